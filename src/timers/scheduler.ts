@@ -1,0 +1,622 @@
+/**
+ * The timer engine behind delayed jobs (`submitLater`) and scheduled jobs
+ * (`schedule`): a main-thread {@linkcode Scheduler} that calls back at given
+ * times and knows nothing of pools or workers. It reads time and sets timers
+ * only through a {@linkcode Clock}, so tests drive it with a fake one.
+ *
+ * @module
+ */
+
+import type { Clock, SetTimerOptions, TimerId } from "./clock.ts";
+
+/** Which kind of timer a {@linkcode TimerHandle} is. */
+export type TimerKind = "delayed" | "scheduled";
+
+/**
+ * One delayed or scheduled timer of a {@linkcode Scheduler}.
+ *
+ * A handle is **active** (live) from its creation until it is cancelled or, for
+ * a delayed one, until it fires. Only active handles are listed by
+ * {@linkcode Scheduler.delayed} and {@linkcode Scheduler.scheduled}.
+ *
+ * @example Usage
+ * ```ts
+ * import { Scheduler } from "./scheduler.ts";
+ * import { systemClock } from "./clock.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const scheduler = new Scheduler(systemClock);
+ * const handle = scheduler.later(60_000, () => {});
+ * assert.equal(handle.kind, "delayed");
+ * assert.equal(handle.active, true);
+ * assert.equal(handle.cancel(), true);
+ * assert.equal(handle.cancelled, true);
+ * assert.equal(handle.cancel(), false);
+ * ```
+ */
+export interface TimerHandle {
+  /** Unique among the handles of one scheduler; increases with each handle. */
+  readonly id: number;
+  /** `"delayed"` (fires once) or `"scheduled"` (fires every interval). */
+  readonly kind: TimerKind;
+  /**
+   * The clock time (ms) at which the handle is next due. Inside `fire` of a
+   * scheduled handle it is already the next tick's. Once the handle is no
+   * longer active it keeps its last value.
+   */
+  readonly due: number;
+  /** Whether the handle may still fire: neither cancelled nor (delayed) fired. */
+  readonly active: boolean;
+  /** Whether {@linkcode TimerHandle.cancel} stopped it while it was active. */
+  readonly cancelled: boolean;
+  /** How many times `fire` was called: 0 or 1 for a delayed handle. */
+  readonly fired: number;
+  /**
+   * How many ticks of a scheduled handle did not call `fire`: those missed
+   * because the timer ran late past them, plus those where `isBusy` returned
+   * true (or threw). Always 0 for a delayed handle.
+   */
+  readonly skipped: number;
+  /**
+   * Stops the handle: it never fires again, even from a timer callback that is
+   * already queued.
+   *
+   * @returns `true` if the handle was active, `false` if it had already fired
+   * (delayed) or been cancelled.
+   */
+  cancel(): boolean;
+}
+
+/** Options for {@linkcode Scheduler}. */
+export interface SchedulerOptions {
+  /**
+   * When true, the scheduler's clock timer does not keep the program alive
+   * (it is set with `{ unref: true }`), for a pool that must not hold a
+   * program open.
+   *
+   * @default {false}
+   */
+  unref?: boolean;
+  /**
+   * Called with whatever `fire` or `isBusy` throws; the scheduler keeps going
+   * either way. The default hands the error to the global `reportError()`, or,
+   * where there is none, rethrows it from a microtask.
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** What a timer calls when it is due; it receives its own handle. */
+type Fire = (handle: TimerHandle) => void;
+/** Asked at each tick of a scheduled handle; `true` skips the tick. */
+type IsBusy = (handle: TimerHandle) => boolean;
+
+/**
+ * The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days); a
+ * longer one would fire at once. Entries due later wake up at this distance and
+ * re-arm.
+ */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** A handle and its heap entry in one object (not exported: users see {@linkcode TimerHandle}). */
+class Timer implements TimerHandle {
+  /** Position in the scheduler's heap; -1 once fired or cancelled. */
+  index = -1;
+  cancelled = false;
+  fired = 0;
+  skipped = 0;
+  /** For a scheduled handle: `due === start + tick * interval`. */
+  tick = 1;
+
+  constructor(
+    readonly id: number,
+    readonly kind: TimerKind,
+    public due: number,
+    readonly start: number,
+    readonly interval: number,
+    readonly fire: Fire,
+    readonly isBusy: IsBusy | undefined,
+    readonly remove: (timer: Timer) => boolean,
+  ) {}
+
+  get active(): boolean {
+    return this.index >= 0;
+  }
+
+  cancel(): boolean {
+    return this.remove(this);
+  }
+}
+
+/**
+ * Runs callbacks later ({@linkcode Scheduler.later}) or every interval on a
+ * fixed grid ({@linkcode Scheduler.every}), on the main thread.
+ *
+ * Design: every live handle sits in one binary min-heap ordered by due time
+ * (ties: creation order), and the scheduler keeps at most **one** clock timer,
+ * armed for the earliest entry. A pool may hold thousands of delayed jobs;
+ * one timer costs one `setTimeout` per wake-up however many are pending, fires
+ * entries due together in a defined order, and lets `cancelAll()` release the
+ * program by clearing a single timer.
+ *
+ * ```text
+ *   heap[0]  earliest due  <- the one clock timer is armed for it (or earlier)
+ *   heap[i]  due <= due of heap[2i+1] and heap[2i+2]
+ * ```
+ *
+ * The timer keeps the program alive while any handle is active, unless the
+ * scheduler was created with `{ unref: true }`.
+ *
+ * @example Usage
+ * ```ts
+ * import { Scheduler } from "./scheduler.ts";
+ * import { systemClock } from "./clock.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const scheduler = new Scheduler(systemClock);
+ * const order: string[] = [];
+ * await new Promise<void>((resolve) => {
+ *   scheduler.later(1, () => order.push("first"));
+ *   scheduler.later(1, () => {
+ *     order.push("second");
+ *     resolve();
+ *   });
+ * });
+ * assert.deepEqual(order, ["first", "second"]);
+ * assert.equal(scheduler.delayed.length, 0);
+ * ```
+ */
+export class Scheduler {
+  #clock: Clock;
+  #timerOptions: SetTimerOptions | undefined;
+  #onError: ((error: unknown) => void) | undefined;
+  #remove = (timer: Timer): boolean => this.#cancel(timer);
+  #heap: Timer[] = [];
+  #nextId = 1;
+  /** The armed clock timer, if any, and the time it was armed for. */
+  #timer: TimerId | undefined;
+  #timerDue = Infinity;
+  /** Bumped whenever the timer is replaced or cleared: a stale callback sees a different value. */
+  #generation = 0;
+  /** True while a timer callback fires handles; it arms the timer once at its end. */
+  #running = false;
+
+  /**
+   * Creates a scheduler with no handles and no clock timer.
+   *
+   * @param clock Where time and timers come from: `systemClock`, or a fake one in tests.
+   * @param options `unref` and `onError`; see {@linkcode SchedulerOptions}.
+   */
+  constructor(clock: Clock, options?: SchedulerOptions) {
+    this.#clock = clock;
+    this.#timerOptions = options?.unref ? { unref: true } : undefined;
+    this.#onError = options?.onError;
+  }
+
+  /**
+   * Calls `fire` once, `delay` ms from now (at `clock.now() + delay`). After
+   * that the handle is no longer active and leaves {@linkcode Scheduler.delayed}.
+   *
+   * Handles due at the same time fire in the order they were created. A handle
+   * created from inside a `fire` callback waits for the next timer callback,
+   * even with `delay` 0, so a chain of them cannot starve the event loop.
+   *
+   * @param delay Milliseconds to wait; a finite number `>= 0`.
+   * @param fire Called with the handle when it is due. If it throws, the error
+   * goes to `onError` (see {@linkcode SchedulerOptions}).
+   * @returns The handle, active until it fires or is cancelled.
+   * @throws {TypeError} If `delay` is not a number or `fire` not a function.
+   * @throws {RangeError} If `delay` is negative, `NaN` or infinite.
+   *
+   * @example Usage
+   * ```ts
+   * import { Scheduler, type TimerHandle } from "./scheduler.ts";
+   * import { systemClock } from "./clock.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const scheduler = new Scheduler(systemClock);
+   * const start = systemClock.now();
+   * const handle = await new Promise<TimerHandle>((resolve) => {
+   *   scheduler.later(1, resolve);
+   * });
+   * assert.equal(handle.fired, 1);
+   * assert.equal(handle.active, false);
+   * assert.ok(handle.due >= start + 1);
+   * assert.deepEqual(scheduler.delayed, []);
+   * ```
+   */
+  later(delay: number, fire: (handle: TimerHandle) => void): TimerHandle {
+    checkNumber("delay", delay, false);
+    checkFunction("fire", fire);
+    const now = this.#clock.now();
+    const due = now + delay;
+    const timer = new Timer(
+      this.#nextId++,
+      "delayed",
+      due,
+      now,
+      delay,
+      fire,
+      undefined,
+      this.#remove,
+    );
+    this.#push(timer);
+    return timer;
+  }
+
+  /**
+   * Calls `fire` every `interval` ms on a fixed grid: tick `k` (1, 2, ...) is
+   * due at `start + k * interval`, where `start` is `clock.now()` at this call.
+   * The grid never drifts, even when timer callbacks run late.
+   *
+   * When a timer callback runs late past several ticks, `fire` is called once
+   * and the missed ticks are skipped, not bunched; the handle is then due at
+   * the next grid point strictly in the future. A tick where `isBusy` returns
+   * `true` (say, the previous run has not ended) is skipped too. Both count in
+   * {@linkcode TimerHandle.skipped}.
+   *
+   * @param interval Milliseconds between ticks; a finite number `> 0`.
+   * @param fire Called with the handle at each tick that is not skipped. If it
+   * throws, the error goes to `onError` and the handle keeps ticking.
+   * @param isBusy Asked at each due tick before `fire`; `true` skips the tick.
+   * If it throws, the error goes to `onError` and the tick is skipped.
+   * @returns The handle, active until it is cancelled.
+   * @throws {TypeError} If `interval` is not a number, or `fire` or `isBusy`
+   * not a function.
+   * @throws {RangeError} If `interval` is not positive or not finite.
+   *
+   * @example Usage
+   * ```ts
+   * import { Scheduler, type TimerHandle } from "./scheduler.ts";
+   * import { systemClock } from "./clock.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const scheduler = new Scheduler(systemClock);
+   * const start = systemClock.now();
+   * const handle = await new Promise<TimerHandle>((resolve) => {
+   *   scheduler.every(1, (handle) => {
+   *     if (handle.fired === 3) {
+   *       handle.cancel();
+   *       resolve(handle);
+   *     }
+   *     assert.ok(handle.due > start);
+   *   });
+   * });
+   * assert.equal(handle.fired, 3);
+   * assert.deepEqual(scheduler.scheduled, []);
+   * ```
+   */
+  every(
+    interval: number,
+    fire: (handle: TimerHandle) => void,
+    isBusy?: (handle: TimerHandle) => boolean,
+  ): TimerHandle {
+    checkNumber("interval", interval, true);
+    checkFunction("fire", fire);
+    if (isBusy !== undefined) checkFunction("isBusy", isBusy);
+    const start = this.#clock.now();
+    const timer = new Timer(
+      this.#nextId++,
+      "scheduled",
+      start + interval,
+      start,
+      interval,
+      fire,
+      isBusy,
+      this.#remove,
+    );
+    this.#push(timer);
+    return timer;
+  }
+
+  /**
+   * The active delayed handles (created by {@linkcode Scheduler.later}), in
+   * creation order: a new array at each read.
+   *
+   * @example Usage
+   * ```ts
+   * import { Scheduler } from "./scheduler.ts";
+   * import { systemClock } from "./clock.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const scheduler = new Scheduler(systemClock);
+   * const a = scheduler.later(60_000, () => {});
+   * const b = scheduler.later(30_000, () => {});
+   * assert.deepEqual(scheduler.delayed, [a, b]);
+   * a.cancel();
+   * assert.deepEqual(scheduler.delayed, [b]);
+   * scheduler.cancelAll();
+   * ```
+   */
+  get delayed(): ReadonlyArray<TimerHandle> {
+    return this.#list("delayed");
+  }
+
+  /**
+   * The active scheduled handles (created by {@linkcode Scheduler.every}), in
+   * creation order: a new array at each read.
+   *
+   * @example Usage
+   * ```ts
+   * import { Scheduler } from "./scheduler.ts";
+   * import { systemClock } from "./clock.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const scheduler = new Scheduler(systemClock);
+   * const handle = scheduler.every(60_000, () => {});
+   * assert.deepEqual(scheduler.scheduled, [handle]);
+   * handle.cancel();
+   * assert.deepEqual(scheduler.scheduled, []);
+   * ```
+   */
+  get scheduled(): ReadonlyArray<TimerHandle> {
+    return this.#list("scheduled");
+  }
+
+  /**
+   * Cancels every active delayed and scheduled handle and clears the clock
+   * timer, so the scheduler no longer keeps the program alive. The scheduler
+   * stays usable.
+   *
+   * @returns How many handles it cancelled.
+   *
+   * @example Usage
+   * ```ts
+   * import { Scheduler } from "./scheduler.ts";
+   * import { systemClock } from "./clock.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const scheduler = new Scheduler(systemClock);
+   * const delayed = scheduler.later(60_000, () => {});
+   * scheduler.every(60_000, () => {});
+   * assert.equal(scheduler.cancelAll(), 2);
+   * assert.equal(delayed.cancelled, true);
+   * assert.equal(scheduler.cancelAll(), 0);
+   * ```
+   */
+  cancelAll(): number {
+    const heap = this.#heap;
+    for (const timer of heap) {
+      timer.index = -1;
+      timer.cancelled = true;
+    }
+    const count = heap.length;
+    heap.length = 0;
+    this.#clearTimer();
+    return count;
+  }
+
+  #list(kind: TimerKind): TimerHandle[] {
+    return this.#heap.filter((timer) => timer.kind === kind).sort(byId);
+  }
+
+  #cancel(timer: Timer): boolean {
+    if (timer.index < 0) return false;
+    this.#removeAt(timer.index);
+    timer.cancelled = true;
+    // An early timer left armed only costs one spurious wake-up; an armed
+    // timer with nothing to do would hold the program open.
+    if (this.#heap.length === 0) this.#clearTimer();
+    return true;
+  }
+
+  /** The clock timer's callback: fires what is due, then re-arms. */
+  #run(generation: number): void {
+    // A timer cleared too late (its callback already queued) must do nothing.
+    if (generation !== this.#generation) return;
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+    // One snapshot of "now" per run: a scheduled handle is re-queued strictly
+    // after it, so it fires at most once per run; handles created during the
+    // run (id >= limit) wait for the next run.
+    const now = this.#clock.now();
+    const limit = this.#nextId;
+    const heap = this.#heap;
+    this.#running = true;
+    try {
+      this.#fireDue(heap, now, limit);
+    } finally {
+      this.#running = false;
+    }
+    this.#arm();
+  }
+
+  #fireDue(heap: Timer[], now: number, limit: number): void {
+    let timer: Timer | undefined;
+    while (
+      (timer = heap[0]) !== undefined && timer.due <= now && timer.id < limit
+    ) {
+      if (timer.kind === "delayed") {
+        this.#removeAt(0);
+        timer.fired = 1;
+        this.#call(timer.fire, timer);
+        continue;
+      }
+      // Scheduled: move to the next grid point after `now` before calling
+      // out, so `fire` sees its next due time and may cancel itself.
+      const { start, interval } = timer;
+      const latest = Math.max(timer.tick, Math.floor((now - start) / interval));
+      timer.skipped += latest - timer.tick;
+      let tick = latest + 1;
+      while (start + tick * interval <= now) tick++; // rounding guard
+      timer.tick = tick;
+      timer.due = start + tick * interval;
+      this.#siftDown(timer, 0);
+      if (timer.isBusy !== undefined && this.#busy(timer)) {
+        timer.skipped++;
+        continue;
+      }
+      if (timer.index < 0) continue; // `isBusy` cancelled it
+      timer.fired++;
+      this.#call(timer.fire, timer);
+    }
+  }
+
+  /** Calls `fire`; a throw is reported, never propagated. */
+  #call(fire: Fire, timer: Timer): void {
+    try {
+      fire(timer);
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
+  /** Asks `isBusy`; a throw is reported and counts as busy. */
+  #busy(timer: Timer): boolean {
+    try {
+      return Boolean(timer.isBusy!(timer));
+    } catch (error) {
+      this.#report(error);
+      return true;
+    }
+  }
+
+  #report(error: unknown): void {
+    try {
+      if (this.#onError !== undefined) this.#onError(error);
+      else reportGlobally(error);
+    } catch (thrown) {
+      rethrowLater(thrown);
+    }
+  }
+
+  /** Makes sure a clock timer is armed no later than the earliest entry. */
+  #arm(): void {
+    const first = this.#heap[0];
+    if (first === undefined) return this.#clearTimer();
+    if (this.#timer !== undefined && this.#timerDue <= first.due) return;
+    this.#clearTimer();
+    const generation = this.#generation;
+    const wait = Math.min(
+      MAX_TIMER_DELAY,
+      Math.max(0, Math.ceil(first.due - this.#clock.now())),
+    );
+    this.#timerDue = first.due;
+    this.#timer = this.#clock.setTimer(
+      () => this.#run(generation),
+      wait,
+      this.#timerOptions,
+    );
+  }
+
+  #clearTimer(): void {
+    this.#generation++;
+    if (this.#timer === undefined) return;
+    this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+  }
+
+  // The heap: entries ordered by (due, id); each knows its index for O(log n)
+  // removal.
+
+  #push(timer: Timer): void {
+    this.#siftUp(timer, this.#heap.length);
+    if (timer.index === 0 && !this.#running) this.#arm();
+  }
+
+  #removeAt(index: number): void {
+    const heap = this.#heap;
+    const removed = heap[index]!;
+    removed.index = -1;
+    const last = heap.pop()!;
+    if (last === removed) return;
+    // `last` fills the hole; it may belong above or below it.
+    if (index > 0 && before(last, heap[(index - 1) >> 1]!)) {
+      this.#siftUp(last, index);
+    } else this.#siftDown(last, index);
+  }
+
+  #siftUp(timer: Timer, index: number): void {
+    const heap = this.#heap;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = heap[parentIndex]!;
+      if (!before(timer, parent)) break;
+      heap[index] = parent;
+      parent.index = index;
+      index = parentIndex;
+    }
+    heap[index] = timer;
+    timer.index = index;
+  }
+
+  #siftDown(timer: Timer, index: number): void {
+    const heap = this.#heap;
+    const length = heap.length;
+    for (;;) {
+      let child = 2 * index + 1;
+      if (child >= length) break;
+      const right = child + 1;
+      if (right < length && before(heap[right]!, heap[child]!)) child = right;
+      const next = heap[child]!;
+      if (!before(next, timer)) break;
+      heap[index] = next;
+      next.index = index;
+      index = child;
+    }
+    heap[index] = timer;
+    timer.index = index;
+  }
+}
+
+function before(a: Timer, b: Timer): boolean {
+  return a.due < b.due || (a.due === b.due && a.id < b.id);
+}
+
+function byId(a: Timer, b: Timer): number {
+  return a.id - b.id;
+}
+
+function checkNumber(name: string, value: unknown, positive: boolean): void {
+  const expected = positive
+    ? "a positive finite number"
+    : "a finite number >= 0";
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot schedule job: "${name}" must be ${expected}, received ${
+        describe(value)
+      }`,
+    );
+  }
+  if (!Number.isFinite(value) || value < 0 || (positive && value === 0)) {
+    throw new RangeError(
+      `Cannot schedule job: "${name}" must be ${expected}, received ${value}`,
+    );
+  }
+}
+
+function checkFunction(name: string, value: unknown): void {
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Cannot schedule job: "${name}" must be a function, received ${
+        describe(value)
+      }`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (
+    value === null || typeof value !== "object" && typeof value !== "function"
+  ) {
+    return String(value);
+  }
+  if (typeof value === "function") return "a function";
+  return Array.isArray(value) ? "an array" : "an object";
+}
+
+/** The global `reportError()`, looked up at call time (tests may replace it). */
+function reportGlobally(error: unknown): void {
+  const { reportError } = globalThis as {
+    reportError?: (error: unknown) => void;
+  };
+  if (typeof reportError === "function") reportError(error);
+  else rethrowLater(error);
+}
+
+function rethrowLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}
