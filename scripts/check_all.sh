@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: format, lint, type check, doc tests, the
+# test suite on Deno and on Bun, and a publish dry run. Deno and Bun come from
+# node_modules (package.json pins them). The last line is the sum over both
+# runtimes: "N passed, N failed" (a failed check counts as one failure).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+export NO_COLOR=1
+mkdir -p .tmp
+failed_checks=0
+
+check() {
+  echo "== $*"
+  if ! "$@"; then
+    echo "!! failed: $*"
+    failed_checks=$((failed_checks + 1))
+  fi
+}
+
+echo "deno $(deno --version | head -n 1 | cut -d' ' -f2), bun $(bun --version)"
+check deno fmt --check
+check deno lint
+check deno doc --lint mod.ts src/compat/threadpool.ts
+check deno check mod.ts src tests bench examples
+
+echo "== deno test (tests/, doc tests)"
+deno test -A --parallel --junit-path=.tmp/deno-junit.xml tests/ 2>&1 | tee .tmp/deno-test.log
+deno test -A --doc --junit-path=.tmp/deno-doc-junit.xml mod.ts src README.md 2>&1 | tee .tmp/deno-doc.log
+echo "== bun test"
+bun test tests/ 2>&1 | tee .tmp/bun-test.log
+
+check deno publish --dry-run --allow-dirty
+
+node scripts/count_results.mjs "$failed_checks" .tmp/deno-junit.xml .tmp/deno-doc-junit.xml .tmp/bun-test.log

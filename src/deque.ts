@@ -1,0 +1,172 @@
+/**
+ * A double-ended queue on a growable ring buffer: O(1) at both ends, slots are
+ * reused, no allocation per element once warm.
+ *
+ * ```
+ *  capacity 8, head 6, length 4:
+ *  index:  0   1   2   3   4   5   6   7
+ *        [ c | d | . | . | . | . | a | b ]
+ *                  ^tail           ^head      (tail = (head + length) & mask)
+ * ```
+ *
+ * @module
+ */
+
+const MIN_CAPACITY = 16;
+
+/**
+ * A double-ended queue. `pool.done`, `pool.failed` and `pool.jobs` are
+ * `Deque`s.
+ *
+ * @typeParam T The element type.
+ *
+ * @example Usage
+ * ```ts
+ * import { Deque } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const queue = new Deque<number>([2, 3]);
+ * queue.push(4);
+ * queue.unshift(1);
+ * assert.equal(queue.length, 4);
+ * assert.equal(queue.shift(), 1);
+ * assert.equal(queue.pop(), 4);
+ * assert.deepEqual([...queue], [2, 3]);
+ * ```
+ */
+export class Deque<T> implements Iterable<T> {
+  #items: (T | undefined)[];
+  #mask: number;
+  #head = 0;
+  #length = 0;
+
+  /** Creates a deque holding `items`, in order. */
+  constructor(items?: Iterable<T>) {
+    this.#items = new Array(MIN_CAPACITY);
+    this.#mask = MIN_CAPACITY - 1;
+    if (items) for (const item of items) this.push(item);
+  }
+
+  /** How many elements the deque holds. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Appends `item` at the back. */
+  push(item: T): void {
+    if (this.#length > this.#mask) this.#grow();
+    this.#items[(this.#head + this.#length) & this.#mask] = item;
+    this.#length++;
+  }
+
+  /** Prepends `item` at the front. */
+  unshift(item: T): void {
+    if (this.#length > this.#mask) this.#grow();
+    this.#head = (this.#head - 1) & this.#mask;
+    this.#items[this.#head] = item;
+    this.#length++;
+  }
+
+  /** Removes and returns the front element, or `undefined` when empty. */
+  shift(): T | undefined {
+    if (this.#length === 0) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head] = undefined;
+    this.#head = (this.#head + 1) & this.#mask;
+    this.#length--;
+    return item;
+  }
+
+  /** Removes and returns the back element, or `undefined` when empty. */
+  pop(): T | undefined {
+    if (this.#length === 0) return undefined;
+    this.#length--;
+    const index = (this.#head + this.#length) & this.#mask;
+    const item = this.#items[index];
+    this.#items[index] = undefined;
+    return item;
+  }
+
+  /**
+   * The element at `index` from the front (negative counts from the back),
+   * or `undefined` when out of range.
+   */
+  at(index: number): T | undefined {
+    if (index < 0) index += this.#length;
+    if (index < 0 || index >= this.#length) return undefined;
+    return this.#items[(this.#head + index) & this.#mask];
+  }
+
+  /**
+   * Removes and returns the element at `index` from the front, or `undefined`
+   * when out of range. O(n) in the distance to the nearer end.
+   */
+  removeAt(index: number): T | undefined {
+    if (index < 0 || index >= this.#length) return undefined;
+    const items = this.#items;
+    const mask = this.#mask;
+    const item = items[(this.#head + index) & mask];
+    if (index < this.#length / 2) {
+      for (let i = index; i > 0; i--) {
+        items[(this.#head + i) & mask] = items[(this.#head + i - 1) & mask];
+      }
+      items[this.#head] = undefined;
+      this.#head = (this.#head + 1) & mask;
+    } else {
+      for (let i = index; i < this.#length - 1; i++) {
+        items[(this.#head + i) & mask] = items[(this.#head + i + 1) & mask];
+      }
+      items[(this.#head + this.#length - 1) & mask] = undefined;
+    }
+    this.#length--;
+    return item;
+  }
+
+  /**
+   * Inserts `item` so that it is at `index` from the front afterwards
+   * (`0` is `unshift`, `length` is `push`). O(n) in the distance to the back.
+   *
+   * @throws {RangeError} If `index` is not between 0 and `length`.
+   */
+  insert(index: number, item: T): void {
+    if (!(index >= 0 && index <= this.#length && Number.isInteger(index))) {
+      throw new RangeError(
+        `Cannot insert into deque: "index" must be an integer from 0 to ${this.#length}, received ${index}`,
+      );
+    }
+    this.push(item);
+    const items = this.#items;
+    const mask = this.#mask;
+    for (let i = this.#length - 1; i > index; i--) {
+      items[(this.#head + i) & mask] = items[(this.#head + i - 1) & mask];
+    }
+    items[(this.#head + index) & mask] = item;
+  }
+
+  /** Removes every element. */
+  clear(): void {
+    this.#items = new Array(MIN_CAPACITY);
+    this.#mask = MIN_CAPACITY - 1;
+    this.#head = 0;
+    this.#length = 0;
+  }
+
+  /** Iterates from front to back. */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = 0; i < this.#length; i++) {
+      yield this.#items[(this.#head + i) & this.#mask] as T;
+    }
+  }
+
+  #grow(): void {
+    const old = this.#items;
+    const capacity = old.length * 2;
+    const items = new Array<T | undefined>(capacity);
+    for (let i = 0; i < this.#length; i++) {
+      items[i] = old[(this.#head + i) & this.#mask];
+    }
+    this.#items = items;
+    this.#mask = capacity - 1;
+    this.#head = 0;
+  }
+}

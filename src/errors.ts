@@ -1,0 +1,114 @@
+/**
+ * Every error class fastpool throws on purpose. Errors thrown by tasks are not
+ * wrapped: they arrive as themselves (see `protocol/codec.ts`).
+ *
+ * @module
+ */
+
+/**
+ * Thrown by a submit after `shutdown()` or `terminate()`, and the failure of a
+ * job that was running when `terminate()` was called.
+ *
+ * @example Usage
+ * ```ts
+ * import { PoolClosedError } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new PoolClosedError("Cannot submit job: pool is closed");
+ * assert.equal(error.name, "PoolClosedError");
+ * assert.ok(error instanceof Error);
+ * ```
+ */
+export class PoolClosedError extends Error {
+  /** Creates the error. */
+  constructor(message = "Pool is closed", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PoolClosedError";
+  }
+}
+
+/**
+ * Thrown by a submit that would make the queue longer than `maxQueue`.
+ *
+ * @example Usage
+ * ```ts
+ * import { QueueFullError } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new QueueFullError(10);
+ * assert.equal(error.maxQueue, 10);
+ * assert.match(error.message, /queue is full/);
+ * ```
+ */
+export class QueueFullError extends Error {
+  /** The bound that was reached. */
+  readonly maxQueue: number;
+  /** Creates the error for a queue bounded at `maxQueue`. */
+  constructor(maxQueue: number, options?: ErrorOptions) {
+    super(
+      `Cannot submit job: queue is full (maxQueue is ${maxQueue})`,
+      options,
+    );
+    this.name = "QueueFullError";
+    this.maxQueue = maxQueue;
+  }
+}
+
+/**
+ * The failure of a job that ran longer than its timeout. Its worker was
+ * replaced.
+ *
+ * @example Usage
+ * ```ts
+ * import { TaskTimeoutError } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new TaskTimeoutError(7, 100);
+ * assert.equal(error.jobId, 7);
+ * assert.equal(error.timeout, 100);
+ * ```
+ */
+export class TaskTimeoutError extends Error {
+  /** The job that timed out. */
+  readonly jobId: number;
+  /** Its timeout in milliseconds. */
+  readonly timeout: number;
+  /** Creates the error for job `jobId` and its `timeout` in ms. */
+  constructor(jobId: number, timeout: number, options?: ErrorOptions) {
+    super(`Job ${jobId} timed out after ${timeout} ms`, options);
+    this.name = "TaskTimeoutError";
+    this.jobId = jobId;
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * The failure of a job whose worker died while running it; `cause` says why.
+ *
+ * @example Usage
+ * ```ts
+ * import { WorkerCrashedError } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new WorkerCrashedError(2, 41, { cause: new Error("boom") });
+ * assert.equal(error.slotId, 2);
+ * assert.equal(error.jobId, 41);
+ * assert.equal((error.cause as Error).message, "boom");
+ * ```
+ */
+export class WorkerCrashedError extends Error {
+  /** The pool's number for the worker that died. */
+  readonly slotId: number;
+  /** The job that was running on it. */
+  readonly jobId: number;
+  /** Creates the error for `jobId` on worker `slotId`. */
+  constructor(slotId: number, jobId: number, options?: ErrorOptions) {
+    const why = options?.cause instanceof Error
+      ? `: ${options.cause.message}`
+      : "";
+    super(`Worker ${slotId} died while running job ${jobId}${why}`, options);
+    this.name = "WorkerCrashedError";
+    this.slotId = slotId;
+    this.jobId = jobId;
+  }
+}

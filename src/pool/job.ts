@@ -1,0 +1,91 @@
+/**
+ * One queued or running entry of work. A `Job` is one job, or a slice of a
+ * `map` call (`count` jobs with consecutive ids, one item each).
+ *
+ * @module
+ */
+
+import type { WorkerSlot } from "./worker_slot.ts";
+
+/** Where a job's results go. */
+export const Sink = {
+  /** To `pool.done` (and `doneCount`). */
+  DONE: 0,
+  /** Nowhere: the caller asked for none. */
+  DISCARD: 1,
+  /** To `job.target`, a `(result, jobId) => void` callback. */
+  CALLBACK: 2,
+  /** To `job.target`, a {@linkcode Deferred} (`run`, `exec`). */
+  PROMISE: 3,
+  /** To `job.target`, a `ResultStream` (`stream`). */
+  STREAM: 4,
+} as const;
+
+/** The settling side of a `run()` promise; collects a generator's values. */
+export interface Deferred {
+  resolve(value: unknown): void;
+  reject(reason: unknown): void;
+  values: unknown[] | null;
+}
+
+/** A queued or in-flight job. Fields are public for the pool's hot path. */
+export class Job {
+  /** Items of this entry that have ended (while in flight). */
+  next = 0;
+  /** Settled early (aborted): what arrives for it later is dropped. */
+  ended = false;
+  /** The worker running it, once dispatched. */
+  slot: WorkerSlot | null = null;
+  /** Travels alone, to an idle worker (signal, stream, timeout). */
+  exclusive = false;
+  /** Milliseconds it may run, or 0 for no limit. */
+  timeout = 0;
+
+  constructor(
+    /** Id of the first (usually only) job of this entry. */
+    public id: number,
+    /** Index into the pool's task table. */
+    public task: number,
+    /** How the worker reads `args`: a protocol `Mode`. */
+    public mode: number,
+    /** The arguments, or a `map`'s items. */
+    public args: unknown[],
+    /** For a `map` slice: where its items start in `args`. */
+    public offset: number,
+    /** How many jobs this entry holds: 1, or a `map` slice's length. */
+    public count: number,
+    /** A {@linkcode Sink}. */
+    public sink: number,
+    /** The callback, `Deferred` or stream behind `sink`. */
+    public target: unknown,
+    /** What to move, not copy, with the arguments. */
+    public transfer: Transferable[] | null,
+  ) {}
+
+  /** Cuts the first `n` jobs off a `map` entry into an entry of their own. */
+  take(n: number): Job {
+    const slice = new Job(
+      this.id,
+      this.task,
+      this.mode,
+      this.args,
+      this.offset,
+      n,
+      this.sink,
+      this.target,
+      null,
+    );
+    this.id += n;
+    this.offset += n;
+    this.count -= n;
+    return slice;
+  }
+}
+
+/** A queued job as users see it in `pool.jobs`. */
+export interface QueuedJob {
+  /** The job's id (for a `map` slice, its first job's id). */
+  readonly id: number;
+  /** How many jobs the entry holds (more than 1 only for `map` slices). */
+  readonly count: number;
+}

@@ -1,0 +1,209 @@
+/**
+ * `new Pool(options)`: the options, their defaults, and their checks.
+ *
+ * @module
+ */
+
+import type { Clock } from "../timers/clock.ts";
+import { describe } from "../protocol/codec.ts";
+
+/** A level of `console` to log failures at. */
+export type LogLevel = "error" | "warn" | "info" | "debug";
+
+/** Options of `new Pool()`. Time is in milliseconds. */
+export interface PoolOptions {
+  /**
+   * Most workers. `> 0`: that many; `<= 0`: CPU cores plus the value.
+   *
+   * @default {navigator.hardwareConcurrency}
+   */
+  maxChildren?: number;
+  /**
+   * Workers started at once and kept while idle; equal to `maxChildren`
+   * makes a fixed, eager pool.
+   *
+   * @default {0}
+   */
+  minChildren?: number;
+  /**
+   * Worker names are `${childNamePrefix}-${n}` (`self.name` in the worker).
+   *
+   * @default {"ThreadPool"}
+   */
+  childNamePrefix?: string;
+  /** Called on the main thread with every result of a job that has no callback of its own. */
+  doneCallback?: (result: unknown, jobId: number) => void;
+  /** Called on the main thread with every failure; failures then skip `failed`. */
+  failedCallback?: (error: unknown, jobId: number) => void;
+  /** Called on the main thread with the id of every job cancelled before it ran. */
+  cancelledCallback?: (jobId: number) => void;
+  /** Logs every failure with `console` at this level. */
+  logLevel?: LogLevel;
+  /**
+   * Entries of `done` are `[jobId, result]` and of `failed` `[jobId, error]`.
+   *
+   * @default {false}
+   */
+  resultId?: boolean;
+  /** The task module every worker imports; tasks may then be its export names. */
+  module?: string | URL;
+  /**
+   * Milliseconds an idle worker above `minChildren` lives before it exits.
+   *
+   * @default {1000}
+   */
+  idleTimeout?: number;
+  /**
+   * Most queued jobs; one more is refused with `QueueFullError`.
+   *
+   * @default {Infinity}
+   */
+  maxQueue?: number;
+  /** Milliseconds a job may run; past it the job fails with `TaskTimeoutError`. */
+  taskTimeout?: number;
+  /**
+   * The worker entry, for bundled builds that move it; by default the pool
+   * finds `src/worker/runtime` next to itself.
+   */
+  workerUrl?: string | URL;
+  /**
+   * The clock for idle timeouts, timers and timeouts (tests pass a fake one).
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+}
+
+/** Options after defaults and checks. */
+export interface ResolvedOptions {
+  maxChildren: number;
+  minChildren: number;
+  childNamePrefix: string;
+  doneCallback: ((result: unknown, jobId: number) => void) | undefined;
+  failedCallback: ((error: unknown, jobId: number) => void) | undefined;
+  cancelledCallback: ((jobId: number) => void) | undefined;
+  logLevel: LogLevel | undefined;
+  resultId: boolean;
+  module: string | null;
+  idleTimeout: number;
+  maxQueue: number;
+  taskTimeout: number;
+  workerUrl: URL | undefined;
+}
+
+/** The default `idleTimeout`: short, so an idle pool never holds a program open for long. */
+export const DEFAULT_IDLE_TIMEOUT = 1000;
+
+const LOG_LEVELS = ["error", "warn", "info", "debug"];
+
+/** The number of CPU cores, as the runtime reports it (at least 1). */
+export function cpuCount(): number {
+  const cores = globalThis.navigator?.hardwareConcurrency;
+  return typeof cores === "number" && cores > 0 ? cores : 1;
+}
+
+/**
+ * `maxChildren` as fastthreadpool reads it: `> 0` is absolute, `<= 0` is
+ * added to the number of cores.
+ *
+ * @throws {RangeError} If the result is below 1 or the value is not an integer.
+ */
+export function resolveMaxChildren(value: number | undefined, what = "create pool"): number {
+  if (value === undefined) return cpuCount();
+  checkInteger(value, "maxChildren", what);
+  const resolved = value > 0 ? value : cpuCount() + value;
+  if (resolved < 1) {
+    throw new RangeError(
+      `Cannot ${what}: "maxChildren" of ${value} leaves ${resolved} workers on ${cpuCount()} cores; it must leave at least 1`,
+    );
+  }
+  return resolved;
+}
+
+/** Applies defaults and checks every option. */
+export function resolveOptions(options: PoolOptions): ResolvedOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Cannot create pool: "options" must be an object, received ${describe(options)}`);
+  }
+  const maxChildren = resolveMaxChildren(options.maxChildren);
+  const minChildren = options.minChildren ?? 0;
+  checkInteger(minChildren, "minChildren");
+  if (minChildren < 0 || minChildren > maxChildren) {
+    throw new RangeError(
+      `Cannot create pool: "minChildren" must be between 0 and maxChildren (${maxChildren}), received ${minChildren}`,
+    );
+  }
+  const prefix = options.childNamePrefix ?? "ThreadPool";
+  if (typeof prefix !== "string") {
+    throw new TypeError(`Cannot create pool: "childNamePrefix" must be a string, received ${describe(prefix)}`);
+  }
+  checkFunction(options.doneCallback, "doneCallback");
+  checkFunction(options.failedCallback, "failedCallback");
+  checkFunction(options.cancelledCallback, "cancelledCallback");
+  if (options.logLevel !== undefined && !LOG_LEVELS.includes(options.logLevel)) {
+    throw new TypeError(
+      `Cannot create pool: "logLevel" must be one of ${LOG_LEVELS.join(", ")}, received ${describe(options.logLevel)}`,
+    );
+  }
+  const idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
+  checkDuration(idleTimeout, "idleTimeout");
+  const maxQueue = options.maxQueue ?? Infinity;
+  if (maxQueue !== Infinity) checkInteger(maxQueue, "maxQueue");
+  if (!(maxQueue >= 1)) {
+    throw new RangeError(`Cannot create pool: "maxQueue" must be at least 1, received ${maxQueue}`);
+  }
+  const taskTimeout = options.taskTimeout ?? 0;
+  checkDuration(taskTimeout, "taskTimeout");
+  return {
+    maxChildren,
+    minChildren,
+    childNamePrefix: prefix,
+    doneCallback: options.doneCallback,
+    failedCallback: options.failedCallback,
+    cancelledCallback: options.cancelledCallback,
+    logLevel: options.logLevel,
+    resultId: Boolean(options.resultId),
+    module: options.module === undefined ? null : toUrl(options.module, "module").href,
+    idleTimeout,
+    maxQueue,
+    taskTimeout,
+    workerUrl: options.workerUrl === undefined ? undefined : toUrl(options.workerUrl, "workerUrl"),
+  };
+}
+
+function checkInteger(value: unknown, name: string, what = "create pool"): void {
+  if (typeof value !== "number") {
+    throw new TypeError(`Cannot ${what}: "${name}" must be an integer, received ${describe(value)}`);
+  }
+  if (!Number.isInteger(value)) {
+    throw new RangeError(`Cannot ${what}: "${name}" must be an integer, received ${value}`);
+  }
+}
+
+/** Checks a duration in ms: a finite number `>= 0`. */
+export function checkDuration(value: unknown, name: string, what = "create pool"): void {
+  if (typeof value !== "number") {
+    throw new TypeError(`Cannot ${what}: "${name}" must be a number of milliseconds, received ${describe(value)}`);
+  }
+  if (!(value >= 0) || !Number.isFinite(value)) {
+    throw new RangeError(`Cannot ${what}: "${name}" must be a finite number >= 0, received ${value}`);
+  }
+}
+
+function checkFunction(value: unknown, name: string): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new TypeError(`Cannot create pool: "${name}" must be a function, received ${describe(value)}`);
+  }
+}
+
+function toUrl(value: string | URL, name: string): URL {
+  try {
+    return new URL(value);
+  } catch {
+    throw new TypeError(
+      `Cannot create pool: "${name}" must be an absolute URL (e.g. new URL("./tasks.ts", import.meta.url)), received ${
+        JSON.stringify(String(value))
+      }`,
+    );
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * `pool.stream()`: a generator task's values as an async iterator, paced by
+ * credits so the worker runs at most `STREAM_WINDOW` values ahead.
+ *
+ * @module
+ */
+
+import { Deque } from "../deque.ts";
+import { STREAM_WINDOW } from "../protocol/messages.ts";
+
+/** How the stream talks back to the pool. */
+export interface StreamControl {
+  /** The consumer took `n` values: the worker may produce `n` more. */
+  credit(n: number): void;
+  /** The consumer stopped early: stop the task. */
+  stop(): void;
+}
+
+/** An async iterator over one job's yielded values. */
+export class ResultStream<T> implements AsyncIterableIterator<T> {
+  #buffer = new Deque<T>();
+  #waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | null = null;
+  #closed = false;
+  #failed = false;
+  #error: unknown;
+  #consumed = 0;
+  #control: StreamControl;
+
+  constructor(control: StreamControl) {
+    this.#control = control;
+  }
+
+  /** A value arrived from the worker. */
+  push(value: T): void {
+    if (this.#closed) return;
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = null;
+      this.#taken();
+      waiter.resolve({ value, done: false });
+    } else {
+      this.#buffer.push(value);
+    }
+  }
+
+  /** The job ended: the iterator finishes once the buffer is drained. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.resolve({ value: undefined, done: true });
+  }
+
+  /** The job failed: the error is thrown once the buffer is drained. */
+  fail(error: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#failed = true;
+    this.#error = error;
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.reject(error);
+  }
+
+  /** The next value. */
+  next(): Promise<IteratorResult<T>> {
+    if (this.#buffer.length !== 0) {
+      const value = this.#buffer.shift() as T;
+      this.#taken();
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#closed) {
+      if (this.#failed) {
+        this.#failed = false;
+        return Promise.reject(this.#error);
+      }
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
+  }
+
+  /** Stops the task (if still running) and ends the iteration. */
+  return(): Promise<IteratorResult<T>> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#control.stop();
+    }
+    this.#failed = false;
+    this.#buffer.clear();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Returns itself. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  #taken(): void {
+    if (++this.#consumed >= STREAM_WINDOW / 2 && !this.#closed) {
+      this.#control.credit(this.#consumed);
+      this.#consumed = 0;
+    }
+  }
+}

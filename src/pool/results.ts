@@ -1,0 +1,155 @@
+/**
+ * Where results and failures go: `done`, `failed`, their counting semaphores,
+ * callbacks, promises and streams. The pool calls it once per job outcome and
+ * `commit()` once per message, so semaphores are released in bulk.
+ *
+ * @module
+ */
+
+import { Deque } from "../deque.ts";
+import { Semaphore } from "../sync/semaphore.ts";
+import { type Deferred, type Job, Sink } from "./job.ts";
+import type { ResolvedOptions } from "./options.ts";
+import type { ResultStream } from "./result_stream.ts";
+
+type Callback = (value: unknown, jobId: number) => void;
+
+/** The pool's results side. */
+export class Results {
+  /** Results of jobs (or `[jobId, result]` with `resultId`). */
+  readonly done: Deque<unknown> = new Deque();
+  /** Errors of failed jobs (or `[jobId, error]` with `resultId`). */
+  readonly failed: Deque<unknown> = new Deque();
+  /** Released once per entry added to `done`. */
+  readonly doneCount: Semaphore = new Semaphore(0);
+  /** Released once per entry added to `failed`. */
+  readonly failedCount: Semaphore = new Semaphore(0);
+  #addedDone = 0;
+  #addedFailed = 0;
+  #listeners: (() => void)[] = [];
+  readonly #options: ResolvedOptions;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+  }
+
+  /** A job returned or yielded `value`. */
+  value(job: Job, id: number, value: unknown, yielded: boolean): void {
+    switch (job.sink) {
+      case Sink.DONE:
+        this.done.push(this.#options.resultId ? [id, value] : value);
+        this.#addedDone++;
+        break;
+      case Sink.CALLBACK:
+        call(job.target as Callback, value, id);
+        break;
+      case Sink.PROMISE: {
+        const deferred = job.target as Deferred;
+        if (yielded) (deferred.values ??= []).push(value);
+        else deferred.resolve(value);
+        break;
+      }
+      case Sink.STREAM:
+        (job.target as ResultStream<unknown>).push(value);
+        if (!yielded) (job.target as ResultStream<unknown>).close();
+        break;
+    }
+  }
+
+  /** A generator job finished. */
+  end(job: Job): void {
+    if (job.sink === Sink.PROMISE) {
+      const deferred = job.target as Deferred;
+      deferred.resolve(deferred.values ?? []);
+    } else if (job.sink === Sink.STREAM) {
+      (job.target as ResultStream<unknown>).close();
+    }
+  }
+
+  /** A job failed with `error`. */
+  failure(job: Job, id: number, error: unknown): void {
+    if (job.sink === Sink.PROMISE) {
+      (job.target as Deferred).reject(error);
+      return;
+    }
+    if (job.sink === Sink.STREAM) {
+      (job.target as ResultStream<unknown>).fail(error);
+      return;
+    }
+    const { logLevel, failedCallback, resultId } = this.#options;
+    if (logLevel !== undefined) {
+      // deno-lint-ignore no-console
+      console[logLevel](`fastpool: job ${id} failed:`, error);
+    }
+    if (failedCallback) {
+      call(failedCallback, error, id);
+    } else {
+      this.failed.push(resultId ? [id, error] : error);
+      this.#addedFailed++;
+    }
+  }
+
+  /** A job was cancelled before it ran; promises and streams reject with `reason`. */
+  cancelled(job: Job, id: number, reason: unknown): void {
+    if (job.sink === Sink.PROMISE) (job.target as Deferred).reject(reason);
+    else if (job.sink === Sink.STREAM) (job.target as ResultStream<unknown>).fail(reason);
+    const callback = this.#options.cancelledCallback;
+    if (callback) {
+      try {
+        callback(id);
+      } catch (error) {
+        report(error);
+      }
+    }
+  }
+
+  /** Releases the counters for what was added, and wakes listeners. */
+  commit(): void {
+    if (this.#addedDone !== 0) {
+      this.doneCount.release(this.#addedDone);
+      this.#addedDone = 0;
+    }
+    if (this.#addedFailed !== 0) {
+      this.failedCount.release(this.#addedFailed);
+      this.#addedFailed = 0;
+    }
+    this.notify();
+  }
+
+  /** Wakes everything waiting in {@linkcode changed}. */
+  notify(): void {
+    if (this.#listeners.length === 0) return;
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  /** Resolves at the next `commit()` or `notify()`. */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.#listeners.push(resolve));
+  }
+
+  /** Empties `done` and `failed` and zeroes their counters. */
+  clear(): void {
+    this.done.clear();
+    this.failed.clear();
+    while (this.doneCount.tryAcquire());
+    while (this.failedCount.tryAcquire());
+  }
+}
+
+function call(callback: Callback, value: unknown, id: number): void {
+  try {
+    callback(value, id);
+  } catch (error) {
+    report(error);
+  }
+}
+
+/** Reports an error thrown by a user callback without breaking the pool. */
+export function report(error: unknown): void {
+  if (typeof reportError === "function") reportError(error);
+  else queueMicrotask(() => {
+    throw error;
+  });
+}

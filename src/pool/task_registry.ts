@@ -1,0 +1,84 @@
+/**
+ * The pool's table of tasks. Each distinct task (inline source, pool-module
+ * name, or module export) gets a small integer once; jobs carry only that
+ * integer, and each worker receives a task's definition once.
+ *
+ * @module
+ */
+
+import type { TaskSpec } from "../protocol/messages.ts";
+import { isTaskRef } from "../task.ts";
+import { describe } from "../protocol/codec.ts";
+
+const NATIVE_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;
+
+/** Append-only: a worker that knows the first `n` specs needs only the rest. */
+export class TaskRegistry {
+  /** Every task's definition, by index. */
+  readonly specs: TaskSpec[] = [];
+  #byFunction = new WeakMap<object, number>();
+  #byKey = new Map<string, number>();
+  #hasModule: boolean;
+
+  constructor(hasModule: boolean) {
+    this.#hasModule = hasModule;
+  }
+
+  /**
+   * The index of `task`, registering it on first sight.
+   *
+   * @throws {TypeError} If `task` is not a function, name or `task()` ref,
+   * or is a native, bound or class function, or a name with no pool module.
+   */
+  indexOf(task: unknown): number {
+    if (typeof task === "function") {
+      return this.#byFunction.get(task) ?? this.#addFunction(task);
+    }
+    if (typeof task === "string") {
+      if (!this.#hasModule) {
+        throw new TypeError(
+          `Cannot submit job: task "${task}" is a name, but the pool has no "module" option`,
+        );
+      }
+      return this.#add(`n:${task}`, { kind: "export", module: null, name: task });
+    }
+    if (isTaskRef(task)) {
+      return this.#add(`e:${task.module}#${task.name}`, {
+        kind: "export",
+        module: task.module,
+        name: task.name,
+      });
+    }
+    throw new TypeError(
+      `Cannot submit job: "task" must be a function, an export name or a task() reference, received ${
+        describe(task)
+      }`,
+    );
+  }
+
+  #addFunction(fn: object): number {
+    const source = Function.prototype.toString.call(fn);
+    if (NATIVE_SOURCE.test(source)) {
+      const what = (fn as { name: string }).name.startsWith("bound ") ? "a bound" : "a native";
+      throw new TypeError(
+        `Cannot submit job: "task" is ${what} function, whose source cannot be sent to a worker; pass a plain function, or a task() reference`,
+      );
+    }
+    if (/^class\b/.test(source)) {
+      throw new TypeError(`Cannot submit job: "task" is a class, not a function`);
+    }
+    const index = this.#add(`s:${source}`, { kind: "source", source });
+    this.#byFunction.set(fn, index);
+    return index;
+  }
+
+  #add(key: string, spec: TaskSpec): number {
+    let index = this.#byKey.get(key);
+    if (index === undefined) {
+      index = this.specs.length;
+      this.specs.push(spec);
+      this.#byKey.set(key, index);
+    }
+    return index;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * A slot: the pool's wrapper around one `Worker`, with the jobs in flight on
+ * it, in the order the worker will answer them.
+ *
+ * @module
+ */
+
+import { Deque } from "../deque.ts";
+import { type FromWorker, Status, type ToWorker } from "../protocol/messages.ts";
+import type { Job } from "./job.ts";
+
+/** What a slot reports to its pool. */
+export interface SlotHost {
+  onMessage(slot: WorkerSlot, message: FromWorker): void;
+  onCrash(slot: WorkerSlot, cause: unknown): void;
+}
+
+interface RefWorker extends Worker {
+  ref?(): void;
+  unref?(): void;
+}
+
+/** One worker and its in-flight jobs. */
+export class WorkerSlot {
+  /** Jobs sent and not yet answered, oldest (running) first. */
+  readonly inflight: Deque<Job> = new Deque();
+  /** Jobs in flight, counting each job of a `map` slice. */
+  inflightItems = 0;
+  /** Jobs this slot has seen end (wrapping like `Status.STARTED`). */
+  endedItems = 0;
+  /** Shared with the worker; see `Status`. */
+  readonly status: Int32Array = new Int32Array(new SharedArrayBuffer(Status.WORDS * 4));
+  /** How many of the pool's task specs this worker has received. */
+  knownTasks = 0;
+  /** The worker answered `ready`. */
+  ready = false;
+  /** Runs one exclusive job; nothing more is sent to it until it ends. */
+  exclusive = false;
+  /** Asked to leave once its in-flight jobs end (`resize`, `shutdown`). */
+  retiring = false;
+  /** Terminated, or crashed. */
+  dead = false;
+  /** The idle timer, while idle above `minChildren`. */
+  idleTimer: unknown = undefined;
+  readonly #worker: RefWorker;
+  #referenced = true;
+
+  constructor(readonly id: number, url: URL, name: string, host: SlotHost) {
+    const worker: RefWorker = new Worker(url, { type: "module", name });
+    this.#worker = worker;
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      if (!this.dead) host.onMessage(this, event.data);
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      if (!this.dead) host.onCrash(this, errorOf(event));
+    };
+    worker.onmessageerror = () => {
+      if (!this.dead) host.onCrash(this, new TypeError("A message from the worker could not be read"));
+    };
+    // Bun reports a worker that exited (process.exit) with a close event.
+    worker.addEventListener("close", (event) => {
+      if (!this.dead) {
+        const code = (event as Event & { code?: number }).code;
+        host.onCrash(this, new Error(`Worker exited with code ${code ?? "unknown"}`));
+      }
+    });
+  }
+
+  /** Sends a message; throws what `postMessage` throws (e.g. DataCloneError). */
+  send(message: ToWorker, transfer?: Transferable[]): void {
+    if (transfer && transfer.length > 0) this.#worker.postMessage(message, transfer);
+    else this.#worker.postMessage(message);
+  }
+
+  /** Whether the slot can take work at all. */
+  get usable(): boolean {
+    return !this.dead && !this.retiring && !this.exclusive;
+  }
+
+  /**
+   * Lets the program end while this worker idles (Bun, where a web Worker
+   * can be unref'd), or holds it while the worker has work.
+   */
+  hold(busy: boolean): void {
+    if (busy === this.#referenced) return;
+    this.#referenced = busy;
+    if (busy) this.#worker.ref?.();
+    else this.#worker.unref?.();
+  }
+
+  /** Stops the worker now. */
+  terminate(): void {
+    this.dead = true;
+    this.#worker.onmessage = null;
+    this.#worker.onerror = null;
+    this.#worker.terminate();
+  }
+}
+
+function errorOf(event: ErrorEvent): unknown {
+  if (event.error !== undefined && event.error !== null) return event.error;
+  return new Error(event.message || "Uncaught error in worker");
+}

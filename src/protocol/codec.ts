@@ -1,0 +1,179 @@
+/**
+ * What crosses threads beside plain data: errors, which structured clone
+ * would flatten, and values marked with `transfer()`.
+ *
+ * @module
+ */
+
+const ERROR_KEY = "__fastpoolError";
+const TRANSFER_BRAND = Symbol.for("fastpool.transfer");
+const MAX_CAUSE_DEPTH = 16;
+
+/** An error as it crosses threads. */
+export interface EncodedError {
+  [ERROR_KEY]: true;
+  name: string;
+  message: string;
+  stack: string | undefined;
+  dom: boolean;
+  hasCause: boolean;
+  cause: unknown;
+  errors: unknown[] | undefined;
+  props: Record<string, unknown> | undefined;
+}
+
+const BUILTINS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+};
+
+/**
+ * Encodes a thrown value for `postMessage`. Errors keep their name, message,
+ * stack, `cause` chain, `errors` (AggregateError) and own primitive fields;
+ * other thrown values are sent as they are.
+ */
+export function encodeError(thrown: unknown, depth = 0): unknown {
+  if (!(thrown instanceof Error) || depth > MAX_CAUSE_DEPTH) return thrown;
+  const props: Record<string, unknown> = {};
+  let hasProps = false;
+  for (const key of Object.keys(thrown)) {
+    const value = (thrown as unknown as Record<string, unknown>)[key];
+    if (key === "cause" || typeof value === "object" || typeof value === "function") continue;
+    props[key] = value;
+    hasProps = true;
+  }
+  const hasCause = Object.hasOwn(thrown, "cause");
+  return {
+    [ERROR_KEY]: true,
+    name: thrown.name,
+    message: thrown.message,
+    stack: thrown.stack,
+    dom: typeof DOMException !== "undefined" && thrown instanceof DOMException,
+    hasCause,
+    cause: hasCause ? encodeError(thrown.cause, depth + 1) : undefined,
+    errors: thrown instanceof AggregateError
+      ? thrown.errors.map((e) => encodeError(e, depth + 1))
+      : undefined,
+    props: hasProps ? props : undefined,
+  } satisfies EncodedError;
+}
+
+/**
+ * Rebuilds what {@linkcode encodeError} encoded: built-in classes keep their
+ * class, others become an `Error` with the original `name`; the stack is the
+ * worker's.
+ */
+export function decodeError(encoded: unknown): unknown {
+  if (!isEncodedError(encoded)) return encoded;
+  const { name, message } = encoded;
+  let error: Error;
+  if (encoded.errors) {
+    error = new AggregateError(encoded.errors.map(decodeError), message);
+  } else if (encoded.dom && typeof DOMException !== "undefined") {
+    error = new DOMException(message, name);
+  } else {
+    error = new (BUILTINS[name] ?? Error)(message);
+  }
+  if (error.name !== name) {
+    Object.defineProperty(error, "name", { value: name, configurable: true, writable: true });
+  }
+  if (encoded.stack !== undefined) {
+    Object.defineProperty(error, "stack", {
+      value: encoded.stack,
+      configurable: true,
+      writable: true,
+    });
+  }
+  if (encoded.hasCause) {
+    Object.defineProperty(error, "cause", {
+      value: decodeError(encoded.cause),
+      configurable: true,
+      writable: true,
+    });
+  }
+  if (encoded.props) Object.assign(error, encoded.props);
+  return error;
+}
+
+function isEncodedError(value: unknown): value is EncodedError {
+  return typeof value === "object" && value !== null &&
+    (value as Partial<EncodedError>)[ERROR_KEY] === true;
+}
+
+/** A value marked by `transfer()`: moved, not copied, when it crosses. */
+export interface Transferred {
+  readonly [TRANSFER_BRAND]: true;
+  readonly value: unknown;
+  readonly list: Transferable[];
+}
+
+/**
+ * Marks `value` to be moved, not copied, when it crosses to or from a worker:
+ * an `ArrayBuffer`, a typed array or `DataView` (its buffer moves), a
+ * `MessagePort` or a stream. Use it on a job argument, or return it from a
+ * task. After the move the sender's copy is detached (length 0).
+ *
+ * @typeParam T The value's type; the marker is typed as the value itself so it
+ * fits a typed task's parameters.
+ * @param value What to move.
+ * @param list What to move with it, when `value` holds it rather than is it
+ * (for example an object whose field is a buffer).
+ * @returns The marked value.
+ * @throws {TypeError} If neither `value` nor `list` names something that can
+ * be transferred.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, transfer } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1 });
+ * const bytes = new Uint8Array([1, 2, 3]);
+ * const sum = await pool.run((b: Uint8Array) => b.reduce((s, x) => s + x, 0), transfer(bytes));
+ * assert.equal(sum, 6);
+ * assert.equal(bytes.byteLength, 0); // moved, not copied
+ * ```
+ */
+export function transfer<T>(value: T, list?: Transferable[]): T {
+  const moved = list ? [...list] : [];
+  if (!list) {
+    const own = transferableOf(value);
+    if (own === undefined) {
+      throw new TypeError(
+        `Cannot transfer value: expected an ArrayBuffer, typed array, MessagePort or stream, received ${describe(value)}`,
+      );
+    }
+    moved.push(own);
+  }
+  return { [TRANSFER_BRAND]: true, value, list: moved } satisfies Transferred as unknown as T;
+}
+
+/** Whether `value` was made by {@linkcode transfer}. */
+export function isTransferred(value: unknown): value is Transferred {
+  return typeof value === "object" && value !== null &&
+    (value as Partial<Transferred>)[TRANSFER_BRAND] === true;
+}
+
+function transferableOf(value: unknown): Transferable | undefined {
+  if (value instanceof ArrayBuffer) return value;
+  if (ArrayBuffer.isView(value)) return value.buffer as ArrayBuffer;
+  if (typeof MessagePort !== "undefined" && value instanceof MessagePort) return value;
+  if (typeof ReadableStream !== "undefined" && value instanceof ReadableStream) return value as unknown as Transferable;
+  if (typeof WritableStream !== "undefined" && value instanceof WritableStream) return value as unknown as Transferable;
+  if (typeof TransformStream !== "undefined" && value instanceof TransformStream) return value as unknown as Transferable;
+  return undefined;
+}
+
+/** A short description of a value for error messages: its type or class. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "function") return value.name ? `function ${value.name}` : "a function";
+  if (typeof value !== "object") return `${typeof value} ${String(value).slice(0, 40)}`;
+  const name = (value as object).constructor?.name;
+  return name ? `an instance of ${name}` : "an object";
+}

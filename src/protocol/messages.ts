@@ -1,0 +1,83 @@
+/**
+ * The wire protocol between the pool (main thread) and its workers: tagged
+ * unions, integer ids, and flat arrays for everything that travels per job.
+ *
+ * A `run` message carries a batch of jobs as one flat array, because cloning
+ * a number inside an array costs ~0.01 µs while cloning one small object costs
+ * 1–3 µs:
+ *
+ * ```
+ *  jobs: [ id, task, mode, n, v1 … vn,   id, task, mode, n, v1 … vn, … ]
+ *          └─ header (JOB_HEADER) ─┘
+ *  mode CALL:   v1 … vn are the arguments of one job
+ *  mode MAP:    v1 … vn are n jobs (ids id … id+n-1), each called with one argument
+ *  mode STREAM: like CALL; yielded values are sent as they come, paced by credits
+ * ```
+ *
+ * A `results` message answers in dispatch order, as `[tag, value]` pairs; the
+ * pool knows which job each pair belongs to from the order alone.
+ *
+ * @module
+ */
+
+/** Bumped whenever a message changes shape. */
+export const PROTOCOL_VERSION = 1;
+
+/** Number of header words before each job's values in `run.jobs`. */
+export const JOB_HEADER = 4;
+
+/** How a job's values are read; see the module doc. */
+export const Mode = { CALL: 0, MAP: 1, STREAM: 2 } as const;
+
+/** The tag of each `[tag, value]` pair in `results.data`. */
+export const Tag = {
+  /** The job returned `value`; it has ended. */
+  RETURN: 0,
+  /** A generator job yielded `value`; it goes on. */
+  YIELD: 1,
+  /** The job threw `value` (an encoded error); it has ended. */
+  THROW: 2,
+  /** A generator job finished; `value` is unused. */
+  END: 3,
+  /** The job was skipped before it started (cancelled); `value` is unused. */
+  SKIPPED: 4,
+} as const;
+
+/** How a worker finds a task's function. */
+export type TaskSpec =
+  | { kind: "source"; source: string }
+  | { kind: "export"; module: string | null; name: string };
+
+/** Messages from the pool to a worker. */
+export type ToWorker =
+  | { type: "init"; version: number; module: string | null; status: SharedArrayBuffer }
+  | { type: "run"; jobs: unknown[]; taskBase: number; tasks: TaskSpec[] | null }
+  | { type: "skip"; id: number }
+  | { type: "credit"; id: number; n: number }
+  | { type: "stop"; id: number };
+
+/** Messages from a worker to the pool. */
+export type FromWorker =
+  | { type: "ready"; version: number }
+  | { type: "results"; data: unknown[]; jobs: number; ms: number }
+  | { type: "fatal"; error: unknown };
+
+/** Fails to compile when a `switch` over a union misses a case. */
+export function assertNever(value: never): never {
+  throw new TypeError(`Unexpected message: ${JSON.stringify(value)}`);
+}
+
+/** How many values a stream job may send ahead of its consumer. */
+export const STREAM_WINDOW = 64;
+
+/**
+ * Words of a slot's status memory, an `Int32Array` over a `SharedArrayBuffer`
+ * shared by the pool and one worker. The worker writes; the pool reads it only
+ * once the worker is gone, to learn which job it died in.
+ */
+export const Status = {
+  /** Jobs the worker has started (wrapping at 2^32), each `map` item counted. */
+  STARTED: 0,
+  /** Words in all. */
+  WORDS: 2,
+} as const;

@@ -1,0 +1,351 @@
+/**
+ * The worker side: the entry every pool worker runs. It imports the pool's
+ * task module, compiles inline tasks once, runs batches of jobs in order, and
+ * answers with batched results.
+ *
+ * It imports only `protocol/` and `sync/`, never pool code.
+ *
+ * @module
+ */
+
+import {
+  type FromWorker,
+  JOB_HEADER,
+  Mode,
+  PROTOCOL_VERSION,
+  Status,
+  STREAM_WINDOW,
+  Tag,
+  type TaskSpec,
+  type ToWorker,
+} from "../protocol/messages.ts";
+import { encodeError, isTransferred } from "../protocol/codec.ts";
+import { fromWire } from "../sync/wire.ts";
+import { compileTask, type Compiled, TaskKind } from "./compile.ts";
+
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+
+/** Results are sent at the end of each batch, or sooner once this old (ms). */
+const FLUSH_AFTER_MS = 2;
+/** How many quick jobs run between two looks at the clock. */
+const CLOCK_EVERY = 64;
+
+const tasks: Compiled[] = [];
+const imports = new Map<string, Promise<Record<string, unknown>>>();
+let taskModule: Promise<Record<string, unknown>> | null = null;
+let started: Promise<boolean> = Promise.resolve(true);
+/** Shared with the pool: how many jobs this worker has started. */
+let status: Int32Array<ArrayBufferLike> = new Int32Array(Status.WORDS);
+let startedJobs = 0;
+
+const inbox: (ToWorker & { type: "run" })[] = [];
+let draining = false;
+const skipped = new Set<number>();
+
+let out: unknown[] = [];
+let outTransfer: Transferable[] = [];
+let outJobs = 0;
+let batchStart = 0;
+let sinceClock = 0;
+
+/** The stream job running now, paced by credits from the pool. */
+let stream: { id: number; credit: number; stopped: boolean; wake: (() => void) | null } | null =
+  null;
+
+scope.onmessage = (event) => {
+  const msg = event.data;
+  switch (msg.type) {
+    case "init":
+      status = new Int32Array(msg.status);
+      started = init(msg.module);
+      break;
+    case "run":
+      inbox.push(msg);
+      if (!draining) void drain();
+      break;
+    case "skip":
+      skipped.add(msg.id);
+      break;
+    case "credit":
+      if (stream?.id === msg.id) {
+        stream.credit += msg.n;
+        stream.wake?.();
+      }
+      break;
+    case "stop":
+      if (stream?.id === msg.id) {
+        stream.stopped = true;
+        stream.wake?.();
+      } else {
+        skipped.add(msg.id);
+      }
+      break;
+    default:
+      throw new TypeError(`Unexpected message: ${JSON.stringify(msg)}`);
+  }
+};
+
+async function init(module: string | null): Promise<boolean> {
+  if (module !== null) {
+    taskModule = import(module);
+    try {
+      await taskModule;
+    } catch (error) {
+      scope.postMessage({ type: "fatal", error: encodeError(error) });
+      return false;
+    }
+  }
+  scope.postMessage({ type: "ready", version: PROTOCOL_VERSION });
+  return true;
+}
+
+async function drain(): Promise<void> {
+  draining = true;
+  try {
+    if (!await started) return;
+    for (let msg = inbox.shift(); msg !== undefined; msg = inbox.shift()) {
+      if (msg.tasks) await define(msg.taskBase, msg.tasks);
+      await runJobs(msg.jobs);
+    }
+  } finally {
+    draining = false;
+  }
+}
+
+async function define(base: number, specs: TaskSpec[]): Promise<void> {
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!;
+    tasks[base + i] = spec.kind === "source"
+      ? compileTask(spec.source)
+      : await importTask(spec.module, spec.name);
+  }
+}
+
+async function importTask(module: string | null, name: string): Promise<Compiled> {
+  const where = module ?? "the pool's task module";
+  let namespace: Record<string, unknown>;
+  try {
+    if (module === null) {
+      if (!taskModule) {
+        throw new TypeError(`Cannot run task "${name}": the pool has no "module" option`);
+      }
+      namespace = await taskModule;
+    } else {
+      let loading = imports.get(module);
+      if (!loading) imports.set(module, loading = import(module));
+      namespace = await loading;
+    }
+  } catch (error) {
+    return compileTask.failing(error);
+  }
+  const fn = namespace[name];
+  if (typeof fn !== "function") {
+    return compileTask.failing(
+      new TypeError(
+        `Cannot run task "${name}": ${where} ${
+          fn === undefined ? "has no such export" : "exports it, but not as a function"
+        }`,
+      ),
+    );
+  }
+  return compileTask.of(fn as (...args: unknown[]) => unknown, false);
+}
+
+async function runJobs(jobs: unknown[]): Promise<void> {
+  batchStart = performance.now();
+  let i = 0;
+  while (i < jobs.length) {
+    const id = jobs[i] as number;
+    const task = tasks[jobs[i + 1] as number]!;
+    const mode = jobs[i + 2] as number;
+    const n = jobs[i + 3] as number;
+    i += JOB_HEADER;
+    if (mode === Mode.MAP) {
+      for (let k = 0; k < n; k++) {
+        Atomics.store(status, Status.STARTED, ++startedJobs);
+        const pending = call(task, [revive(jobs[i + k])], Mode.CALL, id + k);
+        if (pending) {
+          await pending;
+          maybeFlush();
+        } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
+      }
+    } else if (skipped.size !== 0 && skipped.delete(id)) {
+      Atomics.store(status, Status.STARTED, ++startedJobs);
+      out.push(Tag.SKIPPED, 0);
+      outJobs++;
+    } else {
+      Atomics.store(status, Status.STARTED, ++startedJobs);
+      const args = jobs.slice(i, i + n);
+      for (let k = 0; k < n; k++) args[k] = revive(args[k]);
+      const pending = call(task, args, mode, id);
+      if (pending) {
+        await pending;
+        maybeFlush();
+      } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
+    }
+    i += n;
+  }
+  flush();
+}
+
+function revive(arg: unknown): unknown {
+  return typeof arg === "object" && arg !== null ? fromWire(arg) : arg;
+}
+
+/** Runs one job; returns a promise only when the job is asynchronous. */
+function call(
+  task: Compiled,
+  args: unknown[],
+  mode: number,
+  id: number,
+): Promise<void> | undefined {
+  let result: unknown;
+  try {
+    result = task.fn.apply(undefined, args);
+  } catch (error) {
+    pushThrow(task, error);
+    return;
+  }
+  if (task.kind === TaskKind.PLAIN) {
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(pushReturn, (error) => pushThrow(task, error));
+    }
+    pushReturn(result);
+    return;
+  }
+  if (mode === Mode.STREAM) {
+    return runStream(task, result as AsyncIterator<unknown>, id);
+  }
+  if (task.kind === TaskKind.GENERATOR) {
+    try {
+      for (const value of result as Iterable<unknown>) pushValue(Tag.YIELD, value);
+      pushEnd();
+    } catch (error) {
+      pushThrow(task, error);
+    }
+    return;
+  }
+  return runAsyncGenerator(task, result as AsyncIterable<unknown>);
+}
+
+async function runAsyncGenerator(task: Compiled, values: AsyncIterable<unknown>): Promise<void> {
+  try {
+    for await (const value of values) {
+      pushValue(Tag.YIELD, value);
+      maybeFlush();
+    }
+    pushEnd();
+  } catch (error) {
+    pushThrow(task, error);
+  }
+}
+
+/** A generator job whose values are sent as they come, at most STREAM_WINDOW ahead. */
+async function runStream(
+  task: Compiled,
+  iterator: Iterator<unknown> | AsyncIterator<unknown>,
+  id: number,
+): Promise<void> {
+  const state = { id, credit: STREAM_WINDOW, stopped: false, wake: null as (() => void) | null };
+  stream = state;
+  try {
+    while (true) {
+      while (state.credit <= 0 && !state.stopped) {
+        await new Promise<void>((resolve) => state.wake = resolve);
+        state.wake = null;
+      }
+      if (state.stopped) {
+        await iterator.return?.();
+        break;
+      }
+      const step = await iterator.next();
+      if (step.done) break;
+      state.credit--;
+      pushValue(Tag.YIELD, step.value);
+      flush();
+    }
+    pushEnd();
+  } catch (error) {
+    pushThrow(task, error);
+  } finally {
+    stream = null;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+function pushValue(tag: number, value: unknown): void {
+  if (isTransferred(value)) {
+    out.push(tag, value.value);
+    for (const item of value.list) outTransfer.push(item);
+  } else {
+    out.push(tag, value);
+  }
+}
+
+function pushReturn(value: unknown): void {
+  pushValue(Tag.RETURN, value);
+  outJobs++;
+}
+
+function pushEnd(): void {
+  out.push(Tag.END, 0);
+  outJobs++;
+}
+
+function pushThrow(task: Compiled, error: unknown): void {
+  out.push(Tag.THROW, encodeError(task.explain(error)));
+  outJobs++;
+}
+
+function maybeFlush(): void {
+  sinceClock = 0;
+  if (performance.now() - batchStart >= FLUSH_AFTER_MS) flush();
+}
+
+function flush(): void {
+  if (out.length === 0) return;
+  const now = performance.now();
+  const message: FromWorker = { type: "results", data: out, jobs: outJobs, ms: now - batchStart };
+  try {
+    scope.postMessage(message, outTransfer);
+  } catch (error) {
+    replaceUncloneable(error);
+    scope.postMessage(message, outTransfer);
+  }
+  out = [];
+  outTransfer = [];
+  outJobs = 0;
+  batchStart = now;
+}
+
+/**
+ * `postMessage` refused the batch: find the values that cannot be cloned and
+ * fail their jobs alone, so the rest of the batch still arrives.
+ */
+function replaceUncloneable(cause: unknown): void {
+  for (let i = 0; i < out.length; i += 2) {
+    try {
+      structuredClone(out[i + 1]);
+    } catch (error) {
+      const what = out[i] === Tag.THROW ? "the error it threw" : "its result";
+      out[i] = Tag.THROW;
+      out[i + 1] = encodeError(
+        new TypeError(
+          `Cannot send job result: ${what} cannot be cloned (${(error as Error).message})`,
+          { cause },
+        ),
+      );
+    }
+  }
+  // Values are copied, not moved, on this slow path.
+  outTransfer = [];
+}

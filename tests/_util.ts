@@ -1,0 +1,31 @@
+/**
+ * Test helpers shared by every suite; they run under `deno test` and `bun test`.
+ *
+ * @module
+ */
+
+/** What a promise has done so far. */
+export type PromiseState = "pending" | "fulfilled" | "rejected";
+
+/**
+ * Reports whether `promise` has settled, without waiting for it: a microtask
+ * probe, the idea of asyncutil's `peekPromiseState`. A promise that settles in
+ * a later task is still `"pending"` here.
+ */
+export async function promiseState(promise: Promise<unknown>): Promise<PromiseState> {
+  const pending = {};
+  try {
+    const winner = await Promise.race([promise, Promise.resolve(pending)]);
+    return winner === pending ? "pending" : "fulfilled";
+  } catch {
+    return "rejected";
+  }
+}
+
+/** Whether this test runs under Bun (otherwise Deno). */
+export const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+
+/** A URL of a file in `tests/fixtures/`. */
+export function fixture(name: string): URL {
+  return new URL(`./fixtures/${name}`, import.meta.url);
+}
