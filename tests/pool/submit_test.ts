@@ -1,0 +1,305 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { PoolClosedError } from "../../src/errors.ts";
+import { transfer } from "../../src/protocol/codec.ts";
+import { task } from "../../src/task.ts";
+import { fixture } from "../_util.ts";
+import { gate, waitAtGate } from "../_gate.ts";
+
+const tasksUrl = fixture("tasks.ts");
+
+describe("Pool tasks", () => {
+  it("Pool.run() runs arrow, function, async and method-shorthand tasks", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const methods = {
+      triple(n: number) {
+        return n * 3;
+      },
+      async quadruple(n: number) {
+        return await Promise.resolve(n * 4);
+      },
+    };
+    assert.equal(await pool.run((n: number) => n * 2, 21), 42);
+    assert.equal(await pool.run(function named(n: number) { return n + 1; }, 1), 2);
+    assert.equal(await pool.run(async (s: string) => await Promise.resolve(s + "!"), "hi"), "hi!");
+    assert.equal(await pool.run(methods.triple, 3), 9);
+    assert.equal(await pool.run(methods.quadruple, 3), 12);
+  });
+
+  it("Pool.run() resolves a generator task with all its values", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.deepEqual(await pool.run(function* (n: number) { for (let i = 0; i < n; i++) yield i * i; }, 4), [0, 1, 4, 9]);
+    assert.deepEqual(
+      await pool.run(async function* () {
+        yield "a";
+        await Promise.resolve();
+        yield "b";
+      }),
+      ["a", "b"],
+    );
+  });
+
+  it("Pool.submit() refuses native, bound and class tasks with a TypeError", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.throws(() => pool.submit(Math.max, 1, 2), { name: "TypeError", message: /native function/ });
+    const bound = ((n: number) => n).bind(null);
+    assert.throws(() => pool.submit(bound, 1), { name: "TypeError", message: /bound function/ });
+    // @ts-expect-error: a class is not a task
+    assert.throws(() => pool.submit(class {}), { name: "TypeError", message: /class/ });
+    // @ts-expect-error: a number is not a task
+    assert.throws(() => pool.submit(42), { name: "TypeError", message: /"task" must be a function/ });
+    assert.equal(await pool.run((n: number) => n, 7), 7, "the pool keeps working");
+  });
+
+  it("Pool.run() names the cause of a ReferenceError from a free variable", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const outside = 5;
+    await assert.rejects(pool.run(() => outside), (error: Error) => {
+      assert.ok(error instanceof ReferenceError);
+      assert.match(error.message, /outside is not defined/);
+      assert.match(error.message, /cannot see the caller's variables/);
+      return true;
+    });
+  });
+
+  it("Pool.run() runs exports of the pool's task module by name", async () => {
+    await using pool = new Pool<typeof import("../fixtures/tasks.ts")>({ maxChildren: 1, module: tasksUrl });
+    assert.equal(await pool.run("double", 21), 42);
+    assert.equal(await pool.run("add", 2, 3), 5);
+    assert.equal(await pool.run("later", "x"), "x");
+    assert.deepEqual(await pool.run("count", 3), [0, 1, 2]);
+    await assert.rejects(pool.run("fail", "no"), { name: "RangeError", message: "no" });
+    // @ts-expect-error: the module has no such export
+    await assert.rejects(pool.run("missing"), { name: "TypeError", message: /has no such export/ });
+    // @ts-expect-error: not a function export
+    await assert.rejects(pool.run("notAFunction"), { name: "TypeError", message: /not as a function/ });
+  });
+
+  it("Pool.submit() refuses a task name when the pool has no module", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.throws(() => pool.submit("double", 1), { name: "TypeError", message: /has no "module" option/ });
+  });
+
+  it("Pool.run() runs task() references to any module", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const double = task<typeof import("../fixtures/tasks.ts").double>(tasksUrl, "double");
+    assert.equal(await pool.run(double, 4), 8);
+    assert.deepEqual(await pool.run(task(tasksUrl, "count"), 2), [0, 1]);
+    await assert.rejects(pool.run(task(fixture("no_such_module.ts"), "x")), /no_such_module/);
+  });
+
+  it("task() refuses a relative URL and an empty export name", () => {
+    assert.throws(() => task("./tasks.ts", "x"), { name: "TypeError", message: /"moduleUrl" must be an absolute URL/ });
+    assert.throws(() => task(tasksUrl, ""), { name: "TypeError", message: /"exportName"/ });
+  });
+});
+
+describe("Pool errors across threads", () => {
+  it("Pool.run() rejects with the task's error: class, message, worker stack, cause", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const error = await pool.run(() => {
+      throw new TypeError("outer", { cause: new RangeError("inner", { cause: "root" }) });
+    }).catch((e) => e);
+    assert.ok(error instanceof TypeError);
+    assert.equal(error.message, "outer");
+    assert.match(error.stack ?? "", /outer/);
+    assert.ok(error.cause instanceof RangeError);
+    assert.equal(error.cause.cause, "root");
+  });
+
+  it("Pool.run() keeps a custom error's name and fields", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const error = await pool.run(() => {
+      class QuotaError extends Error {
+        override name = "QuotaError";
+        limit = 3;
+      }
+      throw new QuotaError("over quota");
+    }).catch((e) => e);
+    assert.equal(error.name, "QuotaError");
+    assert.equal(error.limit, 3);
+  });
+});
+
+describe("Pool submit family", () => {
+  it("Pool.submit() returns increasing ids and puts results in done", async () => {
+    await using pool = new Pool({ maxChildren: 2, resultId: true });
+    const ids = [1, 2, 3].map((n) => pool.submit((x: number) => x * 10, n));
+    assert.deepEqual(ids, [ids[0], ids[0]! + 1, ids[0]! + 2]);
+    assert.equal(await pool.wait(), true);
+    const done = [...pool.done].sort((a, b) => (a as number[])[0]! - (b as number[])[0]!);
+    assert.deepEqual(done, [[ids[0], 10], [ids[1], 20], [ids[2], 30]]);
+  });
+
+  it("Pool.submitDone() sends results to a callback, to done, or nowhere", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const seen: [unknown, number][] = [];
+    const id = pool.submitDone((n: number) => n + 1, (result, jobId) => seen.push([result, jobId]), 1);
+    pool.submitDone((n: number) => n + 2, true, 1);
+    pool.submitDone((n: number) => n + 3, false, 1);
+    await pool.wait();
+    assert.deepEqual(seen, [[2, id]]);
+    assert.deepEqual([...pool.done], [3]);
+    assert.throws(() => pool.submitDone((n: number) => n, "yes" as never, 1), { name: "TypeError", message: /"done"/ });
+  });
+
+  it("Pool.submitFirst() and submitDoneFirst() jump the queue", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    pool.submitDone(waitAtGate, false, g.memory, "blocker");
+    await g.started();
+    pool.submit((s: string) => s, "a");
+    pool.submit((s: string) => s, "b");
+    pool.submitFirst((s: string) => s, "first");
+    const order: unknown[] = [];
+    pool.submitDoneFirst((s: string) => s, (r) => order.push(r), "very first");
+    assert.deepEqual([...pool.jobs].map((job) => job.count), [1, 1, 1, 1]);
+    g.open();
+    await pool.wait();
+    assert.deepEqual(order, ["very first"]);
+    assert.deepEqual([...pool.done], ["first", "a", "b"]);
+  });
+
+  it("Pool.submit() puts every value a generator yields in done, with the same job id", async () => {
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    const id = pool.submit(function* (n: number) {
+      for (let i = 0; i < n; i++) yield i;
+    }, 3);
+    await pool.wait();
+    assert.deepEqual([...pool.done], [[id, 0], [id, 1], [id, 2]]);
+    assert.equal(pool.doneCount.value, 3);
+  });
+
+  it("Pool.submit() keeps what a generator yielded before it threw", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    pool.submit(function* () {
+      yield 1;
+      yield 2;
+      throw new Error("midway");
+    });
+    await pool.wait();
+    assert.deepEqual([...pool.done], [1, 2]);
+    assert.equal(pool.failed.length, 1);
+    assert.equal((pool.failed.at(0) as Error).message, "midway");
+  });
+
+  it("Pool.map() queues one job per item and returns how many", async () => {
+    await using pool = new Pool({ maxChildren: 2, resultId: true });
+    const n = pool.map((x: number) => x * 2, [1, 2, 3, 4, 5]);
+    assert.equal(n, 5);
+    assert.equal(pool.map((x: number) => x, []), 0);
+    await pool.wait();
+    const values = [...pool.done].map((entry) => (entry as [number, number])[1]).sort((a, b) => a - b);
+    assert.deepEqual(values, [2, 4, 6, 8, 10]);
+    const ids = [...pool.done].map((entry) => (entry as [number, number])[0]).sort((a, b) => a - b);
+    assert.equal(new Set(ids).size, 5);
+    assert.equal(ids[4]! - ids[0]!, 4, "consecutive ids");
+  });
+
+  it("Pool.map() takes any iterable and a done callback; a bad item fails alone", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    let sum = 0;
+    function* numbers() {
+      for (let i = 1; i <= 100; i++) yield i;
+    }
+    pool.map((x: number) => {
+      if (x === 50) throw new Error("fifty");
+      return x;
+    }, numbers(), (r) => sum += r as number);
+    await pool.wait();
+    assert.equal(sum, 5050 - 50);
+    assert.equal(pool.failed.length, 1);
+    assert.throws(() => pool.map((x: number) => x, 5 as never), { name: "TypeError", message: /"iterable"/ });
+  });
+
+  it("Pool.map() of a million trivial items completes with every result", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    let sum = 0;
+    const n = 1_000_000;
+    pool.map((x: number) => x + 1, Array.from({ length: n }, (_, i) => i), (r) => sum += r as number);
+    await pool.wait();
+    assert.equal(sum, (n * (n + 1)) / 2);
+  });
+
+  it("Pool.submit() throws PoolClosedError after shutdown()", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    await pool.shutdown();
+    assert.throws(() => pool.submit((n: number) => n, 1), PoolClosedError);
+    assert.throws(() => pool.map((n: number) => n, [1]), PoolClosedError);
+    await assert.rejects(pool.run((n: number) => n, 1), PoolClosedError);
+  });
+});
+
+describe("Pool.exec()", () => {
+  it("Pool.exec() with a signal cancels a queued job with the signal's reason", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    const blocker = pool.run(waitAtGate, g.memory, "blocker");
+    await g.started();
+    const controller = new AbortController();
+    const queued = pool.exec((n: number) => n, [1], { signal: controller.signal });
+    assert.equal(pool.pending, 2);
+    controller.abort(new Error("not needed"));
+    await assert.rejects(queued, { message: "not needed" });
+    assert.equal(pool.pending, 1);
+    g.open();
+    assert.equal(await blocker, "blocker");
+  });
+
+  it("Pool.exec() with a signal replaces the worker of a running job", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    const controller = new AbortController();
+    const running = pool.exec(waitAtGate, [g.memory, "never"], { signal: controller.signal });
+    await g.started();
+    assert.equal(pool.busy, 1);
+    controller.abort(new RangeError("stop it"));
+    await assert.rejects(running, { name: "RangeError", message: "stop it" });
+    assert.equal(pool.pending, 0);
+    assert.equal(await pool.run((n: number) => n * 2, 4), 8, "a new worker took its place");
+  });
+
+  it("Pool.exec() rejects at once with an already-aborted signal", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    await assert.rejects(pool.exec((n: number) => n, [1], { signal: AbortSignal.abort(new Error("early")) }), {
+      message: "early",
+    });
+    assert.equal(pool.pending, 0);
+  });
+
+  it("Pool.exec() with first queues at the front", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    const order: string[] = [];
+    const blocker = pool.run(waitAtGate, g.memory, "blocker");
+    await g.started();
+    const a = pool.run((s: string) => s, "a").then((s) => order.push(s));
+    const b = pool.exec((s: string) => s, ["b"], { first: true }).then((s) => order.push(s));
+    g.open();
+    await Promise.all([blocker, a, b]);
+    assert.deepEqual(order, ["b", "a"]);
+  });
+
+  it("Pool.exec() moves transfer() arguments and transfer lists; a task may return transfer()", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const bytes = new Uint8Array([1, 2, 3]);
+    assert.equal(await pool.run((b: Uint8Array) => b.length, transfer(bytes)), 3);
+    assert.equal(bytes.byteLength, 0);
+    const buffer = new ArrayBuffer(8);
+    assert.equal(await pool.exec((b: ArrayBuffer) => b.byteLength, [buffer], { transfer: [buffer] }), 8);
+    assert.equal(buffer.byteLength, 0);
+    const codec = new URL("../../src/protocol/codec.ts", import.meta.url).href;
+    const made = await pool.run(async (url: string) => {
+      const { transfer } = await import(url);
+      return transfer(new Uint8Array([9, 9]));
+    }, codec);
+    assert.deepEqual([...(made as Uint8Array)], [9, 9]);
+  });
+
+  it("Pool.exec() refuses bad options by name", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.throws(() => pool.exec((n: number) => n, [1], { timeout: -1 }), { name: "RangeError", message: /"timeout"/ });
+    await assert.rejects(pool.exec((n: number) => n, 1 as never), { name: "TypeError", message: /"args"/ });
+  });
+});
