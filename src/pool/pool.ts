@@ -694,8 +694,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
 
   #spawn(): WorkerSlot {
     const id = this.#nextSlot++;
-    const slot = new WorkerSlot(id, this.#workerUrl, `${this.#options.childNamePrefix}-${id}`, this.#host);
-    slot.send({ type: "init", version: PROTOCOL_VERSION, module: this.#options.module, status: slot.status.buffer as SharedArrayBuffer });
+    const name = `${this.#options.childNamePrefix}-${id}`;
+    const slot = new WorkerSlot(id, this.#workerUrl, name, this.#host);
+    const status = slot.status.buffer as SharedArrayBuffer;
+    slot.send({ type: "init", version: PROTOCOL_VERSION, name, module: this.#options.module, status });
     this.#slots.push(slot);
     return slot;
   }

@@ -62,6 +62,7 @@ scope.onmessage = (event) => {
   switch (msg.type) {
     case "init":
       status = new Int32Array(msg.status);
+      nameThisWorker(msg.name);
       started = init(msg.module);
       break;
     case "run":
@@ -89,6 +90,13 @@ scope.onmessage = (event) => {
       throw new TypeError(`Unexpected message: ${JSON.stringify(msg)}`);
   }
 };
+
+/** Sets `self.name` where the runtime did not (Bun ignores the Worker's `name` option). */
+function nameThisWorker(name: string): void {
+  if ((globalThis as { name?: unknown }).name !== name) {
+    Object.defineProperty(globalThis, "name", { value: name, configurable: true, writable: true });
+  }
+}
 
 async function init(module: string | null): Promise<boolean> {
   if (module !== null) {

@@ -1,0 +1,238 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { PoolClosedError } from "../../src/errors.ts";
+import { FakeClock } from "../_fake_clock.ts";
+import { gate, waitAtGate } from "../_gate.ts";
+import { promiseState } from "../_util.ts";
+
+const identity = (n: number) => n;
+
+describe("Pool state", () => {
+  it("Pool alive, busy and pending follow the jobs", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    assert.deepEqual([pool.alive, pool.busy, pool.pending], [0, 0, 0]);
+    const g = gate();
+    const a = pool.run(waitAtGate, g.memory, "a");
+    const b = pool.run(waitAtGate, g.memory, "b");
+    const c = pool.run(identity, 3);
+    assert.equal(pool.pending, 3);
+    await g.started(2);
+    assert.equal(pool.alive, 2);
+    assert.equal(pool.busy, 2);
+    assert.equal(pool.jobs.length, 1, "the third job waits in the queue");
+    g.open();
+    assert.deepEqual(await Promise.all([a, b, c]), ["a", "b", 3]);
+    assert.equal(pool.pending, 0);
+    assert.equal(pool.busy, 0);
+  });
+
+  it("Pool option minChildren starts workers at once and keeps them", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 3, minChildren: 2, idleTimeout: 100, clock });
+    assert.equal(pool.alive, 2);
+    await Promise.all([1, 2, 3].map((n) => pool.run(identity, n)));
+    clock.tick(1_000);
+    assert.equal(pool.alive, 2);
+  });
+
+  it("Pool option idleTimeout lets idle workers above minChildren go", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 2, idleTimeout: 500, clock });
+    await Promise.all([pool.run(identity, 1), pool.run(identity, 2)]);
+    assert.equal(pool.alive, 2);
+    clock.tick(499);
+    assert.equal(pool.alive, 2);
+    clock.tick(1);
+    assert.equal(pool.alive, 0);
+    assert.equal(await pool.run(identity, 3), 3, "workers start again on demand");
+  });
+
+  it("Pool option childNamePrefix names workers prefix-n", async () => {
+    await using pool = new Pool({ maxChildren: 1, childNamePrefix: "Crunch" });
+    assert.equal(await pool.run(() => (globalThis as { name?: string }).name), "Crunch-1");
+    await using plain = new Pool({ maxChildren: 1 });
+    assert.equal(await plain.run(() => (globalThis as { name?: string }).name), "ThreadPool-1");
+  });
+});
+
+describe("Pool lifecycle", () => {
+  it("Pool.wait() resolves true once idle and false at its timeout", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.equal(await pool.wait(), true);
+    const g = gate();
+    pool.submit(waitAtGate, g.memory, 1);
+    await g.started();
+    assert.equal(await pool.wait(10), false);
+    const idle = pool.wait();
+    assert.equal(await promiseState(idle), "pending");
+    g.open();
+    assert.equal(await idle, true);
+  });
+
+  it("Pool.shutdown() runs queued jobs, then refuses new ones", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    pool.map(identity, [1, 2, 3]);
+    assert.equal(await pool.shutdown(), true);
+    assert.deepEqual([...pool.done], [1, 2, 3]);
+    assert.equal(pool.alive, 0);
+    assert.throws(() => pool.submit(identity, 4), { name: "PoolClosedError", message: /pool is closed/ });
+  });
+
+  it("Pool.shutdown() with soon cancels queued jobs", async () => {
+    const cancelled: number[] = [];
+    const pool = new Pool({ maxChildren: 1, cancelledCallback: (id) => cancelled.push(id) });
+    const g = gate();
+    const running = pool.run(waitAtGate, g.memory, "ran");
+    await g.started();
+    const queued = pool.run(identity, 2);
+    const ids = [pool.submit(identity, 3), pool.submit(identity, 4)];
+    const closing = pool.shutdown(undefined, { soon: true });
+    await assert.rejects(queued, PoolClosedError);
+    g.open();
+    assert.equal(await closing, true);
+    assert.equal(await running, "ran");
+    assert.deepEqual(cancelled.slice(1), ids);
+    assert.equal(pool.done.length, 0);
+  });
+
+  it("Pool.shutdown() returns false when jobs still run at the timeout", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    const running = pool.run(waitAtGate, g.memory, "late");
+    await g.started();
+    assert.equal(await pool.shutdown(10), false);
+    g.open();
+    assert.equal(await running, "late");
+    await pool.wait();
+    assert.equal(pool.alive, 0, "the worker left once idle");
+  });
+
+  it("Pool.terminate() fails running jobs with PoolClosedError and cancels queued ones", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    const running = pool.run(waitAtGate, g.memory, "never");
+    await g.started();
+    const queued = pool.run(identity, 1);
+    pool.terminate();
+    await assert.rejects(running, { name: "PoolClosedError", message: /was running when the pool was terminated/ });
+    await assert.rejects(queued, { name: "PoolClosedError", message: /cancelled/ });
+    assert.deepEqual([pool.alive, pool.pending], [0, 0]);
+    assert.throws(() => pool.submit(identity, 1), PoolClosedError);
+  });
+
+  it("Pool.cancel() cancels all queued jobs, one by id, or none", async () => {
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    const g = gate();
+    pool.submitDone(waitAtGate, false, g.memory, 0);
+    await g.started();
+    const ids = [1, 2, 3, 4].map((n) => pool.submit(identity, n));
+    assert.equal(pool.cancel(false), false);
+    assert.equal(pool.cancel(ids[1]!), true);
+    assert.equal(pool.cancel(ids[1]!), false, "already cancelled");
+    assert.equal(pool.cancel(123456), false);
+    assert.equal(pool.pending, 4);
+    g.open();
+    await pool.wait();
+    assert.deepEqual([...pool.done].map((e) => (e as number[])[1]), [1, 3, 4]);
+    const g2 = gate();
+    pool.submitDone(waitAtGate, false, g2.memory, 0);
+    await g2.started();
+    pool.map(identity, [5, 6, 7]);
+    assert.equal(pool.cancel(), true);
+    assert.equal(pool.pending, 1);
+    g2.open();
+    await pool.wait();
+    assert.equal(pool.done.length, 3);
+  });
+
+  it("Pool.cancel() cancels single jobs inside a map", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    pool.submitDone(waitAtGate, false, g.memory, 0);
+    await g.started();
+    const first = pool.submit(identity, 0) + 1;
+    pool.map(identity, [1, 2, 3, 4, 5]);
+    assert.equal(pool.cancel(first), true);
+    assert.equal(pool.cancel(first + 2), true);
+    assert.equal(pool.cancel(first + 4), true);
+    g.open();
+    await pool.wait();
+    assert.deepEqual([...pool.done], [0, 2, 4]);
+  });
+
+  it("Pool.clear() empties queues and counters, and a shut-down pool accepts work again", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    pool.submit(identity, 1);
+    pool.submit(() => {
+      throw new Error("x");
+    });
+    await pool.shutdown();
+    assert.equal(pool.done.length, 1);
+    pool.clear();
+    assert.deepEqual([pool.done.length, pool.failed.length, pool.doneCount.value, pool.failedCount.value], [0, 0, 0, 0]);
+    assert.equal(await pool.run(identity, 5), 5);
+  });
+
+  it("Pool.resize() grows and shrinks; a busy worker finishes its job first", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    const jobs = [1, 2, 3].map((n) => pool.run(waitAtGate, g.memory, n));
+    await g.started(1);
+    assert.equal(pool.alive, 1);
+    pool.resize(3);
+    await g.started(3);
+    assert.equal(pool.alive, 3);
+    pool.resize(1);
+    assert.equal(pool.maxChildren, 1);
+    g.open();
+    assert.deepEqual(await Promise.all(jobs), [1, 2, 3]);
+    assert.equal(pool.alive, 1);
+    assert.throws(() => pool.resize(-100), RangeError);
+  });
+
+  it("Pool is AsyncDisposable: await using shuts it down", async () => {
+    let outer: Pool | undefined;
+    {
+      await using pool = new Pool({ maxChildren: 1 });
+      outer = pool;
+      pool.submit(identity, 1);
+    }
+    assert.equal(outer.done.length, 1);
+    assert.equal(outer.alive, 0);
+    assert.throws(() => outer.submit(identity, 1), PoolClosedError);
+  });
+});
+
+describe("Pool options", () => {
+  it("Pool option maxChildren follows fastthreadpool's arithmetic", async () => {
+    const cores = navigator.hardwareConcurrency;
+    assert.equal(new Pool().maxChildren, cores);
+    assert.equal(new Pool({ maxChildren: 3 }).maxChildren, 3);
+    assert.equal(new Pool({ maxChildren: 0 }).maxChildren, cores);
+    if (cores > 1) assert.equal(new Pool({ maxChildren: -1 }).maxChildren, cores - 1);
+    assert.throws(() => new Pool({ maxChildren: -cores }), { name: "RangeError", message: /"maxChildren"/ });
+    assert.throws(() => new Pool({ maxChildren: 1.5 }), { name: "RangeError", message: /"maxChildren" must be an integer/ });
+  });
+
+  it("new Pool() refuses options of the wrong type or range, naming them", () => {
+    const bad: [object, RegExp, ErrorConstructor][] = [
+      [{ maxChildren: "2" }, /"maxChildren"/, TypeError],
+      [{ minChildren: 5, maxChildren: 2 }, /"minChildren"/, RangeError],
+      [{ childNamePrefix: 7 }, /"childNamePrefix"/, TypeError],
+      [{ doneCallback: "no" }, /"doneCallback"/, TypeError],
+      [{ logLevel: "loud" }, /"logLevel"/, TypeError],
+      [{ idleTimeout: -1 }, /"idleTimeout"/, RangeError],
+      [{ maxQueue: 0 }, /"maxQueue"/, RangeError],
+      [{ module: "./relative.ts" }, /"module" must be an absolute URL/, TypeError],
+    ];
+    for (const [options, message, Class] of bad) {
+      assert.throws(() => new Pool(options as never), (error: Error) => {
+        assert.ok(error instanceof Class, `${JSON.stringify(options)}: ${error}`);
+        assert.match(error.message, message);
+        assert.match(error.message, /^Cannot create pool: /);
+        return true;
+      });
+    }
+  });
+});

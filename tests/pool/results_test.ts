@@ -1,0 +1,196 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { gate, waitAtGate } from "../_gate.ts";
+import { promiseState } from "../_util.ts";
+
+describe("Pool results", () => {
+  it("Pool.doneCount is released once per done entry: acquire() then done.shift()", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    pool.map((n: number) => n * n, [1, 2, 3]);
+    const got: unknown[] = [];
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await pool.doneCount.acquire(), true);
+      got.push(pool.done.shift());
+    }
+    assert.deepEqual(got.sort(), [1, 4, 9]);
+    assert.equal(pool.doneCount.value, 0);
+  });
+
+  it("Pool.failedCount is released once per failed entry", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    pool.submit(() => {
+      throw new Error("x");
+    });
+    assert.equal(await pool.failedCount.acquire(), true);
+    assert.equal((pool.failed.shift() as Error).message, "x");
+  });
+
+  it("Pool options doneCallback and failedCallback get every result and failure", async () => {
+    const done: [unknown, number][] = [];
+    const failed: [string, number][] = [];
+    await using pool = new Pool({
+      maxChildren: 1,
+      doneCallback: (result, id) => done.push([result, id]),
+      failedCallback: (error, id) => failed.push([(error as Error).message, id]),
+    });
+    const a = pool.submit((n: number) => n + 1, 1);
+    const b = pool.submit(() => {
+      throw new Error("bad");
+    });
+    const c = pool.submitDone((n: number) => n, true, 5);
+    await pool.wait();
+    assert.deepEqual(done, [[2, a]]);
+    assert.deepEqual(failed, [["bad", b]]);
+    assert.deepEqual([...pool.done], [5], `job ${c} had a done target of its own`);
+    assert.equal(pool.failed.length, 0);
+  });
+
+  it("Pool option logLevel logs every failure at that console level", async () => {
+    const logged: unknown[][] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => logged.push(args);
+    try {
+      await using pool = new Pool({ maxChildren: 1, logLevel: "warn" });
+      const id = pool.submit(() => {
+        throw new TypeError("logged");
+      });
+      await pool.wait();
+      assert.equal(logged.length, 1);
+      assert.match(String(logged[0]![0]), new RegExp(`job ${id} failed`));
+      assert.ok(logged[0]![1] instanceof TypeError);
+    } finally {
+      console.warn = original;
+    }
+  });
+
+  it("Pool option resultId makes entries [jobId, value]", async () => {
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    const ok = pool.submit((n: number) => n, 1);
+    const bad = pool.submit(() => {
+      throw new Error("no");
+    });
+    await pool.wait();
+    assert.deepEqual(pool.done.at(0), [ok, 1]);
+    const [id, error] = pool.failed.at(0) as [number, Error];
+    assert.equal(id, bad);
+    assert.equal(error.message, "no");
+  });
+
+  it("Pool.asCompleted() yields results and failures until the pool is idle and drained", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    pool.map((n: number) => {
+      if (n === 3) throw new Error("three");
+      return n;
+    }, [1, 2, 3, 4]);
+    const seen: unknown[] = [];
+    for await (const entry of pool.asCompleted()) seen.push(entry);
+    assert.equal(seen.length, 4);
+    assert.deepEqual(seen.filter((e) => typeof e === "number").sort(), [1, 2, 4]);
+    assert.equal((seen.find((e) => e instanceof Error) as Error).message, "three");
+    assert.equal(pool.done.length, 0);
+    assert.equal(pool.doneCount.value, 0);
+    assert.equal(pool.failedCount.value, 0);
+  });
+
+  it("Pool.asCompleted(false) yields only what is there now", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    pool.submit((n: number) => n, 1);
+    await pool.wait();
+    const g = gate();
+    const blocker = pool.run(waitAtGate, g.memory, 2);
+    await g.started();
+    const seen: unknown[] = [];
+    for await (const entry of pool.asCompleted(false)) seen.push(entry);
+    assert.deepEqual(seen, [1]);
+    g.open();
+    await blocker;
+  });
+
+  it("Pool.asCompleted(ms) stops at its deadline while jobs still run", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    pool.submit(waitAtGate, g.memory, "late");
+    await g.started();
+    const seen: unknown[] = [];
+    for await (const entry of pool.asCompleted(20)) seen.push(entry);
+    assert.deepEqual(seen, []);
+    g.open();
+    for await (const entry of pool.asCompleted()) seen.push(entry);
+    assert.deepEqual(seen, ["late"]);
+  });
+
+  it("Pool.asCompleted() waits for results as they arrive, without polling", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    pool.submit(waitAtGate, g.memory, "first");
+    const iterator = pool.asCompleted();
+    const next = iterator.next();
+    await g.started();
+    assert.equal(await promiseState(next), "pending");
+    g.open();
+    assert.deepEqual(await next, { value: "first", done: false });
+    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+  });
+});
+
+describe("Pool.stream()", () => {
+  it("Pool.stream() yields a generator's values as they come", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const values: number[] = [];
+    for await (const value of pool.stream(function* (n: number) { for (let i = 0; i < n; i++) yield i; }, 300)) {
+      values.push(value as number);
+    }
+    assert.equal(values.length, 300);
+    assert.equal(values[299], 299);
+  });
+
+  it("Pool.stream() applies back-pressure: the worker stays a bounded window ahead", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const produced = new Int32Array(new SharedArrayBuffer(4));
+    const stream = pool.stream(function* (counter: Int32Array) {
+      for (let i = 0; i < 10_000; i++) {
+        Atomics.store(counter, 0, i + 1);
+        Atomics.notify(counter, 0);
+        yield i;
+      }
+    }, produced);
+    assert.equal((await stream.next()).value, 0);
+    // Wait until the producer has used its whole window (STREAM_WINDOW = 64).
+    for (let seen = Atomics.load(produced, 0); seen < 64; seen = Atomics.load(produced, 0)) {
+      const wait = Atomics.waitAsync(produced, 0, seen);
+      if (wait.async) await wait.value;
+    }
+    // Without back-pressure it would race on towards 10,000; with it, it parks.
+    await pool.wait(20);
+    assert.equal(Atomics.load(produced, 0), 64);
+    let rest = 0;
+    for await (const _ of stream) rest++;
+    assert.equal(rest, 9_999);
+  });
+
+  it("Pool.stream() return() stops the task, and the worker is free again", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const stream = pool.stream(function* () {
+      let i = 0;
+      while (true) yield i++;
+    });
+    let count = 0;
+    for await (const _ of stream) if (++count === 10) break;
+    assert.equal(count, 10);
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    assert.equal(await pool.wait(), true);
+  });
+
+  it("Pool.stream() throws the task's error after the values before it", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const values: unknown[] = [];
+    await assert.rejects(async () => {
+      for await (const value of pool.stream(async function* () {
+        yield 1;
+        throw new RangeError("broken stream");
+      })) values.push(value);
+    }, { name: "RangeError", message: "broken stream" });
+    assert.deepEqual(values, [1]);
+  });
+});
