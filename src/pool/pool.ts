@@ -633,7 +633,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     this.#checkOpen();
     this.#tasks.indexOf(task); // refuse a bad task now, not when the timer fires
     return this.#scheduler.later(delay, () => {
-      if (!this.#closed) this.#submitJob(task, [...args], sink, target, true);
+      if (!this.#closed) this.#submitFromTimer(task, args, sink, target, true);
     });
   }
 
@@ -644,10 +644,25 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     return this.#scheduler.every(
       interval,
       () => {
-        if (!this.#closed) last = this.#submitJob(task, [...args], sink, target, false);
+        if (!this.#closed) last = this.#submitFromTimer(task, args, sink, target, false) ?? last;
       },
       () => last !== undefined && !this.#hasEnded(last),
     );
+  }
+
+  /**
+   * Queues a job for a timer. A refusal (e.g. `QueueFullError`) cannot be
+   * thrown to anyone, so it becomes that job's failure.
+   */
+  #submitFromTimer(task: unknown, args: unknown[], sink: number, target: unknown, first: boolean): Job | undefined {
+    try {
+      return this.#submitJob(task, [...args], sink, target, first);
+    } catch (error) {
+      const id = this.#nextId++;
+      this.#results.failure(new Job(id, -1, Mode.CALL, [], 0, 1, sink, target, null), id, error);
+      this.#afterChange();
+      return undefined;
+    }
   }
 
   /** Whether a job submitted earlier has ended (no longer queued nor in flight). */
@@ -810,6 +825,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
         break;
       case "fatal":
         this.#onStartFailure(slot, decodeError(message.error));
+        break;
+      case "exit":
+        this.#onCrash(slot, new Error(`Worker ended itself: ${message.how}`));
         break;
       default:
         assertNever(message);

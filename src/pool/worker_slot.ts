@@ -51,6 +51,8 @@ export class WorkerSlot {
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       if (!this.dead) host.onMessage(this, event.data);
     };
+    // Always handled, even after terminate(): an unhandled worker error
+    // would end the whole program on Deno.
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
       if (!this.dead) host.onCrash(this, errorOf(event));
@@ -93,7 +95,6 @@ export class WorkerSlot {
   terminate(): void {
     this.dead = true;
     this.#worker.onmessage = null;
-    this.#worker.onerror = null;
     this.#worker.terminate();
   }
 }

@@ -60,7 +60,8 @@ export type ToWorker =
 export type FromWorker =
   | { type: "ready"; version: number }
   | { type: "results"; data: unknown[]; jobs: number; ms: number }
-  | { type: "fatal"; error: unknown };
+  | { type: "fatal"; error: unknown }
+  | { type: "exit"; how: string };
 
 /** Fails to compile when a `switch` over a union misses a case. */
 export function assertNever(value: never): never {

@@ -57,6 +57,8 @@ let sinceClock = 0;
 let stream: { id: number; credit: number; stopped: boolean; wake: (() => void) | null } | null =
   null;
 
+reportOwnExit();
+
 scope.onmessage = (event) => {
   const msg = event.data;
   switch (msg.type) {
@@ -90,6 +92,37 @@ scope.onmessage = (event) => {
       throw new TypeError(`Unexpected message: ${JSON.stringify(msg)}`);
   }
 };
+
+/**
+ * Deno gives the pool no event when a worker ends itself (`self.close()`,
+ * `Deno.exit()`): say so first, so the pool can fail or requeue its jobs.
+ */
+function reportOwnExit(): void {
+  const global = globalThis as {
+    close?: () => void;
+    Deno?: { exit?: (code?: number) => never };
+    process?: { exit?: (code?: number) => never };
+  };
+  const wrap = <F extends (...args: never[]) => unknown>(fn: F, describe: (...args: Parameters<F>) => string): F =>
+    ((...args: Parameters<F>) => {
+      try {
+        scope.postMessage({ type: "exit", how: describe(...args) });
+      } catch {
+        // Nothing more can be said.
+      }
+      return fn(...args);
+    }) as F;
+  if (typeof global.close === "function") global.close = wrap(global.close, () => "it called self.close()");
+  const deno = global.Deno;
+  if (deno && typeof deno.exit === "function") {
+    const exit = deno.exit.bind(deno);
+    try {
+      deno.exit = wrap(exit, (code?: number) => `it called Deno.exit(${code ?? ""})`);
+    } catch {
+      // Read-only in some versions: then only the pool's timeouts notice.
+    }
+  }
+}
 
 /** Sets `self.name` where the runtime did not (Bun ignores the Worker's `name` option). */
 function nameThisWorker(name: string): void {
