@@ -1,0 +1,90 @@
+/**
+ * The package's shape: deno.json and jsr.json agree, mod.ts re-exports every
+ * stable module, and imports point one way (a worker never loads pool code).
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const read = (path: string) => readFileSync(root + path, "utf8");
+const json = (path: string) => JSON.parse(read(path));
+
+function sources(dir: string): string[] {
+  const files: string[] = [];
+  for (const name of readdirSync(root + dir)) {
+    const path = `${dir}/${name}`;
+    if (statSync(root + path).isDirectory()) files.push(...sources(path));
+    else if (name.endsWith(".ts")) files.push(path);
+  }
+  return files;
+}
+
+function importsOf(path: string): string[] {
+  const code = read(path).replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  return [...code.matchAll(/\bfrom\s+["']([^"']+)["']|^import\s+["']([^"']+)["']/gm)].map((m) => (m[1] ?? m[2])!);
+}
+
+/** The src/ area a file is in: "pool", "worker", "sync", … or the file name at the top. */
+function areaOf(path: string): string {
+  const parts = path.split("/");
+  return parts.length > 2 ? parts[1]! : parts[1]!.replace(/\.ts$/, "");
+}
+
+function resolve(from: string, specifier: string): string {
+  return new URL(specifier, `file:///${from}`).pathname.slice(1);
+}
+
+describe("package metadata", () => {
+  it("deno.json and jsr.json agree on name, version, license and exports", () => {
+    const deno = json("deno.json");
+    const jsr = json("jsr.json");
+    for (const key of ["name", "version", "license"]) assert.equal(jsr[key], deno[key], key);
+    assert.deepEqual(jsr.exports, deno.exports);
+    assert.deepEqual(jsr.publish, deno.publish);
+  });
+
+  it("every export path exists", () => {
+    for (const path of Object.values(json("deno.json").exports) as string[]) {
+      assert.ok(statSync(root + path).isFile(), path);
+    }
+  });
+
+  it("mod.ts re-exports every stable module of src/", () => {
+    const reexported = new Set(importsOf("mod.ts").map((s) => resolve("mod.ts", s)));
+    const internal = /\/_|\/(protocol|worker)\/|\/pool\/(?!pool\.ts)|\/sync\/wire\.ts|\/compat\/|unstable_/;
+    for (const file of sources("src")) {
+      if (internal.test(file)) continue;
+      assert.ok(reexported.has(file), `mod.ts does not re-export ${file}`);
+    }
+  });
+});
+
+describe("import arrows", () => {
+  const allowed: Record<string, Set<string>> = {
+    errors: new Set(),
+    protocol: new Set(),
+    sync: new Set(),
+    timers: new Set(),
+    worker: new Set(["protocol", "sync"]),
+  };
+
+  for (const file of sources("src")) {
+    it(`${file} imports only what its layer may`, () => {
+      const area = areaOf(file);
+      for (const specifier of importsOf(file)) {
+        assert.ok(specifier.startsWith("."), `${file} imports a package: ${specifier}`);
+        const target = areaOf(resolve(file, specifier));
+        if (target === area) continue;
+        if (allowed[area]) {
+          assert.ok(allowed[area].has(target), `${file} (${area}) must not import ${specifier} (${target})`);
+        }
+        if (area !== "pool" && area !== "compat" && area !== "threadlet") {
+          assert.notEqual(target, "pool", `${file} must not import pool code`);
+        }
+        assert.ok(target !== "worker" || area === "worker", `${file} must not import worker code`);
+      }
+    });
+  }
+});
