@@ -50,3 +50,4 @@ export { Semaphore } from "./src/sync/semaphore.ts";
 export { Lock } from "./src/sync/lock.ts";
 export { type Clock, systemClock } from "./src/timers/clock.ts";
 export type { TimerHandle, TimerKind } from "./src/timers/scheduler.ts";
+export * from "./src/threadlet.ts";

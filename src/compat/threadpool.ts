@@ -1,0 +1,637 @@
+/**
+ * Christopher Arndt's `threadpool` on fastpool: work requests go in with
+ * {@linkcode ThreadPool.putRequest}, and {@linkcode ThreadPool.poll} or
+ * {@linkcode ThreadPool.wait} hands each result to the request's callback on
+ * the main thread. It is built on `Pool`: the `ThreadPool` keeps the request
+ * queue and the result queue, and the pool's workers run the requests.
+ *
+ * | threadpool | fastpool |
+ * |---|---|
+ * | `ThreadPool(num_workers, q_size, resq_size)` | `new ThreadPool(numWorkers, { qSize, resqSize })` |
+ * | `WorkRequest(callable_, args, kwds, requestID, callback, exc_callback)` | `new WorkRequest(callable, { args, requestID, callback, excCallback })` |
+ * | `makeRequests(callable_, args_list, callback, exc_callback)` | `makeRequests(callable, argsList, callback, excCallback)` |
+ * | `pool.putRequest(request)` | `pool.putRequest(request)` |
+ * | `pool.poll(block=False)` | `await pool.poll(block = false)` |
+ * | `pool.wait()` | `await pool.wait()` |
+ * | `pool.createWorkers(n)` | `pool.createWorkers(n)` |
+ * | `pool.dismissWorkers(n, do_join)` | `pool.dismissWorkers(n)`, `await pool.dismissWorkers(n, true)` |
+ * | `pool.joinAllDismissedWorkers()` | `await pool.joinAllDismissedWorkers()` |
+ * | `len(pool.workers)`, `len(pool.dismissedWorkers)` | `pool.workers`, `pool.dismissedWorkers` |
+ * | `NoResultsPending`, `NoWorkersAvailable` | `NoResultsPending`, `NoWorkersAvailable` |
+ *
+ * Differences, in TypeScript idiom: a callable is any fastpool task (an
+ * inline function, a `task()` reference, or an export name of `module`), and
+ * there are no keyword arguments; `putRequest` never blocks (a full queue
+ * throws `QueueFullError`, like `put(block=False)`); the pool never keeps a
+ * program alive once idle, as the original's daemon threads; `shutdown()`
+ * (or `await using`) ends it early.
+ *
+ * @example Usage
+ * ```ts
+ * import { makeRequests, ThreadPool, type WorkRequest } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const results = new Map<unknown, unknown>();
+ * await using pool = new ThreadPool(2);
+ * const square = (n: number) => n * n;
+ * for (const request of makeRequests(square, [1, 2, 3], (req: WorkRequest, result: unknown) => {
+ *   results.set(req.args[0], result);
+ * })) {
+ *   pool.putRequest(request);
+ * }
+ * await pool.wait();
+ * assert.deepEqual([...results].sort(), [[1, 1], [2, 4], [3, 9]]);
+ * ```
+ *
+ * @module
+ */
+
+import { Deque } from "../deque.ts";
+import { PoolClosedError, QueueFullError } from "../errors.ts";
+import { describe } from "../protocol/codec.ts";
+import { Pool } from "../pool/pool.ts";
+import type { Clock } from "../timers/clock.ts";
+import type { AnyFunction, TaskRef } from "../task.ts";
+
+export { PoolClosedError, QueueFullError };
+
+/** What a request runs: an inline function, a `task()` reference, or an export name of the pool's `module`. */
+export type Callable = AnyFunction | TaskRef | string;
+
+/** Called in `poll()` with a request and its result. */
+export type RequestCallback = (request: WorkRequest, result: unknown) => void;
+
+/** Called in `poll()` with a request and the error its job threw. */
+export type ExceptionCallback = (request: WorkRequest, error: unknown) => void;
+
+/**
+ * Thrown (as a rejection) by {@linkcode ThreadPool.poll} when no request is
+ * pending: every request put has been processed.
+ *
+ * @example Usage
+ * ```ts
+ * import { NoResultsPending, ThreadPool } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new ThreadPool(0);
+ * await assert.rejects(pool.poll(), NoResultsPending);
+ * ```
+ */
+export class NoResultsPending extends Error {
+  /** Creates the error. */
+  constructor(
+    message = "Cannot poll for results: no requests are pending",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "NoResultsPending";
+  }
+}
+
+/**
+ * Thrown (as a rejection) by a blocking {@linkcode ThreadPool.poll} (and so by
+ * {@linkcode ThreadPool.wait}) when requests are pending but the pool has no
+ * workers to process them.
+ *
+ * @example Usage
+ * ```ts
+ * import { NoWorkersAvailable, ThreadPool, WorkRequest } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new ThreadPool(0);
+ * pool.putRequest(new WorkRequest(() => 1));
+ * await assert.rejects(pool.wait(), NoWorkersAvailable);
+ * ```
+ */
+export class NoWorkersAvailable extends Error {
+  /** Creates the error. */
+  constructor(
+    message =
+      "Cannot wait for results: requests are pending but the pool has no workers",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "NoWorkersAvailable";
+  }
+}
+
+/** Options of {@linkcode WorkRequest}. */
+export interface WorkRequestOptions {
+  /**
+   * The arguments the callable is called with.
+   *
+   * @default {[]}
+   */
+  args?: readonly unknown[];
+  /**
+   * Identifies the request among the pending ones (any value, compared as a
+   * `Map` key).
+   *
+   * @default {a number unique to the request}
+   */
+  requestID?: unknown;
+  /**
+   * Receives the result in `poll()`; also the error when `excCallback` is
+   * `null`.
+   */
+  callback?: RequestCallback | null;
+  /**
+   * Receives the error in `poll()` when the job throws; `null` sends it to
+   * `callback` instead.
+   *
+   * @default {a handler that logs the request and error with console.error}
+   */
+  excCallback?: ExceptionCallback | null;
+}
+
+let nextRequestId = 1;
+
+/**
+ * One call to run in the pool, with the callbacks that receive its outcome.
+ *
+ * @example Usage
+ * ```ts
+ * import { WorkRequest } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const request = new WorkRequest((a: number, b: number) => a + b, { args: [1, 2], requestID: "sum" });
+ * assert.equal(request.requestID, "sum");
+ * assert.deepEqual(request.args, [1, 2]);
+ * assert.equal(request.exception, false);
+ * assert.equal(typeof new WorkRequest(() => 0).requestID, "number");
+ * ```
+ */
+export class WorkRequest {
+  /** What the request runs. */
+  readonly callable: Callable;
+  /** Its arguments. */
+  readonly args: readonly unknown[];
+  /** Its id among the pending requests. */
+  readonly requestID: unknown;
+  /** Receives the result (and the error when `excCallback` is `null`). */
+  callback: RequestCallback | null;
+  /** Receives the error when the job throws. */
+  excCallback: ExceptionCallback | null;
+  /** Set once the request's job has thrown. A failed request cannot be put again. */
+  exception = false;
+
+  /**
+   * Creates a request.
+   *
+   * @param callable An inline function, a `task()` reference, or an export name of the pool's `module`.
+   * @param options `args`, `requestID`, `callback` and `excCallback`.
+   * @throws {TypeError} If `callable`, `args` or a callback has the wrong type.
+   */
+  constructor(callable: Callable, options: WorkRequestOptions = {}) {
+    const kind = typeof callable;
+    if (
+      kind !== "function" && kind !== "string" &&
+      !(kind === "object" && callable !== null &&
+        typeof (callable as TaskRef).module === "string")
+    ) {
+      throw new TypeError(
+        `Cannot create request: "callable" must be a function, a task() reference or an export name, received ${
+          describe(callable)
+        }`,
+      );
+    }
+    const { args = [], callback = null } = options;
+    if (!Array.isArray(args)) {
+      throw new TypeError(
+        `Cannot create request: "args" must be an array, received ${
+          describe(args)
+        }`,
+      );
+    }
+    const excCallback = options.excCallback === undefined
+      ? logException
+      : options.excCallback;
+    checkCallback(callback, "callback");
+    checkCallback(excCallback, "excCallback");
+    this.callable = callable;
+    this.args = args;
+    this.requestID = options.requestID === undefined
+      ? nextRequestId++
+      : options.requestID;
+    this.callback = callback;
+    this.excCallback = excCallback;
+  }
+
+  /** `<WorkRequest id=… args=… exception=…>`, as in the original. */
+  toString(): string {
+    let args: string;
+    try {
+      args = JSON.stringify(this.args);
+    } catch {
+      args = `[${this.args.length} arguments]`;
+    }
+    return `<WorkRequest id=${
+      String(this.requestID)
+    } args=${args} exception=${this.exception}>`;
+  }
+}
+
+/**
+ * Makes one request per item of `argsList`, all for the same callable: an
+ * array item is spread as the arguments, anything else is the one argument
+ * (so pass `[[1, 2]]` for one array argument).
+ *
+ * @param callable What every request runs.
+ * @param argsList One item per request.
+ * @param callback Receives each result in `poll()`.
+ * @param excCallback Receives each error; by default it is logged, and `null`
+ * sends errors to `callback`.
+ * @returns The requests, in the order of `argsList`.
+ * @throws {TypeError} If `argsList` is not iterable or an argument has the wrong type.
+ *
+ * @example Usage
+ * ```ts
+ * import { makeRequests } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const requests = makeRequests((a: number, b = 0) => a + b, [[1, 2], 3]);
+ * assert.deepEqual(requests.map((request) => request.args), [[1, 2], [3]]);
+ * ```
+ */
+export function makeRequests(
+  callable: Callable,
+  argsList: Iterable<unknown>,
+  callback: RequestCallback | null = null,
+  excCallback?: ExceptionCallback | null,
+): WorkRequest[] {
+  if (
+    argsList === null ||
+    typeof (argsList as Iterable<unknown>)?.[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot make requests: "argsList" must be iterable, received ${
+        describe(argsList)
+      }`,
+    );
+  }
+  const requests: WorkRequest[] = [];
+  for (const item of argsList) {
+    const args = Array.isArray(item) ? item : [item];
+    requests.push(
+      new WorkRequest(
+        callable,
+        excCallback === undefined
+          ? { args, callback }
+          : { args, callback, excCallback },
+      ),
+    );
+  }
+  return requests;
+}
+
+/** Options of {@linkcode ThreadPool}. */
+export interface ThreadPoolOptions {
+  /**
+   * Most requests waiting for a worker; `putRequest` beyond it throws
+   * `QueueFullError`. `0`: unbounded.
+   *
+   * @default {0}
+   */
+  qSize?: number;
+  /**
+   * Most results waiting for `poll()`, besides one per worker: while that
+   * many wait, no new request starts (as the original's workers block on a
+   * full result queue). `0`: unbounded.
+   *
+   * @default {0}
+   */
+  resqSize?: number;
+  /** A task module every worker imports, so callables may be its export names. */
+  module?: string | URL;
+  /**
+   * Milliseconds an idle worker lives before it exits (it starts again on
+   * demand).
+   *
+   * @default {1000}
+   */
+  idleTimeout?: number;
+  /** The clock for idle timeouts (tests pass a fake one). */
+  clock?: Clock;
+}
+
+type Outcome = { request: WorkRequest; value: unknown };
+
+/**
+ * A pool of workers for {@linkcode WorkRequest}s: put requests in, then
+ * `poll()` or `wait()` to have their results handed to their callbacks.
+ *
+ * Requests wait in the pool's request queue and run one per worker, in the
+ * order they were put; results wait in its result queue, in the order they
+ * ended, until `poll()` takes them. A dismissed worker finishes the request
+ * it is running, then exits.
+ *
+ * @example Usage
+ * ```ts
+ * import { ThreadPool, WorkRequest } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new ThreadPool(0);
+ * pool.putRequest(new WorkRequest(() => "done"));
+ * await pool.poll(); // no worker, nothing done: it returns
+ * assert.equal(pool.workers, 0);
+ * ```
+ */
+export class ThreadPool implements AsyncDisposable {
+  readonly #pool: Pool;
+  readonly #qSize: number;
+  readonly #resqSize: number;
+  /** Requests put and not yet handed to a worker. */
+  readonly #queue = new Deque<WorkRequest>();
+  /** Results not yet taken by `poll()`. */
+  readonly #results = new Deque<Outcome>();
+  /** Requests put and not yet processed by `poll()`, by id. */
+  readonly #pending = new Map<unknown, WorkRequest>();
+  #workers: number;
+  #dismissed = 0;
+  /** Requests handed to a worker whose result has not come back. */
+  #running = 0;
+  #closed = false;
+  #listeners: (() => void)[] = [];
+
+  /**
+   * Creates a pool of `numWorkers` workers. Workers start when requests need
+   * them and exit once idle, so the pool never keeps a program alive by
+   * itself.
+   *
+   * @param numWorkers How many requests may run at once; 0 is allowed (see
+   * {@linkcode ThreadPool.createWorkers}).
+   * @param options `qSize`, `resqSize`, `module`, `idleTimeout`, `clock`.
+   * @throws {TypeError | RangeError} If an argument has the wrong type or range.
+   */
+  constructor(numWorkers: number, options: ThreadPoolOptions = {}) {
+    checkCount(numWorkers, "numWorkers", "create thread pool");
+    const { qSize = 0, resqSize = 0, module, idleTimeout, clock } = options;
+    checkCount(qSize, "qSize", "create thread pool");
+    checkCount(resqSize, "resqSize", "create thread pool");
+    this.#qSize = qSize;
+    this.#resqSize = resqSize;
+    this.#workers = numWorkers;
+    this.#pool = new Pool({
+      maxChildren: Math.max(1, numWorkers),
+      ...(module === undefined ? {} : { module }),
+      ...(idleTimeout === undefined ? {} : { idleTimeout }),
+      ...(clock === undefined ? {} : { clock }),
+    });
+  }
+
+  /** How many workers the pool has (dismissed ones not counted). */
+  get workers(): number {
+    return this.#workers;
+  }
+
+  /** How many workers were dismissed without joining and not yet joined by {@linkcode ThreadPool.joinAllDismissedWorkers}. */
+  get dismissedWorkers(): number {
+    return this.#dismissed;
+  }
+
+  /**
+   * Adds `numWorkers` workers; queued requests start on them.
+   *
+   * @throws {TypeError | RangeError} If `numWorkers` is not an integer `>= 0`.
+   */
+  createWorkers(numWorkers: number): void {
+    checkCount(numWorkers, "numWorkers", "create workers");
+    this.#workers += numWorkers;
+    this.#pool.resize(Math.max(1, this.#workers));
+    this.#pump();
+    this.#notify();
+  }
+
+  /**
+   * Dismisses up to `numWorkers` workers: each finishes the request it is
+   * running, then exits; requests still queued wait for the remaining
+   * workers.
+   *
+   * @param doJoin `true`: return a promise that resolves once the dismissed
+   * workers are done. `false`: count them in `dismissedWorkers`, for
+   * {@linkcode ThreadPool.joinAllDismissedWorkers}.
+   * @throws {TypeError | RangeError} If `numWorkers` is not an integer `>= 0`.
+   */
+  dismissWorkers(numWorkers: number, doJoin?: false): void;
+  /** Dismisses up to `numWorkers` workers and resolves once they are done. */
+  dismissWorkers(numWorkers: number, doJoin: true): Promise<void>;
+  /** Dismisses up to `numWorkers` workers; with `doJoin`, resolves once they are done. */
+  dismissWorkers(numWorkers: number, doJoin?: boolean): Promise<void> | void;
+  dismissWorkers(numWorkers: number, doJoin = false): Promise<void> | void {
+    checkCount(numWorkers, "numWorkers", "dismiss workers");
+    const count = Math.min(numWorkers, this.#workers);
+    this.#workers -= count;
+    this.#pool.resize(Math.max(1, this.#workers));
+    this.#notify();
+    if (doJoin) return this.#joined();
+    this.#dismissed += count;
+  }
+
+  /**
+   * Resolves once every dismissed worker has finished its last request, and
+   * empties `dismissedWorkers`.
+   */
+  async joinAllDismissedWorkers(): Promise<void> {
+    await this.#joined();
+    this.#dismissed = 0;
+  }
+
+  /**
+   * Queues a request; it runs when a worker is free.
+   *
+   * @throws {TypeError} If `request` is not a {@linkcode WorkRequest}, or it
+   * failed before (make a new one).
+   * @throws {RangeError} If a pending request has the same `requestID`.
+   * @throws {QueueFullError} If `qSize` requests already wait for a worker.
+   * @throws {PoolClosedError} After `shutdown()`.
+   */
+  putRequest(request: WorkRequest): void {
+    if (!(request instanceof WorkRequest)) {
+      throw new TypeError(
+        `Cannot put request: "request" must be a WorkRequest, received ${
+          describe(request)
+        }`,
+      );
+    }
+    if (request.exception) {
+      throw new TypeError(
+        `Cannot put request: "request" ${
+          String(request.requestID)
+        } failed before; make a new one`,
+      );
+    }
+    if (this.#pending.has(request.requestID)) {
+      throw new RangeError(
+        `Cannot put request: a request with requestID ${
+          String(request.requestID)
+        } is already pending`,
+      );
+    }
+    if (this.#closed) {
+      throw new PoolClosedError(
+        "Cannot put request: the thread pool is shut down",
+      );
+    }
+    if (this.#qSize > 0 && this.#queue.length >= this.#qSize) {
+      throw new QueueFullError(this.#qSize);
+    }
+    this.#pending.set(request.requestID, request);
+    this.#queue.push(request);
+    this.#pump();
+  }
+
+  /**
+   * Hands every finished result to its request's callback (or the error to
+   * `excCallback`), on this thread, in the order they finished.
+   *
+   * As in the original, it checks before each result: no request pending
+   * rejects with {@linkcode NoResultsPending} (also right after the last one
+   * was handled, which ends a polling loop), and with `block`, no worker left
+   * rejects with {@linkcode NoWorkersAvailable}.
+   *
+   * @param block `false`: handle what has finished, then resolve. `true`:
+   * wait for results until none is pending (so it always rejects, with one of
+   * the two errors).
+   * @throws {Error} What a callback throws; its request is no longer pending.
+   */
+  async poll(block = false): Promise<void> {
+    for (;;) {
+      if (this.#pending.size === 0) throw new NoResultsPending();
+      if (block && this.#workers === 0) throw new NoWorkersAvailable();
+      const outcome = this.#results.shift();
+      if (outcome === undefined) {
+        if (!block) return;
+        await this.#changed();
+        continue;
+      }
+      const { request, value } = outcome;
+      this.#pending.delete(request.requestID);
+      this.#pump();
+      if (request.exception && request.excCallback) {
+        request.excCallback(request, value);
+      } else if (request.callback) request.callback(request, value);
+    }
+  }
+
+  /**
+   * Handles results as they arrive (`poll(true)`) until no request is pending.
+   *
+   * @throws {NoWorkersAvailable} If requests are pending but no worker is left.
+   */
+  async wait(): Promise<void> {
+    try {
+      await this.poll(true);
+    } catch (error) {
+      if (!(error instanceof NoResultsPending)) throw error;
+    }
+  }
+
+  /**
+   * Ends the pool early: requests not yet started are dropped (no longer
+   * pending), running ones finish (their results can still be polled), then
+   * the workers exit. `putRequest` throws afterwards.
+   */
+  async shutdown(): Promise<void> {
+    this.#closed = true;
+    for (
+      let request = this.#queue.shift();
+      request;
+      request = this.#queue.shift()
+    ) {
+      this.#pending.delete(request.requestID);
+    }
+    await this.#pool.shutdown();
+    this.#notify();
+  }
+
+  /** `await using pool = new ThreadPool(n)` shuts it down at scope end. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  /**
+   * Hands queued requests to the pool while a worker is free (and the result
+   * queue has room): the pool never holds more requests than workers, so a
+   * dismissed worker leaves queued requests to the others.
+   */
+  #pump(): void {
+    const limit = this.#resqSize > 0
+      ? this.#resqSize + this.#workers
+      : Infinity;
+    while (
+      this.#queue.length !== 0 && this.#running < this.#workers &&
+      this.#running + this.#results.length < limit
+    ) {
+      const request = this.#queue.shift()!;
+      this.#running++;
+      this.#run(request).then(
+        (value) => this.#finish(request, value, false),
+        (error) => this.#finish(request, error, true),
+      );
+    }
+  }
+
+  #run(request: WorkRequest): Promise<unknown> {
+    const pool = this.#pool as unknown as {
+      exec(task: Callable, args: unknown[]): Promise<unknown>;
+    };
+    return pool.exec(request.callable, [...request.args]);
+  }
+
+  #finish(request: WorkRequest, value: unknown, failed: boolean): void {
+    this.#running--;
+    if (failed) request.exception = true;
+    if (this.#pending.get(request.requestID) === request) {
+      this.#results.push({ request, value });
+    }
+    this.#pump();
+    this.#notify();
+  }
+
+  /** Resolves once no more requests run than there are workers. */
+  async #joined(): Promise<void> {
+    while (this.#running > this.#workers) await this.#changed();
+  }
+
+  #changed(): Promise<void> {
+    return new Promise((resolve) => this.#listeners.push(resolve));
+  }
+
+  #notify(): void {
+    const listeners = this.#listeners;
+    if (listeners.length === 0) return;
+    this.#listeners = [];
+    for (const listener of listeners) listener();
+  }
+}
+
+/** The original's default `exc_callback`: print the error. */
+function logException(request: WorkRequest, error: unknown): void {
+  // deno-lint-ignore no-console
+  console.error(`Exception in request ${String(request.requestID)}:`, error);
+}
+
+function checkCallback(value: unknown, name: string): void {
+  if (value !== null && typeof value !== "function") {
+    throw new TypeError(
+      `Cannot create request: "${name}" must be a function or null, received ${
+        describe(value)
+      }`,
+    );
+  }
+}
+
+function checkCount(value: unknown, name: string, what: string): void {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${what}: "${name}" must be an integer >= 0, received ${
+        describe(value)
+      }`,
+    );
+  }
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(
+      `Cannot ${what}: "${name}" must be an integer >= 0, received ${value}`,
+    );
+  }
+}

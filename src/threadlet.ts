@@ -1,0 +1,290 @@
+/**
+ * threadlet's API on fastpool: {@linkcode go} runs a job on a shared pool,
+ * {@linkcode spawn} in a worker of its own, and {@linkcode executors} turns
+ * threadlet's executors into `Pool` settings.
+ *
+ * | threadlet | fastpool |
+ * |---|---|
+ * | `go(f, *args)` → `Future` | `await go(f, ...args)` |
+ * | `spawn(f, *args)` → `Future` | `await spawn(f, ...args)` |
+ * | `Worker()` | `new Pool(executors.worker())` |
+ * | `SimpleThreadPoolExecutor(n)` | `new Pool(executors.simple(n))` |
+ * | `ThreadPoolExecutor(n)` | `new Pool(executors.adaptive(n, { idleTimeout }))` |
+ * | `executor.submit(f, *args).result()` | `await pool.run(f, ...args)` |
+ * | `with executor:` | `await using pool = new Pool(...)` |
+ *
+ * @module
+ */
+
+import { describe } from "./protocol/codec.ts";
+import { cpuCount, type PoolOptions } from "./pool/options.ts";
+import {
+  Pool,
+  type RunResult,
+  type TaskArgs,
+  type TaskFunction,
+} from "./pool/pool.ts";
+import type { AnyFunction, TaskRef } from "./task.ts";
+
+/** A task `go` and `spawn` accept: an inline function or a {@linkcode TaskRef} (they have no task module). */
+export type FreeTask = AnyFunction | TaskRef;
+
+/** `PoolOptions` without the sizes a preset sets. */
+export type ExecutorOptions = Omit<PoolOptions, "maxChildren" | "minChildren">;
+
+/** Options of {@linkcode Executors.adaptive}. */
+export interface AdaptiveOptions extends Omit<PoolOptions, "maxChildren"> {
+  /**
+   * Workers kept while idle; the others leave after `idleTimeout`.
+   *
+   * @default {1}
+   */
+  minChildren?: number;
+}
+
+/** The presets of {@linkcode executors}: threadlet's executors as `Pool` options. */
+export interface Executors {
+  /**
+   * threadlet's `Worker`: one worker, started at once, running jobs one after
+   * the other in the order they were queued.
+   *
+   * @param options Other pool options (`module`, callbacks, ...).
+   * @returns Options for `new Pool()`.
+   *
+   * @example Usage
+   * ```ts
+   * import { executors } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * assert.deepEqual(executors.worker(), { maxChildren: 1, minChildren: 1 });
+   * ```
+   */
+  worker(options?: ExecutorOptions): PoolOptions;
+  /**
+   * threadlet's `SimpleThreadPoolExecutor`: `size` workers, all started up
+   * front and kept until the pool shuts down.
+   *
+   * @param size How many workers: `> 0` that many, `<= 0` CPU cores plus the
+   * value (as `maxChildren`); CPU cores by default.
+   * @param options Other pool options.
+   * @returns Options for `new Pool()`.
+   * @throws {TypeError | RangeError} If `size` is not an integer or leaves no worker.
+   *
+   * @example Usage
+   * ```ts
+   * import { executors } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * assert.deepEqual(executors.simple(4), { maxChildren: 4, minChildren: 4 });
+   * ```
+   */
+  simple(size?: number, options?: ExecutorOptions): PoolOptions;
+  /**
+   * threadlet's adaptive `ThreadPoolExecutor`: `minChildren` workers (1 by
+   * default) kept, more started under load up to `maxChildren`, the extra ones
+   * leaving after `idleTimeout` ms idle.
+   *
+   * @param maxChildren The most workers, read as the `maxChildren` option;
+   * CPU cores by default.
+   * @param options `minChildren`, `idleTimeout` and other pool options.
+   * @returns Options for `new Pool()`.
+   * @throws {TypeError | RangeError} If `maxChildren` is not an integer or leaves no worker.
+   *
+   * @example Usage
+   * ```ts
+   * import { executors } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * assert.deepEqual(executors.adaptive(8, { idleTimeout: 500 }), {
+   *   minChildren: 1,
+   *   idleTimeout: 500,
+   *   maxChildren: 8,
+   * });
+   * ```
+   */
+  adaptive(maxChildren?: number, options?: AdaptiveOptions): PoolOptions;
+}
+
+/**
+ * threadlet's executors as `Pool` settings: `new Pool(executors.simple(4))`.
+ * See {@linkcode Executors} for each preset.
+ *
+ * @example Usage
+ * ```ts
+ * import { executors, Pool } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool(executors.worker());
+ * assert.equal(pool.alive, 1);
+ * assert.equal(await pool.run((n: number) => n * 2, 3), 6);
+ * ```
+ */
+export const executors: Executors = {
+  worker(options = {}) {
+    return { ...options, maxChildren: 1, minChildren: 1 };
+  },
+  simple(size, options = {}) {
+    const n = workerCount(size, "size", "create simple executor");
+    return { ...options, maxChildren: n, minChildren: n };
+  },
+  adaptive(maxChildren, options = {}) {
+    const n = workerCount(
+      maxChildren,
+      "maxChildren",
+      "create adaptive executor",
+    );
+    return { minChildren: 1, ...options, maxChildren: n };
+  },
+};
+
+let shared: Pool | null = null;
+
+/** Bun can unref an idle worker (the pool does it); Deno's web Workers cannot. */
+function canUnrefWorkers(): boolean {
+  const proto = (globalThis as { Worker?: { prototype?: { unref?: unknown } } })
+    .Worker?.prototype;
+  return typeof proto?.unref === "function";
+}
+
+/**
+ * The shared pool behind {@linkcode go}, created on first use: adaptive, up to
+ * one worker per CPU core, extra workers leaving after 1 s idle. It never
+ * keeps a program alive once idle: where workers can be unref'd (Bun) one
+ * idle worker is kept, unref'd; where they cannot (Deno) it keeps none, so
+ * after 1 s idle even the last worker goes.
+ *
+ * @returns The pool; {@linkcode shutdownDefaultPool} closes it, and the next
+ * `go` makes a new one.
+ *
+ * @example Usage
+ * ```ts
+ * import { defaultPool, go, shutdownDefaultPool } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await go((n: number) => n + 1, 1), 2);
+ * assert.ok(defaultPool().alive >= 1);
+ * await shutdownDefaultPool();
+ * ```
+ */
+export function defaultPool(): Pool {
+  shared ??= new Pool(
+    executors.adaptive(undefined, {
+      minChildren: canUnrefWorkers() ? 1 : 0,
+      childNamePrefix: "go",
+    }),
+  );
+  return shared;
+}
+
+/**
+ * Shuts down the shared pool of {@linkcode go}, if there is one: running jobs
+ * finish, then its workers exit. The next `go` creates a new pool. A program
+ * need not call it (an idle shared pool never holds it open); tests do, so
+ * nothing outlives them.
+ *
+ * @param timeout Milliseconds to wait for running jobs at most.
+ * @returns `false` if jobs were still running at the timeout.
+ *
+ * @example Usage
+ * ```ts
+ * import { shutdownDefaultPool } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await shutdownDefaultPool(), true);
+ * ```
+ */
+export async function shutdownDefaultPool(timeout?: number): Promise<boolean> {
+  const pool = shared;
+  shared = null;
+  return pool ? await pool.shutdown(timeout) : true;
+}
+
+/**
+ * Runs one job on the shared default pool ({@linkcode defaultPool}) and
+ * resolves with its result, as threadlet's `go(f, *args).result()`.
+ *
+ * @typeParam T The task's type, for type-checked arguments and result.
+ * @param task An inline function or a `task()` reference.
+ * @param args The job's arguments (structured clone).
+ * @returns The result (a generator's values as an array); rejects with the
+ * task's error.
+ *
+ * @example Usage
+ * ```ts
+ * import { go, shutdownDefaultPool } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const results = await Promise.all([1, 2, 3].map((n) => go((x: number) => x * 2, n)));
+ * assert.deepEqual(results, [2, 4, 6]);
+ * await shutdownDefaultPool(); // only so the test leaves nothing behind
+ * ```
+ */
+export function go<T extends FreeTask>(
+  task: T,
+  ...args: TaskArgs<TaskFunction<Record<never, never>, T>>
+): Promise<RunResult<TaskFunction<Record<never, never>, T>>> {
+  return (defaultPool() as Pool<Record<never, never>>).exec(task, args);
+}
+
+/**
+ * Runs one job in a new worker of its own, closed once the job has ended, as
+ * threadlet's `spawn(f, *args).result()`.
+ *
+ * @typeParam T The task's type, for type-checked arguments and result.
+ * @param task An inline function or a `task()` reference.
+ * @param args The job's arguments (structured clone).
+ * @returns The result (a generator's values as an array); rejects with the
+ * task's error. Either way the worker is gone when it settles.
+ *
+ * @example Usage
+ * ```ts
+ * import { spawn } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await spawn((n: number) => n * 2, 21), 42);
+ * await assert.rejects(spawn(() => { throw new RangeError("no") }), RangeError);
+ * ```
+ */
+export async function spawn<T extends FreeTask>(
+  task: T,
+  ...args: TaskArgs<TaskFunction<Record<never, never>, T>>
+): Promise<RunResult<TaskFunction<Record<never, never>, T>>> {
+  const pool = new Pool<Record<never, never>>({
+    maxChildren: 1,
+    childNamePrefix: "spawn",
+  });
+  try {
+    return await pool.exec(task, args);
+  } finally {
+    await pool.shutdown();
+  }
+}
+
+/** `maxChildren`'s arithmetic for a preset's size argument, named as the caller named it. */
+function workerCount(
+  value: number | undefined,
+  name: string,
+  what: string,
+): number {
+  const cores = cpuCount();
+  if (value === undefined) return cores;
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${what}: "${name}" must be an integer, received ${
+        describe(value)
+      }`,
+    );
+  }
+  if (!Number.isInteger(value)) {
+    throw new RangeError(
+      `Cannot ${what}: "${name}" must be an integer, received ${value}`,
+    );
+  }
+  const resolved = value > 0 ? value : cores + value;
+  if (resolved < 1) {
+    throw new RangeError(
+      `Cannot ${what}: "${name}" of ${value} leaves ${resolved} workers on ${cores} cores; it must leave at least 1`,
+    );
+  }
+  return resolved;
+}

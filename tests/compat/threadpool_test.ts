@@ -1,0 +1,548 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  makeRequests,
+  NoResultsPending,
+  NoWorkersAvailable,
+  PoolClosedError,
+  QueueFullError,
+  ThreadPool,
+  WorkRequest,
+} from "../../src/compat/threadpool.ts";
+import { task } from "../../src/task.ts";
+import { fixture, promiseState } from "../_util.ts";
+import { Gate, gated } from "../fixtures/threadlet_gate.ts";
+
+/** A seeded linear congruential generator: the same numbers on every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** Lets the event loop run (worker messages arrive) before the next step. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+interface Job {
+  /** Tickets: cell 0 counts how many jobs may finish; a job takes one. */
+  tickets: SharedArrayBuffer;
+  data: number;
+  random: number;
+}
+
+/**
+ * The original's `do_something(data)`, with its randomness passed in: it
+ * waits for a ticket (in place of a random sleep), then returns
+ * `round(random * data, 5)`, throwing once in a while, when that is > 5.
+ */
+function doSomething({ tickets, data, random }: Job): number {
+  const cells = new Int32Array(tickets);
+  for (;;) {
+    const available = Atomics.load(cells, 0);
+    if (available === 0) Atomics.wait(cells, 0, 0);
+    else if (
+      Atomics.compareExchange(cells, 0, available, available - 1) === available
+    ) break;
+  }
+  const result = Math.round(random * data * 1e5) / 1e5;
+  // just to show off, we throw an exception once in a while
+  if (result > 5) throw new Error("Something extraordinary happened!");
+  return result;
+}
+
+describe("ThreadPool: the original's annotated example", () => {
+  it("ThreadPool runs the threadpool.py usage example: polling, adding and dismissing workers", async () => {
+    const random = seeded(42);
+    const randint = (low: number, high: number) =>
+      low + Math.floor(random() * (high - low + 1));
+    const tickets = new SharedArrayBuffer(4);
+    const ticketCells = new Int32Array(tickets);
+    const grantTicket = () => {
+      Atomics.add(ticketCells, 0, 1);
+      Atomics.notify(ticketCells, 0, 1);
+    };
+
+    const printed: [unknown, number][] = [];
+    const exceptions: [unknown, string][] = [];
+    // this will be called each time a result is available
+    const printResult = (request: WorkRequest, result: unknown) => {
+      printed.push([request.requestID, result as number]);
+    };
+    // this will be called when an exception occurs within a worker
+    const handleException = (request: WorkRequest, error: unknown) => {
+      // Something is seriously wrong...
+      if (!(error instanceof Error)) {
+        throw new TypeError(
+          `${request} failed with a non-error: ${String(error)}`,
+        );
+      }
+      exceptions.push([request.requestID, error.message]);
+    };
+
+    // assemble the arguments for each job to a list (anything but an array is the one argument)...
+    const data: Job[] = [];
+    for (let i = 0; i < 20; i++) {
+      data.push({ tickets, data: randint(1, 10), random: random() });
+    }
+    // ... and build a WorkRequest object for each item in data
+    const requests = makeRequests(
+      doSomething,
+      data,
+      printResult,
+      handleException,
+    );
+    // or the other form of argsList: an array of the arguments
+    const spread: [Job][] = [];
+    for (let i = 0; i < 20; i++) {
+      spread.push([{ tickets, data: randint(1, 10), random: random() }]);
+    }
+    requests.push(
+      ...makeRequests(doSomething, spread, printResult, handleException),
+    );
+
+    // we create a pool of 3 workers
+    const main = new ThreadPool(3);
+    try {
+      // then we put the work requests in the queue...
+      for (const request of requests) main.putRequest(request);
+
+      // ...and instead of waiting for all results with `await main.wait()`,
+      // we poll for results while doing something else:
+      const workersSeen: number[] = [];
+      let i = 0;
+      for (;;) {
+        try {
+          // the stand-in for time.sleep(0.5): let one more job finish
+          grantTicket();
+          await yieldToEventLoop();
+          await main.poll();
+          // Main thread working...
+          workersSeen.push(main.workers);
+          if (i === 10) {
+            // Adding 3 more workers...
+            main.createWorkers(3);
+          }
+          if (i === 20) {
+            // Dismissing 2 workers...
+            main.dismissWorkers(2);
+          }
+          i++;
+        } catch (error) {
+          if (!(error instanceof NoResultsPending)) throw error;
+          // No pending results.
+          break;
+        }
+      }
+      if (main.dismissedWorkers) {
+        // Joining all dismissed workers...
+        await main.joinAllDismissedWorkers();
+      }
+
+      assert.ok(
+        i >= requests.length - 1,
+        "every job needs a ticket, and the loop grants one a turn",
+      );
+      // workersSeen[i] is what turn i saw before its step
+      assert.deepEqual([
+        workersSeen[0],
+        workersSeen[10],
+        workersSeen[11],
+        workersSeen[20],
+        workersSeen[21],
+      ], [3, 3, 6, 6, 4]);
+      assert.equal(main.workers, 4);
+      assert.equal(main.dismissedWorkers, 0);
+
+      // Every request was handled exactly once, by the right callback, with its own result.
+      const expected = new Map<unknown, number>();
+      for (const request of requests) {
+        const job = request.args[0] as Job;
+        expected.set(
+          request.requestID,
+          Math.round(job.random * job.data * 1e5) / 1e5,
+        );
+      }
+      assert.equal(printed.length + exceptions.length, requests.length);
+      for (const [id, result] of printed) {
+        assert.equal(result, expected.get(id));
+      }
+      for (const [id, message] of exceptions) {
+        assert.ok(expected.get(id)! > 5);
+        assert.equal(message, "Something extraordinary happened!");
+      }
+      const failing = [...expected.values()].filter((value) =>
+        value > 5
+      ).length;
+      assert.equal(exceptions.length, failing);
+      assert.ok(
+        failing > 0 && failing < requests.length,
+        "the seed gives both results and exceptions",
+      );
+      for (const request of requests) {
+        assert.equal(request.exception, expected.get(request.requestID)! > 5);
+      }
+    } finally {
+      Atomics.store(ticketCells, 0, 1_000); // free any job still waiting, whatever failed
+      Atomics.notify(ticketCells, 0);
+      await main.shutdown();
+    }
+  });
+});
+
+describe("ThreadPool.poll() and wait()", () => {
+  it("ThreadPool.poll() rejects with NoResultsPending when no request is pending", async () => {
+    await using pool = new ThreadPool(1);
+    await assert.rejects(pool.poll(), NoResultsPending);
+    await assert.rejects(pool.poll(true), NoResultsPending);
+    await pool.wait();
+  });
+
+  it("ThreadPool.wait() hands results to callback and errors to excCallback, on the main thread", async () => {
+    await using pool = new ThreadPool(2);
+    const results: [unknown, unknown][] = [];
+    const errors: [unknown, unknown][] = [];
+    const requests = makeRequests(
+      (n: number) => {
+        if (n < 0) throw new RangeError(`negative: ${n}`);
+        return n * 10;
+      },
+      [1, -2, 3],
+      (request, result) => results.push([request.args[0], result]),
+      (request, error) => errors.push([request.args[0], error]),
+    );
+    for (const request of requests) pool.putRequest(request);
+    await pool.wait();
+    assert.deepEqual(results.sort(), [[1, 10], [3, 30]]);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]![0], -2);
+    assert.ok(errors[0]![1] instanceof RangeError);
+    assert.equal((errors[0]![1] as Error).message, "negative: -2");
+    assert.deepEqual(requests.map((request) => request.exception), [
+      false,
+      true,
+      false,
+    ]);
+    await assert.rejects(pool.poll(), NoResultsPending);
+  });
+
+  it("ThreadPool.poll() handles what has finished and returns; the last result ends with NoResultsPending", async () => {
+    await using pool = new ThreadPool(1);
+    const gate = new Gate();
+    const seen: unknown[] = [];
+    const callback = (_request: WorkRequest, result: unknown) =>
+      seen.push(result);
+    pool.putRequest(
+      new WorkRequest(gated, { args: [gate.buffer, "first"], callback }),
+    );
+    pool.putRequest(
+      new WorkRequest((s: string) => s, { args: ["second"], callback }),
+    );
+    await gate.arrived(1);
+    await pool.poll();
+    assert.deepEqual(seen, [], "nothing finished yet: poll() returns at once");
+    gate.open();
+    await assert.rejects(pool.poll(true), NoResultsPending);
+    assert.deepEqual(
+      seen,
+      ["first", "second"],
+      "results in the order requests were put, on one worker",
+    );
+  });
+
+  it("ThreadPool.poll(true) rejects with NoWorkersAvailable while requests wait for workers", async () => {
+    await using pool = new ThreadPool(0);
+    const seen: unknown[] = [];
+    pool.putRequest(
+      new WorkRequest((n: number) => n + 1, {
+        args: [1],
+        callback: (_r, result) => seen.push(result),
+      }),
+    );
+    await pool.poll();
+    await assert.rejects(pool.poll(true), NoWorkersAvailable);
+    await assert.rejects(pool.wait(), NoWorkersAvailable);
+    pool.createWorkers(1);
+    assert.equal(pool.workers, 1);
+    await pool.wait();
+    assert.deepEqual(seen, [2]);
+  });
+
+  it("ThreadPool.poll() rejects with what a callback throws; the request is no longer pending", async () => {
+    await using pool = new ThreadPool(1);
+    pool.putRequest(
+      new WorkRequest(() => 1, {
+        callback: () => {
+          throw new Error("callback failed");
+        },
+      }),
+    );
+    await assert.rejects(pool.wait(), { message: "callback failed" });
+    await assert.rejects(pool.poll(), NoResultsPending);
+  });
+});
+
+describe("WorkRequest and makeRequests()", () => {
+  it("WorkRequest with excCallback null sends the error to callback, as the original", async () => {
+    await using pool = new ThreadPool(1);
+    const outcomes: unknown[] = [];
+    const request = new WorkRequest(() => {
+      throw new TypeError("bad");
+    }, {
+      callback: (_request, outcome) => outcomes.push(outcome),
+      excCallback: null,
+    });
+    pool.putRequest(request);
+    await pool.wait();
+    assert.equal(request.exception, true);
+    assert.equal(outcomes.length, 1);
+    assert.ok(outcomes[0] instanceof TypeError);
+    assert.throws(() => pool.putRequest(request), {
+      name: "TypeError",
+      message: /failed before/,
+    });
+  });
+
+  it("WorkRequest by default logs an error with console.error and skips callback", async () => {
+    await using pool = new ThreadPool(1);
+    const logged: unknown[][] = [];
+    // The default excCallback prints, as the original's: catch what it prints.
+    // deno-lint-ignore no-console
+    const original = console.error;
+    // deno-lint-ignore no-console
+    console.error = (...args: unknown[]) => logged.push(args);
+    try {
+      let called = false;
+      pool.putRequest(
+        new WorkRequest(() => {
+          throw new Error("oops");
+        }, { requestID: "r1", callback: () => (called = true) }),
+      );
+      await pool.wait();
+      assert.equal(called, false);
+    } finally {
+      // deno-lint-ignore no-console
+      console.error = original;
+    }
+    assert.equal(logged.length, 1);
+    assert.match(String(logged[0]![0]), /r1/);
+    assert.equal((logged[0]![1] as Error).message, "oops");
+  });
+
+  it("WorkRequest ids are unique by default; a given requestID is kept", () => {
+    const a = new WorkRequest(() => 0);
+    const b = new WorkRequest(() => 0);
+    assert.notEqual(a.requestID, b.requestID);
+    const named = new WorkRequest((n: number) => n, {
+      args: [1],
+      requestID: "mine",
+    });
+    assert.equal(named.requestID, "mine");
+    assert.equal(
+      String(named),
+      `<WorkRequest id=mine args=[1] exception=false>`,
+    );
+  });
+
+  it("WorkRequest refuses a callable, args or callback of the wrong type", () => {
+    // @ts-expect-error: a number is not a callable
+    assert.throws(() => new WorkRequest(42), {
+      name: "TypeError",
+      message: /"callable"/,
+    });
+    // @ts-expect-error: args must be an array
+    assert.throws(() => new WorkRequest(() => 0, { args: 1 }), {
+      name: "TypeError",
+      message: /"args"/,
+    });
+    // @ts-expect-error: callback must be a function
+    assert.throws(() => new WorkRequest(() => 0, { callback: "x" }), {
+      name: "TypeError",
+      message: /"callback"/,
+    });
+  });
+
+  it("makeRequests() spreads an array item as the arguments and passes anything else as the one argument", async () => {
+    const callback = () => {};
+    const requests = makeRequests(
+      (...args: unknown[]) => args,
+      [[1, 2], 3, "s", [[4, 5]], { a: 1 }],
+      callback,
+      null,
+    );
+    assert.deepEqual(requests.map((request) => request.args), [
+      [1, 2],
+      [3],
+      ["s"],
+      [[4, 5]],
+      [{ a: 1 }],
+    ]);
+    assert.ok(
+      requests.every((request) =>
+        request.callback === callback && request.excCallback === null
+      ),
+    );
+    await using pool = new ThreadPool(1);
+    const results: unknown[] = [];
+    for (
+      const request of makeRequests(
+        (a: number, b = 0) => a + b,
+        [[1, 2], 3],
+        (_r, result) => results.push(result),
+      )
+    ) {
+      pool.putRequest(request);
+    }
+    await pool.wait();
+    assert.deepEqual(results, [3, 3]);
+    // @ts-expect-error: argsList must be iterable
+    assert.throws(() => makeRequests(() => 0, 5), {
+      name: "TypeError",
+      message: /"argsList"/,
+    });
+  });
+
+  it("ThreadPool runs export names of its module and task() references", async () => {
+    const tasks = fixture("tasks.ts");
+    await using pool = new ThreadPool(1, { module: tasks });
+    const results: unknown[] = [];
+    const callback = (_request: WorkRequest, result: unknown) =>
+      results.push(result);
+    pool.putRequest(new WorkRequest("double", { args: [21], callback }));
+    pool.putRequest(
+      new WorkRequest(task(tasks, "add"), { args: [2, 3], callback }),
+    );
+    await pool.wait();
+    assert.deepEqual(results, [42, 5]);
+  });
+});
+
+describe("ThreadPool workers and queues", () => {
+  it("ThreadPool.dismissWorkers() lets running requests finish; queued ones wait for a worker", async () => {
+    await using pool = new ThreadPool(2);
+    const gate = new Gate();
+    const results: unknown[] = [];
+    const callback = (_request: WorkRequest, result: unknown) =>
+      results.push(result);
+    for (const name of ["a", "b", "c"]) {
+      pool.putRequest(
+        new WorkRequest(gated, { args: [gate.buffer, name], callback }),
+      );
+    }
+    await gate.arrived(2);
+    const joined = pool.dismissWorkers(2, true);
+    assert.equal(pool.workers, 0);
+    assert.equal(
+      pool.dismissedWorkers,
+      0,
+      "joined workers are not kept for joinAllDismissedWorkers()",
+    );
+    assert.equal(await promiseState(joined), "pending");
+    gate.open();
+    await joined;
+    await pool.poll();
+    assert.deepEqual(results.sort(), ["a", "b"]);
+    await assert.rejects(pool.poll(true), NoWorkersAvailable);
+    pool.createWorkers(1);
+    await pool.wait();
+    assert.deepEqual(results, ["a", "b", "c"]);
+  });
+
+  it("ThreadPool.joinAllDismissedWorkers() waits for the dismissed workers' last requests", async () => {
+    await using pool = new ThreadPool(2);
+    const gate = new Gate();
+    pool.putRequest(new WorkRequest(gated, { args: [gate.buffer, 1] }));
+    pool.putRequest(new WorkRequest(gated, { args: [gate.buffer, 2] }));
+    await gate.arrived(2);
+    assert.equal(pool.dismissWorkers(5), undefined);
+    assert.equal(pool.workers, 0, "at most the workers there are");
+    assert.equal(pool.dismissedWorkers, 2);
+    const joined = pool.joinAllDismissedWorkers();
+    assert.equal(await promiseState(joined), "pending");
+    gate.open();
+    await joined;
+    assert.equal(pool.dismissedWorkers, 0);
+    await assert.rejects(
+      pool.wait(),
+      NoWorkersAvailable,
+      "checked before the results, as the original",
+    );
+    await assert.rejects(
+      pool.poll(),
+      NoResultsPending,
+      "both results handled, then none pending",
+    );
+  });
+
+  it("ThreadPool.putRequest() refuses a non-request, a pending requestID and a full queue", async () => {
+    await using pool = new ThreadPool(0, { qSize: 2 });
+    // @ts-expect-error: not a WorkRequest
+    assert.throws(() => pool.putRequest({ callable: () => 0 }), {
+      name: "TypeError",
+      message: /"request"/,
+    });
+    pool.putRequest(new WorkRequest(() => 0, { requestID: "x" }));
+    assert.throws(
+      () => pool.putRequest(new WorkRequest(() => 0, { requestID: "x" })),
+      {
+        name: "RangeError",
+        message: /already pending/,
+      },
+    );
+    pool.putRequest(new WorkRequest(() => 0));
+    assert.throws(
+      () => pool.putRequest(new WorkRequest(() => 0)),
+      QueueFullError,
+    );
+  });
+
+  it("ThreadPool with resqSize still delivers every result", async () => {
+    await using pool = new ThreadPool(2, { resqSize: 1 });
+    const results: unknown[] = [];
+    for (
+      const request of makeRequests(
+        (n: number) => n,
+        [1, 2, 3, 4, 5],
+        (_r, result) => results.push(result),
+      )
+    ) {
+      pool.putRequest(request);
+    }
+    await pool.wait();
+    assert.deepEqual(results.sort(), [1, 2, 3, 4, 5]);
+  });
+
+  it("new ThreadPool() refuses counts that are not integers >= 0", () => {
+    assert.throws(() => new ThreadPool(-1), {
+      name: "RangeError",
+      message: /"numWorkers"/,
+    });
+    // @ts-expect-error: numWorkers must be a number
+    assert.throws(() => new ThreadPool("2"), {
+      name: "TypeError",
+      message: /"numWorkers"/,
+    });
+    assert.throws(() => new ThreadPool(1, { qSize: 1.5 }), {
+      name: "RangeError",
+      message: /"qSize"/,
+    });
+    assert.throws(() => new ThreadPool(1, { resqSize: -1 }), {
+      name: "RangeError",
+      message: /"resqSize"/,
+    });
+  });
+
+  it("ThreadPool.shutdown() drops queued requests and refuses new ones", async () => {
+    const pool = new ThreadPool(0);
+    pool.putRequest(new WorkRequest(() => 0));
+    await pool.shutdown();
+    await assert.rejects(pool.poll(), NoResultsPending);
+    assert.throws(
+      () => pool.putRequest(new WorkRequest(() => 0)),
+      PoolClosedError,
+    );
+  });
+});

@@ -1,0 +1,333 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { PoolClosedError } from "../../src/errors.ts";
+import type { Clock } from "../../src/timers/clock.ts";
+import { FakeClock } from "../_fake_clock.ts";
+import { Gate, gated } from "../fixtures/threadlet_gate.ts";
+
+/**
+ * A clock whose timers run `lag.ms` late, as on a busy event loop: the
+ * callback comes late, yet `now()` tells the true time.
+ */
+function laggingClock(fake: FakeClock, lag: { ms: number }): Clock {
+  return {
+    now: () => fake.now(),
+    setTimer: (callback, ms, options) =>
+      fake.setTimer(callback, ms + lag.ms, options),
+    clearTimer: (id) => fake.clearTimer(id),
+  };
+}
+
+const echo = (value: string) => value;
+
+/** Collects results sent to a `done` callback, and wakes a waiter at each one. */
+function collector() {
+  const values: unknown[] = [];
+  let wake: (() => void) | null = null;
+  return {
+    values,
+    done: (value: unknown) => {
+      values.push(value);
+      wake?.();
+    },
+    /** Resolves once `n` results have arrived. */
+    async count(n: number): Promise<void> {
+      while (values.length < n) {
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+  };
+}
+
+describe("Pool delayed jobs", () => {
+  it("Pool.submitLater() queues the job only when the delay has passed", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, clock });
+    const handle = pool.submitLater(100, echo, "late");
+    assert.equal(handle.kind, "delayed");
+    assert.equal(handle.due, 100);
+    assert.deepEqual(pool.delayed, [handle]);
+    assert.deepEqual(pool.scheduled, []);
+    clock.tick(99);
+    assert.equal(pool.pending, 0);
+    assert.equal(handle.fired, 0);
+    clock.tick(1);
+    assert.equal(handle.fired, 1);
+    assert.equal(handle.active, false);
+    assert.deepEqual(pool.delayed, []);
+    assert.equal(pool.pending, 1);
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], ["late"]);
+  });
+
+  it("Pool.submitLater() puts the job at the front of the queue when it fires", async () => {
+    const clock = new FakeClock();
+    const gate = new Gate();
+    await using pool = new Pool({ maxChildren: 1, clock });
+    pool.submit(gated, gate.buffer, "running");
+    await gate.arrived(1);
+    pool.submit(echo, "a");
+    pool.submit(echo, "b");
+    pool.submitLater(10, echo, "delayed");
+    clock.tick(10);
+    gate.open();
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], ["running", "delayed", "a", "b"]);
+  });
+
+  it("Pool.submitDoneLater() sends the result to its own callback", async () => {
+    const clock = new FakeClock();
+    const results = collector();
+    await using pool = new Pool({ maxChildren: 1, clock });
+    pool.submitDoneLater(5, (n: number) => n * 2, results.done, 21);
+    pool.submitDoneLater(5, (n: number) => n * 3, false, 1);
+    clock.tick(5);
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual(results.values, [42]);
+    assert.equal(pool.done.length, 0);
+  });
+
+  it("TimerHandle.cancel() stops a delayed job before it fires", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, clock });
+    const kept = pool.submitLater(10, echo, "kept");
+    const dropped = pool.submitLater(10, echo, "dropped");
+    assert.equal(dropped.cancel(), true);
+    assert.equal(dropped.cancel(), false);
+    assert.equal(dropped.cancelled, true);
+    assert.deepEqual(pool.delayed, [kept]);
+    clock.tick(10);
+    assert.equal(kept.cancel(), false, "a fired handle cannot be cancelled");
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], ["kept"]);
+    assert.equal(dropped.fired, 0);
+  });
+
+  it("Pool.submitLater() refuses a bad delay or task at once, not when it fires", async () => {
+    await using pool = new Pool({ maxChildren: 1, clock: new FakeClock() });
+    assert.throws(() => pool.submitLater(-1, echo, "x"), {
+      name: "RangeError",
+      message: /"delay"/,
+    });
+    assert.throws(() => pool.submitLater(Infinity, echo, "x"), {
+      name: "RangeError",
+      message: /"delay"/,
+    });
+    // @ts-expect-error: the delay must be a number
+    assert.throws(() => pool.submitLater("5", echo, "x"), {
+      name: "TypeError",
+      message: /"delay"/,
+    });
+    // @ts-expect-error: a number is not a task
+    assert.throws(() => pool.submitLater(5, 42), {
+      name: "TypeError",
+      message: /"task"/,
+    });
+    assert.throws(
+      () => pool.submitDoneLater(5, echo, "yes" as unknown as boolean, "x"),
+      {
+        name: "TypeError",
+        message: /"done"/,
+      },
+    );
+    assert.deepEqual(pool.delayed, []);
+  });
+});
+
+describe("Pool scheduled jobs", () => {
+  it("Pool.schedule() submits a job at every tick of its grid", async () => {
+    const clock = new FakeClock(1000);
+    await using pool = new Pool({ maxChildren: 1, clock });
+    const handle = pool.schedule(100, echo, "tick");
+    assert.equal(handle.kind, "scheduled");
+    assert.deepEqual(pool.scheduled, [handle]);
+    assert.deepEqual(pool.delayed, []);
+    const dues: number[] = [];
+    for (let k = 1; k <= 3; k++) {
+      clock.tick(99);
+      assert.equal(handle.fired, k - 1);
+      clock.tick(1);
+      assert.equal(handle.fired, k);
+      dues.push(handle.due);
+      assert.equal(await pool.wait(), true);
+    }
+    assert.deepEqual(dues, [1200, 1300, 1400]);
+    assert.deepEqual([...pool.done], ["tick", "tick", "tick"]);
+    assert.equal(handle.skipped, 0);
+    assert.equal(handle.cancel(), true);
+    assert.deepEqual(pool.scheduled, []);
+  });
+
+  it("Pool.scheduleDone() keeps its grid when timers run late: no drift", async () => {
+    const fake = new FakeClock();
+    const lag = { ms: 30 };
+    const results = collector();
+    await using pool = new Pool({
+      maxChildren: 1,
+      clock: laggingClock(fake, lag),
+    });
+    const handle = pool.scheduleDone(100, () => "tick", results.done);
+    const firedAt: number[] = [];
+    for (let k = 1; k <= 4; k++) {
+      // The timer set for tick k fires 30 ms late; the next one is still due on the grid.
+      fake.next();
+      firedAt.push(fake.now());
+      assert.equal(handle.fired, k);
+      assert.equal(handle.due, (k + 1) * 100);
+      await results.count(k);
+    }
+    assert.deepEqual(firedAt, [130, 230, 330, 430]);
+    assert.equal(handle.skipped, 0);
+    handle.cancel();
+  });
+
+  it("Pool.schedule() skips missed ticks instead of bunching them", async () => {
+    const fake = new FakeClock();
+    // The event loop stalls: the timer set for the tick at 100 runs at 350.
+    await using pool = new Pool({
+      maxChildren: 1,
+      clock: laggingClock(fake, { ms: 250 }),
+    });
+    const handle = pool.schedule(100, echo, "tick");
+    assert.equal(handle.due, 100);
+    fake.next();
+    assert.equal(fake.now(), 350);
+    assert.equal(handle.fired, 1, "one job for the ticks at 100, 200 and 300");
+    assert.equal(handle.skipped, 2);
+    assert.equal(
+      handle.due,
+      400,
+      "the next tick is the next grid point in the future",
+    );
+    assert.equal(pool.pending, 1);
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], ["tick"]);
+    handle.cancel();
+  });
+
+  it("Pool.schedule() skips a tick while the previous run is still pending", async () => {
+    const clock = new FakeClock();
+    const gate = new Gate();
+    await using pool = new Pool({ maxChildren: 1, clock });
+    const handle = pool.schedule(100, gated, gate.buffer, "tick");
+    clock.tick(100);
+    assert.equal(handle.fired, 1);
+    await gate.arrived(1);
+    clock.tick(100);
+    clock.tick(100);
+    assert.equal(handle.fired, 1);
+    assert.equal(handle.skipped, 2);
+    assert.equal(pool.pending, 1, "no second run was queued behind the first");
+    gate.open();
+    assert.equal(await pool.wait(), true);
+    clock.tick(100);
+    assert.equal(handle.fired, 2);
+    assert.equal(handle.due, 500);
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], ["tick", "tick"]);
+    handle.cancel();
+  });
+
+  it("Pool.schedule() refuses an interval that is not positive", async () => {
+    await using pool = new Pool({ maxChildren: 1, clock: new FakeClock() });
+    assert.throws(() => pool.schedule(0, echo, "x"), {
+      name: "RangeError",
+      message: /"interval"/,
+    });
+    assert.throws(() => pool.scheduleDone(NaN, echo, true, "x"), {
+      name: "RangeError",
+      message: /"interval"/,
+    });
+    assert.deepEqual(pool.scheduled, []);
+  });
+});
+
+describe("Pool timers and the pool's lifecycle", () => {
+  it("Pool.cancel(null, true) cancels queued jobs and every delayed and scheduled job", async () => {
+    const clock = new FakeClock();
+    const gate = new Gate();
+    await using pool = new Pool({ maxChildren: 1, clock });
+    pool.submit(gated, gate.buffer, "running");
+    await gate.arrived(1);
+    pool.submit(echo, "queued");
+    const delayed = pool.submitLater(10, echo, "delayed");
+    const scheduled = pool.schedule(10, echo, "scheduled");
+    assert.equal(pool.cancel(null, true), true);
+    assert.equal(delayed.cancelled, true);
+    assert.equal(scheduled.cancelled, true);
+    assert.deepEqual(pool.delayed, []);
+    assert.deepEqual(pool.scheduled, []);
+    clock.tick(100);
+    gate.open();
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], ["running"]);
+  });
+
+  it("Pool.cancel(false, true) cancels only the timers; cancel(id) leaves them", async () => {
+    const clock = new FakeClock();
+    const gate = new Gate();
+    await using pool = new Pool({ maxChildren: 1, clock });
+    pool.submit(gated, gate.buffer, "running");
+    await gate.arrived(1);
+    const queued = pool.submit(echo, "queued");
+    const delayed = pool.submitLater(10, echo, "delayed");
+    assert.equal(
+      pool.cancel(queued + 100),
+      false,
+      "an unknown id matches nothing",
+    );
+    assert.equal(pool.cancel(false), false, "no ids, no timers: nothing");
+    assert.deepEqual(pool.delayed, [delayed]);
+    assert.equal(pool.cancel(false, true), true);
+    assert.equal(pool.cancel(false, true), false, "nothing left to cancel");
+    assert.equal(pool.jobs.length, 1);
+    clock.tick(10);
+    gate.open();
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], ["running", "queued"]);
+  });
+
+  it("Pool.shutdown() cancels delayed and scheduled jobs and leaves no timer set", async () => {
+    const clock = new FakeClock();
+    const pool = new Pool({ maxChildren: 1, clock });
+    const delayed = pool.submitLater(10, echo, "delayed");
+    const scheduled = pool.schedule(10, echo, "scheduled");
+    assert.ok(clock.pendingTimers > 0);
+    assert.equal(await pool.shutdown(), true);
+    assert.equal(delayed.cancelled, true);
+    assert.equal(scheduled.cancelled, true);
+    assert.deepEqual(pool.delayed, []);
+    assert.deepEqual(pool.scheduled, []);
+    assert.equal(
+      clock.pendingTimers,
+      0,
+      "nothing left to keep the program alive",
+    );
+    assert.throws(() => pool.submitLater(10, echo, "x"), PoolClosedError);
+    assert.throws(() => pool.schedule(10, echo, "x"), PoolClosedError);
+  });
+
+  it("Pool.shutdown() clears the timers of a pool that ran delayed and scheduled jobs", async () => {
+    const clock = new FakeClock();
+    const pool = new Pool({ maxChildren: 2, clock });
+    pool.submitLater(10, echo, "delayed");
+    const scheduled = pool.schedule(10, echo, "scheduled");
+    clock.tick(10);
+    assert.equal(await pool.wait(), true);
+    assert.equal(scheduled.fired, 1);
+    assert.equal(await pool.shutdown(), true);
+    assert.equal(pool.alive, 0);
+    assert.equal(clock.pendingTimers, 0);
+    assert.deepEqual([...pool.done].sort(), ["delayed", "scheduled"]);
+  });
+
+  it("Pool.submitLater() fires on the system clock", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const result = await new Promise((resolve) =>
+      pool.submitDoneLater(1, echo, resolve, "on time")
+    );
+    assert.equal(result, "on time");
+    assert.deepEqual(pool.delayed, []);
+  });
+});

@@ -1,0 +1,241 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import process from "node:process";
+import { Pool } from "../src/pool/pool.ts";
+import { task } from "../src/task.ts";
+import {
+  defaultPool,
+  executors,
+  go,
+  shutdownDefaultPool,
+  spawn,
+} from "../src/threadlet.ts";
+import { FakeClock } from "./_fake_clock.ts";
+import { fixture, isBun } from "./_util.ts";
+import { Gate, gated } from "./fixtures/threadlet_gate.ts";
+
+const tasks = fixture("tasks.ts");
+
+/** Runs a script in a fresh runtime process; resolves with its exit code and output once it has ended. */
+function runProgram(
+  url: URL,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const path = decodeURIComponent(url.pathname);
+  const args = isBun ? [path] : ["run", "-A", path];
+  return new Promise((resolve) => {
+    // The timeout only guards against a hang; the test awaits the exit.
+    execFile(
+      process.execPath,
+      args,
+      { timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error
+          ? (typeof error.code === "number" ? error.code : -1)
+          : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
+
+describe("go()", () => {
+  it("go() resolves with the result, on one shared default pool", async () => {
+    try {
+      const pool = defaultPool();
+      assert.equal(defaultPool(), pool, "created once, then shared");
+      const results = await Promise.all(
+        [1, 2, 3].map((n) => go((x: number) => x * 2, n)),
+      );
+      assert.deepEqual(results, [2, 4, 6]);
+      assert.ok(pool.alive >= 1);
+      assert.equal(
+        await go(function* (n: number) {
+          for (let i = 0; i < n; i++) yield i;
+        }, 3).then((values) => values.length),
+        3,
+      );
+    } finally {
+      await shutdownDefaultPool();
+    }
+  });
+
+  it("go() runs task() references and rejects with the task's error", async () => {
+    try {
+      const double = task<typeof import("./fixtures/tasks.ts").double>(
+        tasks,
+        "double",
+      );
+      assert.equal(await go(double, 21), 42);
+      const fail = task<typeof import("./fixtures/tasks.ts").fail>(
+        tasks,
+        "fail",
+      );
+      await assert.rejects(go(fail, "no"), {
+        name: "RangeError",
+        message: "no",
+      });
+    } finally {
+      await shutdownDefaultPool();
+    }
+  });
+
+  it("shutdownDefaultPool() closes the shared pool; the next go() makes a new one", async () => {
+    try {
+      const first = defaultPool();
+      assert.equal(await go(() => 1), 1);
+      assert.equal(await shutdownDefaultPool(), true);
+      assert.equal(first.alive, 0);
+      assert.equal(await shutdownDefaultPool(), true, "nothing to shut down");
+      assert.equal(await go(() => 2), 2);
+      assert.notEqual(defaultPool(), first);
+    } finally {
+      await shutdownDefaultPool();
+    }
+  });
+
+  it("go() and spawn() let a program end once their jobs are done", async () => {
+    const { code, stdout, stderr } = await runProgram(
+      fixture("threadlet_program.ts"),
+    );
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(JSON.parse(stdout), {
+      doubled: [2, 4, 6],
+      spawned: "SPAWNED",
+    });
+  });
+});
+
+describe("spawn()", () => {
+  it("spawn() runs each job in a worker of its own", async () => {
+    const gate = new Gate();
+    const a = spawn(gated, gate.buffer, "a");
+    const b = spawn(gated, gate.buffer, "b");
+    await gate.arrived(2); // both run at once
+    gate.open();
+    assert.deepEqual(await Promise.all([a, b]), ["a", "b"]);
+    // Bun 1.4.4 does not set `self.name` in a worker (reported for the worker runtime).
+    const name = await spawn(() => (globalThis as { name?: string }).name);
+    if (!isBun) assert.equal(name, "spawn-1");
+  });
+
+  it("spawn() rejects with the task's error, and refuses a bad task", async () => {
+    await assert.rejects(
+      spawn(() => {
+        throw new RangeError("no");
+      }),
+      { name: "RangeError", message: "no" },
+    );
+    // @ts-expect-error: a number is not a task
+    await assert.rejects(spawn(42), TypeError);
+  });
+});
+
+describe("executors", () => {
+  it("executors.worker() runs jobs one at a time, in the order they were queued", async () => {
+    await using pool = new Pool(executors.worker());
+    assert.equal(pool.alive, 1, "started at once");
+    // Later jobs wait less: run side by side, they would end in reverse.
+    for (let i = 0; i < 4; i++) {
+      pool.submit(async (n: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 4 - n));
+        return n;
+      }, i);
+    }
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], [0, 1, 2, 3]);
+    assert.equal(pool.alive, 1);
+  });
+
+  it("executors.simple() starts every worker up front and keeps them", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ ...executors.simple(2), clock });
+    assert.equal(pool.alive, 2, "started before any job");
+    const gate = new Gate();
+    pool.submit(gated, gate.buffer, "a");
+    pool.submit(gated, gate.buffer, "b");
+    await gate.arrived(2);
+    gate.open();
+    assert.equal(await pool.wait(), true);
+    clock.tick(60_000);
+    assert.equal(pool.alive, 2, "idle workers stay");
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it("executors.adaptive() grows under load and shrinks after idleTimeout", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool(
+      executors.adaptive(3, { idleTimeout: 500, clock }),
+    );
+    assert.equal(pool.alive, 1, "one worker kept");
+    const gate = new Gate();
+    for (const name of ["a", "b", "c"]) pool.submit(gated, gate.buffer, name);
+    await gate.arrived(3);
+    assert.equal(pool.alive, 3, "grown under load");
+    gate.open();
+    assert.equal(await pool.wait(), true);
+    assert.equal(pool.alive, 3);
+    clock.tick(499);
+    assert.equal(pool.alive, 3);
+    clock.tick(1);
+    assert.equal(pool.alive, 1, "the extra workers left; one is kept");
+    clock.tick(60_000);
+    assert.equal(pool.alive, 1);
+    assert.deepEqual([...pool.done].sort(), ["a", "b", "c"]);
+  });
+
+  it("executors.adaptive() with minChildren 0 lets even the last worker go", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool(
+      executors.adaptive(2, { minChildren: 0, idleTimeout: 100, clock }),
+    );
+    assert.equal(pool.alive, 0);
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    assert.equal(pool.alive, 1);
+    clock.tick(100);
+    assert.equal(pool.alive, 0);
+    assert.equal(
+      await pool.run((n: number) => n + 1, 2),
+      3,
+      "a worker starts again on demand",
+    );
+  });
+
+  it("executors presets set the sizes and keep the other options", () => {
+    assert.deepEqual(executors.worker({ childNamePrefix: "w" }), {
+      childNamePrefix: "w",
+      maxChildren: 1,
+      minChildren: 1,
+    });
+    assert.deepEqual(executors.simple(3, { idleTimeout: 5 }), {
+      idleTimeout: 5,
+      maxChildren: 3,
+      minChildren: 3,
+    });
+    assert.deepEqual(executors.adaptive(4), { minChildren: 1, maxChildren: 4 });
+    const cores = navigator.hardwareConcurrency || 1;
+    assert.equal(executors.simple().maxChildren, cores);
+    if (cores > 1) assert.equal(executors.simple(-1).minChildren, cores - 1);
+    assert.equal(executors.adaptive().maxChildren, cores);
+  });
+
+  it("executors presets refuse a size that is not an integer or leaves no worker", () => {
+    assert.throws(() => executors.simple(1.5), {
+      name: "RangeError",
+      message: /"size"/,
+    });
+    // @ts-expect-error: the size must be a number
+    assert.throws(() => executors.simple("2"), {
+      name: "TypeError",
+      message: /"size"/,
+    });
+    assert.throws(() => executors.simple(-1000), {
+      name: "RangeError",
+      message: /"size" of -1000/,
+    });
+    assert.throws(() => executors.adaptive(0.5), {
+      name: "RangeError",
+      message: /"maxChildren"/,
+    });
+  });
+});
