@@ -114,9 +114,10 @@ describe("spawn()", () => {
     await gate.arrived(2); // both run at once
     gate.open();
     assert.deepEqual(await Promise.all([a, b]), ["a", "b"]);
-    // Bun 1.4.4 does not set `self.name` in a worker (reported for the worker runtime).
-    const name = await spawn(() => (globalThis as { name?: string }).name);
-    if (!isBun) assert.equal(name, "spawn-1");
+    assert.equal(
+      await spawn(() => (globalThis as { name?: string }).name),
+      "spawn-1",
+    );
   });
 
   it("spawn() rejects with the task's error, and refuses a bad task", async () => {

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
-import { PoolClosedError } from "../../src/errors.ts";
+import { PoolClosedError, QueueFullError } from "../../src/errors.ts";
 import type { Clock } from "../../src/timers/clock.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { Gate, gated } from "../fixtures/threadlet_gate.ts";
@@ -102,6 +102,22 @@ describe("Pool delayed jobs", () => {
     assert.equal(await pool.wait(), true);
     assert.deepEqual([...pool.done], ["kept"]);
     assert.equal(dropped.fired, 0);
+  });
+
+  it("Pool.submitLater() fails the job with QueueFullError when it fires into a full queue", async () => {
+    const clock = new FakeClock();
+    const gate = new Gate();
+    await using pool = new Pool({ maxChildren: 1, maxQueue: 1, clock });
+    pool.submit(gated, gate.buffer, "running");
+    await gate.arrived(1);
+    pool.submit(echo, "queued");
+    pool.submitLater(10, echo, "delayed");
+    clock.tick(10);
+    gate.open();
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], ["running", "queued"]);
+    assert.equal(pool.failed.length, 1);
+    assert.ok(pool.failed.at(0) instanceof QueueFullError);
   });
 
   it("Pool.submitLater() refuses a bad delay or task at once, not when it fires", async () => {
