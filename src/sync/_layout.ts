@@ -1,0 +1,95 @@
+/**
+ * The memory of a `Semaphore` or `Lock`: one `SharedArrayBuffer` of Int32
+ * slots. This file is the only one that knows slot numbers and bit layouts;
+ * everything else uses the names below.
+ *
+ * ```
+ *   slot:    0                      1        2
+ *        +----------------------+--------+--------+
+ *        | STATE                | LIMIT  |  TAG   |
+ *        +----------------------+--------+--------+
+ *   STATE   bit 31: 0 (never negative)
+ *           bit 30: WAITING, a thread may sleep on STATE (set by waiters,
+ *                   cleared by the release that must then wake them)
+ *           bits 0-29: free permits (COUNT_MASK)
+ *   LIMIT   most free permits (0: MAX_COUNT); written once
+ *   TAG     MAGIC, so `from()` can refuse a foreign buffer; written once
+ * ```
+ *
+ * LIMIT and TAG are written before the buffer leaves the thread that made
+ * it (postMessage orders them before every other thread's reads), so plain
+ * reads of them are safe.
+ *
+ * @module
+ */
+
+/** Slot of the permits and the WAITING flag. */
+export const STATE = 0;
+/** Slot of the most free permits allowed, or 0 for {@linkcode MAX_COUNT}. */
+export const LIMIT = 1;
+/** Slot of {@linkcode MAGIC}. */
+export const TAG = 2;
+
+/** Number of Int32 slots. */
+export const SLOTS = 3;
+/** Size of the buffer in bytes. */
+export const BYTE_LENGTH: number = SLOTS * Int32Array.BYTES_PER_ELEMENT;
+
+/** Bit of STATE: some thread may be sleeping on STATE. */
+export const WAITING = 0x4000_0000;
+/** Bits of STATE that hold the number of free permits. */
+export const COUNT_MASK = 0x3fff_ffff;
+/** The most free permits a semaphore can hold (2³⁰−1). */
+export const MAX_COUNT = COUNT_MASK;
+/** Marks a buffer as ours, layout version 2 ("FPS2"). */
+export const MAGIC = 0x4650_5332;
+
+/** Buffers allocated by this thread (each thread has its own set). */
+const born = new WeakSet<SharedArrayBuffer>();
+
+/** Allocates and initialises the memory of a semaphore. */
+export function allocate(value: number, limit: number): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(BYTE_LENGTH);
+  const slots = new Int32Array(buffer);
+  slots[STATE] = value;
+  slots[LIMIT] = limit;
+  slots[TAG] = MAGIC;
+  born.add(buffer);
+  return buffer;
+}
+
+/** Whether this thread allocated `buffer` (it came from no other thread). */
+export function bornHere(buffer: SharedArrayBuffer): boolean {
+  return born.has(buffer);
+}
+
+/**
+ * Returns why `buffer` is not a semaphore's memory, or `undefined` if it
+ * is. Reads only the write-once slots.
+ */
+export function refuse(buffer: unknown): string | undefined {
+  if (!(buffer instanceof SharedArrayBuffer)) {
+    return `must be a SharedArrayBuffer, received ${describe(buffer)}`;
+  }
+  if (buffer.byteLength !== BYTE_LENGTH) {
+    return `must be ${BYTE_LENGTH} bytes long, received ${buffer.byteLength}`;
+  }
+  if (new Int32Array(buffer)[TAG] !== MAGIC) {
+    return "is not the memory of a semaphore or lock";
+  }
+  return undefined;
+}
+
+/** Whether `buffer` (already accepted by refuse()) is a Lock's memory. */
+export function isLockMemory(buffer: SharedArrayBuffer): boolean {
+  return new Int32Array(buffer)[LIMIT] === 1;
+}
+
+/** A short, safe description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "function") return "a function";
+  if (typeof value !== "object" || value === null) return String(value);
+  return value.constructor?.name ?? "an object";
+}

@@ -1,0 +1,149 @@
+/**
+ * A mutual-exclusion lock in a `SharedArrayBuffer`: a {@linkcode Semaphore}
+ * whose memory is marked with a limit of one permit.
+ *
+ * @module
+ */
+
+import { allocate, isLockMemory, refuse } from "./_layout.ts";
+import { type AcquireOptions, type Permit, Semaphore } from "./semaphore.ts";
+
+let attaching: SharedArrayBuffer | undefined;
+
+/**
+ * A lock on shared memory, usable from every thread. It has no owner: any
+ * thread may release it, but releasing it while unlocked throws, because the
+ * limit of one permit is kept in its memory and checked atomically. Waiting
+ * and fairness are those of {@linkcode Semaphore}.
+ *
+ * @example Usage
+ * ```ts
+ * import { Lock } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const lock = new Lock();
+ * assert.equal(await lock.acquire(), true);
+ * assert.equal(lock.locked, true);
+ * assert.equal(lock.tryAcquire(), false);
+ * lock.release();
+ * assert.throws(() => lock.release(), RangeError);
+ * {
+ *   using _held = await lock.acquirePermit();
+ *   assert.equal(lock.locked, true);
+ * }
+ * assert.equal(lock.locked, false);
+ * ```
+ */
+export class Lock {
+  #semaphore: Semaphore;
+
+  /** Allocates the shared memory of an unlocked lock. */
+  constructor() {
+    const buffer = attaching ?? allocate(1, 1);
+    attaching = undefined;
+    this.#semaphore = Semaphore.from(buffer);
+  }
+
+  /**
+   * Attaches to the memory of a Lock made in any thread.
+   *
+   * @param buffer The {@linkcode Lock.buffer} of the original.
+   * @returns A Lock over the same memory as the original.
+   * @throws {TypeError} If `buffer` is not a lock's memory.
+   *
+   * @example Usage
+   * ```ts
+   * import { Lock } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const lock = new Lock();
+   * const view = Lock.from(lock.buffer);
+   * assert.equal(lock.tryAcquire(), true);
+   * assert.equal(view.locked, true);
+   * view.release();
+   * assert.equal(lock.locked, false);
+   * ```
+   */
+  static from(buffer: SharedArrayBuffer): Lock {
+    const reason = refuse(buffer);
+    if (reason) throw new TypeError(`Cannot attach lock: "buffer" ${reason}`);
+    if (!isLockMemory(buffer)) {
+      throw new TypeError(
+        `Cannot attach lock: "buffer" is a semaphore's memory, use Semaphore.from()`,
+      );
+    }
+    attaching = buffer;
+    return new Lock();
+  }
+
+  /** The shared memory; pass it to {@linkcode Lock.from}. */
+  get buffer(): SharedArrayBuffer {
+    return this.#semaphore.buffer;
+  }
+
+  /** Whether the lock is held now. */
+  get locked(): boolean {
+    return this.#semaphore.locked;
+  }
+
+  /** `1` while unlocked, `0` while locked. */
+  get value(): number {
+    return this.#semaphore.value;
+  }
+
+  /**
+   * Takes the lock, waiting while it is held, without blocking the thread.
+   *
+   * @param options `timeout` in ms, and a `signal`; if it aborts, or is
+   * already aborted, the promise rejects with its reason.
+   * @returns `true` once taken, `false` if the timeout passed first.
+   * @throws {TypeError} If an option has the wrong type.
+   * @throws {RangeError} If `timeout` is negative or NaN.
+   */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    return this.#semaphore.acquire(options);
+  }
+
+  /**
+   * Takes the lock if it is free now, never ahead of a pending `acquire()`
+   * of this object.
+   *
+   * @returns Whether the lock was taken.
+   */
+  tryAcquire(): boolean {
+    return this.#semaphore.tryAcquire();
+  }
+
+  /**
+   * Takes the lock, blocking the thread in `Atomics.wait`: for workers.
+   *
+   * @param timeout Most ms to block; `0` never blocks.
+   * @returns `true` once taken, `false` if the timeout passed first.
+   * @throws {TypeError} If this thread may not block (use `acquire()`), or
+   * `timeout` is not a number.
+   * @throws {RangeError} If `timeout` is negative or NaN.
+   */
+  acquireSync(timeout: number = Infinity): boolean {
+    return this.#semaphore.acquireSync(timeout);
+  }
+
+  /**
+   * Unlocks, from any thread.
+   *
+   * @throws {RangeError} If the lock is not locked.
+   */
+  release(): void {
+    this.#semaphore.release();
+  }
+
+  /**
+   * Takes the lock and returns a permit that `using` unlocks at scope end.
+   *
+   * @param options As for {@linkcode Lock.acquire}.
+   * @returns The permit, once the lock is taken.
+   * @throws {DOMException} Named `TimeoutError`, if `timeout` passed first.
+   */
+  acquirePermit(options?: AcquireOptions): Promise<Permit> {
+    return this.#semaphore.acquirePermit(options);
+  }
+}

@@ -1,0 +1,565 @@
+/**
+ * A counting semaphore in a `SharedArrayBuffer`, usable from every thread.
+ *
+ * Permits live in one shared word, STATE (see `_layout.ts`), with a WAITING
+ * bit beside the count. A thread that finds no permit queues its `acquire()`
+ * calls in a FIFO, one per thread and `SharedArrayBuffer` object (shared by
+ * every Semaphore of the thread over it), and keeps one `Atomics.waitAsync`
+ * on STATE to hear of releases by other threads; a release in the same
+ * thread serves that FIFO at once, with no round trip. `acquireSync()` sleeps
+ * in `Atomics.wait`.
+ *
+ * Why no wake-up is lost (every Atomics operation is sequentially
+ * consistent, and only compareExchange changes STATE):
+ *
+ * ```
+ *   waiter                               releaser
+ *   1. take: count c > 0 ? c - 1         a. STATE s -> (s & COUNT_MASK) + n
+ *   2. count 0: set WAITING                 (clears WAITING)
+ *   3. sleep while STATE === WAITING     b. serve this thread's FIFO
+ *      (any wake-up: back to 1)          c. if s had WAITING: notify all
+ * ```
+ * A waiter sleeps only if STATE === WAITING at (3), checked atomically with
+ * joining the wait list. Only a release (a) clears WAITING, and it then
+ * notifies (c): if (a) came before (3), STATE !== WAITING and the waiter does
+ * not sleep; if after, the waiter is in the list and is woken. Notifying all
+ * means no wake-up is absorbed by a waiter that no longer wants a permit
+ * (timed out, aborted, served by its own thread): every waiter still waiting
+ * goes back to (1) and sets WAITING again. Permits move only by
+ * compareExchange on STATE, so a race neither creates nor destroys one. With
+ * nobody waiting, acquire and release cost one compareExchange each.
+ *
+ * Until its `buffer` is read (which `toWire` and `from` need), a Semaphore's
+ * memory cannot be reached by another thread, so it uses plain reads and
+ * writes: the memory then has one agent, and program order is enough. Reading
+ * `buffer` switches it, for good, to the protocol above.
+ *
+ * @module
+ */
+
+import {
+  allocate,
+  bornHere,
+  COUNT_MASK,
+  describe,
+  LIMIT,
+  MAX_COUNT,
+  refuse,
+  STATE,
+  WAITING,
+} from "./_layout.ts";
+
+/** Options of {@linkcode Semaphore.acquire}. */
+export interface AcquireOptions {
+  /**
+   * Most milliseconds to wait; then the promise resolves `false`. `0` never
+   * waits. Above 2³¹−1 ms (setTimeout's limit) it waits without a limit.
+   *
+   * @default {Infinity}
+   */
+  timeout?: number;
+  /** Stops the wait when aborted: the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * One acquired permit; `using` releases it at scope end. Releasing it a
+ * second time does nothing.
+ */
+export interface Permit extends Disposable {
+  /** Whether this permit was given back. */
+  readonly released: boolean;
+  /** Gives the permit back, once; later calls do nothing. */
+  release(): void;
+}
+
+const TRUE = Promise.resolve(true);
+const FALSE = Promise.resolve(false);
+let attaching: SharedArrayBuffer | undefined;
+/** This thread's view of each memory, by `SharedArrayBuffer` object. */
+const memories = new WeakMap<SharedArrayBuffer, Memory>();
+
+/**
+ * A counting semaphore on shared memory: `new Semaphore(n)` in one thread,
+ * {@linkcode Semaphore.from} on its {@linkcode Semaphore.buffer} in another
+ * (a Semaphore passed as a job argument arrives attached). The `acquire()`
+ * calls of one thread are served first come, first served, and a
+ * `release()` serves its own thread's waiters before other threads'. Like
+ * Python's, it may be released above its initial value.
+ *
+ * @example Usage
+ * ```ts
+ * import { Semaphore } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const sem = new Semaphore(2);
+ * assert.equal(await sem.acquire(), true);
+ * assert.equal(sem.tryAcquire(), true);
+ * assert.equal(sem.locked, true);
+ * sem.release(2);
+ * {
+ *   using _permit = await sem.acquirePermit();
+ *   assert.equal(sem.value, 1);
+ * }
+ * assert.equal(sem.value, 2);
+ * ```
+ */
+export class Semaphore {
+  #memory: Memory;
+
+  /**
+   * Allocates the shared memory with `value` free permits.
+   *
+   * @param value Initial number of permits, an integer from 0 to 2³⁰−1.
+   * @throws {RangeError} If `value` is not such an integer.
+   */
+  constructor(value = 1) {
+    let buffer = attaching;
+    attaching = undefined;
+    if (buffer === undefined) {
+      checkInteger(value, "value", "Cannot create semaphore", 0);
+      buffer = allocate(value, 0);
+    }
+    let memory = memories.get(buffer);
+    if (memory === undefined) memories.set(buffer, memory = new Memory(buffer));
+    this.#memory = memory;
+  }
+
+  /**
+   * Attaches to the memory of a Semaphore (or a Lock) made in any thread.
+   *
+   * @param buffer The {@linkcode Semaphore.buffer} of the original.
+   * @returns A Semaphore sharing its permits with the original.
+   * @throws {TypeError} If `buffer` is not a semaphore's memory.
+   */
+  static from(buffer: SharedArrayBuffer): Semaphore {
+    const reason = refuse(buffer);
+    if (reason) {
+      throw new TypeError(`Cannot attach semaphore: "buffer" ${reason}`);
+    }
+    attaching = buffer;
+    return new Semaphore();
+  }
+
+  /** The shared memory; pass it to {@linkcode Semaphore.from}. */
+  get buffer(): SharedArrayBuffer {
+    return this.#memory.share();
+  }
+
+  /** How many permits are free now. */
+  get value(): number {
+    return this.#memory.count();
+  }
+
+  /** Whether no permit is free now (`value === 0`). */
+  get locked(): boolean {
+    return this.#memory.count() === 0;
+  }
+
+  /**
+   * Acquires a permit, waiting while none is free, without blocking the
+   * thread: releases by other threads arrive through `Atomics.waitAsync`.
+   *
+   * @param options `timeout` in ms, and a `signal`; if it aborts, or is
+   * already aborted, the promise rejects with its reason.
+   * @returns `true` once acquired, `false` if the timeout passed first.
+   * @throws {TypeError} If an option has the wrong type.
+   * @throws {RangeError} If `timeout` is negative or NaN.
+   *
+   * @example Usage
+   * ```ts
+   * import { Semaphore } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(0);
+   * const waiting = sem.acquire();
+   * sem.release();
+   * assert.equal(await waiting, true);
+   * assert.equal(await sem.acquire({ timeout: 0 }), false);
+   * ```
+   */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    // Fast path: no earlier caller of this thread waits, and a permit is free.
+    const memory = this.#memory;
+    if (options === undefined && memory.idle && memory.take()) return TRUE;
+    return this.#enqueue(options);
+  }
+
+  /**
+   * Takes a permit if one is free now, never ahead of a pending
+   * `acquire()` of this thread.
+   *
+   * @returns Whether a permit was taken.
+   */
+  tryAcquire(): boolean {
+    const memory = this.#memory;
+    return memory.idle && memory.take();
+  }
+
+  /**
+   * Acquires a permit, blocking the thread in `Atomics.wait`: for workers.
+   * It does not queue behind this thread's pending `acquire()` calls.
+   *
+   * @param timeout Most ms to block; `0` never blocks.
+   * @returns `true` once acquired, `false` if the timeout passed first.
+   * @throws {TypeError} If this thread may not block (use `acquire()`), or
+   * `timeout` is not a number.
+   * @throws {RangeError} If `timeout` is negative or NaN.
+   */
+  acquireSync(timeout: number = Infinity): boolean {
+    const action = `Cannot acquire ${this.#noun}`;
+    checkTimeout(timeout, action);
+    try {
+      return this.#memory.block(timeout);
+    } catch (error) {
+      throw new TypeError(
+        `${action} synchronously: this thread may not block, use acquire()`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /**
+   * Gives back `n` permits, from any thread: this thread's waiters first,
+   * then other threads'.
+   *
+   * @param n How many, a positive integer.
+   * @throws {RangeError} If `n` is not one, or the value would pass its
+   * limit (2³⁰−1; 1 for a Lock's memory: releasing an unlocked Lock).
+   */
+  release(n = 1): void {
+    if (n !== 1) checkInteger(n, "n", `Cannot release ${this.#noun}`, 1);
+    const count = this.#memory.give(n);
+    if (count < 0) return;
+    if (this.#memory.max === 1) {
+      throw new RangeError("Cannot release lock: it is not locked");
+    }
+    throw new RangeError(
+      `Cannot release semaphore: "n" would raise the value past ${MAX_COUNT}, received ${n} with value ${count}`,
+    );
+  }
+
+  /**
+   * Acquires a permit that `using` gives back at scope end.
+   *
+   * @param options As for {@linkcode Semaphore.acquire}.
+   * @returns The permit, once acquired.
+   * @throws {DOMException} Named `TimeoutError`, if `timeout` passed first.
+   *
+   * @example Usage
+   * ```ts
+   * import { Semaphore } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(1);
+   * {
+   *   using _permit = await sem.acquirePermit({ timeout: 1000 });
+   *   assert.equal(sem.locked, true);
+   * }
+   * assert.equal(sem.locked, false);
+   * ```
+   */
+  async acquirePermit(options?: AcquireOptions): Promise<Permit> {
+    if (await this.acquire(options)) return new OnePermit(this);
+    const message =
+      `Cannot acquire ${this.#noun}: timed out after ${options?.timeout} ms`;
+    throw new DOMException(message, "TimeoutError");
+  }
+
+  get #noun(): string {
+    return this.#memory.max === 1 ? "lock" : "semaphore";
+  }
+
+  #enqueue(options: AcquireOptions | undefined): Promise<boolean> {
+    const action = `Cannot acquire ${this.#noun}`;
+    const { timeout = Infinity, signal } = readOptions(options, action);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const memory = this.#memory;
+    if (memory.idle && memory.take()) return TRUE;
+    if (timeout === 0) return FALSE;
+    return memory.wait(timeout, signal);
+  }
+}
+
+class OnePermit implements Permit {
+  #owner: Semaphore | undefined;
+
+  constructor(owner: Semaphore) {
+    this.#owner = owner;
+  }
+
+  get released(): boolean {
+    return this.#owner === undefined;
+  }
+
+  release(): void {
+    const owner = this.#owner;
+    this.#owner = undefined;
+    owner?.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+interface Waiter {
+  resolve(acquired: boolean): void;
+  prev: Waiter | undefined;
+  next: Waiter | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const MAX_DELAY = 0x7fff_ffff;
+
+/**
+ * This thread's side of one memory: the permit operations, in plain or
+ * atomic form, and the FIFO of this thread's `acquire()` calls with the one
+ * `Atomics.waitAsync` that watches STATE for them.
+ */
+class Memory {
+  readonly max: number;
+  #slots: Int32Array;
+  #shared: boolean;
+  #head: Waiter | undefined;
+  #tail: Waiter | undefined;
+  #watching = false;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.#slots = new Int32Array(buffer);
+    this.max = this.#slots[LIMIT] || MAX_COUNT;
+    this.#shared = !bornHere(buffer);
+  }
+
+  /** Whether no `acquire()` of this thread waits. */
+  get idle(): boolean {
+    return this.#head === undefined;
+  }
+
+  /** Switches to the atomic protocol, for good; returns the buffer. */
+  share(): SharedArrayBuffer {
+    if (!this.#shared) {
+      this.#shared = true;
+      if (this.#head !== undefined) this.#watch();
+    }
+    return this.#slots.buffer as SharedArrayBuffer;
+  }
+
+  count(): number {
+    const slots = this.#slots;
+    return (this.#shared ? Atomics.load(slots, STATE) : slots[STATE]!) &
+      COUNT_MASK;
+  }
+
+  /** Step 1: takes one permit if one is free. */
+  take(): boolean {
+    const slots = this.#slots;
+    let state = slots[STATE]!; // unshared: the truth; shared: a guess for the CAS
+    if (!this.#shared) {
+      if ((state & COUNT_MASK) === 0) return false;
+      slots[STATE] = state - 1;
+      return true;
+    }
+    for (let exact = false;;) {
+      if ((state & COUNT_MASK) === 0) {
+        if (exact) return false;
+        state = Atomics.load(slots, STATE);
+        exact = true;
+        continue;
+      }
+      const seen = Atomics.compareExchange(slots, STATE, state, state - 1); // keeps WAITING
+      if (seen === state) return true;
+      state = seen;
+      exact = true;
+    }
+  }
+
+  /** Steps a to c; returns -1, or the count if `n` would pass the limit. */
+  give(n: number): number {
+    const slots = this.#slots;
+    let state = slots[STATE]!; // as in take()
+    for (let exact = !this.#shared;;) {
+      const count = state & COUNT_MASK;
+      if (count > this.max - n) {
+        if (exact) return count;
+        state = Atomics.load(slots, STATE);
+        exact = true;
+        continue;
+      }
+      if (!this.#shared) {
+        slots[STATE] = count + n;
+        break;
+      }
+      const seen = Atomics.compareExchange(slots, STATE, state, count + n); // step a
+      if (seen === state) break;
+      state = seen;
+      exact = true;
+    }
+    if (this.#head !== undefined) this.#serve(); // step b
+    if (state & WAITING) Atomics.notify(slots, STATE); // step c
+    return -1;
+  }
+
+  /** `acquireSync()`: steps 1 to 3 with `Atomics.wait`, which may throw. */
+  block(timeout: number): boolean {
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      if (this.take()) return true; // step 1
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      if (this.#flag()) Atomics.wait(this.#slots, STATE, WAITING, left); // step 3
+    }
+  }
+
+  /** Queues a waiter; it settles once: by #serve(), its timeout or signal. */
+  wait(timeout: number, signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        prev: this.#tail,
+        next: undefined,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      };
+      if (this.#tail === undefined) this.#head = waiter;
+      else this.#tail.next = waiter;
+      this.#tail = waiter;
+      if (timeout <= MAX_DELAY) {
+        waiter.timer = setTimeout(() => {
+          this.#unlink(waiter);
+          resolve(false);
+        }, timeout);
+      }
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          this.#unlink(waiter);
+          reject(signal.reason);
+        };
+        signal.addEventListener("abort", waiter.onAbort, { once: true });
+      }
+      // Unshared, only this thread can release, and release() serves us.
+      if (this.#shared) this.#watch();
+    });
+  }
+
+  /** Step 2: sets WAITING if no permit is free; true if it is set. */
+  #flag(): boolean {
+    const state = Atomics.load(this.#slots, STATE);
+    if (state !== 0) return state === WAITING;
+    return Atomics.compareExchange(this.#slots, STATE, 0, WAITING) === 0;
+  }
+
+  /** Gives free permits to the waiters in order. */
+  #serve(): void {
+    for (
+      let waiter = this.#head;
+      waiter !== undefined && this.take();
+      waiter = this.#head
+    ) {
+      this.#unlink(waiter);
+      waiter.resolve(true);
+    }
+  }
+
+  /** Removes a waiter that is being settled; it holds no permit. */
+  #unlink(waiter: Waiter): void {
+    if (waiter.prev === undefined) this.#head = waiter.next;
+    else waiter.prev.next = waiter.next;
+    if (waiter.next === undefined) this.#tail = waiter.prev;
+    else waiter.next.prev = waiter.prev;
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+    if (waiter.onAbort !== undefined) {
+      waiter.signal?.removeEventListener("abort", waiter.onAbort);
+    }
+  }
+
+  /**
+   * Keeps one `Atomics.waitAsync` while there are waiters. It may outlive
+   * them (a wait cannot be cancelled) until the next release that clears
+   * WAITING wakes it; notifying all makes that harmless. A pending
+   * `waitAsync` keeps no program alive.
+   */
+  #watch(): void {
+    if (this.#watching) return;
+    this.#watching = true;
+    this.#pump();
+  }
+
+  #pump = (): void => {
+    for (;;) {
+      this.#serve(); // step 1
+      if (this.#head === undefined) {
+        this.#watching = false;
+        return;
+      }
+      if (!this.#flag()) continue; // step 2; a permit appeared: serve again
+      const result = Atomics.waitAsync(this.#slots, STATE, WAITING); // step 3
+      if (result.async) {
+        result.value.then(this.#pump);
+        return;
+      }
+    }
+  };
+}
+
+function invalid(
+  ErrorClass: typeof TypeError,
+  action: string,
+  name: string,
+  expected: string,
+  received: unknown,
+): Error {
+  const message = `"${name}" must be ${expected}, received ${
+    describe(received)
+  }`;
+  return new ErrorClass(`${action}: ${message}`);
+}
+
+function checkInteger(n: unknown, name: string, action: string, min: number) {
+  const expected = min === 0 ? "a non-negative integer" : "a positive integer";
+  if (typeof n !== "number") {
+    throw invalid(TypeError, action, name, expected, n);
+  }
+  if (!Number.isInteger(n) || n < min) {
+    throw invalid(RangeError, action, name, expected, n);
+  }
+  if (n > MAX_COUNT) {
+    throw invalid(RangeError, action, name, `at most ${MAX_COUNT}`, n);
+  }
+}
+
+function checkTimeout(timeout: unknown, action: string): void {
+  if (typeof timeout !== "number") {
+    throw invalid(TypeError, action, "timeout", "a number", timeout);
+  }
+  if (!(timeout >= 0)) {
+    throw invalid(
+      RangeError,
+      action,
+      "timeout",
+      "a non-negative number",
+      timeout,
+    );
+  }
+}
+
+function readOptions(
+  options: AcquireOptions | undefined,
+  action: string,
+): AcquireOptions {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null) {
+    throw invalid(TypeError, action, "options", "an object", options);
+  }
+  if (options.timeout !== undefined) checkTimeout(options.timeout, action);
+  const signal: unknown = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalid(TypeError, action, "signal", "an AbortSignal", signal);
+  }
+  return options;
+}

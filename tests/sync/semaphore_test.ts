@@ -1,0 +1,380 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Semaphore } from "../../src/sync/semaphore.ts";
+import { Lock } from "../../src/sync/lock.ts";
+import { toWire } from "../../src/sync/wire.ts";
+import { fixture, promiseState } from "../_util.ts";
+
+/** A worker of `sync_ops_worker.ts`, terminated at scope end. */
+function opsWorker(): Worker & Disposable {
+  const worker = new Worker(fixture("sync_ops_worker.ts"), { type: "module" });
+  return Object.assign(worker, { [Symbol.dispose]: () => worker.terminate() });
+}
+
+/** Sends one operation and resolves with the worker's answer. */
+function ask(
+  worker: Worker,
+  message: object,
+): Promise<{ result?: unknown; error?: string }> {
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event) => resolve(event.data);
+    worker.onerror = (event) => reject(event);
+    worker.postMessage(message);
+  });
+}
+
+/** Resolves once slot 0 of `ctl` is non-zero. */
+async function started(ctl: Int32Array): Promise<void> {
+  while (Atomics.load(ctl, 0) === 0) {
+    const result = Atomics.waitAsync(ctl, 0, 0);
+    if (result.async) await result.value;
+  }
+}
+
+describe("Semaphore", () => {
+  it("new Semaphore() starts with one permit", () => {
+    const sem = new Semaphore();
+    assert.equal(sem.value, 1);
+    assert.equal(sem.locked, false);
+    assert.equal(new Semaphore(0).locked, true);
+    assert.equal(new Semaphore(2 ** 30 - 1).value, 2 ** 30 - 1);
+  });
+
+  it("new Semaphore() throws on a value that is not a non-negative integer", () => {
+    assert.throws(() => new Semaphore(-1), {
+      name: "RangeError",
+      message:
+        'Cannot create semaphore: "value" must be a non-negative integer, received -1',
+    });
+    assert.throws(() => new Semaphore(1.5), RangeError);
+    assert.throws(() => new Semaphore(NaN), RangeError);
+    assert.throws(() => new Semaphore(2 ** 30), {
+      name: "RangeError",
+      message:
+        'Cannot create semaphore: "value" must be at most 1073741823, received 1073741824',
+    });
+    assert.throws(() => new Semaphore("1" as unknown as number), {
+      name: "TypeError",
+      message:
+        'Cannot create semaphore: "value" must be a non-negative integer, received "1"',
+    });
+  });
+
+  it("Semaphore.acquire() resolves true at once while a permit is free", async () => {
+    const sem = new Semaphore(2);
+    const first = sem.acquire();
+    assert.equal(await promiseState(first), "fulfilled");
+    assert.equal(await first, true);
+    assert.equal(await sem.acquire({ timeout: 10 }), true);
+    assert.equal(sem.value, 0);
+  });
+
+  it("Semaphore.acquire() waits until a release()", async () => {
+    const sem = new Semaphore(0);
+    const waiting = sem.acquire();
+    assert.equal(await promiseState(waiting), "pending");
+    sem.release();
+    assert.equal(await waiting, true);
+    assert.equal(sem.value, 0);
+  });
+
+  it("Semaphore.acquire() serves the waiters of one object first come, first served", async () => {
+    const sem = new Semaphore(0);
+    const order: number[] = [];
+    const waiters = [1, 2, 3].map((i) =>
+      sem.acquire().then(() => order.push(i))
+    );
+    sem.release();
+    sem.release(2);
+    await Promise.all(waiters);
+    assert.deepEqual(order, [1, 2, 3]);
+    assert.equal(sem.value, 0);
+  });
+
+  it("Semaphore.acquire() resolves false after its timeout", async () => {
+    const sem = new Semaphore(0);
+    assert.equal(await sem.acquire({ timeout: 5 }), false);
+    assert.equal(await sem.acquire({ timeout: 0 }), false);
+    sem.release();
+    assert.equal(sem.value, 1);
+    assert.equal(await sem.acquire({ timeout: 0 }), true);
+  });
+
+  it("Semaphore.acquire() rejects with the reason when its signal aborts", async () => {
+    const sem = new Semaphore(0);
+    const controller = new AbortController();
+    const waiting = sem.acquire({ signal: controller.signal });
+    const later = sem.acquire();
+    assert.equal(await promiseState(waiting), "pending");
+    const reason = new Error("stop");
+    controller.abort(reason);
+    await assert.rejects(waiting, (error) => error === reason);
+    sem.release();
+    assert.equal(await later, true);
+    assert.equal(sem.value, 0);
+  });
+
+  it("Semaphore.acquire() rejects at once when its signal is already aborted", async () => {
+    const sem = new Semaphore(1);
+    const reason = new Error("early");
+    await assert.rejects(
+      sem.acquire({ signal: AbortSignal.abort(reason) }),
+      (e) => e === reason,
+    );
+    assert.equal(sem.value, 1);
+  });
+
+  it("Semaphore.acquire() gives no permit to a waiter that timed out or aborted", async () => {
+    const sem = new Semaphore(0);
+    const controller = new AbortController();
+    const aborted = sem.acquire({ signal: controller.signal });
+    const timed = sem.acquire({ timeout: 1 });
+    const patient = sem.acquire();
+    controller.abort();
+    await assert.rejects(aborted);
+    assert.equal(await timed, false);
+    sem.release(2);
+    assert.equal(await patient, true);
+    assert.equal(sem.value, 1);
+  });
+
+  it("Semaphore.acquire() throws on bad options", () => {
+    const sem = new Semaphore(1);
+    assert.throws(() => sem.acquire({ timeout: -1 }), {
+      name: "RangeError",
+      message:
+        'Cannot acquire semaphore: "timeout" must be a non-negative number, received -1',
+    });
+    assert.throws(() => sem.acquire({ timeout: NaN }), RangeError);
+    assert.throws(
+      () => sem.acquire({ timeout: "5" as unknown as number }),
+      TypeError,
+    );
+    assert.throws(() => sem.acquire({ signal: {} as AbortSignal }), {
+      name: "TypeError",
+      message:
+        'Cannot acquire semaphore: "signal" must be an AbortSignal, received Object',
+    });
+    assert.throws(() => sem.acquire(5 as never), TypeError);
+    assert.equal(sem.value, 1);
+  });
+
+  it("Semaphore.tryAcquire() takes a free permit and never waits", async () => {
+    const sem = new Semaphore(1);
+    assert.equal(sem.tryAcquire(), true);
+    assert.equal(sem.tryAcquire(), false);
+    const waiting = sem.acquire();
+    assert.equal(await promiseState(waiting), "pending");
+    sem.release();
+    assert.equal(
+      sem.tryAcquire(),
+      false,
+      "the permit went to the earlier acquire()",
+    );
+    assert.equal(await waiting, true);
+  });
+
+  it("Semaphore.acquireSync() takes a free permit, or returns false at its timeout", () => {
+    const sem = new Semaphore(1);
+    assert.equal(sem.acquireSync(), true);
+    assert.equal(sem.acquireSync(0), false);
+    assert.equal(sem.acquireSync(1), false);
+    assert.equal(sem.value, 0);
+    assert.throws(() => sem.acquireSync(-1), RangeError);
+    assert.throws(() => sem.acquireSync("1" as unknown as number), TypeError);
+  });
+
+  it("Semaphore.acquireSync() throws a TypeError where the thread may not block", () => {
+    const sem = new Semaphore(0);
+    const wait = Atomics.wait;
+    Atomics.wait = () => {
+      throw new TypeError("Atomics.wait cannot be called in this context");
+    };
+    try {
+      assert.throws(() => sem.acquireSync(1000), {
+        name: "TypeError",
+        message:
+          "Cannot acquire semaphore synchronously: this thread may not block, use acquire()",
+      });
+    } finally {
+      Atomics.wait = wait;
+    }
+    sem.release();
+    assert.equal(
+      sem.acquireSync(),
+      true,
+      "the failed wait left no waiter behind",
+    );
+  });
+
+  it("Semaphore.acquireSync() in a worker wakes on a release() of the main thread", async () => {
+    using worker = opsWorker();
+    const sem = new Semaphore(0);
+    const ctl = new Int32Array(new SharedArrayBuffer(4));
+    const answer = ask(worker, {
+      op: "acquireSync",
+      target: toWire(sem),
+      ctl: ctl.buffer,
+    });
+    await started(ctl);
+    sem.release();
+    assert.deepEqual(await answer, { result: true });
+    assert.equal(sem.value, 0);
+  });
+
+  it("Semaphore.acquire() wakes on a release() from a worker", async () => {
+    using worker = opsWorker();
+    const sem = new Semaphore(0);
+    const waiting = sem.acquire();
+    assert.equal(await promiseState(waiting), "pending");
+    assert.deepEqual(
+      await ask(worker, { op: "release", target: toWire(sem) }),
+      { result: null },
+    );
+    assert.equal(await waiting, true);
+  });
+
+  it("Semaphore.release() may raise the value above its start", () => {
+    const sem = new Semaphore(1);
+    sem.release(3);
+    assert.equal(sem.value, 4);
+  });
+
+  it("Semaphore.release() throws on a bad count or past the largest value", () => {
+    const sem = new Semaphore(2 ** 30 - 2);
+    assert.throws(() => sem.release(0), {
+      name: "RangeError",
+      message:
+        'Cannot release semaphore: "n" must be a positive integer, received 0',
+    });
+    assert.throws(() => sem.release(1.5), RangeError);
+    assert.throws(() => sem.release("2" as unknown as number), TypeError);
+    assert.throws(() => sem.release(2), RangeError);
+    sem.release();
+    assert.throws(() => sem.release(), RangeError);
+    assert.equal(sem.value, 2 ** 30 - 1);
+  });
+
+  it("Semaphore.acquirePermit() returns a permit that using releases once", async () => {
+    const sem = new Semaphore(1);
+    let permit;
+    {
+      using held = await sem.acquirePermit();
+      permit = held;
+      assert.equal(held.released, false);
+      assert.equal(sem.value, 0);
+    }
+    assert.equal(permit.released, true);
+    assert.equal(sem.value, 1);
+    permit.release();
+    permit[Symbol.dispose]();
+    assert.equal(sem.value, 1);
+  });
+
+  it("Semaphore.acquirePermit() rejects with a TimeoutError after its timeout", async () => {
+    const sem = new Semaphore(0);
+    await assert.rejects(sem.acquirePermit({ timeout: 1 }), {
+      name: "TimeoutError",
+    });
+    assert.equal(sem.value, 0);
+  });
+
+  it("Semaphore.from() attaches to the same permits", async () => {
+    const sem = new Semaphore(1);
+    const view = Semaphore.from(sem.buffer);
+    assert.equal(view.buffer, sem.buffer);
+    assert.equal(view.tryAcquire(), true);
+    assert.equal(sem.value, 0);
+    // Two objects in one thread: a waiter of one hears a release of the other.
+    const waiting = sem.acquire();
+    assert.equal(await promiseState(waiting), "pending");
+    view.release();
+    assert.equal(await waiting, true);
+    assert.equal(view.value, 0);
+  });
+
+  it("Semaphore.from() throws on a buffer that is not a semaphore's memory", () => {
+    assert.throws(() => Semaphore.from(new SharedArrayBuffer(12)), {
+      name: "TypeError",
+      message:
+        'Cannot attach semaphore: "buffer" is not the memory of a semaphore or lock',
+    });
+    assert.throws(() => Semaphore.from(new SharedArrayBuffer(8)), TypeError);
+    assert.throws(
+      () => Semaphore.from(new ArrayBuffer(12) as never),
+      TypeError,
+    );
+  });
+
+  it("Semaphore.from() on a Lock's memory keeps its limit of one", () => {
+    const lock = new Lock();
+    const view = Semaphore.from(lock.buffer);
+    assert.throws(() => view.release(), {
+      name: "RangeError",
+      message: "Cannot release lock: it is not locked",
+    });
+    assert.equal(view.tryAcquire(), true);
+    assert.equal(lock.locked, true);
+  });
+});
+
+for (const shared of [false, true]) {
+  const memory = shared ? "shared" : "unshared";
+  /** A Semaphore whose buffer was read (shared) or not (unshared). */
+  const make = (value: number) => {
+    const sem = new Semaphore(value);
+    if (shared) assert.ok(sem.buffer);
+    return sem;
+  };
+
+  describe(`Semaphore on ${memory} memory`, () => {
+    it(`Semaphore.acquire() and release() keep count on ${memory} memory`, async () => {
+      const sem = make(2);
+      assert.equal(await sem.acquire(), true);
+      assert.equal(sem.tryAcquire(), true);
+      assert.equal(sem.tryAcquire(), false);
+      assert.equal(sem.acquireSync(0), false);
+      const order: string[] = [];
+      const first = sem.acquire().then((ok) => order.push(`first ${ok}`));
+      const timed = sem.acquire({ timeout: 1 }).then((ok) =>
+        order.push(`timed ${ok}`)
+      );
+      const last = sem.acquire().then((ok) => order.push(`last ${ok}`));
+      await timed;
+      sem.release(2);
+      await Promise.all([first, last]);
+      assert.deepEqual(order, ["timed false", "first true", "last true"]);
+      sem.release(2);
+      assert.equal(sem.value, 2);
+    });
+
+    it(`Semaphore.acquireSync() returns false at its timeout on ${memory} memory`, () => {
+      const sem = make(0);
+      assert.equal(sem.acquireSync(1), false);
+      sem.release();
+      assert.equal(
+        sem.value,
+        1,
+        "a flag left by the wait does not count as a permit",
+      );
+      assert.equal(sem.acquireSync(1), true);
+    });
+  });
+}
+
+describe("Semaphore.buffer", () => {
+  it("Semaphore.buffer lets another thread serve waiters queued before it was read", async () => {
+    using worker = opsWorker();
+    const sem = new Semaphore(0);
+    const waiting = sem.acquire();
+    assert.equal(await promiseState(waiting), "pending");
+    assert.deepEqual(
+      await ask(worker, { op: "release", target: toWire(sem) }),
+      {
+        result: null,
+      },
+    );
+    assert.equal(await waiting, true);
+    assert.equal(sem.value, 0);
+  });
+});
