@@ -46,8 +46,8 @@ export type {
 } from "./src/pool/pool.ts";
 export type { QueuedJob } from "./src/pool/job.ts";
 export type { LogLevel, PoolOptions } from "./src/pool/options.ts";
-export { Semaphore } from "./src/sync/semaphore.ts";
+export { type AcquireOptions, type Permit, Semaphore } from "./src/sync/semaphore.ts";
 export { Lock } from "./src/sync/lock.ts";
-export { type Clock, systemClock } from "./src/timers/clock.ts";
+export { type Clock, type SetTimerOptions, systemClock, type TimerId } from "./src/timers/clock.ts";
 export type { TimerHandle, TimerKind } from "./src/timers/scheduler.ts";
 export * from "./src/threadlet.ts";

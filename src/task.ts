@@ -7,8 +7,6 @@
 // deno-lint-ignore no-explicit-any
 export type AnyFunction = (...args: any[]) => any;
 
-declare const taskType: unique symbol;
-
 /**
  * A reference to the export `name` of the module at `module`, made by
  * {@linkcode task}.
@@ -21,8 +19,8 @@ export interface TaskRef<F extends AnyFunction = AnyFunction> {
   readonly module: string;
   /** The export's name. */
   readonly name: string;
-  /** Carries `F` for the type checker only; never set. */
-  readonly [taskType]?: F;
+  /** Carries `F` for the type checker only; never set at run time. */
+  readonly signature?: F;
 }
 
 /**
