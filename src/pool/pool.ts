@@ -630,16 +630,14 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   }
 
   #later(delay: number, task: unknown, args: unknown[], [sink, target]: [number, unknown]): TimerHandle {
-    this.#checkOpen();
-    this.#tasks.indexOf(task); // refuse a bad task now, not when the timer fires
+    this.#checkTimerJob(task, args, false);
     return this.#scheduler.later(delay, () => {
       if (!this.#closed) this.#submitFromTimer(task, args, sink, target, true);
     });
   }
 
   #every(interval: number, task: unknown, args: unknown[], [sink, target]: [number, unknown]): TimerHandle {
-    this.#checkOpen();
-    this.#tasks.indexOf(task);
+    this.#checkTimerJob(task, args, true);
     let last: Job | undefined;
     return this.#scheduler.every(
       interval,
@@ -648,6 +646,17 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       },
       () => last !== undefined && !this.#hasEnded(last),
     );
+  }
+
+  /** Refuses a bad timer job now, not when the timer fires. */
+  #checkTimerJob(task: unknown, args: unknown[], repeating: boolean): void {
+    this.#checkOpen();
+    this.#tasks.indexOf(task);
+    if (repeating && args.some(isTransferred)) {
+      throw new TypeError(
+        "Cannot schedule job: its arguments cannot be transfer()ed, since a moved buffer is empty for every later run",
+      );
+    }
   }
 
   /**
