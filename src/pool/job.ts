@@ -32,7 +32,10 @@ export interface Deferred {
 export class Job {
   /** Items of this entry that have ended (while in flight). */
   next = 0;
-  /** Settled early (aborted): what arrives for it later is dropped. */
+  /**
+   * Has ended (done, failed or cancelled), possibly early (aborted, timed
+   * out): anything that arrives for it later is dropped.
+   */
   ended = false;
   /** The worker running it, once dispatched. */
   slot: WorkerSlot | null = null;
@@ -64,21 +67,32 @@ export class Job {
 
   /** Cuts the first `n` jobs off a `map` entry into an entry of their own. */
   take(n: number): Job {
-    const slice = new Job(
-      this.id,
+    const slice = this.part(0, n);
+    this.id += n;
+    this.offset += n;
+    this.count -= n;
+    return slice;
+  }
+
+  /** The jobs `from` … `from + n - 1` of this entry (a `map` slice), as an entry of their own. */
+  part(from: number, n: number): Job {
+    return new Job(
+      this.id + from,
       this.task,
       this.mode,
       this.args,
-      this.offset,
+      this.offset + from,
       n,
       this.sink,
       this.target,
       null,
     );
-    this.id += n;
-    this.offset += n;
-    this.count -= n;
-    return slice;
+  }
+
+  /** What of this entry has not been answered yet, to send again. */
+  unanswered(): Job {
+    if (this.next === 0) return this;
+    return this.part(this.next, this.count - this.next);
   }
 }
 

@@ -7,22 +7,21 @@
  * @module
  */
 
-import { Deque } from "../deque.ts";
-import { PoolClosedError, QueueFullError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
-import { decodeError, isTransferred } from "../protocol/codec.ts";
-import { assertNever, type FromWorker, Mode, PROTOCOL_VERSION, Status, Tag, type TaskSpec } from "../protocol/messages.ts";
+import type { Deque } from "../deque.ts";
+import { PoolClosedError, QueueFullError } from "../errors.ts";
+import { isTransferred } from "../protocol/codec.ts";
+import { Mode } from "../protocol/messages.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction, TaskRef } from "../task.ts";
-import { capacity, chooseSlot } from "./dispatch.ts";
+import { DispatchLoop } from "./dispatch_loop.ts";
 import { type Deferred, Job, type QueuedJob, Sink } from "./job.ts";
 import { checkDuration, type PoolOptions, resolveMaxChildren, resolveOptions, type ResolvedOptions } from "./options.ts";
 import { ResultStream } from "./result_stream.ts";
 import { Results } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
-import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
 import { defaultWorkerUrl } from "./worker_url.ts";
 
 /** A job's id: a number unique for the pool's life. */
@@ -91,9 +90,6 @@ export interface ReadonlyDeque<T> extends Iterable<T> {
   at(index: number): T | undefined;
 }
 
-const MAX_START_FAILURES = 3;
-const START_BACKOFF_MS = 50;
-
 /**
  * A pool of module workers running jobs: inline functions, exports of a task
  * module, or `task()` references. See the package docs for the full tour.
@@ -115,29 +111,13 @@ const START_BACKOFF_MS = 50;
  */
 export class Pool<M extends object = Record<string, AnyFunction>> implements AsyncDisposable {
   readonly #options: ResolvedOptions;
-  readonly #clock: Clock;
   readonly #tasks: TaskRegistry;
-  readonly #queue = new Deque<Job>();
   readonly #results: Results;
   readonly #scheduler: Scheduler;
-  readonly #slots: WorkerSlot[] = [];
-  readonly #workerUrl: URL;
-  readonly #host: SlotHost = {
-    onMessage: (slot, message) => this.#onMessage(slot, message),
-    onCrash: (slot, cause) => this.#onCrash(slot, cause),
-  };
+  readonly #loop: DispatchLoop;
+  readonly #clock: Clock;
   #nextId = 1;
-  #nextSlot = 1;
-  #queuedItems = 0;
-  #pending = 0;
-  #msPerJob = NaN;
-  #flushQueued = false;
   #closed = false;
-  #closing = false;
-  #idleWaiters: (() => void)[] = [];
-  #startFailures = 0;
-  #backoff: unknown = undefined;
-  readonly #flushNow = () => this.#flush();
 
   /**
    * Creates a pool. Workers start on demand, up to `maxChildren`;
@@ -151,8 +131,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     this.#tasks = new TaskRegistry(this.#options.module !== null);
     this.#results = new Results(this.#options);
     this.#scheduler = new Scheduler(this.#clock);
-    this.#workerUrl = this.#options.workerUrl ?? defaultWorkerUrl();
-    this.#keepMinimum();
+    const workerUrl = this.#options.workerUrl ?? defaultWorkerUrl();
+    this.#loop = new DispatchLoop(this.#options, this.#clock, this.#tasks, this.#results, workerUrl);
+    this.#loop.keepMinimum();
   }
 
   // ---------------------------------------------------------------- submit
@@ -252,10 +233,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     }
     const n = items.length;
     if (n === 0) return 0;
-    if (this.#queuedItems + n > this.#options.maxQueue) throw new QueueFullError(this.#options.maxQueue);
+    if (this.#loop.queue.items + n > this.#options.maxQueue) throw new QueueFullError(this.#options.maxQueue);
     const job = new Job(this.#nextId, index, Mode.MAP, items, 0, n, sink, target, null);
     this.#nextId += n;
-    this.#enqueue(job, false);
+    this.#loop.enqueue(job, false);
     return n;
   }
 
@@ -313,7 +294,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     }
     if (signal) {
       job.exclusive = true;
-      const onAbort = () => this.#abort(job, signal.reason);
+      const onAbort = () => this.#loop.abort(job, signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
       deferred.resolve = (value) => {
         signal.removeEventListener("abort", onAbort);
@@ -340,7 +321,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       },
       stop: () => {
         if (!job || job.ended) return;
-        if (job.slot === null) this.#dropQueued(job);
+        if (job.slot === null) this.#loop.drop(job);
         else if (!job.slot.dead) job.slot.send({ type: "stop", id: job.id });
       },
     });
@@ -374,24 +355,24 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
 
   /** Queued jobs, not yet sent to a worker. Read it; change it through `cancel()`. */
   get jobs(): ReadonlyDeque<QueuedJob> {
-    return this.#queue;
+    return this.#loop.queue.entries;
   }
 
   /** Live workers. */
   get alive(): number {
-    return this.#slots.length;
+    return this.#loop.slots.length;
   }
 
   /** Workers running a job. */
   get busy(): number {
     let busy = 0;
-    for (const slot of this.#slots) if (slot.inflightItems !== 0) busy++;
+    for (const slot of this.#loop.slots) if (slot.inflightItems !== 0) busy++;
     return busy;
   }
 
   /** Queued plus running jobs. */
   get pending(): number {
-    return this.#pending;
+    return this.#loop.pending;
   }
 
   /** Live delayed jobs (`submitLater`). */
@@ -443,7 +424,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
             yield error;
           }
         }
-        if (wait === false || expired || this.#pending === 0) return;
+        if (wait === false || expired || this.#loop.pending === 0) return;
         await (deadline ? Promise.race([results.changed(), deadline]) : results.changed());
       }
     } finally {
@@ -460,18 +441,16 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    */
   wait(timeout?: number): Promise<boolean> {
     if (timeout !== undefined) checkDuration(timeout, "timeout", "wait");
-    if (this.#pending === 0) return Promise.resolve(true);
+    if (this.#loop.pending === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       let timer: unknown;
-      const idle = () => {
+      const forget = this.#loop.onIdle(() => {
         if (timer !== undefined) this.#clock.clearTimer(timer);
         resolve(true);
-      };
-      this.#idleWaiters.push(idle);
+      });
       if (timeout !== undefined) {
         timer = this.#clock.setTimer(() => {
-          const i = this.#idleWaiters.indexOf(idle);
-          if (i !== -1) this.#idleWaiters.splice(i, 1);
+          forget();
           resolve(false);
         }, timeout);
       }
@@ -488,34 +467,20 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     if (timeout !== undefined) checkDuration(timeout, "timeout", "shut down pool");
     this.#closed = true;
     this.#scheduler.cancelAll();
-    if (options.soon) this.#cancelQueued(new PoolClosedError("Job cancelled: the pool shut down"));
+    if (options.soon) {
+      this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
+    }
     const idle = await this.wait(timeout);
-    this.#closing = true;
-    this.#clearBackoff();
-    for (const slot of [...this.#slots]) if (slot.inflightItems === 0) this.#retire(slot);
+    this.#loop.retireIdle();
     return idle;
   }
 
   /** Stops now: running jobs fail with `PoolClosedError`, queued ones are cancelled. */
   terminate(): void {
     this.#closed = true;
-    this.#closing = true;
     this.#scheduler.cancelAll();
-    this.#clearBackoff();
-    this.#cancelQueued(new PoolClosedError("Job cancelled: the pool was terminated"));
-    for (const slot of [...this.#slots]) {
-      this.#removeSlot(slot);
-      for (const job of slot.inflight) {
-        if (job.ended) continue;
-        for (let i = job.next; i < job.count; i++) {
-          const id = job.id + i;
-          this.#results.failure(job, id, new PoolClosedError(`Job ${id} was running when the pool was terminated`));
-          this.#pending--;
-        }
-        job.ended = true;
-      }
-    }
-    this.#afterChange();
+    this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool was terminated"));
+    this.#loop.terminate();
   }
 
   /**
@@ -527,22 +492,19 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    */
   cancel(jobId: JobId | null | false = null, timers = false): boolean {
     let matched = false;
-    if (jobId === null) {
-      matched = this.#cancelQueued(cancellation()) > 0;
-    } else if (jobId !== false) {
-      matched = this.#cancelOne(jobId);
-    }
+    if (jobId === null) matched = this.#loop.cancelAll(cancellation) > 0;
+    else if (jobId !== false) matched = this.#loop.cancelOne(jobId, cancellation());
     if (timers && this.#scheduler.cancelAll() > 0) matched = true;
     return matched;
   }
 
   /** Empties `jobs`, `done` and `failed`, zeroes the counters; a shut-down pool accepts work again. */
   clear(): void {
-    this.#cancelQueued(cancellation());
+    this.#loop.cancelAll(cancellation);
     this.#results.clear();
     this.#closed = false;
-    this.#closing = false;
-    this.#keepMinimum();
+    this.#loop.closing = false;
+    this.#loop.keepMinimum();
   }
 
   /**
@@ -550,26 +512,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * above it leave now; busy ones finish their jobs first.
    */
   resize(maxChildren: number): void {
-    const max = resolveMaxChildren(maxChildren, "resize pool");
-    this.#options.maxChildren = max;
-    if (this.#options.minChildren > max) this.#options.minChildren = max;
-    let excess = this.#slots.filter((slot) => !slot.retiring).length - max;
-    for (const slot of [...this.#slots]) {
-      if (excess <= 0) break;
-      if (!slot.retiring && slot.inflightItems === 0) {
-        this.#retire(slot);
-        excess--;
-      }
-    }
-    for (let i = this.#slots.length - 1; i >= 0 && excess > 0; i--) {
-      const slot = this.#slots[i]!;
-      if (!slot.retiring) {
-        slot.retiring = true;
-        excess--;
-      }
-    }
-    this.#keepMinimum();
-    this.#flush();
+    this.#loop.resize(resolveMaxChildren(maxChildren, "resize pool"));
   }
 
   /** `await using pool = new Pool()` shuts it down at scope end. */
@@ -592,9 +535,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     return this.#submitJob(task, args, sink, target, first).id;
   }
 
+  /** Makes a job of a task and its arguments (moved or shared ones unwrapped) and queues it. */
   #submitJob(task: unknown, args: unknown[], sink: number, target: unknown, first: boolean): Job {
     this.#checkOpen();
-    if (this.#queuedItems >= this.#options.maxQueue) throw new QueueFullError(this.#options.maxQueue);
+    if (this.#loop.queue.items >= this.#options.maxQueue) throw new QueueFullError(this.#options.maxQueue);
     const index = this.#tasks.indexOf(task);
     let transfer: Transferable[] | null = null;
     for (let i = 0; i < args.length; i++) {
@@ -610,23 +554,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       }
     }
     const job = new Job(this.#nextId++, index, Mode.CALL, args, 0, 1, sink, target, transfer);
-    this.#enqueue(job, first);
+    this.#loop.enqueue(job, first);
     return job;
-  }
-
-  #enqueue(job: Job, first: boolean): void {
-    if (this.#options.taskTimeout > 0) {
-      job.exclusive = true;
-      job.timeout = this.#options.taskTimeout;
-    }
-    if (first) this.#queue.unshift(job);
-    else this.#queue.push(job);
-    this.#queuedItems += job.count;
-    this.#pending += job.count;
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(this.#flushNow);
-    }
   }
 
   #later(delay: number, task: unknown, args: unknown[], [sink, target]: [number, unknown]): TimerHandle {
@@ -644,7 +573,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       () => {
         if (!this.#closed) last = this.#submitFromTimer(task, args, sink, target, false) ?? last;
       },
-      () => last !== undefined && !this.#hasEnded(last),
+      () => last !== undefined && !last.ended,
     );
   }
 
@@ -669,439 +598,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     } catch (error) {
       const id = this.#nextId++;
       this.#results.failure(new Job(id, -1, Mode.CALL, [], 0, 1, sink, target, null), id, error);
-      this.#afterChange();
+      this.#loop.changed();
       return undefined;
     }
-  }
-
-  /** Whether a job submitted earlier has ended (no longer queued nor in flight). */
-  #hasEnded(job: Job): boolean {
-    if (job.ended) return true;
-    if (job.slot === null) return !this.#queueHas(job);
-    return job.slot.dead || !slotHas(job.slot, job);
-  }
-
-  #queueHas(job: Job): boolean {
-    for (const queued of this.#queue) if (queued === job) return true;
-    return false;
-  }
-
-  /** Sends queued jobs to workers with room, and starts workers if needed. */
-  #flush(): void {
-    this.#flushQueued = false;
-    const queue = this.#queue;
-    if (queue.length === 0) return;
-    const cap = capacity(this.#msPerJob);
-    while (queue.length !== 0) {
-      const slot = chooseSlot(this.#slots, cap, queue.at(0)!.exclusive);
-      if (!slot) break;
-      this.#send(slot, cap);
-    }
-    if (queue.length !== 0) this.#grow();
-  }
-
-  #grow(): void {
-    if (this.#closing || this.#backoff !== undefined) return;
-    const room = this.#options.maxChildren - this.#slots.length;
-    const wanted = Math.min(room, this.#queuedItems);
-    for (let i = 0; i < wanted; i++) this.#spawn();
-    if (wanted > 0) this.#flush();
-  }
-
-  #keepMinimum(): void {
-    if (this.#closing || this.#backoff !== undefined) return;
-    while (this.#slots.length < this.#options.minChildren) {
-      const slot = this.#spawn();
-      this.#slotIdle(slot);
-    }
-  }
-
-  #spawn(): WorkerSlot {
-    const id = this.#nextSlot++;
-    const name = `${this.#options.childNamePrefix}-${id}`;
-    const slot = new WorkerSlot(id, this.#workerUrl, name, this.#host);
-    const status = slot.status.buffer as SharedArrayBuffer;
-    slot.send({ type: "init", version: PROTOCOL_VERSION, name, module: this.#options.module, status });
-    this.#slots.push(slot);
-    return slot;
-  }
-
-  /** Sends one batch to `slot`: queued jobs up to its room. */
-  #send(slot: WorkerSlot, cap: number): void {
-    const queue = this.#queue;
-    const data: unknown[] = [];
-    const firstEntry = slot.inflight.length;
-    let transfer: Transferable[] | null = null;
-    let items = 0;
-    const room = cap - slot.inflightItems;
-    let timed: Job | null = null;
-    while (queue.length !== 0 && items < room) {
-      let job = queue.at(0)!;
-      if (job.exclusive && (items !== 0 || slot.inflightItems !== 0)) break;
-      const limit = job.exclusive ? 1 : room - items;
-      if (job.count > limit) job = job.take(limit);
-      else queue.shift();
-      encode(job, data);
-      job.slot = slot;
-      slot.inflight.push(job);
-      items += job.count;
-      if (job.transfer) transfer = transfer ? transfer.concat(job.transfer) : job.transfer;
-      if (job.exclusive) {
-        slot.exclusive = true;
-        if (job.timeout > 0) timed = job;
-        break;
-      }
-    }
-    this.#queuedItems -= items;
-    slot.inflightItems += items;
-    this.#wake(slot);
-    const specs = this.#tasks.specs;
-    const taskBase = slot.knownTasks;
-    const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
-    slot.knownTasks = specs.length;
-    try {
-      slot.send({ type: "run", jobs: data, taskBase, tasks }, transfer ?? undefined);
-    } catch (error) {
-      this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
-    }
-    if (timed) this.#armTimeout(slot, timed);
-  }
-
-  /**
-   * `postMessage` refused a batch (a value that cannot be cloned): send its
-   * jobs one by one, so only the bad ones fail.
-   */
-  #sendOneByOne(
-    slot: WorkerSlot,
-    firstEntry: number,
-    taskBase: number,
-    tasks: TaskSpec[] | null,
-    batchError: unknown,
-  ): void {
-    const unsent: Job[] = [];
-    while (slot.inflight.length > firstEntry) unsent.unshift(slot.inflight.pop()!);
-    for (const job of unsent) slot.inflightItems -= job.count;
-    slot.exclusive = false;
-    let pendingTasks = tasks;
-    for (const entry of unsent) {
-      const units = entry.mode === Mode.MAP ? splitItems(entry) : [entry];
-      for (const job of units) {
-        const data: unknown[] = [];
-        encode(job, data);
-        try {
-          slot.send({ type: "run", jobs: data, taskBase, tasks: pendingTasks }, job.transfer ?? undefined);
-          pendingTasks = null;
-          slot.inflight.push(job);
-          slot.inflightItems += job.count;
-          if (job.exclusive) slot.exclusive = true;
-        } catch (error) {
-          job.ended = true;
-          this.#pending--;
-          this.#results.failure(
-            job,
-            job.id,
-            new TypeError(`Cannot send job ${job.id}: an argument cannot be cloned (${(error as Error).message})`, {
-              cause: error === batchError ? error : batchError,
-            }),
-          );
-        }
-      }
-    }
-    if (pendingTasks) slot.knownTasks = taskBase;
-    if (slot.inflightItems === 0) this.#slotIdle(slot);
-    this.#afterChange();
-  }
-
-  #armTimeout(slot: WorkerSlot, job: Job): void {
-    const timeout = job.timeout;
-    this.#clock.setTimer(() => {
-      if (job.ended || job.slot !== slot || slot.dead || !slotHas(slot, job)) return;
-      job.ended = true;
-      this.#pending--;
-      this.#results.failure(job, job.id, new TaskTimeoutError(job.id, timeout));
-      this.#replace(slot);
-    }, timeout);
-  }
-
-  #onMessage(slot: WorkerSlot, message: FromWorker): void {
-    switch (message.type) {
-      case "results":
-        this.#onResults(slot, message.data, message.jobs, message.ms);
-        break;
-      case "ready":
-        slot.ready = true;
-        this.#startFailures = 0;
-        break;
-      case "fatal":
-        this.#onStartFailure(slot, decodeError(message.error));
-        break;
-      case "exit":
-        this.#onCrash(slot, new Error(`Worker ended itself: ${message.how}`));
-        break;
-      default:
-        assertNever(message);
-    }
-  }
-
-  /** Ends jobs in the order they were sent; see `protocol/messages.ts`. */
-  #onResults(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
-    if (jobs > 0) {
-      const sample = ms / jobs;
-      this.#msPerJob = this.#msPerJob === this.#msPerJob ? 0.7 * this.#msPerJob + 0.3 * sample : sample;
-    }
-    const results = this.#results;
-    const inflight = slot.inflight;
-    let job = inflight.at(0)!;
-    for (let i = 0; i < data.length; i += 2) {
-      const tag = data[i];
-      if (tag === Tag.YIELD) {
-        if (!job.ended) results.value(job, job.id + job.next, data[i + 1], true);
-        continue;
-      }
-      let items = 1;
-      if (!job.ended) {
-        const id = job.id + job.next;
-        switch (tag) {
-          case Tag.RETURN:
-            results.value(job, id, data[i + 1], false);
-            break;
-          case Tag.THROW:
-            results.failure(job, id, decodeError(data[i + 1]));
-            break;
-          case Tag.END:
-            results.end(job);
-            break;
-          default: // Tag.SKIPPED: a job asked back before it started
-            items = job.count - job.next;
-            this.#pending += items;
-            this.#requeue([job]);
-        }
-        this.#pending -= items;
-      } else if (tag === Tag.SKIPPED) {
-        items = job.count - job.next;
-      }
-      slot.inflightItems -= items;
-      slot.endedItems = (slot.endedItems + items) | 0;
-      job.next += items;
-      if (job.next >= job.count) {
-        inflight.shift();
-        job = inflight.at(0)!;
-      }
-    }
-    if (slot.inflightItems === 0) {
-      slot.exclusive = false;
-      this.#slotIdle(slot);
-    }
-    this.#flush();
-    this.#afterChange();
-  }
-
-  /** Commits results and, once nothing is pending, wakes `wait()`ers. */
-  #afterChange(): void {
-    this.#results.commit();
-    if (this.#pending === 0 && this.#idleWaiters.length !== 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const waiter of waiters) waiter();
-    }
-  }
-
-  #wake(slot: WorkerSlot): void {
-    if (slot.idleTimer !== undefined) {
-      this.#clock.clearTimer(slot.idleTimer);
-      slot.idleTimer = undefined;
-    }
-    slot.hold(true);
-  }
-
-  #slotIdle(slot: WorkerSlot): void {
-    slot.hold(false);
-    if (slot.retiring || this.#closing) {
-      this.#retire(slot);
-      return;
-    }
-    if (slot.idleTimer === undefined && this.#slots.length > this.#options.minChildren) {
-      slot.idleTimer = this.#clock.setTimer(() => {
-        slot.idleTimer = undefined;
-        if (slot.inflightItems === 0 && !slot.dead && this.#slots.length > this.#options.minChildren) {
-          this.#retire(slot);
-        }
-      }, this.#options.idleTimeout, { unref: true });
-    }
-  }
-
-  #retire(slot: WorkerSlot): void {
-    this.#removeSlot(slot);
-  }
-
-  #removeSlot(slot: WorkerSlot): void {
-    if (slot.idleTimer !== undefined) {
-      this.#clock.clearTimer(slot.idleTimer);
-      slot.idleTimer = undefined;
-    }
-    if (!slot.dead) slot.terminate();
-    const i = this.#slots.indexOf(slot);
-    if (i !== -1) this.#slots.splice(i, 1);
-  }
-
-  /** Kills a worker whose running job was abandoned, and requeues the rest of its jobs. */
-  #replace(slot: WorkerSlot): void {
-    this.#removeSlot(slot);
-    const rest = [...slot.inflight].filter((job) => !job.ended);
-    this.#requeue(rest.map((job) => unstarted(job)));
-    this.#keepMinimum();
-    this.#flush();
-    this.#afterChange();
-  }
-
-  /**
-   * A worker died. The job it was running (its status memory tells which)
-   * fails with `WorkerCrashedError`; jobs it finished but had not reported,
-   * and jobs it had not started, go back to the front of the queue.
-   */
-  #onCrash(slot: WorkerSlot, cause: unknown): void {
-    if (!slot.ready) {
-      this.#onStartFailure(slot, cause);
-      return;
-    }
-    this.#removeSlot(slot);
-    const unreported = (Atomics.load(slot.status, Status.STARTED) - slot.endedItems) | 0;
-    const again: Job[] = [];
-    let position = 0;
-    for (const job of slot.inflight) {
-      const remaining = job.count - job.next;
-      const culprit = unreported - position - 1; // index of the crashed job in this entry
-      if (!job.ended) {
-        if (culprit >= 0 && culprit < remaining) {
-          if (culprit > 0) again.push(part(job, job.next, culprit));
-          const id = job.id + job.next + culprit;
-          this.#pending--;
-          this.#results.failure(job, id, new WorkerCrashedError(slot.id, id, { cause }));
-          if (culprit + 1 < remaining) again.push(part(job, job.next + culprit + 1, remaining - culprit - 1));
-        } else {
-          again.push(part(job, job.next, remaining));
-        }
-      }
-      position += remaining;
-    }
-    this.#requeue(again);
-    this.#keepMinimum();
-    this.#flush();
-    this.#afterChange();
-  }
-
-  /** A worker failed to start (e.g. the task module did not import). */
-  #onStartFailure(slot: WorkerSlot, cause: unknown): void {
-    this.#removeSlot(slot);
-    this.#requeue([...slot.inflight].filter((job) => !job.ended).map(unstarted));
-    if (++this.#startFailures >= MAX_START_FAILURES) {
-      this.#startFailures = 0;
-      const message = `workers failed to start ${MAX_START_FAILURES} times in a row`;
-      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
-        for (let i = 0; i < job.count; i++) {
-          const id = job.id + i;
-          this.#results.failure(job, id, new Error(`Cannot run job ${id}: ${message}`, { cause }));
-        }
-        this.#pending -= job.count;
-      }
-      this.#queuedItems = 0;
-    } else {
-      const delay = START_BACKOFF_MS * 2 ** (this.#startFailures - 1);
-      this.#clearBackoff();
-      this.#backoff = this.#clock.setTimer(() => {
-        this.#backoff = undefined;
-        this.#keepMinimum();
-        this.#flush();
-      }, delay);
-    }
-    this.#afterChange();
-  }
-
-  #clearBackoff(): void {
-    if (this.#backoff !== undefined) {
-      this.#clock.clearTimer(this.#backoff);
-      this.#backoff = undefined;
-    }
-  }
-
-  /** Puts jobs back at the front of the queue, in their order. */
-  #requeue(jobs: Job[]): void {
-    for (let i = jobs.length - 1; i >= 0; i--) {
-      const job = jobs[i]!;
-      job.slot = null;
-      job.next = 0;
-      this.#queue.unshift(job);
-      this.#queuedItems += job.count;
-    }
-  }
-
-  #abort(job: Job, reason: unknown): void {
-    if (job.ended) return;
-    if (job.slot === null) {
-      this.#dropQueued(job);
-      this.#results.cancelled(job, job.id, reason);
-    } else {
-      job.ended = true;
-      this.#pending -= job.count - job.next;
-      this.#results.failure(job, job.id, reason);
-      this.#replace(job.slot);
-    }
-    this.#afterChange();
-  }
-
-  /** Takes a queued job out of the queue without reporting it. */
-  #dropQueued(job: Job): void {
-    const queue = this.#queue;
-    for (let i = 0; i < queue.length; i++) {
-      if (queue.at(i) === job) {
-        queue.removeAt(i);
-        job.ended = true;
-        this.#queuedItems -= job.count;
-        this.#pending -= job.count;
-        this.#afterChange();
-        return;
-      }
-    }
-  }
-
-  #cancelQueued(reason: unknown): number {
-    let cancelled = 0;
-    for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
-      job.ended = true;
-      for (let i = 0; i < job.count; i++) this.#results.cancelled(job, job.id + i, reason);
-      cancelled += job.count;
-    }
-    this.#queuedItems = 0;
-    this.#pending -= cancelled;
-    this.#afterChange();
-    return cancelled;
-  }
-
-  #cancelOne(id: JobId): boolean {
-    const queue = this.#queue;
-    for (let i = 0; i < queue.length; i++) {
-      const job = queue.at(i)!;
-      const k = id - job.id;
-      if (k < 0 || k >= job.count) continue;
-      if (job.count === 1) {
-        queue.removeAt(i);
-        job.ended = true;
-      } else if (k === 0) {
-        job.take(1);
-      } else if (k === job.count - 1) {
-        job.count--;
-      } else {
-        const head = job.take(k);
-        job.take(1);
-        queue.insert(i, head);
-      }
-      this.#queuedItems--;
-      this.#pending--;
-      this.#results.cancelled(job, id, cancellation());
-      this.#afterChange();
-      return true;
-    }
-    return false;
   }
 }
 
@@ -1114,38 +613,4 @@ function checkDone(done: unknown): [number, unknown] {
 
 function cancellation(): DOMException {
   return new DOMException("Job was cancelled", "AbortError");
-}
-
-/** Appends a job's header and values to a `run` message's flat array. */
-function encode(job: Job, data: unknown[]): void {
-  const args = job.args;
-  if (job.mode === Mode.MAP) {
-    data.push(job.id, job.task, Mode.MAP, job.count);
-    for (let i = job.offset, end = job.offset + job.count; i < end; i++) data.push(args[i]);
-  } else {
-    data.push(job.id, job.task, job.mode, args.length);
-    for (let i = 0; i < args.length; i++) data.push(args[i]);
-  }
-}
-
-/** The jobs `from` … `from + n - 1` (relative to its first) of an entry, as an entry of their own. */
-function part(job: Job, from: number, n: number): Job {
-  if (job.mode !== Mode.MAP) return unstarted(job);
-  const slice = new Job(job.id + from, job.task, Mode.MAP, job.args, job.offset + from, n, job.sink, job.target, null);
-  return slice;
-}
-
-function unstarted(job: Job): Job {
-  return job.next === 0 ? job : part(job, job.next, job.count - job.next);
-}
-
-function splitItems(job: Job): Job[] {
-  const jobs: Job[] = [];
-  for (let i = 0; i < job.count; i++) jobs.push(part(job, i, 1));
-  return jobs;
-}
-
-function slotHas(slot: WorkerSlot, job: Job): boolean {
-  for (const entry of slot.inflight) if (entry === job) return true;
-  return false;
 }

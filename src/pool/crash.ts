@@ -1,0 +1,49 @@
+/**
+ * What a crash means for the jobs in flight on the worker that died, from its
+ * status memory. Pure.
+ *
+ * The worker counts every job it starts (`Status.STARTED`); the pool counts
+ * every job whose answer arrived (`slot.endedItems`). Answers travel in
+ * batches, so the difference `unreported` says how far the worker got:
+ *
+ * ```
+ *  in flight, in send order:  [a] [b c d] [e] [f]     (b c d: one map slice)
+ *  unreported = 3:             ✓   ✓ ✗                → c crashed
+ *  a, b ran but their answers were lost: run again;  c fails;  d, e, f: run again
+ *  unreported = 0: it died between jobs (e.g. a timer of an earlier job): all run again
+ * ```
+ *
+ * @module
+ */
+
+import type { Job } from "./job.ts";
+
+/** The outcome for the in-flight jobs of a crashed worker. */
+export interface CrashVerdict {
+  /** The job it was running, and that job's id; `null` if it died between jobs. */
+  culprit: { job: Job; id: number } | null;
+  /** Jobs to send again, in order. */
+  again: Job[];
+}
+
+/** Splits a dead worker's in-flight jobs into the one that crashed and the rest. */
+export function judgeCrash(inflight: Iterable<Job>, unreported: number): CrashVerdict {
+  const verdict: CrashVerdict = { culprit: null, again: [] };
+  let position = 0;
+  for (const job of inflight) {
+    const remaining = job.count - job.next;
+    const crashed = unreported - position - 1; // its index among this entry's unanswered jobs
+    position += remaining;
+    if (job.ended) continue;
+    if (crashed < 0 || crashed >= remaining) {
+      verdict.again.push(job.unanswered());
+      continue;
+    }
+    if (crashed > 0) verdict.again.push(job.part(job.next, crashed));
+    verdict.culprit = { job, id: job.id + job.next + crashed };
+    if (crashed + 1 < remaining) {
+      verdict.again.push(job.part(job.next + crashed + 1, remaining - crashed - 1));
+    }
+  }
+  return verdict;
+}

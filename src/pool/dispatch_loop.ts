@@ -1,0 +1,537 @@
+/**
+ * The dispatch loop: moves jobs from the queue to workers and answers back.
+ *
+ * ```
+ *  submit ─▶ JobQueue ─(flush, once per tick)─▶ WorkerSlot.inflight ─(run msg)─▶ worker
+ *                ▲                                      │
+ *                └──── requeue (crash, skip) ◀──────────┤◀─(results msg, in send order)
+ *                                                       ▼
+ *                                               Results (done, failed, promises, streams)
+ * ```
+ *
+ * It owns the slots and the queue, counts what is pending, starts workers on
+ * demand and retires idle ones, and recovers from crashes, timeouts and
+ * aborts. Which slot gets a batch, and how big, is decided by `dispatch.ts`.
+ *
+ * @module
+ */
+
+import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
+import { decodeError } from "../protocol/codec.ts";
+import {
+  assertNever,
+  type FromWorker,
+  Mode,
+  PROTOCOL_VERSION,
+  Status,
+  Tag,
+  type TaskSpec,
+} from "../protocol/messages.ts";
+import type { Clock } from "../timers/clock.ts";
+import { judgeCrash } from "./crash.ts";
+import { capacity, chooseSlot } from "./dispatch.ts";
+import type { Job } from "./job.ts";
+import { JobQueue } from "./job_queue.ts";
+import type { ResolvedOptions } from "./options.ts";
+import type { Results } from "./results.ts";
+import type { TaskRegistry } from "./task_registry.ts";
+import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
+
+/** Workers that fail to start this many times in a row fail the queued jobs. */
+const MAX_START_FAILURES = 3;
+/** The first wait before starting a worker again after one failed to start. */
+const START_BACKOFF_MS = 50;
+
+/** The engine behind `Pool`. */
+export class DispatchLoop {
+  /** Jobs not yet sent. */
+  readonly queue: JobQueue = new JobQueue();
+  /** One per live worker. */
+  readonly slots: WorkerSlot[] = [];
+  /** Queued plus in-flight jobs. */
+  pending = 0;
+  /** Shutting down: start no workers, retire each as it goes idle. */
+  closing = false;
+  readonly #options: ResolvedOptions;
+  readonly #clock: Clock;
+  readonly #tasks: TaskRegistry;
+  readonly #results: Results;
+  readonly #workerUrl: URL;
+  readonly #host: SlotHost = {
+    onMessage: (slot, message) => this.#onMessage(slot, message),
+    onCrash: (slot, cause) => this.#onCrash(slot, cause),
+  };
+  readonly #flushNow = () => this.flush();
+  #flushQueued = false;
+  #nextSlot = 1;
+  /** Measured ms per job (EWMA); NaN until the first answer. */
+  #msPerJob = NaN;
+  #idleWaiters: (() => void)[] = [];
+  #startFailures = 0;
+  #backoff: unknown = undefined;
+
+  constructor(
+    options: ResolvedOptions,
+    clock: Clock,
+    tasks: TaskRegistry,
+    results: Results,
+    workerUrl: URL,
+  ) {
+    this.#options = options;
+    this.#clock = clock;
+    this.#tasks = tasks;
+    this.#results = results;
+    this.#workerUrl = workerUrl;
+  }
+
+  // ------------------------------------------------------------ jobs in
+
+  /** Queues a job; the batch leaves at the end of this tick. */
+  enqueue(job: Job, first: boolean): void {
+    if (this.#options.taskTimeout > 0) {
+      job.exclusive = true;
+      job.timeout = this.#options.taskTimeout;
+    }
+    this.queue.add(job, first);
+    this.pending += job.count;
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushNow);
+    }
+  }
+
+  /** Sends queued jobs to workers with room, and starts workers if needed. */
+  flush(): void {
+    this.#flushQueued = false;
+    const queue = this.queue;
+    if (queue.empty) return;
+    const cap = capacity(this.#msPerJob);
+    while (!queue.empty) {
+      const slot = chooseSlot(this.slots, cap, queue.front()!.exclusive);
+      if (!slot) break;
+      this.#send(slot, cap);
+    }
+    if (!queue.empty) this.#grow();
+  }
+
+  /** Starts workers up to `minChildren`. */
+  keepMinimum(): void {
+    if (this.closing || this.#backoff !== undefined) return;
+    while (this.slots.length < this.#options.minChildren) this.#idle(this.#spawn());
+  }
+
+  // ------------------------------------------------------ ending jobs early
+
+  /** Aborts a job: out of the queue, or its worker replaced if it runs. */
+  abort(job: Job, reason: unknown): void {
+    if (job.ended) return;
+    if (job.slot === null) {
+      if (!this.queue.remove(job)) return;
+      job.ended = true;
+      this.pending -= job.count;
+      this.#results.cancelled(job, job.id, reason);
+    } else {
+      job.ended = true;
+      this.pending -= job.count - job.next;
+      this.#results.failure(job, job.id, reason);
+      this.#replace(job.slot);
+    }
+    this.changed();
+  }
+
+  /** Takes a queued job out without reporting it (a stream its consumer left). */
+  drop(job: Job): void {
+    if (job.ended || !this.queue.remove(job)) return;
+    job.ended = true;
+    this.pending -= job.count;
+    this.changed();
+  }
+
+  /** Cancels every queued job; returns how many. */
+  cancelAll(reason: () => unknown): number {
+    const jobs = this.queue.drain();
+    let cancelled = 0;
+    for (const job of jobs) {
+      job.ended = true;
+      for (let i = 0; i < job.count; i++) this.#results.cancelled(job, job.id + i, reason());
+      cancelled += job.count;
+    }
+    this.pending -= cancelled;
+    this.changed();
+    return cancelled;
+  }
+
+  /** Cancels the queued job `id`; returns whether it was queued. */
+  cancelOne(id: number, reason: unknown): boolean {
+    const job = this.queue.removeId(id);
+    if (!job) return false;
+    if (job.id === id && job.count === 1) job.ended = true; // a single job, now out of the queue
+    this.pending--;
+    this.#results.cancelled(job, id, reason);
+    this.changed();
+    return true;
+  }
+
+  /** Stops every worker now; their in-flight jobs fail with `PoolClosedError`. */
+  terminate(): void {
+    this.closing = true;
+    this.#clearBackoff();
+    for (const slot of [...this.slots]) {
+      this.#remove(slot);
+      for (const job of slot.inflight) {
+        if (job.ended) continue;
+        for (let i = job.next; i < job.count; i++) {
+          const id = job.id + i;
+          const error = new PoolClosedError(`Job ${id} was running when the pool was terminated`);
+          this.#results.failure(job, id, error);
+          this.pending--;
+        }
+        job.ended = true;
+      }
+    }
+    this.changed();
+  }
+
+  /** Retires every idle worker now (the rest as they go idle): for `shutdown`. */
+  retireIdle(): void {
+    this.closing = true;
+    this.#clearBackoff();
+    for (const slot of [...this.slots]) if (slot.inflightItems === 0) this.#remove(slot);
+  }
+
+  /** Applies a new `maxChildren`: idle workers above it leave now, busy ones once idle. */
+  resize(maxChildren: number): void {
+    const options = this.#options;
+    options.maxChildren = maxChildren;
+    if (options.minChildren > maxChildren) options.minChildren = maxChildren;
+    let excess = this.slots.filter((slot) => !slot.retiring).length - maxChildren;
+    for (const slot of [...this.slots]) {
+      if (excess <= 0) break;
+      if (!slot.retiring && slot.inflightItems === 0) {
+        this.#remove(slot);
+        excess--;
+      }
+    }
+    for (let i = this.slots.length - 1; i >= 0 && excess > 0; i--) {
+      const slot = this.slots[i]!;
+      if (!slot.retiring) {
+        slot.retiring = true;
+        excess--;
+      }
+    }
+    this.keepMinimum();
+    this.flush();
+  }
+
+  // ------------------------------------------------------------ observers
+
+  /** Calls `waiter` once nothing is pending; returns a function that unregisters it. */
+  onIdle(waiter: () => void): () => void {
+    this.#idleWaiters.push(waiter);
+    return () => {
+      const i = this.#idleWaiters.indexOf(waiter);
+      if (i !== -1) this.#idleWaiters.splice(i, 1);
+    };
+  }
+
+  /** Commits results and, once nothing is pending, wakes idle waiters. */
+  changed(): void {
+    this.#results.commit();
+    if (this.pending === 0 && this.#idleWaiters.length !== 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
+  }
+
+  // ------------------------------------------------------------ workers
+
+  #grow(): void {
+    if (this.closing || this.#backoff !== undefined) return;
+    const wanted = Math.min(this.#options.maxChildren - this.slots.length, this.queue.items);
+    for (let i = 0; i < wanted; i++) this.#spawn();
+    if (wanted > 0) this.flush();
+  }
+
+  #spawn(): WorkerSlot {
+    const id = this.#nextSlot++;
+    const name = `${this.#options.childNamePrefix}-${id}`;
+    const slot = new WorkerSlot(id, this.#workerUrl, name, this.#host);
+    const status = slot.status.buffer as SharedArrayBuffer;
+    slot.send({ type: "init", version: PROTOCOL_VERSION, name, module: this.#options.module, status });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** A slot ran out of work: it leaves (shutdown, resize) or waits `idleTimeout`. */
+  #idle(slot: WorkerSlot): void {
+    slot.exclusive = false;
+    slot.hold(false);
+    if (slot.retiring || this.closing) {
+      this.#remove(slot);
+      return;
+    }
+    if (slot.idleTimer === undefined && this.slots.length > this.#options.minChildren) {
+      slot.idleTimer = this.#clock.setTimer(() => {
+        slot.idleTimer = undefined;
+        if (slot.inflightItems === 0 && this.slots.length > this.#options.minChildren) {
+          this.#remove(slot);
+        }
+      }, this.#options.idleTimeout, { unref: true });
+    }
+  }
+
+  #remove(slot: WorkerSlot): void {
+    if (slot.idleTimer !== undefined) {
+      this.#clock.clearTimer(slot.idleTimer);
+      slot.idleTimer = undefined;
+    }
+    if (!slot.dead) slot.terminate();
+    const i = this.slots.indexOf(slot);
+    if (i !== -1) this.slots.splice(i, 1);
+  }
+
+  // ------------------------------------------------------------ sending
+
+  /** Sends one batch to `slot`: queued jobs up to its room. */
+  #send(slot: WorkerSlot, cap: number): void {
+    const queue = this.queue;
+    const data: unknown[] = [];
+    const firstEntry = slot.inflight.length;
+    const room = cap - slot.inflightItems;
+    let transfer: Transferable[] | null = null;
+    let items = 0;
+    let timed: Job | null = null;
+    while (!queue.empty && items < room) {
+      const exclusive = queue.front()!.exclusive;
+      if (exclusive && (items !== 0 || slot.inflightItems !== 0)) break;
+      const job = queue.take(exclusive ? 1 : room - items);
+      encode(job, data);
+      job.slot = slot;
+      slot.inflight.push(job);
+      items += job.count;
+      if (job.transfer) transfer = transfer ? transfer.concat(job.transfer) : job.transfer;
+      if (exclusive) {
+        slot.exclusive = true;
+        if (job.timeout > 0) timed = job;
+        break;
+      }
+    }
+    slot.inflightItems += items;
+    if (slot.idleTimer !== undefined) {
+      this.#clock.clearTimer(slot.idleTimer);
+      slot.idleTimer = undefined;
+    }
+    slot.hold(true);
+    const taskBase = slot.knownTasks;
+    const specs = this.#tasks.specs;
+    const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
+    slot.knownTasks = specs.length;
+    try {
+      slot.send({ type: "run", jobs: data, taskBase, tasks }, transfer ?? undefined);
+    } catch (error) {
+      this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
+    }
+    if (timed) this.#armTimeout(slot, timed);
+  }
+
+  /**
+   * `postMessage` refused a batch (a value that cannot be cloned): send its
+   * jobs one by one, so only the bad ones fail.
+   */
+  #sendOneByOne(
+    slot: WorkerSlot,
+    firstEntry: number,
+    taskBase: number,
+    tasks: TaskSpec[] | null,
+    batchError: unknown,
+  ): void {
+    const unsent: Job[] = [];
+    while (slot.inflight.length > firstEntry) unsent.unshift(slot.inflight.pop()!);
+    for (const job of unsent) slot.inflightItems -= job.count;
+    slot.exclusive = false;
+    let pendingTasks = tasks;
+    for (const entry of unsent) {
+      const units = entry.mode === Mode.MAP
+        ? Array.from({ length: entry.count }, (_, i) => entry.part(i, 1))
+        : [entry];
+      for (const job of units) {
+        const data: unknown[] = [];
+        encode(job, data);
+        try {
+          slot.send({ type: "run", jobs: data, taskBase, tasks: pendingTasks }, job.transfer ?? undefined);
+          pendingTasks = null;
+          slot.inflight.push(job);
+          slot.inflightItems += job.count;
+          if (job.exclusive) slot.exclusive = true;
+        } catch (error) {
+          job.ended = true;
+          this.pending--;
+          const message = `Cannot send job ${job.id}: an argument cannot be cloned (${(error as Error).message})`;
+          this.#results.failure(job, job.id, new TypeError(message, { cause: batchError }));
+        }
+      }
+    }
+    if (pendingTasks) slot.knownTasks = taskBase; // nothing went: the worker still lacks them
+    if (slot.inflightItems === 0) this.#idle(slot);
+    this.changed();
+  }
+
+  #armTimeout(slot: WorkerSlot, job: Job): void {
+    const timeout = job.timeout;
+    this.#clock.setTimer(() => {
+      if (job.ended || job.slot !== slot || slot.dead) return;
+      job.ended = true;
+      this.pending--;
+      this.#results.failure(job, job.id, new TaskTimeoutError(job.id, timeout));
+      this.#replace(slot);
+    }, timeout);
+  }
+
+  // ------------------------------------------------------------ receiving
+
+  #onMessage(slot: WorkerSlot, message: FromWorker): void {
+    switch (message.type) {
+      case "results":
+        this.#onResults(slot, message.data, message.jobs, message.ms);
+        break;
+      case "ready":
+        slot.ready = true;
+        this.#startFailures = 0;
+        break;
+      case "fatal":
+        this.#onStartFailure(slot, decodeError(message.error));
+        break;
+      case "exit":
+        this.#onCrash(slot, new Error(`Worker ended itself: ${message.how}`));
+        break;
+      default:
+        assertNever(message);
+    }
+  }
+
+  /** Ends jobs in the order they were sent; see `protocol/messages.ts`. */
+  #onResults(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
+    if (jobs > 0) {
+      const sample = ms / jobs;
+      const previous = this.#msPerJob;
+      this.#msPerJob = previous === previous ? 0.7 * previous + 0.3 * sample : sample;
+    }
+    const results = this.#results;
+    const inflight = slot.inflight;
+    let job = inflight.at(0)!;
+    for (let i = 0; i < data.length; i += 2) {
+      const tag = data[i];
+      if (tag === Tag.YIELD) {
+        if (!job.ended) results.value(job, job.id + job.next, data[i + 1], true);
+        continue;
+      }
+      // One answer ends one job; a SKIPPED answer covers the whole entry.
+      const skipped = tag === Tag.SKIPPED;
+      const from = job.next;
+      const items = skipped ? job.count - from : 1;
+      if (!job.ended && !skipped) {
+        const id = job.id + from;
+        if (tag === Tag.RETURN) results.value(job, id, data[i + 1], false);
+        else if (tag === Tag.THROW) results.failure(job, id, decodeError(data[i + 1]));
+        else results.end(job); // Tag.END
+        this.pending--;
+      }
+      slot.inflightItems -= items;
+      slot.endedItems = (slot.endedItems + items) | 0;
+      job.next += items;
+      if (job.next >= job.count) {
+        inflight.shift();
+        if (!skipped) job.ended = true;
+        else if (!job.ended) this.queue.requeue([from === 0 ? job : job.part(from, items)]);
+        job = inflight.at(0)!;
+      }
+    }
+    if (slot.inflightItems === 0) this.#idle(slot);
+    this.flush();
+    this.changed();
+  }
+
+  // ------------------------------------------------------------ recovery
+
+  /** Kills a worker whose running job was abandoned, and sends its other jobs again. */
+  #replace(slot: WorkerSlot): void {
+    this.#remove(slot);
+    this.queue.requeue([...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered()));
+    this.keepMinimum();
+    this.flush();
+    this.changed();
+  }
+
+  /**
+   * A worker died. The job it was running fails with `WorkerCrashedError`;
+   * the others go back to the front of the queue (see `crash.ts`).
+   */
+  #onCrash(slot: WorkerSlot, cause: unknown): void {
+    if (!slot.ready) {
+      this.#onStartFailure(slot, cause);
+      return;
+    }
+    this.#remove(slot);
+    const unreported = (Atomics.load(slot.status, Status.STARTED) - slot.endedItems) | 0;
+    const { culprit, again } = judgeCrash(slot.inflight, unreported);
+    if (culprit) {
+      this.pending--;
+      if (culprit.job.count === 1) culprit.job.ended = true;
+      this.#results.failure(culprit.job, culprit.id, new WorkerCrashedError(slot.id, culprit.id, { cause }));
+    }
+    this.queue.requeue(again);
+    this.keepMinimum();
+    this.flush();
+    this.changed();
+  }
+
+  /**
+   * A worker failed to start (e.g. the task module did not import). Try again
+   * after a back-off that doubles; after a few failures in a row, fail every
+   * queued job instead of looping forever.
+   */
+  #onStartFailure(slot: WorkerSlot, cause: unknown): void {
+    this.#remove(slot);
+    this.queue.requeue([...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered()));
+    if (++this.#startFailures >= MAX_START_FAILURES) {
+      this.#startFailures = 0;
+      const why = `workers failed to start ${MAX_START_FAILURES} times in a row`;
+      for (const job of this.queue.drain()) {
+        job.ended = true;
+        for (let i = 0; i < job.count; i++) {
+          const id = job.id + i;
+          this.#results.failure(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }));
+        }
+        this.pending -= job.count;
+      }
+    } else {
+      this.#clearBackoff();
+      this.#backoff = this.#clock.setTimer(() => {
+        this.#backoff = undefined;
+        this.keepMinimum();
+        this.flush();
+      }, START_BACKOFF_MS * 2 ** (this.#startFailures - 1));
+    }
+    this.changed();
+  }
+
+  #clearBackoff(): void {
+    if (this.#backoff !== undefined) {
+      this.#clock.clearTimer(this.#backoff);
+      this.#backoff = undefined;
+    }
+  }
+}
+
+/** Appends a job's header and values to a `run` message's flat array. */
+function encode(job: Job, data: unknown[]): void {
+  const args = job.args;
+  if (job.mode === Mode.MAP) {
+    data.push(job.id, job.task, Mode.MAP, job.count);
+    for (let i = job.offset, end = job.offset + job.count; i < end; i++) data.push(args[i]);
+  } else {
+    data.push(job.id, job.task, job.mode, args.length);
+    for (let i = 0; i < args.length; i++) data.push(args[i]);
+  }
+}

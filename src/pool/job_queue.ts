@@ -1,0 +1,105 @@
+/**
+ * The queue of jobs not yet sent to a worker (`pool.jobs`), counting `map`
+ * items one by one.
+ *
+ * @module
+ */
+
+import { Deque } from "../deque.ts";
+import type { Job } from "./job.ts";
+
+/** Queued jobs, in the order they will be sent. */
+export class JobQueue {
+  /** The entries; a `map` call is one entry until it is sliced. */
+  readonly entries: Deque<Job> = new Deque();
+  /** Queued jobs, each `map` item counted. */
+  items = 0;
+
+  /** Whether nothing is queued. */
+  get empty(): boolean {
+    return this.entries.length === 0;
+  }
+
+  /** The next entry to send. */
+  front(): Job | undefined {
+    return this.entries.at(0);
+  }
+
+  /** Queues `job` at the back, or at the front with `first`. */
+  add(job: Job, first: boolean): void {
+    if (first) this.entries.unshift(job);
+    else this.entries.push(job);
+    this.items += job.count;
+  }
+
+  /** Takes at most `limit` jobs off the front: the whole entry, or a slice of a `map`. */
+  take(limit: number): Job {
+    const front = this.entries.at(0)!;
+    const job = front.count > limit ? front.take(limit) : this.entries.shift()!;
+    this.items -= job.count;
+    return job;
+  }
+
+  /** Puts entries back at the front, in their order (they were sent but never started). */
+  requeue(jobs: readonly Job[]): void {
+    for (let i = jobs.length - 1; i >= 0; i--) {
+      const job = jobs[i]!;
+      job.slot = null;
+      job.next = 0;
+      this.add(job, true);
+    }
+  }
+
+  /** Whether `job` is queued. */
+  has(job: Job): boolean {
+    for (const entry of this.entries) if (entry === job) return true;
+    return false;
+  }
+
+  /** Takes `job` out; returns whether it was queued. */
+  remove(job: Job): boolean {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) {
+      if (entries.at(i) === job) {
+        entries.removeAt(i);
+        this.items -= job.count;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Takes the job `id` out, cutting it from the middle of a `map` entry if
+   * need be.
+   *
+   * @returns The entry it belonged to (for its results' destination), or
+   * `undefined` when no queued job has that id.
+   */
+  removeId(id: number): Job | undefined {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const job = entries.at(i)!;
+      const k = id - job.id;
+      if (k < 0 || k >= job.count) continue;
+      if (job.count === 1) entries.removeAt(i);
+      else if (k === 0) job.take(1);
+      else if (k === job.count - 1) job.count--;
+      else {
+        entries.insert(i, job.take(k));
+        job.take(1);
+      }
+      this.items--;
+      return job;
+    }
+    return undefined;
+  }
+
+  /** Empties the queue and returns what it held. */
+  drain(): Job[] {
+    const jobs = [...this.entries];
+    this.entries.clear();
+    this.items = 0;
+    return jobs;
+  }
+}
