@@ -26,7 +26,12 @@
  */
 
 export { Deque } from "./src/deque.ts";
-export { PoolClosedError, QueueFullError, TaskTimeoutError, WorkerCrashedError } from "./src/errors.ts";
+export {
+  PoolClosedError,
+  QueueFullError,
+  TaskTimeoutError,
+  WorkerCrashedError,
+} from "./src/errors.ts";
 export { transfer } from "./src/protocol/codec.ts";
 export { task } from "./src/task.ts";
 export type { AnyFunction, TaskRef } from "./src/task.ts";

@@ -44,7 +44,7 @@ export class Deque<T> implements Iterable<T> {
   constructor(items?: Iterable<T>) {
     this.#items = new Array(MIN_CAPACITY);
     this.#mask = MIN_CAPACITY - 1;
-    if (items) for (const item of items) this.push(item);
+    if (items) { for (const item of items) this.push(item); }
   }
 
   /** How many elements the deque holds. */

@@ -103,9 +103,7 @@ export class WorkerCrashedError extends Error {
   readonly jobId: number;
   /** Creates the error for `jobId` on worker `slotId`. */
   constructor(slotId: number, jobId: number, options?: ErrorOptions) {
-    const why = options?.cause instanceof Error
-      ? `: ${options.cause.message}`
-      : "";
+    const why = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
     super(`Worker ${slotId} died while running job ${jobId}${why}`, options);
     this.name = "WorkerCrashedError";
     this.slotId = slotId;

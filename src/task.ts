@@ -55,7 +55,9 @@ export function task<F extends AnyFunction = AnyFunction>(
     module = new URL(moduleUrl).href;
   } catch {
     throw new TypeError(
-      `Cannot create task: "moduleUrl" must be an absolute URL, received ${JSON.stringify(String(moduleUrl))}`,
+      `Cannot create task: "moduleUrl" must be an absolute URL, received ${
+        JSON.stringify(String(moduleUrl))
+      }`,
     );
   }
   if (typeof exportName !== "string" || exportName === "") {

@@ -23,7 +23,9 @@ function sources(dir: string): string[] {
 
 function importsOf(path: string): string[] {
   const code = read(path).replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-  return [...code.matchAll(/\bfrom\s+["']([^"']+)["']|^import\s+["']([^"']+)["']/gm)].map((m) => (m[1] ?? m[2])!);
+  return [...code.matchAll(/\bfrom\s+["']([^"']+)["']|^import\s+["']([^"']+)["']/gm)].map((m) =>
+    (m[1] ?? m[2])!
+  );
 }
 
 /** The src/ area a file is in: "pool", "worker", "sync", … or the file name at the top. */
@@ -53,7 +55,8 @@ describe("package metadata", () => {
 
   it("mod.ts re-exports every stable module of src/", () => {
     const reexported = new Set(importsOf("mod.ts").map((s) => resolve("mod.ts", s)));
-    const internal = /\/_|\/(protocol|worker)\/|\/pool\/(?!pool\.ts)|\/sync\/wire\.ts|\/compat\/|unstable_/;
+    const internal =
+      /\/_|\/(protocol|worker)\/|\/pool\/(?!pool\.ts)|\/sync\/wire\.ts|\/compat\/|unstable_/;
     for (const file of sources("src")) {
       if (internal.test(file)) continue;
       assert.ok(reexported.has(file), `mod.ts does not re-export ${file}`);
@@ -78,7 +81,10 @@ describe("import arrows", () => {
         const target = areaOf(resolve(file, specifier));
         if (target === area) continue;
         if (allowed[area]) {
-          assert.ok(allowed[area].has(target), `${file} (${area}) must not import ${specifier} (${target})`);
+          assert.ok(
+            allowed[area].has(target),
+            `${file} (${area}) must not import ${specifier} (${target})`,
+          );
         }
         if (area !== "pool" && area !== "compat" && area !== "threadlet") {
           assert.notEqual(target, "pool", `${file} must not import pool code`);

@@ -258,7 +258,13 @@ export class DispatchLoop {
     const name = `${this.#options.childNamePrefix}-${id}`;
     const slot = new WorkerSlot(id, this.#workerUrl, name, this.#host);
     const status = slot.status.buffer as SharedArrayBuffer;
-    slot.send({ type: "init", version: PROTOCOL_VERSION, name, module: this.#options.module, status });
+    slot.send({
+      type: "init",
+      version: PROTOCOL_VERSION,
+      name,
+      module: this.#options.module,
+      status,
+    });
     this.slots.push(slot);
     return slot;
   }
@@ -272,12 +278,16 @@ export class DispatchLoop {
       return;
     }
     if (slot.idleTimer === undefined && this.slots.length > this.#options.minChildren) {
-      slot.idleTimer = this.#clock.setTimer(() => {
-        slot.idleTimer = undefined;
-        if (slot.inflightItems === 0 && this.slots.length > this.#options.minChildren) {
-          this.#remove(slot);
-        }
-      }, this.#options.idleTimeout, { unref: true });
+      slot.idleTimer = this.#clock.setTimer(
+        () => {
+          slot.idleTimer = undefined;
+          if (slot.inflightItems === 0 && this.slots.length > this.#options.minChildren) {
+            this.#remove(slot);
+          }
+        },
+        this.#options.idleTimeout,
+        { unref: true },
+      );
     }
   }
 
@@ -359,7 +369,10 @@ export class DispatchLoop {
         const data: unknown[] = [];
         encode(job, data);
         try {
-          slot.send({ type: "run", jobs: data, taskBase, tasks: pendingTasks }, job.transfer ?? undefined);
+          slot.send(
+            { type: "run", jobs: data, taskBase, tasks: pendingTasks },
+            job.transfer ?? undefined,
+          );
           pendingTasks = null;
           slot.inflight.push(job);
           slot.inflightItems += job.count;
@@ -367,7 +380,9 @@ export class DispatchLoop {
         } catch (error) {
           job.ended = true;
           this.pending--;
-          const message = `Cannot send job ${job.id}: an argument cannot be cloned (${(error as Error).message})`;
+          const message = `Cannot send job ${job.id}: an argument cannot be cloned (${
+            (error as Error).message
+          })`;
           this.#results.failure(job, job.id, new TypeError(message, { cause: batchError }));
         }
       }
@@ -457,7 +472,9 @@ export class DispatchLoop {
   /** Kills a worker whose running job was abandoned, and sends its other jobs again. */
   #replace(slot: WorkerSlot): void {
     this.#remove(slot);
-    this.queue.requeue([...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered()));
+    this.queue.requeue(
+      [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered()),
+    );
     this.keepMinimum();
     this.flush();
     this.changed();
@@ -478,7 +495,11 @@ export class DispatchLoop {
     if (culprit) {
       this.pending--;
       if (culprit.job.count === 1) culprit.job.ended = true;
-      this.#results.failure(culprit.job, culprit.id, new WorkerCrashedError(slot.id, culprit.id, { cause }));
+      this.#results.failure(
+        culprit.job,
+        culprit.id,
+        new WorkerCrashedError(slot.id, culprit.id, { cause }),
+      );
     }
     this.queue.requeue(again);
     this.keepMinimum();
@@ -493,7 +514,9 @@ export class DispatchLoop {
    */
   #onStartFailure(slot: WorkerSlot, cause: unknown): void {
     this.#remove(slot);
-    this.queue.requeue([...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered()));
+    this.queue.requeue(
+      [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered()),
+    );
     if (++this.#startFailures >= MAX_START_FAILURES) {
       this.#startFailures = 0;
       const why = `workers failed to start ${MAX_START_FAILURES} times in a row`;

@@ -123,7 +123,9 @@ export function resolveMaxChildren(value: number | undefined, what = "create poo
 /** Applies defaults and checks every option. */
 export function resolveOptions(options: PoolOptions): ResolvedOptions {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Cannot create pool: "options" must be an object, received ${describe(options)}`);
+    throw new TypeError(
+      `Cannot create pool: "options" must be an object, received ${describe(options)}`,
+    );
   }
   const maxChildren = resolveMaxChildren(options.maxChildren);
   const minChildren = options.minChildren ?? 0;
@@ -135,14 +137,18 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   }
   const prefix = options.childNamePrefix ?? "ThreadPool";
   if (typeof prefix !== "string") {
-    throw new TypeError(`Cannot create pool: "childNamePrefix" must be a string, received ${describe(prefix)}`);
+    throw new TypeError(
+      `Cannot create pool: "childNamePrefix" must be a string, received ${describe(prefix)}`,
+    );
   }
   checkFunction(options.doneCallback, "doneCallback");
   checkFunction(options.failedCallback, "failedCallback");
   checkFunction(options.cancelledCallback, "cancelledCallback");
   if (options.logLevel !== undefined && !LOG_LEVELS.includes(options.logLevel)) {
     throw new TypeError(
-      `Cannot create pool: "logLevel" must be one of ${LOG_LEVELS.join(", ")}, received ${describe(options.logLevel)}`,
+      `Cannot create pool: "logLevel" must be one of ${LOG_LEVELS.join(", ")}, received ${
+        describe(options.logLevel)
+      }`,
     );
   }
   const idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
@@ -173,7 +179,9 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
 
 function checkInteger(value: unknown, name: string, what = "create pool"): void {
   if (typeof value !== "number") {
-    throw new TypeError(`Cannot ${what}: "${name}" must be an integer, received ${describe(value)}`);
+    throw new TypeError(
+      `Cannot ${what}: "${name}" must be an integer, received ${describe(value)}`,
+    );
   }
   if (!Number.isInteger(value)) {
     throw new RangeError(`Cannot ${what}: "${name}" must be an integer, received ${value}`);
@@ -183,16 +191,22 @@ function checkInteger(value: unknown, name: string, what = "create pool"): void 
 /** Checks a duration in ms: a finite number `>= 0`. */
 export function checkDuration(value: unknown, name: string, what = "create pool"): void {
   if (typeof value !== "number") {
-    throw new TypeError(`Cannot ${what}: "${name}" must be a number of milliseconds, received ${describe(value)}`);
+    throw new TypeError(
+      `Cannot ${what}: "${name}" must be a number of milliseconds, received ${describe(value)}`,
+    );
   }
   if (!(value >= 0) || !Number.isFinite(value)) {
-    throw new RangeError(`Cannot ${what}: "${name}" must be a finite number >= 0, received ${value}`);
+    throw new RangeError(
+      `Cannot ${what}: "${name}" must be a finite number >= 0, received ${value}`,
+    );
   }
 }
 
 function checkFunction(value: unknown, name: string): void {
   if (value !== undefined && typeof value !== "function") {
-    throw new TypeError(`Cannot create pool: "${name}" must be a function, received ${describe(value)}`);
+    throw new TypeError(
+      `Cannot create pool: "${name}" must be a function, received ${describe(value)}`,
+    );
   }
 }
 

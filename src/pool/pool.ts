@@ -18,7 +18,13 @@ import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction, TaskRef } from "../task.ts";
 import { DispatchLoop } from "./dispatch_loop.ts";
 import { type Deferred, Job, type QueuedJob, Sink } from "./job.ts";
-import { checkDuration, type PoolOptions, resolveMaxChildren, resolveOptions, type ResolvedOptions } from "./options.ts";
+import {
+  checkDuration,
+  type PoolOptions,
+  type ResolvedOptions,
+  resolveMaxChildren,
+  resolveOptions,
+} from "./options.ts";
 import { ResultStream } from "./result_stream.ts";
 import { Results } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
@@ -31,7 +37,9 @@ export type JobId = number;
 export type DoneTarget = ((result: unknown, jobId: JobId) => void) | boolean;
 
 /** The names of `M`'s exports that are functions. */
-export type TaskName<M> = { [K in keyof M]: M[K] extends AnyFunction ? K : never }[keyof M] & string;
+export type TaskName<M> =
+  & { [K in keyof M]: M[K] extends AnyFunction ? K : never }[keyof M]
+  & string;
 
 /** Anything a pool accepts as a task, given its task module's type `M`. */
 export type Task<M> = TaskName<M> | AnyFunction | TaskRef;
@@ -132,7 +140,13 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     this.#results = new Results(this.#options);
     this.#scheduler = new Scheduler(this.#clock);
     const workerUrl = this.#options.workerUrl ?? defaultWorkerUrl();
-    this.#loop = new DispatchLoop(this.#options, this.#clock, this.#tasks, this.#results, workerUrl);
+    this.#loop = new DispatchLoop(
+      this.#options,
+      this.#clock,
+      this.#tasks,
+      this.#results,
+      workerUrl,
+    );
     this.#loop.keepMinimum();
   }
 
@@ -154,7 +168,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * Like `submit`, with `done`: a callback `(result, jobId)`, `true` (to
    * `done`) or `false` (discarded).
    */
-  submitDone<T extends Task<M>>(task: T, done: DoneTarget, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
+  submitDone<T extends Task<M>>(
+    task: T,
+    done: DoneTarget,
+    ...args: TaskArgs<TaskFunction<M, T>>
+  ): JobId {
     return this.#submit(task, args, checkDone(done), false);
   }
 
@@ -164,7 +182,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   }
 
   /** Like `submitDone`, at the front of the queue. */
-  submitDoneFirst<T extends Task<M>>(task: T, done: DoneTarget, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
+  submitDoneFirst<T extends Task<M>>(
+    task: T,
+    done: DoneTarget,
+    ...args: TaskArgs<TaskFunction<M, T>>
+  ): JobId {
     return this.#submit(task, args, checkDone(done), true);
   }
 
@@ -173,7 +195,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    *
    * @returns A handle whose `cancel()` stops it before it fires.
    */
-  submitLater<T extends Task<M>>(delay: number, task: T, ...args: TaskArgs<TaskFunction<M, T>>): TimerHandle {
+  submitLater<T extends Task<M>>(
+    delay: number,
+    task: T,
+    ...args: TaskArgs<TaskFunction<M, T>>
+  ): TimerHandle {
     return this.#later(delay, task, args, this.#defaultDone());
   }
 
@@ -192,7 +218,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * skipped while the previous run is still pending, and missed ticks are
    * skipped, not bunched.
    */
-  schedule<T extends Task<M>>(interval: number, task: T, ...args: TaskArgs<TaskFunction<M, T>>): TimerHandle {
+  schedule<T extends Task<M>>(
+    interval: number,
+    task: T,
+    ...args: TaskArgs<TaskFunction<M, T>>
+  ): TimerHandle {
     return this.#every(interval, task, args, this.#defaultDone());
   }
 
@@ -213,18 +243,26 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * @param done As in `submitDone`.
    * @returns How many jobs were queued; their ids are consecutive.
    */
-  map<T extends Task<M>>(task: T, iterable: Iterable<TaskArgs<TaskFunction<M, T>>[0]>, done: DoneTarget = true): number {
+  map<T extends Task<M>>(
+    task: T,
+    iterable: Iterable<TaskArgs<TaskFunction<M, T>>[0]>,
+    done: DoneTarget = true,
+  ): number {
     const [sink, target] = checkDone(done);
     this.#checkOpen();
     const index = this.#tasks.indexOf(task);
-    if (iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function") {
+    if (
+      iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function"
+    ) {
       throw new TypeError(`Cannot map: "iterable" must be iterable, received ${typeof iterable}`);
     }
     const items: unknown[] = [];
     for (const item of iterable as Iterable<unknown>) {
       if (typeof item === "object" && item !== null) {
         if (isTransferred(item)) {
-          throw new TypeError("Cannot map: items cannot be transfer()ed; submit them one by one instead");
+          throw new TypeError(
+            "Cannot map: items cannot be transfer()ed; submit them one by one instead",
+          );
         }
         items.push(toWire(item) ?? item);
       } else {
@@ -233,7 +271,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     }
     const n = items.length;
     if (n === 0) return 0;
-    if (this.#loop.queue.items + n > this.#options.maxQueue) throw new QueueFullError(this.#options.maxQueue);
+    if (this.#loop.queue.items + n > this.#options.maxQueue) {
+      throw new QueueFullError(this.#options.maxQueue);
+    }
     const job = new Job(this.#nextId, index, Mode.MAP, items, 0, n, sink, target, null);
     this.#nextId += n;
     this.#loop.enqueue(job, false);
@@ -244,7 +284,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * Runs one job; the promise settles with it (it is not put in
    * `done`/`failed`). A generator task resolves with all its values.
    */
-  run<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): Promise<RunResult<TaskFunction<M, T>>> {
+  run<T extends Task<M>>(
+    task: T,
+    ...args: TaskArgs<TaskFunction<M, T>>
+  ): Promise<RunResult<TaskFunction<M, T>>> {
     return this.exec(task, args);
   }
 
@@ -270,7 +313,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   ): Promise<RunResult<TaskFunction<M, T>>> {
     const { signal, timeout, first = false } = options;
     if (!Array.isArray(args)) {
-      return Promise.reject(new TypeError(`Cannot run job: "args" must be an array, received ${typeof args}`));
+      return Promise.reject(
+        new TypeError(`Cannot run job: "args" must be an array, received ${typeof args}`),
+      );
     }
     if (timeout !== undefined) checkDuration(timeout, "timeout", "run job");
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -280,7 +325,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       resolve = res;
       reject = rej;
     });
-    const deferred: Deferred = { resolve: resolve as (value: unknown) => void, reject, values: null };
+    const deferred: Deferred = {
+      resolve: resolve as (value: unknown) => void,
+      reject,
+      values: null,
+    };
     let job: Job;
     try {
       job = this.#submitJob(task, [...args], Sink.PROMISE, deferred, first);
@@ -313,21 +362,24 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * worker runs at most a small window ahead of the consumer; `return()`
    * (e.g. `break`) stops the task.
    */
-  stream<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): AsyncIterableIterator<TaskResult<TaskFunction<M, T>>> {
-    let job: Job | undefined;
+  stream<T extends Task<M>>(
+    task: T,
+    ...args: TaskArgs<TaskFunction<M, T>>
+  ): AsyncIterableIterator<TaskResult<TaskFunction<M, T>>> {
+    const job = this.#submitJob(task, args, Sink.STREAM, null, false);
+    job.mode = Mode.STREAM;
+    job.exclusive = true;
     const stream = new ResultStream<TaskResult<TaskFunction<M, T>>>({
       credit: (n) => {
-        if (job?.slot && !job.slot.dead) job.slot.send({ type: "credit", id: job.id, n });
+        if (job.slot && !job.slot.dead) job.slot.send({ type: "credit", id: job.id, n });
       },
       stop: () => {
-        if (!job || job.ended) return;
+        if (job.ended) return;
         if (job.slot === null) this.#loop.drop(job);
         else if (!job.slot.dead) job.slot.send({ type: "stop", id: job.id });
       },
     });
-    job = this.#submitJob(task, args, Sink.STREAM, stream, false);
-    job.mode = Mode.STREAM;
-    job.exclusive = true;
+    job.target = stream; // before the flush at the end of this tick sends it
     return stream;
   }
 
@@ -531,14 +583,21 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     if (this.#closed) throw new PoolClosedError("Cannot submit job: pool is closed");
   }
 
-  #submit(task: unknown, args: unknown[], [sink, target]: [number, unknown], first: boolean): JobId {
+  #submit(
+    task: unknown,
+    args: unknown[],
+    [sink, target]: [number, unknown],
+    first: boolean,
+  ): JobId {
     return this.#submitJob(task, args, sink, target, first).id;
   }
 
   /** Makes a job of a task and its arguments (moved or shared ones unwrapped) and queues it. */
   #submitJob(task: unknown, args: unknown[], sink: number, target: unknown, first: boolean): Job {
     this.#checkOpen();
-    if (this.#loop.queue.items >= this.#options.maxQueue) throw new QueueFullError(this.#options.maxQueue);
+    if (this.#loop.queue.items >= this.#options.maxQueue) {
+      throw new QueueFullError(this.#options.maxQueue);
+    }
     const index = this.#tasks.indexOf(task);
     let transfer: Transferable[] | null = null;
     for (let i = 0; i < args.length; i++) {
@@ -558,14 +617,24 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     return job;
   }
 
-  #later(delay: number, task: unknown, args: unknown[], [sink, target]: [number, unknown]): TimerHandle {
+  #later(
+    delay: number,
+    task: unknown,
+    args: unknown[],
+    [sink, target]: [number, unknown],
+  ): TimerHandle {
     this.#checkTimerJob(task, args, false);
     return this.#scheduler.later(delay, () => {
       if (!this.#closed) this.#submitFromTimer(task, args, sink, target, true);
     });
   }
 
-  #every(interval: number, task: unknown, args: unknown[], [sink, target]: [number, unknown]): TimerHandle {
+  #every(
+    interval: number,
+    task: unknown,
+    args: unknown[],
+    [sink, target]: [number, unknown],
+  ): TimerHandle {
     this.#checkTimerJob(task, args, true);
     let last: Job | undefined;
     return this.#scheduler.every(
@@ -592,7 +661,13 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * Queues a job for a timer. A refusal (e.g. `QueueFullError`) cannot be
    * thrown to anyone, so it becomes that job's failure.
    */
-  #submitFromTimer(task: unknown, args: unknown[], sink: number, target: unknown, first: boolean): Job | undefined {
+  #submitFromTimer(
+    task: unknown,
+    args: unknown[],
+    sink: number,
+    target: unknown,
+    first: boolean,
+  ): Job | undefined {
     try {
       return this.#submitJob(task, [...args], sink, target, first);
     } catch (error) {
@@ -608,7 +683,9 @@ function checkDone(done: unknown): [number, unknown] {
   if (done === true) return [Sink.DONE, null];
   if (done === false) return [Sink.DISCARD, null];
   if (typeof done === "function") return [Sink.CALLBACK, done];
-  throw new TypeError(`Cannot submit job: "done" must be a function or a boolean, received ${typeof done}`);
+  throw new TypeError(
+    `Cannot submit job: "done" must be a function or a boolean, received ${typeof done}`,
+  );
 }
 
 function cancellation(): DOMException {

@@ -149,7 +149,7 @@ function call(callback: Callback, value: unknown, id: number): void {
 /** Reports an error thrown by a user callback without breaking the pool. */
 export function report(error: unknown): void {
   if (typeof reportError === "function") reportError(error);
-  else queueMicrotask(() => {
-    throw error;
-  });
+  else {queueMicrotask(() => {
+      throw error;
+    });}
 }

@@ -58,7 +58,9 @@ export class WorkerSlot {
       if (!this.dead) host.onCrash(this, errorOf(event));
     };
     worker.onmessageerror = () => {
-      if (!this.dead) host.onCrash(this, new TypeError("A message from the worker could not be read"));
+      if (!this.dead) {
+        host.onCrash(this, new TypeError("A message from the worker could not be read"));
+      }
     };
     // Bun reports a worker that exited (process.exit) with a close event.
     worker.addEventListener("close", (event) => {

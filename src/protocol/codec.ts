@@ -145,7 +145,9 @@ export function transfer<T>(value: T, list?: Transferable[]): T {
     const own = transferableOf(value);
     if (own === undefined) {
       throw new TypeError(
-        `Cannot transfer value: expected an ArrayBuffer, typed array, MessagePort or stream, received ${describe(value)}`,
+        `Cannot transfer value: expected an ArrayBuffer, typed array, MessagePort or stream, received ${
+          describe(value)
+        }`,
       );
     }
     moved.push(own);
@@ -163,9 +165,15 @@ function transferableOf(value: unknown): Transferable | undefined {
   if (value instanceof ArrayBuffer) return value;
   if (ArrayBuffer.isView(value)) return value.buffer as ArrayBuffer;
   if (typeof MessagePort !== "undefined" && value instanceof MessagePort) return value;
-  if (typeof ReadableStream !== "undefined" && value instanceof ReadableStream) return value as unknown as Transferable;
-  if (typeof WritableStream !== "undefined" && value instanceof WritableStream) return value as unknown as Transferable;
-  if (typeof TransformStream !== "undefined" && value instanceof TransformStream) return value as unknown as Transferable;
+  if (typeof ReadableStream !== "undefined" && value instanceof ReadableStream) {
+    return value as unknown as Transferable;
+  }
+  if (typeof WritableStream !== "undefined" && value instanceof WritableStream) {
+    return value as unknown as Transferable;
+  }
+  if (typeof TransformStream !== "undefined" && value instanceof TransformStream) {
+    return value as unknown as Transferable;
+  }
   return undefined;
 }
 

@@ -50,7 +50,13 @@ export type TaskSpec =
 
 /** Messages from the pool to a worker. */
 export type ToWorker =
-  | { type: "init"; version: number; name: string; module: string | null; status: SharedArrayBuffer }
+  | {
+    type: "init";
+    version: number;
+    name: string;
+    module: string | null;
+    status: SharedArrayBuffer;
+  }
   | { type: "run"; jobs: unknown[]; taskBase: number; tasks: TaskSpec[] | null }
   | { type: "skip"; id: number }
   | { type: "credit"; id: number; n: number }

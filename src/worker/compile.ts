@@ -32,7 +32,9 @@ export function compileTask(source: string): Compiled {
     );
   }
   if (typeof fn !== "function") {
-    return compileTask.failing(new TypeError("Cannot compile inline task: source is not a function"));
+    return compileTask.failing(
+      new TypeError("Cannot compile inline task: source is not a function"),
+    );
   }
   return compileTask.of(fn as (...args: unknown[]) => unknown, true);
 }
@@ -67,7 +69,12 @@ function explainInline(error: unknown): unknown {
     error instanceof ReferenceError && / is not defined$/.test(error.message)
   ) {
     error.message += FREE_VARIABLE_HINT;
-    if (error.stack) error.stack = error.stack.replace(/ is not defined\b/, ` is not defined${FREE_VARIABLE_HINT}`);
+    if (error.stack) {
+      error.stack = error.stack.replace(
+        / is not defined\b/,
+        ` is not defined${FREE_VARIABLE_HINT}`,
+      );
+    }
   }
   return error;
 }

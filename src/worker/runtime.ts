@@ -21,7 +21,7 @@ import {
 } from "../protocol/messages.ts";
 import { encodeError, isTransferred } from "../protocol/codec.ts";
 import { fromWire } from "../sync/wire.ts";
-import { compileTask, type Compiled, TaskKind } from "./compile.ts";
+import { type Compiled, compileTask, TaskKind } from "./compile.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
@@ -103,7 +103,10 @@ function reportOwnExit(): void {
     Deno?: { exit?: (code?: number) => never };
     process?: { exit?: (code?: number) => never };
   };
-  const wrap = <F extends (...args: never[]) => unknown>(fn: F, describe: (...args: Parameters<F>) => string): F =>
+  const wrap = <F extends (...args: never[]) => unknown>(
+    fn: F,
+    describe: (...args: Parameters<F>) => string,
+  ): F =>
     ((...args: Parameters<F>) => {
       try {
         scope.postMessage({ type: "exit", how: describe(...args) });
@@ -112,7 +115,9 @@ function reportOwnExit(): void {
       }
       return fn(...args);
     }) as F;
-  if (typeof global.close === "function") global.close = wrap(global.close, () => "it called self.close()");
+  if (typeof global.close === "function") {
+    global.close = wrap(global.close, () => "it called self.close()");
+  }
   const deno = global.Deno;
   if (deno && typeof deno.exit === "function") {
     const exit = deno.exit.bind(deno);

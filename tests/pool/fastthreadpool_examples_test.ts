@@ -21,10 +21,14 @@ describe("fastthreadpool README examples", () => {
   it("pool.map(worker, iterable, done_cb): the callback gets every result, failures go to failed", async () => {
     const pool = new Pool();
     const seen: unknown[] = [];
-    pool.map((item: number) => {
-      if (item === 2) throw new Error("two");
-      return item;
-    }, [1, 2, 3], (result) => seen.push(result));
+    pool.map(
+      (item: number) => {
+        if (item === 2) throw new Error("two");
+        return item;
+      },
+      [1, 2, 3],
+      (result) => seen.push(result),
+    );
     await pool.shutdown();
     assert.deepEqual(seen.sort(), [1, 3]);
     assert.equal(pool.done.length, 0);
@@ -42,7 +46,9 @@ describe("fastthreadpool README examples", () => {
     const clock = new FakeClock();
     const pool = new Pool({ resultId: true, maxChildren: 2, clock });
     let jobId = 0;
-    for (let i = 0; i < 100; i++) jobId = pool.submit((foo: string, n: number) => `${foo}:${n}`, "foo1", i);
+    for (let i = 0; i < 100; i++) {
+      jobId = pool.submit((foo: string, n: number) => `${foo}:${n}`, "foo1", i);
+    }
     const firstId = pool.submitFirst((foo: string) => foo, "foo2");
     assert.equal(pool.cancel(jobId), true, "the job with i = 99 is cancelled");
     pool.submitLater(100, (foo: string) => foo, "foo3");
@@ -60,13 +66,21 @@ describe("fastthreadpool README examples", () => {
     assert.equal(results.size, 99 + 1 + 1 + 1);
     assert.equal(results.get(firstId), "foo2");
     assert.ok(!results.has(jobId));
-    assert.deepEqual([...results.values()].filter((v) => !v.startsWith("foo1")).sort(), ["foo2", "foo3", "foo4"]);
+    assert.deepEqual([...results.values()].filter((v) => !v.startsWith("foo1")).sort(), [
+      "foo2",
+      "foo3",
+      "foo4",
+    ]);
   });
 
   it("ex_simple_sum: a million integers mapped and summed", async () => {
     await using pool = new Pool();
     let sum = 0;
-    pool.map((n: number) => n, Array.from({ length: 1_000_000 }, (_, i) => i), (n) => sum += n as number);
+    pool.map(
+      (n: number) => n,
+      Array.from({ length: 1_000_000 }, (_, i) => i),
+      (n) => sum += n as number,
+    );
     await pool.wait();
     assert.equal(sum, 499_999_500_000);
   });

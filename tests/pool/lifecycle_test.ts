@@ -76,7 +76,10 @@ describe("Pool lifecycle", () => {
     assert.equal(await pool.shutdown(), true);
     assert.deepEqual([...pool.done], [1, 2, 3]);
     assert.equal(pool.alive, 0);
-    assert.throws(() => pool.submit(identity, 4), { name: "PoolClosedError", message: /pool is closed/ });
+    assert.throws(() => pool.submit(identity, 4), {
+      name: "PoolClosedError",
+      message: /pool is closed/,
+    });
   });
 
   it("Pool.shutdown() with soon cancels queued jobs", async () => {
@@ -115,7 +118,10 @@ describe("Pool lifecycle", () => {
     await g.started();
     const queued = pool.run(identity, 1);
     pool.terminate();
-    await assert.rejects(running, { name: "PoolClosedError", message: /was running when the pool was terminated/ });
+    await assert.rejects(running, {
+      name: "PoolClosedError",
+      message: /was running when the pool was terminated/,
+    });
     await assert.rejects(queued, { name: "PoolClosedError", message: /cancelled/ });
     assert.deepEqual([pool.alive, pool.pending], [0, 0]);
     assert.throws(() => pool.submit(identity, 1), PoolClosedError);
@@ -170,7 +176,12 @@ describe("Pool lifecycle", () => {
     await pool.shutdown();
     assert.equal(pool.done.length, 1);
     pool.clear();
-    assert.deepEqual([pool.done.length, pool.failed.length, pool.doneCount.value, pool.failedCount.value], [0, 0, 0, 0]);
+    assert.deepEqual([
+      pool.done.length,
+      pool.failed.length,
+      pool.doneCount.value,
+      pool.failedCount.value,
+    ], [0, 0, 0, 0]);
     assert.equal(await pool.run(identity, 5), 5);
   });
 
@@ -205,14 +216,20 @@ describe("Pool lifecycle", () => {
 });
 
 describe("Pool options", () => {
-  it("Pool option maxChildren follows fastthreadpool's arithmetic", async () => {
+  it("Pool option maxChildren follows fastthreadpool's arithmetic", () => {
     const cores = navigator.hardwareConcurrency;
     assert.equal(new Pool().maxChildren, cores);
     assert.equal(new Pool({ maxChildren: 3 }).maxChildren, 3);
     assert.equal(new Pool({ maxChildren: 0 }).maxChildren, cores);
     if (cores > 1) assert.equal(new Pool({ maxChildren: -1 }).maxChildren, cores - 1);
-    assert.throws(() => new Pool({ maxChildren: -cores }), { name: "RangeError", message: /"maxChildren"/ });
-    assert.throws(() => new Pool({ maxChildren: 1.5 }), { name: "RangeError", message: /"maxChildren" must be an integer/ });
+    assert.throws(() => new Pool({ maxChildren: -cores }), {
+      name: "RangeError",
+      message: /"maxChildren"/,
+    });
+    assert.throws(() => new Pool({ maxChildren: 1.5 }), {
+      name: "RangeError",
+      message: /"maxChildren" must be an integer/,
+    });
   });
 
   it("new Pool() refuses options of the wrong type or range, naming them", () => {

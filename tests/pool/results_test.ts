@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- the logLevel test replaces console.warn
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
@@ -114,7 +115,7 @@ describe("Pool results", () => {
     await g.started();
     const seen: unknown[] = [];
     for await (const entry of pool.asCompleted(20)) seen.push(entry);
-    assert.deepEqual(seen, []);
+    assert.equal(seen.length, 0);
     g.open();
     for await (const entry of pool.asCompleted()) seen.push(entry);
     assert.deepEqual(seen, ["late"]);
@@ -138,7 +139,11 @@ describe("Pool.stream()", () => {
   it("Pool.stream() yields a generator's values as they come", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const values: number[] = [];
-    for await (const value of pool.stream(function* (n: number) { for (let i = 0; i < n; i++) yield i; }, 300)) {
+    for await (
+      const value of pool.stream(function* (n: number) {
+        for (let i = 0; i < n; i++) yield i;
+      }, 300)
+    ) {
       values.push(value as number);
     }
     assert.equal(values.length, 300);
@@ -186,10 +191,12 @@ describe("Pool.stream()", () => {
     await using pool = new Pool({ maxChildren: 1 });
     const values: unknown[] = [];
     await assert.rejects(async () => {
-      for await (const value of pool.stream(async function* () {
-        yield 1;
-        throw new RangeError("broken stream");
-      })) values.push(value);
+      for await (
+        const value of pool.stream(async function* () {
+          yield 1;
+          throw new RangeError("broken stream");
+        })
+      ) values.push(value);
     }, { name: "RangeError", message: "broken stream" });
     assert.deepEqual(values, [1]);
   });

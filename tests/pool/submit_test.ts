@@ -21,7 +21,12 @@ describe("Pool tasks", () => {
       },
     };
     assert.equal(await pool.run((n: number) => n * 2, 21), 42);
-    assert.equal(await pool.run(function named(n: number) { return n + 1; }, 1), 2);
+    assert.equal(
+      await pool.run(function named(n: number) {
+        return n + 1;
+      }, 1),
+      2,
+    );
     assert.equal(await pool.run(async (s: string) => await Promise.resolve(s + "!"), "hi"), "hi!");
     assert.equal(await pool.run(methods.triple, 3), 9);
     assert.equal(await pool.run(methods.quadruple, 3), 12);
@@ -29,7 +34,12 @@ describe("Pool tasks", () => {
 
   it("Pool.run() resolves a generator task with all its values", async () => {
     await using pool = new Pool({ maxChildren: 1 });
-    assert.deepEqual(await pool.run(function* (n: number) { for (let i = 0; i < n; i++) yield i * i; }, 4), [0, 1, 4, 9]);
+    assert.deepEqual(
+      await pool.run(function* (n: number) {
+        for (let i = 0; i < n; i++) yield i * i;
+      }, 4),
+      [0, 1, 4, 9],
+    );
     assert.deepEqual(
       await pool.run(async function* () {
         yield "a";
@@ -42,13 +52,19 @@ describe("Pool tasks", () => {
 
   it("Pool.submit() refuses native, bound and class tasks with a TypeError", async () => {
     await using pool = new Pool({ maxChildren: 1 });
-    assert.throws(() => pool.submit(Math.max, 1, 2), { name: "TypeError", message: /native function/ });
+    assert.throws(() => pool.submit(Math.max, 1, 2), {
+      name: "TypeError",
+      message: /native function/,
+    });
     const bound = ((n: number) => n).bind(null);
     assert.throws(() => pool.submit(bound, 1), { name: "TypeError", message: /bound function/ });
     // @ts-expect-error: a class is not a task
     assert.throws(() => pool.submit(class {}), { name: "TypeError", message: /class/ });
     // @ts-expect-error: a number is not a task
-    assert.throws(() => pool.submit(42), { name: "TypeError", message: /"task" must be a function/ });
+    assert.throws(() => pool.submit(42), {
+      name: "TypeError",
+      message: /"task" must be a function/,
+    });
     assert.equal(await pool.run((n: number) => n, 7), 7, "the pool keeps working");
   });
 
@@ -64,7 +80,10 @@ describe("Pool tasks", () => {
   });
 
   it("Pool.run() runs exports of the pool's task module by name", async () => {
-    await using pool = new Pool<typeof import("../fixtures/tasks.ts")>({ maxChildren: 1, module: tasksUrl });
+    await using pool = new Pool<typeof import("../fixtures/tasks.ts")>({
+      maxChildren: 1,
+      module: tasksUrl,
+    });
     assert.equal(await pool.run("double", 21), 42);
     assert.equal(await pool.run("add", 2, 3), 5);
     assert.equal(await pool.run("later", "x"), "x");
@@ -73,12 +92,18 @@ describe("Pool tasks", () => {
     // @ts-expect-error: the module has no such export
     await assert.rejects(pool.run("missing"), { name: "TypeError", message: /has no such export/ });
     // @ts-expect-error: not a function export
-    await assert.rejects(pool.run("notAFunction"), { name: "TypeError", message: /not as a function/ });
+    await assert.rejects(pool.run("notAFunction"), {
+      name: "TypeError",
+      message: /not as a function/,
+    });
   });
 
   it("Pool.submit() refuses a task name when the pool has no module", async () => {
     await using pool = new Pool({ maxChildren: 1 });
-    assert.throws(() => pool.submit("double", 1), { name: "TypeError", message: /has no "module" option/ });
+    assert.throws(() => pool.submit("double", 1), {
+      name: "TypeError",
+      message: /has no "module" option/,
+    });
   });
 
   it("Pool.run() runs task() references to any module", async () => {
@@ -90,7 +115,10 @@ describe("Pool tasks", () => {
   });
 
   it("task() refuses a relative URL and an empty export name", () => {
-    assert.throws(() => task("./tasks.ts", "x"), { name: "TypeError", message: /"moduleUrl" must be an absolute URL/ });
+    assert.throws(() => task("./tasks.ts", "x"), {
+      name: "TypeError",
+      message: /"moduleUrl" must be an absolute URL/,
+    });
     assert.throws(() => task(tasksUrl, ""), { name: "TypeError", message: /"exportName"/ });
   });
 });
@@ -135,13 +163,20 @@ describe("Pool submit family", () => {
   it("Pool.submitDone() sends results to a callback, to done, or nowhere", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const seen: [unknown, number][] = [];
-    const id = pool.submitDone((n: number) => n + 1, (result, jobId) => seen.push([result, jobId]), 1);
+    const id = pool.submitDone(
+      (n: number) => n + 1,
+      (result, jobId) => seen.push([result, jobId]),
+      1,
+    );
     pool.submitDone((n: number) => n + 2, true, 1);
     pool.submitDone((n: number) => n + 3, false, 1);
     await pool.wait();
     assert.deepEqual(seen, [[2, id]]);
     assert.deepEqual([...pool.done], [3]);
-    assert.throws(() => pool.submitDone((n: number) => n, "yes" as never, 1), { name: "TypeError", message: /"done"/ });
+    assert.throws(() => pool.submitDone((n: number) => n, "yes" as never, 1), {
+      name: "TypeError",
+      message: /"done"/,
+    });
   });
 
   it("Pool.submitFirst() and submitDoneFirst() jump the queue", async () => {
@@ -190,7 +225,9 @@ describe("Pool submit family", () => {
     assert.equal(n, 5);
     assert.equal(pool.map((x: number) => x, []), 0);
     await pool.wait();
-    const values = [...pool.done].map((entry) => (entry as [number, number])[1]).sort((a, b) => a - b);
+    const values = [...pool.done].map((entry) => (entry as [number, number])[1]).sort((a, b) =>
+      a - b
+    );
     assert.deepEqual(values, [2, 4, 6, 8, 10]);
     const ids = [...pool.done].map((entry) => (entry as [number, number])[0]).sort((a, b) => a - b);
     assert.equal(new Set(ids).size, 5);
@@ -203,21 +240,32 @@ describe("Pool submit family", () => {
     function* numbers() {
       for (let i = 1; i <= 100; i++) yield i;
     }
-    pool.map((x: number) => {
-      if (x === 50) throw new Error("fifty");
-      return x;
-    }, numbers(), (r) => sum += r as number);
+    pool.map(
+      (x: number) => {
+        if (x === 50) throw new Error("fifty");
+        return x;
+      },
+      numbers(),
+      (r) => sum += r as number,
+    );
     await pool.wait();
     assert.equal(sum, 5050 - 50);
     assert.equal(pool.failed.length, 1);
-    assert.throws(() => pool.map((x: number) => x, 5 as never), { name: "TypeError", message: /"iterable"/ });
+    assert.throws(() => pool.map((x: number) => x, 5 as never), {
+      name: "TypeError",
+      message: /"iterable"/,
+    });
   });
 
   it("Pool.map() of a million trivial items completes with every result", async () => {
     await using pool = new Pool({ maxChildren: 2 });
     let sum = 0;
     const n = 1_000_000;
-    pool.map((x: number) => x + 1, Array.from({ length: n }, (_, i) => i), (r) => sum += r as number);
+    pool.map(
+      (x: number) => x + 1,
+      Array.from({ length: n }, (_, i) => i),
+      (r) => sum += r as number,
+    );
     await pool.wait();
     assert.equal(sum, (n * (n + 1)) / 2);
   });
@@ -262,9 +310,12 @@ describe("Pool.exec()", () => {
 
   it("Pool.exec() rejects at once with an already-aborted signal", async () => {
     await using pool = new Pool({ maxChildren: 1 });
-    await assert.rejects(pool.exec((n: number) => n, [1], { signal: AbortSignal.abort(new Error("early")) }), {
-      message: "early",
-    });
+    await assert.rejects(
+      pool.exec((n: number) => n, [1], { signal: AbortSignal.abort(new Error("early")) }),
+      {
+        message: "early",
+      },
+    );
     assert.equal(pool.pending, 0);
   });
 
@@ -287,7 +338,10 @@ describe("Pool.exec()", () => {
     assert.equal(await pool.run((b: Uint8Array) => b.length, transfer(bytes)), 3);
     assert.equal(bytes.byteLength, 0);
     const buffer = new ArrayBuffer(8);
-    assert.equal(await pool.exec((b: ArrayBuffer) => b.byteLength, [buffer], { transfer: [buffer] }), 8);
+    assert.equal(
+      await pool.exec((b: ArrayBuffer) => b.byteLength, [buffer], { transfer: [buffer] }),
+      8,
+    );
     assert.equal(buffer.byteLength, 0);
     const codec = new URL("../../src/protocol/codec.ts", import.meta.url).href;
     const made = await pool.run(async (url: string) => {
@@ -299,7 +353,13 @@ describe("Pool.exec()", () => {
 
   it("Pool.exec() refuses bad options by name", async () => {
     await using pool = new Pool({ maxChildren: 1 });
-    assert.throws(() => pool.exec((n: number) => n, [1], { timeout: -1 }), { name: "RangeError", message: /"timeout"/ });
-    await assert.rejects(pool.exec((n: number) => n, 1 as never), { name: "TypeError", message: /"args"/ });
+    assert.throws(() => pool.exec((n: number) => n, [1], { timeout: -1 }), {
+      name: "RangeError",
+      message: /"timeout"/,
+    });
+    await assert.rejects(pool.exec((n: number) => n, 1 as never), {
+      name: "TypeError",
+      message: /"args"/,
+    });
   });
 });

@@ -8,7 +8,17 @@ function roundTrip(error: unknown): unknown {
 
 describe("codec", () => {
   it("encodeError() keeps built-in classes, message and stack", () => {
-    for (const Class of [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError]) {
+    for (
+      const Class of [
+        Error,
+        TypeError,
+        RangeError,
+        SyntaxError,
+        ReferenceError,
+        EvalError,
+        URIError,
+      ]
+    ) {
       const original = new Class("boom");
       const copy = roundTrip(original) as Error;
       assert.ok(copy instanceof Class, Class.name);
@@ -33,7 +43,9 @@ describe("codec", () => {
   });
 
   it("encodeError() keeps AggregateError's errors and non-Error causes", () => {
-    const error = new AggregateError([new RangeError("a"), new Error("b")], "both", { cause: { code: 7 } });
+    const error = new AggregateError([new RangeError("a"), new Error("b")], "both", {
+      cause: { code: 7 },
+    });
     const copy = roundTrip(error) as AggregateError;
     assert.ok(copy instanceof AggregateError);
     assert.ok(copy.errors[0] instanceof RangeError);
