@@ -1,0 +1,93 @@
+/** The pure parts of the pool: the crash verdict, the job queue, batch sizing. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { judgeCrash } from "../../src/pool/crash.ts";
+import { BATCH_MS, capacity, MAX_BATCH } from "../../src/pool/dispatch.ts";
+import { Job, Sink } from "../../src/pool/job.ts";
+import { JobQueue } from "../../src/pool/job_queue.ts";
+import { Mode } from "../../src/protocol/messages.ts";
+
+function single(id: number): Job {
+  return new Job(id, 0, Mode.CALL, [id], 0, 1, Sink.DONE, null, null);
+}
+
+function mapped(id: number, count: number): Job {
+  const items = Array.from({ length: count }, (_, i) => i);
+  return new Job(id, 0, Mode.MAP, items, 0, count, Sink.DONE, null, null);
+}
+
+const ids = (jobs: Job[]) =>
+  jobs.flatMap((job) => Array.from({ length: job.count }, (_, i) => job.id + i));
+
+describe("judgeCrash()", () => {
+  it("judgeCrash() blames the job the worker had started last and sends the others again", () => {
+    const inflight = [single(1), mapped(2, 3), single(5), single(6)];
+    const { culprit, again } = judgeCrash(inflight, 3); // jobs 1, 2 ran unreported; 3 was running
+    assert.equal(culprit?.id, 3);
+    assert.deepEqual(ids(again), [1, 2, 4, 5, 6]);
+  });
+
+  it("judgeCrash() blames nothing when the worker died between jobs", () => {
+    const { culprit, again } = judgeCrash([single(1), single(2)], 0);
+    assert.equal(culprit, null);
+    assert.deepEqual(ids(again), [1, 2]);
+  });
+
+  it("judgeCrash() skips jobs already answered or ended", () => {
+    const partly = mapped(10, 4);
+    partly.next = 2; // 10 and 11 answered
+    const aborted = single(20);
+    aborted.ended = true;
+    const { culprit, again } = judgeCrash([partly, aborted, single(21)], 4);
+    assert.equal(culprit?.id, 21);
+    assert.deepEqual(ids(again), [12, 13]);
+  });
+});
+
+describe("JobQueue", () => {
+  it("JobQueue.take() slices map entries and counts items", () => {
+    const queue = new JobQueue();
+    queue.add(mapped(1, 10), false);
+    queue.add(single(11), true);
+    assert.equal(queue.items, 11);
+    assert.equal(queue.take(5).id, 11);
+    const slice = queue.take(4);
+    assert.deepEqual([slice.id, slice.count, slice.offset], [1, 4, 0]);
+    assert.equal(queue.items, 6);
+    assert.deepEqual([queue.front()!.id, queue.front()!.offset], [5, 4]);
+  });
+
+  it("JobQueue.removeId() cuts a job out of the middle of a map entry", () => {
+    const queue = new JobQueue();
+    queue.add(mapped(1, 5), false);
+    assert.ok(queue.removeId(3));
+    assert.ok(queue.removeId(1));
+    assert.ok(queue.removeId(5));
+    assert.equal(queue.removeId(3), undefined);
+    assert.deepEqual(ids(queue.drain()), [2, 4]);
+    assert.equal(queue.items, 0);
+  });
+
+  it("JobQueue.requeue() puts jobs back at the front in their order", () => {
+    const queue = new JobQueue();
+    queue.add(single(9), false);
+    const a = single(1);
+    a.next = 1;
+    queue.requeue([a, single(2)]);
+    assert.deepEqual(ids(queue.drain()), [1, 2, 9]);
+    assert.equal(a.next, 0);
+  });
+});
+
+describe("capacity()", () => {
+  it("capacity() sends one job at a time while the cost is unknown or high", () => {
+    assert.equal(capacity(NaN), 1);
+    assert.equal(capacity(50), 1);
+  });
+
+  it("capacity() allows two batches of about BATCH_MS of work, at most MAX_BATCH each", () => {
+    assert.equal(capacity(BATCH_MS / 10), 20);
+    assert.equal(capacity(1e-9), 2 * MAX_BATCH);
+    assert.equal(capacity(BATCH_MS * 2), 2);
+  });
+});
