@@ -575,8 +575,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   // ------------------------------------------------------------- internals
 
   #defaultDone(): [number, unknown] {
-    const callback = this.#options.doneCallback;
-    return callback ? [Sink.CALLBACK, callback] : [Sink.DONE, null];
+    return this.#options.doneCallback ? [Sink.CALLBACK, this.#options.doneCallback] : DONE;
   }
 
   #checkOpen(): void {
@@ -679,9 +678,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   }
 }
 
+const DONE: [number, unknown] = [Sink.DONE, null];
+const DISCARD: [number, unknown] = [Sink.DISCARD, null];
+
 function checkDone(done: unknown): [number, unknown] {
-  if (done === true) return [Sink.DONE, null];
-  if (done === false) return [Sink.DISCARD, null];
+  if (done === true) return DONE;
+  if (done === false) return DISCARD;
   if (typeof done === "function") return [Sink.CALLBACK, done];
   throw new TypeError(
     `Cannot submit job: "done" must be a function or a boolean, received ${typeof done}`,

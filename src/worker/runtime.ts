@@ -34,6 +34,15 @@ const scope = globalThis as unknown as WorkerScope;
 const FLUSH_AFTER_MS = 2;
 /** How many quick jobs run between two looks at the clock. */
 const CLOCK_EVERY = 64;
+/**
+ * Argument arrays reused for jobs of up to 4 arguments: `fn.apply` copies
+ * them into the call, so no job ever sees another's array.
+ */
+const REUSED_ARGS: unknown[][] = [[], [undefined], [undefined, undefined], [
+  undefined,
+  undefined,
+  undefined,
+], [undefined, undefined, undefined, undefined]];
 
 const tasks: Compiled[] = [];
 const imports = new Map<string, Promise<Record<string, unknown>>>();
@@ -214,7 +223,9 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     if (mode === Mode.MAP) {
       for (let k = 0; k < n; k++) {
         Atomics.store(status, Status.STARTED, ++startedJobs);
-        const pending = call(task, [revive(jobs[i + k])], Mode.CALL, id + k);
+        const args = REUSED_ARGS[1]!;
+        args[0] = revive(jobs[i + k]);
+        const pending = call(task, args, Mode.CALL, id + k);
         if (pending) {
           await pending;
           maybeFlush();
@@ -226,8 +237,8 @@ async function runJobs(jobs: unknown[]): Promise<void> {
       outJobs++;
     } else {
       Atomics.store(status, Status.STARTED, ++startedJobs);
-      const args = jobs.slice(i, i + n);
-      for (let k = 0; k < n; k++) args[k] = revive(args[k]);
+      const args = n < REUSED_ARGS.length ? REUSED_ARGS[n]! : new Array(n);
+      for (let k = 0; k < n; k++) args[k] = revive(jobs[i + k]);
       const pending = call(task, args, mode, id);
       if (pending) {
         await pending;
