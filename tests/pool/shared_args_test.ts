@@ -1,0 +1,63 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { Lock } from "../../src/sync/lock.ts";
+import { Semaphore } from "../../src/sync/semaphore.ts";
+
+describe("Pool and shared primitives", () => {
+  it("Pool.run() gives a job a working Semaphore over the same memory", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const ready = new Semaphore(0);
+    const job = pool.run((sem: Semaphore) => {
+      sem.release(2);
+      return sem.value;
+    }, ready);
+    assert.equal(await ready.acquire(), true);
+    assert.equal(await ready.acquire(), true);
+    assert.ok([0, 1, 2].includes(await job), "the job saw the same count");
+    assert.equal(ready.value, 0);
+  });
+
+  it("Pool jobs on two workers keep a non-atomic counter exact under a shared Lock", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    const lock = new Lock();
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const bump = (l: Lock, c: Int32Array, n: number) => {
+      for (let i = 0; i < n; i++) {
+        l.acquireSync();
+        const seen = c[0]!;
+        c[0] = seen + 1;
+        l.release();
+      }
+      return l.locked;
+    };
+    const runs = [pool.run(bump, lock, counter, 20_000), pool.run(bump, lock, counter, 20_000)];
+    for (let i = 0; i < 20_000; i++) {
+      await lock.acquire();
+      counter[0] = counter[0]! + 1;
+      lock.release();
+    }
+    await Promise.all(runs);
+    assert.equal(counter[0], 60_000);
+    assert.equal(lock.locked, false);
+  });
+
+  it("Pool.map() revives Semaphores among the items", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    const sems = [new Semaphore(0), new Semaphore(0)];
+    pool.map((sem: Semaphore) => sem.release(), sems, false);
+    await Promise.all(sems.map((sem) => sem.acquire()));
+    await pool.wait();
+    assert.deepEqual(sems.map((sem) => sem.value), [0, 0]);
+  });
+
+  it("Pool option workerUrl points the pool at its worker entry", async () => {
+    const workerUrl = new URL("../../src/worker/runtime.ts", import.meta.url);
+    await using pool = new Pool({ maxChildren: 1, workerUrl });
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    assert.throws(() => new Pool({ workerUrl: "runtime.ts" }), {
+      name: "TypeError",
+      message: /"workerUrl"/,
+    });
+  });
+});
