@@ -59,7 +59,13 @@ export interface PoolOptions {
    * @default {Infinity}
    */
   maxQueue?: number;
-  /** Milliseconds a job may run; past it the job fails with `TaskTimeoutError`. */
+  /**
+   * Milliseconds a job may run; past it the job fails with `TaskTimeoutError`
+   * and its worker is replaced. Jobs then travel one at a time, so the clock
+   * starts when the job does. On Deno 2.9.6 a terminated worker stuck in a
+   * synchronous endless loop keeps spinning (the runtime cannot interrupt
+   * it), so a job that may run away should `await` now and then.
+   */
   taskTimeout?: number;
   /**
    * The worker entry, for bundled builds that move it; by default the pool

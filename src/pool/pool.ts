@@ -66,7 +66,11 @@ export type RunResult<F> = F extends (...args: never[]) => infer R
 
 /** Options of {@linkcode Pool.exec}. */
 export interface ExecOptions {
-  /** Aborting cancels the job if queued, or replaces its worker if running; the promise rejects with the reason. */
+  /**
+   * Aborting cancels the job if queued, or replaces its worker if running;
+   * the promise rejects with the reason. (On Deno, see `taskTimeout` about
+   * synchronous endless loops.)
+   */
   signal?: AbortSignal;
   /** Values to move, not copy, with the arguments. */
   transfer?: Transferable[];
