@@ -1,0 +1,313 @@
+/**
+ * Bad input (issue 6): arguments and results that cannot be cloned, things
+ * that are not tasks, modules that do not exist, options of the wrong type or
+ * range. Each gets an error naming what was wrong, and a bad job fails alone:
+ * the other jobs of its batch still run.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { task } from "../../src/task.ts";
+import { fixture } from "../_util.ts";
+
+const identity = (n: unknown) => n;
+
+/** Values structured clone refuses, alone and inside an object. */
+const uncloneable: [string, () => unknown, (i: number) => unknown][] = [
+  ["a function", () => () => 1, (i: number) => i === 50 ? () => 1 : i],
+  ["a Symbol", () => Symbol("nope"), (i: number) => i === 50 ? Symbol("nope") : i],
+  [
+    "an object holding a Symbol",
+    () => ({ ok: 1, bad: Symbol("nope") }),
+    (i: number) => i === 50 ? { ok: 1, bad: Symbol("nope") } : i,
+  ],
+  [
+    "an object holding a function",
+    () => ({ ok: 1, bad: () => 1 }),
+    (i: number) => i === 50 ? { ok: 1, bad: () => 1 } : i,
+  ],
+];
+
+/** Results of a `resultId` pool, as a map from job id to value. */
+function byId(entries: Iterable<unknown>): Map<number, unknown> {
+  return new Map([...entries].map((entry) => entry as [number, unknown]));
+}
+
+describe("Pool arguments and results that cannot be cloned", () => {
+  for (const [what, make, returnsIt] of uncloneable) {
+    it(`Pool.submit() of 100 jobs in one tick fails only job 50, whose argument is ${what}`, async () => {
+      await using pool = new Pool({ maxChildren: 2, resultId: true });
+      const ids: number[] = [];
+      for (let i = 0; i < 100; i++) ids.push(pool.submit(identity, i === 50 ? make() : i));
+      await pool.wait();
+      const done = byId(pool.done);
+      assert.equal(done.size, 99);
+      for (let i = 0; i < 100; i++) if (i !== 50) assert.equal(done.get(ids[i]!), i);
+      assert.equal(pool.failed.length, 1);
+      const [id, error] = pool.failed.at(0) as [number, Error];
+      assert.equal(id, ids[50]);
+      assert.ok(error instanceof TypeError);
+      assert.match(
+        error.message,
+        new RegExp(`^Cannot send job ${id}: an argument cannot be cloned \\(.+\\)$`),
+      );
+      assert.ok(error.cause !== undefined, "the clone error is the cause");
+      assert.deepEqual([pool.pending, pool.busy], [0, 0]);
+    });
+
+    it(`Pool.run() of 100 jobs in one tick fails only job 50, whose result is ${what}`, async () => {
+      await using pool = new Pool({ maxChildren: 2 });
+      const jobs = Array.from({ length: 100 }, (_, i) => pool.run(returnsIt, i));
+      const results = await Promise.allSettled(jobs);
+      results.forEach((result, i) => {
+        if (i === 50) {
+          assert.equal(result.status, "rejected");
+          const error = (result as PromiseRejectedResult).reason as Error;
+          assert.ok(error instanceof TypeError, String(error));
+          assert.match(
+            error.message,
+            /^Cannot send job result: its result cannot be cloned \(.+\)$/,
+          );
+        } else {
+          assert.deepEqual(result, { status: "fulfilled", value: i });
+        }
+      });
+      assert.deepEqual([pool.pending, pool.busy], [0, 0]);
+    });
+  }
+
+  it("Pool.run() rejects with a TypeError when a task throws a value that cannot be cloned", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    await assert.rejects(
+      pool.run(() => {
+        throw { reason: () => "a function" };
+      }),
+      {
+        name: "TypeError",
+        message: /^Cannot send job result: the error it threw cannot be cloned/,
+      },
+    );
+    assert.equal(await pool.run(identity, 1), 1, "the worker is still usable");
+    assert.equal(await pool.run(() => (globalThis as { name?: string }).name), "ThreadPool-1");
+  });
+
+  it("Pool.map() fails only the item that cannot be cloned", async () => {
+    await using pool = new Pool({ maxChildren: 2, resultId: true });
+    const items: unknown[] = Array.from({ length: 100 }, (_, i) => i);
+    items[50] = Symbol("item");
+    const first = pool.submit(identity, "warm-up") + 1;
+    assert.equal(pool.map(identity, items), 100);
+    await pool.wait();
+    const done = byId(pool.done);
+    assert.equal(done.size, 100);
+    for (let i = 0; i < 100; i++) if (i !== 50) assert.equal(done.get(first + i), i);
+    assert.equal(pool.failed.length, 1);
+    const [id, error] = pool.failed.at(0) as [number, Error];
+    assert.equal(id, first + 50);
+    assert.match(
+      error.message,
+      new RegExp(`^Cannot send job ${first + 50}: an argument cannot be cloned`),
+    );
+  });
+});
+
+describe("Pool tasks that are not tasks", () => {
+  it("Pool refuses a task that is not a function, a name or a task() reference, in every submit method", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const bad: [unknown, RegExp][] = [
+      [42, /"task" must be a function, an export name or a task\(\) reference, received number/],
+      [null, /"task" must be a function/],
+      [undefined, /"task" must be a function/],
+      [{ module: 1 }, /"task" must be a function/],
+      [Math.max, /native function/],
+      [identity.bind(null), /bound function/],
+      [class {}, /is a class/],
+    ];
+    for (const [value, message] of bad) {
+      const t = value as (n?: unknown) => void;
+      for (
+        const submit of [() => pool.submit(t), () => pool.submitFirst(t), () => pool.map(t, [1])]
+      ) {
+        assert.throws(
+          submit,
+          (error: Error) => error instanceof TypeError && message.test(error.message),
+        );
+      }
+      assert.throws(() => pool.submitLater(10, t), TypeError);
+      await assert.rejects(
+        pool.run(t),
+        (error: Error) => error instanceof TypeError && message.test(error.message),
+      );
+    }
+    assert.equal(pool.pending, 0);
+    assert.equal(await pool.run(identity, 7), 7, "the pool keeps working");
+  });
+
+  it("Pool fails a job whose name the task module does not export, or exports as a non-function, and only that job", async () => {
+    await using pool = new Pool({ maxChildren: 1, module: fixture("tasks.ts"), resultId: true });
+    const good = pool.submit("double", 21);
+    const missing = pool.submit("noSuchTask");
+    const notFunction = pool.submit("notAFunction");
+    const after = pool.submit("add", 1, 2);
+    await pool.wait();
+    assert.deepEqual([...pool.done], [[good, 42], [after, 3]]);
+    const failed = byId(pool.failed);
+    assert.match(
+      (failed.get(missing) as Error).message,
+      /^Cannot run task "noSuchTask": the pool's task module has no such export$/,
+    );
+    assert.match(
+      (failed.get(notFunction) as Error).message,
+      /"notAFunction": .* exports it, but not as a function/,
+    );
+    assert.ok(failed.get(missing) instanceof TypeError);
+  });
+
+  it("Pool.submit() of a name refuses it at once when the pool has no module", () => {
+    const pool = new Pool({ maxChildren: 1 });
+    assert.throws(() => pool.submit("double"), {
+      name: "TypeError",
+      message: /task "double" is a name, but the pool has no "module" option/,
+    });
+    pool.terminate();
+  });
+
+  it("Pool fails a job whose task() module does not exist, naming the module, and the worker keeps working", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const ref = task(fixture("faults_missing_module.ts"), "anything");
+    const [bad, good] = await Promise.allSettled([pool.run(ref), pool.run(identity, 2)]);
+    assert.equal(bad.status, "rejected");
+    assert.match(
+      String(((bad as PromiseRejectedResult).reason as Error).message),
+      /faults_missing_module\.ts/,
+    );
+    assert.deepEqual(good, { status: "fulfilled", value: 2 });
+    await assert.rejects(pool.run(task(fixture("tasks.ts"), "noSuchTask")), {
+      name: "TypeError",
+      message: /^Cannot run task "noSuchTask": file:.*tasks\.ts has no such export$/,
+    });
+    assert.equal(await pool.run(task(fixture("tasks.ts"), "double"), 4), 8);
+  });
+
+  it("task() refuses a relative URL and an empty export name", () => {
+    assert.throws(() => task("./tasks.ts", "double"), {
+      name: "TypeError",
+      message: /"moduleUrl" must be an absolute URL/,
+    });
+    assert.throws(() => task(fixture("tasks.ts"), ""), {
+      name: "TypeError",
+      message: /"exportName" must be a non-empty string/,
+    });
+  });
+});
+
+describe("Pool options and arguments of the wrong type or range", () => {
+  it("new Pool() names the option of the wrong type or range", () => {
+    const bad: [unknown, RegExp, ErrorConstructor][] = [
+      [null, /"options" must be an object/, TypeError],
+      ["fast", /"options" must be an object/, TypeError],
+      [{ taskTimeout: "50" }, /"taskTimeout" must be a number of milliseconds/, TypeError],
+      [{ taskTimeout: -1 }, /"taskTimeout" must be a finite number >= 0/, RangeError],
+      [{ taskTimeout: Infinity }, /"taskTimeout"/, RangeError],
+      [{ maxQueue: "3" }, /"maxQueue" must be an integer/, TypeError],
+      [{ maxQueue: 1.5 }, /"maxQueue" must be an integer/, RangeError],
+      [{ maxQueue: -2 }, /"maxQueue" must be at least 1/, RangeError],
+      [{ idleTimeout: NaN }, /"idleTimeout"/, RangeError],
+      [{ minChildren: -1 }, /"minChildren" must be between 0 and maxChildren/, RangeError],
+      [{ maxChildren: 1, minChildren: 2 }, /"minChildren"/, RangeError],
+      [{ failedCallback: 1 }, /"failedCallback" must be a function/, TypeError],
+      [{ cancelledCallback: "x" }, /"cancelledCallback" must be a function/, TypeError],
+      [{ workerUrl: "./runtime.ts" }, /"workerUrl" must be an absolute URL/, TypeError],
+    ];
+    for (const [options, message, Class] of bad) {
+      assert.throws(() => new Pool(options as never), (error: Error) => {
+        assert.ok(error instanceof Class, `${String(JSON.stringify(options))}: ${error}`);
+        assert.match(error.message, /^Cannot create pool: /);
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+  });
+
+  it("Pool methods name the argument of the wrong type or range", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.throws(() => pool.submitLater(-1, identity, 1), {
+      name: "RangeError",
+      message: /"delay"/,
+    });
+    assert.throws(() => pool.submitLater("soon" as never, identity, 1), {
+      name: "TypeError",
+      message: /"delay"/,
+    });
+    assert.throws(() => pool.schedule(0, identity, 1), {
+      name: "RangeError",
+      message: /"interval"/,
+    });
+    assert.throws(() => pool.map(identity, 42 as never), {
+      name: "TypeError",
+      message: /"iterable" must be iterable/,
+    });
+    assert.throws(() => pool.submitDone(identity, "yes" as never, 1), {
+      name: "TypeError",
+      message: /"done" must be a function or a boolean/,
+    });
+    assert.throws(() => pool.resize("2" as never), { name: "TypeError", message: /"maxChildren"/ });
+    assert.throws(() => pool.resize(1.5), {
+      name: "RangeError",
+      message: /"maxChildren" must be an integer/,
+    });
+    assert.throws(() => pool.wait(-1), { name: "RangeError", message: /"timeout"/ });
+    await assert.rejects(pool.shutdown("later" as never), {
+      name: "TypeError",
+      message: /"timeout"/,
+    });
+    await assert.rejects(pool.asCompleted(-1).next(), { name: "RangeError", message: /"wait"/ });
+    await assert.rejects(pool.exec(identity, "x" as never), {
+      name: "TypeError",
+      message: /"args" must be an array/,
+    });
+    await assert.rejects(async () => await pool.exec(identity, [1], { timeout: -5 }), {
+      name: "RangeError",
+      message: /"timeout"/,
+    });
+    await assert.rejects(async () => await pool.exec(identity, [1], { timeout: "5" as never }), {
+      name: "TypeError",
+      message: /"timeout"/,
+    });
+    assert.equal(pool.pending, 0, "nothing was queued");
+    assert.equal(await pool.run(identity, 3), 3, "the pool keeps working");
+  });
+
+  it("Pool.exec() refuses a signal that is not an AbortSignal, naming it, and queues nothing", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    for (const signal of ["abort", {}, { aborted: false }]) {
+      await assert.rejects(
+        async () => await pool.exec(identity, [1], { signal: signal as never }),
+        (error: Error) => {
+          assert.ok(error instanceof TypeError, String(error));
+          assert.match(error.message, /"signal"/);
+          return true;
+        },
+      );
+      assert.equal(pool.pending, 0, "a refused job is not queued");
+    }
+  });
+
+  it("Pool.exec() refuses a transfer list that is not an array of transferables, naming it", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    for (const transfer of ["ab", [1], [{}]]) {
+      await assert.rejects(
+        async () => await pool.exec(identity, [1], { transfer: transfer as never }),
+        (error: Error) => {
+          assert.ok(error instanceof TypeError, String(error));
+          assert.match(error.message, /"transfer"/);
+          return true;
+        },
+      );
+    }
+    assert.equal(pool.pending, 0);
+  });
+});
