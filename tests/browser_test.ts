@@ -1,0 +1,180 @@
+/**
+ * fastpool in a browser (issue 7): the package bundled by esbuild for a page,
+ * served from 127.0.0.1 with the headers `SharedArrayBuffer` needs, and run in
+ * Debian's headless Chromium, driven by playwright-core. The page
+ * (`fixtures/browser_page.ts`) runs a pool job, `map` with `asCompleted()`,
+ * a Semaphore released by a worker, and `shutdown()`, and reports what it saw.
+ *
+ * It runs under both `deno test` and `bun test` (about 1 s each), and is
+ * skipped where `/usr/bin/chromium` is missing (`.ci/run` installs it).
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { build, stop } from "esbuild";
+import { chromium } from "playwright-core";
+import { fixture } from "./_util.ts";
+import type { BrowserResult } from "./fixtures/browser_page.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+/** Flags for this closed network, as root (no sandbox), with no background traffic. */
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const PAGE_TIMEOUT_MS = 20_000;
+
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium package)`;
+
+/** The page, its script and the worker entry, bundled as ES modules, by served path. */
+async function bundle(): Promise<Map<string, { type: string; body: Uint8Array }>> {
+  const files = new Map<string, { type: string; body: Uint8Array }>();
+  files.set("/", {
+    type: "text/html; charset=utf-8",
+    body: await readFile(fixture("browser_page.html")),
+  });
+  try {
+    const output = await build({
+      entryPoints: {
+        page: fileURLToPath(fixture("browser_page.ts")),
+        runtime: fileURLToPath(new URL("../src/worker/runtime.ts", import.meta.url)),
+      },
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      target: "chrome120",
+      outdir: "/bundle",
+      write: false,
+      logLevel: "silent",
+    });
+    for (const file of output.outputFiles) {
+      const name = file.path.slice(file.path.lastIndexOf("/"));
+      files.set(name, { type: "text/javascript; charset=utf-8", body: file.contents });
+    }
+  } finally {
+    // esbuild keeps a child process for later builds; Deno's sanitizers want it gone.
+    await stop();
+  }
+  return files;
+}
+
+/** Serves `files` on 127.0.0.1, cross-origin isolated, during `body`. */
+async function withServer(
+  files: Map<string, { type: string; body: Uint8Array }>,
+  body: (base: string, requested: string[]) => Promise<void>,
+): Promise<void> {
+  const requested: string[] = [];
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? "/", "http://x").pathname;
+    requested.push(path);
+    const file = files.get(path);
+    const headers = {
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+      "cross-origin-resource-policy": "same-origin",
+      "cache-control": "no-store",
+    };
+    if (file === undefined) {
+      response.writeHead(404, { ...headers, "content-type": "text/plain" });
+      response.end("not found");
+    } else {
+      response.writeHead(200, { ...headers, "content-type": file.type });
+      response.end(file.body);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    await body(`http://127.0.0.1:${port}/`, requested);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** Opens `url` in headless Chromium and returns the page's `window.__result`, and its log. */
+async function runPage(url: string): Promise<{ result: Partial<BrowserResult>; log: string[] }> {
+  const log: string[] = [];
+  // playwright-core gives each launch a fresh, temporary --user-data-dir.
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: PAGE_TIMEOUT_MS,
+  });
+  try {
+    const page = await browser.newPage();
+    page.on("console", (message) => log.push(`console.${message.type()}: ${message.text()}`));
+    page.on("pageerror", (error) => log.push(`pageerror: ${error.stack ?? error.message}`));
+    page.on("requestfailed", (request) => {
+      log.push(`requestfailed: ${request.url()} ${request.failure()?.errorText}`);
+    });
+    await page.goto(url, { timeout: PAGE_TIMEOUT_MS });
+    await page.waitForFunction(
+      () => (globalThis as { __result?: unknown }).__result !== undefined,
+      undefined,
+      { timeout: PAGE_TIMEOUT_MS },
+    ).catch((error: Error) => {
+      throw new Error(`The page reported no result: ${error.message}\n${log.join("\n")}`);
+    });
+    const result = await page.evaluate(() =>
+      (globalThis as { __result?: Partial<BrowserResult> }).__result!
+    );
+    return { result, log };
+  } finally {
+    await browser.close();
+  }
+}
+
+describe("browser", () => {
+  it(
+    "Pool in headless Chromium runs run(), map() with asCompleted(), a shared Semaphore and shutdown()",
+    { skip, timeout: 3 * PAGE_TIMEOUT_MS },
+    async () => {
+      const files = await bundle();
+      assert.deepEqual([...files.keys()].sort(), ["/", "/page.js", "/runtime.js"]);
+      await withServer(files, async (base, requested) => {
+        const { result, log } = await runPage(base);
+        const context = `result: ${JSON.stringify(result, null, 2)}\nlog:\n${log.join("\n")}`;
+        assert.equal(result.error, undefined, context);
+        assert.deepEqual(log.filter((line) => !line.startsWith("console.log")), [], context);
+        assert.equal(result.crossOriginIsolated, true, context);
+        assert.equal(result.run, 5, context);
+        assert.deepEqual(
+          result.worker,
+          { name: "ThreadPool-1", crossOriginIsolated: true },
+          context,
+        );
+        assert.equal(result.mapped, 5, context);
+        assert.deepEqual(
+          result.completed,
+          { results: [1, 4, 16, 25], failures: ["RangeError: refused 3"] },
+          context,
+        );
+        assert.deepEqual(
+          result.semaphore,
+          { acquired: true, job: "released", valueAfter: 0 },
+          context,
+        );
+        assert.equal(result.shutdown, true, context);
+        assert.equal(result.alive, 0, context);
+        assert.ok(requested.includes("/runtime.js"), `the worker entry was loaded: ${requested}`);
+      });
+    },
+  );
+});
