@@ -18,12 +18,7 @@
 
 import { describe } from "./protocol/codec.ts";
 import { cpuCount, type PoolOptions } from "./pool/options.ts";
-import {
-  Pool,
-  type RunResult,
-  type TaskArgs,
-  type TaskFunction,
-} from "./pool/pool.ts";
+import { Pool, type RunResult, type TaskArgs, type TaskFunction } from "./pool/pool.ts";
 import type { AnyFunction, TaskRef } from "./task.ts";
 
 /** A task `go` and `spawn` accept: an inline function or a {@linkcode TaskRef} (they have no task module). */
@@ -270,9 +265,7 @@ function workerCount(
   if (value === undefined) return cores;
   if (typeof value !== "number") {
     throw new TypeError(
-      `Cannot ${what}: "${name}" must be an integer, received ${
-        describe(value)
-      }`,
+      `Cannot ${what}: "${name}" must be an integer, received ${describe(value)}`,
     );
   }
   if (!Number.isInteger(value)) {

@@ -106,8 +106,7 @@ export class NoResultsPending extends Error {
 export class NoWorkersAvailable extends Error {
   /** Creates the error. */
   constructor(
-    message =
-      "Cannot wait for results: requests are pending but the pool has no workers",
+    message = "Cannot wait for results: requests are pending but the pool has no workers",
     options?: ErrorOptions,
   ) {
     super(message, options);
@@ -198,21 +197,15 @@ export class WorkRequest {
     const { args = [], callback = null } = options;
     if (!Array.isArray(args)) {
       throw new TypeError(
-        `Cannot create request: "args" must be an array, received ${
-          describe(args)
-        }`,
+        `Cannot create request: "args" must be an array, received ${describe(args)}`,
       );
     }
-    const excCallback = options.excCallback === undefined
-      ? logException
-      : options.excCallback;
+    const excCallback = options.excCallback === undefined ? logException : options.excCallback;
     checkCallback(callback, "callback");
     checkCallback(excCallback, "excCallback");
     this.callable = callable;
     this.args = args;
-    this.requestID = options.requestID === undefined
-      ? nextRequestId++
-      : options.requestID;
+    this.requestID = options.requestID === undefined ? nextRequestId++ : options.requestID;
     this.callback = callback;
     this.excCallback = excCallback;
   }
@@ -225,9 +218,7 @@ export class WorkRequest {
     } catch {
       args = `[${this.args.length} arguments]`;
     }
-    return `<WorkRequest id=${
-      String(this.requestID)
-    } args=${args} exception=${this.exception}>`;
+    return `<WorkRequest id=${String(this.requestID)} args=${args} exception=${this.exception}>`;
   }
 }
 
@@ -264,9 +255,7 @@ export function makeRequests(
     typeof (argsList as Iterable<unknown>)?.[Symbol.iterator] !== "function"
   ) {
     throw new TypeError(
-      `Cannot make requests: "argsList" must be iterable, received ${
-        describe(argsList)
-      }`,
+      `Cannot make requests: "argsList" must be iterable, received ${describe(argsList)}`,
     );
   }
   const requests: WorkRequest[] = [];
@@ -275,9 +264,7 @@ export function makeRequests(
     requests.push(
       new WorkRequest(
         callable,
-        excCallback === undefined
-          ? { args, callback }
-          : { args, callback, excCallback },
+        excCallback === undefined ? { args, callback } : { args, callback, excCallback },
       ),
     );
   }
@@ -448,16 +435,12 @@ export class ThreadPool implements AsyncDisposable {
   putRequest(request: WorkRequest): void {
     if (!(request instanceof WorkRequest)) {
       throw new TypeError(
-        `Cannot put request: "request" must be a WorkRequest, received ${
-          describe(request)
-        }`,
+        `Cannot put request: "request" must be a WorkRequest, received ${describe(request)}`,
       );
     }
     if (request.exception) {
       throw new TypeError(
-        `Cannot put request: "request" ${
-          String(request.requestID)
-        } failed before; make a new one`,
+        `Cannot put request: "request" ${String(request.requestID)} failed before; make a new one`,
       );
     }
     if (this.#pending.has(request.requestID)) {
@@ -555,9 +538,7 @@ export class ThreadPool implements AsyncDisposable {
    * dismissed worker leaves queued requests to the others.
    */
   #pump(): void {
-    const limit = this.#resqSize > 0
-      ? this.#resqSize + this.#workers
-      : Infinity;
+    const limit = this.#resqSize > 0 ? this.#resqSize + this.#workers : Infinity;
     while (
       this.#queue.length !== 0 && this.#running < this.#workers &&
       this.#running + this.#results.length < limit
@@ -614,9 +595,7 @@ function logException(request: WorkRequest, error: unknown): void {
 function checkCallback(value: unknown, name: string): void {
   if (value !== null && typeof value !== "function") {
     throw new TypeError(
-      `Cannot create request: "${name}" must be a function or null, received ${
-        describe(value)
-      }`,
+      `Cannot create request: "${name}" must be a function or null, received ${describe(value)}`,
     );
   }
 }
@@ -624,9 +603,7 @@ function checkCallback(value: unknown, name: string): void {
 function checkCount(value: unknown, name: string, what: string): void {
   if (typeof value !== "number") {
     throw new TypeError(
-      `Cannot ${what}: "${name}" must be an integer >= 0, received ${
-        describe(value)
-      }`,
+      `Cannot ${what}: "${name}" must be an integer >= 0, received ${describe(value)}`,
     );
   }
   if (!Number.isInteger(value) || value < 0) {

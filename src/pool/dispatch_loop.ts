@@ -272,6 +272,7 @@ export class DispatchLoop {
   /** A slot ran out of work: it leaves (shutdown, resize) or waits `idleTimeout`. */
   #idle(slot: WorkerSlot): void {
     slot.exclusive = false;
+    this.#clearTimeout(slot);
     slot.hold(false);
     if (slot.retiring || this.closing) {
       this.#remove(slot);
@@ -292,6 +293,7 @@ export class DispatchLoop {
   }
 
   #remove(slot: WorkerSlot): void {
+    this.#clearTimeout(slot);
     if (slot.idleTimer !== undefined) {
       this.#clock.clearTimer(slot.idleTimer);
       slot.idleTimer = undefined;
@@ -392,15 +394,35 @@ export class DispatchLoop {
     this.changed();
   }
 
+  /**
+   * Fails `job` once it has run `job.timeout` ms. Its clock starts when it is
+   * sent, or when its worker is ready if that is later (a worker's start-up
+   * is not the job's time); a worker that is not ready by then fails it too.
+   */
   #armTimeout(slot: WorkerSlot, job: Job): void {
     const timeout = job.timeout;
-    this.#clock.setTimer(() => {
+    const sentAt = this.#clock.now();
+    const check = () => {
+      slot.timeoutTimer = undefined;
       if (job.ended || job.slot !== slot || slot.dead) return;
+      const left = slot.ready ? Math.max(sentAt, slot.readyAt) + timeout - this.#clock.now() : 0;
+      if (left > 0) {
+        slot.timeoutTimer = this.#clock.setTimer(check, left);
+        return;
+      }
       job.ended = true;
       this.pending--;
       this.#results.failure(job, job.id, new TaskTimeoutError(job.id, timeout));
       this.#replace(slot);
-    }, timeout);
+    };
+    slot.timeoutTimer = this.#clock.setTimer(check, timeout);
+  }
+
+  #clearTimeout(slot: WorkerSlot): void {
+    if (slot.timeoutTimer !== undefined) {
+      this.#clock.clearTimer(slot.timeoutTimer);
+      slot.timeoutTimer = undefined;
+    }
   }
 
   // ------------------------------------------------------------ receiving
@@ -412,7 +434,7 @@ export class DispatchLoop {
         break;
       case "ready":
         slot.ready = true;
-        this.#startFailures = 0;
+        slot.readyAt = this.#clock.now();
         break;
       case "fatal":
         this.#onStartFailure(slot, decodeError(message.error));
@@ -427,6 +449,8 @@ export class DispatchLoop {
 
   /** Ends jobs in the order they were sent; see `protocol/messages.ts`. */
   #onResults(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
+    // A worker that ran a job has started for good: forget earlier failures.
+    if (slot.endedItems === 0) this.#startFailures = 0;
     if (jobs > 0) {
       const sample = ms / jobs;
       const previous = this.#msPerJob;
@@ -495,13 +519,16 @@ export class DispatchLoop {
     if (culprit) {
       this.pending--;
       if (culprit.job.count === 1) culprit.job.ended = true;
-      this.#results.failure(
-        culprit.job,
-        culprit.id,
-        new WorkerCrashedError(slot.id, culprit.id, { cause }),
-      );
+      const error = new WorkerCrashedError(slot.id, culprit.id, { cause });
+      this.#results.failure(culprit.job, culprit.id, error);
     }
     this.queue.requeue(again);
+    if (slot.endedItems === 0) {
+      // It died before finishing any job (e.g. its task module throws from a
+      // timer at import): count it as a failed start, so respawns back off.
+      this.#startFailed(cause);
+      return;
+    }
     this.keepMinimum();
     this.flush();
     this.changed();
@@ -517,6 +544,10 @@ export class DispatchLoop {
     this.queue.requeue(
       [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered()),
     );
+    this.#startFailed(cause);
+  }
+
+  #startFailed(cause: unknown): void {
     if (++this.#startFailures >= MAX_START_FAILURES) {
       this.#startFailures = 0;
       const why = `workers failed to start ${MAX_START_FAILURES} times in a row`;

@@ -9,7 +9,7 @@
 
 import type { Deque } from "../deque.ts";
 import { PoolClosedError, QueueFullError } from "../errors.ts";
-import { isTransferred } from "../protocol/codec.ts";
+import { describe, isTransferable, isTransferred } from "../protocol/codec.ts";
 import { Mode } from "../protocol/messages.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import { toWire } from "../sync/wire.ts";
@@ -244,15 +244,15 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * Queues one job per item of `iterable` (each item is the one argument).
    * Items travel in chunks sized from the measured job time.
    *
-   * @param done As in `submitDone`.
+   * @param done As in `submitDone`; by default `doneCallback` if the pool has one, else `done`.
    * @returns How many jobs were queued; their ids are consecutive.
    */
   map<T extends Task<M>>(
     task: T,
     iterable: Iterable<TaskArgs<TaskFunction<M, T>>[0]>,
-    done: DoneTarget = true,
+    done?: DoneTarget,
   ): number {
-    const [sink, target] = checkDone(done);
+    const [sink, target] = done === undefined ? this.#defaultDone() : checkDone(done);
     this.#checkOpen();
     const index = this.#tasks.indexOf(task);
     if (
@@ -315,13 +315,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     args: TaskArgs<TaskFunction<M, T>>,
     options: ExecOptions = {},
   ): Promise<RunResult<TaskFunction<M, T>>> {
+    const problem = checkExec(args, options);
+    if (problem) return Promise.reject(problem);
     const { signal, timeout, first = false } = options;
-    if (!Array.isArray(args)) {
-      return Promise.reject(
-        new TypeError(`Cannot run job: "args" must be an array, received ${typeof args}`),
-      );
-    }
-    if (timeout !== undefined) checkDuration(timeout, "timeout", "run job");
     if (signal?.aborted) return Promise.reject(signal.reason);
     let resolve!: (value: RunResult<TaskFunction<M, T>>) => void;
     let reject!: (reason: unknown) => void;
@@ -680,6 +676,40 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       return undefined;
     }
   }
+}
+
+/** What is wrong with `exec()`'s arguments, if anything. */
+function checkExec(args: unknown, options: ExecOptions): Error | undefined {
+  if (!Array.isArray(args)) {
+    return new TypeError(`Cannot run job: "args" must be an array, received ${describe(args)}`);
+  }
+  if (typeof options !== "object" || options === null) {
+    return new TypeError(
+      `Cannot run job: "options" must be an object, received ${describe(options)}`,
+    );
+  }
+  const { signal, timeout, transfer } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return new TypeError(
+      `Cannot run job: "signal" must be an AbortSignal, received ${describe(signal)}`,
+    );
+  }
+  if (
+    transfer !== undefined &&
+    (!Array.isArray(transfer) || !transfer.every(isTransferable))
+  ) {
+    return new TypeError(
+      `Cannot run job: "transfer" must be an array of transferable objects, received ${
+        describe(transfer)
+      }`,
+    );
+  }
+  try {
+    if (timeout !== undefined) checkDuration(timeout, "timeout", "run job");
+  } catch (error) {
+    return error as Error;
+  }
+  return undefined;
 }
 
 const DONE: [number, unknown] = [Sink.DONE, null];

@@ -42,6 +42,10 @@ export class WorkerSlot {
   dead = false;
   /** The idle timer, while idle above `minChildren`. */
   idleTimer: unknown = undefined;
+  /** The timer of its exclusive job's timeout, while that job runs. */
+  timeoutTimer: unknown = undefined;
+  /** When (clock ms) the worker answered `ready`. */
+  readyAt = 0;
   readonly #worker: RefWorker;
   #referenced = true;
 

@@ -177,6 +177,11 @@ function transferableOf(value: unknown): Transferable | undefined {
   return undefined;
 }
 
+/** Whether `value` itself can be in a transfer list (not a view: its buffer can). */
+export function isTransferable(value: unknown): value is Transferable {
+  return !ArrayBuffer.isView(value) && transferableOf(value) !== undefined;
+}
+
 /** A short description of a value for error messages: its type or class. */
 export function describe(value: unknown): string {
   if (value === null) return "null";

@@ -263,8 +263,7 @@ export class Semaphore {
    */
   async acquirePermit(options?: AcquireOptions): Promise<Permit> {
     if (await this.acquire(options)) return new OnePermit(this);
-    const message =
-      `Cannot acquire ${this.#noun}: timed out after ${options?.timeout} ms`;
+    const message = `Cannot acquire ${this.#noun}: timed out after ${options?.timeout} ms`;
     throw new DOMException(message, "TimeoutError");
   }
 
@@ -514,9 +513,7 @@ function invalid(
   expected: string,
   received: unknown,
 ): Error {
-  const message = `"${name}" must be ${expected}, received ${
-    describe(received)
-  }`;
+  const message = `"${name}" must be ${expected}, received ${describe(received)}`;
   return new ErrorClass(`${action}: ${message}`);
 }
 

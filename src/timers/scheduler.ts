@@ -568,14 +568,10 @@ function byId(a: Timer, b: Timer): number {
 }
 
 function checkNumber(name: string, value: unknown, positive: boolean): void {
-  const expected = positive
-    ? "a positive finite number"
-    : "a finite number >= 0";
+  const expected = positive ? "a positive finite number" : "a finite number >= 0";
   if (typeof value !== "number") {
     throw new TypeError(
-      `Cannot schedule job: "${name}" must be ${expected}, received ${
-        describe(value)
-      }`,
+      `Cannot schedule job: "${name}" must be ${expected}, received ${describe(value)}`,
     );
   }
   if (!Number.isFinite(value) || value < 0 || (positive && value === 0)) {
@@ -588,9 +584,7 @@ function checkNumber(name: string, value: unknown, positive: boolean): void {
 function checkFunction(name: string, value: unknown): void {
   if (typeof value !== "function") {
     throw new TypeError(
-      `Cannot schedule job: "${name}" must be a function, received ${
-        describe(value)
-      }`,
+      `Cannot schedule job: "${name}" must be a function, received ${describe(value)}`,
     );
   }
 }

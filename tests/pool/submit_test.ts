@@ -353,7 +353,7 @@ describe("Pool.exec()", () => {
 
   it("Pool.exec() refuses bad options by name", async () => {
     await using pool = new Pool({ maxChildren: 1 });
-    assert.throws(() => pool.exec((n: number) => n, [1], { timeout: -1 }), {
+    await assert.rejects(pool.exec((n: number) => n, [1], { timeout: -1 }), {
       name: "RangeError",
       message: /"timeout"/,
     });
@@ -361,5 +361,10 @@ describe("Pool.exec()", () => {
       name: "TypeError",
       message: /"args"/,
     });
+    await assert.rejects(pool.exec((n: number) => n, [1], { signal: "stop" as never }), {
+      name: "TypeError",
+      message: /"signal" must be an AbortSignal/,
+    });
+    assert.equal(pool.pending, 0);
   });
 });
