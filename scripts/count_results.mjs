@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- a command-line report
 // Sums test results over both runtimes and prints "N passed, N failed".
 // Deno's results come from its JUnit reports (one <testcase> per test and per
 // node:test `it`), Bun's from the closing lines of `bun test`.

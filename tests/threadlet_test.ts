@@ -4,13 +4,7 @@ import { execFile } from "node:child_process";
 import process from "node:process";
 import { Pool } from "../src/pool/pool.ts";
 import { task } from "../src/task.ts";
-import {
-  defaultPool,
-  executors,
-  go,
-  shutdownDefaultPool,
-  spawn,
-} from "../src/threadlet.ts";
+import { defaultPool, executors, go, shutdownDefaultPool, spawn } from "../src/threadlet.ts";
 import { FakeClock } from "./_fake_clock.ts";
 import { fixture, isBun } from "./_util.ts";
 import { Gate, gated } from "./fixtures/threadlet_gate.ts";
@@ -30,9 +24,7 @@ function runProgram(
       args,
       { timeout: 60_000 },
       (error, stdout, stderr) => {
-        const code = error
-          ? (typeof error.code === "number" ? error.code : -1)
-          : 0;
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );

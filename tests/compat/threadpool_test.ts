@@ -57,8 +57,7 @@ function doSomething({ tickets, data, random }: Job): number {
 describe("ThreadPool: the original's annotated example", () => {
   it("ThreadPool runs the threadpool.py usage example: polling, adding and dismissing workers", async () => {
     const random = seeded(42);
-    const randint = (low: number, high: number) =>
-      low + Math.floor(random() * (high - low + 1));
+    const randint = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
     const tickets = new SharedArrayBuffer(4);
     const ticketCells = new Int32Array(tickets);
     const grantTicket = () => {
@@ -174,9 +173,7 @@ describe("ThreadPool: the original's annotated example", () => {
         assert.ok(expected.get(id)! > 5);
         assert.equal(message, "Something extraordinary happened!");
       }
-      const failing = [...expected.values()].filter((value) =>
-        value > 5
-      ).length;
+      const failing = [...expected.values()].filter((value) => value > 5).length;
       assert.equal(exceptions.length, failing);
       assert.ok(
         failing > 0 && failing < requests.length,
@@ -233,8 +230,7 @@ describe("ThreadPool.poll() and wait()", () => {
     await using pool = new ThreadPool(1);
     const gate = new Gate();
     const seen: unknown[] = [];
-    const callback = (_request: WorkRequest, result: unknown) =>
-      seen.push(result);
+    const callback = (_request: WorkRequest, result: unknown) => seen.push(result);
     pool.putRequest(
       new WorkRequest(gated, { args: [gate.buffer, "first"], callback }),
     );
@@ -381,9 +377,7 @@ describe("WorkRequest and makeRequests()", () => {
       [{ a: 1 }],
     ]);
     assert.ok(
-      requests.every((request) =>
-        request.callback === callback && request.excCallback === null
-      ),
+      requests.every((request) => request.callback === callback && request.excCallback === null),
     );
     await using pool = new ThreadPool(1);
     const results: unknown[] = [];
@@ -409,8 +403,7 @@ describe("WorkRequest and makeRequests()", () => {
     const tasks = fixture("tasks.ts");
     await using pool = new ThreadPool(1, { module: tasks });
     const results: unknown[] = [];
-    const callback = (_request: WorkRequest, result: unknown) =>
-      results.push(result);
+    const callback = (_request: WorkRequest, result: unknown) => results.push(result);
     pool.putRequest(new WorkRequest("double", { args: [21], callback }));
     pool.putRequest(
       new WorkRequest(task(tasks, "add"), { args: [2, 3], callback }),
@@ -425,8 +418,7 @@ describe("ThreadPool workers and queues", () => {
     await using pool = new ThreadPool(2);
     const gate = new Gate();
     const results: unknown[] = [];
-    const callback = (_request: WorkRequest, result: unknown) =>
-      results.push(result);
+    const callback = (_request: WorkRequest, result: unknown) => results.push(result);
     for (const name of ["a", "b", "c"]) {
       pool.putRequest(
         new WorkRequest(gated, { args: [gate.buffer, name], callback }),

@@ -13,8 +13,7 @@ import { Gate, gated } from "../fixtures/threadlet_gate.ts";
 function laggingClock(fake: FakeClock, lag: { ms: number }): Clock {
   return {
     now: () => fake.now(),
-    setTimer: (callback, ms, options) =>
-      fake.setTimer(callback, ms + lag.ms, options),
+    setTimer: (callback, ms, options) => fake.setTimer(callback, ms + lag.ms, options),
     clearTimer: (id) => fake.clearTimer(id),
   };
 }

@@ -71,8 +71,7 @@ describe("Lock", () => {
   it("Lock.acquire() throws on bad options, naming the lock", () => {
     assert.throws(() => new Lock().acquire({ timeout: -5 }), {
       name: "RangeError",
-      message:
-        'Cannot acquire lock: "timeout" must be a non-negative number, received -5',
+      message: 'Cannot acquire lock: "timeout" must be a non-negative number, received -5',
     });
   });
 
@@ -169,8 +168,7 @@ describe("Lock", () => {
   it("Lock.from() throws on a semaphore's memory or a foreign buffer", () => {
     assert.throws(() => Lock.from(new Semaphore(1).buffer), {
       name: "TypeError",
-      message:
-        `Cannot attach lock: "buffer" is a semaphore's memory, use Semaphore.from()`,
+      message: `Cannot attach lock: "buffer" is a semaphore's memory, use Semaphore.from()`,
     });
     assert.throws(() => Lock.from(new SharedArrayBuffer(3)), {
       name: "TypeError",
@@ -178,8 +176,7 @@ describe("Lock", () => {
     });
     assert.throws(() => Lock.from("buffer" as never), {
       name: "TypeError",
-      message:
-        'Cannot attach lock: "buffer" must be a SharedArrayBuffer, received "buffer"',
+      message: 'Cannot attach lock: "buffer" must be a SharedArrayBuffer, received "buffer"',
     });
   });
 });

@@ -43,20 +43,17 @@ describe("Semaphore", () => {
   it("new Semaphore() throws on a value that is not a non-negative integer", () => {
     assert.throws(() => new Semaphore(-1), {
       name: "RangeError",
-      message:
-        'Cannot create semaphore: "value" must be a non-negative integer, received -1',
+      message: 'Cannot create semaphore: "value" must be a non-negative integer, received -1',
     });
     assert.throws(() => new Semaphore(1.5), RangeError);
     assert.throws(() => new Semaphore(NaN), RangeError);
     assert.throws(() => new Semaphore(2 ** 30), {
       name: "RangeError",
-      message:
-        'Cannot create semaphore: "value" must be at most 1073741823, received 1073741824',
+      message: 'Cannot create semaphore: "value" must be at most 1073741823, received 1073741824',
     });
     assert.throws(() => new Semaphore("1" as unknown as number), {
       name: "TypeError",
-      message:
-        'Cannot create semaphore: "value" must be a non-negative integer, received "1"',
+      message: 'Cannot create semaphore: "value" must be a non-negative integer, received "1"',
     });
   });
 
@@ -81,9 +78,7 @@ describe("Semaphore", () => {
   it("Semaphore.acquire() serves the waiters of one object first come, first served", async () => {
     const sem = new Semaphore(0);
     const order: number[] = [];
-    const waiters = [1, 2, 3].map((i) =>
-      sem.acquire().then(() => order.push(i))
-    );
+    const waiters = [1, 2, 3].map((i) => sem.acquire().then(() => order.push(i)));
     sem.release();
     sem.release(2);
     await Promise.all(waiters);
@@ -142,8 +137,7 @@ describe("Semaphore", () => {
     const sem = new Semaphore(1);
     assert.throws(() => sem.acquire({ timeout: -1 }), {
       name: "RangeError",
-      message:
-        'Cannot acquire semaphore: "timeout" must be a non-negative number, received -1',
+      message: 'Cannot acquire semaphore: "timeout" must be a non-negative number, received -1',
     });
     assert.throws(() => sem.acquire({ timeout: NaN }), RangeError);
     assert.throws(
@@ -152,8 +146,7 @@ describe("Semaphore", () => {
     );
     assert.throws(() => sem.acquire({ signal: {} as AbortSignal }), {
       name: "TypeError",
-      message:
-        'Cannot acquire semaphore: "signal" must be an AbortSignal, received Object',
+      message: 'Cannot acquire semaphore: "signal" must be an AbortSignal, received Object',
     });
     assert.throws(() => sem.acquire(5 as never), TypeError);
     assert.equal(sem.value, 1);
@@ -193,8 +186,7 @@ describe("Semaphore", () => {
     try {
       assert.throws(() => sem.acquireSync(1000), {
         name: "TypeError",
-        message:
-          "Cannot acquire semaphore synchronously: this thread may not block, use acquire()",
+        message: "Cannot acquire semaphore synchronously: this thread may not block, use acquire()",
       });
     } finally {
       Atomics.wait = wait;
@@ -244,8 +236,7 @@ describe("Semaphore", () => {
     const sem = new Semaphore(2 ** 30 - 2);
     assert.throws(() => sem.release(0), {
       name: "RangeError",
-      message:
-        'Cannot release semaphore: "n" must be a positive integer, received 0',
+      message: 'Cannot release semaphore: "n" must be a positive integer, received 0',
     });
     assert.throws(() => sem.release(1.5), RangeError);
     assert.throws(() => sem.release("2" as unknown as number), TypeError);
@@ -296,8 +287,7 @@ describe("Semaphore", () => {
   it("Semaphore.from() throws on a buffer that is not a semaphore's memory", () => {
     assert.throws(() => Semaphore.from(new SharedArrayBuffer(12)), {
       name: "TypeError",
-      message:
-        'Cannot attach semaphore: "buffer" is not the memory of a semaphore or lock',
+      message: 'Cannot attach semaphore: "buffer" is not the memory of a semaphore or lock',
     });
     assert.throws(() => Semaphore.from(new SharedArrayBuffer(8)), TypeError);
     assert.throws(
@@ -336,9 +326,7 @@ for (const shared of [false, true]) {
       assert.equal(sem.acquireSync(0), false);
       const order: string[] = [];
       const first = sem.acquire().then((ok) => order.push(`first ${ok}`));
-      const timed = sem.acquire({ timeout: 1 }).then((ok) =>
-        order.push(`timed ${ok}`)
-      );
+      const timed = sem.acquire({ timeout: 1 }).then((ok) => order.push(`timed ${ok}`));
       const last = sem.acquire().then((ok) => order.push(`last ${ok}`));
       await timed;
       sem.release(2);

@@ -89,8 +89,7 @@ describe("wire", () => {
       TypeError,
     );
     assert.throws(
-      () =>
-        fromWire({ __fastpoolShared: "Lock", buffer: new Semaphore().buffer }),
+      () => fromWire({ __fastpoolShared: "Lock", buffer: new Semaphore().buffer }),
       TypeError,
     );
   });

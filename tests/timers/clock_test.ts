@@ -10,9 +10,7 @@ function after<T>(
   value: T,
   options?: { unref?: boolean },
 ): Promise<T> {
-  return new Promise((resolve) =>
-    systemClock.setTimer(() => resolve(value), ms, options)
-  );
+  return new Promise((resolve) => systemClock.setTimer(() => resolve(value), ms, options));
 }
 
 describe("systemClock", () => {

@@ -20,8 +20,7 @@ function setup(clock: Clock = new FakeClock()) {
 function laggingClock(fake: FakeClock, lag: { ms: number }): Clock {
   return {
     now: () => fake.now(),
-    setTimer: (callback, ms, options) =>
-      fake.setTimer(callback, ms + lag.ms, options),
+    setTimer: (callback, ms, options) => fake.setTimer(callback, ms + lag.ms, options),
     clearTimer: (id) => fake.clearTimer(id),
   };
 }
@@ -674,8 +673,7 @@ describe("Scheduler argument checks", () => {
   it("Scheduler.every() throws RangeError for an interval that is not positive and finite", () => {
     assert.throws(() => scheduler.every(0, noop), {
       name: "RangeError",
-      message:
-        'Cannot schedule job: "interval" must be a positive finite number, received 0',
+      message: 'Cannot schedule job: "interval" must be a positive finite number, received 0',
     });
     for (const bad of [-1, NaN, Infinity, -Infinity]) {
       assert.throws(() => scheduler.every(bad, noop), {
@@ -689,8 +687,7 @@ describe("Scheduler argument checks", () => {
   it("Scheduler.later() throws RangeError for a delay that is negative or not finite", () => {
     assert.throws(() => scheduler.later(-1, noop), {
       name: "RangeError",
-      message:
-        'Cannot schedule job: "delay" must be a finite number >= 0, received -1',
+      message: 'Cannot schedule job: "delay" must be a finite number >= 0, received -1',
     });
     for (const bad of [NaN, Infinity, -0.5]) {
       assert.throws(() => scheduler.later(bad, noop), RangeError);
@@ -700,13 +697,11 @@ describe("Scheduler argument checks", () => {
   it("Scheduler.later() and Scheduler.every() throw TypeError for a time that is not a number", () => {
     assert.throws(() => scheduler.later("5" as unknown as number, noop), {
       name: "TypeError",
-      message:
-        'Cannot schedule job: "delay" must be a finite number >= 0, received "5"',
+      message: 'Cannot schedule job: "delay" must be a finite number >= 0, received "5"',
     });
     assert.throws(() => scheduler.every(10n as unknown as number, noop), {
       name: "TypeError",
-      message:
-        'Cannot schedule job: "interval" must be a positive finite number, received 10',
+      message: 'Cannot schedule job: "interval" must be a positive finite number, received 10',
     });
     assert.throws(
       () => scheduler.every(undefined as unknown as number, noop),
@@ -721,15 +716,13 @@ describe("Scheduler argument checks", () => {
     });
     assert.throws(() => scheduler.every(1, {} as unknown as () => void), {
       name: "TypeError",
-      message:
-        'Cannot schedule job: "fire" must be a function, received an object',
+      message: 'Cannot schedule job: "fire" must be a function, received an object',
     });
     assert.throws(
       () => scheduler.every(1, noop, true as unknown as () => boolean),
       {
         name: "TypeError",
-        message:
-          'Cannot schedule job: "isBusy" must be a function, received true',
+        message: 'Cannot schedule job: "isBusy" must be a function, received true',
       },
     );
   });
