@@ -48,7 +48,7 @@ export type {
   TaskFunction,
   TaskName,
   TaskResult,
-} from "./src/pool/pool.ts";
+} from "./src/pool/types.ts";
 export type { QueuedJob } from "./src/pool/job.ts";
 export type { LogLevel, PoolOptions } from "./src/pool/options.ts";
 export { type AcquireOptions, type Permit, Semaphore } from "./src/sync/semaphore.ts";

@@ -18,7 +18,8 @@
 
 import { describe } from "./protocol/codec.ts";
 import { cpuCount, type PoolOptions } from "./pool/options.ts";
-import { Pool, type RunResult, type TaskArgs, type TaskFunction } from "./pool/pool.ts";
+import { Pool } from "./pool/pool.ts";
+import type { RunResult, TaskArgs, TaskFunction } from "./pool/types.ts";
 import type { AnyFunction, TaskRef } from "./task.ts";
 
 /** A task `go` and `spawn` accept: an inline function or a {@linkcode TaskRef} (they have no task module). */

@@ -17,6 +17,18 @@ import { type Clock, systemClock } from "../timers/clock.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction, TaskRef } from "../task.ts";
 import { DispatchLoop } from "./dispatch_loop.ts";
+import type {
+  DoneTarget,
+  ExecOptions,
+  JobId,
+  ReadonlyDeque,
+  RunResult,
+  ShutdownOptions,
+  Task,
+  TaskArgs,
+  TaskFunction,
+  TaskResult,
+} from "./types.ts";
 import { type Deferred, Job, type QueuedJob, Sink } from "./job.ts";
 import {
   checkDuration,
@@ -29,78 +41,6 @@ import { ResultStream } from "./result_stream.ts";
 import { Results } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
 import { defaultWorkerUrl } from "./worker_url.ts";
-
-/** A job's id: a number unique for the pool's life. */
-export type JobId = number;
-
-/** What receives a job's results: a callback, `true` (to `done`) or `false` (discarded). */
-export type DoneTarget = ((result: unknown, jobId: JobId) => void) | boolean;
-
-/** The names of `M`'s exports that are functions. */
-export type TaskName<M> =
-  & { [K in keyof M]: M[K] extends AnyFunction ? K : never }[keyof M]
-  & string;
-
-/** Anything a pool accepts as a task, given its task module's type `M`. */
-export type Task<M> = TaskName<M> | AnyFunction | TaskRef;
-
-/** The function behind a task. */
-export type TaskFunction<M, T> = T extends string ? (T extends keyof M ? M[T] : never)
-  : T extends TaskRef<infer F> ? F
-  : T;
-
-/** A task's parameters. */
-export type TaskArgs<F> = F extends (...args: infer A) => unknown ? A : unknown[];
-
-/** One result of a task: what it returns (awaited), or each value a generator yields. */
-export type TaskResult<F> = F extends (...args: never[]) => infer R
-  ? R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown> ? Y
-  : Awaited<R>
-  : unknown;
-
-/** What `run()` resolves with: the result, or all of a generator's values as an array. */
-export type RunResult<F> = F extends (...args: never[]) => infer R
-  ? R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown> ? Y[]
-  : Awaited<R>
-  : unknown;
-
-/** Options of {@linkcode Pool.exec}. */
-export interface ExecOptions {
-  /**
-   * Aborting cancels the job if queued, or replaces its worker if running;
-   * the promise rejects with the reason. (On Deno, see `taskTimeout` about
-   * synchronous endless loops.)
-   */
-  signal?: AbortSignal;
-  /** Values to move, not copy, with the arguments. */
-  transfer?: Transferable[];
-  /** Milliseconds the job may run; past it, it fails with `TaskTimeoutError` and its worker is replaced. */
-  timeout?: number;
-  /**
-   * Queue the job at the front.
-   *
-   * @default {false}
-   */
-  first?: boolean;
-}
-
-/** Options of {@linkcode Pool.shutdown}. */
-export interface ShutdownOptions {
-  /**
-   * Cancel queued jobs instead of running them.
-   *
-   * @default {false}
-   */
-  soon?: boolean;
-}
-
-/** A read-only view of a queue. */
-export interface ReadonlyDeque<T> extends Iterable<T> {
-  /** How many entries it holds. */
-  readonly length: number;
-  /** The entry at `index` from the front (negative: from the back). */
-  at(index: number): T | undefined;
-}
 
 /**
  * A pool of module workers running jobs: inline functions, exports of a task
