@@ -4,6 +4,18 @@
  * @module
  */
 
+/**
+ * Any function: what an inline task or a task module's export may be.
+ *
+ * @example Usage
+ * ```ts
+ * import type { AnyFunction } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const double: AnyFunction = (n: number) => n * 2;
+ * assert.equal(double(21), 42);
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export type AnyFunction = (...args: any[]) => any;
 
@@ -13,6 +25,17 @@ export type AnyFunction = (...args: any[]) => any;
  *
  * @typeParam F The export's function type, for type-checked arguments and
  * results.
+ *
+ * @example Usage
+ * ```ts
+ * import { task, type TaskRef } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const fib: TaskRef<(n: number) => number> = task("https://example.com/tasks.ts", "fib");
+ * assert.equal(fib.module, "https://example.com/tasks.ts");
+ * assert.equal(fib.name, "fib");
+ * assert.equal(fib.signature, undefined); // for the type checker only
+ * ```
  */
 export interface TaskRef<F extends AnyFunction = AnyFunction> {
   /** The module's absolute URL. */

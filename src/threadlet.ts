@@ -22,13 +22,55 @@ import { Pool } from "./pool/pool.ts";
 import type { RunResult, TaskArgs, TaskFunction } from "./pool/types.ts";
 import type { AnyFunction, TaskRef } from "./task.ts";
 
-/** A task `go` and `spawn` accept: an inline function or a {@linkcode TaskRef} (they have no task module). */
+/**
+ * A task `go` and `spawn` accept: an inline function or a {@linkcode TaskRef} (they have no task module).
+ *
+ * @example Usage
+ * ```ts
+ * import { type FreeTask, spawn } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const double: FreeTask = (n: number) => n * 2;
+ * assert.equal(await spawn(double, 21), 42);
+ * ```
+ */
 export type FreeTask = AnyFunction | TaskRef;
 
-/** `PoolOptions` without the sizes a preset sets. */
+/**
+ * `PoolOptions` without the sizes a preset sets.
+ *
+ * @example Usage
+ * ```ts
+ * import { type ExecutorOptions, executors } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ExecutorOptions = { childNamePrefix: "io", idleTimeout: 500 };
+ * assert.deepEqual(executors.simple(2, options), {
+ *   childNamePrefix: "io",
+ *   idleTimeout: 500,
+ *   maxChildren: 2,
+ *   minChildren: 2,
+ * });
+ * ```
+ */
 export type ExecutorOptions = Omit<PoolOptions, "maxChildren" | "minChildren">;
 
-/** Options of {@linkcode Executors.adaptive}. */
+/**
+ * Options of {@linkcode Executors.adaptive}.
+ *
+ * @example Usage
+ * ```ts
+ * import { type AdaptiveOptions, executors } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const options: AdaptiveOptions = { minChildren: 0, idleTimeout: 250 };
+ * assert.deepEqual(executors.adaptive(4, options), {
+ *   minChildren: 0,
+ *   idleTimeout: 250,
+ *   maxChildren: 4,
+ * });
+ * ```
+ */
 export interface AdaptiveOptions extends Omit<PoolOptions, "maxChildren"> {
   /**
    * Workers kept while idle; the others leave after `idleTimeout`.
@@ -38,7 +80,20 @@ export interface AdaptiveOptions extends Omit<PoolOptions, "maxChildren"> {
   minChildren?: number;
 }
 
-/** The presets of {@linkcode executors}: threadlet's executors as `Pool` options. */
+/**
+ * The presets of {@linkcode executors}: threadlet's executors as `Pool` options.
+ *
+ * @example Usage
+ * ```ts
+ * import { type Executors, executors } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const presets: Executors = executors;
+ * assert.equal(presets.worker().maxChildren, 1);
+ * assert.equal(presets.simple(3).minChildren, 3);
+ * assert.equal(presets.adaptive(3).minChildren, 1);
+ * ```
+ */
 export interface Executors {
   /**
    * threadlet's `Worker`: one worker, started at once, running jobs one after

@@ -53,15 +53,99 @@ import { Pool } from "../pool/pool.ts";
 import type { Clock } from "../timers/clock.ts";
 import type { AnyFunction, TaskRef } from "../task.ts";
 
-export { PoolClosedError, QueueFullError };
+export {
+  /**
+   * Thrown by {@linkcode ThreadPool.putRequest} once the pool is shut down.
+   *
+   * @example Usage
+   * ```ts
+   * import { PoolClosedError, ThreadPool, WorkRequest } from "@fastpool/fastpool/threadpool";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new ThreadPool(0);
+   * await pool.shutdown();
+   * assert.throws(() => pool.putRequest(new WorkRequest(() => 1)), PoolClosedError);
+   * ```
+   */
+  PoolClosedError,
+  /**
+   * Thrown by {@linkcode ThreadPool.putRequest} when `qSize` requests already
+   * wait for a worker, as the original's `put(block=False)` raises `Queue.Full`.
+   *
+   * @example Usage
+   * ```ts
+   * import { QueueFullError, ThreadPool, WorkRequest } from "@fastpool/fastpool/threadpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new ThreadPool(0, { qSize: 1 });
+   * pool.putRequest(new WorkRequest(() => 1));
+   * assert.throws(() => pool.putRequest(new WorkRequest(() => 2)), QueueFullError);
+   * ```
+   */
+  QueueFullError,
+};
 
-/** What a request runs: an inline function, a `task()` reference, or an export name of the pool's `module`. */
+/**
+ * What a request runs: an inline function, a `task()` reference, or an export name of the pool's `module`.
+ *
+ * @example Usage
+ * ```ts
+ * import { task } from "@fastpool/fastpool";
+ * import { type Callable, WorkRequest } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const callables: Callable[] = [
+ *   (n: number) => n * 2,
+ *   task("https://example.com/tasks.ts", "double"),
+ *   "double",
+ * ];
+ * const requests = callables.map((callable) => new WorkRequest(callable, { args: [21] }));
+ * assert.deepEqual(requests.map((request) => request.callable), callables);
+ * ```
+ */
 export type Callable = AnyFunction | TaskRef | string;
 
-/** Called in `poll()` with a request and its result. */
+/**
+ * Called in `poll()` with a request and its result.
+ *
+ * @example Usage
+ * ```ts
+ * import { type RequestCallback, ThreadPool, WorkRequest } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const results: unknown[] = [];
+ * const callback: RequestCallback = (request, result) => {
+ *   results.push([request.requestID, result]);
+ * };
+ * await using pool = new ThreadPool(1);
+ * pool.putRequest(new WorkRequest((n: number) => n * 2, { args: [21], requestID: "a", callback }));
+ * await pool.wait();
+ * assert.deepEqual(results, [["a", 42]]);
+ * ```
+ */
 export type RequestCallback = (request: WorkRequest, result: unknown) => void;
 
-/** Called in `poll()` with a request and the error its job threw. */
+/**
+ * Called in `poll()` with a request and the error its job threw.
+ *
+ * @example Usage
+ * ```ts
+ * import { type ExceptionCallback, ThreadPool, WorkRequest } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const errors: unknown[] = [];
+ * const excCallback: ExceptionCallback = (request, error) => {
+ *   errors.push([request.exception, error instanceof RangeError]);
+ * };
+ * await using pool = new ThreadPool(1);
+ * const fail = () => {
+ *   throw new RangeError("out of range");
+ * };
+ * pool.putRequest(new WorkRequest(fail, { excCallback }));
+ * await pool.wait();
+ * assert.deepEqual(errors, [[true, true]]);
+ * ```
+ */
 export type ExceptionCallback = (request: WorkRequest, error: unknown) => void;
 
 /**
@@ -114,7 +198,22 @@ export class NoWorkersAvailable extends Error {
   }
 }
 
-/** Options of {@linkcode WorkRequest}. */
+/**
+ * Options of {@linkcode WorkRequest}.
+ *
+ * @example Usage
+ * ```ts
+ * import { WorkRequest, type WorkRequestOptions } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const options: WorkRequestOptions = { args: [1, 2], requestID: "sum", excCallback: null };
+ * const request = new WorkRequest((a: number, b: number) => a + b, options);
+ * assert.deepEqual(request.args, [1, 2]);
+ * assert.equal(request.requestID, "sum");
+ * assert.equal(request.callback, null);
+ * assert.equal(request.excCallback, null); // errors go to `callback`
+ * ```
+ */
 export interface WorkRequestOptions {
   /**
    * The arguments the callable is called with.
@@ -271,7 +370,27 @@ export function makeRequests(
   return requests;
 }
 
-/** Options of {@linkcode ThreadPool}. */
+/**
+ * Options of {@linkcode ThreadPool}.
+ *
+ * @example Usage
+ * ```ts
+ * import { ThreadPool, type ThreadPoolOptions, WorkRequest } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ThreadPoolOptions = { qSize: 2, idleTimeout: 100 };
+ * const results: unknown[] = [];
+ * await using pool = new ThreadPool(1, options);
+ * for (const n of [1, 2]) {
+ *   pool.putRequest(new WorkRequest((x: number) => x + 1, {
+ *     args: [n],
+ *     callback: (_request, result) => results.push(result),
+ *   }));
+ * }
+ * await pool.wait();
+ * assert.deepEqual(results.sort(), [2, 3]);
+ * ```
+ */
 export interface ThreadPoolOptions {
   /**
    * Most requests waiting for a worker; `putRequest` beyond it throws

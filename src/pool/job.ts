@@ -96,7 +96,23 @@ export class Job {
   }
 }
 
-/** A queued job as users see it in `pool.jobs`. */
+/**
+ * A queued job as users see it in `pool.jobs`.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type QueuedJob } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1 });
+ * pool.submit(() => "a");
+ * pool.map((n: number) => n * 2, [1, 2, 3]);
+ * // Jobs wait in `jobs` until the end of this tick sends them out.
+ * const queued: QueuedJob[] = [...pool.jobs];
+ * assert.deepEqual(queued.map(({ id, count }) => [id, count]), [[1, 1], [2, 3]]);
+ * pool.cancel();
+ * ```
+ */
 export interface QueuedJob {
   /** The job's id (for a `map` slice, its first job's id). */
   readonly id: number;

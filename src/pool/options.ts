@@ -7,10 +7,47 @@
 import type { Clock } from "../timers/clock.ts";
 import { describe } from "../protocol/codec.ts";
 
-/** A level of `console` to log failures at. */
+/**
+ * A level of `console` to log failures at.
+ *
+ * @example Usage
+ * ```ts
+ * import { type LogLevel, Pool } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const logLevel: LogLevel = "warn";
+ * const logged: unknown[][] = [];
+ * const warn = console.warn;
+ * console.warn = (...args: unknown[]) => logged.push(args);
+ * try {
+ *   await using pool = new Pool({ maxChildren: 1, logLevel });
+ *   pool.submit(() => {
+ *     throw new Error("boom");
+ *   });
+ *   await pool.wait();
+ * } finally {
+ *   console.warn = warn;
+ * }
+ * assert.equal(logged.length, 1);
+ * assert.match(String(logged[0]?.[0]), /job 1 failed/);
+ * ```
+ */
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
-/** Options of `new Pool()`. Time is in milliseconds. */
+/**
+ * Options of `new Pool()`. Time is in milliseconds.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type PoolOptions } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const options: PoolOptions = { maxChildren: 2, maxQueue: 100 };
+ * await using pool = new Pool(options);
+ * assert.equal(pool.maxChildren, 2);
+ * assert.equal(pool.alive, 0); // workers start on demand
+ * ```
+ */
 export interface PoolOptions {
   /**
    * Most workers. `> 0`: that many; `<= 0`: CPU cores plus the value.

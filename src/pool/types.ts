@@ -7,41 +7,174 @@
 
 import type { AnyFunction, TaskRef } from "../task.ts";
 
-/** A job's id: a number unique for the pool's life. */
+/**
+ * A job's id: a number unique for the pool's life.
+ *
+ * @example Usage
+ * ```ts
+ * import { type JobId, Pool } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1, resultId: true });
+ * const id: JobId = pool.submit((n: number) => n + 1, 1);
+ * await pool.wait();
+ * assert.deepEqual([...pool.done], [[id, 2]]);
+ * ```
+ */
 export type JobId = number;
 
-/** What receives a job's results: a callback, `true` (to `done`) or `false` (discarded). */
+/**
+ * What receives a job's results: a callback, `true` (to `done`) or `false` (discarded).
+ *
+ * @example Usage
+ * ```ts
+ * import { type DoneTarget, Pool } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1 });
+ * const results: unknown[] = [];
+ * const target: DoneTarget = (result) => {
+ *   results.push(result);
+ * };
+ * pool.submitDone((n: number) => n * 2, target, 21);
+ * await pool.wait();
+ * assert.deepEqual(results, [42]);
+ * assert.equal(pool.done.length, 0); // the callback took it instead
+ * ```
+ */
 export type DoneTarget = ((result: unknown, jobId: JobId) => void) | boolean;
 
-/** The names of `M`'s exports that are functions. */
+/**
+ * The names of `M`'s exports that are functions.
+ *
+ * @example Usage
+ * ```ts
+ * import type { TaskName } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * type Tasks = { fib(n: number): number; version: string };
+ * const name: TaskName<Tasks> = "fib";
+ * assert.equal(name, "fib");
+ * // @ts-expect-error: `version` is not a function
+ * const notATask: TaskName<Tasks> = "version";
+ * assert.equal(notATask, "version");
+ * ```
+ */
 export type TaskName<M> =
   & { [K in keyof M]: M[K] extends AnyFunction ? K : never }[keyof M]
   & string;
 
-/** Anything a pool accepts as a task, given its task module's type `M`. */
+/**
+ * Anything a pool accepts as a task, given its task module's type `M`.
+ *
+ * @example Usage
+ * ```ts
+ * import { type Task, task } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * type Tasks = { fib(n: number): number };
+ * function describeTask(t: Task<Tasks>): string {
+ *   if (typeof t === "string") return `export ${t}`;
+ *   return typeof t === "function" ? "inline" : `${t.name} of ${t.module}`;
+ * }
+ * assert.equal(describeTask("fib"), "export fib");
+ * assert.equal(describeTask((n: number) => n), "inline");
+ * assert.equal(describeTask(task("https://example.com/t.ts", "fib")), "fib of https://example.com/t.ts");
+ * ```
+ */
 export type Task<M> = TaskName<M> | AnyFunction | TaskRef;
 
-/** The function behind a task. */
+/**
+ * The function behind a task.
+ *
+ * @example Usage
+ * ```ts
+ * import type { TaskFunction, TaskRef } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * type Tasks = { fib(n: number): number };
+ * const byName: TaskFunction<Tasks, "fib"> = (n) => (n < 2 ? n : byName(n - 1) + byName(n - 2));
+ * const byRef: TaskFunction<Tasks, TaskRef<(s: string) => number>> = (s) => s.length;
+ * assert.equal(byName(10), 55);
+ * assert.equal(byRef("four"), 4);
+ * ```
+ */
 export type TaskFunction<M, T> = T extends string ? (T extends keyof M ? M[T] : never)
   : T extends TaskRef<infer F> ? F
   : T;
 
-/** A task's parameters. */
+/**
+ * A task's parameters.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type TaskArgs } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const add = (a: number, b: number) => a + b;
+ * const args: TaskArgs<typeof add> = [2, 3];
+ * await using pool = new Pool({ maxChildren: 1 });
+ * assert.equal(await pool.run(add, ...args), 5);
+ * ```
+ */
 export type TaskArgs<F> = F extends (...args: infer A) => unknown ? A : unknown[];
 
-/** One result of a task: what it returns (awaited), or each value a generator yields. */
+/**
+ * One result of a task: what it returns (awaited), or each value a generator yields.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type TaskResult } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * function* count(n: number) {
+ *   for (let i = 0; i < n; i++) yield i;
+ * }
+ * await using pool = new Pool({ maxChildren: 1 });
+ * const values: TaskResult<typeof count>[] = []; // number[]
+ * for await (const value of pool.stream(count, 3)) values.push(value);
+ * assert.deepEqual(values, [0, 1, 2]);
+ * ```
+ */
 export type TaskResult<F> = F extends (...args: never[]) => infer R
   ? R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown> ? Y
   : Awaited<R>
   : unknown;
 
-/** What `run()` resolves with: the result, or all of a generator's values as an array. */
+/**
+ * What `run()` resolves with: the result, or all of a generator's values as an array.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type RunResult } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * function* count(n: number) {
+ *   for (let i = 0; i < n; i++) yield i;
+ * }
+ * await using pool = new Pool({ maxChildren: 1 });
+ * const values: RunResult<typeof count> = await pool.run(count, 3); // number[]
+ * assert.deepEqual(values, [0, 1, 2]);
+ * ```
+ */
 export type RunResult<F> = F extends (...args: never[]) => infer R
   ? R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown> ? Y[]
   : Awaited<R>
   : unknown;
 
-/** Options of {@linkcode Pool.exec}. */
+/**
+ * Options of {@linkcode Pool.exec}.
+ *
+ * @example Usage
+ * ```ts
+ * import { type ExecOptions, Pool } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1 });
+ * const options: ExecOptions = { timeout: 5_000, first: true };
+ * assert.equal(await pool.exec((n: number) => n * 2, [21], options), 42);
+ * ```
+ */
 export interface ExecOptions {
   /**
    * Aborting cancels the job if queued, or replaces its worker if running;
@@ -61,7 +194,23 @@ export interface ExecOptions {
   first?: boolean;
 }
 
-/** Options of {@linkcode Pool.shutdown}. */
+/**
+ * Options of {@linkcode Pool.shutdown}.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type ShutdownOptions } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const cancelled: number[] = [];
+ * const pool = new Pool({ maxChildren: 1, cancelledCallback: (id) => cancelled.push(id) });
+ * pool.submit(() => "never run");
+ * const options: ShutdownOptions = { soon: true };
+ * assert.equal(await pool.shutdown(undefined, options), true);
+ * assert.equal(cancelled.length, 1);
+ * assert.equal(pool.done.length, 0);
+ * ```
+ */
 export interface ShutdownOptions {
   /**
    * Cancel queued jobs instead of running them.
@@ -71,7 +220,26 @@ export interface ShutdownOptions {
   soon?: boolean;
 }
 
-/** A read-only view of a queue. */
+/**
+ * A read-only view of a queue.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type QueuedJob, type ReadonlyDeque } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1 });
+ * const last = pool.submit(() => "a");
+ * const first = pool.submitFirst(() => "b");
+ * // Jobs wait in `jobs` until the end of this tick sends them out.
+ * const jobs: ReadonlyDeque<QueuedJob> = pool.jobs;
+ * assert.equal(jobs.length, 2);
+ * assert.equal(jobs.at(0)?.id, first);
+ * assert.equal(jobs.at(-1)?.id, last);
+ * assert.deepEqual([...jobs].map((job) => job.id), [first, last]);
+ * pool.cancel();
+ * ```
+ */
 export interface ReadonlyDeque<T> extends Iterable<T> {
   /** How many entries it holds. */
   readonly length: number;

@@ -49,7 +49,23 @@ import {
   WAITING,
 } from "./_layout.ts";
 
-/** Options of {@linkcode Semaphore.acquire}. */
+/**
+ * Options of {@linkcode Semaphore.acquire}.
+ *
+ * @example Usage
+ * ```ts
+ * import { type AcquireOptions, Semaphore } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const sem = new Semaphore(0);
+ * const now: AcquireOptions = { timeout: 0 };
+ * assert.equal(await sem.acquire(now), false);
+ * const controller = new AbortController();
+ * const waiting = sem.acquire({ signal: controller.signal });
+ * controller.abort(new Error("no longer needed"));
+ * await assert.rejects(waiting, /no longer needed/);
+ * ```
+ */
 export interface AcquireOptions {
   /**
    * Most milliseconds to wait; then the promise resolves `false`. `0` never
@@ -65,6 +81,25 @@ export interface AcquireOptions {
 /**
  * One acquired permit; `using` releases it at scope end. Releasing it a
  * second time does nothing.
+ *
+ * @example Usage
+ * ```ts
+ * import { type Permit, Semaphore } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const sem = new Semaphore(1);
+ * {
+ *   using permit: Permit = await sem.acquirePermit();
+ *   assert.equal(permit.released, false);
+ *   assert.equal(sem.value, 0);
+ * }
+ * assert.equal(sem.value, 1);
+ * const permit = await sem.acquirePermit();
+ * permit.release();
+ * permit.release(); // does nothing
+ * assert.equal(permit.released, true);
+ * assert.equal(sem.value, 1);
+ * ```
  */
 export interface Permit extends Disposable {
   /** Whether this permit was given back. */

@@ -6,10 +6,44 @@
  * @module
  */
 
-/** An opaque handle returned by {@linkcode Clock.setTimer}. */
+/**
+ * An opaque handle returned by {@linkcode Clock.setTimer}.
+ *
+ * @example Usage
+ * ```ts
+ * import { systemClock, type TimerId } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * let fired = false;
+ * const id: TimerId = systemClock.setTimer(() => {
+ *   fired = true;
+ * }, 0);
+ * systemClock.clearTimer(id);
+ * // A later timer fires after the cleared one would have.
+ * await new Promise<void>((resolve) => systemClock.setTimer(resolve, 1));
+ * assert.equal(fired, false);
+ * ```
+ */
 export type TimerId = unknown;
 
-/** Options for {@linkcode Clock.setTimer}. */
+/**
+ * Options for {@linkcode Clock.setTimer}.
+ *
+ * @example Usage
+ * ```ts
+ * import { type SetTimerOptions, systemClock } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const options: SetTimerOptions = { unref: true };
+ * let fired = false;
+ * systemClock.setTimer(() => {
+ *   fired = true;
+ * }, 1, options);
+ * // The unref'd timer still fires while something else keeps the program alive.
+ * await new Promise<void>((resolve) => systemClock.setTimer(resolve, 5));
+ * assert.equal(fired, true);
+ * ```
+ */
 export interface SetTimerOptions {
   /**
    * When true, the timer does not keep the program alive by itself
@@ -20,7 +54,50 @@ export interface SetTimerOptions {
   unref?: boolean;
 }
 
-/** Time in milliseconds and one-shot timers on the main thread. */
+/**
+ * Time in milliseconds and one-shot timers on the main thread.
+ *
+ * @example Usage
+ * ```ts
+ * import type { Clock, TimerId } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * // A clock that moves only when told to, as tests pass in place of `systemClock`.
+ * class ManualClock implements Clock {
+ *   #time = 0;
+ *   #timers = new Map<TimerId, { due: number; callback: () => void }>();
+ *   now(): number {
+ *     return this.#time;
+ *   }
+ *   setTimer(callback: () => void, ms: number): TimerId {
+ *     const id = Symbol("timer");
+ *     this.#timers.set(id, { due: this.#time + ms, callback });
+ *     return id;
+ *   }
+ *   clearTimer(id: TimerId): void {
+ *     this.#timers.delete(id);
+ *   }
+ *   advance(ms: number): void {
+ *     this.#time += ms;
+ *     for (const [id, { due, callback }] of this.#timers) {
+ *       if (due > this.#time) continue;
+ *       this.#timers.delete(id);
+ *       callback();
+ *     }
+ *   }
+ * }
+ *
+ * const clock = new ManualClock();
+ * let fired = 0;
+ * clock.setTimer(() => fired++, 100);
+ * clock.clearTimer(clock.setTimer(() => fired++, 50));
+ * clock.advance(99);
+ * assert.equal(fired, 0);
+ * clock.advance(1);
+ * assert.equal(fired, 1);
+ * assert.equal(clock.now(), 100);
+ * ```
+ */
 export interface Clock {
   /** Milliseconds from an arbitrary origin; never goes backwards. */
   now(): number;

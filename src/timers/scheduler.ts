@@ -9,7 +9,23 @@
 
 import type { Clock, SetTimerOptions, TimerId } from "./clock.ts";
 
-/** Which kind of timer a {@linkcode TimerHandle} is. */
+/**
+ * Which kind of timer a {@linkcode TimerHandle} is.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type TimerKind } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1 });
+ * const kinds: TimerKind[] = [
+ *   pool.submitLater(60_000, () => "later").kind,
+ *   pool.schedule(60_000, () => "every minute").kind,
+ * ];
+ * assert.deepEqual(kinds, ["delayed", "scheduled"]);
+ * assert.equal(pool.cancel(null, true), true); // cancels both timers
+ * ```
+ */
 export type TimerKind = "delayed" | "scheduled";
 
 /**
