@@ -150,11 +150,9 @@ const floor = pair("bare await");
 for (const name of ["Semaphore (unshared)", "Semaphore (shared)"]) {
   const ratio = pair(name) / floor;
   print(
-    `target await acquire()+release() <= 1.5x bare await: ${name} ${
-      f(pair(name))
-    } ns / ${f(floor)} ns = ${ratio.toFixed(2)}x -> ${
-      ratio <= 1.5 ? "met" : "missed"
-    }`,
+    `target await acquire()+release() <= 1.5x bare await: ${name} ${f(pair(name))} ns / ${
+      f(floor)
+    } ns = ${ratio.toFixed(2)}x -> ${ratio <= 1.5 ? "met" : "missed"}`,
   );
 }
 const peer = pair("async-mutex Semaphore");
@@ -166,11 +164,9 @@ for (
 ) {
   const speedup = peer / pair(name);
   print(
-    `target tryAcquire()+release() >= 4x faster than async-mutex: ${name} ${
-      f(pair(name))
-    } ns vs ${f(peer)} ns = ${speedup.toFixed(2)}x faster -> ${
-      speedup >= 4 ? "met" : "missed"
-    }`,
+    `target tryAcquire()+release() >= 4x faster than async-mutex: ${name} ${f(pair(name))} ns vs ${
+      f(peer)
+    } ns = ${speedup.toFixed(2)}x faster -> ${speedup >= 4 ? "met" : "missed"}`,
   );
 }
 

@@ -12,7 +12,9 @@ for (const [file, module] of Object.entries(doc.nodes)) {
     const documented = (symbol.declarations ?? []).some((declaration) =>
       (declaration.jsDoc?.tags ?? []).some((tag) => tag.kind === "example")
     );
-    if (!documented) missing.push(`${file.replace(/^file:\/\/.*?\/(src|mod)/, "$1")}: ${symbol.name}`);
+    if (!documented) {
+      missing.push(`${file.replace(/^file:\/\/.*?\/(src|mod)/, "$1")}: ${symbol.name}`);
+    }
   }
 }
 if (missing.length > 0) {

@@ -15,7 +15,7 @@ import type { Semaphore } from "../sync/semaphore.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
-import type { AnyFunction, TaskRef } from "../task.ts";
+import type { AnyFunction } from "../task.ts";
 import { DispatchLoop } from "./dispatch_loop.ts";
 import type {
   DoneTarget,
