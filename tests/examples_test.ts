@@ -8,11 +8,9 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import process from "node:process";
-import { isBun } from "./_util.ts";
+import { run, withThisRuntime } from "./_child.ts";
 
 const examplesDir = fileURLToPath(new URL("../examples/", import.meta.url));
 const repoDir = fileURLToPath(new URL("../", import.meta.url));
@@ -33,45 +31,6 @@ const examples = readdirSync(examplesDir)
   .filter((name) => name.endsWith(".ts") && !name.startsWith("_"))
   .sort();
 
-interface Exit {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `file` with the current runtime, as `deno run -A` or `bun`. */
-function runExample(file: string, env: Record<string, string>): Promise<Exit> {
-  const [command, args] = isBun
-    ? [process.execPath, [file]]
-    : [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), [
-      "run",
-      "-A",
-      file,
-    ]];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: repoDir,
-      env: { ...process.env, NO_COLOR: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => stdout += chunk);
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr += chunk);
-    // A hung example fails the test instead of hanging the run.
-    const timer = setTimeout(() => child.kill("SIGKILL"), KILL_AFTER_MS);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
 describe("examples", () => {
   it("examples: every example has an expected line", () => {
     assert.deepEqual(examples, Object.keys(expected).sort());
@@ -81,7 +40,11 @@ describe("examples", () => {
     it(`examples/${name} runs, prints its result and exits by itself`, {
       timeout: KILL_AFTER_MS + 30_000,
     }, async () => {
-      const exit = await runExample(examplesDir + name, { DEMO_SIZE: "small" });
+      const exit = await run(...withThisRuntime(examplesDir + name), {
+        cwd: repoDir,
+        env: { DEMO_SIZE: "small" },
+        killAfter: KILL_AFTER_MS,
+      });
       const output = `stdout:\n${exit.stdout}\nstderr:\n${exit.stderr}`;
       assert.equal(exit.signal, null, `killed after ${KILL_AFTER_MS} ms\n${output}`);
       assert.equal(exit.code, 0, output);

@@ -9,7 +9,6 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -19,6 +18,11 @@ import { join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { fixture, isBun } from "./_util.ts";
+import { type Exit, run as runChild } from "./_child.ts";
+
+function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}) {
+  return runChild(command, args, { cwd, env, killAfter: KILL_AFTER_MS });
+}
 
 const repoDir = fileURLToPath(new URL("../", import.meta.url));
 const KILL_AFTER_MS = 30_000;
@@ -35,41 +39,6 @@ function binary(name: "deno" | "bun"): string | undefined {
 }
 const deno = binary("deno");
 const bun = binary("bun");
-
-interface Exit {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  command: string,
-  args: string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => stdout += chunk);
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr += chunk);
-    const timer = setTimeout(() => child.kill("SIGKILL"), KILL_AFTER_MS);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 function assertSuccess(exit: Exit): string {
   const output = `stdout:\n${exit.stdout}\nstderr:\n${exit.stderr}`;
