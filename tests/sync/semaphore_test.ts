@@ -3,33 +3,8 @@ import assert from "node:assert/strict";
 import { Semaphore } from "../../src/sync/semaphore.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { toWire } from "../../src/sync/wire.ts";
-import { fixture, promiseState } from "../_util.ts";
-
-/** A worker of `sync_ops_worker.ts`, terminated at scope end. */
-function opsWorker(): Worker & Disposable {
-  const worker = new Worker(fixture("sync_ops_worker.ts"), { type: "module" });
-  return Object.assign(worker, { [Symbol.dispose]: () => worker.terminate() });
-}
-
-/** Sends one operation and resolves with the worker's answer. */
-function ask(
-  worker: Worker,
-  message: object,
-): Promise<{ result?: unknown; error?: string }> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (event) => resolve(event.data);
-    worker.onerror = (event) => reject(event);
-    worker.postMessage(message);
-  });
-}
-
-/** Resolves once slot 0 of `ctl` is non-zero. */
-async function started(ctl: Int32Array): Promise<void> {
-  while (Atomics.load(ctl, 0) === 0) {
-    const result = Atomics.waitAsync(ctl, 0, 0);
-    if (result.async) await result.value;
-  }
-}
+import { promiseState } from "../_util.ts";
+import { ask, opsWorker, started } from "./_ops.ts";
 
 describe("Semaphore", () => {
   it("new Semaphore() starts with one permit", () => {

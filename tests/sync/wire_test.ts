@@ -3,22 +3,7 @@ import assert from "node:assert/strict";
 import { Lock } from "../../src/sync/lock.ts";
 import { Semaphore } from "../../src/sync/semaphore.ts";
 import { fromWire, type SharedWire, toWire } from "../../src/sync/wire.ts";
-import { fixture } from "../_util.ts";
-
-/** A worker of `sync_ops_worker.ts`, terminated at scope end. */
-function opsWorker(): Worker & Disposable {
-  const worker = new Worker(fixture("sync_ops_worker.ts"), { type: "module" });
-  return Object.assign(worker, { [Symbol.dispose]: () => worker.terminate() });
-}
-
-/** Sends one operation and resolves with the worker's answer. */
-function ask(worker: Worker, message: object): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (event) => resolve(event.data);
-    worker.onerror = (event) => reject(event);
-    worker.postMessage(message);
-  });
-}
+import { ask, opsWorker } from "./_ops.ts";
 
 describe("wire", () => {
   it("toWire() returns undefined for anything but a Semaphore or Lock", () => {
