@@ -36,13 +36,17 @@ const FLUSH_AFTER_MS = 2;
 const CLOCK_EVERY = 64;
 /**
  * Argument arrays reused for jobs of up to 4 arguments: `fn.apply` copies
- * them into the call, so no job ever sees another's array.
+ * them into the call, so no job ever sees another's array. Filled with
+ * `null`, not `undefined` or numbers: V8 would otherwise store them as
+ * double arrays, and every integer argument would reach the task boxed as a
+ * double (fib(27) ran 2.4 times slower that way).
  */
-const REUSED_ARGS: unknown[][] = [[], [undefined], [undefined, undefined], [
-  undefined,
-  undefined,
-  undefined,
-], [undefined, undefined, undefined, undefined]];
+const REUSED_ARGS: unknown[][] = [[], [null], [null, null], [null, null, null], [
+  null,
+  null,
+  null,
+  null,
+]];
 
 /**
  * `import()` of a URL known only at run time. Written through an indirect
