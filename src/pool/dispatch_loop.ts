@@ -30,7 +30,7 @@ import {
 import type { Clock } from "../timers/clock.ts";
 import { judgeCrash } from "./crash.ts";
 import { capacity, chooseSlot } from "./dispatch.ts";
-import type { Job } from "./job.ts";
+import { Job } from "./job.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
@@ -94,10 +94,37 @@ export class DispatchLoop {
     }
     this.queue.add(job, first);
     this.pending += job.count;
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushNow);
     }
+  }
+
+  /**
+   * Queues job `id`, one call of `task` with one argument, at the back. When
+   * the last entry is a `map`-style entry of the same task and destination
+   * ending just before `id`, the job joins it: consecutive `submit()`s then
+   * travel like one `map`.
+   */
+  append(id: number, task: number, arg: unknown, sink: number, target: unknown): void {
+    const tail = this.queue.back();
+    if (
+      tail !== undefined && tail.mode === Mode.MAP && tail.task === task && tail.sink === sink &&
+      tail.target === target && tail.id + tail.count === id &&
+      tail.offset + tail.count === tail.args.length
+    ) {
+      tail.args.push(arg);
+      tail.count++;
+      this.queue.items++;
+      this.pending++;
+      this.#scheduleFlush();
+      return;
+    }
+    this.enqueue(new Job(id, task, Mode.MAP, [arg], 0, 1, sink, target, null), false);
   }
 
   /** Sends queued jobs to workers with room, and starts workers if needed. */

@@ -105,17 +105,17 @@ export class Job {
  * import assert from "node:assert/strict";
  *
  * await using pool = new Pool({ maxChildren: 1 });
- * pool.submit(() => "a");
+ * pool.submit((s: string) => s, "a");
  * pool.map((n: number) => n * 2, [1, 2, 3]);
  * // Jobs wait in `jobs` until the end of this tick sends them out.
  * const queued: QueuedJob[] = [...pool.jobs];
- * assert.deepEqual(queued.map(({ id, count }) => [id, count]), [[1, 1], [2, 3]]);
+ * assert.deepEqual(queued.map(({ id, args }) => [id, args]), [[1, ["a"]], [2, [1]], [3, [2]], [4, [3]]]);
  * pool.cancel();
  * ```
  */
 export interface QueuedJob {
-  /** The job's id (for a `map` slice, its first job's id). */
+  /** The job's id. */
   readonly id: number;
-  /** How many jobs the entry holds (more than 1 only for `map` slices). */
-  readonly count: number;
+  /** Its arguments, as they will be sent. */
+  readonly args: readonly unknown[];
 }

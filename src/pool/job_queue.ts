@@ -6,7 +6,9 @@
  */
 
 import { Deque } from "../deque.ts";
-import type { Job } from "./job.ts";
+import { Mode } from "../protocol/messages.ts";
+import type { Job, QueuedJob } from "./job.ts";
+import type { ReadonlyDeque } from "./types.ts";
 
 /** Queued jobs, in the order they will be sent. */
 export class JobQueue {
@@ -23,6 +25,11 @@ export class JobQueue {
   /** The next entry to send. */
   front(): Job | undefined {
     return this.entries.at(0);
+  }
+
+  /** The last entry. */
+  back(): Job | undefined {
+    return this.entries.at(-1);
   }
 
   /** Queues `job` at the back, or at the front with `first`. */
@@ -102,4 +109,44 @@ export class JobQueue {
     this.items = 0;
     return jobs;
   }
+}
+
+/**
+ * `pool.jobs`: the queue job by job, whether a job travels alone or in a
+ * `map`-style entry with others.
+ */
+export class JobsView implements ReadonlyDeque<QueuedJob> {
+  readonly #queue: JobQueue;
+
+  constructor(queue: JobQueue) {
+    this.#queue = queue;
+  }
+
+  /** Queued jobs. */
+  get length(): number {
+    return this.#queue.items;
+  }
+
+  /** The job at `index` from the front (negative: from the back). O(entries). */
+  at(index: number): QueuedJob | undefined {
+    if (index < 0) index += this.length;
+    if (!(index >= 0 && index < this.length)) return undefined;
+    for (const entry of this.#queue.entries) {
+      if (index < entry.count) return view(entry, index);
+      index -= entry.count;
+    }
+    return undefined;
+  }
+
+  /** Iterates the queued jobs from the front. */
+  *[Symbol.iterator](): IterableIterator<QueuedJob> {
+    for (const entry of this.#queue.entries) {
+      for (let k = 0; k < entry.count; k++) yield view(entry, k);
+    }
+  }
+}
+
+function view(entry: Job, k: number): QueuedJob {
+  const args = entry.mode === Mode.MAP ? [entry.args[entry.offset + k]] : entry.args;
+  return { id: entry.id + k, args };
 }

@@ -184,12 +184,13 @@ describe("Pool submit family", () => {
     const g = gate();
     pool.submitDone(waitAtGate, false, g.memory, "blocker");
     await g.started();
-    pool.submit((s: string) => s, "a");
-    pool.submit((s: string) => s, "b");
-    pool.submitFirst((s: string) => s, "first");
+    const a = pool.submit((s: string) => s, "a");
+    const b = pool.submit((s: string) => s, "b");
+    const first = pool.submitFirst((s: string) => s, "first");
     const order: unknown[] = [];
-    pool.submitDoneFirst((s: string) => s, (r) => order.push(r), "very first");
-    assert.deepEqual([...pool.jobs].map((job) => job.count), [1, 1, 1, 1]);
+    const veryFirst = pool.submitDoneFirst((s: string) => s, (r) => order.push(r), "very first");
+    assert.deepEqual([...pool.jobs].map((job) => job.id), [veryFirst, first, a, b]);
+    assert.deepEqual(pool.jobs.at(-2)?.args, ["a"]);
     g.open();
     await pool.wait();
     assert.deepEqual(order, ["very first"]);
