@@ -488,6 +488,30 @@ export class DispatchLoop {
     let job = inflight.at(0)!;
     for (let i = 0; i < data.length; i += 2) {
       const tag = data[i];
+      if (tag === Tag.RETURNS) {
+        // A run of returns, `[RETURNS, n, r1 … rn]`, possibly over several entries.
+        let n = data[i + 1] as number;
+        let at = i + 2;
+        i = at + n - 2; // the loop adds 2
+        while (n > 0) {
+          const take = Math.min(n, job.count - job.next);
+          if (!job.ended) {
+            results.values(job, job.id + job.next, data, at, take);
+            this.pending -= take;
+          }
+          slot.inflightItems -= take;
+          slot.endedItems = (slot.endedItems + take) | 0;
+          job.next += take;
+          at += take;
+          n -= take;
+          if (job.next >= job.count) {
+            inflight.shift();
+            job.ended = true;
+            job = inflight.at(0)!;
+          }
+        }
+        continue;
+      }
       if (tag === Tag.YIELD) {
         if (!job.ended) results.value(job, job.id + job.next, data[i + 1], true);
         continue;

@@ -56,6 +56,21 @@ export class Results {
     }
   }
 
+  /** Jobs `id` … `id + n - 1` of `job` returned `data[at]` … `data[at + n - 1]`. */
+  values(job: Job, id: number, data: unknown[], at: number, n: number): void {
+    if (job.sink === Sink.DONE) {
+      const done = this.done;
+      if (this.#options.resultId) {
+        for (let k = 0; k < n; k++) done.push([id + k, data[at + k]]);
+      } else {
+        for (let k = 0; k < n; k++) done.push(data[at + k]);
+      }
+      this.#addedDone += n;
+    } else if (job.sink !== Sink.DISCARD) {
+      for (let k = 0; k < n; k++) this.value(job, id + k, data[at + k], false);
+    }
+  }
+
   /** A generator job finished. */
   end(job: Job): void {
     if (job.sink === Sink.PROMISE) {

@@ -14,8 +14,9 @@
  *  mode STREAM: like CALL; yielded values are sent as they come, paced by credits
  * ```
  *
- * A `results` message answers in dispatch order, as `[tag, value]` pairs; the
- * pool knows which job each pair belongs to from the order alone.
+ * A `results` message answers in dispatch order, as `[tag, value]` pairs (or
+ * `[RETURNS, n, r1 … rn]` for a run of returns); the pool knows which job
+ * each answer belongs to from the order alone.
  *
  * @module
  */
@@ -41,6 +42,11 @@ export const Tag = {
   END: 3,
   /** The job was skipped before it started (cancelled); `value` is unused. */
   SKIPPED: 4,
+  /**
+   * `value` jobs in a row returned; their results follow it: `[RETURNS, n,
+   * r1 … rn]`. The common case of quick jobs, at one value per job.
+   */
+  RETURNS: 5,
 } as const;
 
 /** How a worker finds a task's function. */

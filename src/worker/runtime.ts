@@ -71,6 +71,9 @@ let draining = false;
 const skipped = new Set<number>();
 
 let out: unknown[] = [];
+/** Where the open `RETURNS` run's header is in `out`, and where the run ends. */
+let runAt = -1;
+let runEnd = -1;
 let outTransfer: Transferable[] = [];
 let outJobs = 0;
 let batchStart = 0;
@@ -234,7 +237,9 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     const mode = jobs[i + 2] as number;
     const n = jobs[i + 3] as number;
     i += JOB_HEADER;
-    if (mode === Mode.MAP) {
+    if (mode === Mode.MAP && task.kind === TaskKind.PLAIN) {
+      await runItems(task, jobs, i, n);
+    } else if (mode === Mode.MAP) {
       for (let k = 0; k < n; k++) {
         Atomics.store(status, Status.STARTED, ++startedJobs);
         const args = REUSED_ARGS[1]!;
@@ -262,6 +267,36 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     i += n;
   }
   flush();
+}
+
+/**
+ * The hot loop: `n` jobs of a plain task, one argument each (a `map` slice,
+ * or consecutive `submit`s). Called directly, not through `call()`.
+ */
+async function runItems(task: Compiled, jobs: unknown[], start: number, n: number): Promise<void> {
+  const fn = task.fn;
+  for (let k = start, end = start + n; k < end; k++) {
+    Atomics.store(status, Status.STARTED, ++startedJobs);
+    const arg = jobs[k];
+    let result: unknown;
+    try {
+      result = fn(typeof arg === "object" && arg !== null ? fromWire(arg) : arg);
+    } catch (error) {
+      pushThrow(task, error);
+      continue;
+    }
+    const type = typeof result;
+    if (type === "number" || type === "string" || type === "boolean" || result == null) {
+      pushPlainReturn(result); // always cloneable
+    } else if (isThenable(result)) {
+      await Promise.resolve(result).then(pushReturn, (error) => pushThrow(task, error));
+      maybeFlush();
+      continue;
+    } else {
+      pushReturn(result);
+    }
+    if (++sinceClock >= CLOCK_EVERY) maybeFlush();
+  }
 }
 
 function revive(arg: unknown): unknown {
@@ -362,6 +397,20 @@ function pushValue(tag: number, value: unknown): void {
   }
 }
 
+/** A job returned a primitive: extend the run of returns at the end of `out`, or start one. */
+function pushPlainReturn(value: unknown): void {
+  if (runEnd === out.length && runAt >= 0) {
+    (out[runAt + 1] as number)++;
+  } else {
+    runAt = out.length;
+    out.push(Tag.RETURNS, 0);
+    out[runAt + 1] = 1;
+  }
+  out.push(value);
+  runEnd = out.length;
+  outJobs++;
+}
+
 function pushReturn(value: unknown): void {
   pushValue(Tag.RETURN, value);
   outJobs++;
@@ -393,6 +442,7 @@ function flush(): void {
     scope.postMessage(message, outTransfer);
   }
   out = [];
+  runAt = runEnd = -1;
   outTransfer = [];
   outJobs = 0;
   batchStart = now;
@@ -404,6 +454,10 @@ function flush(): void {
  */
 function replaceUncloneable(cause: unknown): void {
   for (let i = 0; i < out.length; i += 2) {
+    if (out[i] === Tag.RETURNS) {
+      i += out[i + 1] as number; // a run holds primitives only: all cloneable
+      continue;
+    }
     try {
       structuredClone(out[i + 1]);
     } catch (error) {
