@@ -258,6 +258,26 @@ describe("Pool submit family", () => {
     });
   });
 
+  it("Pool answers a batch mixing maps, callbacks, discards and failures, each to its own place", async () => {
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    const seen: [unknown, number][] = [];
+    const a = pool.submit((n: number) => n * 10, 1);
+    pool.map((n: number) => n * 10, [2, 3]);
+    pool.map((n: number) => (n === 5 ? undefined : `${n}`), [4, 5], (r, id) => seen.push([r, id]));
+    pool.submitDone((n: number) => n, false, 6);
+    pool.map((n: number) => {
+      if (n === 8) throw new RangeError("eight");
+      return n;
+    }, [7, 8, 9]);
+    await pool.wait();
+    assert.deepEqual([...pool.done], [[a, 10], [a + 1, 20], [a + 2, 30], [a + 6, 7], [a + 8, 9]]);
+    assert.deepEqual(seen, [["4", a + 3], [undefined, a + 4]]);
+    const [failedId, error] = pool.failed.at(0) as [number, Error];
+    assert.equal(failedId, a + 7);
+    assert.ok(error instanceof RangeError);
+    assert.equal(pool.doneCount.value, 5);
+  });
+
   it("Pool.map() of a million trivial items completes with every result", async () => {
     await using pool = new Pool({ maxChildren: 2 });
     let sum = 0;
