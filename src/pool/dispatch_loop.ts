@@ -23,6 +23,7 @@ import {
   type FromWorker,
   Mode,
   PROTOCOL_VERSION,
+  SPIN_MS,
   Status,
   Tag,
   type TaskSpec,
@@ -133,12 +134,16 @@ export class DispatchLoop {
     const queue = this.queue;
     if (queue.empty) return;
     const cap = capacity(this.#msPerJob);
+    let last: WorkerSlot | undefined;
+    let sent = 0;
     while (!queue.empty) {
       const slot = chooseSlot(this.slots, cap, queue.front()!.exclusive);
       if (!slot) break;
-      this.#send(slot, cap);
+      sent += this.#send(slot, cap);
+      last = slot;
     }
     if (!queue.empty) this.#grow();
+    else if (last?.ready && sent * this.#msPerJob < SPIN_MS / 2) last.spinForAnswer();
   }
 
   /** Starts workers up to `minChildren`. */
@@ -332,8 +337,8 @@ export class DispatchLoop {
 
   // ------------------------------------------------------------ sending
 
-  /** Sends one batch to `slot`: queued jobs up to its room. */
-  #send(slot: WorkerSlot, cap: number): void {
+  /** Sends one batch to `slot`: queued jobs up to its room. Returns how many. */
+  #send(slot: WorkerSlot, cap: number): number {
     const queue = this.queue;
     const data: unknown[] = [];
     const firstEntry = slot.inflight.length;
@@ -372,6 +377,7 @@ export class DispatchLoop {
       this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
     }
     if (timed) this.#armTimeout(slot, timed);
+    return items;
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 
 import { Deque } from "../deque.ts";
-import { type FromWorker, Status, type ToWorker } from "../protocol/messages.ts";
+import { type FromWorker, SPIN_MS, Status, type ToWorker } from "../protocol/messages.ts";
 import type { Job } from "./job.ts";
 
 /** What a slot reports to its pool. */
@@ -79,6 +79,19 @@ export class WorkerSlot {
   send(message: ToWorker, transfer?: Transferable[]): void {
     if (transfer && transfer.length > 0) this.#worker.postMessage(message, transfer);
     else this.#worker.postMessage(message);
+    Atomics.add(this.status, Status.TO_WORKER, 1); // the doorbell of a spinning worker
+  }
+
+  /**
+   * Waits, spinning for at most `SPIN_MS`, for the worker's next results
+   * message to be posted; for answers expected within microseconds, which
+   * would otherwise cost a wake-up of the parked main thread.
+   */
+  spinForAnswer(): void {
+    const status = this.status;
+    const seen = Atomics.load(status, Status.TO_MAIN);
+    const until = performance.now() + SPIN_MS;
+    while (Atomics.load(status, Status.TO_MAIN) === seen && performance.now() < until);
   }
 
   /** Whether the slot can take work at all. */

@@ -85,12 +85,30 @@ export const STREAM_WINDOW = 64;
 
 /**
  * Words of a slot's status memory, an `Int32Array` over a `SharedArrayBuffer`
- * shared by the pool and one worker. The worker writes; the pool reads it only
- * once the worker is gone, to learn which job it died in.
+ * shared by the pool and one worker.
+ *
+ * ```
+ *  STARTED    worker counts the jobs it starts; the pool reads it after a crash
+ *  TO_WORKER  pool bumps it after each message to the worker  ┐ doorbells of the
+ *  TO_MAIN    worker bumps it after each results message       ┘ spin-then-park hand-off
+ * ```
  */
 export const Status = {
   /** Jobs the worker has started (wrapping at 2^32), each `map` item counted. */
   STARTED: 0,
+  /** Bumped by the pool after each message it posts to the worker. */
+  TO_WORKER: 1,
+  /** Bumped by the worker after each `results` message. */
+  TO_MAIN: 2,
   /** Words in all. */
-  WORDS: 2,
+  WORDS: 4,
 } as const;
+
+/**
+ * How long (ms) a side that expects an answer soon spins on its doorbell
+ * before it parks in the event loop. Waking a parked thread costs tens of
+ * µs on an idle machine; a spinning one sees the doorbell within a µs, and
+ * the message is then waiting in its event loop. Bounded, so an idle worker
+ * costs no CPU once the spin ends.
+ */
+export const SPIN_MS = 0.05;

@@ -13,6 +13,7 @@ import {
   JOB_HEADER,
   Mode,
   PROTOCOL_VERSION,
+  SPIN_MS,
   Status,
   STREAM_WINDOW,
   Tag,
@@ -184,6 +185,7 @@ async function drain(): Promise<void> {
       if (msg.tasks) await define(msg.taskBase, msg.tasks);
       await runJobs(msg.jobs);
     }
+    spinForWork();
   } finally {
     draining = false;
   }
@@ -267,6 +269,17 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     i += n;
   }
   flush();
+}
+
+/**
+ * Out of work: watch the doorbell for `SPIN_MS` before parking, so a job the
+ * pool sends right after our results is picked up without a thread wake-up.
+ * The message itself is then waiting in the event loop.
+ */
+function spinForWork(): void {
+  const seen = Atomics.load(status, Status.TO_WORKER);
+  const until = performance.now() + SPIN_MS;
+  while (Atomics.load(status, Status.TO_WORKER) === seen && performance.now() < until);
 }
 
 /**
@@ -441,6 +454,7 @@ function flush(): void {
     replaceUncloneable(error);
     scope.postMessage(message, outTransfer);
   }
+  Atomics.add(status, Status.TO_MAIN, 1);
   out = [];
   runAt = runEnd = -1;
   outTransfer = [];
