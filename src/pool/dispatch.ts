@@ -14,7 +14,7 @@ import type { WorkerSlot } from "./worker_slot.ts";
 /** The work one batch aims to hold, in ms. */
 export const BATCH_MS = 2;
 /** The most jobs in one batch. */
-export const MAX_BATCH = 4096;
+export const MAX_BATCH = 16384;
 /** Jobs at least this slow (ms) go one at a time per worker. */
 export const SLOW_JOB_MS = 10;
 

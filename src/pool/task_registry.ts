@@ -19,6 +19,8 @@ export class TaskRegistry {
   #byFunction = new WeakMap<object, number>();
   #byKey = new Map<string, number>();
   #hasModule: boolean;
+  #lastTask: unknown = undefined;
+  #lastIndex = -1;
 
   constructor(hasModule: boolean) {
     this.#hasModule = hasModule;
@@ -31,8 +33,13 @@ export class TaskRegistry {
    * or is a native, bound or class function, or a name with no pool module.
    */
   indexOf(task: unknown): number {
+    // Submits come in runs of the same task: remember the last one.
+    if (task === this.#lastTask) return this.#lastIndex;
     if (typeof task === "function") {
-      return this.#byFunction.get(task) ?? this.#addFunction(task);
+      const index = this.#byFunction.get(task) ?? this.#addFunction(task);
+      this.#lastTask = task;
+      this.#lastIndex = index;
+      return index;
     }
     if (typeof task === "string") {
       if (!this.#hasModule) {
