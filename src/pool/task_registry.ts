@@ -10,6 +10,9 @@ import type { TaskSpec } from "../protocol/messages.ts";
 import { isTaskRef } from "../task.ts";
 import { describe } from "../protocol/codec.ts";
 
+/** No task yet: matches nothing a caller can pass. */
+const NONE = Symbol("no task");
+
 const NATIVE_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;
 
 /** Append-only: a worker that knows the first `n` specs needs only the rest. */
@@ -19,7 +22,7 @@ export class TaskRegistry {
   #byFunction = new WeakMap<object, number>();
   #byKey = new Map<string, number>();
   #hasModule: boolean;
-  #lastTask: unknown = undefined;
+  #lastTask: unknown = NONE;
   #lastIndex = -1;
 
   constructor(hasModule: boolean) {
