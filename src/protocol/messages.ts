@@ -64,7 +64,6 @@ export type ToWorker =
     status: SharedArrayBuffer;
   }
   | { type: "run"; jobs: unknown[]; taskBase: number; tasks: TaskSpec[] | null }
-  | { type: "skip"; id: number }
   | { type: "credit"; id: number; n: number }
   | { type: "stop"; id: number };
 

@@ -9,6 +9,7 @@
  */
 
 import {
+  assertNever,
   type FromWorker,
   JOB_HEADER,
   Mode,
@@ -69,6 +70,7 @@ let startedJobs = 0;
 
 const inbox: (ToWorker & { type: "run" })[] = [];
 let draining = false;
+/** Stream jobs stopped (`return()`) before they started: skipped when reached. */
 const skipped = new Set<number>();
 
 let out: unknown[] = [];
@@ -98,9 +100,6 @@ scope.onmessage = (event) => {
       inbox.push(msg);
       if (!draining) void drain();
       break;
-    case "skip":
-      skipped.add(msg.id);
-      break;
     case "credit":
       if (stream?.id === msg.id) {
         stream.credit += msg.n;
@@ -116,7 +115,7 @@ scope.onmessage = (event) => {
       }
       break;
     default:
-      throw new TypeError(`Unexpected message: ${JSON.stringify(msg)}`);
+      assertNever(msg);
   }
 };
 
