@@ -58,12 +58,17 @@ describe("Pool state", () => {
 
 describe("Pool lifecycle", () => {
   it("Pool.wait() resolves true once idle and false at its timeout", async () => {
-    await using pool = new Pool({ maxChildren: 1 });
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, clock });
     assert.equal(await pool.wait(), true);
     const g = gate();
     pool.submit(waitAtGate, g.memory, 1);
     await g.started();
-    assert.equal(await pool.wait(10), false);
+    const timed = pool.wait(10);
+    clock.tick(9);
+    assert.equal(await promiseState(timed), "pending");
+    clock.tick(1);
+    assert.equal(await timed, false);
     const idle = pool.wait();
     assert.equal(await promiseState(idle), "pending");
     g.open();
@@ -100,11 +105,14 @@ describe("Pool lifecycle", () => {
   });
 
   it("Pool.shutdown() returns false when jobs still run at the timeout", async () => {
-    const pool = new Pool({ maxChildren: 1 });
+    const clock = new FakeClock();
+    const pool = new Pool({ maxChildren: 1, clock });
     const g = gate();
     const running = pool.run(waitAtGate, g.memory, "late");
     await g.started();
-    assert.equal(await pool.shutdown(10), false);
+    const closing = pool.shutdown(10);
+    clock.tick(10);
+    assert.equal(await closing, false);
     g.open();
     assert.equal(await running, "late");
     await pool.wait();

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 import { promiseState } from "../_util.ts";
+import { FakeClock } from "../_fake_clock.ts";
 
 describe("Pool results", () => {
   it("Pool.doneCount is released once per done entry: acquire() then done.shift()", async () => {
@@ -109,12 +110,19 @@ describe("Pool results", () => {
   });
 
   it("Pool.asCompleted(ms) stops at its deadline while jobs still run", async () => {
-    await using pool = new Pool({ maxChildren: 1 });
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, clock });
     const g = gate();
     pool.submit(waitAtGate, g.memory, "late");
     await g.started();
     const seen: unknown[] = [];
-    for await (const entry of pool.asCompleted(20)) seen.push(entry);
+    const iterating = (async () => {
+      for await (const entry of pool.asCompleted(20)) seen.push(entry);
+    })();
+    clock.tick(19);
+    assert.equal(await promiseState(iterating), "pending");
+    clock.tick(1);
+    await iterating;
     assert.equal(seen.length, 0);
     g.open();
     for await (const entry of pool.asCompleted()) seen.push(entry);
