@@ -203,17 +203,21 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     ) {
       throw new TypeError(`Cannot map: "iterable" must be iterable, received ${typeof iterable}`);
     }
-    const items: unknown[] = [];
-    for (const item of iterable as Iterable<unknown>) {
+    // A copy (an array's is a fast slice), so later changes to the input do not reach jobs
+    // still queued; objects among the items are checked and shared primitives unwrapped.
+    const items: unknown[] = Array.isArray(iterable)
+      ? iterable.slice()
+      : [...iterable as Iterable<unknown>];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
       if (typeof item === "object" && item !== null) {
         if (isTransferred(item)) {
           throw new TypeError(
             "Cannot map: items cannot be transfer()ed; submit them one by one instead",
           );
         }
-        items.push(toWire(item) ?? item);
-      } else {
-        items.push(item);
+        const wire = toWire(item);
+        if (wire !== undefined) items[i] = wire;
       }
     }
     const n = items.length;
