@@ -38,6 +38,8 @@ import type { Results } from "./results.ts";
 import type { TaskRegistry } from "./task_registry.ts";
 import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
 
+/** A numeric `map` slice this long or longer travels as a Float64Array. */
+const MIN_F64_ITEMS = 16;
 /** Workers that fail to start this many times in a row fail the queued jobs. */
 const MAX_START_FAILURES = 3;
 /** The first wait before starting a worker again after one failed to start. */
@@ -120,12 +122,15 @@ export class DispatchLoop {
     ) {
       tail.args.push(arg);
       tail.count++;
+      if (typeof arg !== "number") tail.numeric = false;
       this.queue.items++;
       this.pending++;
       this.#scheduleFlush();
       return;
     }
-    this.enqueue(new Job(id, task, Mode.MAP, [arg], 0, 1, sink, target, null), false);
+    const job = new Job(id, task, Mode.MAP, [arg], 0, 1, sink, target, null);
+    job.numeric = typeof arg === "number";
+    this.enqueue(job, false);
   }
 
   /** Sends queued jobs to workers with room, and starts workers if needed. */
@@ -343,18 +348,18 @@ export class DispatchLoop {
     const data: unknown[] = [];
     const firstEntry = slot.inflight.length;
     const room = cap - slot.inflightItems;
-    let transfer: Transferable[] | null = null;
+    const transfer: Transferable[] = [];
     let items = 0;
     let timed: Job | null = null;
     while (!queue.empty && items < room) {
       const exclusive = queue.front()!.exclusive;
       if (exclusive && (items !== 0 || slot.inflightItems !== 0)) break;
       const job = queue.take(exclusive ? 1 : room - items);
-      encode(job, data);
+      encode(job, data, transfer);
       job.slot = slot;
       slot.inflight.push(job);
       items += job.count;
-      if (job.transfer) transfer = transfer ? transfer.concat(job.transfer) : job.transfer;
+      if (job.transfer) { for (const item of job.transfer) transfer.push(item); }
       if (exclusive) {
         slot.exclusive = true;
         if (job.timeout > 0) timed = job;
@@ -372,7 +377,7 @@ export class DispatchLoop {
     const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
     slot.knownTasks = specs.length;
     try {
-      slot.send({ type: "run", jobs: data, taskBase, tasks }, transfer ?? undefined);
+      slot.send({ type: "run", jobs: data, taskBase, tasks }, transfer);
     } catch (error) {
       this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
     }
@@ -402,12 +407,10 @@ export class DispatchLoop {
         : [entry];
       for (const job of units) {
         const data: unknown[] = [];
-        encode(job, data);
+        const transfer: Transferable[] = job.transfer ? [...job.transfer] : [];
+        encode(job, data, transfer);
         try {
-          slot.send(
-            { type: "run", jobs: data, taskBase, tasks: pendingTasks },
-            job.transfer ?? undefined,
-          );
+          slot.send({ type: "run", jobs: data, taskBase, tasks: pendingTasks }, transfer);
           pendingTasks = null;
           slot.inflight.push(job);
           slot.inflightItems += job.count;
@@ -494,15 +497,25 @@ export class DispatchLoop {
     let job = inflight.at(0)!;
     for (let i = 0; i < data.length; i += 2) {
       const tag = data[i];
-      if (tag === Tag.RETURNS) {
-        // A run of returns, `[RETURNS, n, r1 … rn]`, possibly over several entries.
-        let n = data[i + 1] as number;
-        let at = i + 2;
-        i = at + n - 2; // the loop adds 2
+      if (tag === Tag.RETURNS || tag === Tag.F64RETURNS) {
+        // A run of returns, `[RETURNS, n, r1 … rn]` or `[F64RETURNS, Float64Array]`, possibly
+        // over several entries.
+        let values: ArrayLike<unknown> = data;
+        let n: number;
+        let at: number;
+        if (tag === Tag.RETURNS) {
+          n = data[i + 1] as number;
+          at = i + 2;
+          i = at + n - 2; // the loop adds 2
+        } else {
+          values = data[i + 1] as Float64Array;
+          n = values.length;
+          at = 0;
+        }
         while (n > 0) {
           const take = Math.min(n, job.count - job.next);
           if (!job.ended) {
-            results.values(job, job.id + job.next, data, at, take);
+            results.values(job, job.id + job.next, values, at, take);
             this.pending -= take;
           }
           slot.inflightItems -= take;
@@ -636,9 +649,16 @@ export class DispatchLoop {
 }
 
 /** Appends a job's header and values to a `run` message's flat array. */
-function encode(job: Job, data: unknown[]): void {
+function encode(job: Job, data: unknown[], transfer: Transferable[]): void {
   const args = job.args;
   if (job.mode === Mode.MAP) {
+    if (job.numeric && job.count >= MIN_F64_ITEMS) {
+      const values = new Float64Array(job.count);
+      for (let i = 0, at = job.offset; i < values.length; i++, at++) values[i] = args[at] as number;
+      data.push(job.id, job.task, Mode.MAP_F64, job.count, values);
+      transfer.push(values.buffer);
+      return;
+    }
     data.push(job.id, job.task, Mode.MAP, job.count);
     for (let i = job.offset, end = job.offset + job.count; i < end; i++) data.push(args[i]);
   } else {

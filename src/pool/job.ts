@@ -43,6 +43,8 @@ export class Job {
   exclusive = false;
   /** Milliseconds it may run, or 0 for no limit. */
   timeout = 0;
+  /** A `map`-style entry whose items are all numbers: they travel as a Float64Array. */
+  numeric = false;
 
   constructor(
     /** Id of the first (usually only) job of this entry. */
@@ -76,7 +78,7 @@ export class Job {
 
   /** The jobs `from` … `from + n - 1` of this entry (a `map` slice), as an entry of their own. */
   part(from: number, n: number): Job {
-    return new Job(
+    const part = new Job(
       this.id + from,
       this.task,
       this.mode,
@@ -87,6 +89,8 @@ export class Job {
       this.target,
       null,
     );
+    part.numeric = this.numeric;
+    return part;
   }
 
   /** What of this entry has not been answered yet, to send again. */

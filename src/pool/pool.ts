@@ -208,8 +208,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     const items: unknown[] = Array.isArray(iterable)
       ? iterable.slice()
       : [...iterable as Iterable<unknown>];
+    let numeric = true;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
+      if (typeof item !== "number") numeric = false;
       if (typeof item === "object" && item !== null) {
         if (isTransferred(item)) {
           throw new TypeError(
@@ -226,6 +228,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       throw new QueueFullError(this.#options.maxQueue);
     }
     const job = new Job(this.#nextId, index, Mode.MAP, items, 0, n, sink, target, null);
+    job.numeric = numeric;
     this.#nextId += n;
     this.#loop.enqueue(job, false);
     return n;

@@ -57,7 +57,7 @@ export class Results {
   }
 
   /** Jobs `id` … `id + n - 1` of `job` returned `data[at]` … `data[at + n - 1]`. */
-  values(job: Job, id: number, data: unknown[], at: number, n: number): void {
+  values(job: Job, id: number, data: ArrayLike<unknown>, at: number, n: number): void {
     if (job.sink === Sink.DONE) {
       const done = this.done;
       if (this.#options.resultId) {

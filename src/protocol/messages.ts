@@ -12,6 +12,7 @@
  *  mode CALL:   v1 … vn are the arguments of one job
  *  mode MAP:    v1 … vn are n jobs (ids id … id+n-1), each called with one argument
  *  mode STREAM: like CALL; yielded values are sent as they come, paced by credits
+ *  mode MAP_F64: like MAP for numbers: v1 is one moved Float64Array of the n items
  * ```
  *
  * A `results` message answers in dispatch order, as `[tag, value]` pairs (or
@@ -28,7 +29,7 @@ export const PROTOCOL_VERSION = 1;
 export const JOB_HEADER = 4;
 
 /** How a job's values are read; see the module doc. */
-export const Mode = { CALL: 0, MAP: 1, STREAM: 2 } as const;
+export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
 
 /** The tag of each `[tag, value]` pair in `results.data`. */
 export const Tag = {
@@ -47,6 +48,11 @@ export const Tag = {
    * r1 … rn]`. The common case of quick jobs, at one value per job.
    */
   RETURNS: 5,
+  /**
+   * Like `RETURNS` for numbers: `[F64RETURNS, r]`, where `r` is a moved
+   * `Float64Array` of the results of `r.length` jobs in a row.
+   */
+  F64RETURNS: 6,
 } as const;
 
 /** How a worker finds a task's function. */

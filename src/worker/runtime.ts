@@ -238,19 +238,16 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     const mode = jobs[i + 2] as number;
     const n = jobs[i + 3] as number;
     i += JOB_HEADER;
-    if (mode === Mode.MAP && task.kind === TaskKind.PLAIN) {
-      await runItems(task, jobs, i, n);
-    } else if (mode === Mode.MAP) {
-      for (let k = 0; k < n; k++) {
-        Atomics.store(status, Status.STARTED, ++startedJobs);
-        const args = REUSED_ARGS[1]!;
-        args[0] = revive(jobs[i + k]);
-        const pending = call(task, args, Mode.CALL, id + k);
-        if (pending) {
-          await pending;
-          maybeFlush();
-        } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
-      }
+    if (mode === Mode.MAP_F64) {
+      const values = jobs[i] as Float64Array;
+      if (task.kind === TaskKind.PLAIN) await runNumbers(task, values);
+      else await runEach(task, values, 0, n, id);
+      i += 1;
+      continue;
+    }
+    if (mode === Mode.MAP) {
+      if (task.kind === TaskKind.PLAIN) await runItems(task, jobs, i, n);
+      else await runEach(task, jobs, i, n, id);
     } else if (skipped.size !== 0 && skipped.delete(id)) {
       Atomics.store(status, Status.STARTED, ++startedJobs);
       out.push(Tag.SKIPPED, 0);
@@ -279,6 +276,64 @@ function spinForWork(): void {
   const seen = Atomics.load(status, Status.TO_WORKER);
   const until = performance.now() + SPIN_MS;
   while (Atomics.load(status, Status.TO_WORKER) === seen && performance.now() < until);
+}
+
+/** `n` jobs of any task, one argument each, from `items[start]` on: the general case. */
+async function runEach(
+  task: Compiled,
+  items: ArrayLike<unknown>,
+  start: number,
+  n: number,
+  firstId: number,
+): Promise<void> {
+  const args = REUSED_ARGS[1]!;
+  for (let k = 0; k < n; k++) {
+    Atomics.store(status, Status.STARTED, ++startedJobs);
+    args[0] = revive(items[start + k]);
+    const pending = call(task, args, Mode.CALL, firstId + k);
+    if (pending) {
+      await pending;
+      maybeFlush();
+    } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
+  }
+}
+
+/**
+ * Jobs of a plain task over numbers that arrived as a Float64Array: results
+ * are written over their arguments and the array goes back, moved, as one
+ * `F64RETURNS`. At the first result that is not a number (or a throw), what
+ * is done so far goes as such and the rest takes the general path.
+ */
+async function runNumbers(task: Compiled, values: Float64Array): Promise<void> {
+  const fn = task.fn;
+  const n = values.length;
+  let k = 0;
+  let result: unknown;
+  let threw = false;
+  for (; k < n; k++) {
+    Atomics.store(status, Status.STARTED, ++startedJobs);
+    try {
+      result = fn(values[k]);
+    } catch (error) {
+      result = error;
+      threw = true;
+      break;
+    }
+    if (typeof result !== "number") break;
+    values[k] = result;
+  }
+  if (k > 0) {
+    out.push(Tag.F64RETURNS, k === n ? values : values.subarray(0, k));
+    outTransfer.push(values.buffer as ArrayBuffer);
+    outJobs += k;
+  }
+  if (k === n) return;
+  // Job k is started and has its outcome in `result`; the rest have not started.
+  if (threw) pushThrow(task, result);
+  else if (isThenable(result)) {
+    await Promise.resolve(result).then(pushReturn, (error) => pushThrow(task, error));
+  } else pushReturn(result);
+  if (k + 1 < n) await runItems(task, Array.from(values.subarray(k + 1)), 0, n - k - 1);
 }
 
 /**

@@ -278,6 +278,48 @@ describe("Pool submit family", () => {
     assert.equal(pool.doneCount.value, 5);
   });
 
+  it("Pool.map() of numbers keeps every value exact, and falls back at a non-number, a throw or a promise", async () => {
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    const items = [0, -0, 1.5, NaN, 2 ** 53, -1e308, ...Array.from({ length: 40 }, (_, i) => i)];
+    // A first job measures the job time, so the map goes out in one slice (as a Float64Array).
+    const base = pool.submit((n: number) => n, 0) + 1;
+    await pool.wait();
+    pool.done.clear();
+    pool.map((n: number) => {
+      if (n === 10) return "ten";
+      if (n === 20) throw new RangeError("twenty");
+      if (n === 30) return Promise.resolve(-30);
+      return n;
+    }, items);
+    await pool.wait();
+    const done = new Map([...pool.done].map((entry) => entry as [number, unknown]));
+    assert.equal(done.size, items.length - 1);
+    assert.ok(Object.is(done.get(base + 1), -0), "-0 stays -0");
+    assert.ok(Number.isNaN(done.get(base + 3)));
+    assert.equal(done.get(base + 4), 2 ** 53);
+    assert.equal(done.get(base + 6 + 10), "ten");
+    assert.equal(done.get(base + 6 + 30), -30);
+    assert.equal(done.get(base + 6 + 39), 39);
+    const [failedId, error] = pool.failed.at(0) as [number, Error];
+    assert.equal(failedId, base + 6 + 20);
+    assert.ok(error instanceof RangeError);
+  });
+
+  it("Pool.map() of numbers runs generator and async tasks too", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const numbers = Array.from({ length: 32 }, (_, i) => i);
+    pool.map(function* (n: number) {
+      yield n;
+      yield -n;
+    }, numbers);
+    await pool.wait();
+    assert.equal(pool.done.length, 64);
+    pool.done.clear();
+    pool.map(async (n: number) => await Promise.resolve(n * 2), numbers);
+    await pool.wait();
+    assert.deepEqual([...pool.done], numbers.map((n) => n * 2));
+  });
+
   it("Pool.map() of a million trivial items completes with every result", async () => {
     await using pool = new Pool({ maxChildren: 2 });
     let sum = 0;
