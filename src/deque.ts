@@ -59,6 +59,19 @@ export class Deque<T> implements Iterable<T> {
     this.#length++;
   }
 
+  /**
+   * Appends `count` items of `items` from `start` on, in order: one `push`
+   * each, with the room made once.
+   */
+  pushAll(items: ArrayLike<T>, start = 0, count: number = items.length - start): void {
+    while (this.#length + count > this.#mask + 1) this.#grow();
+    const buffer = this.#items;
+    const mask = this.#mask;
+    let at = this.#head + this.#length;
+    for (let i = start, end = start + count; i < end; i++) buffer[at++ & mask] = items[i];
+    this.#length += count;
+  }
+
   /** Prepends `item` at the front. */
   unshift(item: T): void {
     if (this.#length > this.#mask) this.#grow();

@@ -37,6 +37,16 @@ describe("Deque", () => {
     assert.throws(() => q.insert(20, 1), RangeError);
   });
 
+  it("Deque.pushAll() appends a range of an array-like, growing as needed", () => {
+    const q = new Deque<number>([1]);
+    q.shift();
+    q.pushAll([9, 9, 2, 3], 2);
+    q.pushAll(new Float64Array(40).fill(7), 0, 30);
+    assert.equal(q.length, 32);
+    assert.deepEqual([...q].slice(0, 3), [2, 3, 7]);
+    assert.equal(q.at(-1), 7);
+  });
+
   it("Deque.clear() empties it and it is usable after", () => {
     const q = new Deque<string>(["a", "b"]);
     q.clear();

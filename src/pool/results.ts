@@ -63,7 +63,7 @@ export class Results {
       if (this.#options.resultId) {
         for (let k = 0; k < n; k++) done.push([id + k, data[at + k]]);
       } else {
-        for (let k = 0; k < n; k++) done.push(data[at + k]);
+        done.pushAll(data, at, n);
       }
       this.#addedDone += n;
     } else if (job.sink !== Sink.DISCARD) {
