@@ -70,6 +70,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   readonly #loop: DispatchLoop;
   readonly #clock: Clock;
   readonly #jobs: JobsView;
+  /** Where results go when the caller names no destination: `doneCallback`, or `done`. */
+  readonly #defaultTarget: [number, unknown];
   #nextId = 1;
   #closed = false;
 
@@ -94,6 +96,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       workerUrl,
     );
     this.#jobs = new JobsView(this.#loop.queue);
+    const callback = this.#options.doneCallback;
+    this.#defaultTarget = callback ? [Sink.CALLBACK, callback] : DONE;
     this.#loop.keepMinimum();
   }
 
@@ -525,19 +529,16 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   // ------------------------------------------------------------- internals
 
   #defaultDone(): [number, unknown] {
-    return this.#options.doneCallback ? [Sink.CALLBACK, this.#options.doneCallback] : DONE;
+    return this.#defaultTarget;
   }
 
   #checkOpen(): void {
     if (this.#closed) throw new PoolClosedError("Cannot submit job: pool is closed");
   }
 
-  #submit(
-    task: unknown,
-    args: unknown[],
-    [sink, target]: [number, unknown],
-    first: boolean,
-  ): JobId {
+  #submit(task: unknown, args: unknown[], done: [number, unknown], first: boolean): JobId {
+    const sink = done[0];
+    const target = done[1];
     // The common case, one argument at the back of the queue, joins the
     // queue's last entry when it can (see DispatchLoop.append): no object
     // per job, and 1 value on the wire instead of 5.
