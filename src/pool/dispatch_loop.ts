@@ -117,7 +117,7 @@ export class DispatchLoop {
     const tail = this.queue.back();
     if (
       tail !== undefined && tail.mode === Mode.MAP && tail.task === task && tail.sink === sink &&
-      tail.target === target && tail.id + tail.count === id &&
+      tail.target === target && tail.id + tail.count === id && Array.isArray(tail.args) &&
       tail.offset + tail.count === tail.args.length
     ) {
       tail.args.push(arg);
@@ -653,10 +653,16 @@ function encode(job: Job, data: unknown[], transfer: Transferable[]): void {
   const args = job.args;
   if (job.mode === Mode.MAP) {
     if (job.numeric && job.count >= MIN_F64_ITEMS) {
-      const values = new Float64Array(job.count);
-      for (let i = 0, at = job.offset; i < values.length; i++, at++) values[i] = args[at] as number;
+      let values: Float64Array;
+      if (args instanceof Float64Array) values = args.slice(job.offset, job.offset + job.count);
+      else {
+        values = new Float64Array(job.count);
+        for (let i = 0, at = job.offset; i < values.length; i++, at++) {
+          values[i] = args[at] as number;
+        }
+      }
       data.push(job.id, job.task, Mode.MAP_F64, job.count, values);
-      transfer.push(values.buffer);
+      transfer.push(values.buffer as ArrayBuffer);
       return;
     }
     data.push(job.id, job.task, Mode.MAP, job.count);

@@ -53,8 +53,8 @@ export class Job {
     public task: number,
     /** How the worker reads `args`: a protocol `Mode`. */
     public mode: number,
-    /** The arguments, or a `map`'s items. */
-    public args: unknown[],
+    /** The arguments, or a `map`'s items (a Float64Array when they are all numbers). */
+    public args: unknown[] | Float64Array,
     /** For a `map` slice: where its items start in `args`. */
     public offset: number,
     /** How many jobs this entry holds: 1, or a `map` slice's length. */

@@ -147,6 +147,6 @@ export class JobsView implements ReadonlyDeque<QueuedJob> {
 }
 
 function view(entry: Job, k: number): QueuedJob {
-  const args = entry.mode === Mode.MAP ? [entry.args[entry.offset + k]] : entry.args;
+  const args = entry.mode === Mode.MAP ? [entry.args[entry.offset + k]] : entry.args as unknown[];
   return { id: entry.id + k, args };
 }

@@ -209,23 +209,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     }
     // A copy (an array's is a fast slice), so later changes to the input do not reach jobs
     // still queued; objects among the items are checked and shared primitives unwrapped.
-    const items: unknown[] = Array.isArray(iterable)
-      ? iterable.slice()
-      : [...iterable as Iterable<unknown>];
-    let numeric = true;
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      if (typeof item !== "number") numeric = false;
-      if (typeof item === "object" && item !== null) {
-        if (isTransferred(item)) {
-          throw new TypeError(
-            "Cannot map: items cannot be transfer()ed; submit them one by one instead",
-          );
-        }
-        const wire = toWire(item);
-        if (wire !== undefined) items[i] = wire;
-      }
-    }
+    const { items, numeric } = mapItems(iterable as Iterable<unknown>);
     const n = items.length;
     if (n === 0) return 0;
     if (this.#loop.queue.items + n > this.#options.maxQueue) {
@@ -679,6 +663,39 @@ function checkExec(args: unknown, options: ExecOptions): Error | undefined {
     return error as Error;
   }
   return undefined;
+}
+
+/**
+ * `map()`'s items, copied so that later changes to the input do not reach
+ * queued jobs: an array of numbers becomes one Float64Array (they travel as
+ * one); objects are checked and shared primitives unwrapped.
+ */
+function mapItems(
+  iterable: Iterable<unknown>,
+): { items: unknown[] | Float64Array; numeric: boolean } {
+  const source = Array.isArray(iterable) ? iterable : [...iterable];
+  let numeric = true;
+  for (let i = 0; i < source.length; i++) {
+    if (typeof source[i] !== "number") {
+      numeric = false;
+      break;
+    }
+  }
+  if (numeric) return { items: new Float64Array(source as number[]), numeric };
+  const items = source === iterable ? source.slice() : source;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item === "object" && item !== null) {
+      if (isTransferred(item)) {
+        throw new TypeError(
+          "Cannot map: items cannot be transfer()ed; submit them one by one instead",
+        );
+      }
+      const wire = toWire(item);
+      if (wire !== undefined) items[i] = wire;
+    }
+  }
+  return { items, numeric };
 }
 
 const DONE: [number, unknown] = [Sink.DONE, null];

@@ -305,6 +305,22 @@ describe("Pool submit family", () => {
     assert.ok(error instanceof RangeError);
   });
 
+  it("Pool.map() copies its input: later changes to the array do not reach queued jobs", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const numbers = Array.from({ length: 40 }, (_, i) => i);
+    const words = numbers.map(String);
+    pool.map((n: number) => n, numbers);
+    pool.map((w: string) => w, words);
+    assert.deepEqual(pool.jobs.at(1)?.args, [1]);
+    numbers.fill(-1);
+    words.fill("changed");
+    await pool.wait();
+    assert.deepEqual([...pool.done], [
+      ...Array.from({ length: 40 }, (_, i) => i),
+      ...Array.from({ length: 40 }, (_, i) => `${i}`),
+    ]);
+  });
+
   it("Pool.map() of numbers runs generator and async tasks too", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const numbers = Array.from({ length: 32 }, (_, i) => i);
