@@ -566,9 +566,7 @@ export class DispatchLoop {
   /** Kills a worker whose running job was abandoned, and sends its other jobs again. */
   #replace(slot: WorkerSlot): void {
     this.#remove(slot);
-    this.queue.requeue(
-      [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered()),
-    );
+    this.queue.requeue(unanswered(slot));
     this.keepMinimum();
     this.flush();
     this.changed();
@@ -611,9 +609,7 @@ export class DispatchLoop {
    */
   #onStartFailure(slot: WorkerSlot, cause: unknown): void {
     this.#remove(slot);
-    this.queue.requeue(
-      [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered()),
-    );
+    this.queue.requeue(unanswered(slot));
     this.#startFailed(cause);
   }
 
@@ -646,6 +642,11 @@ export class DispatchLoop {
       this.#backoff = undefined;
     }
   }
+}
+
+/** The jobs in flight on `slot` that have not ended, as entries to send again. */
+function unanswered(slot: WorkerSlot): Job[] {
+  return [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered());
 }
 
 /** Appends a job's header and values to a `run` message's flat array. */

@@ -112,7 +112,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * @throws {TypeError} If `task` is not a task.
    */
   submit<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
-    return this.#submit(task, args, this.#defaultDone(), false);
+    return this.#submit(task, args, this.#defaultTarget, false);
   }
 
   /**
@@ -129,7 +129,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
 
   /** Like `submit`, at the front of the queue. */
   submitFirst<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
-    return this.#submit(task, args, this.#defaultDone(), true);
+    return this.#submit(task, args, this.#defaultTarget, true);
   }
 
   /** Like `submitDone`, at the front of the queue. */
@@ -151,7 +151,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
-    return this.#later(delay, task, args, this.#defaultDone());
+    return this.#later(delay, task, args, this.#defaultTarget);
   }
 
   /** Like `submitLater`, with a `done` target as in `submitDone`. */
@@ -174,7 +174,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
-    return this.#every(interval, task, args, this.#defaultDone());
+    return this.#every(interval, task, args, this.#defaultTarget);
   }
 
   /** Like `schedule`, with a `done` target as in `submitDone`. */
@@ -199,7 +199,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     iterable: Iterable<TaskArgs<TaskFunction<M, T>>[0]>,
     done?: DoneTarget,
   ): number {
-    const [sink, target] = done === undefined ? this.#defaultDone() : checkDone(done);
+    const [sink, target] = done === undefined ? this.#defaultTarget : checkDone(done);
     this.#checkOpen();
     const index = this.#tasks.indexOf(task);
     if (
@@ -511,10 +511,6 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   }
 
   // ------------------------------------------------------------- internals
-
-  #defaultDone(): [number, unknown] {
-    return this.#defaultTarget;
-  }
 
   #checkOpen(): void {
     if (this.#closed) throw new PoolClosedError("Cannot submit job: pool is closed");
