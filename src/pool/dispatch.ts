@@ -1,6 +1,7 @@
 /**
  * Dispatch decisions, pure: how many jobs a worker may have in flight, and
- * which worker gets the next batch. No I/O, no state of its own.
+ * which worker gets the next batch. No I/O, no state of its own (a slot's
+ * load may be read from its shared status word).
  *
  * Jobs travel in batches sized so that one batch is about `BATCH_MS` of work,
  * from the measured time per job: tiny jobs go thousands at a time, slow ones
@@ -29,21 +30,48 @@ export function capacity(msPerJob: number): number {
   return 2 * batch;
 }
 
+/** A run of submits in one tick is sent early once it holds at least this many jobs. */
+export const EARLY_FLUSH_MIN = 1024;
+
 /**
- * The usable slot with the fewest jobs in flight and room for more, or
- * `undefined` when all are full. An exclusive job needs an empty slot.
+ * How many jobs a run of `submit()`s in one tick gathers before it is sent
+ * without waiting for the end of the tick, so that workers start while the
+ * caller is still submitting: one batch, and at least `EARLY_FLUSH_MIN`.
+ */
+export function earlyFlushAt(msPerJob: number): number {
+  return Math.max(EARLY_FLUSH_MIN, capacity(msPerJob) >> 1);
+}
+
+/**
+ * A slot's load: its jobs in flight, or with `early` (in the middle of a
+ * tick, while results wait behind the caller's loop) only those its worker
+ * has not started yet, as the shared status word says.
+ */
+export function load(slot: WorkerSlot, early: boolean): number {
+  return early ? slot.unstarted : slot.inflightItems;
+}
+
+/**
+ * The usable slot with the least load and room for more, or `undefined`
+ * when all are full. An exclusive job needs an empty slot.
  */
 export function chooseSlot(
   slots: readonly WorkerSlot[],
   cap: number,
   exclusive: boolean,
+  early = false,
 ): WorkerSlot | undefined {
   let best: WorkerSlot | undefined;
+  let least = Infinity;
   for (const slot of slots) {
     if (!slot.usable) continue;
-    const load = slot.inflightItems;
-    if (exclusive ? load !== 0 : load >= cap) continue;
-    if (best === undefined || load < best.inflightItems) best = slot;
+    if (exclusive && slot.inflightItems !== 0) continue;
+    const used = load(slot, early);
+    if (used >= cap && !exclusive) continue;
+    if (used < least) {
+      best = slot;
+      least = used;
+    }
   }
   return best;
 }

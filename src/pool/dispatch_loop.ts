@@ -30,7 +30,7 @@ import {
 } from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
 import { judgeCrash } from "./crash.ts";
-import { capacity, chooseSlot } from "./dispatch.ts";
+import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
 import { Job } from "./job.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
@@ -108,47 +108,60 @@ export class DispatchLoop {
   }
 
   /**
-   * Queues job `id`, one call of `task` with one argument, at the back. When
-   * the last entry is a `map`-style entry of the same task and destination
-   * ending just before `id`, the job joins it: consecutive `submit()`s then
-   * travel like one `map`.
+   * Queues job `id`, one call of `task` (its table index) with one argument,
+   * at the back, as a new `map`-style entry left open: until anything else
+   * changes the queue, the pool's `submit()` appends the same task's next
+   * one-argument jobs to it (see `Pool.submit`), so a run of submits travels
+   * like one `map`.
    */
-  append(id: number, task: number, arg: unknown, sink: number, target: unknown): void {
-    const tail = this.queue.back();
-    if (
-      tail !== undefined && tail.mode === Mode.MAP && tail.task === task && tail.sink === sink &&
-      tail.target === target && tail.id + tail.count === id && Array.isArray(tail.args) &&
-      tail.offset + tail.count === tail.args.length
-    ) {
-      tail.args.push(arg);
-      tail.count++;
-      if (typeof arg !== "number") tail.numeric = false;
-      this.queue.items++;
-      this.pending++;
-      this.#scheduleFlush();
-      return;
-    }
+  openEntry(
+    id: number,
+    taskValue: unknown,
+    task: number,
+    arg: unknown,
+    sink: number,
+    target: unknown,
+  ): void {
     const job = new Job(id, task, Mode.MAP, [arg], 0, 1, sink, target, null);
     job.numeric = typeof arg === "number";
     this.enqueue(job, false);
+    this.queue.open = job;
+    this.queue.openTask = taskValue;
+    this.queue.openLimit = earlyFlushAt(this.#msPerJob);
   }
 
   /** Sends queued jobs to workers with room, and starts workers if needed. */
   flush(): void {
     this.#flushQueued = false;
+    this.#dispatch(false);
+  }
+
+  /**
+   * The open entry grew long within one tick: send what workers have room
+   * for now, so they run while the caller goes on submitting. Answers cannot
+   * be read until the tick ends, so room is judged by the jobs each worker
+   * has not started yet (see `WorkerSlot.unstarted`).
+   */
+  flushEarly(): void {
+    this.#dispatch(true);
+    const open = this.queue.open;
+    if (open !== null) this.queue.openLimit = open.count + earlyFlushAt(this.#msPerJob);
+  }
+
+  #dispatch(early: boolean): void {
     const queue = this.queue;
     if (queue.empty) return;
     const cap = capacity(this.#msPerJob);
     let last: WorkerSlot | undefined;
     let sent = 0;
     while (!queue.empty) {
-      const slot = chooseSlot(this.slots, cap, queue.front()!.exclusive);
+      const slot = chooseSlot(this.slots, cap, queue.front()!.exclusive, early);
       if (!slot) break;
-      sent += this.#send(slot, cap);
+      sent += this.#send(slot, cap - load(slot, early));
       last = slot;
     }
-    if (!queue.empty) this.#grow();
-    else if (last?.ready && sent * this.#msPerJob < SPIN_MS / 2) last.spinForAnswer();
+    if (!queue.empty) this.#grow(early);
+    else if (!early && last?.ready && sent * this.#msPerJob < SPIN_MS / 2) last.spinForAnswer();
   }
 
   /** Starts workers up to `minChildren`. */
@@ -283,11 +296,11 @@ export class DispatchLoop {
 
   // ------------------------------------------------------------ workers
 
-  #grow(): void {
+  #grow(early: boolean): void {
     if (this.closing || this.#backoff !== undefined) return;
     const wanted = Math.min(this.#options.maxChildren - this.slots.length, this.queue.items);
     for (let i = 0; i < wanted; i++) this.#spawn();
-    if (wanted > 0) this.flush();
+    if (wanted > 0) this.#dispatch(early);
   }
 
   #spawn(): WorkerSlot {
@@ -342,12 +355,11 @@ export class DispatchLoop {
 
   // ------------------------------------------------------------ sending
 
-  /** Sends one batch to `slot`: queued jobs up to its room. Returns how many. */
-  #send(slot: WorkerSlot, cap: number): number {
+  /** Sends one batch of at most `room` queued jobs to `slot`. Returns how many. */
+  #send(slot: WorkerSlot, room: number): number {
     const queue = this.queue;
     const data: unknown[] = [];
     const firstEntry = slot.inflight.length;
-    const room = cap - slot.inflightItems;
     const transfer: Transferable[] = [];
     let items = 0;
     let timed: Job | null = null;
@@ -466,6 +478,7 @@ export class DispatchLoop {
   #onMessage(slot: WorkerSlot, message: FromWorker): void {
     switch (message.type) {
       case "results":
+        slot.answers = (slot.answers + 1) | 0;
         this.#onResults(slot, message.data, message.jobs, message.ms);
         break;
       case "ready":

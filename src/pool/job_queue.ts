@@ -16,6 +16,15 @@ export class JobQueue {
   readonly entries: Deque<Job> = new Deque();
   /** Queued jobs, each `map` item counted. */
   items = 0;
+  /**
+   * The back entry while plain `submit()`s may still join it (see
+   * `DispatchLoop.openEntry`); any other change to the queue closes it.
+   */
+  open: Job | null = null;
+  /** The task value (function, name or reference) of the {@linkcode open} entry. */
+  openTask: unknown = undefined;
+  /** When the open entry holds this many jobs, it is sent without waiting for the tick's end. */
+  openLimit = Infinity;
 
   /** Whether nothing is queued. */
   get empty(): boolean {
@@ -27,13 +36,9 @@ export class JobQueue {
     return this.entries.at(0);
   }
 
-  /** The last entry. */
-  back(): Job | undefined {
-    return this.entries.at(-1);
-  }
-
   /** Queues `job` at the back, or at the front with `first`. */
   add(job: Job, first: boolean): void {
+    this.open = null;
     if (first) this.entries.unshift(job);
     else this.entries.push(job);
     this.items += job.count;
@@ -41,6 +46,7 @@ export class JobQueue {
 
   /** Takes at most `limit` jobs off the front: the whole entry, or a slice of a `map`. */
   take(limit: number): Job {
+    this.open = null;
     const front = this.entries.at(0)!;
     const job = front.count > limit ? front.take(limit) : this.entries.shift()!;
     this.items -= job.count;
@@ -49,6 +55,7 @@ export class JobQueue {
 
   /** Puts entries back at the front, in their order (they were sent but never started). */
   requeue(jobs: readonly Job[]): void {
+    this.open = null;
     for (let i = jobs.length - 1; i >= 0; i--) {
       const job = jobs[i]!;
       job.slot = null;
@@ -65,6 +72,7 @@ export class JobQueue {
 
   /** Takes `job` out; returns whether it was queued. */
   remove(job: Job): boolean {
+    this.open = null;
     const entries = this.entries;
     for (let i = 0; i < entries.length; i++) {
       if (entries.at(i) === job) {
@@ -84,6 +92,7 @@ export class JobQueue {
    * `undefined` when no queued job has that id.
    */
   removeId(id: number): Job | undefined {
+    this.open = null;
     const entries = this.entries;
     for (let i = 0; i < entries.length; i++) {
       const job = entries.at(i)!;
@@ -104,6 +113,7 @@ export class JobQueue {
 
   /** Empties the queue and returns what it held. */
   drain(): Job[] {
+    this.open = null;
     const jobs = [...this.entries];
     this.entries.clear();
     this.items = 0;

@@ -17,7 +17,7 @@ import { type Clock, systemClock } from "../timers/clock.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
 import { DispatchLoop } from "./dispatch_loop.ts";
-import { JobsView } from "./job_queue.ts";
+import { type JobQueue, JobsView } from "./job_queue.ts";
 import type {
   DoneTarget,
   ExecOptions,
@@ -72,6 +72,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   readonly #jobs: JobsView;
   /** Where results go when the caller names no destination: `doneCallback`, or `done`. */
   readonly #defaultTarget: [number, unknown];
+  /** `#defaultTarget[0]`. */
+  readonly #defaultSink: number;
+  readonly #queue: JobQueue;
   #nextId = 1;
   #closed = false;
 
@@ -95,9 +98,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       this.#results,
       workerUrl,
     );
-    this.#jobs = new JobsView(this.#loop.queue);
+    this.#queue = this.#loop.queue;
+    this.#jobs = new JobsView(this.#queue);
     const callback = this.#options.doneCallback;
     this.#defaultTarget = callback ? [Sink.CALLBACK, callback] : DONE;
+    this.#defaultSink = this.#defaultTarget[0];
     this.#loop.keepMinimum();
   }
 
@@ -112,6 +117,19 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * @throws {TypeError} If `task` is not a task.
    */
   submit<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
+    // The hot path: a run of one-argument submits of one task, each joining
+    // the queue's open entry (see DispatchLoop.openEntry).
+    const open = this.#queue.open;
+    if (open !== null && args.length === 1) {
+      const arg = args[0];
+      if (
+        this.#queue.openTask === task && open.sink === this.#defaultSink &&
+        open.target === this.#defaultTarget[1] && (typeof arg !== "object" || arg === null) &&
+        this.#queue.items < this.#options.maxQueue
+      ) {
+        return this.#join(open, arg);
+      }
+    }
     return this.#submit(task, args, this.#defaultTarget, false);
   }
 
@@ -456,6 +474,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   async shutdown(timeout?: number, options: ShutdownOptions = {}): Promise<boolean> {
     if (timeout !== undefined) checkDuration(timeout, "timeout", "shut down pool");
     this.#closed = true;
+    this.#queue.open = null; // submits must not join it now
     this.#scheduler.cancelAll();
     if (options.soon) {
       this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
@@ -519,24 +538,38 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   #submit(task: unknown, args: unknown[], done: [number, unknown], first: boolean): JobId {
     const sink = done[0];
     const target = done[1];
-    // The common case, one argument at the back of the queue, joins the
-    // queue's last entry when it can (see DispatchLoop.append): no object
-    // per job, and 1 value on the wire instead of 5.
+    // One argument at the back of the queue joins the open entry, or opens
+    // one: no object per job, and 1 value on the wire instead of 5.
     if (first || args.length !== 1 || this.#options.taskTimeout > 0) {
       return this.#submitJob(task, args, sink, target, first).id;
     }
     this.#checkOpen();
-    if (this.#loop.queue.items >= this.#options.maxQueue) {
-      throw new QueueFullError(this.#options.maxQueue);
-    }
-    const index = this.#tasks.indexOf(task);
+    const queue = this.#queue;
+    if (queue.items >= this.#options.maxQueue) throw new QueueFullError(this.#options.maxQueue);
     let arg = args[0];
     if (typeof arg === "object" && arg !== null) {
       if (isTransferred(arg)) return this.#submitJob(task, args, sink, target, first).id;
       arg = toWire(arg) ?? arg;
     }
+    const open = queue.open;
+    if (open !== null && queue.openTask === task && open.sink === sink && open.target === target) {
+      return this.#join(open, arg);
+    }
+    const index = this.#tasks.indexOf(task);
     const id = this.#nextId++;
-    this.#loop.append(id, index, arg, sink, target);
+    this.#loop.openEntry(id, task, index, arg, sink, target);
+    return id;
+  }
+
+  /** Adds a job to the open entry (its ids are consecutive: nothing else took one since). */
+  #join(open: Job, arg: unknown): JobId {
+    (open.args as unknown[]).push(arg);
+    if (typeof arg !== "number") open.numeric = false;
+    const queue = this.#queue;
+    queue.items++;
+    this.#loop.pending++;
+    const id = this.#nextId++;
+    if (++open.count >= queue.openLimit) this.#loop.flushEarly();
     return id;
   }
 
@@ -619,6 +652,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     try {
       return this.#submitJob(task, [...args], sink, target, first);
     } catch (error) {
+      this.#queue.open = null; // its ids must stay consecutive
       const id = this.#nextId++;
       this.#results.failure(new Job(id, -1, Mode.CALL, [], 0, 1, sink, target, null), id, error);
       this.#loop.changed();

@@ -28,6 +28,8 @@ export class WorkerSlot {
   inflightItems = 0;
   /** Jobs this slot has seen end (wrapping like `Status.STARTED`). */
   endedItems = 0;
+  /** `results` messages read from the worker (wrapping like `Status.TO_MAIN`). */
+  answers = 0;
   /** Shared with the worker; see `Status`. */
   readonly status: Int32Array = new Int32Array(new SharedArrayBuffer(Status.WORDS * 4));
   /** How many of the pool's task specs this worker has received. */
@@ -89,9 +91,18 @@ export class WorkerSlot {
    */
   spinForAnswer(): void {
     const status = this.status;
-    const seen = Atomics.load(status, Status.TO_MAIN);
+    const answers = this.answers;
+    if (Atomics.load(status, Status.TO_MAIN) !== answers) return; // one waits already
     const until = performance.now() + SPIN_MS;
-    while (Atomics.load(status, Status.TO_MAIN) === seen && performance.now() < until);
+    while (Atomics.load(status, Status.TO_MAIN) === answers && performance.now() < until);
+  }
+
+  /**
+   * Jobs in flight that the worker has not started yet, from the shared
+   * `STARTED` count: the load that matters while answers wait unread.
+   */
+  get unstarted(): number {
+    return this.inflightItems - ((Atomics.load(this.status, Status.STARTED) - this.endedItems) | 0);
   }
 
   /** Whether the slot can take work at all. */

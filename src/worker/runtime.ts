@@ -67,6 +67,8 @@ let started: Promise<boolean> = Promise.resolve(true);
 /** Shared with the pool: how many jobs this worker has started. */
 let status: Int32Array<ArrayBufferLike> = new Int32Array(Status.WORDS);
 let startedJobs = 0;
+/** Messages received from the pool, to compare with its `TO_WORKER` doorbell. */
+let received = 0;
 
 const inbox: (ToWorker & { type: "run" })[] = [];
 let draining = false;
@@ -89,6 +91,7 @@ let stream: { id: number; credit: number; stopped: boolean; wake: (() => void) |
 reportOwnExit();
 
 scope.onmessage = (event) => {
+  received = (received + 1) | 0;
   const msg = event.data;
   switch (msg.type) {
     case "init":
@@ -270,12 +273,13 @@ async function runJobs(jobs: unknown[]): Promise<void> {
 /**
  * Out of work: watch the doorbell for `SPIN_MS` before parking, so a job the
  * pool sends right after our results is picked up without a thread wake-up.
- * The message itself is then waiting in the event loop.
+ * The message itself is then waiting in the event loop. No spin at all when
+ * the doorbell says a message is already waiting there.
  */
 function spinForWork(): void {
-  const seen = Atomics.load(status, Status.TO_WORKER);
+  if (Atomics.load(status, Status.TO_WORKER) !== received) return;
   const until = performance.now() + SPIN_MS;
-  while (Atomics.load(status, Status.TO_WORKER) === seen && performance.now() < until);
+  while (Atomics.load(status, Status.TO_WORKER) === received && performance.now() < until);
 }
 
 /** `n` jobs of any task, one argument each, from `items[start]` on: the general case. */

@@ -2,7 +2,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { judgeCrash } from "../../src/pool/crash.ts";
-import { BATCH_MS, capacity, MAX_BATCH } from "../../src/pool/dispatch.ts";
+import {
+  BATCH_MS,
+  capacity,
+  chooseSlot,
+  EARLY_FLUSH_MIN,
+  earlyFlushAt,
+  MAX_BATCH,
+} from "../../src/pool/dispatch.ts";
+import type { WorkerSlot } from "../../src/pool/worker_slot.ts";
 import { Job, Sink } from "../../src/pool/job.ts";
 import { JobQueue } from "../../src/pool/job_queue.ts";
 import { Mode } from "../../src/protocol/messages.ts";
@@ -89,5 +97,34 @@ describe("capacity()", () => {
     assert.equal(capacity(BATCH_MS / 10), 20);
     assert.equal(capacity(1e-9), 2 * MAX_BATCH);
     assert.equal(capacity(BATCH_MS * 2), 2);
+  });
+});
+
+describe("chooseSlot()", () => {
+  const slot = (inflightItems: number, unstarted: number, usable = true) =>
+    ({ inflightItems, unstarted, usable }) as WorkerSlot;
+
+  it("chooseSlot() picks the usable slot with the fewest jobs in flight and room left", () => {
+    const slots = [slot(3, 0), slot(1, 1, false), slot(2, 2), slot(4, 4)];
+    assert.equal(chooseSlot(slots, 4, false), slots[2]);
+    assert.equal(chooseSlot([slot(4, 0), slot(5, 1)], 4, false), undefined);
+  });
+
+  it("chooseSlot() early (mid-tick) counts only the jobs a worker has not started", () => {
+    const slots = [slot(4, 0), slot(2, 2)];
+    assert.equal(chooseSlot(slots, 4, false, true), slots[0]);
+    assert.equal(chooseSlot(slots, 4, false, false), slots[1]);
+  });
+
+  it("chooseSlot() gives an exclusive job only an empty slot", () => {
+    const slots = [slot(1, 0), slot(0, 0)];
+    assert.equal(chooseSlot(slots, 4, true, true), slots[1]);
+    assert.equal(chooseSlot([slot(1, 0)], 4, true, true), undefined);
+  });
+
+  it("earlyFlushAt() is one batch of the measured job time, never below EARLY_FLUSH_MIN", () => {
+    assert.equal(earlyFlushAt(NaN), EARLY_FLUSH_MIN);
+    assert.equal(earlyFlushAt(1e-9), MAX_BATCH);
+    assert.equal(earlyFlushAt(BATCH_MS / 10), EARLY_FLUSH_MIN);
   });
 });

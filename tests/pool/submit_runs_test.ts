@@ -1,0 +1,92 @@
+/**
+ * Runs of `submit()`s: consecutive one-argument submits of one task join one
+ * open queue entry, which any other change to the queue closes; a long run is
+ * sent before the tick ends, so workers start while the caller still submits.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { PoolClosedError } from "../../src/errors.ts";
+import { EARLY_FLUSH_MIN } from "../../src/pool/dispatch.ts";
+
+const twice = (n: number) => n * 2;
+const same = (n: unknown) => n;
+
+describe("Pool submit runs", () => {
+  it("Pool.submit() runs keep ids and order when other calls come between them", async () => {
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    const seen: [unknown, number][] = [];
+    const a = pool.submit(twice, 1);
+    pool.submit(twice, 2);
+    pool.submitDone(twice, (value, id) => seen.push([value, id]), 3); // another destination
+    pool.submit(twice, 4);
+    pool.submit(same, 5); // another task
+    pool.map(twice, [6, 7]);
+    pool.submit(twice, 8);
+    pool.submit(twice, 9);
+    assert.equal(pool.cancel(a + 7), true); // 8, from the middle of a run
+    pool.submit(twice, 10);
+    pool.submitFirst(twice, 0);
+    pool.submit(twice, 11);
+    assert.deepEqual(
+      [...pool.jobs].map(({ id, args }) => [id - a, args[0]]),
+      [[10, 0], [0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 6], [6, 7], [8, 9], [9, 10], [11, 11]],
+    );
+    await pool.wait();
+    assert.deepEqual(
+      [...pool.done].map((entry) => {
+        const [id, value] = entry as [number, number];
+        return [id - a, value];
+      }),
+      [[10, 0], [0, 2], [1, 4], [3, 8], [4, 5], [5, 12], [6, 14], [8, 18], [9, 20], [11, 22]],
+    );
+    assert.deepEqual(seen, [[6, a + 2]]);
+    assert.equal(pool.failed.length, 0);
+  });
+
+  it("Pool.submit() runs mix numbers, strings and shared values, each arriving as sent", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const values: unknown[] = [1, "two", null, 3.5, cell, undefined, true];
+    for (const value of values) pool.submit(same, value);
+    await pool.wait();
+    const done = [...pool.done];
+    assert.equal(done.length, values.length);
+    assert.deepEqual(done.slice(0, 4), [1, "two", null, 3.5]);
+    const back = done[4] as Int32Array;
+    assert.ok(back.buffer instanceof SharedArrayBuffer);
+    assert.deepEqual(done.slice(5), [undefined, true]);
+  });
+
+  it("Pool.submit() refuses work once shutdown() starts, even inside a run", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    pool.submit(twice, 1);
+    const closing = pool.shutdown();
+    assert.throws(() => pool.submit(twice, 2), PoolClosedError);
+    assert.equal(await closing, true);
+    assert.deepEqual([...pool.done], [2]);
+  });
+
+  it("Pool.submit() honours maxQueue inside a run", async () => {
+    await using pool = new Pool({ maxChildren: 1, maxQueue: 3 });
+    for (let i = 0; i < 3; i++) pool.submit(twice, i);
+    assert.throws(() => pool.submit(twice, 3), { name: "QueueFullError" });
+    await pool.wait();
+    assert.deepEqual([...pool.done], [0, 2, 4]);
+  });
+
+  it("Pool.submit() sends a long run before the tick ends: workers start while the caller submits", async () => {
+    await using pool = new Pool({ maxChildren: 2, minChildren: 2 });
+    const started = new Int32Array(new SharedArrayBuffer(4));
+    const count = (cell: Int32Array) => Atomics.add(cell, 0, 1) + 1;
+    const n = EARLY_FLUSH_MIN * 2;
+    for (let i = 0; i < n; i++) pool.submit(count, started);
+    // Still in the tick that submitted: no flush at its end has run yet.
+    const deadline = performance.now() + 30_000;
+    while (Atomics.load(started, 0) === 0 && performance.now() < deadline);
+    assert.ok(Atomics.load(started, 0) > 0, "a worker ran a job before the submitting tick ended");
+    await pool.wait();
+    assert.equal(pool.done.length, n);
+    assert.equal(Atomics.load(started, 0), n);
+  });
+});
