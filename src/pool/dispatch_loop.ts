@@ -110,24 +110,26 @@ export class DispatchLoop {
   /**
    * Queues job `id`, one call of `task` (its table index) with one argument,
    * at the back, as a new `map`-style entry left open: until anything else
-   * changes the queue, the pool's `submit()` appends the same task's next
-   * one-argument jobs to it (see `Pool.submit`), so a run of submits travels
-   * like one `map`.
+   * changes the queue, the pool appends the next one-argument submits of the
+   * same task value and destination (`done`) to it (see `Pool.submit`), so a
+   * run of submits travels like one `map`.
    */
   openEntry(
     id: number,
     taskValue: unknown,
     task: number,
+    done: readonly [number, unknown],
     arg: unknown,
-    sink: number,
-    target: unknown,
-  ): void {
-    const job = new Job(id, task, Mode.MAP, [arg], 0, 1, sink, target, null);
+  ): Job {
+    const job = new Job(id, task, Mode.MAP, [arg], 0, 1, done[0], done[1], null);
     job.numeric = typeof arg === "number";
     this.enqueue(job, false);
-    this.queue.open = job;
-    this.queue.openTask = taskValue;
-    this.queue.openLimit = earlyFlushAt(this.#msPerJob);
+    const queue = this.queue;
+    queue.open = job;
+    queue.openTask = taskValue;
+    queue.openDone = done;
+    queue.openFlushAt = earlyFlushAt(this.#msPerJob);
+    return job;
   }
 
   /** Sends queued jobs to workers with room, and starts workers if needed. */
@@ -145,7 +147,7 @@ export class DispatchLoop {
   flushEarly(): void {
     this.#dispatch(true);
     const open = this.queue.open;
-    if (open !== null) this.queue.openLimit = open.count + earlyFlushAt(this.#msPerJob);
+    if (open !== null) this.queue.openFlushAt = open.count + earlyFlushAt(this.#msPerJob);
   }
 
   #dispatch(early: boolean): void {

@@ -21,10 +21,18 @@ export class JobQueue {
    * `DispatchLoop.openEntry`); any other change to the queue closes it.
    */
   open: Job | null = null;
-  /** The task value (function, name or reference) of the {@linkcode open} entry. */
+  /** What a submit must match to join {@linkcode open}: its task value (function, name or reference)... */
   openTask: unknown = undefined;
-  /** When the open entry holds this many jobs, it is sent without waiting for the tick's end. */
-  openLimit = Infinity;
+  /** ... and its destination (the pool's `[sink, target]` pair, compared by identity). */
+  openDone: unknown = undefined;
+  /** {@linkcode open} is sent early, before the tick ends, once it holds this many jobs. */
+  openFlushAt = Infinity;
+  /**
+   * Submits join {@linkcode open} on the pool's fast path while it holds
+   * fewer jobs than this; at it, the slow path checks `maxQueue` and flushes
+   * early. Set by the pool.
+   */
+  openLimit = 0;
 
   /** Whether nothing is queued. */
   get empty(): boolean {

@@ -72,8 +72,6 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   readonly #jobs: JobsView;
   /** Where results go when the caller names no destination: `doneCallback`, or `done`. */
   readonly #defaultTarget: [number, unknown];
-  /** `#defaultTarget[0]`. */
-  readonly #defaultSink: number;
   readonly #queue: JobQueue;
   #nextId = 1;
   #closed = false;
@@ -102,7 +100,6 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     this.#jobs = new JobsView(this.#queue);
     const callback = this.#options.doneCallback;
     this.#defaultTarget = callback ? [Sink.CALLBACK, callback] : DONE;
-    this.#defaultSink = this.#defaultTarget[0];
     this.#loop.keepMinimum();
   }
 
@@ -117,17 +114,23 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * @throws {TypeError} If `task` is not a task.
    */
   submit<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
-    // The hot path: a run of one-argument submits of one task, each joining
-    // the queue's open entry (see DispatchLoop.openEntry).
-    const open = this.#queue.open;
-    if (open !== null && args.length === 1) {
+    // The hot path: a run of one-argument submits of one task joins the
+    // queue's open entry (see DispatchLoop.openEntry). Every other case, and
+    // the checks due at `openLimit`, take the general path.
+    const queue = this.#queue;
+    const open = queue.open;
+    if (
+      open !== null && open.count < queue.openLimit && queue.openTask === task &&
+      queue.openDone === this.#defaultTarget && args.length === 1
+    ) {
       const arg = args[0];
-      if (
-        this.#queue.openTask === task && open.sink === this.#defaultSink &&
-        open.target === this.#defaultTarget[1] && (typeof arg !== "object" || arg === null) &&
-        this.#queue.items < this.#options.maxQueue
-      ) {
-        return this.#join(open, arg);
+      if (typeof arg !== "object" || arg === null) {
+        (open.args as unknown[]).push(arg);
+        open.count++;
+        if (typeof arg !== "number") open.numeric = false;
+        queue.items++;
+        this.#loop.pending++;
+        return this.#nextId++;
       }
     }
     return this.#submit(task, args, this.#defaultTarget, false);
@@ -536,40 +539,38 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   }
 
   #submit(task: unknown, args: unknown[], done: [number, unknown], first: boolean): JobId {
-    const sink = done[0];
-    const target = done[1];
     // One argument at the back of the queue joins the open entry, or opens
     // one: no object per job, and 1 value on the wire instead of 5.
     if (first || args.length !== 1 || this.#options.taskTimeout > 0) {
-      return this.#submitJob(task, args, sink, target, first).id;
+      return this.#submitJob(task, args, done[0], done[1], first).id;
     }
     this.#checkOpen();
     const queue = this.#queue;
-    if (queue.items >= this.#options.maxQueue) throw new QueueFullError(this.#options.maxQueue);
+    const maxQueue = this.#options.maxQueue;
+    if (queue.items >= maxQueue) throw new QueueFullError(maxQueue);
     let arg = args[0];
     if (typeof arg === "object" && arg !== null) {
-      if (isTransferred(arg)) return this.#submitJob(task, args, sink, target, first).id;
+      if (isTransferred(arg)) return this.#submitJob(task, args, done[0], done[1], first).id;
       arg = toWire(arg) ?? arg;
     }
-    const open = queue.open;
-    if (open !== null && queue.openTask === task && open.sink === sink && open.target === target) {
-      return this.#join(open, arg);
+    let open = queue.open;
+    let id: JobId;
+    if (open !== null && queue.openTask === task && queue.openDone === done) {
+      id = this.#nextId++;
+      (open.args as unknown[]).push(arg);
+      open.count++;
+      if (typeof arg !== "number") open.numeric = false;
+      queue.items++;
+      this.#loop.pending++;
+      if (open.count >= queue.openFlushAt) this.#loop.flushEarly();
+    } else {
+      const index = this.#tasks.indexOf(task); // throws for a bad task: before taking an id
+      id = this.#nextId++;
+      open = this.#loop.openEntry(id, task, index, done, arg);
     }
-    const index = this.#tasks.indexOf(task);
-    const id = this.#nextId++;
-    this.#loop.openEntry(id, task, index, arg, sink, target);
-    return id;
-  }
-
-  /** Adds a job to the open entry (its ids are consecutive: nothing else took one since). */
-  #join(open: Job, arg: unknown): JobId {
-    (open.args as unknown[]).push(arg);
-    if (typeof arg !== "number") open.numeric = false;
-    const queue = this.#queue;
-    queue.items++;
-    this.#loop.pending++;
-    const id = this.#nextId++;
-    if (++open.count >= queue.openLimit) this.#loop.flushEarly();
+    if (queue.open === open) {
+      queue.openLimit = Math.min(queue.openFlushAt, open.count + maxQueue - queue.items);
+    }
     return id;
   }
 

@@ -58,6 +58,16 @@ describe("Pool submit runs", () => {
     assert.deepEqual(done.slice(5), [undefined, true]);
   });
 
+  it("Pool.submit() runs keep consecutive ids when a bad submit comes between", async () => {
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    const a = pool.submit(twice, 1);
+    assert.throws(() => pool.submit(42 as never, 2), { name: "TypeError" });
+    const b = pool.submit(twice, 3);
+    assert.equal(b, a + 1);
+    await pool.wait();
+    assert.deepEqual([...pool.done], [[a, 2], [b, 6]]);
+  });
+
   it("Pool.submit() refuses work once shutdown() starts, even inside a run", async () => {
     const pool = new Pool({ maxChildren: 1 });
     pool.submit(twice, 1);
