@@ -108,28 +108,19 @@ export class DispatchLoop {
   }
 
   /**
-   * Queues job `id`, one call of `task` (its table index) with one argument,
-   * at the back, as a new `map`-style entry left open: until anything else
-   * changes the queue, the pool appends the next one-argument submits of the
-   * same task value and destination (`done`) to it (see `Pool.submit`), so a
-   * run of submits travels like one `map`.
+   * Queues `job`, a `map`-style entry of one job so far, at the back and
+   * leaves it open: until anything else changes the queue, the pool appends
+   * the next one-argument submits (or runs) of the same task value and
+   * destination (`doneKey`) to it (see `Pool.submit`), so a run of them
+   * travels like one `map`.
    */
-  openEntry(
-    id: number,
-    taskValue: unknown,
-    task: number,
-    done: readonly [number, unknown],
-    arg: unknown,
-  ): Job {
-    const job = new Job(id, task, Mode.MAP, [arg], 0, 1, done[0], done[1], null);
-    job.numeric = typeof arg === "number";
+  openEntry(job: Job, taskValue: unknown, doneKey: unknown): void {
     this.enqueue(job, false);
     const queue = this.queue;
     queue.open = job;
     queue.openTask = taskValue;
-    queue.openDone = done;
+    queue.openDone = doneKey;
     queue.openFlushAt = earlyFlushAt(this.#msPerJob);
-    return job;
   }
 
   /** Sends queued jobs to workers with room, and starts workers if needed. */
@@ -558,7 +549,7 @@ export class DispatchLoop {
         const id = job.id + from;
         if (tag === Tag.RETURN) results.value(job, id, data[i + 1], false);
         else if (tag === Tag.THROW) results.failure(job, id, decodeError(data[i + 1]));
-        else results.end(job); // Tag.END
+        else results.end(job, id); // Tag.END
         this.pending--;
       }
       slot.inflightItems -= items;

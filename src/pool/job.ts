@@ -19,13 +19,25 @@ export const Sink = {
   PROMISE: 3,
   /** To `job.target`, a `ResultStream` (`stream`). */
   STREAM: 4,
+  /**
+   * To one {@linkcode Deferred} per job: `job.target` is an array of them,
+   * parallel to `job.args` (one-argument `run()`s merged into one entry).
+   */
+  PROMISES: 5,
 } as const;
 
 /** The settling side of a `run()` promise; collects a generator's values. */
 export interface Deferred {
   resolve(value: unknown): void;
   reject(reason: unknown): void;
-  values: unknown[] | null;
+  values?: unknown[] | null;
+}
+
+/** The {@linkcode Deferred} of job `id`, which `job` (a `PROMISE` or `PROMISES` entry) holds. */
+export function deferredOf(job: Job, id: number): Deferred {
+  return job.sink === Sink.PROMISE
+    ? job.target as Deferred
+    : (job.target as Deferred[])[job.offset + id - job.id]!;
 }
 
 /** A queued or in-flight job. Fields are public for the pool's hot path. */

@@ -8,7 +8,7 @@
 
 import { Deque } from "../deque.ts";
 import { Semaphore } from "../sync/semaphore.ts";
-import { type Deferred, type Job, Sink } from "./job.ts";
+import { type Deferred, deferredOf, type Job, Sink } from "./job.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { ResultStream } from "./result_stream.ts";
 
@@ -43,8 +43,9 @@ export class Results {
       case Sink.CALLBACK:
         call(job.target as Callback, value, id);
         break;
-      case Sink.PROMISE: {
-        const deferred = job.target as Deferred;
+      case Sink.PROMISE:
+      case Sink.PROMISES: {
+        const deferred = deferredOf(job, id);
         if (yielded) (deferred.values ??= []).push(value);
         else deferred.resolve(value);
         break;
@@ -66,15 +67,19 @@ export class Results {
         done.pushAll(data, at, n);
       }
       this.#addedDone += n;
+    } else if (job.sink === Sink.PROMISES) {
+      const deferreds = job.target as Deferred[];
+      const base = job.offset + id - job.id;
+      for (let k = 0; k < n; k++) deferreds[base + k]!.resolve(data[at + k]);
     } else if (job.sink !== Sink.DISCARD) {
       for (let k = 0; k < n; k++) this.value(job, id + k, data[at + k], false);
     }
   }
 
-  /** A generator job finished. */
-  end(job: Job): void {
-    if (job.sink === Sink.PROMISE) {
-      const deferred = job.target as Deferred;
+  /** Generator job `id` finished. */
+  end(job: Job, id: number): void {
+    if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
+      const deferred = deferredOf(job, id);
       deferred.resolve(deferred.values ?? []);
     } else if (job.sink === Sink.STREAM) {
       (job.target as ResultStream<unknown>).close();
@@ -83,8 +88,8 @@ export class Results {
 
   /** A job failed with `error`. */
   failure(job: Job, id: number, error: unknown): void {
-    if (job.sink === Sink.PROMISE) {
-      (job.target as Deferred).reject(error);
+    if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
+      deferredOf(job, id).reject(error);
       return;
     }
     if (job.sink === Sink.STREAM) {
@@ -106,7 +111,7 @@ export class Results {
 
   /** A job was cancelled before it ran; promises and streams reject with `reason`. */
   cancelled(job: Job, id: number, reason: unknown): void {
-    if (job.sink === Sink.PROMISE) (job.target as Deferred).reject(reason);
+    if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) deferredOf(job, id).reject(reason);
     else if (job.sink === Sink.STREAM) (job.target as ResultStream<unknown>).fail(reason);
     const callback = this.#options.cancelledCallback;
     if (callback) {

@@ -79,7 +79,16 @@ let out: unknown[] = [];
 /** Where the open `RETURNS` run's header is in `out`, and where the run ends. */
 let runAt = -1;
 let runEnd = -1;
+/** What tasks asked to move with their results (`transfer()`). */
 let outTransfer: Transferable[] = [];
+/** The Float64Arrays of `F64RETURNS` runs, moved back unless the batch may fail to clone. */
+let ownBuffers: ArrayBuffer[] = [];
+/**
+ * The batch holds an object, function or symbol result, which may fail to clone. A failed
+ * `postMessage` may already have detached what it was to move (Deno does),
+ * so our own buffers are then copied, not moved.
+ */
+let risky = false;
 let outJobs = 0;
 let batchStart = 0;
 let sinceClock = 0;
@@ -328,7 +337,7 @@ async function runNumbers(task: Compiled, values: Float64Array): Promise<void> {
   }
   if (k > 0) {
     out.push(Tag.F64RETURNS, k === n ? values : values.subarray(0, k));
-    outTransfer.push(values.buffer as ArrayBuffer);
+    ownBuffers.push(values.buffer as ArrayBuffer);
     outJobs += k;
   }
   if (k === n) return;
@@ -460,6 +469,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function pushValue(tag: number, value: unknown): void {
+  const type = typeof value;
+  if (type === "object" ? value !== null : type === "function" || type === "symbol") risky = true;
   if (isTransferred(value)) {
     out.push(tag, value.value);
     for (const item of value.list) outTransfer.push(item);
@@ -506,8 +517,13 @@ function flush(): void {
   if (out.length === 0) return;
   const now = performance.now();
   const message: FromWorker = { type: "results", data: out, jobs: outJobs, ms: now - batchStart };
+  const transfer = risky || ownBuffers.length === 0
+    ? outTransfer
+    : outTransfer.length === 0
+    ? ownBuffers
+    : outTransfer.concat(ownBuffers);
   try {
-    scope.postMessage(message, outTransfer);
+    scope.postMessage(message, transfer);
   } catch (error) {
     replaceUncloneable(error);
     scope.postMessage(message, outTransfer);
@@ -516,6 +532,8 @@ function flush(): void {
   out = [];
   runAt = runEnd = -1;
   outTransfer = [];
+  ownBuffers = [];
+  risky = false;
   outJobs = 0;
   batchStart = now;
 }
@@ -530,6 +548,7 @@ function replaceUncloneable(cause: unknown): void {
       i += out[i + 1] as number; // a run holds primitives only: all cloneable
       continue;
     }
+    if (out[i] === Tag.F64RETURNS) continue; // numbers, and not moved (see `risky`)
     try {
       structuredClone(out[i + 1]);
     } catch (error) {

@@ -100,3 +100,55 @@ describe("Pool submit runs", () => {
     assert.equal(Atomics.load(started, 0), n);
   });
 });
+
+describe("Pool run() runs", () => {
+  it("Pool.run() of many one-argument jobs in one tick: each promise settles with its own job", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    const triple = (n: number) => {
+      if (n % 50 === 7) throw new RangeError(`bad ${n}`);
+      return n % 2 === 0 ? n * 3 : `${n * 3}`;
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, n) => pool.run(triple, n)),
+    );
+    results.forEach((result, n) => {
+      if (n % 50 === 7) {
+        assert.equal(result.status, "rejected");
+        const error = (result as PromiseRejectedResult).reason;
+        assert.ok(error instanceof RangeError);
+        assert.equal(error.message, `bad ${n}`);
+      } else {
+        assert.deepEqual(result, { status: "fulfilled", value: n % 2 === 0 ? n * 3 : `${n * 3}` });
+      }
+    });
+    assert.deepEqual([pool.pending, pool.done.length, pool.failed.length], [0, 0, 0]);
+  });
+
+  it("Pool.run() of one-argument generator and async tasks resolves each job with its own values", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    const pairs = await Promise.all(
+      Array.from({ length: 40 }, (_, n) =>
+        pool.run(function* (k: number) {
+          yield k;
+          yield -k;
+        }, n)),
+    );
+    assert.deepEqual(pairs, Array.from({ length: 40 }, (_, n) => [n, -n]));
+    const later = await Promise.all(
+      Array.from(
+        { length: 40 },
+        (_, n) => pool.run(async (k: number) => await Promise.resolve(k * 2), n),
+      ),
+    );
+    assert.deepEqual(later, Array.from({ length: 40 }, (_, n) => n * 2));
+  });
+
+  it("Pool.cancel() rejects queued one-argument run() promises alone; the pool goes on", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const queued = [1, 2, 3].map((n) => pool.run(twice, n));
+    assert.equal(pool.cancel(), true);
+    for (const job of queued) await assert.rejects(job, { name: "AbortError" });
+    assert.equal(await pool.run(twice, 4), 8);
+    assert.equal(pool.pending, 0);
+  });
+});
