@@ -31,7 +31,7 @@ import {
 import type { Clock } from "../timers/clock.ts";
 import { judgeCrash } from "./crash.ts";
 import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
-import { Job } from "./job.ts";
+import type { Job } from "./job.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
