@@ -75,3 +75,64 @@ export function table(header: string[], rows: string[][], left = 1): string {
   ];
   return lines.join("\n");
 }
+
+/** Two designs timed in alternation, and the median of their per-round time ratios. */
+export interface PairedTiming {
+  a: Timing;
+  b: Timing;
+  /** Median over rounds of `a`'s time divided by `b`'s in the same round. */
+  ratio: number;
+}
+
+/**
+ * Times `a` and `b` in alternating rounds (`a b`, then `b a`, ...), after a
+ * warm-up call of each, so that drift in the machine's speed (other load,
+ * frequency) falls on both alike. Both must return `expected`.
+ */
+export async function paired(
+  a: () => Promise<number>,
+  b: () => Promise<number>,
+  expected: number,
+  what: string,
+  rounds: number = quick ? 5 : 21,
+): Promise<PairedTiming> {
+  const run = async (fn: () => Promise<number>, label: string) => {
+    const t0 = performance.now();
+    const result = await withTimeout(fn(), HANG_MS, `${what} (${label})`);
+    const ms = performance.now() - t0;
+    check(result, expected, `${what} (${label})`);
+    return ms;
+  };
+  await run(a, "a");
+  await run(b, "b");
+  const as: number[] = [];
+  const bs: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    gc?.();
+    let ta: number;
+    let tb: number;
+    if (i % 2 === 0) {
+      ta = await run(a, "a");
+      tb = await run(b, "b");
+    } else {
+      tb = await run(b, "b");
+      ta = await run(a, "a");
+    }
+    as.push(ta);
+    bs.push(tb);
+    ratios.push(ta / tb);
+  }
+  const timing = (xs: number[]): Timing => ({
+    median: median(xs),
+    min: Math.min(...xs),
+    samples: xs.length,
+  });
+  return { a: timing(as), b: timing(bs), ratio: median(ratios) };
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

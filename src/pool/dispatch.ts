@@ -13,7 +13,7 @@
 import type { WorkerSlot } from "./worker_slot.ts";
 
 /** The work one batch aims to hold, in ms. */
-export const BATCH_MS = 2;
+export const BATCH_MS = 4;
 /** The most jobs in one batch. */
 export const MAX_BATCH = 16384;
 /** Jobs at least this slow (ms) go one at a time per worker. */

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError } from "../../src/errors.ts";
 import { EARLY_FLUSH_MIN } from "../../src/pool/dispatch.ts";
+import { gate } from "../_gate.ts";
 
 const twice = (n: number) => n * 2;
 const same = (n: unknown) => n;
@@ -151,5 +152,36 @@ describe("Pool run() runs", () => {
     for (const job of queued) await assert.rejects(job, { name: "AbortError" });
     assert.equal(await pool.run(twice, 4), 8);
     assert.equal(pool.pending, 0);
+  });
+});
+
+describe("Pool answers of slow jobs", () => {
+  it("Pool: a worker answers slow jobs before the last job of a batch, so its next work can be sent meanwhile", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // A job of about 1 ms, or one that blocks at a gate.
+    const job = (step: { memory: Int32Array | null }) => {
+      if (step.memory === null) {
+        const until = performance.now() + 1;
+        while (performance.now() < until);
+        return "slow";
+      }
+      Atomics.add(step.memory, 0, 1);
+      Atomics.notify(step.memory, 0);
+      Atomics.wait(step.memory, 1, 0);
+      return "gated";
+    };
+    // Two rounds measure the job time, so the next two jobs travel in one batch.
+    for (let i = 0; i < 2; i++) {
+      await Promise.all([0, 1].map(() => pool.run(job, { memory: null })));
+    }
+    const g = gate();
+    const first = pool.run(job, { memory: null });
+    const second = pool.run(job, { memory: g.memory });
+    // The second job blocks its worker until the gate opens: the first job's
+    // answer must arrive before that, or this await never ends.
+    assert.equal(await first, "slow");
+    await g.started();
+    g.open();
+    assert.equal(await second, "gated");
   });
 });
