@@ -44,6 +44,15 @@ export class JobQueue {
     return this.entries.at(0);
   }
 
+  /** Adds a job whose argument is `arg` to the {@linkcode open} entry, which must be set. */
+  join(arg: unknown): void {
+    const open = this.open!;
+    (open.args as unknown[]).push(arg);
+    open.count++;
+    if (typeof arg !== "number") open.numeric = false;
+    this.items++;
+  }
+
   /** Queues `job` at the back, or at the front with `first`. */
   add(job: Job, first: boolean): void {
     this.open = null;

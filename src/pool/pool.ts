@@ -125,10 +125,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     ) {
       const arg = args[0];
       if (typeof arg !== "object" || arg === null) {
-        (open.args as unknown[]).push(arg);
-        open.count++;
-        if (typeof arg !== "number") open.numeric = false;
-        queue.items++;
+        queue.join(arg);
         this.#loop.pending++;
         return this.#nextId++;
       }
@@ -581,11 +578,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     let id: JobId;
     if (open !== null && queue.openTask === task && queue.openDone === done) {
       id = this.#nextId++;
-      (open.args as unknown[]).push(arg);
+      queue.join(arg);
       if (done === RUNS) (open.target as Deferred[]).push(deferred!);
-      open.count++;
-      if (typeof arg !== "number") open.numeric = false;
-      queue.items++;
       this.#loop.pending++;
       if (open.count >= queue.openFlushAt) this.#loop.flushEarly();
     } else {
