@@ -181,7 +181,8 @@ describe("Pool soak", () => {
       for (let chunk = 0; chunk < chunks; chunk++) {
         const size = Math.min(CHUNK, JOBS - chunk * CHUNK);
         const firstId = nextId;
-        if (random() < 0.25) {
+        const form = random();
+        if (form < 0.25) {
           // One map for the whole chunk.
           const items: [number, number][] = [];
           for (let k = 0; k < size; k++) {
@@ -191,6 +192,20 @@ describe("Pool soak", () => {
           }
           assert.equal(pool.map("workItem", items, done), size);
           nextId += size;
+        } else if (form < 0.5) {
+          // One-argument submits and a few runs: they join open queue entries, and their
+          // numbers travel as Float64Arrays.
+          for (let k = 0; k < size; k++) {
+            const id = nextId++;
+            kinds[id] = pickKind();
+            const packed = kinds[id]! + 8 * id;
+            if (random() < 0.01) {
+              isPromiseJob[id] = 1;
+              promises.push(settle(id, pool.run("workPacked", packed), undefined));
+            } else {
+              assert.equal(pool.submit("workPacked", packed), id);
+            }
+          }
         } else {
           for (let k = 0; k < size; k++) {
             const id = nextId++;
