@@ -222,7 +222,7 @@ async function throughput(): Promise<void> {
         expected,
         estimate,
         bySize.get(n)!,
-        { shrink: i === 0 },
+        { shrink: i === 0, maxSamples: 50 },
       );
     }
   };
@@ -516,6 +516,8 @@ async function simpleSum(): Promise<void> {
     () => expected,
     NaN,
     rows,
+    // About 1 ms a call: many samples, or the median moves the target's ratio by ±2.
+    { maxSamples: 200 },
   );
   await sized(
     "sum:loop-array",
@@ -545,6 +547,7 @@ async function simpleSum(): Promise<void> {
     () => expected,
     NaN,
     rows,
+    { maxSamples: 40 },
   );
   await sized(
     "sum:submit",
