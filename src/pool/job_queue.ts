@@ -17,8 +17,9 @@ export class JobQueue {
   /** Queued jobs, each `map` item counted. */
   items = 0;
   /**
-   * The back entry while plain `submit()`s may still join it (see
-   * `DispatchLoop.openEntry`); any other change to the queue closes it.
+   * The back entry while one-argument `submit()`s and `run()`s may still
+   * join it (see `DispatchLoop.openEntry`); any other change to the queue
+   * closes it.
    */
   open: Job | null = null;
   /** What a submit must match to join {@linkcode open}: its task value (function, name or reference)... */

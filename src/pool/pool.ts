@@ -107,6 +107,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
 
   /**
    * Queues a job at the back; its result goes to `done` (or `doneCallback`).
+   * Jobs queued in one tick leave together at its end; a long run of
+   * one-argument submits of one task leaves in batches as it grows, so
+   * workers start on it while the caller is still submitting.
    *
    * @returns The job's id.
    * @throws {PoolClosedError} After `shutdown()` or `terminate()`.

@@ -87,6 +87,33 @@ describe("JobQueue", () => {
   });
 });
 
+describe("JobQueue open entry", () => {
+  it("JobQueue.join() adds to the open entry; every other change to the queue closes it", () => {
+    const changes: [string, (queue: JobQueue, open: Job) => unknown][] = [
+      ["add", (queue) => queue.add(single(99), false)],
+      ["take", (queue) => queue.take(1)],
+      ["requeue", (queue) => queue.requeue([single(98)])],
+      ["remove", (queue, open) => queue.remove(open)],
+      ["removeId", (queue, open) => queue.removeId(open.id)],
+      ["drain", (queue) => queue.drain()],
+    ];
+    for (const [name, change] of changes) {
+      const queue = new JobQueue();
+      const open = mapped(1, 1);
+      queue.add(open, false);
+      queue.open = open;
+      open.numeric = true;
+      queue.join(7);
+      assert.equal(open.numeric, true, name);
+      queue.join("eight");
+      assert.deepEqual([open.count, queue.items, open.numeric], [3, 3, false], name);
+      assert.deepEqual(open.args.slice(1), [7, "eight"], name);
+      change(queue, open);
+      assert.equal(queue.open, null, `${name}() closes the open entry`);
+    }
+  });
+});
+
 describe("capacity()", () => {
   it("capacity() sends one job at a time while the cost is unknown or high", () => {
     assert.equal(capacity(NaN), 1);
