@@ -22,10 +22,14 @@
 // deno-lint-ignore-file no-console
 import {
   add1Inline,
+  consumeAcquire,
+  consumeAsCompleted,
+  consumeInOrder,
   createFastpool,
   expectedSum,
   type FastPool,
   PlainPool,
+  produce,
   sumDone,
 } from "./_designs.ts";
 import { args, check, exit, gc, nextTask, peakRss, resetPeakRss, rss } from "./_env.ts";
@@ -42,9 +46,9 @@ const CHUNK = 10_000;
 export interface ChildResult {
   /** Time of the measured part, ms. */
   ms: number;
-  /** `submit`: time of the submit calls alone, ms. */
+  /** `submit`, `queued`: time of the submit calls alone, ms. */
   submitMs?: number;
-  /** RSS growth right after submitting, MiB. */
+  /** `submit`, `queued`: RSS growth right after submitting, MiB. */
   afterSubmit?: number;
   /** Peak RSS growth, MiB. */
   peak: number;
@@ -151,10 +155,15 @@ function mib(bytes: number): number {
   return Math.round(bytes / MiB * 10) / 10;
 }
 
-async function queued(): Promise<ChildResult> {
+/**
+ * `n` jobs submitted in one loop, then all results: the loop's time and the
+ * RSS growth right after it ("submit", "queued"), the peak and the end.
+ */
+async function submitAll(): Promise<ChildResult> {
   const [s, base] = await start(design!);
   const t0 = performance.now();
   for (let i = 0; i < n; i++) s.submit(i);
+  const submitMs = performance.now() - t0;
   const afterSubmit = rss() - base;
   const sum = await s.finish();
   const ms = performance.now() - t0;
@@ -162,39 +171,7 @@ async function queued(): Promise<ChildResult> {
   const peak = (peakRss() ?? rss()) - base;
   const end = rss() - base;
   s.close();
-  return { ms, afterSubmit: mib(afterSubmit), peak: mib(peak), end: mib(end) };
-}
-
-async function submit(): Promise<ChildResult> {
-  const [s, base] = await start(design!);
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) s.submit(i);
-  const submitMs = performance.now() - t0;
-  const sum = await s.finish();
-  const ms = performance.now() - t0;
-  check(sum, expectedSum(n), `${design} sum`);
-  const peak = (peakRss() ?? rss()) - base;
-  const end = rss() - base;
-  s.close();
-  return { ms, submitMs, peak: mib(peak), end: mib(end) };
-}
-
-/** A producer that submits in chunks, one chunk per macrotask, and says when each lands. */
-function produce(
-  submitOne: (i: number) => void,
-): { done: Promise<void>; progress(): Promise<void> } {
-  const state: { wake: (() => void) | null } = { wake: null };
-  const progress = () => new Promise<void>((resolve) => state.wake = resolve);
-  const done = (async () => {
-    for (let first = 0; first < n; first += CHUNK) {
-      const end = Math.min(n, first + CHUNK);
-      for (let i = first; i < end; i++) submitOne(i);
-      state.wake?.();
-      state.wake = null;
-      await nextTask();
-    }
-  })();
-  return { done, progress };
+  return { ms, submitMs, afterSubmit: mib(afterSubmit), peak: mib(peak), end: mib(end) };
 }
 
 async function e2e(): Promise<ChildResult> {
@@ -211,11 +188,8 @@ async function e2e(): Promise<ChildResult> {
     resetPeakRss();
     t0 = performance.now();
     const promises: Promise<number>[] = [];
-    const producer = produce((i) => promises.push(pool.run(PlainTask.add1, i)));
-    for (let k = 0; k < n; k++) {
-      while (k >= promises.length) await producer.progress();
-      sum += await promises[k]!;
-    }
+    const producer = produce(n, CHUNK, (i) => promises.push(pool.run(PlainTask.add1, i)));
+    sum = await consumeInOrder(promises, n, producer);
     await producer.done;
     close = () => pool.close();
   } else {
@@ -230,24 +204,10 @@ async function e2e(): Promise<ChildResult> {
     base = rss();
     resetPeakRss();
     t0 = performance.now();
-    const producer = produce((i) => pool.submit(add1Inline, i));
-    if (design === "fastpool-acquire") {
-      const done = pool.done;
-      for (let k = 0; k < n; k++) {
-        await pool.doneCount.acquire();
-        sum += done.shift() as number;
-      }
-    } else if (design === "fastpool-ascompleted") {
-      let count = 0;
-      while (count < n) {
-        for await (const value of pool.asCompleted()) {
-          sum += value as number;
-          count++;
-        }
-        // The pool went idle between two chunks: wait for the next one.
-        if (count < n) await producer.progress();
-      }
-    } else {
+    const producer = produce(n, CHUNK, (i) => pool.submit(add1Inline, i));
+    if (design === "fastpool-acquire") sum = await consumeAcquire(pool, n);
+    else if (design === "fastpool-ascompleted") sum = await consumeAsCompleted(pool, n, producer);
+    else {
       throw new TypeError(`Unknown design ${design}`);
     }
     await producer.done;
@@ -263,11 +223,7 @@ async function e2e(): Promise<ChildResult> {
 
 if (import.meta.main) {
   try {
-    const result = what === "queued"
-      ? await queued()
-      : what === "submit"
-      ? await submit()
-      : await e2e();
+    const result = what === "queued" || what === "submit" ? await submitAll() : await e2e();
     console.log(JSON.stringify(result));
     exit(0);
   } catch (error) {

@@ -11,7 +11,7 @@
 
 import { Pool } from "../mod.ts";
 import { CoalescedPool } from "./_coalesced_pool.ts";
-import { runtime } from "./_env.ts";
+import { nextTask, runtime } from "./_env.ts";
 import { PlainPool, PlainTask } from "./_plain_pool.ts";
 import { SabRing } from "./_sab_ring.ts";
 
@@ -212,6 +212,72 @@ export async function fibAll(pool: RunPool, jobs: number, n: number): Promise<nu
   for (let i = 0; i < jobs; i++) promises.push(pool.run("fib", n));
   let sum = 0;
   for (const value of await Promise.all(promises)) sum += value;
+  return sum;
+}
+
+/** Jobs `0 … n-1` submitted in chunks, one chunk per macrotask (threadlet's "e2e" producer). */
+export interface Producer {
+  /** Resolves once every job is submitted. */
+  readonly done: Promise<void>;
+  /** Resolves when the next chunk has been submitted. */
+  progress(): Promise<void>;
+}
+
+/** Starts a {@linkcode Producer} calling `submitOne(i)` for `i` in `0 … n-1`, `chunk` per macrotask. */
+export function produce(n: number, chunk: number, submitOne: (i: number) => void): Producer {
+  const state: { wake: (() => void) | null } = { wake: null };
+  const done = (async () => {
+    for (let first = 0; first < n; first += chunk) {
+      for (let i = first, end = Math.min(n, first + chunk); i < end; i++) submitOne(i);
+      state.wake?.();
+      state.wake = null;
+      await nextTask();
+    }
+  })();
+  return { done, progress: () => new Promise<void>((resolve) => state.wake = resolve) };
+}
+
+/** e2e consumer: `n` results as they come, by `doneCount.acquire()` + `done.shift()`, summed. */
+export async function consumeAcquire(pool: FastPool, n: number): Promise<number> {
+  const done = pool.done;
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    await pool.doneCount.acquire();
+    sum += done.shift() as number;
+  }
+  return sum;
+}
+
+/** e2e consumer: `n` results as they come, by `asCompleted()`, summed. */
+export async function consumeAsCompleted(
+  pool: FastPool,
+  n: number,
+  producer: Producer,
+): Promise<number> {
+  let sum = 0;
+  let count = 0;
+  while (count < n) {
+    for await (const value of pool.asCompleted()) {
+      sum += value as number;
+      count++;
+    }
+    // The pool went idle between two chunks: wait for the next one.
+    if (count < n) await producer.progress();
+  }
+  return sum;
+}
+
+/** e2e consumer for a promise per job: `n` promises awaited in order, as the producer adds them. */
+export async function consumeInOrder(
+  promises: Promise<number>[],
+  n: number,
+  producer: Producer,
+): Promise<number> {
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    while (k >= promises.length) await producer.progress();
+    sum += await promises[k]!;
+  }
   return sum;
 }
 

@@ -13,14 +13,18 @@
 
 import {
   add1Inline,
+  consumeAcquire,
+  consumeAsCompleted,
+  consumeInOrder,
   createFastpool,
   expectedSum,
   type FastPool,
   PlainPool,
+  produce,
   sumDone,
 } from "./_designs.ts";
 import { checked, closeOnUnload, SLOW } from "./_bench_util.ts";
-import { check, nextTask, poolSize, quick } from "./_env.ts";
+import { check, poolSize, quick } from "./_env.ts";
 import { PlainTask } from "./_plain_pool.ts";
 
 const N = quick ? 100_000 : 1_000_000;
@@ -34,20 +38,6 @@ const plain = new PlainPool(poolSize);
 await Promise.all([...pools.values()].map((pool) => pool.run(add1Inline, 0)));
 await plain.run(PlainTask.add1, 0);
 closeOnUnload(...[...pools.values()].map((pool) => () => pool.terminate()), () => plain.close());
-
-/** Submits jobs `0 … N-1` in chunks, one chunk per macrotask; `progress()` resolves at the next chunk. */
-function produce(submit: (i: number) => void): { done: Promise<void>; progress(): Promise<void> } {
-  const state: { wake: (() => void) | null } = { wake: null };
-  const done = (async () => {
-    for (let first = 0; first < N; first += CHUNK) {
-      for (let i = first, end = Math.min(N, first + CHUNK); i < end; i++) submit(i);
-      state.wake?.();
-      state.wake = null;
-      await nextTask();
-    }
-  })();
-  return { done, progress: () => new Promise<void>((resolve) => state.wake = resolve) };
-}
 
 let checkedSubmit = false;
 Deno.bench({
@@ -76,12 +66,8 @@ for (const [workers, pool] of pools) {
     ...SLOW,
     fn: checked(
       async () => {
-        const producer = produce((i) => pool.submit(add1Inline, i));
-        let sum = 0;
-        for (let k = 0; k < N; k++) {
-          await pool.doneCount.acquire();
-          sum += pool.done.shift() as number;
-        }
+        const producer = produce(N, CHUNK, (i) => pool.submit(add1Inline, i));
+        const sum = await consumeAcquire(pool, N);
         await producer.done;
         return sum;
       },
@@ -95,16 +81,8 @@ for (const [workers, pool] of pools) {
     ...SLOW,
     fn: checked(
       async () => {
-        const producer = produce((i) => pool.submit(add1Inline, i));
-        let sum = 0;
-        let count = 0;
-        while (count < N) {
-          for await (const value of pool.asCompleted()) {
-            sum += value as number;
-            count++;
-          }
-          if (count < N) await producer.progress();
-        }
+        const producer = produce(N, CHUNK, (i) => pool.submit(add1Inline, i));
+        const sum = await consumeAsCompleted(pool, N, producer);
         await producer.done;
         return sum;
       },
@@ -121,12 +99,8 @@ for (const [workers, pool] of pools) {
       fn: checked(
         async () => {
           const promises: Promise<number>[] = [];
-          const producer = produce((i) => promises.push(plain.run(PlainTask.add1, i)));
-          let sum = 0;
-          for (let k = 0; k < N; k++) {
-            while (k >= promises.length) await producer.progress();
-            sum += await promises[k]!;
-          }
+          const producer = produce(N, CHUNK, (i) => promises.push(plain.run(PlainTask.add1, i)));
+          const sum = await consumeInOrder(promises, N, producer);
           await producer.done;
           return sum;
         },
