@@ -102,6 +102,8 @@ export class Job {
       null,
     );
     part.numeric = this.numeric;
+    part.exclusive = this.exclusive;
+    part.timeout = this.timeout;
     return part;
   }
 

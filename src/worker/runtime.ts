@@ -375,9 +375,9 @@ async function runItems(
   lastEntry = false,
 ): Promise<void> {
   const fn = task.fn;
-  const lastButOne = lastEntry ? start + n - 2 : -1;
+  const last = lastEntry ? start + n - 1 : -1;
   for (let k = start, end = start + n; k < end; k++) {
-    if (k === lastButOne + 1) answerEarly();
+    if (k === last) answerEarly();
     Atomics.store(status, Status.STARTED, ++startedJobs);
     const arg = jobs[k];
     let result: unknown;

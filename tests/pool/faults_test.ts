@@ -384,6 +384,33 @@ describe("Pool timeouts", () => {
     }
   });
 
+  it("Pool option taskTimeout times out each item of a map, not only the last", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 50, clock });
+    const g = gate();
+    const hang = (memory: Int32Array) => {
+      Atomics.add(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      Atomics.wait(memory, 1, 0);
+      return "late";
+    };
+    try {
+      assert.equal(pool.map(hang, [g.memory, g.memory, g.memory]), 3);
+      const first = 1; // a fresh pool's first job id
+      for (let item = 1; item <= 3; item++) {
+        await g.started(item);
+        clock.tick(50);
+        await pool.failedCount.acquire();
+      }
+      const errors = [...pool.failed] as TaskTimeoutError[];
+      assert.deepEqual(errors.map((error) => error.jobId), [first, first + 1, first + 2]);
+      assert.ok(errors.every((error) => error instanceof TaskTimeoutError));
+      assert.equal(pool.done.length, 0);
+    } finally {
+      g.open();
+    }
+  });
+
   it("Pool.exec() option timeout stops a synchronous endless loop", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const memory = new Int32Array(new SharedArrayBuffer(4));
