@@ -16,8 +16,7 @@
  * @module
  */
 
-import { describe } from "./protocol/codec.ts";
-import { cpuCount, type PoolOptions } from "./pool/options.ts";
+import { type PoolOptions, resolveMaxChildren } from "./pool/options.ts";
 import { Pool } from "./pool/pool.ts";
 import type { RunResult, TaskArgs, TaskFunction } from "./pool/types.ts";
 import type { AnyFunction, TaskRef } from "./task.ts";
@@ -175,15 +174,11 @@ export const executors: Executors = {
     return { ...options, maxChildren: 1, minChildren: 1 };
   },
   simple(size, options = {}) {
-    const n = workerCount(size, "size", "create simple executor");
+    const n = resolveMaxChildren(size, "create simple executor", "size");
     return { ...options, maxChildren: n, minChildren: n };
   },
   adaptive(maxChildren, options = {}) {
-    const n = workerCount(
-      maxChildren,
-      "maxChildren",
-      "create adaptive executor",
-    );
+    const n = resolveMaxChildren(maxChildren, "create adaptive executor");
     return { minChildren: 1, ...options, maxChildren: n };
   },
 };
@@ -309,31 +304,4 @@ export async function spawn<T extends FreeTask>(
   } finally {
     await pool.shutdown();
   }
-}
-
-/** `maxChildren`'s arithmetic for a preset's size argument, named as the caller named it. */
-function workerCount(
-  value: number | undefined,
-  name: string,
-  what: string,
-): number {
-  const cores = cpuCount();
-  if (value === undefined) return cores;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${what}: "${name}" must be an integer, received ${describe(value)}`,
-    );
-  }
-  if (!Number.isInteger(value)) {
-    throw new RangeError(
-      `Cannot ${what}: "${name}" must be an integer, received ${value}`,
-    );
-  }
-  const resolved = value > 0 ? value : cores + value;
-  if (resolved < 1) {
-    throw new RangeError(
-      `Cannot ${what}: "${name}" of ${value} leaves ${resolved} workers on ${cores} cores; it must leave at least 1`,
-    );
-  }
-  return resolved;
 }

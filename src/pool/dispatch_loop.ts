@@ -192,16 +192,21 @@ export class DispatchLoop {
 
   /** Cancels every queued job; returns how many. */
   cancelAll(reason: () => unknown): number {
-    const jobs = this.queue.drain();
-    let cancelled = 0;
-    for (const job of jobs) {
-      job.ended = true;
-      for (let i = 0; i < job.count; i++) this.#results.cancelled(job, job.id + i, reason());
-      cancelled += job.count;
-    }
-    this.pending -= cancelled;
+    const cancelled = this.#endQueued((job, id) => this.#results.cancelled(job, id, reason()));
     this.changed();
     return cancelled;
+  }
+
+  /** Ends every queued job, reporting each id with `report`; returns how many. */
+  #endQueued(report: (job: Job, id: number) => void): number {
+    let ended = 0;
+    for (const job of this.queue.drain()) {
+      job.ended = true;
+      for (let i = 0; i < job.count; i++) report(job, job.id + i);
+      ended += job.count;
+    }
+    this.pending -= ended;
+    return ended;
   }
 
   /** Cancels the queued job `id`; returns whether it was queued. */
@@ -364,7 +369,6 @@ export class DispatchLoop {
       job.slot = slot;
       slot.inflight.push(job);
       items += job.count;
-      if (job.transfer) { for (const item of job.transfer) transfer.push(item); }
       if (exclusive) {
         slot.exclusive = true;
         if (job.timeout > 0) timed = job;
@@ -412,7 +416,7 @@ export class DispatchLoop {
         : [entry];
       for (const job of units) {
         const data: unknown[] = [];
-        const transfer: Transferable[] = job.transfer ? [...job.transfer] : [];
+        const transfer: Transferable[] = [];
         encode(job, data, transfer);
         try {
           slot.send({ type: "run", jobs: data, taskBase, tasks: pendingTasks }, transfer);
@@ -623,14 +627,9 @@ export class DispatchLoop {
     if (++this.#startFailures >= MAX_START_FAILURES) {
       this.#startFailures = 0;
       const why = `workers failed to start ${MAX_START_FAILURES} times in a row`;
-      for (const job of this.queue.drain()) {
-        job.ended = true;
-        for (let i = 0; i < job.count; i++) {
-          const id = job.id + i;
-          this.#results.failure(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }));
-        }
-        this.pending -= job.count;
-      }
+      this.#endQueued((job, id) =>
+        this.#results.failure(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }))
+      );
     } else {
       this.#clearBackoff();
       this.#backoff = this.#clock.setTimer(() => {
@@ -655,8 +654,9 @@ function unanswered(slot: WorkerSlot): Job[] {
   return [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered());
 }
 
-/** Appends a job's header and values to a `run` message's flat array. */
+/** Appends a job's header and values to a `run` message's flat array, and what it moves to `transfer`. */
 function encode(job: Job, data: unknown[], transfer: Transferable[]): void {
+  if (job.transfer) { for (const item of job.transfer) transfer.push(item); }
   const args = job.args;
   if (job.mode === Mode.MAP) {
     if (job.numeric && job.count >= MIN_F64_ITEMS) {

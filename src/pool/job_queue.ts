@@ -73,19 +73,12 @@ export class JobQueue {
 
   /** Puts entries back at the front, in their order (they were sent but never started). */
   requeue(jobs: readonly Job[]): void {
-    this.open = null;
     for (let i = jobs.length - 1; i >= 0; i--) {
       const job = jobs[i]!;
       job.slot = null;
       job.next = 0;
       this.add(job, true);
     }
-  }
-
-  /** Whether `job` is queued. */
-  has(job: Job): boolean {
-    for (const entry of this.entries) if (entry === job) return true;
-    return false;
   }
 
   /** Takes `job` out; returns whether it was queued. */

@@ -151,13 +151,18 @@ export function cpuCount(): number {
  *
  * @throws {RangeError} If the result is below 1 or the value is not an integer.
  */
-export function resolveMaxChildren(value: number | undefined, what = "create pool"): number {
-  if (value === undefined) return cpuCount();
-  checkInteger(value, "maxChildren", what);
-  const resolved = value > 0 ? value : cpuCount() + value;
+export function resolveMaxChildren(
+  value: number | undefined,
+  what = "create pool",
+  name = "maxChildren",
+): number {
+  const cores = cpuCount();
+  if (value === undefined) return cores;
+  checkInteger(value, name, what);
+  const resolved = value > 0 ? value : cores + value;
   if (resolved < 1) {
     throw new RangeError(
-      `Cannot ${what}: "maxChildren" of ${value} leaves ${resolved} workers on ${cpuCount()} cores; it must leave at least 1`,
+      `Cannot ${what}: "${name}" of ${value} leaves ${resolved} workers on ${cores} cores; it must leave at least 1`,
     );
   }
   return resolved;

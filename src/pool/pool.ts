@@ -564,7 +564,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     first: boolean,
     deferred?: Deferred,
   ): JobId {
-    const [sink, target] = done === RUNS ? [Sink.PROMISE, deferred] : done;
+    // A job that cannot join an open entry travels alone; a merged run's
+    // destination is then its own promise.
+    const sink = done === RUNS ? Sink.PROMISE : done[0];
+    const target = done === RUNS ? deferred : done[1];
     if (first || args.length !== 1 || this.#options.taskTimeout > 0) {
       return this.#submitJob(task, args, sink, target, first).id;
     }

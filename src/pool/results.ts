@@ -8,6 +8,7 @@
 
 import { Deque } from "../deque.ts";
 import { Semaphore } from "../sync/semaphore.ts";
+import { reportGlobally } from "../timers/scheduler.ts";
 import { type Deferred, deferredOf, type Job, Sink } from "./job.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { ResultStream } from "./result_stream.ts";
@@ -118,7 +119,7 @@ export class Results {
       try {
         callback(id);
       } catch (error) {
-        report(error);
+        reportGlobally(error);
       }
     }
   }
@@ -162,14 +163,6 @@ function call(callback: Callback, value: unknown, id: number): void {
   try {
     callback(value, id);
   } catch (error) {
-    report(error);
+    reportGlobally(error);
   }
-}
-
-/** Reports an error thrown by a user callback without breaking the pool. */
-export function report(error: unknown): void {
-  if (typeof reportError === "function") reportError(error);
-  else {queueMicrotask(() => {
-      throw error;
-    });}
 }

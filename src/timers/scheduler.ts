@@ -616,8 +616,12 @@ function describe(value: unknown): string {
   return Array.isArray(value) ? "an array" : "an object";
 }
 
-/** The global `reportError()`, looked up at call time (tests may replace it). */
-function reportGlobally(error: unknown): void {
+/**
+ * Reports an error no caller can catch (a user callback threw) through the
+ * global `reportError()`, looked up at call time (tests may replace it), or
+ * by rethrowing it in a microtask where there is none.
+ */
+export function reportGlobally(error: unknown): void {
   const { reportError } = globalThis as {
     reportError?: (error: unknown) => void;
   };

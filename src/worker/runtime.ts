@@ -269,7 +269,7 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     } else {
       Atomics.store(status, Status.STARTED, ++startedJobs);
       const args = n < REUSED_ARGS.length ? REUSED_ARGS[n]! : new Array(n);
-      for (let k = 0; k < n; k++) args[k] = revive(jobs[i + k]);
+      for (let k = 0; k < n; k++) args[k] = fromWire(jobs[i + k]);
       const pending = call(task, args, mode, id);
       if (pending) {
         await pending;
@@ -304,7 +304,7 @@ async function runEach(
   const args = REUSED_ARGS[1]!;
   for (let k = 0; k < n; k++) {
     Atomics.store(status, Status.STARTED, ++startedJobs);
-    args[0] = revive(items[start + k]);
+    args[0] = fromWire(items[start + k]);
     const pending = call(task, args, Mode.CALL, firstId + k);
     if (pending) {
       await pending;
@@ -345,9 +345,7 @@ async function runNumbers(task: Compiled, values: Float64Array): Promise<void> {
   if (k === n) return;
   // Job k is started and has its outcome in `result`; the rest have not started.
   if (threw) pushThrow(task, result);
-  else if (isThenable(result)) {
-    await Promise.resolve(result).then(pushReturn, (error) => pushThrow(task, error));
-  } else pushReturn(result);
+  else await settle(task, result);
   if (k + 1 < n) {
     await runItems(task, Array.from(values.subarray(k + 1), fromDouble), 0, n - k - 1);
   }
@@ -391,7 +389,7 @@ async function runItems(
     if (type === "number" || type === "string" || type === "boolean" || result == null) {
       pushPlainReturn(result); // always cloneable
     } else if (isThenable(result)) {
-      await Promise.resolve(result).then(pushReturn, (error) => pushThrow(task, error));
+      await settle(task, result);
       maybeFlush();
       continue;
     } else {
@@ -401,8 +399,13 @@ async function runItems(
   }
 }
 
-function revive(arg: unknown): unknown {
-  return typeof arg === "object" && arg !== null ? fromWire(arg) : arg;
+/** Records a plain task's result: at once, or once it settles if it is a promise. */
+function settle(task: Compiled, result: unknown): Promise<void> | undefined {
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(pushReturn, (error) => pushThrow(task, error));
+  }
+  pushReturn(result);
+  return undefined;
 }
 
 /** Runs one job; returns a promise only when the job is asynchronous. */
@@ -419,13 +422,7 @@ function call(
     pushThrow(task, error);
     return;
   }
-  if (task.kind === TaskKind.PLAIN) {
-    if (isThenable(result)) {
-      return Promise.resolve(result).then(pushReturn, (error) => pushThrow(task, error));
-    }
-    pushReturn(result);
-    return;
-  }
+  if (task.kind === TaskKind.PLAIN) return settle(task, result);
   if (mode === Mode.STREAM) {
     return runStream(task, result as AsyncIterator<unknown>, id);
   }
@@ -503,12 +500,11 @@ function pushValue(tag: number, value: unknown): void {
 
 /** A job returned a primitive: extend the run of returns at the end of `out`, or start one. */
 function pushPlainReturn(value: unknown): void {
-  if (runEnd === out.length && runAt >= 0) {
+  if (runEnd === out.length) {
     (out[runAt + 1] as number)++;
   } else {
     runAt = out.length;
-    out.push(Tag.RETURNS, 0);
-    out[runAt + 1] = 1;
+    out.push(Tag.RETURNS, 1);
   }
   out.push(value);
   runEnd = out.length;
@@ -563,7 +559,7 @@ function flush(): void {
     scope.postMessage(message, transfer);
   } catch (error) {
     replaceUncloneable(error);
-    scope.postMessage(message, outTransfer);
+    scope.postMessage(message); // copied, not moved, on this slow path
   }
   Atomics.add(status, Status.TO_MAIN, 1);
   out = [];
@@ -599,6 +595,4 @@ function replaceUncloneable(cause: unknown): void {
       );
     }
   }
-  // Values are copied, not moved, on this slow path.
-  outTransfer = [];
 }
