@@ -169,3 +169,12 @@ export class FakeClock implements Clock {
     return earliest;
   }
 }
+
+/** A clock over `fake` whose timers fire `lag.ms` late, as a busy event loop's do. */
+export function laggingClock(fake: FakeClock, lag: { ms: number }): Clock {
+  return {
+    now: () => fake.now(),
+    setTimer: (callback, ms, options) => fake.setTimer(callback, ms + lag.ms, options),
+    clearTimer: (id) => fake.clearTimer(id),
+  };
+}

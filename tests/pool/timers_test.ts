@@ -2,21 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError, QueueFullError } from "../../src/errors.ts";
-import type { Clock } from "../../src/timers/clock.ts";
-import { FakeClock } from "../_fake_clock.ts";
+import { FakeClock, laggingClock } from "../_fake_clock.ts";
 import { Gate, gated } from "../fixtures/threadlet_gate.ts";
-
-/**
- * A clock whose timers run `lag.ms` late, as on a busy event loop: the
- * callback comes late, yet `now()` tells the true time.
- */
-function laggingClock(fake: FakeClock, lag: { ms: number }): Clock {
-  return {
-    now: () => fake.now(),
-    setTimer: (callback, ms, options) => fake.setTimer(callback, ms + lag.ms, options),
-    clearTimer: (id) => fake.clearTimer(id),
-  };
-}
 
 const echo = (value: string) => value;
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { FakeClock } from "../_fake_clock.ts";
+import { FakeClock, laggingClock } from "../_fake_clock.ts";
 import type { Clock, SetTimerOptions } from "../../src/timers/clock.ts";
 import { Scheduler, type TimerHandle } from "../../src/timers/scheduler.ts";
 
@@ -11,18 +11,6 @@ function setup(clock: Clock = new FakeClock()) {
     onError: (error) => errors.push(error),
   });
   return { scheduler, errors };
-}
-
-/**
- * A clock whose timers run `lag.ms` late, as on a busy event loop: the
- * callback comes late, yet `now()` tells the true time.
- */
-function laggingClock(fake: FakeClock, lag: { ms: number }): Clock {
-  return {
-    now: () => fake.now(),
-    setTimer: (callback, ms, options) => fake.setTimer(callback, ms + lag.ms, options),
-    clearTimer: (id) => fake.clearTimer(id),
-  };
 }
 
 /** A fake clock that records every `setTimer` call. */
