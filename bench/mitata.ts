@@ -815,8 +815,8 @@ if (import.meta.main) {
   log(`- load average (1 min) at start: ${loadAverage()}`);
   log(
     `- timing: mitata measure, median of ${
-      quick ? "1–3" : "2–10"
-    } samples after a warm-up call; one call kept near ${CALL_BUDGET_MS} ms`,
+      quick ? "1–3" : "2–10 samples (up to 50 for throughput, 200 for a 1 ms loop)"
+    }${quick ? " samples" : ""} after a warm-up call; one call kept near ${CALL_BUDGET_MS} ms`,
   );
   log();
   const only = args.find((a) => a.startsWith("--only="));
