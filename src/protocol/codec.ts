@@ -36,31 +36,137 @@ const BUILTINS: Record<string, ErrorConstructor> = {
  * Encodes a thrown value for `postMessage`. Errors keep their name, message,
  * stack, `cause` chain, `errors` (AggregateError) and own primitive fields;
  * other thrown values are sent as they are.
+ *
+ * Never throws: a field whose getter throws (or a Proxy whose traps throw) is
+ * left out, and the message then says which fields could not be read and
+ * why, so the job fails with that error instead of the worker dying.
  */
 export function encodeError(thrown: unknown, depth = 0): unknown {
-  if (!(thrown instanceof Error) || depth > MAX_CAUSE_DEPTH) return thrown;
-  const props: Record<string, unknown> = {};
+  let isError: boolean;
+  try {
+    isError = thrown instanceof Error;
+  } catch (error) {
+    // A Proxy whose getPrototypeOf trap throws: nothing of it can be trusted.
+    return encodeUnreadable(["its prototype"], error);
+  }
+  if (!isError || depth > MAX_CAUSE_DEPTH) return thrown;
+  const error = thrown as Error;
+  const unreadable: string[] = [];
+  let firstFailure: unknown;
+  const read = (key: string): unknown => {
+    try {
+      return (error as unknown as Record<string, unknown>)[key];
+    } catch (failure) {
+      if (unreadable.length === 0) firstFailure = failure;
+      unreadable.push(`"${key}"`);
+      return undefined;
+    }
+  };
+  const props: Record<string, unknown> = Object.create(null);
   let hasProps = false;
-  for (const key of Object.keys(thrown)) {
-    const value = (thrown as unknown as Record<string, unknown>)[key];
-    if (key === "cause" || typeof value === "object" || typeof value === "function") continue;
+  let keys: string[] = [];
+  try {
+    keys = Object.keys(error);
+  } catch (failure) {
+    if (unreadable.length === 0) firstFailure = failure;
+    unreadable.push("its own fields");
+  }
+  for (const key of keys) {
+    if (key === "cause") continue;
+    const value = read(key);
+    const type = typeof value;
+    if (type === "object" || type === "function" || type === "symbol") continue;
     props[key] = value;
     hasProps = true;
   }
-  const hasCause = Object.hasOwn(thrown, "cause");
-  return {
+  const name = read("name");
+  const message = read("message");
+  const stack = read("stack");
+  let hasCause = false;
+  let cause: unknown;
+  try {
+    hasCause = Object.hasOwn(error, "cause");
+  } catch (failure) {
+    if (unreadable.length === 0) firstFailure = failure;
+    unreadable.push(`"cause"`);
+  }
+  if (hasCause) {
+    const failures = unreadable.length;
+    cause = read("cause");
+    if (unreadable.length === failures) cause = encodeError(cause, depth + 1);
+    else hasCause = false;
+  }
+  let errors: unknown[] | undefined;
+  let dom = false;
+  try {
+    dom = typeof DOMException !== "undefined" && error instanceof DOMException;
+    if (error instanceof AggregateError) {
+      const list = read("errors");
+      if (Array.isArray(list)) errors = list.map((e) => encodeError(e, depth + 1));
+    }
+  } catch (failure) {
+    if (unreadable.length === 0) firstFailure = failure;
+    unreadable.push(`"errors"`);
+  }
+  const text = typeof message === "string" ? message : "";
+  const encoded = {
     [ERROR_KEY]: true,
-    name: thrown.name,
-    message: thrown.message,
-    stack: thrown.stack,
-    dom: typeof DOMException !== "undefined" && thrown instanceof DOMException,
+    name: typeof name === "string" ? name : "Error",
+    message: text,
+    stack: typeof stack === "string" ? stack : undefined,
+    dom,
     hasCause,
-    cause: hasCause ? encodeError(thrown.cause, depth + 1) : undefined,
-    errors: thrown instanceof AggregateError
-      ? thrown.errors.map((e) => encodeError(e, depth + 1))
-      : undefined,
+    cause,
+    errors,
     props: hasProps ? props : undefined,
   } satisfies EncodedError;
+  if (unreadable.length === 0) return encoded;
+  encoded.message = `${unreadableMessage(unreadable, firstFailure)}${
+    text === "" ? "" : ` (its message: ${text})`
+  }`;
+  // The class and `dom` are kept only for what could be read in full.
+  encoded.dom = false;
+  encoded.errors = undefined;
+  return encoded;
+}
+
+/** A thrown value none of which could be read, as an `Error` that says so. */
+function encodeUnreadable(what: string[], failure: unknown): EncodedError {
+  return {
+    [ERROR_KEY]: true,
+    name: "Error",
+    message: unreadableMessage(what, failure),
+    stack: undefined,
+    dom: false,
+    hasCause: false,
+    cause: undefined,
+    errors: undefined,
+    props: undefined,
+  };
+}
+
+function unreadableMessage(what: string[], failure: unknown): string {
+  return `Cannot read the error the task threw: reading ${what.join(", ")} threw ${
+    describeThrown(failure)
+  }`;
+}
+
+/**
+ * What a value that was thrown says about itself, for a message; never
+ * throws, whatever the value does when read.
+ */
+export function describeThrown(value: unknown): string {
+  try {
+    if (value instanceof Error) {
+      const { name, message } = value;
+      return typeof name === "string" && typeof message === "string"
+        ? `${name}: ${message}`
+        : "an unreadable error";
+    }
+    return describe(value);
+  } catch {
+    return "an unreadable value";
+  }
 }
 
 /**
@@ -77,7 +183,7 @@ export function decodeError(encoded: unknown): unknown {
   } else if (encoded.dom && typeof DOMException !== "undefined") {
     error = new DOMException(message, name);
   } else {
-    error = new (BUILTINS[name] ?? Error)(message);
+    error = new (Object.hasOwn(BUILTINS, name) ? BUILTINS[name]! : Error)(message);
   }
   if (error.name !== name) {
     Object.defineProperty(error, "name", { value: name, configurable: true, writable: true });
@@ -96,7 +202,18 @@ export function decodeError(encoded: unknown): unknown {
       writable: true,
     });
   }
-  if (encoded.props) Object.assign(error, encoded.props);
+  if (encoded.props) {
+    for (const key of Object.keys(encoded.props)) {
+      // Defined, not assigned: a field named like an accessor of the class
+      // (a DOMException's `code`) would otherwise throw.
+      Object.defineProperty(error, key, {
+        value: encoded.props[key],
+        configurable: true,
+        enumerable: true,
+        writable: true,
+      });
+    }
+  }
   return error;
 }
 
@@ -157,8 +274,12 @@ export function transfer<T>(value: T, list?: Transferable[]): T {
 
 /** Whether `value` was made by {@linkcode transfer}. */
 export function isTransferred(value: unknown): value is Transferred {
-  return typeof value === "object" && value !== null &&
-    (value as Partial<Transferred>)[TRANSFER_BRAND] === true;
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    return (value as Partial<Transferred>)[TRANSFER_BRAND] === true;
+  } catch {
+    return false; // a Proxy whose get trap throws is not ours
+  }
 }
 
 function transferableOf(value: unknown): Transferable | undefined {

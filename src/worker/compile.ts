@@ -65,6 +65,15 @@ function same(error: unknown): unknown {
 }
 
 function explainInline(error: unknown): unknown {
+  try {
+    addHint(error);
+  } catch {
+    // A thrown value whose getters throw: `encodeError` says so.
+  }
+  return error;
+}
+
+function addHint(error: unknown): void {
   if (
     error instanceof ReferenceError && / is not defined$/.test(error.message)
   ) {
@@ -76,7 +85,6 @@ function explainInline(error: unknown): unknown {
       );
     }
   }
-  return error;
 }
 
 /**

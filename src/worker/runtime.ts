@@ -21,7 +21,7 @@ import {
   type TaskSpec,
   type ToWorker,
 } from "../protocol/messages.ts";
-import { encodeError, isTransferred } from "../protocol/codec.ts";
+import { describeThrown, encodeError, isTransferred } from "../protocol/codec.ts";
 import { fromWire } from "../sync/wire.ts";
 import { type Compiled, compileTask, TaskKind } from "./compile.ts";
 
@@ -483,8 +483,14 @@ async function runStream(
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null &&
-    typeof (value as PromiseLike<unknown>).then === "function";
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    return typeof (value as PromiseLike<unknown>).then === "function";
+  } catch {
+    // A getter or Proxy trap that throws: not a thenable. Sending the value
+    // then fails to clone it, and that job alone fails.
+    return false;
+  }
 }
 
 function pushValue(tag: number, value: unknown): void {
@@ -522,6 +528,8 @@ function pushEnd(): void {
 }
 
 function pushThrow(task: Compiled, error: unknown): void {
+  // A thrown value that is not an Error is sent as it is, and may fail to clone.
+  risky = true;
   out.push(Tag.THROW, encodeError(task.explain(error)));
   outJobs++;
 }
@@ -589,7 +597,7 @@ function replaceUncloneable(cause: unknown): void {
       out[i] = Tag.THROW;
       out[i + 1] = encodeError(
         new TypeError(
-          `Cannot send job result: ${what} cannot be cloned (${(error as Error).message})`,
+          `Cannot send job result: ${what} cannot be cloned (${describeThrown(error)})`,
           { cause },
         ),
       );

@@ -63,6 +63,45 @@ describe("codec", () => {
     assert.equal(copy.message, "stop");
   });
 
+  it("encodeError() never throws: it says which fields could not be read and keeps the rest", () => {
+    const error = new TypeError("kept");
+    Object.defineProperty(error, "cause", {
+      get() {
+        throw new RangeError("no cause for you");
+      },
+    });
+    Object.defineProperty(error, "status", { enumerable: true, value: 418 });
+    const copy = roundTrip(error) as Error & { status: number };
+    assert.equal(
+      copy.message,
+      'Cannot read the error the task threw: reading "cause" threw RangeError: no cause for you (its message: kept)',
+    );
+    assert.equal(copy.name, "TypeError");
+    assert.equal(copy.status, 418);
+    assert.equal(copy.stack, error.stack);
+    assert.equal("cause" in copy, false);
+    const trap = new Proxy({}, {
+      getPrototypeOf() {
+        throw new Error("trap");
+      },
+    });
+    assert.match(
+      (roundTrip(trap) as Error).message,
+      /^Cannot read the error the task threw: reading its prototype threw Error: trap$/,
+    );
+  });
+
+  it("decodeError() rebuilds errors named like Object.prototype's members as plain errors", () => {
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      const error = new Error("odd name");
+      Object.defineProperty(error, "name", { value: name });
+      const copy = roundTrip(error) as Error;
+      assert.ok(copy instanceof Error, name);
+      assert.equal(copy.name, name);
+      assert.equal(copy.message, "odd name");
+    }
+  });
+
   it("transfer() marks buffers and refuses what cannot move", () => {
     const bytes = new Uint8Array(4);
     const marked = transfer(bytes);
