@@ -7,6 +7,7 @@
 
 import { Deque } from "../deque.ts";
 import { type FromWorker, SPIN_MS, Status, type ToWorker } from "../protocol/messages.ts";
+import { fromWire } from "../sync/wire.ts";
 import type { Job } from "./job.ts";
 
 /** What a slot reports to its pool. */
@@ -55,7 +56,13 @@ export class WorkerSlot {
     const worker: RefWorker = new Worker(url, { type: "module", name });
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
-      if (!this.dead) host.onMessage(this, event.data);
+      if (this.dead) return;
+      const message = event.data;
+      if (message.type === "results" && message.shared !== undefined) {
+        // Semaphores and Locks in results, sent in wire form.
+        for (const i of message.shared) message.data[i] = fromWire(message.data[i]);
+      }
+      host.onMessage(this, message);
     };
     // Always handled, even after terminate(): an unhandled worker error
     // would end the whole program on Deno.

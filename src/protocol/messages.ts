@@ -76,7 +76,14 @@ export type ToWorker =
 /** Messages from a worker to the pool. */
 export type FromWorker =
   | { type: "ready"; version: number }
-  | { type: "results"; data: unknown[]; jobs: number; ms: number }
+  | {
+    type: "results";
+    data: unknown[];
+    jobs: number;
+    ms: number;
+    /** Indices in `data` of values in wire form, revived by the slot (`sync/wire.ts`). */
+    shared?: number[];
+  }
   | { type: "fatal"; error: unknown }
   | { type: "exit"; how: string };
 

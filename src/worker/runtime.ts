@@ -22,7 +22,7 @@ import {
   type ToWorker,
 } from "../protocol/messages.ts";
 import { describeThrown, encodeError, isTransferred } from "../protocol/codec.ts";
-import { fromWire } from "../sync/wire.ts";
+import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, compileTask, TaskKind } from "./compile.ts";
 
 interface WorkerScope {
@@ -91,6 +91,8 @@ let ownBuffers: ArrayBuffer[] = [];
  * so our own buffers are then copied, not moved.
  */
 let risky = false;
+/** Indices in `out` of values in wire form (see `sync/wire.ts`), if any. */
+let outShared: number[] | null = null;
 let outJobs = 0;
 let batchStart = 0;
 let sinceClock = 0;
@@ -496,12 +498,22 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 function pushValue(tag: number, value: unknown): void {
   const type = typeof value;
   if (type === "object" ? value !== null : type === "function" || type === "symbol") risky = true;
-  if (isTransferred(value)) {
-    out.push(tag, value.value);
-    for (const item of value.list) outTransfer.push(item);
-  } else {
+  if (type !== "object" || value === null) {
     out.push(tag, value);
+    return;
   }
+  if (isTransferred(value)) {
+    for (const item of value.list) outTransfer.push(item);
+    value = value.value;
+  }
+  // A Semaphore or Lock, alone or inside, goes as its wire form; the pool
+  // revives the values at the indices listed in `shared`.
+  const wire = toWire(value);
+  if (wire !== undefined) {
+    (outShared ??= []).push(out.length + 1);
+    value = wire;
+  }
+  out.push(tag, value);
 }
 
 /** A job returned a primitive: extend the run of returns at the end of `out`, or start one. */
@@ -558,6 +570,7 @@ function flush(): void {
   if (out.length === 0) return;
   const now = performance.now();
   const message: FromWorker = { type: "results", data: out, jobs: outJobs, ms: now - batchStart };
+  if (outShared !== null) message.shared = outShared;
   const transfer = risky || ownBuffers.length === 0
     ? outTransfer
     : outTransfer.length === 0
@@ -575,6 +588,7 @@ function flush(): void {
   outTransfer = [];
   ownBuffers = [];
   risky = false;
+  outShared = null;
   outJobs = 0;
   batchStart = now;
 }

@@ -10,7 +10,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
+import { Lock } from "../../src/sync/lock.ts";
+import { Semaphore } from "../../src/sync/semaphore.ts";
+import type * as SemaphoreModule from "../../src/sync/semaphore.ts";
 
+/** Tasks import the class by absolute URL: it is the one the worker sends in wire form. */
+const SEMAPHORE_URL = new URL("../../src/sync/semaphore.ts", import.meta.url).href;
 const workerName = () => (globalThis as { name?: string }).name;
 
 describe("Pool: thrown values that cannot be read", () => {
@@ -95,5 +100,92 @@ describe("Pool: thrown values that cannot be read", () => {
     assert.deepEqual([...pool.done].sort(), [0, 10, 30]);
     assert.equal(pool.failed.length, 1);
     assert.match((pool.failed.shift() as Error).message, /^Cannot read the error/);
+  });
+});
+
+describe("Pool: Semaphores and Locks nested in arguments and results", () => {
+  it("Pool.run() revives a Lock and a Semaphore nested in object and array arguments", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const lock = new Lock();
+    const sem = new Semaphore(0);
+    const seen = await pool.run(
+      (a: { lock: Lock }, b: [Semaphore], c: { deep: { list: [number, { lock: Lock }] } }) => {
+        const took = a.lock.tryAcquire();
+        b[0].release(3);
+        return [
+          took,
+          a.lock instanceof Object && typeof a.lock.tryAcquire === "function",
+          c.deep.list[1].lock.locked,
+          c.deep.list[0],
+        ];
+      },
+      { lock },
+      [sem],
+      { deep: { list: [7, { lock }] } },
+    );
+    assert.deepEqual(seen, [true, true, true, 7]);
+    assert.equal(lock.locked, true, "the worker took the caller's lock");
+    assert.equal(sem.value, 3, "the worker released the caller's semaphore");
+  });
+
+  it("Pool.submit() and Pool.map() revive primitives nested in one-argument jobs", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    const sems = [new Semaphore(0), new Semaphore(0), new Semaphore(0)];
+    const release = (item: { sem: Semaphore }) => item.sem.release();
+    pool.submit(release, { sem: sems[0]! });
+    pool.map(release, [{ sem: sems[1]! }, { sem: sems[2]! }], false);
+    await pool.wait();
+    assert.deepEqual(sems.map((sem) => sem.value), [1, 1, 1]);
+  });
+
+  it("Pool.run() keeps shared references and cycles of an argument that holds a Lock", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const lock = new Lock();
+    const arg: { lock: Lock; self?: unknown; twice: number[][] } = { lock, twice: [] };
+    const row = [1];
+    arg.self = arg;
+    arg.twice.push(row, row);
+    const shape = await pool.run((a: typeof arg) => [
+      a.self === a,
+      a.twice[0] === a.twice[1],
+      a.lock.tryAcquire(),
+    ], arg);
+    assert.deepEqual(shape, [true, true, true]);
+    assert.equal(lock.locked, true);
+    assert.equal(arg.lock, lock, "the caller's value is left as it was");
+  });
+
+  it("Pool.run() gives back a Lock or Semaphore a task returns, alone or nested", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const lock = new Lock();
+    const back = await pool.run((l: Lock) => ({ held: [l] }), lock);
+    assert.ok(back.held[0] instanceof Lock);
+    assert.equal(back.held[0].tryAcquire(), true);
+    assert.equal(lock.locked, true, "the same memory");
+    const sem = await pool.run(
+      async (url: string) => new (await import(url) as typeof SemaphoreModule).Semaphore(2),
+      SEMAPHORE_URL,
+    );
+    assert.ok(sem instanceof Semaphore);
+    assert.equal(sem.value, 2);
+  });
+
+  it("Pool.stream() gives back Semaphores a generator yields inside objects", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const values: Semaphore[] = [];
+    for await (
+      const item of pool.stream(
+        async function* (url: string, n: number) {
+          const { Semaphore } = await import(url) as typeof SemaphoreModule;
+          for (let i = 0; i < n; i++) yield { sem: new Semaphore(i) };
+        },
+        SEMAPHORE_URL,
+        3,
+      )
+    ) {
+      values.push(item.sem);
+    }
+    assert.ok(values.every((sem) => sem instanceof Semaphore));
+    assert.deepEqual(values.map((sem) => sem.value), [0, 1, 2]);
   });
 });

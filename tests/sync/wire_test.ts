@@ -40,7 +40,7 @@ describe("wire", () => {
       __fastpoolShared: "Lock",
       buffer: lock.buffer,
     });
-    assert.equal(toWire(sem)?.buffer, sem.buffer);
+    assert.equal((toWire(sem) as SharedWire).buffer, sem.buffer);
   });
 
   it("fromWire() returns any other value unchanged", () => {
@@ -77,6 +77,56 @@ describe("wire", () => {
       () => fromWire({ __fastpoolShared: "Lock", buffer: new Semaphore().buffer }),
       TypeError,
     );
+  });
+
+  it("toWire() leaves values that hold no primitive alone, cycles and typed arrays included", () => {
+    const cyclic: Record<string, unknown> = { n: 1, list: [1, "a", null, { x: 2 }] };
+    cyclic.self = cyclic;
+    (cyclic.list as unknown[]).push(cyclic);
+    assert.equal(toWire(cyclic), undefined);
+    assert.equal(toWire([[[[]]]]), undefined);
+    assert.equal(toWire(new Float64Array(8)), undefined);
+    // Only arrays and plain objects are walked: a Map or class instance is sent as it is.
+    assert.equal(toWire(new Map([[1, new Lock()]])), undefined);
+    let deep: unknown[] = [];
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    assert.equal(toWire(deep), undefined, "no recursion: deep values do not overflow the stack");
+  });
+
+  it("toWire() and fromWire() carry primitives at any depth, keeping shared references and cycles", () => {
+    const lock = new Lock();
+    const sem = new Semaphore(4);
+    const shared = { sem };
+    const value: Record<string, unknown> = {
+      a: [1, { lock }],
+      b: shared,
+      c: shared,
+      bytes: new Uint8Array([1, 2]),
+      ["__proto__"]: 5, // a computed key: an own field, not the prototype
+    };
+    value.self = value;
+    const wire = toWire(value);
+    assert.equal(wire?.__fastpoolShared, "Nested");
+    assert.equal(
+      ((value.a as unknown[])[1] as { lock: Lock }).lock,
+      lock,
+      "the original is not changed",
+    );
+    const back = fromWire(structuredClone(wire)) as typeof value & {
+      a: [number, { lock: Lock }];
+      b: { sem: Semaphore };
+      c: { sem: Semaphore };
+      bytes: Uint8Array;
+    };
+    assert.ok(back.a[1].lock instanceof Lock);
+    assert.equal(back.a[1].lock.tryAcquire(), true);
+    assert.equal(lock.locked, true, "the same memory");
+    assert.ok(back.b.sem instanceof Semaphore);
+    assert.equal(back.b, back.c, "a shared reference stays shared");
+    assert.equal(back.self, back, "a cycle stays a cycle");
+    assert.deepEqual([...back.bytes], [1, 2]);
+    assert.equal(Object.getOwnPropertyDescriptor(back, "__proto__")?.value, 5);
+    assert.equal(back.b.sem.value, 4);
   });
 
   it("toWire() and fromWire() carry a Semaphore and a Lock through postMessage", async () => {
