@@ -9,7 +9,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
-import { PoolClosedError, WorkerCrashedError } from "../../src/errors.ts";
+import { WorkerCrashedError } from "../../src/errors.ts";
 import { transfer } from "../../src/protocol/codec.ts";
 import { MAX_COUNT } from "../../src/sync/_layout.ts";
 import { gate, waitAtGate } from "../_gate.ts";
@@ -51,8 +51,7 @@ describe("Pool: exactly once when callbacks re-enter the pool", () => {
   ) {
     it(`terminate() inside doneCallback during a map of ${kind} ends every job once`, async () => {
       const book = ledger();
-      let pool!: Pool;
-      pool = new Pool({
+      const pool: Pool = new Pool({
         maxChildren: 2,
         doneCallback: (_value, id) => {
           book.note(id, "done");
@@ -70,8 +69,7 @@ describe("Pool: exactly once when callbacks re-enter the pool", () => {
 
   it("terminate() inside failedCallback during crash recovery ends every job once", async () => {
     const book = ledger();
-    let pool!: Pool;
-    pool = new Pool({
+    const pool: Pool = new Pool({
       maxChildren: 2,
       doneCallback: (_value, id) => book.note(id, "done"),
       failedCallback: (_error, id) => {
@@ -89,8 +87,7 @@ describe("Pool: exactly once when callbacks re-enter the pool", () => {
 
   it("terminate() inside failedCallback while a batch is re-sent one by one ends every job once", async () => {
     const book = ledger();
-    let pool!: Pool;
-    pool = new Pool({
+    const pool: Pool = new Pool({
       maxChildren: 1,
       doneCallback: (_value, id) => book.note(id, "done"),
       failedCallback: (_error, id) => {
@@ -158,7 +155,6 @@ describe("Pool: aborts", () => {
     const settled = await Promise.allSettled(jobs);
     assert.ok(settled.every((s) => s.status === "rejected" && s.reason === reason));
     assert.equal(cancelled.length, 299, "the queued jobs were cancelled");
-    assert.ok(pool.stats === undefined || true);
     assert.equal(await pool.run((n: number) => n * 2, 21), 42);
   });
 });
@@ -259,5 +255,3 @@ describe("Pool: asCompleted(ms)", () => {
     },
   );
 });
-
-export { PoolClosedError };
