@@ -1,0 +1,193 @@
+/**
+ * The producer's link to Redis: one BullMQ `Queue` (to add and remove
+ * chunks) and one `QueueEvents` (to hear them start, complete and fail),
+ * opened on first use, watched for outages, and closed once.
+ *
+ * @module
+ */
+
+import { Queue, QueueEvents } from "bullmq";
+import type { ChunkData } from "./_wire.ts";
+import type { RedisOptions } from "./connection.ts";
+
+/** What the link tells its pool. */
+export interface LinkListener {
+  /** A node took chunk `key`. */
+  active(key: string): void;
+  /** Chunk `key` completed with `result` (the job's return value). */
+  completed(key: string, result: unknown): void;
+  /** Chunk `key` failed for good (attempts exhausted, or stalled too often). */
+  failed(key: string, reason: string): void;
+  /** Redis went away (`error` says why). */
+  offline(error: unknown): void;
+  /** Redis is back after an outage. */
+  online(): void;
+}
+
+/** One chunk to add: its BullMQ job id, task name and data. */
+export interface Outgoing {
+  key: string;
+  task: string;
+  data: ChunkData;
+}
+
+/** BullMQ job options every chunk carries. */
+export interface ChunkOptions {
+  attempts: number;
+  backoff: { type: "fixed" | "exponential"; delay: number } | undefined;
+}
+
+interface Client {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+  xrevrange(key: string, end: string, start: string, count: "COUNT", n: number): Promise<
+    [string, string[]][]
+  >;
+}
+
+/** The producer's BullMQ objects. */
+export class Link {
+  readonly #name: string;
+  readonly #redis: RedisOptions;
+  readonly #listener: LinkListener;
+  readonly #jobOptions: Record<string, unknown>;
+  #queue: Queue | null = null;
+  #events: QueueEvents | null = null;
+  #client: Client | null = null;
+  #opening: Promise<Queue> | null = null;
+  #closed = false;
+  #offline = false;
+
+  constructor(name: string, redis: RedisOptions, options: ChunkOptions, listener: LinkListener) {
+    this.#name = name;
+    this.#redis = redis;
+    this.#listener = listener;
+    this.#jobOptions = {
+      attempts: options.attempts,
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      removeOnComplete: true,
+      removeOnFail: { count: 1000 },
+    };
+  }
+
+  /** Whether Redis is known to be unreachable now. */
+  get offline(): boolean {
+    return this.#offline;
+  }
+
+  /** Whether the link was ever opened. */
+  get opened(): boolean {
+    return this.#opening !== null;
+  }
+
+  /** Adds chunks as BullMQ jobs, in one round trip. */
+  async add(chunks: Outgoing[]): Promise<void> {
+    const queue = await this.#open();
+    await queue.addBulk(
+      chunks.map((chunk) => ({
+        name: chunk.task,
+        data: chunk.data,
+        opts: { ...this.#jobOptions, jobId: chunk.key },
+      })),
+    );
+  }
+
+  /** Removes a chunk no node has taken; `true` if it was removed. */
+  async remove(key: string): Promise<boolean> {
+    if (this.#queue === null) return false;
+    try {
+      return (await this.#queue.remove(key)) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** BullMQ's state of chunk `key` ("unknown" once Redis lost it, or it completed and was removed). */
+  async state(key: string): Promise<string> {
+    const queue = await this.#open();
+    return await queue.getJobState(key);
+  }
+
+  /** Closes both connections; the link cannot open again. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const opening = this.#opening;
+    if (opening === null) return;
+    await opening.catch(() => {});
+    this.#client?.off("ready", this.#onReady);
+    this.#client?.off("close", this.#onClose);
+    await Promise.allSettled([this.#events?.close(), this.#queue?.close()]);
+  }
+
+  /**
+   * Opens the queue, then the events reader from the stream's current end,
+   * so that no event of a chunk added after this can be missed. A failure
+   * (Redis unreachable) closes what was opened, so the next call tries again.
+   */
+  #open(): Promise<Queue> {
+    if (this.#closed) return Promise.reject(new Error("Cannot reach Redis: the pool is closed"));
+    this.#opening ??= this.#connect().catch((error) => {
+      this.#opening = null;
+      this.#goOffline(error);
+      throw error;
+    });
+    return this.#opening;
+  }
+
+  async #connect(): Promise<Queue> {
+    const queue = new Queue(this.#name, { connection: { ...this.#redis } });
+    queue.on("error", this.#onError);
+    let client: Client;
+    try {
+      client = (await queue.client) as unknown as Client;
+    } catch (error) {
+      await queue.close().catch(() => {});
+      throw error;
+    }
+    const last = await client.xrevrange(queue.keys.events!, "+", "-", "COUNT", 1);
+    const events = new QueueEvents(this.#name, {
+      connection: { ...this.#redis },
+      lastEventId: last[0]?.[0] ?? "0-0",
+    });
+    events.on("error", this.#onError);
+    events.on("active", ({ jobId }) => this.#listener.active(jobId));
+    events.on("completed", ({ jobId, returnvalue }) => {
+      this.#listener.completed(jobId, returnvalue);
+    });
+    events.on("failed", ({ jobId, failedReason }) => this.#listener.failed(jobId, failedReason));
+    await events.waitUntilReady();
+    client.on("ready", this.#onReady);
+    client.on("close", this.#onClose);
+    this.#queue = queue;
+    this.#events = events;
+    this.#client = client;
+    if (this.#offline) this.#onReady();
+    return queue;
+  }
+
+  #goOffline(error: unknown): void {
+    if (this.#offline || this.#closed) return;
+    this.#offline = true;
+    this.#listener.offline(error);
+  }
+
+  #onError = (error: unknown): void => {
+    // Connection errors arrive here while ioredis reconnects; the first of
+    // an outage is reported, the rest are the same news.
+    const code = (error as { code?: string })?.code;
+    const message = String((error as Error)?.message ?? error);
+    if (code === "ECONNREFUSED" || code === "ECONNRESET" || /connect|closed/i.test(message)) {
+      this.#goOffline(error);
+    }
+  };
+
+  #onClose = (): void => {
+    if (!this.#closed) this.#goOffline(new Error("Connection closed"));
+  };
+
+  #onReady = (): void => {
+    if (!this.#offline || this.#closed) return;
+    this.#offline = false;
+    this.#listener.online();
+  };
+}

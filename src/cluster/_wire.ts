@@ -1,0 +1,186 @@
+/**
+ * What crosses Redis between a producer and a node: a chunk's data (one
+ * BullMQ job) and its result (the job's return value), both JSON. Both ends
+ * live here, with the check that keeps everything else out: only JSON-safe
+ * values cross, so nothing is ever deserialised into code.
+ *
+ * ```
+ * producer ── ChunkData { task, one, items, timeout } ──► BullMQ job ──► node
+ * producer ◄── ChunkResult { values, undef, errors, ms } ── "completed" event
+ * ```
+ *
+ * @module
+ */
+
+import { decodeError, encodeError } from "../protocol/codec.ts";
+import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
+
+/** The format of {@linkcode ChunkData} and {@linkcode ChunkResult}; a node refuses others. */
+export const WIRE_VERSION = 1;
+
+/** A chunk of items of one task: the data of one BullMQ job. */
+export interface ChunkData {
+  v: number;
+  /** The task: an export name of the node's module. */
+  task: string;
+  /** `true`: each item is the task's one argument; `false`: an array of arguments. */
+  one: boolean;
+  items: unknown[];
+  /** Milliseconds each item may run on its node; 0 for no limit. */
+  timeout: number;
+  /** Outcomes saved by earlier attempts (BullMQ retries), and the items still to run. */
+  prior?: ChunkResult;
+  left?: number[];
+}
+
+/** What a node returns for a chunk: one outcome per item, by index. */
+export interface ChunkResult {
+  v: number;
+  /** Per item: its result, `null` for a failure or an `undefined` result. */
+  values: unknown[];
+  /** Indices whose result is `undefined` (JSON has no `undefined`). */
+  undef: number[];
+  /** `[index, encoded error]` of items that failed. */
+  errors: [number, unknown][];
+  /** Whether the task is a generator: each value is then the array of what it yielded. */
+  gen: boolean;
+  /** The node that ran it, its workers, and the milliseconds the chunk took there. */
+  node: string;
+  workers: number;
+  ms: number;
+}
+
+/**
+ * Why `value` cannot cross as JSON, or `undefined` if it can. JSON-safe:
+ * `null`, booleans, finite numbers, strings, arrays of JSON-safe values, and
+ * plain objects (prototype `Object.prototype` or `null`) whose values are
+ * JSON-safe or `undefined` (such a property is left out, as JSON does).
+ */
+export function jsonProblem(value: unknown, path = "", seen: unknown[] = []): string | undefined {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return undefined;
+    case "number":
+      return Number.isFinite(value) ? undefined : `${path || "it"} is ${value}`;
+    case "undefined":
+      return `${path || "it"} is undefined`;
+    case "function":
+      return `${path || "it"} is a function (a queue never carries code)`;
+    case "bigint":
+    case "symbol":
+      return `${path || "it"} is a ${typeof value}`;
+  }
+  if (value === null) return undefined;
+  if (seen.includes(value)) return `${path || "it"} is a cyclic reference`;
+  seen.push(value);
+  try {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const problem = jsonProblem(value[i], `${path}[${i}]`, seen);
+        if (problem) return problem;
+      }
+      return undefined;
+    }
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (value as object).constructor?.name ?? "a class";
+      return `${path || "it"} is an instance of ${name}`;
+    }
+    for (const key of Object.keys(value as object)) {
+      const field = (value as Record<string, unknown>)[key];
+      if (field === undefined) continue;
+      const problem = jsonProblem(field, `${path}.${key}`, seen);
+      if (problem) return problem;
+    }
+    return undefined;
+  } finally {
+    seen.pop();
+  }
+}
+
+/** The sentence that ends every "not JSON-safe" error. */
+export const JSON_SAFE =
+  "only JSON-safe values cross to a node: null, booleans, finite numbers, strings, arrays and plain objects of them";
+
+/**
+ * Checks the arguments of one item.
+ *
+ * @throws {TypeError} Naming the argument and what in it cannot cross.
+ */
+export function checkArgs(args: readonly unknown[], what: string): void {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (typeof arg === "number" ? Number.isFinite(arg) : typeof arg === "string") continue;
+    const problem = jsonProblem(arg);
+    if (problem) {
+      throw new TypeError(
+        `Cannot ${what}: argument ${i + 1} is not JSON-safe (${problem}); ${JSON_SAFE}`,
+      );
+    }
+  }
+}
+
+/**
+ * A copy of `value` that JSON can carry: what cannot cross becomes a string
+ * describing it. For errors' `cause` and fields, so a failure always arrives.
+ */
+export function jsonClean(value: unknown, depth = 0): unknown {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "undefined":
+      return value;
+    case "number":
+      return Number.isFinite(value) ? value : String(value);
+    case "bigint":
+      return `${value}n`;
+    case "symbol":
+    case "function":
+      return String(value).slice(0, 80);
+  }
+  if (value === null) return null;
+  if (depth > 16) return "[too deep]";
+  if (Array.isArray(value)) return value.map((item) => jsonClean(item, depth + 1) ?? null);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value as object)) {
+    out[key] = jsonClean((value as Record<string, unknown>)[key], depth + 1);
+  }
+  return out;
+}
+
+/** A thrown value as JSON: `encodeError`'s shape (class, message, stack, cause), cleaned. */
+export function encodeFailure(thrown: unknown): unknown {
+  return jsonClean(encodeError(thrown));
+}
+
+/**
+ * Rebuilds a failure on the producer: built-in classes keep their class (as
+ * with `Pool`), and fastpool's own errors are rebuilt as themselves with the
+ * producer's item id.
+ */
+export function decodeFailure(encoded: unknown, itemId: number): unknown {
+  const error = decodeError(encoded);
+  if (!(error instanceof Error)) return error;
+  let rebuilt: Error | undefined;
+  const fields = error as unknown as Record<string, unknown>;
+  const cause = Object.hasOwn(error, "cause") ? { cause: error.cause } : undefined;
+  switch (error.name) {
+    case "TaskTimeoutError":
+      rebuilt = new TaskTimeoutError(itemId, Number(fields.timeout), cause);
+      break;
+    case "WorkerCrashedError":
+      rebuilt = new WorkerCrashedError(Number(fields.slotId), itemId, cause);
+      break;
+    case "PoolClosedError":
+      rebuilt = new PoolClosedError(error.message, cause);
+      break;
+  }
+  if (rebuilt === undefined) return error;
+  Object.defineProperty(rebuilt, "stack", {
+    value: error.stack,
+    configurable: true,
+    writable: true,
+  });
+  return rebuilt;
+}

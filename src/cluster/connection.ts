@@ -1,0 +1,159 @@
+/**
+ * Where Redis is: a `redis://` / `rediss://` URL or an object, turned into the
+ * options BullMQ hands its Redis client (ioredis).
+ *
+ * @module
+ */
+
+import { describe } from "../protocol/codec.ts";
+
+/**
+ * A Redis server to connect to, as an object. `tls` is `true` or the options
+ * of `node:tls` `connect()` (e.g. `{ ca, servername }`), as BullMQ takes them.
+ *
+ * @example Usage
+ * ```ts
+ * import { ClusterPool, type RedisConnection } from "@fastpool/fastpool/cluster";
+ * import assert from "node:assert/strict";
+ *
+ * const connection: RedisConnection = { host: "127.0.0.1", port: 6379, password: "secret" };
+ * // The constructor does not connect: the first submit does.
+ * await using pool = new ClusterPool({ connection, queue: "jobs" });
+ * assert.equal(pool.queue, "jobs");
+ * ```
+ */
+export interface RedisConnection {
+  /** Host name or address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+  /** ACL user name (Redis 6 and later). */
+  username?: string;
+  /** Password (`AUTH`). */
+  password?: string;
+  /** Use TLS: `true`, or `node:tls` connect options. */
+  tls?: boolean | Record<string, unknown>;
+  /**
+   * Database number.
+   *
+   * @default {0}
+   */
+  db?: number;
+}
+
+/** The options BullMQ passes to ioredis, for one connection. */
+export interface RedisOptions {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls?: Record<string, unknown>;
+  retryStrategy: (times: number) => number;
+  [key: string]: unknown;
+}
+
+/** Reconnect quickly, then every 2 s: a restarted Redis is found again within 2 s. */
+function retryStrategy(times: number): number {
+  return Math.min(times * 100, 2000);
+}
+
+/**
+ * Resolves `connection` (a URL or an object) into ioredis options.
+ *
+ * @throws {TypeError | RangeError} Naming what is wrong, for `what` (e.g. "create cluster pool").
+ */
+export function redisOptions(connection: unknown, what: string): RedisOptions {
+  if (typeof connection === "string") return fromUrl(connection, what);
+  if (typeof connection !== "object" || connection === null) {
+    throw new TypeError(
+      `Cannot ${what}: "connection" must be a redis:// or rediss:// URL or { host, port }, received ${
+        describe(connection)
+      }`,
+    );
+  }
+  const { host, port, username, password, tls, db } = connection as Partial<RedisConnection>;
+  if (typeof host !== "string" || host === "") {
+    throw new TypeError(
+      `Cannot ${what}: "connection.host" must be a non-empty string, received ${describe(host)}`,
+    );
+  }
+  checkPort(port, what);
+  const options: RedisOptions = { host, port: port as number, retryStrategy };
+  for (const [name, value] of [["username", username], ["password", password]] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `Cannot ${what}: "connection.${name}" must be a string, received ${describe(value)}`,
+      );
+    }
+    options[name] = value;
+  }
+  if (tls !== undefined && tls !== false) {
+    if (tls !== true && (typeof tls !== "object" || tls === null)) {
+      throw new TypeError(
+        `Cannot ${what}: "connection.tls" must be a boolean or an object of TLS options, received ${
+          describe(tls)
+        }`,
+      );
+    }
+    options.tls = tls === true ? {} : { ...tls };
+  }
+  if (db !== undefined) options.db = checkDb(db, what);
+  return options;
+}
+
+function fromUrl(text: string, what: string): RedisOptions {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError(
+      `Cannot ${what}: "connection" must be a redis:// or rediss:// URL, received ${
+        JSON.stringify(text.slice(0, 80))
+      }`,
+    );
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new TypeError(
+      `Cannot ${what}: "connection" must be a redis:// or rediss:// URL, received the scheme ${url.protocol}`,
+    );
+  }
+  const port = url.port === "" ? 6379 : Number(url.port);
+  checkPort(port, what);
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1";
+  const options: RedisOptions = { host, port, retryStrategy };
+  if (url.username !== "") options.username = decodeURIComponent(url.username);
+  if (url.password !== "") options.password = decodeURIComponent(url.password);
+  const path = url.pathname.replace(/^\//, "");
+  if (path !== "") options.db = checkDb(Number(path), what);
+  if (url.protocol === "rediss:") options.tls = { servername: host };
+  return options;
+}
+
+function checkPort(port: unknown, what: string): void {
+  if (typeof port !== "number") {
+    throw new TypeError(
+      `Cannot ${what}: "connection.port" must be a port number, received ${describe(port)}`,
+    );
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(
+      `Cannot ${what}: "connection.port" must be an integer from 1 to 65535, received ${port}`,
+    );
+  }
+}
+
+function checkDb(db: unknown, what: string): number {
+  if (typeof db !== "number" || !Number.isInteger(db) || db < 0) {
+    throw new RangeError(
+      `Cannot ${what}: the database must be an integer >= 0, received ${String(db)}`,
+    );
+  }
+  return db;
+}
+
+/** `host:port` of resolved options, for messages (never the password). */
+export function where(options: RedisOptions): string {
+  return `${options.tls ? "rediss" : "redis"}://${options.host}:${options.port}`;
+}

@@ -1,0 +1,98 @@
+/**
+ * A node on the command line:
+ *
+ * ```sh
+ * deno run -A jsr:@fastpool/fastpool/cluster/node --redis redis://10.0.0.5:6379 --queue tasks --module ./tasks.ts
+ * bun node_modules/@fastpool/fastpool/src/cluster/node.ts --redis … --queue … --module …
+ * ```
+ *
+ * Options: `--redis URL` (default `$REDIS_URL`, else `redis://127.0.0.1:6379`),
+ * `--queue NAME`, `--module PATH_OR_URL` (a path is relative to the current
+ * directory), `--max-children N`, `--concurrency N`, `--lock-duration MS`,
+ * `--stalled-interval MS`. It prints one line once ready, and on SIGINT or
+ * SIGTERM stops taking chunks, finishes those in hand and exits 0.
+ *
+ * @module
+ */
+
+// deno-lint-ignore-file no-console -- a command-line program
+import process from "node:process";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { serve, type ServeOptions } from "./serve.ts";
+
+const USAGE =
+  "usage: node.ts --queue NAME --module ./tasks.ts [--redis URL] [--max-children N] [--concurrency N] [--lock-duration MS] [--stalled-interval MS]";
+
+const NUMBERS: Record<string, keyof ServeOptions> = {
+  "--max-children": "maxChildren",
+  "--concurrency": "concurrency",
+  "--lock-duration": "lockDuration",
+  "--stalled-interval": "stalledInterval",
+};
+
+/** Reads the command line into `serve()`'s options, or a message saying what is wrong. */
+export function parseArgs(
+  argv: string[],
+  cwd: string,
+  env: Record<string, string | undefined>,
+): ServeOptions | string {
+  const options: Record<string, unknown> = {
+    connection: env.REDIS_URL || "redis://127.0.0.1:6379",
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    if (flag === "--help" || flag === "-h") return USAGE;
+    if (value === undefined) return `${flag} needs a value\n${USAGE}`;
+    i++;
+    if (flag === "--redis") options.connection = value;
+    else if (flag === "--queue") options.queue = value;
+    else if (flag === "--module") {
+      options.module = /^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value)
+        ? value
+        : pathToFileURL(resolve(cwd, value)).href;
+    } else if (NUMBERS[flag]) {
+      const n = Number(value);
+      if (!Number.isInteger(n)) return `${flag} must be an integer, received ${value}\n${USAGE}`;
+      options[NUMBERS[flag]] = n;
+    } else return `unknown option ${flag}\n${USAGE}`;
+  }
+  if (options.queue === undefined) return `--queue is required\n${USAGE}`;
+  if (options.module === undefined) return `--module is required\n${USAGE}`;
+  return options as unknown as ServeOptions;
+}
+
+if (import.meta.main) {
+  const options = parseArgs(process.argv.slice(2), process.cwd(), process.env);
+  if (typeof options === "string") {
+    console.error(options);
+    process.exit(options === USAGE ? 0 : 2);
+  }
+  try {
+    const node = await serve(options);
+    let signals = 0;
+    const stop = (signal: string) => {
+      if (++signals > 1) return;
+      console.log(`fastpool node ${node.id}: ${signal}, finishing the chunks in hand`);
+      node.close().then(
+        () => {
+          console.log(`fastpool node ${node.id}: closed`);
+          process.exit(0);
+        },
+        (error) => {
+          console.error(`fastpool node ${node.id}: close failed:`, error);
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    console.log(
+      `fastpool node ${node.id} ready: queue ${options.queue}, ${node.workers} workers, module ${options.module}`,
+    );
+  } catch (error) {
+    console.error(`fastpool node: cannot start: ${(error as Error)?.message ?? error}`);
+    process.exit(1);
+  }
+}

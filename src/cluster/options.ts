@@ -1,0 +1,289 @@
+/**
+ * `new ClusterPool(options)`: the options, their defaults and their checks.
+ * Options that mean the same as `Pool`'s keep `Pool`'s names.
+ *
+ * @module
+ */
+
+import type { LogLevel } from "../pool/options.ts";
+import { checkDuration } from "../pool/options.ts";
+import { describe } from "../protocol/codec.ts";
+import { type RedisConnection, type RedisOptions, redisOptions } from "./connection.ts";
+
+/**
+ * How long BullMQ waits before retrying a failed chunk: a fixed delay in ms,
+ * or BullMQ's `{ type: "fixed" | "exponential", delay }`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { Backoff } from "@fastpool/fastpool/cluster";
+ * import assert from "node:assert/strict";
+ *
+ * const backoff: Backoff = { type: "exponential", delay: 100 }; // 100, 200, 400 ms…
+ * assert.equal(backoff.type, "exponential");
+ * ```
+ */
+export type Backoff = number | { type: "fixed" | "exponential"; delay: number };
+
+/**
+ * Options of `new ClusterPool()`. Time is in milliseconds.
+ *
+ * @example Usage
+ * ```ts
+ * import { ClusterPool, type ClusterPoolOptions } from "@fastpool/fastpool/cluster";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ClusterPoolOptions = {
+ *   connection: "redis://127.0.0.1:6379",
+ *   queue: "fib",
+ *   resultId: true,
+ *   attempts: 3,
+ *   backoff: { type: "exponential", delay: 100 },
+ * };
+ * await using pool = new ClusterPool(options); // connects on the first submit
+ * assert.equal(pool.pending, 0);
+ * ```
+ */
+export interface ClusterPoolOptions {
+  /** Redis: a `redis://` or `rediss://` URL (user, password and db in it), or an object. */
+  connection: string | RedisConnection;
+  /** The BullMQ queue name; nodes serving the same name take its chunks. */
+  queue: string;
+  /** Called with every result of an item that has no callback of its own. */
+  doneCallback?: (result: unknown, jobId: number) => void;
+  /** Called with every failure; failures then skip `failed`. */
+  failedCallback?: (error: unknown, jobId: number) => void;
+  /** Called with the id of every item cancelled before it ran. */
+  cancelledCallback?: (jobId: number) => void;
+  /** Logs every failure, and every Redis outage, with `console` at this level. */
+  logLevel?: LogLevel;
+  /**
+   * Entries of `done` are `[jobId, result]` and of `failed` `[jobId, error]`.
+   *
+   * @default {false}
+   */
+  resultId?: boolean;
+  /**
+   * Most items queued (on the producer, or in Redis and not yet taken by a
+   * node); one more is refused with `QueueFullError`.
+   *
+   * @default {Infinity}
+   */
+  maxQueue?: number;
+  /**
+   * Milliseconds an item may run on its node; past it the item fails with
+   * `TaskTimeoutError` and the node's worker is replaced.
+   */
+  taskTimeout?: number;
+  /**
+   * BullMQ `attempts` of each chunk: items that failed are run again, after
+   * `backoff`, until this many attempts; then they fail with their last error.
+   *
+   * @default {1}
+   */
+  attempts?: number;
+  /** BullMQ `backoff` between attempts. */
+  backoff?: Backoff;
+  /**
+   * Milliseconds of work a chunk aims at, on one node's workers, once a
+   * task's run time is measured.
+   *
+   * @default {50}
+   */
+  chunkTime?: number;
+  /**
+   * Most items in one chunk (one BullMQ job).
+   *
+   * @default {20000}
+   */
+  maxChunk?: number;
+  /**
+   * Milliseconds Redis may stay unreachable while items are pending; past it
+   * every pending item fails with `RedisUnavailableError`. `Infinity` waits
+   * for Redis however long it takes.
+   *
+   * @default {30000}
+   */
+  offlineTimeout?: number;
+}
+
+/** Options after defaults and checks. */
+export interface ResolvedClusterOptions {
+  redis: RedisOptions;
+  queue: string;
+  doneCallback: ((result: unknown, jobId: number) => void) | undefined;
+  failedCallback: ((error: unknown, jobId: number) => void) | undefined;
+  cancelledCallback: ((jobId: number) => void) | undefined;
+  logLevel: LogLevel | undefined;
+  resultId: boolean;
+  maxQueue: number;
+  taskTimeout: number;
+  attempts: number;
+  backoff: { type: "fixed" | "exponential"; delay: number } | undefined;
+  chunkTime: number;
+  maxChunk: number;
+  offlineTimeout: number;
+}
+
+const WHAT = "create cluster pool";
+const KNOWN = [
+  "connection",
+  "queue",
+  "doneCallback",
+  "failedCallback",
+  "cancelledCallback",
+  "logLevel",
+  "resultId",
+  "maxQueue",
+  "taskTimeout",
+  "attempts",
+  "backoff",
+  "chunkTime",
+  "maxChunk",
+  "offlineTimeout",
+];
+const LOG_LEVELS = ["error", "warn", "info", "debug"];
+
+/**
+ * Applies defaults and checks every option.
+ *
+ * @throws {TypeError | RangeError} Naming the option.
+ */
+export function resolveClusterOptions(options: unknown): ResolvedClusterOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot ${WHAT}: "options" must be an object with "connection" and "queue", received ${
+        describe(options)
+      }`,
+    );
+  }
+  checkKnown(options, KNOWN, WHAT);
+  const o = options as ClusterPoolOptions;
+  const redis = redisOptions(o.connection, WHAT);
+  const queue = checkQueueName(o.queue, WHAT);
+  for (const name of ["doneCallback", "failedCallback", "cancelledCallback"] as const) {
+    if (o[name] !== undefined && typeof o[name] !== "function") {
+      throw new TypeError(
+        `Cannot ${WHAT}: "${name}" must be a function, received ${describe(o[name])}`,
+      );
+    }
+  }
+  if (o.logLevel !== undefined && !LOG_LEVELS.includes(o.logLevel)) {
+    throw new TypeError(
+      `Cannot ${WHAT}: "logLevel" must be one of ${LOG_LEVELS.join(", ")}, received ${
+        describe(o.logLevel)
+      }`,
+    );
+  }
+  const maxQueue = o.maxQueue ?? Infinity;
+  if (maxQueue !== Infinity) checkCount(maxQueue, "maxQueue", 1);
+  const taskTimeout = o.taskTimeout ?? 0;
+  checkDuration(taskTimeout, "taskTimeout", WHAT);
+  const attempts = o.attempts ?? 1;
+  checkCount(attempts, "attempts", 1);
+  const chunkTime = o.chunkTime ?? 50;
+  checkDuration(chunkTime, "chunkTime", WHAT);
+  const maxChunk = o.maxChunk ?? 20_000;
+  checkCount(maxChunk, "maxChunk", 1);
+  const offlineTimeout = o.offlineTimeout ?? 30_000;
+  if (offlineTimeout !== Infinity) checkDuration(offlineTimeout, "offlineTimeout", WHAT);
+  return {
+    redis,
+    queue,
+    doneCallback: o.doneCallback,
+    failedCallback: o.failedCallback,
+    cancelledCallback: o.cancelledCallback,
+    logLevel: o.logLevel,
+    resultId: Boolean(o.resultId),
+    maxQueue,
+    taskTimeout,
+    attempts,
+    backoff: resolveBackoff(o.backoff),
+    chunkTime: Math.max(chunkTime, 1),
+    maxChunk,
+    offlineTimeout,
+  };
+}
+
+function resolveBackoff(
+  backoff: unknown,
+): { type: "fixed" | "exponential"; delay: number } | undefined {
+  if (backoff === undefined) return undefined;
+  if (typeof backoff === "number") {
+    checkDuration(backoff, "backoff", WHAT);
+    return { type: "fixed", delay: backoff };
+  }
+  const { type, delay } = (backoff ?? {}) as { type?: unknown; delay?: unknown };
+  if (type !== "fixed" && type !== "exponential") {
+    throw new TypeError(
+      `Cannot ${WHAT}: "backoff" must be a number of ms or { type: "fixed" | "exponential", delay }, received ${
+        describe(backoff)
+      }`,
+    );
+  }
+  checkDuration(delay, "backoff.delay", WHAT);
+  return { type, delay: delay as number };
+}
+
+/**
+ * Checks a BullMQ queue name.
+ *
+ * @throws {TypeError} If it is not a non-empty string without `:`.
+ */
+export function checkQueueName(queue: unknown, what: string): string {
+  if (typeof queue !== "string" || queue === "" || queue.includes(":")) {
+    throw new TypeError(
+      `Cannot ${what}: "queue" must be a non-empty string without ":", received ${describe(queue)}`,
+    );
+  }
+  return queue;
+}
+
+function checkCount(value: unknown, name: string, min: number): void {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${WHAT}: "${name}" must be an integer, received ${describe(value)}`,
+    );
+  }
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(
+      `Cannot ${WHAT}: "${name}" must be an integer >= ${min}, received ${value}`,
+    );
+  }
+}
+
+/**
+ * Refuses an option name that is not known, naming the closest known one.
+ *
+ * @throws {TypeError} For the first unknown name.
+ */
+export function checkKnown(options: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const closest = known.reduce((best, name) =>
+      distance(key, name) < distance(key, best) ? name : best
+    );
+    throw new TypeError(
+      `Cannot ${what}: unknown option "${key}" (did you mean "${closest}"?)`,
+    );
+  }
+}
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(
+        row[j]! + 1,
+        row[j - 1]! + 1,
+        previous + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}

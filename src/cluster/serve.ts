@@ -1,0 +1,350 @@
+/**
+ * `serve()`: a node. A BullMQ `Worker` takes chunks from the queue and runs
+ * their items on a local fastpool `Pool`, so every core of the machine works
+ * at fastpool's per-item cost; each chunk's outcomes go back as the job's
+ * return value.
+ *
+ * @module
+ */
+
+import { Worker } from "bullmq";
+import type { Job } from "bullmq";
+import { Pool } from "../pool/pool.ts";
+import { resolveMaxChildren } from "../pool/options.ts";
+import { describe } from "../protocol/codec.ts";
+import {
+  type ChunkData,
+  type ChunkResult,
+  encodeFailure,
+  jsonProblem,
+  WIRE_VERSION,
+} from "./_wire.ts";
+import { type RedisConnection, redisOptions } from "./connection.ts";
+import { checkKnown, checkQueueName } from "./options.ts";
+
+/**
+ * Options of {@linkcode serve}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ServeOptions } from "@fastpool/fastpool/cluster";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ServeOptions = {
+ *   connection: "redis://127.0.0.1:6379",
+ *   queue: "tasks",
+ *   module: new URL("./tasks.ts", import.meta.url),
+ *   maxChildren: 4,
+ * };
+ * assert.equal(options.maxChildren, 4);
+ * ```
+ */
+export interface ServeOptions {
+  /** Redis: a `redis://` or `rediss://` URL, or an object (as for `ClusterPool`). */
+  connection: string | RedisConnection;
+  /** The BullMQ queue name the producers use. */
+  queue: string;
+  /** The task module, an absolute URL: its exports are the tasks. */
+  module: string | URL;
+  /**
+   * Workers of the local pool. `> 0`: that many; `<= 0`: CPU cores plus the value.
+   *
+   * @default {navigator.hardwareConcurrency}
+   */
+  maxChildren?: number;
+  /**
+   * Chunks this node runs at once (BullMQ `concurrency`): while one
+   * finishes and goes back, the next keeps the workers busy.
+   *
+   * @default {2}
+   */
+  concurrency?: number;
+  /**
+   * BullMQ `lockDuration`: ms a chunk stays locked to this node without a
+   * renewal; a node that dies loses its chunks to others after about this long.
+   *
+   * @default {30000}
+   */
+  lockDuration?: number;
+  /**
+   * BullMQ `stalledInterval`: ms between checks for chunks of dead nodes.
+   *
+   * @default {30000}
+   */
+  stalledInterval?: number;
+  /**
+   * BullMQ `maxStalledCount`: times a chunk may be handed back after its
+   * node died before it fails.
+   *
+   * @default {1}
+   */
+  maxStalledCount?: number;
+}
+
+/**
+ * A running node: `close()` stops taking chunks, finishes the ones in hand
+ * and closes the local pool and the Redis connections.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ClusterNode } from "@fastpool/fastpool/cluster";
+ * import assert from "node:assert/strict";
+ *
+ * const closed: string[] = [];
+ * const node: ClusterNode = { id: "n1", workers: 2, close: async () => void closed.push("n1") };
+ * await node.close();
+ * assert.deepEqual(closed, ["n1"]);
+ * ```
+ */
+export interface ClusterNode {
+  /** This node's name, as producers see it in results. */
+  readonly id: string;
+  /** Workers of its local pool. */
+  readonly workers: number;
+  /** Graceful stop: no new chunks; those in hand finish and go back. */
+  close(): Promise<void>;
+}
+
+const KNOWN = [
+  "connection",
+  "queue",
+  "module",
+  "maxChildren",
+  "concurrency",
+  "lockDuration",
+  "stalledInterval",
+  "maxStalledCount",
+];
+
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).constructor;
+
+/**
+ * Starts a node: imports `module` once on this thread (to check task names
+ * and kinds, and fail now if it cannot load), starts a local `Pool` of
+ * `maxChildren` workers on it, and takes chunks of `queue` from Redis.
+ * Resolves once it is ready to take work.
+ *
+ * A task name must be an own export of the module that is a function;
+ * anything else (`"constructor"`, `"__proto__"`, a missing name) fails that
+ * item with a `TypeError`.
+ *
+ * @param options Where Redis is, the queue, the task module and the pool size.
+ * @returns The running node.
+ * @throws {TypeError | RangeError} For a bad option; rejects if the module cannot be imported.
+ *
+ * @example A bad option is refused before anything starts
+ * ```ts
+ * import { serve } from "@fastpool/fastpool/cluster";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(
+ *   serve({ connection: "redis://127.0.0.1:6379", queue: "tasks", module: "./tasks.ts" }),
+ *   /"module" must be an absolute URL/,
+ * );
+ * ```
+ *
+ * @example Usage (needs Redis)
+ * ```ts ignore
+ * import { serve } from "@fastpool/fastpool/cluster";
+ *
+ * const node = await serve({
+ *   connection: "redis://127.0.0.1:6379",
+ *   queue: "tasks",
+ *   module: new URL("./tasks.ts", import.meta.url),
+ * });
+ * Deno.addSignalListener("SIGTERM", () => node.close());
+ * ```
+ */
+export async function serve(options: ServeOptions): Promise<ClusterNode> {
+  const what = "serve queue";
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot ${what}: "options" must be an object, received ${describe(options)}`,
+    );
+  }
+  checkKnown(options, KNOWN, what);
+  const redis = redisOptions(options.connection, what);
+  const queue = checkQueueName(options.queue, what);
+  const module = toModuleUrl(options.module, what);
+  const workers = resolveMaxChildren(options.maxChildren, what);
+  const concurrency = positive(options.concurrency, 2, "concurrency", what);
+  const lockDuration = positive(options.lockDuration, 30_000, "lockDuration", what);
+  const stalledInterval = positive(options.stalledInterval, 30_000, "stalledInterval", what);
+  const maxStalledCount = positive(options.maxStalledCount, 1, "maxStalledCount", what);
+
+  const namespace = await import(module) as Record<string, unknown>;
+  const kinds = new Map<string, boolean | null>();
+  /** `true`: a generator task; `false`: plain; `null`: not a task of this module. */
+  const kindOf = (name: string): boolean | null => {
+    let kind = kinds.get(name);
+    if (kind === undefined) {
+      const fn = Object.hasOwn(namespace, name) ? namespace[name] : undefined;
+      kind = typeof fn !== "function"
+        ? null
+        : fn instanceof GeneratorFunction || fn instanceof AsyncGeneratorFunction;
+      kinds.set(name, kind);
+    }
+    return kind;
+  };
+
+  const pool = new Pool({ module, maxChildren: workers, minChildren: workers });
+  const id = `${randomId()}-${workers}w`;
+  const worker = new Worker(
+    queue,
+    (job: Job) => runChunk(job, pool, kindOf, module, id, workers),
+    {
+      connection: { ...redis },
+      concurrency,
+      lockDuration,
+      stalledInterval,
+      maxStalledCount,
+      autorun: false,
+    },
+  );
+  // Connection errors are retried by the client; a listener keeps them
+  // from being thrown as unhandled "error" events.
+  worker.on("error", () => {});
+  try {
+    await worker.waitUntilReady();
+  } catch (error) {
+    await Promise.allSettled([worker.close(true), pool.shutdown()]);
+    throw error;
+  }
+  const running = worker.run().catch(() => {});
+  let closing: Promise<void> | null = null;
+  return {
+    id,
+    workers,
+    close() {
+      closing ??= (async () => {
+        await worker.close();
+        await running;
+        await pool.shutdown();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Runs one chunk's items on the local pool; BullMQ retries the failed ones while attempts remain. */
+async function runChunk(
+  job: Job,
+  pool: Pool,
+  kindOf: (name: string) => boolean | null,
+  module: string,
+  node: string,
+  workers: number,
+): Promise<ChunkResult> {
+  const started = performance.now();
+  const data = job.data as ChunkData;
+  if (data?.v !== WIRE_VERSION || typeof data.task !== "string" || !Array.isArray(data.items)) {
+    throw new TypeError(
+      `Cannot run chunk: unknown format (version ${
+        describe(data?.v)
+      }; this node speaks ${WIRE_VERSION})`,
+    );
+  }
+  const n = data.items.length;
+  const result: ChunkResult = data.prior ?? {
+    v: WIRE_VERSION,
+    values: new Array(n).fill(null),
+    undef: [],
+    errors: [],
+    gen: false,
+    node,
+    workers,
+    ms: 0,
+  };
+  const indices = data.left ?? null;
+  const count = indices === null ? n : indices.length;
+  const kind = kindOf(data.task);
+  const errors: [number, unknown][] = [];
+  if (kind === null) {
+    const error = new TypeError(
+      `Cannot run job: task "${data.task}" is not a function exported by ${module}`,
+    );
+    for (let k = 0; k < count; k++) errors.push([indices === null ? k : indices[k]!, error]);
+  } else {
+    result.gen = kind;
+    const { task, items, one, timeout } = data;
+    const settled: Promise<void>[] = new Array(count);
+    for (let k = 0; k < count; k++) {
+      const i = indices === null ? k : indices[k]!;
+      const item = items[i];
+      const promise = timeout > 0
+        ? pool.exec(task, one ? [item] : item as unknown[], { timeout })
+        : one
+        ? pool.run(task, item)
+        : pool.run(task, ...item as unknown[]);
+      settled[k] = promise.then(
+        (value) => {
+          if (value === undefined) {
+            result.undef.push(i);
+          } else if (
+            typeof value !== "number" || !Number.isFinite(value)
+          ) {
+            const problem = typeof value === "string" ? undefined : jsonProblem(value);
+            if (problem) {
+              errors.push([
+                i,
+                new TypeError(`Cannot return result: it is not JSON-safe (${problem})`),
+              ]);
+              return;
+            }
+          }
+          result.values[i] = value;
+        },
+        (error) => void errors.push([i, error]),
+      );
+    }
+    await Promise.all(settled);
+  }
+  result.node = node;
+  result.workers = workers;
+  result.ms = performance.now() - started;
+  const attempts = job.opts.attempts ?? 1;
+  if (errors.length !== 0 && job.attemptsMade + 1 < attempts) {
+    // Keep what succeeded in the job, and let BullMQ retry the rest after its backoff.
+    await job.updateData({ ...data, prior: result, left: errors.map(([i]) => i) });
+    const [, first] = errors[0]!;
+    throw new Error(
+      `${errors.length} of ${count} items failed (first: ${
+        (first as Error)?.message ?? String(first)
+      }); BullMQ retries them`,
+    );
+  }
+  for (const [i, error] of errors) result.errors.push([i, encodeFailure(error)]);
+  return result;
+}
+
+function toModuleUrl(value: unknown, what: string): string {
+  if (typeof value === "string" || value instanceof URL) {
+    try {
+      return new URL(value).href;
+    } catch {
+      // fall through
+    }
+  }
+  throw new TypeError(
+    `Cannot ${what}: "module" must be an absolute URL (e.g. new URL("./tasks.ts", import.meta.url)), received ${
+      JSON.stringify(String(value))
+    }`,
+  );
+}
+
+function positive(value: unknown, fallback: number, name: string, what: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") {
+    throw new TypeError(`Cannot ${what}: "${name}" must be a number, received ${describe(value)}`);
+  }
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Cannot ${what}: "${name}" must be an integer >= 1, received ${value}`);
+  }
+  return value;
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
