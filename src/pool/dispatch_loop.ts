@@ -44,6 +44,12 @@ const MIN_F64_ITEMS = 16;
 const MAX_START_FAILURES = 3;
 /** The first wait before starting a worker again after one failed to start. */
 const START_BACKOFF_MS = 50;
+/**
+ * How long a stream's task has, once its consumer stopped, to end before its
+ * worker is replaced: a generator parked in a long `await` sees the stop
+ * only when it next yields.
+ */
+export const STREAM_STOP_GRACE_MS = 200;
 
 /** The engine behind `Pool`. */
 export class DispatchLoop {
@@ -200,12 +206,38 @@ export class DispatchLoop {
     this.changed();
   }
 
-  /** Takes a queued job out without reporting it (a stream its consumer left). */
-  drop(job: Job): void {
-    if (job.ended || !this.queue.remove(job)) return;
-    job.ended = true;
-    this.pending -= job.count;
-    this.changed();
+  /** The consumer of stream `job` took `n` values: its worker may produce `n` more. */
+  credit(job: Job, n: number): void {
+    const slot = job.slot;
+    if (slot !== null && !slot.dead && !job.ended) slot.send({ type: "credit", id: job.id, n });
+  }
+
+  /**
+   * The consumer of stream `job` left. A queued stream leaves the queue,
+   * unreported; a running one is asked to stop, and its worker is replaced
+   * if the task has not ended `STREAM_STOP_GRACE_MS` later.
+   */
+  stopStream(job: Job): void {
+    if (job.ended) return;
+    const slot = job.slot;
+    if (slot === null) {
+      if (!this.queue.remove(job)) return;
+      job.ended = true;
+      this.pending -= job.count;
+      this.changed();
+      return;
+    }
+    if (slot.dead) return;
+    slot.send({ type: "stop", id: job.id });
+    // A stream travels alone, with no timeout of its own: the slot's timer is free.
+    this.#clearTimeout(slot);
+    slot.timeoutTimer = this.#clock.setTimer(() => {
+      slot.timeoutTimer = undefined;
+      if (job.ended || job.slot !== slot || slot.dead) return;
+      job.ended = true;
+      this.pending -= job.count - job.next;
+      this.#replace(slot);
+    }, STREAM_STOP_GRACE_MS);
   }
 
   /** Cancels every queued job; returns how many. */

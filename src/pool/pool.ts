@@ -343,15 +343,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     const job = this.#submitJob(task, args, Sink.STREAM, null, false);
     job.mode = Mode.STREAM;
     job.exclusive = true;
+    const loop = this.#loop;
     const stream = new ResultStream<TaskResult<TaskFunction<M, T>>>({
-      credit: (n) => {
-        if (job.slot && !job.slot.dead) job.slot.send({ type: "credit", id: job.id, n });
-      },
-      stop: () => {
-        if (job.ended) return;
-        if (job.slot === null) this.#loop.drop(job);
-        else if (!job.slot.dead) job.slot.send({ type: "stop", id: job.id });
-      },
+      credit: (n) => loop.credit(job, n),
+      stop: () => loop.stopStream(job),
     });
     job.target = stream; // before the flush at the end of this tick sends it
     return stream;

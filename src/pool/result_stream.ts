@@ -80,7 +80,10 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
     return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
   }
 
-  /** Stops the task (if still running) and ends the iteration. */
+  /**
+   * Stops the task (if still running) and ends the iteration; a `next()`
+   * still waiting settles as done.
+   */
   return(): Promise<IteratorResult<T>> {
     if (!this.#closed) {
       this.#closed = true;
@@ -88,6 +91,9 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
     }
     this.#failed = false;
     this.#buffer.clear();
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.resolve({ value: undefined, done: true });
     return Promise.resolve({ value: undefined, done: true });
   }
 

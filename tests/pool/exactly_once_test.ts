@@ -14,6 +14,7 @@ import { transfer } from "../../src/protocol/codec.ts";
 import { MAX_COUNT } from "../../src/sync/_layout.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 import { promiseState } from "../_util.ts";
+import { FakeClock } from "../_fake_clock.ts";
 import process from "node:process";
 
 /** Records how each job id ended, and checks each ended exactly once. */
@@ -254,4 +255,30 @@ describe("Pool: asCompleted(ms)", () => {
       assert.ok(grown < 2 * 2 ** 20, `the heap grew ${(grown / 2 ** 20).toFixed(1)} MiB`);
     },
   );
+});
+
+describe("Pool.stream(): a consumer that leaves", () => {
+  /** Yields `first`, then waits for a promise that never settles. */
+  const parked = async function* (first: number) {
+    yield first;
+    await new Promise(() => {});
+    yield first + 1;
+  };
+
+  it("a generator parked in an await loses its worker after the grace, and a waiting next() ends", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, clock });
+    const stream = pool.stream(parked, 1);
+    assert.deepEqual(await stream.next(), { value: 1, done: false });
+    const waiting = stream.next();
+    assert.equal(await promiseState(waiting), "pending");
+    assert.deepEqual(await stream.return(), { value: undefined, done: true });
+    assert.equal(await promiseState(waiting), "fulfilled", "the waiting next() ended");
+    assert.deepEqual(await waiting, { value: undefined, done: true });
+    assert.equal(pool.pending, 1, "the task still holds its worker during the grace");
+    assert.equal(clock.next(), true, "the grace timer fires");
+    assert.equal(pool.pending, 0);
+    assert.equal(await pool.wait(), true);
+    assert.equal(await pool.run((n: number) => n * 2, 21), 42, "a new worker takes jobs");
+  });
 });
