@@ -24,6 +24,7 @@ import {
 import { describeThrown, encodeError, isTransferred } from "../protocol/codec.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, compileTask, TaskKind } from "./compile.ts";
+import { type Loaded, loadModule } from "./load.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
@@ -52,19 +53,9 @@ const REUSED_ARGS: unknown[][] = [[], [null], [null, null], [null, null, null], 
   null,
 ]];
 
-/**
- * `import()` of a URL known only at run time. Written through an indirect
- * eval so that `deno publish` does not warn that it cannot analyze it (there
- * is nothing to analyze: the URLs are absolute and come from the pool).
- */
-// deno-lint-ignore no-eval
-const importModule = (0, eval)("(url) => import(url)") as (
-  url: string,
-) => Promise<Record<string, unknown>>;
-
 const tasks: Compiled[] = [];
-const imports = new Map<string, Promise<Record<string, unknown>>>();
-let taskModule: Promise<Record<string, unknown>> | null = null;
+const imports = new Map<string, Promise<Loaded>>();
+let taskModule: Promise<Loaded> | null = null;
 let started: Promise<boolean> = Promise.resolve(true);
 /** Shared with the pool: how many jobs this worker has started. */
 let status: Int32Array<ArrayBufferLike> = new Int32Array(Status.WORDS);
@@ -180,7 +171,7 @@ function nameThisWorker(name: string): void {
 
 async function init(module: string | null): Promise<boolean> {
   if (module !== null) {
-    taskModule = importModule(module);
+    taskModule = loadModule(module);
     try {
       await taskModule;
     } catch (error) {
@@ -223,11 +214,11 @@ async function importTask(module: string | null, name: string): Promise<Compiled
       if (!taskModule) {
         throw new TypeError(`Cannot run task "${name}": the pool has no "module" option`);
       }
-      namespace = await taskModule;
+      namespace = (await taskModule).ns;
     } else {
       let loading = imports.get(module);
-      if (!loading) imports.set(module, loading = importModule(module));
-      namespace = await loading;
+      if (!loading) imports.set(module, loading = loadModule(module));
+      namespace = (await loading).ns;
     }
   } catch (error) {
     return compileTask.failing(error);

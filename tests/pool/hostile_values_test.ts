@@ -13,6 +13,8 @@ import { Pool } from "../../src/pool/pool.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { Semaphore } from "../../src/sync/semaphore.ts";
 import type * as SemaphoreModule from "../../src/sync/semaphore.ts";
+import { task } from "../../src/task.ts";
+import { fixture } from "../_util.ts";
 
 /** Tasks import the class by absolute URL: it is the one the worker sends in wire form. */
 const SEMAPHORE_URL = new URL("../../src/sync/semaphore.ts", import.meta.url).href;
@@ -187,5 +189,35 @@ describe("Pool: Semaphores and Locks nested in arguments and results", () => {
     }
     assert.ok(values.every((sem) => sem instanceof Semaphore));
     assert.deepEqual(values.map((sem) => sem.value), [0, 1, 2]);
+  });
+});
+
+describe("Pool: task modules that export then", () => {
+  const THEN_MODULE = fixture("hostile_then_module.ts");
+  const refusal = (error: Error) => {
+    assert.ok(error instanceof TypeError, String(error));
+    assert.equal(
+      error.message,
+      `Cannot import task module ${THEN_MODULE.href}: it exports "then", which makes the module look like a promise to import(), so importing it would call that export and wait for it; rename the export`,
+    );
+    return true;
+  };
+
+  it("Pool.run() of task(url, name) fails the jobs of a module that exports then, and the worker goes on", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const before = await pool.run(workerName);
+    const double = task<(n: number) => number>(THEN_MODULE, "double");
+    await assert.rejects(pool.run(double, 1), refusal);
+    await assert.rejects(pool.run(double, 2), refusal, "the next job too, without hanging");
+    assert.equal(await pool.run(workerName), before, "the same worker runs other tasks");
+    assert.equal(await pool.run((n: number) => n + 1, 41), 42);
+  });
+
+  it("Pool option module: a module that exports then is a start failure that says why", async () => {
+    await using pool = new Pool({ maxChildren: 1, module: THEN_MODULE });
+    await assert.rejects(pool.run("double", 1), (error: Error) => {
+      assert.match(error.message, /workers failed to start/);
+      return refusal(error.cause as Error);
+    });
   });
 });
