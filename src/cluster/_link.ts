@@ -111,9 +111,8 @@ export class Link {
   /** Closes both connections; the link cannot open again. */
   async close(): Promise<void> {
     this.#closed = true;
-    const opening = this.#opening;
-    if (opening === null) return;
-    await opening.catch(() => {});
+    // Not awaiting a connection still being made: while Redis is down it
+    // would wait for Redis. Closing the queue stops its reconnecting.
     this.#client?.off("ready", this.#onReady);
     this.#client?.off("close", this.#onClose);
     await Promise.allSettled([this.#events?.close(), this.#queue?.close()]);
@@ -135,16 +134,14 @@ export class Link {
   }
 
   async #connect(): Promise<Queue> {
+    // While Redis is unreachable, `queue.client` waits for it (the client
+    // reconnects); the "error" events say so meanwhile.
     const queue = new Queue(this.#name, { connection: { ...this.#redis } });
+    this.#queue = queue;
     queue.on("error", this.#onError);
-    let client: Client;
-    try {
-      client = (await queue.client) as unknown as Client;
-    } catch (error) {
-      await queue.close().catch(() => {});
-      throw error;
-    }
+    const client = (await queue.client) as unknown as Client;
     const last = await client.xrevrange(queue.keys.events!, "+", "-", "COUNT", 1);
+    if (this.#closed) throw new Error("Cannot reach Redis: the pool is closed");
     const events = new QueueEvents(this.#name, {
       connection: { ...this.#redis },
       lastEventId: last[0]?.[0] ?? "0-0",
@@ -155,11 +152,10 @@ export class Link {
       this.#listener.completed(jobId, returnvalue);
     });
     events.on("failed", ({ jobId, failedReason }) => this.#listener.failed(jobId, failedReason));
+    this.#events = events;
     await events.waitUntilReady();
     client.on("ready", this.#onReady);
     client.on("close", this.#onClose);
-    this.#queue = queue;
-    this.#events = events;
     this.#client = client;
     if (this.#offline) this.#onReady();
     return queue;

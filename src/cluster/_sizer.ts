@@ -23,6 +23,8 @@ export class ChunkSizer {
   readonly #maxChunk: number;
   /** Milliseconds of one worker's time per item, by task. */
   readonly #itemMs = new Map<string, number>();
+  /** How many items the estimate stands on (capped, so it keeps adapting). */
+  readonly #weight = new Map<string, number>();
   readonly #probing = new Set<string>();
   #workers = 1;
 
@@ -53,8 +55,12 @@ export class ChunkSizer {
     if (!(count > 0) || !(ms >= 0) || !(workers >= 1)) return;
     this.#workers = workers;
     const itemMs = (ms * Math.min(workers, count)) / count;
-    const old = this.#itemMs.get(task);
-    this.#itemMs.set(task, old === undefined ? itemMs : (old + itemMs) / 2);
+    // Weighted by items: a big chunk's measure outweighs a small probe's,
+    // whose fixed costs make items look slower than they are.
+    const old = this.#itemMs.get(task) ?? 0;
+    const weight = Math.min(this.#weight.get(task) ?? 0, 3 * count);
+    this.#itemMs.set(task, (old * weight + itemMs * count) / (weight + count));
+    this.#weight.set(task, weight + count);
   }
 
   /** A chunk of `task` ended without a report: a waiting probe stops waiting. */

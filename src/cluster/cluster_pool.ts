@@ -147,7 +147,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   readonly #producer = randomId();
   readonly #backlog = new Deque<Batch>();
   readonly #chunks = new Map<string, Chunk>();
-  readonly #nodes = new Set<string>();
+  readonly #nodes = new Map<string, number>();
   readonly #done = new Deque<unknown>();
   readonly #failed = new Deque<unknown>();
   readonly #doneCount = new Semaphore(0);
@@ -377,6 +377,14 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     return this.#queued;
   }
 
+  /**
+   * The nodes that returned chunks to this pool, by id (as a node prints it
+   * when it starts), with how many items each ran.
+   */
+  get nodes(): ReadonlyMap<string, number> {
+    return this.#nodes;
+  }
+
   /** Chunks in Redis or running on a node. */
   get chunks(): number {
     return this.#chunks.size;
@@ -583,6 +591,10 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     let i = 0;
     while (this.#chunks.size < window && i < this.#backlog.length) {
       const batch = this.#backlog.at(i)!;
+      if (batch.ended !== null) {
+        // Cancelled items at the cut point are never sent.
+        while (batch.cut < batch.items.length && batch.ended.has(batch.cut)) batch.cut++;
+      }
       const left = batch.items.length - batch.cut;
       const size = left === 0 ? 0 : this.#sizer.size(batch.task, left, this.#nodes.size);
       if (size === 0) {
@@ -666,7 +678,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       return;
     }
     this.#forget(chunk);
-    this.#nodes.add(result.node);
+    this.#nodes.set(String(result.node), (this.#nodes.get(String(result.node)) ?? 0) + chunk.count);
     this.#sizer.report(chunk.batch.task, chunk.count, result.ms, result.workers);
     const { batch, offset, count } = chunk;
     const resultId = this.#options.resultId;

@@ -127,7 +127,7 @@ const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).cons
  *
  * A task name must be an own export of the module that is a function;
  * anything else (`"constructor"`, `"__proto__"`, a missing name) fails that
- * item with a `TypeError`.
+ * item with the local pool's `TypeError`, as on `Pool`.
  *
  * @param options Where Redis is, the queue, the task module and the pool size.
  * @returns The running node.
@@ -174,25 +174,23 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
   const maxStalledCount = positive(options.maxStalledCount, 1, "maxStalledCount", what);
 
   const namespace = await import(module) as Record<string, unknown>;
-  const kinds = new Map<string, boolean | null>();
-  /** `true`: a generator task; `false`: plain; `null`: not a task of this module. */
-  const kindOf = (name: string): boolean | null => {
-    let kind = kinds.get(name);
-    if (kind === undefined) {
+  /** Whether export `name` is a generator function: its values then travel as one array. */
+  const generators = new Map<string, boolean>();
+  const isGenerator = (name: string): boolean => {
+    let generator = generators.get(name);
+    if (generator === undefined) {
       const fn = Object.hasOwn(namespace, name) ? namespace[name] : undefined;
-      kind = typeof fn !== "function"
-        ? null
-        : fn instanceof GeneratorFunction || fn instanceof AsyncGeneratorFunction;
-      kinds.set(name, kind);
+      generator = fn instanceof GeneratorFunction || fn instanceof AsyncGeneratorFunction;
+      generators.set(name, generator);
     }
-    return kind;
+    return generator;
   };
 
   const pool = new Pool({ module, maxChildren: workers, minChildren: workers });
   const id = `${randomId()}-${workers}w`;
   const worker = new Worker(
     queue,
-    (job: Job) => runChunk(job, pool, kindOf, module, id, workers),
+    (job: Job) => runChunk(job, pool, isGenerator, id, workers),
     {
       connection: { ...redis },
       concurrency,
@@ -231,8 +229,7 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
 async function runChunk(
   job: Job,
   pool: Pool,
-  kindOf: (name: string) => boolean | null,
-  module: string,
+  isGenerator: (name: string) => boolean,
   node: string,
   workers: number,
 ): Promise<ChunkResult> {
@@ -258,48 +255,42 @@ async function runChunk(
   };
   const indices = data.left ?? null;
   const count = indices === null ? n : indices.length;
-  const kind = kindOf(data.task);
   const errors: [number, unknown][] = [];
-  if (kind === null) {
-    const error = new TypeError(
-      `Cannot run job: task "${data.task}" is not a function exported by ${module}`,
-    );
-    for (let k = 0; k < count; k++) errors.push([indices === null ? k : indices[k]!, error]);
-  } else {
-    result.gen = kind;
-    const { task, items, one, timeout } = data;
-    const settled: Promise<void>[] = new Array(count);
-    for (let k = 0; k < count; k++) {
-      const i = indices === null ? k : indices[k]!;
-      const item = items[i];
-      const promise = timeout > 0
-        ? pool.exec(task, one ? [item] : item as unknown[], { timeout })
-        : one
-        ? pool.run(task, item)
-        : pool.run(task, ...item as unknown[]);
-      settled[k] = promise.then(
-        (value) => {
-          if (value === undefined) {
-            result.undef.push(i);
-          } else if (
-            typeof value !== "number" || !Number.isFinite(value)
-          ) {
-            const problem = typeof value === "string" ? undefined : jsonProblem(value);
-            if (problem) {
-              errors.push([
-                i,
-                new TypeError(`Cannot return result: it is not JSON-safe (${problem})`),
-              ]);
-              return;
-            }
+  // A name that is not a function exported by the module runs anyway: the
+  // local pool fails it with its own TypeError, the same as on `Pool`.
+  result.gen = isGenerator(data.task);
+  const { task, items, one, timeout } = data;
+  const settled: Promise<void>[] = new Array(count);
+  for (let k = 0; k < count; k++) {
+    const i = indices === null ? k : indices[k]!;
+    const item = items[i];
+    const promise = timeout > 0
+      ? pool.exec(task, one ? [item] : item as unknown[], { timeout })
+      : one
+      ? pool.run(task, item)
+      : pool.run(task, ...item as unknown[]);
+    settled[k] = promise.then(
+      (value) => {
+        if (value === undefined) {
+          result.undef.push(i);
+        } else if (
+          typeof value !== "number" || !Number.isFinite(value)
+        ) {
+          const problem = typeof value === "string" ? undefined : jsonProblem(value);
+          if (problem) {
+            errors.push([
+              i,
+              new TypeError(`Cannot return result: it is not JSON-safe (${problem})`),
+            ]);
+            return;
           }
-          result.values[i] = value;
-        },
-        (error) => void errors.push([i, error]),
-      );
-    }
-    await Promise.all(settled);
+        }
+        result.values[i] = value;
+      },
+      (error) => void errors.push([i, error]),
+    );
   }
+  await Promise.all(settled);
   result.node = node;
   result.workers = workers;
   result.ms = performance.now() - started;

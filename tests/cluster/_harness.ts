@@ -1,0 +1,233 @@
+/**
+ * Real parts for the cluster tests: a `redis-server` of their own on a free
+ * loopback port in a temporary directory, and nodes as child processes of
+ * Deno and Bun. Everything started here is stopped by the test that started
+ * it (`await using`), so Deno's sanitizers stay on.
+ *
+ * `REDIS_URL` points the tests at a server of the user's instead (each test
+ * then uses queues of its own; a restart test is skipped).
+ *
+ * @module
+ */
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { isBun } from "../_util.ts";
+
+export const root: string = fileURLToPath(new URL("../../", import.meta.url));
+export const tasksPath: string = join(root, "tests/fixtures/cluster_tasks.ts");
+export const tasksUrl: string = new URL("../fixtures/cluster_tasks.ts", import.meta.url).href;
+const nodeEntry = join(root, "src/cluster/node.ts");
+
+/** Why the cluster tests cannot run here, or `undefined` if they can. */
+export function redisMissing(): string | undefined {
+  if (process.env.REDIS_URL) return undefined;
+  const found = spawnSync("redis-server", ["--version"], { stdio: "ignore" });
+  if (found.error === undefined && found.status === 0) return undefined;
+  return "redis-server is not installed (apt-get install redis-server), or set REDIS_URL";
+}
+
+/**
+ * `it`'s options for a test that needs Redis: skipped with one line saying
+ * how to install it, outside CI; in CI (`CI` set) a missing server fails.
+ */
+export function needsRedis(timeout: number): { timeout: number; skip?: string } {
+  const missing = process.env.CI ? undefined : redisMissing();
+  return missing === undefined ? { timeout } : { timeout, skip: missing };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A child process whose output lines can be awaited. */
+export class Child implements AsyncDisposable {
+  readonly process: ChildProcess;
+  output = "";
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  #waiters: { pattern: RegExp; resolve(match: RegExpMatchArray): void }[] = [];
+
+  constructor(command: string, args: string[], env: Record<string, string> = {}) {
+    this.process = spawn(command, args, {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const onData = (chunk: string) => {
+      this.output += chunk;
+      this.#waiters = this.#waiters.filter(({ pattern, resolve }) => {
+        const match = this.output.match(pattern);
+        if (match) resolve(match);
+        return !match;
+      });
+    };
+    this.process.stdout!.setEncoding("utf8").on("data", onData);
+    this.process.stderr!.setEncoding("utf8").on("data", onData);
+    this.exited = new Promise((resolve, reject) => {
+      this.process.on("error", reject);
+      this.process.on("close", (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  /** Resolves once the output matches `pattern`; rejects if the process ends first. */
+  waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+    const match = this.output.match(pattern);
+    if (match) return Promise.resolve(match);
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ pattern, resolve });
+      this.exited.then(({ code, signal }) =>
+        reject(
+          new Error(
+            `process ended (code ${code}, signal ${signal}) before printing ${pattern}:\n${this.output}`,
+          ),
+        )
+      );
+    });
+  }
+
+  /** Sends `signal` and awaits the exit. */
+  async stop(
+    signal: NodeJS.Signals = "SIGTERM",
+  ): Promise<{ code: number | null; signal: string | null }> {
+    if (this.process.exitCode === null && this.process.signalCode === null) {
+      this.process.kill(signal);
+    }
+    return await this.exited;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop("SIGKILL");
+  }
+}
+
+/** A Redis server for one test. */
+export class Redis implements AsyncDisposable {
+  #child: Child | null = null;
+  readonly url: string;
+  readonly port: number;
+  readonly own: boolean;
+  #dir: string | null = null;
+
+  private constructor(url: string, port: number, own: boolean) {
+    this.url = url;
+    this.port = port;
+    this.own = own;
+  }
+
+  /** `REDIS_URL`'s server, or a new `redis-server` on a free port. */
+  static async start(): Promise<Redis> {
+    const external = process.env.REDIS_URL;
+    if (external) return new Redis(external, Number(new URL(external).port || 6379), false);
+    const missing = redisMissing();
+    if (missing) throw new Error(missing);
+    const redis = new Redis(`redis://127.0.0.1:${await freePort()}`, 0, true);
+    (redis as { port: number }).port = Number(new URL(redis.url).port);
+    redis.#dir = mkdtempSync(join(tmpdir(), "fastpool-redis-"));
+    await redis.restart();
+    return redis;
+  }
+
+  /** Starts (again) the server, empty, on the same port. */
+  async restart(): Promise<void> {
+    await this.#child?.stop("SIGTERM");
+    this.#child = new Child("redis-server", [
+      "--port",
+      String(this.port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      this.#dir!,
+    ]);
+    await this.#child.waitFor(/Ready to accept connections/);
+  }
+
+  /** Stops the server (its data is lost: no persistence). */
+  async stop(): Promise<void> {
+    await this.#child?.stop("SIGTERM");
+    this.#child = null;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+/** The command that runs a node on `runtime`. */
+function runtimeCommand(runtime: "deno" | "bun"): string {
+  const local = join(root, "node_modules/.bin", runtime);
+  if (runtime === (isBun ? "bun" : "deno")) return process.execPath;
+  return existsSync(local) ? local : runtime;
+}
+
+/** The runtime running the tests, and the other one. */
+export const thisRuntime: "deno" | "bun" = isBun ? "bun" : "deno";
+export const otherRuntime: "deno" | "bun" = isBun ? "deno" : "bun";
+
+/** Options of {@linkcode startNode}. */
+export interface NodeOptions {
+  runtime?: "deno" | "bun";
+  maxChildren?: number;
+  concurrency?: number;
+  lockDuration?: number;
+  stalledInterval?: number;
+  env?: Record<string, string>;
+}
+
+/** A node as a child process (the command-line entry), ready to take work. */
+export async function startNode(
+  redis: Redis,
+  queue: string,
+  options: NodeOptions = {},
+): Promise<Child & { id: string }> {
+  const runtime = options.runtime ?? thisRuntime;
+  const args = [
+    nodeEntry,
+    "--redis",
+    redis.url,
+    "--queue",
+    queue,
+    "--module",
+    "tests/fixtures/cluster_tasks.ts",
+    "--max-children",
+    String(options.maxChildren ?? 1),
+    "--concurrency",
+    String(options.concurrency ?? 2),
+    "--lock-duration",
+    String(options.lockDuration ?? 30_000),
+    "--stalled-interval",
+    String(options.stalledInterval ?? 30_000),
+  ];
+  const child = new Child(
+    runtimeCommand(runtime),
+    runtime === "deno" ? ["run", "-A", ...args] : args,
+    options.env,
+  ) as Child & { id: string };
+  const match = await child.waitFor(/fastpool node (\S+) ready/);
+  child.id = match[1]!;
+  return child;
+}
+
+/** A queue name of its own for each test. */
+export function queueName(test: string): string {
+  return `fastpool-test-${test}-${crypto.randomUUID().slice(0, 8)}`;
+}

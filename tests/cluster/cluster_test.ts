@@ -1,0 +1,232 @@
+/**
+ * ClusterPool against a real Redis and real nodes (child processes of Deno
+ * and Bun): the same named-task program gives the same results as on `Pool`;
+ * retries, timeouts, cancel and shutdown.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ClusterPool } from "../../src/cluster/mod.ts";
+import { Pool } from "../../src/pool/pool.ts";
+import { TaskTimeoutError } from "../../src/errors.ts";
+import {
+  needsRedis,
+  otherRuntime,
+  queueName,
+  Redis,
+  startNode,
+  tasksUrl,
+  thisRuntime,
+} from "./_harness.ts";
+
+type Tasks = typeof import("../fixtures/cluster_tasks.ts");
+
+/** What both pools answer to: the named-task part of Pool's API. */
+interface PoolLike {
+  map(task: string, items: unknown[]): number;
+  submit(task: string, ...args: unknown[]): number;
+  run(task: string, ...args: unknown[]): Promise<unknown>;
+  exec(task: string, args: unknown[], options?: { timeout?: number }): Promise<unknown>;
+  asCompleted(): AsyncIterable<unknown>;
+}
+
+function show(value: unknown): string {
+  if (value instanceof Error) {
+    const cause = value.cause instanceof Error ? value.cause.message : String(value.cause);
+    return `${value.constructor.name}(${value.message}; cause ${cause})`;
+  }
+  return JSON.stringify(value) ?? "undefined";
+}
+
+/** One program, written once against Pool's API. */
+async function program(pool: PoolLike): Promise<unknown> {
+  pool.map("inc", Array.from({ length: 2000 }, (_, i) => i));
+  for (let i = 0; i < 50; i++) pool.submit("add", i, 2 * i);
+  pool.submit("describePoint", { x: 1, y: 2 });
+  pool.submit("count", 3); // a generator: one entry per value
+  pool.submit("noop", 1); // undefined
+  pool.submit("evenOnly", 3); // a failure, yielded by asCompleted()
+  pool.submit("nope", 1); // not an export
+  pool.submit("constructor", 1); // not an own export
+  pool.submit("version"); // an export, but not a function
+  const completed: string[] = [];
+  for await (const entry of pool.asCompleted()) completed.push(show(entry));
+  completed.sort();
+  const odd: Error = await pool.run("evenOnly", 5).then(() => new Error("no error"), (e) => e);
+  return {
+    completed: completed.map((line) => line.replace(/file:\/\/\S+/, "MODULE")),
+    run: await pool.run("fib", 15),
+    generator: await pool.run("count", 4),
+    exec: await pool.exec("add", [2, 3], { timeout: 10_000 }),
+    object: await pool.run("describePoint", { x: 3, y: 4 }),
+    undefinedResult: await pool.run("noop", 1),
+    odd: [
+      odd.constructor.name,
+      odd.message,
+      (odd.cause as Error).message,
+      /evenOnly/.test(odd.stack ?? ""),
+    ],
+  };
+}
+
+describe("ClusterPool with nodes", () => {
+  it(
+    `ClusterPool gives Pool's results for the same named-task program (nodes on ${thisRuntime} and ${otherRuntime})`,
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("parity");
+      await using _a = await startNode(redis, queue, { runtime: thisRuntime });
+      await using _b = await startNode(redis, queue, { runtime: otherRuntime });
+      let local: unknown;
+      {
+        await using pool = new Pool<Tasks>({ module: tasksUrl, maxChildren: 2 });
+        local = await program(pool as unknown as PoolLike);
+      }
+      await using cluster = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      const remote = await program(cluster as unknown as PoolLike);
+      assert.deepEqual(remote, local);
+      assert.equal(cluster.pending, 0);
+      assert.equal(cluster.nodes.size, 2, "both nodes ran chunks");
+    },
+  );
+
+  it(
+    "ClusterPool: attempts/backoff retry failed items on BullMQ; exhausted ones fail with the last error; taskTimeout",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("retry");
+      await using _a = await startNode(redis, queue, { runtime: thisRuntime });
+      await using _b = await startNode(redis, queue, { runtime: otherRuntime });
+      {
+        await using pool = new ClusterPool<Tasks>({
+          connection: redis.url,
+          queue,
+          attempts: 3,
+          backoff: { type: "fixed", delay: 10 },
+          resultId: true,
+        });
+        // `flaky` fails the first time each worker sees a key: with two
+        // one-worker nodes, the third attempt at the latest succeeds.
+        const [a, b] = await Promise.all([pool.run("flaky", "a"), pool.run("flaky", "b")]);
+        assert.equal(a, "ok a");
+        assert.equal(b, "ok b");
+        const ids = pool.map("evenOnly", [2, 3, 4]);
+        assert.equal(ids, 3);
+        await pool.wait();
+        assert.deepEqual(([...pool.done] as [number, number][]).map(([, v]) => v).sort(), [2, 4]);
+        const [, error] = [...pool.failed][0] as [number, RangeError];
+        assert.ok(error instanceof RangeError);
+        assert.equal(error.message, "odd: 3");
+        assert.equal((error.cause as Error).message, "cause of 3");
+      }
+      {
+        await using pool = new ClusterPool<Tasks>({
+          connection: redis.url,
+          queue,
+          taskTimeout: 200,
+        });
+        const slow = pool.run("sleep", 60_000);
+        await assert.rejects(
+          slow,
+          (error: Error) => error instanceof TaskTimeoutError && error.timeout === 200,
+        );
+        const ok = await pool.exec("sleep", [1], { timeout: 10_000 });
+        assert.equal(ok, 1, "a per-call timeout overrides taskTimeout");
+      }
+      {
+        await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+        const error = await pool.exec("sleep", [60_000], { timeout: 150 }).catch((e) => e);
+        assert.ok(error instanceof TaskTimeoutError);
+        assert.equal(error.timeout, 150);
+        const bad = await pool.run("badResult", 1).catch((e) => e);
+        assert.ok(bad instanceof TypeError);
+        assert.match(
+          bad.message,
+          /Cannot return result: it is not JSON-safe \(it is an instance of Map\)/,
+        );
+      }
+    },
+  );
+
+  it(
+    "ClusterPool.cancel() while chunks are queued and running: every item ends once",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("cancel");
+      await using _node = await startNode(redis, queue, { concurrency: 1 });
+      const cancelled: number[] = [];
+      await using pool = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        chunkTime: 5,
+        cancelledCallback: (id) => cancelled.push(id),
+      });
+      const n = 60;
+      const outcomes = new Map<number, string>();
+      const promises = Array.from({ length: n }, (_, i) =>
+        pool.run("later", i, 10).then(
+          (value) => outcomes.set(i, `done ${value}`),
+          (error: Error) => outcomes.set(i, error.name),
+        ));
+      // The probe chunk's results arrive together: by then later chunks are
+      // in Redis (one running) and the rest still here.
+      await promises[0];
+      assert.ok(pool.queued > 0, "items still queued");
+      assert.equal(pool.cancel(), true);
+      assert.equal(pool.queued, 0);
+      await Promise.all(promises);
+      assert.equal(await pool.wait(), true);
+      assert.equal(outcomes.size, n);
+      let done = 0;
+      for (const [i, outcome] of outcomes) {
+        if (outcome === "AbortError") continue;
+        assert.equal(outcome, `done ${2 * i}`);
+        done++;
+      }
+      assert.equal(cancelled.length, n - done, "each cancelled item reported once");
+      assert.equal(new Set(cancelled).size, cancelled.length);
+      assert.ok(
+        done >= 16 && cancelled.length >= 16,
+        `${done} done, ${cancelled.length} cancelled`,
+      );
+      assert.equal(pool.cancel(), false, "nothing left to cancel");
+    },
+  );
+
+  it(
+    "ClusterPool.shutdown() runs queued items, or with { soon } cancels them, then refuses submits",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("shutdown");
+      await using _node = await startNode(redis, queue, { runtime: otherRuntime });
+      {
+        const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+        pool.map("later", [1, 2, 3, 4]);
+        assert.equal(await pool.shutdown(), true);
+        assert.deepEqual([...pool.done].sort(), [2, 4, 6, 8]);
+        assert.throws(() => pool.submit("inc", 1), /pool is closed/);
+      }
+      {
+        const cancelled: number[] = [];
+        const pool = new ClusterPool<Tasks>({
+          connection: redis.url,
+          queue,
+          chunkTime: 5,
+          cancelledCallback: (id) => cancelled.push(id),
+          resultId: true,
+        });
+        const n = pool.map("later", Array.from({ length: 60 }, (_, i) => i));
+        await pool.doneCount.acquire();
+        assert.equal(await pool.shutdown(undefined, { soon: true }), true);
+        const done = [...pool.done] as [number, number][];
+        assert.equal(done.length + cancelled.length, n);
+        assert.ok(cancelled.length > 0);
+        for (const [id, value] of done) assert.equal(value, 2 * (id - 1));
+        assert.equal(new Set([...done.map(([id]) => id), ...cancelled]).size, n);
+      }
+    },
+  );
+});

@@ -1,0 +1,300 @@
+/**
+ * The cluster's pure parts, without Redis: what crosses (JSON safety, error
+ * rebuilding), connections, options, chunk sizing, the command line, and
+ * refusals at submit time.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ClusterPool, RedisUnavailableError, serve } from "../../src/cluster/mod.ts";
+import {
+  checkArgs,
+  decodeFailure,
+  encodeFailure,
+  jsonClean,
+  jsonProblem,
+} from "../../src/cluster/_wire.ts";
+import { redisOptions } from "../../src/cluster/connection.ts";
+import { ChunkSizer, PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
+import { parseArgs } from "../../src/cluster/node.ts";
+import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../../src/errors.ts";
+
+type Tasks = typeof import("../fixtures/cluster_tasks.ts");
+const connection = "redis://127.0.0.1:1"; // never dialled: these tests submit nothing valid
+
+describe("cluster wire", () => {
+  it("jsonProblem() accepts JSON values and names the first that is not one", () => {
+    for (const ok of [null, true, 1.5, "s", [1, [2]], { a: { b: [null] } }, Object.create(null)]) {
+      assert.equal(jsonProblem(ok), undefined, JSON.stringify(ok));
+    }
+    assert.equal(jsonProblem({ a: undefined }), undefined, "an undefined property is left out");
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const cases: [unknown, RegExp][] = [
+      [() => 1, /it is a function/],
+      [{ f: { g: Symbol("x") } }, /\.f\.g is a symbol/],
+      [[1, 2n], /\[1\] is a bigint/],
+      [NaN, /NaN/],
+      [Infinity, /Infinity/],
+      [[undefined], /\[0\] is undefined/],
+      [new Map(), /instance of Map/],
+      [new Set(), /instance of Set/],
+      [new Uint8Array(2), /instance of Uint8Array/],
+      [new Date(0), /instance of Date/],
+      [cyclic, /\.self is a cyclic reference/],
+    ];
+    for (const [value, pattern] of cases) assert.match(jsonProblem(value) ?? "", pattern);
+    const shared = { x: 1 };
+    assert.equal(jsonProblem([shared, shared]), undefined, "a value seen twice is not a cycle");
+  });
+
+  it("checkArgs() throws a TypeError naming the argument", () => {
+    checkArgs([1, "a", { b: [true] }], "submit job");
+    assert.throws(
+      () => checkArgs([1, new Map()], "submit job"),
+      (error: Error) =>
+        error instanceof TypeError &&
+        /Cannot submit job: argument 2 is not JSON-safe \(it is an instance of Map\)/.test(
+          error.message,
+        ),
+    );
+    assert.throws(() => checkArgs([undefined], "submit job"), /argument 1 .* is undefined/);
+  });
+
+  it("encodeFailure()/decodeFailure() rebuild class, message, stack and cause through JSON", () => {
+    const thrown = new RangeError("odd", { cause: new TypeError("inner") });
+    (thrown as unknown as Record<string, unknown>).code = 7n; // not JSON: cleaned, not lost
+    const wire = JSON.parse(JSON.stringify(encodeFailure(thrown)));
+    const error = decodeFailure(wire, 42) as RangeError;
+    assert.ok(error instanceof RangeError);
+    assert.equal(error.message, "odd");
+    assert.equal(error.stack, thrown.stack);
+    assert.ok(error.cause instanceof TypeError);
+    assert.equal((error.cause as Error).message, "inner");
+    assert.equal((error as unknown as Record<string, unknown>).code, "7n");
+  });
+
+  it("decodeFailure() rebuilds fastpool's errors as themselves with the producer's id", () => {
+    const timeout = decodeFailure(encodeFailure(new TaskTimeoutError(3, 100)), 99);
+    assert.ok(timeout instanceof TaskTimeoutError);
+    assert.equal(timeout.jobId, 99);
+    assert.equal(timeout.timeout, 100);
+    const crash = decodeFailure(encodeFailure(new WorkerCrashedError(2, 5)), 77);
+    assert.ok(crash instanceof WorkerCrashedError);
+    assert.equal(crash.jobId, 77);
+    assert.equal(crash.slotId, 2);
+    assert.ok(decodeFailure(encodeFailure(new PoolClosedError("x")), 1) instanceof PoolClosedError);
+    assert.equal(decodeFailure("a thrown string", 1), "a thrown string");
+  });
+
+  it("jsonClean() turns what JSON cannot carry into strings", () => {
+    assert.deepEqual(jsonClean({ a: 1n, b: [NaN, undefined], c: Symbol("s") }), {
+      a: "1n",
+      b: ["NaN", null],
+      c: "Symbol(s)",
+    });
+  });
+});
+
+describe("cluster connection", () => {
+  it("redisOptions() reads redis:// and rediss:// URLs with user, password and db", () => {
+    const plain = redisOptions("redis://user:p%40ss@10.0.0.5:6380/2", "x");
+    assert.equal(plain.host, "10.0.0.5");
+    assert.equal(plain.port, 6380);
+    assert.equal(plain.username, "user");
+    assert.equal(plain.password, "p@ss");
+    assert.equal(plain.db, 2);
+    assert.equal(plain.tls, undefined);
+    const secure = redisOptions("rediss://:secret@redis.example.com", "x");
+    assert.equal(secure.port, 6379);
+    assert.equal(secure.password, "secret");
+    assert.deepEqual(secure.tls, { servername: "redis.example.com" });
+  });
+
+  it("redisOptions() takes { host, port, username, password, tls } and refuses bad ones", () => {
+    const options = redisOptions({ host: "h", port: 1, password: "p", tls: true }, "x");
+    assert.equal(options.password, "p");
+    assert.deepEqual(options.tls, {});
+    assert.throws(() => redisOptions("http://h", "create cluster pool"), TypeError);
+    assert.throws(() => redisOptions("not a url", "create cluster pool"), TypeError);
+    assert.throws(() => redisOptions({ host: "h", port: 0 }, "x"), RangeError);
+    assert.throws(() => redisOptions({ host: "h", port: "1" }, "x"), /connection.port/);
+    assert.throws(() => redisOptions({ port: 1 }, "x"), /connection.host/);
+    assert.throws(() => redisOptions({ host: "h", port: 1, password: 1 }, "x"), /password/);
+    assert.throws(() => redisOptions(42, "x"), TypeError);
+  });
+});
+
+describe("ClusterPool without Redis", () => {
+  it("new ClusterPool() checks its options, naming them", async () => {
+    const bad: [unknown, RegExp, ErrorConstructor][] = [
+      [undefined, /"options" must be an object/, TypeError],
+      [{ queue: "q" }, /"connection"/, TypeError],
+      [{ connection }, /"queue" must be a non-empty string/, TypeError],
+      [{ connection, queue: "a:b" }, /without ":"/, TypeError],
+      [
+        { connection, queue: "q", maxQueu: 1 },
+        /unknown option "maxQueu" \(did you mean "maxQueue"\?\)/,
+        TypeError,
+      ],
+      [{ connection, queue: "q", attempts: 0 }, /"attempts" must be an integer >= 1/, RangeError],
+      [{ connection, queue: "q", taskTimeout: -1 }, /"taskTimeout"/, RangeError],
+      [{ connection, queue: "q", backoff: { type: "linear", delay: 1 } }, /"backoff"/, TypeError],
+      [{ connection, queue: "q", logLevel: "loud" }, /"logLevel"/, TypeError],
+      [{ connection, queue: "q", doneCallback: 1 }, /"doneCallback"/, TypeError],
+    ];
+    for (const [options, pattern, type] of bad) {
+      assert.throws(
+        () => new ClusterPool(options as never),
+        (error: Error) => error instanceof type && pattern.test(error.message),
+        String(pattern),
+      );
+    }
+    await using pool = new ClusterPool({ connection, queue: "q", backoff: 10, maxQueue: 5 });
+    assert.equal(pool.queue, "q");
+  });
+
+  it("ClusterPool refuses inline functions and non-JSON arguments at once, queuing nothing", async () => {
+    await using pool = new ClusterPool<Tasks>({ connection, queue: "q" });
+    const inline = (x: number) => x;
+    const why = /not inline functions: a queue must never carry code/;
+    // @ts-expect-error: only export names are tasks
+    assert.throws(() => pool.submit(inline, 1), why);
+    // @ts-expect-error: as above
+    assert.throws(() => pool.map(inline, [1]), why);
+    // @ts-expect-error: as above
+    await assert.rejects(pool.run(inline, 1), why);
+    // @ts-expect-error: as above
+    await assert.rejects(pool.exec(inline, [1]), why);
+    // @ts-expect-error: as above
+    assert.throws(() => pool.submitDone(inline, true, 1), why);
+    // @ts-expect-error: a name must be a string
+    assert.throws(() => pool.submit(7, 1), /"task" must be the name of an export/);
+    assert.throws(
+      () => pool.submit("inc", 1n as unknown as number),
+      /argument 1 is not JSON-safe \(it is a bigint\)/,
+    );
+    assert.throws(() => pool.map("inc", [1, 2, NaN]), /item 2 is not JSON-safe \(it is NaN\)/);
+    const cyclic: { x: number; y: number; self?: unknown } = { x: 1, y: 2 };
+    cyclic.self = cyclic;
+    assert.throws(() => pool.submit("describePoint", cyclic), /cyclic/);
+    await assert.rejects(pool.run("inc", new Date() as unknown as number), /instance of Date/);
+    await assert.rejects(pool.exec("inc", [1], { transfer: [new ArrayBuffer(1)] }), /transfer/);
+    assert.throws(() => pool.submitDone("inc", 3 as unknown as boolean, 1), /"done"/);
+    assert.throws(() => pool.map("inc", 5 as unknown as number[]), /"iterable" must be iterable/);
+    assert.throws(() => pool.cancel("1" as unknown as number), /"jobId"/);
+    assert.equal(pool.pending, 0);
+    assert.equal(pool.cancel(), false);
+    assert.equal(await pool.wait(), true);
+  });
+
+  it("ClusterPool.shutdown() refuses later submits with PoolClosedError, without connecting", async () => {
+    const pool = new ClusterPool<Tasks>({ connection, queue: "q" });
+    assert.equal(await pool.shutdown(), true);
+    assert.throws(() => pool.submit("inc", 1), PoolClosedError);
+    await assert.rejects(pool.run("inc", 1), PoolClosedError);
+  });
+
+  it("ClusterPool: a maxQueue of 2 refuses a third queued item with QueueFullError", async () => {
+    const pool = new ClusterPool<Tasks>({ connection, queue: "q", maxQueue: 2, offlineTimeout: 0 });
+    pool.submit("inc", 1);
+    pool.submit("inc", 2);
+    assert.throws(() => pool.submit("inc", 3), /queue is full/);
+    assert.throws(() => pool.map("inc", [4]), /queue is full/);
+    assert.equal(pool.cancel(), true);
+    assert.equal(pool.pending, 0);
+    await pool.shutdown();
+  });
+
+  it("ClusterPool: Redis unreachable fails pending items with RedisUnavailableError after offlineTimeout", async () => {
+    const pool = new ClusterPool<Tasks>({
+      connection: "redis://127.0.0.1:1",
+      queue: "q",
+      offlineTimeout: 0,
+    });
+    const events: unknown[] = [];
+    pool.addEventListener("error", (event) => events.push((event as CustomEvent).detail));
+    const result = pool.run("inc", 1);
+    await assert.rejects(
+      result,
+      (error: Error) =>
+        error instanceof RedisUnavailableError &&
+        /redis:\/\/127\.0\.0\.1:1 is unreachable/.test(error.message) &&
+        /offlineTimeout/.test(error.message),
+    );
+    assert.ok(events[0] instanceof RedisUnavailableError);
+    assert.equal(pool.pending, 0);
+    await pool.shutdown();
+  });
+});
+
+describe("ChunkSizer", () => {
+  it("ChunkSizer sends one probe, holds the rest, then sizes chunks from measured time", () => {
+    const sizer = new ChunkSizer(50, 20_000);
+    assert.equal(sizer.size("t", 1000, 0), PROBE_ITEMS);
+    assert.equal(sizer.size("t", 984, 0), 0, "held until the probe reports");
+    assert.equal(sizer.size("other", 3, 0), 3, "another task probes on its own");
+    sizer.report("t", 16, 16, 2); // 1 ms per item on 2 workers: 2 ms of one worker per item... per item 2 ms
+    const size = sizer.size("t", 10_000, 1);
+    assert.equal(size, 50, "50 ms of work on 2 workers at 2 ms per item");
+    assert.equal(sizer.size("t", 60, 3), 20, "an even share of what is left across 3 nodes");
+    sizer.report("t", 10_000, 1, 2); // tiny items now
+    assert.equal(sizer.size("t", 1_000_000, 1), 20_000, "at most maxChunk");
+  });
+
+  it("ChunkSizer.forget() releases a probe that ended without a report", () => {
+    const sizer = new ChunkSizer(50, 100);
+    assert.equal(sizer.size("t", 5, 1), 5);
+    assert.equal(sizer.size("t", 5, 1), 0);
+    sizer.forget("t");
+    assert.ok(sizer.size("t", 500, 1) > 0);
+  });
+});
+
+describe("cluster node command line", () => {
+  it("parseArgs() reads the flags and resolves a module path against the directory", () => {
+    const options = parseArgs(
+      ["--queue", "q", "--module", "./t.ts", "--max-children", "3", "--redis", "redis://h:1"],
+      "/srv/app",
+      {},
+    );
+    assert.deepEqual(options, {
+      connection: "redis://h:1",
+      queue: "q",
+      module: "file:///srv/app/t.ts",
+      maxChildren: 3,
+    });
+    const fromEnv = parseArgs(["--queue", "q", "--module", "https://x.test/t.ts"], "/", {
+      REDIS_URL: "redis://e:2",
+    });
+    assert.equal(typeof fromEnv === "object" && fromEnv.connection, "redis://e:2");
+    assert.match(String(parseArgs(["--queue", "q"], "/", {})), /--module is required/);
+    assert.match(String(parseArgs(["--bogus", "1"], "/", {})), /unknown option --bogus/);
+    assert.match(String(parseArgs(["--max-children", "x"], "/", {})), /must be an integer/);
+  });
+
+  it("serve() checks its options before connecting", async () => {
+    const base = { connection, queue: "q", module: "file:///nope/tasks.ts" };
+    await assert.rejects(
+      serve({ ...base, module: "./tasks.ts" }),
+      /"module" must be an absolute URL/,
+    );
+    await assert.rejects(serve({ ...base, maxChildren: 1.5 }), RangeError);
+    await assert.rejects(serve({ ...base, concurrency: 0 }), /"concurrency"/);
+    await assert.rejects(serve({ ...base, modul: "x" } as never), /did you mean "module"/);
+    await assert.rejects(serve({ ...base, connection: 5 as never }), /"connection"/);
+  });
+});
+
+/** Type-checked only (never called): names, arguments and results as with `Pool<typeof import(...)>`. */
+export function typesAreChecked(pool: ClusterPool<Tasks>): void {
+  // @ts-expect-error: inc takes a number
+  pool.submit("inc", "one");
+  // @ts-expect-error: not an export of the module
+  pool.submit("nope", 1);
+  // @ts-expect-error: version is not a function
+  pool.submit("version");
+  const fib: Promise<number> = pool.run("fib", 20);
+  const counted: Promise<number[]> = pool.run("count", 3);
+  const added: Promise<number> = pool.exec("add", [1, 2], { timeout: 100 });
+  void [fib, counted, added];
+}
