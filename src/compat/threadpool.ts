@@ -52,6 +52,7 @@ import { describe } from "../protocol/codec.ts";
 import { Pool } from "../pool/pool.ts";
 import type { Clock } from "../timers/clock.ts";
 import type { AnyFunction, TaskRef } from "../task.ts";
+import { checkOptionNames } from "../_option_names.ts";
 
 export {
   /**
@@ -293,6 +294,12 @@ export class WorkRequest {
         }`,
       );
     }
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot create request: "options" must be an object, received ${describe(options)}`,
+      );
+    }
+    checkOptionNames(options, ["args", "requestID", "callback", "excCallback"], "create request");
     const { args = [], callback = null } = options;
     if (!Array.isArray(args)) {
       throw new TypeError(
@@ -471,6 +478,16 @@ export class ThreadPool implements AsyncDisposable {
    */
   constructor(numWorkers: number, options: ThreadPoolOptions = {}) {
     checkCount(numWorkers, "numWorkers", "create thread pool");
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot create thread pool: "options" must be an object, received ${describe(options)}`,
+      );
+    }
+    checkOptionNames(
+      options,
+      ["qSize", "resqSize", "module", "idleTimeout", "clock"],
+      "create thread pool",
+    );
     const { qSize = 0, resqSize = 0, module, idleTimeout, clock } = options;
     checkCount(qSize, "qSize", "create thread pool");
     checkCount(resqSize, "resqSize", "create thread pool");

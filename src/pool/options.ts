@@ -6,6 +6,7 @@
 
 import type { Clock } from "../timers/clock.ts";
 import { describe } from "../protocol/codec.ts";
+import { checkOptionNames } from "../_option_names.ts";
 
 /**
  * A level of `console` to log failures at.
@@ -134,6 +135,27 @@ export interface ResolvedOptions {
   workerUrl: URL | undefined;
 }
 
+/** Every name `PoolOptions` holds; the type check below keeps the list whole. */
+const POOL_OPTION_NAMES = [
+  "maxChildren",
+  "minChildren",
+  "childNamePrefix",
+  "doneCallback",
+  "failedCallback",
+  "cancelledCallback",
+  "logLevel",
+  "resultId",
+  "module",
+  "idleTimeout",
+  "maxQueue",
+  "taskTimeout",
+  "workerUrl",
+  "clock",
+] as const satisfies readonly (keyof PoolOptions)[];
+const _everyPoolOption: Exclude<keyof PoolOptions, typeof POOL_OPTION_NAMES[number]> extends never
+  ? true
+  : never = true;
+
 /** The default `idleTimeout`: short, so an idle pool never holds a program open for long. */
 export const DEFAULT_IDLE_TIMEOUT = 1000;
 
@@ -175,6 +197,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
       `Cannot create pool: "options" must be an object, received ${describe(options)}`,
     );
   }
+  checkOptionNames(options, POOL_OPTION_NAMES, "create pool");
   const maxChildren = resolveMaxChildren(options.maxChildren);
   const minChildren = options.minChildren ?? 0;
   checkInteger(minChildren, "minChildren");

@@ -42,6 +42,7 @@ import { ResultStream } from "./result_stream.ts";
 import { Results } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
 import { defaultWorkerUrl } from "./worker_url.ts";
+import { checkOptionNames } from "../_option_names.ts";
 
 /**
  * A pool of module workers running jobs: inline functions, exports of a task
@@ -486,6 +487,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    */
   async shutdown(timeout?: number, options: ShutdownOptions = {}): Promise<boolean> {
     if (timeout !== undefined) checkDuration(timeout, "timeout", "shut down pool");
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot shut down pool: "options" must be an object, received ${describe(options)}`,
+      );
+    }
+    checkOptionNames(options, SHUTDOWN_OPTION_NAMES, "shut down pool");
     this.#closed = true;
     this.#queue.open = null; // submits must not join it now
     this.#scheduler.cancelAll();
@@ -719,6 +726,11 @@ function detachNow(args: unknown[], transfer: Transferable[]): [unknown[], Trans
   }
 }
 
+const EXEC_OPTION_NAMES = ["signal", "transfer", "timeout", "first"] as const satisfies readonly (
+  keyof ExecOptions
+)[];
+const SHUTDOWN_OPTION_NAMES = ["soon"] as const satisfies readonly (keyof ShutdownOptions)[];
+
 /** What is wrong with `exec()`'s arguments, if anything. */
 function checkExec(args: unknown, options: ExecOptions): Error | undefined {
   if (!Array.isArray(args)) {
@@ -728,6 +740,11 @@ function checkExec(args: unknown, options: ExecOptions): Error | undefined {
     return new TypeError(
       `Cannot run job: "options" must be an object, received ${describe(options)}`,
     );
+  }
+  try {
+    checkOptionNames(options, EXEC_OPTION_NAMES, "run job");
+  } catch (error) {
+    return error as Error;
   }
   const { signal, timeout, transfer } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {

@@ -37,6 +37,7 @@
  * @module
  */
 
+import { checkOptionNames } from "../_option_names.ts";
 import {
   allocate,
   bornHere,
@@ -580,6 +581,10 @@ function checkTimeout(timeout: unknown, action: string): void {
   }
 }
 
+const ACQUIRE_OPTION_NAMES = ["timeout", "signal"] as const satisfies readonly (
+  keyof AcquireOptions
+)[];
+
 function readOptions(
   options: AcquireOptions | undefined,
   action: string,
@@ -588,6 +593,7 @@ function readOptions(
   if (typeof options !== "object" || options === null) {
     throw invalid(TypeError, action, "options", "an object", options);
   }
+  checkOptionNames(options, ACQUIRE_OPTION_NAMES, action.replace(/^Cannot /, ""));
   if (options.timeout !== undefined) checkTimeout(options.timeout, action);
   const signal: unknown = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {

@@ -1,0 +1,107 @@
+/**
+ * Options are checked (issue 12, part 5): an unknown option name is a
+ * `TypeError` naming it and the closest known name, for every options object
+ * the package takes.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { checkOptionNames, closestName } from "../src/_option_names.ts";
+import { Pool } from "../src/pool/pool.ts";
+import { Semaphore } from "../src/sync/semaphore.ts";
+import { Lock } from "../src/sync/lock.ts";
+import { ThreadPool, WorkRequest } from "../src/compat/threadpool.ts";
+
+describe("closestName()", () => {
+  const known = ["maxChildren", "minChildren", "idleTimeout", "taskTimeout", "module"];
+
+  it("closestName() maps other libraries' names to ours", () => {
+    assert.equal(closestName("maxThreads", known), "maxChildren");
+    assert.equal(closestName("maxWorkers", known), "maxChildren");
+    assert.equal(closestName("minThreads", known), "minChildren");
+    assert.equal(closestName("filename", known), "module");
+    assert.equal(closestName("timeout", known), "taskTimeout");
+  });
+
+  it("closestName() finds typos and case slips", () => {
+    assert.equal(closestName("idelTimeout", known), "idleTimeout");
+    assert.equal(closestName("maxchildren", known), "maxChildren");
+    assert.equal(closestName("mdoule", known), "module");
+  });
+
+  it("closestName() offers nothing for a name far from every known one", () => {
+    assert.equal(closestName("colour", known), undefined);
+  });
+});
+
+describe("checkOptionNames()", () => {
+  it("checkOptionNames() accepts known names and ignores inherited ones", () => {
+    const options = Object.create({ inherited: 1 });
+    options.a = 1;
+    checkOptionNames(options, ["a"], "do it");
+  });
+
+  it("checkOptionNames() lists the known names when none is close", () => {
+    assert.throws(
+      () => checkOptionNames({ colour: 1 }, ["a", "b"], "do it"),
+      {
+        name: "TypeError",
+        message: 'Cannot do it: unknown option "colour"; known options are a, b',
+      },
+    );
+  });
+});
+
+describe("every options object is checked", () => {
+  it("new Pool() refuses maxThreads, naming maxChildren", () => {
+    assert.throws(() => new Pool({ maxThreads: 1 } as never), {
+      name: "TypeError",
+      message: 'Cannot create pool: unknown option "maxThreads"; did you mean "maxChildren"?',
+    });
+  });
+
+  it("Pool.exec() rejects an unknown option, and the pool keeps working", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    await assert.rejects(pool.exec((n: number) => n, [1], { timeuot: 5 } as never), {
+      name: "TypeError",
+      message: 'Cannot run job: unknown option "timeuot"; did you mean "timeout"?',
+    });
+    assert.equal(await pool.exec((n: number) => n + 1, [1], { first: true }), 2);
+  });
+
+  it("Pool.shutdown() refuses an unknown option", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    await assert.rejects(pool.shutdown(undefined, { son: true } as never), {
+      name: "TypeError",
+      message: 'Cannot shut down pool: unknown option "son"; did you mean "soon"?',
+    });
+  });
+
+  it("Semaphore and Lock acquire() refuse an unknown option", () => {
+    const sem = new Semaphore(1);
+    assert.throws(
+      () => sem.acquire({ timout: 5 } as never),
+      /^TypeError: Cannot acquire semaphore: unknown option "timout"; did you mean "timeout"\?/,
+    );
+    const lock = new Lock();
+    assert.throws(
+      () => lock.acquire({ sginal: null } as never),
+      /unknown option "sginal"; did you mean "signal"\?/,
+    );
+    assert.equal(sem.value, 1);
+    assert.equal(lock.locked, false);
+  });
+
+  it("ThreadPool and WorkRequest refuse an unknown option", () => {
+    assert.throws(
+      () => new ThreadPool(1, { qsize: 2 } as never),
+      /unknown option "qsize"; did you mean "qSize"\?/,
+    );
+    assert.throws(
+      () => new WorkRequest(() => 1, { arg: [1] } as never),
+      /unknown option "arg"; did you mean "args"\?/,
+    );
+  });
+});
