@@ -86,8 +86,15 @@ if (import.meta.main) {
         },
       );
     };
-    process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGTERM", () => stop("SIGTERM"));
+    const deno = (globalThis as {
+      Deno?: { addSignalListener(signal: string, listener: () => void): void };
+    }).Deno;
+    for (const signal of ["SIGINT", "SIGTERM"]) {
+      // On Deno, node:process signal handlers do not keep the default
+      // action away: a SIGINT still ended the process before close().
+      if (deno) deno.addSignalListener(signal, () => stop(signal));
+      else process.on(signal, () => stop(signal));
+    }
     console.log(
       `fastpool node ${node.id} ready: queue ${options.queue}, ${node.workers} workers, module ${options.module}`,
     );

@@ -231,3 +231,20 @@ export async function startNode(
 export function queueName(test: string): string {
   return `fastpool-test-${test}-${crypto.randomUUID().slice(0, 8)}`;
 }
+
+/**
+ * Disposes of a pool with a bounded shutdown, for tests whose nodes may be
+ * gone when the pool is disposed (after a failed assertion).
+ */
+export function bounded(pool: { shutdown(timeout?: number): Promise<boolean> }): AsyncDisposable {
+  return { [Symbol.asyncDispose]: async () => void await pool.shutdown(2000) };
+}
+
+/**
+ * Checks that a node stopped by a signal left gracefully: it printed that
+ * it closed, and exited 0. (Deno's `node:child_process` reports the signal
+ * that was sent instead of the exit code, so there the line is the proof.)
+ */
+export function leftGracefully(node: Child, exit: { code: number | null }): boolean {
+  return /: closed$/m.test(node.output) && (!isBun || exit.code === 0);
+}

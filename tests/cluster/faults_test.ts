@@ -1,0 +1,113 @@
+/**
+ * Faults with real parts: a node SIGKILLed in the middle of a chunk, a node
+ * started late, a node stopped gracefully, and Redis restarted (empty) in
+ * the middle of a run. Execution is at least once; every item must still
+ * end exactly once on the producer, with the result a local run gives.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ClusterPool, RedisUnavailableError } from "../../src/cluster/mod.ts";
+import {
+  bounded,
+  leftGracefully,
+  needsRedis,
+  otherRuntime,
+  queueName,
+  Redis,
+  startNode,
+  thisRuntime,
+} from "./_harness.ts";
+
+type Tasks = typeof import("../fixtures/cluster_tasks.ts");
+
+/** Checks `done` holds `[id, result]` for ids 1 … n once each, as `expected(id)`. */
+function checkOnce(done: Iterable<unknown>, n: number, expected: (id: number) => number): void {
+  const seen = new Uint8Array(n + 1);
+  let count = 0;
+  for (const entry of done) {
+    const [id, value] = entry as [number, number];
+    assert.ok(id >= 1 && id <= n, `id ${id} out of range`);
+    assert.equal(seen[id], 0, `item ${id} ended twice`);
+    seen[id] = 1;
+    assert.equal(value, expected(id), `item ${id}`);
+    count++;
+  }
+  assert.equal(count, n, "every item ended once");
+}
+
+describe("ClusterPool faults", () => {
+  it(
+    "ClusterPool: 3 nodes, 200,000-item map and a stream of submits, one node SIGKILLed mid-chunk, one started late: every item once",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("kill");
+      // Short locks, so the dead node's chunks go back within about a second.
+      const locks = { lockDuration: 1000, stalledInterval: 500 };
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue, resultId: true });
+      await using _pool = bounded(pool);
+      const mapped = 200_000;
+      // The victim starts alone, takes the first chunk and never finishes it.
+      await using victim = await startNode(redis, queue, {
+        ...locks,
+        runtime: thisRuntime,
+        env: { CLUSTER_TEST_STALL: "1" },
+      });
+      assert.equal(pool.map("step", Array.from({ length: mapped }, (_, i) => i)), mapped);
+      await victim.waitFor(/holding a chunk/);
+      await using steady = await startNode(redis, queue, { ...locks, runtime: otherRuntime });
+      const killed = await victim.stop("SIGKILL"); // mid-chunk
+      assert.equal(killed.signal, "SIGKILL");
+      // A node started late joins the run; then the steady one leaves
+      // gracefully, so what is left, and the submits, are the late node's.
+      await using late = await startNode(redis, queue, { ...locks, runtime: thisRuntime });
+      assert.ok(leftGracefully(steady, await steady.stop("SIGTERM")), steady.output);
+      const submitted = 20_000;
+      for (let tick = 0; tick < 20; tick++) {
+        for (let k = 0; k < submitted / 20; k++) pool.submit("step", mapped + tick * 1000 + k);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      assert.equal(await pool.wait(), true);
+      assert.equal(pool.failed.length, 0, String([...pool.failed][0]));
+      // Ids are 1-based and consecutive: item i (0-based) is id i + 1.
+      checkOnce(pool.done, mapped + submitted, (id) => (id - 1) * 2 + 1);
+      assert.ok((pool.nodes.get(late.id) ?? 0) >= submitted, "the late node ran the submits");
+      assert.ok(!pool.nodes.has(victim.id), "the killed node returned nothing");
+      assert.ok(leftGracefully(late, await late.stop("SIGINT")), late.output);
+    },
+  );
+
+  it(
+    "ClusterPool: Redis restarted empty mid-run: an error event, then every item once when it is back",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not restarting someone else's server");
+      const queue = queueName("restart");
+      await using _node = await startNode(redis, queue, { runtime: otherRuntime, maxChildren: 2 });
+      const pool = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        resultId: true,
+        chunkTime: 20,
+      });
+      await using _pool = bounded(pool);
+      const errors: unknown[] = [];
+      let online!: () => void;
+      const back = new Promise<void>((resolve) => online = resolve);
+      pool.addEventListener("error", (event) => errors.push((event as CustomEvent).detail));
+      pool.addEventListener("online", () => online());
+      const n = 400;
+      pool.map("later", Array.from({ length: n }, (_, i) => i));
+      await pool.doneCount.acquire(); // the run is under way
+      await redis.restart(); // empty: chunks in Redis and in flight are lost
+      await back;
+      assert.equal(await pool.wait(), true);
+      assert.ok(errors[0] instanceof RedisUnavailableError, String(errors[0]));
+      assert.equal(pool.failed.length, 0, String([...pool.failed][0]));
+      checkOnce(pool.done, n, (id) => (id - 1) * 2);
+      // Usable again: a new run after the restart.
+      assert.equal(await pool.run("inc", 41), 42);
+    },
+  );
+});
