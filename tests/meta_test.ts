@@ -4,7 +4,9 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -56,7 +58,7 @@ describe("package metadata", () => {
   it("mod.ts re-exports every stable module of src/", () => {
     const reexported = new Set(importsOf("mod.ts").map((s) => resolve("mod.ts", s)));
     const internal =
-      /\/_|\/(protocol|worker)\/|\/pool\/(?!pool\.ts)|\/sync\/wire\.ts|\/compat\/|unstable_/;
+      /\/_|\/(protocol|worker|cluster)\/|\/pool\/(?!pool\.ts)|\/sync\/wire\.ts|\/compat\/|unstable_/;
     for (const file of sources("src")) {
       if (internal.test(file)) continue;
       assert.ok(reexported.has(file), `mod.ts does not re-export ${file}`);
@@ -79,6 +81,7 @@ describe("import arrows", () => {
     it(`${file} imports only what its layer may`, () => {
       const area = areaOf(file);
       for (const specifier of importsOf(file)) {
+        if (area === "cluster" && /^(bullmq|node:[a-z_]+)$/.test(specifier)) continue;
         assert.ok(specifier.startsWith("."), `${file} imports a package: ${specifier}`);
         const target = areaOf(resolve(file, specifier));
         if (target === area) continue;
@@ -88,11 +91,67 @@ describe("import arrows", () => {
             `${file} (${area}) must not import ${specifier} (${target})`,
           );
         }
-        if (area !== "pool" && area !== "compat" && area !== "threadlet") {
+        assert.ok(
+          target !== "cluster" || area === "cluster",
+          `${file} must not import cluster code: only ./cluster depends on bullmq`,
+        );
+        if (area !== "pool" && area !== "compat" && area !== "threadlet" && area !== "cluster") {
           assert.notEqual(target, "pool", `${file} must not import pool code`);
         }
         assert.ok(target !== "worker" || area === "worker", `${file} must not import worker code`);
       }
     });
   }
+});
+
+describe("dependencies", () => {
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  const local = (name: string) => {
+    const path = `${root}node_modules/.bin/${name}`;
+    return existsSync(path) ? path : name;
+  };
+  const deno = isBun
+    ? local("deno")
+    : (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
+  const bun = isBun ? process.execPath : local("bun");
+
+  /** The npm modules in `entry`'s graph, as `deno info` resolves it. */
+  function npmModulesOf(entry: string): string[] {
+    const info = JSON.parse(
+      execFileSync(deno, ["info", "--json", entry], { cwd: root, encoding: "utf8" }),
+    ) as { modules: { specifier: string }[]; npmPackages?: Record<string, unknown> };
+    return [
+      ...info.modules.map((m) => m.specifier).filter((s) =>
+        s.startsWith("npm:") || s.includes("/node_modules/")
+      ),
+      ...Object.keys(info.npmPackages ?? {}),
+    ];
+  }
+
+  /** The files under node_modules that Bun loaded to import `entry`. */
+  function bunLoads(entry: string): string[] {
+    const out = execFileSync(bun, [
+      "-e",
+      `await import(${
+        JSON.stringify(root + entry)
+      }); console.log(JSON.stringify(Object.keys(require.cache).filter((k) => k.includes("/node_modules/"))))`,
+    ], { cwd: root, encoding: "utf8" });
+    return JSON.parse(out.trim().split("\n").at(-1)!);
+  }
+
+  it("importing mod.ts loads no npm package (deno info); ./cluster does load bullmq", () => {
+    assert.deepEqual(npmModulesOf("mod.ts"), []);
+    assert.ok(npmModulesOf("src/cluster/mod.ts").some((s) => s.includes("bullmq")));
+  });
+
+  it("importing mod.ts loads no npm package (Bun); ./cluster does load bullmq", () => {
+    assert.deepEqual(bunLoads("mod.ts"), []);
+    assert.ok(bunLoads("src/cluster/mod.ts").some((s) => s.includes("bullmq")));
+  });
+
+  it("bullmq is pinned to one exact version in package.json and deno.json", () => {
+    const pinned = json("package.json").devDependencies.bullmq;
+    assert.match(pinned, /^\d+\.\d+\.\d+$/);
+    assert.equal(json("deno.json").imports.bullmq, `npm:bullmq@${pinned}`);
+  });
 });
