@@ -3,7 +3,8 @@
  *
  * ```sh
  * deno run -A jsr:@fastpool/fastpool/cluster/node --redis redis://10.0.0.5:6379 --queue tasks --module ./tasks.ts
- * bun node_modules/@fastpool/fastpool/src/cluster/node.ts --redis … --queue … --module …
+ * deno run -A <checkout>/src/cluster/node.ts --redis … --queue … --module …
+ * bun <checkout>/src/cluster/node.ts --redis … --queue … --module …
  * ```
  *
  * Options: `--redis URL` (default `$REDIS_URL`, else `redis://127.0.0.1:6379`),
@@ -31,7 +32,29 @@ const NUMBERS: Record<string, keyof ServeOptions> = {
   "--stalled-interval": "stalledInterval",
 };
 
-/** Reads the command line into `serve()`'s options, or a message saying what is wrong. */
+/**
+ * Reads the command line into `serve()`'s options, or a message saying what
+ * is wrong (with the usage).
+ *
+ * @param argv The arguments after the program's name.
+ * @param cwd The directory a module path is relative to.
+ * @param env The environment (`REDIS_URL`).
+ * @returns The options, or the message to print.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseArgs } from "@fastpool/fastpool/cluster/node";
+ * import assert from "node:assert/strict";
+ *
+ * const options = parseArgs(["--queue", "jobs", "--module", "tasks.ts"], "/srv", {});
+ * assert.deepEqual(options, {
+ *   connection: "redis://127.0.0.1:6379",
+ *   queue: "jobs",
+ *   module: "file:///srv/tasks.ts",
+ * });
+ * assert.match(String(parseArgs(["--queue", "jobs"], "/srv", {})), /--module is required/);
+ * ```
+ */
 export function parseArgs(
   argv: string[],
   cwd: string,
