@@ -17,14 +17,45 @@ export const PROBE_ITEMS = 16;
 /** The estimate when a probe ends without a measurement (e.g. its chunk failed). */
 const FALLBACK_ITEM_MS = 1;
 
+/**
+ * A least-squares line through a task's reports, `ms = fixed + perItem × x`
+ * with `x` the items per worker, older reports fading: a chunk's fixed cost
+ * (waking workers, the Redis round trip) does not pass for item time, which
+ * made small chunks look slow and kept chunks of tiny items small.
+ */
+class Fit {
+  n = 0;
+  sx = 0;
+  sy = 0;
+  sxx = 0;
+  sxy = 0;
+
+  add(x: number, y: number): void {
+    const keep = 0.8;
+    this.n = this.n * keep + 1;
+    this.sx = this.sx * keep + x;
+    this.sy = this.sy * keep + y;
+    this.sxx = this.sxx * keep + x * x;
+    this.sxy = this.sxy * keep + x * y;
+  }
+
+  /** `[fixed ms, ms per item on one worker]`. */
+  line(): [number, number] {
+    const d = this.n * this.sxx - this.sx * this.sx;
+    if (this.n >= 2 && d > 1e-9 * this.sxx * this.n) {
+      const perItem = (this.n * this.sxy - this.sx * this.sy) / d;
+      const fixed = (this.sy - perItem * this.sx) / this.n;
+      if (perItem > 0 && fixed >= 0) return [fixed, perItem];
+    }
+    return [0, this.sy / Math.max(this.sx, 1e-9)];
+  }
+}
+
 /** Chunk sizes from measured run time. */
 export class ChunkSizer {
   readonly #chunkTime: number;
   readonly #maxChunk: number;
-  /** Milliseconds of one worker's time per item, by task. */
-  readonly #itemMs = new Map<string, number>();
-  /** How many items the estimate stands on (capped, so it keeps adapting). */
-  readonly #weight = new Map<string, number>();
+  readonly #fits = new Map<string, Fit>();
   readonly #probing = new Set<string>();
   #workers = 1;
 
@@ -38,15 +69,20 @@ export class ChunkSizer {
    * `nodes` nodes seen; 0 means "wait for the probe's report".
    */
   size(task: string, remaining: number, nodes: number): number {
-    const itemMs = this.#itemMs.get(task);
-    if (itemMs === undefined) {
+    const fit = this.#fits.get(task);
+    if (fit === undefined) {
       if (this.#probing.has(task)) return 0;
       this.#probing.add(task);
       return Math.min(remaining, PROBE_ITEMS);
     }
-    const byTime = Math.floor((this.#chunkTime * this.#workers) / Math.max(itemMs, 1e-6));
-    const share = Math.ceil(remaining / Math.max(nodes, 1));
-    return Math.max(1, Math.min(remaining, this.#maxChunk, byTime, share));
+    const [fixed, perItem] = fit.line();
+    const work = Math.max(this.#chunkTime - fixed, this.#chunkTime / 2);
+    const byTime = Math.max(1, Math.floor((work * this.#workers) / Math.max(perItem, 1e-6)));
+    const full = Math.min(this.#maxChunk, byTime);
+    // The tail is shared evenly across nodes, but not cut below a quarter
+    // of a full chunk, where fixed costs would dominate.
+    const share = Math.max(Math.ceil(remaining / Math.max(nodes, 1)), Math.ceil(full / 4));
+    return Math.max(1, Math.min(remaining, full, share));
   }
 
   /** A node ran `count` items of `task` in `ms` ms on `workers` workers. */
@@ -54,19 +90,17 @@ export class ChunkSizer {
     this.#probing.delete(task);
     if (!(count > 0) || !(ms >= 0) || !(workers >= 1)) return;
     this.#workers = workers;
-    const itemMs = (ms * Math.min(workers, count)) / count;
-    // Weighted by items: a big chunk's measure outweighs a small probe's,
-    // whose fixed costs make items look slower than they are.
-    const old = this.#itemMs.get(task) ?? 0;
-    const weight = Math.min(this.#weight.get(task) ?? 0, 3 * count);
-    this.#itemMs.set(task, (old * weight + itemMs * count) / (weight + count));
-    this.#weight.set(task, weight + count);
+    let fit = this.#fits.get(task);
+    if (fit === undefined) this.#fits.set(task, fit = new Fit());
+    fit.add(count / Math.min(workers, count), ms);
   }
 
   /** A chunk of `task` ended without a report: a waiting probe stops waiting. */
   forget(task: string): void {
-    if (this.#probing.delete(task) && !this.#itemMs.has(task)) {
-      this.#itemMs.set(task, FALLBACK_ITEM_MS);
+    if (this.#probing.delete(task) && !this.#fits.has(task)) {
+      const fit = new Fit();
+      fit.add(1, FALLBACK_ITEM_MS);
+      this.#fits.set(task, fit);
     }
   }
 

@@ -298,3 +298,15 @@ export function typesAreChecked(pool: ClusterPool<Tasks>): void {
   const added: Promise<number> = pool.exec("add", [1, 2], { timeout: 100 });
   void [fib, counted, added];
 }
+
+describe("ChunkSizer fit", () => {
+  it("ChunkSizer does not take a chunk's fixed cost for item time", () => {
+    const sizer = new ChunkSizer(50, 20_000);
+    sizer.size("tiny", 1_000_000, 1);
+    sizer.report("tiny", 16, 1, 1); // 16 tiny items: 1 ms, nearly all of it fixed cost
+    const after = sizer.size("tiny", 1_000_000, 1);
+    assert.equal(after, 800, "one report: all of it counted as item time");
+    sizer.report("tiny", 800, 1.2, 1); // 50× the items, 0.2 ms more
+    assert.equal(sizer.size("tiny", 1_000_000, 1), 20_000, "the fit sees 0.25 µs per item");
+  });
+});
