@@ -10,6 +10,9 @@ import { Queue, QueueEvents } from "bullmq";
 import type { ChunkData } from "./_wire.ts";
 import type { RedisOptions } from "./connection.ts";
 
+/** Events kept in the queue's stream (BullMQ trims it, approximately). */
+export const EVENTS_MAX_LEN = 2000;
+
 /** What the link tells its pool. */
 export interface LinkListener {
   /** A node took chunk `key`. */
@@ -136,7 +139,12 @@ export class Link {
   async #connect(): Promise<Queue> {
     // While Redis is unreachable, `queue.client` waits for it (the client
     // reconnects); the "error" events say so meanwhile.
-    const queue = new Queue(this.#name, { connection: { ...this.#redis } });
+    const queue = new Queue(this.#name, {
+      connection: { ...this.#redis },
+      // Completed events carry chunk results: keep fewer than BullMQ's
+      // 10,000, so Redis holds at most ~500 chunks' results in the stream.
+      streams: { events: { maxLen: EVENTS_MAX_LEN } },
+    });
     this.#queue = queue;
     queue.on("error", this.#onError);
     const client = (await queue.client) as unknown as Client;

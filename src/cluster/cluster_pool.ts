@@ -88,6 +88,8 @@ interface Chunk {
   readonly count: number;
   readonly data: ChunkData;
   state: number;
+  /** Sweeps that found it missing from Redis in a row. */
+  missing: number;
   /** Its items counted in `queued` (those not cancelled, until a node takes it). */
   queued: number;
 }
@@ -160,9 +162,11 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   #pending = 0;
   #queued = 0;
   #closed = false;
+  #closedLink = false;
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
   #offlineTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #unsent: Chunk[] = [];
   #listeners: (() => void)[] = [];
 
@@ -513,6 +517,8 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     this.#flushTimer = undefined;
     clearTimeout(this.#offlineTimer);
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#sweepTimer);
+    this.#closedLink = true;
     await this.#link.close();
     return idle;
   }
@@ -612,7 +618,41 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       if (batch.cut === batch.items.length) this.#backlog.removeAt(i);
     }
     if (out.length !== 0) void this.#send(out);
+    this.#sweepTimer ??= this.#chunks.size === 0
+      ? undefined
+      : setTimeout(this.#sweep, this.#options.sweepInterval);
   }
+
+  /**
+   * Looks up the chunks out: one Redis no longer knows on two sweeps in a
+   * row (its completion event was lost: trimmed from the stream while this
+   * producer lagged, or Redis restarted) is added again.
+   */
+  #sweep = async (): Promise<void> => {
+    const lost: Chunk[] = [];
+    if (!this.#link.offline) {
+      for (const chunk of [...this.#chunks.values()]) {
+        if (chunk.state === State.ADDING || this.#unsent.includes(chunk)) continue;
+        let state: string;
+        try {
+          state = await this.#link.state(chunk.key);
+        } catch {
+          break; // offline: the "online" handler looks again
+        }
+        if (this.#chunks.get(chunk.key) !== chunk) continue;
+        chunk.missing = state === "unknown" ? chunk.missing + 1 : 0;
+        if (chunk.missing >= 2) {
+          chunk.missing = 0;
+          lost.push(chunk);
+        }
+      }
+    }
+    if (lost.length !== 0 && !this.#closedLink) await this.#send(lost);
+    this.#sweepTimer = undefined;
+    if (this.#chunks.size !== 0 && !this.#closedLink) {
+      this.#sweepTimer = setTimeout(this.#sweep, this.#options.sweepInterval);
+    }
+  };
 
   #cut(batch: Batch, size: number): Chunk {
     const offset = batch.cut;
@@ -631,7 +671,16 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     if (batch.ended !== null) {
       for (let i = offset; i < offset + size; i++) if (batch.ended.has(i)) queued--;
     }
-    const chunk: Chunk = { key, batch, offset, count: size, data, state: State.ADDING, queued };
+    const chunk: Chunk = {
+      key,
+      batch,
+      offset,
+      count: size,
+      data,
+      state: State.ADDING,
+      missing: 0,
+      queued,
+    };
     this.#chunks.set(key, chunk);
     return chunk;
   }

@@ -105,6 +105,15 @@ export interface ClusterPoolOptions {
    * @default {30000}
    */
   offlineTimeout?: number;
+  /**
+   * Milliseconds between checks of the chunks out: a chunk Redis no longer
+   * knows on two checks in a row (its completion event was lost, e.g.
+   * trimmed from the events stream while this producer lagged) is added
+   * again, so it runs again rather than never ending.
+   *
+   * @default {5000}
+   */
+  sweepInterval?: number;
 }
 
 /** Options after defaults and checks. */
@@ -123,6 +132,7 @@ export interface ResolvedClusterOptions {
   chunkTime: number;
   maxChunk: number;
   offlineTimeout: number;
+  sweepInterval: number;
 }
 
 const WHAT = "create cluster pool";
@@ -141,6 +151,7 @@ const KNOWN = [
   "chunkTime",
   "maxChunk",
   "offlineTimeout",
+  "sweepInterval",
 ];
 const LOG_LEVELS = ["error", "warn", "info", "debug"];
 
@@ -187,6 +198,8 @@ export function resolveClusterOptions(options: unknown): ResolvedClusterOptions 
   checkCount(maxChunk, "maxChunk", 1);
   const offlineTimeout = o.offlineTimeout ?? 30_000;
   if (offlineTimeout !== Infinity) checkDuration(offlineTimeout, "offlineTimeout", WHAT);
+  const sweepInterval = o.sweepInterval ?? 5000;
+  checkDuration(sweepInterval, "sweepInterval", WHAT);
   return {
     redis,
     queue,
@@ -202,6 +215,7 @@ export function resolveClusterOptions(options: unknown): ResolvedClusterOptions 
     chunkTime: Math.max(chunkTime, 1),
     maxChunk,
     offlineTimeout,
+    sweepInterval: Math.max(sweepInterval, 10),
   };
 }
 

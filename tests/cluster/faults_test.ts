@@ -6,6 +6,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Queue } from "bullmq";
 import { ClusterPool, RedisUnavailableError } from "../../src/cluster/mod.ts";
 import {
   bounded,
@@ -108,6 +109,44 @@ describe("ClusterPool faults", () => {
       checkOnce(pool.done, n, (id) => (id - 1) * 2);
       // Usable again: a new run after the restart.
       assert.equal(await pool.run("inc", 41), 42);
+    },
+  );
+});
+
+describe("ClusterPool sweeps", () => {
+  it(
+    "ClusterPool: a chunk Redis lost (completion never seen) is added again and its item ends once",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("sweep");
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue, sweepInterval: 50 });
+      await using _pool = bounded(pool);
+      const result = pool.run("inc", 41);
+      // No node yet: the chunk waits in Redis. Take it away, as a lost event would.
+      const url = new URL(redis.url);
+      const raw = new Queue(queue, { connection: { host: url.hostname, port: Number(url.port) } });
+      try {
+        let waiting = await raw.getWaiting();
+        while (waiting.length === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 10)); // polls Redis, not a timing assertion
+          waiting = await raw.getWaiting();
+        }
+        assert.equal(await raw.remove(waiting[0]!.id!), 1);
+        // Two sweeps later the pool has added it again.
+        let again = await raw.getWaiting();
+        while (again.length === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          again = await raw.getWaiting();
+        }
+        assert.equal(again[0]!.id, waiting[0]!.id, "the same chunk, under its own id");
+      } finally {
+        await raw.close();
+      }
+      await using _node = await startNode(redis, queue, {});
+      assert.equal(await result, 42);
+      assert.equal(await pool.wait(), true);
+      assert.equal(pool.pending, 0);
     },
   );
 });
