@@ -548,6 +548,84 @@ describe("Pool hostile soak", () => {
         },
       });
 
+      /**
+       * The rare jobs that cost a worker or fail alone, submitted together
+       * every few chunks (so each kind happens, whatever the seed): a HANG
+       * job with a timeout it reaches, one whose signal is aborted once it
+       * runs, one signal shared by a HANG job and the jobs queued after it,
+       * and an argument that cannot be cloned.
+       */
+      const rareJobs = () => {
+        if (nextId > JOBS) return;
+        {
+          // A timeout it reaches: its worker is replaced.
+          const id = nextId++;
+          kinds[id] = Kind.HANG;
+          flags[id] = Flag.TIMEOUT;
+          settle(id, () => pool.exec("work", [Kind.HANG, id], { timeout: 10 }));
+        }
+        if (nextId > JOBS) return;
+        {
+          // A signal aborted once the job runs (the task says so over shared memory).
+          // The long timeout only keeps a lost abort from hanging the soak.
+          const id = nextId++;
+          kinds[id] = Kind.HANG;
+          flags[id] = Flag.SIGNAL | Flag.TIMEOUT | Flag.ABORT_AT_START;
+          const controller = new AbortController();
+          const reason = new Error(`job ${id} aborted while running`);
+          const running = new Int32Array(new SharedArrayBuffer(4));
+          settle(
+            id,
+            () =>
+              pool.exec("work", [Kind.HANG, id, running], {
+                signal: controller.signal,
+                timeout: 60_000,
+              }),
+            reason,
+            running,
+          );
+          whenRunning(running, () => controller.abort(reason));
+        }
+        if (nextId > JOBS) return;
+        {
+          // One signal shared by a HANG job and the 5 to 60 jobs queued after it, aborted
+          // once the HANG job runs: the queued ones are cancelled, the running ones fail.
+          const n = Math.min(6 + Math.floor(random() * 55), JOBS + 1 - nextId);
+          const controller = new AbortController();
+          const reason = new Error(`shared signal ${stats.sharedSignals} aborted`);
+          const signal = controller.signal;
+          stats.sharedSignals++;
+          const running = new Int32Array(new SharedArrayBuffer(4));
+          // The HANG job's long timeout only keeps a lost abort from hanging the soak.
+          const hang = nextId++;
+          kinds[hang] = Kind.HANG;
+          flags[hang] = Flag.SIGNAL | Flag.TIMEOUT | Flag.ABORT_AT_START;
+          settle(
+            hang,
+            () => pool.exec("work", [Kind.HANG, hang, running], { signal, timeout: 60_000 }),
+            reason,
+            running,
+          );
+          for (let k = 1; k < n; k++) {
+            const job = nextId++;
+            kinds[job] = safeKind(random());
+            flags[job] = Flag.SIGNAL;
+            settle(job, () => pool.exec("work", [kinds[job]!, job], { signal }), reason);
+          }
+          whenRunning(running, () => controller.abort(reason));
+        }
+        if (nextId > JOBS) return;
+        {
+          // An argument that cannot be cloned: this job fails, its batch-mates go.
+          const id = nextId++;
+          kinds[id] = Kind.OK;
+          flags[id] = Flag.UNSENDABLE;
+          if (pool.submit("work", Kind.OK, id, { f: () => id }) !== id) {
+            problem(`submit: not id ${id}`);
+          }
+        }
+      };
+
       // Results sent to `done` (`submitDone(task, true)`, `resultId`): taken as `doneCount` says.
       const stopReading = new AbortController();
       const reader = (async () => {
@@ -597,7 +675,10 @@ describe("Pool hostile soak", () => {
         /** Every this many chunks, the next callback does something to the whole pool. */
         const wholeEvery = Math.max(2, Math.floor(JOBS / CHUNK / 100));
         let wholeCount = 0;
+        /** Every this many chunks, the rare jobs (see `rareJobs`): 1 in 20,000 jobs at scale. */
+        const rareEvery = Math.max(1, Math.round(1 / (RARE * CHUNK)));
         while (nextId <= JOBS) {
+          if (chunk % rareEvery === 0) rareJobs();
           const firstId = nextId;
           const limit = Math.min(JOBS + 1, nextId + CHUNK);
           const form = random();
@@ -677,79 +758,12 @@ describe("Pool hostile soak", () => {
                 settle(id, () => pool.exec("work", [kinds[id]!, id], { timeout: 60_000 }));
                 continue;
               }
-              if ((r -= 0.005) < RARE) {
-                // A timeout it reaches: its worker is replaced.
-                nextId++;
-                kinds[id] = Kind.HANG;
-                flags[id] = Flag.TIMEOUT;
-                settle(id, () => pool.exec("work", [Kind.HANG, id], { timeout: 10 }));
-                continue;
-              }
-              if ((r -= RARE) < RARE) {
-                // A signal aborted once the job runs (the task says so over shared memory).
-                // The long timeout only keeps a lost abort from hanging the soak.
-                nextId++;
-                kinds[id] = Kind.HANG;
-                flags[id] = Flag.SIGNAL | Flag.TIMEOUT | Flag.ABORT_AT_START;
-                const controller = new AbortController();
-                const reason = new Error(`job ${id} aborted while running`);
-                const running = new Int32Array(new SharedArrayBuffer(4));
-                settle(
-                  id,
-                  () =>
-                    pool.exec("work", [Kind.HANG, id, running], {
-                      signal: controller.signal,
-                      timeout: 60_000,
-                    }),
-                  reason,
-                  running,
-                );
-                whenRunning(running, () => controller.abort(reason));
-                continue;
-              }
-              if ((r -= RARE) < RARE) {
-                // One signal shared by a HANG job and the 5 to 60 jobs queued after it, aborted
-                // once the HANG job runs: the queued ones are cancelled, the running ones fail.
-                const n = Math.min(6 + Math.floor(random() * 55), JOBS + 1 - nextId);
-                const controller = new AbortController();
-                const reason = new Error(`shared signal ${stats.sharedSignals} aborted`);
-                const signal = controller.signal;
-                stats.sharedSignals++;
-                const running = new Int32Array(new SharedArrayBuffer(4));
-                // The HANG job's long timeout only keeps a lost abort from hanging the soak.
-                const hang = nextId++;
-                kinds[hang] = Kind.HANG;
-                flags[hang] = Flag.SIGNAL | Flag.TIMEOUT | Flag.ABORT_AT_START;
-                settle(
-                  hang,
-                  () => pool.exec("work", [Kind.HANG, hang, running], { signal, timeout: 60_000 }),
-                  reason,
-                  running,
-                );
-                for (let k = 1; k < n; k++) {
-                  const job = nextId++;
-                  kinds[job] = safeKind(random());
-                  flags[job] = Flag.SIGNAL;
-                  settle(job, () => pool.exec("work", [kinds[job]!, job], { signal }), reason);
-                }
-                whenRunning(running, () => controller.abort(reason));
-                continue;
-              }
-              r -= RARE;
+              r -= 0.005;
               nextId++;
-              if (r < 2 * RARE) {
-                // An argument that cannot be cloned: this job fails, its batch-mates go.
-                kinds[id] = Kind.OK;
-                flags[id] = Flag.UNSENDABLE;
-                if (pool.submit("work", Kind.OK, id, { f: () => id }) !== id) {
-                  problem(`submit: not id ${id}`);
-                }
-                continue;
-              }
               kinds[id] = pickKind(random());
               const kind = kinds[id]!;
               let got: number;
-              if ((r -= 2 * RARE) < 0.02) got = pool.submitDone("work", ownDone, kind, id);
+              if (r < 0.02) got = pool.submitDone("work", ownDone, kind, id);
               else if ((r -= 0.02) < 0.02) got = pool.submitDone("work", true, kind, id);
               else if ((r -= 0.02) < 0.005) {
                 flags[id] = Flag.DISCARD;
