@@ -47,6 +47,8 @@ async function program(pool: PoolLike): Promise<unknown> {
   pool.submit("evenOnly", 3); // a failure, yielded by asCompleted()
   pool.submit("nope", 1); // not an export
   pool.submit("constructor", 1); // not an own export
+  pool.submit("__proto__", 1);
+  pool.submit("toString", 1);
   pool.submit("version"); // an export, but not a function
   const completed: string[] = [];
   for await (const entry of pool.asCompleted()) completed.push(show(entry));
