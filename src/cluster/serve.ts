@@ -173,7 +173,7 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
   const stalledInterval = positive(options.stalledInterval, 30_000, "stalledInterval", what);
   const maxStalledCount = positive(options.maxStalledCount, 1, "maxStalledCount", what);
 
-  const namespace = await import(module) as Record<string, unknown>;
+  const { ns: namespace } = await importTasks(module);
   /** Whether export `name` is a generator function: its values then travel as one array. */
   const generators = new Map<string, boolean>();
   const isGenerator = (name: string): boolean => {
@@ -383,6 +383,32 @@ async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkRe
   }
   for (const [i, error] of errors) result.errors.push([i, encodeFailure(error)]);
   return result;
+}
+
+/**
+ * `import()` of a URL known only at run time, out of `deno publish`'s sight
+ * (there is nothing to rewrite: the URL is absolute).
+ */
+// deno-lint-ignore no-eval
+const importUrl = (0, eval)("(url) => import(url)") as (url: string) => Promise<unknown>;
+
+/**
+ * Imports the task module through a one-line wrapper that re-exports its
+ * namespace as `ns`: a module exporting `then` would otherwise be taken for
+ * a promise by `import()`, which would call that export here. Such a module
+ * is refused, as the local pool refuses it.
+ */
+async function importTasks(url: string): Promise<{ ns: Record<string, unknown> }> {
+  const source = `import * as ns from ${JSON.stringify(url)};\nexport { ns };\n`;
+  const loaded = await importUrl(`data:text/javascript;base64,${btoa(source)}`) as {
+    ns: Record<string, unknown>;
+  };
+  if (typeof loaded.ns.then === "function") {
+    throw new TypeError(
+      `Cannot serve queue: the task module ${url} exports "then", which makes it look like a promise to import(); rename that export`,
+    );
+  }
+  return loaded;
 }
 
 function toModuleUrl(value: unknown, what: string): string {

@@ -283,6 +283,22 @@ describe("cluster node command line", () => {
     await assert.rejects(serve({ ...base, modul: "x" } as never), /did you mean "module"/);
     await assert.rejects(serve({ ...base, connection: 5 as never }), /"connection"/);
   });
+
+  it("serve() refuses a task module that exports then, without calling it", async () => {
+    const module = new URL("../fixtures/cluster_then_tasks.ts", import.meta.url);
+    await assert.rejects(
+      serve({ connection, queue: "q", module }),
+      /exports "then", which makes it look like a promise/,
+    );
+    assert.equal((globalThis as { thenCalled?: boolean }).thenCalled, undefined);
+    await assert.rejects(
+      serve({
+        connection,
+        queue: "q",
+        module: new URL("../fixtures/no_such_module.ts", import.meta.url),
+      }),
+    );
+  });
 });
 
 /** Type-checked only (never called): names, arguments and results as with `Pool<typeof import(...)>`. */
