@@ -51,6 +51,9 @@ export type {
 } from "./src/pool/types.ts";
 export type { QueuedJob } from "./src/pool/job.ts";
 export type { LogLevel, PoolOptions } from "./src/pool/options.ts";
+export type { PoolEventMap } from "./src/pool/pool.ts";
+export type { PoolStats, StatsOptions, TimeSummary } from "./src/pool/stats.ts";
+export type { WorkerExitReason } from "./src/pool/dispatch_loop.ts";
 export { type AcquireOptions, type Permit, Semaphore } from "./src/sync/semaphore.ts";
 export { Lock } from "./src/sync/lock.ts";
 export { type Clock, type SetTimerOptions, systemClock, type TimerId } from "./src/timers/clock.ts";

@@ -35,6 +35,7 @@ import type { Job } from "./job.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
+import type { StatsRecorder } from "./stats.ts";
 import type { TaskRegistry } from "./task_registry.ts";
 import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
 
@@ -50,6 +51,28 @@ const START_BACKOFF_MS = 50;
  * only when it next yields.
  */
 export const STREAM_STOP_GRACE_MS = 200;
+
+/** Why a worker left, as `workerexit` events say. */
+export type WorkerExitReason =
+  | "idle"
+  | "resize"
+  | "recycle"
+  | "crash"
+  | "timeout"
+  | "abort"
+  | "terminate"
+  | "shutdown";
+
+/** The default `highWaterMark` per worker (`maxChildren` × this). */
+export const HIGH_WATER_PER_WORKER = 1024;
+
+/**
+ * What the loop tells its pool: events to dispatch. They are queued like
+ * user callbacks and dispatched once the bookkeeping is done.
+ */
+export interface LoopEvents {
+  emit(type: string, detail: unknown): void;
+}
 
 /** The engine behind `Pool`. */
 export class DispatchLoop {
@@ -81,6 +104,14 @@ export class DispatchLoop {
   /** Depth of `#dispatch` calls: `changed()` waits for the outermost to end. */
   #dispatching = 0;
   #changedLater = false;
+  readonly #stats: StatsRecorder;
+  readonly #events: LoopEvents;
+  /** Something was queued or ran since the last `idle` event. */
+  #busySinceIdle = false;
+  /** The queue reached the high-water mark and has not fallen under it since. */
+  #full = false;
+  #drainWaiters: (() => void)[] = [];
+  #readySent = false;
 
   constructor(
     options: ResolvedOptions,
@@ -88,7 +119,11 @@ export class DispatchLoop {
     tasks: TaskRegistry,
     results: Results,
     workerUrl: URL,
+    stats: StatsRecorder,
+    events: LoopEvents,
   ) {
+    this.#stats = stats;
+    this.#events = events;
     this.#options = options;
     this.#clock = clock;
     this.#tasks = tasks;
@@ -104,9 +139,65 @@ export class DispatchLoop {
       job.exclusive = true;
       job.timeout = this.#options.taskTimeout;
     }
+    job.queuedAt = this.#clock.now();
     this.queue.add(job, first);
     this.pending += job.count;
+    this.#busySinceIdle = true;
+    this.checkFull();
     this.#scheduleFlush();
+  }
+
+  // ------------------------------------------------------- back-pressure
+
+  /** The queue length at which producers should pause: `highWaterMark`, or `maxQueue` if lower. */
+  get drainMark(): number {
+    const options = this.#options;
+    const mark = options.highWaterMark ?? options.maxChildren * HIGH_WATER_PER_WORKER;
+    return mark < options.maxQueue ? mark : options.maxQueue;
+  }
+
+  /** Whether the queue is at or above {@linkcode drainMark}. */
+  get needsDrain(): boolean {
+    return this.queue.items >= this.drainMark;
+  }
+
+  /** Resolves once the queue is under {@linkcode drainMark}. */
+  drained(): Promise<void> {
+    if (!this.needsDrain) return Promise.resolve();
+    this.#full = true;
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /**
+   * How many jobs the open entry may hold before a submit must take the
+   * pool's slow path: at `openFlushAt`, at `maxQueue`, and where the queue
+   * would reach the high-water mark (so `full` is announced).
+   */
+  openLimit(open: Job): number {
+    const queue = this.queue;
+    const room = open.count - queue.items;
+    let limit = Math.min(queue.openFlushAt, room + this.#options.maxQueue);
+    if (!this.#full) limit = Math.min(limit, Math.max(open.count + 1, room + this.drainMark));
+    return limit;
+  }
+
+  /** Announces `full` when the queue reaches the high-water mark. */
+  checkFull(): void {
+    if (!this.#full && this.queue.items >= this.drainMark) {
+      this.#full = true;
+      this.#events.emit("full", { queued: this.queue.items });
+    }
+  }
+
+  /** Announces `drain` and wakes `drained()` once the queue is under the mark again. */
+  #checkDrain(): void {
+    if (this.#full && this.queue.items < this.drainMark) {
+      this.#full = false;
+      this.#events.emit("drain", { queued: this.queue.items });
+      const waiters = this.#drainWaiters;
+      this.#drainWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
   }
 
   #scheduleFlush(): void {
@@ -179,6 +270,7 @@ export class DispatchLoop {
     }
     if (!queue.empty) this.#grow(early);
     else if (!early && last?.ready && sent * this.#msPerJob < SPIN_MS / 2) last.spinForAnswer();
+    if (sent !== 0) this.#busySinceIdle = true;
   }
 
   /** Starts workers up to `minChildren`. */
@@ -201,7 +293,7 @@ export class DispatchLoop {
       job.ended = true;
       this.pending -= job.count - job.next;
       this.#results.failure(job, job.id, reason);
-      this.#replace(job.slot);
+      this.#replace(job.slot, "abort");
     }
     this.changed();
   }
@@ -224,6 +316,7 @@ export class DispatchLoop {
       if (!this.queue.remove(job)) return;
       job.ended = true;
       this.pending -= job.count;
+      this.#stats.cancelled += job.count;
       this.changed();
       return;
     }
@@ -236,7 +329,8 @@ export class DispatchLoop {
       if (job.ended || job.slot !== slot || slot.dead) return;
       job.ended = true;
       this.pending -= job.count - job.next;
-      this.#replace(slot);
+      this.#stats.cancelled += job.count - job.next;
+      this.#replace(slot, "abort");
     }, STREAM_STOP_GRACE_MS);
   }
 
@@ -275,7 +369,7 @@ export class DispatchLoop {
     this.closing = true;
     this.#clearBackoff();
     for (const slot of [...this.slots]) {
-      this.#remove(slot);
+      this.#remove(slot, "terminate");
       for (const job of slot.inflight) {
         if (job.ended) continue;
         for (let i = job.next; i < job.count; i++) {
@@ -294,7 +388,10 @@ export class DispatchLoop {
   retireIdle(): void {
     this.closing = true;
     this.#clearBackoff();
-    for (const slot of [...this.slots]) if (slot.inflightItems === 0) this.#remove(slot);
+    for (const slot of [...this.slots]) {
+      if (slot.inflightItems === 0) this.#remove(slot, "shutdown");
+    }
+    this.changed();
   }
 
   /** Applies a new `maxChildren`: idle workers above it leave now, busy ones once idle. */
@@ -306,7 +403,7 @@ export class DispatchLoop {
     for (const slot of [...this.slots]) {
       if (excess <= 0) break;
       if (!slot.retiring && slot.inflightItems === 0) {
-        this.#remove(slot);
+        this.#remove(slot, "resize");
         excess--;
       }
     }
@@ -319,6 +416,7 @@ export class DispatchLoop {
     }
     this.keepMinimum();
     this.flush();
+    this.changed();
   }
 
   // ------------------------------------------------------------ observers
@@ -342,6 +440,11 @@ export class DispatchLoop {
     if (this.#dispatching !== 0) {
       this.#changedLater = true;
       return;
+    }
+    this.#checkDrain();
+    if (this.pending === 0 && this.#busySinceIdle) {
+      this.#busySinceIdle = false;
+      this.#events.emit("idle", null);
     }
     this.#results.commit();
     if (this.pending === 0 && this.#idleWaiters.length !== 0) {
@@ -382,7 +485,7 @@ export class DispatchLoop {
     this.#clearTimeout(slot);
     slot.hold(false);
     if (slot.retiring || this.closing) {
-      this.#remove(slot);
+      this.#remove(slot, slot.retiring ? "resize" : "shutdown");
       return;
     }
     if (slot.idleTimer === undefined && this.slots.length > this.#options.minChildren) {
@@ -390,7 +493,8 @@ export class DispatchLoop {
         () => {
           slot.idleTimer = undefined;
           if (slot.inflightItems === 0 && this.slots.length > this.#options.minChildren) {
-            this.#remove(slot);
+            this.#remove(slot, "idle");
+            this.changed();
           }
         },
         this.#options.idleTimeout,
@@ -399,7 +503,11 @@ export class DispatchLoop {
     }
   }
 
-  #remove(slot: WorkerSlot): void {
+  #remove(slot: WorkerSlot, reason: WorkerExitReason): void {
+    if (this.slots.includes(slot)) {
+      this.#stats.exited++;
+      this.#events.emit("workerexit", { name: this.#nameOf(slot), id: slot.id, reason });
+    }
     this.#clearTimeout(slot);
     if (slot.idleTimer !== undefined) {
       this.#clock.clearTimer(slot.idleTimer);
@@ -408,6 +516,25 @@ export class DispatchLoop {
     if (!slot.dead) slot.terminate();
     const i = this.slots.indexOf(slot);
     if (i !== -1) this.slots.splice(i, 1);
+  }
+
+  /** A worker started: `workerstart`, and `ready` once enough have. */
+  #onReady(slot: WorkerSlot): void {
+    this.#stats.started++;
+    this.#events.emit("workerstart", { name: this.#nameOf(slot), id: slot.id });
+    if (!this.#readySent) {
+      let ready = 0;
+      for (const each of this.slots) if (each.ready) ready++;
+      if (ready >= Math.max(1, this.#options.minChildren)) {
+        this.#readySent = true;
+        this.#events.emit("ready", { alive: this.slots.length });
+      }
+    }
+    this.changed();
+  }
+
+  #nameOf(slot: WorkerSlot): string {
+    return `${this.#options.childNamePrefix}-${slot.id}`;
   }
 
   // ------------------------------------------------------------ sending
@@ -420,10 +547,16 @@ export class DispatchLoop {
     const transfer: Transferable[] = [];
     let items = 0;
     let timed: Job | null = null;
+    const now = this.#clock.now();
+    const stats = this.#stats;
     while (!queue.empty && items < room) {
       const exclusive = queue.front()!.exclusive;
       if (exclusive && (items !== 0 || slot.inflightItems !== 0)) break;
       const job = queue.take(exclusive ? 1 : room - items);
+      if (job.queuedAt >= 0) {
+        stats.waited(job.task, now - job.queuedAt, job.count);
+        job.queuedAt = -1; // sent again after a crash, it does not wait twice
+      }
       encode(job, data, transfer);
       job.slot = slot;
       slot.inflight.push(job);
@@ -517,7 +650,7 @@ export class DispatchLoop {
       job.ended = true;
       this.pending--;
       this.#results.failure(job, job.id, new TaskTimeoutError(job.id, timeout));
-      this.#replace(slot);
+      this.#replace(slot, "timeout");
     };
     slot.timeoutTimer = this.#clock.setTimer(check, timeout);
   }
@@ -540,6 +673,7 @@ export class DispatchLoop {
       case "ready":
         slot.ready = true;
         slot.readyAt = this.#clock.now();
+        this.#onReady(slot);
         break;
       case "fatal":
         this.#onStartFailure(slot, decodeError(message.error));
@@ -556,8 +690,10 @@ export class DispatchLoop {
   #onResults(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
     // A worker that ran a job has started for good: forget earlier failures.
     if (slot.endedItems === 0) this.#startFailures = 0;
+    const stats = this.#stats;
+    stats.busyMs += ms;
+    const sample = jobs > 0 ? ms / jobs : 0;
     if (jobs > 0) {
-      const sample = ms / jobs;
       const previous = this.#msPerJob;
       this.#msPerJob = previous === previous ? 0.7 * previous + 0.3 * sample : sample;
     }
@@ -587,6 +723,7 @@ export class DispatchLoop {
             results.values(job, job.id + job.next, values, at, take);
             this.pending -= take;
           }
+          stats.ran(job.task, sample, take);
           slot.inflightItems -= take;
           slot.endedItems = (slot.endedItems + take) | 0;
           job.next += take;
@@ -608,6 +745,7 @@ export class DispatchLoop {
       const skipped = tag === Tag.SKIPPED;
       const from = job.next;
       const items = skipped ? job.count - from : 1;
+      if (!skipped) stats.ran(job.task, sample, 1);
       if (!job.ended && !skipped) {
         const id = job.id + from;
         if (tag === Tag.RETURN) results.value(job, id, data[i + 1], false);
@@ -638,8 +776,8 @@ export class DispatchLoop {
    * aborts many jobs, its listeners run one after the other, and a job sent
    * to a new worker by the first would cost that worker at the next.
    */
-  #replace(slot: WorkerSlot): void {
-    this.#remove(slot);
+  #replace(slot: WorkerSlot, reason: WorkerExitReason): void {
+    this.#remove(slot, reason);
     this.#requeue(unanswered(slot), slot, null);
     this.keepMinimum();
     this.#scheduleFlush();
@@ -681,7 +819,9 @@ export class DispatchLoop {
       this.#onStartFailure(slot, cause);
       return;
     }
-    this.#remove(slot);
+    this.#stats.crashed++;
+    this.#events.emit("error", { name: this.#nameOf(slot), id: slot.id, error: cause });
+    this.#remove(slot, "crash");
     const unreported = (Atomics.load(slot.status, Status.STARTED) - slot.endedItems) | 0;
     const { culprit, again } = judgeCrash(slot.inflight, unreported);
     if (culprit) {
@@ -712,7 +852,9 @@ export class DispatchLoop {
    * queued job instead of looping forever.
    */
   #onStartFailure(slot: WorkerSlot, cause: unknown): void {
-    this.#remove(slot);
+    this.#stats.crashed++;
+    this.#events.emit("error", { name: this.#nameOf(slot), id: slot.id, error: cause });
+    this.#remove(slot, "crash");
     this.#requeue(unanswered(slot), slot, cause);
     this.#startFailed(cause);
   }

@@ -57,6 +57,8 @@ export class Job {
   timeout = 0;
   /** A `map`-style entry whose items are all numbers: they travel as a Float64Array. */
   numeric = false;
+  /** When (clock ms) it was queued, for `stats().waitTime`; -1 once counted. */
+  queuedAt = 0;
 
   constructor(
     /** Id of the first (usually only) job of this entry. */
@@ -104,6 +106,7 @@ export class Job {
     part.numeric = this.numeric;
     part.exclusive = this.exclusive;
     part.timeout = this.timeout;
+    part.queuedAt = this.queuedAt;
     return part;
   }
 

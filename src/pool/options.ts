@@ -106,6 +106,13 @@ export interface PoolOptions {
    */
   taskTimeout?: number;
   /**
+   * The queue length at which `pool.needsDrain` turns true and a `full`
+   * event fires (`drain` once it falls back under).
+   *
+   * @default {maxChildren × 1024}
+   */
+  highWaterMark?: number;
+  /**
    * The worker entry, for bundled builds that move it; by default the pool
    * finds `src/worker/runtime` next to itself.
    */
@@ -132,6 +139,8 @@ export interface ResolvedOptions {
   idleTimeout: number;
   maxQueue: number;
   taskTimeout: number;
+  /** `undefined`: `maxChildren` × 1024, following `resize()`. */
+  highWaterMark: number | undefined;
   workerUrl: URL | undefined;
 }
 
@@ -149,6 +158,7 @@ const POOL_OPTION_NAMES = [
   "idleTimeout",
   "maxQueue",
   "taskTimeout",
+  "highWaterMark",
   "workerUrl",
   "clock",
 ] as const satisfies readonly (keyof PoolOptions)[];
@@ -231,6 +241,15 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   }
   const taskTimeout = options.taskTimeout ?? 0;
   checkDuration(taskTimeout, "taskTimeout");
+  const highWaterMark = options.highWaterMark;
+  if (highWaterMark !== undefined) {
+    checkInteger(highWaterMark, "highWaterMark");
+    if (highWaterMark < 1) {
+      throw new RangeError(
+        `Cannot create pool: "highWaterMark" must be at least 1, received ${highWaterMark}`,
+      );
+    }
+  }
   return {
     maxChildren,
     minChildren,
@@ -244,6 +263,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     idleTimeout,
     maxQueue,
     taskTimeout,
+    highWaterMark,
     workerUrl: options.workerUrl === undefined ? undefined : toUrl(options.workerUrl, "workerUrl"),
   };
 }

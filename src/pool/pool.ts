@@ -14,9 +14,10 @@ import { Mode } from "../protocol/messages.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
-import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
+import { reportGlobally, Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
-import { DispatchLoop } from "./dispatch_loop.ts";
+import { DispatchLoop, type WorkerExitReason } from "./dispatch_loop.ts";
+import { type PoolStats, type StatsOptions, StatsRecorder, type TaskTimes } from "./stats.ts";
 import { type JobQueue, JobsView } from "./job_queue.ts";
 import type {
   DoneTarget,
@@ -63,7 +64,8 @@ import { checkOptionNames } from "../_option_names.ts";
  * assert.equal(await pool.run((a: number, b: number) => a + b, 2, 3), 5);
  * ```
  */
-export class Pool<M extends object = Record<string, AnyFunction>> implements AsyncDisposable {
+export class Pool<M extends object = Record<string, AnyFunction>> extends EventTarget
+  implements AsyncDisposable {
   readonly #options: ResolvedOptions;
   readonly #tasks: TaskRegistry;
   readonly #results: Results;
@@ -74,6 +76,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
   /** Where results go when the caller names no destination: `doneCallback`, or `done`. */
   readonly #defaultTarget: [number, unknown];
   readonly #queue: JobQueue;
+  readonly #stats: StatsRecorder;
+  /** Event types that have had a listener: events nobody listens to are not made. */
+  readonly #listened = new Set<string>();
+  readonly #guards = new WeakMap<object, Map<string, EventListener>>();
+  /** `pending` when the stats were last reset, so `jobs.submitted` adds up. */
+  #pendingAtReset = 0;
   #nextId = 1;
   #closed = false;
   /** Counts `clear()` calls: a `shutdown()` that a `clear()` overtook leaves the workers be. */
@@ -86,18 +94,28 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
    * @throws {TypeError | RangeError} If an option has the wrong type or range.
    */
   constructor(options: PoolOptions = {}) {
+    super();
     this.#options = resolveOptions(options);
     this.#clock = options.clock ?? systemClock;
     this.#tasks = new TaskRegistry(this.#options.module !== null);
-    this.#results = new Results(this.#options);
+    this.#stats = new StatsRecorder(this.#clock.now());
+    this.#results = new Results(this.#options, this.#stats);
     this.#scheduler = new Scheduler(this.#clock);
     const workerUrl = this.#options.workerUrl ?? defaultWorkerUrl();
+    const dispatch = (type: unknown, detail: unknown) =>
+      this.dispatchEvent(new CustomEvent(type as string, { detail }));
     this.#loop = new DispatchLoop(
       this.#options,
       this.#clock,
       this.#tasks,
       this.#results,
       workerUrl,
+      this.#stats,
+      {
+        emit: (type, detail) => {
+          if (this.#listened.has(type)) this.#results.later(dispatch, type, detail);
+        },
+      },
     );
     this.#queue = this.#loop.queue;
     this.#jobs = new JobsView(this.#queue);
@@ -454,6 +472,204 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
     }
   }
 
+  // ---------------------------------------------------------- watching it
+
+  /**
+   * Counts of jobs and workers, run and wait times (overall and per task)
+   * and utilization, since the pool started or the last reset. Times come
+   * from the workers' batch timings: a percentile is within 2.2% of the
+   * sample it stands for, and jobs answered together in one batch each
+   * count as the batch's mean (see the README, "Watching a pool").
+   *
+   * @param options `reset: true` starts counting afresh after this reading.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * pool.map((n: number) => n * 2, [1, 2, 3]);
+   * pool.submit(() => {
+   *   throw new Error("no");
+   * });
+   * await pool.wait();
+   * const { jobs, runTime } = pool.stats();
+   * assert.deepEqual(
+   *   [jobs.submitted, jobs.done, jobs.failed, jobs.cancelled, jobs.queued, jobs.running],
+   *   [4, 3, 1, 0, 0, 0],
+   * );
+   * assert.equal(runTime.count, 4);
+   * ```
+   */
+  stats(options: StatsOptions = {}): PoolStats {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot read stats: "options" must be an object, received ${describe(options)}`,
+      );
+    }
+    checkOptionNames(options, ["reset"], "read stats");
+    const recorder = this.#stats;
+    const loop = this.#loop;
+    const now = this.#clock.now();
+    const queued = loop.queue.items;
+    const busy = this.busy;
+    const wall = now - recorder.since;
+    const tasks: PoolStats["tasks"] = {};
+    const names = this.#tasks.names;
+    recorder.byTask.forEach((times: TaskTimes | undefined, index: number) => {
+      if (times === undefined) return;
+      const name = names[index] ?? `task ${index}`;
+      // Tasks of one name (inline functions may share one) are reported together.
+      const entry = tasks[name];
+      if (entry === undefined || entry.runTime.count === 0) {
+        tasks[name] = { runTime: times.runTime.summary(), waitTime: times.waitTime.summary() };
+      }
+    });
+    const result: PoolStats = {
+      jobs: {
+        submitted: recorder.done + recorder.failed + recorder.cancelled + loop.pending -
+          this.#pendingAtReset,
+        done: recorder.done,
+        failed: recorder.failed,
+        cancelled: recorder.cancelled,
+        queued,
+        running: loop.pending - queued,
+      },
+      workers: {
+        alive: loop.slots.length,
+        busy,
+        idle: loop.slots.length - busy,
+        started: recorder.started,
+        exited: recorder.exited,
+        crashed: recorder.crashed,
+      },
+      runTime: recorder.all.runTime.summary(),
+      waitTime: recorder.all.waitTime.summary(),
+      utilization: wall > 0 ? Math.min(1, recorder.busyMs / (wall * this.#options.maxChildren)) : 0,
+      tasks,
+    };
+    if (options.reset) {
+      recorder.reset(now);
+      this.#pendingAtReset = loop.pending;
+    }
+    return result;
+  }
+
+  /**
+   * Whether a producer should pause: the queue holds `highWaterMark` jobs
+   * (or `maxQueue`, if lower). `await pool.drained()` waits until it may go on.
+   */
+  get needsDrain(): boolean {
+    return this.#loop.needsDrain;
+  }
+
+  /**
+   * Resolves once the queue is under the high-water mark (at once if it is).
+   *
+   * @example A producer with back-pressure
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 2, highWaterMark: 100 });
+   * let most = 0;
+   * for (let i = 0; i < 1_000; i++) {
+   *   if (pool.needsDrain) await pool.drained();
+   *   pool.submit((n: number) => n, i);
+   *   most = Math.max(most, pool.jobs.length);
+   * }
+   * await pool.wait();
+   * assert.ok(most <= 100);
+   * assert.equal(pool.done.length, 1_000);
+   * ```
+   */
+  drained(): Promise<void> {
+    return this.#loop.drained();
+  }
+
+  /**
+   * Listens to the pool's events: `ready`, `workerstart`, `workerexit`,
+   * `error`, `idle`, `full`, `drain` (see {@linkcode PoolEventMap}).
+   * Listeners run after the pool's bookkeeping, like callbacks; one that
+   * throws is reported as an uncaught error and the pool goes on.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const seen: string[] = [];
+   * pool.addEventListener("workerstart", (event) => seen.push(`start ${event.detail.name}`));
+   * pool.addEventListener("idle", () => seen.push("idle"));
+   * await pool.run((n: number) => n, 1);
+   * await pool.wait();
+   * assert.deepEqual(seen, ["start ThreadPool-1", "idle"]);
+   * ```
+   */
+  override addEventListener<K extends keyof PoolEventMap>(
+    type: K,
+    listener: ((this: Pool<M>, event: PoolEventMap[K]) => void) | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    this.#listened.add(type);
+    super.addEventListener(type, listener && this.#guarded(type, listener), options);
+  }
+
+  /** Removes a listener added with `addEventListener`. */
+  override removeEventListener<K extends keyof PoolEventMap>(
+    type: K,
+    listener: ((this: Pool<M>, event: PoolEventMap[K]) => void) | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    const guard = listener && this.#guards.get(listener)?.get(type);
+    super.removeEventListener(type, guard ?? listener, options);
+  }
+
+  /**
+   * `listener`, wrapped so that a throw is reported like a callback's
+   * (`reportError`) instead of by the runtime's event dispatch; one wrapper
+   * per listener and type, so adding it twice stays one listener.
+   */
+  #guarded(type: string, listener: EventListenerOrEventListenerObject): EventListener {
+    let byType = this.#guards.get(listener);
+    if (byType === undefined) this.#guards.set(listener, byType = new Map());
+    let guard = byType.get(type);
+    if (guard === undefined) {
+      guard = (event: Event) => {
+        try {
+          if (typeof listener === "function") listener.call(this, event);
+          else listener.handleEvent(event);
+        } catch (error) {
+          reportGlobally(error);
+        }
+      };
+      byType.set(type, guard);
+    }
+    return guard;
+  }
+
   // --------------------------------------------------------------- lifecycle
 
   /**
@@ -593,6 +809,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       queue.join(arg);
       if (done === RUNS) (open.target as Deferred[]).push(deferred!);
       this.#loop.pending++;
+      this.#loop.checkFull();
       if (open.count >= queue.openFlushAt) this.#loop.flushEarly();
     } else {
       const index = this.#tasks.indexOf(task); // throws for a bad task: before taking an id
@@ -603,9 +820,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> implements Asy
       open.numeric = typeof arg === "number";
       this.#loop.openEntry(open, task, done);
     }
-    if (queue.open === open) {
-      queue.openLimit = Math.min(queue.openFlushAt, open.count + maxQueue - queue.items);
-    }
+    if (queue.open === open) queue.openLimit = this.#loop.openLimit(open);
     return id;
   }
 
@@ -730,6 +945,41 @@ const EXEC_OPTION_NAMES = ["signal", "transfer", "timeout", "first"] as const sa
   keyof ExecOptions
 )[];
 const SHUTDOWN_OPTION_NAMES = ["soon"] as const satisfies readonly (keyof ShutdownOptions)[];
+
+/**
+ * The events of a {@linkcode Pool}, by name, as `CustomEvent`s.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type PoolEventMap } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1, highWaterMark: 2 });
+ * const events: string[] = [];
+ * const note = (event: PoolEventMap["full"] | PoolEventMap["drain"]) => events.push(event.type);
+ * pool.addEventListener("full", note);
+ * pool.addEventListener("drain", note);
+ * pool.map((n: number) => n, [1, 2, 3]);
+ * await pool.wait();
+ * assert.deepEqual(events, ["full", "drain"]);
+ * ```
+ */
+export interface PoolEventMap {
+  /** `minChildren` workers (or the first) have started; once per pool. */
+  ready: CustomEvent<{ alive: number }>;
+  /** A worker started (imported its module and is ready for jobs). */
+  workerstart: CustomEvent<{ name: string; id: number }>;
+  /** A worker left, and why. */
+  workerexit: CustomEvent<{ name: string; id: number; reason: WorkerExitReason }>;
+  /** A worker crashed or failed to start. */
+  error: CustomEvent<{ name: string; id: number; error: unknown }>;
+  /** Nothing is queued or running any more. */
+  idle: CustomEvent<null>;
+  /** The queue reached the high-water mark (`highWaterMark`, or `maxQueue` if lower). */
+  full: CustomEvent<{ queued: number }>;
+  /** The queue fell back under the high-water mark. */
+  drain: CustomEvent<{ queued: number }>;
+}
 
 /** What is wrong with `exec()`'s arguments, if anything. */
 function checkExec(args: unknown, options: ExecOptions): Error | undefined {

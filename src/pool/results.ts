@@ -20,6 +20,7 @@ import { reportGlobally } from "../timers/scheduler.ts";
 import { type Deferred, deferredOf, type Job, Sink } from "./job.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { ResultStream } from "./result_stream.ts";
+import type { StatsRecorder } from "./stats.ts";
 
 /** The second argument of a queued call that takes one argument (`cancelledCallback(id)`). */
 const NO_ARGUMENT = Symbol("no argument");
@@ -41,13 +42,28 @@ export class Results {
   #calling = false;
   #listeners: (() => void)[] = [];
   readonly #options: ResolvedOptions;
+  readonly #stats: StatsRecorder;
 
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, stats: StatsRecorder) {
     this.#options = options;
+    this.#stats = stats;
+  }
+
+  /**
+   * Queues `callback(a, b)` (or `callback(a)` when `b` is omitted) to run at
+   * the next `commit()`, with the user callbacks: for the pool's events.
+   */
+  later(callback: (a: unknown, b?: unknown) => void, a: unknown, b: unknown = NO_ARGUMENT): void {
+    this.#calls.push(callback, a, b);
   }
 
   /** A job returned or yielded `value`. */
   value(job: Job, id: number, value: unknown, yielded: boolean): void {
+    if (!yielded) this.#stats.done++;
+    this.#value(job, id, value, yielded);
+  }
+
+  #value(job: Job, id: number, value: unknown, yielded: boolean): void {
     switch (job.sink) {
       case Sink.DONE:
         this.done.push(this.#options.resultId ? [id, value] : value);
@@ -72,6 +88,7 @@ export class Results {
 
   /** Jobs `id` … `id + n - 1` of `job` returned `data[at]` … `data[at + n - 1]`. */
   values(job: Job, id: number, data: ArrayLike<unknown>, at: number, n: number): void {
+    this.#stats.done += n;
     if (job.sink === Sink.DONE) {
       const done = this.done;
       if (this.#options.resultId) {
@@ -85,12 +102,13 @@ export class Results {
       const base = job.offset + id - job.id;
       for (let k = 0; k < n; k++) deferreds[base + k]!.resolve(data[at + k]);
     } else if (job.sink !== Sink.DISCARD) {
-      for (let k = 0; k < n; k++) this.value(job, id + k, data[at + k], false);
+      for (let k = 0; k < n; k++) this.#value(job, id + k, data[at + k], false);
     }
   }
 
   /** Generator job `id` finished. */
   end(job: Job, id: number): void {
+    this.#stats.done++;
     if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
       const deferred = deferredOf(job, id);
       deferred.resolve(deferred.values ?? []);
@@ -101,6 +119,7 @@ export class Results {
 
   /** A job failed with `error`. */
   failure(job: Job, id: number, error: unknown): void {
+    this.#stats.failed++;
     if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
       deferredOf(job, id).reject(error);
       return;
@@ -124,6 +143,7 @@ export class Results {
 
   /** A job was cancelled before it ran; promises and streams reject with `reason`. */
   cancelled(job: Job, id: number, reason: unknown): void {
+    this.#stats.cancelled++;
     if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) deferredOf(job, id).reject(reason);
     else if (job.sink === Sink.STREAM) (job.target as ResultStream<unknown>).fail(reason);
     const callback = this.#options.cancelledCallback;

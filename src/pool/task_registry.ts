@@ -19,6 +19,8 @@ const NATIVE_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;
 export class TaskRegistry {
   /** Every task's definition, by index. */
   readonly specs: TaskSpec[] = [];
+  /** Every task's name for `pool.stats()`, by index: an export's name, or an inline function's. */
+  readonly names: string[] = [];
   #byFunction = new WeakMap<object, number>();
   #byKey = new Map<string, number>();
   #hasModule: boolean;
@@ -77,16 +79,22 @@ export class TaskRegistry {
     if (/^class\b/.test(source)) {
       throw new TypeError(`Cannot submit job: "task" is a class, not a function`);
     }
-    const index = this.#add(`s:${source}`, { kind: "source", source });
+    const name = (fn as { name?: unknown }).name;
+    const index = this.#add(
+      `s:${source}`,
+      { kind: "source", source },
+      (typeof name === "string" && name) || "(inline)",
+    );
     this.#byFunction.set(fn, index);
     return index;
   }
 
-  #add(key: string, spec: TaskSpec): number {
+  #add(key: string, spec: TaskSpec, name = spec.kind === "export" ? spec.name : ""): number {
     let index = this.#byKey.get(key);
     if (index === undefined) {
       index = this.specs.length;
       this.specs.push(spec);
+      this.names.push(name);
       this.#byKey.set(key, index);
     }
     return index;

@@ -1,0 +1,206 @@
+/**
+ * `pool.stats()`: counts of jobs and workers, and histograms of run and wait
+ * times, overall and per task.
+ *
+ * Times come from what the engine already measures, never a clock read per
+ * tiny job on the main thread:
+ * - run time: each `results` message says how long its worker ran and how
+ *   many jobs ended in it; every one of those jobs counts as that mean. A
+ *   job slow enough to be answered on its own (≥ 0.1 ms) is timed alone.
+ * - wait time: one clock read when a queue entry is made (a `map`, or a run
+ *   of submits in one tick, is one entry) and one per batch sent; every job
+ *   of the entry counts as the entry's wait.
+ *
+ * The histograms have 16 buckets per doubling from 1 µs to ~3 days, so a
+ * reported percentile is within 2.2% of the sample it stands for (the
+ * bucket's geometric middle); `min`, `max` and `mean` are exact.
+ *
+ * @module
+ */
+
+/** A summary of times, in ms. */
+export interface TimeSummary {
+  /** How many samples. */
+  count: number;
+  /** The smallest sample. */
+  min: number;
+  /** The mean. */
+  mean: number;
+  /** The median. */
+  p50: number;
+  /** The 90th percentile. */
+  p90: number;
+  /** The 99th percentile. */
+  p99: number;
+  /** The largest sample. */
+  max: number;
+}
+
+/** Buckets per doubling. */
+const STEPS = 16;
+/** The smallest time told apart, in ms (1 µs); anything below counts as this. */
+const FLOOR_MS = 1e-3;
+/** Doublings above the floor covered (2^38 µs ≈ 3.2 days). */
+const DOUBLINGS = 38;
+const BUCKETS = STEPS * DOUBLINGS + 1;
+
+/** A log-bucketed histogram of times in ms. */
+export class Histogram {
+  #counts = new Float64Array(BUCKETS);
+  #count = 0;
+  #sum = 0;
+  #min = Infinity;
+  #max = -Infinity;
+
+  /** Adds `n` samples of `ms` each. */
+  add(ms: number, n = 1): void {
+    if (!(ms >= 0) || n <= 0) return;
+    const at = ms <= FLOOR_MS
+      ? 0
+      : Math.min(BUCKETS - 1, Math.ceil(Math.log2(ms / FLOOR_MS) * STEPS));
+    this.#counts[at]! += n;
+    this.#count += n;
+    this.#sum += ms * n;
+    if (ms < this.#min) this.#min = ms;
+    if (ms > this.#max) this.#max = ms;
+  }
+
+  /** The summary; all zero while empty. */
+  summary(): TimeSummary {
+    const count = this.#count;
+    if (count === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+    return {
+      count,
+      min: this.#min,
+      mean: this.#sum / count,
+      p50: this.#quantile(0.5),
+      p90: this.#quantile(0.9),
+      p99: this.#quantile(0.99),
+      max: this.#max,
+    };
+  }
+
+  /** The value below which a fraction `q` of the samples lies, clamped to [min, max]. */
+  #quantile(q: number): number {
+    const rank = q * this.#count;
+    let seen = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += this.#counts[i]!;
+      if (seen >= rank) {
+        // Bucket i holds (FLOOR · 2^((i-1)/STEPS), FLOOR · 2^(i/STEPS)]: report its geometric middle.
+        const middle = i === 0 ? FLOOR_MS : FLOOR_MS * 2 ** ((i - 0.5) / STEPS);
+        return Math.min(this.#max, Math.max(this.#min, middle));
+      }
+    }
+    return this.#max;
+  }
+}
+
+/** Run and wait times of one task, or of all. */
+export class TaskTimes {
+  /** Queued → started. */
+  readonly waitTime: Histogram = new Histogram();
+  /** Started → ended. */
+  readonly runTime: Histogram = new Histogram();
+}
+
+/** What `pool.stats()` returns. */
+export interface PoolStats {
+  /** Jobs since the pool started or the last reset. */
+  jobs: {
+    /** Jobs accepted (each `map` item counts). */
+    submitted: number;
+    /** Jobs that ended with a result. */
+    done: number;
+    /** Jobs that failed. */
+    failed: number;
+    /** Jobs cancelled before they ran, and streams whose consumer left. */
+    cancelled: number;
+    /** Jobs waiting in the queue now. */
+    queued: number;
+    /** Jobs sent to a worker and not ended now. */
+    running: number;
+  };
+  /** Workers now, and since the pool started or the last reset. */
+  workers: {
+    /** Live workers now. */
+    alive: number;
+    /** Workers running a job now. */
+    busy: number;
+    /** Live workers running nothing now. */
+    idle: number;
+    /** Workers that started. */
+    started: number;
+    /** Workers that left, for any reason. */
+    exited: number;
+    /** Workers that died: crashed, or failed to start. */
+    crashed: number;
+  };
+  /** Time from started to ended, in ms. */
+  runTime: TimeSummary;
+  /** Time from queued to started, in ms. */
+  waitTime: TimeSummary;
+  /** Time workers spent running jobs ÷ (wall time × `maxChildren`), from 0 to 1. */
+  utilization: number;
+  /** Run and wait times per task name (an export's name, or an inline function's name). */
+  tasks: Record<string, { runTime: TimeSummary; waitTime: TimeSummary }>;
+}
+
+/** Options of `pool.stats()`. */
+export interface StatsOptions {
+  /** Start counting afresh after this reading. */
+  reset?: boolean;
+}
+
+/** The counters behind `pool.stats()`; the engine writes them, the pool reads them. */
+export class StatsRecorder {
+  submitted = 0;
+  done = 0;
+  failed = 0;
+  cancelled = 0;
+  started = 0;
+  exited = 0;
+  crashed = 0;
+  /** Worker ms spent on jobs. */
+  busyMs = 0;
+  /** When counting began (clock ms). */
+  since: number;
+  all: TaskTimes = new TaskTimes();
+  /** By task index; `undefined` until a task is timed. */
+  byTask: (TaskTimes | undefined)[] = [];
+
+  constructor(now: number) {
+    this.since = now;
+  }
+
+  /** Starts counting afresh at `now`. */
+  reset(now: number): void {
+    this.submitted =
+      this.done =
+      this.failed =
+      this.cancelled =
+        0;
+    this.started = this.exited = this.crashed = 0;
+    this.busyMs = 0;
+    this.since = now;
+    this.all = new TaskTimes();
+    this.byTask = [];
+  }
+
+  /** Times of task `index`. */
+  task(index: number): TaskTimes {
+    return this.byTask[index] ??= new TaskTimes();
+  }
+
+  /** `n` jobs of task `index` waited `ms` each. */
+  waited(index: number, ms: number, n: number): void {
+    this.all.waitTime.add(ms, n);
+    this.task(index).waitTime.add(ms, n);
+  }
+
+  /** `n` jobs of task `index` ran `ms` each. */
+  ran(index: number, ms: number, n: number): void {
+    this.all.runTime.add(ms, n);
+    this.task(index).runTime.add(ms, n);
+  }
+}

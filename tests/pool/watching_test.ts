@@ -1,0 +1,287 @@
+/**
+ * Watching a running pool (issue 12): `stats()`, events, back-pressure.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { Histogram } from "../../src/pool/stats.ts";
+import { WorkerCrashedError } from "../../src/errors.ts";
+import { gate, waitAtGate } from "../_gate.ts";
+
+/** Busy-waits `ms` milliseconds, then returns it: a job of known length. */
+const busy = (ms: number) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // spin
+  }
+  return ms;
+};
+
+const crash = () => {
+  (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(1);
+};
+
+describe("Histogram", () => {
+  it("Histogram percentiles are within 2.2% of the true ones on a known distribution", () => {
+    const histogram = new Histogram();
+    // 1,000 samples: 0.01 ms … 10 ms, spread evenly on a log scale.
+    const samples = Array.from({ length: 1000 }, (_, i) => 0.01 * 1000 ** (i / 999));
+    for (const sample of samples) histogram.add(sample);
+    const summary = histogram.summary();
+    const sorted = [...samples].sort((a, b) => a - b);
+    for (const [q, key] of [[0.5, "p50"], [0.9, "p90"], [0.99, "p99"]] as const) {
+      const truth = sorted[Math.ceil(q * sorted.length) - 1]!;
+      const error = Math.abs(summary[key] - truth) / truth;
+      assert.ok(error <= 0.022 + 1e-9, `${key}: ${summary[key]} vs ${truth} (${error})`);
+    }
+    assert.equal(summary.count, 1000);
+    assert.equal(summary.min, samples[0]);
+    assert.equal(summary.max, samples[999]);
+    const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
+    assert.ok(Math.abs(summary.mean - mean) < 1e-9);
+  });
+
+  it("Histogram adds n samples at once, and reports zeros while empty", () => {
+    const histogram = new Histogram();
+    assert.deepEqual(histogram.summary(), {
+      count: 0,
+      min: 0,
+      mean: 0,
+      p50: 0,
+      p90: 0,
+      p99: 0,
+      max: 0,
+    });
+    histogram.add(2, 99);
+    histogram.add(100, 1);
+    const summary = histogram.summary();
+    assert.equal(summary.count, 100);
+    assert.ok(Math.abs(summary.p50 - 2) / 2 <= 0.022);
+    assert.ok(Math.abs(summary.p99 - 2) / 2 <= 0.022);
+    assert.equal(summary.max, 100);
+  });
+});
+
+describe("Pool.stats()", () => {
+  it("Pool.stats() adds up to the jobs run: done, failed, cancelled, queued, running", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    const held = pool.run(waitAtGate, g.memory, "held");
+    await g.started();
+    pool.map((n: number) => n, [1, 2, 3, 4]);
+    pool.submit(() => {
+      throw new RangeError("no");
+    });
+    const cancelled = pool.submit((n: number) => n, 5);
+    assert.equal(pool.cancel(cancelled), true);
+    let stats = pool.stats();
+    assert.deepEqual(stats.jobs, {
+      submitted: 7,
+      done: 0,
+      failed: 0,
+      cancelled: 1,
+      queued: 5,
+      running: 1,
+    });
+    assert.deepEqual(stats.workers, {
+      alive: 1,
+      busy: 1,
+      idle: 0,
+      started: 1,
+      exited: 0,
+      crashed: 0,
+    });
+    g.open();
+    await held;
+    await pool.wait();
+    stats = pool.stats();
+    assert.deepEqual(stats.jobs, {
+      submitted: 7,
+      done: 5,
+      failed: 1,
+      cancelled: 1,
+      queued: 0,
+      running: 0,
+    });
+    assert.equal(stats.runTime.count, 6, "every job that ran was timed");
+    assert.equal(stats.waitTime.count, 6, "every job that was sent was timed");
+    assert.ok(stats.utilization >= 0 && stats.utilization <= 1);
+    assert.deepEqual(Object.keys(stats.tasks).sort(), ["(inline)", "waitAtGate"].sort());
+  });
+
+  it("Pool.stats() times jobs of known length, per task", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const lengths = [...Array(20).fill(1), ...Array(10).fill(4)];
+    await Promise.all(lengths.map((ms) => pool.run(busy, ms)));
+    const { runTime, tasks } = pool.stats();
+    assert.equal(runTime.count, 30);
+    // A job's time includes the call around it; the clock may also run late under load.
+    const near = (value: number, ms: number) => value >= ms * 0.978 && value < ms * 1.5 + 0.5;
+    assert.ok(near(runTime.p50, 1), `p50 ${runTime.p50}`);
+    assert.ok(near(runTime.p90, 4), `p90 ${runTime.p90}`);
+    assert.ok(runTime.min >= 0.978 && runTime.max >= 4);
+    assert.equal(tasks.busy?.runTime.count, 30);
+  });
+
+  it("Pool.stats({ reset: true }) starts counting afresh", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    pool.map((n: number) => n, [1, 2, 3]);
+    await pool.wait();
+    assert.equal(pool.stats({ reset: true }).jobs.done, 3);
+    const after = pool.stats();
+    assert.deepEqual(after.jobs, {
+      submitted: 0,
+      done: 0,
+      failed: 0,
+      cancelled: 0,
+      queued: 0,
+      running: 0,
+    });
+    assert.equal(after.runTime.count, 0);
+    assert.equal(after.workers.started, 0);
+    await pool.run((n: number) => n, 1);
+    assert.equal(pool.stats().jobs.submitted, 1);
+  });
+
+  it("Pool.stats() refuses unknown options", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.throws(() => pool.stats({ rest: true } as never), /did you mean "reset"\?/);
+  });
+});
+
+describe("Pool events", () => {
+  it("Pool events come in order for a scripted run: start, crash, respawn, idle, shutdown", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    const seen: string[] = [];
+    for (const type of ["ready", "workerstart", "workerexit", "error", "idle"] as const) {
+      pool.addEventListener(type, (event) => {
+        const detail = event.detail as { name?: string; reason?: string; error?: unknown } | null;
+        const parts = [type, detail?.name, detail?.reason].filter((part) => part !== undefined);
+        seen.push(parts.join(" "));
+      });
+    }
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    await assert.rejects(pool.run(crash), WorkerCrashedError);
+    assert.equal(await pool.run((n: number) => n + 1, 2), 3);
+    await pool.wait();
+    await pool.shutdown();
+    assert.deepEqual(seen, [
+      "workerstart ThreadPool-1",
+      "ready",
+      "idle",
+      "error ThreadPool-1",
+      "workerexit ThreadPool-1 crash",
+      "idle",
+      "workerstart ThreadPool-2",
+      "idle",
+      "workerexit ThreadPool-2 shutdown",
+    ]);
+    const stats = pool.stats();
+    assert.deepEqual(stats.workers, {
+      alive: 0,
+      busy: 0,
+      idle: 0,
+      started: 2,
+      exited: 2,
+      crashed: 1,
+    });
+  });
+
+  it("Pool workerexit says why: idle, resize, terminate, timeout, abort", async () => {
+    const reasons: string[] = [];
+    const pool = new Pool({ maxChildren: 2, minChildren: 0, idleTimeout: 0 });
+    pool.addEventListener("workerexit", (event) => reasons.push(event.detail.reason));
+    await pool.run((n: number) => n, 1);
+    await new Promise<void>((resolve) =>
+      pool.addEventListener("workerexit", () => resolve(), { once: true })
+    );
+    const g = gate();
+    await assert.rejects(pool.exec(waitAtGate, [g.memory, 0], { timeout: 10 }), /timed out/);
+    g.open();
+    const controller = new AbortController();
+    const g2 = gate();
+    const aborted = pool.exec(waitAtGate, [g2.memory, 0], { signal: controller.signal });
+    await g2.started();
+    controller.abort(new Error("stop"));
+    await assert.rejects(aborted, /stop/);
+    g2.open();
+    const g3 = gate();
+    const running = pool.run(waitAtGate, g3.memory, 3);
+    await g3.started();
+    pool.resize(1);
+    pool.resize(2);
+    pool.terminate();
+    g3.open();
+    await assert.rejects(running);
+    assert.deepEqual(reasons, ["idle", "timeout", "abort", "terminate"]);
+  });
+
+  it("Pool: a listener that throws is reported, and the pool goes on", async () => {
+    const reported: unknown[] = [];
+    const global = globalThis as { reportError?: ((error: unknown) => void) | undefined };
+    const original = global.reportError;
+    global.reportError = (error) => reported.push(error);
+    try {
+      await using pool = new Pool({ maxChildren: 1 });
+      pool.addEventListener("idle", () => {
+        throw new Error("listener broke");
+      });
+      assert.equal(await pool.run((n: number) => n * 2, 2), 4);
+      await pool.wait();
+      assert.equal(await pool.run((n: number) => n * 2, 3), 6);
+      await pool.wait();
+    } finally {
+      global.reportError = original;
+    }
+    assert.ok(reported.length >= 1);
+    assert.match(String(reported[0]), /listener broke/);
+  });
+});
+
+describe("Pool back-pressure", () => {
+  it("Pool full and drain events, needsDrain and drained() follow the high-water mark", async () => {
+    await using pool = new Pool({ maxChildren: 1, highWaterMark: 10 });
+    const events: string[] = [];
+    pool.addEventListener("full", (event) => events.push(`full ${event.detail.queued}`));
+    pool.addEventListener("drain", (event) => events.push(`drain ${event.detail.queued < 10}`));
+    const g = gate();
+    const held = pool.run(waitAtGate, g.memory, 0);
+    await g.started();
+    for (let i = 0; i < 9; i++) pool.submit((n: number) => n, i);
+    assert.equal(pool.needsDrain, false);
+    pool.submit((n: number) => n, 9);
+    assert.equal(pool.needsDrain, true);
+    pool.submit((n: number) => n, 10);
+    const drained = pool.drained();
+    g.open();
+    await held;
+    await drained;
+    assert.equal(pool.needsDrain, false);
+    await pool.wait();
+    assert.deepEqual(events, ["full 10", "drain true"]);
+  });
+
+  it("Pool: a producer that honours needsDrain keeps the queue bounded", async () => {
+    await using pool = new Pool({ maxChildren: 2, highWaterMark: 500 });
+    let most = 0;
+    let sum = 0;
+    pool.addEventListener("idle", () => {});
+    const total = 50_000;
+    for (let i = 0; i < total; i++) {
+      if (pool.needsDrain) await pool.drained();
+      pool.submitDone((n: number) => n, (value) => sum += value as number, i);
+      if (pool.jobs.length > most) most = pool.jobs.length;
+    }
+    await pool.wait();
+    assert.ok(most <= 500, `the queue held ${most}`);
+    assert.equal(sum, (total * (total - 1)) / 2);
+  });
+
+  it("Pool highWaterMark is checked", () => {
+    assert.throws(() => new Pool({ highWaterMark: 0 }), RangeError);
+    assert.throws(() => new Pool({ highWaterMark: "10" as never }), TypeError);
+  });
+});
