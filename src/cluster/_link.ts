@@ -176,13 +176,11 @@ export class Link {
   }
 
   #onError = (error: unknown): void => {
-    // Connection errors arrive here while ioredis reconnects; the first of
-    // an outage is reported, the rest are the same news.
-    const code = (error as { code?: string })?.code;
-    const message = String((error as Error)?.message ?? error);
-    if (code === "ECONNREFUSED" || code === "ECONNRESET" || /connect|closed/i.test(message)) {
-      this.#goOffline(error);
-    }
+    // The Redis client's "error" events are about the connection (refused,
+    // reset, closed, or refused credentials: WRONGPASS, NOAUTH) while it
+    // keeps retrying; the first of an outage is reported, the rest are the
+    // same news. A command's own failure rejects that command instead.
+    this.#goOffline(error);
   };
 
   #onClose = (): void => {

@@ -916,7 +916,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
         this.#abandon(() =>
           new RedisUnavailableError(where(this.#options.redis), {
             cause: error,
-            detail: ` for ${timeout} ms (offlineTimeout)`,
+            detail: `; gave up after ${timeout} ms (offlineTimeout)`,
           })
         );
       }, this.#options.offlineTimeout);

@@ -18,7 +18,7 @@
  * const error = new RedisUnavailableError("redis://127.0.0.1:6379", { cause: new Error("ECONNREFUSED") });
  * assert.equal(error.name, "RedisUnavailableError");
  * assert.equal(error.where, "redis://127.0.0.1:6379");
- * assert.match(error.message, /Redis at redis:\/\/127\.0\.0\.1:6379 is unreachable: ECONNREFUSED/);
+ * assert.match(error.message, /Redis at redis:\/\/127\.0\.0\.1:6379 is unavailable: ECONNREFUSED/);
  * ```
  */
 export class RedisUnavailableError extends Error {
@@ -27,7 +27,7 @@ export class RedisUnavailableError extends Error {
   /** Creates the error for the server at `where`; `cause` says why. */
   constructor(where: string, options?: ErrorOptions & { detail?: string }) {
     const why = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
-    super(`Redis at ${where} is unreachable${why}${options?.detail ?? ""}`, options);
+    super(`Redis at ${where} is unavailable${why}${options?.detail ?? ""}`, options);
     this.name = "RedisUnavailableError";
     this.where = where;
   }

@@ -122,6 +122,7 @@ export class Redis implements AsyncDisposable {
   readonly port: number;
   readonly own: boolean;
   #dir: string | null = null;
+  #password: string | undefined;
 
   private constructor(url: string, port: number, own: boolean) {
     this.url = url;
@@ -129,13 +130,14 @@ export class Redis implements AsyncDisposable {
     this.own = own;
   }
 
-  /** `REDIS_URL`'s server, or a new `redis-server` on a free port. */
-  static async start(): Promise<Redis> {
+  /** `REDIS_URL`'s server, or a new `redis-server` on a free port (with `password`, if given). */
+  static async start(options: { password?: string } = {}): Promise<Redis> {
     const external = process.env.REDIS_URL;
     if (external) return new Redis(external, Number(new URL(external).port || 6379), false);
     const missing = redisMissing();
     if (missing) throw new Error(missing);
     const redis = new Redis(`redis://127.0.0.1:${await freePort()}`, 0, true);
+    redis.#password = options.password;
     (redis as { port: number }).port = Number(new URL(redis.url).port);
     redis.#dir = mkdtempSync(join(tmpdir(), "fastpool-redis-"));
     await redis.restart();
@@ -156,6 +158,7 @@ export class Redis implements AsyncDisposable {
       "no",
       "--dir",
       this.#dir!,
+      ...(this.#password === undefined ? [] : ["--requirepass", this.#password]),
     ]);
     await this.#child.waitFor(/Ready to accept connections/);
   }

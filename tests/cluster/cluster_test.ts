@@ -5,7 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ClusterPool } from "../../src/cluster/mod.ts";
+import { ClusterPool, RedisUnavailableError, serve } from "../../src/cluster/mod.ts";
 import { Pool } from "../../src/pool/pool.ts";
 import { TaskTimeoutError } from "../../src/errors.ts";
 import {
@@ -71,6 +71,34 @@ async function program(pool: PoolLike): Promise<unknown> {
 }
 
 describe("ClusterPool with nodes", () => {
+  it(
+    "ClusterPool and serve() connect with a password; a wrong one is a RedisUnavailableError",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start({ password: "s3cret pass" });
+      if (!redis.own) return t.skip("REDIS_URL is set: not starting a server with a password");
+      const queue = queueName("auth");
+      const secret = `redis://:${encodeURIComponent("s3cret pass")}@127.0.0.1:${redis.port}`;
+      const node = await serve({ connection: secret, queue, module: tasksUrl, maxChildren: 1 });
+      try {
+        {
+          const connection = { host: "127.0.0.1", port: redis.port, password: "s3cret pass" };
+          await using pool = new ClusterPool<Tasks>({ connection, queue });
+          assert.equal(await pool.run("inc", 1), 2);
+        }
+        const wrong = `redis://:wrong@127.0.0.1:${redis.port}`;
+        const pool = new ClusterPool<Tasks>({ connection: wrong, queue, offlineTimeout: 0 });
+        const error = await pool.run("inc", 1).catch((e) => e);
+        assert.ok(error instanceof RedisUnavailableError, String(error));
+        assert.match(error.message, /WRONGPASS|NOAUTH|invalid password/i);
+        assert.doesNotMatch(error.message, /wrong@/);
+        await pool.shutdown();
+      } finally {
+        await node.close();
+      }
+    },
+  );
+
   it(
     `ClusterPool gives Pool's results for the same named-task program (nodes on ${thisRuntime} and ${otherRuntime})`,
     needsRedis(60_000),
@@ -194,6 +222,20 @@ describe("ClusterPool with nodes", () => {
         `${done} done, ${cancelled.length} cancelled`,
       );
       assert.equal(pool.cancel(), false, "nothing left to cancel");
+
+      // exec()'s signal: queued behind a running item, then aborted.
+      const busy = pool.run("later", 1, 200);
+      const controller = new AbortController();
+      const aborted = pool.exec("later", [2, 1], { signal: controller.signal });
+      controller.abort(new Error("no longer needed"));
+      await assert.rejects(aborted, /no longer needed/);
+      assert.equal(await busy, 2);
+      assert.equal(await pool.wait(), true);
+      assert.equal(pool.pending, 0);
+      await assert.rejects(
+        pool.exec("inc", [1], { signal: AbortSignal.abort(new Error("already")) }),
+        /already/,
+      );
     },
   );
 

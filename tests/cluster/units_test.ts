@@ -218,12 +218,38 @@ describe("ClusterPool without Redis", () => {
       result,
       (error: Error) =>
         error instanceof RedisUnavailableError &&
-        /redis:\/\/127\.0\.0\.1:1 is unreachable/.test(error.message) &&
+        /redis:\/\/127\.0\.0\.1:1 is unavailable: .*ECONNREFUSED/.test(error.message) &&
         /offlineTimeout/.test(error.message),
     );
     assert.ok(events[0] instanceof RedisUnavailableError);
     assert.equal(pool.pending, 0);
     await pool.shutdown();
+  });
+});
+
+describe("ClusterPool logging", () => {
+  it("ClusterPool logs outages and failures at logLevel", async () => {
+    const logged: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
+    try {
+      const pool = new ClusterPool<Tasks>({
+        connection: "redis://127.0.0.1:1",
+        queue: "q",
+        offlineTimeout: 0,
+        logLevel: "warn",
+      });
+      const id = pool.submit("inc", 1);
+      await pool.wait();
+      await pool.shutdown();
+      assert.ok(
+        logged.some((line) => /Redis at redis:\/\/127\.0\.0\.1:1 is unavailable/.test(line)),
+      );
+      assert.ok(logged.some((line) => line.startsWith(`fastpool: job ${id} failed:`)));
+      assert.equal(pool.failed.length, 1);
+    } finally {
+      console.warn = warn;
+    }
   });
 });
 
