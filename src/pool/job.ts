@@ -59,6 +59,8 @@ export class Job {
   numeric = false;
   /** When (clock ms) it was queued, for `stats().waitTime`; -1 once counted. */
   queuedAt = 0;
+  /** Higher runs first; equal priorities keep their order. */
+  priority = 0;
 
   constructor(
     /** Id of the first (usually only) job of this entry. */
@@ -107,6 +109,7 @@ export class Job {
     part.exclusive = this.exclusive;
     part.timeout = this.timeout;
     part.queuedAt = this.queuedAt;
+    part.priority = this.priority;
     return part;
   }
 

@@ -54,11 +54,22 @@ export class JobQueue {
     this.items++;
   }
 
-  /** Queues `job` at the back, or at the front with `first`. */
+  /**
+   * Queues `job` at the front with `first`; else after every entry of its
+   * priority or higher. Entries added without `first` stay in order of
+   * priority, so the back entry has the lowest: a job of priority 0 behind
+   * entries of priority 0 or more (every plain submit) is one push.
+   */
   add(job: Job, first: boolean): void {
     this.open = null;
-    if (first) this.entries.unshift(job);
-    else this.entries.push(job);
+    const entries = this.entries;
+    if (first) entries.unshift(job);
+    else if (job.priority === 0 && !((entries.at(-1)?.priority ?? 0) < 0)) entries.push(job);
+    else {
+      let at = entries.length;
+      while (at > 0 && entries.at(at - 1)!.priority < job.priority) at--;
+      entries.insert(at, job);
+    }
     this.items += job.count;
   }
 

@@ -184,6 +184,44 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
+   * Queues a job by priority: ahead of every queued job of lower priority,
+   * behind those of its own or higher (plain submits have priority 0). Its
+   * result goes where `submit`'s does; `exec(task, args, { priority })` is
+   * the same with a promise.
+   *
+   * @param priority A finite number; higher runs first.
+   * @returns The job's id.
+   * @throws {TypeError | RangeError} If `priority` is not a finite number.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const order: string[] = [];
+   * const note = (name: string) => name;
+   * pool.submitDone(note, (name) => order.push(name as string), "plain");
+   * pool.submitPriority(5, note, "urgent");
+   * pool.submitPriority(-1, note, "whenever");
+   * pool.submitPriority(5, note, "urgent too");
+   * await pool.wait();
+   * assert.deepEqual(pool.done.length, 3);
+   * assert.deepEqual([...pool.done], ["urgent", "urgent too", "whenever"]);
+   * assert.deepEqual(order, ["plain"]);
+   * ```
+   */
+  submitPriority<T extends Task<M>>(
+    priority: number,
+    task: T,
+    ...args: TaskArgs<TaskFunction<M, T>>
+  ): JobId {
+    checkPriority(priority, "submit job");
+    const [sink, target] = this.#defaultTarget;
+    return this.#submitJob(task, [...args], sink, target, false, null, priority).id;
+  }
+
+  /**
    * After `delay` ms, queues a job at the front.
    *
    * @returns A handle whose `cancel()` stops it before it fires.
@@ -310,7 +348,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   ): Promise<RunResult<TaskFunction<M, T>>> {
     const problem = checkExec(args, options);
     if (problem) return Promise.reject(problem);
-    const { signal, timeout, first = false } = options;
+    const { signal, timeout, first = false, priority = 0 } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     let resolve!: (value: RunResult<TaskFunction<M, T>>) => void;
     let reject!: (reason: unknown) => void;
@@ -326,7 +364,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     let job: Job;
     try {
       const moved = options.transfer ? [...options.transfer] : null;
-      job = this.#submitJob(task, [...args], Sink.PROMISE, deferred, first, moved);
+      job = this.#submitJob(task, [...args], Sink.PROMISE, deferred, first, moved, priority);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -836,6 +874,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     target: unknown,
     first: boolean,
     moved: Transferable[] | null = null,
+    priority = 0,
   ): Job {
     this.#checkOpen();
     if (this.#loop.queue.items >= this.#options.maxQueue) {
@@ -857,6 +896,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     }
     if (transfer !== null) [args, transfer] = detachNow(args, transfer);
     const job = new Job(this.#nextId++, index, Mode.CALL, args, 0, 1, sink, target, transfer);
+    job.priority = priority;
     this.#loop.enqueue(job, first);
     return job;
   }
@@ -941,7 +981,13 @@ function detachNow(args: unknown[], transfer: Transferable[]): [unknown[], Trans
   }
 }
 
-const EXEC_OPTION_NAMES = ["signal", "transfer", "timeout", "first"] as const satisfies readonly (
+const EXEC_OPTION_NAMES = [
+  "signal",
+  "transfer",
+  "timeout",
+  "first",
+  "priority",
+] as const satisfies readonly (
   keyof ExecOptions
 )[];
 const SHUTDOWN_OPTION_NAMES = ["soon"] as const satisfies readonly (keyof ShutdownOptions)[];
@@ -981,6 +1027,18 @@ export interface PoolEventMap {
   drain: CustomEvent<{ queued: number }>;
 }
 
+/** Checks a job's priority: a finite number. */
+function checkPriority(priority: unknown, action: string): void {
+  if (typeof priority !== "number") {
+    throw new TypeError(
+      `Cannot ${action}: "priority" must be a number, received ${describe(priority)}`,
+    );
+  }
+  if (!Number.isFinite(priority)) {
+    throw new RangeError(`Cannot ${action}: "priority" must be finite, received ${priority}`);
+  }
+}
+
 /** What is wrong with `exec()`'s arguments, if anything. */
 function checkExec(args: unknown, options: ExecOptions): Error | undefined {
   if (!Array.isArray(args)) {
@@ -1014,6 +1072,7 @@ function checkExec(args: unknown, options: ExecOptions): Error | undefined {
   }
   try {
     if (timeout !== undefined) checkDuration(timeout, "timeout", "run job");
+    if (options.priority !== undefined) checkPriority(options.priority, "run job");
   } catch (error) {
     return error as Error;
   }

@@ -192,6 +192,13 @@ export interface ExecOptions {
    * @default {false}
    */
   first?: boolean;
+  /**
+   * Higher runs first; equal priorities keep FIFO order. `first` still
+   * means the very front.
+   *
+   * @default {0}
+   */
+  priority?: number;
 }
 
 /**
