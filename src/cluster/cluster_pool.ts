@@ -30,8 +30,20 @@ import type {
   TaskName,
 } from "../pool/types.ts";
 import { describe } from "../protocol/codec.ts";
-import { Semaphore } from "../sync/semaphore.ts";
+import type { Semaphore } from "../sync/semaphore.ts";
 import type { AnyFunction } from "../task.ts";
+import {
+  Batch,
+  checkDone,
+  checkExec,
+  checkTask,
+  type Chunk,
+  type Deferred,
+  report,
+  Sink,
+  State,
+} from "./_batch.ts";
+import { Results } from "./_results.ts";
 import { ChunkSizer } from "./_sizer.ts";
 import { Link, type Outgoing } from "./_link.ts";
 import {
@@ -50,49 +62,6 @@ import {
   resolveClusterOptions,
   type ResolvedClusterOptions,
 } from "./options.ts";
-
-/** Where a batch's results go. */
-const Sink = { DONE: 0, CALLBACK: 1, DISCARD: 2, PROMISES: 3 } as const;
-
-interface Deferred {
-  resolve(value: unknown): void;
-  reject(reason: unknown): void;
-}
-
-/** Items of one task with one destination and consecutive ids. */
-class Batch {
-  /** Items cut into chunks so far (the rest wait in the backlog). */
-  cut = 0;
-  /** Indices of items that ended early (cancelled); their results are dropped. */
-  ended: Set<number> | null = null;
-  constructor(
-    readonly task: string,
-    readonly one: boolean,
-    readonly items: unknown[],
-    readonly firstId: number,
-    readonly sink: number,
-    readonly callback: ((value: unknown, id: number) => void) | null,
-    readonly deferreds: Deferred[] | null,
-    readonly timeout: number,
-  ) {}
-}
-
-/** A chunk's state: being added, in Redis, or taken by a node. */
-const State = { ADDING: 0, SENT: 1, ACTIVE: 2 } as const;
-
-/** Items `offset` … `offset + count - 1` of a batch: one BullMQ job. */
-interface Chunk {
-  readonly key: string;
-  readonly batch: Batch;
-  readonly offset: number;
-  readonly count: number;
-  readonly data: ChunkData;
-  state: number;
-  /** Sweeps that found it missing from Redis in a row. */
-  missing: number;
-  /** Its items counted in `queued` (those not cancelled, until a node takes it). */
-  queued: number;
-}
 
 /** How many chunks may be out per node seen (at least `MIN_WINDOW` in all). */
 const WINDOW_PER_NODE = 4;
@@ -151,10 +120,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   readonly #backlog = new Deque<Batch>();
   readonly #chunks = new Map<string, Chunk>();
   readonly #nodes = new Map<string, number>();
-  readonly #done = new Deque<unknown>();
-  readonly #failed = new Deque<unknown>();
-  readonly #doneCount = new Semaphore(0);
-  readonly #failedCount = new Semaphore(0);
+  readonly #results: Results;
   readonly #defaultSink: number;
   #open: Batch | null = null;
   #nextId = 1;
@@ -168,7 +134,6 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #unsent: Chunk[] = [];
-  #listeners: (() => void)[] = [];
 
   /**
    * Creates a cluster pool. It does not connect: the first submit does.
@@ -178,6 +143,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   constructor(options: ClusterPoolOptions) {
     super();
     this.#options = resolveClusterOptions(options);
+    this.#results = new Results(this.#options);
     this.#sizer = new ChunkSizer(this.#options.chunkTime, this.#options.maxChunk);
     this.#defaultSink = this.#options.doneCallback ? Sink.CALLBACK : Sink.DONE;
     this.#link = new Link(this.#options.queue, this.#options.redis, this.#options, {
@@ -354,22 +320,22 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
 
   /** Results of items, in the order they arrived (`[jobId, result]` with `resultId`). */
   get done(): Deque<unknown> {
-    return this.#done;
+    return this.#results.done;
   }
 
   /** Errors of failed items (`[jobId, error]` with `resultId`). */
   get failed(): Deque<unknown> {
-    return this.#failed;
+    return this.#results.failed;
   }
 
   /** Released once per entry added to `done`. */
   get doneCount(): Semaphore {
-    return this.#doneCount;
+    return this.#results.doneCount;
   }
 
   /** Released once per entry added to `failed`. */
   get failedCount(): Semaphore {
-    return this.#failedCount;
+    return this.#results.failedCount;
   }
 
   /** Items submitted and not ended yet (queued, in Redis, or running on a node). */
@@ -414,16 +380,17 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
         }, wait);
       })
       : undefined;
+    const { done, failed, doneCount, failedCount } = this.#results;
     try {
       while (true) {
-        while (this.#done.length !== 0 || this.#failed.length !== 0) {
-          if (this.#done.length !== 0) {
-            const value = this.#done.shift();
-            this.#doneCount.tryAcquire();
+        while (done.length !== 0 || failed.length !== 0) {
+          if (done.length !== 0) {
+            const value = done.shift();
+            doneCount.tryAcquire();
             yield value;
           } else {
-            const error = this.#failed.shift();
-            this.#failedCount.tryAcquire();
+            const error = failed.shift();
+            failedCount.tryAcquire();
             yield error;
           }
         }
@@ -741,9 +708,8 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       result.undef.length === 0 && batch.ended === null
     ) {
       // The common case: plain values straight into `done`.
-      this.#done.pushAll(result.values, 0, count);
+      this.#results.all(result.values, count);
       this.#pending -= count;
-      this.#doneCount.release(count);
     } else {
       const errors = new Map(result.errors);
       const undef = new Set(result.undef);
@@ -800,39 +766,12 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   }
 
   #value(batch: Batch, index: number, value: unknown): void {
-    const id = batch.firstId + index;
-    switch (batch.sink) {
-      case Sink.DONE:
-        this.#done.push(this.#options.resultId ? [id, value] : value);
-        this.#doneCount.release();
-        break;
-      case Sink.CALLBACK:
-        report(batch.callback!, value, id);
-        break;
-      case Sink.PROMISES:
-        batch.deferreds![index]!.resolve(value);
-        break;
-    }
+    this.#results.value(batch, index, value);
   }
 
   #failure(batch: Batch, index: number, error: unknown): void {
     this.#pending--;
-    const id = batch.firstId + index;
-    if (batch.sink === Sink.PROMISES) {
-      batch.deferreds![index]!.reject(error);
-      return;
-    }
-    const { logLevel, failedCallback, resultId } = this.#options;
-    if (logLevel !== undefined) {
-      // deno-lint-ignore no-console
-      console[logLevel](`fastpool: job ${id} failed:`, error);
-    }
-    if (failedCallback) {
-      report(failedCallback, error, id);
-    } else {
-      this.#failed.push(resultId ? [id, error] : error);
-      this.#failedCount.release();
-    }
+    this.#results.failure(batch, index, error);
   }
 
   /**
@@ -951,85 +890,16 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
 
   /** Wakes `wait()` and `asCompleted()`. */
   #commit(): void {
-    const listeners = this.#listeners;
-    if (listeners.length === 0) return;
-    this.#listeners = [];
-    for (const listener of listeners) listener();
+    this.#results.commit();
   }
 
   #changed(): Promise<void> {
-    return new Promise((resolve) => this.#listeners.push(resolve));
+    return this.#results.changed();
   }
 }
 
 function outgoing(chunk: Chunk): Outgoing {
   return { key: chunk.key, task: chunk.batch.task, data: chunk.data };
-}
-
-function report(callback: (value: unknown, id: number) => void, value: unknown, id: number): void {
-  try {
-    callback(value, id);
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
-  }
-}
-
-/**
- * Checks a task: only export names cross machines.
- *
- * @throws {TypeError} For an inline function (a queue must never carry code) or anything not a name.
- */
-function checkTask(task: unknown, what: string): void {
-  if (typeof task === "string" && task !== "") return;
-  if (typeof task === "function") {
-    throw new TypeError(
-      `Cannot ${what}: a ClusterPool runs only named tasks (exports of the nodes' module), not inline functions: a queue must never carry code, and a function's source cannot be trusted on another machine`,
-    );
-  }
-  throw new TypeError(
-    `Cannot ${what}: "task" must be the name of an export of the nodes' module, received ${
-      describe(task)
-    }`,
-  );
-}
-
-function checkDone(done: unknown): [number, ((value: unknown, id: number) => void) | null] {
-  if (done === true) return [Sink.DONE, null];
-  if (done === false) return [Sink.DISCARD, null];
-  if (typeof done === "function") {
-    return [Sink.CALLBACK, done as (value: unknown, id: number) => void];
-  }
-  throw new TypeError(
-    `Cannot submit job: "done" must be a function or a boolean, received ${describe(done)}`,
-  );
-}
-
-function checkExec(args: unknown, options: ExecOptions): void {
-  if (!Array.isArray(args)) {
-    throw new TypeError(`Cannot run job: "args" must be an array, received ${describe(args)}`);
-  }
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot run job: "options" must be an object, received ${describe(options)}`,
-    );
-  }
-  const { signal, timeout, transfer, first } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot run job: "signal" must be an AbortSignal, received ${describe(signal)}`,
-    );
-  }
-  if (transfer !== undefined && transfer.length !== 0) {
-    throw new TypeError(
-      `Cannot run job: "transfer" does not apply to a ClusterPool: values cross machines as JSON`,
-    );
-  }
-  if (first) {
-    throw new TypeError(`Cannot run job: "first" does not apply to a ClusterPool`);
-  }
-  if (timeout !== undefined) checkDuration(timeout, "timeout", "run job");
 }
 
 function isConnectionError(error: unknown): boolean {

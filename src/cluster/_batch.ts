@@ -1,0 +1,128 @@
+/**
+ * The producer's books: batches of items (one per `map`, or per run of
+ * `submit`s of one task and destination) and the chunks cut from them, one
+ * BullMQ job each; and the checks of what a submit may queue.
+ *
+ * @module
+ */
+
+import type { ExecOptions } from "../pool/types.ts";
+import { checkDuration } from "../pool/options.ts";
+import { describe } from "../protocol/codec.ts";
+import type { ChunkData } from "./_wire.ts";
+
+/** Where a batch's results go. */
+export const Sink = { DONE: 0, CALLBACK: 1, DISCARD: 2, PROMISES: 3 } as const;
+
+export interface Deferred {
+  resolve(value: unknown): void;
+  reject(reason: unknown): void;
+}
+
+/** Items of one task with one destination and consecutive ids. */
+export class Batch {
+  /** Items cut into chunks so far (the rest wait in the backlog). */
+  cut = 0;
+  /** Indices of items that ended early (cancelled); their results are dropped. */
+  ended: Set<number> | null = null;
+  constructor(
+    readonly task: string,
+    readonly one: boolean,
+    readonly items: unknown[],
+    readonly firstId: number,
+    readonly sink: number,
+    readonly callback: ((value: unknown, id: number) => void) | null,
+    readonly deferreds: Deferred[] | null,
+    readonly timeout: number,
+  ) {}
+}
+
+/** A chunk's state: being added, in Redis, or taken by a node. */
+export const State = { ADDING: 0, SENT: 1, ACTIVE: 2 } as const;
+
+/** Items `offset` … `offset + count - 1` of a batch: one BullMQ job. */
+export interface Chunk {
+  readonly key: string;
+  readonly batch: Batch;
+  readonly offset: number;
+  readonly count: number;
+  readonly data: ChunkData;
+  state: number;
+  /** Sweeps that found it missing from Redis in a row. */
+  missing: number;
+  /** Its items counted in `queued` (those not cancelled, until a node takes it). */
+  queued: number;
+}
+
+/** Calls a user's callback; a throw is reported as uncaught, not let into the pool. */
+export function report(
+  callback: (value: unknown, id: number) => void,
+  value: unknown,
+  id: number,
+): void {
+  try {
+    callback(value, id);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
+/**
+ * Checks a task: only export names cross machines.
+ *
+ * @throws {TypeError} For an inline function (a queue must never carry code) or anything not a name.
+ */
+export function checkTask(task: unknown, what: string): void {
+  if (typeof task === "string" && task !== "") return;
+  if (typeof task === "function") {
+    throw new TypeError(
+      `Cannot ${what}: a ClusterPool runs only named tasks (exports of the nodes' module), not inline functions: a queue must never carry code, and a function's source cannot be trusted on another machine`,
+    );
+  }
+  throw new TypeError(
+    `Cannot ${what}: "task" must be the name of an export of the nodes' module, received ${
+      describe(task)
+    }`,
+  );
+}
+
+/** `done` of `submitDone`/`map`: a callback, `true` (to `done`) or `false` (discarded). */
+export function checkDone(done: unknown): [number, ((value: unknown, id: number) => void) | null] {
+  if (done === true) return [Sink.DONE, null];
+  if (done === false) return [Sink.DISCARD, null];
+  if (typeof done === "function") {
+    return [Sink.CALLBACK, done as (value: unknown, id: number) => void];
+  }
+  throw new TypeError(
+    `Cannot submit job: "done" must be a function or a boolean, received ${describe(done)}`,
+  );
+}
+
+/** Checks `exec()`'s arguments and options. */
+export function checkExec(args: unknown, options: ExecOptions): void {
+  if (!Array.isArray(args)) {
+    throw new TypeError(`Cannot run job: "args" must be an array, received ${describe(args)}`);
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot run job: "options" must be an object, received ${describe(options)}`,
+    );
+  }
+  const { signal, timeout, transfer, first } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot run job: "signal" must be an AbortSignal, received ${describe(signal)}`,
+    );
+  }
+  if (transfer !== undefined && transfer.length !== 0) {
+    throw new TypeError(
+      `Cannot run job: "transfer" does not apply to a ClusterPool: values cross machines as JSON`,
+    );
+  }
+  if (first) {
+    throw new TypeError(`Cannot run job: "first" does not apply to a ClusterPool`);
+  }
+  if (timeout !== undefined) checkDuration(timeout, "timeout", "run job");
+}

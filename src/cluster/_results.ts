@@ -1,0 +1,85 @@
+/**
+ * Where the producer's results go: `done`, `failed` and their counting
+ * semaphores, callbacks and promises, with `Pool`'s meanings.
+ *
+ * @module
+ */
+
+import { Deque } from "../deque.ts";
+import { Semaphore } from "../sync/semaphore.ts";
+import { type Batch, report, Sink } from "./_batch.ts";
+import type { ResolvedClusterOptions } from "./options.ts";
+
+/** The results side of a `ClusterPool`. */
+export class Results {
+  /** Results (or `[jobId, result]` with `resultId`). */
+  readonly done: Deque<unknown> = new Deque();
+  /** Errors of failed items (or `[jobId, error]` with `resultId`). */
+  readonly failed: Deque<unknown> = new Deque();
+  /** Released once per entry added to `done`. */
+  readonly doneCount: Semaphore = new Semaphore(0);
+  /** Released once per entry added to `failed`. */
+  readonly failedCount: Semaphore = new Semaphore(0);
+  readonly #options: ResolvedClusterOptions;
+  #listeners: (() => void)[] = [];
+
+  constructor(options: ResolvedClusterOptions) {
+    this.#options = options;
+  }
+
+  /** The common case: `count` plain values straight into `done`. */
+  all(values: ArrayLike<unknown>, count: number): void {
+    this.done.pushAll(values, 0, count);
+    this.doneCount.release(count);
+  }
+
+  /** Item `index` of `batch` returned (or yielded) `value`. */
+  value(batch: Batch, index: number, value: unknown): void {
+    const id = batch.firstId + index;
+    switch (batch.sink) {
+      case Sink.DONE:
+        this.done.push(this.#options.resultId ? [id, value] : value);
+        this.doneCount.release();
+        break;
+      case Sink.CALLBACK:
+        report(batch.callback!, value, id);
+        break;
+      case Sink.PROMISES:
+        batch.deferreds![index]!.resolve(value);
+        break;
+    }
+  }
+
+  /** Item `index` of `batch` failed with `error`. */
+  failure(batch: Batch, index: number, error: unknown): void {
+    const id = batch.firstId + index;
+    if (batch.sink === Sink.PROMISES) {
+      batch.deferreds![index]!.reject(error);
+      return;
+    }
+    const { logLevel, failedCallback, resultId } = this.#options;
+    if (logLevel !== undefined) {
+      // deno-lint-ignore no-console
+      console[logLevel](`fastpool: job ${id} failed:`, error);
+    }
+    if (failedCallback) {
+      report(failedCallback, error, id);
+    } else {
+      this.failed.push(resultId ? [id, error] : error);
+      this.failedCount.release();
+    }
+  }
+
+  /** Wakes everything waiting in {@linkcode changed}. */
+  commit(): void {
+    const listeners = this.#listeners;
+    if (listeners.length === 0) return;
+    this.#listeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  /** Resolves at the next {@linkcode commit}. */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.#listeners.push(resolve));
+  }
+}
