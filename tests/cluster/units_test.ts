@@ -230,7 +230,9 @@ describe("ClusterPool without Redis", () => {
 describe("ClusterPool logging", () => {
   it("ClusterPool logs outages and failures at logLevel", async () => {
     const logged: string[] = [];
+    // deno-lint-ignore no-console
     const warn = console.warn;
+    // deno-lint-ignore no-console
     console.warn = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
     try {
       const pool = new ClusterPool<Tasks>({
@@ -248,6 +250,7 @@ describe("ClusterPool logging", () => {
       assert.ok(logged.some((line) => line.startsWith(`fastpool: job ${id} failed:`)));
       assert.equal(pool.failed.length, 1);
     } finally {
+      // deno-lint-ignore no-console
       console.warn = warn;
     }
   });
