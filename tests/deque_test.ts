@@ -56,3 +56,30 @@ describe("Deque", () => {
     assert.deepEqual([...q], ["c"]);
   });
 });
+
+describe("Deque.drain() and iteration", () => {
+  it("Deque.drain() returns the elements in order and empties the deque, across the ring's wrap", () => {
+    for (const size of [0, 1, 15, 16, 17, 1000]) {
+      const queue = new Deque<number>();
+      // Move the head so the contents wrap around the end of the buffer.
+      for (let i = 0; i < 10; i++) queue.push(-1);
+      for (let i = 0; i < 10; i++) queue.shift();
+      for (let i = 0; i < size; i++) queue.push(i);
+      assert.deepEqual([...queue], Array.from({ length: size }, (_, i) => i), `iterate ${size}`);
+      assert.deepEqual(queue.drain(), Array.from({ length: size }, (_, i) => i), `drain ${size}`);
+      assert.equal(queue.length, 0);
+      queue.push(7);
+      assert.deepEqual(queue.drain(), [7], "usable after drain");
+    }
+  });
+
+  it("Deque iterators are independent and iterable themselves", () => {
+    const queue = new Deque([1, 2, 3]);
+    const a = queue[Symbol.iterator]();
+    const b = queue[Symbol.iterator]();
+    assert.deepEqual(a.next(), { value: 1, done: false });
+    assert.deepEqual([...b], [1, 2, 3]);
+    assert.deepEqual([...a], [2, 3]);
+    assert.deepEqual(a.next(), { value: undefined, done: true });
+  });
+});
