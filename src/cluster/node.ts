@@ -11,7 +11,9 @@
  * `--queue NAME`, `--module PATH_OR_URL` (a path is relative to the current
  * directory), `--max-children N`, `--concurrency N`, `--lock-duration MS`,
  * `--stalled-interval MS`. It prints one line once ready, and on SIGINT or
- * SIGTERM stops taking chunks, finishes those in hand and exits 0.
+ * SIGTERM stops taking chunks, finishes those in hand and exits 0; a second
+ * signal exits 1 at once, leaving the chunks in hand to other nodes (once
+ * their locks expire).
  *
  * @module
  */
@@ -96,7 +98,12 @@ if (import.meta.main) {
     const node = await serve(options);
     let signals = 0;
     const stop = (signal: string) => {
-      if (++signals > 1) return;
+      if (++signals > 1) {
+        // A second signal: leave now. The chunks in hand go to other nodes
+        // once their locks expire (BullMQ's stalled-job check).
+        console.log(`fastpool node ${node.id}: ${signal} again, leaving chunks in hand to others`);
+        process.exit(1);
+      }
       console.log(`fastpool node ${node.id}: ${signal}, finishing the chunks in hand`);
       node.close().then(
         () => {
