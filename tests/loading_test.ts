@@ -3,6 +3,9 @@
  * (as Deno loads a JSR package), and as a copy under another project's
  * `node_modules`, as `.ts` (Bun) and transpiled to `.js` (Bun and Deno). In
  * each, the pool must find its worker entry next to itself and run jobs.
+ * Installed ahead (`deno cache`, `deno install --entrypoint`) and then run
+ * with the server gone, or compiled with `deno compile`, the worker entry must
+ * have come along.
  *
  * @module
  */
@@ -19,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { fixture, isBun } from "./_util.ts";
 import { type Exit, run as runChild } from "./_child.ts";
+import { defaultWorkerUrl } from "../src/pool/worker_url.ts";
 
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}) {
   return runChild(command, args, { cwd, env, killAfter: KILL_AFTER_MS });
@@ -222,6 +226,112 @@ describe("loading", () => {
       });
       const output = assertSuccess(exit);
       assert.match(exit.stdout, /^inline 42\ntask 42$/m, output);
+    });
+  });
+});
+
+/** A program that imports the package from `modUrl` statically, so Deno's tools see it. */
+function offlineSource(modUrl: string): string {
+  return `import { Pool } from ${JSON.stringify(modUrl)};
+await using pool = new Pool({ maxChildren: 1 });
+console.log("inline " + await pool.run((n: number) => n * 2, 21));
+`;
+}
+
+/**
+ * Why the Deno-only tests below skip under `bun test`: they check Deno's
+ * module graph (what `deno cache`, `deno install` and `deno compile` take
+ * along). Bun has no such graph: it reads each module from disk when it runs,
+ * and the Bun tests above already load the package from a copy on disk.
+ */
+const DENO_ONLY = "Deno's module graph only: Bun has no ahead-of-time module cache to check";
+
+describe("loading, installed ahead of time", () => {
+  it(
+    "defaultWorkerUrl() names a module of mod.ts's module graph (deno info), so Deno's tools take the worker along",
+    {
+      ...TIMEOUT,
+      skip: isBun ? DENO_ONLY : false,
+    },
+    async () => {
+      const exit = await run(deno!, ["info", "--json", "mod.ts"], repoDir);
+      assertSuccess(exit);
+      const info = JSON.parse(exit.stdout) as { modules: { specifier: string; error?: string }[] };
+      const graph = new Map(info.modules.map((m) => [m.specifier, m]));
+      const entry = defaultWorkerUrl().href;
+      assert.ok(graph.has(entry), `${entry} is not in the graph: ${[...graph.keys()].join(", ")}`);
+      for (const module of info.modules) assert.equal(module.error, undefined, module.specifier);
+    },
+  );
+
+  for (
+    const [how, command] of [
+      ["deno cache main.ts", ["cache"]],
+      ["deno install --entrypoint main.ts", ["install", "--entrypoint"]],
+    ] as const
+  ) {
+    it(`Pool over http, after \`${how}\`, runs a job with --cached-only once the server is gone`, {
+      ...TIMEOUT,
+      skip: isBun ? DENO_ONLY : false,
+    }, async () => {
+      await withTempDir(async (dir) => {
+        // An empty cache of its own: what the run finds there, the install put there.
+        const env = { DENO_DIR: join(dir, "deno_dir") };
+        let host = "";
+        let fetched: string[] = [];
+        await withServer(async (base, requested) => {
+          host = new URL(base).host;
+          await writeFile(join(dir, "main.ts"), offlineSource(`${base}/mod.ts`));
+          assertSuccess(
+            await run(
+              deno!,
+              [...command, "--no-config", `--allow-import=${host}`, "main.ts"],
+              dir,
+              env,
+            ),
+          );
+          fetched = requested;
+        });
+        // The server is closed: from here on, nothing can come over http.
+        const exit = await run(
+          deno!,
+          ["run", "--no-config", "--cached-only", `--allow-import=${host}`, "main.ts"],
+          dir,
+          env,
+        );
+        const output = assertSuccess(exit);
+        assert.match(exit.stdout, /^inline 42$/m, output);
+        assert.ok(
+          fetched.includes("/src/worker/runtime.ts"),
+          `the install fetched the worker entry: ${fetched}`,
+        );
+      });
+    });
+  }
+
+  it("Pool in a `deno compile`d program runs a job with the package's files gone", {
+    ...TIMEOUT,
+    skip: isBun
+      ? DENO_ONLY
+      : process.env.DENORT_BIN
+      ? false
+      : "deno compile needs a denort binary, which Deno downloads from its own server (not reachable here); set DENORT_BIN to a denort of this Deno's version to run it",
+  }, async () => {
+    await withTempDir(async (dir) => {
+      // A copy of the package, deleted before the binary runs: it must carry the worker entry.
+      const pkg = join(dir, "pkg");
+      await mkdir(pkg);
+      await cp(join(repoDir, "mod.ts"), join(pkg, "mod.ts"));
+      await cp(join(repoDir, "src"), join(pkg, "src"), { recursive: true });
+      await writeFile(join(dir, "main.ts"), offlineSource("./pkg/mod.ts"));
+      const binaryPath = join(dir, "main_bin");
+      assertSuccess(
+        await run(deno!, ["compile", "--no-config", "--output", binaryPath, "main.ts"], dir),
+      );
+      await rm(pkg, { recursive: true });
+      const exit = await run(binaryPath, [], tmpdir());
+      const output = assertSuccess(exit);
+      assert.match(exit.stdout, /^inline 42$/m, output);
     });
   });
 });
