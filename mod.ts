@@ -52,6 +52,7 @@ export type {
 export type { QueuedJob } from "./src/pool/job.ts";
 export type { LogLevel, PoolOptions } from "./src/pool/options.ts";
 export type { PoolEventMap } from "./src/pool/pool.ts";
+export type { TaskProxy } from "./src/pool/proxy.ts";
 export type { PoolStats, StatsOptions, TimeSummary } from "./src/pool/stats.ts";
 export type { WorkerExitReason } from "./src/pool/dispatch_loop.ts";
 export { type AcquireOptions, type Permit, Semaphore } from "./src/sync/semaphore.ts";

@@ -52,7 +52,22 @@ const START_BACKOFF_MS = 50;
  */
 export const STREAM_STOP_GRACE_MS = 200;
 
-/** Why a worker left, as `workerexit` events say. */
+/**
+ * Why a worker left, as `workerexit` events say.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type WorkerExitReason } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = new Pool({ maxChildren: 1 });
+ * const reasons: WorkerExitReason[] = [];
+ * pool.addEventListener("workerexit", (event) => reasons.push(event.detail.reason));
+ * await pool.run((n: number) => n, 1);
+ * await pool.shutdown();
+ * assert.deepEqual(reasons, ["shutdown"]);
+ * ```
+ */
 export type WorkerExitReason =
   | "idle"
   | "resize"

@@ -24,6 +24,8 @@ export const Sink = {
    * parallel to `job.args` (one-argument `run()`s merged into one entry).
    */
   PROMISES: 5,
+  /** To `job.target`, a `CollectTarget`: results by input index (`collect`). */
+  COLLECT: 6,
 } as const;
 
 /** The settling side of a `run()` promise; collects a generator's values. */

@@ -40,6 +40,8 @@ import {
   resolveOptions,
 } from "./options.ts";
 import { ResultStream } from "./result_stream.ts";
+import { Collector, type CollectTarget } from "./collector.ts";
+import { makeProxy, type ProxiedPool, type TaskProxy } from "./proxy.ts";
 import { Results } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
 import { defaultWorkerUrl } from "./worker_url.ts";
@@ -280,12 +282,84 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done?: DoneTarget,
   ): number {
     const [sink, target] = done === undefined ? this.#defaultTarget : checkDone(done);
+    return this.#map(task, iterable, sink, target, "map");
+  }
+
+  /**
+   * Like `map`, with the same chunking and speed, resolving to the results
+   * in input order (Python's `Executor.map`). If items fail, the promise
+   * rejects with the error of the first failed item (by input order), once
+   * every item has ended; a generator task's item is the array of its values.
+   *
+   * @returns The results, in the order of `iterable`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 2 });
+   * assert.deepEqual(await pool.collect((n: number) => n * n, [1, 2, 3, 4]), [1, 4, 9, 16]);
+   * ```
+   */
+  collect<T extends Task<M>>(
+    task: T,
+    iterable: Iterable<TaskArgs<TaskFunction<M, T>>[0]>,
+  ): Promise<RunResult<TaskFunction<M, T>>[]> {
+    return new Promise((resolve, reject) => {
+      const collector = new Collector(resolve as (values: unknown[]) => void, reject);
+      const target: CollectTarget = { collector, firstId: this.#nextId };
+      try {
+        // Results arrive in later tasks, so the count may come after the jobs.
+        collector.expect(this.#map(task, iterable, Sink.COLLECT, target, "collect"));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  /**
+   * The task module as an object whose methods run its exports on this
+   * pool, names and types checked: `await tasks.fib(30)`, and a generator
+   * export's values with `for await (const x of tasks.count(3))`.
+   *
+   * @throws {TypeError} If the pool has no `module`.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { Pool } from "@fastpool/fastpool";
+   *
+   * await using pool = new Pool<typeof import("./tasks.ts")>({
+   *   module: new URL("./tasks.ts", import.meta.url),
+   * });
+   * const tasks = pool.proxy();
+   * console.log(await tasks.fib(20));
+   * for await (const n of tasks.count(3)) console.log(n);
+   * ```
+   */
+  proxy(): TaskProxy<M> {
+    if (this.#options.module === null) {
+      throw new TypeError('Cannot make proxy: the pool has no "module" option');
+    }
+    return makeProxy<M>(this as unknown as ProxiedPool);
+  }
+
+  /** Queues one job per item of `iterable`, results to `sink`; returns how many. */
+  #map(
+    task: unknown,
+    iterable: unknown,
+    sink: number,
+    target: unknown,
+    action: string,
+  ): number {
     this.#checkOpen();
     const index = this.#tasks.indexOf(task);
     if (
       iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function"
     ) {
-      throw new TypeError(`Cannot map: "iterable" must be iterable, received ${typeof iterable}`);
+      throw new TypeError(
+        `Cannot ${action}: "iterable" must be iterable, received ${describe(iterable)}`,
+      );
     }
     // A copy (an array's is a fast slice), so later changes to the input do not reach jobs
     // still queued; objects among the items are checked and shared primitives unwrapped.
@@ -651,6 +725,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     listener: ((this: Pool<M>, event: PoolEventMap[K]) => void) | null,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /** Listens to any event type, untyped. */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
@@ -671,6 +746,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     listener: ((this: Pool<M>, event: PoolEventMap[K]) => void) | null,
     options?: boolean | EventListenerOptions,
   ): void;
+  /** Removes a listener of any event type. */
   override removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,

@@ -21,6 +21,7 @@ import { type Deferred, deferredOf, type Job, Sink } from "./job.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { ResultStream } from "./result_stream.ts";
 import type { StatsRecorder } from "./stats.ts";
+import type { CollectTarget } from "./collector.ts";
 
 /** The second argument of a queued call that takes one argument (`cancelledCallback(id)`). */
 const NO_ARGUMENT = Symbol("no argument");
@@ -83,6 +84,11 @@ export class Results {
         (job.target as ResultStream<unknown>).push(value);
         if (!yielded) (job.target as ResultStream<unknown>).close();
         break;
+      case Sink.COLLECT: {
+        const { collector, firstId } = job.target as CollectTarget;
+        collector.value(id - firstId, value, yielded);
+        break;
+      }
     }
   }
 
@@ -97,6 +103,9 @@ export class Results {
         done.pushAll(data, at, n);
       }
       this.#addedDone += n;
+    } else if (job.sink === Sink.COLLECT) {
+      const { collector, firstId } = job.target as CollectTarget;
+      collector.valueRun(id - firstId, data, at, n);
     } else if (job.sink === Sink.PROMISES) {
       const deferreds = job.target as Deferred[];
       const base = job.offset + id - job.id;
@@ -114,6 +123,9 @@ export class Results {
       deferred.resolve(deferred.values ?? []);
     } else if (job.sink === Sink.STREAM) {
       (job.target as ResultStream<unknown>).close();
+    } else if (job.sink === Sink.COLLECT) {
+      const { collector, firstId } = job.target as CollectTarget;
+      collector.end(id - firstId);
     }
   }
 
@@ -126,6 +138,11 @@ export class Results {
     }
     if (job.sink === Sink.STREAM) {
       (job.target as ResultStream<unknown>).fail(error);
+      return;
+    }
+    if (job.sink === Sink.COLLECT) {
+      const { collector, firstId } = job.target as CollectTarget;
+      collector.failure(id - firstId, error);
       return;
     }
     const { logLevel, failedCallback, resultId } = this.#options;
@@ -146,6 +163,10 @@ export class Results {
     this.#stats.cancelled++;
     if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) deferredOf(job, id).reject(reason);
     else if (job.sink === Sink.STREAM) (job.target as ResultStream<unknown>).fail(reason);
+    else if (job.sink === Sink.COLLECT) {
+      const { collector, firstId } = job.target as CollectTarget;
+      collector.failure(id - firstId, reason);
+    }
     const callback = this.#options.cancelledCallback;
     if (callback) this.#calls.push(callback, id, NO_ARGUMENT);
   }

@@ -18,7 +18,25 @@
  * @module
  */
 
-/** A summary of times, in ms. */
+/**
+ * A summary of times, in ms: see {@linkcode PoolStats}.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type PoolStats, type StatsOptions, type TimeSummary } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1 });
+ * await pool.run((n: number) => n, 1);
+ * const options: StatsOptions = { reset: true };
+ * const stats: PoolStats = pool.stats(options);
+ * const runTime: TimeSummary = stats.runTime;
+ * assert.equal(stats.jobs.done, 1);
+ * assert.equal(runTime.count, 1);
+ * assert.ok(runTime.min <= runTime.p50 && runTime.p50 <= runTime.max);
+ * assert.equal(pool.stats().jobs.done, 0); // counted afresh
+ * ```
+ */
 export interface TimeSummary {
   /** How many samples. */
   count: number;
@@ -104,7 +122,25 @@ export class TaskTimes {
   readonly runTime: Histogram = new Histogram();
 }
 
-/** What `pool.stats()` returns. */
+/**
+ * What `pool.stats()` returns.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type PoolStats, type StatsOptions, type TimeSummary } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1 });
+ * await pool.run((n: number) => n, 1);
+ * const options: StatsOptions = { reset: true };
+ * const stats: PoolStats = pool.stats(options);
+ * const runTime: TimeSummary = stats.runTime;
+ * assert.equal(stats.jobs.done, 1);
+ * assert.equal(runTime.count, 1);
+ * assert.ok(runTime.min <= runTime.p50 && runTime.p50 <= runTime.max);
+ * assert.equal(pool.stats().jobs.done, 0); // counted afresh
+ * ```
+ */
 export interface PoolStats {
   /** Jobs since the pool started or the last reset. */
   jobs: {
@@ -146,7 +182,25 @@ export interface PoolStats {
   tasks: Record<string, { runTime: TimeSummary; waitTime: TimeSummary }>;
 }
 
-/** Options of `pool.stats()`. */
+/**
+ * Options of `pool.stats()`.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type PoolStats, type StatsOptions, type TimeSummary } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ maxChildren: 1 });
+ * await pool.run((n: number) => n, 1);
+ * const options: StatsOptions = { reset: true };
+ * const stats: PoolStats = pool.stats(options);
+ * const runTime: TimeSummary = stats.runTime;
+ * assert.equal(stats.jobs.done, 1);
+ * assert.equal(runTime.count, 1);
+ * assert.ok(runTime.min <= runTime.p50 && runTime.p50 <= runTime.max);
+ * assert.equal(pool.stats().jobs.done, 0); // counted afresh
+ * ```
+ */
 export interface StatsOptions {
   /** Start counting afresh after this reading. */
   reset?: boolean;

@@ -1,0 +1,84 @@
+/**
+ * `pool.collect()` (results in input order) and `pool.proxy()` (issue 13,
+ * part 6).
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { fixture } from "../_util.ts";
+
+type Tasks = typeof import("../fixtures/tasks.ts");
+
+describe("Pool.collect()", () => {
+  it("Pool.collect() resolves to the results in input order, numbers and others", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    const numbers = Array.from({ length: 20_000 }, (_, i) => i);
+    assert.deepEqual(await pool.collect((n: number) => n * 2, numbers), numbers.map((n) => n * 2));
+    const words = numbers.slice(0, 5_000).map((n) => `w${n}`);
+    assert.deepEqual(
+      await pool.collect((s: string) => s.toUpperCase(), words),
+      words.map((s) => s.toUpperCase()),
+    );
+    assert.deepEqual(await pool.collect((n: number) => n, []), []);
+    assert.equal(pool.done.length, 0, "nothing went to done");
+  });
+
+  it("Pool.collect() rejects with the first failed item's error once every item has ended", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    const ran = new Int32Array(new SharedArrayBuffer(4));
+    const items = Array.from({ length: 100 }, (_, i) => [ran, i] as const);
+    await assert.rejects(
+      pool.collect(([counter, i]: readonly [Int32Array, number]) => {
+        Atomics.add(counter, 0, 1);
+        if (i === 40 || i === 70) throw new RangeError(`item ${i}`);
+        return i;
+      }, items),
+      { name: "RangeError", message: "item 40" },
+    );
+    assert.equal(Atomics.load(ran, 0), 100, "every item ran before the rejection");
+    assert.equal(pool.failed.length, 0, "failures did not go to failed");
+  });
+
+  it("Pool.collect() gives a generator task's values per item", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const values = await pool.collect(function* (n: number) {
+      for (let i = 0; i < n; i++) yield i;
+    }, [0, 1, 3]);
+    assert.deepEqual(values, [[], [0], [0, 1, 2]]);
+  });
+
+  it("Pool.collect() rejects bad input, and cancelled items reject it", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    await assert.rejects(pool.collect((n: number) => n, 5 as never), {
+      name: "TypeError",
+      message: 'Cannot collect: "iterable" must be iterable, received number 5',
+    });
+    const collected = pool.collect((n: number) => n, [1, 2, 3]);
+    assert.equal(pool.cancel(), true);
+    await assert.rejects(collected, { name: "AbortError" });
+    assert.deepEqual(await pool.collect((n: number) => n + 1, [1, 2]), [2, 3]);
+  });
+});
+
+describe("Pool.proxy()", () => {
+  it("Pool.proxy() runs the module's exports, and streams a generator export", async () => {
+    await using pool = new Pool<Tasks>({ maxChildren: 1, module: fixture("tasks.ts") });
+    const tasks = pool.proxy();
+    assert.equal(await tasks.double(21), 42);
+    assert.equal(await tasks.add(2, 3), 5);
+    assert.equal(await tasks.later("x"), "x");
+    const counted: number[] = [];
+    for await (const n of tasks.count(3)) counted.push(n);
+    assert.deepEqual(counted, [0, 1, 2]);
+    await assert.rejects(tasks.fail("no"), /no/);
+    assert.equal((tasks as unknown as { then?: unknown }).then, undefined, "not a thenable");
+  });
+
+  it("Pool.proxy() needs a task module", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.throws(() => pool.proxy(), { name: "TypeError", message: /no "module" option/ });
+  });
+});
