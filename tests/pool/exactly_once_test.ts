@@ -272,7 +272,7 @@ describe("Pool.stream(): a consumer that leaves", () => {
     assert.deepEqual(await stream.next(), { value: 1, done: false });
     const waiting = stream.next();
     assert.equal(await promiseState(waiting), "pending");
-    assert.deepEqual(await stream.return(), { value: undefined, done: true });
+    assert.deepEqual(await stream.return!(), { value: undefined, done: true });
     assert.equal(await promiseState(waiting), "fulfilled", "the waiting next() ended");
     assert.deepEqual(await waiting, { value: undefined, done: true });
     assert.equal(pool.pending, 1, "the task still holds its worker during the grace");
