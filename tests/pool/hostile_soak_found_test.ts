@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { transfer } from "../../src/protocol/codec.ts";
 
-describe("Pool: a batch that cannot be sent", () => {
+describe("Pool: arguments that cannot be cloned, beside moved buffers", () => {
   it("a job that moved a buffer still runs when a batch-mate's argument cannot be cloned", async () => {
     // Both leave at the end of this tick in one `run` message, which
     // postMessage refuses (a function cannot be cloned); the pool then sends
@@ -26,5 +26,24 @@ describe("Pool: a batch that cannot be sent", () => {
     const moved = pool.run((a: Uint8Array) => a.length, transfer(new Uint8Array(8)));
     await assert.rejects(bad, /cannot be cloned/);
     assert.equal(await moved, 8);
+  });
+
+  it("a job that moves a buffer and has an argument that cannot be cloned fails naming that argument", async () => {
+    // `transfer()` detaches at the call with a structuredClone; when that
+    // throws (the function), the pool keeps the original arguments. On Deno
+    // 2.9.6 the failed structuredClone has detached the buffer all the same,
+    // so the job fails with "ArrayBuffer at index 0 is already detached",
+    // which hides the real cause (on Bun: "The object can not be cloned.").
+    await using pool = new Pool({ maxChildren: 1 });
+    const job = pool.run(
+      (a: Uint8Array, _o: unknown) => a.length,
+      transfer(new Uint8Array(8)),
+      { f: () => 1 },
+    );
+    await assert.rejects(job, (error: Error) => {
+      assert.match(error.message, /cannot be cloned/);
+      assert.doesNotMatch(error.message, /detached/);
+      return true;
+    });
   });
 });
