@@ -246,13 +246,16 @@ async function bareJobLatency(n: number): Promise<number> {
   try {
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
-      const job = await q.add("inc", { x: i }, { removeOnComplete: true });
+      // Kept on completion: with removeOnComplete, waitUntilFinished can find
+      // the job gone ("Missing key … isFinished") when it finishes first.
+      const job = await q.add("inc", { x: i });
       if ((await job.waitUntilFinished(events)) !== i + 1) throw new Error("bare result");
       us.push((performance.now() - t0) * 1000);
     }
   } finally {
     await worker.close();
     await events.close();
+    await q.obliterate({ force: true });
     await q.close();
   }
   return median(us);
