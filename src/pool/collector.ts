@@ -11,14 +11,19 @@
  *  reject with the first failed item's error (by input index)
  * ```
  *
+ * An async source arrives in chunks: each chunk's entry has its own
+ * `firstId` and `firstIndex`, and the collector settles once the source is
+ * closed and every item it gave has ended.
+ *
  * @module
  */
 
 /** Where one `collect()` call's results go. */
 export class Collector {
   /** Results by input index; a generator task's entry is the array of its values. */
-  values: unknown[] = [];
+  readonly values: unknown[] = [];
   #left = 0;
+  #closed = false;
   #failedAt = Infinity;
   #error: unknown = undefined;
   readonly #resolve: (values: unknown[]) => void;
@@ -29,11 +34,23 @@ export class Collector {
     this.#reject = reject;
   }
 
-  /** Sets how many items the call queued, before any of them can end. */
-  expect(count: number): void {
-    this.values = new Array(count);
-    this.#left = count;
-    if (count === 0) this.#resolve(this.values);
+  /** `count` more items were queued (before any of them can end). */
+  add(count: number): void {
+    this.#left += count;
+  }
+
+  /** No more items will come: settle once the ones queued have ended. */
+  close(): void {
+    this.#closed = true;
+    if (this.#left === 0) this.#settle();
+  }
+
+  /** The source failed: reject now (items still queued end unseen). */
+  abort(error: unknown): void {
+    this.#failedAt = -1;
+    this.#error = error;
+    this.#closed = true;
+    this.#settle();
   }
 
   /** Item `index` returned `value` (`yielded`: one of a generator's values; it goes on). */
@@ -72,7 +89,10 @@ export class Collector {
   }
 
   #ended(): void {
-    if (--this.#left !== 0) return;
+    if (--this.#left === 0 && this.#closed) this.#settle();
+  }
+
+  #settle(): void {
     if (this.#failedAt === Infinity) this.#resolve(this.values);
     else this.#reject(this.#error);
   }
@@ -81,6 +101,8 @@ export class Collector {
 /** A queue entry's view of its collector: the input index of the entry's first job. */
 export interface CollectTarget {
   readonly collector: Collector;
-  /** The id of the call's first job; job `id` is item `id - firstId`. */
+  /** The id of the entry's first job; job `id` is item `id - firstId + firstIndex`. */
   readonly firstId: number;
+  /** The input index of the entry's first job. */
+  readonly firstIndex: number;
 }

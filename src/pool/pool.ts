@@ -273,15 +273,48 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * Queues one job per item of `iterable` (each item is the one argument).
    * Items travel in chunks sized from the measured job time.
    *
+   * An `AsyncIterable` (a file's lines, a socket) is read with
+   * back-pressure: items are queued in chunks as they come, and reading
+   * pauses while the queue is at its high-water mark, so at most about
+   * `highWaterMark` items wait in memory; the promise resolves once the
+   * source is exhausted and every item is queued.
+   *
    * @param done As in `submitDone`; by default `doneCallback` if the pool has one, else `done`.
-   * @returns How many jobs were queued; their ids are consecutive.
+   * @returns How many jobs were queued; their ids are consecutive for a synchronous iterable.
+   *
+   * @example An async source
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * async function* numbers() {
+   *   for (let i = 0; i < 5; i++) yield i;
+   * }
+   * await using pool = new Pool({ maxChildren: 2 });
+   * assert.equal(await pool.map((n: number) => n * 10, numbers()), 5);
+   * await pool.wait();
+   * assert.deepEqual([...pool.done].sort((a, b) => Number(a) - Number(b)), [0, 10, 20, 30, 40]);
+   * ```
    */
   map<T extends Task<M>>(
     task: T,
     iterable: Iterable<TaskArgs<TaskFunction<M, T>>[0]>,
     done?: DoneTarget,
-  ): number {
+  ): number;
+  map<T extends Task<M>>(
+    task: T,
+    iterable: AsyncIterable<TaskArgs<TaskFunction<M, T>>[0]>,
+    done?: DoneTarget,
+  ): Promise<number>;
+  map<T extends Task<M>>(
+    task: T,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+    done?: DoneTarget,
+  ): number | Promise<number> {
     const [sink, target] = done === undefined ? this.#defaultTarget : checkDone(done);
+    if (isAsyncOnly(iterable)) {
+      return this.#mapAsync(task, iterable, () => target, sink, "map", null);
+    }
     return this.#map(task, iterable, sink, target, "map");
   }
 
@@ -304,18 +337,69 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   collect<T extends Task<M>>(
     task: T,
-    iterable: Iterable<TaskArgs<TaskFunction<M, T>>[0]>,
+    iterable:
+      | Iterable<TaskArgs<TaskFunction<M, T>>[0]>
+      | AsyncIterable<TaskArgs<TaskFunction<M, T>>[0]>,
   ): Promise<RunResult<TaskFunction<M, T>>[]> {
     return new Promise((resolve, reject) => {
       const collector = new Collector(resolve as (values: unknown[]) => void, reject);
-      const target: CollectTarget = { collector, firstId: this.#nextId };
+      if (isAsyncOnly(iterable)) {
+        const target = (firstIndex: number): CollectTarget => ({
+          collector,
+          firstId: this.#nextId,
+          firstIndex,
+        });
+        this.#mapAsync(task, iterable, target, Sink.COLLECT, "collect", collector).then(
+          () => collector.close(),
+          (error) => collector.abort(error),
+        );
+        return;
+      }
+      const target: CollectTarget = { collector, firstId: this.#nextId, firstIndex: 0 };
       try {
         // Results arrive in later tasks, so the count may come after the jobs.
-        collector.expect(this.#map(task, iterable, Sink.COLLECT, target, "collect"));
+        collector.add(this.#map(task, iterable, Sink.COLLECT, target, "collect"));
+        collector.close();
       } catch (error) {
         reject(error);
       }
     });
+  }
+
+  /**
+   * Reads an async source in chunks that grow from 1 to `ASYNC_CHUNK` items
+   * (so the first item starts at once), queueing each chunk as one `map`
+   * entry and pausing while the queue needs draining.
+   */
+  async #mapAsync(
+    task: unknown,
+    source: AsyncIterable<unknown>,
+    targetAt: (firstIndex: number) => unknown,
+    sink: number,
+    action: string,
+    collector: Collector | null,
+  ): Promise<number> {
+    this.#checkOpen();
+    this.#tasks.indexOf(task); // a bad task is refused before the source is read
+    let queued = 0;
+    let chunk: unknown[] = [];
+    let size = 1;
+    const send = () => {
+      const n = this.#map(task, chunk, sink, targetAt(queued), action);
+      collector?.add(n);
+      queued += n;
+      chunk = [];
+      if (size < ASYNC_CHUNK) size *= 2;
+    };
+    for await (const item of source) {
+      chunk.push(item);
+      if (chunk.length >= size) {
+        send();
+        if (this.#loop.needsDrain) await this.#loop.drained();
+      }
+    }
+    if (chunk.length !== 0) send();
+    return queued;
   }
 
   /**
@@ -1186,6 +1270,16 @@ function mapItems(
     }
   }
   return { items, numeric };
+}
+
+/** The most items an async source's chunk holds; see `#mapAsync`. */
+const ASYNC_CHUNK = 1024;
+
+/** Whether `iterable` can only be read asynchronously (an array is read as it is). */
+function isAsyncOnly(iterable: unknown): iterable is AsyncIterable<unknown> {
+  return typeof iterable === "object" && iterable !== null &&
+    typeof (iterable as Partial<Iterable<unknown>>)[Symbol.iterator] !== "function" &&
+    typeof (iterable as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function";
 }
 
 const DONE: [number, unknown] = [Sink.DONE, null];

@@ -85,8 +85,8 @@ export class Results {
         if (!yielded) (job.target as ResultStream<unknown>).close();
         break;
       case Sink.COLLECT: {
-        const { collector, firstId } = job.target as CollectTarget;
-        collector.value(id - firstId, value, yielded);
+        const { collector, firstId, firstIndex } = job.target as CollectTarget;
+        collector.value(id - firstId + firstIndex, value, yielded);
         break;
       }
     }
@@ -104,8 +104,8 @@ export class Results {
       }
       this.#addedDone += n;
     } else if (job.sink === Sink.COLLECT) {
-      const { collector, firstId } = job.target as CollectTarget;
-      collector.valueRun(id - firstId, data, at, n);
+      const { collector, firstId, firstIndex } = job.target as CollectTarget;
+      collector.valueRun(id - firstId + firstIndex, data, at, n);
     } else if (job.sink === Sink.PROMISES) {
       const deferreds = job.target as Deferred[];
       const base = job.offset + id - job.id;
@@ -124,8 +124,8 @@ export class Results {
     } else if (job.sink === Sink.STREAM) {
       (job.target as ResultStream<unknown>).close();
     } else if (job.sink === Sink.COLLECT) {
-      const { collector, firstId } = job.target as CollectTarget;
-      collector.end(id - firstId);
+      const { collector, firstId, firstIndex } = job.target as CollectTarget;
+      collector.end(id - firstId + firstIndex);
     }
   }
 
@@ -141,8 +141,8 @@ export class Results {
       return;
     }
     if (job.sink === Sink.COLLECT) {
-      const { collector, firstId } = job.target as CollectTarget;
-      collector.failure(id - firstId, error);
+      const { collector, firstId, firstIndex } = job.target as CollectTarget;
+      collector.failure(id - firstId + firstIndex, error);
       return;
     }
     const { logLevel, failedCallback, resultId } = this.#options;
@@ -164,8 +164,8 @@ export class Results {
     if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) deferredOf(job, id).reject(reason);
     else if (job.sink === Sink.STREAM) (job.target as ResultStream<unknown>).fail(reason);
     else if (job.sink === Sink.COLLECT) {
-      const { collector, firstId } = job.target as CollectTarget;
-      collector.failure(id - firstId, reason);
+      const { collector, firstId, firstIndex } = job.target as CollectTarget;
+      collector.failure(id - firstId + firstIndex, reason);
     }
     const callback = this.#options.cancelledCallback;
     if (callback) this.#calls.push(callback, id, NO_ARGUMENT);

@@ -82,3 +82,61 @@ describe("Pool.proxy()", () => {
     assert.throws(() => pool.proxy(), { name: "TypeError", message: /no "module" option/ });
   });
 });
+
+describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
+  async function* upTo(n: number, onItem?: () => void) {
+    for (let i = 0; i < n; i++) {
+      onItem?.();
+      yield i;
+    }
+  }
+
+  it("Pool.map() reads an async source and resolves to how many it queued", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    assert.equal(await pool.map((n: number) => n + 1, upTo(3000)), 3000);
+    await pool.wait();
+    const done = pool.done.drain() as number[];
+    assert.equal(done.length, 3000);
+    assert.equal(done.reduce((a, b) => a + b, 0), (3000 * 3001) / 2);
+  });
+
+  it("Pool.collect() keeps an async source's order", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    const results = await pool.collect((n: number) => n * 3, upTo(5000));
+    assert.deepEqual(results, Array.from({ length: 5000 }, (_, i) => i * 3));
+  });
+
+  it("Pool.map() reads an async source with back-pressure: the queue stays near the high-water mark", async () => {
+    await using pool = new Pool({ maxChildren: 1, highWaterMark: 200 });
+    let produced = 0;
+    let most = 0;
+    // Each time the source is asked for an item, see how much waits in the queue.
+    const onItem = () => {
+      produced++;
+      most = Math.max(most, pool.jobs.length);
+    };
+    const queued = pool.map((n: number) => {
+      const end = performance.now() + 0.01;
+      while (performance.now() < end) {
+        // a job of ~10 µs
+      }
+      return n;
+    }, upTo(20_000, onItem));
+    assert.equal(await queued, 20_000);
+    await pool.wait();
+    assert.equal(produced, 20_000);
+    assert.ok(most <= 200 + 1024, `at most ${most} queued`);
+    assert.equal(pool.done.length, 20_000);
+  });
+
+  it("Pool.collect() rejects with an async source's error", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    async function* broken() {
+      yield 1;
+      throw new URIError("source broke");
+    }
+    await assert.rejects(pool.collect((n: number) => n, broken()), URIError);
+    await assert.rejects(pool.map((n: number) => n, broken()), URIError);
+    await pool.wait();
+  });
+});
