@@ -210,9 +210,15 @@ describe("Pool: moved buffers", () => {
     }, g.memory);
     const moved = pool.run((a: Uint8Array) => a.length, transfer(new Uint8Array(8)));
     await g.started();
-    assert.equal(pool.jobs.length, 0, "both were sent");
-    assert.equal(await promiseState(moved), "pending");
-    g.open();
+    let queued, state;
+    try {
+      queued = pool.jobs.length;
+      state = await promiseState(moved);
+    } finally {
+      g.open(); // a failed assertion must not leave the job blocked
+    }
+    assert.equal(queued, 0, "both were sent");
+    assert.equal(state, "pending");
     await assert.rejects(crash, WorkerCrashedError);
     await assert.rejects(moved, /transfer\(\)ed|moved/);
   });
@@ -242,13 +248,17 @@ describe("Pool: asCompleted(ms)", () => {
         await null;
         await null;
       };
-      for (let i = 0; i < 1000; i++) await wakeOnce();
-      gc!();
-      const before = process.memoryUsage().heapUsed;
-      for (let i = 0; i < wakeUps; i++) await wakeOnce();
-      gc!();
-      const grown = process.memoryUsage().heapUsed - before;
-      g.open();
+      let grown: number;
+      try {
+        for (let i = 0; i < 1000; i++) await wakeOnce();
+        gc!();
+        const before = process.memoryUsage().heapUsed;
+        for (let i = 0; i < wakeUps; i++) await wakeOnce();
+        gc!();
+        grown = process.memoryUsage().heapUsed - before;
+      } finally {
+        g.open();
+      }
       assert.equal(await held, "held");
       await iterate;
       assert.equal(woken, 0);
