@@ -124,10 +124,13 @@ describe("Pool.stats()", () => {
     const { runTime, tasks } = pool.stats();
     assert.equal(runTime.count, 30);
     // A job's time includes the call around it; the clock may also run late under load.
-    const near = (value: number, ms: number) => value >= ms * 0.978 && value < ms * 1.5 + 0.5;
-    assert.ok(near(runTime.p50, 1), `p50 ${runTime.p50}`);
-    assert.ok(near(runTime.p90, 4), `p90 ${runTime.p90}`);
-    assert.ok(runTime.min >= 0.978 && runTime.max >= 4);
+    // Each job takes at least its length (a loaded machine may stretch it, so only the lower
+    // bounds are checked; the Histogram tests above check the error bound exactly).
+    const atLeast = (value: number, ms: number) => value >= ms * 0.978;
+    assert.ok(atLeast(runTime.min, 1), `min ${runTime.min}`);
+    assert.ok(atLeast(runTime.p50, 1), `p50 ${runTime.p50}`);
+    assert.ok(atLeast(runTime.p90, 4), `p90 ${runTime.p90}`);
+    assert.ok(runTime.p50 <= runTime.p90 && runTime.p90 <= runTime.max);
     assert.equal(tasks.busy?.runTime.count, 30);
   });
 
