@@ -565,8 +565,14 @@ export class DispatchLoop {
     const now = this.#clock.now();
     const stats = this.#stats;
     while (!queue.empty && items < room) {
-      const exclusive = queue.front()!.exclusive;
+      const front = queue.front()!;
+      const exclusive = front.exclusive;
       if (exclusive && (items !== 0 || slot.inflightItems !== 0)) break;
+      // A job that moves buffers travels in a message of its own: a batch
+      // that postMessage refuses has already detached what it was to move
+      // (Deno), and the job could not be sent again.
+      const moves = front.transfer !== null && front.transfer.length !== 0;
+      if (moves && items !== 0) break;
       const job = queue.take(exclusive ? 1 : room - items);
       if (job.queuedAt >= 0) {
         stats.waited(job.task, now - job.queuedAt, job.count);
@@ -576,6 +582,7 @@ export class DispatchLoop {
       job.slot = slot;
       slot.inflight.push(job);
       items += job.count;
+      if (moves) break;
       if (exclusive) {
         slot.exclusive = true;
         if (job.timeout > 0) timed = job;

@@ -1132,13 +1132,27 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
  * copied). Where the runtime cannot move a value within one thread (Bun,
  * for streams), the job keeps the originals, which are detached when its
  * batch is sent at the end of the tick.
+ *
+ * @throws {TypeError} If an argument cannot be cloned: the clone checks them all now.
  */
 function detachNow(args: unknown[], transfer: Transferable[]): [unknown[], Transferable[]] {
+  if (isBun && transfer.some(isStream)) return [args, transfer];
   try {
     return structuredClone([args, transfer], { transfer }) as [unknown[], Transferable[]];
-  } catch {
-    return [args, transfer];
+  } catch (error) {
+    // The clone checked every argument: one cannot cross to a worker.
+    throw new TypeError(
+      `Cannot submit job: an argument cannot be cloned (${(error as Error)?.message})`,
+      { cause: error },
+    );
   }
+}
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+
+function isStream(value: unknown): boolean {
+  return value instanceof ReadableStream || value instanceof WritableStream ||
+    value instanceof TransformStream;
 }
 
 const EXEC_OPTION_NAMES = [
