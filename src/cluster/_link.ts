@@ -114,8 +114,7 @@ export class Link {
   /** Closes both connections; the link cannot open again. */
   async close(): Promise<void> {
     this.#closed = true;
-    // Not awaiting a connection still being made: while Redis is down it
-    // would wait for Redis. Closing the queue stops its reconnecting.
+    if (this.#queue !== null && this.#client === null) await settled(this.#queue);
     this.#client?.off("ready", this.#onReady);
     this.#client?.off("close", this.#onClose);
     await Promise.allSettled([this.#events?.close(), this.#queue?.close()]);
@@ -192,4 +191,31 @@ export class Link {
     this.#offline = false;
     this.#listener.online();
   };
+}
+
+/** The Redis client inside a BullMQ object (not public: read defensively). */
+interface RawClient {
+  status?: string;
+  once(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+}
+
+/**
+ * Waits until a queue that never became ready is between connection
+ * attempts. Closed in the middle of a handshake whose credentials Redis
+ * refused, ioredis left the AUTH reply as an unhandled rejection (8 times
+ * in 8 here); between attempts it closes cleanly. At most 200 ms.
+ */
+function settled(queue: Queue): Promise<void> {
+  const raw = (queue as unknown as { connection?: { _client?: RawClient } }).connection?._client;
+  if (raw?.status !== "connect" && raw?.status !== "connecting") return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      for (const event of ["close", "end", "ready"]) raw.off(event, done);
+      resolve();
+    };
+    const timer = setTimeout(done, 200);
+    for (const event of ["close", "end", "ready"]) raw.once(event, done);
+  });
 }

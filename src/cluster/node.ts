@@ -95,7 +95,17 @@ if (import.meta.main) {
     process.exit(options === USAGE ? 0 : 2);
   }
   try {
-    const node = await serve(options);
+    let lastError = "";
+    const node = await serve({
+      ...options,
+      onError: (error) => {
+        // The client retries; say so once per distinct error, not per attempt.
+        const message = String((error as Error)?.message ?? error);
+        if (message === lastError) return;
+        lastError = message;
+        console.error(`fastpool node: Redis: ${message} (retrying)`);
+      },
+    });
     let signals = 0;
     const stop = (signal: string) => {
       if (++signals > 1) {

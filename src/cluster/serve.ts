@@ -79,6 +79,12 @@ export interface ServeOptions {
    * @default {1}
    */
   maxStalledCount?: number;
+  /**
+   * Called with the errors of the node's Redis connection (unreachable,
+   * refused credentials) while its client retries; without it they are
+   * dropped. The node keeps trying: it takes work once Redis answers.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /**
@@ -114,6 +120,7 @@ const KNOWN = [
   "lockDuration",
   "stalledInterval",
   "maxStalledCount",
+  "onError",
 ];
 
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
@@ -202,7 +209,13 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
   );
   // Connection errors are retried by the client; a listener keeps them
   // from being thrown as unhandled "error" events.
-  worker.on("error", () => {});
+  const onError = options.onError;
+  if (onError !== undefined && typeof onError !== "function") {
+    throw new TypeError(
+      `Cannot ${what}: "onError" must be a function, received ${describe(onError)}`,
+    );
+  }
+  worker.on("error", (error) => onError?.(error));
   try {
     await worker.waitUntilReady();
   } catch (error) {
