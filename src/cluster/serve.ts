@@ -179,6 +179,12 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
   const lockDuration = positive(options.lockDuration, 30_000, "lockDuration", what);
   const stalledInterval = positive(options.stalledInterval, 30_000, "stalledInterval", what);
   const maxStalledCount = positive(options.maxStalledCount, 1, "maxStalledCount", what);
+  const onError = options.onError;
+  if (onError !== undefined && typeof onError !== "function") {
+    throw new TypeError(
+      `Cannot ${what}: "onError" must be a function, received ${describe(onError)}`,
+    );
+  }
 
   const { ns: namespace } = await importTasks(module);
   /** Whether export `name` is a generator function: its values then travel as one array. */
@@ -209,12 +215,6 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
   );
   // Connection errors are retried by the client; a listener keeps them
   // from being thrown as unhandled "error" events.
-  const onError = options.onError;
-  if (onError !== undefined && typeof onError !== "function") {
-    throw new TypeError(
-      `Cannot ${what}: "onError" must be a function, received ${describe(onError)}`,
-    );
-  }
   worker.on("error", (error) => onError?.(error));
   try {
     await worker.waitUntilReady();

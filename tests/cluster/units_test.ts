@@ -311,6 +311,7 @@ describe("cluster node command line", () => {
     await assert.rejects(serve({ ...base, concurrency: 0 }), /"concurrency"/);
     await assert.rejects(serve({ ...base, modul: "x" } as never), /did you mean "module"/);
     await assert.rejects(serve({ ...base, connection: 5 as never }), /"connection"/);
+    await assert.rejects(serve({ ...base, onError: 1 as never }), /"onError" must be a function/);
   });
 
   it("serve() refuses a task module that exports then, without calling it", async () => {
