@@ -1,6 +1,8 @@
 /**
- * What the hostile soak (`hostile_soak_test.ts`) found, reduced: each test
- * here fails until its bug is fixed.
+ * What the hostile soak (`hostile_soak_test.ts`) found, reduced to
+ * regression tests. Both failed on Deno 2.9.6 before 9e8ab42 (a job that
+ * moves buffers travels in a message of its own; an uncloneable argument of
+ * such a job is refused at the call).
  *
  * @module
  */
@@ -12,12 +14,13 @@ import { transfer } from "../../src/protocol/codec.ts";
 
 describe("Pool: arguments that cannot be cloned, beside moved buffers", () => {
   it("a job that moved a buffer still runs when a batch-mate's argument cannot be cloned", async () => {
-    // Both leave at the end of this tick in one `run` message, which
-    // postMessage refuses (a function cannot be cloned); the pool then sends
-    // them one by one so that only the bad one fails. On Deno 2.9.6 the
-    // refused postMessage has already detached the moved buffer, and the
-    // innocent job fails with "an argument cannot be cloned (ArrayBuffer at
-    // index 0 is already detached)".
+    // Both leave at the end of this tick. Before 9e8ab42 they went in one
+    // `run` message, which postMessage refuses (a function cannot be
+    // cloned), and the pool then sent them one by one so that only the bad
+    // one failed; but on Deno 2.9.6 the refused postMessage had already
+    // detached the moved buffer, and the innocent job failed with "an
+    // argument cannot be cloned (ArrayBuffer at index 0 is already
+    // detached)".
     await using pool = new Pool({ maxChildren: 1 });
     // Once a job time is measured, one batch may hold several jobs.
     pool.map((n: number) => n, [1, 2, 3]);
@@ -29,11 +32,12 @@ describe("Pool: arguments that cannot be cloned, beside moved buffers", () => {
   });
 
   it("a job that moves a buffer and has an argument that cannot be cloned fails naming that argument", async () => {
-    // `transfer()` detaches at the call with a structuredClone; when that
-    // throws (the function), the pool keeps the original arguments. On Deno
-    // 2.9.6 the failed structuredClone has detached the buffer all the same,
-    // so the job fails with "ArrayBuffer at index 0 is already detached",
-    // which hides the real cause (on Bun: "The object can not be cloned.").
+    // `transfer()` detaches at the call with a structuredClone. Before
+    // 9e8ab42, when that threw (the function), the pool kept the original
+    // arguments, which on Deno 2.9.6 the failed clone had detached all the
+    // same: the job failed with "ArrayBuffer at index 0 is already
+    // detached", hiding the real cause (on Bun: "The object can not be
+    // cloned.").
     await using pool = new Pool({ maxChildren: 1 });
     const job = pool.run(
       (a: Uint8Array, _o: unknown) => a.length,

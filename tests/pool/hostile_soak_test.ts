@@ -42,7 +42,7 @@ import process from "node:process";
 import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../../src/errors.ts";
 import { transfer } from "../../src/protocol/codec.ts";
-import { fixture, isBun } from "../_util.ts";
+import { fixture } from "../_util.ts";
 import { Kind, PACK } from "../fixtures/hostile_soak.ts";
 
 type SoakTasks = typeof import("../fixtures/hostile_soak.ts");
@@ -132,14 +132,6 @@ const Outcome = {
   TERMINATED: 9,
   /** It moved a buffer with `transfer()` to a worker that died before answering it. */
   MOVED_AWAY: 10,
-  /**
-   * A known bug, tolerated on Deno only: it moved a buffer and shared a
-   * batch with a job whose argument cannot be cloned; the refused
-   * postMessage detached its buffer, and it failed as "cannot be cloned
-   * (ArrayBuffer … is already detached)". See `hostile_soak_found_test.ts`;
-   * once that passes, drop this outcome so the soak counts it a problem.
-   */
-  CONDEMNED: 11,
 } as const;
 const OUTCOME_NAMES = [
   "",
@@ -153,7 +145,6 @@ const OUTCOME_NAMES = [
   "discarded",
   "terminated",
   "moved away",
-  "condemned by a batch-mate (known Deno bug)",
 ];
 
 /** What the ledger knows of a job beside its kind; one byte per job id. */
@@ -188,8 +179,6 @@ function runtime(): string {
 const gc: (() => void) | undefined =
   (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc.bind(null, true) ??
     (globalThis as { gc?: () => void }).gc;
-
-const isDeno = !isBun;
 
 const MiB = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
@@ -342,11 +331,6 @@ describe("Pool hostile soak", () => {
           error.message.includes(`job ${id} `)
         ) {
           end(id, Outcome.MOVED_AWAY);
-        } else if (
-          f & Flag.MOVED && isDeno && error instanceof TypeError &&
-          /already detached/.test(error.message)
-        ) {
-          end(id, Outcome.CONDEMNED);
         } else if (f & Flag.UNSENDABLE) {
           if (!(error instanceof TypeError && /cannot be cloned/.test(error.message))) {
             problem(`unsendable job ${id} failed with ${String(error)}`);
