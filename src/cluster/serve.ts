@@ -242,8 +242,6 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
 interface Mapped {
   first: number;
   count: number;
-  /** Position in the chunk of the k-th item mapped. */
-  indices: number[] | null;
   settle(k: number, value: unknown, failed: boolean): void;
 }
 
@@ -314,7 +312,6 @@ class Runner {
     const entry: Mapped = {
       first: 0,
       count: values.length,
-      indices,
       settle: (id, value, failed) => {
         const k = id - entry.first;
         if (--left === 0) this.#mapped.splice(this.#mapped.indexOf(entry), 1);

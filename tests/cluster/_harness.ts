@@ -38,7 +38,14 @@ export function redisMissing(): string | undefined {
  */
 export function needsRedis(timeout: number): { timeout: number; skip?: string } {
   const missing = process.env.CI ? undefined : redisMissing();
-  return missing === undefined ? { timeout } : { timeout, skip: missing };
+  if (missing === undefined) return { timeout };
+  const noted = globalThis as { fastpoolRedisSkipNoted?: boolean };
+  if (!noted.fastpoolRedisSkipNoted) {
+    noted.fastpoolRedisSkipNoted = true;
+    // deno-lint-ignore no-console
+    console.warn(`tests/cluster: skipping the tests that need Redis: ${missing}`);
+  }
+  return { timeout, skip: missing };
 }
 
 /** A free TCP port on 127.0.0.1. */

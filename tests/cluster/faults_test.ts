@@ -6,7 +6,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Queue } from "bullmq";
+import { Queue, QueueEvents } from "bullmq";
 import { ClusterPool, RedisUnavailableError } from "../../src/cluster/mod.ts";
 import {
   bounded,
@@ -122,29 +122,29 @@ describe("ClusterPool sweeps", () => {
       const queue = queueName("sweep");
       const pool = new ClusterPool<Tasks>({ connection: redis.url, queue, sweepInterval: 50 });
       await using _pool = bounded(pool);
-      const result = pool.run("inc", 41);
-      // No node yet: the chunk waits in Redis. Take it away, as a lost event would.
+      // The queue's events from its start (a fresh queue), so none is missed.
       const url = new URL(redis.url);
-      const raw = new Queue(queue, { connection: { host: url.hostname, port: Number(url.port) } });
+      const connection = { host: url.hostname, port: Number(url.port) };
+      const events = new QueueEvents(queue, { connection, lastEventId: "0-0" });
+      const raw = new Queue(queue, { connection });
       try {
-        let waiting = await raw.getWaiting();
-        while (waiting.length === 0) {
-          await new Promise((resolve) => setTimeout(resolve, 10)); // polls Redis, not a timing assertion
-          waiting = await raw.getWaiting();
-        }
-        assert.equal(await raw.remove(waiting[0]!.id!), 1);
-        // Two sweeps later the pool has added it again.
-        let again = await raw.getWaiting();
-        while (again.length === 0) {
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          again = await raw.getWaiting();
-        }
-        assert.equal(again[0]!.id, waiting[0]!.id, "the same chunk, under its own id");
+        await events.waitUntilReady();
+        const added = () =>
+          new Promise<string>((resolve) => events.once("waiting", ({ jobId }) => resolve(jobId)));
+        const first = added();
+        const result = pool.run("inc", 41);
+        // No node yet: the chunk waits in Redis. Take it away, as a lost event would.
+        const key = await first;
+        const again = added();
+        assert.equal(await raw.remove(key), 1);
+        // Two sweeps later the pool adds it again, under its own id.
+        assert.equal(await again, key);
+        await using _node = await startNode(redis, queue, {});
+        assert.equal(await result, 42);
       } finally {
+        await events.close();
         await raw.close();
       }
-      await using _node = await startNode(redis, queue, {});
-      assert.equal(await result, 42);
       assert.equal(await pool.wait(), true);
       assert.equal(pool.pending, 0);
     },
