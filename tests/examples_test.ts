@@ -20,6 +20,7 @@ const KILL_AFTER_MS = 60_000;
 const expected: Record<string, RegExp> = {
   "abort.ts": /^abort: done$/m,
   "as_completed.ts": /^as completed: 3 done, 1 failed$/m,
+  "cluster.ts": /^cluster: (done|skipped: .*)$/m,
   "backpressure.ts": /^back-pressure: 100000 lines, 700000 words, at most (\d{1,4}|10000) queued$/m,
   "demo.ts": /^main thread [\d.]+ s, pool \(\d+ workers\) [\d.]+ s: [\d.]+x (faster|slower)/m,
   "fastthreadpool_tour.ts": /^fastthreadpool tour: done$/m,

@@ -301,6 +301,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     iterable: Iterable<TaskArgs<TaskFunction<M, T>>[0]>,
     done?: DoneTarget,
   ): number;
+  /**
+   * Like `map` over an iterable, for an `AsyncIterable` read with
+   * back-pressure; resolves to how many jobs were queued once the source is
+   * exhausted.
+   */
   map<T extends Task<M>>(
     task: T,
     iterable: AsyncIterable<TaskArgs<TaskFunction<M, T>>[0]>,
@@ -421,11 +426,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * for await (const n of tasks.count(3)) console.log(n);
    * ```
    */
-  proxy(): TaskProxy<M> {
+  proxy<P extends object = M>(): TaskProxy<P> {
     if (this.#options.module === null) {
       throw new TypeError('Cannot make proxy: the pool has no "module" option');
     }
-    return makeProxy<M>(this as unknown as ProxiedPool);
+    return makeProxy<P>(this as unknown as ProxiedPool);
   }
 
   /** Queues one job per item of `iterable`, results to `sink`; returns how many. */
