@@ -6,7 +6,14 @@
  */
 
 import { Deque } from "../deque.ts";
-import { type FromWorker, SPIN_MS, Status, type ToWorker } from "../protocol/messages.ts";
+import { decodeError } from "../protocol/codec.ts";
+import {
+  type FromWorker,
+  SPIN_MS,
+  Status,
+  type ToWorker,
+  type WorkerNotice,
+} from "../protocol/messages.ts";
 import { fromWire } from "../sync/wire.ts";
 import type { Job } from "./job.ts";
 
@@ -51,13 +58,23 @@ export class WorkerSlot {
   readyAt = 0;
   readonly #worker: RefWorker;
   #referenced = true;
+  /** A message that is not the pool's came and was reported. */
+  #warned = false;
 
   constructor(readonly id: number, url: URL, name: string, host: SlotHost) {
     const worker: RefWorker = new Worker(url, { type: "module", name });
     this.#worker = worker;
-    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+    worker.onmessage = (event: MessageEvent<FromWorker | WorkerNotice>) => {
       if (this.dead) return;
       const message = event.data;
+      if (!isWorkerMessage(message)) {
+        this.#ignore(name);
+        return;
+      }
+      if (message.type === "uncaught") {
+        host.onCrash(this, decodeError(message.error));
+        return;
+      }
       if (message.type === "results" && message.shared !== undefined) {
         // Semaphores and Locks in results, sent in wire form.
         for (const i of message.shared) message.data[i] = fromWire(message.data[i]);
@@ -82,6 +99,20 @@ export class WorkerSlot {
         host.onCrash(this, new Error(`Worker exited with code ${code ?? "unknown"}`));
       }
     });
+  }
+
+  /**
+   * A message that is not the pool's: a task called `self.postMessage`. It
+   * is dropped, and reported once per worker, since the pool cannot know
+   * what it meant.
+   */
+  #ignore(name: string): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    // deno-lint-ignore no-console
+    console.warn(
+      `fastpool: worker ${name} posted a message that is not the pool's, ignored (did a task call postMessage?); further ones from this worker are ignored silently`,
+    );
   }
 
   /** Sends a message; throws what `postMessage` throws (e.g. DataCloneError). */
@@ -134,6 +165,20 @@ export class WorkerSlot {
     this.#worker.onmessage = null;
     this.#worker.terminate();
   }
+}
+
+const MESSAGE_TYPES = new Set(["results", "ready", "fatal", "exit", "uncaught"]);
+
+/**
+ * Whether `value` has the shape of a message from the worker's runtime. A
+ * task can post anything (`self.postMessage("…")`); the pool acts only on
+ * its own messages.
+ */
+function isWorkerMessage(value: unknown): value is FromWorker | WorkerNotice {
+  if (typeof value !== "object" || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  if (type === "results") return Array.isArray((value as { data?: unknown }).data);
+  return typeof type === "string" && MESSAGE_TYPES.has(type);
 }
 
 function errorOf(event: ErrorEvent): unknown {

@@ -87,6 +87,13 @@ export type FromWorker =
   | { type: "fatal"; error: unknown }
   | { type: "exit"; how: string };
 
+/**
+ * What a worker tells its slot alone, not the pool: an error that escaped
+ * every job (the worker stops after it), which the slot reports as a crash,
+ * as it reports the worker's `error` event.
+ */
+export type WorkerNotice = { type: "uncaught"; error: unknown };
+
 /** Fails to compile when a `switch` over a union misses a case. */
 export function assertNever(value: never): never {
   throw new TypeError(`Unexpected message: ${JSON.stringify(value)}`);

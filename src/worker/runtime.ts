@@ -20,6 +20,7 @@ import {
   Tag,
   type TaskSpec,
   type ToWorker,
+  type WorkerNotice,
 } from "../protocol/messages.ts";
 import { describeThrown, encodeError, isTransferred } from "../protocol/codec.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
@@ -27,11 +28,24 @@ import { type Compiled, compileTask, TaskKind } from "./compile.ts";
 import { type Loaded, loadModule } from "./load.ts";
 
 interface WorkerScope {
-  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
-  postMessage(message: FromWorker, transfer?: Transferable[]): void;
+  postMessage(message: FromWorker | WorkerNotice, transfer?: Transferable[]): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
+  addEventListener(type: "error" | "unhandledrejection", listener: (event: Event) => void): void;
+  close?: () => void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
+/**
+ * The pool's own ends of the worker's messaging, taken before any task runs.
+ * A task may call or replace `self.postMessage`, set `self.onmessage` or add
+ * message listeners of its own: the pool listens with `addEventListener`, so
+ * a task's `onmessage` is one more listener and never replaces the pool's,
+ * and it posts through this copy. (What a task posts reaches the pool's slot,
+ * which ignores and reports messages that are not the pool's.)
+ */
+const post: WorkerScope["postMessage"] = scope.postMessage.bind(scope);
+/** The worker's own `close` (Deno), before `reportOwnExit` wraps it. */
+const closeSelf = typeof scope.close === "function" ? scope.close.bind(scope) : undefined;
 
 /** Results are sent at the end of each batch, or sooner once this old (ms). */
 const FLUSH_AFTER_MS = 2;
@@ -60,6 +74,8 @@ let started: Promise<boolean> = Promise.resolve(true);
 /** Shared with the pool: how many jobs this worker has started. */
 let status: Int32Array<ArrayBufferLike> = new Int32Array(Status.WORDS);
 let startedJobs = 0;
+/** An error escaped every job (see `onUncaught`): the worker says nothing more. */
+let crashed = false;
 /** Messages received from the pool, to compare with its `TO_WORKER` doorbell. */
 let received = 0;
 
@@ -93,8 +109,16 @@ let stream: { id: number; credit: number; stopped: boolean; wake: (() => void) |
   null;
 
 reportOwnExit();
+scope.addEventListener("error", (event) => {
+  const { error, message } = event as ErrorEvent;
+  onUncaught(event, error ?? new Error(message));
+});
+scope.addEventListener("unhandledrejection", (event) => {
+  onUncaught(event, (event as PromiseRejectionEvent).reason);
+});
 
-scope.onmessage = (event) => {
+scope.addEventListener("message", (event) => {
+  if (crashed) return;
   received = (received + 1) | 0;
   const msg = event.data;
   switch (msg.type) {
@@ -124,7 +148,31 @@ scope.onmessage = (event) => {
     default:
       assertNever(msg);
   }
-};
+});
+
+/**
+ * An error no job caught (thrown from a timer, a promise nobody awaited)
+ * leaves the worker in a state nobody knows, so the worker reports it and
+ * stops; the pool fails the running job with `WorkerCrashedError` (its
+ * `cause` this error) and replaces the worker. The worker reports it itself,
+ * as a message, and cancels the event, because Deno prints "error: Uncaught
+ * (in worker …)" to stderr for every error a worker leaves unhandled, even
+ * one the pool handles on its side (checked on Deno 2.9.6; Bun prints
+ * nothing, and sends the pool its error event too, which then finds the
+ * worker gone).
+ */
+function onUncaught(event: Event, error: unknown): void {
+  event.preventDefault();
+  if (crashed) return;
+  crashed = true;
+  try {
+    post({ type: "uncaught", error: encodeError(error) });
+  } catch {
+    // A thrown value that cannot be cloned: its description then.
+    post({ type: "uncaught", error: encodeError(new Error(describeThrown(error))) });
+  }
+  closeSelf?.(); // Deno; on Bun the pool terminates the worker
+}
 
 /**
  * Deno gives the pool no event when a worker ends itself (`self.close()`,
@@ -142,7 +190,7 @@ function reportOwnExit(): void {
   ): F =>
     ((...args: Parameters<F>) => {
       try {
-        scope.postMessage({ type: "exit", how: describe(...args) });
+        post({ type: "exit", how: describe(...args) });
       } catch {
         // Nothing more can be said.
       }
@@ -175,11 +223,11 @@ async function init(module: string | null): Promise<boolean> {
     try {
       await taskModule;
     } catch (error) {
-      scope.postMessage({ type: "fatal", error: encodeError(error) });
+      post({ type: "fatal", error: encodeError(error) });
       return false;
     }
   }
-  scope.postMessage({ type: "ready", version: PROTOCOL_VERSION });
+  post({ type: "ready", version: PROTOCOL_VERSION });
   return true;
 }
 
@@ -558,7 +606,7 @@ function maybeFlush(): void {
 }
 
 function flush(): void {
-  if (out.length === 0) return;
+  if (out.length === 0 || crashed) return;
   const now = performance.now();
   const message: FromWorker = { type: "results", data: out, jobs: outJobs, ms: now - batchStart };
   if (outShared !== null) message.shared = outShared;
@@ -568,10 +616,10 @@ function flush(): void {
     ? ownBuffers
     : outTransfer.concat(ownBuffers);
   try {
-    scope.postMessage(message, transfer);
+    post(message, transfer);
   } catch (error) {
     replaceUncloneable(error);
-    scope.postMessage(message); // copied, not moved, on this slow path
+    post(message); // copied, not moved, on this slow path
   }
   Atomics.add(status, Status.TO_MAIN, 1);
   out = [];

@@ -221,3 +221,69 @@ describe("Pool: task modules that export then", () => {
     });
   });
 });
+
+describe("Pool: tasks that use the worker's own messaging", () => {
+  /** Records console.warn calls while `fn` runs. */
+  async function warnings(fn: () => Promise<void>): Promise<unknown[][]> {
+    const calls: unknown[][] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => calls.push(args);
+    try {
+      await fn();
+    } finally {
+      console.warn = warn;
+    }
+    return calls;
+  }
+  type Scope = {
+    postMessage(message: unknown): void;
+    onmessage: unknown;
+    addEventListener(type: string, listener: () => void): void;
+  };
+
+  it("Pool ignores messages a task posts itself, warns once naming the worker, and every job ends", async () => {
+    const calls = await warnings(async () => {
+      await using pool = new Pool({ maxChildren: 1 });
+      const chatty = (message: unknown) => {
+        (globalThis as unknown as Scope).postMessage(message);
+        return "answered";
+      };
+      for (const message of ["hello", { type: "bogus" }, null, { type: "results" }, 42]) {
+        assert.equal(await pool.run(chatty, message), "answered");
+      }
+      pool.map(chatty, ["a", "b", "c"]);
+      await pool.wait();
+      assert.deepEqual([...pool.done], ["answered", "answered", "answered"]);
+    });
+    assert.equal(calls.length, 1, "once per worker");
+    assert.match(
+      String(calls[0]![0]),
+      /worker ThreadPool-1 posted a message that is not the pool's/,
+    );
+  });
+
+  it("Pool keeps its worker answering after a task sets self.onmessage, adds a message listener or replaces postMessage", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const before = await pool.run(workerName);
+    assert.equal(
+      await pool.run(() => {
+        (globalThis as unknown as Scope).onmessage = () => {};
+        return 1;
+      }),
+      1,
+    );
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    assert.equal(
+      await pool.run(() => {
+        (globalThis as unknown as Scope).addEventListener("message", () => {});
+        (globalThis as unknown as Scope).postMessage = () => {};
+        return 3;
+      }),
+      3,
+    );
+    pool.map((n: number) => n * 2, [1, 2, 3]);
+    await pool.wait();
+    assert.deepEqual([...pool.done], [2, 4, 6]);
+    assert.equal(await pool.run(workerName), before, "the same worker all along");
+  });
+});
