@@ -36,17 +36,30 @@ export function compileTask(source: string): Compiled {
       new TypeError("Cannot compile inline task: source is not a function"),
     );
   }
-  return compileTask.of(fn as (...args: unknown[]) => unknown, true);
+  return compileTask.of(fn as (...args: unknown[]) => unknown, true, bareImports(source));
 }
 
-/** Wraps a function; `inline` adds the free-variable hint to ReferenceErrors. */
-compileTask.of = function of(fn: (...args: unknown[]) => unknown, inline: boolean): Compiled {
+/**
+ * Wraps a function. For an inline task (`inline`), errors get hints: the
+ * free-variable hint on ReferenceErrors, and an explanation when one of its
+ * `bareImports` (see {@linkcode bareImports}) failed to resolve.
+ */
+compileTask.of = function of(
+  fn: (...args: unknown[]) => unknown,
+  inline: boolean,
+  bareImports: readonly string[] = [],
+): Compiled {
   const kind = fn instanceof AsyncGeneratorFunction
     ? TaskKind.ASYNC_GENERATOR
     : fn instanceof GeneratorFunction
     ? TaskKind.GENERATOR
     : TaskKind.PLAIN;
-  return { fn, kind, explain: inline ? explainInline : same };
+  const explain = !inline
+    ? same
+    : bareImports.length === 0
+    ? explainInline
+    : (error: unknown) => explainBareImport(error, bareImports) ?? explainInline(error);
+  return { fn, kind, explain };
 };
 
 /** A task that fails every job with `error` (e.g. a missing export). */
@@ -77,14 +90,58 @@ function addHint(error: unknown): void {
   if (
     error instanceof ReferenceError && / is not defined$/.test(error.message)
   ) {
+    // Read before the message changes: the engines write the stack's first
+    // line from the message when the stack is first read, so it would
+    // already hold the hint, and the replace below would add it twice.
+    const stack = error.stack;
     error.message += FREE_VARIABLE_HINT;
-    if (error.stack) {
-      error.stack = error.stack.replace(
-        / is not defined\b/,
-        ` is not defined${FREE_VARIABLE_HINT}`,
-      );
+    if (typeof stack === "string" && !stack.includes(FREE_VARIABLE_HINT)) {
+      error.stack = stack.replace(/ is not defined\b/, ` is not defined${FREE_VARIABLE_HINT}`);
     }
   }
+}
+
+/**
+ * The bare specifiers (`"marked"`, not `"./x.ts"`, `"/x"` or a URL such as
+ * `npm:marked` or `node:fs`) that an inline task's source passes to
+ * `import()` as string literals. In a worker they resolve against the file
+ * that evaluated the task, fastpool's own `compile.ts`, so they fail with
+ * messages about fastpool's files ("Import "marked" not a dependency",
+ * "Cannot find package 'marked' imported from …/compile.ts"), or, where they
+ * resolve (a Bun builtin such as "fs"), work as they are.
+ */
+function bareImports(source: string): string[] {
+  const found: string[] = [];
+  for (const match of source.matchAll(/\bimport\s*\(\s*(["'`])([^"'`\s]+)\1\s*[,)]/g)) {
+    const specifier = match[2]!;
+    if (!/^(?:\.{0,2}\/|[a-z][a-z0-9+.-]*:)/i.test(specifier)) found.push(specifier);
+  }
+  return found;
+}
+
+/**
+ * When an inline task's `import()` of a bare specifier failed, the error to
+ * report instead: what happened, and what to do. `undefined` for any other
+ * error. The runtimes' messages name the specifier in quotes.
+ */
+function explainBareImport(error: unknown, specifiers: readonly string[]): Error | undefined {
+  let message: unknown;
+  try {
+    message = typeof error === "object" && error !== null
+      ? (error as { message?: unknown }).message
+      : undefined;
+  } catch {
+    return undefined;
+  }
+  if (typeof message !== "string") return undefined;
+  const specifier = specifiers.find((name) =>
+    message.includes(`"${name}"`) || message.includes(`'${name}'`)
+  );
+  if (specifier === undefined) return undefined;
+  return new TypeError(
+    `Cannot import "${specifier}" in an inline task: a bare specifier does not resolve from a worker, which cannot see your program's imports or packages; import it in a task module (task(url, name), or the pool's "module" option) or use an absolute specifier (an "npm:", "https:" or "file:" URL)`,
+    { cause: error },
+  );
 }
 
 /**

@@ -226,11 +226,14 @@ describe("Pool: tasks that use the worker's own messaging", () => {
   /** Records console.warn calls while `fn` runs. */
   async function warnings(fn: () => Promise<void>): Promise<unknown[][]> {
     const calls: unknown[][] = [];
+    // deno-lint-ignore no-console
     const warn = console.warn;
+    // deno-lint-ignore no-console
     console.warn = (...args: unknown[]) => calls.push(args);
     try {
       await fn();
     } finally {
+      // deno-lint-ignore no-console
       console.warn = warn;
     }
     return calls;
