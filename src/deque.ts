@@ -47,12 +47,37 @@ export class Deque<T> implements Iterable<T> {
     if (items) { for (const item of items) this.push(item); }
   }
 
-  /** How many elements the deque holds. */
+  /**
+   * How many elements the deque holds.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque([1, 2, 3]);
+   * assert.equal(queue.length, 3);
+   * queue.shift();
+   * assert.equal(queue.length, 2);
+   * ```
+   */
   get length(): number {
     return this.#length;
   }
 
-  /** Appends `item` at the back. */
+  /**
+   * Appends `item` at the back.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque([1]);
+   * queue.push(2);
+   * assert.deepEqual([...queue], [1, 2]);
+   * ```
+   */
   push(item: T): void {
     if (this.#length > this.#mask) this.#grow();
     this.#items[(this.#head + this.#length) & this.#mask] = item;
@@ -62,6 +87,16 @@ export class Deque<T> implements Iterable<T> {
   /**
    * Appends `count` items of `items` from `start` on, in order: one `push`
    * each, with the room made once.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque<number>();
+   * queue.pushAll([0, 1, 2, 3, 4], 1, 3);
+   * assert.deepEqual([...queue], [1, 2, 3]);
+   * ```
    */
   pushAll(items: ArrayLike<T>, start = 0, count: number = items.length - start): void {
     while (this.#length + count > this.#mask + 1) this.#grow();
@@ -72,7 +107,19 @@ export class Deque<T> implements Iterable<T> {
     this.#length += count;
   }
 
-  /** Prepends `item` at the front. */
+  /**
+   * Prepends `item` at the front.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque([2]);
+   * queue.unshift(1);
+   * assert.deepEqual([...queue], [1, 2]);
+   * ```
+   */
   unshift(item: T): void {
     if (this.#length > this.#mask) this.#grow();
     this.#head = (this.#head - 1) & this.#mask;
@@ -80,7 +127,20 @@ export class Deque<T> implements Iterable<T> {
     this.#length++;
   }
 
-  /** Removes and returns the front element, or `undefined` when empty. */
+  /**
+   * Removes and returns the front element, or `undefined` when empty.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque([1, 2]);
+   * assert.equal(queue.shift(), 1);
+   * assert.equal(queue.shift(), 2);
+   * assert.equal(queue.shift(), undefined);
+   * ```
+   */
   shift(): T | undefined {
     if (this.#length === 0) return undefined;
     const item = this.#items[this.#head];
@@ -90,7 +150,20 @@ export class Deque<T> implements Iterable<T> {
     return item;
   }
 
-  /** Removes and returns the back element, or `undefined` when empty. */
+  /**
+   * Removes and returns the back element, or `undefined` when empty.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque([1, 2]);
+   * assert.equal(queue.pop(), 2);
+   * assert.equal(queue.pop(), 1);
+   * assert.equal(queue.pop(), undefined);
+   * ```
+   */
   pop(): T | undefined {
     if (this.#length === 0) return undefined;
     this.#length--;
@@ -103,6 +176,17 @@ export class Deque<T> implements Iterable<T> {
   /**
    * The element at `index` from the front (negative counts from the back),
    * or `undefined` when out of range.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque(["a", "b", "c"]);
+   * assert.equal(queue.at(0), "a");
+   * assert.equal(queue.at(-1), "c");
+   * assert.equal(queue.at(3), undefined);
+   * ```
    */
   at(index: number): T | undefined {
     if (index < 0) index += this.#length;
@@ -113,6 +197,16 @@ export class Deque<T> implements Iterable<T> {
   /**
    * Removes and returns the element at `index` from the front, or `undefined`
    * when out of range. O(n) in the distance to the nearer end.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque(["a", "b", "c"]);
+   * assert.equal(queue.removeAt(1), "b");
+   * assert.deepEqual([...queue], ["a", "c"]);
+   * ```
    */
   removeAt(index: number): T | undefined {
     if (index < 0 || index >= this.#length) return undefined;
@@ -140,6 +234,16 @@ export class Deque<T> implements Iterable<T> {
    * (`0` is `unshift`, `length` is `push`). O(n) in the distance to the back.
    *
    * @throws {RangeError} If `index` is not between 0 and `length`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque(["a", "c"]);
+   * queue.insert(1, "b");
+   * assert.deepEqual([...queue], ["a", "b", "c"]);
+   * ```
    */
   insert(index: number, item: T): void {
     if (!(index >= 0 && index <= this.#length && Number.isInteger(index))) {
@@ -156,7 +260,19 @@ export class Deque<T> implements Iterable<T> {
     items[(this.#head + index) & mask] = item;
   }
 
-  /** Removes every element. */
+  /**
+   * Removes every element.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque([1, 2, 3]);
+   * queue.clear();
+   * assert.equal(queue.length, 0);
+   * ```
+   */
   clear(): void {
     this.#items = new Array(MIN_CAPACITY);
     this.#mask = MIN_CAPACITY - 1;
@@ -199,6 +315,18 @@ export class Deque<T> implements Iterable<T> {
   /**
    * Iterates from front to back. A plain iterator, not a generator: reading
    * a million results this way costs a few ms, not tens.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new Deque([1, 2, 3]);
+   * let sum = 0;
+   * for (const n of queue) sum += n;
+   * assert.equal(sum, 6);
+   * assert.equal(queue.length, 3); // iterating does not remove
+   * ```
    */
   [Symbol.iterator](): IterableIterator<T> {
     let i = 0;

@@ -41,7 +41,17 @@ export class PoolClosedError extends Error {
  * ```
  */
 export class QueueFullError extends Error {
-  /** The bound that was reached. */
+  /**
+   * The bound that was reached.
+   *
+   * @example Usage
+   * ```ts
+   * import { QueueFullError } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new QueueFullError(64).maxQueue, 64);
+   * ```
+   */
   readonly maxQueue: number;
   /** Creates the error for a queue bounded at `maxQueue`. */
   constructor(maxQueue: number, options?: ErrorOptions) {
@@ -69,9 +79,29 @@ export class QueueFullError extends Error {
  * ```
  */
 export class TaskTimeoutError extends Error {
-  /** The job that timed out. */
+  /**
+   * The job that timed out.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskTimeoutError } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new TaskTimeoutError(3, 250).jobId, 3);
+   * ```
+   */
   readonly jobId: number;
-  /** Its timeout in milliseconds. */
+  /**
+   * Its timeout in milliseconds.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskTimeoutError } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new TaskTimeoutError(3, 250).timeout, 250);
+   * ```
+   */
   readonly timeout: number;
   /** Creates the error for job `jobId` and its `timeout` in ms. */
   constructor(jobId: number, timeout: number, options?: ErrorOptions) {
@@ -97,9 +127,29 @@ export class TaskTimeoutError extends Error {
  * ```
  */
 export class WorkerCrashedError extends Error {
-  /** The pool's number for the worker that died. */
+  /**
+   * The pool's number for the worker that died.
+   *
+   * @example Usage
+   * ```ts
+   * import { WorkerCrashedError } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new WorkerCrashedError(1, 9).slotId, 1);
+   * ```
+   */
   readonly slotId: number;
-  /** The job that was running on it. */
+  /**
+   * The job that was running on it.
+   *
+   * @example Usage
+   * ```ts
+   * import { WorkerCrashedError } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new WorkerCrashedError(1, 9).jobId, 9);
+   * ```
+   */
   readonly jobId: number;
   /** Creates the error for `jobId` on worker `slotId`. */
   constructor(slotId: number, jobId: number, options?: ErrorOptions) {

@@ -76,17 +76,56 @@ export class Lock {
     return new Lock();
   }
 
-  /** The shared memory; pass it to {@linkcode Lock.from}. */
+  /**
+   * The shared memory; pass it to {@linkcode Lock.from}.
+   *
+   * @example Usage
+   * ```ts
+   * import { Lock } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const lock = new Lock();
+   * const same = Lock.from(lock.buffer);
+   * assert.equal(same.tryAcquire(), true);
+   * assert.equal(lock.locked, true);
+   * ```
+   */
   get buffer(): SharedArrayBuffer {
     return this.#semaphore.buffer;
   }
 
-  /** Whether the lock is held now. */
+  /**
+   * Whether the lock is held now.
+   *
+   * @example Usage
+   * ```ts
+   * import { Lock } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const lock = new Lock();
+   * assert.equal(lock.locked, false);
+   * lock.tryAcquire();
+   * assert.equal(lock.locked, true);
+   * ```
+   */
   get locked(): boolean {
     return this.#semaphore.locked;
   }
 
-  /** `1` while unlocked, `0` while locked. */
+  /**
+   * `1` while unlocked, `0` while locked.
+   *
+   * @example Usage
+   * ```ts
+   * import { Lock } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const lock = new Lock();
+   * assert.equal(lock.value, 1);
+   * lock.tryAcquire();
+   * assert.equal(lock.value, 0);
+   * ```
+   */
   get value(): number {
     return this.#semaphore.value;
   }
@@ -99,6 +138,19 @@ export class Lock {
    * @returns `true` once taken, `false` if the timeout passed first.
    * @throws {TypeError} If an option has the wrong type.
    * @throws {RangeError} If `timeout` is negative or NaN.
+   *
+   * @example Usage
+   * ```ts
+   * import { Lock } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const lock = new Lock();
+   * assert.equal(await lock.acquire(), true);
+   * const next = lock.acquire();
+   * lock.release();
+   * assert.equal(await next, true);
+   * assert.equal(await lock.acquire({ timeout: 0 }), false);
+   * ```
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
     return this.#semaphore.acquire(options);
@@ -109,6 +161,16 @@ export class Lock {
    * of this object.
    *
    * @returns Whether the lock was taken.
+   *
+   * @example Usage
+   * ```ts
+   * import { Lock } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const lock = new Lock();
+   * assert.equal(lock.tryAcquire(), true);
+   * assert.equal(lock.tryAcquire(), false);
+   * ```
    */
   tryAcquire(): boolean {
     return this.#semaphore.tryAcquire();
@@ -122,6 +184,16 @@ export class Lock {
    * @throws {TypeError} If this thread may not block (use `acquire()`), or
    * `timeout` is not a number.
    * @throws {RangeError} If `timeout` is negative or NaN.
+   *
+   * @example Usage
+   * ```ts
+   * import { Lock } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const lock = new Lock();
+   * assert.equal(lock.acquireSync(0), true); // 0: never blocks
+   * assert.equal(lock.acquireSync(0), false);
+   * ```
    */
   acquireSync(timeout: number = Infinity): boolean {
     return this.#semaphore.acquireSync(timeout);
@@ -131,6 +203,18 @@ export class Lock {
    * Unlocks, from any thread.
    *
    * @throws {RangeError} If the lock is not locked.
+   *
+   * @example Usage
+   * ```ts
+   * import { Lock } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const lock = new Lock();
+   * lock.tryAcquire();
+   * lock.release();
+   * assert.equal(lock.locked, false);
+   * assert.throws(() => lock.release(), RangeError); // not locked
+   * ```
    */
   release(): void {
     this.#semaphore.release();
@@ -142,6 +226,19 @@ export class Lock {
    * @param options As for {@linkcode Lock.acquire}.
    * @returns The permit, once the lock is taken.
    * @throws {DOMException} Named `TimeoutError`, if `timeout` passed first.
+   *
+   * @example Usage
+   * ```ts
+   * import { Lock } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const lock = new Lock();
+   * {
+   *   using _permit = await lock.acquirePermit();
+   *   assert.equal(lock.locked, true);
+   * }
+   * assert.equal(lock.locked, false);
+   * ```
    */
   acquirePermit(options?: AcquireOptions): Promise<Permit> {
     return this.#semaphore.acquirePermit(options);

@@ -167,6 +167,18 @@ export class Semaphore {
    * @param buffer The {@linkcode Semaphore.buffer} of the original.
    * @returns A Semaphore sharing its permits with the original.
    * @throws {TypeError} If `buffer` is not a semaphore's memory.
+   *
+   * @example Sharing with a worker
+   * ```ts
+   * import { Semaphore } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(2);
+   * // A worker gets `sem.buffer` (or `sem` itself as a job argument) and attaches:
+   * const same = Semaphore.from(sem.buffer);
+   * assert.equal(same.tryAcquire(), true);
+   * assert.equal(sem.value, 1);
+   * ```
    */
   static from(buffer: SharedArrayBuffer): Semaphore {
     const reason = refuse(buffer);
@@ -177,17 +189,54 @@ export class Semaphore {
     return new Semaphore();
   }
 
-  /** The shared memory; pass it to {@linkcode Semaphore.from}. */
+  /**
+   * The shared memory; pass it to {@linkcode Semaphore.from}.
+   *
+   * @example Usage
+   * ```ts
+   * import { Semaphore } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(3);
+   * assert.ok(sem.buffer instanceof SharedArrayBuffer);
+   * assert.equal(Semaphore.from(sem.buffer).value, 3);
+   * ```
+   */
   get buffer(): SharedArrayBuffer {
     return this.#memory.share();
   }
 
-  /** How many permits are free now. */
+  /**
+   * How many permits are free now.
+   *
+   * @example Usage
+   * ```ts
+   * import { Semaphore } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(2);
+   * sem.tryAcquire();
+   * assert.equal(sem.value, 1);
+   * ```
+   */
   get value(): number {
     return this.#memory.count();
   }
 
-  /** Whether no permit is free now (`value === 0`). */
+  /**
+   * Whether no permit is free now (`value === 0`).
+   *
+   * @example Usage
+   * ```ts
+   * import { Semaphore } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(1);
+   * assert.equal(sem.locked, false);
+   * sem.tryAcquire();
+   * assert.equal(sem.locked, true);
+   * ```
+   */
   get locked(): boolean {
     return this.#memory.count() === 0;
   }
@@ -226,6 +275,18 @@ export class Semaphore {
    * `acquire()` of this thread.
    *
    * @returns Whether a permit was taken.
+   *
+   * @example Usage
+   * ```ts
+   * import { Semaphore } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(1);
+   * assert.equal(sem.tryAcquire(), true);
+   * assert.equal(sem.tryAcquire(), false);
+   * sem.release();
+   * assert.equal(sem.tryAcquire(), true);
+   * ```
    */
   tryAcquire(): boolean {
     const memory = this.#memory;
@@ -241,6 +302,16 @@ export class Semaphore {
    * @throws {TypeError} If this thread may not block (use `acquire()`), or
    * `timeout` is not a number.
    * @throws {RangeError} If `timeout` is negative or NaN.
+   *
+   * @example Usage
+   * ```ts
+   * import { Semaphore } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(1);
+   * assert.equal(sem.acquireSync(0), true); // 0: never blocks
+   * assert.equal(sem.acquireSync(0), false);
+   * ```
    */
   acquireSync(timeout: number = Infinity): boolean {
     const action = `Cannot acquire ${this.#noun}`;
@@ -264,6 +335,17 @@ export class Semaphore {
    * @param n How many, a positive integer.
    * @throws {RangeError} If `n` is not one, or the value would pass its
    * limit (2³⁰−1; 1 for a Lock's memory: releasing an unlocked Lock).
+   *
+   * @example Usage
+   * ```ts
+   * import { Semaphore } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(0);
+   * sem.release(2);
+   * assert.equal(sem.value, 2);
+   * assert.throws(() => sem.release(0), RangeError);
+   * ```
    */
   release(n = 1): void {
     if (n !== 1) checkInteger(n, "n", `Cannot release ${this.#noun}`, 1);
