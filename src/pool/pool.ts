@@ -138,6 +138,18 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * @throws {PoolClosedError} After `shutdown()` or `terminate()`.
    * @throws {QueueFullError} When `maxQueue` jobs are queued.
    * @throws {TypeError} If `task` is not a task.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const id = pool.submit((n: number) => n * 2, 21);
+   * assert.equal(typeof id, "number");
+   * await pool.wait();
+   * assert.deepEqual([...pool.done], [42]);
+   * ```
    */
   submit<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
     // The hot path: a run of one-argument submits of one task joins the
@@ -162,6 +174,20 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   /**
    * Like `submit`, with `done`: a callback `(result, jobId)`, `true` (to
    * `done`) or `false` (discarded).
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const seen: unknown[] = [];
+   * pool.submitDone((n: number) => n + 1, (result) => seen.push(result), 1);
+   * pool.submitDone((n: number) => n + 1, false, 2); // result discarded
+   * await pool.wait();
+   * assert.deepEqual(seen, [2]);
+   * assert.equal(pool.done.length, 0);
+   * ```
    */
   submitDone<T extends Task<M>>(
     task: T,
@@ -171,12 +197,44 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     return this.#submit(task, args, checkDone(done), false);
   }
 
-  /** Like `submit`, at the front of the queue. */
+  /**
+   * Like `submit`, at the front of the queue.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const shout = (word: string) => word;
+   * await pool.run(shout, "warm"); // a started worker takes queued jobs in order
+   * pool.submit(shout, "second");
+   * pool.submitFirst(shout, "first");
+   * await pool.wait();
+   * assert.deepEqual([...pool.done], ["first", "second"]);
+   * ```
+   */
   submitFirst<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
     return this.#submit(task, args, this.#defaultTarget, true);
   }
 
-  /** Like `submitDone`, at the front of the queue. */
+  /**
+   * Like `submitDone`, at the front of the queue.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const order: unknown[] = [];
+   * const note = (word: string) => word;
+   * pool.submitDone(note, (w) => order.push(w), "later");
+   * pool.submitDoneFirst(note, (w) => order.push(w), "sooner");
+   * await pool.wait();
+   * assert.deepEqual(order, ["sooner", "later"]);
+   * ```
+   */
   submitDoneFirst<T extends Task<M>>(
     task: T,
     done: DoneTarget,
@@ -227,6 +285,20 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * After `delay` ms, queues a job at the front.
    *
    * @returns A handle whose `cancel()` stops it before it fires.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const timer = pool.submitLater(10, (n: number) => n * 3, 5);
+   * assert.equal(pool.delayed.length, 1);
+   * // `wait()` does not wait for timers; each result releases `doneCount` once:
+   * assert.equal(await pool.doneCount.acquire({ timeout: 5000 }), true);
+   * assert.deepEqual([...pool.done], [15]);
+   * assert.equal(typeof timer.cancel, "function");
+   * ```
    */
   submitLater<T extends Task<M>>(
     delay: number,
@@ -236,7 +308,20 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     return this.#later(delay, task, args, this.#defaultTarget);
   }
 
-  /** Like `submitLater`, with a `done` target as in `submitDone`. */
+  /**
+   * Like `submitLater`, with a `done` target as in `submitDone`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const { promise, resolve } = Promise.withResolvers<unknown>();
+   * pool.submitDoneLater(10, (n: number) => -n, resolve, 7);
+   * assert.equal(await promise, -7);
+   * ```
+   */
   submitDoneLater<T extends Task<M>>(
     delay: number,
     task: T,
@@ -250,6 +335,21 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * Queues a job every `interval` ms on a fixed grid (no drift). A tick is
    * skipped while the previous run is still pending, and missed ticks are
    * skipped, not bunched.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const timer = pool.schedule(5, () => "tick");
+   * for await (const tick of pool.asCompleted(5000)) {
+   *   assert.equal(tick, "tick");
+   *   if (pool.doneCount.value >= 3) break;
+   * }
+   * timer.cancel();
+   * assert.equal(pool.scheduled.length, 0);
+   * ```
    */
   schedule<T extends Task<M>>(
     interval: number,
@@ -259,7 +359,25 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     return this.#every(interval, task, args, this.#defaultTarget);
   }
 
-  /** Like `schedule`, with a `done` target as in `submitDone`. */
+  /**
+   * Like `schedule`, with a `done` target as in `submitDone`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * let ticks = 0;
+   * const { promise, resolve } = Promise.withResolvers<void>();
+   * const timer = pool.scheduleDone(5, () => 1, () => {
+   *   if (++ticks === 3) resolve();
+   * });
+   * await promise;
+   * timer.cancel();
+   * assert.equal(ticks, 3);
+   * ```
+   */
   scheduleDone<T extends Task<M>>(
     interval: number,
     task: T,
@@ -425,6 +543,25 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * console.log(await tasks.fib(20));
    * for await (const n of tasks.count(3)) console.log(n);
    * ```
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const tasks = "data:text/javascript," + encodeURIComponent(
+   *   "export const double = (n) => n * 2; export function* upTo(n) { for (let i = 0; i < n; i++) yield i; }",
+   * );
+   * await using pool = new Pool<{ double(n: number): number; upTo(n: number): Generator<number> }>({
+   *   maxChildren: 1,
+   *   module: tasks,
+   * });
+   * const proxy = pool.proxy();
+   * assert.equal(await proxy.double(21), 42);
+   * const seen: number[] = [];
+   * for await (const n of proxy.upTo(3)) seen.push(n);
+   * assert.deepEqual(seen, [0, 1, 2]);
+   * ```
    */
   proxy<P extends object = M>(): TaskProxy<P> {
     if (this.#options.module === null) {
@@ -468,6 +605,18 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   /**
    * Runs one job; the promise settles with it (it is not put in
    * `done`/`failed`). A generator task resolves with all its values.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * assert.equal(await pool.run((a: number, b: number) => a * b, 6, 7), 42);
+   * await assert.rejects(pool.run(() => {
+   *   throw new RangeError("too big");
+   * }), RangeError);
+   * ```
    */
   run<T extends Task<M>>(
     task: T,
@@ -555,6 +704,21 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * Runs a generator task and iterates its values as they are yielded. The
    * worker runs at most a small window ahead of the consumer; `return()`
    * (e.g. `break`) stops the task.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const values: number[] = [];
+   * for await (
+   *   const n of pool.stream(function* (count: number) {
+   *     for (let i = 0; i < count; i++) yield i * i;
+   *   }, 4)
+   * ) values.push(n);
+   * assert.deepEqual(values, [0, 1, 4, 9]);
+   * ```
    */
   stream<T extends Task<M>>(
     task: T,
@@ -574,59 +738,215 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
 
   // ----------------------------------------------------------- results, state
 
-  /** Results of jobs, in the order they arrived (`[jobId, result]` with `resultId`). */
+  /**
+   * Results of jobs, in the order they arrived (`[jobId, result]` with `resultId`).
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * pool.map((n: number) => n + 1, [1, 2, 3]);
+   * await pool.wait();
+   * assert.deepEqual(pool.done.drain().sort(), [2, 3, 4]);
+   * assert.equal(pool.done.length, 0);
+   * ```
+   */
   get done(): Deque<unknown> {
     return this.#results.done;
   }
 
-  /** Errors of failed jobs (`[jobId, error]` with `resultId`). */
+  /**
+   * Errors of failed jobs (`[jobId, error]` with `resultId`).
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * pool.submit(() => {
+   *   throw new TypeError("bad");
+   * });
+   * await pool.wait();
+   * const error = pool.failed.shift();
+   * assert.ok(error instanceof TypeError);
+   * assert.equal(error.message, "bad");
+   * ```
+   */
   get failed(): Deque<unknown> {
     return this.#results.failed;
   }
 
-  /** Released once per entry added to `done`: `await doneCount.acquire()`, then `done.shift()`. */
+  /**
+   * Released once per entry added to `done`: `await doneCount.acquire()`, then `done.shift()`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * pool.map((n: number) => n, [1, 2, 3]);
+   * await pool.wait();
+   * assert.equal(pool.doneCount.value, 3);
+   * assert.equal(await pool.doneCount.acquire({ timeout: 0 }), true); // one permit per result
+   * ```
+   */
   get doneCount(): Semaphore {
     return this.#results.doneCount;
   }
 
-  /** Released once per entry added to `failed`. */
+  /**
+   * Released once per entry added to `failed`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * pool.submit(() => {
+   *   throw new Error("no");
+   * });
+   * await pool.wait();
+   * assert.equal(pool.failedCount.value, 1);
+   * ```
+   */
   get failedCount(): Semaphore {
     return this.#results.failedCount;
   }
 
-  /** Queued jobs, not yet sent to a worker. Read it; change it through `cancel()`. */
+  /**
+   * Queued jobs, not yet sent to a worker. Read it; change it through `cancel()`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const id = pool.submit((n: number) => n, 1);
+   * pool.submit((n: number) => n, 2);
+   * // Until the dispatcher hands them to a worker, submitted jobs wait in `jobs`:
+   * assert.deepEqual([...pool.jobs].map((job) => job.id), [id, id + 1]);
+   * await pool.wait();
+   * assert.equal(pool.jobs.length, 0);
+   * ```
+   */
   get jobs(): ReadonlyDeque<QueuedJob> {
     return this.#jobs;
   }
 
-  /** Live workers. */
+  /**
+   * Live workers.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 2, minChildren: 2 });
+   * await new Promise((resolve) => pool.addEventListener("ready", resolve, { once: true }));
+   * assert.equal(pool.alive, 2);
+   * ```
+   */
   get alive(): number {
     return this.#loop.slots.length;
   }
 
-  /** Workers running a job. */
+  /**
+   * Workers running a job.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * assert.equal(pool.busy, 0);
+   * await pool.run(() => 1);
+   * assert.equal(pool.busy, 0); // nothing runs once the job is done
+   * ```
+   */
   get busy(): number {
     let busy = 0;
     for (const slot of this.#loop.slots) if (slot.inflightItems !== 0) busy++;
     return busy;
   }
 
-  /** Queued plus running jobs. */
+  /**
+   * Queued plus running jobs.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * pool.submit((n: number) => n, 1);
+   * assert.equal(pool.pending, 1);
+   * await pool.wait();
+   * assert.equal(pool.pending, 0);
+   * ```
+   */
   get pending(): number {
     return this.#loop.pending;
   }
 
-  /** Live delayed jobs (`submitLater`). */
+  /**
+   * Live delayed jobs (`submitLater`).
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const timer = pool.submitLater(60_000, () => 1);
+   * assert.deepEqual(pool.delayed, [timer]);
+   * timer.cancel();
+   * assert.equal(pool.delayed.length, 0);
+   * ```
+   */
   get delayed(): readonly TimerHandle[] {
     return this.#scheduler.delayed;
   }
 
-  /** Live scheduled jobs (`schedule`). */
+  /**
+   * Live scheduled jobs (`schedule`).
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const timer = pool.schedule(60_000, () => 1);
+   * assert.deepEqual(pool.scheduled, [timer]);
+   * timer.cancel();
+   * assert.equal(pool.scheduled.length, 0);
+   * ```
+   */
   get scheduled(): readonly TimerHandle[] {
     return this.#scheduler.scheduled;
   }
 
-  /** The most workers, after `resize`. */
+  /**
+   * The most workers, after `resize`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 3 });
+   * assert.equal(pool.maxChildren, 3);
+   * pool.resize(1);
+   * assert.equal(pool.maxChildren, 1);
+   * ```
+   */
   get maxChildren(): number {
     return this.#options.maxChildren;
   }
@@ -637,6 +957,18 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    *
    * @param wait `undefined`: until the pool is idle and both queues are
    * drained; `false`: only what is there now; a number: at most that many ms.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * pool.map((n: number) => n * n, [1, 2, 3]);
+   * const results: unknown[] = [];
+   * for await (const result of pool.asCompleted()) results.push(result);
+   * assert.deepEqual(results.sort(), [1, 4, 9]);
+   * ```
    */
   async *asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
     if (wait !== undefined && wait !== false) checkDuration(wait, "wait", "iterate results");
@@ -760,6 +1092,18 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   /**
    * Whether a producer should pause: the queue holds `highWaterMark` jobs
    * (or `maxQueue`, if lower). `await pool.drained()` waits until it may go on.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1, highWaterMark: 2 });
+   * for (let i = 0; i < 3; i++) pool.submit((n: number) => n, i);
+   * assert.equal(pool.needsDrain, true);
+   * await pool.drained();
+   * assert.equal(pool.needsDrain, false);
+   * ```
    */
   get needsDrain(): boolean {
     return this.#loop.needsDrain;
@@ -829,7 +1173,26 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     super.addEventListener(type, listener && this.#guarded(type, listener), options);
   }
 
-  /** Removes a listener added with `addEventListener`. */
+  /**
+   * Removes a listener added with `addEventListener`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * let starts = 0;
+   * const count = () => starts++;
+   * pool.addEventListener("workerstart", count);
+   * await pool.run(() => 1);
+   * pool.removeEventListener("workerstart", count);
+   * pool.resize(2);
+   * pool.map((n: number) => n, [1, 2, 3, 4]);
+   * await pool.wait();
+   * assert.equal(starts, 1);
+   * ```
+   */
   override removeEventListener<K extends keyof PoolEventMap>(
     type: K,
     listener: ((this: Pool<M>, event: PoolEventMap[K]) => void) | null,
@@ -879,6 +1242,22 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * Resolves `true` once nothing is pending, or `false` at the timeout.
    *
    * @param timeout Milliseconds to wait at most; none by default.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * pool.submit(() => 1);
+   * assert.equal(await pool.wait(), true); // everything ended
+   * const gate = new Int32Array(new SharedArrayBuffer(4));
+   * pool.submit((g: Int32Array) => Atomics.wait(g, 0, 0, 5000), gate);
+   * assert.equal(await pool.wait(10), false); // still running after 10 ms
+   * Atomics.store(gate, 0, 1);
+   * Atomics.notify(gate, 0);
+   * assert.equal(await pool.wait(), true);
+   * ```
    */
   wait(timeout?: number): Promise<boolean> {
     if (timeout !== undefined) checkDuration(timeout, "timeout", "wait");
@@ -903,6 +1282,18 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * cancelled); timers are cancelled; workers exit once idle.
    *
    * @returns `false` if jobs were still running at the timeout.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new Pool({ maxChildren: 1 });
+   * pool.submit((n: number) => n, 1);
+   * assert.equal(await pool.shutdown(), true); // queued jobs ran first
+   * assert.deepEqual([...pool.done], [1]);
+   * assert.throws(() => pool.submit(() => 2), { name: "PoolClosedError" });
+   * ```
    */
   async shutdown(timeout?: number, options: ShutdownOptions = {}): Promise<boolean> {
     if (timeout !== undefined) checkDuration(timeout, "timeout", "shut down pool");
@@ -924,7 +1315,21 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     return idle;
   }
 
-  /** Stops now: running jobs fail with `PoolClosedError`, queued ones are cancelled. */
+  /**
+   * Stops now: running jobs fail with `PoolClosedError`, queued ones are cancelled.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new Pool({ maxChildren: 1 });
+   * const running = pool.run(() => new Promise(() => {})); // never settles
+   * pool.terminate();
+   * await assert.rejects(running);
+   * assert.equal(pool.alive, 0);
+   * ```
+   */
   terminate(): void {
     this.#closed = true;
     this.#scheduler.cancelAll();
@@ -938,6 +1343,19 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * delayed and scheduled job.
    *
    * @returns Whether anything matched.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const id = pool.submit((n: number) => n, 1);
+   * assert.equal(pool.cancel(id), true); // still queued: cancelled
+   * assert.equal(pool.cancel(id), false); // nothing matches any more
+   * await pool.wait();
+   * assert.equal(pool.done.length, 0);
+   * ```
    */
   cancel(jobId: JobId | null | false = null, timers = false): boolean {
     let matched = false;
@@ -947,7 +1365,22 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     return matched;
   }
 
-  /** Empties `jobs`, `done` and `failed`, zeroes the counters; a shut-down pool accepts work again. */
+  /**
+   * Empties `jobs`, `done` and `failed`, zeroes the counters; a shut-down pool accepts work again.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * pool.submit(() => 1);
+   * pool.clear();
+   * await pool.wait();
+   * assert.equal(pool.pending, 0);
+   * assert.equal(await pool.run(() => "still open"), "still open");
+   * ```
+   */
   clear(): void {
     this.#loop.cancelAll(cancellation);
     this.#results.clear();
@@ -960,12 +1393,40 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   /**
    * Changes `maxChildren` (with fastthreadpool's arithmetic). Idle workers
    * above it leave now; busy ones finish their jobs first.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * pool.resize(4);
+   * assert.equal(pool.maxChildren, 4);
+   * assert.throws(() => pool.resize(1.5), RangeError);
+   * ```
    */
   resize(maxChildren: number): void {
     this.#loop.resize(resolveMaxChildren(maxChildren, "resize pool"));
   }
 
-  /** `await using pool = new Pool()` shuts it down at scope end. */
+  /**
+   * `await using pool = new Pool()` shuts it down at scope end.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * let closed: Pool;
+   * {
+   *   await using pool = new Pool({ maxChildren: 1 });
+   *   closed = pool;
+   *   pool.submit(() => 1);
+   * } // shut down here: queued jobs finish first
+   * assert.deepEqual([...closed.done], [1]);
+   * assert.equal(closed.alive, 0);
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
