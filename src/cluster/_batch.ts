@@ -7,8 +7,8 @@
  */
 
 import type { ExecOptions } from "../pool/types.ts";
-import { checkDuration } from "../pool/options.ts";
-import { describe } from "../protocol/codec.ts";
+import { checkTimeout } from "../_checks.ts";
+import { describe } from "../_checks.ts";
 import type { ChunkData } from "./_wire.ts";
 
 /** Where a batch's results go. */
@@ -124,5 +124,5 @@ export function checkExec(args: unknown, options: ExecOptions): void {
   if (first) {
     throw new TypeError(`Cannot run job: "first" does not apply to a ClusterPool`);
   }
-  if (timeout !== undefined) checkDuration(timeout, "timeout", "run job");
+  if (timeout !== undefined) checkTimeout(timeout, "timeout", "run job");
 }

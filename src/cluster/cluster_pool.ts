@@ -18,7 +18,7 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import { Deque } from "../deque.ts";
 import { PoolClosedError, QueueFullError } from "../errors.ts";
-import { checkDuration } from "../pool/options.ts";
+import { checkTimeout } from "../_checks.ts";
 import type {
   DoneTarget,
   ExecOptions,
@@ -29,7 +29,7 @@ import type {
   TaskFunction,
   TaskName,
 } from "../pool/types.ts";
-import { describe } from "../protocol/codec.ts";
+import { describe } from "../_checks.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import type { AnyFunction } from "../task.ts";
 import {
@@ -285,9 +285,12 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       deferred = { resolve: resolve as (value: unknown) => void, reject };
     });
     const args1 = args as unknown[];
-    const timeout = options.timeout !== undefined && options.timeout > 0
-      ? options.timeout
-      : this.#options.taskTimeout;
+    // A timeout of 0 leaves the pool's taskTimeout; Infinity lifts it.
+    const timeout = options.timeout === undefined || options.timeout === 0
+      ? this.#options.taskTimeout
+      : options.timeout === Infinity
+      ? 0
+      : options.timeout;
     const one = args1.length === 1;
     const batch = new Batch(
       task,
@@ -369,10 +372,10 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    * drained; `false`: only what is there now; a number: at most that many ms.
    */
   async *asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
-    if (wait !== undefined && wait !== false) checkDuration(wait, "wait", "iterate results");
+    if (wait !== undefined && wait !== false) checkTimeout(wait, "wait", "iterate results");
     let timer: ReturnType<typeof setTimeout> | undefined;
     let expired = false;
-    const deadline = typeof wait === "number"
+    const deadline = typeof wait === "number" && wait !== Infinity
       ? new Promise<void>((resolve) => {
         timer = setTimeout(() => {
           expired = true;
@@ -410,15 +413,17 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    * @param timeout Milliseconds to wait at most; none by default.
    */
   async wait(timeout?: number): Promise<boolean> {
-    if (timeout !== undefined) checkDuration(timeout, "timeout", "wait");
+    if (timeout !== undefined) checkTimeout(timeout, "timeout", "wait");
     let timer: ReturnType<typeof setTimeout> | undefined;
     let expired = false;
-    const deadline = timeout === undefined ? undefined : new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        expired = true;
-        resolve();
-      }, timeout);
-    });
+    const deadline = timeout === undefined || timeout === Infinity
+      ? undefined
+      : new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          expired = true;
+          resolve();
+        }, timeout);
+      });
     try {
       while (this.#pending !== 0) {
         if (expired) return false;
@@ -474,7 +479,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    * @returns `false` if items were still pending at the timeout (they are then dropped).
    */
   async shutdown(timeout?: number, options: ShutdownOptions = {}): Promise<boolean> {
-    if (timeout !== undefined) checkDuration(timeout, "timeout", "shut down pool");
+    if (timeout !== undefined) checkTimeout(timeout, "timeout", "shut down pool");
     this.#closed = true;
     this.#open = null;
     if (options.soon) this.cancel();

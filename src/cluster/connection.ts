@@ -5,7 +5,7 @@
  * @module
  */
 
-import { describe } from "../protocol/codec.ts";
+import { describe } from "../_checks.ts";
 
 /**
  * A Redis server to connect to, as an object. `tls` is `true` or the options

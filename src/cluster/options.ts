@@ -6,8 +6,8 @@
  */
 
 import type { LogLevel } from "../pool/options.ts";
-import { checkDuration } from "../pool/options.ts";
-import { describe } from "../protocol/codec.ts";
+import { checkDuration, checkInteger, checkTimeout } from "../_checks.ts";
+import { describe } from "../_checks.ts";
 import { type RedisConnection, type RedisOptions, redisOptions } from "./connection.ts";
 
 /**
@@ -187,15 +187,15 @@ export function resolveClusterOptions(options: unknown): ResolvedClusterOptions 
     );
   }
   const maxQueue = o.maxQueue ?? Infinity;
-  if (maxQueue !== Infinity) checkCount(maxQueue, "maxQueue", 1);
+  if (maxQueue !== Infinity) checkInteger(maxQueue, "maxQueue", WHAT, 1);
   const taskTimeout = o.taskTimeout ?? 0;
-  checkDuration(taskTimeout, "taskTimeout", WHAT);
+  checkTimeout(taskTimeout, "taskTimeout", WHAT);
   const attempts = o.attempts ?? 1;
-  checkCount(attempts, "attempts", 1);
+  checkInteger(attempts, "attempts", WHAT, 1);
   const chunkTime = o.chunkTime ?? 50;
   checkDuration(chunkTime, "chunkTime", WHAT);
   const maxChunk = o.maxChunk ?? 20_000;
-  checkCount(maxChunk, "maxChunk", 1);
+  checkInteger(maxChunk, "maxChunk", WHAT, 1);
   const offlineTimeout = o.offlineTimeout ?? 30_000;
   if (offlineTimeout !== Infinity) checkDuration(offlineTimeout, "offlineTimeout", WHAT);
   const sweepInterval = o.sweepInterval ?? 5000;
@@ -209,7 +209,7 @@ export function resolveClusterOptions(options: unknown): ResolvedClusterOptions 
     logLevel: o.logLevel,
     resultId: Boolean(o.resultId),
     maxQueue,
-    taskTimeout,
+    taskTimeout: taskTimeout === Infinity ? 0 : taskTimeout,
     attempts,
     backoff: resolveBackoff(o.backoff),
     chunkTime: Math.max(chunkTime, 1),
@@ -251,19 +251,6 @@ export function checkQueueName(queue: unknown, what: string): string {
     );
   }
   return queue;
-}
-
-function checkCount(value: unknown, name: string, min: number): void {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${WHAT}: "${name}" must be an integer, received ${describe(value)}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(
-      `Cannot ${WHAT}: "${name}" must be an integer >= ${min}, received ${value}`,
-    );
-  }
 }
 
 /**

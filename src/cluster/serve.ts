@@ -11,7 +11,7 @@ import { Worker } from "bullmq";
 import type { Job } from "bullmq";
 import { Pool } from "../pool/pool.ts";
 import { resolveMaxChildren } from "../pool/options.ts";
-import { describe } from "../protocol/codec.ts";
+import { describe } from "../_checks.ts";
 import {
   type ChunkData,
   type ChunkResult,

@@ -48,7 +48,7 @@
 
 import { Deque } from "../deque.ts";
 import { PoolClosedError, QueueFullError } from "../errors.ts";
-import { describe } from "../protocol/codec.ts";
+import { checkFunction, checkInteger, describe } from "../_checks.ts";
 import { Pool } from "../pool/pool.ts";
 import type { Clock } from "../timers/clock.ts";
 import type { AnyFunction, TaskRef } from "../task.ts";
@@ -307,8 +307,8 @@ export class WorkRequest {
       );
     }
     const excCallback = options.excCallback === undefined ? logException : options.excCallback;
-    checkCallback(callback, "callback");
-    checkCallback(excCallback, "excCallback");
+    checkFunction(callback, "callback", "create request", true);
+    checkFunction(excCallback, "excCallback", "create request", true);
     this.callable = callable;
     this.args = args;
     this.requestID = options.requestID === undefined ? nextRequestId++ : options.requestID;
@@ -477,7 +477,7 @@ export class ThreadPool implements AsyncDisposable {
    * @throws {TypeError | RangeError} If an argument has the wrong type or range.
    */
   constructor(numWorkers: number, options: ThreadPoolOptions = {}) {
-    checkCount(numWorkers, "numWorkers", "create thread pool");
+    checkInteger(numWorkers, "numWorkers", "create thread pool", 0);
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
         `Cannot create thread pool: "options" must be an object, received ${describe(options)}`,
@@ -489,8 +489,8 @@ export class ThreadPool implements AsyncDisposable {
       "create thread pool",
     );
     const { qSize = 0, resqSize = 0, module, idleTimeout, clock } = options;
-    checkCount(qSize, "qSize", "create thread pool");
-    checkCount(resqSize, "resqSize", "create thread pool");
+    checkInteger(qSize, "qSize", "create thread pool", 0);
+    checkInteger(resqSize, "resqSize", "create thread pool", 0);
     this.#qSize = qSize;
     this.#resqSize = resqSize;
     this.#workers = numWorkers;
@@ -518,7 +518,7 @@ export class ThreadPool implements AsyncDisposable {
    * @throws {TypeError | RangeError} If `numWorkers` is not an integer `>= 0`.
    */
   createWorkers(numWorkers: number): void {
-    checkCount(numWorkers, "numWorkers", "create workers");
+    checkInteger(numWorkers, "numWorkers", "create workers", 0);
     this.#workers += numWorkers;
     this.#pool.resize(Math.max(1, this.#workers));
     this.#pump();
@@ -541,7 +541,7 @@ export class ThreadPool implements AsyncDisposable {
   /** Dismisses up to `numWorkers` workers; with `doJoin`, resolves once they are done. */
   dismissWorkers(numWorkers: number, doJoin?: boolean): Promise<void> | void;
   dismissWorkers(numWorkers: number, doJoin = false): Promise<void> | void {
-    checkCount(numWorkers, "numWorkers", "dismiss workers");
+    checkInteger(numWorkers, "numWorkers", "dismiss workers", 0);
     const count = Math.min(numWorkers, this.#workers);
     this.#workers -= count;
     this.#pool.resize(Math.max(1, this.#workers));
@@ -726,25 +726,4 @@ export class ThreadPool implements AsyncDisposable {
 function logException(request: WorkRequest, error: unknown): void {
   // deno-lint-ignore no-console
   console.error(`Exception in request ${String(request.requestID)}:`, error);
-}
-
-function checkCallback(value: unknown, name: string): void {
-  if (value !== null && typeof value !== "function") {
-    throw new TypeError(
-      `Cannot create request: "${name}" must be a function or null, received ${describe(value)}`,
-    );
-  }
-}
-
-function checkCount(value: unknown, name: string, what: string): void {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${what}: "${name}" must be an integer >= 0, received ${describe(value)}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(
-      `Cannot ${what}: "${name}" must be an integer >= 0, received ${value}`,
-    );
-  }
 }

@@ -5,8 +5,11 @@
  */
 
 import type { Clock } from "../timers/clock.ts";
-import { describe } from "../protocol/codec.ts";
+import { checkDuration, checkFunction, checkInteger, checkTimeout, describe } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
+
+/** The action every error of the Pool constructor names. */
+const CREATE = "create pool";
 
 /**
  * A level of `console` to log failures at.
@@ -102,7 +105,8 @@ export interface PoolOptions {
    * and its worker is replaced. Jobs then travel one at a time, so the clock
    * starts when the job does. On Deno 2.9.6 a terminated worker stuck in a
    * synchronous endless loop keeps spinning (the runtime cannot interrupt
-   * it), so a job that may run away should `await` now and then.
+   * it), so a job that may run away should `await` now and then. `0` or
+   * `Infinity`: no limit (the default).
    */
   taskTimeout?: number;
   /**
@@ -210,7 +214,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   checkOptionNames(options, POOL_OPTION_NAMES, "create pool");
   const maxChildren = resolveMaxChildren(options.maxChildren);
   const minChildren = options.minChildren ?? 0;
-  checkInteger(minChildren, "minChildren");
+  checkInteger(minChildren, "minChildren", CREATE);
   if (minChildren < 0 || minChildren > maxChildren) {
     throw new RangeError(
       `Cannot create pool: "minChildren" must be between 0 and maxChildren (${maxChildren}), received ${minChildren}`,
@@ -222,9 +226,9 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
       `Cannot create pool: "childNamePrefix" must be a string, received ${describe(prefix)}`,
     );
   }
-  checkFunction(options.doneCallback, "doneCallback");
-  checkFunction(options.failedCallback, "failedCallback");
-  checkFunction(options.cancelledCallback, "cancelledCallback");
+  for (const name of ["doneCallback", "failedCallback", "cancelledCallback"] as const) {
+    if (options[name] !== undefined) checkFunction(options[name], name, CREATE);
+  }
   if (options.logLevel !== undefined && !LOG_LEVELS.includes(options.logLevel)) {
     throw new TypeError(
       `Cannot create pool: "logLevel" must be one of ${LOG_LEVELS.join(", ")}, received ${
@@ -233,22 +237,14 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     );
   }
   const idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
-  checkDuration(idleTimeout, "idleTimeout");
+  checkDuration(idleTimeout, "idleTimeout", CREATE);
   const maxQueue = options.maxQueue ?? Infinity;
-  if (maxQueue !== Infinity) checkInteger(maxQueue, "maxQueue");
-  if (!(maxQueue >= 1)) {
-    throw new RangeError(`Cannot create pool: "maxQueue" must be at least 1, received ${maxQueue}`);
-  }
+  if (maxQueue !== Infinity) checkInteger(maxQueue, "maxQueue", CREATE, 1);
   const taskTimeout = options.taskTimeout ?? 0;
-  checkDuration(taskTimeout, "taskTimeout");
+  checkTimeout(taskTimeout, "taskTimeout", CREATE);
   const highWaterMark = options.highWaterMark;
   if (highWaterMark !== undefined) {
-    checkInteger(highWaterMark, "highWaterMark");
-    if (highWaterMark < 1) {
-      throw new RangeError(
-        `Cannot create pool: "highWaterMark" must be at least 1, received ${highWaterMark}`,
-      );
-    }
+    checkInteger(highWaterMark, "highWaterMark", CREATE, 1);
   }
   return {
     maxChildren,
@@ -262,43 +258,10 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     module: options.module === undefined ? null : toUrl(options.module, "module").href,
     idleTimeout,
     maxQueue,
-    taskTimeout,
+    taskTimeout: taskTimeout === Infinity ? 0 : taskTimeout,
     highWaterMark,
     workerUrl: options.workerUrl === undefined ? undefined : toUrl(options.workerUrl, "workerUrl"),
   };
-}
-
-function checkInteger(value: unknown, name: string, what = "create pool"): void {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${what}: "${name}" must be an integer, received ${describe(value)}`,
-    );
-  }
-  if (!Number.isInteger(value)) {
-    throw new RangeError(`Cannot ${what}: "${name}" must be an integer, received ${value}`);
-  }
-}
-
-/** Checks a duration in ms: a finite number `>= 0`. */
-export function checkDuration(value: unknown, name: string, what = "create pool"): void {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${what}: "${name}" must be a number of milliseconds, received ${describe(value)}`,
-    );
-  }
-  if (!(value >= 0) || !Number.isFinite(value)) {
-    throw new RangeError(
-      `Cannot ${what}: "${name}" must be a finite number >= 0, received ${value}`,
-    );
-  }
-}
-
-function checkFunction(value: unknown, name: string): void {
-  if (value !== undefined && typeof value !== "function") {
-    throw new TypeError(
-      `Cannot create pool: "${name}" must be a function, received ${describe(value)}`,
-    );
-  }
 }
 
 function toUrl(value: string | URL, name: string): URL {

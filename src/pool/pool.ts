@@ -9,12 +9,13 @@
 
 import type { Deque } from "../deque.ts";
 import { PoolClosedError, QueueFullError } from "../errors.ts";
-import { describe, isTransferable, isTransferred } from "../protocol/codec.ts";
+import { isTransferable, isTransferred } from "../protocol/codec.ts";
 import { Mode } from "../protocol/messages.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
-import { reportGlobally, Scheduler, type TimerHandle } from "../timers/scheduler.ts";
+import { checkTimeout, describe, reportGlobally } from "../_checks.ts";
+import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
 import { DispatchLoop, type WorkerExitReason } from "./dispatch_loop.ts";
 import { type PoolStats, type StatsOptions, StatsRecorder, type TaskTimes } from "./stats.ts";
@@ -33,7 +34,6 @@ import type {
 } from "./types.ts";
 import { type Deferred, Job, type QueuedJob, Sink } from "./job.ts";
 import {
-  checkDuration,
   type PoolOptions,
   type ResolvedOptions,
   resolveMaxChildren,
@@ -680,7 +680,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     } catch (error) {
       return Promise.reject(error);
     }
-    if (timeout !== undefined && timeout > 0) {
+    if (timeout === Infinity) job.timeout = 0; // no limit, not even taskTimeout
+    else if (timeout !== undefined && timeout > 0) {
       job.exclusive = true;
       job.timeout = timeout;
     }
@@ -971,7 +972,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   async *asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
-    if (wait !== undefined && wait !== false) checkDuration(wait, "wait", "iterate results");
+    if (wait !== undefined && wait !== false) checkTimeout(wait, "wait", "iterate results");
     const results = this.#results;
     const { done, failed } = results;
     let timer: unknown;
@@ -1260,7 +1261,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   wait(timeout?: number): Promise<boolean> {
-    if (timeout !== undefined) checkDuration(timeout, "timeout", "wait");
+    if (timeout !== undefined) checkTimeout(timeout, "timeout", "wait");
     if (this.#loop.pending === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       let timer: unknown;
@@ -1296,7 +1297,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   async shutdown(timeout?: number, options: ShutdownOptions = {}): Promise<boolean> {
-    if (timeout !== undefined) checkDuration(timeout, "timeout", "shut down pool");
+    if (timeout !== undefined) checkTimeout(timeout, "timeout", "shut down pool");
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
         `Cannot shut down pool: "options" must be an object, received ${describe(options)}`,
@@ -1711,7 +1712,7 @@ function checkExec(args: unknown, options: ExecOptions): Error | undefined {
     );
   }
   try {
-    if (timeout !== undefined) checkDuration(timeout, "timeout", "run job");
+    if (timeout !== undefined) checkTimeout(timeout, "timeout", "run job");
     if (options.priority !== undefined) checkPriority(options.priority, "run job");
   } catch (error) {
     return error as Error;

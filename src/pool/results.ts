@@ -16,7 +16,7 @@
 import { Deque } from "../deque.ts";
 import { MAX_COUNT } from "../sync/_layout.ts";
 import { Semaphore } from "../sync/semaphore.ts";
-import { reportGlobally } from "../timers/scheduler.ts";
+import { reportGlobally } from "../_checks.ts";
 import { type Deferred, deferredOf, type Job, Sink } from "./job.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { ResultStream } from "./result_stream.ts";

@@ -8,7 +8,7 @@
 
 import type { TaskSpec } from "../protocol/messages.ts";
 import { isTaskRef } from "../task.ts";
-import { describe } from "../protocol/codec.ts";
+import { describe } from "../_checks.ts";
 
 /** No task yet: matches nothing a caller can pass. */
 const NONE = Symbol("no task");

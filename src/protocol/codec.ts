@@ -5,6 +5,8 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
+
 const ERROR_KEY = "__fastpoolError";
 const TRANSFER_BRAND = Symbol.for("fastpool.transfer");
 const MAX_CAUSE_DEPTH = 16;
@@ -301,13 +303,4 @@ function transferableOf(value: unknown): Transferable | undefined {
 /** Whether `value` itself can be in a transfer list (not a view: its buffer can). */
 export function isTransferable(value: unknown): value is Transferable {
   return !ArrayBuffer.isView(value) && transferableOf(value) !== undefined;
-}
-
-/** A short description of a value for error messages: its type or class. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "function") return value.name ? `function ${value.name}` : "a function";
-  if (typeof value !== "object") return `${typeof value} ${String(value).slice(0, 40)}`;
-  const name = (value as object).constructor?.name;
-  return name ? `an instance of ${name}` : "an object";
 }

@@ -23,6 +23,8 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
+
 /** Slot of the permits and the WAITING flag. */
 export const STATE = 0;
 /** Slot of the most free permits allowed, or 0 for {@linkcode MAX_COUNT}. */
@@ -83,13 +85,4 @@ export function refuse(buffer: unknown): string | undefined {
 /** Whether `buffer` (already accepted by refuse()) is a Lock's memory. */
 export function isLockMemory(buffer: SharedArrayBuffer): boolean {
   return new Int32Array(buffer)[LIMIT] === 1;
-}
-
-/** A short, safe description of a value for error messages. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "function") return "a function";
-  if (typeof value !== "object" || value === null) return String(value);
-  return value.constructor?.name ?? "an object";
 }

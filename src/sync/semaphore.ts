@@ -37,12 +37,12 @@
  * @module
  */
 
+import { checkInteger, checkTimeout, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import {
   allocate,
   bornHere,
   COUNT_MASK,
-  describe,
   LIMIT,
   MAX_COUNT,
   refuse,
@@ -153,7 +153,7 @@ export class Semaphore {
     let buffer = attaching;
     attaching = undefined;
     if (buffer === undefined) {
-      checkInteger(value, "value", "Cannot create semaphore", 0);
+      checkInteger(value, "value", "create semaphore", 0, MAX_COUNT);
       buffer = allocate(value, 0);
     }
     let memory = memories.get(buffer);
@@ -314,13 +314,13 @@ export class Semaphore {
    * ```
    */
   acquireSync(timeout: number = Infinity): boolean {
-    const action = `Cannot acquire ${this.#noun}`;
-    checkTimeout(timeout, action);
+    const action = `acquire ${this.#noun}`;
+    checkTimeout(timeout, "timeout", action);
     try {
       return this.#memory.block(timeout);
     } catch (error) {
       throw new TypeError(
-        `${action} synchronously: this thread may not block, use acquire()`,
+        `Cannot ${action} synchronously: this thread may not block, use acquire()`,
         {
           cause: error,
         },
@@ -348,7 +348,7 @@ export class Semaphore {
    * ```
    */
   release(n = 1): void {
-    if (n !== 1) checkInteger(n, "n", `Cannot release ${this.#noun}`, 1);
+    if (n !== 1) checkInteger(n, "n", `release ${this.#noun}`, 1, MAX_COUNT);
     const count = this.#memory.give(n);
     if (count < 0) return;
     if (this.#memory.max === 1) {
@@ -390,8 +390,7 @@ export class Semaphore {
   }
 
   #enqueue(options: AcquireOptions | undefined): Promise<boolean> {
-    const action = `Cannot acquire ${this.#noun}`;
-    const { timeout = Infinity, signal } = readOptions(options, action);
+    const { timeout = Infinity, signal } = readOptions(options, `acquire ${this.#noun}`);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const memory = this.#memory;
     if (memory.idle && memory.take()) return TRUE;
@@ -624,45 +623,6 @@ class Memory {
   };
 }
 
-function invalid(
-  ErrorClass: typeof TypeError,
-  action: string,
-  name: string,
-  expected: string,
-  received: unknown,
-): Error {
-  const message = `"${name}" must be ${expected}, received ${describe(received)}`;
-  return new ErrorClass(`${action}: ${message}`);
-}
-
-function checkInteger(n: unknown, name: string, action: string, min: number) {
-  const expected = min === 0 ? "a non-negative integer" : "a positive integer";
-  if (typeof n !== "number") {
-    throw invalid(TypeError, action, name, expected, n);
-  }
-  if (!Number.isInteger(n) || n < min) {
-    throw invalid(RangeError, action, name, expected, n);
-  }
-  if (n > MAX_COUNT) {
-    throw invalid(RangeError, action, name, `at most ${MAX_COUNT}`, n);
-  }
-}
-
-function checkTimeout(timeout: unknown, action: string): void {
-  if (typeof timeout !== "number") {
-    throw invalid(TypeError, action, "timeout", "a number", timeout);
-  }
-  if (!(timeout >= 0)) {
-    throw invalid(
-      RangeError,
-      action,
-      "timeout",
-      "a non-negative number",
-      timeout,
-    );
-  }
-}
-
 const ACQUIRE_OPTION_NAMES = ["timeout", "signal"] as const satisfies readonly (
   keyof AcquireOptions
 )[];
@@ -675,8 +635,8 @@ function readOptions(
   if (typeof options !== "object" || options === null) {
     throw invalid(TypeError, action, "options", "an object", options);
   }
-  checkOptionNames(options, ACQUIRE_OPTION_NAMES, action.replace(/^Cannot /, ""));
-  if (options.timeout !== undefined) checkTimeout(options.timeout, action);
+  checkOptionNames(options, ACQUIRE_OPTION_NAMES, action);
+  if (options.timeout !== undefined) checkTimeout(options.timeout, "timeout", action);
   const signal: unknown = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw invalid(TypeError, action, "signal", "an AbortSignal", signal);

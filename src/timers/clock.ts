@@ -129,14 +129,44 @@ const denoTimers = (globalThis as { Deno?: DenoTimers }).Deno;
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimer(callback, ms, options) {
+    if (ms > MAX_DELAY) return new LongTimer(callback, ms, options?.unref === true);
     const id = setTimeout(callback, ms);
     if (options?.unref) unrefTimer(id);
     return id;
   },
   clearTimer(id) {
-    clearTimeout(id as ReturnType<typeof setTimeout>);
+    if (id instanceof LongTimer) id.clear();
+    else clearTimeout(id as ReturnType<typeof setTimeout>);
   },
 };
+
+/** The longest delay `setTimeout` takes; a longer one would fire at once. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+/**
+ * A timer longer than `setTimeout` allows: it re-arms in steps of
+ * `MAX_DELAY` until its time comes. `Infinity` (no limit) never fires and
+ * holds no timer at all.
+ */
+class LongTimer {
+  #id: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(callback: () => void, ms: number, unref: boolean) {
+    if (ms === Infinity) return;
+    const due = performance.now() + ms;
+    const arm = () => {
+      const left = due - performance.now();
+      this.#id = setTimeout(left > MAX_DELAY ? arm : callback, Math.min(left, MAX_DELAY));
+      if (unref) unrefTimer(this.#id);
+    };
+    arm();
+  }
+
+  clear(): void {
+    if (this.#id !== undefined) clearTimeout(this.#id);
+    this.#id = undefined;
+  }
+}
 
 function unrefTimer(id: ReturnType<typeof setTimeout>): void {
   if (typeof id === "number") denoTimers?.unrefTimer(id);

@@ -7,7 +7,11 @@
  * @module
  */
 
+import { checkDuration, checkFunction, reportGlobally } from "../_checks.ts";
 import type { Clock, SetTimerOptions, TimerId } from "./clock.ts";
+
+/** The action every argument error of a scheduler names. */
+const SCHEDULE = "schedule job";
 
 /**
  * Which kind of timer a {@linkcode TimerHandle} is.
@@ -241,8 +245,8 @@ export class Scheduler {
    * ```
    */
   later(delay: number, fire: (handle: TimerHandle) => void): TimerHandle {
-    checkNumber("delay", delay, false);
-    checkFunction("fire", fire);
+    checkDuration(delay, "delay", SCHEDULE);
+    checkFunction(fire, "fire", SCHEDULE);
     const now = this.#clock.now();
     const due = now + delay;
     const timer = new Timer(
@@ -306,9 +310,9 @@ export class Scheduler {
     fire: (handle: TimerHandle) => void,
     isBusy?: (handle: TimerHandle) => boolean,
   ): TimerHandle {
-    checkNumber("interval", interval, true);
-    checkFunction("fire", fire);
-    if (isBusy !== undefined) checkFunction("isBusy", isBusy);
+    checkDuration(interval, "interval", SCHEDULE, true);
+    checkFunction(fire, "fire", SCHEDULE);
+    if (isBusy !== undefined) checkFunction(isBusy, "isBusy", SCHEDULE);
     const start = this.#clock.now();
     const timer = new Timer(
       this.#nextId++,
@@ -491,7 +495,9 @@ export class Scheduler {
       if (this.#onError !== undefined) this.#onError(error);
       else reportGlobally(error);
     } catch (thrown) {
-      rethrowLater(thrown);
+      queueMicrotask(() => {
+        throw thrown;
+      });
     }
   }
 
@@ -581,56 +587,4 @@ function before(a: Timer, b: Timer): boolean {
 
 function byId(a: Timer, b: Timer): number {
   return a.id - b.id;
-}
-
-function checkNumber(name: string, value: unknown, positive: boolean): void {
-  const expected = positive ? "a positive finite number" : "a finite number >= 0";
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot schedule job: "${name}" must be ${expected}, received ${describe(value)}`,
-    );
-  }
-  if (!Number.isFinite(value) || value < 0 || (positive && value === 0)) {
-    throw new RangeError(
-      `Cannot schedule job: "${name}" must be ${expected}, received ${value}`,
-    );
-  }
-}
-
-function checkFunction(name: string, value: unknown): void {
-  if (typeof value !== "function") {
-    throw new TypeError(
-      `Cannot schedule job: "${name}" must be a function, received ${describe(value)}`,
-    );
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (
-    value === null || typeof value !== "object" && typeof value !== "function"
-  ) {
-    return String(value);
-  }
-  if (typeof value === "function") return "a function";
-  return Array.isArray(value) ? "an array" : "an object";
-}
-
-/**
- * Reports an error no caller can catch (a user callback threw) through the
- * global `reportError()`, looked up at call time (tests may replace it), or
- * by rethrowing it in a microtask where there is none.
- */
-export function reportGlobally(error: unknown): void {
-  const { reportError } = globalThis as {
-    reportError?: (error: unknown) => void;
-  };
-  if (typeof reportError === "function") reportError(error);
-  else rethrowLater(error);
-}
-
-function rethrowLater(error: unknown): void {
-  queueMicrotask(() => {
-    throw error;
-  });
 }

@@ -135,7 +135,7 @@ describe("Pool tasks that are not tasks", () => {
   it("Pool refuses a task that is not a function, a name or a task() reference, in every submit method", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const bad: [unknown, RegExp][] = [
-      [42, /"task" must be a function, an export name or a task\(\) reference, received number/],
+      [42, /"task" must be a function, an export name or a task\(\) reference, received 42/],
       [null, /"task" must be a function/],
       [undefined, /"task" must be a function/],
       [{ module: 1 }, /"task" must be a function/],
@@ -227,11 +227,11 @@ describe("Pool options and arguments of the wrong type or range", () => {
       [null, /"options" must be an object/, TypeError],
       ["fast", /"options" must be an object/, TypeError],
       [{ taskTimeout: "50" }, /"taskTimeout" must be a number of milliseconds/, TypeError],
-      [{ taskTimeout: -1 }, /"taskTimeout" must be a finite number >= 0/, RangeError],
-      [{ taskTimeout: Infinity }, /"taskTimeout"/, RangeError],
+      [{ taskTimeout: -1 }, /"taskTimeout" must be a number of milliseconds >= 0/, RangeError],
+      [{ taskTimeout: NaN }, /"taskTimeout"/, RangeError],
       [{ maxQueue: "3" }, /"maxQueue" must be an integer/, TypeError],
       [{ maxQueue: 1.5 }, /"maxQueue" must be an integer/, RangeError],
-      [{ maxQueue: -2 }, /"maxQueue" must be at least 1/, RangeError],
+      [{ maxQueue: -2 }, /"maxQueue" must be an integer >= 1/, RangeError],
       [{ idleTimeout: NaN }, /"idleTimeout"/, RangeError],
       [{ minChildren: -1 }, /"minChildren" must be between 0 and maxChildren/, RangeError],
       [{ maxChildren: 1, minChildren: 2 }, /"minChildren"/, RangeError],

@@ -54,7 +54,7 @@ describe("Pool.collect()", () => {
     await using pool = new Pool({ maxChildren: 1 });
     await assert.rejects(pool.collect((n: number) => n, 5 as never), {
       name: "TypeError",
-      message: 'Cannot collect: "iterable" must be iterable, received number 5',
+      message: 'Cannot collect: "iterable" must be iterable, received 5',
     });
     const collected = pool.collect((n: number) => n, [1, 2, 3]);
     assert.equal(pool.cancel(), true);

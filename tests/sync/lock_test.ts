@@ -49,7 +49,8 @@ describe("Lock", () => {
   it("Lock.acquire() throws on bad options, naming the lock", () => {
     assert.throws(() => new Lock().acquire({ timeout: -5 }), {
       name: "RangeError",
-      message: 'Cannot acquire lock: "timeout" must be a non-negative number, received -5',
+      message:
+        'Cannot acquire lock: "timeout" must be a number of milliseconds >= 0 (Infinity: no limit), received -5',
     });
   });
 

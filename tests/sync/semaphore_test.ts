@@ -18,17 +18,20 @@ describe("Semaphore", () => {
   it("new Semaphore() throws on a value that is not a non-negative integer", () => {
     assert.throws(() => new Semaphore(-1), {
       name: "RangeError",
-      message: 'Cannot create semaphore: "value" must be a non-negative integer, received -1',
+      message:
+        'Cannot create semaphore: "value" must be an integer from 0 to 1073741823, received -1',
     });
     assert.throws(() => new Semaphore(1.5), RangeError);
     assert.throws(() => new Semaphore(NaN), RangeError);
     assert.throws(() => new Semaphore(2 ** 30), {
       name: "RangeError",
-      message: 'Cannot create semaphore: "value" must be at most 1073741823, received 1073741824',
+      message:
+        'Cannot create semaphore: "value" must be an integer from 0 to 1073741823, received 1073741824',
     });
     assert.throws(() => new Semaphore("1" as unknown as number), {
       name: "TypeError",
-      message: 'Cannot create semaphore: "value" must be a non-negative integer, received "1"',
+      message:
+        'Cannot create semaphore: "value" must be an integer from 0 to 1073741823, received "1"',
     });
   });
 
@@ -112,7 +115,8 @@ describe("Semaphore", () => {
     const sem = new Semaphore(1);
     assert.throws(() => sem.acquire({ timeout: -1 }), {
       name: "RangeError",
-      message: 'Cannot acquire semaphore: "timeout" must be a non-negative number, received -1',
+      message:
+        'Cannot acquire semaphore: "timeout" must be a number of milliseconds >= 0 (Infinity: no limit), received -1',
     });
     assert.throws(() => sem.acquire({ timeout: NaN }), RangeError);
     assert.throws(
@@ -121,7 +125,7 @@ describe("Semaphore", () => {
     );
     assert.throws(() => sem.acquire({ signal: {} as AbortSignal }), {
       name: "TypeError",
-      message: 'Cannot acquire semaphore: "signal" must be an AbortSignal, received Object',
+      message: 'Cannot acquire semaphore: "signal" must be an AbortSignal, received an object',
     });
     assert.throws(() => sem.acquire(5 as never), TypeError);
     assert.equal(sem.value, 1);
@@ -211,7 +215,7 @@ describe("Semaphore", () => {
     const sem = new Semaphore(2 ** 30 - 2);
     assert.throws(() => sem.release(0), {
       name: "RangeError",
-      message: 'Cannot release semaphore: "n" must be a positive integer, received 0',
+      message: 'Cannot release semaphore: "n" must be an integer from 1 to 1073741823, received 0',
     });
     assert.throws(() => sem.release(1.5), RangeError);
     assert.throws(() => sem.release("2" as unknown as number), TypeError);

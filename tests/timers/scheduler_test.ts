@@ -661,13 +661,14 @@ describe("Scheduler argument checks", () => {
   it("Scheduler.every() throws RangeError for an interval that is not positive and finite", () => {
     assert.throws(() => scheduler.every(0, noop), {
       name: "RangeError",
-      message: 'Cannot schedule job: "interval" must be a positive finite number, received 0',
+      message:
+        'Cannot schedule job: "interval" must be a positive finite number of milliseconds, received 0',
     });
     for (const bad of [-1, NaN, Infinity, -Infinity]) {
       assert.throws(() => scheduler.every(bad, noop), {
         name: "RangeError",
         message:
-          `Cannot schedule job: "interval" must be a positive finite number, received ${bad}`,
+          `Cannot schedule job: "interval" must be a positive finite number of milliseconds, received ${bad}`,
       });
     }
   });
@@ -675,7 +676,8 @@ describe("Scheduler argument checks", () => {
   it("Scheduler.later() throws RangeError for a delay that is negative or not finite", () => {
     assert.throws(() => scheduler.later(-1, noop), {
       name: "RangeError",
-      message: 'Cannot schedule job: "delay" must be a finite number >= 0, received -1',
+      message:
+        'Cannot schedule job: "delay" must be a finite number of milliseconds >= 0, received -1',
     });
     for (const bad of [NaN, Infinity, -0.5]) {
       assert.throws(() => scheduler.later(bad, noop), RangeError);
@@ -685,11 +687,13 @@ describe("Scheduler argument checks", () => {
   it("Scheduler.later() and Scheduler.every() throw TypeError for a time that is not a number", () => {
     assert.throws(() => scheduler.later("5" as unknown as number, noop), {
       name: "TypeError",
-      message: 'Cannot schedule job: "delay" must be a finite number >= 0, received "5"',
+      message:
+        'Cannot schedule job: "delay" must be a finite number of milliseconds >= 0, received "5"',
     });
     assert.throws(() => scheduler.every(10n as unknown as number, noop), {
       name: "TypeError",
-      message: 'Cannot schedule job: "interval" must be a positive finite number, received 10',
+      message:
+        'Cannot schedule job: "interval" must be a positive finite number of milliseconds, received 10n',
     });
     assert.throws(
       () => scheduler.every(undefined as unknown as number, noop),

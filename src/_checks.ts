@@ -1,0 +1,133 @@
+/**
+ * Argument checks, value descriptions and global error reporting, shared by
+ * every layer so that every "received …" message reads alike and a word such
+ * as "timeout" means one thing everywhere. A leaf: it imports nothing.
+ *
+ * Messages have one shape: `Cannot <action>: "<name>" must be <expected>,
+ * received <description>`; a value of the wrong type is a `TypeError`, a
+ * number out of range a `RangeError`.
+ *
+ * @module
+ */
+
+/**
+ * How a value reads in an error message: strings quoted (cut at 40
+ * characters), other primitives as written (`5`, `true`, `null`, `7n`),
+ * `a function` or `function fib`, `an array`, `an object` for a plain object,
+ * `an instance of Map` for anything else. Never throws, whatever the value
+ * does when read.
+ */
+export function describe(value: unknown): string {
+  try {
+    switch (typeof value) {
+      case "string":
+        return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+      case "bigint":
+        return `${value}n`;
+      case "function":
+        return value.name ? `function ${value.name}` : "a function";
+      case "object":
+        return value === null ? "null" : describeObject(value);
+      default:
+        return String(value);
+    }
+  } catch {
+    return "an unreadable value";
+  }
+}
+
+function describeObject(value: object): string {
+  if (Array.isArray(value)) return "an array";
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype === null || prototype === Object.prototype) return "an object";
+  const name = prototype.constructor?.name;
+  return typeof name === "string" && name !== "" ? `an instance of ${name}` : "an object";
+}
+
+/** The error for argument `name` of `action` that is not `expected`. */
+export function invalid(
+  ErrorClass: typeof TypeError | typeof RangeError,
+  action: string,
+  name: string,
+  expected: string,
+  value: unknown,
+): Error {
+  return new ErrorClass(
+    `Cannot ${action}: "${name}" must be ${expected}, received ${describe(value)}`,
+  );
+}
+
+/** Checks an integer `>= min` (and `<= max`). */
+export function checkInteger(
+  value: unknown,
+  name: string,
+  action: string,
+  min = -Infinity,
+  max = Infinity,
+): void {
+  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return;
+  const expected = min === -Infinity
+    ? "an integer"
+    : max === Infinity
+    ? `an integer >= ${min}`
+    : `an integer from ${min} to ${max}`;
+  throw invalid(typeof value === "number" ? RangeError : TypeError, action, name, expected, value);
+}
+
+/**
+ * Checks a duration in ms that must end (a delay, an interval, a grace): a
+ * finite number `>= 0`, or with `positive` `> 0`.
+ */
+export function checkDuration(
+  value: unknown,
+  name: string,
+  action: string,
+  positive = false,
+): void {
+  if (typeof value === "number" && (positive ? value > 0 : value >= 0) && value !== Infinity) {
+    return;
+  }
+  throw invalid(
+    typeof value === "number" ? RangeError : TypeError,
+    action,
+    name,
+    positive ? "a positive finite number of milliseconds" : "a finite number of milliseconds >= 0",
+    value,
+  );
+}
+
+/**
+ * Checks a timeout in ms: a number `>= 0`, where `Infinity` means no limit.
+ * Every `timeout` of the package takes this meaning.
+ */
+export function checkTimeout(value: unknown, name: string, action: string): void {
+  if (typeof value === "number" && value >= 0) return;
+  throw invalid(
+    typeof value === "number" ? RangeError : TypeError,
+    action,
+    name,
+    "a number of milliseconds >= 0 (Infinity: no limit)",
+    value,
+  );
+}
+
+/** Checks a function (or, with `orNull`, `null`). */
+export function checkFunction(value: unknown, name: string, action: string, orNull = false): void {
+  if (typeof value === "function" || (orNull && value === null)) return;
+  throw invalid(TypeError, action, name, orNull ? "a function or null" : "a function", value);
+}
+
+/**
+ * Reports an error no caller can catch (a user callback threw) through the
+ * global `reportError()`, looked up at call time (tests may replace it), or
+ * by rethrowing it in a microtask where there is none.
+ */
+export function reportGlobally(error: unknown): void {
+  const { reportError } = globalThis as { reportError?: (error: unknown) => void };
+  if (typeof reportError === "function") reportError(error);
+  else {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
