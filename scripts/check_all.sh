@@ -26,11 +26,11 @@ check node scripts/check_examples.mjs mod.ts src/compat/threadpool.ts src/cluste
 # Type checks here, code blocks of JSDoc and README included; the test runs below skip them
 # (deno test would otherwise type-check the worker module again at every Worker start).
 check deno check --doc mod.ts src tests bench examples
-check deno check --doc-only README.md
+check deno check --doc-only README.md src/cluster/README.md
 
 echo "== deno test (tests/, doc tests)"
 deno test -A --no-check --v8-flags=--expose-gc --parallel --junit-path=.tmp/deno-junit.xml tests/ 2>&1 | tee .tmp/deno-test.log
-deno test -A --no-check --doc --junit-path=.tmp/deno-doc-junit.xml mod.ts src README.md 2>&1 | tee .tmp/deno-doc.log
+deno test -A --no-check --doc --junit-path=.tmp/deno-doc-junit.xml mod.ts src README.md src/cluster/README.md 2>&1 | tee .tmp/deno-doc.log
 echo "== bun test"
 bun test tests/ 2>&1 | tee .tmp/bun-test.log
 
