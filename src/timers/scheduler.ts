@@ -9,6 +9,7 @@
 
 import { checkDuration, checkFunction, reportGlobally } from "../_checks.ts";
 import type { Clock, SetTimerOptions, TimerId } from "./clock.ts";
+import { IndexedHeap } from "./_heap.ts";
 
 /** The action every argument error of a scheduler names. */
 const SCHEDULE = "schedule job";
@@ -190,7 +191,7 @@ export class Scheduler {
   #timerOptions: SetTimerOptions | undefined;
   #onError: ((error: unknown) => void) | undefined;
   #remove = (timer: Timer): boolean => this.#cancel(timer);
-  #heap: Timer[] = [];
+  #heap = new IndexedHeap<Timer>();
   #nextId = 1;
   /** The armed clock timer, if any, and the time it was armed for. */
   #timer: TimerId | undefined;
@@ -394,28 +395,23 @@ export class Scheduler {
    * ```
    */
   cancelAll(): number {
-    const heap = this.#heap;
-    for (const timer of heap) {
-      timer.index = -1;
-      timer.cancelled = true;
-    }
-    const count = heap.length;
-    heap.length = 0;
+    for (const timer of this.#heap.entries) timer.cancelled = true;
+    const count = this.#heap.clear();
     this.#clearTimer();
     return count;
   }
 
   #list(kind: TimerKind): TimerHandle[] {
-    return this.#heap.filter((timer) => timer.kind === kind).sort(byId);
+    return this.#heap.entries.filter((timer) => timer.kind === kind).sort(byId);
   }
 
   #cancel(timer: Timer): boolean {
     if (timer.index < 0) return false;
-    this.#removeAt(timer.index);
+    this.#heap.removeAt(timer.index);
     timer.cancelled = true;
     // An early timer left armed only costs one spurious wake-up; an armed
     // timer with nothing to do would hold the program open.
-    if (this.#heap.length === 0) this.#clearTimer();
+    if (this.#heap.first === undefined) this.#clearTimer();
     return true;
   }
 
@@ -430,23 +426,21 @@ export class Scheduler {
     // run (id >= limit) wait for the next run.
     const now = this.#clock.now();
     const limit = this.#nextId;
-    const heap = this.#heap;
     this.#running = true;
     try {
-      this.#fireDue(heap, now, limit);
+      this.#fireDue(now, limit);
     } finally {
       this.#running = false;
     }
     this.#arm();
   }
 
-  #fireDue(heap: Timer[], now: number, limit: number): void {
+  #fireDue(now: number, limit: number): void {
+    const heap = this.#heap;
     let timer: Timer | undefined;
-    while (
-      (timer = heap[0]) !== undefined && timer.due <= now && timer.id < limit
-    ) {
+    while ((timer = heap.first) !== undefined && timer.due <= now && timer.id < limit) {
       if (timer.kind === "delayed") {
-        this.#removeAt(0);
+        heap.removeAt(0);
         timer.fired = 1;
         this.#call(timer.fire, timer);
         continue;
@@ -460,7 +454,7 @@ export class Scheduler {
       while (start + tick * interval <= now) tick++; // rounding guard
       timer.tick = tick;
       timer.due = start + tick * interval;
-      this.#siftDown(timer, 0);
+      heap.firstMovedLater();
       if (timer.isBusy !== undefined && this.#busy(timer)) {
         timer.skipped++;
         continue;
@@ -503,7 +497,7 @@ export class Scheduler {
 
   /** Makes sure a clock timer is armed no later than the earliest entry. */
   #arm(): void {
-    const first = this.#heap[0];
+    const first = this.#heap.first;
     if (first === undefined) return this.#clearTimer();
     if (this.#timer !== undefined && this.#timerDue <= first.due) return;
     this.#clearTimer();
@@ -528,61 +522,10 @@ export class Scheduler {
     this.#timerDue = Infinity;
   }
 
-  // The heap: entries ordered by (due, id); each knows its index for O(log n)
-  // removal.
-
   #push(timer: Timer): void {
-    this.#siftUp(timer, this.#heap.length);
+    this.#heap.push(timer);
     if (timer.index === 0 && !this.#running) this.#arm();
   }
-
-  #removeAt(index: number): void {
-    const heap = this.#heap;
-    const removed = heap[index]!;
-    removed.index = -1;
-    const last = heap.pop()!;
-    if (last === removed) return;
-    // `last` fills the hole; it may belong above or below it.
-    if (index > 0 && before(last, heap[(index - 1) >> 1]!)) {
-      this.#siftUp(last, index);
-    } else this.#siftDown(last, index);
-  }
-
-  #siftUp(timer: Timer, index: number): void {
-    const heap = this.#heap;
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex]!;
-      if (!before(timer, parent)) break;
-      heap[index] = parent;
-      parent.index = index;
-      index = parentIndex;
-    }
-    heap[index] = timer;
-    timer.index = index;
-  }
-
-  #siftDown(timer: Timer, index: number): void {
-    const heap = this.#heap;
-    const length = heap.length;
-    for (;;) {
-      let child = 2 * index + 1;
-      if (child >= length) break;
-      const right = child + 1;
-      if (right < length && before(heap[right]!, heap[child]!)) child = right;
-      const next = heap[child]!;
-      if (!before(next, timer)) break;
-      heap[index] = next;
-      next.index = index;
-      index = child;
-    }
-    heap[index] = timer;
-    timer.index = index;
-  }
-}
-
-function before(a: Timer, b: Timer): boolean {
-  return a.due < b.due || (a.due === b.due && a.id < b.id);
 }
 
 function byId(a: Timer, b: Timer): number {
