@@ -17,7 +17,7 @@
  */
 
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
-import { decodeError } from "../protocol/codec.ts";
+import { decodeError, encodeError } from "../protocol/codec.ts";
 import {
   assertNever,
   type FromWorker,
@@ -28,10 +28,10 @@ import {
   Tag,
   type TaskSpec,
 } from "../protocol/messages.ts";
-import type { Clock } from "../timers/clock.ts";
+import { type Clock, systemClock } from "../timers/clock.ts";
 import { judgeCrash } from "./crash.ts";
 import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
-import type { Job } from "./job.ts";
+import { deferredOf, type Job, Sink } from "./job.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
@@ -296,7 +296,10 @@ export class DispatchLoop {
 
   // ------------------------------------------------------ ending jobs early
 
-  /** Aborts a job: out of the queue, or its worker replaced if it runs. */
+  /**
+   * Aborts a job: out of the queue, or, if it runs, it fails now and its
+   * task is told (see {@linkcode #stopRunning}).
+   */
   abort(job: Job, reason: unknown): void {
     if (job.ended) return;
     if (job.slot === null) {
@@ -308,9 +311,52 @@ export class DispatchLoop {
       job.ended = true;
       this.pending -= job.count - job.next;
       this.#results.failure(job, job.id, reason);
-      this.#replace(job.slot, "abort");
+      this.#stopRunning(job, reason, "abort");
     }
     this.changed();
+  }
+
+  /**
+   * A running job has just failed early (aborted or timed out). Its worker is
+   * told, so the task's `jobContext().signal` aborts with `reason`; if the
+   * task has not ended `abortGrace` ms later (at once with 0, or if the
+   * worker has not started yet), the worker is replaced. Until then the job stays in flight on its slot, ended: the
+   * worker takes nothing more while it held the slot alone (`exclusive`),
+   * and whatever the task then answers is dropped.
+   *
+   * ```
+   *  abort/timeout ─▶ job fails ─▶ "abort" msg ─▶ task answers ──▶ slot idle, worker kept
+   *                                      └──── abortGrace ms ──▶ worker replaced (abort/timeout)
+   * ```
+   */
+  #stopRunning(job: Job, reason: unknown, why: WorkerExitReason): void {
+    const slot = job.slot!;
+    this.#clearJobTimer(job);
+    const grace = this.#options.abortGrace;
+    // A worker still starting runs no task that could honour the signal.
+    if (grace > 0 && !slot.dead && slot.ready) {
+      try {
+        slot.send({ type: "abort", id: job.id, reason: encodeError(reason) });
+        // Real time, not the pool's clock: the grace is the task's, and a
+        // test's fake clock cannot reach the worker's thread.
+        job.timer = new GraceTimer(systemClock.setTimer(() => {
+          job.timer = undefined;
+          if (!slot.dead && job.slot === slot && holds(slot, job)) this.#replace(slot, why);
+        }, grace));
+        return;
+      } catch {
+        // A reason that cannot be sent: the worker goes, as with no grace.
+      }
+    }
+    this.#replace(slot, why);
+  }
+
+  #clearJobTimer(job: Job): void {
+    const timer = job.timer;
+    if (timer === undefined) return;
+    if (timer instanceof GraceTimer) systemClock.clearTimer(timer.id);
+    else this.#clock.clearTimer(timer);
+    job.timer = undefined;
   }
 
   /** The consumer of stream `job` took `n` values: its worker may produce `n` more. */
@@ -397,6 +443,16 @@ export class DispatchLoop {
       }
     }
     this.changed();
+  }
+
+  /**
+   * Resolves once no worker is left, or at once if none is: after
+   * `retireIdle()` with nothing pending, only workers still finishing an
+   * aborted job (within `abortGrace`) or a stopped stream remain, and each
+   * leaves when its task ends or its grace passes.
+   */
+  async allGone(): Promise<void> {
+    while (this.slots.length !== 0 && this.closing) await this.#results.changed();
   }
 
   /** Retires every idle worker now (the rest as they go idle): for `shutdown`. */
@@ -524,6 +580,7 @@ export class DispatchLoop {
       this.#events.emit("workerexit", { name: this.#nameOf(slot), id: slot.id, reason });
     }
     this.#clearTimeout(slot);
+    for (const job of slot.inflight) if (job.timer !== undefined) this.#clearJobTimer(job);
     if (slot.idleTimer !== undefined) {
       this.#clock.clearTimer(slot.idleTimer);
       slot.idleTimer = undefined;
@@ -662,19 +719,21 @@ export class DispatchLoop {
     const timeout = job.timeout;
     const sentAt = this.#clock.now();
     const check = () => {
-      slot.timeoutTimer = undefined;
+      job.timer = undefined;
       if (job.ended || job.slot !== slot || slot.dead) return;
       const left = slot.ready ? Math.max(sentAt, slot.readyAt) + timeout - this.#clock.now() : 0;
       if (left > 0) {
-        slot.timeoutTimer = this.#clock.setTimer(check, left);
+        job.timer = this.#clock.setTimer(check, left);
         return;
       }
       job.ended = true;
       this.pending--;
-      this.#results.failure(job, job.id, new TaskTimeoutError(job.id, timeout));
-      this.#replace(slot, "timeout");
+      const error = new TaskTimeoutError(job.id, timeout);
+      this.#results.failure(job, job.id, error);
+      this.#stopRunning(job, error, "timeout");
+      this.changed();
     };
-    slot.timeoutTimer = this.#clock.setTimer(check, timeout);
+    job.timer = this.#clock.setTimer(check, timeout);
   }
 
   #clearTimeout(slot: WorkerSlot): void {
@@ -703,9 +762,27 @@ export class DispatchLoop {
       case "exit":
         this.#onCrash(slot, new Error(`Worker ended itself: ${message.how}`));
         break;
+      case "progress":
+        this.#onProgress(slot, message.id, message.value);
+        break;
       default:
         assertNever(message);
     }
+  }
+
+  /**
+   * `jobContext().progress(value)` of job `id`: to its `onProgress` and the
+   * `progress` event, unless the job has ended (it is then dropped).
+   */
+  #onProgress(slot: WorkerSlot, id: number, value: unknown): void {
+    const job = runningEntry(slot, id);
+    if (job === undefined || job.ended) return;
+    if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
+      const onProgress = deferredOf(job, id).onProgress;
+      if (onProgress !== undefined) this.#results.later(onProgress, value);
+    }
+    this.#events.emit("progress", { id, value });
+    this.changed();
   }
 
   /** Ends jobs in the order they were sent; see `protocol/messages.ts`. */
@@ -754,6 +831,7 @@ export class DispatchLoop {
           if (job.next >= job.count) {
             inflight.shift();
             job.ended = true;
+            if (job.timer !== undefined) this.#clearJobTimer(job);
             job = inflight.at(0)!;
           }
         }
@@ -780,6 +858,7 @@ export class DispatchLoop {
       job.next += items;
       if (job.next >= job.count) {
         inflight.shift();
+        if (job.timer !== undefined) this.#clearJobTimer(job);
         if (!skipped) job.ended = true;
         else if (!job.ended) this.queue.requeue([from === 0 ? job : job.part(from, items)]);
         job = inflight.at(0)!;
@@ -857,7 +936,7 @@ export class DispatchLoop {
       // It died running a job, so it had started: that job's fault, not a
       // failed start, and the jobs behind it deserve a fresh worker.
       this.#startFailures = 0;
-    } else if (slot.endedItems === 0) {
+    } else if (slot.endedItems === 0 && !anyEnded(slot)) {
       // It died before running any job (e.g. its task module throws from a
       // timer at import): count it as a failed start, so respawns back off.
       this.#startFailed(cause);
@@ -917,6 +996,31 @@ function messageOf(error: unknown): string {
   } catch {
     return "(a value that cannot be shown)";
   }
+}
+
+/** An abort grace's timer, which runs on the system clock (see `#stopRunning`). */
+class GraceTimer {
+  constructor(readonly id: unknown) {}
+}
+
+/** Whether a job in flight on `slot` has ended (aborted or timed out, in its grace). */
+function anyEnded(slot: WorkerSlot): boolean {
+  for (const job of slot.inflight) if (job.ended) return true;
+  return false;
+}
+
+/** Whether `job` is still in flight on `slot` (its answer has not arrived). */
+function holds(slot: WorkerSlot, job: Job): boolean {
+  for (const each of slot.inflight) if (each === job) return true;
+  return false;
+}
+
+/** The in-flight entry of `slot` whose job `id` has not been answered yet, if any. */
+function runningEntry(slot: WorkerSlot, id: number): Job | undefined {
+  for (const job of slot.inflight) {
+    if (id >= job.id + job.next && id < job.id + job.count) return job;
+  }
+  return undefined;
 }
 
 /** The jobs in flight on `slot` that have not ended, as entries to send again. */

@@ -33,6 +33,8 @@ export interface Deferred {
   resolve(value: unknown): void;
   reject(reason: unknown): void;
   values?: unknown[] | null;
+  /** `exec`'s `onProgress`: the job's `jobContext().progress()` values. */
+  onProgress?: ((value: unknown) => void) | undefined;
 }
 
 /** The {@linkcode Deferred} of job `id`, which `job` (a `PROMISE` or `PROMISES` entry) holds. */
@@ -63,6 +65,13 @@ export class Job {
   queuedAt = 0;
   /** Higher runs first; equal priorities keep their order. */
   priority = 0;
+  /** Its timeout's timer while it runs, then its abort grace's, if any. */
+  timer: unknown = undefined;
+  /**
+   * Items of this entry running asynchronously on a worker with
+   * `concurrentTasksPerWorker` above 1: answered out of order, later.
+   */
+  later = 0;
 
   constructor(
     /** Id of the first (usually only) job of this entry. */

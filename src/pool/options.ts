@@ -110,6 +110,68 @@ export interface PoolOptions {
    */
   taskTimeout?: number;
   /**
+   * Milliseconds a running job that was aborted (`exec`'s `signal`) or timed
+   * out (`timeout`, `taskTimeout`) has to end once its
+   * `jobContext().signal` aborts: a task that returns or throws in time keeps
+   * its worker (what it returns is dropped); one that does not has its worker
+   * replaced, as with `0`. The job's promise rejects at once either way; the
+   * worker takes no other job until the task ends or the grace passes.
+   *
+   * @default {250}
+   *
+   * @example A task that honours its signal keeps its worker
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1, abortGrace: 1_000 });
+   * const exits: string[] = [];
+   * pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+   * const job = pool.exec(async () => {
+   *   // Inline tasks see `jobContext` as a global of the worker.
+   *   const { signal } = (globalThis as unknown as {
+   *     jobContext(): { signal: AbortSignal };
+   *   }).jobContext();
+   *   await new Promise((resolve) => signal.addEventListener("abort", resolve));
+   *   return "stopped";
+   * }, [], { timeout: 50 });
+   * await assert.rejects(job, { name: "TaskTimeoutError" });
+   * assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+   * assert.deepEqual(exits, []); // the same worker ran both
+   * ```
+   */
+  abortGrace?: number;
+  /**
+   * How many jobs one worker runs at once: a job whose task returns a
+   * promise no longer holds its worker, which starts the next job while it
+   * waits (up to this many in flight), interleaved at their `await`s.
+   * Synchronous tasks and generators run one at a time as ever. With more
+   * than 1, jobs with a timeout or signal share workers too (each has its own
+   * timer, counted from when it is sent), and a worker replaced for one job
+   * fails the others it was running with `WorkerCrashedError`.
+   *
+   * @default {1}
+   *
+   * @example Four async jobs on one worker run at once
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 4 });
+   * const counter = new Int32Array(new SharedArrayBuffer(4));
+   * // Each job counts itself in, then waits until all four have: only
+   * // possible if the four run at the same time on the one worker.
+   * const job = async (shared: Int32Array) => {
+   *   Atomics.add(shared, 0, 1);
+   *   while (Atomics.load(shared, 0) < 4) await new Promise((r) => setTimeout(r, 1));
+   *   return "met";
+   * };
+   * const results = await Promise.all([1, 2, 3, 4].map(() => pool.run(job, counter)));
+   * assert.deepEqual(results, ["met", "met", "met", "met"]);
+   * ```
+   */
+  concurrentTasksPerWorker?: number;
+  /**
    * The queue length at which `pool.needsDrain` turns true and a `full`
    * event fires (`drain` once it falls back under).
    *
@@ -143,6 +205,8 @@ export interface ResolvedOptions {
   idleTimeout: number;
   maxQueue: number;
   taskTimeout: number;
+  abortGrace: number;
+  concurrentTasksPerWorker: number;
   /** `undefined`: `maxChildren` × 1024, following `resize()`. */
   highWaterMark: number | undefined;
   workerUrl: URL | undefined;
@@ -162,6 +226,8 @@ const POOL_OPTION_NAMES = [
   "idleTimeout",
   "maxQueue",
   "taskTimeout",
+  "abortGrace",
+  "concurrentTasksPerWorker",
   "highWaterMark",
   "workerUrl",
   "clock",
@@ -170,8 +236,14 @@ const _everyPoolOption: Exclude<keyof PoolOptions, typeof POOL_OPTION_NAMES[numb
   ? true
   : never = true;
 
+/** The default `abortGrace` (ms). */
+export const DEFAULT_ABORT_GRACE = 250;
+
 /** The default `idleTimeout`: short, so an idle pool never holds a program open for long. */
 export const DEFAULT_IDLE_TIMEOUT = 1000;
+
+/** The most `concurrentTasksPerWorker`: each async job in flight holds a word of shared memory. */
+export const MAX_CONCURRENCY = 1024;
 
 const LOG_LEVELS = ["error", "warn", "info", "debug"];
 
@@ -242,6 +314,10 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   if (maxQueue !== Infinity) checkInteger(maxQueue, "maxQueue", CREATE, 1);
   const taskTimeout = options.taskTimeout ?? 0;
   checkTimeout(taskTimeout, "taskTimeout", CREATE);
+  const abortGrace = options.abortGrace ?? DEFAULT_ABORT_GRACE;
+  checkDuration(abortGrace, "abortGrace", CREATE);
+  const concurrentTasksPerWorker = options.concurrentTasksPerWorker ?? 1;
+  checkInteger(concurrentTasksPerWorker, "concurrentTasksPerWorker", CREATE, 1, MAX_CONCURRENCY);
   const highWaterMark = options.highWaterMark;
   if (highWaterMark !== undefined) {
     checkInteger(highWaterMark, "highWaterMark", CREATE, 1);
@@ -259,6 +335,8 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     idleTimeout,
     maxQueue,
     taskTimeout: taskTimeout === Infinity ? 0 : taskTimeout,
+    abortGrace,
+    concurrentTasksPerWorker,
     highWaterMark,
     workerUrl: options.workerUrl === undefined ? undefined : toUrl(options.workerUrl, "workerUrl"),
   };

@@ -672,6 +672,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       resolve: resolve as (value: unknown) => void,
       reject,
       values: null,
+      onProgress: options.onProgress,
     };
     let job: Job;
     try {
@@ -873,7 +874,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   get busy(): number {
     let busy = 0;
-    for (const slot of this.#loop.slots) if (slot.inflightItems !== 0) busy++;
+    for (const slot of this.#loop.slots) if (slot.busy) busy++;
     return busy;
   }
 
@@ -1136,7 +1137,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
 
   /**
    * Listens to the pool's events: `ready`, `workerstart`, `workerexit`,
-   * `error`, `idle`, `full`, `drain` (see {@linkcode PoolEventMap}).
+   * `error`, `idle`, `full`, `drain`, `progress` (see {@linkcode PoolEventMap}).
    * Listeners run after the pool's bookkeeping, like callbacks; one that
    * throws is reported as an uncaught error and the pool goes on.
    *
@@ -1312,7 +1313,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     }
     const reopened = this.#reopened;
     const idle = await this.wait(timeout);
-    if (reopened === this.#reopened) this.#loop.retireIdle();
+    if (reopened === this.#reopened) {
+      this.#loop.retireIdle();
+      // Workers still finishing an aborted job leave within `abortGrace`.
+      if (idle) await this.#loop.allGone();
+    }
     return idle;
   }
 
@@ -1624,6 +1629,7 @@ function isStream(value: unknown): boolean {
 
 const EXEC_OPTION_NAMES = [
   "signal",
+  "onProgress",
   "transfer",
   "timeout",
   "first",
@@ -1666,6 +1672,11 @@ export interface PoolEventMap {
   full: CustomEvent<{ queued: number }>;
   /** The queue fell back under the high-water mark. */
   drain: CustomEvent<{ queued: number }>;
+  /**
+   * A running job called `jobContext().progress(value)`; in order per job,
+   * never after the job ended.
+   */
+  progress: CustomEvent<{ id: number; value: unknown }>;
 }
 
 /** Checks a job's priority: a finite number. */
@@ -1695,7 +1706,12 @@ function checkExec(args: unknown, options: ExecOptions): Error | undefined {
   } catch (error) {
     return error as Error;
   }
-  const { signal, timeout, transfer } = options;
+  const { signal, timeout, transfer, onProgress } = options;
+  if (onProgress !== undefined && typeof onProgress !== "function") {
+    return new TypeError(
+      `Cannot run job: "onProgress" must be a function, received ${describe(onProgress)}`,
+    );
+  }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     return new TypeError(
       `Cannot run job: "signal" must be an AbortSignal, received ${describe(signal)}`,

@@ -177,14 +177,24 @@ export type RunResult<F> = F extends (...args: never[]) => infer R
  */
 export interface ExecOptions {
   /**
-   * Aborting cancels the job if queued, or replaces its worker if running;
-   * the promise rejects with the reason. (On Deno, see `taskTimeout` about
-   * synchronous endless loops.)
+   * Aborting cancels the job if queued; if it runs, the promise rejects with
+   * the reason at once, the task's `jobContext().signal` aborts, and its
+   * worker is replaced unless the task ends within the pool's `abortGrace`.
+   * (On Deno, see `taskTimeout` about synchronous endless loops.)
    */
   signal?: AbortSignal;
+  /**
+   * Called on the main thread with each value the task reports with
+   * `jobContext().progress(value)`, in order, never after the job ended. One
+   * that throws is reported (`reportError`) and the job goes on.
+   */
+  onProgress?: (value: unknown) => void;
   /** Values to move, not copy, with the arguments. */
   transfer?: Transferable[];
-  /** Milliseconds the job may run; past it, it fails with `TaskTimeoutError` and its worker is replaced. */
+  /**
+   * Milliseconds the job may run; past it, it fails with `TaskTimeoutError`
+   * and its task's signal aborts (see the pool's `abortGrace`).
+   */
   timeout?: number;
   /**
    * Queue the job at the front.

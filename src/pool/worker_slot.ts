@@ -143,6 +143,17 @@ export class WorkerSlot {
     return this.inflightItems - ((Atomics.load(this.status, Status.STARTED) - this.endedItems) | 0);
   }
 
+  /**
+   * Whether it runs a job that has not ended. A worker still finishing an
+   * aborted or timed-out job (within `abortGrace`) is not busy: that job has
+   * ended, though the slot takes no new work until the task returns.
+   */
+  get busy(): boolean {
+    if (this.inflightItems === 0) return false;
+    for (const job of this.inflight) if (!job.ended) return true;
+    return false;
+  }
+
   /** Whether the slot can take work at all. */
   get usable(): boolean {
     return !this.dead && !this.retiring && !this.exclusive;
@@ -167,7 +178,7 @@ export class WorkerSlot {
   }
 }
 
-const MESSAGE_TYPES = new Set(["results", "ready", "fatal", "exit", "uncaught"]);
+const MESSAGE_TYPES = new Set(["results", "ready", "fatal", "exit", "uncaught", "progress"]);
 
 /**
  * Whether `value` has the shape of a message from the worker's runtime. A

@@ -71,7 +71,13 @@ export type ToWorker =
   }
   | { type: "run"; jobs: unknown[]; taskBase: number; tasks: TaskSpec[] | null }
   | { type: "credit"; id: number; n: number }
-  | { type: "stop"; id: number };
+  | { type: "stop"; id: number }
+  /**
+   * Job `id` was aborted or timed out on the pool's side (it has already
+   * failed there): abort its `jobContext().signal` with `reason` (an encoded
+   * error), or skip it if it has not started.
+   */
+  | { type: "abort"; id: number; reason: unknown };
 
 /** Messages from a worker to the pool. */
 export type FromWorker =
@@ -85,6 +91,8 @@ export type FromWorker =
     shared?: number[];
   }
   | { type: "fatal"; error: unknown }
+  /** `jobContext().progress(value)` of job `id`, sent at once (before the job's answer). */
+  | { type: "progress"; id: number; value: unknown }
   | { type: "exit"; how: string };
 
 /**

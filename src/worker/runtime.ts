@@ -5,6 +5,10 @@
  *
  * It imports only `protocol/` and `sync/`, never pool code.
  *
+ * It is also the `@fastpool/fastpool/worker` entry a task imports
+ * `jobContext` from: imported anywhere but a worker (the main thread, a doc
+ * test), it does nothing.
+ *
  * @module
  */
 
@@ -22,10 +26,13 @@ import {
   type ToWorker,
   type WorkerNotice,
 } from "../protocol/messages.ts";
-import { describeThrown, encodeError, isTransferred } from "../protocol/codec.ts";
+import { decodeError, describeThrown, encodeError, isTransferred } from "../protocol/codec.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, compileTask, TaskKind } from "./compile.ts";
+import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
 import { type Loaded, loadModule } from "./load.ts";
+
+export { type JobContext, jobContext } from "./job_context.ts";
 
 interface WorkerScope {
   postMessage(message: FromWorker | WorkerNotice, transfer?: Transferable[]): void;
@@ -36,6 +43,17 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 /**
+ * Whether this module runs in a worker. Imported elsewhere (for
+ * `jobContext`, or by a doc test) it must not take over the thread's error
+ * events or its `Deno.exit`. Bun has no `WorkerGlobalScope`; it says
+ * `Bun.isMainThread`.
+ */
+const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope ===
+    "function"
+  ? globalThis instanceof
+    (globalThis as unknown as { WorkerGlobalScope: abstract new () => unknown }).WorkerGlobalScope
+  : (globalThis as { Bun?: { isMainThread?: boolean } }).Bun?.isMainThread === false;
+/**
  * The pool's own ends of the worker's messaging, taken before any task runs.
  * A task may call or replace `self.postMessage`, set `self.onmessage` or add
  * message listeners of its own: the pool listens with `addEventListener`, so
@@ -43,7 +61,7 @@ const scope = globalThis as unknown as WorkerScope;
  * and it posts through this copy. (What a task posts reaches the pool's slot,
  * which ignores and reports messages that are not the pool's.)
  */
-const post: WorkerScope["postMessage"] = scope.postMessage.bind(scope);
+const post: WorkerScope["postMessage"] = inWorker ? scope.postMessage.bind(scope) : () => {};
 /** The worker's own `close` (Deno), before `reportOwnExit` wraps it. */
 const closeSelf = typeof scope.close === "function" ? scope.close.bind(scope) : undefined;
 
@@ -108,14 +126,65 @@ let sinceClock = 0;
 let stream: { id: number; credit: number; stopped: boolean; wake: (() => void) | null } | null =
   null;
 
-reportOwnExit();
-scope.addEventListener("error", (event) => {
-  const { error, message } = event as ErrorEvent;
-  onUncaught(event, error ?? new Error(message));
-});
-scope.addEventListener("unhandledrejection", (event) => {
-  onUncaught(event, (event as PromiseRejectionEvent).reason);
-});
+/**
+ * The job being called synchronously now (its id), or 0: set before each
+ * call of a task, cleared before the worker awaits. `jobContext()` reads it.
+ */
+let currentJob = 0;
+/** The context `jobContext()` made during the current synchronous call, if any. */
+let made: LiveContext | null = null;
+/** Contexts of jobs that went asynchronous and still run, by job id: aborts find them here. */
+const live = new Map<number, LiveContext>();
+
+if (inWorker) {
+  reportOwnExit();
+  scope.addEventListener("error", (event) => {
+    const { error, message } = event as ErrorEvent;
+    onUncaught(event, error ?? new Error(message));
+  });
+  scope.addEventListener("unhandledrejection", (event) => {
+    onUncaught(event, (event as PromiseRejectionEvent).reason);
+  });
+  installJobContext(contextNow);
+}
+
+/** The resolver behind `jobContext()`: the running job's context, made on first use. */
+function contextNow(): JobContext | undefined {
+  if (currentJob === 0) return undefined;
+  if (made !== null) {
+    if (made.id === currentJob) return made;
+    made.ended = true; // a job that ended synchronously
+  }
+  return made = new LiveContext(currentJob, sendProgress);
+}
+
+function sendProgress(id: number, value: unknown): void {
+  post({ type: "progress", id, value });
+}
+
+/**
+ * Called where a job's call returned a promise and the worker is about to
+ * await it: no job runs synchronously any more, and a context the job made
+ * stays reachable for aborts until the promise settles.
+ */
+function track(pending: Promise<void>): Promise<void> {
+  currentJob = 0;
+  const context = made;
+  if (context === null) return pending;
+  made = null;
+  live.set(context.id, context);
+  return pending.finally(() => {
+    context.ended = true;
+    live.delete(context.id);
+  });
+}
+
+/** The pool aborted job `id`: abort its signal if it runs, skip it if it has not started. */
+function abortJob(id: number, reason: unknown): void {
+  const context = live.get(id) ?? (made?.id === id ? made : undefined);
+  if (context !== undefined) context.abort(decodeError(reason));
+  else if (currentJob !== id && draining) skipped.add(id);
+}
 
 scope.addEventListener("message", (event) => {
   if (crashed) return;
@@ -144,6 +213,9 @@ scope.addEventListener("message", (event) => {
       } else {
         skipped.add(msg.id);
       }
+      break;
+    case "abort":
+      abortJob(msg.id, msg.reason);
       break;
     default:
       assertNever(msg);
@@ -242,6 +314,8 @@ async function drain(): Promise<void> {
     spinForWork();
   } finally {
     draining = false;
+    // Every job received has started: ids left were stopped or aborted after they ended.
+    skipped.clear();
   }
 }
 
@@ -295,14 +369,15 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     i += JOB_HEADER;
     if (mode === Mode.MAP_F64) {
       const values = jobs[i] as Float64Array;
-      if (task.kind === TaskKind.PLAIN) await runNumbers(task, values);
+      if (task.kind === TaskKind.PLAIN) await runNumbers(task, values, id);
       else await runEach(task, values, 0, n, id);
       i += 1;
       continue;
     }
     if (mode === Mode.MAP) {
-      if (task.kind === TaskKind.PLAIN) await runItems(task, jobs, i, n, i + n === jobs.length);
-      else await runEach(task, jobs, i, n, id);
+      if (task.kind === TaskKind.PLAIN) {
+        await runItems(task, jobs, i, n, id, i + n === jobs.length);
+      } else await runEach(task, jobs, i, n, id);
     } else if (skipped.size !== 0 && skipped.delete(id)) {
       Atomics.store(status, Status.STARTED, ++startedJobs);
       out.push(Tag.SKIPPED, 0);
@@ -311,15 +386,26 @@ async function runJobs(jobs: unknown[]): Promise<void> {
       Atomics.store(status, Status.STARTED, ++startedJobs);
       const args = n < REUSED_ARGS.length ? REUSED_ARGS[n]! : new Array(n);
       for (let k = 0; k < n; k++) args[k] = fromWire(jobs[i + k]);
+      currentJob = id;
       const pending = call(task, args, mode, id);
       if (pending) {
-        await pending;
+        await track(pending);
         maybeFlush();
       } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
     }
     i += n;
   }
+  endCalls();
   flush();
+}
+
+/** No job runs synchronously any more: `jobContext()` now throws, and a context made ends. */
+function endCalls(): void {
+  currentJob = 0;
+  if (made !== null) {
+    made.ended = true;
+    made = null;
+  }
 }
 
 /**
@@ -346,9 +432,10 @@ async function runEach(
   for (let k = 0; k < n; k++) {
     Atomics.store(status, Status.STARTED, ++startedJobs);
     args[0] = fromWire(items[start + k]);
+    currentJob = firstId + k;
     const pending = call(task, args, Mode.CALL, firstId + k);
     if (pending) {
-      await pending;
+      await track(pending);
       maybeFlush();
     } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
   }
@@ -360,7 +447,7 @@ async function runEach(
  * `F64RETURNS`. At the first result that is not a number (or a throw), what
  * is done so far goes as such and the rest takes the general path.
  */
-async function runNumbers(task: Compiled, values: Float64Array): Promise<void> {
+async function runNumbers(task: Compiled, values: Float64Array, firstId: number): Promise<void> {
   const fn = task.fn;
   const n = values.length;
   let k = 0;
@@ -368,6 +455,7 @@ async function runNumbers(task: Compiled, values: Float64Array): Promise<void> {
   let threw = false;
   for (; k < n; k++) {
     Atomics.store(status, Status.STARTED, ++startedJobs);
+    currentJob = firstId + k;
     try {
       result = fn(fromDouble(values[k]!));
     } catch (error) {
@@ -386,9 +474,18 @@ async function runNumbers(task: Compiled, values: Float64Array): Promise<void> {
   if (k === n) return;
   // Job k is started and has its outcome in `result`; the rest have not started.
   if (threw) pushThrow(task, result);
-  else await settle(task, result);
+  else {
+    const pending = settle(task, result);
+    if (pending) await track(pending);
+  }
   if (k + 1 < n) {
-    await runItems(task, Array.from(values.subarray(k + 1), fromDouble), 0, n - k - 1);
+    await runItems(
+      task,
+      Array.from(values.subarray(k + 1), fromDouble),
+      0,
+      n - k - 1,
+      firstId + k + 1,
+    );
   }
 }
 
@@ -411,13 +508,16 @@ async function runItems(
   jobs: unknown[],
   start: number,
   n: number,
+  firstId: number,
   lastEntry = false,
 ): Promise<void> {
   const fn = task.fn;
   const last = lastEntry ? start + n - 1 : -1;
+  const idOf = firstId - start;
   for (let k = start, end = start + n; k < end; k++) {
     if (k === last) answerEarly();
     Atomics.store(status, Status.STARTED, ++startedJobs);
+    currentJob = idOf + k;
     const arg = jobs[k];
     let result: unknown;
     try {
@@ -430,7 +530,7 @@ async function runItems(
     if (type === "number" || type === "string" || type === "boolean" || result == null) {
       pushPlainReturn(result); // always cloneable
     } else if (isThenable(result)) {
-      await settle(task, result);
+      await track(settle(task, result)!);
       maybeFlush();
       continue;
     } else {

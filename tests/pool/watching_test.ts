@@ -200,7 +200,7 @@ describe("Pool events", () => {
 
   it("Pool workerexit says why: idle, resize, terminate, timeout, abort", async () => {
     const reasons: string[] = [];
-    const pool = new Pool({ maxChildren: 2, minChildren: 0, idleTimeout: 0 });
+    const pool = new Pool({ maxChildren: 2, minChildren: 0, idleTimeout: 0, abortGrace: 0 });
     pool.addEventListener("workerexit", (event) => reasons.push(event.detail.reason));
     await pool.run((n: number) => n, 1);
     await new Promise<void>((resolve) =>

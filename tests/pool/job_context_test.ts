@@ -1,0 +1,304 @@
+/**
+ * `jobContext()` in a task (issues 12 and 13): progress to `onProgress` and
+ * the `progress` event, the job's signal on abort and timeout, and
+ * `abortGrace` keeping or replacing the worker.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import type { PoolEventMap } from "../../src/pool/pool.ts";
+import { jobContext } from "../../src/worker/runtime.ts";
+import type * as Tasks from "../fixtures/job_context_tasks.ts";
+import { fixture } from "../_util.ts";
+
+const tasks = fixture("job_context_tasks.ts");
+
+/** Shared words a fixture task writes: 0 STARTED, 1 SEEN, 2 DONE. */
+function memory(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(12));
+}
+
+/** Resolves once `memory[word]` is no longer 0, and with its value. */
+async function until(memory: Int32Array, word: number): Promise<number> {
+  while (true) {
+    const seen = Atomics.load(memory, word);
+    if (seen !== 0) return seen;
+    const result = Atomics.waitAsync(memory, word, 0);
+    if (result.async) await result.value;
+  }
+}
+
+/** Resolves with the next event of `type`. */
+function next<K extends keyof PoolEventMap>(
+  pool: Pool<typeof Tasks>,
+  type: K,
+): Promise<PoolEventMap[K]> {
+  return new Promise((resolve) => pool.addEventListener(type, resolve, { once: true }));
+}
+
+describe("jobContext()", () => {
+  it("jobContext() throws outside a job, saying what to do", () => {
+    assert.throws(() => jobContext(), /called outside a job.*call it inside a task/);
+  });
+
+  it("jobContext().progress() reaches onProgress and the progress event, in order", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    const seen: unknown[] = [];
+    const events: [number, unknown][] = [];
+    pool.addEventListener(
+      "progress",
+      (event) => events.push([event.detail.id, event.detail.value]),
+    );
+    const result = await pool.exec("reportEach", [50], { onProgress: (value) => seen.push(value) });
+    assert.equal(result, 50);
+    const expected = Array.from({ length: 50 }, (_, i) => i);
+    assert.deepEqual(seen, expected);
+    assert.deepEqual(events.map(([, value]) => value), expected);
+    assert.equal(new Set(events.map(([id]) => id)).size, 1);
+  });
+
+  it("jobContext() kept across awaits reports in order, with the job's id", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    const ids: number[] = [];
+    const values: unknown[] = [];
+    pool.addEventListener("progress", (event) => {
+      ids.push(event.detail.id);
+      values.push(event.detail.value);
+    });
+    const id = pool.submit("reportAsync", 5);
+    await pool.wait();
+    assert.deepEqual(values, [0, 1, 2, 3, 4].map((step) => ({ step })));
+    assert.deepEqual(ids, [id, id, id, id, id]);
+    assert.deepEqual([...pool.done], [5]);
+  });
+
+  it("jobContext().id is the job's id, also for map items and numbers", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, resultId: true });
+    const first = pool.submit("idOf");
+    pool.map(task(), Array.from({ length: 40 }, (_, i) => i));
+    await pool.wait();
+    for (const [id, result] of pool.done as Iterable<[number, number]>) assert.equal(result, id);
+    assert.equal(pool.done.length, 41);
+    assert.equal((pool.done.shift() as [number, number])[0], first);
+    function task() {
+      // An inline task over numbers (the Float64Array fast path): the global jobContext.
+      return (_n: number) =>
+        (globalThis as unknown as { jobContext(): { id: number } }).jobContext().id;
+    }
+  });
+
+  it("jobContext() after the task's first await throws, saying why", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    await assert.rejects(pool.run("contextAfterAwait"), /outside a job.*before its first await/);
+  });
+
+  it("jobContext().progress() of a value that cannot be cloned throws in the task", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    await assert.rejects(pool.run("reportFunction"), (error: Error) => {
+      assert.equal(error.name, "TypeError");
+      assert.match(error.message, /Cannot send progress of job \d+: the value cannot be cloned/);
+      return true;
+    });
+    assert.equal(await pool.run("idOf") > 0, true);
+  });
+
+  it("progress sent after the job returned is dropped", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    const values: unknown[] = [];
+    pool.addEventListener("progress", (event) => values.push(event.detail.value));
+    const shared = memory();
+    const seen: unknown[] = [];
+    assert.equal(
+      await pool.exec("reportAfterReturn", [shared], { onProgress: (v) => seen.push(v) }),
+      "returned",
+    );
+    await until(shared, 2);
+    await pool.run("idOf"); // a round trip after the late call
+    assert.deepEqual(values, []);
+    assert.deepEqual(seen, []);
+  });
+
+  it("an onProgress or progress listener that throws is reported, and the job goes on", async () => {
+    const reported: unknown[] = [];
+    const global = globalThis as { reportError?: ((error: unknown) => void) | undefined };
+    const original = global.reportError;
+    global.reportError = (error) => reported.push(error);
+    try {
+      await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+      pool.addEventListener("progress", () => {
+        throw new Error("listener broke");
+      });
+      const result = await pool.exec("reportEach", [2], {
+        onProgress: () => {
+          throw new Error("onProgress broke");
+        },
+      });
+      assert.equal(result, 2);
+      assert.equal(await pool.run("idOf") > 0, true);
+    } finally {
+      global.reportError = original;
+    }
+    assert.equal(reported.length, 4);
+    assert.deepEqual(
+      reported.map((error) => (error as Error).message).sort(),
+      ["listener broke", "listener broke", "onProgress broke", "onProgress broke"],
+    );
+  });
+
+  it("exec() checks onProgress and the pool checks abortGrace", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    await assert.rejects(
+      pool.exec((n: number) => n, [1], { onProgress: 1 as never }),
+      { name: "TypeError", message: /"onProgress" must be a function/ },
+    );
+    assert.throws(() => new Pool({ abortGrace: -1 }), RangeError);
+    assert.throws(() => new Pool({ abortGrace: "1" as never }), TypeError);
+    assert.throws(() => new Pool({ grace: 1 } as never), /did you mean "abortGrace"/);
+  });
+});
+
+describe("jobContext().signal and abortGrace", () => {
+  it("exec() signal: the promise rejects at once, the task sees the signal, and the worker is kept", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 5_000 });
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const before = await pool.run("workerName");
+    const shared = memory();
+    const controller = new AbortController();
+    const progress: unknown[] = [];
+    const job = pool.exec("honourSignal", [shared], {
+      signal: controller.signal,
+      onProgress: (value) => progress.push(value),
+    });
+    await until(shared, 0);
+    const reason = new DOMException("no longer needed", "AbortError");
+    controller.abort(reason);
+    await assert.rejects(job, (error) => error === reason);
+    assert.equal(await until(shared, 1), 2); // an AbortError
+    await until(shared, 2);
+    assert.equal(await pool.run("workerName"), before);
+    assert.deepEqual(progress, []); // "after abort" came after the job ended
+    assert.deepEqual(exits, []);
+  });
+
+  it("exec() timeout: the task sees a TaskTimeoutError reason and keeps its worker", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 5_000 });
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const before = await pool.run("workerName");
+    const shared = memory();
+    await assert.rejects(pool.exec("honourSignal", [shared], { timeout: 20 }), {
+      name: "TaskTimeoutError",
+    });
+    assert.equal(await until(shared, 1), 1);
+    assert.equal(await pool.run("workerName"), before);
+    assert.deepEqual(exits, []);
+  });
+
+  it("taskTimeout: the task sees its signal and keeps its worker", async () => {
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      module: tasks,
+      taskTimeout: 20,
+      abortGrace: 5_000,
+    });
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const before = await pool.run("workerName");
+    const shared = memory();
+    await assert.rejects(pool.run("honourSignal", shared), { name: "TaskTimeoutError" });
+    assert.equal(await until(shared, 1), 1);
+    assert.equal(await pool.run("workerName"), before);
+    assert.deepEqual(exits, []);
+  });
+
+  it("a task that ignores its signal past abortGrace has its worker replaced", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 30 });
+    const before = await pool.run("workerName");
+    const shared = memory();
+    const controller = new AbortController();
+    const job = pool.exec("ignoreSignal", [shared], { signal: controller.signal });
+    await until(shared, 0);
+    const exit = next(pool, "workerexit");
+    controller.abort(new Error("stop"));
+    await assert.rejects(job, /stop/);
+    assert.equal(await until(shared, 1), 3);
+    assert.equal((await exit).detail.reason, "abort");
+    assert.notEqual(await pool.run("workerName"), before);
+  });
+
+  it("a timed-out task that ignores its signal has its worker replaced with reason timeout", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 30 });
+    const shared = memory();
+    const exit = next(pool, "workerexit");
+    await assert.rejects(pool.exec("ignoreSignal", [shared], { timeout: 20 }), {
+      name: "TaskTimeoutError",
+    });
+    assert.equal((await exit).detail.reason, "timeout");
+    assert.equal(await until(shared, 1), 1);
+  });
+
+  it("abortGrace 0 replaces the worker at once, as before", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 0 });
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const shared = memory();
+    const controller = new AbortController();
+    const job = pool.exec("honourSignal", [shared], { signal: controller.signal });
+    await until(shared, 0);
+    controller.abort(new Error("now"));
+    await assert.rejects(job, /now/);
+    assert.deepEqual(exits, ["abort"]);
+    assert.equal(Atomics.load(shared, 1), 0); // never told
+  });
+
+  it("shutdown() waits for a worker in its abort grace; terminate() ends it at once", async () => {
+    for (const end of ["shutdown", "terminate"] as const) {
+      const pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 60_000 });
+      const exits: string[] = [];
+      pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+      const shared = memory();
+      const controller = new AbortController();
+      const job = pool.exec("ignoreSignal", [shared], { signal: controller.signal });
+      await until(shared, 0);
+      controller.abort(new Error("stop"));
+      await assert.rejects(job, /stop/);
+      await until(shared, 1);
+      if (end === "terminate") {
+        pool.terminate();
+        assert.deepEqual(exits, ["terminate"]);
+      } else {
+        // Nothing is pending, but the worker still holds the aborted task: it
+        // leaves when the grace ends (here: cut short by terminate()).
+        const done = pool.shutdown();
+        await Promise.resolve();
+        assert.deepEqual(exits, []);
+        pool.terminate();
+        assert.equal(await done, true);
+        assert.deepEqual(exits, ["terminate"]);
+      }
+      assert.equal(pool.alive, 0);
+    }
+  });
+
+  it("an inline task can use the worker's global jobContext", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const seen: unknown[] = [];
+    const result = await pool.exec(
+      (n: number) => {
+        const { progress, id } = (globalThis as unknown as {
+          jobContext(): { progress(value: unknown): void; id: number };
+        }).jobContext();
+        progress(n);
+        return id > 0;
+      },
+      [7],
+      { onProgress: (value) => seen.push(value) },
+    );
+    assert.equal(result, true);
+    assert.deepEqual(seen, [7]);
+  });
+});
