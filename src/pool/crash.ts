@@ -47,3 +47,33 @@ export function judgeCrash(inflight: Iterable<Job>, unreported: number): CrashVe
   }
   return verdict;
 }
+
+/**
+ * With several lanes (`concurrentTasksPerWorker`), the jobs to send again
+ * may hold jobs that were still running asynchronously when the worker died
+ * (their `LATER` answer had not arrived): `running` holds their ids (`| 0`),
+ * from the worker's lane table. Those fail like the culprit; the rest go
+ * again. An entry without such jobs is kept as it is.
+ */
+export function splitRunning(
+  entries: readonly Job[],
+  running: ReadonlySet<number>,
+): { again: Job[]; running: { job: Job; id: number }[] } {
+  const split: { again: Job[]; running: { job: Job; id: number }[] } = { again: [], running: [] };
+  for (const job of entries) {
+    if (running.size === 0) {
+      split.again.push(job);
+      continue;
+    }
+    let from = 0;
+    for (let i = 0; i < job.count; i++) {
+      if (!running.has((job.id + i) | 0)) continue;
+      if (i > from) split.again.push(job.part(from, i - from));
+      split.running.push({ job: job.count === 1 ? job : job.part(i, 1), id: job.id + i });
+      from = i + 1;
+    }
+    if (from === 0) split.again.push(job);
+    else if (from < job.count) split.again.push(job.part(from, job.count - from));
+  }
+  return split;
+}

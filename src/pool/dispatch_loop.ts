@@ -29,7 +29,7 @@ import {
   type TaskSpec,
 } from "../protocol/messages.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
-import { judgeCrash } from "./crash.ts";
+import { judgeCrash, splitRunning } from "./crash.ts";
 import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
 import { deferredOf, type Job, Sink } from "./job.ts";
 import { JobQueue } from "./job_queue.ts";
@@ -151,7 +151,8 @@ export class DispatchLoop {
   /** Queues a job; the batch leaves at the end of this tick. */
   enqueue(job: Job, first: boolean): void {
     if (this.#options.taskTimeout > 0) {
-      job.exclusive = true;
+      // With several lanes a timed job shares its worker, with a timer of its own.
+      job.exclusive = this.#options.concurrentTasksPerWorker === 1;
       job.timeout = this.#options.taskTimeout;
     }
     job.queuedAt = this.#clock.now();
@@ -274,7 +275,8 @@ export class DispatchLoop {
 
   #dispatchNow(early: boolean): void {
     const queue = this.queue;
-    const cap = capacity(this.#msPerJob);
+    // A worker with several lanes takes at least that many jobs, to run them at once.
+    const cap = Math.max(capacity(this.#msPerJob), this.#options.concurrentTasksPerWorker);
     let last: WorkerSlot | undefined;
     let sent = 0;
     while (!queue.empty) {
@@ -309,7 +311,7 @@ export class DispatchLoop {
       this.#results.cancelled(job, job.id, reason);
     } else {
       job.ended = true;
-      this.pending -= job.count - job.next;
+      this.pending -= job.count - job.next + job.later;
       this.#results.failure(job, job.id, reason);
       this.#stopRunning(job, reason, "abort");
     }
@@ -431,6 +433,14 @@ export class DispatchLoop {
     this.#clearBackoff();
     for (const slot of [...this.slots]) {
       this.#remove(slot, "terminate");
+      for (const [id, job] of slot.later) {
+        if (job.ended) continue;
+        const error = new PoolClosedError(`Job ${id} was running when the pool was terminated`);
+        this.#results.failure(job, id, error);
+        this.pending--;
+        if (job.count === 1) job.ended = true;
+      }
+      slot.later.clear();
       for (const job of slot.inflight) {
         if (job.ended) continue;
         for (let i = job.next; i < job.count; i++) {
@@ -537,7 +547,8 @@ export class DispatchLoop {
   #spawn(): WorkerSlot {
     const id = this.#nextSlot++;
     const name = `${this.#options.childNamePrefix}-${id}`;
-    const slot = new WorkerSlot(id, this.#workerUrl, name, this.#host);
+    const concurrency = this.#options.concurrentTasksPerWorker;
+    const slot = new WorkerSlot(id, this.#workerUrl, name, this.#host, concurrency);
     const status = slot.status.buffer as SharedArrayBuffer;
     slot.send({
       type: "init",
@@ -545,6 +556,7 @@ export class DispatchLoop {
       name,
       module: this.#options.module,
       status,
+      concurrency,
     });
     this.slots.push(slot);
     return slot;
@@ -581,6 +593,7 @@ export class DispatchLoop {
     }
     this.#clearTimeout(slot);
     for (const job of slot.inflight) if (job.timer !== undefined) this.#clearJobTimer(job);
+    for (const job of slot.later.values()) if (job.timer !== undefined) this.#clearJobTimer(job);
     if (slot.idleTimer !== undefined) {
       this.#clock.clearTimer(slot.idleTimer);
       slot.idleTimer = undefined;
@@ -619,6 +632,8 @@ export class DispatchLoop {
     const transfer: Transferable[] = [];
     let items = 0;
     let timed: Job | null = null;
+    /** Timed jobs sharing the worker (several lanes), armed once sent. */
+    let shared: Job[] | null = null;
     const now = this.#clock.now();
     const stats = this.#stats;
     while (!queue.empty && items < room) {
@@ -630,7 +645,7 @@ export class DispatchLoop {
       // (Deno), and the job could not be sent again.
       const moves = front.transfer !== null && front.transfer.length !== 0;
       if (moves && items !== 0) break;
-      const job = queue.take(exclusive ? 1 : room - items);
+      const job = queue.take(exclusive || front.timeout > 0 ? 1 : room - items);
       if (job.queuedAt >= 0) {
         stats.waited(job.task, now - job.queuedAt, job.count);
         job.queuedAt = -1; // sent again after a crash, it does not wait twice
@@ -639,6 +654,7 @@ export class DispatchLoop {
       job.slot = slot;
       slot.inflight.push(job);
       items += job.count;
+      if (job.timeout > 0 && !exclusive) (shared ??= []).push(job);
       if (moves) break;
       if (exclusive) {
         slot.exclusive = true;
@@ -662,6 +678,9 @@ export class DispatchLoop {
       this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
     }
     if (timed) this.#armTimeout(slot, timed);
+    if (shared !== null) {
+      for (const job of shared) if (job.slot === slot && !job.ended) this.#armTimeout(slot, job);
+    }
     return items;
   }
 
@@ -830,8 +849,10 @@ export class DispatchLoop {
           n -= take;
           if (job.next >= job.count) {
             inflight.shift();
-            job.ended = true;
-            if (job.timer !== undefined) this.#clearJobTimer(job);
+            if (job.later === 0) {
+              job.ended = true;
+              if (job.timer !== undefined) this.#clearJobTimer(job);
+            }
             job = inflight.at(0)!;
           }
         }
@@ -839,6 +860,23 @@ export class DispatchLoop {
       }
       if (tag === Tag.YIELD) {
         if (!job.ended) results.value(job, job.id + job.next, data[i + 1], true);
+        continue;
+      }
+      if (tag === Tag.LATER) {
+        // It runs on, asynchronously: it answers later with `FOR` (see #answerLater).
+        slot.later.set(job.id + job.next, job);
+        job.later++;
+        job.next++;
+        slot.endedItems = (slot.endedItems + 1) | 0; // reported as started, for crash.ts
+        if (job.next >= job.count) {
+          inflight.shift();
+          job = inflight.at(0)!;
+        }
+        continue;
+      }
+      if (tag === Tag.FOR) {
+        this.#answerLater(slot, data[i + 1] as number, data[i + 2], data[i + 3], sample);
+        i += 2; // the pair that answered
         continue;
       }
       // One answer ends one job; a SKIPPED answer covers the whole entry.
@@ -858,15 +896,36 @@ export class DispatchLoop {
       job.next += items;
       if (job.next >= job.count) {
         inflight.shift();
-        if (job.timer !== undefined) this.#clearJobTimer(job);
-        if (!skipped) job.ended = true;
-        else if (!job.ended) this.queue.requeue([from === 0 ? job : job.part(from, items)]);
+        if (job.later === 0) {
+          if (job.timer !== undefined) this.#clearJobTimer(job);
+          if (!skipped) job.ended = true;
+          else if (!job.ended) this.queue.requeue([from === 0 ? job : job.part(from, items)]);
+        }
         job = inflight.at(0)!;
       }
     }
     if (slot.inflightItems === 0) this.#idle(slot);
     this.flush();
     this.changed();
+  }
+
+  /** Job `id`, which went `LATER`, answered with `[tag, value]` (`RETURN` or `THROW`). */
+  #answerLater(slot: WorkerSlot, id: number, tag: unknown, value: unknown, sample: number): void {
+    const job = slot.later.get(id);
+    if (job === undefined) return;
+    slot.later.delete(id);
+    job.later--;
+    slot.inflightItems--;
+    this.#stats.ran(job.task, sample, 1);
+    if (!job.ended) {
+      if (tag === Tag.RETURN) this.#results.value(job, id, value, false);
+      else this.#results.failure(job, id, decodeError(value));
+      this.pending--;
+    }
+    if (job.later === 0 && job.next >= job.count) {
+      job.ended = true;
+      if (job.timer !== undefined) this.#clearJobTimer(job);
+    }
   }
 
   // ------------------------------------------------------------ recovery
@@ -879,7 +938,17 @@ export class DispatchLoop {
    */
   #replace(slot: WorkerSlot, reason: WorkerExitReason): void {
     this.#remove(slot, reason);
-    this.#requeue(unanswered(slot), slot, null);
+    if (this.#options.concurrentTasksPerWorker > 1) {
+      // Other jobs may have been running on it: they fail, as in a crash.
+      const cause = new Error(
+        `Worker ${this.#nameOf(slot)} was replaced: a job it ran was ${
+          reason === "timeout" ? "timed out" : "aborted"
+        } and did not end within abortGrace`,
+      );
+      this.#endDead(slot, cause);
+    } else {
+      this.#requeue(unanswered(slot), slot, null);
+    }
     this.keepMinimum();
     this.#scheduleFlush();
     this.changed();
@@ -923,16 +992,7 @@ export class DispatchLoop {
     this.#stats.crashed++;
     this.#events.emit("error", { name: this.#nameOf(slot), id: slot.id, error: cause });
     this.#remove(slot, "crash");
-    const unreported = (Atomics.load(slot.status, Status.STARTED) - slot.endedItems) | 0;
-    const { culprit, again } = judgeCrash(slot.inflight, unreported);
-    if (culprit) {
-      this.pending--;
-      if (culprit.job.count === 1) culprit.job.ended = true;
-      const error = new WorkerCrashedError(slot.id, culprit.id, { cause });
-      this.#results.failure(culprit.job, culprit.id, error);
-    }
-    this.#requeue(again, slot, cause);
-    if (culprit !== null) {
+    if (this.#endDead(slot, cause)) {
       // It died running a job, so it had started: that job's fault, not a
       // failed start, and the jobs behind it deserve a fresh worker.
       this.#startFailures = 0;
@@ -945,6 +1005,44 @@ export class DispatchLoop {
     this.keepMinimum();
     this.flush();
     this.changed();
+  }
+
+  /**
+   * Ends the jobs of a dead worker (see `crash.ts`): the one it was running,
+   * and with several lanes those running asynchronously, fail with
+   * `WorkerCrashedError` (`cause`); the rest go back to the queue. Returns
+   * whether any job failed (it died running one).
+   */
+  #endDead(slot: WorkerSlot, cause: unknown): boolean {
+    const unreported = (Atomics.load(slot.status, Status.STARTED) - slot.endedItems) | 0;
+    const { culprit, again } = judgeCrash(slot.inflight, unreported);
+    let failed = false;
+    const fail = (job: Job, id: number) => {
+      this.pending--;
+      if (job.count === 1) job.ended = true;
+      this.#results.failure(job, id, new WorkerCrashedError(slot.id, id, { cause }));
+      failed = true;
+    };
+    if (culprit) fail(culprit.job, culprit.id);
+    let resend = again;
+    if (slot.status.length > Status.WORDS) {
+      const running = slot.runningLanes();
+      const split = splitRunning(again, running);
+      for (const { job, id } of split.running) fail(job, id);
+      // Jobs that went LATER: still running (in a lane) fail; the others had
+      // answered, but the answer was lost with the worker: they go again.
+      const lost: Job[] = [];
+      for (const [id, job] of slot.later) {
+        if (job.ended) continue;
+        if (running.has(id | 0)) fail(job, id);
+        else lost.push(job.count === 1 ? job : job.part(id - job.id, 1));
+      }
+      for (const job of slot.later.values()) job.later = 0;
+      slot.later.clear();
+      resend = lost.length === 0 ? split.again : lost.concat(split.again);
+    }
+    this.#requeue(resend, slot, cause);
+    return failed;
   }
 
   /**
@@ -1006,17 +1104,21 @@ class GraceTimer {
 /** Whether a job in flight on `slot` has ended (aborted or timed out, in its grace). */
 function anyEnded(slot: WorkerSlot): boolean {
   for (const job of slot.inflight) if (job.ended) return true;
+  for (const job of slot.later.values()) if (job.ended) return true;
   return false;
 }
 
 /** Whether `job` is still in flight on `slot` (its answer has not arrived). */
 function holds(slot: WorkerSlot, job: Job): boolean {
+  if (slot.later.get(job.id) === job) return true;
   for (const each of slot.inflight) if (each === job) return true;
   return false;
 }
 
 /** The in-flight entry of `slot` whose job `id` has not been answered yet, if any. */
 function runningEntry(slot: WorkerSlot, id: number): Job | undefined {
+  const later = slot.later.get(id);
+  if (later !== undefined) return later;
   for (const job of slot.inflight) {
     if (id >= job.id + job.next && id < job.id + job.count) return job;
   }

@@ -681,13 +681,16 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     } catch (error) {
       return Promise.reject(error);
     }
+    // One lane: a timed or abortable job has its worker to itself. Several:
+    // it shares one, with a timer of its own (see DispatchLoop.#send).
+    const alone = this.#options.concurrentTasksPerWorker === 1;
     if (timeout === Infinity) job.timeout = 0; // no limit, not even taskTimeout
     else if (timeout !== undefined && timeout > 0) {
-      job.exclusive = true;
+      job.exclusive = alone;
       job.timeout = timeout;
     }
     if (signal) {
-      job.exclusive = true;
+      if (alone) job.exclusive = true;
       const onAbort = () => this.#loop.abort(job, signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
       deferred.resolve = (value) => {

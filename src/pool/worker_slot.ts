@@ -38,8 +38,13 @@ export class WorkerSlot {
   endedItems = 0;
   /** `results` messages read from the worker (wrapping like `Status.TO_MAIN`). */
   answers = 0;
-  /** Shared with the worker; see `Status`. */
-  readonly status: Int32Array = new Int32Array(new SharedArrayBuffer(Status.WORDS * 4));
+  /** Shared with the worker; see `Status` (and its lane table, with several lanes). */
+  readonly status: Int32Array;
+  /**
+   * Jobs that went asynchronous (`Tag.LATER`) and have not answered yet, by
+   * id, with their entries: with `concurrentTasksPerWorker` above 1 only.
+   */
+  readonly later: Map<number, Job> = new Map();
   /** How many of the pool's task specs this worker has received. */
   knownTasks = 0;
   /** The worker answered `ready`. */
@@ -61,7 +66,9 @@ export class WorkerSlot {
   /** A message that is not the pool's came and was reported. */
   #warned = false;
 
-  constructor(readonly id: number, url: URL, name: string, host: SlotHost) {
+  constructor(readonly id: number, url: URL, name: string, host: SlotHost, lanes = 1) {
+    const words = Status.WORDS + (lanes > 1 ? lanes : 0);
+    this.status = new Int32Array(new SharedArrayBuffer(words * 4));
     const worker: RefWorker = new Worker(url, { type: "module", name });
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent<FromWorker | WorkerNotice>) => {
@@ -151,7 +158,18 @@ export class WorkerSlot {
   get busy(): boolean {
     if (this.inflightItems === 0) return false;
     for (const job of this.inflight) if (!job.ended) return true;
+    for (const job of this.later.values()) if (!job.ended) return true;
     return false;
+  }
+
+  /** The ids (`| 0`) of the asynchronous jobs the worker is running, from its lane table. */
+  runningLanes(): Set<number> {
+    const running = new Set<number>();
+    for (let i = Status.WORDS; i < this.status.length; i++) {
+      const id = Atomics.load(this.status, i);
+      if (id !== 0) running.add(id);
+    }
+    return running;
   }
 
   /** Whether the slot can take work at all. */

@@ -53,6 +53,15 @@ export const Tag = {
    * `Float64Array` of the results of `r.length` jobs in a row.
    */
   F64RETURNS: 6,
+  /**
+   * The job went asynchronous on a worker that runs several at once
+   * (`concurrentTasksPerWorker`): it holds its place in the order, and its
+   * answer comes later, out of order, as `[FOR, id]` followed by its
+   * `[RETURN | THROW, value]`. `value` is unused.
+   */
+  LATER: 7,
+  /** `[FOR, id]`: the answer pair that follows is job `id`'s, which went `LATER`. */
+  FOR: 8,
 } as const;
 
 /** How a worker finds a task's function. */
@@ -68,6 +77,8 @@ export type ToWorker =
     name: string;
     module: string | null;
     status: SharedArrayBuffer;
+    /** `concurrentTasksPerWorker`: how many asynchronous jobs may run at once. */
+    concurrency: number;
   }
   | { type: "run"; jobs: unknown[]; taskBase: number; tasks: TaskSpec[] | null }
   | { type: "credit"; id: number; n: number }
@@ -127,7 +138,13 @@ export const Status = {
   TO_WORKER: 1,
   /** Bumped by the worker after each `results` message. */
   TO_MAIN: 2,
-  /** Words in all. */
+  /**
+   * Words before the lane table: with `concurrentTasksPerWorker` n above 1,
+   * words WORDS … WORDS+n-1 hold the ids (`| 0`) of the asynchronous jobs
+   * running now, 0 for a free lane. The worker writes a lane when its job
+   * goes asynchronous and clears it before the job's answer is queued, so
+   * after a crash the pool knows which jobs were still running.
+   */
   WORDS: 4,
 } as const;
 

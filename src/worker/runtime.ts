@@ -179,6 +179,92 @@ function track(pending: Promise<void>): Promise<void> {
   });
 }
 
+/** `concurrentTasksPerWorker`; above 1, asynchronous jobs run side by side. */
+let concurrency = 1;
+/** Free lanes of the shared lane table (see `Status.WORDS`). */
+const freeLanes: number[] = [];
+/** Wakes the job loop waiting for a free lane. */
+let laneFree: (() => void) | null = null;
+/** An answer of an asynchronous job waits to be flushed while the loop is idle. */
+let flushQueued = false;
+
+function setConcurrency(n: number | undefined): void {
+  concurrency = n !== undefined && n > 1 ? n : 1;
+  for (let lane = concurrency - 1; lane >= 0 && concurrency > 1; lane--) freeLanes.push(lane);
+}
+
+/**
+ * The pending result of job `id` of a plain task: with one lane, the loop
+ * awaits it (the promise returned); with several, the job takes a lane and
+ * answers later (`LATER`, then `FOR`), and the loop goes on at once, or once
+ * a lane is free if all are taken.
+ */
+function pendingResult(task: Compiled, result: unknown, id: number): Promise<void> | undefined {
+  if (concurrency === 1) return track(settle(task, result)!);
+  const lane = freeLanes.pop()!;
+  Atomics.store(status, Status.WORDS + lane, id | 0);
+  out.push(Tag.LATER, 0);
+  const context = made;
+  made = null;
+  if (context !== null) live.set(id, context);
+  const end = () => {
+    Atomics.store(status, Status.WORDS + lane, 0);
+    freeLanes.push(lane);
+    if (context !== null) {
+      context.ended = true;
+      live.delete(id);
+    }
+    out.push(Tag.FOR, id);
+  };
+  Promise.resolve(result).then(
+    (value) => {
+      end();
+      pushReturn(value);
+      laterAnswered();
+    },
+    (error) => {
+      end();
+      pushThrow(task, error);
+      laterAnswered();
+    },
+  );
+  if (freeLanes.length !== 0) return undefined;
+  currentJob = 0;
+  return new Promise<void>((resolve) => laneFree = resolve);
+}
+
+/**
+ * An asynchronous job answered: wake the loop waiting for a lane, or else
+ * flush once the current microtasks are done (the loop is parked or
+ * awaiting something else; answers that settle together go together).
+ */
+function laterAnswered(): void {
+  if (laneFree !== null) {
+    const wake = laneFree;
+    laneFree = null;
+    wake();
+  } else if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(() => {
+      flushQueued = false;
+      flush();
+    });
+  }
+}
+
+/**
+ * The loop got a lane back: answers of slow jobs go now (as `answerEarly`
+ * judges), so a long synchronous job next does not hold them back.
+ */
+function afterLane(): void {
+  if (
+    concurrency > 1 && outJobs !== 0 &&
+    performance.now() - batchStart >= EARLY_ANSWER_MS * outJobs
+  ) {
+    flush();
+  } else maybeFlush();
+}
+
 /** The pool aborted job `id`: abort its signal if it runs, skip it if it has not started. */
 function abortJob(id: number, reason: unknown): void {
   const context = live.get(id) ?? (made?.id === id ? made : undefined);
@@ -193,6 +279,7 @@ scope.addEventListener("message", (event) => {
   switch (msg.type) {
     case "init":
       status = new Int32Array(msg.status);
+      setConcurrency(msg.concurrency);
       nameThisWorker(msg.name);
       started = init(msg.module);
       break;
@@ -390,7 +477,7 @@ async function runJobs(jobs: unknown[]): Promise<void> {
       const pending = call(task, args, mode, id);
       if (pending) {
         await track(pending);
-        maybeFlush();
+        afterLane();
       } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
     }
     i += n;
@@ -436,7 +523,7 @@ async function runEach(
     const pending = call(task, args, Mode.CALL, firstId + k);
     if (pending) {
       await track(pending);
-      maybeFlush();
+      afterLane();
     } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
   }
 }
@@ -474,10 +561,10 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
   if (k === n) return;
   // Job k is started and has its outcome in `result`; the rest have not started.
   if (threw) pushThrow(task, result);
-  else {
-    const pending = settle(task, result);
-    if (pending) await track(pending);
-  }
+  else if (isThenable(result)) {
+    const wait = pendingResult(task, result, firstId + k);
+    if (wait !== undefined) await wait;
+  } else pushReturn(result);
   if (k + 1 < n) {
     await runItems(
       task,
@@ -530,9 +617,12 @@ async function runItems(
     if (type === "number" || type === "string" || type === "boolean" || result == null) {
       pushPlainReturn(result); // always cloneable
     } else if (isThenable(result)) {
-      await track(settle(task, result)!);
-      maybeFlush();
-      continue;
+      const wait = pendingResult(task, result, idOf + k);
+      if (wait !== undefined) {
+        await wait;
+        afterLane();
+        continue;
+      }
     } else {
       pushReturn(result);
     }
@@ -563,7 +653,11 @@ function call(
     pushThrow(task, error);
     return;
   }
-  if (task.kind === TaskKind.PLAIN) return settle(task, result);
+  if (task.kind === TaskKind.PLAIN) {
+    return concurrency > 1 && isThenable(result)
+      ? pendingResult(task, result, id)
+      : settle(task, result);
+  }
   if (mode === Mode.STREAM) {
     return runStream(task, result as AsyncIterator<unknown>, id);
   }

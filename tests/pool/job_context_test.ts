@@ -12,6 +12,7 @@ import { Pool } from "../../src/pool/pool.ts";
 import type { PoolEventMap } from "../../src/pool/pool.ts";
 import { jobContext } from "../../src/worker/runtime.ts";
 import type * as Tasks from "../fixtures/job_context_tasks.ts";
+import { FakeClock } from "../_fake_clock.ts";
 import { fixture } from "../_util.ts";
 
 const tasks = fixture("job_context_tasks.ts");
@@ -185,31 +186,44 @@ describe("jobContext().signal and abortGrace", () => {
   });
 
   it("exec() timeout: the task sees a TaskTimeoutError reason and keeps its worker", async () => {
-    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 5_000 });
+    // A fake clock: the timeout passes once the task runs, never before it starts.
+    const clock = new FakeClock();
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      module: tasks,
+      abortGrace: 5_000,
+      clock,
+    });
     const exits: string[] = [];
     pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
     const before = await pool.run("workerName");
     const shared = memory();
-    await assert.rejects(pool.exec("honourSignal", [shared], { timeout: 20 }), {
-      name: "TaskTimeoutError",
-    });
+    const job = pool.exec("honourSignal", [shared], { timeout: 20 });
+    await until(shared, 0);
+    clock.tick(20);
+    await assert.rejects(job, { name: "TaskTimeoutError" });
     assert.equal(await until(shared, 1), 1);
     assert.equal(await pool.run("workerName"), before);
     assert.deepEqual(exits, []);
   });
 
   it("taskTimeout: the task sees its signal and keeps its worker", async () => {
+    const clock = new FakeClock();
     await using pool = new Pool<typeof Tasks>({
       maxChildren: 1,
       module: tasks,
       taskTimeout: 20,
       abortGrace: 5_000,
+      clock,
     });
     const exits: string[] = [];
     pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
     const before = await pool.run("workerName");
     const shared = memory();
-    await assert.rejects(pool.run("honourSignal", shared), { name: "TaskTimeoutError" });
+    const job = pool.run("honourSignal", shared);
+    await until(shared, 0);
+    clock.tick(20);
+    await assert.rejects(job, { name: "TaskTimeoutError" });
     assert.equal(await until(shared, 1), 1);
     assert.equal(await pool.run("workerName"), before);
     assert.deepEqual(exits, []);
@@ -231,12 +245,21 @@ describe("jobContext().signal and abortGrace", () => {
   });
 
   it("a timed-out task that ignores its signal has its worker replaced with reason timeout", async () => {
-    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 30 });
+    const clock = new FakeClock();
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      module: tasks,
+      abortGrace: 30,
+      clock,
+    });
+    // A started worker first: with a fake clock nothing else keeps Deno's test loop busy.
+    await pool.run("workerName");
     const shared = memory();
     const exit = next(pool, "workerexit");
-    await assert.rejects(pool.exec("ignoreSignal", [shared], { timeout: 20 }), {
-      name: "TaskTimeoutError",
-    });
+    const job = pool.exec("ignoreSignal", [shared], { timeout: 20 });
+    await until(shared, 0);
+    clock.tick(20);
+    await assert.rejects(job, { name: "TaskTimeoutError" });
     assert.equal((await exit).detail.reason, "timeout");
     assert.equal(await until(shared, 1), 1);
   });

@@ -1,0 +1,170 @@
+/**
+ * `concurrentTasksPerWorker` (issue 13, part 3): a worker runs several async
+ * jobs at once; answers come out of order; batching, timeouts, aborts and
+ * `jobContext()` stay per job. Overlap is shown by shared counters, never by
+ * timing.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import type * as Tasks from "../fixtures/concurrency_tasks.ts";
+import { FakeClock } from "../_fake_clock.ts";
+import { fixture, promiseState } from "../_util.ts";
+
+const tasks = fixture("concurrency_tasks.ts");
+
+function shared(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(12));
+}
+
+/** Resolves once `memory[word]` reaches `count`. */
+async function reach(memory: Int32Array, word: number, count: number): Promise<void> {
+  while (true) {
+    const seen = Atomics.load(memory, word);
+    if (seen >= count) return;
+    const result = Atomics.waitAsync(memory, word, seen);
+    if (result.async) await result.value;
+  }
+}
+
+function open(memory: Int32Array): void {
+  Atomics.store(memory, 1, 1);
+}
+
+function pool(options: ConstructorParameters<typeof Pool<typeof Tasks>>[0] = {}) {
+  return new Pool<typeof Tasks>({
+    maxChildren: 1,
+    module: tasks,
+    concurrentTasksPerWorker: 4,
+    ...options,
+  });
+}
+
+describe("Pool option concurrentTasksPerWorker", () => {
+  it("runs four async jobs at once on one worker: all have started before any ends", async () => {
+    await using p = pool();
+    const memory = shared();
+    const results = await Promise.all([1, 2, 3, 4].map(() => p.exec("meet", [memory, 4])));
+    assert.deepEqual(results, [4, 4, 4, 4]);
+    assert.equal(p.stats().workers.started, 1);
+  });
+
+  it("runs map items and one-argument run()s side by side, with results in place", async () => {
+    await using p = pool({ concurrentTasksPerWorker: 8 });
+    const memory = shared();
+    const met = await Promise.all(Array.from({ length: 8 }, () => p.run("meet", memory, 8)));
+    assert.deepEqual(met, Array(8).fill(8));
+    const items = Array.from({ length: 300 }, (_, i) => i);
+    assert.deepEqual(await p.collect("double", items), items.map((n) => n * 2));
+    const numbers = await Promise.all(items.map((n) => p.run("double", n)));
+    assert.deepEqual(numbers, items.map((n) => n * 2));
+  });
+
+  it("never runs more than the option's number of jobs at once", async () => {
+    await using p = pool({ concurrentTasksPerWorker: 3 });
+    const memory = new Int32Array(new SharedArrayBuffer(20));
+    await Promise.all(Array.from({ length: 10 }, () => p.run("overlap", memory, 5)));
+    assert.equal(Atomics.load(memory, 4), 3);
+    assert.equal(Atomics.load(memory, 3), 0);
+  });
+
+  it("answers a quick job while a slow one on the same worker still runs", async () => {
+    await using p = pool();
+    const memory = shared();
+    const slow = p.run("held", memory, "slow");
+    await reach(memory, 0, 1);
+    assert.equal(await p.run("double", 21), 42);
+    await assert.rejects(p.run("failLater", "bad"), RangeError);
+    assert.equal(await promiseState(slow), "pending");
+    open(memory);
+    assert.equal(await slow, "slow");
+  });
+
+  it("synchronous tasks run as before, one at a time", async () => {
+    await using p = pool();
+    p.map("doubleSync", Array.from({ length: 1000 }, (_, i) => i));
+    await p.wait();
+    assert.equal(p.done.length, 1000);
+    assert.deepEqual([...p.done].slice(0, 3), [0, 2, 4]);
+  });
+
+  it("jobContext() is per job: each concurrent job reports its own id to its own onProgress", async () => {
+    await using p = pool();
+    const seen = new Map<number, unknown[]>();
+    const runs = [0, 1, 2, 3].map(async () => {
+      const values: unknown[] = [];
+      const id = await p.exec("reportOwn", [5], { onProgress: (value) => values.push(value) });
+      seen.set(id, values);
+    });
+    await Promise.all(runs);
+    assert.equal(seen.size, 4);
+    for (const [id, values] of seen) {
+      assert.deepEqual(values, [0, 1, 2, 3, 4].map((i) => [id, i]));
+    }
+  });
+
+  it("times out one job of several in flight; it honours its signal and the others and the worker go on", async () => {
+    const clock = new FakeClock();
+    await using p = pool({ abortGrace: 10_000, clock });
+    const exits: string[] = [];
+    p.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const memory = shared();
+    assert.equal(await p.run("double", 1), 2); // a started worker first (see job_context_test.ts)
+    const others = [p.run("held", memory, 1), p.run("held", memory, 2)];
+    await reach(memory, 0, 2);
+    const timed = p.exec("heldAbortable", [memory, 3], { timeout: 20 });
+    await reach(memory, 0, 3);
+    clock.tick(20);
+    await assert.rejects(timed, { name: "TaskTimeoutError" });
+    await reach(memory, 2, 1);
+    open(memory);
+    assert.deepEqual(await Promise.all(others), [1, 2]);
+    assert.deepEqual(exits, []);
+  });
+
+  it("taskTimeout times out each job on its own, with jobs still sharing the worker", async () => {
+    const clock = new FakeClock();
+    await using p = pool({ taskTimeout: 30, abortGrace: 10_000, clock });
+    const memory = shared();
+    const met = await Promise.all([1, 2, 3, 4].map(() => p.run("meet", memory, 4)));
+    assert.deepEqual(met, [4, 4, 4, 4]);
+    const stuck = shared();
+    const jobs = [p.run("heldAbortable", stuck, 1), p.run("heldAbortable", stuck, 2)];
+    await reach(stuck, 0, 2);
+    clock.tick(30);
+    for (const job of jobs) await assert.rejects(job, { name: "TaskTimeoutError" });
+    await reach(stuck, 2, 2);
+    assert.equal(await p.run("double", 4), 8);
+    assert.equal(p.stats().workers.started, 1);
+  });
+
+  it("aborts one job of several in flight; it honours its signal and the worker is kept", async () => {
+    await using p = pool({ abortGrace: 10_000 });
+    const exits: string[] = [];
+    p.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const memory = shared();
+    const controller = new AbortController();
+    const other = p.run("held", memory, "other");
+    const aborted = p.exec("heldAbortable", [memory, "aborted"], { signal: controller.signal });
+    await reach(memory, 0, 2);
+    controller.abort(new Error("stop"));
+    await assert.rejects(aborted, /stop/);
+    await reach(memory, 2, 1);
+    open(memory);
+    assert.equal(await other, "other");
+    assert.deepEqual(exits, []);
+  });
+
+  it("checks its value", () => {
+    assert.throws(() => new Pool({ concurrentTasksPerWorker: 0 }), RangeError);
+    assert.throws(() => new Pool({ concurrentTasksPerWorker: 1.5 }), RangeError);
+    assert.throws(() => new Pool({ concurrentTasksPerWorker: "2" as never }), TypeError);
+    assert.throws(
+      () => new Pool({ concurrency: 2 } as never),
+      /did you mean "concurrentTasksPerWorker"/,
+    );
+  });
+});
