@@ -125,6 +125,7 @@ export interface PoolOptions {
    * import assert from "node:assert/strict";
    *
    * await using pool = new Pool({ maxChildren: 1, abortGrace: 1_000 });
+   * assert.equal(await pool.run((n: number) => n, 0), 0); // the worker is up
    * const exits: string[] = [];
    * pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
    * const job = pool.exec(async () => {
@@ -134,7 +135,7 @@ export interface PoolOptions {
    *   }).jobContext();
    *   await new Promise((resolve) => signal.addEventListener("abort", resolve));
    *   return "stopped";
-   * }, [], { timeout: 50 });
+   * }, [], { timeout: 100 });
    * await assert.rejects(job, { name: "TaskTimeoutError" });
    * assert.equal(await pool.run((n: number) => n + 1, 1), 2);
    * assert.deepEqual(exits, []); // the same worker ran both
