@@ -335,8 +335,10 @@ export class DispatchLoop {
     const slot = job.slot!;
     this.#clearJobTimer(job);
     const grace = this.#options.abortGrace;
-    // A worker still starting runs no task that could honour the signal.
-    if (grace > 0 && !slot.dead && slot.ready) {
+    // A worker still starting gets the abort after the job's batch, so it
+    // skips the job; the main thread may also see the job start before it
+    // has read the worker's "ready" message.
+    if (grace > 0 && !slot.dead) {
       try {
         slot.send({ type: "abort", id: job.id, reason: encodeError(reason) });
         // Real time, not the pool's clock: the grace is the task's, and a

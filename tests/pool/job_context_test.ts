@@ -278,6 +278,24 @@ describe("jobContext().signal and abortGrace", () => {
     assert.equal(Atomics.load(shared, 1), 0); // never told
   });
 
+  it("a job aborted while its worker still starts is skipped there, and the worker is kept", async () => {
+    // The module takes a while to load, so the abort reaches the worker
+    // behind the job's batch, before the job can run.
+    const slow = fixture("slow_start_tasks.ts");
+    await using pool = new Pool<{ name(): string }>({ maxChildren: 1, module: slow });
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const controller = new AbortController();
+    const job = pool.exec("name", [], { signal: controller.signal });
+    // One turn: the job is handed to the starting worker (it runs nothing yet).
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(pool.stats().jobs.running, 1);
+    controller.abort(new Error("not now"));
+    await assert.rejects(job, /not now/);
+    assert.equal(await pool.run("name"), "ThreadPool-1");
+    assert.deepEqual(exits, []);
+  });
+
   it("shutdown() waits for a worker in its abort grace; terminate() ends it at once", async () => {
     for (const end of ["shutdown", "terminate"] as const) {
       const pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 60_000 });
