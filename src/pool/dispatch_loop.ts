@@ -37,6 +37,7 @@ import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { TaskRegistry } from "./task_registry.ts";
+import { Retirements } from "./retirement.ts";
 import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
 
 /** A numeric `map` slice this long or longer travels as a Float64Array. */
@@ -127,6 +128,11 @@ export class DispatchLoop {
   #full = false;
   #drainWaiters: (() => void)[] = [];
   #readySent = false;
+  /** Workers running their teardown on the way out. */
+  readonly #retirements = new Retirements(
+    (slot, error) => this.#events.emit("error", { name: this.#nameOf(slot), id: slot.id, error }),
+    () => this.changed(),
+  );
 
   constructor(
     options: ResolvedOptions,
@@ -433,6 +439,7 @@ export class DispatchLoop {
   terminate(): void {
     this.closing = true;
     this.#clearBackoff();
+    this.#retirements.endAll();
     for (const slot of [...this.slots]) {
       this.#remove(slot, "terminate");
       for (const [id, job] of slot.later) {
@@ -464,7 +471,9 @@ export class DispatchLoop {
    * leaves when its task ends or its grace passes.
    */
   async allGone(): Promise<void> {
-    while (this.slots.length !== 0 && this.closing) await this.#results.changed();
+    while ((this.slots.length !== 0 || this.#retirements.size !== 0) && this.closing) {
+      await this.#results.changed();
+    }
   }
 
   /** Retires every idle worker now (the rest as they go idle): for `shutdown`. */
@@ -550,7 +559,14 @@ export class DispatchLoop {
     const id = this.#nextSlot++;
     const name = `${this.#options.childNamePrefix}-${id}`;
     const concurrency = this.#options.concurrentTasksPerWorker;
-    const slot = new WorkerSlot(id, this.#workerUrl, name, this.#host, concurrency);
+    const slot = new WorkerSlot(
+      id,
+      this.#workerUrl,
+      name,
+      this.#host,
+      concurrency,
+      this.#options.workerOptions,
+    );
     const status = slot.status.buffer as SharedArrayBuffer;
     slot.send({
       type: "init",
@@ -559,6 +575,8 @@ export class DispatchLoop {
       module: this.#options.module,
       status,
       concurrency,
+      workerData: this.#options.workerData,
+      maxMemory: this.#options.maxWorkerMemory === Infinity ? 0 : this.#options.maxWorkerMemory,
     });
     this.slots.push(slot);
     return slot;
@@ -570,7 +588,8 @@ export class DispatchLoop {
     this.#clearTimeout(slot);
     slot.hold(false);
     if (slot.retiring || this.closing) {
-      this.#remove(slot, slot.retiring ? "resize" : "shutdown");
+      this.#remove(slot, slot.recycling ? "recycle" : slot.retiring ? "resize" : "shutdown");
+      if (slot.recycling) this.keepMinimum();
       return;
     }
     if (slot.idleTimer === undefined && this.slots.length > this.#options.minChildren) {
@@ -600,9 +619,32 @@ export class DispatchLoop {
       this.#clock.clearTimer(slot.idleTimer);
       slot.idleTimer = undefined;
     }
-    if (!slot.dead) slot.terminate();
     const i = this.slots.indexOf(slot);
     if (i !== -1) this.slots.splice(i, 1);
+    if (slot.dead) return;
+    const normal = reason === "idle" || reason === "resize" || reason === "shutdown" ||
+      reason === "recycle";
+    if (normal) this.#retirements.start(slot, this.#nameOf(slot));
+    else slot.terminate();
+  }
+
+  /**
+   * Replaces every worker there is now with a fresh one: idle ones at once,
+   * busy ones once they have finished what they hold. Resolves once all of
+   * them have gone (teardown included).
+   */
+  async recycle(): Promise<void> {
+    const targets = [...this.slots];
+    for (const slot of targets) {
+      slot.retiring = true;
+      slot.recycling = true;
+      if (slot.inflightItems === 0) this.#remove(slot, "recycle");
+    }
+    this.keepMinimum();
+    this.flush();
+    this.changed();
+    const present = (slot: WorkerSlot) => this.slots.includes(slot) || this.#retirements.has(slot);
+    while (targets.some(present)) await this.#results.changed();
   }
 
   /** A worker started: `workerstart`, and `ready` once enough have. */
@@ -626,8 +668,19 @@ export class DispatchLoop {
 
   // ------------------------------------------------------------ sending
 
+  /** `slot` ran out of its `maxJobsPerWorker` budget: it is recycled once idle. */
+  #spent(slot: WorkerSlot): number {
+    slot.retiring = true;
+    slot.recycling = true;
+    return 0;
+  }
+
   /** Sends one batch of at most `room` queued jobs to `slot`. Returns how many. */
   #send(slot: WorkerSlot, room: number): number {
+    // `maxJobsPerWorker` is a hard limit: never more than the rest of the budget.
+    const budget = this.#options.maxJobsPerWorker;
+    if (budget !== Infinity) room = Math.min(room, budget - slot.sentItems);
+    if (room <= 0) return this.#spent(slot);
     const queue = this.queue;
     const data: unknown[] = [];
     const firstEntry = slot.inflight.length;
@@ -665,6 +718,8 @@ export class DispatchLoop {
       }
     }
     slot.inflightItems += items;
+    slot.sentItems += items;
+    if (slot.sentItems >= budget) this.#spent(slot);
     if (slot.idleTimer !== undefined) {
       this.#clock.clearTimer(slot.idleTimer);
       slot.idleTimer = undefined;
@@ -774,6 +829,7 @@ export class DispatchLoop {
         break;
       case "ready":
         slot.ready = true;
+        slot.hasTeardown = message.teardown;
         slot.readyAt = this.#clock.now();
         this.#onReady(slot);
         break;
@@ -785,6 +841,19 @@ export class DispatchLoop {
         break;
       case "progress":
         this.#onProgress(slot, message.id, message.value);
+        break;
+      case "overMemory":
+        // Recycled once idle; nothing more is sent to it meanwhile.
+        if (!slot.retiring && this.slots.includes(slot)) {
+          slot.retiring = true;
+          slot.recycling = true;
+          if (slot.inflightItems === 0) this.#idle(slot);
+          this.flush();
+          this.changed();
+        }
+        break;
+      case "retired":
+        this.#retirements.finish(slot, message.error === null ? null : decodeError(message.error));
         break;
       default:
         assertNever(message);
@@ -987,6 +1056,11 @@ export class DispatchLoop {
    * the others go back to the front of the queue (see `crash.ts`).
    */
   #onCrash(slot: WorkerSlot, cause: unknown): void {
+    if (this.#retirements.has(slot)) {
+      // It died during its teardown: it held no job.
+      this.#retirements.finish(slot, cause);
+      return;
+    }
     if (!slot.ready) {
       this.#onStartFailure(slot, cause);
       return;

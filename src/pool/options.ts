@@ -5,7 +5,14 @@
  */
 
 import type { Clock } from "../timers/clock.ts";
-import { checkDuration, checkFunction, checkInteger, checkTimeout, describe } from "../_checks.ts";
+import {
+  checkDuration,
+  checkFunction,
+  checkInteger,
+  checkTimeout,
+  describe,
+  invalid,
+} from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 
 /** The action every error of the Pool constructor names. */
@@ -173,6 +180,99 @@ export interface PoolOptions {
    */
   concurrentTasksPerWorker?: number;
   /**
+   * Any structured-cloneable value, given to the task module's
+   * `setup(workerData)` in every worker before its first job. A `setup()`
+   * that throws or rejects is a start failure, as an import that fails.
+   * The module's `teardown()` runs when a worker retires normally (idle,
+   * resize, recycle, shutdown), for at most 5 s; not after a crash or
+   * `terminate()`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const tasks = "data:text/javascript," + encodeURIComponent(
+   *   "let greeting; export function setup(data) { greeting = data.greeting; }" +
+   *     "export const greet = (name) => `${greeting}, ${name}`;",
+   * );
+   * await using pool = new Pool<{ greet(name: string): string }>({
+   *   maxChildren: 1,
+   *   module: tasks,
+   *   workerData: { greeting: "Hello" },
+   * });
+   * assert.equal(await pool.run("greet", "Ada"), "Hello, Ada");
+   * ```
+   */
+  workerData?: unknown;
+  /**
+   * Most jobs one worker runs (each `map` item counts): past it, the worker
+   * finishes what it holds, runs `teardown()`, and a fresh one takes its
+   * place (`workerexit` reason `recycle`). A hard limit: the pool never
+   * sends a worker more than the rest of its budget.
+   *
+   * @default {Infinity}
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1, maxJobsPerWorker: 2 });
+   * const names = await Promise.all(
+   *   [1, 2, 3, 4].map(() => pool.run(() => (globalThis as { name?: string }).name)),
+   * );
+   * assert.equal(new Set(names).size, 2); // two workers, two jobs each
+   * ```
+   */
+  maxJobsPerWorker?: number;
+  /**
+   * Bytes of JavaScript heap a worker may use (`heapUsed` as
+   * `Deno.memoryUsage()` or, on Bun, `process.memoryUsage()` reports it
+   * inside the worker). Checked between batches, so one job may pass it;
+   * a worker over it is recycled once idle, as with `maxJobsPerWorker`. It
+   * does not see memory outside the heap: `ArrayBuffer` contents,
+   * WebAssembly memory, the runtime's native allocations.
+   *
+   * @default {Infinity}
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1, maxWorkerMemory: 256 * 1024 ** 2 });
+   * assert.equal(await pool.run(() => "fits"), "fits");
+   * ```
+   */
+  maxWorkerMemory?: number;
+  /**
+   * Deno only: the permissions of the pool's workers, `"inherit"` (the
+   * default, the program's own), `"none"`, or Deno's permission object
+   * (`{ read: ["./data"], net: false, ... }`). Deno 2.9.6 needs the
+   * `--unstable-worker-options` flag (or `"unstable": ["worker-options"]` in
+   * deno.json) for it: without, Deno itself ends the program at the first
+   * worker with "Unstable API 'Worker.deno.permissions'. The
+   * `--unstable-worker-options` flag must be provided." (a program cannot
+   * see the flag to check it first). On Bun the option is a `TypeError`.
+   */
+  permissions?: "inherit" | "none" | Record<string, unknown>;
+  /**
+   * Bun only: start workers in Bun's `smol` mode (smaller heap, more
+   * frequent garbage collection). Ignored on Deno, where it has no
+   * equivalent.
+   *
+   * @default {false}
+   */
+  smol?: boolean;
+  /**
+   * Bun only: the environment variables the workers see
+   * (`process.env`/`Bun.env`), instead of the program's. A `TypeError` on
+   * Deno, whose workers share the process environment (restrict it with
+   * `permissions: { env: false }`).
+   */
+  env?: Record<string, string>;
+  /**
    * The queue length at which `pool.needsDrain` turns true and a `full`
    * event fires (`drain` once it falls back under).
    *
@@ -208,6 +308,11 @@ export interface ResolvedOptions {
   taskTimeout: number;
   abortGrace: number;
   concurrentTasksPerWorker: number;
+  workerData: unknown;
+  maxJobsPerWorker: number;
+  maxWorkerMemory: number;
+  /** Passed to every `new Worker()` (permissions, smol, env). */
+  workerOptions: WorkerOptions;
   /** `undefined`: `maxChildren` × 1024, following `resize()`. */
   highWaterMark: number | undefined;
   workerUrl: URL | undefined;
@@ -229,6 +334,12 @@ const POOL_OPTION_NAMES = [
   "taskTimeout",
   "abortGrace",
   "concurrentTasksPerWorker",
+  "workerData",
+  "maxJobsPerWorker",
+  "maxWorkerMemory",
+  "permissions",
+  "smol",
+  "env",
   "highWaterMark",
   "workerUrl",
   "clock",
@@ -319,6 +430,23 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   checkDuration(abortGrace, "abortGrace", CREATE);
   const concurrentTasksPerWorker = options.concurrentTasksPerWorker ?? 1;
   checkInteger(concurrentTasksPerWorker, "concurrentTasksPerWorker", CREATE, 1, MAX_CONCURRENCY);
+  const { workerData } = options;
+  if (workerData !== undefined) {
+    try {
+      structuredClone(workerData);
+    } catch (error) {
+      throw new TypeError(
+        `Cannot create pool: "workerData" must be structured-cloneable, received ${
+          describe(workerData)
+        }`,
+        { cause: error },
+      );
+    }
+  }
+  const maxJobsPerWorker = options.maxJobsPerWorker ?? Infinity;
+  if (maxJobsPerWorker !== Infinity) checkInteger(maxJobsPerWorker, "maxJobsPerWorker", CREATE, 1);
+  const maxWorkerMemory = options.maxWorkerMemory ?? Infinity;
+  if (maxWorkerMemory !== Infinity) checkInteger(maxWorkerMemory, "maxWorkerMemory", CREATE, 1);
   const highWaterMark = options.highWaterMark;
   if (highWaterMark !== undefined) {
     checkInteger(highWaterMark, "highWaterMark", CREATE, 1);
@@ -338,9 +466,58 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     taskTimeout: taskTimeout === Infinity ? 0 : taskTimeout,
     abortGrace,
     concurrentTasksPerWorker,
+    workerData,
+    maxJobsPerWorker,
+    maxWorkerMemory,
+    workerOptions: workerOptionsOf(options),
     highWaterMark,
     workerUrl: options.workerUrl === undefined ? undefined : toUrl(options.workerUrl, "workerUrl"),
   };
+}
+
+/** The runtime options of every `new Worker()`: `permissions` (Deno), `smol` and `env` (Bun). */
+function workerOptionsOf(options: PoolOptions): WorkerOptions {
+  const result: Record<string, unknown> = {};
+  const { permissions, smol, env } = options;
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  if (permissions !== undefined && permissions !== "inherit") {
+    if (
+      permissions !== "none" && (typeof permissions !== "object" || permissions === null)
+    ) {
+      throw invalid(
+        TypeError,
+        CREATE,
+        "permissions",
+        '"inherit", "none" or an object',
+        permissions,
+      );
+    }
+    if (isBun) {
+      throw new TypeError(
+        'Cannot create pool: "permissions" works on Deno only; Bun has no per-worker permissions',
+      );
+    }
+    result.deno = { permissions };
+  }
+  if (smol !== undefined) {
+    if (typeof smol !== "boolean") throw invalid(TypeError, CREATE, "smol", "a boolean", smol);
+    if (isBun && smol) result.smol = true;
+  }
+  if (env !== undefined) {
+    if (
+      typeof env !== "object" || env === null ||
+      Object.values(env).some((v) => typeof v !== "string")
+    ) {
+      throw invalid(TypeError, CREATE, "env", "an object of strings", env);
+    }
+    if (!isBun) {
+      throw new TypeError(
+        'Cannot create pool: "env" works on Bun only; Deno workers share the process environment (restrict it with permissions: { env: false })',
+      );
+    }
+    result.env = env;
+  }
+  return result as WorkerOptions;
 }
 
 function toUrl(value: string | URL, name: string): URL {

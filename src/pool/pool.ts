@@ -1417,6 +1417,30 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   resize(maxChildren: number): void {
     this.#loop.resize(resolveMaxChildren(maxChildren, "resize pool"));
   }
+  /**
+   * Replaces every worker with a fresh one (tinypool's `recycleWorkers()`):
+   * idle workers at once, busy ones once they have finished what they hold;
+   * each runs the task module's `teardown()` on the way out (`workerexit`
+   * reason `recycle`). No job fails, is lost or runs twice because of it.
+   *
+   * @returns A promise that resolves once every worker there was at the call
+   * has gone.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * const name = () => (globalThis as { name?: string }).name;
+   * const before = await pool.run(name);
+   * await pool.recycle();
+   * assert.notEqual(await pool.run(name), before);
+   * ```
+   */
+  recycle(): Promise<void> {
+    return this.#loop.recycle();
+  }
 
   /**
    * `await using pool = new Pool()` shuts it down at scope end.

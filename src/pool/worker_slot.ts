@@ -49,6 +49,12 @@ export class WorkerSlot {
   knownTasks = 0;
   /** The worker answered `ready`. */
   ready = false;
+  /** Its task module exports `teardown()`, run when it retires normally. */
+  hasTeardown = false;
+  /** Retires to be replaced (`maxJobsPerWorker`, `maxWorkerMemory`, `recycle()`); `retiring` too. */
+  recycling = false;
+  /** Jobs sent to it so far, each `map` item counted (for `maxJobsPerWorker`). */
+  sentItems = 0;
   /** Runs one exclusive job; nothing more is sent to it until it ends. */
   exclusive = false;
   /** Asked to leave once its in-flight jobs end (`resize`, `shutdown`). */
@@ -66,10 +72,17 @@ export class WorkerSlot {
   /** A message that is not the pool's came and was reported. */
   #warned = false;
 
-  constructor(readonly id: number, url: URL, name: string, host: SlotHost, lanes = 1) {
+  constructor(
+    readonly id: number,
+    url: URL,
+    name: string,
+    host: SlotHost,
+    lanes = 1,
+    options: WorkerOptions = {},
+  ) {
     const words = Status.WORDS + (lanes > 1 ? lanes : 0);
     this.status = new Int32Array(new SharedArrayBuffer(words * 4));
-    const worker: RefWorker = new Worker(url, { type: "module", name });
+    const worker: RefWorker = new Worker(url, { ...options, type: "module", name });
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent<FromWorker | WorkerNotice>) => {
       if (this.dead) return;
@@ -196,7 +209,16 @@ export class WorkerSlot {
   }
 }
 
-const MESSAGE_TYPES = new Set(["results", "ready", "fatal", "exit", "uncaught", "progress"]);
+const MESSAGE_TYPES = new Set([
+  "results",
+  "ready",
+  "fatal",
+  "exit",
+  "uncaught",
+  "progress",
+  "overMemory",
+  "retired",
+]);
 
 /**
  * Whether `value` has the shape of a message from the worker's runtime. A

@@ -79,6 +79,10 @@ export type ToWorker =
     status: SharedArrayBuffer;
     /** `concurrentTasksPerWorker`: how many asynchronous jobs may run at once. */
     concurrency: number;
+    /** The pool's `workerData`, the argument of the task module's `setup()`. */
+    workerData: unknown;
+    /** `maxWorkerMemory` in bytes; 0 when unbounded. */
+    maxMemory: number;
   }
   | { type: "run"; jobs: unknown[]; taskBase: number; tasks: TaskSpec[] | null }
   | { type: "credit"; id: number; n: number }
@@ -88,11 +92,14 @@ export type ToWorker =
    * failed there): abort its `jobContext().signal` with `reason` (an encoded
    * error), or skip it if it has not started.
    */
-  | { type: "abort"; id: number; reason: unknown };
+  | { type: "abort"; id: number; reason: unknown }
+  /** The worker retires: run the task module's `teardown()`, then answer `retired`. */
+  | { type: "retire" };
 
 /** Messages from a worker to the pool. */
 export type FromWorker =
-  | { type: "ready"; version: number }
+  /** Started; `teardown`: the task module exports a `teardown()` to run at retirement. */
+  | { type: "ready"; version: number; teardown: boolean }
   | {
     type: "results";
     data: unknown[];
@@ -104,7 +111,11 @@ export type FromWorker =
   | { type: "fatal"; error: unknown }
   /** `jobContext().progress(value)` of job `id`, sent at once (before the job's answer). */
   | { type: "progress"; id: number; value: unknown }
-  | { type: "exit"; how: string };
+  | { type: "exit"; how: string }
+  /** Between batches, the worker's memory passed `maxMemory`: retire it once idle. */
+  | { type: "overMemory"; bytes: number }
+  /** `teardown()` ended (`error`: encoded, if it threw); the worker may go. */
+  | { type: "retired"; error: unknown };
 
 /**
  * What a worker tells its slot alone, not the pool: an error that escaped

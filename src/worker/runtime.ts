@@ -31,6 +31,7 @@ import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, compileTask, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
 import { type Loaded, loadModule } from "./load.ts";
+import { workerMemory } from "./memory.ts";
 
 export { type JobContext, jobContext } from "./job_context.ts";
 
@@ -281,7 +282,8 @@ scope.addEventListener("message", (event) => {
       status = new Int32Array(msg.status);
       setConcurrency(msg.concurrency);
       nameThisWorker(msg.name);
-      started = init(msg.module);
+      maxMemory = msg.maxMemory;
+      started = init(msg.module, msg.workerData);
       break;
     case "run":
       inbox.push(msg);
@@ -303,6 +305,9 @@ scope.addEventListener("message", (event) => {
       break;
     case "abort":
       abortJob(msg.id, msg.reason);
+      break;
+    case "retire":
+      void retire();
       break;
     default:
       assertNever(msg);
@@ -376,18 +381,54 @@ function nameThisWorker(name: string): void {
   }
 }
 
-async function init(module: string | null): Promise<boolean> {
+/**
+ * Imports the task module and runs its `setup(workerData)`; a throw or
+ * rejection of either is a start failure (`fatal`).
+ */
+async function init(module: string | null, workerData: unknown): Promise<boolean> {
+  let teardown = false;
   if (module !== null) {
     taskModule = loadModule(module);
     try {
-      await taskModule;
+      const { ns } = await taskModule;
+      if (typeof ns.setup === "function") await ns.setup(workerData);
+      teardown = typeof ns.teardown === "function";
     } catch (error) {
       post({ type: "fatal", error: encodeError(error) });
       return false;
     }
   }
-  post({ type: "ready", version: PROTOCOL_VERSION });
+  post({ type: "ready", version: PROTOCOL_VERSION, teardown });
   return true;
+}
+
+/** Runs the task module's `teardown()` and says so; the pool then ends the worker. */
+async function retire(): Promise<void> {
+  let error: unknown = null;
+  try {
+    const ns = taskModule === null ? null : (await taskModule).ns;
+    if (typeof ns?.teardown === "function") await ns.teardown();
+  } catch (thrown) {
+    error = encodeError(thrown);
+  }
+  post({ type: "retired", error });
+}
+
+/** `maxWorkerMemory`: 0 for unbounded. */
+let maxMemory = 0;
+let overMemorySaid = false;
+
+/**
+ * Between batches: tells the pool once when this worker's memory passed
+ * `maxWorkerMemory`, so that it is recycled when idle.
+ */
+function checkMemory(): void {
+  if (maxMemory === 0 || overMemorySaid) return;
+  const bytes = workerMemory();
+  if (bytes > maxMemory) {
+    overMemorySaid = true;
+    post({ type: "overMemory", bytes });
+  }
 }
 
 async function drain(): Promise<void> {
@@ -398,6 +439,7 @@ async function drain(): Promise<void> {
       if (msg.tasks) await define(msg.taskBase, msg.tasks);
       await runJobs(msg.jobs);
     }
+    checkMemory();
     spinForWork();
   } finally {
     draining = false;

@@ -1,0 +1,113 @@
+/**
+ * setup(workerData) and teardown() of a task module: once per worker,
+ * before its first job and when it retires normally; never after a crash or
+ * terminate().
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../mod.ts";
+import type { PoolEventMap } from "../../mod.ts";
+import type * as Tasks from "../fixtures/hooks_tasks.ts";
+import { fixture } from "../_util.ts";
+
+const tasks = fixture("hooks_tasks.ts");
+
+function counts(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8));
+}
+
+/** Resolves once word `word` of `memory` is at least `n`, woken by Atomics.notify. */
+async function atLeast(memory: Int32Array, word: number, n: number): Promise<void> {
+  for (let seen = Atomics.load(memory, word); seen < n; seen = Atomics.load(memory, word)) {
+    const result = Atomics.waitAsync(memory, word, seen);
+    if (result.async) await result.value;
+  }
+}
+
+describe("setup() and teardown()", () => {
+  it("setup(workerData) runs once per worker before its first job; teardown() at shutdown", async () => {
+    const shared = counts();
+    const pool = new Pool<typeof Tasks>({
+      maxChildren: 2,
+      minChildren: 2,
+      module: tasks,
+      workerData: { counts: shared },
+    });
+    const names = await Promise.all(Array.from({ length: 20 }, () => pool.run("name")));
+    assert.deepEqual([...new Set(names)].sort(), ["ThreadPool-1", "ThreadPool-2"]);
+    assert.equal(Atomics.load(shared, 0), 2);
+    assert.equal(Atomics.load(shared, 1), 0);
+    assert.equal(await pool.shutdown(), true);
+    assert.equal(Atomics.load(shared, 1), 2); // shutdown() waited for both teardowns
+    assert.equal(pool.alive, 0);
+  });
+
+  it("a worker retired for idleness runs teardown()", async () => {
+    const shared = counts();
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      module: tasks,
+      workerData: { counts: shared },
+      idleTimeout: 10,
+    });
+    const exited = new Promise<PoolEventMap["workerexit"]>((resolve) =>
+      pool.addEventListener("workerexit", resolve, { once: true })
+    );
+    assert.equal(await pool.run("echo", 1), 1);
+    assert.equal((await exited).detail.reason, "idle");
+    await atLeast(shared, 1, 1);
+    assert.equal(Atomics.load(shared, 0), 1);
+  });
+
+  it("terminate() runs no teardown", async () => {
+    const shared = counts();
+    const pool = new Pool<typeof Tasks>({
+      maxChildren: 2,
+      module: tasks,
+      workerData: { counts: shared },
+    });
+    await Promise.all([pool.run("echo", 1), pool.run("echo", 2)]);
+    pool.terminate();
+    assert.equal(pool.alive, 0);
+    assert.equal(Atomics.load(shared, 1), 0);
+  });
+
+  it("a setup() that throws is a start failure with its error, for every job", async () => {
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      module: tasks,
+      workerData: { counts: counts(), failSetup: true },
+    });
+    const errors: unknown[] = [];
+    pool.addEventListener("error", (event) => errors.push(event.detail.error));
+    await assert.rejects(pool.run("echo", 1), /failed to start.*setup refused/);
+    assert.ok(errors.length >= 1);
+    assert.ok(errors.every((error) => error instanceof RangeError));
+    // Every later job ends too, the same way: nothing hangs on a pool that cannot start.
+    await assert.rejects(pool.run("echo", 2), /setup refused/);
+  });
+
+  it("a teardown() that throws is reported as an error event; the worker still goes", async () => {
+    const shared = counts();
+    const pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      module: tasks,
+      workerData: { counts: shared, failTeardown: true },
+    });
+    const errors: PoolEventMap["error"][] = [];
+    pool.addEventListener("error", (event) => errors.push(event));
+    assert.equal(await pool.run("echo", 1), 1);
+    assert.equal(await pool.shutdown(), true);
+    assert.equal(pool.alive, 0);
+    assert.equal(errors.length, 1);
+    assert.match(String((errors[0]!.detail.error as Error).message), /teardown broke/);
+    assert.equal(errors[0]!.detail.name, "ThreadPool-1");
+  });
+
+  it("workerData that cannot be cloned is a TypeError naming it", () => {
+    assert.throws(() => new Pool({ workerData: { f: () => 1 } }), {
+      name: "TypeError",
+      message: /"workerData" must be structured-cloneable, received an object/,
+    });
+  });
+});
