@@ -568,6 +568,7 @@ export class DispatchLoop {
       this.#options.workerOptions,
     );
     const status = slot.status.buffer as SharedArrayBuffer;
+    slot.hasTeardown = this.#options.module !== null;
     slot.send({
       type: "init",
       version: PROTOCOL_VERSION,
@@ -834,7 +835,9 @@ export class DispatchLoop {
         this.#onReady(slot);
         break;
       case "fatal":
-        this.#onStartFailure(slot, decodeError(message.error));
+        // A worker retired while starting, whose setup() then failed: it goes, reported.
+        if (this.#retirements.has(slot)) this.#retirements.finish(slot, decodeError(message.error));
+        else this.#onStartFailure(slot, decodeError(message.error));
         break;
       case "exit":
         this.#onCrash(slot, new Error(`Worker ended itself: ${message.how}`));

@@ -51,7 +51,8 @@ export class Retirements {
    */
   start(slot: WorkerSlot, name: string): void {
     if (slot.dead) return;
-    if (!slot.ready || !slot.hasTeardown) return slot.terminate();
+    // A worker still starting gets the message after its setup() (or its failure).
+    if (!slot.hasTeardown) return slot.terminate();
     try {
       slot.send({ type: "retire" });
     } catch {

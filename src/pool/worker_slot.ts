@@ -49,7 +49,11 @@ export class WorkerSlot {
   knownTasks = 0;
   /** The worker answered `ready`. */
   ready = false;
-  /** Its task module exports `teardown()`, run when it retires normally. */
+  /**
+   * Its task module exports `teardown()`, run when it retires normally.
+   * Until `ready` says, true if the pool has a task module: a worker still
+   * starting may have run `setup()` already.
+   */
   hasTeardown = false;
   /** Retires to be replaced (`maxJobsPerWorker`, `maxWorkerMemory`, `recycle()`); `retiring` too. */
   recycling = false;

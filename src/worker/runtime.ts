@@ -406,6 +406,7 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
 async function retire(): Promise<void> {
   let error: unknown = null;
   try {
+    if (!await started) return void post({ type: "retired", error: null });
     const ns = taskModule === null ? null : (await taskModule).ns;
     if (typeof ns?.teardown === "function") await ns.teardown();
   } catch (thrown) {
@@ -419,7 +420,7 @@ let maxMemory = 0;
 let overMemorySaid = false;
 
 /**
- * Between batches: tells the pool once when this worker's memory passed
+ * At the end of each batch: tells the pool once when this worker's memory passed
  * `maxWorkerMemory`, so that it is recycled when idle.
  */
 function checkMemory(): void {
@@ -439,7 +440,6 @@ async function drain(): Promise<void> {
       if (msg.tasks) await define(msg.taskBase, msg.tasks);
       await runJobs(msg.jobs);
     }
-    checkMemory();
     spinForWork();
   } finally {
     draining = false;
@@ -525,6 +525,8 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     i += n;
   }
   endCalls();
+  // Before the answers, so the pool sends this worker nothing after them.
+  checkMemory();
   flush();
 }
 

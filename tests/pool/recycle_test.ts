@@ -56,6 +56,18 @@ describe("recycling", () => {
     assert.ok(!before.has(after));
   });
 
+  it("a worker over maxWorkerMemory is replaced between jobs; no job is lost", async () => {
+    // Every worker's heap is over one byte, so each finishes its batch and retires.
+    await using pool = new Pool({ maxChildren: 1, maxWorkerMemory: 1 });
+    const reasons: string[] = [];
+    pool.addEventListener("workerexit", (event) => reasons.push(event.detail.reason));
+    const names = [];
+    for (let i = 0; i < 3; i++) names.push(await pool.run(nameOf));
+    assert.equal(new Set(names).size, 3);
+    await pool.shutdown();
+    assert.equal(reasons.filter((r) => r === "recycle").length, 3);
+  });
+
   it("maxJobsPerWorker and maxWorkerMemory are checked", () => {
     assert.throws(() => new Pool({ maxJobsPerWorker: 0 }), RangeError);
     assert.throws(() => new Pool({ maxWorkerMemory: "1" as never }), TypeError);

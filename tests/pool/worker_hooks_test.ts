@@ -42,6 +42,21 @@ describe("setup() and teardown()", () => {
     assert.equal(pool.alive, 0);
   });
 
+  it("a worker still starting at shutdown() gets its teardown() after its setup()", async () => {
+    for (let round = 0; round < 5; round++) {
+      const shared = counts();
+      const pool = new Pool<typeof Tasks>({
+        maxChildren: 2,
+        minChildren: 2,
+        module: tasks,
+        workerData: { counts: shared },
+      });
+      assert.equal(await pool.shutdown(), true);
+      // Each worker that ran setup() also ran teardown(), however far it had started.
+      assert.equal(Atomics.load(shared, 1), Atomics.load(shared, 0));
+    }
+  });
+
   it("a worker retired for idleness runs teardown()", async () => {
     const shared = counts();
     await using pool = new Pool<typeof Tasks>({
