@@ -18,6 +18,7 @@
 
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 import { decodeError, encodeError } from "../protocol/codec.ts";
+import { writeJob } from "../protocol/job_batch.ts";
 import {
   assertNever,
   type FromWorker,
@@ -40,8 +41,6 @@ import type { TaskRegistry } from "./task_registry.ts";
 import { Retirements } from "./retirement.ts";
 import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
 
-/** A numeric `map` slice this long or longer travels as a Float64Array. */
-const MIN_F64_ITEMS = 16;
 /** Workers that fail to start this many times in a row fail the queued jobs. */
 const MAX_START_FAILURES = 3;
 /** The first wait before starting a worker again after one failed to start. */
@@ -706,7 +705,7 @@ export class DispatchLoop {
         stats.waited(job.task, now - job.queuedAt, job.count);
         job.queuedAt = -1; // sent again after a crash, it does not wait twice
       }
-      encode(job, data, transfer);
+      writeJob(data, transfer, job);
       job.slot = slot;
       slot.inflight.push(job);
       items += job.count;
@@ -765,7 +764,7 @@ export class DispatchLoop {
       for (const job of units) {
         const data: unknown[] = [];
         const transfer: Transferable[] = [];
-        encode(job, data, transfer);
+        writeJob(data, transfer, job);
         try {
           slot.send({ type: "run", jobs: data, taskBase, tasks: pendingTasks }, transfer);
           pendingTasks = null;
@@ -1207,30 +1206,4 @@ function runningEntry(slot: WorkerSlot, id: number): Job | undefined {
 /** The jobs in flight on `slot` that have not ended, as entries to send again. */
 function unanswered(slot: WorkerSlot): Job[] {
   return [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered());
-}
-
-/** Appends a job's header and values to a `run` message's flat array, and what it moves to `transfer`. */
-function encode(job: Job, data: unknown[], transfer: Transferable[]): void {
-  if (job.transfer) { for (const item of job.transfer) transfer.push(item); }
-  const args = job.args;
-  if (job.mode === Mode.MAP) {
-    if (job.numeric && job.count >= MIN_F64_ITEMS) {
-      let values: Float64Array;
-      if (args instanceof Float64Array) values = args.slice(job.offset, job.offset + job.count);
-      else {
-        values = new Float64Array(job.count);
-        for (let i = 0, at = job.offset; i < values.length; i++, at++) {
-          values[i] = args[at] as number;
-        }
-      }
-      data.push(job.id, job.task, Mode.MAP_F64, job.count, values);
-      transfer.push(values.buffer as ArrayBuffer);
-      return;
-    }
-    data.push(job.id, job.task, Mode.MAP, job.count);
-    for (let i = job.offset, end = job.offset + job.count; i < end; i++) data.push(args[i]);
-  } else {
-    data.push(job.id, job.task, job.mode, args.length);
-    for (let i = 0; i < args.length; i++) data.push(args[i]);
-  }
 }

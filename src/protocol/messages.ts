@@ -2,18 +2,8 @@
  * The wire protocol between the pool (main thread) and its workers: tagged
  * unions, integer ids, and flat arrays for everything that travels per job.
  *
- * A `run` message carries a batch of jobs as one flat array, because cloning
- * a number inside an array costs ~0.01 µs while cloning one small object costs
- * 1–3 µs:
- *
- * ```
- *  jobs: [ id, task, mode, n, v1 … vn,   id, task, mode, n, v1 … vn, … ]
- *          └─ header (JOB_HEADER) ─┘
- *  mode CALL:   v1 … vn are the arguments of one job
- *  mode MAP:    v1 … vn are n jobs (ids id … id+n-1), each called with one argument
- *  mode STREAM: like CALL; yielded values are sent as they come, paced by credits
- *  mode MAP_F64: like MAP for numbers: v1 is one moved Float64Array of the n items
- * ```
+ * A `run` message carries a batch of jobs as one flat array, written and
+ * read in `job_batch.ts` (its layout is drawn there).
  *
  * A `results` message answers in dispatch order, as `[tag, value]` pairs (or
  * `[RETURNS, n, r1 … rn]` for a run of returns); the pool knows which job
@@ -25,10 +15,7 @@
 /** Bumped whenever a message changes shape. */
 export const PROTOCOL_VERSION = 1;
 
-/** Number of header words before each job's values in `run.jobs`. */
-export const JOB_HEADER = 4;
-
-/** How a job's values are read; see the module doc. */
+/** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
 
 /** The tag of each `[tag, value]` pair in `results.data`. */

@@ -15,7 +15,6 @@
 import {
   assertNever,
   type FromWorker,
-  JOB_HEADER,
   Mode,
   PROTOCOL_VERSION,
   SPIN_MS,
@@ -27,6 +26,7 @@ import {
   type WorkerNotice,
 } from "../protocol/messages.ts";
 import { decodeError, describeThrown, encodeError, isTransferred } from "../protocol/codec.ts";
+import { JobHeader, readJobHeader } from "../protocol/job_batch.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, compileTask, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
@@ -487,25 +487,28 @@ async function importTask(module: string | null, name: string): Promise<Compiled
   return compileTask.of(fn as (...args: unknown[]) => unknown, false);
 }
 
+/** The entry `runJobs` reads now; refilled per entry (`drain` runs one batch at a time). */
+const header = new JobHeader();
+
 async function runJobs(jobs: unknown[]): Promise<void> {
   batchStart = performance.now();
-  let i = 0;
-  while (i < jobs.length) {
-    const id = jobs[i] as number;
-    const task = tasks[jobs[i + 1] as number]!;
-    const mode = jobs[i + 2] as number;
-    const n = jobs[i + 3] as number;
-    i += JOB_HEADER;
+  let next = 0;
+  while (next < jobs.length) {
+    next = readJobHeader(jobs, next, header);
+    const id = header.id;
+    const task = tasks[header.task]!;
+    const mode = header.mode;
+    const n = header.count;
+    const i = header.values;
     if (mode === Mode.MAP_F64) {
       const values = jobs[i] as Float64Array;
       if (task.kind === TaskKind.PLAIN) await runNumbers(task, values, id);
       else await runEach(task, values, 0, n, id);
-      i += 1;
       continue;
     }
     if (mode === Mode.MAP) {
       if (task.kind === TaskKind.PLAIN) {
-        await runItems(task, jobs, i, n, id, i + n === jobs.length);
+        await runItems(task, jobs, i, n, id, next === jobs.length);
       } else await runEach(task, jobs, i, n, id);
     } else if (skipped.size !== 0 && skipped.delete(id)) {
       Atomics.store(status, Status.STARTED, ++startedJobs);
@@ -522,7 +525,6 @@ async function runJobs(jobs: unknown[]): Promise<void> {
         afterLane();
       } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
     }
-    i += n;
   }
   endCalls();
   // Before the answers, so the pool sends this worker nothing after them.
