@@ -828,6 +828,10 @@ export class DispatchLoop {
         this.#onResults(slot, message.data, message.jobs, message.ms);
         break;
       case "ready":
+        if (message.version !== PROTOCOL_VERSION) {
+          this.#onStartFailure(slot, versionMismatch(message.version));
+          break;
+        }
         slot.ready = true;
         slot.hasTeardown = message.teardown;
         slot.readyAt = this.#clock.now();
@@ -1206,4 +1210,13 @@ function runningEntry(slot: WorkerSlot, id: number): Job | undefined {
 /** The jobs in flight on `slot` that have not ended, as entries to send again. */
 function unanswered(slot: WorkerSlot): Job[] {
   return [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered());
+}
+
+/** A worker module of another fastpool version answered (`workerUrl` pointing at another copy). */
+function versionMismatch(theirs: unknown): Error {
+  return new Error(
+    `Cannot start worker: it speaks fastpool protocol version ${
+      String(theirs)
+    }, this pool ${PROTOCOL_VERSION}; "workerUrl" must be the worker module of the same fastpool version`,
+  );
 }

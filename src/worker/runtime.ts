@@ -279,6 +279,21 @@ scope.addEventListener("message", (event) => {
   const msg = event.data;
   switch (msg.type) {
     case "init":
+      if (msg.version !== PROTOCOL_VERSION) {
+        // A pool of another fastpool version loaded this worker module.
+        post({
+          type: "fatal",
+          error: encodeError(
+            new Error(
+              `Cannot start worker: the pool speaks fastpool protocol version ${
+                String(msg.version)
+              }, this worker ${PROTOCOL_VERSION}; "workerUrl" must be the worker module of the same fastpool version`,
+            ),
+          ),
+        });
+        started = Promise.resolve(false);
+        break;
+      }
       status = new Int32Array(msg.status);
       setConcurrency(msg.concurrency);
       nameThisWorker(msg.name);
