@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../mod.ts";
-import type { PoolEventMap } from "../../mod.ts";
+import type { PoolEventMap, PoolOptions } from "../../mod.ts";
 import type * as Tasks from "../fixtures/hooks_tasks.ts";
 import { fixture } from "../_util.ts";
 
@@ -14,6 +14,11 @@ const tasks = fixture("hooks_tasks.ts");
 
 function counts(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(8));
+}
+
+/** A pool of the hooks module, counting into `data.counts`, with `options` on top. */
+function hooksPool(data: Tasks.HooksData, options: PoolOptions = {}): Pool<typeof Tasks> {
+  return new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, workerData: data, ...options });
 }
 
 /** Resolves once word `word` of `memory` is at least `n`, woken by Atomics.notify. */
@@ -27,12 +32,7 @@ async function atLeast(memory: Int32Array, word: number, n: number): Promise<voi
 describe("setup() and teardown()", () => {
   it("setup(workerData) runs once per worker before its first job; teardown() at shutdown", async () => {
     const shared = counts();
-    const pool = new Pool<typeof Tasks>({
-      maxChildren: 2,
-      minChildren: 2,
-      module: tasks,
-      workerData: { counts: shared },
-    });
+    const pool = hooksPool({ counts: shared }, { maxChildren: 2, minChildren: 2 });
     const names = await Promise.all(Array.from({ length: 20 }, () => pool.run("name")));
     assert.deepEqual([...new Set(names)].sort(), ["ThreadPool-1", "ThreadPool-2"]);
     assert.equal(Atomics.load(shared, 0), 2);
@@ -45,12 +45,7 @@ describe("setup() and teardown()", () => {
   it("a worker still starting at shutdown() gets its teardown() after its setup()", async () => {
     for (let round = 0; round < 5; round++) {
       const shared = counts();
-      const pool = new Pool<typeof Tasks>({
-        maxChildren: 2,
-        minChildren: 2,
-        module: tasks,
-        workerData: { counts: shared },
-      });
+      const pool = hooksPool({ counts: shared }, { maxChildren: 2, minChildren: 2 });
       assert.equal(await pool.shutdown(), true);
       // Each worker that ran setup() also ran teardown(), however far it had started.
       assert.equal(Atomics.load(shared, 1), Atomics.load(shared, 0));
@@ -59,12 +54,7 @@ describe("setup() and teardown()", () => {
 
   it("a worker retired for idleness runs teardown()", async () => {
     const shared = counts();
-    await using pool = new Pool<typeof Tasks>({
-      maxChildren: 1,
-      module: tasks,
-      workerData: { counts: shared },
-      idleTimeout: 10,
-    });
+    await using pool = hooksPool({ counts: shared }, { idleTimeout: 10 });
     const exited = new Promise<PoolEventMap["workerexit"]>((resolve) =>
       pool.addEventListener("workerexit", resolve, { once: true })
     );
@@ -76,11 +66,7 @@ describe("setup() and teardown()", () => {
 
   it("terminate() runs no teardown", async () => {
     const shared = counts();
-    const pool = new Pool<typeof Tasks>({
-      maxChildren: 2,
-      module: tasks,
-      workerData: { counts: shared },
-    });
+    const pool = hooksPool({ counts: shared }, { maxChildren: 2 });
     await Promise.all([pool.run("echo", 1), pool.run("echo", 2)]);
     pool.terminate();
     assert.equal(pool.alive, 0);
@@ -88,11 +74,7 @@ describe("setup() and teardown()", () => {
   });
 
   it("a setup() that throws is a start failure with its error, for every job", async () => {
-    await using pool = new Pool<typeof Tasks>({
-      maxChildren: 1,
-      module: tasks,
-      workerData: { counts: counts(), failSetup: true },
-    });
+    await using pool = hooksPool({ counts: counts(), failSetup: true });
     const errors: unknown[] = [];
     pool.addEventListener("error", (event) => errors.push(event.detail.error));
     await assert.rejects(pool.run("echo", 1), /failed to start.*setup refused/);
@@ -104,11 +86,7 @@ describe("setup() and teardown()", () => {
 
   it("a teardown() that throws is reported as an error event; the worker still goes", async () => {
     const shared = counts();
-    const pool = new Pool<typeof Tasks>({
-      maxChildren: 1,
-      module: tasks,
-      workerData: { counts: shared, failTeardown: true },
-    });
+    const pool = hooksPool({ counts: shared, failTeardown: true });
     const errors: PoolEventMap["error"][] = [];
     pool.addEventListener("error", (event) => errors.push(event));
     assert.equal(await pool.run("echo", 1), 1);
