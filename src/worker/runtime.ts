@@ -20,13 +20,13 @@ import {
   SPIN_MS,
   Status,
   STREAM_WINDOW,
-  Tag,
   type TaskSpec,
   type ToWorker,
   type WorkerNotice,
 } from "../protocol/messages.ts";
-import { decodeError, describeThrown, encodeError, isTransferred } from "../protocol/codec.ts";
+import { decodeError, describeThrown, encodeError } from "../protocol/codec.ts";
 import { JobHeader, readJobHeader } from "../protocol/job_batch.ts";
+import { ResultWriter } from "../protocol/result_batch.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, compileTask, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
@@ -103,23 +103,8 @@ let draining = false;
 /** Stream jobs stopped (`return()`) before they started: skipped when reached. */
 const skipped = new Set<number>();
 
-let out: unknown[] = [];
-/** Where the open `RETURNS` run's header is in `out`, and where the run ends. */
-let runAt = -1;
-let runEnd = -1;
-/** What tasks asked to move with their results (`transfer()`). */
-let outTransfer: Transferable[] = [];
-/** The Float64Arrays of `F64RETURNS` runs, moved back unless the batch may fail to clone. */
-let ownBuffers: ArrayBuffer[] = [];
-/**
- * The batch holds an object, function or symbol result, which may fail to clone. A failed
- * `postMessage` may already have detached what it was to move (Deno does),
- * so our own buffers are then copied, not moved.
- */
-let risky = false;
-/** Indices in `out` of values in wire form (see `sync/wire.ts`), if any. */
-let outShared: number[] | null = null;
-let outJobs = 0;
+/** The answers of the jobs run since the last `results` message. */
+const out = new ResultWriter(toWire);
 let batchStart = 0;
 let sinceClock = 0;
 
@@ -204,7 +189,7 @@ function pendingResult(task: Compiled, result: unknown, id: number): Promise<voi
   if (concurrency === 1) return track(settle(task, result)!);
   const lane = freeLanes.pop()!;
   Atomics.store(status, Status.WORDS + lane, id | 0);
-  out.push(Tag.LATER, 0);
+  out.later();
   const context = made;
   made = null;
   if (context !== null) live.set(id, context);
@@ -215,17 +200,16 @@ function pendingResult(task: Compiled, result: unknown, id: number): Promise<voi
       context.ended = true;
       live.delete(id);
     }
-    out.push(Tag.FOR, id);
   };
   Promise.resolve(result).then(
     (value) => {
       end();
-      pushReturn(value);
+      out.laterReturned(id, value);
       laterAnswered();
     },
     (error) => {
       end();
-      pushThrow(task, error);
+      out.laterThrew(id, task.explain(error));
       laterAnswered();
     },
   );
@@ -259,8 +243,8 @@ function laterAnswered(): void {
  */
 function afterLane(): void {
   if (
-    concurrency > 1 && outJobs !== 0 &&
-    performance.now() - batchStart >= EARLY_ANSWER_MS * outJobs
+    concurrency > 1 && out.jobs !== 0 &&
+    performance.now() - batchStart >= EARLY_ANSWER_MS * out.jobs
   ) {
     flush();
   } else maybeFlush();
@@ -527,8 +511,7 @@ async function runJobs(jobs: unknown[]): Promise<void> {
       } else await runEach(task, jobs, i, n, id);
     } else if (skipped.size !== 0 && skipped.delete(id)) {
       Atomics.store(status, Status.STARTED, ++startedJobs);
-      out.push(Tag.SKIPPED, 0);
-      outJobs++;
+      out.skipped();
     } else {
       Atomics.store(status, Status.STARTED, ++startedJobs);
       const args = n < REUSED_ARGS.length ? REUSED_ARGS[n]! : new Array(n);
@@ -614,11 +597,7 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
     if (typeof result !== "number") break;
     values[k] = result;
   }
-  if (k > 0) {
-    out.push(Tag.F64RETURNS, k === n ? values : values.subarray(0, k));
-    ownBuffers.push(values.buffer as ArrayBuffer);
-    outJobs += k;
-  }
+  if (k > 0) out.returnedNumbers(values, k);
   if (k === n) return;
   // Job k is started and has its outcome in `result`; the rest have not started.
   if (threw) pushThrow(task, result);
@@ -676,7 +655,7 @@ async function runItems(
     }
     const type = typeof result;
     if (type === "number" || type === "string" || type === "boolean" || result == null) {
-      pushPlainReturn(result); // always cloneable
+      out.returnedPrimitive(result);
     } else if (isThenable(result)) {
       const wait = pendingResult(task, result, idOf + k);
       if (wait !== undefined) {
@@ -724,8 +703,8 @@ function call(
   }
   if (task.kind === TaskKind.GENERATOR) {
     try {
-      for (const value of result as Iterable<unknown>) pushValue(Tag.YIELD, value);
-      pushEnd();
+      for (const value of result as Iterable<unknown>) out.yielded(value);
+      out.ended();
     } catch (error) {
       pushThrow(task, error);
     }
@@ -737,10 +716,10 @@ function call(
 async function runAsyncGenerator(task: Compiled, values: AsyncIterable<unknown>): Promise<void> {
   try {
     for await (const value of values) {
-      pushValue(Tag.YIELD, value);
+      out.yielded(value);
       maybeFlush();
     }
-    pushEnd();
+    out.ended();
   } catch (error) {
     pushThrow(task, error);
   }
@@ -767,10 +746,10 @@ async function runStream(
       const step = await iterator.next();
       if (step.done) break;
       state.credit--;
-      pushValue(Tag.YIELD, step.value);
+      out.yielded(step.value);
       flush();
     }
-    pushEnd();
+    out.ended();
   } catch (error) {
     pushThrow(task, error);
   } finally {
@@ -789,55 +768,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   }
 }
 
-function pushValue(tag: number, value: unknown): void {
-  const type = typeof value;
-  if (type === "object" ? value !== null : type === "function" || type === "symbol") risky = true;
-  if (type !== "object" || value === null) {
-    out.push(tag, value);
-    return;
-  }
-  if (isTransferred(value)) {
-    for (const item of value.list) outTransfer.push(item);
-    value = value.value;
-  }
-  // A Semaphore or Lock, alone or inside, goes as its wire form; the pool
-  // revives the values at the indices listed in `shared`.
-  const wire = toWire(value);
-  if (wire !== undefined) {
-    (outShared ??= []).push(out.length + 1);
-    value = wire;
-  }
-  out.push(tag, value);
-}
-
-/** A job returned a primitive: extend the run of returns at the end of `out`, or start one. */
-function pushPlainReturn(value: unknown): void {
-  if (runEnd === out.length) {
-    (out[runAt + 1] as number)++;
-  } else {
-    runAt = out.length;
-    out.push(Tag.RETURNS, 1);
-  }
-  out.push(value);
-  runEnd = out.length;
-  outJobs++;
-}
-
 function pushReturn(value: unknown): void {
-  pushValue(Tag.RETURN, value);
-  outJobs++;
-}
-
-function pushEnd(): void {
-  out.push(Tag.END, 0);
-  outJobs++;
+  out.returned(value);
 }
 
 function pushThrow(task: Compiled, error: unknown): void {
-  // A thrown value that is not an Error is sent as it is, and may fail to clone.
-  risky = true;
-  out.push(Tag.THROW, encodeError(task.explain(error)));
-  outJobs++;
+  out.threw(task.explain(error));
 }
 
 /**
@@ -848,8 +784,8 @@ function pushThrow(task: Compiled, error: unknown): void {
  */
 function answerEarly(): void {
   if (
-    outJobs !== 0 && inbox.length === 0 &&
-    performance.now() - batchStart >= EARLY_ANSWER_MS * outJobs
+    out.jobs !== 0 && inbox.length === 0 &&
+    performance.now() - batchStart >= EARLY_ANSWER_MS * out.jobs
   ) {
     flush();
   }
@@ -861,54 +797,9 @@ function maybeFlush(): void {
 }
 
 function flush(): void {
-  if (out.length === 0 || crashed) return;
+  if (out.empty || crashed) return;
   const now = performance.now();
-  const message: FromWorker = { type: "results", data: out, jobs: outJobs, ms: now - batchStart };
-  if (outShared !== null) message.shared = outShared;
-  const transfer = risky || ownBuffers.length === 0
-    ? outTransfer
-    : outTransfer.length === 0
-    ? ownBuffers
-    : outTransfer.concat(ownBuffers);
-  try {
-    post(message, transfer);
-  } catch (error) {
-    replaceUncloneable(error);
-    post(message); // copied, not moved, on this slow path
-  }
+  out.flush(now - batchStart, post);
   Atomics.add(status, Status.TO_MAIN, 1);
-  out = [];
-  runAt = runEnd = -1;
-  outTransfer = [];
-  ownBuffers = [];
-  risky = false;
-  outShared = null;
-  outJobs = 0;
   batchStart = now;
-}
-
-/**
- * `postMessage` refused the batch: find the values that cannot be cloned and
- * fail their jobs alone, so the rest of the batch still arrives.
- */
-function replaceUncloneable(cause: unknown): void {
-  for (let i = 0; i < out.length; i += 2) {
-    if (out[i] === Tag.RETURNS) {
-      i += out[i + 1] as number; // a run holds primitives only: all cloneable
-      continue;
-    }
-    if (out[i] === Tag.F64RETURNS) continue; // numbers, and not moved (see `risky`)
-    try {
-      structuredClone(out[i + 1]);
-    } catch (error) {
-      const what = out[i] === Tag.THROW ? "the error it threw" : "its result";
-      out[i] = Tag.THROW;
-      out[i + 1] = encodeError(
-        new TypeError(
-          `Cannot send job result: ${what} cannot be cloned (${describeThrown(error)})`,
-          { cause },
-        ),
-      );
-    }
-  }
 }

@@ -1,0 +1,340 @@
+/**
+ * The result batch: the flat `data` array of a `results` message, both ends.
+ * The worker writes it with a {@linkcode ResultWriter}, the pool reads it with
+ * {@linkcode readResults}; nothing else knows its layout.
+ *
+ * Answers come in the order the jobs were sent, so an entry names no job: the
+ * pool knows whose answer it is from the order alone.
+ *
+ * ```
+ *  data: [ tag, value,  tag, value, … ]
+ *  [RETURN, v]  [THROW, e]  [YIELD, v]  [END, 0]  [SKIPPED, 0]  [LATER, 0]
+ *  [RETURNS, n, r1 … rn]     n jobs in a row returned primitives r1 … rn
+ *  [F64RETURNS, f64]         f64.length jobs in a row returned numbers (a moved Float64Array)
+ *  [FOR, id, RETURN, v]      job id, which went LATER, answered out of order
+ *  [FOR, id, THROW, e]
+ * ```
+ *
+ * `e` is an error as `codec.ts` encodes it; the reader decodes it. Values
+ * holding a Semaphore or Lock travel in their wire form, and the message
+ * lists their indices in `shared` (the writer is given `toWire`, the pool's
+ * slot revives them before reading), because this file imports nothing of
+ * `sync/`.
+ *
+ * @module
+ */
+
+import { decodeError, describeThrown, encodeError, isTransferred } from "./codec.ts";
+import type { FromWorker } from "./messages.ts";
+
+/** The tag of each entry of `results.data`; see the module doc. */
+export const Tag = {
+  /** The job returned `value`; it has ended. */
+  RETURN: 0,
+  /** A generator job yielded `value`; it goes on. */
+  YIELD: 1,
+  /** The job threw `value` (an encoded error); it has ended. */
+  THROW: 2,
+  /** A generator job finished; `value` is unused. */
+  END: 3,
+  /** The job was skipped before it started (cancelled); `value` is unused. */
+  SKIPPED: 4,
+  /**
+   * `value` jobs in a row returned; their results follow it: `[RETURNS, n,
+   * r1 … rn]`. The common case of quick jobs, at one value per job.
+   */
+  RETURNS: 5,
+  /**
+   * Like `RETURNS` for numbers: `[F64RETURNS, r]`, where `r` is a moved
+   * `Float64Array` of the results of `r.length` jobs in a row.
+   */
+  F64RETURNS: 6,
+  /**
+   * The job went asynchronous on a worker that runs several at once
+   * (`concurrentTasksPerWorker`): it holds its place in the order, and its
+   * answer comes later, out of order, as `[FOR, id]` followed by its
+   * `[RETURN | THROW, value]`. `value` is unused.
+   */
+  LATER: 7,
+  /** `[FOR, id]`: the answer pair that follows is job `id`'s, which went `LATER`. */
+  FOR: 8,
+} as const;
+
+/** How the worker posts a `results` message. */
+export type PostResults = (message: FromWorker, transfer: Transferable[]) => void;
+
+/**
+ * The worker's side: collects the answers of a batch's jobs in order, then
+ * sends them as one `results` message ({@linkcode flush}). One per worker.
+ */
+export class ResultWriter {
+  #data: unknown[] = [];
+  /** Where the open `RETURNS` run's header is in `#data`, and where the run ends. */
+  #runAt = -1;
+  #runEnd = -1;
+  /** What tasks asked to move with their results (`transfer()`). */
+  #transfer: Transferable[] = [];
+  /** The Float64Arrays of `F64RETURNS` runs, moved back unless the batch may fail to clone. */
+  #ownBuffers: ArrayBuffer[] = [];
+  /**
+   * The batch holds an object, function or symbol result, or a thrown
+   * value, which may fail to clone. A failed `postMessage` may already have
+   * detached what it was to move (Deno does), so our own buffers are then
+   * copied, not moved.
+   */
+  #risky = false;
+  /** Indices in `#data` of values in wire form, if any. */
+  #shared: number[] | null = null;
+  #jobs = 0;
+  readonly #toWire: (value: unknown) => unknown;
+
+  /**
+   * @param toWire The wire form of a value holding a Semaphore or Lock, or
+   * `undefined` for a value sent as it is (`sync/wire.ts`).
+   */
+  constructor(toWire: (value: unknown) => unknown = () => undefined) {
+    this.#toWire = toWire;
+  }
+
+  /** Nothing to send. */
+  get empty(): boolean {
+    return this.#data.length === 0;
+  }
+
+  /** Jobs answered so far (each job of a run counted; `LATER` counts none). */
+  get jobs(): number {
+    return this.#jobs;
+  }
+
+  /** A job returned `value`. */
+  returned(value: unknown): void {
+    this.#push(Tag.RETURN, value);
+    this.#jobs++;
+  }
+
+  /**
+   * A job returned a primitive (a number, string, boolean, `null` or
+   * `undefined`; always cloneable): it extends the run of returns at the end,
+   * or starts one.
+   */
+  returnedPrimitive(value: unknown): void {
+    const data = this.#data;
+    if (this.#runEnd === data.length) {
+      (data[this.#runAt + 1] as number)++;
+    } else {
+      this.#runAt = data.length;
+      data.push(Tag.RETURNS, 1);
+    }
+    data.push(value);
+    this.#runEnd = data.length;
+    this.#jobs++;
+  }
+
+  /**
+   * The first `n` jobs of a numeric `map` slice returned numbers, written
+   * over their arguments in `values`: sent as one `F64RETURNS`, moving
+   * `values`' buffer back when it is safe.
+   */
+  returnedNumbers(values: Float64Array, n: number): void {
+    this.#data.push(Tag.F64RETURNS, n === values.length ? values : values.subarray(0, n));
+    this.#ownBuffers.push(values.buffer as ArrayBuffer);
+    this.#jobs += n;
+  }
+
+  /** A generator job yielded `value`. */
+  yielded(value: unknown): void {
+    this.#push(Tag.YIELD, value);
+  }
+
+  /** A job threw `error` (sent encoded; a thrown value that is no Error as it is). */
+  threw(error: unknown): void {
+    this.#risky = true;
+    this.#data.push(Tag.THROW, encodeError(error));
+    this.#jobs++;
+  }
+
+  /** A generator job finished. */
+  ended(): void {
+    this.#data.push(Tag.END, 0);
+    this.#jobs++;
+  }
+
+  /** A job was skipped before it started (stopped or aborted while queued in the worker). */
+  skipped(): void {
+    this.#data.push(Tag.SKIPPED, 0);
+    this.#jobs++;
+  }
+
+  /** A job went asynchronous: it answers later, with `laterReturned` or `laterThrew`. */
+  later(): void {
+    this.#data.push(Tag.LATER, 0);
+  }
+
+  /** Job `id`, which went `later()`, returned `value`. */
+  laterReturned(id: number, value: unknown): void {
+    this.#data.push(Tag.FOR, id);
+    this.returned(value);
+  }
+
+  /** Job `id`, which went `later()`, threw `error`. */
+  laterThrew(id: number, error: unknown): void {
+    this.#data.push(Tag.FOR, id);
+    this.threw(error);
+  }
+
+  /**
+   * Sends what was written as one `results` message (`ms`: the time it
+   * covers) and starts a new batch. If `post` refuses it (a value that
+   * cannot be cloned), those values' jobs fail alone and the rest is sent
+   * again, copied.
+   */
+  flush(ms: number, post: PostResults): void {
+    const message: FromWorker = { type: "results", data: this.#data, jobs: this.#jobs, ms };
+    if (this.#shared !== null) message.shared = this.#shared;
+    const own = this.#ownBuffers;
+    const moved = this.#transfer;
+    const transfer = this.#risky || own.length === 0
+      ? moved
+      : moved.length === 0
+      ? own
+      : moved.concat(own);
+    try {
+      post(message, transfer);
+    } catch (error) {
+      this.#replaceUncloneable(error);
+      post(message, []); // copied, not moved, on this slow path
+    }
+    this.#data = [];
+    this.#runAt = this.#runEnd = -1;
+    this.#transfer = [];
+    this.#ownBuffers = [];
+    this.#risky = false;
+    this.#shared = null;
+    this.#jobs = 0;
+  }
+
+  #push(tag: number, value: unknown): void {
+    const type = typeof value;
+    if (type === "object" ? value !== null : type === "function" || type === "symbol") {
+      this.#risky = true;
+    }
+    if (type !== "object" || value === null) {
+      this.#data.push(tag, value);
+      return;
+    }
+    if (isTransferred(value)) {
+      for (const item of value.list) this.#transfer.push(item);
+      value = value.value;
+    }
+    // A Semaphore or Lock, alone or inside, goes as its wire form; the pool
+    // revives the values at the indices listed in `shared`.
+    const wire = this.#toWire(value);
+    if (wire !== undefined) {
+      (this.#shared ??= []).push(this.#data.length + 1);
+      value = wire;
+    }
+    this.#data.push(tag, value);
+  }
+
+  /**
+   * `postMessage` refused the batch: find the values that cannot be cloned and
+   * fail their jobs alone, so the rest of the batch still arrives.
+   */
+  #replaceUncloneable(cause: unknown): void {
+    const data = this.#data;
+    for (let i = 0; i < data.length; i += 2) {
+      if (data[i] === Tag.RETURNS) {
+        i += data[i + 1] as number; // a run holds primitives only: all cloneable
+        continue;
+      }
+      if (data[i] === Tag.F64RETURNS) continue; // numbers, and not moved (see `#risky`)
+      try {
+        structuredClone(data[i + 1]);
+      } catch (error) {
+        const what = data[i] === Tag.THROW ? "the error it threw" : "its result";
+        data[i] = Tag.THROW;
+        data[i + 1] = encodeError(
+          new TypeError(
+            `Cannot send job result: ${what} cannot be cloned (${describeThrown(error)})`,
+            { cause },
+          ),
+        );
+      }
+    }
+  }
+}
+
+/**
+ * What {@linkcode readResults} tells, entry by entry, in order. The pool has
+ * one, created once, so the reader's calls stay monomorphic.
+ */
+export interface ResultVisitor {
+  /** `n` jobs in a row returned `values[at]` … `values[at + n - 1]` (`RETURNS`, `F64RETURNS`). */
+  returns(values: ArrayLike<unknown>, at: number, n: number): void;
+  /** The next job returned `value`. */
+  returned(value: unknown): void;
+  /** The next job, a generator, yielded `value`; it goes on. */
+  yielded(value: unknown): void;
+  /** The next job threw `error` (decoded). */
+  threw(error: unknown): void;
+  /** The next job, a generator, finished. */
+  ended(): void;
+  /** The next job was skipped before it started. */
+  skipped(): void;
+  /** The next job went asynchronous: it answers later, by id. */
+  later(): void;
+  /** Job `id`, which went `later()`, returned `value`, or threw it (decoded) if `threw`. */
+  answered(id: number, threw: boolean, value: unknown): void;
+}
+
+/**
+ * Reads a `results` message's `data`, calling `visitor` once per entry, in
+ * order. Allocates nothing of its own per entry (a thrown error is decoded).
+ *
+ * @throws {TypeError} At an entry of no known tag, naming it.
+ */
+export function readResults(data: readonly unknown[], visitor: ResultVisitor): void {
+  for (let i = 0; i < data.length; i += 2) {
+    const tag = data[i];
+    switch (tag) {
+      case Tag.RETURNS: {
+        const n = data[i + 1] as number;
+        visitor.returns(data, i + 2, n);
+        i += n;
+        break;
+      }
+      case Tag.F64RETURNS: {
+        const values = data[i + 1] as Float64Array;
+        visitor.returns(values, 0, values.length);
+        break;
+      }
+      case Tag.RETURN:
+        visitor.returned(data[i + 1]);
+        break;
+      case Tag.YIELD:
+        visitor.yielded(data[i + 1]);
+        break;
+      case Tag.THROW:
+        visitor.threw(decodeError(data[i + 1]));
+        break;
+      case Tag.END:
+        visitor.ended();
+        break;
+      case Tag.SKIPPED:
+        visitor.skipped();
+        break;
+      case Tag.LATER:
+        visitor.later();
+        break;
+      case Tag.FOR: {
+        const threw = data[i + 2] === Tag.THROW;
+        const value = data[i + 3];
+        visitor.answered(data[i + 1] as number, threw, threw ? decodeError(value) : value);
+        i += 2; // the pair that answered
+        break;
+      }
+      default:
+        throw new TypeError(`Cannot read results: unknown tag ${String(tag)} at index ${i}`);
+    }
+  }
+}
