@@ -19,6 +19,7 @@
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 import { decodeError, encodeError } from "../protocol/codec.ts";
 import { writeJob } from "../protocol/job_batch.ts";
+import { readResults, type ResultVisitor, Tag } from "../protocol/result_batch.ts";
 import {
   assertNever,
   type FromWorker,
@@ -26,7 +27,6 @@ import {
   PROTOCOL_VERSION,
   SPIN_MS,
   Status,
-  Tag,
   type TaskSpec,
 } from "../protocol/messages.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
@@ -885,118 +885,124 @@ export class DispatchLoop {
   #onResults(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
     // A worker that ran a job has started for good: forget earlier failures.
     if (slot.endedItems === 0) this.#startFailures = 0;
-    const stats = this.#stats;
-    stats.busyMs += ms;
+    this.#stats.busyMs += ms;
     const sample = jobs > 0 ? ms / jobs : 0;
     if (jobs > 0) {
       const previous = this.#msPerJob;
       this.#msPerJob = previous === previous ? 0.7 * previous + 0.3 * sample : sample;
     }
-    const results = this.#results;
-    const inflight = slot.inflight;
-    let job = inflight.at(0)!;
-    for (let i = 0; i < data.length; i += 2) {
-      const tag = data[i];
-      if (tag === Tag.RETURNS || tag === Tag.F64RETURNS) {
-        // A run of returns, `[RETURNS, n, r1 … rn]` or `[F64RETURNS, Float64Array]`, possibly
-        // over several entries.
-        let values: ArrayLike<unknown> = data;
-        let n: number;
-        let at: number;
-        if (tag === Tag.RETURNS) {
-          n = data[i + 1] as number;
-          at = i + 2;
-          i = at + n - 2; // the loop adds 2
-        } else {
-          values = data[i + 1] as Float64Array;
-          n = values.length;
-          at = 0;
-        }
-        while (n > 0) {
-          const take = Math.min(n, job.count - job.next);
-          if (!job.ended) {
-            results.values(job, job.id + job.next, values, at, take);
-            this.pending -= take;
-          }
-          stats.ran(job.task, sample, take);
-          slot.inflightItems -= take;
-          slot.endedItems = (slot.endedItems + take) | 0;
-          job.next += take;
-          at += take;
-          n -= take;
-          if (job.next >= job.count) {
-            inflight.shift();
-            if (job.later === 0) {
-              job.ended = true;
-              if (job.timer !== undefined) this.#clearJobTimer(job);
-            }
-            job = inflight.at(0)!;
-          }
-        }
-        continue;
-      }
-      if (tag === Tag.YIELD) {
-        if (!job.ended) results.value(job, job.id + job.next, data[i + 1], true);
-        continue;
-      }
-      if (tag === Tag.LATER) {
-        // It runs on, asynchronously: it answers later with `FOR` (see #answerLater).
-        slot.later.set(job.id + job.next, job);
-        job.later++;
-        job.next++;
-        slot.endedItems = (slot.endedItems + 1) | 0; // reported as started, for crash.ts
-        if (job.next >= job.count) {
-          inflight.shift();
-          job = inflight.at(0)!;
-        }
-        continue;
-      }
-      if (tag === Tag.FOR) {
-        this.#answerLater(slot, data[i + 1] as number, data[i + 2], data[i + 3], sample);
-        i += 2; // the pair that answered
-        continue;
-      }
-      // One answer ends one job; a SKIPPED answer covers the whole entry.
-      const skipped = tag === Tag.SKIPPED;
-      const from = job.next;
-      const items = skipped ? job.count - from : 1;
-      if (!skipped) stats.ran(job.task, sample, 1);
-      if (!job.ended && !skipped) {
-        const id = job.id + from;
-        if (tag === Tag.RETURN) results.value(job, id, data[i + 1], false);
-        else if (tag === Tag.THROW) results.failure(job, id, decodeError(data[i + 1]));
-        else results.end(job, id); // Tag.END
-        this.pending--;
-      }
-      slot.inflightItems -= items;
-      slot.endedItems = (slot.endedItems + items) | 0;
-      job.next += items;
-      if (job.next >= job.count) {
-        inflight.shift();
-        if (job.later === 0) {
-          if (job.timer !== undefined) this.#clearJobTimer(job);
-          if (!skipped) job.ended = true;
-          else if (!job.ended) this.queue.requeue([from === 0 ? job : job.part(from, items)]);
-        }
-        job = inflight.at(0)!;
-      }
-    }
+    this.#answering = slot;
+    this.#entry = slot.inflight.at(0)!;
+    this.#sample = sample;
+    readResults(data, this.#reader);
     if (slot.inflightItems === 0) this.#idle(slot);
     this.flush();
     this.changed();
   }
 
+  // While #onResults reads: whose answers, the entry they are for (answers come in the order the
+  // entries were sent), and the mean time of a job of the message.
+  #answering!: WorkerSlot;
+  #entry!: Job;
+  #sample = 0;
+  /** Created once, so `readResults` calls one shape of visitor. */
+  readonly #reader: ResultVisitor = {
+    returns: (values, at, n) => this.#onReturns(values, at, n),
+    returned: (value) => this.#onAnswer(Tag.RETURN, value),
+    threw: (error) => this.#onAnswer(Tag.THROW, error),
+    ended: () => this.#onAnswer(Tag.END, undefined),
+    skipped: () => this.#onAnswer(Tag.SKIPPED, undefined),
+    yielded: (value) => {
+      const job = this.#entry;
+      if (!job.ended) this.#results.value(job, job.id + job.next, value, true);
+    },
+    later: () => this.#onLater(),
+    answered: (id, threw, value) => this.#answerLater(id, threw, value),
+  };
+
+  /** `n` jobs in a row returned `values[at …]`, possibly over several entries. */
+  #onReturns(values: ArrayLike<unknown>, at: number, n: number): void {
+    const slot = this.#answering;
+    let job = this.#entry;
+    while (n > 0) {
+      const take = Math.min(n, job.count - job.next);
+      if (!job.ended) {
+        this.#results.values(job, job.id + job.next, values, at, take);
+        this.pending -= take;
+      }
+      this.#stats.ran(job.task, this.#sample, take);
+      slot.inflightItems -= take;
+      slot.endedItems = (slot.endedItems + take) | 0;
+      job.next += take;
+      at += take;
+      n -= take;
+      if (job.next >= job.count) {
+        slot.inflight.shift();
+        if (job.later === 0) {
+          job.ended = true;
+          if (job.timer !== undefined) this.#clearJobTimer(job);
+        }
+        job = slot.inflight.at(0)!;
+      }
+    }
+    this.#entry = job;
+  }
+
+  /** One answer ends one job; a SKIPPED answer covers the rest of the entry. */
+  #onAnswer(tag: number, value: unknown): void {
+    const slot = this.#answering;
+    const job = this.#entry;
+    const skipped = tag === Tag.SKIPPED;
+    const from = job.next;
+    const items = skipped ? job.count - from : 1;
+    if (!skipped) this.#stats.ran(job.task, this.#sample, 1);
+    if (!job.ended && !skipped) {
+      const id = job.id + from;
+      if (tag === Tag.RETURN) this.#results.value(job, id, value, false);
+      else if (tag === Tag.THROW) this.#results.failure(job, id, value);
+      else this.#results.end(job, id); // Tag.END
+      this.pending--;
+    }
+    slot.inflightItems -= items;
+    slot.endedItems = (slot.endedItems + items) | 0;
+    job.next += items;
+    if (job.next >= job.count) {
+      slot.inflight.shift();
+      if (job.later === 0) {
+        if (job.timer !== undefined) this.#clearJobTimer(job);
+        if (!skipped) job.ended = true;
+        else if (!job.ended) this.queue.requeue([from === 0 ? job : job.part(from, items)]);
+      }
+      this.#entry = slot.inflight.at(0)!;
+    }
+  }
+
+  /** The job runs on asynchronously: it answers later, by id (see #answerLater). */
+  #onLater(): void {
+    const slot = this.#answering;
+    const job = this.#entry;
+    slot.later.set(job.id + job.next, job);
+    job.later++;
+    job.next++;
+    slot.endedItems = (slot.endedItems + 1) | 0; // reported as started, for crash.ts
+    if (job.next >= job.count) {
+      slot.inflight.shift();
+      this.#entry = slot.inflight.at(0)!;
+    }
+  }
+
   /** Job `id`, which went `LATER`, answered with `[tag, value]` (`RETURN` or `THROW`). */
-  #answerLater(slot: WorkerSlot, id: number, tag: unknown, value: unknown, sample: number): void {
+  #answerLater(id: number, threw: boolean, value: unknown): void {
+    const slot = this.#answering;
     const job = slot.later.get(id);
     if (job === undefined) return;
     slot.later.delete(id);
     job.later--;
     slot.inflightItems--;
-    this.#stats.ran(job.task, sample, 1);
+    this.#stats.ran(job.task, this.#sample, 1);
     if (!job.ended) {
-      if (tag === Tag.RETURN) this.#results.value(job, id, value, false);
-      else this.#results.failure(job, id, decodeError(value));
+      if (threw) this.#results.failure(job, id, value);
+      else this.#results.value(job, id, value, false);
       this.pending--;
     }
     if (job.later === 0 && job.next >= job.count) {

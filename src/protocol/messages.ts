@@ -18,38 +18,7 @@ export const PROTOCOL_VERSION = 1;
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
 
-/** The tag of each `[tag, value]` pair in `results.data`. */
-export const Tag = {
-  /** The job returned `value`; it has ended. */
-  RETURN: 0,
-  /** A generator job yielded `value`; it goes on. */
-  YIELD: 1,
-  /** The job threw `value` (an encoded error); it has ended. */
-  THROW: 2,
-  /** A generator job finished; `value` is unused. */
-  END: 3,
-  /** The job was skipped before it started (cancelled); `value` is unused. */
-  SKIPPED: 4,
-  /**
-   * `value` jobs in a row returned; their results follow it: `[RETURNS, n,
-   * r1 … rn]`. The common case of quick jobs, at one value per job.
-   */
-  RETURNS: 5,
-  /**
-   * Like `RETURNS` for numbers: `[F64RETURNS, r]`, where `r` is a moved
-   * `Float64Array` of the results of `r.length` jobs in a row.
-   */
-  F64RETURNS: 6,
-  /**
-   * The job went asynchronous on a worker that runs several at once
-   * (`concurrentTasksPerWorker`): it holds its place in the order, and its
-   * answer comes later, out of order, as `[FOR, id]` followed by its
-   * `[RETURN | THROW, value]`. `value` is unused.
-   */
-  LATER: 7,
-  /** `[FOR, id]`: the answer pair that follows is job `id`'s, which went `LATER`. */
-  FOR: 8,
-} as const;
+// `results.data` is laid out, written and read in `result_batch.ts`; `run.jobs` in `job_batch.ts`.
 
 /** How a worker finds a task's function. */
 export type TaskSpec =

@@ -1,0 +1,131 @@
+/** The result batch without a worker: what a ResultWriter sends, readResults() reads back. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { transfer } from "../../mod.ts";
+import { readResults, type ResultVisitor, ResultWriter } from "../../src/protocol/result_batch.ts";
+import type { FromWorker } from "../../src/protocol/messages.ts";
+
+type Results = Extract<FromWorker, { type: "results" }>;
+
+/** Flushes `writer` into one message and receives it as the pool would (cloned, moved). */
+function send(writer: ResultWriter, ms = 1): { message: Results; moved: Transferable[] } {
+  let sent: { message: Results; moved: Transferable[] } | undefined;
+  writer.flush(ms, (message, moved) => {
+    sent = { message: structuredClone(message as Results, { transfer: moved }), moved };
+  });
+  return sent!;
+}
+
+/** Every visitor call, in order. */
+function read(data: unknown[]): unknown[][] {
+  const calls: unknown[][] = [];
+  const visitor: ResultVisitor = {
+    returns: (values, at, n) => calls.push(["returns", Array.from(values).slice(at, at + n)]),
+    returned: (value) => calls.push(["returned", value]),
+    yielded: (value) => calls.push(["yielded", value]),
+    threw: (error) => calls.push(["threw", error]),
+    ended: () => calls.push(["ended"]),
+    skipped: () => calls.push(["skipped"]),
+    later: () => calls.push(["later"]),
+    answered: (id, threw, value) => calls.push(["answered", id, threw, value]),
+  };
+  readResults(data, visitor);
+  return calls;
+}
+
+describe("result batch", () => {
+  it("round-trips every kind of answer in order, counting jobs", () => {
+    const writer = new ResultWriter();
+    writer.returnedPrimitive(1);
+    writer.returnedPrimitive("two");
+    writer.returned({ three: 3 });
+    writer.returnedPrimitive(null);
+    writer.yielded(4);
+    writer.ended();
+    writer.skipped();
+    writer.later();
+    writer.threw(new RangeError("five"));
+    writer.laterReturned(9, "late");
+    writer.laterThrew(10, new TypeError("later"));
+    const numbers = new Float64Array([6, 7, 8, 0]);
+    writer.returnedNumbers(numbers, 3);
+    assert.equal(writer.jobs, 4 + 1 + 1 + 1 + 1 + 1 + 3);
+    const { message, moved } = send(writer, 2.5);
+    assert.equal(message.jobs, 12);
+    assert.equal(message.ms, 2.5);
+    const calls = read(message.data);
+    assert.deepEqual(calls.slice(0, 8), [
+      ["returns", [1, "two"]],
+      ["returned", { three: 3 }],
+      ["returns", [null]],
+      ["yielded", 4],
+      ["ended"],
+      ["skipped"],
+      ["later"],
+      calls[7],
+    ]);
+    const thrown = calls[7]![1] as Error;
+    assert.ok(thrown instanceof RangeError);
+    assert.equal(thrown.message, "five");
+    assert.deepEqual(calls[8]!.slice(0, 4), ["answered", 9, false, "late"]);
+    const [, id, threw, error] = calls[9]!;
+    assert.deepEqual([id, threw], [10, true]);
+    assert.ok(error instanceof TypeError);
+    assert.deepEqual(calls[10], ["returns", [6, 7, 8]]);
+    // The batch holds a thrown error, so the numbers' buffer is copied, not moved.
+    assert.deepEqual(moved, []);
+  });
+
+  it("moves the numbers' buffer back when nothing in the batch may fail to clone", () => {
+    const writer = new ResultWriter();
+    const numbers = new Float64Array([1, 2]);
+    writer.returnedNumbers(numbers, 2);
+    const { moved, message } = send(writer);
+    assert.deepEqual(moved, [numbers.buffer]);
+    assert.equal(numbers.length, 0); // moved back, not copied
+    assert.deepEqual(read(message.data), [["returns", [1, 2]]]);
+  });
+
+  it("moves what a task returned with transfer()", () => {
+    const writer = new ResultWriter();
+    const buffer = new ArrayBuffer(4);
+    writer.returned(transfer(buffer));
+    const { moved, message } = send(writer);
+    assert.deepEqual(moved, [buffer]);
+    assert.equal(buffer.byteLength, 0); // moved, not copied
+    const [[kind, received]] = read(message.data) as [[string, ArrayBuffer]];
+    assert.equal(kind, "returned");
+    assert.equal(received.byteLength, 4);
+  });
+
+  it("fails only the job whose result cannot be cloned; the rest arrives", () => {
+    const writer = new ResultWriter();
+    writer.returnedPrimitive(1);
+    writer.returned(() => "a function");
+    writer.returned("fine");
+    const { message } = send(writer);
+    const calls = read(message.data);
+    assert.deepEqual(calls[0], ["returns", [1]]);
+    assert.equal(calls[1]![0], "threw");
+    assert.ok(calls[1]![1] instanceof TypeError);
+    assert.match(
+      (calls[1]![1] as Error).message,
+      /Cannot send job result: its result cannot be cloned/,
+    );
+    assert.deepEqual(calls[2], ["returned", "fine"]);
+  });
+
+  it("starts afresh after a flush", () => {
+    const writer = new ResultWriter();
+    writer.returnedPrimitive(1);
+    send(writer);
+    assert.equal(writer.empty, true);
+    assert.equal(writer.jobs, 0);
+    writer.returnedPrimitive(2);
+    assert.deepEqual(read(send(writer).message.data), [["returns", [2]]]);
+  });
+
+  it("names an unknown tag", () => {
+    assert.throws(() => read([99, 0]), { name: "TypeError", message: /unknown tag 99 at index 0/ });
+  });
+});
