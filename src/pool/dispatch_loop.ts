@@ -38,13 +38,9 @@ import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { TaskRegistry } from "./task_registry.ts";
-import { Retirements } from "./retirement.ts";
-import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
+import type { SlotHost, WorkerSlot } from "./worker_slot.ts";
+import { MAX_START_FAILURES, type WorkerExitReason, Workers } from "./workers.ts";
 
-/** Workers that fail to start this many times in a row fail the queued jobs. */
-const MAX_START_FAILURES = 3;
-/** The first wait before starting a worker again after one failed to start. */
-const START_BACKOFF_MS = 50;
 /**
  * How long a stream's task has, once its consumer stopped, to end before its
  * worker is replaced: a generator parked in a long `await` sees the stop
@@ -52,31 +48,7 @@ const START_BACKOFF_MS = 50;
  */
 export const STREAM_STOP_GRACE_MS = 200;
 
-/**
- * Why a worker left, as `workerexit` events say.
- *
- * @example Usage
- * ```ts
- * import { Pool, type WorkerExitReason } from "@fastpool/fastpool";
- * import assert from "node:assert/strict";
- *
- * const pool = new Pool({ maxChildren: 1 });
- * const reasons: WorkerExitReason[] = [];
- * pool.addEventListener("workerexit", (event) => reasons.push(event.detail.reason));
- * await pool.run((n: number) => n, 1);
- * await pool.shutdown();
- * assert.deepEqual(reasons, ["shutdown"]);
- * ```
- */
-export type WorkerExitReason =
-  | "idle"
-  | "resize"
-  | "recycle"
-  | "crash"
-  | "timeout"
-  | "abort"
-  | "terminate"
-  | "shutdown";
+export type { WorkerExitReason };
 
 /** The default `highWaterMark` per worker (`maxChildren` × this). */
 export const HIGH_WATER_PER_WORKER = 1024;
@@ -93,29 +65,23 @@ export interface LoopEvents {
 export class DispatchLoop {
   /** Jobs not yet sent. */
   readonly queue: JobQueue = new JobQueue();
-  /** One per live worker. */
-  readonly slots: WorkerSlot[] = [];
   /** Queued plus in-flight jobs. */
   pending = 0;
-  /** Shutting down: start no workers, retire each as it goes idle. */
-  closing = false;
+  /** The live workers, started and retired by their own rules. */
+  readonly workers: Workers;
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
   readonly #tasks: TaskRegistry;
   readonly #results: Results;
-  readonly #workerUrl: URL;
   readonly #host: SlotHost = {
     onMessage: (slot, message) => this.#onMessage(slot, message),
     onCrash: (slot, cause) => this.#onCrash(slot, cause),
   };
   readonly #flushNow = () => this.flush();
   #flushQueued = false;
-  #nextSlot = 1;
   /** Measured ms per job (EWMA); NaN until the first answer. */
   #msPerJob = NaN;
   #idleWaiters: (() => void)[] = [];
-  #startFailures = 0;
-  #backoff: unknown = undefined;
   /** Depth of `#dispatch` calls: `changed()` waits for the outermost to end. */
   #dispatching = 0;
   #changedLater = false;
@@ -126,12 +92,6 @@ export class DispatchLoop {
   /** The queue reached the high-water mark and has not fallen under it since. */
   #full = false;
   #drainWaiters: (() => void)[] = [];
-  #readySent = false;
-  /** Workers running their teardown on the way out. */
-  readonly #retirements = new Retirements(
-    (slot, error) => this.#events.emit("error", { name: this.#nameOf(slot), id: slot.id, error }),
-    () => this.changed(),
-  );
 
   constructor(
     options: ResolvedOptions,
@@ -148,7 +108,28 @@ export class DispatchLoop {
     this.#clock = clock;
     this.#tasks = tasks;
     this.#results = results;
-    this.#workerUrl = workerUrl;
+    this.workers = new Workers(options, clock, workerUrl, this.#host, stats, {
+      emit: (type, detail) => events.emit(type, detail),
+      changed: () => this.changed(),
+      flush: () => this.flush(),
+      leaving: (slot) => {
+        for (const job of slot.inflight) if (job.timer !== undefined) this.#clearJobTimer(job);
+        for (const job of slot.later.values()) {
+          if (job.timer !== undefined) this.#clearJobTimer(job);
+        }
+      },
+      nextChange: () => results.changed(),
+    });
+  }
+
+  /** One per live worker. */
+  get slots(): readonly WorkerSlot[] {
+    return this.workers.slots;
+  }
+
+  /** Shutting down: no worker starts, each retires as it goes idle. */
+  get closing(): boolean {
+    return this.workers.closing;
   }
 
   // ------------------------------------------------------------ jobs in
@@ -297,8 +278,12 @@ export class DispatchLoop {
 
   /** Starts workers up to `minChildren`. */
   keepMinimum(): void {
-    if (this.closing || this.#backoff !== undefined) return;
-    while (this.slots.length < this.#options.minChildren) this.#idle(this.#spawn());
+    this.workers.keepMinimum();
+  }
+
+  /** Open again after `clear()`: workers start on demand once more. */
+  reopen(): void {
+    this.workers.reopen();
   }
 
   // ------------------------------------------------------ ending jobs early
@@ -393,9 +378,7 @@ export class DispatchLoop {
     if (slot.dead) return;
     slot.send({ type: "stop", id: job.id });
     // A stream travels alone, with no timeout of its own: the slot's timer is free.
-    this.#clearTimeout(slot);
-    slot.timeoutTimer = this.#clock.setTimer(() => {
-      slot.timeoutTimer = undefined;
+    this.workers.setSlotTimer(slot, () => {
       if (job.ended || job.slot !== slot || slot.dead) return;
       job.ended = true;
       this.pending -= job.count - job.next;
@@ -436,11 +419,7 @@ export class DispatchLoop {
 
   /** Stops every worker now; their in-flight jobs fail with `PoolClosedError`. */
   terminate(): void {
-    this.closing = true;
-    this.#clearBackoff();
-    this.#retirements.endAll();
-    for (const slot of [...this.slots]) {
-      this.#remove(slot, "terminate");
+    this.workers.terminateAll((slot) => {
       for (const [id, job] of slot.later) {
         if (job.ended) continue;
         const error = new PoolClosedError(`Job ${id} was running when the pool was terminated`);
@@ -459,55 +438,31 @@ export class DispatchLoop {
         }
         job.ended = true;
       }
-    }
+    });
     this.changed();
   }
 
-  /**
-   * Resolves once no worker is left, or at once if none is: after
-   * `retireIdle()` with nothing pending, only workers still finishing an
-   * aborted job (within `abortGrace`) or a stopped stream remain, and each
-   * leaves when its task ends or its grace passes.
-   */
-  async allGone(): Promise<void> {
-    while ((this.slots.length !== 0 || this.#retirements.size !== 0) && this.closing) {
-      await this.#results.changed();
-    }
+  /** Resolves once no worker is left while closing (see `Workers.allGone`). */
+  allGone(): Promise<void> {
+    return this.workers.allGone();
   }
 
   /** Retires every idle worker now (the rest as they go idle): for `shutdown`. */
   retireIdle(): void {
-    this.closing = true;
-    this.#clearBackoff();
-    for (const slot of [...this.slots]) {
-      if (slot.inflightItems === 0) this.#remove(slot, "shutdown");
-    }
+    this.workers.retireIdle();
     this.changed();
   }
 
   /** Applies a new `maxChildren`: idle workers above it leave now, busy ones once idle. */
   resize(maxChildren: number): void {
-    const options = this.#options;
-    options.maxChildren = maxChildren;
-    if (options.minChildren > maxChildren) options.minChildren = maxChildren;
-    let excess = this.slots.filter((slot) => !slot.retiring).length - maxChildren;
-    for (const slot of [...this.slots]) {
-      if (excess <= 0) break;
-      if (!slot.retiring && slot.inflightItems === 0) {
-        this.#remove(slot, "resize");
-        excess--;
-      }
-    }
-    for (let i = this.slots.length - 1; i >= 0 && excess > 0; i--) {
-      const slot = this.slots[i]!;
-      if (!slot.retiring) {
-        slot.retiring = true;
-        excess--;
-      }
-    }
-    this.keepMinimum();
+    this.workers.resize(maxChildren);
     this.flush();
     this.changed();
+  }
+
+  /** Replaces every worker with a fresh one (see `Workers.recycle`). */
+  recycle(): Promise<void> {
+    return this.workers.recycle();
   }
 
   // ------------------------------------------------------------ observers
@@ -548,130 +503,14 @@ export class DispatchLoop {
   // ------------------------------------------------------------ workers
 
   #grow(early: boolean): void {
-    if (this.closing || this.#backoff !== undefined) return;
-    const wanted = Math.min(this.#options.maxChildren - this.slots.length, this.queue.items);
-    for (let i = 0; i < wanted; i++) this.#spawn();
-    if (wanted > 0) this.#dispatch(early);
-  }
-
-  #spawn(): WorkerSlot {
-    const id = this.#nextSlot++;
-    const name = `${this.#options.childNamePrefix}-${id}`;
-    const concurrency = this.#options.concurrentTasksPerWorker;
-    const slot = new WorkerSlot(
-      id,
-      this.#workerUrl,
-      name,
-      this.#host,
-      concurrency,
-      this.#options.workerOptions,
-    );
-    const status = slot.status.buffer as SharedArrayBuffer;
-    slot.hasTeardown = this.#options.module !== null;
-    slot.send({
-      type: "init",
-      version: PROTOCOL_VERSION,
-      name,
-      module: this.#options.module,
-      status,
-      concurrency,
-      workerData: this.#options.workerData,
-      maxMemory: this.#options.maxWorkerMemory === Infinity ? 0 : this.#options.maxWorkerMemory,
-    });
-    this.slots.push(slot);
-    return slot;
-  }
-
-  /** A slot ran out of work: it leaves (shutdown, resize) or waits `idleTimeout`. */
-  #idle(slot: WorkerSlot): void {
-    slot.exclusive = false;
-    this.#clearTimeout(slot);
-    slot.hold(false);
-    if (slot.retiring || this.closing) {
-      this.#remove(slot, slot.recycling ? "recycle" : slot.retiring ? "resize" : "shutdown");
-      if (slot.recycling) this.keepMinimum();
-      return;
-    }
-    if (slot.idleTimer === undefined && this.slots.length > this.#options.minChildren) {
-      slot.idleTimer = this.#clock.setTimer(
-        () => {
-          slot.idleTimer = undefined;
-          if (slot.inflightItems === 0 && this.slots.length > this.#options.minChildren) {
-            this.#remove(slot, "idle");
-            this.changed();
-          }
-        },
-        this.#options.idleTimeout,
-        { unref: true },
-      );
-    }
-  }
-
-  #remove(slot: WorkerSlot, reason: WorkerExitReason): void {
-    if (this.slots.includes(slot)) {
-      this.#stats.exited++;
-      this.#events.emit("workerexit", { name: this.#nameOf(slot), id: slot.id, reason });
-    }
-    this.#clearTimeout(slot);
-    for (const job of slot.inflight) if (job.timer !== undefined) this.#clearJobTimer(job);
-    for (const job of slot.later.values()) if (job.timer !== undefined) this.#clearJobTimer(job);
-    if (slot.idleTimer !== undefined) {
-      this.#clock.clearTimer(slot.idleTimer);
-      slot.idleTimer = undefined;
-    }
-    const i = this.slots.indexOf(slot);
-    if (i !== -1) this.slots.splice(i, 1);
-    if (slot.dead) return;
-    const normal = reason === "idle" || reason === "resize" || reason === "shutdown" ||
-      reason === "recycle";
-    if (normal) this.#retirements.start(slot, this.#nameOf(slot));
-    else slot.terminate();
-  }
-
-  /**
-   * Replaces every worker there is now with a fresh one: idle ones at once,
-   * busy ones once they have finished what they hold. Resolves once all of
-   * them have gone (teardown included).
-   */
-  async recycle(): Promise<void> {
-    const targets = [...this.slots];
-    for (const slot of targets) {
-      slot.retiring = true;
-      slot.recycling = true;
-      if (slot.inflightItems === 0) this.#remove(slot, "recycle");
-    }
-    this.keepMinimum();
-    this.flush();
-    this.changed();
-    const present = (slot: WorkerSlot) => this.slots.includes(slot) || this.#retirements.has(slot);
-    while (targets.some(present)) await this.#results.changed();
-  }
-
-  /** A worker started: `workerstart`, and `ready` once enough have. */
-  #onReady(slot: WorkerSlot): void {
-    this.#stats.started++;
-    this.#events.emit("workerstart", { name: this.#nameOf(slot), id: slot.id });
-    if (!this.#readySent) {
-      let ready = 0;
-      for (const each of this.slots) if (each.ready) ready++;
-      if (ready >= Math.max(1, this.#options.minChildren)) {
-        this.#readySent = true;
-        this.#events.emit("ready", { alive: this.slots.length });
-      }
-    }
-    this.changed();
-  }
-
-  #nameOf(slot: WorkerSlot): string {
-    return `${this.#options.childNamePrefix}-${slot.id}`;
+    if (this.workers.grow(this.queue.items) > 0) this.#dispatch(early);
   }
 
   // ------------------------------------------------------------ sending
 
   /** `slot` ran out of its `maxJobsPerWorker` budget: it is recycled once idle. */
   #spent(slot: WorkerSlot): number {
-    slot.retiring = true;
-    slot.recycling = true;
+    this.workers.recycleOnceIdle(slot);
     return 0;
   }
 
@@ -720,11 +559,7 @@ export class DispatchLoop {
     slot.inflightItems += items;
     slot.sentItems += items;
     if (slot.sentItems >= budget) this.#spent(slot);
-    if (slot.idleTimer !== undefined) {
-      this.#clock.clearTimer(slot.idleTimer);
-      slot.idleTimer = undefined;
-    }
-    slot.hold(true);
+    this.workers.busy(slot);
     const taskBase = slot.knownTasks;
     const specs = this.#tasks.specs;
     const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
@@ -782,7 +617,7 @@ export class DispatchLoop {
       }
     }
     if (pendingTasks) slot.knownTasks = taskBase; // nothing went: the worker still lacks them
-    if (slot.inflightItems === 0) this.#idle(slot);
+    if (slot.inflightItems === 0) this.workers.idle(slot);
     this.changed();
   }
 
@@ -812,13 +647,6 @@ export class DispatchLoop {
     job.timer = this.#clock.setTimer(check, timeout);
   }
 
-  #clearTimeout(slot: WorkerSlot): void {
-    if (slot.timeoutTimer !== undefined) {
-      this.#clock.clearTimer(slot.timeoutTimer);
-      slot.timeoutTimer = undefined;
-    }
-  }
-
   // ------------------------------------------------------------ receiving
 
   #onMessage(slot: WorkerSlot, message: FromWorker): void {
@@ -835,11 +663,11 @@ export class DispatchLoop {
         slot.ready = true;
         slot.hasTeardown = message.teardown;
         slot.readyAt = this.#clock.now();
-        this.#onReady(slot);
+        this.workers.started(slot);
         break;
       case "fatal":
         // A worker retired while starting, whose setup() then failed: it goes, reported.
-        if (this.#retirements.has(slot)) this.#retirements.finish(slot, decodeError(message.error));
+        if (this.workers.isRetiring(slot)) this.workers.retired(slot, decodeError(message.error));
         else this.#onStartFailure(slot, decodeError(message.error));
         break;
       case "exit":
@@ -851,15 +679,14 @@ export class DispatchLoop {
       case "overMemory":
         // Recycled once idle; nothing more is sent to it meanwhile.
         if (!slot.retiring && this.slots.includes(slot)) {
-          slot.retiring = true;
-          slot.recycling = true;
-          if (slot.inflightItems === 0) this.#idle(slot);
+          this.workers.recycleOnceIdle(slot);
+          if (slot.inflightItems === 0) this.workers.idle(slot);
           this.flush();
           this.changed();
         }
         break;
       case "retired":
-        this.#retirements.finish(slot, message.error === null ? null : decodeError(message.error));
+        this.workers.retired(slot, message.error === null ? null : decodeError(message.error));
         break;
       default:
         assertNever(message);
@@ -884,7 +711,7 @@ export class DispatchLoop {
   /** Ends jobs in the order they were sent; see `protocol/messages.ts`. */
   #onResults(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
     // A worker that ran a job has started for good: forget earlier failures.
-    if (slot.endedItems === 0) this.#startFailures = 0;
+    if (slot.endedItems === 0) this.workers.startedForGood();
     this.#stats.busyMs += ms;
     const sample = jobs > 0 ? ms / jobs : 0;
     if (jobs > 0) {
@@ -895,7 +722,7 @@ export class DispatchLoop {
     this.#entry = slot.inflight.at(0)!;
     this.#sample = sample;
     readResults(data, this.#reader);
-    if (slot.inflightItems === 0) this.#idle(slot);
+    if (slot.inflightItems === 0) this.workers.idle(slot);
     this.flush();
     this.changed();
   }
@@ -1020,11 +847,11 @@ export class DispatchLoop {
    * to a new worker by the first would cost that worker at the next.
    */
   #replace(slot: WorkerSlot, reason: WorkerExitReason): void {
-    this.#remove(slot, reason);
+    this.workers.remove(slot, reason);
     if (this.#options.concurrentTasksPerWorker > 1) {
       // Other jobs may have been running on it: they fail, as in a crash.
       const cause = new Error(
-        `Worker ${this.#nameOf(slot)} was replaced: a job it ran was ${
+        `Worker ${this.workers.nameOf(slot)} was replaced: a job it ran was ${
           reason === "timeout" ? "timed out" : "aborted"
         } and did not end within abortGrace`,
       );
@@ -1068,9 +895,9 @@ export class DispatchLoop {
    * the others go back to the front of the queue (see `crash.ts`).
    */
   #onCrash(slot: WorkerSlot, cause: unknown): void {
-    if (this.#retirements.has(slot)) {
+    if (this.workers.isRetiring(slot)) {
       // It died during its teardown: it held no job.
-      this.#retirements.finish(slot, cause);
+      this.workers.retired(slot, cause);
       return;
     }
     if (!slot.ready) {
@@ -1078,12 +905,12 @@ export class DispatchLoop {
       return;
     }
     this.#stats.crashed++;
-    this.#events.emit("error", { name: this.#nameOf(slot), id: slot.id, error: cause });
-    this.#remove(slot, "crash");
+    this.#events.emit("error", { name: this.workers.nameOf(slot), id: slot.id, error: cause });
+    this.workers.remove(slot, "crash");
     if (this.#endDead(slot, cause)) {
       // It died running a job, so it had started: that job's fault, not a
       // failed start, and the jobs behind it deserve a fresh worker.
-      this.#startFailures = 0;
+      this.workers.startedForGood();
     } else if (slot.endedItems === 0 && !anyEnded(slot)) {
       // It died before running any job (e.g. its task module throws from a
       // timer at import): count it as a failed start, so respawns back off.
@@ -1140,37 +967,22 @@ export class DispatchLoop {
    */
   #onStartFailure(slot: WorkerSlot, cause: unknown): void {
     this.#stats.crashed++;
-    this.#events.emit("error", { name: this.#nameOf(slot), id: slot.id, error: cause });
-    this.#remove(slot, "crash");
+    this.#events.emit("error", { name: this.workers.nameOf(slot), id: slot.id, error: cause });
+    this.workers.remove(slot, "crash");
     this.#requeue(unanswered(slot), slot, cause);
     this.#startFailed(cause);
   }
 
   #startFailed(cause: unknown): void {
-    if (++this.#startFailures >= MAX_START_FAILURES) {
-      this.#startFailures = 0;
+    if (this.workers.startFailed()) {
       const why = `workers failed to start ${MAX_START_FAILURES} times in a row, last: ${
         messageOf(cause)
       }`;
       this.#endQueued((job, id) =>
         this.#results.failure(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }))
       );
-    } else {
-      this.#clearBackoff();
-      this.#backoff = this.#clock.setTimer(() => {
-        this.#backoff = undefined;
-        this.keepMinimum();
-        this.flush();
-      }, START_BACKOFF_MS * 2 ** (this.#startFailures - 1));
     }
     this.changed();
-  }
-
-  #clearBackoff(): void {
-    if (this.#backoff !== undefined) {
-      this.#clock.clearTimer(this.#backoff);
-      this.#backoff = undefined;
-    }
   }
 }
 

@@ -1395,8 +1395,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     this.#results.clear();
     this.#reopened++;
     this.#closed = false;
-    this.#loop.closing = false;
-    this.#loop.keepMinimum();
+    this.#loop.reopen();
   }
 
   /**

@@ -1,0 +1,374 @@
+/**
+ * The pool's workers: started on demand and up to `minChildren`, kept for
+ * `idleTimeout` once idle, retired (with their teardown) on shutdown, resize
+ * and recycling, and started again after a back-off when they fail to start.
+ *
+ * ```
+ *  spawn ─▶ starting ─(ready)─▶ running ⇄ idle ─(idleTimeout, resize, shutdown, recycle)─▶ retiring ─▶ gone
+ *                                   └──────────────(crash, timeout, abort, terminate)─────────────────▶ gone
+ * ```
+ *
+ * `Workers` owns the slot list, the `closing` flag, the back-off and the
+ * retirements; the dispatch loop asks it for workers and tells it when one
+ * ran out of work. Which worker gets a batch is `dispatch.ts`'s business.
+ *
+ * @module
+ */
+
+import { PROTOCOL_VERSION } from "../protocol/messages.ts";
+import type { Clock } from "../timers/clock.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { Retirements } from "./retirement.ts";
+import type { StatsRecorder } from "./stats.ts";
+import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
+
+/** Workers that fail to start this many times in a row fail the queued jobs. */
+export const MAX_START_FAILURES = 3;
+/** The first wait before starting a worker again after one failed to start. */
+const START_BACKOFF_MS = 50;
+
+/**
+ * Why a worker left, as `workerexit` events say.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type WorkerExitReason } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = new Pool({ maxChildren: 1 });
+ * const reasons: WorkerExitReason[] = [];
+ * pool.addEventListener("workerexit", (event) => reasons.push(event.detail.reason));
+ * await pool.run((n: number) => n, 1);
+ * await pool.shutdown();
+ * assert.deepEqual(reasons, ["shutdown"]);
+ * ```
+ */
+export type WorkerExitReason =
+  | "idle"
+  | "resize"
+  | "recycle"
+  | "crash"
+  | "timeout"
+  | "abort"
+  | "terminate"
+  | "shutdown";
+
+/** What the workers need from the loop that owns them. */
+export interface WorkersHost {
+  /** Dispatches a pool event (queued like a user callback). */
+  emit(type: string, detail: unknown): void;
+  /** A step of bookkeeping ended (see `DispatchLoop.changed`). */
+  changed(): void;
+  /** Sends what is queued (a back-off ended, or a worker left a place). */
+  flush(): void;
+  /** A worker leaves: the timers of the jobs it holds are cleared. */
+  leaving(slot: WorkerSlot): void;
+  /** Resolves at the next change (see `Results.changed`). */
+  nextChange(): Promise<void>;
+}
+
+/** The live workers of one pool, and the rules for starting and retiring them. */
+export class Workers {
+  /** One per live worker, in the order they started. */
+  readonly slots: WorkerSlot[] = [];
+  #closing = false;
+  #nextSlot = 1;
+  #startFailures = 0;
+  #backoff: unknown = undefined;
+  #readySent = false;
+  readonly #options: ResolvedOptions;
+  readonly #clock: Clock;
+  readonly #workerUrl: URL;
+  readonly #slotHost: SlotHost;
+  readonly #stats: StatsRecorder;
+  readonly #host: WorkersHost;
+  /** Workers running their teardown on the way out. */
+  readonly #retirements: Retirements;
+
+  constructor(
+    options: ResolvedOptions,
+    clock: Clock,
+    workerUrl: URL,
+    slotHost: SlotHost,
+    stats: StatsRecorder,
+    host: WorkersHost,
+  ) {
+    this.#options = options;
+    this.#clock = clock;
+    this.#workerUrl = workerUrl;
+    this.#slotHost = slotHost;
+    this.#stats = stats;
+    this.#host = host;
+    this.#retirements = new Retirements(
+      (slot, error) => host.emit("error", { name: this.nameOf(slot), id: slot.id, error }),
+      () => host.changed(),
+    );
+  }
+
+  /** Shutting down: start no workers, retire each as it goes idle. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Open again after `clear()`: workers start on demand once more. */
+  reopen(): void {
+    this.#closing = false;
+    this.keepMinimum();
+  }
+
+  /** The name a worker was given (`childNamePrefix-id`). */
+  nameOf(slot: WorkerSlot): string {
+    return `${this.#options.childNamePrefix}-${slot.id}`;
+  }
+
+  /** Starts workers for up to `queued` jobs, within `maxChildren`; returns how many. */
+  grow(queued: number): number {
+    if (this.#closing || this.#backoff !== undefined) return 0;
+    const wanted = Math.min(this.#options.maxChildren - this.slots.length, queued);
+    for (let i = 0; i < wanted; i++) this.#spawn();
+    return Math.max(0, wanted);
+  }
+
+  /** Starts workers up to `minChildren`. */
+  keepMinimum(): void {
+    if (this.#closing || this.#backoff !== undefined) return;
+    while (this.slots.length < this.#options.minChildren) this.idle(this.#spawn());
+  }
+
+  #spawn(): WorkerSlot {
+    const id = this.#nextSlot++;
+    const options = this.#options;
+    const name = `${options.childNamePrefix}-${id}`;
+    const concurrency = options.concurrentTasksPerWorker;
+    const slot = new WorkerSlot(
+      id,
+      this.#workerUrl,
+      name,
+      this.#slotHost,
+      concurrency,
+      options.workerOptions,
+    );
+    slot.hasTeardown = options.module !== null;
+    slot.send({
+      type: "init",
+      version: PROTOCOL_VERSION,
+      name,
+      module: options.module,
+      status: slot.status.buffer as SharedArrayBuffer,
+      concurrency,
+      workerData: options.workerData,
+      maxMemory: options.maxWorkerMemory === Infinity ? 0 : options.maxWorkerMemory,
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** A worker started: `workerstart`, and `ready` once enough have. */
+  started(slot: WorkerSlot): void {
+    this.#stats.started++;
+    this.#host.emit("workerstart", { name: this.nameOf(slot), id: slot.id });
+    if (!this.#readySent) {
+      let ready = 0;
+      for (const each of this.slots) if (each.ready) ready++;
+      if (ready >= Math.max(1, this.#options.minChildren)) {
+        this.#readySent = true;
+        this.#host.emit("ready", { alive: this.slots.length });
+      }
+    }
+    this.#host.changed();
+  }
+
+  /** A worker ran out of work: it leaves (shutdown, resize, recycle) or waits `idleTimeout`. */
+  idle(slot: WorkerSlot): void {
+    slot.exclusive = false;
+    this.clearSlotTimer(slot);
+    slot.hold(false);
+    if (slot.retiring || this.#closing) {
+      this.remove(slot, slot.recycling ? "recycle" : slot.retiring ? "resize" : "shutdown");
+      if (slot.recycling) this.keepMinimum();
+      return;
+    }
+    if (slot.idleTimer === undefined && this.slots.length > this.#options.minChildren) {
+      slot.idleTimer = this.#clock.setTimer(
+        () => {
+          slot.idleTimer = undefined;
+          if (slot.inflightItems === 0 && this.slots.length > this.#options.minChildren) {
+            this.remove(slot, "idle");
+            this.#host.changed();
+          }
+        },
+        this.#options.idleTimeout,
+        { unref: true },
+      );
+    }
+  }
+
+  /** Work was sent to `slot`: it is no longer idle. */
+  busy(slot: WorkerSlot): void {
+    if (slot.idleTimer !== undefined) {
+      this.#clock.clearTimer(slot.idleTimer);
+      slot.idleTimer = undefined;
+    }
+    slot.hold(true);
+  }
+
+  /**
+   * Takes `slot` out of the pool: a normal exit (idle, resize, recycle,
+   * shutdown) runs its teardown first, any other ends it now.
+   */
+  remove(slot: WorkerSlot, reason: WorkerExitReason): void {
+    if (this.slots.includes(slot)) {
+      this.#stats.exited++;
+      this.#host.emit("workerexit", { name: this.nameOf(slot), id: slot.id, reason });
+    }
+    this.clearSlotTimer(slot);
+    this.#host.leaving(slot);
+    if (slot.idleTimer !== undefined) {
+      this.#clock.clearTimer(slot.idleTimer);
+      slot.idleTimer = undefined;
+    }
+    const i = this.slots.indexOf(slot);
+    if (i !== -1) this.slots.splice(i, 1);
+    if (slot.dead) return;
+    const normal = reason === "idle" || reason === "resize" || reason === "shutdown" ||
+      reason === "recycle";
+    if (normal) this.#retirements.start(slot, this.nameOf(slot));
+    else slot.terminate();
+  }
+
+  /** Sets `slot`'s own timer (a stopped stream's grace), clearing any earlier one. */
+  setSlotTimer(slot: WorkerSlot, callback: () => void, ms: number): void {
+    this.clearSlotTimer(slot);
+    slot.timeoutTimer = this.#clock.setTimer(() => {
+      slot.timeoutTimer = undefined;
+      callback();
+    }, ms);
+  }
+
+  clearSlotTimer(slot: WorkerSlot): void {
+    if (slot.timeoutTimer !== undefined) {
+      this.#clock.clearTimer(slot.timeoutTimer);
+      slot.timeoutTimer = undefined;
+    }
+  }
+
+  /** Retires `slot` once idle and starts a fresh one in its place (`maxJobsPerWorker`, memory). */
+  recycleOnceIdle(slot: WorkerSlot): void {
+    slot.retiring = true;
+    slot.recycling = true;
+  }
+
+  /**
+   * Replaces every worker there is now with a fresh one: idle ones at once,
+   * busy ones once they have finished what they hold. Resolves once all of
+   * them have gone (teardown included).
+   */
+  async recycle(): Promise<void> {
+    const targets = [...this.slots];
+    for (const slot of targets) {
+      this.recycleOnceIdle(slot);
+      if (slot.inflightItems === 0) this.remove(slot, "recycle");
+    }
+    this.keepMinimum();
+    this.#host.flush();
+    this.#host.changed();
+    const present = (slot: WorkerSlot) => this.slots.includes(slot) || this.#retirements.has(slot);
+    while (targets.some(present)) await this.#host.nextChange();
+  }
+
+  /** Applies a new `maxChildren`: idle workers above it leave now, busy ones once idle. */
+  resize(maxChildren: number): void {
+    const options = this.#options;
+    options.maxChildren = maxChildren;
+    if (options.minChildren > maxChildren) options.minChildren = maxChildren;
+    let excess = this.slots.filter((slot) => !slot.retiring).length - maxChildren;
+    for (const slot of [...this.slots]) {
+      if (excess <= 0) break;
+      if (!slot.retiring && slot.inflightItems === 0) {
+        this.remove(slot, "resize");
+        excess--;
+      }
+    }
+    for (let i = this.slots.length - 1; i >= 0 && excess > 0; i--) {
+      const slot = this.slots[i]!;
+      if (!slot.retiring) {
+        slot.retiring = true;
+        excess--;
+      }
+    }
+    this.keepMinimum();
+  }
+
+  /** Retires every idle worker now (the rest as they go idle): for `shutdown`. */
+  retireIdle(): void {
+    this.#closing = true;
+    this.#clearBackoff();
+    for (const slot of [...this.slots]) {
+      if (slot.inflightItems === 0) this.remove(slot, "shutdown");
+    }
+  }
+
+  /** Ends every worker now, teardowns included, and calls `ended` with each live one. */
+  terminateAll(ended: (slot: WorkerSlot) => void): void {
+    this.#closing = true;
+    this.#clearBackoff();
+    this.#retirements.endAll();
+    for (const slot of [...this.slots]) {
+      this.remove(slot, "terminate");
+      ended(slot);
+    }
+  }
+
+  /**
+   * Resolves once no worker is left while closing, or at once if none is:
+   * after `retireIdle()` with nothing pending, only workers still finishing
+   * an aborted job (within `abortGrace`) or a stopped stream remain, and
+   * each leaves when its task ends or its grace passes.
+   */
+  async allGone(): Promise<void> {
+    while ((this.slots.length !== 0 || this.#retirements.size !== 0) && this.#closing) {
+      await this.#host.nextChange();
+    }
+  }
+
+  /** Whether `slot` is running its teardown on the way out. */
+  isRetiring(slot: WorkerSlot): boolean {
+    return this.#retirements.has(slot);
+  }
+
+  /** A retiring worker's teardown ended (`error` null) or failed. */
+  retired(slot: WorkerSlot, error: unknown): void {
+    this.#retirements.finish(slot, error);
+  }
+
+  /** A worker ran a job: earlier start failures are forgotten. */
+  startedForGood(): void {
+    this.#startFailures = 0;
+  }
+
+  /**
+   * A worker failed to start. Returns true after `MAX_START_FAILURES` in a
+   * row (the caller then fails what is queued); otherwise the next start
+   * waits a back-off that doubles each time.
+   */
+  startFailed(): boolean {
+    if (++this.#startFailures >= MAX_START_FAILURES) {
+      this.#startFailures = 0;
+      return true;
+    }
+    this.#clearBackoff();
+    this.#backoff = this.#clock.setTimer(() => {
+      this.#backoff = undefined;
+      this.keepMinimum();
+      this.#host.flush();
+    }, START_BACKOFF_MS * 2 ** (this.#startFailures - 1));
+    return false;
+  }
+
+  #clearBackoff(): void {
+    if (this.#backoff !== undefined) {
+      this.#clock.clearTimer(this.#backoff);
+      this.#backoff = undefined;
+    }
+  }
+}
