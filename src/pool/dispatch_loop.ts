@@ -33,6 +33,7 @@ import { type Clock, systemClock } from "../timers/clock.ts";
 import { judgeCrash, splitRunning } from "./crash.ts";
 import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
 import { deferredOf, type Job, Sink } from "./job.ts";
+import { JobEnds } from "./job_ends.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
@@ -65,8 +66,8 @@ export interface LoopEvents {
 export class DispatchLoop {
   /** Jobs not yet sent. */
   readonly queue: JobQueue = new JobQueue();
-  /** Queued plus in-flight jobs. */
-  pending = 0;
+  /** Where every job ends, counted out of `pending`. */
+  readonly ends: JobEnds;
   /** The live workers, started and retired by their own rules. */
   readonly workers: Workers;
   readonly #options: ResolvedOptions;
@@ -108,6 +109,7 @@ export class DispatchLoop {
     this.#clock = clock;
     this.#tasks = tasks;
     this.#results = results;
+    this.ends = new JobEnds(results, stats);
     this.workers = new Workers(options, clock, workerUrl, this.#host, stats, {
       emit: (type, detail) => events.emit(type, detail),
       changed: () => this.changed(),
@@ -120,6 +122,11 @@ export class DispatchLoop {
       },
       nextChange: () => results.changed(),
     });
+  }
+
+  /** Queued plus in-flight jobs. */
+  get pending(): number {
+    return this.ends.pending;
   }
 
   /** One per live worker. */
@@ -143,7 +150,7 @@ export class DispatchLoop {
     }
     job.queuedAt = this.#clock.now();
     this.queue.add(job, first);
-    this.pending += job.count;
+    this.ends.added(job.count);
     this.#busySinceIdle = true;
     this.checkFull();
     this.#scheduleFlush();
@@ -297,12 +304,10 @@ export class DispatchLoop {
     if (job.slot === null) {
       if (!this.queue.remove(job)) return;
       job.ended = true;
-      this.pending -= job.count;
-      this.#results.cancelled(job, job.id, reason);
+      this.ends.cancelled(job, job.id, reason, job.count);
     } else {
       job.ended = true;
-      this.pending -= job.count - job.next + job.later;
-      this.#results.failure(job, job.id, reason);
+      this.ends.failed(job, job.id, reason, job.count - job.next + job.later);
       this.#stopRunning(job, reason, "abort");
     }
     this.changed();
@@ -370,8 +375,7 @@ export class DispatchLoop {
     if (slot === null) {
       if (!this.queue.remove(job)) return;
       job.ended = true;
-      this.pending -= job.count;
-      this.#stats.cancelled += job.count;
+      this.ends.dropped(job.count);
       this.changed();
       return;
     }
@@ -381,28 +385,26 @@ export class DispatchLoop {
     this.workers.setSlotTimer(slot, () => {
       if (job.ended || job.slot !== slot || slot.dead) return;
       job.ended = true;
-      this.pending -= job.count - job.next;
-      this.#stats.cancelled += job.count - job.next;
+      this.ends.dropped(job.count - job.next);
       this.#replace(slot, "abort");
     }, STREAM_STOP_GRACE_MS);
   }
 
   /** Cancels every queued job; returns how many. */
   cancelAll(reason: () => unknown): number {
-    const cancelled = this.#endQueued((job, id) => this.#results.cancelled(job, id, reason()));
+    const cancelled = this.#endQueued((job, id) => this.ends.cancelled(job, id, reason()));
     this.changed();
     return cancelled;
   }
 
-  /** Ends every queued job, reporting each id with `report`; returns how many. */
-  #endQueued(report: (job: Job, id: number) => void): number {
+  /** Ends every queued job, each id through `end` (a `JobEnds` method); returns how many. */
+  #endQueued(end: (job: Job, id: number) => void): number {
     let ended = 0;
     for (const job of this.queue.drain()) {
       job.ended = true;
-      for (let i = 0; i < job.count; i++) report(job, job.id + i);
+      for (let i = 0; i < job.count; i++) end(job, job.id + i);
       ended += job.count;
     }
-    this.pending -= ended;
     return ended;
   }
 
@@ -411,8 +413,7 @@ export class DispatchLoop {
     const job = this.queue.removeId(id);
     if (!job) return false;
     if (job.id === id && job.count === 1) job.ended = true; // a single job, now out of the queue
-    this.pending--;
-    this.#results.cancelled(job, id, reason);
+    this.ends.cancelled(job, id, reason);
     this.changed();
     return true;
   }
@@ -423,8 +424,7 @@ export class DispatchLoop {
       for (const [id, job] of slot.later) {
         if (job.ended) continue;
         const error = new PoolClosedError(`Job ${id} was running when the pool was terminated`);
-        this.#results.failure(job, id, error);
-        this.pending--;
+        this.ends.failed(job, id, error);
         if (job.count === 1) job.ended = true;
       }
       slot.later.clear();
@@ -433,8 +433,7 @@ export class DispatchLoop {
         for (let i = job.next; i < job.count; i++) {
           const id = job.id + i;
           const error = new PoolClosedError(`Job ${id} was running when the pool was terminated`);
-          this.#results.failure(job, id, error);
-          this.pending--;
+          this.ends.failed(job, id, error);
         }
         job.ended = true;
       }
@@ -608,11 +607,10 @@ export class DispatchLoop {
           if (job.exclusive) slot.exclusive = true;
         } catch (error) {
           job.ended = true;
-          this.pending--;
           const message = `Cannot send job ${job.id}: an argument cannot be cloned (${
             (error as Error).message
           })`;
-          this.#results.failure(job, job.id, new TypeError(message, { cause: batchError }));
+          this.ends.failed(job, job.id, new TypeError(message, { cause: batchError }));
         }
       }
     }
@@ -638,9 +636,8 @@ export class DispatchLoop {
         return;
       }
       job.ended = true;
-      this.pending--;
       const error = new TaskTimeoutError(job.id, timeout);
-      this.#results.failure(job, job.id, error);
+      this.ends.failed(job, job.id, error);
       this.#stopRunning(job, error, "timeout");
       this.changed();
     };
@@ -754,8 +751,7 @@ export class DispatchLoop {
     while (n > 0) {
       const take = Math.min(n, job.count - job.next);
       if (!job.ended) {
-        this.#results.values(job, job.id + job.next, values, at, take);
-        this.pending -= take;
+        this.ends.returnedMany(job, job.id + job.next, values, at, take);
       }
       this.#stats.ran(job.task, this.#sample, take);
       slot.inflightItems -= take;
@@ -785,10 +781,9 @@ export class DispatchLoop {
     if (!skipped) this.#stats.ran(job.task, this.#sample, 1);
     if (!job.ended && !skipped) {
       const id = job.id + from;
-      if (tag === Tag.RETURN) this.#results.value(job, id, value, false);
-      else if (tag === Tag.THROW) this.#results.failure(job, id, value);
-      else this.#results.end(job, id); // Tag.END
-      this.pending--;
+      if (tag === Tag.RETURN) this.ends.returned(job, id, value);
+      else if (tag === Tag.THROW) this.ends.failed(job, id, value);
+      else this.ends.streamEnded(job, id); // Tag.END
     }
     slot.inflightItems -= items;
     slot.endedItems = (slot.endedItems + items) | 0;
@@ -828,9 +823,8 @@ export class DispatchLoop {
     slot.inflightItems--;
     this.#stats.ran(job.task, this.#sample, 1);
     if (!job.ended) {
-      if (threw) this.#results.failure(job, id, value);
-      else this.#results.value(job, id, value, false);
-      this.pending--;
+      if (threw) this.ends.failed(job, id, value);
+      else this.ends.returned(job, id, value);
     }
     if (job.later === 0 && job.next >= job.count) {
       job.ended = true;
@@ -877,14 +871,13 @@ export class DispatchLoop {
         continue;
       }
       job.ended = true;
-      this.pending -= job.count - job.next;
       for (let i = job.next; i < job.count; i++) {
         const id = job.id + i;
         const error = new Error(
           `Cannot run job ${id} again: what it moved with transfer() went with worker ${slot.id}, which is gone`,
           cause === null ? undefined : { cause },
         );
-        this.#results.failure(job, id, error);
+        this.ends.failed(job, id, error);
       }
     }
     this.queue.requeue(again);
@@ -933,9 +926,8 @@ export class DispatchLoop {
     const { culprit, again } = judgeCrash(slot.inflight, unreported);
     let failed = false;
     const fail = (job: Job, id: number) => {
-      this.pending--;
       if (job.count === 1) job.ended = true;
-      this.#results.failure(job, id, new WorkerCrashedError(slot.id, id, { cause }));
+      this.ends.failed(job, id, new WorkerCrashedError(slot.id, id, { cause }));
       failed = true;
     };
     if (culprit) fail(culprit.job, culprit.id);
@@ -979,7 +971,7 @@ export class DispatchLoop {
         messageOf(cause)
       }`;
       this.#endQueued((job, id) =>
-        this.#results.failure(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }))
+        this.ends.failed(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }))
       );
     }
     this.changed();

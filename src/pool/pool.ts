@@ -18,6 +18,7 @@ import { checkTimeout, describe, reportGlobally } from "../_checks.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
 import { DispatchLoop, type WorkerExitReason } from "./dispatch_loop.ts";
+import type { JobEnds } from "./job_ends.ts";
 import { type PoolStats, type StatsOptions, StatsRecorder, type TaskTimes } from "./stats.ts";
 import { type JobQueue, JobsView } from "./job_queue.ts";
 import type {
@@ -78,6 +79,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   /** Where results go when the caller names no destination: `doneCallback`, or `done`. */
   readonly #defaultTarget: [number, unknown];
   readonly #queue: JobQueue;
+  /** Counts submitted jobs into `pending` (the loop's, shared for the fast path). */
+  readonly #ends: JobEnds;
   readonly #stats: StatsRecorder;
   /** Event types that have had a listener: events nobody listens to are not made. */
   readonly #listened = new Set<string>();
@@ -120,6 +123,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       },
     );
     this.#queue = this.#loop.queue;
+    this.#ends = this.#loop.ends;
     this.#jobs = new JobsView(this.#queue);
     const callback = this.#options.doneCallback;
     this.#defaultTarget = callback ? [Sink.CALLBACK, callback] : DONE;
@@ -164,7 +168,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       const arg = args[0];
       if (typeof arg !== "object" || arg === null) {
         queue.join(arg);
-        this.#loop.pending++;
+        this.#ends.added(1);
         return this.#nextId++;
       }
     }
@@ -1504,7 +1508,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       id = this.#nextId++;
       queue.join(arg);
       if (done === RUNS) (open.target as Deferred[]).push(deferred!);
-      this.#loop.pending++;
+      this.#ends.added(1);
       this.#loop.checkFull();
       if (open.count >= queue.openFlushAt) this.#loop.flushEarly();
     } else {
