@@ -225,11 +225,7 @@ export class DispatchLoop {
    */
   openEntry(job: Job, taskValue: unknown, doneKey: unknown): void {
     this.enqueue(job, false);
-    const queue = this.queue;
-    queue.open = job;
-    queue.openTask = taskValue;
-    queue.openDone = doneKey;
-    queue.openFlushAt = earlyFlushAt(this.#msPerJob);
+    this.queue.openWith(job, taskValue, doneKey, earlyFlushAt(this.#msPerJob));
   }
 
   /** Sends queued jobs to workers with room, and starts workers if needed. */
@@ -247,7 +243,7 @@ export class DispatchLoop {
   flushEarly(): void {
     this.#dispatch(true);
     const open = this.queue.open;
-    if (open !== null) this.queue.openFlushAt = open.count + earlyFlushAt(this.#msPerJob);
+    if (open !== null) this.queue.flushOpenAt(open.count + earlyFlushAt(this.#msPerJob));
   }
 
   #dispatch(early: boolean): void {

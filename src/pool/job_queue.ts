@@ -21,19 +21,19 @@ export class JobQueue {
    * join it (see `DispatchLoop.openEntry`); any other change to the queue
    * closes it.
    */
-  open: Job | null = null;
-  /** What a submit must match to join {@linkcode open}: its task value (function, name or reference)... */
-  openTask: unknown = undefined;
+  #open: Job | null = null;
+  /** What a submit must match to join the open entry: its task value (function, name or reference)... */
+  #openTask: unknown = undefined;
   /** ... and its destination (the pool's `[sink, target]` pair, compared by identity). */
-  openDone: unknown = undefined;
-  /** {@linkcode open} is sent early, before the tick ends, once it holds this many jobs. */
-  openFlushAt = Infinity;
+  #openDone: unknown = undefined;
+  /** The open entry is sent early, before the tick ends, once it holds this many jobs. */
+  #openFlushAt = Infinity;
   /**
-   * Submits join {@linkcode open} on the pool's fast path while it holds
+   * Submits join the open entry on the pool's fast path while it holds
    * fewer jobs than this; at it, the slow path checks `maxQueue` and flushes
-   * early. Set by the pool.
+   * early.
    */
-  openLimit = 0;
+  #openLimit = 0;
 
   /** Whether nothing is queued. */
   get empty(): boolean {
@@ -45,13 +45,77 @@ export class JobQueue {
     return this.entries.at(0);
   }
 
-  /** Adds a job whose argument is `arg` to the {@linkcode open} entry, which must be set. */
+  /** The open entry (see `#open`), if any. */
+  get open(): Job | null {
+    return this.#open;
+  }
+
+  /**
+   * Leaves `job`, just queued at the back, open for submits of `task` to
+   * `done`; it is sent early once it holds `flushAt` jobs.
+   */
+  openWith(job: Job, task: unknown, done: unknown, flushAt: number): void {
+    this.#open = job;
+    this.#openTask = task;
+    this.#openDone = done;
+    this.#openFlushAt = flushAt;
+  }
+
+  /** No submit joins the open entry any more. */
+  close(): void {
+    this.#open = null;
+  }
+
+  /** The open entry, if a submit of `task` to `done` may join it (limits unchecked). */
+  openFor(task: unknown, done: unknown): Job | null {
+    return this.#openTask === task && this.#openDone === done ? this.#open : null;
+  }
+
+  /**
+   * The pool's fast path: adds a job of `task` to `done` with argument
+   * `arg` to the open entry if it matches and is under its limit. Returns
+   * whether it did.
+   */
+  tryJoin(task: unknown, done: unknown, arg: unknown): boolean {
+    const open = this.#open;
+    if (
+      open === null || open.count >= this.#openLimit || this.#openTask !== task ||
+      this.#openDone !== done
+    ) return false;
+    this.#append(open, arg);
+    return true;
+  }
+
+  /** Adds a job whose argument is `arg` to the open entry, which must be set. */
   join(arg: unknown): void {
-    const open = this.open!;
+    this.#append(this.#open!, arg);
+  }
+
+  #append(open: Job, arg: unknown): void {
     (open.args as unknown[]).push(arg);
     open.count++;
     if (typeof arg !== "number") open.numeric = false;
     this.items++;
+  }
+
+  /** Whether the open entry has grown to be sent before the tick ends. */
+  get openDue(): boolean {
+    return this.#open !== null && this.#open.count >= this.#openFlushAt;
+  }
+
+  /** The fast path joins the open entry while it holds fewer jobs than `limit`. */
+  limitOpen(limit: number): void {
+    this.#openLimit = limit;
+  }
+
+  /** The open entry is due to be sent early once it holds `count` jobs. */
+  flushOpenAt(count: number): void {
+    this.#openFlushAt = count;
+  }
+
+  /** The early flush's mark (see `flushOpenAt`). */
+  get openFlushAt(): number {
+    return this.#openFlushAt;
   }
 
   /**
@@ -61,7 +125,7 @@ export class JobQueue {
    * entries of priority 0 or more (every plain submit) is one push.
    */
   add(job: Job, first: boolean): void {
-    this.open = null;
+    this.#open = null;
     const entries = this.entries;
     if (first) entries.unshift(job);
     else if (job.priority === 0 && !((entries.at(-1)?.priority ?? 0) < 0)) entries.push(job);
@@ -75,7 +139,7 @@ export class JobQueue {
 
   /** Takes at most `limit` jobs off the front: the whole entry, or a slice of a `map`. */
   take(limit: number): Job {
-    this.open = null;
+    this.#open = null;
     const front = this.entries.at(0)!;
     const job = front.count > limit ? front.take(limit) : this.entries.shift()!;
     this.items -= job.count;
@@ -94,7 +158,7 @@ export class JobQueue {
 
   /** Takes `job` out; returns whether it was queued. */
   remove(job: Job): boolean {
-    this.open = null;
+    this.#open = null;
     const entries = this.entries;
     for (let i = 0; i < entries.length; i++) {
       if (entries.at(i) === job) {
@@ -114,7 +178,7 @@ export class JobQueue {
    * `undefined` when no queued job has that id.
    */
   removeId(id: number): Job | undefined {
-    this.open = null;
+    this.#open = null;
     const entries = this.entries;
     for (let i = 0; i < entries.length; i++) {
       const job = entries.at(i)!;
@@ -135,7 +199,7 @@ export class JobQueue {
 
   /** Empties the queue and returns what it held. */
   drain(): Job[] {
-    this.open = null;
+    this.#open = null;
     const jobs = [...this.entries];
     this.entries.clear();
     this.items = 0;

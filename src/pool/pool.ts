@@ -159,15 +159,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     // The hot path: a run of one-argument submits of one task joins the
     // queue's open entry (see DispatchLoop.openEntry). Every other case, and
     // the checks due at `openLimit`, take the general path.
-    const queue = this.#queue;
-    const open = queue.open;
-    if (
-      open !== null && open.count < queue.openLimit && queue.openTask === task &&
-      queue.openDone === this.#defaultTarget && args.length === 1
-    ) {
+    if (args.length === 1) {
       const arg = args[0];
-      if (typeof arg !== "object" || arg === null) {
-        queue.join(arg);
+      if (
+        (typeof arg !== "object" || arg === null) &&
+        this.#queue.tryJoin(task, this.#defaultTarget, arg)
+      ) {
         this.#ends.added(1);
         return this.#nextId++;
       }
@@ -1313,7 +1310,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     }
     checkOptionNames(options, SHUTDOWN_OPTION_NAMES, "shut down pool");
     this.#closed = true;
-    this.#queue.open = null; // submits must not join it now
+    this.#queue.close(); // submits must not join it now
     this.#scheduler.cancelAll();
     if (options.soon) {
       this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
@@ -1502,15 +1499,15 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       if (isTransferred(arg)) return this.#submitJob(task, args, sink, target, first).id;
       arg = toWire(arg) ?? arg;
     }
-    let open = queue.open;
+    let open = queue.openFor(task, done);
     let id: JobId;
-    if (open !== null && queue.openTask === task && queue.openDone === done) {
+    if (open !== null) {
       id = this.#nextId++;
       queue.join(arg);
       if (done === RUNS) (open.target as Deferred[]).push(deferred!);
       this.#ends.added(1);
       this.#loop.checkFull();
-      if (open.count >= queue.openFlushAt) this.#loop.flushEarly();
+      if (queue.openDue) this.#loop.flushEarly();
     } else {
       const index = this.#tasks.indexOf(task); // throws for a bad task: before taking an id
       id = this.#nextId++;
@@ -1520,7 +1517,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       open.numeric = typeof arg === "number";
       this.#loop.openEntry(open, task, done);
     }
-    if (queue.open === open) queue.openLimit = this.#loop.openLimit(open);
+    if (queue.open === open) queue.limitOpen(this.#loop.openLimit(open));
     return id;
   }
 
@@ -1617,7 +1614,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     try {
       return this.#submitJob(task, [...args], sink, target, first);
     } catch (error) {
-      this.#queue.open = null; // its ids must stay consecutive
+      this.#queue.close(); // its ids must stay consecutive
       const id = this.#nextId++;
       this.#results.failure(new Job(id, -1, Mode.CALL, [], 0, 1, sink, target, null), id, error);
       this.#loop.changed();

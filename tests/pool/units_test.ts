@@ -101,7 +101,7 @@ describe("JobQueue open entry", () => {
       const queue = new JobQueue();
       const open = mapped(1, 1);
       queue.add(open, false);
-      queue.open = open;
+      queue.openWith(open, "task", "done", Infinity);
       open.numeric = true;
       queue.join(7);
       assert.equal(open.numeric, true, name);
@@ -111,6 +111,28 @@ describe("JobQueue open entry", () => {
       change(queue, open);
       assert.equal(queue.open, null, `${name}() closes the open entry`);
     }
+  });
+
+  it("JobQueue.tryJoin() joins only the same task and destination, under the limit", () => {
+    const queue = new JobQueue();
+    const open = mapped(1, 1);
+    queue.add(open, false);
+    queue.openWith(open, "task", "done", 3);
+    assert.equal(queue.tryJoin("task", "done", 2), false, "no limit set yet: the slow path");
+    queue.limitOpen(3);
+    assert.equal(queue.tryJoin("other", "done", 2), false, "another task");
+    assert.equal(queue.tryJoin("task", "elsewhere", 2), false, "another destination");
+    assert.equal(queue.tryJoin("task", "done", 2), true);
+    assert.equal(queue.openDue, false);
+    assert.equal(queue.tryJoin("task", "done", 3), true);
+    assert.equal(queue.openDue, true, "at flushAt the entry is due to be sent early");
+    assert.equal(queue.tryJoin("task", "done", 4), false, "at the limit: the slow path");
+    assert.deepEqual([open.count, queue.items], [3, 3]);
+    assert.equal(queue.openFor("task", "done"), open);
+    assert.equal(queue.openFor("task", "elsewhere"), null);
+    queue.close();
+    assert.equal(queue.tryJoin("task", "done", 5), false, "closed");
+    assert.equal(queue.openFor("task", "done"), null);
   });
 });
 
