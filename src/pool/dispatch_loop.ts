@@ -16,8 +16,8 @@
  * @module
  */
 
-import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
-import { decodeError, encodeError } from "../protocol/codec.ts";
+import { PoolClosedError } from "../errors.ts";
+import { decodeError } from "../protocol/codec.ts";
 import { writeJob } from "../protocol/job_batch.ts";
 import { readResults, type ResultVisitor, Tag } from "../protocol/result_batch.ts";
 import {
@@ -26,21 +26,20 @@ import {
   Mode,
   PROTOCOL_VERSION,
   SPIN_MS,
-  Status,
   type TaskSpec,
 } from "../protocol/messages.ts";
-import { type Clock, systemClock } from "../timers/clock.ts";
-import { judgeCrash, splitRunning } from "./crash.ts";
+import type { Clock } from "../timers/clock.ts";
 import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
 import { deferredOf, type Job, Sink } from "./job.ts";
 import { JobEnds } from "./job_ends.ts";
 import { JobQueue } from "./job_queue.ts";
+import { Recovery } from "./recovery.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { TaskRegistry } from "./task_registry.ts";
 import type { SlotHost, WorkerSlot } from "./worker_slot.ts";
-import { MAX_START_FAILURES, type WorkerExitReason, Workers } from "./workers.ts";
+import { type WorkerExitReason, Workers } from "./workers.ts";
 
 /**
  * How long a stream's task has, once its consumer stopped, to end before its
@@ -70,13 +69,14 @@ export class DispatchLoop {
   readonly ends: JobEnds;
   /** The live workers, started and retired by their own rules. */
   readonly workers: Workers;
+  readonly #recovery: Recovery;
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
   readonly #tasks: TaskRegistry;
   readonly #results: Results;
   readonly #host: SlotHost = {
     onMessage: (slot, message) => this.#onMessage(slot, message),
-    onCrash: (slot, cause) => this.#onCrash(slot, cause),
+    onCrash: (slot, cause) => this.#recovery.crashed(slot, cause),
   };
   readonly #flushNow = () => this.flush();
   #flushQueued = false;
@@ -115,12 +115,17 @@ export class DispatchLoop {
       changed: () => this.changed(),
       flush: () => this.flush(),
       leaving: (slot) => {
-        for (const job of slot.inflight) if (job.timer !== undefined) this.#clearJobTimer(job);
-        for (const job of slot.later.values()) {
-          if (job.timer !== undefined) this.#clearJobTimer(job);
-        }
+        for (const job of slot.inflight) this.#recovery.clearJobTimer(job);
+        for (const job of slot.later.values()) this.#recovery.clearJobTimer(job);
       },
       nextChange: () => results.changed(),
+    });
+    this.#recovery = new Recovery(options, clock, this.queue, this.ends, this.workers, stats, {
+      emit: (type, detail) => events.emit(type, detail),
+      changed: () => this.changed(),
+      flush: () => this.flush(),
+      scheduleFlush: () => this.#scheduleFlush(),
+      endQueued: (end) => this.#endQueued(end),
     });
   }
 
@@ -293,7 +298,7 @@ export class DispatchLoop {
 
   /**
    * Aborts a job: out of the queue, or, if it runs, it fails now and its
-   * task is told (see {@linkcode #stopRunning}).
+   * task is told (see `Recovery.stopRunning`).
    */
   abort(job: Job, reason: unknown): void {
     if (job.ended) return;
@@ -304,54 +309,9 @@ export class DispatchLoop {
     } else {
       job.ended = true;
       this.ends.failed(job, job.id, reason, job.count - job.next + job.later);
-      this.#stopRunning(job, reason, "abort");
+      this.#recovery.stopRunning(job, reason, "abort");
     }
     this.changed();
-  }
-
-  /**
-   * A running job has just failed early (aborted or timed out). Its worker is
-   * told, so the task's `jobContext().signal` aborts with `reason`; if the
-   * task has not ended `abortGrace` ms later (at once with 0, or if the
-   * worker has not started yet), the worker is replaced. Until then the job stays in flight on its slot, ended: the
-   * worker takes nothing more while it held the slot alone (`exclusive`),
-   * and whatever the task then answers is dropped.
-   *
-   * ```
-   *  abort/timeout ─▶ job fails ─▶ "abort" msg ─▶ task answers ──▶ slot idle, worker kept
-   *                                      └──── abortGrace ms ──▶ worker replaced (abort/timeout)
-   * ```
-   */
-  #stopRunning(job: Job, reason: unknown, why: WorkerExitReason): void {
-    const slot = job.slot!;
-    this.#clearJobTimer(job);
-    const grace = this.#options.abortGrace;
-    // A worker still starting gets the abort after the job's batch, so it
-    // skips the job; the main thread may also see the job start before it
-    // has read the worker's "ready" message.
-    if (grace > 0 && !slot.dead) {
-      try {
-        slot.send({ type: "abort", id: job.id, reason: encodeError(reason) });
-        // Real time, not the pool's clock: the grace is the task's, and a
-        // test's fake clock cannot reach the worker's thread.
-        job.timer = new GraceTimer(systemClock.setTimer(() => {
-          job.timer = undefined;
-          if (!slot.dead && job.slot === slot && holds(slot, job)) this.#replace(slot, why);
-        }, grace));
-        return;
-      } catch {
-        // A reason that cannot be sent: the worker goes, as with no grace.
-      }
-    }
-    this.#replace(slot, why);
-  }
-
-  #clearJobTimer(job: Job): void {
-    const timer = job.timer;
-    if (timer === undefined) return;
-    if (timer instanceof GraceTimer) systemClock.clearTimer(timer.id);
-    else this.#clock.clearTimer(timer);
-    job.timer = undefined;
   }
 
   /** The consumer of stream `job` took `n` values: its worker may produce `n` more. */
@@ -382,7 +342,7 @@ export class DispatchLoop {
       if (job.ended || job.slot !== slot || slot.dead) return;
       job.ended = true;
       this.ends.dropped(job.count - job.next);
-      this.#replace(slot, "abort");
+      this.#recovery.replace(slot, "abort");
     }, STREAM_STOP_GRACE_MS);
   }
 
@@ -564,9 +524,11 @@ export class DispatchLoop {
     } catch (error) {
       this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
     }
-    if (timed) this.#armTimeout(slot, timed);
+    if (timed) this.#recovery.armTimeout(slot, timed);
     if (shared !== null) {
-      for (const job of shared) if (job.slot === slot && !job.ended) this.#armTimeout(slot, job);
+      for (const job of shared) {
+        if (job.slot === slot && !job.ended) this.#recovery.armTimeout(slot, job);
+      }
     }
     return items;
   }
@@ -615,31 +577,6 @@ export class DispatchLoop {
     this.changed();
   }
 
-  /**
-   * Fails `job` once it has run `job.timeout` ms. Its clock starts when it is
-   * sent, or when its worker is ready if that is later (a worker's start-up
-   * is not the job's time); a worker that is not ready by then fails it too.
-   */
-  #armTimeout(slot: WorkerSlot, job: Job): void {
-    const timeout = job.timeout;
-    const sentAt = this.#clock.now();
-    const check = () => {
-      job.timer = undefined;
-      if (job.ended || job.slot !== slot || slot.dead) return;
-      const left = slot.ready ? Math.max(sentAt, slot.readyAt) + timeout - this.#clock.now() : 0;
-      if (left > 0) {
-        job.timer = this.#clock.setTimer(check, left);
-        return;
-      }
-      job.ended = true;
-      const error = new TaskTimeoutError(job.id, timeout);
-      this.ends.failed(job, job.id, error);
-      this.#stopRunning(job, error, "timeout");
-      this.changed();
-    };
-    job.timer = this.#clock.setTimer(check, timeout);
-  }
-
   // ------------------------------------------------------------ receiving
 
   #onMessage(slot: WorkerSlot, message: FromWorker): void {
@@ -650,7 +587,7 @@ export class DispatchLoop {
         break;
       case "ready":
         if (message.version !== PROTOCOL_VERSION) {
-          this.#onStartFailure(slot, versionMismatch(message.version));
+          this.#recovery.startFailed(slot, versionMismatch(message.version));
           break;
         }
         slot.ready = true;
@@ -661,10 +598,10 @@ export class DispatchLoop {
       case "fatal":
         // A worker retired while starting, whose setup() then failed: it goes, reported.
         if (this.workers.isRetiring(slot)) this.workers.retired(slot, decodeError(message.error));
-        else this.#onStartFailure(slot, decodeError(message.error));
+        else this.#recovery.startFailed(slot, decodeError(message.error));
         break;
       case "exit":
-        this.#onCrash(slot, new Error(`Worker ended itself: ${message.how}`));
+        this.#recovery.crashed(slot, new Error(`Worker ended itself: ${message.how}`));
         break;
       case "progress":
         this.#onProgress(slot, message.id, message.value);
@@ -759,7 +696,7 @@ export class DispatchLoop {
         slot.inflight.shift();
         if (job.later === 0) {
           job.ended = true;
-          if (job.timer !== undefined) this.#clearJobTimer(job);
+          if (job.timer !== undefined) this.#recovery.clearJobTimer(job);
         }
         job = slot.inflight.at(0)!;
       }
@@ -787,7 +724,7 @@ export class DispatchLoop {
     if (job.next >= job.count) {
       slot.inflight.shift();
       if (job.later === 0) {
-        if (job.timer !== undefined) this.#clearJobTimer(job);
+        if (job.timer !== undefined) this.#recovery.clearJobTimer(job);
         if (!skipped) job.ended = true;
         else if (!job.ended) this.queue.requeue([from === 0 ? job : job.part(from, items)]);
       }
@@ -824,183 +761,9 @@ export class DispatchLoop {
     }
     if (job.later === 0 && job.next >= job.count) {
       job.ended = true;
-      if (job.timer !== undefined) this.#clearJobTimer(job);
+      if (job.timer !== undefined) this.#recovery.clearJobTimer(job);
     }
   }
-
-  // ------------------------------------------------------------ recovery
-
-  /**
-   * Kills a worker whose running job was abandoned, and sends its other jobs
-   * again. The flush waits for the end of the tick: when one `AbortSignal`
-   * aborts many jobs, its listeners run one after the other, and a job sent
-   * to a new worker by the first would cost that worker at the next.
-   */
-  #replace(slot: WorkerSlot, reason: WorkerExitReason): void {
-    this.workers.remove(slot, reason);
-    if (this.#options.concurrentTasksPerWorker > 1) {
-      // Other jobs may have been running on it: they fail, as in a crash.
-      const cause = new Error(
-        `Worker ${this.workers.nameOf(slot)} was replaced: a job it ran was ${
-          reason === "timeout" ? "timed out" : "aborted"
-        } and did not end within abortGrace`,
-      );
-      this.#endDead(slot, cause);
-    } else {
-      this.#requeue(unanswered(slot), slot, null);
-    }
-    this.keepMinimum();
-    this.#scheduleFlush();
-    this.changed();
-  }
-
-  /**
-   * Puts the unfinished jobs of a worker that is gone back in the queue. A
-   * job that moved buffers with `transfer()` cannot go again (they went with
-   * the worker): it fails, saying so.
-   */
-  #requeue(jobs: Job[], slot: WorkerSlot, cause: unknown): void {
-    const again: Job[] = [];
-    for (const job of jobs) {
-      if (job.transfer === null || job.transfer.length === 0) {
-        again.push(job);
-        continue;
-      }
-      job.ended = true;
-      for (let i = job.next; i < job.count; i++) {
-        const id = job.id + i;
-        const error = new Error(
-          `Cannot run job ${id} again: what it moved with transfer() went with worker ${slot.id}, which is gone`,
-          cause === null ? undefined : { cause },
-        );
-        this.ends.failed(job, id, error);
-      }
-    }
-    this.queue.requeue(again);
-  }
-
-  /**
-   * A worker died. The job it was running fails with `WorkerCrashedError`;
-   * the others go back to the front of the queue (see `crash.ts`).
-   */
-  #onCrash(slot: WorkerSlot, cause: unknown): void {
-    if (this.workers.isRetiring(slot)) {
-      // It died during its teardown: it held no job.
-      this.workers.retired(slot, cause);
-      return;
-    }
-    if (!slot.ready) {
-      this.#onStartFailure(slot, cause);
-      return;
-    }
-    this.#stats.crashed++;
-    this.#events.emit("error", { name: this.workers.nameOf(slot), id: slot.id, error: cause });
-    this.workers.remove(slot, "crash");
-    if (this.#endDead(slot, cause)) {
-      // It died running a job, so it had started: that job's fault, not a
-      // failed start, and the jobs behind it deserve a fresh worker.
-      this.workers.startedForGood();
-    } else if (slot.endedItems === 0 && !anyEnded(slot)) {
-      // It died before running any job (e.g. its task module throws from a
-      // timer at import): count it as a failed start, so respawns back off.
-      this.#startFailed(cause);
-      return;
-    }
-    this.keepMinimum();
-    this.flush();
-    this.changed();
-  }
-
-  /**
-   * Ends the jobs of a dead worker (see `crash.ts`): the one it was running,
-   * and with several lanes those running asynchronously, fail with
-   * `WorkerCrashedError` (`cause`); the rest go back to the queue. Returns
-   * whether any job failed (it died running one).
-   */
-  #endDead(slot: WorkerSlot, cause: unknown): boolean {
-    const unreported = (Atomics.load(slot.status, Status.STARTED) - slot.endedItems) | 0;
-    const { culprit, again } = judgeCrash(slot.inflight, unreported);
-    let failed = false;
-    const fail = (job: Job, id: number) => {
-      if (job.count === 1) job.ended = true;
-      this.ends.failed(job, id, new WorkerCrashedError(slot.id, id, { cause }));
-      failed = true;
-    };
-    if (culprit) fail(culprit.job, culprit.id);
-    let resend = again;
-    if (slot.status.length > Status.WORDS) {
-      const running = slot.runningLanes();
-      const split = splitRunning(again, running);
-      for (const { job, id } of split.running) fail(job, id);
-      // Jobs that went LATER: still running (in a lane) fail; the others had
-      // answered, but the answer was lost with the worker: they go again.
-      const lost: Job[] = [];
-      for (const [id, job] of slot.later) {
-        if (job.ended) continue;
-        if (running.has(id | 0)) fail(job, id);
-        else lost.push(job.count === 1 ? job : job.part(id - job.id, 1));
-      }
-      for (const job of slot.later.values()) job.later = 0;
-      slot.later.clear();
-      resend = lost.length === 0 ? split.again : lost.concat(split.again);
-    }
-    this.#requeue(resend, slot, cause);
-    return failed;
-  }
-
-  /**
-   * A worker failed to start (e.g. the task module did not import). Try again
-   * after a back-off that doubles; after a few failures in a row, fail every
-   * queued job instead of looping forever.
-   */
-  #onStartFailure(slot: WorkerSlot, cause: unknown): void {
-    this.#stats.crashed++;
-    this.#events.emit("error", { name: this.workers.nameOf(slot), id: slot.id, error: cause });
-    this.workers.remove(slot, "crash");
-    this.#requeue(unanswered(slot), slot, cause);
-    this.#startFailed(cause);
-  }
-
-  #startFailed(cause: unknown): void {
-    if (this.workers.startFailed()) {
-      const why = `workers failed to start ${MAX_START_FAILURES} times in a row, last: ${
-        messageOf(cause)
-      }`;
-      this.#endQueued((job, id) =>
-        this.ends.failed(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }))
-      );
-    }
-    this.changed();
-  }
-}
-
-/** The message of an error, or the value described, to quote in another error's message. */
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  try {
-    return String(error);
-  } catch {
-    return "(a value that cannot be shown)";
-  }
-}
-
-/** An abort grace's timer, which runs on the system clock (see `#stopRunning`). */
-class GraceTimer {
-  constructor(readonly id: unknown) {}
-}
-
-/** Whether a job in flight on `slot` has ended (aborted or timed out, in its grace). */
-function anyEnded(slot: WorkerSlot): boolean {
-  for (const job of slot.inflight) if (job.ended) return true;
-  for (const job of slot.later.values()) if (job.ended) return true;
-  return false;
-}
-
-/** Whether `job` is still in flight on `slot` (its answer has not arrived). */
-function holds(slot: WorkerSlot, job: Job): boolean {
-  if (slot.later.get(job.id) === job) return true;
-  for (const each of slot.inflight) if (each === job) return true;
-  return false;
 }
 
 /** The in-flight entry of `slot` whose job `id` has not been answered yet, if any. */
@@ -1011,11 +774,6 @@ function runningEntry(slot: WorkerSlot, id: number): Job | undefined {
     if (id >= job.id + job.next && id < job.id + job.count) return job;
   }
   return undefined;
-}
-
-/** The jobs in flight on `slot` that have not ended, as entries to send again. */
-function unanswered(slot: WorkerSlot): Job[] {
-  return [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered());
 }
 
 /** A worker module of another fastpool version answered (`workerUrl` pointing at another copy). */

@@ -1,0 +1,320 @@
+/**
+ * What the pool does when a job or a worker goes wrong: a worker that
+ * crashes or fails to start, a job that times out or is aborted while it
+ * runs (its task is told and has `abortGrace` to end), and the jobs a lost
+ * worker held, sent again or failed. Which in-flight job a crash blames is
+ * `crash.ts`'s pure verdict; this file acts on it.
+ *
+ * ```
+ *  crash ──────▶ culprit fails (WorkerCrashedError), the rest go again, a new worker starts
+ *  no start ───▶ jobs go again after a back-off; 3 in a row fail what is queued
+ *  timeout ────▶ job fails (TaskTimeoutError) ─▶ "abort" to the task ─▶ grace ─▶ replace
+ *  abort ──────▶ job fails (the reason) ──────▶ "abort" to the task ─▶ grace ─▶ replace
+ * ```
+ *
+ * @module
+ */
+
+import { TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
+import { encodeError } from "../protocol/codec.ts";
+import { Status } from "../protocol/messages.ts";
+import { type Clock, systemClock } from "../timers/clock.ts";
+import { judgeCrash, splitRunning } from "./crash.ts";
+import type { Job } from "./job.ts";
+import type { JobEnds } from "./job_ends.ts";
+import type { JobQueue } from "./job_queue.ts";
+import type { ResolvedOptions } from "./options.ts";
+import type { StatsRecorder } from "./stats.ts";
+import type { WorkerSlot } from "./worker_slot.ts";
+import { MAX_START_FAILURES, type WorkerExitReason, type Workers } from "./workers.ts";
+
+/** What recovery needs from the dispatch loop. */
+export interface RecoveryHost {
+  /** Dispatches a pool event (queued like a user callback). */
+  emit(type: string, detail: unknown): void;
+  /** A step of bookkeeping ended (see `DispatchLoop.changed`). */
+  changed(): void;
+  /** Sends what is queued now. */
+  flush(): void;
+  /** Sends what is queued at the end of this tick. */
+  scheduleFlush(): void;
+  /** Ends every queued job, each id through `end`; returns how many. */
+  endQueued(end: (job: Job, id: number) => void): number;
+}
+
+/** Crash, start-failure, timeout and abort handling for one pool. */
+export class Recovery {
+  readonly #options: ResolvedOptions;
+  readonly #clock: Clock;
+  readonly #queue: JobQueue;
+  readonly #ends: JobEnds;
+  readonly #workers: Workers;
+  readonly #stats: StatsRecorder;
+  readonly #host: RecoveryHost;
+
+  constructor(
+    options: ResolvedOptions,
+    clock: Clock,
+    queue: JobQueue,
+    ends: JobEnds,
+    workers: Workers,
+    stats: StatsRecorder,
+    host: RecoveryHost,
+  ) {
+    this.#options = options;
+    this.#clock = clock;
+    this.#queue = queue;
+    this.#ends = ends;
+    this.#workers = workers;
+    this.#stats = stats;
+    this.#host = host;
+  }
+
+  /**
+   * A running job has just failed early (aborted or timed out). Its worker is
+   * told, so the task's `jobContext().signal` aborts with `reason`; if the
+   * task has not ended `abortGrace` ms later (at once with 0, or if the
+   * worker has not started yet), the worker is replaced. Until then the job stays in flight on its slot, ended: the
+   * worker takes nothing more while it held the slot alone (`exclusive`),
+   * and whatever the task then answers is dropped.
+   *
+   * ```
+   *  abort/timeout ─▶ job fails ─▶ "abort" msg ─▶ task answers ──▶ slot idle, worker kept
+   *                                      └──── abortGrace ms ──▶ worker replaced (abort/timeout)
+   * ```
+   */
+  stopRunning(job: Job, reason: unknown, why: WorkerExitReason): void {
+    const slot = job.slot!;
+    this.clearJobTimer(job);
+    const grace = this.#options.abortGrace;
+    // A worker still starting gets the abort after the job's batch, so it
+    // skips the job; the main thread may also see the job start before it
+    // has read the worker's "ready" message.
+    if (grace > 0 && !slot.dead) {
+      try {
+        slot.send({ type: "abort", id: job.id, reason: encodeError(reason) });
+        // Real time, not the pool's clock: the grace is the task's, and a
+        // test's fake clock cannot reach the worker's thread.
+        job.timer = new GraceTimer(systemClock.setTimer(() => {
+          job.timer = undefined;
+          if (!slot.dead && job.slot === slot && holds(slot, job)) this.replace(slot, why);
+        }, grace));
+        return;
+      } catch {
+        // A reason that cannot be sent: the worker goes, as with no grace.
+      }
+    }
+    this.replace(slot, why);
+  }
+
+  /** Clears `job`'s timer (its timeout or its abort grace), if it has one. */
+  clearJobTimer(job: Job): void {
+    const timer = job.timer;
+    if (timer === undefined) return;
+    if (timer instanceof GraceTimer) systemClock.clearTimer(timer.id);
+    else this.#clock.clearTimer(timer);
+    job.timer = undefined;
+  }
+
+  /**
+   * Fails `job` once it has run `job.timeout` ms. Its clock starts when it is
+   * sent, or when its worker is ready if that is later (a worker's start-up
+   * is not the job's time); a worker that is not ready by then fails it too.
+   */
+  armTimeout(slot: WorkerSlot, job: Job): void {
+    const timeout = job.timeout;
+    const sentAt = this.#clock.now();
+    const check = () => {
+      job.timer = undefined;
+      if (job.ended || job.slot !== slot || slot.dead) return;
+      const left = slot.ready ? Math.max(sentAt, slot.readyAt) + timeout - this.#clock.now() : 0;
+      if (left > 0) {
+        job.timer = this.#clock.setTimer(check, left);
+        return;
+      }
+      job.ended = true;
+      const error = new TaskTimeoutError(job.id, timeout);
+      this.#ends.failed(job, job.id, error);
+      this.stopRunning(job, error, "timeout");
+      this.#host.changed();
+    };
+    job.timer = this.#clock.setTimer(check, timeout);
+  }
+
+  /**
+   * Kills a worker whose running job was abandoned, and sends its other jobs
+   * again. The flush waits for the end of the tick: when one `AbortSignal`
+   * aborts many jobs, its listeners run one after the other, and a job sent
+   * to a new worker by the first would cost that worker at the next.
+   */
+  replace(slot: WorkerSlot, reason: WorkerExitReason): void {
+    this.#workers.remove(slot, reason);
+    if (this.#options.concurrentTasksPerWorker > 1) {
+      // Other jobs may have been running on it: they fail, as in a crash.
+      const cause = new Error(
+        `Worker ${this.#workers.nameOf(slot)} was replaced: a job it ran was ${
+          reason === "timeout" ? "timed out" : "aborted"
+        } and did not end within abortGrace`,
+      );
+      this.#endDead(slot, cause);
+    } else {
+      this.#requeue(unanswered(slot), slot, null);
+    }
+    this.#workers.keepMinimum();
+    this.#host.scheduleFlush();
+    this.#host.changed();
+  }
+
+  /**
+   * Puts the unfinished jobs of a worker that is gone back in the queue. A
+   * job that moved buffers with `transfer()` cannot go again (they went with
+   * the worker): it fails, saying so.
+   */
+  #requeue(jobs: Job[], slot: WorkerSlot, cause: unknown): void {
+    const again: Job[] = [];
+    for (const job of jobs) {
+      if (job.transfer === null || job.transfer.length === 0) {
+        again.push(job);
+        continue;
+      }
+      job.ended = true;
+      for (let i = job.next; i < job.count; i++) {
+        const id = job.id + i;
+        const error = new Error(
+          `Cannot run job ${id} again: what it moved with transfer() went with worker ${slot.id}, which is gone`,
+          cause === null ? undefined : { cause },
+        );
+        this.#ends.failed(job, id, error);
+      }
+    }
+    this.#queue.requeue(again);
+  }
+
+  /**
+   * A worker died. The job it was running fails with `WorkerCrashedError`;
+   * the others go back to the front of the queue (see `crash.ts`).
+   */
+  crashed(slot: WorkerSlot, cause: unknown): void {
+    if (this.#workers.isRetiring(slot)) {
+      // It died during its teardown: it held no job.
+      this.#workers.retired(slot, cause);
+      return;
+    }
+    if (!slot.ready) {
+      this.startFailed(slot, cause);
+      return;
+    }
+    this.#stats.crashed++;
+    this.#host.emit("error", { name: this.#workers.nameOf(slot), id: slot.id, error: cause });
+    this.#workers.remove(slot, "crash");
+    if (this.#endDead(slot, cause)) {
+      // It died running a job, so it had started: that job's fault, not a
+      // failed start, and the jobs behind it deserve a fresh worker.
+      this.#workers.startedForGood();
+    } else if (slot.endedItems === 0 && !anyEnded(slot)) {
+      // It died before running any job (e.g. its task module throws from a
+      // timer at import): count it as a failed start, so respawns back off.
+      this.#countStartFailure(cause);
+      return;
+    }
+    this.#workers.keepMinimum();
+    this.#host.flush();
+    this.#host.changed();
+  }
+
+  /**
+   * Ends the jobs of a dead worker (see `crash.ts`): the one it was running,
+   * and with several lanes those running asynchronously, fail with
+   * `WorkerCrashedError` (`cause`); the rest go back to the queue. Returns
+   * whether any job failed (it died running one).
+   */
+  #endDead(slot: WorkerSlot, cause: unknown): boolean {
+    const unreported = (Atomics.load(slot.status, Status.STARTED) - slot.endedItems) | 0;
+    const { culprit, again } = judgeCrash(slot.inflight, unreported);
+    let failed = false;
+    const fail = (job: Job, id: number) => {
+      if (job.count === 1) job.ended = true;
+      this.#ends.failed(job, id, new WorkerCrashedError(slot.id, id, { cause }));
+      failed = true;
+    };
+    if (culprit) fail(culprit.job, culprit.id);
+    let resend = again;
+    if (slot.status.length > Status.WORDS) {
+      const running = slot.runningLanes();
+      const split = splitRunning(again, running);
+      for (const { job, id } of split.running) fail(job, id);
+      // Jobs that went LATER: still running (in a lane) fail; the others had
+      // answered, but the answer was lost with the worker: they go again.
+      const lost: Job[] = [];
+      for (const [id, job] of slot.later) {
+        if (job.ended) continue;
+        if (running.has(id | 0)) fail(job, id);
+        else lost.push(job.count === 1 ? job : job.part(id - job.id, 1));
+      }
+      for (const job of slot.later.values()) job.later = 0;
+      slot.later.clear();
+      resend = lost.length === 0 ? split.again : lost.concat(split.again);
+    }
+    this.#requeue(resend, slot, cause);
+    return failed;
+  }
+
+  /**
+   * A worker failed to start (e.g. the task module did not import). Try again
+   * after a back-off that doubles; after a few failures in a row, fail every
+   * queued job instead of looping forever.
+   */
+  startFailed(slot: WorkerSlot, cause: unknown): void {
+    this.#stats.crashed++;
+    this.#host.emit("error", { name: this.#workers.nameOf(slot), id: slot.id, error: cause });
+    this.#workers.remove(slot, "crash");
+    this.#requeue(unanswered(slot), slot, cause);
+    this.#countStartFailure(cause);
+  }
+
+  #countStartFailure(cause: unknown): void {
+    if (this.#workers.startFailed()) {
+      const why = `workers failed to start ${MAX_START_FAILURES} times in a row, last: ${
+        messageOf(cause)
+      }`;
+      this.#host.endQueued((job, id) =>
+        this.#ends.failed(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }))
+      );
+    }
+    this.#host.changed();
+  }
+}
+
+/** The message of an error, or the value described, to quote in another error's message. */
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return String(error);
+  } catch {
+    return "(a value that cannot be shown)";
+  }
+}
+
+/** An abort grace's timer, which runs on the system clock (see `stopRunning`). */
+class GraceTimer {
+  constructor(readonly id: unknown) {}
+}
+
+/** Whether a job in flight on `slot` has ended (aborted or timed out, in its grace). */
+function anyEnded(slot: WorkerSlot): boolean {
+  for (const job of slot.inflight) if (job.ended) return true;
+  for (const job of slot.later.values()) if (job.ended) return true;
+  return false;
+}
+
+/** Whether `job` is still in flight on `slot` (its answer has not arrived). */
+function holds(slot: WorkerSlot, job: Job): boolean {
+  if (slot.later.get(job.id) === job) return true;
+  for (const each of slot.inflight) if (each === job) return true;
+  return false;
+}
+
+/** The jobs in flight on `slot` that have not ended, as entries to send again. */
+function unanswered(slot: WorkerSlot): Job[] {
+  return [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered());
+}
