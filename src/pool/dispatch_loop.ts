@@ -19,7 +19,6 @@
 import { PoolClosedError } from "../errors.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { writeJob } from "../protocol/job_batch.ts";
-import { readResults, type ResultVisitor, Tag } from "../protocol/result_batch.ts";
 import {
   assertNever,
   type FromWorker,
@@ -30,10 +29,11 @@ import {
 } from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
 import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
-import { deferredOf, type Job, Sink } from "./job.ts";
+import type { Job } from "./job.ts";
 import { JobEnds } from "./job_ends.ts";
 import { JobQueue } from "./job_queue.ts";
 import { Recovery } from "./recovery.ts";
+import { Answers } from "./answers.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
 import type { StatsRecorder } from "./stats.ts";
@@ -70,6 +70,7 @@ export class DispatchLoop {
   /** The live workers, started and retired by their own rules. */
   readonly workers: Workers;
   readonly #recovery: Recovery;
+  readonly #answers: Answers;
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
   readonly #tasks: TaskRegistry;
@@ -80,8 +81,6 @@ export class DispatchLoop {
   };
   readonly #flushNow = () => this.flush();
   #flushQueued = false;
-  /** Measured ms per job (EWMA); NaN until the first answer. */
-  #msPerJob = NaN;
   #idleWaiters: (() => void)[] = [];
   /** Depth of `#dispatch` calls: `changed()` waits for the outermost to end. */
   #dispatching = 0;
@@ -127,6 +126,15 @@ export class DispatchLoop {
       scheduleFlush: () => this.#scheduleFlush(),
       endQueued: (end) => this.#endQueued(end),
     });
+    this.#answers = new Answers(
+      this.queue,
+      this.ends,
+      results,
+      stats,
+      this.workers,
+      this.#recovery,
+      events,
+    );
   }
 
   /** Queued plus in-flight jobs. */
@@ -230,7 +238,7 @@ export class DispatchLoop {
    */
   openEntry(job: Job, taskValue: unknown, doneKey: unknown): void {
     this.enqueue(job, false);
-    this.queue.openWith(job, taskValue, doneKey, earlyFlushAt(this.#msPerJob));
+    this.queue.openWith(job, taskValue, doneKey, earlyFlushAt(this.#answers.msPerJob));
   }
 
   /** Sends queued jobs to workers with room, and starts workers if needed. */
@@ -248,7 +256,7 @@ export class DispatchLoop {
   flushEarly(): void {
     this.#dispatch(true);
     const open = this.queue.open;
-    if (open !== null) this.queue.flushOpenAt(open.count + earlyFlushAt(this.#msPerJob));
+    if (open !== null) this.queue.flushOpenAt(open.count + earlyFlushAt(this.#answers.msPerJob));
   }
 
   #dispatch(early: boolean): void {
@@ -270,7 +278,7 @@ export class DispatchLoop {
   #dispatchNow(early: boolean): void {
     const queue = this.queue;
     // A worker with several lanes takes at least that many jobs, to run them at once.
-    const cap = Math.max(capacity(this.#msPerJob), this.#options.concurrentTasksPerWorker);
+    const cap = Math.max(capacity(this.#answers.msPerJob), this.#options.concurrentTasksPerWorker);
     let last: WorkerSlot | undefined;
     let sent = 0;
     while (!queue.empty) {
@@ -280,7 +288,9 @@ export class DispatchLoop {
       last = slot;
     }
     if (!queue.empty) this.#grow(early);
-    else if (!early && last?.ready && sent * this.#msPerJob < SPIN_MS / 2) last.spinForAnswer();
+    else if (!early && last?.ready && sent * this.#answers.msPerJob < SPIN_MS / 2) {
+      last.spinForAnswer();
+    }
     if (sent !== 0) this.#busySinceIdle = true;
   }
 
@@ -583,7 +593,10 @@ export class DispatchLoop {
     switch (message.type) {
       case "results":
         slot.answers = (slot.answers + 1) | 0;
-        this.#onResults(slot, message.data, message.jobs, message.ms);
+        this.#answers.read(slot, message.data, message.jobs, message.ms);
+        if (slot.inflightItems === 0) this.workers.idle(slot);
+        this.flush();
+        this.changed();
         break;
       case "ready":
         if (message.version !== PROTOCOL_VERSION) {
@@ -604,7 +617,8 @@ export class DispatchLoop {
         this.#recovery.crashed(slot, new Error(`Worker ended itself: ${message.how}`));
         break;
       case "progress":
-        this.#onProgress(slot, message.id, message.value);
+        this.#answers.progress(slot, message.id, message.value);
+        this.changed();
         break;
       case "overMemory":
         // Recycled once idle; nothing more is sent to it meanwhile.
@@ -622,158 +636,6 @@ export class DispatchLoop {
         assertNever(message);
     }
   }
-
-  /**
-   * `jobContext().progress(value)` of job `id`: to its `onProgress` and the
-   * `progress` event, unless the job has ended (it is then dropped).
-   */
-  #onProgress(slot: WorkerSlot, id: number, value: unknown): void {
-    const job = runningEntry(slot, id);
-    if (job === undefined || job.ended) return;
-    if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
-      const onProgress = deferredOf(job, id).onProgress;
-      if (onProgress !== undefined) this.#results.later(onProgress, value);
-    }
-    this.#events.emit("progress", { id, value });
-    this.changed();
-  }
-
-  /** Ends jobs in the order they were sent; see `protocol/messages.ts`. */
-  #onResults(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
-    // A worker that ran a job has started for good: forget earlier failures.
-    if (slot.endedItems === 0) this.workers.startedForGood();
-    this.#stats.busyMs += ms;
-    const sample = jobs > 0 ? ms / jobs : 0;
-    if (jobs > 0) {
-      const previous = this.#msPerJob;
-      this.#msPerJob = previous === previous ? 0.7 * previous + 0.3 * sample : sample;
-    }
-    this.#answering = slot;
-    this.#entry = slot.inflight.at(0)!;
-    this.#sample = sample;
-    readResults(data, this.#reader);
-    if (slot.inflightItems === 0) this.workers.idle(slot);
-    this.flush();
-    this.changed();
-  }
-
-  // While #onResults reads: whose answers, the entry they are for (answers come in the order the
-  // entries were sent), and the mean time of a job of the message.
-  #answering!: WorkerSlot;
-  #entry!: Job;
-  #sample = 0;
-  /** Created once, so `readResults` calls one shape of visitor. */
-  readonly #reader: ResultVisitor = {
-    returns: (values, at, n) => this.#onReturns(values, at, n),
-    returned: (value) => this.#onAnswer(Tag.RETURN, value),
-    threw: (error) => this.#onAnswer(Tag.THROW, error),
-    ended: () => this.#onAnswer(Tag.END, undefined),
-    skipped: () => this.#onAnswer(Tag.SKIPPED, undefined),
-    yielded: (value) => {
-      const job = this.#entry;
-      if (!job.ended) this.#results.value(job, job.id + job.next, value, true);
-    },
-    later: () => this.#onLater(),
-    answered: (id, threw, value) => this.#answerLater(id, threw, value),
-  };
-
-  /** `n` jobs in a row returned `values[at …]`, possibly over several entries. */
-  #onReturns(values: ArrayLike<unknown>, at: number, n: number): void {
-    const slot = this.#answering;
-    let job = this.#entry;
-    while (n > 0) {
-      const take = Math.min(n, job.count - job.next);
-      if (!job.ended) {
-        this.ends.returnedMany(job, job.id + job.next, values, at, take);
-      }
-      this.#stats.ran(job.task, this.#sample, take);
-      slot.inflightItems -= take;
-      slot.endedItems = (slot.endedItems + take) | 0;
-      job.next += take;
-      at += take;
-      n -= take;
-      if (job.next >= job.count) {
-        slot.inflight.shift();
-        if (job.later === 0) {
-          job.ended = true;
-          if (job.timer !== undefined) this.#recovery.clearJobTimer(job);
-        }
-        job = slot.inflight.at(0)!;
-      }
-    }
-    this.#entry = job;
-  }
-
-  /** One answer ends one job; a SKIPPED answer covers the rest of the entry. */
-  #onAnswer(tag: number, value: unknown): void {
-    const slot = this.#answering;
-    const job = this.#entry;
-    const skipped = tag === Tag.SKIPPED;
-    const from = job.next;
-    const items = skipped ? job.count - from : 1;
-    if (!skipped) this.#stats.ran(job.task, this.#sample, 1);
-    if (!job.ended && !skipped) {
-      const id = job.id + from;
-      if (tag === Tag.RETURN) this.ends.returned(job, id, value);
-      else if (tag === Tag.THROW) this.ends.failed(job, id, value);
-      else this.ends.streamEnded(job, id); // Tag.END
-    }
-    slot.inflightItems -= items;
-    slot.endedItems = (slot.endedItems + items) | 0;
-    job.next += items;
-    if (job.next >= job.count) {
-      slot.inflight.shift();
-      if (job.later === 0) {
-        if (job.timer !== undefined) this.#recovery.clearJobTimer(job);
-        if (!skipped) job.ended = true;
-        else if (!job.ended) this.queue.requeue([from === 0 ? job : job.part(from, items)]);
-      }
-      this.#entry = slot.inflight.at(0)!;
-    }
-  }
-
-  /** The job runs on asynchronously: it answers later, by id (see #answerLater). */
-  #onLater(): void {
-    const slot = this.#answering;
-    const job = this.#entry;
-    slot.later.set(job.id + job.next, job);
-    job.later++;
-    job.next++;
-    slot.endedItems = (slot.endedItems + 1) | 0; // reported as started, for crash.ts
-    if (job.next >= job.count) {
-      slot.inflight.shift();
-      this.#entry = slot.inflight.at(0)!;
-    }
-  }
-
-  /** Job `id`, which went `LATER`, answered with `[tag, value]` (`RETURN` or `THROW`). */
-  #answerLater(id: number, threw: boolean, value: unknown): void {
-    const slot = this.#answering;
-    const job = slot.later.get(id);
-    if (job === undefined) return;
-    slot.later.delete(id);
-    job.later--;
-    slot.inflightItems--;
-    this.#stats.ran(job.task, this.#sample, 1);
-    if (!job.ended) {
-      if (threw) this.ends.failed(job, id, value);
-      else this.ends.returned(job, id, value);
-    }
-    if (job.later === 0 && job.next >= job.count) {
-      job.ended = true;
-      if (job.timer !== undefined) this.#recovery.clearJobTimer(job);
-    }
-  }
-}
-
-/** The in-flight entry of `slot` whose job `id` has not been answered yet, if any. */
-function runningEntry(slot: WorkerSlot, id: number): Job | undefined {
-  const later = slot.later.get(id);
-  if (later !== undefined) return later;
-  for (const job of slot.inflight) {
-    if (id >= job.id + job.next && id < job.id + job.count) return job;
-  }
-  return undefined;
 }
 
 /** A worker module of another fastpool version answered (`workerUrl` pointing at another copy). */

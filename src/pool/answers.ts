@@ -1,0 +1,207 @@
+/**
+ * Reading what workers answer: a `results` message ends the jobs it
+ * answers, in the order they were sent (see `protocol/result_batch.ts`), and
+ * measures the time a job takes, which sizes the next batches; `progress`
+ * messages go to the job's `onProgress` and the pool's `progress` event.
+ *
+ * ```
+ *  results msg ─▶ readResults ─▶ returns / returned / threw / ended / skipped / yielded / later / answered
+ *                                   └─▶ JobEnds (each job ends once) ─▶ Results
+ * ```
+ *
+ * @module
+ */
+
+import { readResults, type ResultVisitor, Tag } from "../protocol/result_batch.ts";
+import { deferredOf, type Job, Sink } from "./job.ts";
+import type { JobEnds } from "./job_ends.ts";
+import type { JobQueue } from "./job_queue.ts";
+import type { Recovery } from "./recovery.ts";
+import type { Results } from "./results.ts";
+import type { StatsRecorder } from "./stats.ts";
+import type { WorkerSlot } from "./worker_slot.ts";
+import type { Workers } from "./workers.ts";
+
+/** Reads the answers of one pool's workers. */
+export class Answers {
+  /** Measured ms per job (EWMA); NaN until the first answer. */
+  #msPerJob = NaN;
+  readonly #queue: JobQueue;
+  readonly #ends: JobEnds;
+  readonly #results: Results;
+  readonly #stats: StatsRecorder;
+  readonly #workers: Workers;
+  readonly #recovery: Recovery;
+  readonly #host: { emit(type: string, detail: unknown): void };
+
+  constructor(
+    queue: JobQueue,
+    ends: JobEnds,
+    results: Results,
+    stats: StatsRecorder,
+    workers: Workers,
+    recovery: Recovery,
+    host: { emit(type: string, detail: unknown): void },
+  ) {
+    this.#queue = queue;
+    this.#ends = ends;
+    this.#results = results;
+    this.#stats = stats;
+    this.#workers = workers;
+    this.#recovery = recovery;
+    this.#host = host;
+  }
+
+  /** The measured time of one job (ms, a moving average); NaN until the first answer. */
+  get msPerJob(): number {
+    return this.#msPerJob;
+  }
+
+  /**
+   * `jobContext().progress(value)` of job `id`: to its `onProgress` and the
+   * `progress` event, unless the job has ended (it is then dropped).
+   */
+  progress(slot: WorkerSlot, id: number, value: unknown): void {
+    const job = runningEntry(slot, id);
+    if (job === undefined || job.ended) return;
+    if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
+      const onProgress = deferredOf(job, id).onProgress;
+      if (onProgress !== undefined) this.#results.later(onProgress, value);
+    }
+    this.#host.emit("progress", { id, value });
+  }
+
+  /** Reads one `results` message of `slot`: ends its jobs in the order they were sent. */
+  read(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
+    // A worker that ran a job has started for good: forget earlier failures.
+    if (slot.endedItems === 0) this.#workers.startedForGood();
+    this.#stats.busyMs += ms;
+    const sample = jobs > 0 ? ms / jobs : 0;
+    if (jobs > 0) {
+      const previous = this.#msPerJob;
+      this.#msPerJob = previous === previous ? 0.7 * previous + 0.3 * sample : sample;
+    }
+    this.#answering = slot;
+    this.#entry = slot.inflight.at(0)!;
+    this.#sample = sample;
+    readResults(data, this.#reader);
+  }
+
+  // While read() runs: whose answers, the entry they are for (answers come in the order the
+  // entries were sent), and the mean time of a job of the message.
+  #answering!: WorkerSlot;
+  #entry!: Job;
+  #sample = 0;
+  /** Created once, so `readResults` calls one shape of visitor. */
+  readonly #reader: ResultVisitor = {
+    returns: (values, at, n) => this.#onReturns(values, at, n),
+    returned: (value) => this.#onAnswer(Tag.RETURN, value),
+    threw: (error) => this.#onAnswer(Tag.THROW, error),
+    ended: () => this.#onAnswer(Tag.END, undefined),
+    skipped: () => this.#onAnswer(Tag.SKIPPED, undefined),
+    yielded: (value) => {
+      const job = this.#entry;
+      if (!job.ended) this.#results.value(job, job.id + job.next, value, true);
+    },
+    later: () => this.#onLater(),
+    answered: (id, threw, value) => this.#answerLater(id, threw, value),
+  };
+
+  /** `n` jobs in a row returned `values[at …]`, possibly over several entries. */
+  #onReturns(values: ArrayLike<unknown>, at: number, n: number): void {
+    const slot = this.#answering;
+    let job = this.#entry;
+    while (n > 0) {
+      const take = Math.min(n, job.count - job.next);
+      if (!job.ended) {
+        this.#ends.returnedMany(job, job.id + job.next, values, at, take);
+      }
+      this.#stats.ran(job.task, this.#sample, take);
+      slot.inflightItems -= take;
+      slot.endedItems = (slot.endedItems + take) | 0;
+      job.next += take;
+      at += take;
+      n -= take;
+      if (job.next >= job.count) {
+        slot.inflight.shift();
+        if (job.later === 0) {
+          job.ended = true;
+          if (job.timer !== undefined) this.#recovery.clearJobTimer(job);
+        }
+        job = slot.inflight.at(0)!;
+      }
+    }
+    this.#entry = job;
+  }
+
+  /** One answer ends one job; a SKIPPED answer covers the rest of the entry. */
+  #onAnswer(tag: number, value: unknown): void {
+    const slot = this.#answering;
+    const job = this.#entry;
+    const skipped = tag === Tag.SKIPPED;
+    const from = job.next;
+    const items = skipped ? job.count - from : 1;
+    if (!skipped) this.#stats.ran(job.task, this.#sample, 1);
+    if (!job.ended && !skipped) {
+      const id = job.id + from;
+      if (tag === Tag.RETURN) this.#ends.returned(job, id, value);
+      else if (tag === Tag.THROW) this.#ends.failed(job, id, value);
+      else this.#ends.streamEnded(job, id); // Tag.END
+    }
+    slot.inflightItems -= items;
+    slot.endedItems = (slot.endedItems + items) | 0;
+    job.next += items;
+    if (job.next >= job.count) {
+      slot.inflight.shift();
+      if (job.later === 0) {
+        if (job.timer !== undefined) this.#recovery.clearJobTimer(job);
+        if (!skipped) job.ended = true;
+        else if (!job.ended) this.#queue.requeue([from === 0 ? job : job.part(from, items)]);
+      }
+      this.#entry = slot.inflight.at(0)!;
+    }
+  }
+
+  /** The job runs on asynchronously: it answers later, by id (see #answerLater). */
+  #onLater(): void {
+    const slot = this.#answering;
+    const job = this.#entry;
+    slot.later.set(job.id + job.next, job);
+    job.later++;
+    job.next++;
+    slot.endedItems = (slot.endedItems + 1) | 0; // reported as started, for crash.ts
+    if (job.next >= job.count) {
+      slot.inflight.shift();
+      this.#entry = slot.inflight.at(0)!;
+    }
+  }
+
+  /** Job `id`, which went `LATER`, answered with `[tag, value]` (`RETURN` or `THROW`). */
+  #answerLater(id: number, threw: boolean, value: unknown): void {
+    const slot = this.#answering;
+    const job = slot.later.get(id);
+    if (job === undefined) return;
+    slot.later.delete(id);
+    job.later--;
+    slot.inflightItems--;
+    this.#stats.ran(job.task, this.#sample, 1);
+    if (!job.ended) {
+      if (threw) this.#ends.failed(job, id, value);
+      else this.#ends.returned(job, id, value);
+    }
+    if (job.later === 0 && job.next >= job.count) {
+      job.ended = true;
+      if (job.timer !== undefined) this.#recovery.clearJobTimer(job);
+    }
+  }
+}
+
+/** The in-flight entry of `slot` whose job `id` has not been answered yet, if any. */
+function runningEntry(slot: WorkerSlot, id: number): Job | undefined {
+  const later = slot.later.get(id);
+  if (later !== undefined) return later;
+  for (const job of slot.inflight) {
+    if (id >= job.id + job.next && id < job.id + job.count) return job;
+  }
+  return undefined;
+}
