@@ -9,31 +9,33 @@
  *                                               Results (done, failed, promises, streams)
  * ```
  *
- * It owns the slots and the queue, counts what is pending, starts workers on
- * demand and retires idle ones, and recovers from crashes, timeouts and
- * aborts. Which slot gets a batch, and how big, is decided by `dispatch.ts`.
+ * The loop owns the queue and the flow: when a batch leaves, back-pressure,
+ * cancelling and aborting, and the order in which bookkeeping and user
+ * callbacks happen (`changed()`). The rest is in one file each:
+ *
+ * | piece | file |
+ * | --- | --- |
+ * | which worker gets a batch, and how big | `dispatch.ts` |
+ * | writing a batch and sending it | `batch_sender.ts` |
+ * | reading answers | `answers.ts` |
+ * | where every job ends (`pending`) | `job_ends.ts` |
+ * | starting, idling, retiring workers | `workers.ts` |
+ * | crashes, timeouts, aborts | `recovery.ts`, `crash.ts` |
  *
  * @module
  */
 
 import { PoolClosedError } from "../errors.ts";
 import { decodeError } from "../protocol/codec.ts";
-import { writeJob } from "../protocol/job_batch.ts";
-import {
-  assertNever,
-  type FromWorker,
-  Mode,
-  PROTOCOL_VERSION,
-  SPIN_MS,
-  type TaskSpec,
-} from "../protocol/messages.ts";
+import { assertNever, type FromWorker, PROTOCOL_VERSION, SPIN_MS } from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
 import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
 import type { Job } from "./job.ts";
+import { Answers } from "./answers.ts";
+import { BatchSender } from "./batch_sender.ts";
 import { JobEnds } from "./job_ends.ts";
 import { JobQueue } from "./job_queue.ts";
 import { Recovery } from "./recovery.ts";
-import { Answers } from "./answers.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
 import type { StatsRecorder } from "./stats.ts";
@@ -71,6 +73,7 @@ export class DispatchLoop {
   readonly workers: Workers;
   readonly #recovery: Recovery;
   readonly #answers: Answers;
+  readonly #sender: BatchSender;
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
   readonly #tasks: TaskRegistry;
@@ -134,6 +137,17 @@ export class DispatchLoop {
       this.workers,
       this.#recovery,
       events,
+    );
+    this.#sender = new BatchSender(
+      options,
+      clock,
+      this.queue,
+      this.ends,
+      stats,
+      tasks,
+      this.workers,
+      this.#recovery,
+      () => this.changed(),
     );
   }
 
@@ -284,7 +298,7 @@ export class DispatchLoop {
     while (!queue.empty) {
       const slot = chooseSlot(this.slots, cap, queue.front()!.exclusive, early);
       if (!slot) break;
-      sent += this.#send(slot, cap - load(slot, early));
+      sent += this.#sender.send(slot, cap - load(slot, early));
       last = slot;
     }
     if (!queue.empty) this.#grow(early);
@@ -469,122 +483,6 @@ export class DispatchLoop {
 
   #grow(early: boolean): void {
     if (this.workers.grow(this.queue.items) > 0) this.#dispatch(early);
-  }
-
-  // ------------------------------------------------------------ sending
-
-  /** `slot` ran out of its `maxJobsPerWorker` budget: it is recycled once idle. */
-  #spent(slot: WorkerSlot): number {
-    this.workers.recycleOnceIdle(slot);
-    return 0;
-  }
-
-  /** Sends one batch of at most `room` queued jobs to `slot`. Returns how many. */
-  #send(slot: WorkerSlot, room: number): number {
-    // `maxJobsPerWorker` is a hard limit: never more than the rest of the budget.
-    const budget = this.#options.maxJobsPerWorker;
-    if (budget !== Infinity) room = Math.min(room, budget - slot.sentItems);
-    if (room <= 0) return this.#spent(slot);
-    const queue = this.queue;
-    const data: unknown[] = [];
-    const firstEntry = slot.inflight.length;
-    const transfer: Transferable[] = [];
-    let items = 0;
-    let timed: Job | null = null;
-    /** Timed jobs sharing the worker (several lanes), armed once sent. */
-    let shared: Job[] | null = null;
-    const now = this.#clock.now();
-    const stats = this.#stats;
-    while (!queue.empty && items < room) {
-      const front = queue.front()!;
-      const exclusive = front.exclusive;
-      if (exclusive && (items !== 0 || slot.inflightItems !== 0)) break;
-      // A job that moves buffers travels in a message of its own: a batch
-      // that postMessage refuses has already detached what it was to move
-      // (Deno), and the job could not be sent again.
-      const moves = front.transfer !== null && front.transfer.length !== 0;
-      if (moves && items !== 0) break;
-      const job = queue.take(exclusive || front.timeout > 0 ? 1 : room - items);
-      if (job.queuedAt >= 0) {
-        stats.waited(job.task, now - job.queuedAt, job.count);
-        job.queuedAt = -1; // sent again after a crash, it does not wait twice
-      }
-      writeJob(data, transfer, job);
-      job.slot = slot;
-      slot.inflight.push(job);
-      items += job.count;
-      if (job.timeout > 0 && !exclusive) (shared ??= []).push(job);
-      if (moves) break;
-      if (exclusive) {
-        slot.exclusive = true;
-        if (job.timeout > 0) timed = job;
-        break;
-      }
-    }
-    slot.inflightItems += items;
-    slot.sentItems += items;
-    if (slot.sentItems >= budget) this.#spent(slot);
-    this.workers.busy(slot);
-    const taskBase = slot.knownTasks;
-    const specs = this.#tasks.specs;
-    const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
-    slot.knownTasks = specs.length;
-    try {
-      slot.send({ type: "run", jobs: data, taskBase, tasks }, transfer);
-    } catch (error) {
-      this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
-    }
-    if (timed) this.#recovery.armTimeout(slot, timed);
-    if (shared !== null) {
-      for (const job of shared) {
-        if (job.slot === slot && !job.ended) this.#recovery.armTimeout(slot, job);
-      }
-    }
-    return items;
-  }
-
-  /**
-   * `postMessage` refused a batch (a value that cannot be cloned): send its
-   * jobs one by one, so only the bad ones fail.
-   */
-  #sendOneByOne(
-    slot: WorkerSlot,
-    firstEntry: number,
-    taskBase: number,
-    tasks: TaskSpec[] | null,
-    batchError: unknown,
-  ): void {
-    const unsent: Job[] = [];
-    while (slot.inflight.length > firstEntry) unsent.unshift(slot.inflight.pop()!);
-    for (const job of unsent) slot.inflightItems -= job.count;
-    slot.exclusive = false;
-    let pendingTasks = tasks;
-    for (const entry of unsent) {
-      const units = entry.mode === Mode.MAP
-        ? Array.from({ length: entry.count }, (_, i) => entry.part(i, 1))
-        : [entry];
-      for (const job of units) {
-        const data: unknown[] = [];
-        const transfer: Transferable[] = [];
-        writeJob(data, transfer, job);
-        try {
-          slot.send({ type: "run", jobs: data, taskBase, tasks: pendingTasks }, transfer);
-          pendingTasks = null;
-          slot.inflight.push(job);
-          slot.inflightItems += job.count;
-          if (job.exclusive) slot.exclusive = true;
-        } catch (error) {
-          job.ended = true;
-          const message = `Cannot send job ${job.id}: an argument cannot be cloned (${
-            (error as Error).message
-          })`;
-          this.ends.failed(job, job.id, new TypeError(message, { cause: batchError }));
-        }
-      }
-    }
-    if (pendingTasks) slot.knownTasks = taskBase; // nothing went: the worker still lacks them
-    if (slot.inflightItems === 0) this.workers.idle(slot);
-    this.changed();
   }
 
   // ------------------------------------------------------------ receiving

@@ -1,0 +1,171 @@
+/**
+ * Sending a batch: queued jobs go to one worker in one `run` message (see
+ * `protocol/job_batch.ts`), within the worker's `maxJobsPerWorker` budget.
+ * A job that moves buffers, or holds the worker alone, travels alone; a
+ * batch that `postMessage` refuses is sent again job by job, so only the
+ * jobs that cannot be cloned fail.
+ *
+ * @module
+ */
+
+import { writeJob } from "../protocol/job_batch.ts";
+import { Mode, type TaskSpec } from "../protocol/messages.ts";
+import type { Clock } from "../timers/clock.ts";
+import type { Job } from "./job.ts";
+import type { JobEnds } from "./job_ends.ts";
+import type { JobQueue } from "./job_queue.ts";
+import type { ResolvedOptions } from "./options.ts";
+import type { Recovery } from "./recovery.ts";
+import type { StatsRecorder } from "./stats.ts";
+import type { TaskRegistry } from "./task_registry.ts";
+import type { WorkerSlot } from "./worker_slot.ts";
+import type { Workers } from "./workers.ts";
+
+/** Sends batches of one pool's queued jobs to its workers. */
+export class BatchSender {
+  readonly #options: ResolvedOptions;
+  readonly #clock: Clock;
+  readonly #queue: JobQueue;
+  readonly #ends: JobEnds;
+  readonly #stats: StatsRecorder;
+  readonly #tasks: TaskRegistry;
+  readonly #workers: Workers;
+  readonly #recovery: Recovery;
+  readonly #changed: () => void;
+
+  constructor(
+    options: ResolvedOptions,
+    clock: Clock,
+    queue: JobQueue,
+    ends: JobEnds,
+    stats: StatsRecorder,
+    tasks: TaskRegistry,
+    workers: Workers,
+    recovery: Recovery,
+    changed: () => void,
+  ) {
+    this.#options = options;
+    this.#clock = clock;
+    this.#queue = queue;
+    this.#ends = ends;
+    this.#stats = stats;
+    this.#tasks = tasks;
+    this.#workers = workers;
+    this.#recovery = recovery;
+    this.#changed = changed;
+  }
+
+  /** `slot` ran out of its `maxJobsPerWorker` budget: it is recycled once idle. */
+  #spent(slot: WorkerSlot): number {
+    this.#workers.recycleOnceIdle(slot);
+    return 0;
+  }
+
+  /** Sends one batch of at most `room` queued jobs to `slot`. Returns how many. */
+  send(slot: WorkerSlot, room: number): number {
+    // `maxJobsPerWorker` is a hard limit: never more than the rest of the budget.
+    const budget = this.#options.maxJobsPerWorker;
+    if (budget !== Infinity) room = Math.min(room, budget - slot.sentItems);
+    if (room <= 0) return this.#spent(slot);
+    const queue = this.#queue;
+    const data: unknown[] = [];
+    const firstEntry = slot.inflight.length;
+    const transfer: Transferable[] = [];
+    let items = 0;
+    let timed: Job | null = null;
+    /** Timed jobs sharing the worker (several lanes), armed once sent. */
+    let shared: Job[] | null = null;
+    const now = this.#clock.now();
+    const stats = this.#stats;
+    while (!queue.empty && items < room) {
+      const front = queue.front()!;
+      const exclusive = front.exclusive;
+      if (exclusive && (items !== 0 || slot.inflightItems !== 0)) break;
+      // A job that moves buffers travels in a message of its own: a batch
+      // that postMessage refuses has already detached what it was to move
+      // (Deno), and the job could not be sent again.
+      const moves = front.transfer !== null && front.transfer.length !== 0;
+      if (moves && items !== 0) break;
+      const job = queue.take(exclusive || front.timeout > 0 ? 1 : room - items);
+      if (job.queuedAt >= 0) {
+        stats.waited(job.task, now - job.queuedAt, job.count);
+        job.queuedAt = -1; // sent again after a crash, it does not wait twice
+      }
+      writeJob(data, transfer, job);
+      job.slot = slot;
+      slot.inflight.push(job);
+      items += job.count;
+      if (job.timeout > 0 && !exclusive) (shared ??= []).push(job);
+      if (moves) break;
+      if (exclusive) {
+        slot.exclusive = true;
+        if (job.timeout > 0) timed = job;
+        break;
+      }
+    }
+    slot.inflightItems += items;
+    slot.sentItems += items;
+    if (slot.sentItems >= budget) this.#spent(slot);
+    this.#workers.busy(slot);
+    const taskBase = slot.knownTasks;
+    const specs = this.#tasks.specs;
+    const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
+    slot.knownTasks = specs.length;
+    try {
+      slot.send({ type: "run", jobs: data, taskBase, tasks }, transfer);
+    } catch (error) {
+      this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
+    }
+    if (timed) this.#recovery.armTimeout(slot, timed);
+    if (shared !== null) {
+      for (const job of shared) {
+        if (job.slot === slot && !job.ended) this.#recovery.armTimeout(slot, job);
+      }
+    }
+    return items;
+  }
+
+  /**
+   * `postMessage` refused a batch (a value that cannot be cloned): send its
+   * jobs one by one, so only the bad ones fail.
+   */
+  #sendOneByOne(
+    slot: WorkerSlot,
+    firstEntry: number,
+    taskBase: number,
+    tasks: TaskSpec[] | null,
+    batchError: unknown,
+  ): void {
+    const unsent: Job[] = [];
+    while (slot.inflight.length > firstEntry) unsent.unshift(slot.inflight.pop()!);
+    for (const job of unsent) slot.inflightItems -= job.count;
+    slot.exclusive = false;
+    let pendingTasks = tasks;
+    for (const entry of unsent) {
+      const units = entry.mode === Mode.MAP
+        ? Array.from({ length: entry.count }, (_, i) => entry.part(i, 1))
+        : [entry];
+      for (const job of units) {
+        const data: unknown[] = [];
+        const transfer: Transferable[] = [];
+        writeJob(data, transfer, job);
+        try {
+          slot.send({ type: "run", jobs: data, taskBase, tasks: pendingTasks }, transfer);
+          pendingTasks = null;
+          slot.inflight.push(job);
+          slot.inflightItems += job.count;
+          if (job.exclusive) slot.exclusive = true;
+        } catch (error) {
+          job.ended = true;
+          const message = `Cannot send job ${job.id}: an argument cannot be cloned (${
+            (error as Error).message
+          })`;
+          this.#ends.failed(job, job.id, new TypeError(message, { cause: batchError }));
+        }
+      }
+    }
+    if (pendingTasks) slot.knownTasks = taskBase; // nothing went: the worker still lacks them
+    if (slot.inflightItems === 0) this.#workers.idle(slot);
+    this.#changed();
+  }
+}
