@@ -37,8 +37,15 @@ export interface Deferred {
   onProgress?: ((value: unknown) => void) | undefined;
 }
 
+/**
+ * Where the results of a job go, as its entry holds it: all that `Results`
+ * reads to report an end. A job that never reached the queue (a timer's
+ * refused submit) has one without being an entry.
+ */
+export type Destination = Pick<Job, "sink" | "target" | "id" | "offset">;
+
 /** The {@linkcode Deferred} of job `id`, which `job` (a `PROMISE` or `PROMISES` entry) holds. */
-export function deferredOf(job: Job, id: number): Deferred {
+export function deferredOf(job: Destination, id: number): Deferred {
   return job.sink === Sink.PROMISE
     ? job.target as Deferred
     : (job.target as Deferred[])[job.offset + id - job.id]!;

@@ -8,17 +8,15 @@
  */
 
 import type { Deque } from "../deque.ts";
-import { PoolClosedError, QueueFullError } from "../errors.ts";
-import { isTransferable, isTransferred } from "../protocol/codec.ts";
+import { PoolClosedError } from "../errors.ts";
+import { isTransferable } from "../protocol/codec.ts";
 import { Mode } from "../protocol/messages.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
-import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import { checkTimeout, describe, reportGlobally } from "../_checks.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
 import { DispatchLoop, type WorkerExitReason } from "./dispatch_loop.ts";
-import type { JobEnds } from "./job_ends.ts";
 import { type PoolStats, type StatsOptions, StatsRecorder, type TaskTimes } from "./stats.ts";
 import { type JobQueue, JobsView } from "./job_queue.ts";
 import type {
@@ -33,7 +31,7 @@ import type {
   TaskFunction,
   TaskResult,
 } from "./types.ts";
-import { type Deferred, Job, type QueuedJob, Sink } from "./job.ts";
+import { type Deferred, type Job, type QueuedJob, Sink } from "./job.ts";
 import {
   type PoolOptions,
   type ResolvedOptions,
@@ -45,6 +43,7 @@ import { Collector, type CollectTarget } from "./collector.ts";
 import { makeProxy, type ProxiedPool, type TaskProxy } from "./proxy.ts";
 import { Results } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
+import { checkDone, isAsyncOnly, RUNS, Submitter } from "./submitter.ts";
 import { defaultWorkerUrl } from "./worker_url.ts";
 import { checkOptionNames } from "../_option_names.ts";
 
@@ -76,19 +75,14 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   readonly #loop: DispatchLoop;
   readonly #clock: Clock;
   readonly #jobs: JobsView;
-  /** Where results go when the caller names no destination: `doneCallback`, or `done`. */
-  readonly #defaultTarget: [number, unknown];
+  readonly #submitter: Submitter;
   readonly #queue: JobQueue;
-  /** Counts submitted jobs into `pending` (the loop's, shared for the fast path). */
-  readonly #ends: JobEnds;
   readonly #stats: StatsRecorder;
   /** Event types that have had a listener: events nobody listens to are not made. */
   readonly #listened = new Set<string>();
   readonly #guards = new WeakMap<object, Map<string, EventListener>>();
   /** `pending` when the stats were last reset, so `jobs.submitted` adds up. */
   #pendingAtReset = 0;
-  #nextId = 1;
-  #closed = false;
   /** Counts `clear()` calls: a `shutdown()` that a `clear()` overtook leaves the workers be. */
   #reopened = 0;
 
@@ -123,10 +117,14 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       },
     );
     this.#queue = this.#loop.queue;
-    this.#ends = this.#loop.ends;
     this.#jobs = new JobsView(this.#queue);
-    const callback = this.#options.doneCallback;
-    this.#defaultTarget = callback ? [Sink.CALLBACK, callback] : DONE;
+    this.#submitter = new Submitter(
+      this.#options,
+      this.#tasks,
+      this.#loop,
+      this.#results,
+      this.#scheduler,
+    );
     this.#loop.keepMinimum();
   }
 
@@ -156,20 +154,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   submit<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
-    // The hot path: a run of one-argument submits of one task joins the
-    // queue's open entry (see DispatchLoop.openEntry). Every other case, and
-    // the checks due at `openLimit`, take the general path.
-    if (args.length === 1) {
-      const arg = args[0];
-      if (
-        (typeof arg !== "object" || arg === null) &&
-        this.#queue.tryJoin(task, this.#defaultTarget, arg)
-      ) {
-        this.#ends.added(1);
-        return this.#nextId++;
-      }
-    }
-    return this.#submit(task, args, this.#defaultTarget, false);
+    return this.#submitter.submit(task, args);
   }
 
   /**
@@ -195,7 +180,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
-    return this.#submit(task, args, checkDone(done), false);
+    return this.#submitter.add(task, args, checkDone(done), false);
   }
 
   /**
@@ -216,7 +201,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   submitFirst<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
-    return this.#submit(task, args, this.#defaultTarget, true);
+    return this.#submitter.add(task, args, this.#submitter.defaultTarget, true);
   }
 
   /**
@@ -241,7 +226,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
-    return this.#submit(task, args, checkDone(done), true);
+    return this.#submitter.add(task, args, checkDone(done), true);
   }
 
   /**
@@ -278,8 +263,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
     checkPriority(priority, "submit job");
-    const [sink, target] = this.#defaultTarget;
-    return this.#submitJob(task, [...args], sink, target, false, null, priority).id;
+    const [sink, target] = this.#submitter.defaultTarget;
+    return this.#submitter.job(task, [...args], sink, target, false, null, priority).id;
   }
 
   /**
@@ -306,7 +291,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
-    return this.#later(delay, task, args, this.#defaultTarget);
+    return this.#submitter.later(delay, task, args, this.#submitter.defaultTarget);
   }
 
   /**
@@ -329,7 +314,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
-    return this.#later(delay, task, args, checkDone(done));
+    return this.#submitter.later(delay, task, args, checkDone(done));
   }
 
   /**
@@ -357,7 +342,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
-    return this.#every(interval, task, args, this.#defaultTarget);
+    return this.#submitter.every(interval, task, args, this.#submitter.defaultTarget);
   }
 
   /**
@@ -385,7 +370,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
-    return this.#every(interval, task, args, checkDone(done));
+    return this.#submitter.every(interval, task, args, checkDone(done));
   }
 
   /**
@@ -435,11 +420,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     iterable: Iterable<unknown> | AsyncIterable<unknown>,
     done?: DoneTarget,
   ): number | Promise<number> {
-    const [sink, target] = done === undefined ? this.#defaultTarget : checkDone(done);
+    const [sink, target] = done === undefined ? this.#submitter.defaultTarget : checkDone(done);
     if (isAsyncOnly(iterable)) {
-      return this.#mapAsync(task, iterable, () => target, sink, "map", null);
+      return this.#submitter.mapAsync(task, iterable, () => target, sink, "map", null);
     }
-    return this.#map(task, iterable, sink, target, "map");
+    return this.#submitter.map(task, iterable, sink, target, "map");
   }
 
   /**
@@ -470,60 +455,24 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       if (isAsyncOnly(iterable)) {
         const target = (firstIndex: number): CollectTarget => ({
           collector,
-          firstId: this.#nextId,
+          firstId: this.#submitter.nextId,
           firstIndex,
         });
-        this.#mapAsync(task, iterable, target, Sink.COLLECT, "collect", collector).then(
+        this.#submitter.mapAsync(task, iterable, target, Sink.COLLECT, "collect", collector).then(
           () => collector.close(),
           (error) => collector.abort(error),
         );
         return;
       }
-      const target: CollectTarget = { collector, firstId: this.#nextId, firstIndex: 0 };
+      const target: CollectTarget = { collector, firstId: this.#submitter.nextId, firstIndex: 0 };
       try {
         // Results arrive in later tasks, so the count may come after the jobs.
-        collector.add(this.#map(task, iterable, Sink.COLLECT, target, "collect"));
+        collector.add(this.#submitter.map(task, iterable, Sink.COLLECT, target, "collect"));
         collector.close();
       } catch (error) {
         reject(error);
       }
     });
-  }
-
-  /**
-   * Reads an async source in chunks that grow from 1 to `ASYNC_CHUNK` items
-   * (so the first item starts at once), queueing each chunk as one `map`
-   * entry and pausing while the queue needs draining.
-   */
-  async #mapAsync(
-    task: unknown,
-    source: AsyncIterable<unknown>,
-    targetAt: (firstIndex: number) => unknown,
-    sink: number,
-    action: string,
-    collector: Collector | null,
-  ): Promise<number> {
-    this.#checkOpen();
-    this.#tasks.indexOf(task); // a bad task is refused before the source is read
-    let queued = 0;
-    let chunk: unknown[] = [];
-    let size = 1;
-    const send = () => {
-      const n = this.#map(task, chunk, sink, targetAt(queued), action);
-      collector?.add(n);
-      queued += n;
-      chunk = [];
-      if (size < ASYNC_CHUNK) size *= 2;
-    };
-    for await (const item of source) {
-      chunk.push(item);
-      if (chunk.length >= size) {
-        send();
-        if (this.#loop.needsDrain) await this.#loop.drained();
-      }
-    }
-    if (chunk.length !== 0) send();
-    return queued;
   }
 
   /**
@@ -571,38 +520,6 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     return makeProxy<P>(this as unknown as ProxiedPool);
   }
 
-  /** Queues one job per item of `iterable`, results to `sink`; returns how many. */
-  #map(
-    task: unknown,
-    iterable: unknown,
-    sink: number,
-    target: unknown,
-    action: string,
-  ): number {
-    this.#checkOpen();
-    const index = this.#tasks.indexOf(task);
-    if (
-      iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function"
-    ) {
-      throw new TypeError(
-        `Cannot ${action}: "iterable" must be iterable, received ${describe(iterable)}`,
-      );
-    }
-    // A copy (an array's is a fast slice), so later changes to the input do not reach jobs
-    // still queued; objects among the items are checked and shared primitives unwrapped.
-    const { items, numeric } = mapItems(iterable as Iterable<unknown>);
-    const n = items.length;
-    if (n === 0) return 0;
-    if (this.#loop.queue.items + n > this.#options.maxQueue) {
-      throw new QueueFullError(this.#options.maxQueue);
-    }
-    const job = new Job(this.#nextId, index, Mode.MAP, items, 0, n, sink, target, null);
-    job.numeric = numeric;
-    this.#nextId += n;
-    this.#loop.enqueue(job, false);
-    return n;
-  }
-
   /**
    * Runs one job; the promise settles with it (it is not put in
    * `done`/`failed`). A generator task resolves with all its values.
@@ -632,7 +549,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       deferred = { resolve: resolve as (value: unknown) => void, reject };
     });
     try {
-      this.#submit(task, args, RUNS, false, deferred);
+      this.#submitter.add(task, args, RUNS, false, deferred);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -678,7 +595,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     let job: Job;
     try {
       const moved = options.transfer ? [...options.transfer] : null;
-      job = this.#submitJob(task, [...args], Sink.PROMISE, deferred, first, moved, priority);
+      job = this.#submitter.job(task, [...args], Sink.PROMISE, deferred, first, moved, priority);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -730,7 +647,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): AsyncIterableIterator<TaskResult<TaskFunction<M, T>>> {
-    const job = this.#submitJob(task, args, Sink.STREAM, null, false);
+    const job = this.#submitter.job(task, args, Sink.STREAM, null, false);
     job.mode = Mode.STREAM;
     job.exclusive = true;
     const loop = this.#loop;
@@ -1309,7 +1226,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       );
     }
     checkOptionNames(options, SHUTDOWN_OPTION_NAMES, "shut down pool");
-    this.#closed = true;
+    this.#submitter.close();
     this.#queue.close(); // submits must not join it now
     this.#scheduler.cancelAll();
     if (options.soon) {
@@ -1341,7 +1258,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   terminate(): void {
-    this.#closed = true;
+    this.#submitter.close();
     this.#scheduler.cancelAll();
     this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool was terminated"));
     this.#loop.terminate();
@@ -1395,7 +1312,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     this.#loop.cancelAll(cancellation);
     this.#results.clear();
     this.#reopened++;
-    this.#closed = false;
+    this.#submitter.reopen();
     this.#loop.reopen();
   }
 
@@ -1465,193 +1382,6 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   // ------------------------------------------------------------- internals
-
-  #checkOpen(): void {
-    if (this.#closed) throw new PoolClosedError("Cannot submit job: pool is closed");
-  }
-
-  /**
-   * Queues a job for `done` (a `[sink, target]` pair). One argument at the
-   * back of the queue joins the open entry, or opens one: no object per job,
-   * and one value on the wire instead of five. A merged `run()` comes with
-   * `done` = `RUNS` and its `deferred`.
-   */
-  #submit(
-    task: unknown,
-    args: unknown[],
-    done: [number, unknown],
-    first: boolean,
-    deferred?: Deferred,
-  ): JobId {
-    // A job that cannot join an open entry travels alone; a merged run's
-    // destination is then its own promise.
-    const sink = done === RUNS ? Sink.PROMISE : done[0];
-    const target = done === RUNS ? deferred : done[1];
-    if (first || args.length !== 1 || this.#options.taskTimeout > 0) {
-      return this.#submitJob(task, args, sink, target, first).id;
-    }
-    this.#checkOpen();
-    const queue = this.#queue;
-    const maxQueue = this.#options.maxQueue;
-    if (queue.items >= maxQueue) throw new QueueFullError(maxQueue);
-    let arg = args[0];
-    if (typeof arg === "object" && arg !== null) {
-      if (isTransferred(arg)) return this.#submitJob(task, args, sink, target, first).id;
-      arg = toWire(arg) ?? arg;
-    }
-    let open = queue.openFor(task, done);
-    let id: JobId;
-    if (open !== null) {
-      id = this.#nextId++;
-      queue.join(arg);
-      if (done === RUNS) (open.target as Deferred[]).push(deferred!);
-      this.#ends.added(1);
-      this.#loop.checkFull();
-      if (queue.openDue) this.#loop.flushEarly();
-    } else {
-      const index = this.#tasks.indexOf(task); // throws for a bad task: before taking an id
-      id = this.#nextId++;
-      open = done === RUNS
-        ? new Job(id, index, Mode.MAP, [arg], 0, 1, Sink.PROMISES, [deferred], null)
-        : new Job(id, index, Mode.MAP, [arg], 0, 1, sink, target, null);
-      open.numeric = typeof arg === "number";
-      this.#loop.openEntry(open, task, done);
-    }
-    if (queue.open === open) queue.limitOpen(this.#loop.openLimit(open));
-    return id;
-  }
-
-  /**
-   * Makes a job of a task and its arguments (moved or shared ones unwrapped)
-   * and queues it. `moved` adds to what `transfer()` marked among the
-   * arguments.
-   */
-  #submitJob(
-    task: unknown,
-    args: unknown[],
-    sink: number,
-    target: unknown,
-    first: boolean,
-    moved: Transferable[] | null = null,
-    priority = 0,
-  ): Job {
-    this.#checkOpen();
-    if (this.#loop.queue.items >= this.#options.maxQueue) {
-      throw new QueueFullError(this.#options.maxQueue);
-    }
-    const index = this.#tasks.indexOf(task);
-    let transfer: Transferable[] | null = moved;
-    for (let i = 0; i < args.length; i++) {
-      const arg = args[i];
-      if (typeof arg === "object" && arg !== null) {
-        if (isTransferred(arg)) {
-          args[i] = arg.value;
-          transfer = transfer ? transfer.concat(arg.list) : arg.list;
-        } else {
-          const wire = toWire(arg);
-          if (wire !== undefined) args[i] = wire;
-        }
-      }
-    }
-    if (transfer !== null) [args, transfer] = detachNow(args, transfer);
-    const job = new Job(this.#nextId++, index, Mode.CALL, args, 0, 1, sink, target, transfer);
-    job.priority = priority;
-    this.#loop.enqueue(job, first);
-    return job;
-  }
-
-  #later(
-    delay: number,
-    task: unknown,
-    args: unknown[],
-    [sink, target]: [number, unknown],
-  ): TimerHandle {
-    this.#checkTimerJob(task, args, false);
-    return this.#scheduler.later(delay, () => {
-      if (!this.#closed) this.#submitFromTimer(task, args, sink, target, true);
-    });
-  }
-
-  #every(
-    interval: number,
-    task: unknown,
-    args: unknown[],
-    [sink, target]: [number, unknown],
-  ): TimerHandle {
-    this.#checkTimerJob(task, args, true);
-    let last: Job | undefined;
-    return this.#scheduler.every(
-      interval,
-      () => {
-        if (!this.#closed) last = this.#submitFromTimer(task, args, sink, target, false) ?? last;
-      },
-      () => last !== undefined && !last.ended,
-    );
-  }
-
-  /** Refuses a bad timer job now, not when the timer fires. */
-  #checkTimerJob(task: unknown, args: unknown[], repeating: boolean): void {
-    this.#checkOpen();
-    this.#tasks.indexOf(task);
-    if (repeating && args.some(isTransferred)) {
-      throw new TypeError(
-        "Cannot schedule job: its arguments cannot be transfer()ed, since a moved buffer is empty for every later run",
-      );
-    }
-  }
-
-  /**
-   * Queues a job for a timer. A refusal (e.g. `QueueFullError`) cannot be
-   * thrown to anyone, so it becomes that job's failure.
-   */
-  #submitFromTimer(
-    task: unknown,
-    args: unknown[],
-    sink: number,
-    target: unknown,
-    first: boolean,
-  ): Job | undefined {
-    try {
-      return this.#submitJob(task, [...args], sink, target, first);
-    } catch (error) {
-      this.#queue.close(); // its ids must stay consecutive
-      const id = this.#nextId++;
-      this.#results.failure(new Job(id, -1, Mode.CALL, [], 0, 1, sink, target, null), id, error);
-      this.#loop.changed();
-      return undefined;
-    }
-  }
-}
-
-/**
- * Moves what is to be transferred into a copy of `args` now, so the caller's
- * buffers are detached at the call, as `postMessage` would leave them, and a
- * write to one after `run()` returns cannot reach the job. Costs one
- * structured clone of the arguments on this thread (moved buffers are not
- * copied). Where the runtime cannot move a value within one thread (Bun,
- * for streams), the job keeps the originals, which are detached when its
- * batch is sent at the end of the tick.
- *
- * @throws {TypeError} If an argument cannot be cloned: the clone checks them all now.
- */
-function detachNow(args: unknown[], transfer: Transferable[]): [unknown[], Transferable[]] {
-  if (isBun && transfer.some(isStream)) return [args, transfer];
-  try {
-    return structuredClone([args, transfer], { transfer }) as [unknown[], Transferable[]];
-  } catch (error) {
-    // The clone checked every argument: one cannot cross to a worker.
-    throw new TypeError(
-      `Cannot submit job: an argument cannot be cloned (${(error as Error)?.message})`,
-      { cause: error },
-    );
-  }
-}
-
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-
-function isStream(value: unknown): boolean {
-  return value instanceof ReadableStream || value instanceof WritableStream ||
-    value instanceof TransformStream;
 }
 
 const EXEC_OPTION_NAMES = [
@@ -1761,63 +1491,6 @@ function checkExec(args: unknown, options: ExecOptions): Error | undefined {
     return error as Error;
   }
   return undefined;
-}
-
-/**
- * `map()`'s items, copied so that later changes to the input do not reach
- * queued jobs: an array of numbers becomes one Float64Array (they travel as
- * one); objects are checked and shared primitives unwrapped.
- */
-function mapItems(
-  iterable: Iterable<unknown>,
-): { items: unknown[] | Float64Array; numeric: boolean } {
-  const source = Array.isArray(iterable) ? iterable : [...iterable];
-  let numeric = true;
-  for (let i = 0; i < source.length; i++) {
-    if (typeof source[i] !== "number") {
-      numeric = false;
-      break;
-    }
-  }
-  if (numeric) return { items: new Float64Array(source as number[]), numeric };
-  const items = source === iterable ? source.slice() : source;
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i];
-    if (typeof item === "object" && item !== null) {
-      if (isTransferred(item)) {
-        throw new TypeError(
-          "Cannot map: items cannot be transfer()ed; submit them one by one instead",
-        );
-      }
-      const wire = toWire(item);
-      if (wire !== undefined) items[i] = wire;
-    }
-  }
-  return { items, numeric };
-}
-
-/** The most items an async source's chunk holds; see `#mapAsync`. */
-const ASYNC_CHUNK = 1024;
-
-/** Whether `iterable` can only be read asynchronously (an array is read as it is). */
-function isAsyncOnly(iterable: unknown): iterable is AsyncIterable<unknown> {
-  return typeof iterable === "object" && iterable !== null &&
-    typeof (iterable as Partial<Iterable<unknown>>)[Symbol.iterator] !== "function" &&
-    typeof (iterable as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function";
-}
-
-const DONE: [number, unknown] = [Sink.DONE, null];
-/** The destination of merged one-argument `run()`s: each job's own promise. */
-const RUNS: [number, unknown] = [Sink.PROMISES, null];
-const DISCARD: [number, unknown] = [Sink.DISCARD, null];
-
-function checkDone(done: unknown): [number, unknown] {
-  if (done === true) return DONE;
-  if (done === false) return DISCARD;
-  if (typeof done === "function") return [Sink.CALLBACK, done];
-  throw new TypeError(
-    `Cannot submit job: "done" must be a function or a boolean, received ${typeof done}`,
-  );
 }
 
 function cancellation(): DOMException {

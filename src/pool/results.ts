@@ -17,7 +17,7 @@ import { Deque } from "../deque.ts";
 import { MAX_COUNT } from "../sync/_layout.ts";
 import { Semaphore } from "../sync/semaphore.ts";
 import { reportGlobally } from "../_checks.ts";
-import { type Deferred, deferredOf, type Job, Sink } from "./job.ts";
+import { type Deferred, deferredOf, type Destination, type Job, Sink } from "./job.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { ResultStream } from "./result_stream.ts";
 import type { StatsRecorder } from "./stats.ts";
@@ -130,7 +130,7 @@ export class Results {
   }
 
   /** A job failed with `error`. */
-  failure(job: Job, id: number, error: unknown): void {
+  failure(job: Destination, id: number, error: unknown): void {
     this.#stats.failed++;
     if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
       deferredOf(job, id).reject(error);

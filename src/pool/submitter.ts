@@ -1,0 +1,409 @@
+/**
+ * Turning calls into queued jobs: ids, the checks every submit makes
+ * (closed pool, `maxQueue`, a known task), arguments prepared for the wire
+ * (moved buffers detached now, shared primitives unwrapped), one-argument
+ * submits joining the queue's open entry, `map` items copied, async sources
+ * read with back-pressure, and jobs that timers queue.
+ *
+ * @module
+ */
+
+import { describe } from "../_checks.ts";
+import { PoolClosedError, QueueFullError } from "../errors.ts";
+import { isTransferred } from "../protocol/codec.ts";
+import { Mode } from "../protocol/messages.ts";
+import { toWire } from "../sync/wire.ts";
+import type { Scheduler, TimerHandle } from "../timers/scheduler.ts";
+import type { Collector } from "./collector.ts";
+import type { DispatchLoop } from "./dispatch_loop.ts";
+import { type Deferred, Job, Sink } from "./job.ts";
+import type { JobEnds } from "./job_ends.ts";
+import type { JobQueue } from "./job_queue.ts";
+import type { ResolvedOptions } from "./options.ts";
+import type { Results } from "./results.ts";
+import type { TaskRegistry } from "./task_registry.ts";
+import type { JobId } from "./types.ts";
+
+/** Queues the jobs of one pool. */
+export class Submitter {
+  #nextId = 1;
+  #closed = false;
+  readonly #options: ResolvedOptions;
+  readonly #tasks: TaskRegistry;
+  readonly #loop: DispatchLoop;
+  readonly #queue: JobQueue;
+  readonly #ends: JobEnds;
+  readonly #results: Results;
+  readonly #scheduler: Scheduler;
+  /** Where results go when the caller names no destination: `doneCallback`, or `done`. */
+  readonly defaultTarget: [number, unknown];
+
+  constructor(
+    options: ResolvedOptions,
+    tasks: TaskRegistry,
+    loop: DispatchLoop,
+    results: Results,
+    scheduler: Scheduler,
+  ) {
+    this.#options = options;
+    this.#tasks = tasks;
+    this.#loop = loop;
+    this.#queue = loop.queue;
+    this.#ends = loop.ends;
+    this.#results = results;
+    this.#scheduler = scheduler;
+    const callback = options.doneCallback;
+    this.defaultTarget = callback ? [Sink.CALLBACK, callback] : DONE;
+  }
+
+  /** The id the next job will get. */
+  get nextId(): number {
+    return this.#nextId;
+  }
+
+  /** Refuses submits from now on (`shutdown`, `terminate`). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Takes submits again (`clear`). */
+  reopen(): void {
+    this.#closed = false;
+  }
+
+  /**
+   * `pool.submit(task, ...args)`. The hot path: a run of one-argument
+   * submits of one task joins the queue's open entry (see
+   * `DispatchLoop.openEntry`); every other case, and the checks due at the
+   * entry's limit, take {@linkcode add}.
+   */
+  submit(task: unknown, args: unknown[]): JobId {
+    if (args.length === 1) {
+      const arg = args[0];
+      if (
+        (typeof arg !== "object" || arg === null) &&
+        this.#queue.tryJoin(task, this.defaultTarget, arg)
+      ) {
+        this.#ends.added(1);
+        return this.#nextId++;
+      }
+    }
+    return this.add(task, args, this.defaultTarget, false);
+  }
+
+  /** Throws `PoolClosedError` once the pool is closed. */
+  checkOpen(): void {
+    if (this.#closed) throw new PoolClosedError("Cannot submit job: pool is closed");
+  }
+
+  /**
+   * Queues a job for `done` (a `[sink, target]` pair). One argument at the
+   * back of the queue joins the open entry, or opens one: no object per job,
+   * and one value on the wire instead of five. A merged `run()` comes with
+   * `done` = `RUNS` and its `deferred`.
+   */
+  add(
+    task: unknown,
+    args: unknown[],
+    done: [number, unknown],
+    first: boolean,
+    deferred?: Deferred,
+  ): JobId {
+    // A job that cannot join an open entry travels alone; a merged run's
+    // destination is then its own promise.
+    const sink = done === RUNS ? Sink.PROMISE : done[0];
+    const target = done === RUNS ? deferred : done[1];
+    if (first || args.length !== 1 || this.#options.taskTimeout > 0) {
+      return this.job(task, args, sink, target, first).id;
+    }
+    this.checkOpen();
+    const queue = this.#queue;
+    const maxQueue = this.#options.maxQueue;
+    if (queue.items >= maxQueue) throw new QueueFullError(maxQueue);
+    let arg = args[0];
+    if (typeof arg === "object" && arg !== null) {
+      if (isTransferred(arg)) return this.job(task, args, sink, target, first).id;
+      arg = toWire(arg) ?? arg;
+    }
+    let open = queue.openFor(task, done);
+    let id: JobId;
+    if (open !== null) {
+      id = this.#nextId++;
+      queue.join(arg);
+      if (done === RUNS) (open.target as Deferred[]).push(deferred!);
+      this.#ends.added(1);
+      this.#loop.checkFull();
+      if (queue.openDue) this.#loop.flushEarly();
+    } else {
+      const index = this.#tasks.indexOf(task); // throws for a bad task: before taking an id
+      id = this.#nextId++;
+      open = done === RUNS
+        ? new Job(id, index, Mode.MAP, [arg], 0, 1, Sink.PROMISES, [deferred], null)
+        : new Job(id, index, Mode.MAP, [arg], 0, 1, sink, target, null);
+      open.numeric = typeof arg === "number";
+      this.#loop.openEntry(open, task, done);
+    }
+    if (queue.open === open) queue.limitOpen(this.#loop.openLimit(open));
+    return id;
+  }
+
+  /**
+   * Makes a job of a task and its arguments (moved or shared ones unwrapped)
+   * and queues it. `moved` adds to what `transfer()` marked among the
+   * arguments.
+   */
+  job(
+    task: unknown,
+    args: unknown[],
+    sink: number,
+    target: unknown,
+    first: boolean,
+    moved: Transferable[] | null = null,
+    priority = 0,
+  ): Job {
+    this.checkOpen();
+    if (this.#queue.items >= this.#options.maxQueue) {
+      throw new QueueFullError(this.#options.maxQueue);
+    }
+    const index = this.#tasks.indexOf(task);
+    let transfer: Transferable[] | null = moved;
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i];
+      if (typeof arg === "object" && arg !== null) {
+        if (isTransferred(arg)) {
+          args[i] = arg.value;
+          transfer = transfer ? transfer.concat(arg.list) : arg.list;
+        } else {
+          const wire = toWire(arg);
+          if (wire !== undefined) args[i] = wire;
+        }
+      }
+    }
+    if (transfer !== null) [args, transfer] = detachNow(args, transfer);
+    const job = new Job(this.#nextId++, index, Mode.CALL, args, 0, 1, sink, target, transfer);
+    job.priority = priority;
+    this.#loop.enqueue(job, first);
+    return job;
+  }
+
+  later(
+    delay: number,
+    task: unknown,
+    args: unknown[],
+    [sink, target]: [number, unknown],
+  ): TimerHandle {
+    this.#checkTimerJob(task, args, false);
+    return this.#scheduler.later(delay, () => {
+      if (!this.#closed) this.#submitFromTimer(task, args, sink, target, true);
+    });
+  }
+
+  every(
+    interval: number,
+    task: unknown,
+    args: unknown[],
+    [sink, target]: [number, unknown],
+  ): TimerHandle {
+    this.#checkTimerJob(task, args, true);
+    let last: Job | undefined;
+    return this.#scheduler.every(
+      interval,
+      () => {
+        if (!this.#closed) last = this.#submitFromTimer(task, args, sink, target, false) ?? last;
+      },
+      () => last !== undefined && !last.ended,
+    );
+  }
+
+  /** Refuses a bad timer job now, not when the timer fires. */
+  #checkTimerJob(task: unknown, args: unknown[], repeating: boolean): void {
+    this.checkOpen();
+    this.#tasks.indexOf(task);
+    if (repeating && args.some(isTransferred)) {
+      throw new TypeError(
+        "Cannot schedule job: its arguments cannot be transfer()ed, since a moved buffer is empty for every later run",
+      );
+    }
+  }
+
+  /**
+   * Queues a job for a timer. A refusal (e.g. `QueueFullError`) cannot be
+   * thrown to anyone, so it becomes that job's failure.
+   */
+  #submitFromTimer(
+    task: unknown,
+    args: unknown[],
+    sink: number,
+    target: unknown,
+    first: boolean,
+  ): Job | undefined {
+    try {
+      return this.job(task, [...args], sink, target, first);
+    } catch (error) {
+      this.#queue.close(); // its ids must stay consecutive
+      const id = this.#nextId++;
+      // Never queued, so not pending: reported to its destination alone.
+      this.#results.failure({ sink, target, id, offset: 0 }, id, error);
+      this.#loop.changed();
+      return undefined;
+    }
+  }
+
+  /** Queues one job per item of `iterable`, results to `sink`; returns how many. */
+  map(
+    task: unknown,
+    iterable: unknown,
+    sink: number,
+    target: unknown,
+    action: string,
+  ): number {
+    this.checkOpen();
+    const index = this.#tasks.indexOf(task);
+    if (
+      iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function"
+    ) {
+      throw new TypeError(
+        `Cannot ${action}: "iterable" must be iterable, received ${describe(iterable)}`,
+      );
+    }
+    // A copy (an array's is a fast slice), so later changes to the input do not reach jobs
+    // still queued; objects among the items are checked and shared primitives unwrapped.
+    const { items, numeric } = mapItems(iterable as Iterable<unknown>);
+    const n = items.length;
+    if (n === 0) return 0;
+    if (this.#queue.items + n > this.#options.maxQueue) {
+      throw new QueueFullError(this.#options.maxQueue);
+    }
+    const job = new Job(this.#nextId, index, Mode.MAP, items, 0, n, sink, target, null);
+    job.numeric = numeric;
+    this.#nextId += n;
+    this.#loop.enqueue(job, false);
+    return n;
+  }
+
+  /**
+   * Reads an async source in chunks that grow from 1 to `ASYNC_CHUNK` items
+   * (so the first item starts at once), queueing each chunk as one `map`
+   * entry and pausing while the queue needs draining.
+   */
+  async mapAsync(
+    task: unknown,
+    source: AsyncIterable<unknown>,
+    targetAt: (firstIndex: number) => unknown,
+    sink: number,
+    action: string,
+    collector: Collector | null,
+  ): Promise<number> {
+    this.checkOpen();
+    this.#tasks.indexOf(task); // a bad task is refused before the source is read
+    let queued = 0;
+    let chunk: unknown[] = [];
+    let size = 1;
+    const send = () => {
+      const n = this.map(task, chunk, sink, targetAt(queued), action);
+      collector?.add(n);
+      queued += n;
+      chunk = [];
+      if (size < ASYNC_CHUNK) size *= 2;
+    };
+    for await (const item of source) {
+      chunk.push(item);
+      if (chunk.length >= size) {
+        send();
+        if (this.#loop.needsDrain) await this.#loop.drained();
+      }
+    }
+    if (chunk.length !== 0) send();
+    return queued;
+  }
+}
+
+/**
+ * Moves what is to be transferred into a copy of `args` now, so the caller's
+ * buffers are detached at the call, as `postMessage` would leave them, and a
+ * write to one after `run()` returns cannot reach the job. Costs one
+ * structured clone of the arguments on this thread (moved buffers are not
+ * copied). Where the runtime cannot move a value within one thread (Bun,
+ * for streams), the job keeps the originals, which are detached when its
+ * batch is sent at the end of the tick.
+ *
+ * @throws {TypeError} If an argument cannot be cloned: the clone checks them all now.
+ */
+function detachNow(args: unknown[], transfer: Transferable[]): [unknown[], Transferable[]] {
+  if (isBun && transfer.some(isStream)) return [args, transfer];
+  try {
+    return structuredClone([args, transfer], { transfer }) as [unknown[], Transferable[]];
+  } catch (error) {
+    // The clone checked every argument: one cannot cross to a worker.
+    throw new TypeError(
+      `Cannot submit job: an argument cannot be cloned (${(error as Error)?.message})`,
+      { cause: error },
+    );
+  }
+}
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+
+function isStream(value: unknown): boolean {
+  return value instanceof ReadableStream || value instanceof WritableStream ||
+    value instanceof TransformStream;
+}
+
+/**
+ * `map()`'s items, copied so that later changes to the input do not reach
+ * queued jobs: an array of numbers becomes one Float64Array (they travel as
+ * one); objects are checked and shared primitives unwrapped.
+ */
+function mapItems(
+  iterable: Iterable<unknown>,
+): { items: unknown[] | Float64Array; numeric: boolean } {
+  const source = Array.isArray(iterable) ? iterable : [...iterable];
+  let numeric = true;
+  for (let i = 0; i < source.length; i++) {
+    if (typeof source[i] !== "number") {
+      numeric = false;
+      break;
+    }
+  }
+  if (numeric) return { items: new Float64Array(source as number[]), numeric };
+  const items = source === iterable ? source.slice() : source;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item === "object" && item !== null) {
+      if (isTransferred(item)) {
+        throw new TypeError(
+          "Cannot map: items cannot be transfer()ed; submit them one by one instead",
+        );
+      }
+      const wire = toWire(item);
+      if (wire !== undefined) items[i] = wire;
+    }
+  }
+  return { items, numeric };
+}
+
+/** The most items an async source's chunk holds; see `Submitter.mapAsync`. */
+const ASYNC_CHUNK = 1024;
+
+/** Whether `iterable` can only be read asynchronously (an array is read as it is). */
+export function isAsyncOnly(iterable: unknown): iterable is AsyncIterable<unknown> {
+  return typeof iterable === "object" && iterable !== null &&
+    typeof (iterable as Partial<Iterable<unknown>>)[Symbol.iterator] !== "function" &&
+    typeof (iterable as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function";
+}
+
+export const DONE: [number, unknown] = [Sink.DONE, null];
+
+/** The destination of merged one-argument `run()`s: each job's own promise. */
+export const RUNS: [number, unknown] = [Sink.PROMISES, null];
+
+const DISCARD: [number, unknown] = [Sink.DISCARD, null];
+
+export function checkDone(done: unknown): [number, unknown] {
+  if (done === true) return DONE;
+  if (done === false) return DISCARD;
+  if (typeof done === "function") return [Sink.CALLBACK, done];
+  throw new TypeError(
+    `Cannot submit job: "done" must be a function or a boolean, received ${typeof done}`,
+  );
+}
