@@ -9,16 +9,14 @@
 
 import type { Deque } from "../deque.ts";
 import { PoolClosedError } from "../errors.ts";
-import { isTransferable } from "../protocol/codec.ts";
-import { Mode } from "../protocol/messages.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
-import { checkTimeout, describe, reportGlobally } from "../_checks.ts";
+import { checkTimeout, describe } from "../_checks.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
-import { DispatchLoop, type WorkerExitReason } from "./dispatch_loop.ts";
-import { type PoolStats, type StatsOptions, StatsRecorder, type TaskTimes } from "./stats.ts";
-import { type JobQueue, JobsView } from "./job_queue.ts";
+import { DispatchLoop } from "./dispatch_loop.ts";
+import { type PoolStats, type StatsOptions, StatsRecorder } from "./stats.ts";
+import { JobsView } from "./job_queue.ts";
 import type {
   DoneTarget,
   ExecOptions,
@@ -31,19 +29,19 @@ import type {
   TaskFunction,
   TaskResult,
 } from "./types.ts";
-import { type Deferred, type Job, type QueuedJob, Sink } from "./job.ts";
+import type { Deferred, QueuedJob } from "./job.ts";
 import {
   type PoolOptions,
   type ResolvedOptions,
   resolveMaxChildren,
   resolveOptions,
 } from "./options.ts";
-import { ResultStream } from "./result_stream.ts";
-import { Collector, type CollectTarget } from "./collector.ts";
 import { makeProxy, type ProxiedPool, type TaskProxy } from "./proxy.ts";
 import { Results } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
 import { checkDone, isAsyncOnly, RUNS, Submitter } from "./submitter.ts";
+import { GuardedListeners, type PoolEventMap } from "./events.ts";
+import { cancellation, checkExec, checkPriority, SHUTDOWN_OPTION_NAMES } from "./exec_checks.ts";
 import { defaultWorkerUrl } from "./worker_url.ts";
 import { checkOptionNames } from "../_option_names.ts";
 
@@ -76,13 +74,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   readonly #clock: Clock;
   readonly #jobs: JobsView;
   readonly #submitter: Submitter;
-  readonly #queue: JobQueue;
   readonly #stats: StatsRecorder;
-  /** Event types that have had a listener: events nobody listens to are not made. */
-  readonly #listened = new Set<string>();
-  readonly #guards = new WeakMap<object, Map<string, EventListener>>();
-  /** `pending` when the stats were last reset, so `jobs.submitted` adds up. */
-  #pendingAtReset = 0;
+  /** Listeners, guarded; events nobody listens to are not made. */
+  readonly #listeners = new GuardedListeners();
   /** Counts `clear()` calls: a `shutdown()` that a `clear()` overtook leaves the workers be. */
   #reopened = 0;
 
@@ -112,12 +106,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       this.#stats,
       {
         emit: (type, detail) => {
-          if (this.#listened.has(type)) this.#results.later(dispatch, type, detail);
+          if (this.#listeners.listened(type)) this.#results.later(dispatch, type, detail);
         },
       },
     );
-    this.#queue = this.#loop.queue;
-    this.#jobs = new JobsView(this.#queue);
+    this.#jobs = new JobsView(this.#loop.queue);
     this.#submitter = new Submitter(
       this.#options,
       this.#tasks,
@@ -450,29 +443,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       | Iterable<TaskArgs<TaskFunction<M, T>>[0]>
       | AsyncIterable<TaskArgs<TaskFunction<M, T>>[0]>,
   ): Promise<RunResult<TaskFunction<M, T>>[]> {
-    return new Promise((resolve, reject) => {
-      const collector = new Collector(resolve as (values: unknown[]) => void, reject);
-      if (isAsyncOnly(iterable)) {
-        const target = (firstIndex: number): CollectTarget => ({
-          collector,
-          firstId: this.#submitter.nextId,
-          firstIndex,
-        });
-        this.#submitter.mapAsync(task, iterable, target, Sink.COLLECT, "collect", collector).then(
-          () => collector.close(),
-          (error) => collector.abort(error),
-        );
-        return;
-      }
-      const target: CollectTarget = { collector, firstId: this.#submitter.nextId, firstIndex: 0 };
-      try {
-        // Results arrive in later tasks, so the count may come after the jobs.
-        collector.add(this.#submitter.map(task, iterable, Sink.COLLECT, target, "collect"));
-        collector.close();
-      } catch (error) {
-        reject(error);
-      }
-    });
+    return this.#submitter.collect(task, iterable) as Promise<RunResult<TaskFunction<M, T>>[]>;
   }
 
   /**
@@ -578,49 +549,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   ): Promise<RunResult<TaskFunction<M, T>>> {
     const problem = checkExec(args, options);
     if (problem) return Promise.reject(problem);
-    const { signal, timeout, first = false, priority = 0 } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    let resolve!: (value: RunResult<TaskFunction<M, T>>) => void;
-    let reject!: (reason: unknown) => void;
-    const promise = new Promise<RunResult<TaskFunction<M, T>>>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const deferred: Deferred = {
-      resolve: resolve as (value: unknown) => void,
-      reject,
-      values: null,
-      onProgress: options.onProgress,
-    };
-    let job: Job;
-    try {
-      const moved = options.transfer ? [...options.transfer] : null;
-      job = this.#submitter.job(task, [...args], Sink.PROMISE, deferred, first, moved, priority);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    // One lane: a timed or abortable job has its worker to itself. Several:
-    // it shares one, with a timer of its own (see DispatchLoop.#send).
-    const alone = this.#options.concurrentTasksPerWorker === 1;
-    if (timeout === Infinity) job.timeout = 0; // no limit, not even taskTimeout
-    else if (timeout !== undefined && timeout > 0) {
-      job.exclusive = alone;
-      job.timeout = timeout;
-    }
-    if (signal) {
-      if (alone) job.exclusive = true;
-      const onAbort = () => this.#loop.abort(job, signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      deferred.resolve = (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value as RunResult<TaskFunction<M, T>>);
-      };
-      deferred.reject = (reason) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(reason);
-      };
-    }
-    return promise;
+    return this.#submitter.exec(task, args, options) as Promise<RunResult<TaskFunction<M, T>>>;
   }
 
   /**
@@ -647,16 +576,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): AsyncIterableIterator<TaskResult<TaskFunction<M, T>>> {
-    const job = this.#submitter.job(task, args, Sink.STREAM, null, false);
-    job.mode = Mode.STREAM;
-    job.exclusive = true;
-    const loop = this.#loop;
-    const stream = new ResultStream<TaskResult<TaskFunction<M, T>>>({
-      credit: (n) => loop.credit(job, n),
-      stop: () => loop.stopStream(job),
-    });
-    job.target = stream; // before the flush at the end of this tick sends it
-    return stream;
+    return this.#submitter.stream(task, args) as AsyncIterableIterator<
+      TaskResult<TaskFunction<M, T>>
+    >;
   }
 
   // ----------------------------------------------------------- results, state
@@ -895,37 +817,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   async *asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
     if (wait !== undefined && wait !== false) checkTimeout(wait, "wait", "iterate results");
-    const results = this.#results;
-    const { done, failed } = results;
-    let timer: unknown;
-    let expired = false;
-    // The deadline wakes the loop the way a result does; racing a promise
-    // that lives as long as the loop would keep one reaction per wake-up.
-    if (typeof wait === "number") {
-      timer = this.#clock.setTimer(() => {
-        expired = true;
-        results.notify();
-      }, wait);
-    }
-    try {
-      while (true) {
-        while (done.length !== 0 || failed.length !== 0) {
-          if (done.length !== 0) {
-            const value = done.shift();
-            results.doneCount.tryAcquire();
-            yield value;
-          } else {
-            const error = failed.shift();
-            results.failedCount.tryAcquire();
-            yield error;
-          }
-        }
-        if (wait === false || expired || this.#loop.pending === 0) return;
-        await results.changed();
-      }
-    } finally {
-      if (timer !== undefined) this.#clock.clearTimer(timer);
-    }
+    const loop = this.#loop;
+    yield* this.#results.completed(wait ?? true, this.#clock, () => loop.pending);
   }
 
   // ---------------------------------------------------------- watching it
@@ -965,51 +858,15 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       );
     }
     checkOptionNames(options, ["reset"], "read stats");
-    const recorder = this.#stats;
     const loop = this.#loop;
-    const now = this.#clock.now();
-    const queued = loop.queue.items;
-    const busy = this.busy;
-    const wall = now - recorder.since;
-    const tasks: PoolStats["tasks"] = {};
-    const names = this.#tasks.names;
-    recorder.byTask.forEach((times: TaskTimes | undefined, index: number) => {
-      if (times === undefined) return;
-      const name = names[index] ?? `task ${index}`;
-      // Tasks of one name (inline functions may share one) are reported together.
-      const entry = tasks[name];
-      if (entry === undefined || entry.runTime.count === 0) {
-        tasks[name] = { runTime: times.runTime.summary(), waitTime: times.waitTime.summary() };
-      }
-    });
-    const result: PoolStats = {
-      jobs: {
-        submitted: recorder.done + recorder.failed + recorder.cancelled + loop.pending -
-          this.#pendingAtReset,
-        done: recorder.done,
-        failed: recorder.failed,
-        cancelled: recorder.cancelled,
-        queued,
-        running: loop.pending - queued,
-      },
-      workers: {
-        alive: loop.slots.length,
-        busy,
-        idle: loop.slots.length - busy,
-        started: recorder.started,
-        exited: recorder.exited,
-        crashed: recorder.crashed,
-      },
-      runTime: recorder.all.runTime.summary(),
-      waitTime: recorder.all.waitTime.summary(),
-      utilization: wall > 0 ? Math.min(1, recorder.busyMs / (wall * this.#options.maxChildren)) : 0,
-      tasks,
+    const live = {
+      queued: loop.queue.items,
+      pending: loop.pending,
+      alive: loop.slots.length,
+      busy: this.busy,
+      maxChildren: this.#options.maxChildren,
     };
-    if (options.reset) {
-      recorder.reset(now);
-      this.#pendingAtReset = loop.pending;
-    }
-    return result;
+    return this.#stats.read(this.#clock.now(), live, this.#tasks.names, options.reset === true);
   }
 
   /**
@@ -1092,8 +949,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | AddEventListenerOptions,
   ): void {
-    this.#listened.add(type);
-    super.addEventListener(type, listener && this.#guarded(type, listener), options);
+    super.addEventListener(type, listener && this.#listeners.guard(type, listener, this), options);
   }
 
   /**
@@ -1132,31 +988,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | EventListenerOptions,
   ): void {
-    const guard = listener && this.#guards.get(listener)?.get(type);
+    const guard = listener && this.#listeners.guardOf(type, listener);
     super.removeEventListener(type, guard ?? listener, options);
-  }
-
-  /**
-   * `listener`, wrapped so that a throw is reported like a callback's
-   * (`reportError`) instead of by the runtime's event dispatch; one wrapper
-   * per listener and type, so adding it twice stays one listener.
-   */
-  #guarded(type: string, listener: EventListenerOrEventListenerObject): EventListener {
-    let byType = this.#guards.get(listener);
-    if (byType === undefined) this.#guards.set(listener, byType = new Map());
-    let guard = byType.get(type);
-    if (guard === undefined) {
-      guard = (event: Event) => {
-        try {
-          if (typeof listener === "function") listener.call(this, event);
-          else listener.handleEvent(event);
-        } catch (error) {
-          reportGlobally(error);
-        }
-      };
-      byType.set(type, guard);
-    }
-    return guard;
   }
 
   // --------------------------------------------------------------- lifecycle
@@ -1227,7 +1060,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     }
     checkOptionNames(options, SHUTDOWN_OPTION_NAMES, "shut down pool");
     this.#submitter.close();
-    this.#queue.close(); // submits must not join it now
+    this.#loop.queue.close(); // submits must not join it now
     this.#scheduler.cancelAll();
     if (options.soon) {
       this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
@@ -1384,115 +1217,4 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   // ------------------------------------------------------------- internals
 }
 
-const EXEC_OPTION_NAMES = [
-  "signal",
-  "onProgress",
-  "transfer",
-  "timeout",
-  "first",
-  "priority",
-] as const satisfies readonly (
-  keyof ExecOptions
-)[];
-const SHUTDOWN_OPTION_NAMES = ["soon"] as const satisfies readonly (keyof ShutdownOptions)[];
-
-/**
- * The events of a {@linkcode Pool}, by name, as `CustomEvent`s.
- *
- * @example Usage
- * ```ts
- * import { Pool, type PoolEventMap } from "@fastpool/fastpool";
- * import assert from "node:assert/strict";
- *
- * await using pool = new Pool({ maxChildren: 1, highWaterMark: 2 });
- * const events: string[] = [];
- * const note = (event: PoolEventMap["full"] | PoolEventMap["drain"]) => events.push(event.type);
- * pool.addEventListener("full", note);
- * pool.addEventListener("drain", note);
- * pool.map((n: number) => n, [1, 2, 3]);
- * await pool.wait();
- * assert.deepEqual(events, ["full", "drain"]);
- * ```
- */
-export interface PoolEventMap {
-  /** `minChildren` workers (or the first) have started; once per pool. */
-  ready: CustomEvent<{ alive: number }>;
-  /** A worker started (imported its module and is ready for jobs). */
-  workerstart: CustomEvent<{ name: string; id: number }>;
-  /** A worker left, and why. */
-  workerexit: CustomEvent<{ name: string; id: number; reason: WorkerExitReason }>;
-  /** A worker crashed or failed to start. */
-  error: CustomEvent<{ name: string; id: number; error: unknown }>;
-  /** Nothing is queued or running any more. */
-  idle: CustomEvent<null>;
-  /** The queue reached the high-water mark (`highWaterMark`, or `maxQueue` if lower). */
-  full: CustomEvent<{ queued: number }>;
-  /** The queue fell back under the high-water mark. */
-  drain: CustomEvent<{ queued: number }>;
-  /**
-   * A running job called `jobContext().progress(value)`; in order per job,
-   * never after the job ended.
-   */
-  progress: CustomEvent<{ id: number; value: unknown }>;
-}
-
-/** Checks a job's priority: a finite number. */
-function checkPriority(priority: unknown, action: string): void {
-  if (typeof priority !== "number") {
-    throw new TypeError(
-      `Cannot ${action}: "priority" must be a number, received ${describe(priority)}`,
-    );
-  }
-  if (!Number.isFinite(priority)) {
-    throw new RangeError(`Cannot ${action}: "priority" must be finite, received ${priority}`);
-  }
-}
-
-/** What is wrong with `exec()`'s arguments, if anything. */
-function checkExec(args: unknown, options: ExecOptions): Error | undefined {
-  if (!Array.isArray(args)) {
-    return new TypeError(`Cannot run job: "args" must be an array, received ${describe(args)}`);
-  }
-  if (typeof options !== "object" || options === null) {
-    return new TypeError(
-      `Cannot run job: "options" must be an object, received ${describe(options)}`,
-    );
-  }
-  try {
-    checkOptionNames(options, EXEC_OPTION_NAMES, "run job");
-  } catch (error) {
-    return error as Error;
-  }
-  const { signal, timeout, transfer, onProgress } = options;
-  if (onProgress !== undefined && typeof onProgress !== "function") {
-    return new TypeError(
-      `Cannot run job: "onProgress" must be a function, received ${describe(onProgress)}`,
-    );
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    return new TypeError(
-      `Cannot run job: "signal" must be an AbortSignal, received ${describe(signal)}`,
-    );
-  }
-  if (
-    transfer !== undefined &&
-    (!Array.isArray(transfer) || !transfer.every(isTransferable))
-  ) {
-    return new TypeError(
-      `Cannot run job: "transfer" must be an array of transferable objects, received ${
-        describe(transfer)
-      }`,
-    );
-  }
-  try {
-    if (timeout !== undefined) checkTimeout(timeout, "timeout", "run job");
-    if (options.priority !== undefined) checkPriority(options.priority, "run job");
-  } catch (error) {
-    return error as Error;
-  }
-  return undefined;
-}
-
-function cancellation(): DOMException {
-  return new DOMException("Job was cancelled", "AbortError");
-}
+export type { PoolEventMap };

@@ -17,6 +17,7 @@ import { Deque } from "../deque.ts";
 import { MAX_COUNT } from "../sync/_layout.ts";
 import { Semaphore } from "../sync/semaphore.ts";
 import { reportGlobally } from "../_checks.ts";
+import type { Clock } from "../timers/clock.ts";
 import { type Deferred, deferredOf, type Destination, type Job, Sink } from "./job.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { ResultStream } from "./result_stream.ts";
@@ -169,6 +170,48 @@ export class Results {
     }
     const callback = this.#options.cancelledCallback;
     if (callback) this.#calls.push(callback, id, NO_ARGUMENT);
+  }
+
+  /**
+   * `pool.asCompleted(wait)`: takes results from `done` and errors from
+   * `failed` as they arrive; ends once nothing is `pending()`, at once when
+   * they are empty with `wait` false, or after `wait` ms.
+   */
+  async *completed(
+    wait: number | boolean,
+    clock: Clock,
+    pending: () => number,
+  ): AsyncGenerator<unknown, void, undefined> {
+    const { done, failed } = this;
+    let timer: unknown;
+    let expired = false;
+    // The deadline wakes the loop the way a result does; racing a promise
+    // that lives as long as the loop would keep one reaction per wake-up.
+    if (typeof wait === "number") {
+      timer = clock.setTimer(() => {
+        expired = true;
+        this.notify();
+      }, wait);
+    }
+    try {
+      while (true) {
+        while (done.length !== 0 || failed.length !== 0) {
+          if (done.length !== 0) {
+            const value = done.shift();
+            this.doneCount.tryAcquire();
+            yield value;
+          } else {
+            const error = failed.shift();
+            this.failedCount.tryAcquire();
+            yield error;
+          }
+        }
+        if (wait === false || expired || pending() === 0) return;
+        await this.changed();
+      }
+    } finally {
+      if (timer !== undefined) clock.clearTimer(timer);
+    }
   }
 
   /**

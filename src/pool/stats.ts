@@ -257,4 +257,62 @@ export class StatsRecorder {
     this.all.runTime.add(ms, n);
     this.task(index).runTime.add(ms, n);
   }
+
+  /** `pending` at the last reset, so `jobs.submitted` adds up. */
+  #pendingAtReset = 0;
+
+  /**
+   * `pool.stats()`: the counters, with the pool's state `now` (`live`) and
+   * task names by index; with `reset`, counting starts afresh after it.
+   */
+  read(now: number, live: LiveCounts, names: readonly string[], reset: boolean): PoolStats {
+    const { queued, pending, alive, busy, maxChildren } = live;
+    const wall = now - this.since;
+    const tasks: PoolStats["tasks"] = {};
+    this.byTask.forEach((times: TaskTimes | undefined, index: number) => {
+      if (times === undefined) return;
+      const name = names[index] ?? `task ${index}`;
+      // Tasks of one name (inline functions may share one) are reported together.
+      const entry = tasks[name];
+      if (entry === undefined || entry.runTime.count === 0) {
+        tasks[name] = { runTime: times.runTime.summary(), waitTime: times.waitTime.summary() };
+      }
+    });
+    const result: PoolStats = {
+      jobs: {
+        submitted: this.done + this.failed + this.cancelled + pending - this.#pendingAtReset,
+        done: this.done,
+        failed: this.failed,
+        cancelled: this.cancelled,
+        queued,
+        running: pending - queued,
+      },
+      workers: {
+        alive,
+        busy,
+        idle: alive - busy,
+        started: this.started,
+        exited: this.exited,
+        crashed: this.crashed,
+      },
+      runTime: this.all.runTime.summary(),
+      waitTime: this.all.waitTime.summary(),
+      utilization: wall > 0 ? Math.min(1, this.busyMs / (wall * maxChildren)) : 0,
+      tasks,
+    };
+    if (reset) {
+      this.reset(now);
+      this.#pendingAtReset = pending;
+    }
+    return result;
+  }
+}
+
+/** The pool's state that `StatsRecorder.read` reports beside its counters. */
+export interface LiveCounts {
+  queued: number;
+  pending: number;
+  alive: number;
+  busy: number;
+  maxChildren: number;
 }

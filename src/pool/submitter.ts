@@ -14,15 +14,16 @@ import { isTransferred } from "../protocol/codec.ts";
 import { Mode } from "../protocol/messages.ts";
 import { toWire } from "../sync/wire.ts";
 import type { Scheduler, TimerHandle } from "../timers/scheduler.ts";
-import type { Collector } from "./collector.ts";
+import { Collector, type CollectTarget } from "./collector.ts";
 import type { DispatchLoop } from "./dispatch_loop.ts";
 import { type Deferred, Job, Sink } from "./job.ts";
 import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
+import { ResultStream } from "./result_stream.ts";
 import type { Results } from "./results.ts";
 import type { TaskRegistry } from "./task_registry.ts";
-import type { JobId } from "./types.ts";
+import type { ExecOptions, JobId } from "./types.ts";
 
 /** Queues the jobs of one pool. */
 export class Submitter {
@@ -89,6 +90,96 @@ export class Submitter {
       }
     }
     return this.add(task, args, this.defaultTarget, false);
+  }
+
+  /** `pool.collect(task, iterable)`: the results in input order, or the first failure. */
+  collect(task: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      const collector = new Collector(resolve, reject);
+      if (isAsyncOnly(iterable)) {
+        const target = (firstIndex: number): CollectTarget => ({
+          collector,
+          firstId: this.#nextId,
+          firstIndex,
+        });
+        this.mapAsync(task, iterable, target, Sink.COLLECT, "collect", collector).then(
+          () => collector.close(),
+          (error) => collector.abort(error),
+        );
+        return;
+      }
+      const target: CollectTarget = { collector, firstId: this.#nextId, firstIndex: 0 };
+      try {
+        // Results arrive in later tasks, so the count may come after the jobs.
+        collector.add(this.map(task, iterable, Sink.COLLECT, target, "collect"));
+        collector.close();
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  /**
+   * `pool.exec(task, args, options)`, its arguments checked: one job alone,
+   * its promise settled by the job's end, aborted by `signal`, limited by
+   * `timeout`.
+   */
+  exec(task: unknown, args: readonly unknown[], options: ExecOptions): Promise<unknown> {
+    const { signal, timeout, first = false, priority = 0 } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let resolve!: (value: unknown) => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const deferred: Deferred = { resolve, reject, values: null, onProgress: options.onProgress };
+    let job: Job;
+    try {
+      const moved = options.transfer ? [...options.transfer] : null;
+      job = this.job(task, [...args], Sink.PROMISE, deferred, first, moved, priority);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // One lane: a timed or abortable job has its worker to itself. Several:
+    // it shares one, with a timer of its own (see BatchSender.send).
+    const alone = this.#options.concurrentTasksPerWorker === 1;
+    if (timeout === Infinity) job.timeout = 0; // no limit, not even taskTimeout
+    else if (timeout !== undefined && timeout > 0) {
+      job.exclusive = alone;
+      job.timeout = timeout;
+    }
+    if (signal) {
+      if (alone) job.exclusive = true;
+      const onAbort = () => this.#loop.abort(job, signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      deferred.resolve = (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      };
+      deferred.reject = (reason) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(reason);
+      };
+    }
+    return promise;
+  }
+
+  /**
+   * `pool.stream(task, ...args)`: one job alone on its worker, whose values
+   * the returned stream yields with credit-based back-pressure.
+   */
+  stream(task: unknown, args: unknown[]): ResultStream<unknown> {
+    const job = this.job(task, args, Sink.STREAM, null, false);
+    job.mode = Mode.STREAM;
+    job.exclusive = true;
+    const loop = this.#loop;
+    const stream = new ResultStream<unknown>({
+      credit: (n) => loop.credit(job, n),
+      stop: () => loop.stopStream(job),
+    });
+    job.target = stream; // before the flush at the end of this tick sends it
+    return stream;
   }
 
   /** Throws `PoolClosedError` once the pool is closed. */
