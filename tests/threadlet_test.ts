@@ -7,7 +7,7 @@ import { task } from "../src/task.ts";
 import { defaultPool, executors, go, shutdownDefaultPool, spawn } from "../src/threadlet.ts";
 import { FakeClock } from "./_fake_clock.ts";
 import { fixture, isBun } from "./_util.ts";
-import { Gate, gated } from "./fixtures/threadlet_gate.ts";
+import { gate as makeGate, waitAtGate } from "./_gate.ts";
 
 const tasks = fixture("tasks.ts");
 
@@ -100,10 +100,10 @@ describe("go()", () => {
 
 describe("spawn()", () => {
   it("spawn() runs each job in a worker of its own", async () => {
-    const gate = new Gate();
-    const a = spawn(gated, gate.buffer, "a");
-    const b = spawn(gated, gate.buffer, "b");
-    await gate.arrived(2); // both run at once
+    const gate = makeGate();
+    const a = spawn(waitAtGate, gate.memory, "a");
+    const b = spawn(waitAtGate, gate.memory, "b");
+    await gate.started(2); // both run at once
     gate.open();
     assert.deepEqual(await Promise.all([a, b]), ["a", "b"]);
     assert.equal(
@@ -128,14 +128,28 @@ describe("executors", () => {
   it("executors.worker() runs jobs one at a time, in the order they were queued", async () => {
     await using pool = new Pool(executors.worker());
     assert.equal(pool.alive, 1, "started at once");
-    // Later jobs wait less: run side by side, they would end in reverse.
+    // Shared words: 0 jobs running now, 1 jobs started; 2… the order they started in, 6… how
+    // many were running as each started. Each job yields a turn of the worker's event loop
+    // mid-way: run side by side, the next job would start then and see two running.
+    const memory = new Int32Array(new SharedArrayBuffer(4 * 10));
     for (let i = 0; i < 4; i++) {
-      pool.submit(async (n: number) => {
-        await new Promise((resolve) => setTimeout(resolve, 4 - n));
-        return n;
-      }, i);
+      pool.submit(
+        async (m: Int32Array, n: number) => {
+          const running = Atomics.add(m, 0, 1) + 1;
+          const at = Atomics.add(m, 1, 1);
+          Atomics.store(m, 2 + at, n);
+          Atomics.store(m, 6 + at, running);
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          Atomics.sub(m, 0, 1);
+          return n;
+        },
+        memory,
+        i,
+      );
     }
     assert.equal(await pool.wait(), true);
+    assert.deepEqual([...memory.slice(2, 6)], [0, 1, 2, 3], "started in queue order");
+    assert.deepEqual([...memory.slice(6, 10)], [1, 1, 1, 1], "never two at once");
     assert.deepEqual([...pool.done], [0, 1, 2, 3]);
     assert.equal(pool.alive, 1);
   });
@@ -144,10 +158,10 @@ describe("executors", () => {
     const clock = new FakeClock();
     await using pool = new Pool({ ...executors.simple(2), clock });
     assert.equal(pool.alive, 2, "started before any job");
-    const gate = new Gate();
-    pool.submit(gated, gate.buffer, "a");
-    pool.submit(gated, gate.buffer, "b");
-    await gate.arrived(2);
+    const gate = makeGate();
+    pool.submit(waitAtGate, gate.memory, "a");
+    pool.submit(waitAtGate, gate.memory, "b");
+    await gate.started(2);
     gate.open();
     assert.equal(await pool.wait(), true);
     clock.tick(60_000);
@@ -161,9 +175,9 @@ describe("executors", () => {
       executors.adaptive(3, { idleTimeout: 500, clock }),
     );
     assert.equal(pool.alive, 1, "one worker kept");
-    const gate = new Gate();
-    for (const name of ["a", "b", "c"]) pool.submit(gated, gate.buffer, name);
-    await gate.arrived(3);
+    const gate = makeGate();
+    for (const name of ["a", "b", "c"]) pool.submit(waitAtGate, gate.memory, name);
+    await gate.started(3);
     assert.equal(pool.alive, 3, "grown under load");
     gate.open();
     assert.equal(await pool.wait(), true);

@@ -11,7 +11,7 @@ import {
 } from "../../src/compat/threadpool.ts";
 import { task } from "../../src/task.ts";
 import { fixture, promiseState } from "../_util.ts";
-import { Gate, gated } from "../fixtures/threadlet_gate.ts";
+import { gate as makeGate, waitAtGate } from "../_gate.ts";
 
 /** A seeded linear congruential generator: the same numbers on every run. */
 function seeded(seed: number): () => number {
@@ -228,16 +228,16 @@ describe("ThreadPool.poll() and wait()", () => {
 
   it("ThreadPool.poll() handles what has finished and returns; the last result ends with NoResultsPending", async () => {
     await using pool = new ThreadPool(1);
-    const gate = new Gate();
+    const gate = makeGate();
     const seen: unknown[] = [];
     const callback = (_request: WorkRequest, result: unknown) => seen.push(result);
     pool.putRequest(
-      new WorkRequest(gated, { args: [gate.buffer, "first"], callback }),
+      new WorkRequest(waitAtGate, { args: [gate.memory, "first"], callback }),
     );
     pool.putRequest(
       new WorkRequest((s: string) => s, { args: ["second"], callback }),
     );
-    await gate.arrived(1);
+    await gate.started(1);
     await pool.poll();
     assert.deepEqual(seen, [], "nothing finished yet: poll() returns at once");
     gate.open();
@@ -416,15 +416,15 @@ describe("WorkRequest and makeRequests()", () => {
 describe("ThreadPool workers and queues", () => {
   it("ThreadPool.dismissWorkers() lets running requests finish; queued ones wait for a worker", async () => {
     await using pool = new ThreadPool(2);
-    const gate = new Gate();
+    const gate = makeGate();
     const results: unknown[] = [];
     const callback = (_request: WorkRequest, result: unknown) => results.push(result);
     for (const name of ["a", "b", "c"]) {
       pool.putRequest(
-        new WorkRequest(gated, { args: [gate.buffer, name], callback }),
+        new WorkRequest(waitAtGate, { args: [gate.memory, name], callback }),
       );
     }
-    await gate.arrived(2);
+    await gate.started(2);
     const joined = pool.dismissWorkers(2, true);
     assert.equal(pool.workers, 0);
     assert.equal(
@@ -445,10 +445,10 @@ describe("ThreadPool workers and queues", () => {
 
   it("ThreadPool.joinAllDismissedWorkers() waits for the dismissed workers' last requests", async () => {
     await using pool = new ThreadPool(2);
-    const gate = new Gate();
-    pool.putRequest(new WorkRequest(gated, { args: [gate.buffer, 1] }));
-    pool.putRequest(new WorkRequest(gated, { args: [gate.buffer, 2] }));
-    await gate.arrived(2);
+    const gate = makeGate();
+    pool.putRequest(new WorkRequest(waitAtGate, { args: [gate.memory, 1] }));
+    pool.putRequest(new WorkRequest(waitAtGate, { args: [gate.memory, 2] }));
+    await gate.started(2);
     assert.equal(pool.dismissWorkers(5), undefined);
     assert.equal(pool.workers, 0, "at most the workers there are");
     assert.equal(pool.dismissedWorkers, 2);

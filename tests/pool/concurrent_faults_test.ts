@@ -16,6 +16,7 @@ import { PoolClosedError, WorkerCrashedError } from "../../src/errors.ts";
 import type * as Tasks from "../fixtures/concurrency_tasks.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { fixture } from "../_util.ts";
+import { tally } from "./_faults.ts";
 
 const tasks = fixture("concurrency_tasks.ts");
 
@@ -33,22 +34,9 @@ async function reach(memory: Int32Array, word: number, count: number): Promise<v
 }
 
 /** Records how each job id ended, through the pool's callbacks. */
-function tally() {
-  const ends = new Map<number, string[]>();
-  const note = (id: number, how: string) => ends.set(id, [...(ends.get(id) ?? []), how]);
-  return {
-    ends,
-    options: {
-      doneCallback: (result: unknown, id: number) => note(id, `done:${result}`),
-      failedCallback: (error: unknown, id: number) => note(id, `failed:${(error as Error).name}`),
-      cancelledCallback: (id: number) => note(id, "cancelled"),
-    },
-  };
-}
-
 describe("Pool faults with concurrentTasksPerWorker: 4", () => {
   it("a crash fails the jobs running on the worker and reruns the rest, each once", async () => {
-    const { ends, options } = tally();
+    const { ends, options } = tally({ results: true });
     await using pool = new Pool<typeof Tasks>({
       maxChildren: 1,
       module: tasks,
@@ -104,7 +92,7 @@ describe("Pool faults with concurrentTasksPerWorker: 4", () => {
   });
 
   it("an aborted job that ignores its signal past abortGrace takes its worker; queued jobs still run", async () => {
-    const { ends, options } = tally();
+    const { ends, options } = tally({ results: true });
     await using pool = new Pool<typeof Tasks>({
       maxChildren: 1,
       module: tasks,
@@ -143,7 +131,7 @@ describe("Pool faults with concurrentTasksPerWorker: 4", () => {
   });
 
   it("terminate() fails every job running on a worker and cancels the queued ones", async () => {
-    const { ends, options } = tally();
+    const { ends, options } = tally({ results: true });
     const pool = new Pool<typeof Tasks>({
       maxChildren: 1,
       module: tasks,

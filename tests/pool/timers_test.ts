@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError, QueueFullError } from "../../src/errors.ts";
 import { FakeClock, laggingClock } from "../_fake_clock.ts";
-import { Gate, gated } from "../fixtures/threadlet_gate.ts";
+import { gate as makeGate, waitAtGate } from "../_gate.ts";
 
 const echo = (value: string) => value;
 
@@ -49,10 +49,10 @@ describe("Pool delayed jobs", () => {
 
   it("Pool.submitLater() puts the job at the front of the queue when it fires", async () => {
     const clock = new FakeClock();
-    const gate = new Gate();
+    const gate = makeGate();
     await using pool = new Pool({ maxChildren: 1, clock });
-    pool.submit(gated, gate.buffer, "running");
-    await gate.arrived(1);
+    pool.submit(waitAtGate, gate.memory, "running");
+    await gate.started(1);
     pool.submit(echo, "a");
     pool.submit(echo, "b");
     pool.submitLater(10, echo, "delayed");
@@ -92,10 +92,10 @@ describe("Pool delayed jobs", () => {
 
   it("Pool.submitLater() fails the job with QueueFullError when it fires into a full queue", async () => {
     const clock = new FakeClock();
-    const gate = new Gate();
+    const gate = makeGate();
     await using pool = new Pool({ maxChildren: 1, maxQueue: 1, clock });
-    pool.submit(gated, gate.buffer, "running");
-    await gate.arrived(1);
+    pool.submit(waitAtGate, gate.memory, "running");
+    await gate.started(1);
     pool.submit(echo, "queued");
     pool.submitLater(10, echo, "delayed");
     clock.tick(10);
@@ -210,12 +210,12 @@ describe("Pool scheduled jobs", () => {
 
   it("Pool.schedule() skips a tick while the previous run is still pending", async () => {
     const clock = new FakeClock();
-    const gate = new Gate();
+    const gate = makeGate();
     await using pool = new Pool({ maxChildren: 1, clock });
-    const handle = pool.schedule(100, gated, gate.buffer, "tick");
+    const handle = pool.schedule(100, waitAtGate, gate.memory, "tick");
     clock.tick(100);
     assert.equal(handle.fired, 1);
-    await gate.arrived(1);
+    await gate.started(1);
     clock.tick(100);
     clock.tick(100);
     assert.equal(handle.fired, 1);
@@ -248,10 +248,10 @@ describe("Pool scheduled jobs", () => {
 describe("Pool timers and the pool's lifecycle", () => {
   it("Pool.cancel(null, true) cancels queued jobs and every delayed and scheduled job", async () => {
     const clock = new FakeClock();
-    const gate = new Gate();
+    const gate = makeGate();
     await using pool = new Pool({ maxChildren: 1, clock });
-    pool.submit(gated, gate.buffer, "running");
-    await gate.arrived(1);
+    pool.submit(waitAtGate, gate.memory, "running");
+    await gate.started(1);
     pool.submit(echo, "queued");
     const delayed = pool.submitLater(10, echo, "delayed");
     const scheduled = pool.schedule(10, echo, "scheduled");
@@ -268,10 +268,10 @@ describe("Pool timers and the pool's lifecycle", () => {
 
   it("Pool.cancel(false, true) cancels only the timers; cancel(id) leaves them", async () => {
     const clock = new FakeClock();
-    const gate = new Gate();
+    const gate = makeGate();
     await using pool = new Pool({ maxChildren: 1, clock });
-    pool.submit(gated, gate.buffer, "running");
-    await gate.arrived(1);
+    pool.submit(waitAtGate, gate.memory, "running");
+    await gate.started(1);
     const queued = pool.submit(echo, "queued");
     const delayed = pool.submitLater(10, echo, "delayed");
     assert.equal(

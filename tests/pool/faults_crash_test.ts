@@ -1,0 +1,228 @@
+/**
+ * Faults: workers that die while running jobs, and workers that cannot start. Every job
+ * ends exactly once, and the pool keeps working (helpers in `_faults.ts`).
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../../src/errors.ts";
+import { gate } from "../_gate.ts";
+import { fixture, isBun, promiseState } from "../_util.ts";
+import { crashes, exitAfterGate, identity, tally, WatchedClock, workerName } from "./_faults.ts";
+
+describe("Pool worker crashes", () => {
+  for (const crash of crashes) {
+    it(
+      `Pool fails the running job with WorkerCrashedError when its worker dies by ${crash.what}, and reruns its other jobs on a new worker`,
+      { skip: crash.deno && isBun ? "Deno only" : false },
+      async () => {
+        await using pool = new Pool({ maxChildren: 1, minChildren: 1 });
+        assert.equal(await pool.run(workerName), "ThreadPool-1");
+        // Measured jobs are quick now, so the next ones travel in one batch to the same worker.
+        const before = pool.run(identity, 1);
+        const crashed = pool.run(crash.task);
+        const after = [2, 3].map((n) => pool.run(identity, n));
+        const name = pool.run(workerName);
+        const error = await crashed.then(
+          () => assert.fail("the crashing job resolved"),
+          (error: unknown) => error,
+        );
+        assert.ok(error instanceof WorkerCrashedError, String(error));
+        assert.equal(error.name, "WorkerCrashedError");
+        assert.equal(error.slotId, 1);
+        assert.equal(error.jobId, 3);
+        assert.ok(error.cause instanceof Error);
+        assert.match(error.cause.message, crash.cause);
+        assert.match(error.message, /^Worker 1 died while running job 3: /);
+        assert.deepEqual(await Promise.all([before, ...after]), [1, 2, 3]);
+        assert.equal(await name, "ThreadPool-2", "a new worker took the dead one's place");
+        assert.deepEqual([pool.alive, pool.busy, pool.pending], [1, 0, 0]);
+      },
+    );
+  }
+
+  it("Pool fails only the crashed item of a map and ends every other item exactly once", async () => {
+    const t = tally();
+    await using pool = new Pool({ maxChildren: 1, ...t.options });
+    await pool.run(identity, 0);
+    const items = Array.from({ length: 100 }, (_, i) => i);
+    const first = pool.submit(identity, -1) + 1;
+    const n = pool.map(
+      (i: number) =>
+        i === 50
+          ? (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(9)
+          : i,
+      items,
+      t.options.doneCallback,
+    );
+    assert.equal(n, 100);
+    await pool.wait();
+    const ids = [first - 1, ...items.map((i) => first + i)];
+    t.exactlyOnce(ids);
+    assert.equal(t.how(first + 50), "failed:WorkerCrashedError");
+    assert.equal(ids.filter((id) => t.how(id) === "done").length, 100);
+    assert.deepEqual([pool.alive, pool.busy, pool.pending], [1, 0, 0]);
+  });
+
+  it("Pool replaces a worker that crashes while a shutdown() waits for it, and the shutdown still ends", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    try {
+      const crashing = pool.run(exitAfterGate, g.memory);
+      await g.started();
+      const queued = [1, 2, 3].map((n) => pool.run(identity, n));
+      const closing = pool.shutdown();
+      assert.throws(() => pool.submit(identity, 4), PoolClosedError);
+      g.open();
+      await assert.rejects(crashing, WorkerCrashedError);
+      assert.deepEqual(await Promise.all(queued), [1, 2, 3]);
+      assert.equal(await closing, true);
+      assert.deepEqual([pool.alive, pool.pending], [0, 0]);
+    } finally {
+      g.open();
+      pool.terminate();
+    }
+  });
+});
+
+describe("Pool start-up failures", () => {
+  it("Pool retries a task module that throws at import with exponential back-off, then fails pending jobs naming the cause", async () => {
+    const clock = new WatchedClock();
+    await using pool = new Pool({
+      maxChildren: 1,
+      module: fixture("faults_throw_at_import.ts"),
+      clock,
+    });
+    const job = pool.run("ok");
+    const other = pool.run(identity, 1);
+    await clock.timerSet();
+    assert.equal(pool.alive, 0, "no worker while backing off");
+    assert.equal(await promiseState(job), "pending");
+    clock.next();
+    await clock.timerSet();
+    assert.equal(clock.delays.length, 2);
+    assert.ok(clock.delays[0]! > 0);
+    assert.equal(clock.delays[1], 2 * clock.delays[0]!, "the back-off doubles");
+    clock.next();
+    for (const pending of [job, other]) {
+      await assert.rejects(pending, (error: Error) => {
+        assert.match(
+          error.message,
+          /^Cannot run job \d+: workers failed to start 3 times in a row, last: .*this module throws at import$/,
+        );
+        assert.match((error.cause as Error).message, /this module throws at import/);
+        return true;
+      });
+    }
+    assert.deepEqual(
+      [pool.alive, pool.pending, clock.pendingTimers],
+      [0, 0, 0],
+      "no more respawns",
+    );
+  });
+
+  it("Pool fails pending jobs when the task module does not exist, naming it", async () => {
+    const clock = new WatchedClock();
+    await using pool = new Pool({
+      maxChildren: 1,
+      module: fixture("faults_missing_module.ts"),
+      clock,
+    });
+    const jobs = [1, 2, 3].map(() => pool.run("ok"));
+    await clock.timerSet();
+    clock.next();
+    await clock.timerSet();
+    clock.next();
+    for (const job of jobs) {
+      await assert.rejects(job, (error: Error) => {
+        assert.match(error.message, /workers failed to start 3 times in a row/);
+        assert.match((error.cause as Error).message, /faults_missing_module\.ts/);
+        return true;
+      });
+    }
+  });
+
+  it("Pool treats a worker that exits while importing its task module as failing to start", async () => {
+    const clock = new WatchedClock();
+    await using pool = new Pool({
+      maxChildren: 1,
+      module: fixture("faults_exit_at_import.ts"),
+      clock,
+    });
+    const job = pool.run("ok");
+    await clock.timerSet();
+    clock.next();
+    await clock.timerSet();
+    clock.next();
+    await assert.rejects(job, (error: Error) => {
+      assert.match(error.message, /workers failed to start 3 times in a row/);
+      assert.match((error.cause as Error).message, /exit\(7\)|code 7/);
+      return true;
+    });
+  });
+
+  it("Pool backs off when workers crash just after start-up, instead of respawning them at once", async () => {
+    const channel = new BroadcastChannel("fastpool-faults-crash-after-start");
+    const names: string[] = [];
+    let onStart = () => {};
+    channel.onmessage = (event: MessageEvent<string>) => {
+      names.push(event.data);
+      onStart();
+    };
+    const started = (count: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (names.length >= count) resolve();
+        };
+        onStart = check;
+        check();
+      });
+    const clock = new WatchedClock();
+    try {
+      await using pool = new Pool({
+        maxChildren: 1,
+        minChildren: 1,
+        module: fixture("faults_crash_after_start.ts"),
+        clock,
+      });
+      for (let round = 1; round <= 2; round++) {
+        await started(round);
+        const next = await Promise.race([
+          started(round + 1).then(() => `worker ${round + 1} started at once, with no back-off`),
+          clock.timerSet().then(() => "backed off"),
+        ]);
+        assert.equal(next, "backed off", `after crash ${round}`);
+        assert.equal(pool.alive, 0);
+        clock.next();
+      }
+      assert.equal(clock.delays[1], 2 * clock.delays[0]!, "the back-off doubles");
+    } finally {
+      channel.close();
+    }
+  });
+
+  it("Pool option taskTimeout fails jobs whose worker never finishes importing its task module", async () => {
+    await using pool = new Pool({
+      maxChildren: 1,
+      module: fixture("faults_never_imports.ts"),
+      taskTimeout: 50,
+    });
+    await assert.rejects(pool.run("ok"), TaskTimeoutError);
+    await assert.rejects(pool.run("ok"), TaskTimeoutError);
+    assert.deepEqual([pool.pending, pool.busy], [0, 0]);
+  });
+
+  it("Pool.terminate() during a start-up back-off cancels pending jobs and leaves no timer", async () => {
+    const clock = new WatchedClock();
+    const pool = new Pool({ maxChildren: 1, module: fixture("faults_throw_at_import.ts"), clock });
+    const job = pool.run("ok");
+    await clock.timerSet();
+    assert.equal(clock.pendingTimers, 1);
+    pool.terminate();
+    await assert.rejects(job, PoolClosedError);
+    assert.deepEqual([pool.alive, pool.pending, clock.pendingTimers], [0, 0, 0]);
+  });
+});

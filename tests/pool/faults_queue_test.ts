@@ -1,0 +1,137 @@
+/**
+ * Faults: a bounded queue (`maxQueue`) refuses work past its limit with
+ * `QueueFullError`, and the pool keeps working.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { QueueFullError } from "../../src/errors.ts";
+import { FakeClock } from "../_fake_clock.ts";
+import { gate, waitAtGate } from "../_gate.ts";
+import { identity } from "./_faults.ts";
+
+describe("Pool option maxQueue", () => {
+  it("Pool refuses the job that would overflow the queue with QueueFullError: submit throws, exec rejects, map is refused whole", async () => {
+    await using pool = new Pool({ maxChildren: 1, maxQueue: 3 });
+    const g = gate();
+    try {
+      pool.submitDone(waitAtGate, false, g.memory, 0);
+      await g.started();
+      for (let i = 0; i < 3; i++) pool.submit(identity, i);
+      assert.throws(() => pool.submit(identity, 3), (error: unknown) => {
+        assert.ok(error instanceof QueueFullError);
+        assert.equal(error.maxQueue, 3);
+        assert.match(error.message, /queue is full \(maxQueue is 3\)/);
+        return true;
+      });
+      assert.throws(() => pool.submitFirst(identity, 3), QueueFullError);
+      await assert.rejects(pool.run(identity, 3), QueueFullError);
+      assert.throws(() => pool.map(identity, [3]), QueueFullError);
+      assert.equal(pool.jobs.length, 3);
+      assert.equal(pool.cancel(pool.jobs.at(0)!.id), true);
+      assert.throws(
+        () => pool.map(identity, [3, 4]),
+        QueueFullError,
+        "a map that does not fit is refused whole",
+      );
+      assert.equal(pool.map(identity, [3]), 1);
+      assert.equal(pool.pending, 4);
+      g.open();
+      await pool.wait();
+      assert.deepEqual([...pool.done], [1, 2, 3]);
+    } finally {
+      g.open();
+    }
+  });
+
+  it("Pool option maxQueue: the queue never holds more than maxQueue jobs, whatever the mix of submits", async () => {
+    const maxQueue = 50;
+    let ended = 0;
+    let cancelled = 0;
+    await using pool = new Pool({
+      maxChildren: 1,
+      maxQueue,
+      doneCallback: () => ended++,
+      cancelledCallback: () => cancelled++,
+    });
+    const g = gate();
+    try {
+      pool.submitDone(waitAtGate, false, g.memory, 0);
+      await g.started();
+      let seed = 42;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      let accepted = 0;
+      let refused = 0;
+      const promises: Promise<unknown>[] = [];
+      for (let attempt = 0; attempt < 500; attempt++) {
+        const pick = random();
+        try {
+          if (pick < 0.3) {
+            pool.submit(identity, attempt);
+            accepted++;
+          } else if (pick < 0.5) {
+            pool.submitFirst(identity, attempt);
+            accepted++;
+          } else if (pick < 0.8) {
+            const n = 1 + Math.floor(random() * 10);
+            accepted += pool.map(identity, Array.from({ length: n }, (_, i) => i), () => ended++);
+          } else {
+            promises.push(pool.run(identity, attempt).then(() => ended++));
+            accepted++;
+          }
+        } catch (error) {
+          assert.ok(error instanceof QueueFullError, String(error));
+          refused++;
+        }
+        if (pick >= 0.95 && pool.jobs.length > 0) pool.cancel(pool.jobs.at(0)!.id);
+        assert.ok(pool.jobs.length <= maxQueue, `queue holds ${pool.jobs.length} jobs`);
+      }
+      g.open();
+      const runs = await Promise.allSettled(promises);
+      for (const run of runs) {
+        if (run.status === "rejected" && run.reason instanceof QueueFullError) {
+          refused++;
+          accepted--;
+        } else if (run.status === "rejected") {
+          assert.equal((run.reason as Error).name, "AbortError", "a cancelled run() rejects");
+        }
+      }
+      assert.ok(refused > 0, "the bound was reached");
+      assert.ok(cancelled > 0, "some were cancelled");
+      await pool.wait();
+      assert.equal(ended + cancelled, accepted, "every accepted job ran or was cancelled");
+      assert.equal(pool.pending, 0);
+    } finally {
+      g.open();
+    }
+  });
+
+  it("Pool.submitLater() fails a job that finds the queue full when its timer fires", async () => {
+    const failures: [unknown, number][] = [];
+    const clock = new FakeClock();
+    await using pool = new Pool({
+      maxChildren: 1,
+      maxQueue: 1,
+      clock,
+      failedCallback: (error, id) => failures.push([error, id]),
+    });
+    const g = gate();
+    try {
+      pool.submitDone(waitAtGate, false, g.memory, 0);
+      await g.started();
+      pool.submit(identity, 1);
+      pool.submitLater(10, identity, 2);
+      clock.tick(10);
+      assert.equal(failures.length, 1);
+      assert.ok(failures[0]![0] instanceof QueueFullError);
+      g.open();
+      await pool.wait();
+      assert.deepEqual([...pool.done], [1]);
+    } finally {
+      g.open();
+    }
+  });
+});

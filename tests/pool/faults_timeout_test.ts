@@ -1,0 +1,150 @@
+/**
+ * Faults: jobs that time out (`taskTimeout`, `exec` timeout) and jobs aborted by
+ * their signal, queued or running. Every job ends exactly once, and the pool keeps
+ * working (helpers in `_faults.ts`).
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { TaskTimeoutError } from "../../src/errors.ts";
+import { FakeClock } from "../_fake_clock.ts";
+import { gate, waitAtGate } from "../_gate.ts";
+import { promiseState } from "../_util.ts";
+import { identity, spinUntilReleased, workerName } from "./_faults.ts";
+
+describe("Pool timeouts", () => {
+  it("Pool option taskTimeout fails a job that runs too long with TaskTimeoutError and replaces its worker", async () => {
+    // A fake clock: the timeout fires when the test says so, never because a worker started slowly.
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 50, clock });
+    const g = gate();
+    try {
+      const slow = pool.run(waitAtGate, g.memory, "late");
+      const queued = pool.run(identity, 2);
+      await g.started();
+      clock.tick(49);
+      assert.equal(await promiseState(slow), "pending");
+      clock.tick(1);
+      await assert.rejects(slow, (error: unknown) => {
+        assert.ok(error instanceof TaskTimeoutError);
+        assert.equal(error.jobId, 1);
+        assert.equal(error.timeout, 50);
+        assert.match(error.message, /^Job 1 timed out after 50 ms$/);
+        return true;
+      });
+      assert.equal(await queued, 2);
+      assert.equal(await pool.run(workerName), "ThreadPool-2");
+      assert.deepEqual([pool.alive, pool.busy, pool.pending], [1, 0, 0]);
+    } finally {
+      g.open();
+    }
+  });
+
+  it("Pool option taskTimeout times out each item of a map, not only the last", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 50, clock });
+    const g = gate();
+    const hang = (memory: Int32Array) => {
+      Atomics.add(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      Atomics.wait(memory, 1, 0);
+      return "late";
+    };
+    try {
+      assert.equal(pool.map(hang, [g.memory, g.memory, g.memory]), 3);
+      const first = 1; // a fresh pool's first job id
+      for (let item = 1; item <= 3; item++) {
+        await g.started(item);
+        clock.tick(50);
+        await pool.failedCount.acquire();
+      }
+      const errors = [...pool.failed] as TaskTimeoutError[];
+      assert.deepEqual(errors.map((error) => error.jobId), [first, first + 1, first + 2]);
+      assert.ok(errors.every((error) => error instanceof TaskTimeoutError));
+      assert.equal(pool.done.length, 0);
+    } finally {
+      g.open();
+    }
+  });
+
+  it("Pool.exec() option timeout stops a synchronous endless loop", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const memory = new Int32Array(new SharedArrayBuffer(4));
+    try {
+      await assert.rejects(
+        pool.exec(spinUntilReleased, [memory], { timeout: 50 }),
+        TaskTimeoutError,
+      );
+      assert.equal(await pool.exec(identity, [5], { timeout: 10_000 }), 5);
+      assert.equal(await pool.run(workerName), "ThreadPool-2");
+    } finally {
+      Atomics.store(memory, 0, 1);
+    }
+  });
+
+  it("Pool option taskTimeout and exec() timeout leave no timer behind once the job ends", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 60_000, clock });
+    assert.equal(await pool.run(identity, 1), 1);
+    assert.equal(await pool.exec(identity, [2], { timeout: 30_000 }), 2);
+    assert.equal(clock.pendingTimers, 0, "a timeout timer outlived its job");
+  });
+});
+
+describe("Pool aborts", () => {
+  it("Pool.exec() option signal on a running job replaces its worker and rejects with the reason", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    try {
+      const controller = new AbortController();
+      const running = pool.exec(waitAtGate, [g.memory, "never"], { signal: controller.signal });
+      const queued = pool.run(identity, 7);
+      await g.started();
+      const reason = new Error("no longer needed");
+      controller.abort(reason);
+      await assert.rejects(running, (error) => error === reason);
+      assert.equal(await queued, 7);
+      assert.equal(await pool.run(workerName), "ThreadPool-2");
+      assert.deepEqual([pool.alive, pool.busy, pool.pending], [1, 0, 0]);
+    } finally {
+      g.open();
+    }
+  });
+
+  it("Pool.exec() option signal on a queued job cancels it", async () => {
+    const cancelled: number[] = [];
+    await using pool = new Pool({ maxChildren: 1, cancelledCallback: (id) => cancelled.push(id) });
+    const g = gate();
+    try {
+      const running = pool.run(waitAtGate, g.memory, "ran");
+      await g.started();
+      const controller = new AbortController();
+      const queued = pool.exec(identity, [2], { signal: controller.signal });
+      assert.equal(pool.pending, 2);
+      controller.abort("changed my mind");
+      await assert.rejects(queued, (error) => error === "changed my mind");
+      assert.deepEqual(cancelled, [2]);
+      assert.equal(pool.pending, 1);
+      g.open();
+      assert.equal(await running, "ran");
+      assert.equal(await pool.run(workerName), "ThreadPool-1", "a queued abort kills no worker");
+    } finally {
+      g.open();
+    }
+  });
+
+  it("Pool.exec() with an aborted signal rejects at once and queues nothing", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const reason = new Error("too late");
+    const job = pool.exec(identity, [1], { signal: AbortSignal.abort(reason) });
+    assert.equal(pool.pending, 0);
+    await assert.rejects(job, (error) => error === reason);
+    const done = new AbortController();
+    assert.equal(await pool.exec(identity, [2], { signal: done.signal }), 2);
+    done.abort();
+    assert.equal(pool.pending, 0, "aborting after the end changes nothing");
+  });
+});
