@@ -3,7 +3,19 @@
  * task module, compiles inline tasks once, runs batches of jobs in order, and
  * answers with batched results.
  *
- * It imports only `protocol/` and `sync/`, never pool code.
+ * This file holds the job loop: messages in, batches run in order (the hot
+ * loops for `map` slices and numbers), the running job's context and the
+ * lanes of `concurrentTasksPerWorker`. The rest is beside it:
+ *
+ * | piece | file |
+ * | --- | --- |
+ * | the worker's scope, uncaught errors, ending itself | `scope.ts` |
+ * | init, `setup`/`teardown`, memory checks | `lifecycle.ts` |
+ * | answers on their way out, the shared status memory | `outbox.ts` |
+ * | the task table (compiled sources, imported exports) | `task_table.ts` |
+ * | generator and `stream()` jobs | `streams.ts` |
+ *
+ * The worker side imports only `protocol/` and `sync/`, never pool code.
  *
  * It is also the `@fastpool/fastpool/worker` entry a task imports
  * `jobContext` from: imported anywhere but a worker (the main thread, a doc
@@ -12,64 +24,31 @@
  * @module
  */
 
-import {
-  assertNever,
-  type FromWorker,
-  Mode,
-  PROTOCOL_VERSION,
-  SPIN_MS,
-  Status,
-  STREAM_WINDOW,
-  type TaskSpec,
-  type ToWorker,
-  type WorkerNotice,
-} from "../protocol/messages.ts";
-import { decodeError, describeThrown, encodeError } from "../protocol/codec.ts";
+import { assertNever, Mode, SPIN_MS, Status, type ToWorker } from "../protocol/messages.ts";
+import { decodeError } from "../protocol/codec.ts";
 import { JobHeader, readJobHeader } from "../protocol/job_batch.ts";
-import { ResultWriter } from "../protocol/result_batch.ts";
-import { fromWire, toWire } from "../sync/wire.ts";
-import { type Compiled, compileTask, TaskKind } from "./compile.ts";
+import { fromWire } from "../sync/wire.ts";
+import { type Compiled, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
-import { type Loaded, loadModule } from "./load.ts";
-import { workerMemory } from "./memory.ts";
+import { acceptsVersion, checkMemory, retire, start, whenStarted } from "./lifecycle.ts";
+import {
+  answerEarly,
+  attachStatus,
+  beginBatch,
+  flush,
+  maybeFlush,
+  out,
+  pushReturn,
+  pushThrow,
+  slowSoFar,
+  status,
+} from "./outbox.ts";
+import { inWorker, isCrashed, nameThisWorker, post, scope, watchOwnEnd } from "./scope.ts";
+import { creditStream, runAsyncGenerator, runStream, stopStream } from "./streams.ts";
+import { define, tasks } from "./task_table.ts";
 
 export { type JobContext, jobContext } from "./job_context.ts";
 
-interface WorkerScope {
-  postMessage(message: FromWorker | WorkerNotice, transfer?: Transferable[]): void;
-  addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
-  addEventListener(type: "error" | "unhandledrejection", listener: (event: Event) => void): void;
-  close?: () => void;
-}
-
-const scope = globalThis as unknown as WorkerScope;
-/**
- * Whether this module runs in a worker. Imported elsewhere (for
- * `jobContext`, or by a doc test) it must not take over the thread's error
- * events or its `Deno.exit`. Bun has no `WorkerGlobalScope`; it says
- * `Bun.isMainThread`.
- */
-const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope ===
-    "function"
-  ? globalThis instanceof
-    (globalThis as unknown as { WorkerGlobalScope: abstract new () => unknown }).WorkerGlobalScope
-  : (globalThis as { Bun?: { isMainThread?: boolean } }).Bun?.isMainThread === false;
-/**
- * The pool's own ends of the worker's messaging, taken before any task runs.
- * A task may call or replace `self.postMessage`, set `self.onmessage` or add
- * message listeners of its own: the pool listens with `addEventListener`, so
- * a task's `onmessage` is one more listener and never replaces the pool's,
- * and it posts through this copy. (What a task posts reaches the pool's slot,
- * which ignores and reports messages that are not the pool's.)
- */
-const post: WorkerScope["postMessage"] = inWorker ? scope.postMessage.bind(scope) : () => {};
-/** The worker's own `close` (Deno), before `reportOwnExit` wraps it. */
-const closeSelf = typeof scope.close === "function" ? scope.close.bind(scope) : undefined;
-
-/** Results are sent at the end of each batch, or sooner once this old (ms). */
-const FLUSH_AFTER_MS = 2;
-/** Jobs this slow (ms each, on average) answer before the last job of a message; see `answerEarly`. */
-const EARLY_ANSWER_MS = 0.1;
 /** How many quick jobs run between two looks at the clock. */
 const CLOCK_EVERY = 64;
 /**
@@ -86,15 +65,7 @@ const REUSED_ARGS: unknown[][] = [[], [null], [null, null], [null, null, null], 
   null,
 ]];
 
-const tasks: Compiled[] = [];
-const imports = new Map<string, Promise<Loaded>>();
-let taskModule: Promise<Loaded> | null = null;
-let started: Promise<boolean> = Promise.resolve(true);
-/** Shared with the pool: how many jobs this worker has started. */
-let status: Int32Array<ArrayBufferLike> = new Int32Array(Status.WORDS);
 let startedJobs = 0;
-/** An error escaped every job (see `onUncaught`): the worker says nothing more. */
-let crashed = false;
 /** Messages received from the pool, to compare with its `TO_WORKER` doorbell. */
 let received = 0;
 
@@ -103,14 +74,7 @@ let draining = false;
 /** Stream jobs stopped (`return()`) before they started: skipped when reached. */
 const skipped = new Set<number>();
 
-/** The answers of the jobs run since the last `results` message. */
-const out = new ResultWriter(toWire);
-let batchStart = 0;
 let sinceClock = 0;
-
-/** The stream job running now, paced by credits from the pool. */
-let stream: { id: number; credit: number; stopped: boolean; wake: (() => void) | null } | null =
-  null;
 
 /**
  * The job being called synchronously now (its id), or 0: set before each
@@ -123,14 +87,7 @@ let made: LiveContext | null = null;
 const live = new Map<number, LiveContext>();
 
 if (inWorker) {
-  reportOwnExit();
-  scope.addEventListener("error", (event) => {
-    const { error, message } = event as ErrorEvent;
-    onUncaught(event, error ?? new Error(message));
-  });
-  scope.addEventListener("unhandledrejection", (event) => {
-    onUncaught(event, (event as PromiseRejectionEvent).reason);
-  });
+  watchOwnEnd();
   installJobContext(contextNow);
 }
 
@@ -242,12 +199,11 @@ function laterAnswered(): void {
  * judges), so a long synchronous job next does not hold them back.
  */
 function afterLane(): void {
-  if (
-    concurrency > 1 && out.jobs !== 0 &&
-    performance.now() - batchStart >= EARLY_ANSWER_MS * out.jobs
-  ) {
-    flush();
-  } else maybeFlush();
+  if (concurrency > 1 && slowSoFar()) flush();
+  else {
+    sinceClock = 0;
+    maybeFlush();
+  }
 }
 
 /** The pool aborted job `id`: abort its signal if it runs, skip it if it has not started. */
@@ -258,49 +214,26 @@ function abortJob(id: number, reason: unknown): void {
 }
 
 scope.addEventListener("message", (event) => {
-  if (crashed) return;
+  if (isCrashed()) return;
   received = (received + 1) | 0;
   const msg = event.data;
   switch (msg.type) {
     case "init":
-      if (msg.version !== PROTOCOL_VERSION) {
-        // A pool of another fastpool version loaded this worker module.
-        post({
-          type: "fatal",
-          error: encodeError(
-            new Error(
-              `Cannot start worker: the pool speaks fastpool protocol version ${
-                String(msg.version)
-              }, this worker ${PROTOCOL_VERSION}; "workerUrl" must be the worker module of the same fastpool version`,
-            ),
-          ),
-        });
-        started = Promise.resolve(false);
-        break;
-      }
-      status = new Int32Array(msg.status);
+      if (!acceptsVersion(msg.version)) break;
+      attachStatus(msg.status);
       setConcurrency(msg.concurrency);
       nameThisWorker(msg.name);
-      maxMemory = msg.maxMemory;
-      started = init(msg.module, msg.workerData);
+      start(msg.module, msg.workerData, msg.maxMemory);
       break;
     case "run":
       inbox.push(msg);
       if (!draining) void drain();
       break;
     case "credit":
-      if (stream?.id === msg.id) {
-        stream.credit += msg.n;
-        stream.wake?.();
-      }
+      creditStream(msg.id, msg.n);
       break;
     case "stop":
-      if (stream?.id === msg.id) {
-        stream.stopped = true;
-        stream.wake?.();
-      } else {
-        skipped.add(msg.id);
-      }
+      if (!stopStream(msg.id)) skipped.add(msg.id);
       break;
     case "abort":
       abortJob(msg.id, msg.reason);
@@ -313,128 +246,10 @@ scope.addEventListener("message", (event) => {
   }
 });
 
-/**
- * An error no job caught (thrown from a timer, a promise nobody awaited)
- * leaves the worker in a state nobody knows, so the worker reports it and
- * stops; the pool fails the running job with `WorkerCrashedError` (its
- * `cause` this error) and replaces the worker. The worker reports it itself,
- * as a message, and cancels the event, because Deno prints "error: Uncaught
- * (in worker …)" to stderr for every error a worker leaves unhandled, even
- * one the pool handles on its side (checked on Deno 2.9.6; Bun prints
- * nothing, and sends the pool its error event too, which then finds the
- * worker gone).
- */
-function onUncaught(event: Event, error: unknown): void {
-  event.preventDefault();
-  if (crashed) return;
-  crashed = true;
-  try {
-    post({ type: "uncaught", error: encodeError(error) });
-  } catch {
-    // A thrown value that cannot be cloned: its description then.
-    post({ type: "uncaught", error: encodeError(new Error(describeThrown(error))) });
-  }
-  closeSelf?.(); // Deno; on Bun the pool terminates the worker
-}
-
-/**
- * Deno gives the pool no event when a worker ends itself (`self.close()`,
- * `Deno.exit()`): say so first, so the pool can fail or requeue its jobs.
- */
-function reportOwnExit(): void {
-  const global = globalThis as {
-    close?: () => void;
-    Deno?: { exit?: (code?: number) => never };
-    process?: { exit?: (code?: number) => never };
-  };
-  const wrap = <F extends (...args: never[]) => unknown>(
-    fn: F,
-    describe: (...args: Parameters<F>) => string,
-  ): F =>
-    ((...args: Parameters<F>) => {
-      try {
-        post({ type: "exit", how: describe(...args) });
-      } catch {
-        // Nothing more can be said.
-      }
-      return fn(...args);
-    }) as F;
-  if (typeof global.close === "function") {
-    global.close = wrap(global.close, () => "it called self.close()");
-  }
-  const deno = global.Deno;
-  if (deno && typeof deno.exit === "function") {
-    const exit = deno.exit.bind(deno);
-    try {
-      deno.exit = wrap(exit, (code?: number) => `it called Deno.exit(${code ?? ""})`);
-    } catch {
-      // Read-only in some versions: then only the pool's timeouts notice.
-    }
-  }
-}
-
-/** Sets `self.name` where the runtime did not (Bun ignores the Worker's `name` option). */
-function nameThisWorker(name: string): void {
-  if ((globalThis as { name?: unknown }).name !== name) {
-    Object.defineProperty(globalThis, "name", { value: name, configurable: true, writable: true });
-  }
-}
-
-/**
- * Imports the task module and runs its `setup(workerData)`; a throw or
- * rejection of either is a start failure (`fatal`).
- */
-async function init(module: string | null, workerData: unknown): Promise<boolean> {
-  let teardown = false;
-  if (module !== null) {
-    taskModule = loadModule(module);
-    try {
-      const { ns } = await taskModule;
-      if (typeof ns.setup === "function") await ns.setup(workerData);
-      teardown = typeof ns.teardown === "function";
-    } catch (error) {
-      post({ type: "fatal", error: encodeError(error) });
-      return false;
-    }
-  }
-  post({ type: "ready", version: PROTOCOL_VERSION, teardown });
-  return true;
-}
-
-/** Runs the task module's `teardown()` and says so; the pool then ends the worker. */
-async function retire(): Promise<void> {
-  let error: unknown = null;
-  try {
-    if (!await started) return void post({ type: "retired", error: null });
-    const ns = taskModule === null ? null : (await taskModule).ns;
-    if (typeof ns?.teardown === "function") await ns.teardown();
-  } catch (thrown) {
-    error = encodeError(thrown);
-  }
-  post({ type: "retired", error });
-}
-
-/** `maxWorkerMemory`: 0 for unbounded. */
-let maxMemory = 0;
-let overMemorySaid = false;
-
-/**
- * At the end of each batch: tells the pool once when this worker's memory passed
- * `maxWorkerMemory`, so that it is recycled when idle.
- */
-function checkMemory(): void {
-  if (maxMemory === 0 || overMemorySaid) return;
-  const bytes = workerMemory();
-  if (bytes > maxMemory) {
-    overMemorySaid = true;
-    post({ type: "overMemory", bytes });
-  }
-}
-
 async function drain(): Promise<void> {
   draining = true;
   try {
-    if (!await started) return;
+    if (!await whenStarted()) return;
     for (let msg = inbox.shift(); msg !== undefined; msg = inbox.shift()) {
       if (msg.tasks) await define(msg.taskBase, msg.tasks);
       await runJobs(msg.jobs);
@@ -447,50 +262,11 @@ async function drain(): Promise<void> {
   }
 }
 
-async function define(base: number, specs: TaskSpec[]): Promise<void> {
-  for (let i = 0; i < specs.length; i++) {
-    const spec = specs[i]!;
-    tasks[base + i] = spec.kind === "source"
-      ? compileTask(spec.source)
-      : await importTask(spec.module, spec.name);
-  }
-}
-
-async function importTask(module: string | null, name: string): Promise<Compiled> {
-  const where = module ?? "the pool's task module";
-  let namespace: Record<string, unknown>;
-  try {
-    if (module === null) {
-      if (!taskModule) {
-        throw new TypeError(`Cannot run task "${name}": the pool has no "module" option`);
-      }
-      namespace = (await taskModule).ns;
-    } else {
-      let loading = imports.get(module);
-      if (!loading) imports.set(module, loading = loadModule(module));
-      namespace = (await loading).ns;
-    }
-  } catch (error) {
-    return compileTask.failing(error);
-  }
-  const fn = namespace[name];
-  if (typeof fn !== "function") {
-    return compileTask.failing(
-      new TypeError(
-        `Cannot run task "${name}": ${where} ${
-          fn === undefined ? "has no such export" : "exports it, but not as a function"
-        }`,
-      ),
-    );
-  }
-  return compileTask.of(fn as (...args: unknown[]) => unknown, false);
-}
-
 /** The entry `runJobs` reads now; refilled per entry (`drain` runs one batch at a time). */
 const header = new JobHeader();
 
 async function runJobs(jobs: unknown[]): Promise<void> {
-  batchStart = performance.now();
+  beginBatch();
   let next = 0;
   while (next < jobs.length) {
     next = readJobHeader(jobs, next, header);
@@ -521,7 +297,7 @@ async function runJobs(jobs: unknown[]): Promise<void> {
       if (pending) {
         await track(pending);
         afterLane();
-      } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
+      } else countedFlush();
     }
   }
   endCalls();
@@ -568,7 +344,7 @@ async function runEach(
     if (pending) {
       await track(pending);
       afterLane();
-    } else if (++sinceClock >= CLOCK_EVERY) maybeFlush();
+    } else countedFlush();
   }
 }
 
@@ -642,7 +418,7 @@ async function runItems(
   const last = lastEntry ? start + n - 1 : -1;
   const idOf = firstId - start;
   for (let k = start, end = start + n; k < end; k++) {
-    if (k === last) answerEarly();
+    if (k === last) answerEarly(inbox.length !== 0);
     Atomics.store(status, Status.STARTED, ++startedJobs);
     currentJob = idOf + k;
     const arg = jobs[k];
@@ -666,7 +442,7 @@ async function runItems(
     } else {
       pushReturn(result);
     }
-    if (++sinceClock >= CLOCK_EVERY) maybeFlush();
+    countedFlush();
   }
 }
 
@@ -713,50 +489,6 @@ function call(
   return runAsyncGenerator(task, result as AsyncIterable<unknown>);
 }
 
-async function runAsyncGenerator(task: Compiled, values: AsyncIterable<unknown>): Promise<void> {
-  try {
-    for await (const value of values) {
-      out.yielded(value);
-      maybeFlush();
-    }
-    out.ended();
-  } catch (error) {
-    pushThrow(task, error);
-  }
-}
-
-/** A generator job whose values are sent as they come, at most STREAM_WINDOW ahead. */
-async function runStream(
-  task: Compiled,
-  iterator: Iterator<unknown> | AsyncIterator<unknown>,
-  id: number,
-): Promise<void> {
-  const state = { id, credit: STREAM_WINDOW, stopped: false, wake: null as (() => void) | null };
-  stream = state;
-  try {
-    while (true) {
-      while (state.credit <= 0 && !state.stopped) {
-        await new Promise<void>((resolve) => state.wake = resolve);
-        state.wake = null;
-      }
-      if (state.stopped) {
-        await iterator.return?.();
-        break;
-      }
-      const step = await iterator.next();
-      if (step.done) break;
-      state.credit--;
-      out.yielded(step.value);
-      flush();
-    }
-    out.ended();
-  } catch (error) {
-    pushThrow(task, error);
-  } finally {
-    stream = null;
-  }
-}
-
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   if (typeof value !== "object" || value === null) return false;
   try {
@@ -768,38 +500,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   }
 }
 
-function pushReturn(value: unknown): void {
-  out.returned(value);
-}
-
-function pushThrow(task: Compiled, error: unknown): void {
-  out.threw(task.explain(error));
-}
-
-/**
- * One job of the message is left and nothing else is waiting: if jobs are
- * slow, send the results so far now, so the pool can send more work while
- * that job runs and this worker never waits for it. (Tiny jobs do not pay
- * for the extra message.)
- */
-function answerEarly(): void {
-  if (
-    out.jobs !== 0 && inbox.length === 0 &&
-    performance.now() - batchStart >= EARLY_ANSWER_MS * out.jobs
-  ) {
-    flush();
+/** Every `CLOCK_EVERY` quick jobs, sends the answers if they have waited long enough. */
+function countedFlush(): void {
+  if (++sinceClock >= CLOCK_EVERY) {
+    sinceClock = 0;
+    maybeFlush();
   }
-}
-
-function maybeFlush(): void {
-  sinceClock = 0;
-  if (performance.now() - batchStart >= FLUSH_AFTER_MS) flush();
-}
-
-function flush(): void {
-  if (out.empty || crashed) return;
-  const now = performance.now();
-  out.flush(now - batchStart, post);
-  Atomics.add(status, Status.TO_MAIN, 1);
-  batchStart = now;
 }

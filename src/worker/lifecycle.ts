@@ -1,0 +1,104 @@
+/**
+ * A worker's life as the pool sees it: `init` (its protocol version
+ * checked, the task module imported and its `setup(workerData)` run, then
+ * `ready`), the memory check of `maxWorkerMemory`, and `retire` (the
+ * module's `teardown()`, then `retired`).
+ *
+ * @module
+ */
+
+import { PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { encodeError } from "../protocol/codec.ts";
+import { type Loaded, loadModule } from "./load.ts";
+import { workerMemory } from "./memory.ts";
+import { post } from "./scope.ts";
+
+let taskModule: Promise<Loaded> | null = null;
+let started: Promise<boolean> = Promise.resolve(true);
+/** `maxWorkerMemory`: 0 for unbounded. */
+let maxMemory = 0;
+let overMemorySaid = false;
+
+/** The pool's task module, loading or loaded; `null` without a `module` option. */
+export function taskModuleNow(): Promise<Loaded> | null {
+  return taskModule;
+}
+
+/** Resolves true once the worker has started, false if it failed to. */
+export function whenStarted(): Promise<boolean> {
+  return started;
+}
+
+/**
+ * Whether a pool speaking protocol `version` may use this worker. If not,
+ * says so (`fatal`, a start failure naming both versions) and never starts.
+ */
+export function acceptsVersion(version: unknown): boolean {
+  if (version === PROTOCOL_VERSION) return true;
+  // A pool of another fastpool version loaded this worker module.
+  post({
+    type: "fatal",
+    error: encodeError(
+      new Error(
+        `Cannot start worker: the pool speaks fastpool protocol version ${
+          String(version)
+        }, this worker ${PROTOCOL_VERSION}; "workerUrl" must be the worker module of the same fastpool version`,
+      ),
+    ),
+  });
+  started = Promise.resolve(false);
+  return false;
+}
+
+/** Starts the worker: its module and `setup()`, bounded by `maxMemory` bytes (0: none). */
+export function start(module: string | null, workerData: unknown, memoryLimit: number): void {
+  maxMemory = memoryLimit;
+  started = init(module, workerData);
+}
+
+/**
+ * Imports the task module and runs its `setup(workerData)`; a throw or
+ * rejection of either is a start failure (`fatal`).
+ */
+async function init(module: string | null, workerData: unknown): Promise<boolean> {
+  let teardown = false;
+  if (module !== null) {
+    taskModule = loadModule(module);
+    try {
+      const { ns } = await taskModule;
+      if (typeof ns.setup === "function") await ns.setup(workerData);
+      teardown = typeof ns.teardown === "function";
+    } catch (error) {
+      post({ type: "fatal", error: encodeError(error) });
+      return false;
+    }
+  }
+  post({ type: "ready", version: PROTOCOL_VERSION, teardown });
+  return true;
+}
+
+/** Runs the task module's `teardown()` and says so; the pool then ends the worker. */
+export async function retire(): Promise<void> {
+  let error: unknown = null;
+  try {
+    if (!await started) return void post({ type: "retired", error: null });
+    const ns = taskModule === null ? null : (await taskModule).ns;
+    if (typeof ns?.teardown === "function") await ns.teardown();
+  } catch (thrown) {
+    error = encodeError(thrown);
+  }
+  post({ type: "retired", error });
+}
+
+/**
+ * At the end of each batch: tells the pool once when this worker's memory passed
+ * `maxWorkerMemory`, so that it is recycled when idle.
+ */
+export function checkMemory(): void {
+  if (maxMemory === 0 || overMemorySaid) return;
+  const bytes = workerMemory();
+  if (bytes > maxMemory) {
+    overMemorySaid = true;
+    post({ type: "overMemory", bytes });
+  }
+}

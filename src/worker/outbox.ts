@@ -1,0 +1,75 @@
+/**
+ * The worker's answers on their way out: the result batch of the jobs run
+ * since the last `results` message (`protocol/result_batch.ts`), when it
+ * leaves (at the end of each batch, every `FLUSH_AFTER_MS`, or early for
+ * slow jobs), and the status memory shared with the pool (how many jobs
+ * have started, and the doorbells).
+ *
+ * @module
+ */
+
+import { Status } from "../protocol/messages.ts";
+import { ResultWriter } from "../protocol/result_batch.ts";
+import { toWire } from "../sync/wire.ts";
+import type { Compiled } from "./compile.ts";
+import { isCrashed, post } from "./scope.ts";
+
+/** Results are sent at the end of each batch, or sooner once this old (ms). */
+const FLUSH_AFTER_MS = 2;
+/** Jobs this slow (ms each, on average) answer before the last job of a message; see `answerEarly`. */
+const EARLY_ANSWER_MS = 0.1;
+
+/** The answers of the jobs run since the last `results` message. */
+export const out: ResultWriter = new ResultWriter(toWire);
+/** Shared with the pool: how many jobs this worker has started, and the doorbells. */
+export let status: Int32Array<ArrayBufferLike> = new Int32Array(Status.WORDS);
+let batchStart = 0;
+
+/** Uses the pool's status memory (from its `init`). */
+export function attachStatus(buffer: SharedArrayBuffer): void {
+  status = new Int32Array(buffer);
+}
+
+/** A batch of jobs begins: the age of the answers counts from now. */
+export function beginBatch(): void {
+  batchStart = performance.now();
+}
+
+/** Whether the answers so far took long enough that they should not wait for the rest. */
+export function slowSoFar(): boolean {
+  return out.jobs !== 0 && performance.now() - batchStart >= EARLY_ANSWER_MS * out.jobs;
+}
+
+/**
+ * One job of the message is left and nothing else is `waiting`: if jobs
+ * are slow, send the results so far now, so the pool can send more work
+ * while that job runs and this worker never waits for it. (Tiny jobs do not
+ * pay for the extra message.)
+ */
+export function answerEarly(waiting: boolean): void {
+  if (!waiting && slowSoFar()) flush();
+}
+
+/** Sends the answers if they have waited `FLUSH_AFTER_MS`. */
+export function maybeFlush(): void {
+  if (performance.now() - batchStart >= FLUSH_AFTER_MS) flush();
+}
+
+/** Sends the answers so far as one `results` message, and rings the pool's doorbell. */
+export function flush(): void {
+  if (out.empty || isCrashed()) return;
+  const now = performance.now();
+  out.flush(now - batchStart, post);
+  Atomics.add(status, Status.TO_MAIN, 1);
+  batchStart = now;
+}
+
+/** A job returned `value`. */
+export function pushReturn(value: unknown): void {
+  out.returned(value);
+}
+
+/** A job of `task` threw `error`. */
+export function pushThrow(task: Compiled, error: unknown): void {
+  out.threw(task.explain(error));
+}

@@ -1,0 +1,130 @@
+/**
+ * The worker's own ground: its global scope, whether this module runs in a
+ * worker at all, the pool's copy of `postMessage`, and what a worker reports
+ * about itself: an error no job caught, ending itself, its name.
+ *
+ * @module
+ */
+
+import type { FromWorker, ToWorker, WorkerNotice } from "../protocol/messages.ts";
+import { describeThrown, encodeError } from "../protocol/codec.ts";
+
+/** The parts of a worker's global scope the runtime uses. */
+export interface WorkerScope {
+  postMessage(message: FromWorker | WorkerNotice, transfer?: Transferable[]): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
+  addEventListener(type: "error" | "unhandledrejection", listener: (event: Event) => void): void;
+  close?: () => void;
+}
+
+/** This thread's global scope, as a worker's. */
+export const scope = globalThis as unknown as WorkerScope;
+/**
+ * Whether this module runs in a worker. Imported elsewhere (for
+ * `jobContext`, or by a doc test) it must not take over the thread's error
+ * events or its `Deno.exit`. Bun has no `WorkerGlobalScope`; it says
+ * `Bun.isMainThread`.
+ */
+export const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope ===
+    "function"
+  ? globalThis instanceof
+    (globalThis as unknown as { WorkerGlobalScope: abstract new () => unknown }).WorkerGlobalScope
+  : (globalThis as { Bun?: { isMainThread?: boolean } }).Bun?.isMainThread === false;
+/**
+ * The pool's own ends of the worker's messaging, taken before any task runs.
+ * A task may call or replace `self.postMessage`, set `self.onmessage` or add
+ * message listeners of its own: the pool listens with `addEventListener`, so
+ * a task's `onmessage` is one more listener and never replaces the pool's,
+ * and it posts through this copy. (What a task posts reaches the pool's slot,
+ * which ignores and reports messages that are not the pool's.)
+ */
+export const post: WorkerScope["postMessage"] = inWorker ? scope.postMessage.bind(scope) : () => {};
+/** The worker's own `close` (Deno), before `reportOwnExit` wraps it. */
+const closeSelf = typeof scope.close === "function" ? scope.close.bind(scope) : undefined;
+
+/** An error escaped every job (see `onUncaught`): the worker says nothing more. */
+let crashed = false;
+
+/** Whether an error escaped every job: the worker is going, and answers nothing more. */
+export function isCrashed(): boolean {
+  return crashed;
+}
+
+/** In a worker: reports errors no job caught, and the worker ending itself. */
+export function watchOwnEnd(): void {
+  reportOwnExit();
+  scope.addEventListener("error", (event) => {
+    const { error, message } = event as ErrorEvent;
+    onUncaught(event, error ?? new Error(message));
+  });
+  scope.addEventListener("unhandledrejection", (event) => {
+    onUncaught(event, (event as PromiseRejectionEvent).reason);
+  });
+}
+
+/**
+ * An error no job caught (thrown from a timer, a promise nobody awaited)
+ * leaves the worker in a state nobody knows, so the worker reports it and
+ * stops; the pool fails the running job with `WorkerCrashedError` (its
+ * `cause` this error) and replaces the worker. The worker reports it itself,
+ * as a message, and cancels the event, because Deno prints "error: Uncaught
+ * (in worker …)" to stderr for every error a worker leaves unhandled, even
+ * one the pool handles on its side (checked on Deno 2.9.6; Bun prints
+ * nothing, and sends the pool its error event too, which then finds the
+ * worker gone).
+ */
+function onUncaught(event: Event, error: unknown): void {
+  event.preventDefault();
+  if (crashed) return;
+  crashed = true;
+  try {
+    post({ type: "uncaught", error: encodeError(error) });
+  } catch {
+    // A thrown value that cannot be cloned: its description then.
+    post({ type: "uncaught", error: encodeError(new Error(describeThrown(error))) });
+  }
+  closeSelf?.(); // Deno; on Bun the pool terminates the worker
+}
+
+/**
+ * Deno gives the pool no event when a worker ends itself (`self.close()`,
+ * `Deno.exit()`): say so first, so the pool can fail or requeue its jobs.
+ */
+function reportOwnExit(): void {
+  const global = globalThis as {
+    close?: () => void;
+    Deno?: { exit?: (code?: number) => never };
+    process?: { exit?: (code?: number) => never };
+  };
+  const wrap = <F extends (...args: never[]) => unknown>(
+    fn: F,
+    describe: (...args: Parameters<F>) => string,
+  ): F =>
+    ((...args: Parameters<F>) => {
+      try {
+        post({ type: "exit", how: describe(...args) });
+      } catch {
+        // Nothing more can be said.
+      }
+      return fn(...args);
+    }) as F;
+  if (typeof global.close === "function") {
+    global.close = wrap(global.close, () => "it called self.close()");
+  }
+  const deno = global.Deno;
+  if (deno && typeof deno.exit === "function") {
+    const exit = deno.exit.bind(deno);
+    try {
+      deno.exit = wrap(exit, (code?: number) => `it called Deno.exit(${code ?? ""})`);
+    } catch {
+      // Read-only in some versions: then only the pool's timeouts notice.
+    }
+  }
+}
+
+/** Sets `self.name` where the runtime did not (Bun ignores the Worker's `name` option). */
+export function nameThisWorker(name: string): void {
+  if ((globalThis as { name?: unknown }).name !== name) {
+    Object.defineProperty(globalThis, "name", { value: name, configurable: true, writable: true });
+  }
+}
