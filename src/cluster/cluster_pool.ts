@@ -12,13 +12,15 @@
  *  done/failed/promises ◄── completed/failed event ◄────────────┘
  * ```
  *
+ * This file is the API; the way of items through Redis is `_producer.ts`,
+ * sending and Redis outages `_delivery.ts`.
+ *
  * @module
  */
 
-import { clearImmediate, setImmediate } from "node:timers";
-import { Deque } from "../deque.ts";
-import { PoolClosedError, QueueFullError } from "../errors.ts";
-import { checkTimeout } from "../_checks.ts";
+import type { Deque } from "../deque.ts";
+import { PoolClosedError } from "../errors.ts";
+import { checkTimeout, describe } from "../_checks.ts";
 import type {
   DoneTarget,
   ExecOptions,
@@ -29,43 +31,17 @@ import type {
   TaskFunction,
   TaskName,
 } from "../pool/types.ts";
-import { describe } from "../_checks.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import type { AnyFunction } from "../task.ts";
-import {
-  Batch,
-  checkDone,
-  checkExec,
-  checkTask,
-  type Chunk,
-  type Deferred,
-  report,
-  Sink,
-  State,
-} from "./_batch.ts";
+import { Batch, checkDone, checkExec, checkTask, type Deferred, Sink } from "./_batch.ts";
+import { ChunkProducer } from "./_producer.ts";
 import { Results } from "./_results.ts";
-import { ChunkSizer } from "./_sizer.ts";
-import { Link, type Outgoing } from "./_link.ts";
-import {
-  checkArgs,
-  type ChunkData,
-  type ChunkResult,
-  decodeFailure,
-  JSON_SAFE,
-  jsonProblem,
-  WIRE_VERSION,
-} from "./_wire.ts";
-import { where } from "./connection.ts";
-import { RedisUnavailableError } from "./errors.ts";
+import { checkArgs, JSON_SAFE, jsonProblem } from "./_wire.ts";
 import {
   type ClusterPoolOptions,
   resolveClusterOptions,
   type ResolvedClusterOptions,
 } from "./options.ts";
-
-/** How many chunks may be out per node seen (at least `MIN_WINDOW` in all). */
-const WINDOW_PER_NODE = 4;
-const MIN_WINDOW = 8;
 
 /**
  * `Pool`'s API for a task module's named tasks, run by nodes (see
@@ -114,45 +90,20 @@ const MIN_WINDOW = 8;
 export class ClusterPool<M extends object = Record<string, AnyFunction>> extends EventTarget
   implements AsyncDisposable {
   readonly #options: ResolvedClusterOptions;
-  readonly #link: Link;
-  readonly #sizer: ChunkSizer;
-  readonly #producer = randomId();
-  readonly #backlog = new Deque<Batch>();
-  readonly #chunks = new Map<string, Chunk>();
-  readonly #nodes = new Map<string, number>();
   readonly #results: Results;
+  readonly #producer: ChunkProducer;
   readonly #defaultSink: number;
-  #open: Batch | null = null;
-  #nextId = 1;
-  #nextChunk = 1;
-  #pending = 0;
-  #queued = 0;
-  #closed = false;
-  #closedLink = false;
-  #flushTimer: ReturnType<typeof setImmediate> | undefined;
-  #offlineTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
-  #unsent: Chunk[] = [];
 
-  /**
-   * Creates a cluster pool. It does not connect: the first submit does.
-   *
-   * @throws {TypeError | RangeError} If an option is missing, unknown, or has the wrong type or range.
-   */
   constructor(options: ClusterPoolOptions) {
     super();
     this.#options = resolveClusterOptions(options);
     this.#results = new Results(this.#options);
-    this.#sizer = new ChunkSizer(this.#options.chunkTime, this.#options.maxChunk);
     this.#defaultSink = this.#options.doneCallback ? Sink.CALLBACK : Sink.DONE;
-    this.#link = new Link(this.#options.queue, this.#options.redis, this.#options, {
-      active: (key) => this.#onActive(key),
-      completed: (key, result) => this.#onCompleted(key, result),
-      failed: (key, reason) => this.#onFailed(key, reason),
-      offline: (error) => this.#onOffline(error),
-      online: () => this.#onOnline(),
-    });
+    this.#producer = new ChunkProducer(
+      this.#options,
+      this.#results,
+      (event) => this.dispatchEvent(event),
+    );
   }
 
   /** The BullMQ queue name. */
@@ -173,7 +124,15 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    * @throws {TypeError} If `task` is not a name (an inline function is refused), or an argument is not JSON-safe.
    */
   submit<T extends TaskName<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
-    return this.#add(task, args, this.#defaultSink, this.#options.doneCallback ?? null, null);
+    this.#checkOpen();
+    checkTask(task, "submit job");
+    return this.#producer.add(
+      task,
+      args,
+      this.#defaultSink,
+      this.#options.doneCallback ?? null,
+      null,
+    );
   }
 
   /**
@@ -186,7 +145,9 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
     const [sink, callback] = checkDone(done);
-    return this.#add(task, args, sink, callback, null);
+    this.#checkOpen();
+    checkTask(task, "submit job");
+    return this.#producer.add(task, args, sink, callback, null);
   }
 
   /**
@@ -222,19 +183,19 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     }
     const n = items.length;
     if (n === 0) return 0;
-    this.#checkRoom(n);
+    this.#producer.checkRoom(n);
+    const firstId = this.#producer.takeIds(n);
     const batch = new Batch(
       task,
       true,
       items,
-      this.#nextId,
+      firstId,
       sink,
       callback,
       null,
       this.#options.taskTimeout,
     );
-    this.#nextId += n;
-    this.#enqueue(batch, n);
+    this.#producer.enqueue(batch, n);
     return n;
   }
 
@@ -251,7 +212,9 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       deferred = { resolve: resolve as (value: unknown) => void, reject };
     });
     try {
-      this.#add(task, args, Sink.PROMISES, null, deferred);
+      this.#checkOpen();
+      checkTask(task, "submit job");
+      this.#producer.add(task, args, Sink.PROMISES, null, deferred);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -274,7 +237,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       checkTask(task, "run job");
       checkExec(args, options);
       checkArgs(args as unknown[], "run job");
-      this.#checkRoom(1);
+      this.#producer.checkRoom(1);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -296,14 +259,14 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       task,
       one,
       [one ? args1[0] : [...args1]],
-      this.#nextId++,
+      this.#producer.takeIds(1),
       Sink.PROMISES,
       null,
       [deferred],
       timeout,
     );
     if (signal) {
-      const onAbort = () => this.#cancelItem(batch, 0, signal.reason, true);
+      const onAbort = () => this.#producer.cancelItem(batch, 0, signal.reason, true);
       signal.addEventListener("abort", onAbort, { once: true });
       const { resolve, reject } = deferred;
       deferred.resolve = (value) => {
@@ -315,7 +278,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
         reject(reason);
       };
     }
-    this.#enqueue(batch, 1);
+    this.#producer.enqueue(batch, 1);
     return promise;
   }
 
@@ -343,12 +306,12 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
 
   /** Items submitted and not ended yet (queued, in Redis, or running on a node). */
   get pending(): number {
-    return this.#pending;
+    return this.#producer.pending;
   }
 
   /** Items queued here or in Redis, not yet taken by a node. */
   get queued(): number {
-    return this.#queued;
+    return this.#producer.queued;
   }
 
   /**
@@ -356,12 +319,12 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    * when it starts), with how many items each ran.
    */
   get nodes(): ReadonlyMap<string, number> {
-    return this.#nodes;
+    return this.#producer.nodes;
   }
 
   /** Chunks in Redis or running on a node. */
   get chunks(): number {
-    return this.#chunks.size;
+    return this.#producer.chunks;
   }
 
   /**
@@ -397,7 +360,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
             yield error;
           }
         }
-        if (wait === false || expired || this.#pending === 0) return;
+        if (wait === false || expired || this.#producer.pending === 0) return;
         await (deadline ? Promise.race([this.#changed(), deadline]) : this.#changed());
       }
     } finally {
@@ -425,7 +388,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
         }, timeout);
       });
     try {
-      while (this.#pending !== 0) {
+      while (this.#producer.pending !== 0) {
         if (expired) return false;
         await (deadline ? Promise.race([this.#changed(), deadline]) : this.#changed());
       }
@@ -450,26 +413,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
         `Cannot cancel job: "jobId" must be an integer, null or false, received ${describe(jobId)}`,
       );
     }
-    let matched = false;
-    const reason = () => new DOMException("Job was cancelled", "AbortError");
-    for (const batch of [...this.#backlog]) {
-      for (let i = batch.cut; i < batch.items.length; i++) {
-        if (jobId === null || batch.firstId + i === jobId) {
-          if (this.#cancelItem(batch, i, reason(), false)) matched = true;
-        }
-      }
-    }
-    for (const chunk of [...this.#chunks.values()]) {
-      if (chunk.state === State.ACTIVE) continue;
-      const { batch, offset, count } = chunk;
-      for (let i = offset; i < offset + count; i++) {
-        if (jobId === null || batch.firstId + i === jobId) {
-          if (this.#cancelItem(batch, i, reason(), false)) matched = true;
-        }
-      }
-    }
-    if (matched) this.#commit();
-    return matched;
+    return this.#producer.cancel(jobId);
   }
 
   /**
@@ -480,18 +424,13 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    */
   async shutdown(timeout?: number, options: ShutdownOptions = {}): Promise<boolean> {
     if (timeout !== undefined) checkTimeout(timeout, "timeout", "shut down pool");
-    this.#closed = true;
-    this.#open = null;
+    this.#producer.shutDown();
     if (options.soon) this.cancel();
     const idle = await this.wait(timeout);
-    if (!idle) this.#abandon(() => new PoolClosedError("Job abandoned: the pool shut down"));
-    if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
-    this.#flushTimer = undefined;
-    clearTimeout(this.#offlineTimer);
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#sweepTimer);
-    this.#closedLink = true;
-    await this.#link.close();
+    if (!idle) {
+      this.#producer.abandon(() => new PoolClosedError("Job abandoned: the pool shut down"));
+    }
+    await this.#producer.close();
     return idle;
   }
 
@@ -503,417 +442,10 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   // ------------------------------------------------------------- internals
 
   #checkOpen(): void {
-    if (this.#closed) throw new PoolClosedError("Cannot submit job: pool is closed");
-  }
-
-  #checkRoom(n: number): void {
-    const maxQueue = this.#options.maxQueue;
-    if (this.#queued + n > maxQueue) throw new QueueFullError(maxQueue);
-  }
-
-  /** Adds one item to the open batch of its task and destination, or opens one. */
-  #add(
-    task: unknown,
-    args: unknown[],
-    sink: number,
-    callback: ((value: unknown, id: number) => void) | null,
-    deferred: Deferred | null,
-  ): JobId {
-    this.#checkOpen();
-    checkTask(task, "submit job");
-    checkArgs(args, "submit job");
-    this.#checkRoom(1);
-    const one = args.length === 1;
-    let open = this.#open;
-    if (
-      open === null || open.task !== task || open.sink !== sink || open.callback !== callback ||
-      open.one !== one
-    ) {
-      open = new Batch(
-        task as string,
-        one,
-        [],
-        this.#nextId,
-        sink,
-        callback,
-        sink === Sink.PROMISES ? [] : null,
-        this.#options.taskTimeout,
-      );
-      this.#enqueue(open, 0);
-      this.#open = open;
-    }
-    open.items.push(one ? args[0] : [...args]);
-    if (deferred) open.deferreds!.push(deferred);
-    this.#pending++;
-    this.#queued++;
-    return this.#nextId++;
-  }
-
-  #enqueue(batch: Batch, n: number): void {
-    this.#open = null;
-    this.#backlog.push(batch);
-    this.#pending += n;
-    this.#queued += n;
-    // The end of this task, not a timer: setTimeout(0) took 2.2 ms on Deno
-    // 2.9.6 and 1.1 ms on Bun 1.4.4 here, setImmediate 0.01 ms, and all of
-    // it is latency of a lone run().
-    this.#flushTimer ??= setImmediate(this.#flush);
-  }
-
-  #flush = (): void => {
-    this.#flushTimer = undefined;
-    this.#open = null;
-    this.#pump();
-  };
-
-  /** Cuts chunks from the backlog while the window has room, and sends them. */
-  #pump(): void {
-    if (this.#link.offline && this.#link.opened) return;
-    const window = Math.max(MIN_WINDOW, WINDOW_PER_NODE * this.#nodes.size);
-    const out: Chunk[] = [];
-    let i = 0;
-    while (this.#chunks.size < window && i < this.#backlog.length) {
-      const batch = this.#backlog.at(i)!;
-      if (batch.ended !== null) {
-        // Cancelled items at the cut point are never sent.
-        while (batch.cut < batch.items.length && batch.ended.has(batch.cut)) batch.cut++;
-      }
-      const left = batch.items.length - batch.cut;
-      const size = left === 0 ? 0 : this.#sizer.size(batch.task, left, this.#nodes.size);
-      if (size === 0) {
-        if (left === 0 && batch !== this.#open) this.#backlog.removeAt(i);
-        else i++;
-        continue;
-      }
-      if (batch === this.#open) this.#open = null;
-      out.push(this.#cut(batch, size));
-      if (batch.cut === batch.items.length) this.#backlog.removeAt(i);
-    }
-    if (out.length !== 0) void this.#send(out);
-    this.#sweepTimer ??= this.#chunks.size === 0
-      ? undefined
-      : setTimeout(this.#sweep, this.#options.sweepInterval);
-  }
-
-  /**
-   * Looks up the chunks out: one Redis no longer knows on two sweeps in a
-   * row (its completion event was lost: trimmed from the stream while this
-   * producer lagged, or Redis restarted) is added again.
-   */
-  #sweep = async (): Promise<void> => {
-    const lost: Chunk[] = [];
-    if (!this.#link.offline) {
-      for (const chunk of [...this.#chunks.values()]) {
-        if (chunk.state === State.ADDING || this.#unsent.includes(chunk)) continue;
-        let state: string;
-        try {
-          state = await this.#link.state(chunk.key);
-        } catch {
-          break; // offline: the "online" handler looks again
-        }
-        if (this.#chunks.get(chunk.key) !== chunk) continue;
-        chunk.missing = state === "unknown" ? chunk.missing + 1 : 0;
-        if (chunk.missing >= 2) {
-          chunk.missing = 0;
-          lost.push(chunk);
-        }
-      }
-    }
-    if (lost.length !== 0 && !this.#closedLink) await this.#send(lost);
-    this.#sweepTimer = undefined;
-    if (this.#chunks.size !== 0 && !this.#closedLink) {
-      this.#sweepTimer = setTimeout(this.#sweep, this.#options.sweepInterval);
-    }
-  };
-
-  #cut(batch: Batch, size: number): Chunk {
-    const offset = batch.cut;
-    batch.cut += size;
-    const data: ChunkData = {
-      v: WIRE_VERSION,
-      task: batch.task,
-      one: batch.one,
-      items: offset === 0 && size === batch.items.length
-        ? batch.items
-        : batch.items.slice(offset, offset + size),
-      timeout: batch.timeout,
-    };
-    const key = `fp-${this.#producer}-${this.#nextChunk++}`;
-    let queued = size;
-    if (batch.ended !== null) {
-      for (let i = offset; i < offset + size; i++) if (batch.ended.has(i)) queued--;
-    }
-    const chunk: Chunk = {
-      key,
-      batch,
-      offset,
-      count: size,
-      data,
-      state: State.ADDING,
-      missing: 0,
-      queued,
-    };
-    this.#chunks.set(key, chunk);
-    return chunk;
-  }
-
-  async #send(chunks: Chunk[]): Promise<void> {
-    try {
-      await this.#link.add(chunks.map(outgoing));
-      for (const chunk of chunks) if (chunk.state === State.ADDING) chunk.state = State.SENT;
-    } catch (error) {
-      const live = chunks.filter((chunk) => this.#chunks.get(chunk.key) === chunk);
-      if (this.#link.offline || this.#closed === false && isConnectionError(error)) {
-        // Sent again when Redis is back (or failed at offlineTimeout).
-        this.#unsent.push(...live);
-        this.#scheduleRetry();
-      } else {
-        for (const chunk of live) this.#failChunk(chunk, error);
-        this.#commit();
-      }
-    }
-  }
-
-  /** While the link cannot open (Redis down from the start), try again now and then. */
-  #scheduleRetry(): void {
-    if (this.#retryTimer !== undefined || this.#closed && this.#pending === 0) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      if (this.#link.opened && !this.#link.offline) return;
-      const unsent = this.#unsent;
-      this.#unsent = [];
-      if (unsent.length !== 0) void this.#send(unsent);
-    }, 500);
-  }
-
-  #onActive(key: string): void {
-    const chunk = this.#chunks.get(key);
-    if (chunk === undefined || chunk.state === State.ACTIVE) return;
-    chunk.state = State.ACTIVE;
-    this.#queued -= chunk.queued;
-    chunk.queued = 0;
-  }
-
-  #onCompleted(key: string, returned: unknown): void {
-    const chunk = this.#chunks.get(key);
-    if (chunk === undefined) return; // not ours, or ended already: counted once
-    const result = returned as ChunkResult;
-    if (typeof result !== "object" || result === null || result.v !== WIRE_VERSION) {
-      this.#failChunk(chunk, new TypeError(`Chunk ${key} returned an unknown result format`));
-      this.#commit();
-      return;
-    }
-    this.#forget(chunk);
-    this.#nodes.set(String(result.node), (this.#nodes.get(String(result.node)) ?? 0) + chunk.count);
-    this.#sizer.report(chunk.batch.task, chunk.count, result.ms, result.workers);
-    const { batch, offset, count } = chunk;
-    const resultId = this.#options.resultId;
-    if (
-      batch.sink === Sink.DONE && !resultId && !result.gen && result.errors.length === 0 &&
-      result.undef.length === 0 && batch.ended === null
-    ) {
-      // The common case: plain values straight into `done`.
-      this.#results.all(result.values, count);
-      this.#pending -= count;
-    } else {
-      const errors = new Map(result.errors);
-      const undef = new Set(result.undef);
-      for (let k = 0; k < count; k++) {
-        const index = offset + k;
-        if (batch.ended?.has(index)) continue;
-        const id = batch.firstId + index;
-        if (errors.has(k)) {
-          this.#failure(batch, index, decodeFailure(errors.get(k), id));
-          continue;
-        }
-        const value = undef.has(k) ? undefined : result.values[k];
-        if (result.gen && batch.sink !== Sink.PROMISES) {
-          for (const yielded of value as unknown[]) this.#value(batch, index, yielded);
-          this.#pending--;
-        } else {
-          this.#value(batch, index, value);
-          this.#pending--;
-        }
-      }
-    }
-    this.#commit();
-    this.#pump();
-  }
-
-  #onFailed(key: string, reason: string): void {
-    const chunk = this.#chunks.get(key);
-    if (chunk === undefined) return;
-    this.#failChunk(
-      chunk,
-      new Error(`Chunk of ${chunk.count} items failed on its node: ${reason}`),
-    );
-    this.#commit();
-    this.#pump();
-  }
-
-  /** Every item of `chunk` still pending fails with `error`. */
-  #failChunk(chunk: Chunk, error: unknown): void {
-    this.#forget(chunk);
-    this.#sizer.forget(chunk.batch.task);
-    const { batch, offset, count } = chunk;
-    for (let index = offset; index < offset + count; index++) {
-      if (batch.ended?.has(index)) continue;
-      this.#failure(batch, index, error);
-    }
-  }
-
-  /** Takes `chunk` out of the books: it ends here, once. */
-  #forget(chunk: Chunk): void {
-    this.#chunks.delete(chunk.key);
-    this.#queued -= chunk.queued;
-    chunk.queued = 0;
-    chunk.state = State.ACTIVE;
-  }
-
-  #value(batch: Batch, index: number, value: unknown): void {
-    this.#results.value(batch, index, value);
-  }
-
-  #failure(batch: Batch, index: number, error: unknown): void {
-    this.#pending--;
-    this.#results.failure(batch, index, error);
-  }
-
-  /**
-   * Ends item `index` of `batch` as cancelled, unless it has ended. A chunk
-   * left with only ended items is removed from Redis if no node took it.
-   */
-  #cancelItem(batch: Batch, index: number, reason: unknown, commit: boolean): boolean {
-    if (batch.ended?.has(index)) return false;
-    if (index >= batch.cut) {
-      // Still here: it will never be sent. Only the batch's tail can be dropped.
-      (batch.ended ??= new Set()).add(index);
-      this.#queued--;
-      if (index === batch.items.length - 1 && batch !== this.#open) {
-        let end = batch.items.length;
-        while (end > batch.cut && batch.ended.has(end - 1)) end--;
-        batch.items.length = end;
-      }
-    } else {
-      const chunk = [...this.#chunks.values()].find((c) =>
-        c.batch === batch && index >= c.offset && index < c.offset + c.count
-      );
-      if (chunk === undefined || chunk.state === State.ACTIVE) return false;
-      (batch.ended ??= new Set()).add(index);
-      chunk.queued--;
-      this.#queued--;
-      let all = true;
-      for (let i = chunk.offset; i < chunk.offset + chunk.count && all; i++) {
-        if (!batch.ended.has(i)) all = false;
-      }
-      if (all) void this.#removeChunk(chunk);
-    }
-    this.#pending--;
-    if (batch.sink === Sink.PROMISES) batch.deferreds![index]!.reject(reason);
-    const callback = this.#options.cancelledCallback;
-    if (callback) report((_, id) => callback(id), undefined, batch.firstId + index);
-    if (commit) this.#commit();
-    return true;
-  }
-
-  async #removeChunk(chunk: Chunk): Promise<void> {
-    if (chunk.state === State.ADDING || !(await this.#link.remove(chunk.key))) return;
-    if (this.#chunks.get(chunk.key) !== chunk) return;
-    this.#forget(chunk);
-    this.#pump();
-  }
-
-  /** Ends every pending item with `reason()` (shutdown timeout, Redis gone too long). */
-  #abandon(reason: () => unknown): void {
-    for (const chunk of [...this.#chunks.values()]) this.#failChunk(chunk, reason());
-    this.#unsent = [];
-    for (const batch of [...this.#backlog]) {
-      for (let i = batch.cut; i < batch.items.length; i++) {
-        if (batch.ended?.has(i)) continue;
-        (batch.ended ??= new Set()).add(i);
-        this.#queued--;
-        this.#failure(batch, i, reason());
-      }
-      batch.cut = batch.items.length;
-    }
-    this.#backlog.clear();
-    this.#open = null;
-    this.#commit();
-  }
-
-  #onOffline(error: unknown): void {
-    const problem = new RedisUnavailableError(where(this.#options.redis), {
-      cause: error,
-      detail: this.#pending === 0 ? "" : `; ${this.#pending} items wait for it`,
-    });
-    const logLevel = this.#options.logLevel;
-    if (logLevel !== undefined) {
-      // deno-lint-ignore no-console
-      console[logLevel](`fastpool: ${problem.message}`);
-    }
-    this.dispatchEvent(new CustomEvent("error", { detail: problem }));
-    if (this.#offlineTimer === undefined && this.#options.offlineTimeout !== Infinity) {
-      this.#offlineTimer = setTimeout(() => {
-        this.#offlineTimer = undefined;
-        if (!this.#link.offline) return;
-        const timeout = this.#options.offlineTimeout;
-        this.#abandon(() =>
-          new RedisUnavailableError(where(this.#options.redis), {
-            cause: error,
-            detail: `; gave up after ${timeout} ms (offlineTimeout)`,
-          })
-        );
-      }, this.#options.offlineTimeout);
-    }
-  }
-
-  /**
-   * Redis is back. It may have restarted without its data: every chunk out
-   * is looked up, and one it no longer knows is added again (it runs again:
-   * execution is at least once; a result of its first run that still
-   * arrives finds its items ended).
-   */
-  async #onOnline(): Promise<void> {
-    clearTimeout(this.#offlineTimer);
-    this.#offlineTimer = undefined;
-    this.dispatchEvent(new CustomEvent("online"));
-    const resend = this.#unsent;
-    this.#unsent = [];
-    for (const chunk of [...this.#chunks.values()]) {
-      if (chunk.state === State.ADDING || resend.includes(chunk)) continue;
-      let state: string;
-      try {
-        state = await this.#link.state(chunk.key);
-      } catch {
-        return; // offline again: the next "online" looks again
-      }
-      if (state === "unknown" && this.#chunks.get(chunk.key) === chunk) resend.push(chunk);
-    }
-    if (resend.length !== 0) await this.#send(resend);
-    this.#pump();
-  }
-
-  /** Wakes `wait()` and `asCompleted()`. */
-  #commit(): void {
-    this.#results.commit();
+    if (this.#producer.closed) throw new PoolClosedError("Cannot submit job: pool is closed");
   }
 
   #changed(): Promise<void> {
     return this.#results.changed();
   }
-}
-
-function outgoing(chunk: Chunk): Outgoing {
-  return { key: chunk.key, task: chunk.batch.task, data: chunk.data };
-}
-
-function isConnectionError(error: unknown): boolean {
-  const text = `${(error as { code?: string })?.code ?? ""} ${(error as Error)?.message ?? ""}`;
-  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|max retries|connect/i
-    .test(text);
-}
-
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

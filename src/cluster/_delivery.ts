@@ -1,0 +1,216 @@
+/**
+ * Delivery of a cluster pool's chunks to Redis, and what happens while Redis
+ * is away: chunks that could not be added wait and go again, a sweep finds
+ * chunks Redis no longer knows (their events lost) and adds them again, an
+ * `error` event says Redis is unreachable and an `online` event that it is
+ * back, when every chunk out is looked up again; after `offlineTimeout`
+ * every pending item fails.
+ *
+ * @module
+ */
+
+import { type Chunk, State } from "./_batch.ts";
+import { Link, type LinkListener, type Outgoing } from "./_link.ts";
+import { where } from "./connection.ts";
+import { RedisUnavailableError } from "./errors.ts";
+import type { ResolvedClusterOptions } from "./options.ts";
+
+/** What delivery needs from the producer. */
+export interface DeliveryHost {
+  /** The chunks out, by key. */
+  readonly chunks: ReadonlyMap<string, Chunk>;
+  /** Items submitted and not ended. */
+  pending(): number;
+  /** Whether the pool is shutting down. */
+  closed(): boolean;
+  /** Every item of `chunk` still pending fails with `error`. */
+  failChunk(chunk: Chunk, error: unknown): void;
+  /** Ends every pending item with `reason()`. */
+  abandon(reason: () => unknown): void;
+  /** Cuts and sends more chunks if the window has room. */
+  pump(): void;
+  /** Wakes `wait()` and `asCompleted()`. */
+  commit(): void;
+  /** Dispatches a pool event. */
+  dispatch(event: Event): void;
+}
+
+/** Sends chunks, and watches Redis come and go. */
+export class Delivery {
+  readonly #options: ResolvedClusterOptions;
+  readonly #host: DeliveryHost;
+  readonly #link: Link;
+  #unsent: Chunk[] = [];
+  #closedLink = false;
+  #offlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    options: ResolvedClusterOptions,
+    host: DeliveryHost,
+    events: Pick<LinkListener, "active" | "completed" | "failed">,
+  ) {
+    this.#options = options;
+    this.#host = host;
+    this.#link = new Link(options.queue, options.redis, options, {
+      ...events,
+      offline: (error) => this.#onOffline(error),
+      online: () => this.#onOnline(),
+    });
+  }
+
+  /** Whether Redis went away after the connection opened: nothing is sent meanwhile. */
+  get away(): boolean {
+    return this.#link.offline && this.#link.opened;
+  }
+
+  /** Starts the sweep if chunks are out and it is not running. */
+  sweepSoon(): void {
+    this.#sweepTimer ??= this.#host.chunks.size === 0
+      ? undefined
+      : setTimeout(this.#sweep, this.#options.sweepInterval);
+  }
+
+  /** Removes chunk `key` from Redis if no node took it; returns whether it did. */
+  remove(key: string): Promise<boolean> {
+    return this.#link.remove(key);
+  }
+
+  /** Forgets the chunks waiting to be sent again (they were ended). */
+  dropUnsent(): void {
+    this.#unsent = [];
+  }
+
+  /** Stops every timer and closes the connection. */
+  async close(): Promise<void> {
+    clearTimeout(this.#offlineTimer);
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#sweepTimer);
+    this.#closedLink = true;
+    await this.#link.close();
+  }
+
+  /** Adds `chunks` to Redis; while it is away they wait, then go again. */
+  async send(chunks: Chunk[]): Promise<void> {
+    try {
+      await this.#link.add(chunks.map(outgoing));
+      for (const chunk of chunks) if (chunk.state === State.ADDING) chunk.state = State.SENT;
+    } catch (error) {
+      const live = chunks.filter((chunk) => this.#host.chunks.get(chunk.key) === chunk);
+      if (this.#link.offline || !this.#host.closed() && isConnectionError(error)) {
+        // Sent again when Redis is back (or failed at offlineTimeout).
+        this.#unsent.push(...live);
+        this.#scheduleRetry();
+      } else {
+        for (const chunk of live) this.#host.failChunk(chunk, error);
+        this.#host.commit();
+      }
+    }
+  }
+
+  /** While the link cannot open (Redis down from the start), try again now and then. */
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.#host.closed() && this.#host.pending() === 0) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#link.opened && !this.#link.offline) return;
+      const unsent = this.#unsent;
+      this.#unsent = [];
+      if (unsent.length !== 0) void this.send(unsent);
+    }, 500);
+  }
+
+  /**
+   * Looks up the chunks out: one Redis no longer knows on two sweeps in a
+   * row (its completion event was lost: trimmed from the stream while this
+   * producer lagged, or Redis restarted) is added again.
+   */
+  #sweep = async (): Promise<void> => {
+    const lost: Chunk[] = [];
+    if (!this.#link.offline) {
+      for (const chunk of [...this.#host.chunks.values()]) {
+        if (chunk.state === State.ADDING || this.#unsent.includes(chunk)) continue;
+        let state: string;
+        try {
+          state = await this.#link.state(chunk.key);
+        } catch {
+          break; // offline: the "online" handler looks again
+        }
+        if (this.#host.chunks.get(chunk.key) !== chunk) continue;
+        chunk.missing = state === "unknown" ? chunk.missing + 1 : 0;
+        if (chunk.missing >= 2) {
+          chunk.missing = 0;
+          lost.push(chunk);
+        }
+      }
+    }
+    if (lost.length !== 0 && !this.#closedLink) await this.send(lost);
+    this.#sweepTimer = undefined;
+    if (this.#host.chunks.size !== 0 && !this.#closedLink) {
+      this.#sweepTimer = setTimeout(this.#sweep, this.#options.sweepInterval);
+    }
+  };
+
+  #onOffline(error: unknown): void {
+    const problem = new RedisUnavailableError(where(this.#options.redis), {
+      cause: error,
+      detail: this.#host.pending() === 0 ? "" : `; ${this.#host.pending()} items wait for it`,
+    });
+    const logLevel = this.#options.logLevel;
+    if (logLevel !== undefined) {
+      // deno-lint-ignore no-console
+      console[logLevel](`fastpool: ${problem.message}`);
+    }
+    this.#host.dispatch(new CustomEvent("error", { detail: problem }));
+    if (this.#offlineTimer === undefined && this.#options.offlineTimeout !== Infinity) {
+      this.#offlineTimer = setTimeout(() => {
+        this.#offlineTimer = undefined;
+        if (!this.#link.offline) return;
+        const timeout = this.#options.offlineTimeout;
+        this.#host.abandon(() =>
+          new RedisUnavailableError(where(this.#options.redis), {
+            cause: error,
+            detail: `; gave up after ${timeout} ms (offlineTimeout)`,
+          })
+        );
+      }, this.#options.offlineTimeout);
+    }
+  }
+
+  /**
+   * Redis is back. It may have restarted without its data: every chunk out
+   * is looked up, and one it no longer knows is added again (it runs again:
+   * execution is at least once; a result of its first run that still
+   * arrives finds its items ended).
+   */
+  async #onOnline(): Promise<void> {
+    clearTimeout(this.#offlineTimer);
+    this.#offlineTimer = undefined;
+    this.#host.dispatch(new CustomEvent("online"));
+    const resend = this.#unsent;
+    this.#unsent = [];
+    for (const chunk of [...this.#host.chunks.values()]) {
+      if (chunk.state === State.ADDING || resend.includes(chunk)) continue;
+      let state: string;
+      try {
+        state = await this.#link.state(chunk.key);
+      } catch {
+        return; // offline again: the next "online" looks again
+      }
+      if (state === "unknown" && this.#host.chunks.get(chunk.key) === chunk) resend.push(chunk);
+    }
+    if (resend.length !== 0) await this.send(resend);
+    this.#host.pump();
+  }
+}
+
+function outgoing(chunk: Chunk): Outgoing {
+  return { key: chunk.key, task: chunk.batch.task, data: chunk.data };
+}
+
+function isConnectionError(error: unknown): boolean {
+  const text = `${(error as { code?: string })?.code ?? ""} ${(error as Error)?.message ?? ""}`;
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|max retries|connect/i
+    .test(text);
+}
