@@ -94,6 +94,11 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   readonly #producer: ChunkProducer;
   readonly #defaultSink: number;
 
+  /**
+   * Creates a cluster pool. It does not connect: the first submit does.
+   *
+   * @throws {TypeError | RangeError} If an option is missing, unknown, or has the wrong type or range.
+   */
   constructor(options: ClusterPoolOptions) {
     super();
     this.#options = resolveClusterOptions(options);
