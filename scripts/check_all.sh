@@ -26,7 +26,7 @@ check node scripts/check_examples.mjs mod.ts src/compat/threadpool.ts src/cluste
 # Type checks here, code blocks of JSDoc and README included; the test runs below skip them
 # (deno test would otherwise type-check the worker module again at every Worker start).
 check deno check --doc mod.ts src tests bench examples
-check deno check --doc-only README.md src/cluster/README.md
+check deno check --doc-only README.md src/pool/README.md src/compat/README.md src/cluster/README.md
 
 # Test files run in a random order each time (--shuffle); the seed is printed so that an
 # order that fails can be run again: SHUFFLE_SEED=<seed> npm test.
@@ -34,7 +34,7 @@ shuffle_seed="${SHUFFLE_SEED:-$((RANDOM * 32768 + RANDOM))}"
 echo "== deno test (tests/, doc tests), --shuffle=$shuffle_seed"
 deno test -A --no-check --v8-flags=--expose-gc --parallel --shuffle="$shuffle_seed" \
   --junit-path=.tmp/deno-junit.xml tests/ 2>&1 | tee .tmp/deno-test.log
-deno test -A --no-check --doc --junit-path=.tmp/deno-doc-junit.xml mod.ts src README.md src/cluster/README.md 2>&1 | tee .tmp/deno-doc.log
+deno test -A --no-check --doc --junit-path=.tmp/deno-doc-junit.xml mod.ts src README.md src/pool/README.md src/compat/README.md src/cluster/README.md 2>&1 | tee .tmp/deno-doc.log
 echo "== bun test"
 bun test tests/ 2>&1 | tee .tmp/bun-test.log
 
