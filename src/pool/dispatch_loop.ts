@@ -170,11 +170,6 @@ export class DispatchLoop {
 
   /** Queues a job; the batch leaves at the end of this tick. */
   enqueue(job: Job, first: boolean): void {
-    if (this.#options.taskTimeout > 0) {
-      // With several lanes a timed job shares its worker, with a timer of its own.
-      job.exclusive = this.#options.concurrentTasksPerWorker === 1;
-      job.timeout = this.#options.taskTimeout;
-    }
     job.queuedAt = this.#clock.now();
     this.queue.add(job, first);
     this.ends.added(job.count);
@@ -188,7 +183,7 @@ export class DispatchLoop {
   /** The queue length at which producers should pause: `highWaterMark`, or `maxQueue` if lower. */
   get drainMark(): number {
     const options = this.#options;
-    const mark = options.highWaterMark ?? options.maxChildren * HIGH_WATER_PER_WORKER;
+    const mark = options.highWaterMark ?? this.workers.maxChildren * HIGH_WATER_PER_WORKER;
     return mark < options.maxQueue ? mark : options.maxQueue;
   }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Mode } from "../protocol/messages.ts";
 import type { WorkerSlot } from "./worker_slot.ts";
 
 /** Where a job's results go. */
@@ -51,8 +52,58 @@ export function deferredOf(job: Destination, id: number): Deferred {
     : (job.target as Deferred[])[job.offset + id - job.id]!;
 }
 
+/**
+ * How an entry is run, decided before it is queued and shared by every part
+ * cut from it: `part()` copies the reference, so no field can be forgotten.
+ */
+export interface JobPolicy {
+  /** Travels alone, to an idle worker (a signal, a stream, a timeout on one lane). */
+  readonly exclusive: boolean;
+  /** Milliseconds each job may run, or 0 for no limit. */
+  readonly timeout: number;
+  /** Higher runs first; equal priorities keep their order. */
+  readonly priority: number;
+}
+
+/** The policy of a plain job: shares its worker, no time limit, priority 0. */
+export const PLAIN: JobPolicy = Object.freeze({ exclusive: false, timeout: 0, priority: 0 });
+
+/** What a {@linkcode Job} is made of; see the factories below. */
+interface JobInit {
+  id: number;
+  task: number;
+  mode: number;
+  args: unknown[] | Float64Array;
+  offset: number;
+  count: number;
+  sink: number;
+  target: unknown;
+  transfer: Transferable[] | null;
+  policy: JobPolicy;
+}
+
 /** A queued or in-flight job. Fields are public for the pool's hot path. */
 export class Job {
+  /** Id of the first (usually only) job of this entry. */
+  id: number;
+  /** Index into the pool's task table. */
+  readonly task: number;
+  /** How the worker reads `args`: a protocol `Mode`. */
+  readonly mode: number;
+  /** The arguments, or a `map`'s items (a Float64Array when they are all numbers). */
+  readonly args: unknown[] | Float64Array;
+  /** For a `map` slice: where its items start in `args`. */
+  offset: number;
+  /** How many jobs this entry holds: 1, or a `map` slice's length. */
+  count: number;
+  /** A {@linkcode Sink}. */
+  readonly sink: number;
+  /** The callback, `Deferred` or stream behind `sink`. */
+  readonly target: unknown;
+  /** What to move, not copy, with the arguments. */
+  readonly transfer: Transferable[] | null;
+  /** How it is run (see {@linkcode JobPolicy}). */
+  readonly policy: JobPolicy;
   /** Items of this entry that have ended (while in flight). */
   next = 0;
   /**
@@ -62,16 +113,10 @@ export class Job {
   ended = false;
   /** The worker running it, once dispatched. */
   slot: WorkerSlot | null = null;
-  /** Travels alone, to an idle worker (signal, stream, timeout). */
-  exclusive = false;
-  /** Milliseconds it may run, or 0 for no limit. */
-  timeout = 0;
   /** A `map`-style entry whose items are all numbers: they travel as a Float64Array. */
   numeric = false;
   /** When (clock ms) it was queued, for `stats().waitTime`; -1 once counted. */
   queuedAt = 0;
-  /** Higher runs first; equal priorities keep their order. */
-  priority = 0;
   /** Its timeout's timer while it runs, then its abort grace's, if any. */
   timer: unknown = undefined;
   /**
@@ -80,26 +125,33 @@ export class Job {
    */
   later = 0;
 
-  constructor(
-    /** Id of the first (usually only) job of this entry. */
-    public id: number,
-    /** Index into the pool's task table. */
-    public task: number,
-    /** How the worker reads `args`: a protocol `Mode`. */
-    public mode: number,
-    /** The arguments, or a `map`'s items (a Float64Array when they are all numbers). */
-    public args: unknown[] | Float64Array,
-    /** For a `map` slice: where its items start in `args`. */
-    public offset: number,
-    /** How many jobs this entry holds: 1, or a `map` slice's length. */
-    public count: number,
-    /** A {@linkcode Sink}. */
-    public sink: number,
-    /** The callback, `Deferred` or stream behind `sink`. */
-    public target: unknown,
-    /** What to move, not copy, with the arguments. */
-    public transfer: Transferable[] | null,
-  ) {}
+  constructor(init: JobInit) {
+    this.id = init.id;
+    this.task = init.task;
+    this.mode = init.mode;
+    this.args = init.args;
+    this.offset = init.offset;
+    this.count = init.count;
+    this.sink = init.sink;
+    this.target = init.target;
+    this.transfer = init.transfer;
+    this.policy = init.policy;
+  }
+
+  /** Travels alone, to an idle worker (its policy's). */
+  get exclusive(): boolean {
+    return this.policy.exclusive;
+  }
+
+  /** Milliseconds each job may run, or 0 (its policy's). */
+  get timeout(): number {
+    return this.policy.timeout;
+  }
+
+  /** Its priority (its policy's). */
+  get priority(): number {
+    return this.policy.priority;
+  }
 
   /** Cuts the first `n` jobs off a `map` entry into an entry of their own. */
   take(n: number): Job {
@@ -112,22 +164,20 @@ export class Job {
 
   /** The jobs `from` … `from + n - 1` of this entry (a `map` slice), as an entry of their own. */
   part(from: number, n: number): Job {
-    const part = new Job(
-      this.id + from,
-      this.task,
-      this.mode,
-      this.args,
-      this.offset + from,
-      n,
-      this.sink,
-      this.target,
-      null,
-    );
+    const part = new Job({
+      id: this.id + from,
+      task: this.task,
+      mode: this.mode,
+      args: this.args,
+      offset: this.offset + from,
+      count: n,
+      sink: this.sink,
+      target: this.target,
+      transfer: null,
+      policy: this.policy,
+    });
     part.numeric = this.numeric;
-    part.exclusive = this.exclusive;
-    part.timeout = this.timeout;
     part.queuedAt = this.queuedAt;
-    part.priority = this.priority;
     return part;
   }
 
@@ -137,6 +187,82 @@ export class Job {
     return this.part(this.next, this.count - this.next);
   }
 }
+
+/** One call of `task` with `args` (`submit`, `exec`, a timer's job). */
+export function callJob(
+  id: number,
+  task: number,
+  args: unknown[],
+  sink: number,
+  target: unknown,
+  transfer: Transferable[] | null,
+  policy: JobPolicy,
+): Job {
+  return new Job({
+    id,
+    task,
+    mode: Mode.CALL,
+    args,
+    offset: 0,
+    count: 1,
+    sink,
+    target,
+    transfer,
+    policy,
+  });
+}
+
+/** `count` calls of `task`, one item of `items` each, ids from `id` on (`map`, merged submits). */
+export function mapJob(
+  id: number,
+  task: number,
+  items: unknown[] | Float64Array,
+  count: number,
+  sink: number,
+  target: unknown,
+  policy: JobPolicy,
+): Job {
+  const job = new Job({
+    id,
+    task,
+    mode: Mode.MAP,
+    args: items,
+    offset: 0,
+    count,
+    sink,
+    target,
+    transfer: null,
+    policy,
+  });
+  job.numeric = items instanceof Float64Array ||
+    (count === 1 && typeof (items as unknown[])[0] === "number");
+  return job;
+}
+
+/** A generator job whose values `stream` yields, alone on its worker (`stream()`). */
+export function streamJob(
+  id: number,
+  task: number,
+  args: unknown[],
+  stream: unknown,
+  transfer: Transferable[] | null,
+  timeout: number,
+): Job {
+  return new Job({
+    id,
+    task,
+    mode: Mode.STREAM,
+    args,
+    offset: 0,
+    count: 1,
+    sink: Sink.STREAM,
+    target: stream,
+    transfer,
+    policy: timeout === 0 ? STREAMING : { exclusive: true, timeout, priority: 0 },
+  });
+}
+
+const STREAMING: JobPolicy = Object.freeze({ exclusive: true, timeout: 0, priority: 0 });
 
 /**
  * A queued job as users see it in `pool.jobs`.

@@ -294,28 +294,28 @@ export interface PoolOptions {
 
 /** Options after defaults and checks. */
 export interface ResolvedOptions {
-  maxChildren: number;
-  minChildren: number;
-  childNamePrefix: string;
-  doneCallback: ((result: unknown, jobId: number) => void) | undefined;
-  failedCallback: ((error: unknown, jobId: number) => void) | undefined;
-  cancelledCallback: ((jobId: number) => void) | undefined;
-  logLevel: LogLevel | undefined;
-  resultId: boolean;
-  module: string | null;
-  idleTimeout: number;
-  maxQueue: number;
-  taskTimeout: number;
-  abortGrace: number;
-  concurrentTasksPerWorker: number;
-  workerData: unknown;
-  maxJobsPerWorker: number;
-  maxWorkerMemory: number;
+  readonly maxChildren: number;
+  readonly minChildren: number;
+  readonly childNamePrefix: string;
+  readonly doneCallback: ((result: unknown, jobId: number) => void) | undefined;
+  readonly failedCallback: ((error: unknown, jobId: number) => void) | undefined;
+  readonly cancelledCallback: ((jobId: number) => void) | undefined;
+  readonly logLevel: LogLevel | undefined;
+  readonly resultId: boolean;
+  readonly module: string | null;
+  readonly idleTimeout: number;
+  readonly maxQueue: number;
+  readonly taskTimeout: number;
+  readonly abortGrace: number;
+  readonly concurrentTasksPerWorker: number;
+  readonly workerData: unknown;
+  readonly maxJobsPerWorker: number;
+  readonly maxWorkerMemory: number;
   /** Passed to every `new Worker()` (permissions, smol, env). */
-  workerOptions: WorkerOptions;
+  readonly workerOptions: WorkerOptions;
   /** `undefined`: `maxChildren` × 1024, following `resize()`. */
-  highWaterMark: number | undefined;
-  workerUrl: URL | undefined;
+  readonly highWaterMark: number | undefined;
+  readonly workerUrl: URL | undefined;
 }
 
 /** Every name `PoolOptions` holds; the type check below keeps the list whole. */

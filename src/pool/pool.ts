@@ -257,7 +257,15 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   ): JobId {
     checkPriority(priority, "submit job");
     const [sink, target] = this.#submitter.defaultTarget;
-    return this.#submitter.job(task, [...args], sink, target, false, null, priority).id;
+    return this.#submitter.job(
+      task,
+      [...args],
+      sink,
+      target,
+      false,
+      null,
+      this.#submitter.withPriority(priority),
+    ).id;
   }
 
   /**
@@ -793,7 +801,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   get maxChildren(): number {
-    return this.#options.maxChildren;
+    return this.#loop.workers.maxChildren;
   }
 
   /**
@@ -864,7 +872,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       pending: loop.pending,
       alive: loop.slots.length,
       busy: this.busy,
-      maxChildren: this.#options.maxChildren,
+      maxChildren: this.#loop.workers.maxChildren,
     };
     return this.#stats.read(this.#clock.now(), live, this.#tasks.names, options.reset === true);
   }

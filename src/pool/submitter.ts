@@ -11,12 +11,20 @@
 import { describe } from "../_checks.ts";
 import { PoolClosedError, QueueFullError } from "../errors.ts";
 import { isTransferred } from "../protocol/codec.ts";
-import { Mode } from "../protocol/messages.ts";
 import { toWire } from "../sync/wire.ts";
 import type { Scheduler, TimerHandle } from "../timers/scheduler.ts";
 import { Collector, type CollectTarget } from "./collector.ts";
 import type { DispatchLoop } from "./dispatch_loop.ts";
-import { type Deferred, Job, Sink } from "./job.ts";
+import {
+  callJob,
+  type Deferred,
+  type Job,
+  type JobPolicy,
+  mapJob,
+  PLAIN,
+  Sink,
+  streamJob,
+} from "./job.ts";
 import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
@@ -38,6 +46,11 @@ export class Submitter {
   readonly #scheduler: Scheduler;
   /** Where results go when the caller names no destination: `doneCallback`, or `done`. */
   readonly defaultTarget: [number, unknown];
+  /**
+   * How a job runs unless its call says otherwise: with `taskTimeout`, each
+   * job has that limit and, on one lane, its worker to itself.
+   */
+  readonly #policy: JobPolicy;
 
   constructor(
     options: ResolvedOptions,
@@ -55,6 +68,13 @@ export class Submitter {
     this.#scheduler = scheduler;
     const callback = options.doneCallback;
     this.defaultTarget = callback ? [Sink.CALLBACK, callback] : DONE;
+    this.#policy = options.taskTimeout > 0
+      ? {
+        exclusive: options.concurrentTasksPerWorker === 1,
+        timeout: options.taskTimeout,
+        priority: 0,
+      }
+      : PLAIN;
   }
 
   /** The id the next job will get. */
@@ -134,23 +154,25 @@ export class Submitter {
       reject = rej;
     });
     const deferred: Deferred = { resolve, reject, values: null, onProgress: options.onProgress };
-    let job: Job;
-    try {
-      const moved = options.transfer ? [...options.transfer] : null;
-      job = this.job(task, [...args], Sink.PROMISE, deferred, first, moved, priority);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     // One lane: a timed or abortable job has its worker to itself. Several:
     // it shares one, with a timer of its own (see BatchSender.send).
     const alone = this.#options.concurrentTasksPerWorker === 1;
-    if (timeout === Infinity) job.timeout = 0; // no limit, not even taskTimeout
+    let { exclusive, timeout: limit } = this.#policy;
+    if (timeout === Infinity) limit = 0; // no limit, not even taskTimeout
     else if (timeout !== undefined && timeout > 0) {
-      job.exclusive = alone;
-      job.timeout = timeout;
+      exclusive = alone;
+      limit = timeout;
+    }
+    if (signal && alone) exclusive = true;
+    const policy: JobPolicy = { exclusive, timeout: limit, priority };
+    let job: Job;
+    try {
+      const moved = options.transfer ? [...options.transfer] : null;
+      job = this.job(task, [...args], Sink.PROMISE, deferred, first, moved, policy);
+    } catch (error) {
+      return Promise.reject(error);
     }
     if (signal) {
-      if (alone) job.exclusive = true;
       const onAbort = () => this.#loop.abort(job, signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
       deferred.resolve = (value) => {
@@ -170,15 +192,23 @@ export class Submitter {
    * the returned stream yields with credit-based back-pressure.
    */
   stream(task: unknown, args: unknown[]): ResultStream<unknown> {
-    const job = this.job(task, args, Sink.STREAM, null, false);
-    job.mode = Mode.STREAM;
-    job.exclusive = true;
+    const { index, transfer } = this.#prepare(task, args, null);
     const loop = this.#loop;
+    // The stream calls back only once its job is queued (below).
     const stream = new ResultStream<unknown>({
       credit: (n) => loop.credit(job, n),
       stop: () => loop.stopStream(job),
     });
-    job.target = stream; // before the flush at the end of this tick sends it
+    args = transfer === null ? args : transfer[0];
+    const job = streamJob(
+      this.#nextId++,
+      index,
+      args,
+      stream,
+      transfer?.[1] ?? null,
+      this.#policy.timeout,
+    );
+    loop.enqueue(job, false);
     return stream;
   }
 
@@ -229,9 +259,8 @@ export class Submitter {
       const index = this.#tasks.indexOf(task); // throws for a bad task: before taking an id
       id = this.#nextId++;
       open = done === RUNS
-        ? new Job(id, index, Mode.MAP, [arg], 0, 1, Sink.PROMISES, [deferred], null)
-        : new Job(id, index, Mode.MAP, [arg], 0, 1, sink, target, null);
-      open.numeric = typeof arg === "number";
+        ? mapJob(id, index, [arg], 1, Sink.PROMISES, [deferred], this.#policy)
+        : mapJob(id, index, [arg], 1, sink, target, this.#policy);
       this.#loop.openEntry(open, task, done);
     }
     if (queue.open === open) queue.limitOpen(this.#loop.openLimit(open));
@@ -250,8 +279,30 @@ export class Submitter {
     target: unknown,
     first: boolean,
     moved: Transferable[] | null = null,
-    priority = 0,
+    policy: JobPolicy = this.#policy,
   ): Job {
+    const { index, transfer } = this.#prepare(task, args, moved);
+    if (transfer !== null) [args] = transfer;
+    const job = callJob(this.#nextId++, index, args, sink, target, transfer?.[1] ?? null, policy);
+    this.#loop.enqueue(job, first);
+    return job;
+  }
+
+  /** The base policy with `priority` (`submitPriority`). */
+  withPriority(priority: number): JobPolicy {
+    return priority === 0 ? this.#policy : { ...this.#policy, priority };
+  }
+
+  /**
+   * The checks of a job of `task` with `args`, and its arguments made ready
+   * to cross: shared primitives unwrapped in place; with buffers to move,
+   * `transfer` holds a detached copy of the arguments and what moves.
+   */
+  #prepare(
+    task: unknown,
+    args: unknown[],
+    moved: Transferable[] | null,
+  ): { index: number; transfer: [unknown[], Transferable[]] | null } {
     this.checkOpen();
     if (this.#queue.items >= this.#options.maxQueue) {
       throw new QueueFullError(this.#options.maxQueue);
@@ -270,11 +321,7 @@ export class Submitter {
         }
       }
     }
-    if (transfer !== null) [args, transfer] = detachNow(args, transfer);
-    const job = new Job(this.#nextId++, index, Mode.CALL, args, 0, 1, sink, target, transfer);
-    job.priority = priority;
-    this.#loop.enqueue(job, first);
-    return job;
+    return { index, transfer: transfer === null ? null : detachNow(args, transfer) };
   }
 
   later(
@@ -359,14 +406,13 @@ export class Submitter {
     }
     // A copy (an array's is a fast slice), so later changes to the input do not reach jobs
     // still queued; objects among the items are checked and shared primitives unwrapped.
-    const { items, numeric } = mapItems(iterable as Iterable<unknown>);
+    const items = mapItems(iterable as Iterable<unknown>);
     const n = items.length;
     if (n === 0) return 0;
     if (this.#queue.items + n > this.#options.maxQueue) {
       throw new QueueFullError(this.#options.maxQueue);
     }
-    const job = new Job(this.#nextId, index, Mode.MAP, items, 0, n, sink, target, null);
-    job.numeric = numeric;
+    const job = mapJob(this.#nextId, index, items, n, sink, target, this.#policy);
     this.#nextId += n;
     this.#loop.enqueue(job, false);
     return n;
@@ -445,9 +491,7 @@ function isStream(value: unknown): boolean {
  * queued jobs: an array of numbers becomes one Float64Array (they travel as
  * one); objects are checked and shared primitives unwrapped.
  */
-function mapItems(
-  iterable: Iterable<unknown>,
-): { items: unknown[] | Float64Array; numeric: boolean } {
+function mapItems(iterable: Iterable<unknown>): unknown[] | Float64Array {
   const source = Array.isArray(iterable) ? iterable : [...iterable];
   let numeric = true;
   for (let i = 0; i < source.length; i++) {
@@ -456,7 +500,7 @@ function mapItems(
       break;
     }
   }
-  if (numeric) return { items: new Float64Array(source as number[]), numeric };
+  if (numeric) return new Float64Array(source as number[]);
   const items = source === iterable ? source.slice() : source;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
@@ -470,7 +514,7 @@ function mapItems(
       if (wire !== undefined) items[i] = wire;
     }
   }
-  return { items, numeric };
+  return items;
 }
 
 /** The most items an async source's chunk holds; see `Submitter.mapAsync`. */

@@ -72,6 +72,9 @@ export class Workers {
   /** One per live worker, in the order they started. */
   readonly slots: WorkerSlot[] = [];
   #closing = false;
+  /** The worker bounds: set from the options, changed only by `resize()`. */
+  #max: number;
+  #min: number;
   #nextSlot = 1;
   #startFailures = 0;
   #backoff: unknown = undefined;
@@ -94,6 +97,8 @@ export class Workers {
     host: WorkersHost,
   ) {
     this.#options = options;
+    this.#max = options.maxChildren;
+    this.#min = options.minChildren;
     this.#clock = clock;
     this.#workerUrl = workerUrl;
     this.#slotHost = slotHost;
@@ -103,6 +108,11 @@ export class Workers {
       (slot, error) => host.emit("error", { name: this.nameOf(slot), id: slot.id, error }),
       () => host.changed(),
     );
+  }
+
+  /** The most workers there may be (`maxChildren`, as `resize()` last set it). */
+  get maxChildren(): number {
+    return this.#max;
   }
 
   /** Shutting down: start no workers, retire each as it goes idle. */
@@ -124,7 +134,7 @@ export class Workers {
   /** Starts workers for up to `queued` jobs, within `maxChildren`; returns how many. */
   grow(queued: number): number {
     if (this.#closing || this.#backoff !== undefined) return 0;
-    const wanted = Math.min(this.#options.maxChildren - this.slots.length, queued);
+    const wanted = Math.min(this.#max - this.slots.length, queued);
     for (let i = 0; i < wanted; i++) this.#spawn();
     return Math.max(0, wanted);
   }
@@ -132,7 +142,7 @@ export class Workers {
   /** Starts workers up to `minChildren`. */
   keepMinimum(): void {
     if (this.#closing || this.#backoff !== undefined) return;
-    while (this.slots.length < this.#options.minChildren) this.idle(this.#spawn());
+    while (this.slots.length < this.#min) this.idle(this.#spawn());
   }
 
   #spawn(): WorkerSlot {
@@ -170,7 +180,7 @@ export class Workers {
     if (!this.#readySent) {
       let ready = 0;
       for (const each of this.slots) if (each.ready) ready++;
-      if (ready >= Math.max(1, this.#options.minChildren)) {
+      if (ready >= Math.max(1, this.#min)) {
         this.#readySent = true;
         this.#host.emit("ready", { alive: this.slots.length });
       }
@@ -188,11 +198,11 @@ export class Workers {
       if (slot.recycling) this.keepMinimum();
       return;
     }
-    if (slot.idleTimer === undefined && this.slots.length > this.#options.minChildren) {
+    if (slot.idleTimer === undefined && this.slots.length > this.#min) {
       slot.idleTimer = this.#clock.setTimer(
         () => {
           slot.idleTimer = undefined;
-          if (slot.inflightItems === 0 && this.slots.length > this.#options.minChildren) {
+          if (slot.inflightItems === 0 && this.slots.length > this.#min) {
             this.remove(slot, "idle");
             this.#host.changed();
           }
@@ -278,9 +288,8 @@ export class Workers {
 
   /** Applies a new `maxChildren`: idle workers above it leave now, busy ones once idle. */
   resize(maxChildren: number): void {
-    const options = this.#options;
-    options.maxChildren = maxChildren;
-    if (options.minChildren > maxChildren) options.minChildren = maxChildren;
+    this.#max = maxChildren;
+    if (this.#min > maxChildren) this.#min = maxChildren;
     let excess = this.slots.filter((slot) => !slot.retiring).length - maxChildren;
     for (const slot of [...this.slots]) {
       if (excess <= 0) break;

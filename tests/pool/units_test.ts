@@ -11,17 +11,16 @@ import {
   MAX_BATCH,
 } from "../../src/pool/dispatch.ts";
 import type { WorkerSlot } from "../../src/pool/worker_slot.ts";
-import { Job, Sink } from "../../src/pool/job.ts";
+import { callJob, type Job, mapJob, PLAIN, Sink } from "../../src/pool/job.ts";
 import { JobQueue } from "../../src/pool/job_queue.ts";
-import { Mode } from "../../src/protocol/messages.ts";
 
 function single(id: number): Job {
-  return new Job(id, 0, Mode.CALL, [id], 0, 1, Sink.DONE, null, null);
+  return callJob(id, 0, [id], Sink.DONE, null, null, PLAIN);
 }
 
 function mapped(id: number, count: number): Job {
   const items = Array.from({ length: count }, (_, i) => i);
-  return new Job(id, 0, Mode.MAP, items, 0, count, Sink.DONE, null, null);
+  return mapJob(id, 0, items, count, Sink.DONE, null, PLAIN);
 }
 
 const ids = (jobs: Job[]) =>
