@@ -86,7 +86,7 @@ export function assertNever(value: never): never {
 }
 
 /** How many values a stream job may send ahead of its consumer. */
-export const STREAM_WINDOW = 64;
+export const STREAM_WINDOW = 512;
 
 /**
  * Words of a slot's status memory, an `Int32Array` over a `SharedArrayBuffer`

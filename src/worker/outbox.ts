@@ -24,6 +24,8 @@ export const out: ResultWriter = new ResultWriter(toWire);
 /** Shared with the pool: how many jobs this worker has started, and the doorbells. */
 export let status: Int32Array<ArrayBufferLike> = new Int32Array(Status.WORDS);
 let batchStart = 0;
+/** A timer that sends waiting answers (see `flushSoon`), if set. */
+let soon: ReturnType<typeof setTimeout> | undefined;
 
 /** Uses the pool's status memory (from its `init`). */
 export function attachStatus(buffer: SharedArrayBuffer): void {
@@ -55,8 +57,23 @@ export function maybeFlush(): void {
   if (performance.now() - batchStart >= FLUSH_AFTER_MS) flush();
 }
 
+/**
+ * Sends the answers within `FLUSH_AFTER_MS` even if no more come: for values
+ * a stream's generator holds back while it awaits something.
+ */
+export function flushSoon(): void {
+  soon ??= setTimeout(() => {
+    soon = undefined;
+    flush();
+  }, FLUSH_AFTER_MS);
+}
+
 /** Sends the answers so far as one `results` message, and rings the pool's doorbell. */
 export function flush(): void {
+  if (soon !== undefined) {
+    clearTimeout(soon);
+    soon = undefined;
+  }
   if (out.empty || isCrashed()) return;
   const now = performance.now();
   out.flush(now - batchStart, post);

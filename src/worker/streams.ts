@@ -9,7 +9,13 @@
 
 import { STREAM_WINDOW } from "../protocol/messages.ts";
 import type { Compiled } from "./compile.ts";
-import { flush, maybeFlush, out, pushThrow } from "./outbox.ts";
+import { flush, flushSoon, maybeFlush, out, pushThrow } from "./outbox.ts";
+
+/**
+ * A producer this slow (ms per value) has each value sent at once: a
+ * message costs the main thread less than the wait for the next value.
+ */
+const SLOW_STEP_MS = 0.05;
 
 /** The stream job running now, paced by credits from the pool. */
 let stream: { id: number; credit: number; stopped: boolean; wake: (() => void) | null } | null =
@@ -47,7 +53,16 @@ export async function runAsyncGenerator(
   }
 }
 
-/** A generator job whose values are sent as they come, at most STREAM_WINDOW ahead. */
+/**
+ * A generator job whose values are sent as they come, at most STREAM_WINDOW
+ * ahead. Values of a fast producer travel together: a value waits for the
+ * next ones unless it is the first, the producer took `SLOW_STEP_MS` or
+ * more to make it, the consumer's credit is used up, or the values waiting
+ * are `FLUSH_AFTER_MS` old (`maybeFlush`, and a timer while the generator
+ * awaits). So one message carries up to a window of values, and a slow
+ * producer's values still go one by one, at once. A value made quickly
+ * before a long synchronous step of its generator waits for that step.
+ */
 export async function runStream(
   task: Compiled,
   iterator: Iterator<unknown> | AsyncIterator<unknown>,
@@ -55,6 +70,7 @@ export async function runStream(
 ): Promise<void> {
   const state = { id, credit: STREAM_WINDOW, stopped: false, wake: null as (() => void) | null };
   stream = state;
+  let first = true;
   try {
     while (true) {
       while (state.credit <= 0 && !state.stopped) {
@@ -65,11 +81,18 @@ export async function runStream(
         await iterator.return?.();
         break;
       }
+      const began = performance.now();
       const step = await iterator.next();
       if (step.done) break;
       state.credit--;
       out.yielded(step.value);
-      flush();
+      if (first || state.credit === 0 || performance.now() - began >= SLOW_STEP_MS) {
+        first = false;
+        flush();
+      } else {
+        maybeFlush();
+        flushSoon(); // the generator may now await something: the values go meanwhile
+      }
     }
     out.ended();
   } catch (error) {

@@ -5,6 +5,7 @@ import { Pool } from "../../src/pool/pool.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 import { promiseState } from "../_util.ts";
 import { FakeClock } from "../_fake_clock.ts";
+import { STREAM_WINDOW } from "../../src/protocol/messages.ts";
 
 describe("Pool results", () => {
   it("Pool.doneCount is released once per done entry: acquire() then done.shift()", async () => {
@@ -169,22 +170,66 @@ describe("Pool.stream()", () => {
       }
     }, produced);
     // Credits are granted only for values the consumer took, so the producer is never more
-    // than the window (STREAM_WINDOW = 64) ahead. Without back-pressure it would race on
+    // than the window (STREAM_WINDOW) ahead. Without back-pressure it would race on
     // towards 10,000 at once.
     let consumed = 0;
     for await (const value of stream) {
       assert.equal(value, consumed++);
       const ahead = Atomics.load(produced, 0) - consumed;
-      assert.ok(ahead <= 64, `the producer ran ${ahead} values ahead`);
+      assert.ok(ahead <= STREAM_WINDOW, `the producer ran ${ahead} values ahead`);
       if (consumed === 1) {
         // Give the producer every chance to overrun: wait until it has filled its window.
-        for (let seen = Atomics.load(produced, 0); seen < 64; seen = Atomics.load(produced, 0)) {
+        for (
+          let seen = Atomics.load(produced, 0);
+          seen < STREAM_WINDOW;
+          seen = Atomics.load(produced, 0)
+        ) {
           const wait = Atomics.waitAsync(produced, 0, seen);
           if (wait.async) await wait.value;
         }
       }
     }
     assert.equal(consumed, 10_000);
+  });
+
+  it("Pool.stream() sends values made quickly while the generator then awaits the consumer", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // Word 0: values the consumer has seen. The generator makes 50 values at once (they may
+    // travel together), then waits until the consumer has seen them all: held back, they never
+    // would be, and the test would hang.
+    const seen = new Int32Array(new SharedArrayBuffer(4));
+    const stream = pool.stream(async function* (memory: Int32Array) {
+      for (let i = 1; i <= 50; i++) yield i;
+      while (Atomics.load(memory, 0) < 50) {
+        const wait = Atomics.waitAsync(memory, 0, Atomics.load(memory, 0));
+        if (wait.async) await wait.value;
+      }
+      yield 51;
+    }, seen);
+    const values: number[] = [];
+    for await (const value of stream) {
+      values.push(value as number);
+      Atomics.store(seen, 0, values.length);
+      Atomics.notify(seen, 0);
+    }
+    assert.deepEqual(values, Array.from({ length: 51 }, (_, i) => i + 1));
+  });
+
+  it("Pool.stream() of many quick values, batched, delivers every one in order", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const n = 5 * STREAM_WINDOW + 3;
+    let sum = 0;
+    let count = 0;
+    for await (
+      const value of pool.stream(function* (count: number) {
+        for (let i = 0; i < count; i++) yield i;
+      }, n)
+    ) {
+      assert.equal(value, count++);
+      sum += value as number;
+    }
+    assert.equal(count, n);
+    assert.equal(sum, (n * (n - 1)) / 2);
   });
 
   it("Pool.stream() return() stops the task, and the worker is free again", async () => {
