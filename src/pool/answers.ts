@@ -13,7 +13,7 @@
  */
 
 import { readResults, type ResultVisitor, Tag } from "../protocol/result_batch.ts";
-import { deferredOf, type Job, Sink } from "./job.ts";
+import { deferredOf, type Job } from "./job.ts";
 import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { Recovery } from "./recovery.ts";
@@ -64,10 +64,8 @@ export class Answers {
   progress(slot: WorkerSlot, id: number, value: unknown): void {
     const job = runningEntry(slot, id);
     if (job === undefined || job.ended) return;
-    if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
-      const onProgress = deferredOf(job, id).onProgress;
-      if (onProgress !== undefined) this.#results.later(onProgress, value);
-    }
+    const onProgress = deferredOf(job, id)?.onProgress;
+    if (onProgress !== undefined) this.#results.later(onProgress, value);
     this.#host.emit("progress", { id, value });
   }
 

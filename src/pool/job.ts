@@ -6,26 +6,25 @@
  */
 
 import { Mode } from "../protocol/messages.ts";
+import type { CollectTarget } from "./collector.ts";
+import type { ResultStream } from "./result_stream.ts";
 import type { WorkerSlot } from "./worker_slot.ts";
 
-/** Where a job's results go. */
+/** The kinds of {@linkcode Destination}: where a job's results go. */
 export const Sink = {
   /** To `pool.done` (and `doneCount`). */
   DONE: 0,
   /** Nowhere: the caller asked for none. */
   DISCARD: 1,
-  /** To `job.target`, a `(result, jobId) => void` callback. */
+  /** To a `(result, jobId) => void` callback. */
   CALLBACK: 2,
-  /** To `job.target`, a {@linkcode Deferred} (`run`, `exec`). */
+  /** To a {@linkcode Deferred} (`run`, `exec`). */
   PROMISE: 3,
-  /** To `job.target`, a `ResultStream` (`stream`). */
+  /** To a `ResultStream` (`stream`). */
   STREAM: 4,
-  /**
-   * To one {@linkcode Deferred} per job: `job.target` is an array of them,
-   * parallel to `job.args` (one-argument `run()`s merged into one entry).
-   */
+  /** To one {@linkcode Deferred} per job, parallel to `job.args` (merged one-argument `run()`s). */
   PROMISES: 5,
-  /** To `job.target`, a `CollectTarget`: results by input index (`collect`). */
+  /** To a `CollectTarget`: results by input index (`collect`). */
   COLLECT: 6,
 } as const;
 
@@ -38,18 +37,37 @@ export interface Deferred {
   onProgress?: ((value: unknown) => void) | undefined;
 }
 
-/**
- * Where the results of a job go, as its entry holds it: all that `Results`
- * reads to report an end. A job that never reached the queue (a timer's
- * refused submit) has one without being an entry.
- */
-export type Destination = Pick<Job, "sink" | "target" | "id" | "offset">;
+/** Where a job's results go: one case per {@linkcode Sink}, each with what it needs. */
+export type Destination =
+  | { readonly kind: typeof Sink.DONE }
+  | { readonly kind: typeof Sink.DISCARD }
+  | {
+    readonly kind: typeof Sink.CALLBACK;
+    readonly callback: (result: unknown, id: number) => void;
+  }
+  | { readonly kind: typeof Sink.PROMISE; readonly deferred: Deferred }
+  | { readonly kind: typeof Sink.PROMISES; readonly deferreds: Deferred[] }
+  | { readonly kind: typeof Sink.STREAM; readonly stream: ResultStream<unknown> }
+  | { readonly kind: typeof Sink.COLLECT; readonly collect: CollectTarget };
 
-/** The {@linkcode Deferred} of job `id`, which `job` (a `PROMISE` or `PROMISES` entry) holds. */
-export function deferredOf(job: Destination, id: number): Deferred {
-  return job.sink === Sink.PROMISE
-    ? job.target as Deferred
-    : (job.target as Deferred[])[job.offset + id - job.id]!;
+/** Results to `pool.done`: one object for every pool, so the hot path compares identity. */
+export const TO_DONE: Destination = Object.freeze({ kind: Sink.DONE });
+/** Results nowhere. */
+export const TO_DISCARD: Destination = Object.freeze({ kind: Sink.DISCARD });
+
+/**
+ * What `Results` reads to report the end of job `id`: the destination of
+ * its entry, and where the job sits in it. A job that never reached the
+ * queue (a timer's refused submit) has one without being an entry.
+ */
+export type Addressed = Pick<Job, "dest" | "id" | "offset">;
+
+/** The {@linkcode Deferred} of job `id`, if its destination is a promise. */
+export function deferredOf(job: Addressed, id: number): Deferred | undefined {
+  const dest = job.dest;
+  if (dest.kind === Sink.PROMISE) return dest.deferred;
+  if (dest.kind === Sink.PROMISES) return dest.deferreds[job.offset + id - job.id];
+  return undefined;
 }
 
 /**
@@ -76,8 +94,7 @@ interface JobInit {
   args: unknown[] | Float64Array;
   offset: number;
   count: number;
-  sink: number;
-  target: unknown;
+  dest: Destination;
   transfer: Transferable[] | null;
   policy: JobPolicy;
 }
@@ -96,10 +113,8 @@ export class Job {
   offset: number;
   /** How many jobs this entry holds: 1, or a `map` slice's length. */
   count: number;
-  /** A {@linkcode Sink}. */
-  readonly sink: number;
-  /** The callback, `Deferred` or stream behind `sink`. */
-  readonly target: unknown;
+  /** Where its results go. */
+  readonly dest: Destination;
   /** What to move, not copy, with the arguments. */
   readonly transfer: Transferable[] | null;
   /** How it is run (see {@linkcode JobPolicy}). */
@@ -132,8 +147,7 @@ export class Job {
     this.args = init.args;
     this.offset = init.offset;
     this.count = init.count;
-    this.sink = init.sink;
-    this.target = init.target;
+    this.dest = init.dest;
     this.transfer = init.transfer;
     this.policy = init.policy;
   }
@@ -171,8 +185,7 @@ export class Job {
       args: this.args,
       offset: this.offset + from,
       count: n,
-      sink: this.sink,
-      target: this.target,
+      dest: this.dest,
       transfer: null,
       policy: this.policy,
     });
@@ -193,23 +206,11 @@ export function callJob(
   id: number,
   task: number,
   args: unknown[],
-  sink: number,
-  target: unknown,
+  dest: Destination,
   transfer: Transferable[] | null,
   policy: JobPolicy,
 ): Job {
-  return new Job({
-    id,
-    task,
-    mode: Mode.CALL,
-    args,
-    offset: 0,
-    count: 1,
-    sink,
-    target,
-    transfer,
-    policy,
-  });
+  return new Job({ id, task, mode: Mode.CALL, args, offset: 0, count: 1, dest, transfer, policy });
 }
 
 /** `count` calls of `task`, one item of `items` each, ids from `id` on (`map`, merged submits). */
@@ -218,8 +219,7 @@ export function mapJob(
   task: number,
   items: unknown[] | Float64Array,
   count: number,
-  sink: number,
-  target: unknown,
+  dest: Destination,
   policy: JobPolicy,
 ): Job {
   const job = new Job({
@@ -229,8 +229,7 @@ export function mapJob(
     args: items,
     offset: 0,
     count,
-    sink,
-    target,
+    dest,
     transfer: null,
     policy,
   });
@@ -244,7 +243,7 @@ export function streamJob(
   id: number,
   task: number,
   args: unknown[],
-  stream: unknown,
+  stream: ResultStream<unknown>,
   transfer: Transferable[] | null,
   timeout: number,
 ): Job {
@@ -255,8 +254,7 @@ export function streamJob(
     args,
     offset: 0,
     count: 1,
-    sink: Sink.STREAM,
-    target: stream,
+    dest: { kind: Sink.STREAM, stream },
     transfer,
     policy: timeout === 0 ? STREAMING : { exclusive: true, timeout, priority: 0 },
   });

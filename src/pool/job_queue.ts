@@ -24,7 +24,7 @@ export class JobQueue {
   #open: Job | null = null;
   /** What a submit must match to join the open entry: its task value (function, name or reference)... */
   #openTask: unknown = undefined;
-  /** ... and its destination (the pool's `[sink, target]` pair, compared by identity). */
+  /** ... and its destination (a `Destination`, or `RUNS` for merged runs; compared by identity). */
   #openDone: unknown = undefined;
   /** The open entry is sent early, before the tick ends, once it holds this many jobs. */
   #openFlushAt = Infinity;

@@ -256,16 +256,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
     checkPriority(priority, "submit job");
-    const [sink, target] = this.#submitter.defaultTarget;
-    return this.#submitter.job(
-      task,
-      [...args],
-      sink,
-      target,
-      false,
-      null,
-      this.#submitter.withPriority(priority),
-    ).id;
+    const submitter = this.#submitter;
+    const policy = submitter.withPriority(priority);
+    return submitter.job(task, [...args], submitter.defaultTarget, false, null, policy).id;
   }
 
   /**
@@ -421,11 +414,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     iterable: Iterable<unknown> | AsyncIterable<unknown>,
     done?: DoneTarget,
   ): number | Promise<number> {
-    const [sink, target] = done === undefined ? this.#submitter.defaultTarget : checkDone(done);
+    const dest = done === undefined ? this.#submitter.defaultTarget : checkDone(done);
     if (isAsyncOnly(iterable)) {
-      return this.#submitter.mapAsync(task, iterable, () => target, sink, "map", null);
+      return this.#submitter.mapAsync(task, iterable, () => dest, "map", null);
     }
-    return this.#submitter.map(task, iterable, sink, target, "map");
+    return this.#submitter.map(task, iterable, dest, "map");
   }
 
   /**

@@ -18,11 +18,9 @@ import { MAX_COUNT } from "../sync/_layout.ts";
 import { Semaphore } from "../sync/semaphore.ts";
 import { reportGlobally } from "../_checks.ts";
 import type { Clock } from "../timers/clock.ts";
-import { type Deferred, deferredOf, type Destination, type Job, Sink } from "./job.ts";
+import { type Addressed, deferredOf, type Job, Sink } from "./job.ts";
 import type { ResolvedOptions } from "./options.ts";
-import type { ResultStream } from "./result_stream.ts";
 import type { StatsRecorder } from "./stats.ts";
-import type { CollectTarget } from "./collector.ts";
 
 /** The second argument of a queued call that takes one argument (`cancelledCallback(id)`). */
 const NO_ARGUMENT = Symbol("no argument");
@@ -66,27 +64,28 @@ export class Results {
   }
 
   #value(job: Job, id: number, value: unknown, yielded: boolean): void {
-    switch (job.sink) {
+    const dest = job.dest;
+    switch (dest.kind) {
       case Sink.DONE:
         this.done.push(this.#options.resultId ? [id, value] : value);
         this.#addedDone++;
         break;
       case Sink.CALLBACK:
-        this.#calls.push(job.target, value, id);
+        this.#calls.push(dest.callback, value, id);
         break;
       case Sink.PROMISE:
       case Sink.PROMISES: {
-        const deferred = deferredOf(job, id);
+        const deferred = deferredOf(job, id)!;
         if (yielded) (deferred.values ??= []).push(value);
         else deferred.resolve(value);
         break;
       }
       case Sink.STREAM:
-        (job.target as ResultStream<unknown>).push(value);
-        if (!yielded) (job.target as ResultStream<unknown>).close();
+        dest.stream.push(value);
+        if (!yielded) dest.stream.close();
         break;
       case Sink.COLLECT: {
-        const { collector, firstId, firstIndex } = job.target as CollectTarget;
+        const { collector, firstId, firstIndex } = dest.collect;
         collector.value(id - firstId + firstIndex, value, yielded);
         break;
       }
@@ -96,7 +95,8 @@ export class Results {
   /** Jobs `id` … `id + n - 1` of `job` returned `data[at]` … `data[at + n - 1]`. */
   values(job: Job, id: number, data: ArrayLike<unknown>, at: number, n: number): void {
     this.#stats.done += n;
-    if (job.sink === Sink.DONE) {
+    const dest = job.dest;
+    if (dest.kind === Sink.DONE) {
       const done = this.done;
       if (this.#options.resultId) {
         for (let k = 0; k < n; k++) done.push([id + k, data[at + k]]);
@@ -104,14 +104,14 @@ export class Results {
         done.pushAll(data, at, n);
       }
       this.#addedDone += n;
-    } else if (job.sink === Sink.COLLECT) {
-      const { collector, firstId, firstIndex } = job.target as CollectTarget;
+    } else if (dest.kind === Sink.COLLECT) {
+      const { collector, firstId, firstIndex } = dest.collect;
       collector.valueRun(id - firstId + firstIndex, data, at, n);
-    } else if (job.sink === Sink.PROMISES) {
-      const deferreds = job.target as Deferred[];
+    } else if (dest.kind === Sink.PROMISES) {
+      const deferreds = dest.deferreds;
       const base = job.offset + id - job.id;
       for (let k = 0; k < n; k++) deferreds[base + k]!.resolve(data[at + k]);
-    } else if (job.sink !== Sink.DISCARD) {
+    } else if (dest.kind !== Sink.DISCARD) {
       for (let k = 0; k < n; k++) this.#value(job, id + k, data[at + k], false);
     }
   }
@@ -119,30 +119,32 @@ export class Results {
   /** Generator job `id` finished. */
   end(job: Job, id: number): void {
     this.#stats.done++;
-    if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
-      const deferred = deferredOf(job, id);
+    const dest = job.dest;
+    if (dest.kind === Sink.PROMISE || dest.kind === Sink.PROMISES) {
+      const deferred = deferredOf(job, id)!;
       deferred.resolve(deferred.values ?? []);
-    } else if (job.sink === Sink.STREAM) {
-      (job.target as ResultStream<unknown>).close();
-    } else if (job.sink === Sink.COLLECT) {
-      const { collector, firstId, firstIndex } = job.target as CollectTarget;
+    } else if (dest.kind === Sink.STREAM) {
+      dest.stream.close();
+    } else if (dest.kind === Sink.COLLECT) {
+      const { collector, firstId, firstIndex } = dest.collect;
       collector.end(id - firstId + firstIndex);
     }
   }
 
   /** A job failed with `error`. */
-  failure(job: Destination, id: number, error: unknown): void {
+  failure(job: Addressed, id: number, error: unknown): void {
     this.#stats.failed++;
-    if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) {
-      deferredOf(job, id).reject(error);
+    const dest = job.dest;
+    if (dest.kind === Sink.PROMISE || dest.kind === Sink.PROMISES) {
+      deferredOf(job, id)!.reject(error);
       return;
     }
-    if (job.sink === Sink.STREAM) {
-      (job.target as ResultStream<unknown>).fail(error);
+    if (dest.kind === Sink.STREAM) {
+      dest.stream.fail(error);
       return;
     }
-    if (job.sink === Sink.COLLECT) {
-      const { collector, firstId, firstIndex } = job.target as CollectTarget;
+    if (dest.kind === Sink.COLLECT) {
+      const { collector, firstId, firstIndex } = dest.collect;
       collector.failure(id - firstId + firstIndex, error);
       return;
     }
@@ -162,10 +164,12 @@ export class Results {
   /** A job was cancelled before it ran; promises and streams reject with `reason`. */
   cancelled(job: Job, id: number, reason: unknown): void {
     this.#stats.cancelled++;
-    if (job.sink === Sink.PROMISE || job.sink === Sink.PROMISES) deferredOf(job, id).reject(reason);
-    else if (job.sink === Sink.STREAM) (job.target as ResultStream<unknown>).fail(reason);
-    else if (job.sink === Sink.COLLECT) {
-      const { collector, firstId, firstIndex } = job.target as CollectTarget;
+    const dest = job.dest;
+    if (dest.kind === Sink.PROMISE || dest.kind === Sink.PROMISES) {
+      deferredOf(job, id)!.reject(reason);
+    } else if (dest.kind === Sink.STREAM) dest.stream.fail(reason);
+    else if (dest.kind === Sink.COLLECT) {
+      const { collector, firstId, firstIndex } = dest.collect;
       collector.failure(id - firstId + firstIndex, reason);
     }
     const callback = this.#options.cancelledCallback;

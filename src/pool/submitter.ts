@@ -18,12 +18,15 @@ import type { DispatchLoop } from "./dispatch_loop.ts";
 import {
   callJob,
   type Deferred,
+  type Destination,
   type Job,
   type JobPolicy,
   mapJob,
   PLAIN,
   Sink,
   streamJob,
+  TO_DISCARD,
+  TO_DONE,
 } from "./job.ts";
 import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
@@ -45,7 +48,7 @@ export class Submitter {
   readonly #results: Results;
   readonly #scheduler: Scheduler;
   /** Where results go when the caller names no destination: `doneCallback`, or `done`. */
-  readonly defaultTarget: [number, unknown];
+  readonly defaultTarget: Destination;
   /**
    * How a job runs unless its call says otherwise: with `taskTimeout`, each
    * job has that limit and, on one lane, its worker to itself.
@@ -67,7 +70,7 @@ export class Submitter {
     this.#results = results;
     this.#scheduler = scheduler;
     const callback = options.doneCallback;
-    this.defaultTarget = callback ? [Sink.CALLBACK, callback] : DONE;
+    this.defaultTarget = callback ? { kind: Sink.CALLBACK, callback } : TO_DONE;
     this.#policy = options.taskTimeout > 0
       ? {
         exclusive: options.concurrentTasksPerWorker === 1,
@@ -117,21 +120,20 @@ export class Submitter {
     return new Promise((resolve, reject) => {
       const collector = new Collector(resolve, reject);
       if (isAsyncOnly(iterable)) {
-        const target = (firstIndex: number): CollectTarget => ({
-          collector,
-          firstId: this.#nextId,
-          firstIndex,
+        const destAt = (firstIndex: number): Destination => ({
+          kind: Sink.COLLECT,
+          collect: { collector, firstId: this.#nextId, firstIndex },
         });
-        this.mapAsync(task, iterable, target, Sink.COLLECT, "collect", collector).then(
+        this.mapAsync(task, iterable, destAt, "collect", collector).then(
           () => collector.close(),
           (error) => collector.abort(error),
         );
         return;
       }
-      const target: CollectTarget = { collector, firstId: this.#nextId, firstIndex: 0 };
+      const collect: CollectTarget = { collector, firstId: this.#nextId, firstIndex: 0 };
       try {
         // Results arrive in later tasks, so the count may come after the jobs.
-        collector.add(this.map(task, iterable, Sink.COLLECT, target, "collect"));
+        collector.add(this.map(task, iterable, { kind: Sink.COLLECT, collect }, "collect"));
         collector.close();
       } catch (error) {
         reject(error);
@@ -168,7 +170,8 @@ export class Submitter {
     let job: Job;
     try {
       const moved = options.transfer ? [...options.transfer] : null;
-      job = this.job(task, [...args], Sink.PROMISE, deferred, first, moved, policy);
+      const dest: Destination = { kind: Sink.PROMISE, deferred };
+      job = this.job(task, [...args], dest, first, moved, policy);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -218,7 +221,7 @@ export class Submitter {
   }
 
   /**
-   * Queues a job for `done` (a `[sink, target]` pair). One argument at the
+   * Queues a job for `done` (a `Destination`). One argument at the
    * back of the queue joins the open entry, or opens one: no object per job,
    * and one value on the wire instead of five. A merged `run()` comes with
    * `done` = `RUNS` and its `deferred`.
@@ -226,16 +229,15 @@ export class Submitter {
   add(
     task: unknown,
     args: unknown[],
-    done: [number, unknown],
+    done: Destination | typeof RUNS,
     first: boolean,
     deferred?: Deferred,
   ): JobId {
     // A job that cannot join an open entry travels alone; a merged run's
     // destination is then its own promise.
-    const sink = done === RUNS ? Sink.PROMISE : done[0];
-    const target = done === RUNS ? deferred : done[1];
+    const alone: Destination = done === RUNS ? { kind: Sink.PROMISE, deferred: deferred! } : done;
     if (first || args.length !== 1 || this.#options.taskTimeout > 0) {
-      return this.job(task, args, sink, target, first).id;
+      return this.job(task, args, alone, first).id;
     }
     this.checkOpen();
     const queue = this.#queue;
@@ -243,7 +245,7 @@ export class Submitter {
     if (queue.items >= maxQueue) throw new QueueFullError(maxQueue);
     let arg = args[0];
     if (typeof arg === "object" && arg !== null) {
-      if (isTransferred(arg)) return this.job(task, args, sink, target, first).id;
+      if (isTransferred(arg)) return this.job(task, args, alone, first).id;
       arg = toWire(arg) ?? arg;
     }
     let open = queue.openFor(task, done);
@@ -251,16 +253,17 @@ export class Submitter {
     if (open !== null) {
       id = this.#nextId++;
       queue.join(arg);
-      if (done === RUNS) (open.target as Deferred[]).push(deferred!);
+      if (open.dest.kind === Sink.PROMISES) open.dest.deferreds.push(deferred!);
       this.#ends.added(1);
       this.#loop.checkFull();
       if (queue.openDue) this.#loop.flushEarly();
     } else {
       const index = this.#tasks.indexOf(task); // throws for a bad task: before taking an id
       id = this.#nextId++;
-      open = done === RUNS
-        ? mapJob(id, index, [arg], 1, Sink.PROMISES, [deferred], this.#policy)
-        : mapJob(id, index, [arg], 1, sink, target, this.#policy);
+      const dest: Destination = done === RUNS
+        ? { kind: Sink.PROMISES, deferreds: [deferred!] }
+        : done;
+      open = mapJob(id, index, [arg], 1, dest, this.#policy);
       this.#loop.openEntry(open, task, done);
     }
     if (queue.open === open) queue.limitOpen(this.#loop.openLimit(open));
@@ -275,15 +278,14 @@ export class Submitter {
   job(
     task: unknown,
     args: unknown[],
-    sink: number,
-    target: unknown,
+    dest: Destination,
     first: boolean,
     moved: Transferable[] | null = null,
     policy: JobPolicy = this.#policy,
   ): Job {
     const { index, transfer } = this.#prepare(task, args, moved);
     if (transfer !== null) [args] = transfer;
-    const job = callJob(this.#nextId++, index, args, sink, target, transfer?.[1] ?? null, policy);
+    const job = callJob(this.#nextId++, index, args, dest, transfer?.[1] ?? null, policy);
     this.#loop.enqueue(job, first);
     return job;
   }
@@ -328,11 +330,11 @@ export class Submitter {
     delay: number,
     task: unknown,
     args: unknown[],
-    [sink, target]: [number, unknown],
+    dest: Destination,
   ): TimerHandle {
     this.#checkTimerJob(task, args, false);
     return this.#scheduler.later(delay, () => {
-      if (!this.#closed) this.#submitFromTimer(task, args, sink, target, true);
+      if (!this.#closed) this.#submitFromTimer(task, args, dest, true);
     });
   }
 
@@ -340,14 +342,14 @@ export class Submitter {
     interval: number,
     task: unknown,
     args: unknown[],
-    [sink, target]: [number, unknown],
+    dest: Destination,
   ): TimerHandle {
     this.#checkTimerJob(task, args, true);
     let last: Job | undefined;
     return this.#scheduler.every(
       interval,
       () => {
-        if (!this.#closed) last = this.#submitFromTimer(task, args, sink, target, false) ?? last;
+        if (!this.#closed) last = this.#submitFromTimer(task, args, dest, false) ?? last;
       },
       () => last !== undefined && !last.ended,
     );
@@ -371,28 +373,26 @@ export class Submitter {
   #submitFromTimer(
     task: unknown,
     args: unknown[],
-    sink: number,
-    target: unknown,
+    dest: Destination,
     first: boolean,
   ): Job | undefined {
     try {
-      return this.job(task, [...args], sink, target, first);
+      return this.job(task, [...args], dest, first);
     } catch (error) {
       this.#queue.close(); // its ids must stay consecutive
       const id = this.#nextId++;
       // Never queued, so not pending: reported to its destination alone.
-      this.#results.failure({ sink, target, id, offset: 0 }, id, error);
+      this.#results.failure({ dest, id, offset: 0 }, id, error);
       this.#loop.changed();
       return undefined;
     }
   }
 
-  /** Queues one job per item of `iterable`, results to `sink`; returns how many. */
+  /** Queues one job per item of `iterable`, results to `dest`; returns how many. */
   map(
     task: unknown,
     iterable: unknown,
-    sink: number,
-    target: unknown,
+    dest: Destination,
     action: string,
   ): number {
     this.checkOpen();
@@ -412,7 +412,7 @@ export class Submitter {
     if (this.#queue.items + n > this.#options.maxQueue) {
       throw new QueueFullError(this.#options.maxQueue);
     }
-    const job = mapJob(this.#nextId, index, items, n, sink, target, this.#policy);
+    const job = mapJob(this.#nextId, index, items, n, dest, this.#policy);
     this.#nextId += n;
     this.#loop.enqueue(job, false);
     return n;
@@ -426,8 +426,7 @@ export class Submitter {
   async mapAsync(
     task: unknown,
     source: AsyncIterable<unknown>,
-    targetAt: (firstIndex: number) => unknown,
-    sink: number,
+    destAt: (firstIndex: number) => Destination,
     action: string,
     collector: Collector | null,
   ): Promise<number> {
@@ -437,7 +436,7 @@ export class Submitter {
     let chunk: unknown[] = [];
     let size = 1;
     const send = () => {
-      const n = this.map(task, chunk, sink, targetAt(queued), action);
+      const n = this.map(task, chunk, destAt(queued), action);
       collector?.add(n);
       queued += n;
       chunk = [];
@@ -527,17 +526,20 @@ export function isAsyncOnly(iterable: unknown): iterable is AsyncIterable<unknow
     typeof (iterable as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function";
 }
 
-export const DONE: [number, unknown] = [Sink.DONE, null];
+/**
+ * What merged one-argument `run()`s give `add()` as their destination: each
+ * job's own promise, kept beside its argument in the open entry. The open
+ * entry of runs is found by this object's identity.
+ */
+export const RUNS: unique symbol = Symbol("runs");
 
-/** The destination of merged one-argument `run()`s: each job's own promise. */
-export const RUNS: [number, unknown] = [Sink.PROMISES, null];
-
-const DISCARD: [number, unknown] = [Sink.DISCARD, null];
-
-export function checkDone(done: unknown): [number, unknown] {
-  if (done === true) return DONE;
-  if (done === false) return DISCARD;
-  if (typeof done === "function") return [Sink.CALLBACK, done];
+/** `done` of `submitDone`, `map` and friends: `true` (to `pool.done`), `false` (nowhere), or a callback. */
+export function checkDone(done: unknown): Destination {
+  if (done === true) return TO_DONE;
+  if (done === false) return TO_DISCARD;
+  if (typeof done === "function") {
+    return { kind: Sink.CALLBACK, callback: done as (result: unknown, id: number) => void };
+  }
   throw new TypeError(
     `Cannot submit job: "done" must be a function or a boolean, received ${typeof done}`,
   );

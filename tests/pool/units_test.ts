@@ -11,16 +11,16 @@ import {
   MAX_BATCH,
 } from "../../src/pool/dispatch.ts";
 import type { WorkerSlot } from "../../src/pool/worker_slot.ts";
-import { callJob, type Job, mapJob, PLAIN, Sink } from "../../src/pool/job.ts";
+import { callJob, type Job, mapJob, PLAIN, TO_DONE } from "../../src/pool/job.ts";
 import { JobQueue } from "../../src/pool/job_queue.ts";
 
 function single(id: number): Job {
-  return callJob(id, 0, [id], Sink.DONE, null, null, PLAIN);
+  return callJob(id, 0, [id], TO_DONE, null, PLAIN);
 }
 
 function mapped(id: number, count: number): Job {
   const items = Array.from({ length: count }, (_, i) => i);
-  return mapJob(id, 0, items, count, Sink.DONE, null, PLAIN);
+  return mapJob(id, 0, items, count, TO_DONE, PLAIN);
 }
 
 const ids = (jobs: Job[]) =>
