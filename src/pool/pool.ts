@@ -39,7 +39,8 @@ import {
 import { makeProxy, type ProxiedPool, type TaskProxy } from "./proxy.ts";
 import { Results } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
-import { checkDone, isAsyncOnly, RUNS, Submitter } from "./submitter.ts";
+import { checkDone, isAsyncOnly, RUNS } from "./arguments.ts";
+import { Submitter } from "./submitter.ts";
 import { GuardedListeners, type PoolEventMap } from "./events.ts";
 import { cancellation, checkExec, checkPriority, SHUTDOWN_OPTION_NAMES } from "./exec_checks.ts";
 import { defaultWorkerUrl } from "./worker_url.ts";

@@ -1,0 +1,102 @@
+/**
+ * Arguments and destinations made ready for the queue: buffers to move are
+ * detached at the call, `map` items copied (numbers into one Float64Array),
+ * shared primitives unwrapped, and `done` read into a `Destination`.
+ *
+ * @module
+ */
+
+import { isTransferred } from "../protocol/codec.ts";
+import { toWire } from "../sync/wire.ts";
+import { type Destination, Sink, TO_DISCARD, TO_DONE } from "./job.ts";
+
+/**
+ * Moves what is to be transferred into a copy of `args` now, so the caller's
+ * buffers are detached at the call, as `postMessage` would leave them, and a
+ * write to one after `run()` returns cannot reach the job. Costs one
+ * structured clone of the arguments on this thread (moved buffers are not
+ * copied). Where the runtime cannot move a value within one thread (Bun,
+ * for streams), the job keeps the originals, which are detached when its
+ * batch is sent at the end of the tick.
+ *
+ * @throws {TypeError} If an argument cannot be cloned: the clone checks them all now.
+ */
+export function detachNow(args: unknown[], transfer: Transferable[]): [unknown[], Transferable[]] {
+  if (isBun && transfer.some(isStream)) return [args, transfer];
+  try {
+    return structuredClone([args, transfer], { transfer }) as [unknown[], Transferable[]];
+  } catch (error) {
+    // The clone checked every argument: one cannot cross to a worker.
+    throw new TypeError(
+      `Cannot submit job: an argument cannot be cloned (${(error as Error)?.message})`,
+      { cause: error },
+    );
+  }
+}
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+
+function isStream(value: unknown): boolean {
+  return value instanceof ReadableStream || value instanceof WritableStream ||
+    value instanceof TransformStream;
+}
+
+/**
+ * `map()`'s items, copied so that later changes to the input do not reach
+ * queued jobs: an array of numbers becomes one Float64Array (they travel as
+ * one); objects are checked and shared primitives unwrapped.
+ */
+export function mapItems(iterable: Iterable<unknown>): unknown[] | Float64Array {
+  const source = Array.isArray(iterable) ? iterable : [...iterable];
+  let numeric = true;
+  for (let i = 0; i < source.length; i++) {
+    if (typeof source[i] !== "number") {
+      numeric = false;
+      break;
+    }
+  }
+  if (numeric) return new Float64Array(source as number[]);
+  const items = source === iterable ? source.slice() : source;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item === "object" && item !== null) {
+      if (isTransferred(item)) {
+        throw new TypeError(
+          "Cannot map: items cannot be transfer()ed; submit them one by one instead",
+        );
+      }
+      const wire = toWire(item);
+      if (wire !== undefined) items[i] = wire;
+    }
+  }
+  return items;
+}
+
+/** The most items an async source's chunk holds; see `Submitter.mapAsync`. */
+export const ASYNC_CHUNK = 1024;
+
+/** Whether `iterable` can only be read asynchronously (an array is read as it is). */
+export function isAsyncOnly(iterable: unknown): iterable is AsyncIterable<unknown> {
+  return typeof iterable === "object" && iterable !== null &&
+    typeof (iterable as Partial<Iterable<unknown>>)[Symbol.iterator] !== "function" &&
+    typeof (iterable as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function";
+}
+
+/**
+ * What merged one-argument `run()`s give `add()` as their destination: each
+ * job's own promise, kept beside its argument in the open entry. The open
+ * entry of runs is found by this object's identity.
+ */
+export const RUNS: unique symbol = Symbol("runs");
+
+/** `done` of `submitDone`, `map` and friends: `true` (to `pool.done`), `false` (nowhere), or a callback. */
+export function checkDone(done: unknown): Destination {
+  if (done === true) return TO_DONE;
+  if (done === false) return TO_DISCARD;
+  if (typeof done === "function") {
+    return { kind: Sink.CALLBACK, callback: done as (result: unknown, id: number) => void };
+  }
+  throw new TypeError(
+    `Cannot submit job: "done" must be a function or a boolean, received ${typeof done}`,
+  );
+}
