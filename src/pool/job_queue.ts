@@ -82,7 +82,11 @@ export class JobQueue {
       open === null || open.count >= this.#openLimit || this.#openTask !== task ||
       this.#openDone !== done
     ) return false;
-    this.#append(open, arg);
+    // #append, written out: this is the pool's hottest path.
+    (open.args as unknown[]).push(arg);
+    open.count++;
+    if (typeof arg !== "number") open.numeric = false;
+    this.items++;
     return true;
   }
 
