@@ -24,8 +24,14 @@ import type { Workers } from "./workers.ts";
 
 /** Reads the answers of one pool's workers. */
 export class Answers {
-  /** Measured ms per job (EWMA); NaN until the first answer. */
-  #msPerJob = NaN;
+  /**
+   * Measured ms per job (EWMA) by task index; missing until the task's first
+   * answer. One figure per task, so a burst of slow jobs of one task is not
+   * sized from another task's tiny ones.
+   */
+  readonly #byTask: number[] = [];
+  /** The task whose estimate the message being read has updated already. */
+  #measured = -1;
   readonly #queue: JobQueue;
   readonly #ends: JobEnds;
   readonly #results: Results;
@@ -52,9 +58,19 @@ export class Answers {
     this.#host = host;
   }
 
-  /** The measured time of one job (ms, a moving average); NaN until the first answer. */
-  get msPerJob(): number {
-    return this.#msPerJob;
+  /** The measured time of one job of task `task` (ms, a moving average); NaN until its first answer. */
+  msFor(task: number): number {
+    const ms = this.#byTask[task];
+    return ms === undefined ? NaN : ms;
+  }
+
+  /** Folds this message's mean time per job into the estimate of `task`, once per message. */
+  #measure(task: number): void {
+    if (task === this.#measured || this.#jobs === 0) return;
+    this.#measured = task;
+    const previous = this.#byTask[task];
+    const sample = this.#sample;
+    this.#byTask[task] = previous === undefined ? sample : 0.7 * previous + 0.3 * sample;
   }
 
   /**
@@ -74,14 +90,11 @@ export class Answers {
     // A worker that ran a job has started for good: forget earlier failures.
     if (slot.endedItems === 0) this.#workers.startedForGood();
     this.#stats.busyMs += ms;
-    const sample = jobs > 0 ? ms / jobs : 0;
-    if (jobs > 0) {
-      const previous = this.#msPerJob;
-      this.#msPerJob = previous === previous ? 0.7 * previous + 0.3 * sample : sample;
-    }
     this.#answering = slot;
     this.#entry = slot.inflight.at(0)!;
-    this.#sample = sample;
+    this.#sample = jobs > 0 ? ms / jobs : 0;
+    this.#jobs = jobs;
+    this.#measured = -1;
     readResults(data, this.#reader);
   }
 
@@ -90,6 +103,7 @@ export class Answers {
   #answering!: WorkerSlot;
   #entry!: Job;
   #sample = 0;
+  #jobs = 0;
   /** Created once, so `readResults` calls one shape of visitor. */
   readonly #reader: ResultVisitor = {
     returns: (values, at, n) => this.#onReturns(values, at, n),
@@ -115,6 +129,7 @@ export class Answers {
         this.#ends.returnedMany(job, job.id + job.next, values, at, take);
       }
       this.#stats.ran(job.task, this.#sample, take);
+      this.#measure(job.task);
       slot.inflightItems -= take;
       slot.endedItems = (slot.endedItems + take) | 0;
       job.next += take;
@@ -139,7 +154,10 @@ export class Answers {
     const skipped = tag === Tag.SKIPPED;
     const from = job.next;
     const items = skipped ? job.count - from : 1;
-    if (!skipped) this.#stats.ran(job.task, this.#sample, 1);
+    if (!skipped) {
+      this.#stats.ran(job.task, this.#sample, 1);
+      this.#measure(job.task);
+    }
     if (!job.ended && !skipped) {
       const id = job.id + from;
       if (tag === Tag.RETURN) this.#ends.returned(job, id, value);
@@ -183,6 +201,7 @@ export class Answers {
     job.later--;
     slot.inflightItems--;
     this.#stats.ran(job.task, this.#sample, 1);
+    this.#measure(job.task);
     if (!job.ended) {
       if (threw) this.#ends.failed(job, id, value);
       else this.#ends.returned(job, id, value);

@@ -32,6 +32,8 @@ export class BatchSender {
   readonly #workers: Workers;
   readonly #recovery: Recovery;
   readonly #changed: () => void;
+  /** How many jobs of a task a worker may hold (the dispatch loop's `capOf`). */
+  readonly #capOf: (task: number) => number;
 
   constructor(
     options: ResolvedOptions,
@@ -43,6 +45,7 @@ export class BatchSender {
     workers: Workers,
     recovery: Recovery,
     changed: () => void,
+    capOf: (task: number) => number,
   ) {
     this.#options = options;
     this.#clock = clock;
@@ -53,6 +56,7 @@ export class BatchSender {
     this.#workers = workers;
     this.#recovery = recovery;
     this.#changed = changed;
+    this.#capOf = capOf;
   }
 
   /** `slot` ran out of its `maxJobsPerWorker` budget: it is recycled once idle. */
@@ -77,6 +81,7 @@ export class BatchSender {
     let shared: Job[] | null = null;
     const now = this.#clock.now();
     const stats = this.#stats;
+    let task = queue.empty ? -1 : queue.front()!.task;
     while (!queue.empty && items < room) {
       const front = queue.front()!;
       const exclusive = front.exclusive;
@@ -86,6 +91,16 @@ export class BatchSender {
       // (Deno), and the job could not be sent again.
       const moves = front.transfer !== null && front.transfer.length !== 0;
       if (moves && items !== 0) break;
+      // A job of another task that may be slower (a smaller cap) starts a batch of its own,
+      // sized by its own estimate: a burst of slow jobs never rides on tiny jobs' batch.
+      if (items !== 0 && front.task !== task) {
+        const cap = this.#capOf(front.task) - slot.inflightItems;
+        if (cap < room) {
+          if (items >= cap) break;
+          room = cap;
+        }
+        task = front.task;
+      }
       const job = queue.take(exclusive || front.timeout > 0 ? 1 : room - items);
       if (job.queuedAt >= 0) {
         stats.waited(job.task, now - job.queuedAt, job.count);

@@ -148,6 +148,7 @@ export class DispatchLoop {
       this.workers,
       this.#recovery,
       () => this.changed(),
+      this.#capOf,
     );
   }
 
@@ -247,7 +248,7 @@ export class DispatchLoop {
    */
   openEntry(job: Job, taskValue: unknown, doneKey: unknown): void {
     this.enqueue(job, false);
-    this.queue.openWith(job, taskValue, doneKey, earlyFlushAt(this.#answers.msPerJob));
+    this.queue.openWith(job, taskValue, doneKey, earlyFlushAt(this.#answers.msFor(job.task)));
   }
 
   /** Sends queued jobs to workers with room, and starts workers if needed. */
@@ -265,7 +266,9 @@ export class DispatchLoop {
   flushEarly(): void {
     this.#dispatch(true);
     const open = this.queue.open;
-    if (open !== null) this.queue.flushOpenAt(open.count + earlyFlushAt(this.#answers.msPerJob));
+    if (open !== null) {
+      this.queue.flushOpenAt(open.count + earlyFlushAt(this.#answers.msFor(open.task)));
+    }
   }
 
   #dispatch(early: boolean): void {
@@ -286,22 +289,33 @@ export class DispatchLoop {
 
   #dispatchNow(early: boolean): void {
     const queue = this.queue;
-    // A worker with several lanes takes at least that many jobs, to run them at once.
-    const cap = Math.max(capacity(this.#answers.msPerJob), this.#options.concurrentTasksPerWorker);
     let last: WorkerSlot | undefined;
     let sent = 0;
+    /** The expected time of what was sent (ms), to judge whether an answer is due soon. */
+    let sentMs = 0;
     while (!queue.empty) {
-      const slot = chooseSlot(this.slots, cap, queue.front()!.exclusive, early);
+      // Each batch is sized from its front task's own measured time (see `capOf`).
+      const front = queue.front()!;
+      const cap = this.#capOf(front.task);
+      const slot = chooseSlot(this.slots, cap, front.exclusive, early);
       if (!slot) break;
-      sent += this.#sender.send(slot, cap - load(slot, early));
+      const n = this.#sender.send(slot, cap - load(slot, early));
+      sent += n;
+      sentMs += n * this.#answers.msFor(front.task);
       last = slot;
     }
     if (!queue.empty) this.#grow(early);
-    else if (!early && last?.ready && sent * this.#answers.msPerJob < SPIN_MS / 2) {
-      last.spinForAnswer();
-    }
+    else if (!early && last?.ready && sentMs < SPIN_MS / 2) last.spinForAnswer();
     if (sent !== 0) this.#busySinceIdle = true;
   }
+
+  /**
+   * How many jobs of task `task` a worker may hold: about two batches of
+   * `BATCH_MS`, or one at a time while its cost is unknown or slow; with
+   * several lanes, at least enough to fill them.
+   */
+  readonly #capOf = (task: number): number =>
+    Math.max(capacity(this.#answers.msFor(task)), this.#options.concurrentTasksPerWorker);
 
   /** Starts workers up to `minChildren`. */
   keepMinimum(): void {

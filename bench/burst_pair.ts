@@ -1,0 +1,78 @@
+/**
+ * Scheduling when job cost changes: on 2 workers, 500 tiny jobs (so the
+ * pool has measured tiny jobs), then a burst of slow jobs of another task,
+ * timed; against the same burst on a fresh pool whose workers are started
+ * but have run nothing. Two bursts: 6 synchronous jobs of 40 ms (ideal 120
+ * ms: 3 per worker), and 8 asynchronous jobs that each wait 100 ms (ideal
+ * 400 ms with one job per worker at a time). Medians of 5 rounds.
+ *
+ *   deno run -A bench/burst_pair.ts
+ *   bun bench/burst_pair.ts
+ *
+ * @module
+ */
+
+// deno-lint-ignore-file no-console
+import { Pool } from "../mod.ts";
+import { exit, runtime } from "./_env.ts";
+
+const ROUNDS = 5;
+const tiny = (x: number): number => x + 1;
+const spin = (ms: number): number => {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // busy: a CPU-bound job
+  }
+  return ms;
+};
+const sleep = async (ms: number): Promise<number> => {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return ms;
+};
+
+const bursts: [string, (pool: Pool) => Promise<unknown>][] = [
+  ["6 × 40 ms sync", (pool) => Promise.all(Array.from({ length: 6 }, () => pool.run(spin, 40)))],
+  ["8 × 100 ms async", (pool) => Promise.all(Array.from({ length: 8 }, () => pool.run(sleep, 100)))],
+];
+
+async function started(): Promise<Pool> {
+  const pool = new Pool({ maxChildren: 2, minChildren: 2 });
+  while (pool.stats().workers.started < 2) {
+    await new Promise((resolve) => pool.addEventListener("workerstart", resolve, { once: true }));
+  }
+  return pool;
+}
+
+async function timed(burst: (pool: Pool) => Promise<unknown>, warm: boolean): Promise<number> {
+  const pool = await started();
+  try {
+    if (warm) {
+      for (let i = 0; i < 500; i++) pool.submit(tiny, i);
+      await pool.wait();
+      pool.done.drain();
+    }
+    const t0 = performance.now();
+    await burst(pool);
+    return performance.now() - t0;
+  } finally {
+    await pool.shutdown();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+for (const [name, burst] of bursts) {
+  const after: number[] = [];
+  const fresh: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    after.push(await timed(burst, true));
+    fresh.push(await timed(burst, false));
+  }
+  const a = median(after);
+  const f = median(fresh);
+  console.log(
+    `${runtime}, 2 workers, ${name}: after 500 tiny jobs ${a.toFixed(1)} ms, fresh pool ${
+      f.toFixed(1)
+    } ms, ratio ${(a / f).toFixed(2)}`,
+  );
+}
+exit(0);
