@@ -35,6 +35,7 @@ import type { Semaphore } from "../sync/semaphore.ts";
 import type { AnyFunction } from "../task.ts";
 import { Batch, checkDone, checkExec, checkTask, type Deferred, Sink } from "./_batch.ts";
 import { ChunkProducer } from "./_producer.ts";
+import { abortWith } from "../pool/job.ts";
 import { Results } from "./_results.ts";
 import { checkArgs, JSON_SAFE, jsonProblem } from "./_wire.ts";
 import {
@@ -271,17 +272,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       timeout,
     );
     if (signal) {
-      const onAbort = () => this.#producer.cancelItem(batch, 0, signal.reason, true);
-      signal.addEventListener("abort", onAbort, { once: true });
-      const { resolve, reject } = deferred;
-      deferred.resolve = (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      };
-      deferred.reject = (reason) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(reason);
-      };
+      abortWith(deferred, signal, () => this.#producer.cancelItem(batch, 0, signal.reason, true));
     }
     this.#producer.enqueue(batch, 1);
     return promise;

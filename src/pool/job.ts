@@ -285,3 +285,24 @@ export interface QueuedJob {
   /** Its arguments, as they will be sent. */
   readonly args: readonly unknown[];
 }
+
+/**
+ * Wires `signal` to a job's promise: `onAbort` runs if the signal aborts
+ * before `deferred` settles, and the listener is removed once it settles.
+ */
+export function abortWith(
+  deferred: { resolve(value: unknown): void; reject(reason: unknown): void },
+  signal: AbortSignal,
+  onAbort: () => void,
+): void {
+  signal.addEventListener("abort", onAbort, { once: true });
+  const { resolve, reject } = deferred;
+  deferred.resolve = (value) => {
+    signal.removeEventListener("abort", onAbort);
+    resolve(value);
+  };
+  deferred.reject = (reason) => {
+    signal.removeEventListener("abort", onAbort);
+    reject(reason);
+  };
+}

@@ -17,6 +17,7 @@ import { ASYNC_CHUNK, detachNow, isAsyncOnly, mapItems, RUNS } from "./arguments
 import { Collector, type CollectTarget } from "./collector.ts";
 import type { DispatchLoop } from "./dispatch_loop.ts";
 import {
+  abortWith,
   callJob,
   type Deferred,
   type Destination,
@@ -175,18 +176,7 @@ export class Submitter {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (signal) {
-      const onAbort = () => this.#loop.abort(job, signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      deferred.resolve = (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      };
-      deferred.reject = (reason) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(reason);
-      };
-    }
+    if (signal) abortWith(deferred, signal, () => this.#loop.abort(job, signal.reason));
     return promise;
   }
 
