@@ -15,8 +15,8 @@
  * died before it answered fails saying its buffer went with the worker). Every job id must end exactly once (done, failed or
  * cancelled), and the live heap must stay flat.
  *
- * Not covered: recycling workers (`pool.recycle()`, `maxJobsPerWorker`) does
- * not exist yet (another issue); add it to the mix when it lands.
+ * `pool.recycle()` is in the mix too, from the loop and from callbacks:
+ * every worker is replaced once idle, and no job may notice.
  *
  * `SOAK_JOBS` (default 30,000: a few seconds, for CI) sets the number of
  * jobs and `SOAK_SEED` the PRNG's seed. The seed fixes every decision of the
@@ -222,8 +222,10 @@ describe("Pool hostile soak", () => {
         shutdownClears: 0,
         terminateClears: 0,
         reentrantResizes: 0,
+        reentrantRecycles: 0,
         reentrantAborts: 0,
         mainResizes: 0,
+        mainRecycles: 0,
         mainCancels: 0,
         refusedAtOnce: 0,
         sharedSignals: 0,
@@ -484,6 +486,10 @@ describe("Pool hostile soak", () => {
         } else if (h < 0.008 + RARE) {
           pool.resize(1 + Math.floor(hash01(id * 4 + 3) * 4));
           stats.reentrantResizes++;
+        } else if (h < 0.008 + 2 * RARE) {
+          // Every worker is replaced once it has finished what it holds; no job may notice.
+          void pool.recycle();
+          stats.reentrantRecycles++;
         }
         if (armed !== null && pool.pending <= BLAST) {
           const what = armed;
@@ -821,6 +827,10 @@ describe("Pool hostile soak", () => {
             pool.resize(1 + Math.floor(random() * 4));
             stats.mainResizes++;
           }
+          if (random() < Math.max(0.03, 6 / (JOBS / CHUNK))) {
+            void pool.recycle();
+            stats.mainRecycles++;
+          }
           if (chunk % wholeEvery === wholeEvery - 1) armed = wholeCount++ % 4;
           chunk++;
           if (nextId - 1 >= nextSample || nextId > JOBS) {
@@ -898,6 +908,7 @@ describe("Pool hostile soak", () => {
           `${stats.reentrantAborts} signals aborted by callbacks, ${stats.clears} clear(), ` +
           `${stats.shutdownClears} shutdown() + clear(), ${stats.terminateClears} terminate() + ` +
           `clear() in callbacks, ${stats.reentrantResizes} resizes in callbacks and ${stats.mainResizes} in the loop, ` +
+          `${stats.reentrantRecycles} recycle() in callbacks and ${stats.mainRecycles} in the loop, ` +
           `${stats.mainCancels} cancel(id) in the loop, ${stats.sharedSignals} shared signals, ` +
           `${stats.refusedAtOnce} exec() refused at once, ${stats.dequeResults} results read ` +
           `from done; workers at rest: ${pool.alive} of ${pool.maxChildren}\n` +
@@ -930,6 +941,7 @@ describe("Pool hostile soak", () => {
       ) assert.ok(counts[how]! > 0, `some job ended ${OUTCOME_NAMES[how]}`);
       assert.ok(stats.reentrantSubmits > 0 && stats.reentrantCancels > 0, "callbacks re-entered");
       assert.ok(stats.reentrantResizes > 0, "callbacks resized the pool");
+      assert.ok(stats.mainRecycles > 0, "the loop recycled the workers");
       assert.ok(
         stats.cancelAlls > 0 && stats.clears > 0 && stats.shutdownClears > 0 &&
           stats.terminateClears > 0,
