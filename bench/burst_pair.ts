@@ -32,7 +32,10 @@ const sleep = async (ms: number): Promise<number> => {
 
 const bursts: [string, (pool: Pool) => Promise<unknown>][] = [
   ["6 × 40 ms sync", (pool) => Promise.all(Array.from({ length: 6 }, () => pool.run(spin, 40)))],
-  ["8 × 100 ms async", (pool) => Promise.all(Array.from({ length: 8 }, () => pool.run(sleep, 100)))],
+  [
+    "8 × 100 ms async",
+    (pool) => Promise.all(Array.from({ length: 8 }, () => pool.run(sleep, 100))),
+  ],
 ];
 
 async function started(): Promise<Pool> {
