@@ -39,7 +39,7 @@ import {
 import { makeProxy, type ProxiedPool, type TaskProxy } from "./proxy.ts";
 import { Results } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
-import { checkDone, isAsyncOnly, RUNS } from "./arguments.ts";
+import { checkDone, isAsyncOnly } from "./arguments.ts";
 import { Submitter } from "./submitter.ts";
 import { GuardedListeners, type PoolEventMap } from "./events.ts";
 import { cancellation, checkExec, checkPriority, SHUTDOWN_OPTION_NAMES } from "./exec_checks.ts";
@@ -522,7 +522,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       deferred = { resolve: resolve as (value: unknown) => void, reject };
     });
     try {
-      this.#submitter.add(task, args, RUNS, false, deferred);
+      this.#submitter.run(task, args, deferred);
     } catch (error) {
       return Promise.reject(error);
     }

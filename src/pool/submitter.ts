@@ -143,6 +143,22 @@ export class Submitter {
   }
 
   /**
+   * `pool.run(task, arg)` with one argument: like {@linkcode submit}'s hot
+   * path, the job joins the open entry of runs, its promise's `deferred`
+   * beside its argument; anything else takes {@linkcode add}.
+   */
+  run(task: unknown, args: unknown[], deferred: Deferred): void {
+    const arg = args[0];
+    if ((typeof arg !== "object" || arg === null) && this.#queue.tryJoin(task, RUNS, arg)) {
+      (this.#queue.open!.dest as { deferreds: Deferred[] }).deferreds.push(deferred);
+      this.#ends.added(1);
+      this.#nextId++;
+      return;
+    }
+    this.add(task, args, RUNS, false, deferred);
+  }
+
+  /**
    * `pool.exec(task, args, options)`, its arguments checked: one job alone,
    * its promise settled by the job's end, aborted by `signal`, limited by
    * `timeout`.
