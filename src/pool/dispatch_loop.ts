@@ -243,7 +243,7 @@ export class DispatchLoop {
    * Queues `job`, a `map`-style entry of one job so far, at the back and
    * leaves it open: until anything else changes the queue, the pool appends
    * the next one-argument submits (or runs) of the same task value and
-   * destination (`doneKey`) to it (see `Pool.submit`), so a run of them
+   * destination (`doneKey`) to it (see `Submitter.submit`), so a run of them
    * travels like one `map`.
    */
   openEntry(job: Job, taskValue: unknown, doneKey: unknown): void {
