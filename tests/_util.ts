@@ -29,3 +29,19 @@ export const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined
 export function fixture(name: string): URL {
   return new URL(`./fixtures/${name}`, import.meta.url);
 }
+
+/**
+ * Whether `promise` settles within `ms` (what `@std/async`'s `deadline`
+ * does, answering `false` instead of throwing). A bound on a wait, so that
+ * a regression fails a test instead of hanging it; never a wait for time to
+ * pass. Its timer is cleared either way.
+ */
+export async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -81,7 +81,7 @@ export class BatchSender {
     let shared: Job[] | null = null;
     const now = this.#clock.now();
     const stats = this.#stats;
-    let task = queue.empty ? -1 : queue.front()!.task;
+    let task = queue.front()!.task;
     while (!queue.empty && items < room) {
       const front = queue.front()!;
       const exclusive = front.exclusive;
@@ -121,7 +121,7 @@ export class BatchSender {
     slot.inflightItems += items;
     slot.sentItems += items;
     if (slot.sentItems >= budget) this.#spent(slot);
-    this.#workers.busy(slot);
+    this.#workers.sentWork(slot);
     const taskBase = slot.knownTasks;
     const specs = this.#tasks.specs;
     const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;

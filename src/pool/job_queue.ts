@@ -82,11 +82,7 @@ export class JobQueue {
       open === null || open.count >= this.#openLimit || this.#openTask !== task ||
       this.#openDone !== done
     ) return false;
-    // #append, written out: this is the pool's hottest path.
-    (open.args as unknown[]).push(arg);
-    open.count++;
-    if (typeof arg !== "number") open.numeric = false;
-    this.items++;
+    this.#append(open, arg);
     return true;
   }
 

@@ -74,9 +74,10 @@ export class Recovery {
    * A running job has just failed early (aborted or timed out). Its worker is
    * told, so the task's `jobContext().signal` aborts with `reason`; if the
    * task has not ended `abortGrace` ms later (at once with 0, or if the
-   * worker has not started yet), the worker is replaced. Until then the job stays in flight on its slot, ended: the
-   * worker takes nothing more while it held the slot alone (`exclusive`),
-   * and whatever the task then answers is dropped.
+   * worker has not started yet), the worker is replaced. Until then the job
+   * stays in flight on its slot, ended: the worker takes nothing more while
+   * it held the slot alone (`exclusive`), and whatever the task then answers
+   * is dropped.
    *
    * ```
    *  abort/timeout ─▶ job fails ─▶ "abort" msg ─▶ task answers ──▶ slot idle, worker kept

@@ -201,20 +201,20 @@ export class Submitter {
    * the returned stream yields with credit-based back-pressure.
    */
   stream(task: unknown, args: unknown[]): ResultStream<unknown> {
-    const { index, transfer } = this.#prepare(task, args, null);
+    const ready = this.#prepare(task, args, null);
     const loop = this.#loop;
     // The stream calls back only once its job is queued (below).
     const stream = new ResultStream<unknown>({
       credit: (n) => loop.credit(job, n),
       stop: () => loop.stopStream(job),
     });
-    args = transfer === null ? args : transfer[0];
+    const { index, transfer } = ready;
     const job = streamJob(
       this.#nextId++,
       index,
-      args,
+      ready.args,
       stream,
-      transfer?.[1] ?? null,
+      transfer,
       this.#policy.timeout,
     );
     loop.enqueue(job, false);
@@ -239,11 +239,8 @@ export class Submitter {
     first: boolean,
     deferred?: Deferred,
   ): JobId {
-    // A job that cannot join an open entry travels alone; a merged run's
-    // destination is then its own promise.
-    const alone: Destination = done === RUNS ? { kind: Sink.PROMISE, deferred: deferred! } : done;
     if (first || args.length !== 1 || this.#options.taskTimeout > 0) {
-      return this.job(task, args, alone, first).id;
+      return this.job(task, args, alone(done, deferred), first).id;
     }
     this.checkOpen();
     const queue = this.#queue;
@@ -251,7 +248,7 @@ export class Submitter {
     if (queue.items >= maxQueue) throw new QueueFullError(maxQueue);
     let arg = args[0];
     if (typeof arg === "object" && arg !== null) {
-      if (isTransferred(arg)) return this.job(task, args, alone, first).id;
+      if (isTransferred(arg)) return this.job(task, args, alone(done, deferred), first).id;
       arg = toWire(arg) ?? arg;
     }
     let open = queue.openFor(task, done);
@@ -289,9 +286,8 @@ export class Submitter {
     moved: Transferable[] | null = null,
     policy: JobPolicy = this.#policy,
   ): Job {
-    const { index, transfer } = this.#prepare(task, args, moved);
-    if (transfer !== null) [args] = transfer;
-    const job = callJob(this.#nextId++, index, args, dest, transfer?.[1] ?? null, policy);
+    const { index, args: ready, transfer } = this.#prepare(task, args, moved);
+    const job = callJob(this.#nextId++, index, ready, dest, transfer, policy);
     this.#loop.enqueue(job, first);
     return job;
   }
@@ -310,7 +306,7 @@ export class Submitter {
     task: unknown,
     args: unknown[],
     moved: Transferable[] | null,
-  ): { index: number; transfer: [unknown[], Transferable[]] | null } {
+  ): { index: number; args: unknown[]; transfer: Transferable[] | null } {
     this.checkOpen();
     if (this.#queue.items >= this.#options.maxQueue) {
       throw new QueueFullError(this.#options.maxQueue);
@@ -329,7 +325,9 @@ export class Submitter {
         }
       }
     }
-    return { index, transfer: transfer === null ? null : detachNow(args, transfer) };
+    if (transfer === null) return { index, args, transfer };
+    const [detached, moving] = detachNow(args, transfer);
+    return { index, args: detached, transfer: moving };
   }
 
   later(
@@ -458,4 +456,9 @@ export class Submitter {
     if (chunk.length !== 0) send();
     return queued;
   }
+}
+
+/** The destination of a job that cannot join an open entry: a merged run's is its own promise. */
+function alone(done: Destination | typeof RUNS, deferred: Deferred | undefined): Destination {
+  return done === RUNS ? { kind: Sink.PROMISE, deferred: deferred! } : done;
 }

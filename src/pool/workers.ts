@@ -128,7 +128,11 @@ export class Workers {
 
   /** The name a worker was given (`childNamePrefix-id`). */
   nameOf(slot: WorkerSlot): string {
-    return `${this.#options.childNamePrefix}-${slot.id}`;
+    return this.#name(slot.id);
+  }
+
+  #name(id: number): string {
+    return `${this.#options.childNamePrefix}-${id}`;
   }
 
   /** Starts workers for up to `queued` jobs, within `maxChildren`; returns how many. */
@@ -148,7 +152,7 @@ export class Workers {
   #spawn(): WorkerSlot {
     const id = this.#nextSlot++;
     const options = this.#options;
-    const name = `${options.childNamePrefix}-${id}`;
+    const name = this.#name(id);
     const concurrency = options.concurrentTasksPerWorker;
     const slot = new WorkerSlot(
       id,
@@ -214,12 +218,16 @@ export class Workers {
   }
 
   /** Work was sent to `slot`: it is no longer idle. */
-  busy(slot: WorkerSlot): void {
+  sentWork(slot: WorkerSlot): void {
+    this.#clearIdleTimer(slot);
+    slot.hold(true);
+  }
+
+  #clearIdleTimer(slot: WorkerSlot): void {
     if (slot.idleTimer !== undefined) {
       this.#clock.clearTimer(slot.idleTimer);
       slot.idleTimer = undefined;
     }
-    slot.hold(true);
   }
 
   /**
@@ -227,18 +235,15 @@ export class Workers {
    * shutdown) runs its teardown first, any other ends it now.
    */
   remove(slot: WorkerSlot, reason: WorkerExitReason): void {
-    if (this.slots.includes(slot)) {
+    const i = this.slots.indexOf(slot);
+    if (i !== -1) {
+      this.slots.splice(i, 1);
       this.#stats.exited++;
       this.#host.emit("workerexit", { name: this.nameOf(slot), id: slot.id, reason });
     }
     this.clearSlotTimer(slot);
     this.#host.leaving(slot);
-    if (slot.idleTimer !== undefined) {
-      this.#clock.clearTimer(slot.idleTimer);
-      slot.idleTimer = undefined;
-    }
-    const i = this.slots.indexOf(slot);
-    if (i !== -1) this.slots.splice(i, 1);
+    this.#clearIdleTimer(slot);
     if (slot.dead) return;
     const normal = reason === "idle" || reason === "resize" || reason === "shutdown" ||
       reason === "recycle";
@@ -255,6 +260,7 @@ export class Workers {
     }, ms);
   }
 
+  /** Clears `slot`'s own timer, if set. */
   clearSlotTimer(slot: WorkerSlot): void {
     if (slot.timeoutTimer !== undefined) {
       this.#clock.clearTimer(slot.timeoutTimer);

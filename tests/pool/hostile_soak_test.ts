@@ -42,7 +42,7 @@ import process from "node:process";
 import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../../src/errors.ts";
 import { transfer } from "../../src/protocol/codec.ts";
-import { fixture } from "../_util.ts";
+import { fixture, within } from "../_util.ts";
 import { DEFAULT_ABORT_GRACE } from "../../src/pool/options.ts";
 import { Kind, PACK } from "../fixtures/hostile_soak.ts";
 
@@ -969,26 +969,22 @@ describe("Pool hostile soak", () => {
 });
 
 /**
- * Resolves once `pool.alive <= pool.maxChildren`, awaiting `workerexit`
- * events, or after `ms` (the caller then asserts, so a worker that never
- * leaves fails the test instead of hanging it).
+ * Resolves once `pool.alive <= pool.maxChildren`, checked at every
+ * `workerexit`, or after `ms` (the caller then asserts, so a worker that
+ * never leaves fails the test instead of hanging it).
  */
 async function workersLeave(pool: Pool<SoakTasks>, ms: number): Promise<void> {
-  const stop = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), ms));
+  let check = () => {};
+  const left = new Promise<void>((resolve) => {
+    check = () => {
+      if (pool.alive <= pool.maxChildren) resolve();
+    };
+  });
+  pool.addEventListener("workerexit", check);
+  check();
   try {
-    while (pool.alive > pool.maxChildren) {
-      const exit = new Promise<boolean>((resolve) =>
-        pool.addEventListener("workerexit", () => resolve(false), {
-          once: true,
-          signal: stop.signal,
-        })
-      );
-      if (await Promise.race([exit, late])) return;
-    }
+    await within(left, ms);
   } finally {
-    clearTimeout(timer);
-    stop.abort();
+    pool.removeEventListener("workerexit", check);
   }
 }

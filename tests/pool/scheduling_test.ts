@@ -9,20 +9,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
-import { type Gate, gate, waitAtGate } from "../_gate.ts";
+import { gate, waitAtGate } from "../_gate.ts";
+import { within } from "../_util.ts";
 
 const tiny = (x: number) => x + 1;
-
-/** Whether `count` jobs reach the gate within `ms` (a bound, not a wait for time to pass). */
-async function startedWithin(door: Gate, count: number, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
-  try {
-    return await Promise.race([door.started(count).then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A pool of `n` workers, all started. */
 async function startedPool(n: number): Promise<Pool> {
@@ -65,7 +55,7 @@ describe("Pool scheduling by task", () => {
     try {
       // Bounded, so that a regression fails instead of hanging: both would then sit on one
       // worker, the second behind the first, which waits at the closed gate.
-      assert.equal(await startedWithin(door, 2, 10_000), true, "both slow jobs run at once");
+      assert.equal(await within(door.started(2), 10_000), true, "both slow jobs run at once");
       assert.equal(pool.busy, 2);
     } finally {
       door.open();
