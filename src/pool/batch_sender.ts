@@ -1,6 +1,7 @@
 /**
  * Sending a batch: queued jobs go to one worker in one `run` message (see
- * `protocol/job_batch.ts`), within the worker's `maxJobsPerWorker` budget.
+ * `protocol/job_batch.ts`), within the worker's `maxJobsPerWorker` budget;
+ * or one lone job goes on an idle worker's shared lane (`protocol/lane.ts`).
  * A job that moves buffers, or holds the worker alone, travels alone; a
  * batch that `postMessage` refuses is sent again job by job, so only the
  * jobs that cannot be cloned fail.
@@ -63,6 +64,33 @@ export class BatchSender {
   #spent(slot: WorkerSlot): number {
     this.#workers.recycleOnceIdle(slot);
     return 0;
+  }
+
+  /**
+   * Offers the queue's front job, a lone job, to `slot`'s shared lane (see
+   * `protocol/lane.ts`): true if the worker, idle and listening, took it.
+   * It is then in flight like a job sent in a batch, and its answer comes
+   * on the lane or, if the pool stops waiting for it, as a message.
+   */
+  offerLane(slot: WorkerSlot): boolean {
+    const queue = this.#queue;
+    if (slot.sentItems >= this.#options.maxJobsPerWorker || !slot.lane!.offer(queue.front()!)) {
+      return false;
+    }
+    const job = queue.take(1);
+    this.#stats.sharedLane++;
+    if (job.queuedAt >= 0) {
+      this.#stats.waited(job.task, this.#clock.now() - job.queuedAt, 1);
+      job.queuedAt = -1;
+    }
+    job.slot = slot;
+    slot.inflight.push(job);
+    slot.inflightItems++;
+    if (++slot.sentItems >= this.#options.maxJobsPerWorker) this.#spent(slot);
+    this.#workers.sentWork(slot);
+    if (job.exclusive) slot.exclusive = true;
+    if (job.timeout > 0) this.#recovery.armTimeout(slot, job);
+    return true;
   }
 
   /** Sends one batch of at most `room` queued jobs to `slot`. Returns how many. */

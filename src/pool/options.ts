@@ -180,6 +180,30 @@ export interface PoolOptions {
    */
   concurrentTasksPerWorker?: number;
   /**
+   * Whether a lone small job may travel on a worker's shared lane: when a
+   * job is the only one queued, an idle worker is listening, and its
+   * arguments and result are numbers, booleans, `null`, `undefined` or
+   * strings of at most 256 UTF-16 units, the pool writes it into memory
+   * shared with that worker and reads the answer back from it, with no
+   * message either way (a sequential `await pool.run(...)` of a tiny job
+   * then costs a few µs instead of tens). Anything else, and every job when
+   * this is `false`, travels as a message. Where `SharedArrayBuffer` does
+   * not exist, the pool uses messages only; `pool.sharedLane` says which.
+   *
+   * @default {true}
+   *
+   * @example Messages only
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1, sharedLane: false });
+   * assert.equal(pool.sharedLane, false);
+   * assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+   * ```
+   */
+  sharedLane?: boolean;
+  /**
    * Any structured-cloneable value, given to the task module's
    * `setup(workerData)` in every worker before its first job. A `setup()`
    * that throws or rejects is a start failure, as an import that fails.
@@ -308,6 +332,8 @@ export interface ResolvedOptions {
   readonly taskTimeout: number;
   readonly abortGrace: number;
   readonly concurrentTasksPerWorker: number;
+  /** `sharedLane`, and `SharedArrayBuffer` exists. */
+  readonly sharedLane: boolean;
   readonly workerData: unknown;
   readonly maxJobsPerWorker: number;
   readonly maxWorkerMemory: number;
@@ -334,6 +360,7 @@ const POOL_OPTION_NAMES = [
   "taskTimeout",
   "abortGrace",
   "concurrentTasksPerWorker",
+  "sharedLane",
   "workerData",
   "maxJobsPerWorker",
   "maxWorkerMemory",
@@ -430,6 +457,10 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   checkDuration(abortGrace, "abortGrace", CREATE);
   const concurrentTasksPerWorker = options.concurrentTasksPerWorker ?? 1;
   checkInteger(concurrentTasksPerWorker, "concurrentTasksPerWorker", CREATE, 1, MAX_CONCURRENCY);
+  const { sharedLane } = options;
+  if (sharedLane !== undefined && typeof sharedLane !== "boolean") {
+    throw invalid(TypeError, CREATE, "sharedLane", "a boolean", sharedLane);
+  }
   const { workerData } = options;
   if (workerData !== undefined) {
     try {
@@ -466,6 +497,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     taskTimeout: taskTimeout === Infinity ? 0 : taskTimeout,
     abortGrace,
     concurrentTasksPerWorker,
+    sharedLane: sharedLane !== false && typeof SharedArrayBuffer === "function",
     workerData,
     maxJobsPerWorker,
     maxWorkerMemory,

@@ -704,6 +704,25 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
+   * Whether lone small jobs may travel on the workers' shared lanes (see the
+   * `sharedLane` option): false when the option is, or where
+   * `SharedArrayBuffer` does not exist (a page that is not cross-origin
+   * isolated); every job then travels as a message, which always works.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1 });
+   * assert.equal(pool.sharedLane, typeof SharedArrayBuffer === "function");
+   * ```
+   */
+  get sharedLane(): boolean {
+    return this.#options.sharedLane;
+  }
+
+  /**
    * Workers running a job.
    *
    * @example Usage

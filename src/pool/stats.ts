@@ -156,6 +156,8 @@ export interface PoolStats {
     queued: number;
     /** Jobs sent to a worker and not ended now. */
     running: number;
+    /** Jobs that travelled on a worker's shared lane instead of a message (see `sharedLane`). */
+    sharedLane: number;
   };
   /** Workers now, and since the pool started or the last reset. */
   workers: {
@@ -212,6 +214,8 @@ export class StatsRecorder {
   done = 0;
   failed = 0;
   cancelled = 0;
+  /** Jobs sent on a shared lane. */
+  sharedLane = 0;
   started = 0;
   exited = 0;
   crashed = 0;
@@ -233,6 +237,7 @@ export class StatsRecorder {
       this.done =
       this.failed =
       this.cancelled =
+      this.sharedLane =
         0;
     this.started = this.exited = this.crashed = 0;
     this.busyMs = 0;
@@ -286,6 +291,7 @@ export class StatsRecorder {
         cancelled: this.cancelled,
         queued,
         running: pending - queued,
+        sharedLane: this.sharedLane,
       },
       workers: {
         alive,

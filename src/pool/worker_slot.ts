@@ -7,6 +7,7 @@
 
 import { Deque } from "../deque.ts";
 import { decodeError } from "../protocol/codec.ts";
+import { Lane } from "../protocol/lane.ts";
 import {
   type FromWorker,
   SPIN_MS,
@@ -40,6 +41,8 @@ export class WorkerSlot {
   answers = 0;
   /** Shared with the worker; see `Status` (and its lane table, with several lanes). */
   readonly status: Int32Array;
+  /** The shared lane for lone small jobs (`protocol/lane.ts`), or null when jobs go as messages only. */
+  readonly lane: Lane | null;
   /**
    * Jobs that went asynchronous (`Tag.LATER`) and have not answered yet, by
    * id, with their entries: with `concurrentTasksPerWorker` above 1 only.
@@ -65,8 +68,10 @@ export class WorkerSlot {
   retiring = false;
   /** Terminated, or crashed. */
   dead = false;
-  /** The idle timer, while idle above `minChildren`. */
+  /** The idle timer, armed when it went idle above `minChildren` (see `Workers.idle`). */
   idleTimer: unknown = undefined;
+  /** When (clock ms) it last went idle, or -1 while it has work. */
+  idleSince = -1;
   /** The timer of its exclusive job's timeout, while that job runs. */
   timeoutTimer: unknown = undefined;
   /** When (clock ms) the worker answered `ready`. */
@@ -83,9 +88,11 @@ export class WorkerSlot {
     host: SlotHost,
     lanes = 1,
     options: WorkerOptions = {},
+    sharedLane = false,
   ) {
     const words = Status.WORDS + (lanes > 1 ? lanes : 0);
     this.status = new Int32Array(new SharedArrayBuffer(words * 4));
+    this.lane = sharedLane ? new Lane() : null;
     const worker: RefWorker = new Worker(url, { ...options, type: "module", name });
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent<FromWorker | WorkerNotice>) => {

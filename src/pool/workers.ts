@@ -161,6 +161,7 @@ export class Workers {
       this.#slotHost,
       concurrency,
       options.workerOptions,
+      options.sharedLane,
     );
     slot.hasTeardown = options.module !== null;
     slot.send({
@@ -169,6 +170,7 @@ export class Workers {
       name,
       module: options.module,
       status: slot.status.buffer as SharedArrayBuffer,
+      lane: slot.lane === null ? null : slot.lane.buffer,
       concurrency,
       workerData: options.workerData,
       maxMemory: options.maxWorkerMemory === Infinity ? 0 : options.maxWorkerMemory,
@@ -202,24 +204,40 @@ export class Workers {
       if (slot.recycling) this.keepMinimum();
       return;
     }
+    slot.idleSince = this.#clock.now();
     if (slot.idleTimer === undefined && this.slots.length > this.#min) {
-      slot.idleTimer = this.#clock.setTimer(
-        () => {
-          slot.idleTimer = undefined;
-          if (slot.inflightItems === 0 && this.slots.length > this.#min) {
-            this.remove(slot, "idle");
-            this.#host.changed();
-          }
-        },
-        this.#options.idleTimeout,
-        { unref: true },
-      );
+      this.#armIdleTimer(slot, this.#options.idleTimeout);
     }
+  }
+
+  /**
+   * The idle timer of `slot`, due in `ms`. Work sent meanwhile does not
+   * clear it (a job every few µs would set and clear a timer each time):
+   * when it fires, it looks at how long the worker has been idle since its
+   * last job and waits again for the rest, or lets the next `idle()` arm it.
+   */
+  #armIdleTimer(slot: WorkerSlot, ms: number): void {
+    slot.idleTimer = this.#clock.setTimer(
+      () => {
+        slot.idleTimer = undefined;
+        if (slot.inflightItems !== 0 || slot.idleSince < 0 || this.slots.length <= this.#min) {
+          return;
+        }
+        const left = slot.idleSince + this.#options.idleTimeout - this.#clock.now();
+        if (left > 0) this.#armIdleTimer(slot, left);
+        else {
+          this.remove(slot, "idle");
+          this.#host.changed();
+        }
+      },
+      ms,
+      { unref: true },
+    );
   }
 
   /** Work was sent to `slot`: it is no longer idle. */
   sentWork(slot: WorkerSlot): void {
-    this.#clearIdleTimer(slot);
+    slot.idleSince = -1;
     slot.hold(true);
   }
 

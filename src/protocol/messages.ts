@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -33,6 +33,8 @@ export type ToWorker =
     name: string;
     module: string | null;
     status: SharedArrayBuffer;
+    /** The shared lane's memory (`lane.ts`), or null when the pool sends every job as a message. */
+    lane: SharedArrayBuffer | null;
     /** `concurrentTasksPerWorker`: how many asynchronous jobs may run at once. */
     concurrency: number;
     /** The pool's `workerData`, the argument of the task module's `setup()`. */
@@ -123,3 +125,12 @@ export const Status = {
  * costs no CPU once the spin ends.
  */
 export const SPIN_MS = 0.05;
+
+/**
+ * How long (ms) a worker with a shared lane listens after a lone job (one
+ * that came on the lane, or alone in a message): the pool is then likely
+ * awaiting one job at a time, and its next job should find the lane open
+ * even when this answer went as a message, whose delivery takes longer
+ * than `SPIN_MS`. Bounded like `SPIN_MS`.
+ */
+export const LANE_SPIN_MS = 0.25;

@@ -204,6 +204,30 @@ export class ResultWriter {
       this.#replaceUncloneable(error);
       post(message, []); // copied, not moved, on this slow path
     }
+    this.#reset();
+  }
+
+  /**
+   * If what was written is one job's return of a primitive (`[RETURN, v]`
+   * or `[RETURNS, 1, v]`), takes it out and calls `take(v)`: if that
+   * returns true (the value went another way, the shared lane), the batch is
+   * empty again; otherwise it stays as it was. Returns what `take` returned,
+   * or false.
+   */
+  takeLone(take: (value: unknown) => boolean): boolean {
+    const data = this.#data;
+    let value: unknown;
+    if (data.length === 3 && data[0] === Tag.RETURNS) value = data[2];
+    else if (data.length === 2 && data[0] === Tag.RETURN && !this.#risky) value = data[1];
+    else return false;
+    if (!take(value)) return false;
+    data.length = 0; // never posted: kept
+    this.#runAt = this.#runEnd = -1;
+    this.#jobs = 0;
+    return true;
+  }
+
+  #reset(): void {
     this.#data = [];
     this.#runAt = this.#runEnd = -1;
     this.#transfer = [];

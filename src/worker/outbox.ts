@@ -8,6 +8,7 @@
  * @module
  */
 
+import { Lane } from "../protocol/lane.ts";
 import { Status } from "../protocol/messages.ts";
 import { ResultWriter } from "../protocol/result_batch.ts";
 import { toWire } from "../sync/wire.ts";
@@ -27,9 +28,16 @@ let batchStart = 0;
 /** A timer that sends waiting answers (see `flushSoon`), if set. */
 let soon: ReturnType<typeof setTimeout> | undefined;
 
-/** Uses the pool's status memory (from its `init`). */
-export function attachStatus(buffer: SharedArrayBuffer): void {
+/** The shared lane (`protocol/lane.ts`), when the pool gave one. */
+export let lane: Lane | null = null;
+
+/** Uses the pool's status memory and lane (from its `init`). */
+export function attachStatus(
+  buffer: SharedArrayBuffer,
+  laneBuffer: SharedArrayBuffer | null,
+): void {
   status = new Int32Array(buffer);
+  lane = laneBuffer === null ? null : new Lane(laneBuffer);
 }
 
 /** A batch of jobs begins: the age of the answers counts from now. */
@@ -79,6 +87,21 @@ export function flush(): void {
   out.flush(now - batchStart, post);
   Atomics.add(status, Status.TO_MAIN, 1);
   batchStart = now;
+}
+
+/**
+ * Answers the job that came on the lane: through the lane if the pool still
+ * waits and the answer is a primitive that fits, else as a `results` message.
+ */
+export function answerLane(): void {
+  const now = performance.now();
+  const ms = now - batchStart;
+  if (out.takeLone((value) => lane!.answerWith(value, ms))) {
+    batchStart = now;
+    return;
+  }
+  lane!.answerByMessage();
+  flush();
 }
 
 /** A job returned `value`. */

@@ -24,18 +24,27 @@
  * @module
  */
 
-import { assertNever, Mode, SPIN_MS, Status, type ToWorker } from "../protocol/messages.ts";
+import {
+  assertNever,
+  LANE_SPIN_MS,
+  Mode,
+  SPIN_MS,
+  Status,
+  type ToWorker,
+} from "../protocol/messages.ts";
 import { decodeError } from "../protocol/codec.ts";
-import { JobHeader, readJobHeader } from "../protocol/job_batch.ts";
+import { JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
 import { fromWire } from "../sync/wire.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
 import { acceptsVersion, checkMemory, retire, start, whenStarted } from "./lifecycle.ts";
 import {
   answerEarly,
+  answerLane,
   attachStatus,
   beginBatch,
   flush,
+  lane,
   maybeFlush,
   out,
   pushReturn,
@@ -220,7 +229,7 @@ scope.addEventListener("message", (event) => {
   switch (msg.type) {
     case "init":
       if (!acceptsVersion(msg.version)) break;
-      attachStatus(msg.status);
+      attachStatus(msg.status, msg.lane);
       setConcurrency(msg.concurrency);
       nameThisWorker(msg.name);
       start(msg.module, msg.workerData, msg.maxMemory);
@@ -250,11 +259,18 @@ async function drain(): Promise<void> {
   draining = true;
   try {
     if (!await whenStarted()) return;
-    for (let msg = inbox.shift(); msg !== undefined; msg = inbox.shift()) {
-      if (msg.tasks) await define(msg.taskBase, msg.tasks);
-      await runJobs(msg.jobs);
+    let lone = false;
+    for (;;) {
+      for (let msg = inbox.shift(); msg !== undefined; msg = inbox.shift()) {
+        if (msg.tasks) await define(msg.taskBase, msg.tasks);
+        await runJobs(msg.jobs, false);
+        lone = msg.jobs.length <= JOB_HEADER + 1;
+      }
+      const request = spinForWork(lone ? LANE_SPIN_MS : SPIN_MS);
+      if (request === null) break;
+      await runJobs(request, true);
+      lone = true;
     }
-    spinForWork();
   } finally {
     draining = false;
     // Every job received has started: ids left were stopped or aborted after they ended.
@@ -265,7 +281,11 @@ async function drain(): Promise<void> {
 /** The entry `runJobs` reads now; refilled per entry (`drain` runs one batch at a time). */
 const header = new JobHeader();
 
-async function runJobs(jobs: unknown[]): Promise<void> {
+/** The entry of a job that came on the shared lane, refilled per job. */
+const laneEntry: unknown[] = [];
+
+/** Runs a batch's jobs in order; `fromLane`: the one job that came on the shared lane. */
+async function runJobs(jobs: unknown[], fromLane: boolean): Promise<void> {
   beginBatch();
   let next = 0;
   while (next < jobs.length) {
@@ -303,7 +323,8 @@ async function runJobs(jobs: unknown[]): Promise<void> {
   endCalls();
   // Before the answers, so the pool sends this worker nothing after them.
   checkMemory();
-  flush();
+  if (fromLane) answerLane();
+  else flush();
 }
 
 /** No job runs synchronously any more: `jobContext()` now throws, and a context made ends. */
@@ -316,15 +337,24 @@ function endCalls(): void {
 }
 
 /**
- * Out of work: watch the doorbell for `SPIN_MS` before parking, so a job the
- * pool sends right after our results is picked up without a thread wake-up.
- * The message itself is then waiting in the event loop. No spin at all when
- * the doorbell says a message is already waiting there.
+ * Out of work: watch the doorbell for `ms` (`SPIN_MS`, or `LANE_SPIN_MS`
+ * after a lone job) before parking, so a job the pool sends right after our
+ * results is picked up without a thread wake-up (the message itself is then
+ * waiting in the event loop), and listen on the shared lane meanwhile:
+ * returns the entry of a job that came on it, to run. No spin at all when
+ * the doorbell says a message is already waiting.
  */
-function spinForWork(): void {
-  if (Atomics.load(status, Status.TO_WORKER) !== received) return;
-  const until = performance.now() + SPIN_MS;
-  while (Atomics.load(status, Status.TO_WORKER) === received && performance.now() < until);
+function spinForWork(ms: number): unknown[] | null {
+  lane?.listen();
+  if (Atomics.load(status, Status.TO_WORKER) === received) {
+    const until = performance.now() + (lane === null ? SPIN_MS : ms);
+    while (
+      Atomics.load(status, Status.TO_WORKER) === received && !lane?.requested &&
+      performance.now() < until
+    );
+  }
+  if (lane === null || lane.stopListening()) return null;
+  return lane.takeRequest(laneEntry);
 }
 
 /** `n` jobs of any task, one argument each, from `items[start]` on: the general case. */

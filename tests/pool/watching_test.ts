@@ -90,6 +90,7 @@ describe("Pool.stats()", () => {
       cancelled: 1,
       queued: 5,
       running: 1,
+      sharedLane: 0,
     });
     // `started` counts the worker's "ready" message, which may still be on its way.
     assert.deepEqual({ ...stats.workers, started: 1 }, {
@@ -110,6 +111,7 @@ describe("Pool.stats()", () => {
       cancelled: 1,
       queued: 0,
       running: 0,
+      sharedLane: 0,
     });
     assert.equal(stats.runTime.count, 6, "every job that ran was timed");
     assert.equal(stats.waitTime.count, 6, "every job that was sent was timed");
@@ -147,6 +149,7 @@ describe("Pool.stats()", () => {
       cancelled: 0,
       queued: 0,
       running: 0,
+      sharedLane: 0,
     });
     assert.equal(after.runTime.count, 0);
     assert.equal(after.workers.started, 0);

@@ -128,4 +128,32 @@ describe("result batch", () => {
   it("names an unknown tag", () => {
     assert.throws(() => read([99, 0]), { name: "TypeError", message: /unknown tag 99 at index 0/ });
   });
+
+  it("takeLone() hands over a lone primitive return, and leaves anything else to a message", () => {
+    const writer = new ResultWriter();
+    const taken: unknown[] = [];
+    const take = (value: unknown) => {
+      taken.push(value);
+      return true;
+    };
+    writer.returnedPrimitive(5);
+    assert.equal(writer.takeLone(take), true);
+    assert.equal(writer.empty, true);
+    assert.equal(writer.jobs, 0);
+    writer.returned("six");
+    assert.equal(writer.takeLone(take), true);
+    assert.deepEqual(taken, [5, "six"]);
+
+    writer.returnedPrimitive(7);
+    assert.equal(writer.takeLone(() => false), false, "refused: the batch stays");
+    writer.returnedPrimitive(8);
+    assert.equal(writer.takeLone(take), false, "two jobs");
+    assert.deepEqual(read(send(writer).message.data), [["returns", [7, 8]]]);
+    writer.threw(new Error("no"));
+    assert.equal(writer.takeLone(take), false, "a throw");
+    send(writer);
+    writer.returned({ object: true });
+    assert.equal(writer.takeLone(take), false, "an object");
+    assert.deepEqual(taken, [5, "six"]);
+  });
 });

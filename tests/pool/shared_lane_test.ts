@@ -1,0 +1,180 @@
+/**
+ * The shared lane (issue 15): a lone tiny job travels through memory shared
+ * with an idle, listening worker instead of a message. These tests make sure
+ * a job did take the lane (`stats().jobs.sharedLane` counts it) and check
+ * that everything a message-path job does, a lane job does too: results of
+ * every kind, errors intact, crashes, timeouts and aborts, each job ending
+ * exactly once; and that `sharedLane: false` sends every job as a message.
+ *
+ * Whether a worker listens at the moment of a job depends on timing (it
+ * listens for a bounded time after its last job), so a scenario that must
+ * run on the lane is tried until it did, a bounded number of times.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { TaskTimeoutError, WorkerCrashedError } from "../../src/errors.ts";
+import { LANE_MAX_STRING } from "../../src/protocol/lane.ts";
+import type * as Tasks from "../fixtures/lane_tasks.ts";
+import { fixture } from "../_util.ts";
+
+/** How many times a scenario is tried before the test says the lane was never taken. */
+const TRIES = 200;
+
+/** Plain values back as they came: its answers can take the lane. */
+const same = (...args: unknown[]) => args.length === 1 ? args[0] : args;
+
+const tasks = fixture("lane_tasks.ts");
+
+/** Lane jobs so far. */
+function laneJobs(pool: Pool<typeof Tasks>): number {
+  return pool.stats().jobs.sharedLane;
+}
+
+/**
+ * Runs `scenario`, which starts one lone job of `task`, right after a streak
+ * of quick jobs of the same task that took the lane (so the pool's estimate
+ * of the task's time, a moving average, is tiny, and the worker, warm, is
+ * listening), until the scenario's job took the lane too; returns what the
+ * scenario returned then.
+ */
+async function onLane<T>(
+  pool: Pool<typeof Tasks>,
+  task: "kinds" | typeof same,
+  scenario: () => Promise<T>,
+): Promise<T> {
+  const quick = () => task === "kinds" ? pool.run("kinds", 0) : pool.run(task, 0);
+  for (let i = 0; i < TRIES; i++) {
+    // A slow job before (a throw, a timeout, a new worker's first jobs) raised the
+    // estimate: quick jobs bring it down.
+    for (let k = 0, streak = 0; k < 10 * TRIES && streak < 5; k++) {
+      const before = laneJobs(pool);
+      await quick();
+      streak = laneJobs(pool) > before ? streak + 1 : 0;
+    }
+    const before = laneJobs(pool);
+    const outcome = await scenario();
+    if (laneJobs(pool) > before) return outcome;
+  }
+  assert.fail(`no job took the shared lane in ${TRIES} tries`);
+}
+
+describe("Pool shared lane", () => {
+  it("Pool sends lone tiny jobs on the shared lane, every primitive kept as it was", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    assert.equal(pool.sharedLane, true);
+    const values: unknown[] = [
+      0,
+      -0,
+      -1,
+      2 ** 31,
+      2 ** 53 - 1,
+      0.1,
+      NaN,
+      -Infinity,
+      "",
+      "héllo ✓ 😀",
+      "y".repeat(LANE_MAX_STRING),
+      "z".repeat(LANE_MAX_STRING + 1), // too long: a message, the same answer
+      true,
+      false,
+      null,
+      undefined,
+    ];
+    for (let round = 0; round < 20; round++) {
+      for (const value of values) {
+        assert.ok(Object.is(await pool.run(same, value), value), String(value));
+      }
+      assert.deepEqual(await pool.run(same, 1, "two", true, null), [1, "two", true, null]);
+      assert.deepEqual(await pool.run(same, 1, 2, 3, 4, 5), [1, 2, 3, 4, 5], "5 arguments");
+    }
+    const stats = pool.stats();
+    assert.ok(stats.jobs.sharedLane > 0, "some jobs took the lane");
+    assert.equal(stats.jobs.done, 20 * (values.length + 2));
+    assert.equal(stats.runTime.count, stats.jobs.done, "lane jobs are timed too");
+  });
+
+  it("Pool option sharedLane: false sends every job as a message; a bad value is refused", async () => {
+    await using pool = new Pool({ maxChildren: 1, sharedLane: false });
+    assert.equal(pool.sharedLane, false);
+    for (let i = 0; i < 300; i++) assert.equal(await pool.run(same, i), i);
+    assert.equal(laneJobs(pool), 0);
+    assert.throws(() => new Pool({ sharedLane: "yes" as never }), {
+      name: "TypeError",
+      message: /"sharedLane" must be a boolean, received "yes"/,
+    });
+  });
+
+  it("Pool sends a lone submit() on the lane too: its result goes to done and doneCallback", async () => {
+    const seen: unknown[] = [];
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      doneCallback: (r) => seen.push(r),
+    });
+    await onLane(pool, same, async () => {
+      pool.submit(same, 41);
+      await pool.wait();
+    });
+    assert.equal(seen.at(-1), 41);
+    assert.equal(pool.done.length, 0, "a doneCallback takes the results");
+  });
+
+  it("Pool answers a lane job's object result, error and promise as messages, intact", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    const object = await onLane(pool, "kinds", () => pool.run("kinds", "object", 2));
+    assert.deepEqual(object, { kind: "object", second: 2 });
+    const error = await onLane(pool, "kinds", () => pool.run("kinds", "throw").catch((e) => e));
+    assert.ok(error instanceof RangeError);
+    assert.equal(error.message, "thrown on the lane");
+    assert.match(error.stack ?? "", /thrown on the lane/);
+    assert.ok(error.cause instanceof TypeError);
+    assert.equal(error.cause.message, "the cause");
+    assert.equal(await onLane(pool, "kinds", () => pool.run("kinds", "async")), "settled later");
+    assert.equal(pool.stats().jobs.failed, 1);
+  });
+
+  it("Pool fails a lane job whose worker dies with WorkerCrashedError, once, and goes on", async () => {
+    let failures = 0;
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      module: tasks,
+      failedCallback: () => failures++,
+    });
+    let crashes = 0;
+    const error = await onLane(pool, "kinds", () => {
+      crashes++;
+      return pool.run("kinds", "crash").catch((e) => e);
+    });
+    assert.ok(error instanceof WorkerCrashedError, String(error));
+    assert.equal(await pool.run("kinds", 7), 7, "a new worker takes over");
+    await pool.wait();
+    assert.equal(pool.stats().workers.crashed, crashes, "one crash per crashing job");
+    assert.equal(failures, 0, "a run()'s failure goes to its promise only");
+  });
+
+  it("Pool times out and aborts lane jobs as it does message jobs", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 5_000 });
+    const timedOut = await onLane(
+      pool,
+      "kinds",
+      () => pool.exec("kinds", ["wait"], { timeout: 50 }).catch((e) => e),
+    );
+    assert.ok(timedOut instanceof TaskTimeoutError, String(timedOut));
+    const reason = new Error("stop");
+    const aborted = await onLane(pool, "kinds", () => {
+      const controller = new AbortController();
+      const job = pool.exec("kinds", ["wait"], { signal: controller.signal });
+      queueMicrotask(() => controller.abort(reason));
+      return job.catch((e) => e);
+    });
+    assert.equal(aborted, reason);
+    assert.equal(await pool.run("kinds", 8), 8);
+    await pool.wait();
+    const { jobs, workers } = pool.stats();
+    assert.equal(workers.crashed, 0, "the task honoured its signal: no worker was replaced");
+    assert.equal(jobs.submitted, jobs.done + jobs.failed + jobs.cancelled);
+  });
+});
