@@ -55,6 +55,8 @@ function env(name: string): string | undefined {
 }
 
 const JOBS = Number(env("SOAK_JOBS") ?? 30_000);
+/** Runs awaited one at a time after each sample, while the pool is quiet. */
+const LONE_RUNS = 50;
 const SEED = Number(env("SOAK_SEED") ?? 0x16_5eed);
 /** Jobs the main loop submits in one go. */
 const CHUNK = 1_000;
@@ -844,6 +846,19 @@ describe("Pool hostile soak", () => {
             aborters = [];
             sample();
             nextSample += Math.floor(JOBS / SAMPLES);
+            // Runs awaited one at a time on the quiet pool: lone jobs, which may take a
+            // worker's shared lane.
+            for (let k = 0; k < LONE_RUNS && nextId <= JOBS; k++) {
+              const id = nextId++;
+              kinds[id] = pickKind(random());
+              let ended: Promise<unknown> = Promise.resolve();
+              settle(id, () => {
+                const promise = pool.run("work", kinds[id]!, id);
+                ended = promise.catch(() => {});
+                return promise;
+              });
+              await ended;
+            }
           } else if (outstanding() > WINDOW) {
             await until(() => outstanding() <= WINDOW / 2);
           }
@@ -911,7 +926,8 @@ describe("Pool hostile soak", () => {
           `${stats.reentrantRecycles} recycle() in callbacks and ${stats.mainRecycles} in the loop, ` +
           `${stats.mainCancels} cancel(id) in the loop, ${stats.sharedSignals} shared signals, ` +
           `${stats.refusedAtOnce} exec() refused at once, ${stats.dequeResults} results read ` +
-          `from done; workers at rest: ${pool.alive} of ${pool.maxChildren}\n` +
+          `from done, ${pool.stats().jobs.sharedLane} jobs on shared lanes; workers at rest: ` +
+          `${pool.alive} of ${pool.maxChildren}\n` +
           `  exec()s with signals: ${
             signalled.map((n, i) => n ? `${n} ${OUTCOME_NAMES[i]}` : "").filter(Boolean).join(", ")
           }\n` +
@@ -942,6 +958,7 @@ describe("Pool hostile soak", () => {
       assert.ok(stats.reentrantSubmits > 0 && stats.reentrantCancels > 0, "callbacks re-entered");
       assert.ok(stats.reentrantResizes > 0, "callbacks resized the pool");
       assert.ok(stats.mainRecycles > 0, "the loop recycled the workers");
+      assert.ok(pool.stats().jobs.sharedLane > 0, "lone runs took the shared lane");
       assert.ok(
         stats.cancelAlls > 0 && stats.clears > 0 && stats.shutdownClears > 0 &&
           stats.terminateClears > 0,
