@@ -31,12 +31,13 @@ export const add1Inline = (x: number): number => x + 1;
 /** fastpool's pool type over the shared task module. */
 export type FastPool = Pool<typeof import("./_tasks.ts")>;
 
-/** A fixed, eager fastpool pool of `size` workers, with `_tasks.ts` as its task module. */
-export function createFastpool(size: number): FastPool {
+/** A fixed, eager fastpool pool of `size` workers, with `_tasks.ts` as its task module (`sharedLane` as given). */
+export function createFastpool(size: number, sharedLane = true): FastPool {
   return new Pool<typeof import("./_tasks.ts")>({
     maxChildren: size,
     minChildren: size,
     module: new URL("./_tasks.ts", import.meta.url),
+    sharedLane,
   });
 }
 

@@ -171,6 +171,12 @@ describe("browser", () => {
           { acquired: true, job: "released", valueAfter: 0 },
           context,
         );
+        assert.equal(result.lane?.enabled, true, context);
+        assert.equal(result.lane?.result, 500, context);
+        assert.ok(
+          (result.lane?.jobs ?? 0) > 0,
+          `some of 500 sequential runs took the shared lane: ${context}`,
+        );
         assert.equal(result.shutdown, true, context);
         assert.equal(result.alive, 0, context);
         assert.ok(requested.includes("/runtime.js"), `the worker entry was loaded: ${requested}`);

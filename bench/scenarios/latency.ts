@@ -1,5 +1,6 @@
 /**
- * Scenario 2, latency: sequential round trips (`await pool.run(x => x + 1)` one at a time).
+ * Scenario 2, latency: sequential round trips (`await pool.run(x => x + 1)` one at a time),
+ * fastpool with its shared lane and without (`sharedLane: false`: every job a message).
  *
  * @module
  */
@@ -38,6 +39,11 @@ export async function latency(): Promise<void> {
   {
     const pool = createFastpool(poolSize);
     await one("fastpool", fastpoolRun(pool));
+    await pool.shutdown();
+  }
+  {
+    const pool = createFastpool(poolSize, false);
+    await one("fastpool-messages", fastpoolRun(pool, "fastpool, sharedLane: false"));
     await pool.shutdown();
   }
   {
