@@ -111,6 +111,19 @@ export const TARGETS: Target[] = [
     },
   },
   {
+    name: "latency: fastpool round trip (shared lane) vs the SAB ring floor (time ratio)",
+    goal: atMost(3),
+    measure() {
+      const ours = results.get("lat:fastpool");
+      const floor = results.get("lat:sab");
+      return {
+        ours: us(ours, "µs"),
+        theirs: `floor: ${us(floor, "µs")}`,
+        ratio: perJob(ours) / perJob(floor),
+      };
+    },
+  },
+  {
     name: "CPU: fastpool 2 workers vs 1 (speedup)",
     goal: atLeast(1.8),
     measure: () => ({

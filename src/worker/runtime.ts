@@ -266,7 +266,7 @@ async function drain(): Promise<void> {
         await runJobs(msg.jobs, false);
         lone = msg.jobs.length <= JOB_HEADER + 1;
       }
-      const request = spinForWork(lone ? LANE_SPIN_MS : SPIN_MS);
+      const request = spinForWork(spinMs(lone));
       if (request === null) break;
       await runJobs(request, true);
       lone = true;
@@ -334,6 +334,16 @@ function endCalls(): void {
     made.ended = true;
     made = null;
   }
+}
+
+/**
+ * How long to spin for work: not at all while asynchronous jobs run (with
+ * several lanes; the spin would hold back their answers), `LANE_SPIN_MS`
+ * after a lone job, else `SPIN_MS`.
+ */
+function spinMs(lone: boolean): number {
+  if (concurrency > 1 && freeLanes.length < concurrency) return 0;
+  return lone ? LANE_SPIN_MS : SPIN_MS;
 }
 
 /**
