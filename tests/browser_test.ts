@@ -73,22 +73,25 @@ async function bundle(): Promise<Map<string, { type: string; body: Uint8Array }>
   return files;
 }
 
-/** Serves `files` on 127.0.0.1, cross-origin isolated, during `body`. */
+/** Serves `files` on 127.0.0.1 during `body`, cross-origin isolated unless `isolated` is false. */
 async function withServer(
   files: Map<string, { type: string; body: Uint8Array }>,
   body: (base: string, requested: string[]) => Promise<void>,
+  isolated = true,
 ): Promise<void> {
   const requested: string[] = [];
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://x").pathname;
     requested.push(path);
     const file = files.get(path);
-    const headers = {
-      "cross-origin-opener-policy": "same-origin",
-      "cross-origin-embedder-policy": "require-corp",
-      "cross-origin-resource-policy": "same-origin",
-      "cache-control": "no-store",
-    };
+    const headers: Record<string, string> = isolated
+      ? {
+        "cross-origin-opener-policy": "same-origin",
+        "cross-origin-embedder-policy": "require-corp",
+        "cross-origin-resource-policy": "same-origin",
+        "cache-control": "no-store",
+      }
+      : { "cache-control": "no-store" };
     if (file === undefined) {
       response.writeHead(404, { ...headers, "content-type": "text/plain" });
       response.end("not found");
@@ -181,6 +184,45 @@ describe("browser", () => {
         assert.equal(result.alive, 0, context);
         assert.ok(requested.includes("/runtime.js"), `the worker entry was loaded: ${requested}`);
       });
+    },
+  );
+
+  it(
+    "Pool in a page that is not cross-origin isolated works on messages alone and says so",
+    { skip, timeout: 3 * PAGE_TIMEOUT_MS },
+    async () => {
+      const files = await bundle();
+      await withServer(files, async (base) => {
+        const { result, log } = await runPage(base);
+        const context = `result: ${JSON.stringify(result, null, 2)}\nlog:\n${log.join("\n")}`;
+        assert.equal(result.error, undefined, context);
+        assert.deepEqual(log.filter((line) => !line.startsWith("console.log")), [], context);
+        assert.equal(result.crossOriginIsolated, false, context);
+        assert.equal(result.run, 5, context);
+        assert.deepEqual(
+          result.worker,
+          { name: "ThreadPool-1", crossOriginIsolated: false },
+          context,
+        );
+        assert.deepEqual(
+          result.completed,
+          { results: [1, 4, 16, 25], failures: ["RangeError: refused 3"] },
+          context,
+        );
+        assert.deepEqual(
+          result.semaphore,
+          {
+            acquired: false,
+            job:
+              "TypeError: Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
+            valueAfter: 0,
+          },
+          context,
+        );
+        assert.deepEqual(result.lane, { enabled: false, result: 500, jobs: 0 }, context);
+        assert.equal(result.shutdown, true, context);
+        assert.equal(result.alive, 0, context);
+      }, false);
     },
   );
 });

@@ -17,6 +17,7 @@
  * | --- | --- |
  * | which worker gets a batch, and how big | `dispatch.ts` |
  * | writing a batch and sending it | `batch_sender.ts` |
+ * | a lone job on a worker's shared lane | `lane_trips.ts` |
  * | reading answers | `answers.ts` |
  * | where every job ends (`pending`) | `job_ends.ts` |
  * | starting, idling, retiring workers | `workers.ts` |
@@ -28,7 +29,6 @@
 import { PoolClosedError } from "../errors.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { assertNever, type FromWorker, PROTOCOL_VERSION, SPIN_MS } from "../protocol/messages.ts";
-import { Tag } from "../protocol/result_batch.ts";
 import type { Clock } from "../timers/clock.ts";
 import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
 import type { Job } from "./job.ts";
@@ -36,6 +36,7 @@ import { Answers } from "./answers.ts";
 import { BatchSender } from "./batch_sender.ts";
 import { JobEnds } from "./job_ends.ts";
 import { JobQueue } from "./job_queue.ts";
+import { LaneTrips } from "./lane_trips.ts";
 import { Recovery } from "./recovery.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
@@ -75,6 +76,8 @@ export class DispatchLoop {
   readonly #recovery: Recovery;
   readonly #answers: Answers;
   readonly #sender: BatchSender;
+  /** Lone jobs on shared lanes; null with `sharedLane` off. */
+  readonly #lanes: LaneTrips | null;
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
   readonly #tasks: TaskRegistry;
@@ -151,6 +154,9 @@ export class DispatchLoop {
       () => this.changed(),
       this.#capOf,
     );
+    this.#lanes = options.sharedLane
+      ? new LaneTrips(this.queue, this.#answers, this.#sender, this.workers)
+      : null;
   }
 
   /** Queued plus in-flight jobs. */
@@ -290,7 +296,10 @@ export class DispatchLoop {
 
   #dispatchNow(early: boolean): void {
     const queue = this.queue;
-    if (queue.items === 1 && !early && this.#options.sharedLane && this.#sendByLane()) return;
+    if (queue.items === 1 && !early && this.#lanes?.send()) {
+      this.#busySinceIdle = true;
+      return;
+    }
     let last: WorkerSlot | undefined;
     let sent = 0;
     /** The expected time of what was sent (ms), to judge whether an answer is due soon. */
@@ -310,38 +319,6 @@ export class DispatchLoop {
     else if (!early && last?.ready && sentMs < SPIN_MS / 2) last.spinForAnswer();
     if (sent !== 0) this.#busySinceIdle = true;
   }
-
-  /**
-   * The queue holds one job, expected to take less than the spin: offer it
-   * to the shared lane of an idle worker that listens (`protocol/lane.ts`)
-   * and spin for its answer, which then settles the job with no message
-   * either way. False if no worker took it (it goes as a message). An
-   * answer not back within `SPIN_MS` comes as a message instead.
-   */
-  #sendByLane(): boolean {
-    const front = this.queue.front()!;
-    if (!(this.#answers.msFor(front.task) < SPIN_MS / 2)) return false;
-    for (const slot of this.slots) {
-      if (
-        slot.inflightItems !== 0 || !slot.ready || !slot.usable || front.task >= slot.knownTasks ||
-        !slot.lane!.listening || !this.#sender.offerLane(slot)
-      ) continue;
-      const lane = slot.lane!;
-      if (lane.awaitAnswer(SPIN_MS)) {
-        const answer = this.#laneAnswer;
-        answer[1] = lane.answer();
-        this.#answers.read(slot, answer, 1, lane.answerMs);
-        answer[1] = undefined;
-        if (slot.inflightItems === 0) this.workers.idle(slot);
-      }
-      this.#busySinceIdle = true;
-      return true;
-    }
-    return false;
-  }
-
-  /** The answer read from a lane, as a one-answer result batch. */
-  readonly #laneAnswer: unknown[] = [Tag.RETURN, undefined];
 
   /**
    * How many jobs of task `task` a worker may hold: about two batches of

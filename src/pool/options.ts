@@ -14,6 +14,7 @@ import {
   invalid,
 } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
+import { hasSharedMemory } from "../sync/memory.ts";
 
 /** The action every error of the Pool constructor names. */
 const CREATE = "create pool";
@@ -497,7 +498,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     taskTimeout: taskTimeout === Infinity ? 0 : taskTimeout,
     abortGrace,
     concurrentTasksPerWorker,
-    sharedLane: sharedLane !== false && typeof SharedArrayBuffer === "function",
+    sharedLane: sharedLane !== false && hasSharedMemory,
     workerData,
     maxJobsPerWorker,
     maxWorkerMemory,

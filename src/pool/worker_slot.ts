@@ -15,6 +15,7 @@ import {
   type ToWorker,
   type WorkerNotice,
 } from "../protocol/messages.ts";
+import { hasSharedMemory, sharedOrPlain } from "../sync/memory.ts";
 import { fromWire } from "../sync/wire.ts";
 import type { Job } from "./job.ts";
 
@@ -39,8 +40,14 @@ export class WorkerSlot {
   endedItems = 0;
   /** `results` messages read from the worker (wrapping like `Status.TO_MAIN`). */
   answers = 0;
-  /** Shared with the worker; see `Status` (and its lane table, with several lanes). */
+  /**
+   * Shared with the worker; see `Status` (and its lane table, with several
+   * lanes). Where shared memory does not exist, the worker has a copy and
+   * the pool never sees it change (see {@linkcode statusShared}).
+   */
   readonly status: Int32Array;
+  /** Whether `status` is shared with the worker. */
+  readonly statusShared: boolean = hasSharedMemory;
   /** The shared lane for lone small jobs (`protocol/lane.ts`), or null when jobs go as messages only. */
   readonly lane: Lane | null;
   /**
@@ -91,7 +98,7 @@ export class WorkerSlot {
     sharedLane = false,
   ) {
     const words = Status.WORDS + (lanes > 1 ? lanes : 0);
-    this.status = new Int32Array(new SharedArrayBuffer(words * 4));
+    this.status = new Int32Array(sharedOrPlain(words * 4));
     this.lane = sharedLane ? new Lane() : null;
     const worker: RefWorker = new Worker(url, { ...options, type: "module", name });
     this.#worker = worker;
@@ -159,6 +166,7 @@ export class WorkerSlot {
    * would otherwise cost a wake-up of the parked main thread.
    */
   spinForAnswer(): void {
+    if (!this.statusShared) return;
     const status = this.status;
     const answers = this.answers;
     if (Atomics.load(status, Status.TO_MAIN) !== answers) return; // one waits already
@@ -171,6 +179,7 @@ export class WorkerSlot {
    * `STARTED` count: the load that matters while answers wait unread.
    */
   get unstarted(): number {
+    if (!this.statusShared) return this.inflightItems; // it cannot say: assume none started
     return this.inflightItems - ((Atomics.load(this.status, Status.STARTED) - this.endedItems) | 0);
   }
 

@@ -24,6 +24,7 @@
  */
 
 import { describe } from "../_checks.ts";
+import { hasSharedMemory, sharedOrPlain } from "./memory.ts";
 
 /** Slot of the permits and the WAITING flag. */
 export const STATE = 0;
@@ -51,7 +52,7 @@ const born = new WeakSet<SharedArrayBuffer>();
 
 /** Allocates and initialises the memory of a semaphore. */
 export function allocate(value: number, limit: number): SharedArrayBuffer {
-  const buffer = new SharedArrayBuffer(BYTE_LENGTH);
+  const buffer = sharedOrPlain(BYTE_LENGTH);
   const slots = new Int32Array(buffer);
   slots[STATE] = value;
   slots[LIMIT] = limit;
@@ -70,7 +71,7 @@ export function bornHere(buffer: SharedArrayBuffer): boolean {
  * is. Reads only the write-once slots.
  */
 export function refuse(buffer: unknown): string | undefined {
-  if (!(buffer instanceof SharedArrayBuffer)) {
+  if (!hasSharedMemory || !(buffer instanceof SharedArrayBuffer)) {
     return `must be a SharedArrayBuffer, received ${describe(buffer)}`;
   }
   if (buffer.byteLength !== BYTE_LENGTH) {

@@ -39,6 +39,7 @@
 
 import { checkInteger, checkTimeout, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
+import { hasSharedMemory } from "./memory.ts";
 import {
   allocate,
   bornHere,
@@ -458,6 +459,11 @@ class Memory {
 
   /** Switches to the atomic protocol, for good; returns the buffer. */
   share(): SharedArrayBuffer {
+    if (!hasSharedMemory) {
+      throw new TypeError(
+        "Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
+      );
+    }
     if (!this.#shared) {
       this.#shared = true;
       if (this.#head !== undefined) this.#watch();

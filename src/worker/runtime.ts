@@ -13,6 +13,7 @@
  * | init, `setup`/`teardown`, memory checks | `lifecycle.ts` |
  * | answers on their way out, the shared status memory | `outbox.ts` |
  * | the task table (compiled sources, imported exports) | `task_table.ts` |
+ * | between batches: the doorbell spin, the shared lane | `waiting.ts` |
  * | generator and `stream()` jobs | `streams.ts` |
  *
  * The worker side imports only `protocol/` and `sync/`, never pool code.
@@ -24,14 +25,7 @@
  * @module
  */
 
-import {
-  assertNever,
-  LANE_SPIN_MS,
-  Mode,
-  SPIN_MS,
-  Status,
-  type ToWorker,
-} from "../protocol/messages.ts";
+import { assertNever, Mode, Status, type ToWorker } from "../protocol/messages.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
 import { fromWire } from "../sync/wire.ts";
@@ -44,7 +38,6 @@ import {
   attachStatus,
   beginBatch,
   flush,
-  lane,
   maybeFlush,
   out,
   pushReturn,
@@ -55,6 +48,7 @@ import {
 import { inWorker, isCrashed, nameThisWorker, post, scope, watchOwnEnd } from "./scope.ts";
 import { creditStream, runAsyncGenerator, runStream, stopStream } from "./streams.ts";
 import { define, tasks } from "./task_table.ts";
+import { messageReceived, spinForWork, spinMs } from "./waiting.ts";
 
 export { type JobContext, jobContext } from "./job_context.ts";
 
@@ -75,8 +69,6 @@ const REUSED_ARGS: unknown[][] = [[], [null], [null, null], [null, null, null], 
 ]];
 
 let startedJobs = 0;
-/** Messages received from the pool, to compare with its `TO_WORKER` doorbell. */
-let received = 0;
 
 const inbox: (ToWorker & { type: "run" })[] = [];
 let draining = false;
@@ -224,7 +216,7 @@ function abortJob(id: number, reason: unknown): void {
 
 scope.addEventListener("message", (event) => {
   if (isCrashed()) return;
-  received = (received + 1) | 0;
+  messageReceived();
   const msg = event.data;
   switch (msg.type) {
     case "init":
@@ -266,7 +258,7 @@ async function drain(): Promise<void> {
         await runJobs(msg.jobs, false);
         lone = msg.jobs.length <= JOB_HEADER + 1;
       }
-      const request = spinForWork(spinMs(lone));
+      const request = spinForWork(spinMs(lone, concurrency > 1 && freeLanes.length < concurrency));
       if (request === null) break;
       await runJobs(request, true);
       lone = true;
@@ -280,9 +272,6 @@ async function drain(): Promise<void> {
 
 /** The entry `runJobs` reads now; refilled per entry (`drain` runs one batch at a time). */
 const header = new JobHeader();
-
-/** The entry of a job that came on the shared lane, refilled per job. */
-const laneEntry: unknown[] = [];
 
 /** Runs a batch's jobs in order; `fromLane`: the one job that came on the shared lane. */
 async function runJobs(jobs: unknown[], fromLane: boolean): Promise<void> {
@@ -334,37 +323,6 @@ function endCalls(): void {
     made.ended = true;
     made = null;
   }
-}
-
-/**
- * How long to spin for work: not at all while asynchronous jobs run (with
- * several lanes; the spin would hold back their answers), `LANE_SPIN_MS`
- * after a lone job, else `SPIN_MS`.
- */
-function spinMs(lone: boolean): number {
-  if (concurrency > 1 && freeLanes.length < concurrency) return 0;
-  return lone ? LANE_SPIN_MS : SPIN_MS;
-}
-
-/**
- * Out of work: watch the doorbell for `ms` (`SPIN_MS`, or `LANE_SPIN_MS`
- * after a lone job) before parking, so a job the pool sends right after our
- * results is picked up without a thread wake-up (the message itself is then
- * waiting in the event loop), and listen on the shared lane meanwhile:
- * returns the entry of a job that came on it, to run. No spin at all when
- * the doorbell says a message is already waiting.
- */
-function spinForWork(ms: number): unknown[] | null {
-  lane?.listen();
-  if (Atomics.load(status, Status.TO_WORKER) === received) {
-    const until = performance.now() + (lane === null ? SPIN_MS : ms);
-    while (
-      Atomics.load(status, Status.TO_WORKER) === received && !lane?.requested &&
-      performance.now() < until
-    );
-  }
-  if (lane === null || lane.stopListening()) return null;
-  return lane.takeRequest(laneEntry);
 }
 
 /** `n` jobs of any task, one argument each, from `items[start]` on: the general case. */

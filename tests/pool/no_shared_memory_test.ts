@@ -1,0 +1,37 @@
+/**
+ * A main thread without `SharedArrayBuffer` (a browser page that is not
+ * cross-origin isolated, issue 15): the pool works on messages alone, says
+ * so in `pool.sharedLane`, and refuses only what cannot work, a `Semaphore`
+ * sent to a worker, with a clear error. Run in a child process that deletes
+ * the global before loading fastpool (`fixtures/no_shared_memory_program.ts`).
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { run, withThisRuntime } from "../_child.ts";
+import { fixture } from "../_util.ts";
+
+describe("Pool without shared memory", () => {
+  it("Pool without SharedArrayBuffer runs jobs as messages, survives a crash, and says so", async () => {
+    const [command, args] = withThisRuntime(fileURLToPath(fixture("no_shared_memory_program.ts")));
+    const exit = await run(command, args, { killAfter: 60_000 });
+    assert.equal(exit.code, 0, exit.stderr);
+    const seen = JSON.parse(exit.stdout.trim().split("\n").at(-1)!);
+    assert.deepEqual(seen, {
+      sharedLane: false,
+      run: 5,
+      sequential: 200,
+      map: [1, 16, 25, 4, "RangeError: three"].sort(),
+      crash: ["WorkerCrashedError", 42, 21],
+      semaphore:
+        "TypeError: Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
+      local: true,
+      doneCount: 1,
+      stats: 0,
+      shutdown: true,
+    });
+  });
+});
