@@ -22,6 +22,11 @@ import type { StatsRecorder } from "./stats.ts";
 import type { WorkerSlot } from "./worker_slot.ts";
 import type { Workers } from "./workers.ts";
 
+/** How much of a faster sample's difference the estimate takes (see `#measure`). */
+const FASTER_WEIGHT = 0.8;
+/** How much of a slower sample's difference the estimate takes. */
+const SLOWER_WEIGHT = 0.3;
+
 /** Reads the answers of one pool's workers. */
 export class Answers {
   /**
@@ -64,13 +69,23 @@ export class Answers {
     return ms === undefined ? NaN : ms;
   }
 
-  /** Folds this message's mean time per job into the estimate of `task`, once per message. */
+  /**
+   * Folds this message's mean time per job into the estimate of `task`, once
+   * per message: quickly when jobs got faster (a new worker's code warming
+   * up: its first answers are slow, and an estimate that fell only 30% per
+   * answer kept batches small for dozens of round trips), slowly when they
+   * got slower (one slow answer does not shrink every batch after it).
+   */
   #measure(task: number): void {
     if (task === this.#measured || this.#jobs === 0) return;
     this.#measured = task;
     const previous = this.#byTask[task];
     const sample = this.#sample;
-    this.#byTask[task] = previous === undefined ? sample : 0.7 * previous + 0.3 * sample;
+    if (previous === undefined) this.#byTask[task] = sample;
+    else {
+      const weight = sample < previous ? FASTER_WEIGHT : SLOWER_WEIGHT;
+      this.#byTask[task] = previous + weight * (sample - previous);
+    }
   }
 
   /**
