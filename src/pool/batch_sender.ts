@@ -9,6 +9,7 @@
  * @module
  */
 
+import { claimWord, offerClaim, releaseClaim } from "../protocol/claims.ts";
 import { writeJob } from "../protocol/job_batch.ts";
 import { Mode, type TaskSpec } from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
@@ -79,6 +80,7 @@ export class BatchSender {
     }
     const job = queue.take(1);
     this.#stats.sharedLane++;
+    slot.stealable = null; // a newer entry follows the last batch
     if (job.queuedAt >= 0) {
       this.#stats.waited(job.task, this.#clock.now() - job.queuedAt, 1);
       job.queuedAt = -1;
@@ -154,9 +156,27 @@ export class BatchSender {
     const specs = this.#tasks.specs;
     const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
     slot.knownTasks = specs.length;
+    // A batch with no timer and nothing moved may go to an idle worker until its own starts it.
+    let claim = -1;
+    slot.stealable = null;
+    if (
+      timed === null && shared === null && transfer.length === 0 && !slot.exclusive &&
+      slot.statusShared
+    ) {
+      const word = claimWord(slot.claims);
+      if (offerClaim(slot.status, word)) {
+        claim = word;
+        slot.claims++;
+        slot.stealable = { word, entries: slot.inflight.length - firstEntry, items };
+      }
+    }
     try {
-      slot.send({ type: "run", jobs: data, taskBase, tasks }, transfer);
+      slot.send({ type: "run", jobs: data, taskBase, tasks, claim }, transfer);
     } catch (error) {
+      if (claim >= 0) {
+        slot.stealable = null;
+        releaseClaim(slot.status, claim); // never sent
+      }
       this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
     }
     if (timed) this.#recovery.armTimeout(slot, timed);
@@ -193,7 +213,10 @@ export class BatchSender {
         const transfer: Transferable[] = [];
         writeJob(data, transfer, job);
         try {
-          slot.send({ type: "run", jobs: data, taskBase, tasks: pendingTasks }, transfer);
+          slot.send(
+            { type: "run", jobs: data, taskBase, tasks: pendingTasks, claim: -1 },
+            transfer,
+          );
           pendingTasks = null;
           slot.inflight.push(job);
           slot.inflightItems += job.count;

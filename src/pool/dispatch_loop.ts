@@ -18,6 +18,7 @@
  * | which worker gets a batch, and how big | `dispatch.ts` |
  * | writing a batch and sending it | `batch_sender.ts` |
  * | a lone job on a worker's shared lane | `lane_trips.ts` |
+ * | an idle worker taking a batch another has not started | `stealing.ts` |
  * | reading answers | `answers.ts` |
  * | where every job ends (`pending`) | `job_ends.ts` |
  * | starting, idling, retiring workers | `workers.ts` |
@@ -37,6 +38,7 @@ import { BatchSender } from "./batch_sender.ts";
 import { JobEnds } from "./job_ends.ts";
 import { JobQueue } from "./job_queue.ts";
 import { LaneTrips } from "./lane_trips.ts";
+import { stealForIdle } from "./stealing.ts";
 import { Recovery } from "./recovery.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
@@ -279,7 +281,8 @@ export class DispatchLoop {
   }
 
   #dispatch(early: boolean): void {
-    if (this.queue.empty) return;
+    // Nothing queued: an idle worker may take a batch another has not started.
+    if (this.queue.empty && (early || !stealForIdle(this.slots, this.queue, this.#stats))) return;
     // A batch that fails to send reports failures, and `changed()` would make
     // user callbacks that may re-enter the pool; they wait until the
     // dispatch is over (see `changed`).

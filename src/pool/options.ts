@@ -14,7 +14,7 @@ import {
   invalid,
 } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
-import { hasSharedMemory } from "../sync/memory.ts";
+import { hasSharedMemory } from "../sync/_memory.ts";
 
 /** The action every error of the Pool constructor names. */
 const CREATE = "create pool";

@@ -158,6 +158,8 @@ export interface PoolStats {
     running: number;
     /** Jobs that travelled on a worker's shared lane instead of a message (see `sharedLane`). */
     sharedLane: number;
+    /** Jobs an idle worker took from a busy one that had not started them. */
+    stolen: number;
   };
   /** Workers now, and since the pool started or the last reset. */
   workers: {
@@ -216,6 +218,8 @@ export class StatsRecorder {
   cancelled = 0;
   /** Jobs sent on a shared lane. */
   sharedLane = 0;
+  /** Jobs taken back from a worker for an idle one. */
+  stolen = 0;
   started = 0;
   exited = 0;
   crashed = 0;
@@ -238,6 +242,7 @@ export class StatsRecorder {
       this.failed =
       this.cancelled =
       this.sharedLane =
+      this.stolen =
         0;
     this.started = this.exited = this.crashed = 0;
     this.busyMs = 0;
@@ -292,6 +297,7 @@ export class StatsRecorder {
         queued,
         running: pending - queued,
         sharedLane: this.sharedLane,
+        stolen: this.stolen,
       },
       workers: {
         alive,

@@ -15,7 +15,7 @@ import {
   type ToWorker,
   type WorkerNotice,
 } from "../protocol/messages.ts";
-import { hasSharedMemory, sharedOrPlain } from "../sync/memory.ts";
+import { hasSharedMemory, sharedOrPlain } from "../sync/_memory.ts";
 import { fromWire } from "../sync/wire.ts";
 import type { Job } from "./job.ts";
 
@@ -55,6 +55,14 @@ export class WorkerSlot {
    * id, with their entries: with `concurrentTasksPerWorker` above 1 only.
    */
   readonly later: Map<number, Job> = new Map();
+  /**
+   * The last batch sent, while the pool may still take it back for an idle
+   * worker (`protocol/claims.ts`): its claim word, and its entries (the
+   * last ones of `inflight`) and jobs. Null once anything else was sent.
+   */
+  stealable: { word: number; entries: number; items: number } | null = null;
+  /** Claimable batches sent so far: the next one's claim word follows from it. */
+  claims = 0;
   /** How many of the pool's task specs this worker has received. */
   knownTasks = 0;
   /** The worker answered `ready`. */

@@ -42,7 +42,18 @@ export type ToWorker =
     /** `maxWorkerMemory` in bytes; 0 when unbounded. */
     maxMemory: number;
   }
-  | { type: "run"; jobs: unknown[]; taskBase: number; tasks: TaskSpec[] | null }
+  | {
+    type: "run";
+    jobs: unknown[];
+    taskBase: number;
+    tasks: TaskSpec[] | null;
+    /**
+     * The status word through which the worker claims this batch before it
+     * starts it (`claims.ts`), so an idle worker may be given it instead; -1:
+     * the batch is not offered to others, the worker runs it as it comes.
+     */
+    claim: number;
+  }
   | { type: "credit"; id: number; n: number }
   | { type: "stop"; id: number }
   /**
@@ -98,6 +109,8 @@ export const STREAM_WINDOW = 512;
  *  STARTED    worker counts the jobs it starts; the pool reads it after a crash
  *  TO_WORKER  pool bumps it after each message to the worker  ┐ doorbells of the
  *  TO_MAIN    worker bumps it after each results message       ┘ spin-then-park hand-off
+ *  CLAIMS …   CLAIM_RING words: who takes a batch not started yet (claims.ts)
+ *  WORDS …    the lane table, with several lanes
  * ```
  */
 export const Status = {
@@ -107,6 +120,8 @@ export const Status = {
   TO_WORKER: 1,
   /** Bumped by the worker after each `results` message. */
   TO_MAIN: 2,
+  /** The first of `CLAIM_RING` claim words (see `claims.ts`). */
+  CLAIMS: 4,
   /**
    * Words before the lane table: with `concurrentTasksPerWorker` n above 1,
    * words WORDS … WORDS+n-1 hold the ids (`| 0`) of the asynchronous jobs
@@ -114,8 +129,11 @@ export const Status = {
    * goes asynchronous and clears it before the job's answer is queued, so
    * after a crash the pool knows which jobs were still running.
    */
-  WORDS: 4,
+  WORDS: 4 + 16,
 } as const;
+
+/** How many claim words a slot has (`Status.CLAIMS` …): batches that may be offered at once. */
+export const CLAIM_RING = Status.WORDS - Status.CLAIMS;
 
 /**
  * How long (ms) a side that expects an answer soon spins on its doorbell

@@ -24,7 +24,7 @@
  */
 
 import { describe } from "../_checks.ts";
-import { hasSharedMemory, sharedOrPlain } from "./memory.ts";
+import { hasSharedMemory, sharedOrPlain } from "./_memory.ts";
 
 /** Slot of the permits and the WAITING flag. */
 export const STATE = 0;

@@ -39,7 +39,7 @@
 
 import { checkInteger, checkTimeout, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
-import { hasSharedMemory } from "./memory.ts";
+import { hasSharedMemory } from "./_memory.ts";
 import {
   allocate,
   bornHere,

@@ -26,6 +26,7 @@
  */
 
 import { assertNever, Mode, Status, type ToWorker } from "../protocol/messages.ts";
+import { claim } from "../protocol/claims.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
 import { fromWire } from "../sync/wire.ts";
@@ -255,6 +256,7 @@ async function drain(): Promise<void> {
     for (;;) {
       for (let msg = inbox.shift(); msg !== undefined; msg = inbox.shift()) {
         if (msg.tasks) await define(msg.taskBase, msg.tasks);
+        if (!claim(status, msg.claim)) continue; // the pool gave it to an idle worker
         await runJobs(msg.jobs, false);
         lone = msg.jobs.length <= JOB_HEADER + 1;
       }

@@ -926,7 +926,8 @@ describe("Pool hostile soak", () => {
           `${stats.reentrantRecycles} recycle() in callbacks and ${stats.mainRecycles} in the loop, ` +
           `${stats.mainCancels} cancel(id) in the loop, ${stats.sharedSignals} shared signals, ` +
           `${stats.refusedAtOnce} exec() refused at once, ${stats.dequeResults} results read ` +
-          `from done, ${pool.stats().jobs.sharedLane} jobs on shared lanes; workers at rest: ` +
+          `from done, ${pool.stats().jobs.sharedLane} jobs on shared lanes, ${pool.stats().jobs.stolen} stolen; ` +
+          `workers at rest: ` +
           `${pool.alive} of ${pool.maxChildren}\n` +
           `  exec()s with signals: ${
             signalled.map((n, i) => n ? `${n} ${OUTCOME_NAMES[i]}` : "").filter(Boolean).join(", ")

@@ -91,6 +91,7 @@ describe("Pool.stats()", () => {
       queued: 5,
       running: 1,
       sharedLane: 0,
+      stolen: 0,
     });
     // `started` counts the worker's "ready" message, which may still be on its way.
     assert.deepEqual({ ...stats.workers, started: 1 }, {
@@ -112,6 +113,7 @@ describe("Pool.stats()", () => {
       queued: 0,
       running: 0,
       sharedLane: 0,
+      stolen: 0,
     });
     assert.equal(stats.runTime.count, 6, "every job that ran was timed");
     assert.equal(stats.waitTime.count, 6, "every job that was sent was timed");
@@ -150,6 +152,7 @@ describe("Pool.stats()", () => {
       queued: 0,
       running: 0,
       sharedLane: 0,
+      stolen: 0,
     });
     assert.equal(after.runTime.count, 0);
     assert.equal(after.workers.started, 0);

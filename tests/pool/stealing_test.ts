@@ -1,0 +1,92 @@
+/**
+ * Work stealing (issue 15): a batch a busy worker holds behind the job it
+ * runs goes to an idle worker instead, when its own worker has not started
+ * it; each job still runs once.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { gate, waitAtGate } from "../_gate.ts";
+import { within } from "../_util.ts";
+
+const quick = (n: number) => n * 2;
+/** Counts its run in `counts[i]`, then spins `ms`. */
+const counted = (counts: Int32Array, i: number, ms: number) => {
+  Atomics.add(counts, i, 1);
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // a job of `ms`
+  }
+  return i;
+};
+/** The same, as a task of its own: measured slow, its jobs go one per worker. */
+const slow = (counts: Int32Array, i: number, ms: number) => {
+  Atomics.add(counts, i, 1);
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // a job of `ms`
+  }
+  return i;
+};
+
+describe("Pool work stealing", () => {
+  it("Pool gives a batch a blocked worker has not started to the worker that went idle", async () => {
+    await using pool = new Pool({ maxChildren: 2, minChildren: 2 });
+    await Promise.all([pool.run(quick, 0), pool.run(quick, 1)]); // measured: quick
+    const first = gate();
+    const second = gate();
+    try {
+      // One gate job per worker (an unmeasured task goes one per worker, the first slot
+      // first), then quick jobs: both workers hold one job, so they go to the first.
+      const held = pool.run(waitAtGate, first.memory, "first");
+      const other = pool.run(waitAtGate, second.memory, "second");
+      await first.started();
+      await second.started();
+      {
+        const quickOnes = Array.from({ length: 10 }, (_, i) => pool.run(quick, i));
+        second.open(); // the second worker goes idle; the first stays blocked
+        assert.equal(await other, "second");
+        assert.ok(
+          await within(Promise.all(quickOnes), 10_000),
+          "the quick jobs ran while the first worker was still blocked",
+        );
+        assert.deepEqual(await Promise.all(quickOnes), Array.from({ length: 10 }, (_, i) => i * 2));
+      }
+      assert.equal(pool.stats().jobs.stolen, 10);
+      first.open();
+      assert.equal(await held, "first");
+      const { jobs } = pool.stats();
+      assert.equal(jobs.done, jobs.submitted, "every job ended once, done");
+    } finally {
+      first.open();
+      second.open();
+    }
+  });
+
+  it("Pool runs every job exactly once while batches move between workers", async () => {
+    await using pool = new Pool({ maxChildren: 2, minChildren: 2 });
+    const rounds = 40;
+    const per = 12;
+    const counts = new Int32Array(new SharedArrayBuffer(4 * rounds * per));
+    const scratch = new Int32Array(new SharedArrayBuffer(8));
+    await Promise.all([pool.run(slow, scratch, 0, 12), pool.run(counted, scratch, 1, 0)]);
+    for (let round = 0; round < rounds; round++) {
+      const base = round * per;
+      // One slow job per worker, of lengths close enough that either may end first, and
+      // in the next tick quick jobs, which go to the first worker, behind its slow job:
+      // the other worker, once idle, takes them unless the first claimed them already.
+      const all = [0, 1].map((k) => pool.run(slow, counts, base + k, 10 + Math.random()));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      for (let k = 2; k < per; k++) all.push(pool.run(counted, counts, base + k, 0));
+      assert.deepEqual(await Promise.all(all), Array.from({ length: per }, (_, k) => base + k));
+    }
+    const wrong = counts.findIndex((count) => count !== 1);
+    assert.equal(wrong, -1, `job ${wrong} ran ${counts[wrong]} times`);
+    const { jobs } = pool.stats();
+    assert.equal(jobs.done, jobs.submitted);
+    assert.ok(jobs.stolen > 0, "some rounds' quick jobs were taken by the idle worker");
+  });
+});
