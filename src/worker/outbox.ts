@@ -101,6 +101,7 @@ export function answerLane(): void {
     return;
   }
   lane!.answerByMessage();
+  lane!.listen(); // as for a lone job sent as a message (see runJobs)
   flush();
 }
 

@@ -39,6 +39,7 @@ import {
   attachStatus,
   beginBatch,
   flush,
+  lane,
   maybeFlush,
   out,
   pushReturn,
@@ -315,7 +316,12 @@ async function runJobs(jobs: unknown[], fromLane: boolean): Promise<void> {
   // Before the answers, so the pool sends this worker nothing after them.
   checkMemory();
   if (fromLane) answerLane();
-  else flush();
+  else {
+    // A lone job's pool may answer its result with the next job at once, before this
+    // worker is back in its spin: it finds the lane open, the request waits there.
+    if (jobs.length <= JOB_HEADER + 1) lane?.listen();
+    flush();
+  }
 }
 
 /** No job runs synchronously any more: `jobContext()` now throws, and a context made ends. */
