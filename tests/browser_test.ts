@@ -144,46 +144,61 @@ async function runPage(url: string): Promise<{ result: Partial<BrowserResult>; l
   }
 }
 
+/**
+ * Bundles and serves the page (cross-origin isolated or not), runs it, and
+ * checks what every page must show: no error and nothing logged, a job, a
+ * `map` through `asCompleted()`, 500 sequential runs, and a clean shutdown.
+ * Returns the result, a context for messages, and the paths requested.
+ */
+async function openPage(
+  isolated: boolean,
+): Promise<{ result: Partial<BrowserResult>; context: string; requested: string[] }> {
+  const files = await bundle();
+  assert.deepEqual([...files.keys()].sort(), ["/", "/page.js", "/runtime.js"]);
+  let seen!: { result: Partial<BrowserResult>; context: string; requested: string[] };
+  await withServer(files, async (base, requested) => {
+    const { result, log } = await runPage(base);
+    const context = `result: ${JSON.stringify(result, null, 2)}\nlog:\n${log.join("\n")}`;
+    assert.equal(result.error, undefined, context);
+    assert.deepEqual(log.filter((line) => !line.startsWith("console.log")), [], context);
+    assert.equal(result.crossOriginIsolated, isolated, context);
+    assert.equal(result.run, 5, context);
+    assert.deepEqual(
+      result.worker,
+      { name: "ThreadPool-1", crossOriginIsolated: isolated },
+      context,
+    );
+    assert.equal(result.mapped, 5, context);
+    assert.deepEqual(
+      result.completed,
+      { results: [1, 4, 16, 25], failures: ["RangeError: refused 3"] },
+      context,
+    );
+    assert.equal(result.lane?.enabled, isolated, context);
+    assert.equal(result.lane?.result, 500, context);
+    assert.equal(result.shutdown, true, context);
+    assert.equal(result.alive, 0, context);
+    seen = { result, context, requested: [...requested] };
+  }, isolated);
+  return seen;
+}
+
 describe("browser", () => {
   it(
     "Pool in headless Chromium runs run(), map() with asCompleted(), a shared Semaphore and shutdown()",
     { skip, timeout: 3 * PAGE_TIMEOUT_MS },
     async () => {
-      const files = await bundle();
-      assert.deepEqual([...files.keys()].sort(), ["/", "/page.js", "/runtime.js"]);
-      await withServer(files, async (base, requested) => {
-        const { result, log } = await runPage(base);
-        const context = `result: ${JSON.stringify(result, null, 2)}\nlog:\n${log.join("\n")}`;
-        assert.equal(result.error, undefined, context);
-        assert.deepEqual(log.filter((line) => !line.startsWith("console.log")), [], context);
-        assert.equal(result.crossOriginIsolated, true, context);
-        assert.equal(result.run, 5, context);
-        assert.deepEqual(
-          result.worker,
-          { name: "ThreadPool-1", crossOriginIsolated: true },
-          context,
-        );
-        assert.equal(result.mapped, 5, context);
-        assert.deepEqual(
-          result.completed,
-          { results: [1, 4, 16, 25], failures: ["RangeError: refused 3"] },
-          context,
-        );
-        assert.deepEqual(
-          result.semaphore,
-          { acquired: true, job: "released", valueAfter: 0 },
-          context,
-        );
-        assert.equal(result.lane?.enabled, true, context);
-        assert.equal(result.lane?.result, 500, context);
-        assert.ok(
-          (result.lane?.jobs ?? 0) > 0,
-          `some of 500 sequential runs took the shared lane: ${context}`,
-        );
-        assert.equal(result.shutdown, true, context);
-        assert.equal(result.alive, 0, context);
-        assert.ok(requested.includes("/runtime.js"), `the worker entry was loaded: ${requested}`);
-      });
+      const { result, context, requested } = await openPage(true);
+      assert.deepEqual(
+        result.semaphore,
+        { acquired: true, job: "released", valueAfter: 0 },
+        context,
+      );
+      assert.ok(
+        (result.lane?.jobs ?? 0) > 0,
+        `some of 500 sequential runs took the shared lane: ${context}`,
+      );
+      assert.ok(requested.includes("/runtime.js"), `the worker entry was loaded: ${requested}`);
     },
   );
 
@@ -191,38 +206,18 @@ describe("browser", () => {
     "Pool in a page that is not cross-origin isolated works on messages alone and says so",
     { skip, timeout: 3 * PAGE_TIMEOUT_MS },
     async () => {
-      const files = await bundle();
-      await withServer(files, async (base) => {
-        const { result, log } = await runPage(base);
-        const context = `result: ${JSON.stringify(result, null, 2)}\nlog:\n${log.join("\n")}`;
-        assert.equal(result.error, undefined, context);
-        assert.deepEqual(log.filter((line) => !line.startsWith("console.log")), [], context);
-        assert.equal(result.crossOriginIsolated, false, context);
-        assert.equal(result.run, 5, context);
-        assert.deepEqual(
-          result.worker,
-          { name: "ThreadPool-1", crossOriginIsolated: false },
-          context,
-        );
-        assert.deepEqual(
-          result.completed,
-          { results: [1, 4, 16, 25], failures: ["RangeError: refused 3"] },
-          context,
-        );
-        assert.deepEqual(
-          result.semaphore,
-          {
-            acquired: false,
-            job:
-              "TypeError: Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
-            valueAfter: 0,
-          },
-          context,
-        );
-        assert.deepEqual(result.lane, { enabled: false, result: 500, jobs: 0 }, context);
-        assert.equal(result.shutdown, true, context);
-        assert.equal(result.alive, 0, context);
-      }, false);
+      const { result, context } = await openPage(false);
+      assert.deepEqual(
+        result.semaphore,
+        {
+          acquired: false,
+          job:
+            "TypeError: Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
+          valueAfter: 0,
+        },
+        context,
+      );
+      assert.equal(result.lane?.jobs, 0, context);
     },
   );
 });

@@ -5,25 +5,13 @@ import {
   JOB_HEADER,
   JobHeader,
   MIN_F64_ITEMS,
-  type OutgoingJob,
   readJobHeader,
   writeJob,
 } from "../../src/protocol/job_batch.ts";
 import { Mode } from "../../src/protocol/messages.ts";
+import { outgoingJob } from "./_jobs.ts";
 
-function job(fields: Partial<OutgoingJob>): OutgoingJob {
-  return {
-    id: 1,
-    task: 0,
-    mode: Mode.CALL,
-    args: [],
-    offset: 0,
-    count: 1,
-    numeric: false,
-    transfer: null,
-    ...fields,
-  };
-}
+const job = outgoingJob;
 
 /** Every entry of a batch as [id, task, mode, count, values]. */
 function readAll(data: unknown[]): unknown[][] {

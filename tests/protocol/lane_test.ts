@@ -7,19 +7,11 @@ import assert from "node:assert/strict";
 import { fitsLane, Lane, LANE_MAX_ARGS, LANE_MAX_STRING } from "../../src/protocol/lane.ts";
 import type { OutgoingJob } from "../../src/protocol/job_batch.ts";
 import { Mode } from "../../src/protocol/messages.ts";
+import { outgoingJob } from "./_jobs.ts";
 
+/** A job of id 7, task 3 (numbers the round trips below look for). */
 function job(fields: Partial<OutgoingJob>): OutgoingJob {
-  return {
-    id: 7,
-    task: 3,
-    mode: Mode.CALL,
-    args: [],
-    offset: 0,
-    count: 1,
-    numeric: false,
-    transfer: null,
-    ...fields,
-  };
+  return outgoingJob({ id: 7, task: 3, ...fields });
 }
 
 /** The pool's end and the worker's end of one lane. */
