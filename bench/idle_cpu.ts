@@ -4,8 +4,9 @@
  * workers alive while the process's CPU time is read over 2 s
  * (`process.cpuUsage()`, main thread and workers together), twice in a row,
  * against the same process idle before it made the pool (the runtime's own
- * cost). Spinning is bounded (50 µs after work); what the first window
- * adds is the engines collecting the work's garbage.
+ * cost). Spinning is bounded (a worker 50 µs after work, 250 µs after a
+ * lone job; the main thread 50 µs for an answer due soon); what the first
+ * window adds is the engines collecting the work's garbage.
  *
  *   deno run -A bench/idle_cpu.ts
  *   bun bench/idle_cpu.ts
