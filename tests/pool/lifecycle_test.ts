@@ -48,6 +48,20 @@ describe("Pool state", () => {
     assert.equal(await pool.run(identity, 3), 3, "workers start again on demand");
   });
 
+  it("Pool option idleTimeout counts from a worker's last job, though the timer was set before it", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, idleTimeout: 1_000, clock });
+    assert.equal(await pool.run(identity, 1), 1); // idle from 0: its timer is due at 1,000
+    clock.tick(600);
+    assert.equal(await pool.run(identity, 2), 2); // idle again from 600; the timer stays
+    clock.tick(400); // the timer fires at 1,000: idle for 400 ms only, it waits 600 more
+    assert.equal(pool.alive, 1);
+    clock.tick(599);
+    assert.equal(pool.alive, 1);
+    clock.tick(1);
+    assert.equal(pool.alive, 0, "it left 1,000 ms after its last job");
+  });
+
   it("Pool option childNamePrefix names workers prefix-n", async () => {
     await using pool = new Pool({ maxChildren: 1, childNamePrefix: "Crunch" });
     assert.equal(await pool.run(() => (globalThis as { name?: string }).name), "Crunch-1");
