@@ -116,3 +116,14 @@ export function readJobHeader(data: readonly unknown[], at: number, header: JobH
   header.values = at + JOB_HEADER;
   return at + JOB_HEADER + (mode === Mode.MAP_F64 ? 1 : count);
 }
+
+/**
+ * A number read from a Float64Array (a `MAP_F64` item, a shared lane's
+ * value), as a task should get it: an integer as an integer, not as a
+ * double, which would send the task down its engine's slower floating-point
+ * paths (`map` of fib(20) ran 1.7 times slower on Deno, 1.2 on Bun, that
+ * way). -0 stays -0.
+ */
+export function fromDouble(x: number): number {
+  return x === (x | 0) && (x !== 0 || 1 / x > 0) ? x | 0 : x;
+}

@@ -31,7 +31,7 @@
  * @module
  */
 
-import { JOB_HEADER, type OutgoingJob } from "./job_batch.ts";
+import { fromDouble, JOB_HEADER, type OutgoingJob } from "./job_batch.ts";
 import { Mode } from "./messages.ts";
 
 /** The most arguments a job on the lane may have. */
@@ -250,7 +250,7 @@ export class Lane {
   #read(slot: number): unknown {
     switch (this.#words[KIND + slot]) {
       case Kind.NUMBER:
-        return asInteger(this.#numbers[VALUE + slot]!);
+        return fromDouble(this.#numbers[VALUE + slot]!);
       case Kind.TRUE:
         return true;
       case Kind.FALSE:
@@ -266,12 +266,4 @@ export class Lane {
         return undefined;
     }
   }
-}
-
-/**
- * A number read from a Float64Array, as an integer when it is one (not -0),
- * so a task gets what it was given and stays on its engine's integer paths.
- */
-function asInteger(x: number): number {
-  return x === (x | 0) && (x !== 0 || 1 / x > 0) ? x | 0 : x;
 }

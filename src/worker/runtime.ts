@@ -28,7 +28,7 @@
 import { assertNever, Mode, Status, type ToWorker } from "../protocol/messages.ts";
 import { claim } from "../protocol/claims.ts";
 import { decodeError } from "../protocol/codec.ts";
-import { JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
+import { fromDouble, JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
 import { fromWire } from "../sync/wire.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
@@ -50,6 +50,7 @@ import {
 import { inWorker, isCrashed, nameThisWorker, post, scope, watchOwnEnd } from "./scope.ts";
 import { creditStream, runAsyncGenerator, runStream, stopStream } from "./streams.ts";
 import { define, tasks } from "./task_table.ts";
+import { isThenable } from "./thenable.ts";
 import { messageReceived, spinForWork, spinMs } from "./waiting.ts";
 
 export { type JobContext, jobContext } from "./job_context.ts";
@@ -258,12 +259,13 @@ async function drain(): Promise<void> {
       for (let msg = inbox.shift(); msg !== undefined; msg = inbox.shift()) {
         if (msg.tasks) await define(msg.taskBase, msg.tasks);
         if (!claim(status, msg.claim)) continue; // the pool gave it to an idle worker
-        await runJobs(msg.jobs, false);
+        await runJobs(msg.jobs);
         lone = msg.jobs.length <= JOB_HEADER + 1;
       }
       const request = spinForWork(spinMs(lone, concurrency > 1 && freeLanes.length < concurrency));
       if (request === null) break;
-      await runJobs(request, true);
+      const pending = runLaneJob(request);
+      if (pending !== undefined) await pending;
       lone = true;
     }
   } finally {
@@ -276,8 +278,35 @@ async function drain(): Promise<void> {
 /** The entry `runJobs` reads now; refilled per entry (`drain` runs one batch at a time). */
 const header = new JobHeader();
 
-/** Runs a batch's jobs in order; `fromLane`: the one job that came on the shared lane. */
-async function runJobs(jobs: unknown[], fromLane: boolean): Promise<void> {
+/**
+ * The job that came on the shared lane (`[id, task, mode, count, values…]`):
+ * run at once like a batch of one, and answered through the lane (or as a
+ * message when its answer does not fit). Returns a promise only when the job
+ * went asynchronous, so the common case, a plain task returning a value,
+ * makes no promise and waits for no microtask.
+ */
+function runLaneJob(entry: unknown[]): Promise<void> | undefined {
+  beginBatch();
+  Atomics.store(status, Status.STARTED, ++startedJobs);
+  const id = entry[0] as number;
+  const n = entry[3] as number; // a one-item MAP entry or a CALL: n arguments follow
+  const args = REUSED_ARGS[n]!;
+  for (let k = 0; k < n; k++) args[k] = entry[JOB_HEADER + k];
+  currentJob = id;
+  const pending = call(tasks[entry[1] as number]!, args, Mode.CALL, id);
+  if (pending === undefined) return endLaneJob();
+  return track(pending).then(endLaneJob);
+}
+
+function endLaneJob(): undefined {
+  endCalls();
+  checkMemory();
+  answerLane();
+  return undefined;
+}
+
+/** Runs a batch's jobs in order. */
+async function runJobs(jobs: unknown[]): Promise<void> {
   beginBatch();
   let next = 0;
   while (next < jobs.length) {
@@ -315,13 +344,10 @@ async function runJobs(jobs: unknown[], fromLane: boolean): Promise<void> {
   endCalls();
   // Before the answers, so the pool sends this worker nothing after them.
   checkMemory();
-  if (fromLane) answerLane();
-  else {
-    // A lone job's pool may answer its result with the next job at once, before this
-    // worker is back in its spin: it finds the lane open, the request waits there.
-    if (jobs.length <= JOB_HEADER + 1) lane?.listen();
-    flush();
-  }
+  // A lone job's pool may answer its result with the next job at once, before this
+  // worker is back in its spin: it finds the lane open, the request waits there.
+  if (jobs.length <= JOB_HEADER + 1) lane?.listen();
+  flush();
 }
 
 /** No job runs synchronously any more: `jobContext()` now throws, and a context made ends. */
@@ -396,16 +422,6 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
       firstId + k + 1,
     );
   }
-}
-
-/**
- * A number read from a Float64Array, as the task should get it: an integer
- * as an integer, not as a double, which would send the task down its
- * engine's slower floating-point paths (`map` of fib(20) ran 1.7 times
- * slower on Deno, 1.2 on Bun, that way). -0 stays -0.
- */
-function fromDouble(x: number): number {
-  return x === (x | 0) && (x !== 0 || 1 / x > 0) ? x | 0 : x;
 }
 
 /**
@@ -493,17 +509,6 @@ function call(
     return;
   }
   return runAsyncGenerator(task, result as AsyncIterable<unknown>);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  try {
-    return typeof (value as PromiseLike<unknown>).then === "function";
-  } catch {
-    // A getter or Proxy trap that throws: not a thenable. Sending the value
-    // then fails to clone it, and that job alone fails.
-    return false;
-  }
 }
 
 /** Every `CLOCK_EVERY` quick jobs, sends the answers if they have waited long enough. */
