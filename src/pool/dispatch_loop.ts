@@ -301,6 +301,7 @@ export class DispatchLoop {
     const queue = this.queue;
     if (queue.items === 1 && !early && this.#lanes?.send()) {
       this.#busySinceIdle = true;
+      this.changed(); // commits an answer read from the lane, once this dispatch is over
       return;
     }
     let last: WorkerSlot | undefined;
