@@ -81,10 +81,7 @@ export class BatchSender {
     const job = queue.take(1);
     this.#stats.sharedLane++;
     slot.stealable = null; // a newer entry follows the last batch
-    if (job.queuedAt >= 0) {
-      this.#stats.waited(job.task, this.#clock.now() - job.queuedAt, 1);
-      job.queuedAt = -1;
-    }
+    this.#countWait(job, this.#clock.now());
     job.slot = slot;
     slot.inflight.push(job);
     slot.inflightItems++;
@@ -93,6 +90,14 @@ export class BatchSender {
     if (job.exclusive) slot.exclusive = true;
     if (job.timeout > 0) this.#recovery.armTimeout(slot, job);
     return true;
+  }
+
+  /** Counts how long `job` waited in the queue, once (sent again after a crash, it does not wait twice). */
+  #countWait(job: Job, now: number): void {
+    if (job.queuedAt >= 0) {
+      this.#stats.waited(job.task, now - job.queuedAt, job.count);
+      job.queuedAt = -1;
+    }
   }
 
   /** Sends one batch of at most `room` queued jobs to `slot`. Returns how many. */
@@ -110,7 +115,6 @@ export class BatchSender {
     /** Timed jobs sharing the worker (several lanes), armed once sent. */
     let shared: Job[] | null = null;
     const now = this.#clock.now();
-    const stats = this.#stats;
     let task = queue.front()!.task;
     while (!queue.empty && items < room) {
       const front = queue.front()!;
@@ -132,10 +136,7 @@ export class BatchSender {
         task = front.task;
       }
       const job = queue.take(exclusive || front.timeout > 0 ? 1 : room - items);
-      if (job.queuedAt >= 0) {
-        stats.waited(job.task, now - job.queuedAt, job.count);
-        job.queuedAt = -1; // sent again after a crash, it does not wait twice
-      }
+      this.#countWait(job, now);
       writeJob(data, transfer, job);
       job.slot = slot;
       slot.inflight.push(job);

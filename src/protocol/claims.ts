@@ -20,7 +20,7 @@
  * @module
  */
 
-import { Status } from "./messages.ts";
+import { CLAIM_RING, Status } from "./messages.ts";
 
 const FREE = 0;
 const SENT = 1;
@@ -60,5 +60,5 @@ export function releaseClaim(status: Int32Array, word: number): void {
 
 /** The claim word for the `n`-th claimable batch of a slot. */
 export function claimWord(n: number): number {
-  return Status.CLAIMS + n % (Status.WORDS - Status.CLAIMS);
+  return Status.CLAIMS + n % CLAIM_RING;
 }

@@ -260,7 +260,7 @@ async function drain(): Promise<void> {
         if (msg.tasks) await define(msg.taskBase, msg.tasks);
         if (!claim(status, msg.claim)) continue; // the pool gave it to an idle worker
         await runJobs(msg.jobs);
-        lone = msg.jobs.length <= JOB_HEADER + 1;
+        lone = isLone(msg.jobs);
       }
       const request = spinForWork(spinMs(lone, concurrency > 1 && freeLanes.length < concurrency));
       if (request === null) break;
@@ -305,6 +305,11 @@ function endLaneJob(): undefined {
   return undefined;
 }
 
+/** Whether a batch holds one job of at most one value: the pool likely awaits it alone. */
+function isLone(jobs: readonly unknown[]): boolean {
+  return jobs.length <= JOB_HEADER + 1;
+}
+
 /** Runs a batch's jobs in order. */
 async function runJobs(jobs: unknown[]): Promise<void> {
   beginBatch();
@@ -346,7 +351,7 @@ async function runJobs(jobs: unknown[]): Promise<void> {
   checkMemory();
   // A lone job's pool may answer its result with the next job at once, before this
   // worker is back in its spin: it finds the lane open, the request waits there.
-  if (jobs.length <= JOB_HEADER + 1) lane?.listen();
+  if (isLone(jobs)) lane?.listen();
   flush();
 }
 
