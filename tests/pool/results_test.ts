@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { gate, waitAtGate } from "../_gate.ts";
-import { promiseState } from "../_util.ts";
+import { promiseState, within } from "../_util.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { STREAM_WINDOW } from "../../src/protocol/messages.ts";
 
@@ -207,10 +207,20 @@ describe("Pool.stream()", () => {
       yield 51;
     }, seen);
     const values: number[] = [];
-    for await (const value of stream) {
-      values.push(value as number);
-      Atomics.store(seen, 0, values.length);
-      Atomics.notify(seen, 0);
+    const consumed = (async () => {
+      for await (const value of stream) {
+        values.push(value as number);
+        Atomics.store(seen, 0, values.length);
+        Atomics.notify(seen, 0);
+      }
+    })();
+    // Bounded, so that a hang (seen once on Bun in CI, not reproduced since) says where it stood.
+    if (!await within(consumed, 4_000)) {
+      const where = `stuck after ${values.length} values; jobs ${
+        JSON.stringify(pool.stats().jobs)
+      }`;
+      await pool.terminate();
+      assert.fail(where);
     }
     assert.deepEqual(values, Array.from({ length: 51 }, (_, i) => i + 1));
   });
