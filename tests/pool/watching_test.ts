@@ -138,6 +138,24 @@ describe("Pool.stats()", () => {
     assert.equal(tasks.busy?.runTime.count, 30);
   });
 
+  it("Pool.stats() counts two functions of the same source as one task, under the first one's name", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const first = (n: number) => n + 1;
+    const twin = (n: number) => n + 1;
+    const other = (n: number) => n + 2;
+    assert.deepEqual(
+      await Promise.all([pool.run(first, 1), pool.run(twin, 2), pool.run(other, 3)]),
+      [
+        2,
+        3,
+        5,
+      ],
+    );
+    const { tasks } = pool.stats();
+    assert.deepEqual(Object.keys(tasks).sort(), ["first", "other"]);
+    assert.equal(tasks.first?.runTime.count, 2);
+  });
+
   it("Pool.stats({ reset: true }) starts counting afresh", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     pool.map((n: number) => n, [1, 2, 3]);
