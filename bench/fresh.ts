@@ -8,10 +8,12 @@
  * - `run`: 100,000 `run()`s + `Promise.all`; µs per job, first and fifth.
  * - `trip`: 1,000 sequential `await run()` round trips; µs each, first
  *   thousand and fifth.
+ * - `stream`: `for await` over `stream()` of a generator of 200,000
+ *   numbers; ms, first and fifth.
  * - `start`: from `new Pool()` to the first result of a tiny job.
  *
- *   deno run -A bench/fresh.ts [processes]
- *   bun bench/fresh.ts [processes]
+ *   deno run -A bench/fresh.ts [processes] [measure…]
+ *   bun bench/fresh.ts [processes] [measure…]
  *
  * (A child runs `bench/fresh.ts --child <measure>` and prints one JSON line.)
  *
@@ -27,6 +29,10 @@ const add1 = (x: number): number => x + 1;
 const MAP_N = 1_000_000;
 const RUN_N = 100_000;
 const TRIPS = 1_000;
+const STREAM_N = 200_000;
+function* numbers(count: number): Generator<number> {
+  for (let i = 0; i < count; i++) yield i;
+}
 const REPEATS = 5;
 
 /** One child's figures: the first run and the fifth, in the measure's unit. */
@@ -76,6 +82,14 @@ async function measure(what: string): Promise<Fresh> {
         for (let i = 0; i < TRIPS; i++) await pool.run(add1, i);
         times.push((performance.now() - t0) * 1000 / TRIPS);
       }
+    } else if (what === "stream") {
+      for (let round = 0; round < REPEATS; round++) {
+        const t0 = performance.now();
+        let sum = 0;
+        for await (const value of pool.stream(numbers, STREAM_N)) sum += value;
+        times.push(performance.now() - t0);
+        if (sum !== STREAM_N * (STREAM_N - 1) / 2) throw new Error(`stream summed to ${sum}`);
+      }
     } else throw new Error(`unknown measure ${what}`);
   } finally {
     await pool.shutdown();
@@ -88,6 +102,7 @@ const MEASURES: [string, string][] = [
   ["map", `map of ${MAP_N.toLocaleString("en")} numbers + wait() + done.drain(), ms`],
   ["run", `${RUN_N.toLocaleString("en")} run() + Promise.all, µs/job`],
   ["trip", `${TRIPS.toLocaleString("en")} sequential await run(), µs/round trip`],
+  ["stream", `for await over stream() of ${STREAM_N.toLocaleString("en")} numbers, ms`],
 ];
 
 if (args[0] === "--child") {
@@ -98,7 +113,8 @@ if (args[0] === "--child") {
 const processes = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const rows: string[][] = [];
-for (const [what, label] of MEASURES) {
+const named = MEASURES.filter(([what]) => args.includes(what));
+for (const [what, label] of named.length !== 0 ? named : MEASURES) {
   const runs: Fresh[] = [];
   for (let i = 0; i < processes; i++) {
     runs.push(await runChild(new URL(import.meta.url), ["--child", what]) as Fresh);

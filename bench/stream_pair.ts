@@ -1,8 +1,10 @@
 /**
- * `pool.stream()` against the same generator on the main thread: 200,000
- * records of ~1 KB each, consumed by a fast `for await` loop that only
- * counts bytes. Alternating rounds (the first dropped), medians, and the
- * ratio main ÷ stream (1 would mean streaming from a worker costs nothing).
+ * `pool.stream()` against the same generator on the main thread, 200,000
+ * values of three sizes: numbers, small records (an id and a 10-character
+ * string) and records of ~1 KB (an id and a 1,000-character string),
+ * consumed by a fast `for await` loop that only sums them. Alternating rounds
+ * (the first dropped), medians, and the ratio main ÷ stream (1 would mean
+ * streaming from a worker costs nothing).
  *
  *   deno run -A bench/stream_pair.ts [n]
  *   bun bench/stream_pair.ts [n]
@@ -13,49 +15,65 @@
 // deno-lint-ignore-file no-console
 import { Pool } from "../mod.ts";
 import { args, exit, runtime } from "./_env.ts";
+import { table } from "./_measure.ts";
 
 const n = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 200_000);
 const ROUNDS = 7;
 
-/** The producer: records of about 1 KB (an id and a 1,000-character string). */
-function* records(count: number): Generator<{ id: number; text: string }> {
-  const text = "x".repeat(1000);
+/** The producer: `count` numbers, or records with a string of `length` characters. */
+function* values(count: number, length: number): Generator<number | { id: number; text: string }> {
+  if (length < 0) {
+    for (let id = 0; id < count; id++) yield id;
+    return;
+  }
+  const text = "x".repeat(length);
   for (let id = 0; id < count; id++) yield { id, text };
 }
 
-async function consume(source: AsyncIterable<{ id: number; text: string }>): Promise<number> {
-  let bytes = 0;
-  for await (const record of source) bytes += record.text.length;
-  return bytes;
+async function consume(source: AsyncIterable<number | { id: number; text: string }>) {
+  let sum = 0;
+  for await (const value of source) sum += typeof value === "number" ? value : value.text.length;
+  return sum;
 }
 
-async function* onMainThread(count: number): AsyncGenerator<{ id: number; text: string }> {
-  yield* records(count);
+async function* onMainThread(count: number, length: number) {
+  yield* values(count, length);
 }
+
+const KINDS: [string, number][] = [["numbers", -1], ["records of ~20 B", 10], [
+  "records of ~1 KB",
+  1000,
+]];
 
 const pool = new Pool({ maxChildren: 1, minChildren: 1 });
-await consume(pool.stream(records, 100));
-const main: number[] = [];
-const stream: number[] = [];
-for (let round = 0; round <= ROUNDS; round++) {
-  let t0 = performance.now();
-  const a = await consume(onMainThread(n));
-  const mainMs = performance.now() - t0;
-  t0 = performance.now();
-  const b = await consume(pool.stream(records, n));
-  const streamMs = performance.now() - t0;
-  if (a !== n * 1000 || b !== a) throw new Error(`wrong byte counts ${a} and ${b}`);
-  if (round === 0) continue;
-  main.push(mainMs);
-  stream.push(streamMs);
+await consume(pool.stream(values, 100, 10));
+const rows: string[][] = [];
+for (const [label, length] of KINDS) {
+  const main: number[] = [];
+  const stream: number[] = [];
+  for (let round = 0; round <= ROUNDS; round++) {
+    let t0 = performance.now();
+    const a = await consume(onMainThread(n, length));
+    const mainMs = performance.now() - t0;
+    t0 = performance.now();
+    const b = await consume(pool.stream(values, n, length));
+    const streamMs = performance.now() - t0;
+    if (b !== a) throw new Error(`wrong sums ${a} and ${b}`);
+    if (round === 0) continue;
+    main.push(mainMs);
+    stream.push(streamMs);
+  }
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
+  const m = median(main);
+  const s = median(stream);
+  rows.push([label, m.toFixed(1), s.toFixed(1), (m / s).toFixed(2)]);
 }
 await pool.shutdown();
-const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
-const m = median(main);
-const s = median(stream);
 console.log(
-  `${runtime}: ${n.toLocaleString("en")} records of ~1 KB, fast consumer: main-thread generator ${
-    m.toFixed(1)
-  } ms, pool.stream() ${s.toFixed(1)} ms, ratio main/stream ${(m / s).toFixed(2)}`,
+  `${runtime}: ${n.toLocaleString("en")} values, fast consumer, medians of ${ROUNDS} rounds`,
+);
+console.log();
+console.log(
+  table(["values", "main-thread generator ms", "pool.stream() ms", "main ÷ stream"], rows),
 );
 exit(0);

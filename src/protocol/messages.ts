@@ -98,8 +98,13 @@ export function assertNever(value: never): never {
   throw new TypeError(`Unexpected message: ${JSON.stringify(value)}`);
 }
 
-/** How many values a stream job may send ahead of its consumer. */
-export const STREAM_WINDOW = 512;
+/**
+ * How many values a stream job may send ahead of its consumer. The consumer
+ * grants credit per half window taken, so the worker, with half a window
+ * still to make, rarely waits for it: with 512, a fast generator of numbers
+ * stalled on each credit's trip (`bench/stream_pair.ts`).
+ */
+export const STREAM_WINDOW = 2048;
 
 /**
  * Words of a slot's status memory, an `Int32Array` over a `SharedArrayBuffer`

@@ -60,9 +60,9 @@ export function answerEarly(waiting: boolean): void {
   if (!waiting && slowSoFar()) flush();
 }
 
-/** Sends the answers if they have waited `FLUSH_AFTER_MS`. */
-export function maybeFlush(): void {
-  if (performance.now() - batchStart >= FLUSH_AFTER_MS) flush();
+/** Sends the answers if they have waited `FLUSH_AFTER_MS` (by `now`, if the caller read the clock). */
+export function maybeFlush(now: number = performance.now()): void {
+  if (now - batchStart >= FLUSH_AFTER_MS) flush();
 }
 
 /**

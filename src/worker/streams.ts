@@ -8,7 +8,7 @@
  */
 
 import { STREAM_WINDOW } from "../protocol/messages.ts";
-import type { Compiled } from "./compile.ts";
+import { type Compiled, TaskKind } from "./compile.ts";
 import { flush, flushSoon, maybeFlush, out, pushThrow } from "./outbox.ts";
 
 /**
@@ -62,6 +62,10 @@ export async function runAsyncGenerator(
  * awaits). So one message carries up to a window of values, and a slow
  * producer's values still go one by one, at once. A value made quickly
  * before a long synchronous step of its generator waits for that step.
+ *
+ * A synchronous generator is stepped without an `await` per value (it
+ * cannot await anything, so nothing else runs between its values anyway):
+ * the worker returns to its event loop only to wait for credit.
  */
 export async function runStream(
   task: Compiled,
@@ -70,6 +74,7 @@ export async function runStream(
 ): Promise<void> {
   const state = { id, credit: STREAM_WINDOW, stopped: false, wake: null as (() => void) | null };
   stream = state;
+  const sync = task.kind === TaskKind.GENERATOR;
   let first = true;
   try {
     while (true) {
@@ -80,6 +85,11 @@ export async function runStream(
       if (state.stopped) {
         await iterator.return?.();
         break;
+      }
+      if (sync) {
+        if (stepSync(iterator as Iterator<unknown>, state, first)) break;
+        first = false;
+        continue;
       }
       const began = performance.now();
       const step = await iterator.next();
@@ -100,4 +110,31 @@ export async function runStream(
   } finally {
     stream = null;
   }
+}
+
+/**
+ * Steps a synchronous generator until its credit is used up (its values
+ * then go), with one clock reading per value; returns true once it is done.
+ * The same rules as `runStream`'s: the first value and a slow step's go at
+ * once, the rest when `FLUSH_AFTER_MS` old.
+ */
+function stepSync(
+  iterator: Iterator<unknown>,
+  state: { credit: number },
+  first: boolean,
+): boolean {
+  let last = performance.now();
+  while (state.credit > 0) {
+    const step = iterator.next();
+    if (step.done) return true;
+    state.credit--;
+    out.yielded(step.value);
+    const now = performance.now();
+    if (first || state.credit === 0 || now - last >= SLOW_STEP_MS) {
+      first = false;
+      flush();
+    } else maybeFlush(now);
+    last = now;
+  }
+  return false;
 }

@@ -268,4 +268,40 @@ describe("Pool.stream()", () => {
     }, { name: "RangeError", message: "broken stream" });
     assert.deepEqual(values, [1]);
   });
+
+  it("Pool.stream() sends each value of a slow synchronous generator at once", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // Word 0: values the consumer has seen. After each value the generator blocks until the
+    // consumer has it: a value held back for the next would never come (the wait gives up
+    // after 10 s, and the generator then says so).
+    const seen = new Int32Array(new SharedArrayBuffer(4));
+    const stream = pool.stream(function* (memory: Int32Array) {
+      for (let i = 1; i <= 5; i++) {
+        yield i;
+        if (Atomics.wait(memory, 0, i - 1, 10_000) === "timed-out") yield "held back";
+      }
+    }, seen);
+    const values: unknown[] = [];
+    for await (const value of stream) {
+      values.push(value);
+      Atomics.store(seen, 0, values.length);
+      Atomics.notify(seen, 0);
+    }
+    assert.deepEqual(values, [1, 2, 3, 4, 5]);
+  });
+
+  it("Pool.stream() of a synchronous generator that throws gives its values, then the error", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const values: unknown[] = [];
+    await assert.rejects(async () => {
+      for await (
+        const value of pool.stream(function* (n: number) {
+          for (let i = 0; i < n; i++) yield i;
+          throw new RangeError("broken after values");
+        }, 3_000)
+      ) values.push(value);
+    }, { name: "RangeError", message: "broken after values" });
+    assert.equal(values.length, 3_000);
+    assert.equal(values[2_999], 2_999);
+  });
 });
