@@ -4,7 +4,8 @@
  * string) and records of ~1 KB (an id and a 1,000-character string),
  * consumed by a fast `for await` loop that only sums them. Alternating rounds
  * (the first dropped), medians, and the ratio main ÷ stream (1 would mean
- * streaming from a worker costs nothing).
+ * streaming from a worker costs nothing); beside them, what cloning the
+ * values costs by itself.
  *
  *   deno run -A bench/stream_pair.ts [n]
  *   bun bench/stream_pair.ts [n]
@@ -45,6 +46,29 @@ const KINDS: [string, number][] = [["numbers", -1], ["records of ~20 B", 10], [
   1000,
 ]];
 
+/**
+ * What crossing threads costs these values at least: `structuredClone` (a
+ * copy out and back, as a message's serializing and reading) of the values
+ * in batches of 1,000; the median of 5.
+ */
+function cloneMs(length: number): number {
+  const times: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const t0 = performance.now();
+    let batch: unknown[] = [];
+    for (const value of values(n, length)) {
+      batch.push(value);
+      if (batch.length === 1_000) {
+        structuredClone(batch);
+        batch = [];
+      }
+    }
+    structuredClone(batch);
+    times.push(performance.now() - t0);
+  }
+  return times.sort((x, y) => x - y)[2]!;
+}
+
 const pool = new Pool({ maxChildren: 1, minChildren: 1 });
 await consume(pool.stream(values, 100, 10));
 const rows: string[][] = [];
@@ -66,7 +90,7 @@ for (const [label, length] of KINDS) {
   const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
   const m = median(main);
   const s = median(stream);
-  rows.push([label, m.toFixed(1), s.toFixed(1), (m / s).toFixed(2)]);
+  rows.push([label, m.toFixed(1), s.toFixed(1), (m / s).toFixed(2), cloneMs(length).toFixed(1)]);
 }
 await pool.shutdown();
 console.log(
@@ -74,6 +98,12 @@ console.log(
 );
 console.log();
 console.log(
-  table(["values", "main-thread generator ms", "pool.stream() ms", "main ÷ stream"], rows),
+  table([
+    "values",
+    "main-thread generator ms",
+    "pool.stream() ms",
+    "main ÷ stream",
+    "structuredClone alone ms",
+  ], rows),
 );
 exit(0);
