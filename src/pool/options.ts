@@ -15,6 +15,7 @@ import {
 } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { hasSharedMemory } from "../sync/_memory.ts";
+import { STREAM_WINDOW } from "../protocol/messages.ts";
 
 /** The action every error of the Pool constructor names. */
 const CREATE = "create pool";
@@ -205,6 +206,32 @@ export interface PoolOptions {
    */
   sharedLane?: boolean;
   /**
+   * How many values a `stream()` job may send ahead of its consumer: the
+   * worker pauses its generator once that many are unread, and goes on as
+   * the consumer takes them (it is granted more per half window taken). A
+   * larger window keeps a fast generator from waiting on the consumer's
+   * grants; a smaller one bounds the memory of large values (2,048 values
+   * of 1 MB each is 2 GB in flight).
+   *
+   * @default {2048}
+   *
+   * @example A window of 4 values for large chunks
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ maxChildren: 1, streamWindow: 4 });
+   * const sizes: number[] = [];
+   * for await (
+   *   const chunk of pool.stream(function* () {
+   *     for (let i = 0; i < 8; i++) yield new Uint8Array(1 << 20);
+   *   })
+   * ) sizes.push(chunk.length);
+   * assert.deepEqual(sizes, Array(8).fill(1 << 20));
+   * ```
+   */
+  streamWindow?: number;
+  /**
    * Any structured-cloneable value, given to the task module's
    * `setup(workerData)` in every worker before its first job. A `setup()`
    * that throws or rejects is a start failure, as an import that fails.
@@ -335,6 +362,7 @@ export interface ResolvedOptions {
   readonly concurrentTasksPerWorker: number;
   /** `sharedLane`, and `SharedArrayBuffer` exists. */
   readonly sharedLane: boolean;
+  readonly streamWindow: number;
   readonly workerData: unknown;
   readonly maxJobsPerWorker: number;
   readonly maxWorkerMemory: number;
@@ -362,6 +390,7 @@ const POOL_OPTION_NAMES = [
   "abortGrace",
   "concurrentTasksPerWorker",
   "sharedLane",
+  "streamWindow",
   "workerData",
   "maxJobsPerWorker",
   "maxWorkerMemory",
@@ -382,6 +411,8 @@ export const DEFAULT_ABORT_GRACE = 250;
 /** The default `idleTimeout`: short, so an idle pool never holds a program open for long. */
 export const DEFAULT_IDLE_TIMEOUT = 1000;
 
+/** The largest `streamWindow`: a bound on what one stream may hold in flight. */
+const MAX_STREAM_WINDOW = 1 << 20;
 /** The most `concurrentTasksPerWorker`: each async job in flight holds a word of shared memory. */
 export const MAX_CONCURRENCY = 1024;
 
@@ -462,6 +493,8 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   if (sharedLane !== undefined && typeof sharedLane !== "boolean") {
     throw invalid(TypeError, CREATE, "sharedLane", "a boolean", sharedLane);
   }
+  const streamWindow = options.streamWindow ?? STREAM_WINDOW;
+  checkInteger(streamWindow, "streamWindow", CREATE, 1, MAX_STREAM_WINDOW);
   const { workerData } = options;
   if (workerData !== undefined) {
     try {
@@ -499,6 +532,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     abortGrace,
     concurrentTasksPerWorker,
     sharedLane: sharedLane !== false && hasSharedMemory,
+    streamWindow,
     workerData,
     maxJobsPerWorker,
     maxWorkerMemory,

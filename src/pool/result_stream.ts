@@ -1,12 +1,11 @@
 /**
  * `pool.stream()`: a generator task's values as an async iterator, paced by
- * credits so the worker runs at most `STREAM_WINDOW` values ahead.
+ * credits so the worker runs at most a window (`streamWindow`) of values ahead.
  *
  * @module
  */
 
 import { Deque } from "../deque.ts";
-import { STREAM_WINDOW } from "../protocol/messages.ts";
 
 /** How the stream talks back to the pool. */
 export interface StreamControl {
@@ -25,9 +24,13 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
   #error: unknown;
   #consumed = 0;
   #control: StreamControl;
+  /** Credit is granted once this many values were taken: half the window. */
+  #grantEvery: number;
 
-  constructor(control: StreamControl) {
+  /** `window`: how many values the worker may send ahead (`streamWindow`). */
+  constructor(control: StreamControl, window: number) {
     this.#control = control;
+    this.#grantEvery = Math.max(1, window >> 1);
   }
 
   /** A value arrived from the worker. */
@@ -103,7 +106,7 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
   }
 
   #taken(): void {
-    if (++this.#consumed >= STREAM_WINDOW / 2 && !this.#closed) {
+    if (++this.#consumed >= this.#grantEvery && !this.#closed) {
       this.#control.credit(this.#consumed);
       this.#consumed = 0;
     }

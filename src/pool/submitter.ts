@@ -207,7 +207,7 @@ export class Submitter {
     const stream = new ResultStream<unknown>({
       credit: (n) => loop.credit(job, n),
       stop: () => loop.stopStream(job),
-    });
+    }, this.#options.streamWindow);
     const { index, transfer } = ready;
     const job = streamJob(
       this.#nextId++,

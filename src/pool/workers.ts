@@ -172,6 +172,7 @@ export class Workers {
       status: slot.status.buffer as SharedArrayBuffer,
       lane: slot.lane === null ? null : slot.lane.buffer,
       concurrency,
+      streamWindow: options.streamWindow,
       workerData: options.workerData,
       maxMemory: options.maxWorkerMemory === Infinity ? 0 : options.maxWorkerMemory,
     });

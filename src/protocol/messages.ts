@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -37,6 +37,8 @@ export type ToWorker =
     lane: SharedArrayBuffer | null;
     /** `concurrentTasksPerWorker`: how many asynchronous jobs may run at once. */
     concurrency: number;
+    /** `streamWindow`: how many values a stream job may send ahead of its consumer. */
+    streamWindow: number;
     /** The pool's `workerData`, the argument of the task module's `setup()`. */
     workerData: unknown;
     /** `maxWorkerMemory` in bytes; 0 when unbounded. */
@@ -99,7 +101,8 @@ export function assertNever(value: never): never {
 }
 
 /**
- * How many values a stream job may send ahead of its consumer. The consumer
+ * How many values a stream job may send ahead of its consumer, unless the
+ * pool's `streamWindow` says otherwise. The consumer
  * grants credit per half window taken, so the worker, with half a window
  * still to make, rarely waits for it: with 512, a fast generator of numbers
  * stalled on each credit's trip (`bench/stream_pair.ts`).

@@ -48,7 +48,13 @@ import {
   status,
 } from "./outbox.ts";
 import { inWorker, isCrashed, nameThisWorker, post, scope, watchOwnEnd } from "./scope.ts";
-import { creditStream, runAsyncGenerator, runStream, stopStream } from "./streams.ts";
+import {
+  creditStream,
+  runAsyncGenerator,
+  runStream,
+  setStreamWindow,
+  stopStream,
+} from "./streams.ts";
 import { define, tasks } from "./task_table.ts";
 import { isThenable } from "./thenable.ts";
 import { messageReceived, spinForWork, spinMs } from "./waiting.ts";
@@ -226,6 +232,7 @@ scope.addEventListener("message", (event) => {
       if (!acceptsVersion(msg.version)) break;
       attachStatus(msg.status, msg.lane);
       setConcurrency(msg.concurrency);
+      setStreamWindow(msg.streamWindow);
       nameThisWorker(msg.name);
       start(msg.module, msg.workerData, msg.maxMemory);
       break;

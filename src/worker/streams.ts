@@ -1,8 +1,8 @@
 /**
  * Generator jobs: an async generator's values collected into its job's
- * answer, and a `stream()` job's values sent as they come, at most
- * `STREAM_WINDOW` ahead of what its consumer took (the pool's `credit`
- * messages), until it ends or its consumer stops it (`stop`).
+ * answer, and a `stream()` job's values sent as they come, at most the
+ * pool's `streamWindow` ahead of what its consumer took (the pool's
+ * `credit` messages), until it ends or its consumer stops it (`stop`).
  *
  * @module
  */
@@ -16,6 +16,14 @@ import { flush, flushSoon, maybeFlush, out, pushThrow } from "./outbox.ts";
  * message costs the main thread less than the wait for the next value.
  */
 const SLOW_STEP_MS = 0.05;
+
+/** How many values a stream may send ahead of its consumer: the pool's `streamWindow`. */
+let windowSize = STREAM_WINDOW;
+
+/** Takes the pool's `streamWindow` (from its `init`; the default if it sent none). */
+export function setStreamWindow(n: number | undefined): void {
+  windowSize = Number.isInteger(n) && n! > 0 ? n! : STREAM_WINDOW;
+}
 
 /** The stream job running now, paced by credits from the pool. */
 let stream: { id: number; credit: number; stopped: boolean; wake: (() => void) | null } | null =
@@ -54,7 +62,7 @@ export async function runAsyncGenerator(
 }
 
 /**
- * A generator job whose values are sent as they come, at most STREAM_WINDOW
+ * A generator job whose values are sent as they come, at most a window
  * ahead. Values of a fast producer travel together: a value waits for the
  * next ones unless it is the first, the producer took `SLOW_STEP_MS` or
  * more to make it, the consumer's credit is used up, or the values waiting
@@ -72,7 +80,7 @@ export async function runStream(
   iterator: Iterator<unknown> | AsyncIterator<unknown>,
   id: number,
 ): Promise<void> {
-  const state = { id, credit: STREAM_WINDOW, stopped: false, wake: null as (() => void) | null };
+  const state = { id, credit: windowSize, stopped: false, wake: null as (() => void) | null };
   stream = state;
   const sync = task.kind === TaskKind.GENERATOR;
   let first = true;

@@ -159,8 +159,12 @@ describe("Pool.stream()", () => {
     assert.equal(values[299], 299);
   });
 
-  it("Pool.stream() applies back-pressure: the worker stays a bounded window ahead", async () => {
-    await using pool = new Pool({ maxChildren: 1 });
+  /**
+   * Streams 10,000 values from a generator that counts what it made, and
+   * checks the producer is never more than `window` values ahead.
+   */
+  async function checkBackPressure(window: number, options: { streamWindow?: number }) {
+    await using pool = new Pool({ maxChildren: 1, ...options });
     const produced = new Int32Array(new SharedArrayBuffer(4));
     const stream = pool.stream(function* (counter: Int32Array) {
       for (let i = 0; i < 10_000; i++) {
@@ -170,18 +174,17 @@ describe("Pool.stream()", () => {
       }
     }, produced);
     // Credits are granted only for values the consumer took, so the producer is never more
-    // than the window (STREAM_WINDOW) ahead. Without back-pressure it would race on
-    // towards 10,000 at once.
+    // than the window ahead. Without back-pressure it would race on towards 10,000 at once.
     let consumed = 0;
     for await (const value of stream) {
       assert.equal(value, consumed++);
       const ahead = Atomics.load(produced, 0) - consumed;
-      assert.ok(ahead <= STREAM_WINDOW, `the producer ran ${ahead} values ahead`);
+      assert.ok(ahead <= window, `the producer ran ${ahead} values ahead`);
       if (consumed === 1) {
         // Give the producer every chance to overrun: wait until it has filled its window.
         for (
           let seen = Atomics.load(produced, 0);
-          seen < STREAM_WINDOW;
+          seen < window;
           seen = Atomics.load(produced, 0)
         ) {
           const wait = Atomics.waitAsync(produced, 0, seen);
@@ -190,6 +193,28 @@ describe("Pool.stream()", () => {
       }
     }
     assert.equal(consumed, 10_000);
+  }
+
+  it("Pool.stream() applies back-pressure: the worker stays a bounded window ahead", async () => {
+    await checkBackPressure(STREAM_WINDOW, {});
+  });
+
+  it("Pool option streamWindow sets how far ahead a stream's worker may run", async () => {
+    await checkBackPressure(8, { streamWindow: 8 });
+    await checkBackPressure(1, { streamWindow: 1 });
+  });
+
+  it("Pool option streamWindow refuses what is not a positive integer, naming it", () => {
+    for (const bad of [0, -1, 1.5, 2 ** 21]) {
+      assert.throws(() => new Pool({ streamWindow: bad }), {
+        name: "RangeError",
+        message: /"streamWindow" must be an integer from 1 to 1048576/,
+      });
+    }
+    assert.throws(() => new Pool({ streamWindow: "8" as unknown as number }), {
+      name: "TypeError",
+      message: /"streamWindow"/,
+    });
   });
 
   it("Pool.stream() sends values made quickly while the generator then awaits the consumer", async () => {
@@ -271,12 +296,18 @@ describe("Pool.stream()", () => {
 
   it("Pool.stream() sends each value of a slow synchronous generator at once", async () => {
     await using pool = new Pool({ maxChildren: 1 });
-    // Word 0: values the consumer has seen. After each value the generator blocks until the
-    // consumer has it: a value held back for the next would never come (the wait gives up
-    // after 10 s, and the generator then says so).
+    // Word 0: values the consumer has seen. Each step of the generator takes 0.5 ms or more
+    // (a slow producer), and after each value it blocks until the consumer has it: a value
+    // held back for the next would never come (the wait gives up after 10 s, and the
+    // generator then says so). (A value made quickly before a long synchronous step does
+    // wait for that step: see runStream.)
     const seen = new Int32Array(new SharedArrayBuffer(4));
     const stream = pool.stream(function* (memory: Int32Array) {
       for (let i = 1; i <= 5; i++) {
+        const end = performance.now() + 0.5;
+        while (performance.now() < end) {
+          // a slow step
+        }
         yield i;
         if (Atomics.wait(memory, 0, i - 1, 10_000) === "timed-out") yield "held back";
       }
