@@ -102,10 +102,10 @@ export function assertNever(value: never): never {
 
 /**
  * How many values a stream job may send ahead of its consumer, unless the
- * pool's `streamWindow` says otherwise. The consumer
- * grants credit per half window taken, so the worker, with half a window
- * still to make, rarely waits for it: with 512, a fast generator of numbers
- * stalled on each credit's trip (`bench/stream_pair.ts`).
+ * pool's `streamWindow` says otherwise. The consumer grants credit per half
+ * window taken, so the worker, with half a window still to make, rarely
+ * waits for it: with 512, a fast generator of numbers stalled on each
+ * credit's trip (`bench/stream_pair.ts`).
  */
 export const STREAM_WINDOW = 2048;
 
