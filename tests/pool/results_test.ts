@@ -221,12 +221,13 @@ describe("Pool.stream()", () => {
     await using pool = new Pool({ maxChildren: 1 });
     // Word 0: values the consumer has seen. The generator makes 50 values at once (they may
     // travel together), then waits until the consumer has seen them all: held back, they never
-    // would be, and the test would hang.
+    // would be, and the test would fail. (Each wait looks again after 50 ms, so a wake-up the
+    // runtime might lose costs time, not the test.)
     const seen = new Int32Array(new SharedArrayBuffer(4));
     const stream = pool.stream(async function* (memory: Int32Array) {
       for (let i = 1; i <= 50; i++) yield i;
       while (Atomics.load(memory, 0) < 50) {
-        const wait = Atomics.waitAsync(memory, 0, Atomics.load(memory, 0));
+        const wait = Atomics.waitAsync(memory, 0, Atomics.load(memory, 0), 50);
         if (wait.async) await wait.value;
       }
       yield 51;
