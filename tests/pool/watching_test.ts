@@ -143,14 +143,8 @@ describe("Pool.stats()", () => {
     const first = (n: number) => n + 1;
     const twin = (n: number) => n + 1;
     const other = (n: number) => n + 2;
-    assert.deepEqual(
-      await Promise.all([pool.run(first, 1), pool.run(twin, 2), pool.run(other, 3)]),
-      [
-        2,
-        3,
-        5,
-      ],
-    );
+    const results = await Promise.all([pool.run(first, 1), pool.run(twin, 2), pool.run(other, 3)]);
+    assert.deepEqual(results, [2, 3, 5]);
     const { tasks } = pool.stats();
     assert.deepEqual(Object.keys(tasks).sort(), ["first", "other"]);
     assert.equal(tasks.first?.runTime.count, 2);
