@@ -235,7 +235,7 @@ describe("Pool: asCompleted(ms)", () => {
 
   it(
     "keeps no memory per wake-up",
-    { skip: gc ? false : "needs --v8-flags=--expose-gc" },
+    { skip: gc ? false : "needs --v8-flags=--expose-gc", timeout: 60_000 },
     async () => {
       await using pool = new Pool({ maxChildren: 1 });
       const g = gate();

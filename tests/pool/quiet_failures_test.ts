@@ -33,7 +33,10 @@ describe("Pool: clear start-up errors and a quiet console", () => {
     }
   });
 
-  it("Pool prints nothing to stderr for the crashes and start-up failures it handles", async () => {
+  // A child process with several crashes and start-up failures: bounded generously.
+  it("Pool prints nothing to stderr for the crashes and start-up failures it handles", {
+    timeout: 60_000,
+  }, async () => {
     const program = fileURLToPath(fixture("quiet_failures_program.ts"));
     const exit = await run(...withThisRuntime(program));
     const output = `stdout:\n${exit.stdout}\nstderr:\n${exit.stderr}`;

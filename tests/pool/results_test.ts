@@ -199,7 +199,10 @@ describe("Pool.stream()", () => {
     await checkBackPressure(STREAM_WINDOW, {});
   });
 
-  it("Pool option streamWindow sets how far ahead a stream's worker may run", async () => {
+  // Two streams of 10,000 values, one credit message per value or four: bounded generously.
+  it("Pool option streamWindow sets how far ahead a stream's worker may run", {
+    timeout: 60_000,
+  }, async () => {
     await checkBackPressure(8, { streamWindow: 8 });
     await checkBackPressure(1, { streamWindow: 1 });
   });
