@@ -84,12 +84,18 @@ export class BatchSender {
     this.#countWait(job, this.#clock.now());
     job.slot = slot;
     slot.inflight.push(job);
-    slot.inflightItems++;
-    if (++slot.sentItems >= this.#options.maxJobsPerWorker) this.#spent(slot);
-    this.#workers.sentWork(slot);
+    this.#sent(slot, 1);
     if (job.exclusive) slot.exclusive = true;
     if (job.timeout > 0) this.#recovery.armTimeout(slot, job);
     return true;
+  }
+
+  /** `items` more jobs went to `slot`: in flight, spent from its budget, and it is busy. */
+  #sent(slot: WorkerSlot, items: number): void {
+    slot.inflightItems += items;
+    slot.sentItems += items;
+    if (slot.sentItems >= this.#options.maxJobsPerWorker) this.#spent(slot);
+    this.#workers.sentWork(slot);
   }
 
   /** Counts how long `job` waited in the queue, once (sent again after a crash, it does not wait twice). */
@@ -149,10 +155,7 @@ export class BatchSender {
         break;
       }
     }
-    slot.inflightItems += items;
-    slot.sentItems += items;
-    if (slot.sentItems >= budget) this.#spent(slot);
-    this.#workers.sentWork(slot);
+    this.#sent(slot, items);
     const taskBase = slot.knownTasks;
     const specs = this.#tasks.specs;
     const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;

@@ -242,13 +242,6 @@ export class Workers {
     slot.hold(true);
   }
 
-  #clearIdleTimer(slot: WorkerSlot): void {
-    if (slot.idleTimer !== undefined) {
-      this.#clock.clearTimer(slot.idleTimer);
-      slot.idleTimer = undefined;
-    }
-  }
-
   /**
    * Takes `slot` out of the pool: a normal exit (idle, resize, recycle,
    * shutdown) runs its teardown first, any other ends it now.
@@ -262,7 +255,10 @@ export class Workers {
     }
     this.clearSlotTimer(slot);
     this.#host.leaving(slot);
-    this.#clearIdleTimer(slot);
+    if (slot.idleTimer !== undefined) {
+      this.#clock.clearTimer(slot.idleTimer);
+      slot.idleTimer = undefined;
+    }
     if (slot.dead) return;
     const normal = reason === "idle" || reason === "resize" || reason === "shutdown" ||
       reason === "recycle";

@@ -89,14 +89,19 @@ export function flush(): void {
   batchStart = now;
 }
 
+/** How long the lane job being answered ran (ms): what `answerOnLane` writes beside its value. */
+let laneJobMs = 0;
+/** Writes a lone answer on the lane; made once, not per job. */
+const answerOnLane = (value: unknown): boolean => lane!.answerWith(value, laneJobMs);
+
 /**
  * Answers the job that came on the lane: through the lane if the pool still
  * waits and the answer is a primitive that fits, else as a `results` message.
  */
 export function answerLane(): void {
   const now = performance.now();
-  const ms = now - batchStart;
-  if (out.takeLone((value) => lane!.answerWith(value, ms))) {
+  laneJobMs = now - batchStart;
+  if (out.takeLone(answerOnLane)) {
     batchStart = now;
     return;
   }
