@@ -86,6 +86,12 @@ export class ResultWriter {
   /** Indices in `#data` of values in wire form, if any. */
   #shared: number[] | null = null;
   #jobs = 0;
+  /**
+   * A value the running generator yielded could not be cloned: the error
+   * (encoded) its job fails with once the generator ends; until then what
+   * it yields is dropped. Null while nothing failed.
+   */
+  #generatorFailure: unknown = null;
   readonly #toWire: (value: unknown) => unknown;
 
   /**
@@ -99,6 +105,15 @@ export class ResultWriter {
   /** Nothing to send. */
   get empty(): boolean {
     return this.#data.length === 0;
+  }
+
+  /**
+   * A value the running generator yielded could not be sent: its job has
+   * failed, so the generator should stop (what it yields until it ends is
+   * dropped).
+   */
+  get generatorFailed(): boolean {
+    return this.#generatorFailure !== null;
   }
 
   /** Jobs answered so far (each job of a run counted; `LATER` counts none). */
@@ -143,18 +158,25 @@ export class ResultWriter {
 
   /** A generator job yielded `value`. */
   yielded(value: unknown): void {
-    this.#push(Tag.YIELD, value);
+    if (this.#generatorFailure === null) this.#push(Tag.YIELD, value);
   }
 
   /** A job threw `error` (sent encoded; a thrown value that is no Error as it is). */
   threw(error: unknown): void {
+    this.#thrown(this.#generatorFailure ?? encodeError(error));
+  }
+
+  /** A job threw, `encoded`; a generator that failed to send a value ends with that failure. */
+  #thrown(encoded: unknown): void {
+    this.#generatorFailure = null;
     this.#risky = true;
-    this.#data.push(Tag.THROW, encodeError(error));
+    this.#data.push(Tag.THROW, encoded);
     this.#jobs++;
   }
 
   /** A generator job finished. */
   ended(): void {
+    if (this.#generatorFailure !== null) return this.#thrown(this.#generatorFailure);
     this.#data.push(Tag.END, 0);
     this.#jobs++;
   }
@@ -179,7 +201,9 @@ export class ResultWriter {
   /** Job `id`, which went `later()`, threw `error`. */
   laterThrew(id: number, error: unknown): void {
     this.#data.push(Tag.FOR, id);
-    this.threw(error);
+    this.#risky = true; // another job's: never the end of a generator running meanwhile
+    this.#data.push(Tag.THROW, encodeError(error));
+    this.#jobs++;
   }
 
   /**
@@ -202,6 +226,10 @@ export class ResultWriter {
       post(message, transfer);
     } catch (error) {
       this.#replaceUncloneable(error);
+      message.data = this.#data;
+      message.jobs = this.#jobs;
+      if (this.#shared !== null) message.shared = this.#shared;
+      else delete message.shared;
       post(message, []); // copied, not moved, on this slow path
     }
     this.#reset();
@@ -265,8 +293,8 @@ export class ResultWriter {
    * fail their jobs alone, so the rest of the batch still arrives.
    */
   #replaceUncloneable(cause: unknown): void {
-    const data = this.#data;
-    for (let i = 0; i < data.length; i += 2) {
+    for (let i = 0; i < this.#data.length; i += 2) {
+      const data = this.#data; // a failed generator's entries may be taken out
       if (data[i] === Tag.RETURNS) {
         i += data[i + 1] as number; // a run holds primitives only: all cloneable
         continue;
@@ -275,16 +303,62 @@ export class ResultWriter {
       try {
         structuredClone(data[i + 1]);
       } catch (error) {
-        const what = data[i] === Tag.THROW ? "the error it threw" : "its result";
-        data[i] = Tag.THROW;
-        data[i + 1] = encodeError(
+        const tag = data[i];
+        const what = tag === Tag.THROW
+          ? "the error it threw"
+          : tag === Tag.YIELD
+          ? "a value it yielded"
+          : "its result";
+        const failure = encodeError(
           new TypeError(
             `Cannot send job result: ${what} cannot be cloned (${describeThrown(error)})`,
             { cause },
           ),
         );
+        if (tag === Tag.YIELD) {
+          this.#failGenerator(i, failure);
+          i -= 2; // what followed the value now starts at `i`
+        } else {
+          data[i] = Tag.THROW;
+          data[i + 1] = failure;
+        }
       }
     }
+  }
+
+  /**
+   * The value at entry `at` of a running generator could not be cloned: that
+   * value and the generator's later ones are taken out, and its job fails
+   * with `failure` where the generator ends (its `END` or `THROW`), or, if
+   * that is not written yet, when it ends (`#generatorFailure`), so the job
+   * ends once the worker is done with it. Answers of jobs that went `LATER`
+   * stay, and so do the places of wire-form values in `shared`.
+   */
+  #failGenerator(at: number, failure: unknown): void {
+    const data = this.#data;
+    const wire = new Set(this.#shared);
+    const shared = this.#shared?.filter((index) => index < at) ?? [];
+    const kept = data.slice(0, at);
+    let ended = false;
+    for (let i = at; i < data.length;) {
+      const tag = data[i];
+      const size = tag === Tag.RETURNS ? 2 + (data[i + 1] as number) : tag === Tag.FOR ? 4 : 2;
+      if (!ended && tag === Tag.YIELD) {
+        // dropped
+      } else if (!ended && (tag === Tag.END || tag === Tag.THROW)) {
+        kept.push(Tag.THROW, failure);
+        ended = true;
+      } else {
+        for (let k = i; k < i + size; k++) {
+          if (wire.has(k)) shared.push(kept.length);
+          kept.push(data[k]);
+        }
+      }
+      i += size;
+    }
+    this.#data = kept;
+    this.#shared = shared.length !== 0 ? shared : null;
+    if (!ended) this.#generatorFailure = failure;
   }
 }
 

@@ -54,6 +54,7 @@ export async function runAsyncGenerator(
     for await (const value of values) {
       out.yielded(value);
       maybeFlush();
+      if (out.generatorFailed) break; // a value could not be sent: the job fails as it stops
     }
     out.ended();
   } catch (error) {
@@ -86,11 +87,13 @@ export async function runStream(
   let first = true;
   try {
     while (true) {
-      while (state.credit <= 0 && !state.stopped) {
+      // Values go out before the credit runs dry, so a value that could not be sent
+      // (the job fails as it stops; no credit will come) is known before waiting.
+      while (state.credit <= 0 && !state.stopped && !out.generatorFailed) {
         await new Promise<void>((resolve) => state.wake = resolve);
         state.wake = null;
       }
-      if (state.stopped) {
+      if (state.stopped || out.generatorFailed) {
         await iterator.return?.();
         break;
       }
@@ -141,6 +144,7 @@ function stepSync(
     if (first || state.credit === 0 || now - last >= SLOW_STEP_MS) {
       first = false;
       flush();
+      if (out.generatorFailed) return false; // stopped by `runStream`
     } else maybeFlush(now);
     last = now;
   }

@@ -131,6 +131,106 @@ describe("Pool arguments and results that cannot be cloned", () => {
   });
 });
 
+describe("Pool generators that yield a value that cannot be cloned", () => {
+  const YIELDED_CLONE_ERROR =
+    /^Cannot send job result: a value it yielded cannot be cloned \(.+\)$/;
+
+  it("Pool.stream() gives the values before it, then a TypeError; the generator stops, and the next job gets its own result", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const memory = new Int32Array(new SharedArrayBuffer(4));
+    const values: unknown[] = [];
+    await assert.rejects(
+      (async () => {
+        // Quick values: the bad one travels in a batch with values after it.
+        for await (
+          const value of pool.stream(function* (memory: Int32Array) {
+            try {
+              for (let i = 0; i < 10; i++) yield i;
+              yield () => "a function";
+              for (let i = 10;; i++) yield i; // endless: only being stopped ends it
+            } finally {
+              Atomics.store(memory, 0, 1);
+            }
+          }, memory)
+        ) values.push(value);
+      })(),
+      (error: Error) => error instanceof TypeError && YIELDED_CLONE_ERROR.test(error.message),
+    );
+    assert.deepEqual(values, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.equal(Atomics.load(memory, 0), 1, "the generator was stopped before its job ended");
+    assert.equal(await pool.run(identity, 42), 42);
+    assert.deepEqual(
+      [pool.stats().jobs.done, pool.stats().jobs.failed, pool.pending, pool.busy],
+      [1, 1, 0, 0],
+    );
+  });
+
+  it("Pool.stream() of an async generator that awaits after the bad value ends its job once the generator stops", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const memory = new Int32Array(new SharedArrayBuffer(4));
+    const values: unknown[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (
+          const value of pool.stream(async function* (memory: Int32Array) {
+            try {
+              yield 1;
+              yield Symbol("no");
+              // The bad value is sent (and refused) while this waits: the job must not end yet.
+              await new Promise((resolve) => setTimeout(resolve, 20));
+              yield 2;
+            } finally {
+              Atomics.store(memory, 0, 1);
+            }
+          }, memory)
+        ) values.push(value);
+      })(),
+      { name: "TypeError", message: YIELDED_CLONE_ERROR },
+    );
+    assert.deepEqual(values, [1]);
+    assert.equal(Atomics.load(memory, 0), 1, "the generator had stopped");
+    assert.deepEqual(await Promise.all([pool.run(identity, "a"), pool.run(identity, "b")]), [
+      "a",
+      "b",
+    ]);
+  });
+
+  it("Pool.submit() of a generator keeps the values before it in done, fails the job once, and the next job's result is its own", async () => {
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    const id = pool.submit(function* () {
+      yield "kept";
+      yield { bad: Symbol("no") };
+      yield "dropped";
+    });
+    const next = pool.submit(identity, "next");
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual(pool.done.drain(), [[id, "kept"], [next, "next"]]);
+    assert.equal(pool.failed.length, 1);
+    const [failedId, error] = pool.failed.at(0) as [number, Error];
+    assert.equal(failedId, id);
+    assert.ok(error instanceof TypeError);
+    assert.match(error.message, YIELDED_CLONE_ERROR);
+  });
+
+  it("Pool.run() of an async generator with a bad value rejects once, while another job on the same worker answers", async () => {
+    await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2 });
+    const late = pool.run(async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return "late";
+    }, 5);
+    const generator = pool.run(async function* () {
+      yield 1;
+      yield () => "a function";
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      yield 2;
+    });
+    await assert.rejects(generator, { name: "TypeError", message: YIELDED_CLONE_ERROR });
+    assert.equal(await late, "late");
+    assert.equal(await pool.run(identity, 7), 7);
+    assert.deepEqual([pool.stats().jobs.failed, pool.pending, pool.busy], [1, 0, 0]);
+  });
+});
+
 describe("Pool tasks that are not tasks", () => {
   it("Pool refuses a task that is not a function, a name or a task() reference, in every submit method", async () => {
     await using pool = new Pool({ maxChildren: 1 });

@@ -115,6 +115,67 @@ describe("result batch", () => {
     assert.deepEqual(calls[2], ["returned", "fine"]);
   });
 
+  it("fails a generator at a value that cannot be cloned, where it ends; its later values are dropped", () => {
+    const writer = new ResultWriter();
+    writer.yielded(1);
+    writer.yielded(() => "a function");
+    writer.yielded(2);
+    writer.laterReturned(7, "late"); // another job's answer, meanwhile
+    writer.yielded(3);
+    writer.threw(new RangeError("its own error, after the bad value"));
+    writer.returned("next job");
+    const { message } = send(writer);
+    const calls = read(message.data);
+    assert.deepEqual(calls[0], ["yielded", 1]);
+    assert.deepEqual(calls[1], ["answered", 7, false, "late"]);
+    assert.equal(calls[2]![0], "threw");
+    assert.ok(calls[2]![1] instanceof TypeError);
+    assert.match(
+      (calls[2]![1] as Error).message,
+      /^Cannot send job result: a value it yielded cannot be cloned \(.+\)$/,
+    );
+    assert.deepEqual(calls.slice(3), [["returned", "next job"]]);
+    assert.equal(message.jobs, 3, "the generator, the late job, the next job");
+    assert.equal(writer.generatorFailed, false, "the generator ended in this batch");
+  });
+
+  it("fails a generator that goes on after a batch with its bad value once it ends, dropping its values meanwhile", () => {
+    const writer = new ResultWriter();
+    writer.yielded(1);
+    writer.yielded(Symbol("no"));
+    const first = send(writer).message;
+    assert.deepEqual(read(first.data), [["yielded", 1]]);
+    assert.equal(first.jobs, 0, "the generator's job has not ended");
+    assert.equal(writer.generatorFailed, true, "its runner stops it");
+    writer.yielded(2);
+    writer.ended();
+    writer.returnedPrimitive(5);
+    const second = send(writer).message;
+    const calls = read(second.data);
+    assert.equal(calls.length, 2);
+    assert.equal(calls[0]![0], "threw");
+    assert.match((calls[0]![1] as Error).message, /a value it yielded cannot be cloned/);
+    assert.deepEqual(calls[1], ["returns", [5]]);
+    assert.equal(second.jobs, 2);
+    assert.equal(writer.generatorFailed, false);
+  });
+
+  it("keeps the places of wire-form values when a failed generator's values are taken out", () => {
+    const semaphore = { semaphore: true };
+    const wire = { wire: true };
+    const writer = new ResultWriter((value) => value === semaphore ? wire : undefined);
+    writer.yielded(() => "a function");
+    writer.yielded(semaphore);
+    writer.laterReturned(4, semaphore);
+    writer.ended();
+    const { message } = send(writer);
+    assert.deepEqual(message.shared!.map((at) => message.data[at]), [wire]);
+    const calls = read(message.data);
+    assert.deepEqual(calls[0], ["answered", 4, false, wire]);
+    assert.equal(calls[1]![0], "threw");
+    assert.equal(calls.length, 2);
+  });
+
   it("starts afresh after a flush", () => {
     const writer = new ResultWriter();
     writer.returnedPrimitive(1);
