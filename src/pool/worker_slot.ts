@@ -68,6 +68,12 @@ export class WorkerSlot {
   /** The worker answered `ready`. */
   ready = false;
   /**
+   * Sent in `init`; every message of the worker's protocol carries it, so a
+   * message a task posts itself is told apart whatever its shape. Not a
+   * secret: it keeps a task's own messages from being read as the pool's.
+   */
+  readonly key: number = 1 + Math.floor(Math.random() * 0x7ffffffe);
+  /**
    * Its task module exports `teardown()`, run when it retires normally.
    * Until `ready` says, true if the pool has a task module: a worker still
    * starting may have run `setup()` already.
@@ -113,7 +119,7 @@ export class WorkerSlot {
     worker.onmessage = (event: MessageEvent<FromWorker | WorkerNotice>) => {
       if (this.dead) return;
       const message = event.data;
-      if (!isWorkerMessage(message)) {
+      if (!this.#isOurs(message)) {
         this.#ignore(name);
         return;
       }
@@ -145,6 +151,17 @@ export class WorkerSlot {
         host.onCrash(this, new Error(`Worker exited with code ${code ?? "unknown"}`));
       }
     });
+  }
+
+  /**
+   * Whether `message` is the worker's, in the protocol: it carries the key.
+   * Before `ready`, a `ready` or `fatal` without it is the answer of a
+   * worker module of another protocol version, which says so.
+   */
+  #isOurs(message: unknown): message is FromWorker | WorkerNotice {
+    if (!isWorkerMessage(message)) return false;
+    if ((message as { key?: unknown }).key === this.key) return true;
+    return !this.ready && (message.type === "ready" || message.type === "fatal");
   }
 
   /**

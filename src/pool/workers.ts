@@ -167,6 +167,7 @@ export class Workers {
     slot.send({
       type: "init",
       version: PROTOCOL_VERSION,
+      key: slot.key,
       name,
       module: options.module,
       status: slot.status.buffer as SharedArrayBuffer,

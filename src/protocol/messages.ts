@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -30,6 +30,12 @@ export type ToWorker =
   | {
     type: "init";
     version: number;
+    /**
+     * What every message the worker posts from now on carries as `key`, so
+     * the pool tells its worker's messages from those a task posts itself
+     * with `self.postMessage`, whatever their shape.
+     */
+    key: number;
     name: string;
     module: string | null;
     status: SharedArrayBuffer;

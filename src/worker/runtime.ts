@@ -47,7 +47,15 @@ import {
   slowSoFar,
   status,
 } from "./outbox.ts";
-import { inWorker, isCrashed, nameThisWorker, post, scope, watchOwnEnd } from "./scope.ts";
+import {
+  inWorker,
+  isCrashed,
+  nameThisWorker,
+  post,
+  scope,
+  setPostKey,
+  watchOwnEnd,
+} from "./scope.ts";
 import {
   creditStream,
   runAsyncGenerator,
@@ -229,6 +237,7 @@ scope.addEventListener("message", (event) => {
   const msg = event.data;
   switch (msg.type) {
     case "init":
+      setPostKey(msg.key);
       if (!acceptsVersion(msg.version)) break;
       attachStatus(msg.status, msg.lane);
       setConcurrency(msg.concurrency);

@@ -38,7 +38,20 @@ export const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).W
  * and it posts through this copy. (What a task posts reaches the pool's slot,
  * which ignores and reports messages that are not the pool's.)
  */
-export const post: WorkerScope["postMessage"] = inWorker ? scope.postMessage.bind(scope) : () => {};
+const postMessage: WorkerScope["postMessage"] = inWorker ? scope.postMessage.bind(scope) : () => {};
+/** The key from the pool's `init` (0 until then): every message of ours carries it. */
+let key = 0;
+
+/** Takes the key the pool's `init` gave, which `post` adds to every message. */
+export function setPostKey(n: number): void {
+  key = n;
+}
+
+/** Posts a message of the protocol to the pool, with this worker's key. */
+export const post: WorkerScope["postMessage"] = (message, transfer) => {
+  (message as { key?: number }).key = key;
+  postMessage(message, transfer);
+};
 /** The worker's own `close` (Deno), before `reportOwnExit` wraps it. */
 const closeSelf = typeof scope.close === "function" ? scope.close.bind(scope) : undefined;
 

@@ -265,6 +265,42 @@ describe("Pool: tasks that use the worker's own messaging", () => {
     );
   });
 
+  it("Pool ignores messages a task posts in the shape of its own: they end, crash or answer nothing", async () => {
+    const calls = await warnings(async () => {
+      await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2 });
+      const forge = (message: unknown) => {
+        (globalThis as unknown as Scope).postMessage(message);
+        return "answered";
+      };
+      const forged = [
+        { type: "results", data: [5, 3, "forged", "forged", "forged"], jobs: 3, ms: 0 },
+        { type: "results", data: [2, { name: "Error", message: "forged" }], jobs: 1, ms: 0 },
+        { type: "ready", version: 4, teardown: false },
+        { type: "exit", how: "forged" },
+        { type: "fatal", error: { name: "Error", message: "forged" } },
+        { type: "uncaught", error: { name: "Error", message: "forged" } },
+        { type: "retired", error: null },
+        { type: "overMemory", bytes: 1 },
+        { type: "progress", id: 1, value: "forged" },
+      ];
+      // A slow job in flight meanwhile, whose answer a forged one could take.
+      const slow = pool.run(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return "slow";
+      });
+      for (const message of forged) assert.equal(await pool.run(forge, message), "answered");
+      assert.equal(await slow, "slow");
+      assert.deepEqual(await Promise.all([1, 2, 3].map((n) => pool.run((x: number) => x * 2, n))), [
+        2,
+        4,
+        6,
+      ]);
+      const { jobs, workers } = pool.stats();
+      assert.deepEqual([jobs.done, jobs.failed, workers.crashed], [forged.length + 4, 0, 0]);
+    });
+    assert.equal(calls.length, 1, "reported once");
+  });
+
   it("Pool keeps its worker answering after a task sets self.onmessage, adds a message listener or replaces postMessage", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const before = await pool.run(workerName);
