@@ -172,6 +172,48 @@ describe("Pool shared lane", () => {
     assert.equal(failures, 0, "a run()'s failure goes to its promise only");
   });
 
+  it("Pool.terminate() and shutdown() while a lane job runs on end it once, as for a message job", async () => {
+    const endings: [string, (pool: Pool<typeof Tasks>, stop: AbortController) => unknown][] = [
+      ["terminate()", (pool) => pool.terminate()],
+      ["abort, then shutdown()", (pool, stop) => {
+        stop.abort(new Error("stop"));
+        return pool.shutdown();
+      }],
+      ["shutdown(), then abort", (pool, stop) => {
+        const down = pool.shutdown();
+        stop.abort(new Error("stop"));
+        return down;
+      }],
+    ];
+    for (const [how, end] of endings) {
+      let tookLane = false;
+      for (let i = 0; i < TRIES && !tookLane; i++) {
+        const pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+        for (let k = 0; k < 20; k++) await pool.run("kinds", 0);
+        const before = laneJobs(pool);
+        const stop = new AbortController();
+        const job = pool.exec("kinds", ["wait"], { signal: stop.signal }).then(
+          (value) => ({ value }),
+          (error: Error) => ({ error }),
+        );
+        await null; // the pool has dispatched it
+        tookLane = laneJobs(pool) > before;
+        await end(pool, stop);
+        const outcome = await job;
+        assert.ok("error" in outcome, `${how}: the job failed (${JSON.stringify(outcome)})`);
+        assert.equal(
+          outcome.error.name,
+          how === "terminate()" ? "PoolClosedError" : "Error",
+          `${how}: with ${outcome.error.message}`,
+        );
+        const { jobs } = pool.stats();
+        assert.deepEqual([jobs.failed, jobs.running, jobs.queued], [1, 0, 0], how);
+        assert.equal(jobs.submitted, jobs.done + jobs.failed + jobs.cancelled, how);
+      }
+      assert.ok(tookLane, `${how}: no job took the shared lane in ${TRIES} tries`);
+    }
+  });
+
   it("Pool times out and aborts lane jobs as it does message jobs", async () => {
     await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 5_000 });
     const timedOut = await onLane(
