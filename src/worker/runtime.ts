@@ -65,7 +65,7 @@ import {
 } from "./streams.ts";
 import { define, tasks } from "./task_table.ts";
 import { isThenable } from "./thenable.ts";
-import { messageReceived, spinForWork, spinMs } from "./waiting.ts";
+import { lastLook, messageReceived, spinForWork, spinMs } from "./waiting.ts";
 
 export { type JobContext, jobContext } from "./job_context.ts";
 
@@ -302,7 +302,7 @@ const header = new JobHeader();
  * makes no promise and waits for no microtask.
  */
 function runLaneJob(entry: unknown[]): Promise<void> | undefined {
-  beginBatch();
+  beginBatch(lastLook());
   Atomics.store(status, Status.STARTED, ++startedJobs);
   const id = entry[0] as number;
   const n = entry[3] as number; // a one-item MAP entry or a CALL: n arguments follow

@@ -15,6 +15,8 @@ let received = 0;
 
 /** The entry of a job that came on the shared lane, refilled per job. */
 const laneEntry: unknown[] = [];
+/** When `spinForWork` last read the clock, or -1 if it did not spin. */
+let lookedAt = -1;
 
 /** A message from the pool arrived. */
 export function messageReceived(): void {
@@ -41,13 +43,25 @@ export function spinMs(lone: boolean, asyncRunning: boolean): number {
  */
 export function spinForWork(ms: number): unknown[] | null {
   lane?.listen();
+  lookedAt = -1;
   if (Atomics.load(status, Status.TO_WORKER) === received) {
-    const until = performance.now() + (lane === null ? Math.min(ms, SPIN_MS) : ms);
+    let now = performance.now();
+    const until = now + (lane === null ? Math.min(ms, SPIN_MS) : ms);
     while (
       Atomics.load(status, Status.TO_WORKER) === received && !lane?.requested &&
-      performance.now() < until
+      (now = performance.now()) < until
     );
+    lookedAt = now;
   }
   if (lane === null || lane.stopListening()) return null;
   return lane.takeRequest(laneEntry);
+}
+
+/**
+ * When the last {@linkcode spinForWork} last read the clock (within one
+ * look of a lane request it returned), or undefined if it did not spin: a
+ * lane job's start time that costs no clock reading of its own.
+ */
+export function lastLook(): number | undefined {
+  return lookedAt >= 0 ? lookedAt : undefined;
 }
