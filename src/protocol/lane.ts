@@ -11,7 +11,8 @@
  * read twice: the job then takes the message path.
  *
  * ```
- *  words (Int32)     IN  OUT  TASK  MODE  COUNT  KIND0 … KIND4     (KIND4: the answer)
+ *  words (Int32)     IN | OUT | TASK  MODE  COUNT  KIND0 … KIND4     (KIND4: the answer)
+ *                    (IN, OUT and the rest 128 bytes apart: each spin reads a line of its own)
  *  numbers (Float64) MS  ID  V0 … V4     (a value: a number, or a string's length)
  *  chars (Uint16)    LANE_MAX_STRING units for each of V0 … V4
  *
@@ -46,12 +47,18 @@ const Out = { IDLE: 0, WAITING: 1, ANSWERED: 2, BY_MESSAGE: 3 } as const;
 /** How a value is held: its kind word, then the number (or string length) beside it. */
 const Kind = { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5 } as const;
 
+/**
+ * Words between the two handshake words and the data: 128 bytes, two cache
+ * lines (and the pair an adjacent-line prefetcher fetches together), so the
+ * side that spins on one word never holds the line the other side writes.
+ */
+const APART = 32;
 const IN = 0;
-const OUT = 1;
-const TASK = 2;
-const MODE = 3;
-const COUNT = 4;
-const KIND = 5;
+const OUT = APART;
+const TASK = 2 * APART;
+const MODE = TASK + 1;
+const COUNT = TASK + 2;
+const KIND = TASK + 3;
 /** Value slots: the arguments, then the answer. */
 const VALUES = LANE_MAX_ARGS + 1;
 const ANSWER = LANE_MAX_ARGS;
