@@ -62,6 +62,17 @@ export const TO_DISCARD: Destination = Object.freeze({ kind: Sink.DISCARD });
  */
 export type Addressed = Pick<Job, "dest" | "id" | "offset">;
 
+/**
+ * Whether a job sent to `dest` hands the reason it was cancelled or failed
+ * for to someone (a promise, a stream, `collect()`); results bound for
+ * `done`, a callback or nowhere do not.
+ */
+export function takesReason(dest: Destination): boolean {
+  const kind = dest.kind;
+  return kind === Sink.PROMISE || kind === Sink.PROMISES || kind === Sink.STREAM ||
+    kind === Sink.COLLECT;
+}
+
 /** The {@linkcode Deferred} of job `id`, if its destination is a promise. */
 export function deferredOf(job: Addressed, id: number): Deferred | undefined {
   const dest = job.dest;

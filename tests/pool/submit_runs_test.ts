@@ -153,6 +153,29 @@ describe("Pool run() runs", () => {
     assert.equal(await pool.run(twice, 4), 8);
     assert.equal(pool.pending, 0);
   });
+
+  it("Pool.cancel() and terminate() reject the run()s they end with one error they share", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const reasons = (jobs: Promise<unknown>[]) =>
+      Promise.all(
+        jobs.map((job) => job.then(() => assert.fail("not cancelled"), (error) => error)),
+      );
+    const cancelled = await (() => {
+      const queued = [1, 2, 3].map((n) => pool.run(twice, n));
+      pool.cancel();
+      return reasons(queued);
+    })();
+    assert.equal(cancelled[0].name, "AbortError");
+    assert.ok(cancelled.every((error) => error === cancelled[0]), "one AbortError for the call");
+    const queued = [1, 2, 3].map((n) => pool.run(twice, n));
+    const withDone = pool.submit(twice, 4); // to done: no error is made for it
+    pool.terminate();
+    const closed = await reasons(queued);
+    assert.ok(closed[0] instanceof PoolClosedError);
+    assert.ok(closed.every((error) => error === closed[0]), "one PoolClosedError for the call");
+    assert.equal(pool.stats().jobs.cancelled, 7);
+    assert.equal(pool.failed.length, 0, `job ${withDone}, cancelled, reports no error`);
+  });
 });
 
 describe("Pool answers of slow jobs", () => {
