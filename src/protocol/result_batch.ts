@@ -108,8 +108,8 @@ export class ResultWriter {
   }
 
   /**
-   * A value the running generator yielded could not be sent: its job has
-   * failed, so the generator should stop (what it yields until it ends is
+   * A value the running generator yielded could not be sent: the generator
+   * should stop, and its job fails as it ends (what it yields meanwhile is
    * dropped).
    */
   get generatorFailed(): boolean {
@@ -163,12 +163,13 @@ export class ResultWriter {
 
   /** A job threw `error` (sent encoded; a thrown value that is no Error as it is). */
   threw(error: unknown): void {
-    this.#thrown(this.#generatorFailure ?? encodeError(error));
+    // A generator that failed to send a value ends with that failure, whatever it threw.
+    const failure = this.#generatorFailure;
+    this.#generatorFailure = null;
+    this.#thrown(failure ?? encodeError(error));
   }
 
-  /** A job threw, `encoded`; a generator that failed to send a value ends with that failure. */
   #thrown(encoded: unknown): void {
-    this.#generatorFailure = null;
     this.#risky = true;
     this.#data.push(Tag.THROW, encoded);
     this.#jobs++;
@@ -176,7 +177,11 @@ export class ResultWriter {
 
   /** A generator job finished. */
   ended(): void {
-    if (this.#generatorFailure !== null) return this.#thrown(this.#generatorFailure);
+    const failure = this.#generatorFailure;
+    if (failure !== null) {
+      this.#generatorFailure = null;
+      return this.#thrown(failure);
+    }
     this.#data.push(Tag.END, 0);
     this.#jobs++;
   }
@@ -201,9 +206,7 @@ export class ResultWriter {
   /** Job `id`, which went `later()`, threw `error`. */
   laterThrew(id: number, error: unknown): void {
     this.#data.push(Tag.FOR, id);
-    this.#risky = true; // another job's: never the end of a generator running meanwhile
-    this.#data.push(Tag.THROW, encodeError(error));
-    this.#jobs++;
+    this.#thrown(encodeError(error)); // another job's: never the end of a generator running meanwhile
   }
 
   /**

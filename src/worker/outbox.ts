@@ -40,7 +40,10 @@ export function attachStatus(
   lane = laneBuffer === null ? null : new Lane(laneBuffer);
 }
 
-/** A batch of jobs begins (at `now`, if the caller has just read the clock): its answers' age counts from then. */
+/**
+ * A batch of jobs begins (at `now`, if the caller has just read the clock):
+ * its answers' age counts from then.
+ */
 export function beginBatch(now: number = performance.now()): void {
   batchStart = now;
 }

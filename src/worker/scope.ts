@@ -35,8 +35,9 @@ export const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).W
  * A task may call or replace `self.postMessage`, set `self.onmessage` or add
  * message listeners of its own: the pool listens with `addEventListener`, so
  * a task's `onmessage` is one more listener and never replaces the pool's,
- * and it posts through this copy. (What a task posts reaches the pool's slot,
- * which ignores and reports messages that are not the pool's.)
+ * and it posts through this copy, adding its key (`post`). What a task posts
+ * reaches the pool's slot without the key, whatever its shape, and is
+ * ignored and reported.
  */
 const postMessage: WorkerScope["postMessage"] = inWorker ? scope.postMessage.bind(scope) : () => {};
 /** The key from the pool's `init` (0 until then): every message of ours carries it. */
