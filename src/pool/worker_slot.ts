@@ -6,7 +6,7 @@
  */
 
 import { Deque } from "../deque.ts";
-import { decodeError } from "../protocol/codec.ts";
+import { decodeError, describeThrown } from "../protocol/codec.ts";
 import { Lane } from "../protocol/lane.ts";
 import {
   type FromWorker,
@@ -127,11 +127,25 @@ export class WorkerSlot {
         host.onCrash(this, decodeError(message.error));
         return;
       }
-      if (message.type === "results" && message.shared !== undefined) {
-        // Semaphores and Locks in results, sent in wire form.
-        for (const i of message.shared) message.data[i] = fromWire(message.data[i]);
+      try {
+        if (message.type === "results" && message.shared !== undefined) {
+          // Semaphores and Locks in results, sent in wire form.
+          for (const i of message.shared) message.data[i] = fromWire(message.data[i]);
+        }
+        host.onMessage(this, message);
+      } catch (error) {
+        // A message of the protocol that does not fit what the pool sent (answers for
+        // jobs it does not hold): a fault of the worker's, not a reason to end the
+        // program, which Deno does for an error thrown here. The worker is replaced and
+        // its jobs end as a crashed worker's do, once.
+        host.onCrash(
+          this,
+          new Error(
+            `Worker ${name} sent a message the pool cannot read (${describeThrown(error)})`,
+            { cause: error },
+          ),
+        );
       }
-      host.onMessage(this, message);
     };
     // Always handled, even after terminate(): an unhandled worker error
     // would end the whole program on Deno.

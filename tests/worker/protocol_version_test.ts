@@ -50,4 +50,19 @@ describe("protocol version", () => {
     });
     assert.equal(await pool.run(() => 1).catch(() => "failed again"), "failed again");
   });
+
+  it("a worker that answers jobs it does not hold is replaced as crashed; the program goes on", async () => {
+    await using pool = new Pool({ maxChildren: 1, workerUrl: fixture("extra_answers_worker.ts") });
+    const crashed = new Promise<Error>((resolve) => {
+      pool.addEventListener("error", (event) => resolve(event.detail.error as Error), {
+        once: true,
+      });
+    });
+    assert.equal(await pool.run(() => 1), "first answer");
+    const error = await crashed;
+    assert.match(error.message, /ThreadPool-1 sent a message the pool cannot read/);
+    assert.ok(error.cause instanceof TypeError, String(error.cause));
+    assert.equal(pool.stats().workers.crashed, 1);
+    assert.equal(await pool.run(() => 2), "first answer", "a new worker took its place");
+  });
 });
