@@ -10,6 +10,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
+import { PROTOCOL_VERSION } from "../../src/protocol/messages.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { Semaphore } from "../../src/sync/semaphore.ts";
 import type * as SemaphoreModule from "../../src/sync/semaphore.ts";
@@ -275,7 +276,7 @@ describe("Pool: tasks that use the worker's own messaging", () => {
       const forged = [
         { type: "results", data: [5, 3, "forged", "forged", "forged"], jobs: 3, ms: 0 },
         { type: "results", data: [2, { name: "Error", message: "forged" }], jobs: 1, ms: 0 },
-        { type: "ready", version: 4, teardown: false },
+        { type: "ready", version: PROTOCOL_VERSION, teardown: false },
         { type: "exit", how: "forged" },
         { type: "fatal", error: { name: "Error", message: "forged" } },
         { type: "uncaught", error: { name: "Error", message: "forged" } },

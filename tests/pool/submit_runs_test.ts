@@ -160,17 +160,15 @@ describe("Pool run() runs", () => {
       Promise.all(
         jobs.map((job) => job.then(() => assert.fail("not cancelled"), (error) => error)),
       );
-    const cancelled = await (() => {
-      const queued = [1, 2, 3].map((n) => pool.run(twice, n));
-      pool.cancel();
-      return reasons(queued);
-    })();
+    const toCancel = [1, 2, 3].map((n) => pool.run(twice, n));
+    pool.cancel();
+    const cancelled = await reasons(toCancel);
     assert.equal(cancelled[0].name, "AbortError");
     assert.ok(cancelled.every((error) => error === cancelled[0]), "one AbortError for the call");
-    const queued = [1, 2, 3].map((n) => pool.run(twice, n));
+    const toClose = [1, 2, 3].map((n) => pool.run(twice, n));
     const withDone = pool.submit(twice, 4); // to done: no error is made for it
     pool.terminate();
-    const closed = await reasons(queued);
+    const closed = await reasons(toClose);
     assert.ok(closed[0] instanceof PoolClosedError);
     assert.ok(closed.every((error) => error === closed[0]), "one PoolClosedError for the call");
     assert.equal(pool.stats().jobs.cancelled, 7);
