@@ -128,7 +128,9 @@ export class Answers {
     skipped: () => this.#onAnswer(Tag.SKIPPED, undefined),
     yielded: (value) => {
       const job = this.#entry;
-      if (!job.ended) this.#results.value(job, job.id + job.next, value, true);
+      const id = job.id + job.next;
+      job.yieldedId = id;
+      if (!job.ended) this.#results.value(job, id, value, true);
     },
     later: () => this.#onLater(),
     answered: (id, threw, value) => this.#answerLater(id, threw, value),

@@ -10,6 +10,7 @@
  *  in flight, in send order:  [a] [b c d] [e] [f]     (b c d: one map slice)
  *  unreported = 3:             ✓   ✓ ✗                → c crashed
  *  a, b ran but their answers were lost: run again;  c fails;  d, e, f: run again
+ *  (the recovery fails instead a generator among them whose values had arrived)
  *  unreported = 0: it died between jobs (e.g. a timer of an earlier job): all run again
  * ```
  *

@@ -150,6 +150,12 @@ export class Job {
    * `concurrentTasksPerWorker` above 1: answered out of order, later.
    */
   later = 0;
+  /**
+   * The id of the job of this entry whose values (a generator's) have reached
+   * the pool, or -1: that job can never run again, even if its worker dies
+   * before its end arrives (its values would come twice).
+   */
+  yieldedId = -1;
 
   constructor(init: JobInit) {
     this.id = init.id;
@@ -202,6 +208,7 @@ export class Job {
     });
     part.numeric = this.numeric;
     part.queuedAt = this.queuedAt;
+    part.yieldedId = this.yieldedId;
     return part;
   }
 

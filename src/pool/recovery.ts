@@ -167,13 +167,27 @@ export class Recovery {
   }
 
   /**
-   * Puts the unfinished jobs of a worker that is gone back in the queue. A
-   * job that moved buffers with `transfer()` cannot go again (they went with
-   * the worker): it fails, saying so.
+   * Puts the unfinished jobs of a worker that is gone back in the queue. Two
+   * cannot go again, and fail instead: a generator whose values reached the
+   * pool (they would come twice), and a job that moved buffers with
+   * `transfer()` (they went with the worker), saying so.
    */
   #requeue(jobs: Job[], slot: WorkerSlot, cause: unknown): void {
     const again: Job[] = [];
-    for (const job of jobs) {
+    for (let job of jobs) {
+      if (job.yieldedId === job.id + job.next) {
+        // A generator whose values reached the pool, whose end was lost with its worker:
+        // running it again would send its values twice. It fails instead.
+        const id = job.yieldedId;
+        if (job.count - job.next === 1) job.ended = true;
+        this.#ends.failed(
+          job,
+          id,
+          new WorkerCrashedError(slot.id, id, cause === null ? undefined : { cause }),
+        );
+        if (job.count - job.next === 1) continue;
+        job = job.part(job.next + 1, job.count - job.next - 1);
+      }
       if (job.transfer === null || job.transfer.length === 0) {
         again.push(job);
         continue;

@@ -44,6 +44,35 @@ describe("Pool worker crashes", () => {
     );
   }
 
+  it("Pool fails, and does not run again, a generator whose values arrived before its worker died with its end unsent", async () => {
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, resultId: true });
+    // Item 0 yields a value (sent while it waits), yields again (sent, the batch being old
+    // by then) and ends; item 1, in the same batch, ends the worker before the batch's last
+    // answers leave: item 0's end is lost with it.
+    const task = async function* (n: number) {
+      if (n < 0) return;
+      if (n === 1) {
+        (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(3);
+      }
+      yield "first";
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      yield "second";
+    };
+    const warm = pool.submit(task, -1); // measured: the two items below then travel as one batch
+    await pool.wait();
+    pool.map(task, [0, 1]);
+    await pool.wait();
+    const [item0, item1] = [warm + 1, warm + 2];
+    // Run again, item 0 would have sent its values twice.
+    assert.deepEqual(pool.done.drain(), [[item0, "first"], [item0, "second"]]);
+    assert.deepEqual(
+      (pool.failed.drain() as [number, Error][]).map(([id, error]) => [id, error.name]),
+      [[item1, "WorkerCrashedError"], [item0, "WorkerCrashedError"]],
+    );
+    const { jobs } = pool.stats();
+    assert.equal(jobs.submitted, jobs.done + jobs.failed);
+  });
+
   it("Pool fails only the crashed item of a map and ends every other item exactly once", async () => {
     const t = tally();
     await using pool = new Pool({ maxChildren: 1, ...t.options });
