@@ -3,7 +3,8 @@
  * read to the end or left early, generators submitted to `done` and run to
  * an array, yielding now and then a value that cannot be cloned or throwing
  * midway, beside async plain jobs answered out of order (two lanes per
- * worker) and the odd worker that exits. Every value names its job and its
+ * worker), the odd worker that exits, recycling, resizing and cancelled
+ * jobs. Every value names its job and its
  * place, so a value that reaches the wrong job, or comes twice, is seen;
  * every job must end exactly once, and the pool must keep answering.
  *
@@ -95,6 +96,7 @@ describe("Pool generator soak", () => {
       const streamsEnded: Promise<void>[] = [];
       const checks: Promise<void>[] = [];
       const submitted = new Map<number, Plan>();
+      const cancelled = new Set<number>();
       let exits = 0;
       await using pool = new Pool({
         maxChildren: 2,
@@ -161,6 +163,16 @@ describe("Pool generator soak", () => {
             ),
           );
         }
+        // Now and then: a worker replaced once idle, the pool resized, a submitted generator
+        // cancelled while it may still be queued.
+        const now = random();
+        if (now < 0.01) pool.recycle();
+        else if (now < 0.02) pool.resize(1 + Math.floor(random() * 3));
+        else if (now < 0.05 && submitted.size !== 0) {
+          const ids = [...submitted.keys()];
+          const id = ids[Math.floor(random() * ids.length)]!;
+          if (pool.cancel(id)) cancelled.add(id);
+        }
         if (tag % 200 === 0) await Promise.all(checks.splice(0));
       }
       await Promise.all(checks);
@@ -189,6 +201,10 @@ describe("Pool generator soak", () => {
       for (const [id, plan] of submitted) {
         const { values, error } = expected(plan);
         const seen = byId.get(id) ?? [];
+        if (cancelled.has(id)) {
+          assert.deepEqual([seen.length, failedIds.has(id)], [0, false], `job ${id} was cancelled`);
+          continue;
+        }
         assert.deepEqual(seen, values.slice(0, seen.length), `job ${id}'s values in done`);
         assert.ok((failedIds.get(id) ?? 0) <= 1, `job ${id} failed twice`);
         if (error !== null && !failedIds.has(id)) assert.fail(`job ${id} did not fail`);
