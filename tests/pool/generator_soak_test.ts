@@ -3,8 +3,8 @@
  * read to the end or left early, generators submitted to `done` and run to
  * an array, yielding now and then a value that cannot be cloned or throwing
  * midway, beside async plain jobs answered out of order (two lanes per
- * worker), the odd worker that exits, recycling, resizing and cancelled
- * jobs. Every value names its job and its
+ * worker), the odd worker that exits, time limits and aborts (workers
+ * replaced), recycling, resizing and cancelled jobs. Every value names its job and its
  * place, so a value that reaches the wrong job, or comes twice, is seen;
  * every job must end exactly once, and the pool must keep answering.
  *
@@ -99,6 +99,7 @@ describe("Pool generator soak", () => {
       const cancelled = new Set<number>();
       let exits = 0;
       await using pool = new Pool({
+        abortGrace: 20,
         maxChildren: 2,
         concurrentTasksPerWorker: 2,
         streamWindow: 8,
@@ -141,8 +142,20 @@ describe("Pool generator soak", () => {
           const id = plan.slow ? pool.submit(plannedAsync, plan) : pool.submit(planned, plan);
           submitted.set(id, plan);
         } else if (pick < 0.85) {
-          // A generator run to an array of its values, or its error.
-          const job = plan.slow ? pool.run(plannedAsync, plan) : pool.run(planned, plan);
+          // A generator run to an array of its values, or its error; now and then with a
+          // time limit or a signal that aborts it (its worker, not listening, is replaced).
+          const limit = random();
+          const controller = new AbortController();
+          const job = limit < 0.06
+            ? pool.exec(plannedAsync, [plan], { timeout: 1 + Math.floor(random() * 10) })
+            : limit < 0.12
+            ? pool.exec(plannedAsync, [plan], { signal: controller.signal })
+            : plan.slow
+            ? pool.run(plannedAsync, plan)
+            : pool.run(planned, plan);
+          if (limit >= 0.06 && limit < 0.12) {
+            setTimeout(() => controller.abort(new Error(`stop ${tag}`)), Math.floor(random() * 10));
+          }
           checks.push(job.then(
             (all) => {
               assert.equal(error, null, `run ${tag} resolved past its error`);
@@ -150,6 +163,8 @@ describe("Pool generator soak", () => {
             },
             (thrown: Error) => {
               if (thrown.name === "WorkerCrashedError") return; // a batch-mate's worker exited
+              if (thrown.name === "TaskTimeoutError" && limit < 0.06) return;
+              if (thrown.message === `stop ${tag}`) return;
               assert.ok(error !== null && error.test(thrown.message), String(thrown));
             },
           ));
