@@ -28,11 +28,15 @@ function env(name: string): string | undefined {
 const JOBS = Number(env("GENERATOR_SOAK_JOBS") ?? 3_000);
 const SEED = Number(env("GENERATOR_SOAK_SEED") ?? 0x6e50a);
 
-/** What a generator job does: `count` values `tag * 1000 + i`, then, at `at`, `how`. */
+/**
+ * What a generator job does: `count` values `tag * 1000 + i`, and at `at`,
+ * `how`: yields a value that cannot be cloned (1), throws (2) or ends its
+ * worker (3).
+ */
 interface Plan {
   tag: number;
   count: number;
-  /** 0: nothing; 1: yields a value that cannot be cloned at `at`; 2: throws at `at`. */
+  /** 0: nothing; 1, 2, 3: see {@linkcode Plan}. */
   how: number;
   at: number;
   /** Awaits before every value (an async generator). */
@@ -44,6 +48,9 @@ function* planned(plan: Plan): Generator<unknown> {
   for (let i = 0; i < plan.count; i++) {
     if (i === plan.at && plan.how === 1) yield () => "cannot be cloned";
     if (i === plan.at && plan.how === 2) throw new RangeError(`job ${plan.tag} threw at ${i}`);
+    if (i === plan.at && plan.how === 3) {
+      (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(5);
+    }
     yield plan.tag * 1000 + i;
   }
 }
@@ -55,6 +62,9 @@ async function* plannedAsync(plan: Plan): AsyncGenerator<unknown> {
     else await null;
     if (i === plan.at && plan.how === 1) yield Symbol("cannot be cloned");
     if (i === plan.at && plan.how === 2) throw new RangeError(`job ${plan.tag} threw at ${i}`);
+    if (i === plan.at && plan.how === 3) {
+      (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(5);
+    }
     yield plan.tag * 1000 + i;
   }
 }
@@ -75,7 +85,9 @@ function expected(plan: Plan): { values: number[]; error: RegExp | null } {
     values,
     error: plan.how === 1
       ? /a value it yielded cannot be cloned/
-      : new RegExp(`threw at ${plan.at}`),
+      : plan.how === 2
+      ? new RegExp(`threw at ${plan.at}`)
+      : /died while running job/,
   };
 }
 
@@ -109,11 +121,12 @@ describe("Pool generator soak", () => {
         const plan: Plan = {
           tag,
           count: 1 + Math.floor(random() * 40),
-          how: random() < 0.15 ? 1 : random() < 0.15 ? 2 : 0,
+          how: random() < 0.15 ? 1 : random() < 0.15 ? 2 : random() < 0.03 ? 3 : 0,
           at: Math.floor(random() * 40),
           slow: random() < 0.3,
         };
         const { values, error } = expected(plan);
+        if (plan.how === 3 && plan.at < plan.count) exits++; // if it runs, its worker ends once
         const pick = random();
         if (pick < 0.35) {
           // A stream, read to its end or left after `leaveAt` values.
@@ -133,7 +146,8 @@ describe("Pool generator soak", () => {
               assert.ok(error !== null && error.test((thrown as Error).message), String(thrown));
             }
             assert.deepEqual(seen, values.slice(0, seen.length), `stream ${tag}'s values`);
-            if (leaveAt === Infinity) {
+            // A worker that ends takes the values it had not sent yet with it.
+            if (leaveAt === Infinity && plan.how !== 3) {
               assert.equal(seen.length, values.length, `stream ${tag}`);
             }
           })());
