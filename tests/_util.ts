@@ -45,3 +45,23 @@ export async function within(promise: Promise<unknown>, ms: number): Promise<boo
     clearTimeout(timer);
   }
 }
+
+/** An environment variable, on Deno or Bun; `undefined` when unset. */
+export function env(name: string): string | undefined {
+  const deno = (globalThis as { Deno?: { env: { get(name: string): string | undefined } } }).Deno;
+  if (deno) return deno.env.get(name);
+  return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[
+    name
+  ];
+}
+
+/** A seeded PRNG (xorshift32) giving numbers in [0, 1), so a soak can be run again as it was. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}

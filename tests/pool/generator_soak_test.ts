@@ -16,14 +16,8 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import { Pool } from "../../src/pool/pool.ts";
-
-function env(name: string): string | undefined {
-  const deno = (globalThis as { Deno?: { env: { get(name: string): string | undefined } } }).Deno;
-  if (deno) return deno.env.get(name);
-  return process.env[name];
-}
+import { env, seededRandom } from "../_util.ts";
 
 const JOBS = Number(env("GENERATOR_SOAK_JOBS") ?? 3_000);
 const SEED = Number(env("GENERATOR_SOAK_SEED") ?? 0x6e50a);
@@ -98,13 +92,7 @@ describe("Pool generator soak", () => {
       timeout: 120_000,
     },
     async () => {
-      let state = SEED >>> 0 || 1;
-      const random = () => {
-        state ^= state << 13;
-        state ^= state >>> 17;
-        state ^= state << 5;
-        return (state >>> 0) / 2 ** 32;
-      };
+      const random = seededRandom(SEED);
       const streamsEnded: Promise<void>[] = [];
       const checks: Promise<void>[] = [];
       const submitted = new Map<number, Plan>();

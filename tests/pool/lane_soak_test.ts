@@ -14,14 +14,8 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import { Pool } from "../../src/pool/pool.ts";
-
-function env(name: string): string | undefined {
-  const deno = (globalThis as { Deno?: { env: { get(name: string): string | undefined } } }).Deno;
-  if (deno) return deno.env.get(name);
-  return process.env[name];
-}
+import { env, seededRandom } from "../_util.ts";
 
 const JOBS = Number(env("LANE_SOAK_JOBS") ?? 5_000);
 const SEED = Number(env("LANE_SOAK_SEED") ?? 0x1a7e);
@@ -54,13 +48,7 @@ describe("Pool lane soak", () => {
   it(`Pool answers each of ${JOBS} lone jobs with its own answer, once, through lane and faults`, {
     timeout: 120_000,
   }, async () => {
-    let state = SEED >>> 0 || 1;
-    const random = () => {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      return (state >>> 0) / 2 ** 32;
-    };
+    const random = seededRandom(SEED);
     await using pool = new Pool({ maxChildren: 2, abortGrace: 20, maxJobsPerWorker: 5_000 });
     let exits = 0;
     for (let i = 0; i < JOBS; i++) {
