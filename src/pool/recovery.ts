@@ -179,14 +179,15 @@ export class Recovery {
         // A generator whose values reached the pool, whose end was lost with its worker:
         // running it again would send its values twice. It fails instead.
         const id = job.yieldedId;
-        if (job.count - job.next === 1) job.ended = true;
+        const rest = job.count - job.next - 1;
+        if (rest === 0) job.ended = true;
         this.#ends.failed(
           job,
           id,
           new WorkerCrashedError(slot.id, id, cause === null ? undefined : { cause }),
         );
-        if (job.count - job.next === 1) continue;
-        job = job.part(job.next + 1, job.count - job.next - 1);
+        if (rest === 0) continue;
+        job = job.part(job.next + 1, rest);
       }
       if (job.transfer === null || job.transfer.length === 0) {
         again.push(job);

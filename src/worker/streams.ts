@@ -20,9 +20,9 @@ const SLOW_STEP_MS = 0.05;
 /** How many values a stream may send ahead of its consumer: the pool's `streamWindow`. */
 let windowSize = STREAM_WINDOW;
 
-/** Takes the pool's `streamWindow` (from its `init`; the default if it sent none). */
-export function setStreamWindow(n: number | undefined): void {
-  windowSize = Number.isInteger(n) && n! > 0 ? n! : STREAM_WINDOW;
+/** Takes the pool's `streamWindow` (from its `init`, checked by the pool). */
+export function setStreamWindow(n: number): void {
+  windowSize = n;
 }
 
 /** The stream job running now, paced by credits from the pool. */
@@ -135,7 +135,8 @@ function stepSync(
   first: boolean,
 ): boolean {
   let last = performance.now();
-  while (state.credit > 0) {
+  // A value that could not be sent stops it (`runStream` then ends the generator).
+  while (state.credit > 0 && !out.generatorFailed) {
     const step = iterator.next();
     if (step.done) return true;
     state.credit--;
@@ -144,7 +145,6 @@ function stepSync(
     if (first || state.credit === 0 || now - last >= SLOW_STEP_MS) {
       first = false;
       flush();
-      if (out.generatorFailed) return false; // stopped by `runStream`
     } else maybeFlush(now);
     last = now;
   }
