@@ -10,8 +10,8 @@
 import type { Deque } from "../deque.ts";
 import { PoolClosedError } from "../errors.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
-import { type Clock, systemClock } from "../timers/clock.ts";
-import { checkTimeout, describe } from "../_checks.ts";
+import { type Clock, settlesWithin, systemClock } from "../timers/clock.ts";
+import { checkTimeout, describe, invalid } from "../_checks.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
 import { DispatchLoop } from "./dispatch_loop.ts";
@@ -1058,7 +1058,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * Takes no new jobs; queued jobs still run (with `soon`, they are
    * cancelled); timers are cancelled; workers exit once idle.
    *
-   * @returns `false` if jobs were still running at the timeout.
+   * @returns `false` if jobs were still running at the timeout, or workers
+   * had not left yet (a module's `teardown()` still running).
    *
    * @example Usage
    * ```ts
@@ -1087,11 +1088,14 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
     }
     const reopened = this.#reopened;
+    const start = this.#clock.now();
     const idle = await this.wait(timeout);
     if (reopened === this.#reopened) {
       this.#loop.retireIdle();
-      // Workers still finishing an aborted job leave within `abortGrace`.
-      if (idle) await this.#loop.allGone();
+      // Workers still finishing an aborted job leave within `abortGrace`,
+      // and a `teardown()` may take its time: the timeout bounds both.
+      const left = timeout === undefined ? Infinity : timeout - (this.#clock.now() - start);
+      if (idle) return await settlesWithin(this.#clock, this.#loop.allGone(), left);
     }
     return idle;
   }
@@ -1139,6 +1143,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   cancel(jobId: JobId | null | false = null, timers = false): boolean {
+    if (jobId !== null && jobId !== false && !Number.isInteger(jobId)) {
+      throw invalid(TypeError, "cancel job", "jobId", "an integer, null or false", jobId);
+    }
+    if (typeof timers !== "boolean") {
+      throw invalid(TypeError, "cancel job", "timers", "a boolean", timers);
+    }
     let matched = false;
     if (jobId === null) matched = this.#loop.cancelAll(cancellation) > 0;
     else if (jobId !== false) matched = this.#loop.cancelOne(jobId, cancellation());

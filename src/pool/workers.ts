@@ -26,6 +26,8 @@ import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
 export const MAX_START_FAILURES = 3;
 /** The first wait before starting a worker again after one failed to start. */
 const START_BACKOFF_MS = 50;
+/** The longest wait between start attempts while started workers run the queue. */
+const MAX_START_BACKOFF_MS = 5_000;
 
 /**
  * Why a worker left, as `workerexit` events say.
@@ -379,11 +381,17 @@ export class Workers {
 
   /**
    * A worker failed to start. Returns true after `MAX_START_FAILURES` in a
-   * row (the caller then fails what is queued); otherwise the next start
-   * waits a back-off that doubles each time.
+   * row while no started worker is left to run the queue (the caller then
+   * fails what is queued); otherwise the next start waits a back-off that
+   * doubles each time, up to `MAX_START_BACKOFF_MS`, and the workers that
+   * did start go on with the queue.
    */
   startFailed(): boolean {
-    if (++this.#startFailures >= MAX_START_FAILURES) {
+    const failures = ++this.#startFailures;
+    if (
+      failures >= MAX_START_FAILURES &&
+      !this.slots.some((slot) => slot.ready && !slot.dead && !slot.retiring)
+    ) {
       this.#startFailures = 0;
       return true;
     }
@@ -392,7 +400,7 @@ export class Workers {
       this.#backoff = undefined;
       this.keepMinimum();
       this.#host.flush();
-    }, START_BACKOFF_MS * 2 ** (this.#startFailures - 1));
+    }, Math.min(START_BACKOFF_MS * 2 ** (failures - 1), MAX_START_BACKOFF_MS));
     return false;
   }
 

@@ -172,3 +172,33 @@ function unrefTimer(id: ReturnType<typeof setTimeout>): void {
   if (typeof id === "number") denoTimers?.unrefTimer(id);
   else (id as { unref?: () => void }).unref?.();
 }
+
+/**
+ * Whether `promise` settles within `ms` on `clock` (what `@std/async`'s
+ * `deadline` does, answering `false` instead of throwing); `Infinity` waits
+ * as long as it takes. Its timer is cleared either way.
+ *
+ * @example Usage
+ * ```ts
+ * import { settlesWithin, systemClock } from "./clock.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await settlesWithin(systemClock, Promise.resolve(), 1_000), true);
+ * assert.equal(await settlesWithin(systemClock, new Promise(() => {}), 5), false);
+ * ```
+ */
+export function settlesWithin(
+  clock: Clock,
+  promise: Promise<unknown>,
+  ms: number,
+): Promise<boolean> {
+  const settled = promise.then(() => true, () => true);
+  if (ms === Infinity) return settled;
+  return new Promise((resolve) => {
+    const timer = clock.setTimer(() => resolve(false), Math.max(0, ms));
+    settled.then(() => {
+      clock.clearTimer(timer);
+      resolve(true);
+    });
+  });
+}

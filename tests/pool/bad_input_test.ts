@@ -398,6 +398,35 @@ describe("Pool options and arguments of the wrong type or range", () => {
     assert.equal(await pool.run(identity, 3), 3, "the pool keeps working");
   });
 
+  it("Pool.cancel() refuses an id that is not an integer, naming it; the queued jobs still run, each once", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const ends: number[] = [];
+    // Queued in this tick, so still in the queue for every cancel() below.
+    pool.map((n: number) => n * 2, [1, 2, 3, 4, 5], (_result, id) => ends.push(id));
+    for (const id of [NaN, 2.5, "3", {}, true, Infinity]) {
+      assert.throws(() => pool.cancel(id as never), {
+        name: "TypeError",
+        message: /Cannot cancel job: "jobId" must be an integer, null or false/,
+      });
+    }
+    assert.throws(() => pool.cancel(null, "yes" as never), {
+      name: "TypeError",
+      message: /"timers"/,
+    });
+    assert.equal(pool.stats().jobs.queued, 5);
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual(ends.sort((a, b) => a - b), [1, 2, 3, 4, 5]);
+    assert.deepEqual(pool.stats().jobs, {
+      ...pool.stats().jobs,
+      submitted: 5,
+      done: 5,
+      cancelled: 0,
+      queued: 0,
+      running: 0,
+    });
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2, "the pool keeps working");
+  });
+
   it("Pool.exec() refuses a signal that is not an AbortSignal, naming it, and queues nothing", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     for (const signal of ["abort", {}, { aborted: false }]) {

@@ -8,6 +8,9 @@ import assert from "node:assert/strict";
 import { Pool } from "../../mod.ts";
 import type { PoolEventMap, PoolOptions } from "../../mod.ts";
 import type * as Tasks from "../fixtures/hooks_tasks.ts";
+import { MAX_START_FAILURES } from "../../src/pool/workers.ts";
+import { gate, waitAtGate } from "../_gate.ts";
+import { WatchedClock } from "./_faults.ts";
 import { fixture } from "../_util.ts";
 
 const tasks = fixture("hooks_tasks.ts");
@@ -82,6 +85,44 @@ describe("setup() and teardown()", () => {
     assert.ok(errors.every((error) => error instanceof RangeError));
     // Every later job ends too, the same way: nothing hangs on a pool that cannot start.
     await assert.rejects(pool.run("echo", 2), /setup refused/);
+  });
+
+  it("workers whose setup() throws beside one that started leave the queue to it: no job fails", async () => {
+    const starts = new Int32Array(new SharedArrayBuffer(4));
+    await using pool = hooksPool({ counts: counts(), starts }, { maxChildren: 2 });
+    let failedStarts = 0;
+    const { promise: enoughFailures, resolve } = Promise.withResolvers<void>();
+    pool.addEventListener("error", (event) => {
+      assert.match(String(event.detail.error), /setup refused after the first worker/);
+      if (++failedStarts === MAX_START_FAILURES) resolve();
+    });
+    assert.equal(await pool.run("echo", "first"), "first");
+    // The started worker is held by a job of its own, so the others queue,
+    // and the pool starts a second worker for them, again and again.
+    const held = gate();
+    const holding = pool.exec(waitAtGate, [held.memory, "held"], { timeout: 60_000 });
+    const queued = [1, 2, 3, 4, 5].map((n) => pool.run("echo", n));
+    await held.started();
+    await enoughFailures;
+    assert.equal(pool.stats().jobs.queued, 5, "the queue is still there");
+    held.open();
+    assert.deepEqual(await Promise.all([holding, ...queued]), ["held", 1, 2, 3, 4, 5]);
+    assert.equal(pool.stats().jobs.failed, 0);
+  });
+
+  it("shutdown(timeout) answers false at its timeout while a teardown() still runs; the worker leaves once it ends", async () => {
+    const clock = new WatchedClock();
+    const release = new Int32Array(new SharedArrayBuffer(4));
+    const pool = hooksPool({ counts: counts(), holdTeardown: release }, { clock });
+    assert.equal(await pool.run("echo", 1), 1);
+    const timerSet = clock.timerSet();
+    const answer = pool.shutdown(100);
+    await timerSet; // the timeout's, on the pool's clock
+    clock.tick(100);
+    assert.equal(await answer, false);
+    Atomics.store(release, 0, 1);
+    Atomics.notify(release, 0);
+    assert.equal(await pool.shutdown(), true);
   });
 
   it("a teardown() that throws is reported as an error event; the worker still goes", async () => {
