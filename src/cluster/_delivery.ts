@@ -29,6 +29,8 @@ export interface DeliveryHost {
   abandon(reason: () => unknown): void;
   /** Cuts and sends more chunks if the window has room. */
   pump(): void;
+  /** `chunks` are in Redis now (they were being added). */
+  sent(chunks: Chunk[]): void;
   /** Wakes `wait()` and `asCompleted()`. */
   commit(): void;
   /** Dispatches a pool event. */
@@ -40,6 +42,8 @@ export class Delivery {
   readonly #options: ResolvedClusterOptions;
   readonly #host: DeliveryHost;
   readonly #link: Link;
+  /** The producer's handler of a failed chunk, also called for one whose event was lost. */
+  readonly #failed: LinkListener["failed"];
   #unsent: Chunk[] = [];
   #closedLink = false;
   #offlineTimer: ReturnType<typeof setTimeout> | undefined;
@@ -53,6 +57,7 @@ export class Delivery {
   ) {
     this.#options = options;
     this.#host = host;
+    this.#failed = events.failed;
     this.#link = new Link(options.queue, options.redis, options, {
       ...events,
       offline: (error) => this.#onOffline(error),
@@ -96,6 +101,7 @@ export class Delivery {
     try {
       await this.#link.add(chunks.map(outgoing));
       for (const chunk of chunks) if (chunk.state === State.ADDING) chunk.state = State.SENT;
+      this.#host.sent(chunks);
     } catch (error) {
       const live = chunks.filter((chunk) => this.#host.chunks.get(chunk.key) === chunk);
       if (this.#link.offline || !this.#host.closed() && isConnectionError(error)) {
@@ -122,12 +128,15 @@ export class Delivery {
   }
 
   /**
-   * Looks up the chunks out: one Redis no longer knows on two sweeps in a
-   * row (its completion event was lost: trimmed from the stream while this
-   * producer lagged, or Redis restarted) is added again.
+   * Looks up the chunks out. One whose event was lost (trimmed from the
+   * stream while this producer lagged, or Redis restarted) shows on two
+   * sweeps in a row: unknown to Redis (it completed and was removed, or
+   * Redis lost it), it is added again; failed (BullMQ keeps failed jobs),
+   * its items fail with the reason Redis kept.
    */
   #sweep = async (): Promise<void> => {
     const lost: Chunk[] = [];
+    const failed: Chunk[] = [];
     if (!this.#link.offline) {
       for (const chunk of [...this.#host.chunks.values()]) {
         if (chunk.state === State.ADDING || this.#unsent.includes(chunk)) continue;
@@ -138,19 +147,34 @@ export class Delivery {
           break; // offline: the "online" handler looks again
         }
         if (this.#host.chunks.get(chunk.key) !== chunk) continue;
-        chunk.missing = state === "unknown" ? chunk.missing + 1 : 0;
+        chunk.missing = state === "unknown" || state === "failed" ? chunk.missing + 1 : 0;
         if (chunk.missing >= 2) {
           chunk.missing = 0;
-          lost.push(chunk);
+          (state === "failed" ? failed : lost).push(chunk);
         }
       }
     }
+    if (failed.length !== 0) await this.#failLost(failed);
     if (lost.length !== 0 && !this.#closedLink) await this.send(lost);
     this.#sweepTimer = undefined;
     if (this.#host.chunks.size !== 0 && !this.#closedLink) {
       this.#sweepTimer = setTimeout(this.#sweep, this.#options.sweepInterval);
     }
   };
+
+  /** Fails `chunks`, which failed in Redis while their events were lost, with the reasons kept there. */
+  async #failLost(chunks: Chunk[]): Promise<void> {
+    for (const chunk of chunks) {
+      let reason: string;
+      try {
+        reason = await this.#link.failedReason(chunk.key);
+      } catch {
+        return; // offline: looked at again once Redis is back
+      }
+      // Its event may have come meanwhile: the producer ends a chunk once.
+      if (this.#host.chunks.get(chunk.key) === chunk) this.#failed(chunk.key, reason);
+    }
+  }
 
   #onOffline(error: unknown): void {
     const problem = new RedisUnavailableError(where(this.#options.redis), {
@@ -182,7 +206,8 @@ export class Delivery {
    * Redis is back. It may have restarted without its data: every chunk out
    * is looked up, and one it no longer knows is added again (it runs again:
    * execution is at least once; a result of its first run that still
-   * arrives finds its items ended).
+   * arrives finds its items ended); one that failed meanwhile, its event
+   * lost, fails here.
    */
   async #onOnline(): Promise<void> {
     clearTimeout(this.#offlineTimer);
@@ -190,6 +215,7 @@ export class Delivery {
     this.#host.dispatch(new CustomEvent("online"));
     const resend = this.#unsent;
     this.#unsent = [];
+    const failed: Chunk[] = [];
     for (const chunk of [...this.#host.chunks.values()]) {
       if (chunk.state === State.ADDING || resend.includes(chunk)) continue;
       let state: string;
@@ -198,8 +224,11 @@ export class Delivery {
       } catch {
         return; // offline again: the next "online" looks again
       }
-      if (state === "unknown" && this.#host.chunks.get(chunk.key) === chunk) resend.push(chunk);
+      if (this.#host.chunks.get(chunk.key) !== chunk) continue;
+      if (state === "unknown") resend.push(chunk);
+      else if (state === "failed") failed.push(chunk);
     }
+    if (failed.length !== 0) await this.#failLost(failed);
     if (resend.length !== 0) await this.send(resend);
     this.#host.pump();
   }

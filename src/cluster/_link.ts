@@ -111,6 +111,12 @@ export class Link {
     return await queue.getJobState(key);
   }
 
+  /** Why chunk `key` failed, as BullMQ keeps it, or "" when Redis no longer knows it. */
+  async failedReason(key: string): Promise<string> {
+    const queue = await this.#open();
+    return (await queue.getJob(key))?.failedReason ?? "";
+  }
+
   /** Closes both connections; the link cannot open again. */
   async close(): Promise<void> {
     this.#closed = true;

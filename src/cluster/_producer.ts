@@ -29,6 +29,7 @@ import {
   type ChunkData,
   type ChunkResult,
   decodeFailure,
+  snapshot,
   WIRE_VERSION,
 } from "./_wire.ts";
 import type { ResolvedClusterOptions } from "./options.ts";
@@ -72,6 +73,7 @@ export class ChunkProducer {
       failChunk: (chunk, error) => this.#failChunk(chunk, error),
       abandon: (reason) => this.abandon(reason),
       pump: () => this.#pump(),
+      sent: (chunks) => this.#sent(chunks),
       commit: () => results.commit(),
       dispatch,
     }, {
@@ -188,7 +190,7 @@ export class ChunkProducer {
       this.enqueue(open, 0);
       this.#open = open;
     }
-    open.items.push(one ? args[0] : [...args]);
+    open.items.push(one ? snapshot(args[0]) : args.map(snapshot));
     if (deferred) open.deferreds!.push(deferred);
     this.#pending++;
     this.#queued++;
@@ -387,11 +389,7 @@ export class ChunkProducer {
       (batch.ended ??= new Set()).add(index);
       chunk.queued--;
       this.#queued--;
-      let all = true;
-      for (let i = chunk.offset; i < chunk.offset + chunk.count && all; i++) {
-        if (!batch.ended.has(i)) all = false;
-      }
-      if (all) void this.#removeChunk(chunk);
+      if (allEnded(chunk)) void this.#removeChunk(chunk);
     }
     this.#pending--;
     if (batch.sink === Sink.PROMISES) batch.deferreds![index]!.reject(reason);
@@ -401,11 +399,37 @@ export class ChunkProducer {
     return true;
   }
 
+  /**
+   * Takes `chunk`, whose items all ended, out of Redis if no node took it;
+   * one still being added goes once it is in (see {@linkcode sent}). A
+   * probe removed so tells the sizer, whose next chunk of the task probes
+   * again, or the task would wait for its report for ever.
+   */
   async #removeChunk(chunk: Chunk): Promise<void> {
     if (chunk.state === State.ADDING || !(await this.#delivery.remove(chunk.key))) return;
     if (this.#chunks.get(chunk.key) !== chunk) return;
     this.#forget(chunk);
+    this.#sizer.withdrawn(chunk.batch.task);
     this.#pump();
+  }
+
+  /** `chunks` are in Redis now: those whose items all ended meanwhile are taken out. */
+  #sent(chunks: Chunk[]): void {
+    for (const chunk of chunks) {
+      if (this.#chunks.get(chunk.key) === chunk && allEnded(chunk)) void this.#removeChunk(chunk);
+    }
+  }
+
+  /**
+   * Ends item `index` of `batch` when its `exec` signal aborts: cancelled if
+   * no node has taken it, else failed with `reason` now, as `Pool` does with
+   * a running job; its result, when its node sends it, is dropped.
+   */
+  abortItem(batch: Batch, index: number, reason: unknown): void {
+    if (this.cancelItem(batch, index, reason, true) || batch.ended?.has(index)) return;
+    (batch.ended ??= new Set()).add(index);
+    this.#failure(batch, index, reason);
+    this.#results.commit();
   }
 
   /** Ends every pending item with `reason()` (shutdown timeout, Redis gone too long). */
@@ -425,6 +449,14 @@ export class ChunkProducer {
     this.#open = null;
     this.#results.commit();
   }
+}
+
+/** Whether every item of `chunk` has ended (cancelled or aborted). */
+function allEnded(chunk: Chunk): boolean {
+  const ended = chunk.batch.ended;
+  if (ended === null) return false;
+  for (let i = chunk.offset; i < chunk.offset + chunk.count; i++) if (!ended.has(i)) return false;
+  return true;
 }
 
 function randomId(): string {

@@ -104,6 +104,14 @@ export class ChunkSizer {
     }
   }
 
+  /**
+   * A chunk of `task` was taken back before any node ran it: a probe out is
+   * no longer awaited, and the next chunk of the task probes again.
+   */
+  withdrawn(task: string): void {
+    this.#probing.delete(task);
+  }
+
   /** Whether `task` has a probe out. */
   probing(task: string): boolean {
     return this.#probing.has(task);

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
 import { decodeError, encodeError } from "../protocol/codec.ts";
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 
@@ -122,6 +123,27 @@ export function checkArgs(args: readonly unknown[], what: string): void {
 }
 
 /**
+ * `value` as it will cross, fixed at the submit (after its check): an
+ * object or array is copied, so a change the caller makes before its chunk
+ * leaves reaches neither the item nor the other items of its chunk.
+ *
+ * @example Usage
+ * ```ts
+ * import { snapshot } from "./_wire.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const arg = { n: 1 };
+ * const copy = snapshot(arg);
+ * arg.n = 2;
+ * assert.deepEqual(copy, { n: 1 });
+ * assert.equal(snapshot(5), 5);
+ * ```
+ */
+export function snapshot<T>(value: T): T {
+  return typeof value === "object" && value !== null ? structuredClone(value) : value;
+}
+
+/**
  * A copy of `value` that JSON can carry: what cannot cross becomes a string
  * describing it. For errors' `cause` and fields, so a failure always arrives.
  */
@@ -142,8 +164,15 @@ export function jsonClean(value: unknown, depth = 0): unknown {
   if (value === null) return null;
   if (depth > 16) return "[too deep]";
   if (Array.isArray(value)) return value.map((item) => jsonClean(item, depth + 1) ?? null);
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  }
+  const keys = Object.keys(value as object);
+  const proto = Object.getPrototypeOf(value);
+  // An instance of a class with no fields of its own (a Map, a Set…) would arrive as {}.
+  if (keys.length === 0 && proto !== Object.prototype && proto !== null) return describe(value);
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value as object)) {
+  for (const key of keys) {
     out[key] = jsonClean((value as Record<string, unknown>)[key], depth + 1);
   }
   return out;

@@ -37,7 +37,7 @@ import { Batch, checkDone, checkExec, checkTask, type Deferred, Sink } from "./_
 import { ChunkProducer } from "./_producer.ts";
 import { abortWith } from "../pool/job.ts";
 import { Results } from "./_results.ts";
-import { checkArgs, JSON_SAFE, jsonProblem } from "./_wire.ts";
+import { checkArgs, JSON_SAFE, jsonProblem, snapshot } from "./_wire.ts";
 import {
   type ClusterPoolOptions,
   resolveClusterOptions,
@@ -186,6 +186,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       if (problem) {
         throw new TypeError(`Cannot map: item ${i} is not JSON-safe (${problem}); ${JSON_SAFE}`);
       }
+      items[i] = snapshot(item);
     }
     const n = items.length;
     if (n === 0) return 0;
@@ -264,7 +265,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     const batch = new Batch(
       task,
       one,
-      [one ? args1[0] : [...args1]],
+      [one ? snapshot(args1[0]) : args1.map(snapshot)],
       this.#producer.takeIds(1),
       Sink.PROMISES,
       null,
@@ -272,7 +273,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       timeout,
     );
     if (signal) {
-      abortWith(deferred, signal, () => this.#producer.cancelItem(batch, 0, signal.reason, true));
+      abortWith(deferred, signal, () => this.#producer.abortItem(batch, 0, signal.reason));
     }
     this.#producer.enqueue(batch, 1);
     return promise;

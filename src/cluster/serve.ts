@@ -216,8 +216,10 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
   // Connection errors are retried by the client; a listener keeps them
   // from being thrown as unhandled "error" events.
   worker.on("error", (error) => onError?.(error));
+  /** BullMQ's Redis clients (ioredis): the blocking one (which BullMQ hands out here) and the other. */
+  let clients: unknown[];
   try {
-    await worker.waitUntilReady();
+    clients = [await worker.waitUntilReady(), await worker.client];
   } catch (error) {
     await Promise.allSettled([worker.close(true), runner.pool.shutdown()]);
     throw error;
@@ -229,13 +231,41 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
     workers,
     close() {
       closing ??= (async () => {
-        await worker.close();
-        await running;
+        const closed = worker.close().then(() => running).then(() => true);
+        const away = Promise.race(clients.map(unreachable)).then(() => false);
+        if (!(await Promise.race([closed, away]))) {
+          // BullMQ's close waits for Redis to hear of the chunks in hand,
+          // which an unreachable Redis does not: they finish here and the
+          // node leaves without reporting them (they run on other nodes once
+          // their locks expire), its connections cut. (BullMQ's disconnect()
+          // waits for an "end" that a reconnecting client never emits.)
+          await runner.pool.wait();
+          for (const client of clients) (client as ClientStatus).disconnect();
+        }
         await runner.pool.shutdown();
       })();
       return closing;
     },
   };
+}
+
+/** The part of BullMQ's Redis client (ioredis) that says whether Redis answers, and cuts it. */
+interface ClientStatus {
+  readonly status: string;
+  once(event: "close", listener: () => void): unknown;
+  disconnect(): void;
+}
+
+/**
+ * Resolves once `client` has no connection to Redis (at once if it has
+ * none now), or never.
+ */
+function unreachable(client: unknown): Promise<void> {
+  const status = client as ClientStatus;
+  return new Promise((resolve) => {
+    if (status.status !== "ready") resolve();
+    else status.once("close", () => resolve());
+  });
 }
 
 /** A chunk's items on their way through the local pool's `map`. */

@@ -111,6 +111,22 @@ describe("ClusterPool faults", () => {
       assert.equal(await pool.run("inc", 41), 42);
     },
   );
+
+  it(
+    "a node told to stop while Redis is down leaves at once, closed, on both runtimes",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not stopping someone else's server");
+      const queue = queueName("stop-redis-down");
+      await using here = await startNode(redis, queue, { runtime: thisRuntime });
+      await using there = await startNode(redis, queue, { runtime: otherRuntime });
+      await redis.stop();
+      // BullMQ's own close would wait for Redis to come back.
+      assert.ok(leftGracefully(here, await here.stop("SIGTERM")), here.output);
+      assert.ok(leftGracefully(there, await there.stop("SIGTERM")), there.output);
+    },
+  );
 });
 
 describe("ClusterPool sweeps", () => {
@@ -147,6 +163,48 @@ describe("ClusterPool sweeps", () => {
       }
       assert.equal(await pool.wait(), true);
       assert.equal(pool.pending, 0);
+    },
+  );
+
+  it(
+    "ClusterPool: a chunk that failed in Redis while its failed event was lost fails its item once, with the reason Redis kept",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("sweep-failed");
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue, sweepInterval: 50 });
+      await using _pool = bounded(pool);
+      const url = new URL(redis.url);
+      const connection = { host: url.hostname, port: Number(url.port) };
+      const events = new QueueEvents(queue, { connection, lastEventId: "0-0" });
+      const raw = new Queue(queue, { connection });
+      try {
+        await events.waitUntilReady();
+        const added = new Promise<string>((resolve) =>
+          events.once("waiting", ({ jobId }) => resolve(jobId))
+        );
+        const result = pool.run("inc", 41).then(() => null, (error: Error) => error);
+        // No node: the chunk waits in Redis. Fail it there the way BullMQ
+        // keeps a failed job, but with no event, as if the stream had been
+        // trimmed while the producer lagged (BullMQ 5's keys, "bull" prefix).
+        const key = await added;
+        // ioredis underneath; BullMQ's own type of it leaves these out.
+        type Commands = Record<"hset" | "zadd" | "lrem", (...args: unknown[]) => Promise<unknown>>;
+        const client = (await raw.client) as unknown as Commands;
+        await client.hset(`bull:${queue}:${key}`, "failedReason", "refused, event lost");
+        await client.zadd(`bull:${queue}:failed`, Date.now(), key);
+        await client.lrem(`bull:${queue}:wait`, 0, key);
+        assert.equal(await raw.getJobState(key), "failed");
+        const error = await result;
+        assert.ok(error instanceof Error);
+        assert.equal(error.message, "Chunk of 1 items failed on its node: refused, event lost");
+      } finally {
+        await events.close();
+        await raw.close();
+      }
+      assert.equal(pool.pending, 0);
+      assert.equal(pool.chunks, 0);
+      assert.equal(await pool.wait(), true);
     },
   );
 });

@@ -93,6 +93,27 @@ describe("cluster wire", () => {
       c: "Symbol(s)",
     });
   });
+
+  it("jsonClean() turns a Date into its ISO string and a class instance with no fields into a description", () => {
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    assert.deepEqual(
+      jsonClean({
+        when: new Date(0),
+        bad: new Date(NaN),
+        map: new Map([[1, 2]]),
+        point: new Point(1),
+      }),
+      {
+        when: "1970-01-01T00:00:00.000Z",
+        bad: "Invalid Date",
+        map: "an instance of Map",
+        point: { x: 1 },
+      },
+    );
+    assert.equal(jsonClean(new Set()), "an instance of Set");
+  });
 });
 
 describe("cluster connection", () => {

@@ -1,0 +1,136 @@
+/**
+ * Items that must end once however they are cancelled or aborted, found by
+ * hostile probing: a task's probe chunk taken back from Redis, an `exec`
+ * signal that aborts after a node took the item, a chunk cancelled while it
+ * was still being added, and an argument changed after its submit.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Queue, QueueEvents } from "bullmq";
+import { ClusterPool } from "../../src/cluster/mod.ts";
+import { PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
+import { needsRedis, queueName, Redis, startNode } from "./_harness.ts";
+
+type Tasks = typeof import("../fixtures/cluster_tasks.ts");
+
+/** A raw queue and its events from the queue's start, so none is missed. */
+async function watch(redis: Redis, queue: string) {
+  const url = new URL(redis.url);
+  const connection = { host: url.hostname, port: Number(url.port) };
+  const events = new QueueEvents(queue, { connection, lastEventId: "0-0" });
+  const raw = new Queue(queue, { connection });
+  await events.waitUntilReady();
+  /** Resolves with the id of the next job to reach `event`. */
+  const next = (event: "waiting" | "active" | "completed" | "removed") =>
+    new Promise<string>((resolve) =>
+      events.once(event, (args: { jobId: string }) => resolve(args.jobId))
+    );
+  return {
+    raw,
+    next,
+    async [Symbol.asyncDispose]() {
+      await events.close();
+      await raw.close();
+    },
+  };
+}
+
+describe("ClusterPool: every item ends once, however it is taken back", () => {
+  it(
+    "a task's probe chunk cancelled in Redis before any node took it: the task's other items still run",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("probe-cancel");
+      await using watched = await watch(redis, queue);
+      await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      const waiting = watched.next("waiting");
+      const n = PROBE_ITEMS + 24;
+      pool.map("inc", Array.from({ length: n }, (_, i) => i));
+      // Only the probe leaves; the rest waits for its measurement.
+      await waiting;
+      const removed = watched.next("removed");
+      for (let id = 1; id <= PROBE_ITEMS; id++) assert.equal(pool.cancel(id), true);
+      await removed;
+      await using _node = await startNode(redis, queue, {});
+      assert.equal(await pool.wait(20_000), true, "the items after the probe ran");
+      assert.deepEqual(
+        [...pool.done].sort((a, b) => (a as number) - (b as number)),
+        Array.from({ length: n - PROBE_ITEMS }, (_, i) => PROBE_ITEMS + i + 1),
+      );
+      assert.equal(await pool.run("inc", 41), 42);
+    },
+  );
+
+  it(
+    "exec()'s signal aborting after a node took the item rejects at once; the node's result is dropped",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("abort-active");
+      await using watched = await watch(redis, queue);
+      await using _node = await startNode(redis, queue, {});
+      await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      const controller = new AbortController();
+      const active = watched.next("active");
+      const result = pool.exec("later", [1, 300], { signal: controller.signal });
+      const key = await active;
+      const completed = watched.next("completed");
+      controller.abort(new Error("no longer needed"));
+      await assert.rejects(result, /no longer needed/);
+      assert.equal(pool.pending, 0);
+      assert.equal(await completed, key, "the node ran it to the end");
+      assert.equal(await pool.run("inc", 1), 2, "its result, when it came, ended nothing else");
+      assert.equal(pool.done.length, 0);
+      assert.equal(pool.chunks, 0);
+    },
+  );
+
+  it(
+    "a chunk cancelled while it was being added is taken out of Redis once it is in",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("cancel-adding");
+      await using watched = await watch(redis, queue);
+      const cancelled: number[] = [];
+      await using pool = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        cancelledCallback: (id) => cancelled.push(id),
+      });
+      const removed = watched.next("removed");
+      pool.map("inc", [1, 2, 3]);
+      // The end of this task cuts the chunk, which waits for the connection to open.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(pool.chunks, 1);
+      assert.equal(pool.cancel(), true);
+      assert.deepEqual(cancelled, [1, 2, 3]);
+      assert.equal(pool.pending, 0);
+      await removed;
+      assert.equal((await watched.raw.getJobCounts("waiting")).waiting, 0);
+      assert.equal(await pool.shutdown(), true);
+    },
+  );
+
+  it(
+    "an argument changed after its submit, in the same tick, changes nothing that crosses",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("changed-arg");
+      await using _node = await startNode(redis, queue, {});
+      await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue, resultId: true });
+      const point: { x: number; y: number; self?: unknown } = { x: 1, y: 2 };
+      pool.submit("describePoint", point);
+      pool.map("inc", [1, 2, 3]);
+      const run = pool.exec("describePoint", [point]);
+      point.x = 10;
+      point.self = point; // cyclic now: not JSON-safe, but what was submitted was
+      assert.equal(await pool.wait(), true);
+      assert.deepEqual(pool.failed.length, 0, String([...pool.failed][0]));
+      assert.deepEqual([...pool.done], [[1, { sum: 3, label: "(1, 2)" }], [2, 2], [3, 3], [4, 4]]);
+      assert.deepEqual(await run, { sum: 3, label: "(1, 2)" });
+    },
+  );
+});
