@@ -79,8 +79,12 @@ export class Answers {
   #measure(task: number): void {
     if (task === this.#measured || this.#jobs === 0) return;
     this.#measured = task;
+    this.#fold(task, this.#sample);
+  }
+
+  /** Folds one sample (ms per job) into the estimate of `task` (see `#measure`). */
+  #fold(task: number, sample: number): void {
     const previous = this.#byTask[task];
-    const sample = this.#sample;
     if (previous === undefined) this.#byTask[task] = sample;
     else {
       const weight = sample < previous ? FASTER_WEIGHT : SLOWER_WEIGHT;
@@ -133,7 +137,7 @@ export class Answers {
       if (!job.ended) this.#results.value(job, id, value, true);
     },
     later: () => this.#onLater(),
-    answered: (id, threw, value) => this.#answerLater(id, threw, value),
+    answered: (id, threw, value, ms) => this.#answerLater(id, threw, value, ms),
   };
 
   /** `n` jobs in a row returned `values[at …]`, possibly over several entries. */
@@ -209,16 +213,20 @@ export class Answers {
     }
   }
 
-  /** Job `id`, which went `LATER`, answered with `[tag, value]` (`RETURN` or `THROW`). */
-  #answerLater(id: number, threw: boolean, value: unknown): void {
+  /**
+   * Job `id`, which went `LATER`, answered with `[tag, value]` (`RETURN` or
+   * `THROW`) after running `ms`: timed alone, since the jobs that ran beside
+   * it make the message's time per job meaningless for it.
+   */
+  #answerLater(id: number, threw: boolean, value: unknown, ms: number): void {
     const slot = this.#answering;
     const job = slot.later.get(id);
     if (job === undefined) return;
     slot.later.delete(id);
     job.later--;
     slot.inflightItems--;
-    this.#stats.ran(job.task, this.#sample, 1);
-    this.#measure(job.task);
+    this.#stats.ran(job.task, ms, 1);
+    this.#fold(job.task, ms);
     if (!job.ended) {
       if (threw) this.#ends.failed(job, id, value);
       else this.#ends.returned(job, id, value);

@@ -11,8 +11,8 @@
  *  [RETURN, v]  [THROW, e]  [YIELD, v]  [END, 0]  [SKIPPED, 0]  [LATER, 0]
  *  [RETURNS, n, r1 … rn]     n jobs in a row returned primitives r1 … rn
  *  [F64RETURNS, f64]         f64.length jobs in a row returned numbers (a moved Float64Array)
- *  [FOR, id, RETURN, v]      job id, which went LATER, answered out of order
- *  [FOR, id, THROW, e]
+ *  [FOR, id, TOOK, ms, RETURN, v]   job id, which went LATER, answered out of order
+ *  [FOR, id, TOOK, ms, THROW, e]    after running ms milliseconds
  * ```
  *
  * `e` is an error as `codec.ts` encodes it; the reader decodes it. Values
@@ -52,12 +52,17 @@ export const Tag = {
   /**
    * The job went asynchronous on a worker that runs several at once
    * (`concurrentTasksPerWorker`): it holds its place in the order, and its
-   * answer comes later, out of order, as `[FOR, id]` followed by its
-   * `[RETURN | THROW, value]`. `value` is unused.
+   * answer comes later, out of order, as `[FOR, id, TOOK, ms]` followed by
+   * its `[RETURN | THROW, value]`. `value` is unused.
    */
   LATER: 7,
-  /** `[FOR, id]`: the answer pair that follows is job `id`'s, which went `LATER`. */
+  /** `[FOR, id]`: the answer that follows is job `id`'s, which went `LATER`. */
   FOR: 8,
+  /**
+   * `[TOOK, ms]`, right after a `FOR`: how long that job ran, from its start
+   * to its answer (the message's own `ms` covers whatever ran meanwhile).
+   */
+  TOOK: 9,
 } as const;
 
 /** How the worker posts a `results` message. */
@@ -197,15 +202,15 @@ export class ResultWriter {
     this.#data.push(Tag.LATER, 0);
   }
 
-  /** Job `id`, which went `later()`, returned `value`. */
-  laterReturned(id: number, value: unknown): void {
-    this.#data.push(Tag.FOR, id);
+  /** Job `id`, which went `later()`, returned `value` after running `ms` milliseconds. */
+  laterReturned(id: number, value: unknown, ms: number): void {
+    this.#data.push(Tag.FOR, id, Tag.TOOK, ms);
     this.returned(value);
   }
 
-  /** Job `id`, which went `later()`, threw `error`. */
-  laterThrew(id: number, error: unknown): void {
-    this.#data.push(Tag.FOR, id);
+  /** Job `id`, which went `later()`, threw `error` after running `ms` milliseconds. */
+  laterThrew(id: number, error: unknown, ms: number): void {
+    this.#data.push(Tag.FOR, id, Tag.TOOK, ms);
     this.#thrown(encodeError(error)); // another job's: never the end of a generator running meanwhile
   }
 
@@ -345,7 +350,7 @@ export class ResultWriter {
     let ended = false;
     for (let i = at; i < data.length;) {
       const tag = data[i];
-      const size = tag === Tag.RETURNS ? 2 + (data[i + 1] as number) : tag === Tag.FOR ? 4 : 2;
+      const size = tag === Tag.RETURNS ? 2 + (data[i + 1] as number) : tag === Tag.FOR ? 6 : 2;
       if (!ended && tag === Tag.YIELD) {
         // dropped
       } else if (!ended && (tag === Tag.END || tag === Tag.THROW)) {
@@ -384,8 +389,11 @@ export interface ResultVisitor {
   skipped(): void;
   /** The next job went asynchronous: it answers later, by id. */
   later(): void;
-  /** Job `id`, which went `later()`, returned `value`, or threw it (decoded) if `threw`. */
-  answered(id: number, threw: boolean, value: unknown): void;
+  /**
+   * Job `id`, which went `later()`, returned `value`, or threw it (decoded)
+   * if `threw`, after running `ms` milliseconds.
+   */
+  answered(id: number, threw: boolean, value: unknown, ms: number): void;
 }
 
 /**
@@ -428,10 +436,12 @@ export function readResults(data: readonly unknown[], visitor: ResultVisitor): v
         visitor.later();
         break;
       case Tag.FOR: {
-        const threw = data[i + 2] === Tag.THROW;
-        const value = data[i + 3];
-        visitor.answered(data[i + 1] as number, threw, threw ? decodeError(value) : value);
-        i += 2; // the pair that answered
+        // [FOR, id, TOOK, ms, RETURN | THROW, value]
+        const threw = data[i + 4] === Tag.THROW;
+        const value = data[i + 5];
+        const ms = data[i + 3] as number;
+        visitor.answered(data[i + 1] as number, threw, threw ? decodeError(value) : value, ms);
+        i += 4; // its time and the pair that answered
         break;
       }
       default:

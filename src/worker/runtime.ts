@@ -165,6 +165,9 @@ function pendingResult(task: Compiled, result: unknown, id: number): Promise<voi
   const lane = freeLanes.pop()!;
   Atomics.store(status, Status.WORDS + lane, id | 0);
   out.later();
+  // Timed from here, where it went asynchronous: its own time, which the
+  // answers' messages cannot give (other jobs run and answer meanwhile).
+  const started = performance.now();
   const context = made;
   made = null;
   if (context !== null) live.set(id, context);
@@ -179,12 +182,12 @@ function pendingResult(task: Compiled, result: unknown, id: number): Promise<voi
   Promise.resolve(result).then(
     (value) => {
       end();
-      out.laterReturned(id, value);
+      out.laterReturned(id, value, performance.now() - started);
       laterAnswered();
     },
     (error) => {
       end();
-      out.laterThrew(id, task.explain(error));
+      out.laterThrew(id, task.explain(error), performance.now() - started);
       laterAnswered();
     },
   );

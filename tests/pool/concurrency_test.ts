@@ -83,6 +83,20 @@ describe("Pool option concurrentTasksPerWorker", () => {
     assert.equal(await slow, "slow");
   });
 
+  it("times each of the async jobs it runs at once on its own, in stats()", async () => {
+    await using p = pool();
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(() => resolve(ms), ms));
+    const lengths = [50, 100, 150, 200];
+    assert.deepEqual(await Promise.all(lengths.map((ms) => p.run(wait, ms))), lengths);
+    const { runTime } = p.stats();
+    assert.equal(runTime.count, 4);
+    // Each ran its own length at least (a loaded machine may stretch it;
+    // the histogram's error bound is 2%): not the time between the worker's
+    // messages, which is what a job answered among others used to get.
+    assert.ok(runTime.min >= 50 * 0.95, `min ${runTime.min}`);
+    assert.ok(runTime.max >= 200 * 0.95, `max ${runTime.max}`);
+  });
+
   it("synchronous tasks run as before, one at a time", async () => {
     await using p = pool();
     p.map("doubleSync", Array.from({ length: 1000 }, (_, i) => i));

@@ -27,7 +27,7 @@ function read(data: unknown[]): unknown[][] {
     ended: () => calls.push(["ended"]),
     skipped: () => calls.push(["skipped"]),
     later: () => calls.push(["later"]),
-    answered: (id, threw, value) => calls.push(["answered", id, threw, value]),
+    answered: (id, threw, value, ms) => calls.push(["answered", id, threw, value, ms]),
   };
   readResults(data, visitor);
   return calls;
@@ -45,8 +45,8 @@ describe("result batch", () => {
     writer.skipped();
     writer.later();
     writer.threw(new RangeError("five"));
-    writer.laterReturned(9, "late");
-    writer.laterThrew(10, new TypeError("later"));
+    writer.laterReturned(9, "late", 12.5);
+    writer.laterThrew(10, new TypeError("later"), 3);
     const numbers = new Float64Array([6, 7, 8, 0]);
     writer.returnedNumbers(numbers, 3);
     assert.equal(writer.jobs, 4 + 1 + 1 + 1 + 1 + 1 + 3);
@@ -67,9 +67,9 @@ describe("result batch", () => {
     const thrown = calls[7]![1] as Error;
     assert.ok(thrown instanceof RangeError);
     assert.equal(thrown.message, "five");
-    assert.deepEqual(calls[8]!.slice(0, 4), ["answered", 9, false, "late"]);
-    const [, id, threw, error] = calls[9]!;
-    assert.deepEqual([id, threw], [10, true]);
+    assert.deepEqual(calls[8], ["answered", 9, false, "late", 12.5]);
+    const [, id, threw, error, ms] = calls[9]!;
+    assert.deepEqual([id, threw, ms], [10, true, 3]);
     assert.ok(error instanceof TypeError);
     assert.deepEqual(calls[10], ["returns", [6, 7, 8]]);
     // The batch holds a thrown error, so the numbers' buffer is copied, not moved.
@@ -120,14 +120,14 @@ describe("result batch", () => {
     writer.yielded(1);
     writer.yielded(() => "a function");
     writer.yielded(2);
-    writer.laterReturned(7, "late"); // another job's answer, meanwhile
+    writer.laterReturned(7, "late", 1); // another job's answer, meanwhile
     writer.yielded(3);
     writer.threw(new RangeError("its own error, after the bad value"));
     writer.returned("next job");
     const { message } = send(writer);
     const calls = read(message.data);
     assert.deepEqual(calls[0], ["yielded", 1]);
-    assert.deepEqual(calls[1], ["answered", 7, false, "late"]);
+    assert.deepEqual(calls[1], ["answered", 7, false, "late", 1]);
     assert.equal(calls[2]![0], "threw");
     assert.ok(calls[2]![1] instanceof TypeError);
     assert.match(
@@ -166,12 +166,12 @@ describe("result batch", () => {
     const writer = new ResultWriter((value) => value === semaphore ? wire : undefined);
     writer.yielded(() => "a function");
     writer.yielded(semaphore);
-    writer.laterReturned(4, semaphore);
+    writer.laterReturned(4, semaphore, 1);
     writer.ended();
     const { message } = send(writer);
     assert.deepEqual(message.shared!.map((at) => message.data[at]), [wire]);
     const calls = read(message.data);
-    assert.deepEqual(calls[0], ["answered", 4, false, wire]);
+    assert.deepEqual(calls[0], ["answered", 4, false, wire, 1]);
     assert.equal(calls[1]![0], "threw");
     assert.equal(calls.length, 2);
   });
