@@ -21,7 +21,9 @@ import { type Destination, Sink, TO_DISCARD, TO_DONE } from "./job.ts";
  *
  * @throws {TypeError} If an argument cannot be cloned: the clone checks them all now.
  */
-export function detachNow(args: unknown[], transfer: Transferable[]): [unknown[], Transferable[]] {
+export function detachNow(args: unknown[], moving: Transferable[]): [unknown[], Transferable[]] {
+  // The same buffer named twice moves once (Bun refuses a list that repeats one).
+  const transfer = new Set(moving).size === moving.length ? moving : [...new Set(moving)];
   if (isBun && transfer.some(isStream)) return [args, transfer];
   try {
     return structuredClone([args, transfer], { transfer }) as [unknown[], Transferable[]];

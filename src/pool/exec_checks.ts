@@ -53,7 +53,10 @@ export function checkExec(args: unknown, options: ExecOptions): Error | undefine
   } catch (error) {
     return error as Error;
   }
-  const { signal, timeout, transfer, onProgress } = options;
+  const { signal, timeout, transfer, onProgress, first } = options;
+  if (first !== undefined && typeof first !== "boolean") {
+    return new TypeError(`Cannot run job: "first" must be a boolean, received ${describe(first)}`);
+  }
   if (onProgress !== undefined && typeof onProgress !== "function") {
     return new TypeError(
       `Cannot run job: "onProgress" must be a function, received ${describe(onProgress)}`,

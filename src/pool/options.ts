@@ -489,7 +489,19 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   checkDuration(abortGrace, "abortGrace", CREATE);
   const concurrentTasksPerWorker = options.concurrentTasksPerWorker ?? 1;
   checkInteger(concurrentTasksPerWorker, "concurrentTasksPerWorker", CREATE, 1, MAX_CONCURRENCY);
-  const { sharedLane } = options;
+  const { sharedLane, resultId, clock } = options;
+  if (resultId !== undefined && typeof resultId !== "boolean") {
+    throw invalid(TypeError, CREATE, "resultId", "a boolean", resultId);
+  }
+  if (
+    clock !== undefined &&
+    (typeof clock !== "object" || clock === null ||
+      !["now", "setTimer", "clearTimer"].every((name) =>
+        typeof (clock as unknown as Record<string, unknown>)[name] === "function"
+      ))
+  ) {
+    throw invalid(TypeError, CREATE, "clock", "a Clock: now(), setTimer() and clearTimer()", clock);
+  }
   if (sharedLane !== undefined && typeof sharedLane !== "boolean") {
     throw invalid(TypeError, CREATE, "sharedLane", "a boolean", sharedLane);
   }
@@ -524,7 +536,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     failedCallback: options.failedCallback,
     cancelledCallback: options.cancelledCallback,
     logLevel: options.logLevel,
-    resultId: Boolean(options.resultId),
+    resultId: resultId === true,
     module: options.module === undefined ? null : toUrl(options.module, "module").href,
     idleTimeout,
     maxQueue,

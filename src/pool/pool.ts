@@ -970,6 +970,16 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | AddEventListenerOptions,
   ): void {
+    const kind = typeof listener;
+    if (listener != null && kind !== "function" && kind !== "object") {
+      throw invalid(
+        TypeError,
+        "add event listener",
+        "listener",
+        "a function or an object",
+        listener,
+      );
+    }
     super.addEventListener(type, listener && this.#listeners.guard(type, listener, this), options);
   }
 
@@ -1196,6 +1206,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   resize(maxChildren: number): void {
+    if (maxChildren === undefined) {
+      throw invalid(TypeError, "resize pool", "maxChildren", "an integer", maxChildren);
+    }
     this.#loop.resize(resolveMaxChildren(maxChildren, "resize pool"));
   }
   /**

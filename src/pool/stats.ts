@@ -144,7 +144,11 @@ export class TaskTimes {
 export interface PoolStats {
   /** Jobs since the pool started or the last reset. */
   jobs: {
-    /** Jobs accepted (each `map` item counts). */
+    /**
+     * Jobs accepted (each `map` item counts); after a reset, also those
+     * still queued or running at it, so `submitted = done + failed +
+     * cancelled + queued + running` always holds.
+     */
     submitted: number;
     /** Jobs that ended with a result. */
     done: number;
@@ -268,9 +272,6 @@ export class StatsRecorder {
     this.task(index).runTime.add(ms, n);
   }
 
-  /** `pending` at the last reset, so `jobs.submitted` adds up. */
-  #pendingAtReset = 0;
-
   /**
    * `pool.stats()`: the counters, with the pool's state `now` (`live`) and
    * task names by index; with `reset`, counting starts afresh after it.
@@ -290,7 +291,8 @@ export class StatsRecorder {
     });
     const result: PoolStats = {
       jobs: {
-        submitted: this.done + this.failed + this.cancelled + pending - this.#pendingAtReset,
+        // Jobs pending at a reset count as submitted after it, so the sum holds.
+        submitted: this.done + this.failed + this.cancelled + pending,
         done: this.done,
         failed: this.failed,
         cancelled: this.cancelled,
@@ -312,10 +314,7 @@ export class StatsRecorder {
       utilization: wall > 0 ? Math.min(1, this.busyMs / (wall * maxChildren)) : 0,
       tasks,
     };
-    if (reset) {
-      this.reset(now);
-      this.#pendingAtReset = pending;
-    }
+    if (reset) this.reset(now);
     return result;
   }
 }

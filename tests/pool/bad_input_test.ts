@@ -338,6 +338,13 @@ describe("Pool options and arguments of the wrong type or range", () => {
       [{ failedCallback: 1 }, /"failedCallback" must be a function/, TypeError],
       [{ cancelledCallback: "x" }, /"cancelledCallback" must be a function/, TypeError],
       [{ workerUrl: "./runtime.ts" }, /"workerUrl" must be an absolute URL/, TypeError],
+      [{ resultId: "yes" }, /"resultId" must be a boolean/, TypeError],
+      [
+        { clock: {} },
+        /"clock" must be a Clock: now\(\), setTimer\(\) and clearTimer\(\)/,
+        TypeError,
+      ],
+      [{ clock: Date }, /"clock" must be a Clock/, TypeError],
     ];
     for (const [options, message, Class] of bad) {
       assert.throws(() => new Pool(options as never), (error: Error) => {
@@ -372,6 +379,18 @@ describe("Pool options and arguments of the wrong type or range", () => {
       message: /"done" must be a function or a boolean/,
     });
     assert.throws(() => pool.resize("2" as never), { name: "TypeError", message: /"maxChildren"/ });
+    assert.throws(() => (pool.resize as () => void)(), {
+      name: "TypeError",
+      message: /Cannot resize pool: "maxChildren" must be an integer, received undefined/,
+    });
+    assert.throws(() => pool.addEventListener("idle", 5 as never), {
+      name: "TypeError",
+      message: /Cannot add event listener: "listener" must be a function or an object, received 5/,
+    });
+    await assert.rejects(pool.exec(identity, [1], { first: "x" as never }), {
+      name: "TypeError",
+      message: /"first" must be a boolean/,
+    });
     assert.throws(() => pool.resize(1.5), {
       name: "RangeError",
       message: /"maxChildren" must be an integer/,
@@ -440,6 +459,15 @@ describe("Pool options and arguments of the wrong type or range", () => {
       );
       assert.equal(pool.pending, 0, "a refused job is not queued");
     }
+  });
+
+  it("Pool.exec() moves a buffer named twice in its transfer list once, on both runtimes", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const buffer = new ArrayBuffer(8);
+    new Uint8Array(buffer)[0] = 7;
+    const first = (bytes: ArrayBuffer) => new Uint8Array(bytes)[0];
+    assert.equal(await pool.exec(first, [buffer], { transfer: [buffer, buffer] }), 7);
+    assert.equal(buffer.byteLength, 0, "moved");
   });
 
   it("Pool.exec() refuses a transfer list that is not an array of transferables, naming it", async () => {

@@ -172,6 +172,26 @@ describe("Pool.stats()", () => {
     assert.equal(pool.stats().jobs.submitted, 1);
   });
 
+  it("Pool.stats({ reset: true }) with jobs in flight: they count as submitted after it, so the sum holds", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const held = gate();
+    const first = pool.run(waitAtGate, held.memory, "held");
+    pool.map((n: number) => n, [1, 2, 3]);
+    await held.started();
+    const sum = ({ jobs }: ReturnType<typeof pool.stats>) =>
+      jobs.done + jobs.failed + jobs.cancelled + jobs.queued + jobs.running;
+    assert.equal(pool.stats({ reset: true }).jobs.submitted, 4);
+    const during = pool.stats();
+    assert.equal(during.jobs.submitted, 4, "the four in flight");
+    assert.equal(sum(during), 4);
+    held.open();
+    assert.equal(await first, "held");
+    await pool.wait();
+    const after = pool.stats();
+    assert.equal(after.jobs.done, 4);
+    assert.equal(after.jobs.submitted, sum(after));
+  });
+
   it("Pool.stats() refuses unknown options", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     assert.throws(() => pool.stats({ rest: true } as never), /did you mean "reset"\?/);
