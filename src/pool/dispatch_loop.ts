@@ -88,7 +88,15 @@ export class DispatchLoop {
     onMessage: (slot, message) => this.#onMessage(slot, message),
     onCrash: (slot, cause) => this.#recovery.crashed(slot, cause),
   };
-  readonly #flushNow = () => this.flush();
+  /**
+   * The end of a tick that queued jobs: send them, then deliver what the
+   * submits announced (`full`) now rather than at the next answer, which a
+   * busy worker may not send for a long time.
+   */
+  readonly #flushNow = () => {
+    this.flush();
+    if (this.#results.callsWaiting) this.changed();
+  };
   #flushQueued = false;
   #idleWaiters: (() => void)[] = [];
   /** Depth of `#dispatch` calls: `changed()` waits for the outermost to end. */

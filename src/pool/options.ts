@@ -584,7 +584,7 @@ function workerOptionsOf(options: PoolOptions): WorkerOptions {
   }
   if (env !== undefined) {
     if (
-      typeof env !== "object" || env === null ||
+      typeof env !== "object" || env === null || Array.isArray(env) ||
       Object.values(env).some((v) => typeof v !== "string")
     ) {
       throw invalid(TypeError, CREATE, "env", "an object of strings", env);

@@ -451,7 +451,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   /**
    * The task module as an object whose methods run its exports on this
    * pool, names and types checked: `await tasks.fib(30)`, and a generator
-   * export's values with `for await (const x of tasks.count(3))`.
+   * export's values with `for await (const x of tasks.count(3))`. A call
+   * runs as a job at the end of the tick that makes it, awaited or not (so
+   * calls made together run together), unless it is iterated in that tick:
+   * then it streams. `toString`, `valueOf`, `toJSON`, `constructor` and
+   * `then` are not calls.
    *
    * @throws {TypeError} If the pool has no `module`.
    *

@@ -52,44 +52,111 @@ export interface ProxiedPool {
 
 /**
  * One call through the proxy. The main thread cannot tell a generator export
- * from another without importing the module, so the call waits to see how
- * it is used: awaited, it runs the job (`run`); iterated, it streams the
- * generator's values (`stream`). Nothing runs until then.
+ * from another without importing the module, so a call waits until the end
+ * of the tick that made it: iterated by then (`for await`, `next()`), it
+ * streams the generator's values (`stream`); otherwise it runs as a job
+ * (`run`) at the end of that tick, whether it is awaited or not, so calls
+ * made together run together. Iterated after that, it gives the values its
+ * job resolved with (a generator's, all at once). It has the methods its
+ * type promises: `then`, `catch`, `finally`, and `next`, `return`, `throw`.
  */
-class TaskCall implements PromiseLike<unknown>, AsyncIterable<unknown> {
+class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown> {
+  readonly [Symbol.toStringTag] = "TaskCall";
+  readonly #pool: ProxiedPool;
+  readonly #name: string;
+  readonly #args: unknown[];
   #promise: Promise<unknown> | undefined;
+  #iterator: AsyncIterableIterator<unknown> | undefined;
 
-  constructor(
-    readonly pool: ProxiedPool,
-    readonly name: string,
-    readonly args: unknown[],
-  ) {}
+  constructor(pool: ProxiedPool, name: string, args: unknown[]) {
+    this.#pool = pool;
+    this.#name = name;
+    this.#args = args;
+    queueMicrotask(() => {
+      if (this.#iterator === undefined) this.#run();
+    });
+  }
+
+  #run(): Promise<unknown> {
+    return this.#promise ??= this.#pool.run(this.#name, ...this.#args);
+  }
 
   then<A = unknown, B = never>(
     onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    this.#promise ??= this.pool.run(this.name, ...this.args);
-    return this.#promise.then(onFulfilled, onRejected);
+    return this.#run().then(onFulfilled, onRejected);
   }
 
   catch<B = never>(
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<unknown> {
-    return this.then(undefined, onRejected);
+    return this.#run().catch(onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<unknown> {
+    return this.#run().finally(onFinally);
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<unknown> {
-    return this.pool.stream(this.name, ...this.args);
+    return this.#values();
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    return this.#values().next();
+  }
+
+  return(value?: unknown): Promise<IteratorResult<unknown>> {
+    return this.#values().return?.(value) ?? Promise.resolve({ value, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<unknown>> {
+    return this.#values().throw?.(error) ?? Promise.reject(error);
+  }
+
+  /** The values: streamed if no job ran yet, else those its job resolved with. */
+  #values(): AsyncIterableIterator<unknown> {
+    if (this.#iterator !== undefined) return this.#iterator;
+    if (this.#promise === undefined) {
+      return this.#iterator = this.#pool.stream(this.#name, ...this.#args);
+    }
+    return this.#iterator = valuesOf(this.#promise, this.#name);
   }
 }
+
+/** The values of a `run()` that already ran a generator export (an array); anything else is refused. */
+async function* valuesOf(result: Promise<unknown>, name: string): AsyncGenerator<unknown> {
+  const values = await result;
+  if (!Array.isArray(values)) {
+    throw new TypeError(
+      `Cannot iterate the call of "${name}": its job ran at the end of the tick that called it ` +
+        "and did not give a generator's values; iterate a call in the tick that makes it to stream",
+    );
+  }
+  yield* values;
+}
+
+/**
+ * Names a proxy does not turn into calls, since a call now runs a job:
+ * `then` (or `await pool.proxy()` would call it), and what the runtime asks
+ * of any object (`String(tasks)`, `JSON.stringify(tasks)`).
+ */
+const NOT_TASKS = new Set([
+  "then",
+  "toString",
+  "toLocaleString",
+  "valueOf",
+  "toJSON",
+  "constructor",
+]);
 
 /** Makes the proxy of `pool`, whose task module exports the names used. */
 export function makeProxy<M>(pool: ProxiedPool): TaskProxy<M> {
   return new Proxy(Object.create(null), {
     get(_target, name) {
-      // `then` must stay undefined, or `await pool.proxy()` would call it.
-      if (typeof name !== "string" || name === "then") return undefined;
+      if (name === Symbol.toStringTag) return "TaskProxy";
+      if (name === "toString") return () => "[object TaskProxy]";
+      if (typeof name !== "string" || NOT_TASKS.has(name)) return undefined;
       return (...args: unknown[]) => new TaskCall(pool, name, args);
     },
   }) as TaskProxy<M>;

@@ -20,6 +20,7 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
   #buffer = new Deque<T>();
   #waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | null = null;
   #closed = false;
+  #left = false;
   #failed = false;
   #error: unknown;
   #consumed = 0;
@@ -31,6 +32,11 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
   constructor(control: StreamControl, window: number) {
     this.#control = control;
     this.#grantEvery = Math.max(1, window >> 1);
+  }
+
+  /** Whether the consumer left (`return()`, `break`) before the job ended: it then counts as cancelled. */
+  get left(): boolean {
+    return this.#left;
   }
 
   /** A value arrived from the worker. */
@@ -90,6 +96,7 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
   return(): Promise<IteratorResult<T>> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#left = true;
       this.#control.stop();
     }
     this.#failed = false;

@@ -57,6 +57,11 @@ export class Results {
     this.#calls.push(callback, a, b);
   }
 
+  /** Whether callbacks or events wait for the next `commit()`. */
+  get callsWaiting(): boolean {
+    return this.#calls.length !== 0;
+  }
+
   /** A job returned or yielded `value`. */
   value(job: Job, id: number, value: unknown, yielded: boolean): void {
     if (!yielded) this.#stats.done++;
@@ -118,8 +123,12 @@ export class Results {
 
   /** Generator job `id` finished. */
   end(job: Job, id: number): void {
-    this.#stats.done++;
     const dest = job.dest;
+    if (dest.kind === Sink.STREAM && dest.stream.left) {
+      this.#stats.cancelled++; // its consumer left: the task stopped when asked
+      return;
+    }
+    this.#stats.done++;
     if (dest.kind === Sink.PROMISE || dest.kind === Sink.PROMISES) {
       const deferred = deferredOf(job, id)!;
       deferred.resolve(deferred.values ?? []);
@@ -133,8 +142,12 @@ export class Results {
 
   /** A job failed with `error`. */
   failure(job: Addressed, id: number, error: unknown): void {
-    this.#stats.failed++;
     const dest = job.dest;
+    if (dest.kind === Sink.STREAM && dest.stream.left) {
+      this.#stats.cancelled++; // its consumer left: nobody is told of the failure
+      return;
+    }
+    this.#stats.failed++;
     if (dest.kind === Sink.PROMISE || dest.kind === Sink.PROMISES) {
       deferredOf(job, id)!.reject(error);
       return;

@@ -89,11 +89,24 @@ export class Submitter {
   /** Refuses submits from now on (`shutdown`, `terminate`). */
   close(): void {
     this.#closed = true;
+    this.#onClose?.();
   }
 
   /** Takes submits again (`clear`). */
   reopen(): void {
     this.#closed = false;
+    this.#whenClosed = null;
+    this.#onClose = null;
+  }
+
+  /** Resolves with {@linkcode CLOSED} at the next `close()` (made at the first call). */
+  #whenClosed: Promise<typeof CLOSED> | null = null;
+  #onClose: (() => void) | null = null;
+
+  /** `promise`, or {@linkcode CLOSED} if the pool closes first. */
+  #orClosed<T>(promise: Promise<T>): Promise<T | typeof CLOSED> {
+    this.#whenClosed ??= new Promise((resolve) => this.#onClose = () => resolve(CLOSED));
+    return Promise.race([promise, this.#whenClosed]);
   }
 
   /**
@@ -424,8 +437,12 @@ export class Submitter {
 
   /**
    * Reads an async source in chunks that grow from 1 to `ASYNC_CHUNK` items
-   * (so the first item starts at once), queueing each chunk as one `map`
-   * entry and pausing while the queue needs draining.
+   * (so the first item starts at once), queueing each as `map` entries of
+   * no more than the queue has room for under its high-water mark (and so
+   * under `maxQueue`), waiting for room when there is none. Once the pool
+   * closes, nothing more is read: the source's `return()` is called and the
+   * promise rejects with `PoolClosedError` (a read still pending is not
+   * waited for). A source that throws ends it with its error.
    */
   async mapAsync(
     task: unknown,
@@ -436,25 +453,56 @@ export class Submitter {
   ): Promise<number> {
     this.checkOpen();
     this.#tasks.indexOf(task); // a bad task is refused before the source is read
+    const iterator = source[Symbol.asyncIterator]();
+    const loop = this.#loop;
     let queued = 0;
-    let chunk: unknown[] = [];
     let size = 1;
-    const send = () => {
-      const n = this.map(task, chunk, destAt(queued), action);
-      collector?.add(n);
-      queued += n;
-      chunk = [];
-      if (size < ASYNC_CHUNK) size *= 2;
-    };
-    for await (const item of source) {
-      chunk.push(item);
-      if (chunk.length >= size) {
-        send();
-        if (this.#loop.needsDrain) await this.#loop.drained();
+    let items: unknown[] = [];
+    let ended = false;
+    let threw = false;
+    try {
+      while (!ended) {
+        while (!ended && items.length < size) {
+          let next: IteratorResult<unknown> | typeof CLOSED;
+          try {
+            next = await this.#orClosed(iterator.next());
+          } catch (error) {
+            threw = true;
+            throw error;
+          }
+          if (next === CLOSED) this.checkOpen(); // throws
+          else if (next.done) ended = true;
+          else items.push(next.value);
+        }
+        while (items.length !== 0) {
+          if (loop.needsDrain) await loop.drained();
+          this.checkOpen();
+          const room = loop.drainMark - this.#queue.items; // at least 1 once drained
+          const part = items.length <= room ? items : items.slice(0, room);
+          items = part === items ? [] : items.slice(room);
+          const n = this.map(task, part, destAt(queued), action);
+          collector?.add(n);
+          queued += n;
+        }
+        if (size < ASYNC_CHUNK) size *= 2;
       }
+      return queued;
+    } catch (error) {
+      if (!threw && !ended) stopSource(iterator);
+      throw error;
     }
-    if (chunk.length !== 0) send();
-    return queued;
+  }
+}
+
+/** What a read of an async source gives instead once the pool has closed. */
+const CLOSED: unique symbol = Symbol("closed");
+
+/** Tells an async source that no more will be read (its `return()`); its failure is its own. */
+function stopSource(iterator: AsyncIterator<unknown>): void {
+  try {
+    iterator.return?.()?.then(undefined, () => {});
+  } catch {
+    // A return() that throws: the source is left as it is.
   }
 }
 

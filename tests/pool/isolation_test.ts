@@ -64,5 +64,6 @@ describe("isolation options are checked", () => {
     assert.throws(() => new Pool({ permissions: "all" as never }), /"permissions"/);
     assert.throws(() => new Pool({ smol: 1 as never }), /"smol" must be a boolean/);
     assert.throws(() => new Pool({ env: { A: 1 } as never }), /"env" must be an object of strings/);
+    assert.throws(() => new Pool({ env: ["A"] as never }), /"env" must be an object of strings/);
   });
 });

@@ -150,6 +150,34 @@ describe("Pool.stats()", () => {
     assert.equal(tasks.first?.runTime.count, 2);
   });
 
+  it("Pool.stats() counts a stream whose consumer left as cancelled, one read to its end as done", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    function* endless() {
+      for (let i = 0;; i++) yield i;
+    }
+    async function* slowly() {
+      for (let i = 0;; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        yield i;
+      }
+    }
+    for (const task of [endless, slowly]) {
+      for await (const n of pool.stream(task)) if (n === 3) break;
+    }
+    const values: number[] = [];
+    for await (
+      const n of pool.stream(function* () {
+        yield* [1, 2];
+      })
+    ) values.push(n);
+    assert.deepEqual(values, [1, 2]);
+    await pool.wait();
+    const { jobs } = pool.stats();
+    assert.equal(jobs.cancelled, 2);
+    assert.equal(jobs.done, 1);
+    assert.equal(jobs.submitted, jobs.done + jobs.failed + jobs.cancelled);
+  });
+
   it("Pool.stats({ reset: true }) starts counting afresh", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     pool.map((n: number) => n, [1, 2, 3]);
