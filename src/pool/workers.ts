@@ -28,6 +28,12 @@ export const MAX_START_FAILURES = 3;
 const START_BACKOFF_MS = 50;
 /** The longest wait between start attempts while started workers run the queue. */
 const MAX_START_BACKOFF_MS = 5_000;
+/**
+ * How long a worker may take to start (its module imported, `setup()`
+ * done) before it counts as a failed start: one whose module or `setup()`
+ * never finishes would otherwise hold its jobs for ever.
+ */
+export const START_TIMEOUT_MS = 30_000;
 
 /**
  * Why a worker left, as `workerexit` events say.
@@ -67,6 +73,8 @@ export interface WorkersHost {
   leaving(slot: WorkerSlot): void;
   /** Resolves at the next change (see `Results.changed`). */
   nextChange(): Promise<void>;
+  /** A worker did not start within `START_TIMEOUT_MS`. */
+  startTimedOut(slot: WorkerSlot, error: Error): void;
 }
 
 /** The live workers of one pool, and the rules for starting and retiring them. */
@@ -179,12 +187,27 @@ export class Workers {
       workerData: options.workerData,
       maxMemory: options.maxWorkerMemory === Infinity ? 0 : options.maxWorkerMemory,
     });
+    slot.startTimer = this.#clock.setTimer(
+      () => {
+        slot.startTimer = undefined;
+        if (slot.ready || slot.dead || !this.slots.includes(slot)) return;
+        this.#host.startTimedOut(
+          slot,
+          new Error(
+            `Worker ${name} did not start within ${START_TIMEOUT_MS} ms (its task module or setup() never finished)`,
+          ),
+        );
+      },
+      START_TIMEOUT_MS,
+      { unref: true },
+    );
     this.slots.push(slot);
     return slot;
   }
 
   /** A worker started: `workerstart`, and `ready` once enough have. */
   started(slot: WorkerSlot): void {
+    this.#clearStartTimer(slot);
     this.#stats.started++;
     this.#host.emit("workerstart", { name: this.nameOf(slot), id: slot.id });
     if (!this.#readySent) {
@@ -257,6 +280,7 @@ export class Workers {
       this.#host.emit("workerexit", { name: this.nameOf(slot), id: slot.id, reason });
     }
     this.clearSlotTimer(slot);
+    this.#clearStartTimer(slot);
     this.#host.leaving(slot);
     if (slot.idleTimer !== undefined) {
       this.#clock.clearTimer(slot.idleTimer);
@@ -276,6 +300,13 @@ export class Workers {
       slot.timeoutTimer = undefined;
       callback();
     }, ms);
+  }
+
+  #clearStartTimer(slot: WorkerSlot): void {
+    if (slot.startTimer !== undefined) {
+      this.#clock.clearTimer(slot.startTimer);
+      slot.startTimer = undefined;
+    }
   }
 
   /** Clears `slot`'s own timer, if set. */
