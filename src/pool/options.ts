@@ -152,6 +152,27 @@ export interface PoolOptions {
    */
   abortGrace?: number;
   /**
+   * Milliseconds a worker may take to start (its task module imported, its
+   * `setup()` done) before its start counts as failed: it is ended with an
+   * `error` event, and the pool retries with a back-off, then fails the
+   * queued jobs, as for a module that does not import. `Infinity` waits for
+   * ever (a module whose top-level `await` never settles then holds its
+   * jobs for ever).
+   *
+   * @default {60000}
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * // A module that downloads a lot at its first import may need longer.
+   * await using pool = new Pool({ maxChildren: 1, startTimeout: 120_000 });
+   * assert.equal(await pool.run((n: number) => n, 1), 1);
+   * ```
+   */
+  startTimeout?: number;
+  /**
    * How many jobs one worker runs at once: a job whose task returns a
    * promise no longer holds its worker, which starts the next job while it
    * waits (up to this many in flight), interleaved at their `await`s.
@@ -359,6 +380,7 @@ export interface ResolvedOptions {
   readonly maxQueue: number;
   readonly taskTimeout: number;
   readonly abortGrace: number;
+  readonly startTimeout: number;
   readonly concurrentTasksPerWorker: number;
   /** `sharedLane`, and `SharedArrayBuffer` exists. */
   readonly sharedLane: boolean;
@@ -388,6 +410,7 @@ const POOL_OPTION_NAMES = [
   "maxQueue",
   "taskTimeout",
   "abortGrace",
+  "startTimeout",
   "concurrentTasksPerWorker",
   "sharedLane",
   "streamWindow",
@@ -407,6 +430,12 @@ const _everyPoolOption: Exclude<keyof PoolOptions, typeof POOL_OPTION_NAMES[numb
 
 /** The default `abortGrace` (ms). */
 export const DEFAULT_ABORT_GRACE = 250;
+
+/**
+ * The default `startTimeout` (ms): far beyond a normal start, so only a
+ * module or `setup()` that never finishes reaches it.
+ */
+export const DEFAULT_START_TIMEOUT = 60_000;
 
 /** The default `idleTimeout`: short, so an idle pool never holds a program open for long. */
 export const DEFAULT_IDLE_TIMEOUT = 1000;
@@ -487,6 +516,8 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   checkTimeout(taskTimeout, "taskTimeout", CREATE);
   const abortGrace = options.abortGrace ?? DEFAULT_ABORT_GRACE;
   checkDuration(abortGrace, "abortGrace", CREATE);
+  const startTimeout = options.startTimeout ?? DEFAULT_START_TIMEOUT;
+  checkTimeout(startTimeout, "startTimeout", CREATE);
   const concurrentTasksPerWorker = options.concurrentTasksPerWorker ?? 1;
   checkInteger(concurrentTasksPerWorker, "concurrentTasksPerWorker", CREATE, 1, MAX_CONCURRENCY);
   const { sharedLane, resultId, clock } = options;
@@ -542,6 +573,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     maxQueue,
     taskTimeout: taskTimeout === Infinity ? 0 : taskTimeout,
     abortGrace,
+    startTimeout,
     concurrentTasksPerWorker,
     sharedLane: sharedLane !== false && hasSharedMemory,
     streamWindow,

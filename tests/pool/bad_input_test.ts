@@ -339,6 +339,7 @@ describe("Pool options and arguments of the wrong type or range", () => {
       [{ cancelledCallback: "x" }, /"cancelledCallback" must be a function/, TypeError],
       [{ workerUrl: "./runtime.ts" }, /"workerUrl" must be an absolute URL/, TypeError],
       [{ resultId: "yes" }, /"resultId" must be a boolean/, TypeError],
+      [{ startTimeout: -1 }, /"startTimeout" must be a number of milliseconds >= 0/, RangeError],
       [
         { clock: {} },
         /"clock" must be a Clock: now\(\), setTimer\(\) and clearTimer\(\)/,
