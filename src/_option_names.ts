@@ -38,6 +38,7 @@ const SYNONYMS: Record<string, readonly string[]> = {
   sharedlane: ["useatomics", "atomics", "lane"],
   concurrenttasksperworker: ["concurrency", "concurrenttasks", "tasksperworker", "maxconcurrency"],
   abortgrace: ["grace", "graceperiod", "aborttimeout", "killtimeout"],
+  starttimeout: ["readytimeout", "spawntimeout", "boottimeout", "setuptimeout"],
   onprogress: ["progress", "onupdate"],
   soon: ["cancel", "force", "now", "cancelfutures", "cancel_futures"],
 };

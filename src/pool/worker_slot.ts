@@ -95,7 +95,7 @@ export class WorkerSlot {
   idleSince = -1;
   /** The timer of its exclusive job's timeout, while that job runs. */
   timeoutTimer: unknown = undefined;
-  /** Fails the start of a worker that is not ready within `START_TIMEOUT_MS`. */
+  /** Fails the start of a worker that is not ready within `startTimeout`. */
   startTimer: unknown = undefined;
   /** When (clock ms) the worker answered `ready`. */
   readyAt = 0;

@@ -16,7 +16,7 @@
  */
 
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
-import type { Clock } from "../timers/clock.ts";
+import { type Clock, systemClock } from "../timers/clock.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { Retirements } from "./retirement.ts";
 import type { StatsRecorder } from "./stats.ts";
@@ -28,12 +28,6 @@ export const MAX_START_FAILURES = 3;
 const START_BACKOFF_MS = 50;
 /** The longest wait between start attempts while started workers run the queue. */
 const MAX_START_BACKOFF_MS = 5_000;
-/**
- * How long a worker may take to start (its module imported, `setup()`
- * done) before it counts as a failed start: one whose module or `setup()`
- * never finishes would otherwise hold its jobs for ever.
- */
-export const START_TIMEOUT_MS = 30_000;
 
 /**
  * Why a worker left, as `workerexit` events say.
@@ -73,7 +67,7 @@ export interface WorkersHost {
   leaving(slot: WorkerSlot): void;
   /** Resolves at the next change (see `Results.changed`). */
   nextChange(): Promise<void>;
-  /** A worker did not start within `START_TIMEOUT_MS`. */
+  /** A worker did not start within `startTimeout`. */
   startTimedOut(slot: WorkerSlot, error: Error): void;
 }
 
@@ -187,20 +181,25 @@ export class Workers {
       workerData: options.workerData,
       maxMemory: options.maxWorkerMemory === Infinity ? 0 : options.maxWorkerMemory,
     });
-    slot.startTimer = this.#clock.setTimer(
-      () => {
-        slot.startTimer = undefined;
-        if (slot.ready || slot.dead || !this.slots.includes(slot)) return;
-        this.#host.startTimedOut(
-          slot,
-          new Error(
-            `Worker ${name} did not start within ${START_TIMEOUT_MS} ms (its task module or setup() never finished)`,
-          ),
-        );
-      },
-      START_TIMEOUT_MS,
-      { unref: true },
-    );
+    // A module or setup() that never finishes would hold its jobs for ever.
+    // On the system clock, as the teardown allowance is: a guard against a
+    // broken module, not one of the pool's timers that tests drive.
+    const startTimeout = options.startTimeout;
+    if (startTimeout !== Infinity) {
+      slot.startTimer = systemClock.setTimer(
+        () => {
+          slot.startTimer = undefined;
+          if (slot.ready || slot.dead || !this.slots.includes(slot)) return;
+          const why = `did not start within ${startTimeout} ms (startTimeout)`;
+          this.#host.startTimedOut(
+            slot,
+            new Error(`Worker ${name} ${why}: its task module or setup() never finished`),
+          );
+        },
+        startTimeout,
+        { unref: true },
+      );
+    }
     this.slots.push(slot);
     return slot;
   }
@@ -304,7 +303,7 @@ export class Workers {
 
   #clearStartTimer(slot: WorkerSlot): void {
     if (slot.startTimer !== undefined) {
-      this.#clock.clearTimer(slot.startTimer);
+      systemClock.clearTimer(slot.startTimer);
       slot.startTimer = undefined;
     }
   }
