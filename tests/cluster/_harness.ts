@@ -11,6 +11,7 @@
  */
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { Queue, QueueEvents } from "bullmq";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -235,6 +236,36 @@ export async function startNode(
   const match = await child.waitFor(/fastpool node (\S+) ready/);
   child.id = match[1]!;
   return child;
+}
+
+/** A raw BullMQ queue and its events, for tests that look into Redis; see {@linkcode watchQueue}. */
+export interface WatchedQueue extends AsyncDisposable {
+  readonly raw: Queue;
+  /** Resolves with the id of the next job to reach `event`. */
+  next(event: "waiting" | "active" | "completed" | "removed"): Promise<string>;
+}
+
+/**
+ * `queue` seen from outside the pool: a raw queue, and its events from the
+ * queue's start (a fresh queue), so none is missed. Both close at dispose.
+ */
+export async function watchQueue(redis: Redis, queue: string): Promise<WatchedQueue> {
+  const url = new URL(redis.url);
+  const connection = { host: url.hostname, port: Number(url.port) };
+  const events = new QueueEvents(queue, { connection, lastEventId: "0-0" });
+  const raw = new Queue(queue, { connection });
+  await events.waitUntilReady();
+  return {
+    raw,
+    next: (event) =>
+      new Promise((resolve) =>
+        events.once(event, (args: { jobId: string }) => resolve(args.jobId))
+      ),
+    async [Symbol.asyncDispose]() {
+      await events.close();
+      await raw.close();
+    },
+  };
 }
 
 /** A queue name of its own for each test. */

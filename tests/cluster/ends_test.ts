@@ -6,34 +6,11 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Queue, QueueEvents } from "bullmq";
 import { ClusterPool } from "../../src/cluster/mod.ts";
 import { PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
-import { needsRedis, queueName, Redis, startNode } from "./_harness.ts";
+import { needsRedis, queueName, Redis, startNode, watchQueue } from "./_harness.ts";
 
 type Tasks = typeof import("../fixtures/cluster_tasks.ts");
-
-/** A raw queue and its events from the queue's start, so none is missed. */
-async function watch(redis: Redis, queue: string) {
-  const url = new URL(redis.url);
-  const connection = { host: url.hostname, port: Number(url.port) };
-  const events = new QueueEvents(queue, { connection, lastEventId: "0-0" });
-  const raw = new Queue(queue, { connection });
-  await events.waitUntilReady();
-  /** Resolves with the id of the next job to reach `event`. */
-  const next = (event: "waiting" | "active" | "completed" | "removed") =>
-    new Promise<string>((resolve) =>
-      events.once(event, (args: { jobId: string }) => resolve(args.jobId))
-    );
-  return {
-    raw,
-    next,
-    async [Symbol.asyncDispose]() {
-      await events.close();
-      await raw.close();
-    },
-  };
-}
 
 describe("ClusterPool: every item ends once, however it is taken back", () => {
   it(
@@ -42,7 +19,7 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
     async () => {
       await using redis = await Redis.start();
       const queue = queueName("probe-cancel");
-      await using watched = await watch(redis, queue);
+      await using watched = await watchQueue(redis, queue);
       await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
       const waiting = watched.next("waiting");
       const n = PROBE_ITEMS + 24;
@@ -68,7 +45,7 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
     async () => {
       await using redis = await Redis.start();
       const queue = queueName("abort-active");
-      await using watched = await watch(redis, queue);
+      await using watched = await watchQueue(redis, queue);
       await using _node = await startNode(redis, queue, {});
       await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
       const controller = new AbortController();
@@ -92,7 +69,7 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
     async () => {
       await using redis = await Redis.start();
       const queue = queueName("cancel-adding");
-      await using watched = await watch(redis, queue);
+      await using watched = await watchQueue(redis, queue);
       const cancelled: number[] = [];
       await using pool = new ClusterPool<Tasks>({
         connection: redis.url,

@@ -6,7 +6,6 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Queue, QueueEvents } from "bullmq";
 import { ClusterPool, RedisUnavailableError } from "../../src/cluster/mod.ts";
 import {
   bounded,
@@ -17,6 +16,7 @@ import {
   Redis,
   startNode,
   thisRuntime,
+  watchQueue,
 } from "./_harness.ts";
 
 type Tasks = typeof import("../fixtures/cluster_tasks.ts");
@@ -138,28 +138,18 @@ describe("ClusterPool sweeps", () => {
       const queue = queueName("sweep");
       const pool = new ClusterPool<Tasks>({ connection: redis.url, queue, sweepInterval: 50 });
       await using _pool = bounded(pool);
-      // The queue's events from its start (a fresh queue), so none is missed.
-      const url = new URL(redis.url);
-      const connection = { host: url.hostname, port: Number(url.port) };
-      const events = new QueueEvents(queue, { connection, lastEventId: "0-0" });
-      const raw = new Queue(queue, { connection });
-      try {
-        await events.waitUntilReady();
-        const added = () =>
-          new Promise<string>((resolve) => events.once("waiting", ({ jobId }) => resolve(jobId)));
-        const first = added();
+      {
+        await using watched = await watchQueue(redis, queue);
+        const first = watched.next("waiting");
         const result = pool.run("inc", 41);
         // No node yet: the chunk waits in Redis. Take it away, as a lost event would.
         const key = await first;
-        const again = added();
-        assert.equal(await raw.remove(key), 1);
+        const again = watched.next("waiting");
+        assert.equal(await watched.raw.remove(key), 1);
         // Two sweeps later the pool adds it again, under its own id.
         assert.equal(await again, key);
         await using _node = await startNode(redis, queue, {});
         assert.equal(await result, 42);
-      } finally {
-        await events.close();
-        await raw.close();
       }
       assert.equal(await pool.wait(), true);
       assert.equal(pool.pending, 0);
@@ -174,15 +164,9 @@ describe("ClusterPool sweeps", () => {
       const queue = queueName("sweep-failed");
       const pool = new ClusterPool<Tasks>({ connection: redis.url, queue, sweepInterval: 50 });
       await using _pool = bounded(pool);
-      const url = new URL(redis.url);
-      const connection = { host: url.hostname, port: Number(url.port) };
-      const events = new QueueEvents(queue, { connection, lastEventId: "0-0" });
-      const raw = new Queue(queue, { connection });
-      try {
-        await events.waitUntilReady();
-        const added = new Promise<string>((resolve) =>
-          events.once("waiting", ({ jobId }) => resolve(jobId))
-        );
+      {
+        await using watched = await watchQueue(redis, queue);
+        const added = watched.next("waiting");
         const result = pool.run("inc", 41).then(() => null, (error: Error) => error);
         // No node: the chunk waits in Redis. Fail it there the way BullMQ
         // keeps a failed job, but with no event, as if the stream had been
@@ -190,17 +174,14 @@ describe("ClusterPool sweeps", () => {
         const key = await added;
         // ioredis underneath; BullMQ's own type of it leaves these out.
         type Commands = Record<"hset" | "zadd" | "lrem", (...args: unknown[]) => Promise<unknown>>;
-        const client = (await raw.client) as unknown as Commands;
+        const client = (await watched.raw.client) as unknown as Commands;
         await client.hset(`bull:${queue}:${key}`, "failedReason", "refused, event lost");
         await client.zadd(`bull:${queue}:failed`, Date.now(), key);
         await client.lrem(`bull:${queue}:wait`, 0, key);
-        assert.equal(await raw.getJobState(key), "failed");
+        assert.equal(await watched.raw.getJobState(key), "failed");
         const error = await result;
         assert.ok(error instanceof Error);
         assert.equal(error.message, "Chunk of 1 items failed on its node: refused, event lost");
-      } finally {
-        await events.close();
-        await raw.close();
       }
       assert.equal(pool.pending, 0);
       assert.equal(pool.chunks, 0);
