@@ -465,19 +465,24 @@ export class Submitter {
         while (!ended && items.length < size) {
           let next: IteratorResult<unknown> | typeof CLOSED;
           try {
-            next = await this.#orClosed(iterator.next());
+            const read = iterator.next();
+            next = await this.#orClosed(read);
+            if (next === CLOSED) {
+              this.checkOpen(); // throws, unless clear() opened the pool again meanwhile
+              next = await read;
+            }
           } catch (error) {
-            threw = true;
+            threw = !this.#closed; // the source's own error, not the pool's
             throw error;
           }
-          if (next === CLOSED) this.checkOpen(); // throws
-          else if (next.done) ended = true;
+          if (next.done) ended = true;
           else items.push(next.value);
         }
         while (items.length !== 0) {
-          if (loop.needsDrain) await loop.drained();
+          // Checked again after each wait: other submits may fill the queue first.
+          while (loop.needsDrain) await loop.drained();
           this.checkOpen();
-          const room = loop.drainMark - this.#queue.items; // at least 1 once drained
+          const room = loop.drainMark - this.#queue.items; // at least 1: under the mark
           const part = items.length <= room ? items : items.slice(0, room);
           items = part === items ? [] : items.slice(room);
           const n = this.map(task, part, destAt(queued), action);
