@@ -20,7 +20,7 @@
 
 import type { Deque } from "../deque.ts";
 import { PoolClosedError } from "../errors.ts";
-import { checkTimeout, describe } from "../_checks.ts";
+import { checkTimeout, invalid } from "../_checks.ts";
 import type {
   DoneTarget,
   ExecOptions,
@@ -405,10 +405,8 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    */
   cancel(jobId: JobId | null | false = null): boolean {
     if (jobId === false) return false;
-    if (jobId !== null && (typeof jobId !== "number" || !Number.isInteger(jobId))) {
-      throw new TypeError(
-        `Cannot cancel job: "jobId" must be an integer, null or false, received ${describe(jobId)}`,
-      );
+    if (jobId !== null && !Number.isInteger(jobId)) {
+      throw invalid(TypeError, "cancel job", "jobId", "an integer, null or false", jobId);
     }
     return this.#producer.cancel(jobId);
   }
