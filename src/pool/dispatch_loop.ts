@@ -214,7 +214,7 @@ export class DispatchLoop {
   /** Resolves once the queue is under {@linkcode drainMark}. */
   drained(): Promise<void> {
     if (!this.needsDrain) return Promise.resolve();
-    this.#full = true;
+    this.checkFull(); // full, if not announced yet: then drain follows it
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
@@ -227,7 +227,8 @@ export class DispatchLoop {
     const queue = this.queue;
     const room = open.count - queue.items;
     let limit = Math.min(queue.openFlushAt, room + this.#options.maxQueue);
-    if (!this.#full) limit = Math.min(limit, Math.max(open.count + 1, room + this.drainMark));
+    // The job that brings the queue to the mark takes the slow path, which announces `full`.
+    if (!this.#full) limit = Math.min(limit, room + this.drainMark - 1);
     return limit;
   }
 
@@ -236,6 +237,7 @@ export class DispatchLoop {
     if (!this.#full && this.queue.items >= this.drainMark) {
       this.#full = true;
       this.#events.emit("full", { queued: this.queue.items });
+      this.#scheduleFlush(); // delivers it at the end of this tick (see #flushNow)
     }
   }
 

@@ -454,8 +454,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * export's values with `for await (const x of tasks.count(3))`. A call
    * runs as a job at the end of the tick that makes it, awaited or not (so
    * calls made together run together), unless it is iterated in that tick:
-   * then it streams. `toString`, `valueOf`, `toJSON`, `constructor` and
-   * `then` are not calls.
+   * then it streams. A call is awaited or iterated, not both (awaiting one
+   * being iterated rejects with a `TypeError`: a second job would run the
+   * task twice); `throw()` on it stops its task as `return()` does.
+   * `toString`, `valueOf`, `toJSON`, `constructor` and `then` are not calls.
    *
    * @throws {TypeError} If the pool has no `module`.
    *
@@ -1104,14 +1106,20 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     const reopened = this.#reopened;
     const start = this.#clock.now();
     const idle = await this.wait(timeout);
-    if (reopened === this.#reopened) {
-      this.#loop.retireIdle();
-      // Workers still finishing an aborted job leave within `abortGrace`,
-      // and a `teardown()` may take its time: the timeout bounds both.
-      const left = timeout === undefined ? Infinity : timeout - (this.#clock.now() - start);
-      if (idle) return await settlesWithin(this.#clock, this.#loop.allGone(), left);
+    if (reopened !== this.#reopened) return idle;
+    if (!idle) {
+      // Timed out with jobs pending: they still run, on workers that keep
+      // taking them, and the workers leave once nothing is pending.
+      this.#loop.onIdle(() => {
+        if (reopened === this.#reopened) this.#loop.retireIdle();
+      });
+      return false;
     }
-    return idle;
+    this.#loop.retireIdle();
+    // Workers still finishing an aborted job leave within `abortGrace`, and
+    // a `teardown()` may take its time: the timeout bounds both.
+    const left = timeout === undefined ? Infinity : timeout - (this.#clock.now() - start);
+    return await settlesWithin(this.#clock, this.#loop.allGone(), left);
   }
 
   /**
@@ -1158,7 +1166,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   cancel(jobId: JobId | null | false = null, timers = false): boolean {
     if (jobId !== null && jobId !== false && !Number.isInteger(jobId)) {
-      throw invalid(TypeError, "cancel job", "jobId", "an integer, null or false", jobId);
+      const Class = typeof jobId === "number" ? RangeError : TypeError;
+      throw invalid(Class, "cancel job", "jobId", "an integer, null or false", jobId);
     }
     if (typeof timers !== "boolean") {
       throw invalid(TypeError, "cancel job", "timers", "a boolean", timers);

@@ -73,12 +73,21 @@ class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown> {
     this.#name = name;
     this.#args = args;
     queueMicrotask(() => {
-      if (this.#iterator === undefined) this.#run();
+      if (this.#iterator === undefined && this.#promise === undefined) this.#run();
     });
   }
 
   #run(): Promise<unknown> {
-    return this.#promise ??= this.#pool.run(this.#name, ...this.#args);
+    if (this.#promise !== undefined) return this.#promise;
+    if (this.#iterator !== undefined) {
+      // Streaming already: a second job would run the task twice.
+      return this.#promise = Promise.reject(
+        new TypeError(
+          `Cannot await the call of "${this.#name}": it is being iterated; a call is awaited or iterated, not both`,
+        ),
+      );
+    }
+    return this.#promise = this.#pool.run(this.#name, ...this.#args);
   }
 
   then<A = unknown, B = never>(
@@ -110,8 +119,12 @@ class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown> {
     return this.#values().return?.(value) ?? Promise.resolve({ value, done: true });
   }
 
-  throw(error?: unknown): Promise<IteratorResult<unknown>> {
-    return this.#values().throw?.(error) ?? Promise.reject(error);
+  /** Stops the values (as `return()` does; a stream cannot take an error into its task) and rejects with `error`. */
+  async throw(error?: unknown): Promise<IteratorResult<unknown>> {
+    const values = this.#values();
+    if (values.throw) return await values.throw(error);
+    await values.return?.();
+    throw error;
   }
 
   /** The values: streamed if no job ran yet, else those its job resolved with. */

@@ -99,6 +99,17 @@ describe("Pool.proxy()", () => {
     for await (const n of late) values.push(n);
     assert.deepEqual(values, [0, 1]);
     assert.equal(String(tasks), "[object TaskProxy]");
+    // Iterated, then awaited: one job, not two; awaiting it says why.
+    const both = tasks.count(2);
+    assert.deepEqual(await both.next(), { value: 0, done: false });
+    await assert.rejects(async () => await both, /is being iterated/);
+    assert.deepEqual(await both.next(), { value: 1, done: false });
+    // throw() stops the stream's task, as return() does, and rejects.
+    const thrown = tasks.count(1_000_000);
+    await thrown.next();
+    await assert.rejects(async () => await thrown.throw?.(new Error("stop")), /stop/);
+    await pool.wait();
+    assert.equal(pool.pending, 0, "no stream left running");
   });
 
   it("Pool.proxy() needs a task module", async () => {

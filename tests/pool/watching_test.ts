@@ -345,6 +345,44 @@ describe("Pool back-pressure", () => {
     assert.deepEqual(events, ["full 10", "drain true"]);
   });
 
+  it("Pool announces full when exactly highWaterMark jobs are queued, by the end of the tick, while its worker is still busy", async () => {
+    for (const oneTickEach of [false, true]) {
+      await using pool = new Pool({ maxChildren: 1, highWaterMark: 4 });
+      await pool.run((n: number) => n, 0); // known to be quick: the submits join one entry
+      const g = gate();
+      const held = pool.exec(waitAtGate, [g.memory, "held"], { timeout: 60_000 }); // its own worker
+      await g.started();
+      const full = new Promise((resolve) =>
+        pool.addEventListener("full", (event) => resolve(event.detail.queued), { once: true })
+      );
+      for (let i = 0; i < 4; i++) {
+        pool.submit((n: number) => n, i);
+        // A turn of the event loop between submits, not a wait for time.
+        if (oneTickEach) await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      assert.equal(await full, 4, "announced with no answer from the held worker");
+      g.open();
+      assert.equal(await held, "held");
+      await pool.wait();
+    }
+  });
+
+  it("Pool.shutdown(timeout) that times out leaves the queued jobs to run; the workers leave once they are done", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    // Each has its worker to itself: one runs, two wait in the queue.
+    const jobs = [0, 1, 2].map((n) => pool.exec(waitAtGate, [g.memory, n], { timeout: 60_000 }));
+    await g.started();
+    const gone = new Promise((resolve) =>
+      pool.addEventListener("workerexit", (event) => resolve(event.detail.reason))
+    );
+    assert.equal(await pool.shutdown(20), false, "busy at the timeout"); // a bound, not a wait for time
+    g.open();
+    assert.deepEqual(await Promise.all(jobs), [0, 1, 2]);
+    assert.equal(await gone, "shutdown");
+    assert.equal(pool.alive, 0);
+  });
+
   it("Pool: a producer that honours needsDrain keeps the queue bounded", async () => {
     await using pool = new Pool({ maxChildren: 2, highWaterMark: 500 });
     let most = 0;
