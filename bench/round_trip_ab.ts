@@ -18,29 +18,14 @@
  */
 
 // deno-lint-ignore-file no-console
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { args, exit, runtime } from "./_env.ts";
+import { checkoutPools } from "./_checkouts.ts";
+import { exit, runtime } from "./_env.ts";
 
-interface PoolLike {
-  run(task: (x: number) => number, x: number): Promise<number>;
-  shutdown(): Promise<unknown>;
-}
-
-const paths = args.filter((arg) => !arg.startsWith("-"));
-if (paths.length !== 2) {
-  console.error("usage: round_trip_ab.ts <A/mod.ts> <B/mod.ts>");
-  exit(2);
-}
+const { paths, pools } = await checkoutPools("round_trip_ab.ts");
 const CHUNK = 3_000;
 const CHUNKS = 60;
 const add1 = (x: number): number => x + 1;
 
-const pools: PoolLike[] = [];
-for (const path of paths) {
-  const { Pool } = await import(pathToFileURL(resolve(path)).href);
-  pools.push(new Pool({ maxChildren: 2, minChildren: 2 }) as PoolLike);
-}
 for (const pool of pools) {
   let x = 0;
   for (let i = 0; i < 30_000; i++) x = await pool.run(add1, x);

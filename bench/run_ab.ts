@@ -19,32 +19,16 @@
  */
 
 // deno-lint-ignore-file no-console
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { args, exit, runtime } from "./_env.ts";
+import { checkoutPools, type PoolLike } from "./_checkouts.ts";
+import { exit, runtime } from "./_env.ts";
 
-interface PoolLike {
-  run(task: (x: number) => number, x: number): Promise<number>;
-  shutdown(): Promise<unknown>;
-}
-
-const paths = args.filter((arg) => !arg.startsWith("-"));
-if (paths.length !== 2) {
-  console.error("usage: run_ab.ts <A/mod.ts> <B/mod.ts>");
-  exit(2);
-}
+const { paths, pools } = await checkoutPools("run_ab.ts");
 const N = 100_000;
 const ROUNDS = 40;
 const DROPPED = 4;
 const add1 = (x: number): number => x + 1;
 
-const pools: PoolLike[] = [];
-for (const path of paths) {
-  const { Pool } = await import(pathToFileURL(resolve(path)).href);
-  const pool = new Pool({ maxChildren: 2, minChildren: 2 }) as PoolLike;
-  await pool.run(add1, 0);
-  pools.push(pool);
-}
+for (const pool of pools) await pool.run(add1, 0);
 const calls: number[][] = [[], []];
 const totals: number[][] = [[], []];
 const inline: number[] = [];

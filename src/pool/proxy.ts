@@ -73,7 +73,7 @@ class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown> {
     this.#name = name;
     this.#args = args;
     queueMicrotask(() => {
-      if (this.#iterator === undefined && this.#promise === undefined) this.#run();
+      if (this.#iterator === undefined) this.#run(); // the job of a call not iterated in its tick
     });
   }
 
