@@ -72,7 +72,13 @@ export { type JobContext, jobContext } from "./job_context.ts";
 /** How many quick jobs run between two looks at the clock. */
 const CLOCK_EVERY = 64;
 /**
- * Argument arrays reused for jobs of up to 4 arguments: `fn.apply` copies
+ * `Reflect.apply` as it was at load: a task that replaces
+ * `Function.prototype.apply` (or `Reflect.apply`) must not change what later
+ * jobs on its worker return.
+ */
+const applyTask = Reflect.apply;
+/**
+ * Argument arrays reused for jobs of up to 4 arguments: `applyTask` copies
  * them into the call, so no job ever sees another's array. Filled with
  * `null`, not `undefined` or numbers: V8 would otherwise store them as
  * double arrays, and every integer argument would reach the task boxed as a
@@ -510,7 +516,7 @@ function call(
 ): Promise<void> | undefined {
   let result: unknown;
   try {
-    result = task.fn.apply(undefined, args);
+    result = applyTask(task.fn, undefined, args);
   } catch (error) {
     pushThrow(task, error);
     return;

@@ -327,3 +327,41 @@ describe("Pool: tasks that use the worker's own messaging", () => {
     assert.equal(await pool.run(workerName), before, "the same worker all along");
   });
 });
+
+describe("Pool: tasks that change built-ins in their worker", () => {
+  it("Pool.run() results stay right after a task replaces Function.prototype.apply and Reflect.apply", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const before = await pool.run(workerName);
+    assert.equal(
+      await pool.run(() => {
+        Function.prototype.apply = () => 7;
+        Reflect.apply = () => 7;
+        return 1;
+      }),
+      1,
+    );
+    assert.equal(await pool.run((a: number, b: number) => a + b, 1, 2), 3);
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    assert.equal(await pool.run(workerName), before, "the same worker all along");
+  });
+
+  it("Pool option taskTimeout ends the job of a task that breaks Array.prototype.push, and the pool goes on", async () => {
+    await using pool = new Pool({ maxChildren: 1, taskTimeout: 300 });
+    const before = await pool.run(workerName);
+    await assert.rejects(
+      pool.run(() => {
+        Array.prototype.push = () => 0; // the worker's own answers need it
+        return 1;
+      }),
+      { name: "TaskTimeoutError" },
+    );
+    assert.equal(await pool.run((a: number, b: number) => a + b, 1, 2), 3);
+    pool.map((n: number) => n * 2, [1, 2, 3]);
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], [2, 4, 6]);
+    assert.notEqual(await pool.run(workerName), before, "a new worker");
+    const { jobs } = pool.stats();
+    assert.deepEqual([jobs.done, jobs.failed], [6, 1]);
+  });
+});
+
