@@ -14,6 +14,8 @@ import { describe } from "../_checks.ts";
 const NONE = Symbol("no task");
 
 const NATIVE_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;
+/** An accessor's source, `get name() {…}` or `set [key](v) {…}` (not a method named `get`). */
+const ACCESSOR_SOURCE = /^(?:get|set)(?:\s+(?!\()|(?=[\["'#]))/;
 
 /** Append-only: a worker that knows the first `n` specs needs only the rest. */
 export class TaskRegistry {
@@ -78,6 +80,11 @@ export class TaskRegistry {
     }
     if (/^class\b/.test(source)) {
       throw new TypeError(`Cannot submit job: "task" is a class, not a function`);
+    }
+    if (ACCESSOR_SOURCE.test(source)) {
+      throw new TypeError(
+        `Cannot submit job: "task" is a getter or setter, not a function a worker can call; pass a plain function or method`,
+      );
     }
     const name = (fn as { name?: unknown }).name;
     const index = this.#add(

@@ -242,6 +242,15 @@ describe("Pool tasks that are not tasks", () => {
       [Math.max, /native function/],
       [identity.bind(null), /bound function/],
       [class {}, /is a class/],
+      [
+        Object.getOwnPropertyDescriptor({
+          get size() {
+            return 1;
+          },
+        }, "size")!.get,
+        /getter or setter/,
+      ],
+      [Object.getOwnPropertyDescriptor({ set ["size"](_: number) {} }, "size")!.set, /getter/],
     ];
     for (const [value, message] of bad) {
       const t = value as (n?: unknown) => void;
@@ -261,6 +270,13 @@ describe("Pool tasks that are not tasks", () => {
     }
     assert.equal(pool.pending, 0);
     assert.equal(await pool.run(identity, 7), 7, "the pool keeps working");
+    const methods = {
+      get: (n: number) => n + 1,
+      set(n: number) {
+        return n + 2;
+      },
+    };
+    assert.deepEqual([await pool.run(methods.get, 1), await pool.run(methods.set, 1)], [2, 3]);
   });
 
   it("Pool fails a job whose name the task module does not export, or exports as a non-function, and only that job", async () => {
