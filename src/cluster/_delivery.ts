@@ -111,6 +111,7 @@ export class Delivery {
       } else {
         for (const chunk of live) this.#host.failChunk(chunk, error);
         this.#host.commit();
+        this.#host.pump(); // the backlog goes on (a failed probe chunk held it)
       }
     }
   }

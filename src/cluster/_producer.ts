@@ -288,6 +288,7 @@ export class ChunkProducer {
     if (typeof result !== "object" || result === null || result.v !== WIRE_VERSION) {
       this.#failChunk(chunk, new TypeError(`Chunk ${key} returned an unknown result format`));
       this.#results.commit();
+      this.#pump();
       return;
     }
     this.#forget(chunk);

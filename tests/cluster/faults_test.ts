@@ -113,6 +113,37 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "ClusterPool: an add Redis refuses (out of memory) fails its chunk, and the rest of the map still ends",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not changing someone else's server");
+      const queue = queueName("refused-add");
+      await using watched = await watchQueue(redis, queue);
+      const admin = await watched.raw.client;
+      await using _node = await startNode(redis, queue, { runtime: otherRuntime });
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue, resultId: true });
+      await using _pool = bounded(pool);
+      assert.equal(await pool.run("inc", 1), 2); // connected
+      await admin.config("SET", "maxmemory", "1"); // every write refused
+      const n = 1000;
+      pool.map("noop", Array.from({ length: n }, (_, i) => i)); // unmeasured: a probe chunk first
+      await pool.failedCount.acquire(); // the first add was refused
+      await admin.config("SET", "maxmemory", "0");
+      assert.equal(await pool.wait(), true, "every item ends"); // before: the rest stayed pending
+      const ids = new Set<number>();
+      for (const [id] of pool.done as Iterable<[number, unknown]>) ids.add(id);
+      for (const [id, error] of pool.failed as Iterable<[number, Error]>) {
+        assert.match(error.message, /OOM/);
+        ids.add(id);
+      }
+      assert.equal(ids.size, n);
+      assert.equal(pool.done.length + pool.failed.length, n, "each once");
+      assert.equal(await pool.run("inc", 41), 42);
+    },
+  );
+
+  it(
     "a node told to stop while Redis is down leaves at once, closed, on both runtimes",
     needsRedis(60_000),
     async (t) => {
