@@ -36,6 +36,23 @@ export function describe(value: unknown): string {
   }
 }
 
+/**
+ * What a thrown value says, for a message that wraps it: its `message` when
+ * that is a string (an `Error`), else `it threw ` and {@linkcode describe} of
+ * the value (`it threw null`). Never throws.
+ */
+export function thrownMessage(thrown: unknown): string {
+  try {
+    const message = typeof thrown === "object" && thrown !== null
+      ? (thrown as { message?: unknown }).message
+      : undefined;
+    if (typeof message === "string") return message;
+  } catch {
+    // Its message getter threw: describe the value instead.
+  }
+  return `it threw ${describe(thrown)}`;
+}
+
 function describeObject(value: object): string {
   if (Array.isArray(value)) return "an array";
   const prototype = Object.getPrototypeOf(value);

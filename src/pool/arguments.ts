@@ -6,6 +6,7 @@
  * @module
  */
 
+import { thrownMessage } from "../_checks.ts";
 import { isTransferred } from "../protocol/codec.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Destination, Sink, TO_DISCARD, TO_DONE } from "./job.ts";
@@ -30,7 +31,7 @@ export function detachNow(args: unknown[], moving: Transferable[]): [unknown[], 
   } catch (error) {
     // The clone checked every argument: one cannot cross to a worker.
     throw new TypeError(
-      `Cannot submit job: an argument cannot be cloned (${(error as Error)?.message})`,
+      `Cannot submit job: an argument cannot be cloned (${thrownMessage(error)})`,
       { cause: error },
     );
   }

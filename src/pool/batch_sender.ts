@@ -9,6 +9,7 @@
  * @module
  */
 
+import { thrownMessage } from "../_checks.ts";
 import { claimWord, offerClaim, releaseClaim } from "../protocol/claims.ts";
 import { writeJob } from "../protocol/job_batch.ts";
 import { Mode, type TaskSpec } from "../protocol/messages.ts";
@@ -228,7 +229,7 @@ export class BatchSender {
         } catch (error) {
           job.ended = true;
           const message = `Cannot send job ${job.id}: an argument cannot be cloned (${
-            (error as Error).message
+            thrownMessage(error)
           })`;
           this.#ends.failed(job, job.id, new TypeError(message, { cause: batchError }));
         }

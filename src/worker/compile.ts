@@ -4,6 +4,8 @@
  * @module
  */
 
+import { thrownMessage } from "../_checks.ts";
+
 /** What kind of function a task is, decided once when it is compiled. */
 export const TaskKind = { PLAIN: 0, GENERATOR: 1, ASYNC_GENERATOR: 2 } as const;
 
@@ -28,7 +30,7 @@ export function compileTask(source: string): Compiled {
     fn = evaluate(source);
   } catch (error) {
     return compileTask.failing(
-      new TypeError(`Cannot compile inline task: ${(error as Error).message}`, { cause: error }),
+      new TypeError(`Cannot compile inline task: ${thrownMessage(error)}`, { cause: error }),
     );
   }
   if (typeof fn !== "function") {
@@ -157,7 +159,8 @@ function evaluate(source: string): unknown {
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     // deno-lint-ignore no-eval
-    const holder = globalEval(`({${source}\n})`) as Record<string, unknown>;
-    return Object.values(holder)[0];
+    const holder = globalEval(`({${source}\n})`) as object;
+    const key = Reflect.ownKeys(holder)[0]; // a string, number or Symbol key
+    return key === undefined ? undefined : Object.getOwnPropertyDescriptor(holder, key)!.value;
   }
 }

@@ -16,6 +16,16 @@ import { fixture } from "../_util.ts";
 const identity = (n: unknown) => n;
 
 /** Values structured clone refuses, alone and inside an object. */
+/** An object whose getter throws `null` when it is cloned. */
+function throwsNull(): object {
+  return Object.defineProperty({}, "bad", {
+    enumerable: true,
+    get() {
+      throw null;
+    },
+  });
+}
+
 const uncloneable: [string, () => unknown, (i: number) => unknown][] = [
   ["a function", () => () => 1, (i: number) => i === 50 ? () => 1 : i],
   ["a Symbol", () => Symbol("nope"), (i: number) => i === 50 ? Symbol("nope") : i],
@@ -28,6 +38,19 @@ const uncloneable: [string, () => unknown, (i: number) => unknown][] = [
     "an object holding a function",
     () => ({ ok: 1, bad: () => 1 }),
     (i: number) => i === 50 ? { ok: 1, bad: () => 1 } : i,
+  ],
+  [
+    "an object whose getter throws null",
+    () => throwsNull(),
+    (i: number) =>
+      i === 50
+        ? Object.defineProperty({}, "bad", {
+          enumerable: true,
+          get() {
+            throw null;
+          },
+        })
+        : i,
   ],
 ];
 
@@ -277,6 +300,39 @@ describe("Pool tasks that are not tasks", () => {
       },
     };
     assert.deepEqual([await pool.run(methods.get, 1), await pool.run(methods.set, 1)], [2, 3]);
+  });
+
+  it("Pool runs method shorthand with a Symbol key", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const methods = {
+      [Symbol.for("double")](n: number) {
+        return n * 2;
+      },
+    };
+    assert.equal(await pool.run(methods[Symbol.for("double")], 21), 42);
+  });
+
+  it("Pool fails the job of an inline task whose compiling throws null, and its worker goes on", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const workerName = () => (globalThis as { name?: string }).name ?? "";
+    // The computed key is part of the method's source: the worker evaluates it again, and there
+    // (a worker has a name) it throws null.
+    const methods = {
+      [
+        (() => {
+          if (((globalThis as { name?: string }).name ?? "") !== "") throw null;
+          return "k";
+        })()
+      ](n: number) {
+        return n;
+      },
+    } as Record<string, (n: number) => number>;
+    const before = await pool.run(workerName);
+    await assert.rejects(pool.run(methods.k!, 1), (error: Error) =>
+      error instanceof TypeError &&
+      error.message === "Cannot compile inline task: it threw null");
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    assert.deepEqual([pool.stats().workers.crashed, await pool.run(workerName)], [0, before]);
   });
 
   it("Pool fails a job whose name the task module does not export, or exports as a non-function, and only that job", async () => {
