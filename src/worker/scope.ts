@@ -88,15 +88,22 @@ export function watchOwnEnd(): void {
  * worker gone).
  */
 function onUncaught(event: Event, error: unknown): void {
-  event.preventDefault();
-  if (crashed) return;
+  if (crashed) return event.preventDefault();
   crashed = true;
   try {
     post({ type: "uncaught", error: encodeError(error) });
   } catch {
-    // A thrown value that cannot be cloned: its description then.
-    post({ type: "uncaught", error: encodeError(new Error(describeThrown(error))) });
+    try {
+      // A thrown value that cannot be cloned: its description then.
+      post({ type: "uncaught", error: encodeError(new Error(describeThrown(error))) });
+    } catch {
+      // A task broke what posting needs (a setter on Object.prototype, the
+      // array iterator): the error event is left to the runtime, which hands
+      // it to the pool as the worker's.
+      return;
+    }
   }
+  event.preventDefault();
   closeSelf?.(); // Deno; on Bun the pool terminates the worker
 }
 

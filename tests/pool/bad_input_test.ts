@@ -273,7 +273,10 @@ describe("Pool tasks that are not tasks", () => {
         }, "size")!.get,
         /getter or setter/,
       ],
-      [Object.getOwnPropertyDescriptor({ set ["size"](_: number) {} }, "size")!.set, /getter/],
+      [
+        Object.getOwnPropertyDescriptor({ set ["size"](_: number) {/* a setter */} }, "size")!.set,
+        /getter/,
+      ],
     ];
     for (const [value, message] of bad) {
       const t = value as (n?: unknown) => void;

@@ -345,6 +345,27 @@ describe("Pool: tasks that change built-ins in their worker", () => {
     assert.equal(await pool.run(workerName), before, "the same worker all along");
   });
 
+  it("Pool fails the job of a task that puts a throwing setter on Object.prototype, and the next job runs", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const poisoned = pool.run(() => {
+      // The worker's own messages set a field of that name (Deno 2.9.6).
+      Object.defineProperty(Object.prototype, "key", {
+        set() {
+          throw new Error("key setter");
+        },
+        configurable: true,
+      });
+      return 1;
+    });
+    const next = pool.run((n: number) => n + 1, 1);
+    await assert.rejects(
+      poisoned,
+      (error: Error) => error.name === "WorkerCrashedError" && /key setter/.test(error.message),
+    );
+    assert.equal(await next, 2);
+    assert.deepEqual(pool.stats().workers.crashed, 1);
+  });
+
   it("Pool option taskTimeout ends the job of a task that breaks Array.prototype.push, and the pool goes on", async () => {
     await using pool = new Pool({ maxChildren: 1, taskTimeout: 300 });
     const before = await pool.run(workerName);
@@ -364,4 +385,3 @@ describe("Pool: tasks that change built-ins in their worker", () => {
     assert.deepEqual([jobs.done, jobs.failed], [6, 1]);
   });
 });
-
