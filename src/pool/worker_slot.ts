@@ -265,6 +265,7 @@ export class WorkerSlot {
   /** Stops the worker now. */
   terminate(): void {
     this.dead = true;
+    if (this.statusShared) Atomics.store(this.status, Status.ENDED, 1); // see Status.ENDED
     this.#worker.onmessage = null;
     this.#worker.terminate();
   }

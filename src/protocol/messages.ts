@@ -134,6 +134,12 @@ export const Status = {
   TO_WORKER: 1,
   /** Bumped by the worker after each `results` message. */
   TO_MAIN: 2,
+  /**
+   * Set to 1 by the pool when it ends the worker: a task blocked in
+   * `acquireSync()` stops waiting (on Deno, `terminate()` cannot stop a
+   * thread that never returns to its event loop).
+   */
+  ENDED: 3,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */
   CLAIMS: 4,
   /**

@@ -433,6 +433,35 @@ interface Waiter {
 
 const MAX_DELAY = 0x7fff_ffff;
 
+let checkStillWanted: () => void = () => {};
+
+/**
+ * Sets the check `acquireSync()` makes between two of its waits: a pool's
+ * worker installs one that throws once the pool has ended it, so a task
+ * parked in `acquireSync()` does not outlive `terminate()` (on Deno, a
+ * terminated worker stops only when its JavaScript returns to the event
+ * loop). Internal: for `worker/runtime.ts`.
+ *
+ * @param check Throws to stop the wait.
+ *
+ * @example Usage
+ * ```ts
+ * import { guardBlockingWaits, Semaphore } from "./semaphore.ts";
+ * import assert from "node:assert/strict";
+ *
+ * let looks = 0;
+ * guardBlockingWaits(() => void looks++);
+ * assert.equal(new Semaphore(0).acquireSync(250), false); // waits of 100 ms at most
+ * assert.ok(looks >= 2, "it looked between its waits");
+ * guardBlockingWaits(() => {});
+ * ```
+ */
+export function guardBlockingWaits(check: () => void): void {
+  checkStillWanted = check;
+}
+/** The longest one `Atomics.wait` of `acquireSync()` lasts before it looks again. */
+const BLOCK_SLICE_MS = 100;
+
 /**
  * This thread's side of one memory: the permit operations, in plain or
  * atomic form, and the FIFO of this thread's `acquire()` calls with the one
@@ -526,14 +555,24 @@ class Memory {
     return -1;
   }
 
-  /** `acquireSync()`: steps 1 to 3 with `Atomics.wait`, which may throw. */
+  /**
+   * `acquireSync()`: steps 1 to 3 with `Atomics.wait`, which may throw. It
+   * waits at most {@linkcode BLOCK_SLICE_MS} at a time and then asks
+   * {@linkcode guardBlockingWaits}' check whether its worker is still
+   * wanted: Deno's `worker.terminate()` does not stop a thread that never
+   * returns to its event loop, so a worker parked for good would outlive it
+   * and keep the program from exiting.
+   */
   block(timeout: number): boolean {
     const deadline = performance.now() + timeout;
     for (;;) {
       if (this.take()) return true; // step 1
       const left = deadline - performance.now();
       if (left <= 0) return false;
-      if (this.#flag()) Atomics.wait(this.#slots, STATE, WAITING, left); // step 3
+      if (this.#flag()) {
+        Atomics.wait(this.#slots, STATE, WAITING, Math.min(left, BLOCK_SLICE_MS)); // step 3
+        checkStillWanted();
+      }
     }
   }
 

@@ -29,6 +29,7 @@ import { assertNever, Mode, Status, type ToWorker } from "../protocol/messages.t
 import { claim } from "../protocol/claims.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
+import { guardBlockingWaits } from "../sync/semaphore.ts";
 import { fromWire } from "../sync/wire.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
@@ -77,6 +78,13 @@ const CLOCK_EVERY = 64;
  * jobs on its worker return.
  */
 const applyTask = Reflect.apply;
+
+/** Stops a task's `acquireSync()` once the pool has ended this worker (see `Status.ENDED`). */
+function stopIfEnded(): void {
+  if (Atomics.load(status, Status.ENDED) !== 0) {
+    throw new Error("acquireSync() stopped waiting: the pool ended this worker");
+  }
+}
 /**
  * Argument arrays reused for jobs of up to 4 arguments: `applyTask` copies
  * them into the call, so no job ever sees another's array. Filled with
@@ -249,6 +257,7 @@ scope.addEventListener("message", (event) => {
       setPostKey(msg.key);
       if (!acceptsVersion(msg.version)) break;
       attachStatus(msg.status, msg.lane);
+      guardBlockingWaits(stopIfEnded);
       setConcurrency(msg.concurrency);
       setStreamWindow(msg.streamWindow);
       nameThisWorker(msg.name);
