@@ -71,14 +71,15 @@ export interface NestedWire {
  */
 export function toWire(value: unknown): SharedWire | NestedWire | undefined {
   if (typeof value !== "object" || value === null) return undefined;
-  const own = wireOf(value);
-  if (own !== undefined || !isContainer(value)) return own;
   try {
+    const own = wireOf(value);
+    if (own !== undefined || !isContainer(value)) return own;
     if (!holdsShared(value)) return undefined;
     return { __fastpoolShared: "Nested", value: copyWithWires(value) };
   } catch {
-    // A getter or Proxy trap threw: the structured clone will throw it too,
-    // where the caller reports values that cannot be sent.
+    // A getter or Proxy trap threw (a revoked Proxy throws at instanceof):
+    // the structured clone will throw it too, where the caller reports
+    // values that cannot be sent.
     return undefined;
   }
 }

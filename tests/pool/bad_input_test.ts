@@ -16,6 +16,13 @@ import { fixture } from "../_util.ts";
 const identity = (n: unknown) => n;
 
 /** Values structured clone refuses, alone and inside an object. */
+/** A Proxy that throws at every touch, `instanceof` included. */
+function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
 /** An object whose getter throws `null` when it is cloned. */
 function throwsNull(): object {
   return Object.defineProperty({}, "bad", {
@@ -51,6 +58,16 @@ const uncloneable: [string, () => unknown, (i: number) => unknown][] = [
           },
         })
         : i,
+  ],
+  [
+    "a revoked Proxy",
+    () => revokedProxy(),
+    (i: number) => {
+      if (i !== 50) return i;
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy;
+    },
   ],
 ];
 
