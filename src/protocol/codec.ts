@@ -9,7 +9,8 @@ import { describe } from "../_checks.ts";
 
 const ERROR_KEY = "__fastpoolError";
 const TRANSFER_BRAND = Symbol.for("fastpool.transfer");
-const MAX_CAUSE_DEPTH = 16;
+/** Errors nested deeper than this (by `cause`, `errors` or fields) cross as structured clone leaves them. */
+const MAX_CAUSE_DEPTH = 100;
 
 /** An error as it crosses threads. */
 export interface EncodedError {
@@ -22,7 +23,20 @@ export interface EncodedError {
   cause: unknown;
   errors: unknown[] | undefined;
   props: Record<string, unknown> | undefined;
+  /** The built-in class it is or extends (`TypeError` for `class E extends TypeError`). */
+  base?: string;
+  /** A `SuppressedError`'s `error` and `suppressed`, encoded. */
+  suppressed?: [unknown, unknown] | undefined;
 }
+
+/** `SuppressedError` (explicit resource management), where the runtime has it. */
+type SuppressedErrorConstructor = new (
+  error: unknown,
+  suppressed: unknown,
+  message?: string,
+) => Error & { error: unknown; suppressed: unknown };
+const SuppressedErrorClass = (globalThis as { SuppressedError?: SuppressedErrorConstructor })
+  .SuppressedError;
 
 const BUILTINS: Record<string, ErrorConstructor> = {
   Error,
@@ -34,10 +48,47 @@ const BUILTINS: Record<string, ErrorConstructor> = {
   URIError,
 };
 
+/** Each built-in class's prototype, to find the one an error's class extends. */
+const BUILTIN_PROTOTYPES = new Map<object, string>(
+  Object.entries(BUILTINS).map(([name, constructor]) => [constructor.prototype, name]),
+);
+
+/** The built-in class `error` is an instance of, however far down its class extends it. */
+function builtinBase(error: Error): string {
+  for (let p = Object.getPrototypeOf(error); p !== null; p = Object.getPrototypeOf(p)) {
+    const name = BUILTIN_PROTOTYPES.get(p);
+    if (name !== undefined) return name;
+  }
+  return "Error";
+}
+
+/**
+ * An error's own field as it crosses: an error encoded (its class kept), a
+ * value structured clone can copy as it is, and anything else as a string
+ * that says what it was, so the error itself still arrives.
+ */
+function encodeField(value: unknown, depth: number): unknown {
+  if (typeof value !== "object" || value === null) {
+    return typeof value === "function" || typeof value === "symbol"
+      ? `[cannot be sent: ${describe(value)}]`
+      : value;
+  }
+  if (value instanceof Error) return encodeError(value, depth + 1);
+  try {
+    structuredClone(value);
+    return value;
+  } catch {
+    return `[cannot be sent: ${describe(value)}]`;
+  }
+}
+
 /**
  * Encodes a thrown value for `postMessage`. Errors keep their name, message,
- * stack, `cause` chain, `errors` (AggregateError) and own primitive fields;
- * other thrown values are sent as they are.
+ * stack, the built-in class they are or extend, `cause` chain, `errors`
+ * (AggregateError), `error` and `suppressed` (SuppressedError) and own
+ * fields; a field or cause that cannot be cloned (a function, an object
+ * holding one) crosses as a string saying what it was. Other thrown values
+ * are sent as they are.
  *
  * Never throws: a field whose getter throws (or a Proxy whose traps throw) is
  * left out, and the message then says which fields could not be read and
@@ -74,11 +125,10 @@ export function encodeError(thrown: unknown, depth = 0): unknown {
     unreadable.push("its own fields");
   }
   for (const key of keys) {
-    if (key === "cause") continue;
+    if (key === "cause" || key === "message") continue; // sent on their own
     const value = read(key);
-    const type = typeof value;
-    if (type === "object" || type === "function" || type === "symbol") continue;
-    props[key] = value;
+    if (typeof value === "function") continue; // a method set on the instance
+    props[key] = encodeField(value, depth);
     hasProps = true;
   }
   const name = read("name");
@@ -95,23 +145,32 @@ export function encodeError(thrown: unknown, depth = 0): unknown {
   if (hasCause) {
     const failures = unreadable.length;
     cause = read("cause");
-    if (unreadable.length === failures) cause = encodeError(cause, depth + 1);
+    if (unreadable.length === failures) cause = encodeField(cause, depth);
     else hasCause = false;
   }
   let errors: unknown[] | undefined;
+  let suppressed: [unknown, unknown] | undefined;
   let dom = false;
+  let base = "Error";
   try {
     dom = typeof DOMException !== "undefined" && error instanceof DOMException;
+    base = builtinBase(error);
     if (error instanceof AggregateError) {
       const list = read("errors");
-      if (Array.isArray(list)) errors = list.map((e) => encodeError(e, depth + 1));
+      if (Array.isArray(list)) errors = list.map((e) => encodeField(e, depth));
+    } else if (SuppressedErrorClass !== undefined && error instanceof SuppressedErrorClass) {
+      suppressed = [encodeField(read("error"), depth), encodeField(read("suppressed"), depth)];
     }
   } catch (failure) {
     if (unreadable.length === 0) firstFailure = failure;
     unreadable.push(`"errors"`);
   }
-  const text = typeof message === "string" ? message : "";
-  const encoded = {
+  const text = typeof message === "string"
+    ? message
+    : message === undefined || message === null
+    ? ""
+    : describe(message); // a message set to a number or object
+  const encoded: EncodedError = {
     [ERROR_KEY]: true,
     name: typeof name === "string" ? name : "Error",
     message: text,
@@ -121,7 +180,9 @@ export function encodeError(thrown: unknown, depth = 0): unknown {
     cause,
     errors,
     props: hasProps ? props : undefined,
-  } satisfies EncodedError;
+    base,
+    suppressed,
+  };
   if (unreadable.length === 0) return encoded;
   encoded.message = `${unreadableMessage(unreadable, firstFailure)}${
     text === "" ? "" : ` (its message: ${text})`
@@ -129,6 +190,8 @@ export function encodeError(thrown: unknown, depth = 0): unknown {
   // The class and `dom` are kept only for what could be read in full.
   encoded.dom = false;
   encoded.errors = undefined;
+  encoded.suppressed = undefined;
+  encoded.base = "Error";
   return encoded;
 }
 
@@ -172,20 +235,24 @@ export function describeThrown(value: unknown): string {
 }
 
 /**
- * Rebuilds what {@linkcode encodeError} encoded: built-in classes keep their
- * class, others become an `Error` with the original `name`; the stack is the
- * worker's.
+ * Rebuilds what {@linkcode encodeError} encoded: an error of a built-in class,
+ * or of a class that extends one, comes back as that built-in class, with
+ * the original `name`; the stack is the worker's.
  */
 export function decodeError(encoded: unknown): unknown {
   if (!isEncodedError(encoded)) return encoded;
   const { name, message } = encoded;
+  const base = encoded.base ?? name; // an encoder of an older version sends no base
   let error: Error;
   if (encoded.errors) {
     error = new AggregateError(encoded.errors.map(decodeError), message);
+  } else if (encoded.suppressed && SuppressedErrorClass !== undefined) {
+    const [inner, suppressed] = encoded.suppressed;
+    error = new SuppressedErrorClass(decodeError(inner), decodeError(suppressed), message);
   } else if (encoded.dom && typeof DOMException !== "undefined") {
     error = new DOMException(message, name);
   } else {
-    error = new (Object.hasOwn(BUILTINS, name) ? BUILTINS[name]! : Error)(message);
+    error = new (Object.hasOwn(BUILTINS, base) ? BUILTINS[base]! : Error)(message);
   }
   if (error.name !== name) {
     Object.defineProperty(error, "name", { value: name, configurable: true, writable: true });
@@ -209,7 +276,7 @@ export function decodeError(encoded: unknown): unknown {
       // Defined, not assigned: a field named like an accessor of the class
       // (a DOMException's `code`) would otherwise throw.
       Object.defineProperty(error, key, {
-        value: encoded.props[key],
+        value: decodeError(encoded.props[key]),
         configurable: true,
         enumerable: true,
         writable: true,

@@ -52,6 +52,69 @@ describe("codec", () => {
     assert.deepEqual(copy.cause, { code: 7 });
   });
 
+  it("encodeError() keeps own fields that are objects, null or errors", () => {
+    const error = Object.assign(new Error("with fields"), {
+      code: "E42",
+      details: { table: "users" },
+      retryAfter: null,
+      list: [1, 2],
+      inner: new RangeError("field"),
+    });
+    const copy = roundTrip(error) as typeof error;
+    assert.deepEqual(
+      [copy.code, copy.details, copy.retryAfter, copy.list],
+      ["E42", { table: "users" }, null, [1, 2]],
+    );
+    assert.ok(copy.inner instanceof RangeError);
+  });
+
+  it("encodeError() keeps the built-in class an error's class extends, and its name", () => {
+    class NotFound extends TypeError {
+      override name = "NotFound";
+    }
+    const copy = roundTrip(new NotFound("gone")) as Error;
+    assert.ok(copy instanceof TypeError);
+    assert.deepEqual([copy.name, copy.message], ["NotFound", "gone"]);
+    const renamed = Object.assign(new RangeError("r"), { name: "Renamed" });
+    assert.ok(roundTrip(renamed) instanceof RangeError);
+  });
+
+  it("encodeError() keeps a SuppressedError's class, error and suppressed", () => {
+    const Suppressed = (globalThis as unknown as {
+      SuppressedError: new (e: unknown, s: unknown, m: string) => Error;
+    }).SuppressedError;
+    const copy = roundTrip(
+      new Suppressed(new TypeError("first"), new RangeError("second"), "both"),
+    ) as Error & { error: unknown; suppressed: unknown };
+    assert.ok(copy instanceof Suppressed);
+    assert.equal(copy.message, "both");
+    assert.ok(copy.error instanceof TypeError);
+    assert.ok(copy.suppressed instanceof RangeError);
+  });
+
+  it("encodeError() sends a cause or field that cannot be cloned as a description, and the error whole", () => {
+    const error = Object.assign(new RangeError("disk full", { cause: () => 1 }), {
+      handle: { close: () => {} },
+      tag: Symbol("t"),
+    });
+    const copy = roundTrip(error) as Error & { handle: unknown; tag: unknown };
+    assert.ok(copy instanceof RangeError);
+    assert.equal(copy.message, "disk full");
+    assert.match(String(copy.cause), /^\[cannot be sent: function cause\]$/);
+    assert.equal(copy.handle, "[cannot be sent: an object]");
+    assert.equal(copy.tag, "[cannot be sent: Symbol(t)]");
+  });
+
+  it("encodeError() keeps a message that is not a string, and a cause chain 30 deep", () => {
+    const odd = Object.assign(new Error(), { message: 42 });
+    assert.equal((roundTrip(odd) as Error).message, "42");
+    let chain = new Error("root");
+    for (let i = 1; i < 30; i++) chain = new Error(`level ${i}`, { cause: chain });
+    let depth = 0;
+    for (let e: unknown = roundTrip(chain); e instanceof Error; e = e.cause) depth++;
+    assert.equal(depth, 30);
+  });
+
   it("encodeError() passes thrown non-errors through", () => {
     assert.equal(roundTrip("just a string"), "just a string");
     assert.deepEqual(roundTrip({ code: 1 }), { code: 1 });
