@@ -306,6 +306,9 @@ export class ChunkProducer {
     } else {
       const errors = new Map(result.errors);
       const undef = new Set(result.undef);
+      for (const [k, place] of result.undefYields ?? []) {
+        (result.values[k] as unknown[])[place] = undefined;
+      }
       for (let k = 0; k < count; k++) {
         const index = offset + k;
         if (batch.ended?.has(index)) continue;

@@ -41,6 +41,8 @@ export interface ChunkResult {
   values: unknown[];
   /** Indices whose result is `undefined` (JSON has no `undefined`). */
   undef: number[];
+  /** A generator's `undefined` values, `[index, place]`: `null` in `values` (a node before 2026-12-04 sends none). */
+  undefYields?: [number, number][];
   /** `[index, encoded error]` of items that failed. */
   errors: [number, unknown][];
   /** Whether the task is a generator: each value is then the array of what it yielded. */

@@ -399,6 +399,14 @@ async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkRe
     } else if (value === undefined) {
       result.undef.push(i);
     } else {
+      if (result.gen && Array.isArray(value) && value.includes(undefined)) {
+        // What a generator yielded: an `undefined` value crosses as null and its place.
+        value = value.map((yielded, place) => {
+          if (yielded !== undefined) return yielded;
+          (result.undefYields ??= []).push([i, place]);
+          return null;
+        });
+      }
       const problem = typeof value === "string" ? undefined : jsonProblem(value);
       if (problem) {
         errors.push([i, new TypeError(`Cannot return result: it is not JSON-safe (${problem})`)]);

@@ -54,6 +54,7 @@ async function program(pool: PoolLike): Promise<unknown> {
   for await (const entry of pool.asCompleted()) completed.push(show(entry));
   completed.sort();
   const odd: Error = await pool.run("evenOnly", 5).then(() => new Error("no error"), (e) => e);
+  const quota = await pool.run("failWithDetails").catch((e) => e);
   return {
     completed: completed.map((line) => line.replace(/file:\/\/\S+/, "MODULE")),
     run: await pool.run("fib", 15),
@@ -61,6 +62,8 @@ async function program(pool: PoolLike): Promise<unknown> {
     exec: await pool.exec("add", [2, 3], { timeout: 10_000 }),
     object: await pool.run("describePoint", { x: 3, y: 4 }),
     undefinedResult: await pool.run("noop", 1),
+    gaps: await pool.run("withGaps"), // [1, undefined, 3]
+    quota: [quota instanceof RangeError, quota.name, quota.details, quota.retryAfter],
     odd: [
       odd.constructor.name,
       odd.message,
