@@ -9,6 +9,8 @@
 import type { ExecOptions } from "../pool/types.ts";
 import { checkTimeout } from "../_checks.ts";
 import { describe } from "../_checks.ts";
+import { checkOptionNames } from "../_option_names.ts";
+import { EXEC_OPTION_NAMES } from "../pool/exec_checks.ts";
 import type { ChunkData } from "./_wire.ts";
 
 /** Where a batch's results go. */
@@ -110,7 +112,9 @@ export function checkExec(args: unknown, options: ExecOptions): void {
       `Cannot run job: "options" must be an object, received ${describe(options)}`,
     );
   }
-  const { signal, timeout, transfer, first } = options;
+  // Pool's names: a typo is named as on Pool, and what does not apply says so.
+  checkOptionNames(options, EXEC_OPTION_NAMES, "run job");
+  const { signal, timeout, transfer, first, priority, onProgress } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
       `Cannot run job: "signal" must be an AbortSignal, received ${describe(signal)}`,
@@ -123,6 +127,16 @@ export function checkExec(args: unknown, options: ExecOptions): void {
   }
   if (first) {
     throw new TypeError(`Cannot run job: "first" does not apply to a ClusterPool`);
+  }
+  if (priority !== undefined) {
+    throw new TypeError(
+      `Cannot run job: "priority" does not apply to a ClusterPool: chunks run in the order nodes take them`,
+    );
+  }
+  if (onProgress !== undefined) {
+    throw new TypeError(
+      `Cannot run job: "onProgress" does not apply to a ClusterPool: progress does not cross machines`,
+    );
   }
   if (timeout !== undefined) checkTimeout(timeout, "timeout", "run job");
 }

@@ -200,6 +200,15 @@ describe("ClusterPool without Redis", () => {
     assert.throws(() => pool.submit("describePoint", cyclic), /cyclic/);
     await assert.rejects(pool.run("inc", new Date() as unknown as number), /instance of Date/);
     await assert.rejects(pool.exec("inc", [1], { transfer: [new ArrayBuffer(1)] }), /transfer/);
+    await assert.rejects(
+      pool.exec("inc", [1], { timeot: 5 } as { timeout: number }),
+      /unknown option "timeot"; did you mean "timeout"\?/,
+    );
+    await assert.rejects(pool.exec("inc", [1], { priority: 1 }), /"priority" does not apply/);
+    await assert.rejects(
+      pool.exec("inc", [1], { onProgress: () => {} }),
+      /"onProgress" does not apply/,
+    );
     assert.throws(() => pool.submitDone("inc", 3 as unknown as boolean, 1), /"done"/);
     assert.throws(() => pool.map("inc", 5 as unknown as number[]), /"iterable" must be iterable/);
     assert.throws(() => pool.cancel("1" as unknown as number), /"jobId"/);
