@@ -263,6 +263,7 @@ export class Submitter {
     if (typeof arg === "object" && arg !== null) {
       if (isTransferred(arg)) return this.job(task, args, alone(done, deferred), first).id;
       arg = toWire(arg) ?? arg;
+      this.checkOpen(); // its getters ran: one may have closed the pool
     }
     let open = queue.openFor(task, done);
     let id: JobId;
@@ -338,6 +339,7 @@ export class Submitter {
         }
       }
     }
+    this.checkOpen(); // the arguments' getters ran: one may have closed the pool
     if (transfer === null) return { index, args, transfer };
     const [detached, moving] = detachNow(args, transfer);
     return { index, args: detached, transfer: moving };
@@ -424,6 +426,7 @@ export class Submitter {
     // A copy (an array's is a fast slice), so later changes to the input do not reach jobs
     // still queued; objects among the items are checked and shared primitives unwrapped.
     const items = mapItems(iterable as Iterable<unknown>);
+    this.checkOpen(); // the iterable and the items' getters ran: one may have closed the pool
     const n = items.length;
     if (n === 0) return 0;
     if (this.#queue.items + n > this.#options.maxQueue) {

@@ -10,6 +10,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
+import { PoolClosedError } from "../../src/errors.ts";
 import { task } from "../../src/task.ts";
 import { fixture } from "../_util.ts";
 
@@ -576,5 +577,33 @@ describe("Pool options and arguments of the wrong type or range", () => {
       );
     }
     assert.equal(pool.pending, 0);
+  });
+});
+
+describe("Pool arguments whose getters close the pool", () => {
+  it("Pool refuses with PoolClosedError a submit whose argument's getter terminated the pool, and nothing stays pending", async () => {
+    const submits: [string, (pool: Pool, arg: object) => unknown][] = [
+      ["submit", (pool, arg) => pool.submit(identity, arg)],
+      ["run of two arguments", (pool, arg) => pool.run((a: object, _b: number) => a, arg, 2)],
+      ["map", (pool, arg) => pool.map(identity, [arg])],
+    ];
+    for (const [what, submit] of submits) {
+      const pool = new Pool({ maxChildren: 1 });
+      const arg = {
+        get field() {
+          pool.terminate(); // read at the submit, where shared primitives are looked for
+          return 1;
+        },
+      };
+      let refused: unknown;
+      try {
+        await submit(pool, arg);
+      } catch (error) {
+        refused = error;
+      }
+      assert.ok(refused instanceof PoolClosedError, `${what}: ${String(refused)}`);
+      assert.equal(pool.pending, 0, what);
+      assert.equal(await pool.wait(), true, what);
+    }
   });
 });
