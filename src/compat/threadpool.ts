@@ -592,7 +592,9 @@ export class ThreadPool implements AsyncDisposable {
       );
     }
     if (this.#qSize > 0 && this.#queue.length >= this.#qSize) {
-      throw new QueueFullError(this.#qSize);
+      const full = new QueueFullError(this.#qSize);
+      full.message = `Cannot put request: queue is full (qSize is ${this.#qSize})`;
+      throw full;
     }
     this.#pending.set(request.requestID, request);
     this.#queue.push(request);

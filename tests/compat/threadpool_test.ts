@@ -487,7 +487,8 @@ describe("ThreadPool workers and queues", () => {
     pool.putRequest(new WorkRequest(() => 0));
     assert.throws(
       () => pool.putRequest(new WorkRequest(() => 0)),
-      QueueFullError,
+      (error: Error) =>
+        error instanceof QueueFullError && /queue is full \(qSize is \d+\)/.test(error.message),
     );
   });
 
