@@ -9,6 +9,7 @@
  * @module
  */
 
+import { thrownMessage } from "../_checks.ts";
 import { type Chunk, State } from "./_batch.ts";
 import { Link, type LinkListener, type Outgoing } from "./_link.ts";
 import { where } from "./connection.ts";
@@ -109,7 +110,9 @@ export class Delivery {
         this.#unsent.push(...live);
         this.#scheduleRetry();
       } else {
-        for (const chunk of live) this.#host.failChunk(chunk, error);
+        // Redis's own error: not handed on, as it holds the command and all its data.
+        const refused = new Error(`Cannot add a chunk to Redis: ${thrownMessage(error)}`);
+        for (const chunk of live) this.#host.failChunk(chunk, refused);
         this.#host.commit();
         this.#host.pump(); // the backlog goes on (a failed probe chunk held it)
       }

@@ -134,7 +134,8 @@ describe("ClusterPool faults", () => {
       const ids = new Set<number>();
       for (const [id] of pool.done as Iterable<[number, unknown]>) ids.add(id);
       for (const [id, error] of pool.failed as Iterable<[number, Error]>) {
-        assert.match(error.message, /OOM/);
+        assert.match(error.message, /^Cannot add a chunk to Redis: OOM/);
+        assert.equal((error as { command?: unknown }).command, undefined, "not Redis's error");
         ids.add(id);
       }
       assert.equal(ids.size, n);
