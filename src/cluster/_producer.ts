@@ -20,6 +20,7 @@ import { clearImmediate, setImmediate } from "node:timers";
 import { Deque } from "../deque.ts";
 import { QueueFullError } from "../errors.ts";
 import type { JobId } from "../pool/types.ts";
+import { settlesWithin, systemClock } from "../timers/clock.ts";
 import { Batch, type Chunk, type Deferred, report, Sink, State } from "./_batch.ts";
 import { Delivery } from "./_delivery.ts";
 import type { Results } from "./_results.ts";
@@ -35,6 +36,8 @@ import {
 import type { ResolvedClusterOptions } from "./options.ts";
 
 const WINDOW_PER_NODE = 4;
+/** How long a closing producer waits for Redis to drop the chunks it gave up. */
+const WITHDRAW_MS = 2000;
 const MIN_WINDOW = 8;
 
 /** Moves one cluster pool's items through Redis and ends each once. */
@@ -45,6 +48,10 @@ export class ChunkProducer {
   readonly #producerId = randomId();
   readonly #backlog = new Deque<Batch>();
   readonly #chunks = new Map<string, Chunk>();
+  /** Chunks given up at a shutdown's timeout: taken out of Redis, if no node took them, at close. */
+  #withdrawn: Promise<boolean>[] = [];
+  /** Keys of given-up chunks still being added: taken out once they are in. */
+  readonly #withdrawAfterAdd = new Set<string>();
   readonly #nodes = new Map<string, number>();
   readonly #results: Results;
   readonly #dispatch: (event: Event) => void;
@@ -125,6 +132,9 @@ export class ChunkProducer {
   async close(): Promise<void> {
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
+    // Given-up chunks leave Redis before the link closes (a node started later
+    // would run them for nobody), waiting no longer than WITHDRAW_MS.
+    await settlesWithin(systemClock, Promise.allSettled(this.#withdrawn), WITHDRAW_MS);
     await this.#delivery.close();
   }
 
@@ -420,6 +430,10 @@ export class ChunkProducer {
   /** `chunks` are in Redis now: those whose items all ended meanwhile are taken out. */
   #sent(chunks: Chunk[]): void {
     for (const chunk of chunks) {
+      if (this.#withdrawAfterAdd.delete(chunk.key)) {
+        this.#withdrawn.push(this.#delivery.remove(chunk.key));
+        continue;
+      }
       if (this.#chunks.get(chunk.key) === chunk && allEnded(chunk)) void this.#removeChunk(chunk);
     }
   }
@@ -438,7 +452,11 @@ export class ChunkProducer {
 
   /** Ends every pending item with `reason()` (shutdown timeout, Redis gone too long). */
   abandon(reason: () => unknown): void {
-    for (const chunk of [...this.#chunks.values()]) this.#failChunk(chunk, reason());
+    for (const chunk of [...this.#chunks.values()]) {
+      if (chunk.state === State.SENT) this.#withdrawn.push(this.#delivery.remove(chunk.key));
+      else if (chunk.state === State.ADDING) this.#withdrawAfterAdd.add(chunk.key);
+      this.#failChunk(chunk, reason());
+    }
     this.#delivery.dropUnsent();
     for (const batch of [...this.#backlog]) {
       for (let i = batch.cut; i < batch.items.length; i++) {

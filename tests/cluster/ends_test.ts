@@ -2,7 +2,8 @@
  * Items that must end once however they are cancelled or aborted, found by
  * hostile probing: a task's probe chunk taken back from Redis, an `exec`
  * signal that aborts after a node took the item, a chunk cancelled while it
- * was still being added, and an argument changed after its submit.
+ * was still being added, an argument changed after its submit, and chunks
+ * given up at a shutdown's timeout.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -87,6 +88,25 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
       await removed;
       assert.equal((await watched.raw.getJobCounts("waiting")).waiting, 0);
       assert.equal(await pool.shutdown(), true);
+    },
+  );
+
+  it(
+    "shutdown(timeout) with chunks waiting in Redis and no node fails their items and takes the chunks out",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("shutdown-withdraw");
+      await using watched = await watchQueue(redis, queue);
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      const waiting = watched.next("waiting");
+      const run = pool.run("inc", 1).catch((error) => error);
+      await waiting; // in Redis, and no node to take it
+      assert.equal(await pool.shutdown(100), false);
+      assert.equal((await run).name, "PoolClosedError");
+      assert.equal(pool.pending, 0);
+      const counts = await watched.raw.getJobCounts("wait", "prioritized", "delayed");
+      assert.deepEqual(counts, { wait: 0, prioritized: 0, delayed: 0 }, "no chunk left for a node");
     },
   );
 
