@@ -20,6 +20,7 @@
  * @module
  */
 
+import { atomicCompareExchange, atomicLoad, atomicStore } from "./atomics.ts";
 import { CLAIM_RING, Status } from "./messages.ts";
 
 const FREE = 0;
@@ -31,14 +32,14 @@ const STOLEN = 2;
  * false if the word is still in use (send the batch with claim -1 then).
  */
 export function offerClaim(status: Int32Array, word: number): boolean {
-  if (Atomics.load(status, word) !== FREE) return false;
-  Atomics.store(status, word, SENT);
+  if (atomicLoad(status, word) !== FREE) return false;
+  atomicStore(status, word, SENT);
   return true;
 }
 
 /** The pool's side: takes back the batch of claim word `word`; true if the worker had not claimed it. */
 export function stealClaim(status: Int32Array, word: number): boolean {
-  return Atomics.compareExchange(status, word, SENT, STOLEN) === SENT;
+  return atomicCompareExchange(status, word, SENT, STOLEN) === SENT;
 }
 
 /**
@@ -48,14 +49,14 @@ export function stealClaim(status: Int32Array, word: number): boolean {
  */
 export function claim(status: Int32Array, word: number): boolean {
   if (word < 0) return true;
-  if (Atomics.compareExchange(status, word, SENT, FREE) !== STOLEN) return true;
-  Atomics.store(status, word, FREE);
+  if (atomicCompareExchange(status, word, SENT, FREE) !== STOLEN) return true;
+  atomicStore(status, word, FREE);
   return false;
 }
 
 /** The pool's side: frees claim word `word` of a batch that was never sent (after `stealClaim`). */
 export function releaseClaim(status: Int32Array, word: number): void {
-  Atomics.store(status, word, FREE);
+  atomicStore(status, word, FREE);
 }
 
 /** The claim word for the `n`-th claimable batch of a slot. */

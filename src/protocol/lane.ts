@@ -32,6 +32,7 @@
  * @module
  */
 
+import { atomicCompareExchange, atomicLoad, atomicStore } from "./atomics.ts";
 import { fromDouble, JOB_HEADER, type OutgoingJob } from "./job_batch.ts";
 import { Mode } from "./messages.ts";
 
@@ -104,7 +105,7 @@ export class Lane {
 
   /** Whether the worker listens now (a hint: `offer` decides). */
   get listening(): boolean {
-    return Atomics.load(this.#words, IN) === In.LISTENING;
+    return atomicLoad(this.#words, IN) === In.LISTENING;
   }
 
   /**
@@ -115,7 +116,7 @@ export class Lane {
    */
   offer(job: OutgoingJob): boolean {
     const words = this.#words;
-    if (Atomics.load(words, IN) !== In.LISTENING || job.transfer !== null) return false;
+    if (atomicLoad(words, IN) !== In.LISTENING || job.transfer !== null) return false;
     const args = job.args;
     let count: number;
     let from: number;
@@ -134,8 +135,8 @@ export class Lane {
     words[TASK] = job.task;
     words[MODE] = job.mode;
     words[COUNT] = count;
-    Atomics.store(words, OUT, Out.WAITING);
-    return Atomics.compareExchange(words, IN, In.LISTENING, In.REQUEST) === In.LISTENING;
+    atomicStore(words, OUT, Out.WAITING);
+    return atomicCompareExchange(words, IN, In.LISTENING, In.REQUEST) === In.LISTENING;
   }
 
   /**
@@ -145,12 +146,12 @@ export class Lane {
    */
   awaitAnswer(ms: number): boolean {
     const words = this.#words;
-    let out = Atomics.load(words, OUT);
+    let out = atomicLoad(words, OUT);
     if (out === Out.WAITING) {
       const until = performance.now() + ms;
-      do out = Atomics.load(words, OUT); while (out === Out.WAITING && performance.now() < until);
+      do out = atomicLoad(words, OUT); while (out === Out.WAITING && performance.now() < until);
       if (out === Out.WAITING) {
-        out = Atomics.compareExchange(words, OUT, Out.WAITING, Out.BY_MESSAGE);
+        out = atomicCompareExchange(words, OUT, Out.WAITING, Out.BY_MESSAGE);
         if (out === Out.WAITING) return false;
       }
     }
@@ -160,7 +161,7 @@ export class Lane {
   /** The answer {@linkcode awaitAnswer} found; the lane is free again. */
   answer(): unknown {
     const value = this.#read(ANSWER);
-    Atomics.store(this.#words, OUT, Out.IDLE);
+    atomicStore(this.#words, OUT, Out.IDLE);
     return value;
   }
 
@@ -173,17 +174,17 @@ export class Lane {
 
   /** The worker spins for work: the pool may offer a job now (a request already made stays). */
   listen(): void {
-    Atomics.compareExchange(this.#words, IN, In.OFF, In.LISTENING);
+    atomicCompareExchange(this.#words, IN, In.OFF, In.LISTENING);
   }
 
   /** Whether a request waits (seen while listening). */
   get requested(): boolean {
-    return Atomics.load(this.#words, IN) === In.REQUEST;
+    return atomicLoad(this.#words, IN) === In.REQUEST;
   }
 
   /** Stops listening; false if a request came first (take it, then). */
   stopListening(): boolean {
-    return Atomics.compareExchange(this.#words, IN, In.LISTENING, In.OFF) !== In.REQUEST;
+    return atomicCompareExchange(this.#words, IN, In.LISTENING, In.OFF) !== In.REQUEST;
   }
 
   /**
@@ -200,7 +201,7 @@ export class Lane {
     into[2] = words[MODE];
     into[3] = count;
     for (let i = 0; i < count; i++) into[JOB_HEADER + i] = this.#read(i);
-    Atomics.store(words, IN, In.OFF);
+    atomicStore(words, IN, In.OFF);
     return into;
   }
 
@@ -210,14 +211,14 @@ export class Lane {
    * read the answer from a `results` message.
    */
   answerWith(value: unknown, ms: number): boolean {
-    if (fitsLane(value) && Atomics.load(this.#words, OUT) === Out.WAITING) {
+    if (fitsLane(value) && atomicLoad(this.#words, OUT) === Out.WAITING) {
       this.#write(ANSWER, value);
       this.#numbers[MS] = ms;
       // Listening again before the pool can read the answer: its next job,
       // offered within a µs, must not find the lane shut while the worker
       // walks back to its spin (which then takes the request).
-      Atomics.store(this.#words, IN, In.LISTENING);
-      const was = Atomics.compareExchange(this.#words, OUT, Out.WAITING, Out.ANSWERED);
+      atomicStore(this.#words, IN, In.LISTENING);
+      const was = atomicCompareExchange(this.#words, OUT, Out.WAITING, Out.ANSWERED);
       if (was === Out.WAITING) return true;
     }
     this.answerByMessage();
@@ -226,7 +227,7 @@ export class Lane {
 
   /** The answer will come as a `results` message: the pool stops spinning for it. */
   answerByMessage(): void {
-    Atomics.compareExchange(this.#words, OUT, Out.WAITING, Out.BY_MESSAGE);
+    atomicCompareExchange(this.#words, OUT, Out.WAITING, Out.BY_MESSAGE);
   }
 
   // ------------------------------------------------------------------ values

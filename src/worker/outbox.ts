@@ -8,6 +8,7 @@
  * @module
  */
 
+import { atomicAdd } from "../protocol/atomics.ts";
 import { Lane } from "../protocol/lane.ts";
 import { Status } from "../protocol/messages.ts";
 import { ResultWriter } from "../protocol/result_batch.ts";
@@ -88,7 +89,7 @@ export function flush(): void {
   if (out.empty || isCrashed()) return;
   const now = performance.now();
   out.flush(now - batchStart, post);
-  Atomics.add(status, Status.TO_MAIN, 1);
+  atomicAdd(status, Status.TO_MAIN, 1);
   batchStart = now;
 }
 

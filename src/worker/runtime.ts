@@ -25,6 +25,7 @@
  * @module
  */
 
+import { atomicLoad, atomicStore } from "../protocol/atomics.ts";
 import { assertNever, Mode, Status, type ToWorker } from "../protocol/messages.ts";
 import { claim } from "../protocol/claims.ts";
 import { decodeError } from "../protocol/codec.ts";
@@ -81,7 +82,7 @@ const applyTask = Reflect.apply;
 
 /** Stops a task's `acquireSync()` once the pool has ended this worker (see `Status.ENDED`). */
 function stopIfEnded(): void {
-  if (Atomics.load(status, Status.ENDED) !== 0) {
+  if (atomicLoad(status, Status.ENDED) !== 0) {
     throw new Error("acquireSync() stopped waiting: the pool ended this worker");
   }
 }
@@ -177,7 +178,7 @@ function setConcurrency(n: number | undefined): void {
 function pendingResult(task: Compiled, result: unknown, id: number): Promise<void> | undefined {
   if (concurrency === 1) return track(settle(task, result)!);
   const lane = freeLanes.pop()!;
-  Atomics.store(status, Status.WORDS + lane, id | 0);
+  atomicStore(status, Status.WORDS + lane, id | 0);
   out.later();
   // Timed from here, where it went asynchronous: its own time, which the
   // answers' messages cannot give (other jobs run and answer meanwhile).
@@ -186,7 +187,7 @@ function pendingResult(task: Compiled, result: unknown, id: number): Promise<voi
   made = null;
   if (context !== null) live.set(id, context);
   const end = () => {
-    Atomics.store(status, Status.WORDS + lane, 0);
+    atomicStore(status, Status.WORDS + lane, 0);
     freeLanes.push(lane);
     if (context !== null) {
       context.ended = true;
@@ -321,7 +322,7 @@ const header = new JobHeader();
  */
 function runLaneJob(entry: unknown[]): Promise<void> | undefined {
   beginBatch(lastLook());
-  Atomics.store(status, Status.STARTED, ++startedJobs);
+  atomicStore(status, Status.STARTED, ++startedJobs);
   const id = entry[0] as number;
   const n = entry[3] as number; // a one-item MAP entry or a CALL: n arguments follow
   const args = REUSED_ARGS[n]!;
@@ -366,10 +367,10 @@ async function runJobs(jobs: unknown[]): Promise<void> {
         await runItems(task, jobs, i, n, id, next === jobs.length);
       } else await runEach(task, jobs, i, n, id);
     } else if (skipped.size !== 0 && skipped.delete(id)) {
-      Atomics.store(status, Status.STARTED, ++startedJobs);
+      atomicStore(status, Status.STARTED, ++startedJobs);
       out.skipped();
     } else {
-      Atomics.store(status, Status.STARTED, ++startedJobs);
+      atomicStore(status, Status.STARTED, ++startedJobs);
       const args = n < REUSED_ARGS.length ? REUSED_ARGS[n]! : new Array(n);
       for (let k = 0; k < n; k++) args[k] = fromWire(jobs[i + k]);
       currentJob = id;
@@ -408,7 +409,7 @@ async function runEach(
 ): Promise<void> {
   const args = REUSED_ARGS[1]!;
   for (let k = 0; k < n; k++) {
-    Atomics.store(status, Status.STARTED, ++startedJobs);
+    atomicStore(status, Status.STARTED, ++startedJobs);
     args[0] = fromWire(items[start + k]);
     currentJob = firstId + k;
     const pending = call(task, args, Mode.CALL, firstId + k);
@@ -432,7 +433,7 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
   let result: unknown;
   let threw = false;
   for (; k < n; k++) {
-    Atomics.store(status, Status.STARTED, ++startedJobs);
+    atomicStore(status, Status.STARTED, ++startedJobs);
     currentJob = firstId + k;
     try {
       result = fn(fromDouble(values[k]!));
@@ -480,7 +481,7 @@ async function runItems(
   const idOf = firstId - start;
   for (let k = start, end = start + n; k < end; k++) {
     if (k === last) answerEarly(inbox.length !== 0);
-    Atomics.store(status, Status.STARTED, ++startedJobs);
+    atomicStore(status, Status.STARTED, ++startedJobs);
     currentJob = idOf + k;
     const arg = jobs[k];
     let result: unknown;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { atomicLoad } from "../protocol/atomics.ts";
 import { LANE_SPIN_MS, SPIN_MS, Status } from "../protocol/messages.ts";
 import { lane, status } from "./outbox.ts";
 
@@ -44,11 +45,11 @@ export function spinMs(lone: boolean, asyncRunning: boolean): number {
 export function spinForWork(ms: number): unknown[] | null {
   lane?.listen();
   lookedAt = -1;
-  if (Atomics.load(status, Status.TO_WORKER) === received) {
+  if (atomicLoad(status, Status.TO_WORKER) === received) {
     let now = performance.now();
     const until = now + (lane === null ? Math.min(ms, SPIN_MS) : ms);
     while (
-      Atomics.load(status, Status.TO_WORKER) === received && !lane?.requested &&
+      atomicLoad(status, Status.TO_WORKER) === received && !lane?.requested &&
       (now = performance.now()) < until
     );
     lookedAt = now;

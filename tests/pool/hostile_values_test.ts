@@ -345,6 +345,26 @@ describe("Pool: tasks that change built-ins in their worker", () => {
     assert.equal(await pool.run(workerName), before, "the same worker all along");
   });
 
+  it("Pool.run() results stay right, one at a time (the shared lane), after a task replaces Atomics.store", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.equal(
+      await pool.run(() => {
+        Atomics.store = () => 0;
+        return 1;
+      }),
+      1,
+    );
+    const results: number[] = [];
+    for (let i = 0; i < 8; i++) results.push(await pool.run((x: number) => x * 10, i));
+    assert.deepEqual(results, [0, 10, 20, 30, 40, 50, 60, 70]);
+    await assert.rejects(
+      pool.run(() => {
+        throw new RangeError("still fails");
+      }),
+      RangeError,
+    );
+  });
+
   it("Pool fails the job of a task that puts a throwing setter on Object.prototype, and the next job runs", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const poisoned = pool.run(() => {
