@@ -16,16 +16,14 @@ import { type Destination, Sink, TO_DISCARD, TO_DONE } from "./job.ts";
  * buffers are detached at the call, as `postMessage` would leave them, and a
  * write to one after `run()` returns cannot reach the job. Costs one
  * structured clone of the arguments on this thread (moved buffers are not
- * copied). Where the runtime cannot move a value within one thread (Bun,
- * for streams), the job keeps the originals, which are detached when its
- * batch is sent at the end of the tick.
+ * copied). (Streams, which Bun cannot move at all, are refused before:
+ * `transfer()` and `exec`'s checks.)
  *
  * @throws {TypeError} If an argument cannot be cloned: the clone checks them all now.
  */
 export function detachNow(args: unknown[], moving: Transferable[]): [unknown[], Transferable[]] {
   // The same buffer named twice moves once (Bun refuses a list that repeats one).
   const transfer = new Set(moving).size === moving.length ? moving : [...new Set(moving)];
-  if (isBun && transfer.some(isStream)) return [args, transfer];
   try {
     return structuredClone([args, transfer], { transfer }) as [unknown[], Transferable[]];
   } catch (error) {
@@ -35,13 +33,6 @@ export function detachNow(args: unknown[], moving: Transferable[]): [unknown[], 
       { cause: error },
     );
   }
-}
-
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-
-function isStream(value: unknown): boolean {
-  return value instanceof ReadableStream || value instanceof WritableStream ||
-    value instanceof TransformStream;
 }
 
 /**

@@ -8,7 +8,7 @@
 
 import { checkTimeout, describe } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
-import { isTransferable } from "../protocol/codec.ts";
+import { checkStreamMoves, isTransferable } from "../protocol/codec.ts";
 import type { ExecOptions, ShutdownOptions } from "./types.ts";
 
 /** The options `exec()` takes. */
@@ -76,6 +76,11 @@ export function checkExec(args: unknown, options: ExecOptions): Error | undefine
         describe(transfer)
       }`,
     );
+  }
+  try {
+    for (const item of transfer ?? []) checkStreamMoves(item, "run job");
+  } catch (error) {
+    return error as Error;
   }
   try {
     if (timeout !== undefined) checkTimeout(timeout, "timeout", "run job");

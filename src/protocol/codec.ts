@@ -311,7 +311,8 @@ export interface Transferred {
  * (for example an object whose field is a buffer).
  * @returns The marked value.
  * @throws {TypeError} If neither `value` nor `list` names something that can
- * be transferred.
+ * be transferred, or it names a stream on a runtime that cannot move one
+ * (Bun 1.4).
  *
  * @example Usage
  * ```ts
@@ -327,6 +328,7 @@ export interface Transferred {
  */
 export function transfer<T>(value: T, list?: Transferable[]): T {
   const moved = list ? [...list] : [];
+  for (const item of list ?? [value]) checkStreamMoves(item, "transfer value");
   if (!list) {
     const own = transferableOf(value);
     if (own === undefined) {
@@ -355,16 +357,53 @@ function transferableOf(value: unknown): Transferable | undefined {
   if (value instanceof ArrayBuffer) return value;
   if (ArrayBuffer.isView(value)) return value.buffer as ArrayBuffer;
   if (typeof MessagePort !== "undefined" && value instanceof MessagePort) return value;
-  if (typeof ReadableStream !== "undefined" && value instanceof ReadableStream) {
-    return value as unknown as Transferable;
-  }
-  if (typeof WritableStream !== "undefined" && value instanceof WritableStream) {
-    return value as unknown as Transferable;
-  }
-  if (typeof TransformStream !== "undefined" && value instanceof TransformStream) {
-    return value as unknown as Transferable;
-  }
+  if (isStream(value)) return value as unknown as Transferable;
   return undefined;
+}
+
+function isStream(value: unknown): boolean {
+  return (typeof ReadableStream !== "undefined" && value instanceof ReadableStream) ||
+    (typeof WritableStream !== "undefined" && value instanceof WritableStream) ||
+    (typeof TransformStream !== "undefined" && value instanceof TransformStream);
+}
+
+let streamsMove: boolean | undefined;
+
+/**
+ * Whether this runtime's `postMessage` can move a stream: Deno's can, Bun
+ * 1.4's refuses any ("Found invalid value in transferList"). Tried once.
+ */
+function canMoveStreams(): boolean {
+  if (streamsMove === undefined) {
+    try {
+      const stream = new ReadableStream();
+      structuredClone(stream, { transfer: [stream as unknown as Transferable] });
+      streamsMove = true;
+    } catch {
+      streamsMove = false;
+    }
+  }
+  return streamsMove;
+}
+
+/**
+ * Refuses a stream to move where the runtime cannot move one (Bun).
+ *
+ * @throws {TypeError} If `value` is a stream and this runtime cannot move it.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkStreamMoves } from "./codec.ts";
+ *
+ * checkStreamMoves(new ArrayBuffer(8), "run job"); // not a stream: nothing to check
+ * ```
+ */
+export function checkStreamMoves(value: unknown, action: string): void {
+  if (isStream(value) && !canMoveStreams()) {
+    throw new TypeError(
+      `Cannot ${action}: this runtime cannot move a stream between threads (Bun's postMessage refuses streams); send its chunks, or a MessagePort`,
+    );
+  }
 }
 
 /** Whether `value` itself can be in a transfer list (not a view: its buffer can). */

@@ -54,7 +54,8 @@ async function program(pool: PoolLike): Promise<unknown> {
   for await (const entry of pool.asCompleted()) completed.push(show(entry));
   completed.sort();
   const odd: Error = await pool.run("evenOnly", 5).then(() => new Error("no error"), (e) => e);
-  const quota = await pool.run("failWithDetails").catch((e) => e);
+  const quota: Error & { details?: unknown; retryAfter?: unknown } = await pool
+    .run("failWithDetails").then(() => new Error("no error"), (e) => e);
   return {
     completed: completed.map((line) => line.replace(/file:\/\/\S+/, "MODULE")),
     run: await pool.run("fib", 15),

@@ -120,7 +120,9 @@ describe("ClusterPool faults", () => {
       if (!redis.own) return t.skip("REDIS_URL is set: not changing someone else's server");
       const queue = queueName("refused-add");
       await using watched = await watchQueue(redis, queue);
-      const admin = await watched.raw.client;
+      const admin = await watched.raw.client as unknown as {
+        config(...args: string[]): Promise<unknown>;
+      };
       await using _node = await startNode(redis, queue, { runtime: otherRuntime });
       const pool = new ClusterPool<Tasks>({ connection: redis.url, queue, resultId: true });
       await using _pool = bounded(pool);

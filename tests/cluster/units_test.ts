@@ -201,7 +201,7 @@ describe("ClusterPool without Redis", () => {
     await assert.rejects(pool.run("inc", new Date() as unknown as number), /instance of Date/);
     await assert.rejects(pool.exec("inc", [1], { transfer: [new ArrayBuffer(1)] }), /transfer/);
     await assert.rejects(
-      pool.exec("inc", [1], { timeot: 5 } as { timeout: number }),
+      pool.exec("inc", [1], { timeot: 5 } as unknown as { timeout: number }),
       /unknown option "timeot"; did you mean "timeout"\?/,
     );
     await assert.rejects(pool.exec("inc", [1], { priority: 1 }), /"priority" does not apply/);

@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError } from "../../src/errors.ts";
 import { task } from "../../src/task.ts";
-import { fixture } from "../_util.ts";
+import { transfer } from "../../src/protocol/codec.ts";
+import { fixture, isBun } from "../_util.ts";
 
 const identity = (n: unknown) => n;
 
@@ -330,7 +331,7 @@ describe("Pool tasks that are not tasks", () => {
         return n * 2;
       },
     };
-    assert.equal(await pool.run(methods[Symbol.for("double")], 21), 42);
+    assert.equal(await pool.run(methods[Symbol.for("double")]!, 21), 42);
   });
 
   it("Pool fails the job of an inline task whose compiling throws null, and its worker goes on", async () => {
@@ -605,5 +606,38 @@ describe("Pool arguments whose getters close the pool", () => {
       assert.equal(pool.pending, 0, what);
       assert.equal(await pool.wait(), true, what);
     }
+  });
+});
+
+describe("Pool streams moved with transfer()", () => {
+  it("Pool moves a ReadableStream to a task on Deno; on Bun, whose postMessage cannot, transfer() refuses it saying so", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const stream = () =>
+      new ReadableStream<number>({
+        start(controller) {
+          controller.enqueue(1);
+          controller.enqueue(2);
+          controller.close();
+        },
+      });
+    const readAll = async (s: ReadableStream<number>) => {
+      const out: number[] = [];
+      for await (const chunk of s as unknown as AsyncIterable<number>) out.push(chunk);
+      return out;
+    };
+    if (isBun) {
+      assert.throws(() => transfer(stream()), {
+        name: "TypeError",
+        message: /cannot move a stream between threads/,
+      });
+      const s = stream();
+      await assert.rejects(pool.exec(readAll, [s], { transfer: [s as never] }), {
+        name: "TypeError",
+        message: /cannot move a stream between threads/,
+      });
+    } else {
+      assert.deepEqual(await pool.run(readAll, transfer(stream())), [1, 2]);
+    }
+    assert.equal(await pool.run(identity, 7), 7, "the pool keeps working");
   });
 });

@@ -349,7 +349,7 @@ describe("Pool: tasks that change built-ins in their worker", () => {
     await using pool = new Pool({ maxChildren: 1 });
     assert.equal(
       await pool.run(() => {
-        Atomics.store = () => 0;
+        Atomics.store = (() => 0) as unknown as typeof Atomics.store;
         return 1;
       }),
       1,
