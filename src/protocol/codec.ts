@@ -76,7 +76,7 @@ function encodeField(value: unknown, depth: number): unknown {
   if (value instanceof Error) return encodeError(value, depth + 1);
   try {
     structuredClone(value);
-    return value;
+    return escaped(value);
   } catch {
     return `[cannot be sent: ${describe(value)}]`;
   }
@@ -102,7 +102,7 @@ export function encodeError(thrown: unknown, depth = 0): unknown {
     // A Proxy whose getPrototypeOf trap throws: nothing of it can be trusted.
     return encodeUnreadable(["its prototype"], error);
   }
-  if (!isError || depth > MAX_CAUSE_DEPTH) return thrown;
+  if (!isError || depth > MAX_CAUSE_DEPTH) return escaped(thrown);
   const error = thrown as Error;
   const unreadable: string[] = [];
   let firstFailure: unknown;
@@ -240,7 +240,10 @@ export function describeThrown(value: unknown): string {
  * the original `name`; the stack is the worker's.
  */
 export function decodeError(encoded: unknown): unknown {
-  if (!isEncodedError(encoded)) return encoded;
+  if (!isEncodedError(encoded)) {
+    const wrapped = encoded as { [ERROR_KEY]?: unknown; value?: unknown } | null;
+    return typeof wrapped === "object" && wrapped?.[ERROR_KEY] === "data" ? wrapped.value : encoded;
+  }
   const { name, message } = encoded;
   const base = encoded.base ?? name; // an encoder of an older version sends no base
   let error: Error;
@@ -284,6 +287,15 @@ export function decodeError(encoded: unknown): unknown {
     }
   }
   return error;
+}
+
+/**
+ * A thrown value (or cause) that is plain data with the encoder's own key
+ * (`{ __fastpoolError: true, … }`) crosses wrapped, so it is not read as an
+ * encoded error on the other side.
+ */
+function escaped(value: unknown): unknown {
+  return isEncodedError(value) ? { [ERROR_KEY]: "data", value } : value;
 }
 
 function isEncodedError(value: unknown): value is EncodedError {

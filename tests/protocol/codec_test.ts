@@ -118,6 +118,13 @@ describe("codec", () => {
   it("encodeError() passes thrown non-errors through", () => {
     assert.equal(roundTrip("just a string"), "just a string");
     assert.deepEqual(roundTrip({ code: 1 }), { code: 1 });
+    // Plain data with the encoder's own key is data, thrown or as a cause.
+    const lookalike = { __fastpoolError: true, errors: 5 };
+    assert.deepEqual(roundTrip(lookalike), lookalike);
+    assert.deepEqual(
+      (roundTrip(new Error("outer", { cause: lookalike })) as Error).cause,
+      lookalike,
+    );
   });
 
   it("encodeError() keeps a DOMException's name", () => {
