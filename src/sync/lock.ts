@@ -136,8 +136,8 @@ export class Lock {
    * @param options `timeout` in ms, and a `signal`; if it aborts, or is
    * already aborted, the promise rejects with its reason.
    * @returns `true` once taken, `false` if the timeout passed first.
-   * Rejects with a `TypeError` if an option has the wrong type, a
-   * `RangeError` if `timeout` is negative or NaN.
+   * @throws {TypeError} If an option has the wrong type.
+   * @throws {RangeError} If `timeout` is negative or NaN.
    *
    * @example Usage
    * ```ts

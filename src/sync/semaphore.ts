@@ -249,8 +249,8 @@ export class Semaphore {
    * @param options `timeout` in ms, and a `signal`; if it aborts, or is
    * already aborted, the promise rejects with its reason.
    * @returns `true` once acquired, `false` if the timeout passed first.
-   * Rejects with a `TypeError` if an option has the wrong type, a
-   * `RangeError` if `timeout` is negative or NaN.
+   * @throws {TypeError} If an option has the wrong type.
+   * @throws {RangeError} If `timeout` is negative or NaN.
    *
    * @example Usage
    * ```ts
@@ -391,13 +391,7 @@ export class Semaphore {
   }
 
   #enqueue(options: AcquireOptions | undefined): Promise<boolean> {
-    let read: AcquireOptions;
-    try {
-      read = readOptions(options, `acquire ${this.#noun}`);
-    } catch (error) {
-      return Promise.reject(error); // as Pool's promise methods do
-    }
-    const { timeout = Infinity, signal } = read;
+    const { timeout = Infinity, signal } = readOptions(options, `acquire ${this.#noun}`);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const memory = this.#memory;
     if (memory.idle && memory.take()) return TRUE;
