@@ -71,15 +71,24 @@ export interface NestedWire {
  */
 export function toWire(value: unknown): SharedWire | NestedWire | undefined {
   if (typeof value !== "object" || value === null) return undefined;
+  let shared: boolean;
+  let container: boolean;
   try {
-    const own = wireOf(value);
-    if (own !== undefined || !isContainer(value)) return own;
-    if (!holdsShared(value)) return undefined;
-    return { __fastpoolShared: "Nested", value: copyWithWires(value) };
+    shared = value instanceof Semaphore || value instanceof Lock;
+    container = !shared && isContainer(value);
   } catch {
-    // A getter or Proxy trap threw (a revoked Proxy throws at instanceof):
-    // the structured clone will throw it too, where the caller reports
-    // values that cannot be sent.
+    // A revoked Proxy throws at instanceof: the structured clone will throw
+    // too, where the caller reports values that cannot be sent.
+    return undefined;
+  }
+  if (shared) return wireOf(value); // throws where memory cannot be shared
+  if (!container) return undefined;
+  try {
+    const fields = value as Record<string, unknown>; // an array or plain object (isContainer)
+    if (!holdsShared(fields)) return undefined;
+    return { __fastpoolShared: "Nested", value: copyWithWires(fields) };
+  } catch {
+    // A getter or Proxy trap threw: as above.
     return undefined;
   }
 }
