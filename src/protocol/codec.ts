@@ -73,12 +73,12 @@ function encodeField(value: unknown, depth: number): unknown {
       ? `[cannot be sent: ${describe(value)}]`
       : value;
   }
-  if (value instanceof Error) return encodeError(value, depth + 1);
   try {
+    if (value instanceof Error) return encodeError(value, depth + 1); // never throws
     structuredClone(value);
     return escaped(value);
   } catch {
-    return `[cannot be sent: ${describe(value)}]`;
+    return `[cannot be sent: ${describe(value)}]`; // a revoked Proxy throws at instanceof
   }
 }
 

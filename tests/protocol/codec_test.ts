@@ -103,6 +103,11 @@ describe("codec", () => {
     assert.match(String(copy.cause), /^\[cannot be sent: function cause\]$/);
     assert.equal(copy.handle, "[cannot be sent: an object]");
     assert.equal(copy.tag, "[cannot be sent: Symbol(t)]");
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const revoked = roundTrip(new TypeError("t", { cause: proxy })) as Error;
+    assert.ok(revoked instanceof TypeError);
+    assert.match(String(revoked.cause), /^\[cannot be sent: /);
   });
 
   it("encodeError() keeps a message that is not a string, and a cause chain 30 deep", () => {
