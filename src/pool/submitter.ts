@@ -331,7 +331,7 @@ export class Submitter {
       const arg = args[i];
       if (typeof arg === "object" && arg !== null) {
         if (isTransferred(arg)) {
-          args[i] = arg.value;
+          args[i] = toWire(arg.value) ?? arg.value;
           transfer = transfer ? transfer.concat(arg.list) : arg.list;
         } else {
           const wire = toWire(arg);

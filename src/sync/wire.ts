@@ -10,8 +10,12 @@
  *  lock                  → { __fastpoolShared: "Lock", buffer }
  *  { jobs: [sem], n: 1 } → { __fastpoolShared: "Nested",
  *                            value: { jobs: [{ __fastpoolShared: "Semaphore", buffer }], n: 1 } }
+ *  { __fastpoolShared: 1 } → { __fastpoolShared: "Data", value: { __fastpoolShared: 1 } }
  *  anything else         → undefined: sent as it is
  * ```
+ *
+ * Plain data that carries the key itself (`Data`) is wrapped, at the top or
+ * inside a `Nested` value, so the receiver never reads it as a wire form.
  *
  * Only objects are looked into, and only arrays and plain objects are walked
  * (a Map, a class instance or a typed array is not), so a primitive argument
@@ -23,6 +27,9 @@
 
 import { Lock } from "./lock.ts";
 import { Semaphore } from "./semaphore.ts";
+
+/** The key that marks a wire form. */
+const KEY = "__fastpoolShared";
 
 /** The structured-clone-safe form of a Semaphore or Lock. */
 export interface SharedWire {
@@ -43,12 +50,21 @@ export interface NestedWire {
   readonly value: unknown;
 }
 
+/** Plain data that has the wire forms' key of its own: taken as it is. */
+export interface DataWire {
+  /** Marks data that only looks like a wire form. */
+  readonly __fastpoolShared: "Data";
+  /** The data. */
+  readonly value: unknown;
+}
+
 /**
  * The wire form of `value` if it is, or holds, a Semaphore or Lock.
  *
  * @param value Any job argument or result.
- * @returns Its {@linkcode SharedWire} or {@linkcode NestedWire}, or
- * `undefined` when it holds no Semaphore or Lock (send it as it is).
+ * @returns Its {@linkcode SharedWire} or {@linkcode NestedWire} (or
+ * {@linkcode DataWire} for data with the key of those), or `undefined` when
+ * it holds no Semaphore or Lock (send it as it is).
  *
  * @example Usage
  * ```ts
@@ -67,9 +83,12 @@ export interface NestedWire {
  *
  * const nested = fromWire(structuredClone(toWire({ locks: [lock] }))) as { locks: Lock[] };
  * assert.ok(nested.locks[0] instanceof Lock);
+ *
+ * const lookalike = { __fastpoolShared: "Lock" };
+ * assert.deepEqual(fromWire(structuredClone(toWire(lookalike))), lookalike);
  * ```
  */
-export function toWire(value: unknown): SharedWire | NestedWire | undefined {
+export function toWire(value: unknown): SharedWire | NestedWire | DataWire | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   let shared: boolean;
   let container: boolean;
@@ -85,7 +104,9 @@ export function toWire(value: unknown): SharedWire | NestedWire | undefined {
   if (!container) return undefined;
   try {
     const fields = value as Record<string, unknown>; // an array or plain object (isContainer)
-    if (!holdsShared(fields)) return undefined;
+    if (!holdsShared(fields)) {
+      return fields[KEY] === undefined ? undefined : { [KEY]: "Data", value };
+    }
     return { __fastpoolShared: "Nested", value: copyWithWires(fields) };
   } catch {
     // A getter or Proxy trap threw: as above.
@@ -117,9 +138,10 @@ export function toWire(value: unknown): SharedWire | NestedWire | undefined {
  */
 export function fromWire(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
-  const kind = (value as Partial<SharedWire | NestedWire>).__fastpoolShared;
+  const kind = (value as Partial<SharedWire | NestedWire | DataWire>).__fastpoolShared;
   if (kind === undefined) return value;
   if (kind === "Nested") return reviveInside((value as NestedWire).value);
+  if (kind === "Data") return (value as DataWire).value;
   return revive(value as object) ?? value;
 }
 
@@ -217,22 +239,26 @@ const UNGUARDED = 64;
 /**
  * A copy of `root` with each Semaphore and Lock replaced by its wire form.
  * Every array and plain object inside is copied once, so shared references
- * and cycles keep their shape, as structured clone keeps them.
+ * and cycles keep their shape, as structured clone keeps them; one with the
+ * wire forms' key is sent inside a {@linkcode DataWire}.
  */
 function copyWithWires(root: Record<string, unknown>): unknown {
-  const copies = new Map<object, Record<string, unknown>>();
+  const sentAs = new Map<object, unknown>();
   const work: [Record<string, unknown>, Record<string, unknown>][] = [];
   const copyOf = (value: object): unknown => {
     const wire = wireOf(value);
     if (wire !== undefined || !isContainer(value)) return wire ?? value;
-    let copy = copies.get(value);
-    if (copy === undefined) {
+    let sent = sentAs.get(value);
+    if (sent === undefined) {
       // A null prototype: an own "__proto__" key stays a key.
-      copy = Array.isArray(value) ? new Array(value.length) : Object.create(null);
-      copies.set(value, copy!);
-      work.push([value, copy!]);
+      const copy = Array.isArray(value) ? new Array(value.length) : Object.create(null);
+      work.push([value, copy]);
+      sent = (value as Record<string, unknown>)[KEY] === undefined
+        ? copy
+        : { [KEY]: "Data", value: copy };
+      sentAs.set(value, sent);
     }
-    return copy;
+    return sent;
   };
   const top = copyOf(root);
   for (let pair = work.pop(); pair !== undefined; pair = work.pop()) {
@@ -245,22 +271,28 @@ function copyWithWires(root: Record<string, unknown>): unknown {
   return top;
 }
 
-/** Revives, in place, every wire form inside `root` (a clone: ours to change). */
-function reviveInside(root: unknown): unknown {
-  if (typeof root !== "object" || root === null) return root;
+/**
+ * Revives, in place, every wire form inside `wired` (a clone: ours to
+ * change), and unwraps each {@linkcode DataWire}.
+ */
+function reviveInside(wired: unknown): unknown {
+  if (typeof wired !== "object" || wired === null) return wired;
+  // Every reference to such data reaches it through its wrapper.
+  const unwrap = (item: object): unknown =>
+    (item as Partial<DataWire>)[KEY] === "Data" ? (item as DataWire).value : item;
+  const root = unwrap(wired) as Record<string, unknown>;
   const seen = new Set<object>([root]);
-  const work: Record<string, unknown>[] = [root as Record<string, unknown>];
+  const work: Record<string, unknown>[] = [root];
   for (let node = work.pop(); node !== undefined; node = work.pop()) {
     for (const key of Object.keys(node)) {
-      const item = node[key];
-      if (typeof item !== "object" || item === null || seen.has(item)) continue;
-      const primitive = revive(item);
-      if (primitive !== undefined) {
-        node[key] = primitive;
-      } else if (isContainer(item)) {
-        seen.add(item);
-        work.push(item);
-      }
+      const wire = node[key];
+      if (typeof wire !== "object" || wire === null) continue;
+      const item = unwrap(wire) as object;
+      const primitive = item === wire ? revive(wire) : undefined;
+      if (item !== wire || primitive !== undefined) node[key] = primitive ?? item;
+      if (primitive !== undefined || seen.has(item) || !isContainer(item)) continue;
+      seen.add(item);
+      work.push(item);
     }
   }
   return root;

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { Semaphore } from "../../src/sync/semaphore.ts";
+import { transfer } from "../../src/protocol/codec.ts";
 
 describe("Pool and shared primitives", () => {
   it("Pool.run() gives a job a working Semaphore over the same memory", async () => {
@@ -49,6 +50,45 @@ describe("Pool and shared primitives", () => {
     await Promise.all(sems.map((sem) => sem.acquire()));
     await pool.wait();
     assert.deepEqual(sems.map((sem) => sem.value), [0, 0]);
+  });
+
+  it("Pool jobs take and give plain data that has the wire forms' own key as data", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const echo = (value: unknown) => value;
+    const lookalikes = [
+      { __fastpoolShared: "Nested", value: 5 },
+      { __fastpoolShared: "Lock", buffer: new SharedArrayBuffer(16) },
+      { __fastpoolShared: "Semaphore", buffer: 1 },
+    ];
+    for (const lookalike of lookalikes) {
+      assert.deepEqual(await pool.run(echo, lookalike), lookalike); // one argument
+      assert.deepEqual(await pool.exec(echo, [lookalike]), lookalike);
+      assert.deepEqual(await pool.run((_: number, v: unknown) => v, 0, lookalike), lookalike);
+    }
+    pool.map(echo, lookalikes);
+    await pool.wait();
+    assert.deepEqual(pool.done.drain(), lookalikes);
+    // Beside a real primitive, and inside a transfer()ed argument.
+    const sem = new Semaphore(2);
+    const [kind, value] = await pool.run(
+      (arg: { __fastpoolShared: string; sem: Semaphore }) => [arg.__fastpoolShared, arg.sem.value],
+      { __fastpoolShared: "Lock", sem },
+    );
+    assert.deepEqual([kind, value], ["Lock", 2]);
+    const buffer = new ArrayBuffer(8);
+    const moved = await pool.run(
+      (
+        arg: { __fastpoolShared: string; value: ArrayBuffer },
+      ) => [arg.__fastpoolShared, arg.value.byteLength],
+      transfer({ __fastpoolShared: "Nested", value: buffer }, [buffer]),
+    );
+    assert.deepEqual(moved, ["Nested", 8]);
+    assert.equal(buffer.byteLength, 0, "moved");
+    assert.equal(
+      await pool.run((arg: { sem: Semaphore }) => arg.sem.value, transfer({ sem }, [])),
+      2,
+      "a Semaphore inside a transfer()ed argument arrives working",
+    );
   });
 
   it("Pool option workerUrl points the pool at its worker entry", async () => {

@@ -23,10 +23,36 @@ describe("wire", () => {
     }
     assert.equal(toWire({}), undefined);
     assert.equal(toWire(new SharedArrayBuffer(12)), undefined);
-    assert.equal(
-      toWire({ __fastpoolShared: "Lock", buffer: new Lock().buffer }),
-      undefined,
-    );
+  });
+
+  it("toWire() wraps plain data that has the wire forms' key, so fromWire() gives it back as data", () => {
+    const lock = new Lock();
+    for (
+      const lookalike of [
+        { __fastpoolShared: "Lock", buffer: lock.buffer },
+        { __fastpoolShared: "Nested", value: 5 },
+        { __fastpoolShared: "Data", value: 6 },
+        { __fastpoolShared: 0 },
+      ]
+    ) {
+      const wire = toWire(lookalike);
+      assert.equal(wire?.__fastpoolShared, "Data");
+      assert.deepEqual(fromWire(structuredClone(wire)), lookalike);
+    }
+    // Inside a value that holds a primitive, at the top and deeper, shared and cyclic.
+    const inner: Record<string, unknown> = { __fastpoolShared: "Lock", buffer: 2 };
+    inner.self = inner;
+    const outer = { __fastpoolShared: "Semaphore", lock, list: [inner, inner] };
+    const back = fromWire(structuredClone(toWire(outer))) as typeof outer & {
+      list: (typeof inner)[];
+    };
+    assert.equal(back.__fastpoolShared, "Semaphore");
+    assert.ok(back.lock instanceof Lock);
+    const [first, second] = back.list;
+    assert.equal(first?.__fastpoolShared, "Lock");
+    assert.equal(first?.buffer, 2);
+    assert.equal(first, second, "a shared reference stays shared");
+    assert.equal(first?.self, first, "a cycle stays a cycle");
   });
 
   it("toWire() gives the kind and the shared memory", () => {
