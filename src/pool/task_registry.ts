@@ -73,9 +73,12 @@ export class TaskRegistry {
   #addFunction(fn: object): number {
     const source = Function.prototype.toString.call(fn);
     if (NATIVE_SOURCE.test(source)) {
-      const what = (fn as { name: string }).name.startsWith("bound ") ? "a bound" : "a native";
+      // A Proxy of a function shows the same source: it cannot be told apart.
+      const what = (fn as { name: string }).name.startsWith("bound ")
+        ? "a bound function"
+        : "a native function (or a Proxy)";
       throw new TypeError(
-        `Cannot submit job: "task" is ${what} function, whose source cannot be sent to a worker; pass a plain function, or a task() reference`,
+        `Cannot submit job: "task" is ${what}, whose source cannot be sent to a worker; pass a plain function, or a task() reference`,
       );
     }
     if (/^class\b/.test(source)) {

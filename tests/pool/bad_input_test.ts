@@ -281,7 +281,8 @@ describe("Pool tasks that are not tasks", () => {
       [null, /"task" must be a function/],
       [undefined, /"task" must be a function/],
       [{ module: 1 }, /"task" must be a function/],
-      [Math.max, /native function/],
+      [Math.max, /native function \(or a Proxy\)/],
+      [new Proxy(identity, {}), /native function \(or a Proxy\)/],
       [identity.bind(null), /bound function/],
       [class {}, /is a class/],
       [
