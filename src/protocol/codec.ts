@@ -48,16 +48,21 @@ const BUILTINS: Record<string, ErrorConstructor> = {
   URIError,
 };
 
-/** Each built-in class's prototype, to find the one an error's class extends. */
-const BUILTIN_PROTOTYPES = new Map<object, string>(
-  Object.entries(BUILTINS).map(([name, constructor]) => [constructor.prototype, name]),
-);
+/**
+ * Each built-in class's prototype, to find the one an error's class extends;
+ * with the lookup kept at load, so a task that replaces `Map.prototype.get` or
+ * `Object.getPrototypeOf` in its worker cannot change later errors' classes.
+ */
+const BUILTIN_PROTOTYPES: readonly object[] = Object.values(BUILTINS).map((c) => c.prototype);
+const BUILTIN_NAMES: readonly string[] = Object.keys(BUILTINS);
+const prototypeOf = Object.getPrototypeOf;
 
 /** The built-in class `error` is an instance of, however far down its class extends it. */
 function builtinBase(error: Error): string {
-  for (let p = Object.getPrototypeOf(error); p !== null; p = Object.getPrototypeOf(p)) {
-    const name = BUILTIN_PROTOTYPES.get(p);
-    if (name !== undefined) return name;
+  for (let p = prototypeOf(error); p !== null; p = prototypeOf(p)) {
+    for (let i = 0; i < BUILTIN_PROTOTYPES.length; i++) {
+      if (BUILTIN_PROTOTYPES[i] === p) return BUILTIN_NAMES[i]!;
+    }
   }
   return "Error";
 }

@@ -365,6 +365,29 @@ describe("Pool: tasks that change built-ins in their worker", () => {
     );
   });
 
+  it("Pool errors keep their class after a task replaces Map.prototype.get and Object.getPrototypeOf", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const before = await pool.run(workerName);
+    await pool.run(() => {
+      Map.prototype.get = () => undefined;
+      Object.getPrototypeOf = () => null;
+    });
+    await assert.rejects(
+      pool.run(() => {
+        throw new TypeError("still a TypeError");
+      }),
+      (error) => error instanceof TypeError && error.message === "still a TypeError",
+    );
+    await assert.rejects(
+      pool.run(() => {
+        class Refused extends RangeError {}
+        throw new Refused("extends");
+      }),
+      (error) => error instanceof RangeError && error.message === "extends",
+    );
+    assert.equal(await pool.run(workerName), before, "the same worker all along");
+  });
+
   it("Pool fails the job of a task that puts a throwing setter on Object.prototype, and the next job runs", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const poisoned = pool.run(() => {
