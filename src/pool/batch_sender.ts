@@ -12,7 +12,7 @@
 import { thrownMessage } from "../_checks.ts";
 import { claimWord, offerClaim, releaseClaim } from "../protocol/claims.ts";
 import { writeJob } from "../protocol/job_batch.ts";
-import { Mode, type TaskSpec } from "../protocol/messages.ts";
+import { CLAIM_RING, Mode, type TaskSpec } from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
 import type { Job } from "./job.ts";
 import type { JobEnds } from "./job_ends.ts";
@@ -81,7 +81,7 @@ export class BatchSender {
     }
     const job = queue.take(1);
     this.#stats.sharedLane++;
-    slot.stealable = null; // a newer entry follows the last batch
+    slot.retractable.length = 0; // a lone job follows: those batches cannot be taken back
     this.#countWait(job, this.#clock.now());
     job.slot = slot;
     slot.inflight.push(job);
@@ -118,6 +118,8 @@ export class BatchSender {
     const firstEntry = slot.inflight.length;
     const transfer: Transferable[] = [];
     let items = 0;
+    /** A job moves buffers of its own (not only the copies `writeJob` makes). */
+    let moved = false;
     let timed: Job | null = null;
     /** Timed jobs sharing the worker (several lanes), armed once sent. */
     let shared: Job[] | null = null;
@@ -149,7 +151,10 @@ export class BatchSender {
       slot.inflight.push(job);
       items += job.count;
       if (job.timeout > 0 && !exclusive) (shared ??= []).push(job);
-      if (moves) break;
+      if (moves) {
+        moved = true;
+        break;
+      }
       if (exclusive) {
         slot.exclusive = true;
         if (job.timeout > 0) timed = job;
@@ -161,25 +166,25 @@ export class BatchSender {
     const specs = this.#tasks.specs;
     const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
     slot.knownTasks = specs.length;
-    // A batch with no timer and nothing moved may go to an idle worker until its own starts it.
+    // A batch with no timer and nothing of the caller's moved may be taken
+    // back until its worker starts it (the numbers it moves are copies).
     let claim = -1;
-    slot.stealable = null;
-    if (
-      timed === null && shared === null && transfer.length === 0 && !slot.exclusive &&
-      slot.statusShared
-    ) {
+    const retractable = slot.retractable;
+    if (timed === null && shared === null && !moved && !slot.exclusive && slot.statusShared) {
       const word = claimWord(slot.claims);
       if (offerClaim(slot.status, word)) {
         claim = word;
         slot.claims++;
-        slot.stealable = { word, entries: slot.inflight.length - firstEntry, items };
+        if (retractable.length === CLAIM_RING) retractable.shift(); // its word was reused: it started
+        retractable.push({ word, entries: slot.inflight.length - firstEntry, items });
       }
     }
+    if (claim < 0) retractable.length = 0; // an unclaimable batch follows them
     try {
       slot.send({ type: "run", jobs: data, taskBase, tasks, claim }, transfer);
     } catch (error) {
       if (claim >= 0) {
-        slot.stealable = null;
+        retractable.length = 0;
         releaseClaim(slot.status, claim); // never sent
       }
       this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);

@@ -38,7 +38,7 @@ import { BatchSender } from "./batch_sender.ts";
 import { JobEnds } from "./job_ends.ts";
 import { JobQueue } from "./job_queue.ts";
 import { LaneTrips } from "./lane_trips.ts";
-import { stealForIdle } from "./stealing.ts";
+import { retractableDepth, stealForIdle, takeBack } from "./stealing.ts";
 import { Recovery } from "./recovery.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
@@ -413,6 +413,7 @@ export class DispatchLoop {
    * an error each).
    */
   cancelAll(reason: () => unknown): number {
+    for (const slot of this.slots) this.#takeBack(slot); // not started: still queued
     let made: { reason: unknown } | undefined;
     const cancelled = this.#endQueued((job, id) =>
       this.ends.cancelled(
@@ -436,8 +437,28 @@ export class DispatchLoop {
     return ended;
   }
 
+  /**
+   * Puts the batches `slot` has not started (the newest `most`) back at the
+   * front of the queue, to be sent again at the end of the tick unless
+   * cancelled meanwhile; returns how many jobs. A worker left with nothing
+   * is idle now: no answer will say so.
+   */
+  #takeBack(slot: WorkerSlot, most?: number): number {
+    const items = takeBack(slot, this.queue, most);
+    if (items === 0) return 0;
+    if (slot.inflightItems === 0) this.workers.idle(slot);
+    this.#scheduleFlush();
+    return items;
+  }
+
   /** Cancels the queued job `id`; returns whether it was queued. */
   cancelOne(id: number, reason: unknown): boolean {
+    for (const slot of this.slots) {
+      const depth = retractableDepth(slot, id);
+      if (depth === 0) continue;
+      this.#takeBack(slot, depth); // not started: still queued
+      break;
+    }
     const job = this.queue.removeId(id);
     if (!job) return false;
     if (job.id === id && job.count === 1) job.ended = true; // a single job, now out of the queue

@@ -672,7 +672,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
-   * Queued jobs, not yet sent to a worker. Read it; change it through `cancel()`.
+   * Queued jobs, not yet sent to a worker (`stats().jobs.queued` also counts
+   * those a worker holds and has not started). Read it; change it through
+   * `cancel()`.
    *
    * @example Usage
    * ```ts
@@ -886,8 +888,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     }
     checkOptionNames(options, ["reset"], "read stats");
     const loop = this.#loop;
+    let unstarted = 0; // jobs handed to a worker that has not started them
+    for (const slot of loop.slots) if (slot.statusShared && !slot.dead) unstarted += slot.unstarted;
     const live = {
-      queued: loop.queue.items,
+      queued: loop.queue.items + unstarted,
       pending: loop.pending,
       alive: loop.slots.length,
       busy: this.busy,
@@ -1147,7 +1151,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   /**
    * Cancels queued jobs: no `jobId` (or `null`) all of them, `false` none,
    * an id that job if still queued. `timers: true` also cancels every
-   * delayed and scheduled job.
+   * delayed and scheduled job. A job a busy worker holds but has not
+   * started counts as queued: its batch is taken back (see README,
+   * "Idle workers take what others have not started").
    *
    * @returns Whether anything matched.
    *

@@ -156,9 +156,12 @@ export interface PoolStats {
     failed: number;
     /** Jobs cancelled before they ran, and streams whose consumer left. */
     cancelled: number;
-    /** Jobs waiting in the queue now. */
+    /**
+     * Jobs not started now: in the queue (`pool.jobs`), or sent to a worker
+     * that has not started them (behind the job it runs).
+     */
     queued: number;
-    /** Jobs sent to a worker and not ended now. */
+    /** Jobs a worker has started and not ended now. */
     running: number;
     /** Jobs that travelled on a worker's shared lane instead of a message (see `sharedLane`). */
     sharedLane: number;

@@ -1,9 +1,16 @@
 /**
- * Work stealing: when a worker is idle and the queue is empty, the last
- * batch another worker holds behind the job it is running goes back to the
- * front of the queue, for the idle worker, if that worker has not started it
- * (one compare-and-swap on its claim word decides: `protocol/claims.ts`).
- * Only a worker's last batch is taken, so the answers of what it did run
+ * Taking back batches a worker holds behind the job it is running and has
+ * not started (one compare-and-swap on each batch's claim word decides:
+ * `protocol/claims.ts`). Two uses:
+ *
+ * - work stealing: when a worker is idle and the queue is empty, the newest
+ *   such batch of another worker goes back to the front of the queue, for
+ *   the idle worker;
+ * - cancelling: `cancel()`, `shutdown({ soon })` and `terminate()` treat
+ *   the jobs of every batch not started as queued, so they are cancelled
+ *   rather than run or failed.
+ *
+ * Batches are taken newest first, so the answers of what a worker does run
  * still come in the order the pool expects; batches with timers, moved
  * buffers or an exclusive job are never offered.
  *
@@ -17,8 +24,8 @@ import type { StatsRecorder } from "./stats.ts";
 import type { WorkerSlot } from "./worker_slot.ts";
 
 /**
- * If a slot is idle, takes back one batch another slot holds but has not
- * started, and queues it at the front; returns whether it did.
+ * If a slot is idle, takes back the newest batch another slot holds but has
+ * not started, and queues it at the front; returns whether it did.
  */
 export function stealForIdle(
   slots: readonly WorkerSlot[],
@@ -27,21 +34,63 @@ export function stealForIdle(
 ): boolean {
   if (!slots.some(isIdle)) return false;
   for (const victim of slots) {
-    const last = victim.stealable;
+    const last = victim.retractable.at(-1);
     // Only a batch queued behind other work: a lone batch is about to start where it is.
-    if (last === null || victim.dead || victim.inflight.length <= last.entries) continue;
-    victim.stealable = null;
-    if (!stealClaim(victim.status, last.word)) continue; // started already
-    const taken: Job[] = [];
-    for (let i = 0; i < last.entries; i++) taken.push(victim.inflight.pop()!);
-    taken.reverse();
-    victim.inflightItems -= last.items;
-    victim.sentItems -= last.items;
-    stats.stolen += last.items;
-    queue.requeue(taken);
+    if (last === undefined || victim.dead || victim.inflight.length <= last.entries) continue;
+    const items = takeBack(victim, queue, 1);
+    if (items === 0) continue; // started already
+    stats.stolen += items;
     return true;
   }
   return false;
+}
+
+/**
+ * Takes back every batch `slot` has not started, or only its newest
+ * `most`, and queues their jobs at the front in order; returns how many
+ * jobs (each `map` item counted).
+ */
+export function takeBack(slot: WorkerSlot, queue: JobQueue, most = Infinity): number {
+  const retractable = slot.retractable;
+  if (slot.dead) {
+    retractable.length = 0;
+    return 0;
+  }
+  const taken: Job[] = [];
+  let items = 0;
+  for (let n = 0; n < most && retractable.length !== 0; n++) {
+    const batch = retractable.pop()!;
+    if (!stealClaim(slot.status, batch.word)) {
+      retractable.length = 0; // the worker started it, and so every batch before it
+      break;
+    }
+    for (let i = 0; i < batch.entries; i++) taken.push(slot.inflight.pop()!);
+    items += batch.items;
+  }
+  if (items === 0) return 0;
+  taken.reverse();
+  slot.inflightItems -= items;
+  slot.sentItems -= items;
+  queue.requeue(taken);
+  return items;
+}
+
+/**
+ * The batch of `slot` not started yet that holds job `id`, counted from the
+ * newest (1: the newest); 0 if none does.
+ */
+export function retractableDepth(slot: WorkerSlot, id: number): number {
+  const retractable = slot.retractable;
+  let entry = slot.inflight.length;
+  for (let depth = 1; depth <= retractable.length; depth++) {
+    const batch = retractable[retractable.length - depth]!;
+    for (let i = 0; i < batch.entries; i++) {
+      if (entry === 0) return 0; // an older record, of a batch answered already
+      const job = slot.inflight.at(--entry)!;
+      if (id >= job.id && id < job.id + job.count) return depth;
+    }
+  }
+  return 0;
 }
 
 function isIdle(slot: WorkerSlot): boolean {

@@ -30,6 +30,16 @@ interface RefWorker extends Worker {
   unref?(): void;
 }
 
+/** A batch sent with a claim word (see `WorkerSlot.retractable`). */
+export interface ClaimedBatch {
+  /** Its claim word. */
+  readonly word: number;
+  /** How many entries of `inflight` it is (the last ones, when it is the newest). */
+  readonly entries: number;
+  /** How many jobs, each `map` item counted. */
+  readonly items: number;
+}
+
 /** One worker and its in-flight jobs. */
 export class WorkerSlot {
   /** Jobs sent and not yet answered, oldest (running) first. */
@@ -56,11 +66,13 @@ export class WorkerSlot {
    */
   readonly later: Map<number, Job> = new Map();
   /**
-   * The last batch sent, while the pool may still take it back for an idle
-   * worker (`protocol/claims.ts`): its claim word, and its entries (the
-   * last ones of `inflight`) and jobs. Null once anything else was sent.
+   * The batches last sent with a claim word, oldest first, that the worker
+   * may not have started yet: the pool may take them back, newest first,
+   * for an idle worker or to cancel their jobs (`protocol/claims.ts`, see
+   * `stealing.ts`). Emptied once anything else is sent; at most
+   * `CLAIM_RING` (an older one's word was reused, so it has started).
    */
-  stealable: { word: number; entries: number; items: number } | null = null;
+  readonly retractable: ClaimedBatch[] = [];
   /** Claimable batches sent so far: the next one's claim word follows from it. */
   claims = 0;
   /** How many of the pool's task specs this worker has received. */

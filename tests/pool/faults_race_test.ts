@@ -81,13 +81,15 @@ describe("Pool shutdown, terminate and cancel racing with jobs", () => {
     assert.equal(await pool.shutdown(undefined, { soon: true }), true);
     const ids = Array.from({ length: n }, (_, i) => start + i);
     t.exactlyOnce([first, ...ids]);
+    // Items sent to a worker ran, unless it had not started their batch: then it was taken back.
     for (const id of ids) {
-      assert.equal(t.how(id), queued.has(id) ? "cancelled" : "done", `job ${id}`);
+      if (queued.has(id)) assert.equal(t.how(id), "cancelled", `job ${id}`);
+      else assert.ok(["done", "cancelled"].includes(t.how(id)!), `job ${id}`);
     }
     assert.deepEqual([pool.alive, pool.pending], [0, 0]);
   });
 
-  it("Pool.cancel() in the tick of submission cancels every job; after dispatch only the queued ones", async () => {
+  it("Pool.cancel() in the tick of submission cancels every job; after dispatch those not started", async () => {
     const t = tally();
     await using pool = new Pool({ maxChildren: 1, ...t.options });
     const ids = Array.from({ length: 100 }, (_, i) => pool.submit(identity, i));
@@ -108,7 +110,8 @@ describe("Pool shutdown, terminate and cancel racing with jobs", () => {
       g.open();
       await pool.wait();
       t.exactlyOnce([...ids, gated, ...more]);
-      for (const id of more) assert.equal(t.how(id), queued.has(id) ? "cancelled" : "done");
+      // Queued, or held by the worker behind the gated job: none had started.
+      for (const id of more) assert.equal(t.how(id), "cancelled");
       assert.equal(t.how(gated), "done");
     } finally {
       g.open();

@@ -275,3 +275,65 @@ describe("Pool options", () => {
     }
   });
 });
+
+describe("Pool jobs a busy worker holds but has not started", () => {
+  /**
+   * A pool of one worker running a gated job, with 100 quick jobs submitted
+   * behind it and left a turn, so the worker is handed some of them.
+   */
+  const heldBehind = async (options: ConstructorParameters<typeof Pool>[0] = {}) => {
+    const pool = new Pool({ maxChildren: 1, ...options });
+    pool.map(identity, Array.from({ length: 200 }, (_, i) => i), false); // measured quick
+    await pool.wait();
+    const g = gate();
+    const running = pool.run(waitAtGate, g.memory, "ran");
+    await g.started();
+    const ids = Array.from({ length: 100 }, (_, i) => pool.submit(identity, i));
+    await new Promise((resolve) => setTimeout(resolve, 0)); // one turn: the batches go out
+    assert.ok(pool.jobs.length < 100, "some went to the busy worker");
+    assert.deepEqual(
+      [pool.stats().jobs.queued, pool.stats().jobs.running],
+      [100, 1],
+      "they count as queued, not running",
+    );
+    return { pool, g, running, ids };
+  };
+
+  it("Pool.cancel(id) cancels one, and the others still run", async () => {
+    const { pool, g, running, ids } = await heldBehind();
+    const first = ids[0]!;
+    assert.equal(pool.cancel(first), true);
+    assert.equal(pool.cancel(first), false);
+    g.open();
+    assert.equal(await running, "ran");
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual(pool.done.drain(), Array.from({ length: 99 }, (_, i) => i + 1));
+    assert.equal(pool.stats().jobs.cancelled, 1);
+    await pool.shutdown();
+  });
+
+  it("Pool.shutdown() with soon cancels them, and Pool.cancel() too", async () => {
+    for (const how of ["shutdown", "cancel"] as const) {
+      const cancelled: number[] = [];
+      const { pool, g, running, ids } = await heldBehind({
+        cancelledCallback: (id) => cancelled.push(id),
+      });
+      const closing = how === "shutdown" ? pool.shutdown(undefined, { soon: true }) : null;
+      if (how === "cancel") assert.equal(pool.cancel(), true);
+      g.open();
+      assert.equal(await running, "ran");
+      if (closing) assert.equal(await closing, true);
+      else await pool.shutdown();
+      assert.deepEqual(cancelled, ids, how);
+      assert.equal(pool.done.length, 0, how);
+    }
+  });
+
+  it("Pool.terminate() cancels them: only the running job fails", async () => {
+    const { pool, running } = await heldBehind();
+    pool.terminate();
+    await assert.rejects(running, PoolClosedError);
+    const { jobs } = pool.stats();
+    assert.deepEqual([jobs.failed, jobs.cancelled, jobs.done], [1, 100, 200]);
+  });
+});
