@@ -176,7 +176,12 @@ export class BatchSender {
         claim = word;
         slot.claims++;
         if (retractable.length === CLAIM_RING) retractable.shift(); // its word was reused: it started
-        retractable.push({ word, entries: slot.inflight.length - firstEntry, items });
+        retractable.push({
+          word,
+          entries: slot.inflight.length - firstEntry,
+          items,
+          copies: transfer.length !== 0,
+        });
       }
     }
     if (claim < 0) retractable.length = 0; // an unclaimable batch follows them

@@ -37,6 +37,7 @@ export function stealForIdle(
     const last = victim.retractable.at(-1);
     // Only a batch queued behind other work: a lone batch is about to start where it is.
     if (last === undefined || victim.dead || victim.inflight.length <= last.entries) continue;
+    if (last.copies) continue;
     const items = takeBack(victim, queue, 1);
     if (items === 0) continue; // started already
     stats.stolen += items;

@@ -38,6 +38,11 @@ export interface ClaimedBatch {
   readonly entries: number;
   /** How many jobs, each `map` item counted. */
   readonly items: number;
+  /**
+   * It moved copies of numbers (see `writeJob`). Stealing leaves such a batch
+   * to its worker, as it did before cancelling could take it back.
+   */
+  readonly copies: boolean;
 }
 
 /** One worker and its in-flight jobs. */
