@@ -190,8 +190,8 @@ export class Submitter {
     // it shares one, with a timer of its own (see BatchSender.send).
     const alone = this.#options.concurrentTasksPerWorker === 1;
     let { exclusive, timeout: limit } = this.#policy;
-    if (timeout === Infinity) limit = 0; // no limit, not even taskTimeout
-    else if (timeout !== undefined && timeout > 0) {
+    if (timeout === Infinity || timeout === 0) limit = 0; // no limit, not even taskTimeout
+    else if (timeout !== undefined) {
       exclusive = alone;
       limit = timeout;
     }

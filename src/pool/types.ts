@@ -193,7 +193,8 @@ export interface ExecOptions {
   transfer?: Transferable[];
   /**
    * Milliseconds the job may run; past it, it fails with `TaskTimeoutError`
-   * and its task's signal aborts (see the pool's `abortGrace`).
+   * and its task's signal aborts (see the pool's `abortGrace`). `0` or
+   * `Infinity`: no limit, not even the pool's `taskTimeout`.
    */
   timeout?: number;
   /**

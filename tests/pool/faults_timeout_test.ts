@@ -85,6 +85,21 @@ describe("Pool timeouts", () => {
     }
   });
 
+  it("Pool.exec() option timeout 0 or Infinity lifts the pool's taskTimeout for that job", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 50, clock });
+    for (const timeout of [0, Infinity]) {
+      const g = gate();
+      const job = pool.exec(waitAtGate, [g.memory, timeout], { timeout });
+      await g.started();
+      clock.tick(1_000);
+      assert.equal(clock.pendingTimers, 0, `no timer with timeout ${timeout}`);
+      assert.equal(await promiseState(job), "pending");
+      g.open();
+      assert.equal(await job, timeout);
+    }
+  });
+
   it("Pool option taskTimeout and exec() timeout leave no timer behind once the job ends", async () => {
     const clock = new FakeClock();
     await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 60_000, clock });
