@@ -21,6 +21,7 @@ describe("exit without shutdown()", () => {
       ["exit_no_shutdown.ts", "run() and submit() + wait()"],
       ["exit_no_shutdown_busy.ts", "a task module, map, a failure, a stream and an abort"],
       ["exit_terminate_parked.ts", "terminate() while its worker waits in acquireSync()"],
+      ["exit_worker_entry.ts", "importing the ./worker entry on the main thread"],
     ]
   ) {
     it(`Pool: a program that never calls shutdown() exits by itself after ${what}`, {

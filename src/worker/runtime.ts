@@ -249,7 +249,10 @@ function abortJob(id: number, reason: unknown): void {
   else if (currentJob !== id && draining) skipped.add(id);
 }
 
-scope.addEventListener("message", (event) => {
+// Only in a worker: a listener on the main thread's scope keeps a Bun program alive.
+if (inWorker) scope.addEventListener("message", onMessage);
+
+function onMessage(event: MessageEvent<ToWorker>): void {
   if (isCrashed()) return;
   messageReceived();
   const msg = event.data;
@@ -283,7 +286,7 @@ scope.addEventListener("message", (event) => {
     default:
       assertNever(msg);
   }
-});
+}
 
 async function drain(): Promise<void> {
   draining = true;
