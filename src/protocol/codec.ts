@@ -91,9 +91,10 @@ function encodeField(value: unknown, depth: number): unknown {
  * Encodes a thrown value for `postMessage`. Errors keep their name, message,
  * stack, the built-in class they are or extend, `cause` chain, `errors`
  * (AggregateError), `error` and `suppressed` (SuppressedError) and own
- * fields; a field or cause that cannot be cloned (a function, an object
- * holding one) crosses as a string saying what it was. Other thrown values
- * are sent as they are.
+ * fields; a field or cause that cannot be cloned (a function as the cause,
+ * an object holding one) crosses as a string saying what it was, and an own
+ * field that is a function (a method set on the instance) is left out.
+ * Other thrown values are sent as they are.
  *
  * Never throws: a field whose getter throws (or a Proxy whose traps throw) is
  * left out, and the message then says which fields could not be read and

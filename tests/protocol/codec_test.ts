@@ -96,8 +96,10 @@ describe("codec", () => {
     const error = Object.assign(new RangeError("disk full", { cause: () => 1 }), {
       handle: { close: () => {} },
       tag: Symbol("t"),
+      retry: () => {}, // a method set on the error: left out
     });
     const copy = roundTrip(error) as Error & { handle: unknown; tag: unknown };
+    assert.equal("retry" in copy, false);
     assert.ok(copy instanceof RangeError);
     assert.equal(copy.message, "disk full");
     assert.match(String(copy.cause), /^\[cannot be sent: function cause\]$/);
