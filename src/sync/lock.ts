@@ -5,6 +5,7 @@
  * @module
  */
 
+import { invalid } from "../_checks.ts";
 import { allocate, isLockMemory, refuse } from "./_layout.ts";
 import { type AcquireOptions, type Permit, Semaphore } from "./semaphore.ts";
 
@@ -200,9 +201,12 @@ export class Lock {
   }
 
   /**
-   * Unlocks, from any thread.
+   * Unlocks, from any thread. `n` is there for the shape `Semaphore` shares
+   * (API.md's `release(n = 1)`); a lock has one permit, so it must be 1.
    *
-   * @throws {RangeError} If the lock is not locked.
+   * @param n How many permits: 1.
+   * @throws {RangeError} If the lock is not locked, or `n` is another number.
+   * @throws {TypeError} If `n` is not a number.
    *
    * @example Usage
    * ```ts
@@ -214,9 +218,13 @@ export class Lock {
    * lock.release();
    * assert.equal(lock.locked, false);
    * assert.throws(() => lock.release(), RangeError); // not locked
+   * assert.throws(() => lock.release(2), RangeError); // one permit only
    * ```
    */
-  release(): void {
+  release(n = 1): void {
+    if (n !== 1) {
+      throw invalid(typeof n === "number" ? RangeError : TypeError, "release lock", "n", "1", n);
+    }
     this.#semaphore.release();
   }
 

@@ -108,6 +108,21 @@ describe("Lock", () => {
     assert.equal(lock.value, 1);
   });
 
+  it("Lock.release(n) takes only n = 1: a lock has one permit", () => {
+    const lock = new Lock();
+    lock.tryAcquire();
+    for (const n of [2, 0, -1, 1.5]) {
+      assert.throws(() => lock.release(n), {
+        name: "RangeError",
+        message: `Cannot release lock: "n" must be 1, received ${n}`,
+      });
+    }
+    assert.throws(() => lock.release("1" as unknown as number), { name: "TypeError" });
+    assert.equal(lock.locked, true, "nothing was released");
+    lock.release(1);
+    assert.equal(lock.locked, false);
+  });
+
   it("Lock.acquirePermit() returns a permit that using unlocks once", async () => {
     const lock = new Lock();
     let permit;
