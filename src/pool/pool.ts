@@ -373,10 +373,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * Items travel in chunks sized from the measured job time.
    *
    * An `AsyncIterable` (a file's lines, a socket) is read with
-   * back-pressure: items are queued in chunks as they come, and reading
-   * pauses while the queue is at its high-water mark, so at most about
-   * `highWaterMark` items wait in memory; the promise resolves once the
-   * source is exhausted and every item is queued.
+   * back-pressure: items are queued in chunks as they come (what was read
+   * is queued as soon as the source keeps the next item waiting), and
+   * reading pauses while the queue is at its high-water mark, so at most
+   * about `highWaterMark` items wait in memory; the promise resolves once
+   * the source is exhausted and every item is queued. If the source throws,
+   * the items read before run and the promise rejects with its error.
    *
    * @param done As in `submitDone`; by default `doneCallback` if the pool has one, else `done`.
    * @returns How many jobs were queued; their ids are consecutive for a synchronous iterable.

@@ -442,10 +442,13 @@ export class Submitter {
    * Reads an async source in chunks that grow from 1 to `ASYNC_CHUNK` items
    * (so the first item starts at once), queueing each as `map` entries of
    * no more than the queue has room for under its high-water mark (and so
-   * under `maxQueue`), waiting for room when there is none. Once the pool
-   * closes, nothing more is read: the source's `return()` is called and the
-   * promise rejects with `PoolClosedError` (a read still pending is not
-   * waited for). A source that throws ends it with its error.
+   * under `maxQueue`), waiting for room when there is none. Items read
+   * wait for their chunk only while the source answers at once: a read
+   * still pending a turn later queues what was read (a quiet socket's last
+   * lines run). Once the pool closes, nothing more is read: the source's
+   * `return()` is called and the promise rejects with `PoolClosedError` (a
+   * read still pending is not waited for). A source that throws ends it
+   * with its error, once the items read before it are queued.
    */
   async mapAsync(
     task: unknown,
@@ -463,12 +466,41 @@ export class Submitter {
     let items: unknown[] = [];
     let ended = false;
     let threw = false;
+    /** Queues what the queue has room for now, of the items read. */
+    const queueRoom = (): void => {
+      const room = loop.drainMark - this.#queue.items; // at least 1: under the mark
+      const part = items.length <= room ? items : items.slice(0, room);
+      items = part === items ? [] : items.slice(room);
+      const n = this.map(task, part, destAt(queued), action);
+      collector?.add(n);
+      queued += n;
+    };
+    const queueAll = async (): Promise<void> => {
+      while (items.length !== 0) {
+        // Checked again after each wait: other submits may fill the queue first.
+        while (loop.needsDrain) await loop.drained();
+        this.checkOpen();
+        queueRoom();
+      }
+    };
+    /** Armed while a read is pending with items read: a turn later they are queued. */
+    let slowRead: ReturnType<typeof setTimeout> | undefined;
+    const queueWhileWaiting = (): void => {
+      slowRead = undefined;
+      if (items.length === 0 || loop.needsDrain || this.#closed) return;
+      try {
+        queueRoom();
+      } catch {
+        // Left to the reading loop, which meets the same refusal and reports it.
+      }
+    };
     try {
       while (!ended) {
         while (!ended && items.length < size) {
           let next: IteratorResult<unknown> | typeof CLOSED;
           try {
             const read = iterator.next();
+            if (items.length !== 0) slowRead ??= setTimeout(queueWhileWaiting, 0);
             next = await this.#orClosed(read);
             if (next === CLOSED) {
               this.checkOpen(); // throws, unless clear() opened the pool again meanwhile
@@ -481,22 +513,21 @@ export class Submitter {
           if (next.done) ended = true;
           else items.push(next.value);
         }
-        while (items.length !== 0) {
-          // Checked again after each wait: other submits may fill the queue first.
-          while (loop.needsDrain) await loop.drained();
-          this.checkOpen();
-          const room = loop.drainMark - this.#queue.items; // at least 1: under the mark
-          const part = items.length <= room ? items : items.slice(0, room);
-          items = part === items ? [] : items.slice(room);
-          const n = this.map(task, part, destAt(queued), action);
-          collector?.add(n);
-          queued += n;
-        }
+        clearTimeout(slowRead);
+        slowRead = undefined;
+        await queueAll();
         if (size < ASYNC_CHUNK) size *= 2;
       }
       return queued;
     } catch (error) {
-      if (!threw && !ended) stopSource(iterator);
+      clearTimeout(slowRead);
+      if (threw) {
+        try {
+          await queueAll(); // read before the source failed: they run
+        } catch {
+          // The pool closed meanwhile: they were never submitted.
+        }
+      } else if (!ended) stopSource(iterator);
       throw error;
     }
   }

@@ -135,6 +135,35 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     assert.equal(done.reduce((a, b) => a + b, 0), (3000 * 3001) / 2);
   });
 
+  it("Pool.map() runs what it has read while an async source goes quiet, and when it fails", async () => {
+    await using pool = new Pool({ maxChildren: 2 });
+    let fail!: (error: Error) => void;
+    const read: number[] = [];
+    async function* quietThenFailing() {
+      for (let i = 1; i <= 4; i++) { // the fourth item is the first of a chunk of four
+        read.push(i);
+        yield i;
+      }
+      await new Promise((_, reject) => fail = reject); // a socket with no traffic, then reset
+    }
+    const mapped = pool.map((n: number) => n * 10, quietThenFailing());
+    for (let i = 0; i < 4; i++) await pool.doneCount.acquire(); // all four ran: none waits for more
+    assert.deepEqual(read, [1, 2, 3, 4]);
+    assert.deepEqual((pool.done.drain() as number[]).sort((a, b) => a - b), [10, 20, 30, 40]);
+    fail(new Error("connection reset"));
+    await assert.rejects(mapped, /connection reset/);
+
+    // A source that fails right after its items: they run, then map() rejects.
+    async function* failing() {
+      for (let i = 1; i <= 6; i++) yield i;
+      throw new Error("broken");
+    }
+    await assert.rejects(pool.map((n: number) => n, failing()), /broken/);
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual((pool.done.drain() as number[]).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
+    assert.equal(pool.stats().jobs.submitted, 10);
+  });
+
   it("Pool.collect() keeps an async source's order", async () => {
     await using pool = new Pool({ maxChildren: 2 });
     const results = await pool.collect((n: number) => n * 3, upTo(5000));
