@@ -16,7 +16,7 @@
  */
 
 import { TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
-import { encodeError } from "../protocol/codec.ts";
+import { describeThrown, encodeError } from "../protocol/codec.ts";
 import { Status } from "../protocol/messages.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import { judgeCrash, splitRunning } from "./crash.ts";
@@ -94,16 +94,24 @@ export class Recovery {
     if (grace > 0 && !slot.dead) {
       try {
         slot.send({ type: "abort", id: job.id, reason: encodeError(reason) });
-        // Real time, not the pool's clock: the grace is the task's, and a
-        // test's fake clock cannot reach the worker's thread.
-        job.timer = new GraceTimer(systemClock.setTimer(() => {
-          job.timer = undefined;
-          if (!slot.dead && job.slot === slot && holds(slot, job)) this.replace(slot, why);
-        }, grace));
-        return;
       } catch {
-        // A reason that cannot be sent: the worker goes, as with no grace.
+        // A reason that cannot be cloned (a symbol, an object with a
+        // method): the task's signal aborts with a string saying what it was.
+        const stand = `[cannot be sent: ${describeThrown(reason)}]`;
+        try {
+          slot.send({ type: "abort", id: job.id, reason: stand });
+        } catch {
+          this.replace(slot, why); // it cannot be told at all
+          return;
+        }
       }
+      // Real time, not the pool's clock: the grace is the task's, and a
+      // test's fake clock cannot reach the worker's thread.
+      job.timer = new GraceTimer(systemClock.setTimer(() => {
+        job.timer = undefined;
+        if (!slot.dead && job.slot === slot && holds(slot, job)) this.replace(slot, why);
+      }, grace));
+      return;
     }
     this.replace(slot, why);
   }

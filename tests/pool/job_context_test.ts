@@ -185,6 +185,25 @@ describe("jobContext().signal and abortGrace", () => {
     assert.deepEqual(exits, []);
   });
 
+  it("exec() signal with a reason that cannot be cloned: the task still sees its signal, and the worker is kept", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 5_000 });
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const before = await pool.run("workerName");
+    for (const reason of [Symbol("stop"), { why: "stop", toString: () => "stop" }]) {
+      const shared = memory();
+      const controller = new AbortController();
+      const job = pool.exec("honourSignal", [shared], { signal: controller.signal });
+      await until(shared, 0);
+      controller.abort(reason);
+      await assert.rejects(job, (error) => error === reason);
+      assert.equal(await until(shared, 1), 3, "its signal aborted, with a stand-in reason");
+      await until(shared, 2);
+    }
+    assert.equal(await pool.run("workerName"), before);
+    assert.deepEqual(exits, []);
+  });
+
   it("exec() timeout: the task sees a TaskTimeoutError reason and keeps its worker", async () => {
     // A fake clock: the timeout passes once the task runs, never before it starts.
     const clock = new FakeClock();
