@@ -178,7 +178,10 @@ export interface PoolStats {
     idle: number;
     /** Workers that started. */
     started: number;
-    /** Workers that left, for any reason. */
+    /**
+     * Workers that left, for any reason, also those that left while still
+     * starting (a resize, a failed start): they never counted as `started`.
+     */
     exited: number;
     /** Workers that died: crashed, or failed to start. */
     crashed: number;
