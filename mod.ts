@@ -40,6 +40,7 @@ export type {
   DoneTarget,
   ExecOptions,
   JobId,
+  JobsDeque,
   ReadonlyDeque,
   RunResult,
   ShutdownOptions,

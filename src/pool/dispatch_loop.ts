@@ -413,7 +413,7 @@ export class DispatchLoop {
    * an error each).
    */
   cancelAll(reason: () => unknown): number {
-    for (const slot of this.slots) this.#takeBack(slot); // not started: still queued
+    this.takeBackAll();
     let made: { reason: unknown } | undefined;
     const cancelled = this.#endQueued((job, id) =>
       this.ends.cancelled(
@@ -435,6 +435,11 @@ export class DispatchLoop {
       ended += job.count;
     }
     return ended;
+  }
+
+  /** Queues again every batch a worker holds and has not started: those jobs count as queued. */
+  takeBackAll(): void {
+    for (const slot of this.slots) this.#takeBack(slot);
   }
 
   /**

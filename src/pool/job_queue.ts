@@ -8,7 +8,7 @@
 import { Deque } from "../deque.ts";
 import { Mode } from "../protocol/messages.ts";
 import type { Job, QueuedJob } from "./job.ts";
-import type { ReadonlyDeque } from "./types.ts";
+import type { JobsDeque } from "./types.ts";
 
 /** Queued jobs, in the order they will be sent. */
 export class JobQueue {
@@ -209,13 +209,23 @@ export class JobQueue {
 
 /**
  * `pool.jobs`: the queue job by job, whether a job travels alone or in a
- * `map`-style entry with others.
+ * `map`-style entry with others. A job taken out is cancelled through
+ * `cancel` (a job id, or `null` for all), so it still ends once.
  */
-export class JobsView implements ReadonlyDeque<QueuedJob> {
+export class JobsView implements JobsDeque<QueuedJob> {
   readonly #queue: JobQueue;
+  readonly #cancel: (id: number | null) => unknown;
+  readonly #takeBack: () => void;
 
-  constructor(queue: JobQueue) {
+  /**
+   * @param cancel Cancels job `id`, or every queued job for `null` (as `pool.cancel()`).
+   * @param takeBack Queues again what workers hold and have not started, which
+   *   `cancel(null)` cancels too.
+   */
+  constructor(queue: JobQueue, cancel: (id: number | null) => unknown, takeBack: () => void) {
     this.#queue = queue;
+    this.#cancel = cancel;
+    this.#takeBack = takeBack;
   }
 
   /** Queued jobs. */
@@ -239,6 +249,44 @@ export class JobsView implements ReadonlyDeque<QueuedJob> {
     for (const entry of this.#queue.entries) {
       for (let k = 0; k < entry.count; k++) yield view(entry, k);
     }
+  }
+
+  /** Takes the front job out, cancelled. */
+  shift(): QueuedJob | undefined {
+    return this.#takeOut(this.at(0));
+  }
+
+  /** Takes the back job out, cancelled. */
+  pop(): QueuedJob | undefined {
+    return this.#takeOut(this.at(-1));
+  }
+
+  #takeOut(job: QueuedJob | undefined): QueuedJob | undefined {
+    if (job !== undefined) this.#cancel(job.id);
+    return job;
+  }
+
+  /** Cancels every queued job. */
+  clear(): void {
+    this.#cancel(null);
+  }
+
+  /** Cancels every queued job and returns them. */
+  drain(): QueuedJob[] {
+    this.#takeBack();
+    const jobs = [...this];
+    this.#cancel(null);
+    return jobs;
+  }
+
+  /** Refused: jobs are submitted. */
+  push(_job: never): never {
+    throw new TypeError("Cannot push to pool.jobs: submit jobs with submit() or map()");
+  }
+
+  /** Refused: jobs are submitted. */
+  unshift(_job: never): never {
+    throw new TypeError("Cannot unshift to pool.jobs: submit jobs to the front with submitFirst()");
   }
 }
 

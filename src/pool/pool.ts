@@ -21,7 +21,7 @@ import type {
   DoneTarget,
   ExecOptions,
   JobId,
-  ReadonlyDeque,
+  JobsDeque,
   RunResult,
   ShutdownOptions,
   Task,
@@ -111,7 +111,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
         },
       },
     );
-    this.#jobs = new JobsView(this.#loop.queue);
+    this.#jobs = new JobsView(
+      this.#loop.queue,
+      (id) => this.cancel(id),
+      () => this.#loop.takeBackAll(),
+    );
     this.#submitter = new Submitter(
       this.#options,
       this.#tasks,
@@ -675,8 +679,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
 
   /**
    * Queued jobs, not yet sent to a worker (`stats().jobs.queued` also counts
-   * those a worker holds and has not started). Read it; change it through
-   * `cancel()`.
+   * those a worker holds and has not started). A job taken out of it
+   * (`shift()`, `pop()`, `clear()`, `drain()`) is cancelled; jobs are added
+   * by submitting them.
    *
    * @example Usage
    * ```ts
@@ -692,7 +697,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.equal(pool.jobs.length, 0);
    * ```
    */
-  get jobs(): ReadonlyDeque<QueuedJob> {
+  get jobs(): JobsDeque<QueuedJob> {
     return this.#jobs;
   }
 

@@ -264,3 +264,41 @@ export interface ReadonlyDeque<T> extends Iterable<T> {
   /** The entry at `index` from the front (negative: from the back). */
   at(index: number): T | undefined;
 }
+
+/**
+ * `pool.jobs`: the queued jobs, front first. Taking a job out of it cancels
+ * that job (it ends once, cancelled, like `pool.cancel(id)`); jobs are added
+ * with `submit()` and `submitFirst()`, so `push` and `unshift` throw.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type JobsDeque, type QueuedJob } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const cancelled: number[] = [];
+ * await using pool = new Pool({ maxChildren: 1, cancelledCallback: (id) => cancelled.push(id) });
+ * const ids = [pool.submit(() => "a"), pool.submit(() => "b"), pool.submit(() => "c")];
+ * // Jobs wait in `jobs` until the end of this tick sends them out.
+ * const jobs: JobsDeque<QueuedJob> = pool.jobs;
+ * assert.equal(jobs.shift()?.id, ids[0]); // out of the queue: cancelled
+ * assert.equal(jobs.pop()?.id, ids[2]);
+ * assert.equal(jobs.length, 1);
+ * jobs.clear(); // as pool.cancel()
+ * assert.deepEqual(cancelled, [ids[0], ids[2], ids[1]]);
+ * assert.throws(() => jobs.push(undefined as never), TypeError);
+ * ```
+ */
+export interface JobsDeque<T> extends ReadonlyDeque<T> {
+  /** Takes the front job out, cancelled; `undefined` if none is queued. */
+  shift(): T | undefined;
+  /** Takes the back job out, cancelled; `undefined` if none is queued. */
+  pop(): T | undefined;
+  /** Cancels every queued job (as `pool.cancel()`). */
+  clear(): void;
+  /** Cancels every queued job and returns them, front first. */
+  drain(): T[];
+  /** Throws a `TypeError`: jobs are added with `submit()`. */
+  push(job: never): never;
+  /** Throws a `TypeError`: jobs are added at the front with `submitFirst()`. */
+  unshift(job: never): never;
+}

@@ -276,6 +276,50 @@ describe("Pool options", () => {
   });
 });
 
+describe("Pool.jobs as a Deque", () => {
+  it("Pool.jobs shift(), pop(), clear() and drain() take jobs out, cancelled once; push() and unshift() throw", async () => {
+    const cancelled: number[] = [];
+    await using pool = new Pool({ maxChildren: 1, cancelledCallback: (id) => cancelled.push(id) });
+    const g = gate();
+    const running = pool.run(waitAtGate, g.memory, "ran");
+    await g.started();
+    const run = pool.run(identity, 0);
+    const ids = [
+      pool.submit(identity, 1),
+      ...Array.from({ length: 3 }, (_, i) => pool.submit(identity, i + 2)),
+    ];
+    pool.map(identity, [5, 6, 7]);
+    assert.equal(pool.jobs.length, 8);
+    assert.deepEqual(pool.jobs.shift()?.args, [0]); // run()'s job
+    await assert.rejects(run, { name: "AbortError" });
+    assert.deepEqual(pool.jobs.pop()?.args, [7]); // a map item, cut from its entry
+    assert.deepEqual(pool.jobs.shift()?.id, ids[0]);
+    assert.deepEqual(pool.jobs.drain().map((job) => job.args[0]), [2, 3, 4, 5, 6]);
+    assert.equal(pool.jobs.length, 0);
+    assert.equal(pool.jobs.shift(), undefined);
+    assert.equal(pool.jobs.pop(), undefined);
+    pool.submit(identity, 8);
+    pool.jobs.clear();
+    assert.equal(pool.jobs.length, 0);
+    assert.throws(() => pool.jobs.push(undefined as never), {
+      name: "TypeError",
+      message: /submit\(\)/,
+    });
+    assert.throws(() => pool.jobs.unshift(undefined as never), {
+      name: "TypeError",
+      message: /submitFirst\(\)/,
+    });
+    g.open();
+    assert.equal(await running, "ran");
+    assert.equal(await pool.wait(), true);
+    assert.equal(cancelled.length, 9, "each once");
+    assert.equal(new Set(cancelled).size, 9);
+    assert.equal(pool.done.length, 0);
+    const { jobs } = pool.stats();
+    assert.deepEqual([jobs.done, jobs.cancelled, jobs.queued, jobs.running], [1, 9, 0, 0]);
+  });
+});
+
 describe("Pool jobs a busy worker holds but has not started", () => {
   /**
    * A pool of one worker running a gated job, with 100 quick jobs submitted
