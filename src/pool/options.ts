@@ -265,8 +265,9 @@ export interface PoolOptions {
    * import { Pool } from "@fastpool/fastpool";
    * import assert from "node:assert/strict";
    *
+   * // No "." in a data: module: Bun 1.4 would read it as CommonJS.
    * const tasks = "data:text/javascript," + encodeURIComponent(
-   *   "let greeting; export function setup(data) { greeting = data.greeting; }" +
+   *   "let greeting; export function setup({ greeting: text }) { greeting = text; }" +
    *     "export const greet = (name) => `${greeting}, ${name}`;",
    * );
    * await using pool = new Pool<{ greet(name: string): string }>({
