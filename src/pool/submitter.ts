@@ -470,8 +470,8 @@ export class Submitter {
     const queueRoom = (): void => {
       const room = loop.drainMark - this.#queue.items; // at least 1: under the mark
       const part = items.length <= room ? items : items.slice(0, room);
+      const n = this.map(task, part, destAt(queued), action); // may refuse them: they stay
       items = part === items ? [] : items.slice(room);
-      const n = this.map(task, part, destAt(queued), action);
       collector?.add(n);
       queued += n;
     };
@@ -485,9 +485,15 @@ export class Submitter {
     };
     /** Armed while a read is pending with items read: a turn later they are queued. */
     let slowRead: ReturnType<typeof setTimeout> | undefined;
+    /** A read is pending (the loop waits for the source, not for room). */
+    let reading = false;
     const queueWhileWaiting = (): void => {
       slowRead = undefined;
-      if (items.length === 0 || loop.needsDrain || this.#closed) return;
+      if (!reading || items.length === 0 || this.#closed) return;
+      if (loop.needsDrain) {
+        void loop.drained().then(queueWhileWaiting); // the source may stay quiet: once there is room
+        return;
+      }
       try {
         queueRoom();
       } catch {
@@ -501,12 +507,15 @@ export class Submitter {
           try {
             const read = iterator.next();
             if (items.length !== 0) slowRead ??= setTimeout(queueWhileWaiting, 0);
+            reading = true;
             next = await this.#orClosed(read);
+            reading = false;
             if (next === CLOSED) {
               this.checkOpen(); // throws, unless clear() opened the pool again meanwhile
               next = await read;
             }
           } catch (error) {
+            reading = false;
             threw = !this.#closed; // the source's own error, not the pool's
             throw error;
           }

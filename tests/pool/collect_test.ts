@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 import { fixture } from "../_util.ts";
+import { transfer } from "../../src/protocol/codec.ts";
 
 type Tasks = typeof import("../fixtures/tasks.ts");
 
@@ -162,6 +163,52 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     assert.equal(await pool.wait(), true);
     assert.deepEqual((pool.done.drain() as number[]).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
     assert.equal(pool.stats().jobs.submitted, 10);
+  });
+
+  it("Pool.map() queues what it read from a quiet async source once the queue has room", async () => {
+    await using pool = new Pool({ maxChildren: 1, highWaterMark: 2 });
+    const g = gate();
+    const gated = pool.run(waitAtGate, g.memory, "gated"); // the worker is busy
+    await g.started();
+    pool.submit((n: number) => n, 0);
+    let release!: () => void;
+    const quiet = new Promise<void>((resolve) => release = resolve);
+    async function* source() {
+      yield "first"; // queued: the queue is at its mark
+      yield "second"; // read at once; then the source keeps its next item waiting
+      await quiet;
+    }
+    const mapped = pool.map((s: string) => s, source());
+    for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual([...pool.jobs].map((job) => job.args[0]), [0, "first"], "still full");
+    g.open();
+    assert.equal(await gated, "gated");
+    // "second" runs once there is room, while the source stays quiet.
+    for (let i = 0; i < 3; i++) await pool.doneCount.acquire();
+    assert.deepEqual(pool.done.drain(), [0, "first", "second"]);
+    release();
+    assert.equal(await mapped, 2);
+  });
+
+  it("Pool.map() refuses a transfer()ed item of a slow async source as of a fast one", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    for (const slow of [false, true]) {
+      async function* source() {
+        yield 1;
+        const buffer = new ArrayBuffer(8);
+        yield transfer(buffer, [buffer]);
+        if (slow) await new Promise((resolve) => setTimeout(resolve, 10)); // quiet for a turn
+        yield 2;
+      }
+      await assert.rejects(pool.map((x: unknown) => x, source()), /cannot be transfer\(\)ed/);
+    }
+    assert.equal(await pool.wait(), true);
+    const { jobs } = pool.stats();
+    assert.deepEqual(
+      [jobs.submitted, jobs.done],
+      [2, 2],
+      "the first item of each ran; none was lost",
+    );
   });
 
   it("Pool.collect() keeps an async source's order", async () => {
