@@ -361,6 +361,12 @@ export class DispatchLoop {
    */
   abort(job: Job, reason: unknown): void {
     if (job.ended) return;
+    const holder = job.slot;
+    if (holder !== null) {
+      // Held by a worker that has not started it: queued, so cancelled.
+      const depth = retractableDepth(holder, job.id);
+      if (depth !== 0) this.#takeBack(holder, depth);
+    }
     if (job.slot === null) {
       if (!this.queue.remove(job)) return;
       job.ended = true;
@@ -439,7 +445,8 @@ export class DispatchLoop {
 
   /** Queues again every batch a worker holds and has not started: those jobs count as queued. */
   takeBackAll(): void {
-    for (const slot of this.slots) this.#takeBack(slot);
+    // A copy: a slot left with nothing may leave the pool at once (see #takeBack).
+    for (const slot of [...this.slots]) this.#takeBack(slot);
   }
 
   /**
@@ -449,10 +456,11 @@ export class DispatchLoop {
    * is idle now: no answer will say so.
    */
   #takeBack(slot: WorkerSlot, most?: number): number {
+    const held = slot.inflightItems;
     const items = takeBack(slot, this.queue, most);
-    if (items === 0) return 0;
+    if (slot.inflightItems === held) return 0; // it had started them
     if (slot.inflightItems === 0) this.workers.idle(slot);
-    this.#scheduleFlush();
+    if (items !== 0) this.#scheduleFlush();
     return items;
   }
 

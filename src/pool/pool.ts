@@ -17,6 +17,7 @@ import type { AnyFunction } from "../task.ts";
 import { DispatchLoop } from "./dispatch_loop.ts";
 import { type PoolStats, type StatsOptions, StatsRecorder } from "./stats.ts";
 import { JobsView } from "./job_queue.ts";
+import { unstartedItems } from "./stealing.ts";
 import type {
   DoneTarget,
   ExecOptions,
@@ -895,8 +896,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     }
     checkOptionNames(options, ["reset"], "read stats");
     const loop = this.#loop;
-    let unstarted = 0; // jobs handed to a worker that has not started them
-    for (const slot of loop.slots) if (slot.statusShared && !slot.dead) unstarted += slot.unstarted;
+    let unstarted = 0; // jobs a worker holds and has not started: cancel() would take them back
+    for (const slot of loop.slots) unstarted += unstartedItems(slot);
     const live = {
       queued: loop.queue.items + unstarted,
       pending: loop.pending,

@@ -157,11 +157,12 @@ export interface PoolStats {
     /** Jobs cancelled before they ran, and streams whose consumer left. */
     cancelled: number;
     /**
-     * Jobs not started now: in the queue (`pool.jobs`), or sent to a worker
-     * that has not started them (behind the job it runs).
+     * Jobs not started now: in the queue (`pool.jobs`), or in batches a
+     * worker holds behind the job it runs and has not started (those
+     * `cancel()` takes back).
      */
     queued: number;
-    /** Jobs a worker has started and not ended now. */
+    /** The other jobs pending now: sent to a worker, started or batched with one that has. */
     running: number;
     /** Jobs that travelled on a worker's shared lane instead of a message (see `sharedLane`). */
     sharedLane: number;

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { stealClaim } from "../protocol/claims.ts";
+import { isUnclaimed, stealClaim } from "../protocol/claims.ts";
 import type { Job } from "./job.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { StatsRecorder } from "./stats.ts";
@@ -49,7 +49,8 @@ export function stealForIdle(
 /**
  * Takes back every batch `slot` has not started, or only its newest
  * `most`, and queues their jobs at the front in order; returns how many
- * jobs (each `map` item counted).
+ * jobs it queued (each `map` item counted). A job that has ended already
+ * (one that failed while it waited there) leaves the slot, not queued.
  */
 export function takeBack(slot: WorkerSlot, queue: JobQueue, most = Infinity): number {
   const retractable = slot.retractable;
@@ -69,10 +70,37 @@ export function takeBack(slot: WorkerSlot, queue: JobQueue, most = Infinity): nu
     items += batch.items;
   }
   if (items === 0) return 0;
-  taken.reverse();
   slot.inflightItems -= items;
   slot.sentItems -= items;
-  queue.requeue(taken);
+  const live: Job[] = [];
+  for (let i = taken.length - 1; i >= 0; i--) {
+    const job = taken[i]!;
+    if (job.ended) {
+      job.slot = null;
+      items -= job.count;
+    } else live.push(job);
+  }
+  queue.requeue(live);
+  return items;
+}
+
+/**
+ * How many jobs `slot` holds that it has not started and that `takeBack`
+ * would queue again now (each `map` item counted).
+ */
+export function unstartedItems(slot: WorkerSlot): number {
+  if (slot.dead) return 0;
+  const retractable = slot.retractable;
+  let entry = slot.inflight.length;
+  let items = 0;
+  for (let depth = 1; depth <= retractable.length; depth++) {
+    const batch = retractable[retractable.length - depth]!;
+    if (!isUnclaimed(slot.status, batch.word)) break; // started, and every batch before it
+    for (let i = 0; i < batch.entries; i++) {
+      const job = slot.inflight.at(--entry)!;
+      if (!job.ended) items += job.count;
+    }
+  }
   return items;
 }
 

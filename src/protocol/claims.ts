@@ -42,6 +42,11 @@ export function stealClaim(status: Int32Array, word: number): boolean {
   return atomicCompareExchange(status, word, SENT, STOLEN) === SENT;
 }
 
+/** The pool's side: whether the batch of claim word `word` is still the pool's to take back. */
+export function isUnclaimed(status: Int32Array, word: number): boolean {
+  return atomicLoad(status, word) === SENT;
+}
+
 /**
  * The worker's side: claims the batch of claim word `word` (-1: a batch sent
  * without one, always the worker's); false if the pool took it back (skip it

@@ -308,8 +308,7 @@ describe("jobContext().signal and abortGrace", () => {
     const job = pool.exec("name", [], { signal: controller.signal });
     // One turn: the job is handed to the starting worker (it runs nothing yet).
     await new Promise((resolve) => setTimeout(resolve, 0));
-    assert.equal(pool.jobs.length, 0, "handed to the worker");
-    assert.deepEqual([pool.stats().jobs.queued, pool.stats().jobs.running], [1, 0], "not started");
+    assert.equal(pool.stats().jobs.running, 1); // a job with a signal travels alone: not taken back
     controller.abort(new Error("not now"));
     await assert.rejects(job, /not now/);
     assert.equal(await pool.run("name"), "ThreadPool-1");

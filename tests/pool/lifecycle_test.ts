@@ -4,7 +4,8 @@ import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError } from "../../src/errors.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { gate, waitAtGate } from "../_gate.ts";
-import { promiseState } from "../_util.ts";
+import { fixture, promiseState } from "../_util.ts";
+import { Semaphore } from "../../src/sync/semaphore.ts";
 
 const identity = (n: number) => n;
 
@@ -371,6 +372,82 @@ describe("Pool jobs a busy worker holds but has not started", () => {
       assert.deepEqual(cancelled, ids, how);
       assert.equal(pool.done.length, 0, how);
     }
+  });
+
+  it("Pool.cancel() takes back every worker's, also when one leaves the pool as it empties", async () => {
+    // Each starting worker is handed one job and has then spent its maxJobsPerWorker budget:
+    // emptied by the take-back, the first leaves the pool at once.
+    const cancelled: number[] = [];
+    await using pool = new Pool<{ name(): string }>({
+      maxChildren: 2,
+      minChildren: 2,
+      maxJobsPerWorker: 1,
+      module: fixture("slow_start_tasks.ts"),
+      cancelledCallback: (id) => cancelled.push(id),
+    });
+    const ids = [pool.submit("name"), pool.submit("name")];
+    await new Promise((resolve) => setTimeout(resolve, 0)); // one turn: handed to the workers
+    assert.equal(pool.jobs.length, 0);
+    assert.equal(pool.stats().jobs.queued, 2, "neither started: their module still loads");
+    assert.equal(pool.cancel(), true);
+    assert.deepEqual(cancelled.sort((a, b) => a - b), ids);
+    assert.equal(await pool.wait(), true);
+    assert.equal(pool.done.length, 0);
+  });
+
+  it("Pool.exec() aborted while a busy worker holds it unstarted: cancelled once, the running job unharmed", async () => {
+    const cancelled: number[] = [];
+    const failed: number[] = [];
+    await using pool = new Pool({
+      maxChildren: 1,
+      concurrentTasksPerWorker: 2, // an exec() with a signal may then wait behind another job
+      cancelledCallback: (id) => cancelled.push(id),
+      failedCallback: (_, id) => failed.push(id),
+    });
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const g = gate();
+    const running = pool.run(waitAtGate, g.memory, "ran");
+    await g.started();
+    const controller = new AbortController();
+    const held = pool.exec(identity, [1], { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 0)); // one turn: handed to the blocked worker
+    assert.deepEqual([pool.jobs.length, pool.stats().jobs.queued], [0, 1]);
+    controller.abort(new Error("not needed"));
+    await assert.rejects(held, /not needed/);
+    assert.equal(cancelled.length, 1, "cancelled, as a queued job is");
+    assert.equal(pool.cancel(), false, "nothing left to take back: it ends once");
+    g.open();
+    assert.equal(await running, "ran");
+    assert.equal(await pool.wait(), true);
+    const { jobs } = pool.stats();
+    assert.deepEqual([jobs.done, jobs.failed, jobs.cancelled, jobs.running], [1, 0, 1, 0]);
+    assert.deepEqual([failed, exits], [[], []]);
+  });
+
+  it("Pool stats count async jobs that run beside others as running, not queued", async () => {
+    await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 4 });
+    const started = new Semaphore(0);
+    const go = new Semaphore(0);
+    const jobs = Array.from(
+      { length: 3 },
+      () =>
+        pool.run(
+          async (up: Semaphore, down: Semaphore) => {
+            up.release();
+            await down.acquire();
+            return 1;
+          },
+          started,
+          go,
+        ),
+    );
+    for (let i = 0; i < 3; i++) assert.equal(await started.acquire(), true);
+    const now = pool.stats().jobs;
+    assert.deepEqual([now.queued, now.running], [0, 3]);
+    assert.equal(pool.cancel(), false, "all three started");
+    go.release(3);
+    assert.deepEqual(await Promise.all(jobs), [1, 1, 1]);
   });
 
   it("Pool.terminate() cancels them: only the running job fails", async () => {
