@@ -193,13 +193,13 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
   it("Pool.map() refuses a transfer()ed item of a slow async source as of a fast one", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     for (const slow of [false, true]) {
-      async function* source() {
+      const source = async function* () {
         yield 1;
         const buffer = new ArrayBuffer(8);
         yield transfer(buffer, [buffer]);
         if (slow) await new Promise((resolve) => setTimeout(resolve, 10)); // quiet for a turn
         yield 2;
-      }
+      };
       await assert.rejects(pool.map((x: unknown) => x, source()), /cannot be transfer\(\)ed/);
     }
     assert.equal(await pool.wait(), true);
