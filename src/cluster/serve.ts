@@ -232,7 +232,9 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
     close() {
       closing ??= (async () => {
         const closed = worker.close().then(() => running).then(() => true);
-        const away = Promise.race(clients.map(unreachable)).then(() => false);
+        // Watched on the other client only: BullMQ's close() cuts the blocking
+        // one itself, first, and then reports the chunks in hand on the other.
+        const away = unreachable(clients[1]).then(() => false);
         if (!(await Promise.race([closed, away]))) {
           // BullMQ's close waits for Redis to hear of the chunks in hand,
           // which an unreachable Redis does not: they finish here and the

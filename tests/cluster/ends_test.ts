@@ -7,9 +7,9 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ClusterPool } from "../../src/cluster/mod.ts";
+import { ClusterPool, serve } from "../../src/cluster/mod.ts";
 import { PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
-import { needsRedis, queueName, Redis, startNode, watchQueue } from "./_harness.ts";
+import { needsRedis, queueName, Redis, startNode, tasksUrl, watchQueue } from "./_harness.ts";
 
 type Tasks = typeof import("../fixtures/cluster_tasks.ts");
 
@@ -128,6 +128,35 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
       assert.deepEqual(pool.failed.length, 0, String([...pool.failed][0]));
       assert.deepEqual([...pool.done], [[1, { sum: 3, label: "(1, 2)" }], [2, 2], [3, 3], [4, 4]]);
       assert.deepEqual(await run, { sum: 3, label: "(1, 2)" });
+    },
+  );
+
+  it(
+    "a node closed with a chunk in hand reports it before it leaves, and its program goes on",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("close-in-hand");
+      await using watched = await watchQueue(redis, queue);
+      // A lock far longer than the test: a lost report could not be hidden by a re-run.
+      const node = await serve({
+        connection: redis.url,
+        queue,
+        module: tasksUrl,
+        maxChildren: 1,
+        lockDuration: 120_000,
+      });
+      await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      const active = watched.next("active");
+      const result = pool.run("later", 21, 300);
+      const key = await active;
+      const completed = watched.next("completed");
+      await node.close();
+      assert.equal(await completed, key, "reported to Redis by the node that ran it");
+      assert.equal(await result, 42);
+      assert.deepEqual([...pool.nodes.keys()], [node.id]);
+      // The closed node's client left nothing spinning: a timer still fires.
+      await new Promise((resolve) => setTimeout(resolve, 10));
     },
   );
 });
