@@ -361,12 +361,8 @@ export class DispatchLoop {
    */
   abort(job: Job, reason: unknown): void {
     if (job.ended) return;
-    const holder = job.slot;
-    if (holder !== null) {
-      // Held by a worker that has not started it: queued, so cancelled.
-      const depth = retractableDepth(holder, job.id);
-      if (depth !== 0) this.#takeBack(holder, depth);
-    }
+    // Held by a worker that has not started it: queued, so cancelled.
+    if (job.slot !== null) this.#takeBackHolding(job.slot, job.id);
     if (job.slot === null) {
       if (!this.queue.remove(job)) return;
       job.ended = true;
@@ -464,14 +460,17 @@ export class DispatchLoop {
     return items;
   }
 
+  /** Takes back the batches of `slot` down to the one holding job `id`; whether one held it. */
+  #takeBackHolding(slot: WorkerSlot, id: number): boolean {
+    const depth = retractableDepth(slot, id);
+    if (depth !== 0) this.#takeBack(slot, depth);
+    return depth !== 0;
+  }
+
   /** Cancels the queued job `id`; returns whether it was queued. */
   cancelOne(id: number, reason: unknown): boolean {
-    for (const slot of this.slots) {
-      const depth = retractableDepth(slot, id);
-      if (depth === 0) continue;
-      this.#takeBack(slot, depth); // not started: still queued
-      break;
-    }
+    // Not started: still queued.
+    for (const slot of this.slots) if (this.#takeBackHolding(slot, id)) break;
     const job = this.queue.removeId(id);
     if (!job) return false;
     if (job.id === id && job.count === 1) job.ended = true; // a single job, now out of the queue

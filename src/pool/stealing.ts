@@ -89,18 +89,8 @@ export function takeBack(slot: WorkerSlot, queue: JobQueue, most = Infinity): nu
  * would queue again now (each `map` item counted).
  */
 export function unstartedItems(slot: WorkerSlot): number {
-  if (slot.dead) return 0;
-  const retractable = slot.retractable;
-  let entry = slot.inflight.length;
   let items = 0;
-  for (let depth = 1; depth <= retractable.length; depth++) {
-    const batch = retractable[retractable.length - depth]!;
-    if (!isUnclaimed(slot.status, batch.word)) break; // started, and every batch before it
-    for (let i = 0; i < batch.entries; i++) {
-      const job = slot.inflight.at(--entry)!;
-      if (!job.ended) items += job.count;
-    }
-  }
+  for (const [job] of unstarted(slot)) if (!job.ended) items += job.count;
   return items;
 }
 
@@ -109,17 +99,28 @@ export function unstartedItems(slot: WorkerSlot): number {
  * newest (1: the newest); 0 if none does.
  */
 export function retractableDepth(slot: WorkerSlot, id: number): number {
+  for (const [job, depth] of unstarted(slot)) {
+    if (id >= job.id && id < job.id + job.count) return depth;
+  }
+  return 0;
+}
+
+/**
+ * The entries of the batches `slot` holds and has not started, newest first,
+ * each with its batch's depth from the newest (1: the newest).
+ */
+function* unstarted(slot: WorkerSlot): Generator<[Job, number]> {
+  if (slot.dead) return;
   const retractable = slot.retractable;
   let entry = slot.inflight.length;
   for (let depth = 1; depth <= retractable.length; depth++) {
     const batch = retractable[retractable.length - depth]!;
+    if (!isUnclaimed(slot.status, batch.word)) return; // started, and every batch before it
     for (let i = 0; i < batch.entries; i++) {
-      if (entry === 0) return 0; // an older record, of a batch answered already
-      const job = slot.inflight.at(--entry)!;
-      if (id >= job.id && id < job.id + job.count) return depth;
+      if (entry === 0) return; // an older record, of a batch answered already
+      yield [slot.inflight.at(--entry)!, depth];
     }
   }
-  return 0;
 }
 
 function isIdle(slot: WorkerSlot): boolean {
