@@ -186,13 +186,26 @@ export function encodeFailure(thrown: unknown): unknown {
 }
 
 /**
+ * The messages the node's pool writes about a job by its own (local) id, by
+ * the class it throws them with: on the producer they name the item's id.
+ */
+const LOCAL_ID_MESSAGES: Readonly<Record<string, RegExp>> = {
+  Error: /^(Cannot run job )\d+(: workers failed to start )/,
+  TypeError: /^(Cannot send job )\d+(: an argument cannot be cloned)/,
+  PoolClosedError: /^(Job )\d+( was running when the pool was terminated)/,
+};
+
+/**
  * Rebuilds a failure on the producer: built-in classes keep their class (as
  * with `Pool`), and fastpool's own errors are rebuilt as themselves with the
- * producer's item id.
+ * producer's item id (also in the messages the node's pool wrote with its
+ * own job id).
  */
 export function decodeFailure(encoded: unknown, itemId: number): unknown {
   const error = decodeError(encoded);
   if (!(error instanceof Error)) return error;
+  const local = Object.hasOwn(LOCAL_ID_MESSAGES, error.name) ? LOCAL_ID_MESSAGES[error.name] : null;
+  if (local?.test(error.message)) error.message = error.message.replace(local, `$1${itemId}$2`);
   let rebuilt: Error | undefined;
   const fields = error as unknown as Record<string, unknown>;
   const cause = Object.hasOwn(error, "cause") ? { cause: error.cause } : undefined;

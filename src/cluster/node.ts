@@ -99,11 +99,12 @@ if (import.meta.main) {
     const node = await serve({
       ...options,
       onError: (error) => {
-        // The client retries; say so once per distinct error, not per attempt.
+        // Once per distinct error, not per attempt of the client's retries.
+        // Not all are retried (a lost lock drops its chunk's result): say none is.
         const message = String((error as Error)?.message ?? error);
         if (message === lastError) return;
         lastError = message;
-        console.error(`fastpool node: Redis: ${message} (retrying)`);
+        console.error(`fastpool node: Redis: ${message}`);
       },
     });
     let signals = 0;

@@ -80,9 +80,12 @@ export interface ServeOptions {
    */
   maxStalledCount?: number;
   /**
-   * Called with the errors of the node's Redis connection (unreachable,
-   * refused credentials) while its client retries; without it they are
-   * dropped. The node keeps trying: it takes work once Redis answers.
+   * Called with the errors BullMQ reports while the node runs; without it
+   * they are dropped. Most are the Redis connection's (unreachable, refused
+   * credentials): the client retries, and the node takes work once Redis
+   * answers. Some are a chunk's own, e.g. its lock lost while the node was
+   * too slow to renew it: its result is dropped, and the chunk runs again
+   * elsewhere or fails as `maxStalledCount` says.
    */
   onError?: (error: unknown) => void;
 }
@@ -213,8 +216,9 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
       autorun: false,
     },
   );
-  // Connection errors are retried by the client; a listener keeps them
-  // from being thrown as unhandled "error" events.
+  // Connection errors are retried by the client, a lost lock drops its
+  // chunk's result; a listener keeps them from being thrown as unhandled
+  // "error" events.
   worker.on("error", (error) => onError?.(error));
   /** BullMQ's Redis clients (ioredis): the blocking one (which BullMQ hands out here) and the other. */
   let clients: unknown[];

@@ -193,6 +193,7 @@ export class BatchSender {
         releaseClaim(slot.status, claim); // never sent
       }
       this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
+      return items; // what went is armed there: a map item goes as a new entry
     }
     if (timed) this.#recovery.armTimeout(slot, timed);
     if (shared !== null) {
@@ -236,6 +237,7 @@ export class BatchSender {
           slot.inflight.push(job);
           slot.inflightItems += job.count;
           if (job.exclusive) slot.exclusive = true;
+          if (job.timeout > 0) this.#recovery.armTimeout(slot, job);
         } catch (error) {
           job.ended = true;
           const message = `Cannot send job ${job.id}: an argument cannot be cloned (${

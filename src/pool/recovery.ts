@@ -129,14 +129,32 @@ export class Recovery {
    * Fails `job` once it has run `job.timeout` ms. Its clock starts when it is
    * sent, or when its worker is ready if that is later (a worker's start-up
    * is not the job's time); a worker that is not ready by then fails it too.
+   * A job sent behind others that hold its worker (several lanes: the worker
+   * runs synchronous jobs one after another) starts when the worker reaches
+   * it: the pool looks every sixteenth of the limit, and the clock starts at
+   * the last look that found it waiting. One that finished, its answer on
+   * the way behind a later job's, is not failed.
    */
   armTimeout(slot: WorkerSlot, job: Job): void {
     const timeout = job.timeout;
+    const look = Math.max(1, timeout / 16);
     const sentAt = this.#clock.now();
+    let from = sentAt;
     const check = () => {
       job.timer = undefined;
       if (job.ended || job.slot !== slot || slot.dead) return;
-      const left = slot.ready ? Math.max(sentAt, slot.readyAt) + timeout - this.#clock.now() : 0;
+      const now = this.#clock.now();
+      let left = sentAt + timeout - now;
+      if (slot.ready) {
+        const progress = slot.progressOf(job);
+        if (progress === "finished") return;
+        if (progress === "waiting") {
+          from = now; // not started yet: its clock starts after this
+          job.timer = this.#clock.setTimer(check, look);
+          return;
+        }
+        left = Math.max(from, slot.readyAt) + timeout - now;
+      }
       if (left > 0) {
         job.timer = this.#clock.setTimer(check, left);
         return;
@@ -147,7 +165,7 @@ export class Recovery {
       this.stopRunning(job, error, "timeout");
       this.#host.changed();
     };
-    job.timer = this.#clock.setTimer(check, timeout);
+    job.timer = this.#clock.setTimer(check, slot.heldBack(job) ? look : timeout);
   }
 
   /**

@@ -45,6 +45,9 @@ export interface ClaimedBatch {
   readonly copies: boolean;
 }
 
+/** How far a worker got with a job in flight (see `WorkerSlot.progressOf`). */
+export type JobProgress = "waiting" | "running" | "finished";
+
 /** One worker and its in-flight jobs. */
 export class WorkerSlot {
   /** Jobs sent and not yet answered, oldest (running) first. */
@@ -250,6 +253,48 @@ export class WorkerSlot {
     if (this.inflightItems === 0) return false;
     for (const job of this.inflight) if (!job.ended) return true;
     for (const job of this.later.values()) if (!job.ended) return true;
+    return false;
+  }
+
+  /**
+   * How far the worker got with `job`, an entry of one job in flight here:
+   * `waiting` behind other jobs, `running`, or `finished` with its answer not
+   * read yet. Jobs start in `inflight` order, counted by the shared `STARTED`
+   * word; one that went on asynchronously (`LATER`) has left `inflight` and
+   * runs while its lane holds its id. Without shared memory the pool cannot
+   * see: `running`.
+   */
+  progressOf(job: Job): JobProgress {
+    if (!this.statusShared) return "running";
+    const inLane = () => this.runningLanes().has(job.id | 0);
+    if (job.later !== 0) return inLane() ? "running" : "finished";
+    let ahead = 0; // jobs before it not answered yet
+    for (const entry of this.inflight) {
+      if (entry === job) break;
+      ahead += entry.count - entry.next;
+    }
+    const started = (Atomics.load(this.status, Status.STARTED) - this.endedItems) | 0;
+    if (started <= ahead) return "waiting";
+    // A later job started: this one ended, unless it runs on in a lane.
+    return started === ahead + 1 || inLane() ? "running" : "finished";
+  }
+
+  /**
+   * Whether jobs ahead of `job` (in flight here) hold it back: one the worker
+   * has not started or runs synchronously, i.e. not in a lane (a finished one
+   * whose answer is unread counts too: the pool cannot tell them apart).
+   */
+  heldBack(job: Job): boolean {
+    if (!this.statusShared) return false;
+    let lanes: Set<number> | null = null;
+    for (const entry of this.inflight) {
+      if (entry === job) return false;
+      lanes ??= this.runningLanes();
+      if (entry.count - entry.next > lanes.size) return true;
+      for (let k = entry.next; k < entry.count; k++) {
+        if (!lanes.has((entry.id + k) | 0)) return true;
+      }
+    }
     return false;
   }
 

@@ -86,6 +86,33 @@ describe("cluster wire", () => {
     assert.equal(decodeFailure("a thrown string", 1), "a thrown string");
   });
 
+  it("decodeFailure() names the producer's id where the node's pool wrote its own job id", () => {
+    const cases: [Error, string][] = [
+      [
+        new Error("Cannot run job 8: workers failed to start 3 times in a row, last: no"),
+        "Cannot run job 1: workers failed to start 3 times in a row, last: no",
+      ],
+      [
+        new TypeError("Cannot send job 8: an argument cannot be cloned (x)"),
+        "Cannot send job 1: an argument cannot be cloned (x)",
+      ],
+      [
+        new PoolClosedError("Job 8 was running when the pool was terminated"),
+        "Job 1 was running when the pool was terminated",
+      ],
+      [new Error("Cannot run job 8: mine"), "Cannot run job 8: mine"], // a task's own words stay
+      [
+        new RangeError("Job 8 was running when the pool was terminated"),
+        "Job 8 was running when the pool was terminated",
+      ],
+    ];
+    for (const [thrown, message] of cases) {
+      const error = decodeFailure(encodeFailure(thrown), 1) as Error;
+      assert.equal(error.constructor, thrown.constructor);
+      assert.equal(error.message, message);
+    }
+  });
+
   it("jsonClean() turns what JSON cannot carry into strings", () => {
     assert.deepEqual(jsonClean({ a: 1n, b: [NaN, undefined], c: Symbol("s") }), {
       a: "1n",

@@ -13,7 +13,7 @@ import { TaskTimeoutError } from "../../src/errors.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 import { promiseState } from "../_util.ts";
-import { identity, spinUntilReleased, workerName } from "./_faults.ts";
+import { identity, spinUntilReleased, tally, workerName } from "./_faults.ts";
 
 describe("Pool timeouts", () => {
   it("Pool option taskTimeout fails a job that runs too long with TaskTimeoutError and replaces its worker", async () => {
@@ -105,6 +105,67 @@ describe("Pool timeouts", () => {
     await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 60_000, clock });
     assert.equal(await pool.run(identity, 1), 1);
     assert.equal(await pool.exec(identity, [2], { timeout: 30_000 }), 2);
+    assert.equal(clock.pendingTimers, 0, "a timeout timer outlived its job");
+  });
+
+  it("Pool option taskTimeout with concurrentTasksPerWorker starts a job's clock when its worker reaches it", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({
+      maxChildren: 1,
+      minChildren: 1,
+      concurrentTasksPerWorker: 2,
+      taskTimeout: 1_000,
+      clock,
+    });
+    const first = gate();
+    const second = gate();
+    try {
+      assert.equal(await pool.run(identity, 0), 0); // a started worker
+      // Sent together; `a` is synchronous, so `b` starts when it ends.
+      const a = pool.run(waitAtGate, first.memory, "a");
+      const b = pool.run(waitAtGate, second.memory, "b");
+      await first.started();
+      clock.tick(600);
+      first.open();
+      await second.started();
+      clock.tick(600); // 1,200 ms since both were sent, at most 600 since `b` started
+      assert.equal(await promiseState(b), "pending");
+      assert.equal(await promiseState(a), "pending", "`a` ended in time; its answer waits for b's");
+      clock.tick(400); // past b's limit, counted from the last look (every 62.5 ms) that saw it wait
+      await assert.rejects(b, TaskTimeoutError);
+      second.open();
+      assert.equal(await a, "a");
+    } finally {
+      first.open();
+      second.open();
+    }
+  });
+
+  it("Pool option taskTimeout ends a map item that cannot be cloned once, with concurrentTasksPerWorker", async () => {
+    const clock = new FakeClock();
+    const { ends, options, exactlyOnce } = tally({ results: true });
+    await using pool = new Pool({
+      maxChildren: 1,
+      minChildren: 1,
+      concurrentTasksPerWorker: 2,
+      taskTimeout: 100,
+      clock,
+      ...options,
+    });
+    assert.equal(await pool.run(identity, 0), 0);
+    const items = [1, 2, () => 3, 4] as unknown as number[]; // the third cannot be cloned
+    assert.equal(pool.map(identity, items), 4);
+    assert.equal(await pool.wait(), true);
+    clock.tick(1_000); // past the limit of every item: none may end again
+    exactlyOnce([2, 3, 4, 5]);
+    assert.deepEqual([2, 3, 4, 5].map((id) => ends.get(id)![0]), [
+      "done:1",
+      "done:2",
+      "failed:TypeError",
+      "done:4",
+    ]);
+    assert.equal(pool.pending, 0);
+    assert.equal(pool.stats().jobs.running, 0);
     assert.equal(clock.pendingTimers, 0, "a timeout timer outlived its job");
   });
 });
