@@ -16,6 +16,7 @@
  * @module
  */
 
+import { describe } from "./_checks.ts";
 import { type PoolOptions, resolveMaxChildren } from "./pool/options.ts";
 import { Pool } from "./pool/pool.ts";
 import type { RunResult, TaskArgs, TaskFunction } from "./pool/types.ts";
@@ -170,18 +171,43 @@ export interface Executors {
  * ```
  */
 export const executors: Executors = {
-  worker(options = {}) {
-    return { ...options, maxChildren: 1, minChildren: 1 };
+  worker(options) {
+    const rest = presetOptions(options, ["maxChildren", "minChildren"], "worker");
+    return { ...rest, maxChildren: 1, minChildren: 1 };
   },
-  simple(size, options = {}) {
+  simple(size, options) {
     const n = resolveMaxChildren(size, "create simple executor", "size");
-    return { ...options, maxChildren: n, minChildren: n };
+    const rest = presetOptions(options, ["maxChildren", "minChildren"], "simple");
+    return { ...rest, maxChildren: n, minChildren: n };
   },
-  adaptive(maxChildren, options = {}) {
+  adaptive(maxChildren, options) {
     const n = resolveMaxChildren(maxChildren, "create adaptive executor");
-    return { minChildren: 1, ...options, maxChildren: n };
+    const rest = presetOptions(options, ["maxChildren"], "adaptive");
+    return { minChildren: 1, ...rest, maxChildren: n };
   },
 };
+
+/**
+ * An executor's `options`, checked: an object (or nothing) without the sizes
+ * the executor sets itself. Other names are checked by `new Pool()`.
+ */
+function presetOptions(options: unknown, sizes: readonly string[], kind: string): object {
+  const action = `create ${kind} executor`;
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot ${action}: "options" must be an object, received ${describe(options)}`,
+    );
+  }
+  for (const size of sizes) {
+    if (Object.hasOwn(options, size)) {
+      throw new TypeError(
+        `Cannot ${action}: "${size}" is the executor's to set; pass the size as its argument, or use new Pool()`,
+      );
+    }
+  }
+  return options;
+}
 
 let shared: Pool | null = null;
 
@@ -200,7 +226,7 @@ function canUnrefWorkers(): boolean {
  * after 1 s idle even the last worker goes.
  *
  * @returns The pool; {@linkcode shutdownDefaultPool} closes it, and the next
- * `go` makes a new one.
+ * `go` makes a new one (as it does after the pool was closed any other way).
  *
  * @example Usage
  * ```ts
@@ -213,12 +239,14 @@ function canUnrefWorkers(): boolean {
  * ```
  */
 export function defaultPool(): Pool {
-  shared ??= new Pool(
-    executors.adaptive(undefined, {
-      minChildren: canUnrefWorkers() ? 1 : 0,
-      childNamePrefix: "go",
-    }),
-  );
+  if (shared === null || shared.closed) {
+    shared = new Pool(
+      executors.adaptive(undefined, {
+        minChildren: canUnrefWorkers() ? 1 : 0,
+        childNamePrefix: "go",
+      }),
+    );
+  }
   return shared;
 }
 
@@ -241,8 +269,10 @@ export function defaultPool(): Pool {
  */
 export async function shutdownDefaultPool(timeout?: number): Promise<boolean> {
   const pool = shared;
-  shared = null;
-  return pool ? await pool.shutdown(timeout) : true;
+  if (pool === null) return true;
+  const closing = pool.shutdown(timeout); // a bad timeout rejects, and leaves it open and shared
+  if (pool.closed && shared === pool) shared = null;
+  return await closing;
 }
 
 /**

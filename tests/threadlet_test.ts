@@ -86,6 +86,34 @@ describe("go()", () => {
     }
   });
 
+  it("defaultPool() closed through the Pool API (await using) is replaced at the next go()", async () => {
+    try {
+      let first: Pool;
+      {
+        await using pool = defaultPool();
+        first = pool;
+        assert.equal(await go(() => 1), 1);
+      }
+      assert.equal(first.closed, true);
+      assert.equal(await go(() => 2), 2);
+      assert.notEqual(defaultPool(), first);
+    } finally {
+      await shutdownDefaultPool();
+    }
+  });
+
+  it("shutdownDefaultPool() with a bad timeout rejects and leaves the shared pool open and shared", async () => {
+    try {
+      const pool = defaultPool();
+      await assert.rejects(shutdownDefaultPool(-1), { name: "RangeError", message: /"timeout"/ });
+      assert.equal(pool.closed, false);
+      assert.equal(defaultPool(), pool);
+      assert.equal(await go(() => 3), 3);
+    } finally {
+      await shutdownDefaultPool();
+    }
+  });
+
   it("go() and spawn() let a program end once their jobs are done", async () => {
     const { code, stdout, stderr } = await runProgram(
       fixture("threadlet_program.ts"),
@@ -244,5 +272,26 @@ describe("executors", () => {
       name: "RangeError",
       message: /"maxChildren"/,
     });
+  });
+
+  it("executors presets refuse options that are not an object, or that set the sizes they set", () => {
+    // @ts-expect-error: options must be an object
+    assert.throws(() => executors.simple(2, 5), {
+      name: "TypeError",
+      message: /^Cannot create simple executor: "options" must be an object, received 5/,
+    });
+    // @ts-expect-error: options must be an object
+    assert.throws(() => executors.worker("x"), { name: "TypeError", message: /"options"/ });
+    // @ts-expect-error: the worker executor has one worker
+    assert.throws(() => executors.worker({ maxChildren: 5 }), {
+      name: "TypeError",
+      message: /^Cannot create worker executor: "maxChildren" is the executor's to set/,
+    });
+    // @ts-expect-error: the adaptive executor's size is its first argument
+    assert.throws(() => executors.adaptive(4, { maxChildren: 2 }), {
+      name: "TypeError",
+      message: /"maxChildren" is the executor's to set/,
+    });
+    assert.deepEqual(executors.adaptive(2, { minChildren: 0 }), { minChildren: 0, maxChildren: 2 });
   });
 });

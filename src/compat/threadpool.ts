@@ -690,11 +690,20 @@ export class ThreadPool implements AsyncDisposable {
     }
   }
 
+  /**
+   * Runs `request` on the pool. What throws here (`args` that cannot be read,
+   * a task the pool refuses) fails the request like an error of its
+   * callable, as in the original, where the worker thread reads the args.
+   */
   #run(request: WorkRequest): Promise<unknown> {
     const pool = this.#pool as unknown as {
       exec(task: Callable, args: unknown[]): Promise<unknown>;
     };
-    return pool.exec(request.callable, [...request.args]);
+    try {
+      return pool.exec(request.callable, [...request.args]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #finish(request: WorkRequest, value: unknown, failed: boolean): void {

@@ -778,6 +778,26 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
+   * Whether the pool refuses new jobs: from `shutdown()` or `terminate()`
+   * on, until `clear()` opens it again.
+   *
+   * @example Usage
+   * ```ts
+   * import { Pool } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new Pool({ maxChildren: 1 });
+   * assert.equal(pool.closed, false);
+   * const closing = pool.shutdown();
+   * assert.equal(pool.closed, true);
+   * await closing;
+   * ```
+   */
+  get closed(): boolean {
+    return this.#submitter.closed;
+  }
+
+  /**
    * Live delayed jobs (`submitLater`).
    *
    * @example Usage

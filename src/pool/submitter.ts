@@ -86,6 +86,11 @@ export class Submitter {
     return this.#nextId;
   }
 
+  /** Whether it refuses submits (see {@linkcode close}). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Refuses submits from now on (`shutdown`, `terminate`). */
   close(): void {
     this.#closed = true;

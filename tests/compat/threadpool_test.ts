@@ -302,6 +302,36 @@ describe("WorkRequest and makeRequests()", () => {
     });
   });
 
+  it("ThreadPool fails a request whose args throw when read, through excCallback, and goes on", async () => {
+    await using pool = new ThreadPool(1);
+    const args: unknown[] = [];
+    Object.defineProperty(args, 0, {
+      get() {
+        throw new RangeError("getter boom");
+      },
+      enumerable: true,
+    });
+    const errors: unknown[] = [];
+    const results: unknown[] = [];
+    const bad = new WorkRequest((x: unknown) => x, {
+      args,
+      excCallback: (_request, error) => errors.push(error),
+    });
+    pool.putRequest(bad);
+    pool.putRequest(
+      new WorkRequest((n: number) => n * 2, {
+        args: [21],
+        callback: (_request, value) => results.push(value),
+      }),
+    );
+    await pool.wait();
+    assert.equal(bad.exception, true);
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof RangeError);
+    assert.equal((errors[0] as Error).message, "getter boom");
+    assert.deepEqual(results, [42]);
+  });
+
   it("WorkRequest by default logs an error with console.error and skips callback", async () => {
     await using pool = new ThreadPool(1);
     const logged: unknown[][] = [];
