@@ -516,9 +516,13 @@ export class ThreadPool implements AsyncDisposable {
    * Adds `numWorkers` workers; queued requests start on them.
    *
    * @throws {TypeError | RangeError} If `numWorkers` is not an integer `>= 0`.
+   * @throws {PoolClosedError} After `shutdown()`.
    */
   createWorkers(numWorkers: number): void {
     checkInteger(numWorkers, "numWorkers", "create workers", 0);
+    if (this.#closed) {
+      throw new PoolClosedError("Cannot create workers: the thread pool is shut down");
+    }
     this.#workers += numWorkers;
     this.#pool.resize(Math.max(1, this.#workers));
     this.#pump();

@@ -256,7 +256,8 @@ export interface PoolOptions {
   streamWindow?: number;
   /**
    * Any structured-cloneable value, given to the task module's
-   * `setup(workerData)` in every worker before its first job. A `setup()`
+   * `setup(workerData)` in every worker before its first job (a `Semaphore`
+   * or `Lock` in it arrives working, as in a job's arguments). A `setup()`
    * that throws or rejects is a start failure, as an import that fails.
    * The module's `teardown()` runs when a worker retires normally (idle,
    * resize, recycle, shutdown), for at most 5 s; not after a crash or

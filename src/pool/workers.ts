@@ -16,6 +16,7 @@
  */
 
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { Retirements } from "./retirement.ts";
@@ -92,6 +93,9 @@ export class Workers {
   /** Workers running their teardown on the way out. */
   readonly #retirements: Retirements;
 
+  /** `workerData` as it travels (see `sync/wire.ts`). */
+  readonly #workerData: unknown;
+
   constructor(
     options: ResolvedOptions,
     clock: Clock,
@@ -108,6 +112,8 @@ export class Workers {
     this.#slotHost = slotHost;
     this.#stats = stats;
     this.#host = host;
+    // A Semaphore or Lock in it arrives working, as in a job's arguments.
+    this.#workerData = toWire(options.workerData) ?? options.workerData;
     this.#retirements = new Retirements(
       (slot, error) => host.emit("error", { name: this.nameOf(slot), id: slot.id, error }),
       () => host.changed(),
@@ -178,7 +184,7 @@ export class Workers {
       lane: slot.lane === null ? null : slot.lane.buffer,
       concurrency,
       streamWindow: options.streamWindow,
-      workerData: options.workerData,
+      workerData: this.#workerData,
       maxMemory: options.maxWorkerMemory === Infinity ? 0 : options.maxWorkerMemory,
     });
     // A module or setup() that never finishes would hold its jobs for ever.

@@ -4,19 +4,23 @@
  * everything else uses the names below.
  *
  * ```
- *   slot:    0                      1        2
- *        +----------------------+--------+--------+
- *        | STATE                | LIMIT  |  TAG   |
- *        +----------------------+--------+--------+
+ *   slot:    0                      1        2        3        4
+ *        +----------------------+--------+--------+--------+--------+
+ *        | STATE                | LIMIT  |  TAG   | ID_LO  | ID_HI  |
+ *        +----------------------+--------+--------+--------+--------+
  *   STATE   bit 31: 0 (never negative)
  *           bit 30: WAITING, a thread may sleep on STATE (set by waiters,
  *                   cleared by the release that must then wake them)
  *           bits 0-29: free permits (COUNT_MASK)
  *   LIMIT   most free permits (0: MAX_COUNT); written once
  *   TAG     MAGIC, so `from()` can refuse a foreign buffer; written once
+ *   ID_*    a random 53-bit id (21 bits in ID_HI) of this memory; written once.
+ *           Each clone of the buffer is a new object in the thread it reaches:
+ *           the id lets a thread keep one view of the memory (one FIFO of its
+ *           waiters) however many times the memory arrives there
  * ```
  *
- * LIMIT and TAG are written before the buffer leaves the thread that made
+ * LIMIT, TAG and the id are written before the buffer leaves the thread that made
  * it (postMessage orders them before every other thread's reads), so plain
  * reads of them are safe.
  *
@@ -33,8 +37,12 @@ export const LIMIT = 1;
 /** Slot of {@linkcode MAGIC}. */
 export const TAG = 2;
 
+/** Slots of the memory's id: its low 32 bits, and its high 21. */
+export const ID_LO = 3;
+export const ID_HI = 4;
+
 /** Number of Int32 slots. */
-export const SLOTS = 3;
+export const SLOTS = 5;
 /** Size of the buffer in bytes. */
 export const BYTE_LENGTH: number = SLOTS * Int32Array.BYTES_PER_ELEMENT;
 
@@ -44,8 +52,8 @@ export const WAITING = 0x4000_0000;
 export const COUNT_MASK = 0x3fff_ffff;
 /** The most free permits a semaphore can hold (2³⁰−1). */
 export const MAX_COUNT = COUNT_MASK;
-/** Marks a buffer as ours, layout version 2 ("FPS2"). */
-export const MAGIC = 0x4650_5332;
+/** Marks a buffer as ours, layout version 3 ("FPS3"). */
+export const MAGIC = 0x4650_5333;
 
 /** Buffers allocated by this thread (each thread has its own set). */
 const born = new WeakSet<SharedArrayBuffer>();
@@ -57,8 +65,17 @@ export function allocate(value: number, limit: number): SharedArrayBuffer {
   slots[STATE] = value;
   slots[LIMIT] = limit;
   slots[TAG] = MAGIC;
+  const id = crypto.getRandomValues(new Int32Array(2));
+  slots[ID_LO] = id[0]!;
+  slots[ID_HI] = id[1]! & 0x1f_ffff;
   born.add(buffer);
   return buffer;
+}
+
+/** The id of the memory `buffer` holds (the same in every clone of it). */
+export function memoryId(buffer: SharedArrayBuffer): number {
+  const slots = new Int32Array(buffer);
+  return slots[ID_HI]! * 2 ** 32 + (slots[ID_LO]! >>> 0);
 }
 
 /** Whether this thread allocated `buffer` (it came from no other thread). */

@@ -46,6 +46,7 @@ import {
   COUNT_MASK,
   LIMIT,
   MAX_COUNT,
+  memoryId,
   refuse,
   STATE,
   WAITING,
@@ -113,14 +114,35 @@ export interface Permit extends Disposable {
 const TRUE = Promise.resolve(true);
 const FALSE = Promise.resolve(false);
 let attaching: SharedArrayBuffer | undefined;
-/** This thread's view of each memory, by `SharedArrayBuffer` object. */
-const memories = new WeakMap<SharedArrayBuffer, Memory>();
+/**
+ * This thread's view of each memory, by the memory's id, not by buffer
+ * object: every clone of a buffer (each message that carries it) is a new
+ * object, and all must share one FIFO of this thread's waiters. Held weakly:
+ * a view no Semaphore and no waiter needs is dropped.
+ */
+const memories = new Map<number, WeakRef<Memory>>();
+const forget = new FinalizationRegistry<number>((id) => {
+  if (memories.get(id)?.deref() === undefined) memories.delete(id);
+});
+
+/** This thread's view of the memory `buffer` holds, made at its first arrival. */
+function memoryOf(buffer: SharedArrayBuffer): Memory {
+  const id = memoryId(buffer);
+  let memory = memories.get(id)?.deref();
+  if (memory === undefined) {
+    memory = new Memory(buffer);
+    memories.set(id, new WeakRef(memory));
+    forget.register(memory, id);
+  }
+  return memory;
+}
 
 /**
  * A counting semaphore on shared memory: `new Semaphore(n)` in one thread,
  * {@linkcode Semaphore.from} on its {@linkcode Semaphore.buffer} in another
  * (a Semaphore passed as a job argument arrives attached). The `acquire()`
- * calls of one thread are served first come, first served, and a
+ * calls of one thread are served first come, first served (through every
+ * Semaphore of that memory the thread holds, however it arrived), and a
  * `release()` serves its own thread's waiters before other threads'. Like
  * Python's, it may be released above its initial value.
  *
@@ -157,9 +179,7 @@ export class Semaphore {
       checkInteger(value, "value", "create semaphore", 0, MAX_COUNT);
       buffer = allocate(value, 0);
     }
-    let memory = memories.get(buffer);
-    if (memory === undefined) memories.set(buffer, memory = new Memory(buffer));
-    this.#memory = memory;
+    this.#memory = memoryOf(buffer);
   }
 
   /**
@@ -352,11 +372,10 @@ export class Semaphore {
     if (n !== 1) checkInteger(n, "n", `release ${this.#noun}`, 1, MAX_COUNT);
     const count = this.#memory.give(n);
     if (count < 0) return;
-    if (this.#memory.max === 1) {
-      throw new RangeError("Cannot release lock: it is not locked");
-    }
+    const max = this.#memory.max;
+    if (max === 1 && count === 1) throw new RangeError("Cannot release lock: it is not locked");
     throw new RangeError(
-      `Cannot release semaphore: "n" would raise the value past ${MAX_COUNT}, received ${n} with value ${count}`,
+      `Cannot release ${this.#noun}: "n" would raise the value past ${max}, received ${n} with value ${count}`,
     );
   }
 

@@ -265,7 +265,7 @@ function onMessage(event: MessageEvent<ToWorker>): void {
       setConcurrency(msg.concurrency);
       setStreamWindow(msg.streamWindow);
       nameThisWorker(msg.name);
-      start(msg.module, msg.workerData, msg.maxMemory);
+      start(msg.module, fromWire(msg.workerData), msg.maxMemory);
       break;
     case "run":
       inbox.push(msg);

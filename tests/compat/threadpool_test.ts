@@ -567,5 +567,10 @@ describe("ThreadPool workers and queues", () => {
       () => pool.putRequest(new WorkRequest(() => 0)),
       PoolClosedError,
     );
+    assert.throws(() => pool.createWorkers(1), {
+      name: "PoolClosedError",
+      message: "Cannot create workers: the thread pool is shut down",
+    });
+    assert.equal(pool.workers, 0);
   });
 });

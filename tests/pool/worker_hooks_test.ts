@@ -5,6 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Lock } from "../../src/sync/lock.ts";
 import { Pool } from "../../mod.ts";
 import type { PoolEventMap, PoolOptions } from "../../mod.ts";
 import type * as Tasks from "../fixtures/hooks_tasks.ts";
@@ -148,6 +149,14 @@ describe("setup() and teardown()", () => {
     assert.equal(errors.length, 1);
     assert.match(String((errors[0]!.detail.error as Error).message), /teardown broke/);
     assert.equal(errors[0]!.detail.name, "ThreadPool-1");
+  });
+
+  it("setup(workerData) receives a Lock in workerData working, sharing the original's memory", async () => {
+    const lock = new Lock();
+    await using pool = hooksPool({ counts: counts(), lock });
+    assert.deepEqual(await pool.run("lockInSetup"), [true, true]);
+    assert.equal(lock.locked, true, "the worker took the main thread's lock");
+    assert.deepEqual(await pool.run("lockInSetup"), [true, false]);
   });
 
   it("workerData that cannot be cloned is a TypeError naming it", () => {

@@ -108,6 +108,16 @@ describe("Lock", () => {
     assert.equal(lock.value, 1);
   });
 
+  it("Semaphore.from() a locked Lock's memory: release(2) says it would pass the limit, not that it is unlocked", () => {
+    const lock = new Lock();
+    assert.equal(lock.tryAcquire(), true);
+    assert.throws(() => Semaphore.from(lock.buffer).release(2), {
+      name: "RangeError",
+      message: 'Cannot release lock: "n" would raise the value past 1, received 2 with value 0',
+    });
+    assert.equal(lock.locked, true);
+  });
+
   it("Lock.release(n) takes only n = 1: a lock has one permit", () => {
     const lock = new Lock();
     lock.tryAcquire();
@@ -166,7 +176,7 @@ describe("Lock", () => {
     });
     assert.throws(() => Lock.from(new SharedArrayBuffer(3)), {
       name: "TypeError",
-      message: 'Cannot attach lock: "buffer" must be 12 bytes long, received 3',
+      message: 'Cannot attach lock: "buffer" must be 20 bytes long, received 3',
     });
     assert.throws(() => Lock.from("buffer" as never), {
       name: "TypeError",

@@ -64,6 +64,25 @@ describe("Semaphore", () => {
     assert.equal(sem.value, 0);
   });
 
+  it("Semaphore.acquire() serves one thread's waiters in order across every copy of its memory", async () => {
+    const sem = new Semaphore(0);
+    // What a job's argument or result brings back: a clone of the buffer, a new object.
+    const again = Semaphore.from(structuredClone(sem.buffer));
+    const order: string[] = [];
+    const waiters = [
+      sem.acquire().then(() => order.push("a")),
+      again.acquire().then(() => order.push("b")),
+      sem.acquire().then(() => order.push("c")),
+      again.acquire().then(() => order.push("d")),
+    ];
+    assert.equal(again.tryAcquire(), false, "never ahead of a pending acquire()");
+    sem.release(2);
+    again.release(2);
+    await Promise.all(waiters);
+    assert.deepEqual(order, ["a", "b", "c", "d"]);
+    assert.equal(sem.value, 0);
+  });
+
   it("Semaphore.acquire() resolves false after its timeout", async () => {
     const sem = new Semaphore(0);
     assert.equal(await sem.acquire({ timeout: 5 }), false);
@@ -264,13 +283,13 @@ describe("Semaphore", () => {
   });
 
   it("Semaphore.from() throws on a buffer that is not a semaphore's memory", () => {
-    assert.throws(() => Semaphore.from(new SharedArrayBuffer(12)), {
+    assert.throws(() => Semaphore.from(new SharedArrayBuffer(20)), {
       name: "TypeError",
       message: 'Cannot attach semaphore: "buffer" is not the memory of a semaphore or lock',
     });
     assert.throws(() => Semaphore.from(new SharedArrayBuffer(8)), TypeError);
     assert.throws(
-      () => Semaphore.from(new ArrayBuffer(12) as never),
+      () => Semaphore.from(new ArrayBuffer(20) as never),
       TypeError,
     );
   });
