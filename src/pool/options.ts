@@ -114,10 +114,10 @@ export interface PoolOptions {
    * and its worker is replaced. Jobs then travel one at a time, so the clock
    * starts when the job does (with `concurrentTasksPerWorker` above 1, a job
    * behind synchronous ones on its worker starts its clock when the worker
-   * reaches it, seen within a sixteenth of the limit). On Deno 2.9.6 a terminated worker stuck in a
-   * synchronous endless loop keeps spinning (the runtime cannot interrupt
-   * it), so a job that may run away should `await` now and then. `0` or
-   * `Infinity`: no limit (the default).
+   * reaches it, as the pool sees every sixteenth of the limit). On Deno
+   * 2.9.6 a terminated worker stuck in a synchronous endless loop keeps
+   * spinning (the runtime cannot interrupt it), so a job that may run away
+   * should `await` now and then. `0` or `Infinity`: no limit (the default).
    */
   taskTimeout?: number;
   /**
