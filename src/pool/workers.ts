@@ -93,9 +93,6 @@ export class Workers {
   /** Workers running their teardown on the way out. */
   readonly #retirements: Retirements;
 
-  /** `workerData` as it travels (see `sync/wire.ts`). */
-  readonly #workerData: unknown;
-
   constructor(
     options: ResolvedOptions,
     clock: Clock,
@@ -112,8 +109,6 @@ export class Workers {
     this.#slotHost = slotHost;
     this.#stats = stats;
     this.#host = host;
-    // A Semaphore or Lock in it arrives working, as in a job's arguments.
-    this.#workerData = toWire(options.workerData) ?? options.workerData;
     this.#retirements = new Retirements(
       (slot, error) => host.emit("error", { name: this.nameOf(slot), id: slot.id, error }),
       () => host.changed(),
@@ -184,7 +179,9 @@ export class Workers {
       lane: slot.lane === null ? null : slot.lane.buffer,
       concurrency,
       streamWindow: options.streamWindow,
-      workerData: this.#workerData,
+      // Read at each start, as postMessage reads it; a Semaphore or Lock in
+      // it arrives working, as in a job's arguments.
+      workerData: toWire(options.workerData) ?? options.workerData,
       maxMemory: options.maxWorkerMemory === Infinity ? 0 : options.maxWorkerMemory,
     });
     // A module or setup() that never finishes would hold its jobs for ever.

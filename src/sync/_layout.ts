@@ -4,20 +4,23 @@
  * everything else uses the names below.
  *
  * ```
- *   slot:    0                      1        2        3        4
- *        +----------------------+--------+--------+--------+--------+
- *        | STATE                | LIMIT  |  TAG   | ID_LO  | ID_HI  |
- *        +----------------------+--------+--------+--------+--------+
+ *   slot:    0                      1        2        3        4        5
+ *        +----------------------+--------+--------+--------+--------+--------+
+ *        | STATE                | LIMIT  |  TAG   | ID_LO  | ID_HI  | PROBE  |
+ *        +----------------------+--------+--------+--------+--------+--------+
  *   STATE   bit 31: 0 (never negative)
  *           bit 30: WAITING, a thread may sleep on STATE (set by waiters,
  *                   cleared by the release that must then wake them)
  *           bits 0-29: free permits (COUNT_MASK)
  *   LIMIT   most free permits (0: MAX_COUNT); written once
  *   TAG     MAGIC, so `from()` can refuse a foreign buffer; written once
- *   ID_*    a random 53-bit id (21 bits in ID_HI) of this memory; written once.
- *           Each clone of the buffer is a new object in the thread it reaches:
- *           the id lets a thread keep one view of the memory (one FIFO of its
- *           waiters) however many times the memory arrives there
+ *   ID_*    a random 53-bit id (21 bits in ID_HI) of this memory, 0 until it is
+ *           first shared; written once. Each clone of the buffer is a new object
+ *           in the thread it reaches: the id lets a thread keep one view of the
+ *           memory (one FIFO of its waiters) however many times it arrives
+ *   PROBE   scratch: a thread writes a nonce through one buffer and reads it
+ *           through another to learn whether they are one memory (a byte copy
+ *           of a buffer carries its id too)
  * ```
  *
  * LIMIT, TAG and the id are written before the buffer leaves the thread that made
@@ -40,9 +43,11 @@ export const TAG = 2;
 /** Slots of the memory's id: its low 32 bits, and its high 21. */
 export const ID_LO = 3;
 export const ID_HI = 4;
+/** Slot a thread writes to tell whether two buffers are one memory. */
+export const PROBE = 5;
 
 /** Number of Int32 slots. */
-export const SLOTS = 5;
+export const SLOTS = 6;
 /** Size of the buffer in bytes. */
 export const BYTE_LENGTH: number = SLOTS * Int32Array.BYTES_PER_ELEMENT;
 
@@ -65,17 +70,39 @@ export function allocate(value: number, limit: number): SharedArrayBuffer {
   slots[STATE] = value;
   slots[LIMIT] = limit;
   slots[TAG] = MAGIC;
-  const id = crypto.getRandomValues(new Int32Array(2));
-  slots[ID_LO] = id[0]!;
-  slots[ID_HI] = id[1]! & 0x1f_ffff;
   born.add(buffer);
   return buffer;
 }
 
-/** The id of the memory `buffer` holds (the same in every clone of it). */
-export function memoryId(buffer: SharedArrayBuffer): number {
-  const slots = new Int32Array(buffer);
+/** Whether the memory `slots` view has an id: it was shared. */
+export function hasMemoryId(slots: Int32Array): boolean {
+  return slots[ID_LO] !== 0;
+}
+
+/**
+ * The id of the memory `slots` view (the same in every clone of it), given
+ * one the first time it is shared: call before the buffer leaves the thread.
+ */
+export function memoryId(slots: Int32Array): number {
+  if (!hasMemoryId(slots)) {
+    const id = crypto.getRandomValues(new Int32Array(2));
+    slots[ID_LO] = id[0]! | 1; // never 0: 0 is "no id yet"
+    slots[ID_HI] = id[1]! & 0x1f_ffff;
+  }
   return slots[ID_HI]! * 2 ** 32 + (slots[ID_LO]! >>> 0);
+}
+
+/**
+ * Whether views `a` and `b` (same id) are one memory, not a memory and a
+ * byte copy of it: a nonce written through one must read back through the
+ * other. Another thread probing at the same moment can only make it answer
+ * `false` (the caller then keeps a view of its own, as for a copy).
+ */
+export function sameMemory(a: Int32Array, b: Int32Array): boolean {
+  if (a.buffer === b.buffer) return true;
+  const nonce = (Math.random() * 0x7fff_ffff) | 1;
+  Atomics.store(a, PROBE, nonce);
+  return Atomics.load(b, PROBE) === nonce;
 }
 
 /** Whether this thread allocated `buffer` (it came from no other thread). */

@@ -44,10 +44,12 @@ import {
   allocate,
   bornHere,
   COUNT_MASK,
+  hasMemoryId,
   LIMIT,
   MAX_COUNT,
   memoryId,
   refuse,
+  sameMemory,
   STATE,
   WAITING,
 } from "./_layout.ts";
@@ -115,25 +117,26 @@ const TRUE = Promise.resolve(true);
 const FALSE = Promise.resolve(false);
 let attaching: SharedArrayBuffer | undefined;
 /**
- * This thread's view of each memory, by the memory's id, not by buffer
- * object: every clone of a buffer (each message that carries it) is a new
- * object, and all must share one FIFO of this thread's waiters. Held weakly:
- * a view no Semaphore and no waiter needs is dropped.
+ * This thread's view of each shared memory, by the memory's id, not by
+ * buffer object: every clone of a buffer (each message that carries it) is a
+ * new object, and all must share one FIFO of this thread's waiters. Held
+ * weakly: a view no Semaphore and no waiter needs is dropped. A memory made
+ * here joins when it is first shared (until then no clone of it exists), so
+ * making semaphores that never leave the thread costs no entry.
  */
 const memories = new Map<number, WeakRef<Memory>>();
 const forget = new FinalizationRegistry<number>((id) => {
   if (memories.get(id)?.deref() === undefined) memories.delete(id);
 });
 
-/** This thread's view of the memory `buffer` holds, made at its first arrival. */
+/** This thread's view of the memory `buffer` holds. */
 function memoryOf(buffer: SharedArrayBuffer): Memory {
-  const id = memoryId(buffer);
-  let memory = memories.get(id)?.deref();
-  if (memory === undefined) {
-    memory = new Memory(buffer);
-    memories.set(id, new WeakRef(memory));
-    forget.register(memory, id);
-  }
+  const slots = new Int32Array(buffer);
+  if (!hasMemoryId(slots)) return new Memory(buffer); // never shared: no other view of it exists
+  const known = memories.get(memoryId(slots))?.deref();
+  if (known !== undefined && known.isMemoryOf(slots)) return known;
+  const memory = new Memory(buffer);
+  if (known === undefined) memory.register();
   return memory;
 }
 
@@ -497,7 +500,19 @@ class Memory {
   constructor(buffer: SharedArrayBuffer) {
     this.#slots = new Int32Array(buffer);
     this.max = this.#slots[LIMIT] || MAX_COUNT;
-    this.#shared = !bornHere(buffer);
+    this.#shared = hasMemoryId(this.#slots) || !bornHere(buffer); // it left, or came
+  }
+
+  /** Becomes this thread's view of its memory, found by id (see `memories`). */
+  register(): void {
+    const id = memoryId(this.#slots);
+    memories.set(id, new WeakRef(this));
+    forget.register(this, id);
+  }
+
+  /** Whether `slots` views this memory (not a byte copy of it). */
+  isMemoryOf(slots: Int32Array): boolean {
+    return sameMemory(this.#slots, slots);
   }
 
   /** Whether no `acquire()` of this thread waits. */
@@ -514,6 +529,7 @@ class Memory {
     }
     if (!this.#shared) {
       this.#shared = true;
+      this.register();
       if (this.#head !== undefined) this.#watch();
     }
     return this.#slots.buffer as SharedArrayBuffer;

@@ -176,7 +176,7 @@ describe("Lock", () => {
     });
     assert.throws(() => Lock.from(new SharedArrayBuffer(3)), {
       name: "TypeError",
-      message: 'Cannot attach lock: "buffer" must be 20 bytes long, received 3',
+      message: 'Cannot attach lock: "buffer" must be 24 bytes long, received 3',
     });
     assert.throws(() => Lock.from("buffer" as never), {
       name: "TypeError",

@@ -83,6 +83,18 @@ describe("Semaphore", () => {
     assert.equal(sem.value, 0);
   });
 
+  it("Semaphore.from() a byte copy of a memory is a semaphore of its own, not the original", () => {
+    const real = new Semaphore(1);
+    const copy = Semaphore.from(real.buffer.slice(0)); // same bytes, id included
+    assert.equal(copy.tryAcquire(), true);
+    assert.deepEqual([real.value, copy.value], [1, 0]);
+    const again = Semaphore.from(structuredClone(real.buffer)); // the real one, arrived again
+    assert.equal(again.tryAcquire(), true);
+    assert.deepEqual([real.value, copy.value], [0, 0]);
+    real.release();
+    assert.deepEqual([again.value, copy.value], [1, 0]);
+  });
+
   it("Semaphore.acquire() resolves false after its timeout", async () => {
     const sem = new Semaphore(0);
     assert.equal(await sem.acquire({ timeout: 5 }), false);
@@ -283,13 +295,13 @@ describe("Semaphore", () => {
   });
 
   it("Semaphore.from() throws on a buffer that is not a semaphore's memory", () => {
-    assert.throws(() => Semaphore.from(new SharedArrayBuffer(20)), {
+    assert.throws(() => Semaphore.from(new SharedArrayBuffer(24)), {
       name: "TypeError",
       message: 'Cannot attach semaphore: "buffer" is not the memory of a semaphore or lock',
     });
     assert.throws(() => Semaphore.from(new SharedArrayBuffer(8)), TypeError);
     assert.throws(
-      () => Semaphore.from(new ArrayBuffer(20) as never),
+      () => Semaphore.from(new ArrayBuffer(24) as never),
       TypeError,
     );
   });
