@@ -10,6 +10,7 @@
  */
 
 import { thrownMessage } from "../_checks.ts";
+import { systemClock, type TimerId } from "../timers/clock.ts";
 import { type Chunk, State } from "./_batch.ts";
 import { Link, type LinkListener, type Outgoing } from "./_link.ts";
 import { where } from "./connection.ts";
@@ -47,9 +48,10 @@ export class Delivery {
   readonly #failed: LinkListener["failed"];
   #unsent: Chunk[] = [];
   #closedLink = false;
-  #offlineTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  // Through systemClock: it waits out delays longer than setTimeout takes.
+  #offlineTimer: TimerId | undefined;
+  #retryTimer: TimerId | undefined;
+  #sweepTimer: TimerId | undefined;
 
   constructor(
     options: ResolvedClusterOptions,
@@ -75,7 +77,7 @@ export class Delivery {
   sweepSoon(): void {
     this.#sweepTimer ??= this.#host.chunks.size === 0
       ? undefined
-      : setTimeout(this.#sweep, this.#options.sweepInterval);
+      : systemClock.setTimer(this.#sweep, this.#options.sweepInterval);
   }
 
   /** Removes chunk `key` from Redis if no node took it; returns whether it did. */
@@ -90,9 +92,9 @@ export class Delivery {
 
   /** Stops every timer and closes the connection. */
   async close(): Promise<void> {
-    clearTimeout(this.#offlineTimer);
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#sweepTimer);
+    systemClock.clearTimer(this.#offlineTimer);
+    systemClock.clearTimer(this.#retryTimer);
+    systemClock.clearTimer(this.#sweepTimer);
     this.#closedLink = true;
     await this.#link.close();
   }
@@ -122,7 +124,7 @@ export class Delivery {
   /** While the link cannot open (Redis down from the start), try again now and then. */
   #scheduleRetry(): void {
     if (this.#retryTimer !== undefined || this.#host.closed() && this.#host.pending() === 0) return;
-    this.#retryTimer = setTimeout(() => {
+    this.#retryTimer = systemClock.setTimer(() => {
       this.#retryTimer = undefined;
       if (this.#link.opened && !this.#link.offline) return;
       const unsent = this.#unsent;
@@ -162,7 +164,7 @@ export class Delivery {
     if (lost.length !== 0 && !this.#closedLink) await this.send(lost);
     this.#sweepTimer = undefined;
     if (this.#host.chunks.size !== 0 && !this.#closedLink) {
-      this.#sweepTimer = setTimeout(this.#sweep, this.#options.sweepInterval);
+      this.#sweepTimer = systemClock.setTimer(this.#sweep, this.#options.sweepInterval);
     }
   };
 
@@ -192,7 +194,7 @@ export class Delivery {
     }
     this.#host.dispatch(new CustomEvent("error", { detail: problem }));
     if (this.#offlineTimer === undefined && this.#options.offlineTimeout !== Infinity) {
-      this.#offlineTimer = setTimeout(() => {
+      this.#offlineTimer = systemClock.setTimer(() => {
         this.#offlineTimer = undefined;
         if (!this.#link.offline) return;
         const timeout = this.#options.offlineTimeout;
@@ -214,7 +216,7 @@ export class Delivery {
    * lost, fails here.
    */
   async #onOnline(): Promise<void> {
-    clearTimeout(this.#offlineTimer);
+    systemClock.clearTimer(this.#offlineTimer);
     this.#offlineTimer = undefined;
     this.#host.dispatch(new CustomEvent("online"));
     const resend = this.#unsent;

@@ -21,6 +21,7 @@
 import type { Deque } from "../deque.ts";
 import { PoolClosedError } from "../errors.ts";
 import { checkTimeout, invalid } from "../_checks.ts";
+import { systemClock, type TimerId } from "../timers/clock.ts";
 import type {
   DoneTarget,
   ExecOptions,
@@ -333,11 +334,11 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    */
   async *asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
     if (wait !== undefined && wait !== false) checkTimeout(wait, "wait", "iterate results");
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: TimerId | undefined;
     let expired = false;
     const deadline = typeof wait === "number" && wait !== Infinity
       ? new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
+        timer = systemClock.setTimer(() => {
           expired = true;
           resolve();
         }, wait);
@@ -361,7 +362,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
         await (deadline ? Promise.race([this.#changed(), deadline]) : this.#changed());
       }
     } finally {
-      clearTimeout(timer);
+      systemClock.clearTimer(timer);
     }
   }
 
@@ -374,12 +375,12 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    */
   async wait(timeout?: number): Promise<boolean> {
     if (timeout !== undefined) checkTimeout(timeout, "timeout", "wait");
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: TimerId | undefined;
     let expired = false;
     const deadline = timeout === undefined || timeout === Infinity
       ? undefined
       : new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
+        timer = systemClock.setTimer(() => {
           expired = true;
           resolve();
         }, timeout);
@@ -391,7 +392,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       }
       return true;
     } finally {
-      clearTimeout(timer);
+      systemClock.clearTimer(timer);
     }
   }
 

@@ -62,12 +62,14 @@ export interface ServeOptions {
   /**
    * BullMQ `lockDuration`: ms a chunk stays locked to this node without a
    * renewal; a node that dies loses its chunks to others after about this long.
+   * At most `2 ** 31 - 1` (BullMQ's timers take no longer delay).
    *
    * @default {30000}
    */
   lockDuration?: number;
   /**
    * BullMQ `stalledInterval`: ms between checks for chunks of dead nodes.
+   * At most `2 ** 31 - 1`.
    *
    * @default {30000}
    */
@@ -179,8 +181,15 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
   const module = toModuleUrl(options.module, what);
   const workers = resolveMaxChildren(options.maxChildren, what);
   const concurrency = positive(options.concurrency, 2, "concurrency", what);
-  const lockDuration = positive(options.lockDuration, 30_000, "lockDuration", what);
-  const stalledInterval = positive(options.stalledInterval, 30_000, "stalledInterval", what);
+  // BullMQ waits these out with setTimeout, which fires at once past 2 ** 31 - 1 ms.
+  const lockDuration = positive(options.lockDuration, 30_000, "lockDuration", what, MAX_DELAY);
+  const stalledInterval = positive(
+    options.stalledInterval,
+    30_000,
+    "stalledInterval",
+    what,
+    MAX_DELAY,
+  );
   const maxStalledCount = positive(options.maxStalledCount, 1, "maxStalledCount", what);
   const onError = options.onError;
   if (onError !== undefined && typeof onError !== "function") {
@@ -480,16 +489,28 @@ function toModuleUrl(value: unknown, what: string): string {
   );
 }
 
-function positive(value: unknown, fallback: number, name: string, what: string): number {
+function positive(
+  value: unknown,
+  fallback: number,
+  name: string,
+  what: string,
+  max = Infinity,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
     throw new TypeError(`Cannot ${what}: "${name}" must be a number, received ${describe(value)}`);
   }
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`Cannot ${what}: "${name}" must be an integer >= 1, received ${value}`);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    const range = max === Infinity ? ">= 1" : `from 1 to ${max}`;
+    throw new RangeError(
+      `Cannot ${what}: "${name}" must be an integer ${range}, received ${value}`,
+    );
   }
   return value;
 }
+
+/** The longest delay `setTimeout` takes. */
+const MAX_DELAY = 2 ** 31 - 1;
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(4));

@@ -284,6 +284,48 @@ describe("ClusterPool without Redis", () => {
   });
 });
 
+describe("ClusterPool timeouts past setTimeout's range", () => {
+  // setTimeout fires at once for more than 2 ** 31 - 1 ms; these waited 1 ms.
+  const LONG = 2 ** 31;
+
+  it("wait(), asCompleted() and offlineTimeout of 2 ** 31 ms do not end at once", async () => {
+    const pool = new ClusterPool<Tasks>({ connection, queue: "q", offlineTimeout: LONG });
+    const offline = new Promise((resolve) =>
+      pool.addEventListener("error", resolve, { once: true })
+    );
+    pool.submit("inc", 1);
+    await offline; // the offline timer is armed now
+    let waited: boolean | undefined;
+    const long = pool.wait(LONG).then((value) => (waited = value));
+    let iterated = false;
+    const next = pool.asCompleted(LONG)[Symbol.asyncIterator]().next().then((step) => {
+      iterated = true;
+      return step;
+    });
+    assert.equal(await pool.wait(50), false);
+    assert.equal(waited, undefined, "wait(2 ** 31) still waits");
+    assert.equal(iterated, false, "asCompleted(2 ** 31) still waits");
+    assert.equal(pool.pending, 1, "offlineTimeout has not failed the item");
+    assert.equal(pool.failed.length, 0);
+    assert.equal(pool.cancel(), true);
+    assert.equal(await long, true);
+    assert.equal((await next).done, true);
+    await pool.shutdown();
+  });
+
+  it("serve() refuses a lockDuration or stalledInterval BullMQ's timers cannot wait", async () => {
+    const base = { connection, queue: "q", module: "file:///nope/tasks.ts" };
+    for (const name of ["lockDuration", "stalledInterval"]) {
+      await assert.rejects(
+        serve({ ...base, [name]: LONG }),
+        (error: Error) =>
+          error instanceof RangeError &&
+          error.message.includes(`"${name}" must be an integer from 1 to 2147483647`),
+      );
+    }
+  });
+});
+
 describe("ClusterPool logging", () => {
   it("ClusterPool logs outages and failures at logLevel", async () => {
     const logged: string[] = [];
