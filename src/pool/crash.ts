@@ -17,6 +17,7 @@
  * @module
  */
 
+import { laneWord } from "../protocol/messages.ts";
 import type { Job } from "./job.ts";
 
 /** The outcome for the in-flight jobs of a crashed worker. */
@@ -52,7 +53,7 @@ export function judgeCrash(inflight: Iterable<Job>, unreported: number): CrashVe
 /**
  * With several lanes (`concurrentTasksPerWorker`), the jobs to send again
  * may hold jobs that were still running asynchronously when the worker died
- * (their `LATER` answer had not arrived): `running` holds their ids (`| 0`),
+ * (their `LATER` answer had not arrived): `running` holds their {@linkcode laneWord}s,
  * from the worker's lane table. Those fail like the culprit; the rest go
  * again. An entry without such jobs is kept as it is.
  */
@@ -68,7 +69,7 @@ export function splitRunning(
     }
     let from = 0;
     for (let i = 0; i < job.count; i++) {
-      if (!running.has((job.id + i) | 0)) continue;
+      if (!running.has(laneWord(job.id + i))) continue;
       if (i > from) split.again.push(job.part(from, i - from));
       split.running.push({ job: job.count === 1 ? job : job.part(i, 1), id: job.id + i });
       from = i + 1;

@@ -17,7 +17,7 @@
 
 import { TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 import { describeThrown, encodeError } from "../protocol/codec.ts";
-import { Status } from "../protocol/messages.ts";
+import { laneWord, Status } from "../protocol/messages.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import { judgeCrash, splitRunning } from "./crash.ts";
 import type { Job } from "./job.ts";
@@ -294,7 +294,7 @@ export class Recovery {
       const lost: Job[] = [];
       for (const [id, job] of slot.later) {
         if (job.ended) continue;
-        if (running.has(id | 0)) fail(job, id);
+        if (running.has(laneWord(id))) fail(job, id);
         else lost.push(job.count === 1 ? job : job.part(id - job.id, 1));
       }
       for (const job of slot.later.values()) job.later = 0;

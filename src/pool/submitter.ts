@@ -37,9 +37,15 @@ import type { Results } from "./results.ts";
 import type { TaskRegistry } from "./task_registry.ts";
 import type { ExecOptions, JobId } from "./types.ts";
 
+/**
+ * Where the job ids of pools made from now on start. Tests move it near 2^32
+ * to run jobs across where an id's low 32 bits wrap.
+ */
+export const jobIds = { first: 1 };
+
 /** Queues the jobs of one pool. */
 export class Submitter {
-  #nextId = 1;
+  #nextId = jobIds.first;
   #closed = false;
   readonly #options: ResolvedOptions;
   readonly #tasks: TaskRegistry;

@@ -10,6 +10,7 @@ import { decodeError, describeThrown } from "../protocol/codec.ts";
 import { Lane } from "../protocol/lane.ts";
 import {
   type FromWorker,
+  laneWord,
   SPIN_MS,
   Status,
   type ToWorker,
@@ -266,7 +267,7 @@ export class WorkerSlot {
    */
   progressOf(job: Job): JobProgress {
     if (!this.statusShared) return "running";
-    const inLane = () => this.runningLanes().has(job.id | 0);
+    const inLane = () => this.runningLanes().has(laneWord(job.id));
     if (job.later !== 0) return inLane() ? "running" : "finished";
     let ahead = 0; // jobs before it not answered yet
     for (const entry of this.inflight) {
@@ -292,13 +293,13 @@ export class WorkerSlot {
       lanes ??= this.runningLanes();
       if (entry.count - entry.next > lanes.size) return true;
       for (let k = entry.next; k < entry.count; k++) {
-        if (!lanes.has((entry.id + k) | 0)) return true;
+        if (!lanes.has(laneWord(entry.id + k))) return true;
       }
     }
     return false;
   }
 
-  /** The ids (`| 0`) of the asynchronous jobs the worker is running, from its lane table. */
+  /** The {@linkcode laneWord}s of the asynchronous jobs the worker is running, from its lane table. */
   runningLanes(): Set<number> {
     const running = new Set<number>();
     for (let i = Status.WORDS; i < this.status.length; i++) {

@@ -144,13 +144,22 @@ export const Status = {
   CLAIMS: 4,
   /**
    * Words before the lane table: with `concurrentTasksPerWorker` n above 1,
-   * words WORDS … WORDS+n-1 hold the ids (`| 0`) of the asynchronous jobs
-   * running now, 0 for a free lane. The worker writes a lane when its job
+   * words WORDS … WORDS+n-1 hold the {@linkcode laneWord} of each
+   * asynchronous job running now, 0 for a free lane. The worker writes a lane when its job
    * goes asynchronous and clears it before the job's answer is queued, so
    * after a crash the pool knows which jobs were still running.
    */
   WORDS: 4 + 16,
 } as const;
+
+/**
+ * Job `id` in the lane table: its low 32 bits, never 0 (0 marks a free lane;
+ * ids that are multiples of 2^32 take -2^31). Two ids share a word only 2^31
+ * or more apart, which are never running at once.
+ */
+export function laneWord(id: number): number {
+  return (id | 0) || -0x8000_0000;
+}
 
 /** How many claim words a slot has (`Status.CLAIMS` …): batches that may be offered at once. */
 export const CLAIM_RING = Status.WORDS - Status.CLAIMS;

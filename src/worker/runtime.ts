@@ -26,7 +26,7 @@
  */
 
 import { atomicLoad, atomicStore } from "../protocol/atomics.ts";
-import { assertNever, Mode, Status, type ToWorker } from "../protocol/messages.ts";
+import { assertNever, laneWord, Mode, Status, type ToWorker } from "../protocol/messages.ts";
 import { claim } from "../protocol/claims.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
@@ -178,7 +178,7 @@ function setConcurrency(n: number | undefined): void {
 function pendingResult(task: Compiled, result: unknown, id: number): Promise<void> | undefined {
   if (concurrency === 1) return track(settle(task, result)!);
   const lane = freeLanes.pop()!;
-  atomicStore(status, Status.WORDS + lane, id | 0);
+  atomicStore(status, Status.WORDS + lane, laneWord(id));
   out.later();
   // Timed from here, where it went asynchronous: its own time, which the
   // answers' messages cannot give (other jobs run and answer meanwhile).

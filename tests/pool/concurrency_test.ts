@@ -10,9 +10,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
+import { jobIds } from "../../src/pool/submitter.ts";
 import type * as Tasks from "../fixtures/concurrency_tasks.ts";
 import { FakeClock } from "../_fake_clock.ts";
-import { fixture, promiseState } from "../_util.ts";
+import { fixture, promiseState, within } from "../_util.ts";
 
 const tasks = fixture("concurrency_tasks.ts");
 
@@ -181,4 +182,49 @@ describe("Pool option concurrentTasksPerWorker", () => {
       /did you mean "concurrentTasksPerWorker"/,
     );
   });
+});
+
+describe("Pool job ids past 2^32, with several lanes", () => {
+  // A lane held the job's `id | 0`, and 0 marks a free lane: job 2^32 looked
+  // finished while it ran. Where ids start is moved for these tests only.
+  async function from<T>(first: number, test: () => Promise<T>): Promise<T> {
+    const before = jobIds.first;
+    jobIds.first = first;
+    try {
+      return await test();
+    } finally {
+      jobIds.first = before;
+    }
+  }
+
+  it("times out job 2^32 like its neighbours (it never ended)", () =>
+    from(2 ** 32 - 1, async () => {
+      const clock = new FakeClock();
+      const p = pool({ taskTimeout: 30, abortGrace: 10_000, clock });
+      try {
+        assert.equal(await p.run("double", 1), 2); // job 2^32 - 1: a started worker
+        const stuck = shared();
+        const jobs = [p.run("heldAbortable", stuck, 1), p.run("heldAbortable", stuck, 2)];
+        await reach(stuck, 0, 2);
+        clock.tick(30);
+        assert.ok(await within(Promise.allSettled(jobs), 10_000), "jobs 2^32 and 2^32 + 1 end");
+        for (const job of jobs) await assert.rejects(job, { name: "TaskTimeoutError" });
+        assert.equal(p.pending, 0);
+      } finally {
+        await p.terminate();
+      }
+    }));
+
+  it("fails job 2^32, running when its worker died, and does not run it again", () =>
+    from(2 ** 32, async () => {
+      await using p = pool();
+      const memory = shared();
+      const held = p.run("held", memory, "ran twice"); // job 2^32, in a lane
+      await reach(memory, 0, 1);
+      const exit = p.run("exitWhenAll", memory, 2); // counts itself in, then ends the worker
+      await assert.rejects(exit, { name: "WorkerCrashedError" });
+      open(memory); // a second run of job 2^32 would now end with its value
+      await assert.rejects(held, { name: "WorkerCrashedError" });
+      assert.equal(Atomics.load(memory, 0), 2, "each job started once");
+    }));
 });
