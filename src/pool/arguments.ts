@@ -38,10 +38,16 @@ export function detachNow(args: unknown[], moving: Transferable[]): [unknown[], 
 /**
  * `map()`'s items, copied so that later changes to the input do not reach
  * queued jobs: an array of numbers becomes one Float64Array (they travel as
- * one); objects are checked and shared primitives unwrapped.
+ * one); objects are checked and shared primitives unwrapped. `null` if there
+ * are more than `room`: no more than one item past it is read (the
+ * iterator is then closed), so an endless iterable ends.
  */
-export function mapItems(iterable: Iterable<unknown>): unknown[] | Float64Array {
-  const source = Array.isArray(iterable) ? iterable : [...iterable];
+export function mapItems(
+  iterable: Iterable<unknown>,
+  room: number,
+): unknown[] | Float64Array | null {
+  const source = Array.isArray(iterable) ? iterable : readAtMost(iterable, room);
+  if (source === null || source.length > room) return null;
   let numeric = true;
   for (let i = 0; i < source.length; i++) {
     if (typeof source[i] !== "number") {
@@ -62,6 +68,17 @@ export function mapItems(iterable: Iterable<unknown>): unknown[] | Float64Array 
       const wire = toWire(item);
       if (wire !== undefined) items[i] = wire;
     }
+  }
+  return items;
+}
+
+/** The items of `iterable`, or `null` once there are more than `room`. */
+function readAtMost(iterable: Iterable<unknown>, room: number): unknown[] | null {
+  if (room === Infinity) return [...iterable];
+  const items: unknown[] = [];
+  for (const item of iterable) {
+    if (items.length >= room) return null; // leaving the loop closes the iterator
+    items.push(item);
   }
   return items;
 }

@@ -14,7 +14,7 @@ import { isTransferred } from "../protocol/codec.ts";
 import { toWire } from "../sync/wire.ts";
 import type { Scheduler, TimerHandle } from "../timers/scheduler.ts";
 import { ASYNC_CHUNK, detachNow, isAsyncOnly, mapItems, RUNS } from "./arguments.ts";
-import { Collector, type CollectTarget } from "./collector.ts";
+import { Collector } from "./collector.ts";
 import type { DispatchLoop } from "./dispatch_loop.ts";
 import {
   abortWith,
@@ -155,10 +155,14 @@ export class Submitter {
         );
         return;
       }
-      const collect: CollectTarget = { collector, firstId: this.#nextId, firstIndex: 0 };
+      // Its first id is known once the items are read (reading may submit).
+      const destFrom = (firstId: number): Destination => ({
+        kind: Sink.COLLECT,
+        collect: { collector, firstId, firstIndex: 0 },
+      });
       try {
         // Results arrive in later tasks, so the count may come after the jobs.
-        collector.add(this.map(task, iterable, { kind: Sink.COLLECT, collect }, "collect"));
+        collector.add(this.map(task, iterable, destFrom, "collect"));
         collector.close();
       } catch (error) {
         reject(error);
@@ -422,7 +426,7 @@ export class Submitter {
   map(
     task: unknown,
     iterable: unknown,
-    dest: Destination,
+    dest: Destination | ((firstId: number) => Destination),
     action: string,
   ): number {
     this.checkOpen();
@@ -436,14 +440,16 @@ export class Submitter {
     }
     // A copy (an array's is a fast slice), so later changes to the input do not reach jobs
     // still queued; objects among the items are checked and shared primitives unwrapped.
-    const items = mapItems(iterable as Iterable<unknown>);
+    // No more than the queue has room for is read: an endless iterable meets maxQueue.
+    const { maxQueue } = this.#options;
+    const items = mapItems(iterable as Iterable<unknown>, maxQueue - this.#queue.items);
+    if (items === null) throw new QueueFullError(maxQueue);
     this.checkOpen(); // the iterable and the items' getters ran: one may have closed the pool
     const n = items.length;
     if (n === 0) return 0;
-    if (this.#queue.items + n > this.#options.maxQueue) {
-      throw new QueueFullError(this.#options.maxQueue);
-    }
-    const job = mapJob(this.#nextId, index, items, n, dest, this.#policy);
+    if (this.#queue.items + n > maxQueue) throw new QueueFullError(maxQueue);
+    const target = typeof dest === "function" ? dest(this.#nextId) : dest;
+    const job = mapJob(this.#nextId, index, items, n, target, this.#policy);
     this.#nextId += n;
     this.#loop.enqueue(job, false);
     return n;

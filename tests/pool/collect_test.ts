@@ -63,6 +63,31 @@ describe("Pool.collect()", () => {
     await assert.rejects(collected, { name: "AbortError" });
     assert.deepEqual(await pool.collect((n: number) => n + 1, [1, 2]), [2, 3]);
   });
+
+  it("Pool.collect() keeps each result in place when reading its input submits jobs", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const double = (n: number) => n * 2;
+    function* submitting(): Generator<number> {
+      for (let i = 0; i < 3; i++) {
+        pool.submit(double, 100 + i); // a job that takes an id while collect() reads
+        yield i;
+      }
+    }
+    // Before: [null, null, null, 0, 2, 4], the ids taken meanwhile shifting every index.
+    assert.deepEqual(await pool.collect(double, submitting()), [0, 2, 4]);
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual((pool.done.drain() as number[]).sort((a, b) => a - b), [200, 202, 204]);
+    const getters = [0, 1, 2];
+    for (const i of getters) {
+      Object.defineProperty(getters, i, {
+        get() {
+          pool.submit(double, i);
+          return i;
+        },
+      });
+    }
+    assert.deepEqual(await pool.collect((n: number) => n * 10, getters), [0, 10, 20]);
+  });
 });
 
 describe("Pool.proxy()", () => {

@@ -47,6 +47,28 @@ describe("Pool option maxQueue", () => {
     }
   });
 
+  it("Pool option maxQueue: map() and collect() of an endless iterable are refused after reading one item past the room", async () => {
+    await using pool = new Pool({ maxChildren: 1, maxQueue: 10 });
+    let read = 0;
+    let closed = 0;
+    function* endless(): Generator<number> {
+      try {
+        while (true) yield read++; // before: read until memory ran out
+      } finally {
+        closed++;
+      }
+    }
+    assert.throws(() => pool.map(identity, endless()), QueueFullError);
+    assert.equal(read, 11, "the room (10) and one item more");
+    assert.equal(closed, 1, "the generator was closed");
+    await assert.rejects(pool.collect(identity, endless()), QueueFullError);
+    assert.equal(closed, 2);
+    assert.equal(pool.pending, 0);
+    assert.equal(pool.map(identity, endless().take(10)), 10, "ten fit");
+    assert.equal(await pool.wait(), true);
+    assert.equal(pool.done.length, 10);
+  });
+
   it("Pool option maxQueue: the queue never holds more than maxQueue jobs, whatever the mix of submits", async () => {
     const maxQueue = 50;
     let ended = 0;
