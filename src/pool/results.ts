@@ -15,7 +15,7 @@
 
 import { Deque } from "../deque.ts";
 import { MAX_COUNT } from "../sync/_layout.ts";
-import { Semaphore } from "../sync/semaphore.ts";
+import { Semaphore, takeAll } from "../sync/semaphore.ts";
 import { reportGlobally } from "../_checks.ts";
 import type { Clock } from "../timers/clock.ts";
 import { type Addressed, deferredOf, type Job, Sink } from "./job.ts";
@@ -290,8 +290,8 @@ export class Results {
   clear(): void {
     this.done.clear();
     this.failed.clear();
-    while (this.doneCount.tryAcquire());
-    while (this.failedCount.tryAcquire());
+    takeAll(this.doneCount); // at once: saturated, a counter holds 2^30 - 1
+    takeAll(this.failedCount);
   }
 }
 

@@ -140,6 +140,9 @@ function memoryOf(buffer: SharedArrayBuffer): Memory {
   return memory;
 }
 
+/** Set by `Semaphore`'s static block, which alone reads its memory: see {@linkcode takeAll}. */
+let takeAllOf: (semaphore: Semaphore) => number;
+
 /**
  * A counting semaphore on shared memory: `new Semaphore(n)` in one thread,
  * {@linkcode Semaphore.from} on its {@linkcode Semaphore.buffer} in another
@@ -168,6 +171,13 @@ function memoryOf(buffer: SharedArrayBuffer): Memory {
  */
 export class Semaphore {
   #memory: Memory;
+
+  static {
+    takeAllOf = (semaphore) => {
+      const memory = semaphore.#memory;
+      return memory.idle ? memory.takeAll() : 0;
+    };
+  }
 
   /**
    * Allocates the shared memory with `value` free permits.
@@ -485,6 +495,15 @@ export function guardBlockingWaits(check: () => void): void {
 const BLOCK_SLICE_MS = 100;
 
 /**
+ * Takes every free permit of `semaphore` in one step, as many `tryAcquire()`
+ * calls would (none while this thread's `acquire()` calls wait): the pool's
+ * `clear()` zeroes its result counters with it. Returns how many it took.
+ */
+export function takeAll(semaphore: Semaphore): number {
+  return takeAllOf(semaphore);
+}
+
+/**
  * This thread's side of one memory: the permit operations, in plain or
  * atomic form, and the FIFO of this thread's `acquire()` calls with the one
  * `Atomics.waitAsync` that watches STATE for them.
@@ -562,6 +581,23 @@ class Memory {
       state = seen;
       exact = true;
     }
+  }
+
+  /** Step 1 for every free permit at once; returns how many it took. */
+  takeAll(): number {
+    const slots = this.#slots;
+    let state = this.#shared ? Atomics.load(slots, STATE) : slots[STATE]!;
+    while ((state & COUNT_MASK) !== 0) {
+      const count = state & COUNT_MASK;
+      if (!this.#shared) {
+        slots[STATE] = state - count;
+        return count;
+      }
+      const seen = Atomics.compareExchange(slots, STATE, state, state - count); // keeps WAITING
+      if (seen === state) return count;
+      state = seen;
+    }
+    return 0;
   }
 
   /** Steps a to c; returns -1, or the count if `n` would pass the limit. */

@@ -171,6 +171,23 @@ describe("Pool: counters of a long-running service", () => {
     assert.equal(await pool.run((n: number) => n + 1, 1), 2);
     pool.terminate();
   });
+
+  it("clear() zeroes saturated counters in one step, not one tryAcquire() per permit", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    pool.doneCount.release(MAX_COUNT);
+    pool.failedCount.release(MAX_COUNT - 1);
+    let calls = 0;
+    for (const counter of [pool.doneCount, pool.failedCount]) {
+      const tryAcquire = counter.tryAcquire.bind(counter);
+      counter.tryAcquire = () => (calls++, tryAcquire());
+    }
+    pool.clear(); // before: 2^31 calls, seconds of a blocked thread
+    assert.equal(calls, 0);
+    assert.equal(pool.doneCount.value, 0);
+    assert.equal(pool.failedCount.value, 0);
+    pool.submit((n: number) => n, 1);
+    assert.equal(await pool.doneCount.acquire({ timeout: 10_000 }), true, "counting goes on");
+  });
 });
 
 describe("Pool: moved buffers", () => {

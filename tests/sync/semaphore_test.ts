@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Semaphore } from "../../src/sync/semaphore.ts";
+import { Semaphore, takeAll } from "../../src/sync/semaphore.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { toWire } from "../../src/sync/wire.ts";
 import { promiseState } from "../_util.ts";
@@ -233,6 +233,22 @@ describe("Semaphore", () => {
       await ask(worker, { op: "release", target: toWire(sem) }),
       { result: null },
     );
+    assert.equal(await waiting, true);
+  });
+
+  it("takeAll() takes every free permit at once, on a memory shared with a worker too", async () => {
+    const own = new Semaphore(3);
+    assert.equal(takeAll(own), 3);
+    assert.equal(own.value, 0);
+    assert.equal(takeAll(own), 0);
+    using worker = opsWorker();
+    const sem = new Semaphore(5);
+    assert.deepEqual(await ask(worker, { op: "release", target: toWire(sem) }), { result: null });
+    assert.equal(takeAll(sem), 6);
+    assert.equal(sem.value, 0);
+    const waiting = sem.acquire(); // a waiter of this thread: takeAll() leaves permits to it
+    sem.release();
+    assert.equal(takeAll(sem), 0);
     assert.equal(await waiting, true);
   });
 
