@@ -74,6 +74,11 @@ export function invalid(
   );
 }
 
+/** Checks a boolean. */
+export function checkBoolean(value: unknown, name: string, action: string): void {
+  if (typeof value !== "boolean") throw invalid(TypeError, action, name, "a boolean", value);
+}
+
 /** Checks an integer `>= min` (and `<= max`). */
 export function checkInteger(
   value: unknown,

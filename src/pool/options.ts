@@ -6,6 +6,7 @@
 
 import type { Clock } from "../timers/clock.ts";
 import {
+  checkBoolean,
   checkDuration,
   checkFunction,
   checkInteger,
@@ -157,9 +158,9 @@ export interface PoolOptions {
    * Milliseconds a worker may take to start (its task module imported, its
    * `setup()` done) before its start counts as failed: it is ended with an
    * `error` event, and the pool retries with a back-off, then fails the
-   * queued jobs, as for a module that does not import. `Infinity` waits for
-   * ever (a module whose top-level `await` never settles then holds its
-   * jobs for ever).
+   * queued jobs, as for a module that does not import. Above 0; `Infinity`
+   * waits for ever (a module whose top-level `await` never settles then
+   * holds its jobs for ever).
    *
    * @default {60000}
    *
@@ -522,12 +523,14 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   checkDuration(abortGrace, "abortGrace", CREATE);
   const startTimeout = options.startTimeout ?? DEFAULT_START_TIMEOUT;
   checkTimeout(startTimeout, "startTimeout", CREATE);
+  if (startTimeout === 0) {
+    // Elsewhere 0 means "no limit"; here it would fail every start.
+    throw invalid(RangeError, CREATE, "startTimeout", "above 0 (Infinity: no limit)", 0);
+  }
   const concurrentTasksPerWorker = options.concurrentTasksPerWorker ?? 1;
   checkInteger(concurrentTasksPerWorker, "concurrentTasksPerWorker", CREATE, 1, MAX_CONCURRENCY);
   const { sharedLane, resultId, clock } = options;
-  if (resultId !== undefined && typeof resultId !== "boolean") {
-    throw invalid(TypeError, CREATE, "resultId", "a boolean", resultId);
-  }
+  if (resultId !== undefined) checkBoolean(resultId, "resultId", CREATE);
   if (
     clock !== undefined &&
     (typeof clock !== "object" || clock === null ||
@@ -537,9 +540,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   ) {
     throw invalid(TypeError, CREATE, "clock", "a Clock: now(), setTimer() and clearTimer()", clock);
   }
-  if (sharedLane !== undefined && typeof sharedLane !== "boolean") {
-    throw invalid(TypeError, CREATE, "sharedLane", "a boolean", sharedLane);
-  }
+  if (sharedLane !== undefined) checkBoolean(sharedLane, "sharedLane", CREATE);
   const streamWindow = options.streamWindow ?? STREAM_WINDOW;
   checkInteger(streamWindow, "streamWindow", CREATE, 1, MAX_STREAM_WINDOW);
   const { workerData } = options;
@@ -615,7 +616,7 @@ function workerOptionsOf(options: PoolOptions): WorkerOptions {
     result.deno = { permissions };
   }
   if (smol !== undefined) {
-    if (typeof smol !== "boolean") throw invalid(TypeError, CREATE, "smol", "a boolean", smol);
+    checkBoolean(smol, "smol", CREATE);
     if (isBun && smol) result.smol = true;
   }
   if (env !== undefined) {

@@ -11,7 +11,7 @@ import type { Deque } from "../deque.ts";
 import { PoolClosedError } from "../errors.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import { type Clock, settlesWithin, systemClock } from "../timers/clock.ts";
-import { checkTimeout, describe, invalid } from "../_checks.ts";
+import { checkBoolean, checkTimeout, describe, invalid } from "../_checks.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
 import { DispatchLoop } from "./dispatch_loop.ts";
@@ -915,6 +915,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       );
     }
     checkOptionNames(options, ["reset"], "read stats");
+    if (options.reset !== undefined) checkBoolean(options.reset, "reset", "read stats");
     const loop = this.#loop;
     let unstarted = 0; // jobs a worker holds and has not started: cancel() would take them back
     for (const slot of loop.slots) unstarted += unstartedItems(slot);
@@ -1129,6 +1130,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       );
     }
     checkOptionNames(options, SHUTDOWN_OPTION_NAMES, "shut down pool");
+    if (options.soon !== undefined) checkBoolean(options.soon, "soon", "shut down pool");
     this.#submitter.close();
     this.#loop.queue.close(); // submits must not join it now
     this.#scheduler.cancelAll();
@@ -1203,9 +1205,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       const Class = typeof jobId === "number" ? RangeError : TypeError;
       throw invalid(Class, "cancel job", "jobId", "an integer, null or false", jobId);
     }
-    if (typeof timers !== "boolean") {
-      throw invalid(TypeError, "cancel job", "timers", "a boolean", timers);
-    }
+    checkBoolean(timers, "timers", "cancel job");
     let matched = false;
     if (jobId === null) matched = this.#loop.cancelAll(cancellation) > 0;
     else if (jobId !== false) matched = this.#loop.cancelOne(jobId, cancellation());

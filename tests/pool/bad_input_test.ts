@@ -435,6 +435,8 @@ describe("Pool options and arguments of the wrong type or range", () => {
       [{ workerUrl: "./runtime.ts" }, /"workerUrl" must be an absolute URL/, TypeError],
       [{ resultId: "yes" }, /"resultId" must be a boolean/, TypeError],
       [{ startTimeout: -1 }, /"startTimeout" must be a number of milliseconds >= 0/, RangeError],
+      // 0 means "no limit" for taskTimeout; here it failed every start, every job with it.
+      [{ startTimeout: 0 }, /"startTimeout" must be above 0 \(Infinity: no limit\)/, RangeError],
       [
         { clock: {} },
         /"clock" must be a Clock: now\(\), setTimer\(\) and clearTimer\(\)/,
@@ -495,6 +497,15 @@ describe("Pool options and arguments of the wrong type or range", () => {
     await assert.rejects(pool.shutdown("later" as never), {
       name: "TypeError",
       message: /"timeout"/,
+    });
+    // Before: ignored ("yes" did not reset) or taken as true (1 cancelled the queue).
+    assert.throws(() => pool.stats({ reset: "yes" as never }), {
+      name: "TypeError",
+      message: 'Cannot read stats: "reset" must be a boolean, received "yes"',
+    });
+    await assert.rejects(pool.shutdown(undefined, { soon: 1 as never }), {
+      name: "TypeError",
+      message: 'Cannot shut down pool: "soon" must be a boolean, received 1',
     });
     await assert.rejects(pool.asCompleted(-1).next(), { name: "RangeError", message: /"wait"/ });
     await assert.rejects(pool.exec(identity, "x" as never), {
