@@ -12,6 +12,8 @@
  * @module
  */
 
+import { checkInteger } from "./_checks.ts";
+
 const MIN_CAPACITY = 16;
 
 /**
@@ -88,6 +90,15 @@ export class Deque<T> implements Iterable<T> {
    * Appends `count` items of `items` from `start` on, in order: one `push`
    * each, with the room made once.
    *
+   * @param items The source.
+   * @param start The first index of `items` to append.
+   * @param count How many to append; by default, all from `start` on.
+   *
+   * @throws {RangeError} If `start` is not an integer from 0 to
+   *   `items.length`, or `count` not an integer from 0 to
+   *   `items.length - start`.
+   * @throws {TypeError} If either is not a number.
+   *
    * @example Usage
    * ```ts
    * import { Deque } from "@fastpool/fastpool";
@@ -99,6 +110,10 @@ export class Deque<T> implements Iterable<T> {
    * ```
    */
   pushAll(items: ArrayLike<T>, start = 0, count: number = items.length - start): void {
+    // Checked before the room is made: a fraction, NaN, a negative or a count
+    // past the source would corrupt the length or append holes.
+    checkInteger(start, "start", "push to deque", 0, items.length);
+    checkInteger(count, "count", "push to deque", 0, items.length - start);
     while (this.#length + count > this.#mask + 1) this.#grow();
     const buffer = this.#items;
     const mask = this.#mask;
@@ -175,7 +190,8 @@ export class Deque<T> implements Iterable<T> {
 
   /**
    * The element at `index` from the front (negative counts from the back),
-   * or `undefined` when out of range.
+   * or `undefined` when out of range. As `Array.prototype.at`, a fraction is
+   * truncated toward zero and `NaN` reads as `0`.
    *
    * @example Usage
    * ```ts
@@ -186,9 +202,13 @@ export class Deque<T> implements Iterable<T> {
    * assert.equal(queue.at(0), "a");
    * assert.equal(queue.at(-1), "c");
    * assert.equal(queue.at(3), undefined);
+   * assert.equal(queue.at(-0.5), "a"); // truncated to 0, as [].at()
    * ```
    */
   at(index: number): T | undefined {
+    // ToIntegerOrInfinity, as Array.prototype.at: the ring index below masks
+    // with `&`, which would read a fraction or NaN as some other slot.
+    index = Math.trunc(index) || 0;
     if (index < 0) index += this.#length;
     if (index < 0 || index >= this.#length) return undefined;
     return this.#items[(this.#head + index) & this.#mask];
@@ -196,7 +216,12 @@ export class Deque<T> implements Iterable<T> {
 
   /**
    * Removes and returns the element at `index` from the front, or `undefined`
-   * when out of range. O(n) in the distance to the nearer end.
+   * when out of range (a negative `index` included: it does not count from
+   * the back). O(n) in the distance to the nearer end.
+   *
+   * @throws {RangeError} If `index` is a number but not an integer (`NaN`,
+   *   `1.5`).
+   * @throws {TypeError} If `index` is not a number.
    *
    * @example Usage
    * ```ts
@@ -209,6 +234,7 @@ export class Deque<T> implements Iterable<T> {
    * ```
    */
   removeAt(index: number): T | undefined {
+    checkInteger(index, "index", "remove from deque");
     if (index < 0 || index >= this.#length) return undefined;
     const items = this.#items;
     const mask = this.#mask;

@@ -83,3 +83,62 @@ describe("Deque.drain() and iteration", () => {
     assert.deepEqual(a.next(), { value: undefined, done: true });
   });
 });
+
+describe("Deque indices and counts that are not integers", () => {
+  /** [a, b, c, d] with the head moved off slot 0, as a pool's queue is. */
+  function abcd(): Deque<string> {
+    const queue = new Deque<string>(["x", "y", "a", "b", "c", "d"]);
+    queue.shift();
+    queue.shift();
+    return queue;
+  }
+
+  it("Deque.at() truncates the index and reads NaN as 0, as Array.prototype.at", () => {
+    const array = ["a", "b", "c", "d"];
+    const queue = abcd();
+    for (const index of [NaN, -0.5, 0.5, 1.5, -1.5, -3.9, 3.5, -4.5, Infinity, -Infinity, -0]) {
+      assert.equal(queue.at(index), array.at(index), `at(${index})`);
+    }
+  });
+
+  it("Deque.removeAt() throws a RangeError for NaN or a fraction, and removes nothing", () => {
+    const queue = abcd();
+    for (const index of [NaN, 1.5, -0.5]) {
+      assert.throws(() => queue.removeAt(index), {
+        name: "RangeError",
+        message: `Cannot remove from deque: "index" must be an integer, received ${index}`,
+      });
+    }
+    assert.throws(() => queue.removeAt("1" as unknown as number), TypeError);
+    assert.deepEqual([...queue], ["a", "b", "c", "d"]);
+    assert.equal(queue.removeAt(-1), undefined);
+    assert.equal(queue.removeAt(3), "d");
+  });
+
+  it("Deque.pushAll() throws a RangeError for a bad start or count, and appends nothing", () => {
+    const cases: [number, number, string][] = [
+      [0, 1.5, '"count" must be an integer from 0 to 3, received 1.5'],
+      [0, NaN, '"count" must be an integer from 0 to 3, received NaN'],
+      [0, -2, '"count" must be an integer from 0 to 3, received -2'],
+      [0, 10, '"count" must be an integer from 0 to 3, received 10'],
+      [2, 2, '"count" must be an integer from 0 to 1, received 2'],
+      [-1, 1, '"start" must be an integer from 0 to 3, received -1'],
+      [0.5, 1, '"start" must be an integer from 0 to 3, received 0.5'],
+      [4, 0, '"start" must be an integer from 0 to 3, received 4'],
+    ];
+    for (const [start, count, message] of cases) {
+      const queue = abcd();
+      assert.throws(() => queue.pushAll(["p", "q", "r"], start, count), {
+        name: "RangeError",
+        message: `Cannot push to deque: ${message}`,
+      }, `pushAll(_, ${start}, ${count})`);
+      assert.equal(queue.length, 4);
+      queue.push("z");
+      assert.deepEqual([...queue], ["a", "b", "c", "d", "z"]);
+    }
+    const queue = abcd();
+    queue.pushAll(["p", "q", "r"], 3);
+    queue.pushAll(["p", "q", "r"], 1, 2);
+    assert.deepEqual([...queue], ["a", "b", "c", "d", "q", "r"]);
+  });
+});

@@ -295,7 +295,10 @@ export class ChunkProducer {
     const chunk = this.#chunks.get(key);
     if (chunk === undefined) return; // not ours, or ended already: counted once
     const result = returned as ChunkResult;
-    if (typeof result !== "object" || result === null || result.v !== WIRE_VERSION) {
+    if (
+      typeof result !== "object" || result === null || result.v !== WIRE_VERSION ||
+      !Array.isArray(result.values) || result.values.length !== chunk.count
+    ) {
       this.#failChunk(chunk, new TypeError(`Chunk ${key} returned an unknown result format`));
       this.#results.commit();
       this.#pump();

@@ -233,8 +233,12 @@ export class JobsView implements JobsDeque<QueuedJob> {
     return this.#queue.items;
   }
 
-  /** The job at `index` from the front (negative: from the back). O(entries). */
+  /**
+   * The job at `index` from the front (negative: from the back); a fraction
+   * is truncated and `NaN` read as 0, as `Array.prototype.at` does. O(entries).
+   */
   at(index: number): QueuedJob | undefined {
+    index = Math.trunc(index) || 0;
     if (index < 0) index += this.length;
     if (!(index >= 0 && index < this.length)) return undefined;
     for (const entry of this.#queue.entries) {

@@ -9,11 +9,47 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ClusterPool, serve } from "../../src/cluster/mod.ts";
 import { PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
+import { type ChunkResult, WIRE_VERSION } from "../../src/cluster/_wire.ts";
+import { redisOptions } from "../../src/cluster/connection.ts";
+import { Worker } from "bullmq";
 import { needsRedis, queueName, Redis, startNode, tasksUrl, watchQueue } from "./_harness.ts";
 
 type Tasks = typeof import("../fixtures/cluster_tasks.ts");
 
 describe("ClusterPool: every item ends once, however it is taken back", () => {
+  it(
+    "a chunk whose result holds fewer values than items fails its items (they never ended)",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("short-result");
+      // A node of another make: it answers one value for a chunk of three.
+      const short: ChunkResult = {
+        v: WIRE_VERSION,
+        values: [1],
+        undef: [],
+        errors: [],
+        gen: false,
+        node: "short",
+        workers: 1,
+        ms: 1,
+      };
+      const node = new Worker(queue, () => Promise.resolve(short), {
+        connection: { ...redisOptions(redis.url, "test") },
+      });
+      try {
+        await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+        pool.map("inc", [1, 2, 3]);
+        assert.equal(await pool.wait(20_000), true, "every item ends");
+        assert.equal(pool.done.length, 0);
+        assert.equal(pool.failed.length, 3);
+        assert.match(String(pool.failed.at(0)), /returned an unknown result format/);
+      } finally {
+        await node.close();
+      }
+    },
+  );
+
   it(
     "a task's probe chunk cancelled in Redis before any node took it: the task's other items still run",
     needsRedis(60_000),

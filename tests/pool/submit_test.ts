@@ -189,9 +189,16 @@ describe("Pool submit family", () => {
     const first = pool.submitFirst((s: string) => s, "first");
     const order: unknown[] = [];
     const veryFirst = pool.submitDoneFirst((s: string) => s, (r) => order.push(r), "very first");
-    assert.deepEqual([...pool.jobs].map((job) => job.id), [veryFirst, first, a, b]);
-    assert.deepEqual(pool.jobs.at(-2)?.args, ["a"]);
-    g.open();
+    try {
+      assert.deepEqual([...pool.jobs].map((job) => job.id), [veryFirst, first, a, b]);
+      assert.deepEqual(pool.jobs.at(-2)?.args, ["a"]);
+      // As Array.prototype.at: truncated, NaN as 0 (before: a made-up job of id 1.5 or so).
+      assert.equal(pool.jobs.at(0.5)?.id, veryFirst);
+      assert.equal(pool.jobs.at(NaN)?.id, veryFirst);
+      assert.equal(pool.jobs.at(-1.5)?.id, b);
+    } finally {
+      g.open();
+    }
     await pool.wait();
     assert.deepEqual(order, ["very first"]);
     assert.deepEqual([...pool.done], ["first", "a", "b"]);
