@@ -125,7 +125,10 @@ class Timer implements TimerHandle {
   cancelled = false;
   fired = 0;
   skipped = 0;
-  /** For a scheduled handle: `due === start + tick * interval`. */
+  /**
+   * For a scheduled handle: `due === start + tick * interval`, wherever the
+   * grid is representable (see `Scheduler.#nextTick`).
+   */
   tick = 1;
 
   constructor(
@@ -274,6 +277,14 @@ export class Scheduler {
    * the next grid point strictly in the future. A tick where `isBusy` returns
    * `true` (say, the previous run has not ended) is skipped too. Both count in
    * {@linkcode TimerHandle.skipped}.
+   *
+   * Any positive interval works, however small, and `fire` is called at most
+   * once per clock timer callback. Where the grid is finer than the clock's
+   * numbers can tell apart (an interval below about `clock.now() * 2 ** -52`,
+   * say 1e-9 ms once `now()` is past an hour or so), the next tick cannot be
+   * represented: the handle is then due one interval, or the smallest step
+   * the clock's numbers allow, after the callback's `now`, and a count of
+   * missed ticks too large to hold (`Infinity`) is not added to `skipped`.
    *
    * @param interval Milliseconds between ticks; a finite number `> 0`.
    * @param fire Called with the handle at each tick that is not skipped. If it
@@ -447,13 +458,7 @@ export class Scheduler {
       }
       // Scheduled: move to the next grid point after `now` before calling
       // out, so `fire` sees its next due time and may cancel itself.
-      const { start, interval } = timer;
-      const latest = Math.max(timer.tick, Math.floor((now - start) / interval));
-      timer.skipped += latest - timer.tick;
-      let tick = latest + 1;
-      while (start + tick * interval <= now) tick++; // rounding guard
-      timer.tick = tick;
-      timer.due = start + tick * interval;
+      this.#nextTick(timer, now);
       heap.firstMovedLater();
       if (timer.isBusy !== undefined && this.#busy(timer)) {
         timer.skipped++;
@@ -463,6 +468,39 @@ export class Scheduler {
       timer.fired++;
       this.#call(timer.fire, timer);
     }
+  }
+
+  /**
+   * Moves scheduled `timer`, due at or before `now`, to its first grid point
+   * strictly after `now`, counting the ticks in between as skipped.
+   *
+   * The tick is computed, never counted up to, and at most one rounding step
+   * follows: counting would spin for ever once the tick passes 2^53 (where
+   * `tick + 1 === tick`; a 1 ns interval gets there in 2.5 hours), and for
+   * ages where the grid is finer than the clock's numbers can tell apart.
+   * When even the rounding step does not land after `now` (or lands on
+   * `Infinity`), the grid cannot be represented there, and the handle is due
+   * one interval, or one representable step if that is more, after `now`:
+   * whatever the numbers, the new due time is after `now`, so the handle
+   * fires at most once per run.
+   */
+  #nextTick(timer: Timer, now: number): void {
+    const { start, interval, tick: previous } = timer;
+    let tick = Math.max(previous + 1, Math.floor((now - start) / interval) + 1);
+    let due = start + tick * interval;
+    // The quotient may round one tick low, or the product to `now` or less.
+    if (!(due > now)) due = start + ++tick * interval;
+    if (!(due > now && due !== Infinity)) {
+      due = now + Math.max(interval, Math.abs(now) * Number.EPSILON);
+    }
+    const missed = tick - previous - 1;
+    // Finite, so `skipped` stays a number: 5e-324 ms divides any elapsed
+    // time into `Infinity` ticks.
+    if (Number.isFinite(missed)) {
+      timer.skipped += missed;
+      timer.tick = tick;
+    }
+    timer.due = due;
   }
 
   /** Calls `fire`; a throw is reported, never propagated. */

@@ -322,6 +322,62 @@ describe("Scheduler.every()", () => {
     assert.equal(handle.fired, 0);
     assert.equal(handle.skipped, 2);
   });
+
+  it("Scheduler.every() keeps firing once per run after its tick passes 2 ** 53", () => {
+    // A 1 ns grid after 3 hours of uptime: 1.08e16 ticks, where tick + 1 === tick.
+    const fake = new FakeClock();
+    const uptime = { ms: 0 };
+    const clock: Clock = {
+      now: () => fake.now() + uptime.ms,
+      setTimer: (callback, ms, options) => fake.setTimer(callback, ms, options),
+      clearTimer: (id) => fake.clearTimer(id),
+    };
+    const { scheduler, errors } = setup(clock);
+    const handle = scheduler.every(1e-9, () => {});
+    assert.equal(fake.next(), true);
+    assert.equal(handle.fired, 1);
+    uptime.ms = 3 * 3600e3;
+    for (let run = 2; run <= 5; run++) {
+      assert.equal(fake.next(), true);
+      assert.equal(handle.fired, run);
+      assert.ok(handle.due > clock.now(), `due ${handle.due} after now ${clock.now()}`);
+    }
+    assert.ok(handle.skipped > 2 ** 53 - 2e9, `skipped ${handle.skipped}`);
+    assert.equal(handle.cancel(), true);
+    assert.equal(fake.pendingTimers, 0);
+    assert.deepEqual(errors, []);
+  });
+
+  it("Scheduler.every() keeps firing once per run for an interval of 5e-324 ms", () => {
+    const clock = new FakeClock();
+    const { scheduler, errors } = setup(clock);
+    const dues: number[] = [];
+    const handle = scheduler.every(Number.MIN_VALUE, (h) => dues.push(h.due));
+    for (let run = 1; run <= 5; run++) {
+      assert.equal(clock.next(), true);
+      assert.equal(handle.fired, run);
+      assert.ok(handle.due > clock.now() && handle.due < clock.now() + 1, `due ${handle.due}`);
+    }
+    assert.equal(dues.length, 5);
+    assert.ok(Number.isFinite(handle.skipped));
+    handle.cancel();
+    assert.deepEqual(errors, []);
+  });
+
+  it("Scheduler.every() is due after now when the grid is finer than the clock's numbers", () => {
+    // At 2 ** 40 ms the clock's numbers are 2 ** -12 ms apart: 1e-9 ms steps
+    // round back to `now`.
+    const clock = new FakeClock(2 ** 40);
+    const { scheduler, errors } = setup(clock);
+    const handle = scheduler.every(1e-9, () => {});
+    for (let run = 1; run <= 5; run++) {
+      assert.equal(clock.next(), true);
+      assert.equal(handle.fired, run);
+      assert.ok(handle.due > clock.now(), `due ${handle.due} after now ${clock.now()}`);
+    }
+    handle.cancel();
+    assert.deepEqual(errors, []);
+  });
 });
 
 describe("TimerHandle.cancel()", () => {
