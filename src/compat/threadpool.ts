@@ -226,7 +226,14 @@ export interface WorkRequestOptions {
    * Identifies the request among the pending ones (any value, compared as a
    * `Map` key).
    *
-   * @default {a number unique to the request}
+   * Without one, the request gets the next number of a counter shared by all
+   * requests (1, 2, 3, …) that skips every number then in use as the
+   * `requestID` of a request pending in any {@linkcode ThreadPool} (put and
+   * not yet handled by `poll()`), so it never collides with a number you chose
+   * for a request already put. The number is taken when the request is
+   * created: a number you give a request created afterwards is not avoided.
+   *
+   * @default {the next number not in use}
    */
   requestID?: unknown;
   /**
@@ -244,6 +251,19 @@ export interface WorkRequestOptions {
 }
 
 let nextRequestId = 1;
+
+/**
+ * How many pools hold a pending request under each numeric `requestID`, for
+ * automatic ids to skip: a user may have put request 3 while the counter is
+ * at 2. Only numbers are kept, since only they can equal an automatic id.
+ */
+const pendingNumbers = new Map<number, number>();
+
+/** The next automatic `requestID`: the counter's next number not pending anywhere. */
+function automaticRequestId(): number {
+  while (pendingNumbers.has(nextRequestId)) nextRequestId++;
+  return nextRequestId++;
+}
 
 /**
  * One call to run in the pool, with the callbacks that receive its outcome.
@@ -265,7 +285,11 @@ export class WorkRequest {
   readonly callable: Callable;
   /** Its arguments. */
   readonly args: readonly unknown[];
-  /** Its id among the pending requests. */
+  /**
+   * Its id among the pending requests: the one given, or else a number not in
+   * use by a pending request when it was created (see
+   * {@linkcode WorkRequestOptions.requestID}).
+   */
   readonly requestID: unknown;
   /** Receives the result (and the error when `excCallback` is `null`). */
   callback: RequestCallback | null;
@@ -311,7 +335,7 @@ export class WorkRequest {
     checkFunction(excCallback, "excCallback", "create request", true);
     this.callable = callable;
     this.args = args;
-    this.requestID = options.requestID === undefined ? nextRequestId++ : options.requestID;
+    this.requestID = options.requestID === undefined ? automaticRequestId() : options.requestID;
     this.callback = callback;
     this.excCallback = excCallback;
   }
@@ -600,7 +624,7 @@ export class ThreadPool implements AsyncDisposable {
       full.message = `Cannot put request: queue is full (qSize is ${this.#qSize})`;
       throw full;
     }
-    this.#pending.set(request.requestID, request);
+    this.#addPending(request);
     this.#queue.push(request);
     this.#pump();
   }
@@ -630,7 +654,7 @@ export class ThreadPool implements AsyncDisposable {
         continue;
       }
       const { request, value } = outcome;
-      this.#pending.delete(request.requestID);
+      this.#deletePending(request);
       this.#pump();
       if (request.exception && request.excCallback) {
         request.excCallback(request, value);
@@ -663,7 +687,7 @@ export class ThreadPool implements AsyncDisposable {
       request;
       request = this.#queue.shift()
     ) {
-      this.#pending.delete(request.requestID);
+      this.#deletePending(request);
     }
     await this.#pool.shutdown();
     this.#notify();
@@ -718,6 +742,22 @@ export class ThreadPool implements AsyncDisposable {
     }
     this.#pump();
     this.#notify();
+  }
+
+  /** Makes `request` pending; its id, if a number, is then skipped by automatic ids. */
+  #addPending(request: WorkRequest): void {
+    const id = request.requestID;
+    this.#pending.set(id, request);
+    if (typeof id === "number") pendingNumbers.set(id, (pendingNumbers.get(id) ?? 0) + 1);
+  }
+
+  /** Ends `request`'s pending state, and frees its id for automatic ids. */
+  #deletePending(request: WorkRequest): void {
+    const id = request.requestID;
+    if (!this.#pending.delete(id) || typeof id !== "number") return;
+    const count = pendingNumbers.get(id) ?? 0;
+    if (count > 1) pendingNumbers.set(id, count - 1);
+    else pendingNumbers.delete(id);
   }
 
   /** Resolves once no more requests run than there are workers. */

@@ -373,6 +373,33 @@ describe("WorkRequest and makeRequests()", () => {
     );
   });
 
+  it("WorkRequest skips automatic ids that a pending request was given by hand", async () => {
+    await using pool = new ThreadPool(0);
+    const next = (new WorkRequest(() => 0).requestID as number) + 1;
+    pool.putRequest(new WorkRequest(() => "mine", { requestID: next + 1 }));
+    pool.putRequest(new WorkRequest(() => "mine too", { requestID: next + 2 }));
+    const first = new WorkRequest(() => "auto");
+    const second = new WorkRequest(() => "auto");
+    assert.equal(first.requestID, next);
+    assert.equal(second.requestID, next + 3);
+    pool.putRequest(first);
+    pool.putRequest(second); // before: RangeError, requestID next + 1 is already pending
+  });
+
+  it("WorkRequest skips an id while any pool holds it pending, and not once none does", async () => {
+    const a = new ThreadPool(0);
+    const b = new ThreadPool(1);
+    const next = (new WorkRequest(() => 0).requestID as number) + 1;
+    a.putRequest(new WorkRequest(() => 0, { requestID: next }));
+    b.putRequest(new WorkRequest(() => 0, { requestID: next }));
+    await a.shutdown(); // drops its queued request: no longer pending in a
+    assert.equal(new WorkRequest(() => 0).requestID, next + 1, "still pending in b");
+    b.putRequest(new WorkRequest(() => 0, { requestID: next + 2 }));
+    await b.wait(); // poll() handles both: no longer pending anywhere
+    await b.shutdown();
+    assert.equal(new WorkRequest(() => 0).requestID, next + 2);
+  });
+
   it("WorkRequest refuses a callable, args or callback of the wrong type", () => {
     // @ts-expect-error: a number is not a callable
     assert.throws(() => new WorkRequest(42), {
