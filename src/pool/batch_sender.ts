@@ -167,10 +167,13 @@ export class BatchSender {
     const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
     slot.knownTasks = specs.length;
     // A batch with no timer and nothing of the caller's moved may be taken
-    // back until its worker starts it (the numbers it moves are copies).
+    // back until its worker starts it (the numbers it moves are copies). An
+    // exclusive job (a signal's, a stream's) too: aborted or cancelled while
+    // its worker still starts, it is cancelled, not run after its promise
+    // rejected. Alone on its worker, it is never stolen.
     let claim = -1;
     const retractable = slot.retractable;
-    if (timed === null && shared === null && !moved && !slot.exclusive && slot.statusShared) {
+    if (timed === null && shared === null && !moved && slot.statusShared) {
       const word = claimWord(slot.claims);
       if (offerClaim(slot.status, word)) {
         claim = word;

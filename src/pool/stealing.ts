@@ -11,8 +11,9 @@
  *   rather than run or failed.
  *
  * Batches are taken newest first, so the answers of what a worker does run
- * still come in the order the pool expects; batches with timers, moved
- * buffers or an exclusive job are never offered.
+ * still come in the order the pool expects; batches with timers or moved
+ * buffers are never offered. A batch of an exclusive job is alone on its
+ * worker, so it is never stolen, only cancelled.
  *
  * @module
  */

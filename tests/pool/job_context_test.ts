@@ -297,22 +297,48 @@ describe("jobContext().signal and abortGrace", () => {
     assert.equal(Atomics.load(shared, 1), 0); // never told
   });
 
-  it("a job aborted while its worker still starts is skipped there, and the worker is kept", async () => {
-    // The module takes a while to load, so the abort reaches the worker
-    // behind the job's batch, before the job can run.
+  it("a job aborted while its worker still starts is taken back and cancelled, and the worker is kept", async () => {
+    // The module takes a while to load: the job waits in the starting worker.
     const slow = fixture("slow_start_tasks.ts");
-    await using pool = new Pool<{ name(): string }>({ maxChildren: 1, module: slow });
+    const cancelled: number[] = [];
+    await using pool = new Pool<{ name(): string }>({
+      maxChildren: 1,
+      module: slow,
+      cancelledCallback: (id) => cancelled.push(id),
+    });
     const exits: string[] = [];
     pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
     const controller = new AbortController();
     const job = pool.exec("name", [], { signal: controller.signal });
     // One turn: the job is handed to the starting worker (it runs nothing yet).
     await new Promise((resolve) => setTimeout(resolve, 0));
-    assert.equal(pool.stats().jobs.running, 1); // a job with a signal travels alone: not taken back
+    assert.equal(pool.jobs.length, 0, "sent");
+    assert.equal(pool.stats().jobs.queued, 1, "not started: it may be taken back");
     controller.abort(new Error("not now"));
     await assert.rejects(job, /not now/);
     assert.equal(await pool.run("name"), "ThreadPool-1");
+    const { jobs } = pool.stats();
+    assert.deepEqual([jobs.cancelled, jobs.failed, cancelled.length], [1, 0, 1]); // before: failed
     assert.deepEqual(exits, []);
+  });
+
+  it("a job aborted while a worker without a task module still starts never runs", async () => {
+    const ran = memory();
+    const cancelled: number[] = [];
+    await using pool = new Pool({ maxChildren: 1, cancelledCallback: (id) => cancelled.push(id) });
+    const controller = new AbortController();
+    const job = pool.exec((shared: Int32Array) => Atomics.add(shared, 0, 1), [ran], {
+      signal: controller.signal,
+    });
+    // Handed to the starting worker at the end of this tick; aborted at once
+    // after (it has not started: the worker is still loading).
+    while (pool.jobs.length !== 0) await Promise.resolve();
+    controller.abort(new Error("not now"));
+    await assert.rejects(job, /not now/);
+    // A job sent after it runs after it would have: it did not run.
+    assert.equal(await pool.run((shared: Int32Array) => Atomics.load(shared, 0), ran), 0);
+    assert.equal(cancelled.length, 1);
+    assert.equal(pool.stats().jobs.failed, 0);
   });
 
   it("shutdown() waits for a worker in its abort grace; terminate() ends it at once", async () => {
