@@ -22,6 +22,7 @@ describe("exit without shutdown()", () => {
       ["exit_no_shutdown_busy.ts", "a task module, map, a failure, a stream and an abort"],
       ["exit_terminate_parked.ts", "terminate() while its worker waits in acquireSync()"],
       ["exit_worker_entry.ts", "importing the ./worker entry on the main thread"],
+      ["exit_as_completed.ts", "leaving an asCompleted(60_000) iterator at its first result"],
     ]
   ) {
     it(`Pool: a program that never calls shutdown() exits by itself after ${what}`, {

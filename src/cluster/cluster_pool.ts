@@ -338,10 +338,15 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     let expired = false;
     const deadline = typeof wait === "number" && wait !== Infinity
       ? new Promise<void>((resolve) => {
-        timer = systemClock.setTimer(() => {
-          expired = true;
-          resolve();
-        }, wait);
+        // Unref'd: an iterator left at a `yield` never clears it (see Pool's).
+        timer = systemClock.setTimer(
+          () => {
+            expired = true;
+            resolve();
+          },
+          wait,
+          { unref: true },
+        );
       })
       : undefined;
     const { done, failed, doneCount, failedCount } = this.#results;

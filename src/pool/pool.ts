@@ -858,7 +858,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * yielded, not thrown), taking them out of the queues and their counters.
    *
    * @param wait `undefined`: until the pool is idle and both queues are
-   * drained; `false`: only what is there now; a number: at most that many ms.
+   * drained; `false`: only what is there now; a number: at most that many ms
+   * (a deadline that does not keep the program running, e.g. for an
+   * iterator left unfinished).
    *
    * @example Usage
    * ```ts

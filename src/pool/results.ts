@@ -204,11 +204,17 @@ export class Results {
     let expired = false;
     // The deadline wakes the loop the way a result does; racing a promise
     // that lives as long as the loop would keep one reaction per wake-up.
+    // Unref'd: an iterator left at a `yield` never reaches its `finally`,
+    // and its deadline must not hold the program (the jobs it waits for do).
     if (typeof wait === "number") {
-      timer = clock.setTimer(() => {
-        expired = true;
-        this.notify();
-      }, wait);
+      timer = clock.setTimer(
+        () => {
+          expired = true;
+          this.notify();
+        },
+        wait,
+        { unref: true },
+      );
     }
     try {
       while (true) {
