@@ -12,6 +12,7 @@ import type { Job } from "bullmq";
 import { Pool } from "../pool/pool.ts";
 import { resolveMaxChildren } from "../pool/options.ts";
 import { describe } from "../_checks.ts";
+import { MAX_DELAY } from "../timers/clock.ts";
 import {
   type ChunkData,
   type ChunkResult,
@@ -508,9 +509,6 @@ function positive(
   }
   return value;
 }
-
-/** The longest delay `setTimeout` takes. */
-const MAX_DELAY = 2 ** 31 - 1;
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(4));

@@ -141,7 +141,7 @@ export const systemClock: Clock = {
 };
 
 /** The longest delay `setTimeout` takes; a longer one would fire at once. */
-const MAX_DELAY = 2 ** 31 - 1;
+export const MAX_DELAY = 2 ** 31 - 1;
 
 /**
  * A timer longer than `setTimeout` allows: it re-arms in steps of
