@@ -13,7 +13,7 @@
  */
 
 import { readResults, type ResultVisitor, Tag } from "../protocol/result_batch.ts";
-import { deferredOf, type Job } from "./job.ts";
+import { deferredOf, type Job, Sink } from "./job.ts";
 import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { Recovery } from "./recovery.ts";
@@ -193,7 +193,11 @@ export class Answers {
       if (job.later === 0) {
         if (job.timer !== undefined) this.#recovery.clearJobTimer(job);
         if (!skipped) job.ended = true;
-        else if (!job.ended) this.#queue.requeue([from === 0 ? job : job.part(from, items)]);
+        else if (leftStream(job)) {
+          // Skipped because its consumer left before it started: it ends here.
+          if (!job.ended) this.#ends.dropped(items);
+          job.ended = true;
+        } else if (!job.ended) this.#queue.requeue([from === 0 ? job : job.part(from, items)]);
       }
       this.#entry = slot.inflight.at(0)!;
     }
@@ -246,4 +250,10 @@ function runningEntry(slot: WorkerSlot, id: number): Job | undefined {
     if (id >= job.id + job.next && id < job.id + job.count) return job;
   }
   return undefined;
+}
+
+/** Whether `job` is a stream whose consumer left. */
+function leftStream(job: Job): boolean {
+  const dest = job.dest;
+  return dest.kind === Sink.STREAM && dest.stream.left;
 }

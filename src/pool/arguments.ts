@@ -46,6 +46,7 @@ export function mapItems(
   iterable: Iterable<unknown>,
   room: number,
 ): unknown[] | Float64Array | null {
+  room = Math.max(room, 0); // jobs taken back from workers may fill the queue past maxQueue
   const source = Array.isArray(iterable) ? iterable : readAtMost(iterable, room);
   if (source === null || source.length > room) return null;
   let numeric = true;

@@ -382,12 +382,14 @@ export class DispatchLoop {
   }
 
   /**
-   * The consumer of stream `job` left. A queued stream leaves the queue,
-   * unreported; a running one is asked to stop, and its worker is replaced
-   * if the task has not ended `STREAM_STOP_GRACE_MS` later.
+   * The consumer of stream `job` left. A queued stream (or one its worker
+   * holds and has not started: taken back) leaves the queue, unreported; a
+   * running one is asked to stop, and its worker is replaced if the task has
+   * not ended `STREAM_STOP_GRACE_MS` later.
    */
   stopStream(job: Job): void {
     if (job.ended) return;
+    if (job.slot !== null) this.#takeBackHolding(job.slot, job.id);
     const slot = job.slot;
     if (slot === null) {
       if (!this.queue.remove(job)) return;

@@ -13,7 +13,7 @@ import { WorkerCrashedError } from "../../src/errors.ts";
 import { transfer } from "../../src/protocol/codec.ts";
 import { MAX_COUNT } from "../../src/sync/_layout.ts";
 import { gate, waitAtGate } from "../_gate.ts";
-import { promiseState } from "../_util.ts";
+import { fixture, promiseState } from "../_util.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import process from "node:process";
 
@@ -311,5 +311,32 @@ describe("Pool.stream(): a consumer that leaves", () => {
     assert.equal(pool.pending, 0);
     assert.equal(await pool.wait(), true);
     assert.equal(await pool.run((n: number) => n * 2, 21), 42, "a new worker takes jobs");
+  });
+
+  it("a stream left before its starting worker began it never runs, and shutdown() resolves", async () => {
+    // The module takes a while to load: the stream waits in the starting worker.
+    const pool = new Pool<{ name(): string }>({
+      maxChildren: 1,
+      module: fixture("slow_start_tasks.ts"),
+    });
+    try {
+      const made = new Int32Array(new SharedArrayBuffer(4));
+      const stream = pool.stream(function* (shared: Int32Array) {
+        while (true) yield Atomics.add(shared, 0, 1);
+      }, made);
+      const first = stream.next(); // a consumer that times out leaves with a next() pending
+      await new Promise((resolve) => setTimeout(resolve, 0)); // handed to the starting worker
+      assert.equal(pool.stats().jobs.queued, 1);
+      assert.deepEqual(await stream.return!(), { value: undefined, done: true });
+      assert.deepEqual(await first, { value: undefined, done: true });
+      // Before: the worker skipped it, the pool sent it again, and it ran with no consumer.
+      assert.equal(await pool.wait(10_000), true, "it ended");
+      assert.equal(await pool.run("name"), "ThreadPool-1", "after it, on the same worker");
+      assert.equal(Atomics.load(made, 0), 0, "it never ran");
+      assert.equal(pool.stats().jobs.cancelled, 1);
+      assert.equal(await pool.shutdown(10_000), true);
+    } finally {
+      pool.terminate();
+    }
   });
 });

@@ -32,6 +32,7 @@ describe("Pool without shared memory", () => {
       doneCount: 1,
       stats: 0,
       shutdown: true,
+      leftStream: [true, 1], // before: sent again, it ran with no consumer for good
     });
   });
 });

@@ -2,6 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { judgeCrash } from "../../src/pool/crash.ts";
+import { mapItems } from "../../src/pool/arguments.ts";
 import {
   BATCH_MS,
   capacity,
@@ -25,6 +26,23 @@ function mapped(id: number, count: number): Job {
 
 const ids = (jobs: Job[]) =>
   jobs.flatMap((job) => Array.from({ length: job.count }, (_, i) => job.id + i));
+
+describe("mapItems()", () => {
+  it("mapItems() reads no more than the room and one item more; an empty input fits any room", () => {
+    let read = 0;
+    function* counting(): Generator<number> {
+      while (true) yield read++;
+    }
+    assert.equal(mapItems(counting(), 3), null);
+    assert.equal(read, 4);
+    assert.deepEqual(mapItems([1, 2], 2), new Float64Array([1, 2]));
+    assert.equal(mapItems([1, 2, 3], 2), null);
+    // Jobs taken back from workers may fill the queue past maxQueue: the room is then negative.
+    assert.deepEqual(mapItems([], -4), new Float64Array(0));
+    assert.deepEqual(mapItems((function* () {})(), -4), new Float64Array(0));
+    assert.deepEqual(mapItems(["a"], Infinity), ["a"]);
+  });
+});
 
 describe("judgeCrash()", () => {
   it("judgeCrash() blames the job the worker had started last and sends the others again", () => {
