@@ -90,9 +90,15 @@ export function checkTask(task: unknown, what: string): void {
   );
 }
 
-/** `done` of `submitDone`/`map`: a callback, `true` (to `done`) or `false` (discarded). */
-export function checkDone(done: unknown): [number, ((value: unknown, id: number) => void) | null] {
-  if (done === true) return [Sink.DONE, null];
+/** Where results go: a sink, and its callback for `Sink.CALLBACK`. */
+export type DoneSink = [number, ((value: unknown, id: number) => void) | null];
+
+/**
+ * `done` of `submitDone`/`map`: a callback, `true` (`byDefault`: the pool's
+ * `doneCallback` if it has one, else `done`) or `false` (discarded).
+ */
+export function checkDone(done: unknown, byDefault: DoneSink): DoneSink {
+  if (done === true) return byDefault;
   if (done === false) return [Sink.DISCARD, null];
   if (typeof done === "function") {
     return [Sink.CALLBACK, done as (value: unknown, id: number) => void];

@@ -34,7 +34,15 @@ import type {
 } from "../pool/types.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import type { AnyFunction } from "../task.ts";
-import { Batch, checkDone, checkExec, checkTask, type Deferred, Sink } from "./_batch.ts";
+import {
+  Batch,
+  checkDone,
+  checkExec,
+  checkTask,
+  type Deferred,
+  type DoneSink,
+  Sink,
+} from "./_batch.ts";
 import { ChunkProducer } from "./_producer.ts";
 import { abortWith } from "../pool/job.ts";
 import { Results } from "./_results.ts";
@@ -142,16 +150,21 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     );
   }
 
+  /** Where a job's results go by default (and with `done` true): `doneCallback`, or `done`. */
+  #byDefault(): DoneSink {
+    return [this.#defaultSink, this.#options.doneCallback ?? null];
+  }
+
   /**
    * Like `submit`, with `done`: a callback `(result, jobId)`, `true` (to
-   * `done`) or `false` (discarded).
+   * `done`, or to `doneCallback` if the pool has one) or `false` (discarded).
    */
   submitDone<T extends TaskName<M>>(
     task: T,
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
-    const [sink, callback] = checkDone(done);
+    const [sink, callback] = checkDone(done, this.#byDefault());
     this.#checkOpen();
     checkTask(task, "submit job");
     return this.#producer.add(task, args, sink, callback, null);
@@ -161,7 +174,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    * Queues one item per element of `iterable` (each is the one argument),
    * checked for JSON safety now.
    *
-   * @param done As in `submitDone`; by default `doneCallback` if the pool has one, else `done`.
+   * @param done As in `submitDone`; by default `true`: `doneCallback` if the pool has one, else `done`.
    * @returns How many items were queued; their ids are consecutive.
    */
   map<T extends TaskName<M>>(
@@ -170,8 +183,8 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     done?: DoneTarget,
   ): number {
     const [sink, callback] = done === undefined
-      ? [this.#defaultSink, this.#options.doneCallback ?? null]
-      : checkDone(done);
+      ? this.#byDefault()
+      : checkDone(done, this.#byDefault());
     this.#checkOpen();
     checkTask(task, "map");
     if (

@@ -101,9 +101,13 @@ export function isAsyncOnly(iterable: unknown): iterable is AsyncIterable<unknow
  */
 export const RUNS: unique symbol = Symbol("runs");
 
-/** `done` of `submitDone`, `map` and friends: `true` (to `pool.done`), `false` (nowhere), or a callback. */
-export function checkDone(done: unknown): Destination {
-  if (done === true) return TO_DONE;
+/**
+ * `done` of `submitDone`, `map` and friends: `true` (`byDefault`: the pool's
+ * `doneCallback` if it has one, else `pool.done`, as fastthreadpool's
+ * done_callback receives every result), `false` (nowhere), or a callback.
+ */
+export function checkDone(done: unknown, byDefault: Destination): Destination {
+  if (done === true) return byDefault;
   if (done === false) return TO_DISCARD;
   if (typeof done === "function") {
     return { kind: Sink.CALLBACK, callback: done as (result: unknown, id: number) => void };

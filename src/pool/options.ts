@@ -84,11 +84,16 @@ export interface PoolOptions {
   childNamePrefix?: string;
   /** Called on the main thread with every result of a job that has no callback of its own. */
   doneCallback?: (result: unknown, jobId: number) => void;
-  /** Called on the main thread with every failure; failures then skip `failed`. */
+  /**
+   * Called on the main thread with every failure of a job whose results go to
+   * `done`, `doneCallback` or a callback of its own; failures then skip
+   * `failed`. A `run()`, `exec()`, `stream()` or `collect()` failure goes to
+   * its promise or stream alone: the caller has it.
+   */
   failedCallback?: (error: unknown, jobId: number) => void;
   /** Called on the main thread with the id of every job cancelled before it ran. */
   cancelledCallback?: (jobId: number) => void;
-  /** Logs every failure with `console` at this level. */
+  /** Logs with `console` at this level every failure `failedCallback` would get. */
   logLevel?: LogLevel;
   /**
    * Entries of `done` are `[jobId, result]` and of `failed` `[jobId, error]`.

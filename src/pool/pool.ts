@@ -158,7 +158,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
 
   /**
    * Like `submit`, with `done`: a callback `(result, jobId)`, `true` (to
-   * `done`) or `false` (discarded).
+   * `done`, or to `doneCallback` if the pool has one: it receives every result
+   * without a callback of its own) or `false` (discarded).
    *
    * @example Usage
    * ```ts
@@ -179,11 +180,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
-    return this.#submitter.add(task, args, checkDone(done), false);
+    return this.#submitter.add(task, args, checkDone(done, this.#submitter.defaultTarget), false);
   }
 
   /**
-   * Like `submit`, at the front of the queue.
+   * Like `submit`, at the front of the queue. Jobs a worker was already
+   * handed (a batch or two behind the one it runs) still run before it.
    *
    * @example Usage
    * ```ts
@@ -225,7 +227,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
-    return this.#submitter.add(task, args, checkDone(done), true);
+    return this.#submitter.add(task, args, checkDone(done, this.#submitter.defaultTarget), true);
   }
 
   /**
@@ -314,7 +316,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
-    return this.#submitter.later(delay, task, args, checkDone(done));
+    return this.#submitter.later(delay, task, args, checkDone(done, this.#submitter.defaultTarget));
   }
 
   /**
@@ -370,7 +372,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
-    return this.#submitter.every(interval, task, args, checkDone(done));
+    return this.#submitter.every(
+      interval,
+      task,
+      args,
+      checkDone(done, this.#submitter.defaultTarget),
+    );
   }
 
   /**
@@ -382,10 +389,13 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * is queued as soon as the source keeps the next item waiting), and
    * reading pauses while the queue is at its high-water mark, so at most
    * about `highWaterMark` items wait in memory; the promise resolves once
-   * the source is exhausted and every item is queued. If the source throws,
-   * the items read before run and the promise rejects with its error.
+   * the source is exhausted and every item is queued (only then do
+   * `pending`, `wait()` and `shutdown()` see them all: await it first). If
+   * the source throws, the items read before run and the promise rejects
+   * with its error; a synchronous iterable that throws queues nothing, and
+   * the call throws its error.
    *
-   * @param done As in `submitDone`; by default `doneCallback` if the pool has one, else `done`.
+   * @param done As in `submitDone`; by default `true`: `doneCallback` if the pool has one, else `done`.
    * @returns How many jobs were queued; their ids are consecutive for a synchronous iterable.
    *
    * @example An async source
@@ -422,7 +432,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     iterable: Iterable<unknown> | AsyncIterable<unknown>,
     done?: DoneTarget,
   ): number | Promise<number> {
-    const dest = done === undefined ? this.#submitter.defaultTarget : checkDone(done);
+    const byDefault = this.#submitter.defaultTarget;
+    const dest = done === undefined ? byDefault : checkDone(done, byDefault);
     if (isAsyncOnly(iterable)) {
       return this.#submitter.mapAsync(task, iterable, () => dest, "map", null);
     }

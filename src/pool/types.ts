@@ -24,7 +24,8 @@ import type { AnyFunction, TaskRef } from "../task.ts";
 export type JobId = number;
 
 /**
- * What receives a job's results: a callback, `true` (to `done`) or `false` (discarded).
+ * What receives a job's results: a callback, `true` (to `done`, or to the
+ * pool's `doneCallback` if it has one) or `false` (discarded).
  *
  * @example Usage
  * ```ts

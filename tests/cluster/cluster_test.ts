@@ -277,4 +277,27 @@ describe("ClusterPool with nodes", () => {
       }
     },
   );
+
+  it(
+    "ClusterPool: done true goes to doneCallback when the pool has one, as every result without a callback of its own",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("done-true");
+      await using _node = await startNode(redis, queue, {});
+      const seen: unknown[] = [];
+      await using pool = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        doneCallback: (value) => seen.push(value),
+      });
+      pool.submitDone("inc", true, 1); // before: to done, past doneCallback
+      pool.map("inc", [2, 3], true);
+      pool.map("inc", [4]);
+      pool.submitDone("inc", false, 5);
+      assert.equal(await pool.wait(20_000), true);
+      assert.deepEqual(seen.sort(), [2, 3, 4, 5]);
+      assert.equal(pool.done.length, 0);
+    },
+  );
 });

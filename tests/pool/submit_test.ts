@@ -179,6 +179,20 @@ describe("Pool submit family", () => {
     });
   });
 
+  it("Pool done true goes to doneCallback when the pool has one, as fastthreadpool's done_callback gets every result", async () => {
+    const seen: unknown[] = [];
+    await using pool = new Pool({ maxChildren: 1, doneCallback: (result) => seen.push(result) });
+    const inc = (n: number) => n + 1;
+    pool.submitDone(inc, true, 1); // before: to done, past doneCallback
+    pool.submitDoneFirst(inc, true, 2);
+    pool.map(inc, [3, 4], true);
+    pool.map(inc, [5]); // the default, as before
+    pool.submitDone(inc, false, 6);
+    await pool.wait();
+    assert.deepEqual(seen.sort(), [2, 3, 4, 5, 6]);
+    assert.equal(pool.done.length, 0);
+  });
+
   it("Pool.submitFirst() and submitDoneFirst() jump the queue", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const g = gate();
