@@ -9,7 +9,7 @@
 import { thrownMessage } from "../_checks.ts";
 import { isTransferred } from "../protocol/codec.ts";
 import { toWire } from "../sync/wire.ts";
-import { type Destination, Sink, TO_DISCARD, TO_DONE } from "./job.ts";
+import { type Destination, Sink, TO_DISCARD } from "./job.ts";
 
 /**
  * Moves what is to be transferred into a copy of `args` now, so the caller's

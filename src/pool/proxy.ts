@@ -131,10 +131,23 @@ class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown> {
   #values(): AsyncIterableIterator<unknown> {
     if (this.#iterator !== undefined) return this.#iterator;
     if (this.#promise === undefined) {
-      return this.#iterator = this.#pool.stream(this.#name, ...this.#args);
+      try {
+        return this.#iterator = this.#pool.stream(this.#name, ...this.#args);
+      } catch (error) {
+        // Refused (the pool closed, its queue full): the call ends with this
+        // error, and no job runs for it at the end of the tick.
+        this.#iterator = refused(error);
+        throw error;
+      }
     }
     return this.#iterator = valuesOf(this.#promise, this.#name);
   }
+}
+
+/** The values of a call whose stream was refused: `error`, at the first `next()`. */
+// deno-lint-ignore require-yield
+async function* refused(error: unknown): AsyncGenerator<unknown> {
+  throw error;
 }
 
 /** The values of a `run()` that already ran a generator export (an array); anything else is refused. */

@@ -15,10 +15,19 @@ export interface StreamControl {
   stop(): void;
 }
 
-/** An async iterator over one job's yielded values. */
+interface Waiter<T> {
+  resolve(result: IteratorResult<T>): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * An async iterator over one job's yielded values. `next()` calls made
+ * before earlier ones settle wait in order, as an async generator's do.
+ */
 export class ResultStream<T> implements AsyncIterableIterator<T> {
   #buffer = new Deque<T>();
-  #waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | null = null;
+  /** `next()` calls waiting for a value, oldest first (only while the buffer is empty). */
+  #waiters: Waiter<T>[] = [];
   #closed = false;
   #left = false;
   #failed = false;
@@ -42,9 +51,8 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
   /** A value arrived from the worker. */
   push(value: T): void {
     if (this.#closed) return;
-    const waiter = this.#waiter;
+    const waiter = this.#waiters.shift();
     if (waiter) {
-      this.#waiter = null;
       this.#taken();
       waiter.resolve({ value, done: false });
     } else {
@@ -56,9 +64,7 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    waiter?.resolve({ value: undefined, done: true });
+    this.#endWaiters();
   }
 
   /** The job failed: the error is thrown once the buffer is drained. */
@@ -67,9 +73,12 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
     this.#closed = true;
     this.#failed = true;
     this.#error = error;
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    waiter?.reject(error);
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      this.#failed = false; // thrown once, to the oldest; the others end
+      waiter.reject(error);
+      this.#endWaiters();
+    }
   }
 
   /** The next value. */
@@ -86,7 +95,7 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
       }
       return Promise.resolve({ value: undefined, done: true });
     }
-    return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   /**
@@ -101,15 +110,20 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
     }
     this.#failed = false;
     this.#buffer.clear();
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    waiter?.resolve({ value: undefined, done: true });
+    this.#endWaiters();
     return Promise.resolve({ value: undefined, done: true });
   }
 
   /** Returns itself. */
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
+  }
+
+  /** Settles every waiting `next()` as done. */
+  #endWaiters(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.resolve({ value: undefined, done: true });
   }
 
   #taken(): void {

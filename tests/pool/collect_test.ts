@@ -138,6 +138,38 @@ describe("Pool.proxy()", () => {
     assert.equal(pool.pending, 0, "no stream left running");
   });
 
+  it("Pool.proxy() generator call the pool refuses ends with that error alone: no job runs for it", async () => {
+    const pool = new Pool<Tasks>({ maxChildren: 1, maxQueue: 1, module: fixture("tasks.ts") });
+    const tasks = pool.proxy();
+    const g = gate();
+    try {
+      pool.submitDone(waitAtGate, false, g.memory, 0);
+      await g.started();
+      pool.submit("count", 2); // the queue is full
+      let refused: unknown;
+      try {
+        tasks.count(3)[Symbol.asyncIterator]();
+      } catch (error) {
+        refused = error;
+        assert.equal(pool.cancel(), true); // room again, in the same tick
+      }
+      assert.equal((refused as Error)?.name, "QueueFullError");
+      g.open();
+      await new Promise((resolve) => setTimeout(resolve, 0)); // past the end of the call's tick
+      assert.equal(await pool.wait(), true);
+      // Before: the call ran anyway at the end of its tick, as a run() nobody held.
+      assert.equal(pool.stats().jobs.submitted, 2);
+      await pool.shutdown();
+      // Refused by a closed pool: before, the hidden run() rejected unhandled.
+      assert.throws(() => tasks.count(1)[Symbol.asyncIterator](), { name: "PoolClosedError" });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      assert.equal(pool.stats().jobs.submitted, 2);
+    } finally {
+      g.open();
+      pool.terminate();
+    }
+  });
+
   it("Pool.proxy() needs a task module", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     assert.throws(() => pool.proxy(), { name: "TypeError", message: /no "module" option/ });

@@ -151,6 +151,36 @@ describe("Pool results", () => {
 });
 
 describe("Pool.stream()", () => {
+  it("Pool.stream() answers next() calls made before earlier ones settle, in order, as an async generator", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const stream = pool.stream(function* () {
+      yield* [0, 1, 2];
+    });
+    // Before: only the last call settled; the others stayed pending for good.
+    const calls = [stream.next(), stream.next(), stream.next(), stream.next(), stream.next()];
+    assert.deepEqual(await Promise.all(calls), [
+      { value: 0, done: false },
+      { value: 1, done: false },
+      { value: 2, done: false },
+      { value: undefined, done: true },
+      { value: undefined, done: true },
+    ]);
+    const failing = pool.stream(function* () {
+      yield 0;
+      throw new RangeError("late");
+    });
+    const more = [failing.next(), failing.next(), failing.next()].map((call) =>
+      call.then((step) => step.value, (error: Error) => error.message)
+    );
+    assert.deepEqual(await Promise.all(more), [0, "late", undefined], "thrown once, then done");
+    const left = pool.stream(function* () {
+      while (true) yield 1;
+    });
+    const waiting = [left.next(), left.next()];
+    await left.return!();
+    assert.ok(await within(Promise.all(waiting), 10_000), "return() ends waiting calls");
+  });
+
   it("Pool.stream() yields a generator's values as they come", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const values: number[] = [];
