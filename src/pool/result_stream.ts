@@ -51,12 +51,11 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
   /** A value arrived from the worker. */
   push(value: T): void {
     if (this.#closed) return;
-    const waiter = this.#waiters.shift();
-    if (waiter) {
-      this.#taken();
-      waiter.resolve({ value, done: false });
-    } else {
+    if (this.#waiters.length === 0) {
       this.#buffer.push(value);
+    } else {
+      this.#taken();
+      this.#waiters.shift()!.resolve({ value, done: false });
     }
   }
 
