@@ -141,13 +141,8 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   submit<T extends TaskName<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
     this.#checkOpen();
     checkTask(task, "submit job");
-    return this.#producer.add(
-      task,
-      args,
-      this.#defaultSink,
-      this.#options.doneCallback ?? null,
-      null,
-    );
+    const [sink, callback] = this.#byDefault();
+    return this.#producer.add(task, args, sink, callback, null);
   }
 
   /** Where a job's results go by default (and with `done` true): `doneCallback`, or `done`. */

@@ -30,7 +30,7 @@ import type {
   TaskFunction,
   TaskResult,
 } from "./types.ts";
-import type { Deferred, QueuedJob } from "./job.ts";
+import type { Deferred, Destination, QueuedJob } from "./job.ts";
 import {
   type PoolOptions,
   type ResolvedOptions,
@@ -180,7 +180,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
-    return this.#submitter.add(task, args, checkDone(done, this.#submitter.defaultTarget), false);
+    return this.#submitter.add(task, args, this.#dest(done), false);
   }
 
   /**
@@ -227,7 +227,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
-    return this.#submitter.add(task, args, checkDone(done, this.#submitter.defaultTarget), true);
+    return this.#submitter.add(task, args, this.#dest(done), true);
   }
 
   /**
@@ -316,7 +316,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     done: DoneTarget,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
-    return this.#submitter.later(delay, task, args, checkDone(done, this.#submitter.defaultTarget));
+    return this.#submitter.later(delay, task, args, this.#dest(done));
   }
 
   /**
@@ -376,7 +376,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       interval,
       task,
       args,
-      checkDone(done, this.#submitter.defaultTarget),
+      this.#dest(done),
     );
   }
 
@@ -432,8 +432,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     iterable: Iterable<unknown> | AsyncIterable<unknown>,
     done?: DoneTarget,
   ): number | Promise<number> {
-    const byDefault = this.#submitter.defaultTarget;
-    const dest = done === undefined ? byDefault : checkDone(done, byDefault);
+    const dest = done === undefined ? this.#submitter.defaultTarget : this.#dest(done);
     if (isAsyncOnly(iterable)) {
       return this.#submitter.mapAsync(task, iterable, () => dest, "map", null);
     }
@@ -1322,6 +1321,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   // ------------------------------------------------------------- internals
+
+  /** Where `done` sends results; `true` is the pool's default (`doneCallback`, or `done`). */
+  #dest(done: unknown): Destination {
+    return checkDone(done, this.#submitter.defaultTarget);
+  }
 }
 
 export type { PoolEventMap };

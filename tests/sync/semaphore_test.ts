@@ -246,7 +246,7 @@ describe("Semaphore", () => {
     assert.deepEqual(await ask(worker, { op: "release", target: toWire(sem) }), { result: null });
     assert.equal(takeAll(sem), 6);
     assert.equal(sem.value, 0);
-    const waiting = sem.acquire(); // a waiter of this thread: takeAll() leaves permits to it
+    const waiting = sem.acquire(); // a waiter of this thread: release() serves it, nothing is free
     sem.release();
     assert.equal(takeAll(sem), 0);
     assert.equal(await waiting, true);
