@@ -41,6 +41,7 @@ export type {
   ExecOptions,
   JobId,
   JobsDeque,
+  MapItem,
   ReadonlyDeque,
   RunResult,
   ShutdownOptions,

@@ -77,7 +77,7 @@ export interface AdaptiveOptions extends Omit<PoolOptions, "maxChildren"> {
    *
    * @default {1}
    */
-  minChildren?: number;
+  minChildren?: number | undefined;
 }
 
 /**

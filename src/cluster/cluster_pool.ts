@@ -24,13 +24,14 @@ import { checkTimeout, invalid } from "../_checks.ts";
 import { systemClock, type TimerId } from "../timers/clock.ts";
 import type {
   DoneTarget,
-  ExecOptions,
   JobId,
+  MapItem,
   RunResult,
   ShutdownOptions,
   TaskArgs,
   TaskFunction,
   TaskName,
+  TaskResult,
 } from "../pool/types.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import type { AnyFunction } from "../task.ts";
@@ -48,6 +49,7 @@ import { abortWith } from "../pool/job.ts";
 import { Results } from "./_results.ts";
 import { checkArgs, JSON_SAFE, jsonProblem, snapshot } from "./_wire.ts";
 import {
+  type ClusterExecOptions,
   type ClusterPoolOptions,
   resolveClusterOptions,
   type ResolvedClusterOptions,
@@ -156,7 +158,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    */
   submitDone<T extends TaskName<M>>(
     task: T,
-    done: DoneTarget,
+    done: DoneTarget<TaskResult<TaskFunction<M, T>>>,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
     const [sink, callback] = checkDone(done, this.#byDefault());
@@ -174,8 +176,8 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    */
   map<T extends TaskName<M>>(
     task: T,
-    iterable: Iterable<TaskArgs<TaskFunction<M, T>>[0]>,
-    done?: DoneTarget,
+    iterable: Iterable<MapItem<TaskFunction<M, T>>>,
+    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
   ): number {
     const [sink, callback] = done === undefined
       ? this.#byDefault()
@@ -245,14 +247,14 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    */
   exec<T extends TaskName<M>>(
     task: T,
-    args: TaskArgs<TaskFunction<M, T>>,
-    options: ExecOptions = {},
+    args: Readonly<TaskArgs<TaskFunction<M, T>>>,
+    options: ClusterExecOptions = {},
   ): Promise<RunResult<TaskFunction<M, T>>> {
     try {
       this.#checkOpen();
       checkTask(task, "run job");
       checkExec(args, options);
-      checkArgs(args as unknown[], "run job");
+      checkArgs(args as readonly unknown[], "run job");
       this.#producer.checkRoom(1);
     } catch (error) {
       return Promise.reject(error);
@@ -263,7 +265,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     const promise = new Promise<RunResult<TaskFunction<M, T>>>((resolve, reject) => {
       deferred = { resolve: resolve as (value: unknown) => void, reject };
     });
-    const args1 = args as unknown[];
+    const args1 = args as readonly unknown[];
     // A timeout of 0 leaves the pool's taskTimeout; Infinity lifts it.
     const timeout = options.timeout === undefined || options.timeout === 0
       ? this.#options.taskTimeout

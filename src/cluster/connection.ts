@@ -28,17 +28,17 @@ export interface RedisConnection {
   /** TCP port. */
   port: number;
   /** ACL user name (Redis 6 and later). */
-  username?: string;
+  username?: string | undefined;
   /** Password (`AUTH`). */
-  password?: string;
+  password?: string | undefined;
   /** Use TLS: `true`, or `node:tls` connect options. */
-  tls?: boolean | Record<string, unknown>;
+  tls?: boolean | Record<string, unknown> | undefined;
   /**
    * Database number.
    *
    * @default {0}
    */
-  db?: number;
+  db?: number | undefined;
 }
 
 /** The options BullMQ passes to ioredis, for one connection. */

@@ -38,6 +38,6 @@
 
 export { ClusterPool } from "./cluster_pool.ts";
 export { type ClusterNode, serve, type ServeOptions } from "./serve.ts";
-export type { Backoff, ClusterPoolOptions } from "./options.ts";
+export type { Backoff, ClusterExecOptions, ClusterPoolOptions } from "./options.ts";
 export type { RedisConnection } from "./connection.ts";
 export { RedisUnavailableError } from "./errors.ts";

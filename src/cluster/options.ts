@@ -50,53 +50,53 @@ export interface ClusterPoolOptions {
   /** The BullMQ queue name; nodes serving the same name take its chunks. */
   queue: string;
   /** Called with every result of an item that has no callback of its own. */
-  doneCallback?: (result: unknown, jobId: number) => void;
+  doneCallback?: ((result: unknown, jobId: number) => void) | undefined;
   /** Called with every failure; failures then skip `failed`. */
-  failedCallback?: (error: unknown, jobId: number) => void;
+  failedCallback?: ((error: unknown, jobId: number) => void) | undefined;
   /** Called with the id of every item cancelled before it ran. */
-  cancelledCallback?: (jobId: number) => void;
+  cancelledCallback?: ((jobId: number) => void) | undefined;
   /** Logs every failure, and every Redis outage, with `console` at this level. */
-  logLevel?: LogLevel;
+  logLevel?: LogLevel | undefined;
   /**
    * Entries of `done` are `[jobId, result]` and of `failed` `[jobId, error]`.
    *
    * @default {false}
    */
-  resultId?: boolean;
+  resultId?: boolean | undefined;
   /**
    * Most items queued (on the producer, or in Redis and not yet taken by a
    * node); one more is refused with `QueueFullError`.
    *
    * @default {Infinity}
    */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
   /**
    * Milliseconds an item may run on its node; past it the item fails with
    * `TaskTimeoutError` and the node's worker is replaced.
    */
-  taskTimeout?: number;
+  taskTimeout?: number | undefined;
   /**
    * BullMQ `attempts` of each chunk: items that failed are run again, after
    * `backoff`, until this many attempts; then they fail with their last error.
    *
    * @default {1}
    */
-  attempts?: number;
+  attempts?: number | undefined;
   /** BullMQ `backoff` between attempts. */
-  backoff?: Backoff;
+  backoff?: Backoff | undefined;
   /**
    * Milliseconds of work a chunk aims at, on one node's workers, once a
    * task's run time is measured.
    *
    * @default {50}
    */
-  chunkTime?: number;
+  chunkTime?: number | undefined;
   /**
    * Most items in one chunk (one BullMQ job).
    *
    * @default {20000}
    */
-  maxChunk?: number;
+  maxChunk?: number | undefined;
   /**
    * Milliseconds Redis may stay unreachable while items are pending; past it
    * every pending item fails with `RedisUnavailableError`. `Infinity` waits
@@ -104,7 +104,7 @@ export interface ClusterPoolOptions {
    *
    * @default {30000}
    */
-  offlineTimeout?: number;
+  offlineTimeout?: number | undefined;
   /**
    * Milliseconds between checks of the chunks out: a chunk Redis no longer
    * knows on two checks in a row (its completion event was lost, e.g.
@@ -113,7 +113,34 @@ export interface ClusterPoolOptions {
    *
    * @default {5000}
    */
-  sweepInterval?: number;
+  sweepInterval?: number | undefined;
+}
+
+/**
+ * Options of {@linkcode ClusterPool.exec}: `Pool.exec`'s that apply across
+ * machines. (`transfer`, `first`, `priority` and `onProgress` do not; passed
+ * anyway, each is a `TypeError`.)
+ *
+ * @example Usage
+ * ```ts
+ * import type { ClusterExecOptions } from "@fastpool/fastpool/cluster";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ClusterExecOptions = { timeout: 5_000, signal: new AbortController().signal };
+ * assert.equal(options.timeout, 5_000);
+ * ```
+ */
+export interface ClusterExecOptions {
+  /**
+   * Aborting cancels the item if queued (its chunk is removed from Redis);
+   * a running one keeps running on its node, and its result is dropped.
+   */
+  signal?: AbortSignal | undefined;
+  /**
+   * Milliseconds the item may run on its node, then `TaskTimeoutError`.
+   * `0` or `Infinity`: no limit, not even the pool's `taskTimeout`.
+   */
+  timeout?: number | undefined;
 }
 
 /** Options after defaults and checks. */

@@ -52,14 +52,14 @@ export interface ServeOptions {
    *
    * @default {navigator.hardwareConcurrency}
    */
-  maxChildren?: number;
+  maxChildren?: number | undefined;
   /**
    * Chunks this node runs at once (BullMQ `concurrency`): while one
    * finishes and goes back, the next keeps the workers busy.
    *
    * @default {2}
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * BullMQ `lockDuration`: ms a chunk stays locked to this node without a
    * renewal; a node that dies loses its chunks to others after about this long.
@@ -67,21 +67,21 @@ export interface ServeOptions {
    *
    * @default {30000}
    */
-  lockDuration?: number;
+  lockDuration?: number | undefined;
   /**
    * BullMQ `stalledInterval`: ms between checks for chunks of dead nodes.
    * At most `2 ** 31 - 1`.
    *
    * @default {30000}
    */
-  stalledInterval?: number;
+  stalledInterval?: number | undefined;
   /**
    * BullMQ `maxStalledCount`: times a chunk may be handed back after its
    * node died before it fails.
    *
    * @default {1}
    */
-  maxStalledCount?: number;
+  maxStalledCount?: number | undefined;
   /**
    * Called with the errors BullMQ reports while the node runs; without it
    * they are dropped. Most are the Redis connection's (unreachable, refused
@@ -90,7 +90,7 @@ export interface ServeOptions {
    * too slow to renew it: its result is dropped, and the chunk runs again
    * elsewhere or fails as `maxStalledCount` says.
    */
-  onError?: (error: unknown) => void;
+  onError?: ((error: unknown) => void) | undefined;
 }
 
 /**

@@ -52,6 +52,7 @@ import { checkFunction, checkInteger, describe } from "../_checks.ts";
 import { Pool } from "../pool/pool.ts";
 import type { Clock } from "../timers/clock.ts";
 import type { AnyFunction, TaskRef } from "../task.ts";
+import type { TaskArgs, TaskFunction } from "../pool/types.ts";
 import { checkOptionNames } from "../_option_names.ts";
 
 export {
@@ -105,6 +106,23 @@ export {
  * ```
  */
 export type Callable = AnyFunction | TaskRef | string;
+
+/**
+ * The arguments a request's callable takes: checked against a function or a
+ * `task()` reference, anything for an export name.
+ *
+ * @example Usage
+ * ```ts
+ * import { type RequestArgs, WorkRequest } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const add = (a: number, b: number) => a + b;
+ * const args: RequestArgs<typeof add> = [1, 2]; // ["1", "2"] would not type-check
+ * assert.deepEqual(new WorkRequest(add, { args }).args, [1, 2]);
+ * ```
+ */
+export type RequestArgs<C> = C extends string ? readonly unknown[]
+  : Readonly<TaskArgs<TaskFunction<Record<never, never>, C>>>;
 
 /**
  * Called in `poll()` with a request and its result.
@@ -215,13 +233,13 @@ export class NoWorkersAvailable extends Error {
  * assert.equal(request.excCallback, null); // errors go to `callback`
  * ```
  */
-export interface WorkRequestOptions {
+export interface WorkRequestOptions<C extends Callable = Callable> {
   /**
    * The arguments the callable is called with.
    *
    * @default {[]}
    */
-  args?: readonly unknown[];
+  args?: RequestArgs<C> | undefined;
   /**
    * Identifies the request among the pending ones (any value, compared as a
    * `Map` key).
@@ -240,14 +258,14 @@ export interface WorkRequestOptions {
    * Receives the result in `poll()`; also the error when `excCallback` is
    * `null`.
    */
-  callback?: RequestCallback | null;
+  callback?: RequestCallback | null | undefined;
   /**
    * Receives the error in `poll()` when the job throws; `null` sends it to
    * `callback` instead.
    *
    * @default {a handler that logs the request and error with console.error}
    */
-  excCallback?: ExceptionCallback | null;
+  excCallback?: ExceptionCallback | null | undefined;
 }
 
 let nextRequestId = 1;
@@ -280,11 +298,11 @@ function automaticRequestId(): number {
  * assert.equal(typeof new WorkRequest(() => 0).requestID, "number");
  * ```
  */
-export class WorkRequest {
+export class WorkRequest<C extends Callable = Callable> {
   /** What the request runs. */
-  readonly callable: Callable;
+  readonly callable: C;
   /** Its arguments. */
-  readonly args: readonly unknown[];
+  readonly args: RequestArgs<C>;
   /**
    * Its id among the pending requests: the one given, or else a number not in
    * use by a pending request when it was created (see
@@ -305,7 +323,7 @@ export class WorkRequest {
    * @param options `args`, `requestID`, `callback` and `excCallback`.
    * @throws {TypeError} If `callable`, `args` or a callback has the wrong type.
    */
-  constructor(callable: Callable, options: WorkRequestOptions = {}) {
+  constructor(callable: C, options: WorkRequestOptions<C> = {}) {
     const kind = typeof callable;
     if (
       kind !== "function" && kind !== "string" &&
@@ -324,7 +342,7 @@ export class WorkRequest {
       );
     }
     checkOptionNames(options, ["args", "requestID", "callback", "excCallback"], "create request");
-    const { args = [], callback = null } = options;
+    const { args = [] as readonly unknown[], callback = null } = options;
     if (!Array.isArray(args)) {
       throw new TypeError(
         `Cannot create request: "args" must be an array, received ${describe(args)}`,
@@ -334,7 +352,7 @@ export class WorkRequest {
     checkFunction(callback, "callback", "create request", true);
     checkFunction(excCallback, "excCallback", "create request", true);
     this.callable = callable;
-    this.args = args;
+    this.args = args as readonly unknown[] as RequestArgs<C>;
     this.requestID = options.requestID === undefined ? automaticRequestId() : options.requestID;
     this.callback = callback;
     this.excCallback = excCallback;
@@ -351,6 +369,25 @@ export class WorkRequest {
     return `<WorkRequest id=${String(this.requestID)} args=${args} exception=${this.exception}>`;
   }
 }
+
+/**
+ * One item of `makeRequests()`'s `argsList`: all the arguments as an array,
+ * or the first argument alone when it is not an array (an array item is
+ * always spread).
+ *
+ * @example Usage
+ * ```ts
+ * import { makeRequests, type RequestItem } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const add = (a: number, b = 0) => a + b;
+ * const items: RequestItem<typeof add>[] = [[1, 2], 3]; // "3" would not type-check
+ * assert.deepEqual(makeRequests(add, items).map((request) => request.args), [[1, 2], [3]]);
+ * ```
+ */
+export type RequestItem<C> =
+  | RequestArgs<C>
+  | Exclude<RequestArgs<C>[0], readonly unknown[]>;
 
 /**
  * Makes one request per item of `argsList`, all for the same callable: an
@@ -374,12 +411,12 @@ export class WorkRequest {
  * assert.deepEqual(requests.map((request) => request.args), [[1, 2], [3]]);
  * ```
  */
-export function makeRequests(
-  callable: Callable,
-  argsList: Iterable<unknown>,
+export function makeRequests<C extends Callable>(
+  callable: C,
+  argsList: Iterable<RequestItem<C>>,
   callback: RequestCallback | null = null,
   excCallback?: ExceptionCallback | null,
-): WorkRequest[] {
+): WorkRequest<C>[] {
   if (
     argsList === null ||
     typeof (argsList as Iterable<unknown>)?.[Symbol.iterator] !== "function"
@@ -388,13 +425,15 @@ export function makeRequests(
       `Cannot make requests: "argsList" must be iterable, received ${describe(argsList)}`,
     );
   }
-  const requests: WorkRequest[] = [];
+  const requests: WorkRequest<C>[] = [];
   for (const item of argsList) {
-    const args = Array.isArray(item) ? item : [item];
+    const args: readonly unknown[] = Array.isArray(item) ? item : [item];
     requests.push(
       new WorkRequest(
         callable,
-        excCallback === undefined ? { args, callback } : { args, callback, excCallback },
+        (excCallback === undefined
+          ? { args, callback }
+          : { args, callback, excCallback }) as WorkRequestOptions<C>,
       ),
     );
   }
@@ -429,7 +468,7 @@ export interface ThreadPoolOptions {
    *
    * @default {0}
    */
-  qSize?: number;
+  qSize?: number | undefined;
   /**
    * Most results waiting for `poll()`, besides one per worker: while that
    * many wait, no new request starts (as the original's workers block on a
@@ -437,18 +476,18 @@ export interface ThreadPoolOptions {
    *
    * @default {0}
    */
-  resqSize?: number;
+  resqSize?: number | undefined;
   /** A task module every worker imports, so callables may be its export names. */
-  module?: string | URL;
+  module?: string | URL | undefined;
   /**
    * Milliseconds an idle worker lives before it exits (it starts again on
    * demand).
    *
    * @default {1000}
    */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /** The clock for idle timeouts (tests pass a fake one). */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 type Outcome = { request: WorkRequest; value: unknown };

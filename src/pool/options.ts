@@ -68,53 +68,53 @@ export interface PoolOptions {
    *
    * @default {navigator.hardwareConcurrency}
    */
-  maxChildren?: number;
+  maxChildren?: number | undefined;
   /**
    * Workers started at once and kept while idle; equal to `maxChildren`
    * makes a fixed, eager pool.
    *
    * @default {0}
    */
-  minChildren?: number;
+  minChildren?: number | undefined;
   /**
    * Worker names are `${childNamePrefix}-${n}` (`self.name` in the worker).
    *
    * @default {"ThreadPool"}
    */
-  childNamePrefix?: string;
+  childNamePrefix?: string | undefined;
   /** Called on the main thread with every result of a job that has no callback of its own. */
-  doneCallback?: (result: unknown, jobId: number) => void;
+  doneCallback?: ((result: unknown, jobId: number) => void) | undefined;
   /**
    * Called on the main thread with every failure of a job whose results go to
    * `done`, `doneCallback` or a callback of its own; failures then skip
    * `failed`. A `run()`, `exec()`, `stream()` or `collect()` failure goes to
    * its promise or stream alone: the caller has it.
    */
-  failedCallback?: (error: unknown, jobId: number) => void;
+  failedCallback?: ((error: unknown, jobId: number) => void) | undefined;
   /** Called on the main thread with the id of every job cancelled before it ran. */
-  cancelledCallback?: (jobId: number) => void;
+  cancelledCallback?: ((jobId: number) => void) | undefined;
   /** Logs with `console` at this level every failure `failedCallback` would get. */
-  logLevel?: LogLevel;
+  logLevel?: LogLevel | undefined;
   /**
    * Entries of `done` are `[jobId, result]` and of `failed` `[jobId, error]`.
    *
    * @default {false}
    */
-  resultId?: boolean;
+  resultId?: boolean | undefined;
   /** The task module every worker imports; tasks may then be its export names. */
-  module?: string | URL;
+  module?: string | URL | undefined;
   /**
    * Milliseconds an idle worker above `minChildren` lives before it exits.
    *
    * @default {1000}
    */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /**
    * Most queued jobs; one more is refused with `QueueFullError`.
    *
    * @default {Infinity}
    */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
   /**
    * Milliseconds a job may run; past it the job fails with `TaskTimeoutError`
    * and its worker is replaced. Jobs then travel one at a time, so the clock
@@ -125,7 +125,7 @@ export interface PoolOptions {
    * spinning (the runtime cannot interrupt it), so a job that may run away
    * should `await` now and then. `0` or `Infinity`: no limit (the default).
    */
-  taskTimeout?: number;
+  taskTimeout?: number | undefined;
   /**
    * Milliseconds a running job that was aborted (`exec`'s `signal`) or timed
    * out (`timeout`, `taskTimeout`) has to end once its
@@ -158,7 +158,7 @@ export interface PoolOptions {
    * assert.deepEqual(exits, []); // the same worker ran both
    * ```
    */
-  abortGrace?: number;
+  abortGrace?: number | undefined;
   /**
    * Milliseconds a worker may take to start (its task module imported, its
    * `setup()` done) before its start counts as failed: it is ended with an
@@ -179,7 +179,7 @@ export interface PoolOptions {
    * assert.equal(await pool.run((n: number) => n, 1), 1);
    * ```
    */
-  startTimeout?: number;
+  startTimeout?: number | undefined;
   /**
    * How many jobs one worker runs at once: a job whose task returns a
    * promise no longer holds its worker, which starts the next job while it
@@ -209,7 +209,7 @@ export interface PoolOptions {
    * assert.deepEqual(results, ["met", "met", "met", "met"]);
    * ```
    */
-  concurrentTasksPerWorker?: number;
+  concurrentTasksPerWorker?: number | undefined;
   /**
    * Whether a lone small job may travel on a worker's shared lane: when a
    * job is the only one queued, an idle worker is listening, and its
@@ -233,7 +233,7 @@ export interface PoolOptions {
    * assert.equal(await pool.run((n: number) => n + 1, 1), 2);
    * ```
    */
-  sharedLane?: boolean;
+  sharedLane?: boolean | undefined;
   /**
    * How many values a `stream()` job may send ahead of its consumer: the
    * worker pauses its generator once that many are unread, and goes on as
@@ -259,7 +259,7 @@ export interface PoolOptions {
    * assert.deepEqual(sizes, Array(8).fill(1 << 20));
    * ```
    */
-  streamWindow?: number;
+  streamWindow?: number | undefined;
   /**
    * Any structured-cloneable value, given to the task module's
    * `setup(workerData)` in every worker before its first job (a `Semaphore`
@@ -287,7 +287,7 @@ export interface PoolOptions {
    * assert.equal(await pool.run("greet", "Ada"), "Hello, Ada");
    * ```
    */
-  workerData?: unknown;
+  workerData?: unknown | undefined;
   /**
    * Most jobs one worker runs (each `map` item counts): past it, the worker
    * finishes what it holds, runs `teardown()`, and a fresh one takes its
@@ -308,7 +308,7 @@ export interface PoolOptions {
    * assert.equal(new Set(names).size, 2); // two workers, two jobs each
    * ```
    */
-  maxJobsPerWorker?: number;
+  maxJobsPerWorker?: number | undefined;
   /**
    * Bytes of JavaScript heap a worker may use (`heapUsed` as
    * `Deno.memoryUsage()` or, on Bun, `process.memoryUsage()` reports it
@@ -328,7 +328,7 @@ export interface PoolOptions {
    * assert.equal(await pool.run(() => "fits"), "fits");
    * ```
    */
-  maxWorkerMemory?: number;
+  maxWorkerMemory?: number | undefined;
   /**
    * Deno only: the permissions of the pool's workers, `"inherit"` (the
    * default, the program's own), `"none"`, or Deno's permission object
@@ -339,7 +339,7 @@ export interface PoolOptions {
    * `--unstable-worker-options` flag must be provided." (a program cannot
    * see the flag to check it first). On Bun the option is a `TypeError`.
    */
-  permissions?: "inherit" | "none" | Record<string, unknown>;
+  permissions?: "inherit" | "none" | Record<string, unknown> | undefined;
   /**
    * Bun only: start workers in Bun's `smol` mode (smaller heap, more
    * frequent garbage collection). Ignored on Deno, where it has no
@@ -347,32 +347,32 @@ export interface PoolOptions {
    *
    * @default {false}
    */
-  smol?: boolean;
+  smol?: boolean | undefined;
   /**
    * Bun only: the environment variables the workers see
    * (`process.env`/`Bun.env`), instead of the program's. A `TypeError` on
    * Deno, whose workers share the process environment (restrict it with
    * `permissions: { env: false }`).
    */
-  env?: Record<string, string>;
+  env?: Record<string, string> | undefined;
   /**
    * The queue length at which `pool.needsDrain` turns true and a `full`
    * event fires (`drain` once it falls back under).
    *
    * @default {maxChildren × 1024}
    */
-  highWaterMark?: number;
+  highWaterMark?: number | undefined;
   /**
    * The worker entry, for bundled builds that move it; by default the pool
    * finds `src/worker/runtime` next to itself.
    */
-  workerUrl?: string | URL;
+  workerUrl?: string | URL | undefined;
   /**
    * The clock for idle timeouts, timers and timeouts (tests pass a fake one).
    *
    * @default {systemClock}
    */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 /** Options after defaults and checks. */

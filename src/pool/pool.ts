@@ -23,6 +23,7 @@ import type {
   ExecOptions,
   JobId,
   JobsDeque,
+  MapItem,
   RunResult,
   ShutdownOptions,
   Task,
@@ -177,7 +178,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   submitDone<T extends Task<M>>(
     task: T,
-    done: DoneTarget,
+    done: DoneTarget<TaskResult<TaskFunction<M, T>>>,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
     return this.#submitter.add(task, args, this.#dest(done), false);
@@ -224,7 +225,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   submitDoneFirst<T extends Task<M>>(
     task: T,
-    done: DoneTarget,
+    done: DoneTarget<TaskResult<TaskFunction<M, T>>>,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): JobId {
     return this.#submitter.add(task, args, this.#dest(done), true);
@@ -313,7 +314,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   submitDoneLater<T extends Task<M>>(
     delay: number,
     task: T,
-    done: DoneTarget,
+    done: DoneTarget<TaskResult<TaskFunction<M, T>>>,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
     return this.#submitter.later(delay, task, args, this.#dest(done));
@@ -369,7 +370,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   scheduleDone<T extends Task<M>>(
     interval: number,
     task: T,
-    done: DoneTarget,
+    done: DoneTarget<TaskResult<TaskFunction<M, T>>>,
     ...args: TaskArgs<TaskFunction<M, T>>
   ): TimerHandle {
     return this.#submitter.every(
@@ -414,8 +415,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   map<T extends Task<M>>(
     task: T,
-    iterable: Iterable<TaskArgs<TaskFunction<M, T>>[0]>,
-    done?: DoneTarget,
+    iterable: Iterable<MapItem<TaskFunction<M, T>>>,
+    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
   ): number;
   /**
    * Like `map` over an iterable, for an `AsyncIterable` read with
@@ -424,13 +425,13 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   map<T extends Task<M>>(
     task: T,
-    iterable: AsyncIterable<TaskArgs<TaskFunction<M, T>>[0]>,
-    done?: DoneTarget,
+    iterable: AsyncIterable<MapItem<TaskFunction<M, T>>>,
+    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
   ): Promise<number>;
   map<T extends Task<M>>(
     task: T,
     iterable: Iterable<unknown> | AsyncIterable<unknown>,
-    done?: DoneTarget,
+    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
   ): number | Promise<number> {
     const dest = done === undefined ? this.#submitter.defaultTarget : this.#dest(done);
     if (isAsyncOnly(iterable)) {
@@ -459,8 +460,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   collect<T extends Task<M>>(
     task: T,
     iterable:
-      | Iterable<TaskArgs<TaskFunction<M, T>>[0]>
-      | AsyncIterable<TaskArgs<TaskFunction<M, T>>[0]>,
+      | Iterable<MapItem<TaskFunction<M, T>>>
+      | AsyncIterable<MapItem<TaskFunction<M, T>>>,
   ): Promise<RunResult<TaskFunction<M, T>>[]> {
     return this.#submitter.collect(task, iterable) as Promise<RunResult<TaskFunction<M, T>>[]>;
   }
@@ -569,7 +570,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   exec<T extends Task<M>>(
     task: T,
-    args: TaskArgs<TaskFunction<M, T>>,
+    args: Readonly<TaskArgs<TaskFunction<M, T>>>,
     options: ExecOptions = {},
   ): Promise<RunResult<TaskFunction<M, T>>> {
     const problem = checkExec(args, options);

@@ -10,8 +10,8 @@ import type { AnyFunction } from "../task.ts";
 
 /**
  * The methods of `pool.proxy()`, typed from the task module: a generator
- * export gives an async iterable of its values, any other export a promise
- * of its result.
+ * export gives an async iterable of its values (awaited instead, an array of
+ * them all), any other export a promise of its result.
  *
  * @typeParam M The task module's type (`typeof import("./tasks.ts")`).
  *
@@ -30,7 +30,8 @@ import type { AnyFunction } from "../task.ts";
  * const check = (tasks: Proxied) => {
  *   const one: Promise<number> = tasks.fib(10);
  *   const many: AsyncIterableIterator<number> = tasks.count(3);
- *   return [one, many];
+ *   const all: Promise<number[]> = tasks.count(3); // awaited: all its values
+ *   return [one, many, all];
  * };
  * assert.equal(typeof check, "function");
  * ```
@@ -39,7 +40,7 @@ export type TaskProxy<M> = {
   readonly [K in keyof M as M[K] extends AnyFunction ? K : never]: M[K] extends
     (...args: infer A) => infer R ? [R] extends [never] ? (...args: A) => Promise<never> // always throws
     : R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown>
-      ? (...args: A) => AsyncIterableIterator<Y>
+      ? (...args: A) => AsyncIterableIterator<Y> & Promise<Y[]>
     : (...args: A) => Promise<Awaited<R>>
     : never;
 };

@@ -218,7 +218,7 @@ export interface PoolStats {
  */
 export interface StatsOptions {
   /** Start counting afresh after this reading. */
-  reset?: boolean;
+  reset?: boolean | undefined;
 }
 
 /** The counters behind `pool.stats()`; the engine writes them, the pool reads them. */

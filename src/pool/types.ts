@@ -25,7 +25,9 @@ export type JobId = number;
 
 /**
  * What receives a job's results: a callback, `true` (to `done`, or to the
- * pool's `doneCallback` if it has one) or `false` (discarded).
+ * pool's `doneCallback` if it has one) or `false` (discarded). `R` is the
+ * result's type; the pool's methods set it from the task, so a callback may
+ * annotate its parameter with the task's result type.
  *
  * @example Usage
  * ```ts
@@ -43,7 +45,7 @@ export type JobId = number;
  * assert.equal(pool.done.length, 0); // the callback took it instead
  * ```
  */
-export type DoneTarget = ((result: unknown, jobId: JobId) => void) | boolean;
+export type DoneTarget<R = unknown> = ((result: R, jobId: JobId) => void) | boolean;
 
 /**
  * The names of `M`'s exports that are functions.
@@ -121,6 +123,28 @@ export type TaskFunction<M, T> = T extends string ? (T extends keyof M ? M[T] : 
 export type TaskArgs<F> = F extends (...args: infer A) => unknown ? A : unknown[];
 
 /**
+ * The item `map()` and `collect()` pass to a task as its one argument: its
+ * first parameter. A task that needs two or more arguments cannot take them
+ * from one item, so its item type is `never`: the call does not type-check.
+ *
+ * @example Usage
+ * ```ts
+ * import type { MapItem } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const square = (n: number) => n * n;
+ * const scale = (n: number, by = 2) => n * by;
+ * const add = (a: number, b: number) => a + b;
+ * const items: MapItem<typeof square>[] = [1, 2, 3]; // number[]
+ * const scaled: MapItem<typeof scale>[] = [1, 2]; // number[]: `by` is optional
+ * const none: MapItem<typeof add>[] = []; // never[]: `add` needs two arguments
+ * assert.deepEqual([items, scaled, none], [[1, 2, 3], [1, 2], []]);
+ * ```
+ */
+export type MapItem<F> = TaskArgs<F> extends readonly [unknown, unknown, ...unknown[]] ? never
+  : TaskArgs<F>[0];
+
+/**
  * One result of a task: what it returns (awaited), or each value a generator yields.
  *
  * @example Usage
@@ -183,34 +207,34 @@ export interface ExecOptions {
    * worker is replaced unless the task ends within the pool's `abortGrace`.
    * (On Deno, see `taskTimeout` about synchronous endless loops.)
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Called on the main thread with each value the task reports with
    * `jobContext().progress(value)`, in order, never after the job ended. One
    * that throws is reported (`reportError`) and the job goes on.
    */
-  onProgress?: (value: unknown) => void;
+  onProgress?: ((value: unknown) => void) | undefined;
   /** Values to move, not copy, with the arguments. */
-  transfer?: Transferable[];
+  transfer?: Transferable[] | undefined;
   /**
    * Milliseconds the job may run; past it, it fails with `TaskTimeoutError`
    * and its task's signal aborts (see the pool's `abortGrace`). `0` or
    * `Infinity`: no limit, not even the pool's `taskTimeout`.
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Queue the job at the front.
    *
    * @default {false}
    */
-  first?: boolean;
+  first?: boolean | undefined;
   /**
    * Higher runs first; equal priorities keep FIFO order. `first` still
    * means the very front.
    *
    * @default {0}
    */
-  priority?: number;
+  priority?: number | undefined;
 }
 
 /**
@@ -236,7 +260,7 @@ export interface ShutdownOptions {
    *
    * @default {false}
    */
-  soon?: boolean;
+  soon?: boolean | undefined;
 }
 
 /**

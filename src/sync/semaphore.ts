@@ -78,9 +78,9 @@ export interface AcquireOptions {
    *
    * @default {Infinity}
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Stops the wait when aborted: the promise rejects with `signal.reason`. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

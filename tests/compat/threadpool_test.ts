@@ -313,7 +313,7 @@ describe("WorkRequest and makeRequests()", () => {
     });
     const errors: unknown[] = [];
     const results: unknown[] = [];
-    const bad = new WorkRequest((x: unknown) => x, {
+    const bad = new WorkRequest((...xs: unknown[]) => xs[0], {
       args,
       excCallback: (_request, error) => errors.push(error),
     });

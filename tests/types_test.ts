@@ -1,0 +1,217 @@
+/**
+ * The types a user's program gets: valid uses type-check (this file is part
+ * of `deno check`, under the repository's `exactOptionalPropertyTypes`), and
+ * harmful ones are type errors (`@ts-expect-error` fails the check when the
+ * error is gone). Each case also runs, so the types are held to what the code
+ * does.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type AcquireOptions,
+  type ExecOptions,
+  Pool,
+  type PoolOptions,
+  Semaphore,
+  type ShutdownOptions,
+  type StatsOptions,
+} from "../mod.ts";
+import type { ClusterExecOptions, ClusterPool } from "../src/cluster/mod.ts";
+import { resolveClusterOptions } from "../src/cluster/options.ts";
+import {
+  makeRequests,
+  ThreadPool,
+  type ThreadPoolOptions,
+  WorkRequest,
+  type WorkRequestOptions,
+} from "../src/compat/threadpool.ts";
+import { fixture } from "./_util.ts";
+
+/** Every option of `O`, present and `undefined`: the object misses none. */
+type AllUndefined<O> = { [K in keyof Required<O>]: undefined };
+
+const inc = (n: number) => n + 1;
+const add = (a: number, b: number) => a + b;
+function* count(n: number) {
+  for (let i = 0; i < n; i++) yield i;
+}
+
+describe("types: options", () => {
+  it("every option, given as undefined, means its default (as exactOptionalPropertyTypes lets a caller forward one)", async () => {
+    const poolOptions: AllUndefined<PoolOptions> = {
+      maxChildren: undefined,
+      minChildren: undefined,
+      childNamePrefix: undefined,
+      doneCallback: undefined,
+      failedCallback: undefined,
+      cancelledCallback: undefined,
+      logLevel: undefined,
+      resultId: undefined,
+      module: undefined,
+      idleTimeout: undefined,
+      maxQueue: undefined,
+      taskTimeout: undefined,
+      abortGrace: undefined,
+      startTimeout: undefined,
+      concurrentTasksPerWorker: undefined,
+      sharedLane: undefined,
+      streamWindow: undefined,
+      workerData: undefined,
+      maxJobsPerWorker: undefined,
+      maxWorkerMemory: undefined,
+      permissions: undefined,
+      smol: undefined,
+      env: undefined,
+      highWaterMark: undefined,
+      workerUrl: undefined,
+      clock: undefined,
+    };
+    await using pool = new Pool(poolOptions);
+    const exec: AllUndefined<ExecOptions> = {
+      signal: undefined,
+      onProgress: undefined,
+      transfer: undefined,
+      timeout: undefined,
+      first: undefined,
+      priority: undefined,
+    };
+    assert.equal(await pool.exec(inc, [1], exec), 2);
+    const stats: AllUndefined<StatsOptions> = { reset: undefined };
+    assert.equal(pool.stats(stats).jobs.done, 1);
+    const acquire: AllUndefined<AcquireOptions> = { timeout: undefined, signal: undefined };
+    const semaphore = new Semaphore(1);
+    assert.equal(await semaphore.acquire(acquire), true);
+    const shutdown: AllUndefined<ShutdownOptions> = { soon: undefined };
+    assert.equal(await pool.shutdown(undefined, shutdown), true);
+
+    const threadPoolOptions: AllUndefined<ThreadPoolOptions> = {
+      qSize: undefined,
+      resqSize: undefined,
+      module: undefined,
+      idleTimeout: undefined,
+      clock: undefined,
+    };
+    await using threads = new ThreadPool(1, threadPoolOptions);
+    const requestOptions: AllUndefined<WorkRequestOptions> = {
+      args: undefined,
+      requestID: undefined,
+      callback: undefined,
+      excCallback: undefined,
+    };
+    const request = new WorkRequest(() => "ran", requestOptions);
+    assert.equal(typeof request.requestID, "number");
+    assert.deepEqual(request.args, []);
+    threads.putRequest(request);
+    await threads.wait();
+
+    const cluster = resolveClusterOptions({
+      connection: "redis://127.0.0.1:6379",
+      queue: "types",
+      doneCallback: undefined,
+      failedCallback: undefined,
+      cancelledCallback: undefined,
+      logLevel: undefined,
+      resultId: undefined,
+      maxQueue: undefined,
+      taskTimeout: undefined,
+      attempts: undefined,
+      backoff: undefined,
+      chunkTime: undefined,
+      maxChunk: undefined,
+      offlineTimeout: undefined,
+      sweepInterval: undefined,
+    });
+    assert.equal(cluster.maxQueue, Infinity);
+  });
+
+  it("a possibly-undefined option is forwarded as it is", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const forward = (timeout: number | undefined, signal: AbortSignal | undefined) =>
+      pool.exec(inc, [1], { timeout, signal });
+    assert.equal(await forward(undefined, undefined), 2);
+  });
+});
+
+describe("types: results reach typed callbacks", () => {
+  it("a done callback may annotate its parameter with the task's result type", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const seen: number[] = [];
+    pool.submitDone(inc, (result: number) => seen.push(result), 1);
+    pool.submitDoneFirst(inc, (result: number, id: number) => seen.push(result + id * 0), 10);
+    pool.map(inc, [100], (result: number) => seen.push(result));
+    // A generator task's callback gets each value.
+    pool.submitDone(count, (value: number) => seen.push(value - 10), 3);
+    await pool.wait();
+    assert.deepEqual(seen.sort((a, b) => a - b), [-10, -9, -8, 2, 11, 101]);
+  });
+
+  it("a proxy call of a generator export, awaited, is typed as the array it resolves to", async () => {
+    await using pool = new Pool<typeof import("./fixtures/tasks.ts")>({
+      maxChildren: 1,
+      module: fixture("tasks.ts"),
+    });
+    const tasks = pool.proxy();
+    const all: number[] = await tasks.count(3);
+    assert.deepEqual(all, [0, 1, 2]);
+    const streamed: number[] = [];
+    for await (const value of tasks.count(2)) streamed.push(value);
+    assert.deepEqual(streamed, [0, 1]);
+  });
+});
+
+describe("types: arguments", () => {
+  it("exec() takes a readonly tuple of arguments", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const args = [2, 3] as const;
+    assert.equal(await pool.exec(add, args), 5);
+  });
+
+  it("map() and collect() of a task that needs two arguments are type errors: each item is one argument", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // @ts-expect-error: `add` needs two arguments; map() passes one
+    pool.map(add, [1, 2]);
+    // @ts-expect-error: as map()
+    const sums = await pool.collect(add, [1, 2]);
+    assert.deepEqual(sums, [NaN, NaN]); // what the type error spares a user
+    // A second parameter with a default is fine.
+    const scale = (n: number, by = 2) => n * by;
+    assert.deepEqual(await pool.collect(scale, [1, 2]), [2, 4]);
+    await pool.wait();
+    assert.deepEqual([...pool.done].sort(), [NaN, NaN]);
+  });
+
+  it("./threadpool requests check their arguments against the callable", async () => {
+    // @ts-expect-error: `inc` takes a number
+    const wrong = new WorkRequest(inc, { args: ["x"] });
+    assert.deepEqual(wrong.args, ["x"]);
+    // @ts-expect-error: each item is the argument list, or the one argument
+    makeRequests(add, [["1", "2"]]);
+    const requests = makeRequests(add, [[1, 2], [3, 4]]);
+    const results: unknown[] = [];
+    await using threads = new ThreadPool(1);
+    for (const request of requests) {
+      request.callback = (_request, result) => results.push(result);
+      threads.putRequest(request);
+    }
+    await threads.wait();
+    assert.deepEqual(results.sort(), [3, 7]);
+    // An export name's arguments are not known, so anything goes.
+    assert.deepEqual(new WorkRequest("anything", { args: [1, "two"] }).args, [1, "two"]);
+  });
+
+  it("ClusterPool.exec() takes only the options that cross machines", () => {
+    const options: ClusterExecOptions = { timeout: 1_000 };
+    // Type-checked only: these calls would need a Redis server.
+    const typeOnly = (pool: ClusterPool<typeof import("./fixtures/cluster_tasks.ts")>) => [
+      pool.exec("inc", [1], options),
+      // @ts-expect-error: a ClusterPool has no priorities
+      pool.exec("inc", [1], { priority: 1 }),
+      // @ts-expect-error: nothing moves between machines
+      pool.exec("inc", [1], { transfer: [] }),
+    ];
+    assert.equal(typeof typeOnly, "function");
+  });
+});
