@@ -144,15 +144,28 @@ function sendProgress(id: number, value: unknown): void {
  * stays reachable for aborts until the promise settles.
  */
 function track(pending: Promise<void>): Promise<void> {
+  const context = takeMade(currentJob);
   currentJob = 0;
-  const context = made;
   if (context === null) return pending;
-  made = null;
   live.set(context.id, context);
   return pending.finally(() => {
     context.ended = true;
     live.delete(context.id);
   });
+}
+
+/**
+ * The context job `id` made in its synchronous call, taken out of `made`;
+ * `null` if it made none. One left there by an earlier job, which ended
+ * synchronously, ends now: it must not answer for `id` (its signal would
+ * abort when `id` is aborted).
+ */
+function takeMade(id: number): LiveContext | null {
+  const context = made;
+  made = null;
+  if (context === null || context.id === id) return context;
+  context.ended = true;
+  return null;
 }
 
 /** `concurrentTasksPerWorker`; above 1, asynchronous jobs run side by side. */
@@ -183,8 +196,7 @@ function pendingResult(task: Compiled, result: unknown, id: number): Promise<voi
   // Timed from here, where it went asynchronous: its own time, which the
   // answers' messages cannot give (other jobs run and answer meanwhile).
   const started = performance.now();
-  const context = made;
-  made = null;
+  const context = takeMade(id);
   if (context !== null) live.set(id, context);
   const end = () => {
     atomicStore(status, Status.WORDS + lane, 0);

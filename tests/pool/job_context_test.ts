@@ -370,6 +370,40 @@ describe("jobContext().signal and abortGrace", () => {
     }
   });
 
+  it("aborting an asynchronous job that took no context never aborts an ended job's signal (several jobs per worker)", async () => {
+    await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2, sharedLane: false });
+    type Global = { jobContext(): { signal: AbortSignal } };
+    // Word 0: set by the ended job's abort listener; word 1: releases the asynchronous job.
+    const words = new Int32Array(new SharedArrayBuffer(8));
+    const controller = new AbortController();
+    // Sent together: a job that takes its context and returns at once, then one that awaits.
+    const ended = pool.run((w: Int32Array) => {
+      const { signal } = (globalThis as unknown as Global).jobContext();
+      signal.addEventListener("abort", () => Atomics.store(w, 0, 1));
+      return "ended";
+    }, words);
+    const waiting = pool.exec(
+      async (w: Int32Array) => {
+        const wait = Atomics.waitAsync(w, 1, 0);
+        if (wait.async) await wait.value;
+        return "released";
+      },
+      [words],
+      { signal: controller.signal },
+    );
+    assert.equal(await ended, "ended");
+    controller.abort(new Error("stop"));
+    await assert.rejects(waiting, /stop/);
+    // Sent after the abort, it runs on the free lane once the worker has taken the abort in.
+    const seen = await pool.run((w: Int32Array) => {
+      const aborted = Atomics.load(w, 0);
+      Atomics.store(w, 1, 1);
+      Atomics.notify(w, 1);
+      return aborted;
+    }, words);
+    assert.equal(seen, 0, "the ended job's signal was aborted by another job's abort");
+  });
+
   it("an inline task can use the worker's global jobContext", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const seen: unknown[] = [];
