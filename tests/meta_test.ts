@@ -74,7 +74,7 @@ describe("import arrows", () => {
     protocol: new Set(leaves),
     sync: new Set(leaves),
     timers: new Set(leaves),
-    worker: new Set(["protocol", "sync", ...leaves]),
+    worker: new Set(["protocol", "sync", "timers", ...leaves]),
     _option_names: new Set(),
     _checks: new Set(),
   };

@@ -165,7 +165,10 @@ export interface PoolOptions {
    * `error` event, and the pool retries with a back-off, then fails the
    * queued jobs, as for a module that does not import. Above 0; `Infinity`
    * waits for ever (a module whose top-level `await` never settles then
-   * holds its jobs for ever).
+   * holds its jobs for ever). It also bounds the import of a module that a
+   * `task()` names, which a worker imports when it first runs one of its
+   * exports: still unfinished by then, that module's jobs fail on that worker
+   * with an `Error` saying so, and the worker goes on.
    *
    * @default {60000}
    *

@@ -183,6 +183,7 @@ export class Workers {
       // it arrives working, as in a job's arguments.
       workerData: toWire(options.workerData) ?? options.workerData,
       maxMemory: options.maxWorkerMemory === Infinity ? 0 : options.maxWorkerMemory,
+      startTimeout: options.startTimeout,
     });
     // A module or setup() that never finishes would hold its jobs for ever.
     // On the system clock, as the teardown allowance is: a guard against a

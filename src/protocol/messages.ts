@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -49,6 +49,8 @@ export type ToWorker =
     workerData: unknown;
     /** `maxWorkerMemory` in bytes; 0 when unbounded. */
     maxMemory: number;
+    /** `startTimeout`: how long importing a task module may take (`Infinity`: no limit). */
+    startTimeout: number;
   }
   | {
     type: "run";

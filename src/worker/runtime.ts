@@ -65,7 +65,7 @@ import {
   setStreamWindow,
   stopStream,
 } from "./streams.ts";
-import { define, tasks } from "./task_table.ts";
+import { define, isUnloaded, limitImports, load, someUnloaded, tasks } from "./task_table.ts";
 import { isThenable } from "./thenable.ts";
 import { lastLook, messageReceived, spinForWork, spinMs } from "./waiting.ts";
 
@@ -276,6 +276,7 @@ function onMessage(event: MessageEvent<ToWorker>): void {
       guardBlockingWaits(stopIfEnded);
       setConcurrency(msg.concurrency);
       setStreamWindow(msg.streamWindow);
+      limitImports(msg.startTimeout);
       nameThisWorker(msg.name);
       start(msg.module, fromWire(msg.workerData), msg.maxMemory);
       break;
@@ -307,7 +308,9 @@ async function drain(): Promise<void> {
     let lone = false;
     for (;;) {
       for (let msg = inbox.shift(); msg !== undefined; msg = inbox.shift()) {
-        if (msg.tasks) await define(msg.taskBase, msg.tasks);
+        if (msg.tasks) define(msg.taskBase, msg.tasks);
+        // Before the claim: while a module loads, an idle worker may take the batch.
+        if (someUnloaded()) await loadTasksOf(msg.jobs);
         if (!claim(status, msg.claim)) continue; // the pool gave it to an idle worker
         await runJobs(msg.jobs);
         lone = isLone(msg.jobs);
@@ -338,6 +341,13 @@ const header = new JobHeader();
 function runLaneJob(entry: unknown[]): Promise<void> | undefined {
   beginBatch(lastLook());
   atomicStore(status, Status.STARTED, ++startedJobs);
+  const index = entry[1] as number;
+  // Its module loads as part of the job (its clock runs): a lone job cannot wait unstarted.
+  if (someUnloaded() && isUnloaded(index)) return load(index).then(() => callLaneJob(entry));
+  return callLaneJob(entry);
+}
+
+function callLaneJob(entry: unknown[]): Promise<void> | undefined {
   const id = entry[0] as number;
   const n = entry[3] as number; // a one-item MAP entry or a CALL: n arguments follow
   const args = REUSED_ARGS[n]!;
@@ -358,6 +368,14 @@ function endLaneJob(): undefined {
 /** Whether a batch holds one job of at most one value: the pool likely awaits it alone. */
 function isLone(jobs: readonly unknown[]): boolean {
   return jobs.length <= JOB_HEADER + 1;
+}
+
+/** Imports the modules whose exports a batch's jobs name and this worker has not imported. */
+async function loadTasksOf(jobs: unknown[]): Promise<void> {
+  for (let next = 0; next < jobs.length;) {
+    next = readJobHeader(jobs, next, header);
+    if (isUnloaded(header.task)) await load(header.task);
+  }
 }
 
 /** Runs a batch's jobs in order. */

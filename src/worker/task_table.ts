@@ -4,27 +4,67 @@
  * module imported once each. A task that cannot be had becomes one that
  * fails every job with the reason.
  *
+ * The pool tells every worker of every task; a worker imports a module only
+ * when a job it runs names one of its exports (`load`), so a module that
+ * never finishes loading, or crashes the worker later, touches only the
+ * workers that run its tasks. An import that has not finished within the
+ * pool's `startTimeout` fails the module's tasks.
+ *
  * @module
  */
 
 import type { TaskSpec } from "../protocol/messages.ts";
+import { settlesWithin, systemClock } from "../timers/clock.ts";
 import { type Compiled, compileTask } from "./compile.ts";
 import { type Loaded, loadModule } from "./load.ts";
 import { taskModuleNow } from "./lifecycle.ts";
 
-/** The tasks, by index. */
+/** The tasks, by index; an export not imported yet is a stand-in until `load`. */
 export const tasks: Compiled[] = [];
+/** Exports not imported yet, by index. */
+const unloaded = new Map<number, { module: string | null; name: string }>();
 const imports = new Map<string, Promise<Loaded>>();
+/** The pool's `startTimeout`: how long an import may take. */
+let importLimit = Infinity;
 
-/** Adds the tasks of a `run` message, from index `base` on. */
-export async function define(base: number, specs: TaskSpec[]): Promise<void> {
+/** Sets how long an import may take (the pool's `startTimeout`, sent at `init`). */
+export function limitImports(ms: number): void {
+  importLimit = ms;
+}
+
+/** Adds the tasks of a `run` message, from index `base` on; exports wait for `load`. */
+export function define(base: number, specs: TaskSpec[]): void {
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i]!;
-    tasks[base + i] = spec.kind === "source"
-      ? compileTask(spec.source)
-      : await importTask(spec.module, spec.name);
+    if (spec.kind === "source") tasks[base + i] = compileTask(spec.source);
+    else {
+      tasks[base + i] = NOT_LOADED;
+      unloaded.set(base + i, spec);
+    }
   }
 }
+
+/** Whether some defined task is an export not imported yet. */
+export function someUnloaded(): boolean {
+  return unloaded.size !== 0;
+}
+
+/** Whether task `index` is an export not imported yet. */
+export function isUnloaded(index: number): boolean {
+  return unloaded.has(index);
+}
+
+/** Imports task `index`'s module if it is an export not imported yet. */
+export async function load(index: number): Promise<void> {
+  const spec = unloaded.get(index);
+  if (spec === undefined) return;
+  const task = await importTask(spec.module, spec.name);
+  unloaded.delete(index);
+  tasks[index] = task;
+}
+
+/** Stands in for an export until `load`; never called. */
+const NOT_LOADED = compileTask.failing(new Error("fastpool: a task ran before its module loaded"));
 
 async function importTask(module: string | null, name: string): Promise<Compiled> {
   const where = module ?? "the pool's task module";
@@ -38,7 +78,7 @@ async function importTask(module: string | null, name: string): Promise<Compiled
       namespace = (await taskModule).ns;
     } else {
       let loading = imports.get(module);
-      if (!loading) imports.set(module, loading = loadModule(module));
+      if (!loading) imports.set(module, loading = loadWithin(module));
       namespace = (await loading).ns;
     }
   } catch (error) {
@@ -55,4 +95,15 @@ async function importTask(module: string | null, name: string): Promise<Compiled
     );
   }
   return compileTask.of(fn as (...args: unknown[]) => unknown, false);
+}
+
+/** Imports `module`, failing if it has not loaded within the pool's `startTimeout`. */
+async function loadWithin(module: string): Promise<Loaded> {
+  const loading = loadModule(module);
+  if (!await settlesWithin(systemClock, loading, importLimit)) {
+    throw new Error(
+      `Cannot import task module "${module}": it did not load within ${importLimit} ms (startTimeout)`,
+    );
+  }
+  return loading;
 }

@@ -4,7 +4,7 @@ import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError } from "../../src/errors.ts";
 import { transfer } from "../../src/protocol/codec.ts";
 import { task } from "../../src/task.ts";
-import { fixture } from "../_util.ts";
+import { fixture, within } from "../_util.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 
 const tasksUrl = fixture("tasks.ts");
@@ -112,6 +112,33 @@ describe("Pool tasks", () => {
     assert.equal(await pool.run(double, 4), 8);
     assert.deepEqual(await pool.run(task(tasksUrl, "count"), 2), [0, 1]);
     await assert.rejects(pool.run(task(fixture("no_such_module.ts"), "x")), /no_such_module/);
+  });
+
+  it("Pool.run() of a task() whose module never loads fails after startTimeout; the worker goes on", async () => {
+    await using pool = new Pool({ maxChildren: 1, startTimeout: 200 });
+    const hung = pool.run(task(fixture("never_loads.ts"), "never")).catch((error: Error) => error);
+    const inline = pool.run((n: number) => n + 1, 1); // sent with it: waits for the import
+    assert.equal(await within(inline, 10_000), true, "a job sent with it never ran");
+    assert.equal(await inline, 2);
+    assert.equal(await within(hung, 10_000), true, "the job of the module never ended");
+    assert.match(
+      String(await hung),
+      /never_loads\.ts": it did not load within 200 ms \(startTimeout\)/,
+    );
+    // The failure is remembered: the module's other jobs fail at once, others run.
+    await assert.rejects(pool.run(task(fixture("never_loads.ts"), "never")), /startTimeout/);
+    assert.equal(await pool.run((n: number) => n * 2, 21), 42);
+  });
+
+  it("a worker imports a task() module only when it runs one of its tasks", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const marked = () => (globalThis as { marksImport?: boolean }).marksImport === true;
+    assert.equal(await pool.run(task(fixture("marks_import.ts"), "imported")), true);
+    assert.equal(await pool.run(marked), true);
+    await pool.recycle(); // a new worker, told of the task, runs none of it
+    assert.equal(await pool.run(marked), false);
+    assert.equal(await pool.run(task(fixture("marks_import.ts"), "imported")), true);
+    assert.equal(await pool.run(marked), true);
   });
 
   it("task() refuses a relative URL and an empty export name", () => {
