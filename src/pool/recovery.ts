@@ -301,6 +301,14 @@ export class Recovery {
       slot.later.clear();
       resend = lost.length === 0 ? split.again : lost.concat(split.again);
     }
+    if (!slot.statusShared && this.#options.concurrentTasksPerWorker > 1) {
+      // Without shared memory, with several jobs at once, any of them may have been
+      // running: sent again, it could run twice. Each fails instead.
+      for (const job of resend) {
+        for (let i = 0; i < job.count; i++) fail(job, job.id + i);
+      }
+      return failed;
+    }
     this.#requeue(resend, slot, cause);
     return failed;
   }

@@ -299,9 +299,18 @@ export class WorkerSlot {
     return false;
   }
 
-  /** The {@linkcode laneWord}s of the asynchronous jobs the worker is running, from its lane table. */
+  /**
+   * The {@linkcode laneWord}s of the asynchronous jobs the worker is running,
+   * from its lane table. Without shared memory the table is never written:
+   * every job that went on asynchronously and has not answered counts as
+   * running (after a crash it fails; sent again, it could run twice).
+   */
   runningLanes(): Set<number> {
     const running = new Set<number>();
+    if (!this.statusShared) {
+      for (const id of this.later.keys()) running.add(laneWord(id));
+      return running;
+    }
     for (let i = Status.WORDS; i < this.status.length; i++) {
       const id = Atomics.load(this.status, i);
       if (id !== 0) running.add(id);

@@ -33,6 +33,8 @@ describe("Pool without shared memory", () => {
       stats: 0,
       shutdown: true,
       leftStream: [true, 1], // before: sent again, it ran with no consumer for good
+      asyncCrash: ["WorkerCrashedError", 1],
+      replaced: ["WorkerCrashedError", 1],
     });
   });
 });
