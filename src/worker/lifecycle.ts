@@ -68,6 +68,9 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
       const { ns } = await taskModule;
       if (typeof ns.setup === "function") await ns.setup(workerData);
       teardown = typeof ns.teardown === "function";
+      // One turn of the event loop: a rejection the module or setup() left unhandled
+      // ends the worker now, a start failure, rather than the first job it runs.
+      await new Promise((resolve) => setTimeout(resolve, 0));
     } catch (error) {
       post({ type: "fatal", error: encodeError(error) });
       return false;

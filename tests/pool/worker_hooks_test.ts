@@ -88,6 +88,19 @@ describe("setup() and teardown()", () => {
     await assert.rejects(pool.run("echo", 2), /setup refused/);
   });
 
+  it("a rejection setup() leaves unhandled is a start failure, not the crash of each job", async () => {
+    await using pool = hooksPool({ counts: counts(), rejectUnhandled: true });
+    pool.addEventListener("error", () => {}); // the start failures
+    const jobs = Array.from({ length: 4 }, (_, i) => pool.run("echo", i).catch((error) => error));
+    const errors = await Promise.all(jobs);
+    for (const error of errors) {
+      // Before: each job started, and failed with WorkerCrashedError as its worker died.
+      assert.match(String(error), /failed to start.*left unhandled by setup/);
+    }
+    assert.equal(pool.stats().workers.started, 0);
+    assert.equal(pool.stats().workers.crashed, MAX_START_FAILURES);
+  });
+
   it("workers whose setup() throws beside one that started leave the queue to it: no job fails", async () => {
     const starts = new Int32Array(new SharedArrayBuffer(4));
     await using pool = hooksPool({ counts: counts(), starts }, { maxChildren: 2 });
