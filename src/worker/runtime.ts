@@ -262,7 +262,8 @@ function abortJob(id: number, reason: unknown): void {
 }
 
 // Only in a worker: a listener on the main thread's scope keeps a Bun program alive.
-if (inWorker) scope.addEventListener("message", onMessage);
+// In the capture phase: see `scope.ts` (a task's own listeners never come first).
+if (inWorker) scope.addEventListener("message", onMessage, { capture: true });
 
 function onMessage(event: MessageEvent<ToWorker>): void {
   if (isCrashed()) return;

@@ -12,7 +12,11 @@ import { describeThrown, encodeError } from "../protocol/codec.ts";
 /** The parts of a worker's global scope the runtime uses. */
 export interface WorkerScope {
   postMessage(message: FromWorker | WorkerNotice, transfer?: Transferable[]): void;
-  addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
+  addEventListener(
+    type: "message",
+    listener: (event: MessageEvent<ToWorker>) => void,
+    options?: AddEventListenerOptions,
+  ): void;
   addEventListener(type: "error" | "unhandledrejection", listener: (event: Event) => void): void;
   close?: () => void;
 }
@@ -33,9 +37,11 @@ export const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).W
 /**
  * The pool's own ends of the worker's messaging, taken before any task runs.
  * A task may call or replace `self.postMessage`, set `self.onmessage` or add
- * message listeners of its own: the pool listens with `addEventListener`, so
- * a task's `onmessage` is one more listener and never replaces the pool's,
- * and it posts through this copy, adding its key (`post`). What a task posts
+ * message listeners of its own: the pool listens with `addEventListener`, in
+ * the capture phase and before any task runs, so a task's `onmessage` is one
+ * more listener and never replaces the pool's, and no listener of a task runs
+ * before it (Bun runs capture listeners first: one that stopped the event's
+ * propagation cut the worker off from the pool), and it posts through this copy, adding its key (`post`). What a task posts
  * reaches the pool's slot without the key, whatever its shape, and is
  * ignored and reported.
  */

@@ -15,7 +15,7 @@ import { Lock } from "../../src/sync/lock.ts";
 import { Semaphore } from "../../src/sync/semaphore.ts";
 import type * as SemaphoreModule from "../../src/sync/semaphore.ts";
 import { task } from "../../src/task.ts";
-import { fixture } from "../_util.ts";
+import { fixture, within } from "../_util.ts";
 
 /** Tasks import the class by absolute URL: it is the one the worker sends in wire form. */
 const SEMAPHORE_URL = new URL("../../src/sync/semaphore.ts", import.meta.url).href;
@@ -324,6 +324,25 @@ describe("Pool: tasks that use the worker's own messaging", () => {
     pool.map((n: number) => n * 2, [1, 2, 3]);
     await pool.wait();
     assert.deepEqual([...pool.done], [2, 4, 6]);
+    assert.equal(await pool.run(workerName), before, "the same worker all along");
+  });
+
+  it("Pool keeps its worker answering after a task adds a capture listener that stops every message", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const before = await pool.run(workerName);
+    const stopsAll = () => {
+      (globalThis as unknown as EventTarget).addEventListener(
+        "message",
+        (event) => event.stopImmediatePropagation(),
+        { capture: true },
+      );
+      return "added";
+    };
+    assert.equal(await pool.run(stopsAll), "added");
+    const next = pool.run((n: number) => n + 1, 1); // before, on Bun: never answered
+    assert.equal(await within(next, 10_000), true, "the worker no longer heard the pool");
+    assert.equal(await next, 2);
+    assert.deepEqual(await pool.collect((n: number) => n * 2, [1, 2, 3]), [2, 4, 6]);
     assert.equal(await pool.run(workerName), before, "the same worker all along");
   });
 });
