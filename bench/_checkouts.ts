@@ -1,6 +1,6 @@
 /**
  * The two checkouts an A/B bench compares in one process (`round_trip_ab.ts`,
- * `run_ab.ts`): the `mod.ts` paths given on the command line, and a pool of
+ * `run_ab.ts`, `map_ab.ts`): the `mod.ts` paths given on the command line, and a pool of
  * 2 started workers from each.
  *
  * @module
@@ -13,6 +13,8 @@ import { args, exit } from "./_env.ts";
 /** What the A/B benches use of a pool, whichever checkout it comes from. */
 export interface PoolLike {
   run(task: (x: number) => number, x: number): Promise<number>;
+  map(task: (x: never) => unknown, items: Iterable<unknown>, done: boolean): number;
+  wait(): Promise<boolean>;
   shutdown(): Promise<unknown>;
 }
 

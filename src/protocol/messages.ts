@@ -137,9 +137,11 @@ export const Status = {
   /** Bumped by the worker after each `results` message. */
   TO_MAIN: 2,
   /**
-   * Set to 1 by the pool when it ends the worker: a task blocked in
-   * `acquireSync()` stops waiting (on Deno, `terminate()` cannot stop a
-   * thread that never returns to its event loop).
+   * Set to 1 by the pool when it ends the worker, before it reads `STARTED`:
+   * the worker runs no job after it (it bumps `STARTED`, then reads this), and
+   * a task blocked in `acquireSync()` stops waiting. On Deno, `terminate()`
+   * cannot stop a thread that never returns to its event loop, and a worker
+   * ended while it still starts goes on to read what it was sent.
    */
   ENDED: 3,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */

@@ -80,9 +80,35 @@ const CLOCK_EVERY = 64;
  */
 const applyTask = Reflect.apply;
 
+/** Thrown out of the job loops when the pool has ended this worker; `drain` stops there. */
+const ENDED = Symbol("ended by the pool");
+
+/**
+ * Counts a job as started (`Status.STARTED`), unless the pool has ended this
+ * worker: then it throws `ENDED` and the job does not run. The pool sets
+ * `Status.ENDED` before it reads `STARTED` to see which jobs ran; the worker
+ * bumps `STARTED` before it reads `ENDED`. So either the pool sees the job
+ * started (and fails it, never sending it again), or the worker sees it was
+ * ended and runs nothing more: a job never runs twice, even on a worker that
+ * Deno's `terminate()` did not stop (one ended while still starting).
+ */
+function startJob(): void {
+  atomicStore(status, Status.STARTED, ++startedJobs);
+  if (atomicLoad(status, Status.ENDED) !== 0) throw ENDED;
+}
+
+/**
+ * Whether the pool has ended this worker (`Status.ENDED`), which then runs
+ * nothing more: its jobs are the pool's again. Deno's `terminate()` of a
+ * worker that is still starting lets it start, and read what it was sent.
+ */
+function endedByPool(): boolean {
+  return atomicLoad(status, Status.ENDED) !== 0;
+}
+
 /** Stops a task's `acquireSync()` once the pool has ended this worker (see `Status.ENDED`). */
 function stopIfEnded(): void {
-  if (atomicLoad(status, Status.ENDED) !== 0) {
+  if (endedByPool()) {
     throw new Error("acquireSync() stopped waiting: the pool ended this worker");
   }
 }
@@ -312,16 +338,19 @@ async function drain(): Promise<void> {
         if (msg.tasks) define(msg.taskBase, msg.tasks);
         // Before the claim: while a module loads, an idle worker may take the batch.
         if (someUnloaded()) await loadTasksOf(msg.jobs);
+        if (endedByPool()) return;
         if (!claim(status, msg.claim)) continue; // the pool gave it to an idle worker
         await runJobs(msg.jobs);
         lone = isLone(msg.jobs);
       }
       const request = spinForWork(spinMs(lone, concurrency > 1 && freeLanes.length < concurrency));
-      if (request === null) break;
+      if (request === null || endedByPool()) break;
       const pending = runLaneJob(request);
       if (pending !== undefined) await pending;
       lone = true;
     }
+  } catch (error) {
+    if (error !== ENDED) throw error;
   } finally {
     draining = false;
     // Every job received has started: ids left were stopped or aborted after they ended.
@@ -341,7 +370,7 @@ const header = new JobHeader();
  */
 function runLaneJob(entry: unknown[]): Promise<void> | undefined {
   beginBatch(lastLook());
-  atomicStore(status, Status.STARTED, ++startedJobs);
+  startJob();
   const index = entry[1] as number;
   // Its module loads as part of the job (its clock runs): a lone job cannot wait unstarted.
   if (someUnloaded() && isUnloaded(index)) return load(index).then(() => callLaneJob(entry));
@@ -401,10 +430,10 @@ async function runJobs(jobs: unknown[]): Promise<void> {
         await runItems(task, jobs, i, n, id, next === jobs.length);
       } else await runEach(task, jobs, i, n, id);
     } else if (skipped.size !== 0 && skipped.delete(id)) {
-      atomicStore(status, Status.STARTED, ++startedJobs);
+      startJob();
       out.skipped();
     } else {
-      atomicStore(status, Status.STARTED, ++startedJobs);
+      startJob();
       const args = n < REUSED_ARGS.length ? REUSED_ARGS[n]! : new Array(n);
       for (let k = 0; k < n; k++) args[k] = fromWire(jobs[i + k]);
       currentJob = id;
@@ -443,7 +472,7 @@ async function runEach(
 ): Promise<void> {
   const args = REUSED_ARGS[1]!;
   for (let k = 0; k < n; k++) {
-    atomicStore(status, Status.STARTED, ++startedJobs);
+    startJob();
     args[0] = fromWire(items[start + k]);
     currentJob = firstId + k;
     const pending = call(task, args, Mode.CALL, firstId + k);
@@ -467,7 +496,7 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
   let result: unknown;
   let threw = false;
   for (; k < n; k++) {
-    atomicStore(status, Status.STARTED, ++startedJobs);
+    startJob();
     currentJob = firstId + k;
     try {
       result = fn(fromDouble(values[k]!));
@@ -515,7 +544,7 @@ async function runItems(
   const idOf = firstId - start;
   for (let k = start, end = start + n; k < end; k++) {
     if (k === last) answerEarly(inbox.length !== 0);
-    atomicStore(status, Status.STARTED, ++startedJobs);
+    startJob();
     currentJob = idOf + k;
     const arg = jobs[k];
     let result: unknown;
