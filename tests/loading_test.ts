@@ -211,6 +211,42 @@ describe("loading", () => {
     });
   });
 
+  it("Pool in a bun build bundle, its worker entry bundled beside it and given as workerUrl", {
+    ...TIMEOUT,
+    skip: bun ? false : "no bun binary in node_modules/.bin",
+  }, async () => {
+    await withTempDir(async (dir) => {
+      const { proj, pkg } = await makeProject(dir, "./mod.ts");
+      await cp(join(repoDir, "mod.ts"), join(pkg, "mod.ts"));
+      await cp(join(repoDir, "src"), join(pkg, "src"), { recursive: true });
+      await writeFile(
+        join(proj, "main.ts"),
+        `import { Pool } from "@fastpool/fastpool";
+await using pool = new Pool({ maxChildren: 1, workerUrl: new URL("./runtime.js", import.meta.url) });
+console.log("inline " + await pool.run((n: number) => n * 2, 21));
+`,
+      );
+      // As src/pool/README.md says, with the package's files gone once built.
+      const entry = join("node_modules", "@fastpool", "fastpool", "src", "worker", "runtime.ts");
+      assertSuccess(
+        await run(bun!, [
+          "build",
+          "main.ts",
+          entry,
+          "--target=bun",
+          "--outdir",
+          "dist",
+          "--entry-naming",
+          "[name].[ext]",
+        ], proj),
+      );
+      await rm(join(proj, "node_modules"), { recursive: true });
+      const exit = await run(bun!, [join("dist", "main.js")], proj);
+      const output = assertSuccess(exit);
+      assert.match(exit.stdout, /^inline 42$/m, output);
+    });
+  });
+
   it("Pool from a transpiled .js copy under another project's node_modules, run by Deno", {
     ...TIMEOUT,
     skip: !bun
