@@ -126,6 +126,14 @@ await pool.shutdown();
 
 const tasksSource = "export function triple(n) { return n * 3; }\n";
 
+/** A project whose node_modules holds a `.ts` copy of the package. */
+async function makeTsProject(dir: string): Promise<string> {
+  const { proj, pkg } = await makeProject(dir, "./mod.ts");
+  await cp(join(repoDir, "mod.ts"), join(pkg, "mod.ts"));
+  await cp(join(repoDir, "src"), join(pkg, "src"), { recursive: true });
+  return proj;
+}
+
 /** A project whose node_modules holds a `.js` build of the package, transpiled by Bun. */
 async function makeJsProject(dir: string): Promise<string> {
   const { proj, pkg } = await makeProject(dir, "./mod.js");
@@ -188,9 +196,7 @@ describe("loading", () => {
     skip: bun ? false : "no bun binary in node_modules/.bin",
   }, async () => {
     await withTempDir(async (dir) => {
-      const { proj, pkg } = await makeProject(dir, "./mod.ts");
-      await cp(join(repoDir, "mod.ts"), join(pkg, "mod.ts"));
-      await cp(join(repoDir, "src"), join(pkg, "src"), { recursive: true });
+      const proj = await makeTsProject(dir);
       await writeFile(join(proj, "main.ts"), mainSource("ts"));
       await writeFile(join(proj, "tasks.ts"), tasksSource.replace("(n)", "(n: number)"));
       const exit = await run(bun!, ["main.ts"], proj);
@@ -216,9 +222,7 @@ describe("loading", () => {
     skip: bun ? false : "no bun binary in node_modules/.bin",
   }, async () => {
     await withTempDir(async (dir) => {
-      const { proj, pkg } = await makeProject(dir, "./mod.ts");
-      await cp(join(repoDir, "mod.ts"), join(pkg, "mod.ts"));
-      await cp(join(repoDir, "src"), join(pkg, "src"), { recursive: true });
+      const proj = await makeTsProject(dir);
       await writeFile(
         join(proj, "main.ts"),
         `import { Pool } from "@fastpool/fastpool";
