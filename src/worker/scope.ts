@@ -41,9 +41,9 @@ export const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).W
  * the capture phase and before any task runs, so a task's `onmessage` is one
  * more listener and never replaces the pool's, and no listener of a task runs
  * before it (Bun runs capture listeners first: one that stopped the event's
- * propagation cut the worker off from the pool), and it posts through this copy, adding its key (`post`). What a task posts
- * reaches the pool's slot without the key, whatever its shape, and is
- * ignored and reported.
+ * propagation cut the worker off from the pool). It posts through this copy,
+ * adding its key (`post`). What a task posts reaches the pool's slot without
+ * the key, whatever its shape, and is ignored and reported.
  */
 const postMessage: WorkerScope["postMessage"] = inWorker ? scope.postMessage.bind(scope) : () => {};
 /** The key from the pool's `init` (0 until then): every message of ours carries it. */
