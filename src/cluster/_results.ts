@@ -21,7 +21,7 @@ export class Results {
   /** Released once per entry added to `failed`. */
   readonly failedCount: Semaphore = new Semaphore(0);
   readonly #options: ResolvedClusterOptions;
-  #listeners: (() => void)[] = [];
+  readonly #listeners = new Set<() => void>();
 
   constructor(options: ResolvedClusterOptions) {
     this.#options = options;
@@ -70,16 +70,31 @@ export class Results {
     }
   }
 
+  /** How many {@linkcode changed} calls wait now. */
+  get waiting(): number {
+    return this.#listeners.size;
+  }
+
   /** Wakes everything waiting in {@linkcode changed}. */
   commit(): void {
-    const listeners = this.#listeners;
-    if (listeners.length === 0) return;
-    this.#listeners = [];
+    if (this.#listeners.size === 0) return;
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
     for (const listener of listeners) listener();
   }
 
-  /** Resolves at the next {@linkcode commit}. */
-  changed(): Promise<void> {
-    return new Promise((resolve) => this.#listeners.push(resolve));
+  /**
+   * Resolves at the next {@linkcode commit}, or once `until` resolves: a
+   * wait that gives up leaves nothing behind (a producer polling `wait(ms)`
+   * while no result comes would otherwise keep every one).
+   */
+  changed(until?: Promise<void>): Promise<void> {
+    return new Promise((resolve) => {
+      this.#listeners.add(resolve);
+      until?.then(() => {
+        this.#listeners.delete(resolve);
+        resolve();
+      });
+    });
   }
 }

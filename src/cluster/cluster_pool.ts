@@ -374,7 +374,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
           }
         }
         if (wait === false || expired || this.#producer.pending === 0) return;
-        await (deadline ? Promise.race([this.#changed(), deadline]) : this.#changed());
+        await this.#results.changed(deadline);
       }
     } finally {
       systemClock.clearTimer(timer);
@@ -403,7 +403,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     try {
       while (this.#producer.pending !== 0) {
         if (expired) return false;
-        await (deadline ? Promise.race([this.#changed(), deadline]) : this.#changed());
+        await this.#results.changed(deadline);
       }
       return true;
     } finally {
@@ -454,9 +454,5 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
 
   #checkOpen(): void {
     if (this.#producer.closed) throw new PoolClosedError("Cannot submit job: pool is closed");
-  }
-
-  #changed(): Promise<void> {
-    return this.#results.changed();
   }
 }

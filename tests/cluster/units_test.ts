@@ -20,6 +20,8 @@ import {
   jsonProblem,
 } from "../../src/cluster/_wire.ts";
 import { redisOptions } from "../../src/cluster/connection.ts";
+import { resolveClusterOptions } from "../../src/cluster/options.ts";
+import { Results } from "../../src/cluster/_results.ts";
 import { ChunkSizer, PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
 import { parseArgs } from "../../src/cluster/node.ts";
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../../src/errors.ts";
@@ -337,6 +339,22 @@ describe("ClusterPool timeouts past setTimeout's range", () => {
           error.message.includes(`"${name}" must be an integer from 1 to 2147483647`),
       );
     }
+  });
+});
+
+describe("cluster results", () => {
+  it("a wait for results that gives up leaves nothing behind; one that is woken, nothing either", async () => {
+    const results = new Results(
+      resolveClusterOptions({ connection: "redis://127.0.0.1:1", queue: "q" }),
+    );
+    // As a producer polling wait(0) while one long item runs: before, each kept a listener.
+    for (let i = 0; i < 1_000; i++) await results.changed(Promise.resolve());
+    assert.equal(results.waiting, 0);
+    const woken = results.changed(new Promise(() => {}));
+    assert.equal(results.waiting, 1);
+    results.commit();
+    await woken;
+    assert.equal(results.waiting, 0);
   });
 });
 
