@@ -48,8 +48,11 @@ export class ChunkProducer {
   readonly #producerId = randomId();
   readonly #backlog = new Deque<Batch>();
   readonly #chunks = new Map<string, Chunk>();
-  /** Chunks given up at a shutdown's timeout: taken out of Redis, if no node took them, at close. */
-  #withdrawn: Promise<boolean>[] = [];
+  /**
+   * Chunks given up (a shutdown's timeout, Redis away past `offlineTimeout`)
+   * being taken out of Redis, if no node took them; `close()` waits for them.
+   */
+  readonly #withdrawn = new Set<Promise<unknown>>();
   /** Keys of given-up chunks still being added: taken out once they are in. */
   readonly #withdrawAfterAdd = new Set<string>();
   readonly #nodes = new Map<string, number>();
@@ -134,7 +137,7 @@ export class ChunkProducer {
     this.#flushTimer = undefined;
     // Given-up chunks leave Redis before the link closes (a node started later
     // would run them for nobody), waiting no longer than WITHDRAW_MS.
-    await settlesWithin(systemClock, Promise.allSettled(this.#withdrawn), WITHDRAW_MS);
+    await settlesWithin(systemClock, Promise.allSettled([...this.#withdrawn]), WITHDRAW_MS);
     await this.#delivery.close();
   }
 
@@ -430,11 +433,17 @@ export class ChunkProducer {
     this.#pump();
   }
 
+  /** Takes a given-up chunk out of Redis; `close()` waits for it while it is under way. */
+  #withdraw(key: string): void {
+    const removing = this.#delivery.remove(key).finally(() => this.#withdrawn.delete(removing));
+    this.#withdrawn.add(removing);
+  }
+
   /** `chunks` are in Redis now: those whose items all ended meanwhile are taken out. */
   #sent(chunks: Chunk[]): void {
     for (const chunk of chunks) {
       if (this.#withdrawAfterAdd.delete(chunk.key)) {
-        this.#withdrawn.push(this.#delivery.remove(chunk.key));
+        this.#withdraw(chunk.key);
         continue;
       }
       if (this.#chunks.get(chunk.key) === chunk && allEnded(chunk)) void this.#removeChunk(chunk);
@@ -456,7 +465,7 @@ export class ChunkProducer {
   /** Ends every pending item with `reason()` (shutdown timeout, Redis gone too long). */
   abandon(reason: () => unknown): void {
     for (const chunk of [...this.#chunks.values()]) {
-      if (chunk.state === State.SENT) this.#withdrawn.push(this.#delivery.remove(chunk.key));
+      if (chunk.state === State.SENT) this.#withdraw(chunk.key);
       else if (chunk.state === State.ADDING) this.#withdrawAfterAdd.add(chunk.key);
       this.#failChunk(chunk, reason());
     }
