@@ -273,9 +273,7 @@ export class Recovery {
   #endDead(slot: WorkerSlot, cause: unknown): boolean {
     // Without shared memory the pool cannot see how far the worker got: the first job
     // unanswered is taken for the one it was running.
-    const unreported = slot.statusShared
-      ? (Atomics.load(slot.status, Status.STARTED) - slot.endedItems) | 0
-      : 1;
+    const unreported = slot.statusShared ? (slot.started() - slot.endedItems) | 0 : 1;
     const { culprit, again } = judgeCrash(slot.inflight, unreported);
     let failed = false;
     const fail = (job: Job, id: number) => {

@@ -67,6 +67,8 @@ export class WorkerSlot {
   readonly status: Int32Array;
   /** Whether `status` is shared with the worker. */
   readonly statusShared: boolean = hasSharedMemory;
+  /** The worker's `STARTED` count when the pool ended it (`terminate()`), which then stays. */
+  #startedAtEnd: number | undefined;
   /** The shared lane for lone small jobs (`protocol/lane.ts`), or null when jobs go as messages only. */
   readonly lane: Lane | null;
   /**
@@ -242,7 +244,7 @@ export class WorkerSlot {
    */
   get unstarted(): number {
     if (!this.statusShared) return this.inflightItems; // it cannot say: assume none started
-    return this.inflightItems - ((Atomics.load(this.status, Status.STARTED) - this.endedItems) | 0);
+    return this.inflightItems - ((this.started() - this.endedItems) | 0);
   }
 
   /**
@@ -274,7 +276,7 @@ export class WorkerSlot {
       if (entry === job) break;
       ahead += entry.count - entry.next;
     }
-    const started = (Atomics.load(this.status, Status.STARTED) - this.endedItems) | 0;
+    const started = (this.started() - this.endedItems) | 0;
     if (started <= ahead) return "waiting";
     // A later job started: this one ended, unless it runs on in a lane.
     return started === ahead + 1 || inLane() ? "running" : "finished";
@@ -334,10 +336,21 @@ export class WorkerSlot {
     else this.#worker.unref?.();
   }
 
+  /**
+   * The jobs the worker has started (`Status.STARTED`, wrapping at 2^32);
+   * once the pool ended it, the count it had then: it starts none after.
+   */
+  started(): number {
+    return this.#startedAtEnd ?? Atomics.load(this.status, Status.STARTED);
+  }
+
   /** Stops the worker now. */
   terminate(): void {
     this.dead = true;
-    if (this.statusShared) Atomics.store(this.status, Status.ENDED, 1); // see Status.ENDED
+    if (this.statusShared) {
+      Atomics.store(this.status, Status.ENDED, 1); // see Status.ENDED
+      this.#startedAtEnd = endStarted(this.status);
+    }
     this.#worker.onmessage = null;
     this.#worker.terminate();
   }
@@ -369,4 +382,21 @@ function isWorkerMessage(value: unknown): value is FromWorker | WorkerNotice {
 function errorOf(event: ErrorEvent): unknown {
   if (event.error !== undefined && event.error !== null) return event.error;
   return new Error(event.message || "Uncaught error in worker");
+}
+
+/**
+ * Ends a worker's `STARTED` count and returns it: the word is set to a value
+ * the count never reaches next (its top bit flipped), so the worker's
+ * compare-and-swap for its next job fails and that job does not run. Every
+ * job the worker starts is thus in the count returned, or never runs, even
+ * on a worker that `terminate()` does not stop at once (Deno's, while it
+ * still starts; any thread until the engine's interrupt lands).
+ */
+export function endStarted(status: Int32Array): number {
+  let seen = Atomics.load(status, Status.STARTED);
+  for (;;) {
+    const was = Atomics.compareExchange(status, Status.STARTED, seen, seen ^ 0x8000_0000);
+    if (was === seen) return seen;
+    seen = was;
+  }
 }

@@ -130,18 +130,23 @@ export const STREAM_WINDOW = 2048;
  * ```
  */
 export const Status = {
-  /** Jobs the worker has started (wrapping at 2^32), each `map` item counted. */
+  /**
+   * Jobs the worker has started (wrapping at 2^32), each `map` item counted,
+   * bumped by compare-and-swap. When the pool ends the worker it takes the
+   * count and flips the word's top bit: the worker's swap for its next job
+   * then fails, and that job does not run (`WorkerSlot.terminate()`).
+   */
   STARTED: 0,
   /** Bumped by the pool after each message it posts to the worker. */
   TO_WORKER: 1,
   /** Bumped by the worker after each `results` message. */
   TO_MAIN: 2,
   /**
-   * Set to 1 by the pool when it ends the worker, before it reads `STARTED`:
-   * the worker runs no job after it (it bumps `STARTED`, then reads this), and
-   * a task blocked in `acquireSync()` stops waiting. On Deno, `terminate()`
-   * cannot stop a thread that never returns to its event loop, and a worker
-   * ended while it still starts goes on to read what it was sent.
+   * Set to 1 by the pool when it ends the worker: a task blocked in
+   * `acquireSync()` stops waiting, and the worker takes no more batches. On
+   * Deno, `terminate()` cannot stop a thread that never returns to its event
+   * loop, and a worker ended while it still starts goes on to read what it
+   * was sent.
    */
   ENDED: 3,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { atomicLoad, atomicStore } from "../protocol/atomics.ts";
+import { atomicCompareExchange, atomicLoad, atomicStore } from "../protocol/atomics.ts";
 import { assertNever, laneWord, Mode, Status, type ToWorker } from "../protocol/messages.ts";
 import { claim } from "../protocol/claims.ts";
 import { decodeError } from "../protocol/codec.ts";
@@ -84,17 +84,18 @@ const applyTask = Reflect.apply;
 const ENDED = Symbol("ended by the pool");
 
 /**
- * Counts a job as started (`Status.STARTED`), unless the pool has ended this
- * worker: then it throws `ENDED` and the job does not run. The pool sets
- * `Status.ENDED` before it reads `STARTED` to see which jobs ran; the worker
- * bumps `STARTED` before it reads `ENDED`. So either the pool sees the job
- * started (and fails it, never sending it again), or the worker sees it was
- * ended and runs nothing more: a job never runs twice, even on a worker that
- * Deno's `terminate()` did not stop (one ended while still starting).
+ * Counts a job as started (`Status.STARTED`, by compare-and-swap), unless
+ * the pool has ended this worker: the pool then changed the word to a value
+ * the count never takes next (`WorkerSlot.terminate()`), the swap fails, and
+ * this throws `ENDED`: the job does not run. So every job that runs is in
+ * the count the pool took when it ended the worker, and is never sent again,
+ * even by a worker that `terminate()` did not stop at once (Deno's, while it
+ * still starts).
  */
 function startJob(): void {
-  atomicStore(status, Status.STARTED, ++startedJobs);
-  if (atomicLoad(status, Status.ENDED) !== 0) throw ENDED;
+  const next = (startedJobs + 1) | 0;
+  if (atomicCompareExchange(status, Status.STARTED, startedJobs, next) !== startedJobs) throw ENDED;
+  startedJobs = next;
 }
 
 /**
@@ -126,6 +127,7 @@ const REUSED_ARGS: unknown[][] = [[], [null], [null, null], [null, null, null], 
   null,
 ]];
 
+/** Jobs started, as `Status.STARTED` holds it (wrapping at 2^32). */
 let startedJobs = 0;
 
 const inbox: (ToWorker & { type: "run" })[] = [];
