@@ -143,10 +143,9 @@ export const Status = {
   TO_MAIN: 2,
   /**
    * Set to 1 by the pool when it ends the worker: a task blocked in
-   * `acquireSync()` stops waiting, and the worker takes no more batches. On
-   * Deno, `terminate()` cannot stop a thread that never returns to its event
-   * loop, and a worker ended while it still starts goes on to read what it
-   * was sent.
+   * `acquireSync()` stops waiting (on Deno, `terminate()` cannot stop a
+   * thread that never returns to its event loop). That no job starts after
+   * it is `STARTED`'s doing.
    */
   ENDED: 3,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */

@@ -98,18 +98,9 @@ function startJob(): void {
   startedJobs = next;
 }
 
-/**
- * Whether the pool has ended this worker (`Status.ENDED`), which then runs
- * nothing more: its jobs are the pool's again. Deno's `terminate()` of a
- * worker that is still starting lets it start, and read what it was sent.
- */
-function endedByPool(): boolean {
-  return atomicLoad(status, Status.ENDED) !== 0;
-}
-
 /** Stops a task's `acquireSync()` once the pool has ended this worker (see `Status.ENDED`). */
 function stopIfEnded(): void {
-  if (endedByPool()) {
+  if (atomicLoad(status, Status.ENDED) !== 0) {
     throw new Error("acquireSync() stopped waiting: the pool ended this worker");
   }
 }
@@ -340,13 +331,12 @@ async function drain(): Promise<void> {
         if (msg.tasks) define(msg.taskBase, msg.tasks);
         // Before the claim: while a module loads, an idle worker may take the batch.
         if (someUnloaded()) await loadTasksOf(msg.jobs);
-        if (endedByPool()) return;
         if (!claim(status, msg.claim)) continue; // the pool gave it to an idle worker
         await runJobs(msg.jobs);
         lone = isLone(msg.jobs);
       }
       const request = spinForWork(spinMs(lone, concurrency > 1 && freeLanes.length < concurrency));
-      if (request === null || endedByPool()) break;
+      if (request === null) break;
       const pending = runLaneJob(request);
       if (pending !== undefined) await pending;
       lone = true;
@@ -375,7 +365,7 @@ function runLaneJob(entry: unknown[]): Promise<void> | undefined {
   startJob();
   const index = entry[1] as number;
   // Its module loads as part of the job (its clock runs): a lone job cannot wait unstarted.
-  if (someUnloaded() && isUnloaded(index)) return load(index).then(() => callLaneJob(entry));
+  if (isUnloaded(index)) return load(index).then(() => callLaneJob(entry));
   return callLaneJob(entry);
 }
 
