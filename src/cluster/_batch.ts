@@ -8,7 +8,7 @@
 
 import type { ExecOptions } from "../pool/types.ts";
 import { checkTimeout } from "../_checks.ts";
-import { describe } from "../_checks.ts";
+import { describe, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { EXEC_OPTION_NAMES } from "../pool/exec_checks.ts";
 import type { ChunkData } from "./_wire.ts";
@@ -103,9 +103,7 @@ export function checkDone(done: unknown, byDefault: DoneSink): DoneSink {
   if (typeof done === "function") {
     return [Sink.CALLBACK, done as (value: unknown, id: number) => void];
   }
-  throw new TypeError(
-    `Cannot submit job: "done" must be a function or a boolean, received ${describe(done)}`,
-  );
+  throw invalid(TypeError, "submit job", "done", "a function or a boolean", done);
 }
 
 /** Checks `exec()`'s arguments and options. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { thrownMessage } from "../_checks.ts";
+import { invalid, thrownMessage } from "../_checks.ts";
 import { isTransferred } from "../protocol/codec.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Destination, Sink, TO_DISCARD } from "./job.ts";
@@ -112,7 +112,5 @@ export function checkDone(done: unknown, byDefault: Destination): Destination {
   if (typeof done === "function") {
     return { kind: Sink.CALLBACK, callback: done as (result: unknown, id: number) => void };
   }
-  throw new TypeError(
-    `Cannot submit job: "done" must be a function or a boolean, received ${typeof done}`,
-  );
+  throw invalid(TypeError, "submit job", "done", "a function or a boolean", done);
 }
