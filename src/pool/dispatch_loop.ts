@@ -135,7 +135,7 @@ export class DispatchLoop {
         for (const job of slot.later.values()) this.#recovery.clearJobTimer(job);
       },
       nextChange: () => results.changed(),
-      startTimedOut: (slot, error) => this.#recovery.startFailed(slot, error),
+      startFailed: (slot, error) => this.#recovery.startFailed(slot, error),
     });
     this.#recovery = new Recovery(options, clock, this.queue, this.ends, this.workers, stats, {
       emit: (type, detail) => events.emit(type, detail),

@@ -64,7 +64,9 @@ export type LogLevel = "error" | "warn" | "info" | "debug";
  */
 export interface PoolOptions {
   /**
-   * Most workers. `> 0`: that many; `<= 0`: CPU cores plus the value.
+   * Most workers. `> 0`: that many; `<= 0`: CPU cores plus the value. A
+   * worker still running its task module's `teardown()` on the way out
+   * counts: its replacement starts once it has gone.
    *
    * @default {navigator.hardwareConcurrency}
    */

@@ -26,7 +26,7 @@ import type { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { WorkerSlot } from "./worker_slot.ts";
-import { MAX_START_FAILURES, type WorkerExitReason, type Workers } from "./workers.ts";
+import type { WorkerExitReason, Workers } from "./workers.ts";
 
 /** What recovery needs from the dispatch loop. */
 export interface RecoveryHost {
@@ -325,10 +325,9 @@ export class Recovery {
   }
 
   #countStartFailure(cause: unknown): void {
-    if (this.#workers.startFailed()) {
-      const why = `workers failed to start ${MAX_START_FAILURES} times in a row, last: ${
-        messageOf(cause)
-      }`;
+    const failures = this.#workers.startFailed();
+    if (failures !== 0) {
+      const why = `workers failed to start ${failures} times in a row, last: ${messageOf(cause)}`;
       this.#host.endQueued((job, id) =>
         this.#ends.failed(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }))
       );

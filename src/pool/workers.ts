@@ -15,6 +15,7 @@
  * @module
  */
 
+import { thrownMessage } from "../_checks.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
@@ -68,8 +69,8 @@ export interface WorkersHost {
   leaving(slot: WorkerSlot): void;
   /** Resolves at the next change (see `Results.changed`). */
   nextChange(): Promise<void>;
-  /** A worker did not start within `startTimeout`. */
-  startTimedOut(slot: WorkerSlot, error: Error): void;
+  /** A worker did not start: not within `startTimeout`, or its start message could not be sent. */
+  startFailed(slot: WorkerSlot, error: Error): void;
 }
 
 /** The live workers of one pool, and the rules for starting and retiring them. */
@@ -83,6 +84,8 @@ export class Workers {
   #nextSlot = 1;
   #startFailures = 0;
   #backoff: unknown = undefined;
+  /** No worker starts before this time (`clock.now()`), after one failed to start. */
+  #startsAfter = 0;
   #readySent = false;
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
@@ -111,7 +114,12 @@ export class Workers {
     this.#host = host;
     this.#retirements = new Retirements(
       (slot, error) => host.emit("error", { name: this.nameOf(slot), id: slot.id, error }),
-      () => host.changed(),
+      () => {
+        // Its place is free: a replacement may start (see #room).
+        host.changed();
+        this.keepMinimum();
+        host.flush();
+      },
     );
   }
 
@@ -140,18 +148,27 @@ export class Workers {
     return `${this.#options.childNamePrefix}-${id}`;
   }
 
+  /**
+   * How many more workers may start: `maxChildren` counts the workers still
+   * running their teardown on the way out, so a pool that recycles often
+   * (`maxJobsPerWorker`) never holds more than `maxChildren` threads.
+   */
+  #room(): number {
+    return this.#max - this.slots.length - this.#retirements.size;
+  }
+
   /** Starts workers for up to `queued` jobs, within `maxChildren`; returns how many. */
   grow(queued: number): number {
-    if (this.#closing || this.#backoff !== undefined) return 0;
-    const wanted = Math.min(this.#max - this.slots.length, queued);
+    if (this.#closing || this.#backingOff()) return 0;
+    const wanted = Math.min(this.#room(), queued);
     for (let i = 0; i < wanted; i++) this.#spawn();
     return Math.max(0, wanted);
   }
 
-  /** Starts workers up to `minChildren`. */
+  /** Starts workers up to `minChildren`, within `maxChildren`. */
   keepMinimum(): void {
-    if (this.#closing || this.#backoff !== undefined) return;
-    while (this.slots.length < this.#min) this.idle(this.#spawn());
+    if (this.#closing || (this.slots.length < this.#min && this.#backingOff())) return;
+    while (this.slots.length < this.#min && this.#room() > 0) this.idle(this.#spawn());
   }
 
   #spawn(): WorkerSlot {
@@ -169,6 +186,27 @@ export class Workers {
       options.sharedLane,
     );
     slot.hasTeardown = options.module !== null;
+    this.slots.push(slot);
+    try {
+      this.#sendInit(slot, name);
+    } catch (error) {
+      // workerData is read at each start: changed since into what cannot be
+      // cloned, it fails this start (as a module that does not import).
+      const why = new TypeError(
+        `Cannot start worker ${name}: "workerData" cannot be cloned (${thrownMessage(error)})`,
+        { cause: error },
+      );
+      queueMicrotask(() => {
+        if (this.slots.includes(slot)) this.#host.startFailed(slot, why);
+      });
+      return slot;
+    }
+    this.#armStartTimer(slot, name);
+    return slot;
+  }
+
+  #sendInit(slot: WorkerSlot, name: string): void {
+    const options = this.#options;
     slot.send({
       type: "init",
       version: PROTOCOL_VERSION,
@@ -177,7 +215,7 @@ export class Workers {
       module: options.module,
       status: slot.status.buffer as SharedArrayBuffer,
       lane: slot.lane === null ? null : slot.lane.buffer,
-      concurrency,
+      concurrency: options.concurrentTasksPerWorker,
       streamWindow: options.streamWindow,
       // Read at each start, as postMessage reads it; a Semaphore or Lock in
       // it arrives working, as in a job's arguments.
@@ -185,17 +223,20 @@ export class Workers {
       maxMemory: options.maxWorkerMemory === Infinity ? 0 : options.maxWorkerMemory,
       startTimeout: options.startTimeout,
     });
+  }
+
+  #armStartTimer(slot: WorkerSlot, name: string): void {
     // A module or setup() that never finishes would hold its jobs for ever.
     // On the system clock, as the teardown allowance is: a guard against a
     // broken module, not one of the pool's timers that tests drive.
-    const startTimeout = options.startTimeout;
+    const startTimeout = this.#options.startTimeout;
     if (startTimeout !== Infinity) {
       slot.startTimer = systemClock.setTimer(
         () => {
           slot.startTimer = undefined;
           if (slot.ready || slot.dead || !this.slots.includes(slot)) return;
           const why = `did not start within ${startTimeout} ms (startTimeout)`;
-          this.#host.startTimedOut(
+          this.#host.startFailed(
             slot,
             new Error(`Worker ${name} ${why}: its task module or setup() never finished`),
           );
@@ -204,8 +245,6 @@ export class Workers {
         { unref: true },
       );
     }
-    this.slots.push(slot);
-    return slot;
   }
 
   /** A worker started: `workerstart`, and `ready` once enough have. */
@@ -411,31 +450,46 @@ export class Workers {
   /** A worker ran a job: earlier start failures are forgotten. */
   startedForGood(): void {
     this.#startFailures = 0;
+    this.#startsAfter = 0;
   }
 
   /**
-   * A worker failed to start. Returns true after `MAX_START_FAILURES` in a
-   * row while no started worker is left to run the queue (the caller then
-   * fails what is queued); otherwise the next start waits a back-off that
-   * doubles each time, up to `MAX_START_BACKOFF_MS`, and the workers that
-   * did start go on with the queue.
+   * A worker failed to start. The next start waits a back-off that doubles
+   * with each failure in a row, up to `MAX_START_BACKOFF_MS`, until a
+   * worker runs a job (`startedForGood`). Returns the failures in a row
+   * once they reach `MAX_START_FAILURES` while no started worker is left to
+   * run the queue (the caller then fails what is queued), else 0. The count
+   * outlives that: a module that never starts fails each later start's jobs
+   * at once, and the starts slow to one per `MAX_START_BACKOFF_MS`.
    */
-  startFailed(): boolean {
+  startFailed(): number {
     const failures = ++this.#startFailures;
-    if (
-      failures >= MAX_START_FAILURES &&
-      !this.slots.some((slot) => slot.ready && !slot.dead && !slot.retiring)
-    ) {
-      this.#startFailures = 0;
-      return true;
-    }
+    const delay = Math.min(
+      START_BACKOFF_MS * 2 ** Math.min(failures - 1, 30),
+      MAX_START_BACKOFF_MS,
+    );
     this.#clearBackoff();
+    this.#startsAfter = this.#clock.now() + delay;
+    const anyStarted = this.slots.some((slot) => slot.ready && !slot.dead && !slot.retiring);
+    if (failures >= MAX_START_FAILURES && !anyStarted) return failures;
+    this.#backingOff(); // the queue waits for the next start
+    return 0;
+  }
+
+  /**
+   * Whether a start must wait for the back-off; if so, its timer is set
+   * (only while some start is wanted: a pool that gave up holds no timer).
+   */
+  #backingOff(): boolean {
+    if (this.#backoff !== undefined) return true;
+    const left = this.#startsAfter - this.#clock.now();
+    if (left <= 0) return false;
     this.#backoff = this.#clock.setTimer(() => {
       this.#backoff = undefined;
       this.keepMinimum();
       this.#host.flush();
-    }, Math.min(START_BACKOFF_MS * 2 ** (failures - 1), MAX_START_BACKOFF_MS));
-    return false;
+    }, left);
+    return true;
   }
 
   #clearBackoff(): void {

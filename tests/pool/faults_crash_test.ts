@@ -151,6 +151,15 @@ describe("Pool start-up failures", () => {
       [0, 0, 0],
       "no more respawns",
     );
+    // The back-off goes on from there: a later job waits for it, and one
+    // more failed start fails it (no new round of three quick starts).
+    const late = pool.run("ok");
+    await clock.timerSet();
+    assert.equal(pool.alive, 0, "still backing off");
+    assert.equal(clock.delays.at(-1), 4 * clock.delays[0]!, "the back-off kept doubling");
+    clock.next();
+    await assert.rejects(late, /workers failed to start 4 times in a row/);
+    assert.deepEqual([pool.alive, pool.pending, clock.pendingTimers], [0, 0, 0]);
   });
 
   it("Pool fails pending jobs when the task module does not exist, naming it", async () => {

@@ -16,8 +16,9 @@ import { fixture } from "../_util.ts";
 
 const tasks = fixture("hooks_tasks.ts");
 
+/** Setups, teardowns ended, teardowns begun (see the fixture). */
 function counts(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(8));
+  return new Int32Array(new SharedArrayBuffer(12));
 }
 
 /** A pool of the hooks module, counting into `data.counts`, with `options` on top. */
@@ -124,6 +125,23 @@ describe("setup() and teardown()", () => {
     assert.equal(pool.stats().jobs.failed, 0);
   });
 
+  it("workers running their teardown count against maxChildren: a recycled worker's replacement starts once it has gone", async () => {
+    const shared = counts();
+    const release = new Int32Array(new SharedArrayBuffer(4));
+    await using pool = hooksPool(
+      { counts: shared, holdTeardown: release },
+      { maxChildren: 2, maxJobsPerWorker: 1 },
+    );
+    const jobs = [1, 2, 3, 4].map((n) => pool.run("echo", n));
+    await atLeast(shared, 2, 2); // the first two workers ran a job each and hold their teardown
+    assert.equal(pool.alive, 0, "no replacement beside two workers in teardown");
+    assert.equal(Atomics.load(shared, 0), 2, "two setups");
+    Atomics.store(release, 0, 1);
+    Atomics.notify(release, 0);
+    assert.deepEqual(await Promise.all(jobs), [1, 2, 3, 4]);
+    assert.equal(Atomics.load(shared, 0), 4);
+  });
+
   it("shutdown(timeout) answers false at its timeout while a teardown() still runs; the worker leaves once it ends", async () => {
     const clock = new WatchedClock();
     const release = new Int32Array(new SharedArrayBuffer(4));
@@ -170,6 +188,33 @@ describe("setup() and teardown()", () => {
     assert.deepEqual(await pool.run("lockInSetup"), [true, true]);
     assert.equal(lock.locked, true, "the worker took the main thread's lock");
     assert.deepEqual(await pool.run("lockInSetup"), [true, false]);
+  });
+
+  it("workerData changed after new Pool() into what cannot be cloned fails the starts that read it, not the program; the pool works once it is mended", async () => {
+    const data: Record<string, unknown> = { counts: counts() };
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      module: tasks,
+      workerData: data,
+      maxJobsPerWorker: 1,
+    });
+    const errors: unknown[] = [];
+    pool.addEventListener("error", (event) => errors.push(event.detail.error));
+    assert.equal(await pool.run("echo", 1), 1);
+    data.callback = () => 1; // read at each start, as postMessage reads it
+    await assert.rejects(pool.run("echo", 2), (error: Error) => {
+      assert.match(error.message, /workers failed to start 3 times in a row/);
+      assert.match(
+        error.message,
+        /Cannot start worker ThreadPool-\d+: "workerData" cannot be cloned/,
+      );
+      assert.equal((error.cause as Error).name, "TypeError");
+      return true;
+    });
+    assert.equal(errors.length, MAX_START_FAILURES);
+    delete data.callback;
+    assert.equal(await pool.run("echo", 3), 3);
+    assert.equal(pool.stats().workers.crashed, MAX_START_FAILURES);
   });
 
   it("workerData that cannot be cloned is a TypeError naming it", () => {
