@@ -587,7 +587,9 @@ export class DispatchLoop {
         slot.ready = true;
         slot.hasTeardown = message.teardown;
         slot.readyAt = this.#clock.now();
-        this.workers.started(slot);
+        // Retired while it started (recycle, resize, shutdown): it had its
+        // workerexit, and is on its way out; it never counts as started.
+        if (!this.workers.isRetiring(slot)) this.workers.started(slot);
         break;
       case "fatal":
         // A worker retired while starting, whose setup() then failed: it goes, reported.

@@ -320,7 +320,11 @@ export interface PoolOptions {
    * inside the worker). Checked between batches, so one job may pass it;
    * a worker over it is recycled once idle, as with `maxJobsPerWorker`. It
    * does not see memory outside the heap: `ArrayBuffer` contents,
-   * WebAssembly memory, the runtime's native allocations.
+   * WebAssembly memory, the runtime's native allocations. Nor can it stop
+   * one job that runs the heap out: on Deno that ends the whole program
+   * (V8's out-of-memory is fatal to the process, and Deno's workers have
+   * no heap limit of their own); on Bun the job fails with a `RangeError`
+   * only where the process's memory is capped.
    *
    * @default {Infinity}
    *

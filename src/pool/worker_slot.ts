@@ -187,7 +187,11 @@ export class WorkerSlot {
     worker.addEventListener("close", (event) => {
       if (!this.dead) {
         const code = (event as Event & { code?: number }).code;
-        host.onCrash(this, new Error(`Worker exited with code ${code ?? "unknown"}`));
+        // Before it was ready, with code 0: a module that ran and ended, not the worker entry.
+        const why = this.ready || code !== 0
+          ? ""
+          : " before it was ready (is the worker's URL fastpool's worker entry?)";
+        host.onCrash(this, new Error(`Worker exited with code ${code ?? "unknown"}${why}`));
       }
     });
   }

@@ -235,10 +235,16 @@ export class Workers {
         () => {
           slot.startTimer = undefined;
           if (slot.ready || slot.dead || !this.slots.includes(slot)) return;
-          const why = `did not start within ${startTimeout} ms (startTimeout)`;
+          const what = this.#options.module !== null
+            ? "its task module or setup() had not finished"
+            : this.#options.workerUrl !== undefined
+            ? `it had not said it was ready: is workerUrl ${this.#options.workerUrl} fastpool's worker entry?`
+            : "it had not said it was ready";
           this.#host.startFailed(
             slot,
-            new Error(`Worker ${name} ${why}: its task module or setup() never finished`),
+            new Error(
+              `Worker ${name} did not start within ${startTimeout} ms (startTimeout): ${what}`,
+            ),
           );
         },
         startTimeout,

@@ -4,6 +4,7 @@ import { Pool } from "../../src/pool/pool.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { Semaphore } from "../../src/sync/semaphore.ts";
 import { transfer } from "../../src/protocol/codec.ts";
+import { fixture } from "../_util.ts";
 
 describe("Pool and shared primitives", () => {
   it("Pool.run() gives a job a working Semaphore over the same memory", async () => {
@@ -88,6 +89,16 @@ describe("Pool and shared primitives", () => {
       await pool.run((arg: { sem: Semaphore }) => arg.sem.value, transfer({ sem }, [])),
       2,
       "a Semaphore inside a transfer()ed argument arrives working",
+    );
+  });
+
+  it("a workerUrl that loads but is not the worker entry fails the starts, saying so", async () => {
+    const workerUrl = fixture("not_a_worker_entry.ts");
+    await using pool = new Pool({ maxChildren: 1, workerUrl, startTimeout: 200 });
+    // Deno: the module never answers (startTimeout); Bun: its worker exits with code 0.
+    await assert.rejects(
+      pool.run((n: number) => n, 1),
+      /workers failed to start 3 times in a row, last: .*(is workerUrl file:.*not_a_worker_entry\.ts fastpool's worker entry\?|exited with code 0 before it was ready \(is the worker's URL fastpool's worker entry\?\))$/,
     );
   });
 

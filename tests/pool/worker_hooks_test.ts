@@ -142,6 +142,26 @@ describe("setup() and teardown()", () => {
     assert.equal(Atomics.load(shared, 0), 4);
   });
 
+  it("a worker recycled while its setup() runs has its workerexit, and no workerstart after it", async () => {
+    const hold = new Int32Array(new SharedArrayBuffer(4));
+    await using pool = hooksPool({ counts: counts(), holdSetup: hold }, { minChildren: 1 });
+    const events: string[] = [];
+    pool.addEventListener("workerstart", (event) => events.push(`start ${event.detail.id}`));
+    pool.addEventListener("workerexit", (event) => {
+      events.push(`exit ${event.detail.id} ${event.detail.reason}`);
+    });
+    const recycled = pool.recycle(); // worker 1 is still in its setup()
+    Atomics.store(hold, 0, 1);
+    Atomics.notify(hold, 0);
+    await recycled; // worker 1 has gone, its teardown run
+    assert.equal(await pool.run("echo", 1), 1);
+    assert.deepEqual(events, ["exit 1 recycle", "start 2"]);
+    assert.deepEqual(
+      [pool.stats().workers.started, pool.stats().workers.exited, pool.alive],
+      [1, 1, 1],
+    );
+  });
+
   it("shutdown(timeout) answers false at its timeout while a teardown() still runs; the worker leaves once it ends", async () => {
     const clock = new WatchedClock();
     const release = new Int32Array(new SharedArrayBuffer(4));
