@@ -51,6 +51,33 @@ export function judgeCrash(inflight: Iterable<Job>, unreported: number): CrashVe
 }
 
 /**
+ * Splits the in-flight jobs of a worker the pool ended itself (a job
+ * ignored its abort or time limit past `abortGrace`) into the `unreported`
+ * it had started, which ran or were running, and the rest, to send again.
+ * Unlike a crash, nothing here is any job's fault, and a job that ran must
+ * not run again: the started ones fail.
+ */
+export function splitStarted(
+  inflight: Iterable<Job>,
+  unreported: number,
+): { started: { job: Job; id: number }[]; again: Job[] } {
+  const split: { started: { job: Job; id: number }[]; again: Job[] } = { started: [], again: [] };
+  let position = 0;
+  for (const job of inflight) {
+    const remaining = job.count - job.next;
+    const started = Math.max(0, Math.min(unreported - position, remaining));
+    position += remaining;
+    if (job.ended) continue;
+    for (let i = 0; i < started; i++) split.started.push({ job, id: job.id + job.next + i });
+    if (started === 0) split.again.push(job.unanswered());
+    else if (started < remaining) {
+      split.again.push(job.part(job.next + started, remaining - started));
+    }
+  }
+  return split;
+}
+
+/**
  * With several lanes (`concurrentTasksPerWorker`), the jobs to send again
  * may hold jobs that were still running asynchronously when the worker died
  * (their `LATER` answer had not arrived): `running` holds their {@linkcode laneWord}s,

@@ -19,7 +19,7 @@ import { TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 import { describeThrown, encodeError } from "../protocol/codec.ts";
 import { laneWord, Status } from "../protocol/messages.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
-import { judgeCrash, splitRunning } from "./crash.ts";
+import { judgeCrash, splitRunning, splitStarted } from "./crash.ts";
 import type { Job } from "./job.ts";
 import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
@@ -183,7 +183,7 @@ export class Recovery {
           reason === "timeout" ? "timed out" : "aborted"
         } and did not end within abortGrace`,
       );
-      this.#endDead(slot, cause);
+      this.#endDead(slot, cause, true);
     } else {
       this.#requeue(unanswered(slot), slot, null);
     }
@@ -270,34 +270,62 @@ export class Recovery {
    * `WorkerCrashedError` (`cause`); the rest go back to the queue. Returns
    * whether any job failed (it died running one).
    */
-  #endDead(slot: WorkerSlot, cause: unknown): boolean {
+  #endDead(slot: WorkerSlot, cause: unknown, replaced = false): boolean {
     // Without shared memory the pool cannot see how far the worker got: the first job
-    // unanswered is taken for the one it was running.
-    const unreported = slot.statusShared ? (slot.started() - slot.endedItems) | 0 : 1;
-    const { culprit, again } = judgeCrash(slot.inflight, unreported);
+    // unanswered is taken for the one it was running. Dead while importing a task()
+    // module for a job, it ran none: those it started had ended, their answers lost.
+    const loading = replaced ? 0 : slot.loading();
+    const unreported = !slot.statusShared
+      ? 1
+      : loading !== 0
+      ? 0
+      : (slot.started() - slot.endedItems) | 0;
     let failed = false;
     const fail = (job: Job, id: number) => {
       if (job.count === 1) job.ended = true;
       this.#ends.failed(job, id, new WorkerCrashedError(slot.id, id, { cause }));
       failed = true;
     };
-    if (culprit) fail(culprit.job, culprit.id);
-    let resend = again;
+    let resend: Job[];
+    if (replaced) {
+      // The pool ended it: each job it had started ran or was running, and
+      // its answer, if any, went with it. Sent again, it would run twice.
+      const { started, again } = splitStarted(slot.inflight, unreported);
+      for (const { job, id } of started) fail(job, id);
+      resend = again;
+    } else {
+      const { culprit, again } = judgeCrash(slot.inflight, unreported);
+      if (culprit) fail(culprit.job, culprit.id);
+      resend = again;
+    }
     if (slot.status.length > Status.WORDS) {
       const running = slot.runningLanes();
-      const split = splitRunning(again, running);
+      const split = splitRunning(resend, running);
       for (const { job, id } of split.running) fail(job, id);
       // Jobs that went LATER: still running (in a lane) fail; the others had
-      // answered, but the answer was lost with the worker: they go again.
+      // answered, but the answer was lost with the worker: they go again,
+      // unless the pool ended it (they ran: see above).
       const lost: Job[] = [];
       for (const [id, job] of slot.later) {
         if (job.ended) continue;
-        if (running.has(laneWord(id))) fail(job, id);
+        if (replaced || running.has(laneWord(id))) fail(job, id);
         else lost.push(job.count === 1 ? job : job.part(id - job.id, 1));
       }
       for (const job of slot.later.values()) job.later = 0;
       slot.later.clear();
       resend = lost.length === 0 ? split.again : lost.concat(split.again);
+    }
+    if (loading !== 0) {
+      // The entry whose module killed the worker as it loaded fails (each of its
+      // jobs needs that module): sent again, it would kill the next worker.
+      const kept: Job[] = [];
+      for (const job of resend) {
+        let hit = false;
+        for (let i = 0; i < job.count && !hit; i++) hit = laneWord(job.id + i) === loading;
+        if (!hit) kept.push(job);
+        else for (let i = 0; i < job.count; i++) fail(job, job.id + i);
+      }
+      resend = kept;
     }
     if (!slot.statusShared && this.#options.concurrentTasksPerWorker > 1) {
       // Without shared memory, with several jobs at once, any of them may have been

@@ -348,6 +348,14 @@ export class WorkerSlot {
     return this.#startedAtEnd ?? Atomics.load(this.status, Status.STARTED);
   }
 
+  /**
+   * The {@linkcode laneWord} of the job whose `task()` module the worker is
+   * importing (`Status.LOADING`), or 0.
+   */
+  loading(): number {
+    return this.statusShared ? Atomics.load(this.status, Status.LOADING) : 0;
+  }
+
   /** Stops the worker now. */
   terminate(): void {
     this.dead = true;

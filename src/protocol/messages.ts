@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -125,6 +125,8 @@ export const STREAM_WINDOW = 2048;
  *  STARTED    worker counts the jobs it starts; the pool reads it after a crash
  *  TO_WORKER  pool bumps it after each message to the worker  ┐ doorbells of the
  *  TO_MAIN    worker bumps it after each results message       ┘ spin-then-park hand-off
+ *  ENDED      pool sets it when it ends the worker
+ *  LOADING    worker names the job whose task() module it imports now
  *  CLAIMS …   CLAIM_RING words: who takes a batch not started yet (claims.ts)
  *  WORDS …    the lane table, with several lanes
  * ```
@@ -148,8 +150,15 @@ export const Status = {
    * it is `STARTED`'s doing.
    */
   ENDED: 3,
+  /**
+   * While the worker imports a `task()` module for a job of a batch it has
+   * not claimed yet, that job's {@linkcode laneWord}; else 0. A worker that
+   * dies then died of the import: that job fails, and no job counts as
+   * running (see `Recovery`).
+   */
+  LOADING: 4,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */
-  CLAIMS: 4,
+  CLAIMS: 5,
   /**
    * Words before the lane table: with `concurrentTasksPerWorker` n above 1,
    * words WORDS … WORDS+n-1 hold the {@linkcode laneWord} of each
@@ -157,7 +166,7 @@ export const Status = {
    * goes asynchronous and clears it before the job's answer is queued, so
    * after a crash the pool knows which jobs were still running.
    */
-  WORDS: 4 + 16,
+  WORDS: 5 + 16,
 } as const;
 
 /**

@@ -392,11 +392,21 @@ function isLone(jobs: readonly unknown[]): boolean {
   return jobs.length <= JOB_HEADER + 1;
 }
 
-/** Imports the modules whose exports a batch's jobs name and this worker has not imported. */
+/**
+ * Imports the modules whose exports a batch's jobs name and this worker has
+ * not imported, naming in `Status.LOADING` the job each is for: a module
+ * that kills its worker as it loads fails that job, not the batch's others.
+ */
 async function loadTasksOf(jobs: unknown[]): Promise<void> {
   for (let next = 0; next < jobs.length;) {
     next = readJobHeader(jobs, next, header);
-    if (isUnloaded(header.task)) await load(header.task);
+    if (!isUnloaded(header.task)) continue;
+    atomicStore(status, Status.LOADING, laneWord(header.id));
+    try {
+      await load(header.task);
+    } finally {
+      atomicStore(status, Status.LOADING, 0);
+    }
   }
 }
 

@@ -130,6 +130,26 @@ describe("Pool tasks", () => {
     assert.equal(await pool.run((n: number) => n * 2, 21), 42);
   });
 
+  it("a task() module that kills its worker as it loads fails its own job; the jobs sent with it run", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
+    const poisoned = pool.run(task(fixture("poison_import.ts"), "never"));
+    const inline = Array.from({ length: 20 }, (_, i) => pool.run((n: number) => n + 1, i));
+    const crashed = (error: Error) => {
+      assert.equal(error.name, "WorkerCrashedError");
+      assert.match((error.cause as Error).message, /poison: thrown while importing/);
+      return true;
+    };
+    await assert.rejects(poisoned, crashed);
+    assert.deepEqual(await Promise.all(inline), Array.from({ length: 20 }, (_, i) => i + 1));
+    // Not a failed start (the workers started): no back-off, and each call fails on its own.
+    const again = pool.run(task(fixture("poison_import.ts"), "never"));
+    const flowing = pool.run((n: number) => n * 2, 21);
+    await assert.rejects(again, crashed);
+    assert.equal(await flowing, 42);
+    assert.equal(pool.stats().workers.crashed, 2);
+  });
+
   it("a worker imports a task() module only when it runs one of its tasks", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const marked = () => (globalThis as { marksImport?: boolean }).marksImport === true;

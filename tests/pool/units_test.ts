@@ -1,7 +1,7 @@
 /** The pure parts of the pool: the crash verdict, the job queue, batch sizing. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { judgeCrash } from "../../src/pool/crash.ts";
+import { judgeCrash, splitStarted } from "../../src/pool/crash.ts";
 import { mapItems } from "../../src/pool/arguments.ts";
 import {
   BATCH_MS,
@@ -66,6 +66,26 @@ describe("judgeCrash()", () => {
     const { culprit, again } = judgeCrash([partly, aborted, single(21)], 4);
     assert.equal(culprit?.id, 21);
     assert.deepEqual(ids(again), [12, 13]);
+  });
+});
+
+describe("splitStarted()", () => {
+  it("splitStarted() fails every job the worker had started and sends the rest again", () => {
+    const inflight = [single(1), mapped(2, 3), single(5), single(6)];
+    const { started, again } = splitStarted(inflight, 3); // 1, 2 and 3 had started
+    assert.deepEqual(started.map(({ id }) => id), [1, 2, 3]);
+    assert.deepEqual(ids(again), [4, 5, 6]);
+  });
+
+  it("splitStarted() skips jobs answered or ended, and starts nothing at 0", () => {
+    const partly = mapped(10, 4);
+    partly.next = 2; // 10 and 11 answered
+    const aborted = single(20);
+    aborted.ended = true;
+    const { started, again } = splitStarted([partly, aborted, single(21)], 4);
+    assert.deepEqual(started.map(({ id }) => id), [12, 13, 21]);
+    assert.deepEqual(ids(again), []);
+    assert.deepEqual(ids(splitStarted([single(1), single(2)], 0).again), [1, 2]);
   });
 });
 
