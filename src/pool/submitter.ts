@@ -100,24 +100,35 @@ export class Submitter {
   /** Refuses submits from now on (`shutdown`, `terminate`). */
   close(): void {
     this.#closed = true;
-    this.#onClose?.();
+    for (const closed of this.#closeWaiters) closed();
+    this.#closeWaiters.clear();
   }
 
   /** Takes submits again (`clear`). */
   reopen(): void {
     this.#closed = false;
-    this.#whenClosed = null;
-    this.#onClose = null;
   }
 
-  /** Resolves with {@linkcode CLOSED} at the next `close()` (made at the first call). */
-  #whenClosed: Promise<typeof CLOSED> | null = null;
-  #onClose: (() => void) | null = null;
+  /** What waits in {@linkcode #orClosed} for the next `close()`. */
+  readonly #closeWaiters = new Set<() => void>();
 
-  /** `promise`, or {@linkcode CLOSED} if the pool closes first. */
+  /**
+   * `promise`, or {@linkcode CLOSED} if the pool closes first. Not a race
+   * with one promise that lives until the pool closes: each race would
+   * leave on it a reaction holding its result, for the pool's whole life.
+   */
   #orClosed<T>(promise: Promise<T>): Promise<T | typeof CLOSED> {
-    this.#whenClosed ??= new Promise((resolve) => this.#onClose = () => resolve(CLOSED));
-    return Promise.race([promise, this.#whenClosed]);
+    return new Promise((resolve, reject) => {
+      const closed = () => resolve(CLOSED);
+      this.#closeWaiters.add(closed);
+      promise.then((value) => {
+        this.#closeWaiters.delete(closed);
+        resolve(value);
+      }, (error: unknown) => {
+        this.#closeWaiters.delete(closed);
+        reject(error);
+      });
+    });
   }
 
   /**

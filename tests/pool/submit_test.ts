@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import process from "node:process";
 import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError } from "../../src/errors.ts";
 import { transfer } from "../../src/protocol/codec.ts";
@@ -371,6 +372,28 @@ describe("Pool submit family", () => {
     const [failedId, error] = pool.failed.at(0) as [number, Error];
     assert.equal(failedId, base + 6 + 20);
     assert.ok(error instanceof RangeError);
+  });
+
+  it("Pool.map() of an async source keeps nothing of what it read once the items have run", async (t) => {
+    // A forced collection: Deno run with --v8-flags=--expose-gc (as CI does), or Bun.gc.
+    const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+    const gc = (globalThis as { gc?: () => void }).gc ?? (bun && (() => bun.gc(true)));
+    if (gc === undefined) return t.skip("needs a forced GC: deno test --v8-flags=--expose-gc");
+    const heap = () => {
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    await using pool = new Pool({ maxChildren: 1, doneCallback: () => {} });
+    async function* large(count: number): AsyncGenerator<string> {
+      for (let i = 0; i < count; i++) yield String(i).padEnd(100_000, "x"); // 100 KB each
+    }
+    await pool.map((s: string) => s.length, large(20));
+    await pool.wait();
+    const before = heap();
+    await pool.map((s: string) => s.length, large(600)); // 60 MB read
+    await pool.wait();
+    const kept = heap() - before;
+    assert.ok(kept < 20 * 1024 ** 2, `${(kept / 1024 ** 2).toFixed(1)} MB kept after the map`);
   });
 
   it("Pool.map() copies its input: later changes to the array do not reach queued jobs", async () => {
