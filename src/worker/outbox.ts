@@ -42,11 +42,25 @@ export function attachStatus(
 }
 
 /**
+ * Whether a job of this batch posted progress: a lane job's answer then goes
+ * as a message, behind it. Read from the lane, it would end the job in the
+ * pool before the progress message arrives, and the pool drops progress
+ * that comes after its job ended.
+ */
+let progressPosted = false;
+
+/**
  * A batch of jobs begins (at `now`, if the caller has just read the clock):
  * its answers' age counts from then.
  */
 export function beginBatch(now: number = performance.now()): void {
   batchStart = now;
+  progressPosted = false;
+}
+
+/** A job posted progress (see `progressPosted`). */
+export function progressSent(): void {
+  progressPosted = true;
 }
 
 /** Whether the answers so far took long enough that they should not wait for the rest. */
@@ -117,7 +131,7 @@ const answerOnLane = (value: unknown): boolean => lane!.answerWith(value, laneJo
  */
 export function answerLane(): void {
   if (laneJobs++ % LANE_TIMED_EVERY === 0) laneJobMs = performance.now() - batchStart;
-  if (out.takeLone(answerOnLane)) return;
+  if (!progressPosted && out.takeLone(answerOnLane)) return;
   lane!.answerByMessage();
   lane!.listen(); // as for a lone job sent as a message (see runJobs)
   flush();

@@ -44,6 +44,7 @@ import {
   lane,
   maybeFlush,
   out,
+  progressSent,
   pushReturn,
   pushThrow,
   slowSoFar,
@@ -155,6 +156,7 @@ function contextNow(): JobContext | undefined {
 
 function sendProgress(id: number, value: unknown): void {
   post({ type: "progress", id, value });
+  progressSent();
 }
 
 /**

@@ -154,6 +154,22 @@ describe("Pool shared lane", () => {
     assert.equal(value, 42);
   });
 
+  it("Pool delivers the progress a lane job reported before it returned, then its result", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    let events = 0;
+    pool.addEventListener("progress", () => events++);
+    for (let round = 0; round < 20; round++) {
+      const seen: unknown[] = [];
+      const result = await onLane(pool, "kinds", () => {
+        seen.length = 0;
+        return pool.exec("kinds", ["progress", round], { onProgress: (value) => seen.push(value) });
+      });
+      assert.equal(result, "reported");
+      assert.deepEqual(seen, [round], "its progress came before its result");
+    }
+    assert.ok(events >= 20);
+  });
+
   it("Pool answers a lane job's object result, error and promise as messages, intact", async () => {
     await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
     const object = await onLane(pool, "kinds", () => pool.run("kinds", "object", 2));
