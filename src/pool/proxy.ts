@@ -113,11 +113,23 @@ class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown> {
   }
 
   next(): Promise<IteratorResult<unknown>> {
-    return this.#values().next();
+    return this.#settledValues().next();
   }
 
   return(value?: unknown): Promise<IteratorResult<unknown>> {
-    return this.#values().return?.(value) ?? Promise.resolve({ value, done: true });
+    return this.#settledValues().return?.(value) ?? Promise.resolve({ value, done: true });
+  }
+
+  /**
+   * `#values()` for `next()` and `return()`, which return promises and never
+   * throw: a refused call's error comes as the first `next()`'s rejection.
+   */
+  #settledValues(): AsyncIterableIterator<unknown> {
+    try {
+      return this.#values();
+    } catch {
+      return this.#iterator!; // refused(error)
+    }
   }
 
   /** Stops the values (as `return()` does; a stream cannot take an error into its task) and rejects with `error`. */

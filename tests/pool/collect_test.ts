@@ -162,6 +162,12 @@ describe("Pool.proxy()", () => {
       await pool.shutdown();
       // Refused by a closed pool: before, the hidden run() rejected unhandled.
       assert.throws(() => tasks.count(1)[Symbol.asyncIterator](), { name: "PoolClosedError" });
+      // next() returns a promise, as an async iterator's: it rejects, never throws.
+      const call = tasks.count(1);
+      const first = call.next();
+      assert.ok(first instanceof Promise);
+      await assert.rejects(first, { name: "PoolClosedError" });
+      assert.deepEqual(await call.next(), { value: undefined, done: true });
       await new Promise((resolve) => setTimeout(resolve, 0));
       assert.equal(pool.stats().jobs.submitted, 2);
     } finally {
