@@ -98,7 +98,8 @@ export class DispatchLoop {
     if (this.#results.callsWaiting) this.changed();
   };
   #flushQueued = false;
-  #idleWaiters: (() => void)[] = [];
+  /** A set: timed `wait()`s that give up leave one by one, among tens of thousands. */
+  #idleWaiters = new Set<() => void>();
   /** Depth of `#dispatch` calls: `changed()` waits for the outermost to end. */
   #dispatching = 0;
   #changedLater = false;
@@ -531,11 +532,9 @@ export class DispatchLoop {
 
   /** Calls `waiter` once nothing is pending; returns a function that unregisters it. */
   onIdle(waiter: () => void): () => void {
-    this.#idleWaiters.push(waiter);
-    return () => {
-      const i = this.#idleWaiters.indexOf(waiter);
-      if (i !== -1) this.#idleWaiters.splice(i, 1);
-    };
+    const waiters = this.#idleWaiters;
+    waiters.add(waiter);
+    return () => waiters.delete(waiter);
   }
 
   /**
@@ -555,9 +554,9 @@ export class DispatchLoop {
       this.#events.emit("idle", null);
     }
     this.#results.commit();
-    if (this.pending === 0 && this.#idleWaiters.length !== 0) {
+    if (this.pending === 0 && this.#idleWaiters.size !== 0) {
       const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
+      this.#idleWaiters = new Set();
       for (const waiter of waiters) waiter();
     }
   }
