@@ -367,7 +367,7 @@ function runLaneJob(entry: unknown[]): Promise<void> | undefined {
   startJob();
   const index = entry[1] as number;
   // Its module loads as part of the job (its clock runs): a lone job cannot wait unstarted.
-  if (isUnloaded(index)) return load(index).then(() => callLaneJob(entry));
+  if (someUnloaded() && isUnloaded(index)) return load(index).then(() => callLaneJob(entry));
   return callLaneJob(entry);
 }
 
