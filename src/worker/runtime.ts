@@ -367,8 +367,15 @@ function runLaneJob(entry: unknown[]): Promise<void> | undefined {
   startJob();
   const index = entry[1] as number;
   // Its module loads as part of the job (its clock runs): a lone job cannot wait unstarted.
-  if (someUnloaded() && isUnloaded(index)) return load(index).then(() => callLaneJob(entry));
+  if (someUnloaded() && isUnloaded(index)) return load(index).then(() => callLoadedLaneJob(entry));
   return callLaneJob(entry);
+}
+
+/** A lane job whose module was imported first: aborted meanwhile (`abortJob`), it is skipped. */
+function callLoadedLaneJob(entry: unknown[]): Promise<void> | undefined {
+  if (skipped.size === 0 || !skipped.delete(entry[0] as number)) return callLaneJob(entry);
+  out.skipped();
+  return endLaneJob();
 }
 
 function callLaneJob(entry: unknown[]): Promise<void> | undefined {

@@ -18,6 +18,7 @@ import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { TaskTimeoutError, WorkerCrashedError } from "../../src/errors.ts";
 import { LANE_MAX_STRING } from "../../src/protocol/lane.ts";
+import { task } from "../../src/task.ts";
 import type * as Tasks from "../fixtures/lane_tasks.ts";
 import { fixture, within } from "../_util.ts";
 
@@ -273,5 +274,32 @@ describe("Pool shared lane", () => {
     const { jobs, workers } = pool.stats();
     assert.equal(workers.crashed, 0, "the task honoured its signal: no worker was replaced");
     assert.equal(jobs.submitted, jobs.done + jobs.failed + jobs.cancelled);
+  });
+
+  it("Pool never runs a lane job aborted while its worker imports the job's task() module", async () => {
+    // The worker is kept through the abort (a long grace): only the skip keeps the task from running.
+    await using pool = new Pool({ maxChildren: 1, abortGrace: 60_000 });
+    const slow = fixture("slow_import_counts.ts");
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    // Quick once loaded: the pool's estimate of its time lets it take the lane.
+    for (let k = 0; k < 20; k++) await pool.run(task(slow, "counted"));
+    for (let i = 0; i < TRIES; i++) {
+      await pool.recycle(); // a worker that has not imported the module
+      for (let k = 0; k < 5; k++) await pool.run(same, 0); // warm, idle and listening
+      exits.length = 0;
+      const before = pool.stats().jobs.sharedLane;
+      const controller = new AbortController();
+      const reason = new Error("stop");
+      const job = pool.exec(task(slow, "counted"), [], { signal: controller.signal });
+      while (pool.jobs.length !== 0) await Promise.resolve(); // sent: on the lane or in a batch
+      controller.abort(reason); // the module takes 300 ms to import: the job has not begun
+      assert.equal(await job.catch((e) => e), reason);
+      if (pool.stats().jobs.sharedLane === before) continue; // it went as a message: again
+      assert.equal(await pool.run(task(slow, "callsSoFar")), 0, "the aborted job never ran");
+      assert.deepEqual(exits, [], "the worker was kept");
+      return;
+    }
+    assert.fail(`no job took the shared lane in ${TRIES} tries`);
   });
 });
