@@ -123,7 +123,14 @@ export class Link {
     if (this.#queue !== null && this.#client === null) await settled(this.#queue);
     this.#client?.off("ready", this.#onReady);
     this.#client?.off("close", this.#onClose);
-    await Promise.allSettled([this.#events?.close(), this.#queue?.close()]);
+    const closing = Promise.allSettled([this.#events?.close(), this.#queue?.close()]);
+    if (!this.#offline) return void await closing;
+    // Redis is away: BullMQ's QUIT waits in each client's offline queue (behind
+    // a withdrawal, say) for ~20 retries (~20 s), then BullMQ gives up on a
+    // client that goes on reconnecting for ever and keeps the program alive.
+    // Cut both connections instead: no retry, no timer; what waited in the
+    // queues never settles, and nothing waits for it.
+    for (const owner of [this.#queue, this.#events]) rawClient(owner)?.disconnect();
   }
 
   /**
@@ -204,6 +211,12 @@ interface RawClient {
   status?: string;
   once(event: string, listener: () => void): unknown;
   off(event: string, listener: () => void): unknown;
+  disconnect(): void;
+}
+
+/** The Redis client inside `owner` (a `Queue` or `QueueEvents`), if it made one. */
+function rawClient(owner: Queue | QueueEvents | null): RawClient | undefined {
+  return (owner as unknown as { connection?: { _client?: RawClient } } | null)?.connection?._client;
 }
 
 /**
@@ -213,7 +226,7 @@ interface RawClient {
  * in 8 here); between attempts it closes cleanly. At most 200 ms.
  */
 function settled(queue: Queue): Promise<void> {
-  const raw = (queue as unknown as { connection?: { _client?: RawClient } }).connection?._client;
+  const raw = rawClient(queue);
   if (raw?.status !== "connect" && raw?.status !== "connecting") return Promise.resolve();
   return new Promise<void>((resolve) => {
     const done = () => {

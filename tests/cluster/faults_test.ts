@@ -6,9 +6,13 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { ClusterPool, RedisUnavailableError } from "../../src/cluster/mod.ts";
+import { withThisRuntime } from "../_child.ts";
+import { fixture, within } from "../_util.ts";
 import {
   bounded,
+  Child,
   leftGracefully,
   needsRedis,
   otherRuntime,
@@ -75,6 +79,34 @@ describe("ClusterPool faults", () => {
       assert.ok((pool.nodes.get(late.id) ?? 0) >= submitted, "the late node ran the submits");
       assert.ok(!pool.nodes.has(victim.id), "the killed node returned nothing");
       assert.ok(leftGracefully(late, await late.stop("SIGINT")), late.output);
+    },
+  );
+
+  it(
+    "ClusterPool: a program whose pool gave up a chunk while Redis was away shuts down and exits",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not stopping someone else's server");
+      const queue = queueName("away-close");
+      const [command, args] = withThisRuntime(
+        fileURLToPath(fixture("cluster_away_close_program.ts")),
+      );
+      await using program = new Child(command, [...args, redis.url, queue]);
+      {
+        await using watched = await watchQueue(redis, queue);
+        const waiting = watched.next("waiting");
+        await program.waitFor(/submitted/);
+        await waiting; // its chunk is in Redis, and no node takes it
+      }
+      await redis.stop();
+      // The item fails at offlineTimeout and its chunk's withdrawal waits for Redis.
+      await program.waitFor(/item: RedisUnavailableError/);
+      // Before: shutdown() took ~20 s (BullMQ's QUIT queued behind the withdrawal),
+      // then the closed pool's client reconnected for ever and the program never exited.
+      const exited = await within(program.exited, 15_000);
+      assert.ok(exited, `the program exited by itself:\n${program.output}`);
+      assert.match(program.output, /shut down in \d+ ms/);
     },
   );
 
