@@ -402,14 +402,16 @@ export class ChunkProducer {
         batch.items.length = end;
       }
     } else {
-      const chunk = [...this.#chunks.values()].find((c) =>
-        c.batch === batch && index >= c.offset && index < c.offset + c.count
-      );
+      const chunk = this.#chunkOf(batch, index);
       if (chunk === undefined || chunk.state === State.ACTIVE) return false;
       (batch.ended ??= new Set()).add(index);
       chunk.queued--;
       this.#queued--;
-      if (allEnded(chunk)) void this.#removeChunk(chunk);
+      if (allEnded(chunk)) {
+        // A node may have taken it meanwhile (then Redis keeps it).
+        this.#probeEnded(chunk);
+        void this.#removeChunk(chunk);
+      }
     }
     this.#pending--;
     if (batch.sink === Sink.PROMISES) batch.deferreds![index]!.reject(reason);
@@ -421,15 +423,13 @@ export class ChunkProducer {
 
   /**
    * Takes `chunk`, whose items all ended, out of Redis if no node took it;
-   * one still being added goes once it is in (see {@linkcode sent}). A
-   * probe removed so tells the sizer, whose next chunk of the task probes
-   * again, or the task would wait for its report for ever.
+   * one still being added goes once it is in (see {@linkcode sent}). (The
+   * sizer stopped waiting for it as a probe when its last item ended.)
    */
   async #removeChunk(chunk: Chunk): Promise<void> {
     if (chunk.state === State.ADDING || !(await this.#delivery.remove(chunk.key))) return;
     if (this.#chunks.get(chunk.key) !== chunk) return;
     this.#forget(chunk);
-    this.#sizer.withdrawn(chunk.batch.task);
     this.#pump();
   }
 
@@ -460,6 +460,31 @@ export class ChunkProducer {
     (batch.ended ??= new Set()).add(index);
     this.#failure(batch, index, reason);
     this.#results.commit();
+    const chunk = this.#chunkOf(batch, index);
+    if (chunk !== undefined && allEnded(chunk)) this.#probeEnded(chunk);
+  }
+
+  /** The chunk out that holds item `index` of `batch`, if one does. */
+  #chunkOf(batch: Batch, index: number): Chunk | undefined {
+    for (const chunk of this.#chunks.values()) {
+      if (chunk.batch === batch && index >= chunk.offset && index < chunk.offset + chunk.count) {
+        return chunk;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Every item of `chunk` ended here (cancelled or aborted). If it is its
+   * task's probe, the task's other items stop waiting for its report, which
+   * a node may hold for as long as the item runs: the task probes again, at
+   * the end of this task (as `enqueue` sends).
+   */
+  #probeEnded(chunk: Chunk): void {
+    const task = chunk.batch.task;
+    if (!this.#sizer.probing(task)) return;
+    this.#sizer.withdrawn(task);
+    this.#flushTimer ??= setImmediate(this.#flush);
   }
 
   /** Ends every pending item with `reason()` (shutdown timeout, Redis gone too long). */

@@ -12,7 +12,16 @@ import { PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
 import { type ChunkResult, WIRE_VERSION } from "../../src/cluster/_wire.ts";
 import { redisOptions } from "../../src/cluster/connection.ts";
 import { Worker } from "bullmq";
-import { needsRedis, queueName, Redis, startNode, tasksUrl, watchQueue } from "./_harness.ts";
+import {
+  bounded,
+  needsRedis,
+  queueName,
+  Redis,
+  startNode,
+  tasksUrl,
+  watchQueue,
+} from "./_harness.ts";
+import { within } from "../_util.ts";
 
 type Tasks = typeof import("../fixtures/cluster_tasks.ts");
 
@@ -73,6 +82,30 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
         Array.from({ length: n - PROBE_ITEMS }, (_, i) => PROBE_ITEMS + i + 1),
       );
       assert.equal(await pool.run("inc", 41), 42);
+    },
+  );
+
+  it(
+    "a task's probe item aborted after a node took it: the task's next items run at once",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("probe-abort");
+      await using watched = await watchQueue(redis, queue);
+      await using _node = await startNode(redis, queue, { maxChildren: 2 });
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      await using _pool = bounded(pool); // the aborted item runs on for a minute
+      const controller = new AbortController();
+      const active = watched.next("active");
+      // The task's first item, its probe: the node holds it for a minute.
+      const probe = pool.exec("later", [1, 60_000], { signal: controller.signal });
+      await active;
+      controller.abort(new Error("no longer needed"));
+      await assert.rejects(probe, /no longer needed/);
+      // Before: these waited for the probe's report, a minute away.
+      const next = Promise.all([2, 3, 4].map((x) => pool.run("later", x, 1)));
+      assert.ok(await within(next, 20_000), "the next items ran while the probe still runs");
+      assert.deepEqual(await next, [4, 6, 8]);
     },
   );
 
