@@ -10,6 +10,7 @@
  */
 
 import { thrownMessage } from "../_checks.ts";
+import { PoolClosedError } from "../errors.ts";
 import { claimWord, offerClaim, releaseClaim } from "../protocol/claims.ts";
 import { writeJob } from "../protocol/job_batch.ts";
 import { CLAIM_RING, Mode, type TaskSpec } from "../protocol/messages.ts";
@@ -228,20 +229,29 @@ export class BatchSender {
         ? Array.from({ length: entry.count }, (_, i) => entry.part(i, 1))
         : [entry];
       for (const job of units) {
+        if (slot.dead) {
+          this.#notSent(job);
+          continue;
+        }
         const data: unknown[] = [];
         const transfer: Transferable[] = [];
         writeJob(data, transfer, job);
+        job.slot = slot; // a map item's part is a new entry: its timer checks whose it is
+        // In flight before the copy, as in `send`: a getter's terminate() ends it there.
+        slot.inflight.push(job);
+        slot.inflightItems += job.count;
         try {
           slot.send(
             { type: "run", jobs: data, taskBase, tasks: pendingTasks, claim: -1 },
             transfer,
           );
           pendingTasks = null;
-          slot.inflight.push(job);
-          slot.inflightItems += job.count;
           if (job.exclusive) slot.exclusive = true;
           if (job.timeout > 0) this.#recovery.armTimeout(slot, job);
         } catch (error) {
+          slot.inflight.pop();
+          slot.inflightItems -= job.count;
+          if (job.ended) continue;
           job.ended = true;
           const message = `Cannot send job ${job.id}: an argument cannot be cloned (${
             thrownMessage(error)
@@ -250,8 +260,25 @@ export class BatchSender {
         }
       }
     }
-    if (pendingTasks) slot.knownTasks = taskBase; // nothing went: the worker still lacks them
-    if (slot.inflightItems === 0) this.#workers.idle(slot);
+    if (pendingTasks && !slot.dead) slot.knownTasks = taskBase; // nothing went: the worker still lacks them
+    if (slot.inflightItems === 0 && !slot.dead) this.#workers.idle(slot);
     this.#changed();
+  }
+
+  /**
+   * `job` was not sent: its worker died as an earlier message was copied (an
+   * argument's getter ran `terminate()`, say). Cancelled as the queue is if
+   * the pool is closing, else queued again.
+   */
+  #notSent(job: Job): void {
+    if (!this.#workers.closing) return this.#queue.requeue([job]);
+    job.ended = true;
+    for (let i = job.next; i < job.count; i++) {
+      this.#ends.cancelled(
+        job,
+        job.id + i,
+        new PoolClosedError("Job cancelled: the pool was terminated"),
+      );
+    }
   }
 }

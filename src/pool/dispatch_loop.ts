@@ -96,6 +96,7 @@ export class DispatchLoop {
   readonly #flushNow = () => {
     this.flush();
     if (this.#results.callsWaiting) this.changed();
+    else this.#checkDrain(); // the flush may have taken the queue under the mark
   };
   #flushQueued = false;
   /** A set: timed `wait()`s that give up leave one by one, among tens of thousands. */
@@ -103,6 +104,8 @@ export class DispatchLoop {
   /** Depth of `#dispatch` calls: `changed()` waits for the outermost to end. */
   #dispatching = 0;
   #changedLater = false;
+  /** A dispatch was asked for inside one: the outer one goes again (see `#dispatch`). */
+  #dispatchAgain = false;
   readonly #stats: StatsRecorder;
   readonly #events: LoopEvents;
   /** Something was queued or ran since the last `idle` event. */
@@ -293,6 +296,14 @@ export class DispatchLoop {
   }
 
   #dispatch(early: boolean): void {
+    if (this.#dispatching !== 0) {
+      // Inside a dispatch: an argument's getter, run as its message is copied,
+      // re-entered the pool (resize(), a submit that flushes). A message sent
+      // now would pass the one being copied, whose job is already in flight
+      // before it, and answers are matched in order: the outer one goes again.
+      this.#dispatchAgain = true;
+      return;
+    }
     // Nothing queued: an idle worker may take a batch another has not started.
     if (this.queue.empty && (early || !stealForIdle(this.slots, this.queue, this.#stats))) return;
     // A batch that fails to send reports failures, and `changed()` would make
@@ -301,6 +312,10 @@ export class DispatchLoop {
     this.#dispatching++;
     try {
       this.#dispatchNow(early);
+      while (this.#dispatchAgain) {
+        this.#dispatchAgain = false;
+        if (!this.queue.empty) this.#dispatchNow(early);
+      }
     } finally {
       if (--this.#dispatching === 0 && this.#changedLater) {
         this.#changedLater = false;

@@ -136,6 +136,8 @@ export class Recovery {
    * the way behind a later job's, is not failed.
    */
   armTimeout(slot: WorkerSlot, job: Job): void {
+    // An argument's getter, run as its message was copied, may have ended it or the pool.
+    if (job.ended || job.slot !== slot || slot.dead) return;
     const timeout = job.timeout;
     const look = Math.max(1, timeout / 16);
     const sentAt = this.#clock.now();

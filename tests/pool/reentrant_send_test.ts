@@ -1,0 +1,129 @@
+/**
+ * What the pool does while it sends: `postMessage` copies arguments, and a
+ * getter of one runs pool code in the middle of a send (found by reading
+ * the dispatch). Also a batch refused and sent again item by item, whose
+ * items keep their time limit, and `drained()` at the flush that empties
+ * the queue.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { run, withThisRuntime } from "../_child.ts";
+import { fixture, within } from "../_util.ts";
+import { fileURLToPath } from "node:url";
+
+/** Warms `pool` with `f` so that its jobs travel several to a message. */
+async function warm(pool: Pool, f: (x: never) => unknown): Promise<void> {
+  pool.map(f as (x: number) => unknown, Array.from({ length: 500 }, (_, i) => i), false);
+  await pool.wait();
+}
+
+/** Past the bounds of the waits below (Bun's default is 5 s). */
+const LONG = { timeout: 30_000 };
+
+describe("Pool while it sends", () => {
+  it(
+    "items of a refused map batch, sent one by one, keep their taskTimeout (several jobs per worker)",
+    LONG,
+    async () => {
+      await using pool = new Pool({
+        maxChildren: 1,
+        taskTimeout: 200,
+        concurrentTasksPerWorker: 2,
+      });
+      const f = (x: unknown) => x === -1 ? new Promise(() => {}) : "ok"; // -1 never settles
+      await warm(pool, f);
+      pool.map(f, [() => 1, -1, 2], true); // a function cannot be cloned: sent again one by one
+      // Before: the item that never settles ran on past its time limit, for ever.
+      assert.equal(await pool.wait(20_000), true, "every item ended");
+      const errors = [...pool.failed].map((error) => (error as Error).name).sort();
+      assert.deepEqual(errors, ["TaskTimeoutError", "TypeError"]);
+    },
+  );
+
+  it(
+    "a getter that resizes the pool as its job is sent: each job gets its own result",
+    LONG,
+    async () => {
+      await using pool = new Pool({ maxChildren: 1 });
+      const f = (o: unknown) => `A (${typeof o})`;
+      const g = (s: string) => `C (${s})`;
+      await pool.collect(f, Array.from({ length: 300 }, (_, i) => i));
+      await pool.collect(g, Array.from({ length: 300 }, (_, i) => String(i)));
+      let reads = 0;
+      let c: Promise<string> | undefined;
+      const argument = {
+        get x() {
+          if (reads++ === 1) { // the second read: inside postMessage of A's batch
+            c = pool.run(g, "c");
+            pool.resize(1); // flushes now
+          }
+          return 1;
+        },
+      };
+      const a = await pool.run(f, argument);
+      // Before: C's message passed A's, and each got the other's result.
+      assert.deepEqual([a, await c], ["A (object)", "C (c)"]);
+    },
+  );
+
+  it(
+    "a getter that terminates the pool while a refused batch is sent again: every job ends once",
+    LONG,
+    async () => {
+      const pool = new Pool({ maxChildren: 1 });
+      const f = (o: unknown) => typeof o;
+      await warm(pool, f);
+      let reads = 0;
+      const terminates = {
+        get x() {
+          if (reads++ === 1) pool.terminate();
+          return 1;
+        },
+      };
+      const outcomes = [pool.run(f, { bad: () => 1 }), pool.run(f, terminates), pool.run(f, 3)]
+        .map((job) => job.then(() => "done", (e: Error) => e.name));
+      const all = Promise.all(outcomes);
+      // Before: the jobs after the getter's were sent to the ended worker and never ended.
+      assert.equal(await within(all, 20_000), true, "every job ended");
+      assert.equal((await all)[0], "TypeError");
+      assert.deepEqual((await all).slice(1), ["PoolClosedError", "PoolClosedError"]);
+      assert.equal(pool.pending, 0);
+      const { jobs } = pool.stats();
+      assert.equal(jobs.submitted, jobs.done + jobs.failed + jobs.cancelled);
+    },
+  );
+
+  it(
+    "a timed job whose getter terminates the pool leaves no timer: the program exits at once",
+    LONG,
+    async () => {
+      const [command, args] = withThisRuntime(
+        fileURLToPath(fixture("getter_terminates_program.ts")),
+      );
+      // Before: the job's 60 s timer was armed after terminate() and held the program.
+      const exit = await run(command, args, { killAfter: 20_000 });
+      assert.equal(exit.signal, null, `the program exited by itself: ${exit.stderr}`);
+      assert.match(exit.stdout, /job: PoolClosedError, pending 0/);
+    },
+  );
+
+  it(
+    "drained() resolves at the flush that takes the queue under the mark, with the worker busy",
+    LONG,
+    async () => {
+      await using pool = new Pool({ maxChildren: 1, highWaterMark: 1 });
+      let drains = 0;
+      pool.addEventListener("drain", () => drains++);
+      await pool.run(() => 0);
+      pool.submit(() => new Promise(() => {})); // holds the worker for good
+      // Before: drained() waited for an answer that never came.
+      assert.equal(await within(pool.drained(), 20_000), true);
+      assert.equal(drains, 1);
+      pool.terminate();
+    },
+  );
+});
