@@ -104,6 +104,8 @@ export class DispatchLoop {
   /** Depth of `#dispatch` calls: `changed()` waits for the outermost to end. */
   #dispatching = 0;
   #changedLater = false;
+  /** Depth of `#asOne` steps: `changed()` waits for the outermost to end, as for a dispatch. */
+  #holding = 0;
   /** A dispatch was asked for inside one: the outer one goes again (see `#dispatch`). */
   #dispatchAgain = false;
   readonly #stats: StatsRecorder;
@@ -497,8 +499,35 @@ export class DispatchLoop {
     return true;
   }
 
+  /**
+   * `terminate()`: cancels every queued job with `reason()` and stops every
+   * worker, whose in-flight jobs fail with `PoolClosedError`, as one step. A
+   * callback of the cancelled jobs that re-enters the pool (`clear()` and a
+   * `submit()`, say) runs once the workers are stopped, not between, where
+   * the stop would close the pool it had just opened again.
+   */
+  terminate(reason: () => unknown): void {
+    this.#asOne(() => {
+      this.cancelAll(reason);
+      this.#terminateWorkers();
+    });
+  }
+
+  /** Runs `steps` with `changed()` (and so user callbacks) held back until the last has ended. */
+  #asOne(steps: () => void): void {
+    this.#holding++;
+    try {
+      steps();
+    } finally {
+      if (--this.#holding === 0 && this.#changedLater) {
+        this.#changedLater = false;
+        this.changed();
+      }
+    }
+  }
+
   /** Stops every worker now; their in-flight jobs fail with `PoolClosedError`. */
-  terminate(): void {
+  #terminateWorkers(): void {
     this.workers.terminateAll((slot) => {
       for (const [id, job] of slot.later) {
         if (job.ended) continue;
@@ -559,16 +588,22 @@ export class DispatchLoop {
    * state whole; inside a dispatch, it waits for the dispatch to end.
    */
   changed(): void {
-    if (this.#dispatching !== 0) {
+    if (this.#dispatching !== 0 || this.#holding !== 0) {
       this.#changedLater = true;
       return;
     }
     this.#checkDrain();
+    // A callback re-entered the pool (`cancel()`, `clear()`, `resize()`): its
+    // outcomes join the calls being made, and whether the pool is idle is for
+    // the outer `changed()` to say once they all ran, since the callback may
+    // still submit.
+    if (this.#results.calling) return this.#results.commit();
+    this.#results.commit();
     if (this.pending === 0 && this.#busySinceIdle) {
       this.#busySinceIdle = false;
       this.#events.emit("idle", null);
+      this.#results.commit(); // the event's listeners, which may submit
     }
-    this.#results.commit();
     if (this.pending === 0 && this.#idleWaiters.size !== 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = new Set();

@@ -1147,13 +1147,14 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     }
     checkOptionNames(options, SHUTDOWN_OPTION_NAMES, "shut down pool");
     if (options.soon !== undefined) checkBoolean(options.soon, "soon", "shut down pool");
+    // Before the cancellations: a cancelled callback's clear() overtakes this shutdown.
+    const reopened = this.#reopened;
     this.#submitter.close();
     this.#loop.queue.close(); // submits must not join it now
     this.#scheduler.cancelAll();
     if (options.soon) {
       this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
     }
-    const reopened = this.#reopened;
     const start = this.#clock.now();
     const idle = await this.wait(timeout);
     if (reopened !== this.#reopened) return idle;
@@ -1190,8 +1191,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   terminate(): void {
     this.#submitter.close();
     this.#scheduler.cancelAll();
-    this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool was terminated"));
-    this.#loop.terminate();
+    this.#loop.terminate(() => new PoolClosedError("Job cancelled: the pool was terminated"));
   }
 
   /**

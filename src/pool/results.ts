@@ -57,6 +57,11 @@ export class Results {
     this.#calls.push(callback, a, b);
   }
 
+  /** Whether `commit()` is making the queued calls now (a callback re-entered the pool). */
+  get calling(): boolean {
+    return this.#calling;
+  }
+
   /** Whether callbacks or events wait for the next `commit()`. */
   get callsWaiting(): boolean {
     return this.#calls.length !== 0;
@@ -296,6 +301,8 @@ export class Results {
   clear(): void {
     this.done.clear();
     this.failed.clear();
+    // Results added since the last commit are gone too: their permits must not come later.
+    this.#addedDone = this.#addedFailed = 0;
     takeAll(this.doneCount); // at once: saturated, a counter holds 2^30 - 1
     takeAll(this.failedCount);
   }

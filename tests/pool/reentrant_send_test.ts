@@ -126,4 +126,23 @@ describe("Pool while it sends", () => {
       pool.terminate();
     },
   );
+
+  it("a getter that clears the pool during a one-by-one resend leaves failedCount at failed.length", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const f = (o: unknown) => typeof o;
+    await warm(pool, f);
+    let reads = 0;
+    const clears = {
+      get x() {
+        if (reads++ === 1) pool.clear(); // its second read: inside postMessage
+        return 1;
+      },
+    };
+    pool.map(f, [{ bad: () => 1 }, clears, 3], true); // a function cannot be cloned
+    await pool.wait();
+    // Before: the first item's failure, added but not yet counted, was counted after
+    // clear() had emptied `failed`: failedCount said 1 of an empty deque.
+    assert.equal(pool.failedCount.value, pool.failed.length);
+    assert.equal(pool.doneCount.value, pool.done.length);
+  });
 });
