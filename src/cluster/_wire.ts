@@ -53,6 +53,9 @@ export interface ChunkResult {
   ms: number;
 }
 
+/** Arrays and objects nested deeper than this do not cross (Deno's `JSON.stringify` stops near 3,600). */
+export const MAX_JSON_DEPTH = 2_000;
+
 /**
  * Why `value` cannot cross as JSON, or `undefined` if it can. JSON-safe:
  * `null`, booleans, finite numbers, strings, arrays of JSON-safe values, and
@@ -76,6 +79,10 @@ export function jsonProblem(value: unknown, path = "", seen: unknown[] = []): st
   }
   if (value === null) return undefined;
   if (seen.includes(value)) return `${path || "it"} is a cyclic reference`;
+  // Deeper, this check (and JSON itself, on Deno) would run out of stack: a bare RangeError.
+  if (seen.length === MAX_JSON_DEPTH) {
+    return `it is nested deeper than ${MAX_JSON_DEPTH.toLocaleString("en")} levels`;
+  }
   seen.push(value);
   try {
     if (Array.isArray(value)) {

@@ -18,6 +18,7 @@ import {
   encodeFailure,
   jsonClean,
   jsonProblem,
+  MAX_JSON_DEPTH,
 } from "../../src/cluster/_wire.ts";
 import { redisOptions } from "../../src/cluster/connection.ts";
 import { resolveClusterOptions } from "../../src/cluster/options.ts";
@@ -53,6 +54,25 @@ describe("cluster wire", () => {
     for (const [value, pattern] of cases) assert.match(jsonProblem(value) ?? "", pattern);
     const shared = { x: 1 };
     assert.equal(jsonProblem([shared, shared]), undefined, "a value seen twice is not a cycle");
+  });
+
+  it("jsonProblem() names a value nested too deep, however deep (no RangeError)", () => {
+    const nested = (depth: number) => {
+      let value: unknown = 1;
+      for (let i = 0; i < depth; i++) value = [value];
+      return value;
+    };
+    assert.equal(jsonProblem(nested(MAX_JSON_DEPTH)), undefined);
+    for (const depth of [MAX_JSON_DEPTH + 1, 100_000]) {
+      // Before: 100,000 levels threw a bare RangeError (Maximum call stack size exceeded).
+      assert.match(jsonProblem(nested(depth)) ?? "", /it is nested deeper than 2,000 levels/);
+    }
+    assert.throws(
+      () => checkArgs([1, nested(100_000)], "submit job"),
+      (error: Error) =>
+        error instanceof TypeError &&
+        /argument 2 is not JSON-safe \(it is nested deeper than 2,000 levels\)/.test(error.message),
+    );
   });
 
   it("checkArgs() throws a TypeError naming the argument", () => {
