@@ -148,20 +148,22 @@ export class ChunkProducer {
   cancel(jobId: JobId | null): boolean {
     let matched = false;
     const reason = () => new DOMException("Job was cancelled", "AbortError");
-    for (const batch of [...this.#backlog]) {
-      for (let i = batch.cut; i < batch.items.length; i++) {
-        if (jobId === null || batch.firstId + i === jobId) {
-          if (this.cancelItem(batch, i, reason(), false)) matched = true;
-        }
+    // One id is one index per batch: looked up, not searched for (20,000
+    // cancels one by one walked 20,000 items each).
+    const cancelIn = (batch: Batch, from: number, to: number) => {
+      if (jobId !== null) {
+        const i = jobId - batch.firstId;
+        if (i >= from && i < to && this.cancelItem(batch, i, reason(), false)) matched = true;
+        return;
       }
-    }
+      for (let i = from; i < to; i++) {
+        if (this.cancelItem(batch, i, reason(), false)) matched = true;
+      }
+    };
+    for (const batch of [...this.#backlog]) cancelIn(batch, batch.cut, batch.items.length);
     for (const chunk of [...this.#chunks.values()]) {
-      if (chunk.state === State.ACTIVE) continue;
-      const { batch, offset, count } = chunk;
-      for (let i = offset; i < offset + count; i++) {
-        if (jobId === null || batch.firstId + i === jobId) {
-          if (this.cancelItem(batch, i, reason(), false)) matched = true;
-        }
+      if (chunk.state !== State.ACTIVE) {
+        cancelIn(chunk.batch, chunk.offset, chunk.offset + chunk.count);
       }
     }
     if (matched) this.#results.commit();

@@ -86,6 +86,35 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
   );
 
   it(
+    "cancel(id) one by one, in the backlog and in a queued chunk: each item ends once",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("cancel-each");
+      await using watched = await watchQueue(redis, queue);
+      const cancelled: number[] = [];
+      await using pool = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        cancelledCallback: (id) => cancelled.push(id),
+      });
+      const waiting = watched.next("waiting");
+      const n = 3_000;
+      pool.map("inc", Array.from({ length: n }, (_, i) => i));
+      await waiting; // the probe chunk is in Redis, the rest in the backlog
+      // Newest first, then the probe's: each id is looked up, not searched for.
+      const ids = Array.from({ length: n }, (_, i) => n - i);
+      for (const id of ids) assert.equal(pool.cancel(id), true, `job ${id}`);
+      for (const id of [1, n, n + 1]) assert.equal(pool.cancel(id), false, `job ${id} again`);
+      assert.equal(pool.pending, 0);
+      assert.deepEqual(cancelled, ids);
+      await using _node = await startNode(redis, queue, {});
+      assert.equal(await pool.run("inc", 41), 42);
+      assert.equal(pool.done.length, 0, "no cancelled item ran");
+    },
+  );
+
+  it(
     "a task's probe item aborted after a node took it: the task's next items run at once",
     needsRedis(60_000),
     async () => {
