@@ -94,10 +94,20 @@ export class BatchSender {
 
   /** `items` more jobs went to `slot`: in flight, spent from its budget, and it is busy. */
   #sent(slot: WorkerSlot, items: number): void {
+    this.#sending(slot, items);
+    this.#checkBudget(slot);
+  }
+
+  /** `items` more jobs go to `slot`: in flight and counted against its budget; it is busy. */
+  #sending(slot: WorkerSlot, items: number): void {
     slot.inflightItems += items;
     slot.sentItems += items;
-    if (slot.sentItems >= this.#options.maxJobsPerWorker) this.#spent(slot);
     this.#workers.sentWork(slot);
+  }
+
+  /** Recycles `slot` once idle if the jobs sent to it used up its `maxJobsPerWorker`. */
+  #checkBudget(slot: WorkerSlot): void {
+    if (slot.sentItems >= this.#options.maxJobsPerWorker) this.#spent(slot);
   }
 
   /** Counts how long `job` waited in the queue, once (sent again after a crash, it does not wait twice). */
@@ -162,7 +172,8 @@ export class BatchSender {
         break;
       }
     }
-    this.#sent(slot, items);
+    // Its budget is judged once the batch went: refused, only what goes one by one counts.
+    this.#sending(slot, items);
     const taskBase = slot.knownTasks;
     const specs = this.#tasks.specs;
     const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
@@ -199,6 +210,7 @@ export class BatchSender {
       this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
       return items; // what went is armed there: a map item goes as a new entry
     }
+    this.#checkBudget(slot);
     if (timed) this.#recovery.armTimeout(slot, timed);
     if (shared !== null) {
       for (const job of shared) {
@@ -221,7 +233,10 @@ export class BatchSender {
   ): void {
     const unsent: Job[] = [];
     while (slot.inflight.length > firstEntry) unsent.unshift(slot.inflight.pop()!);
-    for (const job of unsent) slot.inflightItems -= job.count;
+    for (const job of unsent) {
+      slot.inflightItems -= job.count;
+      slot.sentItems -= job.count; // counted again as each goes
+    }
     slot.exclusive = false;
     let pendingTasks = tasks;
     for (const entry of unsent) {
@@ -240,6 +255,7 @@ export class BatchSender {
         // In flight before the copy, as in `send`: a getter's terminate() ends it there.
         slot.inflight.push(job);
         slot.inflightItems += job.count;
+        slot.sentItems += job.count;
         try {
           slot.send(
             { type: "run", jobs: data, taskBase, tasks: pendingTasks, claim: -1 },
@@ -251,6 +267,7 @@ export class BatchSender {
         } catch (error) {
           slot.inflight.pop();
           slot.inflightItems -= job.count;
+          slot.sentItems -= job.count;
           if (job.ended) continue;
           job.ended = true;
           const message = `Cannot send job ${job.id}: an argument cannot be cloned (${
@@ -261,6 +278,7 @@ export class BatchSender {
       }
     }
     if (pendingTasks && !slot.dead) slot.knownTasks = taskBase; // nothing went: the worker still lacks them
+    if (!slot.dead) this.#checkBudget(slot);
     if (slot.inflightItems === 0 && !slot.dead) this.#workers.idle(slot);
     this.#changed();
   }

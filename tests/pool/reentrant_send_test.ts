@@ -145,4 +145,16 @@ describe("Pool while it sends", () => {
     assert.equal(pool.failedCount.value, pool.failed.length);
     assert.equal(pool.doneCount.value, pool.done.length);
   });
+
+  it("items of a refused batch that could not be cloned do not use up maxJobsPerWorker", async () => {
+    await using pool = new Pool({ maxChildren: 1, maxJobsPerWorker: 6 });
+    const where = (_: unknown) => (globalThis as { name?: string }).name;
+    const bad = { bad: () => 1 }; // a function cannot be cloned: the batch goes one by one
+    const good = Array.from({ length: 6 }, (_, i) => ({ i }));
+    pool.map(where, [bad, bad, bad, ...good], true);
+    await pool.wait();
+    assert.equal(pool.failed.length, 3);
+    // Before: the three refused items counted, and the worker left after 3 of its 6 jobs.
+    assert.equal(new Set(pool.done).size, 1, `one worker ran the 6 jobs: ${[...pool.done]}`);
+  });
 });
