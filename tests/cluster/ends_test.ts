@@ -86,6 +86,34 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
   );
 
   it(
+    "cancel() of queued items' promises rejects them all with one AbortError; cancel(id) with its own",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("cancel-shared");
+      await using watched = await watchQueue(redis, queue);
+      await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      const waiting = watched.next("waiting");
+      const reasons = (promises: Promise<unknown>[]) =>
+        Promise.all(promises.map((p) => p.then(() => assert.fail("it ran"), (error) => error)));
+      // The first items are the task's probe chunk, in Redis; the rest here.
+      const all = Array.from({ length: 40 }, (_, i) => pool.run("inc", i));
+      await waiting;
+      assert.equal(pool.cancel(), true);
+      const shared = await reasons(all);
+      assert.ok(shared[0] instanceof DOMException && shared[0].name === "AbortError");
+      assert.ok(shared.every((reason) => reason === shared[0]), "one error for the call");
+      const [a, b] = [pool.run("inc", 1), pool.run("inc", 2)];
+      assert.equal(pool.cancel(41), true);
+      assert.equal(pool.cancel(42), true);
+      const [ra, rb] = await reasons([a, b]);
+      assert.ok(ra instanceof DOMException && ra.name === "AbortError");
+      assert.notEqual(ra, rb, "each cancel(id) call its own");
+      assert.equal(pool.pending, 0);
+    },
+  );
+
+  it(
     "cancel(id) one by one, in the backlog and in a queued chunk: each item ends once",
     needsRedis(60_000),
     async () => {
