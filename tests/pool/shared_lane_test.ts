@@ -107,10 +107,14 @@ describe("Pool shared lane", () => {
       }
       return us;
     };
-    const jobs = 80;
-    for (let i = 0; i < jobs; i++) assert.equal(await pool.run(spin, 10), 10);
+    // Until 16 took the lane (two timed); on a loaded machine many go as messages.
+    let jobs = 0;
+    while (pool.stats().jobs.sharedLane < 16 && jobs < 100 * TRIES) {
+      assert.equal(await pool.run(spin, 10), 10);
+      jobs++;
+    }
     const stats = pool.stats();
-    assert.ok(stats.jobs.sharedLane >= 16, `lane jobs: ${stats.jobs.sharedLane}`);
+    assert.ok(stats.jobs.sharedLane >= 16, `lane jobs: ${stats.jobs.sharedLane} of ${jobs}`);
     const runTime = stats.tasks.spin!.runTime;
     assert.equal(runTime.count, jobs, "each job counts once");
     // One lane job in eight is timed and the others report it: none reports less than a job took.
@@ -282,11 +286,23 @@ describe("Pool shared lane", () => {
     const slow = fixture("slow_import_counts.ts");
     const exits: string[] = [];
     pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
-    // Quick once loaded: the pool's estimate of its time lets it take the lane.
-    for (let k = 0; k < 20; k++) await pool.run(task(slow, "counted"));
+    // Runs until `streak` in a row came back on the lane (at least `least` runs).
+    const untilOnLane = async (run: () => Promise<unknown>, streak: number, least: number) => {
+      for (let k = 0, inRow = 0; k < 10 * TRIES && (k < least || inRow < streak); k++) {
+        const before = laneJobs(pool);
+        await run();
+        inRow = laneJobs(pool) > before ? inRow + 1 : 0;
+      }
+    };
     for (let i = 0; i < TRIES; i++) {
+      // Quick once loaded: the pool's estimate of its time lets it take the
+      // lane (a run descheduled on a loaded machine raises it; these bring it down).
+      await untilOnLane(() => pool.run(task(slow, "counted")), 3, i === 0 ? 20 : 0);
       await pool.recycle(); // a worker that has not imported the module
-      for (let k = 0; k < 5; k++) await pool.run(same, 0); // warm, idle and listening
+      // Warm, idle and listening: a trip that came back on the lane says both
+      // threads keep pace now (on a loaded machine the worker's window after
+      // an answer that came as a message is often gone by the next send).
+      await untilOnLane(() => pool.run(same, 0), 1, 5);
       exits.length = 0;
       const before = pool.stats().jobs.sharedLane;
       const controller = new AbortController();
