@@ -13,12 +13,19 @@ export const TaskKind = { PLAIN: 0, GENERATOR: 1, ASYNC_GENERATOR: 2 } as const;
 export interface Compiled {
   readonly fn: (...args: unknown[]) => unknown;
   readonly kind: number;
+  /**
+   * Whether a call may return a promise: an `async` function, or one that
+   * returned a thenable before. With several jobs at once per worker, such a
+   * call is timed from its start (its synchronous part counts).
+   */
+  pends: boolean;
   /** Adds a hint to an error the task threw, where one helps. */
   explain(error: unknown): unknown;
 }
 
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
 const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).constructor;
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
 
 const FREE_VARIABLE_HINT =
   " (an inline task runs in a worker and cannot see the caller's variables: pass values as arguments, or import() modules by absolute specifier)";
@@ -61,7 +68,7 @@ compileTask.of = function of(
     : bareImports.length === 0
     ? explainInline
     : (error: unknown) => explainBareImport(error, bareImports) ?? explainInline(error);
-  return { fn, kind, explain };
+  return { fn, kind, pends: fn instanceof AsyncFunction, explain };
 };
 
 /** A task that fails every job with `error` (e.g. a missing export). */
@@ -71,6 +78,7 @@ compileTask.failing = function failing(error: unknown): Compiled {
       throw error;
     },
     kind: TaskKind.PLAIN,
+    pends: false,
     explain: same,
   };
 };

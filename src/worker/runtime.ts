@@ -197,6 +197,11 @@ const freeLanes: number[] = [];
 let laneFree: (() => void) | null = null;
 /** An answer of an asynchronous job waits to be flushed while the loop is idle. */
 let flushQueued = false;
+/**
+ * With several lanes, when the job being called was called, if its task
+ * `pends` (its run time starts there).
+ */
+let callStarted = 0;
 
 function setConcurrency(n: number | undefined): void {
   concurrency = n !== undefined && n > 1 ? n : 1;
@@ -211,12 +216,14 @@ function setConcurrency(n: number | undefined): void {
  */
 function pendingResult(task: Compiled, result: unknown, id: number): Promise<void> | undefined {
   if (concurrency === 1) return track(settle(task, result)!);
+  // Timed on its own from its call (its synchronous part included), which
+  // the answers' messages cannot give: other jobs run and answer meanwhile.
+  // A task first seen to return a promise is timed from here this once.
+  const started = task.pends ? callStarted : performance.now();
+  task.pends = true;
   const lane = freeLanes.pop()!;
   atomicStore(status, Status.WORDS + lane, laneWord(id));
   out.later();
-  // Timed from here, where it went asynchronous: its own time, which the
-  // answers' messages cannot give (other jobs run and answer meanwhile).
-  const started = performance.now();
   const context = takeMade(id);
   if (context !== null) live.set(id, context);
   const end = () => {
@@ -506,9 +513,12 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
   let k = 0;
   let result: unknown;
   let threw = false;
+  // Read once: the loop ends at the first promise, where `pends` may change.
+  const timed = concurrency > 1 && task.pends;
   for (; k < n; k++) {
     startJob();
     currentJob = firstId + k;
+    if (timed) callStarted = performance.now();
     try {
       result = fn(fromDouble(values[k]!));
     } catch (error) {
@@ -553,12 +563,14 @@ async function runItems(
   const fn = task.fn;
   const last = lastEntry ? start + n - 1 : -1;
   const idOf = firstId - start;
+  let timed = concurrency > 1 && task.pends;
   for (let k = start, end = start + n; k < end; k++) {
     if (k === last) answerEarly(inbox.length !== 0);
     startJob();
     currentJob = idOf + k;
     const arg = jobs[k];
     let result: unknown;
+    if (timed) callStarted = performance.now();
     try {
       result = fn(typeof arg === "object" && arg !== null ? fromWire(arg) : arg);
     } catch (error) {
@@ -570,6 +582,7 @@ async function runItems(
       out.returnedPrimitive(result);
     } else if (isThenable(result)) {
       const wait = pendingResult(task, result, idOf + k);
+      timed = concurrency > 1; // its task `pends` now
       if (wait !== undefined) {
         await wait;
         afterLane();
@@ -599,6 +612,7 @@ function call(
   id: number,
 ): Promise<void> | undefined {
   let result: unknown;
+  if (concurrency > 1 && task.pends) callStarted = performance.now();
   try {
     result = applyTask(task.fn, undefined, args);
   } catch (error) {

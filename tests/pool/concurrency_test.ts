@@ -100,6 +100,40 @@ describe("Pool option concurrentTasksPerWorker", () => {
     assert.ok(runTime.max >= 200 * 0.95, `max ${runTime.max}`);
   });
 
+  it("counts an async job's synchronous part, before its first await, in its run time", async () => {
+    await using p = pool();
+    // 30 ms of work before the first await, then nothing to wait for.
+    const busyFirst = async (ms: number, _tag = 0) => {
+      const start = performance.now();
+      while (performance.now() - start < ms) {
+        // busy
+      }
+      await null;
+      return ms;
+    };
+    // One argument, two (the general path), and a map of numbers (their own loop).
+    assert.equal(await p.run(busyFirst, 30), 30);
+    assert.equal(await p.run(busyFirst, 30, 1), 30);
+    p.map(busyFirst, [30, 30]);
+    await p.wait();
+    const { runTime } = p.stats();
+    assert.equal(runTime.count, 4);
+    assert.ok(runTime.min >= 30 * 0.98, `min ${runTime.min}`);
+    // Not an async function: once it returned a promise, the worker knows
+    // (its first call is timed from its return).
+    const busyThen = (ms: number) => {
+      const start = performance.now();
+      while (performance.now() - start < ms) {
+        // busy
+      }
+      return Promise.resolve(ms);
+    };
+    for (let i = 0; i < 3; i++) assert.equal(await p.run(busyThen, 30), 30);
+    const then = p.stats().tasks.busyThen!.runTime;
+    assert.equal(then.count, 3);
+    assert.ok(then.max >= 30 * 0.98, `max ${then.max}`);
+  });
+
   it("synchronous tasks run as before, one at a time", async () => {
     await using p = pool();
     p.map("doubleSync", Array.from({ length: 1000 }, (_, i) => i));
