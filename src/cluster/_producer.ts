@@ -16,7 +16,7 @@
  * @module
  */
 
-import { clearImmediate, setImmediate } from "node:timers";
+import { clearImmediate, clearTimeout, setImmediate, setTimeout } from "node:timers";
 import { Deque } from "../deque.ts";
 import { QueueFullError } from "../errors.ts";
 import type { JobId } from "../pool/types.ts";
@@ -39,6 +39,8 @@ const WINDOW_PER_NODE = 4;
 /** How long a closing producer waits for Redis to drop the chunks it gave up. */
 const WITHDRAW_MS = 2000;
 const MIN_WINDOW = 8;
+/** The longest delay `setTimeout` keeps (a longer one fires at once). */
+const MAX_DELAY = 2 ** 31 - 1;
 
 /** Moves one cluster pool's items through Redis and ends each once. */
 export class ChunkProducer {
@@ -65,6 +67,8 @@ export class ChunkProducer {
   #queued = 0;
   #closed = false;
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
+  /** Timers of probe chunks a node runs: see {@linkcode #watchProbe}. */
+  readonly #probeTimers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
     options: ResolvedClusterOptions,
@@ -135,6 +139,8 @@ export class ChunkProducer {
   async close(): Promise<void> {
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
+    for (const timer of this.#probeTimers) clearTimeout(timer);
+    this.#probeTimers.clear();
     // Given-up chunks leave Redis before the link closes (a node started later
     // would run them for nobody), waiting no longer than WITHDRAW_MS.
     await settlesWithin(systemClock, Promise.allSettled([...this.#withdrawn]), WITHDRAW_MS);
@@ -302,6 +308,30 @@ export class ChunkProducer {
     chunk.state = State.ACTIVE;
     this.#queued -= chunk.queued;
     chunk.queued = 0;
+    if (this.#sizer.probing(chunk.batch.task)) {
+      this.#watchProbe(chunk, performance.now(), Math.max(2 * this.#options.chunkTime, 1));
+    }
+  }
+
+  /**
+   * A chunk a node took while its task probes: if it runs on past `after` ms
+   * with no report, each of its items takes at least that time ÷ its items,
+   * and the task's other items go to the nodes it leaves idle, in chunks
+   * sized from that floor (looked at again at twice the time while it runs).
+   * Before, they waited for the probe's report: a minute, if its items took one.
+   */
+  #watchProbe(chunk: Chunk, since: number, after: number): void {
+    if (after > MAX_DELAY) return;
+    const timer = setTimeout(() => {
+      this.#probeTimers.delete(timer);
+      const task = chunk.batch.task;
+      if (this.#chunks.get(chunk.key) !== chunk || !this.#sizer.probing(task)) return;
+      this.#sizer.stillRunning(task, chunk.count, performance.now() - since);
+      this.#pump();
+      this.#watchProbe(chunk, since, after * 2);
+    }, after);
+    timer.unref?.(); // pending items keep the program alive, not this timer
+    this.#probeTimers.add(timer);
   }
 
   #onCompleted(key: string, returned: unknown): void {

@@ -3,7 +3,10 @@
  * nodes reported about earlier chunks, as the local pool sizes its batches.
  *
  * - Nothing known yet about a task: one small probe chunk goes out, and the
- *   rest of that task's items wait for its report (one round trip).
+ *   rest of that task's items wait for its report (one round trip). A probe
+ *   that runs on past its time sets a floor under the task's item time: the
+ *   rest go in chunks sized from it (no larger than the probe), to the nodes
+ *   the probe leaves idle.
  * - Known: a chunk holds about `chunkTime` ms of work for one node's workers,
  *   at most `maxChunk` items, and no more than an even share of what is left
  *   across the nodes seen, so the last chunks do not leave nodes idle.
@@ -57,6 +60,8 @@ export class ChunkSizer {
   readonly #maxChunk: number;
   readonly #fits = new Map<string, Fit>();
   readonly #probing = new Set<string>();
+  /** Probing tasks whose probe ran on past its time: ms per item at least. */
+  readonly #atLeast = new Map<string, number>();
   #workers = 1;
 
   constructor(chunkTime: number, maxChunk: number) {
@@ -71,9 +76,14 @@ export class ChunkSizer {
   size(task: string, remaining: number, nodes: number): number {
     const fit = this.#fits.get(task);
     if (fit === undefined) {
-      if (this.#probing.has(task)) return 0;
-      this.#probing.add(task);
-      return Math.min(remaining, PROBE_ITEMS);
+      if (!this.#probing.has(task)) {
+        this.#probing.add(task);
+        return Math.min(remaining, PROBE_ITEMS);
+      }
+      const atLeast = this.#atLeast.get(task);
+      if (atLeast === undefined) return 0;
+      const byTime = Math.floor((this.#chunkTime * this.#workers) / atLeast);
+      return Math.max(1, Math.min(remaining, PROBE_ITEMS, byTime));
     }
     const [fixed, perItem] = fit.line();
     const work = Math.max(this.#chunkTime - fixed, this.#chunkTime / 2);
@@ -85,9 +95,20 @@ export class ChunkSizer {
     return Math.max(1, Math.min(remaining, full, share));
   }
 
+  /**
+   * A chunk of `count` items of `task` has run `ms` ms on a node, no report
+   * yet, while the task probes: each item takes at least `ms / count` (on
+   * one worker; more workers would only raise that).
+   */
+  stillRunning(task: string, count: number, ms: number): void {
+    if (!this.#probing.has(task) || !(count > 0) || !(ms > 0)) return;
+    this.#atLeast.set(task, Math.max(this.#atLeast.get(task) ?? 0, ms / count));
+  }
+
   /** A node ran `count` items of `task` in `ms` ms on `workers` workers. */
   report(task: string, count: number, ms: number, workers: number): void {
     this.#probing.delete(task);
+    this.#atLeast.delete(task);
     if (!(count > 0) || !(ms >= 0) || !(workers >= 1)) return;
     this.#workers = workers;
     let fit = this.#fits.get(task);
@@ -97,6 +118,7 @@ export class ChunkSizer {
 
   /** A chunk of `task` ended without a report: a waiting probe stops waiting. */
   forget(task: string): void {
+    this.#atLeast.delete(task);
     if (this.#probing.delete(task) && !this.#fits.has(task)) {
       const fit = new Fit();
       fit.add(1, FALLBACK_ITEM_MS);
@@ -110,6 +132,7 @@ export class ChunkSizer {
    */
   withdrawn(task: string): void {
     this.#probing.delete(task);
+    this.#atLeast.delete(task);
   }
 
   /** Whether `task` has a probe out. */

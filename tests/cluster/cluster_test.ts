@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { ClusterPool, RedisUnavailableError, serve } from "../../src/cluster/mod.ts";
 import { Pool } from "../../src/pool/pool.ts";
 import { TaskTimeoutError } from "../../src/errors.ts";
+import { PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
 import {
   needsRedis,
   otherRuntime,
@@ -121,6 +122,33 @@ describe("ClusterPool with nodes", () => {
       assert.deepEqual(remote, local);
       assert.equal(cluster.pending, 0);
       assert.equal(cluster.nodes.size, 2, "both nodes ran chunks");
+    },
+  );
+
+  it(
+    "ClusterPool sends a task's other items to idle nodes while its probe chunk runs on past its time",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("slow-probe");
+      // One chunk at a time per node, on one worker: the probe holds its node.
+      await using _a = await startNode(redis, queue, { concurrency: 1 });
+      await using _b = await startNode(redis, queue, { concurrency: 1 });
+      await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue, chunkTime: 20 });
+      const settled: number[] = [];
+      // The first PROBE_ITEMS items are the probe: 16 × 150 ms on one node.
+      const n = PROBE_ITEMS + 2;
+      const runs = Array.from(
+        { length: n },
+        (_, i) => pool.run("later", i, 150).then((value) => (settled.push(i), value)),
+      );
+      assert.deepEqual(await Promise.all(runs), Array.from({ length: n }, (_, i) => 2 * i));
+      // Before, the last two waited for the probe's report (2.4 s), the other node idle.
+      assert.ok(
+        settled.indexOf(n - 1) < settled.indexOf(0),
+        `the last items ended first on the other node: ${settled.join(" ")}`,
+      );
+      assert.equal(pool.nodes.size, 2, "both nodes ran chunks");
     },
   );
 

@@ -421,6 +421,27 @@ describe("ChunkSizer", () => {
     assert.equal(sizer.size("t", 1_000_000, 1), 20_000, "at most maxChunk");
   });
 
+  it("ChunkSizer sizes a probing task's next chunks from a probe that runs on past its time", () => {
+    const sizer = new ChunkSizer(50, 20_000);
+    assert.equal(sizer.size("t", 1000, 0), PROBE_ITEMS);
+    sizer.stillRunning("other", PROBE_ITEMS, 1_000); // not probing: nothing changes
+    assert.equal(sizer.size("other", 3, 0), 3);
+    assert.equal(sizer.size("t", 984, 0), 0, "held while the probe is in its time");
+    sizer.stillRunning("t", PROBE_ITEMS, 100); // ≥ 6.25 ms an item
+    assert.equal(sizer.size("t", 984, 0), 8, "50 ms of work at 6.25 ms an item");
+    sizer.stillRunning("t", PROBE_ITEMS, 50); // a floor never falls
+    assert.equal(sizer.size("t", 976, 0), 8);
+    sizer.stillRunning("t", PROBE_ITEMS, 3_200); // ≥ 200 ms an item
+    assert.equal(sizer.size("t", 968, 0), 1, "one item a chunk at least");
+    sizer.report("t", 16, 16, 2); // the report replaces the floor: 2 ms an item
+    assert.equal(sizer.size("t", 10_000, 1), 50);
+    assert.equal(sizer.size("u", 100, 1), PROBE_ITEMS);
+    sizer.stillRunning("u", PROBE_ITEMS, 100);
+    sizer.withdrawn("u"); // the probe taken back: the next chunk probes again
+    assert.equal(sizer.size("u", 84, 1), PROBE_ITEMS);
+    assert.equal(sizer.size("u", 68, 1), 0);
+  });
+
   it("ChunkSizer.forget() releases a probe that ended without a report", () => {
     const sizer = new ChunkSizer(50, 100);
     assert.equal(sizer.size("t", 5, 1), 5);
