@@ -25,7 +25,7 @@ import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { StatsRecorder } from "./stats.ts";
-import type { WorkerSlot } from "./worker_slot.ts";
+import { WorkerSlot } from "./worker_slot.ts";
 import type { WorkerExitReason, Workers } from "./workers.ts";
 
 /** What recovery needs from the dispatch loop. */
@@ -132,8 +132,9 @@ export class Recovery {
    * A job sent behind others that hold its worker (several lanes: the worker
    * runs synchronous jobs one after another) starts when the worker reaches
    * it: the pool looks every sixteenth of the limit, and the clock starts at
-   * the last look that found it waiting. One that finished, its answer on
-   * the way behind a later job's, is not failed.
+   * the last look that found it waiting. A worker importing the job's
+   * `task()` module for it runs its clock (`Status.LOADING`). One that
+   * finished, its answer on the way behind a later job's, is not failed.
    */
   armTimeout(slot: WorkerSlot, job: Job): void {
     // An argument's getter, run as its message was copied, may have ended it or the pool.
@@ -150,8 +151,11 @@ export class Recovery {
       if (slot.ready) {
         const progress = slot.progressOf(job);
         if (progress === "finished") return;
-        if (progress === "waiting") {
-          from = now; // not started yet: its clock starts after this
+        // Not started yet, its clock starts after this; unless its worker
+        // imports its task() module for it: the import is part of its time
+        // (as on the shared lane), or one that never ends would hold it.
+        if (progress === "waiting" && !WorkerSlot.loadsFor(job, slot.loading())) {
+          from = now;
           job.timer = this.#clock.setTimer(check, look);
           return;
         }
@@ -322,9 +326,7 @@ export class Recovery {
       // jobs needs that module): sent again, it would kill the next worker.
       const kept: Job[] = [];
       for (const job of resend) {
-        let hit = false;
-        for (let i = 0; i < job.count && !hit; i++) hit = laneWord(job.id + i) === loading;
-        if (!hit) kept.push(job);
+        if (!WorkerSlot.loadsFor(job, loading)) kept.push(job);
         else for (let i = 0; i < job.count; i++) fail(job, job.id + i);
       }
       resend = kept;

@@ -356,6 +356,13 @@ export class WorkerSlot {
     return this.statusShared ? Atomics.load(this.status, Status.LOADING) : 0;
   }
 
+  /** Whether `loading` (see {@linkcode loading}) names one of `job`'s ids. */
+  static loadsFor(job: Job, loading: number): boolean {
+    if (loading === 0) return false;
+    for (let i = 0; i < job.count; i++) if (laneWord(job.id + i) === loading) return true;
+    return false;
+  }
+
   /** Stops the worker now. */
   terminate(): void {
     this.dead = true;

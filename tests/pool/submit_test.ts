@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { Pool } from "../../src/pool/pool.ts";
-import { PoolClosedError } from "../../src/errors.ts";
+import { PoolClosedError, TaskTimeoutError } from "../../src/errors.ts";
 import { transfer } from "../../src/protocol/codec.ts";
 import { task } from "../../src/task.ts";
 import { fixture, within } from "../_util.ts";
@@ -129,6 +129,22 @@ describe("Pool tasks", () => {
     // The failure is remembered: the module's other jobs fail at once, others run.
     await assert.rejects(pool.run(task(fixture("never_loads.ts"), "never")), /startTimeout/);
     assert.equal(await pool.run((n: number) => n * 2, 21), 42);
+  });
+
+  it("a job's timeout counts its task() module's import: one that never ends or blocks its worker fails in time", async () => {
+    await using pool = new Pool({ maxChildren: 1, abortGrace: 100 });
+    assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
+    for (const name of ["never_loads.ts", "blocks_at_import.ts"]) {
+      const job = pool.exec(task(fixture(name), "never"), [], { timeout: 200 });
+      const outcome = job.catch((error: Error) => error);
+      // Before: it waited for startTimeout (60 s), or for ever on a blocked thread.
+      assert.equal(await within(outcome, 10_000), true, `${name}: the job never ended`);
+      assert.ok(await outcome instanceof TaskTimeoutError, `${name}: ${await outcome}`);
+      // The worker, stuck in the import, was replaced after abortGrace.
+      assert.equal(await pool.run((n: number) => n + 1, 1), 2, name);
+    }
+    const { jobs, workers } = pool.stats();
+    assert.deepEqual([jobs.failed, jobs.done, workers.alive], [2, 3, 1]);
   });
 
   it("a task() module that kills its worker as it loads fails its own job; the jobs sent with it run", async () => {
