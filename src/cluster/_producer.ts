@@ -317,8 +317,8 @@ export class ChunkProducer {
    * A chunk a node took while its task probes: if it runs on past `after` ms
    * with no report, each of its items takes at least that time ÷ its items,
    * and the task's other items go to the nodes it leaves idle, in chunks
-   * sized from that floor (looked at again at twice the time while it runs).
-   * Before, they waited for the probe's report: a minute, if its items took one.
+   * sized from that floor (looked at again at twice the time while it runs),
+   * instead of waiting for the probe's report: a minute, if its items take one.
    */
   #watchProbe(chunk: Chunk, since: number, after: number): void {
     if (after > MAX_DELAY) return;

@@ -36,6 +36,23 @@ function laneJobs(pool: Pool<typeof Tasks>): number {
 }
 
 /**
+ * Runs `run` until `streak` runs in a row came back on the lane, and at
+ * least `least` runs (at most `10 × TRIES`).
+ */
+async function untilOnLane(
+  pool: Pool<typeof Tasks>,
+  run: () => Promise<unknown>,
+  streak: number,
+  least = 0,
+): Promise<void> {
+  for (let k = 0, inRow = 0; k < 10 * TRIES && (k < least || inRow < streak); k++) {
+    const before = laneJobs(pool);
+    await run();
+    inRow = laneJobs(pool) > before ? inRow + 1 : 0;
+  }
+}
+
+/**
  * Runs `scenario`, which starts one lone job of `task`, right after a streak
  * of quick jobs of the same task that took the lane (so the pool's estimate
  * of the task's time, a moving average, is tiny, and the worker, warm, is
@@ -51,11 +68,7 @@ async function onLane<T>(
   for (let i = 0; i < TRIES; i++) {
     // A slow job before (a throw, a timeout, a new worker's first jobs) raised the
     // estimate: quick jobs bring it down.
-    for (let k = 0, streak = 0; k < 10 * TRIES && streak < 5; k++) {
-      const before = laneJobs(pool);
-      await quick();
-      streak = laneJobs(pool) > before ? streak + 1 : 0;
-    }
+    await untilOnLane(pool, quick, 5);
     const before = laneJobs(pool);
     const outcome = await scenario();
     if (laneJobs(pool) > before) return outcome;
@@ -286,23 +299,15 @@ describe("Pool shared lane", () => {
     const slow = fixture("slow_import_counts.ts");
     const exits: string[] = [];
     pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
-    // Runs until `streak` in a row came back on the lane (at least `least` runs).
-    const untilOnLane = async (run: () => Promise<unknown>, streak: number, least: number) => {
-      for (let k = 0, inRow = 0; k < 10 * TRIES && (k < least || inRow < streak); k++) {
-        const before = laneJobs(pool);
-        await run();
-        inRow = laneJobs(pool) > before ? inRow + 1 : 0;
-      }
-    };
     for (let i = 0; i < TRIES; i++) {
       // Quick once loaded: the pool's estimate of its time lets it take the
       // lane (a run descheduled on a loaded machine raises it; these bring it down).
-      await untilOnLane(() => pool.run(task(slow, "counted")), 3, i === 0 ? 20 : 0);
+      await untilOnLane(pool, () => pool.run(task(slow, "counted")), 3, i === 0 ? 20 : 0);
       await pool.recycle(); // a worker that has not imported the module
       // Warm, idle and listening: a trip that came back on the lane says both
       // threads keep pace now (on a loaded machine the worker's window after
       // an answer that came as a message is often gone by the next send).
-      await untilOnLane(() => pool.run(same, 0), 1, 5);
+      await untilOnLane(pool, () => pool.run(same, 0), 1, 5);
       exits.length = 0;
       const before = pool.stats().jobs.sharedLane;
       const controller = new AbortController();
