@@ -16,6 +16,7 @@ import { writeJob } from "../protocol/job_batch.ts";
 import { CLAIM_RING, Mode, type TaskSpec } from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
 import type { Job } from "./job.ts";
+import type { ImportWatch } from "./import_watch.ts";
 import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
@@ -35,6 +36,7 @@ export class BatchSender {
   readonly #tasks: TaskRegistry;
   readonly #workers: Workers;
   readonly #recovery: Recovery;
+  readonly #imports: ImportWatch;
   readonly #changed: () => void;
   /** How many jobs of a task a worker may hold (the dispatch loop's `capOf`). */
   readonly #capOf: (task: number) => number;
@@ -48,6 +50,7 @@ export class BatchSender {
     tasks: TaskRegistry,
     workers: Workers,
     recovery: Recovery,
+    imports: ImportWatch,
     changed: () => void,
     capOf: (task: number) => number,
   ) {
@@ -59,6 +62,7 @@ export class BatchSender {
     this.#tasks = tasks;
     this.#workers = workers;
     this.#recovery = recovery;
+    this.#imports = imports;
     this.#changed = changed;
     this.#capOf = capOf;
   }
@@ -103,6 +107,7 @@ export class BatchSender {
     slot.inflightItems += items;
     slot.sentItems += items;
     this.#workers.sentWork(slot);
+    this.#imports.sent(slot);
   }
 
   /** Recycles `slot` once idle if the jobs sent to it used up its `maxJobsPerWorker`. */

@@ -35,6 +35,7 @@ import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
 import { type Job, takesReason } from "./job.ts";
 import { Answers } from "./answers.ts";
 import { BatchSender } from "./batch_sender.ts";
+import { ImportWatch } from "./import_watch.ts";
 import { JobEnds } from "./job_ends.ts";
 import { JobQueue } from "./job_queue.ts";
 import { LaneTrips } from "./lane_trips.ts";
@@ -76,6 +77,7 @@ export class DispatchLoop {
   /** The live workers, started and retired by their own rules. */
   readonly workers: Workers;
   readonly #recovery: Recovery;
+  readonly #imports: ImportWatch;
   readonly #answers: Answers;
   readonly #sender: BatchSender;
   /** Lone jobs on shared lanes; null with `sharedLane` off. */
@@ -139,6 +141,7 @@ export class DispatchLoop {
       leaving: (slot) => {
         for (const job of slot.inflight) this.#recovery.clearJobTimer(job);
         for (const job of slot.later.values()) this.#recovery.clearJobTimer(job);
+        this.#imports.leaving(slot);
       },
       nextChange: () => results.changed(),
       startFailed: (slot, error) => this.#recovery.startFailed(slot, error),
@@ -159,6 +162,11 @@ export class DispatchLoop {
       this.#recovery,
       events,
     );
+    this.#imports = new ImportWatch(
+      options.startTimeout,
+      tasks,
+      (slot, word, error) => this.#recovery.importStuck(slot, word, error),
+    );
     this.#sender = new BatchSender(
       options,
       clock,
@@ -168,6 +176,7 @@ export class DispatchLoop {
       tasks,
       this.workers,
       this.#recovery,
+      this.#imports,
       () => this.changed(),
       this.#capOf,
     );

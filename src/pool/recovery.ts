@@ -175,6 +175,21 @@ export class Recovery {
   }
 
   /**
+   * `slot` has named the same job in `Status.LOADING` past `startTimeout`:
+   * the module it imports blocks its thread (see `import_watch.ts`). The jobs
+   * it imports for fail with `error` (each needs that module) and it is
+   * replaced, as after a timeout.
+   */
+  importStuck(slot: WorkerSlot, word: number, error: Error): void {
+    for (const job of slot.inflight) {
+      if (job.ended || !WorkerSlot.loadsFor(job, word)) continue;
+      job.ended = true;
+      for (let i = job.next; i < job.count; i++) this.#ends.failed(job, job.id + i, error);
+    }
+    this.replace(slot, "timeout");
+  }
+
+  /**
    * Kills a worker whose running job was abandoned, and sends its other jobs
    * again. The flush waits for the end of the tick: when one `AbortSignal`
    * aborts many jobs, its listeners run one after the other, and a job sent

@@ -17,7 +17,11 @@ const NATIVE_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;
 /** An accessor's source, `get name() {…}` or `set [key](v) {…}` (not a method named `get`). */
 const ACCESSOR_SOURCE = /^(?:get|set)(?:\s+(?!\()|(?=[\["'#]))/;
 
-/** Append-only: a worker that knows the first `n` specs needs only the rest. */
+/**
+ * Append-only: a worker that knows the first `n` specs needs only the rest.
+ * (A spec is replaced only when its module failed, `failModule`: workers
+ * that know the old one keep it.)
+ */
 export class TaskRegistry {
   /** Every task's definition, by index. */
   readonly specs: TaskSpec[] = [];
@@ -26,6 +30,10 @@ export class TaskRegistry {
   #byFunction = new WeakMap<object, number>();
   #byKey = new Map<string, number>();
   #hasModule: boolean;
+  /** Some task is a `task()` reference: workers import modules for jobs (see `import_watch.ts`). */
+  imports = false;
+  /** Modules whose import blocked a worker's thread, with the message their tasks fail with. */
+  readonly #failedModules = new Map<string, string>();
   #lastTask: unknown = NONE;
   #lastIndex = -1;
 
@@ -57,11 +65,15 @@ export class TaskRegistry {
       return this.#add(`n:${task}`, { kind: "export", module: null, name: task });
     }
     if (isTaskRef(task)) {
-      return this.#add(`e:${task.module}#${task.name}`, {
-        kind: "export",
-        module: task.module,
-        name: task.name,
-      });
+      this.imports = true;
+      const failed = this.#failedModules.get(task.module);
+      return this.#add(
+        `e:${task.module}#${task.name}`,
+        failed === undefined
+          ? { kind: "export", module: task.module, name: task.name }
+          : { kind: "failed", message: failed },
+        task.name,
+      );
     }
     throw new TypeError(
       `Cannot submit job: "task" must be a function, an export name or a task() reference, received ${
@@ -97,6 +109,20 @@ export class TaskRegistry {
     );
     this.#byFunction.set(fn, index);
     return index;
+  }
+
+  /**
+   * `module`'s import blocked a worker's thread (see `import_watch.ts`): its
+   * tasks, known or to come, fail with an `Error` of `message` on the
+   * workers that start from now on, without importing it.
+   */
+  failModule(module: string, message: string): void {
+    this.#failedModules.set(module, message);
+    const failed: TaskSpec = { kind: "failed", message };
+    for (let i = 0; i < this.specs.length; i++) {
+      const spec = this.specs[i]!;
+      if (spec.kind === "export" && spec.module === module) this.specs[i] = failed;
+    }
   }
 
   #add(key: string, spec: TaskSpec, name = spec.kind === "export" ? spec.name : ""): number {

@@ -120,6 +120,12 @@ export class WorkerSlot {
   timeoutTimer: unknown = undefined;
   /** Fails the start of a worker that is not ready within `startTimeout`. */
   startTimer: unknown = undefined;
+  /** Looks for an import that blocks its thread, while it has work (`import_watch.ts`). */
+  importTimer: unknown = undefined;
+  /** The `Status.LOADING` word the last look of `importTimer` saw, or 0. */
+  importSeen = 0;
+  /** When (system clock ms) a look first saw `importSeen`. */
+  importSeenAt = 0;
   /** When (clock ms) the worker answered `ready`. */
   readyAt = 0;
   readonly #worker: RefWorker;

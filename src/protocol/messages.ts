@@ -13,17 +13,23 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
 
 // `results.data` is laid out, written and read in `result_batch.ts`; `run.jobs` in `job_batch.ts`.
 
-/** How a worker finds a task's function. */
+/**
+ * How a worker finds a task's function: compiled from its source, an
+ * export (of the pool's task module when `module` is null), or none: an
+ * export of a module the pool no longer imports (it blocked a worker's
+ * thread), whose every job fails with an `Error` of `message`.
+ */
 export type TaskSpec =
   | { kind: "source"; source: string }
-  | { kind: "export"; module: string | null; name: string };
+  | { kind: "export"; module: string | null; name: string }
+  | { kind: "failed"; message: string };
 
 /** Messages from the pool to a worker. */
 export type ToWorker =
@@ -151,10 +157,11 @@ export const Status = {
    */
   ENDED: 3,
   /**
-   * While the worker imports a `task()` module for a job of a batch it has
-   * not claimed yet, that job's {@linkcode laneWord}; else 0. A worker that
-   * dies then died of the import: that job fails, and no job counts as
-   * running (see `Recovery`).
+   * While the worker imports a `task()` module for a job (of a batch it has
+   * not claimed yet, or the lane's), that job's {@linkcode laneWord}; else
+   * 0. A worker that dies then died of the import: that job fails, and no
+   * job counts as running (see `Recovery`). One that names the same job past
+   * `startTimeout` is blocked in the import (see `pool/import_watch.ts`).
    */
   LOADING: 4,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */

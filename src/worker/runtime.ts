@@ -374,7 +374,9 @@ function runLaneJob(entry: unknown[]): Promise<void> | undefined {
   startJob();
   const index = entry[1] as number;
   // Its module loads as part of the job (its clock runs): a lone job cannot wait unstarted.
-  if (someUnloaded() && isUnloaded(index)) return load(index).then(() => callLoadedLaneJob(entry));
+  if (someUnloaded() && isUnloaded(index)) {
+    return loadFor(entry[0] as number, index).then(() => callLoadedLaneJob(entry));
+  }
   return callLaneJob(entry);
 }
 
@@ -410,19 +412,28 @@ function isLone(jobs: readonly unknown[]): boolean {
 
 /**
  * Imports the modules whose exports a batch's jobs name and this worker has
- * not imported, naming in `Status.LOADING` the job each is for: a module
- * that kills its worker as it loads fails that job, not the batch's others.
+ * not imported (see {@linkcode loadFor}).
  */
 async function loadTasksOf(jobs: unknown[]): Promise<void> {
   for (let next = 0; next < jobs.length;) {
     next = readJobHeader(jobs, next, header);
-    if (!isUnloaded(header.task)) continue;
-    atomicStore(status, Status.LOADING, laneWord(header.id));
-    try {
-      await load(header.task);
-    } finally {
-      atomicStore(status, Status.LOADING, 0);
-    }
+    if (isUnloaded(header.task)) await loadFor(header.id, header.task);
+  }
+}
+
+/**
+ * Imports task `index`'s module for job `id`, naming the job in
+ * `Status.LOADING` meanwhile: a module that kills its worker as it loads
+ * fails that job, not the others sent with it, and one that blocks the
+ * worker's thread past `startTimeout` (its own limit cannot run then) is
+ * seen by the pool, which fails the job and replaces the worker.
+ */
+async function loadFor(id: number, index: number): Promise<void> {
+  atomicStore(status, Status.LOADING, laneWord(id));
+  try {
+    await load(index);
+  } finally {
+    atomicStore(status, Status.LOADING, 0);
   }
 }
 

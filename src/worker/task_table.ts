@@ -37,6 +37,7 @@ export function define(base: number, specs: TaskSpec[]): void {
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i]!;
     if (spec.kind === "source") tasks[base + i] = compileTask(spec.source);
+    else if (spec.kind === "failed") tasks[base + i] = compileTask.failing(new Error(spec.message));
     else {
       tasks[base + i] = NOT_LOADED;
       unloaded.set(base + i, spec);

@@ -129,6 +129,34 @@ describe("Pool tasks", () => {
     // The failure is remembered: the module's other jobs fail at once, others run.
     await assert.rejects(pool.run(task(fixture("never_loads.ts"), "never")), /startTimeout/);
     assert.equal(await pool.run((n: number) => n * 2, 21), 42);
+    // Its worker failed the import itself: the pool's watch for blocked imports left it.
+    assert.deepEqual([pool.stats().workers.started, pool.stats().workers.exited], [1, 0]);
+  });
+
+  it("a task() module that blocks its worker's thread at import fails its jobs after startTimeout, with no time limit; the worker is replaced", async () => {
+    const blocks = task(fixture("blocks_at_import.ts?ms=4000"), "never");
+    for (const sharedLane of [true, false]) {
+      await using pool = new Pool({ maxChildren: 1, startTimeout: 200, sharedLane });
+      const exits: string[] = [];
+      pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+      assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
+      const stuck = pool.run(blocks).catch((error: Error) => error);
+      const behind = pool.run((n: number) => n + 1, 1); // held behind it: runs on the next worker
+      const items = sharedLane ? 0 : pool.map(blocks, [1, 2, 3]); // one entry: each item fails
+      // Before: pending until the import's loop ended (its own startTimeout could not run).
+      assert.equal(await within(stuck, 3_000), true, `lane ${sharedLane}: the job never ended`);
+      assert.match(
+        String(await stuck),
+        /blocks_at_import\.ts\?ms=4000": its import blocked a worker's thread past startTimeout \(200 ms\)/,
+      );
+      assert.equal(await behind, 2);
+      assert.equal(await pool.wait(3_000), true);
+      assert.equal(pool.failed.length, items);
+      // The module's tasks fail from now on, on the next worker too, which does not import it.
+      await assert.rejects(pool.run(blocks), /its import blocked a worker's thread/);
+      assert.deepEqual(exits, ["timeout"]);
+      assert.equal(pool.stats().jobs.failed, items + 2);
+    }
   });
 
   it("a job's timeout counts its task() module's import: one that never ends or blocks its worker fails in time", async () => {

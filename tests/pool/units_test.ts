@@ -14,6 +14,8 @@ import {
 import type { WorkerSlot } from "../../src/pool/worker_slot.ts";
 import { callJob, type Job, mapJob, PLAIN, TO_DONE } from "../../src/pool/job.ts";
 import { JobQueue } from "../../src/pool/job_queue.ts";
+import { TaskRegistry } from "../../src/pool/task_registry.ts";
+import { task } from "../../src/task.ts";
 
 function single(id: number): Job {
   return callJob(id, 0, [id], TO_DONE, null, PLAIN);
@@ -212,5 +214,26 @@ describe("chooseSlot()", () => {
     assert.equal(earlyFlushAt(NaN), EARLY_FLUSH_MIN);
     assert.equal(earlyFlushAt(1e-9), MAX_BATCH);
     assert.equal(earlyFlushAt(BATCH_MS / 10), EARLY_FLUSH_MIN);
+  });
+});
+
+describe("TaskRegistry", () => {
+  it("failModule() fails a module's tasks, known and to come, and no other's", () => {
+    const registry = new TaskRegistry(false);
+    const a = "file:///a.ts", b = "file:///b.ts";
+    const first = registry.indexOf(task(a, "one"));
+    const other = registry.indexOf(task(b, "one"));
+    const inline = registry.indexOf((n: number) => n);
+    assert.equal(registry.imports, true);
+    registry.failModule(a, "blocked");
+    const failed = { kind: "failed", message: "blocked" };
+    assert.deepEqual(registry.specs[first], failed);
+    assert.deepEqual(registry.specs[other], { kind: "export", module: b, name: "one" });
+    assert.equal(registry.specs[inline]!.kind, "source");
+    // The same task keeps its index; another export of the module is failed from the start.
+    assert.equal(registry.indexOf(task(a, "one")), first);
+    const later = registry.indexOf(task(a, "two"));
+    assert.deepEqual(registry.specs[later], failed);
+    assert.deepEqual([registry.names[first], registry.names[later]], ["one", "two"]);
   });
 });
