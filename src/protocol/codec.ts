@@ -9,7 +9,11 @@ import { describe } from "../_checks.ts";
 
 const ERROR_KEY = "__fastpoolError";
 const TRANSFER_BRAND = Symbol.for("fastpool.transfer");
-/** Errors nested deeper than this (by `cause`, `errors` or fields) cross as structured clone leaves them. */
+/**
+ * Errors nested deeper than this (by `cause`, `errors` or fields) cross as a
+ * string saying so: structured clone copies a chain recursively, and Deno's
+ * runs out of stack at a few thousand (the whole error would be lost).
+ */
 const MAX_CAUSE_DEPTH = 100;
 
 /** An error as it crosses threads. */
@@ -68,23 +72,39 @@ function builtinBase(error: Error): string {
 }
 
 /**
- * An error's own field as it crosses: an error encoded (its class kept), a
- * value structured clone can copy as it is, and anything else as a string
- * that says what it was, so the error itself still arrives.
+ * An error's own field as it crosses: an error encoded (its class kept; one
+ * it is inside of, a cycle, as a reference to it), a value structured clone
+ * can copy as it is, and anything else as a string that says what it was,
+ * so the error itself still arrives. `path` holds the errors being encoded,
+ * outermost first.
  */
-function encodeField(value: unknown, depth: number): unknown {
+function encodeField(value: unknown, path: Error[]): unknown {
   if (typeof value !== "object" || value === null) {
     return typeof value === "function" || typeof value === "symbol"
       ? `[cannot be sent: ${describe(value)}]`
       : value;
   }
   try {
-    if (value instanceof Error) return encodeError(value, depth + 1); // never throws
+    if (value instanceof Error) {
+      const at = path.indexOf(value);
+      if (at !== -1) return { [ERROR_KEY]: "ref", at } satisfies ErrorRef;
+      if (path.length > MAX_CAUSE_DEPTH) {
+        return `[cannot be sent: an error nested more than ${MAX_CAUSE_DEPTH} deep]`;
+      }
+      return encodeErrorIn(value, path); // never throws
+    }
+    if (isTransferred(value)) return escaped(value.value); // copied: only a result moves
     structuredClone(value);
     return escaped(value);
   } catch {
     return `[cannot be sent: ${describe(value)}]`; // a revoked Proxy throws at instanceof
   }
+}
+
+/** An error that refers to one it is inside of (`e.cause = e`): `path[at]` of the encoding. */
+interface ErrorRef {
+  [ERROR_KEY]: "ref";
+  at: number;
 }
 
 /**
@@ -96,11 +116,14 @@ function encodeField(value: unknown, depth: number): unknown {
  * field that is a function (a method set on the instance) is left out.
  * Other thrown values are sent as they are.
  *
+ * A cycle (an error that is its own cause, or in its own `errors`) comes back
+ * as a cycle; errors nested more than 100 deep come as a string saying so.
+ *
  * Never throws: a field whose getter throws (or a Proxy whose traps throw) is
  * left out, and the message then says which fields could not be read and
  * why, so the job fails with that error instead of the worker dying.
  */
-export function encodeError(thrown: unknown, depth = 0): unknown {
+export function encodeError(thrown: unknown): unknown {
   let isError: boolean;
   try {
     isError = thrown instanceof Error;
@@ -108,8 +131,21 @@ export function encodeError(thrown: unknown, depth = 0): unknown {
     // A Proxy whose getPrototypeOf trap throws: nothing of it can be trusted.
     return encodeUnreadable(["its prototype"], error);
   }
-  if (!isError || depth > MAX_CAUSE_DEPTH) return escaped(thrown);
-  const error = thrown as Error;
+  if (isError) return encodeErrorIn(thrown as Error, []);
+  // A `transfer()` marker thrown: its value, copied (only a result moves).
+  return escaped(isTransferred(thrown) ? thrown.value : thrown);
+}
+
+function encodeErrorIn(error: Error, path: Error[]): EncodedError {
+  path.push(error);
+  try {
+    return encodeErrorFields(error, path);
+  } finally {
+    path.pop();
+  }
+}
+
+function encodeErrorFields(error: Error, path: Error[]): EncodedError {
   const unreadable: string[] = [];
   let firstFailure: unknown;
   const read = (key: string): unknown => {
@@ -134,7 +170,7 @@ export function encodeError(thrown: unknown, depth = 0): unknown {
     if (key === "cause" || key === "message") continue; // sent on their own
     const value = read(key);
     if (typeof value === "function") continue; // a method set on the instance
-    props[key] = encodeField(value, depth);
+    props[key] = encodeField(value, path);
     hasProps = true;
   }
   const name = read("name");
@@ -151,7 +187,7 @@ export function encodeError(thrown: unknown, depth = 0): unknown {
   if (hasCause) {
     const failures = unreadable.length;
     cause = read("cause");
-    if (unreadable.length === failures) cause = encodeField(cause, depth);
+    if (unreadable.length === failures) cause = encodeField(cause, path);
     else hasCause = false;
   }
   let errors: unknown[] | undefined;
@@ -163,9 +199,9 @@ export function encodeError(thrown: unknown, depth = 0): unknown {
     base = builtinBase(error);
     if (error instanceof AggregateError) {
       const list = read("errors");
-      if (Array.isArray(list)) errors = list.map((e) => encodeField(e, depth));
+      if (Array.isArray(list)) errors = list.map((e) => encodeField(e, path));
     } else if (SuppressedErrorClass !== undefined && error instanceof SuppressedErrorClass) {
-      suppressed = [encodeField(read("error"), depth), encodeField(read("suppressed"), depth)];
+      suppressed = [encodeField(read("error"), path), encodeField(read("suppressed"), path)];
     }
   } catch (failure) {
     if (unreadable.length === 0) firstFailure = failure;
@@ -246,18 +282,43 @@ export function describeThrown(value: unknown): string {
  * the original `name`; the stack is the worker's.
  */
 export function decodeError(encoded: unknown): unknown {
+  return decodeIn(encoded, []);
+}
+
+/** `path`: the errors being rebuilt, outermost first, that an {@linkcode ErrorRef} names. */
+function decodeIn(encoded: unknown, path: Error[]): unknown {
   if (!isEncodedError(encoded)) {
-    const wrapped = encoded as { [ERROR_KEY]?: unknown; value?: unknown } | null;
-    return typeof wrapped === "object" && wrapped?.[ERROR_KEY] === "data" ? wrapped.value : encoded;
+    const wrapped = encoded as { [ERROR_KEY]?: unknown; value?: unknown; at?: unknown } | null;
+    if (typeof wrapped !== "object" || wrapped === null) return encoded;
+    const key = wrapped[ERROR_KEY];
+    if (key === "data") return wrapped.value;
+    if (key === "ref" && typeof wrapped.at === "number" && path[wrapped.at]) {
+      return path[wrapped.at];
+    }
+    return encoded;
   }
+  const error = newError(encoded);
+  path.push(error);
+  try {
+    fillError(error, encoded, path);
+  } finally {
+    path.pop();
+  }
+  return error;
+}
+
+/**
+ * The error `encoded` describes, its own `errors`, `error` and `suppressed`
+ * not filled yet (see `fillError`): one of them may be the error itself.
+ */
+function newError(encoded: EncodedError): Error {
   const { name, message } = encoded;
   const base = encoded.base ?? name; // an encoder of an older version sends no base
   let error: Error;
   if (encoded.errors) {
-    error = new AggregateError(encoded.errors.map(decodeError), message);
+    error = new AggregateError([], message);
   } else if (encoded.suppressed && SuppressedErrorClass !== undefined) {
-    const [inner, suppressed] = encoded.suppressed;
-    error = new SuppressedErrorClass(decodeError(inner), decodeError(suppressed), message);
+    error = new SuppressedErrorClass(undefined, undefined, message);
   } else if (encoded.dom && typeof DOMException !== "undefined") {
     error = new DOMException(message, name);
   } else {
@@ -273,26 +334,27 @@ export function decodeError(encoded: unknown): unknown {
       writable: true,
     });
   }
-  if (encoded.hasCause) {
-    Object.defineProperty(error, "cause", {
-      value: decodeError(encoded.cause),
-      configurable: true,
-      writable: true,
-    });
+  return error;
+}
+
+/** Fills what of `error` may refer back to it: `errors`, `suppressed`, `cause`, own fields. */
+function fillError(error: Error, encoded: EncodedError, path: Error[]): void {
+  const own = (key: string, value: unknown, enumerable = false) =>
+    // Defined, not assigned: a field named like an accessor of the class
+    // (a DOMException's `code`) would otherwise throw.
+    Object.defineProperty(error, key, { value, configurable: true, enumerable, writable: true });
+  if (error instanceof AggregateError) {
+    own("errors", encoded.errors!.map((each) => decodeIn(each, path)));
+  } else if (SuppressedErrorClass !== undefined && error instanceof SuppressedErrorClass) {
+    own("error", decodeIn(encoded.suppressed![0], path));
+    own("suppressed", decodeIn(encoded.suppressed![1], path));
   }
+  if (encoded.hasCause) own("cause", decodeIn(encoded.cause, path));
   if (encoded.props) {
     for (const key of Object.keys(encoded.props)) {
-      // Defined, not assigned: a field named like an accessor of the class
-      // (a DOMException's `code`) would otherwise throw.
-      Object.defineProperty(error, key, {
-        value: decodeError(encoded.props[key]),
-        configurable: true,
-        enumerable: true,
-        writable: true,
-      });
+      own(key, decodeIn(encoded.props[key], path), true);
     }
   }
-  return error;
 }
 
 /**
@@ -301,7 +363,13 @@ export function decodeError(encoded: unknown): unknown {
  * encoded error on the other side.
  */
 function escaped(value: unknown): unknown {
-  return isEncodedError(value) ? { [ERROR_KEY]: "data", value } : value;
+  return hasErrorKey(value) ? { [ERROR_KEY]: "data", value } : value;
+}
+
+/** Whether `value` has the encoder's key, whatever its value (`true`, `"ref"`, `"data"`). */
+function hasErrorKey(value: unknown): boolean {
+  return typeof value === "object" && value !== null &&
+    (value as { [ERROR_KEY]?: unknown })[ERROR_KEY] !== undefined;
 }
 
 function isEncodedError(value: unknown): value is EncodedError {

@@ -216,6 +216,24 @@ describe("Pool tasks", () => {
 });
 
 describe("Pool errors across threads", () => {
+  it("a cause chain 10,000 deep arrives cut at 100; an error that is its own cause arrives as a cycle", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const deep = await pool.run(() => {
+      let error = new Error("root");
+      for (let i = 1; i < 10_000; i++) error = new TypeError(`level ${i}`, { cause: error });
+      throw error;
+    }).catch((error: Error) => error);
+    // Before, on Deno: "Cannot send job result: the error it threw cannot be cloned (RangeError…)".
+    assert.ok(deep instanceof TypeError, String(deep));
+    assert.equal(deep.message, "level 9999");
+    const cyclic = await pool.run(() => {
+      const error = new Error("cyclic");
+      error.cause = error;
+      throw error;
+    }).catch((error: Error) => error);
+    assert.equal(cyclic.cause, cyclic); // before: a chain of 101 copies
+  });
+
   it("Pool.run() rejects with the task's error: class, message, worker stack, cause", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const error = await pool.run(() => {

@@ -179,6 +179,51 @@ describe("codec", () => {
     }
   });
 
+  it("encodeError() keeps cycles as cycles: an error that is its own cause, or in its own errors", () => {
+    const self = new Error("self") as Error & { again?: unknown };
+    self.cause = self;
+    self.again = { note: "a field" };
+    const copy = roundTrip(self) as Error;
+    assert.equal(copy.cause, copy);
+    const outer = new AggregateError([], "outer");
+    const inner = new TypeError("inner", { cause: outer });
+    outer.errors.push(inner, outer);
+    const back = roundTrip(outer) as AggregateError;
+    assert.ok(back.errors[0] instanceof TypeError);
+    assert.equal((back.errors[0] as Error).cause, back);
+    assert.equal(back.errors[1], back);
+    assert.equal(Object.getOwnPropertyDescriptor(back, "errors")!.enumerable, false);
+  });
+
+  it("encodeError() cuts a chain deeper than 100 with a string saying so, however long", () => {
+    let error = new Error("root");
+    for (let i = 1; i < 10_000; i++) error = new RangeError(`level ${i}`, { cause: error });
+    // Before: the raw chain's tail went to structured clone, whose recursion overflowed on Deno.
+    let copy = roundTrip(error) as Error;
+    assert.ok(copy instanceof RangeError);
+    assert.equal(copy.message, "level 9999");
+    let depth = 0;
+    while (copy.cause instanceof Error) {
+      copy = copy.cause;
+      depth++;
+    }
+    assert.equal(depth, 100);
+    assert.match(String(copy.cause), /cannot be sent: an error nested more than 100 deep/);
+  });
+
+  it("encodeError() sends a thrown transfer() marker as its value; data shaped like its own keys stays data", () => {
+    const bytes = new Uint8Array([1, 2]);
+    assert.deepEqual(roundTrip(transfer(bytes)), new Uint8Array([1, 2]));
+    assert.equal(bytes.byteLength, 2); // copied, not moved
+    const cause = roundTrip(new Error("with", { cause: transfer(bytes) })) as Error;
+    assert.deepEqual(cause.cause, new Uint8Array([1, 2]));
+    for (const key of [true, "ref", "data"]) {
+      const data = { __fastpoolError: key, at: 0, value: 1 };
+      assert.deepEqual(roundTrip(data), data);
+      assert.deepEqual((roundTrip(new Error("x", { cause: data })) as Error).cause, data);
+    }
+  });
+
   it("transfer() marks buffers and refuses what cannot move", () => {
     const bytes = new Uint8Array(4);
     const marked = transfer(bytes);
