@@ -284,6 +284,8 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       timeout,
     );
     if (signal) {
+      // An argument's getter, run by `snapshot`, may have aborted it: as if aborted before the call.
+      if (signal.aborted) return Promise.reject(signal.reason);
       abortWith(deferred, signal, () => this.#producer.abortItem(batch, 0, signal.reason));
     }
     this.#producer.enqueue(batch, 1);

@@ -231,7 +231,12 @@ export class Submitter {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (signal) abortWith(deferred, signal, () => this.#loop.abort(job, signal.reason));
+    if (signal) {
+      const abort = () => this.#loop.abort(job, signal.reason);
+      // An argument's getter, run as the job was made, may have aborted it: queued, it is cancelled.
+      if (signal.aborted) abort();
+      else abortWith(deferred, signal, abort);
+    }
     return promise;
   }
 

@@ -268,6 +268,21 @@ describe("ClusterPool with nodes", () => {
         pool.exec("inc", [1], { signal: AbortSignal.abort(new Error("already")) }),
         /already/,
       );
+      // Aborted by an argument's getter as the call copies it (the check of the arguments
+      // read it once before): before, the item ran to its end.
+      const during = new AbortController();
+      let reads = 0;
+      const argument = {
+        get n() {
+          if (++reads === 2) during.abort(new Error("aborted while copied"));
+          return 1;
+        },
+      };
+      await assert.rejects(
+        pool.exec("inc", [argument as unknown as number], { signal: during.signal }),
+        /aborted while copied/,
+      );
+      assert.equal(pool.pending, 0);
     },
   );
 

@@ -127,6 +127,27 @@ describe("Pool while it sends", () => {
     },
   );
 
+  it("exec() whose signal an argument's getter aborts as the job is made is cancelled, not run", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const controller = new AbortController();
+    const argument = {
+      get n() {
+        controller.abort(new Error("aborted while copied"));
+        return 1;
+      },
+    };
+    let ran = false;
+    pool.addEventListener("workerstart", () => ran = true);
+    // Before: the abort event had fired before exec() listened for it, and the job ran to its end.
+    const job = pool.exec((a: { n: number }) => a.n, [argument], { signal: controller.signal });
+    await assert.rejects(job, /aborted while copied/);
+    assert.deepEqual(
+      [pool.stats().jobs.cancelled, pool.stats().jobs.done, pool.pending, ran],
+      [1, 0, 0, false],
+    );
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+  });
+
   it("a getter that clears the pool during a one-by-one resend leaves failedCount at failed.length", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const f = (o: unknown) => typeof o;
