@@ -108,6 +108,23 @@ describe("Pool timeouts", () => {
     assert.equal(clock.pendingTimers, 0, "a timeout timer outlived its job");
   });
 
+  it("Pool option taskTimeout counts the time a stream waits for its consumer", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 50, clock });
+    const stream = pool.stream(function* () {
+      for (let i = 0;; i++) yield i;
+    });
+    assert.deepEqual(await stream.next(), { value: 0, done: false });
+    // The consumer holds back; the task waits for it, and its clock runs on.
+    clock.tick(50);
+    await assert.rejects(async () => {
+      for await (const _ of stream) {
+        // the values made ahead of the consumer, then the failure
+      }
+    }, TaskTimeoutError);
+    assert.equal(await pool.run(identity, 3), 3);
+  });
+
   it("Pool option taskTimeout with concurrentTasksPerWorker starts a job's clock when its worker reaches it", async () => {
     const clock = new FakeClock();
     await using pool = new Pool({
