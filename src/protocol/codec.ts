@@ -31,6 +31,8 @@ export interface EncodedError {
   base?: string;
   /** A `SuppressedError`'s `error` and `suppressed`, encoded. */
   suppressed?: [unknown, unknown] | undefined;
+  /** Its number in the encoding, which an {@linkcode ErrorRef} to it names. */
+  id?: number;
 }
 
 /** `SuppressedError` (explicit resource management), where the runtime has it. */
@@ -71,14 +73,19 @@ function builtinBase(error: Error): string {
   return "Error";
 }
 
+/** One encoding: the number of each error met so far, and how deep it is now. */
+interface Encoding {
+  readonly ids: Map<Error, number>;
+  depth: number;
+}
+
 /**
  * An error's own field as it crosses: an error encoded (its class kept; one
- * it is inside of, a cycle, as a reference to it), a value structured clone
- * can copy as it is, and anything else as a string that says what it was,
- * so the error itself still arrives. `path` holds the errors being encoded,
- * outermost first.
+ * met before in this encoding, as a reference to it), a value structured
+ * clone can copy as it is, and anything else as a string that says what it
+ * was, so the error itself still arrives.
  */
-function encodeField(value: unknown, path: Error[]): unknown {
+function encodeField(value: unknown, encoding: Encoding): unknown {
   if (typeof value !== "object" || value === null) {
     return typeof value === "function" || typeof value === "symbol"
       ? `[cannot be sent: ${describe(value)}]`
@@ -86,12 +93,12 @@ function encodeField(value: unknown, path: Error[]): unknown {
   }
   try {
     if (value instanceof Error) {
-      const at = path.indexOf(value);
-      if (at !== -1) return { [ERROR_KEY]: "ref", at } satisfies ErrorRef;
-      if (path.length > MAX_CAUSE_DEPTH) {
+      const id = encoding.ids.get(value);
+      if (id !== undefined) return { [ERROR_KEY]: "ref", id } satisfies ErrorRef;
+      if (encoding.depth > MAX_CAUSE_DEPTH) {
         return `[cannot be sent: an error nested more than ${MAX_CAUSE_DEPTH} deep]`;
       }
-      return encodeErrorIn(value, path); // never throws
+      return encodeErrorIn(value, encoding); // never throws
     }
     if (isTransferred(value)) return escaped(value.value); // copied: only a result moves
     structuredClone(value);
@@ -101,10 +108,14 @@ function encodeField(value: unknown, path: Error[]): unknown {
   }
 }
 
-/** An error that refers to one it is inside of (`e.cause = e`): `path[at]` of the encoding. */
+/**
+ * An error met before in the same encoding: one it is inside of (a cycle,
+ * `e.cause = e`) or one met on another branch (`a.x = b; a.y = b`), sent
+ * once, so an error graph costs its size, not its number of paths.
+ */
 interface ErrorRef {
   [ERROR_KEY]: "ref";
-  at: number;
+  id: number;
 }
 
 /**
@@ -116,8 +127,9 @@ interface ErrorRef {
  * field that is a function (a method set on the instance) is left out.
  * Other thrown values are sent as they are.
  *
- * A cycle (an error that is its own cause, or in its own `errors`) comes back
- * as a cycle; errors nested more than 100 deep come as a string saying so.
+ * An error met twice (a cycle, or the same error in two fields) is sent once
+ * and comes back as the same error; errors nested more than 100 deep come as
+ * a string saying so.
  *
  * Never throws: a field whose getter throws (or a Proxy whose traps throw) is
  * left out, and the message then says which fields could not be read and
@@ -131,21 +143,26 @@ export function encodeError(thrown: unknown): unknown {
     // A Proxy whose getPrototypeOf trap throws: nothing of it can be trusted.
     return encodeUnreadable(["its prototype"], error);
   }
-  if (isError) return encodeErrorIn(thrown as Error, []);
+  if (isError) return encodeErrorIn(thrown as Error, { ids: new Map(), depth: 0 });
   // A `transfer()` marker thrown: its value, copied (only a result moves).
   return escaped(isTransferred(thrown) ? thrown.value : thrown);
 }
 
-function encodeErrorIn(error: Error, path: Error[]): EncodedError {
-  path.push(error);
+function encodeErrorIn(error: Error, encoding: Encoding): EncodedError {
+  const id = encoding.ids.size;
+  encoding.ids.set(error, id);
+  encoding.depth++;
   try {
-    return encodeErrorFields(error, path);
+    const encoded = encodeErrorFields(error, encoding);
+    encoded.id = id;
+    return encoded;
   } finally {
-    path.pop();
+    encoding.depth--;
   }
 }
 
-function encodeErrorFields(error: Error, path: Error[]): EncodedError {
+/** Its fields, each met in the order `fillError` rebuilds them (refs name errors met before). */
+function encodeErrorFields(error: Error, encoding: Encoding): EncodedError {
   const unreadable: string[] = [];
   let firstFailure: unknown;
   const read = (key: string): unknown => {
@@ -170,7 +187,7 @@ function encodeErrorFields(error: Error, path: Error[]): EncodedError {
     if (key === "cause" || key === "message") continue; // sent on their own
     const value = read(key);
     if (typeof value === "function") continue; // a method set on the instance
-    props[key] = encodeField(value, path);
+    props[key] = encodeField(value, encoding);
     hasProps = true;
   }
   const name = read("name");
@@ -187,7 +204,7 @@ function encodeErrorFields(error: Error, path: Error[]): EncodedError {
   if (hasCause) {
     const failures = unreadable.length;
     cause = read("cause");
-    if (unreadable.length === failures) cause = encodeField(cause, path);
+    if (unreadable.length === failures) cause = encodeField(cause, encoding);
     else hasCause = false;
   }
   let errors: unknown[] | undefined;
@@ -199,9 +216,12 @@ function encodeErrorFields(error: Error, path: Error[]): EncodedError {
     base = builtinBase(error);
     if (error instanceof AggregateError) {
       const list = read("errors");
-      if (Array.isArray(list)) errors = list.map((e) => encodeField(e, path));
+      if (Array.isArray(list)) errors = list.map((e) => encodeField(e, encoding));
     } else if (SuppressedErrorClass !== undefined && error instanceof SuppressedErrorClass) {
-      suppressed = [encodeField(read("error"), path), encodeField(read("suppressed"), path)];
+      suppressed = [
+        encodeField(read("error"), encoding),
+        encodeField(read("suppressed"), encoding),
+      ];
     }
   } catch (failure) {
     if (unreadable.length === 0) firstFailure = failure;
@@ -282,28 +302,22 @@ export function describeThrown(value: unknown): string {
  * the original `name`; the stack is the worker's.
  */
 export function decodeError(encoded: unknown): unknown {
-  return decodeIn(encoded, []);
+  return decodeIn(encoded, new Map());
 }
 
-/** `path`: the errors being rebuilt, outermost first, that an {@linkcode ErrorRef} names. */
-function decodeIn(encoded: unknown, path: Error[]): unknown {
+/** `made`: the errors rebuilt so far, by their number, that an {@linkcode ErrorRef} names. */
+function decodeIn(encoded: unknown, made: Map<number, Error>): unknown {
   if (!isEncodedError(encoded)) {
-    const wrapped = encoded as { [ERROR_KEY]?: unknown; value?: unknown; at?: unknown } | null;
+    const wrapped = encoded as { [ERROR_KEY]?: unknown; value?: unknown; id?: unknown } | null;
     if (typeof wrapped !== "object" || wrapped === null) return encoded;
     const key = wrapped[ERROR_KEY];
     if (key === "data") return wrapped.value;
-    if (key === "ref" && typeof wrapped.at === "number" && path[wrapped.at]) {
-      return path[wrapped.at];
-    }
+    if (key === "ref" && typeof wrapped.id === "number") return made.get(wrapped.id) ?? encoded;
     return encoded;
   }
   const error = newError(encoded);
-  path.push(error);
-  try {
-    fillError(error, encoded, path);
-  } finally {
-    path.pop();
-  }
+  if (typeof encoded.id === "number") made.set(encoded.id, error);
+  fillError(error, encoded, made);
   return error;
 }
 
@@ -337,23 +351,27 @@ function newError(encoded: EncodedError): Error {
   return error;
 }
 
-/** Fills what of `error` may refer back to it: `errors`, `suppressed`, `cause`, own fields. */
-function fillError(error: Error, encoded: EncodedError, path: Error[]): void {
+/**
+ * Fills what of `error` may refer to other errors, in the order the encoder
+ * met them (own fields, `cause`, `errors` or `error` and `suppressed`), so
+ * each reference names an error already rebuilt.
+ */
+function fillError(error: Error, encoded: EncodedError, made: Map<number, Error>): void {
   const own = (key: string, value: unknown, enumerable = false) =>
     // Defined, not assigned: a field named like an accessor of the class
     // (a DOMException's `code`) would otherwise throw.
     Object.defineProperty(error, key, { value, configurable: true, enumerable, writable: true });
-  if (error instanceof AggregateError) {
-    own("errors", encoded.errors!.map((each) => decodeIn(each, path)));
-  } else if (SuppressedErrorClass !== undefined && error instanceof SuppressedErrorClass) {
-    own("error", decodeIn(encoded.suppressed![0], path));
-    own("suppressed", decodeIn(encoded.suppressed![1], path));
-  }
-  if (encoded.hasCause) own("cause", decodeIn(encoded.cause, path));
   if (encoded.props) {
     for (const key of Object.keys(encoded.props)) {
-      own(key, decodeIn(encoded.props[key], path), true);
+      own(key, decodeIn(encoded.props[key], made), true);
     }
+  }
+  if (encoded.hasCause) own("cause", decodeIn(encoded.cause, made));
+  if (error instanceof AggregateError) {
+    own("errors", encoded.errors!.map((each) => decodeIn(each, made)));
+  } else if (SuppressedErrorClass !== undefined && error instanceof SuppressedErrorClass) {
+    own("error", decodeIn(encoded.suppressed![0], made));
+    own("suppressed", decodeIn(encoded.suppressed![1], made));
   }
 }
 

@@ -216,7 +216,7 @@ describe("Pool tasks", () => {
 });
 
 describe("Pool errors across threads", () => {
-  it("a cause chain 10,000 deep arrives cut at 100; an error that is its own cause arrives as a cycle", async () => {
+  it("a cause chain 10,000 deep arrives cut at 100; an error that is its own cause, or met twice, arrives as one error", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const deep = await pool.run(() => {
       let error = new Error("root");
@@ -232,6 +232,19 @@ describe("Pool errors across threads", () => {
       throw error;
     }).catch((error: Error) => error);
     assert.equal(cyclic.cause, cyclic); // before: a chain of 101 copies
+    const shared = await pool.run(() => {
+      type Node = Error & { left?: Node; right?: Node };
+      let node: Node = new Error("leaf");
+      for (let i = 0; i < 40; i++) {
+        const up: Node = new Error(`level ${i}`);
+        up.left = up.right = node;
+        node = up;
+      }
+      throw node;
+    }).catch((error: Error) => error) as Error & { left: Error; right: Error };
+    // Before: the worker encoded each of 2^40 paths: the job never ended.
+    assert.equal(shared.message, "level 39");
+    assert.equal(shared.left, shared.right);
   });
 
   it("Pool.run() rejects with the task's error: class, message, worker stack, cause", async () => {

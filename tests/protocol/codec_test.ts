@@ -195,6 +195,28 @@ describe("codec", () => {
     assert.equal(Object.getOwnPropertyDescriptor(back, "errors")!.enumerable, false);
   });
 
+  it("encodeError() sends an error met on two branches once: a graph costs its size, and comes back shared", () => {
+    type Node = Error & { left?: Node; right?: Node };
+    let node: Node = new Error("leaf");
+    for (let i = 0; i < 60; i++) {
+      const up: Node = new Error(`level ${i}`);
+      up.left = node;
+      up.right = node;
+      node = up;
+    }
+    // Before: each path was encoded on its own, 2^60 of them: the encoder never returned.
+    const encoded = encodeError(node);
+    assert.ok(JSON.stringify(encoded).length < 100_000);
+    const copy = decodeError(structuredClone(encoded)) as Node;
+    assert.equal(copy.message, "level 59");
+    assert.equal(copy.left, copy.right);
+    assert.equal(copy.left!.left, copy.right!.right);
+    const shared = new RangeError("shared");
+    const both = roundTrip(new AggregateError([shared, shared], "twice", { cause: shared }));
+    assert.equal((both as AggregateError).errors[0], (both as Error).cause);
+    assert.ok((both as Error).cause instanceof RangeError);
+  });
+
   it("encodeError() cuts a chain deeper than 100 with a string saying so, however long", () => {
     let error = new Error("root");
     for (let i = 1; i < 10_000; i++) error = new RangeError(`level ${i}`, { cause: error });
