@@ -57,12 +57,34 @@ export interface ChunkResult {
 export const MAX_JSON_DEPTH = 2_000;
 
 /**
+ * Most arrays and objects one value may write as JSON, where an object met
+ * twice is written twice: a value whose shared parts expand past it
+ * (`{ l: x, r: x }` forty levels deep is 2^40) would take JSON, and the
+ * check, for ever.
+ */
+export const MAX_JSON_OBJECTS = 1_000_000;
+
+/** One check: the objects on the path to this one, and those found safe with how many they write. */
+interface JsonWalk {
+  readonly seen: unknown[];
+  readonly safe: Map<object, number>;
+  /** Arrays and objects written so far. */
+  written: number;
+}
+
+/**
  * Why `value` cannot cross as JSON, or `undefined` if it can. JSON-safe:
  * `null`, booleans, finite numbers, strings, arrays of JSON-safe values, and
  * plain objects (prototype `Object.prototype` or `null`) whose values are
- * JSON-safe or `undefined` (such a property is left out, as JSON does).
+ * JSON-safe or `undefined` (such a property is left out, as JSON does), in
+ * all no more than {@linkcode MAX_JSON_OBJECTS} arrays and objects as
+ * written. Each object is read once: its shared parts cost their size.
  */
-export function jsonProblem(value: unknown, path = "", seen: unknown[] = []): string | undefined {
+export function jsonProblem(value: unknown): string | undefined {
+  return walkJson(value, "", { seen: [], safe: new Map(), written: 0 });
+}
+
+function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefined {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -78,35 +100,51 @@ export function jsonProblem(value: unknown, path = "", seen: unknown[] = []): st
       return `${path || "it"} is a ${typeof value}`;
   }
   if (value === null) return undefined;
+  const { seen, safe } = walk;
+  const known = safe.get(value as object);
+  if (known !== undefined) return count(walk, known);
   if (seen.includes(value)) return `${path || "it"} is a cyclic reference`;
   // Deeper, this check (and JSON itself, on Deno) would run out of stack: a bare RangeError.
   if (seen.length === MAX_JSON_DEPTH) {
     return `it is nested deeper than ${MAX_JSON_DEPTH.toLocaleString("en")} levels`;
   }
+  const before = walk.written;
+  const tooMany = count(walk, 1);
+  if (tooMany) return tooMany;
   seen.push(value);
   try {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        const problem = jsonProblem(value[i], `${path}[${i}]`, seen);
+        const problem = walkJson(value[i], `${path}[${i}]`, walk);
         if (problem) return problem;
       }
-      return undefined;
+    } else {
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (value as object).constructor?.name ?? "a class";
+        return `${path || "it"} is an instance of ${name}`;
+      }
+      for (const key of Object.keys(value as object)) {
+        const field = (value as Record<string, unknown>)[key];
+        if (field === undefined) continue;
+        const problem = walkJson(field, `${path}.${key}`, walk);
+        if (problem) return problem;
+      }
     }
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      const name = (value as object).constructor?.name ?? "a class";
-      return `${path || "it"} is an instance of ${name}`;
-    }
-    for (const key of Object.keys(value as object)) {
-      const field = (value as Record<string, unknown>)[key];
-      if (field === undefined) continue;
-      const problem = jsonProblem(field, `${path}.${key}`, seen);
-      if (problem) return problem;
-    }
+    safe.set(value as object, walk.written - before);
     return undefined;
   } finally {
     seen.pop();
   }
+}
+
+/** Counts `n` more arrays and objects written; a problem past {@linkcode MAX_JSON_OBJECTS}. */
+function count(walk: JsonWalk, n: number): string | undefined {
+  walk.written += n;
+  if (walk.written <= MAX_JSON_OBJECTS) return undefined;
+  return `it writes more than ${
+    MAX_JSON_OBJECTS.toLocaleString("en")
+  } arrays and objects as JSON (an object it holds twice is written twice)`;
 }
 
 /** The sentence that ends every "not JSON-safe" error. */
@@ -154,9 +192,11 @@ export function snapshot<T>(value: T): T {
 
 /**
  * A copy of `value` that JSON can carry: what cannot cross becomes a string
- * describing it. For errors' `cause` and fields, so a failure always arrives.
+ * describing it. For errors' `cause` and fields, so a failure always arrives:
+ * past 16 levels, or 10,000 arrays and objects copied (an object held twice
+ * is copied twice), the rest is a string saying so.
  */
-export function jsonClean(value: unknown, depth = 0): unknown {
+export function jsonClean(value: unknown, depth = 0, copied = { n: 0 }): unknown {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -172,7 +212,8 @@ export function jsonClean(value: unknown, depth = 0): unknown {
   }
   if (value === null) return null;
   if (depth > 16) return "[too deep]";
-  if (Array.isArray(value)) return value.map((item) => jsonClean(item, depth + 1) ?? null);
+  if (++copied.n > 10_000) return "[too large]";
+  if (Array.isArray(value)) return value.map((item) => jsonClean(item, depth + 1, copied) ?? null);
   if (value instanceof Date) {
     return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
   }
@@ -182,7 +223,7 @@ export function jsonClean(value: unknown, depth = 0): unknown {
   if (keys.length === 0 && proto !== Object.prototype && proto !== null) return describe(value);
   const out: Record<string, unknown> = {};
   for (const key of keys) {
-    out[key] = jsonClean((value as Record<string, unknown>)[key], depth + 1);
+    out[key] = jsonClean((value as Record<string, unknown>)[key], depth + 1, copied);
   }
   return out;
 }

@@ -19,6 +19,7 @@ import {
   jsonClean,
   jsonProblem,
   MAX_JSON_DEPTH,
+  MAX_JSON_OBJECTS,
 } from "../../src/cluster/_wire.ts";
 import { redisOptions } from "../../src/cluster/connection.ts";
 import { resolveClusterOptions } from "../../src/cluster/options.ts";
@@ -54,6 +55,29 @@ describe("cluster wire", () => {
     for (const [value, pattern] of cases) assert.match(jsonProblem(value) ?? "", pattern);
     const shared = { x: 1 };
     assert.equal(jsonProblem([shared, shared]), undefined, "a value seen twice is not a cycle");
+  });
+
+  it("jsonProblem() and jsonClean() read each shared object once, and refuse what JSON would write too much of", () => {
+    const expands = (levels: number) => {
+      let value: unknown = { leaf: 1 };
+      for (let i = 0; i < levels; i++) value = { left: value, right: value };
+      return value;
+    };
+    // 2^18 objects as JSON: checked in its size, 19 objects, not in 2^18 paths.
+    assert.equal(jsonProblem(expands(18)), undefined);
+    // 2^40: before, the check (and JSON after it) never returned; submit() froze the program.
+    const problem = `it writes more than ${
+      MAX_JSON_OBJECTS.toLocaleString("en")
+    } arrays and objects`;
+    assert.ok(jsonProblem(expands(40))?.startsWith(problem));
+    assert.throws(() => checkArgs([expands(40)], "submit job"), /argument 1 is not JSON-safe/);
+    const wide = (levels: number) => {
+      let value: unknown = 1;
+      for (let i = 0; i < levels; i++) value = Array.from({ length: 10 }, () => value);
+      return value;
+    };
+    // An error's field is cleaned up to 16 levels: 10^16 copies, before.
+    assert.match(JSON.stringify(jsonClean(wide(16))), /\[too large\]/);
   });
 
   it("jsonProblem() names a value nested too deep, however deep (no RangeError)", () => {
