@@ -3,18 +3,23 @@
  * imports for its jobs. A worker fails an import that takes longer, on its
  * own clock; an import that blocks the worker's thread (a synchronous loop
  * at a module's top level) stops that clock too, and a job with no time
- * limit of its own would wait for ever. So while a worker has work and the
- * pool has `task()` references, the pool looks at the job the worker names
- * in `Status.LOADING` every quarter of `startTimeout`: one named for 1.5 ×
- * `startTimeout` (the worker's own limit had half as long again to act) is
- * blocked, and fails. So do the module's other tasks from then on, on every
- * worker that starts: retried, it would block each new worker in turn (on
- * Deno, `terminate()` cannot stop a thread in a loop: each would spin on).
+ * limit of its own would wait for ever. So while a worker has work, or
+ * names a job in `Status.LOADING`, and the pool has `task()` references, the
+ * pool looks at that word every quarter of `startTimeout`: a job named there
+ * past `startTimeout` and half as long again (at least 500 ms more: the
+ * worker's own limit had that long to act) is blocked. The jobs importing
+ * for it fail and the worker is replaced; a module that has blocked two
+ * workers fails its tasks at once from then on, on every new worker:
+ * retried, it would block each in turn (on Deno, `terminate()` cannot stop a
+ * thread in a loop: each would spin on). One strike is not enough, as
+ * whatever else holds the thread during an import (a timer a finished job
+ * left) looks the same from here.
  *
  * ```
- *  work sent ─▶ look every startTimeout/4 ─▶ same job loading for 1.5 × startTimeout?
+ *  work sent ─▶ look every startTimeout/4 ─▶ same job importing past the limit?
  *                      ▲          │ no                         │ yes
- *                      └──────────┘               its jobs fail, the worker is replaced
+ *                      └──────────┘          its jobs fail, the worker is replaced;
+ *                                            a second worker blocked: the module fails
  * ```
  *
  * A worker with other jobs running asynchronously (`concurrentTasksPerWorker`)
@@ -39,12 +44,14 @@ export class ImportWatch {
   readonly #after: number;
   readonly #tasks: TaskRegistry;
   readonly #stuck: ImportStuck;
+  /** Workers each module has blocked so far. */
+  readonly #strikes = new Map<string, number>();
 
   /** `limit` is the pool's `startTimeout` (`Infinity`: no watch). */
   constructor(limit: number, tasks: TaskRegistry, stuck: ImportStuck) {
     this.#limit = limit;
     this.#every = Math.max(1, limit / 4);
-    this.#after = limit * 1.5;
+    this.#after = limit + Math.max(limit / 2, 500);
     this.#tasks = tasks;
     this.#stuck = stuck;
   }
@@ -72,33 +79,46 @@ export class ImportWatch {
 
   #look(slot: WorkerSlot): void {
     slot.importTimer = undefined;
-    if (slot.dead || slot.inflightItems === 0) return; // the next send watches again
+    if (slot.dead) return;
     const word = slot.loading();
+    // Idle: the next send watches again. A worker still importing for a job
+    // taken back from it (aborted before it started) looks idle, and is not.
+    if (word === 0 && slot.inflightItems === 0) return;
     const now = systemClock.now();
     if (word === 0 || word !== slot.importSeen) {
       slot.importSeen = word;
       slot.importSeenAt = now;
+      slot.importModule = word === 0 ? null : this.#moduleFor(slot, word);
     } else if (now - slot.importSeenAt >= this.#after && !othersRun(slot, word)) {
       // The worker's own limit would have failed it by now, had its thread run.
-      this.#stuck(slot, word, this.#fail(slot, word));
+      this.#stuck(slot, word, this.#blocked(slot.importModule));
       return;
     }
     this.#arm(slot);
   }
 
-  /** The error of the jobs that import for job `word`'s entry; their module's tasks fail from now on. */
-  #fail(slot: WorkerSlot, word: number): Error {
-    let module: string | null = null;
+  /** The module the job of `word` on `slot` imports, or null if that job is gone. */
+  #moduleFor(slot: WorkerSlot, word: number): string | null {
     for (const job of slot.inflight) {
-      if (!WorkerSlot.loadsFor(job, word)) continue;
-      const spec = this.#tasks.specs[job.task];
-      if (spec?.kind === "export") module = spec.module;
-      break;
+      if (WorkerSlot.loadsFor(job, word)) return this.#tasks.moduleOf(job.task);
     }
-    const message = `Cannot import task module${
-      module === null ? "" : ` "${module}"`
-    }: its import blocked a worker's thread past startTimeout (${this.#limit} ms); the worker was replaced, and the module's tasks fail in this pool`;
-    if (module !== null) this.#tasks.failModule(module, message);
+    return null;
+  }
+
+  /** The error of the jobs importing `module`, which fails for good once it blocked two workers. */
+  #blocked(module: string | null): Error {
+    const failed = module === null ? undefined : this.#tasks.failedMessage(module);
+    if (failed !== undefined) return new Error(failed); // another worker's watch failed it
+    let message = `Cannot import ${
+      module === null ? "a task module" : `task module "${module}"`
+    }: its import blocked a worker's thread past startTimeout (${this.#limit} ms); the worker was replaced`;
+    if (module === null) return new Error(message);
+    const strikes = (this.#strikes.get(module) ?? 0) + 1;
+    this.#strikes.set(module, strikes);
+    if (strikes >= 2) {
+      message += `; it has blocked ${strikes} workers, so its tasks fail in this pool from now on`;
+      this.#tasks.failModule(module, message);
+    }
     return new Error(message);
   }
 }

@@ -32,7 +32,7 @@ export class TaskRegistry {
   #hasModule: boolean;
   /** Some task is a `task()` reference: workers import modules for jobs (see `import_watch.ts`). */
   imports = false;
-  /** Modules whose import blocked a worker's thread, with the message their tasks fail with. */
+  /** Modules whose import blocked workers' threads, with the message their tasks fail with. */
   readonly #failedModules = new Map<string, string>();
   #lastTask: unknown = NONE;
   #lastIndex = -1;
@@ -71,7 +71,7 @@ export class TaskRegistry {
         `e:${task.module}#${task.name}`,
         failed === undefined
           ? { kind: "export", module: task.module, name: task.name }
-          : { kind: "failed", message: failed },
+          : { kind: "failed", module: task.module, message: failed },
         task.name,
       );
     }
@@ -112,17 +112,28 @@ export class TaskRegistry {
   }
 
   /**
-   * `module`'s import blocked a worker's thread (see `import_watch.ts`): its
+   * `module`'s import blocked workers' threads (see `import_watch.ts`): its
    * tasks, known or to come, fail with an `Error` of `message` on the
    * workers that start from now on, without importing it.
    */
   failModule(module: string, message: string): void {
     this.#failedModules.set(module, message);
-    const failed: TaskSpec = { kind: "failed", message };
+    const failed: TaskSpec = { kind: "failed", module, message };
     for (let i = 0; i < this.specs.length; i++) {
       const spec = this.specs[i]!;
       if (spec.kind === "export" && spec.module === module) this.specs[i] = failed;
     }
+  }
+
+  /** The message `module`'s tasks fail with (see `failModule`), if they do. */
+  failedMessage(module: string): string | undefined {
+    return this.#failedModules.get(module);
+  }
+
+  /** The module task `index` is an export of, if it is one of a `task()` reference. */
+  moduleOf(index: number): string | null {
+    const spec = this.specs[index];
+    return spec === undefined || spec.kind === "source" ? null : spec.module;
   }
 
   #add(key: string, spec: TaskSpec, name = spec.kind === "export" ? spec.name : ""): number {

@@ -126,6 +126,8 @@ export class WorkerSlot {
   importSeen = 0;
   /** When (system clock ms) a look first saw `importSeen`. */
   importSeenAt = 0;
+  /** The module the job of `importSeen` needs, as the look found it, or null. */
+  importModule: string | null = null;
   /** When (clock ms) the worker answered `ready`. */
   readyAt = 0;
   readonly #worker: RefWorker;

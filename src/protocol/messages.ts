@@ -23,13 +23,13 @@ export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
 /**
  * How a worker finds a task's function: compiled from its source, an
  * export (of the pool's task module when `module` is null), or none: an
- * export of a module the pool no longer imports (it blocked a worker's
- * thread), whose every job fails with an `Error` of `message`.
+ * export of a `module` the pool no longer imports (it blocked workers'
+ * threads), whose every job fails with an `Error` of `message`.
  */
 export type TaskSpec =
   | { kind: "source"; source: string }
   | { kind: "export"; module: string | null; name: string }
-  | { kind: "failed"; message: string };
+  | { kind: "failed"; module: string; message: string };
 
 /** Messages from the pool to a worker. */
 export type ToWorker =

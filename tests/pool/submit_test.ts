@@ -133,7 +133,7 @@ describe("Pool tasks", () => {
     assert.deepEqual([pool.stats().workers.started, pool.stats().workers.exited], [1, 0]);
   });
 
-  it("a task() module that blocks its worker's thread at import fails its jobs after startTimeout, with no time limit; the worker is replaced", async () => {
+  it("a task() module that blocks its worker's thread at import fails its jobs after startTimeout, with no time limit; the worker is replaced; after two, the module fails", async () => {
     const blocks = task(fixture("blocks_at_import.ts?ms=4000"), "never");
     for (const sharedLane of [true, false]) {
       await using pool = new Pool({ maxChildren: 1, startTimeout: 200, sharedLane });
@@ -142,20 +142,77 @@ describe("Pool tasks", () => {
       assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
       const stuck = pool.run(blocks).catch((error: Error) => error);
       const behind = pool.run((n: number) => n + 1, 1); // held behind it: runs on the next worker
-      const items = sharedLane ? 0 : pool.map(blocks, [1, 2, 3]); // one entry: each item fails
       // Before: pending until the import's loop ended (its own startTimeout could not run).
-      assert.equal(await within(stuck, 3_000), true, `lane ${sharedLane}: the job never ended`);
+      assert.equal(await within(stuck, 5_000), true, `lane ${sharedLane}: the job never ended`);
       assert.match(
         String(await stuck),
-        /blocks_at_import\.ts\?ms=4000": its import blocked a worker's thread past startTimeout \(200 ms\)/,
+        /blocks_at_import\.ts\?ms=4000": its import blocked a worker's thread past startTimeout \(200 ms\); the worker was replaced$/,
       );
       assert.equal(await behind, 2);
-      assert.equal(await pool.wait(3_000), true);
+      // A second worker blocked: the module's tasks fail from then on, with no import.
+      const again = pool.run(blocks).catch((error: Error) => error);
+      assert.equal(
+        await within(again, 5_000),
+        true,
+        `lane ${sharedLane}: the second job never ended`,
+      );
+      assert.match(String(await again), /it has blocked 2 workers, so its tasks fail in this pool/);
+      const items = sharedLane ? 0 : pool.map(blocks, [1, 2, 3]);
+      assert.equal(await pool.wait(5_000), true);
       assert.equal(pool.failed.length, items);
-      // The module's tasks fail from now on, on the next worker too, which does not import it.
-      await assert.rejects(pool.run(blocks), /its import blocked a worker's thread/);
-      assert.deepEqual(exits, ["timeout"]);
-      assert.equal(pool.stats().jobs.failed, items + 2);
+      await assert.rejects(pool.run(blocks), /its tasks fail in this pool from now on/);
+      assert.deepEqual(exits, ["timeout", "timeout"]);
+      assert.equal(pool.stats().jobs.failed, items + 3);
+    }
+  });
+
+  it("a module whose import something else held up once is not failed for good", async () => {
+    await using pool = new Pool({ maxChildren: 1, startTimeout: 400 });
+    // A finished job leaves a timer that holds the thread for 2 s once the module's import begins.
+    const holds = () => {
+      const timer = setInterval(() => {
+        if (!(globalThis as { importingSlowly?: boolean }).importingSlowly) return;
+        clearInterval(timer);
+        const until = Date.now() + 2_000;
+        while (Date.now() < until) {
+          // held
+        }
+      }, 1);
+      return 0;
+    };
+    assert.equal(await pool.run(holds), 0);
+    const next = task(fixture("imports_slowly.ts"), "next");
+    const first = pool.run(next, 1).catch((error: Error) => error);
+    assert.equal(await within(first, 5_000), true, "the job never ended");
+    assert.match(
+      String(await first),
+      /its import blocked a worker's thread .*; the worker was replaced$/,
+    );
+    // Before: the module failed for good on one sighting. It loads on the next worker.
+    assert.equal(await pool.run(next, 1), 2);
+  });
+
+  it("a worker blocked importing for a job aborted meanwhile is replaced all the same", async () => {
+    await using pool = new Pool({ maxChildren: 1, startTimeout: 200, sharedLane: false });
+    assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
+    const exited = new Promise((resolve) => {
+      pool.addEventListener("workerexit", (event) => resolve(event.detail.reason), { once: true });
+    });
+    const channel = new BroadcastChannel("blocks_at_import");
+    try {
+      const importing = new Promise((resolve) => channel.onmessage = resolve);
+      const controller = new AbortController();
+      const blocks = task(fixture("blocks_at_import.ts?ms=4000"), "never");
+      const aborted = pool.exec(blocks, [], { signal: controller.signal });
+      await importing; // the worker blocks in the import now
+      controller.abort(new Error("no longer wanted"));
+      await assert.rejects(aborted, /no longer wanted/); // taken back: it had not started
+      // Before: the worker, with no job, looked idle, and was left blocked to take the next.
+      assert.equal(await within(exited, 3_000), true, "the blocked worker was left");
+      assert.equal(await exited, "timeout");
+      assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    } finally {
+      channel.close();
     }
   });
 

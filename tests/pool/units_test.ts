@@ -226,7 +226,7 @@ describe("TaskRegistry", () => {
     const inline = registry.indexOf((n: number) => n);
     assert.equal(registry.imports, true);
     registry.failModule(a, "blocked");
-    const failed = { kind: "failed", message: "blocked" };
+    const failed = { kind: "failed", module: a, message: "blocked" };
     assert.deepEqual(registry.specs[first], failed);
     assert.deepEqual(registry.specs[other], { kind: "export", module: b, name: "one" });
     assert.equal(registry.specs[inline]!.kind, "source");
@@ -235,5 +235,10 @@ describe("TaskRegistry", () => {
     const later = registry.indexOf(task(a, "two"));
     assert.deepEqual(registry.specs[later], failed);
     assert.deepEqual([registry.names[first], registry.names[later]], ["one", "two"]);
+    assert.deepEqual([registry.moduleOf(later), registry.moduleOf(other)], [a, b]);
+    assert.deepEqual([registry.failedMessage(a), registry.failedMessage(b)], [
+      "blocked",
+      undefined,
+    ]);
   });
 });
