@@ -33,6 +33,11 @@ export interface EncodedError {
   suppressed?: [unknown, unknown] | undefined;
   /** Its number in the encoding, which an {@linkcode ErrorRef} to it names. */
   id?: number;
+  /**
+   * Rebuilt as a plain `Error` (some of it could not be read): its `errors`,
+   * `error` and `suppressed`, if any, become own fields of that error.
+   */
+  plain?: boolean;
 }
 
 /** `SuppressedError` (explicit resource management), where the runtime has it. */
@@ -249,10 +254,10 @@ function encodeErrorFields(error: Error, encoding: Encoding): EncodedError {
   encoded.message = `${unreadableMessage(unreadable, firstFailure)}${
     text === "" ? "" : ` (its message: ${text})`
   }`;
-  // The class and `dom` are kept only for what could be read in full.
+  // The class and `dom` are kept only for what could be read in full; its
+  // errors still cross (a later reference may name one of them).
   encoded.dom = false;
-  encoded.errors = undefined;
-  encoded.suppressed = undefined;
+  encoded.plain = true;
   encoded.base = "Error";
   return encoded;
 }
@@ -329,7 +334,9 @@ function newError(encoded: EncodedError): Error {
   const { name, message } = encoded;
   const base = encoded.base ?? name; // an encoder of an older version sends no base
   let error: Error;
-  if (encoded.errors) {
+  if (encoded.plain) {
+    error = new Error(message);
+  } else if (encoded.errors) {
     error = new AggregateError([], message);
   } else if (encoded.suppressed && SuppressedErrorClass !== undefined) {
     error = new SuppressedErrorClass(undefined, undefined, message);
@@ -367,11 +374,11 @@ function fillError(error: Error, encoded: EncodedError, made: Map<number, Error>
     }
   }
   if (encoded.hasCause) own("cause", decodeIn(encoded.cause, made));
-  if (error instanceof AggregateError) {
-    own("errors", encoded.errors!.map((each) => decodeIn(each, made)));
-  } else if (SuppressedErrorClass !== undefined && error instanceof SuppressedErrorClass) {
-    own("error", decodeIn(encoded.suppressed![0], made));
-    own("suppressed", decodeIn(encoded.suppressed![1], made));
+  if (encoded.errors) {
+    own("errors", encoded.errors.map((each) => decodeIn(each, made)));
+  } else if (encoded.suppressed) {
+    own("error", decodeIn(encoded.suppressed[0], made));
+    own("suppressed", decodeIn(encoded.suppressed[1], made));
   }
 }
 

@@ -168,6 +168,24 @@ describe("codec", () => {
     );
   });
 
+  it("encodeError() keeps the errors of an error it could not read in full, which later fields may name", () => {
+    const shared = new RangeError("shared");
+    const aggregate = new AggregateError([shared], "aggregate");
+    Object.defineProperty(aggregate, "bad", {
+      enumerable: true,
+      get() {
+        throw new Error("nope");
+      },
+    });
+    const outer = Object.assign(new Error("outer"), { a: aggregate, b: shared });
+    const copy = roundTrip(outer) as Error & { a: Error & { errors: unknown[] }; b: unknown };
+    // Before: `b` arrived as the encoder's raw reference, { __fastpoolError: "ref", id: 2 }.
+    assert.ok(copy.b instanceof RangeError);
+    assert.equal(copy.a.constructor, Error); // demoted: not all of it could be read
+    assert.match(copy.a.message, /reading "bad" threw Error: nope/);
+    assert.equal(copy.a.errors[0], copy.b);
+  });
+
   it("decodeError() rebuilds errors named like Object.prototype's members as plain errors", () => {
     for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
       const error = new Error("odd name");
