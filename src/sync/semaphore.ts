@@ -350,16 +350,7 @@ export class Semaphore {
   acquireSync(timeout: number = Infinity): boolean {
     const action = `acquire ${this.#noun}`;
     checkTimeout(timeout, "timeout", action);
-    try {
-      return this.#memory.block(timeout);
-    } catch (error) {
-      throw new TypeError(
-        `Cannot ${action} synchronously: this thread may not block, use acquire()`,
-        {
-          cause: error,
-        },
-      );
-    }
+    return this.#memory.block(timeout, action);
   }
 
   /**
@@ -632,16 +623,25 @@ class Memory {
    * {@linkcode guardBlockingWaits}' check whether its worker is still
    * wanted: Deno's `worker.terminate()` does not stop a thread that never
    * returns to its event loop, so a worker parked for good would outlive it
-   * and keep the program from exiting.
+   * and keep the program from exiting. `action` names the call in the
+   * `TypeError` of a thread that may not block (the check's own error goes
+   * as it is).
    */
-  block(timeout: number): boolean {
+  block(timeout: number, action: string): boolean {
     const deadline = performance.now() + timeout;
     for (;;) {
       if (this.take()) return true; // step 1
       const left = deadline - performance.now();
       if (left <= 0) return false;
       if (this.#flag()) {
-        Atomics.wait(this.#slots, STATE, WAITING, Math.min(left, BLOCK_SLICE_MS)); // step 3
+        try {
+          Atomics.wait(this.#slots, STATE, WAITING, Math.min(left, BLOCK_SLICE_MS)); // step 3
+        } catch (error) {
+          throw new TypeError(
+            `Cannot ${action} synchronously: this thread may not block, use acquire()`,
+            { cause: error },
+          );
+        }
         checkStillWanted();
       }
     }

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Semaphore, takeAll } from "../../src/sync/semaphore.ts";
+import { guardBlockingWaits, Semaphore, takeAll } from "../../src/sync/semaphore.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { toWire } from "../../src/sync/wire.ts";
 import { promiseState } from "../_util.ts";
@@ -207,6 +207,20 @@ describe("Semaphore", () => {
       true,
       "the failed wait left no waiter behind",
     );
+  });
+
+  it("Semaphore.acquireSync() lets the error of the check between its waits through as it is", () => {
+    // The pool's worker installs a check that throws once the pool has ended it.
+    const stop = new Error("acquireSync() stopped waiting: the pool ended this worker");
+    guardBlockingWaits(() => {
+      throw stop;
+    });
+    try {
+      // Before: a TypeError saying the thread may not block, and to use acquire().
+      assert.throws(() => new Semaphore(0).acquireSync(1_000), (error) => error === stop);
+    } finally {
+      guardBlockingWaits(() => {});
+    }
   });
 
   it("Semaphore.acquireSync() in a worker wakes on a release() of the main thread", async () => {
