@@ -447,11 +447,11 @@ class OnePermit implements Permit {
 
 interface Waiter {
   resolve(acquired: boolean): void;
+  reject(reason: unknown): void;
   prev: Waiter | undefined;
   next: Waiter | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
 }
 
 const MAX_DELAY = 0x7fff_ffff;
@@ -506,6 +506,13 @@ class Memory {
   #head: Waiter | undefined;
   #tail: Waiter | undefined;
   #watching = false;
+  /**
+   * The waiters of each signal, in queue order, behind one `abort` listener
+   * per signal: one listener each would cost the signal's whole list at
+   * every add and remove (20,000 waiters on one signal: seconds; 100,000: no
+   * end in sight), and one app-wide signal for many waiters is common.
+   */
+  readonly #bySignal = new Map<AbortSignal, Set<Waiter>>();
 
   constructor(buffer: SharedArrayBuffer) {
     this.#slots = new Int32Array(buffer);
@@ -652,11 +659,11 @@ class Memory {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
+        reject,
         prev: this.#tail,
         next: undefined,
         timer: undefined,
         signal,
-        onAbort: undefined,
       };
       if (this.#tail === undefined) this.#head = waiter;
       else this.#tail.next = waiter;
@@ -668,11 +675,12 @@ class Memory {
         }, timeout);
       }
       if (signal !== undefined) {
-        waiter.onAbort = () => {
-          this.#unlink(waiter);
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", waiter.onAbort, { once: true });
+        const waiters = this.#bySignal.get(signal);
+        if (waiters !== undefined) waiters.add(waiter);
+        else {
+          this.#bySignal.set(signal, new Set([waiter]));
+          signal.addEventListener("abort", this.#onAbort, { once: true });
+        }
       }
       // Unshared, only this thread can release, and release() serves us.
       if (this.#shared) this.#watch();
@@ -705,10 +713,29 @@ class Memory {
     if (waiter.next === undefined) this.#tail = waiter.prev;
     else waiter.next.prev = waiter.prev;
     if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    if (waiter.onAbort !== undefined) {
-      waiter.signal?.removeEventListener("abort", waiter.onAbort);
+    const signal = waiter.signal;
+    if (signal === undefined) return;
+    const waiters = this.#bySignal.get(signal)!;
+    waiters.delete(waiter);
+    if (waiters.size === 0) {
+      // Its last waiter: the signal holds on to this memory no longer.
+      this.#bySignal.delete(signal);
+      signal.removeEventListener("abort", this.#onAbort);
     }
   }
+
+  /** A signal aborted: its waiters reject with its reason, in queue order. */
+  #onAbort = (event: Event): void => {
+    const signal = event.target as AbortSignal;
+    const waiters = this.#bySignal.get(signal);
+    if (waiters === undefined) return;
+    this.#bySignal.delete(signal);
+    for (const waiter of waiters) {
+      waiter.signal = undefined; // its set is gone: #unlink leaves it be
+      this.#unlink(waiter);
+      waiter.reject(signal.reason);
+    }
+  };
 
   /**
    * Keeps one `Atomics.waitAsync` while there are waiters. It may outlive

@@ -209,6 +209,46 @@ describe("Semaphore", () => {
     );
   });
 
+  it("Semaphore.acquire() waiters sharing one signal each end once: served, timed out or aborted in order", async () => {
+    const controller = new AbortController();
+    const { signal } = controller;
+    const sem = new Semaphore(0);
+    const other = new Lock();
+    other.tryAcquire();
+    const ends: string[] = [];
+    const waiter = (name: string, promise: Promise<boolean>) =>
+      promise.then(
+        (acquired) => ends.push(`${name}:${acquired}`),
+        (reason) => ends.push(`${name}:${reason}`),
+      );
+    const all = [
+      waiter("a", sem.acquire({ signal })),
+      waiter("b", sem.acquire({ signal, timeout: 1 })),
+      waiter("c", sem.acquire({ signal })),
+      waiter("lock", other.acquire({ signal })),
+      waiter("d", sem.acquire({ signal })),
+      waiter("plain", sem.acquire()),
+    ];
+    await all[1]; // b timed out
+    sem.release(); // a is served
+    await all[0];
+    controller.abort("stop");
+    await Promise.all(all.slice(2, 5));
+    // Each memory's waiters in their order (c before d); the Lock's among them.
+    assert.deepEqual(ends.filter((end) => !end.startsWith("lock")), [
+      "b:false",
+      "a:true",
+      "c:stop",
+      "d:stop",
+    ]);
+    assert.ok(ends.includes("lock:stop"));
+    assert.equal(ends.length, 5);
+    sem.release(); // the waiter without the signal is still there, and served
+    await all[5];
+    assert.equal(ends.at(-1), "plain:true");
+    assert.equal(await sem.acquire({ signal: new AbortController().signal, timeout: 0 }), false);
+  });
+
   it("Semaphore.acquireSync() lets the error of the check between its waits through as it is", () => {
     // The pool's worker installs a check that throws once the pool has ended it.
     const stop = new Error("acquireSync() stopped waiting: the pool ended this worker");
