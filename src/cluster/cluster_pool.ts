@@ -344,8 +344,13 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    * @param wait `undefined`: until nothing is pending and both queues are
    * drained; `false`: only what is there now; a number: at most that many ms.
    */
-  async *asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
+  asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
+    // Checked at the call, not at the first next() an async generator would wait for.
     if (wait !== undefined && wait !== false) checkTimeout(wait, "wait", "iterate results");
+    return this.#completed(wait);
+  }
+
+  async *#completed(wait: number | false | undefined): AsyncGenerator<unknown, void, undefined> {
     let timer: TimerId | undefined;
     let expired = false;
     const deadline = typeof wait === "number" && wait !== Infinity

@@ -629,8 +629,9 @@ export class ThreadPool implements AsyncDisposable {
   /**
    * Queues a request; it runs when a worker is free.
    *
-   * @throws {TypeError} If `request` is not a {@linkcode WorkRequest}, or it
-   * failed before (make a new one).
+   * @throws {TypeError} If `request` is not a {@linkcode WorkRequest}, it
+   * failed before (make a new one), or its `callback` or `excCallback` was
+   * set to something other than a function or `null`.
    * @throws {RangeError} If a pending request has the same `requestID`.
    * @throws {QueueFullError} If `qSize` requests already wait for a worker.
    * @throws {PoolClosedError} After `shutdown()`.
@@ -646,6 +647,9 @@ export class ThreadPool implements AsyncDisposable {
         `Cannot put request: "request" ${String(request.requestID)} failed before; make a new one`,
       );
     }
+    // Writable fields, checked at creation: one set since would fail in poll(), unnamed.
+    checkFunction(request.callback, "callback", "put request", true);
+    checkFunction(request.excCallback, "excCallback", "put request", true);
     if (this.#pending.has(request.requestID)) {
       throw new RangeError(
         `Cannot put request: a request with requestID ${

@@ -888,10 +888,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.deepEqual(results.sort(), [1, 4, 9]);
    * ```
    */
-  async *asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
+  asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
+    // Checked at the call, not at the first next() an async generator would wait for.
     if (wait !== undefined && wait !== false) checkTimeout(wait, "wait", "iterate results");
     const loop = this.#loop;
-    yield* this.#results.completed(wait ?? true, this.#clock, () => loop.pending);
+    return this.#results.completed(wait ?? true, this.#clock, () => loop.pending);
   }
 
   // ---------------------------------------------------------- watching it

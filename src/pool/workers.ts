@@ -389,10 +389,13 @@ export class Workers {
     while (targets.some(present)) await this.#host.nextChange();
   }
 
-  /** Applies a new `maxChildren`: idle workers above it leave now, busy ones once idle. */
+  /**
+   * Applies a new `maxChildren`: idle workers above it leave now, busy ones
+   * once idle. `minChildren` holds up to it, and comes back as it grows.
+   */
   resize(maxChildren: number): void {
     this.#max = maxChildren;
-    if (this.#min > maxChildren) this.#min = maxChildren;
+    this.#min = Math.min(this.#options.minChildren, maxChildren);
     let excess = this.slots.filter((slot) => !slot.retiring).length - maxChildren;
     for (const slot of [...this.slots]) {
       if (excess <= 0) break;

@@ -251,6 +251,10 @@ describe("ClusterPool without Redis", () => {
     }
     await using pool = new ClusterPool({ connection, queue: "q", backoff: 10, maxQueue: 5 });
     assert.equal(pool.queue, "q");
+    // Before: the iterator came, and only its first next() rejected.
+    for (const wait of [-1, NaN]) {
+      assert.throws(() => pool.asCompleted(wait), { name: "RangeError", message: /"wait"/ });
+    }
   });
 
   it("ClusterPool refuses inline functions and non-JSON arguments at once, queuing nothing", async () => {

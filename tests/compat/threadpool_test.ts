@@ -533,6 +533,14 @@ describe("ThreadPool workers and queues", () => {
       name: "TypeError",
       message: /"request"/,
     });
+    // A callback set to a non-function after creation: before, wait() failed later with
+    // "request.callback is not a function", naming neither.
+    const changed = new WorkRequest(() => 0, { callback: () => {} });
+    (changed as { callback: unknown }).callback = 5;
+    assert.throws(() => pool.putRequest(changed), {
+      name: "TypeError",
+      message: 'Cannot put request: "callback" must be a function or null, received 5',
+    });
     pool.putRequest(new WorkRequest(() => 0, { requestID: "x" }));
     assert.throws(
       () => pool.putRequest(new WorkRequest(() => 0, { requestID: "x" })),

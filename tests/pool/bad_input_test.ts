@@ -507,7 +507,10 @@ describe("Pool options and arguments of the wrong type or range", () => {
       name: "TypeError",
       message: 'Cannot shut down pool: "soon" must be a boolean, received 1',
     });
-    await assert.rejects(pool.asCompleted(-1).next(), { name: "RangeError", message: /"wait"/ });
+    // Before: the iterator came, and only its first next() rejected.
+    for (const wait of [-1, NaN]) {
+      assert.throws(() => pool.asCompleted(wait), { name: "RangeError", message: /"wait"/ });
+    }
     await assert.rejects(pool.exec(identity, "x" as never), {
       name: "TypeError",
       message: /"args" must be an array/,

@@ -4,7 +4,7 @@ import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError } from "../../src/errors.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { gate, waitAtGate } from "../_gate.ts";
-import { fixture, promiseState } from "../_util.ts";
+import { fixture, promiseState, within } from "../_util.ts";
 import { Semaphore } from "../../src/sync/semaphore.ts";
 
 const identity = (n: number) => n;
@@ -223,6 +223,28 @@ describe("Pool lifecycle", () => {
     assert.deepEqual(await Promise.all(jobs), [1, 2, 3]);
     assert.equal(pool.alive, 1);
     assert.throws(() => pool.resize(-100), RangeError);
+  });
+
+  it("Pool.resize() keeps minChildren up to maxChildren, and gives it back as the pool grows", async () => {
+    await using pool = new Pool({ maxChildren: 3, minChildren: 3 });
+    let started = 0;
+    let alive = () => {};
+    pool.addEventListener("workerstart", () => {
+      started++;
+      alive();
+    });
+    const startedAll = (n: number) =>
+      new Promise<void>((resolve) => {
+        alive = () => started === n && resolve();
+        alive();
+      });
+    await startedAll(3);
+    pool.resize(1);
+    assert.equal(pool.alive, 1);
+    pool.resize(3);
+    // Before: the fixed pool had become adaptive: one worker, for good.
+    assert.equal(await within(startedAll(5), 10_000), true, `${pool.alive} alive`);
+    assert.equal(pool.alive, 3);
   });
 
   it("Pool is AsyncDisposable: await using shuts it down", async () => {
