@@ -182,8 +182,9 @@ export const executors: Executors = {
   },
   adaptive(maxChildren, options) {
     const n = resolveMaxChildren(maxChildren, "create adaptive executor");
-    const rest = presetOptions(options, ["maxChildren"], "adaptive");
-    return { minChildren: 1, ...rest, maxChildren: n };
+    const rest: PoolOptions = presetOptions(options, ["maxChildren"], "adaptive");
+    // `minChildren: undefined` means the default (1), as for every option, not 0.
+    return { ...rest, minChildren: rest.minChildren ?? 1, maxChildren: n };
   },
 };
 

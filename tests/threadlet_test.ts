@@ -248,6 +248,11 @@ describe("executors", () => {
       minChildren: 3,
     });
     assert.deepEqual(executors.adaptive(4), { minChildren: 1, maxChildren: 4 });
+    // Before: an explicit undefined overwrote the default, and the pool kept no worker.
+    assert.deepEqual(executors.adaptive(4, { minChildren: undefined }), {
+      minChildren: 1,
+      maxChildren: 4,
+    });
     const cores = navigator.hardwareConcurrency || 1;
     assert.equal(executors.simple().maxChildren, cores);
     if (cores > 1) assert.equal(executors.simple(-1).minChildren, cores - 1);

@@ -699,9 +699,14 @@ export class ThreadPool implements AsyncDisposable {
       const { request, value } = outcome;
       this.#deletePending(request);
       this.#pump();
+      // Writable fields: one set to a non-function since putRequest() is named here.
       if (request.exception && request.excCallback) {
+        checkFunction(request.excCallback, "excCallback", "hand error to request", true);
         request.excCallback(request, value);
-      } else if (request.callback) request.callback(request, value);
+      } else if (request.callback) {
+        checkFunction(request.callback, "callback", "hand result to request", true);
+        request.callback(request, value);
+      }
     }
   }
 

@@ -396,6 +396,10 @@ export class Workers {
   resize(maxChildren: number): void {
     this.#max = maxChildren;
     this.#min = Math.min(this.#options.minChildren, maxChildren);
+    // Busy workers an earlier shrink asked to leave stay, if they are wanted again.
+    if (!this.#closing) {
+      for (const slot of this.slots) if (!slot.recycling) slot.retiring = false;
+    }
     let excess = this.slots.filter((slot) => !slot.retiring).length - maxChildren;
     for (const slot of [...this.slots]) {
       if (excess <= 0) break;

@@ -278,6 +278,15 @@ describe("ThreadPool.poll() and wait()", () => {
     );
     await assert.rejects(pool.wait(), { message: "callback failed" });
     await assert.rejects(pool.poll(), NoResultsPending);
+    // A callback set to a non-function once put: before, a bare "request.callback is not a function".
+    const changed = new WorkRequest(() => 1, { callback: () => {} });
+    pool.putRequest(changed);
+    (changed as { callback: unknown }).callback = "not a function";
+    await assert.rejects(pool.wait(), {
+      name: "TypeError",
+      message:
+        'Cannot hand result to request: "callback" must be a function or null, received "not a function"',
+    });
   });
 });
 

@@ -245,6 +245,17 @@ describe("Pool lifecycle", () => {
     // Before: the fixed pool had become adaptive: one worker, for good.
     assert.equal(await within(startedAll(5), 10_000), true, `${pool.alive} alive`);
     assert.equal(pool.alive, 3);
+    // Shrunk while busy, then grown: the busy workers asked to leave stay.
+    const g = gate();
+    const jobs = [1, 2, 3].map((n) => pool.run(waitAtGate, g.memory, n));
+    await g.started(3);
+    pool.resize(1);
+    pool.resize(3);
+    g.open();
+    assert.deepEqual(await Promise.all(jobs), [1, 2, 3]);
+    // Before: two left once idle ("resize"), and none came back.
+    assert.equal(pool.alive, 3);
+    assert.equal(started, 5);
   });
 
   it("Pool is AsyncDisposable: await using shuts it down", async () => {
