@@ -510,6 +510,7 @@ async function runEach(
       afterLane();
     } else countedFlush();
   }
+  endCalls(); // before the caller's await: a job's leftover microtasks run then
 }
 
 /**
@@ -541,7 +542,7 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
     values[k] = result;
   }
   if (k > 0) out.returnedNumbers(values, k);
-  if (k === n) return;
+  if (k === n) return endCalls();
   // Job k is started and has its outcome in `result`; the rest have not started.
   if (threw) pushThrow(task, result);
   else if (isThenable(result)) {
@@ -556,7 +557,7 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
       n - k - 1,
       firstId + k + 1,
     );
-  }
+  } else endCalls();
 }
 
 /**
@@ -604,6 +605,7 @@ async function runItems(
     }
     countedFlush();
   }
+  endCalls();
 }
 
 /** Records a plain task's result: at once, or once it settles if it is a promise. */

@@ -96,6 +96,35 @@ describe("jobContext()", () => {
     await assert.rejects(pool.run("contextAfterAwait"), /outside a job.*before its first await/);
   });
 
+  it("jobContext() in a microtask a map item left behind throws, for numbers and other values", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    const numbers = Array.from({ length: 1000 }, (_, i) => i);
+    for (const items of [numbers, numbers.map((n) => ({ n }))]) {
+      pool.map("leaveMicrotask", items);
+      await pool.wait();
+      assert.equal(pool.done.length, 1000);
+      assert.equal(pool.done.at(999), 999);
+      // The next job runs on the same worker, after that microtask.
+      assert.equal(await pool.run("leftOverOutcome"), "threw");
+      pool.done.clear();
+    }
+  });
+
+  it("jobContext() after the first await throws with several jobs per worker too", async () => {
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      concurrentTasksPerWorker: 4,
+      module: tasks,
+    });
+    pool.map("contextAfterAwait", [undefined, undefined]);
+    await pool.wait();
+    assert.deepEqual([...pool.done], []);
+    assert.equal(pool.failed.length, 2);
+    for (const error of pool.failed) {
+      assert.match((error as Error).message, /outside a job.*before its first await/);
+    }
+  });
+
   it("jobContext().progress() of a value that cannot be cloned throws in the task", async () => {
     await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
     await assert.rejects(pool.run("reportFunction"), (error: Error) => {
