@@ -293,22 +293,30 @@ function abortJob(id: number, reason: unknown): void {
 // In the capture phase: see `scope.ts` (a task's own listeners never come first).
 if (inWorker) scope.addEventListener("message", onMessage, { capture: true });
 
+/**
+ * Messages that came before `init`, handled after it. The pool sends `init`
+ * first, but a `workerData` getter that calls the pool (`recycle()`) runs
+ * while `init` is cloned, and its message goes first.
+ */
+let beforeInit: ToWorker[] | null = [];
+
 function onMessage(event: MessageEvent<ToWorker>): void {
   if (isCrashed()) return;
   messageReceived();
-  const msg = event.data;
+  handle(event.data);
+}
+
+function handle(msg: ToWorker): void {
+  if (beforeInit !== null && msg.type !== "init") return void beforeInit.push(msg);
   switch (msg.type) {
-    case "init":
-      setPostKey(msg.key);
-      if (!acceptsVersion(msg.version)) break;
-      attachStatus(msg.status, msg.lane);
-      guardBlockingWaits(stopIfEnded);
-      setConcurrency(msg.concurrency);
-      setStreamWindow(msg.streamWindow);
-      limitImports(msg.startTimeout);
-      nameThisWorker(msg.name);
-      start(msg.module, fromWire(msg.workerData), msg.maxMemory);
+    case "init": {
+      const early = beforeInit;
+      if (early === null) break; // a second one is not the pool's
+      beforeInit = null;
+      initialise(msg);
+      for (const overtaken of early) handle(overtaken);
       break;
+    }
     case "run":
       inbox.push(msg);
       if (!draining) void drain();
@@ -328,6 +336,18 @@ function onMessage(event: MessageEvent<ToWorker>): void {
     default:
       assertNever(msg);
   }
+}
+
+function initialise(msg: ToWorker & { type: "init" }): void {
+  setPostKey(msg.key);
+  if (!acceptsVersion(msg.version)) return;
+  attachStatus(msg.status, msg.lane);
+  guardBlockingWaits(stopIfEnded);
+  setConcurrency(msg.concurrency);
+  setStreamWindow(msg.streamWindow);
+  limitImports(msg.startTimeout);
+  nameThisWorker(msg.name);
+  start(msg.module, fromWire(msg.workerData), msg.maxMemory);
 }
 
 async function drain(): Promise<void> {

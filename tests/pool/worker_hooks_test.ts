@@ -237,6 +237,29 @@ describe("setup() and teardown()", () => {
     assert.equal(pool.stats().workers.crashed, MAX_START_FAILURES);
   });
 
+  it("recycle() from a workerData getter as a worker starts: that worker sets up, tears down and goes at once", async () => {
+    let reads = 0;
+    const data = {
+      counts: counts(),
+      get recycled() {
+        // Read once by new Pool()'s check, then as each worker's init is cloned:
+        // recycle() runs then, and its message overtakes that init.
+        if (++reads === 2) void pool.recycle();
+        return true;
+      },
+    };
+    await using pool = hooksPool(data);
+    const errors: unknown[] = [];
+    pool.addEventListener("error", (event) => errors.push(event.detail.error));
+    const exited = new Promise<PoolEventMap["workerexit"]>((resolve) =>
+      pool.addEventListener("workerexit", resolve, { once: true })
+    );
+    assert.equal(await pool.run("echo", 1), 1);
+    assert.equal((await exited).detail.reason, "recycle");
+    assert.deepEqual(errors, []); // not "teardown() … did not end within 5000 ms"
+    await atLeast(data.counts, 1, 1); // its teardown ran
+  });
+
   it("workerData that cannot be cloned is a TypeError naming it", () => {
     assert.throws(() => new Pool({ workerData: { f: () => 1 } }), {
       name: "TypeError",
