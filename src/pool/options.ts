@@ -13,8 +13,9 @@ import {
   checkTimeout,
   describe,
   invalid,
+  thrownMessage,
 } from "../_checks.ts";
-import { checkOptionNames } from "../_option_names.ts";
+import { checkOptionNames, closestName } from "../_option_names.ts";
 import { hasSharedMemory } from "../sync/_memory.ts";
 import { STREAM_WINDOW } from "../protocol/messages.ts";
 
@@ -346,7 +347,10 @@ export interface PoolOptions {
    * deno.json) for it: without, Deno itself ends the program at the first
    * worker with "Unstable API 'Worker.deno.permissions'. The
    * `--unstable-worker-options` flag must be provided." (a program cannot
-   * see the flag to check it first). On Bun the option is a `TypeError`.
+   * see the flag to check it first). Names and values Deno would refuse are
+   * a `TypeError` at `new Pool()`; permissions beyond the program's own
+   * fail each worker's start (Deno's `new Worker()` throws), as a task
+   * module that does not import would. On Bun the option is a `TypeError`.
    */
   permissions?: "inherit" | "none" | Record<string, unknown> | undefined;
   /**
@@ -565,7 +569,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
       throw new TypeError(
         `Cannot create pool: "workerData" must be structured-cloneable, received ${
           describe(workerData)
-        }`,
+        } (${thrownMessage(error)})`,
         { cause: error },
       );
     }
@@ -627,6 +631,7 @@ function workerOptionsOf(options: PoolOptions): WorkerOptions {
         'Cannot create pool: "permissions" works on Deno only; Bun has no per-worker permissions',
       );
     }
+    if (permissions !== "none") checkPermissions(permissions);
     result.deno = { permissions };
   }
   if (smol !== undefined) {
@@ -634,10 +639,7 @@ function workerOptionsOf(options: PoolOptions): WorkerOptions {
     if (isBun && smol) result.smol = true;
   }
   if (env !== undefined) {
-    if (
-      typeof env !== "object" || env === null || Array.isArray(env) ||
-      Object.values(env).some((v) => typeof v !== "string")
-    ) {
+    if (!isStringRecord(env)) {
       throw invalid(TypeError, CREATE, "env", "an object of strings", env);
     }
     if (!isBun) {
@@ -648,6 +650,53 @@ function workerOptionsOf(options: PoolOptions): WorkerOptions {
     result.env = env;
   }
   return result as WorkerOptions;
+}
+
+/** Deno's worker permission names (`Deno.PermissionOptionsObject`). */
+const PERMISSION_NAMES = ["env", "ffi", "import", "net", "read", "run", "sys", "write"];
+
+/**
+ * Checks Deno's permission object here, as Deno itself would only at the
+ * first worker (a throw there, in the dispatch): each name is one of
+ * Deno's, each value `"inherit"`, a boolean, or a list of strings (or URLs).
+ */
+function checkPermissions(permissions: Record<string, unknown>): void {
+  for (const name of Object.keys(permissions)) {
+    const value = permissions[name];
+    if (!PERMISSION_NAMES.includes(name)) {
+      const closest = closestName(name, PERMISSION_NAMES);
+      throw new TypeError(
+        `Cannot create pool: "permissions" has no permission "${name}"; ${
+          closest === undefined
+            ? `Deno's are ${PERMISSION_NAMES.join(", ")}`
+            : `did you mean "${closest}"?`
+        }`,
+      );
+    }
+    if (
+      value !== "inherit" && typeof value !== "boolean" &&
+      !(Array.isArray(value) &&
+        value.every((entry) => typeof entry === "string" || entry instanceof URL))
+    ) {
+      throw invalid(
+        TypeError,
+        CREATE,
+        `permissions.${name}`,
+        '"inherit", a boolean or an array of strings',
+        value,
+      );
+    }
+  }
+}
+
+/** Whether `value` is a plain object of strings; false too if reading it throws. */
+function isStringRecord(value: unknown): value is Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  try {
+    return Object.values(value).every((v) => typeof v === "string");
+  } catch {
+    return false; // a getter threw
+  }
 }
 
 function toUrl(value: string | URL, name: string): URL {

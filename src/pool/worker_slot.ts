@@ -31,6 +31,13 @@ interface RefWorker extends Worker {
   unref?(): void;
 }
 
+/** Stands in for a `Worker` the runtime refused to make (see `WorkerSlot.refused`). */
+const NO_WORKER = {
+  onmessage: null,
+  postMessage() {},
+  terminate() {},
+} as unknown as RefWorker;
+
 /** A batch sent with a claim word (see `WorkerSlot.retractable`). */
 export interface ClaimedBatch {
   /** Its claim word. */
@@ -134,6 +141,11 @@ export class WorkerSlot {
   #referenced = true;
   /** A message that is not the pool's came and was reported. */
   #warned = false;
+  /**
+   * What `new Worker()` threw, if it did (Deno's permissions beyond the
+   * program's own): the slot has no thread, and its start fails.
+   */
+  readonly refused: unknown = undefined;
 
   constructor(
     readonly id: number,
@@ -147,7 +159,14 @@ export class WorkerSlot {
     const words = Status.WORDS + (lanes > 1 ? lanes : 0);
     this.status = new Int32Array(sharedOrPlain(words * 4));
     this.lane = sharedLane ? new Lane() : null;
-    const worker: RefWorker = new Worker(url, { ...options, type: "module", name });
+    let worker: RefWorker;
+    try {
+      worker = new Worker(url, { ...options, type: "module", name });
+    } catch (error) {
+      this.refused = error;
+      this.#worker = NO_WORKER;
+      return;
+    }
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent<FromWorker | WorkerNotice>) => {
       if (this.dead) return;

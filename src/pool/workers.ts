@@ -187,21 +187,44 @@ export class Workers {
     );
     slot.hasTeardown = options.module !== null;
     this.slots.push(slot);
+    if (slot.refused !== undefined) {
+      const error = slot.refused;
+      const set = Object.keys(options.workerOptions).map((key) =>
+        key === "deno" ? '"permissions"' : `"${key}"`
+      );
+      const hint = set.length === 0 ? "" : `; see the pool's ${set.join(" and ")}`;
+      return this.#failStart(
+        slot,
+        new Error(
+          `Cannot start worker ${name}: new Worker() threw: ${thrownMessage(error)}${hint}`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    }
     try {
       this.#sendInit(slot, name);
     } catch (error) {
       // workerData is read at each start: changed since into what cannot be
       // cloned, it fails this start (as a module that does not import).
-      const why = new TypeError(
-        `Cannot start worker ${name}: "workerData" cannot be cloned (${thrownMessage(error)})`,
-        { cause: error },
+      return this.#failStart(
+        slot,
+        new TypeError(
+          `Cannot start worker ${name}: "workerData" cannot be cloned (${thrownMessage(error)})`,
+          { cause: error },
+        ),
       );
-      queueMicrotask(() => {
-        if (this.slots.includes(slot)) this.#host.startFailed(slot, why);
-      });
-      return slot;
     }
     this.#armStartTimer(slot, name);
+    return slot;
+  }
+
+  /** `slot`'s start failed before it began: said once the caller is done (as any failed start). */
+  #failStart(slot: WorkerSlot, why: Error): WorkerSlot {
+    queueMicrotask(() => {
+      if (this.slots.includes(slot)) this.#host.startFailed(slot, why);
+    });
     return slot;
   }
 

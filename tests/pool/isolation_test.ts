@@ -23,6 +23,43 @@ describe("isolation per pool", { skip: isBun }, () => {
     assert.match(exit.stderr, /--unstable-worker-options/);
   });
 
+  it("permissions beyond the program's own fail the jobs, naming the option, and the program goes on", async () => {
+    const escalation = new URL(fixture("escalation_program.ts")).pathname;
+    const exit = await run(denoPath(), [
+      "run",
+      "--allow-read",
+      "--unstable-worker-options",
+      escalation,
+    ]);
+    assert.equal(exit.code, 0, exit.stderr);
+    const outcome = JSON.parse(exit.stdout);
+    for (const minChildren of [0, 1]) {
+      assert.match(
+        outcome[`run${minChildren}`],
+        /workers failed to start 3 times in a row, last: Cannot start worker ThreadPool-\d+: new Worker\(\) threw: .*escalate.*; see the pool's "permissions"/,
+      );
+      assert.equal(outcome[`crashed${minChildren}`], 3);
+    }
+    assert.equal(outcome.fine, 2);
+  });
+
+  it("a permission object Deno would refuse is a TypeError naming the permission", () => {
+    assert.throws(() => new Pool({ permissions: { read: 5 } }), {
+      name: "TypeError",
+      message: /"permissions.read" must be "inherit", a boolean or an array of strings, received 5/,
+    });
+    assert.throws(() => new Pool({ permissions: { read: [42] } }), /"permissions.read" must be/);
+    assert.throws(() => new Pool({ permissions: { net: "yes" } }), /"permissions.net" must be/);
+    assert.throws(() => new Pool({ permissions: { reed: true } }), {
+      name: "TypeError",
+      message: /"permissions" has no permission "reed"; did you mean "read"\?/,
+    });
+    const pool = new Pool({
+      permissions: { read: ["/tmp", new URL("file:///tmp")], net: false, env: "inherit" },
+    });
+    void pool.terminate();
+  });
+
   it("env is refused on Deno, whose workers share the process environment", () => {
     assert.throws(() => new Pool({ env: { A: "1" } }), {
       name: "TypeError",
@@ -65,5 +102,20 @@ describe("isolation options are checked", () => {
     assert.throws(() => new Pool({ smol: 1 as never }), /"smol" must be a boolean/);
     assert.throws(() => new Pool({ env: { A: 1 } as never }), /"env" must be an object of strings/);
     assert.throws(() => new Pool({ env: ["A"] as never }), /"env" must be an object of strings/);
+    const unreadable = {
+      get A(): string {
+        throw new Error("no");
+      },
+    };
+    assert.throws(() => new Pool({ env: unreadable }), /"env" must be an object of strings/);
+    const data = {
+      get x(): number {
+        throw new RangeError("x cannot be read");
+      },
+    };
+    assert.throws(
+      () => new Pool({ workerData: data }),
+      /"workerData" must be structured-cloneable, received an object \(x cannot be read\)/,
+    );
   });
 });
