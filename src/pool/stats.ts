@@ -83,6 +83,15 @@ export class Histogram {
     if (ms > this.#max) this.#max = ms;
   }
 
+  /** Adds every sample of `other`. */
+  addAll(other: Histogram): void {
+    for (let i = 0; i < BUCKETS; i++) this.#counts[i]! += other.#counts[i]!;
+    this.#count += other.#count;
+    this.#sum += other.#sum;
+    if (other.#min < this.#min) this.#min = other.#min;
+    if (other.#max > this.#max) this.#max = other.#max;
+  }
+
   /** The summary; all zero while empty. */
   summary(): TimeSummary {
     const count = this.#count;
@@ -120,6 +129,12 @@ export class TaskTimes {
   readonly waitTime: Histogram = new Histogram();
   /** Started → ended. */
   readonly runTime: Histogram = new Histogram();
+
+  /** Adds every sample of `other`. */
+  addAll(other: TaskTimes): void {
+    this.waitTime.addAll(other.waitTime);
+    this.runTime.addAll(other.runTime);
+  }
 }
 
 /**
@@ -286,16 +301,27 @@ export class StatsRecorder {
   read(now: number, live: LiveCounts, names: readonly string[], reset: boolean): PoolStats {
     const { queued, pending, alive, busy, maxChildren } = live;
     const wall = now - this.since;
-    const tasks: PoolStats["tasks"] = {};
+    // Tasks of one name (inline functions may share one, or a module export
+    // and a task() reference) are reported together.
+    const byName = new Map<string, TaskTimes>();
+    const merged = new Set<TaskTimes>();
     this.byTask.forEach((times: TaskTimes | undefined, index: number) => {
       if (times === undefined) return;
       const name = names[index] ?? `task ${index}`;
-      // Tasks of one name (inline functions may share one) are reported together.
-      const entry = tasks[name];
-      if (entry === undefined || entry.runTime.count === 0) {
-        tasks[name] = { runTime: times.runTime.summary(), waitTime: times.waitTime.summary() };
+      let entry = byName.get(name);
+      if (entry === undefined) return void byName.set(name, times);
+      if (!merged.has(entry)) {
+        const sum = new TaskTimes();
+        sum.addAll(entry);
+        merged.add(entry = sum);
+        byName.set(name, sum);
       }
+      entry.addAll(times);
     });
+    const tasks: PoolStats["tasks"] = {};
+    for (const [name, times] of byName) {
+      tasks[name] = { runTime: times.runTime.summary(), waitTime: times.waitTime.summary() };
+    }
     const result: PoolStats = {
       jobs: {
         // Jobs pending at a reset count as submitted after it, so the sum holds.

@@ -150,6 +150,31 @@ describe("Pool.stats()", () => {
     assert.equal(tasks.first?.runTime.count, 2);
   });
 
+  it("Pool.stats() adds up different tasks that share a name, so the tasks sum to the whole", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const counts = [3, 5, 4];
+    const tasks = [(n: number) => n + 1, (n: number) => n * 2, (n: number) => n - 1];
+    for (let k = 0; k < tasks.length; k++) {
+      for (let i = 0; i < counts[k]!; i++) await pool.run(tasks[k]!, i);
+    }
+    function echo(n: number) {
+      return n;
+    }
+    function echoToo(n: number) {
+      return -n;
+    }
+    Object.defineProperty(echoToo, "name", { value: "echo" });
+    await Promise.all([pool.run(echo, 1), pool.run(echoToo, 2), pool.run(echoToo, 3)]);
+    const stats = pool.stats();
+    assert.deepEqual(Object.keys(stats.tasks).sort(), ["(inline)", "echo"]);
+    assert.equal(stats.tasks["(inline)"]?.runTime.count, 12);
+    assert.equal(stats.tasks["(inline)"]?.waitTime.count, 12);
+    assert.equal(stats.tasks.echo?.runTime.count, 3);
+    assert.equal(stats.runTime.count, 15);
+    const inline = stats.tasks["(inline)"]!.runTime;
+    assert.ok(inline.min <= inline.p50 && inline.p50 <= inline.max);
+  });
+
   it("Pool.stats() counts a stream whose consumer left as cancelled, one read to its end as done", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     function* endless() {
