@@ -257,12 +257,30 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
           // waits for an "end" that a reconnecting client never emits.)
           await runner.pool.wait();
           for (const client of clients) (client as ClientStatus).disconnect();
+          stopTimers(worker);
         }
         await runner.pool.shutdown();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * Stops the timers of a BullMQ worker whose `close()` waits for a Redis that
+ * is away, which its `close()` would stop only once Redis answered: the lock
+ * renewal, which re-arms itself every half `lockDuration`, and the stalled
+ * check's sleep of `stalledInterval`. Left, they keep the program alive for
+ * ever. (BullMQ 5.81.5's own fields; `close(true)` after `close()` does
+ * nothing, and `close()` must come first: it finishes the chunks in hand.)
+ */
+function stopTimers(worker: Worker): void {
+  const own = worker as unknown as {
+    lockManager?: { close?(): unknown };
+    stalledCheckStopper?: () => void;
+  };
+  void own.lockManager?.close?.();
+  own.stalledCheckStopper?.();
 }
 
 /** The part of BullMQ's Redis client (ioredis) that says whether Redis answers, and cuts it. */

@@ -83,6 +83,26 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "serve(): a node closed while Redis is away leaves, and its program exits",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not stopping someone else's server");
+      const [command, args] = withThisRuntime(
+        fileURLToPath(fixture("cluster_away_node_program.ts")),
+      );
+      await using program = new Child(command, [...args, redis.url, queueName("away-node")]);
+      await program.waitFor(/node ready/);
+      await redis.stop();
+      await program.waitFor(/node closed/);
+      // Before: BullMQ's lock renewal and stalled check, which its close() stops
+      // only once Redis answers, kept the program alive for ever.
+      const exited = await within(program.exited, 15_000);
+      assert.ok(exited, `the program exited by itself:\n${program.output}`);
+    },
+  );
+
+  it(
     "ClusterPool: a program whose pool gave up a chunk while Redis was away shuts down and exits",
     needsRedis(60_000),
     async (t) => {
