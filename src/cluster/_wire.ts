@@ -64,13 +64,31 @@ export const MAX_JSON_DEPTH = 2_000;
  */
 export const MAX_JSON_OBJECTS = 1_000_000;
 
-/** One check: the objects on the path to this one, and those found safe with how many they write. */
+/**
+ * Most characters of strings one value may write as JSON (2^27; a string
+ * held twice is written twice). Far beyond what a queue should carry, and
+ * below where it breaks: Redis takes at most 512 MB in one value, and on
+ * Deno 2.9.6 `JSON.stringify` of one string of 300 MB that came from a
+ * worker thread ends the whole process ("Fatal process out of memory:
+ * Zone"), the node and, in turn, each node its chunk goes to.
+ */
+export const MAX_JSON_CHARS = 2 ** 27;
+
+/**
+ * One check: the objects on the path to this one, and those found safe
+ * with what they write (`objects + chars × 2^21`: both fit one number).
+ */
 interface JsonWalk {
   readonly seen: unknown[];
   readonly safe: Map<object, number>;
   /** Arrays and objects written so far. */
   written: number;
+  /** Characters of strings written so far. */
+  chars: number;
 }
+
+/** Packs what an object writes into one number (see {@linkcode JsonWalk}). */
+const CHARS_SHIFT = 2 ** 21;
 
 /**
  * Why `value` cannot cross as JSON, or `undefined` if it can. JSON-safe:
@@ -81,12 +99,13 @@ interface JsonWalk {
  * written. Each object is read once: its shared parts cost their size.
  */
 export function jsonProblem(value: unknown): string | undefined {
-  return walkJson(value, "", { seen: [], safe: new Map(), written: 0 });
+  return walkJson(value, "", { seen: [], safe: new Map(), written: 0, chars: 0 });
 }
 
 function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefined {
   switch (typeof value) {
     case "string":
+      return countChars(walk, value.length);
     case "boolean":
       return undefined;
     case "number":
@@ -102,13 +121,17 @@ function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefi
   if (value === null) return undefined;
   const { seen, safe } = walk;
   const known = safe.get(value as object);
-  if (known !== undefined) return count(walk, known);
+  if (known !== undefined) {
+    return count(walk, known % CHARS_SHIFT) ??
+      countChars(walk, Math.floor(known / CHARS_SHIFT));
+  }
   if (seen.includes(value)) return `${path || "it"} is a cyclic reference`;
   // Deeper, this check (and JSON itself, on Deno) would run out of stack: a bare RangeError.
   if (seen.length === MAX_JSON_DEPTH) {
     return `it is nested deeper than ${MAX_JSON_DEPTH.toLocaleString("en")} levels`;
   }
   const before = walk.written;
+  const charsBefore = walk.chars;
   const tooMany = count(walk, 1);
   if (tooMany) return tooMany;
   seen.push(value);
@@ -131,7 +154,7 @@ function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefi
         if (problem) return problem;
       }
     }
-    safe.set(value as object, walk.written - before);
+    safe.set(value as object, walk.written - before + (walk.chars - charsBefore) * CHARS_SHIFT);
     return undefined;
   } finally {
     seen.pop();
@@ -147,6 +170,15 @@ function count(walk: JsonWalk, n: number): string | undefined {
   } arrays and objects as JSON (an object it holds twice is written twice)`;
 }
 
+/** Counts `n` more characters of strings written; a problem past {@linkcode MAX_JSON_CHARS}. */
+function countChars(walk: JsonWalk, n: number): string | undefined {
+  walk.chars += n;
+  if (walk.chars <= MAX_JSON_CHARS) return undefined;
+  return `it writes more than ${
+    MAX_JSON_CHARS.toLocaleString("en")
+  } characters of strings as JSON (a string it holds twice is written twice)`;
+}
+
 /** The sentence that ends every "not JSON-safe" error. */
 export const JSON_SAFE =
   "only JSON-safe values cross to a node: null, booleans, finite numbers, strings, arrays and plain objects of them";
@@ -159,7 +191,11 @@ export const JSON_SAFE =
 export function checkArgs(args: readonly unknown[], what: string): void {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (typeof arg === "number" ? Number.isFinite(arg) : typeof arg === "string") continue;
+    if (
+      typeof arg === "number"
+        ? Number.isFinite(arg)
+        : typeof arg === "string" && arg.length <= MAX_JSON_CHARS
+    ) continue;
     const problem = jsonProblem(arg);
     if (problem) {
       throw new TypeError(

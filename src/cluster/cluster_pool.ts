@@ -47,7 +47,7 @@ import {
 import { ChunkProducer } from "./_producer.ts";
 import { abortWith } from "../pool/job.ts";
 import { Results } from "./_results.ts";
-import { checkArgs, JSON_SAFE, jsonProblem, snapshot } from "./_wire.ts";
+import { checkArgs, JSON_SAFE, jsonProblem, MAX_JSON_CHARS, snapshot } from "./_wire.ts";
 import {
   type ClusterExecOptions,
   type ClusterPoolOptions,
@@ -192,7 +192,11 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     const items = [...iterable as Iterable<unknown>];
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
-      if (typeof item === "number" ? Number.isFinite(item) : typeof item === "string") continue;
+      if (
+        typeof item === "number"
+          ? Number.isFinite(item)
+          : typeof item === "string" && item.length <= MAX_JSON_CHARS
+      ) continue;
       const problem = jsonProblem(item);
       if (problem) {
         throw new TypeError(`Cannot map: item ${i} is not JSON-safe (${problem}); ${JSON_SAFE}`);

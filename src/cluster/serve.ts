@@ -18,6 +18,7 @@ import {
   type ChunkResult,
   encodeFailure,
   jsonProblem,
+  MAX_JSON_CHARS,
   WIRE_VERSION,
 } from "./_wire.ts";
 import { type RedisConnection, redisOptions } from "./connection.ts";
@@ -441,7 +442,9 @@ async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkRe
           return null;
         });
       }
-      const problem = typeof value === "string" ? undefined : jsonProblem(value);
+      const problem = typeof value === "string" && value.length <= MAX_JSON_CHARS
+        ? undefined
+        : jsonProblem(value);
       if (problem) {
         errors.push([i, new TypeError(`Cannot return result: it is not JSON-safe (${problem})`)]);
       } else {

@@ -9,6 +9,7 @@ import { ClusterPool, RedisUnavailableError, serve } from "../../src/cluster/mod
 import { Pool } from "../../src/pool/pool.ts";
 import { TaskTimeoutError } from "../../src/errors.ts";
 import { PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
+import { MAX_JSON_CHARS } from "../../src/cluster/_wire.ts";
 import {
   needsRedis,
   otherRuntime,
@@ -207,6 +208,11 @@ describe("ClusterPool with nodes", () => {
           bad.message,
           /Cannot return result: it is not JSON-safe \(it is an instance of Map\)/,
         );
+        // Past MAX_JSON_CHARS (on Deno, a string of 300 MB from a worker ended the node).
+        const huge = await pool.run("bigString", MAX_JSON_CHARS + 1).catch((e) => e);
+        assert.ok(huge instanceof TypeError);
+        assert.match(huge.message, /it writes more than 134,217,728 characters of strings/);
+        assert.equal(await pool.run("inc", 1), 2, "the node goes on");
       }
     },
   );

@@ -18,6 +18,7 @@ import {
   encodeFailure,
   jsonClean,
   jsonProblem,
+  MAX_JSON_CHARS,
   MAX_JSON_DEPTH,
   MAX_JSON_OBJECTS,
 } from "../../src/cluster/_wire.ts";
@@ -78,6 +79,27 @@ describe("cluster wire", () => {
     };
     // An error's field is cleaned up to 16 levels: 10^16 copies, before.
     assert.match(JSON.stringify(jsonClean(wide(16))), /\[too large\]/);
+  });
+
+  it("jsonProblem() and checkArgs() refuse a value JSON would write as more than MAX_JSON_CHARS characters of strings", () => {
+    const problem = /it writes more than 134,217,728 characters of strings as JSON/;
+    const half = "x".repeat(MAX_JSON_CHARS / 2);
+    assert.equal(jsonProblem([half, half]), undefined);
+    assert.match(jsonProblem([half, half, "y"]) ?? "", problem);
+    const held = { half };
+    assert.equal(jsonProblem({ held }), undefined);
+    assert.match(
+      jsonProblem([held, { again: held }, "y"]) ?? "",
+      problem,
+      "a shared object's strings count each time",
+    );
+    const long = half + half + "y";
+    assert.match(jsonProblem(long) ?? "", problem);
+    assert.throws(() => checkArgs([1, long], "submit job"), {
+      name: "TypeError",
+      message: /argument 2 is not JSON-safe \(it writes more than 134,217,728 characters/,
+    });
+    assert.doesNotThrow(() => checkArgs([half + half], "submit job"));
   });
 
   it("jsonProblem() names a value nested too deep, however deep (no RangeError)", () => {
