@@ -226,12 +226,19 @@ export class WorkerSlot {
   /**
    * Whether `message` is the worker's, in the protocol: it carries the key.
    * Before `ready`, a `ready` or `fatal` without it is the answer of a
-   * worker module of another protocol version, which says so.
+   * worker module of another protocol version, which says so; and an
+   * `uncaught` or `exit` with key 0 is the worker runtime's report of an
+   * error or exit that came before `init` gave it the key (no task code
+   * has run by then).
    */
   #isOurs(message: unknown): message is FromWorker | WorkerNotice {
     if (!isWorkerMessage(message)) return false;
-    if ((message as { key?: unknown }).key === this.key) return true;
-    return !this.ready && (message.type === "ready" || message.type === "fatal");
+    const key = (message as { key?: unknown }).key;
+    if (key === this.key) return true;
+    if (this.ready) return false;
+    const type = message.type;
+    return type === "ready" || type === "fatal" ||
+      (key === 0 && (type === "uncaught" || type === "exit"));
   }
 
   /**

@@ -102,6 +102,17 @@ describe("Pool and shared primitives", () => {
     );
   });
 
+  it("a worker entry that throws before init fails its starts at once, with its error", async () => {
+    const workerUrl = fixture("throwing_worker_entry.ts");
+    // Before, on Deno: the report was dropped as "not the pool's", the worker closed
+    // itself, and each start failed only at startTimeout (here an hour: the test hung).
+    await using pool = new Pool({ maxChildren: 1, workerUrl, startTimeout: 3_600_000 });
+    await assert.rejects(
+      pool.run((n: number) => n, 1),
+      /workers failed to start 3 times in a row, last: .*the worker entry broke before init/,
+    );
+  });
+
   it("Pool option workerUrl points the pool at its worker entry", async () => {
     const workerUrl = new URL("../../src/worker/runtime.ts", import.meta.url);
     await using pool = new Pool({ maxChildren: 1, workerUrl });
