@@ -168,7 +168,12 @@ export class Workers {
   /** Starts workers up to `minChildren`, within `maxChildren`. */
   keepMinimum(): void {
     if (this.#closing || (this.slots.length < this.#min && this.#backingOff())) return;
-    while (this.slots.length < this.#min && this.#room() > 0) this.idle(this.#spawn());
+    while (this.slots.length < this.#min && this.#room() > 0) {
+      const slot = this.#spawn();
+      // A workerData getter that calls the pool (resize() flushes the queue)
+      // may have sent it work as it started: then it is not idle.
+      if (slot.inflightItems === 0 && !slot.dead) this.idle(slot);
+    }
   }
 
   #spawn(): WorkerSlot {
@@ -185,7 +190,8 @@ export class Workers {
       options.workerOptions,
       options.sharedLane,
     );
-    slot.hasTeardown = options.module !== null;
+    // A slot whose Worker was refused has no thread to run a teardown.
+    slot.hasTeardown = options.module !== null && slot.refused === undefined;
     this.slots.push(slot);
     if (slot.refused !== undefined) {
       const error = slot.refused;

@@ -260,6 +260,27 @@ describe("setup() and teardown()", () => {
     await atLeast(data.counts, 1, 1); // its teardown ran
   });
 
+  it("resize() from a workerData getter as a replacement worker starts: the job it sends there ends", async () => {
+    let armed = false;
+    const data = {
+      counts: counts(),
+      get resized() {
+        if (armed) {
+          armed = false;
+          pool.resize(1); // the same size: its flush sends the queue to the worker starting
+        }
+        return true;
+      },
+    };
+    await using pool = hooksPool(data, { minChildren: 1, maxJobsPerWorker: 1 });
+    assert.equal(await pool.run("echo", 0), 0);
+    armed = true; // the next start, worker 1's replacement, re-enters
+    const results = await Promise.all([1, 2, 3].map((n) => pool.run("echo", n)));
+    // Before: that job was on a worker removed as idle ("recycle"), and never ended.
+    assert.deepEqual(results, [1, 2, 3]);
+    assert.equal(pool.pending, 0);
+  });
+
   it("workerData that cannot be cloned is a TypeError naming it", () => {
     assert.throws(() => new Pool({ workerData: { f: () => 1 } }), {
       name: "TypeError",
