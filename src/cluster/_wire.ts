@@ -65,8 +65,8 @@ export const MAX_JSON_DEPTH = 2_000;
 export const MAX_JSON_OBJECTS = 1_000_000;
 
 /**
- * Most characters of strings one value may write as JSON (2^27; a string
- * held twice is written twice). Far beyond what a queue should carry, and
+ * Most characters of strings (keys included) one value may write as JSON
+ * (2^27; a string held twice is written twice; see {@linkcode jsonLength}). Far beyond what a queue should carry, and
  * below where it breaks: Redis takes at most 512 MB in one value, and on
  * Deno 2.9.6 `JSON.stringify` of one string of 300 MB that came from a
  * worker thread ends the whole process ("Fatal process out of memory:
@@ -105,7 +105,7 @@ export function jsonProblem(value: unknown): string | undefined {
 function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefined {
   switch (typeof value) {
     case "string":
-      return countChars(walk, value.length);
+      return countChars(walk, jsonLength(value));
     case "boolean":
       return undefined;
     case "number":
@@ -150,7 +150,8 @@ function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefi
       for (const key of Object.keys(value as object)) {
         const field = (value as Record<string, unknown>)[key];
         if (field === undefined) continue;
-        const problem = walkJson(field, `${path}.${key}`, walk);
+        const problem = countChars(walk, jsonLength(key)) ??
+          walkJson(field, `${path}.${key}`, walk);
         if (problem) return problem;
       }
     }
@@ -168,6 +169,35 @@ function count(walk: JsonWalk, n: number): string | undefined {
   return `it writes more than ${
     MAX_JSON_OBJECTS.toLocaleString("en")
   } arrays and objects as JSON (an object it holds twice is written twice)`;
+}
+
+/**
+ * How many characters JSON writes for string `s`, its quotes left out. A
+ * string short enough that even six characters for each of its own (a
+ * control character as `\u0001`) stay within {@linkcode MAX_JSON_CHARS}
+ * counts as its length, unread; a longer one is read for what JSON escapes.
+ */
+export function jsonLength(s: string): number {
+  if (s.length <= MAX_JSON_CHARS / 6) return s.length;
+  let extra = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20) extra += c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 1 : 5;
+    else if (c === 0x22 || c === 0x5c) extra += 1;
+    else if (c >= 0xd800 && c <= 0xdfff) extra += lone(s, i) ? 5 : 0;
+  }
+  return s.length + extra;
+}
+
+/** Whether the surrogate at `s[i]` has no partner (JSON writes it as `\udxxx`). */
+function lone(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  if (c <= 0xdbff) {
+    const next = s.charCodeAt(i + 1);
+    return !(next >= 0xdc00 && next <= 0xdfff);
+  }
+  const before = s.charCodeAt(i - 1);
+  return !(before >= 0xd800 && before <= 0xdbff);
 }
 
 /** Counts `n` more characters of strings written; a problem past {@linkcode MAX_JSON_CHARS}. */
@@ -194,7 +224,7 @@ export function checkArgs(args: readonly unknown[], what: string): void {
     if (
       typeof arg === "number"
         ? Number.isFinite(arg)
-        : typeof arg === "string" && arg.length <= MAX_JSON_CHARS
+        : typeof arg === "string" && arg.length <= MAX_JSON_CHARS / 6
     ) continue;
     const problem = jsonProblem(arg);
     if (problem) {

@@ -195,7 +195,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       if (
         typeof item === "number"
           ? Number.isFinite(item)
-          : typeof item === "string" && item.length <= MAX_JSON_CHARS
+          : typeof item === "string" && item.length <= MAX_JSON_CHARS / 6
       ) continue;
       const problem = jsonProblem(item);
       if (problem) {

@@ -442,7 +442,7 @@ async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkRe
           return null;
         });
       }
-      const problem = typeof value === "string" && value.length <= MAX_JSON_CHARS
+      const problem = typeof value === "string" && value.length <= MAX_JSON_CHARS / 6
         ? undefined
         : jsonProblem(value);
       if (problem) {

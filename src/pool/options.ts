@@ -347,8 +347,9 @@ export interface PoolOptions {
    * deno.json) for it: without, Deno itself ends the program at the first
    * worker with "Unstable API 'Worker.deno.permissions'. The
    * `--unstable-worker-options` flag must be provided." (a program cannot
-   * see the flag to check it first). Names and values Deno would refuse are
-   * a `TypeError` at `new Pool()`; permissions beyond the program's own
+   * see the flag to check it first). A value Deno would refuse, or a name
+   * it does not know (a typo would leave that permission the program's
+   * own), is a `TypeError` at `new Pool()`; permissions beyond the program's own
    * fail each worker's start (Deno's `new Worker()` throws), as a task
    * module that does not import would. On Bun the option is a `TypeError`.
    */
@@ -654,16 +655,23 @@ function workerOptionsOf(options: PoolOptions): WorkerOptions {
 
 /** Deno's worker permission names (`Deno.PermissionOptionsObject`). */
 const PERMISSION_NAMES = ["env", "ffi", "import", "net", "read", "run", "sys", "write"];
+/** Those whose lists may hold `URL`s as well as strings. */
+const PERMISSION_URLS = ["ffi", "read", "run", "write"];
 
 /**
  * Checks Deno's permission object here, as Deno itself would only at the
- * first worker (a throw there, in the dispatch): each name is one of
- * Deno's, each value `"inherit"`, a boolean, or a list of strings (or URLs).
+ * first worker (a throw there, in the dispatch): each value `"inherit"`, a
+ * boolean, a list of strings (or URLs, where Deno takes them), or
+ * `undefined`/`null` (left to Deno's default). A name Deno does not know is
+ * refused too, though Deno ignores it: misspelt, the permission it meant
+ * would silently stay the program's own. (`hrtime`, Deno 1's, which Deno 2
+ * ignores, is let through.)
  */
 function checkPermissions(permissions: Record<string, unknown>): void {
-  for (const name of Object.keys(permissions)) {
-    const value = permissions[name];
-    if (!PERMISSION_NAMES.includes(name)) {
+  let name = "";
+  try {
+    for (name of Object.keys(permissions)) {
+      if (PERMISSION_NAMES.includes(name) || name === "hrtime") continue;
       const closest = closestName(name, PERMISSION_NAMES);
       throw new TypeError(
         `Cannot create pool: "permissions" has no permission "${name}"; ${
@@ -673,20 +681,38 @@ function checkPermissions(permissions: Record<string, unknown>): void {
         }`,
       );
     }
-    if (
-      value !== "inherit" && typeof value !== "boolean" &&
-      !(Array.isArray(value) &&
-        value.every((entry) => typeof entry === "string" || entry instanceof URL))
-    ) {
+    // Read as Deno reads them: inherited values and non-enumerable ones too.
+    for (name of PERMISSION_NAMES) {
+      const value = permissions[name];
+      if (isPermissionValue(value, PERMISSION_URLS.includes(name))) continue;
       throw invalid(
         TypeError,
         CREATE,
         `permissions.${name}`,
-        '"inherit", a boolean or an array of strings',
+        `"inherit", a boolean or an array of strings${
+          PERMISSION_URLS.includes(name) ? " or URLs" : ""
+        }`,
         value,
       );
     }
+  } catch (error) {
+    if (error instanceof TypeError && error.message.startsWith(`Cannot ${CREATE}`)) throw error;
+    throw new TypeError(
+      `Cannot create pool: "permissions" could not be read (${name}: ${thrownMessage(error)})`,
+      { cause: error },
+    );
   }
+}
+
+function isPermissionValue(value: unknown, urls: boolean): boolean {
+  if (value === undefined || value === null || value === "inherit") return true;
+  if (typeof value === "boolean") return true;
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) { // holes included
+    const entry = value[i];
+    if (typeof entry !== "string" && !(urls && entry instanceof URL)) return false;
+  }
+  return true;
 }
 
 /** Whether `value` is a plain object of strings; false too if reading it throws. */

@@ -17,6 +17,7 @@ import {
   decodeFailure,
   encodeFailure,
   jsonClean,
+  jsonLength,
   jsonProblem,
   MAX_JSON_CHARS,
   MAX_JSON_DEPTH,
@@ -100,6 +101,14 @@ describe("cluster wire", () => {
       message: /argument 2 is not JSON-safe \(it writes more than 134,217,728 characters/,
     });
     assert.doesNotThrow(() => checkArgs([half + half], "submit job"));
+    // Keys are written too; and a long string is counted as JSON writes it, escapes included.
+    assert.match(jsonProblem({ [long]: 1 }) ?? "", problem);
+    assert.match(jsonProblem([{ [half]: 1 }, { [half]: "y" }]) ?? "", problem);
+    const controls = "\u0001".repeat(MAX_JSON_CHARS / 4); // JSON writes each as \u0001: 6 characters
+    assert.equal(jsonLength(controls), (MAX_JSON_CHARS / 4) * 6);
+    assert.throws(() => checkArgs([controls], "submit job"), /characters of strings/);
+    const mixed = "x".repeat(MAX_JSON_CHARS / 6) + 'a"b\\c\n\ud800\ud83d\ude00\udc00';
+    assert.equal(jsonLength(mixed), JSON.stringify(mixed).length - 2);
   });
 
   it("jsonProblem() names a value nested too deep, however deep (no RangeError)", () => {

@@ -47,7 +47,8 @@ describe("isolation per pool", { skip: isBun }, () => {
   it("a permission object Deno would refuse is a TypeError naming the permission", () => {
     assert.throws(() => new Pool({ permissions: { read: 5 } }), {
       name: "TypeError",
-      message: /"permissions.read" must be "inherit", a boolean or an array of strings, received 5/,
+      message:
+        /"permissions.read" must be "inherit", a boolean or an array of strings or URLs, received 5/,
     });
     assert.throws(() => new Pool({ permissions: { read: [42] } }), /"permissions.read" must be/);
     assert.throws(() => new Pool({ permissions: { net: "yes" } }), /"permissions.net" must be/);
@@ -55,10 +56,33 @@ describe("isolation per pool", { skip: isBun }, () => {
       name: "TypeError",
       message: /"permissions" has no permission "reed"; did you mean "read"\?/,
     });
-    const pool = new Pool({
-      permissions: { read: ["/tmp", new URL("file:///tmp")], net: false, env: "inherit" },
+    assert.throws(() => new Pool({ permissions: { env: [new URL("file:///x")] } }), {
+      message: /"permissions.env" must be "inherit", a boolean or an array of strings, received/,
     });
-    void pool.terminate();
+    // deno-lint-ignore no-sparse-arrays
+    assert.throws(() => new Pool({ permissions: { read: [, "/tmp"] } }), /"permissions.read"/);
+    const inherited = Object.create({ read: 5 });
+    assert.throws(() => new Pool({ permissions: inherited }), /"permissions.read" must be/);
+    const unreadable = {
+      get read(): boolean {
+        throw new Error("no");
+      },
+    };
+    assert.throws(() => new Pool({ permissions: unreadable }), {
+      name: "TypeError",
+      message: /"permissions" could not be read \(read: no\)/,
+    });
+    // What Deno accepts: URLs where it takes them, undefined and null (its default), hrtime (Deno 1's).
+    for (
+      const permissions of [
+        { read: ["/tmp", new URL("file:///tmp")], net: false, env: "inherit" },
+        { read: undefined, write: null },
+        { hrtime: false },
+      ]
+    ) {
+      const pool = new Pool({ permissions: permissions as Record<string, unknown> });
+      void pool.terminate();
+    }
   });
 
   it("env is refused on Deno, whose workers share the process environment", () => {
