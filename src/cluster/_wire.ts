@@ -65,12 +65,13 @@ export const MAX_JSON_DEPTH = 2_000;
 export const MAX_JSON_OBJECTS = 1_000_000;
 
 /**
- * Most characters of strings (keys included) one value may write as JSON
- * (2^27; a string held twice is written twice; see {@linkcode jsonLength}). Far beyond what a queue should carry, and
- * below where it breaks: Redis takes at most 512 MB in one value, and on
- * Deno 2.9.6 `JSON.stringify` of one string of 300 MB that came from a
- * worker thread ends the whole process ("Fatal process out of memory:
- * Zone"), the node and, in turn, each node its chunk goes to.
+ * Most characters of strings (keys included) one value may write as JSON:
+ * 2^27, a string held twice written twice (see {@linkcode jsonLength}).
+ * Far beyond what a queue should carry, and below where it breaks: Redis
+ * takes at most 512 MB in one value, and on Deno 2.9.6 `JSON.stringify` of
+ * one string of 300 MB that came from a worker thread ends the whole
+ * process ("Fatal process out of memory: Zone"), the node and, in turn,
+ * each node its chunk goes to.
  */
 export const MAX_JSON_CHARS = 2 ** 27;
 

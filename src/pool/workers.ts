@@ -194,20 +194,13 @@ export class Workers {
     slot.hasTeardown = options.module !== null && slot.refused === undefined;
     this.slots.push(slot);
     if (slot.refused !== undefined) {
-      const error = slot.refused;
-      const set = Object.keys(options.workerOptions).map((key) =>
-        key === "deno" ? '"permissions"' : `"${key}"`
-      );
-      const hint = set.length === 0 ? "" : `; see the pool's ${set.join(" and ")}`;
-      return this.#failStart(
-        slot,
-        new Error(
-          `Cannot start worker ${name}: new Worker() threw: ${thrownMessage(error)}${hint}`,
-          {
-            cause: error,
-          },
-        ),
-      );
+      // The runtime refused the thread (Deno: permissions beyond the program's own).
+      const cause = slot.refused;
+      const given = Object.keys(options.workerOptions)
+        .map((key) => key === "deno" ? '"permissions"' : `"${key}"`);
+      const hint = given.length === 0 ? "" : `; see the pool's ${given.join(" and ")}`;
+      const why = `new Worker() threw: ${thrownMessage(cause)}${hint}`;
+      return this.#failStart(slot, new Error(`Cannot start worker ${name}: ${why}`, { cause }));
     }
     try {
       this.#sendInit(slot, name);
