@@ -165,11 +165,20 @@ function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefi
 
 /** Counts `n` more arrays and objects written; a problem past {@linkcode MAX_JSON_OBJECTS}. */
 function count(walk: JsonWalk, n: number): string | undefined {
-  walk.written += n;
-  if (walk.written <= MAX_JSON_OBJECTS) return undefined;
+  return past(walk.written += n, MAX_JSON_OBJECTS, "arrays and objects", "an object");
+}
+
+/** Counts `n` more characters of strings written; a problem past {@linkcode MAX_JSON_CHARS}. */
+function countChars(walk: JsonWalk, n: number): string | undefined {
+  return past(walk.chars += n, MAX_JSON_CHARS, "characters of strings", "a string");
+}
+
+/** The problem of a value that writes `total` of `what` as JSON, if past `limit`. */
+function past(total: number, limit: number, what: string, one: string): string | undefined {
+  if (total <= limit) return undefined;
   return `it writes more than ${
-    MAX_JSON_OBJECTS.toLocaleString("en")
-  } arrays and objects as JSON (an object it holds twice is written twice)`;
+    limit.toLocaleString("en")
+  } ${what} as JSON (${one} it holds twice is written twice)`;
 }
 
 /**
@@ -199,15 +208,6 @@ function lone(s: string, i: number): boolean {
   }
   const before = s.charCodeAt(i - 1);
   return !(before >= 0xd800 && before <= 0xdbff);
-}
-
-/** Counts `n` more characters of strings written; a problem past {@linkcode MAX_JSON_CHARS}. */
-function countChars(walk: JsonWalk, n: number): string | undefined {
-  walk.chars += n;
-  if (walk.chars <= MAX_JSON_CHARS) return undefined;
-  return `it writes more than ${
-    MAX_JSON_CHARS.toLocaleString("en")
-  } characters of strings as JSON (a string it holds twice is written twice)`;
 }
 
 /** The sentence that ends every "not JSON-safe" error. */
