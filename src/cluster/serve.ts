@@ -250,15 +250,19 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
         // Watched on the other client only: BullMQ's close() cuts the blocking
         // one itself, first, and then reports the chunks in hand on the other.
         const away = unreachable(clients[1]).then(() => false);
-        if (!(await Promise.race([closed, away]))) {
+        // A Redis that keeps its connections but does not answer (a frozen
+        // server, a network that drops packets) never closes them: once the
+        // node's own work is done, SILENT_MS without the report is away too.
+        const silent = new Silence(runner.pool.wait());
+        const reported = await Promise.race([closed, away, silent.elapsed]);
+        silent.end();
+        if (!reported) {
           // BullMQ's close waits for Redis to hear of the chunks in hand,
           // which an unreachable Redis does not: they finish here and the
           // node leaves without reporting them (they run on other nodes once
-          // their locks expire), its connections cut. (BullMQ's disconnect()
-          // waits for an "end" that a reconnecting client never emits.)
+          // their locks expire), its connections cut.
           await runner.pool.wait();
-          for (const client of clients) (client as ClientStatus).disconnect();
-          stopTimers(worker);
+          leaveWithoutRedis(worker, clients);
         }
         await runner.pool.shutdown();
       })();
@@ -268,18 +272,57 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
 }
 
 /**
- * Stops the timers of a BullMQ worker whose `close()` waits for a Redis that
- * is away, which its `close()` would stop only once Redis answered: the lock
- * renewal, which re-arms itself every half `lockDuration`, and the stalled
- * check's sleep of `stalledInterval`. Left, they keep the program alive for
- * ever. (BullMQ 5.81.5's own fields; `close(true)` after `close()` does
- * nothing, and `close()` must come first: it finishes the chunks in hand.)
+ * How long a node told to stop waits, once its own work is done, for a
+ * Redis that neither answers nor closes its connections, before it leaves
+ * without reporting (see `close()`).
  */
-function stopTimers(worker: Worker): void {
+const SILENT_MS = 10_000;
+
+/** Resolves `elapsed` to false `SILENT_MS` after `done`, unless `end()` comes first. */
+class Silence {
+  readonly elapsed: Promise<false>;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #ended = false;
+
+  constructor(done: Promise<unknown>) {
+    this.elapsed = new Promise((resolve) => {
+      void done.then(() => {
+        if (!this.#ended) this.#timer = setTimeout(() => resolve(false), SILENT_MS);
+      });
+    });
+  }
+
+  /** The race is over: no timer is left to hold the program. */
+  end(): void {
+    this.#ended = true;
+    clearTimeout(this.#timer);
+  }
+}
+
+/**
+ * Cuts a BullMQ worker off a Redis that is away, when its `close()` waits for
+ * Redis to hear of the chunks in hand. Through BullMQ's own connections
+ * first: closing marks them so, and BullMQ then stops retrying the chunks'
+ * reports (on a client cut under it, each retry fails at once and is tried
+ * again without delay, for ever: a spinning thread once Redis is back). Then
+ * the clients themselves (a reconnecting client never emits the "end" that
+ * BullMQ's close waits for), and the timers that `close()` would stop only
+ * once Redis answered: the lock renewal, which re-arms itself every half
+ * `lockDuration`, and the stalled check's sleep of `stalledInterval`; left,
+ * they keep the program alive for ever. (BullMQ 5.81.5's own fields;
+ * `close(true)` after `close()` does nothing, and `close()` must come first:
+ * it finishes the chunks in hand.)
+ */
+function leaveWithoutRedis(worker: Worker, clients: unknown[]): void {
   const own = worker as unknown as {
+    connection?: { close?(force: boolean): Promise<void> };
+    blockingConnection?: { close?(force: boolean): Promise<void> };
     lockManager?: { close?(): unknown };
     stalledCheckStopper?: () => void;
   };
+  own.blockingConnection?.close?.(true).catch(() => {});
+  own.connection?.close?.(true).catch(() => {});
+  for (const client of clients) (client as ClientStatus).disconnect();
   void own.lockManager?.close?.();
   own.stalledCheckStopper?.();
 }

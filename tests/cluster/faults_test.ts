@@ -103,6 +103,37 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "serve(): a node closed while Redis is away, with a chunk running, leaves when Redis comes back before it ends",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not stopping someone else's server");
+      const queue = queueName("away-back");
+      const [command, args] = withThisRuntime(
+        fileURLToPath(fixture("cluster_away_node_program.ts")),
+      );
+      await using program = new Child(command, [...args, redis.url, queue]);
+      await program.waitFor(/node ready/);
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      await using _pool = bounded(pool);
+      {
+        await using watched = await watchQueue(redis, queue);
+        const active = watched.next("active");
+        void pool.run("sleep", 1500).catch(() => {}); // Redis loses it: never reported
+        await active; // the node runs it
+      }
+      await redis.stop();
+      await program.waitFor(/node closing/);
+      await redis.restart(); // back before the chunk ends
+      // Before: once the chunk ended, BullMQ retried its report on a client cut
+      // under it, without delay, for ever: a spinning thread that never exited.
+      const exited = await within(program.exited, 20_000);
+      assert.ok(exited, `the program exited by itself:\n${program.output}`);
+      assert.match(program.output, /node closed/);
+    },
+  );
+
+  it(
     "ClusterPool: a program whose pool gave up a chunk while Redis was away shuts down and exits",
     needsRedis(60_000),
     async (t) => {
