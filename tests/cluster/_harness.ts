@@ -173,8 +173,33 @@ export class Redis implements AsyncDisposable {
 
   /** Stops the server (its data is lost: no persistence). */
   async stop(): Promise<void> {
+    if (this.#paused) this.resume();
     await this.#child?.stop("SIGTERM");
     this.#child = null;
+  }
+
+  #paused = false;
+
+  /**
+   * Freezes the server (SIGSTOP): its connections stay open and nothing
+   * answers, as behind a network that drops packets. Sent with `kill`, not
+   * the child's own `kill()` (Deno's `node:child_process` then confused the
+   * test's other clients).
+   */
+  pause(): void {
+    this.#signal("-STOP");
+    this.#paused = true;
+  }
+
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void {
+    this.#signal("-CONT");
+    this.#paused = false;
+  }
+
+  #signal(flag: string): void {
+    const pid = this.#child?.process.pid;
+    if (pid !== undefined) spawnSync("kill", [flag, String(pid)]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

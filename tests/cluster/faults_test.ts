@@ -134,6 +134,37 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "serve(): a node closed while Redis hangs (connections open, no answers) leaves once its work is done",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not stopping someone else's server");
+      const queue = queueName("away-hung");
+      const [command, args] = withThisRuntime(
+        fileURLToPath(fixture("cluster_away_node_program.ts")),
+      );
+      await using program = new Child(command, [...args, redis.url, queue]);
+      await program.waitFor(/node ready/);
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      await using _pool = bounded(pool);
+      {
+        await using watched = await watchQueue(redis, queue);
+        const active = watched.next("active");
+        void pool.run("sleep", 300).catch(() => {});
+        await active; // the node runs it
+      }
+      redis.pause();
+      program.process.kill("SIGTERM");
+      // Before: close() waited for ever for a report a frozen Redis never took.
+      // Now: the chunk's 300 ms, then SILENT_MS (10 s) without the report.
+      const exited = await within(program.exited, 30_000);
+      redis.resume();
+      assert.ok(exited, `the program exited by itself:\n${program.output}`);
+      assert.match(program.output, /node closed/);
+    },
+  );
+
+  it(
     "ClusterPool: a program whose pool gave up a chunk while Redis was away shuts down and exits",
     needsRedis(60_000),
     async (t) => {
