@@ -65,12 +65,16 @@ describe("Pool worker crashes", () => {
     const [item0, item1] = [warm + 1, warm + 2];
     // Run again, item 0 would have sent its values twice.
     assert.deepEqual(pool.done.drain(), [[item0, "first"], [item0, "second"]]);
-    assert.deepEqual(
-      (pool.failed.drain() as [number, Error][]).map(([id, error]) => [id, error.name]),
-      [[item1, "WorkerCrashedError"], [item0, "WorkerCrashedError"]],
-    );
+    const failed = (pool.failed.drain() as [number, Error][]).map((
+      [id, error],
+    ) => [id, error.name]);
+    // Item 0 fails with its end unsent; on a loaded machine its end may leave with its
+    // second value before the crash, and it is done: either way, once.
+    const item0Ended = failed.length === 1 ? [] : [[item0, "WorkerCrashedError"]];
+    assert.deepEqual(failed, [[item1, "WorkerCrashedError"], ...item0Ended]);
     const { jobs } = pool.stats();
     assert.equal(jobs.submitted, jobs.done + jobs.failed);
+    assert.equal(jobs.failed, failed.length);
   });
 
   it("Pool fails only the crashed item of a map and ends every other item exactly once", async () => {
