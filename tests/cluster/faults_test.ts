@@ -40,6 +40,27 @@ function checkOnce(done: Iterable<unknown>, n: number, expected: (id: number) =>
   assert.equal(count, n, "every item ended once");
 }
 
+/** The node program of tests/fixtures/cluster_away_node_program.ts on `queue`, once it is ready. */
+async function awayNode(redis: Redis, queue: string): Promise<Child> {
+  const [command, args] = withThisRuntime(fileURLToPath(fixture("cluster_away_node_program.ts")));
+  const program = new Child(command, [...args, redis.url, queue]);
+  await program.waitFor(/node ready/);
+  return program;
+}
+
+/** Submits `sleep(ms)` to `pool` and resolves once a node runs it (its result is not awaited). */
+async function sleepOnNode(
+  redis: Redis,
+  queue: string,
+  pool: ClusterPool<Tasks>,
+  ms: number,
+): Promise<void> {
+  await using watched = await watchQueue(redis, queue);
+  const active = watched.next("active");
+  void pool.run("sleep", ms).catch(() => {});
+  await active;
+}
+
 describe("ClusterPool faults", () => {
   it(
     "ClusterPool: 3 nodes, 200,000-item map and a stream of submits, one node SIGKILLed mid-chunk, one started late: every item once",
@@ -88,11 +109,7 @@ describe("ClusterPool faults", () => {
     async (t) => {
       await using redis = await Redis.start();
       if (!redis.own) return t.skip("REDIS_URL is set: not stopping someone else's server");
-      const [command, args] = withThisRuntime(
-        fileURLToPath(fixture("cluster_away_node_program.ts")),
-      );
-      await using program = new Child(command, [...args, redis.url, queueName("away-node")]);
-      await program.waitFor(/node ready/);
+      await using program = await awayNode(redis, queueName("away-node"));
       await redis.stop();
       await program.waitFor(/node closed/);
       // Before: BullMQ's lock renewal and stalled check, which its close() stops
@@ -109,19 +126,10 @@ describe("ClusterPool faults", () => {
       await using redis = await Redis.start();
       if (!redis.own) return t.skip("REDIS_URL is set: not stopping someone else's server");
       const queue = queueName("away-back");
-      const [command, args] = withThisRuntime(
-        fileURLToPath(fixture("cluster_away_node_program.ts")),
-      );
-      await using program = new Child(command, [...args, redis.url, queue]);
-      await program.waitFor(/node ready/);
+      await using program = await awayNode(redis, queue);
       const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
       await using _pool = bounded(pool);
-      {
-        await using watched = await watchQueue(redis, queue);
-        const active = watched.next("active");
-        void pool.run("sleep", 1500).catch(() => {}); // Redis loses it: never reported
-        await active; // the node runs it
-      }
+      await sleepOnNode(redis, queue, pool, 1500); // Redis loses it: never reported
       await redis.stop();
       await program.waitFor(/node closing/);
       await redis.restart(); // back before the chunk ends
@@ -140,19 +148,10 @@ describe("ClusterPool faults", () => {
       await using redis = await Redis.start();
       if (!redis.own) return t.skip("REDIS_URL is set: not stopping someone else's server");
       const queue = queueName("away-hung");
-      const [command, args] = withThisRuntime(
-        fileURLToPath(fixture("cluster_away_node_program.ts")),
-      );
-      await using program = new Child(command, [...args, redis.url, queue]);
-      await program.waitFor(/node ready/);
+      await using program = await awayNode(redis, queue);
       const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
       await using _pool = bounded(pool);
-      {
-        await using watched = await watchQueue(redis, queue);
-        const active = watched.next("active");
-        void pool.run("sleep", 300).catch(() => {});
-        await active; // the node runs it
-      }
+      await sleepOnNode(redis, queue, pool, 300);
       redis.pause();
       program.process.kill("SIGTERM");
       // Before: close() waited for ever for a report a frozen Redis never took.
