@@ -668,37 +668,34 @@ const PERMISSION_URLS = ["ffi", "read", "run", "write"];
  * ignores, is let through.)
  */
 function checkPermissions(permissions: Record<string, unknown>): void {
-  let name = "";
-  try {
-    for (name of Object.keys(permissions)) {
-      if (PERMISSION_NAMES.includes(name) || name === "hrtime") continue;
-      const closest = closestName(name, PERMISSION_NAMES);
-      throw new TypeError(
-        `Cannot create pool: "permissions" has no permission "${name}"; ${
-          closest === undefined
-            ? `Deno's are ${PERMISSION_NAMES.join(", ")}`
-            : `did you mean "${closest}"?`
-        }`,
-      );
-    }
-    // Read as Deno reads them: inherited values and non-enumerable ones too.
-    for (name of PERMISSION_NAMES) {
-      const value = permissions[name];
-      if (isPermissionValue(value, PERMISSION_URLS.includes(name))) continue;
-      throw invalid(
-        TypeError,
-        CREATE,
-        `permissions.${name}`,
-        `"inherit", a boolean or an array of strings${
-          PERMISSION_URLS.includes(name) ? " or URLs" : ""
-        }`,
-        value,
-      );
-    }
-  } catch (error) {
-    if (error instanceof TypeError && error.message.startsWith(`Cannot ${CREATE}`)) throw error;
+  for (const name of reading("its names", () => Object.keys(permissions))) {
+    if (PERMISSION_NAMES.includes(name) || name === "hrtime") continue;
+    const closest = closestName(name, PERMISSION_NAMES);
     throw new TypeError(
-      `Cannot create pool: "permissions" could not be read (${name}: ${thrownMessage(error)})`,
+      `Cannot create pool: "permissions" has no permission "${name}"; ${
+        closest === undefined
+          ? `Deno's are ${PERMISSION_NAMES.join(", ")}`
+          : `did you mean "${closest}"?`
+      }`,
+    );
+  }
+  // Read as Deno reads them: inherited values and non-enumerable ones too.
+  for (const name of PERMISSION_NAMES) {
+    const urls = PERMISSION_URLS.includes(name);
+    const value = reading(name, () => permissions[name]);
+    if (reading(name, () => isPermissionValue(value, urls))) continue;
+    const expected = `"inherit", a boolean or an array of strings${urls ? " or URLs" : ""}`;
+    throw invalid(TypeError, CREATE, `permissions.${name}`, expected, value);
+  }
+}
+
+/** `read()`'s result; a throw of a getter or Proxy in it, named as part of "permissions". */
+function reading<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new TypeError(
+      `Cannot create pool: "permissions" could not be read (${what}: ${thrownMessage(error)})`,
       { cause: error },
     );
   }
