@@ -332,9 +332,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    *
    * await using pool = new Pool({ maxChildren: 1 });
    * const timer = pool.schedule(5, () => "tick");
-   * for await (const tick of pool.asCompleted(5000)) {
-   *   assert.equal(tick, "tick");
-   *   if (pool.doneCount.value >= 3) break;
+   * for (let ticks = 0; ticks < 3; ticks++) {
+   *   await pool.doneCount.acquire();
+   *   assert.equal(pool.done.shift(), "tick");
    * }
    * timer.cancel();
    * assert.equal(pool.scheduled.length, 0);
@@ -872,9 +872,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * yielded, not thrown), taking them out of the queues and their counters.
    *
    * @param wait `undefined`: until the pool is idle and both queues are
-   * drained; `false`: only what is there now; a number: at most that many ms
-   * (a deadline that does not keep the program running, e.g. for an
-   * iterator left unfinished).
+   * drained; `false`: only what is there now; a number: the same, but at
+   * most that many ms (a deadline that does not keep the program running,
+   * e.g. for an iterator left unfinished). Delayed and scheduled jobs count
+   * once their timer has queued them: between a schedule's ticks the pool is
+   * idle, and the iterator ends; wait on `doneCount` to follow a schedule.
    *
    * @example Usage
    * ```ts
