@@ -393,8 +393,12 @@ function escaped(value: unknown): unknown {
 
 /** Whether `value` has the encoder's key, whatever its value (`true`, `"ref"`, `"data"`). */
 function hasErrorKey(value: unknown): boolean {
-  return typeof value === "object" && value !== null &&
-    (value as { [ERROR_KEY]?: unknown })[ERROR_KEY] !== undefined;
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    return (value as { [ERROR_KEY]?: unknown })[ERROR_KEY] !== undefined;
+  } catch {
+    return false; // a Proxy whose get trap throws: not ours, and structured clone refuses it
+  }
 }
 
 function isEncodedError(value: unknown): value is EncodedError {

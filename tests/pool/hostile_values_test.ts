@@ -85,6 +85,32 @@ describe("Pool: thrown values that cannot be read", () => {
     });
   }
 
+  for (const how of ["throws", "returns"]) {
+    it(`Pool.run() fails only the job that ${how} a non-Error Proxy whose get trap throws, and keeps its worker`, async () => {
+      await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2 });
+      const before = await pool.run(workerName);
+      // A job beside it on the same worker, to see that the worker lives on.
+      const beside = pool.run(() => new Promise((resolve) => setTimeout(() => resolve("beside"), 50)));
+      const hostile = (how: string) => {
+        const value = new Proxy({}, {
+          get() {
+            throw new Error("get trap says no");
+          },
+        });
+        if (how === "throws") throw value;
+        return value;
+      };
+      await assert.rejects(pool.run(hostile, how), (error: Error) => {
+        assert.equal(error.name, "TypeError", error.message);
+        assert.match(error.message, /cannot be cloned/);
+        return true;
+      });
+      assert.equal(await beside, "beside");
+      assert.equal(await pool.run(workerName), before, "the same worker runs the next job");
+      assert.equal(pool.stats().workers.crashed, 0);
+    });
+  }
+
   it("Pool.map() fails only the item whose thrown error cannot be read", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const task = (n: number) => {
