@@ -10,7 +10,7 @@ import type { ExecOptions } from "../pool/types.ts";
 import { checkTimeout } from "../_checks.ts";
 import { describe, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
-import { EXEC_OPTION_NAMES } from "../pool/exec_checks.ts";
+import { EXEC_OPTION_NAMES, readExecOptions } from "../pool/exec_checks.ts";
 import type { ChunkData } from "./_wire.ts";
 
 /** Where a batch's results go. */
@@ -106,18 +106,19 @@ export function checkDone(done: unknown, byDefault: DoneSink): DoneSink {
   throw invalid(TypeError, "submit job", "done", "a function or a boolean", done);
 }
 
-/** Checks `exec()`'s arguments and options. */
-export function checkExec(args: unknown, options: ExecOptions): void {
+/** Checks `exec()`'s arguments and options; returns the options read once (a getter runs once). */
+export function checkExec<O extends ExecOptions>(args: unknown, given: O): O {
   if (!Array.isArray(args)) {
     throw new TypeError(`Cannot run job: "args" must be an array, received ${describe(args)}`);
   }
-  if (typeof options !== "object" || options === null) {
+  if (typeof given !== "object" || given === null) {
     throw new TypeError(
-      `Cannot run job: "options" must be an object, received ${describe(options)}`,
+      `Cannot run job: "options" must be an object, received ${describe(given)}`,
     );
   }
   // Pool's names: a typo is named as on Pool, and what does not apply says so.
-  checkOptionNames(options, EXEC_OPTION_NAMES, "run job");
+  checkOptionNames(given, EXEC_OPTION_NAMES, "run job");
+  const options = readExecOptions(given);
   const { signal, timeout, transfer, first, priority, onProgress } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
@@ -143,4 +144,5 @@ export function checkExec(args: unknown, options: ExecOptions): void {
     );
   }
   if (timeout !== undefined) checkTimeout(timeout, "timeout", "run job");
+  return options;
 }

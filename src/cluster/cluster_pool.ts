@@ -252,12 +252,13 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   exec<T extends TaskName<M>>(
     task: T,
     args: Readonly<TaskArgs<TaskFunction<M, T>>>,
-    options: ClusterExecOptions = {},
+    given: ClusterExecOptions = {},
   ): Promise<RunResult<TaskFunction<M, T>>> {
+    let options: ClusterExecOptions;
     try {
       this.#checkOpen();
       checkTask(task, "run job");
-      checkExec(args, options);
+      options = checkExec(args, given);
       checkArgs(args as readonly unknown[], "run job");
       this.#producer.checkRoom(1);
     } catch (error) {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkTimeout, describe } from "../_checks.ts";
+import { checkTimeout, describe, thrownMessage } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { checkStreamMoves, isTransferable } from "../protocol/codec.ts";
 import type { ExecOptions, ShutdownOptions } from "./types.ts";
@@ -38,18 +38,42 @@ export function checkPriority(priority: unknown, action: string): void {
   }
 }
 
-/** What is wrong with `exec()`'s arguments, if anything. */
-export function checkExec(args: unknown, options: ExecOptions): Error | undefined {
+/**
+ * `exec()`'s options read once each, so that its checks and its job see the
+ * same values (a getter runs once); a getter that throws is named.
+ */
+export function readExecOptions<O extends ExecOptions>(options: O): O {
+  const read: Record<string, unknown> = {};
+  for (const name of EXEC_OPTION_NAMES) {
+    try {
+      read[name] = options[name];
+    } catch (error) {
+      throw new TypeError(
+        `Cannot run job: option "${name}" could not be read (${thrownMessage(error)})`,
+        { cause: error },
+      );
+    }
+  }
+  return read as O;
+}
+
+/**
+ * Checks `exec()`'s arguments: its options read once (`readExecOptions`),
+ * or what was wrong with them.
+ */
+export function checkExec(args: unknown, given: ExecOptions): ExecOptions | Error {
   if (!Array.isArray(args)) {
     return new TypeError(`Cannot run job: "args" must be an array, received ${describe(args)}`);
   }
-  if (typeof options !== "object" || options === null) {
+  if (typeof given !== "object" || given === null) {
     return new TypeError(
-      `Cannot run job: "options" must be an object, received ${describe(options)}`,
+      `Cannot run job: "options" must be an object, received ${describe(given)}`,
     );
   }
+  let options: ExecOptions;
   try {
-    checkOptionNames(options, EXEC_OPTION_NAMES, "run job");
+    checkOptionNames(given, EXEC_OPTION_NAMES, "run job");
+    options = readExecOptions(given);
   } catch (error) {
     return error as Error;
   }
@@ -88,7 +112,7 @@ export function checkExec(args: unknown, options: ExecOptions): Error | undefine
   } catch (error) {
     return error as Error;
   }
-  return undefined;
+  return options;
 }
 
 /** The reason of a job cancelled before it ran: an `AbortError`. */

@@ -573,9 +573,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     args: Readonly<TaskArgs<TaskFunction<M, T>>>,
     options: ExecOptions = {},
   ): Promise<RunResult<TaskFunction<M, T>>> {
-    const problem = checkExec(args, options);
-    if (problem) return Promise.reject(problem);
-    return this.#submitter.exec(task, args, options) as Promise<RunResult<TaskFunction<M, T>>>;
+    const read = checkExec(args, options);
+    if (read instanceof Error) return Promise.reject(read);
+    return this.#submitter.exec(task, args, read) as Promise<RunResult<TaskFunction<M, T>>>;
   }
 
   /**

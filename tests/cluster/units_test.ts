@@ -331,6 +331,15 @@ describe("ClusterPool without Redis", () => {
       pool.exec("inc", [1], notAcross({ onProgress: () => {} })),
       /"onProgress" does not apply/,
     );
+    const throwing = {
+      get timeout(): number {
+        throw new Error("no timeout today");
+      },
+    };
+    await assert.rejects(pool.exec("inc", [1], throwing), {
+      name: "TypeError",
+      message: 'Cannot run job: option "timeout" could not be read (no timeout today)',
+    });
     assert.throws(() => pool.submitDone("inc", 3 as unknown as boolean, 1), /"done"/);
     assert.throws(() => pool.map("inc", 5 as unknown as number[]), /"iterable" must be iterable/);
     assert.throws(() => pool.cancel("1" as unknown as number), /"jobId"/);

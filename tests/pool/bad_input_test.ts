@@ -571,6 +571,33 @@ describe("Pool options and arguments of the wrong type or range", () => {
     }
   });
 
+  it("Pool.exec() reads each option once: a getter that throws rejects naming it, and one that changes its answer runs with the value checked", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const throwing = {
+      get timeout(): number {
+        throw new Error("no timeout today");
+      },
+    };
+    let promise: Promise<unknown> | undefined;
+    assert.doesNotThrow(
+      () => promise = pool.exec(identity, [1], throwing),
+      "rejects, never throws",
+    );
+    await assert.rejects(promise!, {
+      name: "TypeError",
+      message: 'Cannot run job: option "timeout" could not be read (no timeout today)',
+    });
+    let reads = 0;
+    const shifting = {
+      get timeout(): number {
+        return ++reads === 1 ? 60_000 : -5;
+      },
+    };
+    assert.equal(await pool.exec(identity, [2], shifting), 2);
+    assert.equal(reads, 1);
+    assert.equal(pool.pending, 0);
+  });
+
   it("Pool.exec() moves a buffer named twice in its transfer list once, on both runtimes", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const buffer = new ArrayBuffer(8);

@@ -90,7 +90,9 @@ describe("Pool: thrown values that cannot be read", () => {
       await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2 });
       const before = await pool.run(workerName);
       // A job beside it on the same worker, to see that the worker lives on.
-      const beside = pool.run(() => new Promise((resolve) => setTimeout(() => resolve("beside"), 50)));
+      const beside = pool.run(() =>
+        new Promise((resolve) => setTimeout(() => resolve("beside"), 50))
+      );
       const hostile = (how: string) => {
         const value = new Proxy({}, {
           get() {
