@@ -480,8 +480,9 @@ export class Submitter {
    * still pending a turn later queues what was read (a quiet socket's last
    * lines run). Once the pool closes, nothing more is read: the source's
    * `return()` is called and the promise rejects with `PoolClosedError` (a
-   * read still pending is not waited for). A source that throws ends it
-   * with its error, once the items read before it are queued.
+   * read still pending is not waited for). A source that throws, or whose
+   * `next()` gives no iterator result (a `TypeError`, as for `for await`),
+   * ends it with its error, once the items read before it are queued.
    */
   async mapAsync(
     task: unknown,
@@ -547,13 +548,20 @@ export class Submitter {
               this.checkOpen(); // throws, unless clear() opened the pool again meanwhile
               next = await read;
             }
+            if (typeof next !== "object" || next === null) {
+              throw new TypeError(
+                `Cannot ${action}: the source's next() gave ${
+                  describe(next)
+                }, not an iterator result`,
+              ); // as for await would; the items read before run
+            }
+            if (next.done) ended = true;
+            else items.push(next.value);
           } catch (error) {
             reading = false;
             threw = !this.#closed; // the source's own error, not the pool's
             throw error;
           }
-          if (next.done) ended = true;
-          else items.push(next.value);
         }
         clearTimeout(slowRead);
         slowRead = undefined;

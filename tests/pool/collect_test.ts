@@ -228,6 +228,34 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     assert.equal(pool.stats().jobs.submitted, 10);
   });
 
+  it("Pool.map() and Pool.collect() reject, as for await does, a source whose next() gives no iterator result; the items read before run", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    for (const bad of [5, null, undefined]) {
+      let reads = 0;
+      const source = {
+        [Symbol.asyncIterator]: () => ({
+          next: () => Promise.resolve(++reads <= 2 ? { value: reads, done: false } : bad),
+        }),
+      };
+      const error = {
+        name: "TypeError",
+        message: /^Cannot map: the source's next\(\) gave .+, not an iterator result$/,
+      };
+      await assert.rejects(pool.map((n: number) => n * 10, source as never), error);
+      assert.equal(reads, 3, "nothing read after it");
+      assert.equal(await pool.wait(), true);
+      assert.deepEqual((pool.done.drain() as number[]).sort((a, b) => a - b), [10, 20]);
+      reads = 0;
+      await assert.rejects(pool.collect((n: number) => n, source as never), {
+        ...error,
+        message: /^Cannot collect: the source's next\(\) gave/,
+      });
+      assert.equal(await pool.wait(), true);
+    }
+    assert.equal(pool.pending, 0);
+    assert.equal(pool.stats().jobs.submitted, 12);
+  });
+
   it("Pool.map() queues what it read from a quiet async source once the queue has room", async () => {
     await using pool = new Pool({ maxChildren: 1, highWaterMark: 2 });
     const g = gate();
