@@ -99,9 +99,31 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
 
   /**
    * Stops the task (if still running) and ends the iteration; a `next()`
-   * still waiting settles as done.
+   * still waiting settles as done. Resolves to `{ value, done: true }`, as
+   * an async generator's `return(value)` does.
    */
-  return(): Promise<IteratorResult<T>> {
+  return(value?: unknown): Promise<IteratorResult<T>> {
+    this.#leave();
+    return Promise.resolve({ value, done: true });
+  }
+
+  /**
+   * Stops the task as `return()` does (an error cannot be thrown into a
+   * task on another thread) and rejects with `error`, as a finished async
+   * generator's `throw(error)` does.
+   */
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.#leave();
+    return Promise.reject(error);
+  }
+
+  /** Returns itself. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  /** The consumer leaves: the task is stopped if it still runs, and nothing more is yielded. */
+  #leave(): void {
     if (!this.#closed) {
       this.#closed = true;
       this.#left = true;
@@ -110,12 +132,6 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
     this.#failed = false;
     this.#buffer.clear();
     this.#endWaiters();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  /** Returns itself. */
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    return this;
   }
 
   /** Settles every waiting `next()` as done. */

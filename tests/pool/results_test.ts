@@ -320,6 +320,29 @@ describe("Pool.stream()", () => {
     assert.equal(await pool.wait(), true);
   });
 
+  it("Pool.stream() throw() stops the task as return() does and rejects with its error; return(value) echoes the value", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const endless = function* () {
+      let i = 0;
+      while (true) yield i++;
+    };
+    const stream = pool.stream(endless);
+    assert.deepEqual(await stream.next(), { value: 0, done: false });
+    const reason = new Error("consumer gave up");
+    await assert.rejects(stream.throw!(reason), (error) => error === reason);
+    assert.deepEqual(await stream.next(), { value: undefined, done: true }, "nothing after it");
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2, "the worker is free again");
+    const again = pool.stream(endless);
+    assert.deepEqual(await again.next(), { value: 0, done: false });
+    assert.deepEqual(await again.return!(7), { value: 7, done: true });
+    assert.equal(await pool.wait(), true);
+    assert.equal(
+      pool.stats().jobs.cancelled,
+      2,
+      "each stream left early counts as cancelled, once",
+    );
+  });
+
   it("Pool.stream() throws the task's error after the values before it", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const values: unknown[] = [];
