@@ -696,11 +696,15 @@ class Memory {
 
   /** Gives free permits to the waiters in order. */
   #serve(): void {
-    for (
-      let waiter = this.#head;
-      waiter !== undefined && this.take();
-      waiter = this.#head
-    ) {
+    for (let waiter = this.#head; waiter !== undefined; waiter = this.#head) {
+      const signal = waiter.signal;
+      if (signal?.aborted) {
+        // Aborted, and our listener not yet run: a listener before it released. It takes nothing.
+        this.#unlink(waiter);
+        waiter.reject(signal.reason);
+        continue;
+      }
+      if (!this.take()) return;
       this.#unlink(waiter);
       waiter.resolve(true);
     }

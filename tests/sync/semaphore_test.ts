@@ -142,6 +142,27 @@ describe("Semaphore", () => {
     assert.equal(sem.value, 1);
   });
 
+  it("Semaphore.acquire() rejects, taking nothing, when an abort listener added before it releases a permit", async () => {
+    const sem = new Semaphore(0);
+    const controller = new AbortController();
+    const reason = new Error("stop");
+    controller.signal.addEventListener("abort", () => sem.release()); // runs before the waiter's own
+    const aborted = sem.acquire({ signal: controller.signal });
+    const patient = sem.acquire();
+    controller.abort(reason);
+    await assert.rejects(aborted, (error) => error === reason);
+    assert.equal(await patient, true, "the permit goes to the next waiter");
+    assert.equal(sem.value, 0);
+    const lock = new Lock();
+    assert.equal(lock.tryAcquire(), true);
+    const again = new AbortController();
+    again.signal.addEventListener("abort", () => lock.release());
+    const waiting = lock.acquire({ signal: again.signal });
+    again.abort(reason);
+    await assert.rejects(waiting, (error) => error === reason);
+    assert.equal(lock.locked, false, "the released lock stays free");
+  });
+
   it("Semaphore.acquire() throws on bad options", () => {
     const sem = new Semaphore(1);
     assert.throws(() => sem.acquire({ timeout: -1 }), {
