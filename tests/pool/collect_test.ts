@@ -241,12 +241,12 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
         name: "TypeError",
         message: /^Cannot map: the source's next\(\) gave .+, not an iterator result$/,
       };
-      await assert.rejects(pool.map((n: number) => n * 10, source as never), error);
+      await assert.rejects(pool.map((n: number) => n * 10, source as AsyncIterable<number>), error);
       assert.equal(reads, 3, "nothing read after it");
       assert.equal(await pool.wait(), true);
       assert.deepEqual((pool.done.drain() as number[]).sort((a, b) => a - b), [10, 20]);
       reads = 0;
-      await assert.rejects(pool.collect((n: number) => n, source as never), {
+      await assert.rejects(pool.collect((n: number) => n, source as AsyncIterable<number>), {
         ...error,
         message: /^Cannot collect: the source's next\(\) gave/,
       });
