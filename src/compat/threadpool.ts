@@ -48,7 +48,7 @@
 
 import { Deque } from "../deque.ts";
 import { PoolClosedError, QueueFullError } from "../errors.ts";
-import { checkFunction, checkInteger, describe } from "../_checks.ts";
+import { checkFunction, checkInteger, checkTimeout, describe } from "../_checks.ts";
 import { Pool } from "../pool/pool.ts";
 import type { Clock } from "../timers/clock.ts";
 import type { AnyFunction, TaskRef } from "../task.ts";
@@ -727,8 +727,31 @@ export class ThreadPool implements AsyncDisposable {
    * Ends the pool early: requests not yet started are dropped (no longer
    * pending), running ones finish (their results can still be polled), then
    * the workers exit. `putRequest` throws afterwards.
+   *
+   * @param timeout Most ms to wait for running requests (a request that
+   * never ends would otherwise hold it, and the program, for ever, where
+   * Python's daemon threads die with the program). Past it their workers
+   * are stopped: those requests fail with `PoolClosedError`, for
+   * `excCallback` at the next `poll()`.
+   * @returns `false` if requests were still running at the timeout.
+   *
+   * @example Usage
+   * ```ts
+   * import { ThreadPool, WorkRequest } from "@fastpool/fastpool/threadpool";
+   * import assert from "node:assert/strict";
+   *
+   * const pool = new ThreadPool(1);
+   * const errors: string[] = [];
+   * pool.putRequest(new WorkRequest(() => new Promise(() => {}), {
+   *   excCallback: (_request, error) => errors.push((error as Error).name),
+   * }));
+   * assert.equal(await pool.shutdown(10), false);
+   * await pool.wait();
+   * assert.deepEqual(errors, ["PoolClosedError"]);
+   * ```
    */
-  async shutdown(): Promise<void> {
+  async shutdown(timeout?: number): Promise<boolean> {
+    if (timeout !== undefined) checkTimeout(timeout, "timeout", "shut down thread pool");
     this.#closed = true;
     for (
       let request = this.#queue.shift();
@@ -737,8 +760,10 @@ export class ThreadPool implements AsyncDisposable {
     ) {
       this.#deletePending(request);
     }
-    await this.#pool.shutdown();
+    const finished = await this.#pool.shutdown(timeout);
+    if (!finished) await this.#pool.terminate();
     this.#notify();
+    return finished;
   }
 
   /** `await using pool = new ThreadPool(n)` shuts it down at scope end. */

@@ -10,6 +10,7 @@ import {
   WorkRequest,
 } from "../../src/compat/threadpool.ts";
 import { task } from "../../src/task.ts";
+import { Semaphore } from "../../src/sync/semaphore.ts";
 import { fixture, promiseState } from "../_util.ts";
 import { gate as makeGate, waitAtGate } from "../_gate.ts";
 
@@ -600,6 +601,30 @@ describe("ThreadPool workers and queues", () => {
       name: "RangeError",
       message: /"resqSize"/,
     });
+  });
+
+  it("ThreadPool.shutdown(timeout) stops a request that never ends: it fails with PoolClosedError, once, and the pool closes", async () => {
+    const pool = new ThreadPool(1);
+    await assert.rejects(pool.shutdown(-1), { name: "RangeError", message: /"timeout"/ });
+    const started = new Semaphore(0);
+    const ends: string[] = [];
+    pool.putRequest(
+      new WorkRequest((started: Semaphore) => {
+        started.release();
+        return new Promise(() => {});
+      }, {
+        args: [started],
+        callback: () => ends.push("done"),
+        excCallback: (_request, error) => ends.push((error as Error).name),
+      }),
+    );
+    await started.acquire(); // running
+    assert.equal(await pool.shutdown(20), false);
+    await pool.wait();
+    assert.deepEqual(ends, ["PoolClosedError"]);
+    await assert.rejects(pool.poll(), NoResultsPending);
+    assert.throws(() => pool.putRequest(new WorkRequest(() => 0)), PoolClosedError);
+    assert.equal(await new ThreadPool(1).shutdown(0), true, "nothing running: true");
   });
 
   it("ThreadPool.shutdown() drops queued requests and refuses new ones", async () => {
