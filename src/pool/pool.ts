@@ -580,11 +580,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
 
   /**
    * Runs a generator task and iterates its values as they are yielded. The
-   * worker runs at most a small window ahead of the consumer; `return()` or
-   * `throw()` (e.g. `break`) stops the task. Until then the stream is a running job:
-   * one dropped unfinished, with more values to make than the window holds,
-   * keeps its worker waiting for the consumer, and `shutdown()` (also `await
-   * using`) waits for it; leave with `break`/`return()`, or `terminate()`.
+   * worker runs at most a small window ahead of the consumer; `return()`
+   * (e.g. `break`) or `throw()` stops the task. Until then the stream is a
+   * running job: one dropped unfinished, with more values to make than the
+   * window holds, keeps its worker waiting for the consumer, and
+   * `shutdown()` (also `await using`) waits for it; leave with
+   * `break`/`return()`, or `terminate()`.
    *
    * @example Usage
    * ```ts
