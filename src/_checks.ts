@@ -119,6 +119,23 @@ export function checkDuration(
 }
 
 /**
+ * Checks an `AbortSignal`: one of the runtime's own, whose `aborted` can be
+ * read (an object made from its prototype passes `instanceof` and throws
+ * there).
+ */
+export function checkSignal(value: unknown, name: string, action: string): void {
+  if (value instanceof AbortSignal) {
+    try {
+      void value.aborted;
+      return;
+    } catch {
+      // Not a signal the runtime made: refused below.
+    }
+  }
+  throw invalid(TypeError, action, name, "an AbortSignal", value);
+}
+
+/**
  * Checks a timeout in ms: a number `>= 0`, where `Infinity` means no limit.
  * Every `timeout` of the package takes this meaning.
  */

@@ -7,8 +7,7 @@
  */
 
 import type { ExecOptions } from "../pool/types.ts";
-import { checkTimeout } from "../_checks.ts";
-import { describe, invalid } from "../_checks.ts";
+import { checkSignal, checkTimeout, describe, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { EXEC_OPTION_NAMES, readExecOptions } from "../pool/exec_checks.ts";
 import type { ChunkData } from "./_wire.ts";
@@ -120,11 +119,7 @@ export function checkExec<O extends ExecOptions>(args: unknown, given: O): O {
   checkOptionNames(given, EXEC_OPTION_NAMES, "run job");
   const options = readExecOptions(given);
   const { signal, timeout, transfer, first, priority, onProgress } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot run job: "signal" must be an AbortSignal, received ${describe(signal)}`,
-    );
-  }
+  if (signal !== undefined) checkSignal(signal, "signal", "run job");
   if (transfer !== undefined && transfer.length !== 0) {
     throw new TypeError(
       `Cannot run job: "transfer" does not apply to a ClusterPool: values cross machines as JSON`,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkTimeout, describe, thrownMessage } from "../_checks.ts";
+import { checkSignal, checkTimeout, describe, thrownMessage } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { checkStreamMoves, isTransferable } from "../protocol/codec.ts";
 import type { ExecOptions, ShutdownOptions } from "./types.ts";
@@ -86,10 +86,10 @@ export function checkExec(args: unknown, given: ExecOptions): ExecOptions | Erro
       `Cannot run job: "onProgress" must be a function, received ${describe(onProgress)}`,
     );
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    return new TypeError(
-      `Cannot run job: "signal" must be an AbortSignal, received ${describe(signal)}`,
-    );
+  try {
+    if (signal !== undefined) checkSignal(signal, "signal", "run job");
+  } catch (error) {
+    return error as Error;
   }
   if (
     transfer !== undefined &&

@@ -37,7 +37,7 @@
  * @module
  */
 
-import { checkInteger, checkTimeout, invalid } from "../_checks.ts";
+import { checkInteger, checkSignal, checkTimeout, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { hasSharedMemory } from "./_memory.ts";
 import {
@@ -783,10 +783,8 @@ function readOptions(
     throw invalid(TypeError, action, "options", "an object", options);
   }
   checkOptionNames(options, ACQUIRE_OPTION_NAMES, action);
-  if (options.timeout !== undefined) checkTimeout(options.timeout, "timeout", action);
-  const signal: unknown = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw invalid(TypeError, action, "signal", "an AbortSignal", signal);
-  }
-  return options;
+  const { timeout, signal } = options; // read once: the checks and the wait see the same values
+  if (timeout !== undefined) checkTimeout(timeout, "timeout", action);
+  if (signal !== undefined) checkSignal(signal, "signal", action);
+  return { timeout, signal };
 }

@@ -340,6 +340,10 @@ describe("ClusterPool without Redis", () => {
       name: "TypeError",
       message: 'Cannot run job: option "timeout" could not be read (no timeout today)',
     });
+    await assert.rejects(pool.exec("inc", [1], { signal: Object.create(AbortSignal.prototype) }), {
+      name: "TypeError",
+      message: /^Cannot run job: "signal" must be an AbortSignal/,
+    });
     assert.throws(() => pool.submitDone("inc", 3 as unknown as boolean, 1), /"done"/);
     assert.throws(() => pool.map("inc", 5 as unknown as number[]), /"iterable" must be iterable/);
     assert.throws(() => pool.cancel("1" as unknown as number), /"jobId"/);

@@ -179,6 +179,12 @@ describe("Semaphore", () => {
       name: "TypeError",
       message: 'Cannot acquire semaphore: "signal" must be an AbortSignal, received an object',
     });
+    // It passes instanceof; reading its aborted throws ("Illegal invocation").
+    assert.throws(() => sem.acquire({ signal: Object.create(AbortSignal.prototype) }), {
+      name: "TypeError",
+      message:
+        /^Cannot acquire semaphore: "signal" must be an AbortSignal, received an instance of AbortSignal$/,
+    });
     assert.throws(() => sem.acquire(5 as never), TypeError);
     assert.equal(sem.value, 1);
   });
