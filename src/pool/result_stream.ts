@@ -99,12 +99,12 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
 
   /**
    * Stops the task (if still running) and ends the iteration; a `next()`
-   * still waiting settles as done. Resolves to `{ value, done: true }`, as
-   * an async generator's `return(value)` does.
+   * still waiting settles as done. Resolves to `{ value, done: true }`
+   * once `value` settles, as an async generator's `return(value)` does.
    */
   return(value?: unknown): Promise<IteratorResult<T>> {
     this.#leave();
-    return Promise.resolve({ value, done: true });
+    return Promise.resolve(value).then((settled) => ({ value: settled, done: true }));
   }
 
   /**

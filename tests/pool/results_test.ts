@@ -334,7 +334,7 @@ describe("Pool.stream()", () => {
     assert.equal(await pool.run((n: number) => n + 1, 1), 2, "the worker is free again");
     const again = pool.stream(endless);
     assert.deepEqual(await again.next(), { value: 0, done: false });
-    assert.deepEqual(await again.return!(7), { value: 7, done: true });
+    assert.deepEqual(await again.return!(Promise.resolve(7)), { value: 7, done: true });
     assert.equal(await pool.wait(), true);
     assert.equal(
       pool.stats().jobs.cancelled,
