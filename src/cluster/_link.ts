@@ -7,11 +7,21 @@
  */
 
 import { Queue, QueueEvents } from "bullmq";
+import { settlesWithin, systemClock, type TimerId } from "../timers/clock.ts";
 import type { ChunkData } from "./_wire.ts";
 import type { RedisOptions } from "./connection.ts";
 
 /** Events kept in the queue's stream (BullMQ trims it, approximately). */
 export const EVENTS_MAX_LEN = 2000;
+
+/**
+ * How long a command (a chunk's state looked up, the connections' `QUIT` at
+ * close) may go unanswered before Redis counts as away. A Redis that keeps
+ * its connections but does not answer (a frozen server, a network that
+ * drops packets) sends no "error" or "close" to say so; without this, items
+ * never reached `offlineTimeout` and `shutdown()` never returned.
+ */
+export const SILENT_MS = 10_000;
 
 /** What the link tells its pool. */
 export interface LinkListener {
@@ -60,6 +70,8 @@ export class Link {
   #opening: Promise<Queue> | null = null;
   #closed = false;
   #offline = false;
+  /** Offline because a command went unanswered (not a closed connection): its answer brings it back. */
+  #silenced = false;
 
   constructor(name: string, redis: RedisOptions, options: ChunkOptions, listener: LinkListener) {
     this.#name = name;
@@ -108,7 +120,7 @@ export class Link {
   /** BullMQ's state of chunk `key` ("unknown" once Redis lost it, or it completed and was removed). */
   async state(key: string): Promise<string> {
     const queue = await this.#open();
-    return await queue.getJobState(key);
+    return await this.#answered(queue.getJobState(key));
   }
 
   /** Why chunk `key` failed, as BullMQ keeps it, or "" when Redis no longer knows it. */
@@ -124,14 +136,47 @@ export class Link {
     this.#client?.off("ready", this.#onReady);
     this.#client?.off("close", this.#onClose);
     const closing = Promise.allSettled([this.#events?.close(), this.#queue?.close()]);
-    if (!this.#offline) return void await closing;
+    if (!this.#offline && await settlesWithin(systemClock, closing, SILENT_MS)) return;
     // Redis is away: BullMQ's QUIT waits in each client's offline queue (behind
     // a withdrawal, say) for ~20 retries (~20 s), then BullMQ gives up on a
-    // client that goes on reconnecting for ever and keeps the program alive.
-    // Cut both connections instead: no retry, no timer; what waited in the
-    // queues never settles, and nothing waits for it.
+    // client that goes on reconnecting for ever and keeps the program alive;
+    // a Redis that does not answer holds it for ever. Cut both connections
+    // instead: no retry, no timer; what waited never settles, and nothing
+    // waits for it.
     for (const owner of [this.#queue, this.#events]) rawClient(owner)?.disconnect();
   }
+
+  /**
+   * `command`'s answer; past `SILENT_MS` without one, Redis counts as away
+   * (and the command fails), until that answer comes.
+   */
+  async #answered<T>(command: Promise<T>): Promise<T> {
+    let timer: TimerId | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = systemClock.setTimer(
+        () => {
+          const error = new Error(`Cannot reach Redis: it did not answer for ${SILENT_MS} ms`);
+          if (!this.#offline) this.#silenced = true;
+          this.#goOffline(error);
+          reject(error);
+          void command.then(this.#onAnswer, () => {});
+        },
+        SILENT_MS,
+        { unref: true },
+      );
+    });
+    try {
+      return await Promise.race([command, silent]);
+    } finally {
+      systemClock.clearTimer(timer);
+    }
+  }
+
+  #onAnswer = (): void => {
+    if (!this.#silenced) return;
+    this.#silenced = false;
+    this.#onReady();
+  };
 
   /**
    * Opens the queue, then the events reader from the stream's current end,
@@ -202,6 +247,7 @@ export class Link {
   #onReady = (): void => {
     if (!this.#offline || this.#closed) return;
     this.#offline = false;
+    this.#silenced = false;
     this.#listener.online();
   };
 }

@@ -22,6 +22,7 @@ import {
   WIRE_VERSION,
 } from "./_wire.ts";
 import { type RedisConnection, redisOptions } from "./connection.ts";
+import { SILENT_MS } from "./_link.ts";
 import { checkKnown, checkQueueName } from "./options.ts";
 
 /**
@@ -249,13 +250,9 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
         const closed = worker.close().then(() => running).then(() => true);
         // Watched on the other client only: BullMQ's close() cuts the blocking
         // one itself, first, and then reports the chunks in hand on the other.
-        const away = unreachable(clients[1]).then(() => false);
-        // A Redis that keeps its connections but does not answer (a frozen
-        // server, a network that drops packets) never closes them: once the
-        // node's own work is done, SILENT_MS without the report is away too.
-        const silent = new Silence(runner.pool.wait());
-        const reported = await Promise.race([closed, away, silent.elapsed]);
-        silent.end();
+        const away = new Away(runner.pool.wait(), clients[1] as ClientStatus);
+        const reported = await Promise.race([closed, away.decided]);
+        away.end();
         if (!reported) {
           // BullMQ's close waits for Redis to hear of the chunks in hand,
           // which an unreachable Redis does not: they finish here and the
@@ -272,31 +269,59 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
 }
 
 /**
- * How long a node told to stop waits, once its own work is done, for a
- * Redis that neither answers nor closes its connections, before it leaves
- * without reporting (see `close()`).
+ * How long a node told to stop waits, once its own work is done, for its
+ * connection to Redis to come back before it leaves without reporting (see
+ * `close()`). BullMQ's client tries again after 1 s, then every 1 s or more:
+ * a connection cut for a moment (a proxy restarted, `CLIENT KILL`) is back
+ * well within it, and the report goes out.
  */
-const SILENT_MS = 10_000;
+const AWAY_MS = 3_000;
 
-/** Resolves `elapsed` to false `SILENT_MS` after `done`, unless `end()` comes first. */
-class Silence {
-  readonly elapsed: Promise<false>;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+/**
+ * Decides that Redis is away, once the node's own work is done: its client
+ * has had no connection for `AWAY_MS`, or `SILENT_MS` passed without the
+ * report (a Redis that keeps its connections but does not answer never
+ * closes them). `decided` then resolves to false; never, if `end()` comes
+ * first.
+ */
+class Away {
+  readonly decided: Promise<false>;
+  readonly #client: ClientStatus;
+  #silent: ReturnType<typeof setTimeout> | undefined;
+  #cut: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
+  #decide!: (away: false) => void;
 
-  constructor(done: Promise<unknown>) {
-    this.elapsed = new Promise((resolve) => {
-      void done.then(() => {
-        if (!this.#ended) this.#timer = setTimeout(() => resolve(false), SILENT_MS);
-      });
+  constructor(done: Promise<unknown>, client: ClientStatus) {
+    this.#client = client;
+    this.decided = new Promise((resolve) => this.#decide = resolve);
+    void done.then(() => {
+      if (this.#ended) return;
+      this.#silent = setTimeout(() => this.#decide(false), SILENT_MS);
+      client.on("close", this.#look);
+      client.on("ready", this.#look);
+      this.#look();
     });
   }
 
-  /** The race is over: no timer is left to hold the program. */
+  /** The race is over: no timer or listener is left. */
   end(): void {
     this.#ended = true;
-    clearTimeout(this.#timer);
+    clearTimeout(this.#silent);
+    clearTimeout(this.#cut);
+    this.#client.off("close", this.#look);
+    this.#client.off("ready", this.#look);
   }
+
+  #look = (): void => {
+    if (this.#ended) return;
+    if (this.#client.status === "ready") {
+      clearTimeout(this.#cut); // back: the report may go out yet
+      this.#cut = undefined;
+    } else {
+      this.#cut ??= setTimeout(() => this.#decide(false), AWAY_MS);
+    }
+  };
 }
 
 /**
@@ -330,20 +355,9 @@ function leaveWithoutRedis(worker: Worker, clients: unknown[]): void {
 /** The part of BullMQ's Redis client (ioredis) that says whether Redis answers, and cuts it. */
 interface ClientStatus {
   readonly status: string;
-  once(event: "close", listener: () => void): unknown;
+  on(event: "close" | "ready", listener: () => void): unknown;
+  off(event: "close" | "ready", listener: () => void): unknown;
   disconnect(): void;
-}
-
-/**
- * Resolves once `client` has no connection to Redis (at once if it has
- * none now), or never.
- */
-function unreachable(client: unknown): Promise<void> {
-  const status = client as ClientStatus;
-  return new Promise((resolve) => {
-    if (status.status !== "ready") resolve();
-    else status.once("close", () => resolve());
-  });
 }
 
 /** A chunk's items on their way through the local pool's `map`. */

@@ -164,6 +164,80 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "serve(): a node closing with a chunk running whose connection is cut for a moment reports the chunk",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("away-blip");
+      await using program = await awayNode(redis, queue);
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      await using _pool = bounded(pool);
+      await using watched = await watchQueue(redis, queue);
+      const active = watched.next("active");
+      const result = pool.run("sleep", 1500);
+      await active;
+      program.process.kill("SIGTERM");
+      await program.waitFor(/node closing/);
+      // Every connection but this one (the node's, the pool's) is cut; Redis stays up.
+      const client = await watched.raw.client as unknown as {
+        call(...args: string[]): Promise<unknown>;
+      };
+      await client.call("CLIENT", "KILL", "TYPE", "normal");
+      // Before: the first "close" counted as Redis away: the node left without
+      // reporting, and the chunk waited for its lock to expire (30 s) and another node.
+      assert.ok(await within(result, 10_000), `reported by the closing node:\n${program.output}`);
+      assert.equal(await result, 1500);
+      assert.ok(await within(program.exited, 15_000), `exited:\n${program.output}`);
+      assert.match(program.output, /node closed/);
+    },
+  );
+
+  it(
+    "ClusterPool with Redis hanging (connections open, no answers): pending items fail at offlineTimeout, and shutdown(timeout) returns",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not pausing someone else's server");
+      const queue = queueName("hung-producer");
+      // One pool looks at its chunk often (and so notices), one never does before it shuts down.
+      const looking = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        offlineTimeout: 300,
+        sweepInterval: 100,
+      });
+      const closing = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        sweepInterval: 60_000,
+      });
+      let failed: Promise<unknown>;
+      let abandoned: Promise<unknown>;
+      {
+        await using watched = await watchQueue(redis, queue);
+        const waiting = [watched.next("waiting"), watched.next("waiting")];
+        failed = looking.run("inc", 1).then(() => "done", (error) => error);
+        abandoned = closing.run("inc", 2).then(() => "done", (error) => error);
+        await Promise.all(waiting); // both chunks in Redis, and no node takes them
+      }
+      redis.pause();
+      try {
+        // Before: nothing said Redis was away (no error, no close), so the item
+        // waited for ever, and shutdown() waited for ever for the answer to QUIT.
+        const shutDown = closing.shutdown(200);
+        assert.ok(await within(failed, 20_000), "the item failed at offlineTimeout");
+        assert.ok((await failed) instanceof RedisUnavailableError, String(await failed));
+        assert.ok(await within(looking.shutdown(), 5_000), "shut down once offline");
+        assert.ok(await within(shutDown, 20_000), "shutdown(200) returned");
+        assert.equal(await shutDown, false, "an item was still pending at the timeout");
+        assert.equal((await abandoned as Error).name, "PoolClosedError");
+      } finally {
+        redis.resume();
+      }
+    },
+  );
+
+  it(
     "ClusterPool: a program whose pool gave up a chunk while Redis was away shuts down and exits",
     needsRedis(60_000),
     async (t) => {
