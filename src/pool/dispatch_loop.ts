@@ -322,10 +322,18 @@ export class DispatchLoop {
     // dispatch is over (see `changed`).
     this.#dispatching++;
     try {
-      this.#dispatchNow(early);
+      let moved = this.#dispatchNow(early);
       while (this.#dispatchAgain) {
         this.#dispatchAgain = false;
-        if (!this.queue.empty) this.#dispatchNow(early);
+        if (this.queue.empty) break;
+        if (!moved) {
+          // Nothing went and no worker stayed: a workerData getter retired each
+          // new worker as it started. Again after a turn, so the thread is not
+          // held (timers, I/O) by a loop of starts.
+          this.#clock.setTimer(() => this.#dispatch(false), 0);
+          break;
+        }
+        moved = this.#dispatchNow(early);
       }
     } finally {
       if (--this.#dispatching === 0 && this.#changedLater) {
@@ -335,12 +343,13 @@ export class DispatchLoop {
     }
   }
 
-  #dispatchNow(early: boolean): void {
+  /** Sends what the workers have room for, starting workers for the rest; whether anything went or started. */
+  #dispatchNow(early: boolean): boolean {
     const queue = this.queue;
     if (queue.items === 1 && !early && this.#lanes?.send()) {
       this.#busySinceIdle = true;
       this.changed(); // commits an answer read from the lane, once this dispatch is over
-      return;
+      return true;
     }
     let last: WorkerSlot | undefined;
     let sent = 0;
@@ -357,9 +366,11 @@ export class DispatchLoop {
       sentMs += n * this.#answers.msFor(front.task);
       last = slot;
     }
-    if (!queue.empty) this.#grow(early);
+    let started = 0;
+    if (!queue.empty) started = this.#grow(early);
     else if (!early && last?.ready && sentMs < SPIN_MS / 2) last.spinForAnswer();
     if (sent !== 0) this.#busySinceIdle = true;
+    return sent !== 0 || started !== 0;
   }
 
   /**
@@ -622,8 +633,11 @@ export class DispatchLoop {
 
   // ------------------------------------------------------------ workers
 
-  #grow(early: boolean): void {
-    if (this.workers.grow(this.queue.items) > 0) this.#dispatch(early);
+  /** Starts workers for queued jobs; how many started (and stayed). */
+  #grow(early: boolean): number {
+    const started = this.workers.grow(this.queue.items);
+    if (started > 0) this.#dispatch(early);
+    return started;
   }
 
   // ------------------------------------------------------------ receiving

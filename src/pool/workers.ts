@@ -87,6 +87,10 @@ export class Workers {
   /** No worker starts before this time (`clock.now()`), after one failed to start. */
   #startsAfter = 0;
   #readySent = false;
+  /** A start is sending its init: user code (a `workerData` getter) may be running inside it. */
+  #sendingInit = false;
+  /** A `keepMinimum()` asked for inside a start, to run after a turn. */
+  #keepLater = false;
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
   readonly #workerUrl: URL;
@@ -161,19 +165,45 @@ export class Workers {
   grow(queued: number): number {
     if (this.#closing || this.#backingOff()) return 0;
     const wanted = Math.min(this.#room(), queued);
-    for (let i = 0; i < wanted; i++) this.#spawn();
+    for (let i = 0; i < wanted; i++) {
+      const slot = this.#spawn();
+      // User code run as it started (a workerData getter) retired it: the
+      // next start waits for its exit, rather than a loop that holds the thread.
+      if (this.#leftAsItStarted(slot)) return i;
+    }
     return Math.max(0, wanted);
   }
 
   /** Starts workers up to `minChildren`, within `maxChildren`. */
   keepMinimum(): void {
+    if (this.#sendingInit) {
+      // Inside a start, from a workerData getter (recycle(), resize()): a start
+      // here would read the getter again, and one that retires each new worker
+      // would recurse until the stack overflows. After a turn instead.
+      if (!this.#keepLater) {
+        this.#keepLater = true;
+        this.#clock.setTimer(() => {
+          this.#keepLater = false;
+          this.keepMinimum();
+        }, 0);
+      }
+      return;
+    }
     if (this.#closing || (this.slots.length < this.#min && this.#backingOff())) return;
     while (this.slots.length < this.#min && this.#room() > 0) {
       const slot = this.#spawn();
+      // Retired as it started, by a workerData getter: the next start waits
+      // for its exit (which keeps the minimum again), not a loop of starts.
+      if (this.#leftAsItStarted(slot)) return;
       // A workerData getter that calls the pool (resize() flushes the queue)
       // may have sent it work as it started: then it is not idle.
       if (slot.inflightItems === 0 && !slot.dead) this.idle(slot);
     }
+  }
+
+  /** Whether `slot`, just started, was retired or removed meanwhile (by a workerData getter). */
+  #leftAsItStarted(slot: WorkerSlot): boolean {
+    return this.isRetiring(slot) || !this.slots.includes(slot);
   }
 
   #spawn(): WorkerSlot {
@@ -202,6 +232,8 @@ export class Workers {
       const why = `new Worker() threw: ${thrownMessage(cause)}${hint}`;
       return this.#failStart(slot, new Error(`Cannot start worker ${name}: ${why}`, { cause }));
     }
+    const outer = this.#sendingInit; // a getter may start another worker inside this start
+    this.#sendingInit = true;
     try {
       this.#sendInit(slot, name);
     } catch (error) {
@@ -214,6 +246,8 @@ export class Workers {
           { cause: error },
         ),
       );
+    } finally {
+      this.#sendingInit = outer;
     }
     this.#armStartTimer(slot, name);
     return slot;

@@ -281,6 +281,34 @@ describe("setup() and teardown()", () => {
     assert.equal(pool.pending, 0);
   });
 
+  for (const minChildren of [0, 1]) {
+    it(`recycle() from a workerData getter at every start (minChildren ${minChildren}) never holds the thread in a loop of starts; the job ends once`, async () => {
+      const STARTS = 20; // then the getter lets a worker be
+      let reads = 0;
+      let armed = false;
+      let readsWhenTimerRan = -1;
+      const data = {
+        get recycled() {
+          if (armed && ++reads <= STARTS) void pool.recycle();
+          return true;
+        },
+      };
+      await using pool = new Pool({ maxChildren: 1, minChildren, workerData: data });
+      armed = true;
+      setTimeout(() => readsWhenTimerRan = reads, 0);
+      if (minChildren === 1) void pool.recycle(); // its replacement starts now
+      // Before: every start read the getter, whose recycle() retired that worker and
+      // started the next inside the same call (20 starts in one turn; without the
+      // cap, for ever: no timer ran, and with minChildren the stack overflowed).
+      assert.equal(await pool.run((n: number) => n * 2, 21), 42);
+      assert.ok(reads > STARTS, `the getter ran ${reads} times`);
+      assert.ok(readsWhenTimerRan < STARTS, `a timer ran after ${readsWhenTimerRan} starts`);
+      assert.equal(await pool.wait(), true);
+      const { jobs } = pool.stats();
+      assert.deepEqual([jobs.submitted, jobs.done, jobs.failed, jobs.cancelled], [1, 1, 0, 0]);
+    });
+  }
+
   it("workerData that cannot be cloned is a TypeError naming it", () => {
     assert.throws(() => new Pool({ workerData: { f: () => 1 } }), {
       name: "TypeError",
