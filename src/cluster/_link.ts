@@ -15,8 +15,9 @@ import type { RedisOptions } from "./connection.ts";
 export const EVENTS_MAX_LEN = 2000;
 
 /**
- * How long a command (a chunk's state looked up, the connections' `QUIT` at
- * close) may go unanswered before Redis counts as away. A Redis that keeps
+ * How long a command (chunks added, a chunk's state looked up, the
+ * connections' `QUIT` at close) may go unanswered before Redis counts as
+ * away (chunks unanswered are added again once it answers: at least once). A Redis that keeps
  * its connections but does not answer (a frozen server, a network that
  * drops packets) sends no "error" or "close" to say so; without this, items
  * never reached `offlineTimeout` and `shutdown()` never returned.
@@ -98,13 +99,14 @@ export class Link {
   /** Adds chunks as BullMQ jobs, in one round trip. */
   async add(chunks: Outgoing[]): Promise<void> {
     const queue = await this.#open();
-    await queue.addBulk(
+    // Unanswered, it is sent again once Redis answers: a chunk id is added once.
+    await this.#answered(queue.addBulk(
       chunks.map((chunk) => ({
         name: chunk.task,
         data: chunk.data,
         opts: { ...this.#jobOptions, jobId: chunk.key },
       })),
-    );
+    ));
   }
 
   /** Removes a chunk no node has taken; `true` if it was removed. */

@@ -199,7 +199,8 @@ describe("ClusterPool faults", () => {
       await using redis = await Redis.start();
       if (!redis.own) return t.skip("REDIS_URL is set: not pausing someone else's server");
       const queue = queueName("hung-producer");
-      // One pool looks at its chunk often (and so notices), one never does before it shuts down.
+      // One pool looks at its chunk often (and so notices), one never does before
+      // it shuts down, and one adds its next chunk while Redis hangs.
       const looking = new ClusterPool<Tasks>({
         connection: redis.url,
         queue,
@@ -211,26 +212,38 @@ describe("ClusterPool faults", () => {
         queue,
         sweepInterval: 60_000,
       });
-      let failed: Promise<unknown>;
-      let abandoned: Promise<unknown>;
+      const adding = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        offlineTimeout: 300,
+        sweepInterval: 60_000,
+      });
+      const outcome = (promise: Promise<unknown>) => promise.then(() => "done", (error) => error);
+      const items = new Map<ClusterPool<Tasks>, Promise<unknown>>();
       {
         await using watched = await watchQueue(redis, queue);
-        const waiting = [watched.next("waiting"), watched.next("waiting")];
-        failed = looking.run("inc", 1).then(() => "done", (error) => error);
-        abandoned = closing.run("inc", 2).then(() => "done", (error) => error);
-        await Promise.all(waiting); // both chunks in Redis, and no node takes them
+        for (const pool of [looking, closing, adding]) { // each chunk in Redis; no node takes it
+          const waiting = watched.next("waiting");
+          items.set(pool, outcome(pool.run("inc", 1)));
+          await waiting;
+        }
       }
       redis.pause();
       try {
-        // Before: nothing said Redis was away (no error, no close), so the item
+        // Before: nothing said Redis was away (no error, no close), so the items
         // waited for ever, and shutdown() waited for ever for the answer to QUIT.
+        const added = outcome(adding.run("fib", 2)); // a task of its own: not held behind inc's probe
         const shutDown = closing.shutdown(200);
-        assert.ok(await within(failed, 20_000), "the item failed at offlineTimeout");
-        assert.ok((await failed) instanceof RedisUnavailableError, String(await failed));
+        for (const [what, item] of [["looked at", items.get(looking)!], ["being added", added]]) {
+          assert.ok(await within(item as Promise<unknown>, 20_000), `the item ${what} failed`);
+          const error = await item;
+          assert.ok(error instanceof RedisUnavailableError, `${what}: ${error}`);
+        }
         assert.ok(await within(looking.shutdown(), 5_000), "shut down once offline");
+        assert.ok(await within(adding.shutdown(), 5_000), "shut down once offline");
         assert.ok(await within(shutDown, 20_000), "shutdown(200) returned");
         assert.equal(await shutDown, false, "an item was still pending at the timeout");
-        assert.equal((await abandoned as Error).name, "PoolClosedError");
+        assert.equal((await items.get(closing) as Error).name, "PoolClosedError");
       } finally {
         redis.resume();
       }
