@@ -89,8 +89,10 @@ export class Workers {
   #readySent = false;
   /** A start is sending its init: user code (a `workerData` getter) may be running inside it. */
   #sendingInit = false;
-  /** A `keepMinimum()` asked for inside a start, to run after a turn. */
-  #keepLater = false;
+  /** Starts put off to the next turn (see `#mayStartNow`): a timer is armed. */
+  #startsLater = false;
+  /** Workers started in this turn of the event loop. */
+  #turnStarts = 0;
   readonly #options: ResolvedOptions;
   readonly #clock: Clock;
   readonly #workerUrl: URL;
@@ -166,6 +168,7 @@ export class Workers {
     if (this.#closing || this.#backingOff()) return 0;
     const wanted = Math.min(this.#room(), queued);
     for (let i = 0; i < wanted; i++) {
+      if (!this.#mayStartNow()) return i;
       const slot = this.#spawn();
       // User code run as it started (a workerData getter) retired it: the
       // next start waits for its exit, rather than a loop that holds the thread.
@@ -180,17 +183,11 @@ export class Workers {
       // Inside a start, from a workerData getter (recycle(), resize()): a start
       // here would read the getter again, and one that retires each new worker
       // would recurse until the stack overflows. After a turn instead.
-      if (!this.#keepLater) {
-        this.#keepLater = true;
-        this.#clock.setTimer(() => {
-          this.#keepLater = false;
-          this.keepMinimum();
-        }, 0);
-      }
+      this.#startLater();
       return;
     }
     if (this.#closing || (this.slots.length < this.#min && this.#backingOff())) return;
-    while (this.slots.length < this.#min && this.#room() > 0) {
+    while (this.slots.length < this.#min && this.#room() > 0 && this.#mayStartNow()) {
       const slot = this.#spawn();
       // Retired as it started, by a workerData getter: the next start waits
       // for its exit (which keeps the minimum again), not a loop of starts.
@@ -201,12 +198,36 @@ export class Workers {
     }
   }
 
+  /**
+   * Whether another worker may start in this turn. User code run inside a
+   * start (a workerData getter that resizes or recycles) can undo starts as
+   * they happen, its own or others'; past twice `maxChildren` starts in one
+   * turn, the rest wait for the next, so no loop of starts holds the thread.
+   */
+  #mayStartNow(): boolean {
+    if (this.#turnStarts < 2 * Math.max(1, this.#max)) return true;
+    this.#startLater();
+    return false;
+  }
+
+  /** Keeps the minimum and sends the queue after a turn (once, however often asked). */
+  #startLater(): void {
+    if (this.#startsLater) return;
+    this.#startsLater = true;
+    this.#clock.setTimer(() => {
+      this.#startsLater = false;
+      this.keepMinimum();
+      this.#host.flush();
+    }, 0);
+  }
+
   /** Whether `slot`, just started, was retired or removed meanwhile (by a workerData getter). */
   #leftAsItStarted(slot: WorkerSlot): boolean {
     return this.isRetiring(slot) || !this.slots.includes(slot);
   }
 
   #spawn(): WorkerSlot {
+    if (this.#turnStarts++ === 0) queueMicrotask(() => this.#turnStarts = 0);
     const id = this.#nextSlot++;
     const options = this.#options;
     const name = this.#name(id);

@@ -281,27 +281,40 @@ describe("setup() and teardown()", () => {
     assert.equal(pool.pending, 0);
   });
 
-  for (const minChildren of [0, 1]) {
-    it(`recycle() from a workerData getter at every start (minChildren ${minChildren}) never holds the thread in a loop of starts; the job ends once`, async () => {
-      const STARTS = 20; // then the getter lets a worker be
+  const storms: [string, number, (pool: Pool) => void][] = [
+    ["recycle()", 0, (pool) => void pool.recycle()], // retires the worker starting
+    ["recycle()", 1, (pool) => void pool.recycle()],
+    ["resize(1) then resize(2)", 2, (pool) => { // retires an older one
+      pool.resize(1);
+      pool.resize(2);
+    }],
+  ];
+  for (const [what, minChildren, act] of storms) {
+    it(`${what} from a workerData getter at every start (minChildren ${minChildren}) never holds the thread in a loop of starts; the job ends once`, async () => {
+      const STARTS = 20; // then the getter lets workers be
       let reads = 0;
       let armed = false;
       let readsWhenTimerRan = -1;
       const data = {
         get recycled() {
-          if (armed && ++reads <= STARTS) void pool.recycle();
+          if (armed && ++reads <= STARTS) act(pool);
           return true;
         },
       };
-      await using pool = new Pool({ maxChildren: 1, minChildren, workerData: data });
+      await using pool = new Pool({
+        maxChildren: Math.max(1, minChildren),
+        minChildren,
+        workerData: data,
+      });
       armed = true;
       setTimeout(() => readsWhenTimerRan = reads, 0);
-      if (minChildren === 1) void pool.recycle(); // its replacement starts now
-      // Before: every start read the getter, whose recycle() retired that worker and
-      // started the next inside the same call (20 starts in one turn; without the
-      // cap, for ever: no timer ran, and with minChildren the stack overflowed).
+      if (minChildren !== 0) void pool.recycle(); // their replacements start now
+      // Before: every start read the getter, which retired a worker and so
+      // started the next inside the same call (20 starts in one turn; without
+      // the cap, for ever: no timer ran; with recycle() and minChildren 1 the
+      // stack overflowed).
       assert.equal(await pool.run((n: number) => n * 2, 21), 42);
-      assert.ok(reads > STARTS, `the getter ran ${reads} times`);
+      assert.ok(reads >= 2, `the getter acted ${reads} times`);
       assert.ok(readsWhenTimerRan < STARTS, `a timer ran after ${readsWhenTimerRan} starts`);
       assert.equal(await pool.wait(), true);
       const { jobs } = pool.stats();
