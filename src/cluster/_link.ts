@@ -17,10 +17,11 @@ export const EVENTS_MAX_LEN = 2000;
 /**
  * How long a command (chunks added, a chunk's state looked up, the
  * connections' `QUIT` at close) may go unanswered before Redis counts as
- * away (chunks unanswered are added again once it answers: at least once). A Redis that keeps
- * its connections but does not answer (a frozen server, a network that
- * drops packets) sends no "error" or "close" to say so; without this, items
- * never reached `offlineTimeout` and `shutdown()` never returned.
+ * away. A Redis that keeps its connections but does not answer (a frozen
+ * server, a network that drops packets) sends no "error" or "close" to say
+ * so; without this, items never reached `offlineTimeout` and `shutdown()`
+ * never returned. Chunks whose add went unanswered are added again once
+ * Redis answers (a chunk id is added once; it runs at least once).
  */
 export const SILENT_MS = 10_000;
 

@@ -327,9 +327,9 @@ export class DispatchLoop {
         this.#dispatchAgain = false;
         if (this.queue.empty) break;
         if (!moved) {
-          // Nothing went and no worker stayed: a workerData getter retired each
-          // new worker as it started. Again after a turn, so the thread is not
-          // held (timers, I/O) by a loop of starts.
+          // Nothing went and no worker stayed: a workerData getter retired the
+          // workers as they started, or this turn's starts are spent (see
+          // Workers). Again after a turn, so no loop of starts holds the thread.
           this.#clock.setTimer(() => this.#dispatch(false), 0);
           break;
         }
