@@ -166,8 +166,9 @@ describe("ClusterPool faults", () => {
   it(
     "serve(): a node closing with a chunk running whose connection is cut for a moment reports the chunk",
     needsRedis(60_000),
-    async () => {
+    async (t) => {
       await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not cutting someone else's clients");
       const queue = queueName("away-blip");
       await using program = await awayNode(redis, queue);
       const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
