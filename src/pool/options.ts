@@ -121,9 +121,11 @@ export interface PoolOptions {
   /**
    * Milliseconds a job may run; past it the job fails with `TaskTimeoutError`
    * and its worker is replaced. Jobs then travel one at a time, so the clock
-   * starts when the job does (with `concurrentTasksPerWorker` above 1, a job
-   * behind synchronous ones on its worker starts its clock when the worker
-   * reaches it, as the pool sees every sixteenth of the limit). On Deno
+   * starts when the job does: a worker's start-up (its module's import,
+   * `setup()`) is not counted, `startTimeout` bounds it (with
+   * `concurrentTasksPerWorker` above 1, a job behind synchronous ones on its
+   * worker starts its clock when the worker reaches it, as the pool sees
+   * every sixteenth of the limit). On Deno
    * 2.9.6 a terminated worker stuck in a synchronous endless loop keeps
    * spinning (the runtime cannot interrupt it), so a job that may run away
    * should `await` now and then. `0` or `Infinity`: no limit (the default).

@@ -127,8 +127,9 @@ export class Recovery {
 
   /**
    * Fails `job` once it has run `job.timeout` ms. Its clock starts when it is
-   * sent, or when its worker is ready if that is later (a worker's start-up
-   * is not the job's time); a worker that is not ready by then fails it too.
+   * sent, or when its worker is ready if that is later: a worker's start-up
+   * (its imports, `setup()`) is not the job's time, and one that never gets
+   * ready is `startTimeout`'s to fail.
    * A job sent behind others that hold its worker (several lanes: the worker
    * runs synchronous jobs one after another) starts when the worker reaches
    * it: the pool looks every sixteenth of the limit, and the clock starts at
@@ -141,26 +142,26 @@ export class Recovery {
     if (job.ended || job.slot !== slot || slot.dead) return;
     const timeout = job.timeout;
     const look = Math.max(1, timeout / 16);
-    const sentAt = this.#clock.now();
-    let from = sentAt;
+    let from = this.#clock.now(); // when it was sent, or last seen waiting
     const check = () => {
       job.timer = undefined;
       if (job.ended || job.slot !== slot || slot.dead) return;
       const now = this.#clock.now();
-      let left = sentAt + timeout - now;
-      if (slot.ready) {
-        const progress = slot.progressOf(job);
-        if (progress === "finished") return;
-        // Not started yet, its clock starts after this; unless its worker
-        // imports its task() module for it: the import is part of its time
-        // (as on the shared lane), or one that never ends would hold it.
-        if (progress === "waiting" && !WorkerSlot.loadsFor(job, slot.loading())) {
-          from = now;
-          job.timer = this.#clock.setTimer(check, look);
-          return;
-        }
-        left = Math.max(from, slot.readyAt) + timeout - now;
+      if (!slot.ready) {
+        job.timer = this.#clock.setTimer(check, look);
+        return;
       }
+      const progress = slot.progressOf(job);
+      if (progress === "finished") return;
+      // Not started yet, its clock starts after this; unless its worker
+      // imports its task() module for it: the import is part of its time
+      // (as on the shared lane), or one that never ends would hold it.
+      if (progress === "waiting" && !WorkerSlot.loadsFor(job, slot.loading())) {
+        from = now;
+        job.timer = this.#clock.setTimer(check, look);
+        return;
+      }
+      const left = Math.max(from, slot.readyAt) + timeout - now;
       if (left > 0) {
         job.timer = this.#clock.setTimer(check, left);
         return;

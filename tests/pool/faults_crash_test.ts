@@ -246,14 +246,20 @@ describe("Pool start-up failures", () => {
     }
   });
 
-  it("Pool option taskTimeout fails jobs whose worker never finishes importing its task module", async () => {
+  it("Pool option startTimeout, not taskTimeout, fails jobs whose worker never finishes importing its task module", async () => {
     await using pool = new Pool({
       maxChildren: 1,
       module: fixture("faults_never_imports.ts"),
-      taskTimeout: 50,
+      taskTimeout: 20, // a job's time starts with the job, not with its worker's start-up
+      startTimeout: 100,
     });
-    await assert.rejects(pool.run("ok"), TaskTimeoutError);
-    await assert.rejects(pool.run("ok"), TaskTimeoutError);
+    const neverStarted =
+      /failed to start \d+ times in a row, last: .* did not start within 100 ms \(startTimeout\)/;
+    await assert.rejects(
+      pool.run("ok"),
+      (error: Error) => !(error instanceof TaskTimeoutError) && neverStarted.test(error.message),
+    );
+    await assert.rejects(pool.run("ok"), neverStarted);
     assert.deepEqual([pool.pending, pool.busy], [0, 0]);
   });
 

@@ -13,7 +13,7 @@ import { TaskTimeoutError } from "../../src/errors.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 import { promiseState } from "../_util.ts";
-import { identity, spinUntilReleased, tally, workerName } from "./_faults.ts";
+import { identity, spinUntilReleased, tally, WatchedClock, workerName } from "./_faults.ts";
 
 describe("Pool timeouts", () => {
   it("Pool option taskTimeout fails a job that runs too long with TaskTimeoutError and replaces its worker", async () => {
@@ -155,6 +155,34 @@ describe("Pool timeouts", () => {
     } finally {
       first.open();
       second.open();
+    }
+  });
+
+  it("Pool option taskTimeout and exec() timeout do not count a worker's start-up (setup()) as the job's time", async () => {
+    for (const limit of ["taskTimeout", "exec"] as const) {
+      const clock = new WatchedClock();
+      const holdSetup = new Int32Array(new SharedArrayBuffer(4));
+      await using pool = new Pool<typeof import("../fixtures/hooks_tasks.ts")>({
+        maxChildren: 1,
+        module: new URL("../fixtures/hooks_tasks.ts", import.meta.url),
+        workerData: { counts: new Int32Array(new SharedArrayBuffer(8)), holdSetup },
+        taskTimeout: limit === "taskTimeout" ? 100 : undefined,
+        clock,
+      });
+      try {
+        const job = limit === "taskTimeout"
+          ? pool.run("echo", 7)
+          : pool.exec("echo", [7], { timeout: 100 });
+        while (!clock.delays.includes(100)) await clock.timerSet(); // sent to the starting worker
+        clock.tick(1_000); // ten times its limit, all of it in setup()
+        assert.equal(await promiseState(job), "pending", limit);
+        Atomics.store(holdSetup, 0, 1);
+        Atomics.notify(holdSetup, 0);
+        assert.equal(await job, 7, limit);
+      } finally {
+        Atomics.store(holdSetup, 0, 1);
+        Atomics.notify(holdSetup, 0);
+      }
     }
   });
 
