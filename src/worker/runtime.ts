@@ -67,7 +67,7 @@ import {
   stopStream,
 } from "./streams.ts";
 import { define, isUnloaded, limitImports, load, someUnloaded, tasks } from "./task_table.ts";
-import { isThenable } from "./thenable.ts";
+import { adopt, isThenable } from "./thenable.ts";
 import { lastLook, messageReceived, spinForWork, spinMs } from "./waiting.ts";
 
 export { type JobContext, jobContext } from "./job_context.ts";
@@ -214,7 +214,7 @@ function setConcurrency(n: number | undefined): void {
  * answers later (`LATER`, then `FOR`), and the loop goes on at once, or once
  * a lane is free if all are taken.
  */
-function pendingResult(task: Compiled, result: unknown, id: number): Promise<void> | undefined {
+function pendingResult(task: Compiled, result: PromiseLike<unknown>, id: number): Promise<void> | undefined {
   if (concurrency === 1) return track(settle(task, result)!);
   // Timed on its own from its call (its synchronous part included), which
   // the answers' messages cannot give: other jobs run and answer meanwhile.
@@ -234,7 +234,7 @@ function pendingResult(task: Compiled, result: unknown, id: number): Promise<voi
       live.delete(id);
     }
   };
-  Promise.resolve(result).then(
+  adopt(result).then(
     (value) => {
       end();
       out.laterReturned(id, value, performance.now() - started);
@@ -631,7 +631,7 @@ async function runItems(
 /** Records a plain task's result: at once, or once it settles if it is a promise. */
 function settle(task: Compiled, result: unknown): Promise<void> | undefined {
   if (isThenable(result)) {
-    return Promise.resolve(result).then(pushReturn, (error) => pushThrow(task, error));
+    return adopt(result).then(pushReturn, (error) => pushThrow(task, error));
   }
   pushReturn(result);
   return undefined;

@@ -17,3 +17,16 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
     return false;
   }
 }
+
+/**
+ * A promise of the worker's own that follows `value`, a task's thenable.
+ * `Promise.resolve()` would hand back a native promise as it is, so a `then`
+ * of its own (or a `constructor` getter) would get the job's callbacks: one
+ * that calls both, or one twice, would answer twice for the job (and free
+ * its lane twice), one that throws would escape into the worker. Here the
+ * value's `then` gets resolving functions that settle once, and a throw
+ * before they do rejects.
+ */
+export function adopt(value: PromiseLike<unknown>): Promise<unknown> {
+  return new Promise((resolve) => resolve(value));
+}

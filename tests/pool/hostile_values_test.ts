@@ -10,6 +10,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
+import { WorkerCrashedError } from "../../src/errors.ts";
 import { PROTOCOL_VERSION } from "../../src/protocol/messages.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { Semaphore } from "../../src/sync/semaphore.ts";
@@ -131,6 +132,107 @@ describe("Pool: thrown values that cannot be read", () => {
     assert.deepEqual([...pool.done].sort(), [0, 10, 30]);
     assert.equal(pool.failed.length, 1);
     assert.match((pool.failed.shift() as Error).message, /^Cannot read the error/);
+  });
+});
+
+describe("Pool: promises a task returns with a then or constructor of their own", () => {
+  /** Job `n === 2` returns a real promise whose own `then` or `constructor` misbehaves as `how` says. */
+  const twoFaced = ({ n, how }: { n: number; how: string }) => {
+    if (n !== 2) return Promise.resolve(n * 10);
+    const promise = Promise.resolve("its own");
+    const own = promise as unknown as Record<string, unknown>;
+    if (how === "answers twice") {
+      own.then = (fulfil: (v: unknown) => void, reject: (e: unknown) => void) => {
+        fulfil("first answer");
+        reject(new Error("second answer"));
+      };
+    } else if (how === "fulfils twice") {
+      own.then = (fulfil: (v: unknown) => void) => {
+        fulfil("first answer");
+        fulfil("second answer");
+      };
+    } else if (how === "throws from then") {
+      own.then = () => {
+        throw new RangeError("then says no");
+      };
+    } else {
+      Object.defineProperty(promise, "constructor", {
+        get() {
+          throw new RangeError("constructor says no");
+        },
+      });
+    }
+    return promise;
+  };
+  const expected: Record<string, [string, unknown]> = {
+    "answers twice": ["done", "first answer"],
+    "fulfils twice": ["done", "first answer"],
+    "throws from then": ["failed", "RangeError: then says no"],
+    "has a constructor getter that throws": ["failed", "RangeError: constructor says no"], // as `await` would
+  };
+
+  for (const lanes of [1, 3]) {
+    for (const [how, [outcome, value]] of Object.entries(expected)) {
+      it(`Pool.map() ends each job once with its own result when one returns a promise that ${how} (concurrentTasksPerWorker ${lanes})`, async () => {
+        const ends = new Map<number, string[]>();
+        const end = (id: number, what: string) => ends.set(id, [...ends.get(id) ?? [], what]);
+        await using pool = new Pool({
+          maxChildren: 1,
+          concurrentTasksPerWorker: lanes,
+          doneCallback: (result, id) => end(id, `done ${String(result)}`),
+          failedCallback: (error, id) =>
+            end(id, `failed ${(error as Error).name}: ${(error as Error).message}`),
+        });
+        const before = await pool.run(workerName);
+        const first = pool.submit(twoFaced, { n: 1, how });
+        pool.map(twoFaced, [2, 3, 4, 5, 6].map((n) => ({ n, how })));
+        assert.equal(await pool.wait(10_000), true);
+        const seen = [1, 2, 3, 4, 5, 6].map((n) => ends.get(first + n - 1));
+        assert.deepEqual(seen, [
+          ["done 10"],
+          [`${outcome} ${String(value)}`],
+          ["done 30"],
+          ["done 40"],
+          ["done 50"],
+          ["done 60"],
+        ]);
+        assert.equal(await pool.run(workerName), before, "the same worker runs the next job");
+        assert.equal(pool.stats().workers.crashed, 0);
+      });
+    }
+  }
+
+  it("Pool keeps the jobs beside one that answers twice apart: a crash then fails exactly the jobs it was running", async () => {
+    // With several lanes, a second answer once freed the job's lane twice: two later jobs
+    // shared one, and a crash sent one that was still running again (it ran twice).
+    await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2 });
+    await pool.run(twoFaced, { n: 2, how: "answers twice" });
+    const runs = new Int32Array(new SharedArrayBuffer(8));
+    const held = pool.run(async (runs: Int32Array) => {
+      Atomics.add(runs, 1, 1); // its runs
+      while (Atomics.load(runs, 0) === 0) {
+        const wait = Atomics.waitAsync(runs, 0, 0);
+        if (wait.async) await wait.value;
+      }
+      return "held";
+    }, runs);
+    try {
+      const quick = await pool.run(() => Promise.resolve("quick")); // takes the other lane, and frees it
+      assert.equal(quick, "quick");
+      const crash = pool.run(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        // Ends the worker, `held` still running.
+        (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(1);
+      });
+      await assert.rejects(crash, WorkerCrashedError);
+      // Before, `held` was taken for answered: sent again, it ran again and waited.
+      assert.equal(await within(held.catch(() => {}), 5_000), true, "`held` ended with its worker");
+      await assert.rejects(held, WorkerCrashedError);
+    } finally {
+      Atomics.store(runs, 0, 1);
+      Atomics.notify(runs, 0);
+    }
+    assert.equal(Atomics.load(runs, 1), 1, "the job that was running ran once");
   });
 });
 
