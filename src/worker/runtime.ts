@@ -214,7 +214,11 @@ function setConcurrency(n: number | undefined): void {
  * answers later (`LATER`, then `FOR`), and the loop goes on at once, or once
  * a lane is free if all are taken.
  */
-function pendingResult(task: Compiled, result: PromiseLike<unknown>, id: number): Promise<void> | undefined {
+function pendingResult(
+  task: Compiled,
+  result: PromiseLike<unknown>,
+  id: number,
+): Promise<void> | undefined {
   if (concurrency === 1) return track(settle(task, result)!);
   // Timed on its own from its call (its synchronous part included), which
   // the answers' messages cannot give: other jobs run and answer meanwhile.
