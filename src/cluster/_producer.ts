@@ -25,14 +25,7 @@ import { Batch, type Chunk, type Deferred, report, Sink, State } from "./_batch.
 import { Delivery } from "./_delivery.ts";
 import type { Results } from "./_results.ts";
 import { ChunkSizer } from "./_sizer.ts";
-import {
-  checkArgs,
-  type ChunkData,
-  type ChunkResult,
-  decodeFailure,
-  snapshot,
-  WIRE_VERSION,
-} from "./_wire.ts";
+import { type ChunkData, type ChunkResult, decodeFailure, fixArgs, WIRE_VERSION } from "./_wire.ts";
 import type { ResolvedClusterOptions } from "./options.ts";
 
 const WINDOW_PER_NODE = 4;
@@ -198,7 +191,9 @@ export class ChunkProducer {
     callback: ((value: unknown, id: number) => void) | null,
     deferred: Deferred | null,
   ): JobId {
-    checkArgs(args, "submit job");
+    // Fixed before the batch is chosen and the id taken: an argument's getter
+    // may submit, and take the open batch or the next id itself.
+    const item = fixArgs(args, "submit job");
     this.checkRoom(1);
     const one = args.length === 1;
     let open = this.#open;
@@ -219,7 +214,7 @@ export class ChunkProducer {
       this.enqueue(open, 0);
       this.#open = open;
     }
-    open.items.push(one ? snapshot(args[0]) : args.map(snapshot));
+    open.items.push(item);
     if (deferred) open.deferreds!.push(deferred);
     this.#pending++;
     this.#queued++;

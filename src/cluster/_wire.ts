@@ -13,7 +13,7 @@
  */
 
 import { describe } from "../_checks.ts";
-import { decodeError, encodeError } from "../protocol/codec.ts";
+import { decodeError, describeThrown, encodeError } from "../protocol/codec.ts";
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 
 /** The format of {@linkcode ChunkData} and {@linkcode ChunkResult}; a node refuses others. */
@@ -215,46 +215,63 @@ export const JSON_SAFE =
   "only JSON-safe values cross to a node: null, booleans, finite numbers, strings, arrays and plain objects of them";
 
 /**
- * Checks the arguments of one item.
- *
- * @throws {TypeError} Naming the argument and what in it cannot cross.
- */
-export function checkArgs(args: readonly unknown[], what: string): void {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (
-      typeof arg === "number"
-        ? Number.isFinite(arg)
-        : typeof arg === "string" && arg.length <= MAX_JSON_CHARS / 6
-    ) continue;
-    const problem = jsonProblem(arg);
-    if (problem) {
-      throw new TypeError(
-        `Cannot ${what}: argument ${i + 1} is not JSON-safe (${problem}); ${JSON_SAFE}`,
-      );
-    }
-  }
-}
-
-/**
- * `value` as it will cross, fixed at the submit (after its check): an
- * object or array is copied, so a change the caller makes before its chunk
- * leaves reaches neither the item nor the other items of its chunk.
+ * One value of an item (an argument, a `map` item) as it will cross, fixed
+ * and checked at the submit: an object or array is copied, so a change the
+ * caller makes before its chunk leaves reaches neither the item nor the
+ * other items of its chunk. The value is checked, copied, and the copy
+ * checked: a getter that gives one value to the check and another to the
+ * copy (a `bigint`, say) cannot slip past it, and one that throws while it
+ * is copied is a `TypeError` naming the value. Getters run here, once per
+ * read, and never again once the value is queued.
  *
  * @example Usage
  * ```ts
- * import { snapshot } from "./_wire.ts";
+ * import { fixValue } from "./_wire.ts";
  * import assert from "node:assert/strict";
  *
  * const arg = { n: 1 };
- * const copy = snapshot(arg);
+ * const copy = fixValue(arg, "submit job", "argument 1");
  * arg.n = 2;
  * assert.deepEqual(copy, { n: 1 });
- * assert.equal(snapshot(5), 5);
+ * assert.throws(() => fixValue(10n, "submit job", "argument 1"), /argument 1 is not JSON-safe/);
  * ```
+ *
+ * @throws {TypeError} Naming `label` and what in it cannot cross.
  */
-export function snapshot<T>(value: T): T {
-  return typeof value === "object" && value !== null ? structuredClone(value) : value;
+export function fixValue(value: unknown, what: string, label: string): unknown {
+  if (
+    typeof value === "number"
+      ? Number.isFinite(value)
+      : typeof value === "string" && value.length <= MAX_JSON_CHARS / 6
+  ) return value;
+  let problem = jsonProblem(value);
+  if (problem === undefined && typeof value === "object" && value !== null) {
+    try {
+      value = structuredClone(value);
+    } catch (error) {
+      throw new TypeError(
+        `Cannot ${what}: ${label} cannot be copied (${describeThrown(error)}); ${JSON_SAFE}`,
+      );
+    }
+    problem = jsonProblem(value); // what the copy's getters gave
+  }
+  if (problem !== undefined) {
+    throw new TypeError(`Cannot ${what}: ${label} is not JSON-safe (${problem}); ${JSON_SAFE}`);
+  }
+  return value;
+}
+
+/**
+ * The arguments of one item, fixed and checked ({@linkcode fixValue}): the
+ * one argument itself, or an array of them.
+ *
+ * @throws {TypeError} Naming the argument and what in it cannot cross.
+ */
+export function fixArgs(args: readonly unknown[], what: string): unknown {
+  if (args.length === 1) return fixValue(args[0], what, "argument 1");
+  const fixed = new Array(args.length);
+  for (let i = 0; i < args.length; i++) fixed[i] = fixValue(args[i], what, `argument ${i + 1}`);
+  return fixed;
 }
 
 /**

@@ -47,7 +47,7 @@ import {
 import { ChunkProducer } from "./_producer.ts";
 import { abortWith } from "../pool/job.ts";
 import { Results } from "./_results.ts";
-import { checkArgs, JSON_SAFE, jsonProblem, MAX_JSON_CHARS, snapshot } from "./_wire.ts";
+import { fixArgs, fixValue } from "./_wire.ts";
 import {
   type ClusterExecOptions,
   type ClusterPoolOptions,
@@ -190,19 +190,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       throw new TypeError(`Cannot map: "iterable" must be iterable, received ${typeof iterable}`);
     }
     const items = [...iterable as Iterable<unknown>];
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      if (
-        typeof item === "number"
-          ? Number.isFinite(item)
-          : typeof item === "string" && item.length <= MAX_JSON_CHARS / 6
-      ) continue;
-      const problem = jsonProblem(item);
-      if (problem) {
-        throw new TypeError(`Cannot map: item ${i} is not JSON-safe (${problem}); ${JSON_SAFE}`);
-      }
-      items[i] = snapshot(item);
-    }
+    for (let i = 0; i < items.length; i++) items[i] = fixValue(items[i], "map", `item ${i}`);
     const n = items.length;
     if (n === 0) return 0;
     this.#producer.checkRoom(n);
@@ -255,11 +243,12 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     given: ClusterExecOptions = {},
   ): Promise<RunResult<TaskFunction<M, T>>> {
     let options: ClusterExecOptions;
+    let item: unknown;
     try {
       this.#checkOpen();
       checkTask(task, "run job");
       options = checkExec(args, given);
-      checkArgs(args as readonly unknown[], "run job");
+      item = fixArgs(args as readonly unknown[], "run job");
       this.#producer.checkRoom(1);
     } catch (error) {
       return Promise.reject(error);
@@ -270,18 +259,16 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     const promise = new Promise<RunResult<TaskFunction<M, T>>>((resolve, reject) => {
       deferred = { resolve: resolve as (value: unknown) => void, reject };
     });
-    const args1 = args as readonly unknown[];
     // A timeout of 0 leaves the pool's taskTimeout; Infinity lifts it.
     const timeout = options.timeout === undefined || options.timeout === 0
       ? this.#options.taskTimeout
       : options.timeout === Infinity
       ? 0
       : options.timeout;
-    const one = args1.length === 1;
     const batch = new Batch(
       task,
-      one,
-      [one ? snapshot(args1[0]) : args1.map(snapshot)],
+      (args as readonly unknown[]).length === 1,
+      [item],
       this.#producer.takeIds(1),
       Sink.PROMISES,
       null,
@@ -289,7 +276,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       timeout,
     );
     if (signal) {
-      // An argument's getter, run by `snapshot`, may have aborted it: as if aborted before the call.
+      // An argument's getter, run by `fixArgs`, may have aborted it: as if aborted before the call.
       if (signal.aborted) return Promise.reject(signal.reason);
       abortWith(deferred, signal, () => this.#producer.abortItem(batch, 0, signal.reason));
     }

@@ -13,9 +13,9 @@ import {
 } from "../../src/cluster/mod.ts";
 import type { ExecOptions } from "../../mod.ts";
 import {
-  checkArgs,
   decodeFailure,
   encodeFailure,
+  fixArgs,
   jsonClean,
   jsonLength,
   jsonProblem,
@@ -72,7 +72,7 @@ describe("cluster wire", () => {
       MAX_JSON_OBJECTS.toLocaleString("en")
     } arrays and objects`;
     assert.ok(jsonProblem(expands(40))?.startsWith(problem));
-    assert.throws(() => checkArgs([expands(40)], "submit job"), /argument 1 is not JSON-safe/);
+    assert.throws(() => fixArgs([expands(40)], "submit job"), /argument 1 is not JSON-safe/);
     const wide = (levels: number) => {
       let value: unknown = 1;
       for (let i = 0; i < levels; i++) value = Array.from({ length: 10 }, () => value);
@@ -82,7 +82,7 @@ describe("cluster wire", () => {
     assert.match(JSON.stringify(jsonClean(wide(16))), /\[too large\]/);
   });
 
-  it("jsonProblem() and checkArgs() refuse a value JSON would write as more than MAX_JSON_CHARS characters of strings", () => {
+  it("jsonProblem() and fixArgs() refuse a value JSON would write as more than MAX_JSON_CHARS characters of strings", () => {
     const problem = /it writes more than 134,217,728 characters of strings as JSON/;
     const half = "x".repeat(MAX_JSON_CHARS / 2);
     assert.equal(jsonProblem([half, half]), undefined);
@@ -96,17 +96,17 @@ describe("cluster wire", () => {
     );
     const long = half + half + "y";
     assert.match(jsonProblem(long) ?? "", problem);
-    assert.throws(() => checkArgs([1, long], "submit job"), {
+    assert.throws(() => fixArgs([1, long], "submit job"), {
       name: "TypeError",
       message: /argument 2 is not JSON-safe \(it writes more than 134,217,728 characters/,
     });
-    assert.doesNotThrow(() => checkArgs([half + half], "submit job"));
+    assert.doesNotThrow(() => fixArgs([half + half], "submit job"));
     // Keys are written too; and a long string is counted as JSON writes it, escapes included.
     assert.match(jsonProblem({ [long]: 1 }) ?? "", problem);
     assert.match(jsonProblem([{ [half]: 1 }, { [half]: "y" }]) ?? "", problem);
     const controls = "\u0001".repeat(MAX_JSON_CHARS / 4); // JSON writes each as \u0001: 6 characters
     assert.equal(jsonLength(controls), (MAX_JSON_CHARS / 4) * 6);
-    assert.throws(() => checkArgs([controls], "submit job"), /characters of strings/);
+    assert.throws(() => fixArgs([controls], "submit job"), /characters of strings/);
     const mixed = "x".repeat(MAX_JSON_CHARS / 6) + 'a"b\\c\n\ud800\ud83d\ude00\udc00';
     assert.equal(jsonLength(mixed), JSON.stringify(mixed).length - 2);
   });
@@ -123,24 +123,24 @@ describe("cluster wire", () => {
       assert.match(jsonProblem(nested(depth)) ?? "", /it is nested deeper than 2,000 levels/);
     }
     assert.throws(
-      () => checkArgs([1, nested(100_000)], "submit job"),
+      () => fixArgs([1, nested(100_000)], "submit job"),
       (error: Error) =>
         error instanceof TypeError &&
         /argument 2 is not JSON-safe \(it is nested deeper than 2,000 levels\)/.test(error.message),
     );
   });
 
-  it("checkArgs() throws a TypeError naming the argument", () => {
-    checkArgs([1, "a", { b: [true] }], "submit job");
+  it("fixArgs() throws a TypeError naming the argument", () => {
+    fixArgs([1, "a", { b: [true] }], "submit job");
     assert.throws(
-      () => checkArgs([1, new Map()], "submit job"),
+      () => fixArgs([1, new Map()], "submit job"),
       (error: Error) =>
         error instanceof TypeError &&
         /Cannot submit job: argument 2 is not JSON-safe \(it is an instance of Map\)/.test(
           error.message,
         ),
     );
-    assert.throws(() => checkArgs([undefined], "submit job"), /argument 1 .* is undefined/);
+    assert.throws(() => fixArgs([undefined], "submit job"), /argument 1 .* is undefined/);
   });
 
   it("encodeFailure()/decodeFailure() rebuild class, message, stack and cause through JSON", () => {
@@ -286,6 +286,58 @@ describe("ClusterPool without Redis", () => {
     for (const wait of [-1, NaN]) {
       assert.throws(() => pool.asCompleted(wait), { name: "RangeError", message: /"wait"/ });
     }
+  });
+
+  it("ClusterPool reads an argument's getters before it takes the item's id, and sends what it checked", async () => {
+    const cancelled: number[] = [];
+    await using pool = new ClusterPool<Tasks>({
+      connection,
+      queue: "q-getters",
+      cancelledCallback: (id) => cancelled.push(id),
+    });
+    // A getter that submits as the argument is copied (its second read): before,
+    // both items were booked under one id (one ended twice, the other never).
+    let inner = -1;
+    let pointReads = 0;
+    const point = {
+      x: 1,
+      get y() {
+        if (++pointReads === 2) inner = pool.submit("inc", 5);
+        return 2;
+      },
+    };
+    const outer = pool.submit("describePoint", point);
+    assert.notEqual(inner, outer);
+    assert.equal(pool.cancel(outer), true);
+    assert.equal(pool.cancel(inner), true);
+    assert.deepEqual(cancelled.sort(), [inner, outer].sort());
+    assert.equal(pool.pending, 0);
+    // A getter that gives the check a number and the copy a bigint.
+    let reads = 0;
+    const twoFaced = {
+      x: 1,
+      get y() {
+        return ++reads === 1 ? 2 : 10n;
+      },
+    };
+    assert.throws(
+      () => pool.submit("describePoint", twoFaced as unknown as { x: number; y: number }),
+      /Cannot submit job: argument 1 is not JSON-safe \(.*bigint/,
+    );
+    // A getter that throws when copied: exec() rejects, as for every bad argument.
+    let copies = 0;
+    const refusesCopy = {
+      x: 1,
+      get y() {
+        if (++copies === 2) throw new RangeError("no second read");
+        return 2;
+      },
+    };
+    await assert.rejects(
+      pool.exec("describePoint", [refusesCopy]),
+      /Cannot run job: argument 1 cannot be copied \(RangeError: no second read\)/,
+    );
+    assert.equal(pool.pending, 0);
   });
 
   it("ClusterPool refuses inline functions and non-JSON arguments at once, queuing nothing", async () => {
