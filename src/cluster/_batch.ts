@@ -53,6 +53,8 @@ export interface Chunk {
   missing: number;
   /** Its items counted in `queued` (those not cancelled, until a node takes it). */
   queued: number;
+  /** Being taken out of Redis to be sent again without its cancelled items. */
+  splitting?: boolean;
 }
 
 /** Calls a user's callback; a throw is reported as uncaught, not let into the pool. */

@@ -252,7 +252,9 @@ export class ChunkProducer {
         while (batch.cut < batch.items.length && batch.ended.has(batch.cut)) batch.cut++;
       }
       const left = batch.items.length - batch.cut;
-      const size = left === 0 ? 0 : this.#sizer.size(batch.task, left, this.#nodes.size);
+      let size = left === 0 ? 0 : this.#sizer.size(batch.task, left, this.#nodes.size);
+      // A chunk ends before a cancelled item: it runs every item it carries.
+      if (batch.ended !== null) size = liveRun(batch, size);
       if (size === 0) {
         if (left === 0 && batch !== this.#open) this.#backlog.removeAt(i);
         else i++;
@@ -269,6 +271,11 @@ export class ChunkProducer {
   #cut(batch: Batch, size: number): Chunk {
     const offset = batch.cut;
     batch.cut += size;
+    return this.#chunkOf(batch, offset, size);
+  }
+
+  /** A new chunk of the `size` items of `batch` from `offset`, none of them ended. */
+  #chunkOf(batch: Batch, offset: number, size: number): Chunk {
     const data: ChunkData = {
       v: WIRE_VERSION,
       task: batch.task,
@@ -279,10 +286,6 @@ export class ChunkProducer {
       timeout: batch.timeout,
     };
     const key = `fp-${this.#producerId}-${this.#nextChunk++}`;
-    let queued = size;
-    if (batch.ended !== null) {
-      for (let i = offset; i < offset + size; i++) if (batch.ended.has(i)) queued--;
-    }
     const chunk: Chunk = {
       key,
       batch,
@@ -291,7 +294,7 @@ export class ChunkProducer {
       data,
       state: State.ADDING,
       missing: 0,
-      queued,
+      queued: size,
     };
     this.#chunks.set(key, chunk);
     return chunk;
@@ -437,7 +440,7 @@ export class ChunkProducer {
         batch.items.length = end;
       }
     } else {
-      const chunk = this.#chunkOf(batch, index);
+      const chunk = this.#chunkHolding(batch, index);
       if (chunk === undefined || chunk.state === State.ACTIVE) return false;
       (batch.ended ??= new Set()).add(index);
       chunk.queued--;
@@ -449,7 +452,7 @@ export class ChunkProducer {
         // A node may have taken it meanwhile (then Redis keeps it).
         this.#probeEnded(chunk);
         void this.#removeChunk(chunk);
-      }
+      } else if (chunk.state === State.SENT) void this.#split(chunk);
     }
     this.#pending--;
     if (batch.sink === Sink.PROMISES) batch.deferreds![index]!.reject(reason);
@@ -471,6 +474,37 @@ export class ChunkProducer {
     this.#pump();
   }
 
+  /**
+   * `chunk`, in Redis and not taken, has cancelled items: it is taken out and
+   * its items still pending go again in chunks that stop before each
+   * cancelled one, so no node runs an item after its cancel. A node that took
+   * it meanwhile runs it whole (the cancelled items' results are dropped).
+   */
+  async #split(chunk: Chunk): Promise<void> {
+    if (chunk.splitting) return;
+    chunk.splitting = true;
+    const removed = await this.#delivery.remove(chunk.key);
+    chunk.splitting = false;
+    if (!removed || this.#chunks.get(chunk.key) !== chunk || chunk.state === State.ACTIVE) return;
+    this.#chunks.delete(chunk.key); // its items still queued stay counted, in the new chunks
+    const { batch, offset, count } = chunk;
+    const ended = batch.ended!;
+    const again: Chunk[] = [];
+    for (let i = offset; i < offset + count;) {
+      if (ended.has(i)) {
+        i++;
+        continue;
+      }
+      let n = 1;
+      while (i + n < offset + count && !ended.has(i + n)) n++;
+      again.push(this.#chunkOf(batch, i, n));
+      i += n;
+    }
+    if (again.length !== 0) void this.#delivery.send(again);
+    else this.#probeEnded(chunk);
+    this.#pump();
+  }
+
   /** Takes a given-up chunk out of Redis; `close()` waits for it while it is under way. */
   #withdraw(key: string): void {
     const removing = this.#delivery.remove(key).finally(() => this.#withdrawn.delete(removing));
@@ -484,7 +518,9 @@ export class ChunkProducer {
         this.#withdraw(chunk.key);
         continue;
       }
-      if (this.#chunks.get(chunk.key) === chunk && allEnded(chunk)) void this.#removeChunk(chunk);
+      if (this.#chunks.get(chunk.key) !== chunk) continue;
+      if (allEnded(chunk)) void this.#removeChunk(chunk);
+      else if (chunk.queued < chunk.count) void this.#split(chunk); // some were cancelled meanwhile
     }
   }
 
@@ -498,12 +534,12 @@ export class ChunkProducer {
     (batch.ended ??= new Set()).add(index);
     this.#failure(batch, index, reason);
     this.#results.commit();
-    const chunk = this.#chunkOf(batch, index);
+    const chunk = this.#chunkHolding(batch, index);
     if (chunk !== undefined && allEnded(chunk)) this.#probeEnded(chunk);
   }
 
   /** The chunk out that holds item `index` of `batch`, if one does. */
-  #chunkOf(batch: Batch, index: number): Chunk | undefined {
+  #chunkHolding(batch: Batch, index: number): Chunk | undefined {
     for (const chunk of this.#chunks.values()) {
       if (chunk.batch === batch && index >= chunk.offset && index < chunk.offset + chunk.count) {
         return chunk;
@@ -559,4 +595,12 @@ function allEnded(chunk: Chunk): boolean {
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** How many of the `size` items of `batch` from its cut point on are not ended, counted up to the first ended one. */
+function liveRun(batch: Batch, size: number): number {
+  const ended = batch.ended!;
+  let n = 0;
+  while (n < size && !ended.has(batch.cut + n)) n++;
+  return n;
 }

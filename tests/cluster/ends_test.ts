@@ -6,6 +6,9 @@
  * given up at a shutdown's timeout.
  */
 import { describe, it } from "node:test";
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import { ClusterPool, serve } from "../../src/cluster/mod.ts";
 import { PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
@@ -82,6 +85,43 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
         Array.from({ length: n - PROBE_ITEMS }, (_, i) => PROBE_ITEMS + i + 1),
       );
       assert.equal(await pool.run("inc", 41), 42);
+    },
+  );
+
+  it(
+    "an item cancelled in a chunk no node took, or in the middle of its batch, never runs",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("cancel-middle");
+      await using watched = await watchQueue(redis, queue);
+      const file = join(tmpdir(), `fastpool-marks-${crypto.randomUUID()}`);
+      try {
+        await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+        const waiting = watched.next("waiting");
+        const a = ["a1", "a2", "a3"].map((label) => pool.submit("mark", file, label));
+        await waiting; // one chunk, the task's probe, in Redis
+        const removed = watched.next("removed");
+        assert.equal(pool.cancel(a[1]!), true);
+        assert.equal(
+          await within(removed, 10_000),
+          true,
+          "the chunk was taken out, to go again without a2",
+        );
+        const b = ["b1", "b2", "b3"].map((label) => pool.submit("mark", file, label));
+        assert.equal(pool.cancel(b[1]!), true); // on the producer, between two items
+        await using _node = await startNode(redis, queue, {});
+        assert.equal(await pool.wait(20_000), true, "every item ends");
+        assert.deepEqual([...pool.done].sort(), ["a1", "a3", "b1", "b3"]);
+        assert.deepEqual(readFileSync(file, "utf8").split("\n").filter(Boolean).sort(), [
+          "a1",
+          "a3",
+          "b1",
+          "b3",
+        ]);
+      } finally {
+        rmSync(file, { force: true });
+      }
     },
   );
 
