@@ -139,12 +139,15 @@ export class BatchSender {
     let timed: Job | null = null;
     /** Timed jobs sharing the worker (several lanes), armed once sent. */
     let shared: Job[] | null = null;
+    /** An abortable job, alone in this batch: its claim is its own (see `takeBackAlone`). */
+    let alone: Job | null = null;
     const now = this.#clock.now();
     let task = queue.front()!.task;
     while (!queue.empty && items < room) {
       const front = queue.front()!;
       const exclusive = front.exclusive;
       if (exclusive && (items !== 0 || slot.inflightItems !== 0)) break;
+      if (front.abortable && items !== 0) break; // in a batch of its own
       // A job that moves buffers travels in a message of its own: a batch
       // that postMessage refuses has already detached what it was to move
       // (Deno), and the job could not be sent again.
@@ -160,7 +163,7 @@ export class BatchSender {
         }
         task = front.task;
       }
-      const job = queue.take(exclusive || front.timeout > 0 ? 1 : room - items);
+      const job = queue.take(exclusive || front.timeout > 0 || front.abortable ? 1 : room - items);
       this.#countWait(job, now);
       writeJob(data, transfer, job);
       job.slot = slot;
@@ -176,6 +179,11 @@ export class BatchSender {
         if (job.timeout > 0) timed = job;
         break;
       }
+      if (job.abortable) {
+        alone = job;
+        job.claim = -1;
+        break;
+      }
     }
     // Its budget is judged once the batch went: refused, only what goes one by one counts.
     this.#sending(slot, items);
@@ -187,13 +195,16 @@ export class BatchSender {
     // back until its worker starts it (the numbers it moves are copies). An
     // exclusive job (a signal's, a stream's) too: aborted or cancelled while
     // its worker still starts, it is cancelled, not run after its promise
-    // rejected. Alone on its worker, it is never stolen.
+    // rejected. Alone on its worker, it is never stolen. An abortable job
+    // that shares its worker travels alone too, and keeps its claim: it may
+    // be taken back from behind later batches (`takeBackAlone`).
     let claim = -1;
     const retractable = slot.retractable;
     if (timed === null && shared === null && !moved && slot.statusShared) {
       const word = claimWord(slot.claims);
       if (offerClaim(slot.status, word)) {
         claim = word;
+        if (alone !== null) alone.claim = slot.claims;
         slot.claims++;
         if (retractable.length === CLAIM_RING) retractable.shift(); // its word was reused: it started
         retractable.push({
@@ -211,6 +222,7 @@ export class BatchSender {
       if (claim >= 0) {
         retractable.length = 0;
         releaseClaim(slot.status, claim); // never sent
+        if (alone !== null) alone.claim = -1;
       }
       this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
       return items; // what went is armed there: a map item goes as a new entry

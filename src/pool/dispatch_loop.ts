@@ -39,7 +39,7 @@ import { ImportWatch } from "./import_watch.ts";
 import { JobEnds } from "./job_ends.ts";
 import { JobQueue } from "./job_queue.ts";
 import { LaneTrips } from "./lane_trips.ts";
-import { retractableDepth, stealForIdle, takeBack } from "./stealing.ts";
+import { retractableDepth, stealForIdle, takeBack, takeBackAlone } from "./stealing.ts";
 import { Recovery } from "./recovery.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Results } from "./results.ts";
@@ -401,7 +401,13 @@ export class DispatchLoop {
     if (job.ended) return;
     // Held by a worker that has not started it: queued, so cancelled.
     if (job.slot !== null) this.#takeBackHolding(job.slot, job.id);
-    if (job.slot === null) {
+    const slot = job.slot;
+    if (slot !== null && takeBackAlone(slot, job)) {
+      // Alone in its batch, behind others its worker runs: out, never run.
+      if (slot.inflightItems === 0) this.workers.idle(slot);
+      job.ended = true;
+      this.ends.cancelled(job, job.id, reason, job.count);
+    } else if (job.slot === null) {
       if (!this.queue.remove(job)) return;
       job.ended = true;
       this.ends.cancelled(job, job.id, reason, job.count);

@@ -92,6 +92,11 @@ export interface JobPolicy {
   readonly timeout: number;
   /** Higher runs first; equal priorities keep their order. */
   readonly priority: number;
+  /**
+   * Has a signal and shares its worker (several lanes): travels in a batch
+   * of its own, which the pool may take back until its worker starts it.
+   */
+  readonly abortable?: boolean;
 }
 
 /** The policy of a plain job: shares its worker, no time limit, priority 0. */
@@ -156,6 +161,11 @@ export class Job {
    * before its end arrives (its values would come twice).
    */
   yieldedId = -1;
+  /**
+   * An abortable job's claim: the number of the claimable batch it travels
+   * alone in (see `protocol/claims.ts`), or -1 if it has none.
+   */
+  claim = -1;
 
   constructor(init: JobInit) {
     this.id = init.id;
@@ -177,6 +187,11 @@ export class Job {
   /** Milliseconds each job may run, or 0 (its policy's). */
   get timeout(): number {
     return this.policy.timeout;
+  }
+
+  /** Travels in a batch of its own that may be taken back (its policy's). */
+  get abortable(): boolean {
+    return this.policy.abortable === true;
   }
 
   /** Its priority (its policy's). */

@@ -194,8 +194,10 @@ export interface PoolOptions {
    * waits (up to this many in flight), interleaved at their `await`s.
    * Synchronous tasks and generators run one at a time as ever. With more
    * than 1, jobs with a timeout or signal share workers too (each has its own
-   * timer, counted from when it is sent), and a worker replaced for one job
-   * fails the others it was running with `WorkerCrashedError`.
+   * timer, counted from when its worker reaches it; a job with a signal
+   * travels in a batch of its own, so aborted before its worker starts it, it
+   * is cancelled), and a worker replaced for one job fails the others it was
+   * running with `WorkerCrashedError`.
    *
    * @default {1}
    *

@@ -18,7 +18,8 @@
  * @module
  */
 
-import { isUnclaimed, stealClaim } from "../protocol/claims.ts";
+import { claimWord, isUnclaimed, stealClaim } from "../protocol/claims.ts";
+import { CLAIM_RING } from "../protocol/messages.ts";
 import type { Job } from "./job.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { StatsRecorder } from "./stats.ts";
@@ -83,6 +84,35 @@ export function takeBack(slot: WorkerSlot, queue: JobQueue, most = Infinity): nu
   }
   queue.requeue(live);
   return items;
+}
+
+/**
+ * Takes back abortable `job`, alone in a batch of its own, wherever that
+ * batch sits among those `slot` holds, if its worker has not started it:
+ * true if so. The worker skips a batch taken back, answering nothing, so the
+ * answers of the others still line up once its entry leaves `inflight`. The
+ * job is out of the slot, not queued: the caller ends it.
+ */
+export function takeBackAlone(slot: WorkerSlot, job: Job): boolean {
+  const n = job.claim;
+  // Claimed batches later than CLAIM_RING: its word was free for reuse, so it started.
+  if (n < 0 || slot.dead || slot.claims - n > CLAIM_RING) return false;
+  const word = claimWord(n);
+  if (!stealClaim(slot.status, word)) return false;
+  job.claim = -1;
+  const retractable = slot.retractable;
+  const record = retractable.findIndex((batch) => batch.word === word);
+  if (record >= 0) retractable.splice(record, 1);
+  for (let i = slot.inflight.length - 1; i >= 0; i--) {
+    if (slot.inflight.at(i) === job) {
+      slot.inflight.removeAt(i);
+      break;
+    }
+  }
+  slot.inflightItems -= job.count;
+  slot.sentItems -= job.count;
+  job.slot = null;
+  return true;
 }
 
 /**

@@ -222,7 +222,12 @@ export class Submitter {
       limit = timeout;
     }
     if (signal && alone) exclusive = true;
-    const policy: JobPolicy = { exclusive, timeout: limit, priority };
+    const policy: JobPolicy = {
+      exclusive,
+      timeout: limit,
+      priority,
+      abortable: !!signal && !alone,
+    };
     let job: Job;
     try {
       const moved = options.transfer ? [...options.transfer] : null;

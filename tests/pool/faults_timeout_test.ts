@@ -257,6 +257,56 @@ describe("Pool aborts", () => {
     }
   });
 
+  it("Pool.exec() option signal on a job its worker holds behind others (concurrentTasksPerWorker) cancels it; the worker keeps the rest", async () => {
+    for (const abortGrace of [0, 250]) {
+      const clock = new WatchedClock();
+      const cancelled: number[] = [];
+      await using pool = new Pool({
+        maxChildren: 1,
+        minChildren: 1,
+        concurrentTasksPerWorker: 3,
+        abortGrace,
+        cancelledCallback: (id) => cancelled.push(id),
+        clock,
+      });
+      const g = gate();
+      try {
+        assert.equal(await pool.run(identity, 0), 0);
+        const exits: string[] = [];
+        pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+        const a = pool.run(waitAtGate, g.memory, "a"); // synchronous: holds the worker
+        await g.started();
+        const ran = new Int32Array(new SharedArrayBuffer(4));
+        const controller = new AbortController();
+        const b = pool.exec(
+          async (ran: Int32Array) => {
+            Atomics.store(ran, 0, 1);
+            return "b";
+          },
+          [ran],
+          { signal: controller.signal },
+        );
+        // Sent after b's batch, a timed job's leaves b's no longer the last one out.
+        const c = pool.exec(identity, ["c"], { timeout: 60_000 });
+        while (!clock.delays.some((ms) => ms === 60_000 || ms === 60_000 / 16)) {
+          await clock.timerSet();
+        }
+        assert.equal(pool.stats().jobs.queued, 0, "b and c went to the worker");
+        controller.abort(new Error("not needed"));
+        await assert.rejects(b, /not needed/);
+        assert.equal(cancelled.length, 1, `abortGrace ${abortGrace}: b was cancelled, not failed`);
+        g.open();
+        assert.deepEqual([await a, await c], ["a", "c"]);
+        assert.equal(Atomics.load(ran, 0), 0, "b never ran");
+        assert.deepEqual(exits, [], "the worker was kept");
+        const { jobs } = pool.stats();
+        assert.deepEqual([jobs.done, jobs.failed, jobs.cancelled], [3, 0, 1]);
+      } finally {
+        g.open();
+      }
+    }
+  });
+
   it("Pool.exec() with an aborted signal rejects at once and queues nothing", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const reason = new Error("too late");
