@@ -281,13 +281,13 @@ describe("Pool aborts", () => {
         const b = pool.exec(
           async (ran: Int32Array) => {
             Atomics.store(ran, 0, 1);
-            return "b";
+            return await Promise.resolve("b");
           },
           [ran],
           { signal: controller.signal },
         );
         // Sent after b's batch, a timed job's leaves b's no longer the last one out.
-        const c = pool.exec(identity, ["c"], { timeout: 60_000 });
+        const c = pool.exec((s: string) => s, ["c"], { timeout: 60_000 });
         while (!clock.delays.some((ms) => ms === 60_000 || ms === 60_000 / 16)) {
           await clock.timerSet();
         }
