@@ -166,6 +166,12 @@ export class Job {
    * alone in (see `protocol/claims.ts`), or -1 if it has none.
    */
   claim = -1;
+  /**
+   * Was in flight on a worker that crashed where the pool cannot see which
+   * job it ran (no shared memory): each of its jobs goes alone to an idle
+   * worker, so the next crash names its job.
+   */
+  suspect = false;
 
   constructor(init: JobInit) {
     this.id = init.id;
@@ -179,9 +185,9 @@ export class Job {
     this.policy = init.policy;
   }
 
-  /** Travels alone, to an idle worker (its policy's). */
+  /** Travels alone, to an idle worker (its policy's, or as a suspect). */
   get exclusive(): boolean {
-    return this.policy.exclusive;
+    return this.policy.exclusive || this.suspect;
   }
 
   /** Milliseconds each job may run, or 0 (its policy's). */
@@ -224,6 +230,7 @@ export class Job {
     part.numeric = this.numeric;
     part.queuedAt = this.queuedAt;
     part.yieldedId = this.yieldedId;
+    part.suspect = this.suspect;
     return part;
   }
 

@@ -293,12 +293,16 @@ export class Recovery {
    * whether any job failed (it died running one).
    */
   #endDead(slot: WorkerSlot, cause: unknown, replaced = false): boolean {
-    // Without shared memory the pool cannot see how far the worker got: the first job
-    // unanswered is taken for the one it was running. Dead while importing a task()
-    // module for a job, it ran none: those it started had ended, their answers lost.
+    // Without shared memory the pool cannot see how far the worker got: it knows the
+    // job it ran only when the worker held one. Otherwise none is blamed: each goes
+    // again as a suspect, alone, so the next crash names its job (taking the first
+    // unanswered for it blamed jobs that had ended, their answers held back, and ran
+    // the job that crashed again each time). Dead while importing a task() module for
+    // a job, it ran none: those it started had ended, their answers lost.
     const loading = replaced ? 0 : slot.loading();
+    const suspects = !slot.statusShared && inflightItems(slot) > 1;
     const unreported = !slot.statusShared
-      ? 1
+      ? (suspects ? 0 : 1)
       : loading !== 0
       ? 0
       : (slot.started() - slot.endedItems) | 0;
@@ -355,6 +359,7 @@ export class Recovery {
       }
       return failed;
     }
+    if (suspects && !replaced) { for (const job of resend) job.suspect = true; }
     this.#requeue(resend, slot, cause);
     return failed;
   }
@@ -416,4 +421,11 @@ function holds(slot: WorkerSlot, job: Job): boolean {
 /** The jobs in flight on `slot` that have not ended, as entries to send again. */
 function unanswered(slot: WorkerSlot): Job[] {
   return [...slot.inflight].filter((job) => !job.ended).map((job) => job.unanswered());
+}
+
+/** The jobs in flight on `slot` not answered yet, each `map` item counted. */
+function inflightItems(slot: WorkerSlot): number {
+  let items = 0;
+  for (const job of slot.inflight) if (!job.ended) items += job.count - job.next;
+  return items;
 }

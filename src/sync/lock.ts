@@ -7,7 +7,7 @@
 
 import { invalid } from "../_checks.ts";
 import { allocate, isLockMemory, refuse } from "./_layout.ts";
-import { type AcquireOptions, type Permit, Semaphore } from "./semaphore.ts";
+import { type AcquireOptions, type Permit, type Semaphore, semaphoreOver } from "./semaphore.ts";
 
 let attaching: SharedArrayBuffer | undefined;
 
@@ -40,9 +40,10 @@ export class Lock {
 
   /** Allocates the shared memory of an unlocked lock. */
   constructor() {
-    const buffer = attaching ?? allocate(1, 1);
+    const buffer = attaching;
     attaching = undefined;
-    this.#semaphore = Semaphore.from(buffer);
+    // Attached memory was checked by Lock.from(); a new lock's is its own.
+    this.#semaphore = semaphoreOver(buffer ?? allocate(1, 1));
   }
 
   /**

@@ -116,6 +116,24 @@ export interface Permit extends Disposable {
 const TRUE = Promise.resolve(true);
 const FALSE = Promise.resolve(false);
 let attaching: SharedArrayBuffer | undefined;
+
+/** The errors `share()` threw: a value holding a primitive cannot be sent, wherever it sits. */
+const shareRefusals = new WeakSet<object>();
+
+/** Whether `error` says a Semaphore or Lock cannot leave this thread (no shared memory). */
+export function isShareRefusal(error: unknown): boolean {
+  return typeof error === "object" && error !== null && shareRefusals.has(error);
+}
+
+/**
+ * A Semaphore over `buffer`, unchecked: a checked one's (`Semaphore.from`)
+ * or, for a `Lock`, memory it has just allocated, which is plain memory
+ * where shared memory does not exist (a lock then works in its own thread).
+ */
+export function semaphoreOver(buffer: SharedArrayBuffer): Semaphore {
+  attaching = buffer;
+  return new Semaphore();
+}
 /**
  * This thread's view of each shared memory, by the memory's id, not by
  * buffer object: every clone of a buffer (each message that carries it) is a
@@ -219,8 +237,7 @@ export class Semaphore {
     if (reason) {
       throw new TypeError(`Cannot attach semaphore: "buffer" ${reason}`);
     }
-    attaching = buffer;
-    return new Semaphore();
+    return semaphoreOver(buffer);
   }
 
   /**
@@ -540,9 +557,11 @@ class Memory {
   /** Switches to the atomic protocol, for good; returns the buffer. */
   share(): SharedArrayBuffer {
     if (!hasSharedMemory) {
-      throw new TypeError(
+      const error = new TypeError(
         "Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
       );
+      shareRefusals.add(error);
+      throw error;
     }
     if (!this.#shared) {
       this.#shared = true;
@@ -747,6 +766,23 @@ class Memory {
    * WAITING wakes it; notifying all makes that harmless. A pending
    * `waitAsync` keeps no program alive.
    */
+  /**
+   * A runtime with no `Atomics.waitAsync` (some browsers): a shared
+   * primitive's waiters cannot wait for another thread's release; they
+   * reject saying so, and leave the queue.
+   */
+  #cannotWait(): void {
+    this.#watching = false;
+    for (let waiter = this.#head; waiter !== undefined; waiter = this.#head) {
+      this.#unlink(waiter);
+      waiter.reject(
+        new TypeError(
+          "Cannot wait for a shared Semaphore or Lock: Atomics.waitAsync is not available here; use tryAcquire(), or acquireSync() in a worker",
+        ),
+      );
+    }
+  }
+
   #watch(): void {
     if (this.#watching) return;
     this.#watching = true;
@@ -761,6 +797,7 @@ class Memory {
         return;
       }
       if (!this.#flag()) continue; // step 2; a permit appeared: serve again
+      if (typeof Atomics.waitAsync !== "function") return this.#cannotWait();
       const result = Atomics.waitAsync(this.#slots, STATE, WAITING); // step 3
       if (result.async) {
         result.value.then(this.#pump);

@@ -26,7 +26,7 @@
  */
 
 import { Lock } from "./lock.ts";
-import { Semaphore } from "./semaphore.ts";
+import { isShareRefusal, Semaphore } from "./semaphore.ts";
 
 /** The key that marks a wire form. */
 const KEY = "__fastpoolShared";
@@ -108,7 +108,10 @@ export function toWire(value: unknown): SharedWire | NestedWire | DataWire | und
       return fields[KEY] === undefined ? undefined : { [KEY]: "Data", value };
     }
     return { __fastpoolShared: "Nested", value: copyWithWires(fields) };
-  } catch {
+  } catch (error) {
+    // A primitive nested in it cannot be shared here: refused, as one alone
+    // is, not sent as the empty object a clone would make of it.
+    if (isShareRefusal(error)) throw error;
     // A getter or Proxy trap threw: as above.
     return undefined;
   }

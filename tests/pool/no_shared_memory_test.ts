@@ -28,13 +28,30 @@ describe("Pool without shared memory", () => {
       crash: ["WorkerCrashedError", 42, 21],
       semaphore:
         "TypeError: Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
+      nested: "TypeError",
+      lock: [true, true],
       local: true,
       doneCount: 1,
       stats: 0,
+      batchCrash: [true, 59, true, 2],
       shutdown: true,
       leftStream: [true, 1], // before: sent again, it ran with no consumer for good
       asyncCrash: ["WorkerCrashedError", 1],
       replaced: ["WorkerCrashedError", 1],
+    });
+  });
+
+  it("Semaphore without Atomics.waitAsync: a shared one's acquire() rejects saying so, and no permit is lost", async () => {
+    const [command, args] = withThisRuntime(fileURLToPath(fixture("no_wait_async_program.ts")));
+    const exit = await run(command, args, { killAfter: 60_000 });
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual(JSON.parse(exit.stdout.trim().split("\n").at(-1)!), {
+      run: 2,
+      waits:
+        "TypeError: Cannot wait for a shared Semaphore or Lock: Atomics.waitAsync is not available here; use tryAcquire(), or acquireSync() in a worker",
+      value: 1,
+      again: true,
+      released: [1, true],
     });
   });
 });
