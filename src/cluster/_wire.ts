@@ -275,10 +275,18 @@ export function fixArgs(args: readonly unknown[], what: string): unknown {
 }
 
 /**
+ * Levels {@linkcode jsonClean} copies: a cause chain takes one per error, so
+ * a chain as long as `Pool` carries between threads (100 errors) crosses to a
+ * node and back whole.
+ */
+export const MAX_CLEAN_DEPTH = 128;
+
+/**
  * A copy of `value` that JSON can carry: what cannot cross becomes a string
  * describing it. For errors' `cause` and fields, so a failure always arrives:
- * past 16 levels, or 10,000 arrays and objects copied (an object held twice
- * is copied twice), the rest is a string saying so.
+ * past {@linkcode MAX_CLEAN_DEPTH} levels, or 10,000 arrays and objects
+ * copied (an object held twice is copied twice), the rest is a string saying
+ * so.
  */
 export function jsonClean(value: unknown, depth = 0, copied = { n: 0 }): unknown {
   switch (typeof value) {
@@ -295,7 +303,7 @@ export function jsonClean(value: unknown, depth = 0, copied = { n: 0 }): unknown
       return String(value).slice(0, 80);
   }
   if (value === null) return null;
-  if (depth > 16) return "[too deep]";
+  if (depth > MAX_CLEAN_DEPTH) return "[too deep]";
   if (++copied.n > 10_000) return "[too large]";
   if (Array.isArray(value)) return value.map((item) => jsonClean(item, depth + 1, copied) ?? null);
   if (value instanceof Date) {

@@ -454,6 +454,14 @@ class Runner {
   }
 }
 
+/** Whether `prior` has the shape of a chunk's result of `n` items, as an earlier attempt writes it. */
+function isPriorResult(prior: unknown, n: number): prior is ChunkResult {
+  if (typeof prior !== "object" || prior === null) return false;
+  const { values, undef, errors, undefYields } = prior as Partial<ChunkResult>;
+  return Array.isArray(values) && values.length === n && Array.isArray(undef) &&
+    Array.isArray(errors) && (undefYields === undefined || Array.isArray(undefYields));
+}
+
 /** Runs one chunk's items; BullMQ retries the failed ones while attempts remain. */
 async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkResult> {
   const started = performance.now();
@@ -466,6 +474,11 @@ async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkRe
     );
   }
   const n = data.items.length;
+  if (data.prior !== undefined && !isPriorResult(data.prior, n)) {
+    // Written by another make or by hand: its fields are read in callbacks
+    // where a throw would end the node.
+    throw new TypeError("Cannot run chunk: its earlier attempt's result has an unknown format");
+  }
   const result: ChunkResult = data.prior ?? {
     v: WIRE_VERSION,
     values: new Array(n).fill(null),

@@ -267,7 +267,7 @@ export async function startNode(
 export interface WatchedQueue extends AsyncDisposable {
   readonly raw: Queue;
   /** Resolves with the id of the next job to reach `event`. */
-  next(event: "waiting" | "active" | "completed" | "removed"): Promise<string>;
+  next(event: "waiting" | "active" | "completed" | "failed" | "removed"): Promise<string>;
 }
 
 /**

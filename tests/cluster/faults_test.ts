@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { ClusterPool, RedisUnavailableError } from "../../src/cluster/mod.ts";
+import { WIRE_VERSION } from "../../src/cluster/_wire.ts";
 import { withThisRuntime } from "../_child.ts";
 import { fixture, within } from "../_util.ts";
 import {
@@ -100,6 +101,37 @@ describe("ClusterPool faults", () => {
       assert.ok((pool.nodes.get(late.id) ?? 0) >= submitted, "the late node ran the submits");
       assert.ok(!pool.nodes.has(victim.id), "the killed node returned nothing");
       assert.ok(leftGracefully(late, await late.stop("SIGINT")), late.output);
+    },
+  );
+
+  it(
+    "serve(): a chunk whose earlier attempt's result is malformed fails alone, and the node goes on",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("bad-prior");
+      await using watched = await watchQueue(redis, queue);
+      await using node = await startNode(redis, queue, {});
+      const failed = watched.next("failed");
+      // Another writer's chunk: before, reading its `prior` threw in a callback and ended the node.
+      await watched.raw.add("inc", {
+        v: WIRE_VERSION,
+        task: "inc",
+        one: true,
+        items: [1],
+        timeout: 0,
+        prior: { v: WIRE_VERSION, values: null, undef: [], errors: [] },
+      });
+      assert.equal(await within(failed, 20_000), true, "the chunk failed");
+      const failedChunk = (await watched.raw.getFailed())[0];
+      assert.match(
+        failedChunk?.failedReason ?? "",
+        /earlier attempt's result has an unknown format/,
+      );
+      await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      const answer = pool.run("inc", 41);
+      assert.equal(await within(answer, 20_000), true, `the node still serves:\n${node.output}`);
+      assert.equal(await answer, 42);
     },
   );
 

@@ -143,6 +143,16 @@ describe("cluster wire", () => {
     assert.throws(() => fixArgs([undefined], "submit job"), /argument 1 .* is undefined/);
   });
 
+  it("encodeFailure()/decodeFailure() carry a cause chain of 100 errors whole, as Pool does", () => {
+    let thrown = new Error("level 0");
+    for (let i = 1; i < 100; i++) thrown = new Error(`level ${i}`, { cause: thrown });
+    let error: unknown = decodeFailure(JSON.parse(JSON.stringify(encodeFailure(thrown))), 1);
+    const levels: string[] = [];
+    for (; error instanceof Error; error = error.cause) levels.push(error.message);
+    assert.equal(levels.length, 100, "before, the chain was cut at 17 levels");
+    assert.equal(levels.at(-1), "level 0");
+  });
+
   it("encodeFailure()/decodeFailure() rebuild class, message, stack and cause through JSON", () => {
     const thrown = new RangeError("odd", { cause: new TypeError("inner") });
     (thrown as unknown as Record<string, unknown>).code = 7n; // not JSON: cleaned, not lost
