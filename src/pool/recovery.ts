@@ -147,7 +147,9 @@ export class Recovery {
       job.timer = undefined;
       if (job.ended || job.slot !== slot || slot.dead) return;
       const now = this.#clock.now();
-      if (!slot.ready) {
+      // A worker still starting holds its jobs waiting; with shared memory the
+      // pool sees one start even before it has read the worker's "ready".
+      if (!slot.ready && !slot.statusShared) {
         job.timer = this.#clock.setTimer(check, look);
         return;
       }
@@ -161,7 +163,7 @@ export class Recovery {
         job.timer = this.#clock.setTimer(check, look);
         return;
       }
-      const left = Math.max(from, slot.readyAt) + timeout - now;
+      const left = Math.max(from, slot.ready ? slot.readyAt : 0) + timeout - now;
       if (left > 0) {
         job.timer = this.#clock.setTimer(check, left);
         return;
