@@ -170,6 +170,10 @@ export class BatchSender {
       slot.inflight.push(job);
       items += job.count;
       if (job.timeout > 0 && !exclusive) (shared ??= []).push(job);
+      if (job.abortable) {
+        alone = job; // the batch ends with it
+        job.claim = -1;
+      }
       if (moves) {
         moved = true;
         break;
@@ -179,11 +183,7 @@ export class BatchSender {
         if (job.timeout > 0) timed = job;
         break;
       }
-      if (job.abortable) {
-        alone = job;
-        job.claim = -1;
-        break;
-      }
+      if (alone !== null) break;
     }
     // Its budget is judged once the batch went: refused, only what goes one by one counts.
     this.#sending(slot, items);
@@ -197,25 +197,29 @@ export class BatchSender {
     // its worker still starts, it is cancelled, not run after its promise
     // rejected. Alone on its worker, it is never stolen. An abortable job
     // that shares its worker travels alone too, and keeps its claim: it may
-    // be taken back from behind later batches (`takeBackAlone`).
+    // be taken back from behind later batches (`takeBackAlone`), also with a
+    // timer or moved buffers (then only to cancel it: never stolen).
     let claim = -1;
     const retractable = slot.retractable;
-    if (timed === null && shared === null && !moved && slot.statusShared) {
+    const stealable = timed === null && shared === null && !moved;
+    if ((stealable || alone !== null) && slot.statusShared) {
       const word = claimWord(slot.claims);
       if (offerClaim(slot.status, word)) {
         claim = word;
         if (alone !== null) alone.claim = slot.claims;
         slot.claims++;
-        if (retractable.length === CLAIM_RING) retractable.shift(); // its word was reused: it started
-        retractable.push({
-          word,
-          entries: slot.inflight.length - firstEntry,
-          items,
-          copies: transfer.length !== 0,
-        });
+        if (stealable) {
+          if (retractable.length === CLAIM_RING) retractable.shift(); // its word was reused: it started
+          retractable.push({
+            word,
+            entries: slot.inflight.length - firstEntry,
+            items,
+            copies: transfer.length !== 0,
+          });
+        }
       }
     }
-    if (claim < 0) retractable.length = 0; // an unclaimable batch follows them
+    if (claim < 0 || !stealable) retractable.length = 0; // a batch no idle worker may take follows them
     try {
       slot.send({ type: "run", jobs: data, taskBase, tasks, claim }, transfer);
     } catch (error) {

@@ -405,6 +405,7 @@ export class DispatchLoop {
     if (slot !== null && takeBackAlone(slot, job)) {
       // Alone in its batch, behind others its worker runs: out, never run.
       if (slot.inflightItems === 0) this.workers.idle(slot);
+      this.#recovery.clearJobTimer(job); // its time limit, armed when it was sent
       job.ended = true;
       this.ends.cancelled(job, job.id, reason, job.count);
     } else if (job.slot === null) {
@@ -590,6 +591,7 @@ export class DispatchLoop {
   resize(maxChildren: number): void {
     this.workers.resize(maxChildren);
     this.flush();
+    this.checkFull(); // the default mark follows maxChildren: smaller, it may be reached now
     this.changed();
   }
 

@@ -258,7 +258,13 @@ describe("Pool aborts", () => {
   });
 
   it("Pool.exec() option signal on a job its worker holds behind others (concurrentTasksPerWorker) cancels it; the worker keeps the rest", async () => {
-    for (const abortGrace of [0, 250]) {
+    const cases = [
+      { abortGrace: 0, timeout: undefined, moves: false },
+      { abortGrace: 250, timeout: undefined, moves: false },
+      { abortGrace: 250, timeout: 30_000, moves: false }, // a timed job's batch
+      { abortGrace: 250, timeout: undefined, moves: true }, // one that moves a buffer
+    ];
+    for (const { abortGrace, timeout, moves } of cases) {
       const clock = new WatchedClock();
       const cancelled: number[] = [];
       await using pool = new Pool({
@@ -278,13 +284,14 @@ describe("Pool aborts", () => {
         await g.started();
         const ran = new Int32Array(new SharedArrayBuffer(4));
         const controller = new AbortController();
+        const buffer = new ArrayBuffer(8);
         const b = pool.exec(
-          async (ran: Int32Array) => {
+          async (ran: Int32Array, _buffer?: ArrayBuffer) => {
             Atomics.store(ran, 0, 1);
             return await Promise.resolve("b");
           },
-          [ran],
-          { signal: controller.signal },
+          moves ? [ran, buffer] : [ran],
+          { signal: controller.signal, timeout, transfer: moves ? [buffer] : undefined },
         );
         // Sent after b's batch, a timed job's leaves b's no longer the last one out.
         const c = pool.exec((s: string) => s, ["c"], { timeout: 60_000 });
@@ -294,7 +301,8 @@ describe("Pool aborts", () => {
         assert.equal(pool.stats().jobs.queued, 0, "b and c went to the worker");
         controller.abort(new Error("not needed"));
         await assert.rejects(b, /not needed/);
-        assert.equal(cancelled.length, 1, `abortGrace ${abortGrace}: b was cancelled, not failed`);
+        const what = JSON.stringify({ abortGrace, timeout, moves });
+        assert.equal(cancelled.length, 1, `${what}: b was cancelled, not failed`);
         g.open();
         assert.deepEqual([await a, await c], ["a", "c"]);
         assert.equal(Atomics.load(ran, 0), 0, "b never ran");

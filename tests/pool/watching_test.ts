@@ -370,6 +370,28 @@ describe("Pool back-pressure", () => {
     assert.deepEqual(events, ["full 10", "drain true"]);
   });
 
+  it("Pool.resize() down announces full when the default high-water mark falls to the queue, and drain after", async () => {
+    await using pool = new Pool({ maxChildren: 2 }); // mark: 2 × 1,024
+    const events: string[] = [];
+    pool.addEventListener("full", (event) => events.push(`full ${event.detail.queued}`));
+    pool.addEventListener("drain", () => events.push("drain"));
+    const g = gate();
+    const held = [0, 1].map((n) => pool.exec(waitAtGate, [g.memory, n], { timeout: 60_000 }));
+    try {
+      await g.started(2); // both workers held
+      pool.map((n: number) => n, Array.from({ length: 1_500 }, (_, i) => i), false);
+      assert.equal(pool.needsDrain, false);
+      pool.resize(1); // mark: 1,024
+      assert.equal(pool.needsDrain, true);
+      assert.deepEqual(events, ["full 1500"]);
+    } finally {
+      g.open();
+    }
+    assert.deepEqual(await Promise.all(held), [0, 1]);
+    await pool.wait();
+    assert.deepEqual(events, ["full 1500", "drain"]);
+  });
+
   it("Pool announces full when exactly highWaterMark jobs are queued, by the end of the tick, while its worker is still busy", async () => {
     for (const oneTickEach of [false, true]) {
       await using pool = new Pool({ maxChildren: 1, highWaterMark: 4 });
