@@ -18,7 +18,7 @@
 
 import { clearImmediate, clearTimeout, setImmediate, setTimeout } from "node:timers";
 import { Deque } from "../deque.ts";
-import { QueueFullError } from "../errors.ts";
+import { PoolClosedError, QueueFullError } from "../errors.ts";
 import type { JobId } from "../pool/types.ts";
 import { settlesWithin, systemClock } from "../timers/clock.ts";
 import { Batch, type Chunk, type Deferred, report, Sink, State } from "./_batch.ts";
@@ -194,6 +194,8 @@ export class ChunkProducer {
     // Fixed before the batch is chosen and the id taken: an argument's getter
     // may submit, and take the open batch or the next id itself.
     const item = fixArgs(args, "submit job");
+    // ...or shut the pool down.
+    if (this.closed) throw new PoolClosedError("Cannot submit job: pool is closed");
     this.checkRoom(1);
     const one = args.length === 1;
     let open = this.#open;

@@ -191,6 +191,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     }
     const items = [...iterable as Iterable<unknown>];
     for (let i = 0; i < items.length; i++) items[i] = fixValue(items[i], "map", `item ${i}`);
+    this.#checkOpen(); // a getter may have shut the pool down
     const n = items.length;
     if (n === 0) return 0;
     this.#producer.checkRoom(n);
@@ -249,6 +250,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       checkTask(task, "run job");
       options = checkExec(args, given);
       item = fixArgs(args as readonly unknown[], "run job");
+      this.#checkOpen(); // a getter may have shut the pool down
       this.#producer.checkRoom(1);
     } catch (error) {
       return Promise.reject(error);

@@ -350,6 +350,26 @@ describe("ClusterPool without Redis", () => {
     assert.equal(pool.pending, 0);
   });
 
+  it("ClusterPool refuses an item whose argument's getter shut the pool down as it was read", async () => {
+    for (const how of ["submit", "map", "exec"] as const) {
+      await using pool = new ClusterPool<Tasks>({ connection, queue: `q-closing-${how}` });
+      let shut: Promise<boolean> | undefined;
+      const point = {
+        x: 1,
+        get y() {
+          shut ??= pool.shutdown(); // before, the item was queued on a closed pool for ever
+          return 2;
+        },
+      };
+      const closed = /Cannot submit job: pool is closed/;
+      if (how === "submit") assert.throws(() => pool.submit("describePoint", point), closed);
+      else if (how === "map") assert.throws(() => pool.map("describePoint", [point]), closed);
+      else await assert.rejects(pool.exec("describePoint", [point]), closed);
+      assert.equal(pool.pending, 0, how);
+      assert.equal(await shut, true, how);
+    }
+  });
+
   it("ClusterPool refuses inline functions and non-JSON arguments at once, queuing nothing", async () => {
     await using pool = new ClusterPool<Tasks>({ connection, queue: "q" });
     const inline = (x: number) => x;
