@@ -67,7 +67,7 @@ import {
   stopStream,
 } from "./streams.ts";
 import { define, isUnloaded, limitImports, load, someUnloaded, tasks } from "./task_table.ts";
-import { adopt, isThenable } from "./thenable.ts";
+import { isThenable, whenSettled } from "./thenable.ts";
 import { lastLook, messageReceived, spinForWork, spinMs } from "./waiting.ts";
 
 export { type JobContext, jobContext } from "./job_context.ts";
@@ -238,7 +238,8 @@ function pendingResult(
       live.delete(id);
     }
   };
-  adopt(result).then(
+  void whenSettled(
+    result,
     (value) => {
       end();
       out.laterReturned(id, value, performance.now() - started);
@@ -635,7 +636,7 @@ async function runItems(
 /** Records a plain task's result: at once, or once it settles if it is a promise. */
 function settle(task: Compiled, result: unknown): Promise<void> | undefined {
   if (isThenable(result)) {
-    return adopt(result).then(pushReturn, (error) => pushThrow(task, error));
+    return whenSettled(result, pushReturn, (error) => pushThrow(task, error));
   }
   pushReturn(result);
   return undefined;

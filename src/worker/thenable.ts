@@ -18,15 +18,42 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   }
 }
 
+/** The intrinsic, taken at load: it checks that its receiver is a real promise. */
+const promiseThen = Promise.prototype.then;
+
 /**
- * A promise of the worker's own that follows `value`, a task's thenable.
- * `Promise.resolve()` would hand back a native promise as it is, so a `then`
- * of its own (or a `constructor` getter) would get the job's callbacks: one
- * that calls both, or one twice, would answer twice for the job (and free
- * its lane twice), one that throws would escape into the worker. Here the
- * value's `then` gets resolving functions that settle once, and a throw
- * before they do rejects.
+ * Runs `onFulfilled` or `onRejected` once `value`, a task's thenable,
+ * settles, and returns the promise of what it returns. `value.then` is not
+ * called with them: a `then` of its own (or a `constructor` getter) that
+ * calls both, or one twice, would answer twice for the job (and free its
+ * lane twice), one that throws would escape into the worker. A plain native
+ * promise is followed by the intrinsic `then` (it checks the receiver, so a
+ * Proxy passing for one is refused); anything else through a promise of the
+ * worker's own, whose resolving functions settle once, and a throw before
+ * they do rejects (two more microtasks a job).
  */
-export function adopt(value: PromiseLike<unknown>): Promise<unknown> {
-  return new Promise((resolve) => resolve(value));
+export function whenSettled<T>(
+  value: PromiseLike<unknown>,
+  onFulfilled: (value: unknown) => T,
+  onRejected: (reason: unknown) => T,
+): Promise<T> {
+  if (isPlainPromise(value)) {
+    try {
+      return Reflect.apply(promiseThen, value, [onFulfilled, onRejected]) as Promise<T>;
+    } catch {
+      // Not a promise after all (a Proxy of one): followed as any thenable.
+    }
+  }
+  const own = new Promise((resolve) => resolve(value));
+  return Reflect.apply(promiseThen, own, [onFulfilled, onRejected]) as Promise<T>;
+}
+
+/** A native promise with no `then` or `constructor` of its own; never throws. */
+function isPlainPromise(value: object): boolean {
+  try {
+    return Object.getPrototypeOf(value) === Promise.prototype && !Object.hasOwn(value, "then") &&
+      !Object.hasOwn(value, "constructor");
+  } catch {
+    return false;
+  }
 }
