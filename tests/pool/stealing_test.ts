@@ -62,7 +62,15 @@ describe("Pool work stealing", () => {
         );
         assert.deepEqual(await Promise.all(quickOnes), Array.from({ length: 10 }, (_, i) => i * 2));
       }
-      assert.equal(pool.stats().jobs.stolen, 10, "the first worker's batch of ten went whole");
+      // Usually all ten went to the first worker in one batch. On a loaded machine the
+      // measured time of `quick` may cap a batch below ten: the rest then went to the second
+      // worker, or waited in the queue, and were never the first worker's to steal.
+      const { queued, stolen } = pool.stats().jobs;
+      assert.equal(queued, 0, "the first worker, still blocked, holds no job it has not started");
+      assert.ok(
+        stolen > 0 && stolen <= 10,
+        `the first worker's jobs went to the idle one (${stolen})`,
+      );
       first.open();
       assert.equal(await held, "first");
       const { jobs } = pool.stats();
