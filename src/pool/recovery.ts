@@ -297,10 +297,10 @@ export class Recovery {
   #endDead(slot: WorkerSlot, cause: unknown, replaced = false): boolean {
     // Without shared memory the pool cannot see how far the worker got: it knows the
     // job it ran only when the worker held one. Otherwise none is blamed: each goes
-    // again as a suspect, alone, so the next crash names its job (taking the first
-    // unanswered for it blamed jobs that had ended, their answers held back, and ran
-    // the job that crashed again each time). Dead while importing a task() module for
-    // a job, it ran none: those it started had ended, their answers lost.
+    // again as a suspect, alone, so the next crash names its job. (The first
+    // unanswered need not be the one: it may have ended, its answer still held in
+    // the worker's outbox.) Dead while importing a task() module for a job, it ran
+    // none: those it started had ended, their answers lost.
     const loading = replaced ? 0 : slot.loading();
     const suspects = !slot.statusShared && inflightItems(slot) > 1;
     const unreported = !slot.statusShared
