@@ -105,6 +105,8 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   readonly #results: Results;
   readonly #producer: ChunkProducer;
   readonly #defaultSink: number;
+  /** A shutdown timed out and dropped the items still pending. */
+  #dropped = false;
 
   /**
    * Creates a cluster pool. It does not connect: the first submit does.
@@ -432,14 +434,17 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    * Takes no new items; queued ones still run (with `soon`, they are
    * cancelled); then closes the Redis connections.
    *
-   * @returns `false` if items were still pending at the timeout (they are then dropped).
+   * @returns `false` if items were still pending at the timeout (they are then dropped), or
+   *   another shutdown's timeout dropped them.
    */
   async shutdown(timeout?: number, options: ShutdownOptions = {}): Promise<boolean> {
     if (timeout !== undefined) checkTimeout(timeout, "timeout", "shut down pool");
     this.#producer.shutDown();
     if (options.soon) this.cancel();
-    const idle = await this.wait(timeout);
+    // A shutdown(timeout) beside this one may drop the items this one waits for.
+    const idle = await this.wait(timeout) && !this.#dropped;
     if (!idle) {
+      this.#dropped = true;
       this.#producer.abandon(() => new PoolClosedError("Job abandoned: the pool shut down"));
     }
     await this.#producer.close();

@@ -277,6 +277,23 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
   );
 
   it(
+    "a shutdown() beside a shutdown(timeout) that dropped the items it waited for returns false too",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("shutdown-beside");
+      await using watched = await watchQueue(redis, queue);
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      const waiting = watched.next("waiting");
+      const run = pool.run("inc", 1).catch((error) => error);
+      await waiting; // in Redis, and no node to take it
+      assert.deepEqual(await Promise.all([pool.shutdown(), pool.shutdown(100)]), [false, false]);
+      assert.equal((await run).name, "PoolClosedError");
+      assert.equal(await pool.shutdown(), false, "a later shutdown() says so as well");
+    },
+  );
+
+  it(
     "an argument changed after its submit, in the same tick, changes nothing that crosses",
     needsRedis(60_000),
     async () => {
