@@ -10,6 +10,7 @@
  * @module
  */
 
+import { claimWord, isClaimFree } from "../protocol/claims.ts";
 import type { WorkerSlot } from "./worker_slot.ts";
 
 /** The work one batch aims to hold, in ms. */
@@ -53,19 +54,22 @@ export function load(slot: WorkerSlot, early: boolean): number {
 
 /**
  * The usable slot with the least load and room for more, or `undefined`
- * when all are full. An exclusive job needs an empty slot.
+ * when all are full. An exclusive job needs an empty slot; an abortable one
+ * that would wait behind others a free claim word (see `canClaim`).
  */
 export function chooseSlot(
   slots: readonly WorkerSlot[],
   cap: number,
   exclusive: boolean,
   early = false,
+  abortable = false,
 ): WorkerSlot | undefined {
   let best: WorkerSlot | undefined;
   let least = Infinity;
   for (const slot of slots) {
     if (!slot.usable) continue;
     if (exclusive && slot.inflightItems !== 0) continue;
+    if (abortable && !canClaim(slot)) continue;
     const used = load(slot, early);
     if (used >= cap && !exclusive) continue;
     if (used < least) {
@@ -74,4 +78,18 @@ export function chooseSlot(
     }
   }
   return best;
+}
+
+/**
+ * Whether a batch sent to `slot` now would get a claim word, or needs none:
+ * the worker holds nothing else, or the pool cannot see its claims (no
+ * shared memory). An abortable job behind others keeps its claim to be
+ * taken back unstarted (`takeBackAlone`); sent without one, aborting it
+ * would fail it as running and replace the worker under the jobs it runs,
+ * so it waits in the queue until a word is free (the worker reaching the
+ * batch that holds one, which its next answer shows).
+ */
+export function canClaim(slot: WorkerSlot): boolean {
+  return slot.inflightItems === 0 || !slot.statusShared ||
+    isClaimFree(slot.status, claimWord(slot.claims));
 }

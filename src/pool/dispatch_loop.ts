@@ -359,7 +359,7 @@ export class DispatchLoop {
       // Each batch is sized from its front task's own measured time (see `capOf`).
       const front = queue.front()!;
       const cap = this.#capOf(front.task);
-      const slot = chooseSlot(this.slots, cap, front.exclusive, early);
+      const slot = chooseSlot(this.slots, cap, front.exclusive, early, front.abortable);
       if (!slot) break;
       const n = this.#sender.send(slot, cap - load(slot, early));
       sent += n;

@@ -32,9 +32,14 @@ const STOLEN = 2;
  * false if the word is still in use (send the batch with claim -1 then).
  */
 export function offerClaim(status: Int32Array, word: number): boolean {
-  if (atomicLoad(status, word) !== FREE) return false;
+  if (!isClaimFree(status, word)) return false;
   atomicStore(status, word, SENT);
   return true;
+}
+
+/** The pool's side: whether claim word `word` may be offered for a new batch. */
+export function isClaimFree(status: Int32Array, word: number): boolean {
+  return atomicLoad(status, word) === FREE;
 }
 
 /** The pool's side: takes back the batch of claim word `word`; true if the worker had not claimed it. */

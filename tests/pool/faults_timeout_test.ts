@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { TaskTimeoutError } from "../../src/errors.ts";
+import { CLAIM_RING } from "../../src/protocol/messages.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 import { promiseState } from "../_util.ts";
@@ -312,6 +313,58 @@ describe("Pool aborts", () => {
       } finally {
         g.open();
       }
+    }
+  });
+
+  it("Pool.exec() option signal behind more batches than the claim ring holds waits in the queue, and is cancelled there", async () => {
+    const cancelled: number[] = [];
+    await using pool = new Pool({
+      maxChildren: 1,
+      minChildren: 1,
+      concurrentTasksPerWorker: 40,
+      cancelledCallback: (id) => cancelled.push(id),
+    });
+    const g = gate();
+    try {
+      assert.equal(await pool.run(identity, 0), 0);
+      const exits: string[] = [];
+      pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+      const a = pool.run(waitAtGate, g.memory, "a"); // synchronous: holds the worker
+      await g.started();
+      // One batch a tick, each with a claim word, until the ring of words is spent.
+      const others: Promise<unknown>[] = [];
+      for (let i = 1; i <= CLAIM_RING; i++) {
+        others.push(pool.run(identity, i));
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      assert.equal(pool.stats().jobs.queued, CLAIM_RING, "the worker holds them, not started");
+      const ran = new Int32Array(new SharedArrayBuffer(4));
+      const controller = new AbortController();
+      const b = pool.exec(
+        async (ran: Int32Array) => {
+          Atomics.store(ran, 0, 1);
+          return await Promise.resolve("b");
+        },
+        [ran],
+        { signal: controller.signal },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      assert.equal(pool.jobs.length, 1, "b, with no claim word to take it back by, stayed queued");
+      controller.abort(new Error("not needed"));
+      await assert.rejects(b, /not needed/);
+      assert.equal(cancelled.length, 1, "b was cancelled, not failed");
+      g.open();
+      assert.equal(await a, "a");
+      assert.deepEqual(
+        await Promise.all(others),
+        Array.from({ length: CLAIM_RING }, (_, i) => i + 1),
+      );
+      assert.equal(Atomics.load(ran, 0), 0, "b never ran");
+      assert.deepEqual(exits, [], "the worker was kept");
+      // Once the ring has room, an abortable job goes to the worker again.
+      assert.equal(await pool.exec(identity, [4], { signal: new AbortController().signal }), 4);
+    } finally {
+      g.open();
     }
   });
 
