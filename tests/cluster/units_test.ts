@@ -82,34 +82,41 @@ describe("cluster wire", () => {
     assert.match(JSON.stringify(jsonClean(wide(16))), /\[too large\]/);
   });
 
-  it("jsonProblem() and fixArgs() refuse a value JSON would write as more than MAX_JSON_CHARS characters of strings", () => {
-    const problem = /it writes more than 134,217,728 characters of strings as JSON/;
-    const half = "x".repeat(MAX_JSON_CHARS / 2);
-    assert.equal(jsonProblem([half, half]), undefined);
-    assert.match(jsonProblem([half, half, "y"]) ?? "", problem);
-    const held = { half };
-    assert.equal(jsonProblem({ held }), undefined);
-    assert.match(
-      jsonProblem([held, { again: held }, "y"]) ?? "",
-      problem,
-      "a shared object's strings count each time",
-    );
-    const long = half + half + "y";
-    assert.match(jsonProblem(long) ?? "", problem);
-    assert.throws(() => fixArgs([1, long], "submit job"), {
-      name: "TypeError",
-      message: /argument 2 is not JSON-safe \(it writes more than 134,217,728 characters/,
-    });
-    assert.doesNotThrow(() => fixArgs([half + half], "submit job"));
-    // Keys are written too; and a long string is counted as JSON writes it, escapes included.
-    assert.match(jsonProblem({ [long]: 1 }) ?? "", problem);
-    assert.match(jsonProblem([{ [half]: 1 }, { [half]: "y" }]) ?? "", problem);
-    const controls = "\u0001".repeat(MAX_JSON_CHARS / 4); // JSON writes each as \u0001: 6 characters
-    assert.equal(jsonLength(controls), (MAX_JSON_CHARS / 4) * 6);
-    assert.throws(() => fixArgs([controls], "submit job"), /characters of strings/);
-    const mixed = "x".repeat(MAX_JSON_CHARS / 6) + 'a"b\\c\n\ud800\ud83d\ude00\udc00';
-    assert.equal(jsonLength(mixed), JSON.stringify(mixed).length - 2);
-  });
+  // Strings of 128 Mi characters: 3 to 8 s on a loaded machine, past bun test's 5 s default.
+  it(
+    "jsonProblem() and fixArgs() refuse a value JSON would write as more than MAX_JSON_CHARS characters of strings",
+    {
+      timeout: 120_000,
+    },
+    () => {
+      const problem = /it writes more than 134,217,728 characters of strings as JSON/;
+      const half = "x".repeat(MAX_JSON_CHARS / 2);
+      assert.equal(jsonProblem([half, half]), undefined);
+      assert.match(jsonProblem([half, half, "y"]) ?? "", problem);
+      const held = { half };
+      assert.equal(jsonProblem({ held }), undefined);
+      assert.match(
+        jsonProblem([held, { again: held }, "y"]) ?? "",
+        problem,
+        "a shared object's strings count each time",
+      );
+      const long = half + half + "y";
+      assert.match(jsonProblem(long) ?? "", problem);
+      assert.throws(() => fixArgs([1, long], "submit job"), {
+        name: "TypeError",
+        message: /argument 2 is not JSON-safe \(it writes more than 134,217,728 characters/,
+      });
+      assert.doesNotThrow(() => fixArgs([half + half], "submit job"));
+      // Keys are written too; and a long string is counted as JSON writes it, escapes included.
+      assert.match(jsonProblem({ [long]: 1 }) ?? "", problem);
+      assert.match(jsonProblem([{ [half]: 1 }, { [half]: "y" }]) ?? "", problem);
+      const controls = "\u0001".repeat(MAX_JSON_CHARS / 4); // JSON writes each as \u0001: 6 characters
+      assert.equal(jsonLength(controls), (MAX_JSON_CHARS / 4) * 6);
+      assert.throws(() => fixArgs([controls], "submit job"), /characters of strings/);
+      const mixed = "x".repeat(MAX_JSON_CHARS / 6) + 'a"b\\c\n\ud800\ud83d\ude00\udc00';
+      assert.equal(jsonLength(mixed), JSON.stringify(mixed).length - 2);
+    },
+  );
 
   it("jsonProblem() names a value nested too deep, however deep (no RangeError)", () => {
     const nested = (depth: number) => {
