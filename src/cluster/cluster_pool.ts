@@ -45,6 +45,7 @@ import {
   Sink,
 } from "./_batch.ts";
 import { ChunkProducer } from "./_producer.ts";
+import { CompletedTaker, NOTHING } from "../pool/completed.ts";
 import { abortWith } from "../pool/job.ts";
 import { Results } from "./_results.ts";
 import { fixArgs, fixValue } from "./_wire.ts";
@@ -338,17 +339,22 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    * yielded, not thrown), taking them out of the queues and their counters.
    *
    * @param wait `undefined`: until nothing is pending and both queues are
-   * drained; `false`: only what is there now; a number: at most that many ms.
+   * drained; `false`: only the entries there at this call; a number: at
+   * most that many ms, also in the middle of a backlog.
    */
   asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
     // Checked at the call, not at the first next() an async generator would wait for.
     if (wait !== undefined && wait !== false) checkTimeout(wait, "wait", "iterate results");
-    return this.#completed(wait);
+    return this.#completed(new CompletedTaker(this.#results, wait === false), wait);
   }
 
-  async *#completed(wait: number | false | undefined): AsyncGenerator<unknown, void, undefined> {
+  async *#completed(
+    taker: CompletedTaker,
+    wait: number | false | undefined,
+  ): AsyncGenerator<unknown, void, undefined> {
     let timer: TimerId | undefined;
     let expired = false;
+    const end = typeof wait === "number" ? systemClock.now() + wait : Infinity;
     const deadline = typeof wait === "number" && wait !== Infinity
       ? new Promise<void>((resolve) => {
         // Unref'd: an iterator left at a `yield` never clears it (see Pool's).
@@ -362,19 +368,11 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
         );
       })
       : undefined;
-    const { done, failed, doneCount, failedCount } = this.#results;
     try {
       while (true) {
-        while (done.length !== 0 || failed.length !== 0) {
-          if (done.length !== 0) {
-            const value = done.shift();
-            doneCount.tryAcquire();
-            yield value;
-          } else {
-            const error = failed.shift();
-            failedCount.tryAcquire();
-            yield error;
-          }
+        for (let entry = taker.take(); entry !== NOTHING; entry = taker.take()) {
+          yield entry;
+          if (expired || (end !== Infinity && systemClock.now() >= end)) return;
         }
         if (wait === false || expired || this.#producer.pending === 0) return;
         await this.#results.changed(deadline);

@@ -873,9 +873,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * yielded, not thrown), taking them out of the queues and their counters.
    *
    * @param wait `undefined`: until the pool is idle and both queues are
-   * drained; `false`: only what is there now; a number: the same, but at
-   * most that many ms (a deadline that does not keep the program running,
-   * e.g. for an iterator left unfinished). Delayed and scheduled jobs count
+   * drained; `false`: only the entries there at this call; a number: as
+   * `undefined`, but at most that many ms, also in the middle of a backlog
+   * (a deadline that does not keep the program running, e.g. for an
+   * iterator left unfinished). Delayed and scheduled jobs count
    * once their timer has queued them: between a schedule's ticks the pool is
    * idle, and the iterator ends; wait on `doneCount` to follow a schedule.
    *

@@ -127,6 +127,37 @@ describe("ClusterPool with nodes", () => {
   );
 
   it(
+    "ClusterPool.asCompleted(false) takes only the entries there at the call; asCompleted(ms) stops in the middle of a backlog",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("as-completed");
+      await using _node = await startNode(redis, queue, {});
+      await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      pool.map("inc", [1, 2]);
+      assert.equal(await pool.wait(), true);
+      const iterator = pool.asCompleted(false);
+      pool.map("inc", [3, 4, 5]);
+      assert.equal(await pool.wait(), true); // in done before the iterator's first step
+      const now: unknown[] = [];
+      for await (const entry of iterator) now.push(entry);
+      assert.deepEqual(now.sort(), [2, 3]);
+      assert.equal(pool.done.length, 3);
+      // A consumer that holds the thread 100 ms an entry: no timer runs meanwhile.
+      const seen: unknown[] = [];
+      for await (const entry of pool.asCompleted(150)) {
+        seen.push(entry);
+        const until = performance.now() + 100;
+        while (performance.now() < until) {
+          // consuming
+        }
+      }
+      assert.ok(seen.length >= 1 && seen.length < 3, `stopped at its deadline: ${seen.length}`);
+      assert.equal(pool.done.length, 3 - seen.length);
+    },
+  );
+
+  it(
     "ClusterPool sends a task's other items to idle nodes while its probe chunk runs on past its time",
     needsRedis(60_000),
     async () => {

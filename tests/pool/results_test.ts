@@ -136,6 +136,38 @@ describe("Pool results", () => {
     assert.deepEqual(seen, ["late"]);
   });
 
+  it("Pool.asCompleted(false) takes the entries there at the call, not those that arrive while it runs", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    pool.map((n: number) => n, [1, 2]);
+    pool.submit(() => {
+      throw new Error("x");
+    });
+    await pool.wait();
+    const seen: unknown[] = [];
+    const iterator = pool.asCompleted(false);
+    pool.map((n: number) => n, [3, 4, 5]);
+    await pool.wait(); // 3, 4 and 5 are in done now, before the iterator's first step
+    for await (const entry of iterator) seen.push(entry);
+    assert.equal(seen.length, 3, String(seen));
+    assert.deepEqual(seen.slice(0, 2), [1, 2]);
+    assert.match(String(seen[2]), /Error: x/);
+    assert.deepEqual([...pool.done], [3, 4, 5]);
+  });
+
+  it("Pool.asCompleted(ms) stops at its deadline in the middle of a backlog", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, clock });
+    pool.map((n: number) => n, [1, 2, 3, 4, 5]);
+    await pool.wait();
+    const seen: unknown[] = [];
+    for await (const entry of pool.asCompleted(20)) {
+      seen.push(entry);
+      clock.tick(10); // a consumer that takes 10 ms an entry, and never lets the timer run
+    }
+    assert.deepEqual(seen, [1, 2], "the deadline passed as the second entry was consumed");
+    assert.deepEqual([...pool.done], [3, 4, 5]);
+  });
+
   it("Pool.asCompleted() waits for results as they arrive, without polling", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const g = gate();
