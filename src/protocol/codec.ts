@@ -58,6 +58,12 @@ const BUILTINS: Record<string, ErrorConstructor> = {
   EvalError,
   URIError,
 };
+// A trap or a bad module in a task's WebAssembly: their classes are not globals.
+if (typeof WebAssembly !== "undefined") {
+  BUILTINS["WebAssembly.CompileError"] = WebAssembly.CompileError as ErrorConstructor;
+  BUILTINS["WebAssembly.LinkError"] = WebAssembly.LinkError as ErrorConstructor;
+  BUILTINS["WebAssembly.RuntimeError"] = WebAssembly.RuntimeError as ErrorConstructor;
+}
 
 /**
  * Each built-in class's prototype, to find the one an error's class extends;

@@ -332,6 +332,57 @@ describe("Pool errors across threads", () => {
     assert.equal(error.cause.cause, "root");
   });
 
+  it("Pool.run() keeps WebAssembly's error classes: a trap, a module that does not compile", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // (module (func (export "f") unreachable))
+    const trap = pool.run(() => {
+      const bytes = new Uint8Array([
+        0,
+        97,
+        115,
+        109,
+        1,
+        0,
+        0,
+        0,
+        1,
+        4,
+        1,
+        96,
+        0,
+        0,
+        3,
+        2,
+        1,
+        0,
+        7,
+        5,
+        1,
+        1,
+        102,
+        0,
+        0,
+        10,
+        5,
+        1,
+        3,
+        0,
+        0,
+        11,
+      ]);
+      const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+      return (exports.f as () => void)();
+    });
+    const trapped = await trap.catch((e) => e);
+    assert.ok(trapped instanceof WebAssembly.RuntimeError, String(trapped));
+    assert.match(trapped.stack ?? "", /RuntimeError/);
+    const bad = await pool.run(() => new WebAssembly.Module(new Uint8Array([1, 2, 3]))).catch((
+      e,
+    ) => e);
+    assert.ok(bad instanceof WebAssembly.CompileError, String(bad));
+    assert.equal(bad.name, "CompileError");
+  });
+
   it("Pool.run() keeps a custom error's name and fields", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const error = await pool.run(() => {
