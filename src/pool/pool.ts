@@ -38,7 +38,7 @@ import {
   resolveMaxChildren,
   resolveOptions,
 } from "./options.ts";
-import { makeProxy, type ProxiedPool, type TaskProxy } from "./proxy.ts";
+import { makeProxy, type ProxiedPool, type TaskProxy, UndecidedCalls } from "./proxy.ts";
 import { Results } from "./results.ts";
 import { TaskRegistry } from "./task_registry.ts";
 import { checkDone, isAsyncOnly } from "./arguments.ts";
@@ -80,6 +80,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   readonly #stats: StatsRecorder;
   /** Listeners, guarded; events nobody listens to are not made. */
   readonly #listeners = new GuardedListeners();
+  /** Calls of `proxy()`s not yet run: this tick's (see `UndecidedCalls`). */
+  readonly #proxyCalls = new UndecidedCalls();
   /** Counts `clear()` calls: a `shutdown()` that a `clear()` overtook leaves the workers be. */
   #reopened = 0;
 
@@ -472,7 +474,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * export's values with `for await (const x of tasks.count(3))`. A call
    * runs as a job at the end of the tick that makes it, awaited or not (so
    * calls made together run together), unless it is iterated in that tick:
-   * then it streams. A call is awaited or iterated, not both (awaiting one
+   * then it streams. A `shutdown()`, `terminate()`, `cancel()`, `clear()`,
+   * `wait()` or `pending` in that tick runs the calls made before it as jobs
+   * first, so it finds them as it would `run()`s. A call is awaited or
+   * iterated, not both (awaiting one
    * being iterated rejects with a `TypeError`: a second job would run the
    * task twice); `throw()` on it stops its task as `return()` does.
    * `toString`, `valueOf`, `toJSON`, `constructor` and `then` are not calls.
@@ -514,7 +519,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     if (this.#options.module === null) {
       throw new TypeError('Cannot make proxy: the pool has no "module" option');
     }
-    return makeProxy<P>(this as unknown as ProxiedPool);
+    return makeProxy<P>(this as unknown as ProxiedPool, this.#proxyCalls);
   }
 
   /**
@@ -789,6 +794,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   get pending(): number {
+    this.#proxyCalls.decide();
     return this.#loop.pending;
   }
 
@@ -1108,6 +1114,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   wait(timeout?: number): Promise<boolean> {
     if (timeout !== undefined) checkTimeout(timeout, "timeout", "wait");
+    this.#proxyCalls.decide();
     if (this.#loop.pending === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       let timer: unknown;
@@ -1152,6 +1159,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     }
     checkOptionNames(options, SHUTDOWN_OPTION_NAMES, "shut down pool");
     if (options.soon !== undefined) checkBoolean(options.soon, "soon", "shut down pool");
+    this.#proxyCalls.decide(); // calls made before it run, as run()s would
     // Before the cancellations: a cancelled callback's clear() overtakes this shutdown.
     const reopened = this.#reopened;
     this.#submitter.close();
@@ -1194,6 +1202,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   terminate(): void {
+    this.#proxyCalls.decide();
     this.#submitter.close();
     this.#scheduler.cancelAll();
     this.#loop.terminate(() => new PoolClosedError("Job cancelled: the pool was terminated"));
@@ -1227,6 +1236,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       throw invalid(Class, "cancel job", "jobId", "an integer, null or false", jobId);
     }
     checkBoolean(timers, "timers", "cancel job");
+    this.#proxyCalls.decide();
     let matched = false;
     if (jobId === null) matched = this.#loop.cancelAll(cancellation) > 0;
     else if (jobId !== false) matched = this.#loop.cancelOne(jobId, cancellation());
@@ -1251,6 +1261,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   clear(): void {
+    this.#proxyCalls.decide();
     this.#loop.cancelAll(cancellation);
     this.#results.clear();
     this.#reopened++;

@@ -52,14 +52,45 @@ export interface ProxiedPool {
 }
 
 /**
+ * A pool's proxy calls not yet run nor iterated, in the order they were
+ * made. They run as jobs at the end of their tick, or sooner when the pool
+ * asks ({@linkcode UndecidedCalls.decide}): a `shutdown()`, `cancel()` or
+ * `wait()` in the same tick then finds them queued, as it would `run()`s.
+ */
+export class UndecidedCalls {
+  #calls: TaskCall[] = [];
+  #scheduled = false;
+
+  /** `call` runs at the end of this tick unless iterated or decided before. */
+  add(call: TaskCall): void {
+    this.#calls.push(call);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.decide();
+    });
+  }
+
+  /** Runs the calls made so far that were not iterated, as jobs, in order. */
+  decide(): void {
+    if (this.#calls.length === 0) return;
+    const calls = this.#calls;
+    this.#calls = [];
+    for (const call of calls) call.decide();
+  }
+}
+
+/**
  * One call through the proxy. The main thread cannot tell a generator export
  * from another without importing the module, so a call waits until the end
  * of the tick that made it: iterated by then (`for await`, `next()`), it
  * streams the generator's values (`stream`); otherwise it runs as a job
  * (`run`) at the end of that tick, whether it is awaited or not, so calls
- * made together run together. Iterated after that, it gives the values its
- * job resolved with (a generator's, all at once). It has the methods its
- * type promises: `then`, `catch`, `finally`, and `next`, `return`, `throw`.
+ * made together run together (or sooner, see {@linkcode UndecidedCalls}).
+ * Iterated after that, it gives the values its job resolved with (a
+ * generator's, all at once). It has the methods its type promises: `then`,
+ * `catch`, `finally`, and `next`, `return`, `throw`.
  */
 class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown> {
   readonly [Symbol.toStringTag] = "TaskCall";
@@ -69,13 +100,16 @@ class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown> {
   #promise: Promise<unknown> | undefined;
   #iterator: AsyncIterableIterator<unknown> | undefined;
 
-  constructor(pool: ProxiedPool, name: string, args: unknown[]) {
+  constructor(pool: ProxiedPool, name: string, args: unknown[], calls: UndecidedCalls) {
     this.#pool = pool;
     this.#name = name;
     this.#args = args;
-    queueMicrotask(() => {
-      if (this.#iterator === undefined) this.#run(); // the job of a call not iterated in its tick
-    });
+    calls.add(this);
+  }
+
+  /** The end of its tick (or the pool asked): a call not iterated by now runs as a job. */
+  decide(): void {
+    if (this.#iterator === undefined) this.#run();
   }
 
   #run(): Promise<unknown> {
@@ -189,14 +223,17 @@ const NOT_TASKS = new Set([
   "constructor",
 ]);
 
-/** Makes the proxy of `pool`, whose task module exports the names used. */
-export function makeProxy<M>(pool: ProxiedPool): TaskProxy<M> {
+/**
+ * Makes the proxy of `pool`, whose task module exports the names used; its
+ * calls wait in `calls` until their tick ends.
+ */
+export function makeProxy<M>(pool: ProxiedPool, calls: UndecidedCalls): TaskProxy<M> {
   return new Proxy(Object.create(null), {
     get(_target, name) {
       if (name === Symbol.toStringTag) return "TaskProxy";
       if (name === "toString") return () => "[object TaskProxy]";
       if (typeof name !== "string" || NOT_TASKS.has(name)) return undefined;
-      return (...args: unknown[]) => new TaskCall(pool, name, args);
+      return (...args: unknown[]) => new TaskCall(pool, name, args, calls);
     },
   }) as TaskProxy<M>;
 }

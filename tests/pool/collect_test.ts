@@ -176,6 +176,37 @@ describe("Pool.proxy()", () => {
     }
   });
 
+  it("Pool.proxy() calls made before shutdown(), cancel() or wait() in the same tick are jobs to them, as run()s are", async () => {
+    {
+      const pool = new Pool<Tasks>({ maxChildren: 1, module: fixture("tasks.ts") });
+      const tasks = pool.proxy();
+      const call = tasks.double(21);
+      const closing = pool.shutdown(); // "queued jobs still run"
+      assert.equal(await call, 42);
+      assert.equal(await closing, true);
+    }
+    {
+      await using pool = new Pool<Tasks>({ maxChildren: 1, module: fixture("tasks.ts") });
+      const tasks = pool.proxy();
+      const call = tasks.double(1);
+      assert.equal(pool.pending, 1);
+      assert.equal(pool.cancel(), true);
+      await assert.rejects(call, { name: "AbortError" });
+      const next = tasks.double(2);
+      assert.equal(await pool.wait(), true);
+      assert.equal(pool.stats().jobs.done, 1, "wait() waited for it");
+      assert.equal(await next, 4);
+    }
+    {
+      // Only what is decided by then: a call iterated in its tick still streams.
+      await using pool = new Pool<Tasks>({ maxChildren: 1, module: fixture("tasks.ts") });
+      const tasks = pool.proxy();
+      const counted: number[] = [];
+      for await (const n of tasks.count(3)) counted.push(n);
+      assert.deepEqual(counted, [0, 1, 2]);
+    }
+  });
+
   it("Pool.proxy() needs a task module", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     assert.throws(() => pool.proxy(), { name: "TypeError", message: /no "module" option/ });
