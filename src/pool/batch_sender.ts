@@ -85,6 +85,7 @@ export class BatchSender {
       return false;
     }
     const job = queue.take(1);
+    job.claim = -1; // a lane job starts at once: nothing to take back
     this.#stats.sharedLane++;
     slot.retractable.length = 0; // a lone job follows: those batches cannot be taken back
     this.#countWait(job, this.#clock.now());

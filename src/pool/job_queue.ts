@@ -151,6 +151,7 @@ export class JobQueue {
     for (let i = jobs.length - 1; i >= 0; i--) {
       const job = jobs[i]!;
       job.slot = null;
+      job.claim = -1; // a claim word of the worker it left, not of the next one
       job.next = 0;
       this.add(job, true);
     }

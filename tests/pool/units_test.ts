@@ -124,6 +124,17 @@ describe("JobQueue", () => {
     assert.deepEqual(ids(queue.drain()), [1, 2, 9]);
     assert.equal(a.next, 0);
   });
+
+  it("JobQueue.requeue() forgets a job's claim word: it belonged to the worker the job left", () => {
+    const queue = new JobQueue();
+    const job = single(1);
+    job.claim = 3; // an abortable job's batch, taken back (or its worker died)
+    queue.requeue([job]);
+    // Kept, an abort after it went to another worker's shared lane (no claim there) took
+    // back that worker's batch of the same number instead, and the job's answer went to
+    // another job (found by a hostile probe).
+    assert.equal(job.claim, -1);
+  });
 });
 
 describe("JobQueue open entry", () => {
