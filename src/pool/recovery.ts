@@ -130,10 +130,12 @@ export class Recovery {
    * sent, or when its worker is ready if that is later: a worker's start-up
    * (its imports, `setup()`) is not the job's time, and one that never gets
    * ready is `startTimeout`'s to fail.
-   * A job sent behind others that hold its worker (several lanes: the worker
-   * runs synchronous jobs one after another) starts when the worker reaches
-   * it: the pool looks every sixteenth of the limit, and the clock starts at
-   * the last look that found it waiting. A worker importing the job's
+   * A job sent to a worker still starting, or behind others that hold its
+   * worker (several lanes: the worker runs synchronous jobs one after
+   * another), starts when the worker reaches it: the pool looks every
+   * sixteenth of the limit, and the clock starts at the last look that found
+   * it waiting (with shared memory the pool may see it start before it has
+   * read the worker's "ready"). A worker importing the job's
    * `task()` module for it runs its clock (`Status.LOADING`). One that
    * finished, its answer on the way behind a later job's, is not failed.
    */
@@ -174,7 +176,8 @@ export class Recovery {
       this.stopRunning(job, error, "timeout");
       this.#host.changed();
     };
-    job.timer = this.#clock.setTimer(check, slot.heldBack(job) ? look : timeout);
+    // A worker still starting, or jobs ahead of it: it looks until it sees the job start.
+    job.timer = this.#clock.setTimer(check, !slot.ready || slot.heldBack(job) ? look : timeout);
   }
 
   /**

@@ -174,12 +174,44 @@ describe("Pool timeouts", () => {
         const job = limit === "taskTimeout"
           ? pool.run("echo", 7)
           : pool.exec("echo", [7], { timeout: 100 });
-        while (!clock.delays.includes(100)) await clock.timerSet(); // sent to the starting worker
+        while (!clock.delays.some((ms) => ms <= 100)) await clock.timerSet(); // sent to the starting worker
         clock.tick(1_000); // ten times its limit, all of it in setup()
         assert.equal(await promiseState(job), "pending", limit);
         Atomics.store(holdSetup, 0, 1);
         Atomics.notify(holdSetup, 0);
         assert.equal(await job, 7, limit);
+      } finally {
+        Atomics.store(holdSetup, 0, 1);
+        Atomics.notify(holdSetup, 0);
+      }
+    }
+  });
+
+  it("Pool option taskTimeout and exec() timeout count from the job's start when the pool sees it start before its worker's ready message", async () => {
+    for (const limit of ["taskTimeout", "exec"] as const) {
+      const clock = new WatchedClock();
+      const holdSetup = new Int32Array(new SharedArrayBuffer(4));
+      const started = new Int32Array(new SharedArrayBuffer(4));
+      await using pool = new Pool<typeof import("../fixtures/hooks_tasks.ts")>({
+        maxChildren: 1,
+        module: new URL("../fixtures/hooks_tasks.ts", import.meta.url),
+        workerData: { counts: new Int32Array(new SharedArrayBuffer(8)), holdSetup },
+        taskTimeout: limit === "taskTimeout" ? 100 : undefined,
+        clock,
+      });
+      try {
+        const job = limit === "taskTimeout"
+          ? pool.run("mark", started, 7)
+          : pool.exec("mark", [started, 7], { timeout: 100 });
+        while (!clock.delays.some((ms) => ms <= 100)) await clock.timerSet(); // sent, to a starting worker
+        clock.tick(99); // 99 ms of setup()
+        Atomics.store(holdSetup, 0, 1);
+        Atomics.notify(holdSetup, 0);
+        // The job starts; this thread does not go back to its event loop, so the worker's
+        // ready message stays unread.
+        while (Atomics.load(started, 0) === 0) Atomics.wait(started, 0, 0, 10);
+        clock.tick(1); // the job has run 1 ms of its 100
+        assert.equal(await job.catch(String), 7, limit);
       } finally {
         Atomics.store(holdSetup, 0, 1);
         Atomics.notify(holdSetup, 0);
