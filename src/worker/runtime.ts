@@ -80,6 +80,8 @@ const CLOCK_EVERY = 64;
  * jobs on its worker return.
  */
 const applyTask = Reflect.apply;
+/** `queueMicrotask` as it was at load, for the same reason. */
+const enqueueMicrotask = queueMicrotask;
 
 /** Thrown out of the job loops when the pool has ended this worker; `drain` stops there. */
 const ENDED = Symbol("ended by the pool");
@@ -169,10 +171,21 @@ function track(pending: Promise<void>): Promise<void> {
   currentJob = 0;
   if (context === null) return pending;
   live.set(context.id, context);
-  return pending.finally(() => {
+  return untilSettled(pending, context);
+}
+
+/**
+ * Awaits `pending`, then ends `context`. With `await`, not `then` or
+ * `finally`: a task that replaces those (or `Symbol.species`) in its worker
+ * must not stop the jobs after it from ending.
+ */
+async function untilSettled(pending: Promise<void>, context: LiveContext): Promise<void> {
+  try {
+    await pending;
+  } finally {
     context.ended = true;
     live.delete(context.id);
-  });
+  }
 }
 
 /**
@@ -268,7 +281,7 @@ function laterAnswered(): void {
     wake();
   } else if (!flushQueued) {
     flushQueued = true;
-    queueMicrotask(() => {
+    enqueueMicrotask(() => {
       flushQueued = false;
       flush();
     });
@@ -400,9 +413,16 @@ function runLaneJob(entry: unknown[]): Promise<void> | undefined {
   const index = entry[1] as number;
   // Its module loads as part of the job (its clock runs): a lone job cannot wait unstarted.
   if (someUnloaded() && isUnloaded(index)) {
-    return loadFor(entry[0] as number, index).then(() => callLoadedLaneJob(entry));
+    return loadThenCall(entry, index);
   }
   return callLaneJob(entry);
+}
+
+/** Imports lane job `entry`'s module, then runs it (awaited: see `untilSettled`). */
+async function loadThenCall(entry: unknown[], index: number): Promise<void> {
+  await loadFor(entry[0] as number, index);
+  const pending = callLoadedLaneJob(entry);
+  if (pending !== undefined) await pending;
 }
 
 /** A lane job whose module was imported first: aborted meanwhile (`abortJob`), it is skipped. */
@@ -420,7 +440,13 @@ function callLaneJob(entry: unknown[]): Promise<void> | undefined {
   currentJob = id;
   const pending = call(tasks[entry[1] as number]!, args, Mode.CALL, id);
   if (pending === undefined) return endLaneJob();
-  return track(pending).then(endLaneJob);
+  return trackLaneJob(pending);
+}
+
+/** Awaits an asynchronous lane job, then ends it (awaited: see `untilSettled`). */
+async function trackLaneJob(pending: Promise<void>): Promise<void> {
+  await track(pending);
+  endLaneJob();
 }
 
 function endLaneJob(): undefined {

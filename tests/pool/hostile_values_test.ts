@@ -494,6 +494,48 @@ describe("Pool: tasks that change built-ins in their worker", () => {
     assert.equal(await pool.run(workerName), before, "the same worker all along");
   });
 
+  it("Pool async jobs that call jobContext() still end after a task replaces then, finally, Symbol.species or queueMicrotask", async () => {
+    const breakers: Record<string, () => void> = {
+      then: () => {
+        Promise.prototype.then = () => new Promise(() => {});
+      },
+      finally: () => {
+        Promise.prototype.finally = () => new Promise(() => {});
+      },
+      species: () => {
+        Object.defineProperty(Promise, Symbol.species, {
+          configurable: true,
+          get: () =>
+            function (executor: (resolve: () => void, reject: () => void) => void) {
+              executor(() => {}, () => {});
+            },
+        });
+      },
+      queueMicrotask: () => {
+        globalThis.queueMicrotask = () => {};
+      },
+    };
+    for (const [name, breaker] of Object.entries(breakers)) {
+      for (const concurrentTasksPerWorker of [1, 3]) {
+        await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker });
+        assert.equal(await pool.run(breaker), undefined);
+        const later = async (n: number) => {
+          (globalThis as unknown as { jobContext: () => unknown }).jobContext(); // tracked till it ends
+          await null;
+          return n;
+        };
+        const label = `${name}, concurrentTasksPerWorker ${concurrentTasksPerWorker}`;
+        const all = Promise.all([
+          pool.run(later, 1),
+          pool.run((n: number) => n, 2),
+          pool.run(later, 3),
+        ]);
+        assert.equal(await within(all, 10_000), true, `${label}: the jobs after it never ended`);
+        assert.deepEqual(await all, [1, 2, 3], label);
+      }
+    }
+  });
+
   it("Pool.run() results stay right, one at a time (the shared lane), after a task replaces Atomics.store", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     assert.equal(
