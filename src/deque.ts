@@ -12,7 +12,7 @@
  * @module
  */
 
-import { checkInteger } from "./_checks.ts";
+import { checkInteger, invalid } from "./_checks.ts";
 
 const MIN_CAPACITY = 16;
 
@@ -42,11 +42,36 @@ export class Deque<T> implements Iterable<T> {
   #head = 0;
   #length = 0;
 
-  /** Creates a deque holding `items`, in order. */
-  constructor(items?: Iterable<T>) {
+  /**
+   * Creates a deque holding `items`, in order; without them (`undefined` or
+   * `null`, as `new Set()` takes), an empty one.
+   *
+   * @param items Any iterable: an array, a `Set`, a generator, a string.
+   * @throws {TypeError} If `items` is neither iterable nor `undefined`/`null`.
+   *
+   * @example Usage
+   * ```ts
+   * import { Deque } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * assert.deepEqual([...new Deque(new Set([1, 2]))], [1, 2]);
+   * assert.equal(new Deque().length, 0);
+   * assert.throws(() => new Deque(5 as unknown as number[]), {
+   *   name: "TypeError",
+   *   message: 'Cannot create deque: "items" must be an iterable, received 5',
+   * });
+   * ```
+   */
+  constructor(items?: Iterable<T> | null) {
     this.#items = new Array(MIN_CAPACITY);
     this.#mask = MIN_CAPACITY - 1;
-    if (items) { for (const item of items) this.push(item); }
+    if (items === undefined || items === null) return;
+    // Checked here: `for…of` would throw the engine's own words ("number is
+    // not iterable" on Bun), naming neither the argument nor the class.
+    if (typeof (items as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") {
+      throw invalid(TypeError, "create deque", "items", "an iterable", items);
+    }
+    for (const item of items) this.push(item);
   }
 
   /**
@@ -216,8 +241,12 @@ export class Deque<T> implements Iterable<T> {
 
   /**
    * Removes and returns the element at `index` from the front, or `undefined`
-   * when out of range (a negative `index` included: it does not count from
-   * the back). O(n) in the distance to the nearer end.
+   * when out of range. A negative `index` counts from the back, as in
+   * {@linkcode Deque.at} (and `Array.prototype.splice`): `removeAt(-1)`
+   * removes what `at(-1)` reads. O(n) in the distance to the nearer end.
+   *
+   * Unlike `at()`, it does not truncate: a fraction or `NaN` would remove
+   * some element the caller did not name, so it is refused.
    *
    * @throws {RangeError} If `index` is a number but not an integer (`NaN`,
    *   `1.5`).
@@ -228,13 +257,16 @@ export class Deque<T> implements Iterable<T> {
    * import { Deque } from "@fastpool/fastpool";
    * import assert from "node:assert/strict";
    *
-   * const queue = new Deque(["a", "b", "c"]);
+   * const queue = new Deque(["a", "b", "c", "d"]);
    * assert.equal(queue.removeAt(1), "b");
+   * assert.equal(queue.removeAt(-1), "d"); // from the back, as at(-1)
+   * assert.equal(queue.removeAt(5), undefined);
    * assert.deepEqual([...queue], ["a", "c"]);
    * ```
    */
   removeAt(index: number): T | undefined {
     checkInteger(index, "index", "remove from deque");
+    if (index < 0) index += this.#length;
     if (index < 0 || index >= this.#length) return undefined;
     const items = this.#items;
     const mask = this.#mask;

@@ -3,6 +3,27 @@ import assert from "node:assert/strict";
 import { Deque } from "../src/deque.ts";
 
 describe("Deque", () => {
+  it("new Deque() refuses items that are not iterable with a TypeError naming the argument", () => {
+    // Before, for…of threw the engine's words: "number is not iterable" (Bun), "items is not iterable" (Deno).
+    const cases: [unknown, string][] = [
+      [5, "5"],
+      [true, "true"],
+      [{ length: 2 }, "an object"],
+      [new WeakMap(), "an instance of WeakMap"],
+      [() => [1], "a function"],
+    ];
+    for (const [items, received] of cases) {
+      assert.throws(() => new Deque(items as Iterable<unknown>), {
+        name: "TypeError",
+        message: `Cannot create deque: "items" must be an iterable, received ${received}`,
+      }, `new Deque(${received})`);
+    }
+    assert.deepEqual([...new Deque(null)], [], "null: empty, as new Set(null)");
+    assert.deepEqual([...new Deque(undefined)], []);
+    assert.deepEqual([...new Deque("ab")], ["a", "b"], "a string is iterable");
+    assert.deepEqual([...new Deque(new Set([1, 2]).values())], [1, 2]);
+  });
+
   it("Deque.push() and shift() are first in, first out across growth", () => {
     const q = new Deque<number>();
     for (let i = 0; i < 100; i++) q.push(i);
@@ -111,8 +132,29 @@ describe("Deque indices and counts that are not integers", () => {
     }
     assert.throws(() => queue.removeAt("1" as unknown as number), TypeError);
     assert.deepEqual([...queue], ["a", "b", "c", "d"]);
-    assert.equal(queue.removeAt(-1), undefined);
     assert.equal(queue.removeAt(3), "d");
+  });
+
+  it("Deque.removeAt() counts a negative index from the back, as at() and splice() do", () => {
+    // Before, removeAt(-1) returned undefined and removed nothing, while at(-1) read the last.
+    for (const index of [-1, -2, -3, -4, -5, -9, 0, 3, 4]) {
+      const queue = abcd();
+      const array = ["a", "b", "c", "d"];
+      const expected = queue.at(index);
+      assert.equal(expected, array.at(index), `at(${index})`);
+      assert.equal(queue.removeAt(index), expected, `removeAt(${index})`);
+      if (expected !== undefined) array.splice(index, 1);
+      assert.deepEqual([...queue], array, `after removeAt(${index})`);
+    }
+    // Across the ring's wrap: the back is found from the head, not from slot 0.
+    const queue = new Deque<number>();
+    for (let i = 0; i < 12; i++) queue.push(i);
+    for (let i = 0; i < 10; i++) queue.shift();
+    for (let i = 12; i < 24; i++) queue.push(i); // wraps past the end of the buffer
+    assert.equal(queue.removeAt(-1), 23);
+    assert.equal(queue.removeAt(-queue.length), 10);
+    assert.equal(queue.removeAt(-2), 21);
+    assert.deepEqual([...queue], [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22]);
   });
 
   it("Deque.pushAll() throws a RangeError for a bad start or count, and appends nothing", () => {

@@ -11,7 +11,7 @@ import {
 } from "../../src/compat/threadpool.ts";
 import { task } from "../../src/task.ts";
 import { Semaphore } from "../../src/sync/semaphore.ts";
-import { fixture, promiseState } from "../_util.ts";
+import { fixture, promiseState, within } from "../_util.ts";
 import { gate as makeGate, waitAtGate } from "../_gate.ts";
 
 /** A seeded linear congruential generator: the same numbers on every run. */
@@ -291,7 +291,119 @@ describe("ThreadPool.poll() and wait()", () => {
   });
 });
 
+describe("ThreadPool: one request per worker", () => {
+  /**
+   * Bounds a wait that ends at once when the pool is right and never when it
+   * is wrong: long for two tiny requests even on a loaded machine, and under
+   * Bun's 5 s test timeout, so that a failing test still lets its pool end.
+   */
+  const HANG_MS = 4_000;
+
+  /** Puts `count` quick requests of `callable` and waits: the pool then knows it as quick. */
+  async function warmUp(
+    pool: ThreadPool,
+    callable: (...args: never[]) => unknown,
+    args: unknown[],
+  ) {
+    for (let i = 0; i < 20; i++) {
+      pool.putRequest(new WorkRequest(callable as (...args: unknown[]) => unknown, { args }));
+    }
+    await pool.wait();
+  }
+
+  it("ThreadPool runs requests put in the same tick on two workers at once, also once their task is known as quick", async () => {
+    await using pool = new ThreadPool(2);
+    // Quick calls first: before, the pool then sent several requests to one
+    // worker, where the second waited for the first while the other worker idled.
+    const open = makeGate();
+    open.open();
+    await warmUp(pool, waitAtGate, [open.memory, "warm"]);
+    const gate = makeGate();
+    const results: unknown[] = [];
+    const callback = (_request: WorkRequest, result: unknown) => results.push(result);
+    pool.putRequest(new WorkRequest(waitAtGate, { args: [gate.memory, "a"], callback }));
+    pool.putRequest(new WorkRequest(waitAtGate, { args: [gate.memory, "b"], callback }));
+    const both = await within(gate.started(2), HANG_MS);
+    gate.open(); // either way, so that the pool can end
+    assert.ok(both, "both requests run at once, one per worker");
+    await pool.wait();
+    assert.deepEqual(results.sort(), ["a", "b"]);
+  });
+
+  it("ThreadPool.wait() ends when a request waits for one put after it (each has a worker of its own)", async () => {
+    await using pool = new ThreadPool(2);
+    const roles = async (semaphore: Semaphore, role: string) => {
+      if (role === "take") await semaphore.acquire();
+      if (role === "give") semaphore.release();
+      return role;
+    };
+    const semaphore = new Semaphore(0);
+    await warmUp(pool, roles, [semaphore, "noop"]);
+    const results: unknown[] = [];
+    const callback = (_request: WorkRequest, result: unknown) => results.push(result);
+    pool.putRequest(new WorkRequest(roles, { args: [semaphore, "take"], callback }));
+    pool.putRequest(new WorkRequest(roles, { args: [semaphore, "give"], callback }));
+    const waited = pool.wait();
+    const ended = await within(waited, HANG_MS);
+    // Before, "give" queued behind "take" on one worker: wait() never ended.
+    if (!ended) semaphore.release(); // frees "take", so that the pool can end
+    await waited;
+    assert.ok(ended, "wait() ended: the two requests ran on two workers");
+    assert.deepEqual(results.sort(), ["give", "take"]); // either answer may arrive first
+  });
+});
+
 describe("WorkRequest and makeRequests()", () => {
+  it("ThreadPool.wait() ends for a request whose requestID was changed after putRequest()", async () => {
+    await using pool = new ThreadPool(1);
+    const results: [unknown, unknown][] = [];
+    const next = (new WorkRequest(() => 0).requestID as number) + 1;
+    const request = new WorkRequest((n: number) => n * 2, {
+      args: [21],
+      requestID: next,
+      callback: (request, result) => results.push([request.requestID, result]),
+    });
+    pool.putRequest(request);
+    // `readonly` in the types only: before, wait() never ended (the pool looked for "renamed").
+    (request as { requestID: unknown }).requestID = "renamed";
+    assert.ok(await within(pool.wait(), 4_000), "wait() ends"); // under Bun's 5 s test timeout
+    assert.deepEqual(results, [["renamed", 42]], "the callback sees the request as it is");
+    await assert.rejects(pool.poll(), NoResultsPending);
+    assert.equal(new WorkRequest(() => 0).requestID, next, "the id it was put under is free again");
+    pool.putRequest(new WorkRequest(() => 0, { requestID: next }));
+    await pool.wait();
+  });
+
+  it("ThreadPool.poll() hands a result to callback even when the same request failed in another pool", async () => {
+    await using first = new ThreadPool(1);
+    await using second = new ThreadPool(1);
+    const gate = makeGate();
+    // The run that starts first throws; the other returns.
+    const firstRunFails = (memory: Int32Array) => {
+      const run = Atomics.add(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      Atomics.wait(memory, 1, 0);
+      if (run === 0) throw new Error("first run fails");
+      return "second run";
+    };
+    const outcomes: unknown[] = [];
+    const request = new WorkRequest(firstRunFails, {
+      args: [gate.memory],
+      callback: (_request, result) => outcomes.push(["callback", result]),
+      excCallback: (_request, error) => outcomes.push(["excCallback", (error as Error).message]),
+    });
+    first.putRequest(request);
+    await gate.started(1);
+    second.putRequest(request); // not failed yet: it may be put
+    await gate.started(2);
+    gate.open();
+    await first.wait();
+    await second.wait();
+    // Before, the shared `request.exception`, set by the first pool, sent the second's result to excCallback.
+    assert.deepEqual(outcomes, [["excCallback", "first run fails"], ["callback", "second run"]]);
+    assert.equal(request.exception, true, "it failed once");
+  });
+
   it("WorkRequest with excCallback null sends the error to callback, as the original", async () => {
     await using pool = new ThreadPool(1);
     const outcomes: unknown[] = [];
