@@ -4,7 +4,12 @@ import { Pool } from "../../src/pool/pool.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { Semaphore } from "../../src/sync/semaphore.ts";
 import { transfer } from "../../src/protocol/codec.ts";
-import { fixture } from "../_util.ts";
+import { fixture, promiseState } from "../_util.ts";
+import { run, withThisRuntime } from "../_child.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type * as HookTasks from "../fixtures/hooks_tasks.ts";
 
 describe("Pool and shared primitives", () => {
   it("Pool.run() gives a job a working Semaphore over the same memory", async () => {
@@ -90,6 +95,171 @@ describe("Pool and shared primitives", () => {
       2,
       "a Semaphore inside a transfer()ed argument arrives working",
     );
+  });
+
+  it("Pool.run() gives a job working Semaphores held in a Map and a Set, used across threads", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const started = new Semaphore(0);
+    const go = new Semaphore(0);
+    const gates = {
+      byName: new Map<string, Semaphore>([["started", started]]),
+      byKey: new Map<Semaphore, string>([[go, "go"]]),
+      members: new Set([go]),
+    };
+    const job = pool.run((arg: typeof gates) => {
+      arg.byName.get("started")!.release();
+      const [go] = [...arg.members];
+      const taken = go!.acquireSync(60_000); // blocks this worker until the main thread releases
+      return [taken, arg.byKey.get(go!), go!.value];
+    }, gates);
+    assert.equal(await started.acquire({ timeout: 60_000 }), true, "the job released it");
+    assert.equal(await promiseState(job), "pending", "the job waits on the Set's Semaphore");
+    go.release();
+    assert.deepEqual(await job, [true, "go", 0], "one Semaphore, as a Map key and a Set member");
+    assert.equal(go.value, 0, "the job took the main thread's permit");
+    // Two arguments, and a map() item.
+    const two = await pool.run(
+      (a: Map<string, Semaphore>, b: Set<Semaphore>) => [a.get("s")!.release(), [...b][0]!.value],
+      new Map([["s", started]]),
+      new Set([started]),
+    );
+    assert.deepEqual(two, [undefined, 1]);
+    pool.map((items: Set<Semaphore>) => [...items][0]!.release(), [new Set([go])], false);
+    assert.equal(await go.acquire({ timeout: 60_000 }), true);
+  });
+
+  it("Pool.run() gives the main thread working Semaphores a task returns in a Map or a Set", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const sem = new Semaphore(0);
+    const url = new URL("../../src/sync/semaphore.ts", import.meta.url).href;
+    const back = await pool.run(
+      async (arg: { sem: Semaphore; url: string }) => {
+        const { Semaphore } = await import(arg.url);
+        return new Map<string, unknown>([
+          ["theirs", new Set([arg.sem])],
+          ["mine", new Semaphore(2)],
+        ]);
+      },
+      { sem, url },
+    );
+    const [theirs] = [...(back.get("theirs") as Set<Semaphore>)];
+    assert.ok(theirs instanceof Semaphore);
+    theirs.release();
+    assert.equal(sem.value, 1, "the main thread's own memory");
+    const mine = back.get("mine") as Semaphore;
+    assert.ok(mine instanceof Semaphore);
+    assert.equal(mine.tryAcquire(), true);
+    assert.equal(mine.value, 1);
+  });
+
+  it("Pool jobs given a class instance holding a Lock get a plain object with a working Lock", async () => {
+    class Counter {
+      constructor(readonly lock: Lock, readonly cells: Int32Array) {}
+      bump(): void {
+        this.cells[0] = this.cells[0]! + 1;
+      }
+    }
+    await using pool = new Pool({ maxChildren: 2 });
+    const counter = new Counter(new Lock(), new Int32Array(new SharedArrayBuffer(4)));
+    const bump = (c: { lock: Lock; cells: Int32Array }, n: number) => {
+      for (let i = 0; i < n; i++) {
+        c.lock.acquireSync();
+        const seen = c.cells[0]!;
+        c.cells[0] = seen + 1;
+        c.lock.release();
+      }
+      return Object.getPrototypeOf(c) === Object.prototype; // plain, as a clone makes it
+    };
+    const runs = [pool.run(bump, counter, 20_000), pool.run(bump, counter, 20_000)];
+    for (let i = 0; i < 20_000; i++) {
+      await counter.lock.acquire();
+      counter.bump();
+      counter.lock.release();
+    }
+    assert.deepEqual(await Promise.all(runs), [true, true]);
+    assert.equal(counter.cells[0], 60_000);
+    assert.equal(counter.lock.locked, false);
+  });
+
+  it("Pool option workerData: a class instance holding a Lock reaches setup() with a working Lock", async () => {
+    const lock = new Lock();
+    class Data {
+      readonly counts = new Int32Array(new SharedArrayBuffer(8));
+      constructor(readonly lock: Lock) {}
+    }
+    await using pool = new Pool<typeof HookTasks>({
+      maxChildren: 1,
+      module: fixture("hooks_tasks.ts"),
+      workerData: new Data(lock),
+    });
+    assert.deepEqual(await pool.run("lockInSetup"), [true, true]);
+    assert.equal(lock.locked, true, "setup()'s Lock is the main thread's");
+  });
+
+  it("Pool jobs fail with a TypeError naming it when a Semaphore sits in an Error, as an argument or a result", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const sem = new Semaphore(1);
+    await assert.rejects(
+      pool.run((error: Error) => error.message, new Error("failed", { cause: sem })),
+      {
+        name: "TypeError",
+        message:
+          /^Cannot send job \d+: an argument cannot be cloned \(.*Cannot send a Semaphore inside an Error's cause: /,
+      },
+    );
+    await assert.rejects(
+      pool.run((arg: { sem: Semaphore }) => new AggregateError([arg.sem], "all"), { sem }),
+      {
+        name: "TypeError",
+        message:
+          /^Cannot send job result: its result cannot be cloned \(.*Cannot send a Semaphore inside an AggregateError's errors: /,
+      },
+    );
+    // The worker lives on: only those jobs failed.
+    assert.equal(await pool.run((arg: { sem: Semaphore }) => arg.sem.value, { sem }), 1);
+    assert.equal(pool.stats().workers.crashed, 0);
+  });
+
+  it("Pool without SharedArrayBuffer refuses a Semaphore in a Map, a Set or a class instance, as in a plain object", async () => {
+    // A program of its own: it deletes the global before loading fastpool.
+    const dir = mkdtempSync(join(tmpdir(), "fastpool-no-sab-"));
+    try {
+      const file = join(dir, "program.mjs");
+      writeFileSync(
+        file,
+        `delete globalThis.SharedArrayBuffer;
+const { Pool, Semaphore } = await import(${JSON.stringify(import.meta.resolve("../../mod.ts"))});
+const pool = new Pool({ maxChildren: 1 });
+const sem = new Semaphore(1);
+class Box { constructor(sem) { this.sem = sem; } }
+const forms = { plain: { sem }, mapValue: new Map([["k", sem]]), mapKey: new Map([[sem, 1]]),
+  set: new Set([sem]), instance: new Box(sem), deep: [{ m: new Map([["s", new Set([[sem]])]]) }] };
+const seen = {};
+for (const [name, value] of Object.entries(forms)) {
+  seen[name] = await pool.run((v) => typeof v, value).then(() => "sent", (e) => e.message);
+}
+await pool.terminate();
+console.log(JSON.stringify(seen));
+globalThis.process.exit(0);
+`,
+      );
+      const [command, args] = withThisRuntime(file);
+      const exit = await run(command, args, { killAfter: 60_000 });
+      assert.equal(exit.code, 0, exit.stderr);
+      const seen = JSON.parse(exit.stdout.trim().split("\n").at(-1)!);
+      const refused =
+        "Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)";
+      assert.deepEqual(seen, {
+        plain: refused,
+        mapValue: refused, // before: each of these arrived as an empty object
+        mapKey: refused,
+        set: refused,
+        instance: refused,
+        deep: refused,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a workerUrl that loads but is not the worker entry fails the starts, saying so", async () => {

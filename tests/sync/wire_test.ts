@@ -112,8 +112,20 @@ describe("wire", () => {
     assert.equal(toWire(cyclic), undefined);
     assert.equal(toWire([[[[]]]]), undefined);
     assert.equal(toWire(new Float64Array(8)), undefined);
-    // Only arrays and plain objects are walked: a Map or class instance is sent as it is.
-    assert.equal(toWire(new Map([[1, new Lock()]])), undefined);
+    const map = new Map<unknown, unknown>([[{ k: 1 }, [2]], ["s", new Set([{ n: 3 }])]]);
+    map.set(map, map);
+    assert.equal(toWire(map), undefined);
+    assert.equal(toWire(new Set([map, [map]])), undefined);
+    assert.equal(
+      toWire(
+        new (class Point {
+          x = 1;
+          y = { z: [2] };
+        })(),
+      ),
+      undefined,
+    );
+    assert.equal(toWire(new Error("no primitive", { cause: { n: 1 } })), undefined);
     let deep: unknown[] = [];
     for (let i = 0; i < 100_000; i++) deep = [deep];
     assert.equal(toWire(deep), undefined, "no recursion: deep values do not overflow the stack");
@@ -153,6 +165,152 @@ describe("wire", () => {
     assert.deepEqual([...back.bytes], [1, 2]);
     assert.equal(Object.getOwnPropertyDescriptor(back, "__proto__")?.value, 5);
     assert.equal(back.b.sem.value, 4);
+  });
+
+  it("toWire() and fromWire() carry primitives as Map keys and values and Set members, at any depth", () => {
+    const sem = new Semaphore(3);
+    const lock = new Lock();
+    const key = { id: 1 };
+    const map = new Map<unknown, unknown>([
+      ["first", 1],
+      [sem, "a Semaphore as a key"],
+      ["lock", lock],
+      [key, [sem, { lock }]],
+      ["last", 2],
+    ]);
+    map.set("self", map);
+    const set = new Set<unknown>([lock, key, new Map([["deep", [new Set([sem])]]])]);
+    set.add(set);
+    const value = { map, set, key };
+    const wire = toWire(value);
+    assert.equal(wire?.__fastpoolShared, "Nested");
+    assert.equal(map.get("lock"), lock, "the original is not changed");
+    const back = fromWire(structuredClone(wire)) as typeof value;
+    const keys = [...back.map.keys()];
+    assert.deepEqual(
+      keys.map((k) => typeof k === "string" ? k : k?.constructor.name),
+      ["first", "Semaphore", "lock", "Object", "last", "self"],
+      "the keys keep their order",
+    );
+    const revivedSem = keys[1] as Semaphore;
+    assert.ok(revivedSem instanceof Semaphore);
+    assert.equal(back.map.get(revivedSem), "a Semaphore as a key");
+    assert.equal(revivedSem.tryAcquire(), true);
+    assert.equal(sem.value, 2, "the same memory");
+    const revivedLock = back.map.get("lock") as Lock;
+    assert.ok(revivedLock instanceof Lock);
+    assert.equal(revivedLock.tryAcquire(), true);
+    assert.equal(lock.locked, true, "the same memory");
+    const [inner, holder] = back.map.get(back.key) as [Semaphore, { lock: Lock }];
+    assert.equal(keys[3], back.key, "a shared reference stays shared, as a key too");
+    assert.equal(inner, revivedSem, "a primitive met twice arrives as one object");
+    assert.equal(holder.lock, revivedLock);
+    assert.equal(back.map.get("self"), back.map, "a cycle stays a cycle");
+    const members = [...back.set];
+    assert.equal(members.length, 4);
+    assert.equal(members[0], revivedLock);
+    assert.equal(members[1], back.key);
+    const deep = (members[2] as Map<string, [Set<Semaphore>]>).get("deep")![0];
+    assert.equal([...deep][0], revivedSem);
+    assert.equal(members[3], back.set, "a cycle through a Set stays a cycle");
+    // A Map or a Set alone, and one whose only object is the primitive.
+    const alone = fromWire(structuredClone(toWire(new Set([sem])))) as Set<Semaphore>;
+    assert.equal([...alone][0]?.value, 2);
+    const byKey = fromWire(structuredClone(toWire(new Map([[lock, 1]])))) as Map<Lock, number>;
+    assert.equal([...byKey.keys()][0]?.locked, true);
+  });
+
+  it("toWire() keeps plain data that has the wire forms' key as data inside a Map or Set", () => {
+    const lookalike = { __fastpoolShared: "Lock", buffer: 3 };
+    const value = new Map<unknown, unknown>([[lookalike, new Set([lookalike, new Semaphore(1)])]]);
+    const back = fromWire(structuredClone(toWire(value))) as Map<unknown, Set<unknown>>;
+    const [key, members] = [...back][0]!;
+    assert.deepEqual(key, lookalike);
+    assert.equal([...members][0], key, "the same data");
+    assert.ok([...members][1] instanceof Semaphore);
+  });
+
+  it("toWire() carries a primitive in a class instance, which arrives a plain object as a clone makes it", () => {
+    class Job {
+      readonly label = "job";
+      constructor(readonly gate: Semaphore, readonly parts: unknown[]) {}
+      get size(): number {
+        return this.parts.length;
+      }
+    }
+    const sem = new Semaphore(2);
+    const lock = new Lock();
+    const job = new Job(sem, [new Job(sem, []), { lock }]);
+    const wire = toWire(job);
+    assert.equal(wire?.__fastpoolShared, "Nested");
+    const back = fromWire(structuredClone(wire)) as {
+      label: string;
+      gate: Semaphore;
+      parts: [{ gate: Semaphore; parts: [] }, { lock: Lock }];
+    };
+    assert.equal(Object.getPrototypeOf(back), Object.prototype, "plain, as a clone makes it");
+    assert.deepEqual(Object.keys(back), Object.keys(structuredClone(job)));
+    assert.deepEqual(Object.keys(back).sort(), ["gate", "label", "parts"], "own fields only");
+    assert.equal(back.label, "job");
+    assert.ok(back.gate instanceof Semaphore);
+    assert.equal(back.gate.tryAcquire(), true);
+    assert.equal(sem.value, 1, "the same memory");
+    assert.equal(back.parts[0].gate, back.gate);
+    assert.equal(back.parts[1].lock.tryAcquire(), true);
+    assert.equal(lock.locked, true);
+    const inMap = fromWire(structuredClone(toWire(new Map([["job", new Job(sem, [])]]))));
+    assert.ok((inMap as Map<string, { gate: Semaphore }>).get("job")?.gate instanceof Semaphore);
+  });
+
+  it("toWire() refuses a primitive inside an Error's cause, an AggregateError's errors or an Error's field, naming it, when cloned", () => {
+    const sem = new Semaphore();
+    const lock = new Lock();
+    const withField = Object.assign(new Error("with a field"), { gate: sem });
+    const causeOfCause = new Error("outer", { cause: new TypeError("inner", { cause: [lock] }) });
+    const cases: [unknown, RegExp][] = [
+      [new Error("failed", { cause: sem }), /^Cannot send a Semaphore inside an Error's cause: /],
+      [
+        new AggregateError([1, { lock }], "all"),
+        /^Cannot send a Lock inside an AggregateError's errors: /,
+      ],
+      [withField, /^Cannot send a Semaphore inside an Error's field "gate": /],
+      [causeOfCause, /^Cannot send a Lock inside a TypeError's cause: /],
+      [{ list: [new RangeError("r", { cause: { deep: sem } })] }, /inside a RangeError's cause/],
+      [new Map([["e", new Error("e", { cause: lock })]]), /a Lock inside an Error's cause/],
+      // Beside a primitive that is sent: the copy refuses it too.
+      [{ sem, errors: new Set([new Error("e", { cause: sem })]) }, /an Error's cause/],
+    ];
+    for (const [value, message] of cases) {
+      // Not thrown here (a worker sending a result cannot take a throw), but
+      // by every clone of the form, which each sender reports as a job failure.
+      const wire = toWire(value);
+      assert.equal(wire?.__fastpoolShared, "Nested");
+      assert.throws(() => structuredClone(wire), { message }); // Deno: a DataCloneError
+    }
+    const cyclic = new Error("cyclic");
+    cyclic.cause = { again: cyclic };
+    assert.equal(toWire(cyclic), undefined, "a cycle through an Error ends");
+  });
+
+  it("toWire() does not walk built-in and platform objects, and keeps them as they are", () => {
+    const sem = new Semaphore();
+    const date = Object.assign(new Date(0), { sem });
+    const bytes = new Uint8Array([1]);
+    const blob = new Blob(["x"]);
+    const pattern = /x/;
+    assert.equal(toWire(date), undefined);
+    const value = { sem, date, bytes, blob, pattern, view: new DataView(new ArrayBuffer(2)) };
+    const wire = toWire(value) as { value: typeof value };
+    assert.equal(wire.value.date, date, "not copied");
+    assert.equal(wire.value.bytes, bytes);
+    assert.equal(wire.value.blob, blob);
+    assert.equal(wire.value.pattern, pattern);
+    const back = fromWire(structuredClone(wire)) as typeof value;
+    assert.ok(back.date instanceof Date);
+    assert.ok(back.bytes instanceof Uint8Array);
+    assert.ok(back.blob instanceof Blob);
+    assert.ok(back.pattern instanceof RegExp);
+    assert.ok(back.sem instanceof Semaphore);
   });
 
   it("toWire() and fromWire() carry a Semaphore and a Lock through postMessage", async () => {
