@@ -105,6 +105,9 @@ export class Recovery {
           return;
         }
       }
+      // No new job until it is idle: replaced after abortGrace, it would fail
+      // a job it took meanwhile in a free lane (several lanes).
+      slot.exclusive = true;
       // Real time, not the pool's clock: the grace is the task's, and a
       // test's fake clock cannot reach the worker's thread.
       job.timer = new GraceTimer(systemClock.setTimer(() => {

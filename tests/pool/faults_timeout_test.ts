@@ -400,6 +400,30 @@ describe("Pool aborts", () => {
     }
   });
 
+  it("Pool: a worker whose aborted job has not ended takes no new job before abortGrace replaces it (concurrentTasksPerWorker)", async () => {
+    await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2, abortGrace: 100 });
+    assert.equal(await pool.run(identity, 0), 0);
+    const exited = new Promise((resolve) => {
+      pool.addEventListener("workerexit", (event) => resolve(event.detail.reason), { once: true });
+    });
+    const controller = new AbortController();
+    const deaf = pool.exec(() => new Promise(() => {}), [], { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 0)); // sent, and running
+    controller.abort(new Error("not needed"));
+    await assert.rejects(deaf, /not needed/);
+    const g = gate();
+    try {
+      // The worker has a free lane, but it is to be replaced: this job waits for the next one.
+      // (Before, it started in that lane and failed with WorkerCrashedError at the replacement.)
+      const next = pool.run(waitAtGate, g.memory, "next");
+      assert.equal(await exited, "abort");
+      g.open();
+      assert.equal(await next, "next");
+    } finally {
+      g.open();
+    }
+  });
+
   it("Pool.exec() with an aborted signal rejects at once and queues nothing", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const reason = new Error("too late");
