@@ -407,8 +407,17 @@ describe("Pool aborts", () => {
       pool.addEventListener("workerexit", (event) => resolve(event.detail.reason), { once: true });
     });
     const controller = new AbortController();
-    const deaf = pool.exec(() => new Promise(() => {}), [], { signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 0)); // sent, and running
+    const running = gate();
+    const deaf = pool.exec(
+      (m: Int32Array) => {
+        Atomics.add(m, 0, 1);
+        Atomics.notify(m, 0);
+        return new Promise(() => {}); // never ends, nor hears its abort
+      },
+      [running.memory],
+      { signal: controller.signal },
+    );
+    await running.started(); // aborted now, it fails as running (not cancelled)
     controller.abort(new Error("not needed"));
     await assert.rejects(deaf, /not needed/);
     const g = gate();
