@@ -113,7 +113,10 @@ export class WorkerSlot {
   recycling = false;
   /** Jobs sent to it so far, each `map` item counted (for `maxJobsPerWorker`). */
   sentItems = 0;
-  /** Runs one exclusive job; nothing more is sent to it until it ends. */
+  /**
+   * Runs one exclusive job, or is to be replaced unless an aborted job ends
+   * within `abortGrace`: nothing more is sent to it until it is idle.
+   */
   exclusive = false;
   /** Asked to leave once its in-flight jobs end (`resize`, `shutdown`). */
   retiring = false;

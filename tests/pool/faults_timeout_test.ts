@@ -16,6 +16,38 @@ import { gate, waitAtGate } from "../_gate.ts";
 import { promiseState } from "../_util.ts";
 import { identity, spinUntilReleased, tally, WatchedClock, workerName } from "./_faults.ts";
 
+/**
+ * A pool of one worker that waits in `setup()` until `release()`, whose jobs
+ * (`run`) have a time limit of 100 ms, as `taskTimeout` or as `exec()`'s.
+ */
+function heldInSetup(limit: "taskTimeout" | "exec") {
+  const clock = new WatchedClock();
+  const holdSetup = new Int32Array(new SharedArrayBuffer(4));
+  const pool = new Pool<typeof import("../fixtures/hooks_tasks.ts")>({
+    maxChildren: 1,
+    module: new URL("../fixtures/hooks_tasks.ts", import.meta.url),
+    workerData: { counts: new Int32Array(new SharedArrayBuffer(8)), holdSetup },
+    taskTimeout: limit === "taskTimeout" ? 100 : undefined,
+    clock,
+  });
+  return {
+    pool,
+    clock,
+    run: (task: "echo" | "mark", args: unknown[]): Promise<unknown> =>
+      limit === "taskTimeout"
+        ? pool.run(task, ...(args as [never, never]))
+        : pool.exec(task, args as [never, never], { timeout: 100 }),
+    /** Resolves once the job is sent to the starting worker (its limit's timer is set). */
+    async sent(): Promise<void> {
+      while (!clock.delays.some((ms) => ms <= 100)) await clock.timerSet();
+    },
+    release(): void {
+      Atomics.store(holdSetup, 0, 1);
+      Atomics.notify(holdSetup, 0);
+    },
+  };
+}
+
 describe("Pool timeouts", () => {
   it("Pool option taskTimeout fails a job that runs too long with TaskTimeoutError and replaces its worker", async () => {
     // A fake clock: the timeout fires when the test says so, never because a worker started slowly.
@@ -161,60 +193,38 @@ describe("Pool timeouts", () => {
 
   it("Pool option taskTimeout and exec() timeout do not count a worker's start-up (setup()) as the job's time", async () => {
     for (const limit of ["taskTimeout", "exec"] as const) {
-      const clock = new WatchedClock();
-      const holdSetup = new Int32Array(new SharedArrayBuffer(4));
-      await using pool = new Pool<typeof import("../fixtures/hooks_tasks.ts")>({
-        maxChildren: 1,
-        module: new URL("../fixtures/hooks_tasks.ts", import.meta.url),
-        workerData: { counts: new Int32Array(new SharedArrayBuffer(8)), holdSetup },
-        taskTimeout: limit === "taskTimeout" ? 100 : undefined,
-        clock,
-      });
+      const held = heldInSetup(limit);
+      await using _pool = held.pool;
       try {
-        const job = limit === "taskTimeout"
-          ? pool.run("echo", 7)
-          : pool.exec("echo", [7], { timeout: 100 });
-        while (!clock.delays.some((ms) => ms <= 100)) await clock.timerSet(); // sent to the starting worker
-        clock.tick(1_000); // ten times its limit, all of it in setup()
+        const job = held.run("echo", [7]);
+        await held.sent();
+        held.clock.tick(1_000); // ten times its limit, all of it in setup()
         assert.equal(await promiseState(job), "pending", limit);
-        Atomics.store(holdSetup, 0, 1);
-        Atomics.notify(holdSetup, 0);
+        held.release();
         assert.equal(await job, 7, limit);
       } finally {
-        Atomics.store(holdSetup, 0, 1);
-        Atomics.notify(holdSetup, 0);
+        held.release();
       }
     }
   });
 
   it("Pool option taskTimeout and exec() timeout count from the job's start when the pool sees it start before its worker's ready message", async () => {
     for (const limit of ["taskTimeout", "exec"] as const) {
-      const clock = new WatchedClock();
-      const holdSetup = new Int32Array(new SharedArrayBuffer(4));
+      const held = heldInSetup(limit);
+      await using _pool = held.pool;
       const started = new Int32Array(new SharedArrayBuffer(4));
-      await using pool = new Pool<typeof import("../fixtures/hooks_tasks.ts")>({
-        maxChildren: 1,
-        module: new URL("../fixtures/hooks_tasks.ts", import.meta.url),
-        workerData: { counts: new Int32Array(new SharedArrayBuffer(8)), holdSetup },
-        taskTimeout: limit === "taskTimeout" ? 100 : undefined,
-        clock,
-      });
       try {
-        const job = limit === "taskTimeout"
-          ? pool.run("mark", started, 7)
-          : pool.exec("mark", [started, 7], { timeout: 100 });
-        while (!clock.delays.some((ms) => ms <= 100)) await clock.timerSet(); // sent, to a starting worker
-        clock.tick(99); // 99 ms of setup()
-        Atomics.store(holdSetup, 0, 1);
-        Atomics.notify(holdSetup, 0);
+        const job = held.run("mark", [started, 7]);
+        await held.sent();
+        held.clock.tick(99); // 99 ms of setup()
+        held.release();
         // The job starts; this thread does not go back to its event loop, so the worker's
         // ready message stays unread.
         while (Atomics.load(started, 0) === 0) Atomics.wait(started, 0, 0, 10);
-        clock.tick(1); // the job has run 1 ms of its 100
+        held.clock.tick(1); // the job has run 1 ms of its 100
         assert.equal(await job.catch(String), 7, limit);
       } finally {
-        Atomics.store(holdSetup, 0, 1);
-        Atomics.notify(holdSetup, 0);
+        held.release();
       }
     }
   });
