@@ -74,7 +74,8 @@ export class Recovery {
    * A running job has just failed early (aborted or timed out). Its worker is
    * told, so the task's `jobContext().signal` aborts with `reason`; if the
    * task has not ended `abortGrace` ms later (at once with 0, or if the
-   * worker has not started yet), the worker is replaced. Until then the job
+   * worker has not started yet; an answer it posted in time counts, though
+   * this thread was too busy to read it), the worker is replaced. Until then the job
    * stays in flight on its slot, ended: the worker takes nothing more while
    * it held the slot alone (`exclusive`), and whatever the task then answers
    * is dropped.
@@ -110,10 +111,21 @@ export class Recovery {
       slot.exclusive = true;
       // Real time, not the pool's clock: the grace is the task's, and a
       // test's fake clock cannot reach the worker's thread.
-      job.timer = new GraceTimer(systemClock.setTimer(() => {
+      let unread: number | undefined; // answers posted, unread when the grace ran out
+      const expire = () => {
         job.timer = undefined;
-        if (!slot.dead && job.slot === slot && holds(slot, job)) this.replace(slot, why);
-      }, grace));
+        if (slot.dead || job.slot !== slot || !holds(slot, job)) return;
+        // The task may have ended in time, its answer unread because this
+        // thread was busy (Deno runs a due timer before a waiting message):
+        // the answers posted by then are read first.
+        unread ??= slot.postedAnswers();
+        if (((slot.answers - unread) | 0) < 0) {
+          job.timer = new GraceTimer(systemClock.setTimer(expire, 1));
+          return;
+        }
+        this.replace(slot, why);
+      };
+      job.timer = new GraceTimer(systemClock.setTimer(expire, grace));
       return;
     }
     this.replace(slot, why);
@@ -140,7 +152,8 @@ export class Recovery {
    * it waiting (with shared memory the pool may see it start before it has
    * read the worker's "ready"). A worker importing the job's
    * `task()` module for it runs its clock (`Status.LOADING`). One that
-   * finished, its answer on the way behind a later job's, is not failed.
+   * finished, its answer on the way behind a later job's or unread while
+   * this thread was busy, is not failed.
    */
   armTimeout(slot: WorkerSlot, job: Job): void {
     // An argument's getter, run as its message was copied, may have ended it or the pool.
@@ -148,6 +161,8 @@ export class Recovery {
     const timeout = job.timeout;
     const look = Math.max(1, timeout / 16);
     let from = this.#clock.now(); // when it was sent, or last seen waiting
+    let unread: number | undefined; // answers posted, unread when its time ran out
+    let freeSince: number | undefined; // since when it waits with nothing ahead of it
     const check = () => {
       job.timer = undefined;
       if (job.ended || job.slot !== slot || slot.dead) return;
@@ -164,6 +179,14 @@ export class Recovery {
       // imports its task() module for it: the import is part of its time
       // (as on the shared lane), or one that never ends would hold it.
       if (progress === "waiting" && !WorkerSlot.loadsFor(job, slot.loading())) {
+        // Nothing ahead of it on a worker that is ready, yet not started:
+        // something no job owns holds the worker's thread (a timer or loop a
+        // task left). Once it has waited so for its whole limit, it goes to a
+        // fresh worker. (A worker's start-up is `startTimeout`'s.)
+        if (slot.ready && slot.nothingAhead(job)) {
+          freeSince ??= now;
+          if (now - freeSince >= timeout) return this.#stuck(slot, job);
+        } else freeSince = undefined;
         from = now;
         job.timer = this.#clock.setTimer(check, look);
         return;
@@ -171,6 +194,14 @@ export class Recovery {
       const left = Math.max(from, slot.ready ? slot.readyAt : 0) + timeout - now;
       if (left > 0) {
         job.timer = this.#clock.setTimer(check, left);
+        return;
+      }
+      // It may have ended in time, its answer unread while this thread was
+      // busy: the answers posted by now are read first (a real wait, not
+      // the pool's clock's).
+      unread ??= slot.postedAnswers();
+      if (((slot.answers - unread) | 0) < 0) {
+        job.timer = new GraceTimer(systemClock.setTimer(check, 1));
         return;
       }
       job.ended = true;
@@ -181,6 +212,26 @@ export class Recovery {
     };
     // A worker still starting, or jobs ahead of it: it looks until it sees the job start.
     job.timer = this.#clock.setTimer(check, !slot.ready || slot.heldBack(job) ? look : timeout);
+  }
+
+  /**
+   * `job` has waited its whole time limit on `slot` with nothing ahead of it:
+   * the worker's thread is held by something no job owns. It is replaced,
+   * said with an `error` event, and its jobs, none started, go again.
+   */
+  #stuck(slot: WorkerSlot, job: Job): void {
+    const name = this.#workers.nameOf(slot);
+    const error = new Error(
+      `Worker ${name} did not start job ${
+        job.id + job.next
+      } within its time limit (${job.timeout} ms) with nothing ahead of it: something no job owns holds its thread (a timer or loop a task left behind?); the worker is replaced and its jobs go again`,
+    );
+    this.#workers.remove(slot, "timeout");
+    this.#requeue(unanswered(slot), slot, null);
+    this.#host.emit("error", { name, id: slot.id, error });
+    this.#workers.keepMinimum();
+    this.#host.scheduleFlush();
+    this.#host.changed();
   }
 
   /**
@@ -407,7 +458,7 @@ function messageOf(error: unknown): string {
   }
 }
 
-/** An abort grace's timer, which runs on the system clock (see `stopRunning`). */
+/** A timer on the system clock, not the pool's: an abort grace's (see `stopRunning`), or a wait for answers (`armTimeout`). */
 class GraceTimer {
   constructor(readonly id: unknown) {}
 }

@@ -140,6 +140,8 @@ export class WorkerSlot {
   importModule: string | null = null;
   /** When (clock ms) the worker answered `ready`. */
   readyAt = 0;
+  /** When the worker was made (`performance.now()`): its start has `startTimeout` from here. */
+  readonly madeAt: number = performance.now();
   readonly #worker: RefWorker;
   #referenced = true;
   /** A message that is not the pool's came and was reported. */
@@ -280,6 +282,14 @@ export class WorkerSlot {
   }
 
   /**
+   * The `results` messages the worker has posted (`Status.TO_MAIN`, wrapping
+   * like {@linkcode answers}); without shared memory, those read.
+   */
+  postedAnswers(): number {
+    return this.statusShared ? Atomics.load(this.status, Status.TO_MAIN) : this.answers;
+  }
+
+  /**
    * Jobs in flight that the worker has not started yet, from the shared
    * `STARTED` count: the load that matters while answers wait unread.
    */
@@ -340,6 +350,14 @@ export class WorkerSlot {
       }
     }
     return false;
+  }
+
+  /**
+   * Whether nothing runs on the worker that `job` could be waiting for: it is
+   * the oldest job in flight, and no job runs on asynchronously.
+   */
+  nothingAhead(job: Job): boolean {
+    return this.inflight.at(0) === job && this.later.size === 0;
   }
 
   /**

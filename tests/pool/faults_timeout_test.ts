@@ -103,6 +103,43 @@ describe("Pool timeouts", () => {
     }
   });
 
+  it("Pool option taskTimeout moves a job off a worker whose thread something no job owns holds, and says so", async () => {
+    await using pool = new Pool({ maxChildren: 1, taskTimeout: 200 });
+    const before = await pool.run(workerName);
+    // word 0: the test releases the thread; word 1: the left-behind timer holds it now
+    const hold = new Int32Array(new SharedArrayBuffer(8));
+    try {
+      const leavesTimer = (memory: Int32Array) => {
+        setTimeout(() => {
+          Atomics.store(memory, 1, 1);
+          Atomics.notify(memory, 1);
+          Atomics.wait(memory, 0, 0);
+        }, 0);
+        return "returned";
+      };
+      assert.equal(await pool.run(leavesTimer, hold), "returned");
+      while (Atomics.load(hold, 1) === 0) {
+        const result = Atomics.waitAsync(hold, 1, 0);
+        if (result.async) await result.value;
+      }
+      const errors: string[] = [];
+      pool.addEventListener("error", (event) => errors.push(String(event.detail.error)));
+      const exits: string[] = [];
+      pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+      assert.equal(await pool.run(identity, 5), 5); // before: never settled
+      assert.deepEqual(exits, ["timeout"]);
+      assert.equal(errors.length, 1);
+      assert.match(
+        errors[0]!,
+        /did not start job \d+ within its time limit \(200 ms\) with nothing ahead/,
+      );
+      assert.notEqual(await pool.run(workerName), before);
+    } finally {
+      Atomics.store(hold, 0, 1);
+      Atomics.notify(hold, 0);
+    }
+  });
+
   it("Pool.exec() option timeout stops a synchronous endless loop", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const memory = new Int32Array(new SharedArrayBuffer(4));
@@ -116,6 +153,21 @@ describe("Pool timeouts", () => {
     } finally {
       Atomics.store(memory, 0, 1);
     }
+  });
+
+  it("Pool.exec() option timeout does not fail a job that ended in time, its answer unread while this thread was busy", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, clock });
+    assert.equal(await pool.run(identity, 1), 1); // a started worker
+    const g = gate();
+    const job = pool.exec(waitAtGate, [g.memory, "in time"], { timeout: 100 });
+    await g.started();
+    g.open(); // the job ends now and posts its answer, unread: this thread stays busy
+    const until = performance.now() + 200;
+    while (performance.now() < until);
+    clock.tick(100);
+    assert.equal(await job, "in time");
+    assert.equal(clock.pendingTimers, 0);
   });
 
   it("Pool.exec() option timeout 0 or Infinity lifts the pool's taskTimeout for that job", async () => {

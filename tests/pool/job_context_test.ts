@@ -292,6 +292,40 @@ describe("jobContext().signal and abortGrace", () => {
     assert.notEqual(await pool.run("workerName"), before);
   });
 
+  it("a task that ends in its grace keeps its worker, though this thread was too busy to read its answer in time", async () => {
+    // Deno runs a timer that is due before a message that waits: the grace's
+    // end came first, and the worker was replaced, failing the job beside.
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      module: tasks,
+      abortGrace: 30,
+      concurrentTasksPerWorker: 2,
+    });
+    const before = await pool.run("workerName");
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const gate = memory();
+    const beside = pool.exec("waitForGate", [gate]);
+    const shared = memory();
+    const controller = new AbortController();
+    const job = pool.exec("honourSignal", [shared], { signal: controller.signal });
+    await until(shared, 0);
+    controller.abort(new Error("stop"));
+    // Busy past the grace, while the task ends at once and posts its answer.
+    const graceOver = performance.now() + 30;
+    const giveUp = performance.now() + 10_000;
+    while (Atomics.load(shared, 2) === 0 && performance.now() < giveUp);
+    const answered = performance.now() + 200;
+    while (performance.now() < Math.max(graceOver, answered));
+    await assert.rejects(job, /stop/);
+    assert.equal(Atomics.load(shared, 2), 1);
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    assert.equal(await beside, "released");
+    assert.equal(await pool.run("workerName"), before);
+    assert.deepEqual(exits, []);
+  });
+
   it("a timed-out task that ignores its signal has its worker replaced with reason timeout", async () => {
     const clock = new FakeClock();
     await using pool = new Pool<typeof Tasks>({
