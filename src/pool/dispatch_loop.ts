@@ -669,7 +669,8 @@ export class DispatchLoop {
         slot.readyAt = this.#clock.now();
         // Retired while it started (recycle, resize, shutdown): it had its
         // workerexit, and is on its way out; it never counts as started.
-        if (!this.workers.isRetiring(slot)) this.workers.started(slot);
+        if (this.workers.isRetiring(slot)) this.workers.readyToRetire(slot);
+        else this.workers.started(slot);
         break;
       case "fatal":
         // A worker retired while starting, whose setup() then failed: it goes, reported.
@@ -684,8 +685,9 @@ export class DispatchLoop {
         this.changed();
         break;
       case "overMemory":
-        // Recycled once idle; nothing more is sent to it meanwhile.
-        if (!slot.retiring && this.slots.includes(slot)) {
+        // Recycled once idle; nothing more is sent to it meanwhile. One a
+        // resize asked to leave is marked too: a resize up may keep it.
+        if (!slot.recycling && this.slots.includes(slot)) {
           this.workers.recycleOnceIdle(slot);
           if (slot.inflightItems === 0) this.workers.idle(slot);
           this.flush();

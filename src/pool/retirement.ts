@@ -10,6 +10,10 @@
  *                 └──────── 5 s, or a crash ───────────▶ terminated, reported
  * ```
  *
+ * A worker retired while it starts runs its teardown after its `setup()`:
+ * its 5 s begin once it is ready (see {@linkcode Retirements.ready}), and
+ * until then it has `startTimeout`, as any start has.
+ *
  * @module
  */
 
@@ -19,18 +23,28 @@ import type { WorkerSlot } from "./worker_slot.ts";
 /** How long a retiring worker's `teardown()` may take before the worker is ended anyway. */
 export const TEARDOWN_TIMEOUT_MS = 5_000;
 
+/** What a retiring worker still starting has with `startTimeout` Infinity: no timer. */
+const STARTING = Symbol("starting");
+
 /** The retiring workers of one pool. */
 export class Retirements {
-  readonly #leaving = new Map<WorkerSlot, TimerId>();
+  readonly #leaving = new Map<WorkerSlot, TimerId | typeof STARTING>();
+  readonly #startTimeout: number;
   readonly #report: (slot: WorkerSlot, error: unknown) => void;
   readonly #changed: () => void;
 
   /**
+   * @param startTimeout The pool's `startTimeout`: what a worker retired while it starts has to get ready.
    * @param report Called with a teardown's failure (it threw, timed out, or
    * its worker crashed).
    * @param changed Called once a retiring worker has gone.
    */
-  constructor(report: (slot: WorkerSlot, error: unknown) => void, changed: () => void) {
+  constructor(
+    startTimeout: number,
+    report: (slot: WorkerSlot, error: unknown) => void,
+    changed: () => void,
+  ) {
+    this.#startTimeout = startTimeout;
     this.#report = report;
     this.#changed = changed;
   }
@@ -58,22 +72,49 @@ export class Retirements {
     } catch {
       return slot.terminate();
     }
+    this.#leaving.set(slot, slot.ready ? this.#allow(slot, name) : this.#allowStart(slot, name));
+    slot.hold(true); // the program waits for the teardown
+  }
+
+  /** A worker retired while it started is ready: its teardown runs now, within its allowance. */
+  ready(slot: WorkerSlot, name: string): void {
+    const timer = this.#leaving.get(slot);
+    if (timer === undefined) return;
+    if (timer !== STARTING) systemClock.clearTimer(timer);
+    this.#leaving.set(slot, this.#allow(slot, name));
+  }
+
+  /** The timer that ends `slot` if its teardown takes too long. */
+  #allow(slot: WorkerSlot, name: string): TimerId {
     // Real time, as for a job's abort grace: the teardown runs in the worker.
-    const timer = systemClock.setTimer(() => {
+    return systemClock.setTimer(() => {
       this.finish(
         slot,
         new Error(`teardown() of worker ${name} did not end within ${TEARDOWN_TIMEOUT_MS} ms`),
       );
     }, TEARDOWN_TIMEOUT_MS);
-    this.#leaving.set(slot, timer);
-    slot.hold(true); // the program waits for the teardown
+  }
+
+  /** The timer that ends `slot`, retired while it starts, if it does not get ready in time. */
+  #allowStart(slot: WorkerSlot, name: string): TimerId | typeof STARTING {
+    const ms = this.#startTimeout;
+    if (ms === Infinity) return STARTING;
+    const left = Math.max(0, slot.madeAt + ms - performance.now());
+    return systemClock.setTimer(() => {
+      this.finish(
+        slot,
+        new Error(
+          `Worker ${name}, retired while it started, did not start within ${ms} ms (startTimeout): its task module or setup() had not finished`,
+        ),
+      );
+    }, left);
   }
 
   /** The teardown ended (`error` if it failed), or the worker crashed: it goes. */
   finish(slot: WorkerSlot, error: unknown): void {
     const timer = this.#leaving.get(slot);
     if (timer === undefined) return;
-    systemClock.clearTimer(timer);
+    if (timer !== STARTING) systemClock.clearTimer(timer);
     this.#leaving.delete(slot);
     if (!slot.dead) slot.terminate();
     if (error !== null && error !== undefined) this.#report(slot, error);
@@ -83,7 +124,7 @@ export class Retirements {
   /** `terminate()`: every retiring worker is ended now, its teardown cut short. */
   endAll(): void {
     for (const [slot, timer] of this.#leaving) {
-      systemClock.clearTimer(timer);
+      if (timer !== STARTING) systemClock.clearTimer(timer);
       if (!slot.dead) slot.terminate();
     }
     this.#leaving.clear();

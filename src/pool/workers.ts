@@ -119,6 +119,7 @@ export class Workers {
     this.#stats = stats;
     this.#host = host;
     this.#retirements = new Retirements(
+      options.startTimeout,
       (slot, error) => host.emit("error", { name: this.nameOf(slot), id: slot.id, error }),
       () => {
         // Its place is free: a replacement may start (see #room).
@@ -353,11 +354,11 @@ export class Workers {
     slot.hold(false);
     if (slot.retiring || this.#closing) {
       this.remove(slot, slot.recycling ? "recycle" : slot.retiring ? "resize" : "shutdown");
-      if (slot.recycling) this.keepMinimum();
+      this.keepMinimum(); // a fresh one in its place (recycle), or up to minChildren
       return;
     }
     slot.idleSince = this.#clock.now();
-    if (slot.idleTimer === undefined && this.slots.length > this.#min) {
+    if (slot.idleTimer === undefined && this.#staying() > this.#min) {
       this.#armIdleTimer(slot, this.#options.idleTimeout);
     }
   }
@@ -372,7 +373,7 @@ export class Workers {
     slot.idleTimer = this.#clock.setTimer(
       () => {
         slot.idleTimer = undefined;
-        if (slot.inflightItems !== 0 || slot.idleSince < 0 || this.slots.length <= this.#min) {
+        if (slot.inflightItems !== 0 || slot.idleSince < 0 || this.#staying() <= this.#min) {
           return;
         }
         const left = slot.idleSince + this.#options.idleTimeout - this.#clock.now();
@@ -385,6 +386,13 @@ export class Workers {
       ms,
       { unref: true },
     );
+  }
+
+  /** Workers not asked to leave: the ones `minChildren` counts while others go idle. */
+  #staying(): number {
+    let staying = 0;
+    for (const slot of this.slots) if (!slot.retiring) staying++;
+    return staying;
   }
 
   /** Work was sent to `slot`: it is no longer idle. */
@@ -416,6 +424,11 @@ export class Workers {
       reason === "recycle";
     if (normal) this.#retirements.start(slot, this.nameOf(slot));
     else slot.terminate();
+  }
+
+  /** A worker retired while it started is ready: its teardown's allowance begins. */
+  readyToRetire(slot: WorkerSlot): void {
+    this.#retirements.ready(slot, this.nameOf(slot));
   }
 
   /** Sets `slot`'s own timer (a stopped stream's grace), clearing any earlier one. */

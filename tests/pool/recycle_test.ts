@@ -2,8 +2,38 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../mod.ts";
+import type * as Tasks from "../fixtures/lifecycle_s18_tasks.ts";
+import { FakeClock } from "../_fake_clock.ts";
+import { fixture } from "../_util.ts";
 
 const nameOf = () => (globalThis as { name?: string }).name ?? "";
+
+/**
+ * Notes its worker's number in word 2 and that it started in word 0, then
+ * blocks its worker until word 1 is set; returns its worker's name.
+ */
+const heldOnItsWorker = (memory: Int32Array): string => {
+  const name = (globalThis as { name?: string }).name ?? "";
+  Atomics.store(memory, 2, Number(name.slice(name.lastIndexOf("-") + 1)));
+  Atomics.store(memory, 0, 1);
+  Atomics.notify(memory, 0);
+  Atomics.wait(memory, 1, 0);
+  return name;
+};
+
+/** Resolves once word `word` of `memory` is no longer 0, woken by Atomics.notify. */
+async function marked(memory: Int32Array, word: number): Promise<void> {
+  while (Atomics.load(memory, word) === 0) {
+    const result = Atomics.waitAsync(memory, word, 0);
+    if (result.async) await result.value;
+  }
+}
+
+/** Sets word `word` of `memory` and wakes its waiters. */
+function release(memory: Int32Array, word: number): void {
+  Atomics.store(memory, word, 1);
+  Atomics.notify(memory, word);
+}
 
 describe("recycling", () => {
   it("no worker runs more than maxJobsPerWorker jobs; each job ends once", async () => {
@@ -75,5 +105,74 @@ describe("recycling", () => {
   it("maxJobsPerWorker and maxWorkerMemory are checked", () => {
     assert.throws(() => new Pool({ maxJobsPerWorker: 0 }), RangeError);
     assert.throws(() => new Pool({ maxWorkerMemory: "1" as never }), TypeError);
+  });
+
+  it("Pool option maxWorkerMemory: a worker over it when a resize() down asked it to leave is still recycled once idle after a resize() back up", async () => {
+    // Every worker's heap is over one byte: each says so at the end of its first batch,
+    // which ends while its job runs on (a lane of two left free).
+    await using pool = new Pool<typeof Tasks>({
+      module: fixture("lifecycle_s18_tasks.ts"),
+      maxChildren: 2,
+      minChildren: 2,
+      concurrentTasksPerWorker: 2,
+      maxWorkerMemory: 1,
+    });
+    await new Promise((resolve) => pool.addEventListener("ready", resolve, { once: true }));
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => {
+      exits.push(`${event.detail.id} ${event.detail.reason}`);
+    });
+    const reported: string[] = [];
+    const { promise: bothReported, resolve } = Promise.withResolvers<void>();
+    pool.addEventListener("progress", (event) => {
+      if (reported.push(event.detail.value as string) === 2) resolve();
+    });
+    const shared = new Int32Array(new SharedArrayBuffer(4));
+    // One job to each worker, sent at the end of this tick's microtasks: no message from a
+    // worker is read before resize(1).
+    const jobs = [];
+    for (const busy of [1, 2]) {
+      jobs.push(pool.exec("heldPastBatch", [shared]));
+      for (let i = 0; i < 10 && pool.busy < busy; i++) await Promise.resolve();
+      assert.equal(pool.busy, busy);
+    }
+    pool.resize(1); // both busy: one is asked to leave once idle
+    // Each job's progress comes after its worker's overMemory message, which thus
+    // arrived while one worker was asked to leave.
+    await bothReported;
+    assert.deepEqual(reported.sort(), ["ThreadPool-1", "ThreadPool-2"]);
+    pool.resize(2); // wanted again, but still over maxWorkerMemory
+    release(shared, 0);
+    assert.deepEqual((await Promise.all(jobs)).sort(), ["ThreadPool-1", "ThreadPool-2"]);
+    assert.equal(await pool.shutdown(), true);
+    // Before: the overMemory of the worker asked to leave was dropped; it stayed, taking
+    // more jobs for ever, and left only at shutdown ("shutdown").
+    assert.deepEqual(exits.filter((exit) => /^[12] /.test(exit)).sort(), [
+      "1 recycle",
+      "2 recycle",
+    ]);
+  });
+
+  it("Pool.resize() down while every worker is busy keeps minChildren: an idle worker does not leave for idleness while the one asked to leave still counts", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 3, minChildren: 2, idleTimeout: 50, clock });
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => {
+      exits.push(`${event.detail.id} ${event.detail.reason}`);
+    });
+    const memories = [0, 1, 2].map(() => new Int32Array(new SharedArrayBuffer(12)));
+    const jobs = memories.map((memory) => pool.run(heldOnItsWorker, memory));
+    // All three block their threads at once: one worker each.
+    await Promise.all(memories.map((memory) => marked(memory, 0)));
+    pool.resize(2); // every worker busy: ThreadPool-3, the last, is asked to leave once idle
+    const first = memories.findIndex((memory) => Atomics.load(memory, 2) === 1);
+    release(memories[first]!, 1);
+    assert.equal(await jobs[first], "ThreadPool-1"); // it is idle now
+    clock.tick(50); // its idleTimeout passes
+    for (const memory of memories) release(memory, 1);
+    await Promise.all(jobs);
+    // Before: ThreadPool-1 left for idleness too ("1 idle"), leaving one worker for good.
+    assert.deepEqual(exits, ["3 resize"]);
+    assert.equal(pool.alive, 2);
   });
 });

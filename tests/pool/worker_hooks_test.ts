@@ -10,9 +10,10 @@ import { Pool } from "../../mod.ts";
 import type { PoolEventMap, PoolOptions } from "../../mod.ts";
 import type * as Tasks from "../fixtures/hooks_tasks.ts";
 import { MAX_START_FAILURES } from "../../src/pool/workers.ts";
+import { TEARDOWN_TIMEOUT_MS } from "../../src/pool/retirement.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 import { WatchedClock } from "./_faults.ts";
-import { fixture } from "../_util.ts";
+import { fixture, within } from "../_util.ts";
 
 const tasks = fixture("hooks_tasks.ts");
 
@@ -188,6 +189,65 @@ describe("setup() and teardown()", () => {
     assert.match(error.message, /did not start within 50 ms \(startTimeout\)/);
     assert.equal(errors.length, MAX_START_FAILURES);
   });
+
+  // A time limit is what this is about: the worker is still in setup() when the teardown
+  // allowance (5 s) has passed. Bounded above it (Bun's default bound is 5 s).
+  it(
+    "Pool.shutdown() waits for a setup() still running past the teardown allowance, then runs teardown() once; no error",
+    {
+      timeout: 20_000,
+    },
+    async () => {
+      const shared = counts();
+      const hold = new Int32Array(new SharedArrayBuffer(4));
+      const pool = hooksPool({ counts: shared, holdSetup: hold }, { minChildren: 1 });
+      const errors: unknown[] = [];
+      const { promise: failed, resolve } = Promise.withResolvers<void>();
+      pool.addEventListener("error", (event) => {
+        errors.push(event.detail.error);
+        resolve();
+      });
+      const answer = pool.shutdown(); // worker 1 is still starting: its setup() is held
+      // Before: it was ended once TEARDOWN_TIMEOUT_MS had passed, reported as
+      // "teardown() of worker ThreadPool-1 did not end within 5000 ms".
+      assert.equal(await within(failed, TEARDOWN_TIMEOUT_MS + 500), false, String(errors[0]));
+      Atomics.store(hold, 0, 1);
+      Atomics.notify(hold, 0);
+      assert.equal(await answer, true);
+      // One setup(), then one teardown() begun and ended.
+      assert.deepEqual([...shared], [1, 1, 1]);
+      assert.deepEqual(errors, []);
+      assert.equal(pool.alive, 0);
+    },
+  );
+
+  // Before, the worker was ended after the teardown allowance (5 s): bounded above it.
+  it(
+    "Pool.shutdown() of a worker whose setup() never settles ends it after startTimeout, with an error saying it did not start",
+    {
+      timeout: 20_000,
+    },
+    async () => {
+      const shared = counts();
+      const pool = hooksPool({ counts: shared, hangSetup: true }, {
+        minChildren: 1,
+        startTimeout: 200,
+      });
+      const errors: PoolEventMap["error"][] = [];
+      pool.addEventListener("error", (event) => errors.push(event));
+      // At once: worker 1 is starting, well within its startTimeout. It settles.
+      await pool.shutdown();
+      assert.equal(pool.alive, 0);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]!.detail.name, "ThreadPool-1");
+      // Before: "teardown() of worker ThreadPool-1 did not end within 5000 ms", a teardown never begun.
+      assert.equal(
+        (errors[0]!.detail.error as Error).message,
+        "Worker ThreadPool-1, retired while it started, did not start within 200 ms (startTimeout): its task module or setup() had not finished",
+      );
+      assert.deepEqual([Atomics.load(shared, 0), Atomics.load(shared, 2)], [0, 0]);
+    },
+  );
 
   it("a teardown() that throws is reported as an error event; the worker still goes", async () => {
     const shared = counts();
