@@ -16,6 +16,21 @@ import { checkInteger, invalid } from "./_checks.ts";
 
 const MIN_CAPACITY = 16;
 
+/** Reads a deque's `#front` (see {@linkcode frontIndex}); set in the class's static block. */
+let frontOf: (deque: Deque<unknown>) => number;
+
+/**
+ * The place of `deque`'s front element in the order of all it has held:
+ * it counts up with each element taken from the front (`shift`, `drain`,
+ * `clear`, `removeAt`) and down with each `unshift`. An `asCompleted(false)`
+ * iterator takes entries of `pool.done` up to the place the back had when it
+ * was made, whoever else takes from the front meanwhile. Internal: not
+ * exported by `mod.ts`.
+ */
+export function frontIndex(deque: Deque<unknown>): number {
+  return frontOf(deque);
+}
+
 /**
  * A double-ended queue. `pool.done`, `pool.failed` and `pool.jobs` are
  * `Deque`s.
@@ -41,6 +56,12 @@ export class Deque<T> implements Iterable<T> {
   #mask: number;
   #head = 0;
   #length = 0;
+  /** See {@linkcode frontIndex}. */
+  #front = 0;
+
+  static {
+    frontOf = (deque) => deque.#front;
+  }
 
   /**
    * Creates a deque holding `items`, in order; without them (`undefined` or
@@ -165,6 +186,7 @@ export class Deque<T> implements Iterable<T> {
     this.#head = (this.#head - 1) & this.#mask;
     this.#items[this.#head] = item;
     this.#length++;
+    this.#front--;
   }
 
   /**
@@ -187,6 +209,7 @@ export class Deque<T> implements Iterable<T> {
     this.#items[this.#head] = undefined;
     this.#head = (this.#head + 1) & this.#mask;
     this.#length--;
+    this.#front++;
     return item;
   }
 
@@ -284,6 +307,7 @@ export class Deque<T> implements Iterable<T> {
       items[(this.#head + this.#length - 1) & mask] = undefined;
     }
     this.#length--;
+    this.#front++;
     return item;
   }
 
@@ -335,6 +359,7 @@ export class Deque<T> implements Iterable<T> {
     this.#items = new Array(MIN_CAPACITY);
     this.#mask = MIN_CAPACITY - 1;
     this.#head = 0;
+    this.#front += this.#length;
     this.#length = 0;
   }
 

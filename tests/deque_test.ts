@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Deque } from "../src/deque.ts";
+import { Deque, frontIndex } from "../src/deque.ts";
 
 describe("Deque", () => {
   it("new Deque() refuses items that are not iterable with a TypeError naming the argument", () => {
@@ -43,6 +43,24 @@ describe("Deque", () => {
     assert.equal(q.at(-1), 9);
     assert.equal(q.pop(), 9);
     assert.deepEqual([...q].slice(-4), [5, 6, 7, 8]);
+  });
+
+  it("frontIndex() counts what left the front: shift, removeAt, drain and clear up, unshift down, pop not", () => {
+    const queue = new Deque([1, 2, 3, 4, 5]);
+    assert.equal(frontIndex(queue), 0);
+    queue.shift();
+    queue.removeAt(1);
+    assert.equal(frontIndex(queue), 2);
+    queue.pop();
+    assert.equal(frontIndex(queue), 2);
+    queue.unshift(0);
+    assert.equal(frontIndex(queue), 1);
+    assert.deepEqual(queue.drain(), [0, 2, 4]);
+    assert.equal(frontIndex(queue), 4);
+    queue.push(6);
+    queue.push(7);
+    queue.clear();
+    assert.equal(frontIndex(queue), 6);
   });
 
   it("Deque.removeAt() and insert() keep the order", () => {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Deque } from "../deque.ts";
+import { type Deque, frontIndex } from "../deque.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 
 /** A pool's result queues and their counters. */
@@ -21,31 +21,31 @@ export const NOTHING: unique symbol = Symbol("nothing");
 
 /**
  * Takes entries for one `asCompleted(wait)` iterator. With `onlyNow`
- * (`wait` false), only as many as the queues held when it was made: the
- * ones there then, at their fronts (entries are taken in order), and none
- * that arrived after.
+ * (`wait` false), only those the queues held when it was made: entries are
+ * taken from the front, and it stops at the place where the back was then
+ * (see `frontIndex`), though others (another iterator, a `done.shift()`)
+ * took some of them meanwhile.
  */
 export class CompletedTaker {
   readonly #queues: ResultQueues;
-  #doneLeft: number;
-  #failedLeft: number;
+  readonly #doneEnd: number;
+  readonly #failedEnd: number;
 
   constructor(queues: ResultQueues, onlyNow: boolean) {
     this.#queues = queues;
-    this.#doneLeft = onlyNow ? queues.done.length : Infinity;
-    this.#failedLeft = onlyNow ? queues.failed.length : Infinity;
+    const { done, failed } = queues;
+    this.#doneEnd = onlyNow ? frontIndex(done) + done.length : Infinity;
+    this.#failedEnd = onlyNow ? frontIndex(failed) + failed.length : Infinity;
   }
 
   /** The next entry, `done` before `failed`, or {@linkcode NOTHING}. */
   take(): unknown {
     const { done, failed } = this.#queues;
-    if (this.#doneLeft > 0 && done.length !== 0) {
-      this.#doneLeft--;
+    if (done.length !== 0 && frontIndex(done) < this.#doneEnd) {
       this.#queues.doneCount.tryAcquire();
       return done.shift();
     }
-    if (this.#failedLeft > 0 && failed.length !== 0) {
-      this.#failedLeft--;
+    if (failed.length !== 0 && frontIndex(failed) < this.#failedEnd) {
       this.#queues.failedCount.tryAcquire();
       return failed.shift();
     }

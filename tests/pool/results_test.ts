@@ -154,6 +154,20 @@ describe("Pool results", () => {
     assert.deepEqual([...pool.done], [3, 4, 5]);
   });
 
+  it("Pool.asCompleted(false) stops where done ended at the call, though another consumer took some meanwhile", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    pool.map((n: number) => n, [1, 2, 3]);
+    await pool.wait();
+    const iterator = pool.asCompleted(false);
+    assert.deepEqual([pool.done.shift(), pool.done.shift()], [1, 2]); // another consumer
+    pool.map((n: number) => n, [100, 200]);
+    await pool.wait();
+    const seen: unknown[] = [];
+    for await (const entry of iterator) seen.push(entry); // before: 3, 100, 200
+    assert.deepEqual(seen, [3]);
+    assert.deepEqual([...pool.done], [100, 200]);
+  });
+
   it("Pool.asCompleted(ms) stops at its deadline in the middle of a backlog", async () => {
     const clock = new FakeClock();
     await using pool = new Pool({ maxChildren: 1, clock });
