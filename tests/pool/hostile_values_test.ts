@@ -491,6 +491,12 @@ describe("Pool: tasks that change built-ins in their worker", () => {
     );
     assert.equal(await pool.run((a: number, b: number) => a + b, 1, 2), 3);
     assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    const later = pool.run(async (n: number) => {
+      await null;
+      return n * 3;
+    }, 7);
+    assert.equal(await within(later, 10_000), true, "an async job after it never ended");
+    assert.equal(await later, 21);
     assert.equal(await pool.run(workerName), before, "the same worker all along");
   });
 
