@@ -10,6 +10,7 @@ import type { ExecOptions } from "../pool/types.ts";
 import { checkSignal, checkTimeout, describe, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { EXEC_OPTION_NAMES, readExecOptions } from "../pool/exec_checks.ts";
+import { ItemSizes } from "./_sizes.ts";
 import type { ChunkData } from "./_wire.ts";
 
 /** Where a batch's results go. */
@@ -35,6 +36,8 @@ export class Batch {
     readonly callback: ((value: unknown, id: number) => void) | null,
     readonly deferreds: Deferred[] | null,
     readonly timeout: number,
+    /** What its items write as JSON: a chunk's size budget. */
+    readonly sizes: ItemSizes = new ItemSizes(),
   ) {}
 }
 
@@ -47,6 +50,8 @@ export interface Chunk {
   readonly batch: Batch;
   readonly offset: number;
   readonly count: number;
+  /** About how many characters its items write as JSON (see `ItemSizes`). */
+  readonly chars: number;
   readonly data: ChunkData;
   state: number;
   /** Sweeps that found it missing from Redis in a row. */

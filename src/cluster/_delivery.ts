@@ -13,6 +13,7 @@ import { thrownMessage } from "../_checks.ts";
 import { systemClock, type TimerId } from "../timers/clock.ts";
 import { type Chunk, State } from "./_batch.ts";
 import { Link, type LinkListener, type Outgoing } from "./_link.ts";
+import { CHUNK_CHARS } from "./_sizes.ts";
 import { where } from "./connection.ts";
 import { RedisUnavailableError } from "./errors.ts";
 import type { ResolvedClusterOptions } from "./options.ts";
@@ -47,6 +48,8 @@ export class Delivery {
   /** The producer's handler of a failed chunk, also called for one whose event was lost. */
   readonly #failed: LinkListener["failed"];
   #unsent: Chunk[] = [];
+  /** Characters of item JSON in the chunks being added now (see `Chunk.chars`). */
+  #adding = 0;
   #closedLink = false;
   // Through systemClock: it waits out delays longer than setTimeout takes.
   #offlineTimer: TimerId | undefined;
@@ -71,6 +74,11 @@ export class Delivery {
   /** Whether Redis went away after the connection opened: nothing is sent meanwhile. */
   get away(): boolean {
     return this.#link.offline && this.#link.opened;
+  }
+
+  /** About how many characters of item JSON are being added to Redis now. */
+  get adding(): number {
+    return this.#adding;
   }
 
   /** Starts the sweep if chunks are out and it is not running. */
@@ -101,6 +109,9 @@ export class Delivery {
 
   /** Adds `chunks` to Redis; while it is away they wait, then go again. */
   async send(chunks: Chunk[]): Promise<void> {
+    let chars = 0;
+    for (const chunk of chunks) chars += chunk.chars;
+    this.#adding += chars;
     try {
       await this.#link.add(chunks.map(outgoing));
       for (const chunk of chunks) if (chunk.state === State.ADDING) chunk.state = State.SENT;
@@ -118,6 +129,10 @@ export class Delivery {
         this.#host.commit();
         this.#host.pump(); // the backlog goes on (a failed probe chunk held it)
       }
+    } finally {
+      this.#adding -= chars;
+      // The producer cuts no more while the chunks being added are large: it may go on now.
+      if (chars !== 0 && this.#adding + chars >= CHUNK_CHARS) this.#host.pump();
     }
   }
 

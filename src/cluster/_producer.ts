@@ -24,14 +24,29 @@ import { settlesWithin, systemClock } from "../timers/clock.ts";
 import { Batch, type Chunk, type Deferred, report, Sink, State } from "./_batch.ts";
 import { Delivery } from "./_delivery.ts";
 import type { Results } from "./_results.ts";
+import { CHUNK_CHARS } from "./_sizes.ts";
 import { ChunkSizer } from "./_sizer.ts";
-import { type ChunkData, type ChunkResult, decodeFailure, fixArgs, WIRE_VERSION } from "./_wire.ts";
+import {
+  type ChunkData,
+  type ChunkResult,
+  decodeFailure,
+  fixArgs,
+  type JsonSize,
+  WIRE_VERSION,
+} from "./_wire.ts";
 import type { ResolvedClusterOptions } from "./options.ts";
 
 const WINDOW_PER_NODE = 4;
 /** How long a closing producer waits for Redis to drop the chunks it gave up. */
 const WITHDRAW_MS = 2000;
 const MIN_WINDOW = 8;
+/**
+ * Most characters of item JSON being added to Redis at once: two full
+ * chunks (see {@linkcode CHUNK_CHARS}), so one is written while the other
+ * is cut and stringified, and an add is answered well within the time after
+ * which Redis counts as away.
+ */
+const ADDING_CHARS = 2 * CHUNK_CHARS;
 /** The longest delay `setTimeout` keeps (a longer one fires at once). */
 const MAX_DELAY = 2 ** 31 - 1;
 
@@ -60,6 +75,8 @@ export class ChunkProducer {
   #queued = 0;
   #closed = false;
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
+  /** What `fixArgs` measured of the item `add()` fixed last. */
+  readonly #measured: JsonSize = { chars: 0 };
   /** Timers of probe chunks a node runs: see {@linkcode #watchProbe}. */
   readonly #probeTimers = new Set<ReturnType<typeof setTimeout>>();
 
@@ -177,6 +194,11 @@ export class ChunkProducer {
     return matched;
   }
 
+  /** How many more items `maxQueue` lets in now. */
+  get room(): number {
+    return Math.max(0, this.#options.maxQueue - this.#queued);
+  }
+
   /** Throws `QueueFullError` if `n` more items would pass `maxQueue`. */
   checkRoom(n: number): void {
     const maxQueue = this.#options.maxQueue;
@@ -193,7 +215,7 @@ export class ChunkProducer {
   ): JobId {
     // Fixed before the batch is chosen and the id taken: an argument's getter
     // may submit, and take the open batch or the next id itself.
-    const item = fixArgs(args, "submit job");
+    const item = fixArgs(args, "submit job", this.#measured);
     // ...or shut the pool down.
     if (this.closed) throw new PoolClosedError("Cannot submit job: pool is closed");
     this.checkRoom(1);
@@ -216,6 +238,7 @@ export class ChunkProducer {
       this.enqueue(open, 0);
       this.#open = open;
     }
+    open.sizes.add(open.items.length, this.#measured.chars);
     open.items.push(item);
     if (deferred) open.deferreds!.push(deferred);
     this.#pending++;
@@ -241,13 +264,19 @@ export class ChunkProducer {
     this.#pump();
   };
 
-  /** Cuts chunks from the backlog while the window has room, and sends them. */
+  /**
+   * Cuts chunks from the backlog while the window has room, and sends them.
+   * What is being added to Redis stays within `ADDING_CHARS` (but for one
+   * item that alone writes more), each chunk within `CHUNK_CHARS`: the rest
+   * waits for an add to end.
+   */
   #pump(): void {
     if (this.#delivery.away) return;
     const window = Math.max(MIN_WINDOW, WINDOW_PER_NODE * this.#nodes.size);
     const out: Chunk[] = [];
+    let room = ADDING_CHARS - this.#delivery.adding;
     let i = 0;
-    while (this.#chunks.size < window && i < this.#backlog.length) {
+    while (room > 0 && this.#chunks.size < window && i < this.#backlog.length) {
       const batch = this.#backlog.at(i)!;
       if (batch.ended !== null) {
         // Cancelled items at the cut point are never sent.
@@ -262,8 +291,11 @@ export class ChunkProducer {
         else i++;
         continue;
       }
+      if (size > 1) size = batch.sizes.fit(batch.cut, size, Math.min(room, CHUNK_CHARS));
       if (batch === this.#open) this.#open = null;
-      out.push(this.#cut(batch, size));
+      const chunk = this.#cut(batch, size);
+      room -= chunk.chars;
+      out.push(chunk);
       if (batch.cut === batch.items.length) this.#backlog.removeAt(i);
     }
     if (out.length !== 0) void this.#delivery.send(out);
@@ -293,6 +325,7 @@ export class ChunkProducer {
       batch,
       offset,
       count: size,
+      chars: batch.sizes.chars(offset, size),
       data,
       state: State.ADDING,
       missing: 0,

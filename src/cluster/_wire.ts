@@ -77,19 +77,51 @@ export const MAX_JSON_CHARS = 2 ** 27;
 
 /**
  * One check: the objects on the path to this one, and those found safe
- * with what they write (`objects + chars × 2^21`: both fit one number).
+ * with what they write.
  */
 interface JsonWalk {
   readonly seen: unknown[];
-  readonly safe: Map<object, number>;
+  readonly safe: Map<object, Written>;
   /** Arrays and objects written so far. */
   written: number;
   /** Characters of strings written so far. */
   chars: number;
+  /** Array elements and object properties written so far (for {@linkcode jsonChars}). */
+  values: number;
 }
 
-/** Packs what an object writes into one number (see {@linkcode JsonWalk}). */
-const CHARS_SHIFT = 2 ** 21;
+/** What a value writes as JSON: arrays and objects, characters of strings, elements and properties. */
+type Written = readonly [written: number, chars: number, values: number];
+
+function newWalk(): JsonWalk {
+  return { seen: [], safe: new Map(), written: 0, chars: 0, values: 0 };
+}
+
+/**
+ * Characters JSON may write for one value besides its strings' own: a
+ * number's digits (24 at most, `-2.2250738585072014e-308`), or a string's
+ * quotes; a key's quotes and colon; a comma.
+ */
+export const VALUE_CHARS = 28;
+
+/**
+ * About how many characters JSON writes for what `walk` checked, never
+ * fewer but for escapes in strings short enough to count unread (see
+ * {@linkcode jsonLength}): its strings, {@linkcode VALUE_CHARS} a value
+ * and two an array or object. What a chunk's size budget counts.
+ */
+function jsonChars(walk: JsonWalk): number {
+  return walk.chars + VALUE_CHARS * (walk.values + 1) + 2 * walk.written;
+}
+
+/**
+ * Where {@linkcode fixValue} and {@linkcode fixArgs} put about how many
+ * characters JSON writes for what they fixed (see {@linkcode jsonChars}):
+ * one object the caller keeps, so small items cost no allocation.
+ */
+export interface JsonSize {
+  chars: number;
+}
 
 /**
  * Why `value` cannot cross as JSON, or `undefined` if it can. JSON-safe:
@@ -100,7 +132,7 @@ const CHARS_SHIFT = 2 ** 21;
  * written. Each object is read once: its shared parts cost their size.
  */
 export function jsonProblem(value: unknown): string | undefined {
-  return walkJson(value, "", { seen: [], safe: new Map(), written: 0, chars: 0 });
+  return walkJson(value, "", newWalk());
 }
 
 function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefined {
@@ -123,8 +155,8 @@ function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefi
   const { seen, safe } = walk;
   const known = safe.get(value as object);
   if (known !== undefined) {
-    return count(walk, known % CHARS_SHIFT) ??
-      countChars(walk, Math.floor(known / CHARS_SHIFT));
+    walk.values += known[2];
+    return count(walk, known[0]) ?? countChars(walk, known[1]);
   }
   if (seen.includes(value)) return `${path || "it"} is a cyclic reference`;
   // Deeper, this check (and JSON itself, on Deno) would run out of stack: a bare RangeError.
@@ -133,11 +165,13 @@ function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefi
   }
   const before = walk.written;
   const charsBefore = walk.chars;
+  const valuesBefore = walk.values;
   const tooMany = count(walk, 1);
   if (tooMany) return tooMany;
   seen.push(value);
   try {
     if (Array.isArray(value)) {
+      walk.values += value.length;
       for (let i = 0; i < value.length; i++) {
         const problem = walkJson(value[i], `${path}[${i}]`, walk);
         if (problem) return problem;
@@ -151,12 +185,17 @@ function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefi
       for (const key of Object.keys(value as object)) {
         const field = (value as Record<string, unknown>)[key];
         if (field === undefined) continue;
+        walk.values++;
         const problem = countChars(walk, jsonLength(key)) ??
           walkJson(field, `${path}.${key}`, walk);
         if (problem) return problem;
       }
     }
-    safe.set(value as object, walk.written - before + (walk.chars - charsBefore) * CHARS_SHIFT);
+    safe.set(value as object, [
+      walk.written - before,
+      walk.chars - charsBefore,
+      walk.values - valuesBefore,
+    ]);
     return undefined;
   } finally {
     seen.pop();
@@ -224,27 +263,39 @@ export const JSON_SAFE =
  * is copied is a `TypeError` naming the value. Getters run here, once per
  * read, and never again once the value is queued.
  *
+ * With `size`, it also says about how many characters JSON writes for the
+ * value (see {@linkcode JsonSize}), from the check's own walk: a number or a
+ * short string costs nothing more.
+ *
  * @example Usage
  * ```ts
  * import { fixValue } from "./_wire.ts";
  * import assert from "node:assert/strict";
  *
  * const arg = { n: 1 };
- * const copy = fixValue(arg, "submit job", "argument 1");
+ * const size = { chars: 0 };
+ * const copy = fixValue(arg, "submit job", "argument 1", size);
  * arg.n = 2;
  * assert.deepEqual(copy, { n: 1 });
+ * assert.ok(size.chars >= JSON.stringify(copy).length);
  * assert.throws(() => fixValue(10n, "submit job", "argument 1"), /argument 1 is not JSON-safe/);
  * ```
  *
  * @throws {TypeError} Naming `label` and what in it cannot cross.
  */
-export function fixValue(value: unknown, what: string, label: string): unknown {
+export function fixValue(value: unknown, what: string, label: string, size?: JsonSize): unknown {
   if (
-    typeof value === "number"
-      ? Number.isFinite(value)
-      : typeof value === "string" && value.length <= MAX_JSON_CHARS / 6
-  ) return value;
-  let problem = jsonProblem(value);
+    typeof value === "number" ? Number.isFinite(value) : (
+      typeof value === "string" && value.length <= MAX_JSON_CHARS / 6
+    )
+  ) {
+    if (size !== undefined) {
+      size.chars = typeof value === "string" ? VALUE_CHARS + value.length : VALUE_CHARS;
+    }
+    return value;
+  }
+  let walk = newWalk();
+  let problem = walkJson(value, "", walk);
   if (problem === undefined && typeof value === "object" && value !== null) {
     try {
       value = structuredClone(value);
@@ -253,24 +304,32 @@ export function fixValue(value: unknown, what: string, label: string): unknown {
         `Cannot ${what}: ${label} cannot be copied (${describeThrown(error)}); ${JSON_SAFE}`,
       );
     }
-    problem = jsonProblem(value); // what the copy's getters gave
+    walk = newWalk();
+    problem = walkJson(value, "", walk); // what the copy's getters gave
   }
   if (problem !== undefined) {
     throw new TypeError(`Cannot ${what}: ${label} is not JSON-safe (${problem}); ${JSON_SAFE}`);
   }
+  if (size !== undefined) size.chars = jsonChars(walk);
   return value;
 }
 
 /**
  * The arguments of one item, fixed and checked ({@linkcode fixValue}): the
- * one argument itself, or an array of them.
+ * one argument itself, or an array of them; with `size`, about how many
+ * characters JSON writes for it.
  *
  * @throws {TypeError} Naming the argument and what in it cannot cross.
  */
-export function fixArgs(args: readonly unknown[], what: string): unknown {
-  if (args.length === 1) return fixValue(args[0], what, "argument 1");
+export function fixArgs(args: readonly unknown[], what: string, size?: JsonSize): unknown {
+  if (args.length === 1) return fixValue(args[0], what, "argument 1", size);
   const fixed = new Array(args.length);
-  for (let i = 0; i < args.length; i++) fixed[i] = fixValue(args[i], what, `argument ${i + 1}`);
+  let chars = VALUE_CHARS;
+  for (let i = 0; i < args.length; i++) {
+    fixed[i] = fixValue(args[i], what, `argument ${i + 1}`, size);
+    if (size !== undefined) chars += size.chars;
+  }
+  if (size !== undefined) size.chars = chars;
   return fixed;
 }
 
