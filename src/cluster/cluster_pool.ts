@@ -47,8 +47,11 @@ import {
 import { ChunkProducer } from "./_producer.ts";
 import { CompletedTaker, NOTHING } from "../pool/completed.ts";
 import { abortWith } from "../pool/job.ts";
+import { isAsyncOnly } from "../pool/arguments.ts";
+import { collector, fixItems, readItems, readItemsAsync } from "./_items.ts";
 import { Results } from "./_results.ts";
-import { fixArgs, fixValue } from "./_wire.ts";
+import { ItemSizes } from "./_sizes.ts";
+import { fixArgs, type JsonSize } from "./_wire.ts";
 import {
   type ClusterExecOptions,
   type ClusterPoolOptions,
@@ -172,42 +175,155 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
 
   /**
    * Queues one item per element of `iterable` (each is the one argument),
-   * checked for JSON safety now.
+   * checked for JSON safety now. The iterable is read no further than
+   * `maxQueue` has room for, plus one: an endless one meets `QueueFullError`.
    *
    * @param done As in `submitDone`; by default `true`: `doneCallback` if the pool has one, else `done`.
    * @returns How many items were queued; their ids are consecutive.
+   * @throws {QueueFullError} If `iterable` holds more items than `maxQueue` has room for (none is queued).
+   * @throws {TypeError} If `iterable` is neither iterable nor async iterable, or an item is not JSON-safe.
+   *
+   * @example An endless iterable meets maxQueue
+   * ```ts
+   * import { ClusterPool } from "@fastpool/fastpool/cluster";
+   * import { QueueFullError } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * function* naturals() {
+   *   for (let n = 0;; n++) yield n;
+   * }
+   * type Tasks = { double(n: number): number };
+   * await using pool = new ClusterPool<Tasks>({ connection: "redis://127.0.0.1:6379", queue: "jobs", maxQueue: 100 });
+   * assert.throws(() => pool.map("double", naturals()), QueueFullError);
+   * assert.equal(pool.pending, 0); // nothing was queued, nothing connected
+   * ```
    */
   map<T extends TaskName<M>>(
     task: T,
     iterable: Iterable<MapItem<TaskFunction<M, T>>>,
     done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
-  ): number {
+  ): number;
+  /**
+   * Like `map` over an iterable, for an `AsyncIterable`: it is read (no
+   * further than `maxQueue` has room for, plus one), then its items are
+   * queued together; resolves to how many.
+   */
+  map<T extends TaskName<M>>(
+    task: T,
+    iterable: AsyncIterable<MapItem<TaskFunction<M, T>>>,
+    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
+  ): Promise<number>;
+  map<T extends TaskName<M>>(
+    task: T,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
+  ): number | Promise<number> {
     const [sink, callback] = done === undefined
       ? this.#byDefault()
       : checkDone(done, this.#byDefault());
-    this.#checkOpen();
-    checkTask(task, "map");
-    if (
-      iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function"
-    ) {
-      throw new TypeError(`Cannot map: "iterable" must be iterable, received ${typeof iterable}`);
+    if (isAsyncOnly(iterable)) {
+      return this.#readAsync(task, iterable, "map").then((items) =>
+        this.#queueItems(task, items, "map", sink, callback, null)
+      );
     }
-    const items = [...iterable as Iterable<unknown>];
-    for (let i = 0; i < items.length; i++) items[i] = fixValue(items[i], "map", `item ${i}`);
+    return this.#queueItems(task, this.#read(task, iterable, "map"), "map", sink, callback, null);
+  }
+
+  /**
+   * Like `map`, with the same chunks, resolving to the results in input
+   * order. If items fail, the promise rejects with the error of the first
+   * failed item (by input order), once every item has ended; a generator
+   * task's item is the array of its values. The results do not go to
+   * `done` or `failed`. `iterable` may be async; it is read first, and the
+   * whole of it refused with `QueueFullError` if `maxQueue` has no room for
+   * all its items (none is queued).
+   *
+   * @returns The results, in the order of `iterable`.
+   *
+   * @example Refused as a whole when the queue has no room
+   * ```ts
+   * import { ClusterPool } from "@fastpool/fastpool/cluster";
+   * import { QueueFullError } from "@fastpool/fastpool";
+   * import assert from "node:assert/strict";
+   *
+   * type Tasks = { double(n: number): number };
+   * await using pool = new ClusterPool<Tasks>({ connection: "redis://127.0.0.1:6379", queue: "jobs", maxQueue: 2 });
+   * await assert.rejects(pool.collect("double", [1, 2, 3]), QueueFullError);
+   * assert.deepEqual(await pool.collect("double", []), []);
+   * assert.equal(pool.pending, 0); // nothing was queued, nothing connected
+   * ```
+   *
+   * @example Usage (needs Redis and a node serving the queue)
+   * ```ts ignore
+   * import { ClusterPool } from "@fastpool/fastpool/cluster";
+   *
+   * await using pool = new ClusterPool<typeof import("./tasks.ts")>({
+   *   connection: "redis://127.0.0.1:6379",
+   *   queue: "tasks",
+   * });
+   * console.log(await pool.collect("fib", [20, 21, 22])); // [6765, 10946, 17711]
+   * ```
+   */
+  async collect<T extends TaskName<M>>(
+    task: T,
+    iterable:
+      | Iterable<MapItem<TaskFunction<M, T>>>
+      | AsyncIterable<MapItem<TaskFunction<M, T>>>,
+  ): Promise<RunResult<TaskFunction<M, T>>[]> {
+    const items = isAsyncOnly(iterable)
+      ? await this.#readAsync(task, iterable, "collect")
+      : this.#read(task, iterable, "collect");
+    let deferreds!: Deferred[];
+    const results = new Promise<unknown[]>((resolve, reject) => {
+      deferreds = collector(items.length, resolve, reject);
+    });
+    this.#queueItems(task, items, "collect", Sink.PROMISES, null, deferreds);
+    return await results as RunResult<TaskFunction<M, T>>[];
+  }
+
+  /** The items of a sync `iterable` for `map` or `collect`, no more than the queue has room for. */
+  #read(task: unknown, iterable: unknown, what: string): unknown[] {
+    this.#checkOpen();
+    checkTask(task, what);
+    return readItems(iterable, this.#producer.room, this.#options.maxQueue, what);
+  }
+
+  /** The items of an async `source`, as {@linkcode #read}. */
+  async #readAsync(
+    task: unknown,
+    source: AsyncIterable<unknown>,
+    what: string,
+  ): Promise<unknown[]> {
+    this.#checkOpen();
+    checkTask(task, what);
+    return await readItemsAsync(source, this.#producer.room, this.#options.maxQueue);
+  }
+
+  /** Fixes `items` for the wire and queues them as one batch; returns how many. */
+  #queueItems(
+    task: unknown,
+    items: unknown[],
+    what: string,
+    sink: number,
+    callback: ((value: unknown, id: number) => void) | null,
+    deferreds: Deferred[] | null,
+  ): number {
+    const sizes = fixItems(items, what);
     this.#checkOpen(); // a getter may have shut the pool down
     const n = items.length;
     if (n === 0) return 0;
-    this.#producer.checkRoom(n);
+    this.#producer.checkRoom(n); // reading and the getters may have queued items
     const firstId = this.#producer.takeIds(n);
     const batch = new Batch(
-      task,
+      task as string,
       true,
       items,
       firstId,
       sink,
       callback,
-      null,
+      deferreds,
       this.#options.taskTimeout,
+      sizes,
     );
     this.#producer.enqueue(batch, n);
     return n;
@@ -248,11 +364,12 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   ): Promise<RunResult<TaskFunction<M, T>>> {
     let options: ClusterExecOptions;
     let item: unknown;
+    const size: JsonSize = { chars: 0 };
     try {
       this.#checkOpen();
       checkTask(task, "run job");
       options = checkExec(args, given);
-      item = fixArgs(args as readonly unknown[], "run job");
+      item = fixArgs(args as readonly unknown[], "run job", size);
       this.#checkOpen(); // a getter may have shut the pool down
       this.#producer.checkRoom(1);
     } catch (error) {
@@ -270,6 +387,8 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       : options.timeout === Infinity
       ? 0
       : options.timeout;
+    const sizes = new ItemSizes();
+    sizes.add(0, size.chars);
     const batch = new Batch(
       task,
       (args as readonly unknown[]).length === 1,
@@ -279,6 +398,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
       null,
       [deferred],
       timeout,
+      sizes,
     );
     if (signal) {
       // An argument's getter, run by `fixArgs`, may have aborted it: as if aborted before the call.

@@ -7,10 +7,11 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ClusterPool, RedisUnavailableError, serve } from "../../src/cluster/mod.ts";
 import { Pool } from "../../src/pool/pool.ts";
-import { TaskTimeoutError } from "../../src/errors.ts";
+import { QueueFullError, TaskTimeoutError } from "../../src/errors.ts";
 import { PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
 import { MAX_JSON_CHARS } from "../../src/cluster/_wire.ts";
 import {
+  bounded,
   needsRedis,
   otherRuntime,
   queueName,
@@ -18,6 +19,7 @@ import {
   startNode,
   tasksUrl,
   thisRuntime,
+  watchQueue,
 } from "./_harness.ts";
 
 type Tasks = typeof import("../fixtures/cluster_tasks.ts");
@@ -378,6 +380,99 @@ describe("ClusterPool with nodes", () => {
       assert.equal(await pool.wait(20_000), true);
       assert.deepEqual(seen.sort(), [2, 3, 4, 5]);
       assert.equal(pool.done.length, 0);
+    },
+  );
+
+  it(
+    "ClusterPool.map() takes an async iterable: reads it, queues its items and resolves to their count; past maxQueue, QueueFullError",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("map-async");
+      await using _node = await startNode(redis, queue, {});
+      await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue, maxQueue: 10 });
+      async function* numbers(n: number): AsyncGenerator<number> {
+        for (let i = 0; i < n; i++) yield i;
+      }
+      // Before: TypeError "must be iterable, received object".
+      assert.equal(await pool.map("inc", numbers(5)), 5);
+      assert.equal(await pool.wait(20_000), true);
+      assert.deepEqual([...pool.done].sort(), [1, 2, 3, 4, 5]);
+      let read = 0;
+      let closed = false;
+      async function* endless(): AsyncGenerator<number> {
+        try {
+          for (;;) {
+            if (++read > 1000) throw new Error("read too far");
+            yield read;
+          }
+        } finally {
+          closed = true;
+        }
+      }
+      await assert.rejects(pool.map("inc", endless()), QueueFullError);
+      assert.equal(read, 11, "read no further than the room in the queue, plus one");
+      assert.ok(closed, "the source is closed");
+      assert.equal(pool.pending, 0);
+      assert.throws(() => pool.map("inc", 5 as never), {
+        name: "TypeError",
+        message: 'Cannot map: "iterable" must be iterable or async iterable, received 5',
+      });
+      assert.throws(() => pool.map("inc", {} as never), /async iterable, received an object$/);
+    },
+  );
+
+  it(
+    "ClusterPool.collect() resolves to the results in input order, or rejects with the first failure by input order once every item has ended",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("collect");
+      await using _node = await startNode(redis, queue, {});
+      await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue, maxQueue: 100 });
+      assert.deepEqual(await pool.collect("inc", [1, 2, 3]), [2, 3, 4]); // before: not a function
+      assert.deepEqual(await pool.collect("count", [2, 0, 3]), [[0, 1], [], [0, 1, 2]]);
+      async function* numbers(n: number): AsyncGenerator<number> {
+        for (let i = 0; i < n; i++) yield i;
+      }
+      assert.deepEqual(await pool.collect("inc", numbers(4)), [1, 2, 3, 4]);
+      assert.deepEqual(await pool.collect("inc", []), []);
+      const failure = await pool.collect("evenOnly", [2, 5, 4, 3]).then(() => null, (e) => e);
+      assert.ok(failure instanceof RangeError);
+      assert.equal(failure.message, "odd: 5");
+      assert.equal(pool.pending, 0, "every item had ended");
+      const many = Array.from({ length: 101 }, (_, i) => i);
+      await assert.rejects(pool.collect("inc", many), QueueFullError);
+      await assert.rejects(pool.collect("inc", numbers(101)), QueueFullError);
+      assert.equal(pool.pending, 0, "refused as a whole: none queued");
+      assert.equal(pool.done.length + pool.failed.length, 0, "results go to the promise only");
+    },
+  );
+
+  it(
+    "ClusterPool.map() and run() send items that together pass 2 ** 25 characters of JSON in separate chunks",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("chunk-chars");
+      await using watched = await watchQueue(redis, queue);
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      await using _pool = bounded(pool); // before, with no node, the items stayed pending
+      // Two of these, with their quotes and commas, write more than 2 ** 25
+      // characters (CHUNK_CHARS): each goes in a chunk of its own. No node
+      // runs: the first chunk of a task (its probe) is looked at in Redis.
+      const big = "x".repeat(2 ** 24) as unknown as number;
+      const itemsIn = async (id: string) => (await watched.raw.getJob(id))?.data.items.length;
+      let added = watched.next("waiting");
+      pool.map("inc", [big, big, big]);
+      assert.equal(await itemsIn(await added), 1, "map()"); // before: 3 (5 × 110M failed)
+      added = watched.next("waiting");
+      const runs = [0, 1, 2].map(() => pool.run("fib", big).catch((error) => error));
+      assert.equal(await itemsIn(await added), 1, "run()s that share a batch");
+      assert.equal(pool.queued, 6);
+      assert.equal(pool.chunks, 2);
+      assert.equal(pool.cancel(), true);
+      for (const error of await Promise.all(runs)) assert.equal(error.name, "AbortError");
     },
   );
 });

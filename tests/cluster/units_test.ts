@@ -28,7 +28,12 @@ import { resolveClusterOptions } from "../../src/cluster/options.ts";
 import { Results } from "../../src/cluster/_results.ts";
 import { ChunkSizer, PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
 import { parseArgs } from "../../src/cluster/node.ts";
-import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../../src/errors.ts";
+import {
+  PoolClosedError,
+  QueueFullError,
+  TaskTimeoutError,
+  WorkerCrashedError,
+} from "../../src/errors.ts";
 
 type Tasks = typeof import("../fixtures/cluster_tasks.ts");
 const connection = "redis://127.0.0.1:1"; // never dialled: these tests submit nothing valid
@@ -457,6 +462,28 @@ describe("ClusterPool without Redis", () => {
     assert.equal(pool.cancel(), true);
     assert.equal(pool.pending, 0);
     await pool.shutdown();
+  });
+
+  it("ClusterPool.map() reads an endless iterable no further than maxQueue has room for, plus one, then throws QueueFullError", async () => {
+    await using pool = new ClusterPool<Tasks>({ connection, queue: "q", maxQueue: 1000 });
+    let read = 0;
+    let closed = false;
+    function* endless(): Generator<number> {
+      try {
+        // Before: read to the end, until Deno ran out of memory.
+        for (;;) {
+          if (++read > 100_000) throw new Error("read too far");
+          yield read;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    assert.throws(() => pool.map("inc", endless()), QueueFullError);
+    assert.equal(read, 1001);
+    assert.ok(closed, "the iterator is closed");
+    assert.throws(() => pool.map("inc", new Array(1001).fill(1)), QueueFullError);
+    assert.equal(pool.pending, 0); // nothing queued, nothing connected
   });
 
   it("ClusterPool: Redis unreachable fails pending items with RedisUnavailableError after offlineTimeout", async () => {
