@@ -50,6 +50,8 @@ export class Recovery {
   readonly #ends: JobEnds;
   readonly #workers: Workers;
   readonly #stats: StatsRecorder;
+  /** Jobs moved once off a worker that did not start them (see #stuck), by the id that waited. */
+  readonly #movedStuck = new Set<number>();
   readonly #host: RecoveryHost;
 
   constructor(
@@ -163,6 +165,7 @@ export class Recovery {
     let from = this.#clock.now(); // when it was sent, or last seen waiting
     let unread: number | undefined; // answers posted, unread when its time ran out
     let freeSince: number | undefined; // since when it waits with nothing ahead of it
+    const patience = Math.max(timeout, this.#options.startTimeout);
     const check = () => {
       job.timer = undefined;
       if (job.ended || job.slot !== slot || slot.dead) return;
@@ -180,12 +183,13 @@ export class Recovery {
       // (as on the shared lane), or one that never ends would hold it.
       if (progress === "waiting" && !WorkerSlot.loadsFor(job, slot.loading())) {
         // Nothing ahead of it on a worker that is ready, yet not started:
-        // something no job owns holds the worker's thread (a timer or loop a
-        // task left). Once it has waited so for its whole limit, it goes to a
-        // fresh worker. (A worker's start-up is `startTimeout`'s.)
-        if (slot.ready && slot.nothingAhead(job)) {
+        // something holds the worker's thread (a timer or loop a task left,
+        // or reading its own arguments, which may take long). Once it has
+        // waited so for its limit and `startTimeout` both, it goes to a
+        // fresh worker (see #stuck). (A worker's start-up is `startTimeout`'s.)
+        if (slot.ready && slot.nothingAhead(job) && patience !== Infinity) {
           freeSince ??= now;
-          if (now - freeSince >= timeout) return this.#stuck(slot, job);
+          if (now - freeSince >= patience) return this.#stuck(slot, job, patience);
         } else freeSince = undefined;
         from = now;
         job.timer = this.#clock.setTimer(check, look);
@@ -215,17 +219,30 @@ export class Recovery {
   }
 
   /**
-   * `job` has waited its whole time limit on `slot` with nothing ahead of it:
-   * the worker's thread is held by something no job owns. It is replaced,
-   * said with an `error` event, and its jobs, none started, go again.
+   * `job` has waited `waited` ms on `slot` with nothing ahead of it: the
+   * worker's thread is held by something no job owns, or by reading the
+   * job's own arguments. The worker is replaced, said with an `error` event,
+   * and its jobs, none started, go again; but a job that waited so on a
+   * second worker fails (its arguments may take that long to read: it would
+   * go round for ever).
    */
-  #stuck(slot: WorkerSlot, job: Job): void {
+  #stuck(slot: WorkerSlot, job: Job, waited: number): void {
     const name = this.#workers.nameOf(slot);
-    const error = new Error(
-      `Worker ${name} did not start job ${
-        job.id + job.next
-      } within its time limit (${job.timeout} ms) with nothing ahead of it: something no job owns holds its thread (a timer or loop a task left behind?); the worker is replaced and its jobs go again`,
-    );
+    const id = job.id + job.next;
+    const why = `with nothing ahead of it: something holds its thread (a timer or loop a task left behind, or reading the job's arguments)`;
+    let error: Error;
+    if (this.#movedStuck.delete(id)) {
+      error = new Error(
+        `Job ${id} did not start on two workers, each given ${waited} ms (its time limit or startTimeout) ${why}; it fails`,
+      );
+      job.ended = true;
+      for (let i = job.next; i < job.count; i++) this.#ends.failed(job, job.id + i, error);
+    } else {
+      this.#movedStuck.add(id);
+      error = new Error(
+        `Worker ${name} did not start job ${id} within ${waited} ms (its time limit or startTimeout) ${why}; the worker is replaced and its jobs go again`,
+      );
+    }
     this.#workers.remove(slot, "timeout");
     this.#requeue(unanswered(slot), slot, null);
     this.#host.emit("error", { name, id: slot.id, error });

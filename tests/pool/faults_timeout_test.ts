@@ -17,6 +17,53 @@ import { promiseState } from "../_util.ts";
 import { identity, spinUntilReleased, tally, WatchedClock, workerName } from "./_faults.ts";
 
 /**
+ * Shared words for tasks that leave their worker's thread held after they
+ * return: word 0 the test sets to release them, word 1 counts the threads held.
+ */
+function holder() {
+  const memory = new Int32Array(new SharedArrayBuffer(8));
+  return {
+    memory,
+    /** Resolves once `count` threads are held. */
+    async held(count: number): Promise<void> {
+      while (true) {
+        const seen = Atomics.load(memory, 1);
+        if (seen >= count) return;
+        const result = Atomics.waitAsync(memory, 1, seen);
+        if (result.async) await result.value;
+      }
+    },
+    release(): void {
+      Atomics.store(memory, 0, 1);
+      Atomics.notify(memory, 0);
+    },
+  };
+}
+
+/** Returns, leaving a timer that holds its worker's thread until released (see `holder`). */
+const leavesThreadHeld = (memory: Int32Array): string => {
+  setTimeout(() => {
+    Atomics.add(memory, 1, 1);
+    Atomics.notify(memory, 1);
+    Atomics.wait(memory, 0, 0);
+  }, 0);
+  return "returned";
+};
+
+/** `leavesThreadHeld` once the gate opens (see `_gate.ts`). */
+const waitThenLeaveThreadHeld = (gate: Int32Array, memory: Int32Array): string => {
+  Atomics.add(gate, 0, 1);
+  Atomics.notify(gate, 0);
+  Atomics.wait(gate, 1, 0);
+  setTimeout(() => {
+    Atomics.add(memory, 1, 1);
+    Atomics.notify(memory, 1);
+    Atomics.wait(memory, 0, 0);
+  }, 0);
+  return "returned";
+};
+
+/**
  * A pool of one worker that waits in `setup()` until `release()`, whose jobs
  * (`run`) have a time limit of 100 ms, as `taskTimeout` or as `exec()`'s.
  */
@@ -104,24 +151,12 @@ describe("Pool timeouts", () => {
   });
 
   it("Pool option taskTimeout moves a job off a worker whose thread something no job owns holds, and says so", async () => {
-    await using pool = new Pool({ maxChildren: 1, taskTimeout: 200 });
+    await using pool = new Pool({ maxChildren: 1, taskTimeout: 100, startTimeout: 200 });
     const before = await pool.run(workerName);
-    // word 0: the test releases the thread; word 1: the left-behind timer holds it now
-    const hold = new Int32Array(new SharedArrayBuffer(8));
+    const hold = holder();
     try {
-      const leavesTimer = (memory: Int32Array) => {
-        setTimeout(() => {
-          Atomics.store(memory, 1, 1);
-          Atomics.notify(memory, 1);
-          Atomics.wait(memory, 0, 0);
-        }, 0);
-        return "returned";
-      };
-      assert.equal(await pool.run(leavesTimer, hold), "returned");
-      while (Atomics.load(hold, 1) === 0) {
-        const result = Atomics.waitAsync(hold, 1, 0);
-        if (result.async) await result.value;
-      }
+      assert.equal(await pool.run(leavesThreadHeld, hold.memory), "returned");
+      await hold.held(1);
       const errors: string[] = [];
       pool.addEventListener("error", (event) => errors.push(String(event.detail.error)));
       const exits: string[] = [];
@@ -131,12 +166,34 @@ describe("Pool timeouts", () => {
       assert.equal(errors.length, 1);
       assert.match(
         errors[0]!,
-        /did not start job \d+ within its time limit \(200 ms\) with nothing ahead/,
+        /did not start job \d+ within 200 ms \(its time limit or startTimeout\) with nothing ahead/,
       );
       assert.notEqual(await pool.run(workerName), before);
     } finally {
-      Atomics.store(hold, 0, 1);
-      Atomics.notify(hold, 0);
+      hold.release();
+    }
+  });
+
+  it("Pool option taskTimeout fails a job that a second worker did not start either, with nothing ahead of it (it would go round for ever)", async () => {
+    await using pool = new Pool({ maxChildren: 2, taskTimeout: 100, startTimeout: 200 });
+    const hold = holder();
+    try {
+      // One job on each worker, each leaving its thread held.
+      const g = gate();
+      const held = [1, 2].map(() => pool.run(waitThenLeaveThreadHeld, g.memory, hold.memory));
+      await g.started(2);
+      g.open();
+      assert.deepEqual(await Promise.all(held), ["returned", "returned"]);
+      await hold.held(2);
+      const exits: string[] = [];
+      pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+      await assert.rejects(
+        pool.run(identity, 5),
+        /^Error: Job \d+ did not start on two workers, each given 200 ms .*; it fails$/,
+      );
+      assert.deepEqual(exits, ["timeout", "timeout"]);
+    } finally {
+      hold.release();
     }
   });
 
