@@ -78,6 +78,11 @@ async function program(pool: PoolLike): Promise<unknown> {
   };
 }
 
+/** 0 … n-1, from an async source. */
+async function* numbers(n: number): AsyncGenerator<number> {
+  for (let i = 0; i < n; i++) yield i;
+}
+
 describe("ClusterPool with nodes", () => {
   it(
     "ClusterPool and serve() connect with a password; a wrong one is a RedisUnavailableError",
@@ -391,9 +396,6 @@ describe("ClusterPool with nodes", () => {
       const queue = queueName("map-async");
       await using _node = await startNode(redis, queue, {});
       await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue, maxQueue: 10 });
-      async function* numbers(n: number): AsyncGenerator<number> {
-        for (let i = 0; i < n; i++) yield i;
-      }
       // Before: TypeError "must be iterable, received object".
       assert.equal(await pool.map("inc", numbers(5)), 5);
       assert.equal(await pool.wait(20_000), true);
@@ -432,9 +434,6 @@ describe("ClusterPool with nodes", () => {
       await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue, maxQueue: 100 });
       assert.deepEqual(await pool.collect("inc", [1, 2, 3]), [2, 3, 4]); // before: not a function
       assert.deepEqual(await pool.collect("count", [2, 0, 3]), [[0, 1], [], [0, 1, 2]]);
-      async function* numbers(n: number): AsyncGenerator<number> {
-        for (let i = 0; i < n; i++) yield i;
-      }
       assert.deepEqual(await pool.collect("inc", numbers(4)), [1, 2, 3, 4]);
       assert.deepEqual(await pool.collect("inc", []), []);
       const failure = await pool.collect("evenOnly", [2, 5, 4, 3]).then(() => null, (e) => e);
