@@ -719,7 +719,6 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   get jobs(): JobsDeque<QueuedJob> {
-    this.#proxyCalls.decide(); // a proxy() call made just before is a job here
     return this.#jobs;
   }
 
@@ -944,7 +943,6 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     }
     checkOptionNames(options, ["reset"], "read stats");
     if (options.reset !== undefined) checkBoolean(options.reset, "reset", "read stats");
-    this.#proxyCalls.decide(); // a proxy() call made just before counts
     const loop = this.#loop;
     let unstarted = 0; // jobs a worker holds and has not started: cancel() would take them back
     for (const slot of loop.slots) unstarted += unstartedItems(slot);
@@ -975,7 +973,6 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   get needsDrain(): boolean {
-    this.#proxyCalls.decide();
     return this.#loop.needsDrain;
   }
 

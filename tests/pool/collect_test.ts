@@ -207,22 +207,6 @@ describe("Pool.proxy()", () => {
     }
   });
 
-  it("Pool.proxy() calls made just before stats(), jobs or needsDrain in the same tick count there", async () => {
-    await using pool = new Pool<Tasks>({
-      maxChildren: 1,
-      module: fixture("tasks.ts"),
-      highWaterMark: 2,
-    });
-    const tasks = pool.proxy();
-    const calls = [tasks.double(1)];
-    assert.equal(pool.stats().jobs.submitted, 1);
-    calls.push(tasks.double(2));
-    assert.equal(pool.jobs.length, 2);
-    calls.push(tasks.double(3));
-    assert.equal(pool.needsDrain, true);
-    assert.deepEqual(await Promise.all(calls), [2, 4, 6]);
-  });
-
   it("Pool.proxy() needs a task module", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     assert.throws(() => pool.proxy(), { name: "TypeError", message: /no "module" option/ });
