@@ -48,8 +48,10 @@ export function whenSettled(
     try {
       return ownOr(value as Promise<unknown>, apply(promiseThen, value, [onFulfilled, onRejected]));
     } catch {
-      // Not a promise after all (a Proxy of one), or a species that threw
-      // before anything was registered: followed as any thenable.
+      // Not a promise after all (a Proxy of one: `await` then rejects, as
+      // its `then` refuses it), or a species that threw before anything was
+      // registered: `await` reads no species.
+      return follow(value as Promise<unknown>, onFulfilled, onRejected);
     }
   }
   const own = new OwnPromise((resolve) => resolve(value));

@@ -500,6 +500,36 @@ describe("Pool: tasks that change built-ins in their worker", () => {
     assert.equal(await pool.run(workerName), before, "the same worker all along");
   });
 
+  it("Pool async jobs after a task makes Promise[Symbol.species] a getter that throws return their values", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const breaker = () => {
+      Object.defineProperty(Promise, Symbol.species, {
+        configurable: true,
+        get() {
+          throw new Error("species getter threw");
+        },
+      });
+      return "replaced";
+    };
+    assert.equal(await pool.run(breaker), "replaced");
+    const later = await Promise.allSettled(
+      [1, 2, 3, 4, 5].map((n) =>
+        pool.run(async (x: number) => {
+          await null;
+          return x * 2;
+        }, n)
+      ),
+    );
+    // On Deno the worker's own message loop meets the getter: the next job
+    // may fail with it and the worker is replaced. None fails after that
+    // (before, on Bun, every later async job failed with the getter's error).
+    const values = later.map((outcome) =>
+      outcome.status === "fulfilled" ? outcome.value : "failed"
+    );
+    assert.deepEqual(values.slice(1), [4, 6, 8, 10]);
+    assert.ok(values[0] === 2 || values[0] === "failed", String(values[0]));
+  });
+
   // Not Promise[Symbol.species]: a task that replaces it leaves its worker's thread looping
   // (on Deno, even after terminate(), its memory growing), a limit written in README.md.
   it("Pool async jobs that call jobContext() still end after a task replaces then, finally or queueMicrotask", async () => {

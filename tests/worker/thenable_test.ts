@@ -15,14 +15,14 @@ function deafSpecies(executor: (resolve: () => void, reject: () => void) => void
   executor(() => {}, () => {});
 }
 
-/** Calls `follow` while `Promise[Symbol.species]` is `deafSpecies`. */
-function withDeafSpecies<T>(follow: () => T): T {
-  const species = Object.getOwnPropertyDescriptor(Promise, Symbol.species)!;
-  Object.defineProperty(Promise, Symbol.species, { configurable: true, get: () => deafSpecies });
+/** Calls `follow` while `Promise[Symbol.species]` is `species` (`deafSpecies` by default). */
+function withDeafSpecies<T>(follow: () => T, species: () => unknown = () => deafSpecies): T {
+  const own = Object.getOwnPropertyDescriptor(Promise, Symbol.species)!;
+  Object.defineProperty(Promise, Symbol.species, { configurable: true, get: species });
   try {
     return follow();
   } finally {
-    Object.defineProperty(Promise, Symbol.species, species);
+    Object.defineProperty(Promise, Symbol.species, own);
   }
 }
 
