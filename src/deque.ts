@@ -22,7 +22,10 @@ let frontOf: (deque: Deque<unknown>) => number;
 /**
  * The place of `deque`'s front element in the order of all it has held:
  * it counts up with each element taken from the front (`shift`, `drain`,
- * `clear`, `removeAt`) and down with each `unshift`. An `asCompleted(false)`
+ * `clear`) and down with each `unshift`; `removeAt` and `insert` in the
+ * front half count as taking from or adding at the front (the elements
+ * before the index move), in the back half they leave it (those after it
+ * move). An `asCompleted(false)`
  * iterator takes entries of `pool.done` up to the place the back had when it
  * was made, whoever else takes from the front meanwhile. Internal: not
  * exported by `mod.ts`.
@@ -306,8 +309,8 @@ export class Deque<T> implements Iterable<T> {
       }
       items[(this.#head + this.#length - 1) & mask] = undefined;
     }
+    if (index < this.#length / 2) this.#front++; // the elements before it moved
     this.#length--;
-    this.#front++;
     return item;
   }
 
@@ -333,6 +336,7 @@ export class Deque<T> implements Iterable<T> {
         `Cannot insert into deque: "index" must be an integer from 0 to ${this.#length}, received ${index}`,
       );
     }
+    if (index < this.#length / 2) this.#front--; // see frontIndex(): the elements before it move
     this.push(item);
     const items = this.#items;
     const mask = this.#mask;

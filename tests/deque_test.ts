@@ -63,6 +63,18 @@ describe("Deque", () => {
     assert.equal(frontIndex(queue), 6);
   });
 
+  it("frontIndex(): removeAt() and insert() count at the front in the front half only", () => {
+    const queue = new Deque(["a", "b", "c", "d"]);
+    queue.removeAt(3); // back half: the front stays
+    queue.insert(2, "x");
+    assert.equal(frontIndex(queue), 0);
+    queue.removeAt(1); // front half: "a" moved up
+    assert.equal(frontIndex(queue), 1);
+    queue.insert(0, "y"); // as unshift
+    assert.equal(frontIndex(queue), 0);
+    assert.deepEqual([...queue], ["y", "a", "x", "c"]);
+  });
+
   it("Deque.removeAt() and insert() keep the order", () => {
     const q = new Deque<number>([0, 1, 2, 3, 4, 5, 6]);
     assert.equal(q.removeAt(1), 1);

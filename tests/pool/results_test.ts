@@ -166,6 +166,14 @@ describe("Pool results", () => {
     for await (const entry of iterator) seen.push(entry); // before: 3, 100, 200
     assert.deepEqual(seen, [3]);
     assert.deepEqual([...pool.done], [100, 200]);
+    // An entry that came later, taken from the back, leaves those there at the call.
+    const again = pool.asCompleted(false);
+    pool.map((n: number) => n, [300]);
+    await pool.wait();
+    assert.equal(pool.done.removeAt(-1), 300);
+    const rest: unknown[] = [];
+    for await (const entry of again) rest.push(entry);
+    assert.deepEqual(rest, [100, 200]);
   });
 
   it("Pool.asCompleted(ms) stops at its deadline in the middle of a backlog", async () => {
