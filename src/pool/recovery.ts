@@ -229,7 +229,8 @@ export class Recovery {
   #stuck(slot: WorkerSlot, job: Job, waited: number): void {
     const name = this.#workers.nameOf(slot);
     const id = job.id + job.next;
-    const why = `with nothing ahead of it: something holds its thread (a timer or loop a task left behind, or reading the job's arguments)`;
+    const why =
+      `with nothing ahead of it: something holds its thread (a timer or loop a task left behind, or reading the job's arguments)`;
     let error: Error;
     if (this.#movedStuck.delete(id)) {
       error = new Error(

@@ -12,7 +12,8 @@
  *
  * A worker retired while it starts runs its teardown after its `setup()`:
  * its 5 s begin once it is ready (see {@linkcode Retirements.ready}), and
- * until then it has `startTimeout`, as any start has.
+ * until then it has `startTimeout`, as any start has (5 s more if that is
+ * Infinity: a shutdown must end).
  *
  * @module
  */
@@ -23,12 +24,9 @@ import type { WorkerSlot } from "./worker_slot.ts";
 /** How long a retiring worker's `teardown()` may take before the worker is ended anyway. */
 export const TEARDOWN_TIMEOUT_MS = 5_000;
 
-/** What a retiring worker still starting has with `startTimeout` Infinity: no timer. */
-const STARTING = Symbol("starting");
-
 /** The retiring workers of one pool. */
 export class Retirements {
-  readonly #leaving = new Map<WorkerSlot, TimerId | typeof STARTING>();
+  readonly #leaving = new Map<WorkerSlot, TimerId>();
   readonly #startTimeout: number;
   readonly #report: (slot: WorkerSlot, error: unknown) => void;
   readonly #changed: () => void;
@@ -80,7 +78,7 @@ export class Retirements {
   ready(slot: WorkerSlot, name: string): void {
     const timer = this.#leaving.get(slot);
     if (timer === undefined) return;
-    if (timer !== STARTING) systemClock.clearTimer(timer);
+    systemClock.clearTimer(timer);
     this.#leaving.set(slot, this.#allow(slot, name));
   }
 
@@ -95,16 +93,24 @@ export class Retirements {
     }, TEARDOWN_TIMEOUT_MS);
   }
 
-  /** The timer that ends `slot`, retired while it starts, if it does not get ready in time. */
-  #allowStart(slot: WorkerSlot, name: string): TimerId | typeof STARTING {
+  /**
+   * The timer that ends `slot`, retired while it starts, if it does not get
+   * ready within `startTimeout` of its start; with `startTimeout` Infinity,
+   * within the teardown's allowance from now (a shutdown must end).
+   */
+  #allowStart(slot: WorkerSlot, name: string): TimerId {
     const ms = this.#startTimeout;
-    if (ms === Infinity) return STARTING;
-    const left = Math.max(0, slot.madeAt + ms - performance.now());
+    const left = ms === Infinity
+      ? TEARDOWN_TIMEOUT_MS
+      : Math.max(0, slot.madeAt + ms - performance.now());
+    const within = ms === Infinity
+      ? `${TEARDOWN_TIMEOUT_MS} ms of its retirement (startTimeout is Infinity)`
+      : `${ms} ms (startTimeout)`;
     return systemClock.setTimer(() => {
       this.finish(
         slot,
         new Error(
-          `Worker ${name}, retired while it started, did not start within ${ms} ms (startTimeout): its task module or setup() had not finished`,
+          `Worker ${name}, retired while it started, did not start within ${within}: its task module or setup() had not finished`,
         ),
       );
     }, left);
@@ -114,7 +120,7 @@ export class Retirements {
   finish(slot: WorkerSlot, error: unknown): void {
     const timer = this.#leaving.get(slot);
     if (timer === undefined) return;
-    if (timer !== STARTING) systemClock.clearTimer(timer);
+    systemClock.clearTimer(timer);
     this.#leaving.delete(slot);
     if (!slot.dead) slot.terminate();
     if (error !== null && error !== undefined) this.#report(slot, error);
@@ -124,7 +130,7 @@ export class Retirements {
   /** `terminate()`: every retiring worker is ended now, its teardown cut short. */
   endAll(): void {
     for (const [slot, timer] of this.#leaving) {
-      if (timer !== STARTING) systemClock.clearTimer(timer);
+      systemClock.clearTimer(timer);
       if (!slot.dead) slot.terminate();
     }
     this.#leaving.clear();

@@ -249,6 +249,27 @@ describe("setup() and teardown()", () => {
     },
   );
 
+  it(
+    "Pool.shutdown() of a worker whose setup() never settles, with startTimeout Infinity, ends it 5 s later, saying so",
+    { timeout: 20_000 },
+    async () => {
+      const shared = counts();
+      const pool = hooksPool({ counts: shared, hangSetup: true }, {
+        minChildren: 1,
+        startTimeout: Infinity,
+      });
+      const errors: PoolEventMap["error"][] = [];
+      pool.addEventListener("error", (event) => errors.push(event));
+      await pool.shutdown(); // before: never settled
+      assert.equal(pool.alive, 0);
+      assert.equal(errors.length, 1);
+      assert.equal(
+        (errors[0]!.detail.error as Error).message,
+        "Worker ThreadPool-1, retired while it started, did not start within 5000 ms of its retirement (startTimeout is Infinity): its task module or setup() had not finished",
+      );
+    },
+  );
+
   it("a teardown() that throws is reported as an error event; the worker still goes", async () => {
     const shared = counts();
     const pool = hooksPool({ counts: shared, failTeardown: true });
