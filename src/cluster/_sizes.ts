@@ -21,15 +21,19 @@
  */
 
 /**
- * Most characters of item JSON one chunk carries: 2^25 (32 Mi), unless one
- * item alone writes more (a chunk carries at least one). A quarter of what
- * one item may write (`MAX_JSON_CHARS`, 2^27), far past what chunks
- * of ordinary items reach (20,000 numbers: ~0.6 Mi), and small enough that
- * an add of two such chunks (see `Delivery`) is one string far below V8's
- * limit (2^29 - 24 characters; ioredis writes a pipeline as one string) and
- * is answered well within the 10 s after which Redis counts as away.
+ * Most characters of item JSON one chunk carries as counted: 2^22 (4 Mi),
+ * unless one item alone counts more (a chunk carries at least one). Strings
+ * shorter than 22 Mi characters are counted at their length, unread (see
+ * `jsonLength`), and JSON may write up to six characters for each (a
+ * control character as `\u0001`): a chunk then writes at most 24 Mi. Far
+ * past what chunks of ordinary items reach (20,000 numbers: ~0.6 Mi), and
+ * small enough that an add of two such chunks (see `Delivery`) is one
+ * string far below V8's limit (2^29 - 24 characters; ioredis writes a
+ * pipeline as one string) and is answered well within the 10 s after which
+ * Redis counts as away. (With 2^25, chunks of 124 strings of 1 Mi control
+ * characters each wrote 186 Mi, and Redis took longer than that to answer.)
  */
-export const CHUNK_CHARS = 2 ** 25;
+export const CHUNK_CHARS = 2 ** 22;
 
 /**
  * Items are recorded one by one from this many characters up (a string of

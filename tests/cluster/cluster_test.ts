@@ -449,7 +449,7 @@ describe("ClusterPool with nodes", () => {
   );
 
   it(
-    "ClusterPool.map() and run() send items that together pass 2 ** 25 characters of JSON in separate chunks",
+    "ClusterPool.map() and run() send items that together pass CHUNK_CHARS of JSON in separate chunks",
     needsRedis(60_000),
     async () => {
       await using redis = await Redis.start();
@@ -457,8 +457,8 @@ describe("ClusterPool with nodes", () => {
       await using watched = await watchQueue(redis, queue);
       const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
       await using _pool = bounded(pool); // before, with no node, the items stayed pending
-      // Two of these, with their quotes and commas, write more than 2 ** 25
-      // characters (CHUNK_CHARS): each goes in a chunk of its own. No node
+      // Each of these writes more than CHUNK_CHARS: each goes in a chunk of
+      // its own. No node
       // runs: the first chunk of a task (its probe) is looked at in Redis.
       const big = "x".repeat(2 ** 24) as unknown as number;
       const itemsIn = async (id: string) => (await watched.raw.getJob(id))?.data.items.length;

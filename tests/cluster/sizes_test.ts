@@ -5,6 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { CHUNK_CHARS, ItemSizes, MARK_CHARS } from "../../src/cluster/_sizes.ts";
+import { fixItems } from "../../src/cluster/_items.ts";
 import { fixArgs, fixValue, VALUE_CHARS } from "../../src/cluster/_wire.ts";
 
 describe("cluster chunk size budget", () => {
@@ -48,5 +49,15 @@ describe("cluster chunk size budget", () => {
     assert.equal(sizes.fit(1003, 997, MARK_CHARS), 146, "a smaller budget: fewer small items");
     const chars = sizes.chars(0, 1001);
     assert.ok(chars >= 1000 * VALUE_CHARS - MARK_CHARS + big && chars <= 1000 * VALUE_CHARS + big);
+  });
+
+  it("a chunk cut at CHUNK_CHARS writes at most 2 ** 25 characters, though its strings are all escapes", () => {
+    const controls = "\u0001".repeat(2 ** 18); // JSON writes 6 characters for each
+    const items = Array.from({ length: 200 }, () => controls);
+    const sizes = fixItems(items, "map");
+    const count = sizes.fit(0, items.length, CHUNK_CHARS);
+    const written = JSON.stringify(items.slice(0, count)).length;
+    assert.ok(count >= 1 && count < items.length, `a chunk of ${count}`);
+    assert.ok(written <= 2 ** 25, `${written} characters written`); // before (2 ** 25 counted): 6 times that
   });
 });
