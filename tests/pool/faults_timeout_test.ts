@@ -40,6 +40,17 @@ function holder() {
   };
 }
 
+/** Options of the pools whose workers' threads a task leaves held: a wait of 2000 ms (startTimeout). */
+const heldOptions = { taskTimeout: 100, startTimeout: 2_000, idleTimeout: 600_000 };
+
+/** Ticks `clock` 100 ms a turn (real turns: messages get through) until `done()`, 100 times at most. */
+async function passUntil(clock: FakeClock, done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    clock.tick(100);
+  }
+}
+
 /** Returns, leaving a timer that holds its worker's thread until released (see `holder`). */
 const leavesThreadHeld = (memory: Int32Array): string => {
   setTimeout(() => {
@@ -151,7 +162,10 @@ describe("Pool timeouts", () => {
   });
 
   it("Pool option taskTimeout moves a job off a worker whose thread something no job owns holds, and says so", async () => {
-    await using pool = new Pool({ maxChildren: 1, taskTimeout: 100, startTimeout: 200 });
+    // The pool's clock measures the wait (a job's own time): faked, so a
+    // loaded machine's slow turns fail no ordinary job here.
+    const clock = new FakeClock();
+    await using pool = new Pool({ ...heldOptions, maxChildren: 1, clock });
     const before = await pool.run(workerName);
     const hold = holder();
     try {
@@ -161,12 +175,14 @@ describe("Pool timeouts", () => {
       pool.addEventListener("error", (event) => errors.push(String(event.detail.error)));
       const exits: string[] = [];
       pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
-      assert.equal(await pool.run(identity, 5), 5); // before: never settled
+      const moved = pool.run(identity, 5);
+      await passUntil(clock, () => exits.length > 0); // before: its clock restarted at each look
+      assert.equal(await moved, 5);
       assert.deepEqual(exits, ["timeout"]);
       assert.equal(errors.length, 1);
       assert.match(
         errors[0]!,
-        /did not start job \d+ within 200 ms \(its time limit or startTimeout\) with nothing ahead/,
+        /did not start job \d+ within 2000 ms \(its time limit or startTimeout\) with nothing ahead/,
       );
       assert.notEqual(await pool.run(workerName), before);
     } finally {
@@ -175,7 +191,8 @@ describe("Pool timeouts", () => {
   });
 
   it("Pool option taskTimeout fails a job that a second worker did not start either, with nothing ahead of it (it would go round for ever)", async () => {
-    await using pool = new Pool({ maxChildren: 2, taskTimeout: 100, startTimeout: 200 });
+    const clock = new FakeClock();
+    await using pool = new Pool({ ...heldOptions, maxChildren: 2, clock });
     const hold = holder();
     try {
       // One job on each worker, each leaving its thread held.
@@ -187,9 +204,11 @@ describe("Pool timeouts", () => {
       await hold.held(2);
       const exits: string[] = [];
       pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
-      await assert.rejects(
-        pool.run(identity, 5),
-        /^Error: Job \d+ did not start on two workers, each given 200 ms .*; it fails$/,
+      const outcome = pool.run(identity, 5).then(() => "ran", (error: Error) => error);
+      await passUntil(clock, () => exits.length === 2);
+      assert.match(
+        String(await outcome),
+        /^Error: Job \d+ did not start on two workers, each given 2000 ms .*; it fails$/,
       );
       assert.deepEqual(exits, ["timeout", "timeout"]);
     } finally {
@@ -216,12 +235,25 @@ describe("Pool timeouts", () => {
     const clock = new FakeClock();
     await using pool = new Pool({ maxChildren: 1, minChildren: 1, clock });
     assert.equal(await pool.run(identity, 1), 1); // a started worker
-    const g = gate();
-    const job = pool.exec(waitAtGate, [g.memory, "in time"], { timeout: 100 });
-    await g.started();
-    g.open(); // the job ends now and posts its answer, unread: this thread stays busy
-    const until = performance.now() + 200;
-    while (performance.now() < until);
+    // word 0 started, word 1 the gate, word 2 set by a timer once its answer was posted
+    const shared = new Int32Array(new SharedArrayBuffer(12));
+    const endsThenMarks = (memory: Int32Array, value: string) => {
+      Atomics.store(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      Atomics.wait(memory, 1, 0);
+      setTimeout(() => Atomics.store(memory, 2, 1), 0); // a later turn: after its answer
+      return value;
+    };
+    const job = pool.exec(endsThenMarks, [shared, "in time"], { timeout: 100 });
+    while (Atomics.load(shared, 0) === 0) {
+      const result = Atomics.waitAsync(shared, 0, 0);
+      if (result.async) await result.value;
+    }
+    Atomics.store(shared, 1, 1);
+    Atomics.notify(shared, 1); // the job ends and posts its answer, unread: this thread stays busy
+    const giveUp = performance.now() + 10_000;
+    while (Atomics.load(shared, 2) === 0 && performance.now() < giveUp);
+    assert.equal(Atomics.load(shared, 2), 1, "the worker posted its answer");
     clock.tick(100);
     assert.equal(await job, "in time");
     assert.equal(clock.pendingTimers, 0);

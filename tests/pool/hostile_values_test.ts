@@ -495,7 +495,7 @@ describe("Pool: tasks that change built-ins in their worker", () => {
       await null;
       return n * 3;
     }, 7);
-    assert.equal(await within(later, 10_000), true, "an async job after it never ended");
+    assert.equal(await within(later, 3_000), true, "an async job after it never ended");
     assert.equal(await later, 21);
     assert.equal(await pool.run(workerName), before, "the same worker all along");
   });

@@ -17,9 +17,9 @@ import { fixture } from "../_util.ts";
 
 const tasks = fixture("job_context_tasks.ts");
 
-/** Shared words a fixture task writes: 0 STARTED, 1 SEEN, 2 DONE. */
+/** Shared words a fixture task writes: 0 STARTED, 1 SEEN, 2 DONE, 3 ANSWERED (its answer posted). */
 function memory(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(12));
+  return new Int32Array(new SharedArrayBuffer(16));
 }
 
 /** Resolves once `memory[word]` is no longer 0, and with its value. */
@@ -308,17 +308,18 @@ describe("jobContext().signal and abortGrace", () => {
     const beside = pool.exec("waitForGate", [gate]);
     const shared = memory();
     const controller = new AbortController();
-    const job = pool.exec("honourSignal", [shared], { signal: controller.signal });
+    const job = pool.exec("honourSignalThenMark", [shared], { signal: controller.signal });
     await until(shared, 0);
     controller.abort(new Error("stop"));
-    // Busy past the grace, while the task ends at once and posts its answer.
+    // Busy past the grace, while the task ends at once and posts its answer
+    // (word 3: posted by then); then the grace's end is overdue, unread.
     const graceOver = performance.now() + 30;
     const giveUp = performance.now() + 10_000;
-    while (Atomics.load(shared, 2) === 0 && performance.now() < giveUp);
-    const answered = performance.now() + 200;
-    while (performance.now() < Math.max(graceOver, answered));
+    while (Atomics.load(shared, 3) === 0 && performance.now() < giveUp);
+    const overdue = performance.now() + 50;
+    while (performance.now() < Math.max(graceOver, overdue));
     await assert.rejects(job, /stop/);
-    assert.equal(Atomics.load(shared, 2), 1);
+    assert.equal(Atomics.load(shared, 3), 1);
     Atomics.store(gate, 0, 1);
     Atomics.notify(gate, 0);
     assert.equal(await beside, "released");
