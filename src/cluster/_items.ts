@@ -37,7 +37,10 @@ export function readItems(
   if (room === Infinity) return [...iterable as Iterable<unknown>];
   if (Array.isArray(iterable)) {
     if (iterable.length > room) throw new QueueFullError(maxQueue);
-    return [...iterable];
+    // By index, as its length was checked: not through an iterator of its own.
+    const items = new Array<unknown>(iterable.length);
+    for (let i = 0; i < items.length; i++) items[i] = iterable[i];
+    return items;
   }
   const items: unknown[] = [];
   for (const item of iterable as Iterable<unknown>) {
@@ -50,8 +53,9 @@ export function readItems(
 
 /**
  * The items of an async `source`, as {@linkcode readItems}: read one at a
- * time, no further than `room + 1`; the source's `return()` is called when
- * it is left early.
+ * time, no further than `room + 1`, while `checkOpen` does not throw (the
+ * pool was shut down meanwhile); the source's `return()` is called when it
+ * is left early.
  *
  * @throws {QueueFullError} If it holds more than `room` items.
  */
@@ -59,9 +63,11 @@ export async function readItemsAsync(
   source: AsyncIterable<unknown>,
   room: number,
   maxQueue: number,
+  checkOpen: () => void,
 ): Promise<unknown[]> {
   const items: unknown[] = [];
   for await (const item of source) {
+    checkOpen();
     if (items.length >= room) throw new QueueFullError(maxQueue);
     items.push(item);
   }

@@ -296,7 +296,9 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   ): Promise<unknown[]> {
     this.#checkOpen();
     checkTask(task, what);
-    return await readItemsAsync(source, this.#producer.room, this.#options.maxQueue);
+    // Checked at each item too: a shutdown() meanwhile stops the read.
+    const checkOpen = () => this.#checkOpen();
+    return await readItemsAsync(source, this.#producer.room, this.#options.maxQueue, checkOpen);
   }
 
   /** Fixes `items` for the wire and queues them as one batch; returns how many. */

@@ -486,6 +486,47 @@ describe("ClusterPool without Redis", () => {
     assert.equal(pool.pending, 0); // nothing queued, nothing connected
   });
 
+  it("ClusterPool.map() reads an array with an iterator of its own by index, within maxQueue", async () => {
+    await using pool = new ClusterPool<Tasks>({ connection, queue: "q", maxQueue: 10 });
+    const items = [1, 2];
+    let read = 0;
+    items[Symbol.iterator] = function* () {
+      for (;;) {
+        if (++read > 1000) throw new Error("read too far"); // before: read until this
+        yield 0;
+      }
+    };
+    assert.equal(pool.map("inc", items), 2);
+    assert.equal(read, 0);
+    assert.equal(pool.cancel(), true);
+  });
+
+  it("ClusterPool.collect() and map() stop reading an async source once the pool is shut down, with PoolClosedError", async () => {
+    const pool = new ClusterPool<Tasks>({ connection, queue: "q" });
+    let read = 0;
+    let closed = false;
+    let shut: (() => void) | undefined;
+    const shutdown = new Promise<void>((resolve) => shut = resolve);
+    async function* endless(): AsyncGenerator<number> {
+      try {
+        for (;;) {
+          if (++read > 1000) throw new Error("read too far"); // before: read until this
+          if (read === 3) shut!();
+          yield read;
+          await null;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const collecting = pool.collect("inc", endless());
+    await shutdown;
+    assert.equal(await pool.shutdown(), true);
+    await assert.rejects(collecting, PoolClosedError);
+    assert.ok(read < 10, `read ${read} times`);
+    assert.ok(closed, "the source is closed");
+  });
+
   it("ClusterPool: Redis unreachable fails pending items with RedisUnavailableError after offlineTimeout", async () => {
     const pool = new ClusterPool<Tasks>({
       connection: "redis://127.0.0.1:1",
