@@ -56,7 +56,7 @@ export function mapItems(
       break;
     }
   }
-  if (numeric) return new Float64Array(source as number[]);
+  if (numeric) return numbersOf(source as number[]);
   const items = source === iterable ? source.slice() : source;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
@@ -71,6 +71,20 @@ export function mapItems(
     }
   }
   return items;
+}
+
+const arrayValues = Array.prototype[Symbol.iterator];
+
+/**
+ * `numbers` as one Float64Array. By index, as its length was checked,
+ * unless it iterates as arrays do (the engines' fast copy): an array with
+ * an iterator of its own could go on for ever.
+ */
+function numbersOf(numbers: number[]): Float64Array {
+  if (numbers[Symbol.iterator] === arrayValues) return new Float64Array(numbers);
+  const values = new Float64Array(numbers.length);
+  for (let i = 0; i < values.length; i++) values[i] = numbers[i]!;
+  return values;
 }
 
 /** The items of `iterable`, or `null` once there are more than `room`. */

@@ -69,6 +69,20 @@ describe("Pool option maxQueue", () => {
     assert.equal(pool.done.length, 10);
   });
 
+  it("Pool.map() reads an array of numbers with an iterator of its own by index, as its length was checked", async () => {
+    await using pool = new Pool({ maxChildren: 1, maxQueue: 10 });
+    const numbers = [1, 2, 3];
+    let read = 0;
+    numbers[Symbol.iterator] = function* () {
+      for (;;) {
+        if (++read > 100_000) throw new Error("read too far"); // before: read until this
+        yield 0;
+      }
+    };
+    assert.deepEqual(await pool.collect(identity, numbers), [1, 2, 3]);
+    assert.equal(read, 0);
+  });
+
   it("Pool option maxQueue: the queue never holds more than maxQueue jobs, whatever the mix of submits", async () => {
     const maxQueue = 50;
     let ended = 0;
