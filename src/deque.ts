@@ -20,15 +20,15 @@ const MIN_CAPACITY = 16;
 let frontOf: (deque: Deque<unknown>) => number;
 
 /**
- * The place of `deque`'s front element in the order of all it has held:
- * it counts up with each element taken from the front (`shift`, `drain`,
- * `clear`) and down with each `unshift`; `removeAt` and `insert` in the
- * front half count as taking from or adding at the front (the elements
- * before the index move), in the back half they leave it (those after it
- * move). An `asCompleted(false)`
- * iterator takes entries of `pool.done` up to the place the back had when it
- * was made, whoever else takes from the front meanwhile. Internal: not
- * exported by `mod.ts`.
+ * How many elements `deque` has given up, less those put at its front: it
+ * counts up with each element taken out (`shift`, `pop`, `removeAt`, and
+ * all at `drain` or `clear`) and down with each `unshift` or `insert` at 0.
+ * An `asCompleted(false)` iterator takes entries of `pool.done` while this
+ * is below what it was, plus the length, when the iterator was made: it
+ * never takes one that arrived after (unless someone put it among them with
+ * `insert` or `unshift`), whoever else takes entries meanwhile (one taken
+ * from the middle or back may be a later one, and leaves one of those there
+ * at the call in `done`). Internal: not exported by `mod.ts`.
  */
 export function frontIndex(deque: Deque<unknown>): number {
   return frontOf(deque);
@@ -59,7 +59,7 @@ export class Deque<T> implements Iterable<T> {
   #mask: number;
   #head = 0;
   #length = 0;
-  /** See {@linkcode frontIndex}. */
+  /** Elements given up, less those put at the front (see {@linkcode frontIndex}). */
   #front = 0;
 
   static {
@@ -233,6 +233,7 @@ export class Deque<T> implements Iterable<T> {
   pop(): T | undefined {
     if (this.#length === 0) return undefined;
     this.#length--;
+    this.#front++; // see frontIndex()
     const index = (this.#head + this.#length) & this.#mask;
     const item = this.#items[index];
     this.#items[index] = undefined;
@@ -309,7 +310,7 @@ export class Deque<T> implements Iterable<T> {
       }
       items[(this.#head + this.#length - 1) & mask] = undefined;
     }
-    if (index < this.#length / 2) this.#front++; // the elements before it moved
+    this.#front++;
     this.#length--;
     return item;
   }
@@ -336,7 +337,7 @@ export class Deque<T> implements Iterable<T> {
         `Cannot insert into deque: "index" must be an integer from 0 to ${this.#length}, received ${index}`,
       );
     }
-    if (index < this.#length / 2) this.#front--; // see frontIndex(): the elements before it move
+    if (index === 0) this.#front--; // as unshift (see frontIndex)
     this.push(item);
     const items = this.#items;
     const mask = this.#mask;

@@ -21,10 +21,12 @@ export const NOTHING: unique symbol = Symbol("nothing");
 
 /**
  * Takes entries for one `asCompleted(wait)` iterator. With `onlyNow`
- * (`wait` false), only those the queues held when it was made: entries are
- * taken from the front, and it stops at the place where the back was then
- * (see `frontIndex`), though others (another iterator, a `done.shift()`)
- * took some of them meanwhile.
+ * (`wait` false), only those the queues held when it was made, counted
+ * with each queue's `frontIndex`: though others (another iterator, a
+ * `done.shift()`) take some meanwhile, it never takes one that came after
+ * (unless put among them with `insert` or `unshift`; one taken from the
+ * middle or back may have been a later one: then one of those there at the
+ * call stays in the queue).
  */
 export class CompletedTaker {
   readonly #queues: ResultQueues;

@@ -166,14 +166,16 @@ describe("Pool results", () => {
     for await (const entry of iterator) seen.push(entry); // before: 3, 100, 200
     assert.deepEqual(seen, [3]);
     assert.deepEqual([...pool.done], [100, 200]);
-    // An entry that came later, taken from the back, leaves those there at the call.
+    // One of those there at the call taken from the back or the middle, by
+    // pop() or removeAt(), lets no later one in.
     const again = pool.asCompleted(false);
-    pool.map((n: number) => n, [300]);
+    pool.map((n: number) => n, [300, 400]);
     await pool.wait();
-    assert.equal(pool.done.removeAt(-1), 300);
+    assert.equal(pool.done.removeAt(1), 200);
     const rest: unknown[] = [];
-    for await (const entry of again) rest.push(entry);
-    assert.deepEqual(rest, [100, 200]);
+    for await (const entry of again) rest.push(entry); // before: 100, 300
+    assert.deepEqual(rest, [100]);
+    assert.deepEqual([...pool.done], [300, 400]);
   });
 
   it("Pool.asCompleted(ms) stops at its deadline in the middle of a backlog", async () => {
