@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../mod.ts";
-import type * as Tasks from "../fixtures/lifecycle_s18_tasks.ts";
+import type * as Tasks from "../fixtures/held_past_batch_tasks.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { fixture } from "../_util.ts";
 
@@ -111,7 +111,7 @@ describe("recycling", () => {
     // Every worker's heap is over one byte: each says so at the end of its first batch,
     // which ends while its job runs on (a lane of two left free).
     await using pool = new Pool<typeof Tasks>({
-      module: fixture("lifecycle_s18_tasks.ts"),
+      module: fixture("held_past_batch_tasks.ts"),
       maxChildren: 2,
       minChildren: 2,
       concurrentTasksPerWorker: 2,
