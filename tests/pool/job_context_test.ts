@@ -308,7 +308,7 @@ describe("jobContext().signal and abortGrace", () => {
     const beside = pool.exec("waitForGate", [gate]);
     const shared = memory();
     const controller = new AbortController();
-    const job = pool.exec("honourSignalThenMark", [shared], { signal: controller.signal });
+    const job = pool.exec("honourSignal", [shared], { signal: controller.signal });
     await until(shared, 0);
     controller.abort(new Error("stop"));
     // Busy past the grace, while the task ends at once and posts its answer
