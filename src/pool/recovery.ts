@@ -113,18 +113,14 @@ export class Recovery {
       slot.exclusive = true;
       // Real time, not the pool's clock: the grace is the task's, and a
       // test's fake clock cannot reach the worker's thread.
-      let unread: number | undefined; // answers posted, unread when the grace ran out
+      let unread: UnreadAnswers | undefined; // those posted when the grace ran out
       const expire = () => {
         job.timer = undefined;
         if (slot.dead || job.slot !== slot || !holds(slot, job)) return;
         // The task may have ended in time, its answer unread because this
-        // thread was busy (Deno runs a due timer before a waiting message):
-        // the answers posted by then are read first.
-        unread ??= slot.postedAnswers();
-        if (((slot.answers - unread) | 0) < 0) {
-          job.timer = new GraceTimer(systemClock.setTimer(expire, 1));
-          return;
-        }
+        // thread was busy: the answers posted by then are read first.
+        unread ??= new UnreadAnswers(slot);
+        if (unread.waitFor(job, expire)) return;
         this.replace(slot, why);
       };
       job.timer = new GraceTimer(systemClock.setTimer(expire, grace));
@@ -163,7 +159,7 @@ export class Recovery {
     const timeout = job.timeout;
     const look = Math.max(1, timeout / 16);
     let from = this.#clock.now(); // when it was sent, or last seen waiting
-    let unread: number | undefined; // answers posted, unread when its time ran out
+    let unread: UnreadAnswers | undefined; // those posted when its time ran out
     let freeSince: number | undefined; // since when it waits with nothing ahead of it
     const patience = Math.max(timeout, this.#options.startTimeout);
     const check = () => {
@@ -201,13 +197,9 @@ export class Recovery {
         return;
       }
       // It may have ended in time, its answer unread while this thread was
-      // busy: the answers posted by now are read first (a real wait, not
-      // the pool's clock's).
-      unread ??= slot.postedAnswers();
-      if (((slot.answers - unread) | 0) < 0) {
-        job.timer = new GraceTimer(systemClock.setTimer(check, 1));
-        return;
-      }
+      // busy: the answers posted by now are read first.
+      unread ??= new UnreadAnswers(slot);
+      if (unread.waitFor(job, check)) return;
       job.ended = true;
       const error = new TaskTimeoutError(job.id, timeout);
       this.#ends.failed(job, job.id, error);
@@ -479,6 +471,29 @@ function messageOf(error: unknown): string {
 /** A timer on the system clock, not the pool's: an abort grace's (see `stopRunning`), or a wait for answers (`armTimeout`). */
 class GraceTimer {
   constructor(readonly id: unknown) {}
+}
+
+/**
+ * The answers a worker had posted when a job's time (or grace) ran out,
+ * which this thread may not have read yet: Deno runs a due timer before a
+ * waiting message. Until they are read, the job's check looks again 1 ms
+ * later, on real time (a test's fake clock cannot reach the worker).
+ */
+class UnreadAnswers {
+  readonly #slot: WorkerSlot;
+  readonly #posted: number;
+
+  constructor(slot: WorkerSlot) {
+    this.#slot = slot;
+    this.#posted = slot.postedAnswers();
+  }
+
+  /** If some of those answers are still unread, arms `job`'s timer to run `look` again; whether it did. */
+  waitFor(job: Job, look: () => void): boolean {
+    if (((this.#slot.answers - this.#posted) | 0) >= 0) return false;
+    job.timer = new GraceTimer(systemClock.setTimer(look, 1));
+    return true;
+  }
 }
 
 /** Whether a job in flight on `slot` has ended (aborted or timed out, in its grace). */
