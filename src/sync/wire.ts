@@ -41,7 +41,8 @@
  */
 
 import { Lock } from "./lock.ts";
-import { isShareRefusal, Semaphore } from "./semaphore.ts";
+import { isShareRefusal } from "./_thread_memory.ts";
+import { Semaphore } from "./semaphore.ts";
 import {
   ARRAY,
   ERROR,

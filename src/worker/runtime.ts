@@ -30,7 +30,7 @@ import { assertNever, laneWord, Mode, Status, type ToWorker } from "../protocol/
 import { claim } from "../protocol/claims.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
-import { guardBlockingWaits } from "../sync/semaphore.ts";
+import { guardBlockingWaits } from "../sync/_thread_memory.ts";
 import { fromWire } from "../sync/wire.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";

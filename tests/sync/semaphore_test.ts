@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { guardBlockingWaits, Semaphore, takeAll } from "../../src/sync/semaphore.ts";
+import { guardBlockingWaits } from "../../src/sync/_thread_memory.ts";
+import { Semaphore, takeAll } from "../../src/sync/semaphore.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { toWire } from "../../src/sync/wire.ts";
 import { promiseState } from "../_util.ts";

@@ -1,0 +1,392 @@
+/**
+ * This thread's side of a Semaphore's shared memory: the permit operations
+ * (plain until the memory is shared, then the atomic protocol `semaphore.ts`
+ * describes), the FIFO of this thread's `acquire()` calls with the one
+ * `Atomics.waitAsync` that watches for other threads' releases, and the
+ * blocking wait of `acquireSync()`. Every Semaphore of this thread over one
+ * memory shares one view of it.
+ *
+ * @module
+ */
+
+import { hasSharedMemory } from "./_memory.ts";
+import {
+  bornHere,
+  COUNT_MASK,
+  hasMemoryId,
+  LIMIT,
+  MAX_COUNT,
+  memoryId,
+  sameMemory,
+  STATE,
+  WAITING,
+} from "./_layout.ts";
+
+/** The errors `share()` threw: a value holding a primitive cannot be sent, wherever it sits. */
+const shareRefusals = new WeakSet<object>();
+
+/** Whether `error` says a Semaphore or Lock cannot leave this thread (no shared memory). */
+export function isShareRefusal(error: unknown): boolean {
+  return typeof error === "object" && error !== null && shareRefusals.has(error);
+}
+
+/**
+ * This thread's view of each shared memory, by the memory's id, not by
+ * buffer object: every clone of a buffer (each message that carries it) is a
+ * new object, and all must share one FIFO of this thread's waiters. Held
+ * weakly: a view no Semaphore and no waiter needs is dropped. A memory made
+ * here joins when it is first shared (until then no clone of it exists), so
+ * making semaphores that never leave the thread costs no entry.
+ */
+const memories = new Map<number, WeakRef<Memory>>();
+const forget = new FinalizationRegistry<number>((id) => {
+  if (memories.get(id)?.deref() === undefined) memories.delete(id);
+});
+
+/** This thread's view of the memory `buffer` holds. */
+export function memoryOf(buffer: SharedArrayBuffer): Memory {
+  const slots = new Int32Array(buffer);
+  if (!hasMemoryId(slots)) return new Memory(buffer); // never shared: no other view of it exists
+  const known = memories.get(memoryId(slots))?.deref();
+  if (known !== undefined && known.isMemoryOf(slots)) return known;
+  const memory = new Memory(buffer);
+  if (known === undefined) memory.register();
+  return memory;
+}
+
+interface Waiter {
+  resolve(acquired: boolean): void;
+  reject(reason: unknown): void;
+  prev: Waiter | undefined;
+  next: Waiter | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+}
+
+const MAX_DELAY = 0x7fff_ffff;
+
+let checkStillWanted: () => void = () => {};
+
+/**
+ * Sets the check `acquireSync()` makes between two of its waits: a pool's
+ * worker installs one that throws once the pool has ended it, so a task
+ * parked in `acquireSync()` does not outlive `terminate()` (on Deno, a
+ * terminated worker stops only when its JavaScript returns to the event
+ * loop). Internal: for `worker/runtime.ts`.
+ *
+ * @param check Throws to stop the wait.
+ *
+ * @example Usage
+ * ```ts
+ * import { guardBlockingWaits } from "./_thread_memory.ts";
+ * import { Semaphore } from "./semaphore.ts";
+ * import assert from "node:assert/strict";
+ *
+ * let looks = 0;
+ * guardBlockingWaits(() => void looks++);
+ * assert.equal(new Semaphore(0).acquireSync(250), false); // waits of 100 ms at most
+ * assert.ok(looks >= 2, "it looked between its waits");
+ * guardBlockingWaits(() => {});
+ * ```
+ */
+export function guardBlockingWaits(check: () => void): void {
+  checkStillWanted = check;
+}
+/** The longest one `Atomics.wait` of `acquireSync()` lasts before it looks again. */
+const BLOCK_SLICE_MS = 100;
+
+/**
+ * This thread's side of one memory: the permit operations, in plain or
+ * atomic form, and the FIFO of this thread's `acquire()` calls with the one
+ * `Atomics.waitAsync` that watches STATE for them.
+ */
+export class Memory {
+  readonly max: number;
+  #slots: Int32Array;
+  #shared: boolean;
+  #head: Waiter | undefined;
+  #tail: Waiter | undefined;
+  #watching = false;
+  /**
+   * The waiters of each signal, in queue order, behind one `abort` listener
+   * per signal: one listener each would cost the signal's whole list at
+   * every add and remove (20,000 waiters on one signal: seconds; 100,000: no
+   * end in sight), and one app-wide signal for many waiters is common.
+   */
+  readonly #bySignal = new Map<AbortSignal, Set<Waiter>>();
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.#slots = new Int32Array(buffer);
+    this.max = this.#slots[LIMIT] || MAX_COUNT;
+    this.#shared = hasMemoryId(this.#slots) || !bornHere(buffer); // it left, or came
+  }
+
+  /** Becomes this thread's view of its memory, found by id (see `memories`). */
+  register(): void {
+    const id = memoryId(this.#slots);
+    memories.set(id, new WeakRef(this));
+    forget.register(this, id);
+  }
+
+  /** Whether `slots` views this memory (not a byte copy of it). */
+  isMemoryOf(slots: Int32Array): boolean {
+    return sameMemory(this.#slots, slots);
+  }
+
+  /** Whether no `acquire()` of this thread waits. */
+  get idle(): boolean {
+    return this.#head === undefined;
+  }
+
+  /** Switches to the atomic protocol, for good; returns the buffer. */
+  share(): SharedArrayBuffer {
+    if (!hasSharedMemory) {
+      const error = new TypeError(
+        "Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
+      );
+      shareRefusals.add(error);
+      throw error;
+    }
+    if (!this.#shared) {
+      this.#shared = true;
+      this.register();
+      if (this.#head !== undefined) this.#watch();
+    }
+    return this.#slots.buffer as SharedArrayBuffer;
+  }
+
+  count(): number {
+    const slots = this.#slots;
+    return (this.#shared ? Atomics.load(slots, STATE) : slots[STATE]!) &
+      COUNT_MASK;
+  }
+
+  /** Step 1: takes one permit if one is free. */
+  take(): boolean {
+    const slots = this.#slots;
+    let state = slots[STATE]!; // unshared: the truth; shared: a guess for the CAS
+    if (!this.#shared) {
+      if ((state & COUNT_MASK) === 0) return false;
+      slots[STATE] = state - 1;
+      return true;
+    }
+    for (let exact = false;;) {
+      if ((state & COUNT_MASK) === 0) {
+        if (exact) return false;
+        state = Atomics.load(slots, STATE);
+        exact = true;
+        continue;
+      }
+      const seen = Atomics.compareExchange(slots, STATE, state, state - 1); // keeps WAITING
+      if (seen === state) return true;
+      state = seen;
+      exact = true;
+    }
+  }
+
+  /** Step 1 for every free permit at once; returns how many it took. */
+  takeAll(): number {
+    const slots = this.#slots;
+    let state = this.#shared ? Atomics.load(slots, STATE) : slots[STATE]!;
+    while ((state & COUNT_MASK) !== 0) {
+      const count = state & COUNT_MASK;
+      if (!this.#shared) {
+        slots[STATE] = state - count;
+        return count;
+      }
+      const seen = Atomics.compareExchange(slots, STATE, state, state - count); // keeps WAITING
+      if (seen === state) return count;
+      state = seen;
+    }
+    return 0;
+  }
+
+  /** Steps a to c; returns -1, or the count if `n` would pass the limit. */
+  give(n: number): number {
+    const slots = this.#slots;
+    let state = slots[STATE]!; // as in take()
+    for (let exact = !this.#shared;;) {
+      const count = state & COUNT_MASK;
+      if (count > this.max - n) {
+        if (exact) return count;
+        state = Atomics.load(slots, STATE);
+        exact = true;
+        continue;
+      }
+      if (!this.#shared) {
+        slots[STATE] = count + n;
+        break;
+      }
+      const seen = Atomics.compareExchange(slots, STATE, state, count + n); // step a
+      if (seen === state) break;
+      state = seen;
+      exact = true;
+    }
+    if (this.#head !== undefined) this.#serve(); // step b
+    if (state & WAITING) Atomics.notify(slots, STATE); // step c
+    return -1;
+  }
+
+  /**
+   * `acquireSync()`: steps 1 to 3 with `Atomics.wait`, which may throw. It
+   * waits at most {@linkcode BLOCK_SLICE_MS} at a time and then asks
+   * {@linkcode guardBlockingWaits}' check whether its worker is still
+   * wanted: Deno's `worker.terminate()` does not stop a thread that never
+   * returns to its event loop, so a worker parked for good would outlive it
+   * and keep the program from exiting. `action` names the call in the
+   * `TypeError` of a thread that may not block (the check's own error goes
+   * as it is).
+   */
+  block(timeout: number, action: string): boolean {
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      if (this.take()) return true; // step 1
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      if (this.#flag()) {
+        try {
+          Atomics.wait(this.#slots, STATE, WAITING, Math.min(left, BLOCK_SLICE_MS)); // step 3
+        } catch (error) {
+          throw new TypeError(
+            `Cannot ${action} synchronously: this thread may not block, use acquire()`,
+            { cause: error },
+          );
+        }
+        checkStillWanted();
+      }
+    }
+  }
+
+  /** Queues a waiter; it settles once: by #serve(), its timeout or signal. */
+  wait(timeout: number, signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        prev: this.#tail,
+        next: undefined,
+        timer: undefined,
+        signal,
+      };
+      if (this.#tail === undefined) this.#head = waiter;
+      else this.#tail.next = waiter;
+      this.#tail = waiter;
+      if (timeout <= MAX_DELAY) {
+        waiter.timer = setTimeout(() => {
+          this.#unlink(waiter);
+          resolve(false);
+        }, timeout);
+      }
+      if (signal !== undefined) {
+        const waiters = this.#bySignal.get(signal);
+        if (waiters !== undefined) waiters.add(waiter);
+        else {
+          this.#bySignal.set(signal, new Set([waiter]));
+          signal.addEventListener("abort", this.#onAbort, { once: true });
+        }
+      }
+      // Unshared, only this thread can release, and release() serves us.
+      if (this.#shared) this.#watch();
+    });
+  }
+
+  /** Step 2: sets WAITING if no permit is free; true if it is set. */
+  #flag(): boolean {
+    const state = Atomics.load(this.#slots, STATE);
+    if (state !== 0) return state === WAITING;
+    return Atomics.compareExchange(this.#slots, STATE, 0, WAITING) === 0;
+  }
+
+  /** Gives free permits to the waiters in order. */
+  #serve(): void {
+    for (let waiter = this.#head; waiter !== undefined; waiter = this.#head) {
+      const signal = waiter.signal;
+      if (signal?.aborted) {
+        // Aborted, and our listener not yet run: a listener before it released. It takes nothing.
+        this.#unlink(waiter);
+        waiter.reject(signal.reason);
+        continue;
+      }
+      if (!this.take()) return;
+      this.#unlink(waiter);
+      waiter.resolve(true);
+    }
+  }
+
+  /** Removes a waiter that is being settled; it holds no permit. */
+  #unlink(waiter: Waiter): void {
+    if (waiter.prev === undefined) this.#head = waiter.next;
+    else waiter.prev.next = waiter.next;
+    if (waiter.next === undefined) this.#tail = waiter.prev;
+    else waiter.next.prev = waiter.prev;
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+    const signal = waiter.signal;
+    if (signal === undefined) return;
+    const waiters = this.#bySignal.get(signal)!;
+    waiters.delete(waiter);
+    if (waiters.size === 0) {
+      // Its last waiter: the signal holds on to this memory no longer.
+      this.#bySignal.delete(signal);
+      signal.removeEventListener("abort", this.#onAbort);
+    }
+  }
+
+  /** A signal aborted: its waiters reject with its reason, in queue order. */
+  #onAbort = (event: Event): void => {
+    const signal = event.target as AbortSignal;
+    const waiters = this.#bySignal.get(signal);
+    if (waiters === undefined) return;
+    this.#bySignal.delete(signal);
+    for (const waiter of waiters) {
+      waiter.signal = undefined; // its set is gone: #unlink leaves it be
+      this.#unlink(waiter);
+      waiter.reject(signal.reason);
+    }
+  };
+
+  /**
+   * A runtime with no `Atomics.waitAsync` (some browsers): a shared
+   * primitive's waiters cannot wait for another thread's release; they
+   * reject saying so, and leave the queue.
+   */
+  #cannotWait(): void {
+    this.#watching = false;
+    for (let waiter = this.#head; waiter !== undefined; waiter = this.#head) {
+      this.#unlink(waiter);
+      waiter.reject(
+        new TypeError(
+          "Cannot wait for a shared Semaphore or Lock: Atomics.waitAsync is not available here; use tryAcquire(), or acquireSync() in a worker",
+        ),
+      );
+    }
+  }
+
+  /**
+   * Keeps one `Atomics.waitAsync` while there are waiters. It may outlive
+   * them (a wait cannot be cancelled) until the next release that clears
+   * WAITING wakes it; notifying all makes that harmless. A pending
+   * `waitAsync` keeps no program alive.
+   */
+  #watch(): void {
+    if (this.#watching) return;
+    this.#watching = true;
+    this.#pump();
+  }
+
+  #pump = (): void => {
+    for (;;) {
+      this.#serve(); // step 1
+      if (this.#head === undefined) {
+        this.#watching = false;
+        return;
+      }
+      if (!this.#flag()) continue; // step 2; a permit appeared: serve again
+      if (typeof Atomics.waitAsync !== "function") return this.#cannotWait();
+      const result = Atomics.waitAsync(this.#slots, STATE, WAITING); // step 3
+      if (result.async) {
+        result.value.then(this.#pump);
+        return;
+      }
+    }
+  };
+}
