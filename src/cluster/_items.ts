@@ -11,6 +11,7 @@ import { QueueFullError } from "../errors.ts";
 import type { Deferred } from "./_batch.ts";
 import { ItemSizes } from "./_sizes.ts";
 import { fixValue, type JsonSize } from "./_wire.ts";
+import { CLOSED, type Closing, iteratorResult, stopSource } from "../pool/source_reads.ts";
 
 /**
  * The items of `iterable`, copied: no more than `room`. An endless or huge
@@ -34,7 +35,6 @@ export function readItems(
       }`,
     );
   }
-  if (room === Infinity) return [...iterable as Iterable<unknown>];
   if (Array.isArray(iterable)) {
     if (iterable.length > room) throw new QueueFullError(maxQueue);
     // By index, as its length was checked: not through an iterator of its own.
@@ -42,6 +42,7 @@ export function readItems(
     for (let i = 0; i < items.length; i++) items[i] = iterable[i];
     return items;
   }
+  if (room === Infinity) return [...iterable as Iterable<unknown>];
   const items: unknown[] = [];
   for (const item of iterable as Iterable<unknown>) {
     // Leaving the loop closes the iterator (its `return()`).
@@ -53,9 +54,11 @@ export function readItems(
 
 /**
  * The items of an async `source`, as {@linkcode readItems}: read one at a
- * time, no further than `room + 1`, while `checkOpen` does not throw (the
- * pool was shut down meanwhile); the source's `return()` is called when it
- * is left early.
+ * time, no further than `room + 1`. Each read races `closing`: once the
+ * pool is shut down, the read still pending is not waited for, the source's
+ * `return()` is called and `checkOpen` throws. The source's `return()` is
+ * called too when it is left for too many items; a source that throws, or
+ * whose `next()` gives no iterator result, ends the read with its error.
  *
  * @throws {QueueFullError} If it holds more than `room` items.
  */
@@ -63,15 +66,26 @@ export async function readItemsAsync(
   source: AsyncIterable<unknown>,
   room: number,
   maxQueue: number,
+  closing: Closing,
   checkOpen: () => void,
+  what: string,
 ): Promise<unknown[]> {
+  const iterator = source[Symbol.asyncIterator]();
   const items: unknown[] = [];
-  for await (const item of source) {
-    checkOpen();
-    if (items.length >= room) throw new QueueFullError(maxQueue);
-    items.push(item);
+  for (;;) {
+    const answer = closing.closed ? CLOSED : await closing.race(iterator.next());
+    if (answer !== CLOSED) {
+      const next = iteratorResult(answer, what);
+      if (next.done) return items;
+      if (items.length < room) {
+        items.push(next.value);
+        continue;
+      }
+    }
+    stopSource(iterator);
+    checkOpen(); // throws once the pool is shut down
+    throw new QueueFullError(maxQueue);
   }
-  return items;
 }
 
 /**

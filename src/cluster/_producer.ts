@@ -19,6 +19,7 @@
 import { clearImmediate, clearTimeout, setImmediate, setTimeout } from "node:timers";
 import { Deque } from "../deque.ts";
 import { PoolClosedError, QueueFullError } from "../errors.ts";
+import { Closing } from "../pool/source_reads.ts";
 import type { JobId } from "../pool/types.ts";
 import { settlesWithin, systemClock } from "../timers/clock.ts";
 import { Batch, type Chunk, type Deferred, report, Sink, State } from "./_batch.ts";
@@ -139,11 +140,15 @@ export class ChunkProducer {
     return first;
   }
 
-  /** Refuses more items; queued ones still go. */
+  /** Refuses more items; queued ones still go. Pending reads of async sources stop. */
   shutDown(): void {
     this.#closed = true;
     this.#open = null;
+    this.closing.close();
   }
+
+  /** What pending reads of async sources race (`ClusterPool.map` and `collect`). */
+  readonly closing: Closing = new Closing();
 
   /** Stops every timer and closes the connection (after `shutDown()` and a wait). */
   async close(): Promise<void> {

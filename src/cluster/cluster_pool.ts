@@ -296,9 +296,10 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   ): Promise<unknown[]> {
     this.#checkOpen();
     checkTask(task, what);
-    // Checked at each item too: a shutdown() meanwhile stops the read.
+    // A shutdown() meanwhile stops the read, even one the source never answers.
     const checkOpen = () => this.#checkOpen();
-    return await readItemsAsync(source, this.#producer.room, this.#options.maxQueue, checkOpen);
+    const { room, closing } = this.#producer;
+    return await readItemsAsync(source, room, this.#options.maxQueue, closing, checkOpen, what);
   }
 
   /** Fixes `items` for the wire and queues them as one batch; returns how many. */

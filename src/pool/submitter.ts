@@ -33,6 +33,7 @@ import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { ResultStream } from "./result_stream.ts";
+import { CLOSED, Closing, iteratorResult, stopSource } from "./source_reads.ts";
 import type { Results } from "./results.ts";
 import type { TaskRegistry } from "./task_registry.ts";
 import type { ExecOptions, JobId } from "./types.ts";
@@ -100,36 +101,17 @@ export class Submitter {
   /** Refuses submits from now on (`shutdown`, `terminate`). */
   close(): void {
     this.#closed = true;
-    for (const closed of this.#closeWaiters) closed();
-    this.#closeWaiters.clear();
+    this.#closing.close();
   }
 
   /** Takes submits again (`clear`). */
   reopen(): void {
     this.#closed = false;
+    this.#closing.reopen();
   }
 
-  /** What waits in {@linkcode #orClosed} for the next `close()`. */
-  readonly #closeWaiters = new Set<() => void>();
-
-  /**
-   * `promise`, or {@linkcode CLOSED} if the pool closes first. Not a race
-   * with one promise that lives until the pool closes: each race would
-   * leave on it a reaction holding its result, for the pool's whole life.
-   */
-  #orClosed<T>(promise: Promise<T>): Promise<T | typeof CLOSED> {
-    return new Promise((resolve, reject) => {
-      const closed = () => resolve(CLOSED);
-      this.#closeWaiters.add(closed);
-      promise.then((value) => {
-        this.#closeWaiters.delete(closed);
-        resolve(value);
-      }, (error: unknown) => {
-        this.#closeWaiters.delete(closed);
-        reject(error);
-      });
-    });
-  }
+  /** What pending reads of async sources race (see {@linkcode mapAsync}). */
+  readonly #closing = new Closing();
 
   /**
    * `pool.submit(task, ...args)`. The hot path: a run of one-argument
@@ -542,24 +524,18 @@ export class Submitter {
     try {
       while (!ended) {
         while (!ended && items.length < size) {
-          let next: IteratorResult<unknown> | typeof CLOSED;
+          let next: IteratorResult<unknown>;
           try {
             const read = iterator.next();
             if (items.length !== 0) slowRead ??= setTimeout(queueWhileWaiting, 0);
             reading = true;
-            next = await this.#orClosed(read);
+            let answer = await this.#closing.race(read);
             reading = false;
-            if (next === CLOSED) {
+            if (answer === CLOSED) {
               this.checkOpen(); // throws, unless clear() opened the pool again meanwhile
-              next = await read;
+              answer = await read;
             }
-            if (typeof next !== "object" || next === null) {
-              throw new TypeError(
-                `Cannot ${action}: the source's next() gave ${
-                  describe(next)
-                }, not an iterator result`,
-              ); // as for await would; the items read before run
-            }
+            next = iteratorResult(answer, action); // as for await checks it; the items read before run
             if (next.done) ended = true;
             else items.push(next.value);
           } catch (error) {
@@ -585,18 +561,6 @@ export class Submitter {
       } else if (!ended) stopSource(iterator);
       throw error;
     }
-  }
-}
-
-/** What a read of an async source gives instead once the pool has closed. */
-const CLOSED: unique symbol = Symbol("closed");
-
-/** Tells an async source that no more will be read (its `return()`); its failure is its own. */
-function stopSource(iterator: AsyncIterator<unknown>): void {
-  try {
-    iterator.return?.()?.then(undefined, () => {});
-  } catch {
-    // A return() that throws: the source is left as it is.
   }
 }
 

@@ -486,19 +486,21 @@ describe("ClusterPool without Redis", () => {
     assert.equal(pool.pending, 0); // nothing queued, nothing connected
   });
 
-  it("ClusterPool.map() reads an array with an iterator of its own by index, within maxQueue", async () => {
-    await using pool = new ClusterPool<Tasks>({ connection, queue: "q", maxQueue: 10 });
-    const items = [1, 2];
-    let read = 0;
-    items[Symbol.iterator] = function* () {
-      for (;;) {
-        if (++read > 1000) throw new Error("read too far"); // before: read until this
-        yield 0;
-      }
-    };
-    assert.equal(pool.map("inc", items), 2);
-    assert.equal(read, 0);
-    assert.equal(pool.cancel(), true);
+  it("ClusterPool.map() reads an array with an iterator of its own by index, with or without maxQueue", async () => {
+    for (const maxQueue of [10, undefined]) {
+      await using pool = new ClusterPool<Tasks>({ connection, queue: "q", maxQueue });
+      const items = [1, 2];
+      let read = 0;
+      items[Symbol.iterator] = function* () {
+        for (;;) {
+          if (++read > 1000) throw new Error("read too far"); // before: read until this
+          yield 0;
+        }
+      };
+      assert.equal(pool.map("inc", items), 2, `maxQueue ${maxQueue}`);
+      assert.equal(read, 0);
+      assert.equal(pool.cancel(), true);
+    }
   });
 
   it("ClusterPool.collect() and map() stop reading an async source once the pool is shut down, with PoolClosedError", async () => {
@@ -525,6 +527,59 @@ describe("ClusterPool without Redis", () => {
     await assert.rejects(collecting, PoolClosedError);
     assert.ok(read < 10, `read ${read} times`);
     assert.ok(closed, "the source is closed");
+  });
+
+  it("ClusterPool.collect() and map() over an async source whose read never settles reject once the pool shuts down, and stop the source", async () => {
+    const pool = new ClusterPool<Tasks>({ connection, queue: "q" });
+    let stopped = 0;
+    let pending = 0;
+    let waiting!: () => void;
+    const twoWait = new Promise<void>((resolve) => waiting = resolve);
+    const stuck = (): AsyncIterable<number> => {
+      let given = 0;
+      return {
+        [Symbol.asyncIterator]: () => ({
+          next: () => {
+            if (given < 1) return Promise.resolve({ value: given++, done: false });
+            if (++pending === 2) waiting();
+            return new Promise(() => {}); // a quiet socket
+          },
+          return: () => {
+            stopped++;
+            return Promise.resolve({ value: undefined, done: true });
+          },
+        }),
+      };
+    };
+    const collecting = pool.collect("inc", stuck());
+    const mapping = pool.map("inc", stuck());
+    await twoWait;
+    assert.equal(await pool.shutdown(), true);
+    // Before: both never settled.
+    await assert.rejects(collecting, PoolClosedError);
+    await assert.rejects(mapping, PoolClosedError);
+    assert.equal(stopped, 2);
+  });
+
+  it("ClusterPool.map() takes a source whose next() answers with a plain iterator result, and refuses one that is no iterator result", async () => {
+    await using pool = new ClusterPool<Tasks>({ connection, queue: "q", maxQueue: 10 });
+    const answering = (last: unknown): AsyncIterable<number> => ({
+      [Symbol.asyncIterator]: () => {
+        let i = 0;
+        return { next: () => (i < 2 ? { value: i++, done: false } : last) } as AsyncIterator<
+          number
+        >;
+      },
+    });
+    await assert.rejects(pool.map("inc", answering(7)), {
+      name: "TypeError",
+      message: "Cannot map: the source's next() gave 7, not an iterator result",
+    });
+    assert.equal(pool.pending, 0, "nothing queued");
+    // A plain { done: true } ends it: its two items are queued (cancelled here: no Redis).
+    assert.equal(await pool.map("inc", answering({ value: undefined, done: true })), 2);
+    assert.equal(pool.pending, 2);
+    assert.equal(pool.cancel(), true);
   });
 
   it("ClusterPool: Redis unreachable fails pending items with RedisUnavailableError after offlineTimeout", async () => {

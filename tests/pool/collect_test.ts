@@ -287,6 +287,31 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     assert.equal(pool.stats().jobs.submitted, 12);
   });
 
+  it("Pool.map() and Pool.collect() take a source whose next() answers with a plain iterator result or a thenable, as for await does", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const answering = (
+      wrap: (result: IteratorResult<number>) => unknown,
+    ): AsyncIterable<number> => ({
+      [Symbol.asyncIterator]: () => {
+        let i = 0;
+        return {
+          // Before: "promise.then is not a function" for a plain result.
+          next: () => wrap(i < 3 ? { value: i++, done: false } : { value: undefined, done: true }),
+        } as AsyncIterator<number>;
+      },
+    });
+    const plain = answering((result) => result);
+    const thenable = answering((result) => ({
+      then: (resolve: (r: unknown) => void) => resolve(result),
+    }));
+    for (const source of [plain, thenable]) {
+      assert.deepEqual(await pool.collect((n: number) => n * 2, source), [0, 2, 4]);
+      assert.equal(await pool.map((n: number) => n * 2, source), 3);
+      assert.equal(await pool.wait(), true);
+      assert.deepEqual((pool.done.drain() as number[]).sort((a, b) => a - b), [0, 2, 4]);
+    }
+  });
+
   it("Pool.map() queues what it read from a quiet async source once the queue has room", async () => {
     await using pool = new Pool({ maxChildren: 1, highWaterMark: 2 });
     const g = gate();
