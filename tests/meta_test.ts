@@ -4,8 +4,18 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
@@ -155,5 +165,45 @@ describe("dependencies", () => {
     const pinned = json("package.json").devDependencies.bullmq;
     assert.match(pinned, /^\d+\.\d+\.\d+$/);
     assert.equal(json("deno.json").imports.bullmq, `npm:bullmq@${pinned}`);
+  });
+});
+
+describe("the CI count (scripts/count_results.mjs)", () => {
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  /** The count's last line for a Deno JUnit report `xml` and a Bun log `bunLog`. */
+  function count(xml: string, bunLog: string): string {
+    const dir = mkdtempSync(join(tmpdir(), "fastpool-count-"));
+    try {
+      writeFileSync(join(dir, "deno.xml"), xml);
+      writeFileSync(join(dir, "bun.log"), bunLog);
+      const script = root + "scripts/count_results.mjs";
+      const args = [script, "0", join(dir, "deno.xml"), join(dir, "bun.log")];
+      const result = spawnSync(process.execPath, isBun ? args : ["run", "-A", ...args], {
+        encoding: "utf8",
+      });
+      return result.stdout.trim().split("\n").at(-1)!;
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  }
+  const suite = (cases: string) =>
+    `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n<testsuite name="t">\n${cases}\n</testsuite>\n</testsuites>\n`;
+
+  it("counts the it()s of a block, a failed one once", () => {
+    const xml = suite(`
+      <testcase name="block"><failure message="x">1 failed step</failure></testcase>
+      <testcase name="block &gt; a"></testcase>
+      <testcase name="block &gt; b"><failure message="x">boom</failure></testcase>
+      <testcase name="block &gt; c"><skipped/></testcase>`);
+    assert.equal(count(xml, " 3 pass\n 1 fail\n"), "4 passed, 2 failed");
+  });
+
+  it("counts as failed a block whose it() never settled (Deno reports that it() skipped)", () => {
+    // Before: 1 passed, 0 failed on Deno's side; a hung test passed CI there.
+    const xml = suite(`
+      <testcase name="block"><failure message="Promise resolution is still pending">Promise resolution is still pending but the event loop has already resolved.</failure></testcase>
+      <testcase name="block &gt; hangs"><skipped/></testcase>
+      <testcase name="block &gt; fine"></testcase>`);
+    assert.equal(count(xml, " 1 pass\n"), "2 passed, 1 failed");
   });
 });
