@@ -300,11 +300,17 @@ function afterLane(): void {
   }
 }
 
-/** The pool aborted job `id`: abort its signal if it runs, skip it if it has not started. */
+/**
+ * The pool aborted job `id`: abort its signal if it runs, skip it if it has
+ * not started. A `stream()` job is stopped too, as when its consumer leaves:
+ * one held at a `yield` for credit that will not come ends there, within
+ * `abortGrace`, and keeps its worker.
+ */
 function abortJob(id: number, reason: unknown): void {
   const context = live.get(id) ?? (made?.id === id ? made : undefined);
   if (context !== undefined) context.abort(decodeError(reason));
   else if (currentJob !== id && draining) skipped.add(id);
+  stopStream(id);
 }
 
 // Only in a worker: a listener on the main thread's scope keeps a Bun program alive.

@@ -277,9 +277,11 @@ describe("Pool timeouts", () => {
     assert.equal(clock.pendingTimers, 0, "a timeout timer outlived its job");
   });
 
-  it("Pool option taskTimeout counts the time a stream waits for its consumer", async () => {
+  it("Pool option taskTimeout counts the time a stream waits for its consumer; the stream ends at its yield and keeps its worker", async () => {
     const clock = new FakeClock();
     await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 50, clock });
+    const exits: unknown[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail));
     const stream = pool.stream(function* () {
       for (let i = 0;; i++) yield i;
     });
@@ -291,7 +293,10 @@ describe("Pool timeouts", () => {
         // the values made ahead of the consumer, then the failure
       }
     }, TaskTimeoutError);
-    assert.equal(await pool.run(identity, 3), 3);
+    // Before: the generator, held at a yield for credit, never saw the abort, and its
+    // worker was replaced after abortGrace; this job then ran on ThreadPool-2.
+    assert.equal(await pool.run(() => self.name), "ThreadPool-1");
+    assert.deepEqual(exits, []);
   });
 
   it("Pool option taskTimeout with concurrentTasksPerWorker starts a job's clock when its worker reaches it", async () => {
