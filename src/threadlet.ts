@@ -211,6 +211,8 @@ function presetOptions(options: unknown, sizes: readonly string[], kind: string)
 }
 
 let shared: Pool | null = null;
+/** Shared pools being shut down by {@linkcode shutdownDefaultPool}, until a shutdown of theirs ends idle. */
+const closingPools = new Set<Pool>();
 
 /** Bun can unref an idle worker (the pool does it); Deno's web Workers cannot. */
 function canUnrefWorkers(): boolean {
@@ -255,7 +257,8 @@ export function defaultPool(): Pool {
  * Shuts down the shared pool of {@linkcode go}, if there is one: running jobs
  * finish, then its workers exit. The next `go` creates a new pool. A program
  * need not call it (an idle shared pool never holds it open); tests do, so
- * nothing outlives them.
+ * nothing outlives them. A call made while an earlier one still waits
+ * waits for that pool too.
  *
  * @param timeout Milliseconds to wait for running jobs at most.
  * @returns `false` if jobs were still running at the timeout.
@@ -270,10 +273,24 @@ export function defaultPool(): Pool {
  */
 export async function shutdownDefaultPool(timeout?: number): Promise<boolean> {
   const pool = shared;
-  if (pool === null) return true;
-  const closing = pool.shutdown(timeout); // a bad timeout rejects, and leaves it open and shared
-  if (pool.closed && shared === pool) shared = null;
-  return await closing;
+  let closing: Promise<boolean> | undefined;
+  if (pool !== null) {
+    closing = pool.shutdown(timeout); // a bad timeout rejects, and leaves it open and shared
+    if (pool.closed && shared === pool) {
+      shared = null;
+      closingPools.add(pool);
+    }
+  }
+  // Shared pools an earlier call is still shutting down: this call waits for them too.
+  const waits = [...closingPools].map((each) => {
+    const shut = each === pool ? closing! : each.shutdown(timeout);
+    return shut.then((idle) => {
+      if (idle) closingPools.delete(each);
+      return idle;
+    });
+  });
+  if (closing !== undefined && !closingPools.has(pool!)) waits.push(closing);
+  return (await Promise.all(waits)).every(Boolean);
 }
 
 /**

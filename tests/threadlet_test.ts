@@ -6,7 +6,7 @@ import { Pool } from "../src/pool/pool.ts";
 import { task } from "../src/task.ts";
 import { defaultPool, executors, go, shutdownDefaultPool, spawn } from "../src/threadlet.ts";
 import { FakeClock } from "./_fake_clock.ts";
-import { fixture, isBun } from "./_util.ts";
+import { fixture, isBun, promiseState } from "./_util.ts";
 import { gate as makeGate, waitAtGate } from "./_gate.ts";
 
 const tasks = fixture("tasks.ts");
@@ -82,6 +82,29 @@ describe("go()", () => {
       assert.equal(await go(() => 2), 2);
       assert.notEqual(defaultPool(), first);
     } finally {
+      await shutdownDefaultPool();
+    }
+  });
+
+  it("shutdownDefaultPool() called while an earlier call waits waits for that pool too", async () => {
+    const held = makeGate();
+    try {
+      const first = defaultPool();
+      const job = go(waitAtGate, held.memory, "held");
+      await held.started();
+      const shutting = shutdownDefaultPool();
+      const again = shutdownDefaultPool();
+      // Before: true at once, the old pool's job still running.
+      assert.equal(await shutdownDefaultPool(0), false, "a job still runs at the timeout");
+      assert.equal(await promiseState(again), "pending");
+      held.open();
+      assert.equal(await job, "held");
+      assert.equal(await shutting, true);
+      assert.equal(await again, true);
+      assert.equal(first.alive, 0);
+      assert.equal(await shutdownDefaultPool(0), true, "nothing left to wait for");
+    } finally {
+      held.open();
       await shutdownDefaultPool();
     }
   });
