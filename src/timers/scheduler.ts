@@ -443,7 +443,11 @@ export class Scheduler {
     } finally {
       this.#running = false;
     }
-    this.#arm();
+    try {
+      this.#arm();
+    } catch (error) {
+      this.#report(error); // nothing armed: the next handle made arms the clock again
+    }
   }
 
   #fireDue(now: number, limit: number): void {
@@ -533,23 +537,28 @@ export class Scheduler {
     }
   }
 
-  /** Makes sure a clock timer is armed no later than the earliest entry. */
+  /**
+   * Makes sure a clock timer is armed no later than the earliest entry. The
+   * new clock timer is set before the old one is cleared: a clock whose
+   * `setTimer` throws leaves the old one armed.
+   */
   #arm(): void {
     const first = this.#heap.first;
     if (first === undefined) return this.#clearTimer();
     if (this.#timer !== undefined && this.#timerDue <= first.due) return;
-    this.#clearTimer();
-    const generation = this.#generation;
+    const generation = this.#generation + 1; // #clearTimer()'s, below
     const wait = Math.min(
       MAX_TIMER_DELAY,
       Math.max(0, Math.ceil(first.due - this.#clock.now())),
     );
-    this.#timerDue = first.due;
-    this.#timer = this.#clock.setTimer(
+    const timer = this.#clock.setTimer(
       () => this.#run(generation),
       wait,
       this.#timerOptions,
     );
+    this.#clearTimer();
+    this.#timerDue = first.due;
+    this.#timer = timer;
   }
 
   #clearTimer(): void {
@@ -560,9 +569,21 @@ export class Scheduler {
     this.#timerDue = Infinity;
   }
 
+  /**
+   * Adds `timer`, arming the clock for it if it is due first (or if no clock
+   * timer is armed: an earlier `setTimer` threw). If the clock throws, the
+   * call that made `timer` throws that error, and `timer` is not kept.
+   */
   #push(timer: Timer): void {
     this.#heap.push(timer);
-    if (timer.index === 0 && !this.#running) this.#arm();
+    if ((timer.index === 0 || this.#timer === undefined) && !this.#running) {
+      try {
+        this.#arm();
+      } catch (error) {
+        this.#heap.removeAt(timer.index);
+        throw error;
+      }
+    }
   }
 }
 

@@ -614,6 +614,44 @@ describe("Scheduler errors", () => {
     assert.equal(noisy.active, true);
   });
 
+  it("Scheduler: a clock whose setTimer() throws fails that call and keeps no handle; the others still fire", () => {
+    const fake = new FakeClock();
+    let refuse = false;
+    const clock: Clock = {
+      now: () => fake.now(),
+      setTimer(callback, ms, options) {
+        if (refuse) throw new Error("clock refused");
+        return fake.setTimer(callback, ms, options);
+      },
+      clearTimer: (id) => fake.clearTimer(id),
+    };
+    const { scheduler, errors } = setup(clock);
+    const fired: string[] = [];
+    scheduler.later(100, () => fired.push("A"));
+    refuse = true;
+    assert.throws(() => scheduler.later(50, () => fired.push("refused")), /clock refused/);
+    assert.equal(scheduler.delayed.length, 1, "the refused one is not kept");
+    refuse = false;
+    // Before: the refused handle stayed, the clock timer for A was cleared, and nothing fired.
+    fake.tick(100);
+    assert.deepEqual(fired, ["A"]);
+    // A run that cannot arm the clock for the next handle reports it; the next handle made arms it.
+    scheduler.later(100, () => {
+      fired.push("B");
+      refuse = true;
+    });
+    scheduler.later(200, () => fired.push("C"));
+    fake.tick(100);
+    assert.deepEqual(fired, ["A", "B"]);
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /clock refused/);
+    refuse = false;
+    scheduler.later(1000, () => fired.push("D"));
+    fake.tick(1000);
+    assert.deepEqual(fired, ["A", "B", "C", "D"]);
+    scheduler.cancelAll();
+  });
+
   it("Scheduler reports a throwing isBusy() and skips that tick", () => {
     const clock = new FakeClock();
     const { scheduler, errors } = setup(clock);
