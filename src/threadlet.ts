@@ -328,7 +328,8 @@ export function go<T extends FreeTask>(
  * @param task An inline function or a `task()` reference.
  * @param args The job's arguments (structured clone).
  * @returns The result (a generator's values as an array); rejects with the
- * task's error. Either way the worker is gone when it settles.
+ * task's error. Either way the worker is gone when it settles (on Deno, a
+ * thread the task left held runs on until it returns to its event loop).
  *
  * @example Usage
  * ```ts
