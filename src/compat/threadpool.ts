@@ -374,7 +374,7 @@ export class WorkRequest<C extends Callable = Callable> {
     } catch {
       args = `[${this.args.length} arguments]`;
     }
-    return `<WorkRequest id=${String(this.requestID)} args=${args} exception=${this.exception}>`;
+    return `<WorkRequest id=${idText(this.requestID)} args=${args} exception=${this.exception}>`;
   }
 }
 
@@ -508,6 +508,15 @@ interface Entry {
   readonly id: unknown;
 }
 
+/**
+ * One `dismissWorkers()` call: how many workers it dismissed, and the
+ * requests those workers were running (each finishes, then its worker exits).
+ */
+interface Dismissal {
+  readonly workers: number;
+  readonly requests: readonly Entry[];
+}
+
 /** A finished request: its entry, and its result or, if `failed`, its error. */
 interface Outcome {
   readonly entry: Entry;
@@ -525,7 +534,8 @@ interface Outcome {
  * on two workers, and one may wait for another (on a `Semaphore`, say).
  * Results wait in its result queue, in the order they ended, until `poll()`
  * takes them. A dismissed worker finishes the request it is running, then
- * exits.
+ * exits; until then it runs beside the pool's workers, so workers created
+ * meanwhile take queued requests at once.
  *
  * @example Usage
  * ```ts
@@ -560,10 +570,18 @@ export class ThreadPool implements AsyncDisposable {
    * the worker's shared lane.
    */
   readonly #alone = new AbortController().signal;
+  /** Workers, dismissed ones not counted. */
   #workers: number;
-  #dismissed = 0;
-  /** Requests handed to a worker whose result has not come back. */
-  #running = 0;
+  /** Requests handed to one of the `#workers` whose result has not come back, oldest first. */
+  readonly #running = new Set<Entry>();
+  /**
+   * Requests still running on dismissed workers: each keeps its place in the
+   * inner pool (sized `#workers` plus these) until it ends, and takes none of
+   * the workers'.
+   */
+  readonly #leaving = new Set<Entry>();
+  /** Dismissals without a join, not yet joined by `joinAllDismissedWorkers()`. */
+  #unjoined: Dismissal[] = [];
   #closed = false;
   #listeners: (() => void)[] = [];
 
@@ -611,7 +629,9 @@ export class ThreadPool implements AsyncDisposable {
 
   /** How many workers were dismissed without joining and not yet joined by {@linkcode ThreadPool.joinAllDismissedWorkers}. */
   get dismissedWorkers(): number {
-    return this.#dismissed;
+    let workers = 0;
+    for (const dismissal of this.#unjoined) workers += dismissal.workers;
+    return workers;
   }
 
   /**
@@ -626,15 +646,16 @@ export class ThreadPool implements AsyncDisposable {
       throw new PoolClosedError("Cannot create workers: the thread pool is shut down");
     }
     this.#workers += numWorkers;
-    this.#pool.resize(Math.max(1, this.#workers));
+    this.#resize();
     this.#pump();
     this.#notify();
   }
 
   /**
-   * Dismisses up to `numWorkers` workers: each finishes the request it is
-   * running, then exits; requests still queued wait for the remaining
-   * workers.
+   * Dismisses up to `numWorkers` workers: idle ones first, then busy ones,
+   * each of which finishes the request it is running, then exits. Requests
+   * still queued wait for the remaining workers (or ones created later,
+   * which take them at once).
    *
    * @param doJoin `true`: return a promise that resolves once the dismissed
    * workers are done. `false`: count them in `dismissedWorkers`, for
@@ -649,11 +670,22 @@ export class ThreadPool implements AsyncDisposable {
   dismissWorkers(numWorkers: number, doJoin = false): Promise<void> | void {
     checkInteger(numWorkers, "numWorkers", "dismiss workers", 0);
     const count = Math.min(numWorkers, this.#workers);
+    // Idle workers leave at once; each busy one takes a running request along.
+    const busy = Math.max(0, count - (this.#workers - this.#running.size));
+    const requests: Entry[] = [];
+    for (const entry of this.#running) {
+      if (requests.length === busy) break;
+      requests.push(entry);
+    }
+    for (const entry of requests) {
+      this.#running.delete(entry);
+      this.#leaving.add(entry);
+    }
     this.#workers -= count;
-    this.#pool.resize(Math.max(1, this.#workers));
+    this.#resize();
     this.#notify();
-    if (doJoin) return this.#joined();
-    this.#dismissed += count;
+    if (doJoin) return this.#joined(requests);
+    this.#unjoined.push({ workers: count, requests });
   }
 
   /**
@@ -661,8 +693,9 @@ export class ThreadPool implements AsyncDisposable {
    * empties `dismissedWorkers`.
    */
   async joinAllDismissedWorkers(): Promise<void> {
-    await this.#joined();
-    this.#dismissed = 0;
+    const dismissals = [...this.#unjoined]; // those made by now: later ones wait for a later join
+    await this.#joined(dismissals.flatMap((dismissal) => dismissal.requests));
+    this.#unjoined = this.#unjoined.filter((dismissal) => !dismissals.includes(dismissal));
   }
 
   /**
@@ -683,7 +716,9 @@ export class ThreadPool implements AsyncDisposable {
     }
     if (request.exception) {
       throw new TypeError(
-        `Cannot put request: "request" ${String(request.requestID)} failed before; make a new one`,
+        `Cannot put request: "request" (requestID ${
+          describe(request.requestID)
+        }) failed before; make a new one`,
       );
     }
     // Writable fields, checked at creation: one set since would fail in poll(), unnamed.
@@ -692,7 +727,7 @@ export class ThreadPool implements AsyncDisposable {
     const id = request.requestID;
     if (this.#pending.has(id)) {
       throw new RangeError(
-        `Cannot put request: a request with requestID ${String(id)} is already pending`,
+        `Cannot put request: a request with requestID ${describe(id)} is already pending`,
       );
     }
     if (this.#closed) {
@@ -810,18 +845,19 @@ export class ThreadPool implements AsyncDisposable {
 
   /**
    * Hands queued requests to the pool while a worker is free (and the result
-   * queue has room): the pool never holds more requests than workers, so a
-   * dismissed worker leaves queued requests to the others, and each runs on
-   * a worker of its own (see `#alone`), never queued behind another.
+   * queue has room): the pool never holds more requests than workers, with
+   * the dismissed ones still running (see `#resize`), so a dismissed worker
+   * leaves queued requests to the others, and each runs on a worker of its
+   * own (see `#alone`), never queued behind another.
    */
   #pump(): void {
     const limit = this.#resqSize > 0 ? this.#resqSize + this.#workers : Infinity;
     while (
-      this.#queue.length !== 0 && this.#running < this.#workers &&
-      this.#running + this.#results.length < limit
+      this.#queue.length !== 0 && this.#running.size < this.#workers &&
+      this.#running.size + this.#results.length < limit
     ) {
       const entry = this.#queue.shift()!;
-      this.#running++;
+      this.#running.add(entry);
       this.#run(entry.request).then(
         (value) => this.#finish(entry, value, false),
         (error) => this.#finish(entry, error, true),
@@ -846,7 +882,9 @@ export class ThreadPool implements AsyncDisposable {
   }
 
   #finish(entry: Entry, value: unknown, failed: boolean): void {
-    this.#running--;
+    if (!this.#running.delete(entry) && this.#leaving.delete(entry)) {
+      this.#resize(); // its dismissed worker exits
+    }
     if (failed) entry.request.exception = true;
     if (this.#pending.get(entry.id) === entry) {
       this.#results.push({ entry, value, failed });
@@ -873,9 +911,14 @@ export class ThreadPool implements AsyncDisposable {
     else pendingNumbers.delete(id);
   }
 
-  /** Resolves once no more requests run than there are workers. */
-  async #joined(): Promise<void> {
-    while (this.#running > this.#workers) await this.#changed();
+  /** Sizes the inner pool for the workers and the dismissed ones still running a request. */
+  #resize(): void {
+    this.#pool.resize(Math.max(1, this.#workers + this.#leaving.size));
+  }
+
+  /** Resolves once `requests`, run by dismissed workers, have all ended. */
+  async #joined(requests: readonly Entry[]): Promise<void> {
+    while (requests.some((entry) => this.#leaving.has(entry))) await this.#changed();
   }
 
   #changed(): Promise<void> {
@@ -893,5 +936,18 @@ export class ThreadPool implements AsyncDisposable {
 /** The original's default `exc_callback`: print the error. */
 function logException(request: WorkRequest, error: unknown): void {
   // deno-lint-ignore no-console
-  console.error(`Exception in request ${String(request.requestID)}:`, error);
+  console.error(`Exception in request ${idText(request.requestID)}:`, error);
+}
+
+/**
+ * A `requestID` as text, as the original's `%s`: `String(id)`, or
+ * {@linkcode describe} of it when that throws (a null-prototype object, a
+ * `toString` that throws), so that showing an id never hides the error at hand.
+ */
+function idText(id: unknown): string {
+  try {
+    return String(id);
+  } catch {
+    return describe(id);
+  }
 }

@@ -480,6 +480,40 @@ describe("WorkRequest and makeRequests()", () => {
     assert.equal((logged[0]![1] as Error).message, "oops");
   });
 
+  it("WorkRequest with a requestID that String() cannot convert: the task's error is logged, the duplicate is a RangeError", async () => {
+    await using pool = new ThreadPool(1);
+    const id = Object.create(null); // any value may be an id; String(id) throws
+    const request = new WorkRequest(() => {
+      throw new RangeError("task failed");
+    }, { requestID: id });
+    pool.putRequest(request);
+    // Before, each of these threw "Cannot convert object to primitive value" (Bun: "No default value").
+    assert.throws(() => pool.putRequest(new WorkRequest(() => 0, { requestID: id })), {
+      name: "RangeError",
+      message: "Cannot put request: a request with requestID an object is already pending",
+    });
+    const logged: unknown[][] = [];
+    // deno-lint-ignore no-console
+    const original = console.error;
+    // deno-lint-ignore no-console
+    console.error = (...args: unknown[]) => logged.push(args);
+    try {
+      await pool.wait();
+    } finally {
+      // deno-lint-ignore no-console
+      console.error = original;
+    }
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]![0], "Exception in request an object:");
+    assert.ok(logged[0]![1] instanceof RangeError);
+    assert.equal((logged[0]![1] as Error).message, "task failed");
+    assert.equal(String(request), "<WorkRequest id=an object args=[] exception=true>");
+    assert.throws(() => pool.putRequest(request), {
+      name: "TypeError",
+      message: 'Cannot put request: "request" (requestID an object) failed before; make a new one',
+    });
+  });
+
   it("WorkRequest ids are unique by default; a given requestID is kept", () => {
     const a = new WorkRequest(() => 0);
     const b = new WorkRequest(() => 0);
@@ -646,6 +680,120 @@ describe("ThreadPool workers and queues", () => {
       NoResultsPending,
       "both results handled, then none pending",
     );
+  });
+
+  /** As `HANG_MS` above: ends at once when the pool is right, under Bun's 5 s test timeout when wrong. */
+  const LATE_MS = 4_000;
+
+  it("ThreadPool.createWorkers() after dismissWorkers() runs a queued request at once, while the dismissed worker finishes its own", async () => {
+    await using pool = new ThreadPool(1);
+    const old = makeGate();
+    const results: unknown[] = [];
+    const callback = (_request: WorkRequest, result: unknown) => results.push(result);
+    pool.putRequest(new WorkRequest(waitAtGate, { args: [old.memory, "old"], callback }));
+    await old.started(1);
+    pool.dismissWorkers(1);
+    pool.createWorkers(1);
+    assert.deepEqual([pool.workers, pool.dismissedWorkers], [1, 1]);
+    const fresh = makeGate();
+    pool.putRequest(new WorkRequest(waitAtGate, { args: [fresh.memory, "new"], callback }));
+    // Before, the dismissed worker's request held the new worker's place: "new" waited for "old".
+    const started = await within(fresh.started(1), LATE_MS);
+    const joined = pool.joinAllDismissedWorkers();
+    const joinedEarly = await promiseState(joined);
+    fresh.open();
+    old.open(); // either way, so that the pool can end
+    assert.ok(started, "the new worker took the queued request while the dismissed one ran");
+    assert.equal(joinedEarly, "pending", "the join waits for the dismissed worker's request");
+    await joined;
+    assert.equal(pool.dismissedWorkers, 0);
+    await pool.wait();
+    assert.deepEqual(results.sort(), ["new", "old"]);
+  });
+
+  it("ThreadPool.wait() ends when a dismissed worker's request waits for one put after createWorkers()", async () => {
+    await using pool = new ThreadPool(1);
+    const started = new Semaphore(0);
+    const semaphore = new Semaphore(0);
+    const results: unknown[] = [];
+    const callback = (_request: WorkRequest, result: unknown) => results.push(result);
+    const take = async (started: Semaphore, semaphore: Semaphore) => {
+      started.release();
+      await semaphore.acquire();
+      return "take";
+    };
+    const give = (semaphore: Semaphore) => {
+      semaphore.release();
+      return "give";
+    };
+    pool.putRequest(new WorkRequest(take, { args: [started, semaphore], callback }));
+    await started.acquire(); // "take" runs
+    pool.dismissWorkers(1);
+    pool.createWorkers(1);
+    pool.putRequest(new WorkRequest(give, { args: [semaphore], callback }));
+    const waited = pool.wait();
+    // Before, "give" waited for "take", which waited for "give": wait() never ended.
+    const ended = await within(waited, LATE_MS);
+    if (!ended) semaphore.release(); // frees "take", so that the pool can end
+    await waited;
+    assert.ok(ended, 'wait() ended: the new worker ran "give"');
+    assert.deepEqual(results.sort(), ["give", "take"]); // either answer may arrive first
+  });
+
+  it("ThreadPool.dismissWorkers(n, true) resolves once the dismissed workers' requests end, also after createWorkers()", async () => {
+    await using pool = new ThreadPool(2);
+    const old = makeGate();
+    const results: unknown[] = [];
+    for (const name of ["a", "b"]) {
+      pool.putRequest(
+        new WorkRequest(waitAtGate, {
+          args: [old.memory, name],
+          callback: (_request, result) => results.push(result),
+        }),
+      );
+    }
+    await old.started(2);
+    const joined = pool.dismissWorkers(2, true);
+    pool.createWorkers(2);
+    // Two quick requests on the new workers; the dismissed ones still run theirs.
+    let quickDone!: () => void;
+    const quick = new Promise<void>((resolve) => quickDone = resolve);
+    const quickResults: unknown[] = [];
+    for (const n of [1, 2]) {
+      pool.putRequest(
+        new WorkRequest((n: number) => n * 10, {
+          args: [n],
+          callback: (_request, result) => {
+            if (quickResults.push(result) === 2) quickDone();
+          },
+        }),
+      );
+    }
+    const polling = pool.wait();
+    const ranQuick = await within(quick, LATE_MS);
+    const joinedEarly = await promiseState(joined);
+    old.open(); // either way, so that the pool can end
+    await polling;
+    await joined;
+    assert.ok(ranQuick, "the new workers ran the quick requests");
+    // Before, createWorkers() met the join's test at once.
+    assert.equal(joinedEarly, "pending", "the join waits for the dismissed workers' requests");
+    assert.deepEqual(quickResults.sort(), [10, 20]);
+    assert.deepEqual(results.sort(), ["a", "b"]);
+    assert.deepEqual([pool.workers, pool.dismissedWorkers], [2, 0]);
+  });
+
+  it("ThreadPool.dismissWorkers() dismisses idle workers first", async () => {
+    await using pool = new ThreadPool(2);
+    const gate = makeGate();
+    pool.putRequest(new WorkRequest(waitAtGate, { args: [gate.memory, "a"] }));
+    await gate.started(1);
+    // The idle worker goes: the join does not wait for "a".
+    const joined = await within(pool.dismissWorkers(1, true), LATE_MS);
+    gate.open();
+    assert.ok(joined, "the join resolved while the busy worker ran its request");
+    assert.deepEqual([pool.workers, pool.dismissedWorkers], [1, 0]);
+    await pool.wait();
   });
 
   it("ThreadPool.putRequest() refuses a non-request, a pending requestID and a full queue", async () => {
