@@ -54,22 +54,25 @@ export function load(slot: WorkerSlot, early: boolean): number {
 
 /**
  * The usable slot with the least load and room for more, or `undefined`
- * when all are full. An exclusive job needs an empty slot; an abortable one
- * that would wait behind others a free claim word (see `canClaim`).
+ * when all are full. An exclusive job needs an empty slot. A batch waits
+ * for a worker that holds others only while a claim word is free for it
+ * (see `canClaim`: so every batch a busy worker holds unstarted stays one
+ * the pool can take back, to cancel or for an idle worker), and never
+ * queues behind a job `slowAhead` says is slow: the queue keeps it, where
+ * it counts against `maxQueue` and the next free worker takes it.
  */
 export function chooseSlot(
   slots: readonly WorkerSlot[],
   cap: number,
   exclusive: boolean,
   early = false,
-  abortable = false,
+  slowAhead: (slot: WorkerSlot) => boolean = noneSlow,
 ): WorkerSlot | undefined {
   let best: WorkerSlot | undefined;
   let least = Infinity;
   for (const slot of slots) {
     if (!slot.usable) continue;
-    if (exclusive && slot.inflightItems !== 0) continue;
-    if (abortable && !canClaim(slot)) continue;
+    if (slot.inflightItems !== 0 && (exclusive || !canClaim(slot) || slowAhead(slot))) continue;
     const used = load(slot, early);
     if (used >= cap && !exclusive) continue;
     if (used < least) {
@@ -79,6 +82,9 @@ export function chooseSlot(
   }
   return best;
 }
+
+/** No job counts as slow (see {@linkcode chooseSlot}). */
+const noneSlow = (): boolean => false;
 
 /**
  * Whether a batch sent to `slot` now would get a claim word, or needs none:

@@ -31,7 +31,7 @@ import { PoolClosedError } from "../errors.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { assertNever, type FromWorker, PROTOCOL_VERSION, SPIN_MS } from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
-import { capacity, chooseSlot, earlyFlushAt, load } from "./dispatch.ts";
+import { capacity, chooseSlot, earlyFlushAt, load, SLOW_JOB_MS } from "./dispatch.ts";
 import { type Job, takesReason } from "./job.ts";
 import { Answers } from "./answers.ts";
 import { BatchSender } from "./batch_sender.ts";
@@ -359,7 +359,7 @@ export class DispatchLoop {
       // Each batch is sized from its front task's own measured time (see `capOf`).
       const front = queue.front()!;
       const cap = this.#capOf(front.task);
-      const slot = chooseSlot(this.slots, cap, front.exclusive, early, front.abortable);
+      const slot = chooseSlot(this.slots, cap, front.exclusive, early, this.#slowAhead);
       if (!slot) break;
       const n = this.#sender.send(slot, cap - load(slot, early));
       sent += n;
@@ -380,6 +380,24 @@ export class DispatchLoop {
    */
   readonly #capOf = (task: number): number =>
     Math.max(capacity(this.#answers.msFor(task)), this.#options.concurrentTasksPerWorker);
+
+  /**
+   * Whether `slot`'s worker runs, or is to run, a job that is slow or of a
+   * cost still unknown: its oldest job in flight or its newest (nothing is
+   * sent behind such a job, so one in between is rare). A batch sent behind
+   * it would wait for it, unseen by `maxQueue`, while another worker may
+   * soon be free. With several lanes the worker runs other jobs meanwhile.
+   */
+  readonly #slowAhead = (slot: WorkerSlot): boolean => {
+    if (this.#options.concurrentTasksPerWorker !== 1) return false;
+    const inflight = slot.inflight;
+    return this.#isSlow(inflight.at(0)!.task) || this.#isSlow(inflight.at(-1)!.task);
+  };
+
+  /** Whether jobs of `task` are slow (`SLOW_JOB_MS` or more), or their cost is unknown. */
+  #isSlow(task: number): boolean {
+    return !(this.#answers.msFor(task) < SLOW_JOB_MS);
+  }
 
   /** Starts workers up to `minChildren`. */
   keepMinimum(): void {

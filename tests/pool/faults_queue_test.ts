@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { QueueFullError } from "../../src/errors.ts";
+import { CLAIM_RING } from "../../src/protocol/messages.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 import { identity } from "./_faults.ts";
@@ -140,6 +141,85 @@ describe("Pool option maxQueue", () => {
       await pool.wait();
       assert.equal(ended + cancelled, accepted, "every accepted job ran or was cancelled");
       assert.equal(pool.pending, 0);
+    } finally {
+      g.open();
+    }
+  });
+
+  it("Pool option maxQueue counts the jobs that would wait behind a slow job: with every worker busy, one submit a tick is refused past maxQueue, and cancel() takes them all", async () => {
+    const cancelled: number[] = [];
+    await using pool = new Pool({
+      maxChildren: 1,
+      maxQueue: 3,
+      cancelledCallback: (id) => cancelled.push(id),
+    });
+    const g = gate();
+    try {
+      assert.equal(await pool.run(identity, 0), 0); // measured: tiny
+      const slow = pool.run(waitAtGate, g.memory, "slow"); // a task of unknown cost holds the worker
+      await g.started();
+      let accepted = 0;
+      let refused = 0;
+      for (let tick = 0; tick < 10; tick++) {
+        for (let i = 0; i < 3; i++) {
+          try {
+            pool.submit(identity, i);
+            accepted++;
+          } catch (error) {
+            assert.ok(error instanceof QueueFullError);
+            refused++;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 0)); // a turn: the queue is sent
+      }
+      // Before: 30 accepted, sent to the busy worker a batch a tick, where maxQueue did not see them.
+      assert.deepEqual([accepted, refused], [3, 27]);
+      assert.deepEqual(
+        [pool.jobs.length, pool.stats().jobs.queued, pool.stats().jobs.running],
+        [3, 3, 1],
+      );
+      assert.equal(pool.cancel(), true);
+      assert.equal(cancelled.length, 3);
+      g.open();
+      assert.equal(await slow, "slow");
+      assert.equal(await pool.wait(), true);
+      assert.equal(pool.stats().jobs.done, 2);
+    } finally {
+      g.open();
+    }
+  });
+
+  it("Pool: a worker held inside a job of a task measured tiny takes no more batches than it has claim words for; the rest stay queued, and cancel() takes back every one", async () => {
+    const cancelled: number[] = [];
+    await using pool = new Pool({
+      maxChildren: 1,
+      minChildren: 1,
+      cancelledCallback: (id) => cancelled.push(id),
+    });
+    const open = gate();
+    open.open();
+    for (let i = 0; i < 3; i++) assert.equal(await pool.run(waitAtGate, open.memory, i), i); // tiny
+    assert.equal(await pool.run(identity, 0), 0);
+    const g = gate();
+    try {
+      const held = pool.run(waitAtGate, g.memory, "held"); // this time it does not return
+      await g.started();
+      const ticks = CLAIM_RING + 4;
+      for (let tick = 0; tick < ticks; tick++) {
+        pool.submit(identity, tick); // one batch a tick, sent behind the held job
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      // Before: every batch went, the ring of claim words wrapped, and the worker's
+      // batches could be neither cancelled nor counted as queued (they were "running").
+      assert.equal(pool.jobs.length, ticks - CLAIM_RING, "past the ring, they wait in the queue");
+      assert.equal(pool.stats().jobs.queued, ticks);
+      assert.equal(pool.cancel(), true);
+      assert.equal(cancelled.length, ticks, "every job not started was taken back");
+      g.open();
+      assert.equal(await held, "held");
+      assert.equal(await pool.wait(), true);
+      assert.equal(pool.stats().jobs.queued, 0);
+      assert.equal(await pool.run(identity, 7), 7, "the worker goes on");
     } finally {
       g.open();
     }

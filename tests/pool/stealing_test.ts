@@ -9,7 +9,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
-import { gate, waitAtGate } from "../_gate.ts";
+import { gate, measureGateQuick, waitAtGate } from "../_gate.ts";
 import { within } from "../_util.ts";
 
 const quick = (n: number) => n * 2;
@@ -43,14 +43,17 @@ describe("Pool work stealing", () => {
     // batch. (Measured on two jobs only, under load, a batch was capped at three.)
     pool.map(quick, Array.from({ length: 2_000 }, (_, i) => i), false);
     assert.ok(await pool.wait(10_000), "the measuring jobs ended");
+    // The gate task measured quick too: jobs are sent behind a gated one (not behind a
+    // job of unknown or slow cost, which keeps them queued for the next free worker).
+    await measureGateQuick(pool);
     const first = gate();
     const second = gate();
     try {
-      // One gate job per worker (an unmeasured task goes one per worker, the first slot
-      // first), then quick jobs: both workers hold one job, so they go to the first.
+      // One gate job per worker (the second goes to the worker that holds nothing), then
+      // quick jobs: both workers hold one job, so they go to the first.
       const held = pool.run(waitAtGate, first.memory, "first");
-      const other = pool.run(waitAtGate, second.memory, "second");
       await first.started();
+      const other = pool.run(waitAtGate, second.memory, "second");
       await second.started();
       {
         const quickOnes = Array.from({ length: 10 }, (_, i) => pool.run(quick, i));
@@ -90,19 +93,27 @@ describe("Pool work stealing", () => {
     const per = 12;
     const counts = new Int32Array(new SharedArrayBuffer(4 * rounds * per));
     const scratch = new Int32Array(new SharedArrayBuffer(8));
-    // Measured: `slow` one at a time, `counted` quick over many jobs (as in the test above).
-    await Promise.all([pool.run(slow, scratch, 0, 12), pool.run(slow, scratch, 0, 12)]);
+    // `counted` measured quick over many jobs (as in the test above).
     for (let i = 0; i < 2_000; i++) pool.submitDone(counted, false, scratch, 1, 0);
     assert.ok(await pool.wait(10_000), "the measuring jobs ended");
+    const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
     for (let round = 0; round < rounds; round++) {
       const base = round * per;
-      // One slow job per worker, of lengths close enough that either may end first (every
-      // other round, the first worker's is clearly longer), and in the next tick quick jobs,
-      // which go to the first worker, behind its slow job: the other worker, once idle,
-      // takes them unless the first claimed them already.
+      // `slow` measured quick again (its estimate falls fast), so that this round's slow jobs
+      // run far longer than expected and quick jobs are sent behind them: behind a job known
+      // to be slow they would wait in the queue for the next free worker, and none would move.
+      for (let i = 0; i < 5; i++) pool.submitDone(slow, false, scratch, 0, 0);
+      assert.ok(await pool.wait(10_000));
+      // One slow job per worker (a turn apart: the second goes to the worker holding none),
+      // of lengths close enough that either may end first (every other round, the first
+      // worker's is clearly longer), and a turn later quick jobs, which go to the first
+      // worker, behind its slow job: the other worker, once idle, takes them unless the first
+      // claimed them already.
       const lengths = round % 2 === 0 ? [10 + Math.random(), 10 + Math.random()] : [25, 5];
-      const all = [0, 1].map((k) => pool.run(slow, counts, base + k, lengths[k]!));
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      const all = [pool.run(slow, counts, base, lengths[0]!)];
+      await turn();
+      all.push(pool.run(slow, counts, base + 1, lengths[1]!));
+      await turn();
       for (let k = 2; k < per; k++) all.push(pool.run(counted, counts, base + k, 0));
       assert.deepEqual(await Promise.all(all), Array.from({ length: per }, (_, k) => base + k));
     }

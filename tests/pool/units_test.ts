@@ -16,6 +16,8 @@ import { callJob, type Job, mapJob, PLAIN, TO_DONE } from "../../src/pool/job.ts
 import { JobQueue } from "../../src/pool/job_queue.ts";
 import { TaskRegistry } from "../../src/pool/task_registry.ts";
 import { task } from "../../src/task.ts";
+import { claimWord, offerClaim } from "../../src/protocol/claims.ts";
+import { Status } from "../../src/protocol/messages.ts";
 
 function single(id: number): Job {
   return callJob(id, 0, [id], TO_DONE, null, PLAIN);
@@ -213,6 +215,24 @@ describe("chooseSlot()", () => {
     const slots = [slot(4, 0), slot(2, 2)];
     assert.equal(chooseSlot(slots, 4, false, true), slots[0]);
     assert.equal(chooseSlot(slots, 4, false, false), slots[1]);
+  });
+
+  it("chooseSlot() sends nothing behind a slow job (slowAhead), and waits for a free claim word", () => {
+    const slots = [slot(1, 1), slot(3, 3)];
+    assert.equal(chooseSlot(slots, 8, false, false, (s) => s === slots[0]), slots[1]);
+    assert.equal(chooseSlot(slots, 8, false, false, () => true), undefined);
+    const empty = slot(0, 0);
+    assert.equal(
+      chooseSlot([empty], 8, false, false, () => true),
+      empty,
+      "an idle worker runs nothing slow",
+    );
+    // A worker that has not started the batch of the next claim word: full, whatever its load.
+    const status = new Int32Array(new SharedArrayBuffer(Status.WORDS * 4));
+    const claimed = { ...slot(1, 1), statusShared: true, status, claims: 0 } as WorkerSlot;
+    assert.equal(chooseSlot([claimed], 8, false), claimed);
+    assert.ok(offerClaim(status, claimWord(0)));
+    assert.equal(chooseSlot([claimed], 8, false), undefined);
   });
 
   it("chooseSlot() gives an exclusive job only an empty slot", () => {
