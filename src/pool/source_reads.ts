@@ -62,7 +62,11 @@ export class Closing {
    */
   race<T>(read: T | PromiseLike<T>): Promise<T | typeof CLOSED> {
     return new Promise((resolve, reject) => {
-      if (this.#closed) return resolve(CLOSED);
+      if (this.#closed) {
+        // Not waited for, but handled: a read that rejects later must not end the program.
+        Promise.resolve(read).then(undefined, () => {});
+        return resolve(CLOSED);
+      }
       const closed = () => resolve(CLOSED);
       this.#waiters.add(closed);
       Promise.resolve(read).then((value) => {

@@ -447,6 +447,31 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     assert.equal(stopped, 1);
   });
 
+  it("Pool.map() over an async source whose next() shuts the pool down and later rejects: map() rejects, and that rejection is handled", async () => {
+    for (const method of ["map", "collect"] as const) {
+      const pool = new Pool({ maxChildren: 1 });
+      let reads = 0;
+      let fail!: (error: Error) => void;
+      const failing = new Promise<never>((_, reject) => fail = reject);
+      failing.catch(() => {}); // the read below is the pool's to handle, not this one
+      const source: AsyncIterable<number> = {
+        [Symbol.asyncIterator]: () => ({
+          next: () => {
+            if (++reads === 1) return Promise.resolve({ value: 1, done: false });
+            void pool.shutdown(); // the application closes the pool; its connection fails after
+            return failing.then(() => ({ value: 0, done: false }));
+          },
+        }),
+      };
+      // Before: the read went unhandled once the pool was closed; its rejection ended the program.
+      await assert.rejects(pool[method]((n: number) => n, source), { name: "PoolClosedError" });
+      fail(new Error("connection closed"));
+      // An unhandled rejection of the read would fail the test from here.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await pool.shutdown();
+    }
+  });
+
   it("Pool.collect() rejects with an async source's error", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     async function* broken() {
