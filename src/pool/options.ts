@@ -387,6 +387,10 @@ export interface PoolOptions {
   workerUrl?: string | URL | undefined;
   /**
    * The clock for idle timeouts, timers and timeouts (tests pass a fake one).
+   * If its `setTimer` throws, the call that needed the timer (`submitLater`,
+   * `schedule`, …) throws that error and keeps nothing; if it throws while
+   * the timers re-arm after a run, the error is reported (as a throwing
+   * timer callback's is) and the timers wait for the next one made.
    *
    * @default {systemClock}
    */

@@ -540,23 +540,29 @@ export class Scheduler {
   /**
    * Makes sure a clock timer is armed no later than the earliest entry. The
    * new clock timer is set before the old one is cleared: a clock whose
-   * `setTimer` throws leaves the old one armed.
+   * `setTimer` throws leaves the old one armed. One that runs the callback
+   * within `setTimer` (a 0 ms timer) runs what is due, and that run arms
+   * the clock for the rest.
    */
   #arm(): void {
     const first = this.#heap.first;
     if (first === undefined) return this.#clearTimer();
     if (this.#timer !== undefined && this.#timerDue <= first.due) return;
-    const generation = this.#generation + 1; // #clearTimer()'s, below
+    const previous = this.#timer;
+    const generation = ++this.#generation; // the previous timer's run is stale from here
     const wait = Math.min(
       MAX_TIMER_DELAY,
       Math.max(0, Math.ceil(first.due - this.#clock.now())),
     );
-    const timer = this.#clock.setTimer(
-      () => this.#run(generation),
-      wait,
-      this.#timerOptions,
-    );
-    this.#clearTimer();
+    let timer: TimerId;
+    try {
+      timer = this.#clock.setTimer(() => this.#run(generation), wait, this.#timerOptions);
+    } catch (error) {
+      if (this.#generation === generation) this.#generation--; // the previous one stays armed
+      throw error;
+    }
+    if (previous !== undefined) this.#clock.clearTimer(previous);
+    if (this.#generation !== generation) return; // it ran already, and armed what it needed
     this.#timerDue = first.due;
     this.#timer = timer;
   }

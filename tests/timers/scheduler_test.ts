@@ -652,6 +652,34 @@ describe("Scheduler errors", () => {
     scheduler.cancelAll();
   });
 
+  it("Scheduler works with a clock that runs a 0 ms timer within setTimer()", () => {
+    const fake = new FakeClock();
+    const clock: Clock = {
+      now: () => fake.now(),
+      setTimer(callback, ms, options) {
+        if (ms > 0) return fake.setTimer(callback, ms, options);
+        callback();
+        return -1;
+      },
+      clearTimer: (id) => {
+        if (id !== -1) fake.clearTimer(id);
+      },
+    };
+    const { scheduler, errors } = setup(clock);
+    const fired: string[] = [];
+    scheduler.later(50, () => fired.push("later"));
+    scheduler.later(0, () => fired.push("now"));
+    // Before: the run within setTimer() was taken for a stale one; neither ever fired.
+    assert.deepEqual(fired, ["now"]);
+    fake.tick(50);
+    assert.deepEqual(fired, ["now", "later"]);
+    const every = scheduler.every(10, () => fired.push("every"));
+    fake.tick(30);
+    assert.equal(every.fired, 3);
+    every.cancel();
+    assert.deepEqual(errors, []);
+  });
+
   it("Scheduler reports a throwing isBusy() and skips that tick", () => {
     const clock = new FakeClock();
     const { scheduler, errors } = setup(clock);
