@@ -33,6 +33,7 @@ import {
   decodeFailure,
   fixArgs,
   type JsonSize,
+  resultProblem,
   WIRE_VERSION,
 } from "./_wire.ts";
 import type { ResolvedClusterOptions } from "./options.ts";
@@ -375,12 +376,13 @@ export class ChunkProducer {
   #onCompleted(key: string, returned: unknown): void {
     const chunk = this.#chunks.get(key);
     if (chunk === undefined) return; // not ours, or ended already: counted once
+    const problem = resultProblem(returned, chunk.count);
     const result = returned as ChunkResult;
-    if (
-      typeof result !== "object" || result === null || result.v !== WIRE_VERSION ||
-      !Array.isArray(result.values) || result.values.length !== chunk.count
-    ) {
-      this.#failChunk(chunk, new TypeError(`Chunk ${key} returned an unknown result format`));
+    if (problem !== undefined) {
+      this.#failChunk(
+        chunk,
+        new TypeError(`Chunk ${key} returned an unknown result format: ${problem}`),
+      );
       this.#results.commit();
       this.#pump();
       return;

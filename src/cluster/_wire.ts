@@ -53,6 +53,113 @@ export interface ChunkResult {
   ms: number;
 }
 
+/**
+ * What one chunk's results write as JSON together, held to `limit`
+ * ({@linkcode MAX_RESULT_CHARS}): a result that would pass it fails (unless
+ * it is the first), so the others still go back.
+ *
+ * @example Usage
+ * ```ts
+ * import { ResultBudget } from "./_wire.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const budget = new ResultBudget(100);
+ * assert.equal(budget.take("x".repeat(90), 90), undefined);
+ * assert.match(budget.take("y".repeat(20), 20)!, /passes 100 characters of JSON/);
+ * assert.equal(budget.take(1, 10), undefined); // what fits still goes
+ * ```
+ */
+export class ResultBudget {
+  #chars = 0;
+  readonly #limit: number;
+
+  constructor(limit: number = MAX_RESULT_CHARS) {
+    this.#limit = limit;
+  }
+
+  /** Counts `value`, of `counted` characters; why it does not fit, or `undefined`. */
+  take(value: unknown, counted: number): string | undefined {
+    let chars = counted;
+    if (counted > MEASURED_RESULT_CHARS) {
+      try {
+        chars = JSON.stringify(value).length;
+      } catch (error) {
+        return `JSON cannot write it (${describeThrown(error)})`;
+      }
+    }
+    if (this.#chars !== 0 && this.#chars + chars > this.#limit) {
+      return `with the results before it in its chunk it passes ${
+        this.#limit.toLocaleString("en")
+      } characters of JSON (${
+        chars.toLocaleString("en")
+      } of its own); results that large are better sent another way`;
+    }
+    this.#chars += chars;
+    return undefined;
+  }
+}
+
+/**
+ * Why `value` is not a {@linkcode ChunkResult} of `n` items that can be read
+ * without a throw, or `undefined` if it is one: every index it names is an
+ * item of the chunk, a generator's values are arrays, and its counts are
+ * numbers. A node of another make, or a hand-written result, must fail its
+ * chunk, not the reader (on the producer, a throw there stops the events
+ * of every later chunk).
+ *
+ * @example Usage
+ * ```ts
+ * import { resultProblem, WIRE_VERSION } from "./_wire.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const result = { v: WIRE_VERSION, values: [2, null], undef: [], errors: [[1, "boom"]], gen: false, node: "n1", workers: 2, ms: 3 };
+ * assert.equal(resultProblem(result, 2), undefined);
+ * assert.equal(resultProblem({ ...result, errors: 5 }, 2), "errors is not an array");
+ * assert.equal(resultProblem({ ...result, undef: [2] }, 2), "undef names no item of the chunk (2)");
+ * ```
+ */
+export function resultProblem(value: unknown, n: number): string | undefined {
+  if (typeof value !== "object" || value === null) return `it is ${describe(value)}`;
+  const result = value as Record<keyof ChunkResult, unknown>;
+  if (result.v !== WIRE_VERSION) return `its version is ${describe(result.v)}, not ${WIRE_VERSION}`;
+  const { values, undef, errors, undefYields } = result;
+  if (!Array.isArray(values) || values.length !== n) return `values is not an array of ${n}`;
+  const isItem = (k: unknown) => Number.isInteger(k) && (k as number) >= 0 && (k as number) < n;
+  if (!Array.isArray(undef)) return "undef is not an array";
+  const stray = undef.findIndex((k) => !isItem(k));
+  if (stray >= 0) return `undef names no item of the chunk (${describe(undef[stray])})`;
+  if (!Array.isArray(errors)) return "errors is not an array";
+  for (const entry of errors) {
+    if (!Array.isArray(entry) || entry.length !== 2 || !isItem(entry[0])) {
+      return `errors holds ${describe(entry)}, not [item, error]`;
+    }
+  }
+  if (typeof result.gen !== "boolean") return "gen is not a boolean";
+  if (result.gen) {
+    const ended = new Set<unknown>([...undef, ...errors.map((entry) => entry[0])]);
+    const notArray = values.findIndex((yielded, k) => !ended.has(k) && !Array.isArray(yielded));
+    if (notArray >= 0) return `the values of item ${notArray} of a generator are not an array`;
+  }
+  if (undefYields !== undefined) {
+    if (!Array.isArray(undefYields)) return "undefYields is not an array";
+    for (const entry of undefYields) {
+      const yielded = Array.isArray(entry) && isItem(entry[0]) ? values[entry[0]] : undefined;
+      if (
+        !Array.isArray(yielded) || !Number.isInteger(entry[1]) || entry[1] < 0 ||
+        entry[1] >= yielded.length
+      ) {
+        return `undefYields holds ${describe(entry)}, no value of the chunk`;
+      }
+    }
+  }
+  if (typeof result.node !== "string") return "node is not a string";
+  if (!(typeof result.ms === "number" && result.ms >= 0)) return "ms is not a number >= 0";
+  if (!(Number.isInteger(result.workers) && (result.workers as number) > 0)) {
+    return "workers is not a positive integer";
+  }
+  return undefined;
+}
+
 /** Arrays and objects nested deeper than this do not cross (Deno's `JSON.stringify` stops near 3,600). */
 export const MAX_JSON_DEPTH = 2_000;
 
@@ -131,9 +238,28 @@ export interface JsonSize {
  * all no more than {@linkcode MAX_JSON_OBJECTS} arrays and objects as
  * written. Each object is read once: its shared parts cost their size.
  */
-export function jsonProblem(value: unknown): string | undefined {
-  return walkJson(value, "", newWalk());
+export function jsonProblem(value: unknown, size?: JsonSize): string | undefined {
+  const walk = newWalk();
+  const problem = walkJson(value, "", walk);
+  if (size !== undefined) size.chars = jsonChars(walk);
+  return problem;
 }
+
+/**
+ * Most characters of JSON the results of one chunk write together, past
+ * the first: 2^28. They travel as one value (BullMQ's return value), which
+ * `JSON.stringify` cannot write past about 2^29 characters, and Redis
+ * takes at most 512 MB of; a chunk whose results each fit
+ * {@linkcode MAX_JSON_CHARS} may not.
+ */
+export const MAX_RESULT_CHARS = 2 ** 28;
+
+/**
+ * Counted sizes (see {@linkcode jsonProblem}'s `size`) past which a result's
+ * size is measured by writing it: escapes in its strings may write up to
+ * six times what was counted.
+ */
+export const MEASURED_RESULT_CHARS = 2 ** 20;
 
 function walkJson(value: unknown, path: string, walk: JsonWalk): string | undefined {
   switch (typeof value) {

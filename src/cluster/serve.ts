@@ -18,7 +18,11 @@ import {
   type ChunkResult,
   encodeFailure,
   jsonProblem,
+  type JsonSize,
   MAX_JSON_CHARS,
+  ResultBudget,
+  resultProblem,
+  VALUE_CHARS,
   WIRE_VERSION,
 } from "./_wire.ts";
 import { type RedisConnection, redisOptions } from "./connection.ts";
@@ -454,14 +458,6 @@ class Runner {
   }
 }
 
-/** Whether `prior` has the shape of a chunk's result of `n` items, as an earlier attempt writes it. */
-function isPriorResult(prior: unknown, n: number): prior is ChunkResult {
-  if (typeof prior !== "object" || prior === null) return false;
-  const { values, undef, errors, undefYields } = prior as Partial<ChunkResult>;
-  return Array.isArray(values) && values.length === n && Array.isArray(undef) &&
-    Array.isArray(errors) && (undefYields === undefined || Array.isArray(undefYields));
-}
-
 /** Runs one chunk's items; BullMQ retries the failed ones while attempts remain. */
 async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkResult> {
   const started = performance.now();
@@ -474,10 +470,13 @@ async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkRe
     );
   }
   const n = data.items.length;
-  if (data.prior !== undefined && !isPriorResult(data.prior, n)) {
+  const priorProblem = data.prior === undefined ? undefined : resultProblem(data.prior, n);
+  if (priorProblem !== undefined) {
     // Written by another make or by hand: its fields are read in callbacks
     // where a throw would end the node.
-    throw new TypeError("Cannot run chunk: its earlier attempt's result has an unknown format");
+    throw new TypeError(
+      `Cannot run chunk: its earlier attempt's result has an unknown format (${priorProblem})`,
+    );
   }
   const result: ChunkResult = data.prior ?? {
     v: WIRE_VERSION,
@@ -496,6 +495,7 @@ async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkRe
   result.gen = runner.isGenerator(data.task);
   const errors: [number, unknown][] = [];
   const values = result.values;
+  const budget = new ResultBudget();
   await runner.run(data.task, data.one, data.items, indices, data.timeout, (i, value, failed) => {
     if (failed) {
       errors.push([i, value]);
@@ -512,14 +512,18 @@ async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkRe
           return null;
         });
       }
-      const problem = typeof value === "string" && value.length <= MAX_JSON_CHARS / 6
-        ? undefined
-        : jsonProblem(value);
+      const size: JsonSize = { chars: 0 };
+      let problem: string | undefined;
+      if (typeof value === "string" && value.length <= MAX_JSON_CHARS / 6) {
+        size.chars = VALUE_CHARS + value.length;
+      } else problem = jsonProblem(value, size);
       if (problem) {
         errors.push([i, new TypeError(`Cannot return result: it is not JSON-safe (${problem})`)]);
-      } else {
-        values[i] = value;
+        return;
       }
+      const over = budget.take(value, size.chars);
+      if (over) errors.push([i, new TypeError(`Cannot return result: ${over}`)]);
+      else values[i] = value;
     }
   });
   result.node = node;

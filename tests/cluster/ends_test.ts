@@ -63,6 +63,57 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
   );
 
   it(
+    "a chunk whose result is malformed past its values fails its items, with what was wrong, and later chunks still end",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("foreign-result");
+      // A node of another make: right values, but each chunk's result has one field wrong
+      // (the last one is right). Before: reading it threw inside the events' listener,
+      // which stopped the producer hearing of any chunk ("Redis ... is unavailable").
+      const wrong: Partial<Record<keyof ChunkResult, unknown>>[] = [
+        { errors: 5 },
+        { undef: [7] },
+        { gen: true },
+        { undefYields: [[0, 3]] },
+        { errors: [null] },
+        {},
+      ];
+      let served = 0;
+      const node = new Worker(queue, (job) => {
+        const n = (job.data as { items: unknown[] }).items.length;
+        const result = {
+          v: WIRE_VERSION,
+          values: new Array(n).fill(7),
+          undef: [],
+          errors: [],
+          gen: false,
+          node: "foreign",
+          workers: 1,
+          ms: 1,
+          ...wrong[Math.min(served++, wrong.length - 1)],
+        };
+        return Promise.resolve(result);
+      }, { connection: { ...redisOptions(redis.url, "test") } });
+      try {
+        await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+        const outages: unknown[] = [];
+        pool.addEventListener("error", (event) => outages.push((event as CustomEvent).detail));
+        for (let k = 0; k < wrong.length - 1; k++) {
+          await assert.rejects(pool.run("inc", k), {
+            name: "TypeError",
+            message: /returned an unknown result format: (errors|undef|the values|undefYields)/,
+          });
+        }
+        assert.equal(await pool.run("inc", 1), 7, "a right result after them is read");
+        assert.deepEqual(outages, []);
+      } finally {
+        await node.close();
+      }
+    },
+  );
+
+  it(
     "a task's probe chunk cancelled in Redis before any node took it: the task's other items still run",
     needsRedis(60_000),
     async () => {
