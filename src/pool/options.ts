@@ -7,7 +7,6 @@
 import type { Clock } from "../timers/clock.ts";
 import {
   checkBoolean,
-  checkDuration,
   checkFunction,
   checkInteger,
   checkTimeout,
@@ -107,7 +106,9 @@ export interface PoolOptions {
   /** The task module every worker imports; tasks may then be its export names. */
   module?: string | URL | undefined;
   /**
-   * Milliseconds an idle worker above `minChildren` lives before it exits.
+   * Milliseconds an idle worker above `minChildren` lives before it exits;
+   * `Infinity`: it stays until `shutdown()` (on Deno it then keeps a program
+   * alive, as `minChildren` workers do).
    *
    * @default {1000}
    */
@@ -137,7 +138,8 @@ export interface PoolOptions {
    * `jobContext().signal` aborts: a task that returns or throws in time keeps
    * its worker (what it returns is dropped); one that does not has its worker
    * replaced, as with `0`. The job's promise rejects at once either way; the
-   * worker takes no other job until the task ends or the grace passes.
+   * worker takes no other job until the task ends or the grace passes
+   * (`Infinity`: until the task ends, however long).
    *
    * @default {250}
    *
@@ -541,13 +543,13 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     );
   }
   const idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
-  checkDuration(idleTimeout, "idleTimeout", CREATE);
+  checkTimeout(idleTimeout, "idleTimeout", CREATE); // Infinity: idle workers stay
   const maxQueue = options.maxQueue ?? Infinity;
   if (maxQueue !== Infinity) checkInteger(maxQueue, "maxQueue", CREATE, 1);
   const taskTimeout = options.taskTimeout ?? 0;
   checkTimeout(taskTimeout, "taskTimeout", CREATE);
   const abortGrace = options.abortGrace ?? DEFAULT_ABORT_GRACE;
-  checkDuration(abortGrace, "abortGrace", CREATE);
+  checkTimeout(abortGrace, "abortGrace", CREATE); // Infinity: the task ends when it will
   const startTimeout = options.startTimeout ?? DEFAULT_START_TIMEOUT;
   checkTimeout(startTimeout, "startTimeout", CREATE);
   if (startTimeout === 0) {

@@ -419,6 +419,36 @@ describe("Pool aborts", () => {
     }
   });
 
+  it("Pool options abortGrace and idleTimeout take Infinity: an aborted task keeps its worker however late it ends, and an idle worker stays", async () => {
+    const clock = new FakeClock();
+    // Before: RangeError, "must be a finite number of milliseconds".
+    await using pool = new Pool({
+      maxChildren: 1,
+      abortGrace: Infinity,
+      idleTimeout: Infinity,
+      clock,
+    });
+    const exits: unknown[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail));
+    const g = gate();
+    try {
+      const controller = new AbortController();
+      const job = pool.exec(waitAtGate, [g.memory, "late"], { signal: controller.signal });
+      await g.started();
+      controller.abort(new Error("not needed"));
+      await assert.rejects(job, /not needed/);
+      const next = pool.run(() => self.name);
+      assert.equal(await promiseState(next), "pending", "the worker waits for its aborted task");
+      g.open();
+      assert.equal(await next, "ThreadPool-1");
+      clock.tick(1e12); // idle for ever after
+      assert.equal(pool.alive, 1);
+      assert.deepEqual(exits, []);
+    } finally {
+      g.open();
+    }
+  });
+
   it("Pool.exec() option signal on a queued job cancels it", async () => {
     const cancelled: number[] = [];
     await using pool = new Pool({ maxChildren: 1, cancelledCallback: (id) => cancelled.push(id) });
