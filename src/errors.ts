@@ -65,6 +65,29 @@ export class QueueFullError extends Error {
 }
 
 /**
+ * The {@linkcode QueueFullError} of a `map` or `collect` whose input holds
+ * more items than the queue has room for: none of them is queued, and the
+ * message says so (the queue itself may be empty). Internal: for the pools.
+ *
+ * @example Usage
+ * ```ts
+ * import { itemsPastRoom } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = itemsPastRoom("map", 3, 3);
+ * assert.equal(error.maxQueue, 3);
+ * assert.match(error.message, /^Cannot map: the input holds more items than the queue has room for/);
+ * ```
+ */
+export function itemsPastRoom(action: string, room: number, maxQueue: number): QueueFullError {
+  const error = new QueueFullError(maxQueue);
+  error.message = `Cannot ${action}: the input holds more items than the queue has room for (${
+    Math.max(0, room)
+  }; maxQueue is ${maxQueue}), so none of them was queued`;
+  return error;
+}
+
+/**
  * The failure of a job that ran longer than its timeout. Its worker was
  * replaced.
  *

@@ -7,7 +7,7 @@
  */
 
 import { describe } from "../_checks.ts";
-import { QueueFullError } from "../errors.ts";
+import { itemsPastRoom } from "../errors.ts";
 import type { Deferred } from "./_batch.ts";
 import { ItemSizes } from "./_sizes.ts";
 import { fixValue, type JsonSize } from "./_wire.ts";
@@ -36,7 +36,7 @@ export function readItems(
     );
   }
   if (Array.isArray(iterable)) {
-    if (iterable.length > room) throw new QueueFullError(maxQueue);
+    if (iterable.length > room) throw itemsPastRoom(what, room, maxQueue);
     // By index, as its length was checked: not through an iterator of its own.
     const items = new Array<unknown>(iterable.length);
     for (let i = 0; i < items.length; i++) items[i] = iterable[i];
@@ -46,7 +46,7 @@ export function readItems(
   const items: unknown[] = [];
   for (const item of iterable as Iterable<unknown>) {
     // Leaving the loop closes the iterator (its `return()`).
-    if (items.length >= room) throw new QueueFullError(maxQueue);
+    if (items.length >= room) throw itemsPastRoom(what, room, maxQueue);
     items.push(item);
   }
   return items;
@@ -84,7 +84,7 @@ export async function readItemsAsync(
     }
     stopSource(iterator);
     checkOpen(); // throws once the pool is shut down
-    throw new QueueFullError(maxQueue);
+    throw itemsPastRoom(what, room, maxQueue);
   }
 }
 

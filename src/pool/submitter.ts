@@ -9,7 +9,7 @@
  */
 
 import { describe } from "../_checks.ts";
-import { PoolClosedError, QueueFullError } from "../errors.ts";
+import { itemsPastRoom, PoolClosedError, QueueFullError } from "../errors.ts";
 import { isTransferred } from "../protocol/codec.ts";
 import { toWire } from "../sync/wire.ts";
 import type { Scheduler, TimerHandle } from "../timers/scheduler.ts";
@@ -445,12 +445,15 @@ export class Submitter {
     // still queued; objects among the items are checked and shared primitives unwrapped.
     // No more than the queue has room for is read: an endless iterable meets maxQueue.
     const { maxQueue } = this.#options;
-    const items = mapItems(iterable as Iterable<unknown>, maxQueue - this.#queue.items);
-    if (items === null) throw new QueueFullError(maxQueue);
+    const room = maxQueue - this.#queue.items;
+    const items = mapItems(iterable as Iterable<unknown>, room);
+    if (items === null) throw itemsPastRoom(action, room, maxQueue);
     this.checkOpen(); // the iterable and the items' getters ran: one may have closed the pool
     const n = items.length;
     if (n === 0) return 0;
-    if (this.#queue.items + n > maxQueue) throw new QueueFullError(maxQueue);
+    if (this.#queue.items + n > maxQueue) {
+      throw itemsPastRoom(action, maxQueue - this.#queue.items, maxQueue);
+    }
     const target = typeof dest === "function" ? dest(this.#nextId) : dest;
     const job = mapJob(this.#nextId, index, items, n, target, this.#policy);
     this.#nextId += n;

@@ -48,6 +48,23 @@ describe("Pool option maxQueue", () => {
     }
   });
 
+  it("Pool option maxQueue: map() and collect() of more items than the queue has room for say so, on an empty queue too", async () => {
+    await using pool = new Pool({ maxChildren: 1, maxQueue: 3 });
+    const message = (action: string) =>
+      `Cannot ${action}: the input holds more items than the queue has room for (3; maxQueue is 3), so none of them was queued`;
+    // Before: "queue is full", with nothing queued.
+    assert.throws(() => pool.map(identity, [1, 2, 3, 4, 5]), {
+      name: "QueueFullError",
+      message: message("map"),
+    });
+    await assert.rejects(pool.collect(identity, [1, 2, 3, 4]), {
+      name: "QueueFullError",
+      message: message("collect"),
+    });
+    assert.equal(pool.jobs.length, 0);
+    assert.deepEqual(await pool.collect(identity, [1, 2, 3]), [1, 2, 3]);
+  });
+
   it("Pool option maxQueue: map() and collect() of an endless iterable are refused after reading one item past the room", async () => {
     await using pool = new Pool({ maxChildren: 1, maxQueue: 10 });
     let read = 0;
