@@ -31,6 +31,7 @@ export {
   QueueFullError,
   TaskTimeoutError,
   WorkerCrashedError,
+  type WorkerCrashedOptions,
 } from "./src/errors.ts";
 export { transfer } from "./src/protocol/codec.ts";
 export { task } from "./src/task.ts";

@@ -136,6 +136,23 @@ export class TaskTimeoutError extends Error {
 }
 
 /**
+ * Options of {@linkcode WorkerCrashedError}.
+ *
+ * @example Usage
+ * ```ts
+ * import { WorkerCrashedError, type WorkerCrashedOptions } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const options: WorkerCrashedOptions = { workerName: "img-2" };
+ * assert.match(new WorkerCrashedError(2, 41, options).message, /^Worker img-2 died/);
+ * ```
+ */
+export interface WorkerCrashedOptions extends ErrorOptions {
+  /** The worker's name, for the message (its pool number otherwise). */
+  workerName?: string | undefined;
+}
+
+/**
  * The failure of a job whose worker died while running it; `cause` says why.
  *
  * @example Usage
@@ -174,10 +191,15 @@ export class WorkerCrashedError extends Error {
    * ```
    */
   readonly jobId: number;
-  /** Creates the error for `jobId` on worker `slotId`. */
-  constructor(slotId: number, jobId: number, options?: ErrorOptions) {
+  /**
+   * Creates the error for `jobId` on worker `slotId`, named in the message
+   * as `options.workerName` if given (the pool gives the worker's name,
+   * `${childNamePrefix}-${n}`, as its events do).
+   */
+  constructor(slotId: number, jobId: number, options?: WorkerCrashedOptions) {
     const why = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
-    super(`Worker ${slotId} died while running job ${jobId}${why}`, options);
+    const worker = options?.workerName ?? String(slotId);
+    super(`Worker ${worker} died while running job ${jobId}${why}`, options);
     this.name = "WorkerCrashedError";
     this.slotId = slotId;
     this.jobId = jobId;

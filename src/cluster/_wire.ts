@@ -538,9 +538,12 @@ export function decodeFailure(encoded: unknown, itemId: number): unknown {
     case "TaskTimeoutError":
       rebuilt = new TaskTimeoutError(itemId, Number(fields.timeout), cause);
       break;
-    case "WorkerCrashedError":
-      rebuilt = new WorkerCrashedError(Number(fields.slotId), itemId, cause);
+    case "WorkerCrashedError": {
+      // The node's worker, named as the node's pool named it.
+      const workerName = /^Worker (\S+) died while running job /.exec(error.message)?.[1];
+      rebuilt = new WorkerCrashedError(Number(fields.slotId), itemId, { ...cause, workerName });
       break;
+    }
     case "PoolClosedError":
       rebuilt = new PoolClosedError(error.message, cause);
       break;

@@ -301,7 +301,10 @@ export class Recovery {
         this.#ends.failed(
           job,
           id,
-          new WorkerCrashedError(slot.id, id, cause === null ? undefined : { cause }),
+          new WorkerCrashedError(slot.id, id, {
+            workerName: this.#workers.nameOf(slot),
+            ...(cause === null ? {} : { cause }),
+          }),
         );
         if (rest === 0) continue;
         job = job.part(job.next + 1, rest);
@@ -314,7 +317,9 @@ export class Recovery {
       for (let i = job.next; i < job.count; i++) {
         const id = job.id + i;
         const error = new Error(
-          `Cannot run job ${id} again: what it moved with transfer() went with worker ${slot.id}, which is gone`,
+          `Cannot run job ${id} again: what it moved with transfer() went with worker ${
+            this.#workers.nameOf(slot)
+          }, which is gone`,
           cause === null ? undefined : { cause },
         );
         this.#ends.failed(job, id, error);
@@ -378,7 +383,8 @@ export class Recovery {
     let failed = false;
     const fail = (job: Job, id: number) => {
       if (job.count === 1) job.ended = true;
-      this.#ends.failed(job, id, new WorkerCrashedError(slot.id, id, { cause }));
+      const workerName = this.#workers.nameOf(slot);
+      this.#ends.failed(job, id, new WorkerCrashedError(slot.id, id, { cause, workerName }));
       failed = true;
     };
     let resend: Job[];

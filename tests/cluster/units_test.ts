@@ -187,6 +187,11 @@ describe("cluster wire", () => {
     assert.ok(crash instanceof WorkerCrashedError);
     assert.equal(crash.jobId, 77);
     assert.equal(crash.slotId, 2);
+    const named = new WorkerCrashedError(2, 5, { workerName: "node-2" });
+    assert.match(
+      (decodeFailure(encodeFailure(named), 77) as Error).message,
+      /^Worker node-2 died while running job 77$/,
+    );
     assert.ok(decodeFailure(encodeFailure(new PoolClosedError("x")), 1) instanceof PoolClosedError);
     assert.equal(decodeFailure("a thrown string", 1), "a thrown string");
   });

@@ -36,7 +36,7 @@ describe("Pool worker crashes", () => {
         assert.equal(error.jobId, 3);
         assert.ok(error.cause instanceof Error);
         assert.match(error.cause.message, crash.cause);
-        assert.match(error.message, /^Worker 1 died while running job 3: /);
+        assert.match(error.message, /^Worker ThreadPool-1 died while running job 3: /); // as events name it
         assert.deepEqual(await Promise.all([before, ...after]), [1, 2, 3]);
         assert.equal(await name, "ThreadPool-2", "a new worker took the dead one's place");
         assert.deepEqual([pool.alive, pool.busy, pool.pending], [1, 0, 0]);
