@@ -10,7 +10,7 @@
  * Options: `--redis URL` (default `$REDIS_URL`, else `redis://127.0.0.1:6379`),
  * `--queue NAME`, `--module PATH_OR_URL` (a path is relative to the current
  * directory), `--max-children N`, `--concurrency N`, `--lock-duration MS`,
- * `--stalled-interval MS`. It prints one line once ready, and on SIGINT or
+ * `--stalled-interval MS`, `--max-stalled-count N`. It prints one line once ready, and on SIGINT or
  * SIGTERM stops taking chunks, finishes those in hand and exits 0; a second
  * signal exits 1 at once, leaving the chunks in hand to other nodes (once
  * their locks expire).
@@ -25,13 +25,14 @@ import { pathToFileURL } from "node:url";
 import { serve, type ServeOptions } from "./serve.ts";
 
 const USAGE =
-  "usage: node.ts --queue NAME --module ./tasks.ts [--redis URL] [--max-children N] [--concurrency N] [--lock-duration MS] [--stalled-interval MS]";
+  "usage: node.ts --queue NAME --module ./tasks.ts [--redis URL] [--max-children N] [--concurrency N] [--lock-duration MS] [--stalled-interval MS] [--max-stalled-count N]";
 
 const NUMBERS: Record<string, keyof ServeOptions> = {
   "--max-children": "maxChildren",
   "--concurrency": "concurrency",
   "--lock-duration": "lockDuration",
   "--stalled-interval": "stalledInterval",
+  "--max-stalled-count": "maxStalledCount",
 };
 
 /**
@@ -55,6 +56,7 @@ const NUMBERS: Record<string, keyof ServeOptions> = {
  *   module: "file:///srv/tasks.ts",
  * });
  * assert.match(String(parseArgs(["--queue", "jobs"], "/srv", {})), /--module is required/);
+ * assert.match(String(parseArgs(["--queue", "--module", "t.ts"], "/srv", {})), /^--queue needs a value/);
  * ```
  */
 export function parseArgs(
@@ -69,7 +71,8 @@ export function parseArgs(
     const flag = argv[i]!;
     const value = argv[i + 1];
     if (flag === "--help" || flag === "-h") return USAGE;
-    if (value === undefined) return `${flag} needs a value\n${USAGE}`;
+    // A flag where the value should be: this one's value is missing.
+    if (value === undefined || value.startsWith("--")) return `${flag} needs a value\n${USAGE}`;
     i++;
     if (flag === "--redis") options.connection = value;
     else if (flag === "--queue") options.queue = value;
@@ -78,8 +81,10 @@ export function parseArgs(
         ? value
         : pathToFileURL(resolve(cwd, value)).href;
     } else if (NUMBERS[flag]) {
-      const n = Number(value);
-      if (!Number.isInteger(n)) return `${flag} must be an integer, received ${value}\n${USAGE}`;
+      const n = /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN; // not Number(""), which is 0
+      if (!Number.isSafeInteger(n)) {
+        return `${flag} must be an integer, received ${JSON.stringify(value)}\n${USAGE}`;
+      }
       options[NUMBERS[flag]] = n;
     } else return `unknown option ${flag}\n${USAGE}`;
   }

@@ -83,7 +83,7 @@ export interface ServeOptions {
   stalledInterval?: number | undefined;
   /**
    * BullMQ `maxStalledCount`: times a chunk may be handed back after its
-   * node died before it fails.
+   * node died before it fails (`0`: it fails the first time).
    *
    * @default {1}
    */
@@ -197,7 +197,15 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
     what,
     MAX_DELAY,
   );
-  const maxStalledCount = positive(options.maxStalledCount, 1, "maxStalledCount", what);
+  // 0: a chunk whose node died fails at once (BullMQ's meaning).
+  const maxStalledCount = positive(
+    options.maxStalledCount,
+    1,
+    "maxStalledCount",
+    what,
+    Infinity,
+    0,
+  );
   const onError = options.onError;
   if (onError !== undefined && typeof onError !== "function") {
     throw new TypeError(
@@ -591,13 +599,14 @@ function positive(
   name: string,
   what: string,
   max = Infinity,
+  min = 1,
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
     throw new TypeError(`Cannot ${what}: "${name}" must be a number, received ${describe(value)}`);
   }
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    const range = max === Infinity ? ">= 1" : `from 1 to ${max}`;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
     throw new RangeError(
       `Cannot ${what}: "${name}" must be an integer ${range}, received ${value}`,
     );

@@ -763,6 +763,21 @@ describe("cluster node command line", () => {
     assert.match(String(parseArgs(["--queue", "q"], "/", {})), /--module is required/);
     assert.match(String(parseArgs(["--bogus", "1"], "/", {})), /unknown option --bogus/);
     assert.match(String(parseArgs(["--max-children", "x"], "/", {})), /must be an integer/);
+    // Before: "" was read as 0 (all cores), and a flag missing its value blamed the next one.
+    assert.match(
+      String(parseArgs(["--max-children", ""], "/", {})),
+      /must be an integer, received ""/,
+    );
+    assert.match(
+      String(parseArgs(["--queue", "--module", "t.ts"], "/", {})),
+      /^--queue needs a value/,
+    );
+    const stalled = parseArgs(
+      ["--queue", "q", "--module", "/t.ts", "--max-stalled-count", "0"],
+      "/",
+      {},
+    );
+    assert.equal(typeof stalled === "object" && stalled.maxStalledCount, 0);
   });
 
   it("serve() checks its options before connecting", async () => {
@@ -773,6 +788,10 @@ describe("cluster node command line", () => {
     );
     await assert.rejects(serve({ ...base, maxChildren: 1.5 }), RangeError);
     await assert.rejects(serve({ ...base, concurrency: 0 }), /"concurrency"/);
+    await assert.rejects(
+      serve({ ...base, maxStalledCount: -1 }),
+      /"maxStalledCount" must be an integer >= 0, received -1/,
+    );
     await assert.rejects(serve({ ...base, modul: "x" } as never), /did you mean "module"/);
     await assert.rejects(serve({ ...base, connection: 5 as never }), /"connection"/);
     await assert.rejects(serve({ ...base, onError: 1 as never }), /"onError" must be a function/);
