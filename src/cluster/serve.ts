@@ -69,6 +69,8 @@ export interface ServeOptions {
   /**
    * BullMQ `lockDuration`: ms a chunk stays locked to this node without a
    * renewal; a node that dies loses its chunks to others after about this long.
+   * A node too busy to renew it meanwhile (writing hundreds of MB of results
+   * back) loses the chunk too: keep it well above that.
    * At most `2 ** 31 - 1` (BullMQ's timers take no longer delay).
    *
    * @default {30000}
