@@ -221,14 +221,16 @@ describe("Pool option maxQueue", () => {
     try {
       const held = pool.run(waitAtGate, g.memory, "held"); // this time it does not return
       await g.started();
-      const ticks = CLAIM_RING + 4;
+      const ticks = 2 * CLAIM_RING;
       for (let tick = 0; tick < ticks; tick++) {
-        pool.submit(identity, tick); // one batch a tick, sent behind the held job
+        pool.submit(identity, tick); // a batch a tick, sent behind the held job
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
       // Before: every batch went, the ring of claim words wrapped, and the worker's
       // batches could be neither cancelled nor counted as queued (they were "running").
-      assert.equal(pool.jobs.length, ticks - CLAIM_RING, "past the ring, they wait in the queue");
+      // (Under load a batch may hold two ticks' jobs, or the held task's estimate reach
+      // "slow": then fewer go, never more.)
+      assert.ok(pool.jobs.length >= ticks - CLAIM_RING, "past the ring, they wait in the queue");
       assert.equal(pool.stats().jobs.queued, ticks);
       assert.equal(pool.cancel(), true);
       assert.equal(cancelled.length, ticks, "every job not started was taken back");
