@@ -390,7 +390,8 @@ export interface PoolOptions {
   /**
    * The clock for idle timeouts, timers and timeouts (tests pass a fake one).
    * If its `setTimer` throws, the call that needed the timer (`submitLater`,
-   * `schedule`, …) throws that error and keeps nothing; if it throws while
+   * `schedule`, …) throws that error and keeps nothing (a job the clock ran
+   * before it threw has run); if it throws while
    * the timers re-arm after a run, the error is reported (as a throwing
    * timer callback's is) and the timers wait for the next one made.
    *

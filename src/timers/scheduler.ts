@@ -203,6 +203,8 @@ export class Scheduler {
   #generation = 0;
   /** True while a timer callback fires handles; it arms the timer once at its end. */
   #running = false;
+  /** Runs of the clock timer so far: `#arm` tells by it that one ran within `setTimer()`. */
+  #runs = 0;
 
   /**
    * Creates a scheduler with no handles and no clock timer.
@@ -430,6 +432,7 @@ export class Scheduler {
   #run(generation: number): void {
     // A timer cleared too late (its callback already queued) must do nothing.
     if (generation !== this.#generation) return;
+    this.#runs++;
     this.#timer = undefined;
     this.#timerDue = Infinity;
     // One snapshot of "now" per run: a scheduled handle is re-queued strictly
@@ -550,6 +553,7 @@ export class Scheduler {
     if (this.#timer !== undefined && this.#timerDue <= first.due) return;
     const previous = this.#timer;
     const generation = ++this.#generation; // the previous timer's run is stale from here
+    const runs = this.#runs;
     const wait = Math.min(
       MAX_TIMER_DELAY,
       Math.max(0, Math.ceil(first.due - this.#clock.now())),
@@ -558,11 +562,13 @@ export class Scheduler {
     try {
       timer = this.#clock.setTimer(() => this.#run(generation), wait, this.#timerOptions);
     } catch (error) {
-      if (this.#generation === generation) this.#generation--; // the previous one stays armed
+      // Nothing ran meanwhile: the previous timer stays armed, and valid again.
+      if (this.#runs === runs && this.#generation === generation) this.#generation--;
       throw error;
     }
     if (previous !== undefined) this.#clock.clearTimer(previous);
-    if (this.#generation !== generation) return; // it ran already, and armed what it needed
+    // It ran within setTimer(): that run armed the clock for the rest, or reported why not.
+    if (this.#runs !== runs || this.#generation !== generation) return;
     this.#timerDue = first.due;
     this.#timer = timer;
   }
@@ -586,7 +592,8 @@ export class Scheduler {
       try {
         this.#arm();
       } catch (error) {
-        this.#heap.removeAt(timer.index);
+        // Kept no longer either way: fired already if the clock ran it, then threw.
+        if (timer.index >= 0) this.#heap.removeAt(timer.index);
         throw error;
       }
     }

@@ -680,6 +680,42 @@ describe("Scheduler errors", () => {
     assert.deepEqual(errors, []);
   });
 
+  it("Scheduler: a clock that runs a 0 ms timer within setTimer() and then cannot arm the next one reports it; the next handle arms the clock", () => {
+    const fake = new FakeClock();
+    let refuseNext = false;
+    const clock: Clock = {
+      now: () => fake.now(),
+      setTimer(callback, ms, options) {
+        if (refuseNext) {
+          refuseNext = false;
+          throw new Error("clock refused");
+        }
+        if (ms > 0) return fake.setTimer(callback, ms, options);
+        callback();
+        return -1;
+      },
+      clearTimer: (id) => {
+        if (id !== -1) fake.clearTimer(id);
+      },
+    };
+    const { scheduler, errors } = setup(clock);
+    const fired: string[] = [];
+    scheduler.later(50, () => fired.push("X"));
+    // Y runs within setTimer(); re-arming for X then fails once.
+    scheduler.later(0, () => {
+      fired.push("Y");
+      refuseNext = true;
+    });
+    assert.deepEqual(fired, ["Y"]);
+    assert.equal(errors.length, 1, "the run could not re-arm: reported");
+    // Before: a timer that had already run was taken as armed, and the real one cleared:
+    // nothing fired again, not even handles made later.
+    scheduler.later(20, () => fired.push("Z"));
+    fake.tick(50);
+    assert.deepEqual(fired, ["Y", "Z", "X"]);
+    assert.deepEqual(scheduler.delayed, []);
+  });
+
   it("Scheduler reports a throwing isBusy() and skips that tick", () => {
     const clock = new FakeClock();
     const { scheduler, errors } = setup(clock);
