@@ -19,6 +19,7 @@
 import { clearImmediate, clearTimeout, setImmediate, setTimeout } from "node:timers";
 import { Deque } from "../deque.ts";
 import { PoolClosedError, QueueFullError } from "../errors.ts";
+import { describeThrown } from "../protocol/codec.ts";
 import { Closing } from "../pool/source_reads.ts";
 import type { JobId } from "../pool/types.ts";
 import { settlesWithin, systemClock } from "../timers/clock.ts";
@@ -410,7 +411,7 @@ export class ChunkProducer {
         if (batch.ended?.has(index)) continue;
         const id = batch.firstId + index;
         if (errors.has(k)) {
-          this.#failure(batch, index, decodeFailure(errors.get(k), id));
+          this.#failure(batch, index, readFailure(errors.get(k), id));
           continue;
         }
         const value = undef.has(k) ? undefined : result.values[k];
@@ -645,4 +646,22 @@ function liveRun(batch: Batch, size: number): number {
   let n = 0;
   while (n < size && !ended.has(batch.cut + n)) n++;
   return n;
+}
+
+/**
+ * The failure of item `id` as its node sent it ({@linkcode decodeFailure}),
+ * or, when a node of another make sent one that cannot be read (a field of
+ * the wrong type, a cause chain deep enough to exhaust the stack), a
+ * `TypeError` saying so: a throw here would stop the events of every chunk.
+ */
+function readFailure(encoded: unknown, id: number): unknown {
+  try {
+    return decodeFailure(encoded, id);
+  } catch (error) {
+    return new TypeError(
+      `Item ${id} failed on its node, with an error this producer cannot read (${
+        describeThrown(error)
+      })`,
+    );
+  }
 }

@@ -70,11 +70,13 @@ export interface ChunkResult {
  * ```
  */
 export class ResultBudget {
-  #chars = 0;
+  #chars: number;
   readonly #limit: number;
 
-  constructor(limit: number = MAX_RESULT_CHARS) {
+  /** A budget of `limit` characters, `spent` of them already (an earlier attempt's results). */
+  constructor(limit: number = MAX_RESULT_CHARS, spent = 0) {
     this.#limit = limit;
+    this.#chars = spent;
   }
 
   /** Counts `value`, of `counted` characters; why it does not fit, or `undefined`. */

@@ -20,6 +20,7 @@ import {
   jsonProblem,
   type JsonSize,
   MAX_JSON_CHARS,
+  MAX_RESULT_CHARS,
   ResultBudget,
   resultProblem,
   VALUE_CHARS,
@@ -468,6 +469,15 @@ class Runner {
   }
 }
 
+/** What JSON writes for `values`, in characters; `MAX_RESULT_CHARS` if it cannot write them. */
+function written(values: unknown[]): number {
+  try {
+    return JSON.stringify(values).length;
+  } catch {
+    return MAX_RESULT_CHARS;
+  }
+}
+
 /** Runs one chunk's items; BullMQ retries the failed ones while attempts remain. */
 async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkResult> {
   const started = performance.now();
@@ -505,7 +515,11 @@ async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkRe
   result.gen = runner.isGenerator(data.task);
   const errors: [number, unknown][] = [];
   const values = result.values;
-  const budget = new ResultBudget();
+  // An earlier attempt's results go back with this one's: they count first.
+  const budget = new ResultBudget(
+    MAX_RESULT_CHARS,
+    data.prior === undefined ? 0 : written(result.values),
+  );
   await runner.run(data.task, data.one, data.items, indices, data.timeout, (i, value, failed) => {
     if (failed) {
       errors.push([i, value]);

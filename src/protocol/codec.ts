@@ -380,9 +380,9 @@ function fillError(error: Error, encoded: EncodedError, made: Map<number, Error>
     }
   }
   if (encoded.hasCause) own("cause", decodeIn(encoded.cause, made));
-  if (encoded.errors) {
+  if (Array.isArray(encoded.errors)) {
     own("errors", encoded.errors.map((each) => decodeIn(each, made)));
-  } else if (encoded.suppressed) {
+  } else if (Array.isArray(encoded.suppressed)) {
     own("error", decodeIn(encoded.suppressed[0], made));
     own("suppressed", decodeIn(encoded.suppressed[1], made));
   }

@@ -28,6 +28,15 @@ import { within } from "../_util.ts";
 
 type Tasks = typeof import("../fixtures/cluster_tasks.ts");
 
+/** An encoded error (the codec's wire form) with a cause chain `depth` long. */
+function deepCause(depth: number): unknown {
+  let error: unknown = { __fastpoolError: true, name: "Error", message: "leaf", hasCause: false };
+  for (let i = 0; i < depth; i++) {
+    error = { __fastpoolError: true, name: "Error", message: "m", hasCause: true, cause: error };
+  }
+  return error;
+}
+
 describe("ClusterPool: every item ends once, however it is taken back", () => {
   it(
     "a chunk whose result holds fewer values than items fails its items (they never ended)",
@@ -77,6 +86,12 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
         { gen: true },
         { undefYields: [[0, 3]] },
         { errors: [null] },
+        // Errors of another make: a field of the wrong type, and a cause chain deep
+        // enough to exhaust the stack while it is read (before: the same hang).
+        {
+          errors: [[0, { __fastpoolError: true, name: "AggregateError", message: "x", errors: 5 }]],
+        },
+        { errors: [[0, deepCause(20_000)]] },
         {},
       ];
       let served = 0;
@@ -99,12 +114,17 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
         await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
         const outages: unknown[] = [];
         pool.addEventListener("error", (event) => outages.push((event as CustomEvent).detail));
-        for (let k = 0; k < wrong.length - 1; k++) {
+        for (let k = 0; k < wrong.length - 3; k++) {
           await assert.rejects(pool.run("inc", k), {
             name: "TypeError",
             message: /returned an unknown result format: (errors|undef|the values|undefYields)/,
           });
         }
+        await assert.rejects(pool.run("inc", 0), { name: "AggregateError", message: "x" });
+        await assert.rejects(pool.run("inc", 0), {
+          name: "TypeError",
+          message: /failed on its node, with an error this producer cannot read/,
+        });
         assert.equal(await pool.run("inc", 1), 7, "a right result after them is read");
         assert.deepEqual(outages, []);
       } finally {
