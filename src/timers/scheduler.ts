@@ -566,19 +566,24 @@ export class Scheduler {
       if (this.#runs === runs && this.#generation === generation) this.#generation--;
       throw error;
     }
+    // Unless it ran within setTimer() (that run armed the clock for the rest, or
+    // reported why not), it is the armed one; then the previous one is cleared
+    // (a clearTimer() that throws leaves a timer whose run is stale: harmless).
+    if (this.#runs === runs && this.#generation === generation) {
+      this.#timerDue = first.due;
+      this.#timer = timer;
+    }
     if (previous !== undefined) this.#clock.clearTimer(previous);
-    // It ran within setTimer(): that run armed the clock for the rest, or reported why not.
-    if (this.#runs !== runs || this.#generation !== generation) return;
-    this.#timerDue = first.due;
-    this.#timer = timer;
   }
 
+  /** Forgets the armed clock timer, then clears it (its run is stale from here, even if that throws). */
   #clearTimer(): void {
     this.#generation++;
-    if (this.#timer === undefined) return;
-    this.#clock.clearTimer(this.#timer);
+    const timer = this.#timer;
+    if (timer === undefined) return;
     this.#timer = undefined;
     this.#timerDue = Infinity;
+    this.#clock.clearTimer(timer);
   }
 
   /**

@@ -716,6 +716,35 @@ describe("Scheduler errors", () => {
     assert.deepEqual(scheduler.delayed, []);
   });
 
+  it("Scheduler: a clock whose clearTimer() throws once fails that call; later handles still fire", () => {
+    const fake = new FakeClock();
+    let refuse = false;
+    const clock: Clock = {
+      now: () => fake.now(),
+      setTimer: (callback, ms, options) => fake.setTimer(callback, ms, options),
+      clearTimer(id) {
+        if (refuse) {
+          refuse = false;
+          throw new Error("clock refused to clear");
+        }
+        fake.clearTimer(id);
+      },
+    };
+    const { scheduler, errors } = setup(clock);
+    const fired: string[] = [];
+    const first = scheduler.later(50, () => fired.push("cancelled"));
+    refuse = true;
+    assert.throws(() => first.cancel(), /clock refused to clear/);
+    fake.tick(60); // the timer it could not clear runs, stale
+    // Before: the scheduler still took that spent timer for the armed one, due at 50;
+    // nothing due after it was ever armed again.
+    scheduler.later(100, () => fired.push("later"));
+    scheduler.later(10, () => fired.push("sooner"));
+    fake.tick(100);
+    assert.deepEqual(fired, ["sooner", "later"]);
+    assert.deepEqual(errors, []);
+  });
+
   it("Scheduler reports a throwing isBusy() and skips that tick", () => {
     const clock = new FakeClock();
     const { scheduler, errors } = setup(clock);
