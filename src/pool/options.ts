@@ -393,7 +393,8 @@ export interface PoolOptions {
    * `schedule`, …) throws that error and keeps nothing (a job the clock ran
    * before it threw has run); if it throws while
    * the timers re-arm after a run, the error is reported (as a throwing
-   * timer callback's is) and the timers wait for the next one made.
+   * timer callback's is) and the timers wait for the next one made. A
+   * `clearTimer` that throws fails the call that cancelled; timers go on.
    *
    * @default {systemClock}
    */
