@@ -275,22 +275,18 @@ export async function shutdownDefaultPool(timeout?: number): Promise<boolean> {
   const pool = shared;
   let closing: Promise<boolean> | undefined;
   if (pool !== null) {
-    closing = pool.shutdown(timeout); // a bad timeout rejects, and leaves it open and shared
-    if (pool.closed && shared === pool) {
-      shared = null;
-      closingPools.add(pool);
-    }
+    closing = pool.shutdown(timeout);
+    if (!pool.closed) return await closing; // a bad timeout: it rejects, the pool stays shared
+    if (shared === pool) shared = null;
+    closingPools.add(pool);
   }
   // Shared pools an earlier call is still shutting down: this call waits for them too.
-  const waits = [...closingPools].map((each) => {
-    const shut = each === pool ? closing! : each.shutdown(timeout);
-    return shut.then((idle) => {
-      if (idle) closingPools.delete(each);
-      return idle;
-    });
-  });
-  if (closing !== undefined && !closingPools.has(pool!)) waits.push(closing);
-  return (await Promise.all(waits)).every(Boolean);
+  const idle = await Promise.all([...closingPools].map(async (each) => {
+    const done = await (each === pool ? closing! : each.shutdown(timeout));
+    if (done) closingPools.delete(each);
+    return done;
+  }));
+  return idle.every(Boolean);
 }
 
 /**

@@ -27,6 +27,35 @@ function spyClock(fake: FakeClock) {
   return { clock, calls };
 }
 
+/**
+ * A fake clock with the quirks a user's clock may have: with `eager`, it
+ * runs a 0 ms timer within `setTimer()`; `refuse.set` and `refuse.clear`
+ * make the next that many `setTimer()` / `clearTimer()` calls throw.
+ */
+function quirkyClock(fake: FakeClock, eager = false) {
+  const refuse = { set: 0, clear: 0 };
+  const clock: Clock = {
+    now: () => fake.now(),
+    setTimer(callback, ms, options) {
+      if (refuse.set > 0) {
+        refuse.set--;
+        throw new Error("clock refused");
+      }
+      if (!eager || ms > 0) return fake.setTimer(callback, ms, options);
+      callback();
+      return -1;
+    },
+    clearTimer(id) {
+      if (refuse.clear > 0) {
+        refuse.clear--;
+        throw new Error("clock refused to clear");
+      }
+      if (id !== -1) fake.clearTimer(id);
+    },
+  };
+  return { clock, refuse };
+}
+
 describe("Scheduler.later()", () => {
   it("Scheduler.later() fires once at clock.now() + delay", () => {
     const clock = new FakeClock(1000);
@@ -616,36 +645,26 @@ describe("Scheduler errors", () => {
 
   it("Scheduler: a clock whose setTimer() throws fails that call and keeps no handle; the others still fire", () => {
     const fake = new FakeClock();
-    let refuse = false;
-    const clock: Clock = {
-      now: () => fake.now(),
-      setTimer(callback, ms, options) {
-        if (refuse) throw new Error("clock refused");
-        return fake.setTimer(callback, ms, options);
-      },
-      clearTimer: (id) => fake.clearTimer(id),
-    };
+    const { clock, refuse } = quirkyClock(fake);
     const { scheduler, errors } = setup(clock);
     const fired: string[] = [];
     scheduler.later(100, () => fired.push("A"));
-    refuse = true;
+    refuse.set = 1;
     assert.throws(() => scheduler.later(50, () => fired.push("refused")), /clock refused/);
     assert.equal(scheduler.delayed.length, 1, "the refused one is not kept");
-    refuse = false;
     // Before: the refused handle stayed, the clock timer for A was cleared, and nothing fired.
     fake.tick(100);
     assert.deepEqual(fired, ["A"]);
     // A run that cannot arm the clock for the next handle reports it; the next handle made arms it.
     scheduler.later(100, () => {
       fired.push("B");
-      refuse = true;
+      refuse.set = 1;
     });
     scheduler.later(200, () => fired.push("C"));
     fake.tick(100);
     assert.deepEqual(fired, ["A", "B"]);
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]), /clock refused/);
-    refuse = false;
     scheduler.later(1000, () => fired.push("D"));
     fake.tick(1000);
     assert.deepEqual(fired, ["A", "B", "C", "D"]);
@@ -654,17 +673,7 @@ describe("Scheduler errors", () => {
 
   it("Scheduler works with a clock that runs a 0 ms timer within setTimer()", () => {
     const fake = new FakeClock();
-    const clock: Clock = {
-      now: () => fake.now(),
-      setTimer(callback, ms, options) {
-        if (ms > 0) return fake.setTimer(callback, ms, options);
-        callback();
-        return -1;
-      },
-      clearTimer: (id) => {
-        if (id !== -1) fake.clearTimer(id);
-      },
-    };
+    const { clock } = quirkyClock(fake, true);
     const { scheduler, errors } = setup(clock);
     const fired: string[] = [];
     scheduler.later(50, () => fired.push("later"));
@@ -682,29 +691,14 @@ describe("Scheduler errors", () => {
 
   it("Scheduler: a clock that runs a 0 ms timer within setTimer() and then cannot arm the next one reports it; the next handle arms the clock", () => {
     const fake = new FakeClock();
-    let refuseNext = false;
-    const clock: Clock = {
-      now: () => fake.now(),
-      setTimer(callback, ms, options) {
-        if (refuseNext) {
-          refuseNext = false;
-          throw new Error("clock refused");
-        }
-        if (ms > 0) return fake.setTimer(callback, ms, options);
-        callback();
-        return -1;
-      },
-      clearTimer: (id) => {
-        if (id !== -1) fake.clearTimer(id);
-      },
-    };
+    const { clock, refuse } = quirkyClock(fake, true);
     const { scheduler, errors } = setup(clock);
     const fired: string[] = [];
     scheduler.later(50, () => fired.push("X"));
     // Y runs within setTimer(); re-arming for X then fails once.
     scheduler.later(0, () => {
       fired.push("Y");
-      refuseNext = true;
+      refuse.set = 1;
     });
     assert.deepEqual(fired, ["Y"]);
     assert.equal(errors.length, 1, "the run could not re-arm: reported");
@@ -718,22 +712,11 @@ describe("Scheduler errors", () => {
 
   it("Scheduler: a clock whose clearTimer() throws once fails that call; later handles still fire", () => {
     const fake = new FakeClock();
-    let refuse = false;
-    const clock: Clock = {
-      now: () => fake.now(),
-      setTimer: (callback, ms, options) => fake.setTimer(callback, ms, options),
-      clearTimer(id) {
-        if (refuse) {
-          refuse = false;
-          throw new Error("clock refused to clear");
-        }
-        fake.clearTimer(id);
-      },
-    };
+    const { clock, refuse } = quirkyClock(fake);
     const { scheduler, errors } = setup(clock);
     const fired: string[] = [];
     const first = scheduler.later(50, () => fired.push("cancelled"));
-    refuse = true;
+    refuse.clear = 1;
     assert.throws(() => first.cancel(), /clock refused to clear/);
     fake.tick(60); // the timer it could not clear runs, stale
     // Before: the scheduler still took that spent timer for the armed one, due at 50;
