@@ -97,9 +97,18 @@ export class DispatchLoop {
    */
   readonly #flushNow = () => {
     this.flush();
-    if (this.#results.callsWaiting) this.changed();
-    else this.#checkDrain(); // the flush may have taken the queue under the mark
+    this.#delivered();
   };
+
+  /**
+   * After a send that no answer prompted (the end of a tick, a timer's):
+   * what it changed is delivered now, not at the next answer, which a busy
+   * worker may not send for a long time: calls waiting, and `drain` with
+   * `drained()` if the send took the queue under the mark.
+   */
+  #delivered(): void {
+    if (this.#results.callsWaiting || this.#full) this.changed();
+  }
   #flushQueued = false;
   /** A set: timed `wait()`s that give up leave one by one, among tens of thousands. */
   #idleWaiters = new Set<() => void>();
@@ -137,7 +146,7 @@ export class DispatchLoop {
     this.workers = new Workers(options, clock, workerUrl, this.#host, stats, {
       emit: (type, detail) => events.emit(type, detail),
       changed: () => this.changed(),
-      flush: () => this.flush(),
+      flush: this.#flushNow, // from timers (a start backed off, a place freed)
       leaving: (slot) => {
         for (const job of slot.inflight) this.#recovery.clearJobTimer(job);
         for (const job of slot.later.values()) this.#recovery.clearJobTimer(job);
@@ -330,7 +339,10 @@ export class DispatchLoop {
           // Nothing went and no worker stayed: a workerData getter retired the
           // workers as they started, or this turn's starts are spent (see
           // Workers). Again after a turn, so no loop of starts holds the thread.
-          this.#clock.setTimer(() => this.#dispatch(false), 0);
+          this.#clock.setTimer(() => {
+            this.#dispatch(false);
+            this.#delivered();
+          }, 0);
           break;
         }
         moved = this.#dispatchNow(early);

@@ -409,4 +409,60 @@ describe("setup() and teardown()", () => {
       message: /"workerData" must be structured-cloneable, received an object/,
     });
   });
+
+  it("Pool delivers drain when a cancel() takes a starting worker's job back and the queue falls under the mark, before the worker starts", async () => {
+    const hold = new Int32Array(new SharedArrayBuffer(4)); // setup() waits: the worker stays starting
+    await using pool = hooksPool({ counts: counts(), holdSetup: hold }, { highWaterMark: 2 });
+    const events: string[] = [];
+    pool.addEventListener("full", () => events.push("full"));
+    pool.addEventListener("drain", () => events.push("drain"));
+    pool.addEventListener("workerstart", () => events.push("workerstart"));
+    try {
+      const first = pool.submit((n: number) => n, 1);
+      pool.submit((n: number) => n, 2);
+      pool.submit((n: number) => n, 3); // full; the tick's end hands the first to the starting worker
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      assert.equal(pool.needsDrain, true);
+      assert.equal(pool.cancel(first), true); // taken back; the tick's end hands it the next
+      assert.equal(await within(pool.drained(), 10_000), true);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      // Before: drained() resolved, but the event waited for the next answer or start.
+      assert.deepEqual(events, ["full", "drain"]);
+    } finally {
+      Atomics.store(hold, 0, 1);
+      Atomics.notify(hold, 0);
+    }
+    assert.equal(await pool.wait(10_000), true);
+    assert.deepEqual(pool.done.drain().sort(), [2, 3]);
+  });
+
+  it("Pool delivers drain and resolves drained() when a recycled worker's place goes to a starting one that takes a queued job", async () => {
+    const hold = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(hold, 0, 1); // the first worker starts at once; its replacement waits
+    await using pool = hooksPool({ counts: counts(), holdSetup: hold }, { highWaterMark: 2 });
+    const events: string[] = [];
+    pool.addEventListener("full", () => events.push("full"));
+    pool.addEventListener("drain", () => events.push("drain"));
+    pool.addEventListener("workerstart", () => events.push("workerstart"));
+    const g = gate();
+    const held = pool.run(waitAtGate, g.memory, "held");
+    try {
+      await g.started();
+      pool.submit((n: number) => n, 1);
+      pool.submit((n: number) => n, 2); // full: nothing goes behind a job of unknown cost
+      Atomics.store(hold, 0, 0);
+      void pool.recycle();
+    } finally {
+      g.open();
+    }
+    assert.equal(await held, "held");
+    // Before: both waited for the replacement's start, here for ever.
+    assert.equal(await within(pool.drained(), 10_000), true);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(events, ["workerstart", "full", "drain"]);
+    Atomics.store(hold, 0, 1);
+    Atomics.notify(hold, 0);
+    assert.equal(await pool.wait(10_000), true);
+    assert.deepEqual(pool.done.drain().sort(), [1, 2]);
+  });
 });
