@@ -223,6 +223,7 @@ export class BatchSender {
     if (claim < 0 || !stealable) retractable.length = 0; // a batch no idle worker may take follows them
     try {
       slot.send({ type: "run", jobs: data, taskBase, tasks, claim }, transfer);
+      slot.sentSinceAnswer++;
     } catch (error) {
       if (claim >= 0) {
         retractable.length = 0;

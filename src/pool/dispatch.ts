@@ -87,15 +87,25 @@ export function chooseSlot(
 const noneSlow = (): boolean => false;
 
 /**
+ * Batches a busy worker without shared memory may be sent past its last
+ * answer: one waiting behind the one it runs. The pool cannot see whether
+ * it started them nor take them back, so a job that blocks its worker
+ * holds no more than that outside the queue and `maxQueue`.
+ */
+export const UNSEEN_BATCHES = 2;
+
+/**
  * Whether a batch sent to `slot` now would get a claim word, or needs none:
- * the worker holds nothing else, or the pool cannot see its claims (no
- * shared memory). An abortable job behind others keeps its claim to be
- * taken back unstarted (`takeBackAlone`); sent without one, aborting it
- * would fail it as running and replace the worker under the jobs it runs,
- * so it waits in the queue until a word is free (the worker reaching the
- * batch that holds one, which its next answer shows).
+ * the worker holds nothing else. An abortable job behind others keeps its
+ * claim to be taken back unstarted (`takeBackAlone`); sent without one,
+ * aborting it would fail it as running and replace the worker under the
+ * jobs it runs, so it waits in the queue until a word is free (the worker
+ * reaching the batch that holds one, which its next answer shows). Where
+ * the pool cannot see claims (no shared memory), a busy worker takes no
+ * more than `UNSEEN_BATCHES` past its last answer.
  */
 export function canClaim(slot: WorkerSlot): boolean {
-  return slot.inflightItems === 0 || !slot.statusShared ||
-    isClaimFree(slot.status, claimWord(slot.claims));
+  if (slot.inflightItems === 0) return true;
+  if (!slot.statusShared) return slot.sentSinceAnswer < UNSEEN_BATCHES;
+  return isClaimFree(slot.status, claimWord(slot.claims));
 }

@@ -684,6 +684,7 @@ export class DispatchLoop {
     switch (message.type) {
       case "results":
         slot.answers = (slot.answers + 1) | 0;
+        slot.sentSinceAnswer = 0;
         this.#answers.read(slot, message.data, message.jobs, message.ms);
         if (slot.inflightItems === 0) this.workers.idle(slot);
         this.flush();

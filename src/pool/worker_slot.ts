@@ -66,6 +66,8 @@ export class WorkerSlot {
   endedItems = 0;
   /** `results` messages read from the worker (wrapping like `Status.TO_MAIN`). */
   answers = 0;
+  /** Batches sent since its last `results` message (see `canClaim`). */
+  sentSinceAnswer = 0;
   /**
    * Shared with the worker; see `Status` (and its lane table, with several
    * lanes). Where shared memory does not exist, the worker has a copy and

@@ -38,6 +38,7 @@ describe("Pool without shared memory", () => {
       leftStream: [true, 1], // before: sent again, it ran with no consumer for good
       asyncCrash: ["WorkerCrashedError", 1],
       replaced: ["WorkerCrashedError", 1],
+      maxQueue: [true, 3, true],
     });
   });
 
