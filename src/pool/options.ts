@@ -571,6 +571,13 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   ) {
     throw invalid(TypeError, CREATE, "clock", "a Clock: now(), setTimer() and clearTimer()", clock);
   }
+  if (clock !== undefined) {
+    // Timers and time limits compare its readings: NaN would make none ever due.
+    const now = clock.now();
+    if (!Number.isFinite(now)) {
+      throw invalid(TypeError, CREATE, "clock", "a Clock whose now() gives a finite number", now);
+    }
+  }
   if (sharedLane !== undefined) checkBoolean(sharedLane, "sharedLane", CREATE);
   const streamWindow = options.streamWindow ?? STREAM_WINDOW;
   checkInteger(streamWindow, "streamWindow", CREATE, 1, MAX_STREAM_WINDOW);

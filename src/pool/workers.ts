@@ -586,7 +586,7 @@ export class Workers {
   #backingOff(): boolean {
     if (this.#backoff !== undefined) return true;
     const left = this.#startsAfter - this.#clock.now();
-    if (left <= 0) return false;
+    if (!(left > 0)) return false; // NaN from a clock gone wrong: no wait, not one for ever
     this.#backoff = this.#clock.setTimer(() => {
       this.#backoff = undefined;
       this.keepMinimum();

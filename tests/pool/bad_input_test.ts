@@ -443,6 +443,13 @@ describe("Pool options and arguments of the wrong type or range", () => {
         TypeError,
       ],
       [{ clock: Date }, /"clock" must be a Clock/, TypeError],
+      // Before: accepted; no worker ever started (the start back-off waited NaN ms, again
+      // and again) and no timer was ever due.
+      [
+        { clock: { now: () => NaN, setTimer: () => 0, clearTimer: () => {} } },
+        /"clock" must be a Clock whose now\(\) gives a finite number, received NaN/,
+        TypeError,
+      ],
     ];
     for (const [options, message, Class] of bad) {
       assert.throws(() => new Pool(options as never), (error: Error) => {
