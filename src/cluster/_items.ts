@@ -11,7 +11,13 @@ import { itemsPastRoom } from "../errors.ts";
 import type { Deferred } from "./_batch.ts";
 import { ItemSizes } from "./_sizes.ts";
 import { fixValue, type JsonSize } from "./_wire.ts";
-import { CLOSED, type Closing, iteratorResult, stopSource } from "../pool/source_reads.ts";
+import {
+  CLOSED,
+  type Closing,
+  iteratorResult,
+  sourceIterator,
+  stopSource,
+} from "../pool/source_reads.ts";
 
 /**
  * The items of `iterable`, copied: no more than `room`. An endless or huge
@@ -70,7 +76,7 @@ export async function readItemsAsync(
   checkOpen: () => void,
   what: string,
 ): Promise<unknown[]> {
-  const iterator = source[Symbol.asyncIterator]();
+  const iterator = sourceIterator(source, what);
   const items: unknown[] = [];
   for (;;) {
     const answer = closing.closed ? CLOSED : await closing.race(iterator.next());

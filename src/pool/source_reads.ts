@@ -81,6 +81,26 @@ export class Closing {
 }
 
 /**
+ * `source`'s async iterator.
+ *
+ * @throws {TypeError} If `[Symbol.asyncIterator]()` gives no object, as `for await` throws (`action` names the call).
+ */
+export function sourceIterator(
+  source: AsyncIterable<unknown>,
+  action: string,
+): AsyncIterator<unknown> {
+  const iterator: unknown = source[Symbol.asyncIterator]();
+  if ((typeof iterator === "object" && iterator !== null) || typeof iterator === "function") {
+    return iterator as AsyncIterator<unknown>;
+  }
+  throw new TypeError(
+    `Cannot ${action}: the source's [Symbol.asyncIterator]() gave ${
+      describe(iterator)
+    }, not an iterator`,
+  );
+}
+
+/**
  * `next`, a source's `next()` answer awaited, if it is an iterator result.
  *
  * @throws {TypeError} If it is not an object, as `for await` throws (`action` names the call).

@@ -33,7 +33,7 @@ import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { ResultStream } from "./result_stream.ts";
-import { CLOSED, Closing, iteratorResult, stopSource } from "./source_reads.ts";
+import { CLOSED, Closing, iteratorResult, sourceIterator, stopSource } from "./source_reads.ts";
 import type { Results } from "./results.ts";
 import type { TaskRegistry } from "./task_registry.ts";
 import type { ExecOptions, JobId } from "./types.ts";
@@ -483,7 +483,7 @@ export class Submitter {
   ): Promise<number> {
     this.checkOpen();
     this.#tasks.indexOf(task); // a bad task is refused before the source is read
-    const iterator = source[Symbol.asyncIterator]();
+    const iterator = sourceIterator(source, action);
     const loop = this.#loop;
     let queued = 0;
     let size = 1;
@@ -533,11 +533,13 @@ export class Submitter {
             if (items.length !== 0) slowRead ??= setTimeout(queueWhileWaiting, 0);
             reading = true;
             let answer = await this.#closing.race(read);
-            reading = false;
-            if (answer === CLOSED) {
-              this.checkOpen(); // throws, unless clear() opened the pool again meanwhile
-              answer = await read;
+            while (answer === CLOSED) {
+              // Throws, unless clear() opened the pool again meanwhile: then
+              // the read is raced again, so a later close still ends the wait.
+              this.checkOpen();
+              answer = await this.#closing.race(read);
             }
+            reading = false;
             next = iteratorResult(answer, action); // as for await checks it; the items read before run
             if (next.done) ended = true;
             else items.push(next.value);

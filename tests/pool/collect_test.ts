@@ -287,6 +287,24 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     assert.equal(pool.stats().jobs.submitted, 12);
   });
 
+  it("Pool.map() and Pool.collect() refuse, naming it, a source whose [Symbol.asyncIterator]() gives no object; the pool keeps working", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    for (const bad of [undefined, 5]) {
+      const source = { [Symbol.asyncIterator]: () => bad } as unknown as AsyncIterable<number>;
+      for (const method of ["map", "collect"] as const) {
+        // Before: "Cannot read properties of undefined (reading 'next')".
+        await assert.rejects(pool[method]((n: number) => n, source), {
+          name: "TypeError",
+          message: new RegExp(
+            `^Cannot ${method}: the source's \\[Symbol.asyncIterator\\]\\(\\) gave .+, not an iterator$`,
+          ),
+        });
+      }
+    }
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+    assert.equal(pool.stats().jobs.submitted, 1);
+  });
+
   it("Pool.map() and Pool.collect() take a source whose next() answers with a plain iterator result or a thenable, as for await does", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const answering = (
@@ -445,6 +463,34 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     assert.equal(await pool.shutdown(), true);
     await assert.rejects(collected, { name: "PoolClosedError" });
     assert.equal(stopped, 1);
+  });
+
+  it("Pool.map() over an async source whose read never settles still ends at a close that follows a shutdown() and clear() in one tick", async () => {
+    for (const method of ["map", "collect"] as const) {
+      const pool = new Pool({ maxChildren: 1 });
+      let stopped = 0;
+      let given = 0;
+      const stuck: AsyncIterable<number> = {
+        [Symbol.asyncIterator]: () => ({
+          next: () =>
+            given++ === 0 ? Promise.resolve({ value: 1, done: false }) : new Promise(() => {}),
+          return: () => {
+            stopped++;
+            return Promise.resolve({ value: undefined, done: true });
+          },
+        }),
+      };
+      const reading = pool[method]((n: number) => n, stuck);
+      while (given < 2) await new Promise((resolve) => setTimeout(resolve, 0));
+      void pool.shutdown();
+      pool.clear(); // open again: the read goes on
+      for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+      assert.equal(stopped, 0, "still reading");
+      // Before: once reopened, the read was awaited bare; no later close ended it.
+      pool.terminate();
+      await assert.rejects(reading, { name: "PoolClosedError" });
+      assert.equal(stopped, 1);
+    }
   });
 
   it("Pool.map() over an async source whose next() shuts the pool down and later rejects: map() rejects, and that rejection is handled", async () => {
