@@ -92,17 +92,25 @@ export function memoryId(slots: Int32Array): number {
   return slots[ID_HI]! * 2 ** 32 + (slots[ID_LO]! >>> 0);
 }
 
+/** Probes `sameMemory` makes before it gives up on other threads' probes and answers `false`. */
+const PROBES = 64;
+
 /**
  * Whether views `a` and `b` (same id) are one memory, not a memory and a
  * byte copy of it: a nonce written through one must read back through the
- * other. Another thread probing at the same moment can only make it answer
- * `false` (the caller then keeps a view of its own, as for a copy).
+ * other. If it does not, but still reads back through `a`, no other thread
+ * wrote in between, so `b` is other memory; if another thread's probe
+ * overwrote it, the answer is unknown and it probes again.
  */
 export function sameMemory(a: Int32Array, b: Int32Array): boolean {
   if (a.buffer === b.buffer) return true;
-  const nonce = (Math.random() * 0x7fff_ffff) | 1;
-  Atomics.store(a, PROBE, nonce);
-  return Atomics.load(b, PROBE) === nonce;
+  for (let probe = 0; probe < PROBES; probe++) {
+    const nonce = (Math.random() * 0x7fff_ffff) | 1;
+    Atomics.store(a, PROBE, nonce);
+    if (Atomics.load(b, PROBE) === nonce) return true;
+    if (Atomics.load(a, PROBE) === nonce) return false;
+  }
+  return false; // as for a copy: the caller keeps a view of its own
 }
 
 /** Whether this thread allocated `buffer` (it came from no other thread). */
