@@ -13,6 +13,7 @@
  */
 
 import { readResults, type ResultVisitor, Tag } from "../protocol/result_batch.ts";
+import { fromWire } from "../sync/wire.ts";
 import { deferredOf, type Job, Sink } from "./job.ts";
 import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
@@ -96,9 +97,10 @@ export class Answers {
    * `jobContext().progress(value)` of job `id`: to its `onProgress` and the
    * `progress` event, unless the job has ended (it is then dropped).
    */
-  progress(slot: WorkerSlot, id: number, value: unknown): void {
+  progress(slot: WorkerSlot, id: number, wire: unknown): void {
     const job = runningEntry(slot, id);
     if (job === undefined || job.ended) return;
+    const value = fromWire(wire); // a Semaphore or Lock in it, working
     const onProgress = deferredOf(job, id)?.onProgress;
     if (onProgress !== undefined) this.#results.later(onProgress, value);
     this.#host.emit("progress", { id, value });

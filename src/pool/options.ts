@@ -389,7 +389,8 @@ export interface PoolOptions {
   workerUrl?: string | URL | undefined;
   /**
    * The clock for idle timeouts, timers and timeouts (tests pass a fake one).
-   * If its `setTimer` throws, the call that needed the timer (`submitLater`,
+   * Its `now()` must give a finite number (read once by `new Pool()`, which
+   * refuses one that does not). If its `setTimer` throws, the call that needed the timer (`submitLater`,
    * `schedule`, …) throws that error and keeps nothing (a job the clock ran
    * before it threw has run); if it throws while
    * the timers re-arm after a run, the error is reported (as a throwing

@@ -6,6 +6,7 @@
  */
 
 import { describe } from "../_checks.ts";
+import { toWire } from "../sync/wire.ts";
 
 const ERROR_KEY = "__fastpoolError";
 const TRANSFER_BRAND = Symbol.for("fastpool.transfer");
@@ -113,10 +114,26 @@ function encodeField(value: unknown, encoding: Encoding): unknown {
     }
     if (isTransferred(value)) return escaped(value.value); // copied: only a result moves
     structuredClone(value);
-    return escaped(value);
+    const shared = sharedIn(value);
+    return shared === undefined ? escaped(value) : `[cannot be sent: ${shared}]`;
   } catch {
     return `[cannot be sent: ${describe(value)}]`; // a revoked Proxy throws at instanceof
   }
+}
+
+/**
+ * What `value` is, if it is or holds a Semaphore or Lock (a clone would
+ * make an empty object of it, and no thrown value carries one working).
+ */
+function sharedIn(value: object): string | undefined {
+  let kind: string | undefined;
+  try {
+    kind = toWire(value)?.__fastpoolShared;
+  } catch {
+    kind = "Nested"; // this thread cannot share one (no SharedArrayBuffer): it holds one
+  }
+  if (kind === undefined || kind === "Data") return undefined;
+  return kind === "Nested" ? `${describe(value)} holding a Semaphore or Lock` : `a ${kind}`;
 }
 
 /**
@@ -134,9 +151,11 @@ interface ErrorRef {
  * stack, the built-in class they are or extend, `cause` chain, `errors`
  * (AggregateError), `error` and `suppressed` (SuppressedError) and own
  * fields; a field or cause that cannot be cloned (a function as the cause,
- * an object holding one) crosses as a string saying what it was, and an own
- * field that is a function (a method set on the instance) is left out.
- * Other thrown values are sent as they are.
+ * an object holding one) or that holds a Semaphore or Lock (a clone would
+ * make an empty object of it) crosses as a string saying what it was, and an
+ * own field that is a function (a method set on the instance) is left out.
+ * Other thrown values are sent as they are, but as such a string if they
+ * hold a Semaphore or Lock.
  *
  * An error met twice (a cycle, or the same error in two fields) is sent once
  * and comes back as the same error; errors nested more than 100 deep come as
@@ -156,7 +175,9 @@ export function encodeError(thrown: unknown): unknown {
   }
   if (isError) return encodeErrorIn(thrown as Error, { ids: new Map(), depth: 0 });
   // A `transfer()` marker thrown: its value, copied (only a result moves).
-  return escaped(isTransferred(thrown) ? thrown.value : thrown);
+  const value = isTransferred(thrown) ? thrown.value : thrown;
+  const shared = typeof value === "object" && value !== null ? sharedIn(value) : undefined;
+  return shared === undefined ? escaped(value) : `[cannot be sent: ${shared}]`;
 }
 
 function encodeErrorIn(error: Error, encoding: Encoding): EncodedError {

@@ -37,7 +37,8 @@ export interface JobContext {
    */
   readonly signal: AbortSignal;
   /**
-   * Sends `value` (structured-cloned) to the main thread, to `exec`'s
+   * Sends `value` (structured-cloned; a Semaphore or Lock in it, alone or at
+   * any depth, arrives working) to the main thread, to `exec`'s
    * `onProgress` and the pool's `progress` event, in order. Values sent after
    * the job ended, or that arrive after it ended, are dropped.
    *

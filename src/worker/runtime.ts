@@ -31,7 +31,7 @@ import { claim } from "../protocol/claims.ts";
 import { decodeError } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
 import { guardBlockingWaits } from "../sync/_thread_memory.ts";
-import { fromWire } from "../sync/wire.ts";
+import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
 import { acceptsVersion, checkMemory, retire, start, whenStarted } from "./lifecycle.ts";
@@ -157,7 +157,8 @@ function contextNow(): JobContext | undefined {
 }
 
 function sendProgress(id: number, value: unknown): void {
-  post({ type: "progress", id, value });
+  // A Semaphore or Lock in it arrives working, as in a result (the pool revives it).
+  post({ type: "progress", id, value: toWire(value) ?? value });
   progressSent();
 }
 

@@ -220,6 +220,63 @@ describe("Pool and shared primitives", () => {
     assert.equal(pool.stats().workers.crashed, 0);
   });
 
+  it("Pool jobs send working Locks through jobContext().progress(), alone or nested", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const lock = new Lock();
+    type Global = { jobContext(): { progress(value: unknown): void } };
+    const seen: unknown[] = [];
+    await pool.exec(
+      (l: Lock) => {
+        const { progress } = (globalThis as unknown as Global).jobContext();
+        progress(l);
+        progress({ lock: l });
+        progress(new Map([["lock", l]]));
+        return l.tryAcquire();
+      },
+      [lock],
+      { onProgress: (value) => seen.push(value) },
+    );
+    // Before: each arrived as the empty object a clone makes of a Lock.
+    const [alone, inObject, inMap] = seen as [Lock, { lock: Lock }, Map<string, Lock>];
+    for (const arrived of [alone, inObject.lock, inMap.get("lock")]) {
+      assert.ok(arrived instanceof Lock);
+      assert.equal(arrived.locked, true, "the same memory: the task holds it");
+    }
+    lock.release();
+  });
+
+  it("Pool jobs that throw a Lock, bare or inside what they throw, fail with a string in its place saying so", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const lock = new Lock();
+    const thrown = (how: string) =>
+      pool.run(
+        (l: Lock, way: string) => {
+          if (way === "cause") throw new Error("failed", { cause: l });
+          if (way === "field") throw Object.assign(new RangeError("failed"), { lock: l });
+          if (way === "errors") throw new AggregateError([l], "all failed");
+          if (way === "object") throw { lock: l };
+          throw l;
+        },
+        lock,
+        how,
+      ).then(() => assert.fail("it threw"), (error: unknown) => error);
+    // Before: an empty object in its place, with no word of why.
+    assert.equal(((await thrown("cause")) as Error).cause, "[cannot be sent: a Lock]");
+    const field = (await thrown("field")) as RangeError & { lock: unknown };
+    assert.ok(field instanceof RangeError);
+    assert.equal(field.lock, "[cannot be sent: a Lock]");
+    assert.deepEqual(((await thrown("errors")) as AggregateError).errors, [
+      "[cannot be sent: a Lock]",
+    ]);
+    assert.match(
+      String(await thrown("object")),
+      /^\[cannot be sent: .+ holding a Semaphore or Lock\]$/,
+    );
+    assert.equal(await thrown("bare"), "[cannot be sent: a Lock]");
+    assert.equal(pool.stats().workers.crashed, 0);
+    assert.equal(lock.locked, false);
+  });
+
   it("Pool without SharedArrayBuffer refuses a Semaphore in a Map, a Set or a class instance, as in a plain object", async () => {
     // A program of its own: it deletes the global before loading fastpool.
     const dir = mkdtempSync(join(tmpdir(), "fastpool-no-sab-"));
