@@ -118,13 +118,15 @@ describe("Pool while it sends", () => {
     LONG,
     async () => {
       await using pool = new Pool({ maxChildren: 1, highWaterMark: 1 });
-      let drains = 0;
-      pool.addEventListener("drain", () => drains++);
-      await pool.run(() => 0);
+      const events: string[] = [];
+      pool.addEventListener("full", () => events.push("full"));
+      pool.addEventListener("drain", () => events.push("drain"));
+      await pool.run(() => 0); // one job reaches the mark of 1, and the flush takes it under
       pool.submit(() => new Promise(() => {})); // holds the worker for good
-      // Before: drained() waited for an answer that never came.
+      // Before: drained() waited for an answer that never came; later, the drain event did
+      // (it was counted once here, as the first run's came with its answer).
       assert.equal(await within(pool.drained(), 20_000), true);
-      assert.equal(drains, 1);
+      assert.deepEqual(events, ["full", "drain", "full", "drain"]);
       pool.terminate();
     },
   );

@@ -10,6 +10,7 @@ import {
   EARLY_FLUSH_MIN,
   earlyFlushAt,
   MAX_BATCH,
+  UNSEEN_BATCHES,
 } from "../../src/pool/dispatch.ts";
 import type { WorkerSlot } from "../../src/pool/worker_slot.ts";
 import { callJob, type Job, mapJob, PLAIN, TO_DONE } from "../../src/pool/job.ts";
@@ -203,7 +204,7 @@ describe("capacity()", () => {
 
 describe("chooseSlot()", () => {
   const slot = (inflightItems: number, unstarted: number, usable = true) =>
-    ({ inflightItems, unstarted, usable }) as WorkerSlot;
+    ({ inflightItems, unstarted, usable, statusShared: false, sentSinceAnswer: 0 }) as WorkerSlot;
 
   it("chooseSlot() picks the usable slot with the fewest jobs in flight and room left", () => {
     const slots = [slot(3, 0), slot(1, 1, false), slot(2, 2), slot(4, 4)];
@@ -233,6 +234,11 @@ describe("chooseSlot()", () => {
     assert.equal(chooseSlot([claimed], 8, false), claimed);
     assert.ok(offerClaim(status, claimWord(0)));
     assert.equal(chooseSlot([claimed], 8, false), undefined);
+    // Without shared memory: at most UNSEEN_BATCHES past the worker's last answer.
+    const unseen = { ...slot(1, 1), sentSinceAnswer: UNSEEN_BATCHES - 1 } as WorkerSlot;
+    assert.equal(chooseSlot([unseen], 8, false), unseen);
+    unseen.sentSinceAnswer = UNSEEN_BATCHES;
+    assert.equal(chooseSlot([unseen], 8, false), undefined);
   });
 
   it("chooseSlot() gives an exclusive job only an empty slot", () => {
