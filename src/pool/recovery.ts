@@ -17,6 +17,7 @@
 
 import { TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 import { describeThrown, encodeError } from "../protocol/codec.ts";
+import { toWire } from "../sync/wire.ts";
 import { laneWord, Status } from "../protocol/messages.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import { judgeCrash, splitRunning, splitStarted } from "./crash.ts";
@@ -96,7 +97,7 @@ export class Recovery {
     // has read the worker's "ready" message.
     if (grace > 0 && !slot.dead) {
       try {
-        slot.send({ type: "abort", id: job.id, reason: encodeError(reason) });
+        slot.send({ type: "abort", id: job.id, reason: encodeError(reason, toWire) });
       } catch {
         // A reason that cannot be cloned (a symbol, an object with a
         // method): the task's signal aborts with a string saying what it was.

@@ -6,7 +6,6 @@
  */
 
 import { describe } from "../_checks.ts";
-import { toWire } from "../sync/wire.ts";
 
 const ERROR_KEY = "__fastpoolError";
 const TRANSFER_BRAND = Symbol.for("fastpool.transfer");
@@ -89,7 +88,17 @@ function builtinBase(error: Error): string {
 interface Encoding {
   readonly ids: Map<Error, number>;
   depth: number;
+  readonly toWire: ToWire;
 }
+
+/**
+ * `sync/wire.ts`'s `toWire`, which this layer may not import: the wire form
+ * of a value that is or holds a Semaphore or Lock, `undefined` for others.
+ */
+export type ToWire = (value: unknown) => unknown;
+
+/** For a thread that sends no Semaphore or Lock: every value as it is. */
+const noWire: ToWire = () => undefined;
 
 /**
  * An error's own field as it crosses: an error encoded (its class kept; one
@@ -114,7 +123,7 @@ function encodeField(value: unknown, encoding: Encoding): unknown {
     }
     if (isTransferred(value)) return escaped(value.value); // copied: only a result moves
     structuredClone(value);
-    const shared = sharedIn(value);
+    const shared = sharedIn(value, encoding.toWire);
     return shared === undefined ? escaped(value) : `[cannot be sent: ${shared}]`;
   } catch {
     return `[cannot be sent: ${describe(value)}]`; // a revoked Proxy throws at instanceof
@@ -125,10 +134,10 @@ function encodeField(value: unknown, encoding: Encoding): unknown {
  * What `value` is, if it is or holds a Semaphore or Lock (a clone would
  * make an empty object of it, and no thrown value carries one working).
  */
-function sharedIn(value: object): string | undefined {
-  let kind: string | undefined;
+function sharedIn(value: object, toWire: ToWire): string | undefined {
+  let kind: unknown;
   try {
-    kind = toWire(value)?.__fastpoolShared;
+    kind = (toWire(value) as { __fastpoolShared?: unknown } | undefined)?.__fastpoolShared;
   } catch {
     kind = "Nested"; // this thread cannot share one (no SharedArrayBuffer): it holds one
   }
@@ -155,7 +164,7 @@ interface ErrorRef {
  * make an empty object of it) crosses as a string saying what it was, and an
  * own field that is a function (a method set on the instance) is left out.
  * Other thrown values are sent as they are, but as such a string if they
- * hold a Semaphore or Lock.
+ * hold a Semaphore or Lock (which `toWire`, the sender's, tells).
  *
  * An error met twice (a cycle, or the same error in two fields) is sent once
  * and comes back as the same error; errors nested more than 100 deep come as
@@ -165,7 +174,7 @@ interface ErrorRef {
  * left out, and the message then says which fields could not be read and
  * why, so the job fails with that error instead of the worker dying.
  */
-export function encodeError(thrown: unknown): unknown {
+export function encodeError(thrown: unknown, toWire: ToWire = noWire): unknown {
   let isError: boolean;
   try {
     isError = thrown instanceof Error;
@@ -173,10 +182,10 @@ export function encodeError(thrown: unknown): unknown {
     // A Proxy whose getPrototypeOf trap throws: nothing of it can be trusted.
     return encodeUnreadable(["its prototype"], error);
   }
-  if (isError) return encodeErrorIn(thrown as Error, { ids: new Map(), depth: 0 });
+  if (isError) return encodeErrorIn(thrown as Error, { ids: new Map(), depth: 0, toWire });
   // A `transfer()` marker thrown: its value, copied (only a result moves).
   const value = isTransferred(thrown) ? thrown.value : thrown;
-  const shared = typeof value === "object" && value !== null ? sharedIn(value) : undefined;
+  const shared = typeof value === "object" && value !== null ? sharedIn(value, toWire) : undefined;
   return shared === undefined ? escaped(value) : `[cannot be sent: ${shared}]`;
 }
 

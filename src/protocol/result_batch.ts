@@ -171,7 +171,7 @@ export class ResultWriter {
     // A generator that failed to send a value ends with that failure, whatever it threw.
     const failure = this.#generatorFailure;
     this.#generatorFailure = null;
-    this.#thrown(failure ?? encodeError(error));
+    this.#thrown(failure ?? encodeError(error, this.#toWire));
   }
 
   #thrown(encoded: unknown): void {
@@ -211,7 +211,7 @@ export class ResultWriter {
   /** Job `id`, which went `later()`, threw `error` after running `ms` milliseconds. */
   laterThrew(id: number, error: unknown, ms: number): void {
     this.#data.push(Tag.FOR, id, Tag.TOOK, ms);
-    this.#thrown(encodeError(error)); // another job's: never the end of a generator running meanwhile
+    this.#thrown(encodeError(error, this.#toWire)); // another job's: never the end of a generator running meanwhile
   }
 
   /**
@@ -322,6 +322,7 @@ export class ResultWriter {
             `Cannot send job result: ${what} cannot be cloned (${describeThrown(error)})`,
             { cause },
           ),
+          this.#toWire,
         );
         if (tag === Tag.YIELD) {
           this.#failGenerator(i, failure);

@@ -9,6 +9,7 @@
 
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { encodeError } from "../protocol/codec.ts";
+import { toWire } from "../sync/wire.ts";
 import { type Loaded, loadModule } from "./load.ts";
 import { workerMemory } from "./memory.ts";
 import { post } from "./scope.ts";
@@ -72,7 +73,7 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
       // ends the worker now, a start failure, rather than the first job it runs.
       await new Promise((resolve) => setTimeout(resolve, 0));
     } catch (error) {
-      post({ type: "fatal", error: encodeError(error) });
+      post({ type: "fatal", error: encodeError(error, toWire) });
       return false;
     }
   }
@@ -88,7 +89,7 @@ export async function retire(): Promise<void> {
     const ns = taskModule === null ? null : (await taskModule).ns;
     if (typeof ns?.teardown === "function") await ns.teardown();
   } catch (thrown) {
-    error = encodeError(thrown);
+    error = encodeError(thrown, toWire);
   }
   post({ type: "retired", error });
 }

@@ -8,6 +8,7 @@
 
 import type { FromWorker, ToWorker, WorkerNotice } from "../protocol/messages.ts";
 import { describeThrown, encodeError } from "../protocol/codec.ts";
+import { toWire } from "../sync/wire.ts";
 
 /** The parts of a worker's global scope the runtime uses. */
 export interface WorkerScope {
@@ -97,7 +98,7 @@ function onUncaught(event: Event, error: unknown): void {
   if (crashed) return event.preventDefault();
   crashed = true;
   try {
-    post({ type: "uncaught", error: encodeError(error) });
+    post({ type: "uncaught", error: encodeError(error, toWire) });
   } catch {
     try {
       // A thrown value that cannot be cloned: its description then.
