@@ -97,10 +97,10 @@ export class Answers {
    * `jobContext().progress(value)` of job `id`: to its `onProgress` and the
    * `progress` event, unless the job has ended (it is then dropped).
    */
-  progress(slot: WorkerSlot, id: number, wire: unknown): void {
+  progress(slot: WorkerSlot, id: number, sent: unknown, shared: boolean): void {
     const job = runningEntry(slot, id);
     if (job === undefined || job.ended) return;
-    const value = fromWire(wire); // a Semaphore or Lock in it, working
+    const value = shared ? revived(sent) : sent;
     const onProgress = deferredOf(job, id)?.onProgress;
     if (onProgress !== undefined) this.#results.later(onProgress, value);
     this.#host.emit("progress", { id, value });
@@ -258,4 +258,18 @@ function runningEntry(slot: WorkerSlot, id: number): Job | undefined {
 function leftStream(job: Job): boolean {
   const dest = job.dest;
   return dest.kind === Sink.STREAM && dest.stream.left;
+}
+
+/**
+ * A progress value's Semaphores and Locks, working; if this thread cannot
+ * attach them (it has no `SharedArrayBuffer` where the worker has), the
+ * `TypeError` that says why, as the value: a progress value is never a
+ * reason to fail its job or replace its worker.
+ */
+function revived(wire: unknown): unknown {
+  try {
+    return fromWire(wire);
+  } catch (error) {
+    return error;
+  }
 }

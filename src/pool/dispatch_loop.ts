@@ -712,7 +712,7 @@ export class DispatchLoop {
         this.#recovery.crashed(slot, new Error(`Worker ended itself: ${message.how}`));
         break;
       case "progress":
-        this.#answers.progress(slot, message.id, message.value);
+        this.#answers.progress(slot, message.id, message.value, message.shared === true);
         this.changed();
         break;
       case "overMemory":

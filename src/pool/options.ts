@@ -389,13 +389,13 @@ export interface PoolOptions {
   workerUrl?: string | URL | undefined;
   /**
    * The clock for idle timeouts, timers and timeouts (tests pass a fake one).
-   * Its `now()` must give a finite number (read once by `new Pool()`, which
-   * refuses one that does not). If its `setTimer` throws, the call that needed the timer (`submitLater`,
-   * `schedule`, …) throws that error and keeps nothing (a job the clock ran
-   * before it threw has run); if it throws while
-   * the timers re-arm after a run, the error is reported (as a throwing
-   * timer callback's is) and the timers wait for the next one made. A
-   * `clearTimer` that throws fails the call that cancelled; timers go on.
+   * Its `now()` must give a finite number (`new Pool()` checks it, and
+   * refuses one that does not). If its `setTimer` throws, the call that
+   * needed the timer (`submitLater`, `schedule`, …) throws that error and
+   * keeps nothing (a job the clock ran before it threw has run); if it
+   * throws while the timers re-arm after a run, the error is reported (as a
+   * throwing timer callback's is) and the timers wait for the next one made.
+   * A `clearTimer` that throws fails the call that cancelled; timers go on.
    *
    * @default {systemClock}
    */

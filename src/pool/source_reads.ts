@@ -83,20 +83,24 @@ export class Closing {
 /**
  * `source`'s async iterator.
  *
- * @throws {TypeError} If `[Symbol.asyncIterator]()` gives no object, as `for await` throws (`action` names the call).
+ * @throws {TypeError} If `[Symbol.asyncIterator]()` gives no object with a
+ * `next()` method (`action` names the call).
  */
 export function sourceIterator(
   source: AsyncIterable<unknown>,
   action: string,
 ): AsyncIterator<unknown> {
   const iterator: unknown = source[Symbol.asyncIterator]();
-  if ((typeof iterator === "object" && iterator !== null) || typeof iterator === "function") {
+  if (
+    ((typeof iterator === "object" && iterator !== null) || typeof iterator === "function") &&
+    typeof (iterator as { next?: unknown }).next === "function"
+  ) {
     return iterator as AsyncIterator<unknown>;
   }
   throw new TypeError(
     `Cannot ${action}: the source's [Symbol.asyncIterator]() gave ${
       describe(iterator)
-    }, not an iterator`,
+    }, not an iterator (an object with a next() method)`,
   );
 }
 

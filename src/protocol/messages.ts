@@ -95,7 +95,13 @@ export type FromWorker =
   }
   | { type: "fatal"; error: unknown }
   /** `jobContext().progress(value)` of job `id`, sent at once (before the job's answer). */
-  | { type: "progress"; id: number; value: unknown }
+  | {
+    type: "progress";
+    id: number;
+    value: unknown;
+    /** `value` is the wire form of a Semaphore or Lock, or of a value holding one. */
+    shared?: true;
+  }
   | { type: "exit"; how: string }
   /** Between batches, the worker's memory passed `maxMemory`: retire it once idle. */
   | { type: "overMemory"; bytes: number }

@@ -161,7 +161,7 @@ function otherToWire(value: object): SharedWire | NestedWire | DataWire | undefi
     return undefined; // as in toWire
   }
   if (kind === SHARED) return wireOf(value); // throws where memory cannot be shared
-  if (kind === OTHER) return undefined;
+  if (kind === OTHER) return ownKeyWire(value);
   try {
     const walk = newWalk();
     return wireAfterWalk(value, holdsSharedIn(value, kind, walk) ? undefined : walk.errors);
@@ -183,6 +183,20 @@ function wireAfterWalk(
   return (value as Record<string, unknown>)[KEY] === undefined
     ? undefined
     : { [KEY]: "Data", value };
+}
+
+/**
+ * An object the walk does not look into (one with a tag of its own) that
+ * has the wire forms' key: data, which the other side must not revive.
+ */
+function ownKeyWire(value: object): DataWire | undefined {
+  try {
+    return (value as Record<string, unknown>)[KEY] === undefined
+      ? undefined
+      : { [KEY]: "Data", value };
+  } catch {
+    return undefined; // a getter that throws: so will the clone
+  }
 }
 
 /** What {@linkcode toWire} does when its walk or copy threw `error`. */

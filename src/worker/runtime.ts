@@ -157,8 +157,14 @@ function contextNow(): JobContext | undefined {
 }
 
 function sendProgress(id: number, value: unknown): void {
-  // A Semaphore or Lock in it arrives working, as in a result (the pool revives it).
-  post({ type: "progress", id, value: toWire(value) ?? value });
+  // A Semaphore or Lock in it arrives working, as in a result: the pool revives
+  // what is marked shared, and takes anything else as it is.
+  const wire = toWire(value);
+  post(
+    wire === undefined
+      ? { type: "progress", id, value }
+      : { type: "progress", id, value: wire, shared: true },
+  );
   progressSent();
 }
 

@@ -289,14 +289,14 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
 
   it("Pool.map() and Pool.collect() refuse, naming it, a source whose [Symbol.asyncIterator]() gives no object; the pool keeps working", async () => {
     await using pool = new Pool({ maxChildren: 1 });
-    for (const bad of [undefined, 5]) {
+    for (const bad of [undefined, 5, {}]) {
       const source = { [Symbol.asyncIterator]: () => bad } as unknown as AsyncIterable<number>;
       for (const method of ["map", "collect"] as const) {
         // Before: "Cannot read properties of undefined (reading 'next')".
         await assert.rejects(pool[method]((n: number) => n, source), {
           name: "TypeError",
           message: new RegExp(
-            `^Cannot ${method}: the source's \\[Symbol.asyncIterator\\]\\(\\) gave .+, not an iterator$`,
+            `^Cannot ${method}: the source's \\[Symbol.asyncIterator\\]\\(\\) gave .+, not an iterator \\(an object with a next\\(\\) method\\)$`,
           ),
         });
       }

@@ -39,6 +39,7 @@ describe("Pool without shared memory", () => {
       asyncCrash: ["WorkerCrashedError", 1],
       replaced: ["WorkerCrashedError", 1],
       maxQueue: [true, 3, true],
+      progressLock: ["done", true, 0],
     });
   });
 

@@ -245,6 +245,43 @@ describe("Pool and shared primitives", () => {
     lock.release();
   });
 
+  it("Pool jobs take and send, as data, an object with the wire forms' key that the walk does not enter (one with a tag of its own)", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    class Reading {
+      get [Symbol.toStringTag]() {
+        return "Reading";
+      }
+      __fastpoolShared = "Lock"; // a user's field that happens to have this name
+      buffer = 1;
+    }
+    // Before: the worker took it for a Lock's wire form and failed the job ("Cannot attach").
+    assert.deepEqual(
+      await pool.run((r: Reading) => [r.__fastpoolShared, r.buffer], new Reading()),
+      ["Lock", 1],
+    );
+    type Global = { jobContext(): { progress(value: unknown): void } };
+    const seen: unknown[] = [];
+    const sent = await pool.exec(
+      (kind: string) => {
+        class Sent {
+          get [Symbol.toStringTag]() {
+            return "Sent";
+          }
+          __fastpoolShared = kind;
+          value = 5;
+        }
+        (globalThis as unknown as Global).jobContext().progress(new Sent());
+        return "sent";
+      },
+      ["Data"],
+      { onProgress: (value) => seen.push(value) },
+    );
+    // Before (8bd4426): the pool revived it as a wire form: 5 alone, or, as "Lock", the worker replaced.
+    assert.equal(sent, "sent");
+    assert.deepEqual(seen, [{ __fastpoolShared: "Data", value: 5 }]);
+    assert.equal(pool.stats().workers.crashed, 0);
+  });
+
   it("Pool jobs that throw a Lock, bare or inside what they throw, fail with a string in its place saying so", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const lock = new Lock();
