@@ -563,7 +563,9 @@ export class ChunkProducer {
       }
       if (this.#chunks.get(chunk.key) !== chunk) continue;
       if (allEnded(chunk)) void this.#removeChunk(chunk);
-      else if (chunk.queued < chunk.count) void this.#split(chunk); // some were cancelled meanwhile
+      // Some were cancelled meanwhile. Not so for one a node took, added again
+      // because Redis lost it (which counts none queued): it waits for a node.
+      else if (chunk.state !== State.ACTIVE && chunk.queued < chunk.count) void this.#split(chunk);
     }
   }
 

@@ -413,4 +413,44 @@ describe("ClusterPool: every item ends once, however it is taken back", () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     },
   );
+
+  it(
+    "a chunk a node runs when Redis restarts empty is added again and stays there until a node takes it: its item ends",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not restarting someone else's server");
+      const queue = queueName("restart-active");
+      let took!: () => void;
+      const taken = new Promise<void>((resolve) => took = resolve);
+      // A node of its own make that takes one chunk and holds it, busy, through the restart.
+      const holder = new Worker(queue, () => {
+        took();
+        return new Promise<never>(() => {});
+      }, { connection: { ...redisOptions(redis.url, "test") }, concurrency: 1 });
+      holder.on("error", () => {}); // the restart cuts its connections
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue, sweepInterval: 200 });
+      await using _pool = bounded(pool);
+      const online = new Promise<void>((resolve) =>
+        pool.addEventListener("online", () => resolve(), { once: true })
+      );
+      const slept = pool.run("sleep", 1);
+      slept.catch(() => {}); // awaited below; a failed assertion leaves it to the shutdown
+      await taken;
+      await redis.restart(); // empty: the chunk the holder runs is gone
+      await online; // Redis no longer knows the chunk: it is added again
+      {
+        await using watched = await watchQueue(redis, queue);
+        const key = await watched.next("waiting");
+        // Before: taken out again as soon as its add answered, as a chunk whose items
+        // were all cancelled (one a node runs counts none queued); unless an idle node
+        // took it in that instant, its item never ended.
+        assert.equal(await watched.raw.getJobState(key), "waiting");
+      }
+      await holder.close(true);
+      await using _node = await startNode(redis, queue);
+      assert.equal(await within(slept, 30_000), true, "the run ended");
+      assert.equal(await slept, 1);
+    },
+  );
 });
