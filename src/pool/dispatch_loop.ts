@@ -686,6 +686,7 @@ export class DispatchLoop {
         slot.answers = (slot.answers + 1) | 0;
         slot.sentSinceAnswer = 0;
         this.#answers.read(slot, message.data, message.jobs, message.ms);
+        if (slot.stopping.size !== 0) this.#recovery.stoppedJobsLeft(slot);
         if (slot.inflightItems === 0) this.workers.idle(slot);
         this.flush();
         this.changed();

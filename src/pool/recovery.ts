@@ -109,9 +109,10 @@ export class Recovery {
           return;
         }
       }
-      // No new job until it is idle: replaced after abortGrace, it would fail
-      // a job it took meanwhile in a free lane (several lanes).
+      // No new job until the task has ended: replaced after abortGrace, it
+      // would fail a job it took meanwhile in a free lane (several lanes).
       slot.exclusive = true;
+      slot.stopping.add(job);
       // Real time, not the pool's clock: the grace is the task's, and a
       // test's fake clock cannot reach the worker's thread.
       let unread: UnreadAnswers | undefined; // those posted when the grace ran out
@@ -128,6 +129,19 @@ export class Recovery {
       return;
     }
     this.replace(slot, why);
+  }
+
+  /**
+   * After `slot`'s answers were read: the aborted jobs that answered have
+   * left it; once none is left and it runs no exclusive job, it takes jobs
+   * again, in its free lanes too, while its other jobs run on.
+   */
+  stoppedJobsLeft(slot: WorkerSlot): void {
+    for (const job of slot.stopping) if (!holds(slot, job)) slot.stopping.delete(job);
+    if (slot.stopping.size !== 0 || slot.dead) return;
+    for (const job of slot.inflight) if (job.exclusive && !job.ended) return;
+    for (const job of slot.later.values()) if (job.exclusive && !job.ended) return;
+    slot.exclusive = false;
   }
 
   /** Clears `job`'s timer (its timeout or its abort grace), if it has one. */

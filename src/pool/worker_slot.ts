@@ -117,9 +117,16 @@ export class WorkerSlot {
   sentItems = 0;
   /**
    * Runs one exclusive job, or is to be replaced unless an aborted job ends
-   * within `abortGrace`: nothing more is sent to it until it is idle.
+   * within `abortGrace` (see `stopping`): nothing more is sent to it
+   * meanwhile.
    */
   exclusive = false;
+  /**
+   * Jobs aborted or timed out that it still holds, their tasks told to stop
+   * (`Recovery.stopRunning`): once none is left and it runs no exclusive job,
+   * it takes jobs again, in its free lanes too.
+   */
+  readonly stopping: Set<Job> = new Set();
   /** Asked to leave once its in-flight jobs end (`resize`, `shutdown`). */
   retiring = false;
   /** Terminated, or crashed. */

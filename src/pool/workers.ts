@@ -350,6 +350,7 @@ export class Workers {
   /** A worker ran out of work: it leaves (shutdown, resize, recycle) or waits `idleTimeout`. */
   idle(slot: WorkerSlot): void {
     slot.exclusive = false;
+    slot.stopping.clear();
     this.clearSlotTimer(slot);
     slot.hold(false);
     if (slot.retiring || this.#closing) {

@@ -209,6 +209,26 @@ describe("Pool option concurrentTasksPerWorker", () => {
     assert.deepEqual(exits, []);
   });
 
+  it("takes new jobs in its free lanes again once an aborted job has ended, while others still run", async () => {
+    await using p = pool({ abortGrace: 10_000 });
+    const memory = shared();
+    const controller = new AbortController();
+    const other = p.run("held", memory, "other"); // runs on, its gate closed
+    const aborted = p.exec("heldAbortable", [memory, "aborted"], { signal: controller.signal });
+    await reach(memory, 0, 2);
+    controller.abort(new Error("stop"));
+    await assert.rejects(aborted, /stop/);
+    await reach(memory, 2, 1); // it honoured its signal and ended
+    // Before: the worker took nothing more until every other job on it had ended.
+    const next = p.run("double", 21);
+    assert.equal(await within(next, 10_000), true, "a new job ran beside the held one");
+    assert.equal(await next, 42);
+    assert.equal(await promiseState(other), "pending");
+    open(memory);
+    assert.equal(await other, "other");
+    assert.equal(p.stats().workers.started, 1);
+  });
+
   // A child process, 2.1 s on a loaded machine: a limit of its own, not bun test's 5 s default.
   it(
     "a worker replaced for an abort past abortGrace fails the jobs it had finished unreported: none runs twice",
