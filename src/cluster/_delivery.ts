@@ -34,6 +34,8 @@ export interface DeliveryHost {
   pump(): void;
   /** `chunks` are in Redis now (they were being added). */
   sent(chunks: Chunk[]): void;
+  /** `chunks`, which Redis lost, are to be added again (see `Producer.#again`). */
+  again(chunks: Chunk[]): void;
   /** Wakes `wait()` and `asCompleted()`. */
   commit(): void;
   /** Dispatches a pool event. */
@@ -176,7 +178,10 @@ export class Delivery {
       }
     }
     if (failed.length !== 0) await this.#failLost(failed);
-    if (lost.length !== 0 && !this.#closedLink) await this.send(lost);
+    if (lost.length !== 0 && !this.#closedLink) {
+      this.#host.again(lost);
+      await this.send(lost);
+    }
     this.#sweepTimer = undefined;
     if (this.#host.chunks.size !== 0 && !this.#closedLink) {
       this.#sweepTimer = systemClock.setTimer(this.#sweep, this.#options.sweepInterval);
@@ -250,7 +255,10 @@ export class Delivery {
       else if (state === "failed") failed.push(chunk);
     }
     if (failed.length !== 0) await this.#failLost(failed);
-    if (resend.length !== 0) await this.send(resend);
+    if (resend.length !== 0) {
+      this.#host.again(resend);
+      await this.send(resend);
+    }
     this.#host.pump();
   }
 }

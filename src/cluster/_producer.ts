@@ -101,6 +101,7 @@ export class ChunkProducer {
       abandon: (reason) => this.abandon(reason),
       pump: () => this.#pump(),
       sent: (chunks) => this.#sent(chunks),
+      again: (chunks) => this.#again(chunks),
       commit: () => results.commit(),
       dispatch,
     }, {
@@ -554,6 +555,24 @@ export class ChunkProducer {
     this.#withdrawn.add(removing);
   }
 
+  /**
+   * `chunks`, which Redis lost, are added again. One a node had taken is
+   * being added once more, as a new one is: its items not ended are queued
+   * until a node takes it, where `cancel()`, `maxQueue` and a shutdown that
+   * gives up see them, and its `active` event counts them running again.
+   */
+  #again(chunks: Chunk[]): void {
+    for (const chunk of chunks) {
+      if (chunk.state !== State.ACTIVE || this.#chunks.get(chunk.key) !== chunk) continue;
+      const { batch, offset, count } = chunk;
+      let live = 0;
+      for (let i = offset; i < offset + count; i++) if (!batch.ended?.has(i)) live++;
+      chunk.state = State.ADDING;
+      chunk.queued = live;
+      this.#queued += live;
+    }
+  }
+
   /** `chunks` are in Redis now: those whose items all ended meanwhile are taken out. */
   #sent(chunks: Chunk[]): void {
     for (const chunk of chunks) {
@@ -563,9 +582,8 @@ export class ChunkProducer {
       }
       if (this.#chunks.get(chunk.key) !== chunk) continue;
       if (allEnded(chunk)) void this.#removeChunk(chunk);
-      // Some were cancelled meanwhile. Not so for one a node took, added again
-      // because Redis lost it (which counts none queued): it waits for a node.
-      else if (chunk.state !== State.ACTIVE && chunk.queued < chunk.count) void this.#split(chunk);
+      // Some were cancelled meanwhile (or aborted, in one a node had taken).
+      else if (chunk.state === State.SENT && chunk.queued < chunk.count) void this.#split(chunk);
     }
   }
 
