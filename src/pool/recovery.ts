@@ -17,8 +17,8 @@
 
 import { TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 import { describeThrown, encodeError } from "../protocol/codec.ts";
-import { toWire } from "../sync/wire.ts";
 import { laneWord, Status } from "../protocol/messages.ts";
+import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import { judgeCrash, splitRunning, splitStarted } from "./crash.ts";
 import type { Job } from "./job.ts";
