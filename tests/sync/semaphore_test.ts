@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { guardBlockingWaits } from "../../src/sync/_thread_memory.ts";
-import { sameMemory } from "../../src/sync/_layout.ts";
+import { PROBE, sameMemory } from "../../src/sync/_layout.ts";
 import { Semaphore, takeAll } from "../../src/sync/semaphore.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import { toWire } from "../../src/sync/wire.ts";
@@ -96,6 +96,8 @@ describe("Semaphore", () => {
     });
     await started(ctl);
     const view = new Int32Array(sem.buffer);
+    // The other thread is writing: its first nonce is there.
+    while (Atomics.load(view, PROBE) === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     const clone = new Int32Array(structuredClone(sem.buffer)); // the same memory, arrived again
     const copy = new Int32Array(sem.buffer.slice(0)); // the same bytes, not the same memory
     let wrong = 0;
