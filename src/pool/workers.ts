@@ -350,7 +350,8 @@ export class Workers {
   /** A worker ran out of work: it leaves (shutdown, resize, recycle) or waits `idleTimeout`. */
   idle(slot: WorkerSlot): void {
     slot.exclusive = false;
-    slot.stopping.clear();
+    // Checked first: clear() makes a new table even for an empty Set (V8), once per trip.
+    if (slot.stopping.size !== 0) slot.stopping.clear();
     this.clearSlotTimer(slot);
     slot.hold(false);
     if (slot.retiring || this.#closing) {
