@@ -339,10 +339,7 @@ export class DispatchLoop {
           // Nothing went and no worker stayed: a workerData getter retired the
           // workers as they started, or this turn's starts are spent (see
           // Workers). Again after a turn, so no loop of starts holds the thread.
-          this.#clock.setTimer(() => {
-            this.#dispatch(false);
-            this.#delivered();
-          }, 0);
+          this.#clock.setTimer(this.#flushNow, 0);
           break;
         }
         moved = this.#dispatchNow(early);

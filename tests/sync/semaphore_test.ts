@@ -96,8 +96,9 @@ describe("Semaphore", () => {
     });
     await started(ctl);
     const view = new Int32Array(sem.buffer);
-    // The other thread is writing: its first nonce is there.
-    while (Atomics.load(view, PROBE) === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    // The other thread is writing: its first nonce is there (it notifies it).
+    const first = Atomics.waitAsync(view, PROBE, 0);
+    if (first.async) await first.value;
     const clone = new Int32Array(structuredClone(sem.buffer)); // the same memory, arrived again
     const copy = new Int32Array(sem.buffer.slice(0)); // the same bytes, not the same memory
     let wrong = 0;
