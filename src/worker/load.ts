@@ -24,6 +24,8 @@
 export interface Loaded {
   /** The namespace. Never return it from an async function or resolve a promise with it. */
   readonly ns: Record<string, unknown>;
+  /** The module's URL, for messages. */
+  readonly url: string;
 }
 
 /**
@@ -50,7 +52,8 @@ export async function loadModule(url: string): Promise<Loaded> {
   }`;
   let loaded: Loaded;
   try {
-    loaded = await importModule(wrapper) as Loaded;
+    const { ns } = await importModule(wrapper) as { ns: Record<string, unknown> };
+    loaded = { ns, url };
   } catch (error) {
     throw importError(url, error, wrapper);
   }

@@ -68,7 +68,7 @@ export async function load(index: number): Promise<void> {
 const NOT_LOADED = compileTask.failing(new Error("fastpool: a task ran before its module loaded"));
 
 async function importTask(module: string | null, name: string): Promise<Compiled> {
-  const where = module ?? "the pool's task module";
+  let where = module;
   let namespace: Record<string, unknown>;
   try {
     if (module === null) {
@@ -76,7 +76,11 @@ async function importTask(module: string | null, name: string): Promise<Compiled
       if (!taskModule) {
         throw new TypeError(`Cannot run task "${name}": the pool has no "module" option`);
       }
-      namespace = (await taskModule).ns;
+      const loaded = await taskModule;
+      namespace = loaded.ns;
+      // The URL names the module that was meant (a cluster node started
+      // with the wrong one is told apart this way).
+      where = `the pool's task module ${loaded.url}`;
     } else {
       let loading = imports.get(module);
       if (!loading) imports.set(module, loading = loadWithin(module));

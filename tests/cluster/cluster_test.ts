@@ -113,6 +113,27 @@ describe("ClusterPool with nodes", () => {
   );
 
   it(
+    "ClusterPool's item run by a node started with another module fails naming that module",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("wrong-module");
+      const other = new URL("../fixtures/tasks.ts", import.meta.url).href;
+      const node = await serve({ connection: redis.url, queue, module: other, maxChildren: 1 });
+      try {
+        await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+        await assert.rejects(pool.run("inc", 1), {
+          name: "TypeError",
+          message:
+            /^Cannot run task "inc": the pool's task module file:.*\/fixtures\/tasks\.ts has no such export$/,
+        });
+      } finally {
+        await node.close();
+      }
+    },
+  );
+
+  it(
     `ClusterPool gives Pool's results for the same named-task program (nodes on ${thisRuntime} and ${otherRuntime})`,
     needsRedis(60_000),
     async () => {

@@ -369,7 +369,7 @@ describe("Pool tasks that are not tasks", () => {
     const failed = byId(pool.failed);
     assert.match(
       (failed.get(missing) as Error).message,
-      /^Cannot run task "noSuchTask": the pool's task module has no such export$/,
+      /^Cannot run task "noSuchTask": the pool's task module file:.*tasks\.ts has no such export$/,
     );
     assert.match(
       (failed.get(notFunction) as Error).message,
