@@ -419,13 +419,19 @@ export class Recovery {
       const split = splitRunning(resend, running);
       for (const { job, id } of split.running) fail(job, id);
       // Jobs that went LATER: still running (in a lane) fail; the others had
-      // answered, but the answer was lost with the worker: they go again,
-      // unless the pool ended it (they ran: see above).
+      // answered, but the answer was lost with the worker: they go again, as
+      // suspects (alone), unless the pool ended it (they ran: see above). A
+      // suspect whose answer is lost again fails: its answer may be what
+      // kills the worker.
       const lost: Job[] = [];
       for (const [id, job] of slot.later) {
         if (job.ended) continue;
-        if (replaced || running.has(laneWord(id))) fail(job, id);
-        else lost.push(job.count === 1 ? job : job.part(id - job.id, 1));
+        if (replaced || job.suspect || running.has(laneWord(id))) fail(job, id);
+        else {
+          const again = job.count === 1 ? job : job.part(id - job.id, 1);
+          again.suspect = true;
+          lost.push(again);
+        }
       }
       for (const job of slot.later.values()) job.later = 0;
       slot.later.clear();

@@ -65,6 +65,9 @@ export const Tag = {
   TOOK: 9,
 } as const;
 
+/** The `results` message. */
+type Results = Extract<FromWorker, { type: "results" }>;
+
 /** How the worker posts a `results` message. */
 export type PostResults = (message: FromWorker, transfer: Transferable[]) => void;
 
@@ -218,10 +221,10 @@ export class ResultWriter {
    * Sends what was written as one `results` message (`ms`: the time it
    * covers) and starts a new batch. If `post` refuses it (a value that
    * cannot be cloned), those values' jobs fail alone and the rest is sent
-   * again, copied.
+   * again, copied. Never throws for a value a job gave.
    */
   flush(ms: number, post: PostResults): void {
-    const message: FromWorker = { type: "results", data: this.#data, jobs: this.#jobs, ms };
+    const message: Results = { type: "results", data: this.#data, jobs: this.#jobs, ms };
     if (this.#shared !== null) message.shared = this.#shared;
     const own = this.#ownBuffers;
     const moved = this.#transfer;
@@ -233,14 +236,31 @@ export class ResultWriter {
     try {
       post(message, transfer);
     } catch (error) {
-      this.#replaceUncloneable(error);
-      message.data = this.#data;
-      message.jobs = this.#jobs;
-      if (this.#shared !== null) message.shared = this.#shared;
-      else delete message.shared;
-      post(message, []); // copied, not moved, on this slow path
+      const failures = new Set<object>();
+      this.#replaceUncloneable(error, false, failures);
+      if (!this.#postAgain(message, post)) {
+        // Refused again: a value cloned alone but not in the message (at the
+        // edge of the engine's depth limit, which depends on the stack).
+        this.#replaceUncloneable(error, true, failures);
+        this.#postAgain(message, post, true);
+      }
     }
     this.#reset();
+  }
+
+  /** Posts what is written now, copied; returns false if `post` refused it, unless `last`. */
+  #postAgain(message: Results, post: PostResults, last = false): boolean {
+    message.data = this.#data;
+    message.jobs = this.#jobs;
+    if (this.#shared !== null) message.shared = this.#shared;
+    else delete message.shared;
+    try {
+      post(message, []); // copied, not moved, on this slow path
+      return true;
+    } catch (error) {
+      if (last) throw error; // only primitives and encoded errors are left: not a job's fault
+      return false;
+    }
   }
 
   /**
@@ -297,40 +317,60 @@ export class ResultWriter {
   }
 
   /**
-   * `postMessage` refused the batch: find the values that cannot be cloned and
-   * fail their jobs alone, so the rest of the batch still arrives.
+   * `postMessage` refused the batch: fail the jobs of the values that cannot
+   * be cloned, alone, so the rest of the batch still arrives. Each value is
+   * cloned as deep in a message as it will be sent, and the clone takes its
+   * place (a getter read again by the next `post` might answer otherwise).
+   * With `all`, after a second refusal, every value that is not a primitive
+   * fails (`cause`: the first refusal), except the `failures` written already.
    */
-  #replaceUncloneable(cause: unknown): void {
+  #replaceUncloneable(cause: unknown, all: boolean, failures: Set<object>): void {
     for (let i = 0; i < this.#data.length; i += 2) {
       const data = this.#data; // a failed generator's entries may be taken out
-      if (data[i] === Tag.RETURNS) {
+      const tag = data[i];
+      if (tag === Tag.RETURNS) {
         i += data[i + 1] as number; // a run holds primitives only: all cloneable
         continue;
       }
-      if (data[i] === Tag.F64RETURNS) continue; // numbers, and not moved (see `#risky`)
-      try {
-        structuredClone(data[i + 1]);
-      } catch (error) {
-        const tag = data[i];
-        const what = tag === Tag.THROW
-          ? "the error it threw"
-          : tag === Tag.YIELD
-          ? "a value it yielded"
-          : "its result";
-        const failure = encodeError(
-          new TypeError(
-            `Cannot send job result: ${what} cannot be cloned (${describeThrown(error)})`,
-            { cause },
-          ),
-          this.#toWire,
-        );
-        if (tag === Tag.YIELD) {
-          this.#failGenerator(i, failure);
-          i -= 2; // what followed the value now starts at `i`
-        } else {
-          data[i] = Tag.THROW;
-          data[i + 1] = failure;
+      if (tag === Tag.F64RETURNS) continue; // numbers, and not moved (see `#risky`)
+      const value = data[i + 1];
+      if (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol") {
+        continue;
+      }
+      if (value === null || failures.has(value as object)) continue;
+      let why: unknown = cause;
+      if (!all) {
+        try {
+          // message → data → value: as deep as `post` meets it.
+          data[i + 1] = structuredClone({ data: [value] }).data[0];
+          continue;
+        } catch (error) {
+          why = error;
         }
+      }
+      const what = tag === Tag.THROW
+        ? "the error it threw"
+        : tag === Tag.YIELD
+        ? "a value it yielded"
+        : "its result";
+      const failure = encodeError(
+        new TypeError(
+          all
+            ? `Cannot send job result: ${what} was in a results message the runtime refused twice (${
+              describeThrown(why)
+            })`
+            : `Cannot send job result: ${what} cannot be cloned (${describeThrown(why)})`,
+          { cause },
+        ),
+        this.#toWire,
+      ) as object;
+      failures.add(failure);
+      if (tag === Tag.YIELD) {
+        this.#failGenerator(i, failure);
+        i -= 2; // what followed the value now starts at `i`
+      } else {
+        data[i] = Tag.THROW;
+        data[i + 1] = failure;
       }
     }
   }

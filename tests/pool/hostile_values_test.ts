@@ -135,6 +135,145 @@ describe("Pool: thrown values that cannot be read", () => {
   });
 });
 
+describe("Pool: results the runtime refuses inside the results message", () => {
+  /** How deep a nest of arrays `structuredClone` takes in a worker (the engine's limit). */
+  const cloneDepthLimit = async (): Promise<number> => {
+    await using probe = new Pool({ maxChildren: 1 });
+    return await probe.run(() => {
+      const nest = (depth: number) => {
+        let value: unknown = 0;
+        for (let i = 0; i < depth; i++) value = [value];
+        return value;
+      };
+      let low = 1, high = 1 << 20;
+      while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        try {
+          structuredClone(nest(middle));
+          low = middle;
+        } catch {
+          high = middle - 1;
+        }
+      }
+      return low;
+    });
+  };
+  const crashes = (pool: Pool) => {
+    const seen = { count: 0 };
+    pool.addEventListener("workerexit", (event) => {
+      if ((event as CustomEvent<{ reason: string }>).detail.reason === "crash") seen.count++;
+    });
+    return seen;
+  };
+
+  it("Pool.map() of results nested up to the clone limit: each item ends once, the worker lives, the rest arrive", async () => {
+    const limit = await cloneDepthLimit();
+    // Deep values that clone alone but not two levels down in the message.
+    const depths = [0, limit - 4, 1, limit - 3, 2, limit - 2, 3, limit - 1, 4, limit, 5];
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    const seen = crashes(pool);
+    const runs = new Int32Array(new SharedArrayBuffer(4 * depths.length));
+    const items = depths.map((depth, index) => ({ index, depth, runs }));
+    pool.map(({ index, depth, runs }: { index: number; depth: number; runs: Int32Array }) => {
+      Atomics.add(runs, index, 1);
+      if (depth < 10) return depth;
+      let value: unknown = 0;
+      for (let i = 0; i < depth; i++) value = [value];
+      return value;
+    }, items);
+    assert.equal(await pool.wait(30_000), true);
+    assert.equal(seen.count, 0, "no worker crashed");
+    assert.deepEqual([...runs], depths.map(() => 1), "each item ran once");
+    const done = new Map(pool.done.drain() as [number, unknown][]);
+    const failed = new Map(pool.failed.drain() as [number, Error][]);
+    assert.equal(done.size + failed.size, depths.length, "each item ended once");
+    for (const [index, depth] of depths.entries()) {
+      if (depth >= 10) continue;
+      assert.equal(done.get(index + 1), depth, `the small result of item ${index} arrived`);
+    }
+    for (const error of failed.values()) {
+      assert.ok(error instanceof TypeError, String(error));
+      assert.match(error.message, /^Cannot send job result: its result /);
+    }
+    assert.equal(await pool.run((x: number) => x + 1, 1), 2);
+  });
+
+  it("Pool with several lanes: an async job whose deep result the message refuses fails alone, and shutdown() settles", async () => {
+    const limit = await cloneDepthLimit();
+    await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 3 });
+    const seen = crashes(pool);
+    const deep = async (depth: number) => {
+      await null;
+      let value: unknown = 0;
+      for (let i = 0; i < depth; i++) value = [value];
+      return value;
+    };
+    for (let below = 4; below >= 0; below--) {
+      const [before, result, after] = await Promise.allSettled([
+        pool.run((x: number) => x, 1),
+        pool.run(deep, limit - below),
+        pool.run((x: number) => x, 2),
+      ]);
+      assert.deepEqual([before, after], [
+        { status: "fulfilled", value: 1 },
+        { status: "fulfilled", value: 2 },
+      ]);
+      if (result!.status === "rejected") {
+        assert.ok(result!.reason instanceof TypeError, String(result!.reason));
+      }
+    }
+    assert.equal(seen.count, 0, "no worker crashed");
+    assert.equal(await pool.shutdown(10_000), true);
+  });
+
+  it("Pool delivers a result whose getter throws on every other read, once, without a crash", async () => {
+    await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2 });
+    const seen = crashes(pool);
+    const flipFlop = async () => {
+      await null;
+      let reads = 0;
+      return {
+        get x() {
+          if (++reads % 2 === 0) throw new Error(`read ${reads} says no`);
+          return reads;
+        },
+      };
+    };
+    const outcomes = await Promise.allSettled([
+      pool.run(flipFlop),
+      pool.run((x: number) => x * 2, 21),
+    ]);
+    assert.deepEqual(outcomes[1], { status: "fulfilled", value: 42 });
+    const first = outcomes[0];
+    if (first.status === "fulfilled") {
+      assert.equal(typeof (first.value as { x: number }).x, "number");
+    } else assert.ok(first.reason instanceof TypeError, String(first.reason));
+    assert.equal(seen.count, 0, "no worker crashed");
+  });
+
+  it("Pool with several lanes fails a job whose answer is lost with its worker twice, instead of sending it for ever", async () => {
+    await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 3 });
+    const seen = crashes(pool);
+    // It answers, then a microtask two turns later throws: the worker dies
+    // before its answer leaves, each time it runs.
+    const answersThenDies = async () => {
+      await null;
+      queueMicrotask(() =>
+        queueMicrotask(() => {
+          throw new Error("dies after answering");
+        })
+      );
+      return "answered";
+    };
+    const outcome = await Promise.allSettled([pool.run(answersThenDies)]);
+    if (outcome[0].status === "rejected") {
+      assert.ok(outcome[0].reason instanceof WorkerCrashedError, String(outcome[0].reason));
+    }
+    assert.ok(seen.count <= 2, `crashes: ${seen.count}`);
+    assert.equal(await pool.run((x: number) => x + 1, 1), 2);
+  });
+});
+
 describe("Pool: promises a task returns with a then or constructor of their own", () => {
   /** Job `n === 2` returns a real promise whose own `then` or `constructor` misbehaves as `how` says. */
   const twoFaced = ({ n, how }: { n: number; how: string }) => {
