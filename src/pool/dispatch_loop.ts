@@ -703,8 +703,9 @@ export class DispatchLoop {
         break;
       case "fatal":
         // A worker retired while starting, whose setup() then failed: it goes, reported.
-        if (this.workers.isRetiring(slot)) this.workers.retired(slot, decodeError(message.error));
-        else this.#recovery.startFailed(slot, decodeError(message.error));
+        if (this.workers.isRetiring(slot)) {
+          this.workers.retired(slot, true, decodeError(message.error));
+        } else this.#recovery.startFailed(slot, decodeError(message.error));
         break;
       case "exit":
         this.#recovery.crashed(slot, new Error(`Worker ended itself: ${message.how}`));
@@ -724,7 +725,11 @@ export class DispatchLoop {
         }
         break;
       case "retired":
-        this.workers.retired(slot, message.error === null ? null : decodeError(message.error));
+        this.workers.retired(
+          slot,
+          message.threw,
+          message.threw ? decodeError(message.error) : null,
+        );
         break;
       default:
         assertNever(message);

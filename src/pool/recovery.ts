@@ -350,7 +350,7 @@ export class Recovery {
   crashed(slot: WorkerSlot, cause: unknown): void {
     if (this.#workers.isRetiring(slot)) {
       // It died during its teardown: it held no job.
-      this.#workers.retired(slot, cause);
+      this.#workers.retired(slot, true, cause);
       return;
     }
     if (!slot.ready) {

@@ -88,6 +88,7 @@ export class Retirements {
     return systemClock.setTimer(() => {
       this.finish(
         slot,
+        true,
         new Error(`teardown() of worker ${name} did not end within ${TEARDOWN_TIMEOUT_MS} ms`),
       );
     }, TEARDOWN_TIMEOUT_MS);
@@ -109,6 +110,7 @@ export class Retirements {
     return systemClock.setTimer(() => {
       this.finish(
         slot,
+        true,
         new Error(
           `Worker ${name}, retired while it started, did not start within ${within}: its task module or setup() had not finished`,
         ),
@@ -116,14 +118,14 @@ export class Retirements {
     }, left);
   }
 
-  /** The teardown ended (`error` if it failed), or the worker crashed: it goes. */
-  finish(slot: WorkerSlot, error: unknown): void {
+  /** The teardown ended, or failed (`failed`, with `error`), or the worker crashed: it goes. */
+  finish(slot: WorkerSlot, failed: boolean, error: unknown): void {
     const timer = this.#leaving.get(slot);
     if (timer === undefined) return;
     systemClock.clearTimer(timer);
     this.#leaving.delete(slot);
     if (!slot.dead) slot.terminate();
-    if (error !== null && error !== undefined) this.#report(slot, error);
+    if (failed) this.#report(slot, error);
     this.#changed();
   }
 

@@ -547,9 +547,9 @@ export class Workers {
     return this.#retirements.has(slot);
   }
 
-  /** A retiring worker's teardown ended (`error` null) or failed. */
-  retired(slot: WorkerSlot, error: unknown): void {
-    this.#retirements.finish(slot, error);
+  /** A retiring worker's teardown ended, or failed (`failed`) with `error`. */
+  retired(slot: WorkerSlot, failed: boolean, error: unknown): void {
+    this.#retirements.finish(slot, failed, error);
   }
 
   /** A worker ran a job: earlier start failures are forgotten. */

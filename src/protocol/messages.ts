@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -106,7 +106,7 @@ export type FromWorker =
   /** Between batches, the worker's memory passed `maxMemory`: retire it once idle. */
   | { type: "overMemory"; bytes: number }
   /** `teardown()` ended (`error`: encoded, if it threw); the worker may go. */
-  | { type: "retired"; error: unknown };
+  | { type: "retired"; threw: boolean; error: unknown };
 
 /**
  * What a worker tells its slot alone, not the pool: an error that escaped

@@ -8,7 +8,7 @@
  */
 
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
-import { encodeError } from "../protocol/codec.ts";
+import { describeThrown, encodeError } from "../protocol/codec.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Loaded, loadModule } from "./load.ts";
 import { workerMemory } from "./memory.ts";
@@ -76,7 +76,7 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
       await new Promise((resolve) => setTimeout(resolve, 0));
       await new Promise((resolve) => setTimeout(resolve, 0));
     } catch (error) {
-      post({ type: "fatal", error: encodeError(error, toWire) });
+      postFailure("fatal", "setup() or the task module's import", error);
       return false;
     }
   }
@@ -86,15 +86,34 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
 
 /** Runs the task module's `teardown()` and says so; the pool then ends the worker. */
 export async function retire(): Promise<void> {
-  let error: unknown = null;
   try {
-    if (!await started) return void post({ type: "retired", error: null });
+    if (!await started) return void post({ type: "retired", threw: false, error: null });
     const ns = taskModule === null ? null : (await taskModule).ns;
     if (typeof ns?.teardown === "function") await ns.teardown();
   } catch (thrown) {
-    error = encodeError(thrown, toWire);
+    // Whatever it threw, `null` and `undefined` too, is a failure.
+    return postFailure("retired", "teardown()", thrown);
   }
-  post({ type: "retired", error });
+  post({ type: "retired", threw: false, error: null });
+}
+
+/**
+ * Posts a start failure (`fatal`) or a failed teardown (`retired`) with what
+ * `hook` threw, or, if that cannot be cloned, an error saying what it was.
+ */
+function postFailure(type: "fatal" | "retired", hook: string, thrown: unknown): void {
+  let error = encodeError(thrown, toWire);
+  try {
+    structuredClone(error);
+  } catch (why) {
+    error = encodeError(
+      new TypeError(`${hook} threw ${describeThrown(thrown)}, which cannot be cloned`, {
+        cause: why,
+      }),
+      toWire,
+    );
+  }
+  post(type === "fatal" ? { type, error } : { type, threw: true, error });
 }
 
 /**

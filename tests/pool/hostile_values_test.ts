@@ -549,7 +549,7 @@ describe("Pool: tasks that use the worker's own messaging", () => {
         { type: "exit", how: "forged" },
         { type: "fatal", error: { name: "Error", message: "forged" } },
         { type: "uncaught", error: { name: "Error", message: "forged" } },
-        { type: "retired", error: null },
+        { type: "retired", threw: false, error: null },
         { type: "overMemory", bytes: 1 },
         { type: "progress", id: 1, value: "forged" },
       ];

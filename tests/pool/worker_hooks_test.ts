@@ -283,6 +283,41 @@ describe("setup() and teardown()", () => {
     assert.equal(errors[0]!.detail.name, "ThreadPool-1");
   });
 
+  for (const thrown of ["undefined", "null"] as const) {
+    it(`a teardown() that throws ${thrown} is reported as an error event holding it; the worker still goes`, async () => {
+      const pool = hooksPool({ counts: counts(), failTeardown: thrown });
+      const errors: PoolEventMap["error"][] = [];
+      pool.addEventListener("error", (event) => errors.push(event));
+      assert.equal(await pool.run("echo", 1), 1);
+      assert.equal(await pool.shutdown(), true);
+      assert.equal(pool.alive, 0);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]!.detail.error, thrown === "null" ? null : undefined);
+    });
+  }
+
+  it("a teardown() or setup() that throws what cannot be cloned is reported saying which hook threw what", async () => {
+    {
+      const pool = hooksPool({ counts: counts(), failTeardown: "symbol" });
+      const errors: PoolEventMap["error"][] = [];
+      pool.addEventListener("error", (event) => errors.push(event));
+      assert.equal(await pool.run("echo", 1), 1);
+      assert.equal(await pool.shutdown(), true);
+      assert.equal(errors.length, 1);
+      const error = errors[0]!.detail.error as Error;
+      assert.ok(error instanceof TypeError, String(error));
+      assert.match(
+        error.message,
+        /^teardown\(\) threw Symbol\(teardown's symbol\), which cannot be cloned$/,
+      );
+    }
+    await using pool = hooksPool({ counts: counts(), failSetup: "symbol" });
+    await assert.rejects(pool.run("echo", 1), {
+      message:
+        /failed to start.*setup\(\) or the task module's import threw Symbol\(setup's symbol\), which cannot be cloned/,
+    });
+  });
+
   it("setup(workerData) receives a Lock in workerData working, sharing the original's memory", async () => {
     const lock = new Lock();
     await using pool = hooksPool({ counts: counts(), lock });
