@@ -6,8 +6,8 @@
  * @module
  */
 
-import { invalid, thrownMessage } from "../_checks.ts";
-import { isTransferred } from "../protocol/codec.ts";
+import { describe, invalid, thrownMessage } from "../_checks.ts";
+import { cloneFailure, isTransferred } from "../protocol/codec.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Destination, Sink, TO_DISCARD } from "./job.ts";
 
@@ -28,11 +28,35 @@ export function detachNow(args: unknown[], moving: Transferable[]): [unknown[], 
     return structuredClone([args, transfer], { transfer }) as [unknown[], Transferable[]];
   } catch (error) {
     // The clone checked every argument: one cannot cross to a worker.
-    throw new TypeError(
-      `Cannot submit job: an argument cannot be cloned (${thrownMessage(error)})`,
-      { cause: error },
-    );
+    throw new TypeError(`Cannot submit job: ${uncloneable(args, 0, args.length, error)}`, {
+      cause: error,
+    });
   }
+}
+
+/**
+ * Which of `values[from]` … `values[from + count - 1]` a structured clone
+ * refused with `error`, what it is and why: "argument 2 (a symbol) cannot be
+ * cloned (…)", or, if it is a job's `only` argument (a `map` item), "its
+ * argument (…)". Clones each alone: for messages on the slow path only.
+ */
+export function uncloneable(
+  values: ArrayLike<unknown>,
+  from: number,
+  count: number,
+  error: unknown,
+  only = false,
+): string {
+  for (let i = 0; i < count; i++) {
+    const value = values[from + i];
+    try {
+      structuredClone(value);
+    } catch (own) {
+      const which = only ? "its argument" : `argument ${i + 1}`;
+      return `${which} (${describe(value)}) cannot be cloned (${cloneFailure(value, own)})`;
+    }
+  }
+  return `an argument cannot be cloned (${thrownMessage(error)})`;
 }
 
 /**

@@ -9,12 +9,12 @@
  * @module
  */
 
-import { thrownMessage } from "../_checks.ts";
 import { PoolClosedError } from "../errors.ts";
 import { claimWord, offerClaim, releaseClaim } from "../protocol/claims.ts";
 import { writeJob } from "../protocol/job_batch.ts";
 import { CLAIM_RING, Mode, type TaskSpec } from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
+import { uncloneable } from "./arguments.ts";
 import type { Job } from "./job.ts";
 import type { ImportWatch } from "./import_watch.ts";
 import type { JobEnds } from "./job_ends.ts";
@@ -293,9 +293,11 @@ export class BatchSender {
           slot.sentItems -= job.count;
           if (job.ended) continue;
           job.ended = true;
-          const message = `Cannot send job ${job.id}: an argument cannot be cloned (${
-            thrownMessage(error)
-          })`;
+          const message = job.mode === Mode.MAP
+            ? `Cannot send job ${job.id}: ${
+              uncloneable(job.args, job.offset, job.count, error, true)
+            }`
+            : `Cannot send job ${job.id}: ${uncloneable(job.args, 0, job.args.length, error)}`;
           this.#ends.failed(job, job.id, new TypeError(message, { cause: batchError }));
         }
       }

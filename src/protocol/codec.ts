@@ -447,6 +447,66 @@ export interface Transferred {
   readonly [TRANSFER_BRAND]: true;
   readonly value: unknown;
   readonly list: Transferable[];
+  /**
+   * A symbol, which structured clone refuses: a mark found inside another
+   * value (not a whole argument or result, where it is taken off) fails to
+   * cross instead of arriving as `{ value, list }`.
+   */
+  readonly placed: symbol;
+}
+
+/** {@linkcode Transferred.placed}: the engines' clone error quotes it. */
+const WHOLE_VALUES_ONLY = Symbol(
+  "transfer() marks a whole argument or result, not a value inside one",
+);
+
+/** The most objects {@linkcode holdsTransferMark} looks through. */
+const MARK_SEARCH_LIMIT = 10_000;
+
+/**
+ * Whether `value` holds a `transfer()` mark below its top (in a field or an
+ * element), looked for through its own enumerable fields, arrays, Maps and
+ * Sets, up to 10,000 objects. For messages on the slow path only.
+ */
+export function holdsTransferMark(value: unknown): boolean {
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  while (stack.length !== 0 && seen.size < MARK_SEARCH_LIMIT) {
+    const next = stack.pop();
+    if (typeof next !== "object" || next === null || seen.has(next)) continue;
+    seen.add(next);
+    try {
+      if (next !== value && isTransferred(next)) return true;
+      if (next instanceof Map) {
+        for (const [key, item] of next) stack.push(key, item);
+      } else if (next instanceof Set) {
+        for (const item of next) stack.push(item);
+      } else if (!ArrayBuffer.isView(next)) {
+        for (const key of Object.keys(next)) stack.push((next as Record<string, unknown>)[key]);
+      }
+    } catch {
+      // A getter or Proxy trap that throws: not looked through.
+    }
+  }
+  return false;
+}
+
+/**
+ * Why `value` cannot be cloned, for a message: `error`'s message, or, if
+ * `value` holds a `transfer()` mark inside, that (the engine's words then
+ * say nothing useful on Bun).
+ */
+export function cloneFailure(value: unknown, error: unknown): string {
+  if (holdsTransferMark(value)) {
+    return "it holds a transfer() mark inside: transfer() marks a whole argument or result; to move buffers inside a value, use transfer(value, [buffers])";
+  }
+  try {
+    const message = (error as { message?: unknown })?.message;
+    if (typeof message === "string") return message;
+  } catch {
+    // described below
+  }
+  return describeThrown(error);
 }
 
 /**
@@ -478,20 +538,42 @@ export interface Transferred {
  * ```
  */
 export function transfer<T>(value: T, list?: Transferable[]): T {
-  const moved = list ? [...list] : [];
-  for (const item of list ?? [value]) checkStreamMoves(item, "transfer value");
-  if (!list) {
-    const own = transferableOf(value);
-    if (own === undefined) {
+  const moved: Transferable[] = [];
+  if (list === undefined) {
+    moved.push(transferableIn(value, "value"));
+  } else {
+    if (!Array.isArray(list)) {
       throw new TypeError(
-        `Cannot transfer value: expected an ArrayBuffer, typed array, MessagePort or stream, received ${
-          describe(value)
+        `Cannot transfer value: "list" must be an array of what to move, received ${
+          describe(list)
         }`,
       );
     }
-    moved.push(own);
+    for (let i = 0; i < list.length; i++) moved.push(transferableIn(list[i], `list[${i}]`));
   }
-  return { [TRANSFER_BRAND]: true, value, list: moved } satisfies Transferred as unknown as T;
+  return {
+    [TRANSFER_BRAND]: true,
+    value,
+    list: moved,
+    placed: WHOLE_VALUES_ONLY,
+  } satisfies Transferred as unknown as T;
+}
+
+/** What moves to move `value` (a view's buffer), or a `TypeError` naming `what`. */
+function transferableIn(value: unknown, what: string): Transferable {
+  checkStreamMoves(value, "transfer value");
+  const own = transferableOf(value);
+  if (own !== undefined) return own;
+  const shared = typeof SharedArrayBuffer !== "undefined" &&
+    (value instanceof SharedArrayBuffer ||
+      (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer));
+  throw new TypeError(
+    shared
+      ? `Cannot transfer ${what}: it is (a view of) a SharedArrayBuffer, which is shared, not moved; pass it without transfer()`
+      : `Cannot transfer ${what}: expected an ArrayBuffer, typed array, MessagePort or stream, received ${
+        describe(value)
+      }`,
+  );
 }
 
 /** Whether `value` was made by {@linkcode transfer}. */
@@ -506,7 +588,9 @@ export function isTransferred(value: unknown): value is Transferred {
 
 function transferableOf(value: unknown): Transferable | undefined {
   if (value instanceof ArrayBuffer) return value;
-  if (ArrayBuffer.isView(value)) return value.buffer as ArrayBuffer;
+  if (ArrayBuffer.isView(value)) {
+    return value.buffer instanceof ArrayBuffer ? value.buffer : undefined; // a SharedArrayBuffer is not moved
+  }
   if (typeof MessagePort !== "undefined" && value instanceof MessagePort) return value;
   if (isStream(value)) return value as unknown as Transferable;
   return undefined;

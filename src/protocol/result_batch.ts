@@ -24,7 +24,14 @@
  * @module
  */
 
-import { decodeError, describeThrown, encodeError, isTransferred } from "./codec.ts";
+import {
+  cloneFailure,
+  decodeError,
+  describeThrown,
+  encodeError,
+  holdsTransferMark,
+  isTransferred,
+} from "./codec.ts";
 import type { FromWorker } from "./messages.ts";
 
 /** The tag of each entry of `results.data`; see the module doc. */
@@ -359,7 +366,9 @@ export class ResultWriter {
             ? `Cannot send job result: ${what} was in a results message the runtime refused twice (${
               describeThrown(why)
             })`
-            : `Cannot send job result: ${what} cannot be cloned (${describeThrown(why)})`,
+            : `Cannot send job result: ${what} cannot be cloned (${
+              holdsTransferMark(value) ? cloneFailure(value, why) : describeThrown(why)
+            })`,
           { cause },
         ),
         this.#toWire,

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { cloneFailure } from "../protocol/codec.ts";
+
 /**
  * The job a task is running for, as `jobContext()` returns it.
  *
@@ -37,8 +39,8 @@ export interface JobContext {
    */
   readonly signal: AbortSignal;
   /**
-   * Sends `value` (structured-cloned; a Semaphore or Lock in it, alone or at
-   * any depth, arrives working) to the main thread, to `exec`'s
+   * Sends `value` (structured-cloned, or moved if marked with `transfer()`; a
+   * Semaphore or Lock in it, alone or at any depth, arrives working) to the main thread, to `exec`'s
    * `onProgress` and the pool's `progress` event, in order. Values sent after
    * the job ended, or that arrive after it ended, are dropped.
    *
@@ -119,7 +121,7 @@ export class LiveContext implements JobContext {
     } catch (error) {
       throw new TypeError(
         `Cannot send progress of job ${this.id}: the value cannot be cloned (${
-          (error as Error)?.message ?? String(error)
+          cloneFailure(value, error)
         })`,
         { cause: error },
       );

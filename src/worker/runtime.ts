@@ -28,7 +28,7 @@
 import { atomicCompareExchange, atomicLoad, atomicStore } from "../protocol/atomics.ts";
 import { assertNever, laneWord, Mode, Status, type ToWorker } from "../protocol/messages.ts";
 import { claim } from "../protocol/claims.ts";
-import { decodeError } from "../protocol/codec.ts";
+import { decodeError, isTransferred } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
 import { guardBlockingWaits } from "../sync/_thread_memory.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
@@ -157,6 +157,12 @@ function contextNow(): JobContext | undefined {
 }
 
 function sendProgress(id: number, value: unknown): void {
+  // Moved, as a result is, if marked with transfer().
+  let moved: Transferable[] = [];
+  if (isTransferred(value)) {
+    moved = value.list;
+    value = value.value;
+  }
   // A Semaphore or Lock in it arrives working, as in a result: the pool revives
   // what is marked shared, and takes anything else as it is.
   const wire = toWire(value);
@@ -164,6 +170,7 @@ function sendProgress(id: number, value: unknown): void {
     wire === undefined
       ? { type: "progress", id, value }
       : { type: "progress", id, value: wire, shared: true },
+    moved,
   );
   progressSent();
 }

@@ -207,6 +207,14 @@ describe("cluster wire", () => {
         "Cannot send job 1: an argument cannot be cloned (x)",
       ],
       [
+        new TypeError("Cannot send job 8: its argument (an object) cannot be cloned (x)"),
+        "Cannot send job 1: its argument (an object) cannot be cloned (x)",
+      ],
+      [
+        new TypeError("Cannot send job 8: argument 2 (a symbol) cannot be cloned (x)"),
+        "Cannot send job 1: argument 2 (a symbol) cannot be cloned (x)",
+      ],
+      [
         new PoolClosedError("Job 8 was running when the pool was terminated"),
         "Job 1 was running when the pool was terminated",
       ],

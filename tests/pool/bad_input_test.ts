@@ -94,7 +94,7 @@ describe("Pool arguments and results that cannot be cloned", () => {
       assert.ok(error instanceof TypeError);
       assert.match(
         error.message,
-        new RegExp(`^Cannot send job ${id}: an argument cannot be cloned \\(.+\\)$`),
+        new RegExp(`^Cannot send job ${id}: its argument \\(.+\\) cannot be cloned \\(.+\\)$`),
       );
       assert.ok(error.cause !== undefined, "the clone error is the cause");
       assert.deepEqual([pool.pending, pool.busy], [0, 0]);
@@ -168,7 +168,61 @@ describe("Pool arguments and results that cannot be cloned", () => {
     assert.equal(id, first + 50);
     assert.match(
       error.message,
-      new RegExp(`^Cannot send job ${first + 50}: an argument cannot be cloned`),
+      new RegExp(`^Cannot send job ${first + 50}: its argument \\(.+\\) cannot be cloned`),
+    );
+  });
+});
+
+describe("Pool arguments and results that hold a transfer() mark inside", () => {
+  const why = /it holds a transfer\(\) mark inside: transfer\(\) marks a whole argument or result/;
+
+  it("Pool.run() refuses an argument holding a mark with a TypeError saying so; nothing moves, and the pool goes on", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const buffer = new ArrayBuffer(8);
+    await assert.rejects(
+      pool.run((o: { inner: ArrayBuffer }) => o.inner, { inner: transfer(buffer) }),
+      {
+        name: "TypeError",
+        message: new RegExp(
+          `^Cannot send job \\d+: its argument \\(an object\\) cannot be cloned \\(${why.source}`,
+        ),
+      },
+    );
+    assert.equal(buffer.byteLength, 8, "not moved");
+    assert.equal(await pool.run((x: number) => x + 1, 1), 2);
+  });
+
+  it("Pool.run() fails a job whose result holds a mark with a TypeError saying so", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const codec = new URL("../../src/protocol/codec.ts", import.meta.url).href;
+    await assert.rejects(
+      pool.run(async (url: string) => {
+        const { transfer } = await import(url);
+        return { inner: transfer(new ArrayBuffer(8)) };
+      }, codec),
+      {
+        name: "TypeError",
+        message: new RegExp(
+          `^Cannot send job result: its result cannot be cloned \\(${why.source}`,
+        ),
+      },
+    );
+    assert.equal(await pool.run((x: number) => x + 1, 1), 2);
+  });
+
+  it("Pool names which argument cannot be cloned and what it is, on both runtimes", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    await assert.rejects(pool.run((a: number, _b: symbol) => a, 1, Symbol("s")), {
+      name: "TypeError",
+      message:
+        /^Cannot submit job: argument 2 \(Symbol\(s\)\) cannot be cloned \(|^Cannot send job \d+: argument 2 \(Symbol\(s\)\) cannot be cloned \(/,
+    });
+    await assert.rejects(
+      pool.run((_a: number, b: WeakMap<object, number>) => b, 1, new WeakMap()),
+      {
+        name: "TypeError",
+        message: /argument 2 \(an instance of WeakMap\) cannot be cloned \(/,
+      },
     );
   });
 });

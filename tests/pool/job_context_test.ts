@@ -61,6 +61,14 @@ describe("jobContext()", () => {
     assert.equal(new Set(events.map(([id]) => id)).size, 1);
   });
 
+  it("jobContext().progress(transfer(buffer)) moves the buffer, which arrives whole", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    const seen: unknown[] = [];
+    const moved = await pool.exec("reportMoved", [], { onProgress: (value) => seen.push(value) });
+    assert.equal(moved, 0);
+    assert.deepEqual(seen, [new Uint8Array([1, 2, 3])]);
+  });
+
   it("jobContext() kept across awaits reports in order, with the job's id", async () => {
     await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
     const ids: number[] = [];

@@ -204,7 +204,7 @@ describe("Pool and shared primitives", () => {
       {
         name: "TypeError",
         message:
-          /^Cannot send job \d+: an argument cannot be cloned \(.*Cannot send a Semaphore inside an Error's cause: /,
+          /^Cannot send job \d+: its argument \(.+\) cannot be cloned \(.*Cannot send a Semaphore inside an Error's cause: /,
       },
     );
     await assert.rejects(

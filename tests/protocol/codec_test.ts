@@ -1,6 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decodeError, encodeError, isTransferred, transfer } from "../../src/protocol/codec.ts";
+import {
+  cloneFailure,
+  decodeError,
+  encodeError,
+  holdsTransferMark,
+  isTransferred,
+  transfer,
+} from "../../src/protocol/codec.ts";
 
 function roundTrip(error: unknown): unknown {
   return decodeError(structuredClone(encodeError(error)));
@@ -270,5 +277,46 @@ describe("codec", () => {
     assert.ok(isTransferred(marked));
     assert.ok(!isTransferred(bytes));
     assert.throws(() => transfer(42), { name: "TypeError", message: /Cannot transfer value/ });
+  });
+
+  it("transfer() refuses shared memory, a list that is not an array and list items that cannot move, naming them", () => {
+    const shared =
+      /^Cannot transfer value: it is \(a view of\) a SharedArrayBuffer, which is shared, not moved/;
+    assert.throws(() => transfer(new Int32Array(new SharedArrayBuffer(8))), {
+      name: "TypeError",
+      message: shared,
+    });
+    assert.throws(() => transfer(new SharedArrayBuffer(8)), { name: "TypeError", message: shared });
+    assert.throws(() => transfer({}, 5 as unknown as Transferable[]), {
+      name: "TypeError",
+      message: /^Cannot transfer value: "list" must be an array of what to move, received 5$/,
+    });
+    assert.throws(() => transfer({}, [new ArrayBuffer(1), {} as Transferable]), {
+      name: "TypeError",
+      message:
+        /^Cannot transfer list\[1\]: expected an ArrayBuffer, typed array, MessagePort or stream, received an object$/,
+    });
+    // A view in the list moves its buffer.
+    const view = new Uint8Array(4);
+    const marked = transfer({ view }, [view as unknown as Transferable]) as unknown as {
+      list: unknown[];
+    };
+    assert.deepEqual(marked.list, [view.buffer]);
+  });
+
+  it("a transfer() mark cannot be cloned, and holdsTransferMark() finds one below the top of a value", () => {
+    const mark = transfer(new ArrayBuffer(1));
+    assert.throws(() => structuredClone({ inner: mark }));
+    assert.equal(holdsTransferMark(mark), false, "a whole value is what it marks");
+    assert.equal(holdsTransferMark({ a: [1, { b: mark }] }), true);
+    assert.equal(holdsTransferMark(new Map([["k", new Set([mark])]])), true);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    assert.equal(holdsTransferMark(cycle), false);
+    assert.match(
+      cloneFailure({ inner: mark }, new Error("engine")),
+      /holds a transfer\(\) mark inside/,
+    );
+    assert.equal(cloneFailure({ a: 1 }, new Error("engine words")), "engine words");
   });
 });
