@@ -122,6 +122,7 @@ function encodeField(value: unknown, encoding: Encoding): unknown {
       return encodeErrorIn(value, encoding); // never throws
     }
     if (isTransferred(value)) return escaped(value.value); // copied: only a result moves
+    if (holdsError(value)) return boxed(value, encoding);
     structuredClone(value);
     const shared = sharedIn(value, encoding.toWire);
     return shared === undefined ? escaped(value) : `[cannot be sent: ${shared}]`;
@@ -143,6 +144,111 @@ function sharedIn(value: object, toWire: ToWire): string | undefined {
   }
   if (kind === undefined || kind === "Data") return undefined;
   return kind === "Nested" ? `${describe(value)} holding a Semaphore or Lock` : `a ${kind}`;
+}
+
+/**
+ * Plain objects and arrays that hold errors (`throw { error, context }`,
+ * `e.details = [cause]`), as they cross: a copy whose errors are encoded, so
+ * they keep their class, fields and cause as a thrown error does. The copy of
+ * each object is made once, so shared parts and cycles stay so (structured
+ * clone keeps them), also through an error (`e.context.self = e`).
+ */
+interface ErrorBox {
+  [ERROR_KEY]: "box";
+  value: unknown;
+}
+
+/** How deep plain objects and arrays are copied into an {@linkcode ErrorBox}, and looked through. */
+const MAX_BOX_DEPTH = 100;
+/** The most objects looked through for an error below a plain object or array. */
+const MAX_BOX_OBJECTS = 10_000;
+
+/** Whether `value` is a plain object or an array (what an {@linkcode ErrorBox} copies). Never throws. */
+function isPlainContainer(value: unknown): value is object {
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    if (Array.isArray(value)) return true;
+    const prototype = prototypeOf(value);
+    return prototype === Object.prototype || prototype === null;
+  } catch {
+    return false; // a Proxy whose traps throw
+  }
+}
+
+/** Whether `value`, a plain object or array, holds an error (up to 10,000 objects, 100 deep). Never throws. */
+function holdsError(value: unknown): boolean {
+  if (!isPlainContainer(value)) return false;
+  const seen = new Set<object>();
+  const look = (node: unknown, depth: number): boolean => {
+    if (typeof node !== "object" || node === null || seen.has(node)) return false;
+    if (node instanceof Error) return true;
+    if (depth > MAX_BOX_DEPTH || seen.size >= MAX_BOX_OBJECTS || !isPlainContainer(node)) {
+      return false;
+    }
+    seen.add(node);
+    for (const key of Object.keys(node)) {
+      if (look((node as Record<string, unknown>)[key], depth + 1)) return true;
+    }
+    return false;
+  };
+  try {
+    return look(value, 0);
+  } catch {
+    return false; // a getter that throws: the value goes as it is, and fails to clone
+  }
+}
+
+/** `value` (a plain object or array holding an error) as an {@linkcode ErrorBox}. Never throws. */
+function boxed(value: object, encoding: Encoding): ErrorBox {
+  const copies = new Map<object, unknown>();
+  const copy = (node: unknown, depth: number): unknown => {
+    if (!isPlainContainer(node) || depth > MAX_BOX_DEPTH || hasErrorKey(node)) {
+      return encodeField(node, encoding);
+    }
+    const made = copies.get(node);
+    if (made !== undefined) return made;
+    const isArray = Array.isArray(node);
+    const into: Record<string, unknown> = isArray ? [] as unknown as Record<string, unknown> : {};
+    copies.set(node, into);
+    let keys: string[] = [];
+    try {
+      keys = Object.keys(node);
+    } catch {
+      // its keys cannot be read: an empty copy
+    }
+    for (const key of keys) {
+      let field: unknown;
+      try {
+        field = (node as Record<string, unknown>)[key];
+      } catch (failure) {
+        into[key] = `[cannot be sent: reading it threw ${describeThrown(failure)}]`;
+        continue;
+      }
+      into[key] = copy(field, depth + 1);
+    }
+    return into;
+  };
+  return { [ERROR_KEY]: "box", value: copy(value, 0) };
+}
+
+/** Rebuilds the errors inside an {@linkcode ErrorBox}'s value, in place, in the order they were encoded. */
+function unbox(value: unknown, made: Map<number, Error>): unknown {
+  const seen = new Set<object>();
+  const walk = (node: unknown, depth: number): void => {
+    if (typeof node !== "object" || node === null || seen.has(node) || depth > MAX_BOX_DEPTH) {
+      return;
+    }
+    seen.add(node);
+    const fields = node as Record<string, unknown>;
+    for (const key of Object.keys(fields)) {
+      const field = fields[key];
+      if (typeof field !== "object" || field === null) continue;
+      if (hasErrorKey(field)) fields[key] = decodeIn(field, made);
+      else walk(field, depth + 1);
+    }
+  };
+  walk(value, 0);
+  return value;
 }
 
 /**
@@ -185,6 +291,7 @@ export function encodeError(thrown: unknown, toWire: ToWire = noWire): unknown {
   if (isError) return encodeErrorIn(thrown as Error, { ids: new Map(), depth: 0, toWire });
   // A `transfer()` marker thrown: its value, copied (only a result moves).
   const value = isTransferred(thrown) ? thrown.value : thrown;
+  if (holdsError(value)) return boxed(value as object, { ids: new Map(), depth: 0, toWire });
   const shared = typeof value === "object" && value !== null ? sharedIn(value, toWire) : undefined;
   return shared === undefined ? escaped(value) : `[cannot be sent: ${shared}]`;
 }
@@ -353,6 +460,7 @@ function decodeIn(encoded: unknown, made: Map<number, Error>): unknown {
     if (typeof wrapped !== "object" || wrapped === null) return encoded;
     const key = wrapped[ERROR_KEY];
     if (key === "data") return wrapped.value;
+    if (key === "box") return unbox(wrapped.value, made);
     if (key === "ref" && typeof wrapped.id === "number") return made.get(wrapped.id) ?? encoded;
     return encoded;
   }

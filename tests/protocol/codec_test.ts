@@ -271,6 +271,66 @@ describe("codec", () => {
     }
   });
 
+  it("encodeError() keeps errors inside plain objects and arrays: class, name, fields and cause", () => {
+    class HttpError extends TypeError {
+      override name = "HttpError";
+      code = 404;
+    }
+    const inner = new HttpError("not found", { cause: new RangeError("root") });
+    const check = (error: unknown) => {
+      assert.ok(error instanceof TypeError, String(error));
+      assert.equal((error as Error).name, "HttpError");
+      assert.equal((error as HttpError).code, 404);
+      assert.ok((error as Error).cause instanceof RangeError);
+      assert.equal(((error as Error).cause as Error).message, "root");
+    };
+    const thrown = roundTrip({ error: inner, context: { url: "/x", tries: [1, 2] } }) as {
+      error: unknown;
+      context: unknown;
+    };
+    check(thrown.error);
+    assert.deepEqual(thrown.context, { url: "/x", tries: [1, 2] });
+    check((roundTrip([0, [inner]]) as unknown[][])[1]![0]);
+    const outer = Object.assign(new Error("outer"), { details: [inner, { nested: inner }] });
+    const back = roundTrip(outer) as { details: [unknown, { nested: unknown }] };
+    check(back.details[0]);
+    assert.equal(back.details[1].nested, back.details[0], "one error met twice comes back as one");
+  });
+
+  it("encodeError() keeps cycles and shared parts through plain objects, and data shaped like its keys as data", () => {
+    const error = new Error("with context") as Error & { context: Record<string, unknown> };
+    const shared = { n: 1 };
+    error.context = { self: error, a: shared, b: shared };
+    const back = roundTrip(error) as typeof error;
+    assert.equal(back.context.self, back);
+    assert.equal(back.context.a, back.context.b);
+    const data = { __fastpoolError: "box", value: 1 };
+    const thrown = roundTrip({ error: new Error("x"), data }) as { error: unknown; data: unknown };
+    assert.ok(thrown.error instanceof Error);
+    assert.deepEqual(thrown.data, data);
+  });
+
+  it("encodeError() never throws for plain data holding errors that is deep, wide or has a getter that throws", () => {
+    let deep: unknown = new Error("at the bottom");
+    for (let i = 0; i < 1_000; i++) deep = [deep];
+    assert.doesNotThrow(() => structuredClone(encodeError(deep)));
+    const wide = Array.from({ length: 20_000 }, (_, i) => ({ i }));
+    (wide as unknown[]).push(new TypeError("last"));
+    assert.doesNotThrow(() => roundTrip(wide));
+    const sly = {
+      error: new RangeError("kept"),
+      get broken(): never {
+        throw new Error("getter says no");
+      },
+    };
+    const back = roundTrip(sly) as unknown as { error: unknown; broken: unknown };
+    assert.ok(back.error instanceof RangeError);
+    assert.match(
+      String(back.broken),
+      /^\[cannot be sent: reading it threw Error: getter says no\]$/,
+    );
+  });
+
   it("transfer() marks buffers and refuses what cannot move", () => {
     const bytes = new Uint8Array(4);
     const marked = transfer(bytes);
