@@ -564,6 +564,12 @@ export class Submitter {
           // The pool closed meanwhile: they were never submitted.
         }
       } else if (!ended) stopSource(iterator);
+      if (this.#closed && !threw && error instanceof PoolClosedError) {
+        throw new PoolClosedError(
+          `Cannot ${action}: the pool closed while its source was read; ${queued} of its items were queued (they run as any queued job), the rest were not read`,
+          { cause: error },
+        );
+      }
       throw error;
     }
   }
