@@ -45,7 +45,7 @@ describe("Pool: arguments that cannot be cloned, beside moved buffers", () => {
       { f: () => 1 },
     );
     await assert.rejects(job, (error: Error) => {
-      assert.match(error.message, /cannot be cloned/);
+      assert.match(error.message, /^Cannot submit job: argument 2 \(an object\) cannot be cloned/);
       assert.doesNotMatch(error.message, /detached/);
       return true;
     });
