@@ -14,6 +14,7 @@ import { Status } from "../protocol/messages.ts";
 import { ResultWriter } from "../protocol/result_batch.ts";
 import { toWire } from "../sync/wire.ts";
 import type { Compiled } from "./compile.ts";
+import { checkMemory } from "./lifecycle.ts";
 import { isCrashed, post } from "./scope.ts";
 
 /** Results are sent at the end of each batch, or sooner once this old (ms). */
@@ -101,6 +102,9 @@ export function flush(): void {
     soon = undefined;
   }
   if (out.empty || isCrashed()) return;
+  // Before any answers leave, mid-batch too (a slow job's): once the pool
+  // has them it may send this worker more, unless it knows it is over.
+  checkMemory();
   const now = performance.now();
   out.flush(now - batchStart, post);
   atomicAdd(status, Status.TO_MAIN, 1);

@@ -545,8 +545,7 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     }
   }
   endCalls();
-  // Before the answers, so the pool sends this worker nothing after them.
-  checkMemory();
+  // (flush() checks the memory before the answers, so the pool sends this worker nothing after them.)
   // A lone job's pool may answer its result with the next job at once, before this
   // worker is back in its spin: it finds the lane open, the request waits there.
   if (isLone(jobs)) lane?.listen();

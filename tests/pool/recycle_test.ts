@@ -102,6 +102,17 @@ describe("recycling", () => {
     assert.equal(reasons.filter((r) => r === "recycle").length, 3);
   });
 
+  it("a worker over maxWorkerMemory after a slow async job gets no job after it (the answer left mid-batch)", async () => {
+    await using pool = new Pool({ maxChildren: 1, maxWorkerMemory: 1 });
+    const slowName = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10)); // past the worker's 2 ms flush
+      return (globalThis as { name?: string }).name;
+    };
+    const names = [];
+    for (let i = 0; i < 3; i++) names.push(await pool.run(slowName));
+    assert.equal(new Set(names).size, 3, names.join(", "));
+  });
+
   it("maxJobsPerWorker and maxWorkerMemory are checked", () => {
     assert.throws(() => new Pool({ maxJobsPerWorker: 0 }), RangeError);
     assert.throws(() => new Pool({ maxWorkerMemory: "1" as never }), TypeError);
