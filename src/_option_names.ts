@@ -40,6 +40,21 @@ const SYNONYMS: Record<string, readonly string[]> = {
   abortgrace: ["grace", "graceperiod", "aborttimeout", "killtimeout"],
   starttimeout: ["readytimeout", "spawntimeout", "boottimeout", "setuptimeout"],
   onprogress: ["progress", "onupdate"],
+  maxjobsperworker: [
+    "maxtasksperchild",
+    "max_tasks_per_child",
+    "maxtasksperworker",
+    "maxjobsperchild",
+    "maxtasks",
+  ],
+  maxworkermemory: [
+    "maxmemorylimitbeforerecycle",
+    "resourcelimits",
+    "maxmemory",
+    "memorylimit",
+    "maxoldgenerationsizemb",
+  ],
+  workerdata: ["initargs", "initdata", "data"],
   soon: ["cancel", "force", "now", "cancelfutures", "cancel_futures"],
 };
 

@@ -25,6 +25,15 @@ describe("closestName()", () => {
     assert.equal(closestName("timeout", known), "taskTimeout");
   });
 
+  it("closestName() maps Python's, tinypool's and piscina's recycling and set-up names to ours", () => {
+    const more = ["maxJobsPerWorker", "maxWorkerMemory", "workerData", ...known];
+    assert.equal(closestName("max_tasks_per_child", more), "maxJobsPerWorker");
+    assert.equal(closestName("maxtasksperchild", more), "maxJobsPerWorker");
+    assert.equal(closestName("maxMemoryLimitBeforeRecycle", more), "maxWorkerMemory");
+    assert.equal(closestName("resourceLimits", more), "maxWorkerMemory");
+    assert.equal(closestName("initargs", more), "workerData");
+  });
+
   it("closestName() finds typos and case slips", () => {
     assert.equal(closestName("idelTimeout", known), "idleTimeout");
     assert.equal(closestName("maxchildren", known), "maxChildren");

@@ -91,15 +91,27 @@ export function checkExec(args: unknown, given: ExecOptions): ExecOptions | Erro
   } catch (error) {
     return error as Error;
   }
-  if (
-    transfer !== undefined &&
-    (!Array.isArray(transfer) || !transfer.every(isTransferable))
-  ) {
-    return new TypeError(
-      `Cannot run job: "transfer" must be an array of transferable objects, received ${
-        describe(transfer)
-      }`,
-    );
+  if (transfer !== undefined) {
+    if (!Array.isArray(transfer)) {
+      return new TypeError(
+        `Cannot run job: "transfer" must be an array of transferable objects, received ${
+          describe(transfer)
+        }`,
+      );
+    }
+    const bad = transfer.findIndex((item) => !isTransferable(item));
+    if (bad !== -1) {
+      const item: unknown = transfer[bad];
+      return new TypeError(
+        `Cannot run job: "transfer[${bad}]" must be an ArrayBuffer, MessagePort or stream, received ${
+          describe(item)
+        }${
+          ArrayBuffer.isView(item)
+            ? ": list its .buffer (or mark the argument with transfer())"
+            : ""
+        }`,
+      );
+    }
   }
   try {
     for (const item of transfer ?? []) checkStreamMoves(item, "run job");

@@ -660,9 +660,7 @@ function workerOptionsOf(options: PoolOptions): WorkerOptions {
     if (isBun && smol) result.smol = true;
   }
   if (env !== undefined) {
-    if (!isStringRecord(env)) {
-      throw invalid(TypeError, CREATE, "env", "an object of strings", env);
-    }
+    checkStringRecord(env, "env");
     if (!isBun) {
       throw new TypeError(
         'Cannot create pool: "env" works on Bun only; Deno workers share the process environment (restrict it with permissions: { env: false })',
@@ -732,13 +730,37 @@ function isPermissionValue(value: unknown, urls: boolean): boolean {
   return true;
 }
 
-/** Whether `value` is a plain object of strings; false too if reading it throws. */
-function isStringRecord(value: unknown): value is Record<string, string> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+/**
+ * Checks a plain object (its prototype `Object.prototype` or `null`, so not a
+ * `Map`, `Headers` or `URLSearchParams`, whose entries are not own fields)
+ * whose own fields are strings, naming the first that is not.
+ */
+function checkStringRecord(value: unknown, name: string): void {
+  let plain = false;
   try {
-    return Object.values(value).every((v) => typeof v === "string");
+    const prototype = typeof value === "object" && value !== null && !Array.isArray(value)
+      ? Object.getPrototypeOf(value)
+      : undefined;
+    plain = prototype === Object.prototype || prototype === null;
   } catch {
-    return false; // a getter threw
+    // a Proxy whose trap throws: not plain
+  }
+  if (!plain) throw invalid(TypeError, CREATE, name, "a plain object of strings", value);
+  for (const key of Object.keys(value as object)) {
+    let field: unknown;
+    try {
+      field = (value as Record<string, unknown>)[key];
+    } catch (error) {
+      throw new TypeError(
+        `Cannot create pool: reading "${name}.${key}" threw: ${thrownMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (typeof field !== "string") {
+      throw invalid(TypeError, CREATE, `${name}.${key}`, "a string", field);
+    }
   }
 }
 

@@ -125,14 +125,38 @@ describe("isolation options are checked", () => {
   it("names the option and what it received", () => {
     assert.throws(() => new Pool({ permissions: "all" as never }), /"permissions"/);
     assert.throws(() => new Pool({ smol: 1 as never }), /"smol" must be a boolean/);
-    assert.throws(() => new Pool({ env: { A: 1 } as never }), /"env" must be an object of strings/);
-    assert.throws(() => new Pool({ env: ["A"] as never }), /"env" must be an object of strings/);
+    assert.throws(
+      () => new Pool({ env: { A: 1 } as never }),
+      /"env\.A" must be a string, received 1$/,
+    );
+    assert.throws(
+      () => new Pool({ env: ["A"] as never }),
+      /"env" must be a plain object of strings/,
+    );
+    // Entries that are not own fields would give the workers an empty environment.
+    for (
+      const notPlain of [
+        new Map([["A", "1"]]),
+        new URLSearchParams("A=1"),
+        new Date(0),
+        Object.create({ A: "1" }),
+      ]
+    ) {
+      assert.throws(
+        () => new Pool({ env: notPlain as never }),
+        /"env" must be a plain object of strings, received /,
+      );
+    }
+    assert.throws(
+      () => new Pool({ env: Object.assign(Object.create(null), { A: 2 }) }),
+      /"env\.A" must be a string/,
+    );
     const unreadable = {
       get A(): string {
         throw new Error("no");
       },
     };
-    assert.throws(() => new Pool({ env: unreadable }), /"env" must be an object of strings/);
+    assert.throws(() => new Pool({ env: unreadable }), /reading "env\.A" threw: no$/);
     const data = {
       get x(): number {
         throw new RangeError("x cannot be read");

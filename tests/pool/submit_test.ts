@@ -737,6 +737,21 @@ describe("Pool.exec()", () => {
       name: "TypeError",
       message: /"signal" must be an AbortSignal/,
     });
+    const bytes = new Uint8Array(8);
+    await assert.rejects(pool.exec((n: number) => n, [1], { transfer: [bytes as never] }), {
+      name: "TypeError",
+      message:
+        /^Cannot run job: "transfer\[0\]" must be an ArrayBuffer, MessagePort or stream, received an instance of Uint8Array: list its \.buffer/,
+    });
+    await assert.rejects(
+      pool.exec((n: number) => n, [1], { transfer: [bytes.buffer, 5 as never] }),
+      {
+        name: "TypeError",
+        message:
+          /^Cannot run job: "transfer\[1\]" must be an ArrayBuffer, MessagePort or stream, received 5$/,
+      },
+    );
+    assert.equal(bytes.byteLength, 8, "nothing moved");
     assert.equal(pool.pending, 0);
   });
 });
