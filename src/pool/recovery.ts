@@ -473,15 +473,38 @@ export class Recovery {
     this.#countStartFailure(cause);
   }
 
+  /**
+   * A start refused an access the pool's own `permissions` did not grant
+   * (Deno's message says to run the program with a flag it may have).
+   */
+  #permissionsHint(cause: unknown): string {
+    const permissions = this.#options.workerOptions.deno?.permissions;
+    if (permissions === undefined || permissions === "inherit" || !deniedAccess(cause)) return "";
+    return ` (the pool's "permissions" limit its workers: they must allow what the task module needs, starting with reading it)`;
+  }
+
   #countStartFailure(cause: unknown): void {
     const failures = this.#workers.startFailed();
     if (failures !== 0) {
-      const why = `workers failed to start ${failures} times in a row, last: ${messageOf(cause)}`;
+      const why = `workers failed to start ${failures} times in a row, last: ${messageOf(cause)}${
+        this.#permissionsHint(cause)
+      }`;
       this.#host.endQueued((job, id) =>
         this.#ends.failed(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }))
       );
     }
     this.#host.changed();
+  }
+}
+
+/** Whether `error` is Deno's refusal of an access its permissions do not grant. */
+function deniedAccess(error: unknown): boolean {
+  try {
+    const { name, message } = error as { name?: unknown; message?: unknown };
+    return name === "NotCapable" || name === "PermissionDenied" ||
+      (typeof message === "string" && /Requires \S+ access/.test(message));
+  } catch {
+    return false;
   }
 }
 

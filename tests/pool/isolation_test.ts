@@ -9,12 +9,17 @@ const program = new URL(fixture("isolation_program.ts")).pathname;
 const denoPath = () => (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
 
 describe("isolation per pool", { skip: isBun }, () => {
-  it('a task in a permissions: "none" pool cannot read a file the program can', async () => {
+  it(`a task in a permissions: "none" pool cannot read a file the program can, nor its task module (the message names the pool's permissions)`, async () => {
     const exit = await run(denoPath(), ["run", "-A", "--unstable-worker-options", program]);
     assert.equal(exit.code, 0, exit.stderr);
-    const { mainRead, taskRead } = JSON.parse(exit.stdout);
+    const { mainRead, taskRead, moduleRead } = JSON.parse(exit.stdout);
     assert.equal(mainRead, true);
     assert.match(taskRead, /^NotCapable: Requires read access/);
+    // The program has -A: the message points at the pool's permissions, not only at a flag.
+    assert.match(
+      moduleRead,
+      /workers failed to start 3 times in a row, last: Cannot import task module .*tasks\.ts: Requires read access.*\(the pool's "permissions" limit its workers: they must allow what the task module needs, starting with reading it\)$/,
+    );
   });
 
   it("without --unstable-worker-options Deno names the flag and ends the program", async () => {
