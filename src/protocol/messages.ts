@@ -94,12 +94,14 @@ export type FromWorker =
     shared?: number[];
   }
   | { type: "fatal"; error: unknown }
-  /** `jobContext().progress(value)` of job `id`, sent at once (before the job's answer). */
+  /**
+   * `jobContext().progress(value)` values, `items: [id, value, id, value, …]`
+   * (before their jobs' answers; quick ones travel together).
+   */
   | {
     type: "progress";
-    id: number;
-    value: unknown;
-    /** `value` is the wire form of a Semaphore or Lock, or of a value holding one. */
+    items: unknown[];
+    /** The one value (`items: [id, value]`) is the wire form of a Semaphore or Lock, or of a value holding one. */
     shared?: true;
   }
   | { type: "exit"; how: string }

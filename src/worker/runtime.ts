@@ -44,21 +44,13 @@ import {
   lane,
   maybeFlush,
   out,
-  progressSent,
   pushReturn,
   pushThrow,
+  sendProgress,
   slowSoFar,
   status,
 } from "./outbox.ts";
-import {
-  inWorker,
-  isCrashed,
-  nameThisWorker,
-  post,
-  scope,
-  setPostKey,
-  watchOwnEnd,
-} from "./scope.ts";
+import { inWorker, isCrashed, nameThisWorker, scope, setPostKey, watchOwnEnd } from "./scope.ts";
 import {
   creditStream,
   runAsyncGenerator,
@@ -153,10 +145,14 @@ function contextNow(): JobContext | undefined {
     if (made.id === currentJob) return made;
     made.ended = true; // a job that ended synchronously
   }
-  return made = new LiveContext(currentJob, sendProgress);
+  return made = new LiveContext(currentJob, progressOf);
 }
 
-function sendProgress(id: number, value: unknown): void {
+function progressOf(id: number, value: unknown): void {
+  const type = typeof value;
+  if (type !== "object" && type !== "function" && type !== "symbol" || value === null) {
+    return sendProgress(id, value); // may wait for the values that follow
+  }
   // Moved, as a result is, if marked with transfer().
   let moved: Transferable[] = [];
   if (isTransferred(value)) {
@@ -166,13 +162,14 @@ function sendProgress(id: number, value: unknown): void {
   // A Semaphore or Lock in it arrives working, as in a result: the pool revives
   // what is marked shared, and takes anything else as it is.
   const wire = toWire(value);
-  post(
+  sendProgress(
+    id,
+    value,
     wire === undefined
-      ? { type: "progress", id, value }
-      : { type: "progress", id, value: wire, shared: true },
+      ? { type: "progress", items: [id, value] }
+      : { type: "progress", items: [id, wire], shared: true },
     moved,
   );
-  progressSent();
 }
 
 /**

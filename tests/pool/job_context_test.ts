@@ -69,6 +69,34 @@ describe("jobContext()", () => {
     assert.deepEqual(seen, [new Uint8Array([1, 2, 3])]);
   });
 
+  it("jobContext().progress() values of a tight loop all arrive, in order, objects among them, before the result", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    const seen: unknown[] = [];
+    let settled = false;
+    const job = pool.exec("reportMixed", [20_000], {
+      onProgress: (value) => {
+        assert.equal(settled, false, "a value after the result");
+        seen.push(value);
+      },
+    });
+    assert.equal(await job.finally(() => settled = true), 20_000);
+    assert.deepEqual(seen.slice(0, 3), [1, { two: 2 }, 3]);
+    assert.equal(seen.length, 20_000);
+    for (let i = 2; i < seen.length; i++) assert.equal(seen[i], i + 1);
+  });
+
+  it("jobContext().progress() sends the first value at once, while the task still runs", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
+    const memory = new Int32Array(new SharedArrayBuffer(4));
+    const answer = await pool.exec("reportThenBlock", [memory], {
+      onProgress: () => {
+        Atomics.store(memory, 0, 1);
+        Atomics.notify(memory, 0);
+      },
+    });
+    assert.equal(answer, "seen");
+  });
+
   it("jobContext() kept across awaits reports in order, with the job's id", async () => {
     await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
     const ids: number[] = [];
