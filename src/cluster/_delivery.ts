@@ -233,33 +233,42 @@ export class Delivery {
    * is looked up, and one it no longer knows is added again (it runs again:
    * execution is at least once; a result of its first run that still
    * arrives finds its items ended); one that failed meanwhile, its event
-   * lost, fails here.
+   * lost, fails here. Chunks whose add went unanswered are added again too.
+   * If Redis goes away again meanwhile, they wait in `#unsent` for the next
+   * "online" (which looks every chunk up again): taken from there only once
+   * they are sent, none is left behind being added (skipped by every pass
+   * and sweep, its items never ended).
    */
   async #onOnline(): Promise<void> {
     systemClock.clearTimer(this.#offlineTimer);
     this.#offlineTimer = undefined;
     this.#host.dispatch(new CustomEvent("online"));
-    const resend = this.#unsent;
-    this.#unsent = [];
+    const lost: Chunk[] = [];
     const failed: Chunk[] = [];
     for (const chunk of [...this.#host.chunks.values()]) {
-      if (chunk.state === State.ADDING || resend.includes(chunk)) continue;
+      if (chunk.state === State.ADDING || this.#unsent.includes(chunk)) continue;
       let state: string;
       try {
         state = await this.#link.state(chunk.key);
       } catch {
-        return; // offline again: the next "online" looks again
+        if (this.#link.offline) break; // the next "online" looks again
+        continue; // Redis's own error: the sweep looks again
       }
       if (this.#host.chunks.get(chunk.key) !== chunk) continue;
-      if (state === "unknown") resend.push(chunk);
+      if (state === "unknown") lost.push(chunk);
       else if (state === "failed") failed.push(chunk);
     }
     if (failed.length !== 0) await this.#failLost(failed);
-    if (resend.length !== 0) {
-      this.#host.again(resend);
-      await this.send(resend);
+    if (!this.#link.offline && !this.#closedLink) {
+      // One that went back to `#unsent` after it was looked up is sent once.
+      const resend = [...new Set([...this.#unsent, ...lost])];
+      this.#unsent = [];
+      if (resend.length !== 0) {
+        this.#host.again(resend);
+        await this.send(resend);
+      }
     }
-    this.#host.pump();
+    this.#host.pump(); // the backlog held while Redis was away (nothing while it still is)
   }
 }
 

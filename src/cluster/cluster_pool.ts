@@ -20,7 +20,8 @@
 
 import type { Deque } from "../deque.ts";
 import { PoolClosedError } from "../errors.ts";
-import { checkTimeout, invalid } from "../_checks.ts";
+import { checkBoolean, checkTimeout, describe, invalid } from "../_checks.ts";
+import { checkOptionNames } from "../_option_names.ts";
 import { systemClock, type TimerId } from "../timers/clock.ts";
 import type {
   DoneTarget,
@@ -48,6 +49,7 @@ import { ChunkProducer } from "./_producer.ts";
 import { CompletedTaker, NOTHING } from "../pool/completed.ts";
 import { abortWith } from "../pool/job.ts";
 import { isAsyncOnly } from "../pool/arguments.ts";
+import { SHUTDOWN_OPTION_NAMES } from "../pool/exec_checks.ts";
 import { collector, fixItems, readItems, readItemsAsync } from "./_items.ts";
 import { Results } from "./_results.ts";
 import { ItemSizes } from "./_sizes.ts";
@@ -560,6 +562,14 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    */
   async shutdown(timeout?: number, options: ShutdownOptions = {}): Promise<boolean> {
     if (timeout !== undefined) checkTimeout(timeout, "timeout", "shut down pool");
+    // Pool's checks, before anything changes: a bad call leaves the pool as it was.
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot shut down pool: "options" must be an object, received ${describe(options)}`,
+      );
+    }
+    checkOptionNames(options, SHUTDOWN_OPTION_NAMES, "shut down pool");
+    if (options.soon !== undefined) checkBoolean(options.soon, "soon", "shut down pool");
     this.#producer.shutDown();
     if (options.soon) this.cancel();
     // A shutdown(timeout) beside this one may drop the items this one waits for.

@@ -152,9 +152,13 @@ export class Redis implements AsyncDisposable {
     return redis;
   }
 
-  /** Starts (again) the server, empty, on the same port. */
-  async restart(): Promise<void> {
-    await this.#child?.stop("SIGTERM");
+  /**
+   * Starts (again) the server, empty, on the same port. `SIGKILL` ends a
+   * paused server too (without answering what waits).
+   */
+  async restart(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+    await this.#child?.stop(signal);
+    this.#paused = false;
     this.#child = new Child("redis-server", [
       "--port",
       String(this.port),

@@ -284,6 +284,65 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "ClusterPool: a chunk whose add went unanswered is added again after Redis hangs once more while the pool looks its chunks up, then restarts empty",
+    // Two SILENT_MS (10 s) outages.
+    needsRedis(90_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not pausing someone else's server");
+      const queue = queueName("unsent-flap");
+      const pool = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        offlineTimeout: 60_000,
+        sweepInterval: 60_000,
+      });
+      await using _pool = bounded(pool);
+      const next = (type: "error" | "online") =>
+        new Promise<void>((resolve) =>
+          pool.addEventListener(type, () => resolve(), { once: true })
+        );
+      const outcome = (promise: Promise<unknown>) =>
+        promise.then((value) => value, (error) => error);
+      let looked: Promise<unknown>;
+      {
+        await using watched = await watchQueue(redis, queue);
+        const waiting = watched.next("waiting");
+        looked = outcome(pool.run("inc", 1)); // in Redis, no node: looked up when Redis is back
+        await waiting;
+      }
+      redis.pause();
+      const silent = next("error");
+      // A task of its own (not held behind inc's probe): sent at once, unanswered.
+      const unanswered = outcome(pool.run("fib", 10));
+      await silent;
+      // Redis answers the add ("online") and hangs again before the chunk in
+      // Redis is looked up: that lookup goes unanswered too.
+      const looking = new Promise<void>((resolve) =>
+        pool.addEventListener("online", () => {
+          redis.pause();
+          resolve();
+        }, { once: true })
+      );
+      const silentAgain = next("error");
+      redis.resume();
+      await looking;
+      await silentAgain;
+      const back = next("online");
+      await redis.restart("SIGKILL"); // empty: both chunks lost
+      await back;
+      await using _node = await startNode(redis, queue);
+      // Before: the unanswered chunk was dropped from the ones to send again when
+      // the lookup failed, and no pass or sweep ever added it: its item never ended.
+      assert.ok(await within(unanswered, 20_000), "the unanswered chunk's item ended");
+      assert.equal(await unanswered, 55);
+      assert.equal(await looked, 2);
+      assert.equal(await pool.wait(), true);
+      assert.equal(pool.pending, 0);
+    },
+  );
+
+  it(
     "ClusterPool: a program whose pool gave up a chunk while Redis was away shuts down and exits",
     needsRedis(60_000),
     async (t) => {

@@ -466,6 +466,28 @@ describe("ClusterPool without Redis", () => {
     await assert.rejects(pool.run("inc", 1), PoolClosedError);
   });
 
+  it("ClusterPool.shutdown() refuses bad options as Pool.shutdown() does, and the pool stays open", async () => {
+    const pool = new ClusterPool<Tasks>({ connection, queue: "q", offlineTimeout: 0 });
+    const refusals: [unknown, string][] = [
+      [null, '"options" must be an object, received null'],
+      ["soon", '"options" must be an object, received "soon"'],
+      [{ son: true }, 'unknown option "son"; did you mean "soon"?'],
+      [{ soon: "yes" }, '"soon" must be a boolean, received "yes"'],
+      [{ soon: 1 }, '"soon" must be a boolean, received 1'],
+    ];
+    for (const [options, message] of refusals) {
+      // Before: null threw "Cannot read properties of null" after the pool had
+      // closed to submits; the others were taken (a typo waited for the queue).
+      await assert.rejects(pool.shutdown(undefined, options as { soon?: boolean }), {
+        name: "TypeError",
+        message: `Cannot shut down pool: ${message}`,
+      });
+    }
+    pool.submit("inc", 1); // still open
+    assert.equal(pool.cancel(), true);
+    assert.equal(await pool.shutdown(undefined, { soon: false }), true);
+  });
+
   it("ClusterPool: a maxQueue of 2 refuses a third queued item with QueueFullError", async () => {
     const pool = new ClusterPool<Tasks>({ connection, queue: "q", maxQueue: 2, offlineTimeout: 0 });
     pool.submit("inc", 1);
