@@ -138,12 +138,17 @@ export class Delivery {
     }
   }
 
-  /** While the link cannot open (Redis down from the start), try again now and then. */
+  /**
+   * Sends the chunks waiting in `#unsent` again soon: while the link cannot
+   * open (Redis down from the start) or is offline, now and then; and once
+   * it is up, at once, for a chunk whose add failed after the "online" pass
+   * had taken the list (no other pass would come for it). Whoever takes the
+   * list first sends it, so a chunk goes once.
+   */
   #scheduleRetry(): void {
     if (this.#retryTimer !== undefined || this.#host.closed() && this.#host.pending() === 0) return;
     this.#retryTimer = systemClock.setTimer(() => {
       this.#retryTimer = undefined;
-      if (this.#link.opened && !this.#link.offline) return;
       const unsent = this.#unsent;
       this.#unsent = [];
       if (unsent.length !== 0) void this.send(unsent);

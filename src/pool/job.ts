@@ -172,6 +172,12 @@ export class Job {
    * worker, so the next crash names its job.
    */
   suspect = false;
+  /**
+   * How often its answer was lost with a crashed worker after it went
+   * `LATER` (several lanes): it goes again with the others, and fails the
+   * second time (its answer may be what kills the worker).
+   */
+  answersLost = 0;
 
   constructor(init: JobInit) {
     this.id = init.id;
@@ -231,6 +237,7 @@ export class Job {
     part.queuedAt = this.queuedAt;
     part.yieldedId = this.yieldedId;
     part.suspect = this.suspect;
+    part.answersLost = this.answersLost;
     return part;
   }
 

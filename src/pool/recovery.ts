@@ -419,17 +419,17 @@ export class Recovery {
       const split = splitRunning(resend, running);
       for (const { job, id } of split.running) fail(job, id);
       // Jobs that went LATER: still running (in a lane) fail; the others had
-      // answered, but the answer was lost with the worker: they go again, as
-      // suspects (alone), unless the pool ended it (they ran: see above). A
-      // suspect whose answer is lost again fails: its answer may be what
-      // kills the worker.
+      // answered, but the answer was lost with the worker: they go again
+      // (together: they may wait for each other), unless the pool ended it
+      // (they ran: see above). One whose answer is lost a second time fails:
+      // its answer may be what kills the worker.
       const lost: Job[] = [];
       for (const [id, job] of slot.later) {
         if (job.ended) continue;
-        if (replaced || job.suspect || running.has(laneWord(id))) fail(job, id);
+        if (replaced || job.answersLost !== 0 || running.has(laneWord(id))) fail(job, id);
         else {
           const again = job.count === 1 ? job : job.part(id - job.id, 1);
-          again.suspect = true;
+          again.answersLost++;
           lost.push(again);
         }
       }

@@ -566,7 +566,7 @@ export class Submitter {
       } else if (!ended) stopSource(iterator);
       if (this.#closed && !threw && error instanceof PoolClosedError) {
         throw new PoolClosedError(
-          `Cannot ${action}: the pool closed while its source was read; ${queued} of its items were queued (they run as any queued job), the rest were not read`,
+          `Cannot ${action}: the pool closed while its source was read; ${queued} of its items had been queued (they end as the pool's queued jobs do), and reading stopped: the ${items.length} read since, and any after, were not submitted`,
           { cause: error },
         );
       }

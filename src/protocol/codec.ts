@@ -177,7 +177,8 @@ function isPlainContainer(value: unknown): value is object {
 
 /** Whether `value`, a plain object or array, holds an error (up to 10,000 objects, 100 deep). Never throws. */
 function holdsError(value: unknown): boolean {
-  if (!isPlainContainer(value)) return false;
+  // One with the encoder's own key goes as data, wrapped (`escaped`), errors and all.
+  if (!isPlainContainer(value) || hasErrorKey(value)) return false;
   const seen = new Set<object>();
   const look = (node: unknown, depth: number): boolean => {
     if (typeof node !== "object" || node === null || seen.has(node)) return false;
@@ -202,9 +203,9 @@ function holdsError(value: unknown): boolean {
 function boxed(value: object, encoding: Encoding): ErrorBox {
   const copies = new Map<object, unknown>();
   const copy = (node: unknown, depth: number): unknown => {
-    if (!isPlainContainer(node) || depth > MAX_BOX_DEPTH || hasErrorKey(node)) {
-      return encodeField(node, encoding);
-    }
+    if (hasErrorKey(node)) return escaped(node); // data, never boxed again
+    if (isTransferred(node)) return copy(node.value, depth); // copied: only a result moves
+    if (!isPlainContainer(node) || depth > MAX_BOX_DEPTH) return encodeField(node, encoding);
     const made = copies.get(node);
     if (made !== undefined) return made;
     const isArray = Array.isArray(node);

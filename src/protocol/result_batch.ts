@@ -75,6 +75,20 @@ export const Tag = {
 /** The `results` message. */
 type Results = Extract<FromWorker, { type: "results" }>;
 
+/** How `ResultWriter.#replaceUncloneable` judges each value, by how often `post` refused the batch. */
+const Check = {
+  /** Cloned as deep as the message holds it (it then goes as that copy). */
+  IN_MESSAGE: 0,
+  /** Cloned `DEPTH_MARGIN` levels deeper than that. */
+  WITH_MARGIN: 1,
+  /** None: every value that is not a primitive fails. */
+  ALL: 2,
+} as const;
+type Check = typeof Check[keyof typeof Check];
+
+/** Levels of nesting a value must have spare, once `post` refused a batch that cloned. */
+const DEPTH_MARGIN = 64;
+
 /** How the worker posts a `results` message. */
 export type PostResults = (message: FromWorker, transfer: Transferable[]) => void;
 
@@ -244,12 +258,16 @@ export class ResultWriter {
       post(message, transfer);
     } catch (error) {
       const failures = new Set<object>();
-      this.#replaceUncloneable(error, false, failures);
+      this.#replaceUncloneable(error, Check.IN_MESSAGE, failures);
       if (!this.#postAgain(message, post)) {
         // Refused again: a value cloned alone but not in the message (at the
-        // edge of the engine's depth limit, which depends on the stack).
-        this.#replaceUncloneable(error, true, failures);
-        this.#postAgain(message, post, true);
+        // edge of the engine's depth limit, which depends on the stack: Deno's
+        // post has less of it than a clone here).
+        this.#replaceUncloneable(error, Check.WITH_MARGIN, failures);
+        if (!this.#postAgain(message, post)) {
+          this.#replaceUncloneable(error, Check.ALL, failures);
+          this.#postAgain(message, post, true);
+        }
       }
     }
     this.#reset();
@@ -328,10 +346,13 @@ export class ResultWriter {
    * be cloned, alone, so the rest of the batch still arrives. Each value is
    * cloned as deep in a message as it will be sent, and the clone takes its
    * place (a getter read again by the next `post` might answer otherwise).
-   * With `all`, after a second refusal, every value that is not a primitive
-   * fails (`cause`: the first refusal), except the `failures` written already.
+   * After a second refusal (`Check.WITH_MARGIN`), the values that do not
+   * clone 64 levels deeper than that fail; after a third (`Check.ALL`), every
+   * value that is not a primitive fails (`cause`: the first refusal). The
+   * `failures` written already stay.
    */
-  #replaceUncloneable(cause: unknown, all: boolean, failures: Set<object>): void {
+  #replaceUncloneable(cause: unknown, check: Check, failures: Set<object>): void {
+    const all = check === Check.ALL;
     for (let i = 0; i < this.#data.length; i += 2) {
       const data = this.#data; // a failed generator's entries may be taken out
       const tag = data[i];
@@ -346,10 +367,19 @@ export class ResultWriter {
       }
       if (value === null || failures.has(value as object)) continue;
       let why: unknown = cause;
-      if (!all) {
+      if (check === Check.IN_MESSAGE) {
         try {
           // message → data → value: as deep as `post` meets it.
           data[i + 1] = structuredClone({ data: [value] }).data[0];
+          continue;
+        } catch (error) {
+          why = error;
+        }
+      } else if (check === Check.WITH_MARGIN) {
+        let nested: unknown = value;
+        for (let k = 0; k < DEPTH_MARGIN; k++) nested = [nested];
+        try {
+          structuredClone({ data: [nested] });
           continue;
         } catch (error) {
           why = error;

@@ -442,7 +442,7 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     await assert.rejects(mapped, {
       name: "PoolClosedError",
       message:
-        /^Cannot map: the pool closed while its source was read; \d+ of its items were queued \(they run as any queued job\), the rest were not read$/,
+        /^Cannot map: the pool closed while its source was read; \d+ of its items had been queued \(they end as the pool's queued jobs do\), and reading stopped: the \d+ read since, and any after, were not submitted$/,
     });
     assert.equal(pulled, before, "nothing read after the pool closed");
     assert.equal(stopped, 1, "the source was told to stop");
@@ -468,7 +468,7 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     await assert.rejects(collected, {
       name: "PoolClosedError",
       message:
-        /^Cannot collect: the pool closed while its source was read; \d+ of its items were queued/,
+        /^Cannot collect: the pool closed while its source was read; \d+ of its items had been queued/,
     });
     assert.equal(stopped, 1);
   });

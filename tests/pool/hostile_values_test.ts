@@ -176,7 +176,7 @@ describe("Pool: results the runtime refuses inside the results message", () => {
     const items = depths.map((depth, index) => ({ index, depth, runs }));
     pool.map(({ index, depth, runs }: { index: number; depth: number; runs: Int32Array }) => {
       Atomics.add(runs, index, 1);
-      if (depth < 10) return depth;
+      if (depth < 10) return { small: depth }; // objects: a fallback that fails all of them shows
       let value: unknown = 0;
       for (let i = 0; i < depth; i++) value = [value];
       return value;
@@ -189,7 +189,11 @@ describe("Pool: results the runtime refuses inside the results message", () => {
     assert.equal(done.size + failed.size, depths.length, "each item ended once");
     for (const [index, depth] of depths.entries()) {
       if (depth >= 10) continue;
-      assert.equal(done.get(index + 1), depth, `the small result of item ${index} arrived`);
+      assert.deepEqual(
+        done.get(index + 1),
+        { small: depth },
+        `the small result of item ${index} arrived`,
+      );
     }
     for (const error of failed.values()) {
       assert.ok(error instanceof TypeError, String(error));
@@ -271,6 +275,45 @@ describe("Pool: results the runtime refuses inside the results message", () => {
     }
     assert.ok(seen.count <= 2, `crashes: ${seen.count}`);
     assert.equal(await pool.run((x: number) => x + 1, 1), 2);
+  });
+
+  it("Pool with several lanes sends jobs whose answers were lost together again together: two that wait for each other end", async () => {
+    await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 4 });
+    const a = new Semaphore(0);
+    const b = new Semaphore(0);
+    const runs = new Int32Array(new SharedArrayBuffer(12));
+    type Meeting = { me: Semaphore; other: Semaphore; k: number; runs: Int32Array };
+    // Both answer in the turn a timer they share ends; the third job's microtask then
+    // kills the worker before those answers leave.
+    const meet = async ({ me, other, k, runs }: Meeting) => {
+      Atomics.add(runs, k, 1);
+      other.release();
+      await me.acquire();
+      const scope = globalThis as { gate?: Promise<unknown> };
+      await (scope.gate ??= new Promise((resolve) => setTimeout(resolve, 30)));
+      return `met ${k}`;
+    };
+    const killer = async (runs: Int32Array) => {
+      Atomics.add(runs, 2, 1);
+      const scope = globalThis as { gate?: Promise<unknown> };
+      await (scope.gate ??= new Promise((resolve) => setTimeout(resolve, 30)));
+      queueMicrotask(() => {
+        throw new Error("dies as the others answer");
+      });
+      return "killer";
+    };
+    const outcomes = await Promise.allSettled([
+      pool.run(meet, { me: a, other: b, k: 0, runs }),
+      pool.run(meet, { me: b, other: a, k: 1, runs }),
+      pool.run(killer, runs),
+    ]);
+    // However the crash fell, each ends (before: the two went again one at a time,
+    // each waiting for the other for ever).
+    for (const [k, outcome] of outcomes.slice(0, 2).entries()) {
+      if (outcome.status === "fulfilled") assert.equal(outcome.value, `met ${k}`);
+      else assert.ok(outcome.reason instanceof WorkerCrashedError, String(outcome.reason));
+    }
+    assert.equal(await pool.shutdown(10_000), true);
   });
 });
 

@@ -308,6 +308,23 @@ describe("codec", () => {
     const thrown = roundTrip({ error: new Error("x"), data }) as { error: unknown; data: unknown };
     assert.ok(thrown.error instanceof Error);
     assert.deepEqual(thrown.data, data);
+    // Thrown whole, with an error inside: data too (its error as structured clone makes it).
+    const mine = roundTrip({ __fastpoolError: "mine", error: new TypeError("t"), code: 7 }) as {
+      __fastpoolError: unknown;
+      error: unknown;
+      code: unknown;
+    };
+    assert.equal(mine.__fastpoolError, "mine");
+    assert.equal(mine.code, 7);
+    assert.ok(mine.error instanceof Error);
+    // A transfer() mark inside: its value, copied.
+    const marked = roundTrip({
+      error: new RangeError("r"),
+      bytes: transfer(new Uint8Array([1])),
+    }) as {
+      bytes: unknown;
+    };
+    assert.deepEqual(marked.bytes, new Uint8Array([1]));
   });
 
   it("encodeError() never throws for plain data holding errors that is deep, wide or has a getter that throws", () => {
