@@ -710,15 +710,10 @@ export class DispatchLoop {
       case "exit":
         this.#recovery.crashed(slot, new Error(`Worker ended itself: ${message.how}`));
         break;
-      case "progress": {
-        const { items } = message;
-        const shared = message.shared === true;
-        for (let i = 0; i + 1 < items.length; i += 2) {
-          this.#answers.progress(slot, items[i] as number, items[i + 1], shared);
-        }
+      case "progress":
+        this.#answers.progress(slot, message.id, message.value, message.shared === true);
         this.changed();
         break;
-      }
       case "overMemory":
         // Recycled once idle; nothing more is sent to it meanwhile. One a
         // resize asked to leave is marked too: a resize up may keep it.

@@ -100,6 +100,14 @@ export function checkExec(args: unknown, given: ExecOptions): ExecOptions | Erro
       );
     }
     const bad = transfer.findIndex((item) => !isTransferable(item));
+    const detached = transfer.findIndex((item) =>
+      item instanceof ArrayBuffer && (item as { detached?: boolean }).detached === true
+    );
+    if (bad === -1 && detached !== -1) {
+      return new TypeError(
+        `Cannot run job: "transfer[${detached}]" is an ArrayBuffer already moved (detached)`,
+      );
+    }
     if (bad !== -1) {
       const item: unknown = transfer[bad];
       return new TypeError(

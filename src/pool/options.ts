@@ -746,7 +746,18 @@ function checkStringRecord(value: unknown, name: string): void {
     // a Proxy whose trap throws: not plain
   }
   if (!plain) throw invalid(TypeError, CREATE, name, "a plain object of strings", value);
-  for (const key of Object.keys(value as object)) {
+  let keys: string[];
+  try {
+    keys = Object.keys(value as object);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot create pool: reading "${name}"'s fields threw: ${thrownMessage(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  for (const key of keys) {
     let field: unknown;
     try {
       field = (value as Record<string, unknown>)[key];

@@ -459,7 +459,6 @@ function isWorkerMessage(value: unknown): value is FromWorker | WorkerNotice {
   if (typeof value !== "object" || value === null) return false;
   const type = (value as { type?: unknown }).type;
   if (type === "results") return Array.isArray((value as { data?: unknown }).data);
-  if (type === "progress") return Array.isArray((value as { items?: unknown }).items);
   return typeof type === "string" && MESSAGE_TYPES.has(type);
 }
 

@@ -94,14 +94,12 @@ export type FromWorker =
     shared?: number[];
   }
   | { type: "fatal"; error: unknown }
-  /**
-   * `jobContext().progress(value)` values, `items: [id, value, id, value, …]`
-   * (before their jobs' answers; quick ones travel together).
-   */
+  /** `jobContext().progress(value)` of job `id`, sent at once (before the job's answer). */
   | {
     type: "progress";
-    items: unknown[];
-    /** The one value (`items: [id, value]`) is the wire form of a Semaphore or Lock, or of a value holding one. */
+    id: number;
+    value: unknown;
+    /** `value` is the wire form of a Semaphore or Lock, or of a value holding one. */
     shared?: true;
   }
   | { type: "exit"; how: string }

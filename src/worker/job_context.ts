@@ -41,10 +41,8 @@ export interface JobContext {
   /**
    * Sends `value` (structured-cloned, or moved if marked with `transfer()`; a
    * Semaphore or Lock in it, alone or at any depth, arrives working) to the main thread, to `exec`'s
-   * `onProgress` and the pool's `progress` event, in order. The first value
-   * goes at once; values that follow it within 2 ms travel together, before
-   * the job's answer. Values sent after the job ended, or that arrive after
-   * it ended, are dropped.
+   * `onProgress` and the pool's `progress` event, in order. Values sent after
+   * the job ended, or that arrive after it ended, are dropped.
    *
    * @throws {TypeError} If `value` cannot be cloned.
    */

@@ -116,15 +116,28 @@ function postFailure(type: "fatal" | "retired", hook: string, thrown: unknown): 
   post(type === "fatal" ? { type, error } : { type, threw: true, error });
 }
 
+/** When `checkMemory` last read the memory (`performance.now()`). */
+let memoryReadAt = -Infinity;
+
 /**
  * At the end of each batch: tells the pool once when this worker's memory passed
  * `maxWorkerMemory`, so that it is recycled when idle.
  */
 export function checkMemory(): void {
   if (maxMemory === 0 || overMemorySaid) return;
+  memoryReadAt = performance.now();
   const bytes = workerMemory();
   if (bytes > maxMemory) {
     overMemorySaid = true;
     post({ type: "overMemory", bytes });
   }
+}
+
+/**
+ * Before answers leave mid-batch (a slow job's): `checkMemory`, unless it
+ * ran within `ms` (a reading costs a Deno worker ~12 µs; quick async jobs
+ * flush each answer).
+ */
+export function checkMemorySince(ms: number, now: number): void {
+  if (maxMemory !== 0 && !overMemorySaid && now - memoryReadAt >= ms) checkMemory();
 }

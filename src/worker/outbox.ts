@@ -3,19 +3,18 @@
  * since the last `results` message (`protocol/result_batch.ts`), when it
  * leaves (at the end of each batch, every `FLUSH_AFTER_MS`, or early for
  * slow jobs), and the status memory shared with the pool (how many jobs
- * have started, and the doorbells); and `jobContext().progress()` values,
- * which travel together when they come quickly (`sendProgress`).
+ * have started, and the doorbells).
  *
  * @module
  */
 
 import { atomicAdd } from "../protocol/atomics.ts";
 import { Lane } from "../protocol/lane.ts";
-import { type FromWorker, Status } from "../protocol/messages.ts";
+import { Status } from "../protocol/messages.ts";
 import { ResultWriter } from "../protocol/result_batch.ts";
 import { toWire } from "../sync/wire.ts";
 import type { Compiled } from "./compile.ts";
-import { checkMemory } from "./lifecycle.ts";
+import { checkMemorySince } from "./lifecycle.ts";
 import { isCrashed, post } from "./scope.ts";
 
 /** Results are sent at the end of each batch, or sooner once this old (ms). */
@@ -60,64 +59,9 @@ export function beginBatch(now: number = performance.now()): void {
   progressPosted = false;
 }
 
-/** Progress values waiting to go as one message: `[id, value, id, value, …]`, primitives only. */
-let progressQueue: unknown[] = [];
-/** When the last progress message left, or the first queued value was queued. */
-let progressAt = -Infinity;
-/** A timer that sends queued progress (see `sendProgress`), if set. */
-let progressSoon: ReturnType<typeof setTimeout> | undefined;
-/** Queued progress values go once this many are waiting (`[id, value]` pairs). */
-const PROGRESS_BATCH = 1024;
-
-/**
- * Sends `value`, progress of job `id`: at once if no progress left within
- * `FLUSH_AFTER_MS` (the first value of a burst, and a slow task's); values
- * that follow quickly wait, at most that long (or until 1,024 wait, or the
- * job's answers leave, which they precede) and go as one message. A flood
- * of one message per value would starve the pool's timers on Deno (its
- * event loop runs queued worker messages ahead of them) and cost a message
- * each. A value that is an object goes at once, behind the waiting ones
- * (`message`: its message, with `items` set to `[id, value]`, moving
- * `moved`), so a value that cannot be cloned throws here, to the caller of
- * `progress()`.
- */
-export function sendProgress(
-  id: number,
-  value: unknown,
-  message?: Extract<FromWorker, { type: "progress" }>,
-  moved: Transferable[] = [],
-): void {
+/** A job posted progress (see `progressPosted`). */
+export function progressSent(): void {
   progressPosted = true;
-  const now = performance.now();
-  if (message !== undefined || (progressQueue.length === 0 && now - progressAt >= FLUSH_AFTER_MS)) {
-    flushProgress();
-    post(message ?? { type: "progress", items: [id, value] }, moved);
-    progressAt = now;
-    return;
-  }
-  if (progressQueue.length === 0) progressAt = now;
-  progressQueue.push(id, value);
-  if (progressQueue.length >= 2 * PROGRESS_BATCH || now - progressAt >= FLUSH_AFTER_MS) {
-    flushProgress();
-  } else {
-    progressSoon ??= setTimeout(() => {
-      progressSoon = undefined;
-      flushProgress();
-    }, FLUSH_AFTER_MS);
-  }
-}
-
-/** Sends the progress values waiting, as one message. */
-export function flushProgress(): void {
-  if (progressSoon !== undefined) {
-    clearTimeout(progressSoon);
-    progressSoon = undefined;
-  }
-  if (progressQueue.length === 0 || isCrashed()) return;
-  const items = progressQueue;
-  progressQueue = [];
-  post({ type: "progress", items }); // primitives: always cloneable
-  progressAt = performance.now();
 }
 
 /** Whether the answers so far took long enough that they should not wait for the rest. */
@@ -157,12 +101,12 @@ export function flush(): void {
     clearTimeout(soon);
     soon = undefined;
   }
-  flushProgress(); // ahead of the answers: the pool drops progress of a job that has ended
   if (out.empty || isCrashed()) return;
-  // Before any answers leave, mid-batch too (a slow job's): once the pool
-  // has them it may send this worker more, unless it knows it is over.
-  checkMemory();
   const now = performance.now();
+  // Before any answers leave, mid-batch too (a slow job's): once the pool
+  // has them it may send this worker more, unless it knows it is over. (At a
+  // batch's end `runJobs` has just checked.)
+  checkMemorySince(FLUSH_AFTER_MS, now);
   out.flush(now - batchStart, post);
   atomicAdd(status, Status.TO_MAIN, 1);
   batchStart = now;

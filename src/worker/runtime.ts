@@ -44,13 +44,21 @@ import {
   lane,
   maybeFlush,
   out,
+  progressSent,
   pushReturn,
   pushThrow,
-  sendProgress,
   slowSoFar,
   status,
 } from "./outbox.ts";
-import { inWorker, isCrashed, nameThisWorker, scope, setPostKey, watchOwnEnd } from "./scope.ts";
+import {
+  inWorker,
+  isCrashed,
+  nameThisWorker,
+  post,
+  scope,
+  setPostKey,
+  watchOwnEnd,
+} from "./scope.ts";
 import {
   creditStream,
   runAsyncGenerator,
@@ -145,14 +153,10 @@ function contextNow(): JobContext | undefined {
     if (made.id === currentJob) return made;
     made.ended = true; // a job that ended synchronously
   }
-  return made = new LiveContext(currentJob, progressOf);
+  return made = new LiveContext(currentJob, sendProgress);
 }
 
-function progressOf(id: number, value: unknown): void {
-  const type = typeof value;
-  if (type !== "object" && type !== "function" && type !== "symbol" || value === null) {
-    return sendProgress(id, value); // may wait for the values that follow
-  }
+function sendProgress(id: number, value: unknown): void {
   // Moved, as a result is, if marked with transfer().
   let moved: Transferable[] = [];
   if (isTransferred(value)) {
@@ -162,14 +166,13 @@ function progressOf(id: number, value: unknown): void {
   // A Semaphore or Lock in it arrives working, as in a result: the pool revives
   // what is marked shared, and takes anything else as it is.
   const wire = toWire(value);
-  sendProgress(
-    id,
-    value,
+  post(
     wire === undefined
-      ? { type: "progress", items: [id, value] }
-      : { type: "progress", items: [id, wire], shared: true },
+      ? { type: "progress", id, value }
+      : { type: "progress", id, value: wire, shared: true },
     moved,
   );
+  progressSent();
 }
 
 /**
@@ -542,7 +545,8 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     }
   }
   endCalls();
-  // (flush() checks the memory before the answers, so the pool sends this worker nothing after them.)
+  // Before the answers, so the pool sends this worker nothing after them.
+  checkMemory();
   // A lone job's pool may answer its result with the next job at once, before this
   // worker is back in its spin: it finds the lane open, the request waits there.
   if (isLone(jobs)) lane?.listen();

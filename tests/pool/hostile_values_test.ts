@@ -594,7 +594,7 @@ describe("Pool: tasks that use the worker's own messaging", () => {
         { type: "uncaught", error: { name: "Error", message: "forged" } },
         { type: "retired", threw: false, error: null },
         { type: "overMemory", bytes: 1 },
-        { type: "progress", items: [1, "forged"] },
+        { type: "progress", id: 1, value: "forged" },
       ];
       // A slow job in flight meanwhile, whose answer a forged one could take.
       const slow = pool.run(async () => {

@@ -162,6 +162,12 @@ describe("isolation options are checked", () => {
       },
     };
     assert.throws(() => new Pool({ env: unreadable }), /reading "env\.A" threw: no$/);
+    const keyless = new Proxy({}, {
+      ownKeys() {
+        throw new Error("trap");
+      },
+    });
+    assert.throws(() => new Pool({ env: keyless }), /reading "env"'s fields threw: trap$/);
     const data = {
       get x(): number {
         throw new RangeError("x cannot be read");

@@ -752,6 +752,12 @@ describe("Pool.exec()", () => {
       },
     );
     assert.equal(bytes.byteLength, 8, "nothing moved");
+    const moved = structuredClone(new ArrayBuffer(4), { transfer: [] });
+    structuredClone(moved, { transfer: [moved] }); // detaches it
+    await assert.rejects(pool.exec((n: number) => n, [1], { transfer: [moved] }), {
+      name: "TypeError",
+      message: /^Cannot run job: "transfer\[0\]" is an ArrayBuffer already moved \(detached\)$/,
+    });
     assert.equal(pool.pending, 0);
   });
 });
