@@ -270,14 +270,21 @@ describe("setup() and teardown()", () => {
     },
   );
 
-  it("a teardown() that throws is reported as an error event; the worker still goes", async () => {
-    const shared = counts();
-    const pool = hooksPool({ counts: shared, failTeardown: true });
+  /** The `error` events of a pool whose teardown() fails as `failTeardown` says, after one job and shutdown(). */
+  async function teardownErrors(
+    failTeardown: NonNullable<Tasks.HooksData["failTeardown"]>,
+  ): Promise<PoolEventMap["error"][]> {
+    const pool = hooksPool({ counts: counts(), failTeardown });
     const errors: PoolEventMap["error"][] = [];
     pool.addEventListener("error", (event) => errors.push(event));
     assert.equal(await pool.run("echo", 1), 1);
     assert.equal(await pool.shutdown(), true);
     assert.equal(pool.alive, 0);
+    return errors;
+  }
+
+  it("a teardown() that throws is reported as an error event; the worker still goes", async () => {
+    const errors = await teardownErrors(true);
     assert.equal(errors.length, 1);
     assert.match(String((errors[0]!.detail.error as Error).message), /teardown broke/);
     assert.equal(errors[0]!.detail.name, "ThreadPool-1");
@@ -285,12 +292,7 @@ describe("setup() and teardown()", () => {
 
   for (const thrown of ["undefined", "null"] as const) {
     it(`a teardown() that throws ${thrown} is reported as an error event holding it; the worker still goes`, async () => {
-      const pool = hooksPool({ counts: counts(), failTeardown: thrown });
-      const errors: PoolEventMap["error"][] = [];
-      pool.addEventListener("error", (event) => errors.push(event));
-      assert.equal(await pool.run("echo", 1), 1);
-      assert.equal(await pool.shutdown(), true);
-      assert.equal(pool.alive, 0);
+      const errors = await teardownErrors(thrown);
       assert.equal(errors.length, 1);
       assert.equal(errors[0]!.detail.error, thrown === "null" ? null : undefined);
     });
@@ -298,11 +300,7 @@ describe("setup() and teardown()", () => {
 
   it("a teardown() or setup() that throws what cannot be cloned is reported saying which hook threw what", async () => {
     {
-      const pool = hooksPool({ counts: counts(), failTeardown: "symbol" });
-      const errors: PoolEventMap["error"][] = [];
-      pool.addEventListener("error", (event) => errors.push(event));
-      assert.equal(await pool.run("echo", 1), 1);
-      assert.equal(await pool.shutdown(), true);
+      const errors = await teardownErrors("symbol");
       assert.equal(errors.length, 1);
       const error = errors[0]!.detail.error as Error;
       assert.ok(error instanceof TypeError, String(error));
