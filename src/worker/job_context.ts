@@ -39,10 +39,11 @@ export interface JobContext {
    */
   readonly signal: AbortSignal;
   /**
-   * Sends `value` (structured-cloned, or moved if marked with `transfer()`; a
-   * Semaphore or Lock in it, alone or at any depth, arrives working) to the main thread, to `exec`'s
-   * `onProgress` and the pool's `progress` event, in order. Values sent after
-   * the job ended, or that arrive after it ended, are dropped.
+   * Sends `value` (structured-cloned, or moved if marked with `transfer()`;
+   * a Semaphore or Lock in it, alone or at any depth, arrives working) to the
+   * main thread, to `exec`'s `onProgress` and the pool's `progress` event, in
+   * order. Values sent after the job ended, or that arrive after it ended, are
+   * dropped.
    *
    * @throws {TypeError} If `value` cannot be cloned.
    */
