@@ -158,6 +158,11 @@ describe("Pool: results the runtime refuses inside the results message", () => {
       return low;
     });
   };
+  /** `settling`'s outcomes, failing the test (not hanging it) if they take 20 s. */
+  const ended = async <T>(settling: Promise<T>): Promise<T> => {
+    assert.ok(await within(settling, 20_000), "the jobs ended");
+    return settling;
+  };
   const crashes = (pool: Pool) => {
     const seen = { count: 0 };
     pool.addEventListener("workerexit", (event) => {
@@ -213,11 +218,11 @@ describe("Pool: results the runtime refuses inside the results message", () => {
       return value;
     };
     for (let below = 4; below >= 0; below--) {
-      const [before, result, after] = await Promise.allSettled([
+      const [before, result, after] = await ended(Promise.allSettled([
         pool.run((x: number) => x, 1),
         pool.run(deep, limit - below),
         pool.run((x: number) => x, 2),
-      ]);
+      ]));
       assert.deepEqual([before, after], [
         { status: "fulfilled", value: 1 },
         { status: "fulfilled", value: 2 },
@@ -269,7 +274,7 @@ describe("Pool: results the runtime refuses inside the results message", () => {
       );
       return "answered";
     };
-    const outcome = await Promise.allSettled([pool.run(answersThenDies)]);
+    const outcome = await ended(Promise.allSettled([pool.run(answersThenDies)]));
     if (outcome[0].status === "rejected") {
       assert.ok(outcome[0].reason instanceof WorkerCrashedError, String(outcome[0].reason));
     }
@@ -302,11 +307,11 @@ describe("Pool: results the runtime refuses inside the results message", () => {
       });
       return "killer";
     };
-    const outcomes = await Promise.allSettled([
+    const outcomes = await ended(Promise.allSettled([
       pool.run(meet, { me: a, other: b, k: 0, runs }),
       pool.run(meet, { me: b, other: a, k: 1, runs }),
       pool.run(killer, runs),
-    ]);
+    ]));
     // However the crash fell, each ends (before: the two went again one at a time,
     // each waiting for the other for ever).
     for (const [k, outcome] of outcomes.slice(0, 2).entries()) {
