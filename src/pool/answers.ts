@@ -99,7 +99,9 @@ export class Answers {
    */
   progress(slot: WorkerSlot, id: number, sent: unknown, shared: boolean): void {
     const job = runningEntry(slot, id);
-    if (job === undefined || job.ended) return;
+    if (job === undefined) return;
+    this.#recovery.lookIfDue(job); // its time or grace may be up
+    if (job.ended) return;
     const value = shared ? revived(sent) : sent;
     const onProgress = deferredOf(job, id)?.onProgress;
     if (onProgress !== undefined) this.#results.later(onProgress, value);

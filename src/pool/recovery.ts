@@ -43,6 +43,12 @@ export interface RecoveryHost {
   endQueued(end: (job: Job, id: number) => void): number;
 }
 
+/** When a timed job's timeout looks next (the pool's clock), and the look. */
+interface Look {
+  at: number;
+  check: () => void;
+}
+
 /** Crash, start-failure, timeout and abort handling for one pool. */
 export class Recovery {
   readonly #options: ResolvedOptions;
@@ -53,6 +59,8 @@ export class Recovery {
   readonly #stats: StatsRecorder;
   /** Jobs moved once off a worker that did not start them (see #stuck), by the id that waited. */
   readonly #movedStuck = new Set<number>();
+  /** Each timed job's next look at its timeout (see `armTimeout`, `lookIfDue`). */
+  readonly #looks = new WeakMap<Job, Look>();
   readonly #host: RecoveryHost;
 
   constructor(
@@ -125,7 +133,7 @@ export class Recovery {
         if (unread.waitFor(job, expire)) return;
         this.replace(slot, why);
       };
-      job.timer = new GraceTimer(systemClock.setTimer(expire, grace));
+      job.timer = new GraceTimer(expire, grace);
       return;
     }
     this.replace(slot, why);
@@ -172,11 +180,15 @@ export class Recovery {
     // An argument's getter, run as its message was copied, may have ended it or the pool.
     if (job.ended || job.slot !== slot || slot.dead) return;
     const timeout = job.timeout;
-    const look = Math.max(1, timeout / 16);
+    const every = Math.max(1, timeout / 16);
     let from = this.#clock.now(); // when it was sent, or last seen waiting
     let unread: UnreadAnswers | undefined; // those posted when its time ran out
     let freeSince: number | undefined; // since when it waits with nothing ahead of it
     const patience = Math.max(timeout, this.#options.startTimeout);
+    const lookIn = (ms: number, now: number) => {
+      look.at = now + ms;
+      job.timer = this.#clock.setTimer(check, ms);
+    };
     const check = () => {
       job.timer = undefined;
       if (job.ended || job.slot !== slot || slot.dead) return;
@@ -184,7 +196,7 @@ export class Recovery {
       // A worker still starting holds its jobs waiting; with shared memory the
       // pool sees one start even before it has read the worker's "ready".
       if (!slot.ready && !slot.statusShared) {
-        job.timer = this.#clock.setTimer(check, look);
+        lookIn(every, now);
         return;
       }
       const progress = slot.progressOf(job);
@@ -203,12 +215,12 @@ export class Recovery {
           if (now - freeSince >= patience) return this.#stuck(slot, job, patience);
         } else freeSince = undefined;
         from = now;
-        job.timer = this.#clock.setTimer(check, look);
+        lookIn(every, now);
         return;
       }
       const left = Math.max(from, slot.ready ? slot.readyAt : 0) + timeout - now;
       if (left > 0) {
-        job.timer = this.#clock.setTimer(check, left);
+        lookIn(left, now);
         return;
       }
       // It may have ended in time, its answer unread while this thread was
@@ -221,8 +233,31 @@ export class Recovery {
       this.stopRunning(job, error, "timeout");
       this.#host.changed();
     };
+    const look: Look = { at: 0, check };
+    this.#looks.set(job, look);
     // A worker still starting, or jobs ahead of it: it looks until it sees the job start.
-    job.timer = this.#clock.setTimer(check, !slot.ready || slot.heldBack(job) ? look : timeout);
+    lookIn(!slot.ready || slot.heldBack(job) ? every : timeout, from);
+  }
+
+  /**
+   * A progress message of `job` arrived: if its timer (its timeout's next
+   * look, or its abort grace) is overdue, it runs now. Deno reads a worker's
+   * queued messages ahead of timers, so a task calling `progress()` in a loop
+   * would otherwise hold back its own timeout, and its worker's replacement,
+   * by seconds.
+   */
+  lookIfDue(job: Job): void {
+    const timer = job.timer;
+    if (timer === undefined) return;
+    if (timer instanceof GraceTimer) {
+      if (systemClock.now() < timer.at) return;
+      systemClock.clearTimer(timer.id);
+      return timer.run();
+    }
+    const look = this.#looks.get(job);
+    if (look === undefined || this.#clock.now() < look.at) return;
+    this.#clock.clearTimer(timer);
+    look.check();
   }
 
   /**
@@ -518,9 +553,20 @@ function messageOf(error: unknown): string {
   }
 }
 
-/** A timer on the system clock, not the pool's: an abort grace's (see `stopRunning`), or a wait for answers (`armTimeout`). */
+/**
+ * A timer on the system clock, not the pool's: an abort grace's (see
+ * `stopRunning`), or a wait for answers (`armTimeout`); due at `at`.
+ */
 class GraceTimer {
-  constructor(readonly id: unknown) {}
+  readonly id: unknown;
+  readonly at: number;
+  readonly run: () => void;
+
+  constructor(run: () => void, ms: number) {
+    this.id = systemClock.setTimer(run, ms);
+    this.at = systemClock.now() + ms;
+    this.run = run;
+  }
 }
 
 /**
@@ -541,7 +587,7 @@ class UnreadAnswers {
   /** If some of those answers are still unread, arms `job`'s timer to run `look` again; whether it did. */
   waitFor(job: Job, look: () => void): boolean {
     if (((this.#slot.answers - this.#posted) | 0) >= 0) return false;
-    job.timer = new GraceTimer(systemClock.setTimer(look, 1));
+    job.timer = new GraceTimer(look, 1);
     return true;
   }
 }

@@ -13,6 +13,7 @@ import type { PoolEventMap } from "../../src/pool/pool.ts";
 import { jobContext } from "../../src/worker/runtime.ts";
 import type * as Tasks from "../fixtures/job_context_tasks.ts";
 import { FakeClock } from "../_fake_clock.ts";
+import type { Clock } from "../../src/timers/clock.ts";
 import { fixture } from "../_util.ts";
 
 const tasks = fixture("job_context_tasks.ts");
@@ -290,6 +291,37 @@ describe("jobContext().signal and abortGrace", () => {
     assert.equal(await until(shared, 1), 1);
     assert.equal(await pool.run("workerName"), before);
     assert.deepEqual(exits, []);
+  });
+
+  it("a progress value after the job's timeout ends the job, though this thread's timers are held back", async () => {
+    // Deno reads a worker's queued messages ahead of timers: a task calling
+    // progress() in a loop held back its own timeout by seconds. A clock
+    // whose timers never run stands for this thread, too busy for them.
+    let now = 0;
+    let ids = 0;
+    const held: Clock = { now: () => now, setTimer: () => ++ids, clearTimer() {} };
+    await using pool = new Pool<typeof Tasks>({
+      maxChildren: 1,
+      module: tasks,
+      abortGrace: 5_000,
+      clock: held,
+    });
+    await pool.run("workerName");
+    const shared = memory();
+    const seen: unknown[] = [];
+    const job = pool.exec("reportWaitReport", [shared], {
+      timeout: 20,
+      onProgress(value) {
+        seen.push(value);
+        now += 50; // its time passes, then it reports again
+        Atomics.store(shared, 0, 1);
+        Atomics.notify(shared, 0);
+      },
+    });
+    await assert.rejects(job, { name: "TaskTimeoutError" });
+    assert.deepEqual(seen, ["first"]);
+    Atomics.store(shared, 1, 1); // the task may end
+    Atomics.notify(shared, 1);
   });
 
   it("taskTimeout: the task sees its signal and keeps its worker", async () => {
