@@ -138,9 +138,10 @@ export class Submitter {
     return new Promise((resolve, reject) => {
       const collector = new Collector(resolve, reject);
       if (isAsyncOnly(iterable)) {
-        const destAt = (firstIndex: number): Destination => ({
+        // Each chunk's first id is known once its items are read (reading may submit).
+        const destAt = (firstIndex: number, firstId: number): Destination => ({
           kind: Sink.COLLECT,
-          collect: { collector, firstId: this.#nextId, firstIndex },
+          collect: { collector, firstId, firstIndex },
         });
         this.mapAsync(task, iterable, destAt, "collect", collector).then(
           () => collector.close(),
@@ -477,7 +478,7 @@ export class Submitter {
   async mapAsync(
     task: unknown,
     source: AsyncIterable<unknown>,
-    destAt: (firstIndex: number) => Destination,
+    destAt: (firstIndex: number, firstId: number) => Destination,
     action: string,
     collector: Collector | null,
   ): Promise<number> {
@@ -494,7 +495,8 @@ export class Submitter {
     const queueRoom = (): void => {
       const room = loop.drainMark - this.#queue.items; // at least 1: under the mark
       const part = items.length <= room ? items : items.slice(0, room);
-      const n = this.map(task, part, destAt(queued), action); // may refuse them: they stay
+      const firstIndex = queued;
+      const n = this.map(task, part, (firstId) => destAt(firstIndex, firstId), action); // may refuse them: they stay
       items = part === items ? [] : items.slice(room);
       collector?.add(n);
       queued += n;

@@ -88,6 +88,31 @@ describe("Pool.collect()", () => {
     }
     assert.deepEqual(await pool.collect((n: number) => n * 10, getters), [0, 10, 20]);
   });
+
+  it("Pool.collect() over an async source keeps each result in place when reading an item submits jobs", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const double = (n: number) => n * 2;
+    // The item's getter first runs as it is read for its job, once the chunk's first index is known.
+    const item = (v: number) => {
+      let submitted = false;
+      return {
+        get v() {
+          if (!submitted) pool.submit(double, 100 + v);
+          submitted = true;
+          return v;
+        },
+      };
+    };
+    async function* source(): AsyncGenerator<unknown> {
+      yield item(0);
+      yield item(1);
+      yield "two";
+    }
+    // Before: [null, { v: 1 }, "two"], the first item's result lost to the id its getter took.
+    assert.deepEqual(await pool.collect((x: unknown) => x, source()), [{ v: 0 }, { v: 1 }, "two"]);
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual((pool.done.drain() as number[]).sort((a, b) => a - b), [200, 202]);
+  });
 });
 
 describe("Pool.proxy()", () => {
