@@ -178,6 +178,12 @@ export class Job {
    * second time (its answer may be what kills the worker).
    */
   answersLost = 0;
+  /**
+   * Was queued at the front (`first`, or sent back after its worker left):
+   * jobs queued later without `first` stay behind it, whatever their
+   * priority.
+   */
+  front = false;
 
   constructor(init: JobInit) {
     this.id = init.id;
@@ -238,6 +244,7 @@ export class Job {
     part.yieldedId = this.yieldedId;
     part.suspect = this.suspect;
     part.answersLost = this.answersLost;
+    part.front = this.front;
     return part;
   }
 

@@ -119,19 +119,27 @@ export class JobQueue {
   }
 
   /**
-   * Queues `job` at the front with `first`; else after every entry of its
-   * priority or higher. Entries added without `first` stay in order of
-   * priority, so the back entry has the lowest: a job of priority 0 behind
-   * entries of priority 0 or more (every plain submit) is one push.
+   * Queues `job` at the very front with `first`; else after every entry of
+   * its priority or higher, and after every entry queued at the front. The
+   * entries queued at the front come first, then those added without
+   * `first`, in order of priority; so the back entry has the lowest, and a
+   * job of priority 0 behind entries of priority 0 or more (every plain
+   * submit) is one push.
    */
   add(job: Job, first: boolean): void {
     this.#open = null;
     const entries = this.entries;
-    if (first) entries.unshift(job);
-    else if (job.priority === 0 && !((entries.at(-1)?.priority ?? 0) < 0)) entries.push(job);
+    if (first) {
+      job.front = true;
+      entries.unshift(job);
+    } else if (job.priority === 0 && !((entries.at(-1)?.priority ?? 0) < 0)) entries.push(job);
     else {
       let at = entries.length;
-      while (at > 0 && entries.at(at - 1)!.priority < job.priority) at--;
+      while (at > 0) {
+        const before = entries.at(at - 1)!;
+        if (before.front || before.priority >= job.priority) break;
+        at--;
+      }
       entries.insert(at, job);
     }
     this.items += job.count;

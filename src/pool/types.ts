@@ -230,7 +230,8 @@ export interface ExecOptions {
   first?: boolean | undefined;
   /**
    * Higher runs first; equal priorities keep FIFO order. `first` still
-   * means the very front.
+   * means the very front: a job queued with it stays ahead of every job
+   * queued later without it, whatever their priorities.
    *
    * @default {0}
    */

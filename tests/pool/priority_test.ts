@@ -39,6 +39,28 @@ describe("Pool priorities", () => {
     assert.deepEqual([...pool.done], ["p1 submit", "p0 submit"]);
   });
 
+  it("Pool jobs queued with first stay ahead of later jobs, whatever their priority and whatever else is queued", async () => {
+    for (const queuedBefore of [[], ["x"]]) {
+      await using pool = new Pool({ maxChildren: 1 });
+      const g = gate();
+      const held = pool.run(waitAtGate, g.memory, "held");
+      await g.started(); // everything below waits behind the held job
+      const runs = [
+        ...queuedBefore.map((value) => pool.run(name, value)),
+        pool.exec(name, ["first -5"], { first: true, priority: -5 }),
+        pool.run(name, "p0"),
+        pool.exec(name, ["p3"], { priority: 3 }),
+        pool.exec(name, ["first 0"], { first: true }),
+      ];
+      const queued = [...pool.jobs].map((job) => job.args[0]);
+      g.open();
+      await held;
+      await Promise.all(runs);
+      // Before: without "x" queued, p0 and p3 went ahead of "first -5".
+      assert.deepEqual(queued, ["first 0", "first -5", "p3", ...queuedBefore, "p0"]);
+    }
+  });
+
   it("Pool priorities are checked", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     await assert.rejects(pool.exec(name, ["x"], { priority: "high" as never }), TypeError);
