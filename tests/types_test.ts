@@ -162,6 +162,21 @@ describe("types: results reach typed callbacks", () => {
   });
 });
 
+describe("types: proxy names", () => {
+  it("a proxy's type has no methods named then, toString, valueOf, toJSON or constructor, as at run time", async () => {
+    type Tasks = typeof import("./fixtures/tasks.ts") & { valueOf(): number; then(): number };
+    await using pool = new Pool<Tasks>({ maxChildren: 1, module: fixture("tasks.ts") });
+    const tasks = pool.proxy();
+    assert.throws(() => {
+      // @ts-expect-error: valueOf is the object's own, not a call of the export
+      const value: Promise<number> = tasks.valueOf();
+      return value;
+    }, TypeError);
+    assert.equal((tasks as { then?: unknown }).then, undefined);
+    assert.deepEqual(await tasks.count(2), [0, 1]);
+  });
+});
+
 describe("types: arguments", () => {
   it("exec() takes a readonly tuple of arguments", async () => {
     await using pool = new Pool({ maxChildren: 1 });

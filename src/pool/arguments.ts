@@ -62,6 +62,8 @@ export function uncloneable(
   return `an argument cannot be cloned (${thrownMessage(error)})`;
 }
 
+const arrayValues = Array.prototype[Symbol.iterator];
+
 /**
  * `map()`'s items, copied so that later changes to the input do not reach
  * queued jobs: an array of numbers becomes one Float64Array (they travel as
@@ -72,9 +74,13 @@ export function uncloneable(
 export function mapItems(
   iterable: Iterable<unknown>,
   room: number,
+  action: string,
 ): unknown[] | Float64Array | null {
   room = Math.max(room, 0); // jobs taken back from workers may fill the queue past maxQueue
-  const source = Array.isArray(iterable) ? iterable : readAtMost(iterable, room);
+  // An array is read by index, unless it has an iterator of its own.
+  const source = Array.isArray(iterable) && iterable[Symbol.iterator] === arrayValues
+    ? iterable
+    : readAtMost(iterable, room, action);
   if (source === null || source.length > room) return null;
   let numeric = true;
   for (let i = 0; i < source.length; i++) {
@@ -100,8 +106,6 @@ export function mapItems(
   return items;
 }
 
-const arrayValues = Array.prototype[Symbol.iterator];
-
 /**
  * `numbers` as one Float64Array. By index, as its length was checked,
  * unless it iterates as arrays do (the engines' fast copy): an array with
@@ -114,15 +118,68 @@ function numbersOf(numbers: number[]): Float64Array {
   return values;
 }
 
-/** The items of `iterable`, or `null` once there are more than `room`. */
-function readAtMost(iterable: Iterable<unknown>, room: number): unknown[] | null {
-  if (room === Infinity) return [...iterable];
+/**
+ * The items of `iterable`, or `null` once there are more than `room`. The
+ * engines' iterators are read with `for … of`; others are checked as they
+ * are read, so that one that breaks the iterator protocol is named, not
+ * reported in the engine's words ("iterable is not iterable").
+ */
+function readAtMost(iterable: Iterable<unknown>, room: number, action: string): unknown[] | null {
+  const own = !BUILT_IN_ITERATORS.has(iterable[Symbol.iterator]);
+  const source = own ? checkedIterable(iterable, action) : iterable;
+  if (room === Infinity) return [...source];
   const items: unknown[] = [];
-  for (const item of iterable) {
+  for (const item of source) {
     if (items.length >= room) return null; // leaving the loop closes the iterator
     items.push(item);
   }
   return items;
+}
+
+/** The `[Symbol.iterator]` methods of the engine's own iterables, whose iterators keep the protocol. */
+const BUILT_IN_ITERATORS = new Set<unknown>([
+  arrayValues,
+  Set.prototype[Symbol.iterator],
+  Map.prototype[Symbol.iterator],
+  String.prototype[Symbol.iterator],
+  Object.getPrototypeOf(Uint8Array.prototype)[Symbol.iterator], // every typed array's
+  Object.getPrototypeOf(Object.getPrototypeOf(arrayValues.call([])))[Symbol.iterator], // generators', iterators'
+]);
+
+/**
+ * `iterable`'s iterator as an iterable whose every step is checked: an
+ * iterator without `next()`, or a `next()` that gives no object, is a
+ * `TypeError` naming it.
+ */
+function checkedIterable(iterable: Iterable<unknown>, action: string): Iterable<unknown> {
+  const iterator: unknown = iterable[Symbol.iterator]();
+  const next = (iterator as Partial<Iterator<unknown>> | null)?.next;
+  if (
+    (typeof iterator !== "object" && typeof iterator !== "function") || iterator === null ||
+    typeof next !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot ${action}: "iterable"'s [Symbol.iterator]() gave ${
+        describe(iterator)
+      }, not an iterator (an object with a next() method)`,
+    );
+  }
+  const checked: Iterator<unknown> = {
+    next() {
+      const result: unknown = next.call(iterator);
+      if (typeof result === "object" && result !== null) return result as IteratorResult<unknown>;
+      throw new TypeError(
+        `Cannot ${action}: "iterable"'s next() gave ${describe(result)}, not an iterator result`,
+      );
+    },
+    return(value?: unknown) {
+      const stop = (iterator as Iterator<unknown>).return;
+      return typeof stop === "function"
+        ? stop.call(iterator, value)
+        : { done: true, value: undefined };
+    },
+  };
+  return { [Symbol.iterator]: () => checked };
 }
 
 /** The most items an async source's chunk holds; see `Submitter.mapAsync`. */

@@ -480,7 +480,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * iterated, not both (awaiting one
    * being iterated rejects with a `TypeError`: a second job would run the
    * task twice); `throw()` on it stops its task as `return()` does.
-   * `toString`, `valueOf`, `toJSON`, `constructor` and `then` are not calls.
+   * `toString`, `toLocaleString`, `valueOf`, `toJSON`, `constructor` and
+   * `then` are not calls (nor in its type): run such an export with
+   * `run(name, …)`. A pool typed without its module has a proxy with an
+   * index signature, so with `noUncheckedIndexedAccess` each call needs `!`;
+   * `Pool<typeof import("./tasks.ts")>` names every method.
    *
    * @throws {TypeError} If the pool has no `module`.
    *

@@ -37,12 +37,13 @@ import type { AnyFunction } from "../task.ts";
  * ```
  */
 export type TaskProxy<M> = {
-  readonly [K in keyof M as M[K] extends AnyFunction ? K : never]: M[K] extends
-    (...args: infer A) => infer R ? [R] extends [never] ? (...args: A) => Promise<never> // always throws
-    : R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown>
-      ? (...args: A) => AsyncIterableIterator<Y> & Promise<Y[]>
-    : (...args: A) => Promise<Awaited<R>>
-    : never;
+  readonly [K in keyof M as K extends NotTask ? never : M[K] extends AnyFunction ? K : never]:
+    M[K] extends (...args: infer A) => infer R
+      ? [R] extends [never] ? (...args: A) => Promise<never> // always throws
+      : R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown>
+        ? (...args: A) => AsyncIterableIterator<Y> & Promise<Y[]>
+      : (...args: A) => Promise<Awaited<R>>
+      : never;
 };
 
 /** What a proxy needs of its pool. */
@@ -214,14 +215,23 @@ async function* valuesOf(result: Promise<unknown>, name: string): AsyncGenerator
  * `then` (or `await pool.proxy()` would call it), and what the runtime asks
  * of any object (`String(tasks)`, `JSON.stringify(tasks)`).
  */
-const NOT_TASKS = new Set([
-  "then",
-  "toString",
-  "toLocaleString",
-  "valueOf",
-  "toJSON",
-  "constructor",
-]);
+const NOT_TASKS = new Set<string>(
+  [
+    "then",
+    "toString",
+    "toLocaleString",
+    "valueOf",
+    "toJSON",
+    "constructor",
+  ] satisfies NotTask[],
+);
+
+/**
+ * Names a proxy never calls, so that it is not taken for a promise or a
+ * value (`await`, `String()`, `JSON.stringify`); exports of these names
+ * run with `pool.run(name, …)`.
+ */
+type NotTask = "then" | "toString" | "toLocaleString" | "valueOf" | "toJSON" | "constructor";
 
 /**
  * Makes the proxy of `pool`, whose task module exports the names used; its

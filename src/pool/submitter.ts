@@ -447,7 +447,7 @@ export class Submitter {
     // No more than the queue has room for is read: an endless iterable meets maxQueue.
     const { maxQueue } = this.#options;
     const room = maxQueue - this.#queue.items;
-    const items = mapItems(iterable as Iterable<unknown>, room);
+    const items = mapItems(iterable as Iterable<unknown>, room, action);
     if (items === null) throw itemsPastRoom(action, room, maxQueue);
     this.checkOpen(); // the iterable and the items' getters ran: one may have closed the pool
     const n = items.length;

@@ -89,6 +89,44 @@ describe("Pool.collect()", () => {
     assert.deepEqual(await pool.collect((n: number) => n * 10, getters), [0, 10, 20]);
   });
 
+  it("Pool.map() and Pool.collect() name an iterable that breaks the iterator protocol, and read an array through its own iterator", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const id = (x: unknown) => x;
+    const noNext = { [Symbol.iterator]: () => ({}) } as unknown as Iterable<number>;
+    const badResult = { [Symbol.iterator]: () => ({ next: () => 5 }) } as unknown as Iterable<
+      number
+    >;
+    // Before: the engine's words ("iterable is not iterable", "undefined is not a function").
+    assert.throws(() => pool.map(id, noNext), {
+      name: "TypeError",
+      message:
+        `Cannot map: "iterable"'s [Symbol.iterator]() gave an object, not an iterator (an object with a next() method)`,
+    });
+    await assert.rejects(pool.collect(id, badResult), {
+      name: "TypeError",
+      message: `Cannot collect: "iterable"'s next() gave 5, not an iterator result`,
+    });
+    // Before: read by index, [1, 2, 3].
+    const own = Object.assign([1, 2, 3], {
+      *[Symbol.iterator]() {
+        yield "only this";
+      },
+    });
+    assert.deepEqual(await pool.collect(id, own), ["only this"]);
+    let closed = 0;
+    const endless: Iterable<number> = {
+      [Symbol.iterator]: () => ({
+        next: () => ({ done: false, value: 1 }),
+        return: () => ({ done: true, value: closed++ }),
+      }),
+    };
+    const small = new Pool({ maxChildren: 1, maxQueue: 3 });
+    assert.throws(() => small.map(id, endless), { name: "QueueFullError" });
+    assert.equal(closed, 1, "the endless iterator was closed");
+    await small.shutdown();
+    assert.equal(pool.stats().jobs.failed, 0);
+  });
+
   it("Pool.collect() over an async source keeps each result in place when reading an item submits jobs", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const double = (n: number) => n * 2;
