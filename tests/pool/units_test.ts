@@ -38,14 +38,14 @@ describe("mapItems()", () => {
     function* counting(): Generator<number> {
       while (true) yield read++;
     }
-    assert.equal(mapItems(counting(), 3), null);
+    assert.equal(mapItems(counting(), 3, "map"), null);
     assert.equal(read, 4);
-    assert.deepEqual(mapItems([1, 2], 2), new Float64Array([1, 2]));
-    assert.equal(mapItems([1, 2, 3], 2), null);
+    assert.deepEqual(mapItems([1, 2], 2, "map"), new Float64Array([1, 2]));
+    assert.equal(mapItems([1, 2, 3], 2, "map"), null);
     // Jobs taken back from workers may fill the queue past maxQueue: the room is then negative.
-    assert.deepEqual(mapItems([], -4), new Float64Array(0));
-    assert.deepEqual(mapItems((function* () {})(), -4), new Float64Array(0));
-    assert.deepEqual(mapItems(["a"], Infinity), ["a"]);
+    assert.deepEqual(mapItems([], -4, "map"), new Float64Array(0));
+    assert.deepEqual(mapItems((function* () {})(), -4, "map"), new Float64Array(0));
+    assert.deepEqual(mapItems(["a"], Infinity, "map"), ["a"]);
   });
 });
 
