@@ -214,7 +214,11 @@ export interface ExecOptions {
    * that throws is reported (`reportError`) and the job goes on.
    */
   onProgress?: ((value: unknown) => void) | undefined;
-  /** Values to move, not copy, with the arguments. */
+  /**
+   * Values to move, not copy, with the arguments. On Deno a job refused at
+   * the call (an argument that cannot be cloned) has moved them too (see
+   * `transfer()`).
+   */
   transfer?: Transferable[] | undefined;
   /**
    * Milliseconds the job may run; past it, it fails with `TaskTimeoutError`

@@ -622,7 +622,11 @@ export function cloneFailure(value: unknown, error: unknown): string {
  * Marks `value` to be moved, not copied, when it crosses to or from a worker:
  * an `ArrayBuffer`, a typed array or `DataView` (its buffer moves), a
  * `MessagePort` or a stream. Use it on a job argument, or return it from a
- * task. After the move the sender's copy is detached (length 0).
+ * task. After the move the sender's copy is detached (length 0). On Deno, a
+ * job refused at the call because another argument cannot be cloned has
+ * detached it too (Deno's structured clone moves the buffers before it
+ * finds the value it refuses), and so has a task's result refused beside
+ * another's: keep a copy if you may need it after a refusal.
  *
  * @typeParam T The value's type; the marker is typed as the value itself so it
  * fits a typed task's parameters.
