@@ -16,7 +16,7 @@
  * @module
  */
 
-import { describe } from "./_checks.ts";
+import { checkTimeout, describe } from "./_checks.ts";
 import { type PoolOptions, resolveMaxChildren } from "./pool/options.ts";
 import { Pool } from "./pool/pool.ts";
 import type { RunResult, TaskArgs, TaskFunction } from "./pool/types.ts";
@@ -211,7 +211,10 @@ function presetOptions(options: unknown, sizes: readonly string[], kind: string)
 }
 
 let shared: Pool | null = null;
-/** Shared pools being shut down by {@linkcode shutdownDefaultPool}, until a shutdown of theirs ends idle. */
+/**
+ * Shared pools being shut down by {@linkcode shutdownDefaultPool}: each until
+ * the call that closed it has its answer, or a shutdown of it ends idle.
+ */
 const closingPools = new Set<Pool>();
 
 /** Bun can unref an idle worker (the pool does it); Deno's web Workers cannot. */
@@ -258,7 +261,8 @@ export function defaultPool(): Pool {
  * finish, then its workers exit. The next `go` creates a new pool. A program
  * need not call it (an idle shared pool never holds it open); tests do, so
  * nothing outlives them. A call made while an earlier one still waits
- * waits for that pool too.
+ * waits for that pool too; once that call has returned (`false` at its
+ * timeout), later calls no longer wait for it.
  *
  * @param timeout Milliseconds to wait for running jobs at most.
  * @returns `false` if jobs were still running at the timeout.
@@ -272,21 +276,27 @@ export function defaultPool(): Pool {
  * ```
  */
 export async function shutdownDefaultPool(timeout?: number): Promise<boolean> {
+  if (timeout !== undefined) checkTimeout(timeout, "timeout", "shut down the default pool");
   const pool = shared;
   let closing: Promise<boolean> | undefined;
   if (pool !== null) {
     closing = pool.shutdown(timeout);
-    if (!pool.closed) return await closing; // a bad timeout: it rejects, the pool stays shared
+    if (!pool.closed) return await closing; // it refused: the pool stays shared
     if (shared === pool) shared = null;
     closingPools.add(pool);
   }
-  // Shared pools an earlier call is still shutting down: this call waits for them too.
-  const idle = await Promise.all([...closingPools].map(async (each) => {
-    const done = await (each === pool ? closing! : each.shutdown(timeout));
-    if (done) closingPools.delete(each);
-    return done;
-  }));
-  return idle.every(Boolean);
+  try {
+    // Shared pools an earlier call is still shutting down: this call waits for them too.
+    const idle = await Promise.all([...closingPools].map(async (each) => {
+      const done = await (each === pool ? closing! : each.shutdown(timeout));
+      if (done) closingPools.delete(each);
+      return done;
+    }));
+    return idle.every(Boolean);
+  } finally {
+    // This call has its answer: later calls no longer wait for the pool it closed.
+    if (pool !== null) closingPools.delete(pool);
+  }
 }
 
 /**
@@ -297,7 +307,8 @@ export async function shutdownDefaultPool(timeout?: number): Promise<boolean> {
  * @param task An inline function or a `task()` reference.
  * @param args The job's arguments (structured clone).
  * @returns The result (a generator's values as an array); rejects with the
- * task's error.
+ * task's error. It has no time limit: for one, or a signal, use
+ * `defaultPool().exec(task, args, { timeout, signal })`.
  *
  * @example Usage
  * ```ts
@@ -313,7 +324,17 @@ export function go<T extends FreeTask>(
   task: T,
   ...args: TaskArgs<TaskFunction<Record<never, never>, T>>
 ): Promise<RunResult<TaskFunction<Record<never, never>, T>>> {
+  if (typeof task === "string") return Promise.reject(nameRefused("go", task));
   return (defaultPool() as Pool<Record<never, never>>).exec(task, args);
+}
+
+/** `go()` and `spawn()` run no pool module: a name has nothing to name. */
+function nameRefused(action: string, name: string): TypeError {
+  return new TypeError(
+    `Cannot ${action}: "task" must be a function or a task() reference, not a name (${
+      JSON.stringify(name)
+    }): use task(moduleUrl, ${JSON.stringify(name)})`,
+  );
 }
 
 /**
@@ -326,6 +347,8 @@ export function go<T extends FreeTask>(
  * @returns The result (a generator's values as an array); rejects with the
  * task's error. Either way the worker is gone when it settles (on Deno, a
  * thread the task left held runs on until it returns to its event loop).
+ * It has no time limit: for one, or a signal, use a pool of one worker,
+ * `exec(task, args, { timeout, signal })` and `shutdown()`.
  *
  * @example Usage
  * ```ts
@@ -340,6 +363,7 @@ export async function spawn<T extends FreeTask>(
   task: T,
   ...args: TaskArgs<TaskFunction<Record<never, never>, T>>
 ): Promise<RunResult<TaskFunction<Record<never, never>, T>>> {
+  if (typeof task === "string") throw nameRefused("spawn", task);
   const pool = new Pool<Record<never, never>>({
     maxChildren: 1,
     childNamePrefix: "spawn",

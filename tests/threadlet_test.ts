@@ -109,6 +109,62 @@ describe("go()", () => {
     }
   });
 
+  it("shutdownDefaultPool() that returned false at its timeout no longer holds later calls", async () => {
+    const held = makeGate();
+    try {
+      const job = go(waitAtGate, held.memory, "held");
+      await held.started();
+      assert.equal(await shutdownDefaultPool(0), false, "a job still runs at the timeout");
+      assert.equal(await go(() => 1), 1); // a new shared pool, idle once this ends
+      // Before: false after 5 s (and never settling without a timeout), waiting for the old pool.
+      assert.equal(await shutdownDefaultPool(5_000), true);
+      held.open();
+      assert.equal(await job, "held");
+    } finally {
+      held.open();
+      await shutdownDefaultPool();
+    }
+  });
+
+  it("shutdownDefaultPool() checks its timeout also when there is no shared pool", async () => {
+    await shutdownDefaultPool();
+    // Before: true, unchecked, until a go() had made a pool.
+    await assert.rejects(shutdownDefaultPool(-1), {
+      name: "RangeError",
+      message: /Cannot shut down the default pool: "timeout"/,
+    });
+    await assert.rejects(shutdownDefaultPool("soon" as never), { name: "TypeError" });
+  });
+
+  it("go() and spawn() refuse a name, and a hand-made task reference that task() would refuse", async () => {
+    type Untyped = (task: unknown, ...args: unknown[]) => Promise<unknown>;
+    const [anyGo, anySpawn] = [go as unknown as Untyped, spawn as unknown as Untyped];
+    try {
+      // Before: "the pool has no "module" option", an option go() has not.
+      await assert.rejects(anyGo("double"), {
+        name: "TypeError",
+        message:
+          'Cannot go: "task" must be a function or a task() reference, not a name ("double"): use task(moduleUrl, "double")',
+      });
+      await assert.rejects(anySpawn("double"), { name: "TypeError", message: /Cannot spawn/ });
+      // Before: imported as it is, against the worker's URL (Deno) or the working directory (Bun).
+      const relative = { module: "./tasks.ts", name: "double" };
+      await assert.rejects(anyGo(relative, 1), {
+        name: "TypeError",
+        message:
+          /"task" is a task reference whose "module" is not an absolute URL \("\.\/tasks\.ts"\)/,
+      });
+      const unnamed = { module: tasks.href, name: "" };
+      await assert.rejects(anyGo(unnamed, 1), {
+        name: "TypeError",
+        message: /"name" is empty/,
+      });
+      assert.equal(await go(task<(n: number) => number>(tasks, "double"), 2), 4);
+    } finally {
+      await shutdownDefaultPool();
+    }
+  });
+
   it("defaultPool() closed through the Pool API (await using) is replaced at the next go()", async () => {
     try {
       let first: Pool;

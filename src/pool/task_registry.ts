@@ -7,7 +7,7 @@
  */
 
 import type { TaskSpec } from "../protocol/messages.ts";
-import { isTaskRef } from "../task.ts";
+import { isTaskRef, type TaskRef } from "../task.ts";
 import { describe } from "../_checks.ts";
 
 /** No task yet: matches nothing a caller can pass. */
@@ -65,10 +65,12 @@ export class TaskRegistry {
       return this.#add(`n:${task}`, { kind: "export", module: null, name: task });
     }
     if (isTaskRef(task)) {
+      const key = `e:${task.module}#${task.name}`;
+      if (!this.#byKey.has(key)) checkRef(task); // one made by hand, not by task()
       this.imports = true;
       const failed = this.#failedModules.get(task.module);
       return this.#add(
-        `e:${task.module}#${task.name}`,
+        key,
         failed === undefined
           ? { kind: "export", module: task.module, name: task.name }
           : { kind: "failed", module: task.module, message: failed },
@@ -145,5 +147,27 @@ export class TaskRegistry {
       this.#byKey.set(key, index);
     }
     return index;
+  }
+}
+
+/**
+ * A task reference made by hand must be what `task()` makes: a worker
+ * imports its `module` as it is, so a relative one would be resolved against
+ * the worker's own URL (Deno) or the working directory (Bun).
+ */
+function checkRef(ref: TaskRef): void {
+  let absolute = true;
+  try {
+    new URL(ref.module);
+  } catch {
+    absolute = false;
+  }
+  if (!absolute || ref.name === "") {
+    const wrong = absolute
+      ? `"name" is empty`
+      : `"module" is not an absolute URL (${JSON.stringify(ref.module)})`;
+    throw new TypeError(
+      `Cannot submit job: "task" is a task reference whose ${wrong}; make it with task(new URL("./tasks.ts", import.meta.url), "name")`,
+    );
   }
 }
