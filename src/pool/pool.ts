@@ -390,8 +390,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * An `AsyncIterable` (a file's lines, a socket) is read with
    * back-pressure: items are queued in chunks as they come (what was read
    * is queued as soon as the source keeps the next item waiting), and
-   * reading pauses while the queue is at its high-water mark, so at most
-   * about `highWaterMark` items wait in memory; the promise resolves once
+   * no more is read than the queue has room for under its high-water mark
+   * (reading pauses while it is full), so at most about `highWaterMark`
+   * items wait in memory; the promise resolves once
    * the source is exhausted and every item is queued (only then do
    * `pending`, `wait()` and `shutdown()` see them all: await it first). If
    * the source throws, the items read before run and the promise rejects

@@ -133,6 +133,12 @@ export class Submitter {
     return this.add(task, args, this.defaultTarget, false);
   }
 
+  /** How many items of an async source to hold at most: the queue's room under its mark, at least 1. */
+  #readRoom(): number {
+    const room = this.#loop.drainMark - this.#queue.items;
+    return room > 1 ? room : 1;
+  }
+
   /** `pool.collect(task, iterable)`: the results in input order, or the first failure. */
   collect(task: unknown, iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<unknown[]> {
     return new Promise((resolve, reject) => {
@@ -528,7 +534,9 @@ export class Submitter {
     };
     try {
       while (!ended) {
-        while (!ended && items.length < size) {
+        // No more than the queue has room for: items read ahead would only wait in memory.
+        const most = Math.min(size, this.#readRoom());
+        while (!ended && items.length < most) {
           let next: IteratorResult<unknown>;
           try {
             const read = iterator.next();

@@ -449,8 +449,11 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     await using pool = new Pool({ maxChildren: 1, highWaterMark: 200 });
     let produced = 0;
     let most = 0;
-    // Each time the source is asked for an item, see how much waits in the queue.
+    let mostAhead = 0;
+    // Each time the source is asked for an item, see how much waits in the
+    // queue, and how much was read but not queued yet.
     const onItem = () => {
+      mostAhead = Math.max(mostAhead, produced - (pool.pending + pool.done.length));
       produced++;
       most = Math.max(most, pool.jobs.length);
     };
@@ -465,6 +468,8 @@ describe("Pool.map() and Pool.collect() over an AsyncIterable", () => {
     await pool.wait();
     assert.equal(produced, 20_000);
     assert.ok(most <= 200, `at most ${most} queued`);
+    // Before: up to 1,024 (a whole chunk) read ahead of the queue.
+    assert.ok(mostAhead <= 200, `at most ${mostAhead} read and not queued`);
     assert.equal(pool.done.length, 20_000);
   });
 
