@@ -46,7 +46,7 @@ import {
   Sink,
 } from "./_batch.ts";
 import { ChunkProducer } from "./_producer.ts";
-import { CompletedTaker, NOTHING } from "../pool/completed.ts";
+import { completedEntries, CompletedTaker } from "../pool/completed.ts";
 import { abortWith } from "../pool/job.ts";
 import { isAsyncOnly } from "../pool/arguments.ts";
 import { SHUTDOWN_OPTION_NAMES } from "../pool/exec_checks.ts";
@@ -465,46 +465,19 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
    *
    * @param wait `undefined`: until nothing is pending and both queues are
    * drained; `false`: only the entries there at this call; a number: at
-   * most that many ms, also in the middle of a backlog.
+   * most that many ms from this call, also in the middle of a backlog
+   * (nothing is taken after it). The iterator's `return()` ends it at once,
+   * also while a `next()` waits (that `next()` then gives `done`).
    */
   asCompleted(wait?: number | false): AsyncIterableIterator<unknown> {
     // Checked at the call, not at the first next() an async generator would wait for.
     if (wait !== undefined && wait !== false) checkTimeout(wait, "wait", "iterate results");
-    return this.#completed(new CompletedTaker(this.#results, wait === false), wait);
-  }
-
-  async *#completed(
-    taker: CompletedTaker,
-    wait: number | false | undefined,
-  ): AsyncGenerator<unknown, void, undefined> {
-    let timer: TimerId | undefined;
-    let expired = false;
-    const end = typeof wait === "number" ? systemClock.now() + wait : Infinity;
-    const deadline = typeof wait === "number" && wait !== Infinity
-      ? new Promise<void>((resolve) => {
-        // Unref'd: an iterator left at a `yield` never clears it (see Pool's).
-        timer = systemClock.setTimer(
-          () => {
-            expired = true;
-            resolve();
-          },
-          wait,
-          { unref: true },
-        );
-      })
-      : undefined;
-    try {
-      while (true) {
-        for (let entry = taker.take(); entry !== NOTHING; entry = taker.take()) {
-          yield entry;
-          if (expired || (end !== Infinity && systemClock.now() >= end)) return;
-        }
-        if (wait === false || expired || this.#producer.pending === 0) return;
-        await this.#results.changed(deadline);
-      }
-    } finally {
-      systemClock.clearTimer(timer);
-    }
+    const results = this.#results;
+    return completedEntries(new CompletedTaker(results, wait === false), wait, systemClock, {
+      pending: () => this.#producer.pending,
+      changed: () => results.changed(),
+      wake: () => results.commit(),
+    });
   }
 
   // --------------------------------------------------------------- lifecycle

@@ -7,6 +7,7 @@
 
 import { type Deque, frontIndex } from "../deque.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
+import type { Clock } from "../timers/clock.ts";
 
 /** A pool's result queues and their counters. */
 export interface ResultQueues {
@@ -52,5 +53,93 @@ export class CompletedTaker {
       return failed.shift();
     }
     return NOTHING;
+  }
+}
+
+/** What an `asCompleted()` iterator waits on, of its pool. */
+export interface CompletedWaits {
+  /** How many jobs have not ended. */
+  pending(): number;
+  /** Resolves at the pool's next change of results, or at `wake()`. */
+  changed(): Promise<void>;
+  /** Resolves every `changed()` now. */
+  wake(): void;
+}
+
+/**
+ * `asCompleted(wait)`: the entries `taker` takes, as they arrive; it ends
+ * once nothing is pending and nothing is left to take, with `wait` false
+ * once what was there at the call is taken, or `wait` ms after the call
+ * (also in the middle of a backlog: nothing is taken after it). Its
+ * `return()` ends it at once, also while a `next()` waits (that `next()`
+ * then gives `done`): an async generator's own `return()` would wait for
+ * that `next()`, for ever if no result came.
+ */
+export function completedEntries(
+  taker: CompletedTaker,
+  wait: number | false | undefined,
+  clock: Clock,
+  waits: CompletedWaits,
+): AsyncIterableIterator<unknown> {
+  const stop = { stopped: false };
+  const entries = takeAsTheyCome(taker, wait, clock, waits, stop);
+  const stopping = (): void => {
+    stop.stopped = true;
+    waits.wake(); // a next() waiting wakes, sees `stopped` and ends
+  };
+  return {
+    next: () => entries.next(),
+    return: (value?: unknown) => {
+      stopping();
+      return entries.return(value as undefined);
+    },
+    throw: (error?: unknown) => {
+      stopping();
+      return entries.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+async function* takeAsTheyCome(
+  taker: CompletedTaker,
+  wait: number | false | undefined,
+  clock: Clock,
+  waits: CompletedWaits,
+  stop: { stopped: boolean },
+): AsyncGenerator<unknown, void, undefined> {
+  let timer: unknown;
+  let expired = false;
+  // The deadline wakes the loop the way a result does; racing a promise
+  // that lives as long as the loop would keep one reaction per wake-up.
+  // Unref'd: an iterator left at a `yield` never reaches its `finally`,
+  // and its deadline must not hold the program (the jobs it waits for do).
+  // A consumer that never lets a timer run still stops at `end`.
+  const end = typeof wait === "number" ? clock.now() + wait : Infinity;
+  if (typeof wait === "number" && wait !== Infinity) {
+    timer = clock.setTimer(
+      () => {
+        expired = true;
+        waits.wake();
+      },
+      wait,
+      { unref: true },
+    );
+  }
+  const over = () => stop.stopped || expired || (end !== Infinity && clock.now() >= end);
+  try {
+    while (!over()) {
+      const entry = taker.take();
+      if (entry !== NOTHING) {
+        yield entry;
+        continue;
+      }
+      if (wait === false || waits.pending() === 0) return;
+      await waits.changed();
+    }
+  } finally {
+    if (timer !== undefined) clock.clearTimer(timer);
   }
 }

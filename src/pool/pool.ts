@@ -885,9 +885,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    *
    * @param wait `undefined`: until the pool is idle and both queues are
    * drained; `false`: only the entries there at this call; a number: as
-   * `undefined`, but at most that many ms, also in the middle of a backlog
-   * (a deadline that does not keep the program running, e.g. for an
-   * iterator left unfinished). Delayed and scheduled jobs count
+   * `undefined`, but at most that many ms from this call, also in the
+   * middle of a backlog: nothing is taken after it (so `0` takes nothing;
+   * `false` takes what is there now). The deadline does not keep the
+   * program running (e.g. for an iterator left unfinished). The iterator's
+   * `return()` ends it at once, also while a `next()` waits for an entry
+   * (that `next()` then gives `done`). Delayed and scheduled jobs count
    * once their timer has queued them: between a schedule's ticks the pool is
    * idle, and the iterator ends; wait on `doneCount` to follow a schedule.
    *
@@ -907,7 +910,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     // Checked at the call, not at the first next() an async generator would wait for.
     if (wait !== undefined && wait !== false) checkTimeout(wait, "wait", "iterate results");
     const loop = this.#loop;
-    return this.#results.completed(wait ?? true, this.#clock, () => loop.pending);
+    return this.#results.completed(wait, this.#clock, () => loop.pending);
   }
 
   // ---------------------------------------------------------- watching it

@@ -18,7 +18,7 @@ import { MAX_COUNT } from "../sync/_layout.ts";
 import { Semaphore, takeAll } from "../sync/semaphore.ts";
 import { reportGlobally } from "../_checks.ts";
 import type { Clock } from "../timers/clock.ts";
-import { CompletedTaker, NOTHING } from "./completed.ts";
+import { completedEntries, CompletedTaker } from "./completed.ts";
 import { type Addressed, deferredOf, type Job, Sink } from "./job.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { StatsRecorder } from "./stats.ts";
@@ -195,56 +195,17 @@ export class Results {
     if (callback) this.#calls.push(callback, id, NO_ARGUMENT);
   }
 
-  /**
-   * `pool.asCompleted(wait)`: takes results from `done` and errors from
-   * `failed` as they arrive; ends once nothing is `pending()`, with `wait`
-   * false once what was there at this call is taken, or after `wait` ms
-   * (also in the middle of a backlog).
-   */
+  /** `pool.asCompleted(wait)` (see `completedEntries`). */
   completed(
-    wait: number | boolean,
+    wait: number | false | undefined,
     clock: Clock,
     pending: () => number,
-  ): AsyncGenerator<unknown, void, undefined> {
-    return this.#completed(new CompletedTaker(this, wait === false), wait, clock, pending);
-  }
-
-  async *#completed(
-    taker: CompletedTaker,
-    wait: number | boolean,
-    clock: Clock,
-    pending: () => number,
-  ): AsyncGenerator<unknown, void, undefined> {
-    let timer: unknown;
-    let expired = false;
-    // The deadline wakes the loop the way a result does; racing a promise
-    // that lives as long as the loop would keep one reaction per wake-up.
-    // Unref'd: an iterator left at a `yield` never reaches its `finally`,
-    // and its deadline must not hold the program (the jobs it waits for do).
-    // A consumer that never lets a timer run still stops at `end`.
-    const end = typeof wait === "number" ? clock.now() + wait : Infinity;
-    if (typeof wait === "number") {
-      timer = clock.setTimer(
-        () => {
-          expired = true;
-          this.notify();
-        },
-        wait,
-        { unref: true },
-      );
-    }
-    try {
-      while (true) {
-        for (let entry = taker.take(); entry !== NOTHING; entry = taker.take()) {
-          yield entry;
-          if (expired || (end !== Infinity && clock.now() >= end)) return;
-        }
-        if (wait === false || expired || pending() === 0) return;
-        await this.changed();
-      }
-    } finally {
-      if (timer !== undefined) clock.clearTimer(timer);
-    }
+  ): AsyncIterableIterator<unknown> {
+    return completedEntries(new CompletedTaker(this, wait === false), wait, clock, {
+      pending,
+      changed: () => this.changed(),
+      wake: () => this.notify(),
+    });
   }
 
   /**

@@ -28,6 +28,7 @@ import { resolveClusterOptions } from "../../src/cluster/options.ts";
 import { Results } from "../../src/cluster/_results.ts";
 import { ChunkSizer, PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
 import { parseArgs } from "../../src/cluster/node.ts";
+import { within } from "../_util.ts";
 import {
   PoolClosedError,
   QueueFullError,
@@ -668,6 +669,18 @@ describe("ClusterPool timeouts past setTimeout's range", () => {
     assert.equal(pool.cancel(), true);
     assert.equal(await long, true);
     assert.equal((await next).done, true);
+    await pool.shutdown();
+  });
+
+  it("asCompleted() return() ends the iterator at once while a next() waits for an item Redis never answers", async () => {
+    const pool = new ClusterPool<Tasks>({ connection, queue: "q" });
+    pool.submit("inc", 1);
+    const iterator = pool.asCompleted();
+    const waiting = iterator.next();
+    // Before: return() waited behind that next(), for ever here.
+    assert.equal(await within(iterator.return!(), 10_000), true, "return() settled");
+    assert.deepEqual(await waiting, { done: true, value: undefined });
+    assert.equal(pool.cancel(), true);
     await pool.shutdown();
   });
 

@@ -192,6 +192,34 @@ describe("Pool results", () => {
     assert.deepEqual([...pool.done], [3, 4, 5]);
   });
 
+  it("Pool.asCompleted(0) takes nothing, though entries wait: its deadline has passed", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    pool.map((n: number) => n, [1, 2, 3]);
+    await pool.wait();
+    const seen: unknown[] = [];
+    for await (const entry of pool.asCompleted(0)) seen.push(entry);
+    assert.deepEqual(seen, [], "before: the first entry, taken before the deadline was checked");
+    assert.deepEqual([...pool.done], [1, 2, 3]);
+  });
+
+  it("Pool.asCompleted() return() ends the iterator at once while a next() waits; that next() gives done", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const g = gate();
+    const held = pool.run(waitAtGate, g.memory, "held");
+    await g.started();
+    pool.submit((n: number) => n, 1);
+    const iterator = pool.asCompleted();
+    const waiting = iterator.next();
+    // Before: return() waited behind that next(), until a result came.
+    assert.equal(await within(iterator.return!(), 10_000), true, "return() settled");
+    assert.deepEqual(await waiting, { done: true, value: undefined });
+    assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+    g.open();
+    assert.equal(await held, "held");
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual([...pool.done], [1], "the entry stays for others");
+  });
+
   it("Pool.asCompleted() waits for results as they arrive, without polling", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const g = gate();
