@@ -193,7 +193,16 @@ export class Submitter {
    */
   exec(task: unknown, args: readonly unknown[], options: ExecOptions): Promise<unknown> {
     const { signal, timeout, first = false, priority = 0 } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) {
+      // Refused at once, no job made; a closed pool or a bad task still says so.
+      try {
+        this.checkOpen();
+        this.#tasks.indexOf(task);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return Promise.reject(signal.reason);
+    }
     let resolve!: (value: unknown) => void;
     let reject!: (reason: unknown) => void;
     const promise = new Promise<unknown>((res, rej) => {

@@ -625,4 +625,22 @@ describe("Pool aborts", () => {
     done.abort();
     assert.equal(pool.pending, 0, "aborting after the end changes nothing");
   });
+
+  it("Pool.exec() with an aborted signal still refuses a bad task, and a closed pool, with their own errors", async () => {
+    const pool = new Pool({ maxChildren: 1 });
+    const signal = AbortSignal.abort(new Error("too late"));
+    // Before: the abort reason, which hid the mistake.
+    await assert.rejects(pool.exec(123 as never, [] as never, { signal }), {
+      name: "TypeError",
+      message: /"task" must be a function, an export name or a task\(\) reference, received 123/,
+    });
+    await assert.rejects(pool.exec(Math.max, [1], { signal }), {
+      name: "TypeError",
+      message: /a native function/,
+    });
+    await assert.rejects(pool.exec(identity, [1], { signal }), { message: "too late" });
+    assert.equal(pool.stats().jobs.submitted, 0, "none was made");
+    await pool.shutdown();
+    await assert.rejects(pool.exec(identity, [1], { signal }), { name: "PoolClosedError" });
+  });
 });
