@@ -105,7 +105,11 @@ export class Recovery {
     // has read the worker's "ready" message.
     if (grace > 0 && !slot.dead) {
       try {
-        slot.send({ type: "abort", id: job.id, reason: encodeError(reason, toWire) });
+        slot.send({
+          type: "abort",
+          id: job.id,
+          reason: encodeError(reason, toWire, "the abort reason"),
+        });
       } catch {
         // A reason that cannot be cloned (a symbol, an object with a
         // method): the task's signal aborts with a string saying what it was.

@@ -89,6 +89,8 @@ interface Encoding {
   readonly ids: Map<Error, number>;
   depth: number;
   readonly toWire: ToWire;
+  /** What the error is, for a message saying it could not be read: "the error the task threw". */
+  readonly origin: string;
 }
 
 /**
@@ -281,18 +283,24 @@ interface ErrorRef {
  * left out, and the message then says which fields could not be read and
  * why, so the job fails with that error instead of the worker dying.
  */
-export function encodeError(thrown: unknown, toWire: ToWire = noWire): unknown {
+export function encodeError(
+  thrown: unknown,
+  toWire: ToWire = noWire,
+  origin = "the error the task threw",
+): unknown {
   let isError: boolean;
   try {
     isError = thrown instanceof Error;
   } catch (error) {
     // A Proxy whose getPrototypeOf trap throws: nothing of it can be trusted.
-    return encodeUnreadable(["its prototype"], error);
+    return encodeUnreadable(["its prototype"], error, origin);
   }
-  if (isError) return encodeErrorIn(thrown as Error, { ids: new Map(), depth: 0, toWire });
+  if (isError) return encodeErrorIn(thrown as Error, { ids: new Map(), depth: 0, toWire, origin });
   // A `transfer()` marker thrown: its value, copied (only a result moves).
   const value = isTransferred(thrown) ? thrown.value : thrown;
-  if (holdsError(value)) return boxed(value as object, { ids: new Map(), depth: 0, toWire });
+  if (holdsError(value)) {
+    return boxed(value as object, { ids: new Map(), depth: 0, toWire, origin });
+  }
   const shared = typeof value === "object" && value !== null ? sharedIn(value, toWire) : undefined;
   return shared === undefined ? escaped(value) : `[cannot be sent: ${shared}]`;
 }
@@ -395,7 +403,7 @@ function encodeErrorFields(error: Error, encoding: Encoding): EncodedError {
     suppressed,
   };
   if (unreadable.length === 0) return encoded;
-  encoded.message = `${unreadableMessage(unreadable, firstFailure)}${
+  encoded.message = `${unreadableMessage(unreadable, firstFailure, encoding.origin)}${
     text === "" ? "" : ` (its message: ${text})`
   }`;
   // The class and `dom` are kept only for what could be read in full; its
@@ -407,11 +415,11 @@ function encodeErrorFields(error: Error, encoding: Encoding): EncodedError {
 }
 
 /** A thrown value none of which could be read, as an `Error` that says so. */
-function encodeUnreadable(what: string[], failure: unknown): EncodedError {
+function encodeUnreadable(what: string[], failure: unknown, origin: string): EncodedError {
   return {
     [ERROR_KEY]: true,
     name: "Error",
-    message: unreadableMessage(what, failure),
+    message: unreadableMessage(what, failure, origin),
     stack: undefined,
     dom: false,
     hasCause: false,
@@ -421,10 +429,8 @@ function encodeUnreadable(what: string[], failure: unknown): EncodedError {
   };
 }
 
-function unreadableMessage(what: string[], failure: unknown): string {
-  return `Cannot read the error the task threw: reading ${what.join(", ")} threw ${
-    describeThrown(failure)
-  }`;
+function unreadableMessage(what: string[], failure: unknown, origin: string): string {
+  return `Cannot read ${origin}: reading ${what.join(", ")} threw ${describeThrown(failure)}`;
 }
 
 /**

@@ -102,7 +102,7 @@ export async function retire(): Promise<void> {
  * `hook` threw, or, if that cannot be cloned, an error saying what it was.
  */
 function postFailure(type: "fatal" | "retired", hook: string, thrown: unknown): void {
-  let error = encodeError(thrown, toWire);
+  let error = encodeError(thrown, toWire, `the error ${hook} threw`);
   try {
     structuredClone(error);
   } catch (why) {

@@ -271,6 +271,27 @@ describe("jobContext().signal and abortGrace", () => {
     assert.deepEqual(exits, []);
   });
 
+  it("exec() signal with a reason whose fields cannot be read: the task's reason says it is the abort reason", async () => {
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 5_000 });
+    const shared = memory();
+    const controller = new AbortController();
+    const job = pool.exec("keepReason", [shared], { signal: controller.signal });
+    await until(shared, 0);
+    const reason = new Error("stop");
+    Object.defineProperty(reason, "cause", {
+      get() {
+        throw new RangeError("no cause");
+      },
+    });
+    controller.abort(reason);
+    await assert.rejects(job, (error) => error === reason);
+    // Before: "Cannot read the error the task threw", though the task threw nothing.
+    assert.equal(
+      await pool.run("lastAbortReason"),
+      'Cannot read the abort reason: reading "cause" threw RangeError: no cause (its message: stop)',
+    );
+  });
+
   it("exec() timeout: the task sees a TaskTimeoutError reason and keeps its worker", async () => {
     // A fake clock: the timeout passes once the task runs, never before it starts.
     const clock = new FakeClock();
