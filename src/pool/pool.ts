@@ -384,8 +384,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
-   * Queues one job per item of `iterable` (each item is the one argument).
-   * Items travel in chunks sized from the measured job time.
+   * Queues one job per item of `iterable` (each item is the one argument),
+   * the items `for … of` gives (an array with an iterator of its own is read
+   * through it). Items travel in chunks sized from the measured job time.
    *
    * An `AsyncIterable` (a file's lines, a socket) is read with
    * back-pressure: items are queued in chunks as they come (what was read
