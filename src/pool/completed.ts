@@ -87,7 +87,7 @@ export function completedEntries(
     stop.stopped = true;
     waits.wake(); // a next() waiting wakes, sees `stopped` and ends
   };
-  return {
+  const iterator = {
     next: () => entries.next(),
     return: (value?: unknown) => {
       stopping();
@@ -98,9 +98,14 @@ export function completedEntries(
       return entries.throw(error);
     },
     [Symbol.asyncIterator]() {
-      return this;
+      return iterator;
+    },
+    // As an async generator has: `await using` ends it.
+    async [Symbol.asyncDispose]() {
+      await iterator.return();
     },
   };
+  return iterator;
 }
 
 async function* takeAsTheyCome(

@@ -214,6 +214,11 @@ describe("Pool results", () => {
     assert.equal(await within(iterator.return!(), 10_000), true, "return() settled");
     assert.deepEqual(await waiting, { done: true, value: undefined });
     assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+    // As an async generator, it ends at `await using`'s scope end.
+    {
+      await using scoped = pool.asCompleted() as AsyncIterableIterator<unknown> & AsyncDisposable;
+      assert.equal(typeof scoped[Symbol.asyncDispose], "function");
+    }
     g.open();
     assert.equal(await held, "held");
     assert.equal(await pool.wait(), true);
