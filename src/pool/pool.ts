@@ -484,7 +484,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * task twice); `throw()` on it stops its task as `return()` does.
    * `toString`, `toLocaleString`, `valueOf`, `toJSON`, `constructor` and
    * `then` are not calls (nor in its type): run such an export with
-   * `run(name, …)`. A pool typed without its module has a proxy with an
+   * `run(name, …)` (a task module cannot export `then`: it would be taken
+   * for a promise). A pool typed without its module has a proxy with an
    * index signature, so with `noUncheckedIndexedAccess` each call needs `!`;
    * `Pool<typeof import("./tasks.ts")>` names every method.
    *

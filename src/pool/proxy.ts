@@ -229,7 +229,8 @@ const NOT_TASKS = new Set<string>(
 /**
  * Names a proxy never calls, so that it is not taken for a promise or a
  * value (`await`, `String()`, `JSON.stringify`); exports of these names
- * run with `pool.run(name, …)`.
+ * run with `pool.run(name, …)` (`then` excepted: a task module cannot
+ * export it).
  */
 type NotTask = "then" | "toString" | "toLocaleString" | "valueOf" | "toJSON" | "constructor";
 
