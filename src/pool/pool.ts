@@ -766,8 +766,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
-   * Workers running a job; also one whose aborted or timed-out job's task
-   * has not returned yet (within `abortGrace`), which takes no new job.
+   * Workers running a job.
    *
    * @example Usage
    * ```ts

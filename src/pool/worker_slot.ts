@@ -308,12 +308,11 @@ export class WorkerSlot {
   }
 
   /**
-   * Whether it runs a task: a job that has not ended, or an aborted or
-   * timed-out one whose task has not returned yet (within `abortGrace`; the
-   * slot takes no new work meanwhile).
+   * Whether it runs a job that has not ended. A worker still finishing an
+   * aborted or timed-out job (within `abortGrace`) is not busy: that job has
+   * ended, though the slot takes no new work until the task returns.
    */
   get busy(): boolean {
-    if (this.stopping.size !== 0) return true;
     if (this.inflightItems === 0) return false;
     for (const job of this.inflight) if (!job.ended) return true;
     for (const job of this.later.values()) if (!job.ended) return true;

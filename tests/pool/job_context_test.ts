@@ -382,25 +382,6 @@ describe("jobContext().signal and abortGrace", () => {
     assert.notEqual(await pool.run("workerName"), before);
   });
 
-  it("a worker whose aborted task has not returned (in its abort grace) counts as busy", async () => {
-    const pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, abortGrace: 60_000 });
-    try {
-      const shared = memory();
-      const controller = new AbortController();
-      const job = pool.exec("ignoreSignal", [shared], { signal: controller.signal });
-      await until(shared, 0);
-      controller.abort(new Error("stop"));
-      await assert.rejects(job, /stop/);
-      assert.equal(await until(shared, 1), 3, "the task saw its signal (an Error), and runs on");
-      // Before: 0 busy and 1 idle, though the worker takes no job until the task returns.
-      assert.equal(pool.busy, 1);
-      assert.deepEqual([pool.stats().workers.busy, pool.stats().workers.idle], [1, 0]);
-      assert.equal(pool.pending, 0, "the job itself has ended");
-    } finally {
-      pool.terminate();
-    }
-  });
-
   it("a task that ends in its grace keeps its worker, though this thread was too busy to read its answer in time", async () => {
     // Deno runs a timer that is due before a message that waits: the grace's
     // end came first, and the worker was replaced, failing the job beside.
