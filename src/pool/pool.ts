@@ -766,7 +766,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
-   * Workers running a job.
+   * Workers running a job that has not ended. A worker still finishing an
+   * aborted or timed-out job (within `abortGrace`) is not counted, though it
+   * takes no new job until that task returns (or the grace ends and it is
+   * replaced); `stats().workers.idle` counts it as idle.
    *
    * @example Usage
    * ```ts
