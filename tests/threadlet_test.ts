@@ -157,7 +157,7 @@ describe("go()", () => {
       const unnamed = { module: tasks.href, name: "" };
       await assert.rejects(anyGo(unnamed, 1), {
         name: "TypeError",
-        message: /"name" is empty/,
+        message: /"name" is not a non-empty string/,
       });
       assert.equal(await go(task<(n: number) => number>(tasks, "double"), 2), 4);
     } finally {

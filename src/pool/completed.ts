@@ -87,7 +87,9 @@ export function completedEntries(
     stop.stopped = true;
     waits.wake(); // a next() waiting wakes, sees `stopped` and ends
   };
-  const iterator = {
+  // On the engine's async iterator prototype, as an async generator is:
+  // `Symbol.asyncIterator`, and `Symbol.asyncDispose` for `await using`.
+  const iterator: AsyncIterableIterator<unknown> = Object.assign(Object.create(ASYNC_ITERATOR), {
     next: () => entries.next(),
     return: (value?: unknown) => {
       stopping();
@@ -97,16 +99,14 @@ export function completedEntries(
       stopping();
       return entries.throw(error);
     },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-    // As an async generator has: `await using` ends it.
-    async [Symbol.asyncDispose]() {
-      await iterator.return();
-    },
-  };
+  });
   return iterator;
 }
+
+/** `%AsyncIteratorPrototype%`: what every async generator inherits from. */
+const ASYNC_ITERATOR: object = Object.getPrototypeOf(
+  Object.getPrototypeOf(async function* () {}).prototype,
+);
 
 async function* takeAsTheyCome(
   taker: CompletedTaker,

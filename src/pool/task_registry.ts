@@ -7,7 +7,7 @@
  */
 
 import type { TaskSpec } from "../protocol/messages.ts";
-import { isTaskRef, type TaskRef } from "../task.ts";
+import { isTaskRef } from "../task.ts";
 import { describe } from "../_checks.ts";
 
 /** No task yet: matches nothing a caller can pass. */
@@ -65,16 +65,18 @@ export class TaskRegistry {
       return this.#add(`n:${task}`, { kind: "export", module: null, name: task });
     }
     if (isTaskRef(task)) {
-      const key = `e:${task.module}#${task.name}`;
-      if (!this.#byKey.has(key)) checkRef(task); // one made by hand, not by task()
+      // Read once: a hand-made reference's getters could answer otherwise later.
+      const { module, name } = task;
+      const key = `e:${module}#${name}`;
+      if (!this.#byKey.has(key)) checkRef(module, name); // one made by hand, not by task()
       this.imports = true;
-      const failed = this.#failedModules.get(task.module);
+      const failed = this.#failedModules.get(module);
       return this.#add(
         key,
         failed === undefined
-          ? { kind: "export", module: task.module, name: task.name }
-          : { kind: "failed", module: task.module, message: failed },
-        task.name,
+          ? { kind: "export", module, name }
+          : { kind: "failed", module, message: failed },
+        name,
       );
     }
     throw new TypeError(
@@ -155,17 +157,17 @@ export class TaskRegistry {
  * imports its `module` as it is, so a relative one would be resolved against
  * the worker's own URL (Deno) or the working directory (Bun).
  */
-function checkRef(ref: TaskRef): void {
-  let absolute = true;
+function checkRef(module: unknown, name: unknown): void {
+  let absolute = typeof module === "string";
   try {
-    new URL(ref.module);
+    new URL(module as string);
   } catch {
     absolute = false;
   }
-  if (!absolute || ref.name === "") {
+  if (!absolute || typeof name !== "string" || name === "") {
     const wrong = absolute
-      ? `"name" is empty`
-      : `"module" is not an absolute URL (${JSON.stringify(ref.module)})`;
+      ? `"name" is not a non-empty string`
+      : `"module" is not an absolute URL (${JSON.stringify(String(module))})`;
     throw new TypeError(
       `Cannot submit job: "task" is a task reference whose ${wrong}; make it with task(new URL("./tasks.ts", import.meta.url), "name")`,
     );

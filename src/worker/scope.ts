@@ -98,7 +98,10 @@ function onUncaught(event: Event, error: unknown): void {
   if (crashed) return event.preventDefault();
   crashed = true;
   try {
-    post({ type: "uncaught", error: encodeError(error, toWire) });
+    post({
+      type: "uncaught",
+      error: encodeError(error, toWire, "the error left uncaught in the worker"),
+    });
   } catch {
     try {
       // A thrown value that cannot be cloned: its description then.
