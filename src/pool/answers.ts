@@ -12,6 +12,7 @@
  * @module
  */
 
+import { TaskTimeoutError } from "../errors.ts";
 import { readResults, type ResultVisitor, Tag } from "../protocol/result_batch.ts";
 import { fromWire } from "../sync/wire.ts";
 import { deferredOf, type Job, Sink } from "./job.ts";
@@ -185,7 +186,10 @@ export class Answers {
     }
     if (!job.ended && !skipped) {
       const id = job.id + from;
-      if (tag === Tag.RETURN) this.#ends.returned(job, id, value);
+      // Alone in its message, its time is the message's.
+      if (this.#jobs === 1 && this.#recovery.ranPastLimit(job, this.#sample)) {
+        this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
+      } else if (tag === Tag.RETURN) this.#ends.returned(job, id, value);
       else if (tag === Tag.THROW) this.#ends.failed(job, id, value);
       else this.#ends.streamEnded(job, id); // Tag.END
     }
@@ -236,7 +240,9 @@ export class Answers {
     this.#stats.ran(job.task, ms, 1);
     this.#fold(job.task, ms);
     if (!job.ended) {
-      if (threw) this.#ends.failed(job, id, value);
+      if (this.#recovery.ranPastLimit(job, ms)) {
+        this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
+      } else if (threw) this.#ends.failed(job, id, value);
       else this.#ends.returned(job, id, value);
     }
     if (job.later === 0 && job.next >= job.count) {

@@ -244,6 +244,19 @@ export class Recovery {
   }
 
   /**
+   * Whether `job`, whose answer is being read, ran past its time limit by
+   * its worker's measure (`ms`, real time). Its timeout's look may have come
+   * too late to see it run (this thread behind on messages: a flood of
+   * another job's progress, a replaced worker's backlog), and found it
+   * finished. Only on the system clock: a pool given another clock keeps
+   * time by it alone.
+   */
+  ranPastLimit(job: Job, ms: number): boolean {
+    const limit = job.timeout;
+    return limit > 0 && ms > limit && this.#clock === systemClock;
+  }
+
+  /**
    * A progress message of `job` arrived: if its timer (its timeout's next
    * look, or its abort grace) is overdue, it runs now. Deno reads a worker's
    * queued messages ahead of timers, so a task calling `progress()` in a loop

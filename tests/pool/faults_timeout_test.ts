@@ -254,6 +254,36 @@ describe("Pool timeouts", () => {
     assert.equal(clock.pendingTimers, 0);
   });
 
+  it("Pool.exec() option timeout fails a job that ran past its limit, though its timeout's look came only once it had ended (this thread busy)", async () => {
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1 });
+    assert.equal(await pool.run(identity, 1), 1); // a started worker
+    // word 0 started, word 2 set by a timer once its answer was posted
+    const shared = new Int32Array(new SharedArrayBuffer(12));
+    const runsThenMarks = (memory: Int32Array, ms: number) => {
+      Atomics.store(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // runs 200 ms, past its 50 ms limit
+      }
+      setTimeout(() => Atomics.store(memory, 2, 1), 0); // a later turn: after its answer
+      return "late";
+    };
+    const job = pool.exec(runsThenMarks, [shared, 200], { timeout: 50 });
+    while (Atomics.load(shared, 0) === 0) {
+      const result = Atomics.waitAsync(shared, 0, 0);
+      if (result.async) await result.value;
+    }
+    // This thread stays busy until the job has ended and posted its answer:
+    // its timeout's look runs only then, and finds it ended.
+    const giveUp = performance.now() + 10_000;
+    while (Atomics.load(shared, 2) === 0 && performance.now() < giveUp);
+    assert.equal(Atomics.load(shared, 2), 1, "the worker posted its answer");
+    // Before: "late", the job done though it ran 4 × its limit.
+    await assert.rejects(job, { name: "TaskTimeoutError" });
+    assert.equal(await pool.run(identity, 2), 2, "the worker goes on");
+  });
+
   it("Pool.exec() option timeout 0 or Infinity lifts the pool's taskTimeout for that job", async () => {
     const clock = new FakeClock();
     await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 50, clock });
