@@ -109,8 +109,12 @@ export class Answers {
     this.#host.emit("progress", { id, value });
   }
 
-  /** Reads one `results` message of `slot`: ends its jobs in the order they were sent. */
-  read(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
+  /**
+   * Reads one `results` message of `slot`: ends its jobs in the order they
+   * were sent. `measured`: `ms` is the worker's time for this message (a
+   * lane answer reports one measured earlier).
+   */
+  read(slot: WorkerSlot, data: unknown[], jobs: number, ms: number, measured = true): void {
     // A worker that ran a job has started for good: forget earlier failures.
     if (slot.endedItems === 0) this.#workers.startedForGood();
     this.#stats.busyMs += ms;
@@ -118,6 +122,8 @@ export class Answers {
     this.#entry = slot.inflight.at(0)!;
     this.#sample = jobs > 0 ? ms / jobs : 0;
     this.#jobs = jobs;
+    // The message's time is its one job's when nothing else was in flight on the worker.
+    this.#timedAlone = measured && jobs === 1 && slot.inflightItems === 1;
     this.#measured = -1;
     readResults(data, this.#reader);
   }
@@ -128,6 +134,8 @@ export class Answers {
   #entry!: Job;
   #sample = 0;
   #jobs = 0;
+  /** Whether `#sample` is the time of the one job the message answers (see `read`). */
+  #timedAlone = false;
   /** Created once, so `readResults` calls one shape of visitor. */
   readonly #reader: ResultVisitor = {
     returns: (values, at, n) => this.#onReturns(values, at, n),
@@ -151,9 +159,12 @@ export class Answers {
     let job = this.#entry;
     while (n > 0) {
       const take = Math.min(n, job.count - job.next);
-      if (!job.ended) {
-        this.#ends.returnedMany(job, job.id + job.next, values, at, take);
-      }
+      if (job.ended) {
+        // dropped: it ended early
+      } else if (this.#timedAlone && this.#recovery.ranPastLimit(job, this.#sample)) {
+        const id = job.id + job.next;
+        this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
+      } else this.#ends.returnedMany(job, job.id + job.next, values, at, take);
       this.#stats.ran(job.task, this.#sample, take);
       this.#measure(job.task);
       slot.inflightItems -= take;
@@ -186,8 +197,7 @@ export class Answers {
     }
     if (!job.ended && !skipped) {
       const id = job.id + from;
-      // Alone in its message, its time is the message's.
-      if (this.#jobs === 1 && this.#recovery.ranPastLimit(job, this.#sample)) {
+      if (this.#timedAlone && this.#recovery.ranPastLimit(job, this.#sample)) {
         this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
       } else if (tag === Tag.RETURN) this.#ends.returned(job, id, value);
       else if (tag === Tag.THROW) this.#ends.failed(job, id, value);

@@ -284,6 +284,61 @@ describe("Pool timeouts", () => {
     assert.equal(await pool.run(identity, 2), 2, "the worker goes on");
   });
 
+  it("Pool option taskTimeout fails a map item that ran past its limit with this thread busy, its result a number", async () => {
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 50 });
+    assert.equal(await pool.run(identity, 1), 1); // a started worker
+    const shared = new Int32Array(new SharedArrayBuffer(12));
+    const runsThenMarks = (memory: Int32Array) => {
+      Atomics.store(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      const end = performance.now() + 200;
+      while (performance.now() < end) {
+        // runs 200 ms, past its 50 ms limit
+      }
+      setTimeout(() => Atomics.store(memory, 2, 1), 0); // a later turn: after its answer
+      return 7; // a number: it answers among the batch's numbers
+    };
+    pool.map(runsThenMarks, [shared]);
+    while (Atomics.load(shared, 0) === 0) {
+      const result = Atomics.waitAsync(shared, 0, 0);
+      if (result.async) await result.value;
+    }
+    const giveUp = performance.now() + 10_000;
+    while (Atomics.load(shared, 2) === 0 && performance.now() < giveUp);
+    assert.equal(await pool.wait(), true);
+    // Before: done with 7.
+    assert.deepEqual([pool.done.length, (pool.failed.at(0) as Error)?.name], [
+      0,
+      "TaskTimeoutError",
+    ]);
+  });
+
+  it("Pool.exec() option timeout does not fail a quick job answered beside an asynchronous one's long synchronous part (several lanes)", async () => {
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, concurrentTasksPerWorker: 3 });
+    const spin = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // busy
+      }
+      return ms;
+    };
+    const slowStart = async (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // 150 ms before its first await
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return "A";
+    };
+    assert.equal(await pool.run(spin, 0), 0);
+    assert.equal(await pool.run(slowStart, 0), "A");
+    // In one batch: the async job's synchronous part, then the quick timed one.
+    const a = pool.run(slowStart, 150);
+    const b = pool.exec(spin, [5], { timeout: 100 });
+    // Before (a first version of the check): TaskTimeoutError, the message's time taken for its own.
+    assert.deepEqual(await Promise.all([a, b]), ["A", 5]);
+  });
+
   it("Pool.exec() option timeout 0 or Infinity lifts the pool's taskTimeout for that job", async () => {
     const clock = new FakeClock();
     await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 50, clock });
