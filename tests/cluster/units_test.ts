@@ -674,14 +674,18 @@ describe("ClusterPool timeouts past setTimeout's range", () => {
 
   it("asCompleted() return() ends the iterator at once while a next() waits for an item Redis never answers", async () => {
     const pool = new ClusterPool<Tasks>({ connection, queue: "q" });
-    pool.submit("inc", 1);
-    const iterator = pool.asCompleted();
-    const waiting = iterator.next();
-    // Before: return() waited behind that next(), for ever here.
-    assert.equal(await within(iterator.return!(), 10_000), true, "return() settled");
-    assert.deepEqual(await waiting, { done: true, value: undefined });
-    assert.equal(pool.cancel(), true);
-    await pool.shutdown();
+    try {
+      pool.submit("inc", 1);
+      const iterator = pool.asCompleted();
+      const waiting = iterator.next();
+      // Before: return() waited behind that next(), for ever here.
+      assert.equal(await within(iterator.return!(), 10_000), true, "return() settled");
+      assert.deepEqual(await waiting, { done: true, value: undefined });
+      assert.equal(pool.cancel(), true);
+    } finally {
+      pool.cancel();
+      await pool.shutdown();
+    }
   });
 
   it("serve() refuses a lockDuration or stalledInterval BullMQ's timers cannot wait", async () => {

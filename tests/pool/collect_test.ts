@@ -114,15 +114,20 @@ describe("Pool.collect()", () => {
     });
     assert.deepEqual(await pool.collect(id, own), ["only this"]);
     let closed = 0;
+    let read = 0;
     const endless: Iterable<number> = {
       [Symbol.iterator]: () => ({
-        next: () => ({ done: false, value: 1 }),
+        next: () => {
+          if (++read > 1_000) throw new Error("read too far"); // a guard: never reached
+          return { done: false, value: 1 };
+        },
         return: () => ({ done: true, value: closed++ }),
       }),
     };
     const small = new Pool({ maxChildren: 1, maxQueue: 3 });
     assert.throws(() => small.map(id, endless), { name: "QueueFullError" });
     assert.equal(closed, 1, "the endless iterator was closed");
+    assert.equal(read, 4, "room for 3, and one more read to know");
     await small.shutdown();
     assert.equal(pool.stats().jobs.failed, 0);
   });

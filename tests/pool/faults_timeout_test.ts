@@ -270,10 +270,9 @@ describe("Pool timeouts", () => {
       return "late";
     };
     const job = pool.exec(runsThenMarks, [shared, 200], { timeout: 50 });
-    while (Atomics.load(shared, 0) === 0) {
-      const result = Atomics.waitAsync(shared, 0, 0);
-      if (result.async) await result.value;
-    }
+    const started = Atomics.waitAsync(shared, 0, 0, 10_000);
+    if (started.async) await started.value;
+    assert.equal(Atomics.load(shared, 0), 1, "the job started");
     // This thread stays busy until the job has ended and posted its answer:
     // its timeout's look runs only then, and finds it ended.
     const giveUp = performance.now() + 10_000;
@@ -299,10 +298,9 @@ describe("Pool timeouts", () => {
       return 7; // a number: it answers among the batch's numbers
     };
     pool.map(runsThenMarks, [shared]);
-    while (Atomics.load(shared, 0) === 0) {
-      const result = Atomics.waitAsync(shared, 0, 0);
-      if (result.async) await result.value;
-    }
+    const started = Atomics.waitAsync(shared, 0, 0, 10_000);
+    if (started.async) await started.value;
+    assert.equal(Atomics.load(shared, 0), 1, "the job started");
     const giveUp = performance.now() + 10_000;
     while (Atomics.load(shared, 2) === 0 && performance.now() < giveUp);
     assert.equal(await pool.wait(), true);

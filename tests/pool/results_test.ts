@@ -206,20 +206,23 @@ describe("Pool results", () => {
     await using pool = new Pool({ maxChildren: 1 });
     const g = gate();
     const held = pool.run(waitAtGate, g.memory, "held");
-    await g.started();
-    pool.submit((n: number) => n, 1);
-    const iterator = pool.asCompleted();
-    const waiting = iterator.next();
-    // Before: return() waited behind that next(), until a result came.
-    assert.equal(await within(iterator.return!(), 10_000), true, "return() settled");
-    assert.deepEqual(await waiting, { done: true, value: undefined });
-    assert.deepEqual(await iterator.next(), { done: true, value: undefined });
-    // As an async generator, it ends at `await using`'s scope end.
-    {
-      await using scoped = pool.asCompleted() as AsyncIterableIterator<unknown> & AsyncDisposable;
-      assert.equal(typeof scoped[Symbol.asyncDispose], "function");
+    try {
+      await g.started();
+      pool.submit((n: number) => n, 1);
+      const iterator = pool.asCompleted();
+      const waiting = iterator.next();
+      // Before: return() waited behind that next(), until a result came.
+      assert.equal(await within(iterator.return!(), 10_000), true, "return() settled");
+      assert.deepEqual(await waiting, { done: true, value: undefined });
+      assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+      // As an async generator, it ends at `await using`'s scope end.
+      {
+        await using scoped = pool.asCompleted() as AsyncIterableIterator<unknown> & AsyncDisposable;
+        assert.equal(typeof scoped[Symbol.asyncDispose], "function");
+      }
+    } finally {
+      g.open(); // a failure above must not leave the pool's shutdown waiting for it
     }
-    g.open();
     assert.equal(await held, "held");
     assert.equal(await pool.wait(), true);
     assert.deepEqual([...pool.done], [1], "the entry stays for others");
