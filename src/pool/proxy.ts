@@ -11,7 +11,9 @@ import type { AnyFunction } from "../task.ts";
 /**
  * The methods of `pool.proxy()`, typed from the task module: a generator
  * export gives an async iterable of its values (awaited instead, an array of
- * them all), any other export a promise of its result.
+ * them all), any other export a promise of its result. Exports named
+ * `then`, `toString`, `toLocaleString`, `valueOf`, `toJSON` or
+ * `constructor` are not methods: a proxy never calls them.
  *
  * @typeParam M The task module's type (`typeof import("./tasks.ts")`).
  *
@@ -37,13 +39,17 @@ import type { AnyFunction } from "../task.ts";
  * ```
  */
 export type TaskProxy<M> = {
-  readonly [K in keyof M as K extends NotTask ? never : M[K] extends AnyFunction ? K : never]:
-    M[K] extends (...args: infer A) => infer R
-      ? [R] extends [never] ? (...args: A) => Promise<never> // always throws
-      : R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown>
-        ? (...args: A) => AsyncIterableIterator<Y> & Promise<Y[]>
-      : (...args: A) => Promise<Awaited<R>>
-      : never;
+  readonly [
+    K in keyof M as K extends
+      "then" | "toString" | "toLocaleString" | "valueOf" | "toJSON" | "constructor" ? never
+      : M[K] extends AnyFunction ? K
+      : never
+  ]: M[K] extends (...args: infer A) => infer R
+    ? [R] extends [never] ? (...args: A) => Promise<never> // always throws
+    : R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown>
+      ? (...args: A) => AsyncIterableIterator<Y> & Promise<Y[]>
+    : (...args: A) => Promise<Awaited<R>>
+    : never;
 };
 
 /** What a proxy needs of its pool. */
@@ -213,26 +219,18 @@ async function* valuesOf(result: Promise<unknown>, name: string): AsyncGenerator
 /**
  * Names a proxy does not turn into calls, since a call now runs a job:
  * `then` (or `await pool.proxy()` would call it), and what the runtime asks
- * of any object (`String(tasks)`, `JSON.stringify(tasks)`).
+ * of any object (`String(tasks)`, `JSON.stringify(tasks)`). `TaskProxy`
+ * leaves out the same names; exports of these names run with
+ * `pool.run(name, …)` (`then` excepted: a task module cannot export it).
  */
-const NOT_TASKS = new Set<string>(
-  [
-    "then",
-    "toString",
-    "toLocaleString",
-    "valueOf",
-    "toJSON",
-    "constructor",
-  ] satisfies NotTask[],
-);
-
-/**
- * Names a proxy never calls, so that it is not taken for a promise or a
- * value (`await`, `String()`, `JSON.stringify`); exports of these names
- * run with `pool.run(name, …)` (`then` excepted: a task module cannot
- * export it).
- */
-type NotTask = "then" | "toString" | "toLocaleString" | "valueOf" | "toJSON" | "constructor";
+const NOT_TASKS = new Set<string>([
+  "then",
+  "toString",
+  "toLocaleString",
+  "valueOf",
+  "toJSON",
+  "constructor",
+]);
 
 /**
  * Makes the proxy of `pool`, whose task module exports the names used; its
