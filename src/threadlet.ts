@@ -229,7 +229,10 @@ function canUnrefWorkers(): boolean {
  * one worker per CPU core, extra workers leaving after 1 s idle. It never
  * keeps a program alive once idle: where workers can be unref'd (Bun) one
  * idle worker is kept, unref'd; where they cannot (Deno) it keeps none, so
- * after 1 s idle even the last worker goes.
+ * after 1 s idle even the last worker goes. Like every pool, it keeps each
+ * distinct inline task it has run (its source goes to each new worker): a
+ * program that makes task source at run time (`new Function`) should use a
+ * pool of its own and close it.
  *
  * @returns The pool; {@linkcode shutdownDefaultPool} closes it, and the next
  * `go` makes a new one (as it does after the pool was closed any other way).
