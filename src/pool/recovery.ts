@@ -43,12 +43,6 @@ export interface RecoveryHost {
   endQueued(end: (job: Job, id: number) => void): number;
 }
 
-/** When a timed job's timeout looks next (the pool's clock), and the look. */
-interface Look {
-  at: number;
-  check: () => void;
-}
-
 /** Crash, start-failure, timeout and abort handling for one pool. */
 export class Recovery {
   readonly #options: ResolvedOptions;
@@ -59,8 +53,6 @@ export class Recovery {
   readonly #stats: StatsRecorder;
   /** Jobs moved once off a worker that did not start them (see #stuck), by the id that waited. */
   readonly #movedStuck = new Set<number>();
-  /** Each timed job's next look at its timeout (see `armTimeout`, `lookIfDue`). */
-  readonly #looks = new WeakMap<Job, Look>();
   readonly #host: RecoveryHost;
 
   constructor(
@@ -137,7 +129,7 @@ export class Recovery {
         if (unread.waitFor(job, expire)) return;
         this.replace(slot, why);
       };
-      job.timer = new GraceTimer(expire, grace);
+      job.timer = new JobTimer(systemClock, expire, grace);
       return;
     }
     this.replace(slot, why);
@@ -160,8 +152,7 @@ export class Recovery {
   clearJobTimer(job: Job): void {
     const timer = job.timer;
     if (timer === undefined) return;
-    if (timer instanceof GraceTimer) systemClock.clearTimer(timer.id);
-    else this.#clock.clearTimer(timer);
+    (timer as JobTimer).clear();
     job.timer = undefined;
   }
 
@@ -190,8 +181,7 @@ export class Recovery {
     let freeSince: number | undefined; // since when it waits with nothing ahead of it
     const patience = Math.max(timeout, this.#options.startTimeout);
     const lookIn = (ms: number, now: number) => {
-      look.at = now + ms;
-      job.timer = this.#clock.setTimer(check, ms);
+      job.timer = new JobTimer(this.#clock, check, ms, now);
     };
     const check = () => {
       job.timer = undefined;
@@ -237,8 +227,6 @@ export class Recovery {
       this.stopRunning(job, error, "timeout");
       this.#host.changed();
     };
-    const look: Look = { at: 0, check };
-    this.#looks.set(job, look);
     // A worker still starting, or jobs ahead of it: it looks until it sees the job start.
     lookIn(!slot.ready || slot.heldBack(job) ? every : timeout, from);
   }
@@ -264,21 +252,14 @@ export class Recovery {
    * by seconds.
    */
   lookIfDue(job: Job): void {
-    const timer = job.timer;
-    if (timer === undefined) return;
-    if (timer instanceof GraceTimer) {
-      if (systemClock.now() < timer.at) return;
-      systemClock.clearTimer(timer.id);
-      return timer.run();
-    }
-    const look = this.#looks.get(job);
-    if (look === undefined || this.#clock.now() < look.at) return;
+    const timer = job.timer as JobTimer | undefined;
+    if (timer === undefined || timer.clock.now() < timer.at) return;
     try {
-      this.#clock.clearTimer(timer);
+      timer.clear();
     } catch {
-      return; // a clock whose clearTimer throws: its timer looks, as it would have
+      return; // a clock whose clearTimer throws: the timer runs when due, as it would have
     }
-    look.check();
+    timer.run();
   }
 
   /**
@@ -575,18 +556,26 @@ function messageOf(error: unknown): string {
 }
 
 /**
- * A timer on the system clock, not the pool's: an abort grace's (see
- * `stopRunning`), or a wait for answers (`armTimeout`); due at `at`.
+ * A job's timer (`Job.timer`), due at `at` on `clock`: its timeout's next
+ * look on the pool's clock, or, on the system clock, its abort grace (see
+ * `stopRunning`) or a wait for unread answers (`UnreadAnswers`).
  */
-class GraceTimer {
+class JobTimer {
   readonly id: unknown;
   readonly at: number;
-  readonly run: () => void;
 
-  constructor(run: () => void, ms: number) {
-    this.id = systemClock.setTimer(run, ms);
-    this.at = systemClock.now() + ms;
-    this.run = run;
+  constructor(
+    readonly clock: Clock,
+    readonly run: () => void,
+    ms: number,
+    now: number = clock.now(),
+  ) {
+    this.id = clock.setTimer(run, ms);
+    this.at = now + ms;
+  }
+
+  clear(): void {
+    this.clock.clearTimer(this.id);
   }
 }
 
@@ -608,7 +597,7 @@ class UnreadAnswers {
   /** If some of those answers are still unread, arms `job`'s timer to run `look` again; whether it did. */
   waitFor(job: Job, look: () => void): boolean {
     if (((this.#slot.answers - this.#posted) | 0) >= 0) return false;
-    job.timer = new GraceTimer(look, 1);
+    job.timer = new JobTimer(systemClock, look, 1);
     return true;
   }
 }
