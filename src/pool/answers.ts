@@ -122,8 +122,10 @@ export class Answers {
     this.#entry = slot.inflight.at(0)!;
     this.#sample = jobs > 0 ? ms / jobs : 0;
     this.#jobs = jobs;
-    // The message's time is its one job's when nothing else was in flight on the worker.
+    // The message's time is its one job's when nothing else was in flight on the worker
+    // (a timed job's answer also says its own time: `took`).
     this.#timedAlone = measured && jobs === 1 && slot.inflightItems === 1;
+    this.#took = -1;
     this.#measured = -1;
     readResults(data, this.#reader);
   }
@@ -136,6 +138,8 @@ export class Answers {
   #jobs = 0;
   /** Whether `#sample` is the time of the one job the message answers (see `read`). */
   #timedAlone = false;
+  /** The time the worker measured for the next answer in order (a timed job's), or -1. */
+  #took = -1;
   /** Created once, so `readResults` calls one shape of visitor. */
   readonly #reader: ResultVisitor = {
     returns: (values, at, n) => this.#onReturns(values, at, n),
@@ -151,7 +155,19 @@ export class Answers {
     },
     later: () => this.#onLater(),
     answered: (id, threw, value, ms) => this.#answerLater(id, threw, value, ms),
+    took: (ms) => this.#took = ms,
   };
+
+  /**
+   * Whether `job`, answered now, ran past its time limit by its worker's
+   * measure: its own (a timed job's answer says it), or the message's when
+   * it was the only job in flight on its worker. Either way a late look of
+   * its timeout cannot let it end done.
+   */
+  #ranPastLimit(job: Job): boolean {
+    return this.#recovery.ranPastLimit(job, this.#took) ||
+      (this.#timedAlone && this.#recovery.ranPastLimit(job, this.#sample));
+  }
 
   /** `n` jobs in a row returned `values[at …]`, possibly over several entries. */
   #onReturns(values: ArrayLike<unknown>, at: number, n: number): void {
@@ -161,10 +177,11 @@ export class Answers {
       const take = Math.min(n, job.count - job.next);
       if (job.ended) {
         // dropped: it ended early
-      } else if (this.#timedAlone && this.#recovery.ranPastLimit(job, this.#sample)) {
+      } else if ((this.#took > 0 || this.#timedAlone) && this.#ranPastLimit(job)) {
         const id = job.id + job.next;
         this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
       } else this.#ends.returnedMany(job, job.id + job.next, values, at, take);
+      this.#took = -1; // it was the first job's
       this.#stats.ran(job.task, this.#sample, take);
       this.#measure(job.task);
       slot.inflightItems -= take;
@@ -197,12 +214,13 @@ export class Answers {
     }
     if (!job.ended && !skipped) {
       const id = job.id + from;
-      if (this.#timedAlone && this.#recovery.ranPastLimit(job, this.#sample)) {
+      if ((this.#took > 0 || this.#timedAlone) && this.#ranPastLimit(job)) {
         this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
       } else if (tag === Tag.RETURN) this.#ends.returned(job, id, value);
       else if (tag === Tag.THROW) this.#ends.failed(job, id, value);
       else this.#ends.streamEnded(job, id); // Tag.END
     }
+    this.#took = -1; // it was this job's
     slot.inflightItems -= items;
     slot.endedItems = (slot.endedItems + items) | 0;
     job.next += items;
@@ -225,6 +243,7 @@ export class Answers {
   #onLater(): void {
     const slot = this.#answering;
     const job = this.#entry;
+    this.#took = -1; // it answers later, with a time of its own
     slot.later.set(job.id + job.next, job);
     job.later++;
     job.next++;

@@ -13,6 +13,7 @@
  *  mode MAP:     v1 … vn are n jobs (ids id … id+n-1), each called with one argument
  *  mode STREAM:  like CALL; yielded values are sent as they come, paced by credits
  *  mode MAP_F64: like MAP for numbers: one value, a moved Float64Array of the n items
+ *  + TIMED:      added to the mode of a job with a time limit: its answer says how long it ran
  * ```
  *
  * Values travel as they are given; the worker revives Semaphores and Locks in
@@ -25,6 +26,13 @@ import { Mode } from "./messages.ts";
 
 /** Number of header words before each job's values. */
 export const JOB_HEADER = 4;
+
+/**
+ * Added to the mode word of an entry whose job has a time limit: the worker
+ * writes how long it ran before its answer (`[TOOK, ms]`, `result_batch.ts`),
+ * so the pool can judge it also when it reads the answer late.
+ */
+export const TIMED = 8;
 
 /** A numeric `map` slice this long or longer travels as a Float64Array. */
 export const MIN_F64_ITEMS = 16;
@@ -50,6 +58,8 @@ export interface OutgoingJob {
   readonly numeric: boolean;
   /** What to move, not copy, with the arguments. */
   readonly transfer: readonly Transferable[] | null;
+  /** Its time limit (ms), 0 for none: a timed entry is marked {@linkcode TIMED}. */
+  readonly timeout: number;
 }
 
 /**
@@ -74,10 +84,12 @@ export function writeJob(data: unknown[], transfer: Transferable[], job: Outgoin
       transfer.push(values.buffer as ArrayBuffer);
       return;
     }
-    data.push(job.id, job.task, Mode.MAP, job.count);
+    // A timed item travels as an entry of its own (the worker runs it as a call).
+    const timed = job.timeout > 0 && job.count === 1;
+    data.push(job.id, job.task, timed ? Mode.MAP + TIMED : Mode.MAP, job.count);
     for (let i = job.offset, end = job.offset + job.count; i < end; i++) data.push(args[i]);
   } else {
-    data.push(job.id, job.task, job.mode, args.length);
+    data.push(job.id, job.task, job.timeout > 0 ? job.mode + TIMED : job.mode, args.length);
     for (let i = 0; i < args.length; i++) data.push(args[i]);
   }
 }
@@ -93,6 +105,8 @@ export class JobHeader {
   task = 0;
   /** A {@linkcode Mode}. */
   mode = 0;
+  /** The job has a time limit (its mode was marked {@linkcode TIMED}). */
+  timed = false;
   /** `CALL`, `STREAM`: the number of arguments; `MAP`, `MAP_F64`: the number of jobs. */
   count = 0;
   /**
@@ -107,11 +121,13 @@ export class JobHeader {
  * where the next entry starts (the batch's length after the last).
  */
 export function readJobHeader(data: readonly unknown[], at: number, header: JobHeader): number {
-  const mode = data[at + 2] as number;
+  const word = data[at + 2] as number;
+  const mode = word & (TIMED - 1);
   const count = data[at + 3] as number;
   header.id = data[at] as number;
   header.task = data[at + 1] as number;
   header.mode = mode;
+  header.timed = word >= TIMED;
   header.count = count;
   header.values = at + JOB_HEADER;
   return at + JOB_HEADER + (mode === Mode.MAP_F64 ? 1 : count);

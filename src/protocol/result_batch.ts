@@ -13,6 +13,7 @@
  *  [F64RETURNS, f64]         f64.length jobs in a row returned numbers (a moved Float64Array)
  *  [FOR, id, TOOK, ms, RETURN, v]   job id, which went LATER, answered out of order
  *  [FOR, id, TOOK, ms, THROW, e]    after running ms milliseconds
+ *  [TOOK, ms]  (alone)              the next job, one with a time limit, ran ms milliseconds
  * ```
  *
  * `e` is an error as `codec.ts` encodes it; the reader decodes it. Values
@@ -68,6 +69,9 @@ export const Tag = {
   /**
    * `[TOOK, ms]`, right after a `FOR`: how long that job ran, from its start
    * to its answer (the message's own `ms` covers whatever ran meanwhile).
+   * Alone, before a job's answer in order: how long that job ran (a job
+   * with a time limit; see `ResultWriter.timeNext`). `ms` stays 0 when the
+   * answer did not follow in the same message, or the job went `LATER`.
    */
   TOOK: 9,
 } as const;
@@ -115,6 +119,9 @@ export class ResultWriter {
   /** Indices in `#data` of values in wire form, if any. */
   #shared: number[] | null = null;
   #jobs = 0;
+  /** Where the open `[TOOK, ms]` of the job `timeNext` named is in `#data` (-1: none), and its start. */
+  #tookAt = -1;
+  #timedFrom = 0;
   /**
    * A value the running generator yielded could not be cloned: the error
    * (encoded) its job fails with once the generator ends; until then what
@@ -150,8 +157,27 @@ export class ResultWriter {
     return this.#jobs;
   }
 
+  /**
+   * The next job answered in order (one with a time limit) starts now: its
+   * answer, written next, follows `[TOOK, ms]`, its time from now to then.
+   * (A hot run of primitives never waits on this: the `TOOK` ends the run,
+   * so only a run's first value, and the answers of other kinds, look.)
+   */
+  timeNext(): void {
+    this.#tookAt = this.#data.length;
+    this.#data.push(Tag.TOOK, 0);
+    this.#timedFrom = performance.now();
+  }
+
+  /** The job `timeNext` named answers now: its time goes into its `TOOK`. */
+  #took(): void {
+    this.#data[this.#tookAt + 1] = performance.now() - this.#timedFrom;
+    this.#tookAt = -1;
+  }
+
   /** A job returned `value`. */
   returned(value: unknown): void {
+    if (this.#tookAt >= 0) this.#took();
     this.#push(Tag.RETURN, value);
     this.#jobs++;
   }
@@ -166,6 +192,7 @@ export class ResultWriter {
     if (this.#runEnd === data.length) {
       (data[this.#runAt + 1] as number)++;
     } else {
+      if (this.#tookAt >= 0) this.#took();
       this.#runAt = data.length;
       data.push(Tag.RETURNS, 1);
     }
@@ -180,6 +207,7 @@ export class ResultWriter {
    * `values`' buffer back when it is safe.
    */
   returnedNumbers(values: Float64Array, n: number): void {
+    if (this.#tookAt >= 0) this.#took();
     this.#data.push(Tag.F64RETURNS, n === values.length ? values : values.subarray(0, n));
     this.#ownBuffers.push(values.buffer as ArrayBuffer);
     this.#jobs += n;
@@ -192,6 +220,7 @@ export class ResultWriter {
 
   /** A job threw `error` (sent encoded; a thrown value that is no Error as it is). */
   threw(error: unknown): void {
+    if (this.#tookAt >= 0) this.#took();
     // A generator that failed to send a value ends with that failure, whatever it threw.
     const failure = this.#generatorFailure;
     this.#generatorFailure = null;
@@ -211,25 +240,29 @@ export class ResultWriter {
       this.#generatorFailure = null;
       return this.#thrown(failure);
     }
+    if (this.#tookAt >= 0) this.#took();
     this.#data.push(Tag.END, 0);
     this.#jobs++;
   }
 
   /** A job was skipped before it started (stopped or aborted while queued in the worker). */
   skipped(): void {
+    this.#tookAt = -1;
     this.#data.push(Tag.SKIPPED, 0);
     this.#jobs++;
   }
 
   /** A job went asynchronous: it answers later, with `laterReturned` or `laterThrew`. */
   later(): void {
+    this.#tookAt = -1; // it answers with a time of its own
     this.#data.push(Tag.LATER, 0);
   }
 
   /** Job `id`, which went `later()`, returned `value` after running `ms` milliseconds. */
   laterReturned(id: number, value: unknown, ms: number): void {
     this.#data.push(Tag.FOR, id, Tag.TOOK, ms);
-    this.returned(value);
+    this.#push(Tag.RETURN, value); // out of order: never the answer `timeNext` awaits
+    this.#jobs++;
   }
 
   /** Job `id`, which went `later()`, threw `error` after running `ms` milliseconds. */
@@ -316,6 +349,7 @@ export class ResultWriter {
     this.#risky = false;
     this.#shared = null;
     this.#jobs = 0;
+    this.#tookAt = -1; // sent before its job answered: its `TOOK` went as 0
   }
 
   #push(tag: number, value: unknown): void {
@@ -474,6 +508,8 @@ export interface ResultVisitor {
    * if `threw`, after running `ms` milliseconds.
    */
   answered(id: number, threw: boolean, value: unknown, ms: number): void;
+  /** The next job's answer, if the next entry is one, came after it ran `ms` milliseconds (0: unknown). */
+  took(ms: number): void;
 }
 
 /**
@@ -524,6 +560,9 @@ export function readResults(data: readonly unknown[], visitor: ResultVisitor): v
         i += 4; // its time and the pair that answered
         break;
       }
+      case Tag.TOOK:
+        visitor.took(data[i + 1] as number);
+        break;
       default:
         throw new TypeError(`Cannot read results: unknown tag ${String(tag)} at index ${i}`);
     }

@@ -525,7 +525,8 @@ async function runJobs(jobs: unknown[]): Promise<void> {
       else await runEach(task, values, 0, n, id);
       continue;
     }
-    if (mode === Mode.MAP) {
+    // A job with a time limit (one per entry) runs as a call, its answer timed (`timeNext`).
+    if (mode === Mode.MAP && !header.timed) {
       if (task.kind === TaskKind.PLAIN) {
         await runItems(task, jobs, i, n, id, next === jobs.length);
       } else await runEach(task, jobs, i, n, id);
@@ -537,6 +538,7 @@ async function runJobs(jobs: unknown[]): Promise<void> {
       const args = n < REUSED_ARGS.length ? REUSED_ARGS[n]! : new Array(n);
       for (let k = 0; k < n; k++) args[k] = fromWire(jobs[i + k]);
       currentJob = id;
+      if (header.timed) out.timeNext();
       const pending = call(task, args, mode, id);
       if (pending) {
         await track(pending);

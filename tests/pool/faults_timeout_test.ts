@@ -311,6 +311,75 @@ describe("Pool timeouts", () => {
     ]);
   });
 
+  it("Pool.exec() option timeout fails jobs that ran past their limit beside others on their worker, though their timeouts' looks came only once they had ended (this thread busy)", async () => {
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, concurrentTasksPerWorker: 3 });
+    assert.equal(await pool.run(identity, 1), 1); // a started worker
+    // word 0 started, word 2 counts the answers posted (set by a timer after each)
+    const shared = new Int32Array(new SharedArrayBuffer(12));
+    const runsThenMarks = (memory: Int32Array, ms: number) => {
+      Atomics.store(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // runs past its limit
+      }
+      setTimeout(() => Atomics.add(memory, 2, 1), 0); // a later turn: after its answer
+      return "late";
+    };
+    // In one batch, each timed: two run 150 ms under a 50 ms limit, one 1 ms.
+    const jobs = [150, 1, 150].map((ms) => pool.exec(runsThenMarks, [shared, ms], { timeout: 50 }));
+    while (Atomics.load(shared, 0) === 0) {
+      const result = Atomics.waitAsync(shared, 0, 0);
+      if (result.async) await result.value;
+    }
+    const giveUp = performance.now() + 10_000;
+    while (Atomics.load(shared, 2) < 3 && performance.now() < giveUp);
+    assert.equal(Atomics.load(shared, 2), 3, "the worker posted their answers");
+    const outcomes = await Promise.allSettled(jobs);
+    // Before: the first "late" (its answer's message was not its alone), though it ran 3 × its limit.
+    assert.deepEqual(
+      outcomes.map((o) => o.status === "fulfilled" ? o.value : (o.reason as Error).name),
+      ["TaskTimeoutError", "late", "TaskTimeoutError"],
+    );
+    assert.equal(await pool.run(identity, 2), 2, "the worker goes on");
+  });
+
+  it("Pool option taskTimeout fails each map item that ran past its limit in a batch with others (several lanes), this thread busy", async () => {
+    await using pool = new Pool({
+      maxChildren: 1,
+      minChildren: 1,
+      taskTimeout: 50,
+      concurrentTasksPerWorker: 2, // with one, a timed job is alone on its worker
+    });
+    assert.equal(await pool.run(identity, 1), 1); // a started worker
+    const shared = new Int32Array(new SharedArrayBuffer(12));
+    const runsThenMarks = ([memory, ms]: [Int32Array, number]) => {
+      Atomics.store(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // runs past its limit
+      }
+      setTimeout(() => Atomics.add(memory, 2, 1), 0);
+      return 7;
+    };
+    // Measured quick, so the pool sends both items in one batch.
+    assert.equal(await pool.run(runsThenMarks, [new Int32Array(new SharedArrayBuffer(12)), 0]), 7);
+    pool.map(runsThenMarks, [[shared, 120], [shared, 120]]);
+    while (Atomics.load(shared, 0) === 0) {
+      const result = Atomics.waitAsync(shared, 0, 0);
+      if (result.async) await result.value;
+    }
+    const giveUp = performance.now() + 10_000;
+    while (Atomics.load(shared, 2) < 2 && performance.now() < giveUp);
+    assert.equal(await pool.wait(), true);
+    // Before: both done with 7 (their answers came in one message).
+    assert.deepEqual([pool.done.length, [...pool.failed].map((error) => (error as Error).name)], [
+      0,
+      ["TaskTimeoutError", "TaskTimeoutError"],
+    ]);
+  });
+
   it("Pool.exec() option timeout does not fail a quick job answered beside an asynchronous one's long synchronous part (several lanes)", async () => {
     await using pool = new Pool({ maxChildren: 1, minChildren: 1, concurrentTasksPerWorker: 3 });
     const spin = (ms: number) => {

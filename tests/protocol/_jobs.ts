@@ -20,6 +20,7 @@ export function outgoingJob(fields: Partial<OutgoingJob>): OutgoingJob {
     count: 1,
     numeric: false,
     transfer: null,
+    timeout: 0,
     ...fields,
   };
 }

@@ -22,7 +22,7 @@ function readAll(data: unknown[]): unknown[][] {
     const values = header.mode === Mode.MAP_F64
       ? [...(data[header.values] as Float64Array)]
       : data.slice(header.values, next);
-    entries.push([header.id, header.task, header.mode, header.count, values]);
+    entries.push([header.id, header.task, header.mode, header.count, values, header.timed]);
     at = next;
   }
   return entries;
@@ -41,10 +41,10 @@ describe("job batch", () => {
     );
     writeJob(data, transfer, job({ id: 5, task: 4, args: [] }));
     assert.deepEqual(readAll(data), [
-      [1, 2, Mode.CALL, 2, ["a", { b: 1 }]],
-      [2, 0, Mode.STREAM, 1, [3]],
-      [3, 1, Mode.MAP, 2, ["y", "z"]],
-      [5, 4, Mode.CALL, 0, []],
+      [1, 2, Mode.CALL, 2, ["a", { b: 1 }], false],
+      [2, 0, Mode.STREAM, 1, [3], false],
+      [3, 1, Mode.MAP, 2, ["y", "z"], false],
+      [5, 4, Mode.CALL, 0, [], false],
     ]);
     assert.equal(data.length, 4 * JOB_HEADER + 2 + 1 + 2);
     assert.deepEqual(transfer, []);
@@ -73,7 +73,19 @@ describe("job batch", () => {
   it("keeps a short numeric slice as plain values", () => {
     const data: unknown[] = [];
     writeJob(data, [], job({ mode: Mode.MAP, args: [1, 2, 3], count: 3, numeric: true }));
-    assert.deepEqual(readAll(data), [[1, 0, Mode.MAP, 3, [1, 2, 3]]]);
+    assert.deepEqual(readAll(data), [[1, 0, Mode.MAP, 3, [1, 2, 3], false]]);
+  });
+
+  it("marks the entries of jobs with a time limit, which read back with their own mode", () => {
+    const data: unknown[] = [];
+    writeJob(data, [], job({ id: 1, args: ["a"], timeout: 50 }));
+    writeJob(data, [], job({ id: 2, mode: Mode.MAP, args: [4], count: 1, timeout: 50 }));
+    writeJob(data, [], job({ id: 3, args: [5] }));
+    assert.deepEqual(readAll(data), [
+      [1, 0, Mode.CALL, 1, ["a"], true],
+      [2, 0, Mode.MAP, 1, [4], true],
+      [3, 0, Mode.CALL, 1, [5], false],
+    ]);
   });
 
   it("adds what a job moves to the batch's transfer list", () => {

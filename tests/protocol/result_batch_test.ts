@@ -28,6 +28,7 @@ function read(data: unknown[]): unknown[][] {
     skipped: () => calls.push(["skipped"]),
     later: () => calls.push(["later"]),
     answered: (id, threw, value, ms) => calls.push(["answered", id, threw, value, ms]),
+    took: (ms) => calls.push(["took", ms]),
   };
   readResults(data, visitor);
   return calls;
@@ -74,6 +75,46 @@ describe("result batch", () => {
     assert.deepEqual(calls[10], ["returns", [6, 7, 8]]);
     // The batch holds a thrown error, so the numbers' buffer is copied, not moved.
     assert.deepEqual(moved, []);
+  });
+
+  it("times the answer of a job timeNext() named, and no other", () => {
+    const writer = new ResultWriter();
+    writer.returnedPrimitive(1);
+    writer.timeNext();
+    const end = performance.now() + 5;
+    while (performance.now() < end) {
+      // the timed job runs 5 ms
+    }
+    writer.laterReturned(9, "another job's", 1); // out of order: not the timed job's answer
+    writer.returnedPrimitive(2); // its answer: a run of its own, behind its time
+    writer.returnedPrimitive(3);
+    writer.timeNext();
+    writer.later(); // went asynchronous: it answers with a time of its own
+    writer.timeNext();
+    writer.threw(new Error("timed"));
+    const calls = read(send(writer).message.data);
+    assert.deepEqual(calls.map((call) => call[0]), [
+      "returns",
+      "took",
+      "answered",
+      "returns",
+      "took",
+      "later",
+      "took",
+      "threw",
+    ]);
+    assert.ok((calls[1]![1] as number) >= 5, `the timed job's time: ${calls[1]![1]}`);
+    assert.deepEqual(calls[3], ["returns", [2, 3]]);
+    assert.equal(calls[4]![1], 0, "no time for a job that went LATER");
+    assert.ok((calls[6]![1] as number) < 5);
+  });
+
+  it("sends a timed job's time as 0 when its answer was not written before the flush", () => {
+    const writer = new ResultWriter();
+    writer.timeNext();
+    assert.deepEqual(read(send(writer).message.data), [["took", 0]]);
+    writer.returnedPrimitive(1); // the answer, in the next message: no time of its own
+    assert.deepEqual(read(send(writer).message.data), [["returns", [1]]]);
   });
 
   it("moves the numbers' buffer back when nothing in the batch may fail to clone", () => {
