@@ -441,6 +441,7 @@ export class DispatchLoop {
       this.ends.cancelled(job, job.id, reason, job.count);
     } else {
       job.ended = true;
+      job.slot.stopped(job.id);
       this.ends.failed(job, job.id, reason, job.count - job.next + job.later);
       this.#recovery.stopRunning(job, reason, "abort");
     }

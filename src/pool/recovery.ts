@@ -223,6 +223,7 @@ export class Recovery {
       if (unread.waitFor(job, check)) return;
       job.ended = true;
       const error = new TaskTimeoutError(job.id, timeout);
+      slot.stopped(job.id);
       this.#ends.failed(job, job.id, error);
       this.stopRunning(job, error, "timeout");
       this.#host.changed();

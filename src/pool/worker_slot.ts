@@ -427,6 +427,15 @@ export class WorkerSlot {
     return false;
   }
 
+  /**
+   * Tells the worker, through shared memory, that its running job `id` has
+   * failed early (see `Status.STOPPED`): before the job's promise rejects,
+   * so no permit a caller then releases goes to that job.
+   */
+  stopped(id: number): void {
+    if (this.statusShared) Atomics.store(this.status, Status.STOPPED, laneWord(id));
+  }
+
   /** Stops the worker now. */
   terminate(): void {
     this.dead = true;

@@ -139,6 +139,7 @@ export const STREAM_WINDOW = 2048;
  *  TO_MAIN    worker bumps it after each results message       ┘ spin-then-park hand-off
  *  ENDED      pool sets it when it ends the worker
  *  LOADING    worker names the job whose task() module it imports now
+ *  STOPPED    pool names the running job it last failed early (timeout, abort)
  *  CLAIMS …   CLAIM_RING words: who takes a batch not started yet (claims.ts)
  *  WORDS …    the lane table, with several lanes
  * ```
@@ -170,8 +171,17 @@ export const Status = {
    * `startTimeout` is blocked in the import (see `pool/import_watch.ts`).
    */
   LOADING: 4,
+  /**
+   * The {@linkcode laneWord} of the running job the pool last failed early
+   * (its timeout passed, or it was aborted), written before its promise
+   * rejects; 0 before any. Its "abort" message follows, but a release on
+   * shared memory may wake the task first: from this word the worker knows
+   * at once that the job may take no permit (`acquireSync()` throws, a
+   * waiter given the job's signal is not served).
+   */
+  STOPPED: 5,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */
-  CLAIMS: 5,
+  CLAIMS: 6,
   /**
    * Words before the lane table: with `concurrentTasksPerWorker` n above 1,
    * words WORDS … WORDS+n-1 hold the {@linkcode laneWord} of each
@@ -179,7 +189,7 @@ export const Status = {
    * goes asynchronous and clears it before the job's answer is queued, so
    * after a crash the pool knows which jobs were still running.
    */
-  WORDS: 5 + 16,
+  WORDS: 6 + 16,
 } as const;
 
 /**

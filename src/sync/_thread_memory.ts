@@ -92,6 +92,47 @@ let checkStillWanted: () => void = () => {};
 export function guardBlockingWaits(check: () => void): void {
   checkStillWanted = check;
 }
+
+let abortOnItsWay: (signal: AbortSignal) => boolean = () => false;
+
+/**
+ * Sets the test of whether `signal` is about to abort: a pool's worker
+ * installs one that answers true for the signal of a job the pool has
+ * already failed (its timeout passed, or it was aborted), whose "abort"
+ * message has not arrived yet. A waiter with such a signal is not served
+ * (the abort rejects it), and `acquire()` with it takes no free permit: a
+ * release on shared memory may wake this thread before that message.
+ * Internal: for `worker/runtime.ts`.
+ *
+ * @param test True if `signal` will abort.
+ *
+ * @example Usage
+ * ```ts
+ * import { guardSignals } from "./_thread_memory.ts";
+ * import { Semaphore } from "./semaphore.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const doomed = new AbortController();
+ * guardSignals((signal) => signal === doomed.signal);
+ * const sem = new Semaphore(1);
+ * const waiting = sem.acquire({ signal: doomed.signal });
+ * assert.equal(sem.value, 1, "the free permit was not taken");
+ * doomed.abort(new Error("stopped"));
+ * await assert.rejects(waiting, { message: "stopped" });
+ * guardSignals(() => false);
+ * ```
+ */
+export function guardSignals(test: (signal: AbortSignal) => boolean): void {
+  abortOnItsWay = test;
+}
+
+/** Whether `signal`'s abort is on its way (see {@linkcode guardSignals}). */
+export function abortComing(signal: AbortSignal): boolean {
+  return abortOnItsWay(signal);
+}
+/** How soon a thread whose waiters wait for their aborts, a permit free, looks again (ms). */
+const ABORT_LOOK_MS = 1;
+
 /** The longest one `Atomics.wait` of `acquireSync()` lasts before it looks again. */
 const BLOCK_SLICE_MS = 100;
 
@@ -240,6 +281,7 @@ export class Memory {
   block(timeout: number, action: string): boolean {
     const deadline = performance.now() + timeout;
     for (;;) {
+      checkStillWanted(); // before each take: a worker's job stopped meanwhile takes nothing
       if (this.take()) return true; // step 1
       const left = deadline - performance.now();
       if (left <= 0) return false;
@@ -252,7 +294,6 @@ export class Memory {
             { cause: error },
           );
         }
-        checkStillWanted();
       }
     }
   }
@@ -297,20 +338,35 @@ export class Memory {
     return Atomics.compareExchange(this.#slots, STATE, 0, WAITING) === 0;
   }
 
-  /** Gives free permits to the waiters in order. */
-  #serve(): void {
-    for (let waiter = this.#head; waiter !== undefined; waiter = this.#head) {
+  /**
+   * Gives free permits to the waiters in order. Returns true if it passed
+   * over a waiter whose abort is on its way (see `guardSignals`).
+   */
+  #serve(): boolean {
+    let passed = false;
+    for (let waiter = this.#head; waiter !== undefined;) {
+      const next = waiter.next;
       const signal = waiter.signal;
-      if (signal?.aborted) {
-        // Aborted, and our listener not yet run: a listener before it released. It takes nothing.
-        this.#unlink(waiter);
-        waiter.reject(signal.reason);
-        continue;
+      if (signal !== undefined) {
+        if (signal.aborted) {
+          // Aborted, and our listener not yet run: a listener before it released. It takes nothing.
+          this.#unlink(waiter);
+          waiter.reject(signal.reason);
+          waiter = next;
+          continue;
+        }
+        if (abortOnItsWay(signal)) {
+          passed = true;
+          waiter = next; // it waits for its abort, which rejects it: the permit goes on
+          continue;
+        }
       }
-      if (!this.take()) return;
+      if (!this.take()) return passed;
       this.#unlink(waiter);
       waiter.resolve(true);
+      waiter = next;
     }
+    return passed;
   }
 
   /** Removes a waiter that is being settled; it holds no permit. */
@@ -375,12 +431,18 @@ export class Memory {
 
   #pump = (): void => {
     for (;;) {
-      this.#serve(); // step 1
+      const passed = this.#serve(); // step 1
       if (this.#head === undefined) {
         this.#watching = false;
         return;
       }
-      if (!this.#flag()) continue; // step 2; a permit appeared: serve again
+      if (!this.#flag()) { // step 2
+        if (!passed) continue; // a permit appeared: serve again
+        // A permit is free and the waiters left wait for their aborts, which
+        // come as messages: this thread's event loop must run to read them.
+        setTimeout(this.#pump, ABORT_LOOK_MS);
+        return;
+      }
       if (typeof Atomics.waitAsync !== "function") return this.#cannotWait();
       const result = Atomics.waitAsync(this.#slots, STATE, WAITING); // step 3
       if (result.async) {

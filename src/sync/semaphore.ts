@@ -39,7 +39,7 @@
 
 import { checkInteger, checkSignal, checkTimeout, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
-import { type Memory, memoryOf } from "./_thread_memory.ts";
+import { abortComing, type Memory, memoryOf } from "./_thread_memory.ts";
 import { allocate, MAX_COUNT, refuse } from "./_layout.ts";
 
 /**
@@ -391,7 +391,8 @@ export class Semaphore {
     const { timeout = Infinity, signal } = readOptions(options, `acquire ${this.#noun}`);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const memory = this.#memory;
-    if (memory.idle && memory.take()) return TRUE;
+    // A signal whose abort is on its way (its job failed) takes no free permit: it waits for that.
+    if (memory.idle && (signal === undefined || !abortComing(signal)) && memory.take()) return TRUE;
     if (timeout === 0) return FALSE;
     return memory.wait(timeout, signal);
   }

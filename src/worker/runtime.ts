@@ -30,7 +30,7 @@ import { assertNever, laneWord, Mode, Status, type ToWorker } from "../protocol/
 import { claim } from "../protocol/claims.ts";
 import { decodeError, isTransferred } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
-import { guardBlockingWaits } from "../sync/_thread_memory.ts";
+import { guardBlockingWaits, guardSignals } from "../sync/_thread_memory.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
@@ -101,11 +101,37 @@ function startJob(): void {
   startedJobs = next;
 }
 
-/** Stops a task's `acquireSync()` once the pool has ended this worker (see `Status.ENDED`). */
+/**
+ * Stops a task's `acquireSync()` once the pool has ended this worker (see
+ * `Status.ENDED`), or failed the job that calls it (`Status.STOPPED`).
+ */
 function stopIfEnded(): void {
   if (atomicLoad(status, Status.ENDED) !== 0) {
     throw new Error("acquireSync() stopped waiting: the pool ended this worker");
   }
+  // With one lane, code that runs while the worker awaits a job is that job's.
+  const job = currentJob !== 0 ? currentJob : concurrency === 1 ? awaitedJob : 0;
+  if (job !== 0 && stoppedByPool(job)) {
+    throw new Error(
+      `acquireSync() stopped waiting: job ${job} has failed (its time limit passed, or it was aborted)`,
+    );
+  }
+}
+
+/** Whether the pool has failed running job `id` early; its "abort" message may not be here yet. */
+function stoppedByPool(id: number): boolean {
+  const word = atomicLoad(status, Status.STOPPED);
+  return word !== 0 && word === laneWord(id);
+}
+
+/** Whether `signal` is a job's whose abort is on its way (see `guardSignals`). */
+function abortOnItsWay(signal: AbortSignal): boolean {
+  if (atomicLoad(status, Status.STOPPED) === 0) return false;
+  if (made !== null && made.signal === signal) return !made.ended && stoppedByPool(made.id);
+  for (const context of live.values()) {
+    if (context.signal === signal) return stoppedByPool(context.id);
+  }
+  return false;
 }
 /**
  * Argument arrays reused for jobs of up to 4 arguments: `applyTask` copies
@@ -138,6 +164,8 @@ let sinceClock = 0;
 let currentJob = 0;
 /** The context `jobContext()` made during the current synchronous call, if any. */
 let made: LiveContext | null = null;
+/** The job whose promise the loop awaited last (see `track`). */
+let awaitedJob = 0;
 /** Contexts of jobs that went asynchronous and still run, by job id: aborts find them here. */
 const live = new Map<number, LiveContext>();
 
@@ -181,6 +209,7 @@ function sendProgress(id: number, value: unknown): void {
  * stays reachable for aborts until the promise settles.
  */
 function track(pending: Promise<void>): Promise<void> {
+  awaitedJob = currentJob;
   const context = takeMade(currentJob);
   currentJob = 0;
   if (context === null) return pending;
@@ -381,6 +410,7 @@ function initialise(msg: ToWorker & { type: "init" }): void {
   if (!acceptsVersion(msg.version)) return;
   attachStatus(msg.status, msg.lane);
   guardBlockingWaits(stopIfEnded);
+  guardSignals(abortOnItsWay);
   setConcurrency(msg.concurrency);
   setStreamWindow(msg.streamWindow);
   limitImports(msg.startTimeout);

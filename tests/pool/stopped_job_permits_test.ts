@@ -1,0 +1,85 @@
+/**
+ * A job the pool has failed early (its timeout passed, or it was aborted)
+ * takes no permit afterwards, though its task runs on within `abortGrace`:
+ * a caller that frees the resource on seeing the failure must not hand it
+ * to the failed job, whose worker may then be replaced holding it.
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Pool } from "../../src/pool/pool.ts";
+import { Lock } from "../../src/sync/lock.ts";
+import type * as Tasks from "../fixtures/stopped_job_tasks.ts";
+import { fixture } from "../_util.ts";
+
+const tasks = fixture("stopped_job_tasks.ts");
+
+/** Resolves once `memory[word]` is no longer 0, and with its value. */
+async function until(memory: Int32Array, word: number): Promise<number> {
+  while (true) {
+    const seen = Atomics.load(memory, word);
+    if (seen !== 0) return seen;
+    const result = Atomics.waitAsync(memory, word, 0);
+    if (result.async) await result.value;
+  }
+}
+
+/** A job of `name` waits for a Lock this thread holds, and fails; this thread then releases it. */
+async function releasedOnFailure(
+  name: "takesLockSync" | "takesLockWithSignal",
+  fail: "timeout" | "abort",
+): Promise<{ outcome: number; free: boolean }> {
+  await using pool = new Pool<typeof Tasks>({
+    module: tasks,
+    maxChildren: 1,
+    minChildren: 1,
+    abortGrace: 300,
+  });
+  const lock = new Lock();
+  assert.equal(lock.tryAcquire(), true);
+  const memory = new Int32Array(new SharedArrayBuffer(8));
+  const controller = new AbortController();
+  const job = pool.exec(name, [lock, memory], {
+    ...(fail === "timeout" ? { timeout: 100 } : { signal: controller.signal }),
+  });
+  await until(memory, 0);
+  if (fail === "abort") controller.abort(new Error("stop"));
+  await assert.rejects(
+    job,
+    fail === "timeout" ? { name: "TaskTimeoutError" } : { message: "stop" },
+  );
+  lock.release(); // the job failed: the lock is this thread's to free
+  const outcome = await until(memory, 1);
+  return { outcome, free: lock.tryAcquire() };
+}
+
+describe("A failed job takes no permit", () => {
+  it("Lock.acquireSync() in a job whose timeout passed throws when the lock is released, instead of taking it", async () => {
+    // Before: 1, the task took the lock and its worker was replaced holding it.
+    assert.deepEqual(await releasedOnFailure("takesLockSync", "timeout"), {
+      outcome: 2,
+      free: true,
+    });
+  });
+
+  it("Lock.acquireSync() in an aborted job throws when the lock is released, instead of taking it", async () => {
+    assert.deepEqual(await releasedOnFailure("takesLockSync", "abort"), { outcome: 2, free: true });
+  });
+
+  it("Lock.acquire() given jobContext().signal in a job whose timeout passed rejects, though the release wakes it before the abort arrives", async () => {
+    // Before (Deno, most runs): 1, the release woke the wait before the abort message came.
+    assert.deepEqual(await releasedOnFailure("takesLockWithSignal", "timeout"), {
+      outcome: 3,
+      free: true,
+    });
+  });
+
+  it("Lock.acquire() given jobContext().signal in an aborted job rejects when the lock is released", async () => {
+    assert.deepEqual(await releasedOnFailure("takesLockWithSignal", "abort"), {
+      outcome: 3,
+      free: true,
+    });
+  });
+});
