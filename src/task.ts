@@ -4,6 +4,8 @@
  * @module
  */
 
+import { describe } from "./_checks.ts";
+
 /**
  * Any function: what an inline task or a task module's export may be.
  *
@@ -79,13 +81,15 @@ export function task<F extends AnyFunction = AnyFunction>(
   } catch {
     throw new TypeError(
       `Cannot create task: "moduleUrl" must be an absolute URL, received ${
-        JSON.stringify(String(moduleUrl))
+        typeof moduleUrl === "string" ? JSON.stringify(moduleUrl) : describe(moduleUrl)
       }`,
     );
   }
   if (typeof exportName !== "string" || exportName === "") {
     throw new TypeError(
-      `Cannot create task: "exportName" must be a non-empty string, received ${String(exportName)}`,
+      `Cannot create task: "exportName" must be a non-empty string, received ${
+        describe(exportName)
+      }`,
     );
   }
   return Object.freeze({ module, name: exportName });

@@ -20,7 +20,7 @@ import { checkTimeout, describe } from "./_checks.ts";
 import { type PoolOptions, resolveMaxChildren } from "./pool/options.ts";
 import { Pool } from "./pool/pool.ts";
 import type { RunResult, TaskArgs, TaskFunction } from "./pool/types.ts";
-import type { AnyFunction, TaskRef } from "./task.ts";
+import { type AnyFunction, isTaskRef, type TaskRef } from "./task.ts";
 
 /**
  * A task `go` and `spawn` accept: an inline function or a {@linkcode TaskRef} (they have no task module).
@@ -311,7 +311,11 @@ export async function shutdownDefaultPool(timeout?: number): Promise<boolean> {
  * @param args The job's arguments (structured clone).
  * @returns The result (a generator's values as an array); rejects with the
  * task's error. It has no time limit: for one, or a signal, use
- * `defaultPool().exec(task, args, { timeout, signal })`.
+ * `defaultPool().exec(task, args, { timeout, signal })`. Its jobs are
+ * batched as any pool's: `go()` jobs that wait for each other (on a
+ * `Semaphore`, a `Lock`) may wait for ever, one queued behind the other on
+ * a worker; give such jobs a `signal` through `defaultPool().exec` (see
+ * README, "Jobs that wait for each other").
  *
  * @example Usage
  * ```ts
@@ -327,16 +331,26 @@ export function go<T extends FreeTask>(
   task: T,
   ...args: TaskArgs<TaskFunction<Record<never, never>, T>>
 ): Promise<RunResult<TaskFunction<Record<never, never>, T>>> {
-  if (typeof task === "string") return Promise.reject(nameRefused("go", task));
+  const refused = taskRefused("go", task);
+  if (refused !== undefined) return Promise.reject(refused);
   return (defaultPool() as Pool<Record<never, never>>).exec(task, args);
 }
 
-/** `go()` and `spawn()` run no pool module: a name has nothing to name. */
-function nameRefused(action: string, name: string): TypeError {
+/**
+ * Why `go()` or `spawn()` refuses `task`, before any pool starts: they run
+ * no pool module, so a name has nothing to name; or `undefined`.
+ */
+function taskRefused(action: string, task: unknown): TypeError | undefined {
+  if (typeof task === "function" || isTaskRef(task)) return undefined;
+  if (typeof task === "string") {
+    return new TypeError(
+      `Cannot ${action}: "task" must be a function or a task() reference, not a name (${
+        JSON.stringify(task)
+      }): use task(moduleUrl, ${JSON.stringify(task)})`,
+    );
+  }
   return new TypeError(
-    `Cannot ${action}: "task" must be a function or a task() reference, not a name (${
-      JSON.stringify(name)
-    }): use task(moduleUrl, ${JSON.stringify(name)})`,
+    `Cannot ${action}: "task" must be a function or a task() reference, received ${describe(task)}`,
   );
 }
 
@@ -366,7 +380,8 @@ export async function spawn<T extends FreeTask>(
   task: T,
   ...args: TaskArgs<TaskFunction<Record<never, never>, T>>
 ): Promise<RunResult<TaskFunction<Record<never, never>, T>>> {
-  if (typeof task === "string") throw nameRefused("spawn", task);
+  const refused = taskRefused("spawn", task);
+  if (refused !== undefined) throw refused;
   const pool = new Pool<Record<never, never>>({
     maxChildren: 1,
     childNamePrefix: "spawn",

@@ -147,6 +147,19 @@ describe("go()", () => {
           'Cannot go: "task" must be a function or a task() reference, not a name ("double"): use task(moduleUrl, "double")',
       });
       await assert.rejects(anySpawn("double"), { name: "TypeError", message: /Cannot spawn/ });
+      // Before: "must be a function, an export name or a task() reference": names are refused.
+      for (const bad of [undefined, 5, { module: tasks.href }]) {
+        await assert.rejects(anyGo(bad), {
+          name: "TypeError",
+          message: new RegExp(
+            `^Cannot go: "task" must be a function or a task\\(\\) reference, received (undefined|5|an object)$`,
+          ),
+        });
+        await assert.rejects(anySpawn(bad), {
+          name: "TypeError",
+          message: /^Cannot spawn: "task"/,
+        });
+      }
       // Before: imported as it is, against the worker's URL (Deno) or the working directory (Bun).
       const relative = { module: "./tasks.ts", name: "double" };
       await assert.rejects(anyGo(relative, 1), {

@@ -51,7 +51,7 @@ import { PoolClosedError, QueueFullError } from "../errors.ts";
 import { checkFunction, checkInteger, checkTimeout, describe } from "../_checks.ts";
 import { Pool } from "../pool/pool.ts";
 import type { Clock } from "../timers/clock.ts";
-import type { AnyFunction, TaskRef } from "../task.ts";
+import { type AnyFunction, isTaskRef, type TaskRef } from "../task.ts";
 import type { TaskArgs, TaskFunction } from "../pool/types.ts";
 import { checkOptionNames } from "../_option_names.ts";
 
@@ -333,11 +333,7 @@ export class WorkRequest<C extends Callable = Callable> {
    */
   constructor(callable: C, options: WorkRequestOptions<C> = {}) {
     const kind = typeof callable;
-    if (
-      kind !== "function" && kind !== "string" &&
-      !(kind === "object" && callable !== null &&
-        typeof (callable as TaskRef).module === "string")
-    ) {
+    if (kind !== "function" && kind !== "string" && !isTaskRef(callable)) {
       throw new TypeError(
         `Cannot create request: "callable" must be a function, a task() reference or an export name, received ${
           describe(callable)
@@ -808,7 +804,10 @@ export class ThreadPool implements AsyncDisposable {
    * never ends would otherwise hold it, and the program, for ever, where
    * Python's daemon threads die with the program). Past it their workers
    * are stopped: those requests fail with `PoolClosedError`, for
-   * `excCallback` at the next `poll()`.
+   * `excCallback` at the next `poll()`. On Deno 2.9.6 a request stuck in
+   * a synchronous endless loop keeps its thread, and the program, running
+   * (the runtime cannot stop it): such a request should `await` now and
+   * then.
    * @returns `false` if requests were still running at the timeout.
    *
    * @example Usage

@@ -784,7 +784,7 @@ function toUrl(value: string | URL, name: string): URL {
   } catch {
     throw new TypeError(
       `Cannot create pool: "${name}" must be an absolute URL (e.g. new URL("./tasks.ts", import.meta.url)), received ${
-        JSON.stringify(String(value))
+        typeof value === "string" ? JSON.stringify(value) : describe(value)
       }`,
     );
   }

@@ -562,6 +562,12 @@ describe("WorkRequest and makeRequests()", () => {
       name: "TypeError",
       message: /"callable"/,
     });
+    // Before: accepted, and failed only once run (in excCallback).
+    assert.throws(() => new WorkRequest({ module: "file:///tasks.ts" } as never), {
+      name: "TypeError",
+      message:
+        /"callable" must be a function, a task\(\) reference or an export name, received an object/,
+    });
     // @ts-expect-error: args must be an array
     assert.throws(() => new WorkRequest(() => 0, { args: 1 }), {
       name: "TypeError",

@@ -467,6 +467,14 @@ describe("Pool tasks that are not tasks", () => {
       name: "TypeError",
       message: /"exportName" must be a non-empty string/,
     });
+    // A value that is not a string is described as what it is (before: received "5", "null").
+    assert.throws(() => task(5 as never, "double"), {
+      message: /"moduleUrl" must be an absolute URL, received 5$/,
+    });
+    assert.throws(() => task(null as never, "double"), { message: /received null$/ });
+    assert.throws(() => new Pool({ module: {} as never }), {
+      message: /"module" must be an absolute URL .*, received an object$/,
+    });
   });
 });
 
