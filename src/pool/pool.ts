@@ -1177,6 +1177,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     const reopened = this.#reopened;
     this.#submitter.close();
     this.#loop.queue.close(); // submits must not join it now
+    this.#loop.workers.drain(); // workers start only for the jobs left
     this.#scheduler.cancelAll();
     if (options.soon) {
       this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));

@@ -78,6 +78,12 @@ export class Workers {
   /** One per live worker, in the order they started. */
   readonly slots: WorkerSlot[] = [];
   #closing = false;
+  /**
+   * `shutdown()` waits for the jobs left: workers start only for them
+   * (`grow`), none to keep `minChildren` (a `recycle()` meanwhile would
+   * start workers only to shut them down).
+   */
+  #draining = false;
   /** The worker bounds: set from the options, changed only by `resize()`. */
   #max: number;
   #min: number;
@@ -140,9 +146,15 @@ export class Workers {
     return this.#closing;
   }
 
+  /** `shutdown()` has begun: no worker starts to keep `minChildren` (see `#draining`). */
+  drain(): void {
+    this.#draining = true;
+  }
+
   /** Open again after `clear()`: workers start on demand once more. */
   reopen(): void {
     this.#closing = false;
+    this.#draining = false;
     this.keepMinimum();
   }
 
@@ -187,7 +199,8 @@ export class Workers {
       this.#startLater();
       return;
     }
-    if (this.#closing || (this.slots.length < this.#min && this.#backingOff())) return;
+    if (this.#closing || this.#draining) return;
+    if (this.slots.length < this.#min && this.#backingOff()) return;
     while (this.slots.length < this.#min && this.#room() > 0 && this.#mayStartNow()) {
       const slot = this.#spawn();
       // Retired as it started, by a workerData getter: the next start waits

@@ -90,6 +90,39 @@ describe("recycling", () => {
     assert.ok(!before.has(after));
   });
 
+  it("recycle() while shutdown() waits starts workers only for the jobs left, none to keep minChildren", async () => {
+    const pool = new Pool({ maxChildren: 2, minChildren: 2 });
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const memory = new Int32Array(new SharedArrayBuffer(12));
+    const held = pool.run(heldOnItsWorker, memory);
+    await marked(memory, 0);
+    assert.equal(pool.alive, 2);
+    const closed = pool.shutdown();
+    const recycled = pool.recycle();
+    release(memory, 1);
+    assert.match(await held, /-\d+$/);
+    await recycled;
+    assert.equal(await closed, true);
+    // Before: four exits, two of fresh workers started only to be shut down unused.
+    assert.deepEqual(exits, ["recycle", "recycle"]);
+  });
+
+  it("recycle() while shutdown() waits for queued jobs: a fresh worker runs them", async () => {
+    const pool = new Pool({ maxChildren: 1, minChildren: 1 });
+    const memory = new Int32Array(new SharedArrayBuffer(12));
+    const held = pool.run(heldOnItsWorker, memory);
+    const queued = [1, 2, 3].map((n) => pool.run((x: number) => x * 2, n));
+    await marked(memory, 0);
+    const closed = pool.shutdown();
+    const recycled = pool.recycle();
+    release(memory, 1);
+    await held;
+    assert.deepEqual(await Promise.all(queued), [2, 4, 6]);
+    await recycled;
+    assert.equal(await closed, true);
+  });
+
   it("a worker over maxWorkerMemory is replaced between jobs; no job is lost", async () => {
     // Every worker's heap is over one byte, so each finishes its batch and retires.
     await using pool = new Pool({ maxChildren: 1, maxWorkerMemory: 1 });
