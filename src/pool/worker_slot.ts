@@ -13,6 +13,7 @@ import {
   laneWord,
   SPIN_MS,
   Status,
+  STOPPED_RING,
   type ToWorker,
   type WorkerNotice,
 } from "../protocol/messages.ts";
@@ -433,8 +434,13 @@ export class WorkerSlot {
    * so no permit a caller then releases goes to that job.
    */
   stopped(id: number): void {
-    if (this.statusShared) Atomics.store(this.status, Status.STOPPED, laneWord(id));
+    if (!this.statusShared) return;
+    Atomics.store(this.status, Status.STOPPED + this.#stops % STOPPED_RING, laneWord(id));
+    this.#stops++;
   }
+
+  /** How many jobs `stopped()` named: the next goes in word `#stops % STOPPED_RING`. */
+  #stops = 0;
 
   /** Stops the worker now. */
   terminate(): void {

@@ -139,7 +139,7 @@ export const STREAM_WINDOW = 2048;
  *  TO_MAIN    worker bumps it after each results message       ┘ spin-then-park hand-off
  *  ENDED      pool sets it when it ends the worker
  *  LOADING    worker names the job whose task() module it imports now
- *  STOPPED    pool names the running job it last failed early (timeout, abort)
+ *  STOPPED …  STOPPED_RING words: pool names the running jobs it last failed early
  *  CLAIMS …   CLAIM_RING words: who takes a batch not started yet (claims.ts)
  *  WORDS …    the lane table, with several lanes
  * ```
@@ -172,16 +172,17 @@ export const Status = {
    */
   LOADING: 4,
   /**
-   * The {@linkcode laneWord} of the running job the pool last failed early
-   * (its timeout passed, or it was aborted), written before its promise
-   * rejects; 0 before any. Its "abort" message follows, but a release on
-   * shared memory may wake the task first: from this word the worker knows
-   * at once that the job may take no permit (`acquireSync()` throws, a
-   * waiter given the job's signal is not served).
+   * The first of {@linkcode STOPPED_RING} words holding the
+   * {@linkcode laneWord}s of the running jobs the pool last failed early
+   * (their timeout passed, or they were aborted), each written before its
+   * job's promise rejects, in turn; 0 before any. A job's "abort" message
+   * follows, but a release on shared memory may wake the task first: from
+   * these words the worker knows at once that the job may take no permit
+   * (`acquireSync()` throws, a waiter given the job's signal is not served).
    */
   STOPPED: 5,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */
-  CLAIMS: 6,
+  CLAIMS: 9,
   /**
    * Words before the lane table: with `concurrentTasksPerWorker` n above 1,
    * words WORDS … WORDS+n-1 hold the {@linkcode laneWord} of each
@@ -189,7 +190,7 @@ export const Status = {
    * goes asynchronous and clears it before the job's answer is queued, so
    * after a crash the pool knows which jobs were still running.
    */
-  WORDS: 6 + 16,
+  WORDS: 9 + 16,
 } as const;
 
 /**
@@ -200,6 +201,12 @@ export const Status = {
 export function laneWord(id: number): number {
   return (id | 0) || -0x8000_0000;
 }
+
+/**
+ * How many jobs failed early a worker can be told of at once (`Status.STOPPED`
+ * …): with several lanes, several may fail before their "abort" messages arrive.
+ */
+export const STOPPED_RING = Status.CLAIMS - Status.STOPPED;
 
 /** How many claim words a slot has (`Status.CLAIMS` …): batches that may be offered at once. */
 export const CLAIM_RING = Status.WORDS - Status.CLAIMS;

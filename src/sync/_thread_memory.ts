@@ -316,6 +316,7 @@ export class Memory {
         waiter.timer = setTimeout(() => {
           this.#unlink(waiter);
           resolve(false);
+          this.#serveRest();
         }, timeout);
       }
       if (signal !== undefined) {
@@ -398,7 +399,17 @@ export class Memory {
       this.#unlink(waiter);
       waiter.reject(signal.reason);
     }
+    this.#serveRest();
   };
+
+  /**
+   * A waiter left the queue: those behind it get the permits it passed over
+   * while its abort was on its way (see `guardSignals`). Unshared memory has
+   * no watch that would serve them.
+   */
+  #serveRest(): void {
+    if (this.#head !== undefined) this.#serve();
+  }
 
   /**
    * A runtime with no `Atomics.waitAsync` (some browsers): a shared

@@ -26,7 +26,14 @@
  */
 
 import { atomicCompareExchange, atomicLoad, atomicStore } from "../protocol/atomics.ts";
-import { assertNever, laneWord, Mode, Status, type ToWorker } from "../protocol/messages.ts";
+import {
+  assertNever,
+  laneWord,
+  Mode,
+  Status,
+  STOPPED_RING,
+  type ToWorker,
+} from "../protocol/messages.ts";
 import { claim } from "../protocol/claims.ts";
 import { decodeError, isTransferred } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
@@ -120,13 +127,15 @@ function stopIfEnded(): void {
 
 /** Whether the pool has failed running job `id` early; its "abort" message may not be here yet. */
 function stoppedByPool(id: number): boolean {
-  const word = atomicLoad(status, Status.STOPPED);
-  return word !== 0 && word === laneWord(id);
+  const word = laneWord(id);
+  for (let at = Status.STOPPED; at < Status.STOPPED + STOPPED_RING; at++) {
+    if (atomicLoad(status, at) === word) return true;
+  }
+  return false;
 }
 
 /** Whether `signal` is a job's whose abort is on its way (see `guardSignals`). */
 function abortOnItsWay(signal: AbortSignal): boolean {
-  if (atomicLoad(status, Status.STOPPED) === 0) return false;
   if (made !== null && made.signal === signal) return !made.ended && stoppedByPool(made.id);
   for (const context of live.values()) {
     if (context.signal === signal) return stoppedByPool(context.id);
@@ -164,7 +173,7 @@ let sinceClock = 0;
 let currentJob = 0;
 /** The context `jobContext()` made during the current synchronous call, if any. */
 let made: LiveContext | null = null;
-/** The job whose promise the loop awaited last (see `track`). */
+/** The job whose promise the loop awaits now (see `track`); 0 once it has ended. */
 let awaitedJob = 0;
 /** Contexts of jobs that went asynchronous and still run, by job id: aborts find them here. */
 const live = new Map<number, LiveContext>();
@@ -332,10 +341,12 @@ function laterAnswered(): void {
 }
 
 /**
- * The loop got a lane back: answers of slow jobs go now (as `answerEarly`
- * judges), so a long synchronous job next does not hold them back.
+ * The loop got a lane back, or the job it awaited ended: answers of slow
+ * jobs go now (as `answerEarly` judges), so a long synchronous job next
+ * does not hold them back.
  */
 function afterLane(): void {
+  awaitedJob = 0; // it has ended: later code is not its
   if (concurrency > 1 && slowSoFar()) flush();
   else {
     sinceClock = 0;
@@ -588,6 +599,7 @@ async function runJobs(jobs: unknown[]): Promise<void> {
 /** No job runs synchronously any more: `jobContext()` now throws, and a context made ends. */
 function endCalls(): void {
   currentJob = 0;
+  awaitedJob = 0;
   if (made !== null) {
     made.ended = true;
     made = null;

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { guardBlockingWaits } from "../../src/sync/_thread_memory.ts";
+import { guardBlockingWaits, guardSignals } from "../../src/sync/_thread_memory.ts";
 import { PROBE, sameMemory } from "../../src/sync/_layout.ts";
 import { Semaphore, takeAll } from "../../src/sync/semaphore.ts";
 import { Lock } from "../../src/sync/lock.ts";
@@ -505,5 +505,47 @@ describe("Semaphore.buffer", () => {
     );
     assert.equal(await waiting, true);
     assert.equal(sem.value, 0);
+  });
+});
+
+describe("Semaphore waiters whose abort is on its way", () => {
+  /** Runs `body` with `signal` taken for one whose abort is on its way (a failed job's, in a worker). */
+  async function whileDoomed(signal: AbortSignal, body: () => Promise<void>): Promise<void> {
+    guardSignals((tested) => tested === signal);
+    try {
+      await body();
+    } finally {
+      guardSignals(() => false);
+    }
+  }
+
+  for (const shared of [false, true]) {
+    const memory = shared ? "shared memory" : "memory of this thread only";
+    it(`Semaphore.acquire() of a doomed signal takes no free permit, and the waiter behind it gets it once the abort came (${memory})`, async () => {
+      const doomed = new AbortController();
+      await whileDoomed(doomed.signal, async () => {
+        const sem = new Semaphore(1);
+        if (shared) toWire(sem); // shared: its waiters are watched, not only served on release
+        const first = sem.acquire({ signal: doomed.signal });
+        const second = sem.acquire();
+        assert.equal(sem.value, 1, "the permit stays free for now");
+        doomed.abort(new Error("stopped"));
+        await assert.rejects(first, { message: "stopped" });
+        // Before (memory of this thread only): pending for ever, the permit free.
+        assert.equal(await second, true);
+        assert.equal(sem.value, 0);
+      });
+    });
+  }
+
+  it("Semaphore.acquire() of a doomed signal that times out lets the waiter behind it have the free permit", async () => {
+    const doomed = new AbortController();
+    await whileDoomed(doomed.signal, async () => {
+      const sem = new Semaphore(1);
+      const first = sem.acquire({ signal: doomed.signal, timeout: 5 });
+      const second = sem.acquire();
+      assert.equal(await first, false);
+      assert.equal(await second, true);
+    });
   });
 });
