@@ -326,8 +326,10 @@ describe("Pool timeouts", () => {
       setTimeout(() => Atomics.add(memory, 2, 1), 0); // a later turn: after its answer
       return "late";
     };
-    // In one batch, each timed: two run 150 ms under a 50 ms limit, one 1 ms.
-    const jobs = [150, 1, 150].map((ms) => pool.exec(runsThenMarks, [shared, ms], { timeout: 50 }));
+    // In one batch, each timed: two run 150 ms under a 50 ms limit, one 1 ms under a long one.
+    const jobs = [150, 1, 150].map((ms) =>
+      pool.exec(runsThenMarks, [shared, ms], { timeout: ms === 1 ? 60_000 : 50 })
+    );
     while (Atomics.load(shared, 0) === 0) {
       const result = Atomics.waitAsync(shared, 0, 0);
       if (result.async) await result.value;

@@ -35,7 +35,7 @@ async function releasedOnFailure(
     module: tasks,
     maxChildren: 1,
     minChildren: 1,
-    abortGrace: 300,
+    abortGrace: 10_000, // a worker slow to answer is never replaced before it marks its outcome
   });
   const lock = new Lock();
   assert.equal(lock.tryAcquire(), true);
