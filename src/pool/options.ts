@@ -128,8 +128,7 @@ export interface PoolOptions {
    * worker starts its clock when the worker reaches it, as the pool sees
    * every sixteenth of the limit). A job that ended past its limit before
    * the pool could look (this thread busy, or behind on messages) fails all
-   * the same: its worker timed it (a generator job from the values it last
-   * sent). On Deno
+   * the same: its worker timed it. On Deno
    * 2.9.6 a terminated worker stuck in a synchronous endless loop keeps
    * spinning (the runtime cannot interrupt it), so a job that may run away
    * should `await` now and then. `0` or `Infinity`: no limit (the default).

@@ -33,7 +33,7 @@
  */
 
 import { atomicCompareExchange, atomicLoad, atomicStore } from "./atomics.ts";
-import { fromDouble, JOB_HEADER, type OutgoingJob } from "./job_batch.ts";
+import { fromDouble, JOB_HEADER, type OutgoingJob, TIMED } from "./job_batch.ts";
 import { Mode } from "./messages.ts";
 
 /** The most arguments a job on the lane may have. */
@@ -133,7 +133,7 @@ export class Lane {
     for (let i = 0; i < count; i++) this.#write(i, args[from + i]);
     this.#numbers[ID] = job.id;
     words[TASK] = job.task;
-    words[MODE] = job.mode;
+    words[MODE] = job.timeout > 0 ? job.mode + TIMED : job.mode; // as in a batch (job_batch.ts)
     words[COUNT] = count;
     atomicStore(words, OUT, Out.WAITING);
     return atomicCompareExchange(words, IN, In.LISTENING, In.REQUEST) === In.LISTENING;

@@ -140,7 +140,8 @@ export class ResultWriter {
 
   /** Nothing to send. */
   get empty(): boolean {
-    return this.#data.length === 0;
+    const length = this.#data.length;
+    return length === 0 || (length === 2 && this.#tookAt === 0); // an open `TOOK` alone says nothing
   }
 
   /**
@@ -330,10 +331,13 @@ export class ResultWriter {
    */
   takeLone(take: (value: unknown) => boolean): boolean {
     const data = this.#data;
+    // A timed job's `TOOK` before it is not needed there: the pool waits for that answer.
+    const at = data[0] === Tag.TOOK ? 2 : 0;
     let value: unknown;
-    if (data.length === 3 && data[0] === Tag.RETURNS) value = data[2];
-    else if (data.length === 2 && data[0] === Tag.RETURN && !this.#risky) value = data[1];
-    else return false;
+    if (data.length === at + 3 && data[at] === Tag.RETURNS) value = data[at + 2];
+    else if (data.length === at + 2 && data[at] === Tag.RETURN && !this.#risky) {
+      value = data[at + 1];
+    } else return false;
     if (!take(value)) return false;
     data.length = 0; // never posted: kept
     this.#runAt = this.#runEnd = -1;
@@ -349,7 +353,12 @@ export class ResultWriter {
     this.#risky = false;
     this.#shared = null;
     this.#jobs = 0;
-    this.#tookAt = -1; // sent before its job answered: its `TOOK` went as 0
+    if (this.#tookAt >= 0) {
+      // Sent before its job answered (a generator's values, a progress flush): its
+      // `TOOK` went as 0, and opens the next batch, the time still counted from its start.
+      this.#tookAt = 0;
+      this.#data.push(Tag.TOOK, 0);
+    }
   }
 
   #push(tag: number, value: unknown): void {

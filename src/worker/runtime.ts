@@ -36,7 +36,7 @@ import {
 } from "../protocol/messages.ts";
 import { claim } from "../protocol/claims.ts";
 import { decodeError, isTransferred } from "../protocol/codec.ts";
-import { fromDouble, JOB_HEADER, JobHeader, readJobHeader } from "../protocol/job_batch.ts";
+import { fromDouble, JOB_HEADER, JobHeader, readJobHeader, TIMED } from "../protocol/job_batch.ts";
 import { guardBlockingWaits, guardSignals } from "../sync/_thread_memory.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
@@ -499,6 +499,7 @@ function callLaneJob(entry: unknown[]): Promise<void> | undefined {
   const args = REUSED_ARGS[n]!;
   for (let k = 0; k < n; k++) args[k] = entry[JOB_HEADER + k];
   currentJob = id;
+  if ((entry[2] as number) >= TIMED) out.timeNext(); // its answer, if it goes as a message, is timed
   const pending = call(tasks[entry[1] as number]!, args, Mode.CALL, id);
   if (pending === undefined) return endLaneJob();
   return trackLaneJob(pending);

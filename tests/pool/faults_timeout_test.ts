@@ -382,6 +382,36 @@ describe("Pool timeouts", () => {
     ]);
   });
 
+  for (const lanes of [1, 3]) {
+    it(`Pool.exec() option timeout fails an async generator job that ran past its limit, its values sent before it ended, this thread busy (${lanes} lane${lanes > 1 ? "s" : ""})`, async () => {
+      await using pool = new Pool({
+        maxChildren: 1,
+        minChildren: 1,
+        concurrentTasksPerWorker: lanes,
+      });
+      assert.equal(await pool.run(identity, 1), 1); // a started worker
+      const shared = new Int32Array(new SharedArrayBuffer(12));
+      const yieldsSlowly = async function* (memory: Int32Array) {
+        Atomics.store(memory, 0, 1);
+        Atomics.notify(memory, 0);
+        for (let i = 0; i < 3; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          yield i; // sent on its own, before the job ends
+        }
+        setTimeout(() => Atomics.store(memory, 2, 1), 0); // a later turn: after its answer
+      };
+      const job = pool.exec(yieldsSlowly, [shared], { timeout: 40 });
+      while (Atomics.load(shared, 0) === 0) {
+        const result = Atomics.waitAsync(shared, 0, 0);
+        if (result.async) await result.value;
+      }
+      const giveUp = performance.now() + 10_000;
+      while (Atomics.load(shared, 2) === 0 && performance.now() < giveUp);
+      // Before: done with [0, 1, 2], its time counted from its last values only.
+      await assert.rejects(job, { name: "TaskTimeoutError" });
+    });
+  }
+
   it("Pool.exec() option timeout does not fail a quick job answered beside an asynchronous one's long synchronous part (several lanes)", async () => {
     await using pool = new Pool({ maxChildren: 1, minChildren: 1, concurrentTasksPerWorker: 3 });
     const spin = (ms: number) => {

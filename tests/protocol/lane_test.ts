@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fitsLane, Lane, LANE_MAX_ARGS, LANE_MAX_STRING } from "../../src/protocol/lane.ts";
-import type { OutgoingJob } from "../../src/protocol/job_batch.ts";
+import { type OutgoingJob, TIMED } from "../../src/protocol/job_batch.ts";
 import { Mode } from "../../src/protocol/messages.ts";
 import { outgoingJob } from "./_jobs.ts";
 
@@ -63,6 +63,13 @@ describe("shared lane", () => {
     assert.equal(worker.answerWith(1.5, 0), true);
     assert.equal(pool.awaitAnswer(0), true);
     assert.equal(pool.answer(), 1.5);
+  });
+
+  it("marks the request of a job with a time limit as a batch does (TIMED)", () => {
+    const { pool, worker } = pair();
+    worker.listen();
+    assert.equal(pool.offer(job({ args: [1], timeout: 50 })), true);
+    assert.deepEqual(worker.takeRequest([]), [7, 3, Mode.CALL + TIMED, 1, 1]);
   });
 
   it("refuses what does not fit, and offers nothing to a worker that does not listen", () => {

@@ -109,12 +109,32 @@ describe("result batch", () => {
     assert.ok((calls[6]![1] as number) < (calls[1]![1] as number), "the last job's own time");
   });
 
-  it("sends a timed job's time as 0 when its answer was not written before the flush", () => {
+  it("carries a timed job's TOOK into the next message when its answer was not written before the flush", () => {
     const writer = new ResultWriter();
     writer.timeNext();
-    assert.deepEqual(read(send(writer).message.data), [["took", 0]]);
-    writer.returnedPrimitive(1); // the answer, in the next message: no time of its own
-    assert.deepEqual(read(send(writer).message.data), [["returns", [1]]]);
+    assert.equal(writer.empty, true, "a TOOK alone says nothing: nothing to send");
+    writer.yielded("a");
+    assert.deepEqual(read(send(writer).message.data), [["took", 0], ["yielded", "a"]]);
+    assert.equal(writer.empty, true);
+    const end = performance.now() + 3;
+    while (performance.now() < end) {
+      // the job runs on
+    }
+    writer.ended(); // its answer, in the next message, timed from its start
+    const calls = read(send(writer).message.data);
+    assert.deepEqual(calls.map((call) => call[0]), ["took", "ended"]);
+    assert.ok((calls[0]![1] as number) >= 3);
+    assert.equal(writer.empty, true);
+  });
+
+  it("takes a timed job's lone primitive answer for the lane, its TOOK dropped", () => {
+    const writer = new ResultWriter();
+    writer.timeNext();
+    writer.returnedPrimitive(5);
+    let taken: unknown;
+    assert.equal(writer.takeLone((value) => (taken = value, true)), true);
+    assert.equal(taken, 5);
+    assert.equal(writer.empty, true);
   });
 
   it("moves the numbers' buffer back when nothing in the batch may fail to clone", () => {
