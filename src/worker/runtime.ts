@@ -116,8 +116,8 @@ function stopIfEnded(): void {
   if (atomicLoad(status, Status.ENDED) !== 0) {
     throw new Error("acquireSync() stopped waiting: the pool ended this worker");
   }
-  // With one lane, code that runs while the worker awaits a job is that job's.
-  const job = currentJob !== 0 ? currentJob : concurrency === 1 ? awaitedJob : 0;
+  // Only a job's synchronous call is surely its own: code after an await may be anyone's.
+  const job = currentJob;
   if (job !== 0 && stoppedByPool(job)) {
     throw new Error(
       `acquireSync() stopped waiting: job ${job} has failed (its time limit passed, or it was aborted)`,
@@ -136,7 +136,7 @@ function stoppedByPool(id: number): boolean {
 
 /** Whether `signal` is a job's whose abort is on its way (see `guardSignals`). */
 function abortOnItsWay(signal: AbortSignal): boolean {
-  if (made !== null && made.signal === signal) return !made.ended && stoppedByPool(made.id);
+  if (made !== null && made.signal === signal) return stoppedByPool(made.id);
   for (const context of live.values()) {
     if (context.signal === signal) return stoppedByPool(context.id);
   }
@@ -173,10 +173,23 @@ let sinceClock = 0;
 let currentJob = 0;
 /** The context `jobContext()` made during the current synchronous call, if any. */
 let made: LiveContext | null = null;
-/** The job whose promise the loop awaits now (see `track`); 0 once it has ended. */
-let awaitedJob = 0;
-/** Contexts of jobs that went asynchronous and still run, by job id: aborts find them here. */
+/**
+ * Contexts of jobs that went asynchronous and still run, by job id: aborts
+ * find them here. A job the pool has failed stays after it ends, until its
+ * abort arrives (see `endContext`).
+ */
 const live = new Map<number, LiveContext>();
+
+/**
+ * Job `context.id` has ended. If the pool has failed it (`Status.STOPPED`)
+ * and its abort has not arrived, its context stays in `live` until it does:
+ * a wait the task left behind with its signal must still end with the abort.
+ */
+function endContext(context: LiveContext): void {
+  context.ended = true;
+  if (stoppedByPool(context.id) && !context.signal.aborted) live.set(context.id, context);
+  else live.delete(context.id);
+}
 
 if (inWorker) {
   watchOwnEnd();
@@ -188,7 +201,7 @@ function contextNow(): JobContext | undefined {
   if (currentJob === 0) return undefined;
   if (made !== null) {
     if (made.id === currentJob) return made;
-    made.ended = true; // a job that ended synchronously
+    endContext(made); // a job that ended synchronously
   }
   return made = new LiveContext(currentJob, sendProgress);
 }
@@ -218,7 +231,6 @@ function sendProgress(id: number, value: unknown): void {
  * stays reachable for aborts until the promise settles.
  */
 function track(pending: Promise<void>): Promise<void> {
-  awaitedJob = currentJob;
   const context = takeMade(currentJob);
   currentJob = 0;
   if (context === null) return pending;
@@ -235,8 +247,7 @@ async function untilSettled(pending: Promise<void>, context: LiveContext): Promi
   try {
     await pending;
   } finally {
-    context.ended = true;
-    live.delete(context.id);
+    endContext(context);
   }
 }
 
@@ -250,7 +261,7 @@ function takeMade(id: number): LiveContext | null {
   const context = made;
   made = null;
   if (context === null || context.id === id) return context;
-  context.ended = true;
+  endContext(context);
   return null;
 }
 
@@ -298,10 +309,7 @@ function pendingResult(
   const end = () => {
     atomicStore(status, Status.WORDS + lane, 0);
     freeLanes.push(lane);
-    if (context !== null) {
-      context.ended = true;
-      live.delete(id);
-    }
+    if (context !== null) endContext(context);
   };
   void whenSettled(
     result,
@@ -346,7 +354,6 @@ function laterAnswered(): void {
  * does not hold them back.
  */
 function afterLane(): void {
-  awaitedJob = 0; // it has ended: later code is not its
   if (concurrency > 1 && slowSoFar()) flush();
   else {
     sinceClock = 0;
@@ -362,8 +369,10 @@ function afterLane(): void {
  */
 function abortJob(id: number, reason: unknown): void {
   const context = live.get(id) ?? (made?.id === id ? made : undefined);
-  if (context !== undefined) context.abort(decodeError(reason));
-  else if (currentJob !== id && draining) skipped.add(id);
+  if (context !== undefined) {
+    context.abort(decodeError(reason));
+    if (context.ended) live.delete(id); // kept only for this abort (see `endContext`)
+  } else if (currentJob !== id && draining) skipped.add(id);
   stopStream(id);
 }
 
@@ -600,9 +609,8 @@ async function runJobs(jobs: unknown[]): Promise<void> {
 /** No job runs synchronously any more: `jobContext()` now throws, and a context made ends. */
 function endCalls(): void {
   currentJob = 0;
-  awaitedJob = 0;
   if (made !== null) {
-    made.ended = true;
+    endContext(made);
     made = null;
   }
 }

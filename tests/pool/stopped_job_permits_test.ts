@@ -119,6 +119,21 @@ describe("A failed job takes no permit", () => {
     assert.equal(lock.locked, true);
   });
 
+  it("Semaphore.acquire() a failed job left waiting with its signal ends with its abort, though the job ended first", async () => {
+    await using pool = new Pool<typeof Tasks>({
+      module: tasks,
+      maxChildren: 1,
+      minChildren: 1,
+      abortGrace: 10_000,
+    });
+    await assert.rejects(pool.exec("leavesLocalWait", [150], { timeout: 50 }), {
+      name: "TaskTimeoutError",
+    });
+    // Sent once the failed job ended; its abort came before: its wait has left the queue.
+    // Before: false, the wait queued for ever, the permit free but held back from every later job.
+    assert.equal(await pool.exec("localPermitFree", []), true);
+  });
+
   it("Lock.acquire() given jobContext().signal in an aborted job rejects when the lock is released", async () => {
     assert.deepEqual(await releasedOnFailure("takesLockWithSignal", "abort"), {
       outcome: 3,
