@@ -46,6 +46,19 @@ export async function within(promise: Promise<unknown>, ms: number): Promise<boo
   }
 }
 
+/**
+ * Resolves once `memory[word]` is no longer 0 (a task's mark), and with its
+ * value: woken by `Atomics.notify`, never polling.
+ */
+export async function untilMarked(memory: Int32Array, word: number): Promise<number> {
+  while (true) {
+    const seen = Atomics.load(memory, word);
+    if (seen !== 0) return seen;
+    const result = Atomics.waitAsync(memory, word, 0);
+    if (result.async) await result.value;
+  }
+}
+
 /** An environment variable, on Deno or Bun; `undefined` when unset. */
 export function env(name: string): string | undefined {
   const deno = (globalThis as { Deno?: { env: { get(name: string): string | undefined } } }).Deno;

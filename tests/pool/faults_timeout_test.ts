@@ -101,6 +101,22 @@ function heldInSetup(limit: "taskTimeout" | "exec") {
   };
 }
 
+/**
+ * Runs `ms` (past its limit, in the tests that use it), marking `memory`:
+ * word 0 once it started, word 2 counts the answers posted (bumped by a
+ * timer, a later turn than its answer).
+ */
+const runsThenMarks = (memory: Int32Array, ms: number): string => {
+  Atomics.store(memory, 0, 1);
+  Atomics.notify(memory, 0);
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // busy
+  }
+  setTimeout(() => Atomics.add(memory, 2, 1), 0);
+  return "late";
+};
+
 describe("Pool timeouts", () => {
   it("Pool option taskTimeout fails a job that runs too long with TaskTimeoutError and replaces its worker", async () => {
     // A fake clock: the timeout fires when the test says so, never because a worker started slowly.
@@ -257,18 +273,7 @@ describe("Pool timeouts", () => {
   it("Pool.exec() option timeout fails a job that ran past its limit, though its timeout's look came only once it had ended (this thread busy)", async () => {
     await using pool = new Pool({ maxChildren: 1, minChildren: 1 });
     assert.equal(await pool.run(identity, 1), 1); // a started worker
-    // word 0 started, word 2 set by a timer once its answer was posted
-    const shared = new Int32Array(new SharedArrayBuffer(12));
-    const runsThenMarks = (memory: Int32Array, ms: number) => {
-      Atomics.store(memory, 0, 1);
-      Atomics.notify(memory, 0);
-      const end = performance.now() + ms;
-      while (performance.now() < end) {
-        // runs 200 ms, past its 50 ms limit
-      }
-      setTimeout(() => Atomics.store(memory, 2, 1), 0); // a later turn: after its answer
-      return "late";
-    };
+    const shared = new Int32Array(new SharedArrayBuffer(12)); // see runsThenMarks
     const job = pool.exec(runsThenMarks, [shared, 200], { timeout: 50 });
     const started = Atomics.waitAsync(shared, 0, 0, 10_000);
     if (started.async) await started.value;
@@ -314,18 +319,7 @@ describe("Pool timeouts", () => {
   it("Pool.exec() option timeout fails jobs that ran past their limit beside others on their worker, though their timeouts' looks came only once they had ended (this thread busy)", async () => {
     await using pool = new Pool({ maxChildren: 1, minChildren: 1, concurrentTasksPerWorker: 3 });
     assert.equal(await pool.run(identity, 1), 1); // a started worker
-    // word 0 started, word 2 counts the answers posted (set by a timer after each)
-    const shared = new Int32Array(new SharedArrayBuffer(12));
-    const runsThenMarks = (memory: Int32Array, ms: number) => {
-      Atomics.store(memory, 0, 1);
-      Atomics.notify(memory, 0);
-      const end = performance.now() + ms;
-      while (performance.now() < end) {
-        // runs past its limit
-      }
-      setTimeout(() => Atomics.add(memory, 2, 1), 0); // a later turn: after its answer
-      return "late";
-    };
+    const shared = new Int32Array(new SharedArrayBuffer(12)); // see runsThenMarks
     // In one batch, each timed: two run 150 ms under a 50 ms limit, one 1 ms under a long one.
     const jobs = [150, 1, 150].map((ms) =>
       pool.exec(runsThenMarks, [shared, ms], { timeout: ms === 1 ? 60_000 : 50 })

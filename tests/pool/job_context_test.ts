@@ -14,23 +14,13 @@ import { jobContext } from "../../src/worker/runtime.ts";
 import type * as Tasks from "../fixtures/job_context_tasks.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import type { Clock } from "../../src/timers/clock.ts";
-import { fixture } from "../_util.ts";
+import { fixture, untilMarked } from "../_util.ts";
 
 const tasks = fixture("job_context_tasks.ts");
 
 /** Shared words a fixture task writes: 0 STARTED, 1 SEEN, 2 DONE, 3 ANSWERED (its answer posted). */
 function memory(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(16));
-}
-
-/** Resolves once `memory[word]` is no longer 0, and with its value. */
-async function until(memory: Int32Array, word: number): Promise<number> {
-  while (true) {
-    const seen = Atomics.load(memory, word);
-    if (seen !== 0) return seen;
-    const result = Atomics.waitAsync(memory, word, 0);
-    if (result.async) await result.value;
-  }
 }
 
 /** Resolves with the next event of `type`. */
@@ -183,7 +173,7 @@ describe("jobContext()", () => {
       await pool.exec("reportAfterReturn", [shared], { onProgress: (v) => seen.push(v) }),
       "returned",
     );
-    await until(shared, 2);
+    await untilMarked(shared, 2);
     await pool.run("idOf"); // a round trip after the late call
     assert.deepEqual(values, []);
     assert.deepEqual(seen, []);
@@ -241,12 +231,12 @@ describe("jobContext().signal and abortGrace", () => {
       signal: controller.signal,
       onProgress: (value) => progress.push(value),
     });
-    await until(shared, 0);
+    await untilMarked(shared, 0);
     const reason = new DOMException("no longer needed", "AbortError");
     controller.abort(reason);
     await assert.rejects(job, (error) => error === reason);
-    assert.equal(await until(shared, 1), 2); // an AbortError
-    await until(shared, 2);
+    assert.equal(await untilMarked(shared, 1), 2); // an AbortError
+    await untilMarked(shared, 2);
     assert.equal(await pool.run("workerName"), before);
     assert.deepEqual(progress, []); // "after abort" came after the job ended
     assert.deepEqual(exits, []);
@@ -261,11 +251,11 @@ describe("jobContext().signal and abortGrace", () => {
       const shared = memory();
       const controller = new AbortController();
       const job = pool.exec("honourSignal", [shared], { signal: controller.signal });
-      await until(shared, 0);
+      await untilMarked(shared, 0);
       controller.abort(reason);
       await assert.rejects(job, (error) => error === reason);
-      assert.equal(await until(shared, 1), 3, "its signal aborted, with a stand-in reason");
-      await until(shared, 2);
+      assert.equal(await untilMarked(shared, 1), 3, "its signal aborted, with a stand-in reason");
+      await untilMarked(shared, 2);
     }
     assert.equal(await pool.run("workerName"), before);
     assert.deepEqual(exits, []);
@@ -276,7 +266,7 @@ describe("jobContext().signal and abortGrace", () => {
     const shared = memory();
     const controller = new AbortController();
     const job = pool.exec("keepReason", [shared], { signal: controller.signal });
-    await until(shared, 0);
+    await untilMarked(shared, 0);
     const reason = new Error("stop");
     Object.defineProperty(reason, "cause", {
       get() {
@@ -306,10 +296,10 @@ describe("jobContext().signal and abortGrace", () => {
     const before = await pool.run("workerName");
     const shared = memory();
     const job = pool.exec("honourSignal", [shared], { timeout: 20 });
-    await until(shared, 0);
+    await untilMarked(shared, 0);
     clock.tick(20);
     await assert.rejects(job, { name: "TaskTimeoutError" });
-    assert.equal(await until(shared, 1), 1);
+    assert.equal(await untilMarked(shared, 1), 1);
     assert.equal(await pool.run("workerName"), before);
     assert.deepEqual(exits, []);
   });
@@ -359,10 +349,10 @@ describe("jobContext().signal and abortGrace", () => {
     const before = await pool.run("workerName");
     const shared = memory();
     const job = pool.run("honourSignal", shared);
-    await until(shared, 0);
+    await untilMarked(shared, 0);
     clock.tick(20);
     await assert.rejects(job, { name: "TaskTimeoutError" });
-    assert.equal(await until(shared, 1), 1);
+    assert.equal(await untilMarked(shared, 1), 1);
     assert.equal(await pool.run("workerName"), before);
     assert.deepEqual(exits, []);
   });
@@ -373,11 +363,11 @@ describe("jobContext().signal and abortGrace", () => {
     const shared = memory();
     const controller = new AbortController();
     const job = pool.exec("ignoreSignal", [shared], { signal: controller.signal });
-    await until(shared, 0);
+    await untilMarked(shared, 0);
     const exit = next(pool, "workerexit");
     controller.abort(new Error("stop"));
     await assert.rejects(job, /stop/);
-    assert.equal(await until(shared, 1), 3);
+    assert.equal(await untilMarked(shared, 1), 3);
     assert.equal((await exit).detail.reason, "abort");
     assert.notEqual(await pool.run("workerName"), before);
   });
@@ -399,7 +389,7 @@ describe("jobContext().signal and abortGrace", () => {
     const shared = memory();
     const controller = new AbortController();
     const job = pool.exec("honourSignal", [shared], { signal: controller.signal });
-    await until(shared, 0);
+    await untilMarked(shared, 0);
     controller.abort(new Error("stop"));
     // Busy past the grace, while the task ends at once and posts its answer
     // (word 3: posted by then); then the grace's end is overdue, unread.
@@ -430,11 +420,11 @@ describe("jobContext().signal and abortGrace", () => {
     const shared = memory();
     const exit = next(pool, "workerexit");
     const job = pool.exec("ignoreSignal", [shared], { timeout: 20 });
-    await until(shared, 0);
+    await untilMarked(shared, 0);
     clock.tick(20);
     await assert.rejects(job, { name: "TaskTimeoutError" });
     assert.equal((await exit).detail.reason, "timeout");
-    assert.equal(await until(shared, 1), 1);
+    assert.equal(await untilMarked(shared, 1), 1);
   });
 
   it("abortGrace 0 replaces the worker at once, as before", async () => {
@@ -444,7 +434,7 @@ describe("jobContext().signal and abortGrace", () => {
     const shared = memory();
     const controller = new AbortController();
     const job = pool.exec("honourSignal", [shared], { signal: controller.signal });
-    await until(shared, 0);
+    await untilMarked(shared, 0);
     controller.abort(new Error("now"));
     await assert.rejects(job, /now/);
     assert.deepEqual(exits, ["abort"]);
@@ -503,10 +493,10 @@ describe("jobContext().signal and abortGrace", () => {
       const shared = memory();
       const controller = new AbortController();
       const job = pool.exec("ignoreSignal", [shared], { signal: controller.signal });
-      await until(shared, 0);
+      await untilMarked(shared, 0);
       controller.abort(new Error("stop"));
       await assert.rejects(job, /stop/);
-      await until(shared, 1);
+      await untilMarked(shared, 1);
       if (end === "terminate") {
         pool.terminate();
         assert.deepEqual(exits, ["terminate"]);

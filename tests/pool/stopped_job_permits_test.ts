@@ -10,20 +10,16 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
+import type { PoolOptions } from "../../src/pool/options.ts";
 import { Lock } from "../../src/sync/lock.ts";
 import type * as Tasks from "../fixtures/stopped_job_tasks.ts";
-import { fixture } from "../_util.ts";
+import { fixture, untilMarked } from "../_util.ts";
 
 const tasks = fixture("stopped_job_tasks.ts");
 
-/** Resolves once `memory[word]` is no longer 0, and with its value. */
-async function until(memory: Int32Array, word: number): Promise<number> {
-  while (true) {
-    const seen = Atomics.load(memory, word);
-    if (seen !== 0) return seen;
-    const result = Atomics.waitAsync(memory, word, 0);
-    if (result.async) await result.value;
-  }
+/** A pool of one worker, started, over the fixture's tasks. */
+function onePool(options: PoolOptions): Pool<typeof Tasks> {
+  return new Pool<typeof Tasks>({ module: tasks, maxChildren: 1, minChildren: 1, ...options });
 }
 
 /** A job of `name` waits for a Lock this thread holds, and fails; this thread then releases it. */
@@ -31,12 +27,8 @@ async function releasedOnFailure(
   name: "takesLockSync" | "takesLockWithSignal",
   fail: "timeout" | "abort",
 ): Promise<{ outcome: number; free: boolean }> {
-  await using pool = new Pool<typeof Tasks>({
-    module: tasks,
-    maxChildren: 1,
-    minChildren: 1,
-    abortGrace: 10_000, // a worker slow to answer is never replaced before it marks its outcome
-  });
+  // A long grace: a worker slow to answer is never replaced before it marks its outcome.
+  await using pool = onePool({ abortGrace: 10_000 });
   const lock = new Lock();
   assert.equal(lock.tryAcquire(), true);
   const memory = new Int32Array(new SharedArrayBuffer(8));
@@ -44,14 +36,14 @@ async function releasedOnFailure(
   const job = pool.exec(name, [lock, memory], {
     ...(fail === "timeout" ? { timeout: 100 } : { signal: controller.signal }),
   });
-  await until(memory, 0);
+  await untilMarked(memory, 0);
   if (fail === "abort") controller.abort(new Error("stop"));
   await assert.rejects(
     job,
     fail === "timeout" ? { name: "TaskTimeoutError" } : { message: "stop" },
   );
   lock.release(); // the job failed: the lock is this thread's to free
-  const outcome = await until(memory, 1);
+  const outcome = await untilMarked(memory, 1);
   return { outcome, free: lock.tryAcquire() };
 }
 
@@ -77,13 +69,7 @@ describe("A failed job takes no permit", () => {
   });
 
   it("Lock.acquire() given jobContext().signal in two jobs of one worker (several lanes) aborted together rejects in both", async () => {
-    await using pool = new Pool<typeof Tasks>({
-      module: tasks,
-      maxChildren: 1,
-      minChildren: 1,
-      concurrentTasksPerWorker: 3,
-      abortGrace: 300,
-    });
+    await using pool = onePool({ concurrentTasksPerWorker: 3, abortGrace: 300 });
     const lock = new Lock();
     assert.equal(lock.tryAcquire(), true);
     const memories = [0, 1].map(() => new Int32Array(new SharedArrayBuffer(8)));
@@ -91,22 +77,17 @@ describe("A failed job takes no permit", () => {
     const jobs = memories.map((memory) =>
       pool.exec("takesLockWithSignal", [lock, memory], { signal: controller.signal })
     );
-    for (const memory of memories) await until(memory, 0);
+    for (const memory of memories) await untilMarked(memory, 0);
     controller.abort(new Error("stop"));
     lock.release(); // at once: before the worker can have read either abort
     for (const job of jobs) await assert.rejects(job, { message: "stop" });
     // Before (Deno, most runs): the first job took the lock, only the last failed job marked.
-    assert.deepEqual(await Promise.all(memories.map((memory) => until(memory, 1))), [3, 3]);
+    assert.deepEqual(await Promise.all(memories.map((memory) => untilMarked(memory, 1))), [3, 3]);
     assert.equal(lock.tryAcquire(), true);
   });
 
   it("Lock.acquireSync() in code of a later job takes a free lock, after a failed job ended within abortGrace", async () => {
-    await using pool = new Pool<typeof Tasks>({
-      module: tasks,
-      maxChildren: 1,
-      minChildren: 1,
-      abortGrace: 2_000,
-    });
+    await using pool = onePool({ abortGrace: 2_000 });
     await assert.rejects(pool.exec("endsLate", [200], { timeout: 50 }), {
       name: "TaskTimeoutError",
     });
@@ -115,17 +96,12 @@ describe("A failed job takes no permit", () => {
     const memory = new Int32Array(new SharedArrayBuffer(8));
     assert.equal(await pool.exec("leavesTimerThatTakesLock", [lock, memory]), "left a timer");
     // Before: 2, the timer's acquireSync() taken for the failed job's, which the worker had awaited last.
-    assert.equal(await until(memory, 1), 1);
+    assert.equal(await untilMarked(memory, 1), 1);
     assert.equal(lock.locked, true);
   });
 
   it("Semaphore.acquire() a failed job left waiting with its signal ends with its abort, though the job ended first", async () => {
-    await using pool = new Pool<typeof Tasks>({
-      module: tasks,
-      maxChildren: 1,
-      minChildren: 1,
-      abortGrace: 10_000,
-    });
+    await using pool = onePool({ abortGrace: 10_000 });
     await assert.rejects(pool.exec("leavesLocalWait", [150], { timeout: 50 }), {
       name: "TaskTimeoutError",
     });
