@@ -310,6 +310,10 @@ export class Semaphore {
    * @throws {TypeError} If this thread may not block (use `acquire()`), or
    * `timeout` is not a number.
    * @throws {RangeError} If `timeout` is negative or NaN.
+   * @throws {Error} In a pool's worker, "acquireSync() stopped waiting",
+   * once the pool has ended the worker, or failed the job whose synchronous
+   * call this is (its time limit passed, or it was aborted): it takes no
+   * permit then.
    *
    * @example Usage
    * ```ts
