@@ -17,7 +17,7 @@
 
 import { TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 import { describeThrown, encodeError } from "../protocol/codec.ts";
-import { laneWord, Status } from "../protocol/messages.ts";
+import { laneWord } from "../protocol/messages.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import { judgeCrash, splitRunning, splitStarted } from "./crash.ts";
@@ -452,7 +452,7 @@ export class Recovery {
       if (culprit) fail(culprit.job, culprit.id);
       resend = again;
     }
-    if (slot.status.length > Status.WORDS) {
+    if (slot.lanes > 1) {
       const running = slot.runningLanes();
       const split = splitRunning(resend, running);
       for (const { job, id } of split.running) fail(job, id);

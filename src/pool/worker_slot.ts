@@ -11,9 +11,12 @@ import { Lane } from "../protocol/lane.ts";
 import {
   type FromWorker,
   laneWord,
+  laneWords,
   SPIN_MS,
   Status,
-  STOPPED_RING,
+  statusWords,
+  stoppedAt,
+  stoppedRing,
   type ToWorker,
   type WorkerNotice,
 } from "../protocol/messages.ts";
@@ -75,6 +78,8 @@ export class WorkerSlot {
    * the pool never sees it change (see {@linkcode statusShared}).
    */
   readonly status: Int32Array;
+  /** `concurrentTasksPerWorker`: jobs it runs at once (above 1, its lane table has a word each). */
+  readonly lanes: number;
   /** Whether `status` is shared with the worker. */
   readonly statusShared: boolean = hasSharedMemory;
   /** The worker's `STARTED` count when the pool ended it (`terminate()`), which then stays. */
@@ -171,8 +176,8 @@ export class WorkerSlot {
     options: WorkerOptions = {},
     sharedLane = false,
   ) {
-    const words = Status.WORDS + (lanes > 1 ? lanes : 0);
-    this.status = new Int32Array(sharedOrPlain(words * 4));
+    this.lanes = lanes;
+    this.status = new Int32Array(sharedOrPlain(statusWords(lanes) * 4));
     this.lane = sharedLane ? new Lane() : null;
     let worker: RefWorker;
     try {
@@ -382,7 +387,7 @@ export class WorkerSlot {
       for (const id of this.later.keys()) running.add(laneWord(id));
       return running;
     }
-    for (let i = Status.WORDS; i < this.status.length; i++) {
+    for (let i = Status.WORDS, end = i + laneWords(this.lanes); i < end; i++) {
       const id = Atomics.load(this.status, i);
       if (id !== 0) running.add(id);
     }
@@ -430,16 +435,17 @@ export class WorkerSlot {
 
   /**
    * Tells the worker, through shared memory, that its running job `id` has
-   * failed early (see `Status.STOPPED`): before the job's promise rejects,
+   * failed early (see `stoppedAt`): before the job's promise rejects,
    * so no permit a caller then releases goes to that job.
    */
   stopped(id: number): void {
     if (!this.statusShared) return;
-    Atomics.store(this.status, Status.STOPPED + this.#stops % STOPPED_RING, laneWord(id));
+    const lanes = this.lanes;
+    Atomics.store(this.status, stoppedAt(lanes) + this.#stops % stoppedRing(lanes), laneWord(id));
     this.#stops++;
   }
 
-  /** How many jobs `stopped()` named: the next goes in word `#stops % STOPPED_RING`. */
+  /** How many jobs `stopped()` named: the next goes in the ring's word `#stops % stoppedRing`. */
   #stops = 0;
 
   /** Stops the worker now. */

@@ -139,9 +139,9 @@ export const STREAM_WINDOW = 2048;
  *  TO_MAIN    worker bumps it after each results message       ┘ spin-then-park hand-off
  *  ENDED      pool sets it when it ends the worker
  *  LOADING    worker names the job whose task() module it imports now
- *  STOPPED …  STOPPED_RING words: pool names the running jobs it last failed early
  *  CLAIMS …   CLAIM_RING words: who takes a batch not started yet (claims.ts)
  *  WORDS …    the lane table, with several lanes
+ *  then       the stopped ring (stoppedAt, stoppedRing): the running jobs the pool failed early
  * ```
  */
 export const Status = {
@@ -171,18 +171,8 @@ export const Status = {
    * `startTimeout` is blocked in the import (see `pool/import_watch.ts`).
    */
   LOADING: 4,
-  /**
-   * The first of {@linkcode STOPPED_RING} words holding the
-   * {@linkcode laneWord}s of the running jobs the pool last failed early
-   * (their timeout passed, or they were aborted), each written before its
-   * job's promise rejects, in turn; 0 before any. A job's "abort" message
-   * follows, but a release on shared memory may wake the task first: from
-   * these words the worker knows at once that the job may take no permit
-   * (`acquireSync()` throws, a waiter given the job's signal is not served).
-   */
-  STOPPED: 5,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */
-  CLAIMS: 9,
+  CLAIMS: 5,
   /**
    * Words before the lane table: with `concurrentTasksPerWorker` n above 1,
    * words WORDS … WORDS+n-1 hold the {@linkcode laneWord} of each
@@ -190,8 +180,41 @@ export const Status = {
    * goes asynchronous and clears it before the job's answer is queued, so
    * after a crash the pool knows which jobs were still running.
    */
-  WORDS: 9 + 16,
+  WORDS: 5 + 16,
 } as const;
+
+/** Words of the lane table of a worker of `lanes` lanes (none with one). */
+export function laneWords(lanes: number): number {
+  return lanes > 1 ? lanes : 0;
+}
+
+/**
+ * Where the stopped ring starts in the status memory of a worker of `lanes`
+ * lanes: after its lane table. The ring holds, in turn, the
+ * {@linkcode laneWord}s of the running jobs the pool failed early (their
+ * timeout passed, or they were aborted), each written before its job's
+ * promise rejects; 0 before any. A job's "abort" message follows, but a
+ * release on shared memory may wake the task first: from the ring the worker
+ * knows at once that the job may take no permit (`acquireSync()` throws, a
+ * waiter given the job's signal is not served).
+ */
+export function stoppedAt(lanes: number): number {
+  return Status.WORDS + laneWords(lanes);
+}
+
+/**
+ * Words of the stopped ring of a worker of `lanes` lanes: one per lane, at
+ * least four (jobs held behind a running one may be aborted too), so every
+ * job failed before its abort arrives is named.
+ */
+export function stoppedRing(lanes: number): number {
+  return Math.max(4, lanes);
+}
+
+/** Words of the status memory of a worker of `lanes` lanes. */
+export function statusWords(lanes: number): number {
+  return stoppedAt(lanes) + stoppedRing(lanes);
+}
 
 /**
  * Job `id` in the lane table: its low 32 bits, never 0 (0 marks a free lane;
@@ -201,12 +224,6 @@ export const Status = {
 export function laneWord(id: number): number {
   return (id | 0) || -0x8000_0000;
 }
-
-/**
- * How many jobs failed early a worker can be told of at once (`Status.STOPPED`
- * …): with several lanes, several may fail before their "abort" messages arrive.
- */
-export const STOPPED_RING = Status.CLAIMS - Status.STOPPED;
 
 /** How many claim words a slot has (`Status.CLAIMS` …): batches that may be offered at once. */
 export const CLAIM_RING = Status.WORDS - Status.CLAIMS;

@@ -31,7 +31,8 @@ import {
   laneWord,
   Mode,
   Status,
-  STOPPED_RING,
+  stoppedAt,
+  stoppedRing,
   type ToWorker,
 } from "../protocol/messages.ts";
 import { claim } from "../protocol/claims.ts";
@@ -110,7 +111,7 @@ function startJob(): void {
 
 /**
  * Stops a task's `acquireSync()` once the pool has ended this worker (see
- * `Status.ENDED`), or failed the job that calls it (`Status.STOPPED`).
+ * `Status.ENDED`), or failed the job that calls it (its stopped ring: `stoppedAt`).
  */
 function stopIfEnded(): void {
   if (atomicLoad(status, Status.ENDED) !== 0) {
@@ -128,7 +129,7 @@ function stopIfEnded(): void {
 /** Whether the pool has failed running job `id` early; its "abort" message may not be here yet. */
 function stoppedByPool(id: number): boolean {
   const word = laneWord(id);
-  for (let at = Status.STOPPED; at < Status.STOPPED + STOPPED_RING; at++) {
+  for (let at = stoppedFrom; at < stoppedTo; at++) {
     if (atomicLoad(status, at) === word) return true;
   }
   return false;
@@ -181,7 +182,7 @@ let made: LiveContext | null = null;
 const live = new Map<number, LiveContext>();
 
 /**
- * Job `context.id` has ended. If the pool has failed it (`Status.STOPPED`)
+ * Job `context.id` has ended. If the pool has failed it (`stoppedAt`)
  * and its abort has not arrived, its context stays in `live` until it does:
  * a wait the task left behind with its signal must still end with the abort.
  */
@@ -267,6 +268,9 @@ function takeMade(id: number): LiveContext | null {
 
 /** `concurrentTasksPerWorker`; above 1, asynchronous jobs run side by side. */
 let concurrency = 1;
+/** The stopped ring's words in the status memory (see `stoppedAt`). */
+let stoppedFrom = 0;
+let stoppedTo = 0;
 /** Free lanes of the shared lane table (see `Status.WORDS`). */
 const freeLanes: number[] = [];
 /** Wakes the job loop waiting for a free lane. */
@@ -281,6 +285,8 @@ let callStarted = 0;
 
 function setConcurrency(n: number | undefined): void {
   concurrency = n !== undefined && n > 1 ? n : 1;
+  stoppedFrom = stoppedAt(concurrency);
+  stoppedTo = stoppedFrom + stoppedRing(concurrency);
   for (let lane = concurrency - 1; lane >= 0 && concurrency > 1; lane--) freeLanes.push(lane);
 }
 
