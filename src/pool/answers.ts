@@ -109,12 +109,8 @@ export class Answers {
     this.#host.emit("progress", { id, value });
   }
 
-  /**
-   * Reads one `results` message of `slot`: ends its jobs in the order they
-   * were sent. `measured`: `ms` is the worker's time for this message (a
-   * lane answer reports one measured earlier).
-   */
-  read(slot: WorkerSlot, data: unknown[], jobs: number, ms: number, measured = true): void {
+  /** Reads one `results` message of `slot`: ends its jobs in the order they were sent. */
+  read(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
     // A worker that ran a job has started for good: forget earlier failures.
     if (slot.endedItems === 0) this.#workers.startedForGood();
     this.#stats.busyMs += ms;
@@ -122,9 +118,6 @@ export class Answers {
     this.#entry = slot.inflight.at(0)!;
     this.#sample = jobs > 0 ? ms / jobs : 0;
     this.#jobs = jobs;
-    // The message's time is its one job's when nothing else was in flight on the worker
-    // (a timed job's answer also says its own time: `took`).
-    this.#timedAlone = measured && jobs === 1 && slot.inflightItems === 1;
     this.#took = -1;
     this.#measured = -1;
     readResults(data, this.#reader);
@@ -136,9 +129,10 @@ export class Answers {
   #entry!: Job;
   #sample = 0;
   #jobs = 0;
-  /** Whether `#sample` is the time of the one job the message answers (see `read`). */
-  #timedAlone = false;
-  /** The time the worker measured for the next answer in order (a timed job's), or -1. */
+  /**
+   * The time the worker measured for the next answer in order, or -1: a
+   * timed job's answer says it (`[TOOK, ms]`, see `ResultWriter.timeNext`).
+   */
   #took = -1;
   /** Created once, so `readResults` calls one shape of visitor. */
   readonly #reader: ResultVisitor = {
@@ -160,13 +154,15 @@ export class Answers {
 
   /**
    * Whether `job`, answered now, ran past its time limit by its worker's
-   * measure: its own (a timed job's answer says it), or the message's when
-   * it was the only job in flight on its worker. Either way a late look of
-   * its timeout cannot let it end done.
+   * measure (`#took`): a late look of its timeout cannot let it end done.
    */
   #ranPastLimit(job: Job): boolean {
-    return this.#recovery.ranPastLimit(job, this.#took) ||
-      (this.#timedAlone && this.#recovery.ranPastLimit(job, this.#sample));
+    return this.#took > 0 && this.#recovery.ranPastLimit(job, this.#took);
+  }
+
+  /** Job `id` of `job` answered past its time limit: it fails as its timeout would have failed it. */
+  #timedOut(job: Job, id: number): void {
+    this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
   }
 
   /** `n` jobs in a row returned `values[at …]`, possibly over several entries. */
@@ -177,9 +173,8 @@ export class Answers {
       const take = Math.min(n, job.count - job.next);
       if (job.ended) {
         // dropped: it ended early
-      } else if ((this.#took > 0 || this.#timedAlone) && this.#ranPastLimit(job)) {
-        const id = job.id + job.next;
-        this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
+      } else if (this.#ranPastLimit(job)) {
+        this.#timedOut(job, job.id + job.next);
       } else this.#ends.returnedMany(job, job.id + job.next, values, at, take);
       this.#took = -1; // it was the first job's
       this.#stats.ran(job.task, this.#sample, take);
@@ -214,9 +209,8 @@ export class Answers {
     }
     if (!job.ended && !skipped) {
       const id = job.id + from;
-      if ((this.#took > 0 || this.#timedAlone) && this.#ranPastLimit(job)) {
-        this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
-      } else if (tag === Tag.RETURN) this.#ends.returned(job, id, value);
+      if (this.#ranPastLimit(job)) this.#timedOut(job, id);
+      else if (tag === Tag.RETURN) this.#ends.returned(job, id, value);
       else if (tag === Tag.THROW) this.#ends.failed(job, id, value);
       else this.#ends.streamEnded(job, id); // Tag.END
     }
@@ -269,9 +263,8 @@ export class Answers {
     this.#stats.ran(job.task, ms, 1);
     this.#fold(job.task, ms);
     if (!job.ended) {
-      if (this.#recovery.ranPastLimit(job, ms)) {
-        this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
-      } else if (threw) this.#ends.failed(job, id, value);
+      if (this.#recovery.ranPastLimit(job, ms)) this.#timedOut(job, id);
+      else if (threw) this.#ends.failed(job, id, value);
       else this.#ends.returned(job, id, value);
     }
     if (job.later === 0 && job.next >= job.count) {

@@ -422,7 +422,7 @@ export class DispatchLoop {
 
   /**
    * Aborts a job: out of the queue, or, if it runs, it fails now and its
-   * task is told (see `Recovery.stopRunning`).
+   * task is told (see `Recovery.failRunning`).
    */
   abort(job: Job, reason: unknown): void {
     if (job.ended) return;
@@ -440,10 +440,7 @@ export class DispatchLoop {
       job.ended = true;
       this.ends.cancelled(job, job.id, reason, job.count);
     } else {
-      job.ended = true;
-      job.slot.stopped(job.id);
-      this.ends.failed(job, job.id, reason, job.count - job.next + job.later);
-      this.#recovery.stopRunning(job, reason, "abort");
+      this.#recovery.failRunning(job, reason, "abort", job.count - job.next + job.later);
     }
     this.changed();
   }

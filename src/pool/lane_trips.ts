@@ -46,7 +46,7 @@ export class LaneTrips {
       if (lane.awaitAnswer(SPIN_MS)) {
         const answer = this.#answer;
         answer[1] = lane.answer();
-        this.#answers.read(slot, answer, 1, lane.answerMs, false); // it answered while this thread waited
+        this.#answers.read(slot, answer, 1, lane.answerMs);
         answer[1] = undefined;
         if (slot.inflightItems === 0) this.#workers.idle(slot);
       }

@@ -74,6 +74,19 @@ export class Recovery {
   }
 
   /**
+   * Running `job` fails early with `reason` (`why`: it was aborted, or timed
+   * out), `n` of its jobs with it. Its worker learns it first, through shared
+   * memory, so the job takes no permit a caller frees on seeing the failure
+   * (`WorkerSlot.stopped`); then its promise rejects, and `#stopRunning`.
+   */
+  failRunning(job: Job, reason: unknown, why: WorkerExitReason, n = 1): void {
+    job.ended = true;
+    job.slot!.stopped(job.id);
+    this.#ends.failed(job, job.id, reason, n);
+    this.#stopRunning(job, reason, why);
+  }
+
+  /**
    * A running job has just failed early (aborted or timed out). Its worker is
    * told, so the task's `jobContext().signal` aborts with `reason`; if the
    * task has not ended `abortGrace` ms later (at once with 0, or if the
@@ -88,7 +101,7 @@ export class Recovery {
    *                                      └──── abortGrace ms ──▶ worker replaced (abort/timeout)
    * ```
    */
-  stopRunning(job: Job, reason: unknown, why: WorkerExitReason): void {
+  #stopRunning(job: Job, reason: unknown, why: WorkerExitReason): void {
     const slot = job.slot!;
     this.clearJobTimer(job);
     const grace = this.#options.abortGrace;
@@ -221,11 +234,7 @@ export class Recovery {
       // busy: the answers posted by now are read first.
       unread ??= new UnreadAnswers(slot);
       if (unread.waitFor(job, check)) return;
-      job.ended = true;
-      const error = new TaskTimeoutError(job.id, timeout);
-      slot.stopped(job.id);
-      this.#ends.failed(job, job.id, error);
-      this.stopRunning(job, error, "timeout");
+      this.failRunning(job, new TaskTimeoutError(job.id, timeout), "timeout");
       this.#host.changed();
     };
     // A worker still starting, or jobs ahead of it: it looks until it sees the job start.
@@ -559,7 +568,7 @@ function messageOf(error: unknown): string {
 /**
  * A job's timer (`Job.timer`), due at `at` on `clock`: its timeout's next
  * look on the pool's clock, or, on the system clock, its abort grace (see
- * `stopRunning`) or a wait for unread answers (`UnreadAnswers`).
+ * `failRunning`) or a wait for unread answers (`UnreadAnswers`).
  */
 class JobTimer {
   readonly id: unknown;

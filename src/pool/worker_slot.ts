@@ -129,7 +129,7 @@ export class WorkerSlot {
   exclusive = false;
   /**
    * Jobs aborted or timed out that it still holds, their tasks told to stop
-   * (`Recovery.stopRunning`): once none is left and it runs no exclusive job,
+   * (`Recovery.failRunning`): once none is left and it runs no exclusive job,
    * it takes jobs again, in its free lanes too.
    */
   readonly stopping: Set<Job> = new Set();
