@@ -253,10 +253,17 @@ export class ResultWriter {
     this.#jobs++;
   }
 
-  /** A job went asynchronous: it answers later, with `laterReturned` or `laterThrew`. */
-  later(): void {
-    this.#tookAt = -1; // it answers with a time of its own
+  /**
+   * A job went asynchronous: it answers later, with `laterReturned` or
+   * `laterThrew`, and a time of its own. Returns when its call began if
+   * `timeNext` named it (its time must count from there, its synchronous
+   * part included), else -1.
+   */
+  later(): number {
+    const from = this.#tookAt >= 0 ? this.#timedFrom : -1;
+    this.#tookAt = -1;
     this.#data.push(Tag.LATER, 0);
+    return from;
   }
 
   /** Job `id`, which went `later()`, returned `value` after running `ms` milliseconds. */

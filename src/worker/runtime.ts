@@ -304,12 +304,13 @@ function pendingResult(
   if (concurrency === 1) return track(settle(task, result)!);
   // Timed on its own from its call (its synchronous part included), which
   // the answers' messages cannot give: other jobs run and answer meanwhile.
-  // A task first seen to return a promise is timed from here this once.
-  const started = task.pends ? callStarted : performance.now();
+  // A task first seen to return a promise was not clocked before its call,
+  // unless the job is timed (`timeNext`); an untimed one is timed from here.
+  const timedFrom = out.later();
+  const started = timedFrom >= 0 ? timedFrom : task.pends ? callStarted : performance.now();
   task.pends = true;
   const lane = freeLanes.pop()!;
   atomicStore(status, Status.WORDS + lane, laneWord(id));
-  out.later();
   const context = takeMade(id);
   if (context !== null) live.set(id, context);
   const end = () => {

@@ -104,9 +104,14 @@ function heldInSetup(limit: "taskTimeout" | "exec") {
 /**
  * Runs `ms` (past its limit, in the tests that use it), marking `memory`:
  * word 0 once it started, word 2 counts the answers posted (bumped by a
- * timer, a later turn than its answer).
+ * timer, a later turn than its answer). With `promised`, it returns its
+ * result as a promise, after its synchronous run.
  */
-const runsThenMarks = (memory: Int32Array, ms: number): string => {
+const runsThenMarks = (
+  memory: Int32Array,
+  ms: number,
+  promised = false,
+): string | Promise<string> => {
   Atomics.store(memory, 0, 1);
   Atomics.notify(memory, 0);
   const end = performance.now() + ms;
@@ -114,7 +119,7 @@ const runsThenMarks = (memory: Int32Array, ms: number): string => {
     // busy
   }
   setTimeout(() => Atomics.add(memory, 2, 1), 0);
-  return "late";
+  return promised ? Promise.resolve("late") : "late";
 };
 
 describe("Pool timeouts", () => {
@@ -337,6 +342,21 @@ describe("Pool timeouts", () => {
       outcomes.map((o) => o.status === "fulfilled" ? o.value : (o.reason as Error).name),
       ["TaskTimeoutError", "late", "TaskTimeoutError"],
     );
+    assert.equal(await pool.run(identity, 2), 2, "the worker goes on");
+  });
+
+  it("Pool.exec() option timeout fails a job (several lanes) whose task returned its first promise after running past its limit, this thread busy", async () => {
+    await using pool = new Pool({ maxChildren: 1, minChildren: 1, concurrentTasksPerWorker: 2 });
+    assert.equal(await pool.run(identity, 1), 1); // a started worker
+    const shared = new Int32Array(new SharedArrayBuffer(12)); // see runsThenMarks
+    const job = pool.exec(runsThenMarks, [shared, 200, true], { timeout: 50 });
+    const started = Atomics.waitAsync(shared, 0, 0, 10_000);
+    if (started.async) await started.value;
+    const giveUp = performance.now() + 10_000;
+    while (Atomics.load(shared, 2) === 0 && performance.now() < giveUp);
+    assert.equal(Atomics.load(shared, 2), 1, "the worker posted its answer");
+    // Before: "late": the task not yet known to return promises, its clock started at its promise.
+    await assert.rejects(job, { name: "TaskTimeoutError" });
     assert.equal(await pool.run(identity, 2), 2, "the worker goes on");
   });
 

@@ -88,8 +88,12 @@ describe("result batch", () => {
     writer.laterReturned(9, "another job's", 1); // out of order: not the timed job's answer
     writer.returnedPrimitive(2); // its answer: a run of its own, behind its time
     writer.returnedPrimitive(3);
+    const called = performance.now();
     writer.timeNext();
-    writer.later(); // went asynchronous: it answers with a time of its own
+    // Went asynchronous: it answers with a time of its own, counted from its call.
+    const from = writer.later();
+    assert.ok(from >= called && from <= performance.now(), `its call began at ${from}`);
+    assert.equal(writer.later(), -1, "no start for a job timeNext() did not name");
     writer.timeNext();
     writer.threw(new Error("timed"));
     const calls = read(send(writer).message.data);
@@ -100,13 +104,14 @@ describe("result batch", () => {
       "returns",
       "took",
       "later",
+      "later",
       "took",
       "threw",
     ]);
     assert.ok((calls[1]![1] as number) >= 5, `the timed job's time: ${calls[1]![1]}`);
     assert.deepEqual(calls[3], ["returns", [2, 3]]);
     assert.equal(calls[4]![1], 0, "no time for a job that went LATER");
-    assert.ok((calls[6]![1] as number) < (calls[1]![1] as number), "the last job's own time");
+    assert.ok((calls[7]![1] as number) < (calls[1]![1] as number), "the last job's own time");
   });
 
   it("carries a timed job's TOOK into the next message when its answer was not written before the flush", () => {
