@@ -436,17 +436,19 @@ export class WorkerSlot {
   /**
    * Tells the worker, through shared memory, that its running job `id` has
    * failed early (see `stoppedAt`): before the job's promise rejects,
-   * so no permit a caller then releases goes to that job.
+   * so no permit a caller then releases goes to that job. The mark takes a
+   * free word of the ring, which the worker frees once the job's abort has
+   * arrived. Returns false if no word was free: the worker, whose thread
+   * has not read the aborts of that many failed jobs, cannot be told.
    */
-  stopped(id: number): void {
-    if (!this.statusShared) return;
-    const lanes = this.lanes;
-    Atomics.store(this.status, stoppedAt(lanes) + this.#stops % stoppedRing(lanes), laneWord(id));
-    this.#stops++;
+  stopped(id: number): boolean {
+    if (!this.statusShared) return true;
+    const word = laneWord(id);
+    for (let at = stoppedAt(this.lanes), end = at + stoppedRing(this.lanes); at < end; at++) {
+      if (Atomics.compareExchange(this.status, at, 0, word) === 0) return true;
+    }
+    return false;
   }
-
-  /** How many jobs `stopped()` named: the next goes in the ring's word `#stops % stoppedRing`. */
-  #stops = 0;
 
   /** Stops the worker now. */
   terminate(): void {

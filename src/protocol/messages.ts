@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 10;
+export const PROTOCOL_VERSION = 11;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -141,7 +141,7 @@ export const STREAM_WINDOW = 2048;
  *  LOADING    worker names the job whose task() module it imports now
  *  CLAIMS …   CLAIM_RING words: who takes a batch not started yet (claims.ts)
  *  WORDS …    the lane table, with several lanes
- *  then       the stopped ring (stoppedAt, stoppedRing): the running jobs the pool failed early
+ *  then       the stopped ring (stoppedAt, stoppedRing): running jobs the pool failed early
  * ```
  */
 export const Status = {
@@ -190,25 +190,27 @@ export function laneWords(lanes: number): number {
 
 /**
  * Where the stopped ring starts in the status memory of a worker of `lanes`
- * lanes: after its lane table. The ring holds, in turn, the
- * {@linkcode laneWord}s of the running jobs the pool failed early (their
- * timeout passed, or they were aborted), each written before its job's
- * promise rejects; 0 before any. A job's "abort" message follows, but a
- * release on shared memory may wake the task first: from the ring the worker
- * knows at once that the job may take no permit (`acquireSync()` throws, a
- * waiter given the job's signal is not served).
+ * lanes: after its lane table. Each word holds 0 (free) or the
+ * {@linkcode laneWord} of a running job the pool failed early (its timeout
+ * passed, or it was aborted), written by the pool into a free word before
+ * the job's promise rejects, and freed by the worker once the job's "abort"
+ * message has arrived. Until then a release on shared memory may wake the
+ * task first: from the ring the worker knows at once that the job may take
+ * no permit (`acquireSync()` throws, a waiter given the job's signal is not
+ * served).
  */
 export function stoppedAt(lanes: number): number {
   return Status.WORDS + laneWords(lanes);
 }
 
 /**
- * Words of the stopped ring of a worker of `lanes` lanes: one per lane, at
- * least four (jobs held behind a running one may be aborted too), so every
- * job failed before its abort arrives is named.
+ * Words of the stopped ring of a worker of `lanes` lanes: one per lane and
+ * 16 more, for jobs failed whose abort the worker has not read yet though
+ * they no longer run (held behind others, or ended with their answers
+ * unread). A pool that finds no word free replaces the worker at once.
  */
 export function stoppedRing(lanes: number): number {
-  return Math.max(4, lanes);
+  return lanes + 16;
 }
 
 /** Words of the status memory of a worker of `lanes` lanes. */

@@ -105,13 +105,26 @@ export class LiveContext implements JobContext {
   readonly #send: (id: number, value: unknown) => void;
   /** The job ended: progress is no longer sent. */
   ended = false;
+  /** The task took `signal`: a wait given it may outlive the job. */
+  signalTaken = false;
 
   constructor(readonly id: number, send: (id: number, value: unknown) => void) {
     this.#send = send;
   }
 
   get signal(): AbortSignal {
+    this.signalTaken = true;
     return this.#controller.signal;
+  }
+
+  /** Whether `signal` is this job's. */
+  owns(signal: AbortSignal): boolean {
+    return this.#controller.signal === signal;
+  }
+
+  /** Whether the pool aborted the job. */
+  get aborted(): boolean {
+    return this.#controller.signal.aborted;
   }
 
   /** An own arrow function, so `const { progress } = jobContext()` works. */

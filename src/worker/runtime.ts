@@ -135,13 +135,29 @@ function stoppedByPool(id: number): boolean {
   return false;
 }
 
+/**
+ * The pool's abort of job `id` has arrived: its word in the stopped ring is
+ * free again (the pool writes only into free words, see `WorkerSlot.stopped`).
+ */
+function unmarkStopped(id: number): void {
+  const word = laneWord(id);
+  for (let at = stoppedFrom; at < stoppedTo; at++) {
+    if (atomicCompareExchange(status, at, word, 0) === word) return;
+  }
+}
+
 /** Whether `signal` is a job's whose abort is on its way (see `guardSignals`). */
 function abortOnItsWay(signal: AbortSignal): boolean {
-  if (made !== null && made.signal === signal) return stoppedByPool(made.id);
-  for (const context of live.values()) {
-    if (context.signal === signal) return stoppedByPool(context.id);
-  }
-  return false;
+  const context = contextOf(signal);
+  return context !== undefined && stoppedByPool(context.id);
+}
+
+/** The context whose signal is `signal`, among those an abort can still reach. */
+function contextOf(signal: AbortSignal): LiveContext | undefined {
+  if (made !== null && made.owns(signal)) return made;
+  for (const context of live.values()) if (context.owns(signal)) return context;
+  for (const context of endedWithSignal.values()) if (context.owns(signal)) return context;
+  return undefined;
 }
 /**
  * Argument arrays reused for jobs of up to 4 arguments: `applyTask` copies
@@ -180,16 +196,32 @@ let made: LiveContext | null = null;
  * abort arrives (see `endContext`).
  */
 const live = new Map<number, LiveContext>();
+/**
+ * Contexts of the last `KEPT_ENDED` jobs that ended here, the pool not
+ * having failed them, after their task took the signal: the pool may still
+ * fail such a job, its answer not read yet, and a wait the task left behind
+ * with the signal must then take no permit and end with the abort.
+ */
+const endedWithSignal = new Map<number, LiveContext>();
+const KEPT_ENDED = 256;
 
 /**
  * Job `context.id` has ended. If the pool has failed it (`stoppedAt`)
  * and its abort has not arrived, its context stays in `live` until it does:
  * a wait the task left behind with its signal must still end with the abort.
+ * If its task took the signal, it stays a while longer (`endedWithSignal`).
  */
 function endContext(context: LiveContext): void {
   context.ended = true;
-  if (stoppedByPool(context.id) && !context.signal.aborted) live.set(context.id, context);
-  else live.delete(context.id);
+  live.delete(context.id);
+  if (context.aborted) return;
+  if (stoppedByPool(context.id)) live.set(context.id, context);
+  else if (context.signalTaken) {
+    endedWithSignal.set(context.id, context);
+    if (endedWithSignal.size > KEPT_ENDED) {
+      endedWithSignal.delete(endedWithSignal.keys().next().value!);
+    }
+  }
 }
 
 if (inWorker) {
@@ -375,11 +407,16 @@ function afterLane(): void {
  * `abortGrace`, and keeps its worker.
  */
 function abortJob(id: number, reason: unknown): void {
-  const context = live.get(id) ?? (made?.id === id ? made : undefined);
+  const context = live.get(id) ?? endedWithSignal.get(id) ?? (made?.id === id ? made : undefined);
   if (context !== undefined) {
     context.abort(decodeError(reason));
-    if (context.ended) live.delete(id); // kept only for this abort (see `endContext`)
+    if (context.ended) {
+      // Kept only for this abort (see `endContext`).
+      live.delete(id);
+      endedWithSignal.delete(id);
+    }
   } else if (currentJob !== id && draining) skipped.add(id);
+  unmarkStopped(id); // after the abort: its waits have left the queues
   stopStream(id);
 }
 

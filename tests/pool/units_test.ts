@@ -12,13 +12,19 @@ import {
   MAX_BATCH,
   UNSEEN_BATCHES,
 } from "../../src/pool/dispatch.ts";
-import type { WorkerSlot } from "../../src/pool/worker_slot.ts";
+import { WorkerSlot } from "../../src/pool/worker_slot.ts";
 import { callJob, type Job, mapJob, PLAIN, TO_DONE } from "../../src/pool/job.ts";
 import { JobQueue } from "../../src/pool/job_queue.ts";
 import { TaskRegistry } from "../../src/pool/task_registry.ts";
 import { task } from "../../src/task.ts";
 import { claimWord, offerClaim } from "../../src/protocol/claims.ts";
-import { Status } from "../../src/protocol/messages.ts";
+import {
+  laneWord,
+  Status,
+  statusWords,
+  stoppedAt,
+  stoppedRing,
+} from "../../src/protocol/messages.ts";
 
 function single(id: number): Job {
   return callJob(id, 0, [id], TO_DONE, null, PLAIN);
@@ -277,5 +283,24 @@ describe("TaskRegistry", () => {
       "blocked",
       undefined,
     ]);
+  });
+});
+
+describe("WorkerSlot.stopped()", () => {
+  it("marks a failed job in a free word of the stopped ring, and refuses once none is free", () => {
+    const lanes = 2;
+    const status = new Int32Array(new SharedArrayBuffer(statusWords(lanes) * 4));
+    const slot = { statusShared: true, lanes, status } as WorkerSlot;
+    const stopped = (id: number) => WorkerSlot.prototype.stopped.call(slot, id);
+    const ring = () => Array.from(status.subarray(stoppedAt(lanes)));
+    const words = stoppedRing(lanes);
+    for (let id = 1; id <= words; id++) assert.equal(stopped(id), true, `job ${id}`);
+    assert.deepEqual(ring(), Array.from({ length: words }, (_, i) => laneWord(i + 1)));
+    // Full: no mark is overwritten (the worker frees a word once the job's abort arrives).
+    assert.equal(stopped(words + 1), false);
+    assert.deepEqual(ring(), Array.from({ length: words }, (_, i) => laneWord(i + 1)));
+    Atomics.store(status, stoppedAt(lanes) + 3, 0); // job 4's abort arrived
+    assert.equal(stopped(words + 1), true);
+    assert.equal(Atomics.load(status, stoppedAt(lanes) + 3), laneWord(words + 1));
   });
 });
