@@ -65,19 +65,21 @@ const SYNONYMS: Record<string, readonly string[]> = {
  * @param options The options object (already known to be an object).
  * @param known Every name the options object may hold.
  * @param action What the caller was doing, for the message: `"create pool"`.
+ * @param path Where `options` sits, for the message: `"connection."`.
  */
 export function checkOptionNames(
   options: object,
   known: readonly string[],
   action: string,
+  path = "",
 ): void {
   for (const name in options) {
     if (!Object.hasOwn(options, name) || known.includes(name)) continue;
     const closest = closestName(name, known);
     const hint = closest === undefined
-      ? `known options are ${known.join(", ")}`
-      : `did you mean "${closest}"?`;
-    throw new TypeError(`Cannot ${action}: unknown option "${name}"; ${hint}`);
+      ? `known options are ${known.map((name) => path + name).join(", ")}`
+      : `did you mean "${path}${closest}"?`;
+    throw new TypeError(`Cannot ${action}: unknown option "${path}${name}"; ${hint}`);
   }
 }
 

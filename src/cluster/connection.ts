@@ -6,6 +6,7 @@
  */
 
 import { describe } from "../_checks.ts";
+import { checkOptionNames } from "../_option_names.ts";
 
 /**
  * A Redis server to connect to, as an object. `tls` is `true` or the options
@@ -53,6 +54,16 @@ export interface RedisOptions {
   [key: string]: unknown;
 }
 
+/** The names a `connection` object may hold. */
+const CONNECTION_KEYS: readonly (keyof RedisConnection)[] = [
+  "host",
+  "port",
+  "username",
+  "password",
+  "tls",
+  "db",
+];
+
 /** Reconnect quickly, then every 2 s: a restarted Redis is found again within 2 s. */
 function retryStrategy(times: number): number {
   return Math.min(times * 100, 2000);
@@ -72,6 +83,7 @@ export function redisOptions(connection: unknown, what: string): RedisOptions {
       }`,
     );
   }
+  checkOptionNames(connection, CONNECTION_KEYS, what, "connection.");
   const { host, port, username, password, tls, db } = connection as Partial<RedisConnection>;
   if (typeof host !== "string" || host === "") {
     throw new TypeError(

@@ -6,7 +6,8 @@
  */
 
 import type { LogLevel } from "../pool/options.ts";
-import { checkDuration, checkInteger, checkTimeout } from "../_checks.ts";
+import { checkBoolean, checkDuration, checkInteger, checkTimeout } from "../_checks.ts";
+import { checkOptionNames } from "../_option_names.ts";
 import { describe } from "../_checks.ts";
 import { type RedisConnection, type RedisOptions, redisOptions } from "./connection.ts";
 
@@ -223,6 +224,7 @@ export function resolveClusterOptions(options: unknown): ResolvedClusterOptions 
   checkDuration(chunkTime, "chunkTime", WHAT);
   const maxChunk = o.maxChunk ?? 20_000;
   checkInteger(maxChunk, "maxChunk", WHAT, 1);
+  if (o.resultId !== undefined) checkBoolean(o.resultId, "resultId", WHAT);
   const offlineTimeout = o.offlineTimeout ?? 30_000;
   if (offlineTimeout !== Infinity) checkDuration(offlineTimeout, "offlineTimeout", WHAT);
   const sweepInterval = o.sweepInterval ?? 5000;
@@ -234,7 +236,7 @@ export function resolveClusterOptions(options: unknown): ResolvedClusterOptions 
     failedCallback: o.failedCallback,
     cancelledCallback: o.cancelledCallback,
     logLevel: o.logLevel,
-    resultId: Boolean(o.resultId),
+    resultId: o.resultId === true,
     maxQueue,
     taskTimeout: taskTimeout === Infinity ? 0 : taskTimeout,
     attempts,
@@ -286,32 +288,5 @@ export function checkQueueName(queue: unknown, what: string): string {
  * @throws {TypeError} For the first unknown name.
  */
 export function checkKnown(options: object, known: readonly string[], what: string): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const closest = known.reduce((best, name) =>
-      distance(key, name) < distance(key, best) ? name : best
-    );
-    throw new TypeError(
-      `Cannot ${what}: unknown option "${key}" (did you mean "${closest}"?)`,
-    );
-  }
-}
-
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(
-        row[j]! + 1,
-        row[j - 1]! + 1,
-        previous + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
-      );
-      previous = current;
-    }
-  }
-  return row[b.length]!;
+  checkOptionNames(options, known, what);
 }

@@ -300,13 +300,20 @@ describe("ClusterPool without Redis", () => {
       [{ connection, queue: "a:b" }, /without ":"/, TypeError],
       [
         { connection, queue: "q", maxQueu: 1 },
-        /unknown option "maxQueu" \(did you mean "maxQueue"\?\)/,
+        /unknown option "maxQueu"; did you mean "maxQueue"\?/,
         TypeError,
       ],
       [{ connection, queue: "q", attempts: 0 }, /"attempts" must be an integer >= 1/, RangeError],
       [{ connection, queue: "q", taskTimeout: -1 }, /"taskTimeout"/, RangeError],
       [{ connection, queue: "q", backoff: { type: "linear", delay: 1 } }, /"backoff"/, TypeError],
       [{ connection, queue: "q", logLevel: "loud" }, /"logLevel"/, TypeError],
+      // Before: accepted, and "no" taken as true.
+      [{ connection, queue: "q", resultId: "no" }, /"resultId" must be a boolean/, TypeError],
+      [
+        { connection: { host: "127.0.0.1", port: 6379, pasword: "x" }, queue: "q" },
+        /unknown option "connection.pasword"; did you mean "connection.password"\?/,
+        TypeError,
+      ],
       [{ connection, queue: "q", doneCallback: 1 }, /"doneCallback"/, TypeError],
     ];
     for (const [options, pattern, type] of bad) {
