@@ -262,12 +262,20 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
     workers,
     close() {
       closing ??= (async () => {
-        const closed = worker.close().then(() => running).then(() => true);
-        // Watched on the other client only: BullMQ's close() cuts the blocking
-        // one itself, first, and then reports the chunks in hand on the other.
-        const away = new Away(runner.pool.wait(), clients[1] as ClientStatus);
-        const reported = await Promise.race([closed, away.decided]);
-        away.end();
+        let reported = false;
+        // BullMQ's close() cuts the blocking client first, and an ioredis
+        // client cut while it waits to reconnect never ends (nor does the
+        // close): after a moment without Redis, it has AWAY_MS to be back.
+        if (await ready(clients[0] as ClientStatus, AWAY_MS)) {
+          const closed = worker.close().then(() => running).then(() => true);
+          // Watched on the other client only: BullMQ's close() cuts the blocking
+          // one itself, first, and then reports the chunks in hand on the other.
+          const away = new Away(runner.pool.wait(), clients[1] as ClientStatus);
+          reported = await Promise.race([closed, away.decided]);
+          away.end();
+        } else {
+          worker.close(true).catch(() => {}); // its loop and timers stop; it waits for nothing
+        }
         if (!reported) {
           // BullMQ's close waits for Redis to hear of the chunks in hand,
           // which an unreachable Redis does not: they finish here and the
@@ -281,6 +289,21 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
       return closing;
     },
   };
+}
+
+/** Whether `client` is connected, or connects within `ms`. */
+function ready(client: ClientStatus, ms: number): Promise<boolean> {
+  if (client.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const decide = (back: boolean) => {
+      clearTimeout(timer);
+      client.off("ready", onReady);
+      resolve(back);
+    };
+    const onReady = () => decide(true);
+    const timer = setTimeout(() => decide(false), ms);
+    client.on("ready", onReady);
+  });
 }
 
 /**

@@ -7,7 +7,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { ClusterPool, RedisUnavailableError } from "../../src/cluster/mod.ts";
+import { ClusterPool, RedisUnavailableError, serve } from "../../src/cluster/mod.ts";
 import { WIRE_VERSION } from "../../src/cluster/_wire.ts";
 import { withThisRuntime } from "../_child.ts";
 import { fixture, within } from "../_util.ts";
@@ -20,6 +20,7 @@ import {
   queueName,
   Redis,
   startNode,
+  tasksUrl,
   thisRuntime,
   watchQueue,
 } from "./_harness.ts";
@@ -170,6 +171,32 @@ describe("ClusterPool faults", () => {
       const exited = await within(program.exited, 20_000);
       assert.ok(exited, `the program exited by itself:\n${program.output}`);
       assert.match(program.output, /node closed/);
+    },
+  );
+
+  it(
+    "serve(): a node closed just after Redis came back, its clients not reconnected yet, leaves at once",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not stopping someone else's server");
+      let refused = 0;
+      let enough!: () => void;
+      const away = new Promise<void>((resolve) => enough = resolve);
+      const node = await serve({
+        connection: redis.url,
+        queue: queueName("back-close"),
+        module: tasksUrl,
+        maxChildren: 1,
+        // Eight failed tries (four of each client): the next waits 500 ms or more.
+        onError: () => ++refused === 8 && enough(),
+      });
+      await redis.stop();
+      await away;
+      await redis.restart();
+      // Before: 10 s (SILENT_MS): BullMQ's close() cut the blocking client while it
+      // waited to reconnect, and an ioredis client cut then never ends.
+      assert.equal(await within(node.close(), 5_000), true, "closed within 5 s");
     },
   );
 
