@@ -531,6 +531,8 @@ const LOCAL_ID_MESSAGES: Readonly<Record<string, RegExp>> = {
 export function decodeFailure(encoded: unknown, itemId: number): unknown {
   const error = decodeError(encoded);
   if (!(error instanceof Error)) return error;
+  // The stack's first line repeats the node's message: it names the same id as the message.
+  const header = `${error.name}: ${error.message}`;
   const local = Object.hasOwn(LOCAL_ID_MESSAGES, error.name) ? LOCAL_ID_MESSAGES[error.name] : null;
   if (local?.test(error.message)) error.message = error.message.replace(local, `$1${itemId}$2`);
   let rebuilt: Error | undefined;
@@ -550,11 +552,19 @@ export function decodeFailure(encoded: unknown, itemId: number): unknown {
       rebuilt = new PoolClosedError(error.message, cause);
       break;
   }
-  if (rebuilt === undefined) return error;
-  Object.defineProperty(rebuilt, "stack", {
-    value: error.stack,
+  const result = rebuilt ?? error;
+  const stack = error.stack;
+  if (
+    typeof stack !== "string" || result === error && header === `${error.name}: ${error.message}`
+  ) {
+    return result;
+  }
+  Object.defineProperty(result, "stack", {
+    value: stack.startsWith(header)
+      ? `${result.name}: ${result.message}${stack.slice(header.length)}`
+      : stack,
     configurable: true,
     writable: true,
   });
-  return rebuilt;
+  return result;
 }

@@ -184,6 +184,10 @@ describe("cluster wire", () => {
     assert.ok(timeout instanceof TaskTimeoutError);
     assert.equal(timeout.jobId, 99);
     assert.equal(timeout.timeout, 100);
+    // The node's stack, its first line naming the same id as the message (before: the node's, 3).
+    assert.equal(timeout.stack?.split("\n")[0], `TaskTimeoutError: ${timeout.message}`);
+    assert.match(timeout.message, /^Job 99 /);
+    assert.match(timeout.stack ?? "", /units_test\.ts/);
     const crash = decodeFailure(encodeFailure(new WorkerCrashedError(2, 5)), 77);
     assert.ok(crash instanceof WorkerCrashedError);
     assert.equal(crash.jobId, 77);
@@ -229,6 +233,7 @@ describe("cluster wire", () => {
       const error = decodeFailure(encodeFailure(thrown), 1) as Error;
       assert.equal(error.constructor, thrown.constructor);
       assert.equal(error.message, message);
+      assert.equal(error.stack?.split("\n")[0], `${error.name}: ${message}`);
     }
   });
 
