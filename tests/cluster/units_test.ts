@@ -280,6 +280,10 @@ describe("cluster connection", () => {
     assert.equal(secure.port, 6379);
     assert.equal(secure.password, "secret");
     assert.deepEqual(secure.tls, { servername: "redis.example.com" });
+    // A cut socket is destroyed after 200 ms, not ioredis's 2 s: a program that shut its
+    // pool down while Redis was away exited 2 s late, on that timer.
+    assert.deepEqual([plain.disconnectTimeout, secure.disconnectTimeout], [200, 200]);
+    assert.equal(redisOptions({ host: "h", port: 1 }, "x").disconnectTimeout, 200);
   });
 
   it("redisOptions() takes { host, port, username, password, tls } and refuses bad ones", () => {
