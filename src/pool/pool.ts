@@ -593,7 +593,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   /**
    * Runs a generator task and iterates its values as they are yielded. The
    * worker runs at most a small window ahead of the consumer; `return()`
-   * (e.g. `break`) or `throw()` stops the task. Until then the stream is a
+   * (e.g. `break`, or the end of an `await using` scope holding the
+   * stream) or `throw()` stops the task. Until then the stream is a
    * running job: one dropped unfinished, with more values to make than the
    * window holds, keeps its worker waiting for the consumer, and
    * `shutdown()` (also `await using`) waits for it; leave with
@@ -617,10 +618,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   stream<T extends Task<M>>(
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
-  ): AsyncIterableIterator<TaskResult<TaskFunction<M, T>>> {
-    return this.#submitter.stream(task, args) as AsyncIterableIterator<
-      TaskResult<TaskFunction<M, T>>
-    >;
+  ): AsyncIterableIterator<TaskResult<TaskFunction<M, T>>> & AsyncDisposable {
+    return this.#submitter.stream(task, args) as
+      & AsyncIterableIterator<TaskResult<TaskFunction<M, T>>>
+      & AsyncDisposable;
   }
 
   // ----------------------------------------------------------- results, state

@@ -47,7 +47,7 @@ export type TaskProxy<M> = {
   ]: M[K] extends (...args: infer A) => infer R
     ? [R] extends [never] ? (...args: A) => Promise<never> // always throws
     : R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown>
-      ? (...args: A) => AsyncIterableIterator<Y> & Promise<Y[]>
+      ? (...args: A) => AsyncIterableIterator<Y> & AsyncDisposable & Promise<Y[]>
     : (...args: A) => Promise<Awaited<R>>
     : never;
 };
@@ -99,7 +99,7 @@ export class UndecidedCalls {
  * generator's, all at once). It has the methods its type promises: `then`,
  * `catch`, `finally`, and `next`, `return`, `throw`.
  */
-class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown> {
+class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown>, AsyncDisposable {
   readonly [Symbol.toStringTag] = "TaskCall";
   readonly #pool: ProxiedPool;
   readonly #name: string;
@@ -155,6 +155,14 @@ class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown> {
 
   next(): Promise<IteratorResult<unknown>> {
     return this.#settledValues().next();
+  }
+
+  /**
+   * For `await using`: at the scope's end, a call being iterated stops its
+   * stream (as `return()` does); one awaited, or neither, is left as it is.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#iterator?.return?.();
   }
 
   return(value?: unknown): Promise<IteratorResult<unknown>> {

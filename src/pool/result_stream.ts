@@ -24,7 +24,7 @@ interface Waiter<T> {
  * An async iterator over one job's yielded values. `next()` calls made
  * before earlier ones settle wait in order, as an async generator's do.
  */
-export class ResultStream<T> implements AsyncIterableIterator<T> {
+export class ResultStream<T> implements AsyncIterableIterator<T>, AsyncDisposable {
   #buffer = new Deque<T>();
   /** `next()` calls waiting for a value, oldest first (only while the buffer is empty). */
   #waiters: Waiter<T>[] = [];
@@ -120,6 +120,11 @@ export class ResultStream<T> implements AsyncIterableIterator<T> {
   /** Returns itself. */
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
+  }
+
+  /** For `await using`: at the scope's end, `return()` (the task stops if it still runs). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
   }
 
   /** The consumer leaves: the task is stopped if it still runs, and nothing more is yielded. */

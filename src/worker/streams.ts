@@ -54,6 +54,9 @@ export async function runAsyncGenerator(
     for await (const value of values) {
       out.yielded(value);
       maybeFlush();
+      // The generator may now await something: its values go meanwhile, and
+      // stay its results if it then times out or its worker dies.
+      flushSoon();
       if (out.generatorFailed) break; // a value could not be sent: the job fails as it stops
     }
     out.ended();

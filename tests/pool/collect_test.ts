@@ -172,6 +172,17 @@ describe("Pool.proxy()", () => {
     assert.equal((tasks as unknown as { then?: unknown }).then, undefined, "not a thenable");
   });
 
+  it("Pool.proxy() call of a generator export, iterated with await using, stops its stream at the scope's end", async () => {
+    await using pool = new Pool<Tasks>({ maxChildren: 1, module: fixture("tasks.ts") });
+    const tasks = pool.proxy();
+    {
+      await using values = tasks.count(1e9);
+      assert.deepEqual(await values.next(), { value: 0, done: false });
+    }
+    // Before: a TypeError at the declaration, the stream running on.
+    assert.equal(await pool.wait(10_000), true, "the stream stopped");
+  });
+
   it("Pool.proxy() calls made together run together, awaited or not, and have the methods their types promise", async () => {
     await using pool = new Pool<Tasks>({ maxChildren: 2, module: fixture("tasks.ts") });
     const tasks = pool.proxy();

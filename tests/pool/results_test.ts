@@ -273,6 +273,32 @@ describe("Pool.stream()", () => {
     assert.ok(await within(Promise.all(waiting), 10_000), "return() ends waiting calls");
   });
 
+  it("Pool.stream() works with await using: the scope's end stops its task", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    {
+      // Before: a TypeError at the declaration, the job running on with no one to stop it.
+      await using values = pool.stream(function* () {
+        while (true) yield 1;
+      });
+      assert.deepEqual(await values.next(), { value: 1, done: false });
+    }
+    assert.equal(await pool.wait(10_000), true, "the endless stream stopped");
+  });
+
+  it("Pool: an async generator job's values, yielded before it awaits, reach done though it then times out", async () => {
+    await using pool = new Pool({ maxChildren: 1, taskTimeout: 300 });
+    pool.submit(async function* () {
+      yield 1;
+      yield 2;
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      yield 3;
+    });
+    assert.equal(await pool.wait(), true);
+    // Before: [], the values still in the worker when its timeout replaced it.
+    assert.deepEqual([...pool.done], [1, 2]);
+    assert.equal((pool.failed.at(0) as Error)?.name, "TaskTimeoutError");
+  });
+
   it("Pool.stream() yields a generator's values as they come", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const values: number[] = [];
