@@ -118,11 +118,14 @@ describe("A failed job takes no permit", () => {
     await using pool = onePool({ abortGrace: 10_000 });
     const lock = new Lock();
     assert.equal(lock.tryAcquire(), true);
-    const memory = new Int32Array(new SharedArrayBuffer(12));
+    const memory = new Int32Array(new SharedArrayBuffer(16));
     const controller = new AbortController();
     const job = pool.exec("leavesLockWait", [lock, memory], { signal: controller.signal });
     await untilMarked(memory, 0);
-    // This thread stays busy until the job has ended and posted its answer: the abort fails it.
+    // From here this thread stays busy until the job has ended and posted its answer: the
+    // answer unread, the abort fails the job.
+    Atomics.store(memory, 3, 1);
+    Atomics.notify(memory, 3);
     const giveUp = performance.now() + 10_000;
     while (Atomics.load(memory, 2) === 0 && performance.now() < giveUp);
     assert.equal(Atomics.load(memory, 2), 1, "the job ended");
@@ -162,12 +165,15 @@ describe("A failed job takes no permit", () => {
         (error: Error) => error.message,
       )
     );
-    for (let k = 0; k < 3; k++) await Promise.resolve(); // sent (in a microtask)
+    // Sent in a microtask.
+    for (let k = 0; k < 100 && pool.stats().jobs.queued !== 0; k++) await Promise.resolve();
+    const ran = () => hows.every((_, i) => Atomics.load(memory, 2 * i) === 1);
     const giveUp = performance.now() + 10_000; // busy: no answer is read
-    while (!hows.every((_, i) => Atomics.load(memory, 2 * i) === 1) && performance.now() < giveUp);
-    assert.ok(hows.every((_, i) => Atomics.load(memory, 2 * i) === 1), "every job ran");
+    while (!ran() && performance.now() < giveUp);
+    const allRan = ran();
     controller.abort(new Error("stop"));
     lock.release();
+    assert.ok(allRan, "every job ran");
     assert.deepEqual(await Promise.all(outcomes), hows.map(() => "stop"));
     const waited = hows.flatMap((how, i) => how === "ends" ? [] : [untilMarked(memory, 2 * i + 1)]);
     const took = (await Promise.all(waited)).filter((outcome) => outcome === 1).length;
