@@ -14,6 +14,7 @@ import { args, exit } from "./_env.ts";
 export interface PoolLike {
   run(task: (x: number) => number, x: number): Promise<number>;
   map(task: (x: never) => unknown, items: Iterable<unknown>, done: boolean): number;
+  submitDone(task: (x: never) => unknown, done: boolean, arg: unknown): number;
   wait(): Promise<boolean>;
   shutdown(): Promise<unknown>;
 }
