@@ -265,8 +265,8 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
         let reported = false;
         // BullMQ's close() cuts the blocking client first, and an ioredis
         // client cut while it waits to reconnect never ends (nor does the
-        // close): after a moment without Redis, it has AWAY_MS to be back.
-        if (await ready(clients[0] as ClientStatus, AWAY_MS)) {
+        // close): one not connected is waited for first, as Redis is below.
+        if (await isBack(clients[0] as ClientStatus, runner.pool.wait())) {
           const closed = worker.close().then(() => running).then(() => true);
           // Watched on the other client only: BullMQ's close() cuts the blocking
           // one itself, first, and then reports the chunks in hand on the other.
@@ -291,19 +291,24 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
   };
 }
 
-/** Whether `client` is connected, or connects within `ms`. */
-function ready(client: ClientStatus, ms: number): Promise<boolean> {
-  if (client.status === "ready") return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const decide = (back: boolean) => {
-      clearTimeout(timer);
-      client.off("ready", onReady);
-      resolve(back);
-    };
-    const onReady = () => decide(true);
-    const timer = setTimeout(() => decide(false), ms);
+/**
+ * Whether `client` is connected, or connects before it counts as away
+ * (`Away`: once the node's own work is `done`, `AWAY_MS` without a connection).
+ */
+async function isBack(client: ClientStatus, done: Promise<unknown>): Promise<boolean> {
+  if (client.status === "ready") return true;
+  const away = new Away(done, client);
+  let onReady!: () => void;
+  const ready = new Promise<true>((resolve) => {
+    onReady = () => resolve(true);
     client.on("ready", onReady);
   });
+  try {
+    return await Promise.race([ready, away.decided]);
+  } finally {
+    away.end();
+    client.off("ready", onReady);
+  }
 }
 
 /**

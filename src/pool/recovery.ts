@@ -78,14 +78,12 @@ export class Recovery {
    * out), `n` of its jobs with it. Its worker learns it first, through shared
    * memory, so the job takes no permit a caller frees on seeing the failure
    * (`WorkerSlot.stopped`); then its promise rejects, and `#stopRunning`.
-   * A worker that cannot be told (its thread has not read the aborts of as
-   * many failed jobs as its stopped ring holds) is replaced at once.
    */
   failRunning(job: Job, reason: unknown, why: WorkerExitReason, n = 1): void {
     job.ended = true;
-    const told = job.slot!.stopped(job.id);
+    job.slot!.stopped(job);
     this.#ends.failed(job, job.id, reason, n);
-    this.#stopRunning(job, reason, why, told);
+    this.#stopRunning(job, reason, why);
   }
 
   /**
@@ -103,14 +101,14 @@ export class Recovery {
    *                                      └──── abortGrace ms ──▶ worker replaced (abort/timeout)
    * ```
    */
-  #stopRunning(job: Job, reason: unknown, why: WorkerExitReason, told: boolean): void {
+  #stopRunning(job: Job, reason: unknown, why: WorkerExitReason): void {
     const slot = job.slot!;
     this.clearJobTimer(job);
     const grace = this.#options.abortGrace;
     // A worker still starting gets the abort after the job's batch, so it
     // skips the job; the main thread may also see the job start before it
     // has read the worker's "ready" message.
-    if (grace > 0 && told && !slot.dead) {
+    if (grace > 0 && !slot.dead) {
       try {
         slot.send({
           type: "abort",

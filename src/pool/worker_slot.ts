@@ -23,6 +23,7 @@ import {
 import { hasSharedMemory, sharedOrPlain } from "../sync/_memory.ts";
 import { fromWire } from "../sync/wire.ts";
 import type { Job } from "./job.ts";
+import { StoppedRing, Yields } from "./stopped_ring.ts";
 
 /** What a slot reports to its pool. */
 export interface SlotHost {
@@ -178,6 +179,9 @@ export class WorkerSlot {
   ) {
     this.lanes = lanes;
     this.status = new Int32Array(sharedOrPlain(statusWords(lanes) * 4));
+    this.#stoppedRing = this.statusShared
+      ? new StoppedRing(this.status, stoppedAt(lanes), stoppedRing(lanes))
+      : null;
     this.lane = sharedLane ? new Lane() : null;
     let worker: RefWorker;
     try {
@@ -434,21 +438,32 @@ export class WorkerSlot {
   }
 
   /**
-   * Tells the worker, through shared memory, that its running job `id` has
+   * Tells the worker, through shared memory, that its running `job` has
    * failed early (see `stoppedAt`): before the job's promise rejects,
    * so no permit a caller then releases goes to that job. The mark takes a
    * free word of the ring, which the worker frees once the job's abort has
-   * arrived. Returns false if no word was free: the worker, whose thread
-   * has not read the aborts of that many failed jobs, cannot be told.
+   * arrived (see `StoppedRing.mark` for a full ring).
    */
-  stopped(id: number): boolean {
-    if (!this.statusShared) return true;
-    const word = laneWord(id);
-    for (let at = stoppedAt(this.lanes), end = at + stoppedRing(this.lanes); at < end; at++) {
-      if (Atomics.compareExchange(this.status, at, 0, word) === 0) return true;
-    }
-    return false;
+  stopped(job: Job): void {
+    this.#stoppedRing?.mark(job, this.#yields);
   }
+
+  readonly #stoppedRing: StoppedRing<Job> | null;
+
+  /** How freely `job`'s mark gives way to another's (see `Yields`). */
+  #yields = (job: Job): number => {
+    if (this.later.get(job.id) !== job) {
+      let here = false;
+      for (const entry of this.inflight) if (entry === job) here = true;
+      if (!here) return Yields.ENDED; // answered
+    }
+    const progress = this.progressOf(job);
+    return progress === "finished"
+      ? Yields.ENDED
+      : progress === "waiting"
+      ? Yields.HELD
+      : Yields.RUNS;
+  };
 
   /** Stops the worker now. */
   terminate(): void {

@@ -207,7 +207,8 @@ export function stoppedAt(lanes: number): number {
  * Words of the stopped ring of a worker of `lanes` lanes: one per lane and
  * 16 more, for jobs failed whose abort the worker has not read yet though
  * they no longer run (held behind others, or ended with their answers
- * unread). A pool that finds no word free replaces the worker at once.
+ * unread). A pool that finds no word free takes the word of such a job,
+ * never that of a running one (`StoppedRing.mark` in `pool/stopped_ring.ts`).
  */
 export function stoppedRing(lanes: number): number {
   return lanes + 16;

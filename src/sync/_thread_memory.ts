@@ -130,6 +130,43 @@ export function guardSignals(test: (signal: AbortSignal) => boolean): void {
 export function abortComing(signal: AbortSignal): boolean {
   return abortOnItsWay(signal);
 }
+
+/** Per signal, how many memories of this thread have waiters given it. */
+const waitedOn = new WeakMap<AbortSignal, number>();
+
+function countWaited(signal: AbortSignal, by: 1 | -1): void {
+  const n = (waitedOn.get(signal) ?? 0) + by;
+  if (n > 0) waitedOn.set(signal, n);
+  else waitedOn.delete(signal);
+}
+
+/**
+ * Whether a wait of this thread for a permit was given `signal` and has not
+ * ended: a pool's worker keeps an ended job's context for such a wait (its
+ * abort must still reach it). Internal: for `worker/runtime.ts`.
+ *
+ * @param signal The signal a wait may have been given.
+ * @returns True while a `Semaphore` or `Lock` wait of this thread holds it.
+ *
+ * @example Usage
+ * ```ts
+ * import { waitsOn } from "./_thread_memory.ts";
+ * import { Semaphore } from "./semaphore.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sem = new Semaphore(0);
+ * const controller = new AbortController();
+ * const waiting = sem.acquire({ signal: controller.signal });
+ * assert.equal(waitsOn(controller.signal), true);
+ * sem.release();
+ * assert.equal(await waiting, true);
+ * assert.equal(waitsOn(controller.signal), false);
+ * sem.release();
+ * ```
+ */
+export function waitsOn(signal: AbortSignal): boolean {
+  return waitedOn.has(signal);
+}
 /** How soon a thread whose waiters wait for their aborts, a permit free, looks again (ms). */
 const ABORT_LOOK_MS = 1;
 
@@ -325,6 +362,7 @@ export class Memory {
         else {
           this.#bySignal.set(signal, new Set([waiter]));
           signal.addEventListener("abort", this.#onAbort, { once: true });
+          countWaited(signal, 1);
         }
       }
       // Unshared, only this thread can release, and release() serves us.
@@ -385,6 +423,7 @@ export class Memory {
       // Its last waiter: the signal holds on to this memory no longer.
       this.#bySignal.delete(signal);
       signal.removeEventListener("abort", this.#onAbort);
+      countWaited(signal, -1);
     }
   }
 
@@ -394,6 +433,7 @@ export class Memory {
     const waiters = this.#bySignal.get(signal);
     if (waiters === undefined) return;
     this.#bySignal.delete(signal);
+    countWaited(signal, -1);
     for (const waiter of waiters) {
       waiter.signal = undefined; // its set is gone: #unlink leaves it be
       this.#unlink(waiter);

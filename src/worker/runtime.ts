@@ -38,7 +38,7 @@ import {
 import { claim } from "../protocol/claims.ts";
 import { decodeError, isTransferred } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader, TIMED } from "../protocol/job_batch.ts";
-import { guardBlockingWaits, guardSignals } from "../sync/_thread_memory.ts";
+import { guardBlockingWaits, guardSignals, waitsOn } from "../sync/_thread_memory.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
@@ -198,9 +198,9 @@ let made: LiveContext | null = null;
 const live = new Map<number, LiveContext>();
 /**
  * Contexts of the last `KEPT_ENDED` jobs that ended here, the pool not
- * having failed them, after their task took the signal: the pool may still
- * fail such a job, its answer not read yet, and a wait the task left behind
- * with the signal must then take no permit and end with the abort.
+ * having failed them, leaving a `Semaphore` or `Lock` wait given their
+ * signal: the pool may still fail such a job, its answer not read yet, and
+ * that wait must then take no permit and end with the abort.
  */
 const endedWithSignal = new Map<number, LiveContext>();
 const KEPT_ENDED = 256;
@@ -209,14 +209,14 @@ const KEPT_ENDED = 256;
  * Job `context.id` has ended. If the pool has failed it (`stoppedAt`)
  * and its abort has not arrived, its context stays in `live` until it does:
  * a wait the task left behind with its signal must still end with the abort.
- * If its task took the signal, it stays a while longer (`endedWithSignal`).
+ * If a wait given its signal is left, it stays a while longer (`endedWithSignal`).
  */
 function endContext(context: LiveContext): void {
   context.ended = true;
   live.delete(context.id);
   if (context.aborted) return;
   if (stoppedByPool(context.id)) live.set(context.id, context);
-  else if (context.signalTaken) {
+  else if (context.signalTaken && waitsOn(context.signal)) {
     endedWithSignal.set(context.id, context);
     if (endedWithSignal.size > KEPT_ENDED) {
       endedWithSignal.delete(endedWithSignal.keys().next().value!);

@@ -253,6 +253,39 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "serve(): a node closed with a chunk running, its connection refused for longer than 3 s, reports the chunk once it is back before the chunk ends",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not cutting someone else's clients");
+      const queue = queueName("away-long");
+      await using program = await awayNode(redis, queue);
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      await using _pool = bounded(pool);
+      await using watched = await watchQueue(redis, queue);
+      const active = watched.next("active");
+      const result = pool.run("sleep", 6_000);
+      result.catch(() => {}); // its outcome is asserted below
+      await active;
+      const client = await watched.raw.client as unknown as {
+        call(...args: string[]): Promise<unknown>;
+      };
+      // Every connection but this one is cut, and refused while only this one is allowed;
+      // Redis keeps its data. The node closes at its second connection error.
+      await client.call("CONFIG", "SET", "maxclients", "1");
+      await client.call("CLIENT", "KILL", "TYPE", "normal");
+      await program.waitFor(/node closing/);
+      await new Promise((resolve) => setTimeout(resolve, 3_500)); // refused longer than AWAY_MS
+      await client.call("CONFIG", "SET", "maxclients", "10000");
+      // Before: the node judged Redis away 3 s after close(), dropped the result and left;
+      // the chunk waited for its lock to expire (30 s) and another node.
+      assert.ok(await within(result, 15_000), `reported by the closing node:\n${program.output}`);
+      assert.equal(await result, 6_000);
+      assert.ok(await within(program.exited, 15_000), `exited:\n${program.output}`);
+    },
+  );
+
+  it(
     "ClusterPool with Redis hanging (connections open, no answers): pending items fail at offlineTimeout, and shutdown(timeout) returns",
     needsRedis(60_000),
     async (t) => {

@@ -177,7 +177,10 @@ describe("Pool tasks", () => {
     },
   );
 
-  it("a module whose import something else held up once is not failed for good", async () => {
+  // Its own waits end it with their messages, within Bun's default 5 s if they are slow.
+  it("a module whose import something else held up once is not failed for good", {
+    timeout: 20_000,
+  }, async () => {
     await using pool = new Pool({ maxChildren: 1, startTimeout: 1_000 });
     // A finished job leaves a timer that holds the thread for 2 s once the module's import begins.
     const holds = () => {
@@ -203,7 +206,10 @@ describe("Pool tasks", () => {
     assert.equal(await pool.run(next, 1), 2);
   });
 
-  it("a worker blocked importing for a job aborted meanwhile is replaced all the same", async () => {
+  // Its own waits end it with their messages, within Bun's default 5 s if they are slow.
+  it("a worker blocked importing for a job aborted meanwhile is replaced all the same", {
+    timeout: 20_000,
+  }, async () => {
     await using pool = new Pool({
       maxChildren: 1,
       startTimeout: 1_000,

@@ -12,7 +12,8 @@ import {
   MAX_BATCH,
   UNSEEN_BATCHES,
 } from "../../src/pool/dispatch.ts";
-import { WorkerSlot } from "../../src/pool/worker_slot.ts";
+import type { WorkerSlot } from "../../src/pool/worker_slot.ts";
+import { StoppedRing, Yields } from "../../src/pool/stopped_ring.ts";
 import { callJob, type Job, mapJob, PLAIN, TO_DONE } from "../../src/pool/job.ts";
 import { JobQueue } from "../../src/pool/job_queue.ts";
 import { TaskRegistry } from "../../src/pool/task_registry.ts";
@@ -286,21 +287,32 @@ describe("TaskRegistry", () => {
   });
 });
 
-describe("WorkerSlot.stopped()", () => {
-  it("marks a failed job in a free word of the stopped ring, and refuses once none is free", () => {
+describe("StoppedRing", () => {
+  it("marks a failed job in a free word; full, it takes an ended job's word, then a held one's, never a running one's", () => {
     const lanes = 2;
     const status = new Int32Array(new SharedArrayBuffer(statusWords(lanes) * 4));
-    const slot = { statusShared: true, lanes, status } as WorkerSlot;
-    const stopped = (id: number) => WorkerSlot.prototype.stopped.call(slot, id);
-    const ring = () => Array.from(status.subarray(stoppedAt(lanes)));
-    const words = stoppedRing(lanes);
-    for (let id = 1; id <= words; id++) assert.equal(stopped(id), true, `job ${id}`);
-    assert.deepEqual(ring(), Array.from({ length: words }, (_, i) => laneWord(i + 1)));
-    // Full: no mark is overwritten (the worker frees a word once the job's abort arrives).
-    assert.equal(stopped(words + 1), false);
-    assert.deepEqual(ring(), Array.from({ length: words }, (_, i) => laneWord(i + 1)));
-    Atomics.store(status, stoppedAt(lanes) + 3, 0); // job 4's abort arrived
-    assert.equal(stopped(words + 1), true);
-    assert.equal(Atomics.load(status, stoppedAt(lanes) + 3), laneWord(words + 1));
+    const ring = new StoppedRing<{ id: number }>(status, stoppedAt(lanes), stoppedRing(lanes));
+    const words = () => Array.from(status.subarray(stoppedAt(lanes)));
+    const size = stoppedRing(lanes);
+    const jobs = Array.from({ length: size + 3 }, (_, i) => ({ id: i + 1 }));
+    // Jobs 1 and 2 run, 3 is held behind them, the rest ended (answers unread).
+    const yields = (job: { id: number }) =>
+      job.id <= 2 ? Yields.RUNS : job.id === 3 ? Yields.HELD : Yields.ENDED;
+    for (const job of jobs.slice(0, size)) ring.mark(job, yields);
+    assert.deepEqual(words(), jobs.slice(0, size).map((job) => laneWord(job.id)));
+    // Full: the next takes an ended job's word (before: the worker was replaced at once).
+    ring.mark(jobs[size]!, yields);
+    assert.equal(words().filter((word) => word === laneWord(jobs[size]!.id)).length, 1);
+    assert.ok(words().includes(laneWord(1)) && words().includes(laneWord(2)), "running ones kept");
+    // Every ended job's word taken: then the held one's.
+    const onlyRunning = (job: { id: number }) => (job.id <= 3 ? yields(job) : Yields.RUNS);
+    ring.mark(jobs[size + 1]!, onlyRunning);
+    assert.equal(words().includes(laneWord(3)), false, "the held job's word taken");
+    assert.ok(words().includes(laneWord(1)) && words().includes(laneWord(2)), "running ones kept");
+    // A word the worker freed (the job's abort arrived) is taken first.
+    const freed = words().indexOf(laneWord(5));
+    Atomics.store(status, stoppedAt(lanes) + freed, 0);
+    ring.mark(jobs[size + 2]!, yields);
+    assert.equal(Atomics.load(status, stoppedAt(lanes) + freed), laneWord(jobs[size + 2]!.id));
   });
 });

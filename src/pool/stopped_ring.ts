@@ -1,0 +1,62 @@
+/**
+ * The pool's side of a worker's stopped ring (`stoppedAt` in
+ * `protocol/messages.ts`): which job each word names, and which word a newly
+ * failed job takes.
+ *
+ * @module
+ */
+
+import { laneWord } from "../protocol/messages.ts";
+
+/**
+ * How freely a job's mark may give way to another's when the ring is full:
+ * `ENDED` (its answer read, or it finished with its answer unread: only a
+ * wait it left behind is at stake), `HELD` (it waits behind others on its
+ * worker), `RUNS`.
+ */
+export const Yields = { RUNS: 0, HELD: 1, ENDED: 2 } as const;
+
+/** The pool's view of the words `at` … `at + size - 1` of a worker's status memory. */
+export class StoppedRing<J extends { readonly id: number }> {
+  readonly #status: Int32Array;
+  readonly #at: number;
+  /** The job each word was last given to (the worker zeroes a word once that job's abort arrives). */
+  readonly #marked: (J | undefined)[];
+  #next = 0;
+
+  constructor(status: Int32Array, at: number, size: number) {
+    this.#status = status;
+    this.#at = at;
+    this.#marked = new Array(size).fill(undefined);
+  }
+
+  /**
+   * Names `job` in a free word. With none free (the worker's thread has not
+   * read that many aborts), it takes the word of the job that yields most
+   * (`yields`): one that ended, then one held behind others; never a running
+   * one's while the ring has more words than the worker has lanes.
+   */
+  mark(job: J, yields: (job: J) => number): void {
+    const word = laneWord(job.id);
+    const status = this.#status;
+    const marked = this.#marked;
+    let taken = -1;
+    let most: number = Yields.RUNS;
+    for (let i = 0; i < marked.length; i++) {
+      if (Atomics.compareExchange(status, this.#at + i, 0, word) === 0) {
+        marked[i] = job;
+        return;
+      }
+      const held = marked[i];
+      const rank = held === undefined ? Yields.ENDED : yields(held);
+      if (rank > most) {
+        taken = i;
+        most = rank;
+      }
+    }
+    if (taken < 0) taken = this.#next++ % marked.length;
+    // The worker zeroes a word only while it still names the old job: it cannot undo this.
+    Atomics.store(status, this.#at + taken, word);
+    marked[taken] = job;
+  }
+}
