@@ -84,10 +84,13 @@ function retryStrategy(times: number): number {
  */
 export function redisOptions(connection: unknown, what: string): RedisOptions {
   if (typeof connection === "string") return fromUrl(connection, what);
-  if (typeof connection !== "object" || connection === null) {
+  if (
+    typeof connection !== "object" || connection === null || Array.isArray(connection) ||
+    connection instanceof URL
+  ) {
     throw new TypeError(
       `Cannot ${what}: "connection" must be a redis:// or rediss:// URL or { host, port }, received ${
-        describe(connection)
+        connection instanceof URL ? "a URL object (pass its href, a string)" : describe(connection)
       }`,
     );
   }

@@ -294,6 +294,12 @@ describe("cluster connection", () => {
     assert.throws(() => redisOptions("not a url", "create cluster pool"), TypeError);
     assert.throws(() => redisOptions({ host: "h", port: 0 }, "x"), RangeError);
     assert.throws(() => redisOptions({ host: "h", port: "1" }, "x"), /connection.port/);
+    // Before: a URL object's port was called "1", an array was asked for "connection.db".
+    assert.throws(
+      () => redisOptions(new URL("redis://h:1"), "x"),
+      /must be a redis:\/\/ or rediss:\/\/ URL or \{ host, port \}, received a URL object \(pass its href, a string\)/,
+    );
+    assert.throws(() => redisOptions(["redis://h:1"], "x"), /received an array/);
     assert.throws(() => redisOptions({ port: 1 }, "x"), /connection.host/);
     assert.throws(() => redisOptions({ host: "h", port: 1, password: 1 }, "x"), /password/);
     assert.throws(() => redisOptions(42, "x"), TypeError);
