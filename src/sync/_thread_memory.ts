@@ -137,7 +137,41 @@ const waitedOn = new WeakMap<AbortSignal, number>();
 function countWaited(signal: AbortSignal, by: 1 | -1): void {
   const n = (waitedOn.get(signal) ?? 0) + by;
   if (n > 0) waitedOn.set(signal, n);
-  else waitedOn.delete(signal);
+  else {
+    waitedOn.delete(signal);
+    waitsEnded(signal);
+  }
+}
+
+let waitsEnded: (signal: AbortSignal) => void = () => {};
+
+/**
+ * Sets what to call once no wait of this thread holds a signal any more
+ * (see {@linkcode waitsOn}): a pool's worker then drops the ended job's
+ * context it kept for them. Internal: for `worker/runtime.ts`.
+ *
+ * @param ended Called with the signal.
+ *
+ * @example Usage
+ * ```ts
+ * import { onWaitsEnded } from "./_thread_memory.ts";
+ * import { Semaphore } from "./semaphore.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ended: AbortSignal[] = [];
+ * onWaitsEnded((signal) => ended.push(signal));
+ * const sem = new Semaphore(0);
+ * const controller = new AbortController();
+ * const waiting = sem.acquire({ signal: controller.signal });
+ * sem.release();
+ * assert.equal(await waiting, true);
+ * assert.deepEqual(ended, [controller.signal]);
+ * sem.release();
+ * onWaitsEnded(() => {});
+ * ```
+ */
+export function onWaitsEnded(ended: (signal: AbortSignal) => void): void {
+  waitsEnded = ended;
 }
 
 /**

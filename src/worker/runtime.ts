@@ -38,7 +38,7 @@ import {
 import { claim } from "../protocol/claims.ts";
 import { decodeError, isTransferred } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader, TIMED } from "../protocol/job_batch.ts";
-import { guardBlockingWaits, guardSignals, waitsOn } from "../sync/_thread_memory.ts";
+import { guardBlockingWaits, guardSignals, onWaitsEnded, waitsOn } from "../sync/_thread_memory.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
@@ -204,6 +204,14 @@ const live = new Map<number, LiveContext>();
  */
 const endedWithSignal = new Map<number, LiveContext>();
 const KEPT_ENDED = 256;
+/** The contexts of `endedWithSignal`, by signal: dropped once no wait holds theirs. */
+const keptBySignal = new WeakMap<AbortSignal, LiveContext>();
+
+/** No wait holds `signal` any more: an ended job's context kept for its waits goes. */
+function waitsEndedFor(signal: AbortSignal): void {
+  const context = keptBySignal.get(signal);
+  if (context !== undefined) endedWithSignal.delete(context.id);
+}
 
 /**
  * Job `context.id` has ended. If the pool has failed it (`stoppedAt`)
@@ -218,6 +226,7 @@ function endContext(context: LiveContext): void {
   if (stoppedByPool(context.id)) live.set(context.id, context);
   else if (context.signalTaken && waitsOn(context.signal)) {
     endedWithSignal.set(context.id, context);
+    keptBySignal.set(context.signal, context);
     if (endedWithSignal.size > KEPT_ENDED) {
       endedWithSignal.delete(endedWithSignal.keys().next().value!);
     }
@@ -475,6 +484,7 @@ function initialise(msg: ToWorker & { type: "init" }): void {
   attachStatus(msg.status, msg.lane);
   guardBlockingWaits(stopIfEnded);
   guardSignals(abortOnItsWay);
+  onWaitsEnded(waitsEndedFor);
   setConcurrency(msg.concurrency);
   setStreamWindow(msg.streamWindow);
   limitImports(msg.startTimeout);
