@@ -1286,7 +1286,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
 
   /**
    * Changes `maxChildren` (with fastthreadpool's arithmetic). Idle workers
-   * above it leave now; busy ones finish their jobs first.
+   * above it leave now; busy ones finish their jobs first, unless another
+   * worker goes idle meanwhile: that one leaves in their place.
    *
    * @example Usage
    * ```ts

@@ -372,6 +372,14 @@ export class Workers {
       this.keepMinimum(); // a fresh one in its place (recycle), or up to minChildren
       return;
     }
+    // A busy worker a shrink asked to leave may run on for long (an endless
+    // stream): this idle one leaves in its place, and that one stays.
+    const shrinking = this.slots.find((other) => other.retiring && !other.recycling && !other.dead);
+    if (shrinking !== undefined) {
+      shrinking.retiring = false;
+      this.remove(slot, "resize");
+      return;
+    }
     slot.idleSince = this.#clock.now();
     if (slot.idleTimer === undefined && this.#staying() > this.#min) {
       this.#armIdleTimer(slot, this.#options.idleTimeout);

@@ -225,6 +225,28 @@ describe("Pool lifecycle", () => {
     assert.throws(() => pool.resize(-100), RangeError);
   });
 
+  it("Pool.resize() down: a worker that goes idle leaves in the place of a busy one asked to leave", async () => {
+    await using pool = new Pool({ maxChildren: 2, idleTimeout: 60_000 });
+    const first = gate();
+    const second = gate();
+    const one = pool.run(waitAtGate, first.memory, 1);
+    await first.started(1);
+    const two = pool.run(waitAtGate, second.memory, 2); // on a second worker, the newest
+    await second.started(1);
+    pool.resize(1); // the newest is asked to leave once idle
+    const left = new Promise<string>((resolve) =>
+      pool.addEventListener("workerexit", (event) => resolve((event as CustomEvent).detail.reason))
+    );
+    first.open();
+    assert.equal(await one, 1);
+    // Before: the first worker stayed idle, two workers for as long as the second job ran.
+    assert.equal(await left, "resize");
+    assert.equal(pool.alive, 1);
+    second.open();
+    assert.equal(await two, 2);
+    assert.equal(pool.alive, 1, "the busy one stays, no longer asked to leave");
+  });
+
   it("Pool.resize() keeps minChildren up to maxChildren, and gives it back as the pool grows", async () => {
     await using pool = new Pool({ maxChildren: 3, minChildren: 3 });
     let started = 0;

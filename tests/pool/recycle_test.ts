@@ -216,7 +216,8 @@ describe("recycling", () => {
     for (const memory of memories) release(memory, 1);
     await Promise.all(jobs);
     // Before: ThreadPool-1 left for idleness too ("1 idle"), leaving one worker for good.
-    assert.deepEqual(exits, ["3 resize"]);
+    // The first to go idle leaves in the place of ThreadPool-3, which then stays.
+    assert.deepEqual(exits, ["1 resize"]);
     assert.equal(pool.alive, 2);
   });
 });
