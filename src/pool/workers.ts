@@ -374,7 +374,10 @@ export class Workers {
     }
     // A busy worker a shrink asked to leave may run on for long (an endless
     // stream): this idle one leaves in its place, and that one stays.
-    const shrinking = this.slots.find((other) => other.retiring && !other.recycling && !other.dead);
+    // (Looked for only above maxChildren: this runs once per round trip.)
+    const shrinking = this.slots.length > this.#max
+      ? this.slots.find((other) => other.retiring && !other.recycling && !other.dead)
+      : undefined;
     if (shrinking !== undefined) {
       shrinking.retiring = false;
       this.remove(slot, "resize");
