@@ -87,9 +87,9 @@ export function maybeFlush(now: number = performance.now()): void {
 /**
  * Sends the answers within `FLUSH_AFTER_MS` even if no more come: for values
  * a generator holds back while it awaits something. The timer is not cleared
- * by the flushes meanwhile (arming and clearing one per message doubled the
- * time of many small generator jobs on Deno): it sends what waits when it
- * fires, if anything, and is armed again by the next call.
+ * by the flushes meanwhile: it sends what waits when it fires, if anything,
+ * and the next call arms it again (at most one timer per `FLUSH_AFTER_MS`,
+ * not one per message).
  */
 export function flushSoon(): void {
   soon ??= setTimeout(flushLate, FLUSH_AFTER_MS);
