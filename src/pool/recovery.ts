@@ -135,7 +135,7 @@ export class Recovery {
       let unread: UnreadAnswers | undefined; // those posted when the grace ran out
       const expire = () => {
         job.timer = undefined;
-        if (slot.dead || job.slot !== slot || !holds(slot, job)) return;
+        if (slot.dead || job.slot !== slot || !slot.holds(job)) return;
         // The task may have ended in time, its answer unread because this
         // thread was busy: the answers posted by then are read first.
         unread ??= new UnreadAnswers(slot);
@@ -154,7 +154,7 @@ export class Recovery {
    * again, in its free lanes too, while its other jobs run on.
    */
   stoppedJobsLeft(slot: WorkerSlot): void {
-    for (const job of slot.stopping) if (!holds(slot, job)) slot.stopping.delete(job);
+    for (const job of slot.stopping) if (!slot.holds(job)) slot.stopping.delete(job);
     if (slot.stopping.size !== 0 || slot.dead) return;
     for (const job of slot.inflight) if (job.exclusive && !job.ended) return;
     for (const job of slot.later.values()) if (job.exclusive && !job.ended) return;
@@ -616,13 +616,6 @@ class UnreadAnswers {
 function anyEnded(slot: WorkerSlot): boolean {
   for (const job of slot.inflight) if (job.ended) return true;
   for (const job of slot.later.values()) if (job.ended) return true;
-  return false;
-}
-
-/** Whether `job` is still in flight on `slot` (its answer has not arrived). */
-function holds(slot: WorkerSlot, job: Job): boolean {
-  if (slot.later.get(job.id) === job) return true;
-  for (const each of slot.inflight) if (each === job) return true;
   return false;
 }
 

@@ -450,13 +450,16 @@ export class WorkerSlot {
 
   readonly #stoppedRing: StoppedRing<Job> | null;
 
+  /** Whether `job` is still in flight here (not answered yet): in `inflight`, or in `later`. */
+  holds(job: Job): boolean {
+    if (this.later.get(job.id) === job) return true;
+    for (const entry of this.inflight) if (entry === job) return true;
+    return false;
+  }
+
   /** How freely `job`'s mark gives way to another's (see `Yields`). */
   #yields = (job: Job): number => {
-    if (this.later.get(job.id) !== job) {
-      let here = false;
-      for (const entry of this.inflight) if (entry === job) here = true;
-      if (!here) return Yields.ENDED; // answered
-    }
+    if (!this.holds(job)) return Yields.ENDED; // answered
     const progress = this.progressOf(job);
     return progress === "finished"
       ? Yields.ENDED

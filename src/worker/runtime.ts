@@ -190,46 +190,35 @@ let sinceClock = 0;
 let currentJob = 0;
 /** The context `jobContext()` made during the current synchronous call, if any. */
 let made: LiveContext | null = null;
-/**
- * Contexts of jobs that went asynchronous and still run, by job id: aborts
- * find them here. A job the pool has failed stays after it ends, until its
- * abort arrives (see `endContext`).
- */
+/** Contexts of jobs that went asynchronous and still run, by job id: aborts find them here. */
 const live = new Map<number, LiveContext>();
 /**
- * Contexts of the last `KEPT_ENDED` jobs that ended here, the pool not
- * having failed them, leaving a `Semaphore` or `Lock` wait given their
- * signal: the pool may still fail such a job, its answer not read yet, and
- * that wait must then take no permit and end with the abort.
+ * Contexts of the last `KEPT_ENDED` jobs that ended here leaving a
+ * `Semaphore` or `Lock` wait given their signal: the pool may have failed
+ * such a job, or fail it yet, its answer not read; that wait must then take
+ * no permit and end with the abort.
  */
 const endedWithSignal = new Map<number, LiveContext>();
 const KEPT_ENDED = 256;
-/** The contexts of `endedWithSignal`, by signal: dropped once no wait holds theirs. */
-const keptBySignal = new WeakMap<AbortSignal, LiveContext>();
-
 /** No wait holds `signal` any more: an ended job's context kept for its waits goes. */
 function waitsEndedFor(signal: AbortSignal): void {
-  const context = keptBySignal.get(signal);
-  if (context !== undefined) endedWithSignal.delete(context.id);
+  for (const context of endedWithSignal.values()) {
+    if (context.owns(signal)) return void endedWithSignal.delete(context.id);
+  }
 }
 
 /**
- * Job `context.id` has ended. If the pool has failed it (`stoppedAt`)
- * and its abort has not arrived, its context stays in `live` until it does:
- * a wait the task left behind with its signal must still end with the abort.
- * If a wait given its signal is left, it stays a while longer (`endedWithSignal`).
+ * Job `context.id` has ended. If a wait given its signal is left, its
+ * context stays (`endedWithSignal`) until its abort or the wait's end: only
+ * such a wait needs an ended job's context.
  */
 function endContext(context: LiveContext): void {
   context.ended = true;
   live.delete(context.id);
-  if (context.aborted) return;
-  if (stoppedByPool(context.id)) live.set(context.id, context);
-  else if (context.signalTaken && waitsOn(context.signal)) {
-    endedWithSignal.set(context.id, context);
-    keptBySignal.set(context.signal, context);
-    if (endedWithSignal.size > KEPT_ENDED) {
-      endedWithSignal.delete(endedWithSignal.keys().next().value!);
-    }
+  if (context.aborted || !context.signalTaken || !waitsOn(context.signal)) return;
+  endedWithSignal.set(context.id, context);
+  if (endedWithSignal.size > KEPT_ENDED) {
+    endedWithSignal.delete(endedWithSignal.keys().next().value!);
   }
 }
 
@@ -419,11 +408,7 @@ function abortJob(id: number, reason: unknown): void {
   const context = live.get(id) ?? endedWithSignal.get(id) ?? (made?.id === id ? made : undefined);
   if (context !== undefined) {
     context.abort(decodeError(reason));
-    if (context.ended) {
-      // Kept only for this abort (see `endContext`).
-      live.delete(id);
-      endedWithSignal.delete(id);
-    }
+    if (context.ended) endedWithSignal.delete(id); // kept only for this abort (see `endContext`)
   } else if (currentJob !== id && draining) skipped.add(id);
   unmarkStopped(id); // after the abort: its waits have left the queues
   stopStream(id);

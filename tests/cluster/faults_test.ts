@@ -63,6 +63,38 @@ async function sleepOnNode(
   await active;
 }
 
+/**
+ * A node program (`awayNode`) running a chunk of `sleep(ms)` for a pool of
+ * this test's, and `call`, a Redis command on a client of this test's
+ * (the one `CLIENT KILL` spares). Disposing stops the watcher, the pool and
+ * the program.
+ */
+async function chunkOnAwayNode(redis: Redis, queue: string, ms: number) {
+  const program = await awayNode(redis, queue);
+  const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+  const watched = await watchQueue(redis, queue);
+  const active = watched.next("active");
+  const result = pool.run("sleep", ms);
+  result.catch(() => {}); // the caller asserts its outcome
+  await active;
+  const client = await watched.raw.client as unknown as {
+    call(...args: string[]): Promise<unknown>;
+  };
+  return {
+    program,
+    result,
+    call: (...args: string[]) => client.call(...args),
+    async [Symbol.asyncDispose]() {
+      try {
+        await watched[Symbol.asyncDispose]();
+        await bounded(pool)[Symbol.asyncDispose]();
+      } finally {
+        await program[Symbol.asyncDispose]();
+      }
+    },
+  };
+}
+
 describe("ClusterPool faults", () => {
   it(
     "ClusterPool: 3 nodes, 200,000-item map and a stream of submits, one node SIGKILLed mid-chunk, one started late: every item once",
@@ -228,21 +260,12 @@ describe("ClusterPool faults", () => {
     async (t) => {
       await using redis = await Redis.start();
       if (!redis.own) return t.skip("REDIS_URL is set: not cutting someone else's clients");
-      const queue = queueName("away-blip");
-      await using program = await awayNode(redis, queue);
-      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
-      await using _pool = bounded(pool);
-      await using watched = await watchQueue(redis, queue);
-      const active = watched.next("active");
-      const result = pool.run("sleep", 1500);
-      await active;
+      await using running = await chunkOnAwayNode(redis, queueName("away-blip"), 1500);
+      const { program, result } = running;
       program.process.kill("SIGTERM");
       await program.waitFor(/node closing/);
       // Every connection but this one (the node's, the pool's) is cut; Redis stays up.
-      const client = await watched.raw.client as unknown as {
-        call(...args: string[]): Promise<unknown>;
-      };
-      await client.call("CLIENT", "KILL", "TYPE", "normal");
+      await running.call("CLIENT", "KILL", "TYPE", "normal");
       // Before: the first "close" counted as Redis away: the node left without
       // reporting, and the chunk waited for its lock to expire (30 s) and another node.
       assert.ok(await within(result, 10_000), `reported by the closing node:\n${program.output}`);
@@ -258,25 +281,15 @@ describe("ClusterPool faults", () => {
     async (t) => {
       await using redis = await Redis.start();
       if (!redis.own) return t.skip("REDIS_URL is set: not cutting someone else's clients");
-      const queue = queueName("away-long");
-      await using program = await awayNode(redis, queue);
-      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
-      await using _pool = bounded(pool);
-      await using watched = await watchQueue(redis, queue);
-      const active = watched.next("active");
-      const result = pool.run("sleep", 6_000);
-      result.catch(() => {}); // its outcome is asserted below
-      await active;
-      const client = await watched.raw.client as unknown as {
-        call(...args: string[]): Promise<unknown>;
-      };
+      await using running = await chunkOnAwayNode(redis, queueName("away-long"), 6_000);
+      const { program, result } = running;
       // Every connection but this one is cut, and refused while only this one is allowed;
       // Redis keeps its data. The node closes at its second connection error.
-      await client.call("CONFIG", "SET", "maxclients", "1");
-      await client.call("CLIENT", "KILL", "TYPE", "normal");
+      await running.call("CONFIG", "SET", "maxclients", "1");
+      await running.call("CLIENT", "KILL", "TYPE", "normal");
       await program.waitFor(/node closing/);
       await new Promise((resolve) => setTimeout(resolve, 3_500)); // refused longer than AWAY_MS
-      await client.call("CONFIG", "SET", "maxclients", "10000");
+      await running.call("CONFIG", "SET", "maxclients", "10000");
       // Before: the node judged Redis away 3 s after close(), dropped the result and left;
       // the chunk waited for its lock to expire (30 s) and another node.
       assert.ok(await within(result, 15_000), `reported by the closing node:\n${program.output}`);
