@@ -125,8 +125,11 @@ export class Delivery {
         this.#unsent.push(...live);
         this.#scheduleRetry();
       } else {
-        // Redis's own error: not handed on, as it holds the command and all its data.
-        const refused = new Error(`Cannot add a chunk to Redis: ${thrownMessage(error)}`);
+        // Redis's own error: not handed on, as it holds the command and all its data
+        // (a database Redis refused is ours, and says which).
+        const refused = error === this.#link.refused
+          ? error
+          : new Error(`Cannot add a chunk to Redis: ${thrownMessage(error)}`);
         for (const chunk of live) this.#host.failChunk(chunk, refused);
         this.#host.commit();
         this.#host.pump(); // the backlog goes on (a failed probe chunk held it)

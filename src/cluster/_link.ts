@@ -9,7 +9,7 @@
 import { Queue, QueueEvents } from "bullmq";
 import { settlesWithin, systemClock, type TimerId } from "../timers/clock.ts";
 import type { ChunkData } from "./_wire.ts";
-import type { RedisOptions } from "./connection.ts";
+import { checkDatabase, type RedisOptions } from "./connection.ts";
 
 /** Events kept in the queue's stream (BullMQ trims it, approximately). */
 export const EVENTS_MAX_LEN = 2000;
@@ -74,6 +74,10 @@ export class Link {
   #offline = false;
   /** Offline because a command went unanswered (not a closed connection): its answer brings it back. */
   #silenced = false;
+  /** Why Redis refused the connection's options for good (a database it does not have). */
+  #refused: Error | null = null;
+  /** Ends the database check while it waits for an unreachable Redis. */
+  #cutCheck: (() => void) | null = null;
 
   constructor(name: string, redis: RedisOptions, options: ChunkOptions, listener: LinkListener) {
     this.#name = name;
@@ -90,6 +94,11 @@ export class Link {
   /** Whether Redis is known to be unreachable now. */
   get offline(): boolean {
     return this.#offline;
+  }
+
+  /** Why Redis refused this link for good (a database it does not have), if it did. */
+  get refused(): Error | null {
+    return this.#refused;
   }
 
   /** Whether the link was ever opened. */
@@ -135,6 +144,7 @@ export class Link {
   /** Closes both connections; the link cannot open again. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#cutCheck?.();
     if (this.#queue !== null && this.#client === null) await settled(this.#queue);
     this.#client?.off("ready", this.#onReady);
     this.#client?.off("close", this.#onClose);
@@ -188,15 +198,25 @@ export class Link {
    */
   #open(): Promise<Queue> {
     if (this.#closed) return Promise.reject(new Error("Cannot reach Redis: the pool is closed"));
+    if (this.#refused !== null) return Promise.reject(this.#refused);
     this.#opening ??= this.#connect().catch((error) => {
       this.#opening = null;
-      this.#goOffline(error);
+      if (error !== this.#refused) this.#goOffline(error);
       throw error;
     });
     return this.#opening;
   }
 
   async #connect(): Promise<Queue> {
+    try {
+      await checkDatabase(this.#redis, "add items", this.#onError, (cut) => this.#cutCheck = cut);
+    } catch (error) {
+      if (error instanceof RangeError) this.#refused = error; // for good: no reconnect helps
+      throw error;
+    } finally {
+      this.#cutCheck = null;
+    }
+    if (this.#closed) throw new Error("Cannot reach Redis: the pool is closed");
     // While Redis is unreachable, `queue.client` waits for it (the client
     // reconnects); the "error" events say so meanwhile.
     const queue = new Queue(this.#name, {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { describe } from "../_checks.ts";
+import { RedisConnection as BullConnection } from "bullmq";
+import { describe, thrownMessage } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 
 /**
@@ -189,4 +190,44 @@ function checkDb(db: unknown, what: string): number {
 /** `host:port` of resolved options, for messages (never the password). */
 export function where(options: RedisOptions): string {
   return `${options.tls ? "rediss" : "redis"}://${options.host}:${options.port}`;
+}
+
+/**
+ * Resolves once Redis has database `options.db` (at once for database 0,
+ * which every server has); rejects with a `RangeError` naming it if Redis
+ * refuses it. ioredis reports a refused `SELECT` (a number past the server's
+ * `databases`) only as an "error" event and goes on in database 0, where the
+ * queue would mix with whatever lives there: a connection of its own asks
+ * before BullMQ writes anything. While Redis is unreachable it waits, its
+ * connection errors going to `onError`; `cut` receives a function that ends
+ * the wait for good (a close meanwhile; nothing is left waiting on this).
+ */
+export async function checkDatabase(
+  options: RedisOptions,
+  what: string,
+  onError: (error: unknown) => void,
+  cut: (end: () => void) => void = () => {},
+): Promise<void> {
+  const db = options.db;
+  if (db === undefined || db === 0) return;
+  const probe = new BullConnection({ ...options }, { blocking: false, skipVersionCheck: true });
+  // Its own SELECT's failure is the answer below, not a connection error.
+  probe.on("error", (error: unknown) => {
+    if ((error as { command?: { name?: unknown } })?.command?.name !== "select") onError(error);
+  });
+  cut(() => void probe.close(true).catch(() => {}));
+  try {
+    // ioredis underneath (BullMQ's client type lists only the commands it uses).
+    const client = (await probe.client) as unknown as { select(db: number): Promise<unknown> };
+    const refused = await client.select(db).then(() => undefined, (error: unknown) => error);
+    if (refused === undefined) return;
+    throw new RangeError(
+      `Cannot ${what}: Redis at ${where(options)} has no database ${db} (${
+        thrownMessage(refused)
+      })`,
+      { cause: refused },
+    );
+  } finally {
+    await probe.close().catch(() => {});
+  }
 }

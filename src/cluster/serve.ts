@@ -26,7 +26,7 @@ import {
   VALUE_CHARS,
   WIRE_VERSION,
 } from "./_wire.ts";
-import { type RedisConnection, redisOptions } from "./connection.ts";
+import { checkDatabase, type RedisConnection, redisOptions } from "./connection.ts";
 import { SILENT_MS } from "./_link.ts";
 import { checkKnown, checkQueueName } from "./options.ts";
 
@@ -217,6 +217,7 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
   }
 
   const { ns: namespace } = await importTasks(module);
+  await checkDatabase(redis, what, (error) => onError?.(error));
   /** Whether export `name` is a generator function: its values then travel as one array. */
   const generators = new Map<string, boolean>();
   const isGenerator = (name: string): boolean => {

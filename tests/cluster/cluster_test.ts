@@ -4,6 +4,7 @@
  * retries, timeouts, cancel and shutdown.
  */
 import { describe, it } from "node:test";
+import { RedisConnection } from "bullmq";
 import assert from "node:assert/strict";
 import { ClusterPool, RedisUnavailableError, serve } from "../../src/cluster/mod.ts";
 import { Pool } from "../../src/pool/pool.ts";
@@ -108,6 +109,39 @@ describe("ClusterPool with nodes", () => {
         await pool.shutdown();
       } finally {
         await node.close();
+      }
+    },
+  );
+
+  it(
+    "ClusterPool and serve() refuse a database Redis does not have, writing nothing to database 0",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: its server's databases are not known");
+      const queue = queueName("no-db");
+      const missing = `${redis.url}/99`; // a server has 16 unless configured
+      const refused = { name: "RangeError", message: /has no database 99 \(ERR DB index/ };
+      await assert.rejects(serve({ connection: missing, queue, module: tasksUrl }), refused);
+      const pool = new ClusterPool<Tasks>({ connection: missing, queue });
+      try {
+        await assert.rejects(pool.run("inc", 1), refused);
+        await assert.rejects(pool.run("inc", 2), refused); // for good, at once
+        assert.equal(pool.failedCount.value, 0);
+        pool.submit("inc", 3);
+        await pool.failedCount.acquire();
+        assert.match(String((pool.failed.shift() as Error).message), /has no database 99/);
+      } finally {
+        assert.equal(await pool.shutdown(5000), true);
+      }
+      const probe = new RedisConnection({ host: "127.0.0.1", port: redis.port }, {
+        blocking: false,
+      });
+      try {
+        const client = (await probe.client) as unknown as { dbsize(): Promise<number> };
+        assert.equal(await client.dbsize(), 0);
+      } finally {
+        await probe.close();
       }
     },
   );

@@ -29,6 +29,8 @@ import { Results } from "../../src/cluster/_results.ts";
 import { ChunkSizer, PROBE_ITEMS } from "../../src/cluster/_sizer.ts";
 import { parseArgs } from "../../src/cluster/node.ts";
 import { within } from "../_util.ts";
+import { run, withThisRuntime } from "../_child.ts";
+import { fileURLToPath } from "node:url";
 import {
   PoolClosedError,
   QueueFullError,
@@ -643,26 +645,52 @@ describe("ClusterPool without Redis", () => {
     assert.equal(pool.cancel(), true);
   });
 
-  it("ClusterPool: Redis unreachable fails pending items with RedisUnavailableError after offlineTimeout", async () => {
-    const pool = new ClusterPool<Tasks>({
-      connection: "redis://127.0.0.1:1",
-      queue: "q",
-      offlineTimeout: 0,
-    });
-    const events: unknown[] = [];
-    pool.addEventListener("error", (event) => events.push((event as CustomEvent).detail));
-    const result = pool.run("inc", 1);
-    await assert.rejects(
-      result,
-      (error: Error) =>
-        error instanceof RedisUnavailableError &&
-        /redis:\/\/127\.0\.0\.1:1 is unavailable: .*ECONNREFUSED/.test(error.message) &&
-        /offlineTimeout/.test(error.message),
+  for (const db of ["", "/3"]) {
+    it(
+      `ClusterPool: Redis unreachable fails pending items with RedisUnavailableError after offlineTimeout (${
+        db === "" ? "database 0" : "a database to check first"
+      })`,
+      async () => {
+        // With a database, its check waits for Redis: shutdown() cuts it (the sanitizers see no socket left).
+        const pool = new ClusterPool<Tasks>({
+          connection: `redis://127.0.0.1:1${db}`,
+          queue: "q",
+          offlineTimeout: 0,
+        });
+        const events: unknown[] = [];
+        pool.addEventListener("error", (event) => events.push((event as CustomEvent).detail));
+        const result = pool.run("inc", 1);
+        await assert.rejects(
+          result,
+          (error: Error) =>
+            error instanceof RedisUnavailableError &&
+            /redis:\/\/127\.0\.0\.1:1 is unavailable: .*ECONNREFUSED/.test(error.message) &&
+            /offlineTimeout/.test(error.message),
+        );
+        assert.ok(events[0] instanceof RedisUnavailableError);
+        assert.equal(pool.pending, 0);
+        await pool.shutdown();
+      },
     );
-    assert.ok(events[0] instanceof RedisUnavailableError);
-    assert.equal(pool.pending, 0);
-    await pool.shutdown();
-  });
+  }
+
+  it(
+    "ClusterPool: a program whose Redis, with a database to check, never answers exits after shutdown()",
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const [command, args] = withThisRuntime(
+        fileURLToPath(new URL("../fixtures/cluster_away_close_program.ts", import.meta.url)),
+      );
+      const exit = await run(command, [...args, "redis://127.0.0.1:1/3", "q"], {
+        killAfter: 20_000,
+      });
+      // Before: the database check's connection went on reconnecting, and the program never exited.
+      assert.equal(exit.signal, null, `exited by itself:\n${exit.stdout}${exit.stderr}`);
+      assert.match(exit.stdout, /item: RedisUnavailableError\nshut down in \d+ ms/);
+    },
+  );
 });
 
 describe("ClusterPool timeouts past setTimeout's range", () => {
