@@ -40,6 +40,7 @@ export { Pool } from "./src/pool/pool.ts";
 export type {
   DoneTarget,
   ExecOptions,
+  GeneratorLike,
   JobId,
   JobsDeque,
   MapItem,

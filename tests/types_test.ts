@@ -18,6 +18,7 @@ import {
   Semaphore,
   type ShutdownOptions,
   type StatsOptions,
+  transfer,
 } from "../mod.ts";
 import type { ClusterExecOptions, ClusterPool } from "../src/cluster/mod.ts";
 import { resolveClusterOptions } from "../src/cluster/options.ts";
@@ -162,6 +163,39 @@ describe("types: results reach typed callbacks", () => {
   });
 });
 
+describe("types: generators declared as iterators", () => {
+  it("a generator function declared to return IterableIterator or AsyncIterableIterator is typed by its values, as it runs", async () => {
+    function* upTo(n: number): IterableIterator<number> {
+      for (let i = 0; i < n; i++) yield i;
+    }
+    async function* words(n: number): AsyncIterableIterator<string> {
+      for (let i = 0; i < n; i++) yield `w${i}`;
+    }
+    await using pool = new Pool({ maxChildren: 1 });
+    const all: number[] = await pool.run(upTo, 3);
+    const texts: string[] = await pool.run(words, 2);
+    const each: number[] = [];
+    for await (const value of pool.stream(upTo, 2)) each.push(value);
+    pool.submitDone(words, (value: string) => each.push(value.length), 1);
+    await pool.wait();
+    assert.deepEqual([all, texts, each], [[0, 1, 2], ["w0", "w1"], [0, 1, 2]]);
+  });
+
+  it("a plain function that returns an iterator fails its job saying a generator task is a function*", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // Typed as a generator task, but a job's kind is its function's: the iterator is its result.
+    const values: Promise<number[]> = pool.run(
+      (n: number): IterableIterator<number> => [n].values(),
+      1,
+    );
+    await assert.rejects(values, {
+      name: "TypeError",
+      message:
+        /cannot be cloned .*: the task returned an iterator, and only a generator function \(function\* or async function\*\) is run as a generator task/,
+    });
+  });
+});
+
 describe("types: proxy names", () => {
   it("a proxy's type has no methods named then, toString, valueOf, toJSON or constructor, as at run time", async () => {
     type Tasks = typeof import("./fixtures/tasks.ts") & { valueOf(): number; then(): number };
@@ -198,12 +232,43 @@ describe("types: arguments", () => {
     assert.deepEqual([...pool.done].sort(), [NaN, NaN]);
   });
 
+  it("map() takes a source typed as an Iterable or an AsyncIterable, answering as each does", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    async function* two() {
+      yield* [1, 2];
+    }
+    const queue = (source: Iterable<number> | AsyncIterable<number>) => pool.map(inc, source);
+    const queued: number | Promise<number> = queue([1, 2, 3]);
+    assert.equal(queued, 3);
+    assert.equal(await queue(two()), 2);
+    await pool.wait();
+    assert.deepEqual([...pool.done].sort(), [2, 2, 3, 3, 4]);
+  });
+
+  it("transfer() takes typed arrays in its list, as it moves their buffers", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const bytes = new Uint8Array([1, 2, 3]);
+    const sum = await pool.run(
+      (o: { bytes: Uint8Array }) => o.bytes.reduce((a, b) => a + b, 0),
+      transfer({ bytes }, [bytes]),
+    );
+    assert.equal(sum, 6);
+    assert.equal(bytes.byteLength, 0);
+  });
+
   it("./threadpool requests check their arguments against the callable", async () => {
     // @ts-expect-error: `inc` takes a number
     const wrong = new WorkRequest(inc, { args: ["x"] });
     assert.deepEqual(wrong.args, ["x"]);
     // @ts-expect-error: each item is the argument list, or the one argument
     makeRequests(add, [["1", "2"]]);
+    // @ts-expect-error: `add` needs two arguments; a bare item is one (before: type-checked, ran as NaN)
+    makeRequests(add, [1, 2]);
+    const scale = (n: number, by = 2) => n * by;
+    assert.deepEqual(makeRequests(scale, [1, [2, 3]]).map((request) => request.args), [[1], [
+      2,
+      3,
+    ]]);
     const requests = makeRequests(add, [[1, 2], [3, 4]]);
     const results: unknown[] = [];
     await using threads = new ThreadPool(1);

@@ -391,7 +391,9 @@ export class WorkRequest<C extends Callable = Callable> {
  */
 export type RequestItem<C> =
   | RequestArgs<C>
-  | Exclude<RequestArgs<C>[0], readonly unknown[]>;
+  // One bare argument only for a callable that needs at most one.
+  | (RequestArgs<C> extends readonly [unknown, unknown, ...unknown[]] ? never
+    : Exclude<RequestArgs<C>[0], readonly unknown[]>);
 
 /**
  * Makes one request per item of `argsList`, all for the same callable: an

@@ -432,6 +432,15 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     iterable: AsyncIterable<MapItem<TaskFunction<M, T>>>,
     done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
   ): Promise<number>;
+  /**
+   * `map` over a source typed as either kind: a number for an `Iterable`
+   * (one that is both is read as one), a promise for an `AsyncIterable`.
+   */
+  map<T extends Task<M>>(
+    task: T,
+    iterable: Iterable<MapItem<TaskFunction<M, T>>> | AsyncIterable<MapItem<TaskFunction<M, T>>>,
+    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
+  ): number | Promise<number>;
   map<T extends Task<M>>(
     task: T,
     iterable: Iterable<unknown> | AsyncIterable<unknown>,

@@ -7,6 +7,7 @@
  */
 
 import type { AnyFunction } from "../task.ts";
+import type { GeneratorLike } from "./types.ts";
 
 /**
  * The methods of `pool.proxy()`, typed from the task module: a generator
@@ -46,7 +47,7 @@ export type TaskProxy<M> = {
       : never
   ]: M[K] extends (...args: infer A) => infer R
     ? [R] extends [never] ? (...args: A) => Promise<never> // always throws
-    : R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown>
+    : R extends GeneratorLike<infer Y>
       ? (...args: A) => AsyncIterableIterator<Y> & AsyncDisposable & Promise<Y[]>
     : (...args: A) => Promise<Awaited<R>>
     : never;

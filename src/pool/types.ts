@@ -145,6 +145,29 @@ export type MapItem<F> = TaskArgs<F> extends readonly [unknown, unknown, ...unkn
   : TaskArgs<F>[0];
 
 /**
+ * What a generator function returns, as it may be declared: `Generator`,
+ * `AsyncGenerator`, or `IterableIterator` / `AsyncIterableIterator` of `Y`
+ * (`never` as the type it takes in: any generator's `next()` fits). A task is
+ * run as a generator by its kind (`function*`), so a plain function declared
+ * to return one of these has its jobs fail: its result does not clone.
+ *
+ * @example Usage
+ * ```ts
+ * import type { GeneratorLike } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * function* count(n: number): IterableIterator<number> {
+ *   for (let i = 0; i < n; i++) yield i;
+ * }
+ * const made: GeneratorLike<number> = count(3); // so `run(count, 3)` is a number[]
+ * assert.equal(typeof made.next, "function");
+ * ```
+ */
+export type GeneratorLike<Y> =
+  | IterableIterator<Y, unknown, never>
+  | AsyncIterableIterator<Y, unknown, never>;
+
+/**
  * One result of a task: what it returns (awaited), or each value a generator yields.
  *
  * @example Usage
@@ -162,7 +185,7 @@ export type MapItem<F> = TaskArgs<F> extends readonly [unknown, unknown, ...unkn
  * ```
  */
 export type TaskResult<F> = F extends (...args: never[]) => infer R
-  ? R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown> ? Y
+  ? R extends GeneratorLike<infer Y> ? Y
   : Awaited<R>
   : unknown;
 
@@ -183,7 +206,7 @@ export type TaskResult<F> = F extends (...args: never[]) => infer R
  * ```
  */
 export type RunResult<F> = F extends (...args: never[]) => infer R
-  ? R extends Generator<infer Y, unknown, unknown> | AsyncGenerator<infer Y, unknown, unknown> ? Y[]
+  ? R extends GeneratorLike<infer Y> ? Y[]
   : Awaited<R>
   : unknown;
 

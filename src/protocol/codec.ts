@@ -638,7 +638,7 @@ export function cloneFailure(value: unknown, error: unknown): string {
  * fits a typed task's parameters.
  * @param value What to move.
  * @param list What to move with it, when `value` holds it rather than is it
- * (for example an object whose field is a buffer).
+ * (for example an object whose field is a buffer or a typed array).
  * @returns The marked value.
  * @throws {TypeError} If neither `value` nor `list` names something that can
  * be transferred, or it names a stream on a runtime that cannot move one
@@ -656,7 +656,7 @@ export function cloneFailure(value: unknown, error: unknown): string {
  * assert.equal(bytes.byteLength, 0); // moved, not copied
  * ```
  */
-export function transfer<T>(value: T, list?: Transferable[]): T {
+export function transfer<T>(value: T, list?: readonly (Transferable | ArrayBufferView)[]): T {
   const moved: Transferable[] = [];
   if (list === undefined) {
     moved.push(transferableIn(value, "value"));

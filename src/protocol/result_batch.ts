@@ -448,7 +448,7 @@ export class ResultWriter {
             })`
             : `Cannot send job result: ${what} cannot be cloned (${
               holdsTransferMark(value) ? cloneFailure(value, why) : describeThrown(why)
-            })`,
+            })${tag === Tag.RETURN && isIterator(value) ? RETURNED_ITERATOR : ""}`,
           { cause },
         ),
         this.#toWire,
@@ -582,5 +582,21 @@ export function readResults(data: readonly unknown[], visitor: ResultVisitor): v
       default:
         throw new TypeError(`Cannot read results: unknown tag ${String(tag)} at index ${i}`);
     }
+  }
+}
+
+/**
+ * Said of a returned iterator that could not be cloned: a task is a
+ * generator task by its kind (`function*`), whatever its declared return type.
+ */
+const RETURNED_ITERATOR =
+  ": the task returned an iterator, and only a generator function (function* or async function*) is run as a generator task; make it one, e.g. `function* (n) { yield* make(n); }`";
+
+/** Whether `value` looks like an iterator (a `next()` method), read without letting a getter throw. */
+function isIterator(value: unknown): boolean {
+  try {
+    return typeof (value as { next?: unknown }).next === "function";
+  } catch {
+    return false;
   }
 }

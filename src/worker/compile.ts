@@ -30,6 +30,16 @@ const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
 const FREE_VARIABLE_HINT =
   " (an inline task runs in a worker and cannot see the caller's variables: pass values as arguments, or import() modules by absolute specifier)";
 
+/**
+ * Provides `value` as the global `name` of this worker, unless one exists:
+ * inline tasks are evaluated in the worker's global scope, so a function the
+ * caller imported under that name (`jobContext`, `transfer`) works in one.
+ */
+export function provideToInlineTasks(name: string, value: unknown): void {
+  if (name in globalThis) return;
+  Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
+}
+
 /** Compiles an inline task from its source text. */
 export function compileTask(source: string): Compiled {
   let fn: unknown;

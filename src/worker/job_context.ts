@@ -60,8 +60,9 @@ type Resolver = () => JobContext | undefined;
  * synchronously, at the start of the task (before its first `await`), and
  * keep what it returns: after an `await` the worker may be running another
  * job (with `concurrentTasksPerWorker` above 1), so it throws there. Inside
- * an inline task the worker also provides `jobContext` as a global, so an
- * inline task may call it when the caller imported it under that name.
+ * an inline task the worker also provides `jobContext` (and `transfer`) as a
+ * global, so an inline task may call it when the caller imported it under
+ * that name.
  *
  * @returns The running job's id, abort signal and progress sender.
  * @throws {Error} Outside a job: on the main thread, or in a worker after the
@@ -89,14 +90,6 @@ export function jobContext(): JobContext {
 /** Makes `resolve` the answer of `jobContext()` in this worker; for the runtime. */
 export function installJobContext(resolve: Resolver): void {
   Object.defineProperty(globalThis, RESOLVER, { value: resolve, configurable: true });
-  // Inline tasks are evaluated in the worker's global scope: the name works there too.
-  if (!("jobContext" in globalThis)) {
-    Object.defineProperty(globalThis, "jobContext", {
-      value: jobContext,
-      configurable: true,
-      writable: true,
-    });
-  }
 }
 
 /** One job's context, made on the first `jobContext()` call of that job. */

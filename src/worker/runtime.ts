@@ -36,12 +36,12 @@ import {
   type ToWorker,
 } from "../protocol/messages.ts";
 import { claim } from "../protocol/claims.ts";
-import { decodeError, isTransferred } from "../protocol/codec.ts";
+import { decodeError, isTransferred, transfer } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader, TIMED } from "../protocol/job_batch.ts";
 import { guardBlockingWaits, guardSignals, onWaitsEnded, waitsOn } from "../sync/_thread_memory.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
-import { type Compiled, TaskKind } from "./compile.ts";
-import { installJobContext, type JobContext, LiveContext } from "./job_context.ts";
+import { type Compiled, provideToInlineTasks, TaskKind } from "./compile.ts";
+import { installJobContext, type JobContext, jobContext, LiveContext } from "./job_context.ts";
 import { acceptsVersion, checkMemory, retire, start, whenStarted } from "./lifecycle.ts";
 import {
   answerEarly,
@@ -225,6 +225,8 @@ function endContext(context: LiveContext): void {
 if (inWorker) {
   watchOwnEnd();
   installJobContext(contextNow);
+  provideToInlineTasks("jobContext", jobContext);
+  provideToInlineTasks("transfer", transfer);
 }
 
 /** The resolver behind `jobContext()`: the running job's context, made on first use. */

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import type { PoolEventMap } from "../../src/pool/pool.ts";
 import { jobContext } from "../../src/worker/runtime.ts";
+import { transfer } from "../../src/protocol/codec.ts";
 import type * as Tasks from "../fixtures/job_context_tasks.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import type { Clock } from "../../src/timers/clock.ts";
@@ -564,5 +565,21 @@ describe("jobContext().signal and abortGrace", () => {
     );
     assert.equal(result, true);
     assert.deepEqual(seen, [7]);
+  });
+
+  it("an inline task may call jobContext and transfer by the names its caller imported", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const seen: unknown[] = [];
+    const buffer = await pool.exec(
+      (n: number) => {
+        jobContext().progress(n);
+        return transfer(new ArrayBuffer(n)); // before: "transfer is not defined"
+      },
+      [8],
+      { onProgress: (value) => seen.push(value) },
+    );
+    assert.ok(buffer instanceof ArrayBuffer);
+    assert.equal(buffer.byteLength, 8);
+    assert.deepEqual(seen, [8]);
   });
 });
