@@ -327,10 +327,16 @@ export async function shutdownDefaultPool(timeout?: number): Promise<boolean> {
  * await shutdownDefaultPool(); // only so the test leaves nothing behind
  * ```
  */
+export function go<A extends unknown[], R>(
+  task: (...args: A) => R,
+  ...args: A
+): Promise<RunResult<(...args: A) => R>>;
+/** `go` of a `task()` reference. */
 export function go<T extends FreeTask>(
   task: T,
   ...args: TaskArgs<TaskFunction<Record<never, never>, T>>
-): Promise<RunResult<TaskFunction<Record<never, never>, T>>> {
+): Promise<RunResult<TaskFunction<Record<never, never>, T>>>;
+export function go(task: FreeTask, ...args: unknown[]): Promise<unknown> {
   const refused = taskRefused("go", task);
   if (refused !== undefined) return Promise.reject(refused);
   return (defaultPool() as Pool<Record<never, never>>).exec(task, args);
@@ -376,10 +382,16 @@ function taskRefused(action: string, task: unknown): TypeError | undefined {
  * await assert.rejects(spawn(() => { throw new RangeError("no") }), RangeError);
  * ```
  */
-export async function spawn<T extends FreeTask>(
+export function spawn<A extends unknown[], R>(
+  task: (...args: A) => R,
+  ...args: A
+): Promise<RunResult<(...args: A) => R>>;
+/** `spawn` of a `task()` reference. */
+export function spawn<T extends FreeTask>(
   task: T,
   ...args: TaskArgs<TaskFunction<Record<never, never>, T>>
-): Promise<RunResult<TaskFunction<Record<never, never>, T>>> {
+): Promise<RunResult<TaskFunction<Record<never, never>, T>>>;
+export async function spawn(task: FreeTask, ...args: unknown[]): Promise<unknown> {
   const refused = taskRefused("spawn", task);
   if (refused !== undefined) throw refused;
   const pool = new Pool<Record<never, never>>({

@@ -17,6 +17,7 @@ import {
   type PoolOptions,
   Semaphore,
   type ShutdownOptions,
+  spawn,
   type StatsOptions,
   transfer,
 } from "../mod.ts";
@@ -160,6 +161,41 @@ describe("types: results reach typed callbacks", () => {
     const streamed: number[] = [];
     for await (const value of tasks.count(2)) streamed.push(value);
     assert.deepEqual(streamed, [0, 1]);
+  });
+});
+
+/** `true` unless `T` is `any`. */
+type NotAny<T> = 0 extends 1 & T ? false : true;
+
+describe("types: inline tasks with bare parameters", () => {
+  it("take their types from the arguments (or items) given, so misuse is a type error, not any", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const doubled = await pool.run((n) => n * 2, 21);
+    const typed: NotAny<typeof doubled> = true;
+    // @ts-expect-error: `s` is a number here (before: any, and this threw in the worker)
+    const refused = pool.run((s) => s.toUpperCase(), 21);
+    await assert.rejects(refused, TypeError);
+    const lengths = await pool.collect((word) => word.length, ["a", "bb"]);
+    const lengthsTyped: NotAny<(typeof lengths)[number]> = true;
+    const seen: number[] = [];
+    pool.submitDone((a, b) => a + b, (sum) => seen.push(sum), 1, 2);
+    pool.map((n) => n * 10, [1], (n) => seen.push(n));
+    const streamed: string[] = [];
+    for await (
+      const value of pool.stream(function* (word) {
+        yield word.repeat(2);
+      }, "x")
+    ) {
+      streamed.push(value);
+    }
+    const spawned = await spawn((word) => word.toUpperCase(), "up");
+    const spawnedTyped: NotAny<typeof spawned> = true;
+    await pool.wait();
+    assert.deepEqual(
+      [doubled, typed, lengths, lengthsTyped, seen.sort((x, y) => x - y), streamed, spawned],
+      [42, true, [1, 2], true, [3, 10], ["xx"], "UP"],
+    );
+    assert.equal(spawnedTyped, true);
   });
 });
 

@@ -155,7 +155,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.deepEqual([...pool.done], [42]);
    * ```
    */
-  submit<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
+  submit<A extends unknown[], R>(task: (...args: A) => R, ...args: A): JobId;
+  /** `submit` of a named task or a `task()` reference. */
+  submit<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId;
+  submit(task: Task<M>, ...args: unknown[]): JobId {
     return this.#submitter.submit(task, args);
   }
 
@@ -178,10 +181,21 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.equal(pool.done.length, 0);
    * ```
    */
+  submitDone<A extends unknown[], R>(
+    task: (...args: A) => R,
+    done: DoneTarget<TaskResult<(...args: A) => R>>,
+    ...args: A
+  ): JobId;
+  /** `submitDone` of a named task or a `task()` reference. */
   submitDone<T extends Task<M>>(
     task: T,
     done: DoneTarget<TaskResult<TaskFunction<M, T>>>,
     ...args: TaskArgs<TaskFunction<M, T>>
+  ): JobId;
+  submitDone(
+    task: Task<M>,
+    done: DoneTarget<unknown>,
+    ...args: unknown[]
   ): JobId {
     return this.#submitter.add(task, args, this.#dest(done), false);
   }
@@ -204,7 +218,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.deepEqual([...pool.done], ["first", "second"]);
    * ```
    */
-  submitFirst<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId {
+  submitFirst<A extends unknown[], R>(task: (...args: A) => R, ...args: A): JobId;
+  /** `submitFirst` of a named task or a `task()` reference. */
+  submitFirst<T extends Task<M>>(task: T, ...args: TaskArgs<TaskFunction<M, T>>): JobId;
+  submitFirst(task: Task<M>, ...args: unknown[]): JobId {
     return this.#submitter.add(task, args, this.#submitter.defaultTarget, true);
   }
 
@@ -225,10 +242,21 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.deepEqual(order, ["sooner", "later"]);
    * ```
    */
+  submitDoneFirst<A extends unknown[], R>(
+    task: (...args: A) => R,
+    done: DoneTarget<TaskResult<(...args: A) => R>>,
+    ...args: A
+  ): JobId;
+  /** `submitDoneFirst` of a named task or a `task()` reference. */
   submitDoneFirst<T extends Task<M>>(
     task: T,
     done: DoneTarget<TaskResult<TaskFunction<M, T>>>,
     ...args: TaskArgs<TaskFunction<M, T>>
+  ): JobId;
+  submitDoneFirst(
+    task: Task<M>,
+    done: DoneTarget<unknown>,
+    ...args: unknown[]
   ): JobId {
     return this.#submitter.add(task, args, this.#dest(done), true);
   }
@@ -261,10 +289,21 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.deepEqual(order, ["plain"]);
    * ```
    */
+  submitPriority<A extends unknown[], R>(
+    priority: number,
+    task: (...args: A) => R,
+    ...args: A
+  ): JobId;
+  /** `submitPriority` of a named task or a `task()` reference. */
   submitPriority<T extends Task<M>>(
     priority: number,
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
+  ): JobId;
+  submitPriority(
+    priority: number,
+    task: Task<M>,
+    ...args: unknown[]
   ): JobId {
     checkPriority(priority, "submit job");
     const submitter = this.#submitter;
@@ -291,10 +330,21 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.equal(typeof timer.cancel, "function");
    * ```
    */
+  submitLater<A extends unknown[], R>(
+    delay: number,
+    task: (...args: A) => R,
+    ...args: A
+  ): TimerHandle;
+  /** `submitLater` of a named task or a `task()` reference. */
   submitLater<T extends Task<M>>(
     delay: number,
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
+  ): TimerHandle;
+  submitLater(
+    delay: number,
+    task: Task<M>,
+    ...args: unknown[]
   ): TimerHandle {
     return this.#submitter.later(delay, task, args, this.#submitter.defaultTarget);
   }
@@ -313,11 +363,24 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.equal(await promise, -7);
    * ```
    */
+  submitDoneLater<A extends unknown[], R>(
+    delay: number,
+    task: (...args: A) => R,
+    done: DoneTarget<TaskResult<(...args: A) => R>>,
+    ...args: A
+  ): TimerHandle;
+  /** `submitDoneLater` of a named task or a `task()` reference. */
   submitDoneLater<T extends Task<M>>(
     delay: number,
     task: T,
     done: DoneTarget<TaskResult<TaskFunction<M, T>>>,
     ...args: TaskArgs<TaskFunction<M, T>>
+  ): TimerHandle;
+  submitDoneLater(
+    delay: number,
+    task: Task<M>,
+    done: DoneTarget<unknown>,
+    ...args: unknown[]
   ): TimerHandle {
     return this.#submitter.later(delay, task, args, this.#dest(done));
   }
@@ -342,10 +405,21 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.equal(pool.scheduled.length, 0);
    * ```
    */
+  schedule<A extends unknown[], R>(
+    interval: number,
+    task: (...args: A) => R,
+    ...args: A
+  ): TimerHandle;
+  /** `schedule` of a named task or a `task()` reference. */
   schedule<T extends Task<M>>(
     interval: number,
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
+  ): TimerHandle;
+  schedule(
+    interval: number,
+    task: Task<M>,
+    ...args: unknown[]
   ): TimerHandle {
     return this.#submitter.every(interval, task, args, this.#submitter.defaultTarget);
   }
@@ -369,11 +443,24 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.equal(ticks, 3);
    * ```
    */
+  scheduleDone<A extends unknown[], R>(
+    interval: number,
+    task: (...args: A) => R,
+    done: DoneTarget<TaskResult<(...args: A) => R>>,
+    ...args: A
+  ): TimerHandle;
+  /** `scheduleDone` of a named task or a `task()` reference. */
   scheduleDone<T extends Task<M>>(
     interval: number,
     task: T,
     done: DoneTarget<TaskResult<TaskFunction<M, T>>>,
     ...args: TaskArgs<TaskFunction<M, T>>
+  ): TimerHandle;
+  scheduleDone(
+    interval: number,
+    task: Task<M>,
+    done: DoneTarget<unknown>,
+    ...args: unknown[]
   ): TimerHandle {
     return this.#submitter.every(
       interval,
@@ -417,34 +504,52 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.deepEqual([...pool.done].sort((a, b) => Number(a) - Number(b)), [0, 10, 20, 30, 40]);
    * ```
    */
-  map<T extends Task<M>>(
-    task: T,
-    iterable: Iterable<MapItem<TaskFunction<M, T>>>,
-    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
+  map<I, R>(
+    task: (item: I) => R,
+    iterable: Iterable<I>,
+    done?: DoneTarget<TaskResult<(item: I) => R>>,
   ): number;
   /**
    * Like `map` over an iterable, for an `AsyncIterable` read with
    * back-pressure; resolves to how many jobs were queued once the source is
    * exhausted.
    */
-  map<T extends Task<M>>(
-    task: T,
-    iterable: AsyncIterable<MapItem<TaskFunction<M, T>>>,
-    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
+  map<I, R>(
+    task: (item: I) => R,
+    iterable: AsyncIterable<I>,
+    done?: DoneTarget<TaskResult<(item: I) => R>>,
   ): Promise<number>;
   /**
    * `map` over a source typed as either kind: a number for an `Iterable`
    * (one that is both is read as one), a promise for an `AsyncIterable`.
    */
+  map<I, R>(
+    task: (item: I) => R,
+    iterable: Iterable<I> | AsyncIterable<I>,
+    done?: DoneTarget<TaskResult<(item: I) => R>>,
+  ): number | Promise<number>;
+  /** `map` of a named task or a `task()` reference. */
+  map<T extends Task<M>>(
+    task: T,
+    iterable: Iterable<MapItem<TaskFunction<M, T>>>,
+    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
+  ): number;
+  /** `map` of a named task or a `task()` reference, over an `AsyncIterable`. */
+  map<T extends Task<M>>(
+    task: T,
+    iterable: AsyncIterable<MapItem<TaskFunction<M, T>>>,
+    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
+  ): Promise<number>;
+  /** `map` of a named task or a `task()` reference, over a source of either kind. */
   map<T extends Task<M>>(
     task: T,
     iterable: Iterable<MapItem<TaskFunction<M, T>>> | AsyncIterable<MapItem<TaskFunction<M, T>>>,
     done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
   ): number | Promise<number>;
-  map<T extends Task<M>>(
-    task: T,
+  map(
+    task: Task<M>,
     iterable: Iterable<unknown> | AsyncIterable<unknown>,
-    done?: DoneTarget<TaskResult<TaskFunction<M, T>>>,
+    done?: DoneTarget<unknown>,
   ): number | Promise<number> {
     const dest = done === undefined ? this.#submitter.defaultTarget : this.#dest(done);
     if (isAsyncOnly(iterable)) {
@@ -470,13 +575,24 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.deepEqual(await pool.collect((n: number) => n * n, [1, 2, 3, 4]), [1, 4, 9, 16]);
    * ```
    */
+  collect<I, R>(
+    task: (item: I) => R,
+    iterable:
+      | Iterable<I>
+      | AsyncIterable<I>,
+  ): Promise<RunResult<(item: I) => R>[]>;
+  /** `collect` of a named task or a `task()` reference. */
   collect<T extends Task<M>>(
     task: T,
     iterable:
       | Iterable<MapItem<TaskFunction<M, T>>>
       | AsyncIterable<MapItem<TaskFunction<M, T>>>,
-  ): Promise<RunResult<TaskFunction<M, T>>[]> {
-    return this.#submitter.collect(task, iterable) as Promise<RunResult<TaskFunction<M, T>>[]>;
+  ): Promise<RunResult<TaskFunction<M, T>>[]>;
+  collect(
+    task: Task<M>,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+  ): Promise<unknown[]> {
+    return this.#submitter.collect(task, iterable);
   }
 
   /**
@@ -554,16 +670,25 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * }), RangeError);
    * ```
    */
+  run<A extends unknown[], R>(
+    task: (...args: A) => R,
+    ...args: A
+  ): Promise<RunResult<(...args: A) => R>>;
+  /** `run` of a named task or a `task()` reference. */
   run<T extends Task<M>>(
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
-  ): Promise<RunResult<TaskFunction<M, T>>> {
+  ): Promise<RunResult<TaskFunction<M, T>>>;
+  run(
+    task: Task<M>,
+    ...args: unknown[]
+  ): Promise<unknown> {
     if (args.length !== 1 || this.#options.taskTimeout > 0) return this.exec(task, args);
     // One argument: the job joins the open entry like a submit, with its
     // promise's resolvers beside its argument (Sink.PROMISES).
     // (Not Promise.withResolvers(): it costs twice as much on Deno 2.9.)
     let deferred!: Deferred;
-    const promise = new Promise<RunResult<TaskFunction<M, T>>>((resolve, reject) => {
+    const promise = new Promise((resolve, reject) => {
       deferred = { resolve: resolve as (value: unknown) => void, reject };
     });
     try {
@@ -589,14 +714,25 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * await assert.rejects(job, /no longer needed/);
    * ```
    */
+  exec<A extends unknown[], R>(
+    task: (...args: A) => R,
+    args: Readonly<A>,
+    options?: ExecOptions,
+  ): Promise<RunResult<(...args: A) => R>>;
+  /** `exec` of a named task or a `task()` reference. */
   exec<T extends Task<M>>(
     task: T,
     args: Readonly<TaskArgs<TaskFunction<M, T>>>,
+    options?: ExecOptions,
+  ): Promise<RunResult<TaskFunction<M, T>>>;
+  exec(
+    task: Task<M>,
+    args: readonly unknown[],
     options: ExecOptions = {},
-  ): Promise<RunResult<TaskFunction<M, T>>> {
+  ): Promise<unknown> {
     const read = checkExec(args, options);
     if (read instanceof Error) return Promise.reject(read);
-    return this.#submitter.exec(task, args, read) as Promise<RunResult<TaskFunction<M, T>>>;
+    return this.#submitter.exec(task, args, read);
   }
 
   /**
@@ -624,13 +760,20 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * assert.deepEqual(values, [0, 1, 4, 9]);
    * ```
    */
+  stream<A extends unknown[], R>(
+    task: (...args: A) => R,
+    ...args: A
+  ): AsyncIterableIterator<TaskResult<(...args: A) => R>> & AsyncDisposable;
+  /** `stream` of a named task or a `task()` reference. */
   stream<T extends Task<M>>(
     task: T,
     ...args: TaskArgs<TaskFunction<M, T>>
-  ): AsyncIterableIterator<TaskResult<TaskFunction<M, T>>> & AsyncDisposable {
-    return this.#submitter.stream(task, args) as
-      & AsyncIterableIterator<TaskResult<TaskFunction<M, T>>>
-      & AsyncDisposable;
+  ): AsyncIterableIterator<TaskResult<TaskFunction<M, T>>> & AsyncDisposable;
+  stream(
+    task: Task<M>,
+    ...args: unknown[]
+  ): AsyncIterableIterator<unknown> & AsyncDisposable {
+    return this.#submitter.stream(task, args);
   }
 
   // ----------------------------------------------------------- results, state
