@@ -14,8 +14,15 @@ import { describe } from "../_checks.ts";
 const NONE = Symbol("no task");
 
 const NATIVE_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;
-/** An accessor's source, `get name() {…}` or `set [key](v) {…}` (not a method named `get`). */
-const ACCESSOR_SOURCE = /^(?:get|set)(?:\s+(?!\()|(?=[\["'#]))/;
+/**
+ * An accessor's source, `get name() {…}` or `set [key](v) {…}`: not a method
+ * named `get` (`get (x) {…}`), nor an arrow of a parameter named `get`.
+ */
+const ACCESSOR_SOURCE = /^(?:get|set)(?:\s*(?=[\["'#])|\s+(?![\s(=]))/;
+/** A class's source (not a method named `class`). */
+const CLASS_SOURCE = /^class\b(?!\s*\()/;
+/** An `import()` of a relative specifier, written as a literal. */
+const RELATIVE_IMPORT = /\bimport\s*\(\s*(["'`])(\.{1,2}\/[^"'`]*)\1/;
 
 /**
  * Append-only: a worker that knows the first `n` specs needs only the rest.
@@ -57,6 +64,7 @@ export class TaskRegistry {
       return index;
     }
     if (typeof task === "string") {
+      if (task === "") throw new TypeError(`Cannot submit job: "task" is an empty name`);
       if (!this.#hasModule) {
         throw new TypeError(
           `Cannot submit job: task "${task}" is a name, but the pool has no "module" option`,
@@ -90,14 +98,20 @@ export class TaskRegistry {
     const source = Function.prototype.toString.call(fn);
     if (NATIVE_SOURCE.test(source)) {
       // A Proxy of a function shows the same source: it cannot be told apart.
-      const what = (fn as { name: string }).name.startsWith("bound ")
+      let name: unknown;
+      try {
+        name = (fn as { name?: unknown }).name;
+      } catch {
+        // A Proxy whose trap throws: a Proxy it is.
+      }
+      const what = typeof name === "string" && name.startsWith("bound ")
         ? "a bound function"
         : "a native function (or a Proxy)";
       throw new TypeError(
         `Cannot submit job: "task" is ${what}, whose source cannot be sent to a worker; pass a plain function, or a task() reference`,
       );
     }
-    if (/^class\b/.test(source)) {
+    if (CLASS_SOURCE.test(source)) {
       throw new TypeError(`Cannot submit job: "task" is a class, not a function`);
     }
     if (ACCESSOR_SOURCE.test(source)) {
@@ -105,10 +119,21 @@ export class TaskRegistry {
         `Cannot submit job: "task" is a getter or setter, not a function a worker can call; pass a plain function or method`,
       );
     }
+    const relative = RELATIVE_IMPORT.exec(source)?.[2];
+    if (relative !== undefined) {
+      throw new TypeError(
+        `Cannot submit job: the inline task imports ${
+          JSON.stringify(relative)
+        }, a relative specifier, which a worker resolves against fastpool's own files, not your module; resolve it in the caller (new URL(${
+          JSON.stringify(relative)
+        }, import.meta.url).href) and pass that as an argument, or use task(url, name)`,
+      );
+    }
     const name = (fn as { name?: unknown }).name;
+    const sloppy = isSloppy(fn);
     const index = this.#add(
-      `s:${source}`,
-      { kind: "source", source },
+      `${sloppy ? "l" : "s"}:${source}`,
+      sloppy ? { kind: "source", source, sloppy } : { kind: "source", source },
       (typeof name === "string" && name) || "(inline)",
     );
     this.#byFunction.set(fn, index);
@@ -157,6 +182,20 @@ export class TaskRegistry {
  * imports its `module` as it is, so a relative one would be resolved against
  * the worker's own URL (Deno) or the working directory (Bun).
  */
+/**
+ * Whether `fn` is a sloppy-mode `function` (made by `new Function`, or in a
+ * script that is not a module): reading its `caller` gives `null` (or its
+ * caller), where a strict function, an arrow or a method throws. Functions
+ * written in a module are strict, and are compiled so in the worker.
+ */
+function isSloppy(fn: object): boolean {
+  try {
+    return (fn as { caller?: unknown }).caller !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 function checkRef(module: unknown, name: unknown): void {
   let absolute = typeof module === "string";
   try {

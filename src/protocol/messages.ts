@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 11;
+export const PROTOCOL_VERSION = 12;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -27,7 +27,8 @@ export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
  * threads), whose every job fails with an `Error` of `message`.
  */
 export type TaskSpec =
-  | { kind: "source"; source: string }
+  /** An inline function's source; `sloppy` for a sloppy-mode `function` (else it is compiled strict). */
+  | { kind: "source"; source: string; sloppy?: boolean }
   | { kind: "export"; module: string | null; name: string }
   | { kind: "failed"; module: string; message: string };
 

@@ -27,6 +27,13 @@ const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
 const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).constructor;
 const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
 
+/** How a function expression starts (an arrow, `function`, their `async` forms); else it is a method. */
+const EXPRESSION_START =
+  /^(?:async\b\s*)?(?:function\b|\(|[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*\s*=>)/u;
+
+const IMPORT_META_HINT =
+  ' (an inline task is compiled in a worker, outside any module, so it has no import.meta: build the URL in the caller, e.g. new URL("./x.ts", import.meta.url).href, and pass it as an argument)';
+
 const FREE_VARIABLE_HINT =
   " (an inline task runs in a worker and cannot see the caller's variables: pass values as arguments, or import() modules by absolute specifier)";
 
@@ -40,14 +47,21 @@ export function provideToInlineTasks(name: string, value: unknown): void {
   Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
 }
 
-/** Compiles an inline task from its source text. */
-export function compileTask(source: string): Compiled {
+/**
+ * Compiles an inline task from its source text: in strict mode, as every
+ * function written in a module is, unless it was a `sloppy` one (made by
+ * `new Function`, or in a script).
+ */
+export function compileTask(source: string, sloppy = false): Compiled {
   let fn: unknown;
   try {
-    fn = evaluate(source);
+    fn = evaluate(source, sloppy);
   } catch (error) {
+    const hint = /\bimport\s*\.\s*meta\b/.test(source) ? IMPORT_META_HINT : "";
     return compileTask.failing(
-      new TypeError(`Cannot compile inline task: ${thrownMessage(error)}`, { cause: error }),
+      new TypeError(`Cannot compile inline task: ${thrownMessage(error)}${hint}`, {
+        cause: error,
+      }),
     );
   }
   if (typeof fn !== "function") {
@@ -167,17 +181,42 @@ function explainBareImport(error: unknown, specifiers: readonly string[]): Error
 /**
  * Evaluates a function's source: arrow functions, `function` declarations,
  * generators and async forms parse as an expression; method shorthand
- * (`fib(n) { ... }`) parses inside an object literal.
+ * (`fib(n) { ... }`, also a private `#fib(n) { ... }`, which needs no `#`
+ * outside its class) parses inside an object literal. A source that parses
+ * neither way fails with the error of the way its start says it is meant.
  */
-function evaluate(source: string): unknown {
+function evaluate(source: string, sloppy: boolean): unknown {
+  if (sloppy) return parse(source, "");
+  try {
+    return parse(source, '"use strict";');
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    // Only sloppy code parses so (an arrow from a script, whose strictness
+    // the pool cannot read: `static` as a name, `with`): as it was written.
+    try {
+      return parse(source, "");
+    } catch {
+      throw error;
+    }
+  }
+}
+
+/** `evaluate` in one mode (`mode`: a "use strict" directive, or none). */
+function parse(source: string, mode: string): unknown {
   const globalEval = eval;
   try {
     // deno-lint-ignore no-eval
-    return globalEval(`(${source}\n)`);
+    return globalEval(`${mode}(${source}\n)`);
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
-    // deno-lint-ignore no-eval
-    const holder = globalEval(`({${source}\n})`) as object;
+    let holder: object;
+    try {
+      const method = source.replace(/^((?:async\s+)?(?:\*\s*)?)#/, "$1");
+      // deno-lint-ignore no-eval
+      holder = globalEval(`${mode}({${method}\n})`) as object;
+    } catch (second) {
+      throw EXPRESSION_START.test(source) ? error : second;
+    }
     const key = Reflect.ownKeys(holder)[0]; // a string, number or Symbol key
     return key === undefined ? undefined : Object.getOwnPropertyDescriptor(holder, key)!.value;
   }

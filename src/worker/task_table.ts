@@ -36,7 +36,7 @@ export function limitImports(ms: number): void {
 export function define(base: number, specs: TaskSpec[]): void {
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i]!;
-    if (spec.kind === "source") tasks[base + i] = compileTask(spec.source);
+    if (spec.kind === "source") tasks[base + i] = compileTask(spec.source, spec.sloppy === true);
     else if (spec.kind === "failed") tasks[base + i] = compileTask.failing(new Error(spec.message));
     else {
       tasks[base + i] = NOT_LOADED;

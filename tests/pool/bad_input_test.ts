@@ -379,6 +379,92 @@ describe("Pool tasks that are not tasks", () => {
     assert.deepEqual([await pool.run(methods.get, 1), await pool.run(methods.set, 1)], [2, 3]);
   });
 
+  it("Pool runs an inline task in strict mode, as the module it was written in (a sloppy function stays sloppy)", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // Before: compiled sloppy: `this` was the worker's global, the write was ignored, 99.
+    assert.equal(
+      await pool.run(function (this: unknown) {
+        return typeof this;
+      }),
+      "undefined",
+    );
+    await assert.rejects(
+      pool.run(() => {
+        const frozen = Object.freeze({ a: 1 });
+        (frozen as { a: number }).a = 2;
+      }),
+      TypeError,
+    );
+    assert.equal(
+      await pool.run(function (a: number) {
+        a = 99;
+        return arguments[0];
+      }, 1),
+      1,
+    );
+    const sloppy = new Function("return typeof this") as () => string;
+    assert.equal(await pool.run(sloppy), "object");
+    // Sloppy code whose strictness cannot be read (an arrow from a script) compiles as written.
+    const scriptArrow = (0, eval)("(static) => static + 1") as (n: number) => number;
+    assert.equal(await pool.run(scriptArrow, 1), 2);
+  });
+
+  it("Pool tells accessors, classes and Proxies from functions that only look alike", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const made = new Function(
+      "return [get => get + 1, { get  (x) { return x + 2; } }.get, { class(x) { return x + 3; } }.class]",
+    )() as ((n: number) => number)[];
+    // Before: an arrow of a parameter named get, a method `get  (x)` and one named class were refused.
+    assert.deepEqual(await Promise.all(made.map((task) => pool.run(task, 1))), [2, 3, 4]);
+    class Holder {
+      static #secret(n: number) {
+        return n * 10;
+      }
+      static get secret() {
+        return Holder.#secret;
+      }
+    }
+    assert.equal(await pool.run(Holder.secret, 2), 20); // before: "Unexpected identifier '#secret'"
+    const trapped = new Proxy(identity, {
+      get() {
+        throw new Error("trap");
+      },
+    });
+    for (const odd of [trapped, Object.defineProperty(identity.bind(null), "name", { value: 5 })]) {
+      // Before: the trap's Error, or "fn.name.startsWith is not a function".
+      assert.throws(() => pool.submit(odd, 1), {
+        name: "TypeError",
+        message: /native function|bound/,
+      });
+    }
+    assert.equal(pool.pending, 0);
+  });
+
+  it("Pool refuses an inline task's relative import() at submit, and says an inline task has no import.meta", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // Before: resolved against fastpool's own src/worker/ (its load.ts loaded silently).
+    await assert.rejects(pool.run(() => import("./load.ts")), {
+      name: "TypeError",
+      message:
+        /imports "\.\/load\.ts", a relative specifier, which a worker resolves against fastpool's own files/,
+    });
+    // Before: "Unexpected token '('", the error of a second parse as a method.
+    const meta = await pool.run(() => import.meta.url).catch((error) => error);
+    assert.ok(meta instanceof TypeError);
+    assert.match(
+      meta.message,
+      /^Cannot compile inline task: .*import\.meta.* \(an inline task is compiled in a worker, outside any module, so it has no import\.meta/,
+    );
+    assert.doesNotMatch(meta.message, /Unexpected token/);
+    assert.equal(await pool.run(identity, 7), 7);
+  });
+
+  it("Pool refuses an empty task name at once", async () => {
+    await using pool = new Pool({ maxChildren: 1, module: fixture("tasks.ts") });
+    assert.throws(() => pool.submit("" as "double"), { name: "TypeError", message: /empty name/ });
+    assert.equal(pool.pending, 0);
+  });
+
   it("Pool runs method shorthand with a Symbol key", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const methods = {
