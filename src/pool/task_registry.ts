@@ -35,6 +35,8 @@ export class TaskRegistry {
   /** Every task's name for `pool.stats()`, by index: an export's name, or an inline function's. */
   readonly names: string[] = [];
   #byFunction = new WeakMap<object, number>();
+  /** Inline functions' indices by source text (a function made again has a new identity). */
+  #bySource = new Map<string, number>();
   #byKey = new Map<string, number>();
   #hasModule: boolean;
   /** Some task is a `task()` reference: workers import modules for jobs (see `import_watch.ts`). */
@@ -96,6 +98,12 @@ export class TaskRegistry {
 
   #addFunction(fn: object): number {
     const source = Function.prototype.toString.call(fn);
+    // A function made afresh for each submit (an arrow written in the call,
+    // in a loop) has the source of one seen and checked before: its index.
+    // (Its strictness is taken as that one's: the same text made both in a
+    // module and by sloppy code is left aside.)
+    const known = this.#bySource.get(source);
+    if (known !== undefined) return known;
     if (NATIVE_SOURCE.test(source)) {
       // A Proxy of a function shows the same source: it cannot be told apart.
       let name: unknown;
@@ -130,13 +138,14 @@ export class TaskRegistry {
       );
     }
     const name = (fn as { name?: unknown }).name;
-    const sloppy = isSloppy(fn);
+    const sloppy = isSloppy(fn, source);
     const index = this.#add(
-      `${sloppy ? "l" : "s"}:${source}`,
+      `s:${source}`,
       sloppy ? { kind: "source", source, sloppy } : { kind: "source", source },
       (typeof name === "string" && name) || "(inline)",
     );
     this.#byFunction.set(fn, index);
+    this.#bySource.set(source, index);
     return index;
   }
 
@@ -178,23 +187,26 @@ export class TaskRegistry {
 }
 
 /**
- * A task reference made by hand must be what `task()` makes: a worker
- * imports its `module` as it is, so a relative one would be resolved against
- * the worker's own URL (Deno) or the working directory (Bun).
+ * Whether `fn`, whose source is `source`, is a sloppy-mode `function` (made
+ * by `new Function`, or in a script that is not a module): only a plain
+ * `function` can be, and reading its `caller` then gives `null` (or its
+ * caller), where a strict one throws. Functions written in a module are
+ * strict, and are compiled so in the worker.
  */
-/**
- * Whether `fn` is a sloppy-mode `function` (made by `new Function`, or in a
- * script that is not a module): reading its `caller` gives `null` (or its
- * caller), where a strict function, an arrow or a method throws. Functions
- * written in a module are strict, and are compiled so in the worker.
- */
-function isSloppy(fn: object): boolean {
+function isSloppy(fn: object, source: string): boolean {
+  if (!source.startsWith("function")) return false; // arrows, methods, async and generators
   try {
     return (fn as { caller?: unknown }).caller !== undefined;
   } catch {
     return false;
   }
 }
+
+/**
+ * A task reference made by hand must be what `task()` makes: a worker
+ * imports its `module` as it is, so a relative one would be resolved against
+ * the worker's own URL (Deno) or the working directory (Bun).
+ */
 
 function checkRef(module: unknown, name: unknown): void {
   let absolute = typeof module === "string";
