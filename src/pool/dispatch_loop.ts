@@ -115,7 +115,7 @@ export class DispatchLoop {
   /** Depth of `#dispatch` calls: `changed()` waits for the outermost to end. */
   #dispatching = 0;
   #changedLater = false;
-  /** Depth of `#asOne` steps: `changed()` waits for the outermost to end, as for a dispatch. */
+  /** Depth of `asOne` steps: `changed()` waits for the outermost to end, as for a dispatch. */
   #holding = 0;
   /** A dispatch was asked for inside one: the outer one goes again (see `#dispatch`). */
   #dispatchAgain = false;
@@ -559,14 +559,17 @@ export class DispatchLoop {
    * the stop would close the pool it had just opened again.
    */
   terminate(reason: () => unknown): void {
-    this.#asOne(() => {
+    this.asOne(() => {
       this.cancelAll(reason);
       this.#terminateWorkers();
     });
   }
 
-  /** Runs `steps` with `changed()` (and so user callbacks) held back until the last has ended. */
-  #asOne(steps: () => void): void {
+  /**
+   * Runs `steps` with `changed()` (and so user callbacks) held back until the
+   * last has ended: a callback that re-enters the pool sees it whole.
+   */
+  asOne(steps: () => void): void {
     this.#holding++;
     try {
       steps();

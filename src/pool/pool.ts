@@ -1405,9 +1405,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     checkBoolean(timers, "timers", "cancel job");
     this.#proxyCalls.decide();
     let matched = false;
-    if (jobId === null) matched = this.#loop.cancelAll(cancellation) > 0;
-    else if (jobId !== false) matched = this.#loop.cancelOne(jobId, cancellation());
-    if (timers && this.#scheduler.cancelAll() > 0) matched = true;
+    // One step for callbacks: a job a cancelledCallback delays is not one of the timers cancelled.
+    this.#loop.asOne(() => {
+      if (jobId === null) matched = this.#loop.cancelAll(cancellation) > 0;
+      else if (jobId !== false) matched = this.#loop.cancelOne(jobId, cancellation());
+      if (timers && this.#scheduler.cancelAll() > 0) matched = true;
+    });
     return matched;
   }
 
@@ -1429,11 +1432,16 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   clear(): void {
     this.#proxyCalls.decide();
-    this.#loop.cancelAll(cancellation);
-    this.#results.clear();
-    this.#reopened++;
-    this.#submitter.reopen();
-    this.#loop.reopen();
+    // One step for callbacks: a cancelledCallback that calls terminate() saw
+    // the pool before it was emptied and reopened, and its failures were
+    // wiped and the pool reopened after it.
+    this.#loop.asOne(() => {
+      this.#loop.cancelAll(cancellation);
+      this.#results.clear();
+      this.#reopened++;
+      this.#submitter.reopen();
+      this.#loop.reopen();
+    });
   }
 
   /**

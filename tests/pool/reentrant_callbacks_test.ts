@@ -76,6 +76,69 @@ describe("Pool callbacks that re-enter it", () => {
     },
   );
 
+  it(
+    "a cancelled callback of clear() that terminates: the running job's failure stays in failed, the pool closed",
+    LONG,
+    async () => {
+      let terminated = false;
+      const pool: Pool = new Pool({
+        maxChildren: 1,
+        resultId: true,
+        cancelledCallback: () => {
+          if (terminated) return;
+          terminated = true;
+          pool.terminate();
+        },
+      });
+      await using _ = pool;
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      const started = pool.submit((g: Int32Array) => {
+        Atomics.store(g, 0, 1);
+        Atomics.notify(g, 0);
+        return new Promise(() => {}); // runs until terminated
+      }, gate);
+      pool.submit(triple, 2); // queued behind it: cancelled by clear()
+      while (Atomics.load(gate, 0) === 0) await Atomics.waitAsync(gate, 0, 0).value;
+      pool.clear();
+      // Before: clear() went on after the callback: it emptied failed and opened the pool again.
+      assert.equal(terminated, true);
+      assert.equal(pool.closed, true);
+      const failed = pool.failed.drain() as [number, Error][];
+      assert.deepEqual(failed.map(([id, error]) => [id, error.name]), [[
+        started,
+        "PoolClosedError",
+      ]]);
+      assert.equal(pool.failedCount.value, 1);
+    },
+  );
+
+  it(
+    "a cancelled callback of cancel(null, true) that delays a job: that job is not among the timers cancelled",
+    LONG,
+    async () => {
+      let later: Promise<number> | undefined;
+      const pool: Pool = new Pool({
+        maxChildren: 1,
+        cancelledCallback: () => {
+          later ??= new Promise((resolve) => pool.submitDoneLater(1, triple, resolve, 5));
+        },
+      });
+      await using _ = pool;
+      await pool.run(triple, 1);
+      pool.submitLater(60_000, triple, 2); // a timer before: cancelled
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      pool.submit((g: Int32Array) => Atomics.wait(g, 0, 0, 10_000), gate); // holds the worker
+      pool.submit(triple, 3); // queued: cancelled
+      assert.equal(pool.cancel(null, true), true);
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      // Before: the callback's timer was made mid-cancel and cancelled with the others.
+      assert.equal(pool.delayed.length, 1);
+      assert.equal(await within(later!, 10_000), true, "the delayed job ran");
+      assert.equal(await later, 15);
+    },
+  );
+
   for (const call of ["cancel", "resize", "clear"] as const) {
     it(`wait() waits for a job a done callback submits after ${call}()`, LONG, async () => {
       let calls = 0;
