@@ -314,6 +314,20 @@ describe("types: arguments", () => {
     }
     await threads.wait();
     assert.deepEqual(results.sort(), [3, 7]);
+    // Callbacks are typed by the request's callable (before: a WorkRequest<typeof inc> was refused).
+    const squares: number[] = [];
+    await using typed = new ThreadPool(1);
+    for (
+      const request of makeRequests(
+        inc,
+        [1, 2],
+        (request: WorkRequest<typeof inc>, result) => squares.push(result * 10 + request.args[0]),
+      )
+    ) typed.putRequest(request);
+    // @ts-expect-error: the result is a number
+    new WorkRequest(inc, { args: [1], callback: (_request, result) => result.toUpperCase() });
+    await typed.wait();
+    assert.deepEqual(squares.sort(), [21, 32]);
     // An export name's arguments are not known, so anything goes.
     assert.deepEqual(new WorkRequest("anything", { args: [1, "two"] }).args, [1, "two"]);
   });

@@ -52,7 +52,7 @@ import { checkFunction, checkInteger, checkTimeout, describe } from "../_checks.
 import { Pool } from "../pool/pool.ts";
 import type { Clock } from "../timers/clock.ts";
 import { type AnyFunction, isTaskRef, type TaskRef } from "../task.ts";
-import type { TaskArgs, TaskFunction } from "../pool/types.ts";
+import type { RunResult, TaskArgs, TaskFunction } from "../pool/types.ts";
 import { checkOptionNames } from "../_option_names.ts";
 
 export {
@@ -125,7 +125,27 @@ export type RequestArgs<C> = C extends string ? readonly unknown[]
   : Readonly<TaskArgs<TaskFunction<Record<never, never>, C>>>;
 
 /**
- * Called in `poll()` with a request and its result.
+ * What a request's callable gives its callback: its result (a generator's
+ * values as an array), or `unknown` for an export name or any callable.
+ *
+ * @example Usage
+ * ```ts
+ * import type { RequestResult } from "@fastpool/fastpool/threadpool";
+ * import assert from "node:assert/strict";
+ *
+ * const square = (n: number) => n * n;
+ * const result: RequestResult<typeof square> = 4; // a number
+ * assert.equal(result, 4);
+ * ```
+ */
+export type RequestResult<C> = Callable extends C ? unknown
+  : C extends string ? unknown
+  : RunResult<TaskFunction<Record<never, never>, C>>;
+
+/**
+ * Called in `poll()` with a request and its result, typed by the request's
+ * callable `C` (a callback for one kind of request still fits any request's
+ * field, as a method would).
  *
  * @example Usage
  * ```ts
@@ -142,10 +162,13 @@ export type RequestArgs<C> = C extends string ? readonly unknown[]
  * assert.deepEqual(results, [["a", 42]]);
  * ```
  */
-export type RequestCallback = (request: WorkRequest, result: unknown) => void;
+export type RequestCallback<C extends Callable = Callable> = {
+  call(request: WorkRequest<C>, result: RequestResult<C>): void;
+}["call"];
 
 /**
- * Called in `poll()` with a request and the error its job threw.
+ * Called in `poll()` with a request and the error its job threw (typed by
+ * the request's callable `C`, as {@linkcode RequestCallback}).
  *
  * @example Usage
  * ```ts
@@ -165,7 +188,9 @@ export type RequestCallback = (request: WorkRequest, result: unknown) => void;
  * assert.deepEqual(errors, [[true, true]]);
  * ```
  */
-export type ExceptionCallback = (request: WorkRequest, error: unknown) => void;
+export type ExceptionCallback<C extends Callable = Callable> = {
+  call(request: WorkRequest<C>, error: unknown): void;
+}["call"];
 
 /**
  * Thrown (as a rejection) by {@linkcode ThreadPool.poll} when no request is
@@ -258,14 +283,14 @@ export interface WorkRequestOptions<C extends Callable = Callable> {
    * Receives the result in `poll()`; also the error when `excCallback` is
    * `null`.
    */
-  callback?: RequestCallback | null | undefined;
+  callback?: RequestCallback<C> | null | undefined;
   /**
    * Receives the error in `poll()` when the job throws; `null` sends it to
    * `callback` instead.
    *
    * @default {a handler that logs the request and error with console.error}
    */
-  excCallback?: ExceptionCallback | null | undefined;
+  excCallback?: ExceptionCallback<C> | null | undefined;
 }
 
 let nextRequestId = 1;
@@ -313,9 +338,9 @@ export class WorkRequest<C extends Callable = Callable> {
    */
   readonly requestID: unknown;
   /** Receives the result (and the error when `excCallback` is `null`). */
-  callback: RequestCallback | null;
+  callback: RequestCallback<C> | null;
   /** Receives the error when the job throws. */
-  excCallback: ExceptionCallback | null;
+  excCallback: ExceptionCallback<C> | null;
   /**
    * Set once the request's job has thrown. A failed request cannot be put
    * again. `poll()` routes each result by how that run ended, not by this
@@ -420,8 +445,8 @@ export type RequestItem<C> =
 export function makeRequests<C extends Callable>(
   callable: C,
   argsList: Iterable<RequestItem<C>>,
-  callback: RequestCallback | null = null,
-  excCallback?: ExceptionCallback | null,
+  callback: RequestCallback<C> | null = null,
+  excCallback?: ExceptionCallback<C> | null,
 ): WorkRequest<C>[] {
   if (
     argsList === null ||
