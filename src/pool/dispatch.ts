@@ -53,8 +53,8 @@ export function load(slot: WorkerSlot, early: boolean): number {
 }
 
 /**
- * The usable slot with the least load and room for more, or `undefined`
- * when all are full. An exclusive job needs an empty slot. A batch waits
+ * The usable slot with the least load (a started one before one still
+ * starting, at equal load) and room for more, or `undefined` when all are full. An exclusive job needs an empty slot. A batch waits
  * for a worker that holds others only while a claim word is free for it
  * (see `canClaim`: so every batch a busy worker holds unstarted stays one
  * the pool can take back, to cancel or for an idle worker), and never
@@ -75,7 +75,8 @@ export function chooseSlot(
     if (slot.inflightItems !== 0 && (exclusive || !canClaim(slot) || slowAhead(slot))) continue;
     const used = load(slot, early);
     if (used >= cap && !exclusive) continue;
-    if (used < least) {
+    // At equal load a started worker goes first: one still in its setup() may take long.
+    if (used < least || used === least && slot.ready && !best!.ready) {
       best = slot;
       least = used;
     }

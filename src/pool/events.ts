@@ -28,7 +28,7 @@ import type { WorkerExitReason } from "./workers.ts";
  * ```
  */
 export interface PoolEventMap {
-  /** `minChildren` workers (or the first) have started; once per pool. */
+  /** `minChildren` workers (or the first) have started, counted since the pool was made; once per pool. */
   ready: CustomEvent<{ alive: number }>;
   /** A worker started (imported its module and is ready for jobs). */
   workerstart: CustomEvent<{ name: string; id: number }>;

@@ -173,8 +173,10 @@ export interface PoolOptions {
    * `setup()` done) before its start counts as failed: it is ended with an
    * `error` event, and the pool retries with a back-off, then fails the
    * queued jobs, as for a module that does not import. Above 0; `Infinity`
-   * waits for ever (a module whose top-level `await` never settles then
-   * holds its jobs for ever). It also bounds the import of a module that a
+   * waits for ever (a module whose top-level `await`, or a `setup()` that
+   * never settles then holds its jobs for ever, and a `shutdown(timeout)`
+   * that answers `false` leaves them so, keeping the program alive:
+   * `terminate()` ends them). It also bounds the import of a module that a
    * `task()` names, which a worker imports when it first runs one of its
    * exports: still unfinished by then, that module's jobs fail on that worker
    * with an `Error` saying so, and the worker goes on.
@@ -374,7 +376,8 @@ export interface PoolOptions {
    * Bun only: the environment variables the workers see
    * (`process.env`/`Bun.env`), instead of the program's. A `TypeError` on
    * Deno, whose workers share the process environment (restrict it with
-   * `permissions: { env: false }`).
+   * `permissions: { env: false, read: "inherit", … }`: a permission left out
+   * of the object is denied).
    */
   env?: Record<string, string> | undefined;
   /**
@@ -665,7 +668,7 @@ function workerOptionsOf(options: PoolOptions): WorkerOptions {
     checkStringRecord(env, "env");
     if (!isBun) {
       throw new TypeError(
-        'Cannot create pool: "env" works on Bun only; Deno workers share the process environment (restrict it with permissions: { env: false })',
+        'Cannot create pool: "env" works on Bun only; Deno workers share the process environment (restrict it with permissions: { env: false, read: "inherit", net: "inherit", ... }: a permission left out of the object is denied)',
       );
     }
     result.env = env;

@@ -67,6 +67,11 @@ export class TaskRegistry {
     }
     if (typeof task === "string") {
       if (task === "") throw new TypeError(`Cannot submit job: "task" is an empty name`);
+      if (task === "setup" || task === "teardown") {
+        throw new TypeError(
+          `Cannot submit job: "${task}" is the task module's worker hook, run by each worker when it starts or leaves, not a task`,
+        );
+      }
       if (!this.#hasModule) {
         throw new TypeError(
           `Cannot submit job: task "${task}" is a name, but the pool has no "module" option`,

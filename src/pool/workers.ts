@@ -93,6 +93,8 @@ export class Workers {
   /** No worker starts before this time (`clock.now()`), after one failed to start. */
   #startsAfter = 0;
   #readySent = false;
+  /** Workers that started, ever: `ready` counts these (workers may retire before others start). */
+  #everStarted = 0;
   /** A start is sending its init: user code (a `workerData` getter) may be running inside it. */
   #sendingInit = false;
   /** Starts put off to the next turn (see `#mayStartNow`): a timer is armed. */
@@ -349,13 +351,11 @@ export class Workers {
     this.#clearStartTimer(slot);
     this.#stats.started++;
     this.#host.emit("workerstart", { name: this.nameOf(slot), id: slot.id });
-    if (!this.#readySent) {
-      let ready = 0;
-      for (const each of this.slots) if (each.ready) ready++;
-      if (ready >= Math.max(1, this.#min)) {
-        this.#readySent = true;
-        this.#host.emit("ready", { alive: this.slots.length });
-      }
+    // Counted ever, not alive now: with maxJobsPerWorker or recycle(), workers
+    // retire while others start, and `minChildren` of them may never be up at once.
+    if (!this.#readySent && ++this.#everStarted >= Math.max(1, this.#min)) {
+      this.#readySent = true;
+      this.#host.emit("ready", { alive: this.slots.length });
     }
     this.#host.changed();
   }

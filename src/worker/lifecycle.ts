@@ -13,6 +13,7 @@ import { toWire } from "../sync/wire.ts";
 import { type Loaded, loadModule } from "./load.ts";
 import { workerMemory } from "./memory.ts";
 import { post } from "./scope.ts";
+import { describe } from "../_checks.ts";
 
 let taskModule: Promise<Loaded> | null = null;
 let started: Promise<boolean> = Promise.resolve(true);
@@ -67,6 +68,15 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
     taskModule = loadModule(module);
     try {
       const { ns } = await taskModule;
+      for (const hook of ["setup", "teardown"]) {
+        if (ns[hook] !== undefined && typeof ns[hook] !== "function") {
+          throw new TypeError(
+            `the task module's "${hook}" export is ${
+              describe(ns[hook])
+            }, not a function: it names a worker hook (rename it, or make it the hook)`,
+          );
+        }
+      }
       if (typeof ns.setup === "function") await ns.setup(workerData);
       teardown = typeof ns.teardown === "function";
       // Two turns of the event loop: a rejection the module or setup() left unhandled

@@ -248,6 +248,15 @@ describe("chooseSlot()", () => {
     assert.equal(chooseSlot([unseen], 8, false), undefined);
   });
 
+  it("chooseSlot() at equal load sends to a started worker before one still starting (its setup() may be long)", () => {
+    const starting = slot(0, 0);
+    const started = { ...slot(0, 0), ready: true } as WorkerSlot;
+    assert.equal(chooseSlot([starting, started], 4, false), started); // before: the first, starting
+    assert.equal(chooseSlot([started, starting], 4, false), started);
+    const busy = { ...slot(1, 1), ready: true } as WorkerSlot;
+    assert.equal(chooseSlot([busy, starting], 4, false), starting, "less load still goes first");
+  });
+
   it("chooseSlot() gives an exclusive job only an empty slot", () => {
     const slots = [slot(1, 0), slot(0, 0)];
     assert.equal(chooseSlot(slots, 4, true, true), slots[1]);

@@ -48,6 +48,54 @@ describe("setup() and teardown()", () => {
     assert.equal(pool.alive, 0);
   });
 
+  it("ready fires once minChildren workers have started, though the first retired before the next came up", async () => {
+    const hold = new Int32Array(new SharedArrayBuffer(8));
+    const pool = hooksPool({ counts: counts(), holdSecondSetup: hold }, {
+      maxChildren: 2,
+      minChildren: 2,
+      maxJobsPerWorker: 1,
+    });
+    const events: string[] = [];
+    const ready = new Promise((resolve) => pool.addEventListener("ready", resolve, { once: true }));
+    pool.addEventListener("workerstart", () => events.push("workerstart"));
+    pool.addEventListener("ready", () => events.push("ready"));
+    pool.addEventListener("workerexit", () => events.push("workerexit"));
+    // One worker is held in its setup(); the other runs a job (sent once it is up, so
+    // not to the held one) and retires, and its replacement starts: two have started,
+    // never two at once.
+    await new Promise((resolve) => pool.addEventListener("workerstart", resolve, { once: true }));
+    assert.equal(await pool.run("echo", 1), 1);
+    assert.equal(await within(ready, 10_000), true, "ready"); // before: not while one was held
+    assert.deepEqual(events.slice(0, 4), ["workerstart", "workerexit", "workerstart", "ready"]);
+    Atomics.store(hold, 0, 1);
+    Atomics.notify(hold, 0);
+    assert.equal(await pool.shutdown(), true);
+    assert.equal(events.filter((type) => type === "ready").length, 1);
+  });
+
+  it("a task module's setup or teardown export that is not a function fails the worker's start, naming it", async () => {
+    const module = "data:text/javascript," + encodeURIComponent("export const setup = 42;");
+    await using pool = new Pool({ maxChildren: 1, module, startTimeout: 5_000 });
+    // Before: ignored without a word.
+    await assert.rejects(
+      pool.run("x" as never),
+      /the task module's "setup" export is 42, not a function/,
+    );
+  });
+
+  it("setup and teardown are worker hooks, refused as task names", async () => {
+    const pool = hooksPool({ counts: counts() });
+    await using _ = pool;
+    for (const name of ["setup", "teardown"] as const) {
+      // Before: run as a job (teardown() in the middle of a worker's life, then again).
+      assert.throws(() => pool.submit(name, { counts: counts() }), {
+        name: "TypeError",
+        message: new RegExp(`"${name}" is the task module's worker hook`),
+      });
+    }
+    assert.equal(await pool.run("echo", 2), 2);
+  });
+
   it("a worker still starting at shutdown() gets its teardown() after its setup()", async () => {
     for (let round = 0; round < 5; round++) {
       const shared = counts();
