@@ -55,6 +55,8 @@ export class Delivery {
   #closedLink = false;
   // Through systemClock: it waits out delays longer than setTimeout takes.
   #offlineTimer: TimerId | undefined;
+  /** Why Redis went away, the last time it did. */
+  #outage: unknown;
   #retryTimer: TimerId | undefined;
   #sweepTimer: TimerId | undefined;
 
@@ -114,6 +116,8 @@ export class Delivery {
     let chars = 0;
     for (const chunk of chunks) chars += chunk.chars;
     this.#adding += chars;
+    // Items that come while Redis is away wait at most offlineTimeout, after a give-up too.
+    if (this.#link.offline) this.giveUpLater();
     try {
       await this.#link.add(chunks.map(outgoing));
       for (const chunk of chunks) if (chunk.state === State.ADDING) chunk.state = State.SENT;
@@ -221,19 +225,29 @@ export class Delivery {
       console[logLevel](`fastpool: ${problem.message}`);
     }
     this.#host.dispatch(new CustomEvent("error", { detail: problem }));
-    if (this.#offlineTimer === undefined && this.#options.offlineTimeout !== Infinity) {
-      this.#offlineTimer = systemClock.setTimer(() => {
-        this.#offlineTimer = undefined;
-        if (!this.#link.offline) return;
-        const timeout = this.#options.offlineTimeout;
-        this.#host.abandon(() =>
-          new RedisUnavailableError(where(this.#options.redis), {
-            cause: error,
-            detail: `; gave up after ${timeout} ms (offlineTimeout)`,
-          })
-        );
-      }, this.#options.offlineTimeout);
-    }
+    this.#outage = error;
+    this.giveUpLater();
+  }
+
+  /**
+   * Gives up the pending items `offlineTimeout` ms from now if Redis is
+   * still away then: armed when it goes, and again when items are sent while
+   * it is away after a give-up (they waited for ever, and `shutdown()` with them).
+   */
+  giveUpLater(): void {
+    if (this.#offlineTimer !== undefined || this.#options.offlineTimeout === Infinity) return;
+    const error = this.#outage;
+    this.#offlineTimer = systemClock.setTimer(() => {
+      this.#offlineTimer = undefined;
+      if (!this.#link.offline) return;
+      const timeout = this.#options.offlineTimeout;
+      this.#host.abandon(() =>
+        new RedisUnavailableError(where(this.#options.redis), {
+          cause: error,
+          detail: `; gave up after ${timeout} ms (offlineTimeout)`,
+        })
+      );
+    }, this.#options.offlineTimeout);
   }
 
   /**

@@ -108,7 +108,9 @@ export class Link {
 
   /** Adds chunks as BullMQ jobs, in one round trip. */
   async add(chunks: Outgoing[]): Promise<void> {
-    const queue = await this.#open();
+    // Timed too: a Redis that takes connections but never answers, from the
+    // start, would keep the open (and the items) waiting for ever, unseen.
+    const queue = await this.#answered(this.#open());
     // Unanswered, it is sent again once Redis answers: a chunk id is added once.
     await this.#answered(queue.addBulk(
       chunks.map((chunk) => ({
@@ -131,7 +133,7 @@ export class Link {
 
   /** BullMQ's state of chunk `key` ("unknown" once Redis lost it, or it completed and was removed). */
   async state(key: string): Promise<string> {
-    const queue = await this.#open();
+    const queue = await this.#answered(this.#open());
     return await this.#answered(queue.getJobState(key));
   }
 

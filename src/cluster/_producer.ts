@@ -279,7 +279,11 @@ export class ChunkProducer {
    * waits for an add to end.
    */
   #pump(): void {
-    if (this.#delivery.away) return;
+    if (this.#delivery.away) {
+      // Held until Redis is back, at most offlineTimeout (also after a give-up).
+      if (this.#backlog.length !== 0) this.#delivery.giveUpLater();
+      return;
+    }
     const window = Math.max(MIN_WINDOW, WINDOW_PER_NODE * this.#nodes.size);
     const out: Chunk[] = [];
     let room = ADDING_CHARS - this.#delivery.adding;

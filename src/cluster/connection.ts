@@ -198,7 +198,8 @@ export function where(options: RedisOptions): string {
  * refuses it. ioredis reports a refused `SELECT` (a number past the server's
  * `databases`) only as an "error" event and goes on in database 0, where the
  * queue would mix with whatever lives there: a connection of its own asks
- * before BullMQ writes anything. While Redis is unreachable it waits, its
+ * before BullMQ writes anything (any other failure of that `SELECT` is
+ * rejected as it is). While Redis is unreachable it waits, its
  * connection errors going to `onError`; `cut` receives a function that ends
  * the wait for good (a close meanwhile; nothing is left waiting on this).
  */
@@ -210,7 +211,11 @@ export async function checkDatabase(
 ): Promise<void> {
   const db = options.db;
   if (db === undefined || db === 0) return;
-  const probe = new BullConnection({ ...options }, { blocking: false, skipVersionCheck: true });
+  // No retry limit: an outage during the check is waited out, not taken as an answer.
+  const probe = new BullConnection({ ...options, maxRetriesPerRequest: null }, {
+    blocking: false,
+    skipVersionCheck: true,
+  });
   // Its own SELECT's failure is the answer below, not a connection error.
   probe.on("error", (error: unknown) => {
     if ((error as { command?: { name?: unknown } })?.command?.name !== "select") onError(error);
@@ -221,6 +226,11 @@ export async function checkDatabase(
     const client = (await probe.client) as unknown as { select(db: number): Promise<unknown> };
     const refused = await client.select(db).then(() => undefined, (error: unknown) => error);
     if (refused === undefined) return;
+    // Only Redis's answer about the number refuses it; any other failure (an
+    // outage, BUSY, LOADING, NOPERM) is a connection's, to be tried again.
+    if (!/^ERR (?:DB index is out of range|invalid DB index)/.test(thrownMessage(refused))) {
+      throw refused;
+    }
     throw new RangeError(
       `Cannot ${what}: Redis at ${where(options)} has no database ${db} (${
         thrownMessage(refused)

@@ -147,6 +147,37 @@ describe("ClusterPool with nodes", () => {
   );
 
   it(
+    "ClusterPool: a SELECT refused for another reason than the number (NOPERM) is not taken for a missing database",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not adding a user to someone else's server");
+      const admin = new RedisConnection({ host: "127.0.0.1", port: redis.port }, {
+        blocking: false,
+      });
+      try {
+        const client = (await admin.client) as unknown as {
+          call(...args: string[]): Promise<unknown>;
+        };
+        await client.call("ACL", "SETUSER", "limited", "on", ">pw", "~*", "&*", "+@all", "-select");
+      } finally {
+        await admin.close();
+      }
+      const connection = `redis://limited:pw@127.0.0.1:${redis.port}/3`;
+      await using pool = new ClusterPool<Tasks>({
+        connection,
+        queue: queueName("noperm"),
+        offlineTimeout: 0,
+      });
+      const error = await pool.run("inc", 1).catch((e) => e);
+      // Before: "has no database 3 (NOPERM …)", a RangeError, for good.
+      assert.ok(error instanceof RedisUnavailableError, String(error));
+      assert.match(error.message, /NOPERM/);
+      assert.doesNotMatch(error.message, /has no database/);
+    },
+  );
+
+  it(
     "ClusterPool's item run by a node started with another module fails naming that module",
     needsRedis(60_000),
     async () => {

@@ -357,6 +357,42 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "ClusterPool with Redis hanging from the start (database 0 and one to check): items fail at offlineTimeout, and the pool shuts down",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not pausing someone else's server");
+      redis.pause();
+      try {
+        const pools = ["", "/3"].map((db) =>
+          new ClusterPool<Tasks>({
+            connection: redis.url + db,
+            queue: queueName("hung-start"),
+            offlineTimeout: 300,
+          })
+        );
+        const errors = pools.map((pool) =>
+          new Promise((resolve) => {
+            pool.addEventListener("error", (event) => resolve((event as CustomEvent).detail), {
+              once: true,
+            });
+          })
+        );
+        const items = pools.map((pool) => pool.run("inc", 1).catch((error) => error));
+        for (const item of items) {
+          // Before: the open waited for ever, with no error event and no offlineTimeout.
+          assert.ok(await within(item, 20_000), "the item failed");
+          assert.ok((await item) instanceof RedisUnavailableError, String(await item));
+        }
+        for (const error of errors) assert.ok((await error) instanceof RedisUnavailableError);
+        for (const pool of pools) assert.ok(await within(pool.shutdown(), 5_000), "shut down");
+      } finally {
+        redis.resume();
+      }
+    },
+  );
+
+  it(
     "ClusterPool: a chunk whose add went unanswered is added again after Redis hangs once more while the pool looks its chunks up, then restarts empty",
     // Two SILENT_MS (10 s) outages.
     needsRedis(90_000),

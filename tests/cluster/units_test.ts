@@ -669,6 +669,10 @@ describe("ClusterPool without Redis", () => {
         );
         assert.ok(events[0] instanceof RedisUnavailableError);
         assert.equal(pool.pending, 0);
+        // Submitted after the give-up, Redis still away: it fails too (before: it waited
+        // for ever, and so did shutdown()).
+        await assert.rejects(pool.run("inc", 2), RedisUnavailableError);
+        assert.equal(pool.pending, 0);
         await pool.shutdown();
       },
     );
