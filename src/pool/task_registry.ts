@@ -14,15 +14,6 @@ import { describe } from "../_checks.ts";
 const NONE = Symbol("no task");
 
 const NATIVE_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;
-/**
- * An accessor's source, `get name() {…}` or `set [key](v) {…}`: not a method
- * named `get` (`get (x) {…}`), nor an arrow of a parameter named `get`.
- */
-const ACCESSOR_SOURCE = /^(?:get|set)(?:\s*(?=[\["'#])|\s+(?![\s(=]))/;
-/** A class's source (not a method named `class`). */
-const CLASS_SOURCE = /^class\b(?!\s*\()/;
-/** An `import()` of a relative specifier, written as a literal. */
-const RELATIVE_IMPORT = /\bimport\s*\(\s*(["'`])(\.{1,2}\/[^"'`]*)\1/;
 
 /**
  * Append-only: a worker that knows the first `n` specs needs only the rest.
@@ -124,25 +115,20 @@ export class TaskRegistry {
         `Cannot submit job: "task" is ${what}, whose source cannot be sent to a worker; pass a plain function, or a task() reference`,
       );
     }
-    if (CLASS_SOURCE.test(source)) {
+    if (isClass(source)) {
       throw new TypeError(`Cannot submit job: "task" is a class, not a function`);
     }
-    if (ACCESSOR_SOURCE.test(source)) {
+    if (isAccessor(source)) {
       throw new TypeError(
         `Cannot submit job: "task" is a getter or setter, not a function a worker can call; pass a plain function or method`,
       );
     }
-    const relative = RELATIVE_IMPORT.exec(source)?.[2];
-    if (relative !== undefined) {
-      throw new TypeError(
-        `Cannot submit job: the inline task imports ${
-          JSON.stringify(relative)
-        }, a relative specifier, which a worker resolves against fastpool's own files, not your module; resolve it in the caller (new URL(${
-          JSON.stringify(relative)
-        }, import.meta.url).href) and pass that as an argument, or use task(url, name)`,
-      );
+    let name: unknown;
+    try {
+      name = (fn as { name?: unknown }).name;
+    } catch {
+      // Its own getter threw: it goes as "(inline)".
     }
-    const name = (fn as { name?: unknown }).name;
     const sloppy = isSloppy(fn, source);
     const index = this.#add(
       `s:${source}`,
@@ -189,6 +175,46 @@ export class TaskRegistry {
     }
     return index;
   }
+}
+
+/**
+ * What follows the word `word` at the start of `source`, past spaces and
+ * comments; `undefined` if `source` does not start with that word (alone:
+ * `getX` does not start with `get`).
+ */
+function afterWord(source: string, word: string): string | undefined {
+  if (
+    !source.startsWith(word) || /[\p{ID_Continue}$\u200c\u200d]/u.test(source[word.length] ?? "")
+  ) {
+    return undefined;
+  }
+  let rest = source.slice(word.length);
+  for (;;) {
+    const trimmed = rest.trimStart();
+    if (trimmed.startsWith("/*")) {
+      const end = trimmed.indexOf("*/");
+      rest = end < 0 ? "" : trimmed.slice(end + 2);
+    } else if (trimmed.startsWith("//")) {
+      const end = trimmed.indexOf("\n");
+      rest = end < 0 ? "" : trimmed.slice(end + 1);
+    } else return trimmed;
+  }
+}
+
+/**
+ * Whether `source` is an accessor's, `get name() {…}` or `set [key](v) {…}`:
+ * not a method named `get` (`get (x) {…}`), nor an arrow of a parameter
+ * named `get` (`get => …`).
+ */
+function isAccessor(source: string): boolean {
+  const rest = afterWord(source, "get") ?? afterWord(source, "set");
+  return rest !== undefined && rest !== "" && !/^[(=]/.test(rest);
+}
+
+/** Whether `source` is a class's (not a method named `class`, `class (x) {…}`). */
+function isClass(source: string): boolean {
+  const rest = afterWord(source, "class");
+  return rest !== undefined && !rest.startsWith("(");
 }
 
 /**

@@ -590,7 +590,7 @@ export function readResults(data: readonly unknown[], visitor: ResultVisitor): v
  * generator task by its kind (`function*`), whatever its declared return type.
  */
 const RETURNED_ITERATOR =
-  ": the task returned an iterator, and only a generator function (function* or async function*) is run as a generator task; make it one, e.g. `function* (n) { yield* make(n); }`";
+  ": the task returned an iterator, and only a generator function (function* or async function*) is run as a generator task; make it one, e.g. `function* (n) { yield* make(n); }` (`async function*` for an async iterator)";
 
 /** Whether `value` looks like an iterator (a `next()` method), read without letting a getter throw. */
 function isIterator(value: unknown): boolean {

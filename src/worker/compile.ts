@@ -69,18 +69,18 @@ export function compileTask(source: string, sloppy = false): Compiled {
       new TypeError("Cannot compile inline task: source is not a function"),
     );
   }
-  return compileTask.of(fn as (...args: unknown[]) => unknown, true, bareImports(source));
+  return compileTask.of(fn as (...args: unknown[]) => unknown, true, unresolvedImports(source));
 }
 
 /**
  * Wraps a function. For an inline task (`inline`), errors get hints: the
  * free-variable hint on ReferenceErrors, and an explanation when one of its
- * `bareImports` (see {@linkcode bareImports}) failed to resolve.
+ * `unresolvedImports` (see {@linkcode unresolvedImports}) failed to resolve.
  */
 compileTask.of = function of(
   fn: (...args: unknown[]) => unknown,
   inline: boolean,
-  bareImports: readonly string[] = [],
+  unresolvedImports: readonly string[] = [],
 ): Compiled {
   const kind = fn instanceof AsyncGeneratorFunction
     ? TaskKind.ASYNC_GENERATOR
@@ -89,9 +89,9 @@ compileTask.of = function of(
     : TaskKind.PLAIN;
   const explain = !inline
     ? same
-    : bareImports.length === 0
+    : unresolvedImports.length === 0
     ? explainInline
-    : (error: unknown) => explainBareImport(error, bareImports) ?? explainInline(error);
+    : (error: unknown) => explainImport(error, unresolvedImports) ?? explainInline(error);
   return { fn, kind, pends: fn instanceof AsyncFunction, explain };
 };
 
@@ -136,19 +136,19 @@ function addHint(error: unknown): void {
 }
 
 /**
- * The bare specifiers (`"marked"`, not `"./x.ts"`, `"/x"` or a URL such as
- * `npm:marked` or `node:fs`) that an inline task's source passes to
- * `import()` as string literals. In a worker they resolve against the file
- * that evaluated the task, fastpool's own `compile.ts`, so they fail with
- * messages about fastpool's files ("Import "marked" not a dependency",
- * "Cannot find package 'marked' imported from …/compile.ts"), or, where they
- * resolve (a Bun builtin such as "fs"), work as they are.
+ * The bare (`"marked"`) and relative (`"./x.ts"`, `".."`) specifiers, not
+ * `"/x"` or a URL such as `npm:marked` or `node:fs`, that an inline task's
+ * source passes to `import()` as string literals. In a worker they resolve
+ * against the file that evaluated the task, fastpool's own `compile.ts`, so
+ * they fail with messages about fastpool's files ("Import "marked" not a
+ * dependency", "Module not found …/src/worker/x.ts"), or, where they resolve
+ * (a Bun builtin such as "fs", a file of fastpool's), work as they are.
  */
-function bareImports(source: string): string[] {
+function unresolvedImports(source: string): string[] {
   const found: string[] = [];
   for (const match of source.matchAll(/\bimport\s*\(\s*(["'`])([^"'`\s]+)\1\s*[,)]/g)) {
     const specifier = match[2]!;
-    if (!/^(?:\.{0,2}\/|[a-z][a-z0-9+.-]*:)/i.test(specifier)) found.push(specifier);
+    if (!/^(?:\/|[a-z][a-z0-9+.-]*:)/i.test(specifier)) found.push(specifier);
   }
   return found;
 }
@@ -158,7 +158,7 @@ function bareImports(source: string): string[] {
  * report instead: what happened, and what to do. `undefined` for any other
  * error. The runtimes' messages name the specifier in quotes.
  */
-function explainBareImport(error: unknown, specifiers: readonly string[]): Error | undefined {
+function explainImport(error: unknown, specifiers: readonly string[]): Error | undefined {
   let message: unknown;
   try {
     message = typeof error === "object" && error !== null
@@ -169,9 +169,17 @@ function explainBareImport(error: unknown, specifiers: readonly string[]): Error
   }
   if (typeof message !== "string") return undefined;
   const specifier = specifiers.find((name) =>
-    message.includes(`"${name}"`) || message.includes(`'${name}'`)
+    message.includes(`"${name}"`) || message.includes(`'${name}'`) ||
+    // Deno names a relative one as it resolved it, here.
+    /^\.{1,2}(?:\/|$)/.test(name) && message.includes(new URL(name, import.meta.url).href)
   );
   if (specifier === undefined) return undefined;
+  if (/^\.{1,2}(?:\/|$)/.test(specifier)) {
+    return new TypeError(
+      `Cannot import "${specifier}" in an inline task: a relative specifier resolves against fastpool's own worker file, not your module; resolve it in the caller (new URL("${specifier}", import.meta.url).href) and pass that as an argument, or use a task module (task(url, name), or the pool's "module" option)`,
+      { cause: error },
+    );
+  }
   return new TypeError(
     `Cannot import "${specifier}" in an inline task: a bare specifier does not resolve from a worker, which cannot see your program's imports or packages; import it in a task module (task(url, name), or the pool's "module" option) or use an absolute specifier (an "npm:", "https:" or "file:" URL)`,
     { cause: error },
@@ -186,34 +194,40 @@ function explainBareImport(error: unknown, specifiers: readonly string[]): Error
  * neither way fails with the error of the way its start says it is meant.
  */
 function evaluate(source: string, sloppy: boolean): unknown {
-  if (sloppy) return parse(source, "");
+  if (sloppy) return parse(source, false);
   try {
-    return parse(source, '"use strict";');
+    return parse(source, true);
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     // Only sloppy code parses so (an arrow from a script, whose strictness
     // the pool cannot read: `static` as a name, `with`): as it was written.
     try {
-      return parse(source, "");
+      return parse(source, false);
     } catch {
       throw error;
     }
   }
 }
 
-/** `evaluate` in one mode (`mode`: a "use strict" directive, or none). */
-function parse(source: string, mode: string): unknown {
+/** `evaluate` in one mode, strict or sloppy. */
+function parse(source: string, strict: boolean): unknown {
+  // Strict: inside a function called without `this`, so an arrow's `this` is
+  // undefined, as at a module's top level (an indirect eval's is the global).
+  const wrap = strict
+    ? (expression: string) => `"use strict";(function () { return ${expression}; }).call(undefined)`
+    : (expression: string) => expression;
   const globalEval = eval;
   try {
     // deno-lint-ignore no-eval
-    return globalEval(`${mode}(${source}\n)`);
+    return globalEval(wrap(`(${source}\n)`));
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     let holder: object;
     try {
-      const method = source.replace(/^((?:async\s+)?(?:\*\s*)?)#/, "$1");
+      // Bun writes `async#m` and `async* #m`.
+      const method = source.replace(/^((?:async\s*)?(?:\*\s*)?)#/, "$1");
       // deno-lint-ignore no-eval
-      holder = globalEval(`${mode}({${method}\n})`) as object;
+      holder = globalEval(wrap(`({${method}\n})`)) as object;
     } catch (second) {
       throw EXPRESSION_START.test(source) ? error : second;
     }

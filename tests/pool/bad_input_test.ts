@@ -404,6 +404,9 @@ describe("Pool tasks that are not tasks", () => {
     );
     const sloppy = new Function("return typeof this") as () => string;
     assert.equal(await pool.run(sloppy), "object");
+    // An arrow's `this`, as at a module's top level (before: the worker's global on Deno).
+    const arrowThis = (0, eval)('"use strict"; () => typeof this') as () => string;
+    assert.equal(await pool.run(arrowThis), "undefined");
     // Sloppy code whose strictness cannot be read (an arrow from a script) compiles as written.
     const scriptArrow = (0, eval)("(static) => static + 1") as (n: number) => number;
     assert.equal(await pool.run(scriptArrow, 1), 2);
@@ -412,10 +415,29 @@ describe("Pool tasks that are not tasks", () => {
   it("Pool tells accessors, classes and Proxies from functions that only look alike", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const made = new Function(
-      "return [get => get + 1, { get  (x) { return x + 2; } }.get, { class(x) { return x + 3; } }.class]",
+      "return [get => get + 1, { get  (x) { return x + 2; } }.get, { class(x) { return x + 3; } }.class," +
+        " { get /* c */ (x) { return x + 4; } }.get, { class /* c */ (x) { return x + 5; } }.class]",
     )() as ((n: number) => number)[];
-    // Before: an arrow of a parameter named get, a method `get  (x)` and one named class were refused.
-    assert.deepEqual(await Promise.all(made.map((task) => pool.run(task, 1))), [2, 3, 4]);
+    // Before: an arrow of a parameter named get, a method `get  (x)` and one named class
+    // (also with a comment after the name) were refused as accessors or classes.
+    assert.deepEqual(await Promise.all(made.map((task) => pool.run(task, 1))), [2, 3, 4, 5, 6]);
+    const getter = Object.getOwnPropertyDescriptor(
+      new Function("return { get/* c */x() { return 1; } }")(),
+      "x",
+    )!.get!;
+    // Before: taken for a function, its jobs failed in the worker.
+    assert.throws(() => pool.submit(getter), { name: "TypeError", message: /getter or setter/ });
+    // A private async method as Bun prints one, `async#m` (before: it did not compile).
+    const source =
+      "(class { static async#m(x) { return x + 7; } static get m() { return this.#m; } }).m";
+    const privateAsync = (0, eval)(`"use strict";${source}`) as (n: number) => Promise<number>;
+    assert.equal(await pool.run(privateAsync, 1), 8);
+    const named = Object.defineProperty((n: number) => n * 7, "name", {
+      get() {
+        throw new Error("name getter");
+      },
+    });
+    assert.equal(await pool.run(named, 1), 7); // before: its getter's Error, from submit
     class Holder {
       static #secret(n: number) {
         return n * 10;
@@ -440,14 +462,19 @@ describe("Pool tasks that are not tasks", () => {
     assert.equal(pool.pending, 0);
   });
 
-  it("Pool refuses an inline task's relative import() at submit, and says an inline task has no import.meta", async () => {
+  it("Pool explains an inline task's failed relative import(), and says an inline task has no import.meta", async () => {
     await using pool = new Pool({ maxChildren: 1 });
-    // Before: resolved against fastpool's own src/worker/ (its load.ts loaded silently).
-    await assert.rejects(pool.run(() => import("./load.ts")), {
+    // Before: "Module not found …/src/worker/no_such_module.ts", a path of fastpool's.
+    await assert.rejects(pool.run(() => import("./no_such_module.ts")), {
       name: "TypeError",
       message:
-        /imports "\.\/load\.ts", a relative specifier, which a worker resolves against fastpool's own files/,
+        /^Cannot import "\.\/no_such_module\.ts" in an inline task: a relative specifier resolves against fastpool's own worker file/,
     });
+    // Only a task's own import() is judged: the text in a string is not one.
+    assert.equal(
+      await pool.run((name: string) => `import("./${name}.js")`, "x"),
+      'import("./x.js")',
+    );
     // Before: "Unexpected token '('", the error of a second parse as a method.
     const meta = await pool.run(() => import.meta.url).catch((error) => error);
     assert.ok(meta instanceof TypeError);
