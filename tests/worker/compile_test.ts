@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { compileTask } from "../../src/worker/compile.ts";
 
 describe("compileTask", () => {
-  it("compileTask() explains a failed import() of a bare specifier, and only of one", () => {
+  it("compileTask() explains a failed import() of a bare or relative specifier, and only of one", () => {
     const source = `async (which) => [
       await import("left-pad"), await import('./local.ts'), await import("/abs.ts"),
       await import("npm:marked"), await import("node:fs"), await import("https://x.test/m.ts"),
@@ -13,7 +13,12 @@ describe("compileTask", () => {
     const explained = task.explain(failed("left-pad")) as Error;
     assert.match(explained.message, /^Cannot import "left-pad" in an inline task: /);
     assert.equal((explained.cause as Error).message, 'Import "left-pad" not a dependency');
-    for (const other of ["./local.ts", "/abs.ts", "npm:marked", "node:fs", "https://x.test/m.ts"]) {
+    const relative = task.explain(failed("./local.ts")) as Error;
+    assert.match(
+      relative.message,
+      /^Cannot import "\.\/local\.ts" in an inline task: a relative specifier resolves against fastpool's own worker file/,
+    );
+    for (const other of ["/abs.ts", "npm:marked", "node:fs", "https://x.test/m.ts"]) {
       const error = failed(other);
       assert.equal(task.explain(error), error, other);
     }
