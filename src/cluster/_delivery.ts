@@ -119,7 +119,8 @@ export class Delivery {
     // Items that come while Redis is away wait at most offlineTimeout, after a give-up too.
     if (this.#link.offline) this.giveUpLater();
     try {
-      await this.#link.add(chunks.map(outgoing));
+      // An item given up while the link opened (offlineTimeout) must not run after all.
+      await this.#link.add(chunks.map(outgoing), (key) => this.#host.chunks.has(key));
       for (const chunk of chunks) if (chunk.state === State.ADDING) chunk.state = State.SENT;
       this.#host.sent(chunks);
     } catch (error) {

@@ -106,11 +106,16 @@ export class Link {
     return this.#opening !== null;
   }
 
-  /** Adds chunks as BullMQ jobs, in one round trip. */
-  async add(chunks: Outgoing[]): Promise<void> {
+  /**
+   * Adds chunks as BullMQ jobs, in one round trip, once the link is open:
+   * those `live` no longer keeps (given up while it opened) are left out.
+   */
+  async add(chunks: Outgoing[], live: (key: string) => boolean = () => true): Promise<void> {
     // Timed too: a Redis that takes connections but never answers, from the
     // start, would keep the open (and the items) waiting for ever, unseen.
     const queue = await this.#answered(this.#open());
+    chunks = chunks.filter((chunk) => live(chunk.key));
+    if (chunks.length === 0) return;
     // Unanswered, it is sent again once Redis answers: a chunk id is added once.
     await this.#answered(queue.addBulk(
       chunks.map((chunk) => ({

@@ -213,9 +213,14 @@ function evaluate(source: string, sloppy: boolean): unknown {
 function parse(source: string, strict: boolean): unknown {
   // Strict: inside a function called without `this`, so an arrow's `this` is
   // undefined, as at a module's top level (an indirect eval's is the global).
-  const wrap = strict
-    ? (expression: string) => `"use strict";(function () { return ${expression}; }).call(undefined)`
-    : (expression: string) => expression;
+  // (Not for a source that names `arguments`: an arrow would see the wrapper's,
+  // where a module's throws; its `this` is then the global, as before.)
+  const wrap = !strict
+    ? (expression: string) => expression
+    : /\barguments\b/.test(source)
+    ? (expression: string) => `"use strict";${expression}`
+    : (expression: string) =>
+      `"use strict";(function () { return ${expression}; }).call(undefined)`;
   const globalEval = eval;
   try {
     // deno-lint-ignore no-eval

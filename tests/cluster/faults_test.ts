@@ -7,6 +7,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { Queue } from "bullmq";
 import { ClusterPool, RedisUnavailableError, serve } from "../../src/cluster/mod.ts";
 import { WIRE_VERSION } from "../../src/cluster/_wire.ts";
 import { withThisRuntime } from "../_child.ts";
@@ -352,6 +353,42 @@ describe("ClusterPool faults", () => {
         assert.equal((await items.get(closing) as Error).name, "PoolClosedError");
       } finally {
         redis.resume();
+      }
+    },
+  );
+
+  it(
+    "ClusterPool: an item given up while Redis was down from the start is not added once it is back",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not stopping someone else's server");
+      const queue = queueName("given-up");
+      await redis.stop();
+      await using pool = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        offlineTimeout: 300,
+      });
+      await assert.rejects(pool.run("inc", 1), RedisUnavailableError);
+      await redis.restart();
+      await using _node = await startNode(redis, queue, {});
+      assert.equal(await pool.run("inc", 2), 3);
+      const url = new URL(redis.url);
+      const reader = new Queue(queue, {
+        connection: { host: url.hostname, port: Number(url.port) },
+      });
+      try {
+        const client = (await reader.client) as unknown as {
+          xrange(key: string, start: string, end: string): Promise<[string, string[]][]>;
+        };
+        const events = await client.xrange(reader.keys.events!, "-", "+");
+        const added = events.filter(([, fields]) => fields[1] === "added").length;
+        // Before: the first item's chunk, failed at offlineTimeout, was added (and run) once
+        // the connection it waited for opened.
+        assert.equal(added, 1, "only the second item's chunk reached Redis");
+      } finally {
+        await reader.close();
       }
     },
   );

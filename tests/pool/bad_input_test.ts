@@ -407,6 +407,9 @@ describe("Pool tasks that are not tasks", () => {
     // An arrow's `this`, as at a module's top level (before: the worker's global on Deno).
     const arrowThis = (0, eval)('"use strict"; () => typeof this') as () => string;
     assert.equal(await pool.run(arrowThis), "undefined");
+    // An arrow's `arguments`: none, as at a module's top level (not a wrapper's, empty).
+    const arrowArguments = (0, eval)('"use strict"; (...xs) => arguments.length') as () => number;
+    await assert.rejects(pool.run(arrowArguments), ReferenceError);
     // Sloppy code whose strictness cannot be read (an arrow from a script) compiles as written.
     const scriptArrow = (0, eval)("(static) => static + 1") as (n: number) => number;
     assert.equal(await pool.run(scriptArrow, 1), 2);
