@@ -37,11 +37,8 @@ export function stealForIdle(
   if (!slots.some(isIdle)) return false;
   for (const victim of slots) {
     const last = victim.retractable.at(-1);
-    // Only a batch queued behind other work (a lone batch is about to start where
-    // it is), or any held by a worker still starting (its setup() may be long).
-    if (
-      last === undefined || victim.dead || victim.ready && victim.inflight.length <= last.entries
-    ) continue;
+    // Only a batch queued behind other work: a lone batch is about to start where it is.
+    if (last === undefined || victim.dead || victim.inflight.length <= last.entries) continue;
     if (last.copies) continue;
     const items = takeBack(victim, queue, 1);
     if (items === 0) continue; // started already
