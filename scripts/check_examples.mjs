@@ -13,6 +13,7 @@ const doc = JSON.parse(
   execFileSync("deno", ["doc", "--json", ...entries], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "ignore"],
+    maxBuffer: 256 * 1024 * 1024, // the JSON passed Node's default 1 MiB with the overloads
   }),
 );
 /** The main entry point (mod.ts): the members of the classes it exports are checked too. */

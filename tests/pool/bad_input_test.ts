@@ -398,7 +398,7 @@ describe("Pool tasks that are not tasks", () => {
     assert.equal(
       await pool.run(function (a: number) {
         a = 99;
-        return arguments[0];
+        return [arguments[0], a][0];
       }, 1),
       1,
     );
