@@ -110,7 +110,7 @@ export class Link {
    * Adds chunks as BullMQ jobs, in one round trip, once the link is open:
    * those `live` no longer keeps (given up while it opened) are left out.
    */
-  async add(chunks: Outgoing[], live: (key: string) => boolean = () => true): Promise<void> {
+  async add(chunks: Outgoing[], live: (key: string) => boolean): Promise<void> {
     // Timed too: a Redis that takes connections but never answers, from the
     // start, would keep the open (and the items) waiting for ever, unseen.
     const queue = await this.#answered(this.#open());

@@ -26,7 +26,7 @@ export class TaskRegistry {
   /** Every task's name for `pool.stats()`, by index: an export's name, or an inline function's. */
   readonly names: string[] = [];
   #byFunction = new WeakMap<object, number>();
-  /** Inline functions' indices by source text (a function made again has a new identity). */
+  /** Inline functions' indices by source text (a function made again has a new identity); names and references are in `#byKey`. */
   #bySource = new Map<string, number>();
   #byKey = new Map<string, number>();
   #hasModule: boolean;
@@ -130,8 +130,7 @@ export class TaskRegistry {
       // Its own getter threw: it goes as "(inline)".
     }
     const sloppy = isSloppy(fn, source);
-    const index = this.#add(
-      `s:${source}`,
+    const index = this.#push(
       sloppy ? { kind: "source", source, sloppy } : { kind: "source", source },
       (typeof name === "string" && name) || "(inline)",
     );
@@ -168,12 +167,17 @@ export class TaskRegistry {
   #add(key: string, spec: TaskSpec, name = spec.kind === "export" ? spec.name : ""): number {
     let index = this.#byKey.get(key);
     if (index === undefined) {
-      index = this.specs.length;
-      this.specs.push(spec);
-      this.names.push(name);
+      index = this.#push(spec, name);
       this.#byKey.set(key, index);
     }
     return index;
+  }
+
+  /** A new task's index. */
+  #push(spec: TaskSpec, name: string): number {
+    this.specs.push(spec);
+    this.names.push(name);
+    return this.specs.length - 1;
   }
 }
 

@@ -92,7 +92,6 @@ export class Workers {
   #backoff: unknown = undefined;
   /** No worker starts before this time (`clock.now()`), after one failed to start. */
   #startsAfter = 0;
-  #readySent = false;
   /** Workers that started, ever: `ready` counts these (workers may retire before others start). */
   #everStarted = 0;
   /** A start is sending its init: user code (a `workerData` getter) may be running inside it. */
@@ -353,9 +352,8 @@ export class Workers {
     this.#host.emit("workerstart", { name: this.nameOf(slot), id: slot.id });
     // Counted ever, not alive now: with maxJobsPerWorker or recycle(), workers
     // retire while others start, and `minChildren` of them may never be up at once.
-    if (!this.#readySent && ++this.#everStarted >= Math.max(1, this.#min)) {
-      this.#readySent = true;
-      this.#host.emit("ready", { alive: this.slots.length });
+    if (++this.#everStarted === Math.max(1, this.#min)) {
+      this.#host.emit("ready", { alive: this.slots.length }); // once: the count only grows
     }
     this.#host.changed();
   }

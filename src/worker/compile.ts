@@ -31,6 +31,9 @@ const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
 const EXPRESSION_START =
   /^(?:async\b\s*)?(?:function\b|\(|[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*\s*=>)/u;
 
+/** A relative specifier: `./x`, `../x`, `.` or `..`. */
+const RELATIVE_SPECIFIER = /^\.{1,2}(?:\/|$)/;
+
 const IMPORT_META_HINT =
   ' (an inline task is compiled in a worker, outside any module, so it has no import.meta: build the URL in the caller, e.g. new URL("./x.ts", import.meta.url).href, and pass it as an argument)';
 
@@ -171,10 +174,10 @@ function explainImport(error: unknown, specifiers: readonly string[]): Error | u
   const specifier = specifiers.find((name) =>
     message.includes(`"${name}"`) || message.includes(`'${name}'`) ||
     // Deno names a relative one as it resolved it, here.
-    /^\.{1,2}(?:\/|$)/.test(name) && message.includes(new URL(name, import.meta.url).href)
+    RELATIVE_SPECIFIER.test(name) && message.includes(new URL(name, import.meta.url).href)
   );
   if (specifier === undefined) return undefined;
-  if (/^\.{1,2}(?:\/|$)/.test(specifier)) {
+  if (RELATIVE_SPECIFIER.test(specifier)) {
     return new TypeError(
       `Cannot import "${specifier}" in an inline task: a relative specifier resolves against fastpool's own worker file, not your module; resolve it in the caller (new URL("${specifier}", import.meta.url).href) and pass that as an argument, or use a task module (task(url, name), or the pool's "module" option)`,
       { cause: error },

@@ -11,7 +11,7 @@
  */
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { Queue, QueueEvents } from "bullmq";
+import { Queue, QueueEvents, RedisConnection } from "bullmq";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -295,6 +295,28 @@ export async function watchQueue(redis: Redis, queue: string): Promise<WatchedQu
       await raw.close();
     },
   };
+}
+
+/** The commands the tests send through a raw client (ioredis, under BullMQ's type). */
+export interface RawRedis {
+  call(...args: string[]): Promise<unknown>;
+  dbsize(): Promise<number>;
+  xrange(key: string, start: string, end: string): Promise<[string, string[]][]>;
+}
+
+/** Runs `use` with a raw client of `redis`'s server (database 0, no user), closed after. */
+export async function withRedisClient<T>(
+  redis: Redis,
+  use: (client: RawRedis) => Promise<T>,
+): Promise<T> {
+  const connection = new RedisConnection({ host: "127.0.0.1", port: redis.port }, {
+    blocking: false,
+  });
+  try {
+    return await use((await connection.client) as unknown as RawRedis);
+  } finally {
+    await connection.close();
+  }
 }
 
 /** A queue name of its own for each test. */

@@ -4,7 +4,6 @@
  * retries, timeouts, cancel and shutdown.
  */
 import { describe, it } from "node:test";
-import { RedisConnection } from "bullmq";
 import assert from "node:assert/strict";
 import { ClusterPool, RedisUnavailableError, serve } from "../../src/cluster/mod.ts";
 import { Pool } from "../../src/pool/pool.ts";
@@ -21,6 +20,7 @@ import {
   tasksUrl,
   thisRuntime,
   watchQueue,
+  withRedisClient,
 } from "./_harness.ts";
 
 type Tasks = typeof import("../fixtures/cluster_tasks.ts");
@@ -134,15 +134,7 @@ describe("ClusterPool with nodes", () => {
       } finally {
         assert.equal(await pool.shutdown(5000), true);
       }
-      const probe = new RedisConnection({ host: "127.0.0.1", port: redis.port }, {
-        blocking: false,
-      });
-      try {
-        const client = (await probe.client) as unknown as { dbsize(): Promise<number> };
-        assert.equal(await client.dbsize(), 0);
-      } finally {
-        await probe.close();
-      }
+      assert.equal(await withRedisClient(redis, (client) => client.dbsize()), 0);
     },
   );
 
@@ -152,17 +144,11 @@ describe("ClusterPool with nodes", () => {
     async (t) => {
       await using redis = await Redis.start();
       if (!redis.own) return t.skip("REDIS_URL is set: not adding a user to someone else's server");
-      const admin = new RedisConnection({ host: "127.0.0.1", port: redis.port }, {
-        blocking: false,
-      });
-      try {
-        const client = (await admin.client) as unknown as {
-          call(...args: string[]): Promise<unknown>;
-        };
-        await client.call("ACL", "SETUSER", "limited", "on", ">pw", "~*", "&*", "+@all", "-select");
-      } finally {
-        await admin.close();
-      }
+      await withRedisClient(
+        redis,
+        (client) =>
+          client.call("ACL", "SETUSER", "limited", "on", ">pw", "~*", "&*", "+@all", "-select"),
+      );
       const connection = `redis://limited:pw@127.0.0.1:${redis.port}/3`;
       await using pool = new ClusterPool<Tasks>({
         connection,
