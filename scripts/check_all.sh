@@ -21,8 +21,8 @@ check() {
 echo "deno $(deno --version | head -n 1 | cut -d' ' -f2), bun $(bun --version)"
 check deno fmt --check
 check deno lint
-check deno doc --lint mod.ts src/compat/threadpool.ts src/cluster/mod.ts src/cluster/node.ts
-check node scripts/check_examples.mjs mod.ts src/compat/threadpool.ts src/cluster/mod.ts src/cluster/node.ts
+check deno doc --lint mod.ts src/worker/mod.ts src/compat/threadpool.ts src/cluster/mod.ts src/cluster/node.ts
+check node scripts/check_examples.mjs mod.ts src/worker/mod.ts src/compat/threadpool.ts src/cluster/mod.ts src/cluster/node.ts
 # Type checks here, code blocks of JSDoc and README included; the test runs below skip them
 # (deno test would otherwise type-check the worker module again at every Worker start).
 check deno check --doc mod.ts src tests bench examples

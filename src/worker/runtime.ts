@@ -18,9 +18,10 @@
  *
  * The worker side imports only `protocol/` and `sync/`, never pool code.
  *
- * It is also the `@fastpool/fastpool/worker` entry a task imports
- * `jobContext` from: imported anywhere but a worker (the main thread, a doc
- * test), it does nothing.
+ * A task imports `jobContext` from `mod.ts` beside it (the
+ * `@fastpool/fastpool/worker` entry), not from here. Imported anywhere but a
+ * worker (the main thread, a doc test), or in a worker another copy of it
+ * already runs, this file does nothing (`runsThisWorker`).
  *
  * @module
  */
@@ -59,10 +60,10 @@ import {
   status,
 } from "./outbox.ts";
 import {
-  inWorker,
   isCrashed,
   nameThisWorker,
   post,
+  runsThisWorker,
   scope,
   setPostKey,
   watchOwnEnd,
@@ -77,8 +78,6 @@ import {
 import { define, isUnloaded, limitImports, load, someUnloaded, tasks } from "./task_table.ts";
 import { isThenable, whenSettled } from "./thenable.ts";
 import { lastLook, messageReceived, spinForWork, spinMs } from "./waiting.ts";
-
-export { type JobContext, jobContext } from "./job_context.ts";
 
 /** How many quick jobs run between two looks at the clock. */
 const CLOCK_EVERY = 64;
@@ -222,7 +221,7 @@ function endContext(context: LiveContext): void {
   }
 }
 
-if (inWorker) {
+if (runsThisWorker) {
   watchOwnEnd();
   installJobContext(contextNow);
   provideToInlineTasks("jobContext", jobContext);
@@ -418,7 +417,7 @@ function abortJob(id: number, reason: unknown): void {
 
 // Only in a worker: a listener on the main thread's scope keeps a Bun program alive.
 // In the capture phase: see `scope.ts` (a task's own listeners never come first).
-if (inWorker) scope.addEventListener("message", onMessage, { capture: true });
+if (runsThisWorker) scope.addEventListener("message", onMessage, { capture: true });
 
 /**
  * Messages that came before `init`, handled after it. The pool sends `init`

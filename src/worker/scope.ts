@@ -36,6 +36,22 @@ export const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).W
     (globalThis as unknown as { WorkerGlobalScope: abstract new () => unknown }).WorkerGlobalScope
   : (globalThis as { Bun?: { isMainThread?: boolean } }).Bun?.isMainThread === false;
 /**
+ * Whether this copy of the runtime runs this worker: the first copy loaded
+ * in a worker does (the pool's, its entry). Another copy a task module
+ * loads (another version or URL of the package, imported directly) stays
+ * inert: a second message listener would keep every message it saw before an
+ * `init` that never comes, and its `jobContext()` resolver would replace the
+ * running one.
+ */
+export const runsThisWorker = inWorker && claimThisWorker();
+
+function claimThisWorker(): boolean {
+  const mark = Symbol.for("@fastpool/fastpool/runtime");
+  if ((globalThis as { [mark]?: true })[mark] === true) return false;
+  Object.defineProperty(globalThis, mark, { value: true });
+  return true;
+}
+/**
  * The pool's own ends of the worker's messaging, taken before any task runs.
  * A task may call or replace `self.postMessage`, set `self.onmessage` or add
  * message listeners of its own: the pool listens with `addEventListener`, in
@@ -46,7 +62,9 @@ export const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).W
  * adding its key (`post`). What a task posts reaches the pool's slot without
  * the key, whatever its shape, and is ignored and reported.
  */
-const postMessage: WorkerScope["postMessage"] = inWorker ? scope.postMessage.bind(scope) : () => {};
+const postMessage: WorkerScope["postMessage"] = runsThisWorker
+  ? scope.postMessage.bind(scope)
+  : () => {};
 /** The key from the pool's `init` (0 until then): every message of ours carries it. */
 let key = 0;
 

@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import type { PoolEventMap } from "../../src/pool/pool.ts";
-import { jobContext } from "../../src/worker/runtime.ts";
+import { jobContext } from "../../src/worker/mod.ts";
 import { transfer } from "../../src/protocol/codec.ts";
 import type * as Tasks from "../fixtures/job_context_tasks.ts";
 import { FakeClock } from "../_fake_clock.ts";
