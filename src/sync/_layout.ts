@@ -60,6 +60,14 @@ export const MAX_COUNT = COUNT_MASK;
 /** Marks a buffer as ours, layout version 3 ("FPS3"). */
 export const MAGIC = 0x4650_5333;
 
+/**
+ * The key of the mark every copy of this package (another version or URL)
+ * puts on its Semaphores and Locks (`"Semaphore"` or `"Lock"`), so a value
+ * holding one of another copy's crosses threads working, as this copy's do;
+ * `from()` checks the memory's TAG on arrival.
+ */
+export const SHARED_MARK: unique symbol = Symbol.for("@fastpool/fastpool/shared") as never;
+
 /** Buffers allocated by this thread (each thread has its own set). */
 const born = new WeakSet<SharedArrayBuffer>();
 

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { SHARED_MARK } from "./_layout.ts";
 import { Lock } from "./lock.ts";
 import { Semaphore } from "./semaphore.ts";
 
@@ -64,7 +65,26 @@ function kindOfOther(value: object): Kind {
   if (value instanceof Map) return MAP;
   if (value instanceof Set) return SET;
   if (value instanceof Error) return ERROR;
-  return tagOf.call(value) === "[object Object]" ? PLAIN : OTHER;
+  if (tagOf.call(value) !== "[object Object]") return OTHER;
+  return isMarkedShared(value) ? SHARED : PLAIN; // another copy's Semaphore or Lock, or not
+}
+
+/** Whether `value` carries the mark of a Semaphore or Lock (see `SHARED_MARK`). */
+function isMarkedShared(value: object): boolean {
+  const mark = (value as { [SHARED_MARK]?: unknown })[SHARED_MARK];
+  return mark === "Semaphore" || mark === "Lock";
+}
+
+/**
+ * `"Semaphore"` or `"Lock"` if `value` is one, made by this copy of the
+ * package or another (see `SHARED_MARK`); otherwise `undefined`.
+ */
+export function sharedKind(value: object): "Semaphore" | "Lock" | undefined {
+  if (value instanceof Semaphore) return "Semaphore";
+  if (value instanceof Lock) return "Lock";
+  return isMarkedShared(value)
+    ? (value as { [SHARED_MARK]: "Semaphore" | "Lock" })[SHARED_MARK]
+    : undefined;
 }
 
 /** The state of one walk: see {@linkcode holdsShared}. */
@@ -218,6 +238,10 @@ function visit(item: object, walk: Walk): boolean {
 function visitOther(item: object, walk: Walk): boolean {
   const kind = kindOfOther(item);
   if (kind === OTHER) return false;
+  if (kind === SHARED) {
+    walk.found = item;
+    return true;
+  }
   if (kind === ERROR) {
     (walk.errors ??= []).push(item);
   } else if (firstVisit(item, walk)) {
@@ -277,7 +301,7 @@ function refuseIn(error: object, where: string, value: unknown, errors: object[]
   const walk = newWalk();
   walk.errors = errors;
   if (!holdsSharedIn(value, kindOf(value), walk)) return;
-  const what = walk.found instanceof Lock ? "Lock" : "Semaphore";
+  const what = sharedKind(walk.found!);
   const name = (error as Error).name;
   const holder = typeof name === "string" && name !== "" ? name : "Error";
   const article = /^[aeiou]/i.test(holder) ? "an" : "a";

@@ -6,7 +6,7 @@
  */
 
 import { invalid } from "../_checks.ts";
-import { allocate, isLockMemory, refuse } from "./_layout.ts";
+import { allocate, isLockMemory, refuse, SHARED_MARK } from "./_layout.ts";
 import { type AcquireOptions, type Permit, type Semaphore, semaphoreOver } from "./semaphore.ts";
 
 let attaching: SharedArrayBuffer | undefined;
@@ -37,6 +37,10 @@ let attaching: SharedArrayBuffer | undefined;
  */
 export class Lock {
   #semaphore: Semaphore;
+
+  static {
+    Object.defineProperty(this.prototype, SHARED_MARK, { value: "Lock" });
+  }
 
   /** Allocates the shared memory of an unlocked lock. */
   constructor() {

@@ -40,7 +40,7 @@
 import { checkInteger, checkSignal, checkTimeout, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { abortComing, type Memory, memoryOf } from "./_thread_memory.ts";
-import { allocate, MAX_COUNT, refuse } from "./_layout.ts";
+import { allocate, MAX_COUNT, refuse, SHARED_MARK } from "./_layout.ts";
 
 /**
  * Options of {@linkcode Semaphore.acquire}.
@@ -148,6 +148,7 @@ export class Semaphore {
   #memory: Memory;
 
   static {
+    Object.defineProperty(this.prototype, SHARED_MARK, { value: "Semaphore" });
     takeAllOf = (semaphore) => {
       const memory = semaphore.#memory;
       return memory.idle ? memory.takeAll() : 0;

@@ -33,6 +33,10 @@
  * fields) is refused with a `TypeError` that names the Error, thrown when
  * the wire form is cloned (see {@linkcode toWire}).
  *
+ * A Semaphore or Lock of another copy of the package (another version or
+ * URL, loaded beside this one) is known by its mark (`SHARED_MARK`) and
+ * crosses as this copy's do, arriving as one of this copy's.
+ *
  * Only objects are looked into, so a primitive argument costs one `typeof`.
  * A value holding no primitive is sent as it is, not copied; the receiver
  * walks only a value marked `Nested`.
@@ -60,6 +64,7 @@ import {
   SET,
   setValues,
   SHARED,
+  sharedKind,
 } from "./_walk.ts";
 
 /** The key that marks a wire form. */
@@ -242,13 +247,10 @@ export function fromWire(value: unknown): unknown {
 
 /** A Semaphore or Lock's wire form; `undefined` for anything else. */
 function wireOf(value: object): SharedWire | undefined {
-  if (value instanceof Semaphore) {
-    return { __fastpoolShared: "Semaphore", buffer: value.buffer };
-  }
-  if (value instanceof Lock) {
-    return { __fastpoolShared: "Lock", buffer: value.buffer };
-  }
-  return undefined;
+  const kind = sharedKind(value);
+  return kind === undefined
+    ? undefined
+    : { __fastpoolShared: kind, buffer: (value as Semaphore | Lock).buffer };
 }
 
 /** The primitive a wire form describes; `undefined` for anything else. */

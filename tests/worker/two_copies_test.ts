@@ -14,14 +14,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Pool } from "../../src/pool/pool.ts";
+import type { Lock } from "../../src/sync/lock.ts";
+import { Semaphore } from "../../src/sync/semaphore.ts";
 import { fixture, within } from "../_util.ts";
 
-/** A task module importing a copy of the package's `src/` in a temporary folder, and its folder. */
+/**
+ * A task module beside a copy of the package (`mod.ts` and `src/`) in a
+ * temporary folder, and that folder.
+ */
 async function moduleOverACopy(source: string): Promise<{ dir: string; module: URL }> {
   const dir = await mkdtemp(join(tmpdir(), "fastpool-two-copies-"));
   await cp(fileURLToPath(new URL("../../src", import.meta.url)), join(dir, "src"), {
     recursive: true,
   });
+  await cp(fileURLToPath(new URL("../../mod.ts", import.meta.url)), join(dir, "mod.ts"));
   const path = join(dir, "tasks.ts");
   await writeFile(path, source);
   return { dir, module: pathToFileURL(path) };
@@ -50,6 +56,33 @@ describe("another copy of the worker runtime", () => {
       const seen: unknown[] = [];
       assert.equal(await pool.exec("report", [5], { onProgress: (value) => seen.push(value) }), 5);
       assert.deepEqual(seen, [0, 1, 2, 3, 4]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("another copy's Semaphore and Lock", () => {
+  it("cross to a pool's task and back working, over the same memory", async () => {
+    const { dir, module } = await moduleOverACopy("export {};");
+    try {
+      const other = await import(new URL("mod.ts", module).href) as typeof import("../../mod.ts");
+      const semaphore = new other.Semaphore(2);
+      const lock = new other.Lock();
+      assert.notEqual(Object.getPrototypeOf(semaphore), Semaphore.prototype); // another copy's class
+      await using pool = new Pool({ maxChildren: 1 });
+      const taken = await pool.run(
+        (s: Semaphore, l: Lock) => [s.tryAcquire(), l.tryAcquire(), s.value],
+        semaphore,
+        lock,
+      );
+      assert.deepEqual(taken, [true, true, 1]);
+      assert.equal(semaphore.value, 1);
+      assert.equal(lock.locked, true);
+      const back = await pool.run((held: { s: Semaphore }) => held, { s: semaphore });
+      assert.ok(back.s instanceof Semaphore);
+      back.s.release();
+      assert.equal(semaphore.value, 2);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
