@@ -97,6 +97,11 @@ export class Delivery {
     return this.#link.remove(key);
   }
 
+  /** Empties chunk `key`, which a node took, of its items; returns whether Redis had it. */
+  empty(key: string): Promise<boolean> {
+    return this.#link.empty(key);
+  }
+
   /** Forgets the chunks waiting to be sent again (they were ended). */
   dropUnsent(): void {
     this.#unsent = [];

@@ -8,7 +8,7 @@
 
 import { Queue, QueueEvents } from "bullmq";
 import { settlesWithin, systemClock, type TimerId } from "../timers/clock.ts";
-import type { ChunkData } from "./_wire.ts";
+import { type ChunkData, emptied } from "./_wire.ts";
 import { checkDatabase, type RedisOptions } from "./connection.ts";
 
 /** Events kept in the queue's stream (BullMQ trims it, approximately). */
@@ -131,6 +131,22 @@ export class Link {
     if (this.#queue === null) return false;
     try {
       return (await this.#queue.remove(key)) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Empties chunk `key`, which a node has taken, of its items (see
+   * {@linkcode emptied}); `true` if Redis still had it.
+   */
+  async empty(key: string): Promise<boolean> {
+    if (this.#queue === null) return false;
+    try {
+      const job = await this.#queue.getJob(key);
+      if (job === undefined) return false;
+      await job.updateData(emptied(job.data as ChunkData));
+      return true;
     } catch {
       return false;
     }

@@ -159,8 +159,9 @@ export class ChunkProducer {
     this.#flushTimer = undefined;
     for (const timer of this.#probeTimers) clearTimeout(timer);
     this.#probeTimers.clear();
-    // Given-up chunks leave Redis before the link closes (a node started later
-    // would run them for nobody), waiting no longer than WITHDRAW_MS.
+    // Given-up chunks leave Redis (or, taken by a node, are emptied) before the
+    // link closes (a node started later would run them for nobody), waiting no
+    // longer than WITHDRAW_MS.
     await settlesWithin(systemClock, Promise.allSettled([...this.#withdrawn]), WITHDRAW_MS);
     await this.#delivery.close();
   }
@@ -553,9 +554,15 @@ export class ChunkProducer {
     this.#pump();
   }
 
-  /** Takes a given-up chunk out of Redis; `close()` waits for it while it is under way. */
-  #withdraw(key: string): void {
-    const removing = this.#delivery.remove(key).finally(() => this.#withdrawn.delete(removing));
+  /**
+   * Takes a given-up chunk out of Redis, or empties it of its items if a node
+   * took it (`taken`): that node finishes it for nobody, but if it dies, the
+   * node BullMQ hands it to runs nothing. `close()` waits for either while it
+   * is under way.
+   */
+  #withdraw(key: string, taken = false): void {
+    const removing = (taken ? this.#delivery.empty(key) : this.#delivery.remove(key))
+      .finally(() => this.#withdrawn.delete(removing));
     this.#withdrawn.add(removing);
   }
 
@@ -633,6 +640,7 @@ export class ChunkProducer {
     for (const chunk of [...this.#chunks.values()]) {
       if (chunk.state === State.SENT) this.#withdraw(chunk.key);
       else if (chunk.state === State.ADDING) this.#withdrawAfterAdd.add(chunk.key);
+      else this.#withdraw(chunk.key, true);
       this.#failChunk(chunk, reason());
     }
     this.#delivery.dropUnsent();

@@ -34,6 +34,15 @@ export interface ChunkData {
   left?: number[];
 }
 
+/**
+ * `data` with no items: what a chunk a node had taken becomes when the
+ * producer gives its items up (a shutdown's timeout), so that if that node
+ * dies, the node BullMQ hands the chunk to runs nothing for nobody.
+ */
+export function emptied(data: ChunkData): ChunkData {
+  return { v: data.v, task: data.task, one: data.one, items: [], timeout: data.timeout };
+}
+
 /** What a node returns for a chunk: one outcome per item, by index. */
 export interface ChunkResult {
   v: number;
@@ -407,6 +416,15 @@ export const JSON_SAFE =
  * assert.deepEqual(copy, { n: 1 });
  * assert.ok(size.chars >= JSON.stringify(copy).length);
  * assert.throws(() => fixValue(10n, "submit job", "argument 1"), /argument 1 is not JSON-safe/);
+ * const throwing = {
+ *   get x(): never {
+ *     throw new Error("no");
+ *   },
+ * };
+ * assert.throws(() => fixValue(throwing, "submit job", "argument 1"), {
+ *   name: "TypeError",
+ *   message: /argument 1 cannot be read \(Error: no\)/,
+ * });
  * ```
  *
  * @throws {TypeError} Naming `label` and what in it cannot cross.
@@ -423,7 +441,16 @@ export function fixValue(value: unknown, what: string, label: string, size?: Jso
     return value;
   }
   let walk = newWalk();
-  let problem = walkJson(value, "", walk);
+  let problem: string | undefined;
+  try {
+    problem = walkJson(value, "", walk);
+  } catch (error) {
+    // A getter or a Proxy's trap threw while the value was read.
+    throw new TypeError(
+      `Cannot ${what}: ${label} cannot be read (${describeThrown(error)}); ${JSON_SAFE}`,
+      { cause: error },
+    );
+  }
   if (problem === undefined && typeof value === "object" && value !== null) {
     try {
       value = structuredClone(value);

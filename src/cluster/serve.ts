@@ -69,7 +69,9 @@ export interface ServeOptions {
   concurrency?: number | undefined;
   /**
    * BullMQ `lockDuration`: ms a chunk stays locked to this node without a
-   * renewal; a node that dies loses its chunks to others after about this long.
+   * renewal; a node that dies loses its chunks to others after about this
+   * long plus `stalledInterval` (BullMQ's check marks a chunk on one pass and
+   * hands it over on the next, once the lock has expired).
    * A node too busy to renew it meanwhile (writing hundreds of MB of results
    * back) loses the chunk too: keep it well above that.
    * At most `2 ** 31 - 1` (BullMQ's timers take no longer delay).
@@ -78,8 +80,8 @@ export interface ServeOptions {
    */
   lockDuration?: number | undefined;
   /**
-   * BullMQ `stalledInterval`: ms between checks for chunks of dead nodes.
-   * At most `2 ** 31 - 1`.
+   * BullMQ `stalledInterval`: ms between checks for chunks of dead nodes
+   * (see `lockDuration`). At most `2 ** 31 - 1`.
    *
    * @default {30000}
    */

@@ -272,6 +272,8 @@ export interface WatchedQueue extends AsyncDisposable {
   readonly raw: Queue;
   /** Resolves with the id of the next job to reach `event`. */
   next(event: "waiting" | "active" | "completed" | "failed" | "removed"): Promise<string>;
+  /** Resolves with the id and return value (as JSON) of the next job to complete. */
+  nextCompleted(): Promise<{ jobId: string; returnvalue: unknown }>;
 }
 
 /**
@@ -290,6 +292,7 @@ export async function watchQueue(redis: Redis, queue: string): Promise<WatchedQu
       new Promise((resolve) =>
         events.once(event, (args: { jobId: string }) => resolve(args.jobId))
       ),
+    nextCompleted: () => new Promise((resolve) => events.once("completed", resolve)),
     async [Symbol.asyncDispose]() {
       await events.close();
       await raw.close();

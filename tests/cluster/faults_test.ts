@@ -98,6 +98,34 @@ async function chunkOnAwayNode(redis: Redis, queue: string, ms: number) {
 
 describe("ClusterPool faults", () => {
   it(
+    "ClusterPool: items a shutdown gave up, in a chunk whose node then died, run on no node later",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("given-up");
+      const locks = { lockDuration: 1000, stalledInterval: 500 };
+      await using watched = await watchQueue(redis, queue);
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      await using victim = await startNode(redis, queue, {
+        ...locks,
+        env: { CLUSTER_TEST_STALL: "1" },
+      });
+      pool.submit("step", 1);
+      await victim.waitFor(/holding a chunk/);
+      assert.equal((await victim.stop("SIGKILL")).signal, "SIGKILL");
+      assert.equal(await pool.shutdown(200), false); // the item is given up
+      assert.match(String([...pool.failed][0]), /PoolClosedError: Job abandoned/);
+      // BullMQ hands the dead node's chunk to the next node once its lock expires.
+      const completed = watched.nextCompleted();
+      await using next = await startNode(redis, queue, locks);
+      assert.ok(await within(completed, 20_000), `not handed over within 20 s\n${next.output}`);
+      const { returnvalue } = await completed;
+      const result = typeof returnvalue === "string" ? JSON.parse(returnvalue) : returnvalue;
+      assert.deepEqual(result.values, [], "the given-up item ran");
+    },
+  );
+
+  it(
     "ClusterPool: 3 nodes, 200,000-item map and a stream of submits, one node SIGKILLed mid-chunk, one started late: every item once",
     needsRedis(60_000),
     async () => {

@@ -397,6 +397,32 @@ describe("ClusterPool without Redis", () => {
       pool.exec("describePoint", [refusesCopy]),
       /Cannot run job: argument 1 cannot be copied \(RangeError: no second read\)/,
     );
+    // A getter or a Proxy's trap that throws at the first read: a TypeError too, with it as cause.
+    const thrown = new RangeError("no read at all");
+    const unreadable = [
+      {
+        get y(): never {
+          throw thrown;
+        },
+      },
+      new Proxy({}, {
+        ownKeys() {
+          throw thrown;
+        },
+      }),
+    ];
+    for (const value of unreadable) {
+      assert.throws(() => pool.submit("describePoint", value as never), (error: Error) => {
+        assert.ok(error instanceof TypeError, String(error));
+        assert.match(
+          error.message,
+          /Cannot submit job: argument 1 cannot be read \(RangeError: no read at all\)/,
+        );
+        assert.equal(error.cause, thrown);
+        return true;
+      });
+      assert.throws(() => pool.map("inc", [1, value as never]), /item 1 cannot be read/);
+    }
     assert.equal(pool.pending, 0);
   });
 
