@@ -184,6 +184,12 @@ export class Job {
    * priority.
    */
   front = false;
+  /**
+   * In the pool's queue (`JobQueue`). Cleared when it is taken or taken out;
+   * one taken out of the middle of its band may wait there, so marked, until
+   * it reaches the band's front.
+   */
+  queued = false;
 
   constructor(init: JobInit) {
     this.id = init.id;

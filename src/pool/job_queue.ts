@@ -10,10 +10,51 @@ import { Mode } from "../protocol/messages.ts";
 import type { Job, QueuedJob } from "./job.ts";
 import type { JobsDeque } from "./types.ts";
 
-/** Queued jobs, in the order they will be sent. */
+/** The entries of one priority (or those queued at the front), in order. */
+interface Band {
+  readonly priority: number;
+  readonly entries: Deque<Job>;
+  /** Entries taken out but still in `entries` (marked, see `Job.queued`). */
+  dead: number;
+}
+
+/**
+ * The queue holds more live entries than this before `removeId` gets an
+ * index by id: below it a scan is as quick, and a round trip's one entry
+ * pays nothing for an index.
+ */
+const INDEX_FROM = 32;
+/** A band is rebuilt without its marked entries once it holds this many, and they are half of it. */
+const COMPACT_FROM = 64;
+
+/**
+ * Queued jobs, in the order they will be sent: the entries queued at the
+ * front (`first`, or sent back after their worker left), then one band per
+ * priority, highest first, each in order of arrival. Queueing is a push at
+ * either end of a band, whatever the queue holds.
+ *
+ * An entry taken out of the middle of a band (an aborted `exec`, a
+ * `cancel(id)`, a stream left) is marked and left there until it reaches
+ * the band's front, so taking it out is O(1): `remove` reads the mark, and
+ * `removeId` finds one-job entries by id once the queue is long. (Cutting a
+ * job out of the middle of a `map` entry still looks for the entry's place
+ * in its band.)
+ */
 export class JobQueue {
-  /** The entries; a `map` call is one entry until it is sliced. */
-  readonly entries: Deque<Job> = new Deque();
+  /** Entries queued at the front; jobs queued later without `first` stay behind them. */
+  readonly #front: Band = { priority: Infinity, entries: new Deque(), dead: 0 };
+  /** The other bands, highest priority first; the band of priority 0 stays, others go once empty. */
+  readonly #bands: Band[] = [];
+  /** The band of priority 0: every plain submit's. */
+  readonly #zero: Band = { priority: 0, entries: new Deque(), dead: 0 };
+  /** Live (not marked) entries. */
+  #live = 0;
+  /**
+   * With more than `INDEX_FROM` live entries: one-job entries by id, and the
+   * entries of several jobs (`removeId` looks through these). `null` below.
+   */
+  #single: Map<number, Job> | null = null;
+  #several: Set<Job> | null = null;
   /** Queued jobs, each `map` item counted. */
   items = 0;
   /**
@@ -35,14 +76,38 @@ export class JobQueue {
    */
   #openLimit = 0;
 
+  constructor() {
+    this.#bands.push(this.#zero);
+  }
+
   /** Whether nothing is queued. */
   get empty(): boolean {
-    return this.entries.length === 0;
+    return this.#live === 0;
   }
 
   /** The next entry to send. */
   front(): Job | undefined {
-    return this.entries.at(0);
+    if (this.#front.entries.length !== 0) return this.#front.entries.at(0);
+    for (const band of this.#bands) if (band.entries.length !== 0) return band.entries.at(0);
+    return undefined;
+  }
+
+  /** The queued entries, front first. */
+  *inOrder(): IterableIterator<Job> {
+    for (const band of [this.#front, ...this.#bands]) {
+      for (const job of band.entries) if (job.queued) yield job;
+    }
+  }
+
+  /** The queued entries, back first. */
+  *inReverse(): IterableIterator<Job> {
+    for (const band of [...this.#bands].reverse().concat(this.#front)) {
+      const { entries } = band;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const job = entries.at(i)!;
+        if (job.queued) yield job;
+      }
+    }
   }
 
   /** The open entry (see `#open`), if any. */
@@ -92,6 +157,7 @@ export class JobQueue {
   }
 
   #append(open: Job, arg: unknown): void {
+    if (open.count === 1 && this.#single !== null) this.#indexAsSeveral(open);
     (open.args as unknown[]).push(arg);
     open.count++;
     if (typeof arg !== "number") open.numeric = false;
@@ -120,38 +186,39 @@ export class JobQueue {
 
   /**
    * Queues `job` at the very front with `first`; else after every entry of
-   * its priority or higher, and after every entry queued at the front. The
-   * entries queued at the front come first, then those added without
-   * `first`, in order of priority; so the back entry has the lowest, and a
-   * job of priority 0 behind entries of priority 0 or more (every plain
-   * submit) is one push.
+   * its priority or higher, and after every entry queued at the front: at
+   * the back of its band.
    */
   add(job: Job, first: boolean): void {
     this.#open = null;
-    const entries = this.entries;
+    job.queued = true;
     if (first) {
       job.front = true;
-      entries.unshift(job);
-    } else if (job.priority === 0 && !((entries.at(-1)?.priority ?? 0) < 0)) entries.push(job);
-    else {
-      let at = entries.length;
-      while (at > 0) {
-        const before = entries.at(at - 1)!;
-        if (before.front || before.priority >= job.priority) break;
-        at--;
-      }
-      entries.insert(at, job);
+      this.#front.entries.unshift(job);
+    } else {
+      (job.priority === 0 ? this.#zero : this.#bandOf(job.priority, true)!).entries.push(job);
     }
     this.items += job.count;
+    if (++this.#live > INDEX_FROM) {
+      if (this.#single === null) this.#buildIndex();
+      else this.#index(job);
+    }
   }
 
   /** Takes at most `limit` jobs off the front: the whole entry, or a slice of a `map`. */
   take(limit: number): Job {
     this.#open = null;
-    const front = this.entries.at(0)!;
-    const job = front.count > limit ? front.take(limit) : this.entries.shift()!;
-    this.items -= job.count;
-    return job;
+    const band = this.#headBand()!;
+    const front = band.entries.at(0)!;
+    if (front.count > limit) {
+      const slice = front.take(limit);
+      this.items -= slice.count;
+      return slice;
+    }
+    band.entries.shift();
+    this.#gone(front);
+    this.#dropMarked(band);
+    return front;
   }
 
   /** Puts entries back at the front, in their order (they were sent but never started). */
@@ -165,18 +232,12 @@ export class JobQueue {
     }
   }
 
-  /** Takes `job` out; returns whether it was queued. */
+  /** Takes `job` out; returns whether it was queued. O(1). */
   remove(job: Job): boolean {
     this.#open = null;
-    const entries = this.entries;
-    for (let i = 0; i < entries.length; i++) {
-      if (entries.at(i) === job) {
-        entries.removeAt(i);
-        this.items -= job.count;
-        return true;
-      }
-    }
-    return false;
+    if (!job.queued) return false;
+    this.#takeOut(job);
+    return true;
   }
 
   /**
@@ -188,17 +249,27 @@ export class JobQueue {
    */
   removeId(id: number): Job | undefined {
     this.#open = null;
-    const entries = this.entries;
-    for (let i = 0; i < entries.length; i++) {
-      const job = entries.at(i)!;
+    const alone = this.#single?.get(id);
+    if (alone !== undefined) {
+      this.#takeOut(alone);
+      return alone;
+    }
+    for (const job of this.#several ?? this.inOrder()) {
       const k = id - job.id;
-      if (k < 0 || k >= job.count) continue;
-      if (job.count === 1) entries.removeAt(i);
-      else if (k === 0) job.take(1);
+      if (k < 0 || k >= job.count || !job.queued) continue;
+      if (job.count === 1) return this.#takeOut(job), job;
+      if (k === 0) job.take(1);
       else if (k === job.count - 1) job.count--;
       else {
-        entries.insert(i, job.take(k));
+        const before = job.take(k);
         job.take(1);
+        before.queued = true;
+        const { entries } = this.#bandHolding(job);
+        let at = 0;
+        while (entries.at(at) !== job) at++;
+        entries.insert(at, before);
+        this.#live++;
+        if (this.#single !== null) this.#index(before);
       }
       this.items--;
       return job;
@@ -209,10 +280,107 @@ export class JobQueue {
   /** Empties the queue and returns what it held. */
   drain(): Job[] {
     this.#open = null;
-    const jobs = [...this.entries];
-    this.entries.clear();
+    const jobs = [...this.inOrder()];
+    for (const job of jobs) job.queued = false;
+    for (const band of [this.#front, ...this.#bands]) {
+      band.entries.clear();
+      band.dead = 0;
+    }
+    this.#bands.length = 0;
+    this.#bands.push(this.#zero);
+    this.#live = 0;
+    this.#single = this.#several = null;
     this.items = 0;
     return jobs;
+  }
+
+  /** The first band holding an entry. */
+  #headBand(): Band | undefined {
+    if (this.#front.entries.length !== 0) return this.#front;
+    for (const band of this.#bands) if (band.entries.length !== 0) return band;
+    return undefined;
+  }
+
+  /** The band of `priority` (made, in its place, with `make`). */
+  #bandOf(priority: number, make: boolean): Band | undefined {
+    const bands = this.#bands;
+    let low = 0;
+    let high = bands.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (bands[mid]!.priority > priority) low = mid + 1;
+      else high = mid;
+    }
+    if (bands[low]?.priority === priority) return bands[low];
+    if (!make) return undefined;
+    const band: Band = { priority, entries: new Deque(), dead: 0 };
+    bands.splice(low, 0, band);
+    return band;
+  }
+
+  /** The band `job`, queued, is in. */
+  #bandHolding(job: Job): Band {
+    return job.front ? this.#front : this.#bandOf(job.priority, false)!;
+  }
+
+  /** `job`, queued, leaves the queue: dropped from its band's front at once, else marked there. */
+  #takeOut(job: Job): void {
+    const band = this.#bandHolding(job);
+    this.#gone(job);
+    const { entries } = band;
+    if (entries.at(0) === job) {
+      entries.shift();
+      this.#dropMarked(band);
+    } else if (entries.at(-1) === job) {
+      // The back (`pool.jobs.pop()`): marked ones before it go too.
+      entries.pop();
+      while (band.dead !== 0 && !entries.at(-1)!.queued) {
+        entries.pop();
+        band.dead--;
+      }
+    } else if (++band.dead >= COMPACT_FROM && band.dead * 2 >= entries.length) {
+      const kept = [...entries].filter((entry) => entry.queued);
+      entries.clear();
+      for (const entry of kept) entries.push(entry);
+      band.dead = 0;
+    }
+  }
+
+  /** `job` is no longer queued: counts and index. */
+  #gone(job: Job): void {
+    job.queued = false;
+    this.items -= job.count;
+    if (--this.#live === 0) this.#single = this.#several = null;
+    else if (this.#several !== null && !this.#several.delete(job)) this.#single!.delete(job.id);
+  }
+
+  /** Drops the marked entries at `band`'s front; an emptied band other than 0's goes. */
+  #dropMarked(band: Band): void {
+    const { entries } = band;
+    while (band.dead !== 0 && entries.length !== 0 && !entries.at(0)!.queued) {
+      entries.shift();
+      band.dead--;
+    }
+    if (entries.length === 0 && band !== this.#front && band !== this.#zero) {
+      this.#bands.splice(this.#bands.indexOf(band), 1);
+    }
+  }
+
+  #buildIndex(): void {
+    this.#single = new Map();
+    this.#several = new Set();
+    for (const job of this.inOrder()) this.#index(job);
+  }
+
+  #index(job: Job): void {
+    if (job.count === 1 && job !== this.#open) this.#single!.set(job.id, job);
+    else this.#several!.add(job);
+  }
+
+  /** The open entry, indexed alone, takes its second job. */
+  #indexAsSeveral(job: Job): void {
+    if (this.#single!.get(job.id) === job) this.#single!.delete(job.id);
+    this.#several!.add(job);
   }
 }
 
@@ -244,13 +412,24 @@ export class JobsView implements JobsDeque<QueuedJob> {
 
   /**
    * The job at `index` from the front (negative: from the back); a fraction
-   * is truncated and `NaN` read as 0, as `Array.prototype.at` does. O(entries).
+   * is truncated and `NaN` read as 0, as `Array.prototype.at` does. O(entries
+   * between it and the nearer end): `at(0)` and `at(-1)` are quick.
    */
   at(index: number): QueuedJob | undefined {
     index = Math.trunc(index) || 0;
     if (index < 0) index += this.length;
     if (!(index >= 0 && index < this.length)) return undefined;
-    for (const entry of this.#queue.entries) {
+    const fromBack = this.length - 1 - index;
+    if (fromBack < index) {
+      // pop(): from the back, so the last job costs no walk over the queue.
+      let back = fromBack;
+      for (const entry of this.#queue.inReverse()) {
+        if (back < entry.count) return view(entry, entry.count - 1 - back);
+        back -= entry.count;
+      }
+      return undefined;
+    }
+    for (const entry of this.#queue.inOrder()) {
       if (index < entry.count) return view(entry, index);
       index -= entry.count;
     }
@@ -259,7 +438,7 @@ export class JobsView implements JobsDeque<QueuedJob> {
 
   /** Iterates the queued jobs from the front. */
   *[Symbol.iterator](): IterableIterator<QueuedJob> {
-    for (const entry of this.#queue.entries) {
+    for (const entry of this.#queue.inOrder()) {
       for (let k = 0; k < entry.count; k++) yield view(entry, k);
     }
   }

@@ -1408,7 +1408,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     // One step for callbacks: a job a cancelledCallback delays is not one of the timers cancelled.
     this.#loop.asOne(() => {
       if (jobId === null) matched = this.#loop.cancelAll(cancellation) > 0;
-      else if (jobId !== false) matched = this.#loop.cancelOne(jobId, cancellation());
+      else if (jobId !== false) matched = this.#loop.cancelOne(jobId, cancellation);
       if (timers && this.#scheduler.cancelAll() > 0) matched = true;
     });
     return matched;

@@ -15,6 +15,7 @@ import {
 import type { WorkerSlot } from "../../src/pool/worker_slot.ts";
 import { StoppedRing, Yields } from "../../src/pool/stopped_ring.ts";
 import { callJob, type Job, mapJob, PLAIN, TO_DONE } from "../../src/pool/job.ts";
+import { seededRandom } from "../_util.ts";
 import { JobQueue } from "../../src/pool/job_queue.ts";
 import { TaskRegistry } from "../../src/pool/task_registry.ts";
 import { task } from "../../src/task.ts";
@@ -144,6 +145,120 @@ describe("JobQueue", () => {
     // back that worker's batch of the same number instead, and the job's answer went to
     // another job (found by a hostile probe).
     assert.equal(job.claim, -1);
+  });
+});
+
+describe("JobQueue against a model", () => {
+  /** An entry of the model: its ids in order, and its place (front: by `-seq`; else by priority, then arrival). */
+  interface Entry {
+    ids: number[];
+    front: boolean;
+    priority: number;
+    seq: number;
+  }
+  function order(a: Entry, b: Entry): number {
+    if (a.front !== b.front) return a.front ? -1 : 1;
+    if (a.front) return b.seq - a.seq || a.ids[0]! - b.ids[0]!;
+    return b.priority - a.priority || a.seq - b.seq || a.ids[0]! - b.ids[0]!;
+  }
+
+  it("JobQueue keeps the order of a sorted list through random adds, takes, removals and requeues", () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const random = seededRandom(seed);
+      const queue = new JobQueue();
+      let model: Entry[] = [];
+      const jobs = new Map<number, Job>(); // by first id at creation, for remove(job)
+      let nextId = 1;
+      let seq = 0;
+      const view = () =>
+        [...queue.inOrder()].map((job) => Array.from({ length: job.count }, (_, i) => job.id + i));
+      const expected = () => model.sort(order).map((entry) => entry.ids);
+      for (let step = 0; step < 1500; step++) {
+        const roll = random();
+        const what = `seed ${seed}, step ${step}`;
+        if (roll < 0.4) {
+          const count = random() < 0.7 ? 1 : 1 + Math.floor(random() * 6);
+          const priority = [0, 0, 0, 1, -1, 5][Math.floor(random() * 6)]!;
+          const first = random() < 0.1;
+          const id = nextId;
+          nextId += count;
+          const job = count === 1
+            ? callJob(id, 0, [id], TO_DONE, null, { exclusive: false, timeout: 0, priority })
+            : mapJob(id, 0, Array.from({ length: count }, (_, i) => i), count, TO_DONE, {
+              exclusive: false,
+              timeout: 0,
+              priority,
+            });
+          jobs.set(id, job);
+          queue.add(job, first);
+          model.push({
+            ids: Array.from({ length: count }, (_, i) => id + i),
+            front: first,
+            priority: first ? 0 : priority,
+            seq: seq++,
+          });
+        } else if (roll < 0.6 && model.length !== 0) {
+          const limit = 1 + Math.floor(random() * 4);
+          const taken = queue.take(limit);
+          const head = expected()[0]!;
+          const entry = model.sort(order)[0]!;
+          const ids = head.slice(0, limit);
+          entry.ids.splice(0, ids.length);
+          if (entry.ids.length === 0) model.shift();
+          assert.deepEqual(Array.from({ length: taken.count }, (_, i) => taken.id + i), ids, what);
+          if (random() < 0.2) {
+            // Sent back: it goes to the front again.
+            queue.requeue([taken]);
+            model.push({ ids, front: true, priority: 0, seq: seq++ });
+          }
+        } else if (roll < 0.85) {
+          const id = 1 + Math.floor(random() * (nextId - 1));
+          const holder = model.find((entry) => entry.ids.includes(id));
+          const found = queue.removeId(id);
+          assert.equal(found !== undefined, holder !== undefined, `${what}: removeId(${id})`);
+          if (holder !== undefined) {
+            const at = holder.ids.indexOf(id);
+            const after = holder.ids.splice(at);
+            after.shift();
+            if (after.length !== 0) model.push({ ...holder, ids: after });
+            if (holder.ids.length === 0) model.splice(model.indexOf(holder), 1);
+          }
+        } else {
+          const id = 1 + Math.floor(random() * (nextId - 1));
+          const job = jobs.get(id);
+          if (job === undefined || job.count !== 1 || job.id !== id) continue; // still that one job
+          const holder = model.find((entry) => entry.ids.length === 1 && entry.ids[0] === id);
+          // A one-job entry is the object the queue holds, also sent back.
+          if (holder === undefined) continue;
+          assert.equal(queue.remove(job), true, `${what}: remove(${id})`);
+          assert.equal(queue.remove(job), false, `${what}: remove(${id}) twice`);
+          model.splice(model.indexOf(holder), 1);
+        }
+        assert.deepEqual(view(), expected(), what);
+        assert.equal(queue.items, model.reduce((n, entry) => n + entry.ids.length, 0), what);
+        assert.equal(queue.empty, model.length === 0, what);
+        assert.equal(queue.front()?.id, expected()[0]?.[0], what);
+      }
+      assert.deepEqual(ids(queue.drain()), expected().flat());
+      assert.equal(queue.items, 0);
+    }
+  });
+});
+
+describe("JobQueue removals", () => {
+  it("JobQueue.remove() of jobs behind the front keeps the order once many are marked and the band is rebuilt", () => {
+    const queue = new JobQueue();
+    const jobs = Array.from({ length: 200 }, (_, i) => single(i + 1));
+    for (const job of jobs) queue.add(job, false);
+    // Jobs 2 … 151 leave from behind job 1: marked in place, then the band is rebuilt without them.
+    for (const job of jobs.slice(1, 151)) assert.equal(queue.remove(job), true);
+    assert.equal(queue.items, 50);
+    assert.equal(queue.removeId(2), undefined);
+    assert.equal(queue.removeId(152)?.id, 152);
+    assert.equal(queue.take(1).id, 1);
+    assert.equal(queue.front()?.id, 153);
+    assert.deepEqual(ids(queue.drain()), Array.from({ length: 48 }, (_, i) => i + 153));
+    assert.equal(queue.empty, true);
   });
 });
 
