@@ -166,7 +166,7 @@ describe("JobQueue against a model", () => {
     for (let seed = 1; seed <= 12; seed++) {
       const random = seededRandom(seed);
       const queue = new JobQueue();
-      let model: Entry[] = [];
+      const model: Entry[] = [];
       const jobs = new Map<number, Job>(); // by first id at creation, for remove(job)
       let nextId = 1;
       let seq = 0;
