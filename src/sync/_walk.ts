@@ -65,8 +65,14 @@ function kindOfOther(value: object): Kind {
   if (value instanceof Map) return MAP;
   if (value instanceof Set) return SET;
   if (value instanceof Error) return ERROR;
-  if (tagOf.call(value) !== "[object Object]") return OTHER;
-  return isMarkedShared(value) ? SHARED : PLAIN; // another copy's Semaphore or Lock, or not
+  try {
+    if (tagOf.call(value) !== "[object Object]") return OTHER;
+    return isMarkedShared(value) ? SHARED : PLAIN; // another copy's Semaphore or Lock, or not
+  } catch {
+    // A Proxy in its prototype chain threw at the read: sent as it is (a
+    // clone reads only its own fields), and the walk goes on beside it.
+    return OTHER;
+  }
 }
 
 /** Whether `value` carries the mark of a Semaphore or Lock (see `SHARED_MARK`). */

@@ -313,6 +313,22 @@ describe("wire", () => {
     assert.ok(back.sem instanceof Semaphore);
   });
 
+  it("toWire() finds a Semaphore beside an object whose prototype throws when read", () => {
+    // Reading a key its prototype lacks throws, as strict config objects do; a clone reads only own fields.
+    const strict = new Proxy({}, {
+      get(_, key) {
+        throw new Error(`no ${String(key)}`);
+      },
+    });
+    const odd = Object.assign(Object.create(strict), { n: 1 });
+    const sem = new Semaphore(2);
+    const back = fromWire(structuredClone(toWire([odd, sem]))) as [unknown, Semaphore];
+    assert.deepEqual(back[0], { n: 1 });
+    assert.ok(back[1] instanceof Semaphore);
+    assert.equal(back[1].tryAcquire(), true);
+    assert.equal(sem.value, 1);
+  });
+
   it("toWire() and fromWire() carry a Semaphore and a Lock through postMessage", async () => {
     using worker = opsWorker();
     const sem = new Semaphore(4);
