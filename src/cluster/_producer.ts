@@ -555,13 +555,15 @@ export class ChunkProducer {
   }
 
   /**
-   * Takes a given-up chunk out of Redis, or empties it of its items if a node
-   * took it (`taken`): that node finishes it for nobody, but if it dies, the
-   * node BullMQ hands it to runs nothing. `close()` waits for either while it
-   * is under way.
+   * Takes a given-up chunk out of Redis, or, if a node took it (also one
+   * this producer has not heard of yet: BullMQ keeps a locked chunk), empties
+   * it of its items: that node finishes it for nobody, retries none of it,
+   * and if it dies, the node BullMQ hands it to runs nothing. `close()` waits
+   * for either while it is under way.
    */
-  #withdraw(key: string, taken = false): void {
-    const removing = (taken ? this.#delivery.empty(key) : this.#delivery.remove(key))
+  #withdraw(key: string): void {
+    const removing = this.#delivery.remove(key)
+      .then((removed) => removed || this.#delivery.empty(key))
       .finally(() => this.#withdrawn.delete(removing));
     this.#withdrawn.add(removing);
   }
@@ -638,9 +640,8 @@ export class ChunkProducer {
   /** Ends every pending item with `reason()` (shutdown timeout, Redis gone too long). */
   abandon(reason: () => unknown): void {
     for (const chunk of [...this.#chunks.values()]) {
-      if (chunk.state === State.SENT) this.#withdraw(chunk.key);
-      else if (chunk.state === State.ADDING) this.#withdrawAfterAdd.add(chunk.key);
-      else this.#withdraw(chunk.key, true);
+      if (chunk.state === State.ADDING) this.#withdrawAfterAdd.add(chunk.key);
+      else this.#withdraw(chunk.key); // in Redis, or taken by a node
       this.#failChunk(chunk, reason());
     }
     this.#delivery.dropUnsent();

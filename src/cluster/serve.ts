@@ -7,8 +7,7 @@
  * @module
  */
 
-import { Worker } from "bullmq";
-import type { Job } from "bullmq";
+import { Job, Worker } from "bullmq";
 import { Pool } from "../pool/pool.ts";
 import { resolveMaxChildren } from "../pool/options.ts";
 import { describe } from "../_checks.ts";
@@ -234,9 +233,9 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
 
   const runner = new Runner(module, workers, isGenerator);
   const id = `${randomId()}-${workers}w`;
-  const worker = new Worker(
+  const worker: Worker = new Worker(
     queue,
-    (job: Job) => runChunk(job, runner, id),
+    (job: Job): Promise<ChunkResult> => runChunk(job, runner, id, worker),
     {
       connection: { ...redis },
       concurrency,
@@ -509,8 +508,27 @@ function written(values: unknown[]): number {
   }
 }
 
+/**
+ * Whether the producer gave chunk `job`'s items up while it ran here (a
+ * `shutdown(timeout)` empties a taken chunk in Redis): then its failed items
+ * are not retried, and not written back for a retry to run for nobody.
+ */
+async function givenUp(job: Job, worker: Worker): Promise<boolean> {
+  try {
+    const now = await Job.fromId(worker, job.id!);
+    return now !== undefined && Array.isArray(now.data?.items) && now.data.items.length === 0;
+  } catch {
+    return false; // Redis away: the retry's write fails too, and BullMQ retries as it can
+  }
+}
+
 /** Runs one chunk's items; BullMQ retries the failed ones while attempts remain. */
-async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkResult> {
+async function runChunk(
+  job: Job,
+  runner: Runner,
+  node: string,
+  worker: Worker,
+): Promise<ChunkResult> {
   const started = performance.now();
   const data = job.data as ChunkData;
   if (data?.v !== WIRE_VERSION || typeof data.task !== "string" || !Array.isArray(data.items)) {
@@ -585,7 +603,9 @@ async function runChunk(job: Job, runner: Runner, node: string): Promise<ChunkRe
   result.workers = runner.workers;
   result.ms = performance.now() - started;
   const attempts = job.opts.attempts ?? 1;
-  if (errors.length !== 0 && job.attemptsMade + 1 < attempts) {
+  if (
+    errors.length !== 0 && job.attemptsMade + 1 < attempts && !await givenUp(job, worker)
+  ) {
     // Keep what succeeded in the job, and let BullMQ retry the rest after its backoff.
     await job.updateData({ ...data, prior: result, left: errors.map(([i]) => i) });
     const [, first] = errors[0]!;

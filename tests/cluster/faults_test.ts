@@ -6,6 +6,9 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClusterPool, RedisUnavailableError, serve } from "../../src/cluster/mod.ts";
 import { WIRE_VERSION } from "../../src/cluster/_wire.ts";
@@ -97,6 +100,37 @@ async function chunkOnAwayNode(redis: Redis, queue: string, ms: number) {
 }
 
 describe("ClusterPool faults", () => {
+  it(
+    "ClusterPool: items a shutdown gave up while their node ran them are not retried when they fail",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("given-up-retry");
+      const dir = await mkdtemp(join(tmpdir(), "fastpool-given-up-"));
+      try {
+        const file = join(dir, "runs");
+        await writeFile(file, "");
+        await using watched = await watchQueue(redis, queue);
+        const pool = new ClusterPool<Tasks>({
+          connection: redis.url,
+          queue,
+          attempts: 10,
+          backoff: { type: "fixed", delay: 100 },
+        });
+        await using _node = await startNode(redis, queue);
+        const active = watched.next("active");
+        pool.submit("markThenFail", file, "run", 500);
+        await active;
+        assert.equal(await pool.shutdown(100), false); // given up while it runs
+        // Its node finishes it once, with its failure, instead of BullMQ retrying it 9 times.
+        assert.ok(await within(watched.nextCompleted(), 20_000), "the chunk did not complete");
+        assert.equal(await readFile(file, "utf8"), "run\n");
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
   it(
     "ClusterPool: items a shutdown gave up, in a chunk whose node then died, run on no node later",
     needsRedis(60_000),
