@@ -144,6 +144,8 @@ export class BatchSender {
     let alone: Job | null = null;
     const now = this.#clock.now();
     let task = queue.front()!.task;
+    /** The tasks of this batch the worker has not been sent: they go with it. */
+    let tasks: [number, TaskSpec][] | null = null;
     while (!queue.empty && items < room) {
       const front = queue.front()!;
       const exclusive = front.exclusive;
@@ -165,6 +167,10 @@ export class BatchSender {
         task = front.task;
       }
       const job = queue.take(exclusive || front.timeout > 0 || front.abortable ? 1 : room - items);
+      if (!slot.knows(job.task)) {
+        slot.learn(job.task);
+        (tasks ??= []).push([job.task, this.#tasks.specs[job.task]!]);
+      }
       this.#countWait(job, now);
       writeJob(data, transfer, job);
       job.slot = slot;
@@ -188,10 +194,6 @@ export class BatchSender {
     }
     // Its budget is judged once the batch went: refused, only what goes one by one counts.
     this.#sending(slot, items);
-    const taskBase = slot.knownTasks;
-    const specs = this.#tasks.specs;
-    const tasks = specs.length > taskBase ? specs.slice(taskBase) : null;
-    slot.knownTasks = specs.length;
     // A batch with no timer and nothing of the caller's moved may be taken
     // back until its worker starts it (the numbers it moves are copies). An
     // exclusive job (a signal's, a stream's) too: aborted or cancelled while
@@ -222,7 +224,7 @@ export class BatchSender {
     }
     if (claim < 0 || !stealable) retractable.length = 0; // a batch no idle worker may take follows them
     try {
-      slot.send({ type: "run", jobs: data, taskBase, tasks, claim }, transfer);
+      slot.send({ type: "run", jobs: data, tasks, claim }, transfer);
       slot.sentSinceAnswer++;
     } catch (error) {
       if (claim >= 0) {
@@ -230,7 +232,7 @@ export class BatchSender {
         releaseClaim(slot.status, claim); // never sent
         if (alone !== null) alone.claim = -1;
       }
-      this.#sendOneByOne(slot, firstEntry, taskBase, tasks, error);
+      this.#sendOneByOne(slot, firstEntry, tasks, error);
       return items; // what went is armed there: a map item goes as a new entry
     }
     this.#checkBudget(slot);
@@ -250,8 +252,7 @@ export class BatchSender {
   #sendOneByOne(
     slot: WorkerSlot,
     firstEntry: number,
-    taskBase: number,
-    tasks: TaskSpec[] | null,
+    tasks: [number, TaskSpec][] | null,
     batchError: unknown,
   ): void {
     const unsent: Job[] = [];
@@ -281,7 +282,7 @@ export class BatchSender {
         slot.sentItems += job.count;
         try {
           slot.send(
-            { type: "run", jobs: data, taskBase, tasks: pendingTasks, claim: -1 },
+            { type: "run", jobs: data, tasks: pendingTasks, claim: -1 },
             transfer,
           );
           pendingTasks = null;
@@ -302,7 +303,12 @@ export class BatchSender {
         }
       }
     }
-    if (pendingTasks && !slot.dead) slot.knownTasks = taskBase; // nothing went: the worker still lacks them
+    // Nothing went: the worker still lacks them.
+    if (pendingTasks && !slot.dead) {
+      for (const [index] of pendingTasks) {
+        slot.learn(index, false);
+      }
+    }
     if (!slot.dead) this.#checkBudget(slot);
     if (slot.inflightItems === 0 && !slot.dead) this.#workers.idle(slot);
     this.#changed();

@@ -58,6 +58,6 @@ export class LaneTrips {
 
 /** Whether `slot` may take a lane job of task `task` now: idle, ready, knowing the task, listening. */
 function takesLaneJob(slot: WorkerSlot, task: number): boolean {
-  return slot.inflightItems === 0 && slot.ready && slot.usable && task < slot.knownTasks &&
+  return slot.inflightItems === 0 && slot.ready && slot.usable && slot.knows(task) &&
     slot.lane!.listening;
 }

@@ -96,7 +96,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     this.#options = resolveOptions(options);
     this.#clock = options.clock ?? systemClock;
     this.#tasks = new TaskRegistry(this.#options.module !== null);
-    this.#stats = new StatsRecorder(this.#clock.now());
+    this.#stats = new StatsRecorder(this.#clock.now(), this.#tasks.names);
     this.#results = new Results(this.#options, this.#stats);
     this.#scheduler = new Scheduler(this.#clock);
     const workerUrl = this.#options.workerUrl ?? defaultWorkerUrl();
@@ -1119,7 +1119,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       busy: this.busy,
       maxChildren: this.#loop.workers.maxChildren,
     };
-    return this.#stats.read(this.#clock.now(), live, this.#tasks.names, options.reset === true);
+    return this.#stats.read(this.#clock.now(), live, options.reset === true);
   }
 
   /**

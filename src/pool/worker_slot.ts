@@ -102,8 +102,8 @@ export class WorkerSlot {
   readonly retractable: ClaimedBatch[] = [];
   /** Claimable batches sent so far: the next one's claim word follows from it. */
   claims = 0;
-  /** How many of the pool's task specs this worker has received. */
-  knownTasks = 0;
+  /** The pool's tasks this worker has been sent, by index: 1 if sent (see `knows`). */
+  #known = new Uint8Array(16);
   /** The worker answered `ready`. */
   ready = false;
   /**
@@ -396,6 +396,21 @@ export class WorkerSlot {
       if (id !== 0) running.add(id);
     }
     return running;
+  }
+
+  /** Whether this worker has been sent task `index`. */
+  knows(index: number): boolean {
+    return this.#known[index] === 1;
+  }
+
+  /** Task `index` is sent to this worker (`true`), or was not after all (`false`). */
+  learn(index: number, sent = true): void {
+    if (index >= this.#known.length) {
+      const grown = new Uint8Array(Math.max(index + 1, this.#known.length * 2));
+      grown.set(this.#known);
+      this.#known = grown;
+    }
+    this.#known[index] = sent ? 1 : 0;
   }
 
   /** Whether the slot can take work at all. */

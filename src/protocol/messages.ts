@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 12;
+export const PROTOCOL_VERSION = 13;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -62,8 +62,12 @@ export type ToWorker =
   | {
     type: "run";
     jobs: unknown[];
-    taskBase: number;
-    tasks: TaskSpec[] | null;
+    /**
+     * The tasks of this batch the worker has not been sent yet, by index:
+     * a worker learns only the tasks it runs (a pool that has seen 40,000
+     * inline sources sends a fresh worker none of those it does not run).
+     */
+    tasks: [index: number, spec: TaskSpec][] | null;
     /**
      * The status word through which the worker claims this batch before it
      * starts it (`claims.ts`), so an idle worker may be given it instead; -1:

@@ -485,7 +485,7 @@ async function drain(): Promise<void> {
     let lone = false;
     for (;;) {
       for (let msg = inbox.shift(); msg !== undefined; msg = inbox.shift()) {
-        if (msg.tasks) define(msg.taskBase, msg.tasks);
+        if (msg.tasks) define(msg.tasks);
         // Before the claim: while a module loads, an idle worker may take the batch.
         if (someUnloaded()) await loadTasksOf(msg.jobs);
         if (!claim(status, msg.claim)) continue; // the pool gave it to an idle worker
@@ -522,6 +522,9 @@ function runLaneJob(entry: unknown[]): Promise<void> | undefined {
   startJob();
   const index = entry[1] as number;
   // Its module loads as part of the job (its clock runs): a lone job cannot wait unstarted.
+  // Rare: a worker is sent a task with a job of it and imports its module
+  // before it listens on the lane again; only a batch sent one job at a time
+  // (one postMessage refused) may carry a task whose job comes later.
   if (someUnloaded() && isUnloaded(index)) {
     return loadThenCall(entry, index);
   }

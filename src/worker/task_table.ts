@@ -32,15 +32,14 @@ export function limitImports(ms: number): void {
   importLimit = ms;
 }
 
-/** Adds the tasks of a `run` message, from index `base` on; exports wait for `load`. */
-export function define(base: number, specs: TaskSpec[]): void {
-  for (let i = 0; i < specs.length; i++) {
-    const spec = specs[i]!;
-    if (spec.kind === "source") tasks[base + i] = compileTask(spec.source, spec.sloppy === true);
-    else if (spec.kind === "failed") tasks[base + i] = compileTask.failing(new Error(spec.message));
+/** Adds the tasks of a `run` message at their indices; exports wait for `load`. */
+export function define(specs: [index: number, spec: TaskSpec][]): void {
+  for (const [index, spec] of specs) {
+    if (spec.kind === "source") tasks[index] = compileTask(spec.source, spec.sloppy === true);
+    else if (spec.kind === "failed") tasks[index] = compileTask.failing(new Error(spec.message));
     else {
-      tasks[base + i] = NOT_LOADED;
-      unloaded.set(base + i, spec);
+      tasks[index] = NOT_LOADED;
+      unloaded.set(index, spec);
     }
   }
 }

@@ -18,7 +18,6 @@ import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { TaskTimeoutError, WorkerCrashedError } from "../../src/errors.ts";
 import { LANE_MAX_STRING } from "../../src/protocol/lane.ts";
-import { task } from "../../src/task.ts";
 import type * as Tasks from "../fixtures/lane_tasks.ts";
 import { fixture, within } from "../_util.ts";
 
@@ -291,36 +290,5 @@ describe("Pool shared lane", () => {
     const { jobs, workers } = pool.stats();
     assert.equal(workers.crashed, 0, "the task honoured its signal: no worker was replaced");
     assert.equal(jobs.submitted, jobs.done + jobs.failed + jobs.cancelled);
-  });
-
-  it("Pool never runs a lane job aborted while its worker imports the job's task() module", async () => {
-    // The worker is kept through the abort (a long grace): only the skip keeps the task from running.
-    await using pool = new Pool({ maxChildren: 1, abortGrace: 60_000 });
-    const slow = fixture("slow_import_counts.ts");
-    const exits: string[] = [];
-    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
-    for (let i = 0; i < TRIES; i++) {
-      // Quick once loaded: the pool's estimate of its time lets it take the
-      // lane (a run descheduled on a loaded machine raises it; these bring it down).
-      await untilOnLane(pool, () => pool.run(task(slow, "counted")), 3, i === 0 ? 20 : 0);
-      await pool.recycle(); // a worker that has not imported the module
-      // Warm, idle and listening: a trip that came back on the lane says both
-      // threads keep pace now (on a loaded machine the worker's window after
-      // an answer that came as a message is often gone by the next send).
-      await untilOnLane(pool, () => pool.run(same, 0), 1, 5);
-      exits.length = 0;
-      const before = pool.stats().jobs.sharedLane;
-      const controller = new AbortController();
-      const reason = new Error("stop");
-      const job = pool.exec(task(slow, "counted"), [], { signal: controller.signal });
-      while (pool.jobs.length !== 0) await Promise.resolve(); // sent: on the lane or in a batch
-      controller.abort(reason); // the module takes 300 ms to import: the job has not begun
-      assert.equal(await job.catch((e) => e), reason);
-      if (pool.stats().jobs.sharedLane === before) continue; // it went as a message: again
-      assert.equal(await pool.run(task(slow, "callsSoFar")), 0, "the aborted job never ran");
-      assert.deepEqual(exits, [], "the worker was kept");
-      return;
-    }
-    assert.fail(`no job took the shared lane in ${TRIES} tries`);
   });
 });

@@ -285,6 +285,29 @@ describe("Pool tasks", () => {
     assert.equal(await pool.run(marked), true);
   });
 
+  it("a worker is sent only the tasks it runs: one started after 200 inline sources ran is sent one", async () => {
+    const specs = new Int32Array(new SharedArrayBuffer(4));
+    await using pool = new Pool({
+      maxChildren: 1,
+      workerUrl: fixture("counting_worker_entry.ts"),
+      workerData: { specs },
+    });
+    const sources = Array.from(
+      { length: 200 },
+      (_, i) => new Function("x", `return x + ${i};`) as (x: number) => number,
+    );
+    assert.deepEqual(
+      await Promise.all(sources.map((f) => pool.run(f, 1))),
+      sources.map((_, i) => i + 1),
+    );
+    assert.equal(Atomics.load(specs, 0), 200);
+    await pool.recycle();
+    assert.equal(await pool.run(sources[7]!, 1), 8);
+    assert.equal(Atomics.load(specs, 0), 201, "the new worker was sent the one task it runs");
+    assert.equal(await pool.run(sources[7]!, 2), 9);
+    assert.equal(Atomics.load(specs, 0), 201, "and not again");
+  });
+
   it("task() refuses a relative URL and an empty export name", () => {
     assert.throws(() => task("./tasks.ts", "x"), {
       name: "TypeError",

@@ -17,6 +17,7 @@ import { StoppedRing, Yields } from "../../src/pool/stopped_ring.ts";
 import { callJob, type Job, mapJob, PLAIN, TO_DONE } from "../../src/pool/job.ts";
 import { seededRandom } from "../_util.ts";
 import { JobQueue } from "../../src/pool/job_queue.ts";
+import { StatsRecorder } from "../../src/pool/stats.ts";
 import { TaskRegistry } from "../../src/pool/task_registry.ts";
 import { task } from "../../src/task.ts";
 import { claimWord, offerClaim } from "../../src/protocol/claims.ts";
@@ -242,6 +243,23 @@ describe("JobQueue against a model", () => {
       assert.deepEqual(ids(queue.drain()), expected().flat());
       assert.equal(queue.items, 0);
     }
+  });
+});
+
+describe("StatsRecorder", () => {
+  it("StatsRecorder keeps one pair of histograms per task name, however many tasks share it", () => {
+    const names = ["(inline)", "(inline)", "fib"];
+    const stats = new StatsRecorder(0, names);
+    stats.ran(0, 1, 1);
+    stats.ran(1, 3, 1);
+    stats.waited(2, 2, 4);
+    names.push("(inline)"); // a task registered later
+    stats.ran(3, 5, 1);
+    assert.equal(stats.task(0), stats.task(1));
+    assert.equal(stats.task(3), stats.task(0));
+    assert.equal(stats.byName.size, 2);
+    assert.equal(stats.task(0).runTime.summary().count, 3);
+    assert.equal(stats.task(2).waitTime.summary().count, 4);
   });
 });
 

@@ -57,14 +57,16 @@ describe("a worker the pool ended", () => {
       worker.postMessage({
         type: "run",
         jobs,
-        taskBase: 0,
         tasks: [
-          {
+          [0, {
             kind: "source",
             source:
               "(m) => { Atomics.store(m, 0, 1); Atomics.notify(m, 0); Atomics.wait(m, 1, 0); Atomics.store(m, 3, 1); Atomics.notify(m, 3); }",
-          },
-          { kind: "source", source: "(m) => { Atomics.store(m, 2, 1); Atomics.notify(m, 2); }" },
+          }],
+          [1, {
+            kind: "source",
+            source: "(m) => { Atomics.store(m, 2, 1); Atomics.notify(m, 2); }",
+          }],
         ],
         claim: -1,
       });
