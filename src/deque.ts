@@ -15,6 +15,20 @@
 import { checkInteger, invalid } from "./_checks.ts";
 
 const MIN_CAPACITY = 16;
+/**
+ * A ring of at least this capacity shrinks to a quarter once an eighth of it
+ * or less is used: a queue that once held a million jobs does not keep 8 MB
+ * of slots for the pool's life. (Smaller rings never shrink: a few KB.)
+ */
+const SHRINK_FROM = 4096;
+
+/** Reads a deque's ring capacity (see {@linkcode ringCapacity}); set in the class's static block. */
+let capacityOf: (deque: Deque<unknown>) => number;
+
+/** How many slots `deque`'s ring holds, used or not. Internal, for tests: not exported by `mod.ts`. */
+export function ringCapacity(deque: Deque<unknown>): number {
+  return capacityOf(deque);
+}
 
 /** Reads a deque's `#front` (see {@linkcode frontIndex}); set in the class's static block. */
 let frontOf: (deque: Deque<unknown>) => number;
@@ -64,6 +78,7 @@ export class Deque<T> implements Iterable<T> {
 
   static {
     frontOf = (deque) => deque.#front;
+    capacityOf = (deque) => deque.#mask + 1;
   }
 
   /**
@@ -213,6 +228,7 @@ export class Deque<T> implements Iterable<T> {
     this.#head = (this.#head + 1) & this.#mask;
     this.#length--;
     this.#front++;
+    if (this.#mask >= SHRINK_FROM - 1) this.#shrinkIfSparse();
     return item;
   }
 
@@ -237,6 +253,7 @@ export class Deque<T> implements Iterable<T> {
     const index = (this.#head + this.#length) & this.#mask;
     const item = this.#items[index];
     this.#items[index] = undefined;
+    if (this.#mask >= SHRINK_FROM - 1) this.#shrinkIfSparse();
     return item;
   }
 
@@ -312,6 +329,7 @@ export class Deque<T> implements Iterable<T> {
     }
     this.#front++;
     this.#length--;
+    if (this.#mask >= SHRINK_FROM - 1) this.#shrinkIfSparse();
     return item;
   }
 
@@ -431,8 +449,16 @@ export class Deque<T> implements Iterable<T> {
   }
 
   #grow(): void {
+    this.#resize(this.#items.length * 2);
+  }
+
+  #shrinkIfSparse(): void {
+    if (this.#length <= (this.#mask + 1) >>> 3) this.#resize((this.#mask + 1) >>> 2);
+  }
+
+  /** Moves the elements, front first, into a ring of `capacity` (a power of two). */
+  #resize(capacity: number): void {
     const old = this.#items;
-    const capacity = old.length * 2;
     const items = new Array<T | undefined>(capacity);
     for (let i = 0; i < this.#length; i++) {
       items[i] = old[(this.#head + i) & this.#mask];

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Deque, frontIndex } from "../src/deque.ts";
+import { Deque, frontIndex, ringCapacity } from "../src/deque.ts";
 
 describe("Deque", () => {
   it("new Deque() refuses items that are not iterable with a TypeError naming the argument", () => {
@@ -95,6 +95,24 @@ describe("Deque", () => {
     assert.deepEqual([...q], []);
     q.push("c");
     assert.deepEqual([...q], ["c"]);
+  });
+});
+
+describe("Deque memory", () => {
+  it("Deque gives back its ring's room once mostly empty, keeping order through shift, pop and removeAt", () => {
+    const queue = new Deque<number>();
+    for (let i = 0; i < 100_000; i++) queue.push(i);
+    const full = ringCapacity(queue);
+    assert.ok(full >= 100_000);
+    for (let i = 0; i < 99_000; i++) assert.equal(queue.shift(), i);
+    assert.ok(ringCapacity(queue) <= 8192, `capacity ${ringCapacity(queue)} for 1,000 elements`);
+    assert.equal(queue.pop(), 99_999);
+    assert.equal(queue.removeAt(0), 99_000);
+    assert.deepEqual([...queue], Array.from({ length: 998 }, (_, i) => 99_001 + i));
+    while (queue.length !== 0) queue.pop();
+    assert.ok(ringCapacity(queue) <= 4096, `capacity ${ringCapacity(queue)} when empty`);
+    queue.push(1);
+    assert.deepEqual([...queue], [1]);
   });
 });
 
