@@ -182,6 +182,16 @@ export async function tinySubmit(pool: FastPool, n: number): Promise<number> {
   return sumDone(pool);
 }
 
+/**
+ * {@linkcode tinySubmit} with the arrow written in the call, as the README
+ * writes it: a new function value each time, of one task (one source).
+ */
+export async function tinySubmitArrowInCall(pool: FastPool, n: number): Promise<number> {
+  for (let i = 0; i < n; i++) pool.submit((x: number) => x + 1, i);
+  await pool.wait();
+  return sumDone(pool);
+}
+
 /** Throughput, fastpool `map` over prebuilt items, then `wait()`, then `done` drained. */
 export async function tinyMap(pool: FastPool, items: number[]): Promise<number> {
   pool.map(add1Inline, items);

@@ -137,6 +137,15 @@ export class JobQueue {
   }
 
   /**
+   * The open entry, if it runs task `index` (another function value of the
+   * same source, such as an arrow written in the call) for `done`.
+   */
+  openForIndex(index: number, done: unknown): Job | null {
+    const open = this.#open;
+    return open !== null && open.task === index && this.#openDone === done ? open : null;
+  }
+
+  /**
    * The pool's fast path: adds a job of `task` to `done` with argument
    * `arg` to the open entry if it matches and is under its limit. Returns
    * whether it did.

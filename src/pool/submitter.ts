@@ -300,6 +300,12 @@ export class Submitter {
       this.checkOpen(); // its getters ran: one may have closed the pool
     }
     let open = queue.openFor(task, done);
+    let index = -1;
+    if (open === null) {
+      index = this.#tasks.indexOf(task); // throws for a bad task: before taking an id
+      // An arrow written in the call is a new value each time, of one task.
+      open = queue.openForIndex(index, done);
+    }
     let id: JobId;
     if (open !== null) {
       id = this.#nextId++;
@@ -309,7 +315,6 @@ export class Submitter {
       this.#loop.checkFull();
       if (queue.openDue) this.#loop.flushEarly();
     } else {
-      const index = this.#tasks.indexOf(task); // throws for a bad task: before taking an id
       id = this.#nextId++;
       const dest: Destination = done === RUNS
         ? { kind: Sink.PROMISES, deferreds: [deferred!] }

@@ -306,6 +306,19 @@ describe("JobQueue open entry", () => {
     }
   });
 
+  it("JobQueue.openForIndex() finds the open entry by its task index, for another value of that task", () => {
+    const queue = new JobQueue();
+    const open = mapped(1, 1); // task 0
+    queue.add(open, false);
+    queue.openWith(open, (x: number) => x, "done", Infinity);
+    assert.equal(queue.openFor((x: number) => x, "done"), null, "another function value");
+    assert.equal(queue.openForIndex(0, "done"), open);
+    assert.equal(queue.openForIndex(1, "done"), null);
+    assert.equal(queue.openForIndex(0, "elsewhere"), null);
+    queue.close();
+    assert.equal(queue.openForIndex(0, "done"), null);
+  });
+
   it("JobQueue.tryJoin() joins only the same task and destination, under the limit", () => {
     const queue = new JobQueue();
     const open = mapped(1, 1);
