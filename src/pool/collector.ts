@@ -34,9 +34,13 @@ export class Collector {
     this.#reject = reject;
   }
 
-  /** `count` more items were queued (before any of them can end). */
+  /** `count` more items were queued (before any of them can end), after those queued before. */
   add(count: number): void {
     this.#left += count;
+    // Their places, filled now: results land out of order (two workers), and
+    // an array written with holes stays slow to read (5× on Bun).
+    const values = this.values;
+    for (let i = 0; i < count; i++) values.push(undefined);
   }
 
   /** No more items will come: settle once the ones queued have ended. */
