@@ -208,10 +208,10 @@ export class JobQueue {
       (job.priority === 0 ? this.#zero : this.#bandOf(job.priority, true)!).entries.push(job);
     }
     this.items += job.count;
-    if (++this.#live > INDEX_FROM) {
-      if (this.#single === null) this.#buildIndex();
-      else this.#index(job);
-    }
+    this.#live++;
+    // Once made, the index holds every entry until the queue is empty.
+    if (this.#single !== null) this.#index(job);
+    else if (this.#live > INDEX_FROM) this.#buildIndex();
   }
 
   /** Takes at most `limit` jobs off the front: the whole entry, or a slice of a `map`. */

@@ -177,7 +177,11 @@ describe("JobQueue against a model", () => {
       for (let step = 0; step < 1500; step++) {
         const roll = random();
         const what = `seed ${seed}, step ${step}`;
-        if (roll < 0.4) {
+        // The queue grows for 300 steps, then shrinks for 300, and so on.
+        const [adding, taking, cutting] = Math.floor(step / 300) % 2 === 0
+          ? [0.5, 0.15, 0.25]
+          : [0.15, 0.5, 0.25];
+        if (roll < adding) {
           const count = random() < 0.7 ? 1 : 1 + Math.floor(random() * 6);
           const priority = [0, 0, 0, 1, -1, 5][Math.floor(random() * 6)]!;
           const first = random() < 0.1;
@@ -198,7 +202,7 @@ describe("JobQueue against a model", () => {
             priority: first ? 0 : priority,
             seq: seq++,
           });
-        } else if (roll < 0.6 && model.length !== 0) {
+        } else if (roll < adding + taking && model.length !== 0) {
           const limit = 1 + Math.floor(random() * 4);
           const taken = queue.take(limit);
           const head = expected()[0]!;
@@ -212,7 +216,7 @@ describe("JobQueue against a model", () => {
             queue.requeue([taken]);
             model.push({ ids, front: true, priority: 0, seq: seq++ });
           }
-        } else if (roll < 0.85) {
+        } else if (roll < adding + taking + cutting) {
           const id = 1 + Math.floor(random() * (nextId - 1));
           const holder = model.find((entry) => entry.ids.includes(id));
           const found = queue.removeId(id);
@@ -277,6 +281,22 @@ describe("JobQueue removals", () => {
     assert.equal(queue.front()?.id, 153);
     assert.deepEqual(ids(queue.drain()), Array.from({ length: 48 }, (_, i) => i + 153));
     assert.equal(queue.empty, true);
+  });
+});
+
+describe("JobQueue index by id", () => {
+  it("JobQueue.removeId() finds a job queued after the queue, once long, got short again", () => {
+    const queue = new JobQueue();
+    const jobs = Array.from({ length: 40 }, (_, i) => single(i + 1));
+    for (const job of jobs) queue.add(job, false); // past 32: indexed
+    for (const job of jobs.slice(0, 35)) queue.take(1);
+    assert.equal(queue.items, 5);
+    queue.add(single(100), false);
+    queue.add(mapped(101, 3), false);
+    assert.equal(queue.removeId(100)?.id, 100);
+    assert.ok(queue.removeId(102)); // cut from the middle of 101 … 103
+    assert.equal(queue.removeId(38)?.id, 38);
+    assert.deepEqual(ids(queue.drain()), [36, 37, 39, 40, 101, 103]);
   });
 });
 
