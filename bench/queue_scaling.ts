@@ -11,7 +11,8 @@
  * - `cancel(id)`: each of `n` queued jobs cancelled by id, in random order;
  * - `cancel(id) missing`: 1,000 cancels of ids no longer queued;
  * - `abort queued exec`: `n` queued `exec()`s aborted in random order;
- * - `jobs.pop()`: the queue emptied from the back.
+ * - `jobs.pop()`: the queue emptied from the back;
+ * - `delayed read`: 1,000 reads of `pool.delayed.length` with `n` delayed jobs.
  *
  *   deno run -A bench/queue_scaling.ts [small] [large]
  *   bun bench/queue_scaling.ts [small] [large]
@@ -79,6 +80,17 @@ const operations: Record<string, Operation> = {
     }
     const order = shuffled(controllers.map((_, i) => i));
     return { calls: n, run: () => order.forEach((i) => controllers[i]!.abort()) };
+  },
+  "delayed read": (pool, n) => {
+    for (let i = 0; i < n; i++) pool.submitLater(1e9, two, i, 0);
+    return {
+      calls: 1000,
+      run: () => {
+        for (let i = 0; i < 1000; i++) {
+          if (pool.delayed.length !== n) throw new Error("lost a timer");
+        }
+      },
+    };
   },
   "jobs.pop()": (pool, n) => {
     for (let i = 0; i < n; i++) pool.submit(two, i, 0);

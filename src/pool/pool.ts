@@ -982,7 +982,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
-   * Live delayed jobs (`submitLater`).
+   * Live delayed jobs (`submitLater`), in the order they were made: a frozen
+   * array, the same one until a delayed job is made, fires or is cancelled
+   * (so a read costs nothing, and the first read after a change a copy).
+   * Jobs due at the same moment each go to the front of the queue as they
+   * fire, in that order, so the one made last runs first, as `submitFirst`
+   * calls do.
    *
    * @example Usage
    * ```ts
@@ -1001,7 +1006,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
-   * Live scheduled jobs (`schedule`).
+   * Live scheduled jobs (`schedule`), in the order they were made: a frozen
+   * array, the same one until a scheduled job is made or cancelled.
    *
    * @example Usage
    * ```ts
@@ -1331,10 +1337,26 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     this.#submitter.close();
     this.#loop.queue.close(); // submits must not join it now
     this.#loop.workers.drain(); // workers start only for the jobs left
-    this.#scheduler.cancelAll();
+    // A custom clock's clearTimer may throw: the shutdown goes on, and fails with it at the end.
+    let clockFailure: { error: unknown } | undefined;
+    try {
+      this.#scheduler.cancelAll();
+    } catch (error) {
+      clockFailure = { error };
+    }
     if (options.soon) {
       this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
     }
+    const gone = await this.#workersGone(reopened, timeout);
+    if (clockFailure !== undefined) throw clockFailure.error;
+    return gone;
+  }
+
+  /**
+   * The rest of `shutdown()`, once nothing new is taken: waits for the jobs
+   * left, then for the workers to go, within `timeout`.
+   */
+  async #workersGone(reopened: number, timeout: number | undefined): Promise<boolean> {
     const start = this.#clock.now();
     const idle = await this.wait(timeout);
     if (reopened !== this.#reopened) return idle;
@@ -1371,8 +1393,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   terminate(): void {
     this.#proxyCalls.decide();
     this.#submitter.close();
-    this.#scheduler.cancelAll();
-    this.#loop.terminate(() => new PoolClosedError("Job cancelled: the pool was terminated"));
+    try {
+      this.#scheduler.cancelAll(); // a custom clock's clearTimer may throw: the pool still stops
+    } finally {
+      this.#loop.terminate(() => new PoolClosedError("Job cancelled: the pool was terminated"));
+    }
   }
 
   /**

@@ -195,6 +195,13 @@ export class Scheduler {
   #onError: ((error: unknown) => void) | undefined;
   #remove = (timer: Timer): boolean => this.#cancel(timer);
   #heap = new IndexedHeap<Timer>();
+  /**
+   * The handles in the heap, by kind, in creation order (ids rise), and the
+   * frozen array `delayed` / `scheduled` gives until one is added or leaves:
+   * a read costs nothing then, and a copy, never a sort, after a change.
+   */
+  #live: Record<TimerKind, Map<number, Timer>> = { delayed: new Map(), scheduled: new Map() };
+  #lists: Record<TimerKind, readonly TimerHandle[] | null> = { delayed: null, scheduled: null };
   #nextId = 1;
   /** The armed clock timer, if any, and the time it was armed for. */
   #timer: TimerId | undefined;
@@ -344,7 +351,8 @@ export class Scheduler {
 
   /**
    * The active delayed handles (created by {@linkcode Scheduler.later}), in
-   * creation order: a new array at each read.
+   * creation order: a frozen array, the same one until a handle is made,
+   * fires or is cancelled.
    *
    * @example Usage
    * ```ts
@@ -367,7 +375,8 @@ export class Scheduler {
 
   /**
    * The active scheduled handles (created by {@linkcode Scheduler.every}), in
-   * creation order: a new array at each read.
+   * creation order: a frozen array, the same one until a handle is made or
+   * cancelled.
    *
    * @example Usage
    * ```ts
@@ -410,17 +419,27 @@ export class Scheduler {
   cancelAll(): number {
     for (const timer of this.#heap.entries) timer.cancelled = true;
     const count = this.#heap.clear();
+    for (const kind of ["delayed", "scheduled"] as const) {
+      this.#live[kind].clear();
+      this.#lists[kind] = null;
+    }
     this.#clearTimer();
     return count;
   }
 
-  #list(kind: TimerKind): TimerHandle[] {
-    return this.#heap.entries.filter((timer) => timer.kind === kind).sort(byId);
+  #list(kind: TimerKind): readonly TimerHandle[] {
+    return this.#lists[kind] ??= Object.freeze([...this.#live[kind].values()]);
+  }
+
+  /** `timer` left the heap (fired, cancelled): no longer listed. */
+  #left(timer: Timer): void {
+    if (this.#live[timer.kind].delete(timer.id)) this.#lists[timer.kind] = null;
   }
 
   #cancel(timer: Timer): boolean {
     if (timer.index < 0) return false;
     this.#heap.removeAt(timer.index);
+    this.#left(timer);
     timer.cancelled = true;
     // An early timer left armed only costs one spurious wake-up; an armed
     // timer with nothing to do would hold the program open.
@@ -459,6 +478,7 @@ export class Scheduler {
     while ((timer = heap.first) !== undefined && timer.due <= now && timer.id < limit) {
       if (timer.kind === "delayed") {
         heap.removeAt(0);
+        this.#left(timer);
         timer.fired = 1;
         this.#call(timer.fire, timer);
         continue;
@@ -593,18 +613,19 @@ export class Scheduler {
    */
   #push(timer: Timer): void {
     this.#heap.push(timer);
+    this.#live[timer.kind].set(timer.id, timer);
+    this.#lists[timer.kind] = null;
     if ((timer.index === 0 || this.#timer === undefined) && !this.#running) {
       try {
         this.#arm();
       } catch (error) {
         // Kept no longer either way: fired already if the clock ran it, then threw.
-        if (timer.index >= 0) this.#heap.removeAt(timer.index);
+        if (timer.index >= 0) {
+          this.#heap.removeAt(timer.index);
+          this.#left(timer);
+        }
         throw error;
       }
     }
   }
-}
-
-function byId(a: Timer, b: Timer): number {
-  return a.id - b.id;
 }

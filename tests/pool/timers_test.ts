@@ -324,6 +324,43 @@ describe("Pool timers and the pool's lifecycle", () => {
     assert.deepEqual([...pool.done].sort(), ["delayed", "scheduled"]);
   });
 
+  it("Pool.terminate() and shutdown({ soon: true }) stop the pool when the clock's clearTimer throws, then throw its error", async () => {
+    class BrokenClock extends FakeClock {
+      broken = false;
+      override clearTimer(id: Parameters<FakeClock["clearTimer"]>[0]): void {
+        if (this.broken) throw new Error("clearTimer broke");
+        super.clearTimer(id);
+      }
+    }
+    {
+      const clock = new BrokenClock();
+      const pool = new Pool({ maxChildren: 1, clock });
+      const running = pool.run(() => new Promise(() => {})); // never settles
+      const queued = pool.run(echo, "queued");
+      const timer = pool.submitLater(60_000, echo, "late");
+      clock.broken = true;
+      assert.throws(() => pool.terminate(), /clearTimer broke/);
+      clock.broken = false;
+      await assert.rejects(running, PoolClosedError);
+      await assert.rejects(queued, PoolClosedError);
+      assert.equal(timer.cancelled, true);
+      assert.equal(pool.pending, 0);
+    }
+    {
+      const clock = new BrokenClock();
+      const pool = new Pool({ maxChildren: 1, clock });
+      const queued = [pool.run(echo, "a"), pool.run(echo, "b")];
+      const timer = pool.submitLater(60_000, echo, "late");
+      clock.broken = true;
+      const closing = pool.shutdown(undefined, { soon: true });
+      clock.broken = false;
+      await assert.rejects(closing, /clearTimer broke/);
+      for (const job of queued) await assert.rejects(job, PoolClosedError);
+      assert.equal(timer.cancelled, true);
+      assert.equal(pool.alive, 0);
+    }
+  });
+
   it("Pool.submitLater() fires on the system clock", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const result = await new Promise((resolve) =>

@@ -532,14 +532,28 @@ describe("Scheduler views and cancelAll()", () => {
     assert.deepEqual(scheduler.scheduled, [s2]);
   });
 
-  it("Scheduler.delayed returns a new array at each read", () => {
-    const { scheduler } = setup();
-    scheduler.later(10, () => {});
-    const view = scheduler.delayed as TimerHandle[];
-    view.length = 0;
-    assert.equal(scheduler.delayed.length, 1);
-    assert.notEqual(scheduler.delayed, scheduler.delayed);
+  it("Scheduler.delayed is a frozen array, the same one until a handle is made, fires or is cancelled", () => {
+    const clock = new FakeClock();
+    const { scheduler } = setup(clock);
+    const a = scheduler.later(10, () => {});
+    const view = scheduler.delayed;
+    assert.ok(Object.isFrozen(view));
+    assert.throws(() => {
+      (view as TimerHandle[]).length = 0;
+    }, TypeError);
+    assert.equal(scheduler.delayed, view, "a read without a change costs no copy");
+    const b = scheduler.later(20, () => {});
+    assert.deepEqual(scheduler.delayed, [a, b]);
+    assert.deepEqual(view, [a], "an array read before stays as it was");
+    const s = scheduler.every(5, () => {});
+    assert.deepEqual(scheduler.scheduled, [s]);
+    clock.tick(10); // a fires
+    assert.deepEqual(scheduler.delayed, [b]);
+    b.cancel();
+    assert.deepEqual(scheduler.delayed, []);
+    assert.deepEqual(scheduler.scheduled, [s], "a scheduled handle stays listed as it fires");
     scheduler.cancelAll();
+    assert.deepEqual(scheduler.scheduled, []);
   });
 
   it("Scheduler.cancelAll() cancels every active handle and returns how many", () => {
