@@ -68,7 +68,10 @@ export interface TimerHandle {
   readonly due: number;
   /** Whether the handle may still fire: neither cancelled nor (delayed) fired. */
   readonly active: boolean;
-  /** Whether {@linkcode TimerHandle.cancel} stopped it while it was active. */
+  /**
+   * Whether it was stopped while it was active: by {@linkcode TimerHandle.cancel},
+   * or by the pool's `cancel(…, true)`, `shutdown()` or `terminate()`.
+   */
   readonly cancelled: boolean;
   /** How many times `fire` was called: 0 or 1 for a delayed handle. */
   readonly fired: number;
