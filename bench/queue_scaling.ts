@@ -12,7 +12,8 @@
  * - `cancel(id) missing`: 1,000 cancels of ids no longer queued;
  * - `abort queued exec`: `n` queued `exec()`s aborted in random order;
  * - `jobs.pop()`: the queue emptied from the back;
- * - `delayed read`: 1,000 reads of `pool.delayed.length` with `n` delayed jobs.
+ * - `delayed read`: 1,000 reads of `pool.delayed.length` with `n` delayed jobs,
+ *   after a first read.
  *
  *   deno run -A bench/queue_scaling.ts [small] [large]
  *   bun bench/queue_scaling.ts [small] [large]
@@ -83,6 +84,7 @@ const operations: Record<string, Operation> = {
   },
   "delayed read": (pool, n) => {
     for (let i = 0; i < n; i++) pool.submitLater(1e9, two, i, 0);
+    if (pool.delayed.length !== n) throw new Error("lost a timer");
     return {
       calls: 1000,
       run: () => {

@@ -982,9 +982,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
-   * Live delayed jobs (`submitLater`), in the order they were made: a frozen
-   * array, the same one until a delayed job is made, fires or is cancelled
-   * (so a read costs nothing, and the first read after a change a copy).
+   * Live delayed jobs (`submitLater`), in the order they were made: the same
+   * array (read-only: do not change it) until a delayed job is made, fires
+   * or is cancelled, so a read costs nothing, and the first read after a
+   * change a copy.
    * Jobs due at the same moment each go to the front of the queue as they
    * fire, in that order, so the one made last runs first, as `submitFirst`
    * calls do.
@@ -1006,8 +1007,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   }
 
   /**
-   * Live scheduled jobs (`schedule`), in the order they were made: a frozen
-   * array, the same one until a scheduled job is made or cancelled.
+   * Live scheduled jobs (`schedule`), in the order they were made: the same
+   * array (read-only: do not change it) until a scheduled job is made or
+   * cancelled.
    *
    * @example Usage
    * ```ts

@@ -200,8 +200,9 @@ export class Scheduler {
   #heap = new IndexedHeap<Timer>();
   /**
    * The handles in the heap, by kind, in creation order (ids rise), and the
-   * frozen array `delayed` / `scheduled` gives until one is added or leaves:
-   * a read costs nothing then, and a copy, never a sort, after a change.
+   * array `delayed` / `scheduled` gives until one is added or leaves: a read
+   * costs nothing then, and a copy, never a sort, after a change. (Not
+   * frozen: `Object.freeze` of 30,000 handles takes 15 ms on Bun.)
    */
   #live: Record<TimerKind, Map<number, Timer>> = { delayed: new Map(), scheduled: new Map() };
   #lists: Record<TimerKind, readonly TimerHandle[] | null> = { delayed: null, scheduled: null };
@@ -354,8 +355,8 @@ export class Scheduler {
 
   /**
    * The active delayed handles (created by {@linkcode Scheduler.later}), in
-   * creation order: a frozen array, the same one until a handle is made,
-   * fires or is cancelled.
+   * creation order: the same array until a handle is made, fires or is
+   * cancelled (read-only: do not change it).
    *
    * @example Usage
    * ```ts
@@ -378,8 +379,8 @@ export class Scheduler {
 
   /**
    * The active scheduled handles (created by {@linkcode Scheduler.every}), in
-   * creation order: a frozen array, the same one until a handle is made or
-   * cancelled.
+   * creation order: the same array until a handle is made or cancelled
+   * (read-only: do not change it).
    *
    * @example Usage
    * ```ts
@@ -431,7 +432,7 @@ export class Scheduler {
   }
 
   #list(kind: TimerKind): readonly TimerHandle[] {
-    return this.#lists[kind] ??= Object.freeze([...this.#live[kind].values()]);
+    return this.#lists[kind] ??= Array.from(this.#live[kind].values());
   }
 
   /** `timer` left the heap (fired, cancelled): no longer listed. */

@@ -532,15 +532,11 @@ describe("Scheduler views and cancelAll()", () => {
     assert.deepEqual(scheduler.scheduled, [s2]);
   });
 
-  it("Scheduler.delayed is a frozen array, the same one until a handle is made, fires or is cancelled", () => {
+  it("Scheduler.delayed is the same array until a handle is made, fires or is cancelled", () => {
     const clock = new FakeClock();
     const { scheduler } = setup(clock);
     const a = scheduler.later(10, () => {});
     const view = scheduler.delayed;
-    assert.ok(Object.isFrozen(view));
-    assert.throws(() => {
-      (view as TimerHandle[]).length = 0;
-    }, TypeError);
     assert.equal(scheduler.delayed, view, "a read without a change costs no copy");
     const b = scheduler.later(20, () => {});
     assert.deepEqual(scheduler.delayed, [a, b]);
