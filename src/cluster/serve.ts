@@ -68,9 +68,10 @@ export interface ServeOptions {
   concurrency?: number | undefined;
   /**
    * BullMQ `lockDuration`: ms a chunk stays locked to this node without a
-   * renewal; a node that dies loses its chunks to others after about this
-   * long plus `stalledInterval` (BullMQ's check marks a chunk on one pass and
-   * hands it over on the next, once the lock has expired).
+   * renewal; a node that dies loses its chunks to others after about the
+   * longer of this and `stalledInterval`, plus `stalledInterval` (BullMQ's
+   * check marks a chunk on a pass after its lock expired and hands it over on
+   * the next).
    * A node too busy to renew it meanwhile (writing hundreds of MB of results
    * back) loses the chunk too: keep it well above that.
    * At most `2 ** 31 - 1` (BullMQ's timers take no longer delay).
