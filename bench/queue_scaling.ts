@@ -9,6 +9,9 @@
  *   priority −1;
  * - `priorities mixed`: submits alternating priority 0 and 1;
  * - `cancel(id)`: each of `n` queued jobs cancelled by id, in random order;
+ * - `cancel(id) in runs`: every other of `n` one-argument submits (which
+ *   travel as runs of jobs in one entry) cancelled by id, in random order:
+ *   each cuts an entry in two;
  * - `cancel(id) missing`: 1,000 cancels of ids no longer queued;
  * - `abort queued exec`: `n` queued `exec()`s aborted in random order;
  * - `jobs.pop()`: the queue emptied from the back;
@@ -62,6 +65,12 @@ const operations: Record<string, Operation> = {
   "cancel(id)": (pool, n) => {
     const ids = shuffled(Array.from({ length: n }, (_, i) => pool.submit(two, i, 0)));
     return { calls: n, run: () => ids.forEach((id) => pool.cancel(id)) };
+  },
+  "cancel(id) in runs": (pool, n) => {
+    const one = (a: number) => a;
+    const ids = Array.from({ length: n }, (_, i) => pool.submit(one, i));
+    const every = shuffled(ids.filter((_, i) => i % 2 === 1));
+    return { calls: every.length, run: () => every.forEach((id) => pool.cancel(id)) };
   },
   "cancel(id) missing": (pool, n) => {
     const gone = pool.submit(two, -1, 0);

@@ -335,7 +335,7 @@ export class Deque<T> implements Iterable<T> {
 
   /**
    * Inserts `item` so that it is at `index` from the front afterwards
-   * (`0` is `unshift`, `length` is `push`). O(n) in the distance to the back.
+   * (`0` is `unshift`, `length` is `push`). O(n) in the distance to the nearer end.
    *
    * @throws {RangeError} If `index` is not between 0 and `length`.
    *
@@ -356,13 +356,22 @@ export class Deque<T> implements Iterable<T> {
       );
     }
     if (index === 0) this.#front--; // as unshift (see frontIndex)
-    this.push(item);
+    if (this.#length > this.#mask) this.#grow();
     const items = this.#items;
     const mask = this.#mask;
-    for (let i = this.#length - 1; i > index; i--) {
-      items[(this.#head + i) & mask] = items[(this.#head + i - 1) & mask];
+    if (index < this.#length >>> 1) {
+      // The elements before it move one place toward the front.
+      this.#head = (this.#head - 1) & mask;
+      for (let i = 0; i < index; i++) {
+        items[(this.#head + i) & mask] = items[(this.#head + i + 1) & mask];
+      }
+    } else {
+      for (let i = this.#length; i > index; i--) {
+        items[(this.#head + i) & mask] = items[(this.#head + i - 1) & mask];
+      }
     }
     items[(this.#head + index) & mask] = item;
+    this.#length++;
   }
 
   /**

@@ -36,9 +36,12 @@ const COMPACT_FROM = 64;
  * An entry taken out of the middle of a band (an aborted `exec`, a
  * `cancel(id)`, a stream left) is marked and left there until it reaches
  * the band's front, so taking it out is O(1): `remove` reads the mark, and
- * `removeId` finds one-job entries by id once the queue is long. (Cutting a
- * job out of the middle of a `map` entry still looks for the entry's place
- * in its band.)
+ * `removeId` finds an entry by id once the queue is long (one-job entries in
+ * a map, the others by binary search over their id ranges). Cutting a job
+ * out of the middle of a `map` entry (or of a run of one-argument submits)
+ * inserts the part before it into its band: a binary search for the place
+ * (a band other than the front one is in id order), then a shift of the
+ * entries on the nearer side.
  */
 export class JobQueue {
   /** Entries queued at the front; jobs queued later without `first` stay behind them. */
@@ -51,10 +54,11 @@ export class JobQueue {
   #live = 0;
   /**
    * With more than `INDEX_FROM` live entries: one-job entries by id, and the
-   * entries of several jobs (`removeId` looks through these). `null` below.
+   * entries of several jobs sorted by first id (their ranges never overlap).
+   * `null` below.
    */
   #single: Map<number, Job> | null = null;
-  #several: Set<Job> | null = null;
+  #several: Job[] | null = null;
   /** Queued jobs, each `map` item counted. */
   items = 0;
   /**
@@ -208,6 +212,11 @@ export class JobQueue {
       (job.priority === 0 ? this.#zero : this.#bandOf(job.priority, true)!).entries.push(job);
     }
     this.items += job.count;
+    this.#counted(job);
+  }
+
+  /** `job` is a new live entry: counted, and indexed (the index is made past `INDEX_FROM`). */
+  #counted(job: Job): void {
     this.#live++;
     // Once made, the index holds every entry until the queue is empty.
     if (this.#single !== null) this.#index(job);
@@ -263,27 +272,36 @@ export class JobQueue {
       this.#takeOut(alone);
       return alone;
     }
-    for (const job of this.#several ?? this.inOrder()) {
-      const k = id - job.id;
-      if (k < 0 || k >= job.count || !job.queued) continue;
-      if (job.count === 1) return this.#takeOut(job), job;
-      if (k === 0) job.take(1);
-      else if (k === job.count - 1) job.count--;
-      else {
-        const before = job.take(k);
-        job.take(1);
-        before.queued = true;
-        const { entries } = this.#bandHolding(job);
-        let at = 0;
-        while (entries.at(at) !== job) at++;
-        entries.insert(at, before);
-        this.#live++;
-        if (this.#single !== null) this.#index(before);
-      }
-      this.items--;
-      return job;
+    const several = this.#several;
+    if (several !== null) {
+      const job = several[lastAtOrBefore(several, id)];
+      return job !== undefined && id < job.id + job.count ? this.#cut(job, id) : undefined;
+    }
+    for (const job of this.inOrder()) {
+      if (id >= job.id && id < job.id + job.count) return this.#cut(job, id);
     }
     return undefined;
+  }
+
+  /** Takes job `id` out of `job`, the queued entry that holds it; returns the entry. */
+  #cut(job: Job, id: number): Job {
+    const k = id - job.id;
+    if (job.count === 1) {
+      this.#takeOut(job);
+      return job;
+    }
+    if (k === 0) job.take(1);
+    else if (k === job.count - 1) job.count--;
+    else {
+      const before = job.take(k);
+      job.take(1);
+      before.queued = true;
+      const band = this.#bandHolding(job);
+      band.entries.insert(placeOf(band.entries, job, band !== this.#front), before);
+      this.#counted(before);
+    }
+    this.items--;
+    return job;
   }
 
   /** Empties the queue and returns what it held. */
@@ -360,7 +378,14 @@ export class JobQueue {
     job.queued = false;
     this.items -= job.count;
     if (--this.#live === 0) this.#single = this.#several = null;
-    else if (this.#several !== null && !this.#several.delete(job)) this.#single!.delete(job.id);
+    else if (this.#single !== null) {
+      if (this.#single.get(job.id) === job) this.#single.delete(job.id);
+      else {
+        const several = this.#several!;
+        const at = lastAtOrBefore(several, job.id);
+        if (several[at] === job) several.splice(at, 1);
+      }
+    }
   }
 
   /** Drops the marked entries at `band`'s front; an emptied band other than 0's goes. */
@@ -377,20 +402,61 @@ export class JobQueue {
 
   #buildIndex(): void {
     this.#single = new Map();
-    this.#several = new Set();
+    this.#several = [];
     for (const job of this.inOrder()) this.#index(job);
   }
 
   #index(job: Job): void {
     if (job.count === 1 && job !== this.#open) this.#single!.set(job.id, job);
-    else this.#several!.add(job);
+    else this.#indexAmongSeveral(job);
+  }
+
+  /** Puts `job` in `#several`, in its place by first id (most often the end). */
+  #indexAmongSeveral(job: Job): void {
+    const several = this.#several!;
+    const last = several[several.length - 1];
+    if (last === undefined || last.id < job.id) several.push(job);
+    else several.splice(lastAtOrBefore(several, job.id) + 1, 0, job);
   }
 
   /** The open entry, indexed alone, takes its second job. */
   #indexAsSeveral(job: Job): void {
     if (this.#single!.get(job.id) === job) this.#single!.delete(job.id);
-    this.#several!.add(job);
+    this.#indexAmongSeveral(job);
   }
+}
+
+/** The index in `sorted` (by first id) of the last entry whose first id is at most `id`, or -1. */
+function lastAtOrBefore(sorted: readonly Job[], id: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]!.id <= id) low = mid + 1;
+    else high = mid;
+  }
+  return low - 1;
+}
+
+/**
+ * Where `job` is in `entries`: by binary search over first ids where the
+ * band is in id order (`sorted`: every band but the front one; marked
+ * entries keep their ids and places), checked, and by a walk otherwise.
+ */
+function placeOf(entries: Deque<Job>, job: Job, sorted: boolean): number {
+  if (sorted) {
+    let low = 0;
+    let high = entries.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (entries.at(mid)!.id < job.id) low = mid + 1;
+      else high = mid;
+    }
+    if (entries.at(low) === job) return low;
+  }
+  let at = 0;
+  while (entries.at(at) !== job) at++;
+  return at;
 }
 
 /**
