@@ -16,6 +16,7 @@ import {
 } from "../_checks.ts";
 import { checkOptionNames, closestName } from "../_option_names.ts";
 import { hasSharedMemory } from "../sync/_memory.ts";
+import { toWire } from "../sync/wire.ts";
 import { STREAM_WINDOW } from "../protocol/messages.ts";
 
 /** The action every error of the Pool constructor names. */
@@ -590,7 +591,9 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   const { workerData } = options;
   if (workerData !== undefined) {
     try {
-      structuredClone(workerData);
+      // As it is sent: a Semaphore or Lock in it is refused here where memory cannot be
+      // shared (before, each worker start failed on it, three times, then the first job).
+      structuredClone(toWire(workerData) ?? workerData);
     } catch (error) {
       throw new TypeError(
         `Cannot create pool: "workerData" must be structured-cloneable, received ${

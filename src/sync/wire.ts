@@ -204,6 +204,36 @@ function ownKeyWire(value: object): DataWire | undefined {
   }
 }
 
+/**
+ * {@linkcode toWire} for a value sent to a thread that has no
+ * `SharedArrayBuffer` (the pool on a page without cross-origin isolation):
+ * one holding a Semaphore or Lock could not arrive working there, so its
+ * clone throws a `TypeError` that says why, and its sender fails that job
+ * alone, as for any value that cannot be cloned.
+ *
+ * @example Usage
+ * ```ts
+ * import { Lock } from "@fastpool/fastpool";
+ * import { toWireToUnshared } from "./wire.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(toWireToUnshared({ n: 1 }), undefined);
+ * const wire = toWireToUnshared({ lock: new Lock() });
+ * assert.throws(() => structuredClone(wire), /no SharedArrayBuffer/);
+ * ```
+ */
+export function toWireToUnshared(value: unknown): SharedWire | NestedWire | DataWire | undefined {
+  const wire = toWire(value);
+  if (wire === undefined || wire.__fastpoolShared === "Data") return wire;
+  const what = wire.__fastpoolShared === "Nested"
+    ? "a value holding a Semaphore or Lock"
+    : `a ${wire.__fastpoolShared}`;
+  const refusal = new TypeError(
+    `Cannot send ${what} to the pool: its thread has no SharedArrayBuffer (a page without cross-origin isolation), where it could not work`,
+  );
+  return refusedWire(refusal);
+}
+
 /** What {@linkcode toWire} does when its walk or copy threw `error`. */
 function unsent(error: unknown): NestedWire | undefined {
   // A primitive nested in it cannot be shared here: refused, as one alone

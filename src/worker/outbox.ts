@@ -12,7 +12,7 @@ import { atomicAdd } from "../protocol/atomics.ts";
 import { Lane } from "../protocol/lane.ts";
 import { Status } from "../protocol/messages.ts";
 import { ResultWriter } from "../protocol/result_batch.ts";
-import { toWire } from "../sync/wire.ts";
+import { toWire, toWireToUnshared } from "../sync/wire.ts";
 import type { Compiled } from "./compile.ts";
 import { checkMemorySince } from "./lifecycle.ts";
 import { isCrashed, post } from "./scope.ts";
@@ -22,8 +22,17 @@ const FLUSH_AFTER_MS = 2;
 /** Jobs this slow (ms each, on average) answer before the last job of a message; see `answerEarly`. */
 const EARLY_ANSWER_MS = 0.1;
 
+/**
+ * Whether the pool's thread has `SharedArrayBuffer`: without it (a page
+ * without cross-origin isolation, whose status memory arrives as a copy), a
+ * result holding a Semaphore or Lock fails its job with a `TypeError`, as it
+ * could not work there.
+ */
+let poolShares = true;
 /** The answers of the jobs run since the last `results` message. */
-export const out: ResultWriter = new ResultWriter(toWire);
+export const out: ResultWriter = new ResultWriter((value) =>
+  poolShares ? toWire(value) : toWireToUnshared(value)
+);
 /** Shared with the pool: how many jobs this worker has started, and the doorbells. */
 export let status: Int32Array<ArrayBufferLike> = new Int32Array(Status.WORDS);
 let batchStart = 0;
@@ -38,6 +47,7 @@ export function attachStatus(
   buffer: SharedArrayBuffer,
   laneBuffer: SharedArrayBuffer | null,
 ): void {
+  poolShares = buffer instanceof SharedArrayBuffer;
   status = new Int32Array(buffer);
   lane = laneBuffer === null ? null : new Lane(laneBuffer);
 }

@@ -40,6 +40,8 @@ describe("Pool without shared memory", () => {
       replaced: ["WorkerCrashedError", 1],
       maxQueue: [true, 3, true],
       progressLock: ["done", true, 0],
+      returnedLock: [[1, "TypeError: true", 3], [1, "TypeError"], 0],
+      workerDataLock: "TypeError: true",
     });
   });
 
