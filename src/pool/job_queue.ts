@@ -304,6 +304,19 @@ export class JobQueue {
     return job;
   }
 
+  /** The queued entry that holds job `id`, if one does; O(log entries) once the queue is long. */
+  entryOf(id: number): Job | undefined {
+    const alone = this.#single?.get(id);
+    if (alone !== undefined) return alone;
+    const several = this.#several;
+    if (several !== null) {
+      const job = several[lastAtOrBefore(several, id)];
+      return job !== undefined && id < job.id + job.count ? job : undefined;
+    }
+    for (const job of this.inOrder()) if (id >= job.id && id < job.id + job.count) return job;
+    return undefined;
+  }
+
   /** Empties the queue and returns what it held. */
   drain(): Job[] {
     this.#open = null;
@@ -511,10 +524,20 @@ export class JobsView implements JobsDeque<QueuedJob> {
     return undefined;
   }
 
-  /** Iterates the queued jobs from the front. */
+  /**
+   * Iterates the queued jobs from the front: those queued when it began,
+   * each once, in that order, skipping any taken out meanwhile (a job
+   * cancelled in the loop, say, which may cut its entry in two).
+   */
   *[Symbol.iterator](): IterableIterator<QueuedJob> {
-    for (const entry of this.#queue.inOrder()) {
-      for (let k = 0; k < entry.count; k++) yield view(entry, k);
+    const queue = this.#queue;
+    const ranges = Array.from(queue.inOrder(), (entry) => [entry.id, entry.id + entry.count]);
+    let entry: Job | undefined;
+    for (const [from, to] of ranges) {
+      for (let id = from!; id < to!; id++) {
+        if (entry === undefined || !holds(entry, id)) entry = queue.entryOf(id);
+        if (entry !== undefined) yield view(entry, id - entry.id);
+      }
     }
   }
 
@@ -555,6 +578,11 @@ export class JobsView implements JobsDeque<QueuedJob> {
   unshift(_job: never): never {
     throw new TypeError("Cannot unshift to pool.jobs: submit jobs to the front with submitFirst()");
   }
+}
+
+/** Whether `entry` is queued and holds job `id`. */
+function holds(entry: Job, id: number): boolean {
+  return entry.queued && id >= entry.id && id < entry.id + entry.count;
 }
 
 function view(entry: Job, k: number): QueuedJob {

@@ -591,9 +591,10 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   const { workerData } = options;
   if (workerData !== undefined) {
     try {
-      // As it is sent: a Semaphore or Lock in it is refused here where memory cannot be
-      // shared (before, each worker start failed on it, three times, then the first job).
-      structuredClone(toWire(workerData) ?? workerData);
+      // Without shared memory, as it is sent: a Semaphore or Lock in it is refused here
+      // (before, each worker start failed on it, three times, then the first job). With
+      // it, its getters are read once here, as a start reads them.
+      structuredClone(hasSharedMemory ? workerData : toWire(workerData) ?? workerData);
     } catch (error) {
       throw new TypeError(
         `Cannot create pool: "workerData" must be structured-cloneable, received ${

@@ -319,9 +319,14 @@ export interface ReadonlyDeque<T> extends Iterable<T> {
 }
 
 /**
- * `pool.jobs`: the queued jobs, front first. Taking a job out of it cancels
- * that job (it ends once, cancelled, like `pool.cancel(id)`); jobs are added
- * with `submit()` and `submitFirst()`, so `push` and `unshift` throw.
+ * `pool.jobs`: the queued jobs, front first: those not yet sent to a
+ * worker. Taking a job out of it cancels that job (it ends once, cancelled,
+ * like `pool.cancel(id)`); jobs are added with `submit()` and
+ * `submitFirst()`, so `push` and `unshift` throw. Iterating it gives the
+ * jobs queued when the loop began, each once, skipping those taken out
+ * meanwhile. `clear()` and `drain()` also take back the jobs a busy worker
+ * was sent but has not started (`stats().jobs.queued` counts them too), so
+ * `drain()` may return more jobs than `length` said.
  *
  * @example Usage
  * ```ts
@@ -346,9 +351,9 @@ export interface JobsDeque<T> extends ReadonlyDeque<T> {
   shift(): T | undefined;
   /** Takes the back job out, cancelled; `undefined` if none is queued. */
   pop(): T | undefined;
-  /** Cancels every queued job (as `pool.cancel()`). */
+  /** Cancels every queued job, and those a busy worker holds unstarted (as `pool.cancel()`). */
   clear(): void;
-  /** Cancels every queued job and returns them, front first. */
+  /** Cancels every queued job, and those a busy worker holds unstarted, and returns them, front first. */
   drain(): T[];
   /** Throws a `TypeError`: jobs are added with `submit()`. */
   push(job: never): never;

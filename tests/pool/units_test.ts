@@ -16,7 +16,7 @@ import type { WorkerSlot } from "../../src/pool/worker_slot.ts";
 import { StoppedRing, Yields } from "../../src/pool/stopped_ring.ts";
 import { callJob, type Job, mapJob, PLAIN, TO_DONE } from "../../src/pool/job.ts";
 import { seededRandom } from "../_util.ts";
-import { JobQueue } from "../../src/pool/job_queue.ts";
+import { JobQueue, JobsView } from "../../src/pool/job_queue.ts";
 import { StatsRecorder } from "../../src/pool/stats.ts";
 import { TaskRegistry } from "../../src/pool/task_registry.ts";
 import { task } from "../../src/task.ts";
@@ -297,6 +297,25 @@ describe("JobQueue index by id", () => {
     assert.ok(queue.removeId(102)); // cut from the middle of 101 … 103
     assert.equal(queue.removeId(38)?.id, 38);
     assert.deepEqual(ids(queue.drain()), [36, 37, 39, 40, 101, 103]);
+  });
+});
+
+describe("JobsView", () => {
+  it("JobsView iterates the jobs queued when it began, each once and in order, while the loop cancels some", () => {
+    const queue = new JobQueue();
+    queue.add(mapped(1, 6), false);
+    queue.add(single(7), false);
+    queue.add(mapped(8, 3), false);
+    const view = new JobsView(queue, (id) => queue.removeId(id!), () => {});
+    const seen: number[] = [];
+    for (const job of view) {
+      seen.push(job.id);
+      // The job itself (which cuts its entry in two) and one in the middle of another entry.
+      if (job.id === 2) { for (const id of [2, 9]) assert.ok(queue.removeId(id)); }
+    }
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8, 10]);
+    assert.deepEqual([...view].map((job) => job.id), [1, 3, 4, 5, 6, 7, 8, 10]);
+    assert.deepEqual([...view].map((job) => job.args), [[0], [2], [3], [4], [5], [7], [0], [2]]);
   });
 });
 
