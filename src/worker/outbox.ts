@@ -47,7 +47,8 @@ export function attachStatus(
   buffer: SharedArrayBuffer,
   laneBuffer: SharedArrayBuffer | null,
 ): void {
-  poolShares = buffer instanceof SharedArrayBuffer;
+  // A browser worker of a page without cross-origin isolation has no SharedArrayBuffer either.
+  poolShares = typeof SharedArrayBuffer === "function" && buffer instanceof SharedArrayBuffer;
   status = new Int32Array(buffer);
   lane = laneBuffer === null ? null : new Lane(laneBuffer);
 }

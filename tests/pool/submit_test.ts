@@ -628,7 +628,10 @@ describe("Pool submit family", () => {
     await pool.map((s: string) => s.length, large(600)); // 60 MB read
     await pool.wait();
     const kept = await heap() - before;
-    assert.ok(kept < 20 * 1024 ** 2, `${(kept / 1024 ** 2).toFixed(1)} MB kept after the map`);
+    // Before, all 60 MB stayed. Bun kept 24.5 MB, one read chunk's worth, in about 1 of 8 full
+    // CI runs (twice, before and after collecting twice a turn apart; never alone or on
+    // Deno): under half of what was read, the source is not held.
+    assert.ok(kept < 30 * 1024 ** 2, `${(kept / 1024 ** 2).toFixed(1)} MB kept after the map`);
   });
 
   it("Pool.map() copies its input: later changes to the array do not reach queued jobs", async () => {
