@@ -91,9 +91,7 @@ export class JobQueue {
 
   /** The next entry to send. */
   front(): Job | undefined {
-    if (this.#front.entries.length !== 0) return this.#front.entries.at(0);
-    for (const band of this.#bands) if (band.entries.length !== 0) return band.entries.at(0);
-    return undefined;
+    return this.#headBand()?.entries.at(0);
   }
 
   /** The queued entries, front first. */
@@ -267,20 +265,8 @@ export class JobQueue {
    */
   removeId(id: number): Job | undefined {
     this.#open = null;
-    const alone = this.#single?.get(id);
-    if (alone !== undefined) {
-      this.#takeOut(alone);
-      return alone;
-    }
-    const several = this.#several;
-    if (several !== null) {
-      const job = several[lastAtOrBefore(several, id)];
-      return job !== undefined && id < job.id + job.count ? this.#cut(job, id) : undefined;
-    }
-    for (const job of this.inOrder()) {
-      if (id >= job.id && id < job.id + job.count) return this.#cut(job, id);
-    }
-    return undefined;
+    const job = this.entryOf(id);
+    return job === undefined ? undefined : this.#cut(job, id);
   }
 
   /** Takes job `id` out of `job`, the queued entry that holds it; returns the entry. */
