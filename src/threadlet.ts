@@ -16,7 +16,7 @@
  * @module
  */
 
-import { checkTimeout, describe } from "./_checks.ts";
+import { checkInteger, checkTimeout, describe } from "./_checks.ts";
 import { type PoolOptions, resolveMaxChildren } from "./pool/options.ts";
 import { Pool } from "./pool/pool.ts";
 import type { RunResult, TaskArgs, TaskFunction } from "./pool/types.ts";
@@ -184,7 +184,9 @@ export const executors: Executors = {
     const n = resolveMaxChildren(maxChildren, "create adaptive executor");
     const rest: PoolOptions = presetOptions(options, ["maxChildren"], "adaptive");
     // `minChildren: undefined` means the default (1), as for every option, not 0.
-    return { ...rest, minChildren: rest.minChildren ?? 1, maxChildren: n };
+    const minChildren = rest.minChildren ?? 1;
+    checkInteger(minChildren, "minChildren", "create adaptive executor", 0, n);
+    return { ...rest, minChildren, maxChildren: n };
   },
 };
 

@@ -390,5 +390,15 @@ describe("executors", () => {
       message: /"maxChildren" is the executor's to set/,
     });
     assert.deepEqual(executors.adaptive(2, { minChildren: 0 }), { minChildren: 0, maxChildren: 2 });
+    // The preset checks the size it pairs with its own maxChildren, as new Pool() would.
+    assert.throws(() => executors.adaptive(1, { minChildren: 5 }), {
+      name: "RangeError",
+      message:
+        /^Cannot create adaptive executor: "minChildren" must be an integer from 0 to 1, received 5/,
+    });
+    assert.throws(() => executors.adaptive(3, { minChildren: -1 }), {
+      name: "RangeError",
+      message: /"minChildren" must be an integer from 0 to 3/,
+    });
   });
 });
