@@ -161,7 +161,8 @@ export class Deque<T> implements Iterable<T> {
    * @throws {RangeError} If `start` is not an integer from 0 to
    *   `items.length`, or `count` not an integer from 0 to
    *   `items.length - start`.
-   * @throws {TypeError} If either is not a number.
+   * @throws {TypeError} If `items` has no numeric `length`, or `start` or
+   *   `count` is not a number.
    *
    * @example Usage
    * ```ts
@@ -173,11 +174,22 @@ export class Deque<T> implements Iterable<T> {
    * assert.deepEqual([...queue], [1, 2, 3]);
    * ```
    */
-  pushAll(items: ArrayLike<T>, start = 0, count: number = items.length - start): void {
+  pushAll(items: ArrayLike<T>, start = 0, count?: number): void {
     // Checked before the room is made: a fraction, NaN, a negative or a count
     // past the source would corrupt the length or append holes.
-    checkInteger(start, "start", "push to deque", 0, items.length);
-    checkInteger(count, "count", "push to deque", 0, items.length - start);
+    const length = (items as Partial<ArrayLike<T>> | null | undefined)?.length;
+    if (typeof length !== "number") {
+      throw invalid(
+        TypeError,
+        "push to deque",
+        "items",
+        "array-like (an array, a typed array)",
+        items,
+      );
+    }
+    checkInteger(start, "start", "push to deque", 0, length);
+    count ??= length - start;
+    checkInteger(count, "count", "push to deque", 0, length - start);
     while (this.#length + count > this.#mask + 1) this.#grow();
     const buffer = this.#items;
     const mask = this.#mask;
@@ -337,7 +349,8 @@ export class Deque<T> implements Iterable<T> {
    * Inserts `item` so that it is at `index` from the front afterwards
    * (`0` is `unshift`, `length` is `push`). O(n) in the distance to the nearer end.
    *
-   * @throws {RangeError} If `index` is not between 0 and `length`.
+   * @throws {RangeError} If `index` is not an integer from 0 to `length`.
+   * @throws {TypeError} If `index` is not a number.
    *
    * @example Usage
    * ```ts
@@ -350,11 +363,7 @@ export class Deque<T> implements Iterable<T> {
    * ```
    */
   insert(index: number, item: T): void {
-    if (!(index >= 0 && index <= this.#length && Number.isInteger(index))) {
-      throw new RangeError(
-        `Cannot insert into deque: "index" must be an integer from 0 to ${this.#length}, received ${index}`,
-      );
-    }
+    checkInteger(index, "index", "insert into deque", 0, this.#length);
     if (index === 0) this.#front--; // as unshift (see frontIndex)
     if (this.#length > this.#mask) this.#grow();
     const items = this.#items;

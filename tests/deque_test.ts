@@ -75,7 +75,14 @@ describe("Deque", () => {
     q.insert(0, -1);
     q.insert(q.length, 100);
     assert.deepEqual([...q], [-1, 0, 2, 99, 3, 4, 6, 100]);
-    assert.throws(() => q.insert(20, 1), RangeError);
+    assert.throws(() => q.insert(20, 1), {
+      name: "RangeError",
+      message: /^Cannot insert into deque: "index" must be an integer from 0 to 8, received 20$/,
+    });
+    // A string is the wrong type, said as such (before: a RangeError saying "received 1").
+    // @ts-expect-error: the index must be a number
+    assert.throws(() => q.insert("1", 1), { name: "TypeError", message: /received "1"$/ });
+    assert.equal(q.length, 8);
   });
 
   it("Deque.pushAll() appends a range of an array-like, growing as needed", () => {
@@ -86,6 +93,15 @@ describe("Deque", () => {
     assert.equal(q.length, 32);
     assert.deepEqual([...q].slice(0, 3), [2, 3, 7]);
     assert.equal(q.at(-1), 7);
+    // A source without a length is named (before: "count" … received NaN).
+    for (const items of [5, new Set([4]), null]) {
+      // @ts-expect-error: the source must be array-like
+      assert.throws(() => q.pushAll(items), {
+        name: "TypeError",
+        message: /^Cannot push to deque: "items" must be array-like/,
+      });
+    }
+    assert.equal(q.length, 32);
   });
 
   it("Deque.clear() empties it and it is usable after", () => {

@@ -385,7 +385,7 @@ export interface PoolOptions {
    * The queue length at which `pool.needsDrain` turns true and a `full`
    * event fires (`drain` once it falls back under).
    *
-   * @default {maxChildren × 1024}
+   * @default {maxChildren × 1024, or maxQueue if lower}
    */
   highWaterMark?: number | undefined;
   /**

@@ -127,7 +127,8 @@ function encodeField(value: unknown, encoding: Encoding): unknown {
     if (holdsError(value)) return boxed(value, encoding);
     structuredClone(value);
     const shared = sharedIn(value, encoding.toWire);
-    return shared === undefined ? escaped(value) : `[cannot be sent: ${shared}]`;
+    if (shared === undefined) return escaped(value);
+    return isPlainContainer(value) ? boxed(value, encoding) : `[cannot be sent: ${shared}]`;
   } catch {
     return `[cannot be sent: ${describe(value)}]`; // a revoked Proxy throws at instanceof
   }
@@ -302,7 +303,11 @@ export function encodeError(
     return boxed(value as object, { ids: new Map(), depth: 0, toWire, origin });
   }
   const shared = typeof value === "object" && value !== null ? sharedIn(value, toWire) : undefined;
-  return shared === undefined ? escaped(value) : `[cannot be sent: ${shared}]`;
+  if (shared === undefined) return escaped(value);
+  // A plain object or array holding one: its other fields arrive, a string in the Semaphore's or Lock's place.
+  return isPlainContainer(value)
+    ? boxed(value, { ids: new Map(), depth: 0, toWire, origin })
+    : `[cannot be sent: ${shared}]`;
 }
 
 function encodeErrorIn(error: Error, encoding: Encoding): EncodedError {

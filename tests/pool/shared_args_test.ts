@@ -291,7 +291,10 @@ describe("Pool and shared primitives", () => {
           if (way === "cause") throw new Error("failed", { cause: l });
           if (way === "field") throw Object.assign(new RangeError("failed"), { lock: l });
           if (way === "errors") throw new AggregateError([l], "all failed");
-          if (way === "object") throw { lock: l };
+          if (way === "object") throw { lock: l, why: "busy", code: 7, deep: [{ l }] };
+          if (way === "fieldObject") {
+            throw Object.assign(new Error("failed"), { context: { lock: l, why: "busy" } });
+          }
           throw l;
         },
         lock,
@@ -305,10 +308,17 @@ describe("Pool and shared primitives", () => {
     assert.deepEqual(((await thrown("errors")) as AggregateError).errors, [
       "[cannot be sent: a Lock]",
     ]);
-    assert.match(
-      String(await thrown("object")),
-      /^\[cannot be sent: .+ holding a Semaphore or Lock\]$/,
-    );
+    // A plain object keeps its other fields (before: one string in place of the whole object).
+    assert.deepEqual(await thrown("object"), {
+      lock: "[cannot be sent: a Lock]",
+      why: "busy",
+      code: 7,
+      deep: [{ l: "[cannot be sent: a Lock]" }],
+    });
+    assert.deepEqual(((await thrown("fieldObject")) as Error & { context: unknown }).context, {
+      lock: "[cannot be sent: a Lock]",
+      why: "busy",
+    });
     assert.equal(await thrown("bare"), "[cannot be sent: a Lock]");
     assert.equal(pool.stats().workers.crashed, 0);
     assert.equal(lock.locked, false);
