@@ -162,6 +162,8 @@ export class WorkerSlot {
   #referenced = true;
   /** A message that is not the pool's came and was reported. */
   #warned = false;
+  /** The worker took `init` (`accepted`): every message of its runtime carries the key now. */
+  #accepted = false;
   /**
    * What `new Worker()` threw, if it did (Deno's permissions beyond the
    * program's own): the slot has no thread, and its start fails.
@@ -201,6 +203,10 @@ export class WorkerSlot {
       }
       if (message.type === "uncaught") {
         host.onCrash(this, decodeError(message.error));
+        return;
+      }
+      if (message.type === "accepted") {
+        this.#accepted = true;
         return;
       }
       try {
@@ -249,17 +255,19 @@ export class WorkerSlot {
 
   /**
    * Whether `message` is the worker's, in the protocol: it carries the key.
-   * Before `ready`, a `ready` or `fatal` without it is the answer of a
-   * worker module of another protocol version, which says so; and an
-   * `uncaught` or `exit` with key 0 is the worker runtime's report of an
-   * error or exit that came before `init` gave it the key (no task code
-   * has run by then).
+   * Until the worker says it took `init` (`accepted`, before any task code
+   * runs), a `ready` or `fatal` without it is the answer of a worker module
+   * of another protocol version, which says so; and an `uncaught` or `exit`
+   * with key 0 is the worker runtime's report of an error or exit that came
+   * before `init` gave it the key. After `accepted`, such a message is a
+   * task module's own (`self.postMessage({ type: "ready" })` at its top
+   * level or in `setup()`), and ignored as any other.
    */
   #isOurs(message: unknown): message is FromWorker | WorkerNotice {
     if (!isWorkerMessage(message)) return false;
     const key = (message as { key?: unknown }).key;
     if (key === this.key) return true;
-    if (this.ready) return false;
+    if (this.ready || this.#accepted) return false;
     const type = message.type;
     return type === "ready" || type === "fatal" ||
       (key === 0 && (type === "uncaught" || type === "exit"));
@@ -501,6 +509,7 @@ const MESSAGE_TYPES = new Set([
   "fatal",
   "exit",
   "uncaught",
+  "accepted",
   "progress",
   "overMemory",
   "retired",

@@ -35,6 +35,7 @@
 import { atomicCompareExchange, atomicLoad, atomicStore } from "./atomics.ts";
 import { fromDouble, JOB_HEADER, type OutgoingJob, TIMED } from "./job_batch.ts";
 import { Mode } from "./messages.ts";
+import { now } from "./now.ts";
 
 /** The most arguments a job on the lane may have. */
 export const LANE_MAX_ARGS = 4;
@@ -148,8 +149,8 @@ export class Lane {
     const words = this.#words;
     let out = atomicLoad(words, OUT);
     if (out === Out.WAITING) {
-      const until = performance.now() + ms;
-      do out = atomicLoad(words, OUT); while (out === Out.WAITING && performance.now() < until);
+      const until = now() + ms;
+      do out = atomicLoad(words, OUT); while (out === Out.WAITING && now() < until);
       if (out === Out.WAITING) {
         out = atomicCompareExchange(words, OUT, Out.WAITING, Out.BY_MESSAGE);
         if (out === Out.WAITING) return false;

@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 13;
+export const PROTOCOL_VERSION = 14;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -116,9 +116,11 @@ export type FromWorker =
 /**
  * What a worker tells its slot alone, not the pool: an error that escaped
  * every job (the worker stops after it), which the slot reports as a crash,
- * as it reports the worker's `error` event.
+ * as it reports the worker's `error` event; and that it took `init` (its
+ * version matches and it holds the key), sent before any task code runs: from
+ * then on a message without the key is a task's, even before `ready`.
  */
-export type WorkerNotice = { type: "uncaught"; error: unknown };
+export type WorkerNotice = { type: "uncaught"; error: unknown } | { type: "accepted" };
 
 /** Fails to compile when a `switch` over a union misses a case. */
 export function assertNever(value: never): never {

@@ -34,6 +34,7 @@ import {
   isTransferred,
 } from "./codec.ts";
 import type { FromWorker } from "./messages.ts";
+import { now } from "./now.ts";
 
 /** The tag of each entry of `results.data`; see the module doc. */
 export const Tag = {
@@ -167,12 +168,12 @@ export class ResultWriter {
   timeNext(): void {
     this.#tookAt = this.#data.length;
     this.#data.push(Tag.TOOK, 0);
-    this.#timedFrom = performance.now();
+    this.#timedFrom = now();
   }
 
   /** The job `timeNext` named answers now: its time goes into its `TOOK`. */
   #took(): void {
-    this.#data[this.#tookAt + 1] = performance.now() - this.#timedFrom;
+    this.#data[this.#tookAt + 1] = now() - this.#timedFrom;
     this.#tookAt = -1;
   }
 

@@ -14,6 +14,7 @@ import { type Loaded, loadModule } from "./load.ts";
 import { workerMemory } from "./memory.ts";
 import { post } from "./scope.ts";
 import { describe } from "../_checks.ts";
+import { now } from "../protocol/now.ts";
 
 let taskModule: Promise<Loaded> | null = null;
 let started: Promise<boolean> = Promise.resolve(true);
@@ -126,7 +127,7 @@ function postFailure(type: "fatal" | "retired", hook: string, thrown: unknown): 
   post(type === "fatal" ? { type, error } : { type, threw: true, error });
 }
 
-/** When `checkMemory` last read the memory (`performance.now()`). */
+/** When `checkMemory` last read the memory (`now()`). */
 let memoryReadAt = -Infinity;
 
 /**
@@ -135,7 +136,7 @@ let memoryReadAt = -Infinity;
  */
 export function checkMemory(): void {
   if (maxMemory === 0 || overMemorySaid) return;
-  memoryReadAt = performance.now();
+  memoryReadAt = now();
   const bytes = workerMemory();
   if (bytes > maxMemory) {
     overMemorySaid = true;

@@ -16,6 +16,7 @@ import { toWire, toWireToUnshared } from "../sync/wire.ts";
 import type { Compiled } from "./compile.ts";
 import { checkMemorySince } from "./lifecycle.ts";
 import { isCrashed, post } from "./scope.ts";
+import { now } from "../protocol/now.ts";
 
 /** Results are sent at the end of each batch, or sooner once this old (ms). */
 const FLUSH_AFTER_MS = 2;
@@ -62,11 +63,11 @@ export function attachStatus(
 let progressPosted = false;
 
 /**
- * A batch of jobs begins (at `now`, if the caller has just read the clock):
+ * A batch of jobs begins (at `at`, if the caller has just read the clock):
  * its answers' age counts from then.
  */
-export function beginBatch(now: number = performance.now()): void {
-  batchStart = now;
+export function beginBatch(at: number = now()): void {
+  batchStart = at;
   progressPosted = false;
 }
 
@@ -77,7 +78,7 @@ export function progressSent(): void {
 
 /** Whether the answers so far took long enough that they should not wait for the rest. */
 export function slowSoFar(): boolean {
-  return out.jobs !== 0 && performance.now() - batchStart >= EARLY_ANSWER_MS * out.jobs;
+  return out.jobs !== 0 && now() - batchStart >= EARLY_ANSWER_MS * out.jobs;
 }
 
 /**
@@ -90,9 +91,9 @@ export function answerEarly(waiting: boolean): void {
   if (!waiting && slowSoFar()) flush();
 }
 
-/** Sends the answers if they have waited `FLUSH_AFTER_MS` (by `now`, if the caller read the clock). */
-export function maybeFlush(now: number = performance.now()): void {
-  if (now - batchStart >= FLUSH_AFTER_MS) flush();
+/** Sends the answers if they have waited `FLUSH_AFTER_MS` (by `at`, if the caller read the clock). */
+export function maybeFlush(at: number = now()): void {
+  if (at - batchStart >= FLUSH_AFTER_MS) flush();
 }
 
 /**
@@ -114,14 +115,14 @@ function flushLate(): void {
 /** Sends the answers so far as one `results` message, and rings the pool's doorbell. */
 export function flush(): void {
   if (out.empty || isCrashed()) return;
-  const now = performance.now();
+  const at = now();
   // Before any answers leave, mid-batch too (a slow job's): once the pool
   // has them it may send this worker more, unless it knows it is over. (At a
   // batch's end `runJobs` has just checked.)
-  checkMemorySince(FLUSH_AFTER_MS, now);
-  out.flush(now - batchStart, post);
+  checkMemorySince(FLUSH_AFTER_MS, at);
+  out.flush(at - batchStart, post);
   atomicAdd(status, Status.TO_MAIN, 1);
-  batchStart = now;
+  batchStart = at;
 }
 
 /**
@@ -147,7 +148,7 @@ const answerOnLane = (value: unknown): boolean => lane!.answerWith(value, laneJo
  * as a message is timed as every batch is, by `flush`.
  */
 export function answerLane(): void {
-  if (laneJobs++ % LANE_TIMED_EVERY === 0) laneJobMs = performance.now() - batchStart;
+  if (laneJobs++ % LANE_TIMED_EVERY === 0) laneJobMs = now() - batchStart;
   if (!progressPosted && out.takeLone(answerOnLane)) return;
   lane!.answerByMessage();
   lane!.listen(); // as for a lone job sent as a message (see runJobs)

@@ -78,6 +78,7 @@ import {
 import { define, isUnloaded, limitImports, load, someUnloaded, tasks } from "./task_table.ts";
 import { isThenable, whenSettled } from "./thenable.ts";
 import { lastLook, messageReceived, spinForWork, spinMs } from "./waiting.ts";
+import { now } from "../protocol/now.ts";
 
 /** How many quick jobs run between two looks at the clock. */
 const CLOCK_EVERY = 64;
@@ -338,7 +339,7 @@ function pendingResult(
   // A task first seen to return a promise was not clocked before its call,
   // unless the job is timed (`timeNext`); an untimed one is timed from here.
   const timedFrom = out.later();
-  const started = timedFrom >= 0 ? timedFrom : task.pends ? callStarted : performance.now();
+  const started = timedFrom >= 0 ? timedFrom : task.pends ? callStarted : now();
   task.pends = true;
   const lane = freeLanes.pop()!;
   atomicStore(status, Status.WORDS + lane, laneWord(id));
@@ -353,12 +354,12 @@ function pendingResult(
     result,
     (value) => {
       end();
-      out.laterReturned(id, value, performance.now() - started);
+      out.laterReturned(id, value, now() - started);
       laterAnswered();
     },
     (error) => {
       end();
-      out.laterThrew(id, task.explain(error), performance.now() - started);
+      out.laterThrew(id, task.explain(error), now() - started);
       laterAnswered();
     },
   );
@@ -427,7 +428,8 @@ if (runsThisWorker) scope.addEventListener("message", onMessage, { capture: true
 let beforeInit: ToWorker[] | null = [];
 
 function onMessage(event: MessageEvent<ToWorker>): void {
-  if (isCrashed()) return;
+  // A task's own `dispatchEvent(new MessageEvent("message", …))` is not the pool's.
+  if (isCrashed() || !event.isTrusted) return;
   messageReceived();
   handle(event.data);
 }
@@ -467,6 +469,7 @@ function handle(msg: ToWorker): void {
 function initialise(msg: ToWorker & { type: "init" }): void {
   setPostKey(msg.key);
   if (!acceptsVersion(msg.version)) return;
+  post({ type: "accepted" }); // before the task module loads: later keyless messages are a task's
   attachStatus(msg.status, msg.lane);
   guardBlockingWaits(stopIfEnded);
   guardSignals(abortOnItsWay);
@@ -697,7 +700,7 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
   for (; k < n; k++) {
     startJob();
     currentJob = firstId + k;
-    if (timed) callStarted = performance.now();
+    if (timed) callStarted = now();
     try {
       result = fn(fromDouble(values[k]!));
     } catch (error) {
@@ -749,7 +752,7 @@ async function runItems(
     currentJob = idOf + k;
     const arg = jobs[k];
     let result: unknown;
-    if (timed) callStarted = performance.now();
+    if (timed) callStarted = now();
     try {
       result = fn(typeof arg === "object" && arg !== null ? fromWire(arg) : arg);
     } catch (error) {
@@ -792,7 +795,7 @@ function call(
   id: number,
 ): Promise<void> | undefined {
   let result: unknown;
-  if (concurrency > 1 && task.pends) callStarted = performance.now();
+  if (concurrency > 1 && task.pends) callStarted = now();
   try {
     result = applyTask(task.fn, undefined, args);
   } catch (error) {

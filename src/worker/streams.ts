@@ -10,6 +10,7 @@
 import { STREAM_WINDOW } from "../protocol/messages.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
 import { flush, flushSoon, maybeFlush, out, pushThrow } from "./outbox.ts";
+import { now } from "../protocol/now.ts";
 
 /**
  * A producer this slow (ms per value) has each value sent at once: a
@@ -105,12 +106,12 @@ export async function runStream(
         first = false;
         continue;
       }
-      const began = performance.now();
+      const began = now();
       const step = await iterator.next();
       if (step.done) break;
       state.credit--;
       out.yielded(step.value);
-      if (first || state.credit === 0 || performance.now() - began >= SLOW_STEP_MS) {
+      if (first || state.credit === 0 || now() - began >= SLOW_STEP_MS) {
         first = false;
         flush();
       } else {
@@ -137,19 +138,19 @@ function stepSync(
   state: { credit: number },
   first: boolean,
 ): boolean {
-  let last = performance.now();
+  let last = now();
   // A value that could not be sent stops it (`runStream` then ends the generator).
   while (state.credit > 0 && !out.generatorFailed) {
     const step = iterator.next();
     if (step.done) return true;
     state.credit--;
     out.yielded(step.value);
-    const now = performance.now();
-    if (first || state.credit === 0 || now - last >= SLOW_STEP_MS) {
+    const at = now();
+    if (first || state.credit === 0 || at - last >= SLOW_STEP_MS) {
       first = false;
       flush();
-    } else maybeFlush(now);
-    last = now;
+    } else maybeFlush(at);
+    last = at;
   }
   return false;
 }

@@ -10,6 +10,7 @@
 import { atomicLoad } from "../protocol/atomics.ts";
 import { LANE_SPIN_MS, SPIN_MS, Status } from "../protocol/messages.ts";
 import { lane, status } from "./outbox.ts";
+import { now } from "../protocol/now.ts";
 
 /** Messages received from the pool, to compare with its `TO_WORKER` doorbell. */
 let received = 0;
@@ -46,13 +47,13 @@ export function spinForWork(ms: number): unknown[] | null {
   lane?.listen();
   lookedAt = -1;
   if (atomicLoad(status, Status.TO_WORKER) === received) {
-    let now = performance.now();
-    const until = now + (lane === null ? Math.min(ms, SPIN_MS) : ms);
+    let at = now();
+    const until = at + (lane === null ? Math.min(ms, SPIN_MS) : ms);
     while (
       atomicLoad(status, Status.TO_WORKER) === received && !lane?.requested &&
-      (now = performance.now()) < until
+      (at = now()) < until
     );
-    lookedAt = now;
+    lookedAt = at;
   }
   if (lane === null || lane.stopListening()) return null;
   return lane.takeRequest(laneEntry);

@@ -583,6 +583,26 @@ describe("Pool: tasks that use the worker's own messaging", () => {
     );
   });
 
+  it("Pool ignores messages in the shape of its own that a task module posts while it loads or in setup()", async () => {
+    const calls = await warnings(async () => {
+      await using pool = new Pool<typeof import("../fixtures/forged_start_tasks.ts")>({
+        maxChildren: 1,
+        module: fixture("forged_start_tasks.ts"),
+      });
+      const events: string[] = [];
+      for (const type of ["ready", "workerstart", "error"] as const) {
+        pool.addEventListener(type, () => events.push(type));
+      }
+      // Before: every job failed, "workers failed to start 3 times in a row … version undefined".
+      assert.equal(await pool.run("double", 21), 42);
+      assert.deepEqual(events, ["workerstart", "ready"]);
+      const { workers } = pool.stats();
+      assert.deepEqual([workers.started, workers.crashed], [1, 0]);
+    });
+    assert.equal(calls.length, 1, "reported once");
+    assert.match(String(calls[0]![0]), /posted a message that is not the pool's/);
+  });
+
   it("Pool ignores messages a task posts in the shape of its own: they end, crash or answer nothing", async () => {
     const calls = await warnings(async () => {
       await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2 });
@@ -644,6 +664,31 @@ describe("Pool: tasks that use the worker's own messaging", () => {
     assert.equal(await pool.run(workerName), before, "the same worker all along");
   });
 
+  it("Pool ignores message events a task dispatches on its worker's scope: no crash, no retirement", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const events: string[] = [];
+    pool.addEventListener("workerexit", () => events.push("workerexit"));
+    const before = await pool.run(workerName);
+    const dispatch = (data: unknown) => {
+      const scope = globalThis as unknown as EventTarget;
+      scope.dispatchEvent(
+        data === "bare" ? new Event("message") : new MessageEvent("message", { data }),
+      );
+      return "dispatched";
+    };
+    // Before: a bare event crashed the worker ("Cannot read properties of undefined"), a
+    // string one did too ("Unexpected message"), and a retire ran the worker's retirement.
+    for (
+      const data of ["bare", "hello", { type: "retire" }, { type: "abort", id: 1, reason: null }]
+    ) {
+      assert.equal(await pool.run(dispatch, data), "dispatched");
+    }
+    assert.equal(await pool.run((x: number) => x + 1, 1), 2);
+    assert.equal(await pool.run(workerName), before, "the same worker all along");
+    assert.deepEqual(events, []);
+    assert.equal(pool.stats().workers.crashed, 0);
+  });
+
   it("Pool keeps its worker answering after a task adds a capture listener that stops every message", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     const before = await pool.run(workerName);
@@ -685,6 +730,36 @@ describe("Pool: tasks that change built-ins in their worker", () => {
     assert.equal(await within(later, 3_000), true, "an async job after it never ended");
     assert.equal(await later, 21);
     assert.equal(await pool.run(workerName), before, "the same worker all along");
+  });
+
+  it("Pool workers keep their own clock after a task freezes performance.now: no spin of theirs waits on it", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    type Reads = { frozenClockReads: { count: number } };
+    const freeze = () => {
+      const real = performance.now.bind(performance);
+      const reads = { count: 0 };
+      (globalThis as unknown as Reads).frozenClockReads = reads;
+      // Frozen for 100,000 reads, then real again, so that a spin bounded by it ends here.
+      performance.now = () => ++reads.count > 100_000 ? real() : 0;
+      return "frozen";
+    };
+    assert.equal(await pool.run(freeze), "frozen");
+    assert.deepEqual(await Promise.all([1, 2, 3].map((n) => pool.run((x: number) => x + 1, n))), [
+      2,
+      3,
+      4,
+    ]);
+    assert.equal(await pool.run((x: number) => x * 2, 4), 8);
+    assert.deepEqual(
+      await pool.collect(async (x: number) => {
+        await null;
+        return x;
+      }, [1, 2]),
+      [1, 2],
+    );
+    // Before: the worker timed its batches and bounded its spins by the task's clock
+    // (frozen for good, an idle worker spun at 100% CPU until its next message).
+    assert.equal(await pool.run(() => (globalThis as unknown as Reads).frozenClockReads.count), 0);
   });
 
   it("Pool async jobs after a task makes Promise[Symbol.species] a getter that throws return their values", async () => {
