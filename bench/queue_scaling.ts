@@ -15,6 +15,8 @@
  * - `cancel(id) missing`: 1,000 cancels of ids no longer queued;
  * - `abort queued exec`: `n` queued `exec()`s aborted in random order;
  * - `jobs.pop()`: the queue emptied from the back;
+ * - `jobs.shift() of maps`: a queue of two-item `map`s emptied from the
+ *   front, as workers take them (entries of several jobs, indexed by first id);
  * - `delayed read`: 1,000 reads of `pool.delayed.length` with `n` delayed jobs,
  *   after a first read.
  *
@@ -28,6 +30,7 @@ import { Pool } from "../mod.ts";
 import { args } from "./_env.ts";
 
 const two = (a: number, _b: number) => a;
+const one = (a: number) => a;
 
 /** `ids` in a fixed random order. */
 function shuffled(ids: number[]): number[] {
@@ -67,7 +70,6 @@ const operations: Record<string, Operation> = {
     return { calls: n, run: () => ids.forEach((id) => pool.cancel(id)) };
   },
   "cancel(id) in runs": (pool, n) => {
-    const one = (a: number) => a;
     const ids = Array.from({ length: n }, (_, i) => pool.submit(one, i));
     const every = shuffled(ids.filter((_, i) => i % 2 === 1));
     return { calls: every.length, run: () => every.forEach((id) => pool.cancel(id)) };
@@ -100,6 +102,15 @@ const operations: Record<string, Operation> = {
         for (let i = 0; i < 1000; i++) {
           if (pool.delayed.length !== n) throw new Error("lost a timer");
         }
+      },
+    };
+  },
+  "jobs.shift() of maps": (pool, n) => {
+    for (let i = 0; i < n; i += 2) pool.map(one, [i, i + 1]);
+    return {
+      calls: n,
+      run: () => {
+        for (let i = 0; i < n; i++) pool.jobs.shift();
       },
     };
   },

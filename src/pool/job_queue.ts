@@ -59,6 +59,12 @@ export class JobQueue {
    */
   #single: Map<number, Job> | null = null;
   #several: Job[] | null = null;
+  /**
+   * Entries of `#several` before this index have left from its front (as
+   * workers take them), cut off in bulk once they are half of it: a
+   * `splice(0, 1)` per entry taken moved every other one.
+   */
+  #severalFrom = 0;
   /** Queued jobs, each `map` item counted. */
   items = 0;
   /**
@@ -296,7 +302,8 @@ export class JobQueue {
     if (alone !== undefined) return alone;
     const several = this.#several;
     if (several !== null) {
-      const job = several[lastAtOrBefore(several, id)];
+      const at = lastAtOrBefore(several, this.#severalFrom, id);
+      const job = at < this.#severalFrom ? undefined : several[at]!;
       return job !== undefined && id < job.id + job.count ? job : undefined;
     }
     for (const job of this.inOrder()) if (id >= job.id && id < job.id + job.count) return job;
@@ -379,11 +386,7 @@ export class JobQueue {
     if (--this.#live === 0) this.#single = this.#several = null;
     else if (this.#single !== null) {
       if (this.#single.get(job.id) === job) this.#single.delete(job.id);
-      else {
-        const several = this.#several!;
-        const at = lastAtOrBefore(several, job.id);
-        if (several[at] === job) several.splice(at, 1);
-      }
+      else this.#unindexSeveral(job);
     }
   }
 
@@ -402,6 +405,7 @@ export class JobQueue {
   #buildIndex(): void {
     this.#single = new Map();
     this.#several = [];
+    this.#severalFrom = 0;
     for (const job of this.inOrder()) this.#index(job);
   }
 
@@ -415,7 +419,21 @@ export class JobQueue {
     const several = this.#several!;
     const last = several[several.length - 1];
     if (last === undefined || last.id < job.id) several.push(job);
-    else several.splice(lastAtOrBefore(several, job.id) + 1, 0, job);
+    else several.splice(lastAtOrBefore(several, this.#severalFrom, job.id) + 1, 0, job);
+  }
+
+  /** Takes `job` out of `#several`: from its front by moving `#severalFrom` on, else by a cut. */
+  #unindexSeveral(job: Job): void {
+    const several = this.#several!;
+    const from = this.#severalFrom;
+    const at = lastAtOrBefore(several, from, job.id);
+    if (at < from || several[at] !== job) return;
+    if (at !== from) return void several.splice(at, 1);
+    this.#severalFrom = from + 1;
+    if (from + 1 >= 32 && (from + 1) * 2 >= several.length) {
+      several.splice(0, from + 1);
+      this.#severalFrom = 0;
+    }
   }
 
   /** The open entry, indexed alone, takes its second job. */
@@ -425,9 +443,12 @@ export class JobQueue {
   }
 }
 
-/** The index in `sorted` (by first id) of the last entry whose first id is at most `id`, or -1. */
-function lastAtOrBefore(sorted: readonly Job[], id: number): number {
-  let low = 0;
+/**
+ * The index in `sorted` (by first id, from index `from` on) of the last
+ * entry whose first id is at most `id`, or `from - 1`.
+ */
+function lastAtOrBefore(sorted: readonly Job[], from: number, id: number): number {
+  let low = from;
   let high = sorted.length;
   while (low < high) {
     const mid = (low + high) >>> 1;

@@ -298,6 +298,38 @@ describe("JobQueue index by id", () => {
     assert.equal(queue.removeId(38)?.id, 38);
     assert.deepEqual(ids(queue.drain()), [36, 37, 39, 40, 101, 103]);
   });
+
+  it("JobQueue finds every queued job of map entries while workers take them from the front, cuts and adds between", () => {
+    const queue = new JobQueue();
+    const live = new Set<number>();
+    let next = 1;
+    const addMap = () => {
+      queue.add(mapped(next, 2), false);
+      live.add(next).add(next + 1);
+      next += 2;
+    };
+    for (let i = 0; i < 200; i++) addMap(); // entries of two jobs: indexed among "several"
+    const check = (what: string) => {
+      for (let id = 1; id < next; id++) {
+        const entry = queue.entryOf(id);
+        assert.equal(entry !== undefined, live.has(id), `${what}: job ${id}`);
+        if (entry) assert.ok(id >= entry.id && id < entry.id + entry.count, `${what}: job ${id}`);
+      }
+    };
+    for (let round = 0; round < 150; round++) {
+      const taken = queue.take(2); // a whole entry off the front
+      for (let id = taken.id; id < taken.id + taken.count; id++) live.delete(id);
+      if (round % 10 === 3) {
+        const middle = [...live][Math.floor(live.size / 2)]!; // a job cut out of the middle
+        assert.ok(queue.removeId(middle));
+        live.delete(middle);
+      }
+      if (round % 7 === 0) addMap();
+      check(`round ${round}`);
+    }
+    assert.equal(queue.items, live.size);
+    assert.deepEqual(ids(queue.drain()), [...live].sort((a, b) => a - b));
+  });
 });
 
 describe("JobsView", () => {
