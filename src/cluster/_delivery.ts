@@ -52,6 +52,8 @@ export class Delivery {
   #unsent: Chunk[] = [];
   /** Characters of item JSON in the chunks being added now (see `Chunk.chars`). */
   #adding = 0;
+  /** The adds under way: see {@linkcode added}. */
+  readonly #sending = new Set<Promise<void>>();
   #closedLink = false;
   // Through systemClock: it waits out delays longer than setTimeout takes.
   #offlineTimer: TimerId | undefined;
@@ -116,8 +118,24 @@ export class Delivery {
     await this.#link.close();
   }
 
+  /**
+   * Resolves once the adds under way now have ended, and the producer has
+   * heard which chunks went in (`sent`): a closing producer waits for it, as
+   * chunks whose items all ended while they were being added are taken out,
+   * or emptied, only once they are in.
+   */
+  added(): Promise<unknown> {
+    return Promise.allSettled([...this.#sending]);
+  }
+
   /** Adds `chunks` to Redis; while it is away they wait, then go again. */
-  async send(chunks: Chunk[]): Promise<void> {
+  send(chunks: Chunk[]): Promise<void> {
+    const sending = this.#send(chunks).finally(() => this.#sending.delete(sending));
+    this.#sending.add(sending);
+    return sending;
+  }
+
+  async #send(chunks: Chunk[]): Promise<void> {
     let chars = 0;
     for (const chunk of chunks) chars += chunk.chars;
     this.#adding += chars;

@@ -160,9 +160,12 @@ export class ChunkProducer {
     for (const timer of this.#probeTimers) clearTimeout(timer);
     this.#probeTimers.clear();
     // Given-up chunks leave Redis (or, taken by a node, are emptied) before the
-    // link closes (a node started later would run them for nobody), waiting no
-    // longer than WITHDRAW_MS.
-    await settlesWithin(systemClock, Promise.allSettled([...this.#withdrawn]), WITHDRAW_MS);
+    // link closes (a node started later would run them for nobody, or retry
+    // their failures), waiting no longer than WITHDRAW_MS; those still being
+    // added go once they are in.
+    const withdrawn = this.#delivery.added()
+      .then(() => Promise.allSettled([...this.#withdrawn]));
+    await settlesWithin(systemClock, withdrawn, WITHDRAW_MS);
     await this.#delivery.close();
   }
 
@@ -475,7 +478,8 @@ export class ChunkProducer {
 
   /**
    * Ends item `index` of `batch` as cancelled, unless it has ended. A chunk
-   * left with only ended items is removed from Redis if no node took it.
+   * left with only ended items is removed from Redis, or emptied if a node
+   * took it.
    */
   cancelItem(batch: Batch, index: number, reason: unknown, commit: boolean): boolean {
     if (batch.ended?.has(index)) return false;
@@ -498,7 +502,7 @@ export class ChunkProducer {
       // walk over the ended ones (cancelled one by one, oldest first, that
       // walk made a chunk's cancels quadratic).
       if (chunk.queued === 0) {
-        // A node may have taken it meanwhile (then Redis keeps it).
+        // A node may have taken it meanwhile: then it is emptied instead.
         this.#probeEnded(chunk);
         void this.#removeChunk(chunk);
       } else if (chunk.state === State.SENT) void this.#split(chunk);
@@ -512,14 +516,17 @@ export class ChunkProducer {
   }
 
   /**
-   * Takes `chunk`, whose items all ended, out of Redis if no node took it;
-   * one still being added goes once it is in (see {@linkcode sent}). (The
-   * sizer stopped waiting for it as a probe when its last item ended.)
+   * Takes `chunk`, whose items all ended (cancelled or aborted), out of
+   * Redis, or, if a node took it (also one this producer has not heard of
+   * yet), empties it as {@linkcode withdraw} does: that node runs it whole
+   * for nobody but retries none of its failed items. One still being added
+   * goes once it is in (see {@linkcode sent}). (The sizer stopped waiting for
+   * it as a probe when its last item ended.)
    */
   async #removeChunk(chunk: Chunk): Promise<void> {
-    if (chunk.state === State.ADDING || !(await this.#delivery.remove(chunk.key))) return;
+    if (chunk.state === State.ADDING || !(await this.#withdraw(chunk.key))) return;
     if (this.#chunks.get(chunk.key) !== chunk) return;
-    this.#forget(chunk);
+    this.#forget(chunk); // its items ended: what its node may still send is dropped
     this.#pump();
   }
 
@@ -560,12 +567,15 @@ export class ChunkProducer {
    * it of its items: that node finishes it for nobody, retries none of it,
    * and if it dies, the node BullMQ hands it to runs nothing. `close()` waits
    * for either while it is under way.
+   *
+   * @returns Whether Redis had it (it was removed or emptied).
    */
-  #withdraw(key: string): void {
+  #withdraw(key: string): Promise<boolean> {
     const removing = this.#delivery.remove(key)
       .then((removed) => removed || this.#delivery.empty(key))
       .finally(() => this.#withdrawn.delete(removing));
     this.#withdrawn.add(removing);
+    return removing;
   }
 
   /**
@@ -590,7 +600,7 @@ export class ChunkProducer {
   #sent(chunks: Chunk[]): void {
     for (const chunk of chunks) {
       if (this.#withdrawAfterAdd.delete(chunk.key)) {
-        this.#withdraw(chunk.key);
+        void this.#withdraw(chunk.key);
         continue;
       }
       if (this.#chunks.get(chunk.key) !== chunk) continue;
@@ -603,7 +613,9 @@ export class ChunkProducer {
   /**
    * Ends item `index` of `batch` when its `exec` signal aborts: cancelled if
    * no node has taken it, else failed with `reason` now, as `Pool` does with
-   * a running job; its result, when its node sends it, is dropped.
+   * a running job; its result, when its node sends it, is dropped. A taken
+   * chunk left with no item pending is emptied, so that its node retries
+   * none of its failures for nobody.
    */
   abortItem(batch: Batch, index: number, reason: unknown): void {
     if (this.cancelItem(batch, index, reason, true) || batch.ended?.has(index)) return;
@@ -611,7 +623,9 @@ export class ChunkProducer {
     this.#failure(batch, index, reason);
     this.#results.commit();
     const chunk = this.#chunkHolding(batch, index);
-    if (chunk !== undefined && allEnded(chunk)) this.#probeEnded(chunk);
+    if (chunk === undefined || !allEnded(chunk)) return;
+    this.#probeEnded(chunk);
+    void this.#removeChunk(chunk);
   }
 
   /** The chunk out that holds item `index` of `batch`, if one does. */
@@ -641,7 +655,7 @@ export class ChunkProducer {
   abandon(reason: () => unknown): void {
     for (const chunk of [...this.#chunks.values()]) {
       if (chunk.state === State.ADDING) this.#withdrawAfterAdd.add(chunk.key);
-      else this.#withdraw(chunk.key); // in Redis, or taken by a node
+      else void this.#withdraw(chunk.key); // in Redis, or taken by a node
       this.#failChunk(chunk, reason());
     }
     this.#delivery.dropUnsent();

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Job, Worker } from "bullmq";
+import { type Job, Worker } from "bullmq";
 import { Pool } from "../pool/pool.ts";
 import { resolveMaxChildren } from "../pool/options.ts";
 import { describe } from "../_checks.ts";
@@ -27,6 +27,7 @@ import {
 } from "./_wire.ts";
 import { checkDatabase, type RedisConnection, redisOptions } from "./connection.ts";
 import { SILENT_MS } from "./_link.ts";
+import { saveForRetry } from "./_retry.ts";
 import { checkKnown, checkQueueName } from "./options.ts";
 
 /**
@@ -509,20 +510,6 @@ function written(values: unknown[]): number {
   }
 }
 
-/**
- * Whether the producer gave chunk `job`'s items up while it ran here (a
- * `shutdown(timeout)` empties a taken chunk in Redis): then its failed items
- * are not retried, and not written back for a retry to run for nobody.
- */
-async function givenUp(job: Job, worker: Worker): Promise<boolean> {
-  try {
-    const now = await Job.fromId(worker, job.id!);
-    return now !== undefined && Array.isArray(now.data?.items) && now.data.items.length === 0;
-  } catch {
-    return false; // Redis away: the retry's write fails too, and BullMQ retries as it can
-  }
-}
-
 /** Runs one chunk's items; BullMQ retries the failed ones while attempts remain. */
 async function runChunk(
   job: Job,
@@ -604,11 +591,15 @@ async function runChunk(
   result.workers = runner.workers;
   result.ms = performance.now() - started;
   const attempts = job.opts.attempts ?? 1;
+  // Keep what succeeded in the job, and let BullMQ retry the rest after its
+  // backoff; not if the producer gave the items up (a `shutdown(timeout)`, or
+  // every item cancelled or aborted) while they ran here: it emptied the
+  // chunk, and the check and the write are one step in Redis, so a give-up
+  // between them cannot be overwritten (see `_retry.ts`).
   if (
-    errors.length !== 0 && job.attemptsMade + 1 < attempts && !await givenUp(job, worker)
+    errors.length !== 0 && job.attemptsMade + 1 < attempts &&
+    await saveForRetry(worker, job.id!, { ...data, prior: result, left: errors.map(([i]) => i) })
   ) {
-    // Keep what succeeded in the job, and let BullMQ retry the rest after its backoff.
-    await job.updateData({ ...data, prior: result, left: errors.map(([i]) => i) });
     const [, first] = errors[0]!;
     throw new Error(
       `${errors.length} of ${count} items failed (first: ${

@@ -231,6 +231,8 @@ export interface NodeOptions {
   lockDuration?: number;
   stalledInterval?: number;
   env?: Record<string, string>;
+  /** The task module, a path from the repository's root. */
+  module?: string;
 }
 
 /** A node as a child process (the command-line entry), ready to take work. */
@@ -247,7 +249,7 @@ export async function startNode(
     "--queue",
     queue,
     "--module",
-    "tests/fixtures/cluster_tasks.ts",
+    options.module ?? "tests/fixtures/cluster_tasks.ts",
     "--max-children",
     String(options.maxChildren ?? 1),
     "--concurrency",
