@@ -487,7 +487,15 @@ class Runner {
         done(indices === null ? k : indices[k]!, value, failed);
       },
     };
-    const n = this.pool.map(task, values, (value, id) => entry.settle(id, value, false));
+    let n: number;
+    try {
+      n = this.pool.map(task, values, (value, id) => entry.settle(id, value, false));
+    } catch (error) {
+      // A name the module lacks, refused at once once a worker has started: each
+      // item fails with it, as it does when a worker finds it missing.
+      for (let k = 0; k < values.length; k++) done(indices === null ? k : indices[k]!, error, true);
+      return;
+    }
     // Queued jobs wait in `jobs` until the end of this tick: the last n are this map's.
     entry.first = this.pool.jobs.at(-n)!.id;
     this.#mapped.push(entry);

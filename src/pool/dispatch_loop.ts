@@ -699,6 +699,8 @@ export class DispatchLoop {
         }
         slot.ready = true;
         slot.hasTeardown = message.teardown;
+        // A name the task module lacks is refused at submit from now on.
+        if (Array.isArray(message.exports)) this.#tasks.learnExports(message.exports);
         slot.readyAt = this.#clock.now();
         // Retired while it started (recycle, resize, shutdown): it had its
         // workerexit, and is on its way out; it never counts as started.

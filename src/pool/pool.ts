@@ -95,7 +95,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     super();
     this.#options = resolveOptions(options);
     this.#clock = options.clock ?? systemClock;
-    this.#tasks = new TaskRegistry(this.#options.module !== null);
+    this.#tasks = new TaskRegistry(this.#options.module);
     this.#stats = new StatsRecorder(this.#clock.now(), this.#tasks.names);
     this.#results = new Results(this.#options, this.#stats);
     this.#scheduler = new Scheduler(this.#clock);

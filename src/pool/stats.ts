@@ -306,7 +306,13 @@ export class StatsRecorder {
     const wall = now - this.since;
     const tasks: PoolStats["tasks"] = {};
     for (const [name, times] of this.byName) {
-      tasks[name] = { runTime: times.runTime.summary(), waitTime: times.waitTime.summary() };
+      // Defined, not set: a task named "__proto__" would set the object's prototype (Bun).
+      Object.defineProperty(tasks, name, {
+        value: { runTime: times.runTime.summary(), waitTime: times.waitTime.summary() },
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     const result: PoolStats = {
       jobs: {

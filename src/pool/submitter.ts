@@ -292,7 +292,10 @@ export class Submitter {
     this.checkOpen();
     const queue = this.#queue;
     const maxQueue = this.#options.maxQueue;
-    if (queue.items >= maxQueue) throw new QueueFullError(maxQueue);
+    if (queue.items >= maxQueue) {
+      this.#tasks.indexOf(task); // a bad task is a TypeError, full queue or not
+      throw new QueueFullError(maxQueue);
+    }
     let arg = args[0];
     if (typeof arg === "object" && arg !== null) {
       if (isTransferred(arg)) return this.job(task, args, alone(done, deferred), first).id;
@@ -361,10 +364,10 @@ export class Submitter {
     moved: Transferable[] | null,
   ): { index: number; args: unknown[]; transfer: Transferable[] | null } {
     this.checkOpen();
+    const index = this.#tasks.indexOf(task); // a bad task is a TypeError, full queue or not
     if (this.#queue.items >= this.#options.maxQueue) {
       throw new QueueFullError(this.#options.maxQueue);
     }
-    const index = this.#tasks.indexOf(task);
     let transfer: Transferable[] | null = moved;
     for (let i = 0; i < args.length; i++) {
       const arg = args[i];

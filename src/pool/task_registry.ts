@@ -29,7 +29,10 @@ export class TaskRegistry {
   /** Inline functions' indices by source text (a function made again has a new identity); names and references are in `#byKey`. */
   #bySource = new Map<string, number>();
   #byKey = new Map<string, number>();
-  #hasModule: boolean;
+  /** The pool's task module (`module` option), as an absolute URL, or null. */
+  #module: string | null;
+  /** The names the task module exports, once a worker has loaded it and said (see {@linkcode learnExports}). */
+  #exports: ReadonlySet<string> | null = null;
   /** Some task is a `task()` reference: workers import modules for jobs (see `import_watch.ts`). */
   imports = false;
   /** Modules whose import blocked workers' threads, with the message their tasks fail with. */
@@ -37,8 +40,19 @@ export class TaskRegistry {
   #lastTask: unknown = NONE;
   #lastIndex = -1;
 
-  constructor(hasModule: boolean) {
-    this.#hasModule = hasModule;
+  constructor(module: string | null) {
+    this.#module = module;
+  }
+
+  /**
+   * The export names of the pool's task module, as a worker found them: from
+   * then on a name it does not export is refused at once (a module's names
+   * do not change; whether one is a function may, so that is the worker's).
+   */
+  learnExports(names: readonly string[]): void {
+    if (this.#exports !== null) return;
+    this.#exports = new Set(names);
+    this.#lastTask = NONE; // a name submitted before, now known to be missing
   }
 
   /**
@@ -58,23 +72,31 @@ export class TaskRegistry {
     }
     if (typeof task === "string") {
       if (task === "") throw new TypeError(`Cannot submit job: "task" is an empty name`);
-      if (task === "setup" || task === "teardown") {
-        throw new TypeError(
-          `Cannot submit job: "${task}" is the task module's worker hook, run by each worker when it starts or leaves, not a task`,
-        );
-      }
-      if (!this.#hasModule) {
+      if (task === "setup" || task === "teardown") throw hookNotTask(task);
+      if (this.#module === null) {
         throw new TypeError(
           `Cannot submit job: task "${task}" is a name, but the pool has no "module" option`,
+        );
+      }
+      if (this.#exports !== null && !this.#exports.has(task)) {
+        // Worded as the worker words it (a job sent before the names were known fails so).
+        throw new TypeError(
+          `Cannot run task "${task}": the pool's task module ${this.#module} has no such export`,
         );
       }
       return this.#add(`n:${task}`, { kind: "export", module: null, name: task });
     }
     if (isTaskRef(task)) {
       // Read once: a hand-made reference's getters could answer otherwise later.
-      const { module, name } = task;
-      const key = `e:${module}#${name}`;
-      if (!this.#byKey.has(key)) checkRef(module, name); // one made by hand, not by task()
+      const { module: given, name } = task;
+      const key = `e:${given}#${name}`;
+      const known = this.#byKey.get(key);
+      if (known !== undefined) return known;
+      checkRef(given, name); // one made by hand, not by task()
+      const module = new URL(given).href; // as task() makes it: one by hand may not be
+      if ((name === "setup" || name === "teardown") && module === this.#module) {
+        throw hookNotTask(name);
+      }
       this.imports = true;
       const failed = this.#failedModules.get(module);
       return this.#add(
@@ -179,6 +201,13 @@ export class TaskRegistry {
     this.names.push(name);
     return this.specs.length - 1;
   }
+}
+
+/** The error for a job of a worker hook, `setup` or `teardown`, of the pool's task module. */
+function hookNotTask(name: string): TypeError {
+  return new TypeError(
+    `Cannot submit job: "${name}" is the task module's worker hook, run by each worker when it starts or leaves, not a task`,
+  );
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 14;
+export const PROTOCOL_VERSION = 15;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -88,8 +88,11 @@ export type ToWorker =
 
 /** Messages from a worker to the pool. */
 export type FromWorker =
-  /** Started; `teardown`: the task module exports a `teardown()` to run at retirement. */
-  | { type: "ready"; version: number; teardown: boolean }
+  /**
+   * Started; `teardown`: the task module exports a `teardown()` to run at
+   * retirement; `exports`: the task module's export names (null: no module).
+   */
+  | { type: "ready"; version: number; teardown: boolean; exports: string[] | null }
   | {
     type: "results";
     data: unknown[];

@@ -65,10 +65,12 @@ export function start(module: string | null, workerData: unknown, memoryLimit: n
  */
 async function init(module: string | null, workerData: unknown): Promise<boolean> {
   let teardown = false;
+  let exports: string[] | null = null;
   if (module !== null) {
     taskModule = loadModule(module);
     try {
       const { ns } = await taskModule;
+      exports = Object.keys(ns);
       for (const hook of ["setup", "teardown"]) {
         if (ns[hook] !== undefined && typeof ns[hook] !== "function") {
           throw new TypeError(
@@ -91,7 +93,7 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
       return false;
     }
   }
-  post({ type: "ready", version: PROTOCOL_VERSION, teardown });
+  post({ type: "ready", version: PROTOCOL_VERSION, teardown, exports });
   return true;
 }
 

@@ -13,6 +13,7 @@ import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError } from "../../src/errors.ts";
 import { task } from "../../src/task.ts";
 import { transfer } from "../../src/protocol/codec.ts";
+import { gate } from "../_gate.ts";
 import { fixture, isBun } from "../_util.ts";
 
 const identity = (n: unknown) => n;
@@ -546,6 +547,64 @@ describe("Pool tasks that are not tasks", () => {
       /"notAFunction": .* exports it, but not as a function/,
     );
     assert.ok(failed.get(missing) instanceof TypeError);
+  });
+
+  it("Pool.submit() of a name the task module does not export is refused at once, once a worker has loaded it", async () => {
+    await using pool = new Pool({ maxChildren: 1, module: fixture("tasks.ts"), maxQueue: 1 });
+    assert.equal(await pool.run("double", 1), 2); // a worker loaded the module
+    const held = gate();
+    const busy = pool.run("atGate", held.memory, "x");
+    await held.started();
+    const queued = pool.submit("double", 2); // the queue is full now
+    const missing = {
+      name: "TypeError",
+      message:
+        /^Cannot run task "noSuchTask": the pool's task module file:.*tasks\.ts has no such export$/,
+    };
+    try {
+      // Before: it queued behind the busy worker and failed there, or got QueueFullError.
+      assert.throws(() => pool.submit("noSuchTask"), missing);
+      assert.throws(() => pool.submit("noSuchTask"), missing); // the same name again
+      assert.throws(() => pool.submit("noSuchTask", 1, 2), missing);
+      assert.throws(() => pool.map("noSuchTask", [1, 2]), missing);
+    } finally {
+      held.open();
+    }
+    assert.equal(await busy, "x");
+    await pool.wait();
+    assert.deepEqual([...pool.done], [4]);
+    assert.equal(queued, 3);
+    assert.equal(pool.stats().jobs.submitted, 3);
+  });
+
+  it("Pool runs a hand-made task reference as task() would make it, and refuses one to the task module's hooks", async () => {
+    await using pool = new Pool({ maxChildren: 1, module: fixture("tasks.ts") });
+    const href = fixture("tasks.ts").href;
+    // Before: a DOMException from the worker (the URL went to btoa() as given).
+    assert.equal(await pool.run({ module: `${href}?v=€`, name: "double" } as never, 21), 42);
+    const hook = /"setup" is the task module's worker hook/;
+    // Before: it ran setup() again, over the worker's state.
+    await assert.rejects(pool.run(task(href, "setup") as never), {
+      name: "TypeError",
+      message: hook,
+    });
+    assert.throws(() => pool.submit(task(href, "setup") as never), { message: hook });
+    // Another module's export named setup is a task like any.
+    await assert.rejects(pool.run(task(`${href}?other`, "setup") as never), /has no such export/);
+  });
+
+  it("Pool.stats() keeps a task named __proto__ among the others, as its own entry", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // An arrow named "__proto__" (a computed key makes an own property, not the prototype).
+    const named = Object.getOwnPropertyDescriptor(
+      { ["__proto__"]: (n: number) => n + 1 },
+      "__proto__",
+    )!.value as (n: number) => number;
+    assert.equal(await pool.run(named, 1), 2);
+    const stats = pool.stats().tasks;
+    assert.deepEqual(Object.keys(stats), ["__proto__"]);
+    assert.equal(Object.getPrototypeOf(stats), Object.prototype);
+    assert.equal(stats["__proto__"]!.runTime.count, 1);
   });
 
   it("Pool.submit() of a name refuses it at once when the pool has no module", () => {

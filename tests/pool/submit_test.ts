@@ -91,7 +91,11 @@ describe("Pool tasks", () => {
     assert.deepEqual(await pool.run("count", 3), [0, 1, 2]);
     await assert.rejects(pool.run("fail", "no"), { name: "RangeError", message: "no" });
     // @ts-expect-error: the module has no such export
-    await assert.rejects(pool.run("missing"), { name: "TypeError", message: /has no such export/ });
+    await assert.rejects(pool.run("missing"), {
+      name: "TypeError",
+      message:
+        /^Cannot run task "missing": the pool's task module file:.*tasks\.ts has no such export$/,
+    });
     // @ts-expect-error: not a function export
     await assert.rejects(pool.run("notAFunction"), {
       name: "TypeError",

@@ -489,7 +489,7 @@ describe("chooseSlot()", () => {
 
 describe("TaskRegistry", () => {
   it("failModule() fails a module's tasks, known and to come, and no other's", () => {
-    const registry = new TaskRegistry(false);
+    const registry = new TaskRegistry(null);
     const a = "file:///a.ts", b = "file:///b.ts";
     const first = registry.indexOf(task(a, "one"));
     const other = registry.indexOf(task(b, "one"));
