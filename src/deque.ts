@@ -178,7 +178,7 @@ export class Deque<T> implements Iterable<T> {
     // Checked before the room is made: a fraction, NaN, a negative or a count
     // past the source would corrupt the length or append holes.
     const length = (items as Partial<ArrayLike<T>> | null | undefined)?.length;
-    if (typeof length !== "number") {
+    if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0) {
       throw invalid(
         TypeError,
         "push to deque",

@@ -94,7 +94,7 @@ describe("Deque", () => {
     assert.deepEqual([...q].slice(0, 3), [2, 3, 7]);
     assert.equal(q.at(-1), 7);
     // A source without a length is named (before: "count" … received NaN).
-    for (const items of [5, new Set([4]), null]) {
+    for (const items of [5, new Set([4]), null, { length: NaN }, { length: -1 }, { length: 1.5 }]) {
       // @ts-expect-error: the source must be array-like
       assert.throws(() => q.pushAll(items), {
         name: "TypeError",

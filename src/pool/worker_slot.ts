@@ -245,7 +245,7 @@ export class WorkerSlot {
       if (!this.dead) {
         const code = (event as Event & { code?: number }).code;
         // Before it was ready, with code 0: a module that ran and ended, not the worker entry.
-        const why = this.ready || code !== 0
+        const why = this.ready || this.#accepted || code !== 0
           ? ""
           : " before it was ready (is the worker's URL fastpool's worker entry?)";
         host.onCrash(this, new Error(`Worker exited with code ${code ?? "unknown"}${why}`));

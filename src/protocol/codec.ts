@@ -108,7 +108,7 @@ const noWire: ToWire = () => undefined;
  * clone can copy as it is, and anything else as a string that says what it
  * was, so the error itself still arrives.
  */
-function encodeField(value: unknown, encoding: Encoding): unknown {
+function encodeField(value: unknown, encoding: Encoding, mayBox = true): unknown {
   if (typeof value !== "object" || value === null) {
     return typeof value === "function" || typeof value === "symbol"
       ? `[cannot be sent: ${describe(value)}]`
@@ -124,11 +124,15 @@ function encodeField(value: unknown, encoding: Encoding): unknown {
       return encodeErrorIn(value, encoding); // never throws
     }
     if (isTransferred(value)) return escaped(value.value); // copied: only a result moves
-    if (holdsError(value)) return boxed(value, encoding);
+    if (holdsError(value)) {
+      return mayBox
+        ? boxed(value, encoding)
+        : `[cannot be sent: ${describe(value)} nested too deep]`;
+    }
     structuredClone(value);
     const shared = sharedIn(value, encoding.toWire);
     if (shared === undefined) return escaped(value);
-    return isPlainContainer(value) ? boxed(value, encoding) : `[cannot be sent: ${shared}]`;
+    return mayBox && isBoxable(value) ? boxed(value, encoding) : `[cannot be sent: ${shared}]`;
   } catch {
     return `[cannot be sent: ${describe(value)}]`; // a revoked Proxy throws at instanceof
   }
@@ -202,13 +206,27 @@ function holdsError(value: unknown): boolean {
   }
 }
 
+/**
+ * Whether `value`, holding a Semaphore or Lock, is copied into an
+ * {@linkcode ErrorBox} to keep its other fields: a plain object or array,
+ * not data with the encoder's own key (that goes whole, as data, or not at all).
+ */
+function isBoxable(value: unknown): value is object {
+  return isPlainContainer(value) && !hasErrorKey(value);
+}
+
 /** `value` (a plain object or array holding an error) as an {@linkcode ErrorBox}. Never throws. */
 function boxed(value: object, encoding: Encoding): ErrorBox {
   const copies = new Map<object, unknown>();
   const copy = (node: unknown, depth: number): unknown => {
-    if (hasErrorKey(node)) return escaped(node); // data, never boxed again
+    // Data with the encoder's key, and what lies past the depth limit, are not boxed
+    // again (a box made there would not see this one's copies: a long cycle would
+    // never end): they go as they are, or as a string if they cannot.
+    if (hasErrorKey(node)) return encodeField(node, encoding, false);
     if (isTransferred(node)) return copy(node.value, depth); // copied: only a result moves
-    if (!isPlainContainer(node) || depth > MAX_BOX_DEPTH) return encodeField(node, encoding);
+    if (!isPlainContainer(node) || depth > MAX_BOX_DEPTH) {
+      return encodeField(node, encoding, depth <= MAX_BOX_DEPTH);
+    }
     const made = copies.get(node);
     if (made !== undefined) return made;
     const isArray = Array.isArray(node);
@@ -305,7 +323,7 @@ export function encodeError(
   const shared = typeof value === "object" && value !== null ? sharedIn(value, toWire) : undefined;
   if (shared === undefined) return escaped(value);
   // A plain object or array holding one: its other fields arrive, a string in the Semaphore's or Lock's place.
-  return isPlainContainer(value)
+  return isBoxable(value)
     ? boxed(value, { ids: new Map(), depth: 0, toWire, origin })
     : `[cannot be sent: ${shared}]`;
 }

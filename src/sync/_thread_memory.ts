@@ -9,6 +9,7 @@
  * @module
  */
 
+import { now } from "../protocol/now.ts";
 import { hasSharedMemory } from "./_memory.ts";
 import {
   bornHere,
@@ -350,11 +351,11 @@ export class Memory {
    * as it is).
    */
   block(timeout: number, action: string): boolean {
-    const deadline = performance.now() + timeout;
+    const deadline = now() + timeout; // the clock at load: a task may freeze performance.now
     for (;;) {
       checkStillWanted(); // before each take: a worker's job stopped meanwhile takes nothing
       if (this.take()) return true; // step 1
-      const left = deadline - performance.now();
+      const left = deadline - now();
       if (left <= 0) return false;
       if (this.#flag()) {
         try {

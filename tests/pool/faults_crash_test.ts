@@ -206,6 +206,28 @@ describe("Pool start-up failures", () => {
     });
   });
 
+  it("Pool's start failure of a task module that exits with code 0 at import does not blame the worker entry", async () => {
+    const clock = new WatchedClock();
+    await using pool = new Pool({
+      maxChildren: 1,
+      module: fixture("faults_exit_zero_at_import.ts"),
+      clock,
+    });
+    const job = pool.run("ok");
+    await clock.timerSet();
+    clock.next();
+    await clock.timerSet();
+    clock.next();
+    await assert.rejects(job, (error: Error) => {
+      assert.match(error.message, /workers failed to start 3 times in a row/);
+      const cause = (error.cause as Error).message;
+      assert.match(cause, /exit\(0\)|code 0/);
+      // Before, on Bun: "… before it was ready (is the worker's URL fastpool's worker entry?)".
+      assert.doesNotMatch(cause, /worker entry/);
+      return true;
+    });
+  });
+
   it("Pool backs off when workers crash just after start-up, instead of respawning them at once", async () => {
     const channel = new BroadcastChannel("fastpool-faults-crash-after-start");
     const names: string[] = [];

@@ -750,6 +750,10 @@ describe("Pool: tasks that change built-ins in their worker", () => {
       4,
     ]);
     assert.equal(await pool.run((x: number) => x * 2, 4), 8);
+    // A timed wait on a Semaphore no one releases ends in its time (before: never).
+    const waited = pool.run((sem: Semaphore) => sem.acquireSync(20), new Semaphore(0));
+    assert.equal(await within(waited, 10_000), true, "acquireSync(20) never timed out");
+    assert.equal(await waited, false);
     assert.deepEqual(
       await pool.collect(async (x: number) => {
         await null;
