@@ -44,7 +44,15 @@ import type { ExecOptions, JobId } from "./types.ts";
  */
 export const jobIds = { first: 1 };
 
+/**
+ * The most arguments one job takes: an engine passes only so many to one
+ * call, fewer on a worker's stack (Deno failed at 200,000 on the main thread
+ * with "Maximum call stack size exceeded", which named nothing).
+ */
+const MAX_JOB_ARGS = 65_536;
+
 /** Queues the jobs of one pool. */
+
 export class Submitter {
   #nextId = jobIds.first;
   #closed = false;
@@ -365,6 +373,11 @@ export class Submitter {
   ): { index: number; args: unknown[]; transfer: Transferable[] | null } {
     this.checkOpen();
     const index = this.#tasks.indexOf(task); // a bad task is a TypeError, full queue or not
+    if (args.length > MAX_JOB_ARGS) {
+      throw new RangeError(
+        `Cannot submit job: ${args.length} arguments, more than the ${MAX_JOB_ARGS} a job takes (a worker's call could not pass them); pass them as one array`,
+      );
+    }
     if (this.#queue.items >= this.#options.maxQueue) {
       throw new QueueFullError(this.#options.maxQueue);
     }

@@ -607,6 +607,21 @@ describe("Pool tasks that are not tasks", () => {
     assert.equal(stats["__proto__"]!.runTime.count, 1);
   });
 
+  it("Pool refuses a job of more arguments than a call takes, naming the count, and goes on", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const many = new Array(300_000).fill(1);
+    const count = (...args: number[]) => args.length;
+    const tooMany = {
+      name: "RangeError",
+      message: /^Cannot submit job: 300000 arguments, more than the 65536/,
+    };
+    // Before: "Maximum call stack size exceeded" from the worker (Deno), naming nothing.
+    await assert.rejects(pool.exec(count, many), tooMany);
+    assert.throws(() => pool.submit(count, ...many.slice(0, 65_537)), { name: "RangeError" });
+    assert.equal(await pool.exec(count, many.slice(0, 65_536)), 65_536);
+    assert.equal(await pool.run(count, 1, 2), 2);
+  });
+
   it("Pool.submit() of a name refuses it at once when the pool has no module", () => {
     const pool = new Pool({ maxChildren: 1 });
     assert.throws(() => pool.submit("double"), {
