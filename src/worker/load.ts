@@ -39,9 +39,9 @@ const importModule = (0, eval)("(url) => import(url)") as (url: string) => Promi
 /**
  * Imports the module at `url` (absolute).
  *
- * @throws An error of the original's class, "Cannot import task module
- * <url>: <why>", with the original as `cause`, if it cannot be imported or
- * exports `then`.
+ * @throws "Cannot import task module <url>: <why>", with the original as
+ * `cause`, if it cannot be imported or exports `then`: a `SyntaxError` or
+ * `TypeError` if the original was one, else an `Error`.
  */
 export async function loadModule(url: string): Promise<Loaded> {
   // A base64 `data:` URL: Deno refuses `blob:` imports in a module under
