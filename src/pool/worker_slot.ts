@@ -237,7 +237,13 @@ export class WorkerSlot {
     };
     worker.onmessageerror = () => {
       if (!this.dead) {
-        host.onCrash(this, new TypeError("A message from the worker could not be read"));
+        // Bun: a result too large for this thread to read (a 1 GiB string) ends here.
+        host.onCrash(
+          this,
+          new TypeError(
+            "A message from the worker could not be read on the main thread (a result too large to read?)",
+          ),
+        );
       }
     };
     // Bun reports a worker that exited (process.exit) with a close event.
