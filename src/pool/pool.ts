@@ -1515,6 +1515,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   recycle(): Promise<void> {
+    this.#tasks.forgetExports(); // the new workers may load an edited task module
     return this.#loop.recycle();
   }
 

@@ -46,13 +46,20 @@ export class TaskRegistry {
 
   /**
    * The export names of the pool's task module, as a worker found them: from
-   * then on a name it does not export is refused at once (a module's names
-   * do not change; whether one is a function may, so that is the worker's).
+   * then on a name no worker has found is refused at once. Each worker's are
+   * added (a worker started after the file was edited may find more); whether
+   * one is a function may change, so that is the worker's to say.
    */
   learnExports(names: readonly string[]): void {
-    if (this.#exports !== null) return;
-    this.#exports = new Set(names);
-    this.#lastTask = NONE; // a name submitted before, now known to be missing
+    if (this.#exports === null) {
+      this.#exports = new Set(names);
+      this.#lastTask = NONE; // a name submitted before, now known to be missing
+    } else for (const name of names) (this.#exports as Set<string>).add(name);
+  }
+
+  /** Workers are replaced (`recycle()`): they may load an edited module, so its names are unknown again. */
+  forgetExports(): void {
+    this.#exports = null;
   }
 
   /**
@@ -94,7 +101,7 @@ export class TaskRegistry {
       if (known !== undefined) return known;
       checkRef(given, name); // one made by hand, not by task()
       const module = new URL(given).href; // as task() makes it: one by hand may not be
-      if ((name === "setup" || name === "teardown") && module === this.#module) {
+      if ((name === "setup" || name === "teardown") && sameModule(module, this.#module)) {
         throw hookNotTask(name);
       }
       this.imports = true;
@@ -201,6 +208,23 @@ export class TaskRegistry {
     this.names.push(name);
     return this.specs.length - 1;
   }
+}
+
+/**
+ * Whether `href` may name the module `module` does: the same path, whatever
+ * the query, hash or percent-encoding (Bun loads such spellings as one).
+ */
+function sameModule(href: string, module: string | null): boolean {
+  if (module === null) return false;
+  const path = (url: string) => {
+    const { protocol, host, pathname } = new URL(url);
+    try {
+      return `${protocol}//${host}${decodeURIComponent(pathname)}`;
+    } catch {
+      return `${protocol}//${host}${pathname}`; // a lone % : as it is
+    }
+  };
+  return path(href) === path(module);
 }
 
 /** The error for a job of a worker hook, `setup` or `teardown`, of the pool's task module. */

@@ -64,15 +64,6 @@ export function claim(status: Int32Array, word: number): boolean {
   return false;
 }
 
-/**
- * The worker's side, before it claims: whether the pool has taken back the
- * batch of claim word `word` (a cancel, or an idle worker given it). The
- * word stays as it is, for {@linkcode claim} to free.
- */
-export function isTakenBack(status: Int32Array, word: number): boolean {
-  return word >= 0 && atomicLoad(status, word) === STOLEN;
-}
-
 /** The pool's side: frees claim word `word` of a batch that was never sent (after `stealClaim`). */
 export function releaseClaim(status: Int32Array, word: number): void {
   atomicStore(status, word, FREE);

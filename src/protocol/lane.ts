@@ -35,7 +35,7 @@
 import { atomicCompareExchange, atomicLoad, atomicStore } from "./atomics.ts";
 import { fromDouble, JOB_HEADER, type OutgoingJob, TIMED } from "./job_batch.ts";
 import { Mode } from "./messages.ts";
-import { now } from "./now.ts";
+import { now } from "../_now.ts";
 
 /** The most arguments a job on the lane may have. */
 export const LANE_MAX_ARGS = 4;

@@ -34,7 +34,7 @@ import {
   isTransferred,
 } from "./codec.ts";
 import type { FromWorker } from "./messages.ts";
-import { now } from "./now.ts";
+import { now } from "../_now.ts";
 
 /** The tag of each entry of `results.data`; see the module doc. */
 export const Tag = {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { now } from "../protocol/now.ts";
+import { now } from "../_now.ts";
 import { hasSharedMemory } from "./_memory.ts";
 import {
   bornHere,

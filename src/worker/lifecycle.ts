@@ -14,7 +14,7 @@ import { type Loaded, loadModule } from "./load.ts";
 import { workerMemory } from "./memory.ts";
 import { post } from "./scope.ts";
 import { describe } from "../_checks.ts";
-import { now } from "../protocol/now.ts";
+import { now } from "../_now.ts";
 
 let taskModule: Promise<Loaded> | null = null;
 let started: Promise<boolean> = Promise.resolve(true);

@@ -16,7 +16,7 @@ import { toWire, toWireToUnshared } from "../sync/wire.ts";
 import type { Compiled } from "./compile.ts";
 import { checkMemorySince } from "./lifecycle.ts";
 import { isCrashed, post } from "./scope.ts";
-import { now } from "../protocol/now.ts";
+import { now } from "../_now.ts";
 
 /** Results are sent at the end of each batch, or sooner once this old (ms). */
 const FLUSH_AFTER_MS = 2;

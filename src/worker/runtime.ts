@@ -36,7 +36,7 @@ import {
   stoppedRing,
   type ToWorker,
 } from "../protocol/messages.ts";
-import { claim, isTakenBack } from "../protocol/claims.ts";
+import { claim } from "../protocol/claims.ts";
 import { decodeError, isTransferred, transfer } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader, TIMED } from "../protocol/job_batch.ts";
 import { guardBlockingWaits, guardSignals, onWaitsEnded, waitsOn } from "../sync/_thread_memory.ts";
@@ -78,7 +78,7 @@ import {
 import { define, isUnloaded, limitImports, load, someUnloaded, tasks } from "./task_table.ts";
 import { isThenable, whenSettled } from "./thenable.ts";
 import { lastLook, messageReceived, spinForWork, spinMs } from "./waiting.ts";
-import { now } from "../protocol/now.ts";
+import { now } from "../_now.ts";
 
 /** How many quick jobs run between two looks at the clock. */
 const CLOCK_EVERY = 64;
@@ -490,7 +490,7 @@ async function drain(): Promise<void> {
       for (let msg = inbox.shift(); msg !== undefined; msg = inbox.shift()) {
         if (msg.tasks) define(msg.tasks);
         // Before the claim: while a module loads, an idle worker may take the batch.
-        if (someUnloaded()) await loadTasksOf(msg.jobs, msg.claim);
+        if (someUnloaded()) await loadTasksOf(msg.jobs);
         if (!claim(status, msg.claim)) continue; // the pool gave it to an idle worker
         await runJobs(msg.jobs);
         lone = isLone(msg.jobs);
@@ -536,7 +536,7 @@ function runLaneJob(entry: unknown[]): Promise<void> | undefined {
 
 /** Imports lane job `entry`'s module, then runs it (awaited: see `untilSettled`). */
 async function loadThenCall(entry: unknown[], index: number): Promise<void> {
-  await loadFor(entry[0] as number, index, -1); // a lane job is started: the pool does not take it back
+  await loadFor(entry[0] as number, index);
   const pending = callLoadedLaneJob(entry);
   if (pending !== undefined) await pending;
 }
@@ -580,49 +580,27 @@ function isLone(jobs: readonly unknown[]): boolean {
 
 /**
  * Imports the modules whose exports a batch's jobs name and this worker has
- * not imported (see {@linkcode loadFor}), unless the pool takes the batch
- * back meanwhile (claim word `word`): a cancel of its jobs, or an idle
- * worker given them. The worker then goes on to its next message at once,
- * rather than once a slow module has loaded (up to `startTimeout`) while
- * the pool counts it idle; the import goes on, for a later batch.
+ * not imported (see {@linkcode loadFor}).
  */
-async function loadTasksOf(jobs: unknown[], word: number): Promise<void> {
+async function loadTasksOf(jobs: unknown[]): Promise<void> {
   for (let next = 0; next < jobs.length;) {
     next = readJobHeader(jobs, next, header);
-    if (isUnloaded(header.task) && !await loadFor(header.id, header.task, word)) return;
+    if (isUnloaded(header.task)) await loadFor(header.id, header.task);
   }
 }
-
-/** How often a worker importing for a batch looks whether the pool took the batch back (ms). */
-const TAKEN_BACK_LOOK_MS = 5;
 
 /**
  * Imports task `index`'s module for job `id`, naming the job in
  * `Status.LOADING` meanwhile: a module that kills its worker as it loads
  * fails that job, not the others sent with it, and one that blocks the
  * worker's thread past `startTimeout` (its own limit cannot run then) is
- * seen by the pool, which fails the job and replaces the worker. Returns
- * false if the pool took the batch (claim word `word`) back first.
+ * seen by the pool, which fails the job and replaces the worker.
  */
-async function loadFor(id: number, index: number, word: number): Promise<boolean> {
+async function loadFor(id: number, index: number): Promise<void> {
   atomicStore(status, Status.LOADING, laneWord(id));
-  let look: ReturnType<typeof setInterval> | undefined;
   try {
-    if (word < 0) {
-      await load(index);
-      return true;
-    }
-    // No Promise.race or then(): a task may have replaced them (see the README's
-    // failure table); `load` never rejects (a failed import makes a failing task).
-    return await new Promise<boolean>((resolve) => {
-      look = setInterval(() => isTakenBack(status, word) && resolve(false), TAKEN_BACK_LOOK_MS);
-      void (async () => {
-        await load(index);
-        resolve(true);
-      })();
-    });
+    await load(index);
   } finally {
-    clearInterval(look);
     atomicStore(status, Status.LOADING, 0);
   }
 }

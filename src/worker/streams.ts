@@ -10,7 +10,7 @@
 import { STREAM_WINDOW } from "../protocol/messages.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
 import { flush, flushSoon, maybeFlush, out, pushThrow } from "./outbox.ts";
-import { now } from "../protocol/now.ts";
+import { now } from "../_now.ts";
 
 /**
  * A producer this slow (ms per value) has each value sent at once: a

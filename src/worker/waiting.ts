@@ -10,7 +10,7 @@
 import { atomicLoad } from "../protocol/atomics.ts";
 import { LANE_SPIN_MS, SPIN_MS, Status } from "../protocol/messages.ts";
 import { lane, status } from "./outbox.ts";
-import { now } from "../protocol/now.ts";
+import { now } from "../_now.ts";
 
 /** Messages received from the pool, to compare with its `TO_WORKER` doorbell. */
 let received = 0;

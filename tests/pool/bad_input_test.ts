@@ -8,6 +8,10 @@
  */
 
 import { describe, it } from "node:test";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError } from "../../src/errors.ts";
@@ -577,6 +581,26 @@ describe("Pool tasks that are not tasks", () => {
     assert.equal(pool.stats().jobs.submitted, 3);
   });
 
+  it("Pool learns the task module's export names again after recycle(): an edited module's new export runs", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fastpool-edited-"));
+    const file = join(dir, "edited.ts");
+    await writeFile(file, "export const a = () => 'a1';\n");
+    try {
+      await using pool = new Pool({ maxChildren: 1, module: pathToFileURL(file) });
+      assert.equal(await pool.run("a" as never), "a1");
+      assert.throws(() => pool.submit("b" as never), /has no such export/);
+      await writeFile(file, "export const a = () => 'a2';\nexport const b = () => 'b';\n");
+      const recycled = pool.recycle();
+      // Before: refused with "has no such export", the names learnt once for the pool's life.
+      const b = pool.run("b" as never);
+      await recycled;
+      assert.equal(await b, "b");
+      assert.equal(await pool.run("a" as never), "a2");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("Pool runs a hand-made task reference as task() would make it, and refuses one to the task module's hooks", async () => {
     await using pool = new Pool({ maxChildren: 1, module: fixture("tasks.ts") });
     const href = fixture("tasks.ts").href;
@@ -589,8 +613,13 @@ describe("Pool tasks that are not tasks", () => {
       message: hook,
     });
     assert.throws(() => pool.submit(task(href, "setup") as never), { message: hook });
+    // Other spellings of the module (Bun loads them as the same module): refused too.
+    for (const spelling of [`${href}?q=1`, `${href}#h`, href.replace("tasks.ts", "%74asks.ts")]) {
+      await assert.rejects(pool.run(task(spelling, "setup") as never), { message: hook }, spelling);
+    }
     // Another module's export named setup is a task like any.
-    await assert.rejects(pool.run(task(`${href}?other`, "setup") as never), /has no such export/);
+    pool.submit(task(fixture("hooks_tasks.ts"), "setup") as never, { hooks: [] });
+    await pool.wait();
   });
 
   it("Pool.stats() keeps a task named __proto__ among the others, as its own entry", async () => {

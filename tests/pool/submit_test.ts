@@ -138,37 +138,6 @@ describe("Pool tasks", () => {
     assert.deepEqual([pool.stats().workers.started, pool.stats().workers.exited], [1, 0]);
   });
 
-  it("Pool: a job of a task() module still importing, cancelled or aborted, leaves its worker to the next job at once", async () => {
-    const channel = new BroadcastChannel("never_loads_announced");
-    try {
-      for (const how of ["cancel", "abort"] as const) {
-        await using pool = new Pool({ maxChildren: 1 }); // startTimeout: 60 s
-        assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
-        const importing = new Promise((resolve) => channel.onmessage = resolve);
-        const controller = new AbortController();
-        const doomed = pool.exec(task(fixture("never_loads_announced.ts"), "never"), [], {
-          signal: controller.signal,
-        });
-        const outcome = doomed.catch((error: Error) => error);
-        await importing;
-        if (how === "cancel") pool.cancel();
-        else controller.abort();
-        assert.ok(await outcome instanceof Error, how);
-        const next = pool.run((n: number) => n * 2, 21);
-        // Before: it waited behind the import until startTimeout, the worker counted idle.
-        assert.equal(
-          await within(next, 10_000),
-          true,
-          `${how}: the next job waited for the import`,
-        );
-        assert.equal(await next, 42);
-        assert.equal(pool.stats().workers.started, 1, how);
-      }
-    } finally {
-      channel.close();
-    }
-  });
-
   // 3.2 s on a loaded machine: a limit of its own, not bun test's 5 s default.
   it(
     "a task() module that blocks its worker's thread at import fails its jobs after startTimeout, with no time limit; the worker is replaced; after two, the module fails",

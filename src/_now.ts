@@ -8,7 +8,7 @@
  *
  * @example Usage
  * ```ts
- * import { now } from "./now.ts";
+ * import { now } from "./_now.ts";
  * import assert from "node:assert/strict";
  *
  * const before = now();
