@@ -32,7 +32,7 @@ export class TaskRegistry {
   /** The pool's task module (`module` option), as an absolute URL, or null. */
   #module: string | null;
   /** The names the task module exports, once a worker has loaded it and said (see {@linkcode learnExports}). */
-  #exports: ReadonlySet<string> | null = null;
+  #exports: Set<string> | null = null;
   /** Some task is a `task()` reference: workers import modules for jobs (see `import_watch.ts`). */
   imports = false;
   /** Modules whose import blocked workers' threads, with the message their tasks fail with. */
@@ -51,10 +51,8 @@ export class TaskRegistry {
    * one is a function may change, so that is the worker's to say.
    */
   learnExports(names: readonly string[]): void {
-    if (this.#exports === null) {
-      this.#exports = new Set(names);
-      this.#lastTask = NONE; // a name submitted before, now known to be missing
-    } else for (const name of names) (this.#exports as Set<string>).add(name);
+    if (this.#exports === null) this.#exports = new Set(names);
+    else for (const name of names) this.#exports.add(name);
   }
 
   /** Workers are replaced (`recycle()`): they may load an edited module, so its names are unknown again. */
