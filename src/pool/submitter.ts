@@ -52,7 +52,6 @@ export const jobIds = { first: 1 };
 const MAX_JOB_ARGS = 65_536;
 
 /** Queues the jobs of one pool. */
-
 export class Submitter {
   #nextId = jobIds.first;
   #closed = false;

@@ -85,6 +85,17 @@ function blockUntilWritten(file: string, text: string): void {
   }
 }
 
+/** Lets the gated item fail, and checks it ran once: its node retried nothing. */
+async function failsAndRanOnce(
+  watched: Awaited<ReturnType<typeof watchQueue>>,
+  paths: { runs: string; gate: string },
+): Promise<void> {
+  const completed = watched.next("completed");
+  await writeFile(paths.gate, "");
+  await completed; // with its failures (reported by its last attempt, if retried)
+  assert.equal(await readFile(paths.runs, "utf8"), "run\n");
+}
+
 describe("ClusterPool: items given up while their node runs them are not retried", () => {
   it(
     "serve(): a shutdown(timeout) between a node's retry check and its write leaves the items given up",
@@ -139,11 +150,7 @@ describe("ClusterPool: items given up while their node runs them are not retried
         await assert.rejects(result, reason);
         // Idle; it closes once the chunk is emptied in Redis (a node holds it).
         assert.equal(await pool.shutdown(), true);
-        const completed = watched.next("completed");
-        await writeFile(paths.gate, "");
-        // Before: BullMQ ran the aborted item 4 more times.
-        await completed; // with its failures (reported by its last attempt, if retried)
-        assert.equal(await readFile(paths.runs, "utf8"), "run\n");
+        await failsAndRanOnce(watched, paths); // before: BullMQ ran the aborted item 4 more times
       } finally {
         await node.close();
       }
@@ -171,11 +178,7 @@ describe("ClusterPool: items given up while their node runs them are not retried
       assert.equal(pool.cancel(), true);
       await assert.rejects(result, { name: "AbortError" });
       assert.equal(await pool.shutdown(), true);
-      const completed = watched.next("completed");
-      await writeFile(paths.gate, "");
-      // Before: BullMQ ran the cancelled item 4 more times.
-      await completed; // with its failures (reported by its last attempt, if retried)
-      assert.equal(await readFile(paths.runs, "utf8"), "run\n");
+      await failsAndRanOnce(watched, paths); // before: BullMQ ran the cancelled item 4 more times
     },
   );
 
