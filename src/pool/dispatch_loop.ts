@@ -173,8 +173,10 @@ export class DispatchLoop {
     );
     this.#imports = new ImportWatch(
       options.startTimeout,
+      options.abortGrace,
       tasks,
       (slot, word, error) => this.#recovery.importStuck(slot, word, error),
+      (slot) => this.#replaceImporting(slot),
     );
     this.#sender = new BatchSender(
       options,
@@ -426,8 +428,10 @@ export class DispatchLoop {
    */
   abort(job: Job, reason: unknown): void {
     if (job.ended) return;
+    const held = job.slot;
+    const importing = held === null ? undefined : this.#imports.importingFor(held);
     // Held by a worker that has not started it: queued, so cancelled.
-    if (job.slot !== null) this.#takeBackHolding(job.slot, job.id);
+    if (held !== null) this.#takeBackHolding(held, job.id);
     const slot = job.slot;
     if (slot !== null && takeBackAlone(slot, job)) {
       // Alone in its batch, behind others its worker runs: out, never run.
@@ -435,10 +439,12 @@ export class DispatchLoop {
       this.#recovery.clearJobTimer(job); // its time limit, armed when it was sent
       job.ended = true;
       this.ends.cancelled(job, job.id, reason, job.count);
+      this.#imports.abandoned(slot, importing);
     } else if (job.slot === null) {
       if (!this.queue.remove(job)) return;
       job.ended = true;
       this.ends.cancelled(job, job.id, reason, job.count);
+      if (held !== null) this.#imports.abandoned(held, importing);
     } else {
       this.#recovery.failRunning(job, reason, "abort", job.count - job.next + job.later);
     }
@@ -459,12 +465,15 @@ export class DispatchLoop {
    */
   stopStream(job: Job): void {
     if (job.ended) return;
-    if (job.slot !== null) this.#takeBackHolding(job.slot, job.id);
+    const held = job.slot;
+    const importing = held === null ? undefined : this.#imports.importingFor(held);
+    if (held !== null) this.#takeBackHolding(held, job.id);
     const slot = job.slot;
     if (slot === null) {
       if (!this.queue.remove(job)) return;
       job.ended = true;
       this.ends.dropped(job.count);
+      if (held !== null) this.#imports.abandoned(held, importing);
       this.changed();
       return;
     }
@@ -487,6 +496,8 @@ export class DispatchLoop {
    * an error each).
    */
   cancelAll(reason: () => unknown): number {
+    const importing = this.slots.map((slot) => this.#imports.importingFor(slot));
+    const slots = [...this.slots];
     this.takeBackAll();
     let made: { reason: unknown } | undefined;
     const cancelled = this.#endQueued((job, id) =>
@@ -496,6 +507,7 @@ export class DispatchLoop {
         takesReason(job.dest) ? (made ??= { reason: reason() }).reason : undefined,
       )
     );
+    for (let i = 0; i < slots.length; i++) this.#imports.abandoned(slots[i]!, importing[i]);
     this.changed();
     return cancelled;
   }
@@ -545,12 +557,33 @@ export class DispatchLoop {
    */
   cancelOne(id: number, reason: () => unknown): boolean {
     // Not started: still queued.
-    for (const slot of this.slots) if (this.#takeBackHolding(slot, id)) break;
+    let importing: [WorkerSlot, Job | undefined] | undefined;
+    for (const slot of this.slots) {
+      const job = this.#imports.importingFor(slot);
+      if (!this.#takeBackHolding(slot, id)) continue;
+      importing = [slot, job];
+      break;
+    }
     const job = this.queue.removeId(id);
     if (!job) return false;
     if (job.id === id && job.count === 1) job.ended = true; // a single job, now out of the queue
     this.ends.cancelled(job, id, reason());
+    if (importing !== undefined) this.#imports.abandoned(...importing);
     this.changed();
+    return true;
+  }
+
+  /**
+   * `slot` still imports a module for a job cancelled or aborted before it
+   * started (see `ImportWatch.abandoned`): replaced like a worker whose
+   * aborted job outran `abortGrace`, once the jobs it holds, none started,
+   * are queued again. Returns false, leaving it, if it has started one.
+   */
+  #replaceImporting(slot: WorkerSlot): boolean {
+    this.#takeBack(slot);
+    if (slot.dead || !this.slots.includes(slot)) return true; // it left (a shutdown's)
+    if (slot.inflightItems !== 0) return false;
+    this.#recovery.replace(slot, "abort");
     return true;
   }
 

@@ -27,15 +27,29 @@
  * import would then end with it. Where shared memory does not exist the
  * pool cannot see `Status.LOADING`: only the worker's own limit holds.
  *
+ * An import whose job is cancelled or aborted meanwhile serves nobody, and
+ * is treated as that job running: if the worker still imports for it
+ * `abortGrace` later, and holds no job needing the same module, it is
+ * replaced (`abandoned`); the jobs sent to it meanwhile go again, rather
+ * than wait up to `startTimeout` for an import nobody wants.
+ *
  * @module
  */
 
 import { systemClock } from "../timers/clock.ts";
+import type { Job } from "./job.ts";
 import type { TaskRegistry } from "./task_registry.ts";
 import { WorkerSlot } from "./worker_slot.ts";
 
 /** A worker blocked importing for job `word`'s entry: fail those jobs with `error`, replace it. */
 export type ImportStuck = (slot: WorkerSlot, word: number, error: Error) => void;
+
+/**
+ * A worker still imports for a job that ended before it started: replace
+ * it, its unstarted jobs queued again, unless it has started one (then the
+ * import has ended). Returns whether it was replaced.
+ */
+export type ImportAbandoned = (slot: WorkerSlot) => boolean;
 
 /** Watches the imports of one pool's workers (see the module doc). */
 export class ImportWatch {
@@ -44,16 +58,67 @@ export class ImportWatch {
   readonly #after: number;
   readonly #tasks: TaskRegistry;
   readonly #stuck: ImportStuck;
+  readonly #grace: number;
+  readonly #abandoned: ImportAbandoned;
   /** Workers each module has blocked so far. */
   readonly #strikes = new Map<string, number>();
 
-  /** `limit` is the pool's `startTimeout` (`Infinity`: no watch). */
-  constructor(limit: number, tasks: TaskRegistry, stuck: ImportStuck) {
+  /**
+   * `limit` is the pool's `startTimeout` (`Infinity`: no watch), `grace`
+   * its `abortGrace` (`Infinity`: an abandoned import runs to its end).
+   */
+  constructor(
+    limit: number,
+    grace: number,
+    tasks: TaskRegistry,
+    stuck: ImportStuck,
+    abandoned: ImportAbandoned,
+  ) {
     this.#limit = limit;
     this.#every = Math.max(1, limit / 4);
     this.#after = limit + Math.max(limit / 2, 500);
+    this.#grace = grace;
     this.#tasks = tasks;
     this.#stuck = stuck;
+    this.#abandoned = abandoned;
+  }
+
+  /** The job `slot` imports a module for now, if it holds it (call before taking jobs back). */
+  importingFor(slot: WorkerSlot): Job | undefined {
+    const word = slot.loading();
+    if (word === 0) return undefined;
+    for (const job of slot.inflight) if (WorkerSlot.loadsFor(job, word)) return job;
+    return undefined;
+  }
+
+  /**
+   * `job`, which `slot` was importing a module for (`importingFor`), may
+   * have just ended before it started (cancelled or aborted): if so, and
+   * the import goes on `abortGrace` from now, the worker is replaced (see
+   * the module doc).
+   */
+  abandoned(slot: WorkerSlot, job: Job | undefined): void {
+    if (job === undefined || !job.ended || slot.dead || this.#grace === Infinity) return;
+    const word = slot.loading();
+    if (!WorkerSlot.loadsFor(job, word) || slot.abandonTimer !== undefined) return;
+    const module = this.#tasks.moduleOf(job.task);
+    const look = () => {
+      slot.abandonTimer = undefined;
+      if (slot.dead || slot.loading() !== word) return; // the import has ended
+      if (!othersRun(slot, word) && !this.#needed(slot, module) && this.#abandoned(slot)) return;
+      // Jobs running beside it, or one it holds needs the module: look again later.
+      slot.abandonTimer = systemClock.setTimer(look, Math.max(this.#grace, 1), { unref: true });
+    };
+    // Real time, as a running job's abortGrace.
+    slot.abandonTimer = systemClock.setTimer(look, this.#grace, { unref: true });
+  }
+
+  /** Whether a job `slot` holds, not ended, needs `module`: the import then serves it. */
+  #needed(slot: WorkerSlot, module: string | null): boolean {
+    for (const job of slot.inflight) {
+      if (!job.ended && this.#tasks.moduleOf(job.task) === module) return true;
+    }
+    return false;
   }
 
   /** Work goes to `slot`: its imports are watched until it has none. */
@@ -66,6 +131,10 @@ export class ImportWatch {
 
   /** `slot` leaves the pool: its watch ends. */
   leaving(slot: WorkerSlot): void {
+    if (slot.abandonTimer !== undefined) {
+      systemClock.clearTimer(slot.abandonTimer);
+      slot.abandonTimer = undefined;
+    }
     if (slot.importTimer === undefined) return;
     systemClock.clearTimer(slot.importTimer);
     slot.importTimer = undefined;

@@ -142,7 +142,10 @@ export interface PoolOptions {
    * its worker (what it returns is dropped); one that does not has its worker
    * replaced, as with `0`. The job's promise rejects at once either way; the
    * worker takes no other job until the task ends or the grace passes
-   * (`Infinity`: until the task ends, however long).
+   * (`Infinity`: until the task ends, however long). A job cancelled or
+   * aborted while its worker imports its `task()` module counts as running:
+   * a worker still importing for it then, with no other job of that module,
+   * is replaced, and the jobs sent to it go again.
    *
    * @default {250}
    *

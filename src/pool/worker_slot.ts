@@ -154,6 +154,8 @@ export class WorkerSlot {
   importSeenAt = 0;
   /** The module the job of `importSeen` needs, as the look found it, or null. */
   importModule: string | null = null;
+  /** Ends an import whose job was cancelled or aborted meanwhile (`ImportWatch.abandoned`). */
+  abandonTimer: unknown = undefined;
   /** When (clock ms) the worker answered `ready`. */
   readyAt = 0;
   /** When the worker was made (`performance.now()`): its start has `startTimeout` from here. */

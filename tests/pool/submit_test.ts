@@ -211,32 +211,110 @@ describe("Pool tasks", () => {
   });
 
   // Its own waits end it with their messages, within Bun's default 5 s if they are slow.
-  it("a worker blocked importing for a job aborted meanwhile is replaced all the same", {
-    timeout: 20_000,
-  }, async () => {
-    await using pool = new Pool({
-      maxChildren: 1,
-      startTimeout: 1_000,
-      idleTimeout: 60_000, // so the blocked worker's exit is the pool's watch, not idleness
-      sharedLane: false,
+  // With abortGrace, the import is the aborted job's, and its worker goes as a running job's
+  // would; with none, the import watch replaces it, seeing the thread blocked.
+  for (const [abortGrace, reason] of [[250, "abort"], [Infinity, "timeout"]] as const) {
+    it(
+      `a worker blocked importing for a job aborted meanwhile is replaced all the same (abortGrace ${abortGrace})`,
+      {
+        timeout: 20_000,
+      },
+      async () => {
+        await using pool = new Pool({
+          maxChildren: 1,
+          startTimeout: 1_000,
+          abortGrace,
+          idleTimeout: 60_000, // so the blocked worker's exit is the pool's watch, not idleness
+          sharedLane: false,
+        });
+        assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
+        const exited = new Promise((resolve) => {
+          pool.addEventListener("workerexit", (event) => resolve(event.detail.reason), {
+            once: true,
+          });
+        });
+        const channel = new BroadcastChannel("blocks_at_import");
+        try {
+          const importing = new Promise((resolve) => channel.onmessage = resolve);
+          const controller = new AbortController();
+          const blocks = task(fixture("blocks_at_import.ts?ms=4000"), "never");
+          const aborted = pool.exec(blocks, [], { signal: controller.signal });
+          await importing; // the worker blocks in the import now
+          controller.abort(new Error("no longer wanted"));
+          await assert.rejects(aborted, /no longer wanted/); // taken back: it had not started
+          // Before: the worker, with no job, looked idle, and was left blocked to take the next.
+          assert.equal(await within(exited, 6_000), true, "the blocked worker was left");
+          assert.equal(await exited, reason);
+          assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+        } finally {
+          channel.close();
+        }
+      },
+    );
+  }
+
+  for (const how of ["cancel", "abort", "clear", "stream return"] as const) {
+    it(`a worker importing only for a job ended by ${how}() meanwhile is replaced after abortGrace, and the jobs sent to it run`, async () => {
+      // startTimeout stays 60 s: the import never ends, and before, the worker held the jobs sent to it that long.
+      await using pool = new Pool({ maxChildren: 1, abortGrace: 100, idleTimeout: 60_000 });
+      assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
+      const exits: string[] = [];
+      pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+      const channel = new BroadcastChannel("hangs_at_import");
+      try {
+        const importing = new Promise((resolve) => channel.onmessage = resolve);
+        const hangs = task(fixture("hangs_at_import.ts"), "never");
+        const controller = new AbortController();
+        const stream = how === "stream return" ? pool.stream(hangs) : undefined;
+        const streamed = stream?.next(); // the stream's job is sent
+        const first = how === "abort"
+          ? pool.exec(hangs, [], { signal: controller.signal }).catch((error: Error) => error)
+          : stream === undefined
+          ? pool.submit(hangs)
+          : undefined;
+        await importing; // the worker waits in the import now
+        const behind = pool.run((n: number) => n + 1, 1); // sent to that worker: the only one
+        if (how === "abort") controller.abort(new Error("no longer wanted"));
+        else if (how === "cancel") assert.equal(pool.cancel(first as number), true);
+        else if (how === "clear") pool.clear();
+        else assert.deepEqual(await stream!.return!(), { done: true, value: undefined });
+        if (how === "abort") assert.match(String(await first), /no longer wanted/);
+        if (how === "clear") await assert.rejects(behind); // cleared with it
+        else {assert.equal(
+            await within(behind, 5_000),
+            true,
+            "the job sent behind the import waited",
+          );}
+        if (how !== "clear") assert.equal(await behind, 2);
+        assert.equal(await pool.run((n: number) => n + 2, 1), 3);
+        assert.deepEqual(exits, ["abort"]);
+        const cancelled = { cancel: 1, abort: 1, clear: 2, "stream return": 1 }[how];
+        assert.equal(pool.stats().jobs.cancelled, cancelled);
+        if (streamed !== undefined) {
+          assert.deepEqual(await streamed, { done: true, value: undefined });
+        }
+      } finally {
+        channel.close();
+      }
     });
+  }
+
+  it("a worker importing for a cancelled job is kept while it holds another job of that module: the import serves it", async () => {
+    await using pool = new Pool({ maxChildren: 1, abortGrace: 20, idleTimeout: 60_000 });
     assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
-    const exited = new Promise((resolve) => {
-      pool.addEventListener("workerexit", (event) => resolve(event.detail.reason), { once: true });
-    });
-    const channel = new BroadcastChannel("blocks_at_import");
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const channel = new BroadcastChannel("imports_slowly");
     try {
       const importing = new Promise((resolve) => channel.onmessage = resolve);
-      const controller = new AbortController();
-      const blocks = task(fixture("blocks_at_import.ts?ms=4000"), "never");
-      const aborted = pool.exec(blocks, [], { signal: controller.signal });
-      await importing; // the worker blocks in the import now
-      controller.abort(new Error("no longer wanted"));
-      await assert.rejects(aborted, /no longer wanted/); // taken back: it had not started
-      // Before: the worker, with no job, looked idle, and was left blocked to take the next.
-      assert.equal(await within(exited, 6_000), true, "the blocked worker was left");
-      assert.equal(await exited, "timeout");
-      assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+      const next = task(fixture("imports_slowly.ts"), "next");
+      const first = pool.submit(next, 1);
+      await importing; // 300 ms from now the import ends
+      const second = pool.run(next, 2); // sent to that worker, after the batch taken back
+      assert.equal(pool.cancel(first), true);
+      assert.equal(await second, 3);
+      // Before the look at who needs the module: ["abort"], the import started over elsewhere.
+      assert.deepEqual(exits, []);
     } finally {
       channel.close();
     }
