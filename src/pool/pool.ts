@@ -602,8 +602,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * runs as a job at the end of the tick that makes it, awaited or not (so
    * calls made together run together), unless it is iterated in that tick:
    * then it streams. A `shutdown()`, `terminate()`, `cancel()`, `clear()`,
-   * `wait()` or `pending` in that tick runs the calls made before it as jobs
-   * first, so it finds them as it would `run()`s. A call is awaited or
+   * `wait()`, `pending`, `needsDrain` or `drained()` in that tick runs the
+   * calls made before it as jobs first, so it finds them as it would
+   * `run()`s (a producer's back-pressure loop holds with calls too). A call is awaited or
    * iterated, not both (awaiting one
    * being iterated rejects with a `TypeError`: a second job would run the
    * task twice); `throw()` on it stops its task as `return()` does.
@@ -1147,6 +1148,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   get needsDrain(): boolean {
+    this.#proxyCalls.decide(); // proxy() calls of this tick count, as run()s would
     return this.#loop.needsDrain;
   }
 
@@ -1171,6 +1173,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   drained(): Promise<void> {
+    this.#proxyCalls.decide();
     return this.#loop.drained();
   }
 

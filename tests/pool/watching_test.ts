@@ -10,6 +10,8 @@ import { Pool } from "../../src/pool/pool.ts";
 import { Histogram } from "../../src/pool/stats.ts";
 import { WorkerCrashedError } from "../../src/errors.ts";
 import { gate, waitAtGate } from "../_gate.ts";
+import { fixture } from "../_util.ts";
+import type * as Tasks from "../fixtures/tasks.ts";
 
 /** Busy-waits `ms` milliseconds, then returns it: a job of known length. */
 const busy = (ms: number) => {
@@ -444,6 +446,29 @@ describe("Pool back-pressure", () => {
     await pool.wait();
     assert.ok(most <= 500, `the queue held ${most}`);
     assert.equal(sum, (total * (total - 1)) / 2);
+  });
+
+  it("Pool: a producer that honours needsDrain keeps the queue bounded with proxy() calls too", async () => {
+    await using pool = new Pool<typeof Tasks>({
+      module: fixture("tasks.ts"),
+      maxChildren: 1,
+      highWaterMark: 10,
+      maxQueue: 50,
+    });
+    const tasks = pool.proxy();
+    const calls: Promise<number>[] = [];
+    let pauses = 0;
+    for (let i = 0; i < 500; i++) {
+      if (pool.needsDrain) {
+        pauses++;
+        await pool.drained();
+      }
+      calls.push(tasks.double(i));
+    }
+    // Before: needsDrain never saw the calls of its tick; 450 failed with QueueFullError.
+    const results = await Promise.all(calls);
+    assert.deepEqual(results, Array.from({ length: 500 }, (_, i) => 2 * i));
+    assert.ok(pauses > 0);
   });
 
   it("Pool highWaterMark is checked", () => {
