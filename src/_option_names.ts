@@ -84,6 +84,24 @@ export function checkOptionNames(
 }
 
 /**
+ * Throws a `TypeError` if one of `names` in `options` holds `null`: an option
+ * left out takes its default, and `null` (Python's `None`: "no limit") must
+ * not quietly do the same for some options and fail for others.
+ *
+ * @param options The options object (already known to be an object).
+ * @param names The names to look at (those that may not be null).
+ * @param action What the caller was doing, for the message: `"create pool"`.
+ */
+export function refuseNulls(options: object, names: readonly string[], action: string): void {
+  for (const name of names) {
+    if ((options as Record<string, unknown>)[name] !== null) continue;
+    throw new TypeError(
+      `Cannot ${action}: "${name}" is null; leave it out (or undefined) for its default`,
+    );
+  }
+}
+
+/**
  * The known name closest to `name`: a synonym from another library, else
  * the nearest by edit distance if it is near enough to be a typo.
  */

@@ -103,6 +103,23 @@ describe("every options object is checked", () => {
     assert.equal(lock.locked, false);
   });
 
+  it("new Pool() refuses null for any option but workerData, naming it", async () => {
+    // Before: idleTimeout, abortGrace, maxQueue and others took null for their default; others failed.
+    for (const name of ["idleTimeout", "abortGrace", "maxQueue", "minChildren", "maxChildren"]) {
+      assert.throws(
+        () => new Pool({ [name]: null }),
+        {
+          name: "TypeError",
+          message:
+            `Cannot create pool: "${name}" is null; leave it out (or undefined) for its default`,
+        },
+        name,
+      );
+    }
+    await using pool = new Pool({ maxChildren: 1, workerData: null });
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+  });
+
   it("ThreadPool and WorkRequest refuse an unknown option", () => {
     assert.throws(
       () => new ThreadPool(1, { qsize: 2 } as never),

@@ -7,7 +7,7 @@
 
 import type { LogLevel } from "../pool/options.ts";
 import { checkBoolean, checkDuration, checkInteger, checkTimeout } from "../_checks.ts";
-import { checkOptionNames } from "../_option_names.ts";
+import { checkOptionNames, refuseNulls } from "../_option_names.ts";
 import { describe } from "../_checks.ts";
 import { type RedisConnection, type RedisOptions, redisOptions } from "./connection.ts";
 
@@ -181,6 +181,9 @@ const KNOWN = [
   "offlineTimeout",
   "sweepInterval",
 ];
+/** The options with a default. */
+const OPTIONAL = KNOWN.filter((name) => name !== "connection" && name !== "queue");
+
 const LOG_LEVELS = ["error", "warn", "info", "debug"];
 
 /**
@@ -197,6 +200,7 @@ export function resolveClusterOptions(options: unknown): ResolvedClusterOptions 
     );
   }
   checkKnown(options, KNOWN, WHAT);
+  refuseNulls(options, OPTIONAL, WHAT); // connection and queue have no default: checked below
   const o = options as ClusterPoolOptions;
   const redis = redisOptions(o.connection, WHAT);
   const queue = checkQueueName(o.queue, WHAT);

@@ -14,7 +14,7 @@ import {
   invalid,
   thrownMessage,
 } from "../_checks.ts";
-import { checkOptionNames, closestName } from "../_option_names.ts";
+import { checkOptionNames, closestName, refuseNulls } from "../_option_names.ts";
 import { hasSharedMemory } from "../sync/_memory.ts";
 import { toWire } from "../sync/wire.ts";
 import { STREAM_WINDOW } from "../protocol/messages.ts";
@@ -530,6 +530,8 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     );
   }
   checkOptionNames(options, POOL_OPTION_NAMES, "create pool");
+  // workerData is the task module's: null is a value like any other there.
+  refuseNulls(options, POOL_OPTION_NAMES.filter((name) => name !== "workerData"), CREATE);
   const maxChildren = resolveMaxChildren(options.maxChildren);
   const minChildren = options.minChildren ?? 0;
   checkInteger(minChildren, "minChildren", CREATE);

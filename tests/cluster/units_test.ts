@@ -781,6 +781,24 @@ describe("ClusterPool timeouts past setTimeout's range", () => {
   });
 });
 
+describe("cluster options", () => {
+  it("a ClusterPool's options refuse null, naming the option", () => {
+    // Before: offlineTimeout, maxQueue and others took null for their default.
+    for (const name of ["offlineTimeout", "maxQueue", "attempts", "backoff"]) {
+      assert.throws(
+        () =>
+          resolveClusterOptions({ connection: "redis://127.0.0.1:1", queue: "q", [name]: null }),
+        {
+          name: "TypeError",
+          message:
+            `Cannot create cluster pool: "${name}" is null; leave it out (or undefined) for its default`,
+        },
+        name,
+      );
+    }
+  });
+});
+
 describe("cluster results", () => {
   it("a wait for results that gives up leaves nothing behind; one that is woken, nothing either", async () => {
     const results = new Results(
