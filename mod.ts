@@ -58,7 +58,7 @@ export type { LogLevel, PoolOptions } from "./src/pool/options.ts";
 export type { PoolEventMap } from "./src/pool/pool.ts";
 export type { TaskProxy } from "./src/pool/proxy.ts";
 export type { PoolStats, StatsOptions, TimeSummary } from "./src/pool/stats.ts";
-export type { WorkerExitReason } from "./src/pool/dispatch_loop.ts";
+export type { WorkerExitReason, WorkerHook } from "./src/pool/dispatch_loop.ts";
 export { type AcquireOptions, type Permit, Semaphore } from "./src/sync/semaphore.ts";
 export { Lock } from "./src/sync/lock.ts";
 export { type Clock, type SetTimerOptions, systemClock, type TimerId } from "./src/timers/clock.ts";

@@ -46,7 +46,7 @@ import type { Results } from "./results.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { TaskRegistry } from "./task_registry.ts";
 import type { SlotHost, WorkerSlot } from "./worker_slot.ts";
-import { type WorkerExitReason, Workers } from "./workers.ts";
+import { type WorkerExitReason, type WorkerHook, Workers } from "./workers.ts";
 
 /**
  * How long a stream's task has, once its consumer stopped, to end before its
@@ -55,7 +55,7 @@ import { type WorkerExitReason, Workers } from "./workers.ts";
  */
 export const STREAM_STOP_GRACE_MS = 200;
 
-export type { WorkerExitReason };
+export type { WorkerExitReason, WorkerHook };
 
 /** The default `highWaterMark` per worker (`maxChildren` × this). */
 export const HIGH_WATER_PER_WORKER = 1024;
@@ -740,12 +740,14 @@ export class DispatchLoop {
         if (this.workers.isRetiring(slot)) this.workers.readyToRetire(slot);
         else this.workers.started(slot);
         break;
-      case "fatal":
+      case "fatal": {
+        const during = message.step === "setup" ? "setup" : undefined;
         // A worker retired while starting, whose setup() then failed: it goes, reported.
         if (this.workers.isRetiring(slot)) {
-          this.workers.retired(slot, true, decodeError(message.error));
-        } else this.#recovery.startFailed(slot, decodeError(message.error));
+          this.workers.retired(slot, true, decodeError(message.error), during);
+        } else this.#recovery.startFailed(slot, decodeError(message.error), during);
         break;
+      }
       case "exit":
         this.#recovery.crashed(slot, new Error(`Worker ended itself: ${message.how}`));
         break;
@@ -768,6 +770,7 @@ export class DispatchLoop {
           slot,
           message.threw,
           message.threw ? decodeError(message.error) : null,
+          "teardown",
         );
         break;
       default:

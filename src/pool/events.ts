@@ -7,7 +7,7 @@
  */
 
 import { reportGlobally } from "../_checks.ts";
-import type { WorkerExitReason } from "./workers.ts";
+import type { WorkerExitReason, WorkerHook } from "./workers.ts";
 
 /**
  * The events of a {@linkcode Pool}, by name, as `CustomEvent`s.
@@ -34,8 +34,11 @@ export interface PoolEventMap {
   workerstart: CustomEvent<{ name: string; id: number }>;
   /** A worker left, and why. */
   workerexit: CustomEvent<{ name: string; id: number; reason: WorkerExitReason }>;
-  /** A worker crashed or failed to start. */
-  error: CustomEvent<{ name: string; id: number; error: unknown }>;
+  /**
+   * A worker crashed or failed to start; `during`: the task module's hook
+   * that threw `error` (`setup`, or `teardown` as the worker retired), if one did.
+   */
+  error: CustomEvent<{ name: string; id: number; error: unknown; during?: WorkerHook }>;
   /** Nothing is queued or running any more. */
   idle: CustomEvent<null>;
   /** The queue reached the high-water mark (`highWaterMark`, or `maxQueue` if lower). */

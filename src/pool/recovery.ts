@@ -27,7 +27,7 @@ import type { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { StatsRecorder } from "./stats.ts";
 import { WorkerSlot } from "./worker_slot.ts";
-import type { WorkerExitReason, Workers } from "./workers.ts";
+import type { WorkerExitReason, WorkerHook, Workers } from "./workers.ts";
 
 /** What recovery needs from the dispatch loop. */
 export interface RecoveryHost {
@@ -508,16 +508,22 @@ export class Recovery {
   }
 
   /**
-   * A worker failed to start (e.g. the task module did not import). Try again
-   * after a back-off that doubles; after a few failures in a row, fail every
-   * queued job instead of looping forever.
+   * A worker failed to start (e.g. the task module did not import, or its
+   * `setup()` threw: `during`). Try again after a back-off that doubles;
+   * after a few failures in a row, fail every queued job instead of looping
+   * forever.
    */
-  startFailed(slot: WorkerSlot, cause: unknown): void {
+  startFailed(slot: WorkerSlot, cause: unknown, during?: WorkerHook): void {
     this.#stats.crashed++;
-    this.#host.emit("error", { name: this.#workers.nameOf(slot), id: slot.id, error: cause });
+    this.#host.emit("error", {
+      name: this.#workers.nameOf(slot),
+      id: slot.id,
+      error: cause,
+      ...(during === undefined ? {} : { during }),
+    });
     this.#workers.remove(slot, "crash");
     this.#requeue(unanswered(slot), slot, cause);
-    this.#countStartFailure(cause);
+    this.#countStartFailure(cause, during);
   }
 
   /**
@@ -530,10 +536,15 @@ export class Recovery {
     return ` (the pool's "permissions" limit its workers: they must allow what the task module needs, starting with reading it)`;
   }
 
-  #countStartFailure(cause: unknown): void {
+  #countStartFailure(cause: unknown, during?: WorkerHook): void {
     const failures = this.#workers.startFailed();
     if (failures !== 0) {
-      const why = `workers failed to start ${failures} times in a row, last: ${messageOf(cause)}${
+      const message = messageOf(cause);
+      // Named once: the worker's own message names it for a value that cannot be cloned.
+      const hook = during === undefined || message.startsWith(`${during}() threw`)
+        ? ""
+        : `${during}() threw: `;
+      const why = `workers failed to start ${failures} times in a row, last: ${hook}${message}${
         this.#permissionsHint(cause)
       }`;
       this.#host.endQueued((job, id) =>

@@ -20,6 +20,7 @@
 
 import { systemClock, type TimerId } from "../timers/clock.ts";
 import type { WorkerSlot } from "./worker_slot.ts";
+import type { WorkerHook } from "./workers.ts";
 
 /** How long a retiring worker's `teardown()` may take before the worker is ended anyway. */
 export const TEARDOWN_TIMEOUT_MS = 5_000;
@@ -28,7 +29,7 @@ export const TEARDOWN_TIMEOUT_MS = 5_000;
 export class Retirements {
   readonly #leaving = new Map<WorkerSlot, TimerId>();
   readonly #startTimeout: number;
-  readonly #report: (slot: WorkerSlot, error: unknown) => void;
+  readonly #report: (slot: WorkerSlot, error: unknown, during: WorkerHook | undefined) => void;
   readonly #changed: () => void;
 
   /**
@@ -39,7 +40,7 @@ export class Retirements {
    */
   constructor(
     startTimeout: number,
-    report: (slot: WorkerSlot, error: unknown) => void,
+    report: (slot: WorkerSlot, error: unknown, during: WorkerHook | undefined) => void,
     changed: () => void,
   ) {
     this.#startTimeout = startTimeout;
@@ -119,13 +120,13 @@ export class Retirements {
   }
 
   /** The teardown ended, or failed (`failed`, with `error`), or the worker crashed: it goes. */
-  finish(slot: WorkerSlot, failed: boolean, error: unknown): void {
+  finish(slot: WorkerSlot, failed: boolean, error: unknown, during?: WorkerHook): void {
     const timer = this.#leaving.get(slot);
     if (timer === undefined) return;
     systemClock.clearTimer(timer);
     this.#leaving.delete(slot);
     if (!slot.dead) slot.terminate();
-    if (failed) this.#report(slot, error);
+    if (failed) this.#report(slot, error, during);
     this.#changed();
   }
 

@@ -57,6 +57,27 @@ export type WorkerExitReason =
   | "terminate"
   | "shutdown";
 
+/**
+ * A task module's worker hook, as `error` events name the one that threw
+ * (`event.detail.during`): `setup` as the worker started (or retired while
+ * starting), `teardown` as it retired.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, type WorkerHook } from "@fastpool/fastpool";
+ * import assert from "node:assert/strict";
+ *
+ * const module = "data:text/javascript,export function teardown() { throw new RangeError('flush failed') }";
+ * const pool = new Pool({ module, maxChildren: 1 });
+ * const hooks: (WorkerHook | undefined)[] = [];
+ * pool.addEventListener("error", (event) => hooks.push(event.detail.during));
+ * await pool.run((n: number) => n, 1);
+ * await pool.shutdown();
+ * assert.deepEqual(hooks, ["teardown"]);
+ * ```
+ */
+export type WorkerHook = "setup" | "teardown";
+
 /** What the workers need from the loop that owns them. */
 export interface WorkersHost {
   /** Dispatches a pool event (queued like a user callback). */
@@ -127,7 +148,13 @@ export class Workers {
     this.#host = host;
     this.#retirements = new Retirements(
       options.startTimeout,
-      (slot, error) => host.emit("error", { name: this.nameOf(slot), id: slot.id, error }),
+      (slot, error, during) =>
+        host.emit("error", {
+          name: this.nameOf(slot),
+          id: slot.id,
+          error,
+          ...(during === undefined ? {} : { during }),
+        }),
       () => {
         // Its place is free: a replacement may start (see #room).
         host.changed();
@@ -486,8 +513,9 @@ export class Workers {
   }
 
   /**
-   * Replaces every worker there is now with a fresh one: idle ones at once,
-   * busy ones once they have finished what they hold. Resolves once all of
+   * Retires every worker there is now, to be replaced by fresh ones (at
+   * once up to `minChildren`, the rest on demand): idle ones at once, busy
+   * ones once they have finished what they hold. Resolves once all of
    * them have gone (teardown included).
    */
   async recycle(): Promise<void> {
@@ -569,9 +597,12 @@ export class Workers {
     return this.#retirements.has(slot);
   }
 
-  /** A retiring worker's teardown ended, or failed (`failed`) with `error`. */
-  retired(slot: WorkerSlot, failed: boolean, error: unknown): void {
-    this.#retirements.finish(slot, failed, error);
+  /**
+   * A retiring worker's teardown ended, or failed (`failed`) with `error`,
+   * thrown by its task module's hook `during` if one threw it.
+   */
+  retired(slot: WorkerSlot, failed: boolean, error: unknown, during?: WorkerHook): void {
+    this.#retirements.finish(slot, failed, error, during);
   }
 
   /** A worker ran a job: earlier start failures are forgotten. */

@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 15;
+export const PROTOCOL_VERSION = 16;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -86,6 +86,12 @@ export type ToWorker =
   /** The worker retires: run the task module's `teardown()`, then answer `retired`. */
   | { type: "retire" };
 
+/**
+ * Which part of a worker's start failed: `init` (a pool of another version),
+ * its task module's `import`, or its `setup()`.
+ */
+export type StartStep = "init" | "import" | "setup";
+
 /** Messages from a worker to the pool. */
 export type FromWorker =
   /**
@@ -101,7 +107,8 @@ export type FromWorker =
     /** Indices in `data` of values in wire form, revived by the slot (`sync/wire.ts`). */
     shared?: number[];
   }
-  | { type: "fatal"; error: unknown }
+  /** The start failed (`step`: where). */
+  | { type: "fatal"; error: unknown; step: StartStep }
   /** `jobContext().progress(value)` of job `id`, sent at once (before the job's answer). */
   | {
     type: "progress";

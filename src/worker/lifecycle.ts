@@ -7,7 +7,7 @@
  * @module
  */
 
-import { PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { PROTOCOL_VERSION, type StartStep } from "../protocol/messages.ts";
 import { describeThrown, encodeError } from "../protocol/codec.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Loaded, loadModule } from "./load.ts";
@@ -48,6 +48,7 @@ export function acceptsVersion(version: unknown): boolean {
         }, this worker ${PROTOCOL_VERSION}; "workerUrl" must be the worker module of the same fastpool version`,
       ),
     ),
+    step: "init",
   });
   started = Promise.resolve(false);
   return false;
@@ -68,6 +69,7 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
   let exports: string[] | null = null;
   if (module !== null) {
     taskModule = loadModule(module);
+    let step: StartStep = "import";
     try {
       const { ns } = await taskModule;
       exports = Object.keys(ns);
@@ -80,6 +82,7 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
           );
         }
       }
+      step = "setup";
       if (typeof ns.setup === "function") await ns.setup(workerData);
       teardown = typeof ns.teardown === "function";
       // Two turns of the event loop: a rejection the module or setup() left unhandled
@@ -89,7 +92,7 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
       await new Promise((resolve) => setTimeout(resolve, 0));
       await new Promise((resolve) => setTimeout(resolve, 0));
     } catch (error) {
-      postFailure("fatal", "setup() or the task module's import", error);
+      postFailure(step, step === "setup" ? "setup()" : "the task module's import", error);
       return false;
     }
   }
@@ -105,16 +108,17 @@ export async function retire(): Promise<void> {
     if (typeof ns?.teardown === "function") await ns.teardown();
   } catch (thrown) {
     // Whatever it threw, `null` and `undefined` too, is a failure.
-    return postFailure("retired", "teardown()", thrown);
+    return postFailure("teardown", "teardown()", thrown);
   }
   post({ type: "retired", threw: false, error: null });
 }
 
 /**
- * Posts a start failure (`fatal`) or a failed teardown (`retired`) with what
- * `hook` threw, or, if that cannot be cloned, an error saying what it was.
+ * Posts a start failure (`fatal`, at `step`) or a failed teardown
+ * (`retired`) with what `hook` threw, or, if that cannot be cloned, an error
+ * saying what it was.
  */
-function postFailure(type: "fatal" | "retired", hook: string, thrown: unknown): void {
+function postFailure(step: StartStep | "teardown", hook: string, thrown: unknown): void {
   let error = encodeError(thrown, toWire, `the error ${hook} threw`);
   try {
     structuredClone(error);
@@ -126,7 +130,9 @@ function postFailure(type: "fatal" | "retired", hook: string, thrown: unknown): 
       toWire,
     );
   }
-  post(type === "fatal" ? { type, error } : { type, threw: true, error });
+  post(
+    step === "teardown" ? { type: "retired", threw: true, error } : { type: "fatal", error, step },
+  );
 }
 
 /** When `checkMemory` last read the memory (`now()`). */

@@ -130,10 +130,19 @@ describe("setup() and teardown()", () => {
   it("a setup() that throws is a start failure with its error, for every job", async () => {
     await using pool = hooksPool({ counts: counts(), failSetup: true });
     const errors: unknown[] = [];
-    pool.addEventListener("error", (event) => errors.push(event.detail.error));
-    await assert.rejects(pool.run("echo", 1), /failed to start.*setup refused/);
+    const hooks: unknown[] = [];
+    pool.addEventListener("error", (event) => {
+      errors.push(event.detail.error);
+      hooks.push(event.detail.during);
+    });
+    // Before: "… last: setup refused …", not saying which part of the start threw it.
+    await assert.rejects(
+      pool.run("echo", 1),
+      /failed to start 3 times in a row, last: setup\(\) threw: .*setup refused/,
+    );
     assert.ok(errors.length >= 1);
     assert.ok(errors.every((error) => error instanceof RangeError));
+    assert.ok(hooks.every((hook) => hook === "setup"), String(hooks));
     // Every later job ends too, the same way: nothing hangs on a pool that cannot start.
     await assert.rejects(pool.run("echo", 2), /setup refused/);
   });
@@ -336,6 +345,7 @@ describe("setup() and teardown()", () => {
     assert.equal(errors.length, 1);
     assert.match(String((errors[0]!.detail.error as Error).message), /teardown broke/);
     assert.equal(errors[0]!.detail.name, "ThreadPool-1");
+    assert.equal(errors[0]!.detail.during, "teardown"); // before: only the stack said so
   });
 
   for (const thrown of ["undefined", "null"] as const) {
@@ -360,7 +370,7 @@ describe("setup() and teardown()", () => {
     await using pool = hooksPool({ counts: counts(), failSetup: "symbol" });
     await assert.rejects(pool.run("echo", 1), {
       message:
-        /failed to start.*setup\(\) or the task module's import threw Symbol\(setup's symbol\), which cannot be cloned/,
+        /failed to start 3 times in a row, last: setup\(\) threw Symbol\(setup's symbol\), which cannot be cloned/,
     });
   });
 
