@@ -1500,7 +1500,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * Replaces every worker with a fresh one (tinypool's `recycleWorkers()`):
    * idle workers at once, busy ones once they have finished what they hold;
    * each runs the task module's `teardown()` on the way out (`workerexit`
-   * reason `recycle`). No job fails, is lost or runs twice because of it.
+   * reason `recycle`). Fresh ones start at once up to `minChildren`, the
+   * rest on demand, as any worker does. No job fails, is lost or runs twice because of it.
    *
    * @returns A promise that resolves once every worker there was at the call
    * has gone.

@@ -184,7 +184,11 @@ export interface PoolStats {
      * starting (a resize, a failed start): they never counted as `started`.
      */
     exited: number;
-    /** Workers that died: crashed, or failed to start. */
+    /**
+     * Workers that died in service: crashed, or failed to start. One that
+     * fails or ends itself once it is retiring (a `setup()` it finishes
+     * first, its `teardown()`) is not counted: its `error` event says so.
+     */
     crashed: number;
   };
   /** Time from started to ended, in ms. */
