@@ -35,6 +35,7 @@ const SYNONYMS: Record<string, readonly string[]> = {
   idletimeout: ["idle", "idletime", "keepalive", "idle_timeout"],
   childnameprefix: ["name", "nameprefix", "prefix", "thread_name_prefix", "threadnameprefix"],
   first: ["front", "priority", "urgent"],
+  priority: ["prio", "pri", "nice", "weight"],
   sharedlane: ["useatomics", "atomics", "lane"],
   concurrenttasksperworker: ["concurrency", "concurrenttasks", "tasksperworker", "maxconcurrency"],
   abortgrace: ["grace", "graceperiod", "aborttimeout", "killtimeout"],

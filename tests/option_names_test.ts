@@ -80,6 +80,20 @@ describe("every options object is checked", () => {
     assert.equal(await pool.exec((n: number) => n + 1, [1], { first: true }), 2);
   });
 
+  it("Pool.exec() refuses an array as its options, and names priority for prio", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    // Before: an array was taken as options; "prio" got the list of every known name.
+    await assert.rejects(pool.exec((n: number) => n, [1], [] as never), {
+      name: "TypeError",
+      message: 'Cannot run job: "options" must be an object, received an array',
+    });
+    await assert.rejects(
+      pool.exec((n: number) => n, [1], { prio: 1 } as never),
+      /unknown option "prio"; did you mean "priority"\?/,
+    );
+    assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+  });
+
   it("Pool.shutdown() refuses an unknown option", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     await assert.rejects(pool.shutdown(undefined, { son: true } as never), {

@@ -65,7 +65,7 @@ export function checkExec(args: unknown, given: ExecOptions): ExecOptions | Erro
   if (!Array.isArray(args)) {
     return new TypeError(`Cannot run job: "args" must be an array, received ${describe(args)}`);
   }
-  if (typeof given !== "object" || given === null) {
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
     return new TypeError(
       `Cannot run job: "options" must be an object, received ${describe(given)}`,
     );

@@ -386,7 +386,8 @@ export interface PoolOptions {
   env?: Record<string, string> | undefined;
   /**
    * The queue length at which `pool.needsDrain` turns true and a `full`
-   * event fires (`drain` once it falls back under).
+   * event fires (`drain` once it falls back under); `Infinity`: never
+   * (unless `maxQueue`), as `maxQueue` takes it.
    *
    * @default {maxChildren × 1024, or maxQueue if lower}
    */
@@ -614,7 +615,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   const maxWorkerMemory = options.maxWorkerMemory ?? Infinity;
   if (maxWorkerMemory !== Infinity) checkInteger(maxWorkerMemory, "maxWorkerMemory", CREATE, 1);
   const highWaterMark = options.highWaterMark;
-  if (highWaterMark !== undefined) {
+  if (highWaterMark !== undefined && highWaterMark !== Infinity) {
     checkInteger(highWaterMark, "highWaterMark", CREATE, 1);
   }
   return {

@@ -471,8 +471,14 @@ describe("Pool back-pressure", () => {
     assert.ok(pauses > 0);
   });
 
-  it("Pool highWaterMark is checked", () => {
+  it("Pool highWaterMark is checked; Infinity, as maxQueue takes it, never asks to pause", async () => {
     assert.throws(() => new Pool({ highWaterMark: 0 }), RangeError);
     assert.throws(() => new Pool({ highWaterMark: "10" as never }), TypeError);
+    // Before: a RangeError.
+    await using pool = new Pool({ maxChildren: 1, highWaterMark: Infinity });
+    for (let i = 0; i < 5_000; i++) pool.submit((n: number) => n, i);
+    assert.equal(pool.needsDrain, false);
+    await pool.wait();
+    assert.equal(pool.done.length, 5_000);
   });
 });
