@@ -439,12 +439,12 @@ export class DispatchLoop {
       this.#recovery.clearJobTimer(job); // its time limit, armed when it was sent
       job.ended = true;
       this.ends.cancelled(job, job.id, reason, job.count);
-      this.#imports.abandoned(slot, importing);
+      this.#leftImporting(slot, importing);
     } else if (job.slot === null) {
       if (!this.queue.remove(job)) return;
       job.ended = true;
       this.ends.cancelled(job, job.id, reason, job.count);
-      if (held !== null) this.#imports.abandoned(held, importing);
+      if (held !== null) this.#leftImporting(held, importing);
     } else {
       this.#recovery.failRunning(job, reason, "abort", job.count - job.next + job.later);
     }
@@ -473,7 +473,7 @@ export class DispatchLoop {
       if (!this.queue.remove(job)) return;
       job.ended = true;
       this.ends.dropped(job.count);
-      if (held !== null) this.#imports.abandoned(held, importing);
+      if (held !== null) this.#leftImporting(held, importing);
       this.changed();
       return;
     }
@@ -507,7 +507,7 @@ export class DispatchLoop {
         takesReason(job.dest) ? (made ??= { reason: reason() }).reason : undefined,
       )
     );
-    for (let i = 0; i < slots.length; i++) this.#imports.abandoned(slots[i]!, importing[i]);
+    for (let i = 0; i < slots.length; i++) this.#leftImporting(slots[i]!, importing[i]);
     this.changed();
     return cancelled;
   }
@@ -568,9 +568,21 @@ export class DispatchLoop {
     if (!job) return false;
     if (job.id === id && job.count === 1) job.ended = true; // a single job, now out of the queue
     this.ends.cancelled(job, id, reason());
-    if (importing !== undefined) this.#imports.abandoned(...importing);
+    if (importing !== undefined) this.#leftImporting(...importing);
     this.changed();
     return true;
+  }
+
+  /**
+   * `job`, which `slot` was importing for (`ImportWatch.importingFor`), may
+   * have ended before it started: the import is watched, unless `slot` has
+   * left the pool meanwhile (taken back to nothing during a shutdown, it
+   * retires: no timer may outlive its leaving).
+   */
+  #leftImporting(slot: WorkerSlot, job: Job | undefined): void {
+    if (job !== undefined && job.ended && this.slots.includes(slot)) {
+      this.#imports.abandoned(slot, job);
+    }
   }
 
   /**
