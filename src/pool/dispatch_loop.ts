@@ -428,11 +428,10 @@ export class DispatchLoop {
    */
   abort(job: Job, reason: unknown): void {
     if (job.ended) return;
-    const held = job.slot;
-    const importing = held === null ? undefined : this.#imports.importingFor(held);
     // Held by a worker that has not started it: queued, so cancelled.
-    if (held !== null) this.#takeBackHolding(held, job.id);
+    if (job.slot !== null) this.#takeBackHolding(job.slot, job.id);
     const slot = job.slot;
+    const importing = slot === null ? undefined : this.#imports.importingFor(slot);
     if (slot !== null && takeBackAlone(slot, job)) {
       // Alone in its batch, behind others its worker runs: out, never run.
       if (slot.inflightItems === 0) this.workers.idle(slot);
@@ -444,7 +443,6 @@ export class DispatchLoop {
       if (!this.queue.remove(job)) return;
       job.ended = true;
       this.ends.cancelled(job, job.id, reason, job.count);
-      if (held !== null) this.#leftImporting(held, importing);
     } else {
       this.#recovery.failRunning(job, reason, "abort", job.count - job.next + job.later);
     }
@@ -465,15 +463,12 @@ export class DispatchLoop {
    */
   stopStream(job: Job): void {
     if (job.ended) return;
-    const held = job.slot;
-    const importing = held === null ? undefined : this.#imports.importingFor(held);
-    if (held !== null) this.#takeBackHolding(held, job.id);
+    if (job.slot !== null) this.#takeBackHolding(job.slot, job.id);
     const slot = job.slot;
     if (slot === null) {
       if (!this.queue.remove(job)) return;
       job.ended = true;
       this.ends.dropped(job.count);
-      if (held !== null) this.#leftImporting(held, importing);
       this.changed();
       return;
     }
@@ -496,8 +491,6 @@ export class DispatchLoop {
    * an error each).
    */
   cancelAll(reason: () => unknown): number {
-    const importing = this.slots.map((slot) => this.#imports.importingFor(slot));
-    const slots = [...this.slots];
     this.takeBackAll();
     let made: { reason: unknown } | undefined;
     const cancelled = this.#endQueued((job, id) =>
@@ -507,7 +500,6 @@ export class DispatchLoop {
         takesReason(job.dest) ? (made ??= { reason: reason() }).reason : undefined,
       )
     );
-    for (let i = 0; i < slots.length; i++) this.#leftImporting(slots[i]!, importing[i]);
     this.changed();
     return cancelled;
   }
@@ -533,12 +525,18 @@ export class DispatchLoop {
    * Puts the batches `slot` has not started (the newest `most`) back at the
    * front of the queue, to be sent again at the end of the tick unless
    * cancelled meanwhile; returns how many jobs. A worker left with nothing
-   * is idle now: no answer will say so.
+   * is idle now: no answer will say so. If it was importing a module for one
+   * of them, and the caller ends that job (a cancel, an abort, `clear()`,
+   * `pool.jobs.drain()`), the import is watched (`#leftImporting`).
    */
   #takeBack(slot: WorkerSlot, most?: number): number {
+    const importing = this.#imports.importingFor(slot);
     const held = slot.inflightItems;
     const items = takeBack(slot, this.queue, most);
     if (slot.inflightItems === held) return 0; // it had started them
+    if (importing !== undefined && importing.slot !== slot) {
+      queueMicrotask(() => this.#leftImporting(slot, importing)); // once the caller has ended it
+    }
     if (slot.inflightItems === 0) this.workers.idle(slot);
     if (items !== 0) this.#scheduleFlush();
     return items;
@@ -557,18 +555,11 @@ export class DispatchLoop {
    */
   cancelOne(id: number, reason: () => unknown): boolean {
     // Not started: still queued.
-    let importing: [WorkerSlot, Job | undefined] | undefined;
-    for (const slot of this.slots) {
-      const job = this.#imports.importingFor(slot);
-      if (!this.#takeBackHolding(slot, id)) continue;
-      importing = [slot, job];
-      break;
-    }
+    for (const slot of this.slots) if (this.#takeBackHolding(slot, id)) break;
     const job = this.queue.removeId(id);
     if (!job) return false;
     if (job.id === id && job.count === 1) job.ended = true; // a single job, now out of the queue
     this.ends.cancelled(job, id, reason());
-    if (importing !== undefined) this.#leftImporting(...importing);
     this.changed();
     return true;
   }
@@ -588,14 +579,19 @@ export class DispatchLoop {
   /**
    * `slot` still imports a module for a job cancelled or aborted before it
    * started (see `ImportWatch.abandoned`): replaced like a worker whose
-   * aborted job outran `abortGrace`, once the jobs it holds, none started,
-   * are queued again. Returns false, leaving it, if it has started one.
+   * aborted job outran `abortGrace`; the jobs it holds, none started, go
+   * again (`Recovery.replaceImporting`). Returns false, leaving it for a
+   * later look, if it has started one or answered one unread (its import
+   * has ended then), or holds one that moved buffers (they cannot go again).
    */
   #replaceImporting(slot: WorkerSlot): boolean {
     this.#takeBack(slot);
     if (slot.dead || !this.slots.includes(slot)) return true; // it left (a shutdown's)
-    if (slot.inflightItems !== 0) return false;
-    this.#recovery.replace(slot, "abort");
+    if (((slot.started() - slot.endedItems) | 0) !== 0) return false;
+    for (const job of slot.inflight) {
+      if (!job.ended && job.transfer !== null && job.transfer.length !== 0) return false;
+    }
+    this.#recovery.replaceImporting(slot);
     return true;
   }
 

@@ -100,7 +100,13 @@ export class ImportWatch {
   abandoned(slot: WorkerSlot, job: Job | undefined): void {
     if (job === undefined || !job.ended || slot.dead || this.#grace === Infinity) return;
     const word = slot.loading();
-    if (!WorkerSlot.loadsFor(job, word) || slot.abandonTimer !== undefined) return;
+    if (!WorkerSlot.loadsFor(job, word)) return;
+    if (slot.abandonTimer !== undefined) {
+      if (slot.abandonWord === word) return; // watched already
+      // The import an earlier look waits for has ended: this one is watched instead.
+      systemClock.clearTimer(slot.abandonTimer);
+    }
+    slot.abandonWord = word;
     const module = this.#tasks.moduleOf(job.task);
     const look = () => {
       slot.abandonTimer = undefined;
@@ -135,6 +141,7 @@ export class ImportWatch {
       systemClock.clearTimer(slot.abandonTimer);
       slot.abandonTimer = undefined;
     }
+    slot.abandonWord = 0;
     if (slot.importTimer === undefined) return;
     systemClock.clearTimer(slot.importTimer);
     slot.importTimer = undefined;

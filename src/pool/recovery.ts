@@ -346,6 +346,26 @@ export class Recovery {
   }
 
   /**
+   * Kills a worker still importing a module for a job that ended before it
+   * started (`ImportWatch.abandoned`), and sends the jobs it holds, none
+   * started, again. One it starts all the same (the import ending just now)
+   * is known from the count the worker's end takes, and fails as a replaced
+   * worker's running job does: sent again, it could run twice.
+   */
+  replaceImporting(slot: WorkerSlot): void {
+    this.#workers.remove(slot, "abort");
+    const cause = new Error(
+      `Worker ${
+        this.#workers.nameOf(slot)
+      } was replaced: it was still importing a task module for a job cancelled or aborted before it started, abortGrace later`,
+    );
+    this.#endDead(slot, cause, true);
+    this.#workers.keepMinimum();
+    this.#host.scheduleFlush();
+    this.#host.changed();
+  }
+
+  /**
    * Puts the unfinished jobs of a worker that is gone back in the queue. Two
    * cannot go again, and fail instead: a generator whose values reached the
    * pool (they would come twice), and a job that moved buffers with

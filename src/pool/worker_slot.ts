@@ -156,6 +156,8 @@ export class WorkerSlot {
   importModule: string | null = null;
   /** Ends an import whose job was cancelled or aborted meanwhile (`ImportWatch.abandoned`). */
   abandonTimer: unknown = undefined;
+  /** The `Status.LOADING` word `abandonTimer` watches. */
+  abandonWord = 0;
   /** When (clock ms) the worker answered `ready`. */
   readyAt = 0;
   /** When the worker was made (`performance.now()`): its start has `startTimeout` from here. */

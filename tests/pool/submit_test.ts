@@ -253,7 +253,7 @@ describe("Pool tasks", () => {
     );
   }
 
-  for (const how of ["cancel", "abort", "clear", "stream return"] as const) {
+  for (const how of ["cancel", "abort", "clear", "jobs.drain", "stream return"] as const) {
     it(`a worker importing only for a job ended by ${how}() meanwhile is replaced after abortGrace, and the jobs sent to it run`, async () => {
       // startTimeout stays 60 s: the import never ends, and before, the worker held the jobs sent to it that long.
       await using pool = new Pool({ maxChildren: 1, abortGrace: 100, idleTimeout: 60_000 });
@@ -273,23 +273,29 @@ describe("Pool tasks", () => {
           ? pool.submit(hangs)
           : undefined;
         await importing; // the worker waits in the import now
-        const behind = pool.run((n: number) => n + 1, 1); // sent to that worker: the only one
+        const cleared = how === "clear" || how === "jobs.drain";
+        // Queued while that worker (the only one) is busy, and sent to it once the job it
+        // held has ended: one with a time limit, which it can never take back.
+        const sendBehind = () =>
+          [
+            pool.exec((n: number) => n + 2, [1], { timeout: 30_000 }),
+            pool.run((n: number) => n + 1, 1),
+          ].map((job) => job.catch((error: Error) => error));
+        let behind = cleared ? [] : sendBehind();
         if (how === "abort") controller.abort(new Error("no longer wanted"));
         else if (how === "cancel") assert.equal(pool.cancel(first as number), true);
         else if (how === "clear") pool.clear();
+        else if (how === "jobs.drain") assert.equal(pool.jobs.drain().length, 1);
         else assert.deepEqual(await stream!.return!(), { done: true, value: undefined });
         if (how === "abort") assert.match(String(await first), /no longer wanted/);
-        if (how === "clear") await assert.rejects(behind); // cleared with it
-        else {assert.equal(
-            await within(behind, 5_000),
-            true,
-            "the job sent behind the import waited",
-          );}
-        if (how !== "clear") assert.equal(await behind, 2);
+        if (cleared) behind = sendBehind();
+        // Before: they waited for startTimeout; with the first fix, the timed one still did
+        // (the watch gave up on a worker holding a job it could not take back).
+        assert.equal(await within(Promise.all(behind), 5_000), true, "the jobs behind waited");
+        assert.deepEqual(await Promise.all(behind), [3, 2]);
         assert.equal(await pool.run((n: number) => n + 2, 1), 3);
         assert.deepEqual(exits, ["abort"]);
-        const cancelled = { cancel: 1, abort: 1, clear: 2, "stream return": 1 }[how];
-        assert.equal(pool.stats().jobs.cancelled, cancelled);
+        assert.equal(pool.stats().jobs.cancelled, 1);
         if (streamed !== undefined) {
           assert.deepEqual(await streamed, { done: true, value: undefined });
         }
@@ -298,6 +304,39 @@ describe("Pool tasks", () => {
       }
     });
   }
+
+  it("a second import abandoned on a worker whose first abandoned import has ended is watched too", async () => {
+    await using pool = new Pool({
+      maxChildren: 1,
+      abortGrace: 500,
+      idleTimeout: 60_000,
+      startTimeout: 30_000,
+    });
+    assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
+    const exits: string[] = [];
+    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const slowly = new BroadcastChannel("imports_slowly");
+    const hanging = new BroadcastChannel("hangs_at_import");
+    try {
+      const firstImport = new Promise((resolve) => slowly.onmessage = resolve);
+      const secondImport = new Promise((resolve) => hanging.onmessage = resolve);
+      const first = pool.submit(task(fixture("imports_slowly.ts"), "next"), 1);
+      await firstImport; // 300 ms from now it ends
+      assert.equal(pool.cancel(first), true); // its watch looks 500 ms from now
+      const second = pool.submit(task(fixture("hangs_at_import.ts"), "never"));
+      await secondImport; // the first import has ended; the worker waits in this one
+      assert.equal(pool.cancel(second), true); // before the first watch's look
+      const behind = pool.run((n: number) => n + 1, 1);
+      // Before: the first watch found its import ended and stopped; nothing watched the
+      // second, and the job behind it waited for startTimeout (30 s).
+      assert.equal(await within(behind, 5_000), true, "the job sent behind the import waited");
+      assert.equal(await behind, 2);
+      assert.deepEqual(exits, ["abort"]);
+    } finally {
+      slowly.close();
+      hanging.close();
+    }
+  });
 
   it("a worker importing for a cancelled job is kept while it holds another job of that module: the import serves it", async () => {
     await using pool = new Pool({ maxChildren: 1, abortGrace: 20, idleTimeout: 60_000 });
