@@ -193,7 +193,12 @@ export interface PoolStats {
   };
   /** Time from started to ended, in ms. */
   runTime: TimeSummary;
-  /** Time from queued to started, in ms. */
+  /**
+   * Time in the pool's queue, from queued to sent to a worker, in ms; once
+   * per job (a job sent again after a crash is not counted twice). A wait on
+   * the worker before the job starts (behind another job of it, or an
+   * import) is not in it; a job cancelled after it was sent is.
+   */
   waitTime: TimeSummary;
   /** Time workers spent running jobs ÷ (wall time × `maxChildren`), from 0 to 1. */
   utilization: number;
