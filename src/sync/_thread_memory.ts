@@ -354,7 +354,17 @@ export class Memory {
     const deadline = now() + timeout; // the clock at load: a task may freeze performance.now
     for (;;) {
       checkStillWanted(); // before each take: a worker's job stopped meanwhile takes nothing
-      if (this.take()) return true; // step 1
+      if (this.take()) {
+        // And after: the pool marks a job failed before its caller may free the permit, so a
+        // take that a release between the check and it made possible sees the mark now.
+        try {
+          checkStillWanted();
+        } catch (error) {
+          this.give(1);
+          throw error;
+        }
+        return true; // step 1
+      }
       const left = deadline - now();
       if (left <= 0) return false;
       if (this.#flag()) {

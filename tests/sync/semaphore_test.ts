@@ -324,6 +324,27 @@ describe("Semaphore", () => {
     }
   });
 
+  it("Lock.acquireSync() gives back a permit freed after the check passed, if the check then fails", () => {
+    // The race behind a rare CI failure: the worker's check passed, the pool then failed its
+    // job (marking it stopped) and the caller released the lock, all before the take.
+    const lock = new Lock();
+    assert.equal(lock.tryAcquire(), true);
+    const stop = new Error("acquireSync() stopped waiting: job 1 has failed");
+    let stopped = false;
+    guardBlockingWaits(() => {
+      if (stopped) throw stop;
+      stopped = true; // between this check and the take: the job fails, the lock is freed
+      lock.release();
+    });
+    try {
+      // Before: true, the lock taken for a job that had failed.
+      assert.throws(() => lock.acquireSync(1_000), (error) => error === stop);
+      assert.equal(lock.locked, false); // given back
+    } finally {
+      guardBlockingWaits(() => {});
+    }
+  });
+
   it("Semaphore.acquireSync() in a worker wakes on a release() of the main thread", async () => {
     using worker = opsWorker();
     const sem = new Semaphore(0);
