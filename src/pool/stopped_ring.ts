@@ -20,13 +20,16 @@ export const Yields = { RUNS: 0, HELD: 1, ENDED: 2 } as const;
 export class StoppedRing<J extends { readonly id: number }> {
   readonly #status: Int32Array;
   readonly #at: number;
+  readonly #countAt: number;
   /** The job each word was last given to (the worker zeroes a word once that job's abort arrives). */
   readonly #marked: (J | undefined)[];
   #next = 0;
 
-  constructor(status: Int32Array, at: number, size: number) {
+  /** The ring is words `at` … `at + size - 1`; `countAt` counts those that are not 0. */
+  constructor(status: Int32Array, at: number, size: number, countAt: number) {
     this.#status = status;
     this.#at = at;
+    this.#countAt = countAt;
     this.#marked = new Array(size).fill(undefined);
   }
 
@@ -44,6 +47,7 @@ export class StoppedRing<J extends { readonly id: number }> {
     let most: number = Yields.RUNS;
     for (let i = 0; i < marked.length; i++) {
       if (Atomics.compareExchange(status, this.#at + i, 0, word) === 0) {
+        Atomics.add(status, this.#countAt, 1);
         marked[i] = job;
         return;
       }
@@ -56,7 +60,10 @@ export class StoppedRing<J extends { readonly id: number }> {
     }
     if (taken < 0) taken = this.#next++ % marked.length;
     // The worker zeroes a word only while it still names the old job: it cannot undo this.
-    Atomics.store(status, this.#at + taken, word);
+    // It may have zeroed it just now (that job's abort arrived): then the word is new again.
+    if (Atomics.exchange(status, this.#at + taken, word) === 0) {
+      Atomics.add(status, this.#countAt, 1);
+    }
     marked[taken] = job;
   }
 }

@@ -16,6 +16,7 @@ import {
   Status,
   statusWords,
   stoppedAt,
+  stoppedCountAt,
   stoppedRing,
   type ToWorker,
   type WorkerNotice,
@@ -186,7 +187,7 @@ export class WorkerSlot {
     this.lanes = lanes;
     this.status = new Int32Array(sharedOrPlain(statusWords(lanes) * 4));
     this.#stoppedRing = this.statusShared
-      ? new StoppedRing(this.status, stoppedAt(lanes), stoppedRing(lanes))
+      ? new StoppedRing(this.status, stoppedAt(lanes), stoppedRing(lanes), stoppedCountAt(lanes))
       : null;
     this.lane = sharedLane ? new Lane() : null;
     let worker: RefWorker;

@@ -26,13 +26,14 @@
  * @module
  */
 
-import { atomicCompareExchange, atomicLoad, atomicStore } from "../protocol/atomics.ts";
+import { atomicAdd, atomicCompareExchange, atomicLoad, atomicStore } from "../protocol/atomics.ts";
 import {
   assertNever,
   laneWord,
   Mode,
   Status,
   stoppedAt,
+  stoppedCountAt,
   stoppedRing,
   type ToWorker,
 } from "../protocol/messages.ts";
@@ -128,6 +129,7 @@ function stopIfEnded(): void {
 
 /** Whether the pool has failed running job `id` early; its "abort" message may not be here yet. */
 function stoppedByPool(id: number): boolean {
+  if (atomicLoad(status, stoppedCount) === 0) return false; // no job is marked
   const word = laneWord(id);
   for (let at = stoppedFrom; at < stoppedTo; at++) {
     if (atomicLoad(status, at) === word) return true;
@@ -142,7 +144,9 @@ function stoppedByPool(id: number): boolean {
 function unmarkStopped(id: number): void {
   const word = laneWord(id);
   for (let at = stoppedFrom; at < stoppedTo; at++) {
-    if (atomicCompareExchange(status, at, word, 0) === word) return;
+    if (atomicCompareExchange(status, at, word, 0) !== word) continue;
+    atomicAdd(status, stoppedCount, -1);
+    return;
   }
 }
 
@@ -300,9 +304,10 @@ function takeMade(id: number): LiveContext | null {
 
 /** `concurrentTasksPerWorker`; above 1, asynchronous jobs run side by side. */
 let concurrency = 1;
-/** The stopped ring's words in the status memory (see `stoppedAt`). */
+/** The stopped ring's words in the status memory (see `stoppedAt`), and its count's. */
 let stoppedFrom = 0;
 let stoppedTo = 0;
+let stoppedCount = 0;
 /** Free lanes of the shared lane table (see `Status.WORDS`). */
 const freeLanes: number[] = [];
 /** Wakes the job loop waiting for a free lane. */
@@ -319,6 +324,7 @@ function setConcurrency(n: number | undefined): void {
   concurrency = n !== undefined && n > 1 ? n : 1;
   stoppedFrom = stoppedAt(concurrency);
   stoppedTo = stoppedFrom + stoppedRing(concurrency);
+  stoppedCount = stoppedCountAt(concurrency);
   for (let lane = concurrency - 1; lane >= 0 && concurrency > 1; lane--) freeLanes.push(lane);
 }
 

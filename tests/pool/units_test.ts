@@ -26,6 +26,7 @@ import {
   Status,
   statusWords,
   stoppedAt,
+  stoppedCountAt,
   stoppedRing,
 } from "../../src/protocol/messages.ts";
 
@@ -517,7 +518,13 @@ describe("StoppedRing", () => {
   it("marks a failed job in a free word; full, it takes an ended job's word, then a held one's, never a running one's", () => {
     const lanes = 2;
     const status = new Int32Array(new SharedArrayBuffer(statusWords(lanes) * 4));
-    const ring = new StoppedRing<{ id: number }>(status, stoppedAt(lanes), stoppedRing(lanes));
+    const ring = new StoppedRing<{ id: number }>(
+      status,
+      stoppedAt(lanes),
+      stoppedRing(lanes),
+      stoppedCountAt(lanes),
+    );
+    const count = () => Atomics.load(status, stoppedCountAt(lanes));
     const words = () => Array.from(status.subarray(stoppedAt(lanes)));
     const size = stoppedRing(lanes);
     const jobs = Array.from({ length: size + 3 }, (_, i) => ({ id: i + 1 }));
@@ -526,6 +533,7 @@ describe("StoppedRing", () => {
       job.id <= 2 ? Yields.RUNS : job.id === 3 ? Yields.HELD : Yields.ENDED;
     for (const job of jobs.slice(0, size)) ring.mark(job, yields);
     assert.deepEqual(words(), jobs.slice(0, size).map((job) => laneWord(job.id)));
+    assert.equal(count(), size); // each word filled counted: a worker that reads 0 skips the ring
     // Full: the next takes an ended job's word (before: the worker was replaced at once).
     ring.mark(jobs[size]!, yields);
     assert.equal(words().filter((word) => word === laneWord(jobs[size]!.id)).length, 1);
@@ -535,10 +543,13 @@ describe("StoppedRing", () => {
     ring.mark(jobs[size + 1]!, onlyRunning);
     assert.equal(words().includes(laneWord(3)), false, "the held job's word taken");
     assert.ok(words().includes(laneWord(1)) && words().includes(laneWord(2)), "running ones kept");
+    assert.equal(count(), size); // a word taken over was counted already
     // A word the worker freed (the job's abort arrived) is taken first.
     const freed = words().indexOf(laneWord(5));
     Atomics.store(status, stoppedAt(lanes) + freed, 0);
+    Atomics.sub(status, stoppedCountAt(lanes), 1); // as the worker does
     ring.mark(jobs[size + 2]!, yields);
     assert.equal(Atomics.load(status, stoppedAt(lanes) + freed), laneWord(jobs[size + 2]!.id));
+    assert.equal(count(), size);
   });
 });
