@@ -10,6 +10,14 @@ import { gate, waitAtGate } from "../_gate.ts";
 
 const tasksUrl = fixture("tasks.ts");
 
+/** Starts `pool`'s worker with a job; the reasons of its `workerexit` events from then on. */
+async function startedWithExits(pool: Pool): Promise<string[]> {
+  assert.equal(await pool.run((n: number) => n, 0), 0);
+  const exits: string[] = [];
+  pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+  return exits;
+}
+
 describe("Pool tasks", () => {
   it("Pool.run() runs arrow, function, async and method-shorthand tasks", async () => {
     await using pool = new Pool({ maxChildren: 1 });
@@ -257,9 +265,7 @@ describe("Pool tasks", () => {
     it(`a worker importing only for a job ended by ${how}() meanwhile is replaced after abortGrace, and the jobs sent to it run`, async () => {
       // startTimeout stays 60 s: the import never ends, and before, the worker held the jobs sent to it that long.
       await using pool = new Pool({ maxChildren: 1, abortGrace: 100, idleTimeout: 60_000 });
-      assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
-      const exits: string[] = [];
-      pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+      const exits = await startedWithExits(pool);
       const channel = new BroadcastChannel("hangs_at_import");
       try {
         const importing = new Promise((resolve) => channel.onmessage = resolve);
@@ -312,9 +318,7 @@ describe("Pool tasks", () => {
       idleTimeout: 60_000,
       startTimeout: 30_000,
     });
-    assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
-    const exits: string[] = [];
-    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const exits = await startedWithExits(pool);
     const slowly = new BroadcastChannel("imports_slowly");
     const hanging = new BroadcastChannel("hangs_at_import");
     try {
@@ -340,9 +344,7 @@ describe("Pool tasks", () => {
 
   it("a worker importing for a cancelled job is kept while it holds another job of that module: the import serves it", async () => {
     await using pool = new Pool({ maxChildren: 1, abortGrace: 20, idleTimeout: 60_000 });
-    assert.equal(await pool.run((n: number) => n, 0), 0); // a worker that started
-    const exits: string[] = [];
-    pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+    const exits = await startedWithExits(pool);
     const channel = new BroadcastChannel("imports_slowly");
     try {
       const importing = new Promise((resolve) => channel.onmessage = resolve);
