@@ -46,8 +46,9 @@ export type ImportStuck = (slot: WorkerSlot, word: number, error: Error) => void
 
 /**
  * A worker still imports for a job that ended before it started: replace
- * it, its unstarted jobs queued again, unless it has started one (then the
- * import has ended). Returns whether it was replaced.
+ * it, the jobs it holds (none started) sent again. Returns false, leaving
+ * it for a later look, if it has started or answered one meanwhile (the
+ * import has ended then) or holds one that moved buffers.
  */
 export type ImportAbandoned = (slot: WorkerSlot) => boolean;
 

@@ -604,10 +604,10 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * then it streams. A `shutdown()`, `terminate()`, `cancel()`, `clear()`,
    * `wait()`, `pending`, `needsDrain` or `drained()` in that tick runs the
    * calls made before it as jobs first, so it finds them as it would
-   * `run()`s (a producer's back-pressure loop holds with calls too). A call is awaited or
-   * iterated, not both (awaiting one
-   * being iterated rejects with a `TypeError`: a second job would run the
-   * task twice); `throw()` on it stops its task as `return()` does.
+   * `run()`s (a producer's back-pressure loop holds with calls too). A call
+   * is awaited or iterated, not both (awaiting one being iterated rejects
+   * with a `TypeError`: a second job would run the task twice); `throw()` on
+   * it stops its task as `return()` does.
    * `toString`, `toLocaleString`, `valueOf`, `toJSON`, `constructor` and
    * `then` are not calls (nor in its type): run such an export with
    * `run(name, …)` (a task module cannot export `then`: it would be taken
@@ -1501,7 +1501,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * idle workers at once, busy ones once they have finished what they hold;
    * each runs the task module's `teardown()` on the way out (`workerexit`
    * reason `recycle`). Fresh ones start at once up to `minChildren`, the
-   * rest on demand, as any worker does. No job fails, is lost or runs twice because of it.
+   * rest on demand, as any worker does. No job fails, is lost or runs twice
+   * because of it.
    *
    * @returns A promise that resolves once every worker there was at the call
    * has gone.
