@@ -288,6 +288,7 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
           await runner.pool.wait();
           leaveWithoutRedis(worker, clients);
         }
+        await stopStalledCheck(worker);
         await runner.pool.shutdown();
       })();
       return closing;
@@ -397,6 +398,25 @@ function leaveWithoutRedis(worker: Worker, clients: unknown[]): void {
   for (const client of clients) (client as ClientStatus).disconnect();
   void own.lockManager?.close?.();
   own.stalledCheckStopper?.();
+}
+
+/**
+ * Stops BullMQ's stalled check for good once its `close()` has run. BullMQ
+ * 5.81.5 arms the check's next sleep (`stalledInterval`, 30 s by default)
+ * without looking whether the worker closed meanwhile: a `close()` that
+ * came while a check was under way left that sleep behind, and the program
+ * alive for it (on Bun, 2 to 4 closes in 10). Stopped again until the
+ * check's loop has ended, for at most a second.
+ */
+async function stopStalledCheck(worker: Worker): Promise<void> {
+  const own = worker as unknown as {
+    stalledCheckerRunning?: boolean;
+    stalledCheckStopper?: () => void;
+  };
+  for (let looks = 0; own.stalledCheckerRunning === true && looks < 100; looks++) {
+    own.stalledCheckStopper?.();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** The part of BullMQ's Redis client (ioredis) that says whether Redis answers, and cuts it. */

@@ -232,6 +232,27 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "serve(): a node closed as soon as it is ready lets its program exit at once, not after BullMQ's stalled-check sleep",
+    needsRedis(120_000),
+    async () => {
+      await using redis = await Redis.start();
+      const program = fileURLToPath(fixture("cluster_close_at_once_program.ts"));
+      // A race: before, on Bun, 2 to 4 closes in 10 left BullMQ's next stalled-check sleep
+      // (30 s) behind, and the program waited for it.
+      for (let i = 0; i < 5; i++) {
+        const [command, args] = withThisRuntime(program);
+        await using node = new Child(command, [
+          ...args,
+          redis.url,
+          queueName(`close-at-once-${i}`),
+        ]);
+        await node.waitFor(/node closed/);
+        assert.ok(await within(node.exited, 10_000), `program ${i} exited:\n${node.output}`);
+      }
+    },
+  );
+
+  it(
     "serve(): a node closed while Redis is away leaves, and its program exits",
     needsRedis(60_000),
     async (t) => {
