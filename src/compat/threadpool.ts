@@ -302,6 +302,14 @@ let nextRequestId = 1;
  */
 const pendingNumbers = new Map<number, number>();
 
+/** One pool no longer holds a pending request under `id`. */
+function releaseNumber(id: unknown): void {
+  if (typeof id !== "number") return;
+  const count = pendingNumbers.get(id) ?? 0;
+  if (count > 1) pendingNumbers.set(id, count - 1);
+  else pendingNumbers.delete(id);
+}
+
 /** The next automatic `requestID`: the counter's next number not pending anywhere. */
 function automaticRequestId(): number {
   while (pendingNumbers.has(nextRequestId)) nextRequestId++;
@@ -581,6 +589,8 @@ export class ThreadPool implements AsyncDisposable {
   readonly #results = new Deque<Outcome>();
   /** Requests put and not yet processed by `poll()`, by the id they were put under. */
   readonly #pending = new Map<unknown, Entry>();
+  /** Shut down: the ids still pending were taken out of `pendingNumbers`. */
+  #numbersReleased = false;
   /**
    * Passed to every job and never aborted: with one job per worker
    * (`concurrentTasksPerWorker: 1`), a job with a signal is exclusive, sent
@@ -860,6 +870,10 @@ export class ThreadPool implements AsyncDisposable {
     }
     const finished = await this.#pool.shutdown(timeout);
     if (!finished) await this.#pool.terminate();
+    // Its results stay to poll, but it takes no request any more: their numbers need not be
+    // skipped by automatic ids, and a pool dropped unpolled must leave nothing behind.
+    for (const entry of this.#pending.values()) releaseNumber(entry.id);
+    this.#numbersReleased = true;
     this.#notify();
     return finished;
   }
@@ -931,10 +945,7 @@ export class ThreadPool implements AsyncDisposable {
     const id = entry.id;
     if (this.#pending.get(id) !== entry) return;
     this.#pending.delete(id);
-    if (typeof id !== "number") return;
-    const count = pendingNumbers.get(id) ?? 0;
-    if (count > 1) pendingNumbers.set(id, count - 1);
-    else pendingNumbers.delete(id);
+    if (!this.#numbersReleased) releaseNumber(id);
   }
 
   /** Sizes the inner pool for the workers and the dismissed ones still running a request. */
