@@ -17,6 +17,7 @@
  */
 
 import { checkInteger, checkTimeout, describe } from "./_checks.ts";
+import { refuseNulls } from "./_option_names.ts";
 import { type PoolOptions, resolveMaxChildren } from "./pool/options.ts";
 import { Pool } from "./pool/pool.ts";
 import type { RunResult, TaskArgs, TaskFunction } from "./pool/types.ts";
@@ -183,7 +184,9 @@ export const executors: Executors = {
   adaptive(maxChildren, options) {
     const n = resolveMaxChildren(maxChildren, "create adaptive executor");
     const rest: PoolOptions = presetOptions(options, ["maxChildren"], "adaptive");
-    // `minChildren: undefined` means the default (1), as for every option, not 0.
+    // `minChildren: undefined` means the default (1), as for every option, not 0; null is
+    // refused, as new Pool() refuses it.
+    refuseNulls(rest, ["minChildren"], "create adaptive executor");
     const minChildren = rest.minChildren ?? 1;
     checkInteger(minChildren, "minChildren", "create adaptive executor", 0, n);
     return { ...rest, minChildren, maxChildren: n };

@@ -345,6 +345,11 @@ describe("executors", () => {
       minChildren: 1,
       maxChildren: 4,
     });
+    // Before: null taken for the default, where new Pool() refuses it.
+    assert.throws(() => executors.adaptive(4, { minChildren: null as never }), {
+      name: "TypeError",
+      message: /^Cannot create adaptive executor: "minChildren" is null/,
+    });
     const cores = navigator.hardwareConcurrency || 1;
     assert.equal(executors.simple().maxChildren, cores);
     if (cores > 1) assert.equal(executors.simple(-1).minChildren, cores - 1);

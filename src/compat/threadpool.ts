@@ -646,13 +646,23 @@ export class ThreadPool implements AsyncDisposable {
     this.#qSize = qSize;
     this.#resqSize = resqSize;
     this.#workers = numWorkers;
-    this.#pool = new Pool({
-      maxChildren: Math.max(1, numWorkers),
-      concurrentTasksPerWorker: 1, // what makes `#alone` keep a worker to one request
-      ...(module === undefined ? {} : { module }),
-      ...(idleTimeout === undefined ? {} : { idleTimeout }),
-      ...(clock === undefined ? {} : { clock }),
-    });
+    try {
+      this.#pool = new Pool({
+        maxChildren: Math.max(1, numWorkers),
+        concurrentTasksPerWorker: 1, // what makes `#alone` keep a worker to one request
+        ...(module === undefined ? {} : { module }),
+        ...(idleTimeout === undefined ? {} : { idleTimeout }),
+        ...(clock === undefined ? {} : { clock }),
+      });
+    } catch (error) {
+      // The options it hands on are checked there: the error names this call, not Pool's.
+      if (error instanceof Error && error.message.startsWith("Cannot create pool:")) {
+        error.message = `Cannot create thread pool:${
+          error.message.slice("Cannot create pool:".length)
+        }`;
+      }
+      throw error;
+    }
   }
 
   /** How many workers the pool has (dismissed ones not counted). */

@@ -867,6 +867,15 @@ describe("ThreadPool workers and queues", () => {
     assert.deepEqual(results.sort(), [1, 2, 3, 4, 5]);
   });
 
+  it("new ThreadPool() names itself in the errors of the options it hands to Pool", () => {
+    // Before: "Cannot create pool: …", a call the user never made.
+    for (const options of [{ idleTimeout: null }, { idleTimeout: -1 }, { module: null }]) {
+      assert.throws(() => new ThreadPool(1, options as never), {
+        message: /^Cannot create thread pool: "(idleTimeout|module)"/,
+      });
+    }
+  });
+
   it("new ThreadPool() refuses counts that are not integers >= 0", () => {
     assert.throws(() => new ThreadPool(-1), {
       name: "RangeError",
