@@ -145,7 +145,8 @@ export interface PoolOptions {
    * (`Infinity`: until the task ends, however long). A job cancelled or
    * aborted while its worker imports its `task()` module counts as running:
    * a worker still importing for it then, with no other job of that module,
-   * is replaced, and the jobs sent to it go again.
+   * is replaced, and the jobs sent to it go again (one running other jobs
+   * beside it, with `concurrentTasksPerWorker`, once they have ended).
    *
    * @default {250}
    *

@@ -357,7 +357,7 @@ export class Recovery {
     const cause = new Error(
       `Worker ${
         this.#workers.nameOf(slot)
-      } was replaced: it was still importing a task module for a job cancelled or aborted before it started, abortGrace later`,
+      } was replaced abortGrace after a job it imported a task module for was cancelled or aborted; this job started as it was replaced (the import had just ended), so it may have run`,
     );
     this.#endDead(slot, cause, true);
     this.#workers.keepMinimum();

@@ -10,6 +10,11 @@ import { gate, waitAtGate } from "../_gate.ts";
 
 const tasksUrl = fixture("tasks.ts");
 
+/** Awaits a fixture's word on a `BroadcastChannel`, failing (not hanging) if it never comes. */
+async function heard(message: Promise<unknown>): Promise<void> {
+  assert.ok(await within(message, 10_000), "the worker's fixture never said it was importing");
+}
+
 /** Starts `pool`'s worker with a job; the reasons of its `workerexit` events from then on. */
 async function startedWithExits(pool: Pool): Promise<string[]> {
   assert.equal(await pool.run((n: number) => n, 0), 0);
@@ -278,7 +283,7 @@ describe("Pool tasks", () => {
           : stream === undefined
           ? pool.submit(hangs)
           : undefined;
-        await importing; // the worker waits in the import now
+        await heard(importing); // the worker waits in the import now
         const cleared = how === "clear" || how === "jobs.drain";
         // Queued while that worker (the only one) is busy, and sent to it once the job it
         // held has ended: one with a time limit, which it can never take back.
@@ -325,10 +330,10 @@ describe("Pool tasks", () => {
       const firstImport = new Promise((resolve) => slowly.onmessage = resolve);
       const secondImport = new Promise((resolve) => hanging.onmessage = resolve);
       const first = pool.submit(task(fixture("imports_slowly.ts"), "next"), 1);
-      await firstImport; // 300 ms from now it ends
+      await heard(firstImport); // 300 ms from now it ends
       assert.equal(pool.cancel(first), true); // its watch looks 500 ms from now
       const second = pool.submit(task(fixture("hangs_at_import.ts"), "never"));
-      await secondImport; // the first import has ended; the worker waits in this one
+      await heard(secondImport); // the first import has ended; the worker waits in this one
       assert.equal(pool.cancel(second), true); // before the first watch's look
       const behind = pool.run((n: number) => n + 1, 1);
       // Before: the first watch found its import ended and stopped; nothing watched the
@@ -350,7 +355,7 @@ describe("Pool tasks", () => {
       const importing = new Promise((resolve) => channel.onmessage = resolve);
       const next = task(fixture("imports_slowly.ts"), "next");
       const first = pool.submit(next, 1);
-      await importing; // 300 ms from now the import ends
+      await heard(importing); // 300 ms from now the import ends
       const second = pool.run(next, 2); // sent to that worker, after the batch taken back
       assert.equal(pool.cancel(first), true);
       assert.equal(await second, 3);
