@@ -6,7 +6,11 @@
  * pairs with that checkout's `Lock`, 15 times, the order swapped each round,
  * after 2 warm-up jobs each. Prints each one's median ns per pair, and B ÷ A.
  *
- *   git worktree add /tmp/before HEAD~1
+ * The table in `bench/README.md` compares against 1ef305a (one check per
+ * acquire, reading the whole ring); HEAD~1 of the change that added this
+ * bench (two checks, the whole ring each) would show a larger gain:
+ *
+ *   git worktree add /tmp/before 1ef305a
  *   deno run -A bench/acquire_in_job_ab.ts /tmp/before/mod.ts ./mod.ts
  *   bun bench/acquire_in_job_ab.ts /tmp/before/mod.ts ./mod.ts
  *

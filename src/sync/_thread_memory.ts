@@ -127,11 +127,6 @@ export function guardSignals(test: (signal: AbortSignal) => boolean): void {
   abortOnItsWay = test;
 }
 
-/** Whether `signal`'s abort is on its way (see {@linkcode guardSignals}). */
-export function abortComing(signal: AbortSignal): boolean {
-  return abortOnItsWay(signal);
-}
-
 /** Per signal, how many memories of this thread have waiters given it. */
 const waitedOn = new WeakMap<AbortSignal, number>();
 
@@ -297,6 +292,34 @@ export class Memory {
     }
   }
 
+  /**
+   * Step 1 for a caller given `signal`: no permit for a signal whose abort
+   * is on its way (see {@linkcode guardSignals}), looked at again after a
+   * take, which a release between the first look and it made possible (the
+   * pool failed the job, and its caller freed the permit on seeing that).
+   */
+  takeFor(signal: AbortSignal | undefined): boolean {
+    if (signal === undefined) return this.take();
+    if (abortOnItsWay(signal) || !this.take()) return false;
+    if (!abortOnItsWay(signal)) return true;
+    this.#putBack();
+    return false;
+  }
+
+  /**
+   * Puts back a permit just taken for a caller that may not have it:
+   * another thread's waiters are woken, as by a release; this thread's are
+   * the caller's to serve (a waiter queues, or `#serve` goes on).
+   */
+  #putBack(): void {
+    const slots = this.#slots;
+    if (!this.#shared) {
+      slots[STATE] = slots[STATE]! + 1;
+      return;
+    }
+    if (Atomics.add(slots, STATE, 1) & WAITING) Atomics.notify(slots, STATE); // count < max: no carry
+  }
+
   /** Step 1 for every free permit at once; returns how many it took. */
   takeAll(): number {
     const slots = this.#slots;
@@ -446,6 +469,13 @@ export class Memory {
         }
       }
       if (!this.take()) return passed;
+      if (signal !== undefined && abortOnItsWay(signal)) {
+        // Marked between the look above and the take: the permit goes back, and on.
+        this.#putBack();
+        passed = true;
+        waiter = next;
+        continue;
+      }
       this.#unlink(waiter);
       waiter.resolve(true);
       waiter = next;

@@ -39,7 +39,7 @@
 
 import { checkInteger, checkSignal, checkTimeout, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
-import { abortComing, type Memory, memoryOf } from "./_thread_memory.ts";
+import { type Memory, memoryOf } from "./_thread_memory.ts";
 import { allocate, MAX_COUNT, refuse, SHARED_MARK } from "./_layout.ts";
 
 /**
@@ -397,7 +397,7 @@ export class Semaphore {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const memory = this.#memory;
     // A signal whose abort is on its way (its job failed) takes no free permit: it waits for that.
-    if (memory.idle && (signal === undefined || !abortComing(signal)) && memory.take()) return TRUE;
+    if (memory.idle && memory.takeFor(signal)) return TRUE;
     if (timeout === 0) return FALSE;
     return memory.wait(timeout, signal);
   }

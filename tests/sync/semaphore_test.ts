@@ -345,6 +345,43 @@ describe("Semaphore", () => {
     }
   });
 
+  for (const path of ["at once", "served from the queue"] as const) {
+    it(`Lock.acquire() with a signal ${path} gives back a permit freed after its look, once the signal is marked`, async () => {
+      // The race of acquireSync() (above), in acquire({ signal }): the look said the job
+      // had not failed; then the pool failed it, and its caller freed the lock, before the take.
+      const lock = new Lock();
+      lock.buffer; // shared, as between a pool and its worker
+      assert.equal(lock.tryAcquire(), true);
+      const controller = new AbortController();
+      let marked = false;
+      let releasing = false;
+      guardSignals((signal) => {
+        if (signal !== controller.signal) return false;
+        if (marked) return true;
+        // At once: the first look frees the lock; served: the look the release makes as it serves.
+        if (path === "at once" || releasing) {
+          marked = true;
+          if (path === "at once") lock.release();
+        }
+        return false;
+      });
+      try {
+        const waiting = lock.acquire({ signal: controller.signal });
+        if (path === "served from the queue") {
+          releasing = true;
+          lock.release(); // serves the queue: a look, then the take
+        }
+        // Before: true, the lock taken for a job that had failed.
+        assert.equal(lock.locked, false, "the permit was given back");
+        controller.abort(new Error("stopped"));
+        await assert.rejects(waiting, { message: "stopped" });
+        assert.equal(lock.tryAcquire(), true);
+      } finally {
+        guardSignals(() => false);
+      }
+    });
+  }
+
   it("Semaphore.acquireSync() in a worker wakes on a release() of the main thread", async () => {
     using worker = opsWorker();
     const sem = new Semaphore(0);
