@@ -309,15 +309,25 @@ export class Memory {
   /**
    * Puts back a permit just taken for a caller that may not have it:
    * another thread's waiters are woken, as by a release; this thread's are
-   * the caller's to serve (a waiter queues, or `#serve` goes on).
+   * the caller's to serve (a waiter queues, or `#serve` goes on). By
+   * compare-and-swap, as every move of a permit: a release that came since
+   * the take (another thread freeing what it saw the failed job hold) may
+   * have given it back already, and the count never passes `max`.
    */
   #putBack(): void {
     const slots = this.#slots;
     if (!this.#shared) {
-      slots[STATE] = slots[STATE]! + 1;
+      if ((slots[STATE]! & COUNT_MASK) < this.max) slots[STATE] = slots[STATE]! + 1;
       return;
     }
-    if (Atomics.add(slots, STATE, 1) & WAITING) Atomics.notify(slots, STATE); // count < max: no carry
+    let state = Atomics.load(slots, STATE);
+    for (;;) {
+      if ((state & COUNT_MASK) >= this.max) return; // given back already
+      const seen = Atomics.compareExchange(slots, STATE, state, state + 1); // keeps WAITING
+      if (seen === state) break;
+      state = seen;
+    }
+    if (state & WAITING) Atomics.notify(slots, STATE);
   }
 
   /** Step 1 for every free permit at once; returns how many it took. */

@@ -382,6 +382,33 @@ describe("Semaphore", () => {
     });
   }
 
+  for (const max of [1, 2 ** 30 - 1]) {
+    it(`acquire() with a signal marked after its take puts no permit back that a release returned meanwhile (limit ${max})`, async () => {
+      // Another thread freed what it saw the failed job hold (this take) between the take and
+      // the second look. Before: the put-back added one all the same, past the limit (a Lock
+      // at value 2, two holders; a Semaphore at 2^30 - 1 carried into its WAITING bit, value 0).
+      const sem = max === 1 ? new Lock() : new Semaphore(max);
+      sem.buffer; // shared, as between a pool and its worker
+      const controller = new AbortController();
+      let looks = 0;
+      guardSignals((signal) => {
+        if (signal !== controller.signal) return false;
+        if (++looks === 1) return false; // before the take
+        if (looks === 2) sem.release(); // the racing release, then the mark is seen
+        return true;
+      });
+      try {
+        const waiting = sem.acquire({ signal: controller.signal });
+        assert.equal(sem.value, max);
+        controller.abort(new Error("stopped"));
+        await assert.rejects(waiting, { message: "stopped" });
+        assert.equal(sem.value, max);
+      } finally {
+        guardSignals(() => false);
+      }
+    });
+  }
+
   it("Semaphore.acquireSync() in a worker wakes on a release() of the main thread", async () => {
     using worker = opsWorker();
     const sem = new Semaphore(0);
