@@ -379,25 +379,23 @@ class Away {
  * reports (on a client cut under it, each retry fails at once and is tried
  * again without delay, for ever: a spinning thread once Redis is back). Then
  * the clients themselves (a reconnecting client never emits the "end" that
- * BullMQ's close waits for), and the timers that `close()` would stop only
+ * BullMQ's close waits for), and the timer that `close()` would stop only
  * once Redis answered: the lock renewal, which re-arms itself every half
- * `lockDuration`, and the stalled check's sleep of `stalledInterval`; left,
- * they keep the program alive for ever. (BullMQ 5.81.5's own fields;
- * `close(true)` after `close()` does nothing, and `close()` must come first:
- * it finishes the chunks in hand.)
+ * `lockDuration`; left, it keeps the program alive for ever (the stalled
+ * check's sleep is {@linkcode stopStalledCheck}'s, on every close). (BullMQ
+ * 5.81.5's own fields; `close(true)` after `close()` does nothing, and
+ * `close()` must come first: it finishes the chunks in hand.)
  */
 function leaveWithoutRedis(worker: Worker, clients: unknown[]): void {
   const own = worker as unknown as {
     connection?: { close?(force: boolean): Promise<void> };
     blockingConnection?: { close?(force: boolean): Promise<void> };
     lockManager?: { close?(): unknown };
-    stalledCheckStopper?: () => void;
   };
   own.blockingConnection?.close?.(true).catch(() => {});
   own.connection?.close?.(true).catch(() => {});
   for (const client of clients) (client as ClientStatus).disconnect();
   void own.lockManager?.close?.();
-  own.stalledCheckStopper?.();
 }
 
 /**
