@@ -300,7 +300,7 @@ export class Recovery {
     }
     this.#workers.remove(slot, "timeout");
     this.#requeue(unanswered(slot), slot, null);
-    this.#host.emit("error", { name, id: slot.id, error });
+    this.#workers.reportError(slot, error);
     this.#workers.keepMinimum();
     this.#host.scheduleFlush();
     this.#host.changed();
@@ -425,7 +425,7 @@ export class Recovery {
       return;
     }
     this.#stats.crashed++;
-    this.#host.emit("error", { name: this.#workers.nameOf(slot), id: slot.id, error: cause });
+    this.#workers.reportError(slot, cause);
     this.#workers.remove(slot, "crash");
     if (this.#endDead(slot, cause)) {
       // It died running a job, so it had started: that job's fault, not a
@@ -535,12 +535,7 @@ export class Recovery {
    */
   startFailed(slot: WorkerSlot, cause: unknown, during?: WorkerHook): void {
     this.#stats.crashed++;
-    this.#host.emit("error", {
-      name: this.#workers.nameOf(slot),
-      id: slot.id,
-      error: cause,
-      ...(during === undefined ? {} : { during }),
-    });
+    this.#workers.reportError(slot, cause, during);
     this.#workers.remove(slot, "crash");
     this.#requeue(unanswered(slot), slot, cause);
     this.#countStartFailure(cause, during);

@@ -148,13 +148,7 @@ export class Workers {
     this.#host = host;
     this.#retirements = new Retirements(
       options.startTimeout,
-      (slot, error, during) =>
-        host.emit("error", {
-          name: this.nameOf(slot),
-          id: slot.id,
-          error,
-          ...(during === undefined ? {} : { during }),
-        }),
+      (slot, error, during) => this.reportError(slot, error, during),
       () => {
         // Its place is free: a replacement may start (see #room).
         host.changed();
@@ -595,6 +589,16 @@ export class Workers {
   /** Whether `slot` is running its teardown on the way out. */
   isRetiring(slot: WorkerSlot): boolean {
     return this.#retirements.has(slot);
+  }
+
+  /** An `error` event for `slot`; `during`: the task module's hook that threw `error`, if one did. */
+  reportError(slot: WorkerSlot, error: unknown, during?: WorkerHook): void {
+    this.#host.emit("error", {
+      name: this.nameOf(slot),
+      id: slot.id,
+      error,
+      ...(during === undefined ? {} : { during }),
+    });
   }
 
   /**
