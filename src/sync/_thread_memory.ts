@@ -197,9 +197,6 @@ export function onWaitsEnded(ended: (signal: AbortSignal) => void): void {
 export function waitsOn(signal: AbortSignal): boolean {
   return waitedOn.has(signal);
 }
-/** How soon a thread whose waiters wait for their aborts, a permit free, looks again (ms). */
-const ABORT_LOOK_MS = 1;
-
 /** The longest one `Atomics.wait` of `acquireSync()` lasts before it looks again. */
 const BLOCK_SLICE_MS = 100;
 
@@ -443,8 +440,10 @@ export class Memory {
           countWaited(signal, 1);
         }
       }
-      // Unshared, only this thread can release, and release() serves us.
+      // Served at once if every waiter before it waits for its abort, a permit free;
+      // unshared, only this thread can release then, and release() serves us.
       if (this.#shared) this.#watch();
+      else this.#serve();
     });
   }
 
@@ -456,11 +455,11 @@ export class Memory {
   }
 
   /**
-   * Gives free permits to the waiters in order. Returns true if it passed
-   * over a waiter whose abort is on its way (see `guardSignals`).
+   * Gives free permits to the waiters in order, passing over those whose
+   * abort is on its way (see `guardSignals`). Returns true if it stopped at
+   * a waiter that wants a permit and found none free.
    */
   #serve(): boolean {
-    let passed = false;
     for (let waiter = this.#head; waiter !== undefined;) {
       const next = waiter.next;
       const signal = waiter.signal;
@@ -473,16 +472,14 @@ export class Memory {
           continue;
         }
         if (abortOnItsWay(signal)) {
-          passed = true;
           waiter = next; // it waits for its abort, which rejects it: the permit goes on
           continue;
         }
       }
-      if (!this.take()) return passed;
+      if (!this.take()) return true;
       if (signal !== undefined && abortOnItsWay(signal)) {
         // Marked between the look above and the take: the permit goes back, and on.
         this.#putBack();
-        passed = true;
         waiter = next;
         continue;
       }
@@ -490,7 +487,7 @@ export class Memory {
       waiter.resolve(true);
       waiter = next;
     }
-    return passed;
+    return false;
   }
 
   /** Removes a waiter that is being settled; it holds no permit. */
@@ -529,11 +526,12 @@ export class Memory {
 
   /**
    * A waiter left the queue: those behind it get the permits it passed over
-   * while its abort was on its way (see `guardSignals`). Unshared memory has
-   * no watch that would serve them.
+   * while its abort was on its way (see `guardSignals`), and those still
+   * short of one are watched for (the watch stops while every waiter left
+   * waits for its abort).
    */
   #serveRest(): void {
-    if (this.#head !== undefined) this.#serve();
+    if (this.#head !== undefined && this.#serve() && this.#shared) this.#watch();
   }
 
   /**
@@ -567,18 +565,14 @@ export class Memory {
 
   #pump = (): void => {
     for (;;) {
-      const passed = this.#serve(); // step 1
-      if (this.#head === undefined) {
+      // Step 1. Stopped with every waiter left waiting for its abort, which
+      // comes as a message: the abort's listener serves those behind it, and
+      // a new waiter watches again (no wait, no look: it never polls).
+      if (!this.#serve() || this.#head === undefined) {
         this.#watching = false;
         return;
       }
-      if (!this.#flag()) { // step 2
-        if (!passed) continue; // a permit appeared: serve again
-        // A permit is free and the waiters left wait for their aborts, which
-        // come as messages: this thread's event loop must run to read them.
-        setTimeout(this.#pump, ABORT_LOOK_MS);
-        return;
-      }
+      if (!this.#flag()) continue; // step 2; a permit appeared: serve again
       if (typeof Atomics.waitAsync !== "function") return this.#cannotWait();
       const result = Atomics.waitAsync(this.#slots, STATE, WAITING); // step 3
       if (result.async) {

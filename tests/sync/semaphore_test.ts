@@ -409,6 +409,49 @@ describe("Semaphore", () => {
     });
   }
 
+  it("acquire() never polls while the waiters left wait for their aborts, a permit free", async () => {
+    // A worker's waiter of a job the pool has failed passes over the lock its caller frees, and
+    // waits for the abort message. Before: the thread looked again every 1 ms until it came.
+    using worker = opsWorker();
+    const lock = new Lock();
+    assert.equal(lock.tryAcquire(), true);
+    const controller = new AbortController();
+    let marked = false;
+    guardSignals((signal) => signal === controller.signal && marked);
+    const realSetTimeout = globalThis.setTimeout;
+    let looks = 0;
+    globalThis.setTimeout = ((handler: () => void, ms?: number) => {
+      if (ms === 1) looks++;
+      return realSetTimeout(handler, ms);
+    }) as typeof setTimeout;
+    try {
+      const waiting = lock.acquire({ signal: controller.signal });
+      marked = true; // the job failed; its caller frees the lock from another thread
+      assert.deepEqual(await ask(worker, { op: "release", target: toWire(lock) }), {
+        result: null,
+      });
+      await new Promise((resolve) => realSetTimeout(resolve, 50));
+      assert.equal(looks, 0, "looks while it waited for the abort");
+      assert.equal(lock.locked, false, "the waiter took the lock of a failed job");
+      // A plain waiter behind it is served at once from the free permit.
+      const plain = lock.acquire();
+      assert.equal(await promiseState(plain), "fulfilled");
+      assert.equal(await plain, true);
+      // Another behind the aborting one, the lock taken: the abort leaves it watching, and
+      // a release from another thread serves it.
+      const next = lock.acquire();
+      controller.abort(new Error("stopped"));
+      await assert.rejects(waiting, { message: "stopped" });
+      await ask(worker, { op: "release", target: toWire(lock) });
+      assert.equal(await next, true);
+      assert.equal(looks, 0);
+      lock.release();
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      guardSignals(() => false);
+    }
+  });
+
   it("Semaphore.acquireSync() in a worker wakes on a release() of the main thread", async () => {
     using worker = opsWorker();
     const sem = new Semaphore(0);
@@ -606,18 +649,26 @@ describe("Semaphore waiters whose abort is on its way", () => {
 
   for (const shared of [false, true]) {
     const memory = shared ? "shared memory" : "memory of this thread only";
-    it(`Semaphore.acquire() of a doomed signal takes no free permit, and the waiter behind it gets it once the abort came (${memory})`, async () => {
+    it(`Semaphore.acquire() of a doomed signal takes no free permit, and the waiters behind it get it, before its abort and after (${memory})`, async () => {
       const doomed = new AbortController();
       await whileDoomed(doomed.signal, async () => {
         const sem = new Semaphore(1);
         if (shared) toWire(sem); // shared: its waiters are watched, not only served on release
         const first = sem.acquire({ signal: doomed.signal });
+        assert.equal(sem.value, 1, "the doomed waiter took the permit");
+        // The permit goes on past a waiter that waits for its abort. Before (shared): at the
+        // next look, 1 ms later; unshared: not until the abort.
         const second = sem.acquire();
-        assert.equal(sem.value, 1, "the permit stays free for now");
+        assert.equal(await promiseState(second), "fulfilled");
+        const third = sem.acquire();
+        sem.release(); // the third, behind the doomed waiter still, is served too
+        assert.equal(await promiseState(third), "fulfilled");
+        const fourth = sem.acquire(); // no permit free: it waits, before the abort and after
         doomed.abort(new Error("stopped"));
         await assert.rejects(first, { message: "stopped" });
-        // Before (memory of this thread only): pending for ever, the permit free.
-        assert.equal(await second, true);
+        assert.equal(await promiseState(fourth), "pending");
+        sem.release();
+        assert.equal(await fourth, true);
         assert.equal(sem.value, 0);
       });
     });
