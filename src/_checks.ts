@@ -61,6 +61,55 @@ function describeObject(value: object): string {
   return typeof name === "string" && name !== "" ? `an instance of ${name}` : "an object";
 }
 
+/**
+ * Objects of built-in kinds that are never options: passed where options go
+ * (`exec(task, args, controller.signal)`, `new Pool(new URL(…))`), their
+ * fields are no own ones, and every option would quietly take its default.
+ */
+const NOT_OPTIONS: readonly (abstract new (...args: never) => object)[] = [
+  AbortSignal,
+  AbortController,
+  URL,
+  Map,
+  Set,
+  WeakMap,
+  WeakSet,
+  Promise,
+  Date,
+  RegExp,
+  Error,
+  ArrayBuffer,
+];
+
+/**
+ * Checks an options argument: an object that is not an array, nor a value
+ * of a built-in kind such as a `Map`, an `AbortSignal` or a `URL` (a plain
+ * object or a class instance of options passes).
+ *
+ * @param options The argument.
+ * @param action What the caller was doing, for the message: `"run job"`.
+ * @param expected What it must be, for a value that is no object: `an object`.
+ * @throws {TypeError} Naming what was received.
+ */
+export function checkOptionsObject(
+  options: unknown,
+  action: string,
+  expected = "an object",
+): asserts options is object {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw invalid(TypeError, action, "options", expected, options);
+  }
+  let builtIn = false;
+  try {
+    const prototype = Object.getPrototypeOf(options);
+    if (prototype === Object.prototype || prototype === null) return; // the usual case, at once
+    builtIn = ArrayBuffer.isView(options) || NOT_OPTIONS.some((kind) => options instanceof kind);
+  } catch {
+    // A Proxy whose trap throws: reading its options names what threw.
+  }
+  if (builtIn) throw invalid(TypeError, action, "options", "a plain object of options", options);
+}
+
 /** The error for argument `name` of `action` that is not `expected`. */
 export function invalid(
   ErrorClass: typeof TypeError | typeof RangeError,

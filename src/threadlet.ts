@@ -16,7 +16,7 @@
  * @module
  */
 
-import { checkInteger, checkTimeout, describe } from "./_checks.ts";
+import { checkInteger, checkOptionsObject, checkTimeout, describe } from "./_checks.ts";
 import { refuseNulls } from "./_option_names.ts";
 import { type PoolOptions, resolveMaxChildren } from "./pool/options.ts";
 import { Pool } from "./pool/pool.ts";
@@ -200,11 +200,7 @@ export const executors: Executors = {
 function presetOptions(options: unknown, sizes: readonly string[], kind: string): object {
   const action = `create ${kind} executor`;
   if (options === undefined) return {};
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot ${action}: "options" must be an object, received ${describe(options)}`,
-    );
-  }
+  checkOptionsObject(options, action);
   for (const size of sizes) {
     if (Object.hasOwn(options, size)) {
       throw new TypeError(

@@ -94,6 +94,58 @@ describe("every options object is checked", () => {
     assert.equal(await pool.run((n: number) => n + 1, 1), 2);
   });
 
+  it("every options argument refuses an object of a built-in kind, naming it, and takes a class instance of options", async () => {
+    // Before: their fields are no own ones, so each was taken as empty options: the job of
+    // exec(task, args, controller.signal) could not be aborted, new Pool(url) had no module.
+    const controller = new AbortController();
+    const refused = (action: string, kind: string) => ({
+      name: "TypeError",
+      message:
+        `Cannot ${action}: "options" must be a plain object of options, received an instance of ${kind}`,
+    });
+    await using pool = new Pool({ maxChildren: 1 });
+    await assert.rejects(
+      pool.exec((n: number) => n, [1], controller.signal as never),
+      refused("run job", "AbortSignal"),
+    );
+    await assert.rejects(
+      pool.exec((n: number) => n, [1], controller as never),
+      refused("run job", "AbortController"),
+    );
+    await assert.rejects(
+      pool.exec((n: number) => n, [1], new Map([["timeout", 5]]) as never),
+      refused("run job", "Map"),
+    );
+    assert.throws(
+      () => new Pool(new URL("./fixtures/tasks.ts", import.meta.url) as never),
+      refused("create pool", "URL"),
+    );
+    assert.throws(() => pool.stats(new Set() as never), refused("read stats", "Set"));
+    await assert.rejects(
+      pool.shutdown(undefined, new Date() as never),
+      refused("shut down pool", "Date"),
+    );
+    assert.throws(
+      () => new Semaphore(0).acquire(controller.signal as never),
+      refused("acquire semaphore", "AbortSignal"),
+    );
+    assert.throws(
+      () => new ThreadPool(1, new Map() as never),
+      refused("create thread pool", "Map"),
+    );
+    assert.throws(
+      () => new WorkRequest(() => 1, new Uint8Array(1) as never),
+      refused("create request", "Uint8Array"),
+    );
+    // A class instance of options, and one without a prototype, are options.
+    class Options {
+      timeout = 10_000;
+    }
+    assert.equal(await pool.exec((n: number) => n + 1, [1], new Options()), 2);
+    assert.equal(await pool.exec((n: number) => n + 2, [1], Object.create(null)), 3);
+    assert.equal(await new Semaphore(1).acquire(new Options()), true);
+  });
+
   it("Pool.shutdown() refuses an unknown option", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     await assert.rejects(pool.shutdown(undefined, { son: true } as never), {

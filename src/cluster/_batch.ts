@@ -7,7 +7,7 @@
  */
 
 import type { ExecOptions } from "../pool/types.ts";
-import { checkSignal, checkTimeout, describe, invalid } from "../_checks.ts";
+import { checkOptionsObject, checkSignal, checkTimeout, describe, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { EXEC_OPTION_NAMES, readExecOptions } from "../pool/exec_checks.ts";
 import { ItemSizes } from "./_sizes.ts";
@@ -117,11 +117,7 @@ export function checkExec<O extends ExecOptions>(args: unknown, given: O): O {
   if (!Array.isArray(args)) {
     throw new TypeError(`Cannot run job: "args" must be an array, received ${describe(args)}`);
   }
-  if (typeof given !== "object" || given === null) {
-    throw new TypeError(
-      `Cannot run job: "options" must be an object, received ${describe(given)}`,
-    );
-  }
+  checkOptionsObject(given, "run job");
   // Pool's names: a typo is named as on Pool, and what does not apply says so.
   checkOptionNames(given, EXEC_OPTION_NAMES, "run job");
   const options = readExecOptions(given);

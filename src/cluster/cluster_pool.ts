@@ -20,7 +20,7 @@
 
 import type { Deque } from "../deque.ts";
 import { PoolClosedError } from "../errors.ts";
-import { checkBoolean, checkTimeout, describe, invalid } from "../_checks.ts";
+import { checkBoolean, checkOptionsObject, checkTimeout, invalid } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { systemClock, type TimerId } from "../timers/clock.ts";
 import type {
@@ -545,11 +545,7 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
   async shutdown(timeout?: number, options: ShutdownOptions = {}): Promise<boolean> {
     if (timeout !== undefined) checkTimeout(timeout, "timeout", "shut down pool");
     // Pool's checks, before anything changes: a bad call leaves the pool as it was.
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot shut down pool: "options" must be an object, received ${describe(options)}`,
-      );
-    }
+    checkOptionsObject(options, "shut down pool");
     checkOptionNames(options, SHUTDOWN_OPTION_NAMES, "shut down pool");
     if (options.soon !== undefined) checkBoolean(options.soon, "soon", "shut down pool");
     this.#producer.shutDown();

@@ -6,7 +6,13 @@
  */
 
 import type { LogLevel } from "../pool/options.ts";
-import { checkBoolean, checkDuration, checkInteger, checkTimeout } from "../_checks.ts";
+import {
+  checkBoolean,
+  checkDuration,
+  checkInteger,
+  checkOptionsObject,
+  checkTimeout,
+} from "../_checks.ts";
 import { checkOptionNames, refuseNulls } from "../_option_names.ts";
 import { describe } from "../_checks.ts";
 import { type RedisConnection, type RedisOptions, redisOptions } from "./connection.ts";
@@ -192,13 +198,7 @@ const LOG_LEVELS = ["error", "warn", "info", "debug"];
  * @throws {TypeError | RangeError} Naming the option.
  */
 export function resolveClusterOptions(options: unknown): ResolvedClusterOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot ${WHAT}: "options" must be an object with "connection" and "queue", received ${
-        describe(options)
-      }`,
-    );
-  }
+  checkOptionsObject(options, WHAT, 'an object with "connection" and "queue"');
   checkKnown(options, KNOWN, WHAT);
   refuseNulls(options, OPTIONAL, WHAT); // connection and queue have no default: checked below
   const o = options as ClusterPoolOptions;

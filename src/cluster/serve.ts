@@ -10,7 +10,7 @@
 import { type Job, Worker } from "bullmq";
 import { Pool } from "../pool/pool.ts";
 import { resolveMaxChildren } from "../pool/options.ts";
-import { describe } from "../_checks.ts";
+import { checkOptionsObject, describe } from "../_checks.ts";
 import { MAX_DELAY } from "../timers/clock.ts";
 import {
   type ChunkData,
@@ -183,11 +183,7 @@ const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).cons
  */
 export async function serve(options: ServeOptions): Promise<ClusterNode> {
   const what = "serve queue";
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot ${what}: "options" must be an object, received ${describe(options)}`,
-    );
-  }
+  checkOptionsObject(options, what);
   checkKnown(options, KNOWN, what);
   const redis = redisOptions(options.connection, what);
   const queue = checkQueueName(options.queue, what);

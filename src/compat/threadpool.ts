@@ -48,7 +48,13 @@
 
 import { Deque } from "../deque.ts";
 import { PoolClosedError, QueueFullError } from "../errors.ts";
-import { checkFunction, checkInteger, checkTimeout, describe } from "../_checks.ts";
+import {
+  checkFunction,
+  checkInteger,
+  checkOptionsObject,
+  checkTimeout,
+  describe,
+} from "../_checks.ts";
 import { Pool } from "../pool/pool.ts";
 import type { Clock } from "../timers/clock.ts";
 import { type AnyFunction, isTaskRef, type TaskRef } from "../task.ts";
@@ -373,11 +379,7 @@ export class WorkRequest<C extends Callable = Callable> {
         }`,
       );
     }
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot create request: "options" must be an object, received ${describe(options)}`,
-      );
-    }
+    checkOptionsObject(options, "create request");
     checkOptionNames(options, ["args", "requestID", "callback", "excCallback"], "create request");
     const { args = [] as readonly unknown[], callback = null } = options;
     if (!Array.isArray(args)) {
@@ -630,11 +632,7 @@ export class ThreadPool implements AsyncDisposable {
    */
   constructor(numWorkers: number, options: ThreadPoolOptions = {}) {
     checkInteger(numWorkers, "numWorkers", "create thread pool", 0);
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot create thread pool: "options" must be an object, received ${describe(options)}`,
-      );
-    }
+    checkOptionsObject(options, "create thread pool");
     checkOptionNames(
       options,
       ["qSize", "resqSize", "module", "idleTimeout", "clock"],

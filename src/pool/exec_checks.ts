@@ -6,7 +6,13 @@
  * @module
  */
 
-import { checkSignal, checkTimeout, describe, thrownMessage } from "../_checks.ts";
+import {
+  checkOptionsObject,
+  checkSignal,
+  checkTimeout,
+  describe,
+  thrownMessage,
+} from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { checkStreamMoves, isTransferable } from "../protocol/codec.ts";
 import type { ExecOptions, ShutdownOptions } from "./types.ts";
@@ -65,13 +71,9 @@ export function checkExec(args: unknown, given: ExecOptions): ExecOptions | Erro
   if (!Array.isArray(args)) {
     return new TypeError(`Cannot run job: "args" must be an array, received ${describe(args)}`);
   }
-  if (typeof given !== "object" || given === null || Array.isArray(given)) {
-    return new TypeError(
-      `Cannot run job: "options" must be an object, received ${describe(given)}`,
-    );
-  }
   let options: ExecOptions;
   try {
+    checkOptionsObject(given, "run job");
     checkOptionNames(given, EXEC_OPTION_NAMES, "run job");
     options = readExecOptions(given);
   } catch (error) {

@@ -9,6 +9,7 @@ import {
   checkBoolean,
   checkFunction,
   checkInteger,
+  checkOptionsObject,
   checkTimeout,
   describe,
   invalid,
@@ -526,11 +527,7 @@ export function resolveMaxChildren(
 
 /** Applies defaults and checks every option. */
 export function resolveOptions(options: PoolOptions): ResolvedOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot create pool: "options" must be an object, received ${describe(options)}`,
-    );
-  }
+  checkOptionsObject(options, CREATE);
   checkOptionNames(options, POOL_OPTION_NAMES, "create pool");
   // workerData is the task module's: null is a value like any other there.
   refuseNulls(options, POOL_OPTION_NAMES.filter((name) => name !== "workerData"), CREATE);

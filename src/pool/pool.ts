@@ -11,7 +11,7 @@ import type { Deque } from "../deque.ts";
 import { PoolClosedError } from "../errors.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import { type Clock, settlesWithin, systemClock } from "../timers/clock.ts";
-import { checkBoolean, checkTimeout, describe, invalid } from "../_checks.ts";
+import { checkBoolean, checkOptionsObject, checkTimeout, invalid } from "../_checks.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
 import { DispatchLoop } from "./dispatch_loop.ts";
@@ -1111,11 +1111,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   stats(options: StatsOptions = {}): PoolStats {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot read stats: "options" must be an object, received ${describe(options)}`,
-      );
-    }
+    checkOptionsObject(options, "read stats");
     checkOptionNames(options, ["reset"], "read stats");
     if (options.reset !== undefined) checkBoolean(options.reset, "reset", "read stats");
     const loop = this.#loop;
@@ -1329,11 +1325,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   async shutdown(timeout?: number, options: ShutdownOptions = {}): Promise<boolean> {
     if (timeout !== undefined) checkTimeout(timeout, "timeout", "shut down pool");
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot shut down pool: "options" must be an object, received ${describe(options)}`,
-      );
-    }
+    checkOptionsObject(options, "shut down pool");
     checkOptionNames(options, SHUTDOWN_OPTION_NAMES, "shut down pool");
     if (options.soon !== undefined) checkBoolean(options.soon, "soon", "shut down pool");
     this.#proxyCalls.decide(); // calls made before it run, as run()s would

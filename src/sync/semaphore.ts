@@ -37,7 +37,7 @@
  * @module
  */
 
-import { checkInteger, checkSignal, checkTimeout, invalid } from "../_checks.ts";
+import { checkInteger, checkOptionsObject, checkSignal, checkTimeout } from "../_checks.ts";
 import { checkOptionNames } from "../_option_names.ts";
 import { type Memory, memoryOf } from "./_thread_memory.ts";
 import { allocate, MAX_COUNT, refuse, SHARED_MARK } from "./_layout.ts";
@@ -442,9 +442,7 @@ function readOptions(
   action: string,
 ): AcquireOptions {
   if (options === undefined) return {};
-  if (typeof options !== "object" || options === null) {
-    throw invalid(TypeError, action, "options", "an object", options);
-  }
+  checkOptionsObject(options, action);
   checkOptionNames(options, ACQUIRE_OPTION_NAMES, action);
   const { timeout, signal } = options; // read once: the checks and the wait see the same values
   if (timeout !== undefined) checkTimeout(timeout, "timeout", action);

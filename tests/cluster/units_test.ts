@@ -312,6 +312,12 @@ describe("ClusterPool without Redis", () => {
   it("new ClusterPool() checks its options, naming them", async () => {
     const bad: [unknown, RegExp, ErrorConstructor][] = [
       [undefined, /"options" must be an object/, TypeError],
+      // Before: taken as empty options, then "connection" missing.
+      [
+        new URL("redis://127.0.0.1:6379"),
+        /"options" must be a plain object of options, received an instance of URL/,
+        TypeError,
+      ],
       [{ queue: "q" }, /"connection"/, TypeError],
       [{ connection }, /"queue" must be a non-empty string/, TypeError],
       [{ connection, queue: "a:b" }, /without ":"/, TypeError],
@@ -522,6 +528,7 @@ describe("ClusterPool without Redis", () => {
     const refusals: [unknown, string][] = [
       [null, '"options" must be an object, received null'],
       ["soon", '"options" must be an object, received "soon"'],
+      [new Map(), '"options" must be a plain object of options, received an instance of Map'],
       [{ son: true }, 'unknown option "son"; did you mean "soon"?'],
       [{ soon: "yes" }, '"soon" must be a boolean, received "yes"'],
       [{ soon: 1 }, '"soon" must be a boolean, received 1'],
