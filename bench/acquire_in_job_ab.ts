@@ -1,8 +1,8 @@
 /**
  * Two versions of fastpool side by side in one process: uncontended
- * `lock.acquireSync()` + `lock.release()` pairs inside a pool job, where the
- * worker checks at each acquire whether the pool has failed the job (its
- * stopped ring). Each checkout's pool of one worker runs a job of 200,000
+ * `lock.acquireSync()` (or, given `--try`, `lock.tryAcquire()`) +
+ * `lock.release()` pairs inside a pool job, where the worker checks at each
+ * acquire whether the pool has failed the job (its stopped ring). Each checkout's pool of one worker runs a job of 200,000
  * pairs with that checkout's `Lock`, 15 times, the order swapped each round,
  * after 2 warm-up jobs each. Prints each one's median ns per pair, and B ÷ A.
  *
@@ -24,10 +24,15 @@ import { args, exit, runtime } from "./_env.ts";
 
 interface LockLike {
   acquireSync(): boolean;
+  tryAcquire(): boolean;
   release(): void;
 }
 interface PoolLike {
-  run(task: (lock: LockLike, n: number) => number, lock: LockLike, n: number): Promise<number>;
+  run(
+    task: (lock: LockLike, n: number) => number,
+    lock: LockLike,
+    n: number,
+  ): Promise<number>;
   shutdown(): Promise<unknown>;
 }
 
@@ -39,8 +44,8 @@ if (paths.length !== 2) {
 const PAIRS = 200_000;
 const ROUNDS = 15;
 
-/** The job: ms for `n` pairs, timed on the worker's clock. */
-const pairs = (lock: LockLike, n: number): number => {
+/** The jobs: ms for `n` pairs, timed on the worker's clock. */
+const syncPairs = (lock: LockLike, n: number): number => {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     lock.acquireSync();
@@ -48,6 +53,16 @@ const pairs = (lock: LockLike, n: number): number => {
   }
   return performance.now() - t0;
 };
+const tryPairs = (lock: LockLike, n: number): number => {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    lock.tryAcquire();
+    lock.release();
+  }
+  return performance.now() - t0;
+};
+const tries = args.includes("--try");
+const pairs = tries ? tryPairs : syncPairs;
 
 const sides: { pool: PoolLike; lock: LockLike; ns: number[] }[] = [];
 for (const path of paths) {
@@ -65,7 +80,11 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const [a, b] = sides.map((side) => median(side.ns)) as [number, number];
-console.log(`${runtime}: acquireSync()+release() in a job, ns per pair (median of ${ROUNDS})`);
+console.log(
+  `${runtime}: ${
+    tries ? "tryAcquire" : "acquireSync"
+  }()+release() in a job, ns per pair (median of ${ROUNDS})`,
+);
 console.log(`  A ${paths[0]}: ${a.toFixed(1)}`);
 console.log(`  B ${paths[1]}: ${b.toFixed(1)}`);
 console.log(`  B / A: ${(b / a).toFixed(2)}`);

@@ -94,6 +94,34 @@ export function guardBlockingWaits(check: () => void): void {
   checkStillWanted = check;
 }
 
+let takeRefused: () => boolean = () => false;
+
+/**
+ * Sets the test `tryAcquire()` makes after a take: a pool's worker installs
+ * one that is true once the pool has ended it, or failed the job whose
+ * synchronous call runs, and the permit goes back. Internal: for
+ * `worker/runtime.ts`.
+ *
+ * @param test True to give the permit back.
+ *
+ * @example Usage
+ * ```ts
+ * import { guardTakes } from "./_thread_memory.ts";
+ * import { Lock } from "./lock.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const lock = new Lock();
+ * guardTakes(() => true);
+ * assert.equal(lock.tryAcquire(), false);
+ * assert.equal(lock.locked, false, "the permit went back");
+ * guardTakes(() => false);
+ * assert.equal(lock.tryAcquire(), true);
+ * ```
+ */
+export function guardTakes(test: () => boolean): void {
+  takeRefused = test;
+}
+
 let abortOnItsWay: (signal: AbortSignal) => boolean = () => false;
 
 /**
@@ -287,6 +315,20 @@ export class Memory {
       state = seen;
       exact = true;
     }
+  }
+
+  /**
+   * `tryAcquire()`: step 1, but no permit for a thread its pool has ended,
+   * or for the synchronous call of a job its pool has failed (see
+   * {@linkcode guardTakes}): looked at after the take, so a release that
+   * came before it (the caller freed the permit on seeing the failure) is
+   * seen, and at the cost of one look.
+   */
+  tryTake(): boolean {
+    if (!this.take()) return false;
+    if (!takeRefused()) return true;
+    this.give(1); // held for an instant only, and never by the failed job's code
+    return false;
   }
 
   /**

@@ -164,7 +164,9 @@ export class Lock {
 
   /**
    * Takes the lock if it is free now, never ahead of a pending `acquire()`
-   * of this object.
+   * of this object. In a pool's worker it takes nothing in the synchronous
+   * call of a job the pool has failed (its time limit passed, or it was
+   * aborted), nor once the pool has ended the worker.
    *
    * @returns Whether the lock was taken.
    *

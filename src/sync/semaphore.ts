@@ -281,7 +281,9 @@ export class Semaphore {
 
   /**
    * Takes a permit if one is free now, never ahead of a pending
-   * `acquire()` of this thread.
+   * `acquire()` of this thread. In a pool's worker it takes nothing in the
+   * synchronous call of a job the pool has failed (its time limit passed,
+   * or it was aborted), nor once the pool has ended the worker.
    *
    * @returns Whether a permit was taken.
    *
@@ -299,7 +301,7 @@ export class Semaphore {
    */
   tryAcquire(): boolean {
     const memory = this.#memory;
-    return memory.idle && memory.take();
+    return memory.idle && memory.tryTake();
   }
 
   /**

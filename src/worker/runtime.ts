@@ -40,7 +40,13 @@ import {
 import { claim } from "../protocol/claims.ts";
 import { decodeError, isTransferred, transfer } from "../protocol/codec.ts";
 import { fromDouble, JOB_HEADER, JobHeader, readJobHeader, TIMED } from "../protocol/job_batch.ts";
-import { guardBlockingWaits, guardSignals, onWaitsEnded, waitsOn } from "../sync/_thread_memory.ts";
+import {
+  guardBlockingWaits,
+  guardSignals,
+  guardTakes,
+  onWaitsEnded,
+  waitsOn,
+} from "../sync/_thread_memory.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
 import { type Compiled, provideToInlineTasks, TaskKind } from "./compile.ts";
 import { installJobContext, type JobContext, jobContext, LiveContext } from "./job_context.ts";
@@ -125,6 +131,14 @@ function stopIfEnded(): void {
       `acquireSync() stopped waiting: job ${job} has failed (its time limit passed, or it was aborted)`,
     );
   }
+}
+
+/**
+ * Whether a task's `tryAcquire()` must give back what it took: the pool has
+ * ended this worker, or failed the job whose synchronous call this is.
+ */
+function syncCallStopped(): boolean {
+  return atomicLoad(status, Status.ENDED) !== 0 || (currentJob !== 0 && stoppedByPool(currentJob));
 }
 
 /** Whether the pool has failed running job `id` early; its "abort" message may not be here yet. */
@@ -478,6 +492,7 @@ function initialise(msg: ToWorker & { type: "init" }): void {
   post({ type: "accepted" }); // before the task module loads: later keyless messages are a task's
   attachStatus(msg.status, msg.lane);
   guardBlockingWaits(stopIfEnded);
+  guardTakes(syncCallStopped);
   guardSignals(abortOnItsWay);
   onWaitsEnded(waitsEndedFor);
   setConcurrency(msg.concurrency);

@@ -24,14 +24,14 @@ function onePool(options: PoolOptions): Pool<typeof Tasks> {
 
 /** A job of `name` waits for a Lock this thread holds, and fails; this thread then releases it. */
 async function releasedOnFailure(
-  name: "takesLockSync" | "takesLockWithSignal",
+  name: "takesLockSync" | "takesLockWithSignal" | "takesLockTry",
   fail: "timeout" | "abort",
 ): Promise<{ outcome: number; free: boolean }> {
   // A long grace: a worker slow to answer is never replaced before it marks its outcome.
   await using pool = onePool({ abortGrace: 10_000 });
   const lock = new Lock();
   assert.equal(lock.tryAcquire(), true);
-  const memory = new Int32Array(new SharedArrayBuffer(8));
+  const memory = new Int32Array(new SharedArrayBuffer(12));
   const controller = new AbortController();
   const job = pool.exec(name, [lock, memory], {
     ...(fail === "timeout" ? { timeout: 100 } : { signal: controller.signal }),
@@ -43,6 +43,8 @@ async function releasedOnFailure(
     fail === "timeout" ? { name: "TaskTimeoutError" } : { message: "stop" },
   );
   lock.release(); // the job failed: the lock is this thread's to free
+  Atomics.store(memory, 2, 1);
+  Atomics.notify(memory, 2);
   const outcome = await untilMarked(memory, 1);
   return { outcome, free: lock.tryAcquire() };
 }
@@ -59,6 +61,13 @@ describe("A failed job takes no permit", () => {
   it("Lock.acquireSync() in an aborted job throws when the lock is released, instead of taking it", async () => {
     assert.deepEqual(await releasedOnFailure("takesLockSync", "abort"), { outcome: 2, free: true });
   });
+
+  for (const fail of ["timeout", "abort"] as const) {
+    it(`Lock.tryAcquire() in the synchronous call of a job failed by ${fail} finds the lock its caller released taken`, async () => {
+      // Before: 1, the task took the lock and its worker was replaced holding it.
+      assert.deepEqual(await releasedOnFailure("takesLockTry", fail), { outcome: 4, free: true });
+    });
+  }
 
   it("Lock.acquire() given jobContext().signal in a job whose timeout passed rejects, though the release wakes it before the abort arrives", async () => {
     // Before (Deno, most runs): 1, the release woke the wait before the abort message came.
