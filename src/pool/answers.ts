@@ -171,13 +171,14 @@ export class Answers {
     let job = this.#entry;
     while (n > 0) {
       const take = Math.min(n, job.count - job.next);
-      if (job.ended) {
+      const ended = job.ended;
+      if (ended) {
         // dropped: it ended early
       } else if (this.#ranPastLimit(job)) {
         this.#timedOut(job, job.id + job.next);
       } else this.#ends.returnedMany(job, job.id + job.next, values, at, take);
       this.#took = -1; // it was the first job's
-      this.#stats.ran(job.task, this.#sample, take);
+      if (!ended) this.#stats.ran(job.task, this.#sample, take); // see #onAnswer
       this.#measure(job.task);
       slot.inflightItems -= take;
       slot.endedItems = (slot.endedItems + take) | 0;
@@ -204,7 +205,9 @@ export class Answers {
     const from = job.next;
     const items = skipped ? job.count - from : 1;
     if (!skipped) {
-      this.#stats.ran(job.task, this.#sample, 1);
+      // A job that ended early (time limit, abort) has no run time: its end was counted then,
+      // and a stats reset since would count this answer's time in the new window.
+      if (!job.ended) this.#stats.ran(job.task, this.#sample, 1);
       this.#measure(job.task);
     }
     if (!job.ended && !skipped) {
@@ -225,7 +228,7 @@ export class Answers {
         if (!skipped) job.ended = true;
         else if (leftStream(job)) {
           // Skipped because its consumer left before it started: it ends here.
-          if (!job.ended) this.#ends.dropped(items);
+          if (!job.ended) this.#ends.dropped(job.id, false);
           job.ended = true;
         } else if (!job.ended) this.#queue.requeue([from === 0 ? job : job.part(from, items)]);
       }
@@ -260,7 +263,7 @@ export class Answers {
     slot.later.delete(id);
     job.later--;
     slot.inflightItems--;
-    this.#stats.ran(job.task, ms, 1);
+    if (!job.ended) this.#stats.ran(job.task, ms, 1); // see #onAnswer
     this.#fold(job.task, ms);
     if (!job.ended) {
       if (this.#recovery.ranPastLimit(job, ms)) this.#timedOut(job, id);

@@ -468,7 +468,7 @@ export class DispatchLoop {
     if (slot === null) {
       if (!this.queue.remove(job)) return;
       job.ended = true;
-      this.ends.dropped(job.count);
+      this.ends.dropped(job.id, false);
       this.changed();
       return;
     }
@@ -478,7 +478,7 @@ export class DispatchLoop {
     this.workers.setSlotTimer(slot, () => {
       if (job.ended || job.slot !== slot || slot.dead) return;
       job.ended = true;
-      this.ends.dropped(job.count - job.next);
+      this.ends.dropped(job.id, true);
       this.#recovery.replace(slot, "abort");
     }, STREAM_STOP_GRACE_MS);
   }

@@ -71,9 +71,12 @@ export class JobEnds {
     this.#results.end(job, id);
   }
 
-  /** `n` jobs end unreported: a stream whose consumer left. They count as cancelled. */
-  dropped(n: number): void {
-    this.#pending -= n;
-    this.#stats.cancelled += n;
+  /**
+   * Stream `id` ends unreported: its consumer left. It counts as
+   * cancelled, and is reported to `cancelledCallback` if it had not started.
+   */
+  dropped(id: number, started: boolean): void {
+    this.#pending--;
+    this.#results.left(id, started);
   }
 }

@@ -95,7 +95,11 @@ export interface PoolOptions {
    * its promise or stream alone: the caller has it.
    */
   failedCallback?: ((error: unknown, jobId: number) => void) | undefined;
-  /** Called on the main thread with the id of every job cancelled before it ran. */
+  /**
+   * Called on the main thread with the id of every job cancelled before it
+   * ran: by `cancel()`, `clear()` and the like, or a `stream()` whose
+   * consumer left before it started.
+   */
   cancelledCallback?: ((jobId: number) => void) | undefined;
   /** Logs with `console` at this level every failure `failedCallback` would get. */
   logLevel?: LogLevel | undefined;

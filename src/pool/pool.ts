@@ -1114,6 +1114,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     checkOptionsObject(options, "read stats");
     checkOptionNames(options, ["reset"], "read stats");
     if (options.reset !== undefined) checkBoolean(options.reset, "reset", "read stats");
+    this.#proxyCalls.decide(); // calls made before it count, as run()s would
     const loop = this.#loop;
     let unstarted = 0; // jobs a worker holds and has not started: cancel() would take them back
     for (const slot of loop.slots) unstarted += unstartedItems(slot);

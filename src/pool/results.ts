@@ -195,6 +195,16 @@ export class Results {
     if (callback) this.#calls.push(callback, id, NO_ARGUMENT);
   }
 
+  /**
+   * Stream `id` ended unreported, its consumer gone (see `JobEnds.dropped`):
+   * a cancel, told to `cancelledCallback` if it had not started.
+   */
+  left(id: number, started: boolean): void {
+    this.#stats.cancelled++;
+    const callback = this.#options.cancelledCallback;
+    if (callback && !started) this.#calls.push(callback, id, NO_ARGUMENT);
+  }
+
   /** `pool.asCompleted(wait)` (see `completedEntries`). */
   completed(
     wait: number | false | undefined,

@@ -90,7 +90,7 @@ export class Histogram {
     return {
       count,
       min: this.#min,
-      mean: this.#sum / count,
+      mean: Math.min(this.#max, Math.max(this.#min, this.#sum / count)), // rounding may step out
       p50: this.#quantile(0.5),
       p90: this.#quantile(0.9),
       p99: this.#quantile(0.99),
@@ -191,7 +191,12 @@ export interface PoolStats {
      */
     crashed: number;
   };
-  /** Time from started to ended, in ms. */
+  /**
+   * Time from started to ended, in ms, of the jobs their worker's answer
+   * ended (done, or failed by a throw): a job failed early by its time limit,
+   * an abort or a crash has none, though its worker's busy time counts in
+   * `utilization`.
+   */
   runTime: TimeSummary;
   /**
    * Time in the pool's queue, from queued to sent to a worker, in ms; once

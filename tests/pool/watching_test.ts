@@ -65,6 +65,14 @@ describe("Histogram", () => {
     assert.ok(Math.abs(summary.p99 - 2) / 2 <= 0.022);
     assert.equal(summary.max, 100);
   });
+
+  it("Histogram's mean stays between min and max, whatever the rounding of its sum", () => {
+    const histogram = new Histogram();
+    histogram.add(44.119749999999996, 3);
+    const { min, mean, max } = histogram.summary();
+    // Before: 44.11974999999999, below min.
+    assert.ok(min <= mean && mean <= max, `${min} <= ${mean} <= ${max}`);
+  });
 });
 
 describe("Pool.stats()", () => {
@@ -245,6 +253,63 @@ describe("Pool.stats()", () => {
     const after = pool.stats();
     assert.equal(after.jobs.done, 4);
     assert.equal(after.jobs.submitted, sum(after));
+  });
+
+  it("Pool.stats() after a reset counts no run time of a job that failed before it and answered after", async () => {
+    await using pool = new Pool({ maxChildren: 1, abortGrace: 10_000 });
+    const held = gate();
+    const timed = pool.exec(waitAtGate, [held.memory, "late"], { timeout: 20 });
+    await held.started();
+    await assert.rejects(timed, { name: "TaskTimeoutError" });
+    assert.equal(pool.stats({ reset: true }).jobs.failed, 1);
+    held.open(); // the task answers within its grace; the worker then takes the next job
+    assert.equal(await pool.run((n: number) => n, 7), 7);
+    const { jobs, runTime, tasks } = pool.stats();
+    assert.equal(jobs.done, 1);
+    assert.equal(jobs.failed, 0);
+    // Before: 2, the late answer's time counted in the new window.
+    assert.equal(runTime.count, jobs.done + jobs.failed);
+    assert.equal(tasks.waitAtGate?.runTime.count ?? 0, 0);
+  });
+
+  it("Pool.stats() counts the proxy() calls of its tick, as pending does", async () => {
+    await using pool = new Pool<typeof Tasks>({ module: fixture("tasks.ts"), maxChildren: 1 });
+    const call = pool.proxy().double(2);
+    // Before: 0 until something else (pool.pending) decided the tick's calls.
+    assert.equal(pool.stats().jobs.submitted, 1);
+    assert.equal(pool.pending, 1);
+    assert.equal(await call, 4);
+  });
+
+  it("Pool cancelledCallback is told of a stream whose consumer left before it started, as stats count it", async () => {
+    const cancelled: number[] = [];
+    await using pool = new Pool({
+      maxChildren: 1,
+      cancelledCallback: (id) => cancelled.push(id),
+    });
+    const held = gate();
+    const first = pool.run(waitAtGate, held.memory, "held");
+    await held.started();
+    const stream = pool.stream(function* () {
+      yield 1;
+    });
+    await stream.return!(undefined); // it never ran
+    held.open();
+    assert.equal(await first, "held");
+    await pool.wait();
+    const { jobs } = pool.stats();
+    assert.equal(jobs.cancelled, 1);
+    // Before: [], though stats counted it cancelled.
+    assert.equal(cancelled.length, 1);
+    // One that ran and was left counts as cancelled, but is no cancel "before it ran".
+    for await (
+      const n of pool.stream(function* () {
+        for (let i = 0;; i++) yield i;
+      })
+    ) if (n === 3) break;
+    await pool.wait();
+    assert.equal(pool.stats().jobs.cancelled, 2);
+    assert.equal(cancelled.length, 1);
   });
 
   it("Pool.stats() refuses unknown options", async () => {
