@@ -1355,15 +1355,20 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * left, then for the workers to go, within `timeout`.
    */
   async #workersGone(reopened: number, timeout: number | undefined): Promise<boolean> {
-    const start = this.#clock.now();
-    const idle = await this.wait(timeout);
+    let start: number;
+    let idle: boolean;
+    try {
+      start = this.#clock.now();
+      idle = await this.wait(timeout);
+    } catch (error) {
+      // A custom clock that throws: the shutdown fails with its error, but the workers still go.
+      if (reopened === this.#reopened && this.#loop.pending === 0) this.#loop.retireIdle();
+      else this.#retireWhenIdle(reopened);
+      throw error;
+    }
     if (reopened !== this.#reopened) return idle;
     if (!idle) {
-      // Timed out with jobs pending: they still run, on workers that keep
-      // taking them, and the workers leave once nothing is pending.
-      this.#loop.onIdle(() => {
-        if (reopened === this.#reopened) this.#loop.retireIdle();
-      });
+      this.#retireWhenIdle(reopened);
       return false;
     }
     this.#loop.retireIdle();
@@ -1371,6 +1376,17 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     // a `teardown()` may take its time: the timeout bounds both.
     const left = timeout === undefined ? Infinity : timeout - (this.#clock.now() - start);
     return await settlesWithin(this.#clock, this.#loop.allGone(), left);
+  }
+
+  /**
+   * A shutdown that did not wait for the jobs pending (it timed out, or its
+   * clock threw): they still run, on workers that keep taking them, and the
+   * workers leave once nothing is pending, unless the pool was reopened.
+   */
+  #retireWhenIdle(reopened: number): void {
+    this.#loop.onIdle(() => {
+      if (reopened === this.#reopened) this.#loop.retireIdle();
+    });
   }
 
   /**

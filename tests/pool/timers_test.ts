@@ -4,6 +4,7 @@ import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError, QueueFullError } from "../../src/errors.ts";
 import { FakeClock, laggingClock } from "../_fake_clock.ts";
 import { gate as makeGate, waitAtGate } from "../_gate.ts";
+import { within } from "../_util.ts";
 
 const echo = (value: string) => value;
 
@@ -359,6 +360,27 @@ describe("Pool timers and the pool's lifecycle", () => {
       assert.equal(timer.cancelled, true);
       assert.equal(pool.alive, 0);
     }
+  });
+
+  it("Pool.shutdown() lets its workers go when the clock's now() throws, then throws its error", async () => {
+    class BrokenClock extends FakeClock {
+      broken = false;
+      override now(): number {
+        if (this.broken) throw new Error("now broke");
+        return super.now();
+      }
+    }
+    const clock = new BrokenClock();
+    const pool = new Pool({ maxChildren: 1, minChildren: 1, clock });
+    assert.equal(await pool.run(echo, "a"), "a");
+    const exited = new Promise((resolve) => pool.addEventListener("workerexit", resolve));
+    clock.broken = true;
+    await assert.rejects(pool.shutdown(), /now broke/);
+    clock.broken = false;
+    // Before: the worker stayed, and kept the program alive.
+    assert.equal(await within(exited, 10_000), true, "the worker left");
+    assert.equal(pool.alive, 0);
+    assert.throws(() => pool.submit(echo, "b"), PoolClosedError);
   });
 
   it("Pool.submitLater() fires on the system clock", async () => {
