@@ -121,8 +121,52 @@ type IsBusy = (handle: TimerHandle) => boolean;
  */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
-/** A handle and its heap entry in one object (not exported: users see {@linkcode TimerHandle}). */
-class Timer implements TimerHandle {
+/**
+ * What users hold of a {@linkcode Timer}: its facts read-only at run time
+ * too, so no write to a handle can move its heap entry or fake its state.
+ */
+class Handle implements TimerHandle {
+  readonly #timer: Timer;
+
+  constructor(timer: Timer) {
+    this.#timer = timer;
+  }
+
+  get id(): number {
+    return this.#timer.id;
+  }
+
+  get kind(): TimerKind {
+    return this.#timer.kind;
+  }
+
+  get due(): number {
+    return this.#timer.due;
+  }
+
+  get active(): boolean {
+    return this.#timer.index >= 0;
+  }
+
+  get cancelled(): boolean {
+    return this.#timer.cancelled;
+  }
+
+  get fired(): number {
+    return this.#timer.fired;
+  }
+
+  get skipped(): number {
+    return this.#timer.skipped;
+  }
+
+  cancel(): boolean {
+    return this.#timer.remove(this.#timer);
+  }
+}
+
+/** A scheduler's heap entry (not exported: users hold its {@linkcode Handle}). */
+class Timer {
   /** Position in the scheduler's heap; -1 once fired or cancelled. */
   index = -1;
   cancelled = false;
@@ -145,13 +189,8 @@ class Timer implements TimerHandle {
     readonly remove: (timer: Timer) => boolean,
   ) {}
 
-  get active(): boolean {
-    return this.index >= 0;
-  }
-
-  cancel(): boolean {
-    return this.remove(this);
-  }
+  /** The handle users hold, made once: `pool.delayed` lists the same object. */
+  readonly handle: TimerHandle = new Handle(this);
 }
 
 /**
@@ -277,7 +316,7 @@ export class Scheduler {
       this.#remove,
     );
     this.#push(timer);
-    return timer;
+    return timer.handle;
   }
 
   /**
@@ -350,7 +389,7 @@ export class Scheduler {
       this.#remove,
     );
     this.#push(timer);
-    return timer;
+    return timer.handle;
   }
 
   /**
@@ -432,7 +471,7 @@ export class Scheduler {
   }
 
   #list(kind: TimerKind): readonly TimerHandle[] {
-    return this.#lists[kind] ??= Array.from(this.#live[kind].values());
+    return this.#lists[kind] ??= Array.from(this.#live[kind].values(), (timer) => timer.handle);
   }
 
   /** `timer` left the heap (fired, cancelled): no longer listed. */
@@ -537,7 +576,7 @@ export class Scheduler {
   /** Calls `fire`; a throw is reported, never propagated. */
   #call(fire: Fire, timer: Timer): void {
     try {
-      fire(timer);
+      fire(timer.handle);
     } catch (error) {
       this.#report(error);
     }
@@ -546,7 +585,7 @@ export class Scheduler {
   /** Asks `isBusy`; a throw is reported and counts as busy. */
   #busy(timer: Timer): boolean {
     try {
-      return Boolean(timer.isBusy!(timer));
+      return Boolean(timer.isBusy!(timer.handle));
     } catch (error) {
       this.#report(error);
       return true;

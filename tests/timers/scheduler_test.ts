@@ -99,6 +99,28 @@ describe("Scheduler.later()", () => {
     assert.equal(handle.cancelled, false);
   });
 
+  it("Scheduler handles are read-only at run time: a write throws and changes nothing", () => {
+    const clock = new FakeClock();
+    const { scheduler } = setup(clock);
+    const fired: string[] = [];
+    const first = scheduler.later(10, () => fired.push("first"));
+    scheduler.later(20, () => fired.push("second"));
+    const writable = first as unknown as Record<string, unknown>;
+    // Before: each write went through to the heap entry (an index of 5 lost the first timer).
+    for (const [name, value] of [["index", 5], ["cancelled", true], ["due", 99], ["fired", 3]]) {
+      try {
+        writable[name as string] = value;
+      } catch (error) {
+        assert.ok(error instanceof TypeError, String(error));
+      }
+    }
+    assert.deepEqual([first.due, first.active, first.cancelled, first.fired], [10, true, false, 0]);
+    assert.equal(scheduler.delayed[0], first, "listed as the same object");
+    clock.tick(20);
+    assert.deepEqual(fired, ["first", "second"]);
+    assert.equal(first.fired, 1);
+  });
+
   it("Scheduler.later() fires in due order, ties in creation order", () => {
     const clock = new FakeClock();
     const { scheduler } = setup(clock);
