@@ -62,29 +62,12 @@ function describeObject(value: object): string {
 }
 
 /**
- * Objects of built-in kinds that are never options: passed where options go
- * (`exec(task, args, controller.signal)`, `new Pool(new URL(…))`), their
+ * Checks an options argument: an object that is not an array, nor one of a
+ * built-in kind (a `Map`, an `AbortSignal`, a `URL`, a `MessagePort`…, its
+ * `Object.prototype.toString` tag not `Object`): passed where options go
+ * (`exec(task, args, controller.signal)`, `new Pool(new URL(…))`), its
  * fields are no own ones, and every option would quietly take its default.
- */
-const NOT_OPTIONS: readonly (abstract new (...args: never) => object)[] = [
-  AbortSignal,
-  AbortController,
-  URL,
-  Map,
-  Set,
-  WeakMap,
-  WeakSet,
-  Promise,
-  Date,
-  RegExp,
-  Error,
-  ArrayBuffer,
-];
-
-/**
- * Checks an options argument: an object that is not an array, nor a value
- * of a built-in kind such as a `Map`, an `AbortSignal` or a `URL` (a plain
- * object or a class instance of options passes).
+ * A plain object, one without a prototype, and a class instance pass.
  *
  * @param options The argument.
  * @param action What the caller was doing, for the message: `"run job"`.
@@ -96,18 +79,28 @@ export function checkOptionsObject(
   action: string,
   expected = "an object",
 ): asserts options is object {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+  if (typeof options !== "object" || options === null) {
     throw invalid(TypeError, action, "options", expected, options);
   }
-  let builtIn = false;
+  let tag: string;
   try {
     const prototype = Object.getPrototypeOf(options);
     if (prototype === Object.prototype || prototype === null) return; // the usual case, at once
-    builtIn = ArrayBuffer.isView(options) || NOT_OPTIONS.some((kind) => options instanceof kind);
-  } catch {
-    // A Proxy whose trap throws: reading its options names what threw.
+    tag = Object.prototype.toString.call(options); // sees through proxies to arrays
+  } catch (error) {
+    // A revoked Proxy, or one whose trap throws.
+    throw new TypeError(`Cannot ${action}: "options" could not be read (${thrownMessage(error)})`, {
+      cause: error,
+    });
   }
-  if (builtIn) throw invalid(TypeError, action, "options", "a plain object of options", options);
+  if (tag === "[object Object]") return;
+  throw invalid(
+    TypeError,
+    action,
+    "options",
+    tag === "[object Array]" ? expected : "a plain object of options",
+    options,
+  );
 }
 
 /** The error for argument `name` of `action` that is not `expected`. */

@@ -121,6 +121,36 @@ describe("every options object is checked", () => {
       refused("create pool", "URL"),
     );
     assert.throws(() => pool.stats(new Set() as never), refused("read stats", "Set"));
+    // Any built-in kind, by its tag: transferables too, and a Map of another realm's kind.
+    const { port1 } = new MessageChannel();
+    try {
+      for (
+        const [value, kind] of [
+          [new SharedArrayBuffer(8), "SharedArrayBuffer"],
+          [port1, "MessagePort"],
+          [new ReadableStream(), "ReadableStream"],
+          [new Headers(), "Headers"],
+          [new WeakRef({}), "WeakRef"],
+        ] as const
+      ) {
+        await assert.rejects(
+          pool.exec((n: number) => n, [1], value as never),
+          refused("run job", kind),
+        );
+      }
+    } finally {
+      port1.close();
+    }
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    await assert.rejects(pool.exec((n: number) => n, [1], proxy as never), {
+      name: "TypeError",
+      message: /^Cannot run job: "options" could not be read \(/,
+    });
+    await assert.rejects(pool.exec((n: number) => n, [1], new Proxy([], {}) as never), {
+      name: "TypeError",
+      message: 'Cannot run job: "options" must be an object, received an array',
+    });
     await assert.rejects(
       pool.shutdown(undefined, new Date() as never),
       refused("shut down pool", "Date"),

@@ -206,8 +206,9 @@ export class Answers {
     const items = skipped ? job.count - from : 1;
     if (!skipped) {
       // A job that ended early (time limit, abort) has no run time: its end was counted then,
-      // and a stats reset since would count this answer's time in the new window.
-      if (!job.ended) this.#stats.ran(job.task, this.#sample, 1);
+      // and a stats reset since would count this answer's time in the new window. Nor has a
+      // stream whose consumer left: it counts as cancelled.
+      if (!job.ended && !leftStream(job)) this.#stats.ran(job.task, this.#sample, 1);
       this.#measure(job.task);
     }
     if (!job.ended && !skipped) {
@@ -263,7 +264,7 @@ export class Answers {
     slot.later.delete(id);
     job.later--;
     slot.inflightItems--;
-    if (!job.ended) this.#stats.ran(job.task, ms, 1); // see #onAnswer
+    if (!job.ended && !leftStream(job)) this.#stats.ran(job.task, ms, 1); // see #onAnswer
     this.#fold(job.task, ms);
     if (!job.ended) {
       if (this.#recovery.ranPastLimit(job, ms)) this.#timedOut(job, id);

@@ -958,8 +958,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   get pending(): number {
-    this.#proxyCalls.decide();
-    return this.#loop.pending;
+    return this.#loop.pending + this.#proxyCalls.waiting; // proxy() calls of this tick, as run()s
   }
 
   /**
@@ -1114,13 +1113,13 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     checkOptionsObject(options, "read stats");
     checkOptionNames(options, ["reset"], "read stats");
     if (options.reset !== undefined) checkBoolean(options.reset, "reset", "read stats");
-    this.#proxyCalls.decide(); // calls made before it count, as run()s would
     const loop = this.#loop;
     let unstarted = 0; // jobs a worker holds and has not started: cancel() would take them back
     for (const slot of loop.slots) unstarted += unstartedItems(slot);
+    const undecided = this.#proxyCalls.waiting; // proxy() calls of this tick, as run()s, queued
     const live = {
-      queued: loop.queue.items + unstarted,
-      pending: loop.pending,
+      queued: loop.queue.items + unstarted + undecided,
+      pending: loop.pending + undecided,
       alive: loop.slots.length,
       busy: this.busy,
       maxChildren: this.#loop.workers.maxChildren,
@@ -1145,8 +1144,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   get needsDrain(): boolean {
-    this.#proxyCalls.decide(); // proxy() calls of this tick count, as run()s would
-    return this.#loop.needsDrain;
+    // proxy() calls of this tick count, as run()s would, though still undecided
+    const loop = this.#loop;
+    return loop.queue.items + this.#proxyCalls.waiting >= loop.drainMark;
   }
 
   /**

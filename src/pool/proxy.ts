@@ -67,11 +67,23 @@ export interface ProxiedPool {
  */
 export class UndecidedCalls {
   #calls: TaskCall[] = [];
+  #waiting = 0;
   #scheduled = false;
+
+  /**
+   * How many calls would run as jobs if decided now (neither awaited nor
+   * iterated yet): what `pending`, `needsDrain` and `stats()` count, as they
+   * would `run()`s, without deciding them (a read must not stop a call's
+   * stream).
+   */
+  get waiting(): number {
+    return this.#waiting;
+  }
 
   /** `call` runs at the end of this tick unless iterated or decided before. */
   add(call: TaskCall): void {
     this.#calls.push(call);
+    this.#waiting++;
     if (this.#scheduled) return;
     this.#scheduled = true;
     queueMicrotask(() => {
@@ -85,7 +97,13 @@ export class UndecidedCalls {
     if (this.#calls.length === 0) return;
     const calls = this.#calls;
     this.#calls = [];
+    this.#waiting = 0;
     for (const call of calls) call.decide();
+  }
+
+  /** A call still waiting was awaited or iterated: a job or a stream of its own now. */
+  taken(): void {
+    this.#waiting--;
   }
 }
 
@@ -107,21 +125,32 @@ class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown>, Asyn
   readonly #args: unknown[];
   #promise: Promise<unknown> | undefined;
   #iterator: AsyncIterableIterator<unknown> | undefined;
+  /** The list that counts it as waiting, until it is decided, awaited or iterated. */
+  #waitingIn: UndecidedCalls | undefined;
 
   constructor(pool: ProxiedPool, name: string, args: unknown[], calls: UndecidedCalls) {
     this.#pool = pool;
     this.#name = name;
     this.#args = args;
     calls.add(this);
+    this.#waitingIn = calls;
   }
 
   /** The end of its tick (or the pool asked): a call not iterated by now runs as a job. */
   decide(): void {
+    this.#waitingIn = undefined; // the list no longer counts it
     if (this.#iterator === undefined) this.#run();
+  }
+
+  /** Awaited or iterated before its tick ended: no longer waiting. */
+  #taken(): void {
+    this.#waitingIn?.taken();
+    this.#waitingIn = undefined;
   }
 
   #run(): Promise<unknown> {
     if (this.#promise !== undefined) return this.#promise;
+    this.#taken();
     if (this.#iterator !== undefined) {
       // Streaming already: a second job would run the task twice.
       return this.#promise = Promise.reject(
@@ -193,6 +222,7 @@ class TaskCall implements Promise<unknown>, AsyncIterableIterator<unknown>, Asyn
   /** The values: streamed if no job ran yet, else those its job resolved with. */
   #values(): AsyncIterableIterator<unknown> {
     if (this.#iterator !== undefined) return this.#iterator;
+    this.#taken();
     if (this.#promise === undefined) {
       try {
         return this.#iterator = this.#pool.stream(this.#name, ...this.#args);

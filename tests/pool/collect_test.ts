@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
 import { gate, waitAtGate } from "../_gate.ts";
-import { fixture } from "../_util.ts";
+import { fixture, within } from "../_util.ts";
 import { transfer } from "../../src/protocol/codec.ts";
 
 type Tasks = typeof import("../fixtures/tasks.ts");
@@ -194,6 +194,25 @@ describe("Pool.proxy()", () => {
     }
     // Before: a TypeError at the declaration, the stream running on.
     assert.equal(await pool.wait(10_000), true, "the stream stopped");
+  });
+
+  it("Pool.proxy() call counted by pending, needsDrain and stats() in its tick still streams when iterated then", async () => {
+    const pool = new Pool<Tasks>({ maxChildren: 1, module: fixture("tasks.ts") });
+    const tasks = pool.proxy();
+    const values = tasks.count(1e9);
+    assert.equal(pool.pending, 1);
+    assert.equal(pool.needsDrain, false);
+    const { jobs } = pool.stats();
+    assert.deepEqual([jobs.submitted, jobs.queued], [1, 1]);
+    const first = values.next();
+    // Before: each read decided it, so it ran as a run() of a billion values and never yielded.
+    const streamed = await within(first, 10_000);
+    if (!streamed) pool.terminate();
+    assert.equal(streamed, true, "it streamed");
+    assert.deepEqual(await first, { value: 0, done: false });
+    assert.equal(pool.pending, 1, "the stream, counted once");
+    await values.return?.(undefined);
+    assert.equal(await pool.shutdown(10_000), true);
   });
 
   it("Pool.proxy() calls made together run together, awaited or not, and have the methods their types promise", async () => {

@@ -207,10 +207,12 @@ describe("Pool.stats()", () => {
     ) values.push(n);
     assert.deepEqual(values, [1, 2]);
     await pool.wait();
-    const { jobs } = pool.stats();
+    const { jobs, runTime } = pool.stats();
     assert.equal(jobs.cancelled, 2);
     assert.equal(jobs.done, 1);
     assert.equal(jobs.submitted, jobs.done + jobs.failed + jobs.cancelled);
+    // Before: 3, the streams left (cancelled) timed as if their answers had ended them.
+    assert.equal(runTime.count, jobs.done + jobs.failed);
   });
 
   it("Pool.stats({ reset: true }) starts counting afresh", async () => {
