@@ -439,6 +439,11 @@ export class Memory {
       }
       const left = deadline - now();
       if (left <= 0) return false;
+      if (!hasSharedMemory) {
+        throw new TypeError(
+          `Cannot ${action} synchronously: no permit is free, and without SharedArrayBuffer no other thread can release one; use tryAcquire() or acquire()`,
+        );
+      }
       if (this.#flag()) {
         try {
           Atomics.wait(this.#slots, STATE, WAITING, Math.min(left, BLOCK_SLICE_MS)); // step 3
@@ -570,10 +575,13 @@ export class Memory {
    * A waiter left the queue: those behind it get the permits it passed over
    * while its abort was on its way (see `guardSignals`), and those still
    * short of one are watched for (the watch stops while every waiter left
-   * waits for its abort).
+   * waits for its abort); with none left, the watch is woken to end.
    */
   #serveRest(): void {
     if (this.#head !== undefined && this.#serve() && this.#shared) this.#watch();
+    // The last waiter gone, the pending watch would hold this memory until some release woke
+    // it (a semaphore made per request, waited on with a timeout, leaked): it ends now.
+    else if (this.#head === undefined && this.#watching) Atomics.notify(this.#slots, STATE);
   }
 
   /**
@@ -594,10 +602,12 @@ export class Memory {
   }
 
   /**
-   * Keeps one `Atomics.waitAsync` while there are waiters. It may outlive
-   * them (a wait cannot be cancelled) until the next release that clears
-   * WAITING wakes it; notifying all makes that harmless. A pending
-   * `waitAsync` keeps no program alive.
+   * Keeps one `Atomics.waitAsync` while there are waiters. A wait cannot be
+   * cancelled: once the last waiter has left by its timeout or signal, this
+   * thread wakes it with a notify (`#serveRest`), which other threads' waits
+   * take as a spurious wake-up and look again; otherwise it would hold the
+   * memory until the next release. A pending `waitAsync` keeps no program
+   * alive.
    */
   #watch(): void {
     if (this.#watching) return;

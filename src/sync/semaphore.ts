@@ -310,8 +310,9 @@ export class Semaphore {
    *
    * @param timeout Most ms to block; `0` never blocks.
    * @returns `true` once acquired, `false` if the timeout passed first.
-   * @throws {TypeError} If this thread may not block (use `acquire()`), or
-   * `timeout` is not a number.
+   * @throws {TypeError} If this thread may not block (use `acquire()`), if
+   * none is free where there is no `SharedArrayBuffer` (no other thread
+   * could free one), or if `timeout` is not a number.
    * @throws {RangeError} If `timeout` is negative or NaN.
    * @throws {Error} In a pool's worker, "acquireSync() stopped waiting",
    * once the pool has ended the worker, or failed the job whose synchronous

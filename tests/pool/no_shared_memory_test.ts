@@ -30,6 +30,12 @@ describe("Pool without shared memory", () => {
         "TypeError: Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
       nested: "TypeError",
       lock: [true, true],
+      acquireSync: [
+        false,
+        "TypeError: Cannot acquire semaphore synchronously: no permit is free, and without SharedArrayBuffer no other thread can release one; use tryAcquire() or acquire()",
+        true,
+        0,
+      ],
       local: true,
       doneCount: 1,
       stats: 0,

@@ -409,6 +409,27 @@ describe("Semaphore", () => {
     });
   }
 
+  for (const leave of ["timeout", "abort"] as const) {
+    it(`acquire() of a shared Semaphore ends its watch once its last waiter leaves by ${leave}, so nothing holds the memory`, async () => {
+      const sem = new Semaphore(0);
+      const state = new Int32Array(sem.buffer); // shared: its waiters are watched
+      const controller = new AbortController();
+      const waiting = leave === "timeout"
+        ? sem.acquire({ timeout: 1 })
+        : sem.acquire({ signal: controller.signal });
+      if (leave === "abort") {
+        controller.abort(new Error("stop"));
+        await assert.rejects(waiting, { message: "stop" });
+      } else assert.equal(await waiting, false);
+      await new Promise((resolve) => setTimeout(resolve, 0)); // the woken watch runs, and stops
+      // Before: 1, the watch's Atomics.waitAsync still pending, holding the memory until a
+      // release that may never come (a semaphore made per request leaked ~2 KB each).
+      assert.equal(Atomics.notify(state, 0), 0, "no wait left on the memory");
+      sem.release();
+      assert.equal(await sem.acquire(), true);
+    });
+  }
+
   it("acquire() never polls while the waiters left wait for their aborts, a permit free", async () => {
     // A worker's waiter of a job the pool has failed passes over the lock its caller frees, and
     // waits for the abort message. Before: the thread looked again every 1 ms until it came.
