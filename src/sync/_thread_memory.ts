@@ -155,6 +155,37 @@ export function guardSignals(test: (signal: AbortSignal) => boolean): void {
   abortOnItsWay = test;
 }
 
+/**
+ * Serves again the waiters of every memory this thread shares: a signal
+ * that was about to abort (see {@linkcode guardSignals}) is no longer known
+ * to be, though its abort has not come, so a wait of it that the queue
+ * passed over wants its permit again (the watch stops while every waiter
+ * left waits for its abort). Internal: for `worker/runtime.ts`, which
+ * forgets the oldest ended job kept for its waits.
+ *
+ * @example Usage
+ * ```ts
+ * import { guardSignals, serveAgain } from "./_thread_memory.ts";
+ * import { Semaphore } from "./semaphore.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sem = new Semaphore(1);
+ * sem.buffer; // shared
+ * const controller = new AbortController();
+ * let doomed = true;
+ * guardSignals((signal) => doomed && signal === controller.signal);
+ * const waiting = sem.acquire({ signal: controller.signal });
+ * assert.equal(sem.value, 1, "passed over");
+ * doomed = false;
+ * serveAgain();
+ * assert.equal(await waiting, true);
+ * guardSignals(() => false);
+ * ```
+ */
+export function serveAgain(): void {
+  for (const memory of memories.values()) memory.deref()?.serveRest();
+}
+
 /** Per signal, how many memories of this thread have waiters given it. */
 const waitedOn = new WeakMap<AbortSignal, number>();
 
@@ -475,7 +506,7 @@ export class Memory {
         waiter.timer = setTimeout(() => {
           this.#unlink(waiter);
           resolve(false);
-          this.#serveRest();
+          this.serveRest();
         }, timeout);
       }
       if (signal !== undefined) {
@@ -568,16 +599,17 @@ export class Memory {
       this.#unlink(waiter);
       waiter.reject(signal.reason);
     }
-    this.#serveRest();
+    this.serveRest();
   };
 
   /**
-   * A waiter left the queue: those behind it get the permits it passed over
+   * A waiter left the queue, or one's abort is no longer known to be on its
+   * way (`serveAgain`): those behind it, or it, get the permits passed over
    * while its abort was on its way (see `guardSignals`), and those still
    * short of one are watched for (the watch stops while every waiter left
    * waits for its abort); with none left, the watch is woken to end.
    */
-  #serveRest(): void {
+  serveRest(): void {
     if (this.#head !== undefined && this.#serve() && this.#shared) this.#watch();
     // The last waiter gone, the pending watch would hold this memory until some release woke
     // it (a semaphore made per request, waited on with a timeout, leaked): it ends now.
@@ -604,7 +636,7 @@ export class Memory {
   /**
    * Keeps one `Atomics.waitAsync` while there are waiters. A wait cannot be
    * cancelled: once the last waiter has left by its timeout or signal, this
-   * thread wakes it with a notify (`#serveRest`), which other threads' waits
+   * thread wakes it with a notify (`serveRest`), which other threads' waits
    * take as a spurious wake-up and look again; otherwise it would hold the
    * memory until the next release. A pending `waitAsync` keeps no program
    * alive.

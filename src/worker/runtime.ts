@@ -45,6 +45,7 @@ import {
   guardSignals,
   guardTakes,
   onWaitsEnded,
+  serveAgain,
   waitsOn,
 } from "../sync/_thread_memory.ts";
 import { fromWire, toWire } from "../sync/wire.ts";
@@ -236,7 +237,10 @@ function endContext(context: LiveContext): void {
   if (context.aborted || !context.signalTaken || !waitsOn(context.signal)) return;
   endedWithSignal.set(context.id, context);
   if (endedWithSignal.size > KEPT_ENDED) {
-    endedWithSignal.delete(endedWithSignal.keys().next().value!);
+    const oldest = endedWithSignal.keys().next().value!;
+    endedWithSignal.delete(oldest);
+    // Its waits are no longer told apart: one passed over for its abort wants a permit again.
+    if (stoppedByPool(oldest)) serveAgain();
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { guardBlockingWaits, guardSignals } from "../../src/sync/_thread_memory.ts";
+import { guardBlockingWaits, guardSignals, serveAgain } from "../../src/sync/_thread_memory.ts";
 import { PROBE, sameMemory } from "../../src/sync/_layout.ts";
 import { Semaphore, takeAll } from "../../src/sync/semaphore.ts";
 import { Lock } from "../../src/sync/lock.ts";
@@ -694,6 +694,33 @@ describe("Semaphore waiters whose abort is on its way", () => {
       });
     });
   }
+
+  it("Semaphore.acquire() of a signal no longer doomed, its abort not come, is served again by serveAgain(), or watched for", async () => {
+    // The worker forgets the oldest ended job it kept for its waits (256 of them): such a wait
+    // wants its permit again. Before the watch stopped for doomed waiters, a 1 ms look did it.
+    using worker = opsWorker();
+    const sem = new Semaphore(1);
+    sem.buffer; // shared
+    const controller = new AbortController();
+    let doomed = true;
+    guardSignals((signal) => doomed && signal === controller.signal);
+    try {
+      const first = sem.acquire({ signal: controller.signal });
+      assert.equal(sem.value, 1, "passed over");
+      doomed = false;
+      serveAgain();
+      assert.equal(await first, true);
+      doomed = true;
+      const second = sem.acquire({ signal: controller.signal }); // none free: watched
+      doomed = false;
+      serveAgain();
+      await ask(worker, { op: "release", target: toWire(sem) });
+      assert.equal(await second, true);
+      assert.equal(sem.value, 0);
+    } finally {
+      guardSignals(() => false);
+    }
+  });
 
   it("Semaphore.acquire() of a doomed signal that times out lets the waiter behind it have the free permit", async () => {
     const doomed = new AbortController();
