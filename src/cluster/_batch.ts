@@ -12,6 +12,7 @@ import { checkOptionNames } from "../_option_names.ts";
 import { EXEC_OPTION_NAMES, readExecOptions } from "../pool/exec_checks.ts";
 import { ItemSizes } from "./_sizes.ts";
 import type { ChunkData } from "./_wire.ts";
+import { queueMicrotask } from "../_event_loop.ts";
 
 /** Where a batch's results go. */
 export const Sink = { DONE: 0, CALLBACK: 1, DISCARD: 2, PROMISES: 3 } as const;

@@ -47,6 +47,7 @@ import type { StatsRecorder } from "./stats.ts";
 import type { TaskRegistry } from "./task_registry.ts";
 import type { SlotHost, WorkerSlot } from "./worker_slot.ts";
 import { type WorkerExitReason, type WorkerHook, Workers } from "./workers.ts";
+import { queueMicrotask } from "../_event_loop.ts";
 
 /**
  * How long a stream's task has, once its consumer stopped, to end before its

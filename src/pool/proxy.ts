@@ -8,6 +8,7 @@
 
 import type { AnyFunction } from "../task.ts";
 import type { GeneratorLike } from "./types.ts";
+import { queueMicrotask } from "../_event_loop.ts";
 
 /**
  * The methods of `pool.proxy()`, typed from the task module: a generator

@@ -37,6 +37,7 @@ import { CLOSED, Closing, iteratorResult, sourceIterator, stopSource } from "./s
 import type { Results } from "./results.ts";
 import type { TaskRegistry } from "./task_registry.ts";
 import type { ExecOptions, JobId } from "./types.ts";
+import { clearTimeout, setTimeout } from "../_event_loop.ts";
 
 /**
  * Where the job ids of pools made from now on start. Tests move it near 2^32

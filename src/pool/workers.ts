@@ -23,6 +23,7 @@ import type { ResolvedOptions } from "./options.ts";
 import { Retirements } from "./retirement.ts";
 import type { StatsRecorder } from "./stats.ts";
 import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
+import { queueMicrotask } from "../_event_loop.ts";
 
 /** Workers that fail to start this many times in a row fail the queued jobs. */
 export const MAX_START_FAILURES = 3;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { clearTimeout, setTimeout } from "../_event_loop.ts";
+
 /**
  * An opaque handle returned by {@linkcode Clock.setTimer}.
  *

@@ -15,6 +15,7 @@ import { workerMemory } from "./memory.ts";
 import { post } from "./scope.ts";
 import { describe } from "../_checks.ts";
 import { now } from "../_now.ts";
+import { setTimeout } from "../_event_loop.ts";
 
 let taskModule: Promise<Loaded> | null = null;
 let started: Promise<boolean> = Promise.resolve(true);

@@ -17,6 +17,7 @@ import type { Compiled } from "./compile.ts";
 import { checkMemorySince } from "./lifecycle.ts";
 import { isCrashed, post } from "./scope.ts";
 import { now } from "../_now.ts";
+import { setTimeout } from "../_event_loop.ts";
 
 /** Results are sent at the end of each batch, or sooner once this old (ms). */
 const FLUSH_AFTER_MS = 2;

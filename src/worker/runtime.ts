@@ -87,6 +87,7 @@ import { define, isUnloaded, limitImports, load, someUnloaded, tasks } from "./t
 import { isThenable, whenSettled } from "./thenable.ts";
 import { lastLook, messageReceived, spinForWork, spinMs } from "./waiting.ts";
 import { now } from "../_now.ts";
+import { queueMicrotask } from "../_event_loop.ts";
 
 /** How many quick jobs run between two looks at the clock. */
 const CLOCK_EVERY = 64;
@@ -96,8 +97,6 @@ const CLOCK_EVERY = 64;
  * jobs on its worker return.
  */
 const applyTask = Reflect.apply;
-/** `queueMicrotask` as it was at load, for the same reason. */
-const enqueueMicrotask = queueMicrotask;
 
 /** Thrown out of the job loops when the pool has ended this worker; `drain` stops there. */
 const ENDED = Symbol("ended by the pool");
@@ -404,7 +403,7 @@ function laterAnswered(): void {
     wake();
   } else if (!flushQueued) {
     flushQueued = true;
-    enqueueMicrotask(() => {
+    queueMicrotask(() => {
       flushQueued = false;
       flush();
     });

@@ -17,6 +17,8 @@ import { Semaphore } from "../../src/sync/semaphore.ts";
 import type * as SemaphoreModule from "../../src/sync/semaphore.ts";
 import { task } from "../../src/task.ts";
 import { fixture, within } from "../_util.ts";
+import { gate } from "../_gate.ts";
+import { systemClock } from "../../src/timers/clock.ts";
 
 /** Tasks import the class by absolute URL: it is the one the worker sends in wire form. */
 const SEMAPHORE_URL = new URL("../../src/sync/semaphore.ts", import.meta.url).href;
@@ -912,5 +914,71 @@ describe("Pool: tasks that change built-ins in their worker", () => {
     assert.notEqual(await pool.run(workerName), before, "a new worker");
     const { jobs } = pool.stats();
     assert.deepEqual([jobs.done, jobs.failed], [6, 1]);
+  });
+});
+
+describe("Pool: fake timers that replace the event loop's globals", () => {
+  it("Pool keeps sending jobs after a user's fake timers swallow queueMicrotask for a while", async () => {
+    // sinon's install() (and Jest's modern timers) replace queueMicrotask in a test's setup.
+    await using pool = new Pool({ maxChildren: 1 });
+    assert.equal(await pool.run((n: number) => n + 1, 0), 1);
+    const real = globalThis.queueMicrotask;
+    globalThis.queueMicrotask = () => {}; // install()
+    let during: Promise<number>;
+    try {
+      during = pool.run((n: number) => n + 1, 1);
+    } finally {
+      globalThis.queueMicrotask = real; // uninstall()
+    }
+    // Before: neither ever settled, nor a shutdown(): the flush was swallowed, its flag left set.
+    const both = Promise.all([during, pool.run((n: number) => n + 1, 2)]);
+    assert.equal(await within(both, 10_000), true, "the jobs were never sent");
+    assert.deepEqual(await both, [2, 3]);
+  });
+
+  it("systemClock's timers fire though setTimeout was faked when they were set", async () => {
+    const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
+    let fired!: () => void;
+    const firing = new Promise<void>((resolve) => fired = resolve);
+    globalThis.setTimeout = (() => 0) as unknown as typeof setTimeout;
+    globalThis.clearTimeout = () => {};
+    try {
+      // Before: armed on the fake, lost at uninstall; a pool's idle timer kept a Deno program open.
+      systemClock.setTimer(fired, 1);
+    } finally {
+      Object.assign(globalThis, real);
+    }
+    assert.equal(await within(firing, 10_000), true, "the timer never fired");
+  });
+
+  it("Pool workers keep answering after a task fakes setTimeout and queueMicrotask in its worker", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    await pool.run(() => {
+      globalThis.setTimeout = (() => 0) as unknown as typeof setTimeout;
+      globalThis.queueMicrotask = () => {};
+    });
+    // A stream whose generator holds a value while it awaits: its worker sends it after 2 ms
+    // (the first value goes at once, those made quickly after it together).
+    const held = gate();
+    const values = pool.stream(async function* (memory: Int32Array) {
+      yield 1;
+      yield 2;
+      Atomics.add(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      while (Atomics.load(memory, 1) === 0) {
+        const result = Atomics.waitAsync(memory, 1, 0);
+        if (result.async) await result.value;
+      }
+      yield 3;
+    }, held.memory);
+    assert.deepEqual(await values.next(), { value: 1, done: false });
+    const second = values.next();
+    // Before: the value waited for a timer that never fired, until the generator went on.
+    assert.equal(await within(second, 10_000), true, "the held value never came");
+    assert.deepEqual(await second, { value: 2, done: false });
+    held.open();
+    assert.deepEqual(await values.next(), { value: 3, done: false });
+    assert.deepEqual(await values.next(), { value: undefined, done: true });
+    assert.equal(await pool.run((n: number) => n * 2, 21), 42);
   });
 });
