@@ -708,7 +708,15 @@ export class DispatchLoop {
     if (this.pending === 0 && this.#idleWaiters.size !== 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = new Set();
-      for (const waiter of waiters) waiter();
+      let thrown: { error: unknown } | undefined;
+      for (const waiter of waiters) {
+        try {
+          waiter();
+        } catch (error) {
+          thrown ??= { error }; // the others are called all the same
+        }
+      }
+      if (thrown !== undefined) throw thrown.error;
     }
   }
 

@@ -10,7 +10,7 @@
 import type { Deque } from "../deque.ts";
 import { PoolClosedError } from "../errors.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
-import { type Clock, settlesWithin, systemClock } from "../timers/clock.ts";
+import { type Clock, FailSafeClock, settlesWithin, systemClock } from "../timers/clock.ts";
 import { checkBoolean, checkOptionsObject, checkTimeout, invalid } from "../_checks.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
@@ -94,7 +94,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   constructor(options: PoolOptions = {}) {
     super();
     this.#options = resolveOptions(options);
-    this.#clock = options.clock ?? systemClock;
+    // A user's clock may throw in clearTimer: the pool stops all the same, and says so after.
+    this.#clock = options.clock === undefined ? systemClock : new FailSafeClock(options.clock);
     this.#tasks = new TaskRegistry(this.#options.module);
     this.#stats = new StatsRecorder(this.#clock.now(), this.#tasks.names);
     this.#results = new Results(this.#options, this.#stats);
@@ -1335,18 +1336,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     this.#submitter.close();
     this.#loop.queue.close(); // submits must not join it now
     this.#loop.workers.drain(); // workers start only for the jobs left
-    // A custom clock's clearTimer may throw: the shutdown goes on, and fails with it at the end.
-    let clockFailure: { error: unknown } | undefined;
-    try {
-      this.#scheduler.cancelAll();
-    } catch (error) {
-      clockFailure = { error };
-    }
+    this.#scheduler.cancelAll();
     if (options.soon) {
       this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
     }
     const gone = await this.#workersGone(reopened, timeout);
-    if (clockFailure !== undefined) throw clockFailure.error;
+    this.#throwClockFailure(); // a custom clock's clearTimer threw: the shutdown went on
     return gone;
   }
 
@@ -1407,11 +1402,14 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   terminate(): void {
     this.#proxyCalls.decide();
     this.#submitter.close();
-    try {
-      this.#scheduler.cancelAll(); // a custom clock's clearTimer may throw: the pool still stops
-    } finally {
-      this.#loop.terminate(() => new PoolClosedError("Job cancelled: the pool was terminated"));
-    }
+    this.#scheduler.cancelAll();
+    this.#loop.terminate(() => new PoolClosedError("Job cancelled: the pool was terminated"));
+    this.#throwClockFailure(); // a custom clock's clearTimer threw: the pool stopped all the same
+  }
+
+  /** Throws what a custom clock's `clearTimer` threw since the last look (see `FailSafeClock`). */
+  #throwClockFailure(): void {
+    if (this.#clock instanceof FailSafeClock) this.#clock.throwFailure();
   }
 
   /**

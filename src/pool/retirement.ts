@@ -18,6 +18,7 @@
  * @module
  */
 
+import { now } from "../_now.ts";
 import { systemClock, type TimerId } from "../timers/clock.ts";
 import type { WorkerSlot } from "./worker_slot.ts";
 import type { WorkerHook } from "./workers.ts";
@@ -102,9 +103,7 @@ export class Retirements {
    */
   #allowStart(slot: WorkerSlot, name: string): TimerId {
     const ms = this.#startTimeout;
-    const left = ms === Infinity
-      ? TEARDOWN_TIMEOUT_MS
-      : Math.max(0, slot.madeAt + ms - performance.now());
+    const left = ms === Infinity ? TEARDOWN_TIMEOUT_MS : Math.max(0, slot.madeAt + ms - now());
     const within = ms === Infinity
       ? `${TEARDOWN_TIMEOUT_MS} ms of its retirement (startTimeout is Infinity)`
       : `${ms} ms (startTimeout)`;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { now } from "../_now.ts";
 import { Deque } from "../deque.ts";
 import { decodeError, describeThrown } from "../protocol/codec.ts";
 import { Lane } from "../protocol/lane.ts";
@@ -162,7 +163,7 @@ export class WorkerSlot {
   /** When (clock ms) the worker answered `ready`. */
   readyAt = 0;
   /** When the worker was made (`performance.now()`): its start has `startTimeout` from here. */
-  readonly madeAt: number = performance.now();
+  readonly madeAt: number = now();
   readonly #worker: RefWorker;
   #referenced = true;
   /** A message that is not the pool's came and was reported. */
@@ -315,8 +316,8 @@ export class WorkerSlot {
     const status = this.status;
     const answers = this.answers;
     if (Atomics.load(status, Status.TO_MAIN) !== answers) return; // one waits already
-    const until = performance.now() + SPIN_MS;
-    while (Atomics.load(status, Status.TO_MAIN) === answers && performance.now() < until);
+    const until = now() + SPIN_MS;
+    while (Atomics.load(status, Status.TO_MAIN) === answers && now() < until);
   }
 
   /**

@@ -7,6 +7,7 @@
  */
 
 import { clearTimeout, setTimeout } from "../_event_loop.ts";
+import { now } from "../_now.ts";
 
 /**
  * An opaque handle returned by {@linkcode Clock.setTimer}.
@@ -129,7 +130,7 @@ const denoTimers = (globalThis as { Deno?: DenoTimers }).Deno;
  * ```
  */
 export const systemClock: Clock = {
-  now: () => performance.now(),
+  now, // performance.now as it was at load: a user's fake timers cannot freeze the pool's clock
   setTimer(callback, ms, options) {
     if (ms > MAX_DELAY) return new LongTimer(callback, ms, options?.unref === true);
     const id = setTimeout(callback, ms);
@@ -155,9 +156,9 @@ class LongTimer {
 
   constructor(callback: () => void, ms: number, unref: boolean) {
     if (ms === Infinity) return;
-    const due = performance.now() + ms;
+    const due = now() + ms;
     const arm = () => {
-      const left = due - performance.now();
+      const left = due - now();
       this.#id = setTimeout(left > MAX_DELAY ? arm : callback, Math.min(left, MAX_DELAY));
       if (unref) unrefTimer(this.#id);
     };
@@ -203,4 +204,61 @@ export function settlesWithin(
       resolve(true);
     });
   });
+}
+
+/**
+ * A pool's view of a user's clock, whose `clearTimer` never throws: one that
+ * threw stopped a stopping pool halfway (`terminate()` left its running jobs
+ * pending for good, `shutdown()` left workers, `wait()` lost its answer).
+ * The first such error is kept, and `shutdown()` or `terminate()` throws it
+ * once it is done ({@linkcode FailSafeClock.throwFailure}).
+ *
+ * @example Usage
+ * ```ts
+ * import { FailSafeClock, systemClock } from "./clock.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const clock = new FailSafeClock({
+ *   ...systemClock,
+ *   clearTimer() {
+ *     throw new Error("clearTimer broke");
+ *   },
+ * });
+ * const timer = clock.setTimer(() => {}, 1);
+ * clock.clearTimer(timer); // kept, not thrown
+ * assert.throws(() => clock.throwFailure(), /clearTimer broke/);
+ * clock.throwFailure(); // thrown once
+ * ```
+ */
+export class FailSafeClock implements Clock {
+  readonly #clock: Clock;
+  #failure: { error: unknown } | undefined;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  now(): number {
+    return this.#clock.now();
+  }
+
+  setTimer(callback: () => void, ms: number, options?: SetTimerOptions): TimerId {
+    return this.#clock.setTimer(callback, ms, options);
+  }
+
+  clearTimer(id: TimerId): void {
+    try {
+      this.#clock.clearTimer(id);
+    } catch (error) {
+      this.#failure ??= { error };
+    }
+  }
+
+  /** Throws the first error `clearTimer` kept since the last call, if any. */
+  throwFailure(): void {
+    const failure = this.#failure;
+    if (failure === undefined) return;
+    this.#failure = undefined;
+    throw failure.error;
+  }
 }

@@ -10,7 +10,6 @@
 import { checkDuration, checkFunction, reportGlobally } from "../_checks.ts";
 import type { Clock, SetTimerOptions, TimerId } from "./clock.ts";
 import { IndexedHeap } from "./_heap.ts";
-import { queueMicrotask } from "../_event_loop.ts";
 
 /** The action every argument error of a scheduler names. */
 const SCHEDULE = "schedule job";

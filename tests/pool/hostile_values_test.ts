@@ -951,6 +951,24 @@ describe("Pool: fake timers that replace the event loop's globals", () => {
     assert.equal(await within(firing, 10_000), true, "the timer never fired");
   });
 
+  it("Pool keeps its own clock while a user's fake timers freeze performance.now: delayed jobs fire, idle workers leave", async () => {
+    await using pool = new Pool({ maxChildren: 1, idleTimeout: 50 });
+    assert.equal(await pool.run((n: number) => n + 1, 0), 1);
+    const real = performance.now;
+    const left = new Promise((resolve) => pool.addEventListener("workerexit", resolve));
+    performance.now = () => 0; // sinon's install() fakes performance too
+    try {
+      const delayed = new Promise((resolve) =>
+        pool.submitDoneLater(20, (x: string) => x, resolve, "late")
+      );
+      // Before: nothing was ever due on a clock that did not move, and a Deno program stayed open.
+      assert.equal(await within(delayed, 10_000), true, "the delayed job never ran");
+      assert.equal(await within(left, 10_000), true, "the idle worker never left");
+    } finally {
+      performance.now = real;
+    }
+  });
+
   it("Pool workers keep answering after a task fakes setTimeout and queueMicrotask in its worker", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     await pool.run(() => {

@@ -5,6 +5,7 @@ import { PoolClosedError, QueueFullError } from "../../src/errors.ts";
 import { FakeClock, laggingClock } from "../_fake_clock.ts";
 import { gate as makeGate, waitAtGate } from "../_gate.ts";
 import { within } from "../_util.ts";
+import { systemClock } from "../../src/timers/clock.ts";
 
 const echo = (value: string) => value;
 
@@ -358,6 +359,55 @@ describe("Pool timers and the pool's lifecycle", () => {
       await assert.rejects(closing, /clearTimer broke/);
       for (const job of queued) await assert.rejects(job, PoolClosedError);
       assert.equal(timer.cancelled, true);
+      assert.equal(pool.alive, 0);
+    }
+  });
+
+  it("Pool.terminate() and shutdown(timeout) with a clock whose clearTimer throws end every job and worker, then throw its error", async () => {
+    /** The system clock, its clearTimer broken while `broken`. */
+    const breakable = () => {
+      const clock = {
+        broken: false,
+        now: () => systemClock.now(),
+        setTimer: (callback: () => void, ms: number) => systemClock.setTimer(callback, ms),
+        clearTimer(id: unknown) {
+          if (clock.broken) throw new Error("clearTimer broke");
+          systemClock.clearTimer(id);
+        },
+      };
+      return clock;
+    };
+    {
+      const clock = breakable();
+      const pool = new Pool({ maxChildren: 2, clock });
+      // Both workers went idle once: their idle timers are armed.
+      assert.deepEqual(await Promise.all([pool.run(echo, "1"), pool.run(echo, "2")]), ["1", "2"]);
+      const held = makeGate(); // never opened
+      const running = [
+        pool.run(waitAtGate, held.memory, "a"),
+        pool.run(waitAtGate, held.memory, "b"),
+      ];
+      await held.started(2);
+      clock.broken = true;
+      assert.throws(() => pool.terminate(), /clearTimer broke/);
+      clock.broken = false;
+      // Before: the first worker's idle timer threw, and neither job ever ended.
+      for (const job of running) await assert.rejects(job, PoolClosedError);
+      assert.equal(pool.alive, 0);
+    }
+    {
+      const clock = breakable();
+      const pool = new Pool({ maxChildren: 1, minChildren: 1, clock });
+      const held = makeGate();
+      const job = pool.run(waitAtGate, held.memory, "held");
+      await held.started();
+      clock.broken = true;
+      const closing = pool.shutdown(10_000);
+      held.open();
+      assert.equal(await job, "held");
+      // Before: it waited out its 10 s and answered false, the clock's error lost.
+      await assert.rejects(closing, /clearTimer broke/);
+      clock.broken = false;
       assert.equal(pool.alive, 0);
     }
   });
