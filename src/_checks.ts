@@ -63,11 +63,12 @@ function describeObject(value: object): string {
 
 /**
  * Checks an options argument: an object that is not an array, nor one of a
- * built-in kind (a `Map`, an `AbortSignal`, a `URL`, a `MessagePort`…, its
- * `Object.prototype.toString` tag not `Object`): passed where options go
+ * built-in kind (a `Map`, an `AbortSignal`, a `URL`, a `MessagePort`…: its
+ * class the runtime's own): passed where options go
  * (`exec(task, args, controller.signal)`, `new Pool(new URL(…))`), its
  * fields are no own ones, and every option would quietly take its default.
- * A plain object, one without a prototype, and a class instance pass.
+ * A plain object, one without a prototype, a module namespace and an
+ * instance of a class of the program's own pass.
  *
  * @param options The argument.
  * @param action What the caller was doing, for the message: `"run job"`.
@@ -82,25 +83,31 @@ export function checkOptionsObject(
   if (typeof options !== "object" || options === null) {
     throw invalid(TypeError, action, "options", expected, options);
   }
-  let tag: string;
+  let builtIn: boolean;
   try {
     const prototype = Object.getPrototypeOf(options);
     if (prototype === Object.prototype || prototype === null) return; // the usual case, at once
-    tag = Object.prototype.toString.call(options); // sees through proxies to arrays
+    if (Array.isArray(options)) throw invalid(TypeError, action, "options", expected, options);
+    builtIn = isNativeClass(prototype?.constructor);
   } catch (error) {
+    if (error instanceof TypeError && error.message.startsWith(`Cannot ${action}:`)) throw error;
     // A revoked Proxy, or one whose trap throws.
     throw new TypeError(`Cannot ${action}: "options" could not be read (${thrownMessage(error)})`, {
       cause: error,
     });
   }
-  if (tag === "[object Object]") return;
-  throw invalid(
-    TypeError,
-    action,
-    "options",
-    tag === "[object Array]" ? expected : "a plain object of options",
-    options,
-  );
+  if (builtIn) throw invalid(TypeError, action, "options", "a plain object of options", options);
+}
+
+/**
+ * Whether `value` is a class of the runtime's own, not `Object`: the
+ * engine's (`Map`, another realm's too) or a global one written in
+ * JavaScript (Deno's `MessagePort`, `Headers`, `AbortSignal`).
+ */
+function isNativeClass(value: unknown): boolean {
+  if (typeof value !== "function" || value.name === "Object") return false;
+  if ((globalThis as Record<string, unknown>)[value.name] === value) return true;
+  return /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(value));
 }
 
 /** The error for argument `name` of `action` that is not `expected`. */

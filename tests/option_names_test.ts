@@ -167,12 +167,19 @@ describe("every options object is checked", () => {
       () => new WorkRequest(() => 1, new Uint8Array(1) as never),
       refused("create request", "Uint8Array"),
     );
-    // A class instance of options, and one without a prototype, are options.
+    // A class instance of options (its own toString tag too), one made from it, one without a
+    // prototype and a module's namespace are options.
     class Options {
       timeout = 10_000;
+      get [Symbol.toStringTag]() {
+        return "Options";
+      }
     }
     assert.equal(await pool.exec((n: number) => n + 1, [1], new Options()), 2);
+    assert.equal(await pool.exec((n: number) => n + 1, [2], Object.create(new Options())), 3);
     assert.equal(await pool.exec((n: number) => n + 2, [1], Object.create(null)), 3);
+    const settings = await import("./fixtures/exec_options.ts");
+    assert.equal(await pool.exec((n: number) => n + 3, [1], settings), 4);
     assert.equal(await new Semaphore(1).acquire(new Options()), true);
   });
 

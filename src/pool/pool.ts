@@ -603,9 +603,11 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * runs as a job at the end of the tick that makes it, awaited or not (so
    * calls made together run together), unless it is iterated in that tick:
    * then it streams. A `shutdown()`, `terminate()`, `cancel()`, `clear()`,
-   * `wait()`, `pending`, `needsDrain` or `drained()` in that tick runs the
-   * calls made before it as jobs first, so it finds them as it would
-   * `run()`s (a producer's back-pressure loop holds with calls too). A call
+   * `wait()` or `drained()` in that tick runs the calls made before it as
+   * jobs first, so it finds them as it would `run()`s; `pending`,
+   * `needsDrain` and `stats()` count them as queued without deciding them
+   * (those the queue has room for, on an open pool), so a producer's
+   * back-pressure loop holds with calls too. A call
    * is awaited or iterated, not both (awaiting one being iterated rejects
    * with a `TypeError`: a second job would run the task twice); `throw()` on
    * it stops its task as `return()` does.
@@ -959,7 +961,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   get pending(): number {
-    return this.#loop.pending + this.#proxyCalls.waiting; // proxy() calls of this tick, as run()s
+    return this.#loop.pending + this.#undecided;
   }
 
   /**
@@ -1117,7 +1119,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     const loop = this.#loop;
     let unstarted = 0; // jobs a worker holds and has not started: cancel() would take them back
     for (const slot of loop.slots) unstarted += unstartedItems(slot);
-    const undecided = this.#proxyCalls.waiting; // proxy() calls of this tick, as run()s, queued
+    const undecided = this.#undecided;
     const live = {
       queued: loop.queue.items + unstarted + undecided,
       pending: loop.pending + undecided,
@@ -1126,6 +1128,17 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       maxChildren: this.#loop.workers.maxChildren,
     };
     return this.#stats.read(this.#clock.now(), live, options.reset === true);
+  }
+
+  /**
+   * The `proxy()` calls of this tick that would run as jobs if decided now,
+   * as `run()`s would: none on a closed pool, no more than the queue has room
+   * for (the rest would be refused with `QueueFullError`).
+   */
+  get #undecided(): number {
+    const waiting = this.#proxyCalls.waiting;
+    if (waiting === 0 || this.#submitter.closed) return 0;
+    return Math.min(waiting, Math.max(0, this.#options.maxQueue - this.#loop.queue.items));
   }
 
   /**
@@ -1147,7 +1160,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   get needsDrain(): boolean {
     // proxy() calls of this tick count, as run()s would, though still undecided
     const loop = this.#loop;
-    return loop.queue.items + this.#proxyCalls.waiting >= loop.drainMark;
+    return loop.queue.items + this.#undecided >= loop.drainMark;
   }
 
   /**

@@ -404,8 +404,10 @@ export class Workers {
       return;
     }
     slot.idleSince = this.#clock.now();
-    if (slot.idleTimer === undefined && this.#staying() > this.#min) {
-      this.#armIdleTimer(slot, this.#options.idleTimeout);
+    const { idleTimeout } = this.#options;
+    // Infinity: idle workers stay, and no timer is set (a user's clock may not take Infinity).
+    if (slot.idleTimer === undefined && this.#staying() > this.#min && idleTimeout !== Infinity) {
+      this.#armIdleTimer(slot, idleTimeout);
     }
   }
 

@@ -123,13 +123,35 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /**
  * What users hold of a {@linkcode Timer}: its facts read-only at run time
- * too, so no write to a handle can move its heap entry or fake its state.
+ * too (getters, the object frozen), so no write to a handle can move its
+ * heap entry or fake its state; `toJSON()` and the runtimes' inspect hooks
+ * show them.
  */
 class Handle implements TimerHandle {
   readonly #timer: Timer;
 
   constructor(timer: Timer) {
     this.#timer = timer;
+    Object.freeze(this); // no field can be added or redefined over a getter
+  }
+
+  /** Its facts as a plain object: for `JSON.stringify`, logs and inspection. */
+  toJSON(): Omit<TimerHandle, "cancel"> {
+    const { id, kind, due, active, cancelled, fired, skipped } = this;
+    return { id, kind, due, active, cancelled, fired, skipped };
+  }
+
+  /** How `console.log` shows it on Deno. */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options: unknown) => string,
+    options: unknown,
+  ): string {
+    return `TimerHandle ${inspect(this.toJSON(), options)}`;
+  }
+
+  /** How `console.log` shows it on Bun (and Node). */
+  [Symbol.for("nodejs.util.inspect.custom")](): unknown {
+    return this.toJSON();
   }
 
   get id(): number {

@@ -215,6 +215,32 @@ describe("Pool.proxy()", () => {
     assert.equal(await pool.shutdown(10_000), true);
   });
 
+  it("Pool pending counts no proxy() call the pool will refuse: past maxQueue, or on a closed pool", async () => {
+    const pool = new Pool<Tasks>({ maxChildren: 1, maxQueue: 2, module: fixture("tasks.ts") });
+    const tasks = pool.proxy();
+    const held = gate();
+    const first = pool.run(waitAtGate, held.memory, "held");
+    await held.started();
+    const calls = [1, 2, 3, 4].map((n) => tasks.double(n));
+    // Before: 5, though at most 3 can be pending; two calls are refused with QueueFullError.
+    assert.equal(pool.pending, 3);
+    assert.deepEqual([pool.stats().jobs.queued, pool.needsDrain], [2, true]);
+    held.open();
+    const settled = await Promise.allSettled(calls);
+    assert.deepEqual(settled.map((result) => result.status), [
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "rejected",
+    ]);
+    assert.equal(await first, "held");
+    const closing = pool.shutdown();
+    const refused = tasks.double(5);
+    assert.equal(pool.pending, 0, "a call on a closed pool");
+    await assert.rejects(refused, { name: "PoolClosedError" });
+    assert.equal(await closing, true);
+  });
+
   it("Pool.proxy() calls made together run together, awaited or not, and have the methods their types promise", async () => {
     await using pool = new Pool<Tasks>({ maxChildren: 2, module: fixture("tasks.ts") });
     const tasks = pool.proxy();

@@ -412,6 +412,24 @@ describe("Pool timers and the pool's lifecycle", () => {
     }
   });
 
+  it("Pool with idleTimeout Infinity sets no idle timer on its clock", async () => {
+    const delays: number[] = [];
+    const clock = {
+      now: () => systemClock.now(),
+      setTimer(callback: () => void, ms: number) {
+        delays.push(ms);
+        return systemClock.setTimer(callback, ms);
+      },
+      clearTimer: (id: unknown) => systemClock.clearTimer(id),
+    };
+    const pool = new Pool({ maxChildren: 2, idleTimeout: Infinity, clock });
+    assert.deepEqual(await Promise.all([pool.run(echo, "a"), pool.run(echo, "b")]), ["a", "b"]);
+    // Before: setTimer(…, Infinity), which a clock over setTimeout runs after 1 ms, again and again.
+    assert.deepEqual(delays.filter((ms) => ms === Infinity), []);
+    assert.equal(pool.alive, 2, "idle workers stay");
+    assert.equal(await pool.shutdown(), true);
+  });
+
   it("Pool.shutdown() lets its workers go when the clock's now() throws, then throws its error", async () => {
     class BrokenClock extends FakeClock {
       broken = false;

@@ -108,14 +108,22 @@ describe("Scheduler.later()", () => {
     const writable = first as unknown as Record<string, unknown>;
     // Before: each write went through to the heap entry (an index of 5 lost the first timer).
     for (const [name, value] of [["index", 5], ["cancelled", true], ["due", 99], ["fired", 3]]) {
-      try {
-        writable[name as string] = value;
-      } catch (error) {
-        assert.ok(error instanceof TypeError, String(error));
-      }
+      assert.throws(() => writable[name as string] = value, TypeError);
     }
     assert.deepEqual([first.due, first.active, first.cancelled, first.fired], [10, true, false, 0]);
     assert.equal(scheduler.delayed[0], first, "listed as the same object");
+    assert.throws(() => Object.defineProperty(first, "due", { value: 1 }), TypeError);
+    assert.equal(first.due, 10);
+    // Its facts still show, as when they were fields.
+    assert.deepEqual(JSON.parse(JSON.stringify(first)), {
+      id: first.id,
+      kind: "delayed",
+      due: 10,
+      active: true,
+      cancelled: false,
+      fired: 0,
+      skipped: 0,
+    });
     clock.tick(20);
     assert.deepEqual(fired, ["first", "second"]);
     assert.equal(first.fired, 1);
