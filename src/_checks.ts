@@ -106,7 +106,11 @@ export function checkOptionsObject(
  */
 function isNativeClass(value: unknown): boolean {
   if (typeof value !== "function" || value.name === "Object") return false;
-  if ((globalThis as Record<string, unknown>)[value.name] === value) return true;
+  // A global with a tag of its own (Deno's web classes), not a program's class made global.
+  if (
+    (globalThis as Record<string, unknown>)[value.name] === value &&
+    Object.prototype.toString.call(value.prototype) !== "[object Object]"
+  ) return true;
   return /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(value));
 }
 

@@ -180,6 +180,17 @@ describe("every options object is checked", () => {
     assert.equal(await pool.exec((n: number) => n + 2, [1], Object.create(null)), 3);
     const settings = await import("./fixtures/exec_options.ts");
     assert.equal(await pool.exec((n: number) => n + 3, [1], settings), 4);
+    // One the program made a global is still its own.
+    class FastpoolTestOptions {
+      timeout = 10_000;
+    }
+    const globals = globalThis as Record<string, unknown>;
+    globals.FastpoolTestOptions = FastpoolTestOptions;
+    try {
+      assert.equal(await pool.exec((n: number) => n + 4, [1], new FastpoolTestOptions()), 5);
+    } finally {
+      delete globals.FastpoolTestOptions;
+    }
     assert.equal(await new Semaphore(1).acquire(new Options()), true);
   });
 

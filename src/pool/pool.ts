@@ -11,7 +11,13 @@ import type { Deque } from "../deque.ts";
 import { PoolClosedError } from "../errors.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import { type Clock, FailSafeClock, settlesWithin, systemClock } from "../timers/clock.ts";
-import { checkBoolean, checkOptionsObject, checkTimeout, invalid } from "../_checks.ts";
+import {
+  checkBoolean,
+  checkOptionsObject,
+  checkTimeout,
+  invalid,
+  reportGlobally,
+} from "../_checks.ts";
 import { Scheduler, type TimerHandle } from "../timers/scheduler.ts";
 import type { AnyFunction } from "../task.ts";
 import { DispatchLoop } from "./dispatch_loop.ts";
@@ -94,7 +100,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   constructor(options: PoolOptions = {}) {
     super();
     this.#options = resolveOptions(options);
-    // A user's clock may throw in clearTimer: the pool stops all the same, and says so after.
+    // A user's clock may throw in clearTimer: a stopping pool stops all the same (see #whole).
     this.#clock = options.clock === undefined ? systemClock : new FailSafeClock(options.clock);
     this.#tasks = new TaskRegistry(this.#options.module);
     this.#stats = new StatsRecorder(this.#clock.now(), this.#tasks.names);
@@ -1303,14 +1309,30 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   wait(timeout?: number): Promise<boolean> {
     if (timeout !== undefined) checkTimeout(timeout, "timeout", "wait");
     this.#proxyCalls.decide();
+    return this.#idleWithin(timeout, reportGlobally); // no call is left to fail by then
+  }
+
+  /**
+   * Whether the pool goes idle within `timeout`; a custom clock's
+   * `clearTimer` that throws once it has is handed to `clearFailed`.
+   */
+  #idleWithin(
+    timeout: number | undefined,
+    clearFailed: (error: unknown) => void,
+  ): Promise<boolean> {
     if (this.#loop.pending === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       let timer: unknown;
       const forget = this.#loop.onIdle(() => {
-        if (timer !== undefined) this.#clock.clearTimer(timer);
         resolve(true);
+        if (timer === undefined) return;
+        try {
+          this.#clock.clearTimer(timer);
+        } catch (error) {
+          clearFailed(error);
+        }
       });
-      if (timeout !== undefined) {
+      if (timeout !== undefined && timeout !== Infinity) {
         timer = this.#clock.setTimer(() => {
           forget();
           resolve(false);
@@ -1349,12 +1371,20 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     this.#submitter.close();
     this.#loop.queue.close(); // submits must not join it now
     this.#loop.workers.drain(); // workers start only for the jobs left
-    this.#scheduler.cancelAll();
-    if (options.soon) {
-      this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
+    // A custom clock's clearTimer may throw: the shutdown goes on, and fails with it at the end.
+    let clockFailure: { error: unknown } | undefined;
+    try {
+      this.#whole(() => {
+        this.#scheduler.cancelAll();
+        if (options.soon) {
+          this.#loop.cancelAll(() => new PoolClosedError("Job cancelled: the pool shut down"));
+        }
+      });
+    } catch (error) {
+      clockFailure = { error };
     }
-    const gone = await this.#workersGone(reopened, timeout);
-    this.#throwClockFailure(); // a custom clock's clearTimer threw: the shutdown went on
+    const gone = await this.#workersGone(reopened, timeout, (error) => clockFailure ??= { error });
+    if (clockFailure !== undefined) throw clockFailure.error;
     return gone;
   }
 
@@ -1362,16 +1392,24 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * The rest of `shutdown()`, once nothing new is taken: waits for the jobs
    * left, then for the workers to go, within `timeout`.
    */
-  async #workersGone(reopened: number, timeout: number | undefined): Promise<boolean> {
+  async #workersGone(
+    reopened: number,
+    timeout: number | undefined,
+    clearFailed: (error: unknown) => void,
+  ): Promise<boolean> {
     let start: number;
     let idle: boolean;
     try {
       start = this.#clock.now();
-      idle = await this.wait(timeout);
+      idle = await this.#idleWithin(timeout, clearFailed);
     } catch (error) {
       // A custom clock that throws: the shutdown fails with its error, but the workers still go.
-      if (reopened === this.#reopened && this.#loop.pending === 0) this.#loop.retireIdle();
-      else this.#retireWhenIdle(reopened);
+      try {
+        if (reopened === this.#reopened && this.#loop.pending === 0) this.#retireIdle();
+        else this.#retireWhenIdle(reopened);
+      } catch {
+        // The clock's clearTimer too: the first error of the clock is the one to throw.
+      }
       throw error;
     }
     if (reopened !== this.#reopened) return idle;
@@ -1379,7 +1417,7 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       this.#retireWhenIdle(reopened);
       return false;
     }
-    this.#loop.retireIdle();
+    this.#retireIdle();
     // Workers still finishing an aborted job leave within `abortGrace`, and
     // a `teardown()` may take its time: the timeout bounds both.
     const left = timeout === undefined ? Infinity : timeout - (this.#clock.now() - start);
@@ -1393,8 +1431,18 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   #retireWhenIdle(reopened: number): void {
     this.#loop.onIdle(() => {
-      if (reopened === this.#reopened) this.#loop.retireIdle();
+      if (reopened !== this.#reopened) return;
+      try {
+        this.#retireIdle();
+      } catch (error) {
+        reportGlobally(error); // the clock's clearTimer: no call is left to fail
+      }
     });
+  }
+
+  /** Retires the idle workers, whole (see `#whole`). */
+  #retireIdle(): void {
+    this.#whole(() => this.#loop.retireIdle());
   }
 
   /**
@@ -1415,14 +1463,20 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   terminate(): void {
     this.#proxyCalls.decide();
     this.#submitter.close();
-    this.#scheduler.cancelAll();
-    this.#loop.terminate(() => new PoolClosedError("Job cancelled: the pool was terminated"));
-    this.#throwClockFailure(); // a custom clock's clearTimer threw: the pool stopped all the same
+    this.#whole(() => {
+      this.#scheduler.cancelAll();
+      this.#loop.terminate(() => new PoolClosedError("Job cancelled: the pool was terminated"));
+    });
   }
 
-  /** Throws what a custom clock's `clearTimer` threw since the last look (see `FailSafeClock`). */
-  #throwClockFailure(): void {
-    if (this.#clock instanceof FailSafeClock) this.#clock.throwFailure();
+  /**
+   * Runs the steps of a stopping pool whole: a custom clock's `clearTimer`
+   * that throws among them is thrown once they are done, not halfway (see
+   * `FailSafeClock`).
+   */
+  #whole(steps: () => void): void {
+    if (this.#clock instanceof FailSafeClock) this.#clock.whole(steps);
+    else steps();
   }
 
   /**

@@ -15,10 +15,10 @@
  * @module
  */
 
-import { thrownMessage } from "../_checks.ts";
+import { reportGlobally, thrownMessage } from "../_checks.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { toWire } from "../sync/wire.ts";
-import { type Clock, systemClock } from "../timers/clock.ts";
+import { type Clock, systemClock, type TimerId } from "../timers/clock.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { Retirements } from "./retirement.ts";
 import type { StatsRecorder } from "./stats.ts";
@@ -407,7 +407,13 @@ export class Workers {
     const { idleTimeout } = this.#options;
     // Infinity: idle workers stay, and no timer is set (a user's clock may not take Infinity).
     if (slot.idleTimer === undefined && this.#staying() > this.#min && idleTimeout !== Infinity) {
-      this.#armIdleTimer(slot, idleTimeout);
+      try {
+        this.#armIdleTimer(slot, idleTimeout);
+      } catch (error) {
+        // A custom clock's setTimer: reported, as a throwing timer callback's is, not blamed on
+        // the worker whose message made it idle. It stays until it goes idle again.
+        reportGlobally(error);
+      }
     }
   }
 
@@ -464,8 +470,9 @@ export class Workers {
     this.#clearStartTimer(slot);
     this.#host.leaving(slot);
     if (slot.idleTimer !== undefined) {
-      this.#clock.clearTimer(slot.idleTimer);
+      const timer = slot.idleTimer;
       slot.idleTimer = undefined;
+      this.#clearTimer(timer);
     }
     if (slot.dead) return;
     const normal = reason === "idle" || reason === "resize" || reason === "shutdown" ||
@@ -498,8 +505,23 @@ export class Workers {
   /** Clears `slot`'s own timer, if set. */
   clearSlotTimer(slot: WorkerSlot): void {
     if (slot.timeoutTimer !== undefined) {
-      this.#clock.clearTimer(slot.timeoutTimer);
+      const timer = slot.timeoutTimer;
       slot.timeoutTimer = undefined;
+      this.#clearTimer(timer);
+    }
+  }
+
+  /**
+   * Clears a timer of the pool's clock. A custom clock's `clearTimer` that
+   * throws must not stop a worker's removal or its jobs' ends halfway: the
+   * error is kept for a stopping pool to throw at its end (`FailSafeClock`),
+   * or else reported, as a throwing timer callback's is.
+   */
+  #clearTimer(timer: TimerId): void {
+    try {
+      this.#clock.clearTimer(timer);
+    } catch (error) {
+      reportGlobally(error);
     }
   }
 

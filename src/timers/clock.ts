@@ -197,21 +197,26 @@ export function settlesWithin(
 ): Promise<boolean> {
   const settled = promise.then(() => true, () => true);
   if (ms === Infinity) return settled;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const timer = clock.setTimer(() => resolve(false), Math.max(0, ms));
     settled.then(() => {
-      clock.clearTimer(timer);
+      try {
+        clock.clearTimer(timer);
+      } catch (error) {
+        return reject(error); // a custom clock's: the caller's to throw, not an unhandled one
+      }
       resolve(true);
     });
   });
 }
 
 /**
- * A pool's view of a user's clock, whose `clearTimer` never throws: one that
- * threw stopped a stopping pool halfway (`terminate()` left its running jobs
- * pending for good, `shutdown()` left workers, `wait()` lost its answer).
- * The first such error is kept, and `shutdown()` or `terminate()` throws it
- * once it is done ({@linkcode FailSafeClock.throwFailure}).
+ * A pool's view of a user's clock whose `clearTimer` may throw. Such a throw
+ * fails the call that cancelled, as it comes, except within
+ * {@linkcode FailSafeClock.whole}: a pool that stops (`terminate()`,
+ * `shutdown()`, a worker's removal) must not stop halfway (`terminate()`
+ * had left its running jobs pending for good), so there the first error is
+ * kept and thrown once every step is done.
  *
  * @example Usage
  * ```ts
@@ -224,15 +229,20 @@ export function settlesWithin(
  *     throw new Error("clearTimer broke");
  *   },
  * });
- * const timer = clock.setTimer(() => {}, 1);
- * clock.clearTimer(timer); // kept, not thrown
- * assert.throws(() => clock.throwFailure(), /clearTimer broke/);
- * clock.throwFailure(); // thrown once
+ * const steps: string[] = [];
+ * assert.throws(() => clock.clearTimer(clock.setTimer(() => {}, 1)), /clearTimer broke/);
+ * assert.throws(() =>
+ *   clock.whole(() => {
+ *     clock.clearTimer(undefined); // kept
+ *     steps.push("went on");
+ *   }), /clearTimer broke/);
+ * assert.deepEqual(steps, ["went on"]);
  * ```
  */
 export class FailSafeClock implements Clock {
   readonly #clock: Clock;
-  #failure: { error: unknown } | undefined;
+  /** Within `whole()`: the first error kept, if any. */
+  #kept: { error?: unknown; thrown: boolean } | undefined;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -247,18 +257,28 @@ export class FailSafeClock implements Clock {
   }
 
   clearTimer(id: TimerId): void {
+    const kept = this.#kept;
+    if (kept === undefined) return this.#clock.clearTimer(id);
     try {
       this.#clock.clearTimer(id);
     } catch (error) {
-      this.#failure ??= { error };
+      if (!kept.thrown) Object.assign(kept, { error, thrown: true });
     }
   }
 
-  /** Throws the first error `clearTimer` kept since the last call, if any. */
-  throwFailure(): void {
-    const failure = this.#failure;
-    if (failure === undefined) return;
-    this.#failure = undefined;
-    throw failure.error;
+  /**
+   * Runs `steps` with every `clearTimer` failure kept, then throws the first
+   * (a `whole()` within another leaves it to the outer one).
+   */
+  whole<T>(steps: () => T): T {
+    if (this.#kept !== undefined) return steps();
+    const kept: { error?: unknown; thrown: boolean } = this.#kept = { thrown: false };
+    try {
+      const result = steps();
+      if (kept.thrown) throw kept.error;
+      return result;
+    } finally {
+      this.#kept = undefined;
+    }
   }
 }

@@ -412,6 +412,70 @@ describe("Pool timers and the pool's lifecycle", () => {
     }
   });
 
+  it("Pool with a clock whose clearTimer throws fails the call that cancelled, not a later shutdown; wait(Infinity) sets no timer", async () => {
+    const delays: number[] = [];
+    const clock = {
+      broken: false,
+      now: () => systemClock.now(),
+      setTimer(callback: () => void, ms: number) {
+        delays.push(ms);
+        return systemClock.setTimer(callback, ms);
+      },
+      clearTimer(id: unknown) {
+        if (clock.broken) throw new Error("clearTimer broke");
+        systemClock.clearTimer(id);
+      },
+    };
+    const pool = new Pool({ maxChildren: 1, clock });
+    const handle = pool.submitLater(60_000, echo, "late");
+    clock.broken = true;
+    assert.throws(() => handle.cancel(), /clearTimer broke/);
+    clock.broken = false;
+    assert.equal(handle.cancelled, true);
+    const held = makeGate();
+    const job = pool.run(waitAtGate, held.memory, "held");
+    await held.started();
+    // Before (since the clock's errors were kept): it threw the cancel's error, and the
+    // caller's terminate() that a false calls for never came.
+    assert.equal(await pool.shutdown(50), false);
+    const idle = pool.wait(Infinity);
+    held.open();
+    assert.equal(await job, "held");
+    // Before: setTimer(…, Infinity), which a clock over setTimeout runs at once: false.
+    assert.equal(await idle, true);
+    assert.deepEqual(delays.filter((ms) => ms === Infinity), []);
+    pool.terminate();
+  });
+
+  it("Pool with a clock whose setTimer throws for an idle worker reports it, and keeps the worker", async () => {
+    const reported: unknown[] = [];
+    const global = globalThis as { reportError?: ((error: unknown) => void) | undefined };
+    const original = global.reportError;
+    global.reportError = (error) => reported.push(error);
+    const clock = {
+      now: () => systemClock.now(),
+      setTimer(): never {
+        throw new Error("setTimer broke");
+      },
+      clearTimer: () => {},
+    };
+    const pool = new Pool({ maxChildren: 1, clock });
+    try {
+      const exits: unknown[] = [];
+      pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+      assert.equal(await pool.run(echo, "a"), "a");
+      assert.equal(await pool.run(echo, "b"), "b");
+      // Before: blamed on the worker ("sent a message the pool cannot read"), replaced as crashed.
+      assert.deepEqual(exits, []);
+      assert.equal(pool.stats().workers.crashed, 0);
+      assert.ok(reported.length > 0);
+      assert.match(String(reported[0]), /setTimer broke/);
+    } finally {
+      pool.terminate();
+      global.reportError = original;
+    }
+  });
+
   it("Pool with idleTimeout Infinity sets no idle timer on its clock", async () => {
     const delays: number[] = [];
     const clock = {
