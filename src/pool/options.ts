@@ -412,8 +412,8 @@ export interface PoolOptions {
    * throws while the timers re-arm after a run, the error is reported (as a
    * throwing timer callback's is) and the timers wait for the next one made.
    * A `clearTimer` that throws fails the call that cancelled; timers go on.
-   * `terminate()` and `shutdown()` stop the pool all the same and then throw
-   * it; where no call is left to fail (an idle worker leaving, a `wait()`
+   * `terminate()`, `shutdown()`, `resize()` and `recycle()` finish their work
+   * all the same and then throw it; where no call is left to fail (an idle worker leaving, a `wait()`
    * that has answered), it is reported, as a throwing timer callback's is,
    * and so is a `setTimer` that throws for an idle worker's timeout.
    *

@@ -1568,7 +1568,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
     if (maxChildren === undefined) {
       throw invalid(TypeError, "resize pool", "maxChildren", "an integer", maxChildren);
     }
-    this.#loop.resize(resolveMaxChildren(maxChildren, "resize pool"));
+    const size = resolveMaxChildren(maxChildren, "resize pool");
+    this.#whole(() => this.#loop.resize(size)); // a clock's clearTimer fails it once it is done
   }
   /**
    * Replaces every worker with a fresh one (tinypool's `recycleWorkers()`):
@@ -1595,7 +1596,13 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    */
   recycle(): Promise<void> {
     this.#tasks.forgetExports(); // the new workers may load an edited task module
-    return this.#loop.recycle();
+    let recycled!: Promise<void>;
+    try {
+      this.#whole(() => recycled = this.#loop.recycle());
+    } catch (error) {
+      return Promise.reject(error); // a clock's clearTimer, once every worker was seen to
+    }
+    return recycled;
   }
 
   /**

@@ -426,12 +426,18 @@ describe("Pool timers and the pool's lifecycle", () => {
         systemClock.clearTimer(id);
       },
     };
-    const pool = new Pool({ maxChildren: 1, clock });
+    const pool = new Pool({ maxChildren: 2, clock });
     const handle = pool.submitLater(60_000, echo, "late");
     clock.broken = true;
     assert.throws(() => handle.cancel(), /clearTimer broke/);
     clock.broken = false;
     assert.equal(handle.cancelled, true);
+    // Two idle workers with idle timers; resize(1) lets one go, then throws the clock's error.
+    assert.deepEqual(await Promise.all([pool.run(echo, "a"), pool.run(echo, "b")]), ["a", "b"]);
+    clock.broken = true;
+    assert.throws(() => pool.resize(1), /clearTimer broke/);
+    clock.broken = false;
+    assert.equal(pool.alive, 1);
     const held = makeGate();
     const job = pool.run(waitAtGate, held.memory, "held");
     await held.started();
