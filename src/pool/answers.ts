@@ -165,20 +165,30 @@ export class Answers {
     this.#ends.failed(job, id, new TaskTimeoutError(id, job.timeout));
   }
 
+  /**
+   * `n` jobs of `job` ran `ms` each, for `stats()`: not one that ended early
+   * (time limit, abort), whose end was counted then (a stats reset since
+   * would count this answer's time in the new window), nor a stream whose
+   * consumer left, which counts as cancelled. Called before the answer ends
+   * the job.
+   */
+  #ran(job: Job, ms: number, n: number): void {
+    if (!job.ended && !leftStream(job)) this.#stats.ran(job.task, ms, n);
+  }
+
   /** `n` jobs in a row returned `values[at …]`, possibly over several entries. */
   #onReturns(values: ArrayLike<unknown>, at: number, n: number): void {
     const slot = this.#answering;
     let job = this.#entry;
     while (n > 0) {
       const take = Math.min(n, job.count - job.next);
-      const ended = job.ended;
-      if (ended) {
+      if (job.ended) {
         // dropped: it ended early
       } else if (this.#ranPastLimit(job)) {
         this.#timedOut(job, job.id + job.next);
       } else this.#ends.returnedMany(job, job.id + job.next, values, at, take);
       this.#took = -1; // it was the first job's
-      if (!ended) this.#stats.ran(job.task, this.#sample, take); // see #onAnswer
+      this.#ran(job, this.#sample, take);
       this.#measure(job.task);
       slot.inflightItems -= take;
       slot.endedItems = (slot.endedItems + take) | 0;
@@ -205,10 +215,7 @@ export class Answers {
     const from = job.next;
     const items = skipped ? job.count - from : 1;
     if (!skipped) {
-      // A job that ended early (time limit, abort) has no run time: its end was counted then,
-      // and a stats reset since would count this answer's time in the new window. Nor has a
-      // stream whose consumer left: it counts as cancelled.
-      if (!job.ended && !leftStream(job)) this.#stats.ran(job.task, this.#sample, 1);
+      this.#ran(job, this.#sample, 1);
       this.#measure(job.task);
     }
     if (!job.ended && !skipped) {
@@ -264,7 +271,7 @@ export class Answers {
     slot.later.delete(id);
     job.later--;
     slot.inflightItems--;
-    if (!job.ended && !leftStream(job)) this.#stats.ran(job.task, ms, 1); // see #onAnswer
+    this.#ran(job, ms, 1);
     this.#fold(job.task, ms);
     if (!job.ended) {
       if (this.#recovery.ranPastLimit(job, ms)) this.#timedOut(job, id);
