@@ -735,6 +735,9 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
     if (typeof result !== "number") break;
     values[k] = result;
   }
+  // The rest is read now: the answers so far move `values` back to the pool
+  // when they go, which may be while job k's promise is awaited.
+  const rest = k + 1 < n ? Array.from(values.subarray(k + 1), fromDouble) : null;
   if (k > 0) out.returnedNumbers(values, k);
   if (k === n) return endCalls();
   // Job k is started and has its outcome in `result`; the rest have not started.
@@ -743,15 +746,8 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
     const wait = pendingResult(task, result, firstId + k);
     if (wait !== undefined) await wait;
   } else pushReturn(result);
-  if (k + 1 < n) {
-    await runItems(
-      task,
-      Array.from(values.subarray(k + 1), fromDouble),
-      0,
-      n - k - 1,
-      firstId + k + 1,
-    );
-  } else endCalls();
+  if (rest !== null) await runItems(task, rest, 0, rest.length, firstId + k + 1);
+  else endCalls();
 }
 
 /**

@@ -169,6 +169,23 @@ describe("Pool.collect()", () => {
     assert.equal(await pool.wait(), true);
     assert.deepEqual((pool.done.drain() as number[]).sort((a, b) => a - b), [200, 202]);
   });
+
+  it("Pool.collect() over numbers runs the items after one that answers with a promise, once the numbers before it went", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const items = Array.from({ length: 40 }, (_, i) => i); // one Float64Array (MIN_F64_ITEMS)
+    // Item 5 awaits a timer: the first five results go meanwhile, moving the array they share.
+    const late = (n: number) =>
+      n === 5 ? new Promise<number>((resolve) => setTimeout(() => resolve(n * 2), 50)) : n * 2;
+    // Sent with the items, a generator's values leave a flush timer that fires during item 5's wait.
+    const yielded = pool.submit(async function* () {
+      yield 1;
+    });
+    // Before: the worker read the rest from the moved array and died; the items failed.
+    const collected = await pool.collect(late, items);
+    await yielded;
+    assert.deepEqual(collected, items.map((n) => n * 2));
+    assert.equal(pool.stats().workers.crashed, 0);
+  });
 });
 
 describe("Pool.proxy()", () => {
