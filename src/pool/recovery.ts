@@ -496,6 +496,7 @@ export class Recovery {
         if (replaced || job.answersLost !== 0 || running.has(laneWord(id))) fail(job, id);
         else {
           const again = job.count === 1 ? job : job.part(id - job.id, 1);
+          again.next = 0; // unanswered again (its LATER counted it as answered)
           again.answersLost++;
           lost.push(again);
         }

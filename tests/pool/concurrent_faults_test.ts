@@ -15,7 +15,8 @@ import { Pool } from "../../src/pool/pool.ts";
 import { PoolClosedError, WorkerCrashedError } from "../../src/errors.ts";
 import type * as Tasks from "../fixtures/concurrency_tasks.ts";
 import { FakeClock } from "../_fake_clock.ts";
-import { fixture } from "../_util.ts";
+import { fixture, within } from "../_util.ts";
+import { transfer } from "../../src/protocol/codec.ts";
 import { tally } from "./_faults.ts";
 
 const tasks = fixture("concurrency_tasks.ts");
@@ -146,6 +147,31 @@ describe("Pool faults with concurrentTasksPerWorker: 4", () => {
     for (const id of running) assert.deepEqual(ends.get(id), ["failed:PoolClosedError"]);
     assert.ok((await running2) instanceof PoolClosedError);
     assert.deepEqual([pool.pending, pool.alive], [0, 0]);
+  });
+
+  it("a job that answered asynchronously, its answer lost with its worker, ends once: again, or failed if it moved buffers", async () => {
+    await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2 });
+    // Fails its worker after answering, before the worker sends the answer: the
+    // failing microtask is queued ahead of the worker's send.
+    const answerThenFail = (bytes: ArrayBuffer | number) => {
+      const answer = Promise.resolve(typeof bytes === "number" ? bytes : bytes.byteLength);
+      answer.then(() =>
+        queueMicrotask(() => {
+          throw new Error("failed after answering");
+        })
+      );
+      return answer;
+    };
+    const moved = pool.exec(answerThenFail, [transfer(new ArrayBuffer(8))]);
+    // Before: it ended nowhere (pending for good, its worker idle).
+    await assert.rejects(
+      within(moved, 4_000).then((ended) => ended || assert.fail("the job never ended")),
+      /Cannot run job \d+ again: what it moved with transfer\(\) went with worker/,
+    );
+    // One that moved nothing goes again; its answer lost twice, it fails.
+    await assert.rejects(pool.exec(answerThenFail, [8]), WorkerCrashedError);
+    assert.equal(pool.pending, 0);
+    assert.equal(await pool.exec((n: number) => n + 1, [1]), 2); // the pool keeps working
   });
 
   it("shutdown() lets every running job finish", async () => {
