@@ -21,10 +21,12 @@ export interface PoolLike {
 
 /**
  * The two `mod.ts` paths of the command line, and a pool of 2 started
- * workers from each; exits with a usage line naming `bench` without two.
+ * workers from each (with `options` besides); exits with a usage line
+ * naming `bench` without two.
  */
 export async function checkoutPools(
   bench: string,
+  options: Record<string, unknown> = {},
 ): Promise<{ paths: string[]; pools: PoolLike[] }> {
   const paths = args.filter((arg) => !arg.startsWith("-"));
   if (paths.length !== 2) {
@@ -35,7 +37,7 @@ export async function checkoutPools(
   const pools: PoolLike[] = [];
   for (const path of paths) {
     const { Pool } = await import(pathToFileURL(resolve(path)).href);
-    pools.push(new Pool({ maxChildren: 2, minChildren: 2 }) as PoolLike);
+    pools.push(new Pool({ maxChildren: 2, minChildren: 2, ...options }) as PoolLike);
   }
   return { paths, pools };
 }

@@ -253,6 +253,40 @@ describe("Pool option concurrentTasksPerWorker", () => {
     },
   );
 
+  it("answers what is done while every lane waits on a job still running", async () => {
+    const done: number[] = [];
+    let quickDone!: () => void;
+    const quick = new Promise<void>((resolve) => quickDone = resolve);
+    await using pool = new Pool({
+      maxChildren: 1,
+      concurrentTasksPerWorker: 2,
+      doneCallback: (value) => {
+        done.push(value as number);
+        if (done.length === 3) quickDone();
+      },
+    });
+    const gate = shared();
+    // A number returns at once; the gate waits, without holding the thread, until it opens.
+    const task = (x: number | Int32Array) =>
+      typeof x === "number" ? x * 2 : (async () => {
+        const wait = Atomics.waitAsync(x, 0, 0);
+        if (wait.async) await wait.value;
+        return -1;
+      })();
+    pool.map(task, [1, gate, 2, 3, gate, 4], true);
+    try {
+      // Both lanes wait at the gate; the last item waits for a lane. Before, the
+      // answers of 1, 2 and 3 (and the gated jobs' LATER) waited in the worker too.
+      assert.equal(await within(quick, 4_000), true, `answers that came: ${done}`);
+      assert.deepEqual(done, [2, 4, 6]);
+    } finally {
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+    }
+    assert.equal(await pool.wait(), true);
+    assert.deepEqual(done.sort((a, b) => a - b), [-1, -1, 2, 4, 6, 8]);
+  });
+
   it("checks its value", () => {
     assert.throws(() => new Pool({ concurrentTasksPerWorker: 0 }), RangeError);
     assert.throws(() => new Pool({ concurrentTasksPerWorker: 1.5 }), RangeError);
