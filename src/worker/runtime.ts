@@ -646,17 +646,23 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     const mode = header.mode;
     const n = header.count;
     const i = header.values;
+    // A run that never waits is not awaited: until the batch's answers go, no
+    // microtask runs, so one a task left behind that kills the worker finds
+    // them sent (the worker died between jobs) rather than blames the last.
     if (mode === Mode.MAP_F64) {
       const values = jobs[i] as Float64Array;
-      if (task.kind === TaskKind.PLAIN) await runNumbers(task, values, id);
-      else await runEach(task, values, 0, n, id);
+      const pending = task.kind === TaskKind.PLAIN
+        ? runNumbers(task, values, id)
+        : runEach(task, values, 0, n, id);
+      if (pending !== undefined) await pending;
       continue;
     }
     // A job with a time limit (one per entry) runs as a call, its answer timed (`timeNext`).
     if (mode === Mode.MAP && !header.timed) {
-      if (task.kind === TaskKind.PLAIN) {
-        await runItems(task, jobs, i, n, id, next === jobs.length);
-      } else await runEach(task, jobs, i, n, id);
+      const pending = task.kind === TaskKind.PLAIN
+        ? runItems(task, jobs, i, n, id, next === jobs.length)
+        : runEach(task, jobs, i, n, id);
+      if (pending !== undefined) await pending;
     } else if (skipped.size !== 0 && skipped.delete(id)) {
       startJob();
       out.skipped();
@@ -691,14 +697,17 @@ function endCalls(): void {
   }
 }
 
-/** `n` jobs of any task, one argument each, from `items[start]` on: the general case. */
-async function runEach(
+/**
+ * `n` jobs of any task, one argument each, from `items[start]` on: the
+ * general case. Returns a promise only once a job goes asynchronous.
+ */
+function runEach(
   task: Compiled,
   items: ArrayLike<unknown>,
   start: number,
   n: number,
   firstId: number,
-): Promise<void> {
+): Promise<void> | undefined {
   const args = REUSED_ARGS[1]!;
   for (let k = 0; k < n; k++) {
     startJob();
@@ -706,11 +715,27 @@ async function runEach(
     currentJob = firstId + k;
     const pending = call(task, args, Mode.CALL, firstId + k);
     if (pending) {
-      await track(pending);
-      afterLane();
-    } else countedFlush();
+      return eachAfter(track(pending), task, items, start + k + 1, n - k - 1, firstId + k + 1);
+    }
+    countedFlush();
   }
-  endCalls(); // before the caller's await: a job's leftover microtasks run then
+  endCalls(); // before any await of the caller: a job's leftover microtasks run then
+  return undefined;
+}
+
+/** Awaits the job `runEach` waits for, then runs the rest of its jobs. */
+async function eachAfter(
+  wait: Promise<void>,
+  task: Compiled,
+  items: ArrayLike<unknown>,
+  start: number,
+  n: number,
+  firstId: number,
+): Promise<void> {
+  await wait;
+  afterLane();
+  const more = runEach(task, items, start, n, firstId);
+  if (more !== undefined) await more;
 }
 
 /**
@@ -719,7 +744,11 @@ async function runEach(
  * `F64RETURNS`. At the first result that is not a number (or a throw), what
  * is done so far goes as such and the rest takes the general path.
  */
-async function runNumbers(task: Compiled, values: Float64Array, firstId: number): Promise<void> {
+function runNumbers(
+  task: Compiled,
+  values: Float64Array,
+  firstId: number,
+): Promise<void> | undefined {
   const fn = task.fn;
   const n = values.length;
   let k = 0;
@@ -745,29 +774,37 @@ async function runNumbers(task: Compiled, values: Float64Array, firstId: number)
   // when they go, which may be while job k's promise is awaited.
   const rest = k + 1 < n ? Array.from(values.subarray(k + 1), fromDouble) : null;
   if (k > 0) out.returnedNumbers(values, k);
-  if (k === n) return endCalls();
+  if (k === n) {
+    endCalls();
+    return undefined;
+  }
   // Job k is started and has its outcome in `result`; the rest have not started.
   if (threw) pushThrow(task, result);
   else if (isThenable(result)) {
     const wait = pendingResult(task, result, firstId + k);
-    if (wait !== undefined) await wait;
+    if (wait !== undefined) {
+      const after = rest ?? [];
+      return itemsAfter(wait, task, after, 0, after.length, firstId + k + 1, false);
+    }
   } else pushReturn(result);
-  if (rest !== null) await runItems(task, rest, 0, rest.length, firstId + k + 1);
-  else endCalls();
+  if (rest !== null) return runItems(task, rest, 0, rest.length, firstId + k + 1);
+  endCalls();
+  return undefined;
 }
 
 /**
  * The hot loop: `n` jobs of a plain task, one argument each (a `map` slice,
- * or consecutive `submit`s). Called directly, not through `call()`.
+ * or consecutive `submit`s). Called directly, not through `call()`. Returns
+ * a promise only once a job makes it wait (its own, or a free lane).
  */
-async function runItems(
+function runItems(
   task: Compiled,
   jobs: unknown[],
   start: number,
   n: number,
   firstId: number,
   lastEntry = false,
-): Promise<void> {
+): Promise<void> | undefined {
   const fn = task.fn;
   const last = lastEntry ? start + n - 1 : -1;
   const idOf = firstId - start;
@@ -792,9 +829,7 @@ async function runItems(
       const wait = pendingResult(task, result, idOf + k);
       timed = concurrency > 1; // its task `pends` now
       if (wait !== undefined) {
-        await wait;
-        afterLane();
-        continue;
+        return itemsAfter(wait, task, jobs, k + 1, end - k - 1, idOf + k + 1, lastEntry);
       }
     } else {
       pushReturn(result);
@@ -802,6 +837,23 @@ async function runItems(
     countedFlush();
   }
   endCalls();
+  return undefined;
+}
+
+/** Awaits the job or lane `runItems` waits for, then runs the rest of its jobs. */
+async function itemsAfter(
+  wait: Promise<void>,
+  task: Compiled,
+  jobs: unknown[],
+  start: number,
+  n: number,
+  firstId: number,
+  lastEntry: boolean,
+): Promise<void> {
+  await wait;
+  afterLane();
+  const more = runItems(task, jobs, start, n, firstId, lastEntry);
+  if (more !== undefined) await more;
 }
 
 /** Records a plain task's result: at once, or once it settles if it is a promise. */
