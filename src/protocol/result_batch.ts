@@ -108,6 +108,8 @@ export class ResultWriter {
   #runEnd = -1;
   /** What tasks asked to move with their results (`transfer()`). */
   #transfer: Transferable[] = [];
+  /** The values whose `transfer()` marks filled `#transfer`, if any. */
+  #carriers: Set<unknown> | null = null;
   /** The Float64Arrays of `F64RETURNS` runs, moved back unless the batch may fail to clone. */
   #ownBuffers: ArrayBuffer[] = [];
   /**
@@ -296,10 +298,15 @@ export class ResultWriter {
       : moved.length === 0
       ? own
       : moved.concat(own);
+    const failures = new Set<object>();
+    if (this.#risky && moved.length !== 0) {
+      // A refused post may detach what it was to move (Deno does), failing the
+      // jobs that moved it: the values that might refuse are tried first.
+      this.#replaceUncloneable(undefined, Check.IN_MESSAGE, failures, this.#carriers);
+    }
     try {
       post(message, transfer);
     } catch (error) {
-      const failures = new Set<object>();
       this.#replaceUncloneable(error, Check.IN_MESSAGE, failures);
       if (!this.#postAgain(message, post)) {
         // Refused again: a value cloned alone but not in the message (at the
@@ -357,6 +364,7 @@ export class ResultWriter {
     this.#data = [];
     this.#runAt = this.#runEnd = -1;
     this.#transfer = [];
+    this.#carriers = null;
     this.#ownBuffers = [];
     this.#risky = false;
     this.#shared = null;
@@ -378,9 +386,11 @@ export class ResultWriter {
       this.#data.push(tag, value);
       return;
     }
+    let carries = false;
     if (isTransferred(value)) {
       for (const item of value.list) this.#transfer.push(item);
       value = value.value;
+      carries = true;
     }
     // A Semaphore or Lock, alone or inside, goes as its wire form; the pool
     // revives the values at the indices listed in `shared`.
@@ -389,6 +399,7 @@ export class ResultWriter {
       (this.#shared ??= []).push(this.#data.length + 1);
       value = wire;
     }
+    if (carries) (this.#carriers ??= new Set()).add(value);
     this.#data.push(tag, value);
   }
 
@@ -400,9 +411,16 @@ export class ResultWriter {
    * After a second refusal (`Check.WITH_MARGIN`), the values that do not
    * clone 64 levels deeper than that fail; after a third (`Check.ALL`), every
    * value that is not a primitive fails (`cause`: the first refusal). The
-   * `failures` written already stay.
+   * `failures` written already stay. Before a post that moves buffers
+   * (`cause` undefined: nothing refused yet), the values that carry them are
+   * `skipped`.
    */
-  #replaceUncloneable(cause: unknown, check: Check, failures: Set<object>): void {
+  #replaceUncloneable(
+    cause: unknown,
+    check: Check,
+    failures: Set<object>,
+    skipped: Set<unknown> | null = null,
+  ): void {
     const all = check === Check.ALL;
     for (let i = 0; i < this.#data.length; i += 2) {
       const data = this.#data; // a failed generator's entries may be taken out
@@ -416,7 +434,7 @@ export class ResultWriter {
       if (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol") {
         continue;
       }
-      if (value === null || failures.has(value as object)) continue;
+      if (value === null || failures.has(value as object) || skipped?.has(value)) continue;
       let why: unknown = cause;
       if (check === Check.IN_MESSAGE) {
         try {
@@ -450,7 +468,7 @@ export class ResultWriter {
             : `Cannot send job result: ${what} cannot be cloned (${
               holdsTransferMark(value) ? cloneFailure(value, why) : describeThrown(why)
             })${tag === Tag.RETURN && isIterator(value) ? RETURNED_ITERATOR : ""}`,
-          { cause },
+          cause === undefined ? undefined : { cause },
         ),
         this.#toWire,
       ) as object;

@@ -178,6 +178,25 @@ describe("Pool arguments and results that cannot be cloned", () => {
   });
 });
 
+describe("Pool results that move buffers beside one that cannot be cloned", () => {
+  it("Pool.run()s sent in one batch deliver a transfer()ed result whole though another cannot be cloned", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    await pool.run((n: number) => n, 0); // one worker, ready: the items go as one batch
+    const results = (n: number) =>
+      n === 1 ? () => n : n === 2 ? transfer(new Float64Array([7, 7])) : n;
+    const settled = await Promise.allSettled([0, 1, 2, 3].map((n) => pool.run(results, n)));
+    // Before, on Deno: the refused post had detached the moved buffer, and item 2
+    // failed as "cannot be cloned (… detached …)".
+    assert.deepEqual(settled[2], { status: "fulfilled", value: new Float64Array([7, 7]) });
+    assert.equal(settled[1]!.status, "rejected");
+    assert.match(
+      String((settled[1] as PromiseRejectedResult).reason),
+      /^TypeError: Cannot send job result: its result cannot be cloned/,
+    );
+    assert.deepEqual([settled[0], settled[3]].map((s) => s.status), ["fulfilled", "fulfilled"]);
+  });
+});
+
 describe("Pool arguments and results that hold a transfer() mark inside", () => {
   const why = /it holds a transfer\(\) mark inside: transfer\(\) marks a whole argument or result/;
 
