@@ -635,10 +635,24 @@ async function loadFor(id: number, index: number): Promise<void> {
   }
 }
 
-/** Runs a batch's jobs in order. */
-async function runJobs(jobs: unknown[]): Promise<void> {
+/**
+ * Runs a batch's jobs in order. Returns a promise only once a job makes it
+ * wait; the batch then goes on in that job's continuation.
+ */
+function runJobs(jobs: unknown[]): Promise<void> | undefined {
   beginBatch();
-  let next = 0;
+  return runFrom(jobs, 0);
+}
+
+/**
+ * Runs a batch's jobs from entry `next` on, then sends their answers. No
+ * `await` comes between a job that answered at once and that send: a
+ * microtask a task left behind (one that kills the worker) runs after its
+ * answers went, not before them with the last job started blamed. (So such
+ * microtasks run once the batch is answered or a job waits, never between
+ * jobs that answer at once.)
+ */
+function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
   while (next < jobs.length) {
     next = readJobHeader(jobs, next, header);
     const id = header.id;
@@ -646,23 +660,20 @@ async function runJobs(jobs: unknown[]): Promise<void> {
     const mode = header.mode;
     const n = header.count;
     const i = header.values;
-    // A run that never waits is not awaited: until the batch's answers go, no
-    // microtask runs, so one a task left behind that kills the worker finds
-    // them sent (the worker died between jobs) rather than blames the last.
     if (mode === Mode.MAP_F64) {
       const values = jobs[i] as Float64Array;
       const pending = task.kind === TaskKind.PLAIN
-        ? runNumbers(task, values, id)
-        : runEach(task, values, 0, n, id);
-      if (pending !== undefined) await pending;
+        ? runNumbers(task, values, id, jobs, next)
+        : runEach(task, values, 0, n, id, jobs, next);
+      if (pending !== undefined) return pending;
       continue;
     }
     // A job with a time limit (one per entry) runs as a call, its answer timed (`timeNext`).
     if (mode === Mode.MAP && !header.timed) {
       const pending = task.kind === TaskKind.PLAIN
-        ? runItems(task, jobs, i, n, id, next === jobs.length)
-        : runEach(task, jobs, i, n, id);
-      if (pending !== undefined) await pending;
+        ? runItems(task, jobs, i, n, id, next === jobs.length, jobs, next)
+        : runEach(task, jobs, i, n, id, jobs, next);
+      if (pending !== undefined) return pending;
     } else if (skipped.size !== 0 && skipped.delete(id)) {
       startJob();
       out.skipped();
@@ -673,10 +684,8 @@ async function runJobs(jobs: unknown[]): Promise<void> {
       currentJob = id;
       if (header.timed) out.timeNext();
       const pending = call(task, args, mode, id);
-      if (pending) {
-        await track(pending);
-        afterLane();
-      } else countedFlush();
+      if (pending) return batchAfter(track(pending), jobs, next);
+      countedFlush();
     }
   }
   endCalls();
@@ -686,6 +695,15 @@ async function runJobs(jobs: unknown[]): Promise<void> {
   // worker is back in its spin: it finds the lane open, the request waits there.
   if (isLone(jobs)) lane?.listen();
   flush();
+  return undefined;
+}
+
+/** Awaits the job a batch waits for, then runs the rest of the batch (`runFrom`). */
+async function batchAfter(wait: Promise<void>, jobs: unknown[], next: number): Promise<void> {
+  await wait;
+  afterLane();
+  const more = runFrom(jobs, next);
+  if (more !== undefined) await more;
 }
 
 /** No job runs synchronously any more: `jobContext()` now throws, and a context made ends. */
@@ -707,6 +725,8 @@ function runEach(
   start: number,
   n: number,
   firstId: number,
+  batch: unknown[],
+  next: number,
 ): Promise<void> | undefined {
   const args = REUSED_ARGS[1]!;
   for (let k = 0; k < n; k++) {
@@ -715,7 +735,17 @@ function runEach(
     currentJob = firstId + k;
     const pending = call(task, args, Mode.CALL, firstId + k);
     if (pending) {
-      return eachAfter(track(pending), task, items, start + k + 1, n - k - 1, firstId + k + 1);
+      const rest = n - k - 1;
+      return eachAfter(
+        track(pending),
+        task,
+        items,
+        start + k + 1,
+        rest,
+        firstId + k + 1,
+        batch,
+        next,
+      );
     }
     countedFlush();
   }
@@ -723,7 +753,7 @@ function runEach(
   return undefined;
 }
 
-/** Awaits the job `runEach` waits for, then runs the rest of its jobs. */
+/** Awaits the job `runEach` waits for, then runs the rest of its jobs and of the batch. */
 async function eachAfter(
   wait: Promise<void>,
   task: Compiled,
@@ -731,10 +761,12 @@ async function eachAfter(
   start: number,
   n: number,
   firstId: number,
+  batch: unknown[],
+  next: number,
 ): Promise<void> {
   await wait;
   afterLane();
-  const more = runEach(task, items, start, n, firstId);
+  const more = runEach(task, items, start, n, firstId, batch, next) ?? runFrom(batch, next);
   if (more !== undefined) await more;
 }
 
@@ -748,6 +780,8 @@ function runNumbers(
   task: Compiled,
   values: Float64Array,
   firstId: number,
+  batch: unknown[],
+  next: number,
 ): Promise<void> | undefined {
   const fn = task.fn;
   const n = values.length;
@@ -784,10 +818,12 @@ function runNumbers(
     const wait = pendingResult(task, result, firstId + k);
     if (wait !== undefined) {
       const after = rest ?? [];
-      return itemsAfter(wait, task, after, 0, after.length, firstId + k + 1, false);
+      return itemsAfter(wait, task, after, 0, after.length, firstId + k + 1, false, batch, next);
     }
   } else pushReturn(result);
-  if (rest !== null) return runItems(task, rest, 0, rest.length, firstId + k + 1);
+  if (rest !== null) {
+    return runItems(task, rest, 0, rest.length, firstId + k + 1, false, batch, next);
+  }
   endCalls();
   return undefined;
 }
@@ -803,7 +839,9 @@ function runItems(
   start: number,
   n: number,
   firstId: number,
-  lastEntry = false,
+  lastEntry: boolean,
+  batch: unknown[],
+  next: number,
 ): Promise<void> | undefined {
   const fn = task.fn;
   const last = lastEntry ? start + n - 1 : -1;
@@ -829,7 +867,8 @@ function runItems(
       const wait = pendingResult(task, result, idOf + k);
       timed = concurrency > 1; // its task `pends` now
       if (wait !== undefined) {
-        return itemsAfter(wait, task, jobs, k + 1, end - k - 1, idOf + k + 1, lastEntry);
+        const rest = end - k - 1;
+        return itemsAfter(wait, task, jobs, k + 1, rest, idOf + k + 1, lastEntry, batch, next);
       }
     } else {
       pushReturn(result);
@@ -840,7 +879,10 @@ function runItems(
   return undefined;
 }
 
-/** Awaits the job or lane `runItems` waits for, then runs the rest of its jobs. */
+/**
+ * Awaits the job or lane `runItems` waits for, then runs the rest of its
+ * jobs and of the batch (`batch` from entry `next`).
+ */
 async function itemsAfter(
   wait: Promise<void>,
   task: Compiled,
@@ -849,10 +891,13 @@ async function itemsAfter(
   n: number,
   firstId: number,
   lastEntry: boolean,
+  batch: unknown[],
+  next: number,
 ): Promise<void> {
   await wait;
   afterLane();
-  const more = runItems(task, jobs, start, n, firstId, lastEntry);
+  const more = runItems(task, jobs, start, n, firstId, lastEntry, batch, next) ??
+    runFrom(batch, next);
   if (more !== undefined) await more;
 }
 

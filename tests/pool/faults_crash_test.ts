@@ -100,8 +100,11 @@ describe("Pool worker crashes", () => {
     assert.deepEqual([pool.alive, pool.busy, pool.pending], [1, 0, 0]);
   });
 
-  for (const kind of ["numbers", "strings"]) {
-    it(`Pool fails no item of a map of ${kind} when one leaves a microtask that kills its worker after the slice`, async () => {
+  for (
+    const [kind, waits] of [["numbers", false], ["strings", false], ["numbers", true]] as const
+  ) {
+    const before = waits ? ", after one that waited," : "";
+    it(`Pool fails no item of a map of ${kind} when one${before} leaves a microtask that kills its worker after the slice`, async () => {
       await using pool = new Pool({ maxChildren: 1 });
       const crashes: unknown[] = [];
       let crashed!: () => void;
@@ -119,9 +122,19 @@ describe("Pool worker crashes", () => {
         }
         return item;
       };
+      // Item 3 makes the worker wait: the rest of the slice runs in its continuation.
+      const lateAfterWait = (item: number | string) => {
+        if (item == 3) return Promise.resolve(item);
+        if (item == 5) {
+          queueMicrotask(() => {
+            throw new Error("left by item 5");
+          });
+        }
+        return item;
+      };
       // Before: the worker died with the slice's answers unsent and the last item was
       // blamed; sent again, item 5 killed the next worker: 16 to 35 items failed.
-      assert.deepEqual(await pool.collect(late, items), items);
+      assert.deepEqual(await pool.collect(waits ? lateAfterWait : late, items), items);
       await reported; // the worker died between jobs
       assert.equal(crashes.length, 1);
       assert.match(String(crashes[0]), /left by item 5/);
