@@ -193,7 +193,7 @@ describe("Pool results that move buffers beside one that cannot be cloned", () =
       String((settled[1] as PromiseRejectedResult).reason),
       /^TypeError: Cannot send job result: its result cannot be cloned/,
     );
-    assert.deepEqual([settled[0], settled[3]].map((s) => s.status), ["fulfilled", "fulfilled"]);
+    assert.deepEqual([settled[0]!, settled[3]!].map((s) => s.status), ["fulfilled", "fulfilled"]);
   });
 });
 
