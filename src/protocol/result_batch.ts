@@ -108,8 +108,8 @@ export class ResultWriter {
   #runEnd = -1;
   /** What tasks asked to move with their results (`transfer()`). */
   #transfer: Transferable[] = [];
-  /** The values whose `transfer()` marks filled `#transfer`, with what each moves, if any. */
-  #carriers: Map<unknown, readonly Transferable[]> | null = null;
+  /** The values whose `transfer()` marks filled `#transfer`, if any. */
+  #carriers: Set<unknown> | null = null;
   /** The Float64Arrays of `F64RETURNS` runs, moved back unless the batch may fail to clone. */
   #ownBuffers: ArrayBuffer[] = [];
   /**
@@ -322,15 +322,6 @@ export class ResultWriter {
     this.#reset();
   }
 
-  /** What `#transfer` moves: `from[k]`, moved into a copy, is now `to[k]`. */
-  #moved(from: readonly Transferable[], to: readonly Transferable[]): void {
-    const transfer = this.#transfer;
-    for (let k = 0; k < from.length; k++) {
-      const at = transfer.indexOf(from[k]!);
-      if (at >= 0) transfer[at] = to[k]!;
-    }
-  }
-
   /** Posts what is written now, copied; returns false if `post` refused it, unless `last`. */
   #postAgain(message: Results, post: PostResults, last = false): boolean {
     message.data = this.#data;
@@ -395,11 +386,11 @@ export class ResultWriter {
       this.#data.push(tag, value);
       return;
     }
-    let moves: readonly Transferable[] | null = null;
+    let carries = false;
     if (isTransferred(value)) {
-      moves = value.list;
-      for (const item of moves) this.#transfer.push(item);
+      for (const item of value.list) this.#transfer.push(item);
       value = value.value;
+      carries = true;
     }
     // A Semaphore or Lock, alone or inside, goes as its wire form; the pool
     // revives the values at the indices listed in `shared`.
@@ -408,7 +399,7 @@ export class ResultWriter {
       (this.#shared ??= []).push(this.#data.length + 1);
       value = wire;
     }
-    if (moves !== null) (this.#carriers ??= new Map()).set(value, moves);
+    if (carries) (this.#carriers ??= new Set()).add(value);
     this.#data.push(tag, value);
   }
 
@@ -428,7 +419,7 @@ export class ResultWriter {
     cause: unknown,
     check: Check,
     failures: Set<object>,
-    carriers: ReadonlyMap<unknown, readonly Transferable[]> | null = null,
+    skipped: Set<unknown> | null = null,
   ): void {
     const all = check === Check.ALL;
     for (let i = 0; i < this.#data.length; i += 2) {
@@ -443,19 +434,12 @@ export class ResultWriter {
       if (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol") {
         continue;
       }
-      if (value === null || failures.has(value as object)) continue;
+      if (value === null || failures.has(value as object) || skipped?.has(value)) continue;
       let why: unknown = cause;
       if (check === Check.IN_MESSAGE) {
         try {
           // message → data → value: as deep as `post` meets it.
-          const moves = carriers?.get(value);
-          if (moves === undefined) data[i + 1] = structuredClone({ data: [value] }).data[0];
-          else {
-            // What it moves goes into the copy, which then moves it in its place.
-            const copy = structuredClone({ data: [value], moves }, { transfer: [...moves] });
-            data[i + 1] = copy.data[0];
-            this.#moved(moves, copy.moves);
-          }
+          data[i + 1] = structuredClone({ data: [value] }).data[0];
           continue;
         } catch (error) {
           why = error;
