@@ -637,20 +637,74 @@ async function loadFor(id: number, index: number): Promise<void> {
 
 /**
  * Runs a batch's jobs in order. Returns a promise only once a job makes it
- * wait; the batch then goes on in that job's continuation.
+ * wait; `goOn` then takes the batch up where it stopped (`paused`).
  */
 function runJobs(jobs: unknown[]): Promise<void> | undefined {
   beginBatch();
-  return runFrom(jobs, 0);
+  const wait = runFrom(jobs, 0);
+  return wait === undefined ? undefined : batchAfter(wait);
 }
 
 /**
- * Runs a batch's jobs from entry `next` on, then sends their answers. No
- * `await` comes between a job that answered at once and that send: a
- * microtask a task left behind (one that kills the worker) runs after its
- * answers went, not before them with the last job started blamed. (So such
- * microtasks run once the batch is answered or a job waits, never between
- * jobs that answer at once.)
+ * Where a batch that waits goes on: the rest of the entry it stopped in
+ * (`Resume.ITEMS`: `runItems`' jobs `from` … `end - 1`; `Resume.EACH`:
+ * `runEach`'s; `Resume.NEXT`: none), then its entries from `next`. One
+ * batch runs at a time: set when a job makes it wait, read once it may go on.
+ */
+const paused = {
+  kind: 0,
+  task: null as unknown as Compiled,
+  items: null as unknown as ArrayLike<unknown>,
+  from: 0,
+  end: 0,
+  idOf: 0,
+  last: -1,
+  jobs: null as unknown as unknown[],
+  next: 0,
+};
+const Resume = { NEXT: 0, ITEMS: 1, EACH: 2 } as const;
+
+/**
+ * Awaits what a batch waits for, then goes on with it, as often as it waits
+ * again: one loop, however many times (no chain of continuations).
+ */
+async function batchAfter(wait: Promise<void>): Promise<void> {
+  let pending: Promise<void> | undefined = wait;
+  while (pending !== undefined) {
+    await pending;
+    afterLane();
+    pending = goOn();
+  }
+}
+
+/**
+ * Runs the rest of the paused entry, then of the batch, up to the next wait
+ * (returned) or the batch's answers. No `await` comes between a job that
+ * answered at once and their send: a microtask a task left behind (one that
+ * kills the worker) runs after its answers went, not before them with the
+ * last job started blamed.
+ */
+function goOn(): Promise<void> | undefined {
+  const { kind, task, items, from, end, idOf, last, jobs, next } = paused;
+  if (kind !== Resume.NEXT) {
+    const wait = kind === Resume.ITEMS
+      ? itemsUntilWait(task, items as unknown[], from, end, idOf, last)
+      : eachUntilWait(task, items, from, end, idOf);
+    if (wait !== undefined) {
+      paused.jobs = jobs;
+      paused.next = next;
+      return wait;
+    }
+    endCalls();
+  }
+  return runFrom(jobs, next);
+}
+
+/**
+ * Runs a batch's jobs from entry `next` on, then sends their answers; or,
+ * once a job makes it wait, returns what it waits for (`paused` says where
+ * it goes on). A task's leftover microtasks so run once the batch is
+ * answered or a job waits, never between jobs that answer at once.
  */
 function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
   while (next < jobs.length) {
@@ -660,20 +714,17 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
     const mode = header.mode;
     const n = header.count;
     const i = header.values;
+    let wait: Promise<void> | undefined;
     if (mode === Mode.MAP_F64) {
       const values = jobs[i] as Float64Array;
-      const pending = task.kind === TaskKind.PLAIN
-        ? runNumbers(task, values, id, jobs, next)
-        : runEach(task, values, 0, n, id, jobs, next);
-      if (pending !== undefined) return pending;
-      continue;
-    }
-    // A job with a time limit (one per entry) runs as a call, its answer timed (`timeNext`).
-    if (mode === Mode.MAP && !header.timed) {
-      const pending = task.kind === TaskKind.PLAIN
-        ? runItems(task, jobs, i, n, id, next === jobs.length, jobs, next)
-        : runEach(task, jobs, i, n, id, jobs, next);
-      if (pending !== undefined) return pending;
+      wait = task.kind === TaskKind.PLAIN
+        ? runNumbers(task, values, id)
+        : runEach(task, values, 0, n, id);
+    } else if (mode === Mode.MAP && !header.timed) {
+      // (A job with a time limit, one per entry, runs as a call, its answer timed: `timeNext`.)
+      wait = task.kind === TaskKind.PLAIN
+        ? runItems(task, jobs, i, n, id, next === jobs.length)
+        : runEach(task, jobs, i, n, id);
     } else if (skipped.size !== 0 && skipped.delete(id)) {
       startJob();
       out.skipped();
@@ -684,8 +735,15 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
       currentJob = id;
       if (header.timed) out.timeNext();
       const pending = call(task, args, mode, id);
-      if (pending) return batchAfter(track(pending), jobs, next);
-      countedFlush();
+      if (pending) {
+        paused.kind = Resume.NEXT;
+        wait = track(pending);
+      } else countedFlush();
+    }
+    if (wait !== undefined) {
+      paused.jobs = jobs;
+      paused.next = next;
+      return wait;
     }
   }
   endCalls();
@@ -696,14 +754,6 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
   if (isLone(jobs)) lane?.listen();
   flush();
   return undefined;
-}
-
-/** Awaits the job a batch waits for, then runs the rest of the batch (`runFrom`). */
-async function batchAfter(wait: Promise<void>, jobs: unknown[], next: number): Promise<void> {
-  await wait;
-  afterLane();
-  const more = runFrom(jobs, next);
-  if (more !== undefined) await more;
 }
 
 /** No job runs synchronously any more: `jobContext()` now throws, and a context made ends. */
@@ -717,7 +767,8 @@ function endCalls(): void {
 
 /**
  * `n` jobs of any task, one argument each, from `items[start]` on: the
- * general case. Returns a promise only once a job goes asynchronous.
+ * general case. Returns what a job makes it wait for, if one does
+ * (`paused` then says where it goes on).
  */
 function runEach(
   task: Compiled,
@@ -725,63 +776,65 @@ function runEach(
   start: number,
   n: number,
   firstId: number,
-  batch: unknown[],
-  next: number,
+): Promise<void> | undefined {
+  const wait = eachUntilWait(task, items, start, start + n, firstId - start);
+  if (wait === undefined) endCalls(); // before any await: a job's leftover microtasks run then
+  return wait;
+}
+
+/** `runEach`'s jobs `from` … `end - 1` (job ids `idOf + k`), up to one that makes it wait. */
+function eachUntilWait(
+  task: Compiled,
+  items: ArrayLike<unknown>,
+  from: number,
+  end: number,
+  idOf: number,
 ): Promise<void> | undefined {
   const args = REUSED_ARGS[1]!;
-  for (let k = 0; k < n; k++) {
+  for (let k = from; k < end; k++) {
     startJob();
-    args[0] = fromWire(items[start + k]);
-    currentJob = firstId + k;
-    const pending = call(task, args, Mode.CALL, firstId + k);
+    args[0] = fromWire(items[k]);
+    currentJob = idOf + k;
+    const pending = call(task, args, Mode.CALL, idOf + k);
     if (pending) {
-      const rest = n - k - 1;
-      return eachAfter(
-        track(pending),
-        task,
-        items,
-        start + k + 1,
-        rest,
-        firstId + k + 1,
-        batch,
-        next,
-      );
+      pause(Resume.EACH, task, items, k + 1, end, idOf, -1);
+      return track(pending);
     }
     countedFlush();
   }
-  endCalls(); // before any await of the caller: a job's leftover microtasks run then
   return undefined;
 }
 
-/** Awaits the job `runEach` waits for, then runs the rest of its jobs and of the batch. */
-async function eachAfter(
-  wait: Promise<void>,
+/** Records where the paused entry goes on (see `paused`). */
+function pause(
+  kind: number,
   task: Compiled,
   items: ArrayLike<unknown>,
-  start: number,
-  n: number,
-  firstId: number,
-  batch: unknown[],
-  next: number,
-): Promise<void> {
-  await wait;
-  afterLane();
-  const more = runEach(task, items, start, n, firstId, batch, next) ?? runFrom(batch, next);
-  if (more !== undefined) await more;
+  from: number,
+  end: number,
+  idOf: number,
+  last: number,
+): void {
+  paused.kind = kind;
+  paused.task = task;
+  paused.items = items;
+  paused.from = from;
+  paused.end = end;
+  paused.idOf = idOf;
+  paused.last = last;
 }
 
 /**
  * Jobs of a plain task over numbers that arrived as a Float64Array: results
  * are written over their arguments and the array goes back, moved, as one
  * `F64RETURNS`. At the first result that is not a number (or a throw), what
- * is done so far goes as such and the rest takes the general path.
+ * is done so far goes as such and the rest takes the general path. Returns
+ * what a job makes it wait for, if one does.
  */
 function runNumbers(
   task: Compiled,
   values: Float64Array,
   firstId: number,
-  batch: unknown[],
-  next: number,
 ): Promise<void> | undefined {
   const fn = task.fn;
   const n = values.length;
@@ -818,12 +871,11 @@ function runNumbers(
     const wait = pendingResult(task, result, firstId + k);
     if (wait !== undefined) {
       const after = rest ?? [];
-      return itemsAfter(wait, task, after, 0, after.length, firstId + k + 1, false, batch, next);
+      pause(Resume.ITEMS, task, after, 0, after.length, firstId + k + 1, -1);
+      return wait;
     }
   } else pushReturn(result);
-  if (rest !== null) {
-    return runItems(task, rest, 0, rest.length, firstId + k + 1, false, batch, next);
-  }
+  if (rest !== null) return runItems(task, rest, 0, rest.length, firstId + k + 1, false);
   endCalls();
   return undefined;
 }
@@ -831,7 +883,8 @@ function runNumbers(
 /**
  * The hot loop: `n` jobs of a plain task, one argument each (a `map` slice,
  * or consecutive `submit`s). Called directly, not through `call()`. Returns
- * a promise only once a job makes it wait (its own, or a free lane).
+ * what a job makes it wait for (its own promise, or a free lane), if one
+ * does (`paused` then says where it goes on).
  */
 function runItems(
   task: Compiled,
@@ -840,14 +893,29 @@ function runItems(
   n: number,
   firstId: number,
   lastEntry: boolean,
-  batch: unknown[],
-  next: number,
+): Promise<void> | undefined {
+  const end = start + n;
+  const wait = itemsUntilWait(task, jobs, start, end, firstId - start, lastEntry ? end - 1 : -1);
+  if (wait === undefined) endCalls();
+  return wait;
+}
+
+/**
+ * `runItems`' jobs `from` … `end - 1` (job ids `idOf + k`; at `last`, the
+ * batch's last job, the answers so far may go first), up to one that makes
+ * it wait.
+ */
+function itemsUntilWait(
+  task: Compiled,
+  jobs: unknown[],
+  from: number,
+  end: number,
+  idOf: number,
+  last: number,
 ): Promise<void> | undefined {
   const fn = task.fn;
-  const last = lastEntry ? start + n - 1 : -1;
-  const idOf = firstId - start;
   let timed = concurrency > 1 && task.pends;
-  for (let k = start, end = start + n; k < end; k++) {
+  for (let k = from; k < end; k++) {
     if (k === last) answerEarly(inbox.length !== 0);
     startJob();
     currentJob = idOf + k;
@@ -867,38 +935,15 @@ function runItems(
       const wait = pendingResult(task, result, idOf + k);
       timed = concurrency > 1; // its task `pends` now
       if (wait !== undefined) {
-        const rest = end - k - 1;
-        return itemsAfter(wait, task, jobs, k + 1, rest, idOf + k + 1, lastEntry, batch, next);
+        pause(Resume.ITEMS, task, jobs, k + 1, end, idOf, last);
+        return wait;
       }
     } else {
       pushReturn(result);
     }
     countedFlush();
   }
-  endCalls();
   return undefined;
-}
-
-/**
- * Awaits the job or lane `runItems` waits for, then runs the rest of its
- * jobs and of the batch (`batch` from entry `next`).
- */
-async function itemsAfter(
-  wait: Promise<void>,
-  task: Compiled,
-  jobs: unknown[],
-  start: number,
-  n: number,
-  firstId: number,
-  lastEntry: boolean,
-  batch: unknown[],
-  next: number,
-): Promise<void> {
-  await wait;
-  afterLane();
-  const more = runItems(task, jobs, start, n, firstId, lastEntry, batch, next) ??
-    runFrom(batch, next);
-  if (more !== undefined) await more;
 }
 
 /** Records a plain task's result: at once, or once it settles if it is a promise. */
