@@ -41,3 +41,50 @@ export async function checkoutPools(
   }
   return { paths, pools };
 }
+
+/**
+ * Times `round(pool, kind)` for every kind on both checkouts' pools in
+ * alternating rounds (`rounds`, the first `dropped` not counted, the order
+ * swapped every round), after one warm-up round of `warmUp` each; shuts the
+ * pools down, then prints `title`, a table of each one's median ms per kind
+ * (headed by `columns`), and B ÷ A.
+ */
+export async function compareCheckouts<Kind extends string>(
+  { paths, pools }: { paths: string[]; pools: PoolLike[] },
+  kinds: readonly Kind[],
+  round: (pool: PoolLike, kind: Kind) => Promise<number>,
+  { warmUp, rounds = 24, dropped = 4, title, columns }: {
+    warmUp: Kind;
+    rounds?: number;
+    dropped?: number;
+    title: string;
+    columns: readonly string[];
+  },
+): Promise<void> {
+  const times = kinds.map(() => [[], []] as number[][]);
+  for (const pool of pools) await round(pool, warmUp);
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < kinds.length; j++) {
+      for (let k = 0; k < 2; k++) {
+        const which = r % 2 === 0 ? k : 1 - k;
+        const ms = await round(pools[which]!, kinds[j]!);
+        if (r >= dropped) times[j]![which]!.push(ms);
+      }
+    }
+  }
+  for (const pool of pools) await pool.shutdown();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  // deno-lint-ignore no-console
+  const print = console.log;
+  print(`${title}, medians of ${rounds - dropped} rounds each`);
+  print(`| checkout | ${columns.join(" | ")} |`);
+  print(`| --- |${" --- |".repeat(columns.length)}`);
+  paths.forEach((path, k) => {
+    const cells = times.map((byCheckout) => median(byCheckout[k]!).toFixed(1));
+    print(`| ${"AB"[k]} ${path} | ${cells.join(" | ")} |`);
+  });
+  const ratios = kinds.map((kind, j) =>
+    `${kind} ${(median(times[j]![1]!) / median(times[j]![0]!)).toFixed(3)}`
+  );
+  print(`B ÷ A, medians: ${ratios.join(", ")}`);
+}

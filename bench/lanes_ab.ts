@@ -16,13 +16,10 @@
  * @module
  */
 
-// deno-lint-ignore-file no-console
-import { checkoutPools, type PoolLike } from "./_checkouts.ts";
+import { checkoutPools, compareCheckouts, type PoolLike } from "./_checkouts.ts";
 import { exit, runtime } from "./_env.ts";
 
-const { paths, pools } = await checkoutPools("lanes_ab.ts", { concurrentTasksPerWorker: 4 });
-const ROUNDS = 24;
-const DROPPED = 4;
+const checkouts = await checkoutPools("lanes_ab.ts", { concurrentTasksPerWorker: 4 });
 const numbers = Array.from({ length: 100_000 }, (_, i) => i);
 const kinds = {
   microtask: { items: numbers, task: async (x: number) => await x + 1 },
@@ -36,7 +33,6 @@ const kinds = {
   },
 };
 type Kind = keyof typeof kinds;
-const times: Record<Kind, number[][]> = { microtask: [[], []], mixed: [[], []], timer: [[], []] };
 
 /** ms of one `map` of `kind` on `pool`, until `wait()` resolves. */
 async function round(pool: PoolLike, kind: Kind): Promise<number> {
@@ -47,34 +43,13 @@ async function round(pool: PoolLike, kind: Kind): Promise<number> {
   return performance.now() - start;
 }
 
-for (const pool of pools) await round(pool, "mixed");
-for (let r = 0; r < ROUNDS; r++) {
-  for (const kind of Object.keys(kinds) as Kind[]) {
-    for (let k = 0; k < 2; k++) {
-      const which = r % 2 === 0 ? k : 1 - k;
-      const ms = await round(pools[which]!, kind);
-      if (r >= DROPPED) times[kind][which]!.push(ms);
-    }
-  }
-}
-for (const pool of pools) await pool.shutdown();
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-console.log(
-  `${runtime}: map + wait(), concurrentTasksPerWorker 4, medians of ${
-    ROUNDS - DROPPED
-  } rounds each`,
-);
-console.log(
-  "| checkout | 100,000 async (microtask), ms | 100,000, every 4th a promise, ms | 2,000 on a timer, ms |",
-);
-console.log("| --- | --- | --- | --- |");
-paths.forEach((path, k) => {
-  const cells = (Object.keys(kinds) as Kind[]).map((kind) => median(times[kind][k]!).toFixed(1));
-  console.log(`| ${"AB"[k]} ${path} | ${cells.join(" | ")} |`);
+await compareCheckouts(checkouts, Object.keys(kinds) as Kind[], round, {
+  warmUp: "mixed",
+  title: `${runtime}: map + wait(), concurrentTasksPerWorker 4`,
+  columns: [
+    "100,000 async (microtask), ms",
+    "100,000, every 4th a promise, ms",
+    "2,000 on a timer, ms",
+  ],
 });
-const ratios = (Object.keys(kinds) as Kind[]).map((kind) =>
-  `${kind} ${(median(times[kind][1]!) / median(times[kind][0]!)).toFixed(3)}`
-);
-console.log(`B ÷ A, medians: ${ratios.join(", ")}`);
 exit(0);

@@ -15,13 +15,10 @@
  * @module
  */
 
-// deno-lint-ignore-file no-console
-import { checkoutPools, type PoolLike } from "./_checkouts.ts";
+import { checkoutPools, compareCheckouts, type PoolLike } from "./_checkouts.ts";
 import { exit, runtime } from "./_env.ts";
 
-const { paths, pools } = await checkoutPools("map_ab.ts");
-const ROUNDS = 24;
-const DROPPED = 4;
+const checkouts = await checkoutPools("map_ab.ts");
 const numbers = Array.from({ length: 1_000_000 }, (_, i) => i);
 const strings = Array.from({ length: 200_000 }, (_, i) => `s${i}`);
 const generators = Array.from({ length: 2_000 }, () => 10);
@@ -36,11 +33,6 @@ const kinds = {
   },
 };
 type Kind = keyof typeof kinds;
-const times: Record<Kind, number[][]> = {
-  numbers: [[], []],
-  strings: [[], []],
-  generators: [[], []],
-};
 
 /** ms of one `map` of `kind` on `pool`, until `wait()` resolves. */
 async function round(pool: PoolLike, kind: Kind): Promise<number> {
@@ -53,30 +45,13 @@ async function round(pool: PoolLike, kind: Kind): Promise<number> {
   return performance.now() - start;
 }
 
-for (const pool of pools) await round(pool, "strings");
-for (let r = 0; r < ROUNDS; r++) {
-  for (const kind of Object.keys(kinds) as Kind[]) {
-    for (let k = 0; k < 2; k++) {
-      const which = r % 2 === 0 ? k : 1 - k;
-      const ms = await round(pools[which]!, kind);
-      if (r >= DROPPED) times[kind][which]!.push(ms);
-    }
-  }
-}
-for (const pool of pools) await pool.shutdown();
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-console.log(`${runtime}: map or submitDone + wait(), medians of ${ROUNDS - DROPPED} rounds each`);
-console.log(
-  "| checkout | map 1,000,000 numbers, ms | map 200,000 strings, ms | 2,000 async generator submits × 10 values, ms |",
-);
-console.log("| --- | --- | --- | --- |");
-paths.forEach((path, k) => {
-  const cells = (Object.keys(kinds) as Kind[]).map((kind) => median(times[kind][k]!).toFixed(1));
-  console.log(`| ${"AB"[k]} ${path} | ${cells.join(" | ")} |`);
+await compareCheckouts(checkouts, Object.keys(kinds) as Kind[], round, {
+  warmUp: "strings",
+  title: `${runtime}: map or submitDone + wait()`,
+  columns: [
+    "map 1,000,000 numbers, ms",
+    "map 200,000 strings, ms",
+    "2,000 async generator submits × 10 values, ms",
+  ],
 });
-const ratios = (Object.keys(kinds) as Kind[]).map((kind) =>
-  `${kind} ${(median(times[kind][1]!) / median(times[kind][0]!)).toFixed(3)}`
-);
-console.log(`B ÷ A, medians: ${ratios.join(", ")}`);
 exit(0);

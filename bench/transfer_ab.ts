@@ -17,14 +17,11 @@
  * @module
  */
 
-// deno-lint-ignore-file no-console
-import { checkoutPools, type PoolLike } from "./_checkouts.ts";
+import { checkoutPools, compareCheckouts, type PoolLike } from "./_checkouts.ts";
 import { exit, runtime } from "./_env.ts";
 import { transfer } from "../mod.ts";
 
-const { paths, pools } = await checkoutPools("transfer_ab.ts");
-const ROUNDS = 24;
-const DROPPED = 4;
+const checkouts = await checkoutPools("transfer_ab.ts");
 const JOBS = 2_000;
 const ids = Array.from({ length: JOBS }, (_, i) => i);
 // Inline tasks: `transfer` is in scope in the worker as it is here.
@@ -36,7 +33,6 @@ const kinds = {
   },
 };
 type Kind = keyof typeof kinds;
-const times: Record<Kind, number[][]> = { array: [[], []], wrapped: [[], []] };
 
 /** ms of `JOBS` `run()`s of `kind` on `pool`, awaited together. */
 async function round(pool: PoolLike, kind: Kind): Promise<number> {
@@ -46,28 +42,9 @@ async function round(pool: PoolLike, kind: Kind): Promise<number> {
   return performance.now() - start;
 }
 
-for (const pool of pools) await round(pool, "wrapped");
-for (let r = 0; r < ROUNDS; r++) {
-  for (const kind of Object.keys(kinds) as Kind[]) {
-    for (let k = 0; k < 2; k++) {
-      const which = r % 2 === 0 ? k : 1 - k;
-      const ms = await round(pools[which]!, kind);
-      if (r >= DROPPED) times[kind][which]!.push(ms);
-    }
-  }
-}
-for (const pool of pools) await pool.shutdown();
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-console.log(`${runtime}: ${JOBS} run()s + Promise.all, medians of ${ROUNDS - DROPPED} rounds each`);
-console.log("| checkout | transfer(Float64Array), ms | transfer({ id, data }), ms |");
-console.log("| --- | --- | --- |");
-paths.forEach((path, k) => {
-  const cells = (Object.keys(kinds) as Kind[]).map((kind) => median(times[kind][k]!).toFixed(1));
-  console.log(`| ${"AB"[k]} ${path} | ${cells.join(" | ")} |`);
+await compareCheckouts(checkouts, Object.keys(kinds) as Kind[], round, {
+  warmUp: "wrapped",
+  title: `${runtime}: ${JOBS} run()s + Promise.all`,
+  columns: ["transfer(Float64Array), ms", "transfer({ id, data }), ms"],
 });
-const ratios = (Object.keys(kinds) as Kind[]).map((kind) =>
-  `${kind} ${(median(times[kind][1]!) / median(times[kind][0]!)).toFixed(3)}`
-);
-console.log(`B ÷ A, medians: ${ratios.join(", ")}`);
 exit(0);
