@@ -654,12 +654,12 @@ function runJobs(jobs: unknown[]): Promise<void> | undefined {
 const paused = {
   kind: 0,
   task: null as unknown as Compiled,
-  items: null as unknown as ArrayLike<unknown>,
+  items: [] as ArrayLike<unknown>,
   from: 0,
   end: 0,
   idOf: 0,
   last: -1,
-  jobs: null as unknown as unknown[],
+  jobs: [] as unknown[],
   next: 0,
 };
 const Resume = { NEXT: 0, ITEMS: 1, EACH: 2 } as const;
@@ -675,6 +675,7 @@ async function batchAfter(wait: Promise<void>): Promise<void> {
     afterLane();
     pending = goOn();
   }
+  paused.items = paused.jobs = []; // the batch's values are not kept past it
 }
 
 /**
