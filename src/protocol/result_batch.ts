@@ -298,16 +298,16 @@ export class ResultWriter {
       : moved.length === 0
       ? own
       : moved.concat(own);
-    const failures = new Set<object>();
+    let failures: Set<object> | undefined; // made only on these slow paths, not per message
     if (this.#risky && moved.length !== 0) {
       // A refused post may detach what it was to move (Deno does), failing the
       // jobs that moved it: the values that might refuse are tried first.
-      this.#replaceUncloneable(undefined, Check.IN_MESSAGE, failures, this.#carriers);
+      this.#replaceUncloneable(undefined, Check.IN_MESSAGE, failures ??= new Set(), this.#carriers);
     }
     try {
       post(message, transfer);
     } catch (error) {
-      this.#replaceUncloneable(error, Check.IN_MESSAGE, failures);
+      this.#replaceUncloneable(error, Check.IN_MESSAGE, failures ??= new Set());
       if (!this.#postAgain(message, post)) {
         // Refused again: a value cloned alone but not in the message (at the
         // edge of the engine's depth limit, which depends on the stack: Deno's
