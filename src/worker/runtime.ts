@@ -330,6 +330,12 @@ let stoppedCount = 0;
 const freeLanes: number[] = [];
 /** Wakes the job loop waiting for a free lane. */
 let laneFree: (() => void) | null = null;
+/**
+ * The loop was woken for a free lane and has not gone on yet: it sends what
+ * is answered meanwhile itself (`afterLane`, the flush timer of its next
+ * park, or its batch's end), not a message per wake.
+ */
+let woken = false;
 /** An answer of an asynchronous job waits to be flushed while the loop is idle. */
 let flushQueued = false;
 /**
@@ -398,16 +404,19 @@ function pendingResult(
 }
 
 /**
- * An asynchronous job answered: wake the loop waiting for a lane, or else
- * flush once the current microtasks are done (the loop is parked or
- * awaiting something else; answers that settle together go together).
+ * An asynchronous job answered: wake the loop waiting for a lane, or else,
+ * unless it is waking, flush once the current microtasks are done (the loop
+ * is awaiting something else or its batch has ended; answers that settle
+ * together go together). A message per wake cost jobs that settle at once
+ * 2-3x: 4 answers a message (`bench/lanes_ab.ts`).
  */
 function laterAnswered(): void {
   if (laneFree !== null) {
     const wake = laneFree;
     laneFree = null;
+    woken = true;
     wake();
-  } else if (!flushQueued) {
+  } else if (!woken && !flushQueued) {
     flushQueued = true;
     queueMicrotask(() => {
       flushQueued = false;
@@ -422,6 +431,7 @@ function laterAnswered(): void {
  * does not hold them back.
  */
 function afterLane(): void {
+  woken = false;
   if (concurrency > 1 && slowSoFar()) flush();
   else {
     sinceClock = 0;
@@ -593,6 +603,7 @@ function callLaneJob(entry: unknown[]): Promise<void> | undefined {
 /** Awaits an asynchronous lane job, then ends it (awaited: see `untilSettled`). */
 async function trackLaneJob(pending: Promise<void>): Promise<void> {
   await track(pending);
+  woken = false; // (it may have waited for a lane: `endLaneJob` answers)
   endLaneJob();
 }
 
