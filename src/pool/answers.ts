@@ -121,6 +121,9 @@ export class Answers {
     this.#took = -1;
     this.#measured = -1;
     readResults(data, this.#reader);
+    // Not kept past the message: a dead worker's slot holds its jobs.
+    this.#answering = undefined!;
+    this.#entry = undefined!;
   }
 
   // While read() runs: whose answers, the entry they are for (answers come in the order the

@@ -134,9 +134,10 @@ export class JobQueue {
     this.#openFlushAt = flushAt;
   }
 
-  /** No submit joins the open entry any more. */
+  /** No submit joins the open entry any more (its task and `done` are not kept either). */
   close(): void {
     this.#open = null;
+    this.#openTask = this.#openDone = undefined;
   }
 
   /** The open entry, if a submit of `task` to `done` may join it (limits unchecked). */
@@ -207,7 +208,7 @@ export class JobQueue {
    * the back of its band.
    */
   add(job: Job, first: boolean): void {
-    this.#open = null;
+    this.close();
     job.queued = true;
     if (first) {
       job.front = true;
@@ -229,7 +230,7 @@ export class JobQueue {
 
   /** Takes at most `limit` jobs off the front: the whole entry, or a slice of a `map`. */
   take(limit: number): Job {
-    this.#open = null;
+    this.close();
     const band = this.#headBand()!;
     const front = band.entries.at(0)!;
     if (front.count > limit) {
@@ -256,7 +257,7 @@ export class JobQueue {
 
   /** Takes `job` out; returns whether it was queued. O(1). */
   remove(job: Job): boolean {
-    this.#open = null;
+    this.close();
     if (!job.queued) return false;
     this.#takeOut(job);
     return true;
@@ -270,7 +271,7 @@ export class JobQueue {
    * `undefined` when no queued job has that id.
    */
   removeId(id: number): Job | undefined {
-    this.#open = null;
+    this.close();
     const job = this.entryOf(id);
     return job === undefined ? undefined : this.#cut(job, id);
   }
@@ -312,7 +313,7 @@ export class JobQueue {
 
   /** Empties the queue and returns what it held. */
   drain(): Job[] {
-    this.#open = null;
+    this.close();
     const jobs = [...this.inOrder()];
     for (const job of jobs) job.queued = false;
     for (const band of [this.#front, ...this.#bands]) {

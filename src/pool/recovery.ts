@@ -300,6 +300,7 @@ export class Recovery {
     }
     this.#workers.remove(slot, "timeout");
     this.#requeue(unanswered(slot), slot, null);
+    slot.forgetJobs();
     this.#workers.reportError(slot, error);
     this.#workers.keepMinimum();
     this.#host.scheduleFlush();
@@ -340,6 +341,7 @@ export class Recovery {
     } else {
       this.#requeue(unanswered(slot), slot, null);
     }
+    slot.forgetJobs();
     this.#workers.keepMinimum();
     this.#host.scheduleFlush();
     this.#host.changed();
@@ -360,6 +362,7 @@ export class Recovery {
       } was replaced abortGrace after a job it imported a task module for was cancelled or aborted; this job started as it was replaced (the import had just ended), so it may have run`,
     );
     this.#endDead(slot, cause, true);
+    slot.forgetJobs();
     this.#workers.keepMinimum();
     this.#host.scheduleFlush();
     this.#host.changed();
@@ -427,11 +430,14 @@ export class Recovery {
     this.#stats.crashed++;
     this.#workers.reportError(slot, cause);
     this.#workers.remove(slot, "crash");
-    if (this.#endDead(slot, cause)) {
+    const ranOne = this.#endDead(slot, cause);
+    const ranNone = !ranOne && slot.endedItems === 0 && !anyEnded(slot);
+    slot.forgetJobs();
+    if (ranOne) {
       // It died running a job, so it had started: that job's fault, not a
       // failed start, and the jobs behind it deserve a fresh worker.
       this.#workers.startedForGood();
-    } else if (slot.endedItems === 0 && !anyEnded(slot)) {
+    } else if (ranNone) {
       // It died before running any job (e.g. its task module throws from a
       // timer at import): count it as a failed start, so respawns back off.
       this.#countStartFailure(cause);
@@ -539,6 +545,7 @@ export class Recovery {
     this.#workers.reportError(slot, cause, during);
     this.#workers.remove(slot, "crash");
     this.#requeue(unanswered(slot), slot, cause);
+    slot.forgetJobs();
     this.#countStartFailure(cause, during);
   }
 

@@ -17,12 +17,16 @@ import { laneWord } from "../protocol/messages.ts";
 export const Yields = { RUNS: 0, HELD: 1, ENDED: 2 } as const;
 
 /** The pool's view of the words `at` … `at + size - 1` of a worker's status memory. */
-export class StoppedRing<J extends { readonly id: number }> {
+export class StoppedRing<J extends { readonly id: number } & object> {
   readonly #status: Int32Array;
   readonly #at: number;
   readonly #countAt: number;
-  /** The job each word was last given to (the worker zeroes a word once that job's abort arrives). */
-  readonly #marked: (J | undefined)[];
+  /**
+   * The job each word was last given to (the worker zeroes a word once that
+   * job's abort arrives), held weakly: a job gone is one that ended, and its
+   * arguments are not kept for the life of the worker.
+   */
+  readonly #marked: (WeakRef<J> | undefined)[];
   #next = 0;
 
   /** The ring is words `at` … `at + size - 1`; `countAt` counts those that are not 0. */
@@ -48,10 +52,10 @@ export class StoppedRing<J extends { readonly id: number }> {
     for (let i = 0; i < marked.length; i++) {
       if (Atomics.compareExchange(status, this.#at + i, 0, word) === 0) {
         Atomics.add(status, this.#countAt, 1);
-        marked[i] = job;
+        marked[i] = new WeakRef(job);
         return;
       }
-      const held = marked[i];
+      const held = marked[i]?.deref();
       const rank = held === undefined ? Yields.ENDED : yields(held);
       if (rank > most) {
         taken = i;
@@ -64,6 +68,6 @@ export class StoppedRing<J extends { readonly id: number }> {
     if (Atomics.exchange(status, this.#at + taken, word) === 0) {
       Atomics.add(status, this.#countAt, 1);
     }
-    marked[taken] = job;
+    marked[taken] = new WeakRef(job);
   }
 }

@@ -45,6 +45,9 @@ const NO_WORKER = {
   terminate() {},
 } as unknown as RefWorker;
 
+/** An ended worker's error handler: handled, and nothing more (see `WorkerSlot.terminate()`). */
+const preventDefault = (event: Event) => event.preventDefault();
+
 /** A batch sent with a claim word (see `WorkerSlot.retractable`). */
 export interface ClaimedBatch {
   /** Its claim word. */
@@ -165,6 +168,8 @@ export class WorkerSlot {
   /** When the worker was made (`performance.now()`): its start has `startTimeout` from here. */
   readonly madeAt: number = now();
   readonly #worker: RefWorker;
+  /** Its `close` listener (see `terminate()`). */
+  #onClose: ((event: Event) => void) | undefined;
   #referenced = true;
   /** A message that is not the pool's came and was reported. */
   #warned = false;
@@ -253,16 +258,19 @@ export class WorkerSlot {
       }
     };
     // Bun reports a worker that exited (process.exit) with a close event.
-    worker.addEventListener("close", (event) => {
-      if (!this.dead) {
-        const code = (event as Event & { code?: number }).code;
-        // Before it was ready, with code 0: a module that ran and ended, not the worker entry.
-        const why = this.ready || this.#accepted || code !== 0
-          ? ""
-          : " before it was ready (is the worker's URL fastpool's worker entry?)";
-        host.onCrash(this, new Error(`Worker exited with code ${code ?? "unknown"}${why}`));
-      }
-    });
+    worker.addEventListener(
+      "close",
+      this.#onClose = (event) => {
+        if (!this.dead) {
+          const code = (event as Event & { code?: number }).code;
+          // Before it was ready, with code 0: a module that ran and ended, not the worker entry.
+          const why = this.ready || this.#accepted || code !== 0
+            ? ""
+            : " before it was ready (is the worker's URL fastpool's worker entry?)";
+          host.onCrash(this, new Error(`Worker exited with code ${code ?? "unknown"}${why}`));
+        }
+      },
+    );
   }
 
   /**
@@ -503,6 +511,18 @@ export class WorkerSlot {
       : Yields.RUNS;
   };
 
+  /**
+   * Lets go of the jobs it held, once the pool has ended or sent them
+   * elsewhere (it is dead): an error made while it ended may keep this slot
+   * through its stack (Deno keeps the frames' closures), and a user may keep
+   * that error for long.
+   */
+  forgetJobs(): void {
+    this.inflight.clear();
+    this.inflightItems = 0;
+    this.later.clear();
+  }
+
   /** Stops the worker now. */
   terminate(): void {
     this.dead = true;
@@ -510,8 +530,14 @@ export class WorkerSlot {
       Atomics.store(this.status, Status.ENDED, 1); // see Status.ENDED
       this.#startedAtEnd = endStarted(this.status);
     }
-    this.#worker.onmessage = null;
-    this.#worker.terminate();
+    // The runtime may keep the Worker a while: its listeners must not keep
+    // this slot, and so its jobs' arguments, alive. An error is still handled:
+    // unhandled, it would end the whole program on Deno.
+    const worker = this.#worker;
+    worker.onmessage = worker.onmessageerror = null;
+    worker.onerror = preventDefault;
+    if (this.#onClose !== undefined) worker.removeEventListener("close", this.#onClose);
+    worker.terminate();
   }
 }
 

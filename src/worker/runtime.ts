@@ -768,9 +768,15 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
   return undefined;
 }
 
-/** No job runs synchronously any more: `jobContext()` now throws, and a context made ends. */
+/**
+ * No job runs synchronously any more: `jobContext()` now throws, a context
+ * made ends, and the reused argument arrays let go of the last jobs'
+ * arguments (a moved buffer stayed in an idle worker until a later job of
+ * as many arguments came).
+ */
 function endCalls(): void {
   currentJob = 0;
+  for (let n = 1; n < REUSED_ARGS.length; n++) REUSED_ARGS[n]!.fill(null);
   if (made !== null) {
     endContext(made);
     made = null;
