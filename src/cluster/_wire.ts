@@ -546,7 +546,7 @@ export function encodeFailure(thrown: unknown): unknown {
 const LOCAL_ID_MESSAGES: Readonly<Record<string, RegExp>> = {
   Error: /^(Cannot run job )\d+(: workers failed to start )/,
   TypeError: /^(Cannot send job )\d+(: (?:its |an )?argument )/,
-  PoolClosedError: /^(Job )\d+( was running when the pool was terminated)/,
+  PoolClosedError: /^(Job )\d+( was running when the pool was terminated| had ended when the pool)/,
 };
 
 /**

@@ -29,9 +29,16 @@
 
 import { PoolClosedError } from "../errors.ts";
 import { decodeError } from "../protocol/codec.ts";
-import { assertNever, type FromWorker, PROTOCOL_VERSION, SPIN_MS } from "../protocol/messages.ts";
+import {
+  assertNever,
+  type FromWorker,
+  laneWord,
+  PROTOCOL_VERSION,
+  SPIN_MS,
+} from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
 import { capacity, chooseSlot, earlyFlushAt, load, SLOW_JOB_MS } from "./dispatch.ts";
+import { splitRunning, splitStarted } from "./crash.ts";
 import { type Job, takesReason } from "./job.ts";
 import { Answers } from "./answers.ts";
 import { BatchSender } from "./batch_sender.ts";
@@ -598,15 +605,19 @@ export class DispatchLoop {
 
   /**
    * `terminate()`: cancels every queued job with `reason()` and stops every
-   * worker, whose in-flight jobs fail with `PoolClosedError`, as one step. A
-   * callback of the cancelled jobs that re-enters the pool (`clear()` and a
-   * `submit()`, say) runs once the workers are stopped, not between, where
-   * the stop would close the pool it had just opened again.
+   * worker, whose started jobs fail with `PoolClosedError`, as one step; the
+   * jobs a worker held and had not started are cancelled with the queued
+   * ones (one reason for all). A callback of the cancelled jobs that
+   * re-enters the pool (`clear()` and a `submit()`, say) runs once the
+   * workers are stopped, not between, where the stop would close the pool
+   * it had just opened again.
    */
   terminate(reason: () => unknown): void {
+    let made: { reason: unknown } | undefined;
+    const once = () => (made ??= { reason: reason() }).reason;
     this.asOne(() => {
-      this.cancelAll(reason);
-      this.#terminateWorkers();
+      this.cancelAll(once);
+      this.#terminateWorkers(once);
     });
   }
 
@@ -626,25 +637,65 @@ export class DispatchLoop {
     }
   }
 
-  /** Stops every worker now; their in-flight jobs fail with `PoolClosedError`. */
-  #terminateWorkers(): void {
+  /**
+   * Stops every worker now. Their jobs that had started fail with
+   * `PoolClosedError` (running, or ended with their answers not read);
+   * with shared memory, those not started (behind them, or waiting for a
+   * lane) are cancelled with `reason()`, as the queued ones are. Without,
+   * the pool cannot tell which had started: all fail.
+   */
+  #terminateWorkers(reason: () => unknown): void {
+    const running = (job: Job, id: number) => {
+      this.ends.failed(
+        job,
+        id,
+        new PoolClosedError(`Job ${id} was running when the pool was terminated`),
+      );
+    };
     this.workers.terminateAll((slot) => {
       for (const [id, job] of slot.later) {
         if (job.ended) continue;
-        const error = new PoolClosedError(`Job ${id} was running when the pool was terminated`);
-        this.ends.failed(job, id, error);
+        running(job, id);
         if (job.count === 1) job.ended = true;
       }
       slot.later.clear();
-      for (const job of slot.inflight) {
-        if (job.ended) continue;
-        for (let i = job.next; i < job.count; i++) {
-          const id = job.id + i;
-          const error = new PoolClosedError(`Job ${id} was running when the pool was terminated`);
-          this.ends.failed(job, id, error);
+      if (!slot.statusShared) {
+        for (const job of slot.inflight) {
+          if (job.ended) continue;
+          for (let i = job.next; i < job.count; i++) running(job, job.id + i);
+          job.ended = true;
         }
-        job.ended = true;
+        return;
       }
+      // The worker's STARTED count is final now (see `WorkerSlot.terminate()`).
+      const { started, again } = splitStarted(
+        slot.inflight,
+        (slot.started() - slot.endedItems) | 0,
+      );
+      // Jobs run in order: those before the last one started had ended, their
+      // answers still in the worker, unless they run on in a lane.
+      const lanes = slot.lanes > 1 ? slot.runningLanes() : null;
+      for (let k = 0; k < started.length; k++) {
+        const { job, id } = started[k]!;
+        if (k === started.length - 1 || lanes?.has(laneWord(id))) running(job, id);
+        else {
+          this.ends.failed(
+            job,
+            id,
+            new PoolClosedError(
+              `Job ${id} had ended when the pool was terminated; its answer was lost with its worker`,
+            ),
+          );
+        }
+      }
+      const waiting = lanes !== null ? splitRunning(again, lanes) : null;
+      for (const { job, id } of waiting?.running ?? []) running(job, id);
+      for (const job of waiting?.again ?? again) {
+        for (let i = 0; i < job.count; i++) {
+          this.ends.cancelled(job, job.id + i, takesReason(job.dest) ? reason() : undefined);
+        }
+      }
+      for (const job of slot.inflight) job.ended = true;
     });
     this.changed();
   }

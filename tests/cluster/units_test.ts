@@ -225,6 +225,12 @@ describe("cluster wire", () => {
         new PoolClosedError("Job 8 was running when the pool was terminated"),
         "Job 1 was running when the pool was terminated",
       ],
+      [
+        new PoolClosedError(
+          "Job 8 had ended when the pool was terminated; its answer was lost with its worker",
+        ),
+        "Job 1 had ended when the pool was terminated; its answer was lost with its worker",
+      ],
       [new Error("Cannot run job 8: mine"), "Cannot run job 8: mine"], // a task's own words stay
       [
         new RangeError("Job 8 was running when the pool was terminated"),

@@ -150,6 +150,67 @@ describe("Pool lifecycle", () => {
     assert.throws(() => pool.submit(identity, 1), PoolClosedError);
   });
 
+  it("Pool.terminate() cancels the jobs a worker held and had not started, and names those that ended so", async () => {
+    const cancelled: number[] = [];
+    const pool = new Pool({
+      maxChildren: 1,
+      resultId: true,
+      cancelledCallback: (id: number) => cancelled.push(id),
+    });
+    await measureGateQuick(pool); // so jobs go to the worker behind a gated one
+    const g = gate();
+    const before = pool.stats().jobs;
+    // One batch: three that end, one held at the gate, twenty behind it.
+    const ended = [1, 2, 3].map((n) => pool.run(waitAtGate, new Int32Array(2).fill(1, 1), n));
+    const running = pool.run(waitAtGate, g.memory, "never");
+    const behind = Array.from({ length: 20 }, (_, n) => pool.run(waitAtGate, g.memory, n));
+    await g.started();
+    assert.equal(pool.stats().jobs.queued, 0, "all sent to the worker");
+    pool.terminate();
+    g.open();
+    for (const job of ended) {
+      await assert.rejects(job, {
+        name: "PoolClosedError",
+        message: /had ended when the pool was terminated; its answer was lost with its worker/,
+      });
+    }
+    await assert.rejects(running, {
+      name: "PoolClosedError",
+      message: /was running when the pool was terminated/,
+    });
+    for (const job of behind) {
+      await assert.rejects(job, { name: "PoolClosedError", message: /^Job cancelled/ });
+    }
+    const after = pool.stats().jobs;
+    assert.equal(after.failed - before.failed, 4);
+    assert.equal(after.cancelled - before.cancelled, 20);
+    assert.equal(cancelled.length, 20);
+  });
+
+  it("Pool.terminate() with several lanes cancels the jobs that waited for one", async () => {
+    const pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker: 2 });
+    const g = gate();
+    const held = (memory: Int32Array | null) => {
+      if (memory === null) return Promise.resolve(0);
+      Atomics.add(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      return new Promise(() => {}); // holds its lane
+    };
+    for (let i = 0; i < 20; i++) await pool.run(held, null); // measured quick: sent behind others
+    const jobs = Array.from({ length: 12 }, () => pool.run(held, g.memory));
+    await g.started(2);
+    const waiting = pool.stats().jobs.queued;
+    pool.terminate();
+    const outcomes = await Promise.allSettled(jobs);
+    const messages = outcomes.map((o) =>
+      o.status === "rejected" ? (o.reason as Error).message : ""
+    );
+    assert.equal(messages.filter((m) => /was running/.test(m)).length, 2);
+    assert.equal(messages.filter((m) => /^Job cancelled/.test(m)).length, 10);
+    assert.equal(pool.stats().jobs.cancelled, 10);
+    assert.ok(waiting < 10, `${waiting} of the 10 waited in the queue: none in the worker`);
+  });
+
   it("Pool.cancel() cancels all queued jobs, one by id, or none", async () => {
     await using pool = new Pool({ maxChildren: 1, resultId: true });
     const g = gate();
