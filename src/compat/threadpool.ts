@@ -876,8 +876,15 @@ export class ThreadPool implements AsyncDisposable {
     for (let entry = this.#queue.shift(); entry; entry = this.#queue.shift()) {
       this.#deletePending(entry);
     }
-    const finished = await this.#pool.shutdown(timeout);
-    if (!finished) await this.#pool.terminate();
+    let finished = await this.#pool.shutdown(timeout);
+    if (!finished) {
+      // Requests handed to the pool that no worker had started (one still in
+      // its setup(), say) are cancelled, not failed: dropped, as the queued
+      // ones. Only those that ran make it `false`.
+      const failed = this.#pool.stats().jobs.failed;
+      await this.#pool.terminate();
+      finished = this.#pool.stats().jobs.failed === failed;
+    }
     // Its results stay to poll, but it takes no request any more: their numbers need not be
     // skipped by automatic ids, and a pool dropped unpolled must leave nothing behind.
     for (const entry of this.#pending.values()) releaseNumber(entry.id);
@@ -933,6 +940,11 @@ export class ThreadPool implements AsyncDisposable {
     if (!this.#running.delete(entry) && this.#leaving.delete(entry)) {
       this.#resize(); // its dismissed worker exits
     }
+    if (failed && this.#closed && neverStarted(value)) {
+      this.#deletePending(entry); // dropped by shutdown(), as the queued ones
+      this.#notify();
+      return;
+    }
     if (failed) entry.request.exception = true;
     if (this.#pending.get(entry.id) === entry) {
       this.#results.push({ entry, value, failed });
@@ -976,6 +988,14 @@ export class ThreadPool implements AsyncDisposable {
     this.#listeners = [];
     for (const listener of listeners) listener();
   }
+}
+
+/**
+ * Whether `error` is the pool's cancellation of a job no worker started,
+ * as `terminate()` words it (see `Pool.terminate`).
+ */
+function neverStarted(error: unknown): boolean {
+  return error instanceof PoolClosedError && error.message.startsWith("Job cancelled: ");
 }
 
 /** The original's default `exc_callback`: print the error. */

@@ -920,6 +920,23 @@ describe("ThreadPool workers and queues", () => {
     assert.equal(await new ThreadPool(1).shutdown(0), true, "nothing running: true");
   });
 
+  it("ThreadPool.shutdown(timeout) drops requests no worker started (its module still loading) and returns true", async () => {
+    const pool = new ThreadPool(1, { module: fixture("never_loads.ts") });
+    const ends: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      pool.putRequest(
+        new WorkRequest("never", {
+          callback: () => ends.push("done"),
+          excCallback: (_request, error) => ends.push((error as Error).message),
+        }),
+      );
+    }
+    assert.equal(await pool.shutdown(20), true, "no request was running");
+    await pool.wait();
+    assert.deepEqual(ends, []);
+    await assert.rejects(pool.poll(), NoResultsPending);
+  });
+
   it("ThreadPool.shutdown() drops queued requests and refuses new ones", async () => {
     const pool = new ThreadPool(0);
     pool.putRequest(new WorkRequest(() => 0));
