@@ -682,6 +682,9 @@ const Resume = { NEXT: 0, ITEMS: 1, EACH: 2 } as const;
 async function batchAfter(wait: Promise<void>): Promise<void> {
   let pending: Promise<void> | undefined = wait;
   while (pending !== undefined) {
+    // What its jobs answered so far goes within FLUSH_AFTER_MS, not when the
+    // wait ends: a job that awaits for seconds held its neighbours' answers.
+    if (!out.empty) flushSoon();
     await pending;
     afterLane();
     pending = goOn();

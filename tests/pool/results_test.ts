@@ -8,6 +8,32 @@ import { FakeClock } from "../_fake_clock.ts";
 import { STREAM_WINDOW } from "../../src/protocol/messages.ts";
 
 describe("Pool results", () => {
+  it("Pool delivers a batch's answered jobs while a later job of it awaits", {
+    timeout: 30_000,
+  }, async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const later = (memory: Int32Array | null, n: number) => {
+      if (memory === null) return n;
+      const wait = Atomics.waitAsync(memory, 1, 0);
+      return wait.async ? wait.value.then(() => n) : n;
+    };
+    for (let i = 0; i < 20; i++) await pool.run(later, null, i); // measured quick: batched
+    const g = gate();
+    try {
+      const answered = [pool.run(later, null, 1), pool.run(later, null, 2)];
+      const waiting = pool.run(later, g.memory, 3);
+      assert.ok(
+        await within(Promise.all(answered), 20_000),
+        "the answers waited for the job behind them",
+      );
+      assert.equal(await promiseState(waiting), "pending");
+      g.open();
+      assert.deepEqual(await Promise.all([...answered, waiting]), [1, 2, 3]);
+    } finally {
+      g.open();
+    }
+  });
+
   it("Pool.doneCount is released once per done entry: acquire() then done.shift()", async () => {
     await using pool = new Pool({ maxChildren: 2 });
     pool.map((n: number) => n * n, [1, 2, 3]);
