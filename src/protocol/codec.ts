@@ -248,6 +248,14 @@ function boxed(value: object, encoding: Encoding): ErrorBox {
       }
       into[key] = copy(field, depth + 1);
     }
+    // Holes at its end have no key: its length says they are there.
+    if (isArray) {
+      try {
+        (into as unknown as unknown[]).length = (node as unknown[]).length;
+      } catch {
+        // a Proxy's length that cannot be read: the keys copied
+      }
+    }
     return into;
   };
   return { [ERROR_KEY]: "box", value: copy(value, 0) };

@@ -297,6 +297,20 @@ describe("codec", () => {
     assert.equal(back.details[1].nested, back.details[0], "one error met twice comes back as one");
   });
 
+  it("encodeError() keeps an array holding an error whole: its holes, at the end too", () => {
+    const thrown = [new RangeError("x")];
+    thrown.length = 3;
+    const sparse = [, new TypeError("y"), , 4]; // holes inside and around
+    const back = roundTrip(thrown) as unknown[];
+    assert.equal(back.length, 3);
+    assert.ok(back[0] instanceof RangeError);
+    assert.deepEqual(Object.keys(back), ["0"]);
+    const back2 = roundTrip(sparse) as unknown[];
+    assert.equal(back2.length, 4);
+    assert.deepEqual(Object.keys(back2), ["1", "3"]);
+    assert.ok(back2[1] instanceof TypeError);
+  });
+
   it("encodeError() keeps cycles and shared parts through plain objects, and data shaped like its keys as data", () => {
     const error = new Error("with context") as Error & { context: Record<string, unknown> };
     const shared = { n: 1 };
