@@ -806,7 +806,11 @@ export class DispatchLoop {
         // Retired while it started (recycle, resize, shutdown): it had its
         // workerexit, and is on its way out; it never counts as started.
         if (this.workers.isRetiring(slot)) this.workers.readyToRetire(slot);
-        else this.workers.started(slot);
+        else {
+          this.workers.started(slot);
+          // With nothing to do, it may take a batch a busy worker holds (see `held_behind.ts`).
+          if (slot.inflightItems === 0) this.flush();
+        }
         break;
       case "fatal": {
         const during = message.step === "setup" ? "setup" : undefined;

@@ -36,16 +36,23 @@ export function stealForIdle(
 ): boolean {
   if (!slots.some(isIdle)) return false;
   for (const victim of slots) {
-    const last = victim.retractable.at(-1);
-    // Only a batch queued behind other work: a lone batch is about to start where it is.
-    if (last === undefined || victim.dead || victim.inflight.length <= last.entries) continue;
-    if (last.copies) continue;
+    if (!holdsBehind(victim)) continue;
     const items = takeBack(victim, queue, 1);
     if (items === 0) continue; // started already
     stats.stolen += items;
     return true;
   }
   return false;
+}
+
+/**
+ * Whether `slot` holds a batch an idle worker may take back: one behind
+ * other work (a lone batch is about to start where it is), of values it can
+ * send again (not moved copies of numbers).
+ */
+export function holdsBehind(slot: WorkerSlot): boolean {
+  const last = slot.retractable.at(-1);
+  return last !== undefined && !slot.dead && slot.inflight.length > last.entries && !last.copies;
 }
 
 /**

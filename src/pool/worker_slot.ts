@@ -153,6 +153,10 @@ export class WorkerSlot {
   startTimer: unknown = undefined;
   /** Looks for an import that blocks its thread, while it has work (`import_watch.ts`). */
   importTimer: unknown = undefined;
+  /** The look at the jobs it holds behind the one it runs (see `held_behind.ts`). */
+  heldTimer: unknown = undefined;
+  /** Its `STARTED` count at that look. */
+  heldSeen = 0;
   /** The `Status.LOADING` word the last look of `importTimer` saw, or 0. */
   importSeen = 0;
   /** When (system clock ms) a look first saw `importSeen`. */

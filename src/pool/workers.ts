@@ -20,6 +20,7 @@ import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock, type TimerId } from "../timers/clock.ts";
 import type { ResolvedOptions } from "./options.ts";
+import { HeldBehind } from "./held_behind.ts";
 import { Retirements } from "./retirement.ts";
 import type { StatsRecorder } from "./stats.ts";
 import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
@@ -130,6 +131,8 @@ export class Workers {
   readonly #host: WorkersHost;
   /** Workers running their teardown on the way out. */
   readonly #retirements: Retirements;
+  /** Starts a worker for jobs held behind a stuck one (see `held_behind.ts`). */
+  readonly #held: HeldBehind;
 
   constructor(
     options: ResolvedOptions,
@@ -147,6 +150,16 @@ export class Workers {
     this.#slotHost = slotHost;
     this.#stats = stats;
     this.#host = host;
+    this.#held = new HeldBehind(
+      () => this.#room() > 0 && !this.#closing, // (a start backing off: `grow` waits)
+      () => {
+        // A worker with nothing to do, ready or starting, takes the batch (see `stealForIdle`).
+        if (this.slots.some((slot) => slot.inflightItems === 0 && slot.usable)) return;
+        if (this.grow(1) === 0) return;
+        const slot = this.slots.at(-1)!;
+        if (slot.inflightItems === 0 && !slot.dead) this.idle(slot);
+      },
+    );
     this.#retirements = new Retirements(
       options.startTimeout,
       (slot, error, during) => this.reportError(slot, error, during),
@@ -453,6 +466,7 @@ export class Workers {
   sentWork(slot: WorkerSlot): void {
     slot.idleSince = -1;
     slot.hold(true);
+    this.#held.sent(slot);
   }
 
   /**
@@ -468,6 +482,7 @@ export class Workers {
     }
     this.clearSlotTimer(slot);
     this.#clearStartTimer(slot);
+    this.#held.leaving(slot);
     this.#host.leaving(slot);
     if (slot.idleTimer !== undefined) {
       const timer = slot.idleTimer;
