@@ -20,16 +20,17 @@ const gc = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc.bind(nu
 const skip = gc ? false : "needs a forced collection: deno test --v8-flags=--expose-gc";
 
 /**
- * Whether `ref` still reaches its object after collections a turn apart
- * (Bun scans the stack conservatively: a value of the current turn may stay
- * for one).
+ * Whether `ref` still reaches its object after collections a turn apart,
+ * looked at for up to 20 turns (Bun scans the stack conservatively: a value
+ * a recent turn held may stay for a few).
  */
 async function stillHeld(ref: WeakRef<object>): Promise<boolean> {
-  for (let i = 0; i < 4; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, i < 4 ? 0 : 5));
     gc!();
+    if (i >= 3 && ref.deref() === undefined) return false;
   }
-  return ref.deref() !== undefined;
+  return true;
 }
 
 /**
@@ -45,11 +46,12 @@ function keptInWorker(): Promise<boolean> {
   };
   const collect = () => g.Bun ? g.Bun.gc(true) : g.gc!();
   return (async () => {
-    for (let i = 0; i < 4; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, i < 4 ? 0 : 5));
       collect();
+      if (i >= 3 && g.kept?.deref() === undefined) return false;
     }
-    return g.kept?.deref() !== undefined;
+    return true;
   })();
 }
 
