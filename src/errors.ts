@@ -88,8 +88,10 @@ export function itemsPastRoom(action: string, room: number, maxQueue: number): Q
 }
 
 /**
- * The failure of a job that ran longer than its timeout. Its worker was
- * replaced.
+ * The failure of a job that ran longer than its timeout. Its worker is
+ * replaced unless the task ends within `abortGrace` of its abort. One the
+ * pool makes has no stack frames: they would be the pool's timer code, and
+ * on Deno they would keep the job, and its arguments, alive with the error.
  *
  * @example Usage
  * ```ts

@@ -234,7 +234,7 @@ export class Recovery {
       // busy: the answers posted by now are read first.
       unread ??= new UnreadAnswers(slot);
       if (unread.waitFor(job, check)) return;
-      this.failRunning(job, new TaskTimeoutError(job.id, timeout), "timeout");
+      this.failRunning(job, frameless(() => new TaskTimeoutError(job.id, timeout)), "timeout");
       this.#host.changed();
     };
     // A worker still starting, or jobs ahead of it: it looks until it sees the job start.
@@ -575,6 +575,22 @@ export class Recovery {
       );
     }
     this.#host.changed();
+  }
+}
+
+/**
+ * The error `make` makes, with no stack frames: on Deno an error keeps the
+ * closures of the frames that made it, and a timeout's look holds its job,
+ * and so its arguments, for as long as a user keeps the error. (The frames
+ * were the pool's own timer code, of no use to a reader.)
+ */
+function frameless<E>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 
