@@ -231,9 +231,11 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
 
   const runner = new Runner(module, workers, isGenerator);
   const id = `${randomId()}-${workers}w`;
+  const runs = new RunsInHand(lockDuration);
   const worker: Worker = new Worker(
     queue,
-    (job: Job): Promise<ChunkResult> => runChunk(job, runner, id, worker),
+    (job: Job, token?: string): Promise<ChunkResult> =>
+      runs.run(job, token, () => runChunk(job, runner, id, worker)),
     {
       connection: { ...redis },
       concurrency,
@@ -529,6 +531,41 @@ function written(values: unknown[]): number {
     return JSON.stringify(values).length;
   } catch {
     return MAX_RESULT_CHARS;
+  }
+}
+
+/**
+ * The chunks this node runs, by job id. A node paused past a chunk's lock
+ * (SIGSTOP, a debugger, a frozen VM) finds, once it goes on, that chunk
+ * handed back, and may take it again while its first run still goes: BullMQ
+ * keeps one lock renewal per job id, and the first run's end stops the
+ * second's, which then stalls again and fails as a whole. A second run of a
+ * chunk in hand so renews its own lock, every half `lockDuration`, until it
+ * ends (the first run's result is dropped: its lock is gone).
+ */
+class RunsInHand {
+  readonly #lockDuration: number;
+  readonly #running = new Map<string, number>();
+
+  constructor(lockDuration: number) {
+    this.#lockDuration = lockDuration;
+  }
+
+  async run<T>(job: Job, token: string | undefined, body: () => Promise<T>): Promise<T> {
+    const key = job.id ?? "";
+    const before = this.#running.get(key) ?? 0;
+    this.#running.set(key, before + 1);
+    const renewal = before === 0 || token === undefined ? undefined : setInterval(() => {
+      job.extendLock(token, this.#lockDuration).catch(() => {}); // lost: BullMQ says so at the end
+    }, Math.max(1, this.#lockDuration / 2));
+    try {
+      return await body();
+    } finally {
+      if (renewal !== undefined) clearInterval(renewal);
+      const left = this.#running.get(key)! - 1;
+      if (left === 0) this.#running.delete(key);
+      else this.#running.set(key, left);
+    }
   }
 }
 

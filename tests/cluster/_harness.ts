@@ -108,6 +108,19 @@ export class Child implements AsyncDisposable {
     });
   }
 
+  /**
+   * Freezes the process (SIGSTOP) or lets it go on (SIGCONT), sent with
+   * `kill`: Deno's `node:child_process` `kill("SIGCONT")` left it stopped.
+   */
+  pause(): void {
+    spawnSync("kill", ["-STOP", String(this.process.pid)]);
+  }
+
+  /** Lets a paused process go on (see `pause`). */
+  resume(): void {
+    spawnSync("kill", ["-CONT", String(this.process.pid)]);
+  }
+
   /** Sends `signal` and awaits the exit. */
   async stop(
     signal: NodeJS.Signals = "SIGTERM",

@@ -132,6 +132,40 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "ClusterPool: a node paused past its chunk's lock takes the chunk again and ends it once, though its first run goes on",
+    needsRedis(60_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("paused-node");
+      await using watched = await watchQueue(redis, queue);
+      const pool = new ClusterPool<Tasks>({ connection: redis.url, queue });
+      await using _pool = bounded(pool);
+      // One worker: the chunk's second run waits behind its first, past the first's end.
+      await using node = await startNode(redis, queue, {
+        lockDuration: 1000,
+        stalledInterval: 500,
+      });
+      const active = watched.next("active");
+      const result = pool.collect("sleep", [600, 600, 600, 600]);
+      const jobId = await active;
+      node.pause();
+      try {
+        // Its lock lapses while it is paused: Redis expires the key (no event says so here).
+        await withRedisClient(redis, async (client) => {
+          while (await client.call("EXISTS", `bull:${queue}:${jobId}:lock`) === 1) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        });
+      } finally {
+        node.resume();
+      }
+      // Once going on, the node hands the chunk back (stalled once) and takes it again.
+      assert.deepEqual(await result, [600, 600, 600, 600], node.output);
+      assert.equal(pool.failed.length, 0);
+    },
+  );
+
+  it(
     "ClusterPool: items a shutdown gave up, in a chunk whose node then died, run on no node later",
     needsRedis(60_000),
     async () => {
