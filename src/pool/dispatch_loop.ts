@@ -808,8 +808,10 @@ export class DispatchLoop {
         if (this.workers.isRetiring(slot)) this.workers.readyToRetire(slot);
         else {
           this.workers.started(slot);
-          // With nothing to do, it may take a batch a busy worker holds (see `held_behind.ts`).
+          // With nothing to do, it may take a batch a busy worker holds (see
+          // `held_behind.ts`); else it is idle from now (its idle timer runs).
           if (slot.inflightItems === 0) this.flush();
+          if (slot.inflightItems === 0 && !slot.dead) this.workers.idle(slot);
         }
         break;
       case "fatal": {

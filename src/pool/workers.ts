@@ -154,10 +154,10 @@ export class Workers {
       () => this.#room() > 0 && !this.#closing, // (a start backing off: `grow` waits)
       () => {
         // A worker with nothing to do, ready or starting, takes the batch (see `stealForIdle`).
+        // (Idle only once ready: an idle timer shorter than its start would
+        // end it first, and each look would start another.)
         if (this.slots.some((slot) => slot.inflightItems === 0 && slot.usable)) return;
-        if (this.grow(1) === 0) return;
-        const slot = this.slots.at(-1)!;
-        if (slot.inflightItems === 0 && !slot.dead) this.idle(slot);
+        this.grow(1);
       },
     );
     this.#retirements = new Retirements(

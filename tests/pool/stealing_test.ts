@@ -86,31 +86,43 @@ describe("Pool work stealing", () => {
     }
   });
 
-  it("Pool starts another worker for a job held behind one that blocks, when maxChildren allows", {
-    timeout: 30_000,
-  }, async () => {
-    await using pool = new Pool({ maxChildren: 2 });
-    await measureGateQuick(pool); // one worker; the gate task measured quick
-    assert.equal(pool.alive, 1);
-    const blocked = gate();
-    const open = gate();
-    open.open();
-    try {
-      const held = pool.run(waitAtGate, blocked.memory, "held");
-      await blocked.started();
-      // Quick, so sent behind the held job rather than kept for a worker to start.
-      const behind = pool.run(waitAtGate, open.memory, "behind");
-      assert.equal(pool.stats().jobs.queued, 1, "held by the busy worker");
-      assert.ok(await within(behind, 20_000), "the job behind ran while the first was held");
-      assert.equal(await behind, "behind");
-      assert.equal(pool.stats().workers.started, 2);
-      assert.equal(pool.stats().jobs.stolen, 1);
-      blocked.open();
-      assert.equal(await held, "held");
-    } finally {
-      blocked.open();
-    }
-  });
+  for (const idleTimeout of [undefined, 5]) {
+    const idling = idleTimeout === undefined
+      ? ""
+      : `, also when idleTimeout (${idleTimeout} ms) is shorter than a start`;
+    it(
+      `Pool starts another worker for a job held behind one that blocks, when maxChildren allows${idling}`,
+      {
+        timeout: 30_000,
+      },
+      async () => {
+        await using pool = new Pool({
+          maxChildren: 2,
+          ...(idleTimeout === undefined ? {} : { idleTimeout }),
+        });
+        await measureGateQuick(pool); // one worker; the gate task measured quick
+        assert.equal(pool.alive, 1);
+        const blocked = gate();
+        const open = gate();
+        open.open();
+        try {
+          const held = pool.run(waitAtGate, blocked.memory, "held");
+          await blocked.started();
+          // Quick, so sent behind the held job rather than kept for a worker to start.
+          const behind = pool.run(waitAtGate, open.memory, "behind");
+          assert.equal(pool.stats().jobs.queued, 1, "held by the busy worker");
+          assert.ok(await within(behind, 20_000), "the job behind ran while the first was held");
+          assert.equal(await behind, "behind");
+          assert.equal(pool.stats().workers.started, 2, "one more worker, not a worker per look");
+          assert.equal(pool.stats().jobs.stolen, 1);
+          blocked.open();
+          assert.equal(await held, "held");
+        } finally {
+          blocked.open();
+        }
+      },
+    );
+  }
 
   // 40 rounds of jobs of 5 to 25 ms: about a second here, bounded generously for loaded machines.
   it("Pool runs every job exactly once while batches move between workers", {
