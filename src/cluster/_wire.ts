@@ -15,6 +15,7 @@
 import { describe } from "../_checks.ts";
 import { decodeError, describeThrown, encodeError } from "../protocol/codec.ts";
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
+import { checkArgCount } from "../pool/submitter.ts";
 
 /** The format of {@linkcode ChunkData} and {@linkcode ChunkResult}; a node refuses others. */
 export const WIRE_VERSION = 1;
@@ -477,6 +478,7 @@ export function fixValue(value: unknown, what: string, label: string, size?: Jso
  * @throws {TypeError} Naming the argument and what in it cannot cross.
  */
 export function fixArgs(args: readonly unknown[], what: string, size?: JsonSize): unknown {
+  checkArgCount(args.length); // at once, as on Pool, not after a trip to a node
   if (args.length === 1) return fixValue(args[0], what, "argument 1", size);
   const fixed = new Array(args.length);
   let chars = VALUE_CHARS;
@@ -534,9 +536,24 @@ export function jsonClean(value: unknown, depth = 0, copied = { n: 0 }): unknown
   return out;
 }
 
+/**
+ * The key that marks a failure as one of fastpool's own errors, made by the
+ * node's pool (`TaskTimeoutError`, `WorkerCrashedError`, `PoolClosedError`):
+ * only those are rebuilt as such on the producer. A task's own error of the
+ * same name arrives as any error of the task's does.
+ */
+const OWN_ERROR_KEY = "fastpoolOwn";
+
 /** A thrown value as JSON: `encodeError`'s shape (class, message, stack, cause), cleaned. */
 export function encodeFailure(thrown: unknown): unknown {
-  return jsonClean(encodeError(thrown));
+  const encoded = jsonClean(encodeError(thrown));
+  if (
+    (thrown instanceof TaskTimeoutError || thrown instanceof WorkerCrashedError ||
+      thrown instanceof PoolClosedError) && typeof encoded === "object" && encoded !== null
+  ) {
+    (encoded as Record<string, unknown>)[OWN_ERROR_KEY] = true;
+  }
+  return encoded;
 }
 
 /**
@@ -549,6 +566,9 @@ const LOCAL_ID_MESSAGES: Readonly<Record<string, RegExp>> = {
   PoolClosedError: /^(Job )\d+( was running when the pool was terminated| had ended when the pool)/,
 };
 
+/** The names of fastpool's own errors (see `OWN_ERROR_KEY`). */
+const OWN_CLASSES = new Set(["TaskTimeoutError", "WorkerCrashedError", "PoolClosedError"]);
+
 /**
  * Rebuilds a failure on the producer: built-in classes keep their class (as
  * with `Pool`), and fastpool's own errors are rebuilt as themselves with the
@@ -556,16 +576,21 @@ const LOCAL_ID_MESSAGES: Readonly<Record<string, RegExp>> = {
  * own job id).
  */
 export function decodeFailure(encoded: unknown, itemId: number): unknown {
+  const own = typeof encoded === "object" && encoded !== null &&
+    (encoded as Record<string, unknown>)[OWN_ERROR_KEY] === true;
   const error = decodeError(encoded);
   if (!(error instanceof Error)) return error;
   // The stack's first line repeats the node's message: it names the same id as the message.
   const header = `${error.name}: ${error.message}`;
-  const local = Object.hasOwn(LOCAL_ID_MESSAGES, error.name) ? LOCAL_ID_MESSAGES[error.name] : null;
+  const local = Object.hasOwn(LOCAL_ID_MESSAGES, error.name) &&
+      (own || !OWN_CLASSES.has(error.name))
+    ? LOCAL_ID_MESSAGES[error.name]
+    : null;
   if (local?.test(error.message)) error.message = error.message.replace(local, `$1${itemId}$2`);
   let rebuilt: Error | undefined;
   const fields = error as unknown as Record<string, unknown>;
   const cause = Object.hasOwn(error, "cause") ? { cause: error.cause } : undefined;
-  switch (error.name) {
+  switch (own ? error.name : "") {
     case "TaskTimeoutError":
       rebuilt = new TaskTimeoutError(itemId, Number(fields.timeout), cause);
       break;

@@ -395,8 +395,8 @@ export class ClusterPool<M extends object = Record<string, AnyFunction>> extends
     const promise = new Promise<RunResult<TaskFunction<M, T>>>((resolve, reject) => {
       deferred = { resolve: resolve as (value: unknown) => void, reject };
     });
-    // A timeout of 0 leaves the pool's taskTimeout; Infinity lifts it.
-    const timeout = options.timeout === undefined || options.timeout === 0
+    // None given: the pool's taskTimeout; 0 or Infinity lift it (a chunk's 0 is no limit), as on Pool.
+    const timeout = options.timeout === undefined
       ? this.#options.taskTimeout
       : options.timeout === Infinity
       ? 0

@@ -52,6 +52,15 @@ export const jobIds = { first: 1 };
  */
 const MAX_JOB_ARGS = 65_536;
 
+/** Throws the `RangeError` of a job of more than `MAX_JOB_ARGS` arguments (also `ClusterPool`'s). */
+export function checkArgCount(count: number): void {
+  if (count > MAX_JOB_ARGS) {
+    throw new RangeError(
+      `Cannot submit job: ${count} arguments, more than the ${MAX_JOB_ARGS} a job takes (a worker's call could not pass them); pass them as one array`,
+    );
+  }
+}
+
 /** Queues the jobs of one pool. */
 export class Submitter {
   #nextId = jobIds.first;
@@ -373,11 +382,7 @@ export class Submitter {
   ): { index: number; args: unknown[]; transfer: Transferable[] | null } {
     this.checkOpen();
     const index = this.#tasks.indexOf(task); // a bad task is a TypeError, full queue or not
-    if (args.length > MAX_JOB_ARGS) {
-      throw new RangeError(
-        `Cannot submit job: ${args.length} arguments, more than the ${MAX_JOB_ARGS} a job takes (a worker's call could not pass them); pass them as one array`,
-      );
-    }
+    checkArgCount(args.length);
     if (this.#queue.items >= this.#options.maxQueue) {
       throw new QueueFullError(this.#options.maxQueue);
     }

@@ -313,6 +313,9 @@ describe("ClusterPool with nodes", () => {
         );
         const ok = await pool.exec("sleep", [1], { timeout: 10_000 });
         assert.equal(ok, 1, "a per-call timeout overrides taskTimeout");
+        // 0 and Infinity lift taskTimeout, as on Pool.
+        assert.equal(await pool.exec("sleep", [400], { timeout: 0 }), 400);
+        assert.equal(await pool.exec("sleep", [400], { timeout: Infinity }), 400);
       }
       {
         await using pool = new ClusterPool<Tasks>({ connection: redis.url, queue });

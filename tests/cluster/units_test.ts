@@ -81,6 +81,12 @@ describe("cluster wire", () => {
     } arrays and objects`;
     assert.ok(jsonProblem(expands(40))?.startsWith(problem));
     assert.throws(() => fixArgs([expands(40)], "submit job"), /argument 1 is not JSON-safe/);
+    // More arguments than a job takes: refused at submit, as on Pool, not after a trip to a node.
+    assert.throws(() => fixArgs(new Array(65_537).fill(0), "submit job"), {
+      name: "RangeError",
+      message: /^Cannot submit job: 65537 arguments, more than the 65536 a job takes/,
+    });
+    assert.equal((fixArgs(new Array(65_536).fill(0), "submit job") as unknown[]).length, 65_536);
     const wide = (levels: number) => {
       let value: unknown = 1;
       for (let i = 0; i < levels; i++) value = Array.from({ length: 10 }, () => value);
@@ -201,6 +207,36 @@ describe("cluster wire", () => {
     );
     assert.ok(decodeFailure(encodeFailure(new PoolClosedError("x")), 1) instanceof PoolClosedError);
     assert.equal(decodeFailure("a thrown string", 1), "a thrown string");
+  });
+
+  it("decodeFailure() rebuilds only fastpool's own errors as such: a task's error of the same name stays the task's", () => {
+    // As a node's pool hands them on: a task's class comes back as its base class, named so.
+    const spoofs: [Error, ErrorConstructor][] = [
+      [
+        Object.assign(new Error("GET https://example.com/x took longer than 2 s"), {
+          name: "TaskTimeoutError",
+          url: "https://example.com/x",
+        }),
+        Error,
+      ],
+      [Object.assign(new TypeError("my crash"), { name: "WorkerCrashedError" }), TypeError],
+      [
+        Object.assign(new Error("Job 8 was running when the pool was terminated"), {
+          name: "PoolClosedError",
+        }),
+        Error,
+      ],
+    ];
+    for (const [thrown, base] of spoofs) {
+      const error = decodeFailure(JSON.parse(JSON.stringify(encodeFailure(thrown))), 1) as Error;
+      assert.equal(error.constructor, base, thrown.name);
+      assert.equal(error.name, thrown.name);
+      assert.equal(error.message, thrown.message, "its message, its own id kept");
+      assert.ok(!(error instanceof TaskTimeoutError || error instanceof WorkerCrashedError));
+      assert.ok(!(error instanceof PoolClosedError));
+    }
+    const url = (decodeFailure(encodeFailure(spoofs[0]![0]), 1) as { url?: string }).url;
+    assert.equal(url, "https://example.com/x");
   });
 
   it("decodeFailure() names the producer's id where the node's pool wrote its own job id", () => {
