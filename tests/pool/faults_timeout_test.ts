@@ -12,7 +12,7 @@ import { Pool } from "../../src/pool/pool.ts";
 import { TaskTimeoutError } from "../../src/errors.ts";
 import { CLAIM_RING } from "../../src/protocol/messages.ts";
 import { FakeClock } from "../_fake_clock.ts";
-import { gate, measureGateQuick, waitAtGate } from "../_gate.ts";
+import { gate, waitAtGate } from "../_gate.ts";
 import { promiseState } from "../_util.ts";
 import { identity, spinUntilReleased, tally, WatchedClock, workerName } from "./_faults.ts";
 
@@ -147,29 +147,6 @@ describe("Pool timeouts", () => {
       assert.deepEqual([pool.alive, pool.busy, pool.pending], [1, 0, 0]);
     } finally {
       g.open();
-    }
-  });
-
-  it("Pool option taskTimeout: timed jobs share their worker, each with its own clock, on one lane too", async () => {
-    const clock = new FakeClock(); // no limit passes here
-    await using pool = new Pool({ maxChildren: 1, taskTimeout: 60_000, clock });
-    await measureGateQuick(pool); // so jobs go behind a gated one
-    const held = gate();
-    const open = gate();
-    open.open();
-    try {
-      const first = pool.run(waitAtGate, held.memory, "first");
-      const behind = [1, 2, 3, 4, 5].map((n) => pool.run(waitAtGate, open.memory, n));
-      await held.started();
-      // Before, each timed job had the worker to itself: a round trip each (a
-      // map of 50,000 took 4.4 s on Deno): five waited in the queue here.
-      const { queued, running } = pool.stats().jobs;
-      assert.deepEqual({ queued, running }, { queued: 0, running: 6 });
-      held.open();
-      assert.equal(await first, "first");
-      assert.deepEqual(await Promise.all(behind), [1, 2, 3, 4, 5]);
-    } finally {
-      held.open();
     }
   });
 
