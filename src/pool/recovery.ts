@@ -586,7 +586,11 @@ export class Recovery {
  */
 function frameless<E>(make: () => E): E {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    return make(); // a program that froze Error (hardened JS): with its frames, then
+  }
   try {
     return make();
   } finally {

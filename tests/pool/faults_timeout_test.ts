@@ -150,6 +150,33 @@ describe("Pool timeouts", () => {
     }
   });
 
+  it("Pool option taskTimeout fails a job that runs too long in a program whose Error cannot be changed (hardened JS)", async () => {
+    const clock = new FakeClock();
+    const own = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit");
+    // Read-only, as Object.freeze(Error) leaves it (configurable, so the test can undo it).
+    Object.defineProperty(Error, "stackTraceLimit", {
+      value: Error.stackTraceLimit,
+      writable: false,
+      configurable: true,
+    });
+    try {
+      await using pool = new Pool({ maxChildren: 1, taskTimeout: 50, clock });
+      const g = gate();
+      try {
+        const slow = pool.run(waitAtGate, g.memory, "late");
+        await g.started();
+        clock.tick(50);
+        await assert.rejects(slow, TaskTimeoutError);
+      } finally {
+        g.open();
+      }
+      assert.equal(await pool.run(identity, 2), 2);
+    } finally {
+      if (own) Object.defineProperty(Error, "stackTraceLimit", own);
+      else delete (Error as { stackTraceLimit?: number }).stackTraceLimit;
+    }
+  });
+
   it("Pool option taskTimeout times out each item of a map, not only the last", async () => {
     const clock = new FakeClock();
     await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout: 50, clock });
