@@ -853,18 +853,29 @@ export class ThreadPool implements AsyncDisposable {
    * a synchronous endless loop keeps its thread, and the program, running
    * (the runtime cannot stop it): such a request should `await` now and
    * then.
-   * @returns `false` if requests were still running at the timeout.
+   * @returns `false` if requests were still running at the timeout (one a
+   * worker was handed but had not started, its worker still starting, is
+   * dropped as the queued ones are).
    *
    * @example Usage
    * ```ts
+   * import { Semaphore } from "@fastpool/fastpool";
    * import { ThreadPool, WorkRequest } from "@fastpool/fastpool/threadpool";
    * import assert from "node:assert/strict";
    *
    * const pool = new ThreadPool(1);
+   * const running = new Semaphore(0);
    * const errors: string[] = [];
-   * pool.putRequest(new WorkRequest(() => new Promise(() => {}), {
-   *   excCallback: (_request, error) => errors.push((error as Error).name),
-   * }));
+   * pool.putRequest(
+   *   new WorkRequest((running: Semaphore) => {
+   *     running.release();
+   *     return new Promise(() => {}); // never ends
+   *   }, {
+   *     args: [running],
+   *     excCallback: (_request, error) => errors.push((error as Error).name),
+   *   }),
+   * );
+   * await running.acquire();
    * assert.equal(await pool.shutdown(10), false);
    * await pool.wait();
    * assert.deepEqual(errors, ["PoolClosedError"]);
