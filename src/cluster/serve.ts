@@ -231,11 +231,10 @@ export async function serve(options: ServeOptions): Promise<ClusterNode> {
 
   const runner = new Runner(module, workers, isGenerator);
   const id = `${randomId()}-${workers}w`;
-  const runs = new RunsInHand(lockDuration);
   const worker: Worker = new Worker(
     queue,
     (job: Job, token?: string): Promise<ChunkResult> =>
-      runs.run(job, token, () => runChunk(job, runner, id, worker)),
+      keepLocked(job, token, lockDuration, () => runChunk(job, runner, id, worker)),
     {
       connection: { ...redis },
       concurrency,
@@ -535,37 +534,28 @@ function written(values: unknown[]): number {
 }
 
 /**
- * The chunks this node runs, by job id. A node paused past a chunk's lock
- * (SIGSTOP, a debugger, a frozen VM) finds, once it goes on, that chunk
- * handed back, and may take it again while its first run still goes: BullMQ
- * keeps one lock renewal per job id, and the first run's end stops the
- * second's, which then stalls again and fails as a whole. A second run of a
- * chunk in hand so renews its own lock, every half `lockDuration`, until it
- * ends (the first run's result is dropped: its lock is gone).
+ * Runs `body`, a run of chunk `job`, renewing the chunk's lock itself every
+ * half `lockDuration` until it ends, beside BullMQ's own renewal. A node
+ * paused past a chunk's lock (SIGSTOP, a debugger, a frozen VM) finds, once
+ * it goes on, that chunk handed back, and may take it again while its first
+ * run still goes, or still reports (Redis round trips after its body): BullMQ
+ * keeps one renewal per job id, and the first run's end removes the
+ * second's, which then stalled again and failed as a whole. (The first
+ * run's result is dropped: its lock is gone, and so are its renewals.)
  */
-class RunsInHand {
-  readonly #lockDuration: number;
-  readonly #running = new Map<string, number>();
-
-  constructor(lockDuration: number) {
-    this.#lockDuration = lockDuration;
-  }
-
-  async run<T>(job: Job, token: string | undefined, body: () => Promise<T>): Promise<T> {
-    const key = job.id ?? "";
-    const before = this.#running.get(key) ?? 0;
-    this.#running.set(key, before + 1);
-    const renewal = before === 0 || token === undefined ? undefined : setInterval(() => {
-      job.extendLock(token, this.#lockDuration).catch(() => {}); // lost: BullMQ says so at the end
-    }, Math.max(1, this.#lockDuration / 2));
-    try {
-      return await body();
-    } finally {
-      if (renewal !== undefined) clearInterval(renewal);
-      const left = this.#running.get(key)! - 1;
-      if (left === 0) this.#running.delete(key);
-      else this.#running.set(key, left);
-    }
+async function keepLocked<T>(
+  job: Job,
+  token: string | undefined,
+  lockDuration: number,
+  body: () => Promise<T>,
+): Promise<T> {
+  const renewal = token === undefined ? undefined : setInterval(() => {
+    job.extendLock(token, lockDuration).catch(() => {}); // lost: BullMQ says so at the end
+  }, Math.max(1, lockDuration / 2));
+  try {
+    return await body();
+  } finally {
+    if (renewal !== undefined) clearInterval(renewal);
   }
 }
 
