@@ -15,6 +15,7 @@
 import { describe } from "../_checks.ts";
 import { decodeError, describeThrown, encodeError } from "../protocol/codec.ts";
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
+import { isPoolMade } from "../pool/own_errors.ts";
 import { checkArgCount } from "../pool/submitter.ts";
 
 /** The format of {@linkcode ChunkData} and {@linkcode ChunkResult}; a node refuses others. */
@@ -537,10 +538,11 @@ export function jsonClean(value: unknown, depth = 0, copied = { n: 0 }): unknown
 }
 
 /**
- * The key that marks a failure as one of fastpool's own errors, made by the
- * node's pool (`TaskTimeoutError`, `WorkerCrashedError`, `PoolClosedError`):
- * only those are rebuilt as such on the producer. A task's own error of the
- * same name arrives as any error of the task's does.
+ * The key that marks a failure as made by the node's pool: fastpool's own
+ * errors (`TaskTimeoutError`, `WorkerCrashedError`, `PoolClosedError`), and
+ * the built-in ones it writes about a job by its id (`isPoolMade`). Only
+ * those are rebuilt, or get the producer's item id, on the producer: a
+ * task's own error of the same name or words arrives as any of the task's.
  */
 const OWN_ERROR_KEY = "fastpoolOwn";
 
@@ -549,7 +551,8 @@ export function encodeFailure(thrown: unknown): unknown {
   const encoded = jsonClean(encodeError(thrown));
   if (
     (thrown instanceof TaskTimeoutError || thrown instanceof WorkerCrashedError ||
-      thrown instanceof PoolClosedError) && typeof encoded === "object" && encoded !== null
+      thrown instanceof PoolClosedError || isPoolMade(thrown)) &&
+    typeof encoded === "object" && encoded !== null
   ) {
     (encoded as Record<string, unknown>)[OWN_ERROR_KEY] = true;
   }
@@ -566,9 +569,6 @@ const LOCAL_ID_MESSAGES: Readonly<Record<string, RegExp>> = {
   PoolClosedError: /^(Job )\d+( was running when the pool was terminated| had ended when the pool)/,
 };
 
-/** The names of fastpool's own errors (see `OWN_ERROR_KEY`). */
-const OWN_CLASSES = new Set(["TaskTimeoutError", "WorkerCrashedError", "PoolClosedError"]);
-
 /**
  * Rebuilds a failure on the producer: built-in classes keep their class (as
  * with `Pool`), and fastpool's own errors are rebuilt as themselves with the
@@ -582,8 +582,7 @@ export function decodeFailure(encoded: unknown, itemId: number): unknown {
   if (!(error instanceof Error)) return error;
   // The stack's first line repeats the node's message: it names the same id as the message.
   const header = `${error.name}: ${error.message}`;
-  const local = Object.hasOwn(LOCAL_ID_MESSAGES, error.name) &&
-      (own || !OWN_CLASSES.has(error.name))
+  const local = own && Object.hasOwn(LOCAL_ID_MESSAGES, error.name)
     ? LOCAL_ID_MESSAGES[error.name]
     : null;
   if (local?.test(error.message)) error.message = error.message.replace(local, `$1${itemId}$2`);

@@ -16,6 +16,7 @@ import { CLAIM_RING, Mode, type TaskSpec } from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
 import { uncloneable } from "./arguments.ts";
 import type { Job } from "./job.ts";
+import { poolMade } from "./own_errors.ts";
 import type { ImportWatch } from "./import_watch.ts";
 import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
@@ -299,7 +300,7 @@ export class BatchSender {
               uncloneable(job.args, job.offset, job.count, error, true)
             }`
             : `Cannot send job ${job.id}: ${uncloneable(job.args, 0, job.args.length, error)}`;
-          this.#ends.failed(job, job.id, new TypeError(message, { cause: batchError }));
+          this.#ends.failed(job, job.id, poolMade(new TypeError(message, { cause: batchError })));
         }
       }
     }

@@ -22,6 +22,7 @@ import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import { judgeCrash, splitRunning, splitStarted } from "./crash.ts";
 import type { Job } from "./job.ts";
+import { poolMade } from "./own_errors.ts";
 import type { JobEnds } from "./job_ends.ts";
 import type { JobQueue } from "./job_queue.ts";
 import type { ResolvedOptions } from "./options.ts";
@@ -571,7 +572,7 @@ export class Recovery {
         this.#permissionsHint(cause)
       }`;
       this.#host.endQueued((job, id) =>
-        this.#ends.failed(job, id, new Error(`Cannot run job ${id}: ${why}`, { cause }))
+        this.#ends.failed(job, id, poolMade(new Error(`Cannot run job ${id}: ${why}`, { cause })))
       );
     }
     this.#host.changed();

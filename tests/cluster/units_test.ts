@@ -12,6 +12,7 @@ import {
   serve,
 } from "../../src/cluster/mod.ts";
 import type { ExecOptions } from "../../mod.ts";
+import { poolMade } from "../../src/pool/own_errors.ts";
 import {
   decodeFailure,
   encodeFailure,
@@ -242,19 +243,19 @@ describe("cluster wire", () => {
   it("decodeFailure() names the producer's id where the node's pool wrote its own job id", () => {
     const cases: [Error, string][] = [
       [
-        new Error("Cannot run job 8: workers failed to start 3 times in a row, last: no"),
+        poolMade(new Error("Cannot run job 8: workers failed to start 3 times in a row, last: no")),
         "Cannot run job 1: workers failed to start 3 times in a row, last: no",
       ],
       [
-        new TypeError("Cannot send job 8: an argument cannot be cloned (x)"),
+        poolMade(new TypeError("Cannot send job 8: an argument cannot be cloned (x)")),
         "Cannot send job 1: an argument cannot be cloned (x)",
       ],
       [
-        new TypeError("Cannot send job 8: its argument (an object) cannot be cloned (x)"),
+        poolMade(new TypeError("Cannot send job 8: its argument (an object) cannot be cloned (x)")),
         "Cannot send job 1: its argument (an object) cannot be cloned (x)",
       ],
       [
-        new TypeError("Cannot send job 8: argument 2 (a symbol) cannot be cloned (x)"),
+        poolMade(new TypeError("Cannot send job 8: argument 2 (a symbol) cannot be cloned (x)")),
         "Cannot send job 1: argument 2 (a symbol) cannot be cloned (x)",
       ],
       [
@@ -268,6 +269,15 @@ describe("cluster wire", () => {
         "Job 1 had ended when the pool was terminated; its answer was lost with its worker",
       ],
       [new Error("Cannot run job 8: mine"), "Cannot run job 8: mine"], // a task's own words stay
+      [
+        // A task's own error in the pool's words: not the pool's, so its id stays.
+        new Error("Cannot run job 12: workers failed to start because my cluster is down"),
+        "Cannot run job 12: workers failed to start because my cluster is down",
+      ],
+      [
+        new TypeError("Cannot send job 12: argument 1 of my own API was bad"),
+        "Cannot send job 12: argument 1 of my own API was bad",
+      ],
       [
         new RangeError("Job 8 was running when the pool was terminated"),
         "Job 8 was running when the pool was terminated",
