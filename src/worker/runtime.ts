@@ -192,6 +192,16 @@ const REUSED_ARGS: unknown[][] = [[], [null], [null, null], [null, null, null], 
   null,
 ]];
 
+/**
+ * Empties argument array `args` of `n` once its job's call has returned (the
+ * call has its own copy): a reused one kept the last job's arguments, a
+ * moved buffer among them, in an idle worker until a later job of as many
+ * arguments came.
+ */
+function dropArgs(args: unknown[], n: number): void {
+  for (let k = 0; k < n; k++) args[k] = null;
+}
+
 /** Jobs started, as `Status.STARTED` holds it (wrapping at 2^32). */
 let startedJobs = 0;
 
@@ -596,6 +606,7 @@ function callLaneJob(entry: unknown[]): Promise<void> | undefined {
   currentJob = id;
   if ((entry[2] as number) >= TIMED) out.timeNext(); // its answer, if it goes as a message, is timed
   const pending = call(tasks[entry[1] as number]!, args, Mode.CALL, id);
+  dropArgs(args, n);
   if (pending === undefined) return endLaneJob();
   return trackLaneJob(pending);
 }
@@ -750,6 +761,7 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
       currentJob = id;
       if (header.timed) out.timeNext();
       const pending = call(task, args, mode, id);
+      if (n < REUSED_ARGS.length) dropArgs(args, n);
       if (pending) {
         paused.kind = Resume.NEXT;
         wait = track(pending);
@@ -771,15 +783,9 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
   return undefined;
 }
 
-/**
- * No job runs synchronously any more: `jobContext()` now throws, a context
- * made ends, and the reused argument arrays let go of the last jobs'
- * arguments (a moved buffer stayed in an idle worker until a later job of
- * as many arguments came).
- */
+/** No job runs synchronously any more: `jobContext()` now throws, and a context made ends. */
 function endCalls(): void {
   currentJob = 0;
-  for (let n = 1; n < REUSED_ARGS.length; n++) REUSED_ARGS[n]!.fill(null);
   if (made !== null) {
     endContext(made);
     made = null;
@@ -817,6 +823,7 @@ function eachUntilWait(
     args[0] = fromWire(items[k]);
     currentJob = idOf + k;
     const pending = call(task, args, Mode.CALL, idOf + k);
+    args[0] = null; // (see `dropArgs`)
     if (pending) {
       pause(Resume.EACH, task, items, k + 1, end, idOf, -1);
       return track(pending);
