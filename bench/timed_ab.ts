@@ -4,12 +4,12 @@
  * and 2,000 `run()`s awaited together, through the `mod.ts` of checkout A
  * and of checkout B (2 workers each), in alternating rounds (12, the first 2
  * dropped, the order swapped every round). Prints each one's median ms and
- * B ÷ A. It weighed the trial 59508eb (timed jobs sharing their worker on
- * one lane), reverted:
+ * B ÷ A. It weighed timed jobs sharing their worker on one lane (they had
+ * it to themselves until 3166af9):
  *
- *   git worktree add /tmp/trial 59508eb
- *   deno run -A bench/timed_ab.ts ./mod.ts /tmp/trial/mod.ts
- *   bun bench/timed_ab.ts ./mod.ts /tmp/trial/mod.ts
+ *   git worktree add /tmp/before 3166af9
+ *   deno run -A bench/timed_ab.ts /tmp/before/mod.ts ./mod.ts
+ *   bun bench/timed_ab.ts /tmp/before/mod.ts ./mod.ts
  *
  * @module
  */

@@ -195,17 +195,18 @@ export class BatchSender {
     }
     // Its budget is judged once the batch went: refused, only what goes one by one counts.
     this.#sending(slot, items);
-    // A batch with no timer and nothing of the caller's moved may be taken
-    // back until its worker starts it (the numbers it moves are copies). An
-    // exclusive job (a signal's, a stream's) too: aborted or cancelled while
-    // its worker still starts, it is cancelled, not run after its promise
-    // rejected. Alone on its worker, it is never stolen. An abortable job
-    // that shares its worker travels alone too, and keeps its claim: it may
-    // be taken back from behind later batches (`takeBackAlone`), also with a
-    // timer or moved buffers (then only to cancel it: never stolen).
+    // A batch with nothing of the caller's moved may be taken back until its
+    // worker starts it (the numbers it moves are copies; its jobs' time
+    // limits are looked at where they are sent next). An exclusive job (a
+    // signal's, a stream's) too: aborted or cancelled while its worker still
+    // starts, it is cancelled, not run after its promise rejected. Alone on
+    // its worker, it is never stolen. An abortable job that shares its worker
+    // travels alone too, and keeps its claim: it may be taken back from
+    // behind later batches (`takeBackAlone`), also with moved buffers (then
+    // only to cancel it: never stolen).
     let claim = -1;
     const retractable = slot.retractable;
-    const stealable = timed === null && shared === null && !moved;
+    const stealable = !moved;
     if ((stealable || alone !== null) && slot.statusShared) {
       const word = claimWord(slot.claims);
       if (offerClaim(slot.status, word)) {

@@ -149,7 +149,7 @@ export class Job {
   /** When (clock ms) it was queued, for `stats().waitTime`; -1 once counted. */
   queuedAt = 0;
   /** Its timeout's timer while it runs, then its abort grace's, if any. */
-  timer: unknown = undefined;
+  timer: { clear(): void } | undefined = undefined;
   /**
    * Items of this entry running asynchronously on a worker with
    * `concurrentTasksPerWorker` above 1: answered out of order, later.

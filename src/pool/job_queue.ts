@@ -251,6 +251,8 @@ export class JobQueue {
       job.slot = null;
       job.claim = -1; // a claim word of the worker it left, not of the next one
       job.next = 0;
+      job.timer?.clear(); // its time limit's look at the worker it left: armed again when sent
+      job.timer = undefined;
       this.add(job, true);
     }
   }

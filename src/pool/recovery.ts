@@ -166,7 +166,7 @@ export class Recovery {
   clearJobTimer(job: Job): void {
     const timer = job.timer;
     if (timer === undefined) return;
-    (timer as JobTimer).clear();
+    timer.clear();
     job.timer = undefined;
   }
 
@@ -331,17 +331,15 @@ export class Recovery {
    */
   replace(slot: WorkerSlot, reason: WorkerExitReason): void {
     this.#workers.remove(slot, reason);
-    if (this.#options.concurrentTasksPerWorker > 1) {
-      // Other jobs may have been running on it: they fail, as in a crash.
-      const cause = new Error(
-        `Worker ${this.#workers.nameOf(slot)} was replaced: a job it ran was ${
-          reason === "timeout" ? "timed out" : "aborted"
-        } and did not end within abortGrace`,
-      );
-      this.#endDead(slot, cause, true);
-    } else {
-      this.#requeue(unanswered(slot), slot, null);
-    }
+    // Other jobs may have run on it (a timed job shares its worker): those it
+    // started fail, as in a crash (sent again, they would run twice); the
+    // rest go again.
+    const cause = new Error(
+      `Worker ${this.#workers.nameOf(slot)} was replaced: a job it ran was ${
+        reason === "timeout" ? "timed out" : "aborted"
+      } and did not end within abortGrace`,
+    );
+    this.#endDead(slot, cause, true);
     slot.forgetJobs();
     this.#workers.keepMinimum();
     this.#host.scheduleFlush();

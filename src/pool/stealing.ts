@@ -11,8 +11,8 @@
  *   rather than run or failed.
  *
  * Batches are taken newest first, so the answers of what a worker does run
- * still come in the order the pool expects; batches with timers or moved
- * buffers are never offered. A batch of an exclusive job is alone on its
+ * still come in the order the pool expects; batches with moved buffers are
+ * never offered (a job's time limit is looked at where it is sent next). A batch of an exclusive job is alone on its
  * worker, so it is never stolen, only cancelled.
  *
  * @module
@@ -119,6 +119,8 @@ export function takeBackAlone(slot: WorkerSlot, job: Job): boolean {
   slot.inflightItems -= job.count;
   slot.sentItems -= job.count;
   job.slot = null;
+  job.timer?.clear();
+  job.timer = undefined;
   return true;
 }
 

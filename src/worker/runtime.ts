@@ -755,6 +755,10 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
       startJob();
       out.skipped();
     } else {
+      // A job with a time limit may be one its worker is ended for: what the
+      // jobs before it answered goes first, or they would be lost with it
+      // (and fail, though they had finished).
+      if (header.timed) flush();
       startJob();
       const args = n < REUSED_ARGS.length ? REUSED_ARGS[n]! : new Array(n);
       for (let k = 0; k < n; k++) args[k] = fromWire(jobs[i + k]);

@@ -37,61 +37,77 @@ const slow = (counts: Int32Array, i: number, ms: number) => {
 };
 
 describe("Pool work stealing", () => {
-  it("Pool gives a batch a blocked worker has not started to the worker that went idle", async () => {
-    await using pool = new Pool({ maxChildren: 2, minChildren: 2 });
-    // Measured quick, over many jobs: a worker may then hold all ten quick jobs below in one
-    // batch. (Measured on two jobs only, under load, a batch was capped at three.)
-    pool.map(quick, Array.from({ length: 2_000 }, (_, i) => i), false);
-    assert.ok(await pool.wait(10_000), "the measuring jobs ended");
-    // The gate task measured quick too: jobs are sent behind a gated one (not behind a
-    // job of unknown or slow cost, which keeps them queued for the next free worker).
-    await measureGateQuick(pool);
-    const stolenBefore = pool.stats().jobs.stolen; // the measuring jobs may move too
-    const first = gate();
-    const second = gate();
-    try {
-      // One gate job per worker (the second goes to the worker that holds nothing), then
-      // quick jobs: both workers hold one job, so they go to the first.
-      const held = pool.run(waitAtGate, first.memory, "first");
-      await first.started();
-      const other = pool.run(waitAtGate, second.memory, "second");
-      await second.started();
-      {
-        const quickOnes = Array.from({ length: 10 }, (_, i) => pool.run(quick, i));
-        second.open(); // the second worker goes idle; the first stays blocked
-        assert.equal(await other, "second");
+  for (const taskTimeout of [undefined, 60_000]) {
+    const timed = taskTimeout === undefined ? "" : ", also jobs with a time limit (taskTimeout)";
+    it(`Pool gives a batch a blocked worker has not started to the worker that went idle${timed}`, async () => {
+      await using pool = new Pool({ maxChildren: 2, minChildren: 2, taskTimeout });
+      // Measured quick, over many jobs: a worker may then hold all ten quick jobs below in one
+      // batch. (Measured on two jobs only, under load, a batch was capped at three.)
+      pool.map(quick, Array.from({ length: 2_000 }, (_, i) => i), false);
+      assert.ok(await pool.wait(10_000), "the measuring jobs ended");
+      // The gate task measured quick too: jobs are sent behind a gated one (not behind a
+      // job of unknown or slow cost, which keeps them queued for the next free worker).
+      await measureGateQuick(pool);
+      const stolenBefore = pool.stats().jobs.stolen; // the measuring jobs may move too
+      const first = gate();
+      const second = gate();
+      try {
+        // One gate job per worker (the second goes to the worker that holds nothing), then
+        // quick jobs: both workers hold one job, so they go to the first.
+        const held = pool.run(waitAtGate, first.memory, "first");
+        await first.started();
+        const other = pool.run(waitAtGate, second.memory, "second");
+        await second.started();
+        {
+          const quickOnes = Array.from({ length: 10 }, (_, i) => pool.run(quick, i));
+          second.open(); // the second worker goes idle; the first stays blocked
+          assert.equal(await other, "second");
+          assert.ok(
+            await within(Promise.all(quickOnes), 10_000),
+            "the quick jobs ran while the first worker was still blocked",
+          );
+          assert.deepEqual(
+            await Promise.all(quickOnes),
+            Array.from({ length: 10 }, (_, i) => i * 2),
+          );
+        }
+        // Usually all ten went to the first worker in one batch. On a loaded machine the
+        // measured time of `quick` may cap a batch below ten: the rest then went to the second
+        // worker, or waited in the queue, and were never the first worker's to steal.
+        const { queued } = pool.stats().jobs;
+        const stolen = pool.stats().jobs.stolen - stolenBefore;
+        assert.equal(queued, 0, "the first worker, still blocked, holds no job it has not started");
         assert.ok(
-          await within(Promise.all(quickOnes), 10_000),
-          "the quick jobs ran while the first worker was still blocked",
+          stolen > 0 && stolen <= 10,
+          `the first worker's jobs went to the idle one (${stolen})`,
         );
-        assert.deepEqual(await Promise.all(quickOnes), Array.from({ length: 10 }, (_, i) => i * 2));
+        first.open();
+        assert.equal(await held, "first");
+        const { jobs } = pool.stats();
+        assert.equal(jobs.done, jobs.submitted, "every job ended once, done");
+      } finally {
+        first.open();
+        second.open();
       }
-      // Usually all ten went to the first worker in one batch. On a loaded machine the
-      // measured time of `quick` may cap a batch below ten: the rest then went to the second
-      // worker, or waited in the queue, and were never the first worker's to steal.
-      const { queued } = pool.stats().jobs;
-      const stolen = pool.stats().jobs.stolen - stolenBefore;
-      assert.equal(queued, 0, "the first worker, still blocked, holds no job it has not started");
-      assert.ok(
-        stolen > 0 && stolen <= 10,
-        `the first worker's jobs went to the idle one (${stolen})`,
-      );
-      first.open();
-      assert.equal(await held, "first");
-      const { jobs } = pool.stats();
-      assert.equal(jobs.done, jobs.submitted, "every job ended once, done");
-    } finally {
-      first.open();
-      second.open();
-    }
-  });
+    });
+  }
 
-  for (const idleTimeout of [undefined, 5]) {
-    const idling = idleTimeout === undefined
-      ? ""
-      : `, also when idleTimeout (${idleTimeout} ms) is shorter than a start`;
+  const shapes = [
+    { idleTimeout: undefined, taskTimeout: undefined, also: "" },
+    {
+      idleTimeout: 5,
+      taskTimeout: undefined,
+      also: ", also when idleTimeout (5 ms) is shorter than a start",
+    },
+    {
+      idleTimeout: undefined,
+      taskTimeout: 60_000,
+      also: ", also jobs with a time limit (taskTimeout)",
+    },
+  ];
+  for (const { idleTimeout, taskTimeout, also } of shapes) {
     it(
-      `Pool starts another worker for a job held behind one that blocks, when maxChildren allows${idling}`,
+      `Pool starts another worker for a job held behind one that blocks, when maxChildren allows${also}`,
       {
         timeout: 30_000,
       },
@@ -99,6 +115,7 @@ describe("Pool work stealing", () => {
         await using pool = new Pool({
           maxChildren: 2,
           ...(idleTimeout === undefined ? {} : { idleTimeout }),
+          ...(taskTimeout === undefined ? {} : { taskTimeout }),
         });
         await measureGateQuick(pool); // one worker; the gate task measured quick
         assert.equal(pool.alive, 1);
