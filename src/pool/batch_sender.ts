@@ -139,8 +139,10 @@ export class BatchSender {
     /** A job moves buffers of its own (not only the copies `writeJob` makes). */
     let moved = false;
     let timed: Job | null = null;
-    /** Timed jobs sharing the worker (several lanes), armed once sent. */
+    /** Timed jobs sharing the worker, armed once sent. */
     let shared: Job[] | null = null;
+    /** The batch holds a job with no time limit. */
+    let untimed = false;
     /** An abortable job, alone in this batch: its claim is its own (see `takeBackAlone`). */
     let alone: Job | null = null;
     const now = this.#clock.now();
@@ -157,6 +159,11 @@ export class BatchSender {
       // (Deno), and the job could not be sent again.
       const moves = front.transfer !== null && front.transfer.length !== 0;
       if (moves && items !== 0) break;
+      // A job with a time limit never rides behind one without in a batch:
+      // blocked, that one would hold it, its clock never started, where its
+      // own batch may still go to another worker (stolen, or to one the
+      // held-behind watch starts).
+      if (untimed && front.timeout > 0) break;
       // A job of another task that may be slower (a smaller cap) starts a batch of its own,
       // sized by its own estimate: a burst of slow jobs never rides on tiny jobs' batch.
       if (items !== 0 && front.task !== task) {
@@ -177,7 +184,8 @@ export class BatchSender {
       job.slot = slot;
       slot.inflight.push(job);
       items += job.count;
-      if (job.timeout > 0 && !exclusive) (shared ??= []).push(job);
+      if (job.timeout === 0) untimed = true;
+      else if (!exclusive) (shared ??= []).push(job);
       if (job.abortable) {
         alone = job; // the batch ends with it
         job.claim = -1;
@@ -219,7 +227,6 @@ export class BatchSender {
             word,
             entries: slot.inflight.length - firstEntry,
             items,
-            copies: transfer.length !== 0,
           });
         }
       }

@@ -3,16 +3,18 @@
  * jobs behind others rather than start a worker for them; when the job
  * ahead runs far longer than its task's measured time (it blocks, waits on
  * something), they wait for it, unseen by the queue, while `maxChildren`
- * may allow another worker. So the pool looks, every `HELD_LOOK_MS`, at a
- * worker it sent work to while it could grow: one whose `STARTED` count has
- * not moved since the last look, holding a batch another worker may take
- * back (`holdsBehind`), makes it start one more worker, if none is idle.
- * That worker, once ready, takes the batch back (`stealForIdle`).
+ * may allow another worker. So the pool looks, every `HELD_LOOK_MS` while
+ * it is busy, at a worker it sent work to: one whose `STARTED` count has not
+ * moved since the last look, holding a batch another worker may take back
+ * (`holdsBehind`), makes it start one more worker, if the pool may grow and
+ * none is idle. That worker, once ready, takes the batch back
+ * (`stealForIdle`). The look goes on while the pool is full: room may open
+ * later (`resize()`, a worker that leaves or crashes) with no job sent.
  *
  * ```
- *  work sent, the pool may grow ─▶ look every HELD_LOOK_MS ─▶ no job started since, a batch held behind?
- *                                        ▲       │ no                  │ yes
- *                                        └───────┘        one more worker starts; ready, it takes the batch
+ *  work sent ─▶ look every HELD_LOOK_MS while busy ─▶ no job started since, a batch held behind, room to grow?
+ *                     ▲       │ no                          │ yes
+ *                     └───────┘         one more worker starts; ready, it takes the batch
  * ```
  *
  * Where shared memory does not exist, no batch can be taken back: nothing
@@ -42,9 +44,9 @@ export class HeldBehind {
     this.#grow = grow;
   }
 
-  /** Work goes to `slot`: it is watched while it is busy and the pool may grow. */
+  /** Work goes to `slot`: it is watched while it is busy. */
   sent(slot: WorkerSlot): void {
-    if (slot.heldTimer !== undefined || !slot.statusShared || !this.#mayGrow()) return;
+    if (slot.heldTimer !== undefined || !slot.statusShared) return;
     slot.heldSeen = slot.started();
     this.#arm(slot);
   }
@@ -63,9 +65,9 @@ export class HeldBehind {
 
   #look(slot: WorkerSlot): void {
     slot.heldTimer = undefined;
-    if (slot.dead || slot.inflightItems === 0 || !this.#mayGrow()) return;
+    if (slot.dead || slot.inflightItems === 0) return;
     const started = slot.started();
-    if (started === slot.heldSeen && holdsBehind(slot)) this.#grow();
+    if (started === slot.heldSeen && holdsBehind(slot) && this.#mayGrow()) this.#grow();
     slot.heldSeen = started;
     this.#arm(slot);
   }

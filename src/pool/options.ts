@@ -572,10 +572,11 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   const abortGrace = options.abortGrace ?? DEFAULT_ABORT_GRACE;
   checkTimeout(abortGrace, "abortGrace", CREATE); // Infinity: the task ends when it will
   const startTimeout = options.startTimeout ?? DEFAULT_START_TIMEOUT;
-  checkTimeout(startTimeout, "startTimeout", CREATE);
-  if (startTimeout === 0) {
+  if (!(typeof startTimeout === "number" && startTimeout > 0)) {
     // Elsewhere 0 means "no limit"; here it would fail every start.
-    throw invalid(RangeError, CREATE, "startTimeout", "above 0 (Infinity: no limit)", 0);
+    const kind = typeof startTimeout === "number" ? RangeError : TypeError;
+    const rule = "a number of milliseconds above 0 (Infinity: no limit)";
+    throw invalid(kind, CREATE, "startTimeout", rule, startTimeout);
   }
   const concurrentTasksPerWorker = options.concurrentTasksPerWorker ?? 1;
   checkInteger(concurrentTasksPerWorker, "concurrentTasksPerWorker", CREATE, 1, MAX_CONCURRENCY);

@@ -17,7 +17,7 @@
 
 import { TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 import { describeThrown, encodeError } from "../protocol/codec.ts";
-import { laneWord } from "../protocol/messages.ts";
+import { laneWord, Mode } from "../protocol/messages.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
 import { judgeCrash, splitRunning, splitStarted } from "./crash.ts";
@@ -110,6 +110,7 @@ export class Recovery {
     // skips the job; the main thread may also see the job start before it
     // has read the worker's "ready" message.
     if (grace > 0 && !slot.dead) {
+      if (job.mode === Mode.STREAM) slot.stopStreamSoon(job); // stopped at its next `yield`
       try {
         slot.send({
           type: "abort",

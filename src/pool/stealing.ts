@@ -47,12 +47,13 @@ export function stealForIdle(
 
 /**
  * Whether `slot` holds a batch an idle worker may take back: one behind
- * other work (a lone batch is about to start where it is), of values it can
- * send again (not moved copies of numbers).
+ * other work (a lone batch is about to start where it is). A batch of
+ * numbers moved a copy of them: taken back, its jobs are copied again from
+ * their own items.
  */
 export function holdsBehind(slot: WorkerSlot): boolean {
   const last = slot.retractable.at(-1);
-  return last !== undefined && !slot.dead && slot.inflight.length > last.entries && !last.copies;
+  return last !== undefined && !slot.dead && slot.inflight.length > last.entries;
 }
 
 /**

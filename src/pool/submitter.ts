@@ -11,6 +11,7 @@
 import { describe } from "../_checks.ts";
 import { itemsPastRoom, PoolClosedError, QueueFullError } from "../errors.ts";
 import { isTransferred } from "../protocol/codec.ts";
+import { hasSharedMemory } from "../sync/_memory.ts";
 import { toWire } from "../sync/wire.ts";
 import type { Scheduler, TimerHandle } from "../timers/scheduler.ts";
 import { ASYNC_CHUNK, detachNow, isAsyncOnly, mapItems, RUNS } from "./arguments.ts";
@@ -76,7 +77,8 @@ export class Submitter {
   readonly defaultTarget: Destination;
   /**
    * How a job runs unless its call says otherwise: with `taskTimeout`, each
-   * job has that limit (and shares its worker, with a timer of its own).
+   * job has that limit (and shares its worker, with a timer of its own,
+   * unless `#timedAlone`).
    */
   readonly #policy: JobPolicy;
 
@@ -96,14 +98,25 @@ export class Submitter {
     this.#scheduler = scheduler;
     const callback = options.doneCallback;
     this.defaultTarget = callback ? { kind: Sink.CALLBACK, callback } : TO_DONE;
+    this.#timedAlone = options.concurrentTasksPerWorker === 1 &&
+      (!hasSharedMemory || options.abortGrace === Infinity);
     this.#policy = options.taskTimeout > 0
       ? {
-        exclusive: false,
+        exclusive: this.#timedAlone,
         timeout: options.taskTimeout,
         priority: 0,
       }
       : PLAIN;
   }
+
+  /**
+   * A job with a time limit has its worker to itself on one lane where the
+   * pool cannot see a job start (no shared memory: its clock would run from
+   * its send, behind other jobs), or where a worker is never replaced for a
+   * job that ignores its limit (`abortGrace: Infinity`: the jobs batched
+   * behind it would wait for ever). Elsewhere it shares its worker.
+   */
+  readonly #timedAlone: boolean;
 
   /** The id the next job will get. */
   get nextId(): number {
@@ -228,13 +241,19 @@ export class Submitter {
     });
     const deferred: Deferred = { resolve, reject, values: null, onProgress: options.onProgress };
     // A timed job shares its worker, with a timer of its own (see
-    // BatchSender.send); an abortable one, on one lane, has it to itself.
-    // (A timed job that had its worker to itself cost a round trip each: a
-    // map of 50,000 with taskTimeout took 4.4 s on Deno, 3.7 s on Bun.)
+    // BatchSender.send), unless `#timedAlone`; an abortable one, on one
+    // lane, has it to itself. (A timed job that had its worker to itself
+    // cost a round trip each: a map of 50,000 with taskTimeout took 4.4 s on
+    // Deno, 3.7 s on Bun.)
     const alone = this.#options.concurrentTasksPerWorker === 1;
     let { exclusive, timeout: limit } = this.#policy;
-    if (timeout === Infinity || timeout === 0) limit = 0; // no limit, not even taskTimeout
-    else if (timeout !== undefined) limit = timeout;
+    if (timeout === Infinity || timeout === 0) {
+      limit = 0; // no limit, not even taskTimeout
+      exclusive = false;
+    } else if (timeout !== undefined) {
+      limit = timeout;
+      exclusive = this.#timedAlone;
+    }
     if (signal && alone) exclusive = true;
     const policy: JobPolicy = {
       exclusive,

@@ -56,11 +56,6 @@ export interface ClaimedBatch {
   readonly entries: number;
   /** How many jobs, each `map` item counted. */
   readonly items: number;
-  /**
-   * It moved copies of numbers (see `writeJob`). Stealing leaves such a batch
-   * to its worker, as it did before cancelling could take it back.
-   */
-  readonly copies: boolean;
 }
 
 /** How far a worker got with a job in flight (see `WorkerSlot.progressOf`). */
@@ -467,6 +462,15 @@ export class WorkerSlot {
    */
   started(): number {
     return this.#startedAtEnd ?? Atomics.load(this.status, Status.STARTED);
+  }
+
+  /**
+   * Asks the worker to stop `stream()` job `job` before its next value, not
+   * only by message (`Status.STOPPING`): a synchronous generator's worker
+   * reads no message until its window of values is used up.
+   */
+  stopStreamSoon(job: Job): void {
+    if (this.statusShared) Atomics.store(this.status, Status.STOPPING, laneWord(job.id));
   }
 
   /**

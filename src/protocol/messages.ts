@@ -189,8 +189,16 @@ export const Status = {
    * `startTimeout` is blocked in the import (see `pool/import_watch.ts`).
    */
   LOADING: 4,
+  /**
+   * The {@linkcode laneWord} of the `stream()` job the pool last stopped
+   * (its consumer left, it was aborted or timed out), which the worker then
+   * sets back to 0. A synchronous generator is stepped without a turn of
+   * its event loop, where the `stop` message waits: the worker looks here
+   * between its values, so it stops at its next `yield`.
+   */
+  STOPPING: 5,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */
-  CLAIMS: 5,
+  CLAIMS: 6,
   /**
    * Words before the lane table: with `concurrentTasksPerWorker` n above 1,
    * words WORDS … WORDS+n-1 hold the {@linkcode laneWord} of each
@@ -198,7 +206,7 @@ export const Status = {
    * goes asynchronous and clears it before the job's answer is queued, so
    * after a crash the pool knows which jobs were still running.
    */
-  WORDS: 5 + 16,
+  WORDS: 6 + 16,
 } as const;
 
 /** Words of the lane table of a worker of `lanes` lanes (none with one). */

@@ -7,9 +7,10 @@
  * @module
  */
 
-import { STREAM_WINDOW } from "../protocol/messages.ts";
+import { atomicCompareExchange, atomicLoad } from "../protocol/atomics.ts";
+import { laneWord, Status, STREAM_WINDOW } from "../protocol/messages.ts";
 import { type Compiled, TaskKind } from "./compile.ts";
-import { flush, flushSoon, maybeFlush, out, pushThrow } from "./outbox.ts";
+import { flush, flushSoon, maybeFlush, out, pushThrow, status } from "./outbox.ts";
 import { now } from "../_now.ts";
 
 /**
@@ -26,9 +27,31 @@ export function setStreamWindow(n: number): void {
   windowSize = n;
 }
 
+/** A stream job: its id, its credit from the pool, and whether it was stopped. */
+interface StreamState {
+  id: number;
+  /** Its id as `Status.STOPPING` names it. */
+  word: number;
+  credit: number;
+  stopped: boolean;
+  wake: (() => void) | null;
+}
+
 /** The stream job running now, paced by credits from the pool. */
-let stream: { id: number; credit: number; stopped: boolean; wake: (() => void) | null } | null =
-  null;
+let stream: StreamState | null = null;
+
+/**
+ * Whether the stream's consumer left (or it was aborted or timed out): by
+ * the `stop` message, or, read between values without a turn of the event
+ * loop, by `Status.STOPPING`, which is then cleared.
+ */
+function stopAsked(state: StreamState): boolean {
+  if (state.stopped) return true;
+  if (atomicLoad(status, Status.STOPPING) !== state.word) return false;
+  atomicCompareExchange(status, Status.STOPPING, state.word, 0);
+  state.stopped = true;
+  return true;
+}
 
 /** The consumer of stream `id` took `n` values. */
 export function creditStream(id: number, n: number): void {
@@ -85,7 +108,13 @@ export async function runStream(
   iterator: Iterator<unknown> | AsyncIterator<unknown>,
   id: number,
 ): Promise<void> {
-  const state = { id, credit: windowSize, stopped: false, wake: null as (() => void) | null };
+  const state: StreamState = {
+    id,
+    word: laneWord(id),
+    credit: windowSize,
+    stopped: false,
+    wake: null,
+  };
   stream = state;
   const sync = task.kind === TaskKind.GENERATOR;
   let first = true;
@@ -97,7 +126,7 @@ export async function runStream(
         await new Promise<void>((resolve) => state.wake = resolve);
         state.wake = null;
       }
-      if (state.stopped || out.generatorFailed) {
+      if (stopAsked(state) || out.generatorFailed) {
         await iterator.return?.();
         break;
       }
@@ -124,23 +153,26 @@ export async function runStream(
     pushThrow(task, error);
   } finally {
     stream = null;
+    atomicCompareExchange(status, Status.STOPPING, state.word, 0); // asked as it ended
   }
 }
 
 /**
  * Steps a synchronous generator until its credit is used up (its values
- * then go), with one clock reading per value; returns true once it is done.
+ * then go) or it is stopped (`stopAsked`, one read of shared memory per
+ * value), with one clock reading per value; returns true once it is done.
  * The same rules as `runStream`'s: the first value and a slow step's go at
  * once, the rest when `FLUSH_AFTER_MS` old.
  */
 function stepSync(
   iterator: Iterator<unknown>,
-  state: { credit: number },
+  state: StreamState,
   first: boolean,
 ): boolean {
   let last = now();
-  // A value that could not be sent stops it (`runStream` then ends the generator).
-  while (state.credit > 0 && !out.generatorFailed) {
+  // A value that could not be sent stops it, and so does its consumer's leaving
+  // (`runStream` then ends the generator).
+  while (state.credit > 0 && !out.generatorFailed && !stopAsked(state)) {
     const step = iterator.next();
     if (step.done) return true;
     state.credit--;

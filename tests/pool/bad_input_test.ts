@@ -734,9 +734,24 @@ describe("Pool options and arguments of the wrong type or range", () => {
       [{ cancelledCallback: "x" }, /"cancelledCallback" must be a function/, TypeError],
       [{ workerUrl: "./runtime.ts" }, /"workerUrl" must be an absolute URL/, TypeError],
       [{ resultId: "yes" }, /"resultId" must be a boolean/, TypeError],
-      [{ startTimeout: -1 }, /"startTimeout" must be a number of milliseconds >= 0/, RangeError],
-      // 0 means "no limit" for taskTimeout; here it failed every start, every job with it.
-      [{ startTimeout: 0 }, /"startTimeout" must be above 0 \(Infinity: no limit\)/, RangeError],
+      // 0 means "no limit" for taskTimeout; here it failed every start, every job with it. One
+      // rule for every bad value (-1 was told ">= 0", which 0 then broke).
+      [
+        { startTimeout: -1 },
+        /"startTimeout" must be a number of milliseconds above 0 \(Infinity/,
+        RangeError,
+      ],
+      [
+        { startTimeout: 0 },
+        /"startTimeout" must be a number of milliseconds above 0 \(Infinity/,
+        RangeError,
+      ],
+      [
+        { startTimeout: NaN },
+        /"startTimeout" must be a number of milliseconds above 0/,
+        RangeError,
+      ],
+      [{ startTimeout: "1" }, /"startTimeout" must be a number of milliseconds above 0/, TypeError],
       [
         { clock: {} },
         /"clock" must be a Clock: now\(\), setTimer\(\) and clearTimer\(\)/,

@@ -13,7 +13,7 @@ import { TaskTimeoutError } from "../../src/errors.ts";
 import { CLAIM_RING } from "../../src/protocol/messages.ts";
 import { FakeClock } from "../_fake_clock.ts";
 import { gate, measureGateQuick, waitAtGate } from "../_gate.ts";
-import { promiseState } from "../_util.ts";
+import { promiseState, within } from "../_util.ts";
 import { identity, spinUntilReleased, tally, WatchedClock, workerName } from "./_faults.ts";
 
 /**
@@ -211,6 +211,27 @@ describe("Pool timeouts", () => {
       }
     });
   }
+
+  it("Pool option abortGrace Infinity: a job that ignores its time limit holds no job sent with it (on one lane it has its worker to itself)", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 2, abortGrace: Infinity, clock });
+    await measureGateQuick(pool); // one task, measured quick: the jobs below may go as one batch
+    const open = gate();
+    open.open();
+    const blocked = gate();
+    try {
+      const stuck = pool.exec(waitAtGate, [blocked.memory, "stuck"], { timeout: 1_000 });
+      const behind = [1, 2, 3].map((n) => pool.run(waitAtGate, open.memory, n));
+      await blocked.started();
+      clock.tick(1_001);
+      await assert.rejects(stuck, TaskTimeoutError);
+      // Before, they went in its batch: never replaced, its worker never reached them.
+      assert.ok(await within(Promise.all(behind), 10_000), "the jobs sent with it ran");
+      assert.deepEqual(await Promise.all(behind), [1, 2, 3]);
+    } finally {
+      blocked.open();
+    }
+  });
 
   it("Pool option taskTimeout: timed jobs share their worker, each with its own clock, on one lane too", async () => {
     const clock = new FakeClock(); // no limit passes here

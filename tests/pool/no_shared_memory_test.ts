@@ -48,6 +48,7 @@ describe("Pool without shared memory", () => {
       progressLock: ["done", true, 0],
       returnedLock: [[1, "TypeError: true", 3], [1, "TypeError"], 0],
       workerDataLock: "TypeError: true",
+      timedBehind: [[1, 2, 3], []],
     });
   });
 

@@ -2,6 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
+import { TaskTimeoutError } from "../../src/errors.ts";
 import { gate, waitAtGate } from "../_gate.ts";
 import { promiseState, within } from "../_util.ts";
 import { FakeClock } from "../_fake_clock.ts";
@@ -463,6 +464,46 @@ describe("Pool.stream()", () => {
     assert.equal(await pool.run((n: number) => n + 1, 1), 2);
     assert.equal(await pool.wait(), true);
   });
+
+  for (const how of ["its consumer leaves", "its time limit passes"] as const) {
+    it(`Pool.stream() stops a slow synchronous generator at its next yield when ${how}: its finally runs, its worker stays`, async () => {
+      const taskTimeout = how === "its time limit passes" ? 200 : undefined;
+      await using pool = new Pool({ maxChildren: 1, minChildren: 1, taskTimeout });
+      const exits: string[] = [];
+      pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+      const ended = gate();
+      // ~5 ms a value, with no turn of its worker's event loop between values: before, the stop
+      // waited behind the window of 2,048 values (10 s), and the worker was ended at abortGrace.
+      const slow = function* (memory: Int32Array) {
+        try {
+          for (let i = 0;; i++) {
+            const end = performance.now() + 5;
+            while (performance.now() < end) {
+              // making a value
+            }
+            yield i;
+          }
+        } finally {
+          Atomics.add(memory, 0, 1);
+          Atomics.notify(memory, 0);
+        }
+      };
+      if (how === "its consumer leaves") {
+        let count = 0;
+        for await (const _ of pool.stream(slow, ended.memory)) if (++count === 3) break;
+      } else {
+        const stream = pool.stream(slow, ended.memory);
+        await assert.rejects(async () => {
+          for await (const _ of stream) {
+            // read as the values come, until the limit
+          }
+        }, TaskTimeoutError);
+      }
+      assert.ok(await within(ended.started(), 10_000), "the generator's finally ran");
+      assert.equal(await pool.run((n: number) => n + 1, 1), 2);
+      assert.deepEqual(exits, [], "its worker was kept");
+    });
+  }
 
   it("Pool.stream() throw() stops the task as return() does and rejects with its error; return(value) echoes the value", async () => {
     await using pool = new Pool({ maxChildren: 1 });

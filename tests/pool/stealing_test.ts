@@ -141,6 +141,65 @@ describe("Pool work stealing", () => {
     );
   }
 
+  it("Pool gives a batch of numbers a blocked worker has not started to the worker that went idle", async () => {
+    await using pool = new Pool({ maxChildren: 2, minChildren: 2 });
+    pool.map(quick, Array.from({ length: 2_000 }, (_, i) => i), false); // measured quick
+    assert.ok(await pool.wait(10_000), "the measuring jobs ended");
+    await measureGateQuick(pool);
+    const first = gate();
+    const second = gate();
+    try {
+      const held = pool.run(waitAtGate, first.memory, "first");
+      await first.started();
+      const other = pool.run(waitAtGate, second.memory, "second");
+      await second.started();
+      // A slice of 16 or more numbers travels as a moved copy of them (a Float64Array).
+      const items = Array.from({ length: 100 }, (_, i) => i);
+      const doubled = pool.collect(quick, items);
+      second.open();
+      assert.equal(await other, "second");
+      assert.ok(
+        await within(doubled, 10_000),
+        "the numbers ran while the first worker was blocked",
+      );
+      assert.deepEqual(await doubled, items.map((i) => i * 2));
+      assert.ok(pool.stats().jobs.stolen > 0, "some went to the idle worker");
+      first.open();
+      assert.equal(await held, "first");
+      const { jobs } = pool.stats();
+      assert.equal(jobs.done, jobs.submitted, "every job ended once, done");
+    } finally {
+      first.open();
+      second.open();
+    }
+  });
+
+  it("Pool starts another worker for a job held behind one that blocks once resize() makes room", {
+    timeout: 30_000,
+  }, async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    await measureGateQuick(pool);
+    const blocked = gate();
+    const open = gate();
+    open.open();
+    try {
+      const held = pool.run(waitAtGate, blocked.memory, "held");
+      await blocked.started();
+      const behind = pool.run(waitAtGate, open.memory, "behind");
+      await new Promise((resolve) => setTimeout(resolve, 0)); // the end of the tick that sends it
+      assert.equal(pool.jobs.length, 0, "sent behind the blocked job while the pool was full");
+      pool.resize(2);
+      assert.ok(await within(behind, 20_000), "the job behind ran while the first was held");
+      assert.equal(await behind, "behind");
+      assert.equal(pool.stats().workers.started, 2);
+      assert.equal(pool.stats().jobs.stolen, 1);
+      blocked.open();
+      assert.equal(await held, "held");
+    } finally {
+      blocked.open();
+    }
+  });
+
   // 40 rounds of jobs of 5 to 25 ms: about a second here, bounded generously for loaded machines.
   it("Pool runs every job exactly once while batches move between workers", {
     timeout: 60_000,
