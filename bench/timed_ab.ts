@@ -11,14 +11,27 @@
  *   deno run -A bench/timed_ab.ts /tmp/before/mod.ts ./mod.ts
  *   bun bench/timed_ab.ts /tmp/before/mod.ts ./mod.ts
  *
+ * `--limit=ms` sets another `taskTimeout` and `--items=n` another `map`
+ * length: a short limit makes each timed job's timer look often at the jobs
+ * ahead of it (`TIMED_CAP` in `src/pool/dispatch_loop.ts`):
+ *
+ *   bun bench/timed_ab.ts /tmp/ffd1307/mod.ts ./mod.ts --limit=1000 --items=100000
+ *
  * @module
  */
 
 import { checkoutPools, compareCheckouts, type PoolLike } from "./_checkouts.ts";
-import { exit, runtime } from "./_env.ts";
+import { args, exit, runtime } from "./_env.ts";
 
-const checkouts = await checkoutPools("timed_ab.ts", { taskTimeout: 60_000 });
-const numbers = Array.from({ length: 20_000 }, (_, i) => i);
+/** The value of flag `--name=value`, or `fallback`. */
+const flag = (name: string, fallback: number): number => {
+  const given = args.find((arg) => arg.startsWith(`--${name}=`));
+  return given === undefined ? fallback : Number(given.slice(name.length + 3));
+};
+const limit = flag("limit", 60_000);
+const items = flag("items", 20_000);
+const checkouts = await checkoutPools("timed_ab.ts", { taskTimeout: limit });
+const numbers = Array.from({ length: items }, (_, i) => i);
 const double = (x: number) => x * 2;
 type Kind = "map" | "run";
 
@@ -38,7 +51,7 @@ await compareCheckouts(checkouts, ["map", "run"], round, {
   warmUp: "map",
   rounds: 12,
   dropped: 2,
-  title: `${runtime}: jobs with taskTimeout 60000`,
-  columns: ["map of 20,000, ms", "2,000 run(), ms"],
+  title: `${runtime}: jobs with taskTimeout ${limit}`,
+  columns: [`map of ${items}, ms`, "2,000 run(), ms"],
 });
 exit(0);
