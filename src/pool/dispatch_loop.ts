@@ -69,7 +69,8 @@ export type { WorkerExitReason, WorkerHook };
 export const HIGH_WATER_PER_WORKER = 1024;
 
 /**
- * Most jobs a worker holds when a job with a time limit is sent to it. Each
+ * Most jobs a worker holds when a job with a time limit is sent to it (or
+ * `concurrentTasksPerWorker`, if more). Each
  * timed job's timer counts the jobs ahead of it at every look (a sixteenth
  * of its limit): a `map` of 100,000 with a 1 s limit, each worker holding
  * thousands, took 6.8 s on Bun without the cap, 0.29 s with it
@@ -392,9 +393,10 @@ export class DispatchLoop {
       // for each answer (a timed job's answer comes alone).
       let cap = this.#capOf(front.task);
       let below = cap;
-      if (front.timeout > 0 && cap >= TIMED_CAP) {
-        cap = TIMED_CAP;
-        below = TIMED_CAP / 2 + 1;
+      const timedCap = Math.max(TIMED_CAP, this.#options.concurrentTasksPerWorker); // every lane busy
+      if (front.timeout > 0 && cap >= timedCap) {
+        cap = timedCap;
+        below = (timedCap >> 1) + 1;
       }
       const slot = chooseSlot(this.slots, below, front.exclusive, early, this.#slowAhead);
       if (!slot) break;

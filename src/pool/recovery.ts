@@ -332,15 +332,20 @@ export class Recovery {
    */
   replace(slot: WorkerSlot, reason: WorkerExitReason): void {
     this.#workers.remove(slot, reason);
-    // Other jobs may have run on it (a timed job shares its worker): those it
-    // started fail, as in a crash (sent again, they would run twice); the
-    // rest go again.
-    const cause = new Error(
-      `Worker ${this.#workers.nameOf(slot)} was replaced: a job it ran was ${
-        reason === "timeout" ? "timed out" : "aborted"
-      } and did not end within abortGrace`,
-    );
-    this.#endDead(slot, cause, true);
+    if (this.#options.concurrentTasksPerWorker > 1) {
+      // Other jobs may have been running on it: they fail, as in a crash.
+      const cause = new Error(
+        `Worker ${this.#workers.nameOf(slot)} was replaced: a job it ran was ${
+          reason === "timeout" ? "timed out" : "aborted"
+        } and did not end within abortGrace`,
+      );
+      this.#endDead(slot, cause, true);
+    } else {
+      // One lane: the job ran alone, or it had a time limit, and the worker
+      // sent what the jobs before it answered as it started it (read before it
+      // failed: `UnreadAnswers`); those after it had not started.
+      this.#requeue(unanswered(slot), slot, null);
+    }
     slot.forgetJobs();
     this.#workers.keepMinimum();
     this.#host.scheduleFlush();

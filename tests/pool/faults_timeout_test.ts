@@ -233,6 +233,34 @@ describe("Pool timeouts", () => {
     }
   });
 
+  it("Pool option taskTimeout with concurrentTasksPerWorker above the 256 timed jobs a worker is sent at once: every lane runs one", async () => {
+    const clock = new FakeClock(); // no limit passes here
+    const lanes = 300;
+    await using pool = new Pool({
+      maxChildren: 1,
+      concurrentTasksPerWorker: lanes,
+      taskTimeout: 60_000,
+      clock,
+    });
+    const held = gate();
+    const waitAsyncAtGate = async (memory: Int32Array) => {
+      Atomics.add(memory, 0, 1);
+      Atomics.notify(memory, 0);
+      const wait = Atomics.waitAsync(memory, 1, 0);
+      if (wait.async) await wait.value;
+      return 1;
+    };
+    try {
+      const jobs = Array.from({ length: lanes }, () => pool.run(waitAsyncAtGate, held.memory));
+      // Before, a worker was sent no timed job past 256 held: 44 waited for the first to end.
+      assert.ok(await within(held.started(lanes), 10_000), "all of them run at once");
+      held.open();
+      assert.equal((await Promise.all(jobs)).length, lanes);
+    } finally {
+      held.open();
+    }
+  });
+
   it("Pool option taskTimeout: timed jobs share their worker, each with its own clock, on one lane too", async () => {
     const clock = new FakeClock(); // no limit passes here
     await using pool = new Pool({ maxChildren: 1, taskTimeout: 60_000, clock });
