@@ -70,11 +70,11 @@ export const HIGH_WATER_PER_WORKER = 1024;
 
 /**
  * Most jobs a worker holds when a job with a time limit is sent to it (or
- * `concurrentTasksPerWorker`, if more). Each
- * timed job's timer counts the jobs ahead of it at every look (a sixteenth
- * of its limit): a `map` of 100,000 with a 1 s limit, each worker holding
- * thousands, took 6.8 s on Bun without the cap, 0.29 s with it
- * (`bench/timed_ab.ts --limit=1000 --items=100000`).
+ * `concurrentTasksPerWorker`, if more). Each timed job's timer counts the
+ * jobs ahead of it at every look (a sixteenth of its limit): a `map` of
+ * 100,000 with a 1 s limit, each worker holding thousands, took 6.8 s on Bun
+ * without the cap, 0.29 s with it (`bench/timed_ab.ts --limit=1000
+ * --items=100000`).
  */
 export const TIMED_CAP = 256;
 

@@ -12,8 +12,9 @@
  *
  * Batches are taken newest first, so the answers of what a worker does run
  * still come in the order the pool expects; batches with moved buffers are
- * never offered (a job's time limit is looked at where it is sent next). A batch of an exclusive job is alone on its
- * worker, so it is never stolen, only cancelled.
+ * never offered (a job's time limit is looked at where it is sent next). A
+ * batch of an exclusive job is alone on its worker, so it is never stolen,
+ * only cancelled.
  *
  * @module
  */

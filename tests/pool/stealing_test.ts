@@ -37,9 +37,14 @@ const slow = (counts: Int32Array, i: number, ms: number) => {
 };
 
 describe("Pool work stealing", () => {
-  for (const taskTimeout of [undefined, 60_000]) {
-    const timed = taskTimeout === undefined ? "" : ", also jobs with a time limit (taskTimeout)";
-    it(`Pool gives a batch a blocked worker has not started to the worker that went idle${timed}`, async () => {
+  const batches = [
+    { taskTimeout: undefined, numbers: false, also: "" },
+    { taskTimeout: 60_000, numbers: false, also: ", also jobs with a time limit (taskTimeout)" },
+    // A slice of 16 or more numbers travels as a moved copy of them (a Float64Array).
+    { taskTimeout: undefined, numbers: true, also: ", also a slice of numbers" },
+  ];
+  for (const { taskTimeout, numbers, also } of batches) {
+    it(`Pool gives a batch a blocked worker has not started to the worker that went idle${also}`, async () => {
       await using pool = new Pool({ maxChildren: 2, minChildren: 2, taskTimeout });
       // Measured quick, over many jobs: a worker may then hold all ten quick jobs below in one
       // batch. (Measured on two jobs only, under load, a batch was capped at three.)
@@ -58,19 +63,17 @@ describe("Pool work stealing", () => {
         await first.started();
         const other = pool.run(waitAtGate, second.memory, "second");
         await second.started();
-        {
-          const quickOnes = Array.from({ length: 10 }, (_, i) => pool.run(quick, i));
-          second.open(); // the second worker goes idle; the first stays blocked
-          assert.equal(await other, "second");
-          assert.ok(
-            await within(Promise.all(quickOnes), 10_000),
-            "the quick jobs ran while the first worker was still blocked",
-          );
-          assert.deepEqual(
-            await Promise.all(quickOnes),
-            Array.from({ length: 10 }, (_, i) => i * 2),
-          );
-        }
+        const items = Array.from({ length: numbers ? 100 : 10 }, (_, i) => i);
+        const ran = numbers
+          ? pool.collect(quick, items)
+          : Promise.all(items.map((i) => pool.run(quick, i)));
+        second.open(); // the second worker goes idle; the first stays blocked
+        assert.equal(await other, "second");
+        assert.ok(
+          await within(ran, 10_000),
+          "the quick jobs ran while the first worker was still blocked",
+        );
+        assert.deepEqual(await ran, items.map((i) => i * 2));
         // Usually all ten went to the first worker in one batch. On a loaded machine the
         // measured time of `quick` may cap a batch below ten: the rest then went to the second
         // worker, or waited in the queue, and were never the first worker's to steal.
@@ -78,7 +81,7 @@ describe("Pool work stealing", () => {
         const stolen = pool.stats().jobs.stolen - stolenBefore;
         assert.equal(queued, 0, "the first worker, still blocked, holds no job it has not started");
         assert.ok(
-          stolen > 0 && stolen <= 10,
+          stolen > 0 && stolen <= items.length,
           `the first worker's jobs went to the idle one (${stolen})`,
         );
         first.open();
@@ -104,8 +107,14 @@ describe("Pool work stealing", () => {
       taskTimeout: 60_000,
       also: ", also jobs with a time limit (taskTimeout)",
     },
+    {
+      idleTimeout: undefined,
+      taskTimeout: undefined,
+      grows: true, // maxChildren 1 when the job behind is sent
+      also: ", also once resize() makes room",
+    },
   ];
-  for (const { idleTimeout, taskTimeout, also } of shapes) {
+  for (const { idleTimeout, taskTimeout, grows = false, also } of shapes) {
     it(
       `Pool starts another worker for a job held behind one that blocks, when maxChildren allows${also}`,
       {
@@ -113,7 +122,7 @@ describe("Pool work stealing", () => {
       },
       async () => {
         await using pool = new Pool({
-          maxChildren: 2,
+          maxChildren: grows ? 1 : 2,
           ...(idleTimeout === undefined ? {} : { idleTimeout }),
           ...(taskTimeout === undefined ? {} : { taskTimeout }),
         });
@@ -128,6 +137,15 @@ describe("Pool work stealing", () => {
           // Quick, so sent behind the held job rather than kept for a worker to start.
           const behind = pool.run(waitAtGate, open.memory, "behind");
           assert.equal(pool.stats().jobs.queued, 1, "held by the busy worker");
+          if (grows) {
+            await new Promise((resolve) => setTimeout(resolve, 0)); // the end of the tick that sends it
+            assert.equal(
+              pool.jobs.length,
+              0,
+              "sent behind the blocked job while the pool was full",
+            );
+            pool.resize(2);
+          }
           assert.ok(await within(behind, 20_000), "the job behind ran while the first was held");
           assert.equal(await behind, "behind");
           assert.equal(pool.stats().workers.started, 2, "one more worker, not a worker per look");
@@ -140,65 +158,6 @@ describe("Pool work stealing", () => {
       },
     );
   }
-
-  it("Pool gives a batch of numbers a blocked worker has not started to the worker that went idle", async () => {
-    await using pool = new Pool({ maxChildren: 2, minChildren: 2 });
-    pool.map(quick, Array.from({ length: 2_000 }, (_, i) => i), false); // measured quick
-    assert.ok(await pool.wait(10_000), "the measuring jobs ended");
-    await measureGateQuick(pool);
-    const first = gate();
-    const second = gate();
-    try {
-      const held = pool.run(waitAtGate, first.memory, "first");
-      await first.started();
-      const other = pool.run(waitAtGate, second.memory, "second");
-      await second.started();
-      // A slice of 16 or more numbers travels as a moved copy of them (a Float64Array).
-      const items = Array.from({ length: 100 }, (_, i) => i);
-      const doubled = pool.collect(quick, items);
-      second.open();
-      assert.equal(await other, "second");
-      assert.ok(
-        await within(doubled, 10_000),
-        "the numbers ran while the first worker was blocked",
-      );
-      assert.deepEqual(await doubled, items.map((i) => i * 2));
-      assert.ok(pool.stats().jobs.stolen > 0, "some went to the idle worker");
-      first.open();
-      assert.equal(await held, "first");
-      const { jobs } = pool.stats();
-      assert.equal(jobs.done, jobs.submitted, "every job ended once, done");
-    } finally {
-      first.open();
-      second.open();
-    }
-  });
-
-  it("Pool starts another worker for a job held behind one that blocks once resize() makes room", {
-    timeout: 30_000,
-  }, async () => {
-    await using pool = new Pool({ maxChildren: 1 });
-    await measureGateQuick(pool);
-    const blocked = gate();
-    const open = gate();
-    open.open();
-    try {
-      const held = pool.run(waitAtGate, blocked.memory, "held");
-      await blocked.started();
-      const behind = pool.run(waitAtGate, open.memory, "behind");
-      await new Promise((resolve) => setTimeout(resolve, 0)); // the end of the tick that sends it
-      assert.equal(pool.jobs.length, 0, "sent behind the blocked job while the pool was full");
-      pool.resize(2);
-      assert.ok(await within(behind, 20_000), "the job behind ran while the first was held");
-      assert.equal(await behind, "behind");
-      assert.equal(pool.stats().workers.started, 2);
-      assert.equal(pool.stats().jobs.stolen, 1);
-      blocked.open();
-      assert.equal(await held, "held");
-    } finally {
-      blocked.open();
-    }
-  });
 
   // 40 rounds of jobs of 5 to 25 ms: about a second here, bounded generously for loaded machines.
   it("Pool runs every job exactly once while batches move between workers", {
