@@ -157,6 +157,7 @@ export class DispatchLoop {
     this.#stats = stats;
     this.#events = events;
     this.#options = options;
+    this.#timedCap = Math.max(TIMED_CAP, options.concurrentTasksPerWorker);
     this.#clock = clock;
     this.#tasks = tasks;
     this.#results = results;
@@ -393,10 +394,9 @@ export class DispatchLoop {
       // for each answer (a timed job's answer comes alone).
       let cap = this.#capOf(front.task);
       let below = cap;
-      const timedCap = Math.max(TIMED_CAP, this.#options.concurrentTasksPerWorker); // every lane busy
-      if (front.timeout > 0 && cap >= timedCap) {
-        cap = timedCap;
-        below = (timedCap >> 1) + 1;
+      if (front.timeout > 0 && cap >= this.#timedCap) {
+        cap = this.#timedCap;
+        below = (cap >> 1) + 1;
       }
       const slot = chooseSlot(this.slots, below, front.exclusive, early, this.#slowAhead);
       if (!slot) break;
@@ -411,6 +411,9 @@ export class DispatchLoop {
     if (sent !== 0) this.#busySinceIdle = true;
     return sent !== 0 || started !== 0;
   }
+
+  /** `TIMED_CAP`, or enough to fill every lane. */
+  readonly #timedCap: number;
 
   /**
    * How many jobs of task `task` a worker may hold: about two batches of
