@@ -190,16 +190,14 @@ export class BatchSender {
         alone = job; // the batch ends with it
         job.claim = -1;
       }
-      if (moves) {
-        moved = true;
-        break;
-      }
       if (exclusive) {
+        // Its worker takes nothing more until it ends, and its limit runs
+        // from now, whether or not it moves buffers.
         slot.exclusive = true;
         if (job.timeout > 0) timed = job;
-        break;
       }
-      if (alone !== null) break;
+      if (moves) moved = true;
+      if (moves || exclusive || alone !== null) break;
     }
     // Its budget is judged once the batch went: refused, only what goes one by one counts.
     this.#sending(slot, items);

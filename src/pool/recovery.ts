@@ -90,9 +90,9 @@ export class Recovery {
   /**
    * A running job has just failed early (aborted or timed out). Its worker is
    * told, so the task's `jobContext().signal` aborts with `reason`; if the
-   * task has not ended `abortGrace` ms later (at once with 0, or if the
-   * worker has not started yet; an answer it posted in time counts, though
-   * this thread was too busy to read it), the worker is replaced. Until then the job
+   * task has not ended `abortGrace` ms later (at once with 0; an answer it,
+   * or a job before it, posted in time counts, though this thread was too
+   * busy to read it), the worker is replaced. Until then the job
    * stays in flight on its slot, ended: the worker takes nothing more while
    * it held the slot alone (`exclusive`), and whatever the task then answers
    * is dropped.
@@ -105,11 +105,15 @@ export class Recovery {
   #stopRunning(job: Job, reason: unknown, why: WorkerExitReason): void {
     const slot = job.slot!;
     this.clearJobTimer(job);
+    if (slot.dead) {
+      this.replace(slot, why);
+      return;
+    }
     const grace = this.#options.abortGrace;
     // A worker still starting gets the abort after the job's batch, so it
     // skips the job; the main thread may also see the job start before it
     // has read the worker's "ready" message.
-    if (grace > 0 && !slot.dead) {
+    if (grace > 0) {
       if (job.mode === Mode.STREAM) slot.stopStreamSoon(job); // stopped at its next `yield`
       try {
         slot.send({
@@ -128,26 +132,27 @@ export class Recovery {
           return;
         }
       }
-      // No new job until the task has ended: replaced after abortGrace, it
-      // would fail a job it took meanwhile in a free lane (several lanes).
-      slot.exclusive = true;
-      slot.stopping.add(job);
-      // Real time, not the pool's clock: the grace is the task's, and a
-      // test's fake clock cannot reach the worker's thread.
-      let unread: UnreadAnswers | undefined; // those posted when the grace ran out
-      const expire = () => {
-        job.timer = undefined;
-        if (slot.dead || job.slot !== slot || !slot.holds(job)) return;
-        // The task may have ended in time, its answer unread because this
-        // thread was busy: the answers posted by then are read first.
-        unread ??= new UnreadAnswers(slot);
-        if (unread.waitFor(job, expire)) return;
-        this.replace(slot, why);
-      };
-      job.timer = new JobTimer(systemClock, expire, grace);
-      return;
     }
-    this.replace(slot, why);
+    // No new job until the task has ended: replaced after abortGrace, it
+    // would fail a job it took meanwhile in a free lane (several lanes).
+    slot.exclusive = true;
+    slot.stopping.add(job);
+    let unread: UnreadAnswers | undefined; // those posted when the grace ran out
+    const expire = () => {
+      job.timer = undefined;
+      if (slot.dead || job.slot !== slot || !slot.holds(job)) return;
+      // The task may have ended in time, its answer unread because this
+      // thread was busy: the answers posted by then are read first (with
+      // abortGrace 0 too: those of the jobs a timed job's worker sent as
+      // it started it, which would otherwise fail as started, or run twice).
+      unread ??= new UnreadAnswers(slot);
+      if (unread.waitFor(job, expire)) return;
+      this.replace(slot, why);
+    };
+    // Real time, not the pool's clock: the grace is the task's, and a
+    // test's fake clock cannot reach the worker's thread.
+    if (grace > 0) job.timer = new JobTimer(systemClock, expire, grace);
+    else expire();
   }
 
   /**
@@ -332,20 +337,17 @@ export class Recovery {
    */
   replace(slot: WorkerSlot, reason: WorkerExitReason): void {
     this.#workers.remove(slot, reason);
-    if (this.#options.concurrentTasksPerWorker > 1) {
-      // Other jobs may have been running on it: they fail, as in a crash.
-      const cause = new Error(
-        `Worker ${this.#workers.nameOf(slot)} was replaced: a job it ran was ${
-          reason === "timeout" ? "timed out" : "aborted"
-        } and did not end within abortGrace`,
-      );
-      this.#endDead(slot, cause, true);
-    } else {
-      // One lane: the job ran alone, or it had a time limit, and the worker
-      // sent what the jobs before it answered as it started it (read before it
-      // failed: `UnreadAnswers`); those after it had not started.
-      this.#requeue(unanswered(slot), slot, null);
-    }
+    // The jobs it had started fail (they ran, or ran on in another lane: sent
+    // again they could run twice); the others go again. On one lane that is
+    // only the stopped job: it ran alone, or it had a time limit, and the
+    // worker sent what the jobs before it answered as it started it (read
+    // before it failed: `UnreadAnswers`).
+    const cause = new Error(
+      `Worker ${this.#workers.nameOf(slot)} was replaced: a job it ran was ${
+        reason === "timeout" ? "timed out" : "aborted"
+      } and did not end within abortGrace`,
+    );
+    this.#endDead(slot, cause, true);
     slot.forgetJobs();
     this.#workers.keepMinimum();
     this.#host.scheduleFlush();

@@ -683,6 +683,8 @@ const paused = {
   last: -1,
   jobs: [] as unknown[],
   next: 0,
+  /** The job it waits for has a time limit: its answer goes as it ends (see `runFrom`). */
+  timed: false,
 };
 const Resume = { NEXT: 0, ITEMS: 1, EACH: 2 } as const;
 
@@ -697,6 +699,10 @@ async function batchAfter(wait: Promise<void>): Promise<void> {
     // wait ends: a job that awaits for seconds held its neighbours' answers.
     if (!out.empty) flushSoon();
     await pending;
+    if (paused.timed) {
+      paused.timed = false;
+      flush();
+    }
     afterLane();
     pending = goOn();
   }
@@ -757,7 +763,9 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
     } else {
       // A job with a time limit may be one its worker is ended for: what the
       // jobs before it answered goes first, or they would be lost with it
-      // (and fail, though they had finished).
+      // (and fail, though they had finished). Its own answer goes as it
+      // ends: one that ran past its limit and ended in its grace keeps its
+      // worker, and the job after it has not started when the grace is up.
       if (header.timed) flush();
       startJob();
       const args = n < REUSED_ARGS.length ? REUSED_ARGS[n]! : new Array(n);
@@ -768,8 +776,10 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
       if (n < REUSED_ARGS.length) dropArgs(args, n);
       if (pending) {
         paused.kind = Resume.NEXT;
+        paused.timed = header.timed;
         wait = track(pending);
-      } else countedFlush();
+      } else if (header.timed) flush();
+      else countedFlush();
     }
     if (wait !== undefined) {
       paused.jobs = jobs;
