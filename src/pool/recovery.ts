@@ -16,7 +16,7 @@
  */
 
 import { TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
-import { describeThrown, encodeError } from "../protocol/codec.ts";
+import { describeThrown, encodeError, frameless } from "../protocol/codec.ts";
 import { laneWord, Mode } from "../protocol/messages.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock } from "../timers/clock.ts";
@@ -241,6 +241,8 @@ export class Recovery {
       // busy: the answers posted by now are read first.
       unread ??= new UnreadAnswers(slot);
       if (unread.waitFor(job, check)) return;
+      // No frames: they would be the pool's own timer code, of no use to a reader,
+      // and on Deno they would hold the job, and its arguments, with the error.
       this.failRunning(job, frameless(() => new TaskTimeoutError(job.id, timeout)), "timeout");
       this.#host.changed();
     };
@@ -582,26 +584,6 @@ export class Recovery {
       );
     }
     this.#host.changed();
-  }
-}
-
-/**
- * The error `make` makes, with no stack frames: on Deno an error keeps the
- * closures of the frames that made it, and a timeout's look holds its job,
- * and so its arguments, for as long as a user keeps the error. (The frames
- * were the pool's own timer code, of no use to a reader.)
- */
-function frameless<E>(make: () => E): E {
-  const limit = Error.stackTraceLimit;
-  try {
-    Error.stackTraceLimit = 0;
-  } catch {
-    return make(); // a program that froze Error (hardened JS): with its frames, then
-  }
-  try {
-    return make();
-  } finally {
-    Error.stackTraceLimit = limit;
   }
 }
 

@@ -509,10 +509,35 @@ function decodeIn(encoded: unknown, made: Map<number, Error>): unknown {
 }
 
 /**
+ * The error `make` makes, with no stack frames (`Error.stackTraceLimit` 0
+ * meanwhile: on Deno its `stack` is its first line, on Bun it has none). On
+ * Deno an error keeps the closures of the frames that made it.
+ */
+export function frameless<E>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    return make(); // a program that froze Error (hardened JS): with its frames, then
+  }
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
  * The error `encoded` describes, its own `errors`, `error` and `suppressed`
  * not filled yet (see `fillError`): one of them may be the error itself.
+ * One sent with no stack has none here either, not the frames of this
+ * decoding (a pool-made `TaskTimeoutError` from a Bun node had them).
  */
 function newError(encoded: EncodedError): Error {
+  return encoded.stack === undefined ? frameless(() => madeError(encoded)) : madeError(encoded);
+}
+
+function madeError(encoded: EncodedError): Error {
   const { name, message } = encoded;
   const base = encoded.base ?? name; // an encoder of an older version sends no base
   let error: Error;

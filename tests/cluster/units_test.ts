@@ -188,6 +188,16 @@ describe("cluster wire", () => {
     assert.equal((error as unknown as Record<string, unknown>).code, "7n");
   });
 
+  it("decodeFailure() gives one of fastpool's errors sent with no stack (a pool-made TaskTimeoutError on Bun) no stack frames either", () => {
+    const sent = new TaskTimeoutError(3, 100);
+    Object.defineProperty(sent, "stack", { value: undefined, configurable: true });
+    const timeout = decodeFailure(JSON.parse(JSON.stringify(encodeFailure(sent))), 99);
+    assert.ok(timeout instanceof TaskTimeoutError);
+    assert.equal(timeout.jobId, 99);
+    // Before: the producer's own frames (codec.ts, _wire.ts) under the node's message.
+    assert.doesNotMatch(String(timeout.stack), /\n\s*at /);
+  });
+
   it("decodeFailure() rebuilds fastpool's errors as themselves with the producer's id", () => {
     const timeout = decodeFailure(encodeFailure(new TaskTimeoutError(3, 100)), 99);
     assert.ok(timeout instanceof TaskTimeoutError);

@@ -35,6 +35,16 @@ describe("codec", () => {
     }
   });
 
+  it("decodeError() gives an error sent with no stack no stack frames either, not the decoder's", () => {
+    for (const original of [new RangeError("no frames"), new Error("no frames")]) {
+      Object.defineProperty(original, "stack", { value: undefined, configurable: true });
+      const copy = roundTrip(original) as Error;
+      assert.equal(copy.constructor, original.constructor);
+      // Before: the frames of decodeError (codec.ts) and of this test.
+      assert.doesNotMatch(String(copy.stack), /\n\s*at /);
+    }
+  });
+
   it("encodeError() keeps a custom name, own fields and the cause chain", () => {
     class HttpError extends Error {
       override name = "HttpError";
