@@ -118,21 +118,17 @@ async function* takeAsTheyCome(
   let timer: unknown;
   let expired = false;
   // The deadline wakes the loop the way a result does; racing a promise
-  // that lives as long as the loop would keep one reaction per wake-up.
-  // Unref'd: an iterator left at a `yield` never reaches its `finally`,
-  // and its deadline must not hold the program (the jobs it waits for do).
-  // A consumer that never lets a timer run still stops at `end`.
+  // that lives as long as the loop would keep one reaction per wake-up. Its
+  // timer is set only while the loop waits: an iterator left at a `yield`
+  // never reaches its `finally`, and a timer set for all of `wait` held it
+  // (and what it yielded) until then. Unref'd: the deadline must not hold
+  // the program (the jobs it waits for do). A consumer that never lets a
+  // timer run still stops at `end`.
   const end = typeof wait === "number" ? clock.now() + wait : Infinity;
-  if (typeof wait === "number" && wait !== Infinity) {
-    timer = clock.setTimer(
-      () => {
-        expired = true;
-        waits.wake();
-      },
-      wait,
-      { unref: true },
-    );
-  }
+  const expire = () => {
+    expired = true;
+    waits.wake();
+  };
   const over = () => stop.stopped || expired || (end !== Infinity && clock.now() >= end);
   try {
     while (!over()) {
@@ -142,7 +138,12 @@ async function* takeAsTheyCome(
         continue;
       }
       if (wait === false || waits.pending() === 0) return;
+      if (end !== Infinity) timer = clock.setTimer(expire, end - clock.now(), { unref: true });
       await waits.changed();
+      if (timer !== undefined) {
+        clock.clearTimer(timer);
+        timer = undefined;
+      }
     }
   } finally {
     if (timer !== undefined) clock.clearTimer(timer);

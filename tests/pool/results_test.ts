@@ -219,6 +219,35 @@ describe("Pool results", () => {
     assert.deepEqual([...pool.done], [3, 4, 5]);
   });
 
+  it("Pool.asCompleted(ms) left at a yield holds no timer: its deadline's timer runs only while it waits", async () => {
+    const clock = new FakeClock();
+    await using pool = new Pool({ maxChildren: 1, clock });
+    pool.map((n: number) => n, [1, 2]);
+    await pool.wait();
+    const idle = clock.pendingTimers; // the pool's own (its worker's idle timeout)
+    const left = pool.asCompleted(60_000);
+    assert.deepEqual(await left.next(), { value: 1, done: false });
+    // Left here, never returned. Before: a timer for all 60 s held it, and
+    // what it yielded, until then.
+    assert.equal(clock.pendingTimers, idle);
+    const g = gate();
+    pool.submit(waitAtGate, g.memory, 3);
+    await g.started();
+    const busy = clock.pendingTimers;
+    const waiting = pool.asCompleted(20);
+    assert.deepEqual(await waiting.next(), { value: 2, done: false });
+    assert.equal(clock.pendingTimers, busy);
+    const next = waiting.next(); // waits for job 3: its deadline's timer is set
+    await promiseState(next);
+    assert.equal(clock.pendingTimers, busy + 1);
+    clock.tick(20);
+    assert.deepEqual(await next, { value: undefined, done: true });
+    assert.equal(clock.pendingTimers, busy);
+    g.open();
+    await pool.wait();
+    assert.deepEqual([...pool.done], [3]);
+  });
+
   it("Pool.asCompleted(0) takes nothing, though entries wait: its deadline has passed", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     pool.map((n: number) => n, [1, 2, 3]);
