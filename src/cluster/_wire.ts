@@ -13,7 +13,7 @@
  */
 
 import { describe } from "../_checks.ts";
-import { decodeError, describeThrown, encodeError, frameless } from "../protocol/codec.ts";
+import { decodeError, describeThrown, encodeError } from "../protocol/codec.ts";
 import { PoolClosedError, TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 import { isPoolMade } from "../pool/own_errors.ts";
 import { checkArgCount } from "../pool/submitter.ts";
@@ -586,24 +586,23 @@ export function decodeFailure(encoded: unknown, itemId: number): unknown {
     ? LOCAL_ID_MESSAGES[error.name]
     : null;
   if (local?.test(error.message)) error.message = error.message.replace(local, `$1${itemId}$2`);
+  let rebuilt: Error | undefined;
   const fields = error as unknown as Record<string, unknown>;
   const cause = Object.hasOwn(error, "cause") ? { cause: error.cause } : undefined;
-  const rebuild = (): Error | undefined => {
-    switch (own ? error.name : "") {
-      case "TaskTimeoutError":
-        return new TaskTimeoutError(itemId, Number(fields.timeout), cause);
-      case "WorkerCrashedError": {
-        // The node's worker, named as the node's pool named it.
-        const workerName = /^Worker (\S+) died while running job /.exec(error.message)?.[1];
-        return new WorkerCrashedError(Number(fields.slotId), itemId, { ...cause, workerName });
-      }
-      case "PoolClosedError":
-        return new PoolClosedError(error.message, cause);
+  switch (own ? error.name : "") {
+    case "TaskTimeoutError":
+      rebuilt = new TaskTimeoutError(itemId, Number(fields.timeout), cause);
+      break;
+    case "WorkerCrashedError": {
+      // The node's worker, named as the node's pool named it.
+      const workerName = /^Worker (\S+) died while running job /.exec(error.message)?.[1];
+      rebuilt = new WorkerCrashedError(Number(fields.slotId), itemId, { ...cause, workerName });
+      break;
     }
-    return undefined;
-  };
-  // One sent with no stack gets none here either, not the frames of this rebuilding.
-  const rebuilt = typeof error.stack === "string" ? rebuild() : frameless(rebuild);
+    case "PoolClosedError":
+      rebuilt = new PoolClosedError(error.message, cause);
+      break;
+  }
   const result = rebuilt ?? error;
   const stack = error.stack;
   if (

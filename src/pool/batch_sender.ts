@@ -143,7 +143,7 @@ export class BatchSender {
     let shared: Job[] | null = null;
     /** The batch holds a job with no time limit. */
     let untimed = false;
-    /** An abortable job, alone in this batch: its claim is its own (see `takeBackAlone`). */
+    /** A job alone in this batch whose claim is its own (see `takeBackAlone`). */
     let alone: Job | null = null;
     const now = this.#clock.now();
     let task = queue.front()!.task;
@@ -186,7 +186,11 @@ export class BatchSender {
       items += job.count;
       if (job.timeout === 0) untimed = true;
       else if (!exclusive) (shared ??= []).push(job);
-      if (job.abortable) {
+      // An abortable job, or one that has its worker to itself and moves
+      // buffers (a signal's on one lane, never stolen), has a claim of its
+      // own: aborted before its worker starts it, it is cancelled, not run
+      // after its promise rejected.
+      if (job.abortable || (exclusive && moves)) {
         alone = job; // the batch ends with it
         job.claim = -1;
       }

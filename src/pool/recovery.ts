@@ -142,9 +142,9 @@ export class Recovery {
       job.timer = undefined;
       if (slot.dead || job.slot !== slot || !slot.holds(job)) return;
       // The task may have ended in time, its answer unread because this
-      // thread was busy: the answers posted by then are read first (with
-      // abortGrace 0 too: those of the jobs a timed job's worker sent as
-      // it started it, which would otherwise fail as started, or run twice).
+      // thread was busy: the answers posted by then are read first (on one
+      // lane with abortGrace 0 too: those of the jobs a timed job's worker
+      // sent as it started it, which would otherwise fail as started).
       unread ??= new UnreadAnswers(slot);
       if (unread.waitFor(job, expire)) return;
       this.replace(slot, why);
@@ -152,7 +152,11 @@ export class Recovery {
     // Real time, not the pool's clock: the grace is the task's, and a
     // test's fake clock cannot reach the worker's thread.
     if (grace > 0) job.timer = new JobTimer(systemClock, expire, grace);
-    else expire();
+    // With 0, at once: on one lane once the answers posted so far are read
+    // (the job holds its worker meanwhile); with several, its other lanes
+    // would start more jobs while this thread waited, to fail as started.
+    else if (this.#options.concurrentTasksPerWorker === 1) expire();
+    else this.replace(slot, why);
   }
 
   /**

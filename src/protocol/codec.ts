@@ -509,32 +509,46 @@ function decodeIn(encoded: unknown, made: Map<number, Error>): unknown {
 }
 
 /**
- * The error `make` makes, with no stack frames (`Error.stackTraceLimit` 0
- * meanwhile: on Deno its `stack` is its first line, on Bun it has none). On
- * Deno an error keeps the closures of the frames that made it.
+ * The error `make` makes, with no stack frames: its `stack` is its first
+ * line, `name: message`, on both runtimes (`Error.stackTraceLimit` is 0
+ * meanwhile; Bun then makes none, and a program that froze `Error` cannot
+ * set it). On Deno an error keeps the closures of the frames that made it.
  */
-export function frameless<E>(make: () => E): E {
+export function frameless<E extends Error>(make: () => E): E {
   const limit = Error.stackTraceLimit;
+  let error: E;
   try {
     Error.stackTraceLimit = 0;
   } catch {
-    return make(); // a program that froze Error (hardened JS): with its frames, then
+    return firstLineOnly(make()); // a program that froze Error (hardened JS)
   }
   try {
-    return make();
+    error = make();
   } finally {
     Error.stackTraceLimit = limit;
   }
+  return typeof error.stack === "string" ? error : firstLineOnly(error);
+}
+
+function firstLineOnly<E extends Error>(error: E): E {
+  Object.defineProperty(error, "stack", {
+    value: `${error.name}: ${error.message}`,
+    configurable: true,
+    writable: true,
+  });
+  return error;
 }
 
 /**
  * The error `encoded` describes, its own `errors`, `error` and `suppressed`
  * not filled yet (see `fillError`): one of them may be the error itself.
- * One sent with no stack has none here either, not the frames of this
- * decoding (a pool-made `TaskTimeoutError` from a Bun node had them).
+ * One sent with no stack has none here either, but its first line, not the
+ * frames of this decoding (a pool-made `TaskTimeoutError` from a Bun node
+ * had them).
  */
 function newError(encoded: EncodedError): Error {
-  return encoded.stack === undefined ? frameless(() => madeError(encoded)) : madeError(encoded);
+  if (encoded.stack !== undefined) return madeError(encoded);
+  return firstLineOnly(frameless(() => madeError(encoded))); // its name is set after it is made
 }
 
 function madeError(encoded: EncodedError): Error {

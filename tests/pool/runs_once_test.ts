@@ -46,6 +46,33 @@ describe("Pool: a job's body runs at most once", () => {
     assert.deepEqual([...runs], [1, 1, 1, 1], "each ran once");
   });
 
+  it("Pool.exec() option signal with transfer on one lane, aborted before its starting worker reached it: cancelled, never run", async () => {
+    const holdSetup = new Int32Array(new SharedArrayBuffer(4));
+    const counts = new Int32Array(new SharedArrayBuffer(8));
+    await using pool = new Pool<typeof import("../fixtures/hooks_tasks.ts")>({
+      maxChildren: 1,
+      module: new URL("../fixtures/hooks_tasks.ts", import.meta.url),
+      workerData: { counts, holdSetup },
+    });
+    const ran = new Int32Array(new SharedArrayBuffer(4));
+    const buffer = new ArrayBuffer(8);
+    const controller = new AbortController();
+    const job = pool.exec("mark", [ran, buffer], {
+      signal: controller.signal,
+      transfer: [buffer],
+    });
+    for (let i = 0; i < 10; i++) await Promise.resolve(); // sent to the worker, in its setup()
+    assert.equal(pool.stats().jobs.queued, 0, "sent");
+    controller.abort(new Error("stop"));
+    await assert.rejects(job, { message: "stop" });
+    Atomics.store(holdSetup, 0, 1);
+    Atomics.notify(holdSetup, 0);
+    assert.equal(await pool.run("echo", 1), 1);
+    // Before: it had no claim to be taken back by (it moved a buffer): it ran, failed.
+    assert.equal(Atomics.load(ran, 0), 0, "never ran");
+    assert.deepEqual([pool.stats().jobs.cancelled, pool.stats().jobs.failed], [1, 0]);
+  });
+
   it("Pool option taskTimeout on a job that has its worker to itself and moves buffers: its limit runs", async () => {
     const clock = new FakeClock();
     await using pool = new Pool({ maxChildren: 1, taskTimeout: 100, abortGrace: Infinity, clock });
