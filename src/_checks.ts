@@ -132,7 +132,7 @@ export function checkBoolean(value: unknown, name: string, action: string): void
   if (typeof value !== "boolean") throw invalid(TypeError, action, name, "a boolean", value);
 }
 
-/** Checks an integer `>= min` (and `<= max`). */
+/** Checks a safe integer `>= min` (and `<= max`). */
 export function checkInteger(
   value: unknown,
   name: string,
@@ -140,8 +140,14 @@ export function checkInteger(
   min = -Infinity,
   max = Infinity,
 ): void {
-  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return;
-  const expected = min === -Infinity
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max) {
+    return;
+  }
+  // Past 2^53 integers are not exact: counts built on one would be wrong, silently.
+  const unsafe = Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+  const expected = unsafe
+    ? "a safe integer (at most Number.MAX_SAFE_INTEGER in size)"
+    : min === -Infinity
     ? "an integer"
     : max === Infinity
     ? `an integer >= ${min}`

@@ -201,11 +201,13 @@ function presetOptions(options: unknown, sizes: readonly string[], kind: string)
   const action = `create ${kind} executor`;
   if (options === undefined) return {};
   checkOptionsObject(options, action);
+  // `worker()` takes no size: it is one worker.
+  const instead = kind === "worker"
+    ? "use new Pool()"
+    : "pass the size as its argument, or use new Pool()";
   for (const size of sizes) {
     if (Object.hasOwn(options, size)) {
-      throw new TypeError(
-        `Cannot ${action}: "${size}" is the executor's to set; pass the size as its argument, or use new Pool()`,
-      );
+      throw new TypeError(`Cannot ${action}: "${size}" is the executor's to set; ${instead}`);
     }
   }
   return options;

@@ -387,7 +387,9 @@ describe("executors", () => {
     // @ts-expect-error: the worker executor has one worker
     assert.throws(() => executors.worker({ maxChildren: 5 }), {
       name: "TypeError",
-      message: /^Cannot create worker executor: "maxChildren" is the executor's to set/,
+      // Before: "pass the size as its argument", which worker() does not take.
+      message:
+        /^Cannot create worker executor: "maxChildren" is the executor's to set; use new Pool\(\)$/,
     });
     // @ts-expect-error: the adaptive executor's size is its first argument
     assert.throws(() => executors.adaptive(4, { maxChildren: 2 }), {

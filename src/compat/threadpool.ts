@@ -49,6 +49,7 @@
 import { Deque } from "../deque.ts";
 import { PoolClosedError, QueueFullError } from "../errors.ts";
 import {
+  checkBoolean,
   checkFunction,
   checkInteger,
   checkOptionsObject,
@@ -710,6 +711,7 @@ export class ThreadPool implements AsyncDisposable {
   dismissWorkers(numWorkers: number, doJoin?: boolean): Promise<void> | void;
   dismissWorkers(numWorkers: number, doJoin = false): Promise<void> | void {
     checkInteger(numWorkers, "numWorkers", "dismiss workers", 0);
+    checkBoolean(doJoin, "doJoin", "dismiss workers");
     const count = Math.min(numWorkers, this.#workers);
     // Idle workers leave at once; each busy one takes a running request along.
     const busy = Math.max(0, count - (this.#workers - this.#running.size));
@@ -802,6 +804,7 @@ export class ThreadPool implements AsyncDisposable {
    * @throws {Error} What a callback throws; its request is no longer pending.
    */
   async poll(block = false): Promise<void> {
+    checkBoolean(block, "block", "poll");
     for (;;) {
       if (this.#pending.size === 0) throw new NoResultsPending();
       if (block && this.#workers === 0) throw new NoWorkersAvailable();
@@ -898,8 +901,12 @@ export class ThreadPool implements AsyncDisposable {
     }
     // Its results stay to poll, but it takes no request any more: their numbers need not be
     // skipped by automatic ids, and a pool dropped unpolled must leave nothing behind.
-    for (const entry of this.#pending.values()) releaseNumber(entry.id);
-    this.#numbersReleased = true;
+    // Once: a second shutdown() (an `await using` after an explicit one) released them
+    // again, and another pool's pending request lost its claim to its number.
+    if (!this.#numbersReleased) {
+      for (const entry of this.#pending.values()) releaseNumber(entry.id);
+      this.#numbersReleased = true;
+    }
     this.#notify();
     return finished;
   }

@@ -894,6 +894,42 @@ describe("ThreadPool workers and queues", () => {
       name: "RangeError",
       message: /"resqSize"/,
     });
+    // Before: taken, then miscounted (2 ** 53 + 1 is 2 ** 53).
+    assert.throws(() => new ThreadPool(1e300), {
+      name: "RangeError",
+      message: /"numWorkers" must be a safe integer/,
+    });
+  });
+
+  it("ThreadPool.createWorkers()/dismissWorkers()/poll() refuse a count past 2^53 and flags that are not booleans", async () => {
+    await using pool = new ThreadPool(1);
+    assert.throws(() => pool.createWorkers(2 ** 53), {
+      name: "RangeError",
+      message: /^Cannot create workers: "numWorkers" must be a safe integer/,
+    });
+    // @ts-expect-error: doJoin is a boolean
+    assert.throws(() => pool.dismissWorkers(0, "no"), {
+      name: "TypeError",
+      message: /^Cannot dismiss workers: "doJoin" must be a boolean, received/,
+    });
+    // @ts-expect-error: block is a boolean (before: "no" blocked, as true)
+    await assert.rejects(pool.poll("no"), {
+      name: "TypeError",
+      message: /^Cannot poll: "block" must be a boolean, received/,
+    });
+    assert.equal(pool.workers, 1, "the pool keeps working");
+  });
+
+  it("ThreadPool.shutdown() twice (an await using after an explicit one) frees its ids once: another pool keeps its claim", async () => {
+    const next = (new WorkRequest(() => 0).requestID as number) + 1;
+    const a = new ThreadPool(0);
+    const b = new ThreadPool(0);
+    a.putRequest(new WorkRequest(() => 0, { requestID: next }));
+    b.putRequest(new WorkRequest(() => 0, { requestID: next }));
+    await a.shutdown();
+    await a.shutdown(); // before: released next again, b's claim with it
+    assert.equal(new WorkRequest(() => 0).requestID, next + 1, "still pending in b");
+    await b.shutdown();
   });
 
   it("ThreadPool.shutdown(timeout) stops a request that never ends: it fails with PoolClosedError, once, and the pool closes", async () => {
