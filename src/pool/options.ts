@@ -338,14 +338,16 @@ export interface PoolOptions {
   /**
    * Bytes of JavaScript heap a worker may use (`heapUsed` as
    * `Deno.memoryUsage()` or, on Bun, `process.memoryUsage()` reports it
-   * inside the worker). Checked between batches, so one job may pass it;
-   * a worker over it is recycled once idle, as with `maxJobsPerWorker`. It
-   * does not see memory outside the heap: `ArrayBuffer` contents,
-   * WebAssembly memory, the runtime's native allocations. Nor can it stop
-   * one job that runs the heap out: on Deno that ends the whole program
-   * (V8's out-of-memory is fatal to the process, and Deno's workers have
-   * no heap limit of their own); on Bun the job fails with a `RangeError`
-   * only where the process's memory is capped.
+   * inside the worker). Checked between batches, so one job may pass it
+   * (with several lanes, every job already sent to the worker); a worker
+   * over it is recycled once idle, as with `maxJobsPerWorker`. It does not
+   * see memory outside the heap: `ArrayBuffer` contents, WebAssembly
+   * memory, the runtime's native allocations. Nor can it stop one job that
+   * runs the heap out: on Deno that ends the whole program (V8's
+   * out-of-memory is fatal to the process, and Deno's workers have no heap
+   * limit of their own); on Bun a buffer the job cannot allocate fails it
+   * with a `RangeError` where the process's memory is capped, but a heap
+   * of objects or strings that outgrows it can end the process too.
    *
    * @default {Infinity}
    *

@@ -91,6 +91,13 @@ const Check = {
 } as const;
 type Check = typeof Check[keyof typeof Check];
 
+/**
+ * Characters from which a string is one a refused post may be refused for:
+ * it never joins a run of returns, and fails alone once nothing else is
+ * left to blame (`Check.ALL`).
+ */
+const LONG_STRING = 1 << 20;
+
 /** Levels of nesting a value must have spare, once `post` refused a batch that cloned. */
 const DEPTH_MARGIN = 64;
 
@@ -192,6 +199,9 @@ export class ResultWriter {
    * or starts one.
    */
   returnedPrimitive(value: unknown): void {
+    // A long string goes as an entry of its own, which fails alone if the
+    // runtime cannot copy it (Bun's post refuses one when memory is short).
+    if (typeof value === "string" && value.length >= LONG_STRING) return this.returned(value);
     const data = this.#data;
     if (this.#runEnd === data.length) {
       (data[this.#runAt + 1] as number)++;
@@ -431,7 +441,11 @@ export class ResultWriter {
       }
       if (tag === Tag.F64RETURNS) continue; // numbers, and not moved (see `#risky`)
       const value = data[i + 1];
-      if (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol") {
+      const long = typeof value === "string" && value.length >= LONG_STRING;
+      if (
+        typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol" &&
+        !(all && long)
+      ) {
         continue;
       }
       if (value === null || failures.has(value as object) || skipped?.has(value)) continue;
@@ -454,11 +468,11 @@ export class ResultWriter {
           why = error;
         }
       }
-      const what = tag === Tag.THROW
+      const what = (tag === Tag.THROW
         ? "the error it threw"
         : tag === Tag.YIELD
         ? "a value it yielded"
-        : "its result";
+        : "its result") + (long ? `, a string of ${(value as string).length} characters,` : "");
       const failure = encodeError(
         new TypeError(
           all

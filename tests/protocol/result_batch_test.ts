@@ -181,6 +181,31 @@ describe("result batch", () => {
     assert.deepEqual(calls[2], ["returned", "fine"]);
   });
 
+  it("fails alone a long string a refused post is refused for (Bun, memory short); the rest arrives", () => {
+    const writer = new ResultWriter();
+    const long = "y".repeat(1 << 20);
+    writer.returnedPrimitive(1);
+    writer.returnedPrimitive(long);
+    writer.returnedPrimitive(3);
+    let sent: Results | undefined;
+    writer.flush(1, (message) => {
+      // A post that cannot copy a long string, as Bun's with its memory capped.
+      if ((message as Results).data.some((value) => value === long)) {
+        throw new TypeError("Type error");
+      }
+      sent = structuredClone(message as Results);
+    });
+    // Before: it rode in a run of returns, never blamed, and the last post's refusal killed the worker.
+    const calls = read(sent!.data);
+    assert.deepEqual(calls[0], ["returns", [1]]);
+    assert.equal(calls[1]![0], "threw");
+    assert.match(
+      (calls[1]![1] as Error).message,
+      /^Cannot send job result: its result, a string of 1048576 characters, was in a results message the runtime refused twice \(TypeError: Type error\)/,
+    );
+    assert.deepEqual(calls[2], ["returns", [3]]);
+  });
+
   it("fails a generator at a value that cannot be cloned, where it ends; its later values are dropped", () => {
     const writer = new ResultWriter();
     writer.yielded(1);
