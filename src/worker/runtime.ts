@@ -764,8 +764,11 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
       // A job with a time limit may be one its worker is ended for: what the
       // jobs before it answered goes first, or they would be lost with it
       // (and fail, though they had finished). Its own answer goes as it
-      // ends: one that ran past its limit and ended in its grace keeps its
-      // worker, and the job after it has not started when the grace is up.
+      // ends, if a job follows it here: one that ran past its limit and ended
+      // in its grace keeps its worker, and the job after it has not started
+      // when the grace is up. (As the batch's last, it goes at the batch's
+      // end, after a lone job's lane opens: see below.)
+      const flushAfter = header.timed && next < jobs.length;
       if (header.timed) flush();
       startJob();
       const args = n < REUSED_ARGS.length ? REUSED_ARGS[n]! : new Array(n);
@@ -776,9 +779,9 @@ function runFrom(jobs: unknown[], next: number): Promise<void> | undefined {
       if (n < REUSED_ARGS.length) dropArgs(args, n);
       if (pending) {
         paused.kind = Resume.NEXT;
-        paused.timed = header.timed;
+        paused.timed = flushAfter;
         wait = track(pending);
-      } else if (header.timed) flush();
+      } else if (flushAfter) flush();
       else countedFlush();
     }
     if (wait !== undefined) {
