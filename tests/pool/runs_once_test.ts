@@ -73,33 +73,14 @@ describe("Pool: a job's body runs at most once", () => {
     assert.deepEqual([pool.stats().jobs.cancelled, pool.stats().jobs.failed], [1, 0]);
   });
 
-  it("Pool option taskTimeout on a job that has its worker to itself and moves buffers: its limit runs", async () => {
-    const clock = new FakeClock();
-    await using pool = new Pool({ maxChildren: 1, taskTimeout: 100, abortGrace: Infinity, clock });
-    const g = gate();
-    try {
+  /** Ways to start a job that has its worker to itself and moves a buffer: it waits at `memory`'s gate. */
+  const aloneMoving: [string, (pool: Pool, memory: Int32Array) => Promise<unknown>][] = [
+    ["exec() with a signal, on one lane", (pool, memory) => {
       const buffer = new ArrayBuffer(8);
-      const controller = new AbortController(); // on one lane: its worker to itself
-      const job = pool.exec(waitAtGate, [g.memory, buffer], {
-        signal: controller.signal,
-        transfer: [buffer],
-      });
-      await g.started();
-      clock.tick(100);
-      // Before: no timer was set for it; it waited for the task, for ever if it never ended.
-      assert.equal(await promiseState(job), "rejected");
-      await assert.rejects(job, TaskTimeoutError);
-    } finally {
-      g.open();
-    }
-    assert.equal(await pool.run(counted, new Int32Array(new SharedArrayBuffer(4)), 0), 0);
-  });
-
-  it("Pool option taskTimeout on a stream with an argument moved by transfer(): its limit runs", async () => {
-    const clock = new FakeClock();
-    await using pool = new Pool({ maxChildren: 1, taskTimeout: 100, abortGrace: Infinity, clock });
-    const g = gate();
-    try {
+      const { signal } = new AbortController();
+      return pool.exec(waitAtGate, [memory, buffer], { signal, transfer: [buffer] });
+    }],
+    ["stream() of an argument moved by transfer()", (pool, memory) => {
       const stream = pool.stream(
         function* (buffer: ArrayBuffer, memory: Int32Array) {
           Atomics.add(memory, 0, 1);
@@ -108,18 +89,35 @@ describe("Pool: a job's body runs at most once", () => {
           yield buffer.byteLength;
         },
         transfer(new ArrayBuffer(8)),
-        g.memory,
+        memory,
       );
-      const first = stream.next();
-      await g.started();
-      clock.tick(100);
-      // Before: pending until the generator yielded.
-      assert.equal(await promiseState(first), "rejected");
-      await assert.rejects(first, TaskTimeoutError);
-    } finally {
-      g.open();
-    }
-  });
+      return stream.next();
+    }],
+  ];
+
+  for (const [kind, start] of aloneMoving) {
+    it(`Pool option taskTimeout on a job that has its worker to itself and moves buffers (${kind}): its limit runs`, async () => {
+      const clock = new FakeClock();
+      await using pool = new Pool({
+        maxChildren: 1,
+        taskTimeout: 100,
+        abortGrace: Infinity,
+        clock,
+      });
+      const g = gate();
+      try {
+        const job = start(pool, g.memory);
+        await g.started();
+        clock.tick(100);
+        // Before: no timer was set for it; it waited for the task, for ever if it never ended.
+        assert.equal(await promiseState(job), "rejected");
+        await assert.rejects(job, TaskTimeoutError);
+      } finally {
+        g.open();
+      }
+      assert.equal(await pool.run(counted, new Int32Array(new SharedArrayBuffer(4)), 0), 0);
+    });
+  }
 
   for (const lanes of [1, 2]) {
     it(`Pool option abortGrace: a timed job that ran past its limit and ended in its grace keeps its worker; the job after it in its batch runs once (concurrentTasksPerWorker ${lanes})`, async () => {
