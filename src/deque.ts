@@ -321,7 +321,8 @@ export class Deque<T> implements Iterable<T> {
    * ```
    */
   removeAt(index: number): T | undefined {
-    checkInteger(index, "index", "remove from deque");
+    // A position: any integer, past 2^53 too, is one (out of range: undefined, as at()).
+    if (!Number.isInteger(index)) checkInteger(index, "index", "remove from deque");
     if (index < 0) index += this.#length;
     if (index < 0 || index >= this.#length) return undefined;
     const items = this.#items;

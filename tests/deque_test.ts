@@ -70,6 +70,9 @@ describe("Deque", () => {
     assert.equal(q.removeAt(1), 1);
     assert.equal(q.removeAt(4), 5);
     assert.equal(q.removeAt(9), undefined);
+    // Positions past 2^53 are out of range too, as for at() (3fe2fc5 refused them).
+    assert.equal(q.removeAt(2 ** 53), undefined);
+    assert.equal(q.removeAt(-1e300), undefined);
     assert.deepEqual([...q], [0, 2, 3, 4, 6]);
     q.insert(2, 99);
     q.insert(0, -1);

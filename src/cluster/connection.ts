@@ -179,9 +179,11 @@ function checkPort(port: unknown, what: string): void {
 }
 
 function checkDb(db: unknown, what: string): number {
-  if (typeof db !== "number" || !Number.isInteger(db) || db < 0) {
+  if (typeof db !== "number" || !Number.isSafeInteger(db) || db < 0) {
     throw new RangeError(
-      `Cannot ${what}: the database must be an integer >= 0, received ${String(db)}`,
+      `Cannot ${what}: the database must be ${
+        Number.isInteger(db) && !Number.isSafeInteger(db) ? "a safe integer" : "an integer"
+      } >= 0, received ${String(db)}`,
     );
   }
   return db;

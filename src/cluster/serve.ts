@@ -713,11 +713,12 @@ function positive(
   if (typeof value !== "number") {
     throw new TypeError(`Cannot ${what}: "${name}" must be a number, received ${describe(value)}`);
   }
-  if (!Number.isInteger(value) || value < min || value > max) {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new RangeError(
-      `Cannot ${what}: "${name}" must be an integer ${range}, received ${value}`,
-    );
+    const kind = Number.isInteger(value) && !Number.isSafeInteger(value)
+      ? "a safe integer"
+      : "an integer";
+    throw new RangeError(`Cannot ${what}: "${name}" must be ${kind} ${range}, received ${value}`);
   }
   return value;
 }

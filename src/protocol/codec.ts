@@ -530,9 +530,12 @@ export function frameless<E extends Error>(make: () => E): E {
   return typeof error.stack === "string" ? error : firstLineOnly(error);
 }
 
+/** Makes `error`'s stack its first line, as the runtime writes it (`Error.prototype.toString`'s rule). */
 function firstLineOnly<E extends Error>(error: E): E {
+  const name = error.name === undefined ? "Error" : String(error.name);
+  const message = error.message === undefined ? "" : String(error.message);
   Object.defineProperty(error, "stack", {
-    value: `${error.name}: ${error.message}`,
+    value: name === "" ? message : message === "" ? name : `${name}: ${message}`,
     configurable: true,
     writable: true,
   });

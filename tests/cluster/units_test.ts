@@ -1006,6 +1006,15 @@ describe("cluster node command line", () => {
       serve({ ...base, maxStalledCount: -1 }),
       /"maxStalledCount" must be an integer >= 0, received -1/,
     );
+    // Before: taken (as Pool's counts were refused past 2^53).
+    await assert.rejects(
+      serve({ ...base, concurrency: 2 ** 60 }),
+      /"concurrency" must be a safe integer/,
+    );
+    await assert.rejects(
+      serve({ ...base, maxStalledCount: 2 ** 60 }),
+      /"maxStalledCount" must be a safe/,
+    );
     await assert.rejects(serve({ ...base, modul: "x" } as never), /did you mean "module"/);
     await assert.rejects(serve({ ...base, connection: 5 as never }), /"connection"/);
     await assert.rejects(serve({ ...base, onError: 1 as never }), /"onError" must be a function/);
