@@ -10,7 +10,7 @@
 import { type Job, Worker } from "bullmq";
 import { Pool } from "../pool/pool.ts";
 import { resolveMaxChildren } from "../pool/options.ts";
-import { checkOptionsObject, describe } from "../_checks.ts";
+import { checkInteger, checkOptionsObject, describe } from "../_checks.ts";
 import { MAX_DELAY } from "../timers/clock.ts";
 import {
   type ChunkData,
@@ -713,13 +713,7 @@ function positive(
   if (typeof value !== "number") {
     throw new TypeError(`Cannot ${what}: "${name}" must be a number, received ${describe(value)}`);
   }
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
-    const kind = Number.isInteger(value) && !Number.isSafeInteger(value)
-      ? "a safe integer"
-      : "an integer";
-    throw new RangeError(`Cannot ${what}: "${name}" must be ${kind} ${range}, received ${value}`);
-  }
+  checkInteger(value, name, what, min, max);
   return value;
 }
 
