@@ -847,13 +847,15 @@ describe("Pool hostile soak", () => {
             sample();
             nextSample += Math.floor(JOBS / SAMPLES);
             // Runs awaited one at a time on the quiet pool: lone jobs, which may take a
-            // worker's shared lane.
+            // worker's shared lane. One number each: a worker listens on its lane after a
+            // lone job of at most one value (with two, `work(kind, n)`, the lane was taken
+            // only while an earlier one-value job had left it listening: 0 of 1,000 once).
             for (let k = 0; k < LONE_RUNS && nextId <= JOBS; k++) {
               const id = nextId++;
               kinds[id] = pickKind(random());
               let ended: Promise<unknown> = Promise.resolve();
               settle(id, () => {
-                const promise = pool.run("work", kinds[id]!, id);
+                const promise = pool.run("workPacked", kinds[id]! + PACK * id);
                 ended = promise.catch(() => {});
                 return promise;
               });
