@@ -105,11 +105,14 @@ export class Recovery {
   #stopRunning(job: Job, reason: unknown, why: WorkerExitReason): void {
     const slot = job.slot!;
     this.clearJobTimer(job);
-    if (slot.dead) {
+    const grace = this.#options.abortGrace;
+    // With abortGrace 0 and several lanes, at once: its other lanes would
+    // start more jobs while this thread waited for its answers, to fail as
+    // started. (On one lane the job holds its worker: see `expire`.)
+    if (slot.dead || (grace === 0 && this.#options.concurrentTasksPerWorker > 1)) {
       this.replace(slot, why);
       return;
     }
-    const grace = this.#options.abortGrace;
     // A worker still starting gets the abort after the job's batch, so it
     // skips the job; the main thread may also see the job start before it
     // has read the worker's "ready" message.
@@ -152,11 +155,7 @@ export class Recovery {
     // Real time, not the pool's clock: the grace is the task's, and a
     // test's fake clock cannot reach the worker's thread.
     if (grace > 0) job.timer = new JobTimer(systemClock, expire, grace);
-    // With 0, at once: on one lane once the answers posted so far are read
-    // (the job holds its worker meanwhile); with several, its other lanes
-    // would start more jobs while this thread waited, to fail as started.
-    else if (this.#options.concurrentTasksPerWorker === 1) expire();
-    else this.replace(slot, why);
+    else expire(); // once the answers posted so far are read
   }
 
   /**
