@@ -57,6 +57,7 @@ import {
   describe,
 } from "../_checks.ts";
 import { Pool } from "../pool/pool.ts";
+import { renameJob } from "../pool/own_errors.ts";
 import type { Clock } from "../timers/clock.ts";
 import { type AnyFunction, isTaskRef, type TaskRef } from "../task.ts";
 import type { RunResult, TaskArgs, TaskFunction } from "../pool/types.ts";
@@ -175,7 +176,9 @@ export type RequestCallback<C extends Callable = Callable> = {
 
 /**
  * Called in `poll()` with a request and the error its job threw (typed by
- * the request's callable `C`, as {@linkcode RequestCallback}).
+ * the request's callable `C`, as {@linkcode RequestCallback}). The pool's
+ * own errors name the request by its `requestID` ("Worker ThreadPool-1 died
+ * while running request 7"), their `jobId` field the inner pool's job.
  *
  * @example Usage
  * ```ts
@@ -963,7 +966,11 @@ export class ThreadPool implements AsyncDisposable {
       this.#notify();
       return;
     }
-    if (failed) entry.request.exception = true;
+    if (failed) {
+      entry.request.exception = true;
+      // The pool's own errors name its job id, which the user never saw: name the request.
+      renameJob(value, `request ${idText(entry.id)}`);
+    }
     if (this.#pending.get(entry.id) === entry) {
       this.#results.push({ entry, value, failed });
     }

@@ -424,6 +424,40 @@ describe("WorkRequest and makeRequests()", () => {
     });
   });
 
+  it("ThreadPool's own errors name the request by its requestID, not the inner pool's job id; a task's are left as thrown", async () => {
+    await using pool = new ThreadPool(1);
+    const errors = new Map<unknown, Error>();
+    const excCallback = (request: WorkRequest, error: unknown) =>
+      errors.set(request.requestID, error as Error);
+    pool.putRequest(new WorkRequest(() => 1, { requestID: "warm-up" }));
+    pool.putRequest(
+      new WorkRequest(() => {
+        (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(3);
+      }, { requestID: "img-7", excCallback }),
+    );
+    pool.putRequest(
+      new WorkRequest((_f: unknown) => 0, { args: [() => 0], requestID: 8, excCallback }),
+    );
+    pool.putRequest(
+      new WorkRequest(() => {
+        throw new TypeError("Cannot send job 2: my own words");
+      }, { requestID: "own", excCallback }),
+    );
+    await pool.wait();
+    const crashed = errors.get("img-7")!;
+    assert.equal(crashed.name, "WorkerCrashedError");
+    assert.match(crashed.message, /^Worker ThreadPool-\d+ died while running request img-7: /);
+    assert.equal(crashed.stack?.split("\n")[0], `WorkerCrashedError: ${crashed.message}`);
+    const unsent = errors.get(8)!;
+    assert.equal(unsent.name, "TypeError");
+    assert.match(
+      unsent.message,
+      /^Cannot send request 8: argument 1 \(a function\) cannot be cloned/,
+    );
+    assert.equal(unsent.stack?.split("\n")[0], `TypeError: ${unsent.message}`);
+    assert.equal(errors.get("own")!.message, "Cannot send job 2: my own words");
+  });
+
   it("ThreadPool fails a request whose args throw when read, through excCallback, and goes on", async () => {
     await using pool = new ThreadPool(1);
     const args: unknown[] = [];
