@@ -1346,7 +1346,9 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * cancelled); timers are cancelled; workers exit once idle.
    *
    * @returns `false` if jobs were still running at the timeout, or workers
-   * had not left yet (a module's `teardown()` still running).
+   * had not left yet (a module's `teardown()` still running). A `clear()`
+   * while it waits reopens the pool: it then resolves once the pool is idle
+   * (`true`; `false` at the timeout), and the workers stay.
    *
    * @example Usage
    * ```ts

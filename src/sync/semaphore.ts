@@ -63,6 +63,7 @@ export interface AcquireOptions {
   /**
    * Most milliseconds to wait; then the promise resolves `false`. `0` never
    * waits. Above 2³¹−1 ms (setTimeout's limit) it waits without a limit.
+   * It is the global `setTimeout` at the call, so fake timers drive it.
    *
    * @default {Infinity}
    */
