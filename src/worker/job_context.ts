@@ -59,7 +59,8 @@ type Resolver = () => JobContext | undefined;
  * The context of the job running now, in a pool worker. Call it
  * synchronously, at the start of the task (before its first `await`), and
  * keep what it returns: after an `await` the worker may be running another
- * job (with `concurrentTasksPerWorker` above 1), so it throws there. Inside
+ * job (with `concurrentTasksPerWorker` above 1), so it throws there. A
+ * `stream()`'s synchronous generator may call it at any step. Inside
  * an inline task the worker also provides `jobContext` (and `transfer`) as a
  * global, so an inline task may call it when the caller imported it under
  * that name.

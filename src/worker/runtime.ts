@@ -317,6 +317,26 @@ async function untilSettled(pending: Promise<void>, context: LiveContext): Promi
 }
 
 /**
+ * Runs `step` as job `id`: a stream's synchronous generator, stepped in its
+ * call and again each time credit comes. It has no `await` to call
+ * `jobContext()` before, so `jobContext()` gives it its context there too
+ * (the one `call` made at its start, never another job's).
+ */
+function asJob(id: number, step: () => boolean): boolean {
+  if (currentJob === id) return step(); // its first steps, in its call
+  const running = currentJob;
+  const kept = made;
+  currentJob = id;
+  made = live.get(id) ?? null;
+  try {
+    return step();
+  } finally {
+    currentJob = running;
+    made = kept;
+  }
+}
+
+/**
  * The context job `id` made in its synchronous call, taken out of `made`;
  * `null` if it made none. One left there by an earlier job, which ended
  * synchronously, ends now: it must not answer for `id` (its signal would
@@ -1021,7 +1041,9 @@ function call(
       : settle(task, result);
   }
   if (mode === Mode.STREAM) {
-    return runStream(task, result as AsyncIterator<unknown>, id);
+    // Made now, so it is the one `asJob` hands its later steps (see there).
+    if (task.kind === TaskKind.GENERATOR) contextNow();
+    return runStream(task, result as AsyncIterator<unknown>, id, asJob);
   }
   if (task.kind === TaskKind.GENERATOR) {
     try {

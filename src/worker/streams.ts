@@ -101,12 +101,14 @@ export async function runAsyncGenerator(
  *
  * A synchronous generator is stepped without an `await` per value (it
  * cannot await anything, so nothing else runs between its values anyway):
- * the worker returns to its event loop only to wait for credit.
+ * the worker returns to its event loop only to wait for credit, and steps
+ * it again through `asJob`, which makes it the running job (`jobContext()`).
  */
 export async function runStream(
   task: Compiled,
   iterator: Iterator<unknown> | AsyncIterator<unknown>,
   id: number,
+  asJob: (id: number, step: () => boolean) => boolean,
 ): Promise<void> {
   const state: StreamState = {
     id,
@@ -131,7 +133,7 @@ export async function runStream(
         break;
       }
       if (sync) {
-        if (stepSync(iterator as Iterator<unknown>, state, first)) break;
+        if (asJob(id, () => stepSync(iterator as Iterator<unknown>, state, first))) break;
         first = false;
         continue;
       }

@@ -120,6 +120,17 @@ describe("jobContext()", () => {
     }
   });
 
+  it("jobContext() in a stream()'s synchronous generator gives its own context at every step, also after waiting for credit", async () => {
+    // A window of 4: the worker waits for credit every 4 values. Before, jobContext() threw
+    // from the first wait on (in a window of 2,048 by default, from value 2,049).
+    await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks, streamWindow: 4 });
+    const seen: string[] = [];
+    for await (const value of pool.stream("contextEachStep", 20)) seen.push(value);
+    assert.equal(seen.length, 20);
+    assert.match(seen[0]!, /^\d+:true$/);
+    assert.deepEqual(new Set(seen), new Set([seen[0]]), "one id and one signal at every step");
+  });
+
   it("jobContext() after the task's first await throws, saying why", async () => {
     await using pool = new Pool<typeof Tasks>({ maxChildren: 1, module: tasks });
     await assert.rejects(pool.run("contextAfterAwait"), /outside a job.*before its first await/);
