@@ -499,15 +499,27 @@ export function fixArgs(args: readonly unknown[], what: string, size?: JsonSize)
 export const MAX_CLEAN_DEPTH = 128;
 
 /**
+ * Most characters of strings {@linkcode jsonClean} copies from one value,
+ * 2^16, and from one string, 2^14 (a message and the stack that repeats it
+ * both arrive): a failure is a diagnosis, and one thrown with a message of
+ * 300 million characters ended a Deno node ("Fatal process out of memory:
+ * Zone") and, on Bun, passed what Redis takes in one value. The rest of a
+ * longer string is cut, saying how much.
+ */
+export const MAX_CLEAN_CHARS = 2 ** 16;
+const MAX_CLEAN_STRING = 2 ** 14;
+
+/**
  * A copy of `value` that JSON can carry: what cannot cross becomes a string
  * describing it. For errors' `cause` and fields, so a failure always arrives:
  * past {@linkcode MAX_CLEAN_DEPTH} levels, or 10,000 arrays and objects
  * copied (an object held twice is copied twice), the rest is a string saying
- * so.
+ * so; past {@linkcode MAX_CLEAN_CHARS} characters of strings, they are cut.
  */
-export function jsonClean(value: unknown, depth = 0, copied = { n: 0 }): unknown {
+export function jsonClean(value: unknown, depth = 0, copied = { n: 0, chars: 0 }): unknown {
   switch (typeof value) {
     case "string":
+      return cleanString(value, copied);
     case "boolean":
     case "undefined":
       return value;
@@ -535,6 +547,17 @@ export function jsonClean(value: unknown, depth = 0, copied = { n: 0 }): unknown
     out[key] = jsonClean((value as Record<string, unknown>)[key], depth + 1, copied);
   }
   return out;
+}
+
+/** `value`, cut where it, or the strings copied so far, pass their limits (see {@linkcode MAX_CLEAN_CHARS}). */
+function cleanString(value: string, copied: { chars: number }): string {
+  const room = Math.max(0, Math.min(MAX_CLEAN_STRING, MAX_CLEAN_CHARS - copied.chars));
+  if (value.length <= room) {
+    copied.chars += value.length;
+    return value;
+  }
+  copied.chars += room;
+  return `${value.slice(0, room)}… [${(value.length - room).toLocaleString("en")} characters cut]`;
 }
 
 /**
