@@ -107,6 +107,7 @@ export class DispatchLoop {
   readonly #host: SlotHost = {
     onMessage: (slot, message) => this.#onMessage(slot, message),
     onCrash: (slot, cause) => this.#recovery.crashed(slot, cause),
+    onUnreadable: (slot) => this.#recovery.answersUnreadable(slot),
   };
   /**
    * The end of a tick that queued jobs: send them, then deliver what the
@@ -862,6 +863,9 @@ export class DispatchLoop {
           this.flush();
           this.changed();
         }
+        break;
+      case "unreadable":
+        this.#recovery.unreadable(slot, message.started);
         break;
       case "retired":
         this.workers.retired(

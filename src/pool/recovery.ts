@@ -426,6 +426,82 @@ export class Recovery {
   }
 
   /**
+   * This thread could not read a message of `slot`'s worker (the runtime's
+   * `messageerror`: on Deno a result nested about 3,000 levels deep is sent
+   * but cannot be read here, on Bun a string of 1 GiB). The answers in it,
+   * of jobs that ran, are lost, so the worker is ended as `replace` ends one:
+   * each job it had started fails, and none runs twice (as a crash's would,
+   * whose lost answers go again: the same answer, lost again, ran them up to
+   * six times and failed the jobs after them).
+   */
+  answersUnreadable(slot: WorkerSlot): void {
+    if (this.#workers.isRetiring(slot)) return void this.crashed(slot, null);
+    const name = this.#workers.nameOf(slot);
+    const cause = new TypeError(
+      `A message from worker ${name} could not be read on the main thread (a result too large to read, or nested too deep: on Deno, about 3,000 levels); the jobs it had started fail, none is run again`,
+    );
+    this.#stats.crashed++;
+    this.#workers.reportError(slot, cause);
+    this.#workers.remove(slot, "crash");
+    this.#endDead(slot, cause, true);
+    slot.forgetJobs();
+    this.#workers.keepMinimum();
+    this.#host.scheduleFlush();
+    this.#host.changed();
+  }
+
+  /**
+   * `slot`'s worker could not read a batch the pool sent (the runtime's
+   * `messageerror`: on Deno a value nested about 3,000 levels deep is sent,
+   * but a worker cannot read it) and runs no more batches; `started` is its
+   * `STARTED` count at that batch's place. So every job it holds from the
+   * first it had not started on was never started: each goes again alone, as
+   * a suspect (the batch's other jobs among them are innocent), and the worker
+   * is recycled once its running jobs end. A job that was alone in the batch
+   * (a suspect, or one that always travels alone) is the one: it fails.
+   */
+  unreadable(slot: WorkerSlot, started: number): void {
+    if (this.#workers.isRetiring(slot)) return; // in its teardown: it holds no job
+    const inflight = slot.inflight;
+    // Jobs it started whose answers this thread has not read yet (a lane's) stay.
+    let answering = (started - slot.endedItems) | 0;
+    let at = 0;
+    while (answering > 0 && at < inflight.length) {
+      const job = inflight.at(at++)!;
+      answering -= job.count - job.next;
+    }
+    const unstarted: Job[] = [];
+    while (inflight.length > at) {
+      const job = inflight.pop()!;
+      slot.inflightItems -= job.count - job.next;
+      slot.sentItems -= job.count - job.next;
+      if (!job.ended) unstarted.unshift(job.unanswered());
+    }
+    slot.retractable.length = 0; // those batches are gone
+    slot.exclusive = false;
+    const first = unstarted[0];
+    if (first !== undefined && (first.exclusive || first.abortable) && first.count === 1) {
+      unstarted.shift();
+      first.ended = true;
+      this.#ends.failed(
+        first,
+        first.id,
+        poolMade(
+          new TypeError(
+            `Cannot send job ${first.id}: its worker could not read its arguments (on Deno, a value nested about 3,000 levels deep is sent but cannot be read in a worker)`,
+          ),
+        ),
+      );
+    }
+    for (const job of unstarted) job.suspect = true;
+    this.#requeue(unstarted, slot, new Error("its worker could not read the batch it was in"));
+    this.#workers.recycleOnceIdle(slot);
+    if (slot.inflightItems === 0 && !slot.dead) this.#workers.idle(slot);
+    this.#host.flush();
+    this.#host.changed();
+  }
+
+  /**
    * A worker died. The job it was running fails with `WorkerCrashedError`;
    * the others go back to the front of the queue (see `crash.ts`).
    */

@@ -31,6 +31,8 @@ import { StoppedRing, Yields } from "./stopped_ring.ts";
 export interface SlotHost {
   onMessage(slot: WorkerSlot, message: FromWorker): void;
   onCrash(slot: WorkerSlot, cause: unknown): void;
+  /** A message of the worker's this thread could not read (`messageerror`). */
+  onUnreadable(slot: WorkerSlot): void;
 }
 
 interface RefWorker extends Worker {
@@ -246,15 +248,9 @@ export class WorkerSlot {
       if (!this.dead) host.onCrash(this, errorOf(event));
     };
     worker.onmessageerror = () => {
-      if (!this.dead) {
-        // Bun: a result too large for this thread to read (a 1 GiB string) ends here.
-        host.onCrash(
-          this,
-          new TypeError(
-            "A message from the worker could not be read on the main thread (a result too large to read?)",
-          ),
-        );
-      }
+      // Answers this thread cannot read: Deno's of a value nested about 3,000
+      // levels deep, Bun's of a string of 1 GiB.
+      if (!this.dead) host.onUnreadable(this);
     };
     // Bun reports a worker that exited (process.exit) with a close event.
     worker.addEventListener(
@@ -559,6 +555,7 @@ const MESSAGE_TYPES = new Set([
   "progress",
   "overMemory",
   "retired",
+  "unreadable",
 ]);
 
 /**

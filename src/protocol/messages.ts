@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 16;
+export const PROTOCOL_VERSION = 17;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -121,7 +121,13 @@ export type FromWorker =
   /** Between batches, the worker's memory passed `maxMemory`: retire it once idle. */
   | { type: "overMemory"; bytes: number }
   /** `teardown()` ended (`error`: encoded, if it threw); the worker may go. */
-  | { type: "retired"; threw: boolean; error: unknown };
+  | { type: "retired"; threw: boolean; error: unknown }
+  /**
+   * A batch could not be read here (the runtime's `messageerror`): the
+   * worker runs no more batches; `started` is its `STARTED` count as it
+   * reached that batch's place, every job sent before it.
+   */
+  | { type: "unreadable"; started: number };
 
 /**
  * What a worker tells its slot alone, not the pool: an error that escaped

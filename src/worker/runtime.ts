@@ -205,8 +205,15 @@ function dropArgs(args: unknown[], n: number): void {
 /** Jobs started, as `Status.STARTED` holds it (wrapping at 2^32). */
 let startedJobs = 0;
 
-const inbox: (ToWorker & { type: "run" })[] = [];
+const inbox: ((ToWorker & { type: "run" }) | typeof UNREADABLE)[] = [];
 let draining = false;
+/**
+ * Where a message of the pool's that the runtime could not read stood in
+ * the inbox (see {@linkcode onMessageError}).
+ */
+const UNREADABLE = Symbol("unreadable");
+/** A message could not be read: this worker runs no more batches (see `stopReading`). */
+let readNoMore = false;
 /** Stream jobs stopped (`return()`) before they started: skipped when reached. */
 const skipped = new Set<number>();
 
@@ -487,7 +494,10 @@ function abortJob(id: number, reason: unknown): void {
 
 // Only in a worker: a listener on the main thread's scope keeps a Bun program alive.
 // In the capture phase: see `scope.ts` (a task's own listeners never come first).
-if (runsThisWorker) scope.addEventListener("message", onMessage, { capture: true });
+if (runsThisWorker) {
+  scope.addEventListener("message", onMessage, { capture: true });
+  scope.addEventListener("messageerror", onMessageError, { capture: true });
+}
 
 /**
  * Messages that came before `init`, handled after it. The pool sends `init`
@@ -501,6 +511,32 @@ function onMessage(event: MessageEvent<ToWorker>): void {
   if (isCrashed() || !event.isTrusted) return;
   messageReceived();
   handle(event.data);
+}
+
+/**
+ * A message of the pool's that the runtime could not read: on Deno a value
+ * nested about 3,000 levels deep is sent, but a worker cannot read it. Only
+ * a batch's arguments go that deep, so it stands for a batch, in its place:
+ * the batches before it run, then the worker stops (see `stopReading`). An
+ * `init` it could not read leaves the worker unstarted (`startTimeout`).
+ */
+function onMessageError(event: MessageEvent): void {
+  if (isCrashed() || !event.isTrusted || beforeInit !== null) return;
+  messageReceived();
+  inbox.push(UNREADABLE);
+  if (!draining) void drain();
+}
+
+/**
+ * Reached the batch it could not read: tells the pool how many jobs it has
+ * started (every job before that batch), so the pool knows the jobs it
+ * holds from there on were never started and sends them again, and runs
+ * no more batches. Jobs still running asynchronously go on and answer.
+ */
+function stopReading(): void {
+  readNoMore = true;
+  flush();
+  post({ type: "unreadable", started: startedJobs });
 }
 
 function handle(msg: ToWorker): void {
@@ -552,12 +588,14 @@ function initialise(msg: ToWorker & { type: "init" }): void {
 }
 
 async function drain(): Promise<void> {
+  if (readNoMore) return;
   draining = true;
   try {
     if (!await whenStarted()) return;
     let lone = false;
     for (;;) {
       for (let msg = inbox.shift(); msg !== undefined; msg = inbox.shift()) {
+        if (msg === UNREADABLE) return stopReading();
         if (msg.tasks) define(msg.tasks);
         // Before the claim: while a module loads, an idle worker may take the batch.
         if (someUnloaded()) await loadTasksOf(msg.jobs);

@@ -18,6 +18,11 @@ export interface WorkerScope {
     listener: (event: MessageEvent<ToWorker>) => void,
     options?: AddEventListenerOptions,
   ): void;
+  addEventListener(
+    type: "messageerror",
+    listener: (event: MessageEvent) => void,
+    options?: AddEventListenerOptions,
+  ): void;
   addEventListener(type: "error" | "unhandledrejection", listener: (event: Event) => void): void;
   close?: () => void;
 }

@@ -14,11 +14,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
-import { PoolClosedError } from "../../src/errors.ts";
+import { PoolClosedError, WorkerCrashedError } from "../../src/errors.ts";
 import { task } from "../../src/task.ts";
 import { transfer } from "../../src/protocol/codec.ts";
 import { gate } from "../_gate.ts";
-import { fixture, isBun } from "../_util.ts";
+import { fixture, isBun, within } from "../_util.ts";
 
 const identity = (n: unknown) => n;
 
@@ -1002,6 +1002,78 @@ describe("Pool streams moved with transfer()", () => {
       });
     } else {
       assert.deepEqual(await pool.run(readAll, transfer(stream())), [1, 2]);
+    }
+    assert.equal(await pool.run(identity, 7), 7, "the pool keeps working");
+  });
+});
+
+describe("Pool values one thread sends and the other cannot read", () => {
+  /**
+   * A list `n` links long. On Deno 2.9.6 one of about 2,800 to 3,600 links
+   * is sent, but the thread it goes to cannot read it (its `messageerror`);
+   * past that, sending it throws. Bun reads it.
+   */
+  function list(n: number): unknown {
+    let head: unknown = null;
+    for (let i = 0; i < n; i++) head = { next: head };
+    return head;
+  }
+
+  /** Counts its run in `runs[i]`; returns the length of the list `head`, or `deep` links of its own. */
+  const step = (runs: Int32Array, i: number, head: unknown, deep: number) => {
+    Atomics.add(runs, i, 1);
+    if (deep > 0) {
+      let made: unknown = null;
+      for (let k = 0; k < deep; k++) made = { next: made };
+      return made;
+    }
+    let length = 0;
+    for (let at = head as { next: unknown } | null; at !== null; at = at.next as typeof at) {
+      length++;
+    }
+    return length;
+  };
+
+  it("Pool: an argument its worker cannot read fails that job alone (Deno); each job sent with it runs once, and the pool goes on", async () => {
+    const runs = new Int32Array(new SharedArrayBuffer(4 * 8));
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    const ids: number[] = [];
+    // One tick: one batch, the deep list among the others (before: all of them waited for ever).
+    for (let i = 0; i < 8; i++) {
+      ids.push(pool.submit(step, runs, i, i === 3 ? list(3_300) : null, 0));
+    }
+    assert.equal(await within(pool.wait(), 20_000), true, "every job ended");
+    const done = byId(pool.done);
+    for (let i = 0; i < 8; i++) if (i !== 3) assert.equal(done.get(ids[i]!), 0, `job ${i}`);
+    assert.deepEqual([...runs].filter((_, i) => i !== 3), [1, 1, 1, 1, 1, 1, 1], "each ran once");
+    if (isBun) assert.equal(done.get(ids[3]!), 3_300);
+    else {
+      const [id, error] = pool.failed.at(0) as [number, Error];
+      assert.equal(id, ids[3]);
+      assert.ok(error instanceof TypeError);
+      assert.match(error.message, /^Cannot send job \d+: its worker could not read its arguments/);
+      assert.equal(runs[3], 0, "it never ran");
+    }
+    assert.equal(pool.failed.length + done.size, 8);
+    assert.equal(await pool.run(identity, 7), 7, "the pool keeps working");
+  });
+
+  it("Pool: a result the main thread cannot read fails the jobs whose answers it carried, each run once (Deno); the pool goes on", async () => {
+    const runs = new Int32Array(new SharedArrayBuffer(4 * 8));
+    await using pool = new Pool({ maxChildren: 1, resultId: true });
+    await pool.run(identity, 0); // measured: the next ones travel, and answer, together
+    const ids: number[] = [];
+    for (let i = 0; i < 8; i++) ids.push(pool.submit(step, runs, i, null, i === 3 ? 3_300 : 0));
+    assert.equal(await within(pool.wait(), 20_000), true, "every job ended");
+    // Before: the lost answers' jobs ran again, up to six times, and those after it failed.
+    assert.deepEqual([...runs], [1, 1, 1, 1, 1, 1, 1, 1], "each ran once");
+    assert.equal(pool.failed.length + pool.done.length, 8);
+    if (isBun) assert.equal(pool.failed.length, 0);
+    else {
+      const failed = byId(pool.failed);
+      const error = failed.get(ids[3]!) as Error;
+      assert.ok(error instanceof WorkerCrashedError, String(error));
+      assert.match((error.cause as Error).message, /could not be read on the main thread/);
     }
     assert.equal(await pool.run(identity, 7), 7, "the pool keeps working");
   });
