@@ -291,6 +291,16 @@ export class Delivery {
     this.#host.dispatch(new CustomEvent("online"));
     const lost: Chunk[] = [];
     const failed: Chunk[] = [];
+    // The same Redis run kept what it held (a connection cut): a chunk it no
+    // longer knows most likely completed, its event not read yet (the events
+    // connection may come back later than this one). The sweep judges those
+    // with its two looks; added again now, they ran twice.
+    let kept = false;
+    try {
+      kept = !await this.#link.restarted();
+    } catch {
+      // taken as restarted
+    }
     for (const chunk of [...this.#host.chunks.values()]) {
       if (chunk.state === State.ADDING || this.#unsent.includes(chunk)) continue;
       let state: string;
@@ -301,9 +311,11 @@ export class Delivery {
         continue; // Redis's own error: the sweep looks again
       }
       if (this.#host.chunks.get(chunk.key) !== chunk) continue;
-      if (state === "unknown") lost.push(chunk);
-      else if (state === "failed") failed.push(chunk);
+      if (state === "unknown") {
+        if (!kept) lost.push(chunk);
+      } else if (state === "failed") failed.push(chunk);
     }
+    if (kept) this.sweepSoon();
     if (failed.length !== 0) await this.#failLost(failed);
     if (!this.#link.offline && !this.#closedLink) {
       // One that went back to `#unsent` after it was looked up is sent once.

@@ -58,6 +58,7 @@ interface Client {
   xrevrange(key: string, end: string, start: string, count: "COUNT", n: number): Promise<
     [string, string[]][]
   >;
+  info(section: string): Promise<string>;
 }
 
 /** The producer's BullMQ objects. */
@@ -69,6 +70,8 @@ export class Link {
   #queue: Queue | null = null;
   #events: QueueEvents | null = null;
   #client: Client | null = null;
+  /** The Redis server's `run_id` when last looked at (see {@linkcode Link.restarted}). */
+  #runId: string | null = null;
   #opening: Promise<Queue> | null = null;
   #closed = false;
   #offline = false;
@@ -150,6 +153,25 @@ export class Link {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Whether the Redis server is another run than the one last looked at
+   * (its `run_id`: a restart, which may have lost what it held), or cannot
+   * say (an ACL that refuses `INFO`). The first look only records it.
+   */
+  async restarted(): Promise<boolean> {
+    if (this.#client === null) return true;
+    let runId: string | undefined;
+    try {
+      const info = await this.#answered(this.#client.info("server"));
+      runId = /^run_id:(\S+)/m.exec(info)?.[1];
+    } catch {
+      return true;
+    }
+    const before = this.#runId;
+    this.#runId = runId ?? null;
+    return runId === undefined || before !== runId;
   }
 
   /** BullMQ's state of chunk `key` ("unknown" once Redis lost it, or it completed and was removed). */
@@ -268,6 +290,7 @@ export class Link {
     client.on("ready", this.#onReady);
     client.on("close", this.#onClose);
     this.#client = client;
+    await this.restarted(); // records the run the chunks go to
     if (this.#offline) this.#onReady();
     return queue;
   }

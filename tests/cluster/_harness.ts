@@ -13,7 +13,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { Queue, QueueEvents, RedisConnection } from "bullmq";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -357,4 +357,83 @@ export function bounded(pool: { shutdown(timeout?: number): Promise<boolean> }):
  */
 export function leftGracefully(node: Child, exit: { code: number | null }): boolean {
   return /: closed$/m.test(node.output) && (!isBun || exit.code === 0);
+}
+
+/**
+ * A TCP relay to `redis`'s server, for a client's connections to be cut and
+ * held apart from everyone else's: `cut()` has the server close each
+ * connection that came through it (`CLIENT KILL`), and `holdEvents(ms)`
+ * holds, for `ms` from now, what a BullMQ `QueueEvents` connection (its
+ * `XREAD`) sends: one connection that comes back later than the others.
+ */
+export class RedisRelay implements AsyncDisposable {
+  readonly #server: Server;
+  readonly #redis: Redis;
+  readonly #upstream = new Set<Socket>();
+  #holdUntil = 0;
+  readonly url: string;
+
+  private constructor(server: Server, redis: Redis, port: number) {
+    this.#server = server;
+    this.#redis = redis;
+    this.url = `redis://127.0.0.1:${port}`;
+  }
+
+  static async start(redis: Redis): Promise<RedisRelay> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const relay = new RedisRelay(server, redis, (server.address() as { port: number }).port);
+    server.on("connection", (client: Socket) => relay.#pipe(client));
+    return relay;
+  }
+
+  #pipe(client: Socket): void {
+    const server = connect(this.#redis.port, "127.0.0.1");
+    this.#upstream.add(server);
+    server.pipe(client);
+    let held: Buffer[] | null = null;
+    client.on("data", (data: Buffer) => {
+      const left = this.#holdUntil - Date.now();
+      if (held === null && left > 0 && /xread/i.test(data.toString("latin1"))) {
+        held = [];
+        setTimeout(() => {
+          for (const part of held!) server.write(part);
+          held = null;
+        }, left);
+      }
+      if (held !== null) held.push(data);
+      else server.write(data);
+    });
+    const end = () => {
+      this.#upstream.delete(server);
+      server.destroy();
+      client.destroy();
+    };
+    for (const socket of [server, client]) {
+      socket.on("error", end);
+      socket.on("close", end);
+    }
+  }
+
+  /** Holds an events connection's commands for `ms` from now (see the class). */
+  holdEvents(ms: number): void {
+    this.#holdUntil = Date.now() + ms;
+  }
+
+  /** Has the server close every connection that came through the relay; returns how many. */
+  async cut(): Promise<number> {
+    const ports = [...this.#upstream].map((socket) => socket.localPort).filter((port) => port);
+    return await withRedisClient(this.#redis, async (client) => {
+      let closed = 0;
+      for (const port of ports) {
+        closed += Number(await client.call("CLIENT", "KILL", "ADDR", `127.0.0.1:${port}`));
+      }
+      return closed;
+    });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const socket of this.#upstream) socket.destroy();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
 }

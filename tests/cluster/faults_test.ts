@@ -22,6 +22,7 @@ import {
   otherRuntime,
   queueName,
   Redis,
+  RedisRelay,
   startNode,
   tasksUrl,
   thisRuntime,
@@ -714,6 +715,46 @@ describe("ClusterPool faults", () => {
 });
 
 describe("ClusterPool sweeps", () => {
+  it(
+    "ClusterPool: connections cut for a moment, the events one back last, Redis keeping its data: no chunk runs again, each item ends once",
+    needsRedis(90_000),
+    async () => {
+      await using redis = await Redis.start();
+      const queue = queueName("blip");
+      await using relay = await RedisRelay.start(redis);
+      await using _node = await startNode(redis, queue, {});
+      const file = join(tmpdir(), `fastpool-marks-${crypto.randomUUID()}`);
+      try {
+        let ended = 0;
+        let enough!: () => void;
+        const some = new Promise<void>((resolve) => enough = resolve);
+        const pool = new ClusterPool<Tasks>({
+          connection: relay.url,
+          queue,
+          doneCallback: () => ++ended === 30 && enough(),
+        });
+        await using _pool = bounded(pool);
+        const labels = Array.from({ length: 300 }, (_, i) => `item-${i}`);
+        for (const label of labels) pool.submit("markSlowly", file, label, 10);
+        await some;
+        // Chunks complete while the pool is away; its queue connection comes back
+        // first. Before: the chunks it no longer found were added again and ran twice.
+        relay.holdEvents(3_000);
+        assert.ok(await relay.cut() >= 2, "the pool's connections were cut");
+        assert.equal(await pool.wait(60_000), true);
+        assert.equal(ended, 300);
+        const runs = new Map<string, number>();
+        for (const line of (await readFile(file, "utf8")).split("\n").filter(Boolean)) {
+          runs.set(line, (runs.get(line) ?? 0) + 1);
+        }
+        const twice = labels.filter((label) => runs.get(label) !== 1);
+        assert.deepEqual(twice, [], "items that did not run exactly once");
+      } finally {
+        await rm(file, { force: true });
+      }
+    },
+  );
+
   it(
     "ClusterPool: a chunk Redis lost (completion never seen) is added again and its item ends once",
     needsRedis(60_000),
