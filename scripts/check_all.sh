@@ -19,9 +19,9 @@ check() {
 }
 
 echo "deno $(deno --version | head -n 1 | cut -d' ' -f2), bun $(bun --version)"
-check deno fmt --check
-check deno lint
-check deno doc --lint mod.ts src/worker/mod.ts src/compat/threadpool.ts src/cluster/mod.ts src/cluster/node.ts
+# Through deno.json's tasks, so they stay runnable (`npx deno task lint`).
+check deno task fmt
+check deno task lint
 check node scripts/check_examples.mjs mod.ts src/worker/mod.ts src/compat/threadpool.ts src/cluster/mod.ts src/cluster/node.ts
 # Type checks here, code blocks of JSDoc and README included; the test runs below skip them
 # (deno test would otherwise type-check the worker module again at every Worker start).
