@@ -62,15 +62,15 @@ describe("timeouts mean one thing everywhere", () => {
   it("a negative or NaN timeout is a RangeError naming it, a string a TypeError", async () => {
     await using pool = new Pool({ maxChildren: 1 });
     for (const bad of [-1, NaN]) {
-      assert.throws(() => pool.wait(bad), {
+      await assert.rejects(pool.wait(bad), {
         name: "RangeError",
         message:
           `Cannot wait: "timeout" must be a number of milliseconds >= 0 (Infinity: no limit), received ${bad}`,
       });
       await assert.rejects(pool.exec(() => 1, [], { timeout: bad }), RangeError);
-      assert.throws(() => new Semaphore(1).acquire({ timeout: bad }), RangeError);
+      await assert.rejects(new Semaphore(1).acquire({ timeout: bad }), RangeError);
     }
-    assert.throws(() => pool.wait("5" as never), TypeError);
+    await assert.rejects(pool.wait("5" as never), TypeError);
     assert.throws(() => new Pool({ taskTimeout: -1 }), RangeError);
     assert.equal(await pool.run(() => "still working"), "still working");
   });

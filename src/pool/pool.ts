@@ -1288,7 +1288,8 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
   /**
    * Resolves `true` once nothing is pending, or `false` at the timeout.
    *
-   * @param timeout Milliseconds to wait at most; none by default.
+   * @param timeout Milliseconds to wait at most; none by default (a bad one
+   * rejects, with a `RangeError` or `TypeError` naming it).
    *
    * @example Usage
    * ```ts
@@ -1307,7 +1308,13 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
    * ```
    */
   wait(timeout?: number): Promise<boolean> {
-    if (timeout !== undefined) checkTimeout(timeout, "timeout", "wait");
+    if (timeout !== undefined) {
+      try {
+        checkTimeout(timeout, "timeout", "wait");
+      } catch (error) {
+        return Promise.reject(error); // as shutdown() and every promise-returning call
+      }
+    }
     this.#proxyCalls.decide();
     return this.#idleWithin(timeout, reportGlobally); // no call is left to fail by then
   }

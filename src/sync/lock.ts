@@ -141,9 +141,9 @@ export class Lock {
    *
    * @param options `timeout` in ms, and a `signal`; if it aborts, or is
    * already aborted, the promise rejects with its reason.
-   * @returns `true` once taken, `false` if the timeout passed first.
-   * @throws {TypeError} If an option has the wrong type.
-   * @throws {RangeError} If `timeout` is negative or NaN.
+   * @returns `true` once taken, `false` if the timeout passed first. It
+   * rejects with a `TypeError` if an option has the wrong type, a
+   * `RangeError` if `timeout` is negative or NaN.
    *
    * @example Usage
    * ```ts

@@ -257,9 +257,9 @@ export class Semaphore {
    *
    * @param options `timeout` in ms, and a `signal`; if it aborts, or is
    * already aborted, the promise rejects with its reason.
-   * @returns `true` once acquired, `false` if the timeout passed first.
-   * @throws {TypeError} If an option has the wrong type.
-   * @throws {RangeError} If `timeout` is negative or NaN.
+   * @returns `true` once acquired, `false` if the timeout passed first. It
+   * rejects with a `TypeError` if an option has the wrong type, a
+   * `RangeError` if `timeout` is negative or NaN.
    *
    * @example Usage
    * ```ts
@@ -397,7 +397,13 @@ export class Semaphore {
   }
 
   #enqueue(options: AcquireOptions | undefined): Promise<boolean> {
-    const { timeout = Infinity, signal } = readOptions(options, `acquire ${this.#noun}`);
+    let read: AcquireOptions;
+    try {
+      read = readOptions(options, `acquire ${this.#noun}`);
+    } catch (error) {
+      return Promise.reject(error); // as every promise-returning call of fastpool's
+    }
+    const { timeout = Infinity, signal } = read;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const memory = this.#memory;
     // A signal whose abort is on its way (its job failed) takes no free permit: it waits for that.

@@ -815,7 +815,7 @@ describe("Pool options and arguments of the wrong type or range", () => {
       name: "RangeError",
       message: /"maxChildren" must be an integer/,
     });
-    assert.throws(() => pool.wait(-1), { name: "RangeError", message: /"timeout"/ });
+    await assert.rejects(pool.wait(-1), { name: "RangeError", message: /"timeout"/ });
     await assert.rejects(pool.shutdown("later" as never), {
       name: "TypeError",
       message: /"timeout"/,

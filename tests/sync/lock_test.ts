@@ -46,8 +46,8 @@ describe("Lock", () => {
     assert.equal(lock.locked, false);
   });
 
-  it("Lock.acquire() throws on bad options, naming the lock", () => {
-    assert.throws(() => new Lock().acquire({ timeout: -5 }), {
+  it("Lock.acquire() rejects on bad options, naming the lock", async () => {
+    await assert.rejects(new Lock().acquire({ timeout: -5 }), {
       name: "RangeError",
       message:
         'Cannot acquire lock: "timeout" must be a number of milliseconds >= 0 (Infinity: no limit), received -5',

@@ -197,29 +197,26 @@ describe("Semaphore", () => {
     assert.equal(lock.locked, false, "the released lock stays free");
   });
 
-  it("Semaphore.acquire() throws on bad options", () => {
+  it("Semaphore.acquire() rejects on bad options", async () => {
     const sem = new Semaphore(1);
-    assert.throws(() => sem.acquire({ timeout: -1 }), {
+    await assert.rejects(sem.acquire({ timeout: -1 }), {
       name: "RangeError",
       message:
         'Cannot acquire semaphore: "timeout" must be a number of milliseconds >= 0 (Infinity: no limit), received -1',
     });
-    assert.throws(() => sem.acquire({ timeout: NaN }), RangeError);
-    assert.throws(
-      () => sem.acquire({ timeout: "5" as unknown as number }),
-      TypeError,
-    );
-    assert.throws(() => sem.acquire({ signal: {} as AbortSignal }), {
+    await assert.rejects(sem.acquire({ timeout: NaN }), RangeError);
+    await assert.rejects(sem.acquire({ timeout: "5" as unknown as number }), TypeError);
+    await assert.rejects(sem.acquire({ signal: {} as AbortSignal }), {
       name: "TypeError",
       message: 'Cannot acquire semaphore: "signal" must be an AbortSignal, received an object',
     });
     // It passes instanceof; reading its aborted throws ("Illegal invocation").
-    assert.throws(() => sem.acquire({ signal: Object.create(AbortSignal.prototype) }), {
+    await assert.rejects(sem.acquire({ signal: Object.create(AbortSignal.prototype) }), {
       name: "TypeError",
       message:
         /^Cannot acquire semaphore: "signal" must be an AbortSignal, received an instance of AbortSignal$/,
     });
-    assert.throws(() => sem.acquire(5 as never), TypeError);
+    await assert.rejects(sem.acquire(5 as never), TypeError);
     assert.equal(sem.value, 1);
   });
 
