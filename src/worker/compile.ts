@@ -212,6 +212,14 @@ function evaluate(source: string, sloppy: boolean): unknown {
   }
 }
 
+/**
+ * Names the code an inline task compiles to in stack traces: without it, Bun
+ * files its frames under this file, at the task's own line and column (a
+ * frame "compile.ts:3:21" pointing at a comment), and Deno calls it
+ * `<anonymous>` inside an `eval` here.
+ */
+const SOURCE_URL = "\n//# sourceURL=fastpool:inline-task";
+
 /** `evaluate` in one mode, strict or sloppy. */
 function parse(source: string, strict: boolean): unknown {
   // Strict: inside a function called without `this`, so an arrow's `this` is
@@ -227,7 +235,7 @@ function parse(source: string, strict: boolean): unknown {
   const globalEval = eval;
   try {
     // deno-lint-ignore no-eval
-    return globalEval(wrap(`(${source}\n)`));
+    return globalEval(wrap(`(${source}\n)`) + SOURCE_URL);
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     let holder: object;

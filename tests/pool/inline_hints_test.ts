@@ -43,4 +43,16 @@ describe("Pool: hints on inline tasks' errors", () => {
       },
     );
   });
+
+  it("an inline task's frames in an error's stack name it fastpool:inline-task, not a file of fastpool's", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const error = await pool.run(function namedTask() {
+      throw new RangeError("from the task");
+    }).then(() => assert.fail("it resolved"), (error: Error) => error);
+    assert.ok(error instanceof RangeError);
+    const frame = error.stack!.split("\n").find((line) => line.includes("namedTask"));
+    // Before, Bun filed it under compile.ts at the task's own line (a comment there).
+    assert.match(frame ?? "", /fastpool:inline-task/, error.stack);
+    assert.doesNotMatch(frame ?? "", /compile\.ts/);
+  });
 });
