@@ -295,12 +295,7 @@ export class Delivery {
     // longer knows most likely completed, its event not read yet (the events
     // connection may come back later than this one). The sweep judges those
     // with its two looks; added again now, they ran twice.
-    let kept = false;
-    try {
-      kept = !await this.#link.restarted();
-    } catch {
-      // taken as restarted
-    }
+    const kept = !await this.#link.restarted();
     for (const chunk of [...this.#host.chunks.values()]) {
       if (chunk.state === State.ADDING || this.#unsent.includes(chunk)) continue;
       let state: string;

@@ -158,7 +158,8 @@ export class Link {
   /**
    * Whether the Redis server is another run than the one last looked at
    * (its `run_id`: a restart, which may have lost what it held), or cannot
-   * say (an ACL that refuses `INFO`). The first look only records it.
+   * say (an ACL that refuses `INFO`, or Redis away). Never throws; the first
+   * look records the run, and says `true`.
    */
   async restarted(): Promise<boolean> {
     if (this.#client === null) return true;

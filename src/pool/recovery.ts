@@ -435,11 +435,11 @@ export class Recovery {
    * six times and failed the jobs after them).
    */
   answersUnreadable(slot: WorkerSlot): void {
-    if (this.#workers.isRetiring(slot)) return void this.crashed(slot, null);
     const name = this.#workers.nameOf(slot);
     const cause = new TypeError(
       `A message from worker ${name} could not be read on the main thread (a result too large to read, or nested too deep: on Deno, about 3,000 levels); the jobs it had started fail, none is run again`,
     );
+    if (this.#workers.isRetiring(slot)) return this.crashed(slot, cause); // it held no job
     this.#stats.crashed++;
     this.#workers.reportError(slot, cause);
     this.#workers.remove(slot, "crash");
