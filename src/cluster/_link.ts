@@ -158,8 +158,9 @@ export class Link {
   /**
    * Whether the Redis server is another run than the one last looked at
    * (its `run_id`: a restart, which may have lost what it held), or cannot
-   * say (an ACL that refuses `INFO`, or Redis away). Never throws; the first
-   * look records the run, and says `true`.
+   * say (Redis away again). Never throws; the first look records the run,
+   * and says `true`. (BullMQ itself needs `INFO`: a user whose ACL refuses it
+   * never gets this far.)
    */
   async restarted(): Promise<boolean> {
     if (this.#client === null) return true;

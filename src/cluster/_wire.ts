@@ -499,22 +499,28 @@ export function fixArgs(args: readonly unknown[], what: string, size?: JsonSize)
 export const MAX_CLEAN_DEPTH = 128;
 
 /**
- * Most characters of strings {@linkcode jsonClean} copies from one value,
- * 2^16, and from one string, 2^14 (a message and the stack that repeats it
- * both arrive): a failure is a diagnosis, and one thrown with a message of
- * 300 million characters ended a Deno node ("Fatal process out of memory:
- * Zone") and, on Bun, passed what Redis takes in one value. The rest of a
- * longer string is cut, saying how much.
+ * What {@linkcode jsonClean} keeps of long strings: each at most 2^14
+ * characters, and those past 2^16 in all of one value at most 256 (a
+ * message and the stack that repeats it both arrive whole up to 16 Ki). A
+ * failure is a diagnosis, and one thrown with a message of 300 million
+ * characters ended a Deno node ("Fatal process out of memory: Zone") and,
+ * on Bun, passed what Redis takes in one value. A string of 256 characters
+ * or fewer (a class name, a key, the encoding's own tags) is never cut, so
+ * a cut failure keeps its class; the rest of a longer one is cut, saying
+ * how much.
  */
 export const MAX_CLEAN_CHARS = 2 ** 16;
 const MAX_CLEAN_STRING = 2 ** 14;
+const SHORT_STRING = 256;
+/** Arrays' items, objects' fields and containers {@linkcode jsonClean} copies from one value. */
+const MAX_CLEAN_ENTRIES = 10_000;
 
 /**
  * A copy of `value` that JSON can carry: what cannot cross becomes a string
  * describing it. For errors' `cause` and fields, so a failure always arrives:
- * past {@linkcode MAX_CLEAN_DEPTH} levels, or 10,000 arrays and objects
- * copied (an object held twice is copied twice), the rest is a string saying
- * so; past {@linkcode MAX_CLEAN_CHARS} characters of strings, they are cut.
+ * past {@linkcode MAX_CLEAN_DEPTH} levels, or 10,000 arrays, objects, items
+ * and fields copied (an object held twice is copied twice), the rest is a
+ * string saying so, and long strings are cut (see {@linkcode MAX_CLEAN_CHARS}).
  */
 export function jsonClean(value: unknown, depth = 0, copied = { n: 0, chars: 0 }): unknown {
   switch (typeof value) {
@@ -533,8 +539,15 @@ export function jsonClean(value: unknown, depth = 0, copied = { n: 0, chars: 0 }
   }
   if (value === null) return null;
   if (depth > MAX_CLEAN_DEPTH) return "[too deep]";
-  if (++copied.n > 10_000) return "[too large]";
-  if (Array.isArray(value)) return value.map((item) => jsonClean(item, depth + 1, copied) ?? null);
+  if (++copied.n > MAX_CLEAN_ENTRIES) return "[too large]";
+  if (Array.isArray(value)) {
+    const room = Math.max(0, MAX_CLEAN_ENTRIES - copied.n);
+    copied.n += Math.min(value.length, room);
+    const items = value.length <= room ? value : value.slice(0, room);
+    const out = items.map((item) => jsonClean(item, depth + 1, copied) ?? null);
+    if (items.length < value.length) out.push(`[${value.length - items.length} more items cut]`);
+    return out;
+  }
   if (value instanceof Date) {
     return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
   }
@@ -544,14 +557,23 @@ export function jsonClean(value: unknown, depth = 0, copied = { n: 0, chars: 0 }
   if (keys.length === 0 && proto !== Object.prototype && proto !== null) return describe(value);
   const out: Record<string, unknown> = {};
   for (const key of keys) {
-    out[key] = jsonClean((value as Record<string, unknown>)[key], depth + 1, copied);
+    if (++copied.n > MAX_CLEAN_ENTRIES) {
+      out["[more fields cut]"] = keys.length;
+      break;
+    }
+    out[cleanString(key, copied)] = jsonClean(
+      (value as Record<string, unknown>)[key],
+      depth + 1,
+      copied,
+    );
   }
   return out;
 }
 
-/** `value`, cut where it, or the strings copied so far, pass their limits (see {@linkcode MAX_CLEAN_CHARS}). */
+/** `value`, cut if long (see {@linkcode MAX_CLEAN_CHARS}). */
 function cleanString(value: string, copied: { chars: number }): string {
-  const room = Math.max(0, Math.min(MAX_CLEAN_STRING, MAX_CLEAN_CHARS - copied.chars));
+  if (value.length <= SHORT_STRING) return value;
+  const room = copied.chars >= MAX_CLEAN_CHARS ? SHORT_STRING : MAX_CLEAN_STRING;
   if (value.length <= room) {
     copied.chars += value.length;
     return value;

@@ -656,7 +656,17 @@ async function runChunk(
       }); BullMQ retries them`,
     );
   }
-  for (const [i, error] of errors) result.errors.push([i, encodeFailure(error)]);
+  // Failures count against the chunk's budget too: many long ones passed what Redis takes.
+  for (const [i, error] of errors) {
+    const encoded = encodeFailure(error);
+    const over = budget.take(encoded, JSON.stringify(encoded).length);
+    result.errors.push([
+      i,
+      over === undefined ? encoded : encodeFailure(
+        new TypeError(`Cannot return the task's failure (${failureLine(error)}): ${over}`),
+      ),
+    ]);
+  }
   return result;
 }
 
@@ -720,4 +730,15 @@ function positive(
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(4));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A failure's first line, `name: message`, at most 200 characters, for a message about it. */
+function failureLine(error: unknown): string {
+  let line: string;
+  try {
+    line = error instanceof Error ? `${error.name}: ${error.message}` : describe(error);
+  } catch {
+    line = describe(error); // a getter that throws
+  }
+  return line.length <= 200 ? line : `${line.slice(0, 200)}…`;
 }

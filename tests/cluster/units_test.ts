@@ -309,6 +309,51 @@ describe("cluster wire", () => {
     });
   });
 
+  it("encodeFailure() cuts a failure's long strings and keys but never its classes; decodeFailure() rebuilds them", () => {
+    const long = (c: string) => c.repeat(20_000);
+    const inner = new TypeError(long("b"));
+    const outer = new RangeError(long("a"), { cause: inner });
+    (outer as unknown as Record<string, unknown>)[long("k")] = 1;
+    const errors = Array.from({ length: 6 }, () => new SyntaxError(long("s")));
+    const many = new AggregateError(errors, "many");
+    const list = Object.assign(new Error("list"), {
+      items: Array.from({ length: 20_000 }, () => "ab"),
+    });
+    for (
+      const [thrown, check] of [
+        [outer, (error: Error) => {
+          assert.ok(error instanceof RangeError, String(error).slice(0, 80));
+          assert.match(error.message, /^a{16384}… \[3,616 characters cut\]$/);
+          assert.ok(error.cause instanceof TypeError, "the cause keeps its class");
+          // Past the budget by then (message, stack, the cause's): cut to 256.
+          assert.ok(
+            Object.keys(error).some((key) => /^k{256}… \[19,744 characters cut\]$/.test(key)),
+          );
+        }],
+        [many, (error: Error) => {
+          assert.ok(error instanceof AggregateError);
+          const inside = (error as AggregateError).errors;
+          assert.equal(inside.length, 6);
+          for (const e of inside) assert.ok(e instanceof SyntaxError, String(e).slice(0, 80));
+          assert.match(
+            inside[5].message,
+            /^s{256}… \[19,744 characters cut\]$/,
+            "past the budget: 256",
+          );
+        }],
+        [list, (error: Error) => {
+          const items = (error as unknown as { items: string[] }).items;
+          assert.ok(items.length < 10_001, `${items.length} items`);
+          assert.match(items.at(-1)!, /^\[\d+ more items cut\]$/);
+        }],
+      ] as const
+    ) {
+      const encoded = encodeFailure(thrown);
+      assert.ok(JSON.stringify(encoded).length < 300_000, "bounded");
+      check(decodeFailure(JSON.parse(JSON.stringify(encoded)), 7) as Error);
+    }
+  });
+
   it("jsonClean() turns a Date into its ISO string and a class instance with no fields into a description", () => {
     class Point {
       constructor(readonly x: number) {}
