@@ -22,6 +22,8 @@ import { STREAM_WINDOW } from "../protocol/messages.ts";
 
 /** The action every error of the Pool constructor names. */
 const CREATE = "create pool";
+/** Levels of nesting `workerData` must have spare: the `init` message holds it a few deeper. */
+const WORKER_DATA_MARGIN = 16;
 
 /**
  * A level of `console` to log failures at.
@@ -609,7 +611,11 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
       // Without shared memory, as it is sent: a Semaphore or Lock in it is refused here
       // (before, each worker start failed on it, three times, then the first job). With
       // it, its getters are read once here, as a start reads them.
-      structuredClone(hasSharedMemory ? workerData : toWire(workerData) ?? workerData);
+      // Inside a margin of levels: the `init` message holds it deeper, and on
+      // Deno one the check just passed left every worker unable to read it.
+      let nested: unknown = hasSharedMemory ? workerData : toWire(workerData) ?? workerData;
+      for (let k = 0; k < WORKER_DATA_MARGIN; k++) nested = [nested];
+      structuredClone(nested);
     } catch (error) {
       throw new TypeError(
         `Cannot create pool: "workerData" must be structured-cloneable, received ${

@@ -119,11 +119,11 @@ export class Recovery {
     if (grace > 0) {
       if (job.mode === Mode.STREAM) slot.stopStreamSoon(job); // stopped at its next `yield`
       try {
-        slot.send({
-          type: "abort",
-          id: job.id,
-          reason: encodeError(reason, toWire, "the abort reason"),
-        });
+        const encoded = encodeError(reason, toWire, "the abort reason");
+        // One the worker could not read (on Deno, nested about 2,700 levels deep
+        // or more) would be lost there: the task never told, an innocent job failed.
+        if (typeof encoded === "object" && encoded !== null) structuredClone(encoded);
+        slot.send({ type: "abort", id: job.id, reason: encoded });
       } catch {
         // A reason that cannot be cloned (a symbol, an object with a
         // method): the task's signal aborts with a string saying what it was.

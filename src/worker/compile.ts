@@ -243,7 +243,7 @@ function parse(source: string, strict: boolean): unknown {
       // Bun writes `async#m` and `async* #m`.
       const method = source.replace(/^((?:async\s*)?(?:\*\s*)?)#/, "$1");
       // deno-lint-ignore no-eval
-      holder = globalEval(wrap(`({${method}\n})`)) as object;
+      holder = globalEval(wrap(`({${method}\n})`) + SOURCE_URL) as object;
     } catch (second) {
       throw EXPRESSION_START.test(source) ? error : second;
     }

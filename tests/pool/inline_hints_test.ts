@@ -54,5 +54,17 @@ describe("Pool: hints on inline tasks' errors", () => {
     // Before, Bun filed it under compile.ts at the task's own line (a comment there).
     assert.match(frame ?? "", /fastpool:inline-task/, error.stack);
     assert.doesNotMatch(frame ?? "", /compile\.ts/);
+    // A method shorthand compiles another way: named the same.
+    const methods = {
+      namedMethod() {
+        throw new RangeError("from the method");
+      },
+    };
+    const fromMethod = await pool.run(methods.namedMethod).then(
+      () => assert.fail("it resolved"),
+      (error: Error) => error,
+    );
+    const methodFrame = fromMethod.stack!.split("\n").find((line) => line.includes("namedMethod"));
+    assert.match(methodFrame ?? "", /fastpool:inline-task/, fromMethod.stack);
   });
 });
