@@ -155,8 +155,8 @@ describe("every options object is checked", () => {
       pool.shutdown(undefined, new Date() as never),
       refused("shut down pool", "Date"),
     );
-    assert.throws(
-      () => new Semaphore(0).acquire(controller.signal as never),
+    await assert.rejects(
+      new Semaphore(0).acquire(controller.signal as never),
       refused("acquire semaphore", "AbortSignal"),
     );
     assert.throws(
@@ -202,15 +202,15 @@ describe("every options object is checked", () => {
     });
   });
 
-  it("Semaphore and Lock acquire() refuse an unknown option", () => {
+  it("Semaphore and Lock acquire() refuse an unknown option", async () => {
     const sem = new Semaphore(1);
-    assert.throws(
-      () => sem.acquire({ timout: 5 } as never),
+    await assert.rejects(
+      sem.acquire({ timout: 5 } as never),
       /^TypeError: Cannot acquire semaphore: unknown option "timout"; did you mean "timeout"\?/,
     );
     const lock = new Lock();
-    assert.throws(
-      () => lock.acquire({ sginal: null } as never),
+    await assert.rejects(
+      lock.acquire({ sginal: null } as never),
       /unknown option "sginal"; did you mean "signal"\?/,
     );
     assert.equal(sem.value, 1);
