@@ -513,12 +513,12 @@ export const MAX_CLEAN_CHARS = 2 ** 16;
 const MAX_CLEAN_STRING = 2 ** 14;
 const SHORT_STRING = 256;
 /** Arrays' items, objects' fields and containers {@linkcode jsonClean} copies from one value. */
-const MAX_CLEAN_ENTRIES = 10_000;
+const MAX_CLEAN_ENTRIES = 100_000;
 
 /**
  * A copy of `value` that JSON can carry: what cannot cross becomes a string
  * describing it. For errors' `cause` and fields, so a failure always arrives:
- * past {@linkcode MAX_CLEAN_DEPTH} levels, or 10,000 arrays, objects, items
+ * past {@linkcode MAX_CLEAN_DEPTH} levels, or 100,000 arrays, objects, items
  * and fields copied (an object held twice is copied twice), the rest is a
  * string saying so, and long strings are cut (see {@linkcode MAX_CLEAN_CHARS}).
  */
@@ -541,11 +541,15 @@ export function jsonClean(value: unknown, depth = 0, copied = { n: 0, chars: 0 }
   if (depth > MAX_CLEAN_DEPTH) return "[too deep]";
   if (++copied.n > MAX_CLEAN_ENTRIES) return "[too large]";
   if (Array.isArray(value)) {
-    const room = Math.max(0, MAX_CLEAN_ENTRIES - copied.n);
-    copied.n += Math.min(value.length, room);
-    const items = value.length <= room ? value : value.slice(0, room);
-    const out = items.map((item) => jsonClean(item, depth + 1, copied) ?? null);
-    if (items.length < value.length) out.push(`[${value.length - items.length} more items cut]`);
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (full(item, copied)) {
+        out.push(`[${value.length - i} more items cut]`);
+        break;
+      }
+      out.push(jsonClean(item, depth + 1, copied) ?? null);
+    }
     return out;
   }
   if (value instanceof Date) {
@@ -556,18 +560,24 @@ export function jsonClean(value: unknown, depth = 0, copied = { n: 0, chars: 0 }
   // An instance of a class with no fields of its own (a Map, a Set…) would arrive as {}.
   if (keys.length === 0 && proto !== Object.prototype && proto !== null) return describe(value);
   const out: Record<string, unknown> = {};
-  for (const key of keys) {
-    if (++copied.n > MAX_CLEAN_ENTRIES) {
-      out["[more fields cut]"] = keys.length;
+  for (let i = 0; i < keys.length; i++) {
+    const item = (value as Record<string, unknown>)[keys[i]!];
+    if (full(item, copied)) {
+      out["[more fields cut]"] = keys.length - i;
       break;
     }
-    out[cleanString(key, copied)] = jsonClean(
-      (value as Record<string, unknown>)[key],
-      depth + 1,
-      copied,
-    );
+    out[cleanString(keys[i]!, copied)] = jsonClean(item, depth + 1, copied);
   }
   return out;
+}
+
+/**
+ * Whether the entries {@linkcode jsonClean} copies are used up before
+ * `item`, which a primitive takes one of (a container counts itself).
+ */
+function full(item: unknown, copied: { n: number }): boolean {
+  if (typeof item === "object" && item !== null) return copied.n >= MAX_CLEAN_ENTRIES;
+  return ++copied.n > MAX_CLEAN_ENTRIES;
 }
 
 /** `value`, cut if long (see {@linkcode MAX_CLEAN_CHARS}). */

@@ -94,7 +94,7 @@ describe("cluster wire", () => {
       return value;
     };
     // An error's field is cleaned up to 16 levels: 10^16 copies, before.
-    assert.match(JSON.stringify(jsonClean(wide(16))), /\[too large\]/);
+    assert.match(JSON.stringify(jsonClean(wide(16))), /\[too large\]|more items cut\]/);
   });
 
   // Strings of 128 Mi characters: 3 to 8 s on a loaded machine, past bun test's 5 s default.
@@ -317,7 +317,7 @@ describe("cluster wire", () => {
     const errors = Array.from({ length: 6 }, () => new SyntaxError(long("s")));
     const many = new AggregateError(errors, "many");
     const list = Object.assign(new Error("list"), {
-      items: Array.from({ length: 20_000 }, () => "ab"),
+      items: Array.from({ length: 200_000 }, () => "ab"),
     });
     for (
       const [thrown, check] of [
@@ -343,13 +343,13 @@ describe("cluster wire", () => {
         }],
         [list, (error: Error) => {
           const items = (error as unknown as { items: string[] }).items;
-          assert.ok(items.length < 10_001, `${items.length} items`);
+          assert.ok(items.length <= 100_001, `${items.length} items`);
           assert.match(items.at(-1)!, /^\[\d+ more items cut\]$/);
         }],
       ] as const
     ) {
       const encoded = encodeFailure(thrown);
-      assert.ok(JSON.stringify(encoded).length < 300_000, "bounded");
+      assert.ok(JSON.stringify(encoded).length < 1_000_000, "bounded");
       check(decodeFailure(JSON.parse(JSON.stringify(encoded)), 7) as Error);
     }
   });
