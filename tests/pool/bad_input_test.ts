@@ -1009,7 +1009,7 @@ describe("Pool streams moved with transfer()", () => {
 
 describe("Pool values one thread sends and the other cannot read", () => {
   /**
-   * A list `n` links long. On Deno 2.9.6 one of about 2,800 to 3,600 links
+   * A list `n` links long. On Deno 2.9.6 one of about 2,700 to 3,800 links
    * is sent, but the thread it goes to cannot read it (its `messageerror`);
    * past that, sending it throws. Bun reads it.
    */
