@@ -341,17 +341,24 @@ export class Recovery {
    * to a new worker by the first would cost that worker at the next.
    */
   replace(slot: WorkerSlot, reason: WorkerExitReason): void {
-    this.#workers.remove(slot, reason);
-    // The jobs it had started fail (they ran, or ran on in another lane: sent
-    // again they could run twice); the others go again. On one lane that is
-    // only the stopped job: it ran alone, or it had a time limit, and the
-    // worker sent what the jobs before it answered as it started it (read
-    // before it failed: `UnreadAnswers`).
     const cause = new Error(
       `Worker ${this.#workers.nameOf(slot)} was replaced: a job it ran was ${
         reason === "timeout" ? "timed out" : "aborted"
       } and did not end within abortGrace`,
     );
+    this.#endStarted(slot, reason, cause);
+  }
+
+  /**
+   * Ends `slot`'s worker (`reason`) as the pool ends one: the jobs it had
+   * started fail with `cause` (they ran, or ran on in another lane: sent
+   * again they could run twice); the others go again. On one lane after a
+   * stopped job that is only that job: it ran alone, or it had a time limit,
+   * and the worker sent what the jobs before it answered as it started it
+   * (read before it failed: `UnreadAnswers`).
+   */
+  #endStarted(slot: WorkerSlot, reason: WorkerExitReason, cause: Error): void {
+    this.#workers.remove(slot, reason);
     this.#endDead(slot, cause, true);
     slot.forgetJobs();
     this.#workers.keepMinimum();
@@ -367,17 +374,12 @@ export class Recovery {
    * worker's running job does: sent again, it could run twice.
    */
   replaceImporting(slot: WorkerSlot): void {
-    this.#workers.remove(slot, "abort");
     const cause = new Error(
       `Worker ${
         this.#workers.nameOf(slot)
       } was replaced abortGrace after a job it imported a task module for was cancelled or aborted; this job started as it was replaced (the import had just ended), so it may have run`,
     );
-    this.#endDead(slot, cause, true);
-    slot.forgetJobs();
-    this.#workers.keepMinimum();
-    this.#host.scheduleFlush();
-    this.#host.changed();
+    this.#endStarted(slot, "abort", cause);
   }
 
   /**
@@ -442,12 +444,7 @@ export class Recovery {
     if (this.#workers.isRetiring(slot)) return this.crashed(slot, cause); // it held no job
     this.#stats.crashed++;
     this.#workers.reportError(slot, cause);
-    this.#workers.remove(slot, "crash");
-    this.#endDead(slot, cause, true);
-    slot.forgetJobs();
-    this.#workers.keepMinimum();
-    this.#host.scheduleFlush();
-    this.#host.changed();
+    this.#endStarted(slot, "crash", cause);
   }
 
   /**
