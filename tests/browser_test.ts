@@ -53,6 +53,7 @@ async function bundle(): Promise<Map<string, { type: string; body: Uint8Array }>
       entryPoints: {
         page: fileURLToPath(fixture("browser_page.ts")),
         runtime: fileURLToPath(new URL("../src/worker/runtime.ts", import.meta.url)),
+        tasks: fileURLToPath(fixture("browser_tasks.ts")),
       },
       bundle: true,
       format: "esm",
@@ -154,13 +155,19 @@ async function openPage(
   isolated: boolean,
 ): Promise<{ result: Partial<BrowserResult>; context: string; requested: string[] }> {
   const files = await bundle();
-  assert.deepEqual([...files.keys()].sort(), ["/", "/page.js", "/runtime.js"]);
+  assert.deepEqual([...files.keys()].sort(), ["/", "/page.js", "/runtime.js", "/tasks.js"]);
   let seen!: { result: Partial<BrowserResult>; context: string; requested: string[] };
   await withServer(files, async (base, requested) => {
     const { result, log } = await runPage(base);
     const context = `result: ${JSON.stringify(result, null, 2)}\nlog:\n${log.join("\n")}`;
     assert.equal(result.error, undefined, context);
-    assert.deepEqual(log.filter((line) => !line.startsWith("console.log")), [], context);
+    assert.deepEqual(
+      log.filter((line) =>
+        !line.startsWith("console.log") && !/^requestfailed: \S+\/missing\.js /.test(line)
+      ),
+      [],
+      context,
+    );
     assert.equal(result.crossOriginIsolated, isolated, context);
     assert.equal(result.run, 5, context);
     assert.deepEqual(
@@ -176,6 +183,20 @@ async function openPage(
     );
     assert.equal(result.lane?.enabled, isolated, context);
     assert.equal(result.lane?.result, 500, context);
+    // Before: Chromium named fastpool's own data: wrapper as the module that failed.
+    assert.match(
+      result.missingModule ?? "",
+      /^Cannot import task module http:\/\/127\.0\.0\.1:\d+\/missing\.js: /,
+      context,
+    );
+    assert.ok(!result.missingModule?.includes("data:"), context);
+    assert.equal(result.crashedBefore, 0, context);
+    // Before: the worker ran items after the one that closed it, and the pool blamed another.
+    assert.deepEqual(
+      result.selfClose,
+      { results: [10, 20, 40, 50, 60], failures: ["WorkerCrashedError"] },
+      context,
+    );
     assert.equal(result.shutdown, true, context);
     assert.equal(result.alive, 0, context);
     seen = { result, context, requested: [...requested] };
@@ -199,6 +220,7 @@ describe("browser", () => {
         `some of 500 sequential runs took the shared lane: ${context}`,
       );
       assert.ok(requested.includes("/runtime.js"), `the worker entry was loaded: ${requested}`);
+      assert.deepEqual(result.madeInWorker, ["Semaphore 2", `{"a":["Lock"]}`], context);
     },
   );
 
@@ -218,6 +240,14 @@ describe("browser", () => {
         context,
       );
       assert.equal(result.lane?.jobs, 0, context);
+      // Made in a worker that has no shared memory either: before, each ended its worker.
+      assert.equal(result.madeInWorker?.length, 2, context);
+      assert.match(result.madeInWorker![0]!, /Cannot send a Semaphore to the pool: /, context);
+      assert.match(
+        result.madeInWorker![1]!,
+        /Cannot send a value holding a Semaphore or Lock to the pool: /,
+        context,
+      );
     },
   );
 });

@@ -6,7 +6,7 @@
  * - work stealing: when a worker is idle and the queue is empty, the newest
  *   such batch of another worker goes back to the front of the queue, for
  *   the idle worker;
- * - cancelling: `cancel()`, `shutdown({ soon })` and `terminate()` treat
+ * - cancelling: `cancel()`, `shutdown(timeout, { soon: true })` and `terminate()` treat
  *   the jobs of every batch not started as queued, so they are cancelled
  *   rather than run or failed.
  *

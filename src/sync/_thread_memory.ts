@@ -32,6 +32,20 @@ export function isShareRefusal(error: unknown): boolean {
 }
 
 /**
+ * The error of a Semaphore or Lock that cannot leave this thread, as
+ * {@linkcode isShareRefusal} knows it. `cause`: what another copy of the
+ * package threw for its own primitive (a task module bundled with one).
+ */
+export function shareRefusal(cause?: unknown): TypeError {
+  const error = new TypeError(
+    "Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
+    cause === undefined ? undefined : { cause },
+  );
+  shareRefusals.add(error);
+  return error;
+}
+
+/**
  * This thread's view of each shared memory, by the memory's id, not by
  * buffer object: every clone of a buffer (each message that carries it) is a
  * new object, and all must share one FIFO of this thread's waiters. Held
@@ -304,13 +318,7 @@ export class Memory {
 
   /** Switches to the atomic protocol, for good; returns the buffer. */
   share(): SharedArrayBuffer {
-    if (!hasSharedMemory) {
-      const error = new TypeError(
-        "Cannot share a Semaphore or Lock with another thread: SharedArrayBuffer is not available here (a browser page must be cross-origin isolated)",
-      );
-      shareRefusals.add(error);
-      throw error;
-    }
+    if (!hasSharedMemory) throw shareRefusal();
     if (!this.#shared) {
       this.#shared = true;
       this.register();

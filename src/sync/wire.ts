@@ -45,7 +45,7 @@
  */
 
 import { Lock } from "./lock.ts";
-import { isShareRefusal } from "./_thread_memory.ts";
+import { isShareRefusal, shareRefusal } from "./_thread_memory.ts";
 import { Semaphore } from "./semaphore.ts";
 import {
   ARRAY,
@@ -223,11 +223,19 @@ function ownKeyWire(value: object): DataWire | undefined {
  * ```
  */
 export function toWireToUnshared(value: unknown): SharedWire | NestedWire | DataWire | undefined {
-  const wire = toWire(value);
-  if (wire === undefined || wire.__fastpoolShared === "Data") return wire;
-  const what = wire.__fastpoolShared === "Nested"
-    ? "a value holding a Semaphore or Lock"
-    : `a ${wire.__fastpoolShared}`;
+  let wire: SharedWire | NestedWire | DataWire | undefined;
+  let kind: string | undefined;
+  try {
+    wire = toWire(value);
+    if (wire === undefined || wire.__fastpoolShared === "Data") return wire;
+    kind = wire.__fastpoolShared;
+  } catch (error) {
+    // This thread has no shared memory either (a browser's worker of such a
+    // page): its primitives refuse to be shared. The job fails, the worker lives.
+    if (!isShareRefusal(error)) throw error;
+    kind = sharedKind(value as object) ?? "Nested";
+  }
+  const what = kind === "Nested" ? "a value holding a Semaphore or Lock" : `a ${kind}`;
   const refusal = new TypeError(
     `Cannot send ${what} to the pool: its thread has no SharedArrayBuffer (a page without cross-origin isolation), where it could not work`,
   );
@@ -278,9 +286,17 @@ export function fromWire(value: unknown): unknown {
 /** A Semaphore or Lock's wire form; `undefined` for anything else. */
 function wireOf(value: object): SharedWire | undefined {
   const kind = sharedKind(value);
-  return kind === undefined
-    ? undefined
-    : { __fastpoolShared: kind, buffer: (value as Semaphore | Lock).buffer };
+  if (kind === undefined) return undefined;
+  let buffer: SharedArrayBuffer;
+  try {
+    buffer = (value as Semaphore | Lock).buffer;
+  } catch (error) {
+    // Another copy's primitive refused (a task module bundled with its own
+    // copy, in a thread without shared memory): refused here as ours is, not
+    // left to the clone, which would make an empty object of it.
+    throw isShareRefusal(error) ? error : shareRefusal(error);
+  }
+  return { __fastpoolShared: kind, buffer };
 }
 
 /** The primitive a wire form describes; `undefined` for anything else. */

@@ -76,12 +76,15 @@ function importError(url: string, error: unknown, wrapper: string): Error {
     why = "it threw a value that cannot be read";
   }
   // The runtime may name the wrapper as the importer ("imported from data:…",
-  // "at data:…:1:21"): that is ours, not the user's, so it is left out.
+  // "at data:…:1:21"): that is ours, not the user's, so it is left out. A
+  // browser names it as what failed ("Failed to fetch dynamically imported
+  // module: data:…"): the user's module, then.
   why = why.replace(ANSI, "")
     .split("\n")
     .filter((line) => !line.includes(wrapper) || !/^\s*at /.test(line))
     .join("\n")
     .replaceAll(` imported from ${wrapper}`, "")
+    .replaceAll(wrapper, url)
     .trimEnd();
   let Class: ErrorConstructor = Error;
   try {

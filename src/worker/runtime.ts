@@ -112,6 +112,7 @@ const ENDED = Symbol("ended by the pool");
  * still starts).
  */
 function startJob(): void {
+  if (isCrashed()) throw ENDED; // a task ended this worker (a browser's `self.close()` returns)
   const next = (startedJobs + 1) | 0;
   if (atomicCompareExchange(status, Status.STARTED, startedJobs, next) !== startedJobs) throw ENDED;
   startedJobs = next;
@@ -262,7 +263,7 @@ function endContext(context: LiveContext): void {
 }
 
 if (runsThisWorker) {
-  watchOwnEnd();
+  watchOwnEnd(flush);
   installJobContext(contextNow);
   provideToInlineTasks("jobContext", jobContext);
   provideToInlineTasks("transfer", transfer);

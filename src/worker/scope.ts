@@ -86,17 +86,28 @@ export const post: WorkerScope["postMessage"] = (message, transfer) => {
 /** The worker's own `close` (Deno), before `reportOwnExit` wraps it. */
 const closeSelf = typeof scope.close === "function" ? scope.close.bind(scope) : undefined;
 
-/** An error escaped every job (see `onUncaught`): the worker says nothing more. */
+/**
+ * The worker is going: an error escaped every job (see `onUncaught`), or a
+ * task ended the worker itself (see `reportOwnExit`). It starts no more jobs
+ * and says nothing more.
+ */
 let crashed = false;
 
-/** Whether an error escaped every job: the worker is going, and answers nothing more. */
+/**
+ * Whether the worker is going (an error escaped every job, or a task ended
+ * it): it starts no more jobs, and answers nothing more.
+ */
 export function isCrashed(): boolean {
   return crashed;
 }
 
-/** In a worker: reports errors no job caught, and the worker ending itself. */
-export function watchOwnEnd(): void {
-  reportOwnExit();
+/**
+ * In a worker: reports errors no job caught, and the worker ending itself
+ * (`beforeOwnExit` first sends the answers of the jobs it finished, so they
+ * are not run again).
+ */
+export function watchOwnEnd(beforeOwnExit: () => void): void {
+  reportOwnExit(beforeOwnExit);
   scope.addEventListener("error", (event) => {
     const { error, message } = event as ErrorEvent;
     onUncaught(event, error ?? new Error(message));
@@ -142,9 +153,13 @@ function onUncaught(event: Event, error: unknown): void {
 
 /**
  * Deno gives the pool no event when a worker ends itself (`self.close()`,
- * `Deno.exit()`): say so first, so the pool can fail or requeue its jobs.
+ * `Deno.exit()`): say so first, so the pool can fail or requeue its jobs,
+ * after `beforeOwnExit` has sent the answers of the jobs already finished.
+ * From then on the worker starts no job (see `isCrashed`): a browser's
+ * `self.close()` lets the running script go on, which would otherwise start
+ * the rest of its batch and have the pool blame the last one started.
  */
-function reportOwnExit(): void {
+function reportOwnExit(beforeOwnExit: () => void): void {
   const global = globalThis as {
     close?: () => void;
     Deno?: { exit?: (code?: number) => never };
@@ -155,23 +170,31 @@ function reportOwnExit(): void {
     describe: (...args: Parameters<F>) => string,
   ): F =>
     ((...args: Parameters<F>) => {
-      try {
-        post({ type: "exit", how: describe(...args) });
-      } catch {
-        // Nothing more can be said.
+      if (!crashed) {
+        try {
+          beforeOwnExit();
+        } catch {
+          // Answers that cannot leave: the pool sends their jobs again.
+        }
+        crashed = true;
+        try {
+          post({ type: "exit", how: describe(...args) });
+        } catch {
+          // Nothing more can be said.
+        }
       }
       return fn(...args);
     }) as F;
   if (typeof global.close === "function") {
     global.close = wrap(global.close, () => "it called self.close()");
   }
-  const deno = global.Deno;
-  if (deno && typeof deno.exit === "function") {
-    const exit = deno.exit.bind(deno);
+  for (const [owner, name] of [[global.Deno, "Deno"], [global.process, "process"]] as const) {
+    if (!owner || typeof owner.exit !== "function") continue;
+    const exit = owner.exit.bind(owner);
     try {
-      deno.exit = wrap(exit, (code?: number) => `it called Deno.exit(${code ?? ""})`);
+      owner.exit = wrap(exit, (code?: number) => `it called ${name}.exit(${code ?? ""})`);
     } catch {
-      // Read-only in some versions: then only the pool's timeouts notice.
+      // Read-only in some versions: then only the pool's timeouts (Deno) or exit event (Bun) notice.
     }
   }
 }

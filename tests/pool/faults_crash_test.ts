@@ -100,6 +100,49 @@ describe("Pool worker crashes", () => {
     assert.deepEqual([pool.alive, pool.busy, pool.pending], [1, 0, 0]);
   });
 
+  const ownEnds = [
+    ["process.exit()", "process", false],
+    ["Deno.exit()", "Deno", true],
+    ["self.close()", "close", true],
+  ] as const;
+  for (const [what, how, denoOnly] of ownEnds) {
+    it(
+      `Pool does not run again the items of a map a worker finished before ${what} ended it`,
+      { skip: denoOnly && isBun ? "Deno only" : false },
+      async () => {
+        const t = tally();
+        await using pool = new Pool({ maxChildren: 1, ...t.options });
+        await pool.run(identity, 0);
+        const runs = new Int32Array(new SharedArrayBuffer(4 * 100));
+        const first = pool.submit(identity, -1) + 1;
+        // One batch, measured quick: items 0–49 finish before item 50 ends the worker.
+        pool.map(
+          ([i, runs, how]: [number, Int32Array, string]) => {
+            Atomics.add(runs, i, 1);
+            if (i !== 50) return i;
+            const scope = globalThis as unknown as {
+              close(): void;
+              Deno: { exit(code: number): never };
+              process: { exit(code: number): never };
+            };
+            if (how === "close") scope.close();
+            else scope[how as "Deno" | "process"].exit(7);
+            return new Promise(() => {}); // a browser's close() returns
+          },
+          Array.from({ length: 100 }, (_, i): [number, Int32Array, string] => [i, runs, how]),
+          t.options.doneCallback,
+        );
+        await pool.wait();
+        const ids = [first - 1, ...Array.from({ length: 100 }, (_, i) => first + i)];
+        t.exactlyOnce(ids);
+        assert.equal(t.how(first + 50), "failed:WorkerCrashedError");
+        // Before: the items whose answers had not left with the worker ran twice.
+        assert.deepEqual([...runs].filter((n) => n !== 1), []);
+        assert.deepEqual([pool.alive, pool.busy, pool.pending], [1, 0, 0]);
+      },
+    );
+  }
+
   for (
     const [kind, waits] of [["numbers", false], ["strings", false], ["numbers", true]] as const
   ) {

@@ -13,6 +13,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { run, withThisRuntime } from "../_child.ts";
 import { fixture } from "../_util.ts";
+import { Pool } from "../../src/pool/pool.ts";
+import { task } from "../../src/task.ts";
 
 describe("Pool without shared memory", () => {
   it("Pool without SharedArrayBuffer runs jobs as messages, survives a crash, and says so", async () => {
@@ -50,6 +52,40 @@ describe("Pool without shared memory", () => {
       workerDataLock: "TypeError: true",
       timedBehind: [[1, 2, 3], []],
     });
+  });
+
+  it("Pool fails, and keeps the worker of, a job whose worker has no SharedArrayBuffer and returns a Semaphore or Lock it made", async () => {
+    // As a browser's worker of a page that is not cross-origin isolated.
+    await using pool = new Pool({
+      workerUrl: fixture("unshared_worker_entry.ts"),
+      maxChildren: 1,
+    });
+    const tasks = fixture("made_primitive_tasks.ts");
+    const ran = await Promise.allSettled([
+      pool.run(task(tasks, "plain"), 1),
+      pool.run(task(tasks, "semaphore")),
+      pool.run(task(tasks, "lockLater")),
+      pool.run(task(tasks, "nested")),
+      pool.run(task(tasks, "plain"), 2),
+    ]);
+    const seen = ran.map((r) =>
+      r.status === "fulfilled"
+        ? r.value
+        : `${(r.reason as Error).name}: ${(r.reason as Error).message}`
+          // Deno names the error a getter throws during a clone DataCloneError.
+          .replace("(DataCloneError: ", "(TypeError: ")
+    );
+    const refused = (what: string) =>
+      `TypeError: Cannot send job result: its result cannot be cloned (TypeError: Cannot send ${what} to the pool: its thread has no SharedArrayBuffer (a page without cross-origin isolation), where it could not work)`;
+    // Before: each ended its worker ("Worker ThreadPool-1 died while running job 2: …").
+    assert.deepEqual(seen, [
+      2,
+      refused("a Semaphore"),
+      refused("a Lock"),
+      refused("a value holding a Semaphore or Lock"),
+      3,
+    ]);
+    assert.equal(pool.stats().workers.crashed, 0);
   });
 
   it("Semaphore without Atomics.waitAsync: a shared one's acquire() rejects saying so, and no permit is lost", async () => {
