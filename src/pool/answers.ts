@@ -114,6 +114,7 @@ export class Answers {
     // A worker that ran a job has started for good: forget earlier failures.
     if (slot.endedItems === 0) this.#workers.startedForGood();
     this.#stats.busyMs += ms;
+    slot.answeredSince += ms;
     this.#answering = slot;
     this.#entry = slot.inflight.at(0)!;
     this.#sample = jobs > 0 ? ms / jobs : 0;
@@ -170,7 +171,8 @@ export class Answers {
 
   /**
    * `n` jobs of `job` ran `ms` each, for `stats()`: not one that ended early
-   * (time limit, abort), whose end was counted then (a stats reset since
+   * (time limit, abort) or that ran past its time limit (it fails as timed
+   * out, with no run time), whose end was counted then (a stats reset since
    * would count this answer's time in the new window), nor a stream whose
    * consumer left, which counts as cancelled. Called before the answer ends
    * the job.
@@ -185,13 +187,14 @@ export class Answers {
     let job = this.#entry;
     while (n > 0) {
       const take = Math.min(n, job.count - job.next);
+      const late = !job.ended && this.#ranPastLimit(job);
       if (job.ended) {
         // dropped: it ended early
-      } else if (this.#ranPastLimit(job)) {
+      } else if (late) {
         this.#timedOut(job, job.id + job.next);
       } else this.#ends.returnedMany(job, job.id + job.next, values, at, take);
       this.#took = -1; // it was the first job's
-      this.#ran(job, this.#sample, take);
+      if (!late) this.#ran(job, this.#sample, take);
       this.#measure(job.task);
       slot.inflightItems -= take;
       slot.endedItems = (slot.endedItems + take) | 0;
@@ -217,13 +220,14 @@ export class Answers {
     const skipped = tag === Tag.SKIPPED;
     const from = job.next;
     const items = skipped ? job.count - from : 1;
+    const late = !job.ended && !skipped && this.#ranPastLimit(job);
     if (!skipped) {
-      this.#ran(job, this.#sample, 1);
+      if (!late) this.#ran(job, this.#sample, 1);
       this.#measure(job.task);
     }
     if (!job.ended && !skipped) {
       const id = job.id + from;
-      if (this.#ranPastLimit(job)) this.#timedOut(job, id);
+      if (late) this.#timedOut(job, id);
       else if (tag === Tag.RETURN) this.#ends.returned(job, id, value);
       else if (tag === Tag.THROW) this.#ends.failed(job, id, value);
       else this.#ends.streamEnded(job, id); // Tag.END
@@ -274,10 +278,11 @@ export class Answers {
     slot.later.delete(id);
     job.later--;
     slot.inflightItems--;
-    this.#ran(job, ms, 1);
+    const late = !job.ended && this.#recovery.ranPastLimit(job, ms);
+    if (!late) this.#ran(job, ms, 1);
     this.#fold(job.task, ms);
     if (!job.ended) {
-      if (this.#recovery.ranPastLimit(job, ms)) this.#timedOut(job, id);
+      if (late) this.#timedOut(job, id);
       else if (threw) this.#ends.failed(job, id, value);
       else this.#ends.returned(job, id, value);
     }

@@ -89,23 +89,28 @@ export class BatchSender {
     job.claim = -1; // a lane job starts at once: nothing to take back
     this.#stats.sharedLane++;
     slot.retractable.length = 0; // a lone job follows: those batches cannot be taken back
-    this.#countWait(job, this.#clock.now());
+    const now = this.#clock.now();
+    this.#countWait(job, now);
     job.slot = slot;
     slot.inflight.push(job);
-    this.#sent(slot, 1);
+    this.#sent(slot, 1, now);
     if (job.exclusive) slot.exclusive = true;
     if (job.timeout > 0) this.#recovery.armTimeout(slot, job);
     return true;
   }
 
   /** `items` more jobs went to `slot`: in flight, spent from its budget, and it is busy. */
-  #sent(slot: WorkerSlot, items: number): void {
-    this.#sending(slot, items);
+  #sent(slot: WorkerSlot, items: number, now: number): void {
+    this.#sending(slot, items, now);
     this.#checkBudget(slot);
   }
 
-  /** `items` more jobs go to `slot`: in flight and counted against its budget; it is busy. */
-  #sending(slot: WorkerSlot, items: number): void {
+  /** `items` more jobs go to `slot` at `now`: in flight and counted against its budget; it is busy. */
+  #sending(slot: WorkerSlot, items: number, now: number): void {
+    if (slot.inflightItems === 0) {
+      slot.busySince = now;
+      slot.answeredSince = 0;
+    }
     slot.inflightItems += items;
     slot.sentItems += items;
     this.#workers.sentWork(slot);
@@ -204,7 +209,7 @@ export class BatchSender {
       if (moves || exclusive || alone !== null) break;
     }
     // Its budget is judged once the batch went: refused, only what goes one by one counts.
-    this.#sending(slot, items);
+    this.#sending(slot, items, now);
     // A batch with nothing of the caller's moved may be taken back until its
     // worker starts it (the numbers it moves are copies; its jobs' time
     // limits are looked at where they are sent next). An exclusive job (a

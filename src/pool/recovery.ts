@@ -546,6 +546,8 @@ export class Recovery {
     // unanswered need not be the one: it may have ended, its answer still held in
     // the worker's outbox.) Dead while importing a task() module for a job, it ran
     // none: those it started had ended, their answers lost.
+    // Its time on jobs no answer reported: busy all the same (`utilization`).
+    this.#stats.busyMs += slot.unreportedBusyMs(this.#clock.now());
     const loading = replaced ? 0 : slot.loading();
     const suspects = !slot.statusShared && inflightItems(slot) > 1;
     const unreported = !slot.statusShared

@@ -193,9 +193,9 @@ export interface PoolStats {
   };
   /**
    * Time from started to ended, in ms, of the jobs their worker's answer
-   * ended (done, or failed by a throw): a job failed early by its time limit,
-   * an abort or a crash has none, though its worker's busy time counts in
-   * `utilization`.
+   * ended (done, or failed by a throw): a job failed by its time limit (early,
+   * or answering past it), an abort or a crash has none, though its worker's
+   * busy time counts in `utilization`.
    */
   runTime: TimeSummary;
   /**

@@ -144,6 +144,10 @@ export class WorkerSlot {
   idleTimer: unknown = undefined;
   /** When (clock ms) it last went idle, or -1 while it has work. */
   idleSince = -1;
+  /** When (clock ms) it last turned busy (see {@linkcode unreportedBusyMs}). */
+  busySince = 0;
+  /** The time its answers reported running jobs since `busySince` (ms). */
+  answeredSince = 0;
   /** The timer of its exclusive job's timeout, while that job runs. */
   timeoutTimer: unknown = undefined;
   /** Fails the start of a worker that is not ready within `startTimeout`. */
@@ -514,6 +518,15 @@ export class WorkerSlot {
       ? Yields.HELD
       : Yields.RUNS;
   };
+
+  /**
+   * The time it spent on jobs that no answer reported (ms, by the pool's
+   * clock at `now`): the busy time of a worker that ends with jobs
+   * unanswered (crashed, or replaced past `abortGrace`), for `utilization`.
+   */
+  unreportedBusyMs(now: number): number {
+    return this.inflightItems > 0 ? Math.max(0, now - this.busySince - this.answeredSince) : 0;
+  }
 
   /**
    * Lets go of the jobs it held, once the pool has ended or sent them

@@ -274,6 +274,65 @@ describe("Pool.stats()", () => {
     assert.equal(tasks.waitAtGate?.runTime.count ?? 0, 0);
   });
 
+  it("Pool.stats() counts no run time of a job that answered past its time limit (it fails as timed out)", async () => {
+    for (const concurrentTasksPerWorker of [1, 2]) {
+      await using pool = new Pool({ maxChildren: 1, concurrentTasksPerWorker });
+      await pool.run(() => 0);
+      pool.stats({ reset: true });
+      const held = gate();
+      const timed = pool.exec(
+        async (memory: Int32Array, ms: number) => {
+          Atomics.store(memory, 0, 1);
+          Atomics.notify(memory, 0);
+          const end = performance.now() + ms;
+          while (performance.now() < end) {
+            // spin past the limit
+          }
+          await null;
+          return ms;
+        },
+        [held.memory, 100],
+        { timeout: 30 },
+      );
+      await held.started();
+      busy(250); // its answer arrives while this thread is held: read before its timer runs
+      await assert.rejects(timed, { name: "TaskTimeoutError" });
+      await pool.wait();
+      const { jobs, runTime } = pool.stats();
+      assert.equal(jobs.failed, 1);
+      // Before: 1, a sample of about 100 ms.
+      assert.equal(
+        runTime.count,
+        jobs.done,
+        `concurrentTasksPerWorker ${concurrentTasksPerWorker}`,
+      );
+    }
+  });
+
+  it("Pool.stats() utilization counts the time of jobs that failed by their time limit or a crash", async () => {
+    for (const how of ["timeout", "crash"]) {
+      await using pool = new Pool({ maxChildren: 1, abortGrace: 0 });
+      await pool.run(() => 0);
+      pool.stats({ reset: true });
+      const job = how === "timeout"
+        ? pool.exec(busy, [2_000], { timeout: 100 })
+        : pool.run((ms: number) => {
+          const end = performance.now() + ms;
+          while (performance.now() < end) {
+            // spin, then end the worker
+          }
+          (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(1);
+        }, 100);
+      await assert.rejects(job, {
+        name: how === "timeout" ? "TaskTimeoutError" : "WorkerCrashedError",
+      });
+      const { utilization, runTime } = pool.stats();
+      assert.equal(runTime.count, 0);
+      // Before: 0, as if the worker had been idle all along.
+      assert.ok(utilization > 0.3, `${how}: utilization ${utilization}`);
+    }
+  });
+
   it("Pool.stats() counts the proxy() calls of its tick, as pending does", async () => {
     await using pool = new Pool<typeof Tasks>({ module: fixture("tasks.ts"), maxChildren: 1 });
     const call = pool.proxy().double(2);
