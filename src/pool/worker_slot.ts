@@ -331,6 +331,14 @@ export class WorkerSlot {
    * The `results` messages the worker has posted (`Status.TO_MAIN`, wrapping
    * like {@linkcode answers}); without shared memory, those read.
    */
+  /**
+   * Whether the worker has said it is ready, by the status memory: its
+   * `ready` message may still wait unread (see `Status.READY`).
+   */
+  saidReady(): boolean {
+    return this.statusShared && Atomics.load(this.status, Status.READY) === 1;
+  }
+
   postedAnswers(): number {
     return this.statusShared ? Atomics.load(this.status, Status.TO_MAIN) : this.answers;
   }

@@ -358,25 +358,29 @@ export class Workers {
     // broken module, not one of the pool's timers that tests drive.
     const startTimeout = this.#options.startTimeout;
     if (startTimeout !== Infinity) {
-      slot.startTimer = systemClock.setTimer(
-        () => {
-          slot.startTimer = undefined;
-          if (slot.ready || slot.dead || !this.slots.includes(slot)) return;
-          const what = this.#options.module !== null
-            ? "its task module or setup() had not finished"
-            : this.#options.workerUrl !== undefined
-            ? `it had not said it was ready: is workerUrl ${this.#options.workerUrl} fastpool's worker entry?`
-            : "it had not said it was ready";
-          this.#host.startFailed(
-            slot,
-            new Error(
-              `Worker ${name} did not start within ${startTimeout} ms (startTimeout): ${what}`,
-            ),
-          );
-        },
-        startTimeout,
-        { unref: true },
-      );
+      let looks = 0;
+      const expire = () => {
+        slot.startTimer = undefined;
+        if (slot.ready || slot.dead || !this.slots.includes(slot)) return;
+        if (slot.saidReady() && looks++ < startTimeout) {
+          // It started, its `ready` unread (this thread was busy: Deno runs a
+          // due timer first). Failed now, the jobs it ran would go again.
+          slot.startTimer = systemClock.setTimer(expire, 1, { unref: true });
+          return;
+        }
+        const what = this.#options.module !== null
+          ? "its task module or setup() had not finished"
+          : this.#options.workerUrl !== undefined
+          ? `it had not said it was ready: is workerUrl ${this.#options.workerUrl} fastpool's worker entry?`
+          : "it had not said it was ready";
+        this.#host.startFailed(
+          slot,
+          new Error(
+            `Worker ${name} did not start within ${startTimeout} ms (startTimeout): ${what}`,
+          ),
+        );
+      };
+      slot.startTimer = systemClock.setTimer(expire, startTimeout, { unref: true });
     }
   }
 

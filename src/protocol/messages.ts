@@ -13,7 +13,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 17;
+export const PROTOCOL_VERSION = 18;
 
 /** How a job's values are read; see `job_batch.ts`. */
 export const Mode = { CALL: 0, MAP: 1, STREAM: 2, MAP_F64: 3 } as const;
@@ -162,6 +162,8 @@ export const STREAM_WINDOW = 2048;
  *  TO_MAIN    worker bumps it after each results message       ┘ spin-then-park hand-off
  *  ENDED      pool sets it when it ends the worker
  *  LOADING    worker names the job whose task() module it imports now
+ *  STOPPING   pool names the stream job it stopped
+ *  READY      worker sets it as it says it is ready
  *  CLAIMS …   CLAIM_RING words: who takes a batch not started yet (claims.ts)
  *  WORDS …    the lane table, with several lanes
  *  then       the stopped ring's count (stoppedCountAt), then the ring (stoppedAt,
@@ -203,8 +205,15 @@ export const Status = {
    * between its values, so it stops at its next `yield`.
    */
   STOPPING: 5,
+  /**
+   * Set to 1 by the worker as it posts `ready`. Deno may run a due timer
+   * before a waiting message: a worker whose `startTimeout` came while this
+   * thread was busy is then seen to have started, and the pool reads its
+   * messages before judging it (`Workers`' start timer).
+   */
+  READY: 6,
   /** The first of `CLAIM_RING` claim words (see `claims.ts`). */
-  CLAIMS: 6,
+  CLAIMS: 7,
   /**
    * Words before the lane table: with `concurrentTasksPerWorker` n above 1,
    * words WORDS … WORDS+n-1 hold the {@linkcode laneWord} of each
@@ -212,7 +221,7 @@ export const Status = {
    * goes asynchronous and clears it before the job's answer is queued, so
    * after a crash the pool knows which jobs were still running.
    */
-  WORDS: 6 + 16,
+  WORDS: 7 + 16,
 } as const;
 
 /** Words of the lane table of a worker of `lanes` lanes (none with one). */

@@ -55,17 +55,29 @@ export function acceptsVersion(version: unknown): boolean {
   return false;
 }
 
-/** Starts the worker: its module and `setup()`, bounded by `maxMemory` bytes (0: none). */
-export function start(module: string | null, workerData: unknown, memoryLimit: number): void {
+/**
+ * Starts the worker: its module and `setup()`, bounded by `maxMemory` bytes
+ * (0: none); `markReady` runs just before it says it is ready.
+ */
+export function start(
+  module: string | null,
+  workerData: unknown,
+  memoryLimit: number,
+  markReady: () => void,
+): void {
   maxMemory = memoryLimit;
-  started = init(module, workerData);
+  started = init(module, workerData, markReady);
 }
 
 /**
  * Imports the task module and runs its `setup(workerData)`; a throw or
  * rejection of either is a start failure (`fatal`).
  */
-async function init(module: string | null, workerData: unknown): Promise<boolean> {
+async function init(
+  module: string | null,
+  workerData: unknown,
+  markReady: () => void,
+): Promise<boolean> {
   let teardown = false;
   let exports: string[] | null = null;
   if (module !== null) {
@@ -97,6 +109,7 @@ async function init(module: string | null, workerData: unknown): Promise<boolean
       return false;
     }
   }
+  markReady();
   post({ type: "ready", version: PROTOCOL_VERSION, teardown, exports });
   return true;
 }

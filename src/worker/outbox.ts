@@ -8,7 +8,7 @@
  * @module
  */
 
-import { atomicAdd } from "../protocol/atomics.ts";
+import { atomicAdd, atomicStore } from "../protocol/atomics.ts";
 import { Lane } from "../protocol/lane.ts";
 import { Status } from "../protocol/messages.ts";
 import { ResultWriter } from "../protocol/result_batch.ts";
@@ -43,6 +43,11 @@ let soon: ReturnType<typeof setTimeout> | undefined;
 
 /** The shared lane (`protocol/lane.ts`), when the pool gave one. */
 export let lane: Lane | null = null;
+
+/** Tells the pool, in the status memory, that this worker is ready (see `Status.READY`). */
+export function markReady(): void {
+  atomicStore(status, Status.READY, 1);
+}
 
 /** Uses the pool's status memory and lane (from its `init`). */
 export function attachStatus(

@@ -60,6 +60,7 @@ import {
   flush,
   flushSoon,
   lane,
+  markReady,
   maybeFlush,
   out,
   progressSent,
@@ -585,7 +586,7 @@ function initialise(msg: ToWorker & { type: "init" }): void {
   setStreamWindow(msg.streamWindow);
   limitImports(msg.startTimeout);
   nameThisWorker(msg.name);
-  start(msg.module, fromWire(msg.workerData), msg.maxMemory);
+  start(msg.module, fromWire(msg.workerData), msg.maxMemory, markReady);
 }
 
 async function drain(): Promise<void> {

@@ -338,6 +338,25 @@ describe("Pool start-up failures", () => {
     }
   });
 
+  it("Pool does not fail the start of a worker that said it was ready while this thread was busy past startTimeout", async () => {
+    await using pool = new Pool({ maxChildren: 1, startTimeout: 300 });
+    const errors: unknown[] = [];
+    pool.addEventListener("error", (event) => errors.push(event.detail));
+    const runs = new Int32Array(new SharedArrayBuffer(4));
+    const job = pool.run((runs: Int32Array) => Atomics.add(runs, 0, 1) + 1, runs);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the worker is made
+    // This thread is held while the worker starts and runs the job: its messages wait.
+    const until = performance.now() + 1_000;
+    while (Atomics.load(runs, 0) === 0 || performance.now() < until) {
+      // spin
+    }
+    // Before, on Deno: the start timer ran first, failed the start and sent the job again (2).
+    assert.equal(await job, 1);
+    assert.equal(Atomics.load(runs, 0), 1);
+    assert.deepEqual(errors, []);
+    assert.equal(pool.stats().workers.crashed, 0);
+  });
+
   it("Pool option startTimeout, not taskTimeout, fails jobs whose worker never finishes importing its task module", async () => {
     await using pool = new Pool({
       maxChildren: 1,
