@@ -416,6 +416,9 @@ export interface PoolOptions {
    * throws while the timers re-arm after a run, the error is reported (as a
    * throwing timer callback's is) and the timers wait for the next one made.
    * A `clearTimer` that throws fails the call that cancelled; timers go on.
+   * A job's time limit, armed as the job is sent, takes real time when the
+   * clock's `setTimer` throws, and a `clearTimer` that throws as its answer
+   * is read is reported: no job is left without its limit or failed for it.
    * `terminate()`, `shutdown()`, `resize()` and `recycle()` finish their work
    * all the same and then throw it; where no call is left to fail (an idle worker leaving, a `wait()`
    * that has answered), it is reported, as a throwing timer callback's is,

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { reportGlobally } from "../_checks.ts";
 import { TaskTimeoutError, WorkerCrashedError } from "../errors.ts";
 import { describeThrown, encodeError, frameless } from "../protocol/codec.ts";
 import { laneWord, Mode } from "../protocol/messages.ts";
@@ -694,19 +695,34 @@ function messageOf(error: unknown): string {
 class JobTimer {
   readonly id: unknown;
   readonly at: number;
+  /** The clock that holds the timer: the pool's, or the real one if the pool's refused it. */
+  readonly clock: Clock;
 
-  constructor(
-    readonly clock: Clock,
-    readonly run: () => void,
-    ms: number,
-    now: number = clock.now(),
-  ) {
-    this.id = clock.setTimer(run, ms);
+  constructor(clock: Clock, readonly run: () => void, ms: number, now: number = clock.now()) {
+    let id: unknown;
+    try {
+      id = clock.setTimer(run, ms);
+    } catch (error) {
+      // A user's clock that throws: no call is left to fail (timers are set as
+      // jobs are sent), and without its timer a job would never end by its
+      // limit. Reported, as a throwing timer callback is; real time instead.
+      reportGlobally(error);
+      clock = systemClock;
+      now = clock.now();
+      id = clock.setTimer(run, ms);
+    }
+    this.clock = clock;
+    this.id = id;
     this.at = now + ms;
   }
 
   clear(): void {
-    this.clock.clearTimer(this.id);
+    try {
+      this.clock.clearTimer(this.id);
+    } catch (error) {
+      // Cleared as a job's answer is read: reported, not taken for the worker's fault.
+      reportGlobally(error);
+    }
   }
 }
 

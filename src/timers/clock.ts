@@ -104,7 +104,13 @@ export interface SetTimerOptions {
 export interface Clock {
   /** Milliseconds from an arbitrary origin; never goes backwards. */
   now(): number;
-  /** Calls `callback` once, `ms` milliseconds from now. */
+  /**
+   * Calls `callback` once, `ms` milliseconds from now: later, never before
+   * `setTimer` returns (the pool arms the next look of a job's time limit
+   * from inside one). `ms` may be any number of milliseconds ≥ 0, past
+   * `setTimeout`'s 2^31 − 1 too (`pool.wait(ms)`, `asCompleted(ms)` and job
+   * limits pass theirs as given; {@linkcode systemClock} waits them out).
+   */
   setTimer(callback: () => void, ms: number, options?: SetTimerOptions): TimerId;
   /** Cancels a timer; unknown or fired ids are ignored. */
   clearTimer(id: TimerId): void;

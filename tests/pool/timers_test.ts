@@ -482,6 +482,48 @@ describe("Pool timers and the pool's lifecycle", () => {
     }
   });
 
+  it("Pool with a clock whose setTimer or clearTimer throws for a job's time limit reports it, and the limit holds on real time", async () => {
+    const reported: unknown[] = [];
+    const global = globalThis as { reportError?: ((error: unknown) => void) | undefined };
+    const original = global.reportError;
+    global.reportError = (error) => reported.push(error);
+    let breakSet = 0;
+    let breakClear = 0;
+    const clock = {
+      now: () => systemClock.now(),
+      setTimer(callback: () => void, ms: number) {
+        if (breakSet > 0 && breakSet-- > 0) throw new Error("setTimer broke");
+        return systemClock.setTimer(callback, ms);
+      },
+      clearTimer(id: unknown) {
+        if (breakClear > 0 && breakClear-- > 0) throw new Error("clearTimer broke");
+        systemClock.clearTimer(id);
+      },
+    };
+    const pool = new Pool({ maxChildren: 1, clock, idleTimeout: Infinity });
+    try {
+      assert.equal(await pool.run(echo, "warm"), "warm");
+      breakSet = 2; // the first two timed jobs' timers
+      const hang = () => new Promise(() => {});
+      const timed = [0, 1, 2].map(() => pool.exec(hang, [], { timeout: 50 }));
+      // Before: each still pending, no limit left (the first throw escaped the pool's flush).
+      for (const job of timed) await assert.rejects(job, { name: "TaskTimeoutError" });
+      assert.equal(reported.filter((e) => /setTimer broke/.test(String(e))).length, 2);
+      breakClear = 1; // cleared as the next timed job's answer is read
+      const [a, b] = [
+        pool.exec(echo, ["timed"], { timeout: 5_000 }),
+        pool.run(echo, "untimed"),
+      ];
+      // Before: the untimed one failed as crashed ("sent a message the pool cannot read").
+      assert.deepEqual(await Promise.all([a, b]), ["timed", "untimed"]);
+      assert.ok(reported.some((e) => /clearTimer broke/.test(String(e))));
+      assert.equal(pool.stats().workers.crashed, 0);
+    } finally {
+      pool.terminate();
+      global.reportError = original;
+    }
+  });
+
   it("Pool with idleTimeout Infinity sets no idle timer on its clock", async () => {
     const delays: number[] = [];
     const clock = {
