@@ -18,7 +18,7 @@
 
 import { checkInteger, checkOptionsObject, checkTimeout, describe } from "./_checks.ts";
 import { refuseNulls } from "./_option_names.ts";
-import { type PoolOptions, resolveMaxChildren } from "./pool/options.ts";
+import { POOL_OPTION_NAMES, type PoolOptions, resolveMaxChildren } from "./pool/options.ts";
 import { Pool } from "./pool/pool.ts";
 import type { RunResult, TaskArgs, TaskFunction } from "./pool/types.ts";
 import { type AnyFunction, isTaskRef, type TaskRef } from "./task.ts";
@@ -205,12 +205,19 @@ function presetOptions(options: unknown, sizes: readonly string[], kind: string)
   const instead = kind === "worker"
     ? "use new Pool()"
     : "pass the size as its argument, or use new Pool()";
-  for (const size of sizes) {
-    if (Object.hasOwn(options, size)) {
-      throw new TypeError(`Cannot ${action}: "${size}" is the executor's to set; ${instead}`);
+  // Copied as new Pool() reads them: each option once, inherited ones too (a
+  // class instance's getter), and own names it does not know (refused there).
+  const copy: Record<string, unknown> = {};
+  const given = options as Record<string, unknown>;
+  for (const name of [...POOL_OPTION_NAMES, ...Object.keys(given)]) {
+    if (Object.hasOwn(copy, name) || !(name in given)) continue;
+    const value = given[name];
+    if (!sizes.includes(name)) copy[name] = value;
+    else if (value !== undefined) {
+      throw new TypeError(`Cannot ${action}: "${name}" is the executor's to set; ${instead}`);
     }
   }
-  return options;
+  return copy;
 }
 
 let shared: Pool | null = null;
@@ -374,7 +381,9 @@ function taskRefused(action: string, task: unknown): TypeError | undefined {
  * task's error. Either way the worker is gone when it settles (on Deno, a
  * thread the task left held runs on until it returns to its event loop).
  * It has no time limit: for one, or a signal, use a pool of one worker,
- * `exec(task, args, { timeout, signal })` and `shutdown()`.
+ * `exec(task, args, { timeout, signal })` and `shutdown()`. Until its job
+ * ends its worker holds the program open, as a Python thread that is not a
+ * daemon does (so does a `go()` job, for as long as it runs).
  *
  * @example Usage
  * ```ts

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import process from "node:process";
 import { Pool } from "../src/pool/pool.ts";
+import type { PoolOptions } from "../src/pool/options.ts";
 import { task } from "../src/task.ts";
 import { defaultPool, executors, go, shutdownDefaultPool, spawn } from "../src/threadlet.ts";
 import { FakeClock } from "./_fake_clock.ts";
@@ -406,6 +407,31 @@ describe("executors", () => {
     assert.throws(() => executors.adaptive(3, { minChildren: -1 }), {
       name: "RangeError",
       message: /"minChildren" must be an integer from 0 to 3/,
+    });
+    // Inherited options are taken as new Pool() takes them; before, dropped (or, for
+    // maxChildren, neither refused nor used).
+    class Named {
+      get childNamePrefix() {
+        return "mine";
+      }
+    }
+    assert.deepEqual(executors.adaptive(2, new Named() as PoolOptions), {
+      childNamePrefix: "mine",
+      minChildren: 1,
+      maxChildren: 2,
+    });
+    assert.deepEqual(executors.simple(1, Object.create({ idleTimeout: 5 })), {
+      idleTimeout: 5,
+      maxChildren: 1,
+      minChildren: 1,
+    });
+    assert.throws(() => executors.simple(2, Object.create({ maxChildren: 3 })), {
+      message: /"maxChildren" is the executor's to set/,
+    });
+    // `undefined` is the default, for every option (before: refused).
+    assert.deepEqual(executors.worker({ minChildren: undefined } as PoolOptions), {
+      maxChildren: 1,
+      minChildren: 1,
     });
   });
 });

@@ -460,7 +460,7 @@ export interface ResolvedOptions {
 }
 
 /** Every name `PoolOptions` holds; the type check below keeps the list whole. */
-const POOL_OPTION_NAMES = [
+export const POOL_OPTION_NAMES = [
   "maxChildren",
   "minChildren",
   "childNamePrefix",
