@@ -399,7 +399,7 @@ export class ChunkProducer {
     }
     this.#forget(chunk);
     this.#nodes.set(String(result.node), (this.#nodes.get(String(result.node)) ?? 0) + chunk.count);
-    this.#sizer.report(chunk.batch.task, chunk.count, result.ms, result.workers);
+    this.#sizer.report(chunk.batch.task, chunk.count, result.ms, result.workers, result.chars);
     const { batch, offset, count } = chunk;
     const resultId = this.#options.resultId;
     if (

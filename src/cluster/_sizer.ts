@@ -9,10 +9,18 @@
  *   the probe leaves idle.
  * - Known: a chunk holds about `chunkTime` ms of work for one node's workers,
  *   at most `maxChunk` items, and no more than an even share of what is left
- *   across the nodes seen, so the last chunks do not leave nodes idle.
+ *   across the nodes seen, so the last chunks do not leave nodes idle; nor
+ *   more items than a quarter of a chunk's result budget holds at the
+ *   largest results per item reported (results of 100 KB each would fill
+ *   `MAX_RESULT_CHARS` with 2,684 items, and the rest of the chunk failed).
  *
  * @module
  */
+
+import { MAX_RESULT_CHARS } from "./_wire.ts";
+
+/** The characters of JSON a chunk's results are sized to write at most. */
+const RESULT_SHARE = MAX_RESULT_CHARS / 4;
 
 /** Items in the probe chunk of a task not measured yet. */
 export const PROBE_ITEMS = 16;
@@ -62,6 +70,8 @@ export class ChunkSizer {
   readonly #probing = new Set<string>();
   /** Probing tasks whose probe ran on past its time: ms per item at least. */
   readonly #atLeast = new Map<string, number>();
+  /** The most characters of JSON an item's result of each task wrote, on average over a chunk. */
+  readonly #resultChars = new Map<string, number>();
   #workers = 1;
 
   constructor(chunkTime: number, maxChunk: number) {
@@ -88,7 +98,9 @@ export class ChunkSizer {
     const [fixed, perItem] = fit.line();
     const work = Math.max(this.#chunkTime - fixed, this.#chunkTime / 2);
     const byTime = Math.max(1, Math.floor((work * this.#workers) / Math.max(perItem, 1e-6)));
-    const full = Math.min(this.#maxChunk, byTime);
+    const chars = this.#resultChars.get(task) ?? 0;
+    const byResults = chars > 0 ? Math.max(1, Math.floor(RESULT_SHARE / chars)) : Infinity;
+    const full = Math.min(this.#maxChunk, byTime, byResults);
     // The tail is shared evenly across nodes, but not cut below a quarter
     // of a full chunk, where fixed costs would dominate.
     const share = Math.max(Math.ceil(remaining / Math.max(nodes, 1)), Math.ceil(full / 4));
@@ -105,11 +117,18 @@ export class ChunkSizer {
     this.#atLeast.set(task, Math.max(this.#atLeast.get(task) ?? 0, ms / count));
   }
 
-  /** A node ran `count` items of `task` in `ms` ms on `workers` workers. */
-  report(task: string, count: number, ms: number, workers: number): void {
+  /**
+   * A node ran `count` items of `task` in `ms` ms on `workers` workers, and
+   * their results wrote `chars` characters of JSON (unknown from a node
+   * before 2026-12-07).
+   */
+  report(task: string, count: number, ms: number, workers: number, chars?: number): void {
     this.#probing.delete(task);
     this.#atLeast.delete(task);
     if (!(count > 0) || !(ms >= 0) || !(workers >= 1)) return;
+    if (typeof chars === "number" && chars > 0) {
+      this.#resultChars.set(task, Math.max(this.#resultChars.get(task) ?? 0, chars / count));
+    }
     this.#workers = workers;
     let fit = this.#fits.get(task);
     if (fit === undefined) this.#fits.set(task, fit = new Fit());

@@ -62,6 +62,8 @@ export interface ChunkResult {
   node: string;
   workers: number;
   ms: number;
+  /** The characters of JSON its results and failures wrote (a node before 2026-12-07 sends none). */
+  chars?: number;
 }
 
 /**
@@ -88,6 +90,11 @@ export class ResultBudget {
   constructor(limit: number = MAX_RESULT_CHARS, spent = 0) {
     this.#limit = limit;
     this.#chars = spent;
+  }
+
+  /** The characters counted so far. */
+  get spent(): number {
+    return this.#chars;
   }
 
   /** Counts `value`, of `counted` characters; why it does not fit, or `undefined`. */

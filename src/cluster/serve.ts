@@ -667,6 +667,7 @@ async function runChunk(
       ),
     ]);
   }
+  result.chars = budget.spent; // the producer sizes the task's next chunks by it
   return result;
 }
 

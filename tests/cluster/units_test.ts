@@ -972,6 +972,19 @@ describe("ChunkSizer", () => {
     assert.equal(sizer.size("t", 1_000_000, 1), 20_000, "at most maxChunk");
   });
 
+  it("ChunkSizer keeps a chunk's results within a quarter of their budget, at the largest results reported", () => {
+    const sizer = new ChunkSizer(50, 20_000);
+    assert.equal(sizer.size("t", 100_000, 1), PROBE_ITEMS);
+    // Tiny items (all 20,000 would fit 50 ms), each result 100,000 characters of JSON.
+    sizer.report("t", PROBE_ITEMS, 0.01, 2, PROBE_ITEMS * 100_000);
+    // Before: 20,000, whose results would pass MAX_RESULT_CHARS (2^28) from item 2,685 on.
+    assert.equal(sizer.size("t", 100_000, 1), Math.floor(2 ** 28 / 4 / 100_000));
+    sizer.report("t", 100, 0.01, 2, 100 * 10); // smaller results later: the largest still counts
+    assert.equal(sizer.size("t", 100_000, 1), 671);
+    sizer.report("u", PROBE_ITEMS, 0.01, 2); // a node that says nothing of its results
+    assert.equal(sizer.size("u", 100_000, 1), 20_000);
+  });
+
   it("ChunkSizer sizes a probing task's next chunks from a probe that runs on past its time", () => {
     const sizer = new ChunkSizer(50, 20_000);
     assert.equal(sizer.size("t", 1000, 0), PROBE_ITEMS);
