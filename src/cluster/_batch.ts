@@ -57,6 +57,11 @@ export interface Chunk {
   state: number;
   /** Sweeps that found it missing from Redis in a row. */
   missing: number;
+  /**
+   * When (ms, real time) a sweep first found it taken by a node that no
+   * longer holds its lock, while Redis refused writes (see `Delivery`).
+   */
+  stuckSince?: number | undefined;
   /** Its items counted in `queued` (those not cancelled, until a node takes it). */
   queued: number;
   /** Being taken out of Redis to be sent again without its cancelled items. */

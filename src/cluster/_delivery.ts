@@ -61,6 +61,8 @@ export class Delivery {
   #outage: unknown;
   #retryTimer: TimerId | undefined;
   #sweepTimer: TimerId | undefined;
+  /** Redis refuses writes for want of memory, as a stuck chunk's items fail (see `#stuck`). */
+  #full: Error | undefined;
 
   constructor(
     options: ResolvedClusterOptions,
@@ -196,6 +198,7 @@ export class Delivery {
   #sweep = async (): Promise<void> => {
     const lost: Chunk[] = [];
     const failed: Chunk[] = [];
+    const stuck: Chunk[] = [];
     if (!this.#link.offline) {
       for (const chunk of [...this.#host.chunks.values()]) {
         if (chunk.state === State.ADDING || this.#unsent.includes(chunk)) continue;
@@ -206,12 +209,26 @@ export class Delivery {
           break; // offline: the "online" handler looks again
         }
         if (this.#host.chunks.get(chunk.key) !== chunk) continue;
+        if (state === "active") {
+          try {
+            if (await this.#stuck(chunk)) stuck.push(chunk);
+          } catch {
+            break; // offline: the "online" handler looks again
+          }
+        } else chunk.stuckSince = undefined;
         chunk.missing = state === "unknown" || state === "failed" ? chunk.missing + 1 : 0;
         if (chunk.missing >= 2) {
           chunk.missing = 0;
           (state === "failed" ? failed : lost).push(chunk);
         }
       }
+    }
+    for (const chunk of stuck) {
+      if (this.#host.chunks.get(chunk.key) === chunk) this.#host.failChunk(chunk, this.#full!);
+    }
+    if (stuck.length !== 0) {
+      this.#host.commit();
+      this.#host.pump();
     }
     if (failed.length !== 0) await this.#failLost(failed);
     if (lost.length !== 0 && !this.#closedLink) {
@@ -223,6 +240,50 @@ export class Delivery {
       this.#sweepTimer = systemClock.setTimer(this.#sweep, this.#options.sweepInterval);
     }
   };
+
+  /**
+   * Whether `chunk`, which a node took, is stuck: its node no longer holds
+   * its lock and Redis refuses writes for want of memory (at its
+   * `maxmemory`), so the chunk can neither end nor be handed to another
+   * node (BullMQ's stalled check is a write too), and its items would wait
+   * for ever. Judged on the sweep after the one that first saw it so, and
+   * only after `offlineTimeout` (as a Redis away is): its items then fail
+   * with Redis's refusal. An `error` event says so the first time. (If
+   * Redis takes writes again later, BullMQ may run the chunk again; its
+   * result then finds its items ended.)
+   */
+  async #stuck(chunk: Chunk): Promise<boolean> {
+    if (await this.#link.lockHeld(chunk.key)) {
+      chunk.stuckSince = undefined;
+      return false;
+    }
+    const refusal = await this.#link.refusesWrites();
+    if (refusal === null) {
+      chunk.stuckSince = undefined;
+      this.#full = undefined;
+      return false;
+    }
+    const now = systemClock.now();
+    if (chunk.stuckSince === undefined) {
+      chunk.stuckSince = now;
+      return false;
+    }
+    if (this.#full === undefined) {
+      const timeout = this.#options.offlineTimeout;
+      this.#full = new Error(
+        `Cannot end a chunk: Redis refuses writes (${
+          thrownMessage(refusal)
+        }), and the node that took the chunk lost its lock, so it can neither finish it nor hand it to another node; its items fail ${
+          timeout === Infinity
+            ? "when it takes writes again"
+            : `after ${timeout} ms (offlineTimeout)`
+        }`,
+        { cause: refusal },
+      );
+      this.#host.dispatch(new CustomEvent("error", { detail: this.#full }));
+    }
+    return now - chunk.stuckSince >= this.#options.offlineTimeout;
+  }
 
   /** Fails `chunks`, which failed in Redis while their events were lost, with the reasons kept there. */
   async #failLost(chunks: Chunk[]): Promise<void> {

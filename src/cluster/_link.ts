@@ -7,6 +7,7 @@
  */
 
 import { Queue, QueueEvents } from "bullmq";
+import { thrownMessage } from "../_checks.ts";
 import { settlesWithin, systemClock, type TimerId } from "../timers/clock.ts";
 import { type ChunkData, emptied } from "./_wire.ts";
 import { checkDatabase, type RedisOptions } from "./connection.ts";
@@ -59,6 +60,8 @@ interface Client {
     [string, string[]][]
   >;
   info(section: string): Promise<string>;
+  exists(key: string): Promise<number>;
+  set(key: string, value: string, px: "PX", ms: number): Promise<unknown>;
 }
 
 /** The producer's BullMQ objects. */
@@ -180,6 +183,30 @@ export class Link {
   async state(key: string): Promise<string> {
     const queue = await this.#answered(this.#open());
     return await this.#answered(queue.getJobState(key));
+  }
+
+  /** Whether the lock of chunk `key`, which a node took, is still held (renewed by that node). */
+  async lockHeld(key: string): Promise<boolean> {
+    const queue = await this.#answered(this.#open());
+    const client = (await queue.client) as unknown as Client;
+    return await this.#answered(client.exists(`${queue.toKey(key)}:lock`)) === 1;
+  }
+
+  /**
+   * Redis's refusal of a write for want of memory (an `OOM` error at its
+   * `maxmemory`), or `null` if it takes one: a key of this queue, set for a
+   * second. Throws if Redis is away or refuses it for another reason.
+   */
+  async refusesWrites(): Promise<Error | null> {
+    const queue = await this.#answered(this.#open());
+    const client = (await queue.client) as unknown as Client;
+    try {
+      await this.#answered(client.set(queue.toKey("fastpool:write-check"), "1", "PX", 1000));
+      return null;
+    } catch (error) {
+      if (/^OOM /.test(thrownMessage(error))) return error as Error;
+      throw error; // away, or another refusal: the sweep stops there
+    }
   }
 
   /** Why chunk `key` failed, as BullMQ keeps it, or "" when Redis no longer knows it. */

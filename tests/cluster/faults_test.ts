@@ -698,6 +698,52 @@ describe("ClusterPool faults", () => {
   );
 
   it(
+    "ClusterPool: a running chunk whose node loses its lock while Redis refuses writes (out of memory) fails at offlineTimeout",
+    needsRedis(60_000),
+    async (t) => {
+      await using redis = await Redis.start();
+      if (!redis.own) return t.skip("REDIS_URL is set: not changing someone else's server");
+      const queue = queueName("stuck-oom");
+      await using watched = await watchQueue(redis, queue);
+      const admin = await watched.raw.client as unknown as {
+        config(...args: string[]): Promise<unknown>;
+      };
+      await using _node = await startNode(redis, queue, {
+        runtime: otherRuntime,
+        lockDuration: 1_000,
+        stalledInterval: 500,
+      });
+      const pool = new ClusterPool<Tasks>({
+        connection: redis.url,
+        queue,
+        offlineTimeout: 1_500,
+        sweepInterval: 200,
+      });
+      await using _pool = bounded(pool);
+      const errors: Error[] = [];
+      pool.addEventListener("error", (event) => errors.push((event as CustomEvent).detail));
+      assert.equal(await pool.run("inc", 1), 2); // connected
+      const active = watched.next("active");
+      const item = pool.run("sleep", 6_000);
+      await active;
+      await admin.config("SET", "maxmemory", "1"); // every write refused: the lock is not renewed
+      // Before: pending for as long as Redis stayed full, with no event.
+      const outcome = await Promise.race([
+        item.then(() => "resolved", (error: Error) => error.message),
+        new Promise((resolve) => setTimeout(resolve, 15_000, "still pending after 15 s")),
+      ]);
+      await admin.config("SET", "maxmemory", "0");
+      assert.match(
+        String(outcome),
+        /^Cannot end a chunk: Redis refuses writes \(OOM .*its items fail after 1500 ms \(offlineTimeout\)$/,
+      );
+      assert.equal(errors.length, 1, String(errors));
+      assert.equal(errors[0]!.message, outcome);
+      assert.equal(await pool.run("inc", 41), 42, "the pool goes on once Redis takes writes");
+    },
+  );
+
+  it(
     "a node told to stop while Redis is down leaves at once, closed, on both runtimes",
     needsRedis(60_000),
     async (t) => {
