@@ -37,6 +37,7 @@ export { transfer } from "./src/protocol/codec.ts";
 export { task } from "./src/task.ts";
 export type { AnyFunction, TaskRef } from "./src/task.ts";
 export { Pool } from "./src/pool/pool.ts";
+export { setDefaultWorkerUrl } from "./src/pool/worker_url.ts";
 export type {
   DoneTarget,
   ExecOptions,

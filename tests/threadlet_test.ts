@@ -6,6 +6,8 @@ import { Pool } from "../src/pool/pool.ts";
 import type { PoolOptions } from "../src/pool/options.ts";
 import { task } from "../src/task.ts";
 import { defaultPool, executors, go, shutdownDefaultPool, spawn } from "../src/threadlet.ts";
+import { setDefaultWorkerUrl } from "../src/pool/worker_url.ts";
+import { ThreadPool, WorkRequest } from "../src/compat/threadpool.ts";
 import { FakeClock } from "./_fake_clock.ts";
 import { fixture, isBun, promiseState } from "./_util.ts";
 import { gate as makeGate, waitAtGate } from "./_gate.ts";
@@ -433,5 +435,40 @@ describe("executors", () => {
       maxChildren: 1,
       minChildren: 1,
     });
+  });
+});
+
+describe("setDefaultWorkerUrl", () => {
+  it("setDefaultWorkerUrl() gives the pools made without a workerUrl their entry: go(), spawn(), ThreadPool, new Pool()", async () => {
+    const entry = () => (globalThis as { entry?: string }).entry ?? "default";
+    await shutdownDefaultPool();
+    setDefaultWorkerUrl(fixture("marked_worker_entry.ts"));
+    try {
+      // Before: none of these took a workerUrl, so a bundle's could not start.
+      assert.equal(await spawn(entry), "marked");
+      assert.equal(await go(entry), "marked");
+      const threads = new ThreadPool(1);
+      let seen: unknown;
+      threads.putRequest(new WorkRequest(entry, { callback: (_request, result) => seen = result }));
+      await threads.wait();
+      assert.equal(seen, "marked");
+      await threads.shutdown();
+      await using pool = new Pool({ maxChildren: 1 });
+      assert.equal(await pool.run(entry), "marked");
+      await using own = new Pool({
+        maxChildren: 1,
+        workerUrl: new URL("../src/worker/runtime.ts", import.meta.url),
+      });
+      assert.equal(await own.run(entry), "default", "a pool's own workerUrl wins");
+    } finally {
+      setDefaultWorkerUrl(undefined);
+      await shutdownDefaultPool();
+    }
+    assert.equal(await spawn(entry), "default");
+    assert.throws(() => setDefaultWorkerUrl("./runtime.js"), {
+      name: "TypeError",
+      message: /^Cannot set default worker URL: "url" must be an absolute URL/,
+    });
+    assert.throws(() => setDefaultWorkerUrl(5 as unknown as string), TypeError);
   });
 });
