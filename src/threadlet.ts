@@ -212,8 +212,15 @@ function presetOptions(options: unknown, sizes: readonly string[], kind: string)
   for (const name of [...POOL_OPTION_NAMES, ...Object.keys(given)]) {
     if (Object.hasOwn(copy, name) || !(name in given)) continue;
     const value = given[name];
-    if (!sizes.includes(name)) copy[name] = value;
-    else if (value !== undefined) {
+    // Defined, not assigned: an own "__proto__" (JSON.parse makes one) stays a name new Pool() refuses.
+    if (!sizes.includes(name)) {
+      Object.defineProperty(copy, name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else if (value !== undefined) {
       throw new TypeError(`Cannot ${action}: "${name}" is the executor's to set; ${instead}`);
     }
   }

@@ -13,6 +13,7 @@
  */
 
 import { TaskTimeoutError } from "../errors.ts";
+import type { Clock } from "../timers/clock.ts";
 import { readResults, type ResultVisitor, Tag } from "../protocol/result_batch.ts";
 import { fromWire } from "../sync/wire.ts";
 import { deferredOf, type Job, Sink } from "./job.ts";
@@ -46,6 +47,7 @@ export class Answers {
   readonly #workers: Workers;
   readonly #recovery: Recovery;
   readonly #host: { emit(type: string, detail: unknown): void };
+  readonly #clock: Clock;
 
   constructor(
     queue: JobQueue,
@@ -55,7 +57,9 @@ export class Answers {
     workers: Workers,
     recovery: Recovery,
     host: { emit(type: string, detail: unknown): void },
+    clock: Clock,
   ) {
+    this.#clock = clock;
     this.#queue = queue;
     this.#ends = ends;
     this.#results = results;
@@ -113,7 +117,12 @@ export class Answers {
   read(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
     // A worker that ran a job has started for good: forget earlier failures.
     if (slot.endedItems === 0) this.#workers.startedForGood();
-    this.#stats.busyMs += ms;
+    // Time before a stats reset is not the new window's: the rare message of a
+    // worker busy since before it is cut to the window (one clock read).
+    const stats = this.#stats;
+    stats.busyMs += slot.busySince >= stats.since
+      ? ms
+      : Math.min(ms, Math.max(0, this.#clock.now() - stats.since));
     slot.answeredSince += ms;
     this.#answering = slot;
     this.#entry = slot.inflight.at(0)!;

@@ -190,6 +190,7 @@ export class DispatchLoop {
       this.workers,
       this.#recovery,
       events,
+      clock,
     );
     this.#imports = new ImportWatch(
       options.startTimeout,

@@ -204,13 +204,24 @@ export class Recovery {
     let unread: UnreadAnswers | undefined; // those posted when its time ran out
     let freeSince: number | undefined; // since when it waits with nothing ahead of it
     const patience = Math.max(timeout, this.#options.startTimeout);
+    // The pool's clock, until it refuses a timer: real time from then on (see
+    // JobTimer), the times kept so far moved onto it by `shift`.
+    let clock: Clock = this.#clock;
+    let shift = 0;
     const lookIn = (ms: number, now: number) => {
-      job.timer = new JobTimer(this.#clock, check, ms, now);
+      const timer = new JobTimer(clock, check, ms, now);
+      job.timer = timer;
+      if (timer.clock !== clock) {
+        shift = timer.clock.now() - this.#clock.now();
+        from += shift;
+        if (freeSince !== undefined) freeSince += shift;
+        clock = timer.clock;
+      }
     };
     const check = () => {
       job.timer = undefined;
       if (job.ended || job.slot !== slot || slot.dead) return;
-      const now = this.#clock.now();
+      const now = clock.now();
       // A worker still starting holds its jobs waiting; with shared memory the
       // pool sees one start even before it has read the worker's "ready".
       if (!slot.ready && !slot.statusShared) {
@@ -236,7 +247,7 @@ export class Recovery {
         lookIn(every, now);
         return;
       }
-      const left = Math.max(from, slot.ready ? slot.readyAt : 0) + timeout - now;
+      const left = Math.max(from, slot.ready ? slot.readyAt + shift : 0) + timeout - now;
       if (left > 0) {
         lookIn(left, now);
         return;
@@ -548,7 +559,7 @@ export class Recovery {
     // the worker's outbox.) Dead while importing a task() module for a job, it ran
     // none: those it started had ended, their answers lost.
     // Its time on jobs no answer reported: busy all the same (`utilization`).
-    this.#stats.busyMs += slot.unreportedBusyMs(this.#clock.now());
+    this.#stats.busyMs += slot.unreportedBusyMs(this.#clock.now(), this.#stats.since);
     const loading = replaced ? 0 : slot.loading();
     const suspects = !slot.statusShared && inflightItems(slot) > 1;
     const unreported = !slot.statusShared

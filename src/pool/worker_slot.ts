@@ -528,12 +528,14 @@ export class WorkerSlot {
   };
 
   /**
-   * The time it spent on jobs that no answer reported (ms, by the pool's
-   * clock at `now`): the busy time of a worker that ends with jobs
-   * unanswered (crashed, or replaced past `abortGrace`), for `utilization`.
+   * The time it spent on jobs that no answer reported, since `since` (ms,
+   * by the pool's clock at `now`): the busy time of a worker that ends with
+   * jobs unanswered (crashed, or replaced past `abortGrace`), for
+   * `utilization` (its answers cover the time from `busySince` on).
    */
-  unreportedBusyMs(now: number): number {
-    return this.inflightItems > 0 ? Math.max(0, now - this.busySince - this.answeredSince) : 0;
+  unreportedBusyMs(now: number, since: number): number {
+    if (this.inflightItems === 0) return 0;
+    return Math.max(0, now - Math.max(this.busySince + this.answeredSince, since));
   }
 
   /**

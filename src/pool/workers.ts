@@ -358,14 +358,25 @@ export class Workers {
     // broken module, not one of the pool's timers that tests drive.
     const startTimeout = this.#options.startTimeout;
     if (startTimeout !== Infinity) {
-      let looks = 0;
+      let due: number | undefined; // when it first came due
       const expire = () => {
         slot.startTimer = undefined;
         if (slot.ready || slot.dead || !this.slots.includes(slot)) return;
-        if (slot.saidReady() && looks++ < startTimeout) {
-          // It started, its `ready` unread (this thread was busy: Deno runs a
-          // due timer first). Failed now, the jobs it ran would go again.
-          slot.startTimer = systemClock.setTimer(expire, 1, { unref: true });
+        // Its `ready` may wait unread (this thread was busy, and Deno runs a
+        // due timer before a waiting message): failed now, the jobs it ran
+        // would go again. It looks again while the status memory says the
+        // worker is ready (up to another startTimeout), and, where the pool
+        // cannot see that memory (no SharedArrayBuffer), once, 50 ms later,
+        // after the messages that were waiting have been read.
+        const now = systemClock.now();
+        due ??= now;
+        const again = slot.statusShared
+          ? slot.saidReady() && now - due < startTimeout ? 1 : 0
+          : now === due
+          ? 50
+          : 0;
+        if (again !== 0) {
+          slot.startTimer = systemClock.setTimer(expire, again, { unref: true });
           return;
         }
         const what = this.#options.module !== null

@@ -84,7 +84,7 @@ function importError(url: string, error: unknown, wrapper: string): Error {
     .filter((line) => !line.includes(wrapper) || !/^\s*at /.test(line))
     .join("\n")
     .replaceAll(` imported from ${wrapper}`, "")
-    .replaceAll(wrapper, url)
+    .replaceAll(wrapper, () => url) // a function: "$&" in a URL is no pattern
     .trimEnd();
   let Class: ErrorConstructor = Error;
   try {

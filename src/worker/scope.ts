@@ -177,12 +177,20 @@ function reportOwnExit(beforeOwnExit: () => void): void {
           // Answers that cannot leave: the pool sends their jobs again.
         }
         crashed = true;
+        let how: string;
         try {
-          post({ type: "exit", how: describe(...args) });
+          how = describe(...args);
+        } catch {
+          how = "it ended its worker"; // a code that cannot be written (a throwing toString)
+        }
+        try {
+          post({ type: "exit", how });
         } catch {
           // Nothing more can be said.
         }
       }
+      // One that refuses its code (Bun's process.exit("abc") throws) leaves the
+      // worker said to be going: the pool ends it, and its job fails as crashed.
       return fn(...args);
     }) as F;
   if (typeof global.close === "function") {
@@ -192,7 +200,7 @@ function reportOwnExit(beforeOwnExit: () => void): void {
     if (!owner || typeof owner.exit !== "function") continue;
     const exit = owner.exit.bind(owner);
     try {
-      owner.exit = wrap(exit, (code?: number) => `it called ${name}.exit(${code ?? ""})`);
+      owner.exit = wrap(exit, (code?: number) => `it called ${name}.exit(${String(code ?? "")})`);
     } catch {
       // Read-only in some versions: then only the pool's timeouts (Deno) or exit event (Bun) notice.
     }

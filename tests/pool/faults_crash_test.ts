@@ -143,6 +143,33 @@ describe("Pool worker crashes", () => {
     );
   }
 
+  it("Pool fails as crashed a job that ends its worker with an exit code that cannot be written, and goes on", async () => {
+    await using pool = new Pool({ maxChildren: 1 });
+    const how = isBun ? "process" : "Deno";
+    for (const code of ["symbol", "throwing toString"]) {
+      const job = pool.run(
+        (how: string, code: string) => {
+          const exit =
+            (globalThis as unknown as Record<string, { exit(code: unknown): never }>)[how]!
+              .exit;
+          exit(
+            code === "symbol" ? Symbol("x") : {
+              toString() {
+                throw new Error("no text");
+              },
+            },
+          );
+          return "returned";
+        },
+        how,
+        code,
+      );
+      // Before: pending for ever (no exit message: its text threw), and the pool with it.
+      await assert.rejects(job, { name: "WorkerCrashedError" });
+      assert.equal(await pool.run(identity, 7), 7);
+    }
+  });
+
   for (
     const [kind, waits] of [["numbers", false], ["strings", false], ["numbers", true]] as const
   ) {

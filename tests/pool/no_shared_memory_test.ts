@@ -88,6 +88,21 @@ describe("Pool without shared memory", () => {
     assert.equal(pool.stats().workers.crashed, 0);
   });
 
+  it("Pool without SharedArrayBuffer does not fail the start of a worker that answered while this thread was held past startTimeout", async () => {
+    const [command, args] = withThisRuntime(
+      fileURLToPath(fixture("blocked_start_no_shared_memory_program.ts")),
+    );
+    const exit = await run(command, args, { killAfter: 60_000 });
+    assert.equal(exit.code, 0, exit.stderr);
+    // Before, on Deno: the start failed, the job ran again (runs 2), crashed 1.
+    assert.deepEqual(JSON.parse(exit.stdout.trim().split("\n").at(-1)!), {
+      result: "result",
+      runs: 1,
+      errors: [],
+      crashed: 0,
+    });
+  });
+
   it("Semaphore without Atomics.waitAsync: a shared one's acquire() rejects saying so, and no permit is lost", async () => {
     const [command, args] = withThisRuntime(fileURLToPath(fixture("no_wait_async_program.ts")));
     const exit = await run(command, args, { killAfter: 60_000 });

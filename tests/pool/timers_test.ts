@@ -522,6 +522,28 @@ describe("Pool timers and the pool's lifecycle", () => {
       pool.terminate();
       global.reportError = original;
     }
+    // A fake clock nobody moves, whose setTimer throws: the limit is kept on real time.
+    global.reportError = () => {};
+    const frozen = new Pool({
+      maxChildren: 1,
+      idleTimeout: Infinity,
+      clock: {
+        now: () => 0,
+        setTimer(): never {
+          throw new Error("setTimer broke");
+        },
+        clearTimer: () => {},
+      },
+    });
+    try {
+      // Before: its looks measured the frozen clock, and the job ran to its end (never, here).
+      await assert.rejects(frozen.exec(() => new Promise(() => {}), [], { timeout: 50 }), {
+        name: "TaskTimeoutError",
+      });
+    } finally {
+      frozen.terminate();
+      global.reportError = original;
+    }
   });
 
   it("Pool with idleTimeout Infinity sets no idle timer on its clock", async () => {

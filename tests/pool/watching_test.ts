@@ -333,6 +333,38 @@ describe("Pool.stats()", () => {
     }
   });
 
+  it("Pool.stats({ reset: true }) during a long job counts only its time after the reset in utilization", async () => {
+    for (const how of ["answered", "crashed"]) {
+      await using pool = new Pool({ maxChildren: 4 });
+      const held = gate();
+      const job = pool.run(
+        (memory: Int32Array, how: string) => {
+          const end = performance.now() + 300;
+          while (performance.now() < end) {
+            // busy before the reset
+          }
+          Atomics.add(memory, 0, 1);
+          Atomics.notify(memory, 0);
+          Atomics.wait(memory, 1, 0);
+          if (how === "crashed") {
+            (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(1);
+          }
+          return how;
+        },
+        held.memory,
+        how,
+      ).catch((error: Error) => error.name);
+      await held.started();
+      pool.stats({ reset: true });
+      held.open();
+      assert.equal(await job, how === "answered" ? how : "WorkerCrashedError");
+      // One of 4 workers busy for the whole window at most: ≤ 0.25 (before: 1, its
+      // 300 ms before the reset counted in a window of a few ms).
+      const { utilization } = pool.stats();
+      assert.ok(utilization <= 0.3, `${how}: utilization ${utilization}`);
+    }
+  });
+
   it("Pool.stats() counts the proxy() calls of its tick, as pending does", async () => {
     await using pool = new Pool<typeof Tasks>({ module: fixture("tasks.ts"), maxChildren: 1 });
     const call = pool.proxy().double(2);
