@@ -166,7 +166,11 @@ export interface PoolStats {
     running: number;
     /** Jobs that travelled on a worker's shared lane instead of a message (see `sharedLane`). */
     sharedLane: number;
-    /** Jobs an idle worker took from a busy one that had not started them. */
+    /**
+     * Jobs an idle worker took from a busy one that had not started them,
+     * counted at each move (a job taken back, sent behind a busy worker
+     * again and taken again counts twice).
+     */
     stolen: number;
   };
   /** Workers now, and since the pool started or the last reset. */

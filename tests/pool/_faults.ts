@@ -52,6 +52,11 @@ export class WatchedClock extends FakeClock {
   timerSet(): Promise<void> {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
+
+  /** Resolves once more than `count` timers have been set (at once if they have). */
+  async timersPast(count: number): Promise<void> {
+    while (this.delays.length <= count) await this.timerSet();
+  }
 }
 
 /**

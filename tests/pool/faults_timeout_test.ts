@@ -579,7 +579,7 @@ describe("Pool timeouts", () => {
     const slowStart = async (ms: number) => {
       const end = performance.now() + ms;
       while (performance.now() < end) {
-        // 150 ms before its first await
+        // 500 ms before its first await
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
       return "A";
@@ -587,8 +587,10 @@ describe("Pool timeouts", () => {
     assert.equal(await pool.run(spin, 0), 0);
     assert.equal(await pool.run(slowStart, 0), "A");
     // In one batch: the async job's synchronous part, then the quick timed one.
-    const a = pool.run(slowStart, 150);
-    const b = pool.exec(spin, [5], { timeout: 100 });
+    // (A limit of 300 ms: a main thread descheduled longer than that between the looks at the
+    // job, which start its clock, would charge it its wait; 100 ms failed once under load.)
+    const a = pool.run(slowStart, 500);
+    const b = pool.exec(spin, [5], { timeout: 300 });
     // Before (a first version of the check): TaskTimeoutError, the message's time taken for its own.
     assert.deepEqual(await Promise.all([a, b]), ["A", 5]);
   });
