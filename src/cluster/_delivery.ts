@@ -226,6 +226,10 @@ export class Delivery {
     for (const chunk of stuck) {
       if (this.#host.chunks.get(chunk.key) === chunk) this.#host.failChunk(chunk, this.#full!);
     }
+    // No chunk waits on a refusing Redis any more: the next outage is a new one.
+    if (![...this.#host.chunks.values()].some((chunk) => chunk.stuckSince !== undefined)) {
+      this.#full = undefined;
+    }
     if (stuck.length !== 0) {
       this.#host.commit();
       this.#host.pump();
@@ -248,9 +252,10 @@ export class Delivery {
    * node (BullMQ's stalled check is a write too), and its items would wait
    * for ever. Judged on the sweep after the one that first saw it so, and
    * only after `offlineTimeout` (as a Redis away is): its items then fail
-   * with Redis's refusal. An `error` event says so the first time. (If
-   * Redis takes writes again later, BullMQ may run the chunk again; its
-   * result then finds its items ended.)
+   * with Redis's refusal. An `error` event says so once per outage (until a
+   * sweep finds no chunk stuck). If Redis takes writes in time, BullMQ hands
+   * the chunk to a node again (it may run twice, as after any lost lock);
+   * later, it may run again, its result finding its items ended.
    */
   async #stuck(chunk: Chunk): Promise<boolean> {
     if (await this.#link.lockHeld(chunk.key)) {
@@ -273,10 +278,10 @@ export class Delivery {
       this.#full = new Error(
         `Cannot end a chunk: Redis refuses writes (${
           thrownMessage(refusal)
-        }), and the node that took the chunk lost its lock, so it can neither finish it nor hand it to another node; its items fail ${
+        }), and the node that took the chunk lost its lock, so it can neither finish it nor hand it to another node until Redis takes writes again; ${
           timeout === Infinity
-            ? "when it takes writes again"
-            : `after ${timeout} ms (offlineTimeout)`
+            ? "its items wait for that (offlineTimeout is Infinity)"
+            : `its items fail if it does not within ${timeout} ms (offlineTimeout)`
         }`,
         { cause: refusal },
       );

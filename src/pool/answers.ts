@@ -13,7 +13,6 @@
  */
 
 import { TaskTimeoutError } from "../errors.ts";
-import type { Clock } from "../timers/clock.ts";
 import { readResults, type ResultVisitor, Tag } from "../protocol/result_batch.ts";
 import { fromWire } from "../sync/wire.ts";
 import { deferredOf, type Job, Sink } from "./job.ts";
@@ -47,7 +46,6 @@ export class Answers {
   readonly #workers: Workers;
   readonly #recovery: Recovery;
   readonly #host: { emit(type: string, detail: unknown): void };
-  readonly #clock: Clock;
 
   constructor(
     queue: JobQueue,
@@ -57,9 +55,7 @@ export class Answers {
     workers: Workers,
     recovery: Recovery,
     host: { emit(type: string, detail: unknown): void },
-    clock: Clock,
   ) {
-    this.#clock = clock;
     this.#queue = queue;
     this.#ends = ends;
     this.#results = results;
@@ -117,13 +113,8 @@ export class Answers {
   read(slot: WorkerSlot, data: unknown[], jobs: number, ms: number): void {
     // A worker that ran a job has started for good: forget earlier failures.
     if (slot.endedItems === 0) this.#workers.startedForGood();
-    // Time before a stats reset is not the new window's: the rare message of a
-    // worker busy since before it is cut to the window (one clock read).
-    const stats = this.#stats;
-    stats.busyMs += slot.busySince >= stats.since
-      ? ms
-      : Math.min(ms, Math.max(0, this.#clock.now() - stats.since));
-    slot.answeredSince += ms;
+    // Less what a stats reset already counted of it (see `WorkerSlot.creditBusy`).
+    this.#stats.busyMs += slot.answered(ms);
     this.#answering = slot;
     this.#entry = slot.inflight.at(0)!;
     this.#sample = jobs > 0 ? ms / jobs : 0;

@@ -109,7 +109,7 @@ export class BatchSender {
   #sending(slot: WorkerSlot, items: number, now: number): void {
     if (slot.inflightItems === 0) {
       slot.busySince = now;
-      slot.answeredSince = 0;
+      slot.answeredSince = slot.credited = 0;
     }
     slot.inflightItems += items;
     slot.sentItems += items;

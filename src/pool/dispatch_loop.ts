@@ -190,7 +190,6 @@ export class DispatchLoop {
       this.workers,
       this.#recovery,
       events,
-      clock,
     );
     this.#imports = new ImportWatch(
       options.startTimeout,

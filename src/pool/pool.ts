@@ -1133,7 +1133,12 @@ export class Pool<M extends object = Record<string, AnyFunction>> extends EventT
       busy: this.busy,
       maxChildren: this.#loop.workers.maxChildren,
     };
-    return this.#stats.read(this.#clock.now(), live, options.reset === true);
+    const now = this.#clock.now();
+    if (options.reset === true) {
+      // The time running jobs have spent so far is this window's, not the next one's.
+      for (const slot of loop.slots) this.#stats.busyMs += slot.creditBusy(now, this.#stats.since);
+    }
+    return this.#stats.read(now, live, options.reset === true);
   }
 
   /**

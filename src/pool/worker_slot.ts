@@ -146,8 +146,10 @@ export class WorkerSlot {
   idleSince = -1;
   /** When (clock ms) it last turned busy (see {@linkcode unreportedBusyMs}). */
   busySince = 0;
-  /** The time its answers reported running jobs since `busySince` (ms). */
+  /** The time its answers reported, or a stats reset counted, of its jobs since `busySince` (ms). */
   answeredSince = 0;
+  /** What a stats reset counted of its running jobs' time that no answer has reported yet (ms). */
+  credited = 0;
   /** The timer of its exclusive job's timeout, while that job runs. */
   timeoutTimer: unknown = undefined;
   /** Fails the start of a worker that is not ready within `startTimeout`. */
@@ -536,6 +538,26 @@ export class WorkerSlot {
   unreportedBusyMs(now: number, since: number): number {
     if (this.inflightItems === 0) return 0;
     return Math.max(0, now - Math.max(this.busySince + this.answeredSince, since));
+  }
+
+  /**
+   * A stats reset at `now` ends the window that began at `since`: the time
+   * its running jobs have spent so far, unreported, is counted there, and
+   * taken off the answers that report it later; returns it (ms).
+   */
+  creditBusy(now: number, since: number): number {
+    const ms = this.unreportedBusyMs(now, since);
+    this.answeredSince += ms;
+    this.credited += ms;
+    return ms;
+  }
+
+  /** An answer reported `ms` of its jobs' time: what of it no stats reset counted yet. */
+  answered(ms: number): number {
+    const counted = Math.min(ms, this.credited);
+    this.credited -= counted;
+    this.answeredSince += ms - counted;
+    return ms - counted;
   }
 
   /**

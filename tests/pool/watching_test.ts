@@ -365,6 +365,39 @@ describe("Pool.stats()", () => {
     }
   });
 
+  it("Pool.stats({ reset: true }) sampled while jobs run counts each job's time in the window it ran in", async () => {
+    await using pool = new Pool({ maxChildren: 1, idleTimeout: Infinity });
+    await pool.run(() => 1);
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const job = (flag: Int32Array, k: number) => {
+      const spin = (ms: number) => {
+        const end = performance.now() + ms;
+        while (performance.now() < end) {
+          // busy
+        }
+      };
+      spin(90);
+      Atomics.store(flag, 0, k);
+      Atomics.notify(flag, 0);
+      spin(10);
+      return k;
+    };
+    const n = 6;
+    const jobs = Array.from({ length: n }, (_, k) => pool.run(job, flag, k + 1));
+    pool.stats({ reset: true });
+    const samples: number[] = [];
+    for (let k = 1; k <= n; k++) {
+      const wait = Atomics.waitAsync(flag, 0, k - 1);
+      if (wait.async) await wait.value;
+      samples.push(pool.stats({ reset: true }).utilization);
+    }
+    await Promise.all(jobs);
+    // The worker was busy throughout. Before: about 0.1 (each job's time before a
+    // reset was counted in no window once answers were cut to the new one).
+    const mean = samples.slice(1).reduce((a, b) => a + b, 0) / (n - 1);
+    assert.ok(mean > 0.6, `samples ${samples}`);
+  });
+
   it("Pool.stats() counts the proxy() calls of its tick, as pending does", async () => {
     await using pool = new Pool<typeof Tasks>({ module: fixture("tasks.ts"), maxChildren: 1 });
     const call = pool.proxy().double(2);
