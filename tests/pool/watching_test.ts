@@ -394,8 +394,10 @@ describe("Pool.stats()", () => {
     await Promise.all(jobs);
     // The worker was busy throughout. Before: about 0.1 (each job's time before a
     // reset was counted in no window once answers were cut to the new one).
-    const mean = samples.slice(1).reduce((a, b) => a + b, 0) / (n - 1);
-    assert.ok(mean > 0.6, `samples ${samples}`);
+    // (A window of no time, two resets in one clock reading as this thread wakes late, reads 0.)
+    const read = samples.slice(1).filter((sample) => sample > 0);
+    const mean = read.reduce((a, b) => a + b, 0) / read.length;
+    assert.ok(read.length > 0 && mean > 0.6, `samples ${samples}`);
   });
 
   it("Pool.stats() counts the proxy() calls of its tick, as pending does", async () => {
