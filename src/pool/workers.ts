@@ -370,11 +370,9 @@ export class Workers {
         // after the messages that were waiting have been read.
         const now = systemClock.now();
         due ??= now;
-        const again = slot.statusShared
-          ? slot.saidReady() && now - due < startTimeout ? 1 : 0
-          : now === due
-          ? 50
-          : 0;
+        let again = 0; // ms to the next look, or 0: it failed to start
+        if (!slot.statusShared) again = now === due ? 50 : 0;
+        else if (slot.saidReady() && now - due < startTimeout) again = 1;
         if (again !== 0) {
           slot.startTimer = systemClock.setTimer(expire, again, { unref: true });
           return;
