@@ -20,13 +20,19 @@ const gc = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc.bind(nu
 const skip = gc ? false : "needs a forced collection: deno test --v8-flags=--expose-gc";
 
 /**
- * Whether `ref` still reaches its object after collections a turn apart,
- * looked at for up to 20 turns (Bun scans the stack conservatively: a value
- * a recent turn held may stay for a few).
+ * The pause before the `i`th look: none for the first few, then 5 ms, then
+ * 50 ms, about a second in all. Bun scans the stack conservatively (a value a
+ * recent turn held may stay for a few), and a timed-out job is held until
+ * its worker's late answer, which a loaded machine (a full `bun test` run)
+ * delays; a value truly kept stays past them all.
  */
+const pauseBefore = (i: number) => i < 4 ? 0 : i < 20 ? 5 : 50;
+const LOOKS = 40;
+
+/** Whether `ref` still reaches its object after collections a pause apart. */
 async function stillHeld(ref: WeakRef<object>): Promise<boolean> {
-  for (let i = 0; i < 20; i++) {
-    await new Promise((resolve) => setTimeout(resolve, i < 4 ? 0 : 5));
+  for (let i = 0; i < LOOKS; i++) {
+    await new Promise((resolve) => setTimeout(resolve, pauseBefore(i)));
     gc!();
     if (i >= 3 && ref.deref() === undefined) return false;
   }
@@ -36,7 +42,7 @@ async function stillHeld(ref: WeakRef<object>): Promise<boolean> {
 /**
  * A worker's answer to the same question about what the last job left in
  * `globalThis.kept` (a task module-free check: inline tasks run in the
- * worker's global scope).
+ * worker's global scope; it cannot reach `pauseBefore`, so spells it out).
  */
 function keptInWorker(): Promise<boolean> {
   const g = globalThis as {
@@ -46,8 +52,8 @@ function keptInWorker(): Promise<boolean> {
   };
   const collect = () => g.Bun ? g.Bun.gc(true) : g.gc!();
   return (async () => {
-    for (let i = 0; i < 20; i++) {
-      await new Promise((resolve) => setTimeout(resolve, i < 4 ? 0 : 5));
+    for (let i = 0; i < 40; i++) {
+      await new Promise((resolve) => setTimeout(resolve, i < 4 ? 0 : i < 20 ? 5 : 50));
       collect();
       if (i >= 3 && g.kept?.deref() === undefined) return false;
     }
