@@ -34,7 +34,15 @@ const START_BACKOFF_MS = 50;
 const MAX_START_BACKOFF_MS = 5_000;
 
 /**
- * Why a worker left, as `workerexit` events say.
+ * Why a worker left, as `workerexit` events say: `idle` (`idleTimeout`
+ * passed, above `minChildren`), `resize` (`resize()` lowered
+ * `maxChildren`), `recycle` (`recycle()`, `maxJobsPerWorker`,
+ * `maxWorkerMemory`), `crash` (it died, or did not start), `timeout` (a
+ * job's time limit passed and its task had not ended within `abortGrace`,
+ * or the worker held its thread or an import past it), `abort` (the same
+ * for a job's signal), `terminate`, and `shutdown` (the pool shut down;
+ * after a `shutdown(timeout)` that timed out, also a worker that runs out
+ * of jobs before the others).
  *
  * @example Usage
  * ```ts
@@ -459,7 +467,8 @@ export class Workers {
         const left = slot.idleSince + this.#options.idleTimeout - this.#clock.now();
         if (left > 0) this.#armIdleTimer(slot, left);
         else {
-          this.remove(slot, "idle");
+          // After a shutdown that timed out, a worker with nothing left leaves as part of it.
+          this.remove(slot, this.#draining ? "shutdown" : "idle");
           this.#host.changed();
         }
       },

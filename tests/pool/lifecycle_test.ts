@@ -134,6 +134,32 @@ describe("Pool lifecycle", () => {
     assert.equal(pool.alive, 0, "the worker left once idle");
   });
 
+  it("Pool workers that leave after a shutdown that timed out say `shutdown`, those that went idle first too", async () => {
+    const clock = new FakeClock();
+    const pool = new Pool({ maxChildren: 2, idleTimeout: 20, clock });
+    const reasons: string[] = [];
+    const bothLeft = new Promise<void>((resolve) =>
+      pool.addEventListener("workerexit", (event) => {
+        if (reasons.push(event.detail.reason) === 2) resolve();
+      })
+    );
+    const long = gate();
+    const short = gate();
+    const running = pool.run(waitAtGate, long.memory, "long");
+    const ending = pool.run(waitAtGate, short.memory, "short");
+    await Promise.all([long.started(), short.started()]);
+    short.open();
+    assert.equal(await ending, "short");
+    const closing = pool.shutdown(10);
+    clock.tick(10);
+    assert.equal(await closing, false);
+    clock.tick(20); // the idle worker's idleTimeout: it leaves now
+    long.open();
+    assert.equal(await running, "long");
+    await bothLeft;
+    assert.deepEqual(reasons, ["shutdown", "shutdown"]);
+  });
+
   it("Pool.terminate() fails running jobs with PoolClosedError and cancels queued ones", async () => {
     const pool = new Pool({ maxChildren: 1 });
     const g = gate();
