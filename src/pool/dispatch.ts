@@ -84,21 +84,6 @@ export function chooseSlot(
   return best;
 }
 
-/**
- * The most jobs of `items` queued that an idle worker takes when others are
- * idle too: an even share, so a burst the idle workers could run together is
- * not sent whole to the first. Its jobs may run far longer than their task's
- * measured time (the same task with other arguments), and jobs a worker has
- * started a batch of stay with it (see `stealing.ts`), waiting for its lanes
- * while the others idle. The rest of the time batches are sized by
- * `capacity` alone.
- */
-export function idleShare(slots: readonly WorkerSlot[], items: number): number {
-  let idle = 0;
-  for (const slot of slots) if (slot.usable && slot.inflightItems === 0) idle++;
-  return idle > 1 ? Math.ceil(items / idle) : items;
-}
-
 /** No job counts as slow (see {@linkcode chooseSlot}). */
 const noneSlow = (): boolean => false;
 

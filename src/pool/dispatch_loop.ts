@@ -37,7 +37,7 @@ import {
   SPIN_MS,
 } from "../protocol/messages.ts";
 import type { Clock } from "../timers/clock.ts";
-import { capacity, chooseSlot, earlyFlushAt, idleShare, load, SLOW_JOB_MS } from "./dispatch.ts";
+import { capacity, chooseSlot, earlyFlushAt, load, SLOW_JOB_MS } from "./dispatch.ts";
 import { splitRunning, splitStarted } from "./crash.ts";
 import { type Job, takesReason } from "./job.ts";
 import { Answers } from "./answers.ts";
@@ -401,9 +401,7 @@ export class DispatchLoop {
       }
       const slot = chooseSlot(this.slots, below, front.exclusive, early, this.#slowAhead);
       if (!slot) break;
-      let room = cap - load(slot, early);
-      if (slot.inflightItems === 0) room = Math.min(room, idleShare(this.slots, queue.items));
-      const n = this.#sender.send(slot, room);
+      const n = this.#sender.send(slot, cap - load(slot, early));
       sent += n;
       sentMs += n * this.#answers.msFor(front.task);
       last = slot;

@@ -9,7 +9,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Pool } from "../../src/pool/pool.ts";
-import { gate, measureGateQuick, waitAtGate } from "../_gate.ts";
+import { gate, waitAtGate } from "../_gate.ts";
 import { within } from "../_util.ts";
 
 const tiny = (x: number) => x + 1;
@@ -65,26 +65,9 @@ describe("Pool scheduling by task", () => {
     assert.equal(pool.done.length, 100);
   });
 
-  it("a burst of a task measured quick goes to every idle worker, not whole to the first", async () => {
-    // Calls of one task may take far longer than its measured time (other arguments). Sent
-    // whole to one worker, those behind the first waited for it while the others idled (a
-    // hostile tester: 8 calls of 500 ms on 4 idle workers of 2 lanes took 2 s, not 0.5), and
-    // jobs of a batch its worker has started cannot be taken back.
-    await using pool = await startedPool(4);
-    await measureGateQuick(pool, 40);
-    const door = gate();
-    const calls = [1, 2, 3, 4].map((n) => pool.run(waitAtGate, door.memory, n));
-    try {
-      // Bounded, so that a regression fails instead of hanging.
-      assert.equal(await within(door.started(4), 10_000), true, "the four calls run at once");
-    } finally {
-      door.open();
-    }
-    assert.deepEqual(await Promise.all(calls), [1, 2, 3, 4]);
-  });
-
-  it("with several lanes per worker, such a burst fills every idle worker's lanes", async () => {
-    // The gate's wait, asynchronous: a worker's other lane runs meanwhile.
+  it("calls with a signal of a task measured quick run at once on the idle workers' lanes", async () => {
+    // Without one, such a burst goes to one worker in one batch (sized by the task's quick
+    // calls), and once it starts the batch the rest wait for its lanes: the README's advice.
     const waitAtGateAsync = async (memory: Int32Array, value: unknown): Promise<unknown> => {
       Atomics.add(memory, 0, 1);
       Atomics.notify(memory, 0);
@@ -97,8 +80,10 @@ describe("Pool scheduling by task", () => {
     open.open();
     for (let i = 0; i < 40; i++) await pool.run(waitAtGateAsync, open.memory, i);
     const door = gate();
-    const calls = [1, 2, 3, 4].map((n) => pool.run(waitAtGateAsync, door.memory, n));
+    const { signal } = new AbortController();
+    const calls = [1, 2, 3, 4].map((n) => pool.exec(waitAtGateAsync, [door.memory, n], { signal }));
     try {
+      // Bounded, so that a regression fails instead of hanging.
       assert.equal(await within(door.started(4), 10_000), true, "the four calls run at once");
       assert.equal(pool.busy, 2, "two calls on each worker");
     } finally {
