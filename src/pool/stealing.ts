@@ -4,8 +4,8 @@
  * `protocol/claims.ts`). Two uses:
  *
  * - work stealing: when a worker is idle and the queue is empty, the newest
- *   such batch of another worker goes back to the front of the queue, for
- *   the idle worker;
+ *   such batch of another worker (or of one still starting, even its only
+ *   batch) goes back to the front of the queue, for the idle worker;
  * - cancelling: `cancel()`, `shutdown(timeout, { soon: true })` and `terminate()` treat
  *   the jobs of every batch not started as queued, so they are cancelled
  *   rather than run or failed.
@@ -37,7 +37,7 @@ export function stealForIdle(
 ): boolean {
   if (!slots.some(isIdle)) return false;
   for (const victim of slots) {
-    if (!holdsBehind(victim)) continue;
+    if (!holdsBehind(victim) && !startsWith(victim)) continue;
     const items = takeBack(victim, queue, 1);
     if (items === 0) continue; // started already
     stats.stolen += items;
@@ -55,6 +55,18 @@ export function stealForIdle(
 export function holdsBehind(slot: WorkerSlot): boolean {
   const last = slot.retractable.at(-1);
   return last !== undefined && !slot.dead && slot.inflight.length > last.entries;
+}
+
+/**
+ * Whether `slot`'s worker is still starting and holds a batch: an idle
+ * worker takes it, lone or not, since a start may take long (an import or
+ * `setup()` that waits; on Deno a thread starved on a loaded machine), up to
+ * `startTimeout`, which these jobs would otherwise wait out (found by a
+ * hostile tester: 60 s, while another worker idled). Not an exclusive job:
+ * alone on its worker, it is never stolen.
+ */
+function startsWith(slot: WorkerSlot): boolean {
+  return !slot.ready && !slot.dead && !slot.exclusive && slot.retractable.length !== 0;
 }
 
 /**

@@ -41,6 +41,10 @@ describe("Pool state", () => {
     const clock = new FakeClock();
     await using pool = new Pool({ maxChildren: 2, idleTimeout: 500, clock });
     await Promise.all([pool.run(identity, 1), pool.run(identity, 2)]);
+    // Both started (one may have run both jobs, taking the other's while it started).
+    while (pool.stats().workers.started < 2) {
+      await new Promise((resolve) => pool.addEventListener("workerstart", resolve, { once: true }));
+    }
     assert.equal(pool.alive, 2);
     clock.tick(499);
     assert.equal(pool.alive, 2);

@@ -37,6 +37,30 @@ const slow = (counts: Int32Array, i: number, ms: number) => {
 };
 
 describe("Pool work stealing", () => {
+  it("an idle worker takes the job sent to a worker still starting (its setup() waits)", async () => {
+    const holdSecondSetup = new Int32Array(new SharedArrayBuffer(8));
+    const pool = new Pool<typeof import("../fixtures/hooks_tasks.ts")>({
+      maxChildren: 2,
+      module: new URL("../fixtures/hooks_tasks.ts", import.meta.url),
+      workerData: { counts: new Int32Array(new SharedArrayBuffer(8)), holdSecondSetup },
+    });
+    const runs = new Int32Array(new SharedArrayBuffer(8));
+    try {
+      // Of a task not measured yet: one per worker, both sent while they start.
+      const both = Promise.all([pool.run("counted", runs, 0), pool.run("counted", runs, 1)]);
+      // Before: the job on the worker whose setup() waits waited for it, up to startTimeout
+      // (60 s), while the other worker idled. Bounded, so that a regression fails.
+      assert.equal(await within(both, 10_000), true, "both jobs ended while one worker starts");
+      const [first, second] = await both;
+      assert.equal(first, second, "the started worker ran both");
+    } finally {
+      Atomics.store(holdSecondSetup, 0, 1);
+      Atomics.notify(holdSecondSetup, 0);
+      await pool.shutdown();
+    }
+    assert.deepEqual([...runs], [1, 1], "each ran once: the worker that started late skipped it");
+  });
+
   const batches = [
     { taskTimeout: undefined, numbers: false, also: "" },
     { taskTimeout: 60_000, numbers: false, also: ", also jobs with a time limit (taskTimeout)" },

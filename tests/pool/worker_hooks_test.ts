@@ -39,6 +39,8 @@ describe("setup() and teardown()", () => {
   it("setup(workerData) runs once per worker before its first job; teardown() at shutdown", async () => {
     const shared = counts();
     const pool = hooksPool({ counts: shared }, { maxChildren: 2, minChildren: 2 });
+    // Both started first: an idle worker takes the jobs of one still starting.
+    await new Promise((resolve) => pool.addEventListener("ready", resolve, { once: true }));
     const names = await Promise.all(Array.from({ length: 20 }, () => pool.run("name")));
     assert.deepEqual([...new Set(names)].sort(), ["ThreadPool-1", "ThreadPool-2"]);
     assert.equal(Atomics.load(shared, 0), 2);
