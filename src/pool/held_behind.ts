@@ -17,6 +17,11 @@
  *                     └───────┘         one more worker starts; ready, it takes the batch
  * ```
  *
+ * A worker that has been starting for `SLOW_START_MS` while it holds jobs
+ * is looked at the same way: each look lets an idle worker take its newest
+ * batch (see `startsSlowlyWith`); it makes no worker start, since every
+ * start would count.
+ *
  * Where shared memory does not exist, no batch can be taken back: nothing
  * is watched.
  *
@@ -24,7 +29,7 @@
  */
 
 import { systemClock } from "../timers/clock.ts";
-import { holdsBehind } from "./stealing.ts";
+import { holdsBehind, startsSlowlyWith } from "./stealing.ts";
 import type { WorkerSlot } from "./worker_slot.ts";
 
 /** How often (ms) the pool looks at a busy worker that holds jobs behind the one it runs. */
@@ -34,14 +39,17 @@ export const HELD_LOOK_MS = 50;
 export class HeldBehind {
   readonly #mayGrow: () => boolean;
   readonly #grow: () => void;
+  readonly #rescue: () => void;
 
   /**
    * `mayGrow` says whether another worker may start now; `grow` starts one,
-   * unless a worker is idle.
+   * unless a worker is idle; `rescue` lets an idle worker take the jobs of
+   * one that starts slowly (a flush: see `startsSlowlyWith`).
    */
-  constructor(mayGrow: () => boolean, grow: () => void) {
+  constructor(mayGrow: () => boolean, grow: () => void, rescue: () => void) {
     this.#mayGrow = mayGrow;
     this.#grow = grow;
+    this.#rescue = rescue;
   }
 
   /** Work goes to `slot`: it is watched while it is busy. */
@@ -66,6 +74,7 @@ export class HeldBehind {
   #look(slot: WorkerSlot): void {
     slot.heldTimer = undefined;
     if (slot.dead || slot.inflightItems === 0) return;
+    if (startsSlowlyWith(slot)) this.#rescue();
     const started = slot.started();
     if (started === slot.heldSeen && holdsBehind(slot) && this.#mayGrow()) this.#grow();
     slot.heldSeen = started;

@@ -158,8 +158,8 @@ export interface PoolStats {
     cancelled: number;
     /**
      * Jobs not started now: in the queue (`pool.jobs`), or in batches a
-     * worker holds behind the job it runs and has not started (those
-     * `cancel()` takes back).
+     * worker, busy or starting, holds and has not started (those `cancel()`
+     * takes back).
      */
     queued: number;
     /** The other jobs pending now: sent to a worker, started or batched with one that has. */
@@ -167,8 +167,8 @@ export interface PoolStats {
     /** Jobs that travelled on a worker's shared lane instead of a message (see `sharedLane`). */
     sharedLane: number;
     /**
-     * Jobs an idle worker took from a busy one that had not started them,
-     * counted at each move (a job taken back, sent behind a busy worker
+     * Jobs an idle worker took from a busy one, or from one starting for a
+     * second or more, that had not started them, counted at each move (a job taken back, sent behind a busy worker
      * again and taken again counts twice).
      */
     stolen: number;

@@ -4,8 +4,9 @@
  * `protocol/claims.ts`). Two uses:
  *
  * - work stealing: when a worker is idle and the queue is empty, the newest
- *   such batch of another worker (or of one still starting, even its only
- *   batch) goes back to the front of the queue, for the idle worker;
+ *   such batch of another worker (or of one that has been starting for a
+ *   second, even its only batch) goes back to the front of the queue, for
+ *   the idle worker;
  * - cancelling: `cancel()`, `shutdown(timeout, { soon: true })` and `terminate()` treat
  *   the jobs of every batch not started as queued, so they are cancelled
  *   rather than run or failed.
@@ -19,6 +20,7 @@
  * @module
  */
 
+import { now } from "../_now.ts";
 import { claimWord, isUnclaimed, stealClaim } from "../protocol/claims.ts";
 import { CLAIM_RING } from "../protocol/messages.ts";
 import type { Job } from "./job.ts";
@@ -37,9 +39,11 @@ export function stealForIdle(
 ): boolean {
   if (!slots.some(isIdle)) return false;
   for (const victim of slots) {
-    if (!holdsBehind(victim) && !startsWith(victim)) continue;
+    if (!holdsBehind(victim) && !startsSlowlyWith(victim)) continue;
     const items = takeBack(victim, queue, 1);
     if (items === 0) continue; // started already
+    // A worker still starting with nothing left holds no program open (Bun; Deno cannot unref).
+    if (!victim.ready && victim.inflightItems === 0) victim.hold(false);
     stats.stolen += items;
     return true;
   }
@@ -58,14 +62,32 @@ export function holdsBehind(slot: WorkerSlot): boolean {
 }
 
 /**
- * Whether `slot`'s worker is still starting and holds a batch: an idle
- * worker takes it, lone or not, since a start may take long (an import or
- * `setup()` that waits; on Deno a thread starved on a loaded machine), up to
- * `startTimeout`, which these jobs would otherwise wait out (found by a
- * hostile tester: 60 s, while another worker idled). Not an exclusive job:
- * alone on its worker, it is never stolen.
+ * How long (ms) a worker may take to start before an idle worker takes the
+ * jobs it was sent: far beyond a normal start (tens of ms), so a pool's
+ * first jobs stay where they were sent while its workers come up.
  */
-function startsWith(slot: WorkerSlot): boolean {
+export const SLOW_START_MS = 1000;
+
+/**
+ * Whether `slot`'s worker has been starting for `SLOW_START_MS` or more and
+ * holds a batch: an idle worker takes it, lone or not, since a start may
+ * take far longer (an import or `setup()` that waits; on Deno a thread
+ * starved on a loaded machine), up to `startTimeout`, which these jobs
+ * would otherwise wait out (found by a hostile tester: 60 s, while another
+ * worker idled). Not an exclusive job: alone on its worker, it is never
+ * stolen (a job with a signal, a stream, a `./threadpool` request: they
+ * wait for its start). `HeldBehind` looks again while such a worker starts.
+ */
+export function startsSlowlyWith(slot: WorkerSlot): boolean {
+  return holdsWhileStarting(slot) && now() - slot.madeAt >= SLOW_START_MS;
+}
+
+/**
+ * Whether `slot` is still starting and holds jobs an idle worker may take
+ * once it has been starting for `SLOW_START_MS` (an idle worker stays for
+ * them, past its `idleTimeout`).
+ */
+export function holdsWhileStarting(slot: WorkerSlot): boolean {
   return !slot.ready && !slot.dead && !slot.exclusive && slot.retractable.length !== 0;
 }
 

@@ -20,7 +20,8 @@ import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { toWire } from "../sync/wire.ts";
 import { type Clock, systemClock, type TimerId } from "../timers/clock.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { HeldBehind } from "./held_behind.ts";
+import { HELD_LOOK_MS, HeldBehind } from "./held_behind.ts";
+import { holdsWhileStarting } from "./stealing.ts";
 import { Retirements } from "./retirement.ts";
 import type { StatsRecorder } from "./stats.ts";
 import { type SlotHost, WorkerSlot } from "./worker_slot.ts";
@@ -167,6 +168,7 @@ export class Workers {
         if (this.slots.some((slot) => slot.inflightItems === 0 && slot.usable)) return;
         this.grow(1);
       },
+      () => host.flush(),
     );
     this.#retirements = new Retirements(
       options.startTimeout,
@@ -466,7 +468,10 @@ export class Workers {
         }
         const left = slot.idleSince + this.#options.idleTimeout - this.#clock.now();
         if (left > 0) this.#armIdleTimer(slot, left);
-        else {
+        else if (this.slots.some(holdsWhileStarting)) {
+          // It stays for the jobs of a worker slow to start (see `startsSlowlyWith`).
+          this.#armIdleTimer(slot, Math.max(this.#options.idleTimeout, HELD_LOOK_MS));
+        } else {
           // After a shutdown that timed out, a worker with nothing left leaves as part of it.
           this.remove(slot, this.#draining ? "shutdown" : "idle");
           this.#host.changed();

@@ -37,10 +37,11 @@ const slow = (counts: Int32Array, i: number, ms: number) => {
 };
 
 describe("Pool work stealing", () => {
-  it("an idle worker takes the job sent to a worker still starting (its setup() waits)", async () => {
+  it("an idle worker takes the job sent to a worker slow to start (its setup() waits), staying past its idleTimeout for it", async () => {
     const holdSecondSetup = new Int32Array(new SharedArrayBuffer(8));
     const pool = new Pool<typeof import("../fixtures/hooks_tasks.ts")>({
       maxChildren: 2,
+      idleTimeout: 100, // shorter than a slow start (SLOW_START_MS): the idle worker must stay
       module: new URL("../fixtures/hooks_tasks.ts", import.meta.url),
       workerData: { counts: new Int32Array(new SharedArrayBuffer(8)), holdSecondSetup },
     });
@@ -49,7 +50,7 @@ describe("Pool work stealing", () => {
       // Of a task not measured yet: one per worker, both sent while they start.
       const both = Promise.all([pool.run("counted", runs, 0), pool.run("counted", runs, 1)]);
       // Before: the job on the worker whose setup() waits waited for it, up to startTimeout
-      // (60 s), while the other worker idled. Bounded, so that a regression fails.
+      // (60 s), while the other worker idled, and then left. Bounded, so that a regression fails.
       assert.equal(await within(both, 10_000), true, "both jobs ended while one worker starts");
       const [first, second] = await both;
       assert.equal(first, second, "the started worker ran both");
