@@ -19,8 +19,9 @@
  *
  * A worker that has been starting for `SLOW_START_MS` while it holds jobs
  * is looked at the same way: each look lets an idle worker take its newest
- * batch (see `startsSlowlyWith`); it makes no worker start, since every
- * start would count.
+ * batch (see `startsSlowlyWith`), or, none idle, starts one more worker if
+ * no other is starting (one at a time: each start blocks this thread on
+ * Deno).
  *
  * Where shared memory does not exist, no batch can be taken back: nothing
  * is watched.
@@ -44,7 +45,7 @@ export class HeldBehind {
   /**
    * `mayGrow` says whether another worker may start now; `grow` starts one,
    * unless a worker is idle; `rescue` lets an idle worker take the jobs of
-   * one that starts slowly (a flush: see `startsSlowlyWith`).
+   * one that starts slowly, or starts one (see `startsSlowlyWith`).
    */
   constructor(mayGrow: () => boolean, grow: () => void, rescue: () => void) {
     this.#mayGrow = mayGrow;

@@ -168,8 +168,9 @@ export interface PoolStats {
     sharedLane: number;
     /**
      * Jobs an idle worker took from a busy one, or from one starting for a
-     * second or more, that had not started them, counted at each move (a job taken back, sent behind a busy worker
-     * again and taken again counts twice).
+     * second or more, that had not started them, counted at each move (a
+     * job taken back, sent behind a busy worker again and taken again counts
+     * twice).
      */
     stolen: number;
   };

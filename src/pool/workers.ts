@@ -168,7 +168,17 @@ export class Workers {
         if (this.slots.some((slot) => slot.inflightItems === 0 && slot.usable)) return;
         this.grow(1);
       },
-      () => host.flush(),
+      () => {
+        host.flush(); // an idle worker takes its jobs (see `stealForIdle`)
+        // None is idle: one more worker starts for them, unless another is starting too (each
+        // look would start one more).
+        if (this.slots.some((slot) => slot.inflightItems === 0 && slot.usable && slot.ready)) {
+          return;
+        }
+        let starting = 0;
+        for (const slot of this.slots) if (!slot.ready && !slot.dead) starting++;
+        if (starting === 1) this.grow(1);
+      },
     );
     this.#retirements = new Retirements(
       options.startTimeout,
@@ -429,10 +439,11 @@ export class Workers {
       return;
     }
     // A busy worker a shrink asked to leave may run on for long (an endless
-    // stream): this idle one leaves in its place, and that one stays.
+    // stream): this idle one leaves in its place, and that one stays. Not
+    // one still starting: it may start slowly, and this one may take its jobs.
     // (Looked for only above maxChildren: this runs once per round trip.)
     const shrinking = this.slots.length > this.#max
-      ? this.slots.find((other) => other.retiring && !other.recycling && !other.dead)
+      ? this.slots.find((other) => other.retiring && !other.recycling && !other.dead && other.ready)
       : undefined;
     if (shrinking !== undefined) {
       shrinking.retiring = false;

@@ -41,7 +41,7 @@ describe("Pool state", () => {
     const clock = new FakeClock();
     await using pool = new Pool({ maxChildren: 2, idleTimeout: 500, clock });
     await Promise.all([pool.run(identity, 1), pool.run(identity, 2)]);
-    // Both started (one may have run both jobs, taking the other's while it started).
+    // Both started (one may have run both jobs, taking the other's if it was slow to start).
     while (pool.stats().workers.started < 2) {
       await new Promise((resolve) => pool.addEventListener("workerstart", resolve, { once: true }));
     }

@@ -62,6 +62,37 @@ describe("Pool work stealing", () => {
     assert.deepEqual([...runs], [1, 1], "each ran once: the worker that started late skipped it");
   });
 
+  it("after recycle(), a worker starts for the jobs of a worker slow to start, and takes them", async () => {
+    const holdSecondSetup = new Int32Array(new SharedArrayBuffer(8));
+    const pool = new Pool<typeof import("../fixtures/hooks_tasks.ts")>({
+      maxChildren: 2,
+      startTimeout: 30_000,
+      module: new URL("../fixtures/hooks_tasks.ts", import.meta.url),
+      workerData: { counts: new Int32Array(new SharedArrayBuffer(8)), holdSecondSetup },
+    });
+    const runs = new Int32Array(new SharedArrayBuffer(4));
+    try {
+      // The first worker, started, and the task measured quick there (so its calls go as one
+      // batch to the second worker, whose setup() waits).
+      await pool.run("counted", new Int32Array(new SharedArrayBuffer(4)), 0);
+      const door = gate();
+      const busy = pool.run(waitAtGate, door.memory, "busy");
+      await door.started();
+      const held = Promise.all([0, 0, 0].map(() => pool.run("counted", runs, 0)));
+      void pool.recycle();
+      door.open();
+      assert.equal(await busy, "busy");
+      // Before: the first worker left, recycled, and none started in its place while the
+      // second started: the jobs waited for startTimeout (here 30 s).
+      assert.equal(await within(held, 10_000), true, "the jobs ended while the second starts");
+    } finally {
+      Atomics.store(holdSecondSetup, 0, 1);
+      Atomics.notify(holdSecondSetup, 0);
+      await pool.shutdown();
+    }
+    assert.equal(Atomics.load(runs, 0), 3, "each ran once");
+  });
+
   const batches = [
     { taskTimeout: undefined, numbers: false, also: "" },
     { taskTimeout: 60_000, numbers: false, also: ", also jobs with a time limit (taskTimeout)" },

@@ -39,7 +39,7 @@ describe("setup() and teardown()", () => {
   it("setup(workerData) runs once per worker before its first job; teardown() at shutdown", async () => {
     const shared = counts();
     const pool = hooksPool({ counts: shared }, { maxChildren: 2, minChildren: 2 });
-    // Both started first: an idle worker takes the jobs of one still starting.
+    // Both started first: an idle worker takes the jobs of one slow to start.
     await new Promise((resolve) => pool.addEventListener("ready", resolve, { once: true }));
     const names = await Promise.all(Array.from({ length: 20 }, () => pool.run("name")));
     assert.deepEqual([...new Set(names)].sort(), ["ThreadPool-1", "ThreadPool-2"]);
