@@ -836,7 +836,11 @@ export class DispatchLoop {
           // With nothing to do, it may take a batch a busy worker holds (see
           // `held_behind.ts`); else it is idle from now (its idle timer runs).
           if (slot.inflightItems === 0) this.flush();
-          if (slot.inflightItems === 0 && !slot.dead) this.workers.idle(slot);
+          if (slot.inflightItems === 0 && !slot.dead) {
+            this.workers.idle(slot);
+            // Retired as it became idle (resize, recycle): its workerexit goes out now.
+            if (slot.dead) this.changed();
+          }
         }
         break;
       case "fatal": {

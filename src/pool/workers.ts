@@ -175,6 +175,9 @@ export class Workers {
         if (this.slots.some((slot) => slot.inflightItems === 0 && slot.usable && slot.ready)) {
           return;
         }
+        // Not while starts fail: the jobs may fail with them (MAX_START_FAILURES), and a start
+        // made for them would outlive them.
+        if (this.#startFailures !== 0) return;
         let starting = 0;
         for (const slot of this.slots) if (!slot.ready && !slot.dead) starting++;
         if (starting === 1) this.grow(1);
